@@ -1,0 +1,157 @@
+"""`tmodel bench [NAME ...] [--json]`: the project's one benchmark entry point.
+
+Benchmarks are measurements, not tests: they print figures and never fail on a
+threshold (targets live in the issues and the README). Each benchmark is a function
+returning a list of `Figure`s; later issues register theirs in `BENCHMARKS`.
+``--json`` prints a list of ``{"bench", "metric", "value", "unit"}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from adapters.console import progress, summary_table
+from adapters.temporal_json import encode_event, iter_events
+from core.events import HistoryEvent
+from core.statemachine.history.validator import validate
+from sim.synthetic import synthetic_history
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    bench: str
+    metric: str
+    value: float
+    unit: str
+
+
+Bench = Callable[[argparse.Namespace], list[Figure]]
+
+
+def _best_seconds(work: Callable[[], object], repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        gc.collect()
+        start = time.perf_counter()
+        work()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def _peak_bytes(work: Callable[[], object]) -> int:
+    gc.collect()
+    tracemalloc.start()
+    try:
+        work()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def write_history_json(events: Iterable[HistoryEvent], path: str) -> int:
+    """Stream a history to `path` in canonical protojson, one event at a time."""
+    with open(path, "w", encoding="utf-8") as out:
+        out.write('{"events": [')
+        for i, event in enumerate(events):
+            if i:
+                out.write(",")
+            out.write("\n")
+            out.write(json.dumps(encode_event(event), separators=(",", ":")))
+        out.write("\n]}\n")
+    return os.path.getsize(path)
+
+
+def bench_validate(args: argparse.Namespace) -> list[Figure]:
+    """Validation of a generated history: the pure step, memory, and JSON end to end."""
+    n = args.events
+    events = list(synthetic_history(n))
+    n = len(events)
+    verdict = validate(events)
+    if not verdict.valid:  # the benchmark is meaningless on a broken generator
+        raise RuntimeError(f"synthetic history invalid: {verdict.violations[:3]}")
+    step = _best_seconds(lambda: validate(events), args.repeat)
+    events.clear()  # free the list before the memory measurements
+    small = max(n // 10, 1000)
+    peak_small = _peak_bytes(lambda: validate(synthetic_history(small)))
+    peak_full = _peak_bytes(lambda: validate(synthetic_history(n)))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "history.json")
+        size = write_history_json(synthetic_history(n), path)
+
+        def end_to_end() -> object:
+            with open(path, "rb") as stream:
+                return validate(iter_events(stream))
+
+        e2e = _best_seconds(end_to_end, 1)
+    return [
+        Figure("validate", "events", n, "events"),
+        Figure("validate", "validate_step", n / step, "events/s"),
+        Figure("validate", "end_to_end_json", n / e2e, "events/s"),
+        Figure("validate", "json_file_size", size / 2**20, "MiB"),
+        Figure("validate", f"stream_peak_memory_{small}_events", peak_small / 2**10, "KiB"),
+        Figure("validate", f"stream_peak_memory_{n}_events", peak_full / 2**10, "KiB"),
+    ]
+
+
+BENCHMARKS: dict[str, Bench] = {"validate": bench_validate}
+
+
+def add_parser(commands: Any) -> None:
+    parser = commands.add_parser(
+        "bench",
+        help="run benchmarks and print figures",
+        description=f"Run benchmarks (default: all of {', '.join(BENCHMARKS)}).",
+    )
+    parser.add_argument("names", nargs="*", metavar="NAME", help="benchmarks to run")
+    parser.add_argument("--json", action="store_true", help="print a JSON list of figures")
+    parser.add_argument(
+        "--events", type=_positive, default=1_000_000, help="history length (default 1000000)"
+    )
+    parser.add_argument(
+        "--repeat", type=_positive, default=3, help="timed repetitions, best taken (default 3)"
+    )
+    parser.set_defaults(run=run)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
+    return value
+
+
+def run(args: argparse.Namespace) -> int:
+    names = args.names or list(BENCHMARKS)
+    unknown = [name for name in names if name not in BENCHMARKS]
+    if unknown:
+        print(
+            f"tmodel bench: unknown benchmark {unknown[0]!r} (known: {', '.join(BENCHMARKS)})",
+            file=sys.stderr,
+        )
+        return 2
+    figures: list[Figure] = []
+    with progress("benchmarks", total=len(names), enabled=not args.json) as advance:
+        for name in names:
+            figures.extend(BENCHMARKS[name](args))
+            advance(1)
+    if args.json:
+        print(json.dumps([asdict(f) for f in figures], indent=2))
+    else:
+        summary_table(
+            "bench",
+            [(f"{f.bench}.{f.metric}", f"{f.value:,.1f} {f.unit}") for f in figures],
+        )
+    return 0

@@ -1,0 +1,1 @@
+"""Pure state machines: shared table machinery, the history side and (later) matching/replay."""

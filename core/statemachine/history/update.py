@@ -1,0 +1,75 @@
+"""Workflow Update lifecycle as written to history (rule H17).
+
+```
+            WorkflowExecutionUpdateCompleted
+  Accepted ──────────────────────────────────▶ Completed
+```
+
+Reference §1 and §2.2 (`docs/architecture/speculative-workflow-task.md`): an update the
+workflow accepts is written as UpdateAccepted in the batch of the workflow task that
+accepted it, and its outcome as UpdateCompleted naming the Accepted event in
+accepted_event_id. A rejected update leaves no event: WORKFLOW_EXECUTION_UPDATE_REJECTED
+exists in the enum but the server never writes it. UpdateAdmitted (an update durably
+admitted before a worker saw it) carries no reference and is checked only for position.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from core.enums import EventType
+from core.events import (
+    HistoryEvent,
+    WorkflowExecutionUpdateAcceptedEventAttributes,
+    WorkflowExecutionUpdateCompletedEventAttributes,
+)
+from core.statemachine.fsm import make_table
+from core.statemachine.history.fold import Entity, Fold, Handler, follower, opener
+
+RULE = "H17"
+
+
+class UpdateState(Enum):
+    ACCEPTED = "Accepted"
+    COMPLETED = "Completed"
+
+
+class UpdateInput(Enum):
+    COMPLETED = "WorkflowExecutionUpdateCompleted"
+
+
+TABLE = make_table(
+    "update",
+    RULE,
+    UpdateState,
+    UpdateInput,
+    UpdateState.ACCEPTED,
+    [(UpdateState.ACCEPTED, UpdateInput.COMPLETED, UpdateState.COMPLETED)],
+)
+
+
+def _open(fold: Fold) -> dict[int, Entity[UpdateState]]:
+    return fold.updates
+
+
+def on_rejected(fold: Fold, event: HistoryEvent) -> None:
+    fold.violate(RULE, event, "WorkflowExecutionUpdateRejected is never written to history")
+
+
+HANDLERS: dict[EventType, Handler] = {
+    EventType.WORKFLOW_EXECUTION_UPDATE_ACCEPTED: opener(
+        WorkflowExecutionUpdateAcceptedEventAttributes,
+        _open,
+        UpdateState.ACCEPTED,
+        name=lambda a: a.protocol_instance_id,
+    ),
+    EventType.WORKFLOW_EXECUTION_UPDATE_COMPLETED: follower(
+        TABLE,
+        WorkflowExecutionUpdateCompletedEventAttributes,
+        _open,
+        UpdateInput.COMPLETED,
+        key=lambda a: a.accepted_event_id,
+        ref_name="accepted_event_id",
+    ),
+    EventType.WORKFLOW_EXECUTION_UPDATE_REJECTED: on_rejected,
+}

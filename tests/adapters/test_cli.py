@@ -1,0 +1,152 @@
+"""`tmodel validate` and `tmodel bench` through the real entry point: exit codes,
+reports, and bad input that must never produce a traceback."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from adapters.bench import write_history_json
+from adapters.cli import main
+from sim.synthetic import synthetic_history
+from tests.conftest import HISTORIES
+
+ONE = HISTORIES / "activity-single.json"
+
+
+def _run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "adapters.cli", *args], capture_output=True, text=True, timeout=300
+    )
+
+
+def _invalid_copy(tmp_path: Path) -> Path:
+    doc = json.loads(ONE.read_text(encoding="utf-8"))
+    doc["events"].append(dict(doc["events"][-1], eventId=str(len(doc["events"]) + 1)))
+    path = tmp_path / "duplicate-close.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    return path
+
+
+def test_valid_corpus_exits_0_with_summary(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(HISTORIES)]) == 0
+    out = capsys.readouterr().out
+    assert "valid    " in out and "INVALID" not in out and "violations" in out
+
+
+def test_invalid_history_exits_1_and_names_rule(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["validate", str(_invalid_copy(tmp_path))]) == 1
+    out = capsys.readouterr().out
+    assert "INVALID" in out and "H3" in out and "event 12" in out
+
+
+def test_json_document_shape(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = _invalid_copy(tmp_path)
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"events": [', encoding="utf-8")
+    assert main(["validate", "--json", str(ONE), str(bad), str(broken)]) == 2
+    doc = json.loads(capsys.readouterr().out)
+    files = {Path(f["path"]).name: f for f in doc["files"]}
+    assert files["activity-single.json"] == {
+        "path": str(ONE),
+        "valid": True,
+        "events": 11,
+        "violations": [],
+    }
+    assert files["duplicate-close.json"]["valid"] is False
+    assert files["duplicate-close.json"]["violations"][0] == {
+        "rule": "H3",
+        "event_id": 12,
+        "message": files["duplicate-close.json"]["violations"][0]["message"],
+    }
+    assert "error" in files["broken.json"] and "violations" not in files["broken.json"]
+    assert doc["summary"] == {"files": 3, "valid": 1, "invalid": 2, "events": 23}
+
+
+BAD_INPUTS = {
+    "truncated": '{"events": [{"eventId": "1", "eventType": "EVENT_TYPE_WORKFLOW_EXEC',
+    "not-json": "this is not json",
+    "wrong-top-type": "[1, 2, 3]",
+    "wrong-field-type": '{"events": [{"eventId": {"x": 1}, "eventType": '
+    '"EVENT_TYPE_WORKFLOW_EXECUTION_STARTED", "workflowExecutionStartedEventAttributes": {}}]}',
+    "unknown-event-number": '{"events": [{"eventId": "1", "eventType": 999, '
+    '"workflowExecutionStartedEventAttributes": {}}]}',
+    "unknown-event-name": '{"events": [{"eventId": "1", "eventType": "EVENT_TYPE_BOGUS"}]}',
+    "missing-attributes": '{"events": [{"eventId": "1", '
+    '"eventType": "EVENT_TYPE_WORKFLOW_EXECUTION_STARTED"}]}',
+    "empty": "",
+    "binary": "\x00\x01\x02\xff",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_INPUTS))
+def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / f"{kind}.json"
+    path.write_text(BAD_INPUTS[kind], encoding="utf-8", errors="surrogateescape")
+    result = _run_cli("validate", str(path))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    error_lines = [line for line in result.stdout.splitlines() if line.startswith("ERROR")]
+    assert len(error_lines) == 1 and str(path) in error_lines[0]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["validate"],
+        ["validate", "/no/such/file.json"],
+        ["frobnicate"],
+        ["bench", "nope"],
+        ["bench", "--events", "0"],
+        [],
+    ],
+)
+def test_bad_arguments_exit_2_without_traceback(args: list[str]) -> None:
+    result = _run_cli(*args)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stdout + result.stderr
+    assert (result.stderr.strip() or result.stdout.strip()) != ""
+
+
+def test_a_bad_file_does_not_stop_the_others(tmp_path: Path) -> None:
+    (tmp_path / "a.json").write_text("{", encoding="utf-8")
+    shutil.copy(ONE, tmp_path / "b.json")
+    result = _run_cli("validate", "--json", str(tmp_path))
+    doc = json.loads(result.stdout)
+    assert result.returncode == 2
+    assert [f.get("valid") for f in doc["files"]] == [False, True]
+
+
+def test_a_100_mb_history_is_validated_streaming(tmp_path: Path) -> None:
+    path = tmp_path / "huge.json"
+    size = write_history_json(synthetic_history(520_000), str(path))
+    assert size >= 100 * 10**6
+    result = _run_cli("validate", "--json", str(path))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["summary"]["valid"] == 1
+
+
+def test_a_100_mb_malformed_file_is_bad_input(tmp_path: Path) -> None:
+    path = tmp_path / "huge-garbage.json"
+    with open(path, "w", encoding="utf-8") as out:
+        out.write('{"events": [')
+        out.write('{"eventId": "1", "note": "' + "x" * (100 * 10**6) + '"')
+    result = _run_cli("validate", str(path))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_bench_json_schema() -> None:
+    result = _run_cli("bench", "validate", "--events", "3000", "--repeat", "1", "--json")
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)
+    assert {tuple(sorted(f)) for f in figures} == {("bench", "metric", "unit", "value")}
+    metrics = {f["metric"]: f for f in figures}
+    assert metrics["validate_step"]["unit"] == "events/s" and metrics["validate_step"]["value"] > 0
+    assert "end_to_end_json" in metrics

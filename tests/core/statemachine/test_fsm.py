@@ -1,0 +1,87 @@
+"""The shared table machinery: construction checks, step, DOT export."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import pytest
+
+from core.errors import InvalidDefinition, InvalidTransition
+from core.statemachine.fsm import Row, allowed_inputs, make_table, step, to_dot
+
+
+class St(Enum):
+    A = "A"
+    B = "B"
+    C = "C"
+
+
+class In(Enum):
+    GO = "go"
+    STOP = "stop"
+
+
+def test_step_returns_new_state_and_outputs() -> None:
+    table = make_table(
+        "demo",
+        "X1",
+        St,
+        In,
+        St.A,
+        [Row(St.A, In.GO, St.B, ("emit",)), (St.B, In.STOP, St.C)],
+    )
+    assert step(table, St.A, In.GO) == (St.B, ("emit",))
+    assert step(table, St.B, In.STOP) == (St.C, ())
+
+
+def test_invalid_transition_names_machine_state_and_input() -> None:
+    table = make_table("demo", "X1", St, In, St.A, [(St.A, In.GO, St.B), (St.B, In.STOP, St.C)])
+    with pytest.raises(InvalidTransition, match=r"demo: no transition from A on STOP"):
+        step(table, St.A, In.STOP)
+
+
+def test_terminal_states_are_those_without_rows() -> None:
+    table = make_table("demo", "X1", St, In, St.A, [(St.A, In.GO, St.B), (St.B, In.STOP, St.C)])
+    assert table.terminal == frozenset({St.C})
+    assert allowed_inputs(table, St.A) == (In.GO,)
+    assert allowed_inputs(table, St.C) == ()
+
+
+def test_duplicate_rows_are_rejected() -> None:
+    with pytest.raises(InvalidDefinition, match="duplicate row"):
+        make_table(
+            "demo",
+            "X1",
+            St,
+            In,
+            St.A,
+            [(St.A, In.GO, St.B), (St.A, In.GO, St.C), (St.B, In.STOP, St.C)],
+        )
+
+
+def test_unreachable_states_are_rejected() -> None:
+    with pytest.raises(InvalidDefinition, match="unreachable states: C"):
+        make_table("demo", "X1", St, In, St.A, [(St.A, In.GO, St.B)])
+
+
+def test_rows_with_foreign_states_are_rejected() -> None:
+    class Other(Enum):
+        Z = "Z"
+
+    with pytest.raises(InvalidDefinition, match="outside St"):
+        make_table("demo", "X1", St, In, St.A, [(St.A, In.GO, Other.Z)])
+
+
+def test_table_mapping_is_read_only() -> None:
+    table = make_table("demo", "X1", St, In, St.A, [(St.A, In.GO, St.B), (St.B, In.STOP, St.C)])
+    with pytest.raises(TypeError):
+        table.next[(St.C, In.GO)] = table.rows[0]  # type: ignore[index]
+
+
+def test_dot_lists_every_row_and_marks_terminals() -> None:
+    table = make_table("demo", "X1", St, In, St.A, [(St.A, In.GO, St.B), (St.B, In.STOP, St.C)])
+    dot = to_dot(table)
+    assert 'A -> B [label="GO"];' in dot
+    assert 'B -> C [label="STOP"];' in dot
+    assert 'C [label="C", peripheries=2];' in dot
+    assert "__start -> A;" in dot
