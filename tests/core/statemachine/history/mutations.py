@@ -73,11 +73,11 @@ def insert_after(events: Events, index: int, make: Callable[[int], HistoryEvent]
     """Insert the event `make(new_id)` after position `index`, renumbering what follows."""
     at = events[index].event_id + 1
     tail = tuple(shift(e, at, 1) for e in events[index + 1 :])
-    return (*events[:index + 1], make(at), *tail)
+    return (*events[: index + 1], make(at), *tail)
 
 
 def replace_at(events: Events, index: int, event: HistoryEvent) -> Events:
-    return (*events[:index], event, *events[index + 1:])
+    return (*events[:index], event, *events[index + 1 :])
 
 
 def last_index(events: Events) -> int:

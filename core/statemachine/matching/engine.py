@@ -1,0 +1,348 @@
+"""Matching's handlers: add a task, poll, history's Record*Started reply, poll expiry.
+
+Each handler is a pure function ``(state, ...) -> (state, outcome)``. Matching is greedy:
+after every handler no Waiting poller whose deadline is still ahead can see a live
+backlog task, so a task meets a poller the moment both exist (sync match) and waits in
+the backlog only while no poller can take it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from core.errors import BadInput, InvalidTransition
+from core.statemachine.fsm import step
+from core.statemachine.matching.poller import TABLE as POLLER_TABLE
+from core.statemachine.matching.poller import PollerInput, PollerState
+from core.statemachine.matching.task import (
+    DROP_REASON,
+    REPLY_INPUT,
+    RULE,
+    DropReason,
+    RecordStartedReply,
+    TaskInput,
+    TaskState,
+)
+from core.statemachine.matching.task import TABLE as TASK_TABLE
+from core.statemachine.matching.values import (
+    AddOutcome,
+    Backlogged,
+    Dispatch,
+    Dropped,
+    MatchingConfig,
+    MatchingState,
+    MatchingTask,
+    Poller,
+    PollExpired,
+    PollOutcome,
+    QueueKind,
+    ReplyOutcome,
+    StickyWorkerUnavailable,
+    TaskEntry,
+    TaskKey,
+    TaskQueue,
+    Waiting,
+)
+from core.statemachine.shard import fingerprint32
+
+# --- partitions ----------------------------------------------------------------------------
+
+
+def pick_partition(key: str, partitions: int) -> int:
+    """A pinned partition index in ``0..partitions-1`` for `key` (SHA-256 based)."""
+    return fingerprint32(key) % partitions
+
+
+def partition_count(config: MatchingConfig, queue: TaskQueue, *, write: bool) -> int:
+    """How many partitions an add (`write`) or a poll may use; a sticky queue has one."""
+    if queue.kind is QueueKind.STICKY:
+        return 1
+    return config.write_partitions if write else config.read_partitions
+
+
+def _partition(
+    config: MatchingConfig, queue: TaskQueue, key: str, partition: int | None, *, write: bool
+) -> int:
+    count = partition_count(config, queue, write=write)
+    if partition is None:
+        return pick_partition(key, count)
+    if not 0 <= partition < count:
+        raise BadInput(f"partition {partition} outside 0..{count - 1} of {queue.name!r}")
+    return partition
+
+
+# --- queries -------------------------------------------------------------------------------
+
+
+def has_recent_poller(state: MatchingState, queue: TaskQueue, now: int) -> bool:
+    """`HasPollerAfter(now - 10 s)`: a poll is outstanding, or one arrived in the window."""
+    for p in state.pollers:
+        if p.queue == queue and (p.state is PollerState.OFFERED or p.deadline > now):
+            return True
+    for q, last in state.last_poll:
+        if q == queue:
+            return last > now - state.config.sticky_window
+    return False
+
+
+def find_task(state: MatchingState, key: TaskKey) -> TaskEntry | None:
+    """The entry of task `key`, wherever it is, or None if it was never added."""
+    for entries in (state.backlog, state.dispatching, state.finished):
+        for e in entries:
+            if e.key == key:
+                return e
+    return None
+
+
+def violations(state: MatchingState) -> tuple[str, ...]:
+    """Every way `state` breaks ``INV-NO-LOST-TASK``; empty when it holds.
+
+    Each task ever added is in exactly one place, in a state that fits it; a dropped task
+    has a reason; each Dispatching task is held by exactly one Offered poller.
+    """
+    out: list[str] = []
+    keys = sorted(e.key for e in (*state.backlog, *state.dispatching, *state.finished))
+    if keys != list(range(1, state.next_key)):
+        out.append(f"{RULE}: task keys {keys} are not exactly 1..{state.next_key - 1}")
+    places = (
+        ("backlog", state.backlog, {TaskState.BACKLOG}),
+        ("dispatching", state.dispatching, {TaskState.DISPATCHING}),
+        ("finished", state.finished, {TaskState.DELIVERED, TaskState.DROPPED}),
+    )
+    for where, entries, allowed in places:
+        for e in entries:
+            if e.state not in allowed:
+                out.append(f"{RULE}: task {e.key} in {where} is {e.state.value}")
+            if (e.state is TaskState.DROPPED) != (e.reason is not None):
+                out.append(f"{RULE}: task {e.key} is {e.state.value} with reason {e.reason}")
+            if e.state is TaskState.DELIVERED and e.poller_id is None:
+                out.append(f"{RULE}: task {e.key} delivered to no poller")
+    held = {e.key: e.poller_id for e in state.dispatching}
+    offered = {p.task_key: p.poller_id for p in state.pollers if p.state is PollerState.OFFERED}
+    if held != offered:
+        out.append(f"{RULE}: dispatching {held} disagrees with offered pollers {offered}")
+    ids = [p.poller_id for p in state.pollers]
+    if len(ids) != len(set(ids)):
+        out.append(f"{RULE}: duplicate poller ids {sorted(ids)}")
+    return tuple(out)
+
+
+# --- handlers ------------------------------------------------------------------------------
+
+
+def add_task(
+    state: MatchingState,
+    queue: TaskQueue,
+    task: MatchingTask,
+    now: int,
+    partition: int | None = None,
+) -> tuple[MatchingState, AddOutcome]:
+    """AddWorkflowTask / AddActivityTask: sync match to a waiting poller, or backlog.
+
+    `partition` picks the write partition; None pins it by a hash of the task's identity.
+    A sticky queue without a recent poller answers `StickyWorkerUnavailable` and keeps
+    nothing. Calling this twice for the same task adds two entries (at-least-once).
+    """
+    if task.kind is not queue.task_type or task.namespace != queue.namespace:
+        raise BadInput(f"a {task.kind.value} task of {task.namespace!r} cannot go to {queue}")
+    if queue.kind is QueueKind.STICKY and not has_recent_poller(state, queue, now):
+        return state, StickyWorkerUnavailable(queue)
+    identity = f"{task.namespace}/{task.workflow_id}/{task.run_id}/{task.scheduled_event_id}"
+    part = _partition(state.config, queue, identity, partition, write=True)
+    key = state.next_key
+    entry = TaskEntry(key, queue, part, task, TaskState.BACKLOG)
+    poller = _pick_poller(state, queue, part, now)
+    if poller is None:
+        return replace(state, next_key=key + 1, backlog=(*state.backlog, entry)), Backlogged(key)
+    if _expired(task, now):
+        gone = _advance(entry, TaskInput.EXPIRED)
+        new = replace(state, next_key=key + 1, finished=(*state.finished, gone))
+        return new, Dropped(key, DropReason.EXPIRED)
+    return _offer(replace(state, next_key=key + 1), entry, poller)
+
+
+def poll(
+    state: MatchingState,
+    poller_id: str,
+    queue: TaskQueue,
+    now: int,
+    deadline: int,
+    partition: int | None = None,
+) -> tuple[MatchingState, PollOutcome]:
+    """PollWorkflowTaskQueue / PollActivityTaskQueue: take a backlog task or wait.
+
+    `partition` picks the read partition; None pins it by a hash of `poller_id`. The
+    outcome is a `Dispatch` (pending history's Record*Started reply) or `Waiting`.
+    """
+    if any(p.poller_id == poller_id for p in state.pollers):
+        raise BadInput(f"poller {poller_id!r} already has an outstanding poll")
+    part = _partition(state.config, queue, poller_id, partition, write=False)
+    poller = Poller(poller_id, queue, part, deadline)
+    state = replace(
+        state, pollers=(*state.pollers, poller), last_poll=_touch(state.last_poll, queue, now)
+    )
+    state, dispatch = _serve(state, poller, now)
+    return state, dispatch if dispatch is not None else Waiting(poller_id)
+
+
+def on_record_started_reply(
+    state: MatchingState, task_key: TaskKey, reply: RecordStartedReply, now: int
+) -> tuple[MatchingState, ReplyOutcome]:
+    """Apply history's Record*Started reply to the dispatching task `task_key`.
+
+    OK delivers the task to its poller. NotFound / TaskAlreadyStarted / Obsolete drop it;
+    a transient error respools it at the end of the backlog. In both of those cases the
+    poller waits again and matching immediately offers it (and the respooled task) again.
+    """
+    input_ = REPLY_INPUT[reply]
+    entry = next((e for e in state.dispatching if e.key == task_key), None)
+    if entry is None:
+        found = find_task(state, task_key)
+        if found is None:
+            raise BadInput(f"no task with key {task_key}")
+        raise InvalidTransition(TASK_TABLE.name, found.state.name, input_.name)
+    poller = next(p for p in state.pollers if p.poller_id == entry.poller_id)
+    after = _advance(entry, input_)
+    dispatching = tuple(e for e in state.dispatching if e.key != task_key)
+    if after.state is TaskState.DELIVERED:
+        step(POLLER_TABLE, poller.state, PollerInput.RECORD_STARTED_OK)
+        pollers = tuple(p for p in state.pollers if p.poller_id != poller.poller_id)
+        new = replace(
+            state, dispatching=dispatching, finished=(*state.finished, after), pollers=pollers
+        )
+        return new, ReplyOutcome(task_key, poller.poller_id, after.state, entry.task, None, ())
+    waiting, _ = step(POLLER_TABLE, poller.state, PollerInput.REJECTED)
+    freed = Poller(poller.poller_id, poller.queue, poller.partition, poller.deadline, waiting)
+    new = replace(state, dispatching=dispatching, pollers=_put_poller(state.pollers, freed))
+    if after.state is TaskState.DROPPED:
+        new = replace(new, finished=(*new.finished, after))
+    else:
+        new = replace(new, backlog=(*new.backlog, after))
+    new, dispatches = _settle(new, entry.queue, now)
+    return new, ReplyOutcome(
+        task_key, poller.poller_id, after.state, None, after.reason, dispatches
+    )
+
+
+def expire_polls(state: MatchingState, now: int) -> tuple[MatchingState, tuple[PollExpired, ...]]:
+    """Answer every Waiting poll whose deadline has come with an empty response."""
+    gone = [p for p in state.pollers if p.state is PollerState.WAITING and p.deadline <= now]
+    if not gone:
+        return state, ()
+    for p in gone:
+        step(POLLER_TABLE, p.state, PollerInput.DEADLINE)
+    keep = tuple(p for p in state.pollers if p not in gone)
+    return replace(state, pollers=keep), tuple(PollExpired(p.poller_id, p.queue) for p in gone)
+
+
+# --- internals -----------------------------------------------------------------------------
+
+
+def _expired(task: MatchingTask, now: int) -> bool:
+    return task.expiry is not None and task.expiry < now
+
+
+def _advance(entry: TaskEntry, input_: TaskInput, poller_id: str | None = None) -> TaskEntry:
+    new_state, _ = step(TASK_TABLE, entry.state, input_)
+    if new_state is TaskState.DISPATCHING:
+        holder = poller_id
+    elif new_state is TaskState.BACKLOG:
+        holder = None
+    else:
+        holder = entry.poller_id
+    reason = DROP_REASON.get(input_) if new_state is TaskState.DROPPED else None
+    return TaskEntry(entry.key, entry.queue, entry.partition, entry.task, new_state, holder, reason)
+
+
+def _eligible(p: Poller, queue: TaskQueue, now: int) -> bool:
+    return p.state is PollerState.WAITING and p.queue == queue and p.deadline > now
+
+
+def _pick_poller(state: MatchingState, queue: TaskQueue, partition: int, now: int) -> Poller | None:
+    """The longest-waiting eligible poller: same partition first, then (forwarding) any."""
+    candidates = [p for p in state.pollers if _eligible(p, queue, now)]
+    local = next((p for p in candidates if p.partition == partition), None)
+    if local is not None or not state.config.forwarding:
+        return local
+    return candidates[0] if candidates else None
+
+
+def _take_task(
+    state: MatchingState, poller: Poller, now: int
+) -> tuple[MatchingState, TaskEntry | None]:
+    """Read the backlog for `poller` in order (own partition first), dropping expired tasks
+    on the way, and remove the first live one."""
+    same = [i for i, e in enumerate(state.backlog) if e.queue == poller.queue]
+    order = [i for i in same if state.backlog[i].partition == poller.partition]
+    if state.config.forwarding:
+        order += [i for i in same if state.backlog[i].partition != poller.partition]
+    expired: list[int] = []
+    chosen: int | None = None
+    for i in order:
+        if not _expired(state.backlog[i].task, now):
+            chosen = i
+            break
+        expired.append(i)
+    if chosen is None and not expired:
+        return state, None
+    removed = {*expired, *([] if chosen is None else [chosen])}
+    backlog = tuple(e for i, e in enumerate(state.backlog) if i not in removed)
+    gone = tuple(_advance(state.backlog[i], TaskInput.EXPIRED) for i in expired)
+    new = replace(state, backlog=backlog, finished=(*state.finished, *gone))
+    return new, None if chosen is None else state.backlog[chosen]
+
+
+def _offer(
+    state: MatchingState, entry: TaskEntry, poller: Poller
+) -> tuple[MatchingState, Dispatch]:
+    """Hand `entry` (already out of the backlog) to `poller`, pending Record*Started."""
+    offered = _advance(entry, TaskInput.DISPATCH, poller.poller_id)
+    poller_state, _ = step(POLLER_TABLE, poller.state, PollerInput.OFFER)
+    held = Poller(
+        poller.poller_id, poller.queue, poller.partition, poller.deadline, poller_state, entry.key
+    )
+    new = replace(
+        state,
+        dispatching=(*state.dispatching, offered),
+        pollers=_put_poller(state.pollers, held),
+    )
+    return new, Dispatch(entry.key, poller.poller_id, entry.task)
+
+
+def _serve(state: MatchingState, poller: Poller, now: int) -> tuple[MatchingState, Dispatch | None]:
+    if poller.state is not PollerState.WAITING or poller.deadline <= now:
+        return state, None
+    state, entry = _take_task(state, poller, now)
+    if entry is None:
+        return state, None
+    return _offer(state, entry, poller)
+
+
+def _settle(
+    state: MatchingState, queue: TaskQueue, now: int
+) -> tuple[MatchingState, tuple[Dispatch, ...]]:
+    """Offer backlog tasks of `queue` to its waiting pollers, longest-waiting first."""
+    dispatches: list[Dispatch] = []
+    for poller_id in [p.poller_id for p in state.pollers if p.queue == queue]:
+        poller = next(p for p in state.pollers if p.poller_id == poller_id)
+        state, dispatch = _serve(state, poller, now)
+        if dispatch is not None:
+            dispatches.append(dispatch)
+    return state, tuple(dispatches)
+
+
+def _put_poller(pollers: tuple[Poller, ...], new: Poller) -> tuple[Poller, ...]:
+    return tuple(new if p.poller_id == new.poller_id else p for p in pollers)
+
+
+def _touch(
+    last_poll: tuple[tuple[TaskQueue, int], ...], queue: TaskQueue, now: int
+) -> tuple[tuple[TaskQueue, int], ...]:
+    """Record a poll on `queue` at `now`; entries stay sorted so equal states hash equal."""
+    previous = next((t for q, t in last_poll if q == queue), now)
+    entries = [(q, t) for q, t in last_poll if q != queue]
+    entries.append((queue, max(previous, now)))
+    entries.sort(
+        key=lambda qt: (qt[0].namespace, qt[0].name, qt[0].task_type.value, qt[0].kind.value)
+    )
+    return tuple(entries)
