@@ -1,0 +1,363 @@
+"""Activities on the server: schedule, dispatch, heartbeat, close, retry, time out.
+
+```
+             RecordActivityTaskStarted          Respond*Completed | Failed | Canceled
+  Scheduled ───────────────────────────▶ Started ──────────────────────────────▶ closed
+     ▲  │ schedule-to-start /               │ retryable failure, start-to-close or
+     │  │ schedule-to-close timeout         │ heartbeat timeout (no event written)
+     │  ▼                                   ▼
+     │ closed (TimedOut)                 Backoff ── retry timer ──▶ Scheduled (attempt+1)
+     └──────────────────────────────────────┘
+```
+
+Rules (reference §2.3; `service/history/workflow/mutable_state_impl.go`, `activity.go`,
+`service/history/api/recordactivitytaskstarted/api.go`, `activity_util.go`):
+
+- The start of an attempt is kept in mutable state only; ActivityTaskStarted is written
+  when the activity closes, immediately before its close event, with the final attempt
+  and the last failure. Both are buffered while a workflow task is in flight.
+- A retryable failure, a start-to-close timeout and a heartbeat timeout retry the
+  activity if the policy allows (`retry.next_retry`): attempt + 1, a new stamp, a retry
+  timer, and no event. Schedule-to-start and schedule-to-close timeouts never retry.
+- Worker calls carry a token (scheduled id, attempt): a stale one gets NOT_FOUND.
+  RecordActivityTaskStarted is idempotent for the same request id; a different request
+  for a started attempt gets ALREADY_STARTED, a task of an older stamp OBSOLETE.
+- A heartbeat's reply tells the worker whether a cancel was requested; Canceled is legal
+  only after a cancel request.
+- Every close schedules a workflow task if none is pending.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from core.enums import EventType, RetryState, TimeoutType
+from core.events import (
+    ActivityTaskCanceledEventAttributes,
+    ActivityTaskCompletedEventAttributes,
+    ActivityTaskFailedEventAttributes,
+    ActivityTaskStartedEventAttributes,
+    ActivityTaskTimedOutEventAttributes,
+)
+from core.opaque import Opaque
+from core.statemachine.history.service import workflow_task
+from core.statemachine.history.service.requests import (
+    ActivityRetryTask,
+    ActivityTaskStarted,
+    ActivityTaskToken,
+    ActivityTaskTransfer,
+    ActivityTimeoutTask,
+    Error,
+    ErrorKind,
+    Heartbeat,
+    Ok,
+    RecordActivityTaskHeartbeat,
+    RecordActivityTaskStarted,
+    RespondActivityTaskCanceled,
+    RespondActivityTaskCompleted,
+    RespondActivityTaskFailed,
+)
+from core.statemachine.history.service.retry import next_retry
+from core.statemachine.history.service.state import ActivityInfo, MutableState
+from core.statemachine.history.service.txn import Outcome, Txn, finish, unchanged
+
+E = EventType
+
+
+def put(txn: Txn, info: ActivityInfo) -> None:
+    """Insert or replace a pending activity, keeping the tuple sorted by id."""
+    others = [a for a in txn.state.activities if a.scheduled_event_id != info.scheduled_event_id]
+    txn.state = dataclasses.replace(
+        txn.state,
+        activities=tuple(sorted([*others, info], key=lambda a: a.scheduled_event_id)),
+    )
+
+
+def drop(txn: Txn, scheduled_event_id: int) -> None:
+    txn.state = dataclasses.replace(
+        txn.state,
+        activities=tuple(
+            a for a in txn.state.activities if a.scheduled_event_id != scheduled_event_id
+        ),
+    )
+
+
+def dispatch(txn: Txn, info: ActivityInfo) -> None:
+    """Emit the transfer task for the current attempt, and its schedule-to-start timer."""
+    txn.task(
+        ActivityTaskTransfer(
+            info.scheduled_event_id, info.task_queue, info.stamp, info.schedule_to_start_timeout
+        )
+    )
+    if info.schedule_to_start_timeout:
+        txn.task(
+            ActivityTimeoutTask(
+                info.scheduled_event_id,
+                TimeoutType.SCHEDULE_TO_START,
+                info.attempt,
+                info.stamp,
+                txn.now + info.schedule_to_start_timeout,
+            )
+        )
+
+
+def arm_schedule_to_close(txn: Txn, info: ActivityInfo) -> None:
+    """The schedule-to-close timer spans all attempts, so it is armed once."""
+    if info.schedule_to_close_timeout:
+        txn.task(
+            ActivityTimeoutTask(
+                info.scheduled_event_id,
+                TimeoutType.SCHEDULE_TO_CLOSE,
+                info.attempt,
+                info.stamp,
+                _deadline(info),
+            )
+        )
+
+
+def _deadline(info: ActivityInfo) -> int:
+    if not info.schedule_to_close_timeout:
+        return 0
+    return info.first_scheduled_time + info.schedule_to_close_timeout
+
+
+def _by_token(state: MutableState, token: ActivityTaskToken) -> ActivityInfo | Error:
+    if not state.running:
+        return Error(ErrorKind.WORKFLOW_COMPLETED, "workflow execution is closed")
+    info = state.activity(token.scheduled_event_id)
+    if info is None or info.attempt != token.attempt or not info.started:
+        return Error(ErrorKind.NOT_FOUND, "activity task not found")
+    return info
+
+
+def record_started(state: MutableState, req: RecordActivityTaskStarted, now: int) -> Outcome:
+    if not state.running:
+        return unchanged(state, Error(ErrorKind.WORKFLOW_COMPLETED, "workflow is closed"))
+    info = state.activity(req.scheduled_event_id)
+    if info is None:
+        return unchanged(state, Error(ErrorKind.NOT_FOUND, "activity not found"))
+    if info.stamp != req.stamp:
+        return unchanged(state, Error(ErrorKind.OBSOLETE, "activity was rescheduled"))
+    token = ActivityTaskToken(info.scheduled_event_id, info.attempt)
+    if info.started:
+        if info.request_id == req.request_id:
+            return unchanged(state, ActivityTaskStarted(token))
+        return unchanged(state, Error(ErrorKind.ALREADY_STARTED, "activity already started"))
+    txn = Txn(state, now)
+    started = dataclasses.replace(
+        info,
+        started=True,
+        started_time=now,
+        request_id=req.request_id,
+        identity=req.identity,
+        last_heartbeat_time=0,
+    )
+    put(txn, started)
+    if info.start_to_close_timeout:
+        txn.task(
+            ActivityTimeoutTask(
+                info.scheduled_event_id,
+                TimeoutType.START_TO_CLOSE,
+                info.attempt,
+                info.stamp,
+                now + info.start_to_close_timeout,
+            )
+        )
+    if info.heartbeat_timeout:
+        txn.task(
+            ActivityTimeoutTask(
+                info.scheduled_event_id,
+                TimeoutType.HEARTBEAT,
+                info.attempt,
+                info.stamp,
+                now + info.heartbeat_timeout,
+            )
+        )
+    return finish(txn, ActivityTaskStarted(token))
+
+
+def heartbeat(state: MutableState, req: RecordActivityTaskHeartbeat, now: int) -> Outcome:
+    info = _by_token(state, req.token)
+    if isinstance(info, Error):
+        return unchanged(state, info)
+    txn = Txn(state, now)
+    put(txn, dataclasses.replace(info, last_heartbeat_time=now, heartbeat_details=req.details))
+    return finish(txn, Heartbeat(cancel_requested=info.cancel_requested_event_id != 0))
+
+
+def _write_started(txn: Txn, info: ActivityInfo) -> int:
+    """ActivityTaskStarted for the closing attempt (returns -123 if buffered)."""
+    return txn.add(
+        E.ACTIVITY_TASK_STARTED,
+        ActivityTaskStartedEventAttributes(
+            scheduled_event_id=info.scheduled_event_id,
+            identity=info.identity,
+            request_id=info.request_id,
+            attempt=info.attempt,
+            last_failure=info.last_failure,
+        ),
+    )
+
+
+def _closed(txn: Txn, info: ActivityInfo) -> Outcome:
+    drop(txn, info.scheduled_event_id)
+    workflow_task.schedule(txn)
+    return finish(txn, Ok())
+
+
+def complete(state: MutableState, req: RespondActivityTaskCompleted, now: int) -> Outcome:
+    info = _by_token(state, req.token)
+    if isinstance(info, Error):
+        return unchanged(state, info)
+    txn = Txn(state, now)
+    started = _write_started(txn, info)
+    txn.add(
+        E.ACTIVITY_TASK_COMPLETED,
+        ActivityTaskCompletedEventAttributes(
+            result=req.result,
+            scheduled_event_id=info.scheduled_event_id,
+            started_event_id=started,
+            identity=req.identity,
+        ),
+    )
+    return _closed(txn, info)
+
+
+def failed(state: MutableState, req: RespondActivityTaskFailed, now: int) -> Outcome:
+    info = _by_token(state, req.token)
+    if isinstance(info, Error):
+        return unchanged(state, info)
+    txn = Txn(state, now)
+    delay, retry_state = next_retry(
+        info.retry_policy,
+        info.attempt,
+        now,
+        _deadline(info),
+        req.error_type,
+        req.non_retryable,
+        info.cancel_requested_event_id != 0,
+    )
+    if delay is not None:
+        _retry(txn, info, delay, req.failure)
+        return finish(txn, Ok())
+    started = _write_started(txn, dataclasses.replace(info, last_failure=None))
+    txn.add(
+        E.ACTIVITY_TASK_FAILED,
+        ActivityTaskFailedEventAttributes(
+            failure=req.failure,
+            scheduled_event_id=info.scheduled_event_id,
+            started_event_id=started,
+            identity=req.identity,
+            retry_state=retry_state,
+        ),
+    )
+    return _closed(txn, info)
+
+
+def _retry(txn: Txn, info: ActivityInfo, delay: int, failure: Opaque | None) -> None:
+    """Reschedule the next attempt after `delay`; no event is written."""
+    retried = dataclasses.replace(
+        info,
+        attempt=info.attempt + 1,
+        stamp=info.stamp + 1,
+        started=False,
+        started_time=0,
+        request_id="",
+        scheduled_time=txn.now + delay,
+        last_failure=failure,
+        last_heartbeat_time=0,
+    )
+    put(txn, retried)
+    txn.task(
+        ActivityRetryTask(info.scheduled_event_id, retried.attempt, retried.stamp, txn.now + delay)
+    )
+
+
+def canceled(state: MutableState, req: RespondActivityTaskCanceled, now: int) -> Outcome:
+    info = _by_token(state, req.token)
+    if isinstance(info, Error):
+        return unchanged(state, info)
+    if not info.cancel_requested_event_id:
+        return unchanged(
+            state, Error(ErrorKind.INVALID_ARGUMENT, "activity cancel was not requested")
+        )
+    txn = Txn(state, now)
+    started = _write_started(txn, info)
+    write_canceled(txn, info, started, req.details, req.identity)
+    return _closed(txn, info)
+
+
+def write_canceled(
+    txn: Txn, info: ActivityInfo, started: int, details: Opaque | None, identity: str
+) -> None:
+    txn.add(
+        E.ACTIVITY_TASK_CANCELED,
+        ActivityTaskCanceledEventAttributes(
+            details=details,
+            latest_cancel_requested_event_id=info.cancel_requested_event_id,
+            scheduled_event_id=info.scheduled_event_id,
+            started_event_id=started,
+            identity=identity,
+        ),
+    )
+
+
+def on_retry_timer(state: MutableState, task: ActivityRetryTask, now: int) -> Outcome:
+    info = state.activity(task.scheduled_event_id) if state.running else None
+    if info is None or info.stamp != task.stamp or info.attempt != task.attempt or info.started:
+        return unchanged(state, Error(ErrorKind.NOT_FOUND, "stale activity retry timer"))
+    txn = Txn(state, now)
+    dispatch(txn, dataclasses.replace(info, scheduled_time=now))
+    put(txn, dataclasses.replace(info, scheduled_time=now))
+    return finish(txn, Ok())
+
+
+def on_timeout(state: MutableState, task: ActivityTimeoutTask, now: int) -> Outcome:
+    """An activity timer fired; act only if it still belongs to the current attempt."""
+    info = state.activity(task.scheduled_event_id) if state.running else None
+    stale = Error(ErrorKind.NOT_FOUND, "stale activity timer")
+    if info is None:
+        return unchanged(state, stale)
+    kind = task.timeout_type
+    if kind is not TimeoutType.SCHEDULE_TO_CLOSE and (
+        info.stamp != task.stamp or info.attempt != task.attempt
+    ):
+        return unchanged(state, stale)
+    txn = Txn(state, now)
+    if kind is TimeoutType.SCHEDULE_TO_START:
+        if info.started:
+            return unchanged(state, stale)
+        return _timed_out(txn, info, kind, RetryState.TIMEOUT)
+    if kind is TimeoutType.SCHEDULE_TO_CLOSE:
+        return _timed_out(txn, info, kind, RetryState.TIMEOUT)
+    if not info.started:
+        return unchanged(state, stale)
+    if kind is TimeoutType.HEARTBEAT:
+        last = info.last_heartbeat_time or info.started_time
+        if last + info.heartbeat_timeout > now:  # heartbeats came in: check again later
+            txn.task(dataclasses.replace(task, fire_time=last + info.heartbeat_timeout))
+            return finish(txn, Ok())
+    delay, retry_state = next_retry(
+        info.retry_policy,
+        info.attempt,
+        now,
+        _deadline(info),
+        cancel_requested=info.cancel_requested_event_id != 0,
+    )
+    if delay is not None:
+        _retry(txn, info, delay, info.last_failure)
+        return finish(txn, Ok())
+    return _timed_out(txn, info, kind, retry_state)
+
+
+def _timed_out(txn: Txn, info: ActivityInfo, kind: TimeoutType, state: RetryState) -> Outcome:
+    started = _write_started(txn, info) if info.started else 0
+    txn.add(
+        E.ACTIVITY_TASK_TIMED_OUT,
+        ActivityTaskTimedOutEventAttributes(
+            scheduled_event_id=info.scheduled_event_id,
+            started_event_id=started,
+            retry_state=state,
+        ),
+    )
+    return _closed(txn, info)

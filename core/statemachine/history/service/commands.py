@@ -1,0 +1,111 @@
+"""RespondWorkflowTaskCompleted: a workflow task's commands become events.
+
+Rules (reference §2.2 and §3; `service/history/api/respondworkflowtaskcompleted/
+workflow_task_completed_handler.go`, `command_attr_validator.go`):
+
+- A close command (Complete, Fail, Cancel, ContinueAsNew) must be the last command;
+  otherwise the request is rejected with InvalidArgument and nothing changes
+  (`ValidateCommandSequence`).
+- A close command while events are buffered fails the task with UNHANDLED_COMMAND: the
+  workflow has not seen those events yet.
+- Otherwise WorkflowTaskCompleted is written, then one event per command in command
+  order (command_handlers.py), each naming it in workflow_task_completed_event_id; then
+  the buffered events are flushed; then a new workflow task is scheduled if the buffer
+  held events, if the worker asked for one (`force_create_new_workflow_task`, the
+  local-activity heartbeat), or if an activity that had not started was cancelled.
+- A command with bad attributes discards the whole completion: the task fails with the
+  command's WorkflowTaskFailedCause (for a transient attempt nothing is written and the
+  task is left to time out).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from core.enums import CommandType, WorkflowTaskFailedCause
+from core.statemachine.history.service import workflow_task
+from core.statemachine.history.service.command_handlers import HANDLERS, Batch
+from core.statemachine.history.service.requests import (
+    Error,
+    ErrorKind,
+    Ok,
+    RespondWorkflowTaskCompleted,
+    RespondWorkflowTaskFailed,
+)
+from core.statemachine.history.service.state import MutableState, WorkflowTaskInfo
+from core.statemachine.history.service.txn import Outcome, Txn, finish, unchanged
+
+C = CommandType
+Cause = WorkflowTaskFailedCause
+
+CLOSE_COMMANDS = frozenset(
+    {
+        C.COMPLETE_WORKFLOW_EXECUTION,
+        C.FAIL_WORKFLOW_EXECUTION,
+        C.CANCEL_WORKFLOW_EXECUTION,
+        C.CONTINUE_AS_NEW_WORKFLOW_EXECUTION,
+    }
+)
+
+
+def respond_completed(state: MutableState, req: RespondWorkflowTaskCompleted, now: int) -> Outcome:
+    """Apply a completion (for continue-as-new, `Outcome.new_run` starts the next run)."""
+    wft = workflow_task.current(state, req.token)
+    if isinstance(wft, Error):
+        return unchanged(state, wft)
+    kinds = [c.command_type for c in req.commands]
+    closing = [i for i, k in enumerate(kinds) if k in CLOSE_COMMANDS]
+    if closing and closing[0] != len(kinds) - 1:
+        return unchanged(
+            state, Error(ErrorKind.INVALID_ARGUMENT, "a close command must be the last command")
+        )
+    if closing and state.buffered:
+        return _fail_task(state, wft, Cause.UNHANDLED_COMMAND, req.identity, now)
+    txn = Txn(state, now)
+    wtc = workflow_task.complete(txn, wft, req.identity)
+    txn.state = dataclasses.replace(
+        txn.state,
+        sticky_queue=req.sticky_queue,
+        sticky_schedule_to_start_timeout=req.sticky_schedule_to_start_timeout,
+    )
+    batch = Batch(txn, wtc)
+    for command in req.commands:
+        handler = HANDLERS.get(command.command_type)
+        if handler is None:
+            return unchanged(
+                state,
+                Error(
+                    ErrorKind.INVALID_ARGUMENT,
+                    f"command {command.command_type.name} is not modelled yet",
+                ),
+            )
+        cause = handler(batch, command)
+        if cause is not None:
+            if wft.transient:  # the server drops it and lets the task time out
+                return unchanged(state, Error(ErrorKind.INVALID_ARGUMENT, cause.name))
+            return _fail_task(state, wft, cause, req.identity, now)
+    if txn.state.running:
+        had_buffered = bool(txn.state.buffered)
+        txn.flush()
+        if had_buffered or batch.new_task or req.force_create_new_workflow_task:
+            workflow_task.schedule(txn)
+    return finish(txn, Ok(), batch.new_run)
+
+
+def _fail_task(
+    state: MutableState, wft: WorkflowTaskInfo, cause: Cause, identity: str, now: int
+) -> Outcome:
+    txn = Txn(state, now)
+    workflow_task.fail(txn, wft, cause, identity=identity)
+    workflow_task.schedule(txn)
+    return finish(txn, Error(ErrorKind.INVALID_ARGUMENT, f"workflow task failed: {cause.name}"))
+
+
+def respond_failed(state: MutableState, req: RespondWorkflowTaskFailed, now: int) -> Outcome:
+    wft = workflow_task.current(state, req.token)
+    if isinstance(wft, Error):
+        return unchanged(state, wft)
+    txn = Txn(state, now)
+    workflow_task.fail(txn, wft, req.cause, req.failure, req.identity)
+    workflow_task.schedule(txn)
+    return finish(txn, Ok())

@@ -1,0 +1,217 @@
+"""The run itself: start, signal, cancel request, terminate, run timeout.
+
+Rules (reference §2.7 and §4; `docs/architecture/workflow-lifecycle.md`,
+`service/history/api/*`):
+
+- Start writes WorkflowExecutionStarted and, unless the first workflow task is delayed
+  (`first_workflow_task_backoff`: continue-as-new, retry, cron, start delay), the first
+  WorkflowTaskScheduled; it emits the transfer task and the run-timeout timer.
+- A signal or cancel request writes its event (buffered while a task is in flight)
+  and schedules a workflow task if none is pending. A repeated request id is a no-op
+  (the server keeps the ids of recent signal and cancel requests).
+- Terminate and the run timeout first fail an in-flight workflow task with
+  FORCE_CLOSE_COMMAND and flush the buffer (`TerminateWorkflow`/`TimeoutWorkflow` in
+  `service/history/workflow/util.go`), then write the close event.
+- Requests to a closed run are rejected (WorkflowExecutionAlreadyCompleted); a start
+  for an id that is already running is rejected unless it repeats the same request id.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from core.enums import EventType, RetryState, WorkflowTaskFailedCause
+from core.events import (
+    TaskQueue,
+    WorkflowExecutionCancelRequestedEventAttributes,
+    WorkflowExecutionSignaledEventAttributes,
+    WorkflowExecutionStartedEventAttributes,
+    WorkflowExecutionTerminatedEventAttributes,
+    WorkflowExecutionTimedOutEventAttributes,
+    WorkflowType,
+)
+from core.statemachine.history.service import workflow_task
+from core.statemachine.history.service.requests import (
+    CloseExecutionTransfer,
+    Error,
+    ErrorKind,
+    Ok,
+    RequestCancelWorkflowExecution,
+    SignalWithStartWorkflowExecution,
+    SignalWorkflowExecution,
+    StartWorkflowExecution,
+    TerminateWorkflowExecution,
+    WorkflowBackoffTask,
+    WorkflowRunTimeoutTask,
+)
+from core.statemachine.history.service.state import MutableState, RunStatus
+from core.statemachine.history.service.txn import Outcome, Txn, finish, unchanged
+
+E = EventType
+
+
+def start(
+    req: StartWorkflowExecution, now: int, signal: SignalWorkflowExecution | None = None
+) -> Outcome:
+    """A new run: its first events and tasks (with SignalWithStart, the signal first)."""
+    state = MutableState(
+        namespace=req.namespace,
+        workflow_id=req.workflow_id,
+        run_id=req.run_id,
+        workflow_type=req.workflow_type,
+        task_queue=req.task_queue,
+        start_time=now,
+        workflow_task_timeout=req.workflow_task_timeout,
+        run_timeout=req.run_timeout,
+        execution_timeout=req.execution_timeout,
+        first_run_id=req.run_id,
+        start_request_id=req.request_id,
+    )
+    txn = Txn(state, now)
+    txn.append(
+        E.WORKFLOW_EXECUTION_STARTED,
+        WorkflowExecutionStartedEventAttributes(
+            workflow_type=WorkflowType(name=req.workflow_type),
+            task_queue=TaskQueue(name=req.task_queue),
+            input=req.input,
+            workflow_execution_timeout=req.execution_timeout or None,
+            workflow_run_timeout=req.run_timeout or None,
+            workflow_task_timeout=req.workflow_task_timeout,
+            original_execution_run_id=req.run_id,
+            first_execution_run_id=req.run_id,
+            identity=req.identity,
+            attempt=1,
+            first_workflow_task_backoff=req.first_workflow_task_backoff or None,
+            workflow_id=req.workflow_id,
+        ),
+    )
+    if signal is not None:
+        _write_signal(txn, signal)
+    if req.first_workflow_task_backoff:
+        txn.state = dataclasses.replace(txn.state, backoff_pending=True)
+        txn.task(WorkflowBackoffTask(now + req.first_workflow_task_backoff))
+    else:
+        workflow_task.schedule(txn)
+    timeout = req.run_timeout or req.execution_timeout
+    if timeout:
+        txn.task(WorkflowRunTimeoutTask(now + timeout))
+    return finish(txn, Ok())
+
+
+def start_again(state: MutableState, req: StartWorkflowExecution) -> Outcome:
+    """StartWorkflowExecution for an id whose run already exists."""
+    if state.running and req.request_id == state.start_request_id:
+        return unchanged(state, Ok())  # the client retried its own start
+    if state.running:
+        return unchanged(
+            state, Error(ErrorKind.ALREADY_EXISTS, f"workflow {state.workflow_id} is running")
+        )
+    return unchanged(
+        state, Error(ErrorKind.ALREADY_EXISTS, f"workflow {state.workflow_id} already ran")
+    )
+
+
+def _closed(state: MutableState) -> Outcome:
+    return unchanged(state, Error(ErrorKind.WORKFLOW_COMPLETED, "workflow execution is closed"))
+
+
+def signal(state: MutableState, req: SignalWorkflowExecution, now: int) -> Outcome:
+    if not state.running:
+        return _closed(state)
+    if req.request_id and req.request_id in state.signal_request_ids:
+        return unchanged(state, Ok())
+    txn = Txn(state, now)
+    _write_signal(txn, req)
+    workflow_task.schedule(txn)
+    return finish(txn, Ok())
+
+
+def _write_signal(txn: Txn, req: SignalWorkflowExecution) -> None:
+    txn.add(
+        E.WORKFLOW_EXECUTION_SIGNALED,
+        WorkflowExecutionSignaledEventAttributes(
+            signal_name=req.signal_name,
+            input=req.input,
+            identity=req.identity,
+            request_id=req.request_id,
+        ),
+    )
+    if req.request_id:
+        txn.state = dataclasses.replace(
+            txn.state, signal_request_ids=txn.state.signal_request_ids | {req.request_id}
+        )
+
+
+def signal_with_start(
+    state: MutableState | None, req: SignalWithStartWorkflowExecution, now: int
+) -> Outcome:
+    """Signal the running run; otherwise start a new run whose first event after the
+    start is the signal (`service/history/api/signalwithstartworkflow/`)."""
+    if state is not None and state.running:
+        return signal(state, req.signal, now)
+    return start(req.start, now, req.signal)
+
+
+def request_cancel(state: MutableState, req: RequestCancelWorkflowExecution, now: int) -> Outcome:
+    if not state.running:
+        return _closed(state)
+    if state.cancel_requested:
+        return unchanged(state, Ok())  # a second request changes nothing
+    txn = Txn(state, now)
+    txn.add(
+        E.WORKFLOW_EXECUTION_CANCEL_REQUESTED,
+        WorkflowExecutionCancelRequestedEventAttributes(cause=req.reason, identity=req.identity),
+    )
+    txn.state = dataclasses.replace(txn.state, cancel_requested=True)
+    workflow_task.schedule(txn)
+    return finish(txn, Ok())
+
+
+def _force_close_task(txn: Txn) -> None:
+    wft = txn.state.wft
+    if wft is not None and wft.started:
+        workflow_task.fail(txn, wft, WorkflowTaskFailedCause.FORCE_CLOSE_COMMAND)
+    txn.flush()
+
+
+def close(txn: Txn, status: RunStatus) -> None:
+    """Mark the run closed after its close event; emit the close transfer task."""
+    txn.state = dataclasses.replace(
+        txn.state, status=status, close_event_id=txn.state.next_event_id - 1, wft=None
+    )
+    txn.task(CloseExecutionTransfer(txn.state.run_id))
+
+
+def terminate(state: MutableState, req: TerminateWorkflowExecution, now: int) -> Outcome:
+    if not state.running:
+        return _closed(state)
+    txn = Txn(state, now)
+    _force_close_task(txn)
+    txn.append(
+        E.WORKFLOW_EXECUTION_TERMINATED,
+        WorkflowExecutionTerminatedEventAttributes(reason=req.reason, identity=req.identity),
+    )
+    close(txn, RunStatus.TERMINATED)
+    return finish(txn, Ok())
+
+
+def on_run_timeout(state: MutableState, task: WorkflowRunTimeoutTask, now: int) -> Outcome:
+    if not state.running:
+        return unchanged(state, Error(ErrorKind.NOT_FOUND, "stale run timeout"))
+    txn = Txn(state, now)
+    _force_close_task(txn)
+    txn.append(
+        E.WORKFLOW_EXECUTION_TIMED_OUT,
+        WorkflowExecutionTimedOutEventAttributes(retry_state=RetryState.RETRY_POLICY_NOT_SET),
+    )
+    close(txn, RunStatus.TIMED_OUT)
+    return finish(txn, Ok())
+
+
+def on_backoff(state: MutableState, task: WorkflowBackoffTask, now: int) -> Outcome:
+    """The delayed first workflow task is due."""
+    if not state.running or not state.backoff_pending:
+        return unchanged(state, Error(ErrorKind.NOT_FOUND, "stale backoff timer"))
+    txn = Txn(dataclasses.replace(state, backoff_pending=False), now)
+    workflow_task.schedule(txn)
+    return finish(txn, Ok())

@@ -1,0 +1,93 @@
+"""Retry policies: parsing the JSON form, and the server's retry decision.
+
+The decision follows `getBackoffInterval` in `service/history/workflow/retry.go` (and
+`RetryActivity` in `activity.go`): no retry for a non-retryable failure (flagged by the
+worker or listed by type in the policy), once `maximum_attempts` is reached, when a
+cancel was requested, or when the next attempt would start after the
+schedule-to-close deadline; otherwise wait
+``min(initial_interval * backoff_coefficient ** (attempt - 1), maximum_interval)``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from core.enums import RetryState
+from core.opaque import Opaque
+from core.statemachine.history.service.state import RetryPolicy
+
+_NS = 1_000_000_000
+_DURATION = re.compile(r"(-?)(\d+)(?:\.(\d{1,9}))?s\Z")
+
+
+def parse_duration(text: str) -> int:
+    """Protojson duration text ("1.500s") to nanoseconds; ValueError if malformed."""
+    match = _DURATION.match(text)
+    if match is None:
+        raise ValueError(f"not a duration: {text!r}")
+    sign, seconds, fraction = match.groups()
+    value = int(seconds) * _NS + int((fraction or "").ljust(9, "0") or 0)
+    return -value if sign else value
+
+
+def retry_policy(raw: Opaque | None) -> RetryPolicy:
+    """The policy an activity runs under: the given one with defaults filled in.
+
+    The server fills in a default policy when none is given (command_attr_validator.go),
+    so every activity has one: 1 s initial interval, coefficient 2, maximum interval
+    100 x the initial interval, unlimited attempts.
+    """
+    value = raw.value() if raw is not None else {}
+    if not isinstance(value, dict):
+        raise ValueError("retry policy is not an object")
+    initial = _duration_field(value, "initialInterval", _NS)
+    coefficient = value.get("backoffCoefficient", 2.0)
+    attempts = value.get("maximumAttempts", 0)
+    kinds = value.get("nonRetryableErrorTypes", [])
+    if not isinstance(coefficient, int | float) or not isinstance(attempts, int):
+        raise ValueError("retry policy has a malformed number")
+    if not isinstance(kinds, list) or not all(isinstance(k, str) for k in kinds):
+        raise ValueError("nonRetryableErrorTypes is not a list of strings")
+    return RetryPolicy(
+        initial_interval=initial,
+        backoff_coefficient=float(coefficient) or 2.0,
+        maximum_interval=_duration_field(value, "maximumInterval", 100 * initial),
+        maximum_attempts=attempts,
+        non_retryable_error_types=tuple(str(k) for k in kinds),
+    )
+
+
+def _duration_field(value: Mapping[str, object], key: str, default: int) -> int:
+    raw = value.get(key)
+    if raw is None:
+        return default
+    if not isinstance(raw, str):
+        raise ValueError(f"{key} is not a duration")
+    return parse_duration(raw) or default
+
+
+def next_retry(
+    policy: RetryPolicy,
+    attempt: int,
+    now: int,
+    deadline: int,
+    error_type: str = "",
+    non_retryable: bool = False,
+    cancel_requested: bool = False,
+) -> tuple[int | None, RetryState]:
+    """Delay before attempt `attempt + 1`, or None and why there is no retry.
+
+    `deadline` is the schedule-to-close deadline (0: none).
+    """
+    if cancel_requested:
+        return None, RetryState.CANCEL_REQUESTED
+    if non_retryable or error_type in policy.non_retryable_error_types:
+        return None, RetryState.NON_RETRYABLE_FAILURE
+    if policy.maximum_attempts and attempt >= policy.maximum_attempts:
+        return None, RetryState.MAXIMUM_ATTEMPTS_REACHED
+    delay = policy.initial_interval * policy.backoff_coefficient ** (attempt - 1)
+    delay_ns = int(min(delay, float(policy.maximum_interval)))
+    if deadline and now + delay_ns >= deadline:
+        return None, RetryState.TIMEOUT
+    return delay_ns, RetryState.IN_PROGRESS

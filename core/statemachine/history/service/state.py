@@ -1,0 +1,172 @@
+"""Mutable state: what the history service keeps for one run besides its events.
+
+Temporal's history service holds, per run, a "mutable state" record next to the event
+history (`service/history/workflow/mutable_state_impl.go`): the pending workflow task,
+the pending activities, timers, children and external requests, the buffered events,
+stickiness, and the counters that make stale requests detectable (the next event id,
+attempts, stamps). Every request handler reads it and returns a new one.
+
+Here it is an immutable value, hashable so that a model checker can store it. Pending
+entities are kept in tuples sorted by the id that names them; runs have few pending
+entities, so a scan is cheaper than a persistent map. All times are nanoseconds since
+the Unix epoch and all durations nanoseconds; 0 means "not set".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from core.events import HistoryEvent
+from core.opaque import Opaque
+
+# Placeholder id of a buffered event until its batch is flushed (common/constants.go,
+# BufferedEventID).
+BUFFERED_EVENT_ID = -123
+
+
+class RunStatus(Enum):
+    """WorkflowExecutionStatus (temporal/api/enums/v1/workflow.proto), as a lifecycle."""
+
+    RUNNING = "Running"
+    COMPLETED = "Completed"
+    FAILED = "Failed"
+    CANCELED = "Canceled"
+    TERMINATED = "Terminated"
+    CONTINUED_AS_NEW = "ContinuedAsNew"
+    TIMED_OUT = "TimedOut"
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """temporal.api.common.v1.RetryPolicy, with the server's defaults filled in.
+
+    `maximum_attempts` 0 means unlimited; intervals are nanoseconds.
+    """
+
+    initial_interval: int = 1_000_000_000
+    backoff_coefficient: float = 2.0
+    maximum_interval: int = 100_000_000_000
+    maximum_attempts: int = 0
+    non_retryable_error_types: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowTaskInfo:
+    """The one pending workflow task (workflow_task_state_machine.go).
+
+    A *transient* task (attempt > 1 after a failure) is not written until it completes:
+    its `scheduled_event_id` and `started_event_id` are the ids its events will get.
+    """
+
+    scheduled_event_id: int
+    attempt: int
+    task_queue: str
+    sticky: bool
+    scheduled_time: int
+    start_to_close_timeout: int
+    stamp: int
+    started_event_id: int = 0
+    started_time: int = 0
+    request_id: str = ""
+    identity: str = ""
+
+    @property
+    def transient(self) -> bool:
+        return self.attempt > 1
+
+    @property
+    def started(self) -> bool:
+        return self.started_event_id != 0
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityInfo:
+    """A pending activity (persistence ActivityInfo).
+
+    `started` is the transient start of the current attempt: with a retry policy the
+    server records it here and writes ActivityTaskStarted only when the activity closes
+    (`addStartedEventForTransientActivity`). `stamp` changes whenever the activity is
+    rescheduled, so matching tasks and timers of an older attempt are recognised.
+    """
+
+    scheduled_event_id: int
+    activity_id: str
+    activity_type: str
+    task_queue: str
+    retry_policy: RetryPolicy
+    schedule_to_close_timeout: int
+    schedule_to_start_timeout: int
+    start_to_close_timeout: int
+    heartbeat_timeout: int
+    first_scheduled_time: int
+    scheduled_time: int
+    attempt: int = 1
+    stamp: int = 1
+    started: bool = False
+    started_time: int = 0
+    request_id: str = ""
+    identity: str = ""
+    last_heartbeat_time: int = 0
+    heartbeat_details: Opaque | None = None
+    last_failure: Opaque | None = None
+    cancel_requested_event_id: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TimerInfo:
+    """A pending user timer."""
+
+    timer_id: str
+    started_event_id: int
+    expiry_time: int
+
+
+@dataclass(frozen=True, slots=True)
+class MutableState:
+    """Everything the history service knows about one run, besides its events."""
+
+    namespace: str
+    workflow_id: str
+    run_id: str
+    workflow_type: str
+    task_queue: str
+    start_time: int
+    workflow_task_timeout: int
+    run_timeout: int
+    execution_timeout: int
+    status: RunStatus = RunStatus.RUNNING
+    next_event_id: int = 1
+    first_run_id: str = ""
+    start_request_id: str = ""
+    wft: WorkflowTaskInfo | None = None
+    # Attempt of the next workflow task: 1, or more after failures/timeouts.
+    wft_attempt: int = 1
+    wft_stamp: int = 0
+    last_completed_wft_started_event_id: int = 0
+    activities: tuple[ActivityInfo, ...] = ()
+    timers: tuple[TimerInfo, ...] = ()
+    buffered: tuple[HistoryEvent, ...] = ()
+    sticky_queue: str = ""
+    sticky_schedule_to_start_timeout: int = 0
+    cancel_requested: bool = False
+    # The first workflow task waits for a backoff timer (continue-as-new, retry, cron).
+    backoff_pending: bool = False
+    signal_request_ids: frozenset[str] = frozenset()
+    close_event_id: int = 0
+
+    @property
+    def running(self) -> bool:
+        return self.status is RunStatus.RUNNING
+
+    def activity(self, scheduled_event_id: int) -> ActivityInfo | None:
+        for info in self.activities:
+            if info.scheduled_event_id == scheduled_event_id:
+                return info
+        return None
+
+    def timer(self, timer_id: str) -> TimerInfo | None:
+        for info in self.timers:
+            if info.timer_id == timer_id:
+                return info
+        return None

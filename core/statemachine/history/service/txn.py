@@ -1,0 +1,132 @@
+"""One history-service transaction: the events it appends, the tasks it emits.
+
+Every request is handled as one transaction over a run's mutable state, as the real
+service does (`service/history/workflow/transaction*.go`). `Txn` accumulates:
+
+- events, each either appended at once (its id is the next event id) or *buffered*
+  while a workflow task is in flight (`bufferEvent` in
+  `service/history/historybuilder/event_store.go`): buffered events carry the
+  placeholder id -123 and get real ids when the buffer is flushed;
+- outbox tasks for the transfer and timer queues;
+- the new mutable state.
+
+`flush` follows the server's order: completion-type events move to the end of the batch
+(`reorderBuffer`), ids are assigned, and a completion whose ActivityTaskStarted was in
+the same buffer is patched to point at it (`wireEventIDs`). A transaction that closes
+the run discards whatever is still buffered.
+
+The accumulator is private to one `handle` call; the service stays a pure function.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from core.enums import EventType
+from core.event_sets import BUFFERABLE_EVENT_TYPES, FLUSH_REORDERED_EVENT_TYPES
+from core.events import (
+    ActivityTaskCanceledEventAttributes,
+    ActivityTaskCompletedEventAttributes,
+    ActivityTaskFailedEventAttributes,
+    ActivityTaskStartedEventAttributes,
+    ActivityTaskTimedOutEventAttributes,
+    EventAttributes,
+    HistoryEvent,
+)
+from core.statemachine.history.service.requests import Reply, StartWorkflowExecution, Task
+from core.statemachine.history.service.state import BUFFERED_EVENT_ID, MutableState
+
+_ACTIVITY_CLOSES = (
+    ActivityTaskCompletedEventAttributes,
+    ActivityTaskFailedEventAttributes,
+    ActivityTaskTimedOutEventAttributes,
+    ActivityTaskCanceledEventAttributes,
+)
+
+
+class Txn:
+    """The working copy of one transaction (see module docstring)."""
+
+    __slots__ = ("events", "now", "state", "tasks")
+
+    def __init__(self, state: MutableState, now: int) -> None:
+        self.state = state
+        self.now = now
+        self.events: list[HistoryEvent] = []
+        self.tasks: list[Task] = []
+
+    @property
+    def wft_in_flight(self) -> bool:
+        wft = self.state.wft
+        return wft is not None and wft.started
+
+    def append(self, event_type: EventType, attributes: EventAttributes) -> int:
+        """Write an event now; return its id."""
+        s = self.state
+        event_id = s.next_event_id
+        self.events.append(HistoryEvent(event_id, event_type, attributes, event_time=self.now))
+        self.state = dataclasses.replace(s, next_event_id=event_id + 1)
+        return event_id
+
+    def add(self, event_type: EventType, attributes: EventAttributes) -> int:
+        """Write an event, or buffer it while a workflow task is in flight.
+
+        Returns its id, or BUFFERED_EVENT_ID when it was buffered.
+        """
+        if event_type in BUFFERABLE_EVENT_TYPES and self.wft_in_flight:
+            event = HistoryEvent(BUFFERED_EVENT_ID, event_type, attributes, event_time=self.now)
+            self.state = dataclasses.replace(self.state, buffered=(*self.state.buffered, event))
+            return BUFFERED_EVENT_ID
+        return self.append(event_type, attributes)
+
+    def flush(self) -> None:
+        """Write the buffered events in the server's order (module docstring)."""
+        buffered = self.state.buffered
+        if not buffered:
+            return
+        self.state = dataclasses.replace(self.state, buffered=())
+        first = [e for e in buffered if e.event_type not in FLUSH_REORDERED_EVENT_TYPES]
+        last = [e for e in buffered if e.event_type in FLUSH_REORDERED_EVENT_TYPES]
+        started_ids: dict[int, int] = {}
+        for event in first + last:
+            attrs = event.attributes
+            if isinstance(attrs, ActivityTaskStartedEventAttributes):
+                started_ids[attrs.scheduled_event_id] = self.state.next_event_id
+            elif (
+                isinstance(attrs, _ACTIVITY_CLOSES) and attrs.started_event_id == BUFFERED_EVENT_ID
+            ):
+                attrs = dataclasses.replace(
+                    attrs, started_event_id=started_ids[attrs.scheduled_event_id]
+                )
+            self.append(event.event_type, attrs)
+
+    def task(self, task: Task) -> None:
+        self.tasks.append(task)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one request did: the new state, the events written (in order), the outbox
+    tasks emitted, and the reply to the caller."""
+
+    state: MutableState
+    events: tuple[HistoryEvent, ...]
+    tasks: tuple[Task, ...]
+    reply: Reply
+    # Continue-as-new: the start of the next run, to be applied in the same transaction.
+    new_run: StartWorkflowExecution | None = None
+
+
+def finish(txn: Txn, reply: Reply, new_run: StartWorkflowExecution | None = None) -> Outcome:
+    """Close the transaction: flush if no workflow task is in flight, drop if closed."""
+    if txn.state.buffered:
+        if not txn.state.running:
+            txn.state = dataclasses.replace(txn.state, buffered=())
+        elif not txn.wft_in_flight:
+            txn.flush()
+    return Outcome(txn.state, tuple(txn.events), tuple(txn.tasks), reply, new_run)
+
+
+def unchanged(state: MutableState, reply: Reply) -> Outcome:
+    """A request that changes nothing (rejected, or an idempotent repeat)."""
+    return Outcome(state, (), (), reply)

@@ -1,0 +1,281 @@
+"""Workflow tasks on the server: schedule, start, complete, fail, time out.
+
+```
+              RecordWorkflowTaskStarted        RespondWorkflowTaskCompleted
+  Scheduled ─────────────────────────────▶ Started ────────────────────────▶ Completed
+      │ sticky schedule-to-start timeout     │ RespondWorkflowTaskFailed | start-to-close
+      ▼                                      ▼ timeout | force close
+   TimedOut (next task on the normal queue)  Failed / TimedOut (next attempt)
+```
+
+Rules encoded here (reference §2.2, `service/history/workflow/workflow_task_state_machine.go`):
+
+- At most one workflow task is pending. It is scheduled on the sticky queue when the
+  last completion asked for stickiness, with a schedule-to-start timer; if that fires
+  first the task times out SCHEDULE_TO_START without an attempt increment, stickiness
+  is cleared and the task is rescheduled on the normal queue
+  (`timer_queue_active_task_executor.go`).
+- A failure or start-to-close timeout increments the attempt, except on a sticky queue
+  (stickiness is cleared instead, `failWorkflowTask(incrementAttempt)`). A task with
+  attempt > 1 is transient: its Scheduled/Started events are written only when it
+  completes, and its own failures and timeouts write nothing.
+- RecordWorkflowTaskStarted is idempotent for the same request id and rejects stale
+  dispatches: unknown scheduled id NOT_FOUND, another stamp or a sticky poll for a
+  task that moved back to the normal queue OBSOLETE, started by another request
+  ALREADY_STARTED (`service/history/api/recordworkflowtaskstarted/api.go`).
+- A completion or failure must carry the token of the current started task, else
+  NOT_FOUND (`respondworkflowtaskcompleted/api.go`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from core.enums import EventType, TaskQueueKind, TimeoutType, WorkflowTaskFailedCause
+from core.events import (
+    TaskQueue,
+    WorkflowTaskCompletedEventAttributes,
+    WorkflowTaskFailedEventAttributes,
+    WorkflowTaskScheduledEventAttributes,
+    WorkflowTaskStartedEventAttributes,
+    WorkflowTaskTimedOutEventAttributes,
+)
+from core.opaque import Opaque
+from core.statemachine.history.service.requests import (
+    Error,
+    ErrorKind,
+    Ok,
+    RecordWorkflowTaskStarted,
+    WorkflowTaskStarted,
+    WorkflowTaskTimeoutTask,
+    WorkflowTaskToken,
+    WorkflowTaskTransfer,
+)
+from core.statemachine.history.service.state import MutableState, WorkflowTaskInfo
+from core.statemachine.history.service.txn import Outcome, Txn, finish, unchanged
+
+E = EventType
+
+
+def schedule(txn: Txn) -> None:
+    """Schedule a workflow task unless one is pending or the run is closed."""
+    s = txn.state
+    if s.wft is not None or not s.running or s.backoff_pending:
+        return
+    sticky = bool(s.sticky_queue)
+    queue = s.sticky_queue if sticky else s.task_queue
+    attempt = s.wft_attempt
+    if attempt > 1:  # transient: written only when it completes
+        scheduled_id = s.next_event_id
+    else:
+        scheduled_id = txn.append(
+            E.WORKFLOW_TASK_SCHEDULED,
+            WorkflowTaskScheduledEventAttributes(
+                task_queue=_queue(s, sticky),
+                start_to_close_timeout=s.workflow_task_timeout,
+                attempt=attempt,
+            ),
+        )
+    stamp = s.wft_stamp + 1
+    wft = WorkflowTaskInfo(
+        scheduled_event_id=scheduled_id,
+        attempt=attempt,
+        task_queue=queue,
+        sticky=sticky,
+        scheduled_time=txn.now,
+        start_to_close_timeout=s.workflow_task_timeout,
+        stamp=stamp,
+    )
+    txn.state = dataclasses.replace(txn.state, wft=wft, wft_stamp=stamp)
+    schedule_to_start = s.sticky_schedule_to_start_timeout if sticky else 0
+    txn.task(WorkflowTaskTransfer(scheduled_id, queue, sticky, stamp, schedule_to_start))
+    if sticky and schedule_to_start:
+        txn.task(
+            WorkflowTaskTimeoutTask(
+                scheduled_id,
+                TimeoutType.SCHEDULE_TO_START,
+                attempt,
+                stamp,
+                txn.now + schedule_to_start,
+            )
+        )
+
+
+def _queue(s: MutableState, sticky: bool) -> TaskQueue:
+    if sticky:
+        return TaskQueue(name=s.sticky_queue, kind=TaskQueueKind.STICKY, normal_name=s.task_queue)
+    return TaskQueue(name=s.task_queue, kind=TaskQueueKind.NORMAL)
+
+
+def record_started(state: MutableState, req: RecordWorkflowTaskStarted, now: int) -> Outcome:
+    if not state.running:
+        return unchanged(state, Error(ErrorKind.WORKFLOW_COMPLETED, "workflow is closed"))
+    wft = state.wft
+    if wft is None or wft.scheduled_event_id != req.scheduled_event_id:
+        return unchanged(state, Error(ErrorKind.NOT_FOUND, "workflow task not found"))
+    if wft.stamp != req.stamp or (req.from_sticky_queue and not wft.sticky):
+        return unchanged(state, Error(ErrorKind.OBSOLETE, "workflow task was rescheduled"))
+    if wft.started:
+        if wft.request_id == req.request_id:
+            return unchanged(state, _started_reply(state, wft))
+        return unchanged(state, Error(ErrorKind.ALREADY_STARTED, "workflow task already started"))
+    txn = Txn(state, now)
+    if wft.transient:
+        started_id = wft.scheduled_event_id + 1
+    else:
+        started_id = txn.append(
+            E.WORKFLOW_TASK_STARTED,
+            WorkflowTaskStartedEventAttributes(
+                scheduled_event_id=wft.scheduled_event_id,
+                identity=req.identity,
+                request_id=req.request_id,
+            ),
+        )
+    started = dataclasses.replace(
+        wft,
+        started_event_id=started_id,
+        started_time=now,
+        request_id=req.request_id,
+        identity=req.identity,
+    )
+    txn.state = dataclasses.replace(txn.state, wft=started)
+    txn.task(
+        WorkflowTaskTimeoutTask(
+            wft.scheduled_event_id,
+            TimeoutType.START_TO_CLOSE,
+            wft.attempt,
+            wft.stamp,
+            now + wft.start_to_close_timeout,
+        )
+    )
+    return finish(txn, _started_reply(txn.state, started))
+
+
+def _started_reply(state: MutableState, wft: WorkflowTaskInfo) -> WorkflowTaskStarted:
+    return WorkflowTaskStarted(
+        token=WorkflowTaskToken(wft.scheduled_event_id, wft.started_event_id, wft.attempt),
+        previous_started_event_id=state.last_completed_wft_started_event_id,
+        next_event_id=state.next_event_id,
+    )
+
+
+def current(state: MutableState, token: WorkflowTaskToken) -> WorkflowTaskInfo | Error:
+    """The started workflow task a worker's token names, or why it is stale."""
+    if not state.running:
+        return Error(ErrorKind.WORKFLOW_COMPLETED, "workflow is closed")
+    wft = state.wft
+    if (
+        wft is None
+        or not wft.started
+        or wft.scheduled_event_id != token.scheduled_event_id
+        or wft.started_event_id != token.started_event_id
+        or wft.attempt != token.attempt
+    ):
+        return Error(ErrorKind.NOT_FOUND, "workflow task not found")
+    return wft
+
+
+def write_transient(txn: Txn, wft: WorkflowTaskInfo) -> WorkflowTaskInfo:
+    """A transient task that completes writes its Scheduled and Started events now."""
+    s = txn.state
+    scheduled = txn.append(
+        E.WORKFLOW_TASK_SCHEDULED,
+        WorkflowTaskScheduledEventAttributes(
+            task_queue=_queue(s, wft.sticky),
+            start_to_close_timeout=wft.start_to_close_timeout,
+            attempt=wft.attempt,
+        ),
+    )
+    started = txn.append(
+        E.WORKFLOW_TASK_STARTED,
+        WorkflowTaskStartedEventAttributes(
+            scheduled_event_id=scheduled, identity=wft.identity, request_id=wft.request_id
+        ),
+    )
+    return dataclasses.replace(wft, scheduled_event_id=scheduled, started_event_id=started)
+
+
+def complete(txn: Txn, wft: WorkflowTaskInfo, identity: str) -> int:
+    """Write WorkflowTaskCompleted, clear the task; return the event id (the WTC)."""
+    if wft.transient:
+        wft = write_transient(txn, wft)
+    completed = txn.append(
+        E.WORKFLOW_TASK_COMPLETED,
+        WorkflowTaskCompletedEventAttributes(
+            scheduled_event_id=wft.scheduled_event_id,
+            started_event_id=wft.started_event_id,
+            identity=identity,
+        ),
+    )
+    txn.state = dataclasses.replace(
+        txn.state,
+        wft=None,
+        wft_attempt=1,
+        last_completed_wft_started_event_id=wft.started_event_id,
+    )
+    return completed
+
+
+def fail(
+    txn: Txn,
+    wft: WorkflowTaskInfo,
+    cause: WorkflowTaskFailedCause,
+    failure: Opaque | None = None,
+    identity: str = "",
+    timeout: TimeoutType | None = None,
+) -> None:
+    """Fail or time out the pending task, flush the buffer, and set the next attempt.
+
+    Mirrors `failWorkflowTask` (service/history/workflow/util.go): a sticky task clears
+    stickiness without an attempt increment; a transient task writes nothing.
+    """
+    if not wft.transient:
+        if timeout is not None:
+            txn.append(
+                E.WORKFLOW_TASK_TIMED_OUT,
+                WorkflowTaskTimedOutEventAttributes(
+                    scheduled_event_id=wft.scheduled_event_id,
+                    started_event_id=wft.started_event_id,
+                    timeout_type=timeout,
+                ),
+            )
+        else:
+            txn.append(
+                E.WORKFLOW_TASK_FAILED,
+                WorkflowTaskFailedEventAttributes(
+                    scheduled_event_id=wft.scheduled_event_id,
+                    started_event_id=wft.started_event_id,
+                    cause=cause,
+                    failure=failure,
+                    identity=identity,
+                ),
+            )
+    s = txn.state
+    sticky_only = wft.sticky or timeout is TimeoutType.SCHEDULE_TO_START
+    txn.state = dataclasses.replace(
+        s,
+        wft=None,
+        wft_attempt=s.wft_attempt if sticky_only else s.wft_attempt + 1,
+        sticky_queue="" if wft.sticky else s.sticky_queue,
+    )
+    txn.flush()
+
+
+def on_timeout(state: MutableState, task: WorkflowTaskTimeoutTask, now: int) -> Outcome:
+    """A workflow-task timer fired: time the task out if it is still the same one."""
+    wft = state.wft
+    if (
+        not state.running
+        or wft is None
+        or wft.scheduled_event_id != task.scheduled_event_id
+        or wft.stamp != task.stamp
+        or wft.attempt != task.attempt
+    ):
+        return unchanged(state, Error(ErrorKind.NOT_FOUND, "stale workflow task timer"))
+    expect_started = task.timeout_type is TimeoutType.START_TO_CLOSE
+    if wft.started != expect_started:
+        return unchanged(state, Error(ErrorKind.NOT_FOUND, "stale workflow task timer"))
+    txn = Txn(state, now)
+    fail(txn, wft, WorkflowTaskFailedCause.UNSPECIFIED, timeout=task.timeout_type)
+    schedule(txn)
+    return finish(txn, Ok())

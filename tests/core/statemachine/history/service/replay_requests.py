@@ -1,0 +1,472 @@
+"""Drive the pure history service with the requests behind a recorded real history.
+
+`reproduce(events)` walks a real history and, event by event, issues the request that
+made the real server write it: a start, a signal, a worker's RecordWorkflowTaskStarted
+or RespondWorkflowTaskCompleted (its commands read back from the command events of the
+batch), an activity's start and close (with the invisible failed attempts before a
+final attempt > 1), a timer firing. Requests carry the real event times. It returns the
+events the model wrote, for comparison with the real ones, or raises CannotReproduce
+naming what the model does not cover.
+
+Events that arrived while a workflow task was in flight are recognised by the server's
+flush order (an ActivityTaskStarted not followed by its own close): those requests are
+issued before the completion, so the model buffers and reorders them as the server did.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from core.commands import (
+    CancelTimerCommandAttributes,
+    CancelWorkflowExecutionCommandAttributes,
+    Command,
+    CommandAttributes,
+    CompleteWorkflowExecutionCommandAttributes,
+    ContinueAsNewWorkflowExecutionCommandAttributes,
+    FailWorkflowExecutionCommandAttributes,
+    ModifyWorkflowPropertiesCommandAttributes,
+    RecordMarkerCommandAttributes,
+    RequestCancelActivityTaskCommandAttributes,
+    ScheduleActivityTaskCommandAttributes,
+    StartTimerCommandAttributes,
+    UpsertWorkflowSearchAttributesCommandAttributes,
+)
+from core.enums import CommandType, EventType, TaskQueueKind, TimeoutType, WorkflowTaskFailedCause
+from core.event_sets import COMMAND_EVENT_TYPES
+from core.events import HistoryEvent
+from core.statemachine.history.service import handle as service
+from core.statemachine.history.service import requests as rq
+from core.statemachine.history.service.state import MutableState
+from core.statemachine.history.service.txn import Outcome
+
+E = EventType
+C = CommandType
+
+# Reference attributes compared between the real and the model's events.
+COMPARED = (
+    "scheduled_event_id",
+    "started_event_id",
+    "initiated_event_id",
+    "workflow_task_completed_event_id",
+    "latest_cancel_requested_event_id",
+    "attempt",
+    "timer_id",
+    "activity_id",
+    "marker_name",
+    "signal_name",
+    "timeout_type",
+    "cause",
+)
+
+ACTIVITY_CLOSES = frozenset(
+    {
+        E.ACTIVITY_TASK_COMPLETED,
+        E.ACTIVITY_TASK_FAILED,
+        E.ACTIVITY_TASK_TIMED_OUT,
+        E.ACTIVITY_TASK_CANCELED,
+    }
+)
+
+
+class CannotReproduce(Exception):
+    """The history uses something the model does not cover (the message says what)."""
+
+
+def fingerprint(event: HistoryEvent) -> tuple[object, ...]:
+    a = event.attributes
+    return (
+        event.event_id,
+        event.event_type.name,
+        *tuple((name, getattr(a, name)) for name in COMPARED if hasattr(a, name)),
+    )
+
+
+def _a(event: HistoryEvent) -> Any:
+    """The attributes, untyped: this driver reads the fields its event type has."""
+    return event.attributes
+
+
+class Driver:
+    def __init__(self, real: Sequence[HistoryEvent]) -> None:
+        self.real = real
+        self.state: MutableState | None = None
+        self.written: list[HistoryEvent] = []
+        self.timers: list[rq.TimerTask] = []
+        self.issued: set[int] = set()  # real event ids whose request was sent early
+
+    # -- plumbing -------------------------------------------------------------------
+    def apply(self, outcome: Outcome) -> rq.Reply:
+        self.state = outcome.state
+        self.written.extend(outcome.events)
+        for task in outcome.tasks:
+            if isinstance(task, rq.TimerTask):
+                self.timers.append(task)
+        return outcome.reply
+
+    def send(self, request: rq.Request, now: int) -> rq.Reply:
+        assert self.state is not None
+        reply = self.apply(service.handle(self.state, request, now))
+        if isinstance(reply, rq.Error):
+            raise CannotReproduce(f"{type(request).__name__} rejected: {reply.message}")
+        return reply
+
+    def fire(self, match: type, now: int, **keys: object) -> None:
+        for task in reversed(self.timers):
+            if isinstance(task, match) and all(getattr(task, k) == v for k, v in keys.items()):
+                self.timers.remove(task)
+                self.send(rq.FireTimer(task), now)
+                return
+        raise CannotReproduce(f"no pending {match.__name__} with {keys}")
+
+    # -- the walk ---------------------------------------------------------------------
+    def run(self) -> list[HistoryEvent]:
+        i = 0
+        while i < len(self.real):
+            i = self.step(i)
+        return self.written
+
+    def step(self, i: int) -> int:
+        event = self.real[i]
+        if event.event_id in self.issued:
+            return i + 1
+        now = event.event_time or 0
+        t, a = event.event_type, _a(event)
+        if t is E.WORKFLOW_EXECUTION_STARTED:
+            self.start(i)
+            return i + 2 if self.signal_with_start(i) else i + 1
+        if t is E.WORKFLOW_TASK_STARTED:
+            self.start_workflow_task(i, now)
+        elif t is E.WORKFLOW_TASK_COMPLETED:
+            return self.complete_workflow_task(i, now)
+        elif t is E.WORKFLOW_TASK_FAILED:
+            if a.cause is WorkflowTaskFailedCause.RESET_WORKFLOW:
+                raise CannotReproduce("reset is not modelled yet")
+            self.send(rq.RespondWorkflowTaskFailed(self.token(), cause=a.cause), now)
+        elif t is E.WORKFLOW_TASK_TIMED_OUT:
+            self.fire(rq.WorkflowTaskTimeoutTask, now, timeout_type=a.timeout_type)
+        elif t in ACTIVITY_CLOSES and not (
+            t is E.ACTIVITY_TASK_CANCELED and a.started_event_id == 0
+        ):  # (a cancel before the start is written by the model inside its batch)
+            self.close_activity(event, now)
+        elif t is E.TIMER_FIRED:
+            self.fire(rq.UserTimerTask, now, timer_id=a.timer_id)
+        elif t is E.WORKFLOW_EXECUTION_SIGNALED:
+            self.send(rq.SignalWorkflowExecution(a.signal_name, input=a.input), now)
+        elif t is E.WORKFLOW_EXECUTION_CANCEL_REQUESTED:
+            self.send(rq.RequestCancelWorkflowExecution(reason=a.cause), now)
+        elif t is E.WORKFLOW_EXECUTION_TERMINATED:
+            self.send(rq.TerminateWorkflowExecution(reason=a.reason), now)
+        elif t is E.WORKFLOW_EXECUTION_TIMED_OUT:
+            self.fire(rq.WorkflowRunTimeoutTask, now)
+        elif t not in _WRITTEN_BY_THE_MODEL:
+            raise CannotReproduce(f"{t.name} is not modelled yet")
+        return i + 1
+
+    def start_request(self, event: HistoryEvent) -> rq.StartWorkflowExecution:
+        a = _a(event)
+        if a.attempt > 1 or a.continued_failure is not None:
+            raise CannotReproduce("workflow retry policies are not modelled yet")
+        return rq.StartWorkflowExecution(
+            namespace="default",
+            workflow_id=a.workflow_id or "wf",
+            run_id=a.original_execution_run_id,
+            workflow_type=a.workflow_type.name,
+            task_queue=a.task_queue.name,
+            request_id="start",
+            input=a.input,
+            workflow_task_timeout=a.workflow_task_timeout or 10**10,
+            run_timeout=a.workflow_run_timeout or 0,
+            execution_timeout=a.workflow_execution_timeout or 0,
+            first_workflow_task_backoff=a.first_workflow_task_backoff or 0,
+        )
+
+    def signal_with_start(self, i: int) -> bool:
+        return (
+            i + 1 < len(self.real) and self.real[i + 1].event_type is E.WORKFLOW_EXECUTION_SIGNALED
+        )
+
+    def start(self, i: int) -> None:
+        event = self.real[i]
+        now = event.event_time or 0
+        request = self.start_request(event)
+        if self.signal_with_start(i):
+            signal = _a(self.real[i + 1])
+            self.apply(
+                service.signal_with_start(
+                    None,
+                    rq.SignalWithStartWorkflowExecution(
+                        request, rq.SignalWorkflowExecution(signal.signal_name, input=signal.input)
+                    ),
+                    now,
+                )
+            )
+        else:
+            self.apply(service.start(request, now))
+        if request.first_workflow_task_backoff:
+            self.fire(rq.WorkflowBackoffTask, now + request.first_workflow_task_backoff)
+
+    def token(self) -> rq.WorkflowTaskToken:
+        assert self.state is not None and self.state.wft is not None
+        w = self.state.wft
+        return rq.WorkflowTaskToken(w.scheduled_event_id, w.started_event_id, w.attempt)
+
+    def start_workflow_task(self, i: int, now: int) -> None:
+        assert self.state is not None
+        scheduled = next(
+            (e for e in reversed(self.real[:i]) if e.event_type is E.WORKFLOW_TASK_SCHEDULED), None
+        )
+        want = _a(scheduled).attempt if scheduled is not None else 1
+        while (wft := self.state.wft) is not None and wft.transient and wft.attempt < want:
+            # Attempts that failed or timed out while transient left no events.
+            self.poll(i, now)
+            self.send(rq.RespondWorkflowTaskFailed(self.token()), now)
+        self.poll(i, now)
+
+    def poll(self, i: int, now: int) -> None:
+        assert self.state is not None
+        wft = self.state.wft
+        if wft is None:
+            raise CannotReproduce("WorkflowTaskStarted but the model has no pending task")
+        request_id = f"poll-{i}-{wft.attempt}"
+        self.send(
+            rq.RecordWorkflowTaskStarted(
+                wft.scheduled_event_id, wft.stamp, request_id, from_sticky_queue=wft.sticky
+            ),
+            now,
+        )
+
+    def complete_workflow_task(self, i: int, now: int) -> int:
+        j = i + 1
+        commands: list[Command] = []
+        while j < len(self.real) and (
+            self.real[j].event_type in COMMAND_EVENT_TYPES or self.real[j].event_type in _IN_BATCH
+        ):
+            command = to_command(self.real[j])
+            if command is not None:
+                commands.append(command)
+                self.start_before_cancel(command)
+            j += 1
+        buffered = self.buffered_run(j)
+        for k in buffered:
+            self.issued.add(self.real[k].event_id)
+            self.step_early(k)
+        self.send(
+            rq.RespondWorkflowTaskCompleted(
+                self.token(),
+                tuple(commands),
+                sticky_queue=self.next_sticky(j),
+                sticky_schedule_to_start_timeout=5 * 10**9 if self.next_sticky(j) else 0,
+                force_create_new_workflow_task=bool(
+                    not buffered
+                    and j < len(self.real)
+                    and self.real[j].event_type is E.WORKFLOW_TASK_SCHEDULED
+                ),
+            ),
+            now,
+        )
+        return j
+
+    def step_early(self, k: int) -> None:
+        event = self.real[k]
+        self.issued.discard(event.event_id)
+        self.step(k)
+        self.issued.add(event.event_id)
+
+    def buffered_run(self, j: int) -> list[int]:
+        """Positions after the batch that the server flushed from its buffer."""
+        run = []
+        k = j
+        while k < len(self.real) and self.real[k].event_type in _BUFFERED_KINDS:
+            run.append(k)
+            k += 1
+        reordered = any(
+            self.real[p].event_type is E.ACTIVITY_TASK_STARTED
+            and (
+                p + 1 >= len(self.real)
+                or self.real[p + 1].event_type not in ACTIVITY_CLOSES
+                or _a(self.real[p + 1]).scheduled_event_id != _a(self.real[p]).scheduled_event_id
+            )
+            for p in run
+        )
+        return (
+            [p for p in run if self.real[p].event_type is not E.ACTIVITY_TASK_STARTED]
+            if (reordered)
+            else []
+        )
+
+    def start_before_cancel(self, command: Command) -> None:
+        """An activity cancelled while it ran was started before the cancel."""
+        a = command.attributes
+        if not isinstance(a, RequestCancelActivityTaskCommandAttributes):
+            return
+        started = self.started_event(a.scheduled_event_id)
+        if started is not None:
+            self.start_activity(a.scheduled_event_id, started.event_time or 0)
+
+    def next_sticky(self, j: int) -> str:
+        for event in self.real[j:]:
+            if event.event_type is E.WORKFLOW_TASK_SCHEDULED:
+                q = _a(event).task_queue
+                return str(q.name) if q is not None and q.kind is TaskQueueKind.STICKY else ""
+        return ""
+
+    def started_event(self, sid: int) -> HistoryEvent | None:
+        return next(
+            (
+                e
+                for e in self.real
+                if e.event_type is E.ACTIVITY_TASK_STARTED and _a(e).scheduled_event_id == sid
+            ),
+            None,
+        )
+
+    def close_activity(self, event: HistoryEvent, now: int) -> None:
+        a = _a(event)
+        sid = a.scheduled_event_id
+        started = self.started_event(sid)
+        if started is not None:
+            at = started.event_time or now
+            for _ in range(1, _a(started).attempt):
+                self.start_activity(sid, at)
+                self.send(rq.RespondActivityTaskFailed(self.activity_token(sid)), at)
+                self.fire(rq.ActivityRetryTask, at, scheduled_event_id=sid)
+            self.start_activity(sid, at)
+        token = self.activity_token(sid)
+        t = event.event_type
+        if t is E.ACTIVITY_TASK_COMPLETED:
+            self.send(rq.RespondActivityTaskCompleted(token, a.result), now)
+        elif t is E.ACTIVITY_TASK_FAILED:
+            self.send(rq.RespondActivityTaskFailed(token, a.failure, non_retryable=True), now)
+        elif t is E.ACTIVITY_TASK_CANCELED:
+            self.send(rq.RespondActivityTaskCanceled(token, a.details), now)
+        else:
+            kind = timeout_type(a.failure)
+            self.fire(rq.ActivityTimeoutTask, now, scheduled_event_id=sid, timeout_type=kind)
+
+    def activity_token(self, sid: int) -> rq.ActivityTaskToken:
+        assert self.state is not None
+        info = self.state.activity(sid)
+        return rq.ActivityTaskToken(sid, info.attempt if info is not None else 0)
+
+    def start_activity(self, sid: int, now: int) -> None:
+        assert self.state is not None
+        info = self.state.activity(sid)
+        if info is None:
+            raise CannotReproduce(f"activity {sid} is not pending in the model")
+        if info.started:
+            return
+        self.send(rq.RecordActivityTaskStarted(sid, info.stamp, f"act-{sid}-{info.attempt}"), now)
+
+
+# Events the model writes itself as a consequence of the requests above.
+_WRITTEN_BY_THE_MODEL = COMMAND_EVENT_TYPES | {
+    E.WORKFLOW_TASK_SCHEDULED,
+    E.ACTIVITY_TASK_STARTED,
+    E.ACTIVITY_TASK_CANCELED,
+}
+_IN_BATCH = frozenset({E.ACTIVITY_TASK_CANCELED})
+_BUFFERED_KINDS = ACTIVITY_CLOSES | {
+    E.ACTIVITY_TASK_STARTED,
+    E.TIMER_FIRED,
+    E.WORKFLOW_EXECUTION_SIGNALED,
+}
+
+
+def timeout_type(failure: Any) -> TimeoutType:
+    """The timeout kind recorded in an ActivityTaskTimedOut's failure."""
+    text = failure.text if failure is not None else ""
+    info = json.loads(text).get("timeoutFailureInfo", {}) if text else {}
+    name = str(info.get("timeoutType", "TIMEOUT_TYPE_START_TO_CLOSE"))
+    return TimeoutType[name.removeprefix("TIMEOUT_TYPE_")]
+
+
+def to_command(event: HistoryEvent) -> Command | None:
+    """The command a command event was written from (None: not a command)."""
+    a, t = _a(event), event.event_type
+    attrs: CommandAttributes
+    if t is E.ACTIVITY_TASK_CANCELED:
+        return None
+    if t is E.ACTIVITY_TASK_SCHEDULED:
+        kind, attrs = (
+            C.SCHEDULE_ACTIVITY_TASK,
+            ScheduleActivityTaskCommandAttributes(
+                activity_id=a.activity_id,
+                activity_type=a.activity_type,
+                task_queue=a.task_queue,
+                header=a.header,
+                input=a.input,
+                schedule_to_close_timeout=a.schedule_to_close_timeout,
+                schedule_to_start_timeout=a.schedule_to_start_timeout,
+                start_to_close_timeout=a.start_to_close_timeout,
+                heartbeat_timeout=a.heartbeat_timeout,
+                retry_policy=a.retry_policy,
+            ),
+        )
+    elif t is E.ACTIVITY_TASK_CANCEL_REQUESTED:
+        kind, attrs = (
+            C.REQUEST_CANCEL_ACTIVITY_TASK,
+            RequestCancelActivityTaskCommandAttributes(scheduled_event_id=a.scheduled_event_id),
+        )
+    elif t is E.TIMER_STARTED:
+        kind, attrs = (
+            C.START_TIMER,
+            StartTimerCommandAttributes(
+                timer_id=a.timer_id, start_to_fire_timeout=a.start_to_fire_timeout
+            ),
+        )
+    elif t is E.TIMER_CANCELED:
+        kind, attrs = C.CANCEL_TIMER, CancelTimerCommandAttributes(timer_id=a.timer_id)
+    elif t is E.MARKER_RECORDED:
+        kind, attrs = (
+            C.RECORD_MARKER,
+            RecordMarkerCommandAttributes(
+                marker_name=a.marker_name, details=a.details, header=a.header, failure=a.failure
+            ),
+        )
+    elif t is E.UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+        kind = C.UPSERT_WORKFLOW_SEARCH_ATTRIBUTES
+        attrs = UpsertWorkflowSearchAttributesCommandAttributes(
+            search_attributes=a.search_attributes
+        )
+    elif t is E.WORKFLOW_PROPERTIES_MODIFIED:
+        kind, attrs = (
+            C.MODIFY_WORKFLOW_PROPERTIES,
+            ModifyWorkflowPropertiesCommandAttributes(upserted_memo=a.upserted_memo),
+        )
+    elif t is E.WORKFLOW_EXECUTION_COMPLETED:
+        kind, attrs = (
+            C.COMPLETE_WORKFLOW_EXECUTION,
+            CompleteWorkflowExecutionCommandAttributes(result=a.result),
+        )
+    elif t is E.WORKFLOW_EXECUTION_FAILED:
+        if a.new_execution_run_id:
+            raise CannotReproduce("workflow retry policies are not modelled yet")
+        kind, attrs = (
+            C.FAIL_WORKFLOW_EXECUTION,
+            FailWorkflowExecutionCommandAttributes(failure=a.failure),
+        )
+    elif t is E.WORKFLOW_EXECUTION_CANCELED:
+        kind, attrs = (
+            C.CANCEL_WORKFLOW_EXECUTION,
+            CancelWorkflowExecutionCommandAttributes(details=a.details),
+        )
+    elif t is E.WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+        kind = C.CONTINUE_AS_NEW_WORKFLOW_EXECUTION
+        attrs = ContinueAsNewWorkflowExecutionCommandAttributes(
+            workflow_type=a.workflow_type,
+            task_queue=a.task_queue,
+            input=a.input,
+            workflow_run_timeout=a.workflow_run_timeout,
+            workflow_task_timeout=a.workflow_task_timeout,
+            backoff_start_interval=a.backoff_start_interval,
+        )
+    else:
+        raise CannotReproduce(f"command event {t.name} is not modelled yet")
+    return Command(kind, attrs)
+
+
+def reproduce(real: Sequence[HistoryEvent]) -> list[HistoryEvent]:
+    return Driver(real).run()
