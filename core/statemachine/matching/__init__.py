@@ -64,8 +64,8 @@ from core.statemachine.matching.task import (
 from core.statemachine.matching.task import TABLE as TASK_TABLE
 from core.statemachine.matching.values import (
     DEFAULT_PARTITIONS,
-    LONG_POLL_EXPIRATION_MS,
-    STICKY_POLLER_UNAVAILABLE_WINDOW_MS,
+    LONG_POLL_EXPIRATION_NS,
+    STICKY_POLLER_UNAVAILABLE_WINDOW_NS,
     AddOutcome,
     Backlogged,
     Dispatch,
@@ -88,10 +88,10 @@ from core.statemachine.matching.values import (
 
 __all__ = [
     "DEFAULT_PARTITIONS",
-    "LONG_POLL_EXPIRATION_MS",
+    "LONG_POLL_EXPIRATION_NS",
     "POLLER_TABLE",
     "RULE",
-    "STICKY_POLLER_UNAVAILABLE_WINDOW_MS",
+    "STICKY_POLLER_UNAVAILABLE_WINDOW_NS",
     "TASK_TABLE",
     "AddOutcome",
     "Backlogged",

@@ -171,8 +171,10 @@ def poll(
 ) -> tuple[MatchingState, PollOutcome]:
     """PollWorkflowTaskQueue / PollActivityTaskQueue: take a backlog task or wait.
 
-    `partition` picks the read partition; None pins it by a hash of `poller_id`. The
-    outcome is a `Dispatch` (pending history's Record*Started reply) or `Waiting`.
+    `now` and `deadline` are ns since the epoch (usually `deadline = now +
+    LONG_POLL_EXPIRATION_NS`). `partition` picks the read partition; None pins it by a
+    hash of `poller_id`. The outcome is a `Dispatch` (pending history's Record*Started
+    reply) or `Waiting`.
     """
     if any(p.poller_id == poller_id for p in state.pollers):
         raise BadInput(f"poller {poller_id!r} already has an outstanding poll")

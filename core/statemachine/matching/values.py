@@ -1,8 +1,9 @@
 """The values matching works on: queues, tasks, pollers, the state and the outcomes.
 
 All are frozen, slotted dataclasses over tuples, so a state can be hashed by a model
-checker. Times are integers (milliseconds of the caller's clock); matching never reads a
-clock of its own.
+checker. Times are integer nanoseconds since the Unix epoch and durations integer
+nanoseconds, as in history events and the history service; matching never reads a clock
+of its own.
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ from core.statemachine.matching.task import DropReason, TaskState
 DEFAULT_PARTITIONS = 4
 """`matching.numTaskqueueReadPartitions` / `...WritePartitions` (`dynamicconfig/constants.go`)."""
 
-LONG_POLL_EXPIRATION_MS = 60_000
-"""`matching.longPollExpirationInterval`: a poll's usual deadline is ``now + this``."""
+LONG_POLL_EXPIRATION_NS = 60 * 10**9
+"""`matching.longPollExpirationInterval` (1 min) in nanoseconds: a poll's usual deadline
+is ``now + this``."""
 
-STICKY_POLLER_UNAVAILABLE_WINDOW_MS = 10_000
-"""`stickyPollerUnavailableWindow` (`matching_engine.go`), hard-coded in Temporal."""
+STICKY_POLLER_UNAVAILABLE_WINDOW_NS = 10 * 10**9
+"""`stickyPollerUnavailableWindow` (10 s, `matching_engine.go`, hard-coded in Temporal) in
+nanoseconds."""
 
 TaskKey: TypeAlias = int
 """Matching's own id for one added task (one per `add_task` call, duplicates included)."""
@@ -57,7 +60,7 @@ class MatchingTask:
     """What history's transfer task asks matching to deliver.
 
     `stamp` is the attempt/stamp history checks in Record*Started; `expiry` is the
-    schedule-to-start deadline (None: no schedule-to-start timeout).
+    schedule-to-start deadline in ns since the epoch (None: no schedule-to-start timeout).
     """
 
     namespace: str
@@ -71,12 +74,13 @@ class MatchingTask:
 
 @dataclass(frozen=True, slots=True)
 class MatchingConfig:
-    """Partition counts (writes must not exceed reads, or tasks are stranded) and forwarding."""
+    """Partition counts (writes must not exceed reads, or tasks are stranded), forwarding,
+    and the sticky poller window in nanoseconds."""
 
     read_partitions: int = DEFAULT_PARTITIONS
     write_partitions: int = DEFAULT_PARTITIONS
     forwarding: bool = True
-    sticky_window: int = STICKY_POLLER_UNAVAILABLE_WINDOW_MS
+    sticky_window: int = STICKY_POLLER_UNAVAILABLE_WINDOW_NS
 
     def __post_init__(self) -> None:
         if not 1 <= self.write_partitions <= self.read_partitions:
@@ -101,7 +105,8 @@ class TaskEntry:
 
 @dataclass(frozen=True, slots=True)
 class Poller:
-    """One outstanding long poll; `task_key` names the task it was offered, if any."""
+    """One outstanding long poll (`deadline` in ns since the epoch); `task_key` names the
+    task it was offered, if any."""
 
     poller_id: str
     queue: TaskQueue

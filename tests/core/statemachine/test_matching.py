@@ -18,9 +18,9 @@ from core.errors import BadInput, InvalidTransition
 from core.statemachine.fsm import Table, allowed_inputs, step
 from core.statemachine.matching import (
     DEFAULT_PARTITIONS,
-    LONG_POLL_EXPIRATION_MS,
+    LONG_POLL_EXPIRATION_NS,
     POLLER_TABLE,
-    STICKY_POLLER_UNAVAILABLE_WINDOW_MS,
+    STICKY_POLLER_UNAVAILABLE_WINDOW_NS,
     TASK_TABLE,
     Backlogged,
     Dispatch,
@@ -54,7 +54,9 @@ NS = "ns"
 WFQ = TaskQueue(NS, "orders", TaskKind.WORKFLOW)
 ACTQ = TaskQueue(NS, "orders", TaskKind.ACTIVITY)
 STICKY = TaskQueue(NS, "worker-1:sticky", TaskKind.WORKFLOW, QueueKind.STICKY)
-MINUTE = LONG_POLL_EXPIRATION_MS
+MS = 10**6  # times are ns since the epoch and durations ns, as in history events
+SECOND = 10**9
+MINUTE = LONG_POLL_EXPIRATION_NS
 OK = RecordStartedReply.OK
 
 
@@ -165,30 +167,30 @@ def test_long_poll_expiry_returns_an_empty_response() -> None:
 
 
 def test_an_overdue_poller_is_not_offered_a_task_before_it_is_expired() -> None:
-    state, _ = poll(MatchingState(), "p", WFQ, 0, 1_000)
-    state, outcome = add_task(state, WFQ, wft(), 1_000)
+    state, _ = poll(MatchingState(), "p", WFQ, 0, SECOND)
+    state, outcome = add_task(state, WFQ, wft(), SECOND)
     assert outcome == Backlogged(1)
-    _, responses = expire_polls(state, 1_000)
+    _, responses = expire_polls(state, SECOND)
     assert responses == (PollExpired("p", WFQ),)
 
 
 def test_an_overdue_poller_gets_no_backlog_task() -> None:
     state, _ = add_task(MatchingState(), WFQ, wft(2), 0, partition=0)
     state, _ = add_task(state, WFQ, wft(3), 0, partition=0)
-    late, outcome = poll(state, "late", WFQ, 500, 500, partition=0)  # deadline already here
+    late, outcome = poll(state, "late", WFQ, 500 * MS, 500 * MS, partition=0)  # deadline is now
     assert outcome == Waiting("late") and len(late.backlog) == 2
-    state, _ = poll(state, "p", WFQ, 0, 1_000, partition=0)
-    state, reply = on_record_started_reply(state, 1, RecordStartedReply.NOT_FOUND, 1_000)
+    state, _ = poll(state, "p", WFQ, 0, SECOND, partition=0)
+    state, reply = on_record_started_reply(state, 1, RecordStartedReply.NOT_FOUND, SECOND)
     assert reply.dispatches == ()  # freed after its deadline: expire it, do not offer
     assert [e.key for e in state.backlog] == [2]
-    _, responses = expire_polls(state, 1_000)
+    _, responses = expire_polls(state, SECOND)
     assert responses == (PollExpired("p", WFQ),)
 
 
 def test_an_offered_poller_does_not_expire() -> None:
-    state, _ = poll(MatchingState(), "p", WFQ, 0, 1_000)
-    state, _ = add_task(state, WFQ, wft(), 10)
-    same, responses = expire_polls(state, 5_000)
+    state, _ = poll(MatchingState(), "p", WFQ, 0, SECOND)
+    state, _ = add_task(state, WFQ, wft(), 10 * MS)
+    same, responses = expire_polls(state, 5 * SECOND)
     assert responses == () and same == state
 
 
@@ -202,18 +204,19 @@ def test_a_poller_id_has_one_outstanding_poll() -> None:
 
 
 def test_sticky_fallback_after_ten_seconds_without_pollers() -> None:
-    assert STICKY_POLLER_UNAVAILABLE_WINDOW_MS == 10_000
+    assert STICKY_POLLER_UNAVAILABLE_WINDOW_NS == 10 * SECOND
+    assert MatchingConfig().sticky_window == 10 * SECOND
     empty = MatchingState()
     assert not has_recent_poller(empty, STICKY, 0)
     assert add_task(empty, STICKY, wft(), 0) == (empty, StickyWorkerUnavailable(STICKY))
-    state, _ = poll(empty, "worker-1", STICKY, 0, 1_000)
-    state, _ = expire_polls(state, 1_000)
-    assert has_recent_poller(state, STICKY, 9_999)
-    assert not has_recent_poller(state, STICKY, 10_000)  # HasPollerAfter is strict
-    assert not has_recent_poller(state, WFQ, 5_000)  # recency is per queue
-    fell_back, outcome = add_task(state, STICKY, wft(), 10_001)
+    state, _ = poll(empty, "worker-1", STICKY, 0, SECOND)
+    state, _ = expire_polls(state, SECOND)
+    assert has_recent_poller(state, STICKY, 10 * SECOND - 1)
+    assert not has_recent_poller(state, STICKY, 10 * SECOND)  # HasPollerAfter is strict
+    assert not has_recent_poller(state, WFQ, 5 * SECOND)  # recency is per queue
+    fell_back, outcome = add_task(state, STICKY, wft(), 10 * SECOND + 1)
     assert outcome == StickyWorkerUnavailable(STICKY) and fell_back == state
-    kept, outcome = add_task(state, STICKY, wft(), 9_999)
+    kept, outcome = add_task(state, STICKY, wft(), 10 * SECOND - 1)
     assert outcome == Backlogged(1) and kept.backlog[0].queue == STICKY
 
 
@@ -229,11 +232,11 @@ def test_an_outstanding_sticky_poll_counts_as_recent_however_old() -> None:
 
 
 def test_expired_backlog_tasks_are_dropped_at_dispatch_time() -> None:
-    state, _ = add_task(MatchingState(), WFQ, wft(2, expiry=100), 0, partition=0)
+    state, _ = add_task(MatchingState(), WFQ, wft(2, expiry=100 * MS), 0, partition=0)
     state, _ = add_task(state, WFQ, wft(3, expiry=None), 0, partition=0)
-    kept, outcome = poll(state, "p", WFQ, 100, MINUTE, partition=0)
-    assert outcome == Dispatch(1, "p", wft(2, expiry=100))  # expiry == now is not yet expired
-    state, outcome = poll(state, "p", WFQ, 101, MINUTE, partition=0)
+    kept, outcome = poll(state, "p", WFQ, 100 * MS, MINUTE, partition=0)
+    assert outcome == Dispatch(1, "p", wft(2, expiry=100 * MS))  # expiry == now: not expired
+    state, outcome = poll(state, "p", WFQ, 100 * MS + 1, MINUTE, partition=0)
     assert outcome == Dispatch(2, "p", wft(3))
     dropped = find_task(state, 1)
     assert dropped is not None
@@ -243,15 +246,15 @@ def test_expired_backlog_tasks_are_dropped_at_dispatch_time() -> None:
 
 def test_an_expired_task_is_dropped_instead_of_sync_matched() -> None:
     state, _ = poll(MatchingState(), "p", WFQ, 0, MINUTE)
-    state, outcome = add_task(state, WFQ, wft(expiry=50), 60)
+    state, outcome = add_task(state, WFQ, wft(expiry=50 * MS), 60 * MS)
     assert outcome == Dropped(1, DropReason.EXPIRED)
     assert state.pollers[0].state is PollerState.WAITING
-    state, outcome = add_task(state, WFQ, wft(3), 61)
+    state, outcome = add_task(state, WFQ, wft(3), 61 * MS)
     assert isinstance(outcome, Dispatch) and outcome.task_key == 2
 
 
 def test_an_expired_task_without_pollers_waits_in_the_backlog() -> None:
-    state, outcome = add_task(MatchingState(), WFQ, wft(expiry=50), 60)
+    state, outcome = add_task(MatchingState(), WFQ, wft(expiry=50 * MS), 60 * MS)
     assert outcome == Backlogged(1) and state.backlog[0].state is TaskState.BACKLOG
 
 
@@ -457,6 +460,12 @@ QUEUES = (WFQ, ACTQ, STICKY)
 REPLIES = list(RecordStartedReply)
 
 
+def _millis(lo: int, hi: int) -> st.SearchStrategy[int]:
+    """Durations in ns on a millisecond grid, so that clock advances still land exactly on
+    deadlines, expiries and the sticky window edge as often as they did in ms."""
+    return st.integers(lo, hi).map(lambda ms: ms * MS)
+
+
 def _task_for(queue: TaskQueue, identity: int, expiry: int | None) -> MatchingTask:
     kind = queue.task_type
     return MatchingTask(NS, f"wf-{identity}", "run", identity, 1, kind, expiry)
@@ -502,7 +511,7 @@ class Matching(RuleBasedStateMachine):
     @rule(
         queue=st.sampled_from(QUEUES),
         identity=st.integers(1, 3),
-        ttl=st.none() | st.integers(-5_000, 20_000),
+        ttl=st.none() | _millis(-5_000, 20_000),
         partition=st.none() | st.integers(0, 3),
     )
     def add_to_queue(
@@ -527,7 +536,7 @@ class Matching(RuleBasedStateMachine):
 
     @rule(
         queue=st.sampled_from(QUEUES),
-        timeout=st.integers(0, MINUTE),
+        timeout=_millis(0, MINUTE // MS),
         partition=st.none() | st.integers(0, 3),
     )
     def poll_queue(self, queue: TaskQueue, timeout: int, partition: int | None) -> None:
@@ -572,7 +581,7 @@ class Matching(RuleBasedStateMachine):
         for p in self.state.pollers:
             assert p.state is PollerState.OFFERED or p.deadline > self.now
 
-    @rule(dt=st.integers(0, 15_000))
+    @rule(dt=_millis(0, 15_000))
     def advance(self, dt: int) -> None:
         self.now += dt
 
