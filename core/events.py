@@ -25,7 +25,7 @@ Each generated class carries `FIELDS`, its codec metadata in proto declaration o
 (`FieldSpec.number` gives the field-number order Python's protobuf prints in), and
 `PROTO_NAME`. `ATTRIBUTES` maps every event type to its attributes class and JSON key.
 `OPAQUE_ENUM_SITES` says where enums sit inside opaque messages, for the legacy JSON
-form whose enums are short names (see adapters/temporal_json.py).
+form whose enums are short names (see adapters/temporal_json/).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ non-ASCII kept as is): equal texts mean equal values, the text is the hash key, 
 `value()` hands out a fresh decoded copy that the caller may mutate freely.
 
 Core code compares and hashes Opaque values but never parses them in hot paths; only
-the JSON adapter (adapters/temporal_json.py) looks inside.
+the JSON adapter (adapters/temporal_json/) looks inside.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ Generation rules (the brief of the event model, see core/events.py's docstring):
   (WorkflowExecution, WorkflowType, ActivityType, TaskQueue) to their own dataclasses,
   every other message, repeated message and map to `Opaque`;
 - each class carries its codec metadata (`FIELDS`), in proto declaration order, so the
-  JSON codec in adapters/temporal_json.py is table-driven;
+  JSON codec in adapters/temporal_json/ is table-driven;
 - `OPAQUE_ENUM_SITES` records where enums sit inside opaque messages, so the legacy
   short-enum JSON form can be converted without knowing the messages by hand.
 
@@ -473,7 +473,7 @@ Each generated class carries `FIELDS`, its codec metadata in proto declaration o
 (`FieldSpec.number` gives the field-number order Python's protobuf prints in), and
 `PROTO_NAME`. `ATTRIBUTES` maps every event type to its attributes class and JSON key.
 `OPAQUE_ENUM_SITES` says where enums sit inside opaque messages, for the legacy JSON
-form whose enums are short names (see adapters/temporal_json.py).
+form whose enums are short names (see adapters/temporal_json/).
 """'''
 
 EVENTS_PREAMBLE = '''\

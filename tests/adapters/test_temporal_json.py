@@ -1,4 +1,4 @@
-"""Tests of adapters/temporal_json.py against Temporal's own protobufs.
+"""Tests of adapters/temporal_json/ against Temporal's own protobufs.
 
 The oracle is the official `temporalio` SDK: random `History` messages covering every
 event type, every field (timestamps with nanoseconds, durations, payloads, failures,

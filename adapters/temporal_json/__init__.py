@@ -1,0 +1,54 @@
+"""Temporal's JSON history format <-> core.events, exactly.
+
+Theory of operation. `temporal workflow show -o json` (Go protojson) and temporalio's
+`WorkflowHistory.to_json()` (Python protojson) write a `History` message as
+`{"events": [...]}` (reference/temporal-semantics.md section 8): lowerCamelCase keys,
+enum values by full name (`EVENT_TYPE_TIMER_FIRED`), int64 as strings, int32 as
+numbers, Timestamps as RFC 3339 UTC text with 0, 3, 6 or 9 fractional digits,
+Durations as `"1.500s"`, and default values omitted. Older tctl and Web UI exports
+write enums as short PascalCase names (`"WorkflowExecutionStarted"`, `"Normal"`); that
+"legacy" style is detected from the first event's `eventType` and kept on re-encoding.
+
+The codec is table-driven: at import it compiles the `FIELDS` metadata generated into
+core/events.py into per-class plans (a key -> decoder dict, and encoder rows in both key
+orders), so the hot loop does one dict lookup and one call per JSON key. Opaque values
+are kept as their JSON text; only in the legacy style are they walked, along
+`OPAQUE_ENUM_SITES`, to rewrite enum names. Python protobuf prints fields by field
+number, Go by declaration order; the decoder notices which order it read and the
+encoder can write either, so decode -> encode gives back the same JSON, key order
+included. Keys the schema does not know are kept in `unknown` and written back last.
+
+Every problem with the input raises `BadInput` with one line naming the event (index
+and eventId) and the JSON path. Checking event order is the validator's job, not ours.
+
+Modules, in dependency order: errors (locating a problem), scalars (leaf values),
+legacy (the short-enum style), opaque (values kept as JSON text), plans (compiled
+per-class plans and the message codec), codec (events and histories), stream
+(`iter_events`, `write_events`).
+"""
+
+from core.errors import BadInput
+
+from .codec import (
+    DecodedHistory,
+    FieldOrder,
+    Style,
+    decode_event,
+    decode_history,
+    encode_event,
+    encode_history,
+)
+from .stream import iter_events, write_events
+
+__all__ = [
+    "BadInput",
+    "DecodedHistory",
+    "FieldOrder",
+    "Style",
+    "decode_event",
+    "decode_history",
+    "encode_event",
+    "encode_history",
+    "iter_events",
+    "write_events",
+]
