@@ -19,22 +19,36 @@ from core.commands import (
     ContinueAsNewWorkflowExecutionCommandAttributes,
     FailWorkflowExecutionCommandAttributes,
     ModifyWorkflowPropertiesCommandAttributes,
+    ProtocolMessageCommandAttributes,
     RecordMarkerCommandAttributes,
     RequestCancelActivityTaskCommandAttributes,
+    RequestCancelExternalWorkflowExecutionCommandAttributes,
     ScheduleActivityTaskCommandAttributes,
+    SignalExternalWorkflowExecutionCommandAttributes,
+    StartChildWorkflowExecutionCommandAttributes,
     StartTimerCommandAttributes,
     UpsertWorkflowSearchAttributesCommandAttributes,
 )
-from core.enums import CommandType, EventType, RetryState, WorkflowTaskFailedCause
+from core.enums import (
+    CommandType,
+    ContinueAsNewInitiator,
+    EventType,
+    RetryState,
+    WorkflowTaskFailedCause,
+)
 from core.events import (
     ActivityTaskCancelRequestedEventAttributes,
     ActivityTaskScheduledEventAttributes,
     MarkerRecordedEventAttributes,
+    RequestCancelExternalWorkflowExecutionInitiatedEventAttributes,
+    SignalExternalWorkflowExecutionInitiatedEventAttributes,
+    StartChildWorkflowExecutionInitiatedEventAttributes,
     TaskQueue,
     TimerCanceledEventAttributes,
     TimerFiredEventAttributes,
     TimerStartedEventAttributes,
     UpsertWorkflowSearchAttributesEventAttributes,
+    WorkflowExecution,
     WorkflowExecutionCanceledEventAttributes,
     WorkflowExecutionCompletedEventAttributes,
     WorkflowExecutionContinuedAsNewEventAttributes,
@@ -42,10 +56,27 @@ from core.events import (
     WorkflowPropertiesModifiedEventAttributes,
     WorkflowType,
 )
-from core.statemachine.history.service import activity, execution, timer
-from core.statemachine.history.service.requests import StartWorkflowExecution
-from core.statemachine.history.service.retry import retry_policy
-from core.statemachine.history.service.state import ActivityInfo, RunStatus, TimerInfo
+from core.opaque import Opaque
+from core.statemachine.history.service import activity, child, execution, timer, update
+from core.statemachine.history.service.requests import (
+    CancelExternalTransfer,
+    RequestCancelWorkflowExecution,
+    SignalExternalTransfer,
+    SignalWorkflowExecution,
+    StartChildTransfer,
+    StartWorkflowExecution,
+    UpdateMessage,
+)
+from core.statemachine.history.service.retry import next_retry, retry_policy
+from core.statemachine.history.service.state import (
+    ActivityInfo,
+    ChildInfo,
+    ExternalInfo,
+    MutableState,
+    ParentInfo,
+    RunStatus,
+    TimerInfo,
+)
 from core.statemachine.history.service.txn import Txn
 
 E = EventType
@@ -59,6 +90,8 @@ class Batch:
 
     txn: Txn
     wtc: int
+    sequencing_event_id: int = 0
+    messages: dict[str, UpdateMessage] = dataclasses.field(default_factory=dict)
     new_task: bool = False
     new_run: StartWorkflowExecution | None = None
 
@@ -215,20 +248,79 @@ def complete_workflow(b: Batch, command: Command) -> Cause | None:
 
 
 def fail_workflow(b: Batch, command: Command) -> Cause | None:
+    """Fail the run, or retry it as a new run when its retry policy allows.
+
+    `handleCommandFailWorkflow` (workflow_task_completed_handler.go): with a retry policy
+    that allows another attempt, the Failed event names the next run, which starts after
+    the backoff with attempt + 1 and initiator RETRY.
+    """
     a = command.attributes
     if not isinstance(a, FailWorkflowExecutionCommandAttributes):
         return Cause.BAD_FAIL_WORKFLOW_EXECUTION_ATTRIBUTES
-    # Workflow retry policies and cron are not modelled: the run simply fails.
+    s = b.txn.state
+    delay, retry_state = _workflow_retry(s, a.failure, b.txn.now)
+    next_run = new_run_id(s.run_id, "retry") if delay is not None else ""
     b.txn.append(
         E.WORKFLOW_EXECUTION_FAILED,
         WorkflowExecutionFailedEventAttributes(
             failure=a.failure,
-            retry_state=RetryState.RETRY_POLICY_NOT_SET,
+            retry_state=retry_state,
             workflow_task_completed_event_id=b.wtc,
+            new_execution_run_id=next_run,
         ),
     )
-    execution.close(b.txn, RunStatus.FAILED)
+    execution.close(b.txn, RunStatus.FAILED, a.failure, chain_continues=delay is not None)
+    if delay is not None:
+        b.new_run = _next_run(s, next_run, ContinueAsNewInitiator.RETRY, delay, a.failure)
     return None
+
+
+def _workflow_retry(
+    s: MutableState, failure: Opaque | None, now: int
+) -> tuple[int | None, RetryState]:
+    if s.retry_policy is None:
+        return None, RetryState.RETRY_POLICY_NOT_SET
+    value = failure.value() if failure is not None else {}
+    info = value.get("applicationFailureInfo", {}) if isinstance(value, dict) else {}
+    info = info if isinstance(info, dict) else {}
+    deadline = s.start_time + s.execution_timeout if s.execution_timeout else 0
+    return next_retry(
+        retry_policy(s.retry_policy),
+        s.attempt,
+        now,
+        deadline,
+        error_type=str(info.get("type", "")),
+        non_retryable=bool(info.get("nonRetryable", False)),
+    )
+
+
+def _next_run(
+    s: MutableState,
+    run_id: str,
+    initiator: ContinueAsNewInitiator,
+    backoff: int,
+    failure: Opaque | None = None,
+) -> StartWorkflowExecution:
+    """The start of the run that continues this one's chain (retry or continue-as-new)."""
+    return StartWorkflowExecution(
+        namespace=s.namespace,
+        workflow_id=s.workflow_id,
+        run_id=run_id,
+        workflow_type=s.workflow_type,
+        task_queue=s.task_queue,
+        request_id=run_id,
+        workflow_task_timeout=s.workflow_task_timeout,
+        run_timeout=s.run_timeout,
+        execution_timeout=s.execution_timeout,
+        first_workflow_task_backoff=backoff,
+        parent=s.parent,
+        retry_policy=s.retry_policy,
+        attempt=s.attempt + 1 if initiator is ContinueAsNewInitiator.RETRY else 1,
+        initiator=initiator,
+        continued_execution_run_id=s.run_id,
+        continued_failure=failure,
+        first_execution_run_id=s.first_run_id,
+    )
 
 
 def cancel_workflow(b: Batch, command: Command) -> Cause | None:
@@ -267,18 +359,13 @@ def continue_as_new(b: Batch, command: Command) -> Cause | None:
         ),
     )
     execution.close(b.txn, RunStatus.CONTINUED_AS_NEW)
-    b.new_run = StartWorkflowExecution(
-        namespace=s.namespace,
-        workflow_id=s.workflow_id,
-        run_id=run_id,
+    b.new_run = dataclasses.replace(
+        _next_run(s, run_id, ContinueAsNewInitiator.WORKFLOW, a.backoff_start_interval or 0),
         workflow_type=workflow_type,
         task_queue=queue,
-        request_id=run_id,
         input=a.input,
         workflow_task_timeout=a.workflow_task_timeout or s.workflow_task_timeout,
         run_timeout=a.workflow_run_timeout or 0,
-        execution_timeout=s.execution_timeout,
-        first_workflow_task_backoff=a.backoff_start_interval or 0,
     )
     return None
 
@@ -326,8 +413,144 @@ def modify_properties(b: Batch, command: Command) -> Cause | None:
     return None
 
 
-# Child workflows, external signals and cancels, the update protocol and Nexus are not
-# modelled yet: their commands are rejected with InvalidArgument (commands.py).
+def start_child(b: Batch, command: Command) -> Cause | None:
+    a = command.attributes
+    if not isinstance(a, StartChildWorkflowExecutionCommandAttributes):
+        return Cause.BAD_START_CHILD_EXECUTION_ATTRIBUTES
+    if not a.workflow_id or a.workflow_type is None or not a.workflow_type.name:
+        return Cause.BAD_START_CHILD_EXECUTION_ATTRIBUTES
+    s = b.txn.state
+    queue = a.task_queue.name if a.task_queue is not None and a.task_queue.name else s.task_queue
+    initiated = b.txn.append(
+        E.START_CHILD_WORKFLOW_EXECUTION_INITIATED,
+        StartChildWorkflowExecutionInitiatedEventAttributes(
+            namespace=a.namespace or s.namespace,
+            workflow_id=a.workflow_id,
+            workflow_type=a.workflow_type,
+            task_queue=TaskQueue(name=queue),
+            input=a.input,
+            workflow_execution_timeout=a.workflow_execution_timeout,
+            workflow_run_timeout=a.workflow_run_timeout,
+            workflow_task_timeout=a.workflow_task_timeout,
+            parent_close_policy=a.parent_close_policy,
+            workflow_task_completed_event_id=b.wtc,
+            workflow_id_reuse_policy=a.workflow_id_reuse_policy,
+            header=a.header,
+            memo=a.memo,
+            search_attributes=a.search_attributes,
+        ),
+    )
+    policy = int(a.parent_close_policy) or 1  # the server's default is TERMINATE
+    child.put_child(b.txn, ChildInfo(initiated, a.workflow_id, a.workflow_type.name, policy))
+    b.txn.task(
+        StartChildTransfer(
+            initiated,
+            StartWorkflowExecution(
+                namespace=a.namespace or s.namespace,
+                workflow_id=a.workflow_id,
+                run_id=new_run_id(s.run_id, f"child/{initiated}"),
+                workflow_type=a.workflow_type.name,
+                task_queue=queue,
+                request_id=f"{s.run_id}/{initiated}",
+                input=a.input,
+                workflow_task_timeout=a.workflow_task_timeout or s.workflow_task_timeout,
+                run_timeout=a.workflow_run_timeout or 0,
+                execution_timeout=a.workflow_execution_timeout or 0,
+                parent=ParentInfo(s.workflow_id, s.run_id, initiated),
+            ),
+        )
+    )
+    return None
+
+
+def signal_external(b: Batch, command: Command) -> Cause | None:
+    a = command.attributes
+    if not isinstance(a, SignalExternalWorkflowExecutionCommandAttributes):
+        return Cause.BAD_SIGNAL_WORKFLOW_EXECUTION_ATTRIBUTES
+    if a.execution is None or not a.execution.workflow_id or not a.signal_name:
+        return Cause.BAD_SIGNAL_WORKFLOW_EXECUTION_ATTRIBUTES
+    s = b.txn.state
+    target = a.execution
+    initiated = b.txn.append(
+        E.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
+        SignalExternalWorkflowExecutionInitiatedEventAttributes(
+            workflow_task_completed_event_id=b.wtc,
+            namespace=a.namespace or s.namespace,
+            workflow_execution=target,
+            signal_name=a.signal_name,
+            input=a.input,
+            child_workflow_only=a.child_workflow_only,
+            header=a.header,
+        ),
+    )
+    info = ExternalInfo(initiated, target.workflow_id, target.run_id)
+    b.txn.state = dataclasses.replace(b.txn.state, signals_out=(*b.txn.state.signals_out, info))
+    b.txn.task(
+        SignalExternalTransfer(
+            initiated,
+            target.workflow_id,
+            target.run_id,
+            SignalWorkflowExecution(
+                a.signal_name,
+                request_id=f"{s.run_id}/{initiated}",
+                input=a.input,
+                external_workflow_id=s.workflow_id,
+                external_run_id=s.run_id,
+            ),
+        )
+    )
+    return None
+
+
+def request_cancel_external(b: Batch, command: Command) -> Cause | None:
+    a = command.attributes
+    if not isinstance(a, RequestCancelExternalWorkflowExecutionCommandAttributes) or not (
+        a.workflow_id
+    ):
+        return Cause.BAD_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_ATTRIBUTES
+    s = b.txn.state
+    target = WorkflowExecution(workflow_id=a.workflow_id, run_id=a.run_id)
+    initiated = b.txn.append(
+        E.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
+        RequestCancelExternalWorkflowExecutionInitiatedEventAttributes(
+            workflow_task_completed_event_id=b.wtc,
+            namespace=a.namespace or s.namespace,
+            workflow_execution=target,
+            child_workflow_only=a.child_workflow_only,
+            reason=a.reason,
+        ),
+    )
+    info = ExternalInfo(initiated, a.workflow_id, a.run_id)
+    b.txn.state = dataclasses.replace(b.txn.state, cancels_out=(*b.txn.state.cancels_out, info))
+    b.txn.task(
+        CancelExternalTransfer(
+            initiated,
+            a.workflow_id,
+            a.run_id,
+            RequestCancelWorkflowExecution(
+                request_id=f"{s.run_id}/{initiated}",
+                reason=a.reason,
+                external_initiated_event_id=initiated,
+                external_workflow_id=s.workflow_id,
+                external_run_id=s.run_id,
+            ),
+        )
+    )
+    return None
+
+
+def protocol_message(b: Batch, command: Command) -> Cause | None:
+    """Place an update's protocol message at this point of the command order."""
+    a = command.attributes
+    if not isinstance(a, ProtocolMessageCommandAttributes):
+        return Cause.BAD_UPDATE_WORKFLOW_EXECUTION_MESSAGE
+    message = b.messages.pop(a.message_id, None)
+    if message is None or not update.apply_message(b.txn, message, b.sequencing_event_id):
+        return Cause.BAD_UPDATE_WORKFLOW_EXECUTION_MESSAGE
+    return None
+
+
+# Nexus is not modelled yet: its commands are rejected with InvalidArgument (commands.py).
 HANDLERS: dict[CommandType, Handler] = {
     C.SCHEDULE_ACTIVITY_TASK: schedule_activity,
     C.REQUEST_CANCEL_ACTIVITY_TASK: request_cancel_activity,
@@ -340,4 +563,8 @@ HANDLERS: dict[CommandType, Handler] = {
     C.RECORD_MARKER: record_marker,
     C.UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: upsert_search_attributes,
     C.MODIFY_WORKFLOW_PROPERTIES: modify_properties,
+    C.START_CHILD_WORKFLOW_EXECUTION: start_child,
+    C.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION: signal_external,
+    C.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION: request_cancel_external,
+    C.PROTOCOL_MESSAGE: protocol_message,
 }

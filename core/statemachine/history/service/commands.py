@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 
 from core.enums import CommandType, WorkflowTaskFailedCause
-from core.statemachine.history.service import workflow_task
+from core.statemachine.history.service import update, workflow_task
 from core.statemachine.history.service.command_handlers import HANDLERS, Batch
 from core.statemachine.history.service.requests import (
     Error,
@@ -61,14 +61,17 @@ def respond_completed(state: MutableState, req: RespondWorkflowTaskCompleted, no
         )
     if closing and state.buffered:
         return _fail_task(state, wft, Cause.UNHANDLED_COMMAND, req.identity, now)
+    if wft.speculative and not req.commands and update.only_rejections(req.messages):
+        return _discard_speculative(state, req, now)
     txn = Txn(state, now)
+    sequencing = wft.scheduled_event_id
     wtc = workflow_task.complete(txn, wft, req.identity)
     txn.state = dataclasses.replace(
         txn.state,
         sticky_queue=req.sticky_queue,
         sticky_schedule_to_start_timeout=req.sticky_schedule_to_start_timeout,
     )
-    batch = Batch(txn, wtc)
+    batch = Batch(txn, wtc, sequencing, {m.message_id: m for m in req.messages})
     for command in req.commands:
         handler = HANDLERS.get(command.command_type)
         if handler is None:
@@ -84,6 +87,11 @@ def respond_completed(state: MutableState, req: RespondWorkflowTaskCompleted, no
             if wft.transient:  # the server drops it and lets the task time out
                 return unchanged(state, Error(ErrorKind.INVALID_ARGUMENT, cause.name))
             return _fail_task(state, wft, cause, req.identity, now)
+    for message in list(batch.messages.values()):  # messages no command placed
+        if txn.state.running and not update.apply_message(txn, message, sequencing):
+            return _fail_task(
+                state, wft, Cause.BAD_UPDATE_WORKFLOW_EXECUTION_MESSAGE, req.identity, now
+            )
     if txn.state.running:
         had_buffered = bool(txn.state.buffered)
         txn.flush()
@@ -99,6 +107,22 @@ def _fail_task(
     workflow_task.fail(txn, wft, cause, identity=identity)
     workflow_task.schedule(txn)
     return finish(txn, Error(ErrorKind.INVALID_ARGUMENT, f"workflow task failed: {cause.name}"))
+
+
+def _discard_speculative(
+    state: MutableState, req: RespondWorkflowTaskCompleted, now: int
+) -> Outcome:
+    """A speculative task that only rejected updates leaves no trace in history."""
+    txn = Txn(state, now)
+    for message in req.messages:
+        update.apply_message(txn, message, 0)
+    txn.state = dataclasses.replace(
+        txn.state,
+        wft=None,
+        sticky_queue=req.sticky_queue,
+        sticky_schedule_to_start_timeout=req.sticky_schedule_to_start_timeout,
+    )
+    return finish(txn, Ok())
 
 
 def respond_failed(state: MutableState, req: RespondWorkflowTaskFailed, now: int) -> Outcome:

@@ -23,6 +23,7 @@ import dataclasses
 from core.enums import EventType, RetryState, WorkflowTaskFailedCause
 from core.events import (
     TaskQueue,
+    WorkflowExecution,
     WorkflowExecutionCancelRequestedEventAttributes,
     WorkflowExecutionSignaledEventAttributes,
     WorkflowExecutionStartedEventAttributes,
@@ -30,8 +31,10 @@ from core.events import (
     WorkflowExecutionTimedOutEventAttributes,
     WorkflowType,
 )
+from core.opaque import Opaque
 from core.statemachine.history.service import workflow_task
 from core.statemachine.history.service.requests import (
+    ChildOutcome,
     CloseExecutionTransfer,
     Error,
     ErrorKind,
@@ -64,8 +67,11 @@ def start(
         workflow_task_timeout=req.workflow_task_timeout,
         run_timeout=req.run_timeout,
         execution_timeout=req.execution_timeout,
-        first_run_id=req.run_id,
+        first_run_id=req.first_execution_run_id or req.run_id,
         start_request_id=req.request_id,
+        parent=req.parent,
+        attempt=req.attempt,
+        retry_policy=req.retry_policy,
     )
     txn = Txn(state, now)
     txn.append(
@@ -78,11 +84,22 @@ def start(
             workflow_run_timeout=req.run_timeout or None,
             workflow_task_timeout=req.workflow_task_timeout,
             original_execution_run_id=req.run_id,
-            first_execution_run_id=req.run_id,
+            first_execution_run_id=req.first_execution_run_id or req.run_id,
+            continued_execution_run_id=req.continued_execution_run_id,
+            initiator=req.initiator,
+            continued_failure=req.continued_failure,
+            retry_policy=req.retry_policy,
             identity=req.identity,
-            attempt=1,
+            attempt=req.attempt,
             first_workflow_task_backoff=req.first_workflow_task_backoff or None,
             workflow_id=req.workflow_id,
+            parent_workflow_namespace=req.namespace if req.parent else "",
+            parent_workflow_execution=(
+                WorkflowExecution(workflow_id=req.parent.workflow_id, run_id=req.parent.run_id)
+                if req.parent
+                else None
+            ),
+            parent_initiated_event_id=req.parent.initiated_event_id if req.parent else 0,
         ),
     )
     if signal is not None:
@@ -134,6 +151,11 @@ def _write_signal(txn: Txn, req: SignalWorkflowExecution) -> None:
             input=req.input,
             identity=req.identity,
             request_id=req.request_id,
+            external_workflow_execution=(
+                WorkflowExecution(workflow_id=req.external_workflow_id, run_id=req.external_run_id)
+                if req.external_workflow_id
+                else None
+            ),
         ),
     )
     if req.request_id:
@@ -160,7 +182,16 @@ def request_cancel(state: MutableState, req: RequestCancelWorkflowExecution, now
     txn = Txn(state, now)
     txn.add(
         E.WORKFLOW_EXECUTION_CANCEL_REQUESTED,
-        WorkflowExecutionCancelRequestedEventAttributes(cause=req.reason, identity=req.identity),
+        WorkflowExecutionCancelRequestedEventAttributes(
+            cause=req.reason,
+            identity=req.identity,
+            external_initiated_event_id=req.external_initiated_event_id,
+            external_workflow_execution=(
+                WorkflowExecution(workflow_id=req.external_workflow_id, run_id=req.external_run_id)
+                if req.external_workflow_id
+                else None
+            ),
+        ),
     )
     txn.state = dataclasses.replace(txn.state, cancel_requested=True)
     workflow_task.schedule(txn)
@@ -174,12 +205,44 @@ def _force_close_task(txn: Txn) -> None:
     txn.flush()
 
 
-def close(txn: Txn, status: RunStatus) -> None:
-    """Mark the run closed after its close event; emit the close transfer task."""
+# How a parent hears of its child's close (ChildOutcome), by the child's final status.
+_PARENT_OUTCOME = {
+    RunStatus.COMPLETED: ChildOutcome.COMPLETED,
+    RunStatus.FAILED: ChildOutcome.FAILED,
+    RunStatus.CANCELED: ChildOutcome.CANCELED,
+    RunStatus.TIMED_OUT: ChildOutcome.TIMED_OUT,
+    RunStatus.TERMINATED: ChildOutcome.TERMINATED,
+}
+
+
+def close(
+    txn: Txn, status: RunStatus, payload: Opaque | None = None, chain_continues: bool = False
+) -> None:
+    """Mark the run closed after its close event; emit the close transfer task.
+
+    The task carries what the transfer executor needs: the parent to notify (unless
+    the chain continues as a new run) and the open children with their parent close
+    policies (`transfer_queue_active_task_executor.go`, processCloseExecution).
+    """
+    s = txn.state
     txn.state = dataclasses.replace(
-        txn.state, status=status, close_event_id=txn.state.next_event_id - 1, wft=None
+        s, status=status, close_event_id=s.next_event_id - 1, wft=None, buffered=()
     )
-    txn.task(CloseExecutionTransfer(txn.state.run_id))
+    txn.task(
+        CloseExecutionTransfer(
+            run_id=s.run_id,
+            parent=s.parent,
+            parent_outcome=(
+                _PARENT_OUTCOME.get(status) if s.parent and not chain_continues else None
+            ),
+            payload=payload,
+            children=tuple(
+                (c.workflow_id, c.run_id, c.parent_close_policy)
+                for c in s.children
+                if c.started_event_id
+            ),
+        )
+    )
 
 
 def terminate(state: MutableState, req: TerminateWorkflowExecution, now: int) -> Outcome:

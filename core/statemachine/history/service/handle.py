@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from core.statemachine.history.service import (
     activity,
+    child,
     commands,
     execution,
     timer,
+    update,
     workflow_task,
 )
 from core.statemachine.history.service.requests import (
@@ -21,6 +23,10 @@ from core.statemachine.history.service.requests import (
     FireTimer,
     RecordActivityTaskHeartbeat,
     RecordActivityTaskStarted,
+    RecordChildExecutionCompleted,
+    RecordChildExecutionStarted,
+    RecordExternalResult,
+    RecordStartChildExecutionFailed,
     RecordWorkflowTaskStarted,
     Request,
     RequestCancelWorkflowExecution,
@@ -34,6 +40,7 @@ from core.statemachine.history.service.requests import (
     StartWorkflowExecution,
     TerminateWorkflowExecution,
     TimerTask,
+    UpdateWorkflowExecution,
     UserTimerTask,
     WorkflowRunTimeoutTask,
     WorkflowTaskTimeoutTask,
@@ -58,6 +65,14 @@ def signal_with_start(
 
 def handle(state: MutableState, request: Request, now: int) -> Outcome:
     """Apply one request to an existing run (see the module docstring)."""
+    outcome = _dispatch(state, request, now)
+    wft = outcome.state.wft
+    if wft is not None and wft.speculative and outcome.events:
+        return workflow_task.convert_speculative(outcome, now)
+    return outcome
+
+
+def _dispatch(state: MutableState, request: Request, now: int) -> Outcome:
     if isinstance(request, RecordWorkflowTaskStarted):
         return workflow_task.record_started(state, request, now)
     if isinstance(request, RespondWorkflowTaskCompleted):
@@ -84,6 +99,16 @@ def handle(state: MutableState, request: Request, now: int) -> Outcome:
         return execution.terminate(state, request, now)
     if isinstance(request, SignalWithStartWorkflowExecution):
         return execution.signal_with_start(state, request, now)
+    if isinstance(request, RecordChildExecutionStarted):
+        return child.child_started(state, request, now)
+    if isinstance(request, RecordChildExecutionCompleted):
+        return child.child_completed(state, request, now)
+    if isinstance(request, RecordStartChildExecutionFailed):
+        return child.start_child_failed(state, request, now)
+    if isinstance(request, RecordExternalResult):
+        return child.external_result(state, request, now)
+    if isinstance(request, UpdateWorkflowExecution):
+        return update.admit(state, request, now)
     return execution.start_again(state, request)
 
 

@@ -18,8 +18,14 @@ from dataclasses import dataclass
 from enum import Enum
 
 from core.commands import Command
-from core.enums import TimeoutType, WorkflowTaskFailedCause
+from core.enums import (
+    ContinueAsNewInitiator,
+    StartChildWorkflowExecutionFailedCause,
+    TimeoutType,
+    WorkflowTaskFailedCause,
+)
 from core.opaque import Opaque
+from core.statemachine.history.service.state import ParentInfo
 
 # --- requests ------------------------------------------------------------------------
 
@@ -38,6 +44,14 @@ class StartWorkflowExecution:
     execution_timeout: int = 0
     identity: str = ""
     first_workflow_task_backoff: int = 0
+    parent: ParentInfo | None = None
+    retry_policy: Opaque | None = None
+    # A run that continues a chain (continue-as-new, retry): its links and attempt.
+    attempt: int = 1
+    initiator: ContinueAsNewInitiator = ContinueAsNewInitiator.UNSPECIFIED
+    continued_execution_run_id: str = ""
+    continued_failure: Opaque | None = None
+    first_execution_run_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +60,9 @@ class SignalWorkflowExecution:
     request_id: str = ""
     input: Opaque | None = None
     identity: str = ""
+    # Set when another workflow sent it (SignalExternalWorkflowExecution).
+    external_workflow_id: str = ""
+    external_run_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +78,55 @@ class RequestCancelWorkflowExecution:
     request_id: str = ""
     reason: str = ""
     identity: str = ""
+    # Set when another workflow asked (RequestCancelExternalWorkflowExecution).
+    external_initiated_event_id: int = 0
+    external_workflow_id: str = ""
+    external_run_id: str = ""
+
+
+class ChildOutcome(Enum):
+    """How a child's chain ended, as its parent records it."""
+
+    COMPLETED = "Completed"
+    FAILED = "Failed"
+    CANCELED = "Canceled"
+    TIMED_OUT = "TimedOut"
+    TERMINATED = "Terminated"
+
+
+@dataclass(frozen=True, slots=True)
+class RecordChildExecutionStarted:
+    """The transfer queue started the child: tell the parent."""
+
+    initiated_event_id: int
+    run_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecordStartChildExecutionFailed:
+    initiated_event_id: int
+    cause: StartChildWorkflowExecutionFailedCause = (
+        StartChildWorkflowExecutionFailedCause.WORKFLOW_ALREADY_EXISTS
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RecordChildExecutionCompleted:
+    """The child's chain closed (never sent for a continue-as-new or retry)."""
+
+    initiated_event_id: int
+    outcome: ChildOutcome
+    payload: Opaque | None = None  # result, failure or details
+
+
+@dataclass(frozen=True, slots=True)
+class RecordExternalResult:
+    """A signal or cancel request to another workflow was delivered, or failed."""
+
+    initiated_event_id: int
+    cancel: bool  # False: a signal
+    delivered: bool
+    cause: int = 1  # EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +147,33 @@ class RecordWorkflowTaskStarted:
 
 
 @dataclass(frozen=True, slots=True)
+class UpdateWorkflowExecution:
+    """A client's update: admitted in memory until a workflow task accepts or rejects it.
+
+    `request` is the update request as history records it on acceptance (meta, input).
+    """
+
+    update_id: str
+    request: Opaque | None = None
+
+
+class UpdateMessageKind(Enum):
+    ACCEPT = "Acceptance"
+    REJECT = "Rejection"
+    RESPOND = "Response"
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateMessage:
+    """A protocol message in a workflow task completion (temporal/api/update/v1)."""
+
+    message_id: str
+    update_id: str
+    kind: UpdateMessageKind
+    outcome: Opaque | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class WorkflowTaskToken:
     scheduled_event_id: int
     started_event_id: int
@@ -95,6 +188,7 @@ class RespondWorkflowTaskCompleted:
     sticky_queue: str = ""
     sticky_schedule_to_start_timeout: int = 0
     force_create_new_workflow_task: bool = False
+    messages: tuple[UpdateMessage, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,9 +268,41 @@ class ActivityTaskTransfer:
 
 @dataclass(frozen=True, slots=True)
 class CloseExecutionTransfer:
-    """The run closed: notify parent, delete, archive (transfer queue)."""
+    """The run closed: notify the parent, apply parent close policies (transfer queue).
+
+    `children` lists the still-open children with their ParentClosePolicy numbers
+    (TERMINATE=1, ABANDON=2, REQUEST_CANCEL=3); `parent_outcome` is how the parent is
+    told of this close, or None when there is no parent or the chain goes on
+    (continue-as-new: the parent hears only of the chain's end).
+    """
 
     run_id: str
+    parent: ParentInfo | None = None
+    parent_outcome: ChildOutcome | None = None
+    payload: Opaque | None = None
+    children: tuple[tuple[str, str, int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StartChildTransfer:
+    initiated_event_id: int
+    request: StartWorkflowExecution
+
+
+@dataclass(frozen=True, slots=True)
+class SignalExternalTransfer:
+    initiated_event_id: int
+    workflow_id: str
+    run_id: str
+    signal: SignalWorkflowExecution
+
+
+@dataclass(frozen=True, slots=True)
+class CancelExternalTransfer:
+    initiated_event_id: int
+    workflow_id: str
+    run_id: str
+    request: RequestCancelWorkflowExecution
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,7 +358,15 @@ TimerTask = (
     | WorkflowRunTimeoutTask
     | WorkflowBackoffTask
 )
-Task = WorkflowTaskTransfer | ActivityTaskTransfer | CloseExecutionTransfer | TimerTask
+Task = (
+    WorkflowTaskTransfer
+    | ActivityTaskTransfer
+    | CloseExecutionTransfer
+    | StartChildTransfer
+    | SignalExternalTransfer
+    | CancelExternalTransfer
+    | TimerTask
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,6 +378,7 @@ class FireTimer:
 
 Request = (
     StartWorkflowExecution
+    | UpdateWorkflowExecution
     | SignalWithStartWorkflowExecution
     | SignalWorkflowExecution
     | RequestCancelWorkflowExecution
@@ -257,6 +392,10 @@ Request = (
     | RespondActivityTaskFailed
     | RespondActivityTaskCanceled
     | FireTimer
+    | RecordChildExecutionStarted
+    | RecordStartChildExecutionFailed
+    | RecordChildExecutionCompleted
+    | RecordExternalResult
 )
 
 # --- replies -------------------------------------------------------------------------

@@ -70,10 +70,18 @@ class WorkflowTaskInfo:
     started_time: int = 0
     request_id: str = ""
     identity: str = ""
+    # Speculative (Workflow Update only): never persisted unless it completes with more
+    # than update rejections (docs/architecture/speculative-workflow-task.md).
+    speculative: bool = False
 
     @property
     def transient(self) -> bool:
         return self.attempt > 1
+
+    @property
+    def unwritten(self) -> bool:
+        """Its Scheduled/Started events are written only when it completes."""
+        return self.attempt > 1 or self.speculative
 
     @property
     def started(self) -> bool:
@@ -123,6 +131,45 @@ class TimerInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class ChildInfo:
+    """A pending child workflow (persistence ChildExecutionInfo)."""
+
+    initiated_event_id: int
+    workflow_id: str
+    workflow_type: str
+    parent_close_policy: int
+    started_event_id: int = 0
+    run_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalInfo:
+    """A pending signal or cancel request to another workflow."""
+
+    initiated_event_id: int
+    workflow_id: str
+    run_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ParentInfo:
+    """Who started this run as a child, so its close can be reported back."""
+
+    workflow_id: str
+    run_id: str
+    initiated_event_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateInfo:
+    """An update admitted (in memory) or accepted (in history), not yet completed."""
+
+    update_id: str
+    request: Opaque | None
+    accepted_event_id: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class MutableState:
     """Everything the history service knows about one run, besides its events."""
 
@@ -139,6 +186,8 @@ class MutableState:
     next_event_id: int = 1
     first_run_id: str = ""
     start_request_id: str = ""
+    attempt: int = 1
+    retry_policy: Opaque | None = None
     wft: WorkflowTaskInfo | None = None
     # Attempt of the next workflow task: 1, or more after failures/timeouts.
     wft_attempt: int = 1
@@ -146,6 +195,11 @@ class MutableState:
     last_completed_wft_started_event_id: int = 0
     activities: tuple[ActivityInfo, ...] = ()
     timers: tuple[TimerInfo, ...] = ()
+    children: tuple[ChildInfo, ...] = ()
+    signals_out: tuple[ExternalInfo, ...] = ()
+    cancels_out: tuple[ExternalInfo, ...] = ()
+    parent: ParentInfo | None = None
+    updates: tuple[UpdateInfo, ...] = ()
     buffered: tuple[HistoryEvent, ...] = ()
     sticky_queue: str = ""
     sticky_schedule_to_start_timeout: int = 0
@@ -168,5 +222,11 @@ class MutableState:
     def timer(self, timer_id: str) -> TimerInfo | None:
         for info in self.timers:
             if info.timer_id == timer_id:
+                return info
+        return None
+
+    def child(self, initiated_event_id: int) -> ChildInfo | None:
+        for info in self.children:
+            if info.initiated_event_id == initiated_event_id:
                 return info
         return None

@@ -57,15 +57,18 @@ from core.statemachine.history.service.txn import Outcome, Txn, finish, unchange
 E = EventType
 
 
-def schedule(txn: Txn) -> None:
-    """Schedule a workflow task unless one is pending or the run is closed."""
+def schedule(txn: Txn, speculative: bool = False) -> None:
+    """Schedule a workflow task unless one is pending or the run is closed.
+
+    A speculative task (for an update) writes nothing now; see update.py.
+    """
     s = txn.state
     if s.wft is not None or not s.running or s.backoff_pending:
         return
     sticky = bool(s.sticky_queue)
     queue = s.sticky_queue if sticky else s.task_queue
     attempt = s.wft_attempt
-    if attempt > 1:  # transient: written only when it completes
+    if attempt > 1 or speculative:  # written only when it completes
         scheduled_id = s.next_event_id
     else:
         scheduled_id = txn.append(
@@ -85,6 +88,7 @@ def schedule(txn: Txn) -> None:
         scheduled_time=txn.now,
         start_to_close_timeout=s.workflow_task_timeout,
         stamp=stamp,
+        speculative=speculative,
     )
     txn.state = dataclasses.replace(txn.state, wft=wft, wft_stamp=stamp)
     schedule_to_start = s.sticky_schedule_to_start_timeout if sticky else 0
@@ -120,7 +124,7 @@ def record_started(state: MutableState, req: RecordWorkflowTaskStarted, now: int
             return unchanged(state, _started_reply(state, wft))
         return unchanged(state, Error(ErrorKind.ALREADY_STARTED, "workflow task already started"))
     txn = Txn(state, now)
-    if wft.transient:
+    if wft.unwritten:
         started_id = wft.scheduled_event_id + 1
     else:
         started_id = txn.append(
@@ -176,7 +180,7 @@ def current(state: MutableState, token: WorkflowTaskToken) -> WorkflowTaskInfo |
 
 
 def write_transient(txn: Txn, wft: WorkflowTaskInfo) -> WorkflowTaskInfo:
-    """A transient task that completes writes its Scheduled and Started events now."""
+    """A transient or speculative task that completes writes Scheduled and Started now."""
     s = txn.state
     scheduled = txn.append(
         E.WORKFLOW_TASK_SCHEDULED,
@@ -197,7 +201,7 @@ def write_transient(txn: Txn, wft: WorkflowTaskInfo) -> WorkflowTaskInfo:
 
 def complete(txn: Txn, wft: WorkflowTaskInfo, identity: str) -> int:
     """Write WorkflowTaskCompleted, clear the task; return the event id (the WTC)."""
-    if wft.transient:
+    if wft.unwritten:
         wft = write_transient(txn, wft)
     completed = txn.append(
         E.WORKFLOW_TASK_COMPLETED,
@@ -229,7 +233,7 @@ def fail(
     Mirrors `failWorkflowTask` (service/history/workflow/util.go): a sticky task clears
     stickiness without an attempt increment; a transient task writes nothing.
     """
-    if not wft.transient:
+    if not wft.unwritten:
         if timeout is not None:
             txn.append(
                 E.WORKFLOW_TASK_TIMED_OUT,
@@ -279,3 +283,22 @@ def on_timeout(state: MutableState, task: WorkflowTaskTimeoutTask, now: int) -> 
     fail(txn, wft, WorkflowTaskFailedCause.UNSPECIFIED, timeout=task.timeout_type)
     schedule(txn)
     return finish(txn, Ok())
+
+
+def convert_speculative(outcome: Outcome, now: int) -> Outcome:
+    """A speculative task still waiting while other events were written becomes a normal
+    one: its Scheduled event is written now, and matching gets a fresh task."""
+    wft = outcome.state.wft
+    if wft is None or not wft.speculative or wft.started or not outcome.events:
+        return outcome
+    if not outcome.state.running:
+        return outcome
+    txn = Txn(dataclasses.replace(outcome.state, wft=None), now)
+    schedule(txn)
+    return Outcome(
+        txn.state,
+        outcome.events + tuple(txn.events),
+        outcome.tasks + tuple(txn.tasks),
+        outcome.reply,
+        outcome.new_run,
+    )

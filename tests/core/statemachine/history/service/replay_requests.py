@@ -28,9 +28,13 @@ from core.commands import (
     ContinueAsNewWorkflowExecutionCommandAttributes,
     FailWorkflowExecutionCommandAttributes,
     ModifyWorkflowPropertiesCommandAttributes,
+    ProtocolMessageCommandAttributes,
     RecordMarkerCommandAttributes,
     RequestCancelActivityTaskCommandAttributes,
+    RequestCancelExternalWorkflowExecutionCommandAttributes,
     ScheduleActivityTaskCommandAttributes,
+    SignalExternalWorkflowExecutionCommandAttributes,
+    StartChildWorkflowExecutionCommandAttributes,
     StartTimerCommandAttributes,
     UpsertWorkflowSearchAttributesCommandAttributes,
 )
@@ -59,6 +63,8 @@ COMPARED = (
     "signal_name",
     "timeout_type",
     "cause",
+    "retry_state",
+    "initiator",
 )
 
 ACTIVITY_CLOSES = frozenset(
@@ -137,7 +143,9 @@ class Driver:
         if t is E.WORKFLOW_EXECUTION_STARTED:
             self.start(i)
             return i + 2 if self.signal_with_start(i) else i + 1
-        if t is E.WORKFLOW_TASK_STARTED:
+        if t is E.WORKFLOW_TASK_SCHEDULED:
+            self.send_updates(event, now)
+        elif t is E.WORKFLOW_TASK_STARTED:
             self.start_workflow_task(i, now)
         elif t is E.WORKFLOW_TASK_COMPLETED:
             return self.complete_workflow_task(i, now)
@@ -161,14 +169,25 @@ class Driver:
             self.send(rq.TerminateWorkflowExecution(reason=a.reason), now)
         elif t is E.WORKFLOW_EXECUTION_TIMED_OUT:
             self.fire(rq.WorkflowRunTimeoutTask, now)
+        elif t is E.CHILD_WORKFLOW_EXECUTION_STARTED:
+            run_id = a.workflow_execution.run_id if a.workflow_execution else ""
+            self.send(rq.RecordChildExecutionStarted(a.initiated_event_id, run_id), now)
+        elif t in _CHILD_OUTCOMES:
+            outcome = _CHILD_OUTCOMES[t]
+            payload = getattr(a, "result", None) or getattr(a, "failure", None)
+            self.send(rq.RecordChildExecutionCompleted(a.initiated_event_id, outcome, payload), now)
+        elif t is E.START_CHILD_WORKFLOW_EXECUTION_FAILED:
+            self.send(rq.RecordStartChildExecutionFailed(a.initiated_event_id, a.cause), now)
+        elif t in _EXTERNAL_RESULTS:
+            cancel, delivered = _EXTERNAL_RESULTS[t]
+            cause = int(getattr(a, "cause", 1))
+            self.send(rq.RecordExternalResult(a.initiated_event_id, cancel, delivered, cause), now)
         elif t not in _WRITTEN_BY_THE_MODEL:
             raise CannotReproduce(f"{t.name} is not modelled yet")
         return i + 1
 
     def start_request(self, event: HistoryEvent) -> rq.StartWorkflowExecution:
         a = _a(event)
-        if a.attempt > 1 or a.continued_failure is not None:
-            raise CannotReproduce("workflow retry policies are not modelled yet")
         return rq.StartWorkflowExecution(
             namespace="default",
             workflow_id=a.workflow_id or "wf",
@@ -181,6 +200,12 @@ class Driver:
             run_timeout=a.workflow_run_timeout or 0,
             execution_timeout=a.workflow_execution_timeout or 0,
             first_workflow_task_backoff=a.first_workflow_task_backoff or 0,
+            retry_policy=a.retry_policy,
+            attempt=a.attempt,
+            initiator=a.initiator,
+            continued_execution_run_id=a.continued_execution_run_id,
+            continued_failure=a.continued_failure,
+            first_execution_run_id=a.first_execution_run_id,
         )
 
     def signal_with_start(self, i: int) -> bool:
@@ -207,6 +232,18 @@ class Driver:
             self.apply(service.start(request, now))
         if request.first_workflow_task_backoff:
             self.fire(rq.WorkflowBackoffTask, now + request.first_workflow_task_backoff)
+
+    def send_updates(self, scheduled: HistoryEvent, now: int) -> None:
+        """Updates accepted by this task were admitted before it was scheduled; with no
+        task pending, the model creates it (speculatively) for them."""
+        for event in self.real:
+            a = _a(event)
+            if (
+                event.event_type is E.WORKFLOW_EXECUTION_UPDATE_ACCEPTED
+                and a.accepted_request_sequencing_event_id == scheduled.event_id
+            ):
+                request = rq.UpdateWorkflowExecution(a.protocol_instance_id, a.accepted_request)
+                self.send(request, now)
 
     def token(self) -> rq.WorkflowTaskToken:
         assert self.state is not None and self.state.wft is not None
@@ -241,10 +278,14 @@ class Driver:
     def complete_workflow_task(self, i: int, now: int) -> int:
         j = i + 1
         commands: list[Command] = []
+        messages: list[rq.UpdateMessage] = []
         while j < len(self.real) and (
             self.real[j].event_type in COMMAND_EVENT_TYPES or self.real[j].event_type in _IN_BATCH
         ):
             command = to_command(self.real[j])
+            message = to_message(self.real[j])
+            if message is not None:
+                messages.append(message)
             if command is not None:
                 commands.append(command)
                 self.start_before_cancel(command)
@@ -259,6 +300,7 @@ class Driver:
                 tuple(commands),
                 sticky_queue=self.next_sticky(j),
                 sticky_schedule_to_start_timeout=5 * 10**9 if self.next_sticky(j) else 0,
+                messages=tuple(messages),
                 force_create_new_workflow_task=bool(
                     not buffered
                     and j < len(self.real)
@@ -361,13 +403,37 @@ class Driver:
         self.send(rq.RecordActivityTaskStarted(sid, info.stamp, f"act-{sid}-{info.attempt}"), now)
 
 
+_IN_BATCH = frozenset(
+    {
+        E.ACTIVITY_TASK_CANCELED,
+        E.WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
+        E.WORKFLOW_EXECUTION_UPDATE_COMPLETED,
+    }
+)
+
 # Events the model writes itself as a consequence of the requests above.
-_WRITTEN_BY_THE_MODEL = COMMAND_EVENT_TYPES | {
-    E.WORKFLOW_TASK_SCHEDULED,
-    E.ACTIVITY_TASK_STARTED,
-    E.ACTIVITY_TASK_CANCELED,
+_WRITTEN_BY_THE_MODEL = (
+    COMMAND_EVENT_TYPES
+    | _IN_BATCH
+    | {
+        E.WORKFLOW_TASK_SCHEDULED,
+        E.ACTIVITY_TASK_STARTED,
+        E.ACTIVITY_TASK_CANCELED,
+    }
+)
+_CHILD_OUTCOMES = {
+    E.CHILD_WORKFLOW_EXECUTION_COMPLETED: rq.ChildOutcome.COMPLETED,
+    E.CHILD_WORKFLOW_EXECUTION_FAILED: rq.ChildOutcome.FAILED,
+    E.CHILD_WORKFLOW_EXECUTION_CANCELED: rq.ChildOutcome.CANCELED,
+    E.CHILD_WORKFLOW_EXECUTION_TIMED_OUT: rq.ChildOutcome.TIMED_OUT,
+    E.CHILD_WORKFLOW_EXECUTION_TERMINATED: rq.ChildOutcome.TERMINATED,
 }
-_IN_BATCH = frozenset({E.ACTIVITY_TASK_CANCELED})
+_EXTERNAL_RESULTS = {
+    E.EXTERNAL_WORKFLOW_EXECUTION_SIGNALED: (False, True),
+    E.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED: (False, False),
+    E.EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED: (True, True),
+    E.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED: (True, False),
+}
 _BUFFERED_KINDS = ACTIVITY_CLOSES | {
     E.ACTIVITY_TASK_STARTED,
     E.TIMER_FIRED,
@@ -383,12 +449,35 @@ def timeout_type(failure: Any) -> TimeoutType:
     return TimeoutType[name.removeprefix("TIMEOUT_TYPE_")]
 
 
+def _update_id(event: HistoryEvent) -> str:
+    a = _a(event)
+    if event.event_type is E.WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+        return str(a.protocol_instance_id)
+    return str(a.meta.value()["updateId"])
+
+
+def to_message(event: HistoryEvent) -> rq.UpdateMessage | None:
+    """The worker's protocol message behind an update event (None: not one)."""
+    if event.event_type is E.WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+        kind = rq.UpdateMessageKind.ACCEPT
+    elif event.event_type is E.WORKFLOW_EXECUTION_UPDATE_COMPLETED:
+        kind = rq.UpdateMessageKind.RESPOND
+    else:
+        return None
+    uid = _update_id(event)
+    outcome = _a(event).outcome if kind is rq.UpdateMessageKind.RESPOND else None
+    return rq.UpdateMessage(f"{uid}/{kind.value}", uid, kind, outcome)
+
+
 def to_command(event: HistoryEvent) -> Command | None:
     """The command a command event was written from (None: not a command)."""
     a, t = _a(event), event.event_type
     attrs: CommandAttributes
     if t is E.ACTIVITY_TASK_CANCELED:
         return None
+    message = to_message(event)
+    if message is not None:
+        return Command(C.PROTOCOL_MESSAGE, ProtocolMessageCommandAttributes(message.message_id))
     if t is E.ACTIVITY_TASK_SCHEDULED:
         kind, attrs = (
             C.SCHEDULE_ACTIVITY_TASK,
@@ -442,8 +531,6 @@ def to_command(event: HistoryEvent) -> Command | None:
             CompleteWorkflowExecutionCommandAttributes(result=a.result),
         )
     elif t is E.WORKFLOW_EXECUTION_FAILED:
-        if a.new_execution_run_id:
-            raise CannotReproduce("workflow retry policies are not modelled yet")
         kind, attrs = (
             C.FAIL_WORKFLOW_EXECUTION,
             FailWorkflowExecutionCommandAttributes(failure=a.failure),
@@ -462,6 +549,41 @@ def to_command(event: HistoryEvent) -> Command | None:
             workflow_run_timeout=a.workflow_run_timeout,
             workflow_task_timeout=a.workflow_task_timeout,
             backoff_start_interval=a.backoff_start_interval,
+        )
+    elif t is E.START_CHILD_WORKFLOW_EXECUTION_INITIATED:
+        kind = C.START_CHILD_WORKFLOW_EXECUTION
+        attrs = StartChildWorkflowExecutionCommandAttributes(
+            namespace=a.namespace,
+            workflow_id=a.workflow_id,
+            workflow_type=a.workflow_type,
+            task_queue=a.task_queue,
+            input=a.input,
+            workflow_execution_timeout=a.workflow_execution_timeout,
+            workflow_run_timeout=a.workflow_run_timeout,
+            workflow_task_timeout=a.workflow_task_timeout,
+            parent_close_policy=a.parent_close_policy,
+            workflow_id_reuse_policy=a.workflow_id_reuse_policy,
+            header=a.header,
+        )
+    elif t is E.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
+        kind = C.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION
+        attrs = SignalExternalWorkflowExecutionCommandAttributes(
+            namespace=a.namespace,
+            execution=a.workflow_execution,
+            signal_name=a.signal_name,
+            input=a.input,
+            child_workflow_only=a.child_workflow_only,
+            header=a.header,
+        )
+    elif t is E.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
+        kind = C.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION
+        target = a.workflow_execution
+        attrs = RequestCancelExternalWorkflowExecutionCommandAttributes(
+            namespace=a.namespace,
+            workflow_id=target.workflow_id if target else "",
+            run_id=target.run_id if target else "",
+            child_workflow_only=a.child_workflow_only,
+            reason=a.reason,
         )
     else:
         raise CannotReproduce(f"command event {t.name} is not modelled yet")

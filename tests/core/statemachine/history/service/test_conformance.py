@@ -18,14 +18,6 @@ from tests.core.statemachine.history.service.replay_requests import (
 
 # What the model does not cover yet, per history (the closing note lists these).
 NOT_MODELLED = {
-    "updates.json": "WORKFLOW_EXECUTION_UPDATE_ACCEPTED is not modelled yet",
-    "update-with-start.json": "WORKFLOW_EXECUTION_UPDATE_ACCEPTED is not modelled yet",
-    "child-success.json": "START_CHILD_WORKFLOW_EXECUTION_INITIATED is not modelled yet",
-    "child-failure.json": "START_CHILD_WORKFLOW_EXECUTION_INITIATED is not modelled yet",
-    "signal-external.json": "SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED is not modelled yet",
-    "cancel-external.json": "REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED is not modelled",
-    "workflow-retry.run1.json": "workflow retry policies are not modelled yet",
-    "workflow-retry.run2.json": "workflow retry policies are not modelled yet",
     "reset.json": "reset is not modelled yet",
 }
 NAMES = [p.name for p in corpus_files()]

@@ -1,0 +1,221 @@
+"""Child workflows and external signals/cancels, as the parent's service records them.
+
+```
+  StartChildWorkflowExecution ──▶ Initiated ──(transfer: child started)──▶ Started ──▶ closed
+                                      └──(transfer: start failed)──▶ StartFailed
+  SignalExternal / RequestCancelExternal ──▶ Initiated ──(transfer)──▶ delivered | failed
+```
+
+Rules (reference §2.5-2.6; `service/history/transfer_queue_active_task_executor.go`):
+the command writes the Initiated event and a transfer task; the transfer executor acts
+on the other run and reports back to this one, whose service writes the outcome
+(buffered while a workflow task is in flight) and schedules a workflow task. A child's
+close reaches the parent only when its chain ends (`NewExecutionRunId == ""`), so a
+child's continue-as-new is invisible to the parent. Reports about entities that are no
+longer pending (a duplicate delivery of the transfer task) are stale and change
+nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from core.enums import (
+    CancelExternalWorkflowExecutionFailedCause,
+    EventType,
+    RetryState,
+    SignalExternalWorkflowExecutionFailedCause,
+)
+from core.events import (
+    ChildWorkflowExecutionCanceledEventAttributes,
+    ChildWorkflowExecutionCompletedEventAttributes,
+    ChildWorkflowExecutionFailedEventAttributes,
+    ChildWorkflowExecutionStartedEventAttributes,
+    ChildWorkflowExecutionTerminatedEventAttributes,
+    ChildWorkflowExecutionTimedOutEventAttributes,
+    EventAttributes,
+    ExternalWorkflowExecutionCancelRequestedEventAttributes,
+    ExternalWorkflowExecutionSignaledEventAttributes,
+    RequestCancelExternalWorkflowExecutionFailedEventAttributes,
+    SignalExternalWorkflowExecutionFailedEventAttributes,
+    StartChildWorkflowExecutionFailedEventAttributes,
+    WorkflowExecution,
+    WorkflowType,
+)
+from core.statemachine.history.service import workflow_task
+from core.statemachine.history.service.requests import (
+    ChildOutcome,
+    Error,
+    ErrorKind,
+    Ok,
+    RecordChildExecutionCompleted,
+    RecordChildExecutionStarted,
+    RecordExternalResult,
+    RecordStartChildExecutionFailed,
+)
+from core.statemachine.history.service.state import ChildInfo, ExternalInfo, MutableState
+from core.statemachine.history.service.txn import Outcome, Txn, finish, unchanged
+
+E = EventType
+
+
+def _stale(state: MutableState) -> Outcome:
+    return unchanged(state, Error(ErrorKind.NOT_FOUND, "no such pending child or request"))
+
+
+def put_child(txn: Txn, info: ChildInfo | None, drop: int = 0) -> None:
+    """Insert or replace `info`, or with None remove the child `drop`."""
+    kept = [
+        c
+        for c in txn.state.children
+        if c.initiated_event_id not in (drop, getattr(info, "initiated_event_id", 0))
+    ]
+    children = tuple(sorted([*kept, info] if info else kept, key=lambda c: c.initiated_event_id))
+    txn.state = dataclasses.replace(txn.state, children=children)
+
+
+def child_started(state: MutableState, req: RecordChildExecutionStarted, now: int) -> Outcome:
+    info = state.child(req.initiated_event_id) if state.running else None
+    if info is None or info.started_event_id:
+        return _stale(state)
+    txn = Txn(state, now)
+    started = txn.add(
+        E.CHILD_WORKFLOW_EXECUTION_STARTED,
+        ChildWorkflowExecutionStartedEventAttributes(
+            initiated_event_id=info.initiated_event_id,
+            workflow_execution=WorkflowExecution(workflow_id=info.workflow_id, run_id=req.run_id),
+            workflow_type=WorkflowType(name=info.workflow_type),
+        ),
+    )
+    put_child(txn, dataclasses.replace(info, started_event_id=started, run_id=req.run_id))
+    workflow_task.schedule(txn)
+    return finish(txn, Ok())
+
+
+def start_child_failed(
+    state: MutableState, req: RecordStartChildExecutionFailed, now: int
+) -> Outcome:
+    info = state.child(req.initiated_event_id) if state.running else None
+    if info is None or info.started_event_id:
+        return _stale(state)
+    txn = Txn(state, now)
+    txn.add(
+        E.START_CHILD_WORKFLOW_EXECUTION_FAILED,
+        StartChildWorkflowExecutionFailedEventAttributes(
+            workflow_id=info.workflow_id,
+            workflow_type=WorkflowType(name=info.workflow_type),
+            cause=req.cause,
+            initiated_event_id=info.initiated_event_id,
+        ),
+    )
+    put_child(txn, None, drop=info.initiated_event_id)
+    workflow_task.schedule(txn)
+    return finish(txn, Ok())
+
+
+def child_completed(state: MutableState, req: RecordChildExecutionCompleted, now: int) -> Outcome:
+    info = state.child(req.initiated_event_id) if state.running else None
+    if info is None or not info.started_event_id:
+        return _stale(state)
+    txn = Txn(state, now)
+    event_type, attrs = _child_close(info, req)
+    txn.add(event_type, attrs)
+    put_child(txn, None, drop=info.initiated_event_id)
+    workflow_task.schedule(txn)
+    return finish(txn, Ok())
+
+
+def _child_close(
+    info: ChildInfo, req: RecordChildExecutionCompleted
+) -> tuple[EventType, EventAttributes]:
+    execution = WorkflowExecution(workflow_id=info.workflow_id, run_id=info.run_id)
+    kind = WorkflowType(name=info.workflow_type)
+    i, s = info.initiated_event_id, info.started_event_id
+    o = req.outcome
+    if o is ChildOutcome.COMPLETED:
+        return E.CHILD_WORKFLOW_EXECUTION_COMPLETED, ChildWorkflowExecutionCompletedEventAttributes(
+            result=req.payload,
+            workflow_execution=execution,
+            workflow_type=kind,
+            initiated_event_id=i,
+            started_event_id=s,
+        )
+    if o is ChildOutcome.FAILED:
+        return E.CHILD_WORKFLOW_EXECUTION_FAILED, ChildWorkflowExecutionFailedEventAttributes(
+            failure=req.payload,
+            workflow_execution=execution,
+            workflow_type=kind,
+            retry_state=RetryState.RETRY_POLICY_NOT_SET,
+            initiated_event_id=i,
+            started_event_id=s,
+        )
+    if o is ChildOutcome.CANCELED:
+        return E.CHILD_WORKFLOW_EXECUTION_CANCELED, ChildWorkflowExecutionCanceledEventAttributes(
+            details=req.payload,
+            workflow_execution=execution,
+            workflow_type=kind,
+            initiated_event_id=i,
+            started_event_id=s,
+        )
+    if o is ChildOutcome.TIMED_OUT:
+        return E.CHILD_WORKFLOW_EXECUTION_TIMED_OUT, ChildWorkflowExecutionTimedOutEventAttributes(
+            workflow_execution=execution,
+            workflow_type=kind,
+            retry_state=RetryState.RETRY_POLICY_NOT_SET,
+            initiated_event_id=i,
+            started_event_id=s,
+        )
+    return E.CHILD_WORKFLOW_EXECUTION_TERMINATED, ChildWorkflowExecutionTerminatedEventAttributes(
+        workflow_execution=execution, workflow_type=kind, initiated_event_id=i, started_event_id=s
+    )
+
+
+def external_result(state: MutableState, req: RecordExternalResult, now: int) -> Outcome:
+    pending = state.cancels_out if req.cancel else state.signals_out
+    info = next((x for x in pending if x.initiated_event_id == req.initiated_event_id), None)
+    if info is None or not state.running:
+        return _stale(state)
+    txn = Txn(state, now)
+    txn.add(*_external_event(info, req))
+    rest = tuple(x for x in pending if x is not info)
+    if req.cancel:
+        txn.state = dataclasses.replace(txn.state, cancels_out=rest)
+    else:
+        txn.state = dataclasses.replace(txn.state, signals_out=rest)
+    workflow_task.schedule(txn)
+    return finish(txn, Ok())
+
+
+def _external_event(
+    info: ExternalInfo, req: RecordExternalResult
+) -> tuple[EventType, EventAttributes]:
+    target = WorkflowExecution(workflow_id=info.workflow_id, run_id=info.run_id)
+    iid = info.initiated_event_id
+    if req.cancel and req.delivered:
+        return E.EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED, (
+            ExternalWorkflowExecutionCancelRequestedEventAttributes(
+                initiated_event_id=iid, workflow_execution=target
+            )
+        )
+    if req.cancel:
+        return E.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED, (
+            RequestCancelExternalWorkflowExecutionFailedEventAttributes(
+                cause=CancelExternalWorkflowExecutionFailedCause(req.cause),
+                workflow_execution=target,
+                initiated_event_id=iid,
+            )
+        )
+    if req.delivered:
+        return (
+            E.EXTERNAL_WORKFLOW_EXECUTION_SIGNALED,
+            ExternalWorkflowExecutionSignaledEventAttributes(
+                initiated_event_id=iid, workflow_execution=target
+            ),
+        )
+    return E.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED, (
+        SignalExternalWorkflowExecutionFailedEventAttributes(
+            cause=SignalExternalWorkflowExecutionFailedCause(req.cause),
+            workflow_execution=target,
+            initiated_event_id=iid,
+        )
+    )

@@ -1,0 +1,99 @@
+"""Workflow Update on the server: admit, accept, reject, complete.
+
+```
+  UpdateWorkflowExecution ──▶ Admitted (memory) ──accept──▶ Accepted ──respond──▶ Completed
+                                   └──reject──▶ gone (no event)
+```
+
+Rules (reference §2.2; `docs/architecture/speculative-workflow-task.md`,
+`service/history/workflow/update/`): an update is held in memory until a workflow task
+carries it to the worker. With no task pending, a *speculative* task is created that is
+not persisted: if it completes with nothing but rejections it leaves no trace at all;
+otherwise its Scheduled and Started events are written with its completion. The
+worker's protocol messages become events in command order (a PROTOCOL_MESSAGE command
+names its message; messages no command names follow the commands): an acceptance
+writes UpdateAccepted, naming the task's Scheduled event as the sequencing event; a
+response writes UpdateCompleted naming the acceptance; a rejection writes nothing.
+A repeated update id is answered without a second admission.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from core.enums import EventType
+from core.events import (
+    WorkflowExecutionUpdateAcceptedEventAttributes,
+    WorkflowExecutionUpdateCompletedEventAttributes,
+)
+from core.opaque import Opaque
+from core.statemachine.history.service import workflow_task
+from core.statemachine.history.service.requests import (
+    Error,
+    ErrorKind,
+    Ok,
+    UpdateMessage,
+    UpdateMessageKind,
+    UpdateWorkflowExecution,
+)
+from core.statemachine.history.service.state import MutableState, UpdateInfo
+from core.statemachine.history.service.txn import Outcome, Txn, finish, unchanged
+
+E = EventType
+
+
+def admit(state: MutableState, req: UpdateWorkflowExecution, now: int) -> Outcome:
+    if not state.running:
+        return unchanged(state, Error(ErrorKind.WORKFLOW_COMPLETED, "workflow is closed"))
+    if any(u.update_id == req.update_id for u in state.updates):
+        return unchanged(state, Ok())
+    txn = Txn(state, now)
+    txn.state = dataclasses.replace(
+        state, updates=(*state.updates, UpdateInfo(req.update_id, req.request))
+    )
+    workflow_task.schedule(txn, speculative=True)
+    return finish(txn, Ok())
+
+
+def apply_message(txn: Txn, message: UpdateMessage, sequencing_event_id: int) -> bool:
+    """Write what one protocol message means; False if it names no admitted update."""
+    info = next((u for u in txn.state.updates if u.update_id == message.update_id), None)
+    if info is None:
+        return False
+    rest = tuple(u for u in txn.state.updates if u is not info)
+    if message.kind is UpdateMessageKind.REJECT:
+        if info.accepted_event_id:
+            return False  # an accepted update cannot be rejected
+        txn.state = dataclasses.replace(txn.state, updates=rest)
+        return True
+    if message.kind is UpdateMessageKind.ACCEPT:
+        if info.accepted_event_id:
+            return False
+        accepted = txn.append(
+            E.WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
+            WorkflowExecutionUpdateAcceptedEventAttributes(
+                protocol_instance_id=info.update_id,
+                accepted_request_message_id=f"{info.update_id}/request",
+                accepted_request_sequencing_event_id=sequencing_event_id,
+                accepted_request=info.request,
+            ),
+        )
+        info = dataclasses.replace(info, accepted_event_id=accepted)
+        txn.state = dataclasses.replace(txn.state, updates=(*rest, info))
+        return True
+    if not info.accepted_event_id:
+        return False  # a response needs an acceptance first
+    txn.append(
+        E.WORKFLOW_EXECUTION_UPDATE_COMPLETED,
+        WorkflowExecutionUpdateCompletedEventAttributes(
+            meta=Opaque.of({"updateId": info.update_id}),
+            accepted_event_id=info.accepted_event_id,
+            outcome=message.outcome,
+        ),
+    )
+    txn.state = dataclasses.replace(txn.state, updates=rest)
+    return True
+
+
+def only_rejections(messages: tuple[UpdateMessage, ...]) -> bool:
+    return all(m.kind is UpdateMessageKind.REJECT for m in messages)
