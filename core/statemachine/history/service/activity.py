@@ -30,6 +30,7 @@ Rules (reference §2.3; `service/history/workflow/mutable_state_impl.go`, `activ
 from __future__ import annotations
 
 import dataclasses
+from enum import Enum
 
 from core.enums import EventType, RetryState, TimeoutType
 from core.events import (
@@ -40,6 +41,7 @@ from core.events import (
     ActivityTaskTimedOutEventAttributes,
 )
 from core.opaque import Opaque
+from core.statemachine import fsm
 from core.statemachine.history.service import workflow_task
 from core.statemachine.history.service.requests import (
     ActivityRetryTask,
@@ -62,6 +64,74 @@ from core.statemachine.history.service.state import ActivityInfo, MutableState
 from core.statemachine.history.service.txn import Outcome, Txn, finish, unchanged
 
 E = EventType
+
+
+class ActivityState(Enum):
+    SCHEDULED = "Scheduled"
+    STARTED = "Started"
+    CANCEL_REQUESTED = "CancelRequested"
+    BACKOFF = "Backoff"
+    COMPLETED = "Completed"
+    FAILED = "Failed"
+    TIMED_OUT = "TimedOut"
+    CANCELED = "Canceled"
+
+
+class ActivityInput(Enum):
+    RECORD_STARTED = "RecordActivityTaskStarted"
+    HEARTBEAT = "RecordActivityTaskHeartbeat"
+    RESPOND_COMPLETED = "RespondActivityTaskCompleted"
+    RESPOND_FAILED = "RespondActivityTaskFailed"
+    RESPOND_FAILED_RETRY = "RespondActivityTaskFailed (retry)"
+    RESPOND_CANCELED = "RespondActivityTaskCanceled"
+    TIMEOUT = "timeout"
+    TIMEOUT_RETRY = "timeout (retry)"
+    RETRY_TIMER = "retry timer"
+    REQUEST_CANCEL = "RequestCancelActivityTask"
+
+
+_S = ActivityState
+_I = ActivityInput
+
+TABLE = fsm.make_table(
+    "activity (service)",
+    "INV-RESULT-AT-MOST-ONCE",
+    ActivityState,
+    ActivityInput,
+    _S.SCHEDULED,
+    [
+        (_S.SCHEDULED, _I.RECORD_STARTED, _S.STARTED),
+        (_S.SCHEDULED, _I.TIMEOUT, _S.TIMED_OUT),
+        (_S.SCHEDULED, _I.REQUEST_CANCEL, _S.CANCELED),
+        (_S.STARTED, _I.HEARTBEAT, _S.STARTED),
+        (_S.STARTED, _I.RESPOND_COMPLETED, _S.COMPLETED),
+        (_S.STARTED, _I.RESPOND_FAILED, _S.FAILED),
+        (_S.STARTED, _I.RESPOND_FAILED_RETRY, _S.BACKOFF),
+        (_S.STARTED, _I.TIMEOUT, _S.TIMED_OUT),
+        (_S.STARTED, _I.TIMEOUT_RETRY, _S.BACKOFF),
+        (_S.STARTED, _I.REQUEST_CANCEL, _S.CANCEL_REQUESTED),
+        (_S.CANCEL_REQUESTED, _I.HEARTBEAT, _S.CANCEL_REQUESTED),
+        (_S.CANCEL_REQUESTED, _I.RESPOND_CANCELED, _S.CANCELED),
+        (_S.CANCEL_REQUESTED, _I.RESPOND_COMPLETED, _S.COMPLETED),
+        (_S.CANCEL_REQUESTED, _I.RESPOND_FAILED, _S.FAILED),
+        (_S.CANCEL_REQUESTED, _I.TIMEOUT, _S.TIMED_OUT),
+        (_S.BACKOFF, _I.RETRY_TIMER, _S.SCHEDULED),
+        (_S.BACKOFF, _I.REQUEST_CANCEL, _S.CANCELED),
+        (_S.BACKOFF, _I.TIMEOUT, _S.TIMED_OUT),
+    ],
+)
+
+
+def state_of(info: ActivityInfo) -> ActivityState:
+    """The machine state a pending activity is in, read off its record."""
+    if info.started:
+        return _S.CANCEL_REQUESTED if info.cancel_requested_event_id else _S.STARTED
+    return _S.BACKOFF if info.backoff else _S.SCHEDULED
+
+
+def transition(info: ActivityInfo, input_: ActivityInput) -> None:
+    """Check a transition against TABLE (raises InvalidTransition on a model bug)."""
+    fsm.step(TABLE, state_of(info), input_)
 
 
 def put(txn: Txn, info: ActivityInfo) -> None:
@@ -144,6 +214,7 @@ def record_started(state: MutableState, req: RecordActivityTaskStarted, now: int
             return unchanged(state, ActivityTaskStarted(token))
         return unchanged(state, Error(ErrorKind.ALREADY_STARTED, "activity already started"))
     txn = Txn(state, now)
+    transition(info, _I.RECORD_STARTED)
     started = dataclasses.replace(
         info,
         started=True,
@@ -181,6 +252,7 @@ def heartbeat(state: MutableState, req: RecordActivityTaskHeartbeat, now: int) -
     if isinstance(info, Error):
         return unchanged(state, info)
     txn = Txn(state, now)
+    transition(info, _I.HEARTBEAT)
     put(txn, dataclasses.replace(info, last_heartbeat_time=now, heartbeat_details=req.details))
     return finish(txn, Heartbeat(cancel_requested=info.cancel_requested_event_id != 0))
 
@@ -210,6 +282,7 @@ def complete(state: MutableState, req: RespondActivityTaskCompleted, now: int) -
     if isinstance(info, Error):
         return unchanged(state, info)
     txn = Txn(state, now)
+    transition(info, _I.RESPOND_COMPLETED)
     started = _write_started(txn, info)
     txn.add(
         E.ACTIVITY_TASK_COMPLETED,
@@ -238,8 +311,10 @@ def failed(state: MutableState, req: RespondActivityTaskFailed, now: int) -> Out
         info.cancel_requested_event_id != 0,
     )
     if delay is not None:
+        transition(info, _I.RESPOND_FAILED_RETRY)
         _retry(txn, info, delay, req.failure)
         return finish(txn, Ok())
+    transition(info, _I.RESPOND_FAILED)
     started = _write_started(txn, dataclasses.replace(info, last_failure=None))
     txn.add(
         E.ACTIVITY_TASK_FAILED,
@@ -266,6 +341,7 @@ def _retry(txn: Txn, info: ActivityInfo, delay: int, failure: Opaque | None) -> 
         scheduled_time=txn.now + delay,
         last_failure=failure,
         last_heartbeat_time=0,
+        backoff=True,
     )
     put(txn, retried)
     txn.task(
@@ -282,6 +358,7 @@ def canceled(state: MutableState, req: RespondActivityTaskCanceled, now: int) ->
             state, Error(ErrorKind.INVALID_ARGUMENT, "activity cancel was not requested")
         )
     txn = Txn(state, now)
+    transition(info, _I.RESPOND_CANCELED)
     started = _write_started(txn, info)
     write_canceled(txn, info, started, req.details, req.identity)
     return _closed(txn, info)
@@ -304,11 +381,14 @@ def write_canceled(
 
 def on_retry_timer(state: MutableState, task: ActivityRetryTask, now: int) -> Outcome:
     info = state.activity(task.scheduled_event_id) if state.running else None
-    if info is None or info.stamp != task.stamp or info.attempt != task.attempt or info.started:
+    stale = info is None or not info.backoff
+    if info is None or stale or info.stamp != task.stamp or info.attempt != task.attempt:
         return unchanged(state, Error(ErrorKind.NOT_FOUND, "stale activity retry timer"))
     txn = Txn(state, now)
-    dispatch(txn, dataclasses.replace(info, scheduled_time=now))
-    put(txn, dataclasses.replace(info, scheduled_time=now))
+    transition(info, _I.RETRY_TIMER)
+    rescheduled = dataclasses.replace(info, scheduled_time=now, backoff=False)
+    dispatch(txn, rescheduled)
+    put(txn, rescheduled)
     return finish(txn, Ok())
 
 
@@ -345,12 +425,14 @@ def on_timeout(state: MutableState, task: ActivityTimeoutTask, now: int) -> Outc
         cancel_requested=info.cancel_requested_event_id != 0,
     )
     if delay is not None:
+        transition(info, _I.TIMEOUT_RETRY)
         _retry(txn, info, delay, info.last_failure)
         return finish(txn, Ok())
     return _timed_out(txn, info, kind, retry_state)
 
 
 def _timed_out(txn: Txn, info: ActivityInfo, kind: TimeoutType, state: RetryState) -> Outcome:
+    transition(info, _I.TIMEOUT)
     started = _write_started(txn, info) if info.started else 0
     txn.add(
         E.ACTIVITY_TASK_TIMED_OUT,

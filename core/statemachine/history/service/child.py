@@ -19,6 +19,7 @@ nothing.
 from __future__ import annotations
 
 import dataclasses
+from enum import Enum
 
 from core.enums import (
     CancelExternalWorkflowExecutionFailedCause,
@@ -42,6 +43,7 @@ from core.events import (
     WorkflowExecution,
     WorkflowType,
 )
+from core.statemachine import fsm
 from core.statemachine.history.service import workflow_task
 from core.statemachine.history.service.requests import (
     ChildOutcome,
@@ -57,6 +59,61 @@ from core.statemachine.history.service.state import ChildInfo, ExternalInfo, Mut
 from core.statemachine.history.service.txn import Outcome, Txn, finish, unchanged
 
 E = EventType
+
+
+class ChildState(Enum):
+    INITIATED = "Initiated"
+    STARTED = "Started"
+    START_FAILED = "StartFailed"
+    CLOSED = "Closed"
+
+
+class ChildInput(Enum):
+    STARTED = "RecordChildExecutionStarted"
+    START_FAILED = "RecordStartChildExecutionFailed"
+    CLOSED = "RecordChildExecutionCompleted"
+
+
+CHILD_TABLE = fsm.make_table(
+    "child workflow (service)",
+    "INV-RESULT-AT-MOST-ONCE",
+    ChildState,
+    ChildInput,
+    ChildState.INITIATED,
+    [
+        (ChildState.INITIATED, ChildInput.STARTED, ChildState.STARTED),
+        (ChildState.INITIATED, ChildInput.START_FAILED, ChildState.START_FAILED),
+        (ChildState.STARTED, ChildInput.CLOSED, ChildState.CLOSED),
+    ],
+)
+
+
+class ExternalState(Enum):
+    INITIATED = "Initiated"
+    DELIVERED = "Delivered"
+    FAILED = "Failed"
+
+
+class ExternalInput(Enum):
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+EXTERNAL_TABLE = fsm.make_table(
+    "external signal or cancel (service)",
+    "INV-RESULT-AT-MOST-ONCE",
+    ExternalState,
+    ExternalInput,
+    ExternalState.INITIATED,
+    [
+        (ExternalState.INITIATED, ExternalInput.DELIVERED, ExternalState.DELIVERED),
+        (ExternalState.INITIATED, ExternalInput.FAILED, ExternalState.FAILED),
+    ],
+)
+
+
+def _child_state(info: ChildInfo) -> ChildState:
+    return ChildState.STARTED if info.started_event_id else ChildState.INITIATED
 
 
 def _stale(state: MutableState) -> Outcome:
@@ -79,6 +136,7 @@ def child_started(state: MutableState, req: RecordChildExecutionStarted, now: in
     if info is None or info.started_event_id:
         return _stale(state)
     txn = Txn(state, now)
+    fsm.step(CHILD_TABLE, _child_state(info), ChildInput.STARTED)
     started = txn.add(
         E.CHILD_WORKFLOW_EXECUTION_STARTED,
         ChildWorkflowExecutionStartedEventAttributes(
@@ -99,6 +157,7 @@ def start_child_failed(
     if info is None or info.started_event_id:
         return _stale(state)
     txn = Txn(state, now)
+    fsm.step(CHILD_TABLE, _child_state(info), ChildInput.START_FAILED)
     txn.add(
         E.START_CHILD_WORKFLOW_EXECUTION_FAILED,
         StartChildWorkflowExecutionFailedEventAttributes(
@@ -118,6 +177,7 @@ def child_completed(state: MutableState, req: RecordChildExecutionCompleted, now
     if info is None or not info.started_event_id:
         return _stale(state)
     txn = Txn(state, now)
+    fsm.step(CHILD_TABLE, _child_state(info), ChildInput.CLOSED)
     event_type, attrs = _child_close(info, req)
     txn.add(event_type, attrs)
     put_child(txn, None, drop=info.initiated_event_id)
@@ -176,6 +236,8 @@ def external_result(state: MutableState, req: RecordExternalResult, now: int) ->
     if info is None or not state.running:
         return _stale(state)
     txn = Txn(state, now)
+    outcome = ExternalInput.DELIVERED if req.delivered else ExternalInput.FAILED
+    fsm.step(EXTERNAL_TABLE, ExternalState.INITIATED, outcome)
     txn.add(*_external_event(info, req))
     rest = tuple(x for x in pending if x is not info)
     if req.cancel:

@@ -57,6 +57,7 @@ from core.events import (
     WorkflowType,
 )
 from core.opaque import Opaque
+from core.statemachine import fsm
 from core.statemachine.history.service import activity, child, execution, timer, update
 from core.statemachine.history.service.requests import (
     CancelExternalTransfer,
@@ -171,6 +172,7 @@ def request_cancel_activity(b: Batch, command: Command) -> Cause | None:
             scheduled_event_id=info.scheduled_event_id, workflow_task_completed_event_id=b.wtc
         ),
     )
+    activity.transition(info, activity.ActivityInput.REQUEST_CANCEL)
     info = dataclasses.replace(info, cancel_requested_event_id=requested)
     if info.started:
         activity.put(b.txn, info)
@@ -223,6 +225,8 @@ def cancel_timer(b: Batch, command: Command) -> Cause | None:
         txn.state = dataclasses.replace(
             txn.state, buffered=tuple(e for e in txn.state.buffered if e is not fired)
         )
+    if info is not None:  # (a timer whose TimerFired is still buffered was already fired)
+        fsm.step(timer.TABLE, timer.TimerState.STARTED, timer.TimerInput.CANCEL)
     txn.append(
         E.TIMER_CANCELED,
         TimerCanceledEventAttributes(

@@ -62,7 +62,7 @@ def respond_completed(state: MutableState, req: RespondWorkflowTaskCompleted, no
     if closing and state.buffered:
         return _fail_task(state, wft, Cause.UNHANDLED_COMMAND, req.identity, now)
     if wft.speculative and not req.commands and update.only_rejections(req.messages):
-        return _discard_speculative(state, req, now)
+        return _discard_speculative(state, wft, req, now)
     txn = Txn(state, now)
     sequencing = wft.scheduled_event_id
     wtc = workflow_task.complete(txn, wft, req.identity)
@@ -104,16 +104,17 @@ def _fail_task(
     state: MutableState, wft: WorkflowTaskInfo, cause: Cause, identity: str, now: int
 ) -> Outcome:
     txn = Txn(state, now)
-    workflow_task.fail(txn, wft, cause, identity=identity)
+    workflow_task.fail(txn, wft, cause, identity=identity, rejected=True)
     workflow_task.schedule(txn)
     return finish(txn, Error(ErrorKind.INVALID_ARGUMENT, f"workflow task failed: {cause.name}"))
 
 
 def _discard_speculative(
-    state: MutableState, req: RespondWorkflowTaskCompleted, now: int
+    state: MutableState, wft: WorkflowTaskInfo, req: RespondWorkflowTaskCompleted, now: int
 ) -> Outcome:
     """A speculative task that only rejected updates leaves no trace in history."""
     txn = Txn(state, now)
+    workflow_task.transition(wft, workflow_task.WorkflowTaskInput.DISCARD)
     for message in req.messages:
         update.apply_message(txn, message, 0)
     txn.state = dataclasses.replace(

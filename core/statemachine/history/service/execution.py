@@ -19,6 +19,7 @@ Rules (reference §2.7 and §4; `docs/architecture/workflow-lifecycle.md`,
 from __future__ import annotations
 
 import dataclasses
+from enum import Enum
 
 from core.enums import EventType, RetryState, WorkflowTaskFailedCause
 from core.events import (
@@ -32,6 +33,7 @@ from core.events import (
     WorkflowType,
 )
 from core.opaque import Opaque
+from core.statemachine import fsm
 from core.statemachine.history.service import workflow_task
 from core.statemachine.history.service.requests import (
     ChildOutcome,
@@ -205,6 +207,43 @@ def _force_close_task(txn: Txn) -> None:
     txn.flush()
 
 
+class RunInput(Enum):
+    COMPLETE = "CompleteWorkflowExecution"
+    FAIL = "FailWorkflowExecution"
+    RETRY = "FailWorkflowExecution (retried)"
+    CANCEL = "CancelWorkflowExecution"
+    CONTINUE_AS_NEW = "ContinueAsNewWorkflowExecution"
+    TERMINATE = "TerminateWorkflowExecution"
+    TIME_OUT = "run timeout"
+
+
+_R = RunStatus
+TABLE = fsm.make_table(
+    "workflow execution (service)",
+    "INV-RUN-CLOSES-ONCE",
+    RunStatus,
+    RunInput,
+    _R.RUNNING,
+    [
+        (_R.RUNNING, RunInput.COMPLETE, _R.COMPLETED),
+        (_R.RUNNING, RunInput.FAIL, _R.FAILED),
+        (_R.RUNNING, RunInput.RETRY, _R.FAILED),
+        (_R.RUNNING, RunInput.CANCEL, _R.CANCELED),
+        (_R.RUNNING, RunInput.CONTINUE_AS_NEW, _R.CONTINUED_AS_NEW),
+        (_R.RUNNING, RunInput.TERMINATE, _R.TERMINATED),
+        (_R.RUNNING, RunInput.TIME_OUT, _R.TIMED_OUT),
+    ],
+)
+
+_INPUT_OF = {
+    _R.COMPLETED: RunInput.COMPLETE,
+    _R.FAILED: RunInput.FAIL,
+    _R.CANCELED: RunInput.CANCEL,
+    _R.CONTINUED_AS_NEW: RunInput.CONTINUE_AS_NEW,
+    _R.TERMINATED: RunInput.TERMINATE,
+    _R.TIMED_OUT: RunInput.TIME_OUT,
+}
+
 # How a parent hears of its child's close (ChildOutcome), by the child's final status.
 _PARENT_OUTCOME = {
     RunStatus.COMPLETED: ChildOutcome.COMPLETED,
@@ -225,6 +264,11 @@ def close(
     policies (`transfer_queue_active_task_executor.go`, processCloseExecution).
     """
     s = txn.state
+    run_input = RunInput.RETRY if chain_continues else _INPUT_OF[status]
+    new_status, _ = fsm.step(TABLE, s.status, run_input)
+    assert new_status is status, (new_status, status)
+    if s.wft is not None:  # scheduled, never started: it goes with the run
+        workflow_task.transition(s.wft, workflow_task.WorkflowTaskInput.RUN_CLOSED)
     txn.state = dataclasses.replace(
         s, status=status, close_event_id=s.next_event_id - 1, wft=None, buffered=()
     )

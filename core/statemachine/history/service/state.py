@@ -119,6 +119,8 @@ class ActivityInfo:
     heartbeat_details: Opaque | None = None
     last_failure: Opaque | None = None
     cancel_requested_event_id: int = 0
+    # Waiting for the retry timer of the next attempt.
+    backoff: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,9 +10,11 @@ cancelled timer's task is stale and does nothing.
 from __future__ import annotations
 
 import dataclasses
+from enum import Enum
 
 from core.enums import EventType
 from core.events import TimerFiredEventAttributes
+from core.statemachine import fsm
 from core.statemachine.history.service import workflow_task
 from core.statemachine.history.service.requests import (
     Error,
@@ -22,6 +24,30 @@ from core.statemachine.history.service.requests import (
 )
 from core.statemachine.history.service.state import MutableState, TimerInfo
 from core.statemachine.history.service.txn import Outcome, Txn, finish, unchanged
+
+
+class TimerState(Enum):
+    STARTED = "Started"
+    FIRED = "Fired"
+    CANCELED = "Canceled"
+
+
+class TimerInput(Enum):
+    FIRE = "timer task fires"
+    CANCEL = "CancelTimer"
+
+
+TABLE = fsm.make_table(
+    "timer (service)",
+    "INV-RESULT-AT-MOST-ONCE",
+    TimerState,
+    TimerInput,
+    TimerState.STARTED,
+    [
+        (TimerState.STARTED, TimerInput.FIRE, TimerState.FIRED),
+        (TimerState.STARTED, TimerInput.CANCEL, TimerState.CANCELED),
+    ],
+)
 
 
 def put(txn: Txn, info: TimerInfo) -> None:
@@ -40,6 +66,7 @@ def on_fire(state: MutableState, task: UserTimerTask, now: int) -> Outcome:
     if info is None or info.started_event_id != task.started_event_id:
         return unchanged(state, Error(ErrorKind.NOT_FOUND, "stale user timer"))
     txn = Txn(state, now)
+    fsm.step(TABLE, TimerState.STARTED, TimerInput.FIRE)
     txn.add(
         EventType.TIMER_FIRED,
         TimerFiredEventAttributes(timer_id=info.timer_id, started_event_id=info.started_event_id),

@@ -20,6 +20,7 @@ A repeated update id is answered without a second admission.
 from __future__ import annotations
 
 import dataclasses
+from enum import Enum
 
 from core.enums import EventType
 from core.events import (
@@ -27,6 +28,7 @@ from core.events import (
     WorkflowExecutionUpdateCompletedEventAttributes,
 )
 from core.opaque import Opaque
+from core.statemachine import fsm
 from core.statemachine.history.service import workflow_task
 from core.statemachine.history.service.requests import (
     Error,
@@ -40,6 +42,27 @@ from core.statemachine.history.service.state import MutableState, UpdateInfo
 from core.statemachine.history.service.txn import Outcome, Txn, finish, unchanged
 
 E = EventType
+
+
+class UpdateState(Enum):
+    ADMITTED = "Admitted"
+    ACCEPTED = "Accepted"
+    REJECTED = "Rejected"
+    COMPLETED = "Completed"
+
+
+TABLE = fsm.make_table(
+    "update (service)",
+    "H17",
+    UpdateState,
+    UpdateMessageKind,
+    UpdateState.ADMITTED,
+    [
+        (UpdateState.ADMITTED, UpdateMessageKind.ACCEPT, UpdateState.ACCEPTED),
+        (UpdateState.ADMITTED, UpdateMessageKind.REJECT, UpdateState.REJECTED),
+        (UpdateState.ACCEPTED, UpdateMessageKind.RESPOND, UpdateState.COMPLETED),
+    ],
+)
 
 
 def admit(state: MutableState, req: UpdateWorkflowExecution, now: int) -> Outcome:
@@ -61,14 +84,14 @@ def apply_message(txn: Txn, message: UpdateMessage, sequencing_event_id: int) ->
     if info is None:
         return False
     rest = tuple(u for u in txn.state.updates if u is not info)
+    current = UpdateState.ACCEPTED if info.accepted_event_id else UpdateState.ADMITTED
+    if (current, message.kind) not in TABLE.next:
+        return False  # e.g. rejecting an accepted update, or a response before acceptance
+    fsm.step(TABLE, current, message.kind)
     if message.kind is UpdateMessageKind.REJECT:
-        if info.accepted_event_id:
-            return False  # an accepted update cannot be rejected
         txn.state = dataclasses.replace(txn.state, updates=rest)
         return True
     if message.kind is UpdateMessageKind.ACCEPT:
-        if info.accepted_event_id:
-            return False
         accepted = txn.append(
             E.WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
             WorkflowExecutionUpdateAcceptedEventAttributes(
@@ -81,8 +104,6 @@ def apply_message(txn: Txn, message: UpdateMessage, sequencing_event_id: int) ->
         info = dataclasses.replace(info, accepted_event_id=accepted)
         txn.state = dataclasses.replace(txn.state, updates=(*rest, info))
         return True
-    if not info.accepted_event_id:
-        return False  # a response needs an acceptance first
     txn.append(
         E.WORKFLOW_EXECUTION_UPDATE_COMPLETED,
         WorkflowExecutionUpdateCompletedEventAttributes(

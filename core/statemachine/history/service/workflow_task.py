@@ -30,6 +30,7 @@ Rules encoded here (reference §2.2, `service/history/workflow/workflow_task_sta
 from __future__ import annotations
 
 import dataclasses
+from enum import Enum
 
 from core.enums import EventType, TaskQueueKind, TimeoutType, WorkflowTaskFailedCause
 from core.events import (
@@ -41,6 +42,7 @@ from core.events import (
     WorkflowTaskTimedOutEventAttributes,
 )
 from core.opaque import Opaque
+from core.statemachine import fsm
 from core.statemachine.history.service.requests import (
     Error,
     ErrorKind,
@@ -55,6 +57,58 @@ from core.statemachine.history.service.state import MutableState, WorkflowTaskIn
 from core.statemachine.history.service.txn import Outcome, Txn, finish, unchanged
 
 E = EventType
+
+
+class WorkflowTaskState(Enum):
+    SCHEDULED = "Scheduled"
+    STARTED = "Started"
+    COMPLETED = "Completed"
+    FAILED = "Failed"
+    TIMED_OUT = "TimedOut"
+    DISCARDED = "Discarded"
+    DROPPED = "Dropped"
+
+
+class WorkflowTaskInput(Enum):
+    RECORD_STARTED = "RecordWorkflowTaskStarted"
+    RESPOND_COMPLETED = "RespondWorkflowTaskCompleted"
+    COMPLETION_REJECTED = "RespondWorkflowTaskCompleted (bad command, unhandled command)"
+    RESPOND_FAILED = "RespondWorkflowTaskFailed"
+    START_TO_CLOSE_TIMEOUT = "start-to-close timeout"
+    SCHEDULE_TO_START_TIMEOUT = "sticky schedule-to-start timeout"
+    FORCE_CLOSE = "terminate / workflow timeout (FORCE_CLOSE_COMMAND)"
+    DISCARD = "speculative task completed with rejections only"
+    CONVERT = "speculative task made normal by new events"
+    RUN_CLOSED = "run closed before the task started"
+
+
+_S = WorkflowTaskState
+_I = WorkflowTaskInput
+
+TABLE = fsm.make_table(
+    "workflow task (service)",
+    "H5",
+    WorkflowTaskState,
+    WorkflowTaskInput,
+    _S.SCHEDULED,
+    [
+        (_S.SCHEDULED, _I.RECORD_STARTED, _S.STARTED),
+        (_S.SCHEDULED, _I.SCHEDULE_TO_START_TIMEOUT, _S.TIMED_OUT),
+        (_S.SCHEDULED, _I.CONVERT, _S.SCHEDULED),
+        (_S.SCHEDULED, _I.RUN_CLOSED, _S.DROPPED),
+        (_S.STARTED, _I.RESPOND_COMPLETED, _S.COMPLETED),
+        (_S.STARTED, _I.COMPLETION_REJECTED, _S.FAILED),
+        (_S.STARTED, _I.RESPOND_FAILED, _S.FAILED),
+        (_S.STARTED, _I.START_TO_CLOSE_TIMEOUT, _S.TIMED_OUT),
+        (_S.STARTED, _I.FORCE_CLOSE, _S.FAILED),
+        (_S.STARTED, _I.DISCARD, _S.DISCARDED),
+    ],
+)
+
+
+def transition(wft: WorkflowTaskInfo, input_: WorkflowTaskInput) -> None:
+    """Check a transition against TABLE (raises InvalidTransition on a model bug)."""
+    fsm.step(TABLE, _S.STARTED if wft.started else _S.SCHEDULED, input_)
 
 
 def schedule(txn: Txn, speculative: bool = False) -> None:
@@ -124,6 +178,7 @@ def record_started(state: MutableState, req: RecordWorkflowTaskStarted, now: int
             return unchanged(state, _started_reply(state, wft))
         return unchanged(state, Error(ErrorKind.ALREADY_STARTED, "workflow task already started"))
     txn = Txn(state, now)
+    transition(wft, _I.RECORD_STARTED)
     if wft.unwritten:
         started_id = wft.scheduled_event_id + 1
     else:
@@ -201,6 +256,7 @@ def write_transient(txn: Txn, wft: WorkflowTaskInfo) -> WorkflowTaskInfo:
 
 def complete(txn: Txn, wft: WorkflowTaskInfo, identity: str) -> int:
     """Write WorkflowTaskCompleted, clear the task; return the event id (the WTC)."""
+    transition(wft, _I.RESPOND_COMPLETED)
     if wft.unwritten:
         wft = write_transient(txn, wft)
     completed = txn.append(
@@ -227,12 +283,22 @@ def fail(
     failure: Opaque | None = None,
     identity: str = "",
     timeout: TimeoutType | None = None,
+    rejected: bool = False,
 ) -> None:
     """Fail or time out the pending task, flush the buffer, and set the next attempt.
 
     Mirrors `failWorkflowTask` (service/history/workflow/util.go): a sticky task clears
     stickiness without an attempt increment; a transient task writes nothing.
+    `rejected`: the server refused the completion (bad or unhandled command).
     """
+    if timeout is TimeoutType.SCHEDULE_TO_START:
+        transition(wft, _I.SCHEDULE_TO_START_TIMEOUT)
+    elif timeout is not None:
+        transition(wft, _I.START_TO_CLOSE_TIMEOUT)
+    elif cause is WorkflowTaskFailedCause.FORCE_CLOSE_COMMAND:
+        transition(wft, _I.FORCE_CLOSE)
+    else:
+        transition(wft, _I.COMPLETION_REJECTED if rejected else _I.RESPOND_FAILED)
     if not wft.unwritten:
         if timeout is not None:
             txn.append(
@@ -293,6 +359,7 @@ def convert_speculative(outcome: Outcome, now: int) -> Outcome:
         return outcome
     if not outcome.state.running:
         return outcome
+    transition(wft, _I.CONVERT)
     txn = Txn(dataclasses.replace(outcome.state, wft=None), now)
     schedule(txn)
     return Outcome(
