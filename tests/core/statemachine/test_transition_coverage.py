@@ -3,7 +3,8 @@
 Each table's `next` mapping is swapped for a recording one, then the workloads run:
 the validator over the real corpus, synthetic histories and the per-rule broken
 histories; the pure history service over the requests behind the real corpus; and the
-targeted scenarios in `coverage_scenarios.py` for rows the corpus never reaches. A row
+targeted scenarios in `coverage_scenarios.py` (history) and `coverage_matching.py`
+(matching, shards) for rows the corpus never reaches. A row
 no workload takes fails the test, with its table, state and input named.
 """
 
@@ -20,7 +21,7 @@ from core.statemachine.history.service import workflow_task as service_wft
 from core.statemachine.history.validator import MACHINE_MODULES, validate
 from sim.synthetic import synthetic_history
 from tests.conftest import corpus_events, corpus_files
-from tests.core.statemachine import coverage_scenarios
+from tests.core.statemachine import coverage_matching, coverage_scenarios
 from tests.core.statemachine.history.service.replay_requests import CannotReproduce, reproduce
 from tests.core.statemachine.history.test_rules import BROKEN
 
@@ -33,7 +34,7 @@ SERVICE_TABLES: list[Table[Any, Any]] = [
     update.TABLE,
     execution.TABLE,
 ]
-ALL_TABLES = [m.TABLE for m in MACHINE_MODULES] + SERVICE_TABLES
+ALL_TABLES = [m.TABLE for m in MACHINE_MODULES] + SERVICE_TABLES + coverage_matching.TABLES
 
 
 class _Recording(Mapping[Any, Any]):
@@ -86,6 +87,7 @@ def _workloads() -> None:
     for build, _ in BROKEN.values():
         validate(build().events)
     coverage_scenarios.run_all()
+    coverage_matching.run_all()
 
 
 def test_every_row_of_every_table_is_exercised() -> None:

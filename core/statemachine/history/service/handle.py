@@ -66,9 +66,15 @@ def signal_with_start(
 def handle(state: MutableState, request: Request, now: int) -> Outcome:
     """Apply one request to an existing run (see the module docstring)."""
     outcome = _dispatch(state, request, now)
-    wft = outcome.state.wft
-    if wft is not None and wft.speculative and outcome.events:
-        return workflow_task.convert_speculative(outcome, now)
+    wft, before = outcome.state.wft, state.wft
+    if (
+        wft is not None
+        and wft.unwritten
+        and outcome.events
+        and before is not None
+        and before.stamp == wft.stamp  # it was waiting before this request's events
+    ):
+        return workflow_task.convert_unwritten(outcome, now)
     return outcome
 
 

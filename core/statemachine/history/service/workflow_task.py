@@ -328,7 +328,12 @@ def fail(
         wft_attempt=s.wft_attempt if sticky_only else s.wft_attempt + 1,
         sticky_queue="" if wft.sticky else s.sticky_queue,
     )
+    before_flush = txn.state.next_event_id
     txn.flush()
+    if txn.state.next_event_id != before_flush:
+        # New events came with the failure: the next task is a normal one, attempt 1
+        # (reference §2.2: a transient task is converted when new events arrive).
+        txn.state = dataclasses.replace(txn.state, wft_attempt=1)
 
 
 def on_timeout(state: MutableState, task: WorkflowTaskTimeoutTask, now: int) -> Outcome:
@@ -351,16 +356,17 @@ def on_timeout(state: MutableState, task: WorkflowTaskTimeoutTask, now: int) -> 
     return finish(txn, Ok())
 
 
-def convert_speculative(outcome: Outcome, now: int) -> Outcome:
-    """A speculative task still waiting while other events were written becomes a normal
-    one: its Scheduled event is written now, and matching gets a fresh task."""
+def convert_unwritten(outcome: Outcome, now: int) -> Outcome:
+    """A speculative or transient task still waiting while other events were written
+    becomes a normal one with attempt 1: its Scheduled event is written now, and
+    matching gets a fresh task (the old one is obsolete by its stamp)."""
     wft = outcome.state.wft
-    if wft is None or not wft.speculative or wft.started or not outcome.events:
+    if wft is None or not wft.unwritten or wft.started or not outcome.events:
         return outcome
     if not outcome.state.running:
         return outcome
     transition(wft, _I.CONVERT)
-    txn = Txn(dataclasses.replace(outcome.state, wft=None), now)
+    txn = Txn(dataclasses.replace(outcome.state, wft=None, wft_attempt=1), now)
     schedule(txn)
     return Outcome(
         txn.state,

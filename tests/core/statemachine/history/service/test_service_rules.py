@@ -1,0 +1,203 @@
+"""The history service's rules, one behaviour per test (reference §2-4)."""
+
+from __future__ import annotations
+
+from core.commands import (
+    CancelTimerCommandAttributes,
+    Command,
+    CompleteWorkflowExecutionCommandAttributes,
+    ContinueAsNewWorkflowExecutionCommandAttributes,
+    StartTimerCommandAttributes,
+)
+from core.enums import CommandType, EventType, TaskQueueKind, TimeoutType, WorkflowTaskFailedCause
+from core.statemachine.history.service import handle as service
+from core.statemachine.history.service import requests as rq
+from core.statemachine.history.validator import validate
+from tests.core.statemachine.coverage_scenarios import Run, S, activity
+
+E = EventType
+C = CommandType
+
+
+def _types(run: Run, since: int = 0) -> list[str]:
+    return [e.event_type.name for e in run.events[since:]]
+
+
+def complete_cmd() -> Command:
+    return Command(C.COMPLETE_WORKFLOW_EXECUTION, CompleteWorkflowExecutionCommandAttributes())
+
+
+def timer_cmd(timer_id: str = "t", seconds: int = 5) -> Command:
+    return Command(C.START_TIMER, StartTimerCommandAttributes(timer_id, seconds * S))
+
+
+def test_close_command_must_be_last() -> None:
+    run = Run()
+    token = run.poll()
+    before = (run.state, len(run.events))
+    reply = run.send(rq.RespondWorkflowTaskCompleted(token, (complete_cmd(), timer_cmd())))
+    assert isinstance(reply, rq.Error) and reply.kind is rq.ErrorKind.INVALID_ARGUMENT
+    assert (run.state, len(run.events)) == before
+
+
+def test_close_with_buffered_events_is_unhandled_command() -> None:
+    run = Run()
+    token = run.poll()
+    run.send(rq.SignalWorkflowExecution("late"))  # buffered: the task is in flight
+    assert run.state.buffered and len(run.events) == 3
+    run.send(rq.RespondWorkflowTaskCompleted(token, (complete_cmd(),)))
+    assert _types(run, 3) == [
+        "WORKFLOW_TASK_FAILED",
+        "WORKFLOW_EXECUTION_SIGNALED",
+        "WORKFLOW_TASK_SCHEDULED",
+    ]
+    failed = run.events[3].attributes
+    assert failed.cause is WorkflowTaskFailedCause.UNHANDLED_COMMAND  # type: ignore[union-attr]
+    assert run.state.running
+    run.check()
+
+
+def test_buffered_events_flush_after_the_commands() -> None:
+    run = Run()
+    token = run.poll()
+    run.send(rq.SignalWorkflowExecution("during"))
+    run.send(rq.RespondWorkflowTaskCompleted(token, (timer_cmd(),)))
+    assert _types(run, 3) == [
+        "WORKFLOW_TASK_COMPLETED",
+        "TIMER_STARTED",
+        "WORKFLOW_EXECUTION_SIGNALED",
+        "WORKFLOW_TASK_SCHEDULED",
+    ]
+    run.check()
+
+
+def test_record_workflow_task_started_dedupes_and_rejects_stale() -> None:
+    run = Run()
+    wft = run.state.wft
+    assert wft is not None
+    first = run.send(rq.RecordWorkflowTaskStarted(wft.scheduled_event_id, wft.stamp, "r1"))
+    again = run.send(rq.RecordWorkflowTaskStarted(wft.scheduled_event_id, wft.stamp, "r1"))
+    other = run.send(rq.RecordWorkflowTaskStarted(wft.scheduled_event_id, wft.stamp, "r2"))
+    stale = run.send(rq.RecordWorkflowTaskStarted(wft.scheduled_event_id, wft.stamp - 1, "r3"))
+    unknown = run.send(rq.RecordWorkflowTaskStarted(99, wft.stamp, "r4"))
+    assert isinstance(first, rq.WorkflowTaskStarted) and again == first
+    assert isinstance(other, rq.Error) and other.kind is rq.ErrorKind.ALREADY_STARTED
+    assert isinstance(stale, rq.Error) and stale.kind is rq.ErrorKind.OBSOLETE
+    assert isinstance(unknown, rq.Error) and unknown.kind is rq.ErrorKind.NOT_FOUND
+    assert _types(run).count("WORKFLOW_TASK_STARTED") == 1
+
+
+def test_stale_tokens_are_not_found() -> None:
+    run = Run()
+    token = run.poll()
+    run.send(rq.RespondWorkflowTaskCompleted(token, (activity("a"),)))
+    stale = run.send(rq.RespondWorkflowTaskCompleted(token, ()))
+    assert isinstance(stale, rq.Error) and stale.kind is rq.ErrorKind.NOT_FOUND
+    sid = run.events[-1].event_id
+    gone = run.send(rq.RespondActivityTaskCompleted(rq.ActivityTaskToken(sid, 7)))
+    assert isinstance(gone, rq.Error) and gone.kind is rq.ErrorKind.NOT_FOUND
+
+
+def test_signal_request_ids_are_idempotent() -> None:
+    run = Run()
+    run.send(rq.SignalWorkflowExecution("s", request_id="once"))
+    run.send(rq.SignalWorkflowExecution("s", request_id="once"))
+    assert _types(run).count("WORKFLOW_EXECUTION_SIGNALED") == 1
+
+
+def test_start_is_idempotent_for_its_request_id_only() -> None:
+    run = Run()
+    same = service.handle(
+        run.state, rq.StartWorkflowExecution("default", "wf", "x", "Flow", "q", "start"), 1
+    )
+    other = service.handle(
+        run.state, rq.StartWorkflowExecution("default", "wf", "y", "Flow", "q", "other"), 1
+    )
+    assert same.reply == rq.Ok() and same.events == ()
+    assert isinstance(other.reply, rq.Error) and other.reply.kind is rq.ErrorKind.ALREADY_EXISTS
+
+
+def test_cancel_timer_races_a_buffered_fire() -> None:
+    """The buffered TimerFired is deleted and TimerCanceled written (GetAndRemoveTimerFireEvent)."""
+    run = Run()
+    run.complete(timer_cmd("t"))
+    token = run.poll()
+    run.fire(rq.UserTimerTask, timer_id="t")  # fires while the task is in flight: buffered
+    cancel = Command(C.CANCEL_TIMER, CancelTimerCommandAttributes("t"))
+    run.send(rq.RespondWorkflowTaskCompleted(token, (cancel,)))
+    assert "TIMER_FIRED" not in _types(run) and "TIMER_CANCELED" in _types(run)
+    run.check()
+
+
+def test_sticky_timeout_falls_back_to_the_normal_queue() -> None:
+    run = Run()
+    token = run.poll()
+    run.send(
+        rq.RespondWorkflowTaskCompleted(
+            token, (), sticky_queue="worker-1", sticky_schedule_to_start_timeout=5 * S
+        )
+    )
+    run.send(rq.SignalWorkflowExecution("wake"))
+    assert run.state.wft is not None and run.state.wft.sticky
+    run.fire(rq.WorkflowTaskTimeoutTask, timeout_type=TimeoutType.SCHEDULE_TO_START)
+    last = run.events[-1].attributes
+    assert _types(run)[-2:] == ["WORKFLOW_TASK_TIMED_OUT", "WORKFLOW_TASK_SCHEDULED"]
+    assert last.task_queue.kind is TaskQueueKind.NORMAL  # type: ignore[union-attr]
+    assert last.attempt == 1  # type: ignore[union-attr]
+    run.check()
+
+
+def test_activity_retries_write_no_events_and_started_carries_the_attempt() -> None:
+    run = Run()
+    run.complete(activity("a", attempts=3))
+    sid = run.events[-1].event_id
+    before = len(run.events)
+    for _ in range(2):
+        token = run.start_activity(sid)
+        run.send(rq.RespondActivityTaskFailed(token, error_type="Boom"))
+        run.fire(rq.ActivityRetryTask, scheduled_event_id=sid)
+    assert len(run.events) == before
+    run.send(rq.RespondActivityTaskCompleted(run.start_activity(sid)))
+    started = run.events[before].attributes
+    assert _types(run, before)[:2] == ["ACTIVITY_TASK_STARTED", "ACTIVITY_TASK_COMPLETED"]
+    assert started.attempt == 3  # type: ignore[union-attr]
+    run.check()
+
+
+def test_continue_as_new_starts_the_next_run() -> None:
+    run = Run()
+    token = run.poll()
+    can = Command(
+        C.CONTINUE_AS_NEW_WORKFLOW_EXECUTION, ContinueAsNewWorkflowExecutionCommandAttributes()
+    )
+    outcome = service.handle(run.state, rq.RespondWorkflowTaskCompleted(token, (can,)), 9)
+    assert outcome.new_run is not None
+    closed = outcome.events[-1].attributes
+    assert closed.new_execution_run_id == outcome.new_run.run_id  # type: ignore[union-attr]
+    assert outcome.new_run.continued_execution_run_id == "run-1"
+    nxt = service.start(outcome.new_run, 10)
+    assert validate(nxt.events).violations == ()
+    started = nxt.events[0].attributes
+    assert started.continued_execution_run_id == "run-1"  # type: ignore[union-attr]
+
+
+def test_terminate_fails_the_in_flight_task_first() -> None:
+    run = Run()
+    run.poll()
+    run.send(rq.SignalWorkflowExecution("buffered"))
+    run.send(rq.TerminateWorkflowExecution("stop"))
+    assert _types(run, 3) == [
+        "WORKFLOW_TASK_FAILED",
+        "WORKFLOW_EXECUTION_SIGNALED",
+        "WORKFLOW_EXECUTION_TERMINATED",
+    ]
+    closed = run.send(rq.SignalWorkflowExecution("after"))
+    assert isinstance(closed, rq.Error) and closed.kind is rq.ErrorKind.WORKFLOW_COMPLETED
+    run.check()
+
+
+def test_requests_never_mutate_their_inputs() -> None:
+    run = Run()
+    snapshot = run.state
+    service.handle(run.state, rq.SignalWorkflowExecution("s"), 5)
+    assert run.state is snapshot and run.state == snapshot
