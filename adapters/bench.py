@@ -110,7 +110,18 @@ def bench_check(args: argparse.Namespace) -> list[Figure]:
     return run_check(args)
 
 
-BENCHMARKS: dict[str, Bench] = {"validate": bench_validate, "check": bench_check}
+def bench_service(args: argparse.Namespace) -> list[Figure]:
+    """The pure history service on a mixed workload: requests/s through `handle`."""
+    from adapters.bench_service import bench_service as run_service  # it imports Figure
+
+    return run_service(args)
+
+
+BENCHMARKS: dict[str, Bench] = {
+    "validate": bench_validate,
+    "check": bench_check,
+    "service": bench_service,
+}
 
 
 def add_parser(commands: Any) -> None:
@@ -126,6 +137,12 @@ def add_parser(commands: Any) -> None:
     )
     parser.add_argument(
         "--repeat", type=_positive, default=3, help="timed repetitions, best taken (default 3)"
+    )
+    parser.add_argument(
+        "--workflows",
+        type=_positive,
+        default=2000,
+        help="service: workflows in the mixed workload (default 2000)",
     )
     parser.set_defaults(run=run)
 

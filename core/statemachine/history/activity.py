@@ -176,6 +176,7 @@ def on_canceled(fold: Fold, event: HistoryEvent) -> None:
             f"{attrs.latest_cancel_requested_event_id}, but the cancel was requested by event "
             f"{entity.cancel_requested_event_id}",
         )
+    fold.reuses.pop(entity.opened_by, None)
     release(fold.activity_ids, entity)
 
 

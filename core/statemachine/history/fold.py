@@ -81,6 +81,10 @@ class Fold:
     signals: dict[int, Entity[SignalExternalState]] = field(default_factory=dict)
     cancels: dict[int, Entity[CancelExternalState]] = field(default_factory=dict)
     updates: dict[int, Entity[UpdateState]] = field(default_factory=dict)
+    # A user-given id reused while an entity that had it is still open: opened_by of the
+    # old entity -> (rule, event id of the reuse, message). Resolved when the old entity
+    # closes within the same flush (see `opener`), reported otherwise.
+    reuses: dict[int, tuple[str, int, str]] = field(default_factory=dict)
     violations: list[Violation] = field(default_factory=list)
 
     def violate(self, rule: str, event: HistoryEvent, message: str) -> None:
@@ -174,7 +178,12 @@ def opener(
 
     With `name` and `names`, the entity's user-given id (activity id, timer id) must
     not be in use by another open entity of the same kind; `duplicate_rule` is broken
-    otherwise.
+    otherwise. One exception follows the server: an activity or timer that closed while
+    a workflow task was in flight is already gone from mutable state, so that task may
+    reuse its id, and the old entity's close (buffered) is written after the new
+    entity's command event, in the same flush. So a reuse of the id of an entity opened
+    before the current command batch is judged when the flush ends (`settle_reuses`):
+    by then the old entity must have closed.
     """
 
     def handle(fold: Fold, event: HistoryEvent) -> None:
@@ -187,12 +196,14 @@ def opener(
             in_use = names(fold)
             previous = in_use.get(label)
             if previous is not None and previous in open_:
-                fold.violate(
-                    duplicate_rule,
-                    event,
+                message = (
                     f"{event.event_type.name}: id {label!r} is already used by the open "
-                    f"entity opened at event {previous}",
+                    f"entity opened at event {previous}"
                 )
+                if 0 < previous < fold.command_window:  # may have closed in flight
+                    fold.reuses[previous] = (duplicate_rule, event.event_id, message)
+                else:
+                    fold.violate(duplicate_rule, event, message)
             in_use[label] = event.event_id
         open_[event.event_id] = Entity(initial, event.event_id, label)
 
@@ -239,8 +250,10 @@ def follower(
                 f"{event.event_type.name} names {name(attrs)!r}, but the {table.name} "
                 f"opened at event {entity.opened_by} is {entity.name!r}",
             )
-        if names is not None and entity.opened_by not in open_:
-            release(names(fold), entity)
+        if entity.opened_by not in open_:
+            fold.reuses.pop(entity.opened_by, None)
+            if names is not None:
+                release(names(fold), entity)
 
     return handle
 
@@ -249,3 +262,10 @@ def release(names: dict[str, int], entity: Entity[S]) -> None:
     """Free a closed entity's user-given id for reuse."""
     if names.get(entity.name) == entity.opened_by:
         del names[entity.name]
+
+
+def settle_reuses(fold: Fold) -> None:
+    """Report ids reused while their old entity stayed open past the flush."""
+    for rule, event_id, message in fold.reuses.values():
+        fold.violations.append(Violation(rule, event_id, message))
+    fold.reuses.clear()

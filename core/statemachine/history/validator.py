@@ -37,7 +37,10 @@ from core.statemachine.history import (
     workflow_execution,
     workflow_task,
 )
-from core.statemachine.history.fold import Fold, Handler, Violation
+from core.statemachine.history.fold import Fold, Handler, Violation, settle_reuses
+
+_WFT_SCHEDULED = EventType.WORKFLOW_TASK_SCHEDULED
+
 
 ID_RULE = "H1"
 ATTRIBUTES_RULE = "H4"
@@ -114,9 +117,12 @@ def validate(events: Iterable[HistoryEvent]) -> ValidationResult:
         if fold.awaiting_wft_close:
             check_in_flight(fold, event)
         check_command_batch(fold, event)
+        if fold.reuses and event_type is _WFT_SCHEDULED:  # the flush that could resolve them ended
+            settle_reuses(fold)
         handler = handlers.get(event_type)
         if handler is not None:
             handler(fold, event)
+    settle_reuses(fold)
     return ValidationResult(
         events=fold.count,
         violations=tuple(fold.violations),

@@ -206,7 +206,8 @@ def record_started(state: MutableState, req: RecordActivityTaskStarted, now: int
     info = state.activity(req.scheduled_event_id)
     if info is None:
         return unchanged(state, Error(ErrorKind.NOT_FOUND, "activity not found"))
-    if info.stamp != req.stamp:
+    if info.stamp != req.stamp or info.backoff:
+        # An older attempt's task, or one for an attempt whose retry timer has not fired.
         return unchanged(state, Error(ErrorKind.OBSOLETE, "activity was rescheduled"))
     token = ActivityTaskToken(info.scheduled_event_id, info.attempt)
     if info.started:

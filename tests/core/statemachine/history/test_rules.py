@@ -166,6 +166,32 @@ def _h12() -> History:
     return h
 
 
+def _timer_reused_in_flight(fires_in_flush: bool) -> History:
+    """Timer 't' fires while a workflow task is in flight; that task starts a new 't'.
+
+    The server has already dropped the fired timer from mutable state, so it accepts the
+    id, and the buffered TimerFired of the old timer follows in the same flush.
+    """
+    h = History().start()
+    wtc = h.workflow_task()
+    t = h.add(E.TIMER_STARTED, timer_id="t", workflow_task_completed_event_id=wtc)
+    h.add(E.WORKFLOW_EXECUTION_SIGNALED, signal_name="wake")
+    wtc = h.workflow_task()
+    h.add(E.TIMER_STARTED, timer_id="t", workflow_task_completed_event_id=wtc)
+    if fires_in_flush:
+        h.add(E.TIMER_FIRED, timer_id="t", started_event_id=t)
+    h.add(E.WORKFLOW_TASK_SCHEDULED, attempt=1)
+    return h
+
+
+def test_a_timer_id_may_be_reused_when_the_old_timer_fired_in_flight() -> None:
+    assert _rules(_timer_reused_in_flight(fires_in_flush=True)) == []
+
+
+def _h12_reuse_unresolved() -> History:
+    return _timer_reused_in_flight(fires_in_flush=False)
+
+
 def _h13() -> History:
     h = History().start()
     wtc = h.workflow_task()
@@ -243,6 +269,7 @@ BROKEN: dict[str, tuple[Callable[[], History], list[tuple[str, int]]]] = {
     "H10": (_h10, [("H10", 6)]),
     "H11": (_h11, [("H11", 6)]),
     "H12": (_h12, [("H12", 6)]),
+    "H12-reuse-unresolved": (_h12_reuse_unresolved, [("H12", 10)]),
     "H13": (_h13, [("H13", 6)]),
     "H14": (_h14, [("H14", 7)]),
     "H15": (_h15, [("H15", 7)]),

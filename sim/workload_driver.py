@@ -1,0 +1,548 @@
+"""A mini cluster in one loop: the pure history service driven by a mixed workload.
+
+Theory of operation. `run_workload(workload)` plays `workload.workflows` workflows
+through `core.statemachine.history.service.handle` the way a cluster would, but in one
+process, with virtual time and one seeded `random.Random`:
+
+- a discrete-event queue (a heap of ``(time, seq, action)``; `seq` breaks ties, so the
+  order depends on nothing but the seed) holds what happens next: a client starting a
+  workflow, signalling or cancelling it; matching dispatching a task; a worker answering
+  one; the timer queue firing a timer task;
+- every outbox task the service emits is fed back: transfer tasks become dispatches
+  after a small random latency (sometimes twice - matching is at-least-once - and sticky
+  tasks are sometimes lost, so the sticky schedule-to-start timeout fires); timer tasks
+  fire at their fire time, stale ones included (the service must reject them);
+- workflow workers are scripted (`decide`): a pure function of the history the worker
+  was given, as an SDK replaying it. A workflow schedules a few activities and a timer,
+  waits for them (a signal quota can cut the timer short), answers a cancel request by
+  cancelling what is pending, and closes: completes, fails, or continues as new. They
+  sometimes fail or lose a workflow task;
+- activity workers complete, fail (retryably or not), heartbeat, or vanish (the
+  start-to-close timeout fires) at the workload's rates.
+
+Every request is recorded with its time and run, and the events of every run are kept,
+so tests can check that a seed fixes the requests and events and that every history
+passes the validator. `start` and `handle` are parameters, so a benchmark can time
+exactly the service calls without this module reading a clock.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from core.commands import (
+    CancelTimerCommandAttributes,
+    CancelWorkflowExecutionCommandAttributes,
+    Command,
+    CompleteWorkflowExecutionCommandAttributes,
+    ContinueAsNewWorkflowExecutionCommandAttributes,
+    FailWorkflowExecutionCommandAttributes,
+    RequestCancelActivityTaskCommandAttributes,
+    ScheduleActivityTaskCommandAttributes,
+    StartTimerCommandAttributes,
+)
+from core.enums import CommandType
+from core.events import (
+    ActivityTaskCanceledEventAttributes,
+    ActivityTaskCancelRequestedEventAttributes,
+    ActivityTaskCompletedEventAttributes,
+    ActivityTaskFailedEventAttributes,
+    ActivityTaskScheduledEventAttributes,
+    ActivityTaskTimedOutEventAttributes,
+    ActivityType,
+    HistoryEvent,
+    TimerCanceledEventAttributes,
+    TimerFiredEventAttributes,
+    TimerStartedEventAttributes,
+    WorkflowExecutionCancelRequestedEventAttributes,
+    WorkflowExecutionSignaledEventAttributes,
+    WorkflowExecutionStartedEventAttributes,
+)
+from core.opaque import Opaque
+from core.statemachine.history.service import handle as service
+from core.statemachine.history.service import requests as rq
+from core.statemachine.history.service.state import MutableState
+from core.statemachine.history.service.txn import Outcome
+
+C = CommandType
+MS = 1_000_000  # nanoseconds
+T0 = 1_767_225_600 * 10**9  # 2026-01-01T00:00:00Z
+WORKFLOW_TASK_TIMEOUT = 2_000 * MS
+ACTIVITY_START_TO_CLOSE = 3_000 * MS
+STICKY_SCHEDULE_TO_START = 1_000 * MS
+RETRY_POLICY = Opaque.of({"initialInterval": "0.200s", "maximumAttempts": 3})
+
+StartFn = Callable[[rq.StartWorkflowExecution, int], Outcome]
+HandleFn = Callable[[MutableState, rq.Request, int], Outcome]
+
+
+@dataclass(frozen=True, slots=True)
+class Workload:
+    """The mix: how many workflows, the seed, and the rate of each behaviour."""
+
+    workflows: int = 100
+    seed: int = 0
+    activity_failure: float = 0.2  # a retryable failure, per attempt
+    activity_non_retryable: float = 0.02
+    activity_lost: float = 0.03  # the worker vanishes: start-to-close timeout
+    activity_heartbeat: float = 0.2  # heartbeat once (and learn of a cancel request)
+    workflow_task_failure: float = 0.03
+    workflow_task_lost: float = 0.02
+    sticky: float = 0.5  # completions that ask for a sticky queue
+    sticky_lost: float = 0.1  # sticky tasks nobody polls (schedule-to-start timeout)
+    duplicate_dispatch: float = 0.02  # matching delivers a task twice
+    signals: float = 0.5  # workflows that get 1-3 signals and stop waiting on them
+    cancel: float = 0.1  # workflows a client asks to cancel
+    continue_as_new: float = 0.2  # workflows that continue as new once or twice
+    max_requests: int = 50_000_000  # a guard against a loop that never ends
+
+
+@dataclass(frozen=True, slots=True)
+class Issued:
+    """One request as issued: when, to which run, what."""
+
+    time: int
+    workflow_id: str
+    run_id: str
+    request: rq.Request
+
+
+@dataclass(frozen=True, slots=True)
+class WorkloadResult:
+    requests: tuple[Issued, ...]
+    histories: dict[str, tuple[HistoryEvent, ...]]  # run id -> events, in start order
+    counts: dict[str, int]  # sorted by key
+    open_runs: tuple[str, ...]  # runs still open when the queue ran dry (a bug if any)
+
+
+# --- the scripted workflow -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Spec:
+    """What one workflow does; it is the workflow's input, so continue-as-new passes it on."""
+
+    activities: int
+    timer_ms: int
+    signals: int  # signals that end the wait for the timer early (0: never)
+    generations: int  # continue as new this many more times
+    fail_on_activity_failure: bool
+
+    def to_input(self) -> Opaque:
+        return Opaque.of(
+            [
+                self.activities,
+                self.timer_ms,
+                self.signals,
+                self.generations,
+                self.fail_on_activity_failure,
+            ]
+        )
+
+    @staticmethod
+    def from_history(history: Sequence[HistoryEvent]) -> Spec:
+        attrs = history[0].attributes
+        assert isinstance(attrs, WorkflowExecutionStartedEventAttributes)
+        assert attrs.input is not None
+        value = attrs.input.value()
+        assert isinstance(value, list) and len(value) == 5
+        a, t, s, g, f = value
+        assert isinstance(a, int) and isinstance(t, int) and isinstance(s, int)
+        assert isinstance(g, int) and isinstance(f, bool)
+        return Spec(a, t, s, g, f)
+
+
+_ACTIVITY_CLOSES = (
+    ActivityTaskCompletedEventAttributes,
+    ActivityTaskFailedEventAttributes,
+    ActivityTaskTimedOutEventAttributes,
+    ActivityTaskCanceledEventAttributes,
+)
+
+
+def decide(spec: Spec, history: Sequence[HistoryEvent]) -> tuple[Command, ...]:
+    """The commands of one workflow task, from the history the worker was given."""
+    scheduled: list[int] = []
+    closed: set[int] = set()
+    cancel_sent: set[int] = set()
+    timers: dict[str, bool] = {}  # timer id -> still pending
+    signals = 0
+    cancel_requested = activity_failed = False
+    for event in history:
+        a = event.attributes
+        if isinstance(a, ActivityTaskScheduledEventAttributes):
+            scheduled.append(event.event_id)
+        elif isinstance(a, _ACTIVITY_CLOSES):
+            closed.add(a.scheduled_event_id)
+            activity_failed |= not isinstance(a, ActivityTaskCompletedEventAttributes)
+        elif isinstance(a, ActivityTaskCancelRequestedEventAttributes):
+            cancel_sent.add(a.scheduled_event_id)
+        elif isinstance(a, TimerStartedEventAttributes):
+            timers[a.timer_id] = True
+        elif isinstance(a, TimerFiredEventAttributes | TimerCanceledEventAttributes):
+            timers[a.timer_id] = False
+        elif isinstance(a, WorkflowExecutionSignaledEventAttributes):
+            signals += 1
+        elif isinstance(a, WorkflowExecutionCancelRequestedEventAttributes):
+            cancel_requested = True
+    pending = [sid for sid in scheduled if sid not in closed]
+    commands = [
+        Command(C.CANCEL_TIMER, CancelTimerCommandAttributes(timer_id=tid))
+        for tid, live in timers.items()
+        if live
+    ]
+    if cancel_requested:  # cancel what is pending; close once no activity is left
+        commands += [
+            Command(
+                C.REQUEST_CANCEL_ACTIVITY_TASK,
+                RequestCancelActivityTaskCommandAttributes(scheduled_event_id=sid),
+            )
+            for sid in pending
+            if sid not in cancel_sent
+        ]
+        if not pending:
+            commands.append(
+                Command(C.CANCEL_WORKFLOW_EXECUTION, CancelWorkflowExecutionCommandAttributes())
+            )
+        return tuple(commands)
+    if not scheduled and not timers:  # the first workflow task
+        return (*_schedule_activities(spec), _start_timer(spec))
+    if pending or (commands and not (spec.signals and signals >= spec.signals)):
+        return ()  # still waiting
+    return (*commands, _close(spec, activity_failed))
+
+
+def _schedule_activities(spec: Spec) -> list[Command]:
+    return [
+        Command(
+            C.SCHEDULE_ACTIVITY_TASK,
+            ScheduleActivityTaskCommandAttributes(
+                activity_id=f"a{i}",
+                activity_type=ActivityType(name="work"),
+                start_to_close_timeout=ACTIVITY_START_TO_CLOSE,
+                retry_policy=RETRY_POLICY,
+            ),
+        )
+        for i in range(spec.activities)
+    ]
+
+
+def _start_timer(spec: Spec) -> Command:
+    return Command(
+        C.START_TIMER,
+        StartTimerCommandAttributes(timer_id="t", start_to_fire_timeout=spec.timer_ms * MS),
+    )
+
+
+def _close(spec: Spec, activity_failed: bool) -> Command:
+    if activity_failed and spec.fail_on_activity_failure:
+        return Command(C.FAIL_WORKFLOW_EXECUTION, FailWorkflowExecutionCommandAttributes())
+    if spec.generations:
+        spec = Spec(
+            spec.activities,
+            spec.timer_ms,
+            spec.signals,
+            spec.generations - 1,
+            spec.fail_on_activity_failure,
+        )
+        return Command(
+            C.CONTINUE_AS_NEW_WORKFLOW_EXECUTION,
+            ContinueAsNewWorkflowExecutionCommandAttributes(
+                input=spec.to_input(), backoff_start_interval=100 * MS
+            ),
+        )
+    return Command(
+        C.COMPLETE_WORKFLOW_EXECUTION,
+        CompleteWorkflowExecutionCommandAttributes(result=Opaque.of("done")),
+    )
+
+
+# --- the cluster -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Start:
+    index: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Signal:
+    workflow_id: str
+    n: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Cancel:
+    workflow_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Dispatch:
+    run_id: str
+    task: rq.WorkflowTaskTransfer | rq.ActivityTaskTransfer
+
+
+@dataclass(frozen=True, slots=True)
+class _Fire:
+    run_id: str
+    task: rq.TimerTask
+
+
+@dataclass(frozen=True, slots=True)
+class _WorkflowWorker:
+    run_id: str
+    started: rq.WorkflowTaskStarted
+    fail: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _ActivityWorker:
+    run_id: str
+    token: rq.ActivityTaskToken
+    outcome: str  # complete | fail | fail_non_retryable | heartbeat | canceled
+
+
+_Action = _Start | _Signal | _Cancel | _Dispatch | _Fire | _WorkflowWorker | _ActivityWorker
+
+
+class Cluster:
+    """The loop's state: runs, histories, the event queue, the recorded requests."""
+
+    def __init__(self, workload: Workload, start: StartFn, handle: HandleFn) -> None:
+        self.w = workload
+        self.rng = random.Random(workload.seed)
+        self.start_fn = start
+        self.handle_fn = handle
+        self.now = T0
+        self.seq = 0
+        self.queue: list[tuple[int, int, _Action]] = []
+        self.runs: dict[str, MutableState] = {}
+        self.current: dict[str, str] = {}  # workflow id -> its latest run id
+        self.histories: dict[str, list[HistoryEvent]] = {}
+        self.specs: dict[str, Spec] = {}
+        self.requests: list[Issued] = []
+        self.counts: Counter[str] = Counter()
+
+    # -- plumbing ---------------------------------------------------------------------
+    def at(self, time: int, action: _Action) -> None:
+        self.seq += 1
+        heapq.heappush(self.queue, (time, self.seq, action))
+
+    def later(self, low_ms: int, high_ms: int, action: _Action) -> None:
+        self.at(self.now + self.rng.randint(low_ms * MS, high_ms * MS), action)
+
+    def run(self) -> None:
+        queue = self.queue
+        while queue:
+            time, _, action = heapq.heappop(queue)
+            if time > self.now:
+                self.now = time
+            self.act(action)
+            if len(self.requests) > self.w.max_requests:
+                raise RuntimeError(f"more than {self.w.max_requests} requests: a livelock?")
+
+    def start_run(self, request: rq.StartWorkflowExecution) -> None:
+        self.requests.append(Issued(self.now, request.workflow_id, request.run_id, request))
+        self.counts["request.StartWorkflowExecution"] += 1
+        self.current[request.workflow_id] = request.run_id
+        self.histories[request.run_id] = []
+        self.absorb(request.run_id, self.start_fn(request, self.now))
+
+    def send(self, run_id: str, request: rq.Request) -> rq.Reply:
+        state = self.runs[run_id]
+        self.requests.append(Issued(self.now, state.workflow_id, run_id, request))
+        self.counts[f"request.{type(request).__name__}"] += 1
+        buffered = len(state.buffered)
+        outcome = self.handle_fn(state, request, self.now)
+        if len(outcome.state.buffered) > buffered:
+            self.counts["buffered"] += 1
+        self.absorb(run_id, outcome)
+        return outcome.reply
+
+    def absorb(self, run_id: str, outcome: Outcome) -> None:
+        """Keep the new state and events; feed the outbox back into the queue."""
+        self.runs[run_id] = outcome.state
+        self.histories[run_id].extend(outcome.events)
+        reply = outcome.reply
+        self.counts[f"reply.{reply.kind.value if isinstance(reply, rq.Error) else 'ok'}"] += 1
+        for task in outcome.tasks:
+            if isinstance(task, rq.WorkflowTaskTransfer | rq.ActivityTaskTransfer):
+                self.transfer(run_id, task)
+            elif isinstance(task, rq.CloseExecutionTransfer):
+                self.counts[f"closed.{outcome.state.status.value}"] += 1
+            elif isinstance(task, rq.TimerTask):
+                self.at(task.fire_time, _Fire(run_id, task))
+            else:  # children and external requests: this workload issues none
+                raise AssertionError(f"unexpected outbox task {task}")
+        if outcome.new_run is not None:
+            self.start_run(outcome.new_run)
+
+    def transfer(
+        self, run_id: str, task: rq.WorkflowTaskTransfer | rq.ActivityTaskTransfer
+    ) -> None:
+        rng, w = self.rng, self.w
+        if (
+            isinstance(task, rq.WorkflowTaskTransfer)
+            and task.sticky
+            and rng.random() < w.sticky_lost
+        ):
+            self.counts["sticky_lost"] += 1
+            return
+        self.later(0, 5, _Dispatch(run_id, task))
+        if rng.random() < w.duplicate_dispatch:
+            self.later(0, 50, _Dispatch(run_id, task))
+
+    # -- the actors -------------------------------------------------------------------
+    def act(self, action: _Action) -> None:
+        if isinstance(action, _Dispatch):
+            self.dispatch(action)
+        elif isinstance(action, _Fire):
+            self.send(action.run_id, rq.FireTimer(action.task))
+        elif isinstance(action, _WorkflowWorker):
+            self.workflow_worker(action)
+        elif isinstance(action, _ActivityWorker):
+            self.activity_worker(action)
+        elif isinstance(action, _Start):
+            self.client_start(action.index)
+        elif isinstance(action, _Signal):
+            request = rq.SignalWorkflowExecution("go", f"signal-{action.n}", Opaque.of(action.n))
+            self.send(self.current[action.workflow_id], request)
+        else:
+            run_id = self.current[action.workflow_id]
+            self.send(run_id, rq.RequestCancelWorkflowExecution(f"cancel-{run_id}", "client"))
+
+    def client_start(self, index: int) -> None:
+        rng, w = self.rng, self.w
+        workflow_id = f"wf-{index}"
+        signals = rng.randint(1, 3) if rng.random() < w.signals else 0
+        spec = Spec(
+            activities=rng.randint(0, 3),
+            timer_ms=rng.randint(200, 3_000),
+            signals=signals,
+            generations=rng.randint(1, 2) if rng.random() < w.continue_as_new else 0,
+            fail_on_activity_failure=rng.random() < 0.5,
+        )
+        for n in range(signals):
+            self.later(0, 3_000, _Signal(workflow_id, n))
+        if rng.random() < w.cancel:
+            self.later(0, 4_000, _Cancel(workflow_id))
+        self.start_run(
+            rq.StartWorkflowExecution(
+                namespace="default",
+                workflow_id=workflow_id,
+                run_id=f"run-{index}",
+                workflow_type="mixed",
+                task_queue="queue",
+                request_id=f"start-{index}",
+                input=spec.to_input(),
+                workflow_task_timeout=WORKFLOW_TASK_TIMEOUT,
+            )
+        )
+
+    def dispatch(self, action: _Dispatch) -> None:
+        """Matching hands a task to a poller: history records the start first."""
+        task, rng, w = action.task, self.rng, self.w
+        self.seq += 1
+        poll = f"poll-{self.seq}"
+        if isinstance(task, rq.WorkflowTaskTransfer):
+            started = self.send(
+                action.run_id,
+                rq.RecordWorkflowTaskStarted(
+                    task.scheduled_event_id, task.stamp, poll, "worker", task.sticky
+                ),
+            )
+            if not isinstance(started, rq.WorkflowTaskStarted):
+                return
+            r = rng.random()
+            if r >= w.workflow_task_lost:
+                fail = r < w.workflow_task_lost + w.workflow_task_failure
+                self.later(1, 20, _WorkflowWorker(action.run_id, started, fail))
+            return
+        reply = self.send(
+            action.run_id,
+            rq.RecordActivityTaskStarted(task.scheduled_event_id, task.stamp, poll, "worker"),
+        )
+        if not isinstance(reply, rq.ActivityTaskStarted):
+            return
+        r = rng.random()
+        outcome = "complete"
+        for name, rate in (
+            ("lost", w.activity_lost),
+            ("fail", w.activity_failure),
+            ("fail_non_retryable", w.activity_non_retryable),
+            ("heartbeat", w.activity_heartbeat),
+        ):
+            if r < rate:
+                outcome = name
+                break
+            r -= rate
+        if outcome != "lost":
+            self.later(5, 200, _ActivityWorker(action.run_id, reply.token, outcome))
+
+    def workflow_worker(self, action: _WorkflowWorker) -> None:
+        started, run_id = action.started, action.run_id
+        if action.fail:
+            self.send(run_id, rq.RespondWorkflowTaskFailed(started.token, identity="worker"))
+            return
+        history = self.histories[run_id]
+        spec = self.specs.get(run_id)
+        if spec is None:
+            spec = self.specs[run_id] = Spec.from_history(history)
+        commands = decide(spec, history[: started.next_event_id - 1])
+        sticky = self.rng.random() < self.w.sticky
+        self.send(
+            run_id,
+            rq.RespondWorkflowTaskCompleted(
+                started.token,
+                commands,
+                identity="worker",
+                sticky_queue="queue-sticky" if sticky else "",
+                sticky_schedule_to_start_timeout=STICKY_SCHEDULE_TO_START if sticky else 0,
+            ),
+        )
+
+    def activity_worker(self, action: _ActivityWorker) -> None:
+        run_id, token, outcome = action.run_id, action.token, action.outcome
+        if outcome == "complete":
+            self.send(run_id, rq.RespondActivityTaskCompleted(token, Opaque.of("ok"), "worker"))
+        elif outcome == "fail" or outcome == "fail_non_retryable":
+            failure = Opaque.of({"message": outcome})
+            non_retryable = outcome == "fail_non_retryable"
+            request = rq.RespondActivityTaskFailed(token, failure, "Flaky", non_retryable)
+            self.send(run_id, request)
+        elif outcome == "heartbeat":
+            reply = self.send(run_id, rq.RecordActivityTaskHeartbeat(token))
+            if isinstance(reply, rq.Heartbeat):
+                after = "canceled" if reply.cancel_requested else "complete"
+                self.later(5, 100, _ActivityWorker(run_id, token, after))
+        else:
+            self.send(run_id, rq.RespondActivityTaskCanceled(token, identity="worker"))
+
+
+def run_workload(
+    workload: Workload,
+    start: StartFn = service.start,
+    handle: HandleFn = service.handle,
+) -> WorkloadResult:
+    """Play the workload to the end (see the module docstring)."""
+    cluster = Cluster(workload, start, handle)
+    for index in range(workload.workflows):
+        cluster.at(T0 + index * 2 * MS, _Start(index))
+    cluster.run()
+    counts = cluster.counts
+    counts["requests"] = len(cluster.requests)
+    counts["runs"] = len(cluster.runs)
+    for history in cluster.histories.values():
+        counts["events"] += len(history)
+        for event in history:
+            counts[f"event.{event.event_type.name}"] += 1
+    return WorkloadResult(
+        requests=tuple(cluster.requests),
+        histories={run: tuple(events) for run, events in cluster.histories.items()},
+        counts=dict(sorted(counts.items())),
+        open_runs=tuple(run for run, state in cluster.runs.items() if state.running),
+    )
