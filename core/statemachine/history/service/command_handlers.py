@@ -77,6 +77,7 @@ from core.statemachine.history.service.state import (
     ParentInfo,
     RunStatus,
     TimerInfo,
+    evolve,
 )
 from core.statemachine.history.service.txn import Txn
 
@@ -222,7 +223,7 @@ def cancel_timer(b: Batch, command: Command) -> Cause | None:
                 break
         if fired is None:
             return Cause.BAD_CANCEL_TIMER_ATTRIBUTES
-        txn.state = dataclasses.replace(
+        txn.state = evolve(
             txn.state, buffered=tuple(e for e in txn.state.buffered if e is not fired)
         )
     if info is not None:  # (a timer whose TimerFired is still buffered was already fired)
@@ -488,7 +489,7 @@ def signal_external(b: Batch, command: Command) -> Cause | None:
         ),
     )
     info = ExternalInfo(initiated, target.workflow_id, target.run_id)
-    b.txn.state = dataclasses.replace(b.txn.state, signals_out=(*b.txn.state.signals_out, info))
+    b.txn.state = evolve(b.txn.state, signals_out=(*b.txn.state.signals_out, info))
     b.txn.task(
         SignalExternalTransfer(
             initiated,
@@ -525,7 +526,7 @@ def request_cancel_external(b: Batch, command: Command) -> Cause | None:
         ),
     )
     info = ExternalInfo(initiated, a.workflow_id, a.run_id)
-    b.txn.state = dataclasses.replace(b.txn.state, cancels_out=(*b.txn.state.cancels_out, info))
+    b.txn.state = evolve(b.txn.state, cancels_out=(*b.txn.state.cancels_out, info))
     b.txn.task(
         CancelExternalTransfer(
             initiated,

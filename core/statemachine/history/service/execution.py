@@ -18,7 +18,6 @@ Rules (reference §2.7 and §4; `docs/architecture/workflow-lifecycle.md`,
 
 from __future__ import annotations
 
-import dataclasses
 from enum import Enum
 
 from core.enums import EventType, RetryState, WorkflowTaskFailedCause
@@ -49,7 +48,7 @@ from core.statemachine.history.service.requests import (
     WorkflowBackoffTask,
     WorkflowRunTimeoutTask,
 )
-from core.statemachine.history.service.state import MutableState, RunStatus
+from core.statemachine.history.service.state import MutableState, RunStatus, evolve
 from core.statemachine.history.service.txn import Outcome, Txn, finish, unchanged
 
 E = EventType
@@ -107,7 +106,7 @@ def start(
     if signal is not None:
         _write_signal(txn, signal)
     if req.first_workflow_task_backoff:
-        txn.state = dataclasses.replace(txn.state, backoff_pending=True)
+        txn.state = evolve(txn.state, backoff_pending=True)
         txn.task(WorkflowBackoffTask(now + req.first_workflow_task_backoff))
     else:
         workflow_task.schedule(txn)
@@ -161,7 +160,7 @@ def _write_signal(txn: Txn, req: SignalWorkflowExecution) -> None:
         ),
     )
     if req.request_id:
-        txn.state = dataclasses.replace(
+        txn.state = evolve(
             txn.state, signal_request_ids=txn.state.signal_request_ids | {req.request_id}
         )
 
@@ -195,7 +194,7 @@ def request_cancel(state: MutableState, req: RequestCancelWorkflowExecution, now
             ),
         ),
     )
-    txn.state = dataclasses.replace(txn.state, cancel_requested=True)
+    txn.state = evolve(txn.state, cancel_requested=True)
     workflow_task.schedule(txn)
     return finish(txn, Ok())
 
@@ -269,9 +268,7 @@ def close(
     assert new_status is status, (new_status, status)
     if s.wft is not None:  # scheduled, never started: it goes with the run
         workflow_task.transition(s.wft, workflow_task.WorkflowTaskInput.RUN_CLOSED)
-    txn.state = dataclasses.replace(
-        s, status=status, close_event_id=s.next_event_id - 1, wft=None, buffered=()
-    )
+    txn.state = evolve(s, status=status, close_event_id=s.next_event_id - 1, wft=None, buffered=())
     txn.task(
         CloseExecutionTransfer(
             run_id=s.run_id,
@@ -319,6 +316,6 @@ def on_backoff(state: MutableState, task: WorkflowBackoffTask, now: int) -> Outc
     """The delayed first workflow task is due."""
     if not state.running or not state.backoff_pending:
         return unchanged(state, Error(ErrorKind.NOT_FOUND, "stale backoff timer"))
-    txn = Txn(dataclasses.replace(state, backoff_pending=False), now)
+    txn = Txn(evolve(state, backoff_pending=False), now)
     workflow_task.schedule(txn)
     return finish(txn, Ok())

@@ -14,8 +14,9 @@ the Unix epoch and all durations nanoseconds; 0 means "not set".
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from enum import Enum
+from operator import attrgetter
 
 from core.events import HistoryEvent
 from core.opaque import Opaque
@@ -232,3 +233,28 @@ class MutableState:
             if info.initiated_event_id == initiated_event_id:
                 return info
         return None
+
+
+_FIELDS = tuple(f.name for f in fields(MutableState))
+_VALUES = attrgetter(*_FIELDS)
+_INDEX = {name: i for i, name in enumerate(_FIELDS)}
+_NEW = object.__new__
+_SET = object.__setattr__
+
+
+def evolve(state: MutableState, **changes: object) -> MutableState:
+    """`dataclasses.replace` for MutableState, about twice as fast.
+
+    Copying the run's state is the history service's most frequent operation (several
+    times per request); this copies the slots directly instead of running the frozen
+    dataclass's __init__. A test checks that it equals `dataclasses.replace`.
+    """
+    new = _NEW(MutableState)
+    values = _VALUES(state)
+    for name, value in zip(_FIELDS, values, strict=True):
+        _SET(new, name, value)
+    for name, value in changes.items():
+        if name not in _INDEX:
+            raise TypeError(f"MutableState has no field {name!r}")
+        _SET(new, name, value)
+    return new

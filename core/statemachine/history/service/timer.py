@@ -9,7 +9,6 @@ cancelled timer's task is stale and does nothing.
 
 from __future__ import annotations
 
-import dataclasses
 from enum import Enum
 
 from core.enums import EventType
@@ -22,7 +21,7 @@ from core.statemachine.history.service.requests import (
     Ok,
     UserTimerTask,
 )
-from core.statemachine.history.service.state import MutableState, TimerInfo
+from core.statemachine.history.service.state import MutableState, TimerInfo, evolve
 from core.statemachine.history.service.txn import Outcome, Txn, finish, unchanged
 
 
@@ -51,12 +50,12 @@ TABLE = fsm.make_table(
 
 
 def put(txn: Txn, info: TimerInfo) -> None:
-    txn.state = dataclasses.replace(txn.state, timers=(*txn.state.timers, info))
+    txn.state = evolve(txn.state, timers=(*txn.state.timers, info))
     txn.task(UserTimerTask(info.timer_id, info.started_event_id, info.expiry_time))
 
 
 def drop(txn: Txn, timer_id: str) -> None:
-    txn.state = dataclasses.replace(
+    txn.state = evolve(
         txn.state, timers=tuple(t for t in txn.state.timers if t.timer_id != timer_id)
     )
 

@@ -34,7 +34,7 @@ from core.events import (
     HistoryEvent,
 )
 from core.statemachine.history.service.requests import Reply, StartWorkflowExecution, Task
-from core.statemachine.history.service.state import BUFFERED_EVENT_ID, MutableState
+from core.statemachine.history.service.state import BUFFERED_EVENT_ID, MutableState, evolve
 
 _ACTIVITY_CLOSES = (
     ActivityTaskCompletedEventAttributes,
@@ -65,7 +65,7 @@ class Txn:
         s = self.state
         event_id = s.next_event_id
         self.events.append(HistoryEvent(event_id, event_type, attributes, event_time=self.now))
-        self.state = dataclasses.replace(s, next_event_id=event_id + 1)
+        self.state = evolve(s, next_event_id=event_id + 1)
         return event_id
 
     def add(self, event_type: EventType, attributes: EventAttributes) -> int:
@@ -75,7 +75,7 @@ class Txn:
         """
         if event_type in BUFFERABLE_EVENT_TYPES and self.wft_in_flight:
             event = HistoryEvent(BUFFERED_EVENT_ID, event_type, attributes, event_time=self.now)
-            self.state = dataclasses.replace(self.state, buffered=(*self.state.buffered, event))
+            self.state = evolve(self.state, buffered=(*self.state.buffered, event))
             return BUFFERED_EVENT_ID
         return self.append(event_type, attributes)
 
@@ -84,7 +84,7 @@ class Txn:
         buffered = self.state.buffered
         if not buffered:
             return
-        self.state = dataclasses.replace(self.state, buffered=())
+        self.state = evolve(self.state, buffered=())
         first = [e for e in buffered if e.event_type not in FLUSH_REORDERED_EVENT_TYPES]
         last = [e for e in buffered if e.event_type in FLUSH_REORDERED_EVENT_TYPES]
         started_ids: dict[int, int] = {}
@@ -121,7 +121,7 @@ def finish(txn: Txn, reply: Reply, new_run: StartWorkflowExecution | None = None
     """Close the transaction: flush if no workflow task is in flight, drop if closed."""
     if txn.state.buffered:
         if not txn.state.running:
-            txn.state = dataclasses.replace(txn.state, buffered=())
+            txn.state = evolve(txn.state, buffered=())
         elif not txn.wft_in_flight:
             txn.flush()
     return Outcome(txn.state, tuple(txn.events), tuple(txn.tasks), reply, new_run)

@@ -38,7 +38,7 @@ from core.statemachine.history.service.requests import (
     UpdateMessageKind,
     UpdateWorkflowExecution,
 )
-from core.statemachine.history.service.state import MutableState, UpdateInfo
+from core.statemachine.history.service.state import MutableState, UpdateInfo, evolve
 from core.statemachine.history.service.txn import Outcome, Txn, finish, unchanged
 
 E = EventType
@@ -71,9 +71,7 @@ def admit(state: MutableState, req: UpdateWorkflowExecution, now: int) -> Outcom
     if any(u.update_id == req.update_id for u in state.updates):
         return unchanged(state, Ok())
     txn = Txn(state, now)
-    txn.state = dataclasses.replace(
-        state, updates=(*state.updates, UpdateInfo(req.update_id, req.request))
-    )
+    txn.state = evolve(state, updates=(*state.updates, UpdateInfo(req.update_id, req.request)))
     workflow_task.schedule(txn, speculative=True)
     return finish(txn, Ok())
 
@@ -89,7 +87,7 @@ def apply_message(txn: Txn, message: UpdateMessage, sequencing_event_id: int) ->
         return False  # e.g. rejecting an accepted update, or a response before acceptance
     fsm.step(TABLE, current, message.kind)
     if message.kind is UpdateMessageKind.REJECT:
-        txn.state = dataclasses.replace(txn.state, updates=rest)
+        txn.state = evolve(txn.state, updates=rest)
         return True
     if message.kind is UpdateMessageKind.ACCEPT:
         accepted = txn.append(
@@ -102,7 +100,7 @@ def apply_message(txn: Txn, message: UpdateMessage, sequencing_event_id: int) ->
             ),
         )
         info = dataclasses.replace(info, accepted_event_id=accepted)
-        txn.state = dataclasses.replace(txn.state, updates=(*rest, info))
+        txn.state = evolve(txn.state, updates=(*rest, info))
         return True
     txn.append(
         E.WORKFLOW_EXECUTION_UPDATE_COMPLETED,
@@ -112,7 +110,7 @@ def apply_message(txn: Txn, message: UpdateMessage, sequencing_event_id: int) ->
             outcome=message.outcome,
         ),
     )
-    txn.state = dataclasses.replace(txn.state, updates=rest)
+    txn.state = evolve(txn.state, updates=rest)
     return True
 
 

@@ -53,7 +53,7 @@ from core.statemachine.history.service.requests import (
     WorkflowTaskToken,
     WorkflowTaskTransfer,
 )
-from core.statemachine.history.service.state import MutableState, WorkflowTaskInfo
+from core.statemachine.history.service.state import MutableState, WorkflowTaskInfo, evolve
 from core.statemachine.history.service.txn import Outcome, Txn, finish, unchanged
 
 E = EventType
@@ -144,7 +144,7 @@ def schedule(txn: Txn, speculative: bool = False) -> None:
         stamp=stamp,
         speculative=speculative,
     )
-    txn.state = dataclasses.replace(txn.state, wft=wft, wft_stamp=stamp)
+    txn.state = evolve(txn.state, wft=wft, wft_stamp=stamp)
     schedule_to_start = s.sticky_schedule_to_start_timeout if sticky else 0
     txn.task(WorkflowTaskTransfer(scheduled_id, queue, sticky, stamp, schedule_to_start))
     if sticky and schedule_to_start:
@@ -197,7 +197,7 @@ def record_started(state: MutableState, req: RecordWorkflowTaskStarted, now: int
         request_id=req.request_id,
         identity=req.identity,
     )
-    txn.state = dataclasses.replace(txn.state, wft=started)
+    txn.state = evolve(txn.state, wft=started)
     txn.task(
         WorkflowTaskTimeoutTask(
             wft.scheduled_event_id,
@@ -267,7 +267,7 @@ def complete(txn: Txn, wft: WorkflowTaskInfo, identity: str) -> int:
             identity=identity,
         ),
     )
-    txn.state = dataclasses.replace(
+    txn.state = evolve(
         txn.state,
         wft=None,
         wft_attempt=1,
@@ -322,7 +322,7 @@ def fail(
             )
     s = txn.state
     sticky_only = wft.sticky or timeout is TimeoutType.SCHEDULE_TO_START
-    txn.state = dataclasses.replace(
+    txn.state = evolve(
         s,
         wft=None,
         wft_attempt=s.wft_attempt if sticky_only else s.wft_attempt + 1,
@@ -333,7 +333,7 @@ def fail(
     if txn.state.next_event_id != before_flush:
         # New events came with the failure: the next task is a normal one, attempt 1
         # (reference §2.2: a transient task is converted when new events arrive).
-        txn.state = dataclasses.replace(txn.state, wft_attempt=1)
+        txn.state = evolve(txn.state, wft_attempt=1)
 
 
 def on_timeout(state: MutableState, task: WorkflowTaskTimeoutTask, now: int) -> Outcome:
@@ -366,7 +366,7 @@ def convert_unwritten(outcome: Outcome, now: int) -> Outcome:
     if not outcome.state.running:
         return outcome
     transition(wft, _I.CONVERT)
-    txn = Txn(dataclasses.replace(outcome.state, wft=None, wft_attempt=1), now)
+    txn = Txn(evolve(outcome.state, wft=None, wft_attempt=1), now)
     schedule(txn)
     return Outcome(
         txn.state,
