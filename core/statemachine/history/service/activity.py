@@ -60,7 +60,7 @@ from core.statemachine.history.service.requests import (
     RespondActivityTaskFailed,
 )
 from core.statemachine.history.service.retry import next_retry
-from core.statemachine.history.service.state import ActivityInfo, MutableState, evolve
+from core.statemachine.history.service.state import ActivityInfo, MutableState
 from core.statemachine.history.service.txn import Outcome, Txn, finish, unchanged
 
 E = EventType
@@ -137,15 +137,13 @@ def transition(info: ActivityInfo, input_: ActivityInput) -> None:
 def put(txn: Txn, info: ActivityInfo) -> None:
     """Insert or replace a pending activity, keeping the tuple sorted by id."""
     others = [a for a in txn.state.activities if a.scheduled_event_id != info.scheduled_event_id]
-    txn.state = evolve(
-        txn.state,
+    txn.set(
         activities=tuple(sorted([*others, info], key=lambda a: a.scheduled_event_id)),
     )
 
 
 def drop(txn: Txn, scheduled_event_id: int) -> None:
-    txn.state = evolve(
-        txn.state,
+    txn.set(
         activities=tuple(
             a for a in txn.state.activities if a.scheduled_event_id != scheduled_event_id
         ),

@@ -55,7 +55,7 @@ from core.statemachine.history.service.requests import (
     RecordExternalResult,
     RecordStartChildExecutionFailed,
 )
-from core.statemachine.history.service.state import ChildInfo, ExternalInfo, MutableState, evolve
+from core.statemachine.history.service.state import ChildInfo, ExternalInfo, MutableState
 from core.statemachine.history.service.txn import Outcome, Txn, finish, unchanged
 
 E = EventType
@@ -128,7 +128,7 @@ def put_child(txn: Txn, info: ChildInfo | None, drop: int = 0) -> None:
         if c.initiated_event_id not in (drop, getattr(info, "initiated_event_id", 0))
     ]
     children = tuple(sorted([*kept, info] if info else kept, key=lambda c: c.initiated_event_id))
-    txn.state = evolve(txn.state, children=children)
+    txn.set(children=children)
 
 
 def child_started(state: MutableState, req: RecordChildExecutionStarted, now: int) -> Outcome:
@@ -241,9 +241,9 @@ def external_result(state: MutableState, req: RecordExternalResult, now: int) ->
     txn.add(*_external_event(info, req))
     rest = tuple(x for x in pending if x is not info)
     if req.cancel:
-        txn.state = evolve(txn.state, cancels_out=rest)
+        txn.set(cancels_out=rest)
     else:
-        txn.state = evolve(txn.state, signals_out=rest)
+        txn.set(signals_out=rest)
     workflow_task.schedule(txn)
     return finish(txn, Ok())
 

@@ -77,7 +77,6 @@ from core.statemachine.history.service.state import (
     ParentInfo,
     RunStatus,
     TimerInfo,
-    evolve,
 )
 from core.statemachine.history.service.txn import Txn
 
@@ -223,9 +222,7 @@ def cancel_timer(b: Batch, command: Command) -> Cause | None:
                 break
         if fired is None:
             return Cause.BAD_CANCEL_TIMER_ATTRIBUTES
-        txn.state = evolve(
-            txn.state, buffered=tuple(e for e in txn.state.buffered if e is not fired)
-        )
+        txn.set(buffered=tuple(e for e in txn.state.buffered if e is not fired))
     if info is not None:  # (a timer whose TimerFired is still buffered was already fired)
         fsm.step(timer.TABLE, timer.TimerState.STARTED, timer.TimerInput.CANCEL)
     txn.append(
@@ -489,7 +486,7 @@ def signal_external(b: Batch, command: Command) -> Cause | None:
         ),
     )
     info = ExternalInfo(initiated, target.workflow_id, target.run_id)
-    b.txn.state = evolve(b.txn.state, signals_out=(*b.txn.state.signals_out, info))
+    b.txn.set(signals_out=(*b.txn.state.signals_out, info))
     b.txn.task(
         SignalExternalTransfer(
             initiated,
@@ -526,7 +523,7 @@ def request_cancel_external(b: Batch, command: Command) -> Cause | None:
         ),
     )
     info = ExternalInfo(initiated, a.workflow_id, a.run_id)
-    b.txn.state = evolve(b.txn.state, cancels_out=(*b.txn.state.cancels_out, info))
+    b.txn.set(cancels_out=(*b.txn.state.cancels_out, info))
     b.txn.task(
         CancelExternalTransfer(
             initiated,

@@ -30,7 +30,7 @@ from core.statemachine.history.service.requests import (
     RespondWorkflowTaskCompleted,
     RespondWorkflowTaskFailed,
 )
-from core.statemachine.history.service.state import MutableState, WorkflowTaskInfo, evolve
+from core.statemachine.history.service.state import MutableState, WorkflowTaskInfo
 from core.statemachine.history.service.txn import Outcome, Txn, finish, unchanged
 
 C = CommandType
@@ -64,8 +64,7 @@ def respond_completed(state: MutableState, req: RespondWorkflowTaskCompleted, no
     txn = Txn(state, now)
     sequencing = wft.scheduled_event_id
     wtc = workflow_task.complete(txn, wft, req.identity)
-    txn.state = evolve(
-        txn.state,
+    txn.set(
         sticky_queue=req.sticky_queue,
         sticky_schedule_to_start_timeout=req.sticky_schedule_to_start_timeout,
     )
@@ -115,8 +114,7 @@ def _discard_speculative(
     workflow_task.transition(wft, workflow_task.WorkflowTaskInput.DISCARD)
     for message in req.messages:
         update.apply_message(txn, message, 0)
-    txn.state = evolve(
-        txn.state,
+    txn.set(
         wft=None,
         sticky_queue=req.sticky_queue,
         sticky_schedule_to_start_timeout=req.sticky_schedule_to_start_timeout,

@@ -106,7 +106,7 @@ def start(
     if signal is not None:
         _write_signal(txn, signal)
     if req.first_workflow_task_backoff:
-        txn.state = evolve(txn.state, backoff_pending=True)
+        txn.set(backoff_pending=True)
         txn.task(WorkflowBackoffTask(now + req.first_workflow_task_backoff))
     else:
         workflow_task.schedule(txn)
@@ -160,9 +160,7 @@ def _write_signal(txn: Txn, req: SignalWorkflowExecution) -> None:
         ),
     )
     if req.request_id:
-        txn.state = evolve(
-            txn.state, signal_request_ids=txn.state.signal_request_ids | {req.request_id}
-        )
+        txn.set(signal_request_ids=txn.state.signal_request_ids | {req.request_id})
 
 
 def signal_with_start(
@@ -194,7 +192,7 @@ def request_cancel(state: MutableState, req: RequestCancelWorkflowExecution, now
             ),
         ),
     )
-    txn.state = evolve(txn.state, cancel_requested=True)
+    txn.set(cancel_requested=True)
     workflow_task.schedule(txn)
     return finish(txn, Ok())
 

@@ -21,7 +21,7 @@ from core.statemachine.history.service.requests import (
     Ok,
     UserTimerTask,
 )
-from core.statemachine.history.service.state import MutableState, TimerInfo, evolve
+from core.statemachine.history.service.state import MutableState, TimerInfo
 from core.statemachine.history.service.txn import Outcome, Txn, finish, unchanged
 
 
@@ -50,14 +50,12 @@ TABLE = fsm.make_table(
 
 
 def put(txn: Txn, info: TimerInfo) -> None:
-    txn.state = evolve(txn.state, timers=(*txn.state.timers, info))
+    txn.set(timers=(*txn.state.timers, info))
     txn.task(UserTimerTask(info.timer_id, info.started_event_id, info.expiry_time))
 
 
 def drop(txn: Txn, timer_id: str) -> None:
-    txn.state = evolve(
-        txn.state, timers=tuple(t for t in txn.state.timers if t.timer_id != timer_id)
-    )
+    txn.set(timers=tuple(t for t in txn.state.timers if t.timer_id != timer_id))
 
 
 def on_fire(state: MutableState, task: UserTimerTask, now: int) -> Outcome:

@@ -45,27 +45,47 @@ _ACTIVITY_CLOSES = (
 
 
 class Txn:
-    """The working copy of one transaction (see module docstring)."""
+    """The working copy of one transaction (see module docstring).
 
-    __slots__ = ("events", "now", "state", "tasks")
+    Appending an event only counts the next event id; the count is folded into the
+    state when the state is next read or changed (`set`), so a batch of events costs one
+    copy of the state rather than one per event.
+    """
+
+    __slots__ = ("_next", "_state", "events", "now", "tasks")
 
     def __init__(self, state: MutableState, now: int) -> None:
-        self.state = state
+        self._state = state
+        self._next = state.next_event_id
         self.now = now
         self.events: list[HistoryEvent] = []
         self.tasks: list[Task] = []
 
     @property
+    def state(self) -> MutableState:
+        if self._next != self._state.next_event_id:
+            self._state = evolve(self._state, next_event_id=self._next)
+        return self._state
+
+    @state.setter
+    def state(self, value: MutableState) -> None:
+        self._state = value
+        self._next = value.next_event_id
+
+    def set(self, **changes: object) -> None:
+        """Change fields of the state (one copy, with the pending event count folded in)."""
+        self._state = evolve(self._state, next_event_id=self._next, **changes)
+
+    @property
     def wft_in_flight(self) -> bool:
-        wft = self.state.wft
+        wft = self._state.wft
         return wft is not None and wft.started
 
     def append(self, event_type: EventType, attributes: EventAttributes) -> int:
         """Write an event now; return its id."""
-        s = self.state
-        event_id = s.next_event_id
+        event_id = self._next
         self.events.append(HistoryEvent(event_id, event_type, attributes, event_time=self.now))
-        self.state = evolve(s, next_event_id=event_id + 1)
+        self._next = event_id + 1
         return event_id
 
     def add(self, event_type: EventType, attributes: EventAttributes) -> int:
@@ -75,7 +95,7 @@ class Txn:
         """
         if event_type in BUFFERABLE_EVENT_TYPES and self.wft_in_flight:
             event = HistoryEvent(BUFFERED_EVENT_ID, event_type, attributes, event_time=self.now)
-            self.state = evolve(self.state, buffered=(*self.state.buffered, event))
+            self.set(buffered=(*self.state.buffered, event))
             return BUFFERED_EVENT_ID
         return self.append(event_type, attributes)
 
@@ -84,14 +104,14 @@ class Txn:
         buffered = self.state.buffered
         if not buffered:
             return
-        self.state = evolve(self.state, buffered=())
+        self.set(buffered=())
         first = [e for e in buffered if e.event_type not in FLUSH_REORDERED_EVENT_TYPES]
         last = [e for e in buffered if e.event_type in FLUSH_REORDERED_EVENT_TYPES]
         started_ids: dict[int, int] = {}
         for event in first + last:
             attrs = event.attributes
             if isinstance(attrs, ActivityTaskStartedEventAttributes):
-                started_ids[attrs.scheduled_event_id] = self.state.next_event_id
+                started_ids[attrs.scheduled_event_id] = self._next
             elif (
                 isinstance(attrs, _ACTIVITY_CLOSES) and attrs.started_event_id == BUFFERED_EVENT_ID
             ):
@@ -121,7 +141,7 @@ def finish(txn: Txn, reply: Reply, new_run: StartWorkflowExecution | None = None
     """Close the transaction: flush if no workflow task is in flight, drop if closed."""
     if txn.state.buffered:
         if not txn.state.running:
-            txn.state = evolve(txn.state, buffered=())
+            txn.set(buffered=())
         elif not txn.wft_in_flight:
             txn.flush()
     return Outcome(txn.state, tuple(txn.events), tuple(txn.tasks), reply, new_run)

@@ -87,7 +87,7 @@ def apply_message(txn: Txn, message: UpdateMessage, sequencing_event_id: int) ->
         return False  # e.g. rejecting an accepted update, or a response before acceptance
     fsm.step(TABLE, current, message.kind)
     if message.kind is UpdateMessageKind.REJECT:
-        txn.state = evolve(txn.state, updates=rest)
+        txn.set(updates=rest)
         return True
     if message.kind is UpdateMessageKind.ACCEPT:
         accepted = txn.append(
@@ -100,7 +100,7 @@ def apply_message(txn: Txn, message: UpdateMessage, sequencing_event_id: int) ->
             ),
         )
         info = dataclasses.replace(info, accepted_event_id=accepted)
-        txn.state = evolve(txn.state, updates=(*rest, info))
+        txn.set(updates=(*rest, info))
         return True
     txn.append(
         E.WORKFLOW_EXECUTION_UPDATE_COMPLETED,
@@ -110,7 +110,7 @@ def apply_message(txn: Txn, message: UpdateMessage, sequencing_event_id: int) ->
             outcome=message.outcome,
         ),
     )
-    txn.state = evolve(txn.state, updates=rest)
+    txn.set(updates=rest)
     return True
 
 

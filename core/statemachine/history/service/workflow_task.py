@@ -144,7 +144,7 @@ def schedule(txn: Txn, speculative: bool = False) -> None:
         stamp=stamp,
         speculative=speculative,
     )
-    txn.state = evolve(txn.state, wft=wft, wft_stamp=stamp)
+    txn.set(wft=wft, wft_stamp=stamp)
     schedule_to_start = s.sticky_schedule_to_start_timeout if sticky else 0
     txn.task(WorkflowTaskTransfer(scheduled_id, queue, sticky, stamp, schedule_to_start))
     if sticky and schedule_to_start:
@@ -197,7 +197,7 @@ def record_started(state: MutableState, req: RecordWorkflowTaskStarted, now: int
         request_id=req.request_id,
         identity=req.identity,
     )
-    txn.state = evolve(txn.state, wft=started)
+    txn.set(wft=started)
     txn.task(
         WorkflowTaskTimeoutTask(
             wft.scheduled_event_id,
@@ -267,8 +267,7 @@ def complete(txn: Txn, wft: WorkflowTaskInfo, identity: str) -> int:
             identity=identity,
         ),
     )
-    txn.state = evolve(
-        txn.state,
+    txn.set(
         wft=None,
         wft_attempt=1,
         last_completed_wft_started_event_id=wft.started_event_id,
@@ -333,7 +332,7 @@ def fail(
     if txn.state.next_event_id != before_flush:
         # New events came with the failure: the next task is a normal one, attempt 1
         # (reference §2.2: a transient task is converted when new events arrive).
-        txn.state = evolve(txn.state, wft_attempt=1)
+        txn.set(wft_attempt=1)
 
 
 def on_timeout(state: MutableState, task: WorkflowTaskTimeoutTask, now: int) -> Outcome:
