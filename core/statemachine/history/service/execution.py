@@ -317,3 +317,31 @@ def on_backoff(state: MutableState, task: WorkflowBackoffTask, now: int) -> Outc
     txn = Txn(evolve(state, backoff_pending=False), now)
     workflow_task.schedule(txn)
     return finish(txn, Ok())
+
+
+# ParentClosePolicy numbers (temporal/api/enums/v1/workflow.proto).
+_TERMINATE, _ABANDON, _REQUEST_CANCEL = 1, 2, 3
+
+
+def parent_close_requests(
+    task: CloseExecutionTransfer,
+) -> tuple[tuple[str, str, TerminateWorkflowExecution | RequestCancelWorkflowExecution], ...]:
+    """What the close transfer task sends each still-open child, by its parent close
+    policy: TERMINATE terminates it, REQUEST_CANCEL asks it to cancel, ABANDON leaves it
+    running (`transfer_queue_active_task_executor.go`, processParentClosePolicy).
+
+    Returns ``(workflow_id, run_id, request)`` per child that gets a request.
+    """
+    requests: list[
+        tuple[str, str, TerminateWorkflowExecution | RequestCancelWorkflowExecution]
+    ] = []
+    for workflow_id, run_id, policy in task.children:
+        if policy == _TERMINATE:
+            reason = "by parent close policy"
+            requests.append((workflow_id, run_id, TerminateWorkflowExecution(reason=reason)))
+        elif policy == _REQUEST_CANCEL:
+            request = RequestCancelWorkflowExecution(
+                request_id=f"{task.run_id}/close/{workflow_id}", reason="by parent close policy"
+            )
+            requests.append((workflow_id, run_id, request))
+    return tuple(requests)

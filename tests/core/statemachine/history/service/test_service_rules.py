@@ -201,3 +201,38 @@ def test_requests_never_mutate_their_inputs() -> None:
     snapshot = run.state
     service.handle(run.state, rq.SignalWorkflowExecution("s"), 5)
     assert run.state is snapshot and run.state == snapshot
+
+
+def test_parent_close_policies() -> None:
+    from core.statemachine.history.service.execution import parent_close_requests
+
+    task = rq.CloseExecutionTransfer(
+        run_id="p", children=(("t", "r1", 1), ("a", "r2", 2), ("c", "r3", 3))
+    )
+    sent = parent_close_requests(task)
+    assert [(wid, type(req).__name__) for wid, _, req in sent] == [
+        ("t", "TerminateWorkflowExecution"),
+        ("c", "RequestCancelWorkflowExecution"),
+    ]
+
+
+def test_closing_parent_lists_started_children_with_policies() -> None:
+    from core.commands import StartChildWorkflowExecutionCommandAttributes
+    from core.enums import ParentClosePolicy
+    from core.events import WorkflowType
+
+    run = Run()
+    start_child = Command(
+        C.START_CHILD_WORKFLOW_EXECUTION,
+        StartChildWorkflowExecutionCommandAttributes(
+            workflow_id="kid",
+            workflow_type=WorkflowType(name="Kid"),
+            parent_close_policy=ParentClosePolicy.REQUEST_CANCEL,
+        ),
+    )
+    run.complete(start_child)
+    initiated = run.events[-1].event_id
+    run.send(rq.RecordChildExecutionStarted(initiated, "kid-run"))
+    outcome = service.handle(run.state, rq.TerminateWorkflowExecution("stop"), run.now + S)
+    close = [t for t in outcome.tasks if isinstance(t, rq.CloseExecutionTransfer)]
+    assert close and close[0].children == (("kid", "kid-run", 3),)
