@@ -346,8 +346,15 @@ def on_timeout(state: MutableState, task: WorkflowTaskTimeoutTask, now: int) -> 
         or wft.attempt != task.attempt
     ):
         return unchanged(state, Error(ErrorKind.NOT_FOUND, "stale workflow task timer"))
-    expect_started = task.timeout_type is TimeoutType.START_TO_CLOSE
-    if wft.started != expect_started:
+    kind = task.timeout_type
+    # Only two timers exist for a workflow task: start-to-close once it started, and
+    # schedule-to-start while a sticky (or speculative) task waits (task_generator.go).
+    live = (kind is TimeoutType.START_TO_CLOSE and wft.started) or (
+        kind is TimeoutType.SCHEDULE_TO_START
+        and not wft.started
+        and (wft.sticky or wft.speculative)
+    )
+    if not live:
         return unchanged(state, Error(ErrorKind.NOT_FOUND, "stale workflow task timer"))
     txn = Txn(state, now)
     fail(txn, wft, WorkflowTaskFailedCause.UNSPECIFIED, timeout=task.timeout_type)

@@ -236,3 +236,18 @@ def test_closing_parent_lists_started_children_with_policies() -> None:
     outcome = service.handle(run.state, rq.TerminateWorkflowExecution("stop"), run.now + S)
     close = [t for t in outcome.tasks if isinstance(t, rq.CloseExecutionTransfer)]
     assert close and close[0].children == (("kid", "kid-run", 3),)
+
+
+def test_workflow_task_timers_of_other_kinds_are_stale() -> None:
+    """Found by the stateful test: a made-up timer kind must get NOT_FOUND, not raise."""
+    run = Run()
+    wft = run.state.wft
+    assert wft is not None
+    for kind in (
+        TimeoutType.SCHEDULE_TO_CLOSE,
+        TimeoutType.HEARTBEAT,
+        TimeoutType.SCHEDULE_TO_START,
+    ):
+        task = rq.WorkflowTaskTimeoutTask(wft.scheduled_event_id, kind, wft.attempt, wft.stamp, 0)
+        reply = run.send(rq.FireTimer(task))
+        assert isinstance(reply, rq.Error) and reply.kind is rq.ErrorKind.NOT_FOUND
