@@ -248,8 +248,12 @@ def run_tlc(
         for name, text in (extra_modules or {}).items():
             (work / f"{name}.tla").write_text(text, encoding="utf-8")
         (work / "Model.cfg").write_text(config_text, encoding="utf-8")
+        # Each TLC gets its own java.io.tmpdir: concurrent TLCs sharing one extract the
+        # standard modules into the same place and can read each other's half-written
+        # files ("Parsing or semantic analysis failed", seen in CI).
         command = [
-            toolchain.java, "-XX:+UseParallelGC", "-cp", str(toolchain.jar), "tlc2.TLC",
+            toolchain.java, "-XX:+UseParallelGC", f"-Djava.io.tmpdir={work}",
+            "-cp", str(toolchain.jar), "tlc2.TLC",
             "-tool", "-workers", str(workers), "-metadir", str(work / "states"),
             "-config", "Model.cfg",
         ]  # fmt: skip

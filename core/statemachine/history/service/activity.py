@@ -198,7 +198,9 @@ def _by_token(state: MutableState, token: ActivityTaskToken) -> ActivityInfo | E
     return info
 
 
-def record_started(state: MutableState, req: RecordActivityTaskStarted, now: int) -> Outcome:
+def record_activity_task_started(
+    state: MutableState, req: RecordActivityTaskStarted, now: int
+) -> Outcome:
     if not state.running:
         return unchanged(state, Error(ErrorKind.WORKFLOW_COMPLETED, "workflow is closed"))
     info = state.activity(req.scheduled_event_id)
@@ -246,7 +248,9 @@ def record_started(state: MutableState, req: RecordActivityTaskStarted, now: int
     return finish(txn, ActivityTaskStarted(token))
 
 
-def heartbeat(state: MutableState, req: RecordActivityTaskHeartbeat, now: int) -> Outcome:
+def record_activity_task_heartbeat(
+    state: MutableState, req: RecordActivityTaskHeartbeat, now: int
+) -> Outcome:
     info = _by_token(state, req.token)
     if isinstance(info, Error):
         return unchanged(state, info)
@@ -276,7 +280,9 @@ def _closed(txn: Txn, info: ActivityInfo) -> Outcome:
     return finish(txn, Ok())
 
 
-def complete(state: MutableState, req: RespondActivityTaskCompleted, now: int) -> Outcome:
+def respond_activity_task_completed(
+    state: MutableState, req: RespondActivityTaskCompleted, now: int
+) -> Outcome:
     info = _by_token(state, req.token)
     if isinstance(info, Error):
         return unchanged(state, info)
@@ -295,7 +301,9 @@ def complete(state: MutableState, req: RespondActivityTaskCompleted, now: int) -
     return _closed(txn, info)
 
 
-def failed(state: MutableState, req: RespondActivityTaskFailed, now: int) -> Outcome:
+def respond_activity_task_failed(
+    state: MutableState, req: RespondActivityTaskFailed, now: int
+) -> Outcome:
     info = _by_token(state, req.token)
     if isinstance(info, Error):
         return unchanged(state, info)
@@ -348,7 +356,9 @@ def _retry(txn: Txn, info: ActivityInfo, delay: int, failure: Opaque | None) -> 
     )
 
 
-def canceled(state: MutableState, req: RespondActivityTaskCanceled, now: int) -> Outcome:
+def respond_activity_task_canceled(
+    state: MutableState, req: RespondActivityTaskCanceled, now: int
+) -> Outcome:
     info = _by_token(state, req.token)
     if isinstance(info, Error):
         return unchanged(state, info)
@@ -378,7 +388,7 @@ def write_canceled(
     )
 
 
-def on_retry_timer(state: MutableState, task: ActivityRetryTask, now: int) -> Outcome:
+def activity_retry_timer_fired(state: MutableState, task: ActivityRetryTask, now: int) -> Outcome:
     info = state.activity(task.scheduled_event_id) if state.running else None
     stale = info is None or not info.backoff
     if info is None or stale or info.stamp != task.stamp or info.attempt != task.attempt:
@@ -391,7 +401,7 @@ def on_retry_timer(state: MutableState, task: ActivityRetryTask, now: int) -> Ou
     return finish(txn, Ok())
 
 
-def on_timeout(state: MutableState, task: ActivityTimeoutTask, now: int) -> Outcome:
+def activity_task_timeout(state: MutableState, task: ActivityTimeoutTask, now: int) -> Outcome:
     """An activity timer fired; act only if it still belongs to the current attempt."""
     info = state.activity(task.scheduled_event_id) if state.running else None
     stale = Error(ErrorKind.NOT_FOUND, "stale activity timer")

@@ -131,7 +131,9 @@ def put_child(txn: Txn, info: ChildInfo | None, drop: int = 0) -> None:
     txn.set(children=children)
 
 
-def child_started(state: MutableState, req: RecordChildExecutionStarted, now: int) -> Outcome:
+def record_child_execution_started(
+    state: MutableState, req: RecordChildExecutionStarted, now: int
+) -> Outcome:
     info = state.child(req.initiated_event_id) if state.running else None
     if info is None or info.started_event_id:
         return _stale(state)
@@ -150,7 +152,7 @@ def child_started(state: MutableState, req: RecordChildExecutionStarted, now: in
     return finish(txn, Ok())
 
 
-def start_child_failed(
+def record_start_child_execution_failed(
     state: MutableState, req: RecordStartChildExecutionFailed, now: int
 ) -> Outcome:
     info = state.child(req.initiated_event_id) if state.running else None
@@ -172,7 +174,9 @@ def start_child_failed(
     return finish(txn, Ok())
 
 
-def child_completed(state: MutableState, req: RecordChildExecutionCompleted, now: int) -> Outcome:
+def record_child_execution_completed(
+    state: MutableState, req: RecordChildExecutionCompleted, now: int
+) -> Outcome:
     info = state.child(req.initiated_event_id) if state.running else None
     if info is None or not info.started_event_id:
         return _stale(state)
@@ -230,7 +234,7 @@ def _child_close(
     )
 
 
-def external_result(state: MutableState, req: RecordExternalResult, now: int) -> Outcome:
+def record_external_result(state: MutableState, req: RecordExternalResult, now: int) -> Outcome:
     pending = state.cancels_out if req.cancel else state.signals_out
     info = next((x for x in pending if x.initiated_event_id == req.initiated_event_id), None)
     if info is None or not state.running:

@@ -46,7 +46,9 @@ CLOSE_COMMANDS = frozenset(
 )
 
 
-def respond_completed(state: MutableState, req: RespondWorkflowTaskCompleted, now: int) -> Outcome:
+def respond_workflow_task_completed(
+    state: MutableState, req: RespondWorkflowTaskCompleted, now: int
+) -> Outcome:
     """Apply a completion (for continue-as-new, `Outcome.new_run` starts the next run)."""
     wft = workflow_task.current(state, req.token)
     if isinstance(wft, Error):
@@ -122,7 +124,9 @@ def _discard_speculative(
     return finish(txn, Ok())
 
 
-def respond_failed(state: MutableState, req: RespondWorkflowTaskFailed, now: int) -> Outcome:
+def respond_workflow_task_failed(
+    state: MutableState, req: RespondWorkflowTaskFailed, now: int
+) -> Outcome:
     wft = workflow_task.current(state, req.token)
     if isinstance(wft, Error):
         return unchanged(state, wft)

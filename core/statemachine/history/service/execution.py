@@ -54,7 +54,7 @@ from core.statemachine.history.service.txn import Outcome, Txn, finish, unchange
 E = EventType
 
 
-def start(
+def start_workflow_execution(
     req: StartWorkflowExecution, now: int, signal: SignalWorkflowExecution | None = None
 ) -> Outcome:
     """A new run: its first events and tasks (with SignalWithStart, the signal first)."""
@@ -133,7 +133,9 @@ def _closed(state: MutableState) -> Outcome:
     return unchanged(state, Error(ErrorKind.WORKFLOW_COMPLETED, "workflow execution is closed"))
 
 
-def signal(state: MutableState, req: SignalWorkflowExecution, now: int) -> Outcome:
+def signal_workflow_execution(
+    state: MutableState, req: SignalWorkflowExecution, now: int
+) -> Outcome:
     if not state.running:
         return _closed(state)
     if req.request_id and req.request_id in state.signal_request_ids:
@@ -163,17 +165,19 @@ def _write_signal(txn: Txn, req: SignalWorkflowExecution) -> None:
         txn.set(signal_request_ids=txn.state.signal_request_ids | {req.request_id})
 
 
-def signal_with_start(
+def signal_with_start_workflow_execution(
     state: MutableState | None, req: SignalWithStartWorkflowExecution, now: int
 ) -> Outcome:
     """Signal the running run; otherwise start a new run whose first event after the
     start is the signal (`service/history/api/signalwithstartworkflow/`)."""
     if state is not None and state.running:
-        return signal(state, req.signal, now)
-    return start(req.start, now, req.signal)
+        return signal_workflow_execution(state, req.signal, now)
+    return start_workflow_execution(req.start, now, req.signal)
 
 
-def request_cancel(state: MutableState, req: RequestCancelWorkflowExecution, now: int) -> Outcome:
+def request_cancel_workflow_execution(
+    state: MutableState, req: RequestCancelWorkflowExecution, now: int
+) -> Outcome:
     if not state.running:
         return _closed(state)
     if state.cancel_requested:
@@ -284,7 +288,9 @@ def close(
     )
 
 
-def terminate(state: MutableState, req: TerminateWorkflowExecution, now: int) -> Outcome:
+def terminate_workflow_execution(
+    state: MutableState, req: TerminateWorkflowExecution, now: int
+) -> Outcome:
     if not state.running:
         return _closed(state)
     txn = Txn(state, now)
@@ -297,7 +303,7 @@ def terminate(state: MutableState, req: TerminateWorkflowExecution, now: int) ->
     return finish(txn, Ok())
 
 
-def on_run_timeout(state: MutableState, task: WorkflowRunTimeoutTask, now: int) -> Outcome:
+def workflow_run_timeout(state: MutableState, task: WorkflowRunTimeoutTask, now: int) -> Outcome:
     if not state.running:
         return unchanged(state, Error(ErrorKind.NOT_FOUND, "stale run timeout"))
     txn = Txn(state, now)
@@ -310,7 +316,9 @@ def on_run_timeout(state: MutableState, task: WorkflowRunTimeoutTask, now: int) 
     return finish(txn, Ok())
 
 
-def on_backoff(state: MutableState, task: WorkflowBackoffTask, now: int) -> Outcome:
+def workflow_backoff_timer_fired(
+    state: MutableState, task: WorkflowBackoffTask, now: int
+) -> Outcome:
     """The delayed first workflow task is due."""
     if not state.running or not state.backoff_pending:
         return unchanged(state, Error(ErrorKind.NOT_FOUND, "stale backoff timer"))

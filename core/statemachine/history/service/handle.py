@@ -53,14 +53,14 @@ __all__ = ["Outcome", "handle", "signal_with_start", "start"]
 
 def start(request: StartWorkflowExecution, now: int) -> Outcome:
     """Start a new run (its id must not be in use: see `handle` for an existing one)."""
-    return execution.start(request, now)
+    return execution.start_workflow_execution(request, now)
 
 
 def signal_with_start(
     state: MutableState | None, request: SignalWithStartWorkflowExecution, now: int
 ) -> Outcome:
     """Signal the run if it is running, else start a new one with the signal."""
-    return execution.signal_with_start(state, request, now)
+    return execution.signal_with_start_workflow_execution(state, request, now)
 
 
 def handle(state: MutableState, request: Request, now: int) -> Outcome:
@@ -80,53 +80,53 @@ def handle(state: MutableState, request: Request, now: int) -> Outcome:
 
 def _dispatch(state: MutableState, request: Request, now: int) -> Outcome:
     if isinstance(request, RecordWorkflowTaskStarted):
-        return workflow_task.record_started(state, request, now)
+        return workflow_task.record_workflow_task_started(state, request, now)
     if isinstance(request, RespondWorkflowTaskCompleted):
-        return commands.respond_completed(state, request, now)
+        return commands.respond_workflow_task_completed(state, request, now)
     if isinstance(request, RecordActivityTaskStarted):
-        return activity.record_started(state, request, now)
+        return activity.record_activity_task_started(state, request, now)
     if isinstance(request, RespondActivityTaskCompleted):
-        return activity.complete(state, request, now)
+        return activity.respond_activity_task_completed(state, request, now)
     if isinstance(request, FireTimer):
         return _fire(state, request.task, now)
     if isinstance(request, SignalWorkflowExecution):
-        return execution.signal(state, request, now)
+        return execution.signal_workflow_execution(state, request, now)
     if isinstance(request, RecordActivityTaskHeartbeat):
-        return activity.heartbeat(state, request, now)
+        return activity.record_activity_task_heartbeat(state, request, now)
     if isinstance(request, RespondActivityTaskFailed):
-        return activity.failed(state, request, now)
+        return activity.respond_activity_task_failed(state, request, now)
     if isinstance(request, RespondActivityTaskCanceled):
-        return activity.canceled(state, request, now)
+        return activity.respond_activity_task_canceled(state, request, now)
     if isinstance(request, RespondWorkflowTaskFailed):
-        return commands.respond_failed(state, request, now)
+        return commands.respond_workflow_task_failed(state, request, now)
     if isinstance(request, RequestCancelWorkflowExecution):
-        return execution.request_cancel(state, request, now)
+        return execution.request_cancel_workflow_execution(state, request, now)
     if isinstance(request, TerminateWorkflowExecution):
-        return execution.terminate(state, request, now)
+        return execution.terminate_workflow_execution(state, request, now)
     if isinstance(request, SignalWithStartWorkflowExecution):
-        return execution.signal_with_start(state, request, now)
+        return execution.signal_with_start_workflow_execution(state, request, now)
     if isinstance(request, RecordChildExecutionStarted):
-        return child.child_started(state, request, now)
+        return child.record_child_execution_started(state, request, now)
     if isinstance(request, RecordChildExecutionCompleted):
-        return child.child_completed(state, request, now)
+        return child.record_child_execution_completed(state, request, now)
     if isinstance(request, RecordStartChildExecutionFailed):
-        return child.start_child_failed(state, request, now)
+        return child.record_start_child_execution_failed(state, request, now)
     if isinstance(request, RecordExternalResult):
-        return child.external_result(state, request, now)
+        return child.record_external_result(state, request, now)
     if isinstance(request, UpdateWorkflowExecution):
-        return update.admit(state, request, now)
+        return update.update_workflow_execution(state, request, now)
     return execution.start_again(state, request)
 
 
 def _fire(state: MutableState, task: TimerTask, now: int) -> Outcome:
     if isinstance(task, UserTimerTask):
-        return timer.on_fire(state, task, now)
+        return timer.user_timer_fired(state, task, now)
     if isinstance(task, ActivityTimeoutTask):
-        return activity.on_timeout(state, task, now)
+        return activity.activity_task_timeout(state, task, now)
     if isinstance(task, ActivityRetryTask):
-        return activity.on_retry_timer(state, task, now)
+        return activity.activity_retry_timer_fired(state, task, now)
     if isinstance(task, WorkflowTaskTimeoutTask):
-        return workflow_task.on_timeout(state, task, now)
+        return workflow_task.workflow_task_timeout(state, task, now)
     if isinstance(task, WorkflowRunTimeoutTask):
-        return execution.on_run_timeout(state, task, now)
-    return execution.on_backoff(state, task, now)
+        return execution.workflow_run_timeout(state, task, now)
+    return execution.workflow_backoff_timer_fired(state, task, now)

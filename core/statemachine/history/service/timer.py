@@ -58,7 +58,7 @@ def drop(txn: Txn, timer_id: str) -> None:
     txn.set(timers=tuple(t for t in txn.state.timers if t.timer_id != timer_id))
 
 
-def on_fire(state: MutableState, task: UserTimerTask, now: int) -> Outcome:
+def user_timer_fired(state: MutableState, task: UserTimerTask, now: int) -> Outcome:
     info = state.timer(task.timer_id) if state.running else None
     if info is None or info.started_event_id != task.started_event_id:
         return unchanged(state, Error(ErrorKind.NOT_FOUND, "stale user timer"))

@@ -65,7 +65,9 @@ TABLE = fsm.make_table(
 )
 
 
-def admit(state: MutableState, req: UpdateWorkflowExecution, now: int) -> Outcome:
+def update_workflow_execution(
+    state: MutableState, req: UpdateWorkflowExecution, now: int
+) -> Outcome:
     if not state.running:
         return unchanged(state, Error(ErrorKind.WORKFLOW_COMPLETED, "workflow is closed"))
     if any(u.update_id == req.update_id for u in state.updates):

@@ -165,7 +165,9 @@ def _queue(s: MutableState, sticky: bool) -> TaskQueue:
     return TaskQueue(name=s.task_queue, kind=TaskQueueKind.NORMAL)
 
 
-def record_started(state: MutableState, req: RecordWorkflowTaskStarted, now: int) -> Outcome:
+def record_workflow_task_started(
+    state: MutableState, req: RecordWorkflowTaskStarted, now: int
+) -> Outcome:
     if not state.running:
         return unchanged(state, Error(ErrorKind.WORKFLOW_COMPLETED, "workflow is closed"))
     wft = state.wft
@@ -335,7 +337,7 @@ def fail(
         txn.set(wft_attempt=1)
 
 
-def on_timeout(state: MutableState, task: WorkflowTaskTimeoutTask, now: int) -> Outcome:
+def workflow_task_timeout(state: MutableState, task: WorkflowTaskTimeoutTask, now: int) -> Outcome:
     """A workflow-task timer fired: time the task out if it is still the same one."""
     wft = state.wft
     if (
