@@ -67,6 +67,7 @@ from core.statemachine.history.service import handle as service
 from core.statemachine.history.service import requests as rq
 from core.statemachine.history.service.state import MutableState
 from core.statemachine.history.service.txn import Outcome
+from core.statemachine.history.validator import validate
 
 C = CommandType
 MS = 1_000_000  # nanoseconds
@@ -99,6 +100,10 @@ class Workload:
     cancel: float = 0.1  # workflows a client asks to cancel
     continue_as_new: float = 0.2  # workflows that continue as new once or twice
     max_requests: int = 50_000_000  # a guard against a loop that never ends
+    # False: validate each run's history when it closes and let it go, recording no
+    # requests, so memory (and the garbage collector's work) stays bounded by the open
+    # runs, as in a long simulation. The result then has counts only.
+    keep: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,6 +330,8 @@ class Cluster:
         self.histories: dict[str, list[HistoryEvent]] = {}
         self.specs: dict[str, Spec] = {}
         self.requests: list[Issued] = []
+        self.issued = 0
+        self.released: set[str] = set()
         self.counts: Counter[str] = Counter()
 
     # -- plumbing ---------------------------------------------------------------------
@@ -342,11 +349,28 @@ class Cluster:
             if time > self.now:
                 self.now = time
             self.act(action)
-            if len(self.requests) > self.w.max_requests:
+            if self.issued > self.w.max_requests:
                 raise RuntimeError(f"more than {self.w.max_requests} requests: a livelock?")
 
+    def record(self, issued: Issued) -> None:
+        self.issued += 1
+        if self.w.keep:
+            self.requests.append(issued)
+
+    def release(self, run_id: str) -> None:
+        """A closed run's history is checked and let go (Workload.keep=False)."""
+        history = self.histories[run_id]
+        verdict = validate(history)
+        if verdict.violations:
+            raise RuntimeError(f"run {run_id} wrote an invalid history: {verdict.violations[:3]}")
+        self.counts["events"] += len(history)
+        for event in history:
+            self.counts[f"event.{event.event_type.name}"] += 1
+        self.histories[run_id] = []
+        self.released.add(run_id)
+
     def start_run(self, request: rq.StartWorkflowExecution) -> None:
-        self.requests.append(Issued(self.now, request.workflow_id, request.run_id, request))
+        self.record(Issued(self.now, request.workflow_id, request.run_id, request))
         self.counts["request.StartWorkflowExecution"] += 1
         self.current[request.workflow_id] = request.run_id
         self.histories[request.run_id] = []
@@ -354,7 +378,7 @@ class Cluster:
 
     def send(self, run_id: str, request: rq.Request) -> rq.Reply:
         state = self.runs[run_id]
-        self.requests.append(Issued(self.now, state.workflow_id, run_id, request))
+        self.record(Issued(self.now, state.workflow_id, run_id, request))
         self.counts[f"request.{type(request).__name__}"] += 1
         buffered = len(state.buffered)
         outcome = self.handle_fn(state, request, self.now)
@@ -374,6 +398,8 @@ class Cluster:
                 self.transfer(run_id, task)
             elif isinstance(task, rq.CloseExecutionTransfer):
                 self.counts[f"closed.{outcome.state.status.value}"] += 1
+                if not self.w.keep:
+                    self.release(run_id)
             elif isinstance(task, rq.TimerTask):
                 self.at(task.fire_time, _Fire(run_id, task))
             else:  # children and external requests: this workload issues none
@@ -485,6 +511,8 @@ class Cluster:
 
     def workflow_worker(self, action: _WorkflowWorker) -> None:
         started, run_id = action.started, action.run_id
+        if run_id in self.released:  # the run closed while this worker was busy
+            return
         if action.fail:
             self.send(run_id, rq.RespondWorkflowTaskFailed(started.token, identity="worker"))
             return
@@ -534,9 +562,11 @@ def run_workload(
         cluster.at(T0 + index * 2 * MS, _Start(index))
     cluster.run()
     counts = cluster.counts
-    counts["requests"] = len(cluster.requests)
+    counts["requests"] = cluster.issued
     counts["runs"] = len(cluster.runs)
-    for history in cluster.histories.values():
+    for run_id, history in cluster.histories.items():
+        if run_id in cluster.released:
+            continue
         counts["events"] += len(history)
         for event in history:
             counts[f"event.{event.event_type.name}"] += 1

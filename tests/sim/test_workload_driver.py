@@ -160,3 +160,12 @@ def test_same_seed_same_run_under_another_hash_seed() -> None:
         for hash_seed in (1, 2)
     }
     assert len(digests) == 1
+
+
+def test_letting_closed_runs_go_changes_no_count() -> None:
+    """keep=False validates each closed run and drops it; the run itself is the same."""
+    kept = run_workload(Workload(workflows=30, seed=3))
+    dropped = run_workload(Workload(workflows=30, seed=3, keep=False))
+    assert dropped.counts == kept.counts
+    assert dropped.requests == () and len(kept.requests) == kept.counts["requests"]
+    assert all(not events for events in dropped.histories.values())
