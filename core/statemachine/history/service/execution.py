@@ -18,9 +18,10 @@ Rules (reference §2.7 and §4; `docs/architecture/workflow-lifecycle.md`,
 
 from __future__ import annotations
 
+import dataclasses
 from enum import Enum
 
-from core.enums import EventType, RetryState, WorkflowTaskFailedCause
+from core.enums import EventType, RetryState, WorkflowIdReusePolicy, WorkflowTaskFailedCause
 from core.events import (
     TaskQueue,
     WorkflowExecution,
@@ -116,17 +117,43 @@ def start_workflow_execution(
     return finish(txn, Ok())
 
 
-def start_again(state: MutableState, req: StartWorkflowExecution) -> Outcome:
-    """StartWorkflowExecution for an id whose run already exists."""
+# Closes after which ALLOW_DUPLICATE_FAILED_ONLY lets a new run start.
+_FAILED_CLOSES = frozenset(
+    {RunStatus.FAILED, RunStatus.CANCELED, RunStatus.TERMINATED, RunStatus.TIMED_OUT}
+)
+
+
+def start_again(state: MutableState, req: StartWorkflowExecution, now: int = 0) -> Outcome:
+    """StartWorkflowExecution for a workflow id whose latest run is `state`.
+
+    A retry of the running run's own start (same request id) is answered again. A
+    running run rejects another start, unless the policy is TERMINATE_IF_RUNNING, which
+    terminates it first. A closed run lets a new run start as the WorkflowIdReusePolicy
+    says (`service/history/api/startworkflow/`, id reuse checks): ALLOW_DUPLICATE always,
+    ALLOW_DUPLICATE_FAILED_ONLY after a failure, cancel, terminate or timeout,
+    REJECT_DUPLICATE never. An allowed start is returned in `Outcome.new_run`.
+    """
+    policy = req.id_reuse_policy
     if state.running and req.request_id == state.start_request_id:
         return unchanged(state, Ok())  # the client retried its own start
-    if state.running:
+    if state.running and policy is not WorkflowIdReusePolicy.TERMINATE_IF_RUNNING:
         return unchanged(
             state, Error(ErrorKind.ALREADY_EXISTS, f"workflow {state.workflow_id} is running")
         )
-    return unchanged(
-        state, Error(ErrorKind.ALREADY_EXISTS, f"workflow {state.workflow_id} already ran")
+    if state.running:
+        ended = terminate_workflow_execution(
+            state, TerminateWorkflowExecution(reason="TerminateIfRunning"), now
+        )
+        return dataclasses.replace(ended, new_run=req)
+    allowed = policy is WorkflowIdReusePolicy.ALLOW_DUPLICATE or (
+        policy is WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY
+        and state.status in _FAILED_CLOSES
     )
+    if not allowed:
+        return unchanged(
+            state, Error(ErrorKind.ALREADY_EXISTS, f"workflow {state.workflow_id} already ran")
+        )
+    return Outcome(state, (), (), Ok(), new_run=req)
 
 
 def _closed(state: MutableState) -> Outcome:

@@ -115,7 +115,7 @@ def _dispatch(state: MutableState, request: Request, now: int) -> Outcome:
         return child.record_external_result(state, request, now)
     if isinstance(request, UpdateWorkflowExecution):
         return update.update_workflow_execution(state, request, now)
-    return execution.start_again(state, request)
+    return execution.start_again(state, request, now)
 
 
 def _fire(state: MutableState, task: TimerTask, now: int) -> Outcome:

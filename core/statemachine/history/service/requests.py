@@ -22,6 +22,7 @@ from core.enums import (
     ContinueAsNewInitiator,
     StartChildWorkflowExecutionFailedCause,
     TimeoutType,
+    WorkflowIdReusePolicy,
     WorkflowTaskFailedCause,
 )
 from core.opaque import Opaque
@@ -52,6 +53,7 @@ class StartWorkflowExecution:
     continued_execution_run_id: str = ""
     continued_failure: Opaque | None = None
     first_execution_run_id: str = ""
+    id_reuse_policy: WorkflowIdReusePolicy = WorkflowIdReusePolicy.ALLOW_DUPLICATE
 
 
 @dataclass(frozen=True, slots=True)

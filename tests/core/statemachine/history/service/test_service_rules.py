@@ -251,3 +251,31 @@ def test_workflow_task_timers_of_other_kinds_are_stale() -> None:
         task = rq.WorkflowTaskTimeoutTask(wft.scheduled_event_id, kind, wft.attempt, wft.stamp, 0)
         reply = run.send(rq.FireTimer(task))
         assert isinstance(reply, rq.Error) and reply.kind is rq.ErrorKind.NOT_FOUND
+
+
+def test_workflow_id_reuse_policies() -> None:
+    from core.enums import WorkflowIdReusePolicy as P
+
+    def start(policy: P, request_id: str = "again") -> rq.StartWorkflowExecution:
+        return rq.StartWorkflowExecution(
+            "default", "wf", "run-2", "Flow", "q", request_id, id_reuse_policy=policy
+        )
+
+    running = Run()
+    refused = service.handle(running.state, start(P.ALLOW_DUPLICATE), 5)
+    assert isinstance(refused.reply, rq.Error) and refused.new_run is None
+    replaced = service.handle(running.state, start(P.TERMINATE_IF_RUNNING), 5)
+    assert replaced.events[-1].event_type is E.WORKFLOW_EXECUTION_TERMINATED
+    assert replaced.new_run is not None and replaced.new_run.run_id == "run-2"
+
+    completed = Run()
+    completed.complete(complete_cmd())
+    assert service.handle(completed.state, start(P.ALLOW_DUPLICATE), 9).new_run is not None
+    for policy in (P.ALLOW_DUPLICATE_FAILED_ONLY, P.REJECT_DUPLICATE):
+        outcome = service.handle(completed.state, start(policy), 9)
+        assert isinstance(outcome.reply, rq.Error) and outcome.new_run is None
+
+    terminated = Run()
+    terminated.send(rq.TerminateWorkflowExecution("stop"))
+    again = service.handle(terminated.state, start(P.ALLOW_DUPLICATE_FAILED_ONLY), 9)
+    assert again.new_run is not None

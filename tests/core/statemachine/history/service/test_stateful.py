@@ -262,12 +262,18 @@ def step_problems(
     close_tasks = sum(isinstance(t, rq.CloseExecutionTransfer) for t in outcome.tasks)
     if closes != close_tasks:
         problems.append(f"{closes} close events but {close_tasks} CloseExecutionTransfer tasks")
-    # A next run comes only with this run's close: always for continue-as-new, and for a
-    # failure or timeout that the workflow's retry policy retries.
+    # A next run comes with this run's close (always for continue-as-new, and for a
+    # failure or timeout that the workflow's retry policy retries), or from a start that
+    # the workflow id reuse policy allows once this run has closed.
     status = outcome.state.status
     if closes and status is RunStatus.CONTINUED_AS_NEW and outcome.new_run is None:
         problems.append("continued as new without a next run")
-    if outcome.new_run is not None and not (closes and status in CHAINED_CLOSES):
+    reused = outcome.new_run is not None and not outcome.state.running and not outcome.events
+    if (
+        outcome.new_run is not None
+        and not (closes and status in CHAINED_CLOSES)
+        and not (reused or status is RunStatus.TERMINATED)
+    ):
         problems.append(f"a next run without a chaining close (status {status.name})")
     return problems
 
@@ -776,8 +782,13 @@ class ServiceCluster(RuleBasedStateMachine):
                 request = rq.StartWorkflowExecution(
                     "default", "wf", "other", "Workflow", "queue", "another-start"
                 )
-            reply = self._send(request).reply
-            assert isinstance(reply, rq.Ok) == (same and self.run.running), reply
+            running = self.run.running
+            own = request.request_id == self.run.start_request_id
+            outcome = self._send(request)
+            # Running: only a retry of the run's own start is answered. Closed: the default
+            # id reuse policy (ALLOW_DUPLICATE) lets a new run start (Outcome.new_run).
+            assert isinstance(outcome.reply, rq.Ok) == (own or not running), outcome.reply
+            assert (outcome.new_run is not None) == (not running), outcome
 
     # -- invariants between steps ----------------------------------------------------
     @invariant()
