@@ -17,7 +17,7 @@ import json
 import sys
 from typing import Any
 
-from adapters import tlc
+from adapters import tlc, tlc_trace
 from adapters.console import progress, summary_table
 from core.errors import BadInput
 
@@ -92,11 +92,11 @@ def _print_configs(reports: list[tlc.ConfigReport]) -> None:
 
 def _run_traces(toolchain: tlc.Toolchain, args: argparse.Namespace) -> int:
     # Read every history first, so a bad file is reported before any TLC runs.
-    histories = [(path, tlc.read_history(path)) for path in args.trace]
-    reports: list[tlc.TraceReport] = []
+    histories = [(path, tlc_trace.read_history(path)) for path in args.trace]
+    reports: list[tlc_trace.TraceReport] = []
     with progress("trace validation", total=len(histories), enabled=not args.json) as advance:
         for path, events in histories:
-            reports.append(tlc.validate_events(toolchain, events, path))
+            reports.append(tlc_trace.validate_events(toolchain, events, path))
             advance(1)
     ok = all(r.accepted for r in reports)
     if args.json:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters import tlc, tlc_cmd
+from adapters import tlc, tlc_cmd, tlc_trace
 from core.events import HistoryEvent
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -138,11 +138,13 @@ def test_liveness_counterexample_is_a_lasso(reports: dict[str, tlc.ConfigReport]
 # ---------------------------------------------------------------- trace validation
 
 
-def _validate_many(toolchain: tlc.Toolchain, names: tuple[str, ...]) -> list[tlc.TraceReport]:
+def _validate_many(toolchain: tlc.Toolchain, names: tuple[str, ...]) -> list[tlc_trace.TraceReport]:
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        return list(pool.map(lambda n: tlc.validate_trace(toolchain, str(HISTORIES / n)), names))
+        return list(
+            pool.map(lambda n: tlc_trace.validate_trace(toolchain, str(HISTORIES / n)), names)
+        )
 
 
 def test_real_histories_pass_trace_validation(toolchain: tlc.Toolchain) -> None:
@@ -167,7 +169,7 @@ def test_whole_corpus_trace_validation(toolchain: tlc.Toolchain) -> None:
 
 
 def _mutated(name: str, mutate: str) -> list[HistoryEvent]:
-    events = tlc.read_history(str(HISTORIES / name))
+    events = tlc_trace.read_history(str(HISTORIES / name))
     if mutate == "signal_in_flight":
         # signals.json: move the Signaled (5) before WorkflowTaskCompleted (4): written
         # while a workflow task is in flight, which the server never does (H6).
@@ -197,25 +199,25 @@ def _renumber(event: HistoryEvent, event_id: int) -> HistoryEvent:
 def test_mutated_history_fails_trace_validation(
     toolchain: tlc.Toolchain, name: str, mutate: str
 ) -> None:
-    report = tlc.validate_events(toolchain, _mutated(name, mutate), f"{name}:{mutate}")
+    report = tlc_trace.validate_events(toolchain, _mutated(name, mutate), f"{name}:{mutate}")
     assert not report.accepted
     assert report.matched < report.events
     assert "no behaviour of WorkflowExecution writes" in report.reason
 
 
 def test_unmodelled_event_is_reported_not_rejected(toolchain: tlc.Toolchain) -> None:
-    report = tlc.validate_trace(toolchain, str(HISTORIES / "updates.json"))
+    report = tlc_trace.validate_trace(toolchain, str(HISTORIES / "updates.json"))
     assert report.not_modelled and "WORKFLOW_EXECUTION_UPDATE_ACCEPTED" in report.reason
 
 
 def test_trace_records_use_spec_field_names() -> None:
-    events = tlc.read_history(str(HISTORIES / "activity-single.json"))
-    records = tlc.trace_records(events)
+    events = tlc_trace.read_history(str(HISTORIES / "activity-single.json"))
+    records = tlc_trace.trace_records(events)
     completed = records[6]
     assert completed["type"] == "ActivityTaskCompleted"
     assert (completed["sched"], completed["started"]) == (5, 6)
     assert records[4]["wtc"] == 4 and records[4]["eid"]
-    module = tlc.log_module(records)
+    module = tlc_trace.log_module(records)
     assert module.startswith("---- MODULE TraceLog ----") and "Log == <<" in module
 
 

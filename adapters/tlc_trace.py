@@ -1,0 +1,303 @@
+"""Trace validation: check a recorded Temporal history against WorkflowExecution with TLC.
+
+Trace validation (Cirstea, Kuppe, Loillier, Merz 2024) turns a recorded Temporal JSON
+history into a TLA+ module ``TraceLog`` holding the events as a tuple of records in the
+format of WorkflowExecution's ``history`` variable, and asks TLC whether
+``TraceWorkflowExecution`` (the specification constrained by the log) can write it.
+Events the specification does not model are abstracted (``OTHER_COMMAND_EVENTS``,
+``OTHER_INPUT_EVENTS``); a history holding an event with no abstraction is reported as
+not modelled rather than as rejected.
+
+Running TLC, parsing its output and the model-checking manifest live in ``adapters.tlc``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from adapters.temporal_json import iter_events
+from adapters.tlc import SPEC_DIR, TlcError, Toolchain, run_tlc
+from core.enums import EventType
+from core.errors import BadInput
+from core.events import HistoryEvent
+
+# Command events the specification abstracts as one "OtherCommandEvent" (a command
+# with no lifecycle the model follows); their WTC is kept.
+OTHER_COMMAND_EVENTS = frozenset(
+    {
+        EventType.MARKER_RECORDED,
+        EventType.UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
+        EventType.WORKFLOW_PROPERTIES_MODIFIED,
+        EventType.START_CHILD_WORKFLOW_EXECUTION_INITIATED,
+        EventType.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
+        EventType.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
+    }
+)
+# Results from other workflows, abstracted as "OtherInput": like a signal they are
+# buffered while a workflow task is in flight and schedule a workflow task otherwise.
+OTHER_INPUT_EVENTS = frozenset(
+    {
+        EventType.START_CHILD_WORKFLOW_EXECUTION_FAILED,
+        EventType.CHILD_WORKFLOW_EXECUTION_STARTED,
+        EventType.CHILD_WORKFLOW_EXECUTION_COMPLETED,
+        EventType.CHILD_WORKFLOW_EXECUTION_FAILED,
+        EventType.CHILD_WORKFLOW_EXECUTION_CANCELED,
+        EventType.CHILD_WORKFLOW_EXECUTION_TIMED_OUT,
+        EventType.CHILD_WORKFLOW_EXECUTION_TERMINATED,
+        EventType.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
+        EventType.EXTERNAL_WORKFLOW_EXECUTION_SIGNALED,
+        EventType.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
+        EventType.EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED,
+    }
+)
+_MODELLED = {
+    EventType.WORKFLOW_EXECUTION_STARTED: "WorkflowExecutionStarted",
+    EventType.WORKFLOW_EXECUTION_COMPLETED: "WorkflowExecutionCompleted",
+    EventType.WORKFLOW_EXECUTION_FAILED: "WorkflowExecutionFailed",
+    EventType.WORKFLOW_EXECUTION_TIMED_OUT: "WorkflowExecutionTimedOut",
+    EventType.WORKFLOW_EXECUTION_CANCELED: "WorkflowExecutionCanceled",
+    EventType.WORKFLOW_EXECUTION_TERMINATED: "WorkflowExecutionTerminated",
+    EventType.WORKFLOW_EXECUTION_CONTINUED_AS_NEW: "WorkflowExecutionContinuedAsNew",
+    EventType.WORKFLOW_EXECUTION_SIGNALED: "WorkflowExecutionSignaled",
+    EventType.WORKFLOW_EXECUTION_CANCEL_REQUESTED: "WorkflowExecutionCancelRequested",
+    EventType.WORKFLOW_TASK_SCHEDULED: "WorkflowTaskScheduled",
+    EventType.WORKFLOW_TASK_STARTED: "WorkflowTaskStarted",
+    EventType.WORKFLOW_TASK_COMPLETED: "WorkflowTaskCompleted",
+    EventType.WORKFLOW_TASK_FAILED: "WorkflowTaskFailed",
+    EventType.WORKFLOW_TASK_TIMED_OUT: "WorkflowTaskTimedOut",
+    EventType.ACTIVITY_TASK_SCHEDULED: "ActivityTaskScheduled",
+    EventType.ACTIVITY_TASK_STARTED: "ActivityTaskStarted",
+    EventType.ACTIVITY_TASK_COMPLETED: "ActivityTaskCompleted",
+    EventType.ACTIVITY_TASK_FAILED: "ActivityTaskFailed",
+    EventType.ACTIVITY_TASK_TIMED_OUT: "ActivityTaskTimedOut",
+    EventType.ACTIVITY_TASK_CANCEL_REQUESTED: "ActivityTaskCancelRequested",
+    EventType.ACTIVITY_TASK_CANCELED: "ActivityTaskCanceled",
+    EventType.TIMER_STARTED: "TimerStarted",
+    EventType.TIMER_FIRED: "TimerFired",
+    EventType.TIMER_CANCELED: "TimerCanceled",
+}
+_TIMER_REFERENCE = {EventType.TIMER_FIRED, EventType.TIMER_CANCELED}
+_TIMEOUT_NAMES = {1: "StartToClose", 2: "ScheduleToStart", 3: "ScheduleToClose", 4: "Heartbeat"}
+_STICKY_KIND = 2  # TaskQueueKind.STICKY
+
+Record = dict[str, int | str]
+
+
+class NotModelled(BadInput):
+    """The history holds an event the specification neither models nor abstracts."""
+
+
+def _int(attributes: object, name: str) -> int:
+    value = getattr(attributes, name, 0)
+    return value if isinstance(value, int) else 0
+
+
+def _str(attributes: object, name: str) -> str:
+    value = getattr(attributes, name, "")
+    return value if isinstance(value, str) else ""
+
+
+def trace_record(event: HistoryEvent) -> Record:
+    """The event as a record of WorkflowExecution's ``history`` (see its header)."""
+    kind = event.event_type
+    a = event.attributes
+    if kind in OTHER_COMMAND_EVENTS:
+        name = "OtherCommandEvent"
+    elif kind in OTHER_INPUT_EVENTS:
+        name = "OtherInput"
+    elif kind in _MODELLED:
+        name = _MODELLED[kind]
+    else:
+        raise NotModelled(f"event {event.event_id}: {kind.name} is not modelled")
+    info = ""
+    if kind == EventType.WORKFLOW_TASK_SCHEDULED:
+        queue = getattr(a, "task_queue", None)
+        info = "Sticky" if getattr(queue, "kind", 0) == _STICKY_KIND else "Normal"
+    elif kind == EventType.WORKFLOW_TASK_TIMED_OUT:
+        info = _TIMEOUT_NAMES.get(int(getattr(a, "timeout_type", 0)), "")
+    attempt = 0
+    if kind in (EventType.WORKFLOW_TASK_SCHEDULED, EventType.ACTIVITY_TASK_STARTED):
+        attempt = _int(a, "attempt")
+    if name == "OtherInput":  # abstract: no references, no ids
+        return _record(event.event_id, name)
+    return {
+        "id": event.event_id,
+        "type": name,
+        # a timer's follow-ups name it by started_event_id, the others by scheduled_event_id
+        "sched": _int(a, "started_event_id" if kind in _TIMER_REFERENCE else "scheduled_event_id"),
+        "started": 0 if kind in _TIMER_REFERENCE else _int(a, "started_event_id"),
+        "wtc": _int(a, "workflow_task_completed_event_id"),
+        "latest": _int(a, "latest_cancel_requested_event_id"),
+        "eid": _str(a, "activity_id") or _str(a, "timer_id"),
+        "attempt": attempt,
+        "info": info,
+    }
+
+
+def _record(event_id: int, name: str) -> Record:
+    return {
+        "id": event_id, "type": name, "sched": 0, "started": 0, "wtc": 0, "latest": 0,
+        "eid": "", "attempt": 0, "info": "",
+    }  # fmt: skip
+
+
+def trace_records(events: Iterable[HistoryEvent]) -> list[Record]:
+    return [trace_record(e) for e in events]
+
+
+def _tla(value: int | str) -> str:
+    if isinstance(value, int):
+        return str(value)
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+_FIELDS = ("id", "type", "sched", "started", "wtc", "latest", "eid", "attempt", "info")
+
+
+def log_module(records: Sequence[Record]) -> str:
+    """The generated TraceLog module: ``Log`` as a tuple of records."""
+    rows = ["[" + ", ".join(f"{k} |-> {_tla(r[k])}" for k in _FIELDS) + "]" for r in records]
+    body = ",\n    ".join(rows)
+    return (
+        "---- MODULE TraceLog ----\n"
+        "\\* Generated by adapters/tlc_trace.py from a recorded history; not edited by hand.\n"
+        f"Log == <<\n    {body}\n>>\n====\n"
+    )
+
+
+def trace_config(records: Sequence[Record]) -> str:
+    """Constants sized to the log: as many slots, signals and attempts as it uses."""
+
+    def count(name: str) -> int:
+        return sum(1 for r in records if r["type"] == name)
+
+    def ids(name: str) -> str:
+        found = sorted({str(r["eid"]) for r in records if r["type"] == name})
+        return "{" + ", ".join(_tla(x) for x in found) + "}"
+
+    def max_attempt(name: str, floor: int) -> int:
+        return max([floor] + [int(r["attempt"]) for r in records if r["type"] == name])
+
+    everything = {
+        "EnvActions": "{"
+        + ", ".join(
+            _tla(x)
+            for x in (
+                "SignalWithStartWorkflowExecution", "RequestCancelWorkflowExecution",
+                "TerminateWorkflowExecution", "WorkflowRunTimeout", "RespondWorkflowTaskFailed",
+            )
+        )
+        + "}",
+        "ActivityTimeouts": '{"StartToClose", "ScheduleToStart", "ScheduleToClose"}',
+        "WftTimeouts": '{"StartToClose", "ScheduleToStart"}',
+        "CloseCommands": '{"CompleteWorkflowExecution", "FailWorkflowExecution", '
+        '"CancelWorkflowExecution", "ContinueAsNewWorkflowExecution"}',
+    }  # fmt: skip
+    constants = {
+        "MaxActivities": str(count("ActivityTaskScheduled")),
+        "MaxTimers": str(count("TimerStarted")),
+        "ActivityIds": ids("ActivityTaskScheduled"),
+        "TimerIds": ids("TimerStarted"),
+        "MaxSignals": str(count("WorkflowExecutionSignaled")),
+        "MaxOtherInputs": str(count("OtherInput")),
+        "MaxAttempts": str(max_attempt("ActivityTaskStarted", 1)),
+        "MaxWftAttempts": str(max_attempt("WorkflowTaskScheduled", 2)),
+        "MaxCrashes": "0",  # a crash only removes behaviours: timeouts stay possible
+        "MaxCommands": "1",  # unused: the commands come from the log
+        "OtherCommands": "TRUE",
+        **everything,
+    }
+    bugs = _bug_constants()
+    lines = ["CONSTANTS"]
+    lines += [f"    {k} = {v}" for k, v in constants.items()]
+    lines += [f"    {b} = FALSE" for b in bugs]
+    lines += [
+        "SPECIFICATION TraceSpec",
+        "INVARIANT TraceNotMatched",
+        "CONSTRAINT TraceProgress",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _bug_constants() -> list[str]:
+    text = (SPEC_DIR / "WorkflowExecution.tla").read_text(encoding="utf-8")
+    return re.findall(r"^\s+(BUG_\w+),?", text, re.M)
+
+
+@dataclass(frozen=True, slots=True)
+class TraceReport:
+    """The verdict of trace validation on one history."""
+
+    path: str
+    events: int
+    accepted: bool
+    matched: int  # length of the longest prefix some behaviour of the spec writes
+    reason: str
+    seconds: float
+    not_modelled: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "history": self.path,
+            "events": self.events,
+            "accepted": self.accepted,
+            "matched_events": self.matched,
+            "not_modelled": self.not_modelled,
+            "reason": self.reason,
+            "seconds": round(self.seconds, 2),
+        }
+
+
+def read_history(path: str) -> list[HistoryEvent]:
+    """Decode a history file; BadInput (one line, naming the file) if unreadable."""
+    try:
+        with open(path, "rb") as stream:
+            return list(iter_events(stream))
+    except OSError as exc:
+        raise BadInput(f"{path}: {exc.strerror or exc}") from None
+    except BadInput as exc:
+        raise BadInput(f"{path}: {exc}") from None
+
+
+def validate_events(
+    toolchain: Toolchain, events: Sequence[HistoryEvent], label: str, timeout: float = 300
+) -> TraceReport:
+    """Is this history a behaviour of WorkflowExecution? (trace validation)"""
+    try:
+        records = trace_records(events)
+    except NotModelled as exc:
+        return TraceReport(label, len(events), False, 0, str(exc), 0.0, not_modelled=True)
+    if not records:
+        return TraceReport(label, 0, False, 0, "the history is empty", 0.0)
+    try:
+        result = run_tlc(
+            toolchain,
+            "TraceWorkflowExecution",
+            trace_config(records),
+            check_deadlock=False,
+            extra_modules={"TraceLog": log_module(records)},
+            timeout=timeout,
+        )
+    except TlcError as exc:
+        return TraceReport(label, len(records), False, 0, str(exc), timeout)
+    if result.errors:
+        return TraceReport(
+            label, len(records), False, 0, f"TLC error: {result.errors[0]}", result.seconds
+        )
+    progress_lines = "\n".join(result.printed)
+    matched = max([0] + [int(m) for m in re.findall(r'<<"matched", (\d+)>>', progress_lines)])
+    if result.violated == "TraceNotMatched":
+        return TraceReport(
+            label, len(records), True, len(records), "every event matched", result.seconds
+        )
+    nxt = records[matched] if matched < len(records) else None
+    where = f"event {nxt['id']} ({nxt['type']})" if nxt else "the end"
+    reason = f"no behaviour of WorkflowExecution writes {where}; matched {matched} events"
+    return TraceReport(label, len(records), False, matched, reason, result.seconds)
+
+
+def validate_trace(toolchain: Toolchain, path: str, timeout: float = 300) -> TraceReport:
+    return validate_events(toolchain, read_history(path), path, timeout)
