@@ -11,6 +11,7 @@ from typing import Any
 
 from core.errors import BadInput
 from proofs.models.two_phase_commit import TwoPhaseCommit
+from proofs.models.workflow_run import workflow_run
 
 Factory = Callable[[Mapping[str, str]], Any]
 
@@ -54,4 +55,4 @@ def two_phase_commit(params: Mapping[str, str]) -> TwoPhaseCommit:
     )
 
 
-MODELS: dict[str, Factory] = {"two-phase-commit": two_phase_commit}
+MODELS: dict[str, Factory] = {"two-phase-commit": two_phase_commit, "workflow-run": workflow_run}

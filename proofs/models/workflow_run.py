@@ -1,0 +1,350 @@
+"""One workflow run, driven through the real history service (not a re-implementation).
+
+A state is the service's `MutableState`, the history written so far, the timer tasks
+the service emitted and not yet fired, the virtual clock, and two bounded counters
+(workflow-task failures/timeouts taken, signals sent). Every action builds one real
+request and hands it to `core.statemachine.history.service.handle`; an action is enabled
+when its guard holds and the service does not answer it with an `Error`.
+
+The workflow is scripted and deterministic: its first workflow task schedules activity
+``a`` (retry policy maximumAttempts=2) and starts timer ``t``; a later task completes the
+run once both the activity's result and the timer's firing are in history, otherwise it
+returns no commands. The environment: a worker polls and completes the workflow task
+in one step, or polls and fails it, or polls and crashes (so the task times out) -- the
+last two together at most `MAX_WFT_FAILURES` times; an activity worker starts, completes
+or fails (retryably) the activity; any pending timer task fires, whatever its fire time
+(activity timeouts and retry, the user timer, workflow-task timeouts); a client signals
+at most once. Timer tasks made stale by a later attempt or a closed timer are dropped.
+
+Time is deterministic: an action runs at ``(events so far + 1) * STEP``. A clock that
+ticks per action instead would make the same history reachable with different
+timestamps, multiplying the state space about twentyfold for nothing the invariants
+can see.
+
+Invariants (spec/README.md): ``H-valid`` (the validator finds nothing in the history),
+``INV-RUN-CLOSES-ONCE`` and ``INV-RESULT-AT-MOST-ONCE``; eventually-property
+``INV-EVENTUALLY-CLOSED`` (checked under weak fairness).
+
+``broken=True`` seeds a bug in what the service returns: the outcome of
+RespondActivityTaskCompleted gets its ActivityTaskCompleted event appended a second time
+(with a fresh id): a duplicated result, which the checker must catch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable, Mapping
+from typing import NamedTuple
+
+from core.commands import (
+    Command,
+    CompleteWorkflowExecutionCommandAttributes,
+    ScheduleActivityTaskCommandAttributes,
+    StartTimerCommandAttributes,
+)
+from core.enums import CommandType, EventType
+from core.events import ActivityType, HistoryEvent
+from core.opaque import Opaque
+from core.statemachine.history.service import handle as service
+from core.statemachine.history.service import requests as rq
+from core.statemachine.history.service.state import MutableState
+from core.statemachine.history.validator import validate
+
+E = EventType
+SECOND = 10**9
+STEP = SECOND  # virtual time per action
+MAX_WFT_FAILURES = 1  # workflow-task failures plus workflow-task timeouts fired
+MAX_SIGNALS = 1
+
+RUN_CLOSE = frozenset(
+    {
+        E.WORKFLOW_EXECUTION_COMPLETED,
+        E.WORKFLOW_EXECUTION_FAILED,
+        E.WORKFLOW_EXECUTION_TIMED_OUT,
+        E.WORKFLOW_EXECUTION_CANCELED,
+        E.WORKFLOW_EXECUTION_TERMINATED,
+        E.WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
+    }
+)
+ACTIVITY_CLOSE = frozenset(
+    {
+        E.ACTIVITY_TASK_COMPLETED,
+        E.ACTIVITY_TASK_FAILED,
+        E.ACTIVITY_TASK_TIMED_OUT,
+        E.ACTIVITY_TASK_CANCELED,
+    }
+)
+TIMER_CLOSE = frozenset({E.TIMER_FIRED, E.TIMER_CANCELED})
+
+
+class State(NamedTuple):
+    run: MutableState
+    history: tuple[HistoryEvent, ...]
+    timers: tuple[rq.TimerTask, ...]  # pending timer tasks, in emission order
+    now: int  # virtual time
+    failures: int  # workflow-task failures and timeouts taken
+    signals: int
+
+
+class Action(NamedTuple):
+    """An environment step; ``task`` is the timer task for ``FireTimer``."""
+
+    name: str
+    task: rq.TimerTask | None = None
+
+    def __str__(self) -> str:
+        if self.task is None:
+            return self.name
+        return f"{self.name}({type(self.task).__name__}@{self.task.fire_time // SECOND}s)"
+
+
+COMPLETE = Action("PollAndCompleteWorkflowTask")
+FAIL = Action("PollAndFailWorkflowTask")
+CRASH = Action("PollWorkflowTaskAndCrash")  # the task then times out
+START_ACTIVITY = Action("StartActivity")
+COMPLETE_ACTIVITY = Action("CompleteActivity")
+FAIL_ACTIVITY = Action("FailActivity")
+SIGNAL = Action("Signal")
+
+
+def schedule_activity() -> Command:
+    policy = Opaque.of({"initialInterval": "1s", "maximumAttempts": 2})
+    return Command(
+        CommandType.SCHEDULE_ACTIVITY_TASK,
+        ScheduleActivityTaskCommandAttributes(
+            activity_id="a",
+            activity_type=ActivityType(name="Act"),
+            retry_policy=policy,
+            start_to_close_timeout=10 * SECOND,
+        ),
+    )
+
+
+def start_timer() -> Command:
+    return Command(
+        CommandType.START_TIMER,
+        StartTimerCommandAttributes(timer_id="t", start_to_fire_timeout=5 * SECOND),
+    )
+
+
+def complete_workflow() -> Command:
+    return Command(
+        CommandType.COMPLETE_WORKFLOW_EXECUTION, CompleteWorkflowExecutionCommandAttributes()
+    )
+
+
+def decide(history: tuple[HistoryEvent, ...]) -> tuple[Command, ...]:
+    """The scripted workflow: its commands given the history it replays."""
+    types = {e.event_type for e in history}
+    if E.ACTIVITY_TASK_SCHEDULED not in types:
+        return (schedule_activity(), start_timer())
+    if types & ACTIVITY_CLOSE and E.TIMER_FIRED in types:
+        return (complete_workflow(),)
+    return ()
+
+
+def _duplicate_result(outcome: service.Outcome) -> service.Outcome:
+    """The seeded bug: the activity's result event is written a second time."""
+    results = [e for e in outcome.events if e.event_type is E.ACTIVITY_TASK_COMPLETED]
+    if not results:
+        return outcome
+    last_id = max(e.event_id for e in outcome.events)
+    copy = dataclasses.replace(results[-1], event_id=last_id + 1)
+    return dataclasses.replace(outcome, events=(*outcome.events, copy))
+
+
+class WorkflowRun:
+    """The bounded model (see the module docstring)."""
+
+    def __init__(self, *, broken: bool = False) -> None:
+        self.broken = broken
+        self.name = "workflow-run" + (" (broken)" if broken else "")
+        self.invariants: Mapping[str, Callable[[State], bool]] = {
+            "H-valid": history_valid,
+            "INV-RUN-CLOSES-ONCE": run_closes_once,
+            "INV-RESULT-AT-MOST-ONCE": result_at_most_once,
+        }
+        self.eventually: Mapping[str, Callable[[State], bool]] = {
+            "INV-EVENTUALLY-CLOSED": closed,
+        }
+
+    def init_states(self) -> Iterable[State]:
+        start = rq.StartWorkflowExecution("default", "wf", "run-1", "Flow", "q", "start")
+        outcome = service.start(start, 0)
+        timers = tuple(t for t in outcome.tasks if isinstance(t, _TIMER_TYPES))
+        return [State(outcome.state, outcome.events, timers, 0, 0, 0)]
+
+    def actions(self, state: State) -> Iterable[Action]:
+        return [action for action, _ in self.successors(state)]
+
+    def next_state(self, state: State, action: Action) -> State | None:
+        if not state.run.running or action not in self._candidates(state):
+            return None
+        return self._apply(state, action)
+
+    def successors(self, state: State) -> list[tuple[Action, State]]:
+        out = []
+        for action in self._candidates(state):
+            target = self.next_state(state, action)
+            if target is not None:
+                out.append((action, target))
+        return out
+
+    # --- guards and requests ---------------------------------------------------------
+
+    def _candidates(self, state: State) -> list[Action]:
+        if not state.run.running:
+            return []
+        found = [COMPLETE, START_ACTIVITY, COMPLETE_ACTIVITY, FAIL_ACTIVITY]
+        if state.failures < MAX_WFT_FAILURES:
+            found += [FAIL, CRASH]
+        if state.signals < MAX_SIGNALS:
+            found.append(SIGNAL)
+        found.extend(Action("FireTimer", task) for task in state.timers)
+        return found
+
+    def _plan(self, state: State, action: Action) -> list[Build]:
+        """The requests an action sends, each built from the state the previous left."""
+        if action.task is not None:
+            task = action.task
+            return [lambda run, history: rq.FireTimer(task)]
+        if action == SIGNAL:
+            return [lambda run, history: rq.SignalWorkflowExecution("poke")]
+        if action == COMPLETE:
+            return [_poll, lambda run, history: _respond(run, history, fail=False)]
+        if action == FAIL:
+            return [_poll, lambda run, history: _respond(run, history, fail=True)]
+        if action == CRASH:
+            return [_poll]
+        return [lambda run, history: _activity_request(run, action)]
+
+    def _apply(self, state: State, action: Action) -> State | None:
+        now = (len(state.history) + 1) * STEP
+        timers = state.timers
+        if action.task is not None:
+            timers = tuple(t for t in timers if t != action.task)
+        run, history = state.run, state.history
+        for build in self._plan(state, action):
+            request = build(run, history)
+            if request is None:
+                return None
+            outcome = service.handle(run, request, now)
+            if isinstance(outcome.reply, rq.Error):
+                return None
+            if self.broken and isinstance(request, rq.RespondActivityTaskCompleted):
+                outcome = _duplicate_result(outcome)
+            run, history = outcome.state, history + outcome.events
+            timers += tuple(t for t in outcome.tasks if isinstance(t, _TIMER_TYPES))
+        timers = tuple(t for t in timers if _live(run, t))
+        failures = state.failures + (action in (FAIL, CRASH))
+        signals = state.signals + (action == SIGNAL)
+        return State(run, history, timers, now, failures, signals)
+
+
+Build = Callable[[MutableState, tuple[HistoryEvent, ...]], "rq.Request | None"]
+
+
+def _poll(run: MutableState, history: tuple[HistoryEvent, ...]) -> rq.Request | None:
+    wft = run.wft
+    if wft is None or wft.started_event_id:
+        return None
+    return rq.RecordWorkflowTaskStarted(wft.scheduled_event_id, wft.stamp, "poll")
+
+
+def _respond(
+    run: MutableState, history: tuple[HistoryEvent, ...], *, fail: bool
+) -> rq.Request | None:
+    wft = run.wft
+    if wft is None or not wft.started_event_id:
+        return None
+    token = rq.WorkflowTaskToken(wft.scheduled_event_id, wft.started_event_id, wft.attempt)
+    if fail:
+        return rq.RespondWorkflowTaskFailed(token)
+    return rq.RespondWorkflowTaskCompleted(token, decide(history))
+
+
+def _activity_request(run: MutableState, action: Action) -> rq.Request | None:
+    info = next(iter(run.activities), None)
+    if info is None or info.backoff:
+        return None
+    if action == START_ACTIVITY:
+        if info.started:
+            return None
+        return rq.RecordActivityTaskStarted(info.scheduled_event_id, info.stamp, f"r{info.attempt}")
+    if not info.started:
+        return None
+    token = rq.ActivityTaskToken(info.scheduled_event_id, info.attempt)
+    if action == COMPLETE_ACTIVITY:
+        return rq.RespondActivityTaskCompleted(token)
+    if action == FAIL_ACTIVITY:
+        return rq.RespondActivityTaskFailed(token, error_type="Boom")
+    return None
+
+
+_TIMER_TYPES = (
+    rq.UserTimerTask,
+    rq.ActivityTimeoutTask,
+    rq.ActivityRetryTask,
+    rq.WorkflowTaskTimeoutTask,
+    rq.WorkflowRunTimeoutTask,
+    rq.WorkflowBackoffTask,
+)
+
+
+def _live(run: MutableState, task: rq.TimerTask) -> bool:
+    """Whether firing ``task`` could still do anything: stale tasks (of an older attempt
+    or a closed timer) are dropped, as the real timer queue would discard them."""
+    if not run.running:
+        return False
+    if isinstance(task, rq.UserTimerTask):
+        timer = run.timer(task.timer_id)
+        return timer is not None and timer.started_event_id == task.started_event_id
+    if isinstance(task, (rq.ActivityTimeoutTask, rq.ActivityRetryTask)):
+        info = run.activity(task.scheduled_event_id)
+        return info is not None and info.stamp == task.stamp
+    if isinstance(task, rq.WorkflowTaskTimeoutTask):
+        wft = run.wft
+        return (
+            wft is not None
+            and wft.stamp == task.stamp
+            and wft.scheduled_event_id == task.scheduled_event_id
+        )
+    return True
+
+
+# --- properties ----------------------------------------------------------------------
+
+
+def history_valid(state: State) -> bool:
+    return validate(state.history).violations == ()
+
+
+def run_closes_once(state: State) -> bool:
+    return sum(e.event_type in RUN_CLOSE for e in state.history) <= 1
+
+
+def result_at_most_once(state: State) -> bool:
+    seen: set[tuple[str, int]] = set()
+    for event in state.history:
+        if event.event_type in ACTIVITY_CLOSE:
+            key = ("activity", getattr(event.attributes, "scheduled_event_id", 0))
+        elif event.event_type in TIMER_CLOSE:
+            key = ("timer", getattr(event.attributes, "started_event_id", 0))
+        else:
+            continue
+        if key in seen:
+            return False
+        seen.add(key)
+    return True
+
+
+def closed(state: State) -> bool:
+    return not state.run.running
+
+
+def workflow_run(params: Mapping[str, str]) -> WorkflowRun:
+    """The ``tmodel check workflow-run`` factory: ``broken`` (the seeded duplicate result)."""
+    from proofs.models import _known, bool_param  # here: proofs.models imports this module
+
+    _known(params, "workflow-run", ("broken",))
+    return WorkflowRun(broken=bool_param(params, "broken"))

@@ -1,0 +1,83 @@
+"""The workflow-run model: the real history service under a bounded environment."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import pytest
+
+from adapters import check_cmd
+from proofs.checker import check, replay, violated
+from proofs.models import MODELS
+from proofs.models.workflow_run import WorkflowRun, closed
+
+DISTINCT_STATES = 5462  # the model is deterministic: this count is exact
+SAFETY = {"H-valid", "INV-RUN-CLOSES-ONCE", "INV-RESULT-AT-MOST-ONCE"}
+
+
+def _main(*argv: str) -> int:
+    parser = argparse.ArgumentParser(prog="tmodel")
+    check_cmd.add_parser(parser.add_subparsers())
+    args = parser.parse_args(list(argv))
+    code: int = args.run(args)
+    return code
+
+
+def test_model_holds_with_a_stable_state_count() -> None:
+    model = WorkflowRun()
+    assert set(model.invariants) == SAFETY
+    assert set(model.eventually) == {"INV-EVENTUALLY-CLOSED"}
+    first = check(model)
+    second = check(WorkflowRun())
+    assert first.ok and first.complete, first.violations
+    assert first.distinct_states == DISTINCT_STATES > 100
+    assert (second.distinct_states, second.transitions, second.depth) == (
+        first.distinct_states,
+        first.transitions,
+        first.depth,
+    )
+
+
+def test_every_action_is_taken() -> None:
+    result = check(WorkflowRun())
+    assert set(result.coverage.discovered) == {
+        "PollAndCompleteWorkflowTask",
+        "PollAndFailWorkflowTask",
+        "PollWorkflowTaskAndCrash",
+        "StartActivity",
+        "CompleteActivity",
+        "FailActivity",
+        "FireTimer",
+        "Signal",
+    }
+    assert not closed(next(iter(WorkflowRun().init_states())))
+
+
+def test_broken_variant_has_a_replayable_counterexample() -> None:
+    model = WorkflowRun(broken=True)
+    result = check(model)
+    assert not result.ok
+    names = {v.property for v in result.violations}
+    assert "INV-RESULT-AT-MOST-ONCE" in names and names <= SAFETY
+    for violation in result.violations:
+        assert violation.kind == "safety"
+        assert [str(a) for a in violation.actions][-1] == "CompleteActivity"
+        states = replay(model, violation.init, violation.actions)
+        bad = violated(model, states)
+        assert (len(states) - 1, violation.property) in bad
+        assert all(k == len(states) - 1 for k, _ in bad)  # only the last state is bad
+
+
+def test_registered_with_the_broken_param() -> None:
+    assert isinstance(MODELS["workflow-run"]({}), WorkflowRun)
+    assert MODELS["workflow-run"]({"broken": "true"}).broken
+
+
+def test_cli_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _main("check", "workflow-run", "--json") == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["distinct_states"] == DISTINCT_STATES and doc["violations"] == []
+    assert _main("check", "workflow-run", "--param", "broken=true", "--json") == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert "INV-RESULT-AT-MOST-ONCE" in {v["property"] for v in doc["violations"]}
