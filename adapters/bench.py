@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from adapters.console import progress, summary_table
-from adapters.temporal_json import encode_event, iter_events
+from adapters.temporal_json import iter_events, write_events
 from core.events import HistoryEvent
 from core.statemachine.history.validator import validate
 from sim.synthetic import synthetic_history
@@ -59,15 +59,9 @@ def _peak_bytes(work: Callable[[], object]) -> int:
 
 
 def write_history_json(events: Iterable[HistoryEvent], path: str) -> int:
-    """Stream a history to `path` in canonical protojson, one event at a time."""
-    with open(path, "w", encoding="utf-8") as out:
-        out.write('{"events": [')
-        for i, event in enumerate(events):
-            if i:
-                out.write(",")
-            out.write("\n")
-            out.write(json.dumps(encode_event(event), separators=(",", ":")))
-        out.write("\n]}\n")
+    """Stream a history to `path` in canonical protojson; return the file's size."""
+    with open(path, "wb") as out:
+        write_events(events, out)
     return os.path.getsize(path)
 
 

@@ -17,6 +17,7 @@ from core.events import ATTRIBUTES_CLASS, HistoryEvent
 from core.statemachine.fsm import Table, allowed_inputs, step
 from core.statemachine.history.validator import HANDLERS, MACHINE_MODULES, validate
 from sim.synthetic import synthetic_history
+from tests.core.statemachine.history.mutations import REFERENCE_FIELDS
 
 TABLES: list[Table[Any, Any]] = [m.TABLE for m in MACHINE_MODULES]
 
@@ -74,14 +75,7 @@ def test_every_typed_event_type_has_a_handler_or_needs_none() -> None:
 
 
 _TYPED = sorted(t for t in ATTRIBUTES_CLASS if 0 < t < 48)
-_REFS = (
-    "scheduled_event_id",
-    "started_event_id",
-    "initiated_event_id",
-    "workflow_task_completed_event_id",
-    "accepted_event_id",
-    "latest_cancel_requested_event_id",
-)
+_REFS = REFERENCE_FIELDS
 
 
 @st.composite
