@@ -27,3 +27,20 @@ class InvalidTransition(ModelError):
 
 class InvalidDefinition(ModelError):
     """A transition table or workflow definition is malformed."""
+
+
+class Nondeterminism(ModelError):
+    """Workflow code and its history disagree (THM-3.1's premise fails).
+
+    `event_id` is the history event where they part; `expected` describes what the
+    history holds there and `produced` what the code did instead.
+    """
+
+    def __init__(self, event_id: int, expected: str, produced: str) -> None:
+        super().__init__(
+            f"nondeterminism at event {event_id}: history has {expected}, "
+            f"the workflow produced {produced}"
+        )
+        self.event_id = event_id
+        self.expected = expected
+        self.produced = produced

@@ -1,0 +1,116 @@
+"""Payloads and failures: how workflow values travel inside events and commands.
+
+Temporal carries every user value as a `Payloads` message, each payload a metadata
+map plus bytes. The SDKs' default converter writes JSON values with metadata
+``encoding: json/plain`` and ``None`` as ``binary/null`` with no data (temporalio
+`converter.py`, `JSONPlainPayloadConverter` and `BinaryNullPayloadConverter`); in
+Temporal's JSON format the bytes are base64. This module converts between plain JSON
+values and that form, and builds and reads `Failure` messages (`temporal/api/failure/
+v1/message.proto`) for application errors, timeouts and cancellations.
+
+`base64` and `json` are pure: no I/O and no ambient state.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+
+from core.opaque import JsonValue, Opaque
+
+_JSON = base64.b64encode(b"json/plain").decode("ascii")
+_NULL = base64.b64encode(b"binary/null").decode("ascii")
+_DUMP = json.JSONEncoder(separators=(",", ":"), sort_keys=True, allow_nan=False)
+
+
+def payload(value: JsonValue) -> dict[str, JsonValue]:
+    """One payload in Temporal's JSON form."""
+    if value is None:
+        return {"metadata": {"encoding": _NULL}}
+    data = base64.b64encode(_DUMP.encode(value).encode("utf-8")).decode("ascii")
+    return {"metadata": {"encoding": _JSON}, "data": data}
+
+
+def to_payloads(values: list[JsonValue] | tuple[JsonValue, ...]) -> Opaque | None:
+    """A `Payloads` message holding `values` (None when there are none, as SDKs send)."""
+    if not values:
+        return None
+    return Opaque.of({"payloads": [payload(v) for v in values]})
+
+
+def from_payload(item: JsonValue) -> JsonValue:
+    if not isinstance(item, dict):
+        raise ValueError("a payload must be an object")
+    metadata = item.get("metadata")
+    encoding = metadata.get("encoding") if isinstance(metadata, dict) else None
+    if encoding == _NULL:
+        return None
+    if encoding != _JSON:
+        raise ValueError(f"unsupported payload encoding {encoding!r}")
+    data = item.get("data", "")
+    if not isinstance(data, str):
+        raise ValueError("payload data must be base64 text")
+    decoded: JsonValue = json.loads(base64.b64decode(data))
+    return decoded
+
+
+def from_payloads(payloads: Opaque | None) -> list[JsonValue]:
+    """The values of a `Payloads` message (empty for None)."""
+    if payloads is None:
+        return []
+    body = payloads.value()
+    items = body.get("payloads", []) if isinstance(body, dict) else []
+    if not isinstance(items, list):
+        raise ValueError("payloads must be a list")
+    return [from_payload(item) for item in items]
+
+
+def first(payloads: Opaque | None) -> JsonValue:
+    """The first value of a `Payloads` message, or None (a single result or argument)."""
+    values = from_payloads(payloads)
+    return values[0] if values else None
+
+
+# --- failures --------------------------------------------------------------------------
+
+
+def application_failure(
+    message: str, error_type: str = "", non_retryable: bool = False, details: JsonValue = None
+) -> Opaque:
+    info: dict[str, JsonValue] = {"type": error_type} if error_type else {}
+    if non_retryable:
+        info["nonRetryable"] = True
+    if details is not None:
+        info["details"] = {"payloads": [payload(details)]}
+    return Opaque.of({"message": message, "source": "tmodel", "applicationFailureInfo": info})
+
+
+def canceled_failure(message: str = "cancelled") -> Opaque:
+    return Opaque.of({"message": message, "source": "tmodel", "canceledFailureInfo": {}})
+
+
+def failure_message(failure: Opaque | None) -> str:
+    """The message of a Failure, or its cause's when it has none."""
+    if failure is None:
+        return ""
+    body = failure.value()
+    if not isinstance(body, dict):
+        return ""
+    message = body.get("message")
+    if isinstance(message, str) and message:
+        return message
+    cause = body.get("cause")
+    return failure_message(Opaque.of(cause)) if isinstance(cause, dict) else ""
+
+
+def failure_type(failure: Opaque | None) -> str:
+    """`applicationFailureInfo.type` of a Failure (or of its first cause that has one)."""
+    if failure is None:
+        return ""
+    body = failure.value()
+    while isinstance(body, dict):
+        info = body.get("applicationFailureInfo")
+        if isinstance(info, dict) and isinstance(info.get("type"), str):
+            return str(info["type"])
+        body = body.get("cause")
+    return ""

@@ -1,0 +1,165 @@
+"""Replay a history, or answer a workflow task live: the two ways to drive an Execution.
+
+A history is cut into workflow tasks at each WorkflowTaskStarted that a
+WorkflowTaskCompleted follows (tasks that failed or timed out are skipped: their events
+reach the next task, as in the SDKs). Each slice - the events since the previous task,
+up to and including its WorkflowTaskStarted - is one `Execution.activate`; the task's
+command events (right after its WorkflowTaskCompleted) are handed over as `lookahead`,
+which is where replay finds local-activity results, patch markers and accepted updates.
+A final WorkflowTaskStarted with nothing after it is the task a live worker must answer.
+
+`answer_task` is a worker's step: with a cached Execution whose last answer the history
+shows completed, only the new events are applied (a sticky cache hit); otherwise the
+whole history is replayed cold. THM-3.1's property tests check that both give the same
+commands at every task.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from core.enums import EventType
+from core.errors import Nondeterminism
+from core.event_sets import COMMAND_EVENT_TYPES
+from core.events import HistoryEvent, WorkflowTaskCompletedEventAttributes
+from core.statemachine.history.service.requests import UpdateWorkflowExecution
+from core.statemachine.replay.definition import Definition
+from core.statemachine.replay.engine import Execution, LocalActivityRunner
+from core.statemachine.replay.entity import Activation
+from core.statemachine.replay.matching import MATCHED_EVENTS
+
+E = EventType
+_RECORDED = MATCHED_EVENTS | COMMAND_EVENT_TYPES
+
+
+@dataclass(frozen=True, slots=True)
+class Slice:
+    end: int  # index of the task's WorkflowTaskStarted in the history
+    lookahead: tuple[HistoryEvent, ...]  # its command events (empty for a live task)
+    live: bool  # the history ends with this task: it is to be answered
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayResult:
+    """What replaying a whole history gave: each task's answer and the run's end state."""
+
+    tasks: tuple[tuple[int, Activation], ...]  # (WorkflowTaskStarted id, answer)
+    state: tuple[str, ...]  # a snapshot of the workflow object and how the run ended
+    execution: Execution
+
+
+def slices(history: Sequence[HistoryEvent]) -> list[Slice]:
+    out: list[Slice] = []
+    for i, event in enumerate(history):
+        if event.event_type is not E.WORKFLOW_TASK_STARTED:
+            continue
+        if i + 1 == len(history):
+            out.append(Slice(i, (), True))
+        elif history[i + 1].event_type is E.WORKFLOW_TASK_COMPLETED:
+            j = i + 2
+            while j < len(history) and history[j].event_type in _RECORDED:
+                j += 1
+            out.append(Slice(i, tuple(history[i + 2 : j]), False))
+    return out
+
+
+def replay(
+    definition: Definition,
+    history: Sequence[HistoryEvent],
+    *,
+    workflow_id: str = "",
+    run_local: LocalActivityRunner | None = None,
+) -> ReplayResult:
+    """Replay a whole history; raises `Nondeterminism` where code and history part."""
+    ex = Execution(definition, workflow_id)
+    tasks: list[tuple[int, Activation]] = []
+    position = 0
+    for piece in slices(history):
+        answer = ex.activate(
+            history[position : piece.end + 1],
+            replaying=not piece.live,
+            lookahead=piece.lookahead,
+            run_local=run_local if piece.live else None,
+        )
+        position = piece.end + 1
+        if answer.failure is not None and not piece.live:
+            completed = history[position]
+            raise Nondeterminism(
+                completed.event_id,
+                f"{completed.event_type.name} (event {completed.event_id})",
+                f"a failed workflow task ({answer.failure})",
+            )
+        tasks.append((history[piece.end].event_id, answer))
+    for event in history[position:]:
+        ex.apply(event)
+    ex.finish()
+    return ReplayResult(tuple(tasks), snapshot(ex), ex)
+
+
+def answer_task(
+    definition: Definition,
+    cached: Execution | None,
+    history: Sequence[HistoryEvent],
+    *,
+    updates: Sequence[UpdateWorkflowExecution] = (),
+    run_local: LocalActivityRunner | None = None,
+    workflow_id: str = "",
+) -> tuple[Execution | None, Activation]:
+    """Answer the task whose WorkflowTaskStarted ends `history`.
+
+    Returns the Execution to cache (None after nondeterminism) and the answer; an
+    answer with `failure` set must be sent as RespondWorkflowTaskFailed.
+    """
+    try:
+        if cached is not None and continues(cached, history):
+            answer = cached.activate(
+                history[cached.consumed :], update_requests=updates, run_local=run_local
+            )
+            return cached, answer
+        ex = Execution(definition, workflow_id)
+        position = 0
+        answer = Activation((), ())
+        for piece in slices(history):
+            answer = ex.activate(
+                history[position : piece.end + 1],
+                replaying=not piece.live,
+                lookahead=piece.lookahead,
+                update_requests=updates if piece.live else (),
+                run_local=run_local if piece.live else None,
+            )
+            position = piece.end + 1
+        return ex, answer
+    except Nondeterminism as error:
+        return None, Activation((), (), failure=f"nondeterminism: {error}")
+
+
+def continues(cached: Execution, history: Sequence[HistoryEvent]) -> bool:
+    """Does `history` extend what `cached` has seen, with its last answer accepted?"""
+    if cached.bug is not None or len(history) <= cached.consumed:
+        return False
+    nxt = history[cached.consumed]
+    a = nxt.attributes
+    return (
+        nxt.event_id == cached.consumed + 1
+        and isinstance(a, WorkflowTaskCompletedEventAttributes)
+        and a.started_event_id == cached.answered
+    )
+
+
+def query(
+    definition: Definition, history: Sequence[HistoryEvent], name: str, args: Sequence[Any] = ()
+) -> Any:
+    """Answer a query by replaying the history (read-only: nothing is produced)."""
+    result = replay(definition, history)
+    return result.execution.query(name, list(args))
+
+
+def snapshot(ex: Execution) -> tuple[str, ...]:
+    """The run's observable end state: its fields and its close, as text."""
+    fields = (
+        vars(ex.instance) if ex.instance is not None and hasattr(ex.instance, "__dict__") else {}
+    )
+    closing = ex.run_entity.state.name
+    return (closing, *(f"{k}={fields[k]!r}" for k in sorted(fields)))

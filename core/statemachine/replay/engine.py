@@ -1,0 +1,320 @@
+"""The replay engine: one workflow run's code, driven by its history, one task at a time.
+
+Theory of operation. An `Execution` holds a run's workflow object, its coroutines
+(on the deterministic `Scheduler`) and one machine per command-backed entity
+(activity, timer, child, external signal/cancel, marker, local activity, update, the
+run itself). `activate(events)` is one workflow task:
+
+1. the events since the previous task are applied in order. Command events (those
+   written from commands) are matched, first in first out, with the commands the code
+   produced earlier; a mismatch, or a command the history never recorded, raises
+   `Nondeterminism` naming the event. Other events step the machine they name and
+   queue the resolution of its future (a result, an error, a fired timer);
+2. signals and updates run first, then the queued resolutions, then - on the first
+   task - the run method starts; the scheduler runs until nothing can move (the order
+   of temporalio's `_WorkflowInstanceImpl.activate`);
+3. local activities are settled (live: run by the worker; replay: read from their
+   markers), then, if the run method has ended, the close command is produced.
+
+The commands produced are the task's answer. Cold replay feeds a whole history through
+the same `activate` in slices (driver.py), so a live worker with a sticky cache and a
+cold replay run exactly the same code on exactly the same inputs: THM-3.1's premise.
+
+An `Execution` is the one stateful object in core - coroutines cannot be copied - but it
+is deterministic: the same calls give the same answers, and it reads no clock, random
+source or I/O. Time is the WorkflowTaskStarted event's time; randomness is seeded from
+the run id.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Sequence
+from enum import Enum
+from typing import Any
+
+from core import payloads
+from core.commands import Command
+from core.enums import EventType
+from core.errors import Nondeterminism
+from core.event_sets import COMMAND_EVENT_TYPES
+from core.events import HistoryEvent, WorkflowExecutionStartedEventAttributes
+from core.statemachine import fsm
+from core.statemachine.history.service.requests import UpdateMessage, UpdateWorkflowExecution
+from core.statemachine.replay import (
+    activity,
+    cancel_external,
+    child,
+    closing,
+    execution,
+    local_activities,
+    recorded,
+    signal_external,
+    timer,
+    updates,
+)
+from core.statemachine.replay.context import Context
+from core.statemachine.replay.definition import Definition
+from core.statemachine.replay.entity import Activation, Entity
+from core.statemachine.replay.matching import (
+    MATCHED_EVENTS,
+    corresponds,
+    describe_command,
+    describe_event,
+)
+from core.statemachine.replay.prng import Prng
+from core.statemachine.replay.scheduler import Scheduler, Task
+
+E = EventType
+
+LocalActivityRunner = Callable[[str, list[Any], int], Any]
+"""Runs a local activity live: (activity type, args, attempt) -> result, or raises."""
+
+# Events that settle something the code started (not the command events themselves).
+_RESOLVING: frozenset[EventType] = (
+    frozenset(
+        k
+        for module in (activity, timer, child, signal_external, cancel_external)
+        for k in module.EVENT_INPUTS
+    )
+    - MATCHED_EVENTS
+)
+
+
+class Execution:
+    """One run of one workflow definition (see the module docstring)."""
+
+    def __init__(self, definition: Definition, workflow_id: str = "") -> None:
+        self.definition = definition
+        self.workflow_id = workflow_id
+        self.scheduler = Scheduler()
+        self.instance: Any = None
+        self.run_task: Task[Any] | None = None
+        self.run_entity = Entity(
+            "execution", execution.TABLE, execution.TABLE.initial, execution.EVENT_INPUTS
+        )
+        self.start: WorkflowExecutionStartedEventAttributes | None = None
+        self.run_id = ""
+        self.outbox: list[tuple[Command, Entity]] = []
+        self.unmatched: deque[tuple[Command, Entity]] = deque()
+        self.messages: list[UpdateMessage] = []
+        self.by_event: dict[int, Entity] = {}
+        self.timers: dict[str, Entity] = {}
+        self.updates: dict[str, Entity] = {}
+        self.local: list[Entity] = []
+        self.counters: dict[str, int] = {}
+        self.patches: dict[str, bool] = {}
+        self.resolutions: list[Callable[[], object]] = []
+        self.signals: list[tuple[str, list[Any]]] = []
+        self.now_ns = 0
+        self.consumed = 0  # id of the last event applied
+        self.answered = 0  # WorkflowTaskStarted id of the last activation
+        self.in_command_run = False
+        self.replaying = False
+        self.lookahead: tuple[HistoryEvent, ...] = ()
+        self.bug: BaseException | None = None
+        self.rng = Prng(b"")
+        self.read_only = False
+        self.running_handlers: set[str] = set()  # update ids whose handler runs
+
+    # --- one workflow task ---------------------------------------------------------
+
+    def activate(
+        self,
+        events: Sequence[HistoryEvent],
+        *,
+        replaying: bool = False,
+        lookahead: Sequence[HistoryEvent] = (),
+        update_requests: Sequence[UpdateWorkflowExecution] = (),
+        run_local: LocalActivityRunner | None = None,
+    ) -> Activation:
+        """Apply `events` (ending at a WorkflowTaskStarted) and produce the task's answer.
+
+        Raises `Nondeterminism` if the events contradict the code.
+        """
+        self.replaying, self.lookahead = replaying, tuple(lookahead)
+        for event in events:
+            self.apply(event)
+        self.outbox, self.messages = [], []
+        if self.instance is None:
+            self._create_instance()
+        for name, args in self.signals:
+            self._call_signal(name, args)
+        self.signals = []
+        updates.admit(self, update_requests)
+        self.scheduler.run_until_idle()
+        resolutions, self.resolutions = self.resolutions, []
+        for resolve in resolutions:
+            resolve()
+        if self.run_task is None and self.bug is None:
+            self._spawn_run()
+        self.scheduler.run_until_idle()
+        local_activities.settle(self, run_local)
+        self._close_if_ended()
+        commands = [c for c, _ in self.outbox]
+        self.unmatched.extend(self.outbox)
+        self.outbox = []
+        if self.bug is not None:
+            return Activation((), (), failure=f"{type(self.bug).__name__}: {self.bug}")
+        return Activation(tuple(commands), tuple(self.messages))
+
+    def finish(self) -> None:
+        """The history ended: a completed task's commands must all have been recorded."""
+        if self.in_command_run and self.unmatched:
+            command, entity = self.unmatched[0]
+            raise Nondeterminism(
+                self.consumed + 1,
+                "no further event (the history ends)",
+                describe_command(command, entity.scheduled()),
+            )
+
+    # --- events ----------------------------------------------------------------------
+
+    def apply(self, event: HistoryEvent) -> None:
+        self.consumed = event.event_id
+        kind = event.event_type
+        if kind in MATCHED_EVENTS or kind in COMMAND_EVENT_TYPES:
+            self._match(event)
+            return
+        if self.in_command_run:
+            self._end_command_run(event)
+        if kind is E.WORKFLOW_TASK_COMPLETED:
+            self.in_command_run = True
+        elif kind is E.WORKFLOW_TASK_STARTED:
+            self.now_ns = event.event_time or self.now_ns
+            self.answered = event.event_id
+        elif kind is E.WORKFLOW_EXECUTION_STARTED:
+            self._started(event)
+        elif kind is E.WORKFLOW_EXECUTION_SIGNALED:
+            self._signaled(event)
+        elif kind in execution.EVENT_INPUTS:
+            self.step(self.run_entity, execution.EVENT_INPUTS[kind])
+        elif kind in _RESOLVING:
+            recorded.resolution(self, event)
+
+    def _started(self, event: HistoryEvent) -> None:
+        a = event.attributes
+        assert isinstance(a, WorkflowExecutionStartedEventAttributes)
+        self.start = a
+        self.run_id = a.original_execution_run_id
+        self.workflow_id = self.workflow_id or a.workflow_id
+        self.rng = Prng(self.run_id.encode("utf-8"))
+        self.now_ns = event.event_time or 0
+
+    def _signaled(self, event: HistoryEvent) -> None:
+        a = event.attributes
+        name = getattr(a, "signal_name", "")
+        self.signals.append((name, payloads.from_payloads(getattr(a, "input", None))))
+
+    def _match(self, event: HistoryEvent) -> None:
+        if not self.unmatched:
+            if _tolerated(event):
+                return
+            raise Nondeterminism(event.event_id, describe_event(event), "no command")
+        command, entity = self.unmatched[0]
+        if not corresponds(command, event, entity.scheduled()):
+            if _tolerated(event):
+                return
+            raise Nondeterminism(
+                event.event_id,
+                describe_event(event),
+                describe_command(command, entity.scheduled()),
+            )
+        self.unmatched.popleft()
+        recorded.command_recorded(self, command, entity, event)
+
+    def _end_command_run(self, event: HistoryEvent) -> None:
+        self.in_command_run = False
+        if self.unmatched:
+            command, entity = self.unmatched[0]
+            raise Nondeterminism(
+                event.event_id,
+                describe_event(event),
+                describe_command(command, entity.scheduled()),
+            )
+
+    # --- entities --------------------------------------------------------------------
+
+    def next_seq(self, kind: str) -> int:
+        self.counters[kind] = self.counters.get(kind, 0) + 1
+        return self.counters[kind]
+
+    def add(self, entity: Entity, command: Command | None) -> Entity:
+        if self.read_only:
+            raise RuntimeError("a query handler must not start anything")
+        if command is not None:
+            self.outbox.append((command, entity))
+        return entity
+
+    def emit(self, command: Command, entity: Entity) -> None:
+        self.outbox.append((command, entity))
+
+    def drop(self, entity: Entity) -> None:
+        self.outbox = [(c, e) for c, e in self.outbox if e is not entity]
+
+    def step(self, entity: Entity, input_: Enum) -> tuple[str, ...]:
+        entity.state, outputs = fsm.step(entity.table, entity.state, input_)
+        if "cancel_run" in outputs and self.run_task is not None:
+            run_task = self.run_task
+            self.resolutions.append(run_task.cancel)
+        return outputs
+
+    # --- the workflow object ------------------------------------------------------------
+
+    def _create_instance(self) -> None:
+        self.instance = self.definition.cls()
+
+    def _call_signal(self, name: str, args: list[Any]) -> None:
+        method = self.definition.signals.get(name)
+        if method is None:
+            return  # the SDKs buffer signals without a handler; the model drops them
+        self.call_handler(method, args)
+
+    def call_handler(self, method: str, args: list[Any]) -> Any:
+        try:
+            result = getattr(self.instance, method)(Context(self), *args)
+        except BaseException as error:
+            self.bug = self.bug or error
+            return None
+        if hasattr(result, "send") and hasattr(result, "throw"):  # an async handler
+            return self.scheduler.spawn(result, name=method)
+        return result
+
+    def _spawn_run(self) -> None:
+        args = payloads.from_payloads(self.start.input if self.start else None)
+        method = getattr(self.instance, self.definition.run_method)
+        self.run_task = self.scheduler.spawn(method(Context(self), *args), name="run")
+        if self.run_entity.state is execution.ExecutionState.CANCEL_REQUESTED:
+            self.run_task.cancel()
+
+    def _close_if_ended(self) -> None:
+        task = self.run_task
+        if task is None or not task.done() or self.bug is not None:
+            return
+        if self.run_entity.state not in (
+            execution.ExecutionState.RUNNING,
+            execution.ExecutionState.CANCEL_REQUESTED,
+        ):
+            return
+        command = closing.close_command(self, task)
+        if command is None:
+            return
+        self.step(self.run_entity, execution.ExecutionInput.CODE_ENDED)
+        self.emit(command, self.run_entity)
+
+    def query(self, name: str, args: list[Any]) -> Any:
+        """Answer a query from the current state; nothing may change."""
+        method = self.definition.queries.get(name)
+        if method is None:
+            raise KeyError(f"{self.definition.name} has no query named {name!r}")
+
+        self.read_only = True
+        try:
+            return getattr(self.instance, method)(Context(self), *args)
+        finally:
+            self.read_only = False
+
+
+def _tolerated(event: HistoryEvent) -> bool:
+    """A deprecated patch's marker may be missing from the code (sdk-core's rule)."""
+    return recorded.deprecated_patch(event) is not None

@@ -1,0 +1,43 @@
+"""What the engine keeps per command-backed entity, and what one task produces."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from core.commands import Command
+from core.enums import EventType
+from core.statemachine import fsm
+from core.statemachine.history.service.requests import UpdateMessage
+from core.statemachine.replay.scheduler import Future
+
+
+@dataclass(slots=True, eq=False)
+class Entity:
+    """One thing the code started (activity, timer, ...) and the machine tracking it."""
+
+    kind: str
+    table: fsm.Table[Any, Any]
+    state: Enum
+    inputs: Mapping[EventType, Enum]  # the machine's input for each event about it
+    key: str = ""
+    future: Future[Any] | None = None
+    start_future: Future[Any] | None = None
+    event_id: int = 0  # the event that recorded its command
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def scheduled(self) -> int:
+        """For an activity: its Scheduled event id, which its cancel command names."""
+        value = self.info.get("scheduled", 0)
+        return value if isinstance(value, int) else 0
+
+
+@dataclass(frozen=True, slots=True)
+class Activation:
+    """What one workflow task produced: its commands and update messages, or a failure."""
+
+    commands: tuple[Command, ...]
+    messages: tuple[UpdateMessage, ...]
+    failure: str | None = None  # the task must fail: a bug in the code

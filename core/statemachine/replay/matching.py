@@ -1,0 +1,170 @@
+"""Which command a command event records, and how both are described to a reader.
+
+The history service writes one event per command, in command order, right after the
+WorkflowTaskCompleted that carried them (core/statemachine/history/service/commands.py).
+Replay walks those events and the commands the code produced side by side; an event
+corresponds to a command when it has the command's kind and the identity the SDKs
+compare (sdk-core `workflow_machines.rs`, `handle_command_event`): activity id and
+type, timer id, marker name (and patch id / local-activity seq), child workflow id
+and type, signal name, target workflow id, update id. Payloads are not compared, as
+in the SDKs: changing an activity's input is not nondeterminism.
+"""
+
+from __future__ import annotations
+
+from core import payloads
+from core.commands import (
+    CancelTimerCommandAttributes,
+    Command,
+    ProtocolMessageCommandAttributes,
+    RecordMarkerCommandAttributes,
+    RequestCancelActivityTaskCommandAttributes,
+    RequestCancelExternalWorkflowExecutionCommandAttributes,
+    ScheduleActivityTaskCommandAttributes,
+    SignalExternalWorkflowExecutionCommandAttributes,
+    StartChildWorkflowExecutionCommandAttributes,
+    StartTimerCommandAttributes,
+)
+from core.enums import CommandType, EventType
+from core.events import (
+    ActivityTaskCancelRequestedEventAttributes,
+    ActivityTaskScheduledEventAttributes,
+    HistoryEvent,
+    MarkerRecordedEventAttributes,
+    RequestCancelExternalWorkflowExecutionInitiatedEventAttributes,
+    SignalExternalWorkflowExecutionInitiatedEventAttributes,
+    StartChildWorkflowExecutionInitiatedEventAttributes,
+    TimerCanceledEventAttributes,
+    TimerStartedEventAttributes,
+    WorkflowExecutionUpdateAcceptedEventAttributes,
+    WorkflowExecutionUpdateCompletedEventAttributes,
+)
+from core.opaque import JsonValue, Opaque
+
+C, E = CommandType, EventType
+
+# The event type each command is recorded as (PROTOCOL_MESSAGE: accepted or completed).
+RECORDED_AS: dict[CommandType, frozenset[EventType]] = {
+    C.SCHEDULE_ACTIVITY_TASK: frozenset({E.ACTIVITY_TASK_SCHEDULED}),
+    C.REQUEST_CANCEL_ACTIVITY_TASK: frozenset({E.ACTIVITY_TASK_CANCEL_REQUESTED}),
+    C.START_TIMER: frozenset({E.TIMER_STARTED}),
+    C.CANCEL_TIMER: frozenset({E.TIMER_CANCELED}),
+    C.RECORD_MARKER: frozenset({E.MARKER_RECORDED}),
+    C.START_CHILD_WORKFLOW_EXECUTION: frozenset({E.START_CHILD_WORKFLOW_EXECUTION_INITIATED}),
+    C.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION: frozenset(
+        {E.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED}
+    ),
+    C.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION: frozenset(
+        {E.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED}
+    ),
+    C.UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: frozenset({E.UPSERT_WORKFLOW_SEARCH_ATTRIBUTES}),
+    C.MODIFY_WORKFLOW_PROPERTIES: frozenset({E.WORKFLOW_PROPERTIES_MODIFIED}),
+    C.COMPLETE_WORKFLOW_EXECUTION: frozenset({E.WORKFLOW_EXECUTION_COMPLETED}),
+    C.FAIL_WORKFLOW_EXECUTION: frozenset({E.WORKFLOW_EXECUTION_FAILED}),
+    C.CANCEL_WORKFLOW_EXECUTION: frozenset({E.WORKFLOW_EXECUTION_CANCELED}),
+    C.CONTINUE_AS_NEW_WORKFLOW_EXECUTION: frozenset({E.WORKFLOW_EXECUTION_CONTINUED_AS_NEW}),
+    C.PROTOCOL_MESSAGE: frozenset(
+        {E.WORKFLOW_EXECUTION_UPDATE_ACCEPTED, E.WORKFLOW_EXECUTION_UPDATE_COMPLETED}
+    ),
+}
+
+# Events written from commands or protocol messages: replay matches these.
+MATCHED_EVENTS: frozenset[EventType] = frozenset().union(*RECORDED_AS.values())
+
+
+def corresponds(command: Command, event: HistoryEvent, scheduled_id: int = 0) -> bool:
+    """Does `event` record `command`? (`scheduled_id`: the activity a cancel names.)"""
+    if event.event_type not in RECORDED_AS.get(command.command_type, frozenset()):
+        return False
+    return identity(command, scheduled_id) == event_identity(event)
+
+
+def identity(command: Command, scheduled_id: int = 0) -> tuple[str, ...]:
+    a = command.attributes
+    if isinstance(a, ScheduleActivityTaskCommandAttributes):
+        return ("activity", a.activity_id, a.activity_type.name if a.activity_type else "")
+    if isinstance(a, RequestCancelActivityTaskCommandAttributes):
+        return ("cancel activity", str(scheduled_id or a.scheduled_event_id))
+    if isinstance(a, StartTimerCommandAttributes):
+        return ("timer", a.timer_id)
+    if isinstance(a, CancelTimerCommandAttributes):
+        return ("cancel timer", a.timer_id)
+    if isinstance(a, RecordMarkerCommandAttributes):
+        return ("marker", a.marker_name, marker_key(a.details))
+    if isinstance(a, StartChildWorkflowExecutionCommandAttributes):
+        return ("child", a.workflow_id, a.workflow_type.name if a.workflow_type else "")
+    if isinstance(a, SignalExternalWorkflowExecutionCommandAttributes):
+        target = a.execution.workflow_id if a.execution else ""
+        return ("signal external", target, a.signal_name)
+    if isinstance(a, RequestCancelExternalWorkflowExecutionCommandAttributes):
+        return ("cancel external", a.workflow_id)
+    if isinstance(a, ProtocolMessageCommandAttributes):
+        update_id, _, kind = a.message_id.rpartition("/")
+        return ("update " + kind, update_id)
+    return (command.command_type.name,)
+
+
+def event_identity(event: HistoryEvent) -> tuple[str, ...]:
+    a = event.attributes
+    if isinstance(a, ActivityTaskScheduledEventAttributes):
+        return ("activity", a.activity_id, a.activity_type.name if a.activity_type else "")
+    if isinstance(a, ActivityTaskCancelRequestedEventAttributes):
+        return ("cancel activity", str(a.scheduled_event_id))
+    if isinstance(a, TimerStartedEventAttributes):
+        return ("timer", a.timer_id)
+    if isinstance(a, TimerCanceledEventAttributes):
+        return ("cancel timer", a.timer_id)
+    if isinstance(a, MarkerRecordedEventAttributes):
+        return ("marker", a.marker_name, marker_key(a.details))
+    if isinstance(a, StartChildWorkflowExecutionInitiatedEventAttributes):
+        return ("child", a.workflow_id, a.workflow_type.name if a.workflow_type else "")
+    if isinstance(a, SignalExternalWorkflowExecutionInitiatedEventAttributes):
+        target = a.workflow_execution.workflow_id if a.workflow_execution else ""
+        return ("signal external", target, a.signal_name)
+    if isinstance(a, RequestCancelExternalWorkflowExecutionInitiatedEventAttributes):
+        target = a.workflow_execution.workflow_id if a.workflow_execution else ""
+        return ("cancel external", target)
+    if isinstance(a, WorkflowExecutionUpdateAcceptedEventAttributes):
+        return ("update accept", a.protocol_instance_id)
+    if isinstance(a, WorkflowExecutionUpdateCompletedEventAttributes):
+        meta = a.meta.value() if a.meta is not None else None
+        update_id = meta.get("updateId", "") if isinstance(meta, dict) else ""
+        return ("update complete", str(update_id))
+    return (_COMMAND_OF.get(event.event_type, event.event_type.name),)
+
+
+_COMMAND_OF = {
+    next(iter(events)): command.name for command, events in RECORDED_AS.items() if len(events) == 1
+}
+
+
+def marker_key(details: Opaque | None) -> str:
+    """What tells two markers of one name apart: patch id, local activity or side effect seq."""
+    body = details.value() if details is not None else None
+    if not isinstance(body, dict):
+        return ""
+    for field, key in (("patch-data", "id"), ("side-effect-id", ""), ("data", "seq")):
+        item = body.get(field)
+        if isinstance(item, dict):
+            value = _first_value(item)
+            if key and isinstance(value, dict):
+                return f"{field}={value.get(key)}"
+            if not key:
+                return f"{field}={value}"
+    return ""
+
+
+def _first_value(payloads_body: dict[str, JsonValue]) -> JsonValue:
+    try:
+        return payloads.first(Opaque.of(payloads_body))
+    except ValueError:
+        return None
+
+
+def describe_command(command: Command, scheduled_id: int = 0) -> str:
+    return f"{command.command_type.name}({', '.join(identity(command, scheduled_id)[1:])})"
+
+
+def describe_event(event: HistoryEvent) -> str:
+    detail = ", ".join(event_identity(event)[1:])
+    return f"{event.event_type.name}({detail}) (event {event.event_id})"

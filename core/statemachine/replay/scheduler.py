@@ -1,0 +1,266 @@
+"""A small deterministic scheduler for workflow coroutines (no asyncio in core).
+
+Theory of operation. Workflow code is ordinary ``async def`` code, but nothing in it
+ever waits on I/O: every ``await`` ends at a `Future` that the replay engine resolves
+when history (or the live worker) says so. So the event loop can be tiny and fully
+deterministic:
+
+- a `Task` wraps a coroutine; stepping it sends the awaited value (or throws the
+  awaited error) into the coroutine, which runs until it awaits an unresolved `Future`
+  (the coroutine yields that future) or returns;
+- ready tasks run strictly first-in first-out; a future's callbacks run in the order
+  they were added; nothing depends on hashing or wall time;
+- when no task is ready, the registered conditions (`wait_condition`) are evaluated in
+  the order they were registered and the first true ones are resolved - the same "run
+  until idle, then check conditions" loop the Python SDK's workflow event loop uses
+  (temporalio `worker/_workflow_instance.py`, `_run_once`).
+
+Cancellation follows asyncio's shape: cancelling a task cancels the future it awaits;
+that future decides how it ends (a timer ends at once with `CancelledError`, an
+activity may wait for the server) and the task sees whatever the future ends with.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Coroutine, Generator
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class CancelledError(BaseException):
+    """The awaited operation, or the workflow itself, was cancelled.
+
+    A BaseException, like asyncio's, so a bare ``except Exception`` in workflow code
+    does not swallow a cancellation by accident.
+    """
+
+
+class InvalidStateError(Exception):
+    """A future was resolved twice or read before it was done."""
+
+
+class Future(Generic[T]):
+    """A value that will be known later; ``await`` it from workflow code."""
+
+    __slots__ = ("_callbacks", "_done", "_error", "_result", "on_cancel")
+
+    def __init__(self) -> None:
+        self._done = False
+        self._result: T | None = None
+        self._error: BaseException | None = None
+        self._callbacks: list[Callable[[Future[T]], None]] = []
+        # Set by the engine for futures backed by a command: how a cancel is carried out.
+        self.on_cancel: Callable[[], None] | None = None
+
+    def done(self) -> bool:
+        return self._done
+
+    def result(self) -> T:
+        if not self._done:
+            raise InvalidStateError("the future is not done")
+        if self._error is not None:
+            raise self._error
+        return self._result  # type: ignore[return-value]
+
+    def exception(self) -> BaseException | None:
+        if not self._done:
+            raise InvalidStateError("the future is not done")
+        return self._error
+
+    def cancelled(self) -> bool:
+        return self._done and isinstance(self._error, CancelledError)
+
+    def set_result(self, value: T) -> None:
+        self._finish(value, None)
+
+    def set_exception(self, error: BaseException) -> None:
+        self._finish(None, error)
+
+    def _finish(self, value: T | None, error: BaseException | None) -> None:
+        if self._done:
+            raise InvalidStateError("the future is already done")
+        self._done, self._result, self._error = True, value, error
+        callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            callback(self)
+
+    def add_done_callback(self, callback: Callable[[Future[T]], None]) -> None:
+        if self._done:
+            callback(self)
+        else:
+            self._callbacks.append(callback)
+
+    def cancel(self) -> bool:
+        """Ask for cancellation; False if the future is already done."""
+        if self._done:
+            return False
+        if self.on_cancel is not None:
+            hook, self.on_cancel = self.on_cancel, None
+            hook()  # the owner resolves the future, now or later
+        else:
+            self.set_exception(CancelledError())
+        return True
+
+    def __await__(self) -> Generator[Future[T], None, T]:
+        if not self._done:
+            yield self
+        return self.result()
+
+
+class Task(Future[T]):
+    """A coroutine being run by the `Scheduler`; itself a future of its result."""
+
+    __slots__ = ("_coro", "_must_cancel", "_scheduler", "_waiting", "name")
+
+    def __init__(self, scheduler: Scheduler, coro: Coroutine[Any, Any, T], name: str = "") -> None:
+        super().__init__()
+        self._scheduler = scheduler
+        self._coro = coro
+        self._waiting: Future[Any] | None = None
+        self._must_cancel = False
+        self.name = name
+        scheduler.ready.append((self, None, None))
+
+    def cancel(self) -> bool:
+        if self._done:
+            return False
+        if self._waiting is not None and not self._waiting.done():
+            self._waiting.cancel()  # the task resumes with whatever that future ends with
+        else:
+            self._must_cancel = True
+        return True
+
+    def _step(self, value: object, error: BaseException | None) -> None:
+        if self._done:
+            return
+        if self._must_cancel and error is None:
+            self._must_cancel, error = False, CancelledError()
+        self._waiting = None
+        try:
+            awaited = self._coro.throw(error) if error is not None else self._coro.send(value)
+        except StopIteration as stop:
+            self.set_result(stop.value)
+            return
+        except BaseException as raised:
+            self.set_exception(raised)
+            return
+        if not isinstance(awaited, Future):
+            self._coro.close()
+            self.set_exception(
+                TypeError(f"workflow code awaited {awaited!r}, which is not a workflow future")
+            )
+            return
+        self._waiting = awaited
+        awaited.add_done_callback(self._wake)
+
+    def _wake(self, future: Future[Any]) -> None:
+        if future is not self._waiting:
+            return
+        if future._error is not None:
+            self._scheduler.ready.append((self, None, future._error))
+        else:
+            self._scheduler.ready.append((self, future._result, None))
+
+
+class Scheduler:
+    """Ready queue plus conditions; `run_until_idle` drives everything that can run."""
+
+    def __init__(self) -> None:
+        self.ready: deque[tuple[Task[Any], object, BaseException | None]] = deque()
+        self.conditions: list[tuple[Callable[[], bool], Future[None]]] = []
+
+    def spawn(self, coro: Coroutine[Any, Any, T], name: str = "") -> Task[T]:
+        return Task(self, coro, name)
+
+    def wait_until(self, predicate: Callable[[], bool]) -> Future[None]:
+        future: Future[None] = Future()
+        entry = (predicate, future)
+        self.conditions.append(entry)
+
+        def forget() -> None:
+            if entry in self.conditions:
+                self.conditions.remove(entry)
+            future.set_exception(CancelledError())
+
+        future.on_cancel = forget
+        return future
+
+    def run_until_idle(self) -> None:
+        """Run ready tasks, then satisfied conditions, until nothing can move."""
+        while True:
+            while self.ready:
+                task, value, error = self.ready.popleft()
+                task._step(value, error)
+            if not self._check_conditions():
+                return
+
+    def _check_conditions(self) -> bool:
+        fired = False
+        for entry in list(self.conditions):
+            predicate, future = entry
+            if future.done():
+                self.conditions.remove(entry)
+            elif predicate():
+                self.conditions.remove(entry)
+                future.on_cancel = None
+                future.set_result(None)
+                fired = True
+        return fired
+
+
+# --- combinators over futures (the SDK's asyncio.gather / wait / as_completed) --------
+
+
+def gather(scheduler: Scheduler, *aws: Future[Any] | Coroutine[Any, Any, Any]) -> Future[list[Any]]:
+    """All results in argument order; the first error ends the gather with that error."""
+    futures = [_as_future(scheduler, a) for a in aws]
+    out: Future[list[Any]] = Future()
+    if not futures:
+        out.set_result([])
+        return out
+    remaining = [len(futures)]
+
+    def on_done(f: Future[Any]) -> None:
+        if out.done():
+            return
+        if f._error is not None:
+            out.set_exception(f._error)
+            return
+        remaining[0] -= 1
+        if remaining[0] == 0:
+            out.set_result([g.result() for g in futures])
+
+    def cancel_all() -> None:
+        for f in futures:
+            f.cancel()
+
+    for f in futures:
+        f.add_done_callback(on_done)
+    if not out.done():
+        out.on_cancel = cancel_all
+    return out
+
+
+def wait_first(scheduler: Scheduler, aws: list[Future[Any]], count: int) -> Future[None]:
+    """Resolves once `count` of the futures are done (the SDK's `workflow.wait`)."""
+    out: Future[None] = Future()
+    done = [0]
+
+    def on_done(_: Future[Any]) -> None:
+        done[0] += 1
+        if done[0] >= count and not out.done():
+            out.set_result(None)
+
+    if count <= 0:
+        out.set_result(None)
+    for f in aws:
+        f.add_done_callback(on_done)
+    return out
+
+
+def _as_future(scheduler: Scheduler, aw: Future[Any] | Coroutine[Any, Any, Any]) -> Future[Any]:
+    if isinstance(aw, Future):
+        return aw
+    return scheduler.spawn(aw)

@@ -1,0 +1,139 @@
+"""Updates inside the engine: admit, validate, accept or reject, run, respond.
+
+Live, each update request handed over with the task is admitted once (a repeated update
+id is ignored), its validator runs - raising rejects it - and an accepted update's
+handler runs as a task whose end produces the response. On replay the validator is
+skipped and only the updates accepted in the task being replayed (UpdateAccepted events
+among the task's command events) are admitted: rejected ones left no trace. Acceptance
+and response are protocol messages, each placed by a PROTOCOL_MESSAGE command with
+message id ``<update id>/accept`` or ``/complete`` so that replay can match them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from core import payloads
+from core.commands import Command, ProtocolMessageCommandAttributes
+from core.enums import CommandType
+from core.events import WorkflowExecutionUpdateAcceptedEventAttributes
+from core.opaque import Opaque
+from core.statemachine.history.service.requests import (
+    UpdateMessage,
+    UpdateMessageKind,
+    UpdateWorkflowExecution,
+)
+from core.statemachine.replay import update
+from core.statemachine.replay.closing import failure_of
+from core.statemachine.replay.definition import ApplicationError, WorkflowError
+from core.statemachine.replay.entity import Entity
+from core.statemachine.replay.scheduler import Future
+
+if TYPE_CHECKING:
+    from core.statemachine.replay.engine import Execution
+
+K = UpdateMessageKind
+
+
+def admit(ex: Execution, requests: Sequence[UpdateWorkflowExecution]) -> None:
+    if ex.replaying:
+        requests = [r for r in (_from_event(e.attributes) for e in ex.lookahead) if r]
+    for request in requests:
+        if request.update_id in ex.updates:
+            continue
+        entity = Entity("update", update.TABLE, update.TABLE.initial, update.EVENT_INPUTS)
+        entity.key = request.update_id
+        ex.updates[request.update_id] = entity
+        name, args = _name_and_args(request.request)
+        handler = ex.definition.updates.get(name)
+        if handler is None:
+            _message(ex, entity, update.UpdateInput.REJECT, _rejection(f"no update {name!r}"))
+            continue
+        if not ex.replaying and handler.validator is not None:
+            error = _validate(ex, handler.validator, args)
+            if error is not None:
+                _message(ex, entity, update.UpdateInput.REJECT, _rejection(str(error)))
+                continue
+        _message(ex, entity, update.UpdateInput.ACCEPT, None)
+        task = ex.call_handler(handler.method, args)
+        if isinstance(task, Future):
+            ex.running_handlers.add(entity.key)
+            task.add_done_callback(_responder(ex, entity))
+        else:
+            done: Future[Any] = Future()
+            done.set_result(task)
+            _respond(ex, entity, done)
+
+
+def _responder(ex: Execution, entity: Entity) -> Callable[[Future[Any]], None]:
+    return lambda future: _respond(ex, entity, future)
+
+
+def _validate(ex: Execution, method: str, args: list[Any]) -> BaseException | None:
+    from core.statemachine.replay.context import Context
+
+    ex.read_only = True
+    try:
+        getattr(ex.instance, method)(Context(ex), *args)
+    except Exception as error:
+        return error
+    finally:
+        ex.read_only = False
+    return None
+
+
+def _respond(ex: Execution, entity: Entity, future: Future[Any]) -> None:
+    ex.running_handlers.discard(entity.key)
+    error = future.exception()
+    if error is None:
+        result = payloads.to_payloads([future.result()])
+        body: Any = {"success": result.value() if result is not None else None}
+    elif isinstance(error, WorkflowError):
+        body = {"failure": failure_of(error).value()}
+    else:
+        ex.bug = ex.bug or error
+        return
+    _message(ex, entity, update.UpdateInput.RESPOND, Opaque.of(body))
+
+
+def _message(
+    ex: Execution, entity: Entity, input_: update.UpdateInput, outcome: Opaque | None
+) -> None:
+    outputs = ex.step(entity, input_)
+    kind, suffix = {
+        "emit_accept": (K.ACCEPT, "accept"),
+        "emit_respond": (K.RESPOND, "complete"),
+        "emit_reject": (K.REJECT, "reject"),
+    }[outputs[0]]
+    message_id = f"{entity.key}/{suffix}"
+    ex.messages.append(UpdateMessage(message_id, entity.key, kind, outcome))
+    if kind is not K.REJECT:  # a rejection writes no event, so no command places it
+        ex.emit(
+            Command(CommandType.PROTOCOL_MESSAGE, ProtocolMessageCommandAttributes(message_id)),
+            entity,
+        )
+
+
+def _rejection(message: str) -> Opaque:
+    return payloads.application_failure(message, "UpdateRejected")
+
+
+def _from_event(a: object) -> UpdateWorkflowExecution | None:
+    if not isinstance(a, WorkflowExecutionUpdateAcceptedEventAttributes):
+        return None
+    return UpdateWorkflowExecution(a.protocol_instance_id, a.accepted_request)
+
+
+def _name_and_args(request: Opaque | None) -> tuple[str, list[Any]]:
+    body = request.value() if request is not None else None
+    data = body.get("input") if isinstance(body, dict) else None
+    if not isinstance(data, dict):
+        return "", []
+    name = data.get("name")
+    args = data.get("args")
+    values = payloads.from_payloads(Opaque.of(args)) if isinstance(args, dict) else []
+    return (name if isinstance(name, str) else ""), values
+
+
+__all__ = ["ApplicationError", "admit"]
