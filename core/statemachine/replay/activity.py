@@ -13,7 +13,8 @@ Follows sdk-core's `activity_state_machine.rs`: a command is matched with its Sc
 event; cancelling before the command was sent drops the command; TRY_CANCEL sends
 RequestCancelActivityTask and resolves the workflow's future at once; WAIT_CANCEL sends
 it and resolves when ActivityTaskCanceled (or another close) arrives; ABANDON sends
-nothing and resolves at once. Outputs name what the engine does: ``emit_cancel``,
+nothing and resolves at once. Cancelling an activity whose close is among the task's
+events does nothing: the close is delivered. Outputs name what the engine does: ``emit_cancel``,
 ``drop_command``, ``resolve_cancelled`` (ActivityError caused by CancelledError), and
 ``resolve`` (from the close event).
 """
@@ -76,6 +77,8 @@ TABLE = make_table(
         Row(S.CANCEL_REQUESTED, I.CLOSED, S.CLOSED, ("resolve",)),
         (S.ABANDONED, I.STARTED, S.ABANDONED),
         (S.ABANDONED, I.CLOSED, S.ABANDONED),
+        # Closed in this task's events but not yet delivered: the result wins.
+        *((S.CLOSED, i, S.CLOSED) for i in (I.TRY_CANCEL, I.WAIT_CANCEL, I.ABANDON)),
     ],
 )
 

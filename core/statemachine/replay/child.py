@@ -51,6 +51,7 @@ TABLE = make_table(
         Row(S.INITIATED, I.STARTED, S.STARTED, ("resolve_start",)),
         Row(S.INITIATED, I.START_FAILED, S.START_FAILED, ("resolve_start_failed",)),
         Row(S.STARTED, I.CLOSED, S.CLOSED, ("resolve",)),
+        (S.INITIATED, I.CANCEL, S.INITIATED),  # the start is abandoned; the child runs on
     ],
 )
 

@@ -110,6 +110,7 @@ class Execution:
         self.consumed = 0  # id of the last event applied
         self.answered = 0  # WorkflowTaskStarted id of the last activation
         self.in_command_run = False
+        self.previous: HistoryEvent | None = None
         self.replaying = False
         self.lookahead: tuple[HistoryEvent, ...] = ()
         self.bug: BaseException | None = None
@@ -175,9 +176,11 @@ class Execution:
         kind = event.event_type
         if kind in MATCHED_EVENTS or kind in COMMAND_EVENT_TYPES:
             self._match(event)
+            self.previous = event
             return
-        if self.in_command_run:
+        if self.in_command_run and not _in_batch(event, self.previous):
             self._end_command_run(event)
+        self.previous = event
         if kind is E.WORKFLOW_TASK_COMPLETED:
             self.in_command_run = True
         elif kind is E.WORKFLOW_TASK_STARTED:
@@ -313,6 +316,22 @@ class Execution:
             return getattr(self.instance, method)(Context(self), *args)
         finally:
             self.read_only = False
+
+
+def _in_batch(event: HistoryEvent, previous: HistoryEvent | None) -> bool:
+    """ActivityTaskCanceled written with the cancel request of an unstarted activity.
+
+    RequestCancelActivityTask on an activity that has not started writes
+    ActivityTaskCancelRequested and ActivityTaskCanceled together, inside the command
+    batch (service/history/workflow/mutable_state_impl.go, AddActivityTaskCanceledEvent
+    from the request-cancel command handler); it does not end the batch.
+    """
+    return (
+        previous is not None
+        and event.event_type is E.ACTIVITY_TASK_CANCELED
+        and previous.event_type is E.ACTIVITY_TASK_CANCEL_REQUESTED
+        and getattr(event.attributes, "latest_cancel_requested_event_id", 0) == previous.event_id
+    )
 
 
 def _tolerated(event: HistoryEvent) -> bool:

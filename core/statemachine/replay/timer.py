@@ -9,7 +9,8 @@
 
 Cancelling a started timer sends CancelTimer and resolves the sleeper with
 CancelledError at once; cancelling one whose StartTimer was not sent yet just drops
-the command.
+the command; cancelling one whose TimerFired is among the task's events does nothing
+(the fire is delivered).
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ TABLE = make_table(
         Row(S.STARTED, I.FIRED, S.FIRED, ("resolve",)),
         Row(S.STARTED, I.CANCEL, S.CANCEL_COMMAND_CREATED, ("emit_cancel", "resolve_cancelled")),
         (S.CANCEL_COMMAND_CREATED, I.CANCELED, S.CANCELED),
+        # Fired in this task's events but not yet delivered: the fire wins, nothing sent.
+        (S.FIRED, I.CANCEL, S.FIRED),
     ],
 )
 

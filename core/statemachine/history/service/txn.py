@@ -30,6 +30,12 @@ from core.events import (
     ActivityTaskFailedEventAttributes,
     ActivityTaskStartedEventAttributes,
     ActivityTaskTimedOutEventAttributes,
+    ChildWorkflowExecutionCanceledEventAttributes,
+    ChildWorkflowExecutionCompletedEventAttributes,
+    ChildWorkflowExecutionFailedEventAttributes,
+    ChildWorkflowExecutionStartedEventAttributes,
+    ChildWorkflowExecutionTerminatedEventAttributes,
+    ChildWorkflowExecutionTimedOutEventAttributes,
     EventAttributes,
     HistoryEvent,
 )
@@ -41,6 +47,13 @@ _ACTIVITY_CLOSES = (
     ActivityTaskFailedEventAttributes,
     ActivityTaskTimedOutEventAttributes,
     ActivityTaskCanceledEventAttributes,
+)
+_CHILD_CLOSES = (
+    ChildWorkflowExecutionCompletedEventAttributes,
+    ChildWorkflowExecutionFailedEventAttributes,
+    ChildWorkflowExecutionCanceledEventAttributes,
+    ChildWorkflowExecutionTimedOutEventAttributes,
+    ChildWorkflowExecutionTerminatedEventAttributes,
 )
 
 
@@ -107,18 +120,40 @@ class Txn:
         self.set(buffered=())
         first = [e for e in buffered if e.event_type not in FLUSH_REORDERED_EVENT_TYPES]
         last = [e for e in buffered if e.event_type in FLUSH_REORDERED_EVENT_TYPES]
+        # A close written while its Started event was still buffered names the buffered
+        # placeholder id; give it the id the Started event gets now, and do the same for
+        # a pending child's started id (`wireEventIDs` in
+        # service/history/historybuilder/event_store.go; `updatePendingEventIDs` in
+        # service/history/workflow/mutable_state_impl.go).
         started_ids: dict[int, int] = {}
+        child_started: dict[int, int] = {}
         for event in first + last:
             attrs = event.attributes
             if isinstance(attrs, ActivityTaskStartedEventAttributes):
                 started_ids[attrs.scheduled_event_id] = self._next
+            elif isinstance(attrs, ChildWorkflowExecutionStartedEventAttributes):
+                child_started[attrs.initiated_event_id] = self._next
             elif (
                 isinstance(attrs, _ACTIVITY_CLOSES) and attrs.started_event_id == BUFFERED_EVENT_ID
             ):
                 attrs = dataclasses.replace(
                     attrs, started_event_id=started_ids[attrs.scheduled_event_id]
                 )
+            elif isinstance(attrs, _CHILD_CLOSES) and attrs.started_event_id == BUFFERED_EVENT_ID:
+                attrs = dataclasses.replace(
+                    attrs, started_event_id=child_started[attrs.initiated_event_id]
+                )
             self.append(event.event_type, attrs)
+        if child_started:
+            self.set(
+                children=tuple(
+                    dataclasses.replace(c, started_event_id=child_started[c.initiated_event_id])
+                    if c.started_event_id == BUFFERED_EVENT_ID
+                    and c.initiated_event_id in child_started
+                    else c
+                    for c in self.state.children
+                )
+            )
 
     def task(self, task: Task) -> None:
         self.tasks.append(task)

@@ -34,6 +34,7 @@ from enum import Enum
 
 from core.enums import EventType, TaskQueueKind, TimeoutType, WorkflowTaskFailedCause
 from core.events import (
+    HistoryEvent,
     TaskQueue,
     WorkflowTaskCompletedEventAttributes,
     WorkflowTaskFailedEventAttributes,
@@ -238,22 +239,52 @@ def current(state: MutableState, token: WorkflowTaskToken) -> WorkflowTaskInfo |
 
 def write_transient(txn: Txn, wft: WorkflowTaskInfo) -> WorkflowTaskInfo:
     """A transient or speculative task that completes writes Scheduled and Started now."""
-    s = txn.state
-    scheduled = txn.append(
-        E.WORKFLOW_TASK_SCHEDULED,
+    scheduled_attributes, started_attributes = _unwritten_attributes(txn.state, wft, 0)
+    scheduled = txn.append(E.WORKFLOW_TASK_SCHEDULED, scheduled_attributes)
+    started = txn.append(
+        E.WORKFLOW_TASK_STARTED,
+        dataclasses.replace(started_attributes, scheduled_event_id=scheduled),
+    )
+    return dataclasses.replace(wft, scheduled_event_id=scheduled, started_event_id=started)
+
+
+def transient_events(state: MutableState) -> tuple[HistoryEvent, ...]:
+    """The events a worker is shown for a started task that history does not hold yet.
+
+    A transient or speculative task's Scheduled and Started events are written only
+    when it completes, but the poll response carries them so the SDK can replay up to
+    the task (`TransientWorkflowTaskInfo` in service/history/api/recordworkflowtaskstarted).
+    """
+    wft = state.wft
+    if wft is None or not wft.unwritten or not wft.started:
+        return ()
+    scheduled, started = _unwritten_attributes(state, wft, wft.scheduled_event_id)
+    return (
+        HistoryEvent(
+            wft.scheduled_event_id,
+            E.WORKFLOW_TASK_SCHEDULED,
+            scheduled,
+            event_time=wft.scheduled_time,
+        ),
+        HistoryEvent(
+            wft.started_event_id, E.WORKFLOW_TASK_STARTED, started, event_time=wft.started_time
+        ),
+    )
+
+
+def _unwritten_attributes(
+    s: MutableState, wft: WorkflowTaskInfo, scheduled_event_id: int
+) -> tuple[WorkflowTaskScheduledEventAttributes, WorkflowTaskStartedEventAttributes]:
+    return (
         WorkflowTaskScheduledEventAttributes(
             task_queue=_queue(s, wft.sticky),
             start_to_close_timeout=wft.start_to_close_timeout,
             attempt=wft.attempt,
         ),
-    )
-    started = txn.append(
-        E.WORKFLOW_TASK_STARTED,
         WorkflowTaskStartedEventAttributes(
-            scheduled_event_id=scheduled, identity=wft.identity, request_id=wft.request_id
+            scheduled_event_id=scheduled_event_id, identity=wft.identity, request_id=wft.request_id
         ),
     )
-    return dataclasses.replace(wft, scheduled_event_id=scheduled, started_event_id=started)
 
 
 def complete(txn: Txn, wft: WorkflowTaskInfo, identity: str) -> int:

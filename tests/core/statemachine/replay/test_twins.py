@@ -62,7 +62,9 @@ class TimersMissingASleep:
 class FanOutOneShort:
     @workflow.run
     async def run(self, wf: Context, width: int) -> list[object]:
-        calls = [wf.execute_activity("greet", i, start_to_close_timeout=10) for i in range(width - 1)]
+        calls = [
+            wf.execute_activity("greet", i, start_to_close_timeout=10) for i in range(width - 1)
+        ]
         return list(await wf.gather(*calls))
 
 
