@@ -28,7 +28,7 @@ from core.statemachine.history.service.requests import UpdateWorkflowExecution
 from core.statemachine.replay.definition import Definition
 from core.statemachine.replay.engine import Execution, LocalActivityRunner
 from core.statemachine.replay.entity import Activation
-from core.statemachine.replay.matching import MATCHED_EVENTS
+from core.statemachine.replay.matching import MATCHED_EVENTS, in_batch
 
 E = EventType
 _RECORDED = MATCHED_EVENTS | COMMAND_EVENT_TYPES
@@ -59,7 +59,9 @@ def slices(history: Sequence[HistoryEvent]) -> list[Slice]:
             out.append(Slice(i, (), True))
         elif history[i + 1].event_type is E.WORKFLOW_TASK_COMPLETED:
             j = i + 2
-            while j < len(history) and history[j].event_type in _RECORDED:
+            while j < len(history) and (
+                history[j].event_type in _RECORDED or in_batch(history[j], history[j - 1])
+            ):
                 j += 1
             out.append(Slice(i, tuple(history[i + 2 : j]), False))
     return out

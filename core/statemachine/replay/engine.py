@@ -61,6 +61,7 @@ from core.statemachine.replay.matching import (
     corresponds,
     describe_command,
     describe_event,
+    in_batch,
 )
 from core.statemachine.replay.prng import Prng
 from core.statemachine.replay.scheduler import Scheduler, Task
@@ -178,7 +179,7 @@ class Execution:
             self._match(event)
             self.previous = event
             return
-        if self.in_command_run and not _in_batch(event, self.previous):
+        if self.in_command_run and not in_batch(event, self.previous):
             self._end_command_run(event)
         self.previous = event
         if kind is E.WORKFLOW_TASK_COMPLETED:
@@ -316,22 +317,6 @@ class Execution:
             return getattr(self.instance, method)(Context(self), *args)
         finally:
             self.read_only = False
-
-
-def _in_batch(event: HistoryEvent, previous: HistoryEvent | None) -> bool:
-    """ActivityTaskCanceled written with the cancel request of an unstarted activity.
-
-    RequestCancelActivityTask on an activity that has not started writes
-    ActivityTaskCancelRequested and ActivityTaskCanceled together, inside the command
-    batch (service/history/workflow/mutable_state_impl.go, AddActivityTaskCanceledEvent
-    from the request-cancel command handler); it does not end the batch.
-    """
-    return (
-        previous is not None
-        and event.event_type is E.ACTIVITY_TASK_CANCELED
-        and previous.event_type is E.ACTIVITY_TASK_CANCEL_REQUESTED
-        and getattr(event.attributes, "latest_cancel_requested_event_id", 0) == previous.event_id
-    )
 
 
 def _tolerated(event: HistoryEvent) -> bool:

@@ -168,3 +168,19 @@ def describe_command(command: Command, scheduled_id: int = 0) -> str:
 def describe_event(event: HistoryEvent) -> str:
     detail = ", ".join(event_identity(event)[1:])
     return f"{event.event_type.name}({detail}) (event {event.event_id})"
+
+
+def in_batch(event: HistoryEvent, previous: HistoryEvent | None) -> bool:
+    """ActivityTaskCanceled written with the cancel request of an unstarted activity.
+
+    RequestCancelActivityTask on an activity that has not started writes
+    ActivityTaskCancelRequested and ActivityTaskCanceled together, inside the command
+    batch (service/history/workflow/mutable_state_impl.go, AddActivityTaskCanceledEvent
+    from the request-cancel command handler); it does not end the batch.
+    """
+    return (
+        previous is not None
+        and event.event_type is E.ACTIVITY_TASK_CANCELED
+        and previous.event_type is E.ACTIVITY_TASK_CANCEL_REQUESTED
+        and getattr(event.attributes, "latest_cancel_requested_event_id", 0) == previous.event_id
+    )
