@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from pathlib import Path
 from types import ModuleType
 
 import pytest
@@ -226,3 +227,11 @@ def test_a_non_inductive_invariant_is_not_proved_but_has_no_reachable_violation(
     assert verdict.counterexample.startswith("not proved: acquire preserves the invariant fails")
     assert "no reachable violation within 3 steps" in verdict.counterexample
     assert bounded_search(fencing.system(), 3) is None
+
+
+@pytest.mark.parametrize("theorem_id", list(THEOREMS))
+def test_theorem_is_registered_with_its_proof_module(theorem_id: str) -> None:
+    registry = (Path(__file__).resolve().parents[2] / "spec" / "README.md").read_text("utf-8")
+    row = next((line for line in registry.splitlines() if line.startswith(f"| {theorem_id} |")), "")
+    module_path = MODULES[theorem_id].__name__.replace(".", "/") + ".py"
+    assert f"`{module_path}`" in row and "tests/proofs/test_theorems.py" in row
