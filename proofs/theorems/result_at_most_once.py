@@ -1,0 +1,250 @@
+"""THM-RESULT-AT-MOST-ONCE: from every reachable state, at most one result (close) event
+is ever written per scheduled activity and per started timer, whatever the number of
+activities and timers, attempts, retries, heartbeats and late worker replies.
+
+What is proved, and over what. The transition tables are *read from core at run time*
+(`core.statemachine.history.service.activity.TABLE`, `...service.timer.TABLE`, and the
+history-side validator machines `core.statemachine.history.activity.TABLE` (H9) and
+`...history.timer.TABLE` (H11)); every row becomes one z3 action, so a row added to
+core is in the proof the next time it runs. The state is a z3 array from entity id
+(unbounded) to the machine state, plus an array counting the result events written
+for each entity. A step either schedules a fresh id or applies one table row to one
+id, leaving the others alone.
+
+Which rows write a result is the property's own definition, not the table's:
+
+- service tables: a row writes a result event iff it enters a closed state (the
+  handlers write ActivityTaskCompleted/Failed/TimedOut/Canceled, TimerFired or
+  TimerCanceled exactly when they move the entity to that state:
+  `service/history/workflow/mutable_state_impl.go`, `AddActivityTaskCompletedEvent` and
+  friends; here `service/activity.py` ``_closed``/``_timed_out`` and `service/timer.py`);
+- history tables: the input *is* the event, so a row writes a result iff its input is
+  a result event type.
+
+Closed states are named below (`ACTIVITY_CLOSED`, `TIMER_CLOSED`: Temporal's four
+activity outcomes, a timer's two), never derived from which states lack outgoing rows,
+so a bad row leaving a closed state cannot make the proof vacuous.
+
+Proof: the invariant "each entity has written exactly one result if it is closed, none
+otherwise" holds initially, is preserved by every row, and implies "at most one".
+
+Negative variant: the service activity table with one row added, Completed on
+RespondActivityTaskCompleted -> Completed: a late completion accepted after close (the
+NOT_FOUND guard of ``_by_token`` dropped). z3 reports the behaviour that writes a second
+ActivityTaskCompleted.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import z3
+
+from core.enums import EventType
+from core.statemachine import fsm
+from core.statemachine.history import activity as history_activity
+from core.statemachine.history import timer as history_timer
+from core.statemachine.history.service import activity as service_activity
+from core.statemachine.history.service import timer as service_timer
+from proofs.theorems.base import (
+    Action,
+    Evaluate,
+    Result,
+    System,
+    Vars,
+    Verdict,
+    prove_inductive,
+    timed,
+)
+
+ID = "THM-RESULT-AT-MOST-ONCE"
+STATEMENT = (
+    "From every reachable state, at most one result (close) event is ever written per "
+    "scheduled activity and per started timer, for any number of activities, timers, "
+    "attempts and late replies (inductive over the core transition tables)."
+)
+DROPPED = "drop the guard rejecting a completion of a closed activity"
+PROPERTY = "at most one result per activity/timer"
+
+ACTIVITY_CLOSED = frozenset({"Completed", "Failed", "TimedOut", "Canceled"})
+TIMER_CLOSED = frozenset({"Fired", "Canceled"})
+RESULT_EVENTS = frozenset(
+    {
+        EventType.ACTIVITY_TASK_COMPLETED,
+        EventType.ACTIVITY_TASK_FAILED,
+        EventType.ACTIVITY_TASK_TIMED_OUT,
+        EventType.ACTIVITY_TASK_CANCELED,
+        EventType.TIMER_FIRED,
+        EventType.TIMER_CANCELED,
+    }
+)
+UNSCHEDULED = "Unscheduled"
+
+AnyTable = fsm.Table[Any, Any]
+AnyRow = fsm.Row[Any, Any]
+
+
+def _event_named(value: str) -> EventType | None:
+    """``"ActivityTaskCompleted"`` -> EventType.ACTIVITY_TASK_COMPLETED (None if no such)."""
+    name = re.sub(r"(?<!^)(?=[A-Z])", "_", value).upper()
+    return EventType.__members__.get(name)
+
+
+def enters_closed(closed: frozenset[str]) -> Callable[[AnyRow], bool]:
+    return lambda row: row.target.value in closed
+
+
+def is_result_event(row: AnyRow) -> bool:
+    return _event_named(row.input.value) in RESULT_EVENTS
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """One machine to prove the theorem for: its table, closed states, result rows."""
+
+    table: AnyTable
+    closed: frozenset[str]
+    writes_result: Callable[[AnyRow], bool]
+
+
+def core_subjects() -> tuple[Subject, ...]:
+    """The four tables as core defines them right now."""
+    return (
+        Subject(service_activity.TABLE, ACTIVITY_CLOSED, enters_closed(ACTIVITY_CLOSED)),
+        Subject(service_timer.TABLE, TIMER_CLOSED, enters_closed(TIMER_CLOSED)),
+        Subject(history_activity.TABLE, ACTIVITY_CLOSED, is_result_event),
+        Subject(history_timer.TABLE, TIMER_CLOSED, is_result_event),
+    )
+
+
+def with_row(subject: Subject, row: AnyRow) -> Subject:
+    """A copy of `subject` whose table has one more row (validated by `fsm.make_table`)."""
+    table = subject.table
+    copy = fsm.make_table(
+        table.name + " (modified)",
+        table.rule,
+        type(table.initial),
+        type(table.inputs[0]),
+        table.initial,
+        [*table.rows, row],
+    )
+    return Subject(copy, subject.closed, subject.writes_result)
+
+
+def system(subject: Subject) -> System:
+    table = subject.table
+    values = [s.value for s in table.states]
+    missing = subject.closed - set(values)
+    if missing:  # a renamed state must not make the property vacuous
+        raise ValueError(f"{table.name}: no state named {', '.join(sorted(missing))}")
+    # States are numbered (0 is "not yet scheduled"): plain integers need no sort
+    # declaration, so the same table can be proved any number of times in one process.
+    unscheduled = z3.IntVal(0)
+    of = {state: z3.IntVal(n) for n, state in enumerate(table.states, 1)}
+    closed_consts = [of[s] for s in table.states if s.value in subject.closed]
+
+    def closed(x: Any) -> Any:
+        return z3.Or([x == c for c in closed_consts])
+
+    def variables(tag: str) -> Vars:
+        return {
+            "state": z3.Array(f"state_{tag}", z3.IntSort(), z3.IntSort()),
+            "results": z3.Array(f"results_{tag}", z3.IntSort(), z3.IntSort()),
+        }
+
+    def entity(tag: str) -> Vars:
+        return {"id": z3.Int(f"id_{tag}")}
+
+    def schedule(s: Vars, p: Vars, t: Vars) -> Any:
+        e = p["id"]
+        return z3.And(
+            s["state"][e] == unscheduled,
+            t["state"] == z3.Store(s["state"], e, of[table.initial]),
+            t["results"] == s["results"],
+        )
+
+    def row_action(row: AnyRow) -> Action:
+        written = 1 if subject.writes_result(row) else 0
+
+        def relation(s: Vars, p: Vars, t: Vars) -> Any:
+            e = p["id"]
+            return z3.And(
+                s["state"][e] == of[row.source],
+                t["state"] == z3.Store(s["state"], e, of[row.target]),
+                t["results"] == z3.Store(s["results"], e, s["results"][e] + written),
+            )
+
+        label = f"{row.source.value} --{row.input.value}--> {row.target.value}"
+        return Action(label, entity, relation, _describe(label))
+
+    def invariant(s: Vars) -> Any:
+        e = z3.Int("e")
+        return z3.ForAll(e, s["results"][e] == z3.If(closed(s["state"][e]), 1, 0))
+
+    def safety(s: Vars) -> Any:
+        e = z3.Int("e")
+        return z3.ForAll(e, s["results"][e] <= 1)
+
+    def describe_state(ev: Evaluate, s: Vars) -> str:
+        return (
+            "no entity has written more than one result"
+            if ev(safety(s))
+            else ("an entity has written more than one result")
+        )
+
+    return System(
+        name=table.name,
+        variables=variables,
+        init=lambda s: z3.And(
+            s["state"] == z3.K(z3.IntSort(), unscheduled),
+            s["results"] == z3.K(z3.IntSort(), z3.IntVal(0)),
+        ),
+        actions=(
+            Action("schedule", entity, schedule, _describe(f"schedule ({table.initial.value})")),
+            *(row_action(r) for r in table.rows),
+        ),
+        invariant=invariant,
+        safety=safety,
+        safety_name=PROPERTY,
+        describe_state=describe_state,
+    )
+
+
+def _describe(label: str) -> Callable[[Evaluate, Vars, Vars, Vars], str]:
+    def describe(ev: Evaluate, s: Vars, p: Vars, t: Vars) -> str:
+        e = p["id"]
+        return f"entity {ev(e)}: {label} (results written: {ev(t['results'][e])})"
+
+    return describe
+
+
+def _prove_all(subjects: Sequence[Subject]) -> Verdict:
+    obligations = 0
+    for subject in subjects:
+        verdict = prove_inductive(system(subject))
+        obligations += verdict.obligations
+        if not verdict.proved:
+            return Verdict(False, f"{subject.table.name}: {verdict.counterexample}", obligations)
+    return Verdict(True, None, obligations)
+
+
+def prove(subjects: Sequence[Subject] | None = None) -> Result:
+    """Prove the theorem for `subjects` (default: the tables core defines)."""
+    chosen = core_subjects() if subjects is None else tuple(subjects)
+    return timed(ID, STATEMENT, "theorem", lambda: _prove_all(chosen))
+
+
+def late_completion_row() -> AnyRow:
+    """The bad row of the negative variant: a closed activity accepts a completion."""
+    s, i = service_activity.ActivityState, service_activity.ActivityInput
+    return fsm.Row(s.COMPLETED, i.RESPOND_COMPLETED, s.COMPLETED)
+
+
+def prove_negative() -> Result:
+    """The service activity table plus `late_completion_row`: must not be proved."""
+    subjects = list(core_subjects())
+    subjects[0] = with_row(subjects[0], late_completion_row())
+    return timed(ID, STATEMENT, f"negative: {DROPPED}", lambda: _prove_all(subjects))
