@@ -131,8 +131,12 @@ def test_core_has_no_escape_hatches_from_typing() -> None:
 
 @pytest.mark.parametrize(
     ("layer", "line"),
-    [("sim", "import adapters.cli"), ("proofs", "import adapters.cli"), ("core", "import os"),
-     ("core", "import rich")],
+    [
+        ("sim", "import adapters.cli"),
+        ("proofs", "import adapters.cli"),
+        ("core", "import os"),
+        ("core", "import rich"),
+    ],
 )
 def test_import_linter_catches_a_layer_breach(tmp_path: Path, layer: str, line: str) -> None:
     """Copy the tree, add a forbidden import to a lower layer: the linter must fail."""

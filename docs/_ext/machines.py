@@ -16,6 +16,12 @@ from core.statemachine.fsm import Table, allowed_inputs
 from core.statemachine.history.service import activity, child, execution, timer, update
 from core.statemachine.history.service import workflow_task as service_wft
 from core.statemachine.history.validator import MACHINE_MODULES
+from core.statemachine.replay import activity as replay_activity
+from core.statemachine.replay import cancel_external, marker, signal_external
+from core.statemachine.replay import child as replay_child
+from core.statemachine.replay import execution as replay_execution
+from core.statemachine.replay import timer as replay_timer
+from core.statemachine.replay import update as replay_update
 
 GROUPS: tuple[tuple[str, str, list[tuple[Table[Any, Any], str]]], ...] = (
     (
@@ -43,6 +49,22 @@ GROUPS: tuple[tuple[str, str, list[tuple[Table[Any, Any], str]]], ...] = (
             (matching.TASK_TABLE, "core.statemachine.matching.task"),
             (matching.POLLER_TABLE, "core.statemachine.matching.poller"),
             (shard.TABLE, shard.__name__),
+        ],
+    ),
+    (
+        "Replay (SDK side)",
+        "What a worker's replay engine tracks for each command the workflow code produces"
+        " (core/statemachine/replay/; see the replay page).",
+        [
+            (replay_activity.TABLE, replay_activity.__name__),
+            (replay_timer.TABLE, replay_timer.__name__),
+            (replay_child.TABLE, replay_child.__name__),
+            (signal_external.TABLE, signal_external.__name__),
+            (cancel_external.TABLE, cancel_external.__name__),
+            (marker.TABLE, marker.__name__),
+            (marker.LOCAL_ACTIVITY_TABLE, marker.__name__),
+            (replay_update.TABLE, replay_update.__name__),
+            (replay_execution.TABLE, replay_execution.__name__),
         ],
     ),
 )

@@ -8,6 +8,10 @@
   Running|CancelRequested ──Terminated/TimedOut──▶ Closed
 ```
 
+The server writes one CancelRequested per run (a second request changes nothing,
+core/statemachine/history/service/execution.py), and a task whose close command was
+written is never followed by a termination, so neither has a row.
+
 How the code ends picks the close command (temporalio `_workflow_instance.py`,
 `_run_top_level_workflow_function`): a return value completes the run; a
 `ContinueAsNewError` continues it; a cancellation after a cancel request cancels it;
@@ -47,13 +51,11 @@ TABLE = make_table(
     S.RUNNING,
     [
         Row(S.RUNNING, I.CANCEL_REQUESTED, S.CANCEL_REQUESTED, ("cancel_run",)),
-        (S.CANCEL_REQUESTED, I.CANCEL_REQUESTED, S.CANCEL_REQUESTED),
         Row(S.RUNNING, I.CODE_ENDED, S.CLOSE_COMMAND_CREATED, ("emit_close",)),
         Row(S.CANCEL_REQUESTED, I.CODE_ENDED, S.CLOSE_COMMAND_CREATED, ("emit_close",)),
         (S.CLOSE_COMMAND_CREATED, I.CLOSED, S.CLOSED),
         (S.RUNNING, I.ENDED_BY_SERVER, S.CLOSED),
         (S.CANCEL_REQUESTED, I.ENDED_BY_SERVER, S.CLOSED),
-        (S.CLOSE_COMMAND_CREATED, I.ENDED_BY_SERVER, S.CLOSED),
     ],
 )
 

@@ -4,7 +4,8 @@ Each table's `next` mapping is swapped for a recording one, then the workloads r
 the validator over the real corpus, synthetic histories and the per-rule broken
 histories; the pure history service over the requests behind the real corpus; and the
 targeted scenarios in `coverage_scenarios.py` (history) and `coverage_matching.py`
-(matching, shards) for rows the corpus never reaches. A row
+(matching, shards) for rows the corpus never reaches; for the replay machines, the
+twins replaying the corpus, a few live programs and `coverage_replay.py`. A row
 no workload takes fails the test, with its table, state and input named.
 """
 
@@ -19,11 +20,22 @@ from core.statemachine.fsm import Table
 from core.statemachine.history.service import activity, child, execution, timer, update
 from core.statemachine.history.service import workflow_task as service_wft
 from core.statemachine.history.validator import MACHINE_MODULES, validate
+from core.statemachine.replay import activity as replay_activity
+from core.statemachine.replay import cancel_external, marker, signal_external
+from core.statemachine.replay import child as replay_child
+from core.statemachine.replay import execution as replay_execution
+from core.statemachine.replay import timer as replay_timer
+from core.statemachine.replay import update as replay_update
+from core.statemachine.replay.driver import replay
 from sim.synthetic import synthetic_history
 from tests.conftest import corpus_events, corpus_files
 from tests.core.statemachine import coverage_matching, coverage_scenarios
 from tests.core.statemachine.history.service.replay_requests import CannotReproduce, reproduce
 from tests.core.statemachine.history.test_rules import BROKEN
+from tests.core.statemachine.replay import coverage_replay
+from tests.core.statemachine.replay.live import LiveRun
+from tests.core.statemachine.replay.programs import PROGRAMS
+from tests.core.statemachine.replay.test_twins import TWINNED, TWINS, twin_of
 
 SERVICE_TABLES: list[Table[Any, Any]] = [
     service_wft.TABLE,
@@ -34,7 +46,30 @@ SERVICE_TABLES: list[Table[Any, Any]] = [
     update.TABLE,
     execution.TABLE,
 ]
-ALL_TABLES = [m.TABLE for m in MACHINE_MODULES] + SERVICE_TABLES + coverage_matching.TABLES
+REPLAY_TABLES: list[Table[Any, Any]] = [
+    replay_activity.TABLE,
+    replay_timer.TABLE,
+    replay_child.TABLE,
+    signal_external.TABLE,
+    cancel_external.TABLE,
+    marker.TABLE,
+    marker.LOCAL_ACTIVITY_TABLE,
+    replay_update.TABLE,
+    replay_execution.TABLE,
+]
+ALL_TABLES = (
+    [m.TABLE for m in MACHINE_MODULES] + SERVICE_TABLES + coverage_matching.TABLES + REPLAY_TABLES
+)
+PROGRAM = [
+    ["activity", 1],
+    ["child", [["timer", 1], ["local", "fail"]]],
+    ["fanout", 2],
+    ["race", 0.5],
+    ["race", 3],
+    ["signal", 1],
+    ["side_effect"],
+    ["local", "greet"],
+]
 
 
 class _Recording(Mapping[Any, Any]):
@@ -88,6 +123,14 @@ def _workloads() -> None:
         validate(build().events)
     coverage_scenarios.run_all()
     coverage_matching.run_all()
+    for name in TWINNED:
+        replay(TWINS[twin_of(name)], corpus_events(name))
+    for seed in range(10):
+        live = LiveRun(PROGRAMS, seed)
+        live.start("Program", "wf", PROGRAM, 1)
+        live.signal("wf", "poke", 0)
+        live.run()
+    coverage_replay.run_all()
 
 
 def test_every_row_of_every_table_is_exercised() -> None:

@@ -81,7 +81,23 @@ class LiveRun:
         return run_id
 
     def signal(self, workflow_id: str, name: str, *args: Any) -> None:
-        self.pool.append(("client_signal", workflow_id, (name, args)))
+        self.pool.append(
+            (
+                "client",
+                workflow_id,
+                rq.SignalWorkflowExecution(name, input=payloads.to_payloads(list(args))),
+            )
+        )
+
+    def client(self, workflow_id: str, request: rq.Request) -> None:
+        """A client request (cancel, terminate, update, ...) that arrives at some point."""
+        self.pool.append(("client", workflow_id, request))
+
+    def do(self, kind: type, times: int = 1) -> None:
+        """Execute the first pooled action whose task or request is a `kind` (scenarios)."""
+        for _ in range(times):
+            index = next(i for i, a in enumerate(self.pool) if isinstance(a[2], kind))
+            self._perform(*self.pool.pop(index))
 
     def _begin(self, request: rq.StartWorkflowExecution, outcome: Outcome) -> None:
         self.current[request.workflow_id] = request.run_id
@@ -120,13 +136,11 @@ class LiveRun:
         others = [i for i in range(len(self.pool)) if i not in set(timers)]
         use_timer = timers and (not others or self.rng.random() < self.rates.prefer_timers)
         index = self.rng.choice(timers if use_timer else others)
-        kind, target, item = self.pool.pop(index)
-        if kind == "client_signal":
-            run_id = self.current[target]
-            name, args = item
-            self.send(
-                run_id, rq.SignalWorkflowExecution(name, input=payloads.to_payloads(list(args)))
-            )
+        self._perform(*self.pool.pop(index))
+
+    def _perform(self, kind: str, target: str, item: Any) -> None:
+        if kind == "client":
+            self.send(self.current[target], item)
         else:
             self._execute(target, item)
 
@@ -163,13 +177,22 @@ class LiveRun:
         if self.rng.random() < self.rates.evict_cache:
             self.cache.pop(run_id, None)
         definition = self.definitions[self.types[run_id]]
+        updates = tuple(
+            rq.UpdateWorkflowExecution(u.update_id, u.request)
+            for u in self.states[run_id].updates
+            if not u.accepted_event_id
+        )
         options: dict[str, Any] = {
             "run_local": _local_activity,
             "workflow_id": self.workflow_ids[run_id],
         }
-        execution, answer = answer_task(definition, self.cache.get(run_id), history, **options)
+        execution, answer = answer_task(
+            definition, self.cache.get(run_id), history, updates=updates, **options
+        )
         _, cold = (
-            answer_task(definition, None, history, **options) if self.cold_check else (None, answer)
+            answer_task(definition, None, history, updates=updates, **options)
+            if self.cold_check
+            else (None, answer)
         )
         if (cold.commands, cold.messages, cold.failure) != (
             answer.commands,

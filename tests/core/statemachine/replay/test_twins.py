@@ -24,7 +24,8 @@ TWINS = {
 NO_TWIN = {"search-attributes-memo.json", "reset.base.json", "reset.json"}
 
 
-def _type(name: str) -> str:
+def twin_of(name: str) -> str:
+    """The workflow type that wrote a corpus history (its twin's name)."""
     attributes = corpus_events(name)[0].attributes
     assert isinstance(attributes, WorkflowExecutionStartedEventAttributes)
     assert attributes.workflow_type is not None
@@ -36,13 +37,13 @@ TWINNED = [f.name for f in corpus_files() if f.name not in NO_TWIN]
 
 def test_at_least_twenty_real_histories_have_twins() -> None:
     assert len(TWINNED) >= 20
-    assert all(_type(name) in TWINS for name in TWINNED)
+    assert all(twin_of(name) in TWINS for name in TWINNED)
 
 
 @pytest.mark.parametrize("name", TWINNED)
 def test_twin_replays_the_real_history(name: str) -> None:
     events = corpus_events(name)
-    result = replay(TWINS[_type(name)], events)
+    result = replay(TWINS[twin_of(name)], events)
     # Every completed workflow task was answered, and the run's close was matched.
     completed = sum(1 for e in events if e.event_type.name == "WORKFLOW_TASK_COMPLETED")
     assert len(result.tasks) == completed
@@ -115,7 +116,7 @@ def test_a_changed_twin_fails_at_the_expected_event(
 def test_the_unchanged_twin_of_each_changed_one_replays() -> None:
     # The changed twins differ from twins that pass: the failure is the change's doing.
     for _, name, _, _ in CHANGED:
-        replay(TWINS[_type(name)], corpus_events(name))
+        replay(TWINS[twin_of(name)], corpus_events(name))
 
 
 def test_queries_are_answered_by_replay_and_change_nothing() -> None:
