@@ -34,15 +34,29 @@ from adapters.console import summary_table
 from adapters.temporal_json import decode_history
 from core.errors import BadInput, InvalidDefinition, ModelError, Nondeterminism
 from core.event_sets import CLOSE_EVENT_TYPES
-from core.events import HistoryEvent, WorkflowExecutionStartedEventAttributes
+from core.events import (
+    HistoryEvent,
+    MarkerRecordedEventAttributes,
+    WorkflowExecutionStartedEventAttributes,
+)
 from core.statemachine.replay.definition import Definition, definition
 from core.statemachine.replay.driver import replay, slices
-from core.statemachine.replay.matching import event_identity
+from core.statemachine.replay.matching import marker_key
 
 CONTEXT_BEFORE = 4  # history events shown before the one where replay stopped
 CONTEXT_AFTER = 2  # and after it
 # Attributes that say which entity an event is about, shown in the context lines.
-_POINTERS = ("timer_id", "scheduled_event_id", "initiated_event_id", "signal_name")
+_POINTERS = (
+    "timer_id",
+    "activity_id",
+    "activity_type",
+    "workflow_type",
+    "marker_name",
+    "signal_name",
+    "protocol_instance_id",
+    "scheduled_event_id",
+    "initiated_event_id",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,13 +270,17 @@ def _around(events: Sequence[HistoryEvent], event_id: int) -> tuple[HistoryEvent
 
 def _detail(event: HistoryEvent) -> str:
     """A few words on which entity an event is about (ids and names, no payloads)."""
-    parts = list(event_identity(event)[1:])
-    if not parts:
-        for pointer in _POINTERS:
-            value = getattr(event.attributes, pointer, None)
-            if value:
-                parts.append(f"{pointer}={value}")
-    return ", ".join(str(p) for p in parts)
+    a = event.attributes
+    parts: list[str] = []
+    for name in _POINTERS:
+        value = getattr(a, name, None)
+        value = getattr(value, "name", value)  # ActivityType, WorkflowType
+        if value:
+            parts.append(f"{name}={value}")
+    if isinstance(a, MarkerRecordedEventAttributes):
+        key = marker_key(a.details)
+        parts.extend([key] if key else [])
+    return " ".join(parts)
 
 
 def _print_report(report: Report) -> None:

@@ -100,7 +100,7 @@ def test_nondeterminism_json_document(capsys: pytest.CaptureFixture[str]) -> Non
     assert context[5] == {
         "event_id": 5,
         "event_type": "ACTIVITY_TASK_SCHEDULED",
-        "detail": "1, greet",
+        "detail": "activity_id=1 activity_type=greet",
     }
 
 
