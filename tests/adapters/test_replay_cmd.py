@@ -267,3 +267,29 @@ def test_bench_replay_says_why_the_sdk_is_missing(
     metrics = {f["metric"] for f in json.loads(captured.out)}
     assert "ours" in metrics and "sdk_replayer" not in metrics
     assert "the SDK replayer could not run" in captured.err and "recorder_workflows" in captured.err
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _console_blocks(page: Path) -> list[tuple[list[str], str]]:
+    """(argv, expected output) of each ```console block of a docs page."""
+    blocks = []
+    text = page.read_text(encoding="utf-8")
+    for block in text.split("```console\n")[1:]:
+        body = block.split("```", 1)[0]
+        command, _, output = body.partition("\n")
+        assert command.startswith("$ tmodel "), command
+        blocks.append((command.removeprefix("$ tmodel ").split(), output))
+    return blocks
+
+
+def test_the_replay_page_shows_what_the_command_prints(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(ROOT)
+    blocks = _console_blocks(ROOT / "docs" / "replay.md")
+    assert len(blocks) >= 3
+    for argv, expected in blocks:
+        main(argv)
+        assert capsys.readouterr().out == expected, " ".join(argv)
