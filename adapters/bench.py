@@ -111,10 +111,18 @@ def bench_service(args: argparse.Namespace) -> list[Figure]:
     return run_service(args)
 
 
+def bench_replay(args: argparse.Namespace) -> list[Figure]:
+    """Cold replay of the twinned real corpus: ours against temporalio's Replayer."""
+    from adapters.bench_replay import bench_replay as run_replay  # it imports Figure
+
+    return run_replay(args)
+
+
 BENCHMARKS: dict[str, Bench] = {
     "validate": bench_validate,
     "check": bench_check,
     "service": bench_service,
+    "replay": bench_replay,
 }
 
 
@@ -137,6 +145,18 @@ def add_parser(commands: Any) -> None:
         type=_positive,
         default=2000,
         help="service: workflows in the mixed workload (default 2000)",
+    )
+    parser.add_argument(
+        "--replay-events",
+        type=_positive,
+        default=200_000,
+        help="replay: events our replay runs through (default 200000)",
+    )
+    parser.add_argument(
+        "--sdk-events",
+        type=_positive,
+        default=2_000,
+        help="replay: events the SDK's Replayer runs through (default 2000)",
     )
     parser.set_defaults(run=run)
 

@@ -29,6 +29,7 @@ from core.events import (
     HistoryEvent,
     MarkerRecordedEventAttributes,
     TimerStartedEventAttributes,
+    UpsertWorkflowSearchAttributesEventAttributes,
 )
 from core.opaque import Opaque
 from core.statemachine.replay.definition import (
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     from core.statemachine.replay.engine import Execution
 
 E = EventType
+CHANGE_VERSION = "TemporalChangeVersion"  # the search attribute a patch call upserts
 
 
 def command_recorded(ex: Execution, command: Command, entity: Entity, event: HistoryEvent) -> None:
@@ -174,6 +176,16 @@ def deprecated_patch(event: HistoryEvent) -> str | None:
     if data is None or not data[1]:
         return None
     return data[0]
+
+
+def change_version_upsert(event: HistoryEvent) -> bool:
+    """Is `event` the upsert of TemporalChangeVersion alone that a patch call writes?"""
+    a = event.attributes
+    if not isinstance(a, UpsertWorkflowSearchAttributesEventAttributes):
+        return False
+    body = a.search_attributes.value() if a.search_attributes is not None else None
+    fields = body.get("indexedFields") if isinstance(body, dict) else None
+    return isinstance(fields, dict) and list(fields) == [CHANGE_VERSION]
 
 
 def patch_data(details: Opaque | None) -> tuple[str, bool] | None:
