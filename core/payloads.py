@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 
 from core.opaque import JsonValue, Opaque
 
@@ -23,15 +24,15 @@ _NULL = base64.b64encode(b"binary/null").decode("ascii")
 _DUMP = json.JSONEncoder(separators=(",", ":"), sort_keys=True, allow_nan=False)
 
 
-def payload(value: JsonValue) -> dict[str, JsonValue]:
-    """One payload in Temporal's JSON form."""
+def payload(value: object) -> dict[str, JsonValue]:
+    """One payload in Temporal's JSON form (TypeError if `value` is not JSON)."""
     if value is None:
         return {"metadata": {"encoding": _NULL}}
     data = base64.b64encode(_DUMP.encode(value).encode("utf-8")).decode("ascii")
     return {"metadata": {"encoding": _JSON}, "data": data}
 
 
-def to_payloads(values: list[JsonValue] | tuple[JsonValue, ...]) -> Opaque | None:
+def to_payloads(values: Sequence[object]) -> Opaque | None:
     """A `Payloads` message holding `values` (None when there are none, as SDKs send)."""
     if not values:
         return None

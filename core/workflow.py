@@ -25,13 +25,12 @@ There is no asyncio here: a small deterministic scheduler runs the coroutines.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from core.enums import ParentClosePolicy
 from core.errors import Nondeterminism
 from core.events import HistoryEvent
 from core.statemachine.replay import driver
-from core.statemachine.replay.context import ActivityHandle, ChildHandle, Context
+from core.statemachine.replay.context import Context
 from core.statemachine.replay.definition import (
     MINUTE,
     SECOND,
@@ -53,8 +52,9 @@ from core.statemachine.replay.definition import (
     update,
 )
 from core.statemachine.replay.driver import ReplayResult, answer_task
-from core.statemachine.replay.engine import Execution
+from core.statemachine.replay.engine import Execution, LocalActivityRunner
 from core.statemachine.replay.entity import Activation
+from core.statemachine.replay.handles import ActivityHandle, ChildHandle, Info
 from core.statemachine.replay.scheduler import CancelledError, Future, Task
 
 __all__ = [
@@ -74,6 +74,7 @@ __all__ = [
     "Execution",
     "ExternalWorkflowError",
     "Future",
+    "Info",
     "Nondeterminism",
     "ParentClosePolicy",
     "ReplayResult",
@@ -93,8 +94,12 @@ __all__ = [
 
 
 def replay(
-    workflow: type | Definition, history: Sequence[HistoryEvent], **options: Any
+    workflow: type | Definition,
+    history: Sequence[HistoryEvent],
+    *,
+    workflow_id: str = "",
+    run_local: LocalActivityRunner | None = None,
 ) -> ReplayResult:
     """Replay `history` against a `@workflow.defn` class (or its Definition)."""
     target = workflow if isinstance(workflow, Definition) else definition(workflow)
-    return driver.replay(target, history, **options)
+    return driver.replay(target, history, workflow_id=workflow_id, run_local=run_local)

@@ -172,7 +172,7 @@ class Parent:
         info = wf.info()
 
         async def child(i: int) -> str:
-            child_id = f"{info['workflow_id']}/child-{i}"
+            child_id = f"{info.workflow_id}/child-{i}"
             try:
                 return str(await wf.execute_child_workflow("FanOut", 2, id=child_id))
             except ChildWorkflowError:

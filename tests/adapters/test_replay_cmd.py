@@ -15,7 +15,7 @@ from adapters import bench_replay
 from adapters.cli import main
 from tests.adapters.test_cli import BAD_INPUTS
 from tests.conftest import HISTORIES
-from tests.core.statemachine.replay.test_twins import CHANGED, TWINNED, TWINS, _type
+from tests.core.statemachine.replay.test_twins import CHANGED, TWINNED, TWINS, twin_of
 
 TWINS_MODULE = "tests.core.statemachine.replay.twins"
 CHANGED_MODULE = "tests.core.statemachine.replay.test_twins"
@@ -23,7 +23,7 @@ TIMERS = str(HISTORIES / "timers.json")
 
 
 def _twin_of(name: str) -> str:
-    return f"{TWINS_MODULE}:{TWINS[_type(name)].cls.__name__}"
+    return f"{TWINS_MODULE}:{TWINS[twin_of(name)].cls.__name__}"
 
 
 def _json_run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, Any]]:
@@ -43,7 +43,7 @@ def test_every_twinned_history_replays_with_exit_0(
 ) -> None:
     code, doc = _json_run(capsys, str(HISTORIES / name), "--workflow", _twin_of(name))
     assert code == 0, doc
-    assert doc["ok"] is True and doc["workflow_type"] == _type(name) and doc["tasks"] >= 1
+    assert doc["ok"] is True and doc["workflow_type"] == twin_of(name) and doc["tasks"] >= 1
 
 
 def test_success_summary_names_type_tasks_and_close(capsys: pytest.CaptureFixture[str]) -> None:

@@ -24,7 +24,7 @@ from __future__ import annotations
 from enum import Enum
 
 from core.enums import EventType
-from core.statemachine.fsm import Row, make_table
+from core.statemachine.fsm import Row, Table, make_table
 
 
 class ActivityState(Enum):
@@ -51,36 +51,30 @@ class ActivityInput(Enum):
 S, I = ActivityState, ActivityInput  # noqa: E741 - the input alphabet, as in fsm.py
 _LIVE = (S.SCHEDULED, S.STARTED)
 
-TABLE = make_table(
-    "replay-activity",
-    "THM-3.1",
-    S,
-    I,
-    S.CREATED,
-    [
-        (S.CREATED, I.SCHEDULED, S.SCHEDULED),
-        Row(S.CREATED, I.TRY_CANCEL, S.CANCELED_BEFORE_SENT, ("drop_command", "resolve_cancelled")),
-        Row(
-            S.CREATED, I.WAIT_CANCEL, S.CANCELED_BEFORE_SENT, ("drop_command", "resolve_cancelled")
-        ),
-        Row(S.CREATED, I.ABANDON, S.CANCELED_BEFORE_SENT, ("drop_command", "resolve_cancelled")),
-        (S.SCHEDULED, I.STARTED, S.STARTED),
-        *(Row(s, I.CLOSED, S.CLOSED, ("resolve",)) for s in _LIVE),
-        *(
-            Row(s, I.TRY_CANCEL, S.CANCEL_COMMAND_CREATED, ("emit_cancel", "resolve_cancelled"))
-            for s in _LIVE
-        ),
-        *(Row(s, I.WAIT_CANCEL, S.CANCEL_COMMAND_CREATED, ("emit_cancel",)) for s in _LIVE),
-        *(Row(s, I.ABANDON, S.ABANDONED, ("resolve_cancelled",)) for s in _LIVE),
-        (S.CANCEL_COMMAND_CREATED, I.CANCEL_REQUESTED, S.CANCEL_REQUESTED),
-        (S.CANCEL_REQUESTED, I.STARTED, S.CANCEL_REQUESTED),
-        Row(S.CANCEL_REQUESTED, I.CLOSED, S.CLOSED, ("resolve",)),
-        (S.ABANDONED, I.STARTED, S.ABANDONED),
-        (S.ABANDONED, I.CLOSED, S.ABANDONED),
-        # Closed in this task's events but not yet delivered: the result wins.
-        *((S.CLOSED, i, S.CLOSED) for i in (I.TRY_CANCEL, I.WAIT_CANCEL, I.ABANDON)),
-    ],
-)
+_CANCELS = (I.TRY_CANCEL, I.WAIT_CANCEL, I.ABANDON)
+_ROWS: list[Row[Enum, Enum]] = [
+    Row(S.CREATED, I.SCHEDULED, S.SCHEDULED),
+    Row(S.SCHEDULED, I.STARTED, S.STARTED),
+]
+for _s in _LIVE:
+    _ROWS += [
+        Row(_s, I.CLOSED, S.CLOSED, ("resolve",)),
+        Row(_s, I.TRY_CANCEL, S.CANCEL_COMMAND_CREATED, ("emit_cancel", "resolve_cancelled")),
+        Row(_s, I.WAIT_CANCEL, S.CANCEL_COMMAND_CREATED, ("emit_cancel",)),
+        Row(_s, I.ABANDON, S.ABANDONED, ("resolve_cancelled",)),
+    ]
+_ROWS += [
+    Row(S.CANCEL_COMMAND_CREATED, I.CANCEL_REQUESTED, S.CANCEL_REQUESTED),
+    Row(S.CANCEL_REQUESTED, I.STARTED, S.CANCEL_REQUESTED),
+    Row(S.CANCEL_REQUESTED, I.CLOSED, S.CLOSED, ("resolve",)),
+    Row(S.ABANDONED, I.STARTED, S.ABANDONED),
+    Row(S.ABANDONED, I.CLOSED, S.ABANDONED),
+]
+for _i in _CANCELS:
+    _ROWS.append(Row(S.CREATED, _i, S.CANCELED_BEFORE_SENT, ("drop_command", "resolve_cancelled")))
+    # Closed in this task's events but not yet delivered: the result wins.
+    _ROWS.append(Row(S.CLOSED, _i, S.CLOSED))
+TABLE: Table[Enum, Enum] = make_table("replay-activity", "THM-3.1", S, I, S.CREATED, _ROWS)
 
 EVENT_INPUTS: dict[EventType, ActivityInput] = {
     EventType.ACTIVITY_TASK_SCHEDULED: I.SCHEDULED,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from enum import Enum
 
 from core.enums import EventType
-from core.statemachine.fsm import Row, make_table
+from core.statemachine.fsm import Row, Table, make_table
 
 
 class CancelExternalState(Enum):
@@ -30,7 +30,7 @@ class CancelExternalInput(Enum):
 
 S, I = CancelExternalState, CancelExternalInput  # noqa: E741 - the input alphabet, as in fsm.py
 
-TABLE = make_table(
+TABLE: Table[Enum, Enum] = make_table(
     "replay-cancel-external",
     "THM-3.1",
     S,

@@ -17,7 +17,7 @@ from __future__ import annotations
 from enum import Enum
 
 from core.enums import EventType
-from core.statemachine.fsm import Row, make_table
+from core.statemachine.fsm import Row, Table, make_table
 
 
 class ChildState(Enum):
@@ -39,7 +39,7 @@ class ChildInput(Enum):
 
 S, I = ChildState, ChildInput  # noqa: E741 - the input alphabet, as in fsm.py
 
-TABLE = make_table(
+TABLE: Table[Enum, Enum] = make_table(
     "replay-child-workflow",
     "THM-3.1",
     S,

@@ -10,7 +10,7 @@ worker can carry on (the `wft-failure-fixed` recording shows exactly that).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from core import payloads
 from core.commands import (
@@ -22,6 +22,7 @@ from core.commands import (
 )
 from core.enums import CommandType
 from core.events import TaskQueue, WorkflowType
+from core.opaque import Opaque
 from core.statemachine.replay.definition import (
     ApplicationError,
     ContinueAsNewError,
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
 C = CommandType
 
 
-def close_command(ex: Execution, task: Task[Any]) -> Command | None:
+def close_command(ex: Execution, task: Task[object]) -> Command | None:
     error = task.exception()
     if error is None:
         return Command(
@@ -71,7 +72,7 @@ def close_command(ex: Execution, task: Task[Any]) -> Command | None:
     return None
 
 
-def failure_of(error: WorkflowError) -> Any:
+def failure_of(error: WorkflowError) -> Opaque:
     if isinstance(error, ApplicationError):
         return payloads.application_failure(error.message, error.type, error.non_retryable)
     return payloads.application_failure(str(error), type(error).__name__)

@@ -6,79 +6,68 @@ operations (`execute_activity`, `sleep`, `wait_condition`, `execute_child_workfl
 ...) are ``async def`` as in temporalio, so their command is produced when the
 coroutine first runs - which is what fixes command order under `gather` and
 `create_task` (the recorded `timer-cancelled` history shows the order this gives).
+
+Two deliberate differences from the SDK, both because core reads no clock and imports
+no `datetime`: durations are seconds (a number), and `now()` is nanoseconds since the
+epoch - the time the current workflow task started.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Coroutine, Iterator
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 from core import payloads
 from core.commands import (
     CancelTimerCommandAttributes,
     Command,
-    RecordMarkerCommandAttributes,
     RequestCancelActivityTaskCommandAttributes,
     RequestCancelExternalWorkflowExecutionCommandAttributes,
     ScheduleActivityTaskCommandAttributes,
     SignalExternalWorkflowExecutionCommandAttributes,
     StartChildWorkflowExecutionCommandAttributes,
     StartTimerCommandAttributes,
-    UpsertWorkflowSearchAttributesCommandAttributes,
 )
 from core.enums import CommandType, ParentClosePolicy
 from core.events import ActivityType, TaskQueue, WorkflowExecution, WorkflowType
-from core.opaque import JsonValue, Opaque
 from core.statemachine.replay import (
     activity,
     cancel_external,
     child,
     marker,
+    markers,
     signal_external,
     timer,
 )
 from core.statemachine.replay.definition import (
     ActivityCancellationType,
+    ActivityError,
     ContinueAsNewError,
     RetryPolicy,
 )
 from core.statemachine.replay.entity import Entity
-from core.statemachine.replay.scheduler import Future, Task, gather, wait_first
+from core.statemachine.replay.handles import ActivityHandle, ChildHandle, Duration, Info, ns
+from core.statemachine.replay.prng import Prng
+from core.statemachine.replay.scheduler import (
+    CancelledError,
+    Future,
+    Task,
+    Waitable,
+    gather,
+    wait_first,
+)
 
 if TYPE_CHECKING:
     from core.statemachine.replay.engine import Execution
 
 T = TypeVar("T")
 C = CommandType
-Duration = float | int | timedelta  # seconds, or a timedelta
+Activity = str | Callable[..., object]  # an activity type name, or a function named so
 _CANCEL_INPUT = {
     ActivityCancellationType.TRY_CANCEL: activity.ActivityInput.TRY_CANCEL,
     ActivityCancellationType.WAIT_CANCELLATION_COMPLETED: activity.ActivityInput.WAIT_CANCEL,
     ActivityCancellationType.ABANDON: activity.ActivityInput.ABANDON,
 }
-
-
-def ns(duration: Duration | None) -> int:
-    """A duration in nanoseconds (seconds as a number, or a timedelta)."""
-    if duration is None:
-        return 0
-    if isinstance(duration, timedelta):
-        return (duration // timedelta(microseconds=1)) * 1000
-    return round(duration * 1_000_000_000)
-
-
-class ActivityHandle(Future[Any]):
-    """A scheduled activity: await it for the result, `cancel()` to cancel it."""
-
-
-class ChildHandle(Future[Any]):
-    """A started child workflow: await it for the result; `id` and `run_id` name it."""
-
-    def __init__(self, workflow_id: str) -> None:
-        super().__init__()
-        self.id = workflow_id
-        self.run_id = ""
 
 
 class Context:
@@ -91,25 +80,22 @@ class Context:
 
     # --- facts about the run -------------------------------------------------------
 
-    def info(self) -> dict[str, Any]:
+    def info(self) -> Info:
         start = self._ex.start
-        return {
-            "workflow_id": self._ex.workflow_id,
-            "run_id": self._ex.run_id,
-            "workflow_type": self._ex.definition.name,
-            "task_queue": start.task_queue.name if start and start.task_queue else "",
-            "attempt": start.attempt if start else 1,
-            "first_execution_run_id": start.first_execution_run_id if start else "",
-        }
+        return Info(
+            workflow_id=self._ex.workflow_id,
+            run_id=self._ex.run_id,
+            workflow_type=self._ex.definition.name,
+            task_queue=start.task_queue.name if start and start.task_queue else "",
+            attempt=start.attempt if start else 1,
+            first_execution_run_id=start.first_execution_run_id if start else "",
+        )
 
-    def now(self) -> datetime:
-        """The workflow's time: when the current workflow task started."""
-        return datetime.fromtimestamp(self._ex.now_ns / 1e9, tz=UTC)
-
-    def time_ns(self) -> int:
+    def now(self) -> int:
+        """The workflow's time in ns since the epoch: when the current task started."""
         return self._ex.now_ns
 
-    def random(self) -> Any:
+    def random(self) -> Prng:
         """A deterministic random stream (`random()`, `randint()`, `choice()`)."""
         return self._ex.rng
 
@@ -125,24 +111,25 @@ class Context:
 
     # --- concurrency ------------------------------------------------------------------
 
-    def create_task(self, coro: Coroutine[Any, Any, T], name: str = "") -> Task[T]:
+    def create_task(self, coro: Coroutine[object, object, T], name: str = "") -> Task[T]:
         return self._ex.scheduler.spawn(coro, name)
 
-    def gather(self, *aws: Awaitable[Any]) -> Future[list[Any]]:
-        return gather(self._ex.scheduler, *aws)  # type: ignore[arg-type]
+    def gather(self, *aws: Future[T] | Coroutine[object, object, T]) -> Future[list[T]]:
+        """All results in argument order (the first error ends it), as asyncio.gather."""
+        return gather(self._ex.scheduler, *aws)
 
-    async def wait(self, aws: list[Future[Any]], *, first: bool = True) -> None:
+    async def wait(self, aws: Sequence[Waitable], *, first: bool = True) -> None:
         """Wait for the first (or, with ``first=False``, every) future to be done."""
-        await wait_first(self._ex.scheduler, aws, 1 if first else len(aws))
+        await wait_first(aws, 1 if first else len(aws))
 
-    def as_completed(self, aws: list[Future[Any]]) -> Iterator[Awaitable[Any]]:
+    def as_completed(self, aws: Sequence[Future[T]]) -> Iterator[Awaitable[T]]:
         """Await each yielded item to get results in the order they complete."""
         pending = list(aws)
         while pending:
             yield self._next_done(pending)
 
-    async def _next_done(self, pending: list[Future[Any]]) -> Any:
-        await wait_first(self._ex.scheduler, pending, 1)
+    async def _next_done(self, pending: list[Future[T]]) -> T:
+        await wait_first(pending, 1)
         done = next(f for f in pending if f.done())
         pending.remove(done)
         return done.result()
@@ -150,7 +137,7 @@ class Context:
     async def wait_condition(
         self, predicate: Callable[[], bool], *, timeout: Duration | None = None
     ) -> None:
-        """Wait until `predicate()` is true; raise TimeoutError after `timeout`."""
+        """Wait until `predicate()` is true; raise TimeoutError after `timeout` seconds."""
         if predicate():
             return
         condition = self._ex.scheduler.wait_until(predicate)
@@ -158,7 +145,7 @@ class Context:
             await condition
             return
         deadline = self.create_task(self.sleep(timeout), "wait_condition timeout")
-        await wait_first(self._ex.scheduler, [condition, deadline], 1)
+        await wait_first([condition, deadline], 1)
         if condition.done():
             deadline.cancel()
             return
@@ -167,31 +154,28 @@ class Context:
 
     # --- timers -----------------------------------------------------------------------
 
-    async def sleep(self, duration: Duration) -> None:
+    async def sleep(self, seconds: Duration) -> None:
         """Start a timer and wait for it to fire."""
         seq = self._ex.next_seq("timer")
-        entity = Entity("timer", timer.TABLE, timer.TABLE.initial, timer.EVENT_INPUTS, str(seq))
-        entity.future = Future()
-        entity.future.on_cancel = lambda: self._cancel_timer(entity)
-        command = Command(
-            C.START_TIMER,
-            StartTimerCommandAttributes(timer_id=str(seq), start_to_fire_timeout=ns(duration)),
+        fired: Future[object] = Future()
+        entity = Entity(
+            "timer", timer.TABLE, timer.TABLE.initial, timer.EVENT_INPUTS, str(seq), fired
         )
-        self._ex.add(entity, command)
-        await entity.future
-
-    def _cancel_timer(self, entity: Entity) -> None:
-        outputs = self._ex.step(entity, timer.TimerInput.CANCEL)
-        self._apply_outputs(
-            entity, outputs, C.CANCEL_TIMER, CancelTimerCommandAttributes(timer_id=entity.key)
+        fired.on_cancel = lambda: self._cancel(
+            entity, timer.TimerInput.CANCEL, _cancel_timer(entity)
         )
+        attributes = StartTimerCommandAttributes(
+            timer_id=str(seq), start_to_fire_timeout=ns(seconds)
+        )
+        self._ex.add(entity, Command(C.START_TIMER, attributes))
+        await fired
 
     # --- activities ---------------------------------------------------------------------
 
     def start_activity(
         self,
-        activity_type: str | Callable[..., Any],
-        *args: Any,
+        activity_type: Activity,
+        *args: object,
         task_queue: str = "",
         schedule_to_close_timeout: Duration | None = None,
         schedule_to_start_timeout: Duration | None = None,
@@ -204,20 +188,20 @@ class Context:
         """Schedule an activity now; the handle is its future."""
         if not start_to_close_timeout and not schedule_to_close_timeout:
             raise ValueError("start_to_close_timeout or schedule_to_close_timeout is required")
-        name = activity_type if isinstance(activity_type, str) else activity_type.__name__
-        seq = self._ex.next_seq("activity")
-        key = activity_id or str(seq)
+        name = _name(activity_type)
+        key = activity_id or str(self._ex.next_seq("activity"))
         handle = ActivityHandle()
         entity = Entity(
             "activity", activity.TABLE, activity.TABLE.initial, activity.EVENT_INPUTS, key, handle
         )
-        entity.info["activity_type"] = name
-        handle.on_cancel = lambda: self._cancel_activity(entity, cancellation_type)
+        entity.name = name
+        cancel = _CANCEL_INPUT[cancellation_type]
+        handle.on_cancel = lambda: self._cancel(entity, cancel, _cancel_activity(entity))
         attributes = ScheduleActivityTaskCommandAttributes(
             activity_id=key,
             activity_type=ActivityType(name=name),
-            task_queue=TaskQueue(name=task_queue or self.info()["task_queue"]),
-            input=payloads.to_payloads(list(args)),
+            task_queue=TaskQueue(name=task_queue or self.info().task_queue),
+            input=payloads.to_payloads(args),
             schedule_to_close_timeout=ns(schedule_to_close_timeout) or None,
             schedule_to_start_timeout=ns(schedule_to_start_timeout) or None,
             start_to_close_timeout=ns(start_to_close_timeout) or None,
@@ -228,141 +212,97 @@ class Context:
         return handle
 
     async def execute_activity(
-        self, activity_type: str | Callable[..., Any], *args: Any, **options: Any
-    ) -> Any:
+        self,
+        activity_type: Activity,
+        *args: object,
+        task_queue: str = "",
+        schedule_to_close_timeout: Duration | None = None,
+        schedule_to_start_timeout: Duration | None = None,
+        start_to_close_timeout: Duration | None = None,
+        heartbeat_timeout: Duration | None = None,
+        retry_policy: RetryPolicy | None = None,
+        cancellation_type: ActivityCancellationType = ActivityCancellationType.TRY_CANCEL,
+        activity_id: str = "",
+    ) -> object:
         """Schedule an activity and wait for its result (raises ActivityError)."""
-        return await self.start_activity(activity_type, *args, **options)
-
-    def _cancel_activity(self, entity: Entity, kind: ActivityCancellationType) -> None:
-        outputs = self._ex.step(entity, _CANCEL_INPUT[kind])
-        attributes = RequestCancelActivityTaskCommandAttributes(
-            scheduled_event_id=entity.scheduled()
+        return await self.start_activity(
+            activity_type,
+            *args,
+            task_queue=task_queue,
+            schedule_to_close_timeout=schedule_to_close_timeout,
+            schedule_to_start_timeout=schedule_to_start_timeout,
+            start_to_close_timeout=start_to_close_timeout,
+            heartbeat_timeout=heartbeat_timeout,
+            retry_policy=retry_policy,
+            cancellation_type=cancellation_type,
+            activity_id=activity_id,
         )
-        self._apply_outputs(entity, outputs, C.REQUEST_CANCEL_ACTIVITY_TASK, attributes)
 
-    def _apply_outputs(
-        self, entity: Entity, outputs: tuple[str, ...], kind: CommandType, attributes: Any
+    def _cancel(
+        self,
+        entity: Entity,
+        input_: activity.ActivityInput | timer.TimerInput | child.ChildInput,
+        command: Command | None,
     ) -> None:
-        from core.statemachine.replay.definition import ActivityError
-        from core.statemachine.replay.scheduler import CancelledError
-
+        outputs = self._ex.step(entity, input_)
         if "drop_command" in outputs:
             self._ex.drop(entity)
-        if "emit_cancel" in outputs:
-            self._ex.emit(Command(kind, attributes), entity)
-        if (
-            "resolve_cancelled" in outputs
-            and entity.future is not None
-            and not entity.future.done()
-        ):
+        if "emit_cancel" in outputs and command is not None:
+            self._ex.emit(command, entity)
+        future = entity.future
+        if "resolve_cancelled" in outputs and future is not None and not future.done():
             error: BaseException = CancelledError()
             if entity.kind == "activity":
-                error = ActivityError(entity.info["activity_type"], entity.key, CancelledError())
-            entity.future.set_exception(error)
+                error = ActivityError(entity.name, entity.key, CancelledError())
+            future.set_exception(error)
 
     async def execute_local_activity(
         self,
-        activity_type: str | Callable[..., Any],
-        *args: Any,
+        activity_type: Activity,
+        *args: object,
         start_to_close_timeout: Duration | None = None,
         retry_policy: RetryPolicy | None = None,
-    ) -> Any:
+    ) -> object:
         """Run an activity inside the worker; its result is kept in a marker."""
-        name = activity_type if isinstance(activity_type, str) else activity_type.__name__
         seq = self._ex.next_seq("local_activity")
+        result: Future[object] = Future()
+        table = marker.LOCAL_ACTIVITY_TABLE
         entity = Entity(
             "local_activity",
-            marker.LOCAL_ACTIVITY_TABLE,
-            marker.LOCAL_ACTIVITY_TABLE.initial,
+            table,
+            table.initial,
             marker.LOCAL_ACTIVITY_EVENT_INPUTS,
             str(seq),
-            Future(),
+            result,
         )
-        entity.info.update(seq=seq, activity_type=name, args=list(args))
+        entity.seq, entity.name, entity.args = seq, _name(activity_type), list(args)
         self._ex.add(entity, None)
         self._ex.local.append(entity)
-        assert entity.future is not None
-        return await entity.future
+        return await result
 
-    # --- markers: patches and side effects ------------------------------------------
+    # --- markers ------------------------------------------------------------------------
 
     def patched(self, patch_id: str) -> bool:
-        """True in new code paths; on replay, only if the history has the patch marker."""
-        return self._patch(patch_id, deprecated=False)
+        """True on new code paths; on replay, only if the history has the patch marker."""
+        return markers.patch(self._ex, patch_id, deprecated=False)
 
     def deprecate_patch(self, patch_id: str) -> None:
         """Record that the old path is gone (its marker may be missing on replay)."""
-        self._patch(patch_id, deprecated=True)
+        markers.patch(self._ex, patch_id, deprecated=True)
 
-    def _patch(self, patch_id: str, deprecated: bool) -> bool:
-        from core.statemachine.replay.recorded import patch_data
-
-        if patch_id in self._ex.patches:
-            return self._ex.patches[patch_id]
-        recorded = any(
-            (data := patch_data(getattr(e.attributes, "details", None))) is not None
-            and data[0] == patch_id
-            for e in self._ex.lookahead
-        )
-        use = recorded or not self._ex.replaying
-        self._ex.patches[patch_id] = use
-        if use:
-            details = {"patch-data": _body({"id": patch_id, "deprecated": deprecated})}
-            self._marker(marker.PATCH_MARKER, details, "patch")
-            attributes = UpsertWorkflowSearchAttributesCommandAttributes(
-                search_attributes=Opaque.of(
-                    {"indexedFields": {"TemporalChangeVersion": _body_one([patch_id])}}
-                )
-            )
-            entity = Entity(
-                "upsert", marker.TABLE, marker.TABLE.initial, marker.MARKER_EVENT_INPUTS
-            )
-            self._ex.add(entity, Command(C.UPSERT_WORKFLOW_SEARCH_ATTRIBUTES, attributes))
-        return use
-
-    def side_effect(self, fn: Callable[[], Any]) -> Any:
+    def side_effect(self, fn: Callable[[], object]) -> object:
         """Run `fn` once, live; replay reads its value from the marker."""
-        seq = self._ex.next_seq("side_effect")
-        value: Any = None
-        if self._ex.replaying:
-            from core.statemachine.replay.matching import marker_key
+        return markers.side_effect(self._ex, fn)
 
-            for event in self._ex.lookahead:
-                details = getattr(event.attributes, "details", None)
-                if marker_key(details) == f"side-effect-id={seq}":
-                    body = details.value() if details is not None else None
-                    if isinstance(body, dict) and isinstance(body.get("data"), dict):
-                        value = payloads.first(Opaque.of(body["data"]))
-        else:
-            value = fn()
-        details = {"side-effect-id": _body(seq), "data": _body(value)}
-        self._marker(marker.SIDE_EFFECT_MARKER, details, "side_effect")
-        return value
-
-    def _marker(self, name: str, details: dict[str, Any], kind: str) -> None:
-        entity = Entity(kind, marker.TABLE, marker.TABLE.initial, marker.MARKER_EVENT_INPUTS)
-        command = Command(
-            C.RECORD_MARKER,
-            RecordMarkerCommandAttributes(marker_name=name, details=Opaque.of(details)),
-        )
-        self._ex.add(entity, command)
-
-    def upsert_search_attributes(self, attributes: dict[str, Any]) -> None:
-        fields: dict[str, JsonValue] = {k: _body_one(v) for k, v in sorted(attributes.items())}
-        body: dict[str, JsonValue] = {"indexedFields": fields}
-        entity = Entity("upsert", marker.TABLE, marker.TABLE.initial, marker.MARKER_EVENT_INPUTS)
-        command = Command(
-            C.UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
-            UpsertWorkflowSearchAttributesCommandAttributes(search_attributes=Opaque.of(body)),
-        )
-        self._ex.add(entity, command)
+    def upsert_search_attributes(self, attributes: dict[str, object]) -> None:
+        markers.upsert(self._ex, attributes)
 
     # --- child workflows and other workflows ------------------------------------------
 
     async def start_child_workflow(
         self,
         workflow_type: str | type,
-        *args: Any,
+        *args: object,
         id: str,
         task_queue: str = "",
         parent_close_policy: ParentClosePolicy = ParentClosePolicy.TERMINATE,
@@ -370,86 +310,90 @@ class Context:
         """Start a child and wait until it has started; await the handle for its result."""
         name = workflow_type if isinstance(workflow_type, str) else workflow_type.__name__
         handle = ChildHandle(id)
+        started: Future[object] = Future()
         entity = Entity(
-            "child", child.TABLE, child.TABLE.initial, child.EVENT_INPUTS, id, handle, Future()
+            "child", child.TABLE, child.TABLE.initial, child.EVENT_INPUTS, id, handle, started
         )
-        entity.info["workflow_type"] = name
-        assert entity.start_future is not None
-        entity.start_future.on_cancel = lambda: self._cancel_child(entity)
+        entity.name = name
+        started.on_cancel = lambda: self._cancel_child(entity, started)
         attributes = StartChildWorkflowExecutionCommandAttributes(
             workflow_id=id,
             workflow_type=WorkflowType(name=name),
-            task_queue=TaskQueue(name=task_queue or self.info()["task_queue"]),
-            input=payloads.to_payloads(list(args)),
+            task_queue=TaskQueue(name=task_queue or self.info().task_queue),
+            input=payloads.to_payloads(args),
             parent_close_policy=parent_close_policy,
         )
         self._ex.add(entity, Command(C.START_CHILD_WORKFLOW_EXECUTION, attributes))
-        handle.run_id = await entity.start_future
+        handle.run_id = str(await started)
         return handle
 
-    def _cancel_child(self, entity: Entity) -> None:
-        outputs = self._ex.step(entity, child.ChildInput.CANCEL)
-        self._apply_outputs(entity, outputs, C.START_CHILD_WORKFLOW_EXECUTION, None)
-        if entity.start_future is not None and not entity.start_future.done():
-            from core.statemachine.replay.scheduler import CancelledError
-
-            entity.start_future.set_exception(CancelledError())
+    def _cancel_child(self, entity: Entity, started: Future[object]) -> None:
+        self._cancel(entity, child.ChildInput.CANCEL, None)
+        if not started.done():
+            started.set_exception(CancelledError())
 
     async def execute_child_workflow(
-        self, workflow_type: str | type, *args: Any, **options: Any
-    ) -> Any:
-        handle = await self.start_child_workflow(workflow_type, *args, **options)
+        self,
+        workflow_type: str | type,
+        *args: object,
+        id: str,
+        task_queue: str = "",
+        parent_close_policy: ParentClosePolicy = ParentClosePolicy.TERMINATE,
+    ) -> object:
+        handle = await self.start_child_workflow(
+            workflow_type,
+            *args,
+            id=id,
+            task_queue=task_queue,
+            parent_close_policy=parent_close_policy,
+        )
         return await handle
 
     async def signal_external_workflow(
-        self, workflow_id: str, signal: str, *args: Any, run_id: str = ""
+        self, workflow_id: str, signal: str, *args: object, run_id: str = ""
     ) -> None:
         """Signal another workflow; raises ExternalWorkflowError if it is not found."""
+        done: Future[object] = Future()
+        table = signal_external.TABLE
         entity = Entity(
-            "signal_external",
-            signal_external.TABLE,
-            signal_external.TABLE.initial,
-            signal_external.EVENT_INPUTS,
-            workflow_id,
-            Future(),
+            "signal_external", table, table.initial, signal_external.EVENT_INPUTS, workflow_id, done
         )
         attributes = SignalExternalWorkflowExecutionCommandAttributes(
             execution=WorkflowExecution(workflow_id=workflow_id, run_id=run_id),
             signal_name=signal,
-            input=payloads.to_payloads(list(args)),
+            input=payloads.to_payloads(args),
         )
         self._ex.add(entity, Command(C.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION, attributes))
-        assert entity.future is not None
-        await entity.future
+        await done
 
     async def cancel_external_workflow(self, workflow_id: str, *, run_id: str = "") -> None:
         """Ask another workflow to cancel; raises ExternalWorkflowError if it is not found."""
+        done: Future[object] = Future()
+        table = cancel_external.TABLE
         entity = Entity(
-            "cancel_external",
-            cancel_external.TABLE,
-            cancel_external.TABLE.initial,
-            cancel_external.EVENT_INPUTS,
-            workflow_id,
-            Future(),
+            "cancel_external", table, table.initial, cancel_external.EVENT_INPUTS, workflow_id, done
         )
         attributes = RequestCancelExternalWorkflowExecutionCommandAttributes(
             workflow_id=workflow_id, run_id=run_id
         )
         self._ex.add(entity, Command(C.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION, attributes))
-        assert entity.future is not None
-        await entity.future
+        await done
 
     def continue_as_new(
-        self, *args: Any, workflow_type: str = "", backoff: Duration | None = None
+        self, *args: object, workflow_type: str = "", backoff: Duration | None = None
     ) -> NoReturn:
         """End this run and start the next one of the chain with `args`."""
         raise ContinueAsNewError(tuple(args), workflow_type, ns(backoff))
 
 
-def _body(value: Any) -> Any:
-    opaque = payloads.to_payloads([value])
-    return opaque.value() if opaque is not None else None
+def _name(activity_type: Activity) -> str:
+    return activity_type if isinstance(activity_type, str) else activity_type.__name__
 
 
-def _body_one(value: Any) -> Any:
-    return payloads.payload(value)
+def _cancel_timer(entity: Entity) -> Command:
+    return Command(C.CANCEL_TIMER, CancelTimerCommandAttributes(timer_id=entity.key))
+
+
+def _cancel_activity(entity: Entity) -> Command:
+    attributes = RequestCancelActivityTaskCommandAttributes(scheduled_event_id=entity.scheduled)
+    return Command(C.REQUEST_CANCEL_ACTIVITY_TASK, attributes)

@@ -26,13 +26,13 @@ import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, TypeVar, overload
+from typing import TypeVar, overload
 
 from core.errors import InvalidDefinition
 from core.opaque import JsonValue, Opaque
 from core.statemachine.replay.scheduler import CancelledError
 
-F = TypeVar("F", bound=Callable[..., Any])
+F = TypeVar("F", bound=Callable[..., object])
 C = TypeVar("C", bound=type)
 
 SECOND = 1_000_000_000
@@ -133,7 +133,7 @@ class ExternalWorkflowError(WorkflowError):
 class ContinueAsNewError(BaseException):
     """Raised by `Context.continue_as_new`; ends the run with ContinueAsNew."""
 
-    def __init__(self, args: tuple[JsonValue, ...], workflow_type: str, backoff: int) -> None:
+    def __init__(self, args: tuple[object, ...], workflow_type: str, backoff: int) -> None:
         super().__init__("continue as new")
         self.args = args
         self.workflow_type = workflow_type
@@ -164,31 +164,52 @@ class Handler:
 
 def run(fn: F) -> F:
     """Mark the workflow's entry point: ``async def run(self, wf, *args)``."""
+    marked: F = fn  # iscoroutinefunction narrows `fn`; keep the caller's type
     if not inspect.iscoroutinefunction(fn):
         raise InvalidDefinition(f"@workflow.run {fn.__qualname__} must be an async def")
-    setattr(fn, _ROLE, Handler("run", "run", fn.__name__))
+    setattr(marked, _ROLE, Handler("run", "run", marked.__name__))
+    return marked
+
+
+def _mark(role: str, fn: F, name: str | None) -> F:
+    setattr(fn, _ROLE, Handler(role, name or fn.__name__, fn.__name__))
     return fn
 
 
-def _named(role: str) -> Callable[..., Any]:
-    def decorator(fn: F | None = None, *, name: str | None = None) -> Any:
-        def mark(f: F) -> F:
-            setattr(f, _ROLE, Handler(role, name or f.__name__, f.__name__))
-            return f
-
-        return mark(fn) if fn is not None else mark
-
-    return decorator
+@overload
+def signal(fn: F, *, name: str | None = None) -> F: ...
 
 
-signal = _named("signal")
-query = _named("query")
+@overload
+def signal(fn: None = None, *, name: str | None = None) -> Callable[[F], F]: ...
+
+
+def signal(fn: F | None = None, *, name: str | None = None) -> F | Callable[[F], F]:
+    """Mark a signal handler: ``def name(self, wf, *args)`` (sync or async)."""
+    if fn is not None:
+        return _mark("signal", fn, name)
+    return lambda f: _mark("signal", f, name)
+
+
+@overload
+def query(fn: F, *, name: str | None = None) -> F: ...
+
+
+@overload
+def query(fn: None = None, *, name: str | None = None) -> Callable[[F], F]: ...
+
+
+def query(fn: F | None = None, *, name: str | None = None) -> F | Callable[[F], F]:
+    """Mark a query handler: ``def name(self, wf, *args)``; it may not change anything."""
+    if fn is not None:
+        return _mark("query", fn, name)
+    return lambda f: _mark("query", f, name)
 
 
 class _UpdateMethod:
     """What `@workflow.update` returns: the method, plus `.validator` to attach one."""
 
-    def __init__(self, fn: Callable[..., Any], name: str) -> None:
+    def __init__(self, fn: Callable[..., object], name: str) -> None:
         self.fn = fn
         self.name = name
         self.validator_name: str | None = None
@@ -199,7 +220,7 @@ class _UpdateMethod:
         setattr(self, _ROLE, Handler("update", self.name, self.fn.__name__, fn.__name__))
         return fn
 
-    def __get__(self, obj: object, owner: type | None = None) -> Any:
+    def __get__(self, obj: object, owner: type | None = None) -> object:
         return self.fn.__get__(obj, owner)
 
     def __set_name__(self, owner: type, name: str) -> None:
@@ -207,19 +228,19 @@ class _UpdateMethod:
 
 
 @overload
-def update(fn: Callable[..., Any], *, name: str | None = None) -> _UpdateMethod: ...
+def update(fn: Callable[..., object], *, name: str | None = None) -> _UpdateMethod: ...
 
 
 @overload
 def update(
     fn: None = None, *, name: str | None = None
-) -> Callable[[Callable[..., Any]], _UpdateMethod]: ...
+) -> Callable[[Callable[..., object]], _UpdateMethod]: ...
 
 
-def update(fn: Callable[..., Any] | None = None, *, name: str | None = None) -> Any:
+def update(fn: Callable[..., object] | None = None, *, name: str | None = None) -> object:
     """Mark an update handler; ``@handler.validator`` marks its validator."""
 
-    def mark(f: Callable[..., Any]) -> _UpdateMethod:
+    def mark(f: Callable[..., object]) -> _UpdateMethod:
         return _UpdateMethod(f, name or f.__name__)
 
     return mark(fn) if fn is not None else mark
@@ -240,7 +261,15 @@ class Definition:
 _DEFINITIONS = "__tmodel_definition__"
 
 
-def defn(cls: C | None = None, *, name: str | None = None) -> Any:
+@overload
+def defn(cls: C, *, name: str | None = None) -> C: ...
+
+
+@overload
+def defn(cls: None = None, *, name: str | None = None) -> Callable[[C], C]: ...
+
+
+def defn(cls: C | None = None, *, name: str | None = None) -> C | Callable[[C], C]:
     """Mark a class as a workflow definition (checked at once: one @run, unique names)."""
 
     def mark(c: C) -> C:
@@ -262,15 +291,15 @@ def _build(cls: type, name: str) -> Definition:
         if handler.role == "run":
             runs.append(attr)
             continue
-        tables: dict[str, dict[str, Any]] = {
-            "signal": signals,
-            "query": queries,
-            "update": updates,
-        }
-        table = tables[handler.role]
-        if handler.name in table:
+        taken = {"signal": set(signals), "query": set(queries), "update": set(updates)}
+        if handler.name in taken[handler.role]:
             raise InvalidDefinition(f"{name}: two {handler.role} handlers named {handler.name}")
-        table[handler.name] = handler if handler.role == "update" else attr
+        if handler.role == "update":
+            updates[handler.name] = handler
+        elif handler.role == "signal":
+            signals[handler.name] = attr
+        else:
+            queries[handler.name] = attr
     if len(runs) != 1:
         raise InvalidDefinition(f"{name}: a workflow needs exactly one @workflow.run method")
     return Definition(name, cls, runs[0], signals, queries, updates)

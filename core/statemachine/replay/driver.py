@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from core.enums import EventType
 from core.errors import Nondeterminism
@@ -151,8 +150,8 @@ def continues(cached: Execution, history: Sequence[HistoryEvent]) -> bool:
 
 
 def query(
-    definition: Definition, history: Sequence[HistoryEvent], name: str, args: Sequence[Any] = ()
-) -> Any:
+    definition: Definition, history: Sequence[HistoryEvent], name: str, args: Sequence[object] = ()
+) -> object:
     """Answer a query by replaying the history (read-only: nothing is produced)."""
     result = replay(definition, history)
     return result.execution.query(name, list(args))

@@ -31,7 +31,6 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Sequence
 from enum import Enum
-from typing import Any
 
 from core import payloads
 from core.commands import Command
@@ -68,7 +67,7 @@ from core.statemachine.replay.scheduler import Scheduler, Task
 
 E = EventType
 
-LocalActivityRunner = Callable[[str, list[Any], int], Any]
+LocalActivityRunner = Callable[[str, list[object], int], object]
 """Runs a local activity live: (activity type, args, attempt) -> result, or raises."""
 
 # Events that settle something the code started (not the command events themselves).
@@ -89,8 +88,8 @@ class Execution:
         self.definition = definition
         self.workflow_id = workflow_id
         self.scheduler = Scheduler()
-        self.instance: Any = None
-        self.run_task: Task[Any] | None = None
+        self.instance: object = None
+        self.run_task: Task[object] | None = None
         self.run_entity = Entity(
             "execution", execution.TABLE, execution.TABLE.initial, execution.EVENT_INPUTS
         )
@@ -106,7 +105,7 @@ class Execution:
         self.counters: dict[str, int] = {}
         self.patches: dict[str, bool] = {}
         self.resolutions: list[Callable[[], object]] = []
-        self.signals: list[tuple[str, list[Any]]] = []
+        self.signals: list[tuple[str, list[object]]] = []
         self.now_ns = 0
         self.consumed = 0  # id of the last event applied
         self.answered = 0  # WorkflowTaskStarted id of the last activation
@@ -167,7 +166,7 @@ class Execution:
             raise Nondeterminism(
                 self.consumed + 1,
                 "no further event (the history ends)",
-                describe_command(command, entity.scheduled()),
+                describe_command(command, entity.scheduled),
             )
 
     # --- events ----------------------------------------------------------------------
@@ -208,7 +207,8 @@ class Execution:
     def _signaled(self, event: HistoryEvent) -> None:
         a = event.attributes
         name = getattr(a, "signal_name", "")
-        self.signals.append((name, payloads.from_payloads(getattr(a, "input", None))))
+        args: list[object] = list(payloads.from_payloads(getattr(a, "input", None)))
+        self.signals.append((str(name), args))
 
     def _match(self, event: HistoryEvent) -> None:
         if not self.unmatched:
@@ -216,13 +216,13 @@ class Execution:
                 return
             raise Nondeterminism(event.event_id, describe_event(event), "no command")
         command, entity = self.unmatched[0]
-        if not corresponds(command, event, entity.scheduled()):
+        if not corresponds(command, event, entity.scheduled):
             if _tolerated(event):
                 return
             raise Nondeterminism(
                 event.event_id,
                 describe_event(event),
-                describe_command(command, entity.scheduled()),
+                describe_command(command, entity.scheduled),
             )
         self.unmatched.popleft()
         recorded.command_recorded(self, command, entity, event)
@@ -234,7 +234,7 @@ class Execution:
             raise Nondeterminism(
                 event.event_id,
                 describe_event(event),
-                describe_command(command, entity.scheduled()),
+                describe_command(command, entity.scheduled),
             )
 
     # --- entities --------------------------------------------------------------------
@@ -268,13 +268,13 @@ class Execution:
     def _create_instance(self) -> None:
         self.instance = self.definition.cls()
 
-    def _call_signal(self, name: str, args: list[Any]) -> None:
+    def _call_signal(self, name: str, args: list[object]) -> None:
         method = self.definition.signals.get(name)
         if method is None:
             return  # the SDKs buffer signals without a handler; the model drops them
         self.call_handler(method, args)
 
-    def call_handler(self, method: str, args: list[Any]) -> Any:
+    def call_handler(self, method: str, args: list[object]) -> object:
         try:
             result = getattr(self.instance, method)(Context(self), *args)
         except BaseException as error:
@@ -306,7 +306,7 @@ class Execution:
         self.step(self.run_entity, execution.ExecutionInput.CODE_ENDED)
         self.emit(command, self.run_entity)
 
-    def query(self, name: str, args: list[Any]) -> Any:
+    def query(self, name: str, args: list[object]) -> object:
         """Answer a query from the current state; nothing may change."""
         method = self.definition.queries.get(name)
         if method is None:

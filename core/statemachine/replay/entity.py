@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
 
 from core.commands import Command
 from core.enums import EventType
@@ -19,19 +18,18 @@ class Entity:
     """One thing the code started (activity, timer, ...) and the machine tracking it."""
 
     kind: str
-    table: fsm.Table[Any, Any]
+    table: fsm.Table[Enum, Enum]
     state: Enum
     inputs: Mapping[EventType, Enum]  # the machine's input for each event about it
     key: str = ""
-    future: Future[Any] | None = None
-    start_future: Future[Any] | None = None
+    future: Future[object] | None = None
+    start_future: Future[object] | None = None
     event_id: int = 0  # the event that recorded its command
-    info: dict[str, Any] = field(default_factory=dict)
-
-    def scheduled(self) -> int:
-        """For an activity: its Scheduled event id, which its cancel command names."""
-        value = self.info.get("scheduled", 0)
-        return value if isinstance(value, int) else 0
+    name: str = ""  # activity or child workflow type
+    seq: int = 0  # a local activity's sequence number
+    args: list[object] = field(default_factory=list)  # a local activity's arguments
+    scheduled: int = 0  # an activity's Scheduled event id, which its cancel command names
+    run_id: str = ""  # a started child's run id
 
 
 @dataclass(frozen=True, slots=True)

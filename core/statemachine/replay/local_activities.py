@@ -10,15 +10,16 @@ heartbeat while the activity ran - the activity stays pending, as in sdk-core.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from core import payloads
 from core.commands import Command, RecordMarkerCommandAttributes
 from core.enums import CommandType
 from core.events import MarkerRecordedEventAttributes
-from core.opaque import Opaque
+from core.opaque import JsonValue, Opaque
 from core.statemachine.replay.definition import ActivityError, ApplicationError
 from core.statemachine.replay.entity import Entity
+from core.statemachine.replay.handles import body
 from core.statemachine.replay.marker import LOCAL_ACTIVITY_MARKER, LocalActivityInput
 from core.statemachine.replay.recorded import application_error
 
@@ -42,7 +43,7 @@ def settle(ex: Execution, run_local: LocalActivityRunner | None) -> None:
         ex.scheduler.run_until_idle()
 
 
-def _recorded(ex: Execution, entity: Entity) -> tuple[Any, Opaque | None] | None:
+def _recorded(ex: Execution, entity: Entity) -> tuple[object, Opaque | None] | None:
     for event in ex.lookahead:
         a = event.attributes
         if not isinstance(a, MarkerRecordedEventAttributes):
@@ -55,34 +56,36 @@ def _recorded(ex: Execution, entity: Entity) -> tuple[Any, Opaque | None] | None
             if isinstance(body, dict) and "data" in body
             else None
         )
-        if isinstance(data, dict) and data.get("seq") == entity.info["seq"]:
+        if isinstance(data, dict) and data.get("seq") == entity.seq:
             result = body.get("result") if isinstance(body, dict) else None
             value = payloads.first(Opaque.of(result)) if isinstance(result, dict) else None
             return value, a.failure
     return None
 
 
-def _run(entity: Entity, run_local: LocalActivityRunner | None) -> tuple[Any, Opaque | None] | None:
+def _run(
+    entity: Entity, run_local: LocalActivityRunner | None
+) -> tuple[object, Opaque | None] | None:
     if run_local is None:
         return None
     try:
-        return run_local(entity.info["activity_type"], entity.info["args"], 1), None
+        return run_local(entity.name, entity.args, 1), None
     except ApplicationError as error:
         return None, payloads.application_failure(error.message, error.type, error.non_retryable)
 
 
-def _resolve(ex: Execution, entity: Entity, value: Any, failure: Opaque | None) -> None:
+def _resolve(ex: Execution, entity: Entity, value: object, failure: Opaque | None) -> None:
     outputs = ex.step(entity, LocalActivityInput.RESULT)
     if "emit_marker" in outputs:
         data = {
-            "seq": entity.info["seq"],
+            "seq": entity.seq,
             "attempt": 1,
             "activity_id": entity.key,
-            "activity_type": entity.info["activity_type"],
+            "activity_type": entity.name,
         }
-        details: dict[str, Any] = {"data": _payloads_body(data)}
+        details: dict[str, JsonValue] = {"data": body(data)}
         if failure is None:
-            details["result"] = _payloads_body(value)
+            details["result"] = body(value)
         ex.emit(
             Command(
                 CommandType.RECORD_MARKER,
@@ -98,11 +101,4 @@ def _resolve(ex: Execution, entity: Entity, value: Any, failure: Opaque | None) 
     if failure is None:
         future.set_result(value)
     else:
-        future.set_exception(
-            ActivityError(entity.info["activity_type"], entity.key, application_error(failure))
-        )
-
-
-def _payloads_body(value: Any) -> Any:
-    opaque = payloads.to_payloads([value])
-    return opaque.value() if opaque is not None else None
+        future.set_exception(ActivityError(entity.name, entity.key, application_error(failure)))

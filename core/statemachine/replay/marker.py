@@ -20,7 +20,7 @@ from __future__ import annotations
 from enum import Enum
 
 from core.enums import EventType
-from core.statemachine.fsm import Row, make_table
+from core.statemachine.fsm import Row, Table, make_table
 
 PATCH_MARKER = "core_patch"
 LOCAL_ACTIVITY_MARKER = "core_local_activity"
@@ -36,7 +36,7 @@ class MarkerInput(Enum):
     RECORDED = "MarkerRecorded"
 
 
-TABLE = make_table(
+TABLE: Table[Enum, Enum] = make_table(
     "replay-marker",
     "THM-3.1",
     MarkerState,
@@ -57,7 +57,7 @@ class LocalActivityInput(Enum):
     RECORDED = "MarkerRecorded"
 
 
-LOCAL_ACTIVITY_TABLE = make_table(
+LOCAL_ACTIVITY_TABLE: Table[Enum, Enum] = make_table(
     "replay-local-activity",
     "THM-3.1",
     LocalActivityState,

@@ -10,7 +10,7 @@ engine runs queued resolutions after signals and updates, as the SDKs do.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from core import payloads
 from core.commands import Command
@@ -56,7 +56,7 @@ def command_recorded(ex: Execution, command: Command, entity: Entity, event: His
         entity.event_id = event.event_id
         ex.by_event[event.event_id] = entity
     if entity.kind == "activity" and event.event_type is E.ACTIVITY_TASK_SCHEDULED:
-        entity.info["scheduled"] = event.event_id
+        entity.scheduled = event.event_id
     if isinstance(event.attributes, TimerStartedEventAttributes):
         ex.timers[event.attributes.timer_id] = entity
 
@@ -74,12 +74,10 @@ def resolution(ex: Execution, event: HistoryEvent) -> None:
         a = event.attributes
         assert isinstance(a, ChildWorkflowExecutionStartedEventAttributes)
         run_id = a.workflow_execution.run_id if a.workflow_execution else ""
-        entity.info["run_id"] = run_id
+        entity.run_id = run_id
         _queue(ex, entity.start_future, run_id, None)
     if "resolve_start_failed" in outputs:
-        error = ChildWorkflowError(
-            entity.info.get("workflow_type", ""), entity.key, ApplicationError("start failed")
-        )
+        error = ChildWorkflowError(entity.name, entity.key, ApplicationError("start failed"))
         if entity.start_future is not None:
             _queue(ex, entity.start_future, None, error)
         if entity.future is not None:
@@ -89,7 +87,9 @@ def resolution(ex: Execution, event: HistoryEvent) -> None:
         _queue(ex, entity.future, value, failure)
 
 
-def _queue(ex: Execution, future: Future[Any], value: Any, error: BaseException | None) -> None:
+def _queue(
+    ex: Execution, future: Future[object], value: object, error: BaseException | None
+) -> None:
     def settle() -> None:
         if future.done():
             return
@@ -110,7 +110,7 @@ def _reference(event: HistoryEvent) -> int:
     return 0
 
 
-def _outcome(entity: Entity, event: HistoryEvent) -> tuple[Any, BaseException | None]:
+def _outcome(entity: Entity, event: HistoryEvent) -> tuple[object, BaseException | None]:
     a = event.attributes
     if isinstance(
         a, ActivityTaskCompletedEventAttributes | ChildWorkflowExecutionCompletedEventAttributes
@@ -120,9 +120,9 @@ def _outcome(entity: Entity, event: HistoryEvent) -> tuple[Any, BaseException | 
     if cause is None:
         return None, None  # a timer fired, an external request was delivered
     if entity.kind == "activity":
-        return None, ActivityError(entity.info.get("activity_type", ""), entity.key, cause)
+        return None, ActivityError(entity.name, entity.key, cause)
     if entity.kind == "child":
-        return None, ChildWorkflowError(entity.info.get("workflow_type", ""), entity.key, cause)
+        return None, ChildWorkflowError(entity.name, entity.key, cause)
     return None, ExternalWorkflowError(f"{event.event_type.name}")
 
 

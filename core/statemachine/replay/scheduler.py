@@ -23,8 +23,8 @@ activity may wait for the server) and the task sees whatever the future ends wit
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Coroutine, Generator
-from typing import Any, Generic, TypeVar
+from collections.abc import Callable, Coroutine, Generator, Sequence
+from typing import Generic, Protocol, TypeVar
 
 T = TypeVar("T")
 
@@ -44,11 +44,11 @@ class InvalidStateError(Exception):
 class Future(Generic[T]):
     """A value that will be known later; ``await`` it from workflow code."""
 
-    __slots__ = ("_callbacks", "_done", "_error", "_result", "on_cancel")
+    __slots__ = ("_callbacks", "_done", "_error", "_value", "on_cancel")
 
     def __init__(self) -> None:
         self._done = False
-        self._result: T | None = None
+        self._value: tuple[T] | None = None  # boxed, so a None result is still a result
         self._error: BaseException | None = None
         self._callbacks: list[Callable[[Future[T]], None]] = []
         # Set by the engine for futures backed by a command: how a cancel is carried out.
@@ -60,9 +60,9 @@ class Future(Generic[T]):
     def result(self) -> T:
         if not self._done:
             raise InvalidStateError("the future is not done")
-        if self._error is not None:
-            raise self._error
-        return self._result  # type: ignore[return-value]
+        if self._value is None:
+            raise self._error if self._error is not None else InvalidStateError("no result")
+        return self._value[0]
 
     def exception(self) -> BaseException | None:
         if not self._done:
@@ -73,15 +73,15 @@ class Future(Generic[T]):
         return self._done and isinstance(self._error, CancelledError)
 
     def set_result(self, value: T) -> None:
-        self._finish(value, None)
+        self._finish((value,), None)
 
     def set_exception(self, error: BaseException) -> None:
         self._finish(None, error)
 
-    def _finish(self, value: T | None, error: BaseException | None) -> None:
+    def _finish(self, value: tuple[T] | None, error: BaseException | None) -> None:
         if self._done:
             raise InvalidStateError("the future is already done")
-        self._done, self._result, self._error = True, value, error
+        self._done, self._value, self._error = True, value, error
         callbacks, self._callbacks = self._callbacks, []
         for callback in callbacks:
             callback(self)
@@ -114,14 +114,16 @@ class Task(Future[T]):
 
     __slots__ = ("_coro", "_must_cancel", "_scheduler", "_waiting", "name")
 
-    def __init__(self, scheduler: Scheduler, coro: Coroutine[Any, Any, T], name: str = "") -> None:
+    def __init__(
+        self, scheduler: Scheduler, coro: Coroutine[object, object, T], name: str = ""
+    ) -> None:
         super().__init__()
         self._scheduler = scheduler
         self._coro = coro
-        self._waiting: Future[Any] | None = None
+        self._waiting: Future[object] | None = None
         self._must_cancel = False
         self.name = name
-        scheduler.ready.append((self, None, None))
+        scheduler.ready.append((self._step, None, None))
 
     def cancel(self) -> bool:
         if self._done:
@@ -155,23 +157,27 @@ class Task(Future[T]):
         self._waiting = awaited
         awaited.add_done_callback(self._wake)
 
-    def _wake(self, future: Future[Any]) -> None:
+    def _wake(self, future: Future[object]) -> None:
         if future is not self._waiting:
             return
         if future._error is not None:
-            self._scheduler.ready.append((self, None, future._error))
+            self._scheduler.ready.append((self._step, None, future._error))
         else:
-            self._scheduler.ready.append((self, future._result, None))
+            value = future._value[0] if future._value is not None else None
+            self._scheduler.ready.append((self._step, value, None))
 
 
 class Scheduler:
     """Ready queue plus conditions; `run_until_idle` drives everything that can run."""
 
     def __init__(self) -> None:
-        self.ready: deque[tuple[Task[Any], object, BaseException | None]] = deque()
+        # (a task's step, the value or error to resume it with)
+        self.ready: deque[
+            tuple[Callable[[object, BaseException | None], None], object, BaseException | None]
+        ] = deque()
         self.conditions: list[tuple[Callable[[], bool], Future[None]]] = []
 
-    def spawn(self, coro: Coroutine[Any, Any, T], name: str = "") -> Task[T]:
+    def spawn(self, coro: Coroutine[object, object, T], name: str = "") -> Task[T]:
         return Task(self, coro, name)
 
     def wait_until(self, predicate: Callable[[], bool]) -> Future[None]:
@@ -191,8 +197,8 @@ class Scheduler:
         """Run ready tasks, then satisfied conditions, until nothing can move."""
         while True:
             while self.ready:
-                task, value, error = self.ready.popleft()
-                task._step(value, error)
+                step, value, error = self.ready.popleft()
+                step(value, error)
             if not self._check_conditions():
                 return
 
@@ -213,16 +219,16 @@ class Scheduler:
 # --- combinators over futures (the SDK's asyncio.gather / wait / as_completed) --------
 
 
-def gather(scheduler: Scheduler, *aws: Future[Any] | Coroutine[Any, Any, Any]) -> Future[list[Any]]:
+def gather(scheduler: Scheduler, *aws: Future[T] | Coroutine[object, object, T]) -> Future[list[T]]:
     """All results in argument order; the first error ends the gather with that error."""
-    futures = [_as_future(scheduler, a) for a in aws]
-    out: Future[list[Any]] = Future()
+    futures = [a if isinstance(a, Future) else scheduler.spawn(a) for a in aws]
+    out: Future[list[T]] = Future()
     if not futures:
         out.set_result([])
         return out
     remaining = [len(futures)]
 
-    def on_done(f: Future[Any]) -> None:
+    def on_done(f: Future[T]) -> None:
         if out.done():
             return
         if f._error is not None:
@@ -243,12 +249,20 @@ def gather(scheduler: Scheduler, *aws: Future[Any] | Coroutine[Any, Any, Any]) -
     return out
 
 
-def wait_first(scheduler: Scheduler, aws: list[Future[Any]], count: int) -> Future[None]:
+class Waitable(Protocol):
+    """Anything `wait_first` can wait on: a future of any result type."""
+
+    def done(self) -> bool: ...
+
+    def add_done_callback(self, callback: Callable[[object], None]) -> None: ...
+
+
+def wait_first(aws: Sequence[Waitable], count: int) -> Future[None]:
     """Resolves once `count` of the futures are done (the SDK's `workflow.wait`)."""
     out: Future[None] = Future()
     done = [0]
 
-    def on_done(_: Future[Any]) -> None:
+    def on_done(_: object) -> None:
         done[0] += 1
         if done[0] >= count and not out.done():
             out.set_result(None)
@@ -258,9 +272,3 @@ def wait_first(scheduler: Scheduler, aws: list[Future[Any]], count: int) -> Futu
     for f in aws:
         f.add_done_callback(on_done)
     return out
-
-
-def _as_future(scheduler: Scheduler, aw: Future[Any] | Coroutine[Any, Any, Any]) -> Future[Any]:
-    if isinstance(aw, Future):
-        return aw
-    return scheduler.spawn(aw)

@@ -18,7 +18,7 @@ from __future__ import annotations
 from enum import Enum
 
 from core.enums import EventType
-from core.statemachine.fsm import Row, make_table
+from core.statemachine.fsm import Row, Table, make_table
 
 
 class TimerState(Enum):
@@ -39,7 +39,7 @@ class TimerInput(Enum):
 
 S, I = TimerState, TimerInput  # noqa: E741 - the input alphabet, as in fsm.py
 
-TABLE = make_table(
+TABLE: Table[Enum, Enum] = make_table(
     "replay-timer",
     "THM-3.1",
     S,

@@ -20,7 +20,7 @@ from __future__ import annotations
 from enum import Enum
 
 from core.enums import EventType
-from core.statemachine.fsm import Row, make_table
+from core.statemachine.fsm import Row, Table, make_table
 
 
 class UpdateState(Enum):
@@ -43,7 +43,7 @@ class UpdateInput(Enum):
 
 S, I = UpdateState, UpdateInput  # noqa: E741 - the input alphabet, as in fsm.py
 
-TABLE = make_table(
+TABLE: Table[Enum, Enum] = make_table(
     "replay-update",
     "THM-3.1",
     S,

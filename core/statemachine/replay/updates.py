@@ -12,13 +12,13 @@ message id ``<update id>/accept`` or ``/complete`` so that replay can match them
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from core import payloads
 from core.commands import Command, ProtocolMessageCommandAttributes
 from core.enums import CommandType
 from core.events import WorkflowExecutionUpdateAcceptedEventAttributes
-from core.opaque import Opaque
+from core.opaque import JsonValue, Opaque
 from core.statemachine.history.service.requests import (
     UpdateMessage,
     UpdateMessageKind,
@@ -61,16 +61,16 @@ def admit(ex: Execution, requests: Sequence[UpdateWorkflowExecution]) -> None:
             ex.running_handlers.add(entity.key)
             task.add_done_callback(_responder(ex, entity))
         else:
-            done: Future[Any] = Future()
+            done: Future[object] = Future()
             done.set_result(task)
             _respond(ex, entity, done)
 
 
-def _responder(ex: Execution, entity: Entity) -> Callable[[Future[Any]], None]:
+def _responder(ex: Execution, entity: Entity) -> Callable[[Future[object]], None]:
     return lambda future: _respond(ex, entity, future)
 
 
-def _validate(ex: Execution, method: str, args: list[Any]) -> BaseException | None:
+def _validate(ex: Execution, method: str, args: list[object]) -> BaseException | None:
     from core.statemachine.replay.context import Context
 
     ex.read_only = True
@@ -83,12 +83,12 @@ def _validate(ex: Execution, method: str, args: list[Any]) -> BaseException | No
     return None
 
 
-def _respond(ex: Execution, entity: Entity, future: Future[Any]) -> None:
+def _respond(ex: Execution, entity: Entity, future: Future[object]) -> None:
     ex.running_handlers.discard(entity.key)
     error = future.exception()
     if error is None:
         result = payloads.to_payloads([future.result()])
-        body: Any = {"success": result.value() if result is not None else None}
+        body: JsonValue = {"success": result.value() if result is not None else None}
     elif isinstance(error, WorkflowError):
         body = {"failure": failure_of(error).value()}
     else:
@@ -125,14 +125,16 @@ def _from_event(a: object) -> UpdateWorkflowExecution | None:
     return UpdateWorkflowExecution(a.protocol_instance_id, a.accepted_request)
 
 
-def _name_and_args(request: Opaque | None) -> tuple[str, list[Any]]:
+def _name_and_args(request: Opaque | None) -> tuple[str, list[object]]:
     body = request.value() if request is not None else None
     data = body.get("input") if isinstance(body, dict) else None
     if not isinstance(data, dict):
         return "", []
     name = data.get("name")
     args = data.get("args")
-    values = payloads.from_payloads(Opaque.of(args)) if isinstance(args, dict) else []
+    values: list[object] = []
+    if isinstance(args, dict):
+        values.extend(payloads.from_payloads(Opaque.of(args)))
     return (name if isinstance(name, str) else ""), values
 
 

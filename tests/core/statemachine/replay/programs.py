@@ -72,7 +72,7 @@ class Program:
             except TimeoutError:
                 self.log.append(["no signal", step[1]])
         elif kind == "child":
-            child_id = f"{wf.info()['workflow_id']}/{wf.info()['run_id']}/{index}"
+            child_id = f"{wf.info().workflow_id}/{wf.info().run_id}/{index}"
             try:
                 result = await wf.execute_child_workflow("Program", step[1], 0, id=child_id)
                 self.log.append(["child", result])

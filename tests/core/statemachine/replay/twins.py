@@ -410,7 +410,7 @@ class Failing:
 class Retried:
     @workflow.run
     async def run(self, wf: Context) -> Any:
-        attempt = wf.info()["attempt"]
+        attempt = wf.info().attempt
         if attempt == 1:
             raise ApplicationError("first attempt fails")
         return f"succeeded on attempt {attempt}"
