@@ -198,6 +198,10 @@ class WorkflowRun:
                 out.append((action, target))
         return out
 
+    def describe(self, state: State) -> str:
+        """A one-line summary for counterexamples (the full state is long)."""
+        return f"run {state.run.status.value}, {len(state.history)} events"
+
     # --- guards and requests ---------------------------------------------------------
 
     def _candidates(self, state: State) -> list[Action]:

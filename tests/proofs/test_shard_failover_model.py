@@ -94,9 +94,7 @@ def test_liveness_is_checked() -> None:
 
     class NoQueue(ShardFailover):
         def successors(self, state: State) -> list[Any]:
-            return [
-                (a, s) for a, s in super().successors(state) if a.name != "ExecuteTransferTask"
-            ]
+            return [(a, s) for a, s in super().successors(state) if a.name != "ExecuteTransferTask"]
 
     (v,) = check(NoQueue()).violations
     assert (v.property, v.kind) == ("INV-OUTBOX-DRAINED", "liveness")
