@@ -44,7 +44,10 @@ def add_parser(commands: Any) -> None:
         action="append",
         default=[],
         metavar="K=V",
-        help="model parameter, repeatable (two-phase-commit: rms=N, broken=true, liveness=true)",
+        help="model parameter, repeatable (two-phase-commit: rms=N, broken=true, liveness=true; "
+        "workflow-run: broken=true|no-buffering; matching-dedup: pollers=N, duplicates=N, "
+        "faults=N, broken=ack-before-started|no-dedup; shard-failover: hosts=N, ranges=N, "
+        "writes=N, broken=no-range-check)",
     )
     parser.add_argument("--symmetry", action="store_true", help="use symmetry reduction")
     parser.add_argument(

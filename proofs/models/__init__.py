@@ -10,6 +10,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from core.errors import BadInput
+from proofs.models.matching_dedup import MatchingDedup
+from proofs.models.shard_failover import ShardFailover
 from proofs.models.two_phase_commit import TwoPhaseCommit
 from proofs.models.workflow_run import workflow_run
 
@@ -38,6 +40,20 @@ def bool_param(params: Mapping[str, str], key: str) -> bool:
     raise BadInput(f"--param {key}={params[key]}: expected true or false")
 
 
+def variant_param(
+    params: Mapping[str, str], variants: tuple[str, ...], default: str | None = None
+) -> str | None:
+    """``broken``: ``false`` (None), one of `variants`, or ``true`` for `default`."""
+    raw = params.get("broken", "false").strip().lower()
+    if raw in variants:
+        return raw
+    if raw in ("0", "false", "no", "off"):
+        return None
+    if raw in ("1", "true", "yes", "on") and default is not None:
+        return default
+    raise BadInput(f"--param broken={params['broken']}: expected one of {', '.join(variants)}")
+
+
 def _known(params: Mapping[str, str], model: str, keys: tuple[str, ...]) -> None:
     for key in params:
         if key not in keys:
@@ -55,4 +71,37 @@ def two_phase_commit(params: Mapping[str, str]) -> TwoPhaseCommit:
     )
 
 
-MODELS: dict[str, Factory] = {"two-phase-commit": two_phase_commit, "workflow-run": workflow_run}
+def matching_dedup(params: Mapping[str, str]) -> MatchingDedup:
+    """``pollers`` (activity workers, 1..3, default 2), ``duplicates`` (extra adds, 0..2,
+    default 1), ``faults`` (0..2, default 1), ``broken`` (ack-before-started, no-dedup)."""
+    from proofs.models.matching_dedup import VARIANTS
+
+    _known(params, "matching-dedup", ("pollers", "duplicates", "faults", "broken"))
+    return MatchingDedup(
+        pollers=int_param(params, "pollers", 2, 1, 3),
+        duplicates=int_param(params, "duplicates", 1, 0, 2),
+        faults=int_param(params, "faults", 1, 0, 2),
+        broken=variant_param(params, VARIANTS),
+    )
+
+
+def shard_failover(params: Mapping[str, str]) -> ShardFailover:
+    """``hosts`` (1..4, default 2), ``ranges`` (1..5, default 3), ``writes`` (0..5,
+    default 3), ``broken`` (no-range-check)."""
+    from proofs.models.shard_failover import VARIANTS
+
+    _known(params, "shard-failover", ("hosts", "ranges", "writes", "broken"))
+    return ShardFailover(
+        hosts=int_param(params, "hosts", 2, 1, 4),
+        ranges=int_param(params, "ranges", 3, 1, 5),
+        writes=int_param(params, "writes", 3, 0, 5),
+        broken=variant_param(params, VARIANTS),
+    )
+
+
+MODELS: dict[str, Factory] = {
+    "two-phase-commit": two_phase_commit,
+    "workflow-run": workflow_run,
+    "matching-dedup": matching_dedup,
+    "shard-failover": shard_failover,
+}

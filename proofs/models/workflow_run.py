@@ -25,9 +25,12 @@ Invariants (spec/README.md): ``H-valid`` (the validator finds nothing in the his
 ``INV-RUN-CLOSES-ONCE`` and ``INV-RESULT-AT-MOST-ONCE``; eventually-property
 ``INV-EVENTUALLY-CLOSED`` (checked under weak fairness).
 
-``broken=True`` seeds a bug in what the service returns: the outcome of
-RespondActivityTaskCompleted gets its ActivityTaskCompleted event appended a second time
-(with a fresh id): a duplicated result, which the checker must catch.
+Mutants (``broken=``) seed a bug in what the service returns, never in `core`:
+``duplicate-result`` (also ``broken=True``): the outcome of RespondActivityTaskCompleted
+gets its ActivityTaskCompleted event appended a second time (with a fresh id), which
+``INV-RESULT-AT-MOST-ONCE`` must catch; ``no-buffering`` (`proofs.models.mutants`):
+events arriving while a workflow task is in flight are written at once instead of
+buffered, which ``H-valid`` (rule H6) must catch.
 """
 
 from __future__ import annotations
@@ -49,12 +52,14 @@ from core.statemachine.history.service import handle as service
 from core.statemachine.history.service import requests as rq
 from core.statemachine.history.service.state import MutableState
 from core.statemachine.history.validator import validate
+from proofs.models import mutants
 
 E = EventType
 SECOND = 10**9
 STEP = SECOND  # virtual time per action
 MAX_WFT_FAILURES = 1  # workflow-task failures plus workflow-task timeouts fired
 MAX_SIGNALS = 1
+VARIANTS = ("duplicate-result", "no-buffering")
 
 RUN_CLOSE = frozenset(
     {
@@ -156,9 +161,12 @@ def _duplicate_result(outcome: service.Outcome) -> service.Outcome:
 class WorkflowRun:
     """The bounded model (see the module docstring)."""
 
-    def __init__(self, *, broken: bool = False) -> None:
-        self.broken = broken
-        self.name = "workflow-run" + (" (broken)" if broken else "")
+    def __init__(self, *, broken: bool | str = False) -> None:
+        variant = "duplicate-result" if broken is True else broken or None
+        if variant is not None and variant not in VARIANTS:
+            raise ValueError(f"unknown variant {broken!r}")
+        self.broken: str | None = variant
+        self.name = "workflow-run" + (f" (broken={variant})" if variant else "")
         self.invariants: Mapping[str, Callable[[State], bool]] = {
             "H-valid": history_valid,
             "INV-RUN-CLOSES-ONCE": run_closes_once,
@@ -171,7 +179,7 @@ class WorkflowRun:
     def init_states(self) -> Iterable[State]:
         start = rq.StartWorkflowExecution("default", "wf", "run-1", "Flow", "q", "start")
         outcome = service.start(start, 0)
-        timers = tuple(t for t in outcome.tasks if isinstance(t, _TIMER_TYPES))
+        timers = tuple(t for t in outcome.tasks if isinstance(t, TIMER_TYPES))
         return [State(outcome.state, outcome.events, timers, 0, 0, 0)]
 
     def actions(self, state: State) -> Iterable[Action]:
@@ -189,6 +197,10 @@ class WorkflowRun:
             if target is not None:
                 out.append((action, target))
         return out
+
+    def describe(self, state: State) -> str:
+        """A one-line summary for counterexamples (the full state is long)."""
+        return f"run {state.run.status.value}, {len(state.history)} events"
 
     # --- guards and requests ---------------------------------------------------------
 
@@ -231,11 +243,15 @@ class WorkflowRun:
             outcome = service.handle(run, request, now)
             if isinstance(outcome.reply, rq.Error):
                 return None
-            if self.broken and isinstance(request, rq.RespondActivityTaskCompleted):
+            if self.broken == "duplicate-result" and isinstance(
+                request, rq.RespondActivityTaskCompleted
+            ):
                 outcome = _duplicate_result(outcome)
+            elif self.broken == "no-buffering":
+                outcome = mutants.unbuffered(outcome, now)
             run, history = outcome.state, history + outcome.events
-            timers += tuple(t for t in outcome.tasks if isinstance(t, _TIMER_TYPES))
-        timers = tuple(t for t in timers if _live(run, t))
+            timers += tuple(t for t in outcome.tasks if isinstance(t, TIMER_TYPES))
+        timers = tuple(t for t in timers if live(run, t))
         failures = state.failures + (action in (FAIL, CRASH))
         signals = state.signals + (action == SIGNAL)
         return State(run, history, timers, now, failures, signals)
@@ -281,7 +297,7 @@ def _activity_request(run: MutableState, action: Action) -> rq.Request | None:
     return None
 
 
-_TIMER_TYPES = (
+TIMER_TYPES = (
     rq.UserTimerTask,
     rq.ActivityTimeoutTask,
     rq.ActivityRetryTask,
@@ -291,7 +307,7 @@ _TIMER_TYPES = (
 )
 
 
-def _live(run: MutableState, task: rq.TimerTask) -> bool:
+def live(run: MutableState, task: rq.TimerTask) -> bool:
     """Whether firing ``task`` could still do anything: stale tasks (of an older attempt
     or a closed timer) are dropped, as the real timer queue would discard them."""
     if not run.running:
@@ -316,7 +332,7 @@ def _live(run: MutableState, task: rq.TimerTask) -> bool:
 
 
 def history_valid(state: State) -> bool:
-    return validate(state.history).violations == ()
+    return valid(state.history)
 
 
 def run_closes_once(state: State) -> bool:
@@ -324,8 +340,18 @@ def run_closes_once(state: State) -> bool:
 
 
 def result_at_most_once(state: State) -> bool:
+    return one_result_each(state.history)
+
+
+def valid(history: tuple[HistoryEvent, ...]) -> bool:
+    """``H-valid``: the validator finds no rule broken in ``history``."""
+    return validate(history).violations == ()
+
+
+def one_result_each(history: tuple[HistoryEvent, ...]) -> bool:
+    """``INV-RESULT-AT-MOST-ONCE`` on a history: one close per activity, one per timer."""
     seen: set[tuple[str, int]] = set()
-    for event in state.history:
+    for event in history:
         if event.event_type in ACTIVITY_CLOSE:
             key = ("activity", getattr(event.attributes, "scheduled_event_id", 0))
         elif event.event_type in TIMER_CLOSE:
@@ -343,8 +369,10 @@ def closed(state: State) -> bool:
 
 
 def workflow_run(params: Mapping[str, str]) -> WorkflowRun:
-    """The ``tmodel check workflow-run`` factory: ``broken`` (the seeded duplicate result)."""
-    from proofs.models import _known, bool_param  # here: proofs.models imports this module
+    """The ``tmodel check workflow-run`` factory: ``broken`` = ``true`` (the seeded
+    duplicate result, also ``duplicate-result``) or ``no-buffering``."""
+    from proofs.models import _known, variant_param  # here: proofs.models imports this module
 
     _known(params, "workflow-run", ("broken",))
-    return WorkflowRun(broken=bool_param(params, "broken"))
+    variant = variant_param(params, VARIANTS, default="duplicate-result")
+    return WorkflowRun(broken=variant or False)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
 
 import pytest
 
 from adapters import check_cmd
+from core.statemachine.history.validator import validate
 from proofs.checker import check, replay, violated
 from proofs.models import MODELS
 from proofs.models.workflow_run import WorkflowRun, closed
@@ -81,3 +83,20 @@ def test_cli_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
     assert _main("check", "workflow-run", "--param", "broken=true", "--json") == 1
     doc = json.loads(capsys.readouterr().out)
     assert "INV-RESULT-AT-MOST-ONCE" in {v["property"] for v in doc["violations"]}
+
+
+def test_no_buffering_mutant_breaks_rule_h6() -> None:
+    model = WorkflowRun(broken="no-buffering")
+    (v,) = check(model).violations
+    assert v.property == "H-valid"
+    assert [str(a) for a in v.actions] == ["PollWorkflowTaskAndCrash", "Signal"]
+    states = replay(model, v.init, v.actions)
+    assert violated(model, states) == [(2, "H-valid")]
+    assert {x.rule for x in validate(states[-1].history).violations} == {"H6"}
+    assert MODELS["workflow-run"]({"broken": "no-buffering"}).broken == "no-buffering"
+
+
+def test_ci_bound_runs_within_a_minute() -> None:
+    start = time.perf_counter()
+    assert check(WorkflowRun()).ok
+    assert time.perf_counter() - start < 60
