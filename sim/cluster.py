@@ -35,6 +35,7 @@ MATCHING_HOSTS = 2
 WORKERS = 3
 START_GAP = 2 * MS
 DETECT = 500 * MS  # membership notices a dead host
+MEMBERSHIP_LAG = 1_000 * MS  # until the old owner of a moved shard hears of it
 CRASH_KINDS = ("worker-crash", "history-crash", "matching-crash")
 
 
@@ -114,9 +115,10 @@ class Cluster:
         old = self.router.owner.get(shard)
         self.router.owner[shard] = new
         self.kernel.log("controller", f"shard-{shard} {old} -> {new}")
-        if old is not None and old != new:
+        if old is not None and old != new:  # membership news reaches the old owner late
             host = self.history[old]
-            self.net.send("controller", old, host.release_shard, shard)
+            lag = self.kernel.jitter(0, MEMBERSHIP_LAG)
+            self.kernel.after(lag, self.net.send, "controller", old, host.release_shard, shard)
         self.kernel.after(100 * MS, self._acquire, shard, new)
 
     def _acquire(self, shard: int, host: str) -> None:

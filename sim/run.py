@@ -53,4 +53,12 @@ def simulate(config: SimConfig, on_progress: ProgressFn | None = None) -> RunRes
     """Run one simulation (see the module docstring)."""
     from sim.cluster import run_cluster  # the cluster imports this module's types
 
-    return run_cluster(config, on_progress)
+    result: RunResult = run_cluster(config, on_progress)
+    return result
+
+
+def same_trace_twice(config: SimConfig) -> bool:
+    """The determinism self-check: run `config` twice and compare the trace hashes."""
+    first = simulate(config)
+    second = simulate(config)
+    return first.trace_hash == second.trace_hash and first.trace == second.trace

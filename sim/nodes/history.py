@@ -83,6 +83,9 @@ class HistoryHost(Base):
             self._process(sh, task)
 
     def release_shard(self, shard_id: int) -> None:
+        """Membership news: let go of `shard_id` unless the ring gives it back to us."""
+        if self.router.owner.get(shard_id) == self.name:
+            return
         if self.shards.pop(shard_id, None) is not None:
             self.kernel.log(self.name, f"release shard-{shard_id}")
 
