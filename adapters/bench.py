@@ -111,10 +111,18 @@ def bench_service(args: argparse.Namespace) -> list[Figure]:
     return run_service(args)
 
 
+def bench_simulate(args: argparse.Namespace) -> list[Figure]:
+    """The cluster simulator: events per wall second; a real dev server's, if installed."""
+    from adapters.bench_simulate import bench_simulate as run_simulate  # it imports Figure
+
+    return run_simulate(args)
+
+
 BENCHMARKS: dict[str, Bench] = {
     "validate": bench_validate,
     "check": bench_check,
     "service": bench_service,
+    "simulate": bench_simulate,
 }
 
 
@@ -136,7 +144,7 @@ def add_parser(commands: Any) -> None:
         "--workflows",
         type=_positive,
         default=2000,
-        help="service: workflows in the mixed workload (default 2000)",
+        help="service, simulate: workflows in the mixed workload (default 2000)",
     )
     parser.set_defaults(run=run)
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from adapters import bench as bench_cmd
-from adapters import check_cmd, tlc_cmd, validate_cmd
+from adapters import check_cmd, simulate_cmd, tlc_cmd, validate_cmd
 
 EXIT_OK = 0
 EXIT_FOUND = 1
@@ -36,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
     validate_cmd.add_parser(commands)
+    simulate_cmd.add_parser(commands)
     check_cmd.add_parser(commands)
     tlc_cmd.add_parser(commands)
     bench_cmd.add_parser(commands)

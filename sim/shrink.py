@@ -21,9 +21,11 @@ exactly. Everything is deterministic - the candidates depend only on the config 
 results - and the number of `simulate` calls is bounded by `budget`; `Shrunk.steps`
 says what was taken away, in order.
 
-A violation detected only when the run ends (a liveness property such as
-INV-EVENTUALLY-CLOSED) is never "shrunk" by cutting the run short: that would manufacture
-the violation rather than keep it.
+A candidate counts as failing only if it violates the target invariant and nothing the
+original run did not violate: otherwise the search could slip from one bug to another
+(a run cut short, for one, leaves workflows open and breaks INV-EVENTUALLY-CLOSED). For
+the same reason a violation detected only when the run ends (a liveness property) is
+never "shrunk" by cutting the run short.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from sim.config import SECOND, FaultItem, FaultPlan, SimConfig
+from sim.kernel import T0
 from sim.run import RunResult, Violation, simulate
 
 DEFAULT_BUDGET = 150  # simulate calls
@@ -56,22 +59,25 @@ class Shrunk:
 class _Search:
     """Runs candidates against the predicate, within a budget, remembering answers."""
 
-    def __init__(self, target: str, budget: int, run: Simulate) -> None:
+    def __init__(self, target: str, allowed: frozenset[str], budget: int, run: Simulate) -> None:
         self.target = target
+        self.allowed = allowed
         self.budget = budget
         self.run = run
         self.calls = 0
         self.seen: dict[SimConfig, RunResult | None] = {}
 
     def fails(self, config: SimConfig) -> RunResult | None:
-        """The run of `config` if it violates the target invariant; else None."""
+        """The run of `config` if it violates the target invariant and no invariant the
+        original run kept (no slipping to another bug); else None."""
         if config in self.seen:
             return self.seen[config]
         if self.calls >= self.budget:
             return None
         self.calls += 1
         result = self.run(config)
-        found = result if _first(result, self.target) is not None else None
+        ids = {v.id for v in result.violations}
+        found = result if self.target in ids and ids <= self.allowed else None
         self.seen[config] = found
         return found
 
@@ -94,7 +100,7 @@ def shrink(
     target = violation if violation is not None else _target(result)
     if _first(result, target) is None:
         raise ValueError(f"the run does not violate {target}")
-    search = _Search(target, budget, run)
+    search = _Search(target, frozenset(v.id for v in result.violations), budget, run)
     steps: list[str] = []
     best, best_result = config, result
     pinned = replace(config, plan=result.plan)
@@ -129,23 +135,23 @@ Step = tuple[SimConfig, RunResult]
 
 def _cut_schedule(search: _Search, config: SimConfig, result: RunResult, log: list[str]) -> Step:
     """Stop the run soon after the violation; drop faults that start after it."""
-    hit = _hit(result, search.target)
-    if hit.time >= result.virtual_ns:  # found at the end of the run: keep the run whole
+    seen_at = elapsed(_hit(result, search.target).time)
+    if seen_at >= result.virtual_ns:  # found at the end of the run: keep the run whole
         return config, result
-    horizon = hit.time + MARGIN
-    if horizon < config.max_virtual_time:
-        candidate = replace(config, max_virtual_time=horizon)
-        found = search.fails(candidate)
-        if found is not None:
-            log.append(f"virtual time {_secs(config.max_virtual_time)} -> {_secs(horizon)}")
-            config, result = candidate, found
     items = _items(config)
-    early = tuple(item for item in items if item.at <= hit.time)
+    early = tuple(item for item in items if item.at <= seen_at)
     if len(early) < len(items):
         candidate = replace(config, plan=FaultPlan(early))
         found = search.fails(candidate)
         if found is not None:
             log.append(f"faults {len(items)} -> {len(early)} (those starting after the violation)")
+            config, result = candidate, found
+    horizon = seen_at + MARGIN
+    if horizon < config.max_virtual_time:
+        candidate = replace(config, max_virtual_time=horizon)
+        found = search.fails(candidate)
+        if found is not None:
+            log.append(f"virtual time {_secs(config.max_virtual_time)} -> {_secs(horizon)}")
             config, result = candidate, found
     return config, result
 
@@ -214,6 +220,12 @@ def _shorter_faults(search: _Search, config: SimConfig, result: RunResult, log: 
             items[k] = item = shorter
             config, result = candidate, found
     return config, result
+
+
+def elapsed(time: int) -> int:
+    """Virtual ns since the run began: violations carry the kernel's clock (from T0),
+    fault plans and trace lines count from the start of the run."""
+    return time - T0 if time >= T0 else time
 
 
 def _items(config: SimConfig) -> tuple[FaultItem, ...]:
