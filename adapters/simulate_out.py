@@ -55,7 +55,14 @@ def write_run(folder: Path, result: RunResult) -> None:
             write_events(temporal_events(events), stream)
     (folder / "trace.txt").write_text("".join(f"{line}\n" for line in result.trace), "utf-8")
     title = f"seed {result.seed}: trace {result.trace_hash[:16]}"
-    svg = timeline_svg(result.trace, pick_workflows(result), result.plan.items, title)
+    svg = timeline_svg(
+        result.trace,
+        pick_workflows(result),
+        result.plan.items,
+        title,
+        result.histories,
+        result.workflow_ids,
+    )
     (folder / "timeline.svg").write_text(svg, encoding="utf-8")
 
 

@@ -186,7 +186,8 @@ def _print_shrunk(shrunk: Shrunk, path: str) -> None:
     print(
         f"shrunk seed {shrunk.original.seed} ({shrunk.violation.id}) in "
         f"{shrunk.simulations} simulations to {shrunk.config.workflows} workflow(s), "
-        f"{faults} fault(s), {_secs(shrunk.config.max_virtual_time)} of virtual time:"
+        f"{faults} fault(s), at most {shrunk.config.max_virtual_time / SECOND:g} s of "
+        "virtual time:"
     )
     for step in shrunk.steps:
         print(f"  - {step}")
@@ -209,7 +210,7 @@ def _summary(outcomes: Sequence[Outcome]) -> None:
     ]
     rows += [(f"  {kind}", f"{count:,}") for kind, count in totals["faults"].items()]
     if len(outcomes) == 1 and outcomes[0].result.swarm:
-        rows.append(("swarm kinds", f"{len(outcomes[0].result.swarm)} (see faults)"))
+        rows.append(("swarm kinds", str(len(outcomes[0].result.swarm))))
     violated = totals["violated"]
     rows += [
         ("invariants checked", str(len(totals["invariants_checked"]))),
@@ -225,6 +226,9 @@ def _summary(outcomes: Sequence[Outcome]) -> None:
     verdict = "violation" if violated else "no violation"
     summary_table(f"simulate: {verdict}", rows)
     if len(outcomes) == 1:
+        swarm = outcomes[0].result.swarm
+        if swarm:
+            print("swarm: " + ", ".join(f"{kind} {level:g}" for kind, level in swarm.items()))
         print(f"trace hash {outcomes[0].result.trace_hash}")
 
 

@@ -17,9 +17,10 @@ debugging (Zeller's ddmin) over the three things a run is made of:
 The passes repeat while any of them makes progress (fewer workflows often make faults
 unnecessary, and the other way round). The first step pins the plan the run actually
 used (`RunResult.plan`), so every candidate is a fully explicit config and replays
-exactly. Everything is deterministic - the candidates depend only on the config and the
-results - and the number of `simulate` calls is bounded by `budget`; `Shrunk.steps`
-says what was taken away, in order.
+exactly; if the pinned plan no longer fails under the run's seed, the next few seeds are
+tried with it (see `_pin`). Everything is deterministic - the candidates depend only on
+the config and the results - and the number of `simulate` calls is bounded by `budget`;
+`Shrunk.steps` says what was taken away, in order.
 
 A candidate counts as failing only if it violates the target invariant and nothing the
 original run did not violate: otherwise the search could slip from one bug to another
@@ -40,6 +41,7 @@ from sim.run import RunResult, Violation, simulate
 DEFAULT_BUDGET = 150  # simulate calls
 MARGIN = SECOND  # virtual time kept after the violation
 MIN_DURATION = SECOND // 100  # a fault is not shortened below this
+PIN_SEEDS = 8  # seeds tried with the pinned plan (see `_pin`)
 
 Simulate = Callable[[SimConfig], RunResult]
 
@@ -103,12 +105,11 @@ def shrink(
     search = _Search(target, frozenset(v.id for v in result.violations), budget, run)
     steps: list[str] = []
     best, best_result = config, result
-    pinned = replace(config, plan=result.plan)
-    if pinned != config:
-        found = search.fails(pinned)
-        if found is None:  # should not happen: an explicit plan replays the run
+    if config.plan is None:
+        pinned = _pin(search, config, result, steps)
+        if pinned is None:  # no explicit config fails: the original run is the repro
             return Shrunk(config, config, result, _hit(result, target), (), search.calls)
-        best, best_result = pinned, found
+        best, best_result = pinned
     for _ in range(8):  # rounds; each one that changes nothing ends the search
         before = best
         for step in (_cut_schedule, _fewer_workflows, _fewer_faults, _shorter_faults):
@@ -116,6 +117,23 @@ def shrink(
         if best == before or search.calls >= budget:
             break
     return Shrunk(config, best, best_result, _hit(best_result, target), tuple(steps), search.calls)
+
+
+def _pin(search: _Search, config: SimConfig, result: RunResult, log: list[str]) -> Step | None:
+    """The run's fault plan made explicit, under the run's seed or one of the next few.
+
+    A generated plan is drawn from the run's RNG before anything else, so the same plan
+    given explicitly leaves those draws out and every later choice of the seed shifts:
+    the pinned run need not fail. The next seeds keep the faults and try other
+    schedules; the first that fails is kept (its config replays exactly, like any)."""
+    for k in range(PIN_SEEDS):
+        candidate = replace(config, plan=result.plan, seed=config.seed + k)
+        found = search.fails(candidate)
+        if found is not None:
+            moved = f"; seed {config.seed} -> {candidate.seed}" if k else ""
+            log.append(f"fault plan pinned ({len(result.plan.items)} faults){moved}")
+            return candidate, found
+    return None
 
 
 def _target(result: RunResult) -> str:

@@ -1,26 +1,37 @@
-"""A timeline of selected workflows, drawn as SVG from a run's trace lines.
+"""A timeline of a run and some of its workflows, drawn as SVG.
 
-Theory of operation. The trace is the simulator's canonical record: one line per step,
-``t=<ns> <node> <what>``. A line belongs to a workflow when one of its tokens is the
-workflow's id or one of its run ids. Each selected workflow gets a band of four lanes,
-one per kind of node a request crosses - client (and frontend), history (shards and
-their persistence), matching, worker - plus an "other" lane only when some line fits
-none of them. Every line is a dot on its node's lane at its virtual time (hover for the
-line itself), consecutive dots of a workflow are joined, so a request can be followed
-from lane to lane, and each fault of the plan is a shaded interval across the figure.
+Theory of operation. Two records of a run are drawn on one time axis (virtual seconds
+from the start of the run):
 
-Pure string building, like `adapters/diagrams.py`: no Graphviz, no plotting library,
-and the same inputs give the same bytes.
+- the trace - one line per step, ``t=<ns> <node> <what>``. A line belongs to a workflow
+  when one of its tokens is the workflow's id or one of its run ids (``run-3/a0`` counts
+  for ``run-3``); the other lines are the cluster's own story (shards moving, hosts
+  crashing, faults switching on) and go to a first band, "cluster";
+- the histories - each committed event at its event time. Most events land on the
+  history lane (history hosts write them); the ``*_TASK_STARTED`` events land on the
+  matching lane, since a task is recorded started when matching hands it to a worker.
+
+Each band has four lanes, one per kind of node a request crosses: client (and
+frontend), history (shards, their owner changes, persistence), matching, worker; plus
+"other" when some line fits none. A dot is one step (hover for the trace line or the
+event), a workflow's dots are joined in time order so a request can be followed from
+lane to lane, a fault of the plan is a shaded interval, and a violation is a red line
+across the figure.
+
+Pure string building, like `adapters/diagrams.py`: no Graphviz, no plotting library;
+the same inputs give the same bytes.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 
+from core.events import HistoryEvent
 from sim.config import SECOND, FaultItem
+from sim.kernel import T0
 
 LANES = ("client", "history", "matching", "worker")
 # A node's lane, by the start of its name; the first match wins.
@@ -29,20 +40,20 @@ _LANE_OF_PREFIX = (
     ("frontend", "client"),
     ("history", "history"),
     ("shard", "history"),
+    ("controller", "history"),
     ("persistence", "history"),
-    ("db", "history"),
     ("matching", "matching"),
-    ("worker", "worker"),
 )
 _Scale = Callable[[int], float]  # virtual time -> horizontal position
 _LINE = re.compile(r"t=(-?\d+) (\S+) ?(.*)")
-_TOKEN = re.compile(r"[^\s=,;:()\[\]{}<>'\"]+")
+_TOKEN = re.compile(r"[^\s=,;:/()\[\]{}<>'\"]+")
+_SKIPPED_NODES = frozenset({"run"})  # the run's header and footer lines
 
 _WIDTH = 1100  # plot area, px
 _LEFT = 150  # room for lane names
 _LANE_H = 22
-_BAND_GAP = 26
-_TOP = 56
+_BAND_GAP = 28
+_TOP = 60
 _COLOURS = {
     "client": "#1f77b4",
     "history": "#d62728",
@@ -54,35 +65,12 @@ _COLOURS = {
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """One parsed trace line."""
+    """One thing drawn: when (virtual ns from the start), on which node, and its text."""
 
     time: int
     node: str
     what: str
     line: str
-
-
-def parse(lines: Iterable[str]) -> list[Step]:
-    """The trace lines that have the canonical shape, parsed."""
-    steps = []
-    for line in lines:
-        match = _LINE.match(line)
-        if match:
-            steps.append(Step(int(match[1]), match[2], match[3], line))
-    return steps
-
-
-def lane_of(node: str) -> str:
-    for prefix, lane in _LANE_OF_PREFIX:
-        if node.startswith(prefix):
-            return lane
-    return "other"
-
-
-def select(steps: Sequence[Step], names: Iterable[str]) -> list[Step]:
-    """The steps that mention any of `names` (workflow or run ids) as a whole token."""
-    wanted = frozenset(names)
-    return [s for s in steps if not wanted.isdisjoint(_TOKEN.findall(s.what))]
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +81,42 @@ class Workflow:
     run_ids: tuple[str, ...]
 
 
-def workflows_of(run_to_workflow: dict[str, str], run_ids: Iterable[str]) -> list[Workflow]:
+def parse(lines: Iterable[str]) -> list[Step]:
+    """The trace lines that have the canonical shape, parsed."""
+    steps = []
+    for line in lines:
+        match = _LINE.match(line)
+        if match and match[2] not in _SKIPPED_NODES:
+            steps.append(Step(int(match[1]), match[2], match[3], line))
+    return steps
+
+
+def lane_of(node: str) -> str:
+    for prefix, lane in _LANE_OF_PREFIX:
+        if node.startswith(prefix):
+            return lane
+    return "worker" if "worker" in node else "other"
+
+
+def mentions(step: Step, names: frozenset[str]) -> bool:
+    return not names.isdisjoint(_TOKEN.findall(step.what))
+
+
+def event_steps(run_id: str, events: Sequence[HistoryEvent]) -> list[Step]:
+    """A run's committed events as steps (events without a time are left out)."""
+    steps = []
+    for event in events:
+        if event.event_time is None:
+            continue
+        name = event.event_type.name.removeprefix("EVENT_TYPE_")
+        node = "matching" if name.endswith("_TASK_STARTED") else "history"
+        time = event.event_time - T0 if event.event_time >= T0 else event.event_time
+        text = f"{run_id} event {event.event_id} {name}"
+        steps.append(Step(time, node, text, f"t={time} {node} {text}"))
+    return steps
+
+
+def workflows_of(run_to_workflow: Mapping[str, str], run_ids: Iterable[str]) -> list[Workflow]:
     """Group `run_ids` by workflow (continue-as-new gives a workflow several runs), in order."""
     grouped: dict[str, list[str]] = {}
     for run_id in run_ids:
@@ -109,10 +132,27 @@ def timeline_svg(
     workflows: Sequence[Workflow],
     faults: Sequence[FaultItem] = (),
     title: str = "simulation timeline",
+    histories: Mapping[str, Sequence[HistoryEvent]] | None = None,
+    run_to_workflow: Mapping[str, str] | None = None,
 ) -> str:
-    """Render the timeline of `workflows` (see the module docstring) as an SVG document."""
+    """Render the run (see the module docstring) as an SVG document.
+
+    `run_to_workflow` names every run of the simulation, so that the lines of workflows
+    not drawn stay out of the cluster band."""
     steps = parse(trace)
-    bands = [(wf, select(steps, (wf.workflow_id, *wf.run_ids))) for wf in workflows]
+    everyone = frozenset(n for wf in workflows for n in (wf.workflow_id, *wf.run_ids))
+    everyone |= frozenset(n for pair in (run_to_workflow or {}).items() for n in pair)
+    bands: list[tuple[str, list[Step]]] = [
+        ("cluster", [s for s in steps if not mentions(s, everyone)])
+    ]
+    for wf in workflows:
+        names = frozenset((wf.workflow_id, *wf.run_ids))
+        chosen = [s for s in steps if mentions(s, names)]
+        for run_id in wf.run_ids:
+            chosen += event_steps(run_id, (histories or {}).get(run_id, ()))
+        chosen.sort(key=lambda s: s.time)
+        runs = ", ".join(wf.run_ids) or "no run"
+        bands.append((f"{wf.workflow_id} (runs: {runs})", chosen))
     times = [s.time for _, chosen in bands for s in chosen]
     t0, t1 = (min(times), max(times)) if times else (0, SECOND)
     span = max(t1 - t0, 1)
@@ -134,9 +174,10 @@ def timeline_svg(
     out += _faults(faults, t0, t1, x, height)
     out += _axis(t0, span, x)
     y = _TOP
-    for (wf, chosen), lanes in zip(bands, lanes_per_band, strict=True):
-        out += _band(wf, chosen, lanes, y, x)
+    for (label, chosen), lanes in zip(bands, lanes_per_band, strict=True):
+        out += _band(label, chosen, lanes, y, x, joined=label != "cluster")
         y += len(lanes) * _LANE_H + _BAND_GAP
+    out += _violations(steps, x, height)
     out.append("</svg>")
     return "\n".join(out) + "\n"
 
@@ -176,27 +217,39 @@ def _faults(faults: Sequence[FaultItem], t0: int, t1: int, x: _Scale, height: in
     return out
 
 
+def _violations(steps: Sequence[Step], x: _Scale, height: int) -> list[str]:
+    out = []
+    for step in steps:
+        if step.what.startswith("VIOLATION"):
+            px = x(step.time)
+            out.append(
+                f'<line x1="{px:.1f}" y1="46" x2="{px:.1f}" y2="{height - 14}" stroke="red" '
+                f'stroke-width="1.5" stroke-dasharray="4 3"><title>{escape(step.line)}</title>'
+                "</line>"
+            )
+            invariant = step.what.split()[1] if len(step.what.split()) > 1 else "VIOLATION"
+            out.append(f'<text x="{px + 3:.1f}" y="54" fill="red">{escape(invariant)}</text>')
+    return out
+
+
 def _band(
-    wf: Workflow, steps: Sequence[Step], lanes: Sequence[str], top: int, x: _Scale
+    label: str, steps: Sequence[Step], lanes: Sequence[str], top: int, x: _Scale, joined: bool
 ) -> list[str]:
     row = {lane: top + k * _LANE_H + _LANE_H // 2 for k, lane in enumerate(lanes)}
-    runs = ", ".join(wf.run_ids) if wf.run_ids else "no run"
-    out = [
-        f'<text x="6" y="{top - 6}" font-weight="bold">{escape(wf.workflow_id)}'
-        f'<tspan font-weight="normal" fill="#666"> runs: {escape(runs)}</tspan></text>'
-    ]
+    out = [f'<text x="6" y="{top - 6}" font-weight="bold">{escape(label)}</text>']
     for lane in lanes:
         y = row[lane]
         out.append(f'<text x="{_LEFT - 10}" y="{y + 4}" text-anchor="end">{lane}</text>')
         out.append(f'<line x1="{_LEFT}" y1="{y}" x2="{_LEFT + _WIDTH}" y2="{y}" stroke="#ddd"/>')
     if not steps:
-        out.append(f'<text x="{_LEFT + 4}" y="{top + 14}" fill="#999">(not in the trace)</text>')
+        out.append(f'<text x="{_LEFT + 4}" y="{top + 14}" fill="#999">(nothing recorded)</text>')
         return out
     points = [(x(s.time), row[lane_of(s.node)]) for s in steps]
-    path = " ".join(f"{px:.1f},{py}" for px, py in points)
-    out.append(f'<polyline points="{path}" fill="none" stroke="#bbb" stroke-width="0.8"/>')
+    if joined:
+        path = " ".join(f"{px:.1f},{py}" for px, py in points)
+        out.append(f'<polyline points="{path}" fill="none" stroke="#bbb" stroke-width="0.8"/>')
     for step, (px, py) in zip(steps, points, strict=True):
-        colour = _COLOURS[lane_of(step.node)]
+        colour = "red" if step.what.startswith("VIOLATION") else _COLOURS[lane_of(step.node)]
         out.append(
             f'<circle cx="{px:.1f}" cy="{py}" r="3" fill="{colour}">'
             f"<title>{escape(step.line)}</title></circle>"
