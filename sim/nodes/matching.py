@@ -23,6 +23,7 @@ from sim.nodes.base import Base, Payload, Router, StartedActivityTask, StartedWo
 
 POLL_DEADLINE = 5 * SECOND  # Temporal's long poll is 60 s; shorter keeps runs short
 RECORD_TIMEOUT = 1 * SECOND
+RETRY_BACKOFF = SECOND // 5  # a transient error is retried after this, not at once
 COMPACT_AT = 256
 ViolationFn = Callable[[str, str], None]
 
@@ -37,6 +38,8 @@ class MatchingHost(Base):
         self.ack_before_started = ack_before_started
         self.problems: list[str] = []
         self.seen: set[str] = set()
+        self.attempt = 0
+        self.attempts: dict[int, int] = {}  # task key -> its latest dispatch attempt
 
     # -- crash and recovery -----------------------------------------------------------
     def restart(self) -> None:
@@ -45,6 +48,7 @@ class MatchingHost(Base):
         old = self.state
         self.state = m.MatchingState()
         self.workers = {}
+        self.attempts = {}
         for entry in sorted((*old.backlog, *old.dispatching), key=lambda e: e.key):
             self.state, _ = m.add_task(self.state, entry.queue, entry.task, self.kernel.now)
 
@@ -78,20 +82,24 @@ class MatchingHost(Base):
             )
         if self.ack_before_started:  # mutant: the task is gone from matching already
             self._settle(d.task_key, m.RecordStartedReply.OK)
+        self.attempt += 1
+        self.attempts[d.task_key] = self.attempt
         self.cluster.frontend.history_call(
             self.name,
             self.on_started,
-            (d.task_key, d.poller_id, self.epoch),
+            (d.task_key, d.poller_id, self.epoch, self.attempt),
             task.namespace,
             task.workflow_id,
             task.run_id,
             req,
         )
-        self.kernel.after(RECORD_TIMEOUT, self._record_timeout, d.task_key, self.epoch)
+        self.kernel.after(
+            RECORD_TIMEOUT, self._record_timeout, d.task_key, self.epoch, self.attempt
+        )
 
-    def on_started(self, token: tuple[int, str, int], answer: Payload) -> None:
-        key, poller_id, epoch = token
-        if epoch != self.epoch:
+    def on_started(self, token: tuple[int, str, int, int], answer: Payload) -> None:
+        key, poller_id, epoch, attempt = token
+        if epoch != self.epoch or self.attempts.get(key) != attempt:
             return
         if self.ack_before_started:
             if isinstance(answer, StartedWorkflowTask | StartedActivityTask):
@@ -101,12 +109,15 @@ class MatchingHost(Base):
         if entry is None or entry.state is not m.TaskState.DISPATCHING:
             return  # timed out already and respooled
         reply = _classify(answer)
-        delivered = self._settle(key, reply)
-        if delivered:
+        if reply is m.RecordStartedReply.TRANSIENT_ERROR:  # respool after a backoff
+            self.kernel.after(RETRY_BACKOFF, self._record_timeout, key, epoch, attempt)
+            return
+        if self._settle(key, reply):
             self._deliver(poller_id, answer)
 
-    def _record_timeout(self, key: int, epoch: int) -> None:
-        if epoch != self.epoch or not self.up:
+    def _record_timeout(self, key: int, epoch: int, attempt: int) -> None:
+        """No usable answer for this dispatch attempt: respool (a transient error)."""
+        if epoch != self.epoch or not self.up or self.attempts.get(key) != attempt:
             return
         entry = m.find_task(self.state, key)
         if entry is not None and entry.state is m.TaskState.DISPATCHING:
@@ -152,6 +163,7 @@ class MatchingHost(Base):
         if len(s.finished) < COMPACT_AT or s.dispatching:
             return
         self.problems.extend(m.violations(s))
+        self.attempts = {}  # nothing is dispatching; attempt numbers are never reused
         backlog = tuple(
             m.TaskEntry(i + 1, e.queue, e.partition, e.task, e.state)
             for i, e in enumerate(s.backlog)
