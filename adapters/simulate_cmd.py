@@ -1,0 +1,285 @@
+"""`tmodel simulate [--seed N | --seeds A..B] [--workflows N] [--workload NAME]
+[--faults LIST|swarm] [--repro FILE] [--json] [--out DIR]`.
+
+Runs the deterministic cluster simulator (`sim.run.simulate`) once per seed, with every
+invariant checked, and reports what happened: workflows, history events, the faults
+injected by kind, the invariants checked and violated, virtual against wall time, and
+the trace hash that pins the run. Exit codes: 0 no violation; 1 a violation - the
+first failing seed is shrunk (`sim.shrink`) and written as a repro file, whose path and
+replay command are printed; 2 bad input (an unknown workload or fault kind, a bad seed
+range, an unreadable or malformed repro file, an ``--out`` that is not a directory), on
+one line.
+
+``--repro FILE`` replays a repro file instead: the same config, so the same trace hash
+(the report says whether it matched), and exit 1 while the violation is still there.
+``--out DIR`` writes, per seed, every history in Temporal's JSON format (which
+``tmodel validate`` reads), the trace as text and an SVG timeline (`sim.timeline`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from adapters.console import progress
+from adapters.simulate_out import write_outputs
+from adapters.simulate_report import Outcome, document, print_report, repro_command
+from core.errors import BadInput
+from sim.config import FAULT_KINDS, SimConfig
+from sim.repro import Repro, ReproError, dumps, loads
+from sim.run import RunResult, simulate
+from sim.shrink import Shrunk, shrink
+
+DEFAULT = SimConfig()
+MAX_SEEDS = 100_000
+
+
+def add_parser(commands: Any) -> None:
+    parser = commands.add_parser(
+        "simulate",
+        help="simulate a cluster under injected faults and check every invariant",
+        description="Run the deterministic cluster simulator: a whole Temporal cluster in "
+        "one process, from a seed, under injected faults, checking every invariant. "
+        f"Default: seed 0, {DEFAULT.workflows} workflows of the {DEFAULT.workload!r} "
+        "workload under swarm faults. Exit 0 no violation, 1 violation (shrunk, with a "
+        "repro file), 2 bad input.",
+    )
+    seeds = parser.add_mutually_exclusive_group()
+    seeds.add_argument("--seed", type=_seed, metavar="N", help="the seed (default 0)")
+    seeds.add_argument(
+        "--seeds", type=_seed_range, metavar="A..B", help="every seed from A to B inclusive"
+    )
+    parser.add_argument(
+        "--workflows",
+        type=_positive,
+        metavar="N",
+        help=f"workflows to start (default {DEFAULT.workflows})",
+    )
+    parser.add_argument(
+        "--workload", metavar="NAME", help=f"workload (default {DEFAULT.workload!r})"
+    )
+    parser.add_argument(
+        "--faults",
+        type=_faults,
+        metavar="LIST|swarm",
+        help="comma-separated fault kinds, 'none', or 'swarm': the seed picks kinds and "
+        f"intensities (default). Kinds: {', '.join(FAULT_KINDS)}",
+    )
+    parser.add_argument("--repro", metavar="FILE", help="replay a repro file")
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.add_argument(
+        "--out", metavar="DIR", help="write histories (Temporal JSON), traces and timelines"
+    )
+    parser.set_defaults(run=run)
+
+
+# --------------------------------------------------------------------------- arguments
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+
+
+def _seed(text: str) -> int:
+    value = _int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"a seed is not negative: {text!r}")
+    return value
+
+
+def _positive(text: str) -> int:
+    value = _int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
+    return value
+
+
+def _seed_range(text: str) -> range:
+    first, sep, last = text.partition("..")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"expected A..B, e.g. 0..9: {text!r}")
+    a, b = _seed(first), _seed(last)
+    if b < a:
+        raise argparse.ArgumentTypeError(f"empty range {text!r}: {b} is before {a}")
+    if b - a + 1 > MAX_SEEDS:
+        raise argparse.ArgumentTypeError(f"more than {MAX_SEEDS:,} seeds: {text!r}")
+    return range(a, b + 1)
+
+
+def _faults(text: str) -> tuple[str, ...] | str:
+    if text == "swarm":
+        return "swarm"
+    if text == "none":
+        return ()
+    kinds = tuple(kind.strip() for kind in text.split(","))
+    for kind in kinds:
+        if kind not in FAULT_KINDS:
+            raise argparse.ArgumentTypeError(
+                f"unknown fault kind {kind!r} (known: {', '.join(FAULT_KINDS)}, or swarm, none)"
+            )
+    return tuple(dict.fromkeys(kinds))  # each kind once, in the order given
+
+
+def known_workloads() -> tuple[str, ...]:
+    from sim.workloads import WORKLOADS
+
+    return tuple(WORKLOADS)
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """What to run: configs (one per seed), or a repro file to replay."""
+
+    configs: tuple[SimConfig, ...]
+    repro: Repro | None = None
+    repro_path: str | None = None
+
+
+def parse_request(args: argparse.Namespace) -> Request:
+    """The runs the arguments ask for; raises `BadInput` with a one-line reason."""
+    if args.repro is not None:
+        given = [
+            f"--{name}"
+            for name in ("seed", "seeds", "workflows", "workload", "faults")
+            if getattr(args, name) is not None
+        ]
+        if given:
+            raise BadInput(f"--repro replays a file's config; it takes no {given[0]}")
+        repro = read_repro(args.repro)
+        return Request((repro.config,), repro, args.repro)
+    workload = args.workload if args.workload is not None else DEFAULT.workload
+    known = known_workloads()
+    if workload not in known:
+        raise BadInput(f"--workload: unknown workload {workload!r} (known: {', '.join(known)})")
+    seeds = args.seeds if args.seeds is not None else [args.seed or 0]
+    base = SimConfig(
+        workflows=args.workflows or DEFAULT.workflows,
+        workload=workload,
+        faults=args.faults if args.faults is not None else DEFAULT.faults,
+    )
+    return Request(tuple(replace(base, seed=seed) for seed in seeds))
+
+
+def read_repro(path: str) -> Repro:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise BadInput(f"{path}: not a repro file (not UTF-8 text)") from None
+    except OSError as exc:
+        raise BadInput(f"{path}: {exc.strerror or exc}") from None
+    try:
+        return loads(text)
+    except ReproError as exc:
+        raise BadInput(f"{path}: {exc}") from None
+
+
+def _prepare_out(out: str | None) -> Path | None:
+    if out is None:
+        return None
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise BadInput(f"--out {out}: not a directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BadInput(f"--out {out}: {exc.strerror or exc}") from None
+    return path
+
+
+# --------------------------------------------------------------------------- running
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        request = parse_request(args)
+        out = _prepare_out(args.out)
+    except BadInput as exc:
+        print(f"tmodel simulate: {exc}", file=sys.stderr)
+        return 2
+    outcomes = _run_all(request.configs, show=not args.json)
+    shrunk: Shrunk | None = None
+    repro_path: str | None = request.repro_path
+    failing = next((o for o in outcomes if o.result.violations), None)
+    try:
+        if failing is not None and request.repro is None:
+            shrunk = _shrink(failing, show=not args.json)
+            repro_path = str(_repro_path(out, failing.config.seed))
+            Path(repro_path).write_text(dumps(_as_repro(shrunk)), encoding="utf-8")
+        if out is not None:
+            write_outputs(out, outcomes, shrunk)
+    except OSError as exc:
+        print(f"tmodel simulate: cannot write: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        doc = document(outcomes, shrunk, repro_path, request.repro, out)
+        print(json.dumps(doc, indent=2))
+    else:
+        print_report(outcomes, shrunk, repro_path, request.repro)
+    return 1 if failing is not None else 0
+
+
+def _run_all(configs: tuple[SimConfig, ...], show: bool) -> list[Outcome]:
+    outcomes = []
+    if len(configs) == 1:  # one run: a bar over its workflows
+        config = configs[0]
+        with progress(f"seed {config.seed}", total=config.workflows, enabled=show) as advance:
+            outcomes.append(_timed(config, _deltas(advance)))
+        return outcomes
+    with progress("seeds", total=len(configs), enabled=show) as advance:
+        for config in configs:
+            outcomes.append(_timed(config, None))
+            advance(1)
+    return outcomes
+
+
+def _deltas(advance: Callable[[int], None]) -> Callable[[int, int], None]:
+    done = [0]
+
+    def report(closed: int, total: int) -> None:
+        advance(closed - done[0])
+        done[0] = closed
+
+    return report
+
+
+def _timed(config: SimConfig, on_progress: Callable[[int, int], None] | None) -> Outcome:
+    start = time.perf_counter()
+    result = simulate(config, on_progress)
+    return Outcome(config, result, time.perf_counter() - start)
+
+
+def _shrink(failing: Outcome, show: bool) -> Shrunk:
+    with progress("shrinking (simulations)", total=None, enabled=show) as advance:
+
+        def counted(config: SimConfig) -> RunResult:
+            advance(1)
+            return simulate(config)
+
+        return shrink(failing.config, failing.result, run=counted)
+
+
+def _as_repro(shrunk: Shrunk) -> Repro:
+    return Repro(
+        config=shrunk.config,
+        violation=shrunk.violation.id,
+        trace_hash=shrunk.result.trace_hash,
+        shrink_steps=shrunk.steps,
+        simulations=shrunk.simulations,
+    )
+
+
+def _repro_path(out: Path | None, seed: int) -> Path:
+    name = f"tmodel-repro-seed-{seed}.json"
+    return out / name if out is not None else Path(name)
+
+
+__all__ = ["add_parser", "parse_request", "read_repro", "repro_command", "run"]

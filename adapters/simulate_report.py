@@ -1,0 +1,244 @@
+"""What `tmodel simulate` prints: the report (violations, the summary table, the shrunk
+repro and how to replay it) and the ``--json`` document. ``--out`` is `simulate_out`."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from adapters.console import summary_table
+from sim.config import SECOND, SimConfig
+from sim.repro import Repro
+from sim.run import RunResult, Violation
+from sim.shrink import Shrunk, elapsed
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """One seed's run and the wall time it took."""
+
+    config: SimConfig
+    result: RunResult
+    wall_seconds: float
+
+
+# What every run checks (`sim/invariants.py`; IDs of spec/README.md). A test keeps this
+# list and the monitor in step.
+INVARIANTS = (
+    "INV-SINGLE-SHARD-WRITER",
+    "INV-RUN-CLOSES-ONCE",
+    "INV-RESULT-AT-MOST-ONCE",
+    "INV-DURABLE-HISTORY",
+    "INV-ACTIVITY-AT-LEAST-ONCE",
+    "INV-WORKFLOW-EXACTLY-ONCE",
+    "INV-NO-LOST-TASK",
+    "INV-EVENTUALLY-CLOSED",
+    "THM-3.1",  # replay determinism: a cold replay of each workflow task agrees
+    "H1..H19",  # every closed history passes the validator
+)
+
+
+def invariant_ids() -> tuple[str, ...]:
+    """The invariants every run checks (their IDs, spec/README.md)."""
+    return INVARIANTS
+
+
+def repro_command(path: str) -> str:
+    return f"tmodel simulate --repro {shlex.quote(path)}"
+
+
+# --------------------------------------------------------------------------- JSON
+
+
+def _violation(v: Violation) -> dict[str, Any]:
+    return {"id": v.id, "message": v.message, "time": v.time, "run_id": v.run_id}
+
+
+def seed_document(outcome: Outcome) -> dict[str, Any]:
+    r = outcome.result
+    return {
+        "seed": r.seed,
+        "trace_hash": r.trace_hash,
+        "workflows": r.workflows,
+        "events": r.events,
+        "requests": r.requests,
+        "faults": dict(sorted(r.faults.items())),
+        "swarm": dict(sorted(r.swarm.items())),
+        "violations": [_violation(v) for v in r.violations],
+        "virtual_ns": r.virtual_ns,
+        "wall_seconds": round(outcome.wall_seconds, 6),
+    }
+
+
+def document(
+    outcomes: Sequence[Outcome],
+    shrunk: Shrunk | None,
+    repro_path: str | None,
+    replayed: Repro | None,
+    out: Path | None,
+) -> dict[str, Any]:
+    """The ``--json`` document."""
+    doc: dict[str, Any] = {
+        "seeds": [seed_document(o) for o in outcomes],
+        "summary": _totals(outcomes),
+        "out": str(out) if out is not None else None,
+        "shrunk": None,
+        "replay": None,
+    }
+    if shrunk is not None and repro_path is not None:
+        doc["shrunk"] = {
+            "seed": shrunk.original.seed,
+            "violation": shrunk.violation.id,
+            "workflows": shrunk.config.workflows,
+            "faults": len(shrunk.config.plan.items) if shrunk.config.plan else 0,
+            "max_virtual_time": shrunk.config.max_virtual_time,
+            "trace_hash": shrunk.result.trace_hash,
+            "steps": list(shrunk.steps),
+            "simulations": shrunk.simulations,
+            "repro": repro_path,
+            "command": repro_command(repro_path),
+        }
+    if replayed is not None:
+        result = outcomes[0].result
+        doc["replay"] = {
+            "repro": repro_path,
+            "expected_violation": replayed.violation,
+            "expected_trace_hash": replayed.trace_hash,
+            "same_trace": result.trace_hash == replayed.trace_hash,
+            "violated": any(v.id == replayed.violation for v in result.violations),
+        }
+    return doc
+
+
+def _totals(outcomes: Sequence[Outcome]) -> dict[str, Any]:
+    faults: Counter[str] = Counter()
+    violated: Counter[str] = Counter()
+    for o in outcomes:
+        faults.update(o.result.faults)
+        violated.update(v.id for v in o.result.violations)
+    return {
+        "seeds": len(outcomes),
+        "workflows": sum(o.result.workflows for o in outcomes),
+        "events": sum(o.result.events for o in outcomes),
+        "requests": sum(o.result.requests for o in outcomes),
+        "faults": dict(sorted(faults.items())),
+        "invariants_checked": list(invariant_ids()),
+        "violated": dict(sorted(violated.items())),
+        "failing_seeds": [o.result.seed for o in outcomes if o.result.violations],
+        "virtual_ns": sum(o.result.virtual_ns for o in outcomes),
+        "wall_seconds": round(sum(o.wall_seconds for o in outcomes), 6),
+    }
+
+
+# --------------------------------------------------------------------------- text
+
+
+def print_report(
+    outcomes: Sequence[Outcome],
+    shrunk: Shrunk | None,
+    repro_path: str | None,
+    replayed: Repro | None,
+) -> None:
+    out = sys.stdout
+    if len(outcomes) > 1:
+        for o in outcomes:
+            r = o.result
+            verdict = ", ".join(sorted({v.id for v in r.violations})) or "clean"
+            print(
+                f"seed {r.seed:<6} {verdict:<24} events {r.events:>8,}  "
+                f"faults {sum(r.faults.values()):>4}  hash {r.trace_hash[:16]}",
+                file=out,
+            )
+    for o in outcomes:
+        for v in o.result.violations[:5]:
+            run = f" run {v.run_id}" if v.run_id else ""
+            when = _secs(elapsed(v.time))
+            print(f"VIOLATION seed {o.result.seed}: {v.id} at {when}{run}: {v.message}")
+        extra = len(o.result.violations) - 5
+        if extra > 0:
+            print(f"  ... and {extra} more in seed {o.result.seed}")
+    if replayed is not None:
+        _print_replay(outcomes[0].result, replayed, repro_path)
+    _summary(outcomes)
+    if shrunk is not None and repro_path is not None:
+        _print_shrunk(shrunk, repro_path)
+
+
+def _print_replay(result: RunResult, replayed: Repro, path: str | None) -> None:
+    if result.trace_hash == replayed.trace_hash:
+        print(f"replayed {path}: same trace hash {result.trace_hash[:16]} (the very same run)")
+    else:
+        print(
+            f"replayed {path}: trace hash {result.trace_hash[:16]} differs from the file's "
+            f"{replayed.trace_hash[:16]} (the simulator changed since it was written)"
+        )
+    still = any(v.id == replayed.violation for v in result.violations)
+    print(f"{replayed.violation}: {'still violated' if still else 'no longer violated'}")
+
+
+def _print_shrunk(shrunk: Shrunk, path: str) -> None:
+    faults = len(shrunk.config.plan.items) if shrunk.config.plan else 0
+    print(
+        f"shrunk seed {shrunk.original.seed} ({shrunk.violation.id}) in "
+        f"{shrunk.simulations} simulations to {shrunk.config.workflows} workflow(s), "
+        f"{faults} fault(s), at most {shrunk.config.max_virtual_time / SECOND:g} s of "
+        "virtual time:"
+    )
+    for step in shrunk.steps:
+        print(f"  - {step}")
+    print(f"repro written to {path}")
+    print(f"replay it with:  {repro_command(path)}")
+
+
+def _summary(outcomes: Sequence[Outcome]) -> None:
+    totals = _totals(outcomes)
+    seeds = [o.result.seed for o in outcomes]
+    wall = totals["wall_seconds"]
+    virtual = totals["virtual_ns"] / SECOND
+    rows = [
+        ("seeds", _seeds(seeds)),
+        ("workload", ", ".join(sorted({o.config.workload for o in outcomes}))),
+        ("workflows", f"{totals['workflows']:,}"),
+        ("history events", f"{totals['events']:,}"),
+        ("requests handled", f"{totals['requests']:,}"),
+        ("faults injected", f"{sum(totals['faults'].values()):,}"),
+    ]
+    rows += [(f"  {kind}", f"{count:,}") for kind, count in totals["faults"].items()]
+    if len(outcomes) == 1 and outcomes[0].result.swarm:
+        rows.append(("swarm kinds", str(len(outcomes[0].result.swarm))))
+    violated = totals["violated"]
+    rows += [
+        ("invariants checked", str(len(totals["invariants_checked"]))),
+        ("invariants violated", ", ".join(violated) if violated else "none"),
+        ("failing seeds", _seeds(totals["failing_seeds"]) if totals["failing_seeds"] else "none"),
+        ("virtual time", f"{virtual:,.1f} s"),
+        ("wall time", f"{wall:.2f} s"),
+        ("virtual / wall", f"{virtual / wall:,.0f} x" if wall > 0 else "-"),
+        ("events / wall s", f"{totals['events'] / wall:,.0f}" if wall > 0 else "-"),
+    ]
+    if len(outcomes) == 1:
+        rows.append(("trace hash", outcomes[0].result.trace_hash[:16] + "..."))
+    verdict = "violation" if violated else "no violation"
+    summary_table(f"simulate: {verdict}", rows)
+    if len(outcomes) == 1:
+        swarm = outcomes[0].result.swarm
+        if swarm:
+            print("swarm: " + ", ".join(f"{kind} {level:g}" for kind, level in swarm.items()))
+        print(f"trace hash {outcomes[0].result.trace_hash}")
+
+
+def _seeds(seeds: Sequence[int]) -> str:
+    if len(seeds) == 1:
+        return str(seeds[0])
+    if list(seeds) == list(range(seeds[0], seeds[0] + len(seeds))):
+        return f"{seeds[0]}..{seeds[-1]} ({len(seeds)})"
+    return ", ".join(map(str, seeds))
+
+
+def _secs(ns: int) -> str:
+    return f"t={ns / SECOND:.3f} s"

@@ -1,0 +1,217 @@
+"""The invariants, checked during and at the end of a run; each names its ID.
+
+IDs are those of spec/README.md. During the run, on every commit (the monitor sees
+what persistence saw): INV-SINGLE-SHARD-WRITER (the write's range id is the shard
+row's), INV-RUN-CLOSES-ONCE (nothing is committed to a closed run, one close event),
+and, when a run closes, the history rules (the validator's own rule ids, H1..H19),
+INV-RESULT-AT-MOST-ONCE (one result per activity, one fire per timer) and the replay
+hook (THM-3.1: a cold replay of every completed workflow task produces the commands
+the history holds). At the end: INV-DURABLE-HISTORY (what persistence holds is, event
+for event, what was committed), INV-ACTIVITY-AT-LEAST-ONCE (a recorded completion was
+executed by a worker), INV-WORKFLOW-EXACTLY-ONCE (each workflow chain has one final
+close), INV-NO-LOST-TASK (matching's ledger; every pending task of an open run is in
+matching or the outbox) and INV-EVENTUALLY-CLOSED (every chain closed within a bound of
+virtual time after the faults stopped).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from core.enums import CommandType, EventType
+from core.event_sets import CLOSE_EVENT_TYPES, COMMAND_EVENT_TYPES
+from core.events import (
+    ActivityTaskCanceledEventAttributes,
+    ActivityTaskCompletedEventAttributes,
+    ActivityTaskFailedEventAttributes,
+    ActivityTaskScheduledEventAttributes,
+    ActivityTaskTimedOutEventAttributes,
+    HistoryEvent,
+    TimerFiredEventAttributes,
+)
+from core.statemachine.history.validator import validate
+from sim.persistence import Commit, Mutation
+from sim.run import Violation
+from sim.workflow_code import WorkflowCode
+
+E = EventType
+C = CommandType
+_ACTIVITY_CLOSES = (
+    ActivityTaskCompletedEventAttributes,
+    ActivityTaskFailedEventAttributes,
+    ActivityTaskTimedOutEventAttributes,
+    ActivityTaskCanceledEventAttributes,
+)
+_EVENT_OF_COMMAND = {
+    C.SCHEDULE_ACTIVITY_TASK: E.ACTIVITY_TASK_SCHEDULED,
+    C.REQUEST_CANCEL_ACTIVITY_TASK: E.ACTIVITY_TASK_CANCEL_REQUESTED,
+    C.START_TIMER: E.TIMER_STARTED,
+    C.CANCEL_TIMER: E.TIMER_CANCELED,
+    C.COMPLETE_WORKFLOW_EXECUTION: E.WORKFLOW_EXECUTION_COMPLETED,
+    C.FAIL_WORKFLOW_EXECUTION: E.WORKFLOW_EXECUTION_FAILED,
+    C.CANCEL_WORKFLOW_EXECUTION: E.WORKFLOW_EXECUTION_CANCELED,
+    C.CONTINUE_AS_NEW_WORKFLOW_EXECUTION: E.WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
+}
+EVENTUALLY_BOUND = 120 * 1_000_000_000  # virtual ns after the last fault heals
+ReplayCheck = Callable[[str, Sequence[HistoryEvent]], list[str]]
+
+
+class Monitor:
+    """Collects violations as the run goes; `finish` adds the end-of-run checks."""
+
+    def __init__(self, kernel: Any, replay: ReplayCheck | None) -> None:
+        self.kernel = kernel
+        self.replay = replay  # THM-3.1 hook; the replay engine plugs in here
+        self.violations: list[Violation] = []
+        self.ghost: dict[str, list[HistoryEvent]] = {}
+        self.workflow_of: dict[str, str] = {}
+        self.types: dict[str, str] = {}
+        self.closed: dict[str, EventType] = {}  # run id -> close event type
+        self.final_closes: Counter[str] = Counter()  # workflow id -> final closes
+        self.events = 0
+
+    def violate(self, id_: str, message: str, run_id: str | None = None) -> None:
+        self.violations.append(Violation(id_, message, self.kernel.now, run_id))
+        self.kernel.log("monitor", f"VIOLATION {id_} {run_id or '-'} {message}")
+
+    # -- during the run ---------------------------------------------------------------
+    def on_commit(self, commit: Commit, mutations: tuple[Mutation, ...]) -> None:
+        if commit.range_id != commit.row_range_id:
+            self.violate(
+                "INV-SINGLE-SHARD-WRITER",
+                f"shard-{commit.shard} written with range id {commit.range_id} while the "
+                f"row holds {commit.row_range_id}",
+            )
+        for m in mutations:
+            if not m.events:
+                continue
+            run_id = m.run_id
+            ghost = self.ghost.get(run_id)
+            if ghost is None:
+                ghost = self.ghost[run_id] = []
+                self.workflow_of[run_id] = m.workflow_id
+                self.types[run_id] = m.state.workflow_type
+            if run_id in self.closed:
+                self.violate(
+                    "INV-RUN-CLOSES-ONCE", f"{len(m.events)} events after the close", run_id
+                )
+            ghost.extend(m.events)
+            self.events += len(m.events)
+            for event in m.events:
+                if event.event_type in CLOSE_EVENT_TYPES:
+                    self._closed(run_id, event.event_type)
+
+    def _closed(self, run_id: str, close: EventType) -> None:
+        if run_id in self.closed:
+            self.violate("INV-RUN-CLOSES-ONCE", f"a second close {close.name}", run_id)
+            return
+        self.closed[run_id] = close
+        if close is not E.WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+            self.final_closes[self.workflow_of[run_id]] += 1
+        self.kernel.after(0, self.check_history, run_id)  # after the whole commit
+
+    def check_history(self, run_id: str) -> None:
+        history = self.ghost[run_id]
+        for v in validate(history).violations:
+            self.violate(v.rule, f"event {v.event_id}: {v.message}", run_id)
+        for message in results_at_most_once(history):
+            self.violate("INV-RESULT-AT-MOST-ONCE", message, run_id)
+        if self.replay is not None and run_id in self.closed:
+            for message in self.replay(self.types[run_id], history):
+                self.violate("THM-3.1", message, run_id)
+
+    # -- at the end -------------------------------------------------------------------
+    def finish(
+        self,
+        persisted: dict[str, list[HistoryEvent]],
+        side_effects: Counter[tuple[str, str]],
+        workflows: Sequence[str],
+        matching_problems: Sequence[str],
+        lost_tasks: Sequence[tuple[str, str]],
+        heal_time: int,
+    ) -> None:
+        for run_id in sorted(self.ghost):
+            if run_id not in self.closed:
+                self.check_history(run_id)
+            if persisted.get(run_id) != self.ghost[run_id]:
+                self.violate(
+                    "INV-DURABLE-HISTORY", "persisted history differs from commits", run_id
+                )
+        for run_id in sorted(self.ghost):
+            for message in unexecuted_completions(run_id, self.ghost[run_id], side_effects):
+                self.violate("INV-ACTIVITY-AT-LEAST-ONCE", message, run_id)
+        for workflow_id in workflows:
+            closes = self.final_closes[workflow_id]
+            if closes > 1:
+                self.violate("INV-WORKFLOW-EXACTLY-ONCE", f"{workflow_id} closed {closes} times")
+            elif closes == 0:
+                late = self.kernel.now - heal_time
+                self.violate(
+                    "INV-EVENTUALLY-CLOSED", f"{workflow_id} open {late} ns after faults healed"
+                )
+        for problem in matching_problems:
+            self.violate("INV-NO-LOST-TASK", problem)
+        for run_id, what in lost_tasks:
+            self.violate(
+                "INV-NO-LOST-TASK", f"{what} is in neither matching nor the outbox", run_id
+            )
+
+
+def results_at_most_once(history: Sequence[HistoryEvent]) -> list[str]:
+    results: Counter[int] = Counter()
+    fires: Counter[str] = Counter()
+    for event in history:
+        a = event.attributes
+        if isinstance(a, _ACTIVITY_CLOSES):
+            results[a.scheduled_event_id] += 1
+        elif isinstance(a, TimerFiredEventAttributes):
+            fires[f"{a.timer_id}/{a.started_event_id}"] += 1
+    out = [f"activity {sid} has {n} results" for sid, n in sorted(results.items()) if n > 1]
+    out += [f"timer {tid} fired {n} times" for tid, n in sorted(fires.items()) if n > 1]
+    return out
+
+
+def unexecuted_completions(
+    run_id: str, history: Sequence[HistoryEvent], side_effects: Counter[tuple[str, str]]
+) -> list[str]:
+    activity_ids: dict[int, str] = {}
+    out: list[str] = []
+    for event in history:
+        a = event.attributes
+        if isinstance(a, ActivityTaskScheduledEventAttributes):
+            activity_ids[event.event_id] = a.activity_id
+        elif isinstance(a, ActivityTaskCompletedEventAttributes):
+            activity_id = activity_ids.get(a.scheduled_event_id, "?")
+            if side_effects[(run_id, activity_id)] < 1:
+                out.append(f"activity {activity_id} completed but never ran")
+    return out
+
+
+def replay_check(code: WorkflowCode) -> ReplayCheck:
+    """THM-3.1 over the `WorkflowCode` door: replay each completed workflow task cold."""
+
+    def check(workflow_type: str, history: Sequence[HistoryEvent]) -> list[str]:
+        out: list[str] = []
+        for i, event in enumerate(history):
+            if event.event_type is not E.WORKFLOW_TASK_COMPLETED:
+                continue
+            _, answer = code.answer_task(workflow_type, None, history[:i], ())
+            produced = [_EVENT_OF_COMMAND.get(c.command_type) for c in answer.commands]
+            recorded = []
+            for later in history[i + 1 :]:
+                if later.event_type is E.WORKFLOW_TASK_SCHEDULED:
+                    break
+                if later.event_type in COMMAND_EVENT_TYPES:
+                    recorded.append(later.event_type)
+            if produced != recorded:
+                names = [p.name if p else "?" for p in produced]
+                out.append(
+                    f"replay of task {event.event_id} gives {names}, history has "
+                    f"{[r.name for r in recorded]}"
+                )
+                break
+        return out
+
+    return check

@@ -1,0 +1,1 @@
+"""The simulated cluster's nodes, one module per kind, all driven by the pure core."""

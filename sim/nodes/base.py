@@ -1,0 +1,102 @@
+"""What every node shares: the context (kernel, network, router) and the payloads."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from core.events import HistoryEvent
+from core.statemachine.history.service import requests as rq
+from core.statemachine.shard import fingerprint32, shard_for
+from sim.faults import Faults
+from sim.kernel import Kernel
+from sim.network import Network
+
+NAMESPACES = frozenset({"default"})
+
+
+@dataclass(frozen=True, slots=True)
+class Unavailable:
+    """A transient failure (shard not owned, write failed): the caller retries."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Describe:
+    """Read a run's history (the sim's GetWorkflowExecutionHistory, used by queries)."""
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    events: tuple[HistoryEvent, ...]
+    workflow_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class StartedWorkflowTask:
+    """A poll response: the task, the history up to its WorkflowTaskStarted, updates."""
+
+    workflow_id: str
+    run_id: str
+    workflow_type: str
+    started: rq.WorkflowTaskStarted
+    history: tuple[HistoryEvent, ...]
+    updates: tuple[rq.UpdateWorkflowExecution, ...]
+    sticky: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StartedActivityTask:
+    workflow_id: str
+    run_id: str
+    activity_id: str
+    started: rq.ActivityTaskStarted
+
+
+Payload = rq.Reply | Unavailable | History | StartedWorkflowTask | StartedActivityTask
+Request = rq.Request | Describe
+
+
+class Router:
+    """Routing shared by frontend and matching: workflow -> shard -> owner, queue -> host.
+
+    `owner` is the membership view (ringpop in Temporal), kept by the cluster.
+    """
+
+    def __init__(self, shards: int, matching: Sequence[str]) -> None:
+        self.shards = shards
+        self.owner: dict[int, str] = {}
+        self.matching = tuple(sorted(matching))
+
+    def shard(self, namespace: str, workflow_id: str) -> int:
+        return shard_for(namespace, workflow_id, self.shards)
+
+    def matching_for(self, queue: str) -> str:
+        return self.matching[fingerprint32(queue) % len(self.matching)]
+
+
+class Base:
+    """A node: a name, up/down, an epoch bumped by each restart."""
+
+    def __init__(self, name: str, kernel: Kernel, net: Network, faults: Faults) -> None:
+        self.name = name
+        self.kernel = kernel
+        self.net = net
+        self.faults = faults
+        self.up = True
+        self.epoch = 0
+        net.add(self)
+
+    def clock(self) -> int:
+        """This host's clock: virtual time plus any skew."""
+        return self.kernel.now + self.faults.skew.get(self.name, 0)
+
+    def crash(self) -> None:
+        self.up = False
+        self.epoch += 1
+        self.kernel.log(self.name, "crash")
+
+    def restart(self) -> None:
+        self.up = True
+        self.kernel.log(self.name, "restart")

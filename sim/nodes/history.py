@@ -1,0 +1,314 @@
+"""A history host: owns shards, runs the pure history service, drains the outbox.
+
+Theory of operation (reference §6, `service/history/shard/`, `queues/`): a host serves
+requests only for shards it owns. It loads a run's mutable state (its cache, else the
+store), calls `handle(state, request, now)` with its own clock, and commits the new
+state, the events and the outbox tasks in one write fenced by its range id
+(INV-SINGLE-SHARD-WRITER). Only then does it reply and hand the new tasks to its queue
+processors: transfer tasks are pushed to matching until matching acks them, timer tasks
+fire at their time; each is deleted from the outbox (the ack level moves) once done.
+When a host acquires a shard (start, failover, a write in doubt) it bumps the range id
+and re-executes every task still in the outbox: at-least-once, and history dedupes.
+A write that timed out may or may not have happened, so the shard goes back to
+Acquiring (`handleWriteErrorLocked`) and re-reads everything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.statemachine import shard as shardlib
+from core.statemachine.history.service import handle as service
+from core.statemachine.history.service import requests as rq
+from core.statemachine.history.service.state import MutableState
+from core.statemachine.history.service.txn import Outcome
+from core.statemachine.matching import MatchingTask, QueueKind, TaskKind, TaskQueue
+from sim.kernel import MS, SECOND
+from sim.nodes.base import (
+    Base,
+    Describe,
+    History,
+    Payload,
+    Request,
+    Router,
+    StartedActivityTask,
+    StartedWorkflowTask,
+    Unavailable,
+)
+from sim.persistence import Mutation, OutboxTask, Persistence, Timeout
+
+HandleFn = Callable[[MutableState, rq.Request, int], Outcome]
+PUSH_RETRY = 1 * SECOND
+TIMER_RETRY = 200 * MS
+
+
+@dataclass(slots=True)
+class Shard:
+    ctx: shardlib.ShardContext
+    cache: dict[str, tuple[MutableState, int]] = field(default_factory=dict)
+
+
+class HistoryHost(Base):
+    def __init__(
+        self,
+        name: str,
+        cluster: Any,
+        persistence: Persistence,
+        router: Router,
+        handle: HandleFn,
+    ) -> None:
+        super().__init__(name, cluster.kernel, cluster.net, cluster.faults)
+        self.cluster = cluster
+        self.persistence = persistence
+        self.router = router
+        self.handle = handle
+        self.shards: dict[int, Shard] = {}
+        self.requests = 0
+
+    # -- membership -------------------------------------------------------------------
+    def crash(self) -> None:
+        super().crash()
+        self.shards = {}
+
+    def acquire_shard(self, shard_id: int) -> None:
+        """Own `shard_id`: bump its range id, then re-execute its outbox."""
+        if not self.up:
+            return
+        ctx = self.persistence.acquire(shardlib.start(shard_id, self.name))
+        sh = self.shards[shard_id] = Shard(ctx)
+        self.kernel.log(self.name, f"acquire shard-{shard_id} range={ctx.range_id}")
+        for task in self.persistence.pending(shard_id):
+            self._process(sh, task)
+
+    def release_shard(self, shard_id: int) -> None:
+        """Membership news: let go of `shard_id` unless the ring gives it back to us."""
+        if self.router.owner.get(shard_id) == self.name:
+            return
+        if self.shards.pop(shard_id, None) is not None:
+            self.kernel.log(self.name, f"release shard-{shard_id}")
+
+    def _lose(self, sh: Shard) -> None:
+        ctx = shardlib.transition(sh.ctx, shardlib.ShardInput.OWNERSHIP_LOST)
+        shardlib.transition(ctx, shardlib.ShardInput.FINISH_STOP)
+        self.shards.pop(sh.ctx.shard_id, None)
+        self.kernel.log(self.name, f"lost shard-{sh.ctx.shard_id}")
+
+    def _in_doubt(self, sh: Shard) -> None:
+        """A write timed out: back to Acquiring, re-acquire, re-read, re-execute."""
+        shardlib.transition(sh.ctx, shardlib.ShardInput.WRITE_OUTCOME_UNKNOWN)
+        self.kernel.log(self.name, f"write in doubt shard-{sh.ctx.shard_id}")
+        self.acquire_shard(sh.ctx.shard_id)
+
+    def _owned(self, shard_id: int, range_id: int | None = None) -> Shard | None:
+        sh = self.shards.get(shard_id)
+        if sh is None or sh.ctx.state is not shardlib.ShardState.ACQUIRED:
+            return None
+        if range_id is not None and sh.ctx.range_id != range_id:
+            return None
+        return sh
+
+    # -- requests ---------------------------------------------------------------------
+    def request(
+        self,
+        src: str,
+        reply: Callable[..., None],
+        token: object,
+        shard_id: int,
+        workflow_id: str,
+        run_id: str,
+        req: Request,
+    ) -> None:
+        """An RPC from frontend or matching; the answer goes straight back to `src`."""
+        answer = self.serve(shard_id, workflow_id, run_id, req)
+        self.net.send(self.name, src, reply, token, answer)
+
+    def serve(self, shard_id: int, workflow_id: str, run_id: str, req: Request) -> Payload:
+        sh = self._owned(shard_id)
+        if sh is None:
+            return Unavailable(f"{self.name} does not own shard-{shard_id}")
+        self.requests += 1
+        now = self.clock()
+        rid = run_id or self.persistence.current.get(workflow_id, "")
+        loaded = self._load(sh, rid) if rid else None
+        if isinstance(req, rq.StartWorkflowExecution):
+            if loaded is None:
+                return self._commit(sh, workflow_id, "", None, service.start(req, now), now)[0]
+            outcome = self.handle(loaded[0], req, now)
+        elif loaded is None:
+            return rq.Error(rq.ErrorKind.NOT_FOUND, f"no run {workflow_id}/{run_id}")
+        elif isinstance(req, Describe):
+            events = tuple(self.persistence.runs[rid].events)
+            return History(events, loaded[0].workflow_type)
+        else:
+            outcome = self.handle(loaded[0], req, now)
+        reply, ok = self._commit(sh, workflow_id, rid, loaded, outcome, now)
+        if ok:
+            return self._enrich(rid, reply, req)
+        return reply
+
+    def _load(self, sh: Shard, run_id: str) -> tuple[MutableState, int] | None:
+        hit = sh.cache.get(run_id)
+        if hit is not None:
+            return hit
+        record = self.persistence.runs.get(run_id)
+        if record is None:
+            return None
+        sh.cache[run_id] = (record.state, record.version)
+        return sh.cache[run_id]
+
+    def _commit(
+        self,
+        sh: Shard,
+        workflow_id: str,
+        run_id: str,
+        loaded: tuple[MutableState, int] | None,
+        outcome: Outcome,
+        now: int,
+    ) -> tuple[Payload, bool]:
+        """Write the outcome (and a continued run) in one fenced transaction."""
+        mutations: list[Mutation] = []
+        tasks = list(outcome.tasks)
+        state = outcome.state
+        if loaded is None or state is not loaded[0] or outcome.events:
+            version = 0 if loaded is None else loaded[1]
+            mutations.append(Mutation(state.run_id, workflow_id, version, state, outcome.events))
+        if outcome.new_run is not None:
+            started = service.start(outcome.new_run, now)
+            tasks.extend(started.tasks)
+            new = started.state
+            mutations.append(Mutation(new.run_id, workflow_id, 0, new, started.events))
+        if not mutations:
+            return outcome.reply, True
+        outbox = self._outbox(sh, tasks, mutations[0].run_id, workflow_id, outcome)
+        result = self.persistence.write(now, sh.ctx, tuple(mutations), outbox)
+        if isinstance(result, shardlib.WriteOk):
+            for m in mutations:
+                sh.cache[m.run_id] = (m.state, m.expected_version + 1)
+            for task in outbox:
+                self._process(sh, task)
+            return outcome.reply, True
+        for m in mutations:
+            sh.cache.pop(m.run_id, None)
+        if isinstance(result, shardlib.ShardOwnershipLost):
+            self._lose(sh)
+        elif isinstance(result, Timeout):
+            self._in_doubt(sh)
+        return Unavailable(f"write failed: {type(result).__name__}"), False
+
+    def _outbox(
+        self,
+        sh: Shard,
+        tasks: list[rq.Task],
+        run_id: str,
+        workflow_id: str,
+        outcome: Outcome,
+    ) -> tuple[OutboxTask, ...]:
+        out: list[OutboxTask] = []
+        new_run_id = outcome.new_run.run_id if outcome.new_run is not None else run_id
+        first = len(outcome.tasks)
+        for i, task in enumerate(tasks):
+            ctx, task_id = shardlib.allocate_task_id(sh.ctx)
+            if task_id is None:  # range exhausted: renew (acquire again)
+                self.acquire_shard(sh.ctx.shard_id)
+                sh = self.shards[sh.ctx.shard_id]
+                ctx, task_id = shardlib.allocate_task_id(sh.ctx)
+                assert task_id is not None
+            sh.ctx = ctx
+            owner = run_id if i < first else new_run_id
+            out.append(OutboxTask(task_id, owner, workflow_id, task))
+        return tuple(out)
+
+    def _enrich(self, run_id: str, reply: Payload, req: Request) -> Payload:
+        """Record*Started replies carry what the worker needs (history, activity id)."""
+        record = self.persistence.runs[run_id]
+        if isinstance(reply, rq.WorkflowTaskStarted) and isinstance(
+            req, rq.RecordWorkflowTaskStarted
+        ):
+            state = record.state
+            updates = tuple(
+                rq.UpdateWorkflowExecution(u.update_id, u.request)
+                for u in state.updates
+                if not u.accepted_event_id
+            )
+            history = tuple(record.events[: reply.next_event_id - 1])
+            return StartedWorkflowTask(
+                record.workflow_id,
+                run_id,
+                state.workflow_type,
+                reply,
+                history,
+                updates,
+                req.from_sticky_queue,
+            )
+        if isinstance(reply, rq.ActivityTaskStarted):
+            info = record.state.activity(reply.token.scheduled_event_id)
+            activity_id = info.activity_id if info is not None else "?"
+            return StartedActivityTask(record.workflow_id, run_id, activity_id, reply)
+        return reply
+
+    # -- queue processors -------------------------------------------------------------
+    def _process(self, sh: Shard, task: OutboxTask) -> None:
+        t = task.task
+        shard_id, range_id = sh.ctx.shard_id, sh.ctx.range_id
+        if isinstance(t, rq.WorkflowTaskTransfer | rq.ActivityTaskTransfer):
+            self._push(shard_id, range_id, task)
+        elif isinstance(t, rq.TimerTask):
+            due = t.fire_time - self.faults.skew.get(self.name, 0)
+            self.kernel.at(due, self._fire, shard_id, range_id, task)
+        elif self.persistence.complete_task(sh.ctx, task.task_id) is False:
+            self._lose(sh)
+
+    def _push(self, shard_id: int, range_id: int, task: OutboxTask) -> None:
+        sh = self._owned(shard_id, range_id)
+        if sh is None or not self.persistence.is_pending(shard_id, task.task_id):
+            return
+        t = task.task
+        assert isinstance(t, rq.WorkflowTaskTransfer | rq.ActivityTaskTransfer)
+        if isinstance(t, rq.WorkflowTaskTransfer):
+            kind = QueueKind.STICKY if t.sticky else QueueKind.NORMAL
+            queue = TaskQueue("default", t.task_queue, TaskKind.WORKFLOW, kind)
+        else:
+            queue = TaskQueue("default", t.task_queue, TaskKind.ACTIVITY)
+        mtask = MatchingTask(
+            "default", task.workflow_id, task.run_id, t.scheduled_event_id, t.stamp, queue.task_type
+        )
+        host = self.router.matching_for(t.task_queue)
+        node = self.cluster.matching[host]
+        self.net.send(
+            self.name,
+            host,
+            node.add_task,
+            self.name,
+            self.on_added,
+            queue,
+            mtask,
+            (shard_id, range_id, task.task_id),
+        )
+        self.kernel.after(PUSH_RETRY, self._push, shard_id, range_id, task)
+
+    def on_added(self, key: tuple[int, int, int]) -> None:
+        """Matching has the task: ack it (delete it from the outbox)."""
+        shard_id, range_id, task_id = key
+        sh = self._owned(shard_id, range_id)
+        if sh is not None and not self.persistence.complete_task(sh.ctx, task_id):
+            self._lose(sh)
+
+    def _fire(self, shard_id: int, range_id: int, task: OutboxTask) -> None:
+        sh = self._owned(shard_id, range_id)
+        if sh is None or not self.persistence.is_pending(shard_id, task.task_id):
+            return
+        t = task.task
+        assert isinstance(t, rq.TimerTask)
+        early = t.fire_time - self.clock()
+        if early > 0:  # this host's clock is behind the task's time
+            self.kernel.after(early, self._fire, shard_id, range_id, task)
+            return
+        answer = self.serve(shard_id, task.workflow_id, task.run_id, rq.FireTimer(t))
+        if isinstance(answer, Unavailable):
+            self.kernel.after(TIMER_RETRY, self._fire, shard_id, range_id, task)
+            return
+        sh = self._owned(shard_id, range_id)
+        if sh is not None and not self.persistence.complete_task(sh.ctx, task.task_id):
+            self._lose(sh)

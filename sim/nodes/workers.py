@@ -1,0 +1,253 @@
+"""Workflow and activity workers.
+
+A workflow worker long-polls its task queue and its own sticky queue and answers each
+task through the `WorkflowCode` door, with its sticky cache entry when the task came
+from the sticky queue (a crash loses the cache). An activity worker runs simulated
+activities with a latency, a failure rate and heartbeats, and counts side effects per
+(run, activity id): an activity may run more than once (at-least-once), its result is
+recorded at most once. Replies to history are retried on a transient failure.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from core.opaque import Opaque
+from core.statemachine.history.service import requests as rq
+from core.statemachine.matching import QueueKind, TaskKind, TaskQueue
+from sim.kernel import MS, SECOND
+from sim.nodes.base import Base, Payload, StartedActivityTask, StartedWorkflowTask, Unavailable
+from sim.nodes.matching import POLL_DEADLINE
+from sim.workflow_code import WorkflowCode
+from sim.workloads import Behaviour
+
+STICKY_TIMEOUT = 1 * SECOND
+CALL_TIMEOUT = 1 * SECOND
+CALL_RETRIES = 3
+
+
+class Poller(Base):
+    """Long polls on a few slots; each answered poll is handled, then polled again."""
+
+    slots: tuple[tuple[str, TaskQueue], ...] = ()
+
+    def __init__(self, name: str, cluster: Any, behaviour: Behaviour) -> None:
+        super().__init__(name, cluster.kernel, cluster.net, cluster.faults)
+        self.cluster = cluster
+        self.b = behaviour
+        self.seq = 0
+        self.polling: dict[str, str] = {}  # slot -> poller id
+        self.calls: dict[int, tuple[int, rq.Request, str, str]] = {}
+
+    def start(self) -> None:
+        for slot, _ in self.slots:
+            self._poll(slot)
+
+    def restart(self) -> None:
+        super().restart()
+        self.polling = {}
+        self.calls = {}
+        self.start()
+
+    def _poll(self, slot: str) -> None:
+        if not self.up:
+            return
+        queue = dict(self.slots)[slot]
+        self.seq += 1
+        poller_id = f"{self.name}/{self.epoch}/{self.seq}"
+        self.polling[slot] = poller_id
+        host = self.cluster.router.matching_for(queue.name)
+        node = self.cluster.matching[host]
+        self.net.send(self.name, host, node.poll, self.name, self.on_poll, poller_id, queue)
+        self.kernel.after(POLL_DEADLINE + SECOND, self._poll_timeout, slot, poller_id, self.epoch)
+
+    def _poll_timeout(self, slot: str, poller_id: str, epoch: int) -> None:
+        if epoch == self.epoch and self.polling.get(slot) == poller_id:
+            self._poll(slot)
+
+    def on_poll(self, poller_id: str, answer: Payload | None) -> None:
+        slot = next((s for s, p in self.polling.items() if p == poller_id), None)
+        if slot is None:
+            return  # an abandoned poll: the task times out in history
+        del self.polling[slot]
+        if answer is not None:
+            self.handle_task(slot, answer)
+        self.kernel.after(self.kernel.jitter(0, MS), self._poll, slot)
+
+    def handle_task(self, slot: str, answer: Payload) -> None:
+        raise NotImplementedError
+
+    # -- calls to history, retried on a transient failure ------------------------------
+    def call(self, workflow_id: str, run_id: str, req: rq.Request, attempt: int = 0) -> None:
+        self.seq += 1
+        token = self.seq
+        self.calls[token] = (attempt, req, workflow_id, run_id)
+        fe = self.cluster.frontend
+        self.net.send(
+            self.name,
+            fe.name,
+            fe.request,
+            self.name,
+            self.on_reply,
+            token,
+            "default",
+            workflow_id,
+            run_id,
+            req,
+        )
+        self.kernel.after(CALL_TIMEOUT, self._call_timeout, token, self.epoch)
+
+    def _call_timeout(self, token: int, epoch: int) -> None:
+        if epoch == self.epoch and token in self.calls:
+            self._retry(token)
+
+    def _retry(self, token: int) -> None:
+        attempt, req, workflow_id, run_id = self.calls.pop(token)
+        if attempt < CALL_RETRIES:
+            self.call(workflow_id, run_id, req, attempt + 1)
+
+    def on_reply(self, token: int, answer: Payload) -> None:
+        if token not in self.calls:
+            return
+        if isinstance(answer, Unavailable):
+            self._retry(token)
+            return
+        _, req, workflow_id, run_id = self.calls.pop(token)
+        self.replied(req, workflow_id, run_id, answer)
+
+    def replied(self, req: rq.Request, workflow_id: str, run_id: str, answer: Payload) -> None:
+        pass
+
+
+class WorkflowWorker(Poller):
+    def __init__(
+        self,
+        name: str,
+        cluster: Any,
+        behaviour: Behaviour,
+        code: WorkflowCode,
+        skip_replay: bool = False,
+    ) -> None:
+        super().__init__(name, cluster, behaviour)
+        self.code = code
+        self.skip_replay = skip_replay
+        self.cache: dict[str, object] = {}
+        self.sticky_queue = f"sticky-{name}"
+        normal = TaskQueue("default", cluster.workload.task_queue, TaskKind.WORKFLOW)
+        sticky = TaskQueue("default", self.sticky_queue, TaskKind.WORKFLOW, QueueKind.STICKY)
+        self.slots = (("n0", normal), ("n1", normal), ("s", sticky))
+
+    def crash(self) -> None:
+        super().crash()
+        self.cache = {}
+
+    def handle_task(self, slot: str, answer: Payload) -> None:
+        if isinstance(answer, StartedWorkflowTask):
+            delay = self.kernel.jitter(*self.b.workflow_task_latency)
+            self.kernel.after(delay, self._answer, answer, self.epoch)
+
+    def _answer(self, task: StartedWorkflowTask, epoch: int) -> None:
+        if epoch != self.epoch:
+            return  # crashed while working on it
+        token = task.started.token
+        if self.kernel.chance(self.b.workflow_task_failure):
+            self.call(task.workflow_id, task.run_id, rq.RespondWorkflowTaskFailed(token))
+            return
+        cached = self.cache.pop(task.run_id, None) if task.sticky else None
+        self.cache.pop(task.run_id, None)
+        history = task.history
+        if self.skip_replay and cached is None:  # mutant: no replay on a cache miss
+            history = (history[0], *history[task.started.previous_started_event_id :])
+        new_cached, ans = self.code.answer_task(task.workflow_type, cached, history, task.updates)
+        if ans.failure is not None:
+            failure = Opaque.of({"message": ans.failure})
+            self.call(
+                task.workflow_id, task.run_id, rq.RespondWorkflowTaskFailed(token, failure=failure)
+            )
+            return
+        sticky = self.kernel.chance(self.b.sticky)
+        if sticky:
+            self.cache[task.run_id] = new_cached
+        req = rq.RespondWorkflowTaskCompleted(
+            token,
+            ans.commands,
+            identity=self.name,
+            sticky_queue=self.sticky_queue if sticky else "",
+            sticky_schedule_to_start_timeout=STICKY_TIMEOUT if sticky else 0,
+            force_create_new_workflow_task=ans.force_new_task,
+            messages=ans.messages,
+        )
+        self.call(task.workflow_id, task.run_id, req)
+
+
+class ActivityWorker(Poller):
+    def __init__(self, name: str, cluster: Any, behaviour: Behaviour) -> None:
+        super().__init__(name, cluster, behaviour)
+        queue = TaskQueue("default", cluster.workload.task_queue, TaskKind.ACTIVITY)
+        self.slots = (("a0", queue), ("a1", queue))
+        self.side_effects: Counter[tuple[str, str]] = cluster.side_effects
+
+    def handle_task(self, slot: str, answer: Payload) -> None:
+        if not isinstance(answer, StartedActivityTask):
+            return
+        b, rng = self.b, self.kernel.rng
+        r = rng.random()
+        outcome = "complete"
+        for name, rate in (
+            ("lost", b.activity_lost),
+            ("fail", b.activity_failure),
+            ("fail_non_retryable", b.activity_non_retryable),
+            ("heartbeat", b.activity_heartbeat),
+        ):
+            if r < rate:
+                outcome = name
+                break
+            r -= rate
+        self.kernel.after(
+            self.kernel.jitter(*b.activity_latency), self._finish, answer, outcome, self.epoch
+        )
+
+    def _finish(self, task: StartedActivityTask, outcome: str, epoch: int) -> None:
+        if epoch != self.epoch or outcome == "lost":
+            return
+        self.side_effects[(task.run_id, task.activity_id)] += 1
+        self.kernel.log(self.name, f"ran {task.run_id}/{task.activity_id} {outcome}")
+        token = task.started.token
+        req: rq.Request
+        if outcome == "complete":
+            req = rq.RespondActivityTaskCompleted(token, Opaque.of("ok"), self.name)
+        elif outcome == "heartbeat":
+            req = rq.RecordActivityTaskHeartbeat(token)
+        elif outcome == "canceled":
+            req = rq.RespondActivityTaskCanceled(token, identity=self.name)
+        else:
+            failure = Opaque.of({"message": outcome})
+            req = rq.RespondActivityTaskFailed(
+                token, failure, "Flaky", outcome == "fail_non_retryable", self.name
+            )
+        self.call(task.workflow_id, task.run_id, req)
+
+    def replied(self, req: rq.Request, workflow_id: str, run_id: str, answer: Payload) -> None:
+        if isinstance(req, rq.RecordActivityTaskHeartbeat) and isinstance(answer, rq.Heartbeat):
+            after = "canceled" if answer.cancel_requested else "complete"
+            task = StartedActivityTask(workflow_id, run_id, "", rq.ActivityTaskStarted(req.token))
+            self.kernel.after(
+                self.kernel.jitter(5 * MS, 100 * MS), self._respond, task, after, self.epoch
+            )
+
+    def _respond(self, task: StartedActivityTask, outcome: str, epoch: int) -> None:
+        if epoch == self.epoch:
+            token = task.started.token
+            if outcome == "complete":
+                self.call(
+                    task.workflow_id,
+                    task.run_id,
+                    rq.RespondActivityTaskCompleted(token, Opaque.of("ok"), self.name),
+                )
+            else:
+                self.call(
+                    task.workflow_id,
+                    task.run_id,
+                    rq.RespondActivityTaskCanceled(token, identity=self.name),
+                )

@@ -1,0 +1,85 @@
+"""Workloads: which workflow code runs and what clients do to it (a pluggable registry).
+
+A workload names its workflow code (behind the `WorkflowCode` door), a `script`
+function that decides, from the run's RNG, what the client does with workflow number
+`index` (its input, and signals, cancels, updates, queries, terminations at offsets), and
+the behaviour of activity and workflow workers. Register new ones in `WORKLOADS`.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from core.opaque import Opaque
+from sim.kernel import MS
+from sim.workflow_code import ScriptedCode, WorkflowCode
+from sim.workload_driver import Spec
+
+
+@dataclass(frozen=True, slots=True)
+class Behaviour:
+    """Rates of the workers' own behaviour (faults are separate)."""
+
+    activity_latency: tuple[int, int] = (5 * MS, 200 * MS)
+    activity_failure: float = 0.15
+    activity_non_retryable: float = 0.02
+    activity_lost: float = 0.02  # the worker silently abandons the attempt
+    activity_heartbeat: float = 0.2
+    workflow_task_failure: float = 0.02
+    workflow_task_latency: tuple[int, int] = (1 * MS, 20 * MS)
+    sticky: float = 0.6
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """Something a client does to a workflow, `delay` ns after starting it."""
+
+    delay: int
+    kind: str  # signal | cancel | terminate | update | query
+    n: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Script:
+    workflow_type: str
+    input: Opaque
+    actions: tuple[Action, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Workload:
+    name: str
+    code: Callable[[], WorkflowCode]
+    script: Callable[[random.Random, int], Script]
+    behaviour: Behaviour = Behaviour()
+    task_queue: str = "queue"
+
+
+def _mixed_script(rng: random.Random, index: int) -> Script:
+    signals = rng.randint(1, 3) if rng.random() < 0.5 else 0
+    spec = Spec(
+        activities=rng.randint(0, 3),
+        timer_ms=rng.randint(200, 3_000),
+        signals=signals,
+        generations=rng.randint(1, 2) if rng.random() < 0.2 else 0,
+        fail_on_activity_failure=rng.random() < 0.5,
+    )
+    actions = [Action(rng.randint(0, 3_000 * MS), "signal", n) for n in range(signals)]
+    r = rng.random()
+    if r < 0.08:
+        actions.append(Action(rng.randint(0, 4_000 * MS), "cancel"))
+    elif r < 0.11:
+        actions.append(Action(rng.randint(0, 4_000 * MS), "terminate"))
+    if rng.random() < 0.15:
+        actions.append(Action(rng.randint(0, 2_000 * MS), "update", rng.randint(0, 9)))
+    if rng.random() < 0.15:
+        actions.append(Action(rng.randint(0, 3_000 * MS), "query"))
+    actions.sort(key=lambda a: (a.delay, a.kind, a.n))
+    return Script("mixed", spec.to_input(), tuple(actions))
+
+
+WORKLOADS: dict[str, Workload] = {
+    "mixed": Workload("mixed", ScriptedCode, _mixed_script),
+}

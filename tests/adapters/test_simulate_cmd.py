@@ -1,0 +1,200 @@
+"""`tmodel simulate` through the real entry point: exit codes 0/1/2, the ``--json``
+document, ``--out`` (histories that ``tmodel validate`` accepts, the trace, the SVG
+timeline), shrinking to a repro file and replaying it, and bad input on one line.
+
+A mutant is switched on only through `SimConfig.mutant`: by a repro file written here,
+or by the test replacing the config the command builds - never by a CLI flag.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from functools import partial
+from pathlib import Path
+
+import pytest
+
+from adapters import simulate_cmd
+from adapters.cli import main
+from adapters.simulate_report import INVARIANTS
+from sim.config import SimConfig
+from sim.repro import Repro, dumps
+from sim.run import simulate
+
+MUTANT = "no-range-check"
+SEED_KEYS = {"seed", "trace_hash", "workflows", "events", "faults", "violations"}
+
+
+def _run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "adapters.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=cwd,
+    )
+
+
+def _json(capsys: pytest.CaptureFixture[str]) -> dict[str, object]:
+    doc = json.loads(capsys.readouterr().out)
+    assert isinstance(doc, dict)
+    return doc
+
+
+def test_clean_run_exits_0_with_summary(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", "--seed", "1", "--workflows", "6"]) == 0
+    out = capsys.readouterr().out
+    for row in ("workflows", "history events", "faults injected", "invariants checked"):
+        assert row in out
+    assert "trace hash" in out and "no violation" in out
+
+
+def test_json_document_per_seed_and_deterministic(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["simulate", "--seeds", "0..2", "--workflows", "4", "--faults", "drop,delay", "--json"]
+    assert main(args) == 0
+    doc = _json(capsys)
+    seeds = doc["seeds"]
+    assert isinstance(seeds, list) and [s["seed"] for s in seeds] == [0, 1, 2]
+    for seed in seeds:
+        assert set(seed) >= SEED_KEYS
+        assert seed["workflows"] == 4 and seed["events"] > 0 and seed["violations"] == []
+        assert set(seed["faults"]) <= {"drop", "delay"}
+        assert len(seed["trace_hash"]) == 64
+    assert len({s["trace_hash"] for s in seeds}) == 3
+    assert main(args) == 0
+    again = _json(capsys)["seeds"]
+    assert isinstance(again, list)
+    assert [s["trace_hash"] for s in again] == [s["trace_hash"] for s in seeds]
+
+
+def test_out_writes_histories_that_validate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["simulate", "--seed", "2", "--workflows", "5", "--out", str(tmp_path)]) == 0
+    folder = tmp_path / "seed-2"
+    histories = sorted((folder / "histories").glob("*.json"))
+    assert len(histories) >= 5  # continue-as-new adds runs
+    trace = (folder / "trace.txt").read_text(encoding="utf-8").splitlines()
+    assert trace and all(line.startswith("t=") for line in trace)
+    svg = ET.parse(folder / "timeline.svg").getroot()
+    assert svg.tag.endswith("svg") and len(svg.findall(".//{*}circle")) > 0
+    capsys.readouterr()
+    assert main(["validate", str(folder / "histories")]) == 0
+    assert "INVALID" not in capsys.readouterr().out
+
+
+def _mutant_repro(tmp_path: Path) -> tuple[Path, Repro]:
+    for seed in range(20):
+        found = simulate(SimConfig(seed=seed, workflows=10, mutant=MUTANT))
+        if found.violations:
+            config = SimConfig(seed=seed, workflows=10, plan=found.plan, mutant=MUTANT)
+            result = simulate(config)
+            repro = Repro(config, result.violations[0].id, result.trace_hash)
+            path = tmp_path / "mutant.repro.json"
+            path.write_text(dumps(repro), encoding="utf-8")
+            return path, repro
+    raise AssertionError(f"the {MUTANT} mutant broke no invariant in 20 seeds")
+
+
+def test_repro_replays_to_the_same_hash_and_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, repro = _mutant_repro(tmp_path)
+    assert main(["simulate", "--repro", str(path), "--json"]) == 1
+    doc = _json(capsys)
+    replay = doc["replay"]
+    assert isinstance(replay, dict) and replay["same_trace"] is True
+    assert replay["violated"] is True
+    seeds = doc["seeds"]
+    assert isinstance(seeds, list) and seeds[0]["trace_hash"] == repro.trace_hash
+    assert repro.violation in {v["id"] for v in seeds[0]["violations"]}
+    assert main(["simulate", "--repro", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "same trace hash" in out and "still violated" in out
+
+
+def test_violation_is_shrunk_to_a_repro_that_replays(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The only way in for a mutant: the test swaps the config the command builds.
+    monkeypatch.setattr(simulate_cmd, "SimConfig", partial(SimConfig, mutant=MUTANT))
+    out = tmp_path / "out"
+    code = main(["simulate", "--seeds", "0..9", "--workflows", "10", "--out", str(out)])
+    assert code == 1
+    text = capsys.readouterr().out
+    assert "VIOLATION" in text and "shrunk seed" in text
+    repro_path = next(out.glob("tmodel-repro-seed-*.json"))
+    assert f"tmodel simulate --repro {repro_path}" in text
+    assert (out / f"{repro_path.stem.replace('tmodel-repro-', '')}-shrunk" / "trace.txt").exists()
+    monkeypatch.undo()
+    assert main(["simulate", "--repro", str(repro_path), "--json"]) == 1
+    replay = _json(capsys)["replay"]
+    assert isinstance(replay, dict) and replay["same_trace"] and replay["violated"]
+
+
+def test_no_cli_flag_or_variable_exposes_mutants() -> None:
+    result = _run_cli("simulate", "--help")
+    assert "mutant" not in result.stdout.lower()
+    for module in ("simulate_cmd.py", "simulate_report.py"):
+        source = (Path(simulate_cmd.__file__).parent / module).read_text(encoding="utf-8")
+        assert "mutant" not in source and "environ" not in source
+
+
+def _bad_repro(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "bad.json"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+BAD_ARGS = {
+    "reversed-range": ["--seeds", "5..2"],
+    "range-not-numbers": ["--seeds", "a..b"],
+    "range-without-dots": ["--seeds", "5"],
+    "negative-seed": ["--seed", "-1"],
+    "seed-and-seeds": ["--seed", "1", "--seeds", "1..2"],
+    "zero-workflows": ["--workflows", "0"],
+    "unknown-workload": ["--workload", "nope"],
+    "unknown-fault": ["--faults", "drop,meteor"],
+    "missing-repro": ["--repro", "/no/such/repro.json"],
+    "not-json-repro": ["--repro", "@not json"],
+    "wrong-format-repro": ["--repro", '@{"format": "something-else"}'],
+    "malformed-config-repro": [
+        "--repro",
+        '@{"format": "tmodel-simulate-repro", "version": 1, "config": {"faults": ["meteor"]},'
+        ' "expect": {"violation": "INV-X", "trace_hash": "00"}}',
+    ],
+    "repro-with-seed": ["--repro", "@{}", "--seed", "3"],
+    "out-is-a-file": ["--out", "@x"],
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_ARGS))
+def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, kind: str) -> None:
+    args = [_bad_repro(tmp_path, arg[1:]) if arg.startswith("@") else arg for arg in BAD_ARGS[kind]]
+    result = _run_cli("simulate", *args)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert result.stdout == ""
+
+
+@pytest.mark.slow
+def test_default_run_is_clean_and_quick() -> None:
+    result = _run_cli("simulate", "--json")
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["seeds"][0]["workflows"] >= 100
+    assert doc["summary"]["wall_seconds"] < 30
+
+
+def test_the_invariants_reported_are_those_the_monitor_checks() -> None:
+    import sim.invariants
+
+    source = Path(sim.invariants.__file__).read_text(encoding="utf-8")
+    checked = set(re.findall(r'"(INV-[A-Z-]+)"', source))
+    assert checked == {i for i in INVARIANTS if i.startswith("INV-")}

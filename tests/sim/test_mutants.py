@@ -1,0 +1,40 @@
+"""Each broken variant is caught, naming the right invariant, within a few seeds."""
+
+from __future__ import annotations
+
+import pytest
+
+from sim.config import SimConfig
+from sim.mutants import MUTANTS
+from sim.run import simulate
+
+# The fault kinds that give each mutant its chance (swarm finds them too, more slowly).
+FAULTS: dict[str, tuple[str, ...]] = {
+    "ack-before-started": ("drop",),
+    "no-range-check": ("shard-move",),
+    "double-completion": ("duplicate",),
+    "no-buffering": (),
+    "skip-replay": (),
+}
+SEEDS = 10
+
+
+@pytest.mark.parametrize("mutant", sorted(MUTANTS))
+def test_mutant_is_caught(mutant: str) -> None:
+    want = MUTANTS[mutant]
+    for seed in range(SEEDS):
+        result = simulate(SimConfig(seed=seed, workflows=40, faults=FAULTS[mutant], mutant=mutant))
+        if any(v.id == want for v in result.violations):
+            return
+    pytest.fail(f"{mutant} not caught as {want} in {SEEDS} seeds")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mutant", sorted(MUTANTS))
+def test_mutant_is_caught_in_swarm(mutant: str) -> None:
+    want = MUTANTS[mutant]
+    for seed in range(100):
+        result = simulate(SimConfig(seed=seed, workflows=40, mutant=mutant))
+        if any(v.id == want for v in result.violations):
+            return
+    pytest.fail(f"{mutant} not caught as {want} in 100 swarm seeds")
