@@ -171,13 +171,17 @@ class Cluster:
             kernel.at(T0 + 50 * MS + index * START_GAP, self.client.start_workflow, index, script)
         self.schedule_faults()
         heal = max(self.faults.heal_time, T0)
-        until = T0 + config.max_virtual_time
-        until = min(until, heal + EVENTUALLY_BOUND) if self.plan.items else until
+        # Every workflow must close within EVENTUALLY_BOUND of the faults healing (or of
+        # its start): running longer could only repeat an INV-EVENTUALLY-CLOSED verdict.
+        last_start = T0 + 50 * MS + max(config.workflows - 1, 0) * START_GAP
+        until = min(T0 + config.max_virtual_time, max(heal, last_start) + EVENTUALLY_BOUND)
         total = config.workflows
         last = [-1]
 
+        self.monitor.watched = frozenset(f"wf-{i}" for i in range(total))
+
         def done() -> bool:
-            closed = len(self.monitor.final_closes)
+            closed = self.monitor.watched_closed
             if on_progress is not None and closed != last[0]:
                 last[0] = closed
                 on_progress(closed, total)

@@ -70,6 +70,9 @@ class Monitor:
         self.types: dict[str, str] = {}
         self.closed: dict[str, EventType] = {}  # run id -> close event type
         self.final_closes: Counter[str] = Counter()  # workflow id -> final closes
+        # The client's workflows (children and other chains are not counted to finish).
+        self.watched: frozenset[str] = frozenset()
+        self.watched_closed = 0
         self.events = 0
 
     def violate(self, id_: str, message: str, run_id: str | None = None) -> None:
@@ -109,7 +112,10 @@ class Monitor:
             return
         self.closed[run_id] = close
         if close is not E.WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
-            self.final_closes[self.workflow_of[run_id]] += 1
+            workflow_id = self.workflow_of[run_id]
+            self.final_closes[workflow_id] += 1
+            if workflow_id in self.watched and self.final_closes[workflow_id] == 1:
+                self.watched_closed += 1
         self.kernel.after(0, self.check_history, run_id)  # after the whole commit
 
     def check_history(self, run_id: str) -> None:
@@ -190,7 +196,14 @@ def unexecuted_completions(
 
 
 def replay_check(code: WorkflowCode) -> ReplayCheck:
-    """THM-3.1 over the `WorkflowCode` door: replay each completed workflow task cold."""
+    """THM-3.1 over the `WorkflowCode` door: replay each completed workflow task cold.
+
+    Code that can replay a whole history itself (the replay engine, sim/replay_code.py)
+    does so: every command event is then matched, not just the command types.
+    """
+    whole = getattr(code, "replay_check", None)
+    if callable(whole):
+        return lambda workflow_type, history: list(whole(workflow_type, history))
 
     def check(workflow_type: str, history: Sequence[HistoryEvent]) -> list[str]:
         out: list[str] = []

@@ -11,8 +11,8 @@ A mutant is built here by wrapping core calls or flipping a sim-side switch; not
   (INV-RESULT-AT-MOST-ONCE).
 - ``no-buffering``: a signal during an in-flight workflow task is written at once
   instead of buffered (the validator's H6).
-- ``skip-replay``: on a sticky-cache miss the worker answers from a partial history
-  instead of replaying (THM-3.1).
+- ``skip-replay``: on a sticky-cache miss the worker does not replay: it runs the code
+  afresh from the start, live, and sends what that produces (THM-3.1).
 """
 
 from __future__ import annotations

@@ -244,6 +244,7 @@ class Drive:
     actions: tuple[tuple[int, str, int], ...] = ()
     signal: str = ""
     update: str = ""
+    query: str = ""
 
 
 def _saga(rng: random.Random) -> Drive:
@@ -267,7 +268,9 @@ def _approval(rng: random.Random) -> Drive:
     if rng.random() < 0.8:
         actions.append((rng.randint(50, 3_000), "signal", int(rng.random() < 0.7)))
     actions.append((rng.randint(10, 500), "query", 0))
-    return Drive("Approval", (5.0,), tuple(actions), signal="decide", update="set_amount")
+    return Drive(
+        "Approval", (5.0,), tuple(actions), signal="decide", update="set_amount", query="status"
+    )
 
 
 def _state_machine(rng: random.Random) -> Drive:

@@ -12,8 +12,11 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from core import payloads
 from core.opaque import Opaque
 from sim.kernel import MS
+from sim.patterns import DEFINITIONS, PATTERNS, Drive, mixed
+from sim.replay_code import ReplayCode
 from sim.workflow_code import ScriptedCode, WorkflowCode
 from sim.workload_driver import Spec
 
@@ -39,6 +42,8 @@ class Action:
     delay: int
     kind: str  # signal | cancel | terminate | update | query
     n: int = 0
+    name: str = ""  # the signal, update or query handler ("" for the scripted workflow's)
+    input: Opaque | None = None  # the signal's or update's arguments (Payloads)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,9 +82,40 @@ def _mixed_script(rng: random.Random, index: int) -> Script:
     if rng.random() < 0.15:
         actions.append(Action(rng.randint(0, 3_000 * MS), "query"))
     actions.sort(key=lambda a: (a.delay, a.kind, a.n))
-    return Script("mixed", spec.to_input(), tuple(actions))
+    return Script("scripted", spec.to_input(), tuple(actions))
+
+
+def _pattern_script(
+    pick: Callable[[random.Random], Drive],
+) -> Callable[[random.Random, int], Script]:
+    def script(rng: random.Random, index: int) -> Script:
+        drive = pick(rng)
+        actions = [_action(drive, delay, kind, n) for delay, kind, n in drive.actions]
+        actions.sort(key=lambda a: (a.delay, a.kind, a.n))
+        return Script(
+            drive.workflow_type, payloads.to_payloads(drive.args) or Opaque.of(None), tuple(actions)
+        )
+
+    return script
+
+
+def _action(drive: Drive, delay_ms: int, kind: str, n: int) -> Action:
+    name = {"signal": drive.signal, "update": drive.update, "query": drive.query}.get(kind, "")
+    arguments = payloads.to_payloads([n]) if kind in ("signal", "update") else None
+    return Action(delay_ms * MS, kind, n, name, arguments)
+
+
+def _replay_code() -> WorkflowCode:
+    return ReplayCode(DEFINITIONS)
 
 
 WORKLOADS: dict[str, Workload] = {
-    "mixed": Workload("mixed", ScriptedCode, _mixed_script),
+    # The seed's application patterns, mixed, run by the replay engine (the default).
+    "mixed": Workload("mixed", _replay_code, _pattern_script(mixed)),
+    # The scripted workflow of sim/workload_driver.py: no workflow code, the fastest.
+    "scripted": Workload("scripted", ScriptedCode, _mixed_script),
+    **{
+        name: Workload(name, _replay_code, _pattern_script(pick))
+        for name, pick in sorted(PATTERNS.items())
+    },
 }

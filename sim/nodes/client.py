@@ -30,6 +30,7 @@ class Client(Base):
         self.seq = 0
         self.started = 0
         self.queries: dict[str, object] = {}
+        self.query_names: dict[int, str] = {}  # call token -> the query it asks
 
     def start_workflow(self, index: int, script: Script) -> None:
         workflow_id = f"wf-{index}"
@@ -47,10 +48,11 @@ class Client(Base):
         self.kernel.log(self.name, f"start {workflow_id}")
         self._call(workflow_id, req, script)
 
-    def _call(self, workflow_id: str, req: Request, script: Script | None = None) -> None:
+    def _call(self, workflow_id: str, req: Request, script: Script | None = None) -> int:
         self.seq += 1
         self.pending[self.seq] = (workflow_id, req, script)
         self._send(self.seq)
+        return self.seq
 
     def _send(self, token: int) -> None:
         workflow_id, req, _ = self.pending[token]
@@ -85,7 +87,8 @@ class Client(Base):
             for action in script.actions:
                 self.kernel.after(action.delay, self._act, workflow_id, action)
         elif isinstance(answer, History):
-            value = self.cluster.code.query(answer.workflow_type, answer.events, "signals")
+            name = self.query_names.pop(token, "signals")
+            value = self.cluster.code.query(answer.workflow_type, answer.events, name)
             self.queries[workflow_id] = value
             self.kernel.log(self.name, f"query {workflow_id} -> {value}")
 
@@ -98,16 +101,23 @@ class Client(Base):
         req: Request
         if action.kind == "signal":
             req = rq.SignalWorkflowExecution(
-                "go", f"{workflow_id}/signal-{action.n}", Opaque.of(action.n)
+                action.name or "go",
+                f"{workflow_id}/signal-{action.n}",
+                action.input if action.input is not None else Opaque.of(action.n),
             )
         elif action.kind == "cancel":
             req = rq.RequestCancelWorkflowExecution(f"{workflow_id}/cancel", "client")
         elif action.kind == "terminate":
             req = rq.TerminateWorkflowExecution("client says stop", "client")
         elif action.kind == "update":
-            req = rq.UpdateWorkflowExecution(
-                f"{workflow_id}/update-{action.n}", Opaque.of(action.n)
-            )
+            update_id = f"{workflow_id}/update-{action.n}"
+            request = Opaque.of(action.n)
+            if action.name and action.input is not None:  # Temporal's update request
+                body = {"name": action.name, "args": action.input.value()}
+                request = Opaque.of({"meta": {"updateId": update_id}, "input": body})
+            req = rq.UpdateWorkflowExecution(update_id, request)
         else:
             req = Describe()
-        self._call(workflow_id, req)
+        token = self._call(workflow_id, req)
+        if isinstance(req, Describe):
+            self.query_names[token] = action.name or "signals"

@@ -22,10 +22,12 @@ from typing import Any
 from core.statemachine import shard as shardlib
 from core.statemachine.history.service import handle as service
 from core.statemachine.history.service import requests as rq
+from core.statemachine.history.service import workflow_task
 from core.statemachine.history.service.state import MutableState
 from core.statemachine.history.service.txn import Outcome
 from core.statemachine.matching import MatchingTask, QueueKind, TaskKind, TaskQueue
 from sim.kernel import MS, SECOND
+from sim.nodes import transfer
 from sim.nodes.base import (
     Base,
     Describe,
@@ -232,7 +234,12 @@ class HistoryHost(Base):
                 for u in state.updates
                 if not u.accepted_event_id
             )
-            history = tuple(record.events[: reply.next_event_id - 1])
+            # A transient task's Scheduled/Started are not written yet; the worker is
+            # shown them all the same (workflow_task.transient_events).
+            history = (
+                *record.events[: reply.next_event_id - 1],
+                *workflow_task.transient_events(state),
+            )
             return StartedWorkflowTask(
                 record.workflow_id,
                 run_id,
@@ -257,8 +264,28 @@ class HistoryHost(Base):
         elif isinstance(t, rq.TimerTask):
             due = t.fire_time - self.faults.skew.get(self.name, 0)
             self.kernel.at(due, self._fire, shard_id, range_id, task)
-        elif self.persistence.complete_task(sh.ctx, task.task_id) is False:
+        else:  # reaches another workflow: a child, a parent, a signal or cancel target
+            transfer.execute(self, (shard_id, range_id, task.task_id), task)
+
+    # -- what transfer.py needs ---------------------------------------------------------
+    def owned_pending(self, shard_id: int, range_id: int, task_id: int) -> Shard | None:
+        sh = self._owned(shard_id, range_id)
+        if sh is None or not self.persistence.is_pending(shard_id, task_id):
+            return None
+        return sh
+
+    def run_state(self, run_id: str) -> MutableState | None:
+        record = self.persistence.runs.get(run_id)
+        return record.state if record is not None else None
+
+    def finish_transfer(self, key: tuple[int, int, int], task: OutboxTask) -> None:
+        sh = self.owned_pending(*key)
+        if sh is not None and not self.persistence.complete_task(sh.ctx, task.task_id):
             self._lose(sh)
+
+    def on_transfer_reply(self, then: object, answer: Payload) -> None:
+        if callable(then):
+            then(answer)
 
     def _push(self, shard_id: int, range_id: int, task: OutboxTask) -> None:
         sh = self._owned(shard_id, range_id)

@@ -123,7 +123,7 @@ def test_violation_is_shrunk_to_a_repro_that_replays(
     # The only way in for a mutant: the test swaps the config the command builds.
     monkeypatch.setattr(simulate_cmd, "SimConfig", partial(SimConfig, mutant=MUTANT))
     out = tmp_path / "out"
-    code = main(["simulate", "--seeds", "0..9", "--workflows", "10", "--out", str(out)])
+    code = main(["simulate", "--seeds", "0..9", "--workflows", "40", "--out", str(out)])
     assert code == 1
     text = capsys.readouterr().out
     assert "VIOLATION" in text and "shrunk seed" in text

@@ -21,7 +21,7 @@ from sim.workflow_code import ScriptedCode
 
 
 def _run() -> tuple[str, tuple[HistoryEvent, ...]]:
-    result = simulate(SimConfig(seed=1, workflows=4, faults=()))
+    result = simulate(SimConfig(seed=1, workflows=4, workload="scripted", faults=()))
     run_id = next(
         r
         for r, h in result.histories.items()

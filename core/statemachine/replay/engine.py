@@ -35,7 +35,7 @@ from enum import Enum
 from core import payloads
 from core.commands import Command
 from core.enums import EventType
-from core.errors import Nondeterminism
+from core.errors import InvalidTransition, Nondeterminism
 from core.event_sets import COMMAND_EVENT_TYPES
 from core.events import HistoryEvent, WorkflowExecutionStartedEventAttributes
 from core.statemachine import fsm
@@ -172,6 +172,15 @@ class Execution:
     # --- events ----------------------------------------------------------------------
 
     def apply(self, event: HistoryEvent) -> None:
+        """Apply one history event; `Nondeterminism` if code or machines cannot take it."""
+        try:
+            self._apply(event)
+        except InvalidTransition as error:  # e.g. a second result for one activity
+            raise Nondeterminism(
+                event.event_id, describe_event(event), f"a machine that refuses it ({error})"
+            ) from error
+
+    def _apply(self, event: HistoryEvent) -> None:
         self.consumed = event.event_id
         kind = event.event_type
         if kind in MATCHED_EVENTS or kind in COMMAND_EVENT_TYPES:
@@ -311,6 +320,8 @@ class Execution:
         method = self.definition.queries.get(name)
         if method is None:
             raise KeyError(f"{self.definition.name} has no query named {name!r}")
+        if self.instance is None:  # no workflow task yet: the object as constructed
+            self._create_instance()
 
         self.read_only = True
         try:

@@ -126,15 +126,18 @@ _FAILED_CLOSES = frozenset(
 def start_again(state: MutableState, req: StartWorkflowExecution, now: int = 0) -> Outcome:
     """StartWorkflowExecution for a workflow id whose latest run is `state`.
 
-    A retry of the running run's own start (same request id) is answered again. A
-    running run rejects another start, unless the policy is TERMINATE_IF_RUNNING, which
-    terminates it first. A closed run lets a new run start as the WorkflowIdReusePolicy
-    says (`service/history/api/startworkflow/`, id reuse checks): ALLOW_DUPLICATE always,
+    A retry of the latest run's own start (same request id) is answered again, running
+    or closed: the request id is compared before the reuse policy
+    (`service/history/api/startworkflow/api.go`, the previous start request id check),
+    so a retried start never begins a second chain. A running run rejects another
+    start, unless the policy is TERMINATE_IF_RUNNING, which terminates it first. A
+    closed run lets a new run start as the WorkflowIdReusePolicy says
+    (`service/history/api/startworkflow/`, id reuse checks): ALLOW_DUPLICATE always,
     ALLOW_DUPLICATE_FAILED_ONLY after a failure, cancel, terminate or timeout,
     REJECT_DUPLICATE never. An allowed start is returned in `Outcome.new_run`.
     """
     policy = req.id_reuse_policy
-    if state.running and req.request_id == state.start_request_id:
+    if req.request_id == state.start_request_id:
         return unchanged(state, Ok())  # the client retried its own start
     if state.running and policy is not WorkflowIdReusePolicy.TERMINATE_IF_RUNNING:
         return unchanged(

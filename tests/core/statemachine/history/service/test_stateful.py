@@ -785,10 +785,11 @@ class ServiceCluster(RuleBasedStateMachine):
             running = self.run.running
             own = request.request_id == self.run.start_request_id
             outcome = self._send(request)
-            # Running: only a retry of the run's own start is answered. Closed: the default
-            # id reuse policy (ALLOW_DUPLICATE) lets a new run start (Outcome.new_run).
+            # A retry of the run's own start is answered again, running or closed, and
+            # starts nothing. Another start: refused while running; once closed, the
+            # default id reuse policy (ALLOW_DUPLICATE) lets a new run start.
             assert isinstance(outcome.reply, rq.Ok) == (own or not running), outcome.reply
-            assert (outcome.new_run is not None) == (not running), outcome
+            assert (outcome.new_run is not None) == (not running and not own), outcome
 
     # -- invariants between steps ----------------------------------------------------
     @invariant()

@@ -1,0 +1,114 @@
+"""Transfer tasks that reach other workflows: start a child, tell a parent its child
+closed (and apply the parent close policy), signal or cancel another workflow.
+
+Temporal's transfer queue executes these through the history client, like any caller
+(`service/history/transfer_queue_active_task_executor.go`): the target may live on
+another shard, on another host. Here a task is a small sequence of calls through the
+frontend's router; the outbox task is deleted only after the last call is answered,
+and a task whose answers are lost is executed again after `RETRY` (at least once).
+Repeats are harmless: the start carries the parent's request id (a retried start is
+answered again, not started twice), the parent's records name the initiated event
+(a second record finds nothing to record), and a child already started is not
+started again (`processStartChildExecution` checks the parent's child info first).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from core.statemachine.history.service import requests as rq
+from sim.kernel import SECOND
+from sim.nodes.base import Payload, Request, Unavailable
+from sim.persistence import OutboxTask
+
+if TYPE_CHECKING:
+    from sim.nodes.history import HistoryHost
+
+RETRY = 1 * SECOND
+_TERMINATE, _REQUEST_CANCEL = 1, 3  # ParentClosePolicy numbers (CloseExecutionTransfer)
+Key = tuple[int, int, int]  # shard id, range id, outbox task id
+
+
+def execute(host: HistoryHost, key: Key, task: OutboxTask) -> None:
+    """Run (or re-run) one cross-workflow transfer task until it is done."""
+    shard_id, range_id, _ = key
+    if host.owned_pending(shard_id, range_id, task.task_id) is None:
+        return
+    t = task.task
+    if isinstance(t, rq.StartChildTransfer):
+        _start_child(host, key, task, t)
+    elif isinstance(t, rq.CloseExecutionTransfer):
+        _report_close(host, key, task, t)
+    elif isinstance(t, rq.SignalExternalTransfer | rq.CancelExternalTransfer):
+        request: Request = t.signal if isinstance(t, rq.SignalExternalTransfer) else t.request
+        _call(
+            host, t.workflow_id, t.run_id, request, lambda a: _external_done(host, key, task, t, a)
+        )
+    host.kernel.after(RETRY, execute, host, key, task)
+
+
+def _call(host: HistoryHost, workflow_id: str, run_id: str, req: Request, then: object) -> None:
+    host.cluster.frontend.history_call(
+        host.name, host.on_transfer_reply, then, "default", workflow_id, run_id, req
+    )
+
+
+def _start_child(host: HistoryHost, key: Key, task: OutboxTask, t: rq.StartChildTransfer) -> None:
+    parent = host.run_state(task.run_id)
+    child = parent.child(t.initiated_event_id) if parent is not None else None
+    if child is None or child.started_event_id:  # resolved, or parent gone: nothing to do
+        host.finish_transfer(key, task)
+        return
+    req = t.request
+
+    def started(answer: Payload) -> None:
+        if isinstance(answer, rq.Error) and answer.kind is rq.ErrorKind.ALREADY_EXISTS:
+            record: Request = rq.RecordStartChildExecutionFailed(t.initiated_event_id)
+        elif isinstance(answer, rq.Error | Unavailable):
+            return  # transient: the retry starts again (deduplicated by request id)
+        else:
+            record = rq.RecordChildExecutionStarted(t.initiated_event_id, req.run_id)
+        _call(
+            host, task.workflow_id, task.run_id, record, lambda _: host.finish_transfer(key, task)
+        )
+
+    _call(host, req.workflow_id, "", req, started)
+
+
+def _report_close(
+    host: HistoryHost, key: Key, task: OutboxTask, t: rq.CloseExecutionTransfer
+) -> None:
+    for workflow_id, run_id, policy in t.children:  # the parent close policy
+        if policy == _TERMINATE:
+            _call(host, workflow_id, run_id, rq.TerminateWorkflowExecution("parent closed"), None)
+        elif policy == _REQUEST_CANCEL:
+            cancel = rq.RequestCancelWorkflowExecution(f"{t.run_id}/parent-closed", "parent closed")
+            _call(host, workflow_id, run_id, cancel, None)
+    parent = t.parent
+    if parent is None or t.parent_outcome is None:
+        host.finish_transfer(key, task)
+        return
+    report = rq.RecordChildExecutionCompleted(
+        parent.initiated_event_id, t.parent_outcome, t.payload
+    )
+    _call(host, parent.workflow_id, parent.run_id, report, lambda a: _settled(host, key, task, a))
+
+
+def _external_done(
+    host: HistoryHost,
+    key: Key,
+    task: OutboxTask,
+    t: rq.SignalExternalTransfer | rq.CancelExternalTransfer,
+    answer: Payload,
+) -> None:
+    if isinstance(answer, Unavailable):
+        return
+    delivered = not isinstance(answer, rq.Error)
+    cancel = isinstance(t, rq.CancelExternalTransfer)
+    result = rq.RecordExternalResult(t.initiated_event_id, cancel, delivered)
+    _call(host, task.workflow_id, task.run_id, result, lambda a: _settled(host, key, task, a))
+
+
+def _settled(host: HistoryHost, key: Key, task: OutboxTask, answer: Payload) -> None:
+    if not isinstance(answer, Unavailable):  # recorded, or nothing left to record
+        host.finish_transfer(key, task)

@@ -1,0 +1,80 @@
+"""Workflow code behind the `WorkflowCode` door: the replay engine over core.workflow.
+
+Every workflow task a simulated worker answers is real workflow code (sim/patterns.py)
+re-run by the replay engine (core/statemachine/replay/): with the worker's sticky cache
+entry when it has one, by a cold replay of the whole history when it does not. A
+nondeterminism, or a bug in the code, fails the task (RespondWorkflowTaskFailed), as
+an SDK worker does. `replay_check` is THM-3.1 over each final history: replaying it
+against the same code must match every command event it holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from core.errors import Nondeterminism
+from core.events import HistoryEvent, WorkflowExecutionStartedEventAttributes
+from core.statemachine.history.service.requests import UpdateWorkflowExecution
+from core.statemachine.replay import driver
+from core.statemachine.replay.definition import Definition
+from core.statemachine.replay.engine import Execution
+from sim.workflow_code import TaskAnswer
+
+
+def run_local_activity(activity_type: str, args: list[object], attempt: int) -> object:
+    """Local activities in the simulator succeed at once with a value of their inputs."""
+    return f"{activity_type}{args}"
+
+
+class ReplayCode:
+    """`WorkflowCode` backed by the replay engine and a set of workflow definitions."""
+
+    def __init__(self, definitions: Mapping[str, Definition]) -> None:
+        self.definitions = definitions
+
+    def answer_task(
+        self,
+        workflow_type: str,
+        cached: object | None,
+        history: Sequence[HistoryEvent],
+        updates: Sequence[UpdateWorkflowExecution],
+    ) -> tuple[object, TaskAnswer]:
+        definition = self.definitions.get(workflow_type)
+        if definition is None:
+            return None, TaskAnswer(failure=f"no workflow type {workflow_type!r} registered")
+        execution, answer = driver.answer_task(
+            definition,
+            cached if isinstance(cached, Execution) else None,
+            history,
+            updates=updates,
+            run_local=run_local_activity,
+            workflow_id=_workflow_id(history),
+        )
+        return execution, TaskAnswer(answer.commands, answer.messages, False, answer.failure)
+
+    def query(self, workflow_type: str, history: Sequence[HistoryEvent], name: str) -> object:
+        definition = self.definitions.get(workflow_type)
+        if definition is None or name not in definition.queries:
+            return None
+        try:
+            return driver.query(definition, history, name)
+        except Nondeterminism as error:
+            return f"query failed: {error}"
+
+    def replay_check(self, workflow_type: str, history: Sequence[HistoryEvent]) -> list[str]:
+        """THM-3.1: the final history replays against the code that wrote it."""
+        definition = self.definitions.get(workflow_type)
+        if definition is None:
+            return [f"no workflow type {workflow_type!r} registered"]
+        try:
+            driver.replay(
+                definition, history, workflow_id=_workflow_id(history), run_local=run_local_activity
+            )
+        except Nondeterminism as error:
+            return [str(error)]
+        return []
+
+
+def _workflow_id(history: Sequence[HistoryEvent]) -> str:
+    first = history[0].attributes if history else None
+    return first.workflow_id if isinstance(first, WorkflowExecutionStartedEventAttributes) else ""
