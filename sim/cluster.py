@@ -110,6 +110,8 @@ class Cluster:
             want = live[(shard - 1) % len(live)]
             if self.router.owner.get(shard) != want:
                 self.move(shard, want)
+            elif shard not in self.history[want].shards:  # restarted before it was noticed
+                self.kernel.after(100 * MS, self._acquire, shard, want)
 
     def move(self, shard: int, new: str) -> None:
         old = self.router.owner.get(shard)

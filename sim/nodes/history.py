@@ -183,7 +183,8 @@ class HistoryHost(Base):
             mutations.append(Mutation(new.run_id, workflow_id, 0, new, started.events))
         if not mutations:
             return outcome.reply, True
-        outbox = self._outbox(sh, tasks, mutations[0].run_id, workflow_id, outcome)
+        # Allocating task ids may renew the shard (a new range id): use the renewed one.
+        sh, outbox = self._outbox(sh, tasks, mutations[0].run_id, workflow_id, outcome)
         result = self.persistence.write(now, sh.ctx, tuple(mutations), outbox)
         if isinstance(result, shardlib.WriteOk):
             for m in mutations:
@@ -206,7 +207,7 @@ class HistoryHost(Base):
         run_id: str,
         workflow_id: str,
         outcome: Outcome,
-    ) -> tuple[OutboxTask, ...]:
+    ) -> tuple[Shard, tuple[OutboxTask, ...]]:
         out: list[OutboxTask] = []
         new_run_id = outcome.new_run.run_id if outcome.new_run is not None else run_id
         first = len(outcome.tasks)
@@ -220,7 +221,7 @@ class HistoryHost(Base):
             sh.ctx = ctx
             owner = run_id if i < first else new_run_id
             out.append(OutboxTask(task_id, owner, workflow_id, task))
-        return tuple(out)
+        return sh, tuple(out)
 
     def _enrich(self, run_id: str, reply: Payload, req: Request) -> Payload:
         """Record*Started replies carry what the worker needs (history, activity id)."""
