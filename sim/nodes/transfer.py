@@ -68,9 +68,7 @@ def _start_child(host: HistoryHost, key: Key, task: OutboxTask, t: rq.StartChild
             return  # transient: the retry starts again (deduplicated by request id)
         else:
             record = rq.RecordChildExecutionStarted(t.initiated_event_id, req.run_id)
-        _call(
-            host, task.workflow_id, task.run_id, record, lambda _: host.finish_transfer(key, task)
-        )
+        _call(host, task.workflow_id, task.run_id, record, lambda a: _settled(host, key, task, a))
 
     _call(host, req.workflow_id, "", req, started)
 
@@ -110,5 +108,8 @@ def _external_done(
 
 
 def _settled(host: HistoryHost, key: Key, task: OutboxTask, answer: Payload) -> None:
-    if not isinstance(answer, Unavailable):  # recorded, or nothing left to record
-        host.finish_transfer(key, task)
+    if isinstance(answer, Unavailable):
+        return  # transient: the task runs again after RETRY
+    if isinstance(answer, rq.Error) and answer.kind is rq.ErrorKind.NOT_READY:
+        return  # the parent has not recorded the child's start yet: try again later
+    host.finish_transfer(key, task)  # recorded, or nothing left to record

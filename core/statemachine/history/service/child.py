@@ -178,8 +178,13 @@ def record_child_execution_completed(
     state: MutableState, req: RecordChildExecutionCompleted, now: int
 ) -> Outcome:
     info = state.child(req.initiated_event_id) if state.running else None
-    if info is None or not info.started_event_id:
+    if info is None:
         return _stale(state)
+    if not info.started_event_id:
+        # The child ran and closed before its start reached the parent (the two
+        # transfer tasks raced): the close is retried until the start is recorded
+        # (`recordchildworkflowcompleted/api.go` answers ErrWorkflowNotReady).
+        return unchanged(state, Error(ErrorKind.NOT_READY, "child start not recorded yet"))
     txn = Txn(state, now)
     fsm.step(CHILD_TABLE, _child_state(info), ChildInput.CLOSED)
     event_type, attrs = _child_close(info, req)

@@ -410,6 +410,9 @@ class ErrorKind(Enum):
     WORKFLOW_COMPLETED = "WorkflowExecutionAlreadyCompleted"
     ALREADY_EXISTS = "WorkflowExecutionAlreadyStarted"
     INVALID_ARGUMENT = "InvalidArgument"
+    # Retry later: what the request reports on has not been recorded yet (a child's
+    # close reported before the parent recorded the child's start).
+    NOT_READY = "WorkflowNotReady"
 
 
 @dataclass(frozen=True, slots=True)

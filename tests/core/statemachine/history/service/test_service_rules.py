@@ -279,3 +279,59 @@ def test_workflow_id_reuse_policies() -> None:
     terminated.send(rq.TerminateWorkflowExecution("stop"))
     again = service.handle(terminated.state, start(P.ALLOW_DUPLICATE_FAILED_ONLY), 9)
     assert again.new_run is not None
+
+
+def test_a_child_close_before_its_start_is_recorded_is_retried_not_lost() -> None:
+    """Found by the simulator: the child's close raced ahead of its start."""
+    from core.commands import StartChildWorkflowExecutionCommandAttributes
+    from core.events import WorkflowType
+
+    run = Run()
+    start_child = Command(
+        C.START_CHILD_WORKFLOW_EXECUTION,
+        StartChildWorkflowExecutionCommandAttributes(
+            workflow_id="kid", workflow_type=WorkflowType(name="Kid")
+        ),
+    )
+    run.complete(start_child)
+    initiated = run.events[-1].event_id
+    close = rq.RecordChildExecutionCompleted(initiated, rq.ChildOutcome.COMPLETED)
+    before = (run.state, len(run.events))
+    early = run.send(close)
+    assert isinstance(early, rq.Error) and early.kind is rq.ErrorKind.NOT_READY
+    assert (run.state, len(run.events)) == before  # nothing written, nothing dropped
+    run.send(rq.RecordChildExecutionStarted(initiated, "kid-run"))
+    assert isinstance(run.send(close), rq.Ok)
+    assert "CHILD_WORKFLOW_EXECUTION_COMPLETED" in _types(run)
+    late = run.send(close)  # a repeat after it was recorded: nothing left to record
+    assert isinstance(late, rq.Error) and late.kind is rq.ErrorKind.NOT_FOUND
+
+
+def test_a_retried_start_is_answered_again_after_the_run_closed() -> None:
+    """The request id is compared before the reuse policy (startworkflow/api.go)."""
+    run = Run()
+    run.complete(complete_cmd())
+    assert not run.state.running
+    again = rq.StartWorkflowExecution(
+        run.state.namespace,
+        run.state.workflow_id,
+        "another-run",
+        run.state.workflow_type,
+        run.state.task_queue,
+        run.state.start_request_id,
+    )
+    outcome = service.handle(run.state, again, run.now + S)
+    assert isinstance(outcome.reply, rq.Ok) and outcome.new_run is None
+    other = service.handle(
+        run.state,
+        rq.StartWorkflowExecution(
+            run.state.namespace,
+            run.state.workflow_id,
+            "another-run",
+            run.state.workflow_type,
+            run.state.task_queue,
+            "a-different-request",
+        ),
+        run.now + S,
+    )
+    assert other.new_run is not None  # ALLOW_DUPLICATE: a different start may begin a new run
