@@ -41,8 +41,7 @@ class Network:
             return
         faults = self.faults
         if faults.blocked and (src, dst) in faults.blocked:
-            faults.count("partition")
-            return
+            return  # partitions are counted when they begin (faults.switch), not per message
         if faults.chance("drop"):
             return
         kernel = self.kernel
