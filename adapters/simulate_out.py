@@ -16,9 +16,7 @@ the SDKs' ``json/plain`` encoding; update requests and outcomes get their envelo
 
 from __future__ import annotations
 
-import base64
 import dataclasses
-import json
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -26,6 +24,7 @@ from typing import Any
 
 from adapters.simulate_report import Outcome
 from adapters.temporal_json import write_events
+from core import payloads as core_payloads
 from core.events import HistoryEvent
 from core.opaque import JsonValue, Opaque
 from sim.run import RunResult
@@ -34,7 +33,6 @@ from sim.timeline import Workflow, timeline_svg, workflows_of
 
 TIMELINE_WORKFLOWS = 4  # workflows drawn in a timeline
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-_JSON_PLAIN = base64.b64encode(b"json/plain").decode()
 
 
 def write_outputs(out: Path, outcomes: Sequence[Outcome], shrunk: Shrunk | None) -> None:
@@ -78,12 +76,7 @@ def pick_workflows(result: RunResult, limit: int = TIMELINE_WORKFLOWS) -> list[W
 
 def payloads(value: JsonValue) -> JsonValue:
     """`value` as Temporal's ``Payloads`` with one ``json/plain`` payload."""
-    data = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
-    payload: JsonValue = {
-        "metadata": {"encoding": _JSON_PLAIN},
-        "data": base64.b64encode(data).decode(),
-    }
-    return {"payloads": [payload]}
+    return {"payloads": [core_payloads.payload(value)]}
 
 
 def _envelope(field: str, value: JsonValue, attrs: Any) -> JsonValue:
