@@ -36,10 +36,20 @@ def plan_for(
 ) -> tuple[FaultPlan, dict[str, float]]:
     """The plan a run uses, and the swarm choice (kind -> intensity; empty if not swarm).
 
-    `rng` is the run's one RNG, drawn from before anything else happens.
+    `rng` is the run's one RNG, drawn from before anything else happens. The plan is
+    drawn even when `config.plan` gives one explicitly (which then wins), so the draws
+    after it - every later choice of the run - are the same: a pinned or shrunk plan
+    replays the original run's schedule with fewer faults, not a different one.
     """
+    drawn, swarm = _draw(config, rng, nodes, shards)
     if config.plan is not None:
         return config.plan, {}
+    return drawn, swarm
+
+
+def _draw(
+    config: SimConfig, rng: random.Random, nodes: Sequence[str], shards: int
+) -> tuple[FaultPlan, dict[str, float]]:
     if config.faults == "swarm":
         kinds = [kind for kind in FAULT_KINDS if rng.random() < 0.5]
         swarm = {kind: round(rng.uniform(0.1, 1.0), 3) for kind in kinds}

@@ -122,10 +122,9 @@ def shrink(
 def _pin(search: _Search, config: SimConfig, result: RunResult, log: list[str]) -> Step | None:
     """The run's fault plan made explicit, under the run's seed or one of the next few.
 
-    A generated plan is drawn from the run's RNG before anything else, so the same plan
-    given explicitly leaves those draws out and every later choice of the seed shifts:
-    the pinned run need not fail. The next seeds keep the faults and try other
-    schedules; the first that fails is kept (its config replays exactly, like any)."""
+    The plan is still drawn when given explicitly (faults.plan_for), so under the same
+    seed the pinned run keeps every later choice and fails as the original did. The next
+    seeds are a fallback should it not (its config replays exactly, like any)."""
     for k in range(PIN_SEEDS):
         candidate = replace(config, plan=result.plan, seed=config.seed + k)
         found = search.fails(candidate)
