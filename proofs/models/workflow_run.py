@@ -22,7 +22,9 @@ timestamps, multiplying the state space about twentyfold for nothing the invaria
 can see.
 
 Invariants (spec/README.md): ``H-valid`` (the validator finds nothing in the history),
-``INV-RUN-CLOSES-ONCE`` and ``INV-RESULT-AT-MOST-ONCE``; eventually-property
+``INV-RUN-CLOSES-ONCE``, ``INV-RESULT-AT-MOST-ONCE`` and ``THM-3.1`` (replaying the
+history - the workflow's `decide` at each completed task, given the history up to that
+task - gives the commands the task recorded); eventually-property
 ``INV-EVENTUALLY-CLOSED`` (checked under weak fairness).
 
 Mutants (``broken=``) seed a bug in what the service returns, never in `core`:
@@ -30,7 +32,9 @@ Mutants (``broken=``) seed a bug in what the service returns, never in `core`:
 gets its ActivityTaskCompleted event appended a second time (with a fresh id), which
 ``INV-RESULT-AT-MOST-ONCE`` must catch; ``no-buffering`` (`proofs.models.mutants`):
 events arriving while a workflow task is in flight are written at once instead of
-buffered, which ``H-valid`` (rule H6) must catch.
+buffered, which ``H-valid`` (rule H6) must catch; ``skip-replay``: the worker answers
+from the current task's events alone, without replaying what came before, which
+``THM-3.1`` must catch.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ from core.commands import (
     StartTimerCommandAttributes,
 )
 from core.enums import CommandType, EventType
+from core.event_sets import COMMAND_EVENT_TYPES
 from core.events import ActivityType, HistoryEvent
 from core.opaque import Opaque
 from core.statemachine.history.service import handle as service
@@ -59,7 +64,7 @@ SECOND = 10**9
 STEP = SECOND  # virtual time per action
 MAX_WFT_FAILURES = 1  # workflow-task failures plus workflow-task timeouts fired
 MAX_SIGNALS = 1
-VARIANTS = ("duplicate-result", "no-buffering")
+VARIANTS = ("duplicate-result", "no-buffering", "skip-replay")
 
 RUN_CLOSE = frozenset(
     {
@@ -171,6 +176,7 @@ class WorkflowRun:
             "H-valid": history_valid,
             "INV-RUN-CLOSES-ONCE": run_closes_once,
             "INV-RESULT-AT-MOST-ONCE": result_at_most_once,
+            "THM-3.1": replays,
         }
         self.eventually: Mapping[str, Callable[[State], bool]] = {
             "INV-EVENTUALLY-CLOSED": closed,
@@ -223,7 +229,8 @@ class WorkflowRun:
         if action == SIGNAL:
             return [lambda run, history: rq.SignalWorkflowExecution("poke")]
         if action == COMPLETE:
-            return [_poll, lambda run, history: _respond(run, history, fail=False)]
+            partial = self.broken == "skip-replay"
+            return [_poll, lambda run, history: _respond(run, history, fail=False, partial=partial)]
         if action == FAIL:
             return [_poll, lambda run, history: _respond(run, history, fail=True)]
         if action == CRASH:
@@ -268,7 +275,7 @@ def _poll(run: MutableState, history: tuple[HistoryEvent, ...]) -> rq.Request | 
 
 
 def _respond(
-    run: MutableState, history: tuple[HistoryEvent, ...], *, fail: bool
+    run: MutableState, history: tuple[HistoryEvent, ...], *, fail: bool, partial: bool = False
 ) -> rq.Request | None:
     wft = run.wft
     if wft is None or not wft.started_event_id:
@@ -276,6 +283,8 @@ def _respond(
     token = rq.WorkflowTaskToken(wft.scheduled_event_id, wft.started_event_id, wft.attempt)
     if fail:
         return rq.RespondWorkflowTaskFailed(token)
+    if partial:  # the skip-replay mutant: only the run's start and this task are seen
+        history = (history[0], *(e for e in history if e.event_id >= wft.scheduled_event_id))
     return rq.RespondWorkflowTaskCompleted(token, decide(history))
 
 
@@ -362,6 +371,30 @@ def one_result_each(history: tuple[HistoryEvent, ...]) -> bool:
             return False
         seen.add(key)
     return True
+
+
+def replays(state: State) -> bool:
+    """``THM-3.1``: each completed task recorded what `decide` gives on replay."""
+    history = state.history
+    for i, event in enumerate(history):
+        if event.event_type is not E.WORKFLOW_TASK_COMPLETED:
+            continue
+        produced = [_RECORDED_AS[c.command_type] for c in decide(history[:i])]
+        recorded = []
+        for later in history[i + 1 :]:
+            if later.event_type not in COMMAND_EVENT_TYPES:
+                break
+            recorded.append(later.event_type)
+        if produced != recorded:
+            return False
+    return True
+
+
+_RECORDED_AS = {
+    CommandType.SCHEDULE_ACTIVITY_TASK: E.ACTIVITY_TASK_SCHEDULED,
+    CommandType.START_TIMER: E.TIMER_STARTED,
+    CommandType.COMPLETE_WORKFLOW_EXECUTION: E.WORKFLOW_EXECUTION_COMPLETED,
+}
 
 
 def closed(state: State) -> bool:

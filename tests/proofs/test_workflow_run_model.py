@@ -15,7 +15,7 @@ from proofs.models import MODELS
 from proofs.models.workflow_run import WorkflowRun, closed
 
 DISTINCT_STATES = 5462  # the model is deterministic: this count is exact
-SAFETY = {"H-valid", "INV-RUN-CLOSES-ONCE", "INV-RESULT-AT-MOST-ONCE"}
+SAFETY = {"H-valid", "INV-RUN-CLOSES-ONCE", "INV-RESULT-AT-MOST-ONCE", "THM-3.1"}
 
 
 def _main(*argv: str) -> int:
@@ -100,3 +100,14 @@ def test_ci_bound_runs_within_a_minute() -> None:
     start = time.perf_counter()
     assert check(WorkflowRun()).ok
     assert time.perf_counter() - start < 60
+
+
+def test_skip_replay_mutant_breaks_thm_3_1() -> None:
+    model = WorkflowRun(broken="skip-replay")
+    (v,) = check(model).violations
+    assert v.property == "THM-3.1"
+    states = replay(model, v.init, v.actions)
+    assert violated(model, states) == [(len(v.actions), "THM-3.1")]
+    scheduled = [e for e in states[-1].history if e.event_type.name == "ACTIVITY_TASK_SCHEDULED"]
+    assert len(scheduled) == 2  # the worker, not replaying, scheduled the activity again
+    assert MODELS["workflow-run"]({"broken": "skip-replay"}).broken == "skip-replay"
