@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from core.enums import CommandType, EventType
+from core.enums import EventType
 from core.event_sets import CLOSE_EVENT_TYPES, COMMAND_EVENT_TYPES
 from core.events import (
     ActivityTaskCanceledEventAttributes,
@@ -32,28 +32,18 @@ from core.events import (
     TimerFiredEventAttributes,
 )
 from core.statemachine.history.validator import validate
+from core.statemachine.replay.matching import recorded_as
 from sim.persistence import Commit, Mutation
 from sim.run import Violation
 from sim.workflow_code import WorkflowCode
 
 E = EventType
-C = CommandType
 _ACTIVITY_CLOSES = (
     ActivityTaskCompletedEventAttributes,
     ActivityTaskFailedEventAttributes,
     ActivityTaskTimedOutEventAttributes,
     ActivityTaskCanceledEventAttributes,
 )
-_EVENT_OF_COMMAND = {
-    C.SCHEDULE_ACTIVITY_TASK: E.ACTIVITY_TASK_SCHEDULED,
-    C.REQUEST_CANCEL_ACTIVITY_TASK: E.ACTIVITY_TASK_CANCEL_REQUESTED,
-    C.START_TIMER: E.TIMER_STARTED,
-    C.CANCEL_TIMER: E.TIMER_CANCELED,
-    C.COMPLETE_WORKFLOW_EXECUTION: E.WORKFLOW_EXECUTION_COMPLETED,
-    C.FAIL_WORKFLOW_EXECUTION: E.WORKFLOW_EXECUTION_FAILED,
-    C.CANCEL_WORKFLOW_EXECUTION: E.WORKFLOW_EXECUTION_CANCELED,
-    C.CONTINUE_AS_NEW_WORKFLOW_EXECUTION: E.WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
-}
 EVENTUALLY_BOUND = 120 * 1_000_000_000  # virtual ns after the last fault heals
 ReplayCheck = Callable[[str, Sequence[HistoryEvent]], list[str]]
 
@@ -211,7 +201,7 @@ def replay_check(code: WorkflowCode) -> ReplayCheck:
             if event.event_type is not E.WORKFLOW_TASK_COMPLETED:
                 continue
             _, answer = code.answer_task(workflow_type, None, history[:i], ())
-            produced = [_EVENT_OF_COMMAND.get(c.command_type) for c in answer.commands]
+            produced = [recorded_as(c.command_type) for c in answer.commands]
             recorded = []
             for later in history[i + 1 :]:
                 if later.event_type is E.WORKFLOW_TASK_SCHEDULED:

@@ -57,6 +57,7 @@ from core.statemachine.history.service import handle as service
 from core.statemachine.history.service import requests as rq
 from core.statemachine.history.service.state import MutableState
 from core.statemachine.history.validator import validate
+from core.statemachine.replay.matching import recorded_as
 from proofs.models import mutants
 
 E = EventType
@@ -379,7 +380,7 @@ def replays(state: State) -> bool:
     for i, event in enumerate(history):
         if event.event_type is not E.WORKFLOW_TASK_COMPLETED:
             continue
-        produced = [_RECORDED_AS[c.command_type] for c in decide(history[:i])]
+        produced = [recorded_as(c.command_type) for c in decide(history[:i])]
         recorded = []
         for later in history[i + 1 :]:
             if later.event_type not in COMMAND_EVENT_TYPES:
@@ -388,13 +389,6 @@ def replays(state: State) -> bool:
         if produced != recorded:
             return False
     return True
-
-
-_RECORDED_AS = {
-    CommandType.SCHEDULE_ACTIVITY_TASK: E.ACTIVITY_TASK_SCHEDULED,
-    CommandType.START_TIMER: E.TIMER_STARTED,
-    CommandType.COMPLETE_WORKFLOW_EXECUTION: E.WORKFLOW_EXECUTION_COMPLETED,
-}
 
 
 def closed(state: State) -> bool:

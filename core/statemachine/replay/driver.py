@@ -16,7 +16,7 @@ commands at every task.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from core.enums import EventType
@@ -77,13 +77,7 @@ def replay(
     ex = Execution(definition, workflow_id)
     tasks: list[tuple[int, Activation]] = []
     position = 0
-    for piece in slices(history):
-        answer = ex.activate(
-            history[position : piece.end + 1],
-            replaying=not piece.live,
-            lookahead=piece.lookahead,
-            run_local=run_local if piece.live else None,
-        )
+    for piece, answer in _activations(ex, history, (), run_local):
         position = piece.end + 1
         if answer.failure is not None and not piece.live:
             completed = history[position]
@@ -97,6 +91,26 @@ def replay(
         ex.apply(event)
     ex.finish()
     return ReplayResult(tuple(tasks), snapshot(ex), ex)
+
+
+def _activations(
+    ex: Execution,
+    history: Sequence[HistoryEvent],
+    updates: Sequence[UpdateWorkflowExecution],
+    run_local: LocalActivityRunner | None,
+) -> Iterator[tuple[Slice, Activation]]:
+    """Feed `history` to `ex` one workflow task at a time (the module docstring)."""
+    position = 0
+    for piece in slices(history):
+        answer = ex.activate(
+            history[position : piece.end + 1],
+            replaying=not piece.live,
+            lookahead=piece.lookahead,
+            update_requests=updates if piece.live else (),
+            run_local=run_local if piece.live else None,
+        )
+        position = piece.end + 1
+        yield piece, answer
 
 
 def answer_task(
@@ -120,18 +134,9 @@ def answer_task(
             )
             return cached, answer
         ex = Execution(definition, workflow_id)
-        position = 0
-        answer = Activation((), ())
-        for piece in slices(history):
-            answer = ex.activate(
-                history[position : piece.end + 1],
-                replaying=not piece.live,
-                lookahead=piece.lookahead,
-                update_requests=updates if piece.live else (),
-                run_local=run_local if piece.live else None,
-            )
-            position = piece.end + 1
-        return ex, answer
+        # Earlier tasks replay; the last one is the task being answered.
+        answers = [answer for _, answer in _activations(ex, history, updates, run_local)]
+        return ex, answers[-1] if answers else Activation((), ())
     except Nondeterminism as error:
         return None, Activation((), (), failure=f"nondeterminism: {error}")
 

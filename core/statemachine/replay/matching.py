@@ -68,6 +68,13 @@ RECORDED_AS: dict[CommandType, frozenset[EventType]] = {
     ),
 }
 
+
+def recorded_as(command_type: CommandType) -> EventType | None:
+    """The one event type a command is recorded as (None for PROTOCOL_MESSAGE or unknown)."""
+    events = RECORDED_AS.get(command_type, frozenset())
+    return next(iter(events)) if len(events) == 1 else None
+
+
 # Events written from commands or protocol messages: replay matches these.
 MATCHED_EVENTS: frozenset[EventType] = frozenset().union(*RECORDED_AS.values())
 

@@ -26,7 +26,7 @@ from core.statemachine.history.service.requests import (
 )
 from core.statemachine.replay import update
 from core.statemachine.replay.closing import failure_of
-from core.statemachine.replay.definition import ApplicationError, WorkflowError
+from core.statemachine.replay.definition import WorkflowError
 from core.statemachine.replay.entity import Entity
 from core.statemachine.replay.scheduler import Future
 
@@ -136,6 +136,3 @@ def _name_and_args(request: Opaque | None) -> tuple[str, list[object]]:
     if isinstance(args, dict):
         values.extend(payloads.from_payloads(Opaque.of(args)))
     return (name if isinstance(name, str) else ""), values
-
-
-__all__ = ["ApplicationError", "admit"]
