@@ -17,8 +17,9 @@ def lost_tasks(cluster: Cluster) -> list[tuple[str, str]]:
     """Tasks of open runs waiting to start that nothing holds any more."""
     held: set[tuple[str, int]] = set()
     for host in cluster.matching.values():
-        for entry in (*host.state.backlog, *host.state.dispatching):
-            held.add((entry.task.run_id, entry.task.scheduled_event_id))
+        for queue_state in host.states():
+            for entry in (*queue_state.backlog, *queue_state.dispatching):
+                held.add((entry.task.run_id, entry.task.scheduled_event_id))
     rescued: set[tuple[str, int]] = set()
     for box in cluster.persistence.outbox.values():
         for task in box.values():
@@ -57,7 +58,8 @@ def build_result(cluster: Cluster, heal: int) -> RunResult:
     problems: list[str] = []
     for host in cluster.matching.values():
         problems.extend(host.problems)
-        problems.extend(m.violations(host.state))
+        for queue_state in host.states():
+            problems.extend(m.violations(queue_state))
     workflows = [f"wf-{i}" for i in range(cluster.config.workflows)]
     monitor.finish(
         {run_id: record.events for run_id, record in persistence.runs.items()},

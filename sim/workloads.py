@@ -32,7 +32,10 @@ class Behaviour:
     activity_heartbeat: float = 0.2
     workflow_task_failure: float = 0.02
     workflow_task_latency: tuple[int, int] = (1 * MS, 20 * MS)
-    sticky: float = 0.6
+    cache_size: int = 1000
+    """Runs a workflow worker keeps in its sticky cache (temporalio's `max_cached_workflows`
+    default). A worker with a cache always asks for a sticky queue, as SDK workers do;
+    0 turns stickiness off. The least recently used run is evicted when the cache is full."""
 
 
 @dataclass(frozen=True, slots=True)

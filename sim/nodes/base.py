@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from core.events import HistoryEvent
 from core.statemachine.history.service import requests as rq
+from core.statemachine.matching import QueueKind, TaskKind, TaskQueue
 from core.statemachine.shard import fingerprint32, shard_for
 from sim.faults import Faults
 from sim.kernel import Kernel
@@ -58,6 +60,16 @@ Payload = rq.Reply | Unavailable | History | StartedWorkflowTask | StartedActivi
 Request = rq.Request | Describe
 
 
+@functools.cache
+def task_queue(name: str, task_type: TaskKind, kind: QueueKind = QueueKind.NORMAL) -> TaskQueue:
+    """The one `TaskQueue` object of namespace "default" with these fields.
+
+    History and workers build queues from names many times a second; sharing one object
+    per queue lets matching compare queues by identity before comparing their fields.
+    """
+    return TaskQueue("default", name, task_type, kind)
+
+
 class Router:
     """Routing shared by frontend and matching: workflow -> shard -> owner, queue -> host.
 
@@ -68,12 +80,22 @@ class Router:
         self.shards = shards
         self.owner: dict[int, str] = {}
         self.matching = tuple(sorted(matching))
+        # Both maps are fixed for a run; remembering them saves a SHA-256 per message.
+        self._shard: dict[tuple[str, str], int] = {}
+        self._host: dict[str, str] = {}
 
     def shard(self, namespace: str, workflow_id: str) -> int:
-        return shard_for(namespace, workflow_id, self.shards)
+        key = (namespace, workflow_id)
+        shard = self._shard.get(key)
+        if shard is None:
+            shard = self._shard[key] = shard_for(namespace, workflow_id, self.shards)
+        return shard
 
     def matching_for(self, queue: str) -> str:
-        return self.matching[fingerprint32(queue) % len(self.matching)]
+        host = self._host.get(queue)
+        if host is None:
+            host = self._host[queue] = self.matching[fingerprint32(queue) % len(self.matching)]
+        return host
 
 
 class Base:

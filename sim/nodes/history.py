@@ -25,7 +25,7 @@ from core.statemachine.history.service import requests as rq
 from core.statemachine.history.service import workflow_task
 from core.statemachine.history.service.state import MutableState
 from core.statemachine.history.service.txn import Outcome
-from core.statemachine.matching import MatchingTask, QueueKind, TaskKind, TaskQueue
+from core.statemachine.matching import MatchingTask, QueueKind, TaskKind
 from sim.kernel import MS, SECOND
 from sim.nodes import transfer
 from sim.nodes.base import (
@@ -38,6 +38,7 @@ from sim.nodes.base import (
     StartedActivityTask,
     StartedWorkflowTask,
     Unavailable,
+    task_queue,
 )
 from sim.persistence import Mutation, OutboxTask, Persistence, Timeout
 
@@ -296,9 +297,9 @@ class HistoryHost(Base):
         assert isinstance(t, rq.WorkflowTaskTransfer | rq.ActivityTaskTransfer)
         if isinstance(t, rq.WorkflowTaskTransfer):
             kind = QueueKind.STICKY if t.sticky else QueueKind.NORMAL
-            queue = TaskQueue("default", t.task_queue, TaskKind.WORKFLOW, kind)
+            queue = task_queue(t.task_queue, TaskKind.WORKFLOW, kind)
         else:
-            queue = TaskQueue("default", t.task_queue, TaskKind.ACTIVITY)
+            queue = task_queue(t.task_queue, TaskKind.ACTIVITY)
         mtask = MatchingTask(
             "default", task.workflow_id, task.run_id, t.scheduled_event_id, t.stamp, queue.task_type
         )

@@ -9,6 +9,11 @@ error and the task goes back to the backlog. A crash loses pollers and in-flight
 dispatches but not the backlog, which Temporal keeps in the database: on restart every
 task not yet delivered or dropped is re-read. The `finished` ledger is compacted when
 nothing is in flight, after checking INV-NO-LOST-TASK on it.
+
+The host keeps one engine state per task queue, as Temporal runs one task queue manager
+per queue (`matching_engine.go`). The engine only ever matches a poller with tasks of
+its own queue, so this changes no outcome; it keeps each queue's backlog scan short. A
+task is named by its queue and its key in that queue's state.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ RECORD_TIMEOUT = 1 * SECOND
 RETRY_BACKOFF = SECOND // 5  # a transient error is retried after this, not at once
 COMPACT_AT = 256
 ViolationFn = Callable[[str, str], None]
+Key = tuple[m.TaskQueue, int]  # a task's queue and its key in that queue's state
 
 
 class MatchingHost(Base):
@@ -33,24 +39,31 @@ class MatchingHost(Base):
         super().__init__(name, cluster.kernel, cluster.net, cluster.faults)
         self.cluster = cluster
         self.router = router
-        self.state = m.MatchingState()
+        self.queues: dict[m.TaskQueue, m.MatchingState] = {}
         self.workers: dict[str, tuple[str, Callable[..., None]]] = {}  # poller -> worker
         self.ack_before_started = ack_before_started
         self.problems: list[str] = []
         self.seen: set[str] = set()
         self.attempt = 0
-        self.attempts: dict[int, int] = {}  # task key -> its latest dispatch attempt
+        self.attempts: dict[Key, int] = {}  # task -> its latest dispatch attempt
+
+    def states(self) -> list[m.MatchingState]:
+        """Every queue's engine state, in a fixed order."""
+        return [self.queues[q] for q in sorted(self.queues, key=_queue_order)]
 
     # -- crash and recovery -----------------------------------------------------------
     def restart(self) -> None:
         """Re-read the durable backlog: every task not delivered or dropped."""
         super().restart()
-        old = self.state
-        self.state = m.MatchingState()
+        old = self.queues
+        self.queues = {}
         self.workers = {}
         self.attempts = {}
-        for entry in sorted((*old.backlog, *old.dispatching), key=lambda e: e.key):
-            self.state, _ = m.add_task(self.state, entry.queue, entry.task, self.kernel.now)
+        for queue in sorted(old, key=_queue_order):
+            state = m.MatchingState()
+            for entry in sorted((*old[queue].backlog, *old[queue].dispatching), key=_key):
+                state, _ = m.add_task(state, entry.queue, entry.task, self.kernel.now)
+            self.queues[queue] = state
 
     # -- history's side ---------------------------------------------------------------
     def add_task(
@@ -61,15 +74,15 @@ class MatchingHost(Base):
         task: m.MatchingTask,
         key: object,
     ) -> None:
-        self.state, out = m.add_task(self.state, queue, task, self.kernel.now)
+        state = self.queues.get(queue) or m.MatchingState()
+        self.queues[queue], out = m.add_task(state, queue, task, self.kernel.now)
         self.net.send(self.name, src, ack, key)
         if isinstance(out, m.Dispatch):
-            self._record_started(out)
+            self._record_started(queue, out)
 
-    def _record_started(self, d: m.Dispatch) -> None:
+    def _record_started(self, queue: m.TaskQueue, d: m.Dispatch) -> None:
         task = d.task
-        entry = m.find_task(self.state, d.task_key)
-        sticky = entry is not None and entry.queue.kind is m.QueueKind.STICKY
+        sticky = queue.kind is m.QueueKind.STICKY
         worker = self.workers.get(d.poller_id, ("", None))[0]
         req: rq.Request
         if task.kind is m.TaskKind.WORKFLOW:
@@ -80,24 +93,29 @@ class MatchingHost(Base):
             req = rq.RecordActivityTaskStarted(
                 task.scheduled_event_id, task.stamp, d.poller_id, worker
             )
+        key = (queue, d.task_key)
         if self.ack_before_started:  # mutant: the task is gone from matching already
-            self._settle(d.task_key, m.RecordStartedReply.OK)
+            self._settle(key, m.RecordStartedReply.OK)
         self.attempt += 1
-        self.attempts[d.task_key] = self.attempt
+        self.attempts[key] = self.attempt
         self.cluster.frontend.history_call(
             self.name,
             self.on_started,
-            (d.task_key, d.poller_id, self.epoch, self.attempt),
+            (key, d.poller_id, self.epoch, self.attempt),
             task.namespace,
             task.workflow_id,
             task.run_id,
             req,
         )
-        self.kernel.after(
-            RECORD_TIMEOUT, self._record_timeout, d.task_key, self.epoch, self.attempt
-        )
+        self.kernel.after(RECORD_TIMEOUT, self._record_timeout, key, self.epoch, self.attempt)
 
-    def on_started(self, token: tuple[int, str, int, int], answer: Payload) -> None:
+    def _dispatching(self, key: Key) -> bool:
+        """Is task `key` offered to a poller, waiting for history's answer?"""
+        state = self.queues.get(key[0])
+        entry = m.find_task(state, key[1]) if state is not None else None
+        return entry is not None and entry.state is m.TaskState.DISPATCHING
+
+    def on_started(self, token: tuple[Key, str, int, int], answer: Payload) -> None:
         key, poller_id, epoch, attempt = token
         if epoch != self.epoch or self.attempts.get(key) != attempt:
             return
@@ -105,8 +123,7 @@ class MatchingHost(Base):
             if isinstance(answer, StartedWorkflowTask | StartedActivityTask):
                 self._deliver(poller_id, answer)
             return
-        entry = m.find_task(self.state, key)
-        if entry is None or entry.state is not m.TaskState.DISPATCHING:
+        if not self._dispatching(key):
             return  # timed out already and respooled
         reply = _classify(answer)
         if reply is m.RecordStartedReply.TRANSIENT_ERROR:  # respool after a backoff
@@ -115,19 +132,20 @@ class MatchingHost(Base):
         if self._settle(key, reply):
             self._deliver(poller_id, answer)
 
-    def _record_timeout(self, key: int, epoch: int, attempt: int) -> None:
+    def _record_timeout(self, key: Key, epoch: int, attempt: int) -> None:
         """No usable answer for this dispatch attempt: respool (a transient error)."""
         if epoch != self.epoch or not self.up or self.attempts.get(key) != attempt:
             return
-        entry = m.find_task(self.state, key)
-        if entry is not None and entry.state is m.TaskState.DISPATCHING:
+        if self._dispatching(key):
             self._settle(key, m.RecordStartedReply.TRANSIENT_ERROR)
 
-    def _settle(self, key: int, reply: m.RecordStartedReply) -> bool:
-        self.state, out = m.on_record_started_reply(self.state, key, reply, self.kernel.now)
+    def _settle(self, key: Key, reply: m.RecordStartedReply) -> bool:
+        queue, task_key = key
+        state, out = m.on_record_started_reply(self.queues[queue], task_key, reply, self.kernel.now)
+        self.queues[queue] = state
         for d in out.dispatches:
-            self._record_started(d)
-        self._compact()
+            self._record_started(queue, d)
+        self._compact(queue)
         return out.task_state is m.TaskState.DELIVERED
 
     def _deliver(self, poller_id: str, answer: Payload | None) -> None:
@@ -144,33 +162,43 @@ class MatchingHost(Base):
         self.seen.add(poller_id)
         now = self.kernel.now
         self.workers[poller_id] = (src, callback)
-        self.state, out = m.poll(self.state, poller_id, queue, now, now + POLL_DEADLINE)
+        state = self.queues.get(queue) or m.MatchingState()
+        self.queues[queue], out = m.poll(state, poller_id, queue, now, now + POLL_DEADLINE)
         if isinstance(out, m.Dispatch):
-            self._record_started(out)
+            self._record_started(queue, out)
         else:
-            self.kernel.at(now + POLL_DEADLINE, self._expire, self.epoch)
+            self.kernel.at(now + POLL_DEADLINE, self._expire, queue, self.epoch)
 
-    def _expire(self, epoch: int) -> None:
+    def _expire(self, queue: m.TaskQueue, epoch: int) -> None:
         if epoch != self.epoch:
             return
-        self.state, gone = m.expire_polls(self.state, self.kernel.now)
+        self.queues[queue], gone = m.expire_polls(self.queues[queue], self.kernel.now)
         for p in gone:
             self._deliver(p.poller_id, None)
 
-    def _compact(self) -> None:
+    def _compact(self, queue: m.TaskQueue) -> None:
         """Check INV-NO-LOST-TASK, then drop the finished ledger and renumber the rest."""
-        s = self.state
+        s = self.queues[queue]
         if len(s.finished) < COMPACT_AT or s.dispatching:
             return
         self.problems.extend(m.violations(s))
-        self.attempts = {}  # nothing is dispatching; attempt numbers are never reused
+        # Nothing of this queue is dispatching; attempt numbers are never reused.
+        self.attempts = {k: a for k, a in self.attempts.items() if k[0] != queue}
         backlog = tuple(
             m.TaskEntry(i + 1, e.queue, e.partition, e.task, e.state)
             for i, e in enumerate(s.backlog)
         )
-        self.state = m.MatchingState(
+        self.queues[queue] = m.MatchingState(
             s.config, len(backlog) + 1, backlog, (), (), s.pollers, s.last_poll
         )
+
+
+def _queue_order(queue: m.TaskQueue) -> tuple[str, str, str, str]:
+    return (queue.namespace, queue.name, queue.task_type.value, queue.kind.value)
+
+
+def _key(entry: m.TaskEntry) -> int:
+    return entry.key
 
 
 def _classify(answer: Payload) -> m.RecordStartedReply:

@@ -17,7 +17,14 @@ from core.opaque import Opaque
 from core.statemachine.history.service import requests as rq
 from core.statemachine.matching import QueueKind, TaskKind, TaskQueue
 from sim.kernel import MS, SECOND
-from sim.nodes.base import Base, Payload, StartedActivityTask, StartedWorkflowTask, Unavailable
+from sim.nodes.base import (
+    Base,
+    Payload,
+    StartedActivityTask,
+    StartedWorkflowTask,
+    Unavailable,
+    task_queue,
+)
 from sim.nodes.matching import POLL_DEADLINE
 from sim.workflow_code import WorkflowCode
 from sim.workloads import Behaviour
@@ -132,10 +139,11 @@ class WorkflowWorker(Poller):
         super().__init__(name, cluster, behaviour)
         self.code = code
         self.skip_replay = skip_replay
-        self.cache: dict[str, object] = {}
+        self.cache: dict[str, object] = {}  # run id -> its Execution, least recent first
+        self.cold = 0  # tasks answered by replaying the whole history
         self.sticky_queue = f"sticky-{name}"
-        normal = TaskQueue("default", cluster.workload.task_queue, TaskKind.WORKFLOW)
-        sticky = TaskQueue("default", self.sticky_queue, TaskKind.WORKFLOW, QueueKind.STICKY)
+        normal = task_queue(cluster.workload.task_queue, TaskKind.WORKFLOW)
+        sticky = task_queue(self.sticky_queue, TaskKind.WORKFLOW, QueueKind.STICKY)
         self.slots = (("n0", normal), ("n1", normal), ("s", sticky))
 
     def crash(self) -> None:
@@ -154,6 +162,7 @@ class WorkflowWorker(Poller):
         if self.kernel.chance(self.b.workflow_task_failure):
             self.call(task.workflow_id, task.run_id, rq.RespondWorkflowTaskFailed(token))
             return
+        # A task from the normal queue brings the whole history: replay it cold.
         cached = self.cache.pop(task.run_id, None) if task.sticky else None
         self.cache.pop(task.run_id, None)
         history = task.history
@@ -166,9 +175,13 @@ class WorkflowWorker(Poller):
                 task.workflow_id, task.run_id, rq.RespondWorkflowTaskFailed(token, failure=failure)
             )
             return
-        sticky = self.kernel.chance(self.b.sticky)
+        if cached is None:
+            self.cold += 1
+        sticky = self.b.cache_size > 0
         if sticky:
-            self.cache[task.run_id] = new_cached
+            self.cache[task.run_id] = new_cached  # most recently used last
+            if len(self.cache) > self.b.cache_size:
+                del self.cache[next(iter(self.cache))]
         req = rq.RespondWorkflowTaskCompleted(
             token,
             ans.commands,
@@ -184,7 +197,7 @@ class WorkflowWorker(Poller):
 class ActivityWorker(Poller):
     def __init__(self, name: str, cluster: Any, behaviour: Behaviour) -> None:
         super().__init__(name, cluster, behaviour)
-        queue = TaskQueue("default", cluster.workload.task_queue, TaskKind.ACTIVITY)
+        queue = task_queue(cluster.workload.task_queue, TaskKind.ACTIVITY)
         self.slots = (("a0", queue), ("a1", queue))
         self.side_effects: Counter[tuple[str, str]] = cluster.side_effects
 

@@ -87,7 +87,7 @@ def has_recent_poller(state: MatchingState, queue: TaskQueue, now: int) -> bool:
 
 def find_task(state: MatchingState, key: TaskKey) -> TaskEntry | None:
     """The entry of task `key`, wherever it is, or None if it was never added."""
-    for entries in (state.backlog, state.dispatching, state.finished):
+    for entries in (state.dispatching, state.backlog, state.finished):
         for e in entries:
             if e.key == key:
                 return e
@@ -273,25 +273,46 @@ def _take_task(
     state: MatchingState, poller: Poller, now: int
 ) -> tuple[MatchingState, TaskEntry | None]:
     """Read the backlog for `poller` in order (own partition first), dropping expired tasks
-    on the way, and remove the first live one."""
-    same = [i for i, e in enumerate(state.backlog) if e.queue == poller.queue]
-    order = [i for i in same if state.backlog[i].partition == poller.partition]
-    if state.config.forwarding:
-        order += [i for i in same if state.backlog[i].partition != poller.partition]
-    expired: list[int] = []
+    on the way, and remove the first live one.
+
+    One pass in backlog order: the poller's own partition is read until its first live
+    task; the other partitions (read only with forwarding, and only when the own
+    partition has no live task) are read up to their first live task, so the expired
+    tasks dropped are exactly those passed over in that order.
+    """
+    backlog = state.backlog
+    queue, partition = poller.queue, poller.partition
+    own_expired: list[int] = []
+    other_expired: list[int] = []
     chosen: int | None = None
-    for i in order:
-        if not _expired(state.backlog[i].task, now):
-            chosen = i
-            break
-        expired.append(i)
-    if chosen is None and not expired:
-        return state, None
+    other: int | None = None
+    for i, e in enumerate(backlog):
+        if e.queue is not queue and e.queue != queue:
+            continue
+        live = not _expired(e.task, now)
+        if e.partition == partition:
+            if live:
+                chosen = i
+                break
+            own_expired.append(i)
+        elif other is None:
+            if live:
+                other = i
+            else:
+                other_expired.append(i)
+    expired = own_expired
+    if chosen is None and state.config.forwarding:
+        expired = own_expired + other_expired
+        chosen = other
+    if not expired:
+        if chosen is None:
+            return state, None
+        return replace(state, backlog=backlog[:chosen] + backlog[chosen + 1 :]), backlog[chosen]
     removed = {*expired, *([] if chosen is None else [chosen])}
-    backlog = tuple(e for i, e in enumerate(state.backlog) if i not in removed)
-    gone = tuple(_advance(state.backlog[i], TaskInput.EXPIRED) for i in expired)
-    new = replace(state, backlog=backlog, finished=(*state.finished, *gone))
-    return new, None if chosen is None else state.backlog[chosen]
+    kept = tuple(e for i, e in enumerate(backlog) if i not in removed)
+    gone = tuple(_advance(backlog[i], TaskInput.EXPIRED) for i in expired)
+    new = replace(state, backlog=kept, finished=(*state.finished, *gone))
+    return new, None if chosen is None else backlog[chosen]
 
 
 def _offer(

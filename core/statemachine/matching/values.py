@@ -54,6 +54,20 @@ class TaskQueue:
         if self.kind is QueueKind.STICKY and self.task_type is not TaskKind.WORKFLOW:
             raise BadInput(f"sticky queue {self.name!r} must be a workflow task queue")
 
+    def __eq__(self, other: object) -> bool:
+        # The dataclass's own __eq__ builds two tuples; matching compares queues in its
+        # inner loops, and callers that share one object per queue hit the `is` at once.
+        if self is other:
+            return True
+        if not isinstance(other, TaskQueue):
+            return NotImplemented
+        return (
+            self.name == other.name
+            and self.task_type is other.task_type
+            and self.kind is other.kind
+            and self.namespace == other.namespace
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class MatchingTask:
