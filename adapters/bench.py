@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from adapters.console import progress, summary_table
+from adapters.simulate_pool import cpu_count
 from adapters.temporal_json import iter_events, write_events
 from core.events import HistoryEvent
 from core.statemachine.history.validator import validate
@@ -153,6 +154,12 @@ def add_parser(commands: Any) -> None:
         type=_positive,
         default=2000,
         help="service, simulate: workflows in the mixed workload (default 2000)",
+    )
+    parser.add_argument(
+        "--jobs",
+        type=_positive,
+        default=cpu_count(),
+        help="simulate: processes for the seed sweep (default: one per core; 1 skips it)",
     )
     parser.add_argument(
         "--replay-events",

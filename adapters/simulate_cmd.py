@@ -1,5 +1,5 @@
 """`tmodel simulate [--seed N | --seeds A..B] [--workflows N] [--workload NAME]
-[--faults LIST|swarm] [--repro FILE] [--json] [--out DIR]`.
+[--faults LIST|swarm] [--jobs N|auto] [--repro FILE] [--json] [--out DIR]`.
 
 Runs the deterministic cluster simulator (`sim.run.simulate`) once per seed, with every
 invariant checked, and reports what happened: workflows, history events, the faults
@@ -14,6 +14,8 @@ one line.
 (the report says whether it matched), and exit 1 while the violation is still there.
 ``--out DIR`` writes, per seed, every history in Temporal's JSON format (which
 ``tmodel validate`` reads), the trace as text and an SVG timeline (`sim.timeline`).
+``--jobs N`` runs up to N seeds at once in worker processes (`auto`: one per core); each
+seed's run, and so its trace hash, is the same whichever process ran it.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from typing import Any
 
 from adapters.console import progress
 from adapters.simulate_out import write_outputs
+from adapters.simulate_pool import cpu_count, run_many
 from adapters.simulate_report import Outcome, document, print_report, repro_command
 from core.errors import BadInput
 from sim.config import FAULT_KINDS, SimConfig
@@ -71,6 +74,13 @@ def add_parser(commands: Any) -> None:
         help="comma-separated fault kinds, 'none', or 'swarm': the seed picks kinds and "
         f"intensities (default). Kinds: {', '.join(FAULT_KINDS)}",
     )
+    parser.add_argument(
+        "--jobs",
+        type=_jobs,
+        default=1,
+        metavar="N|auto",
+        help="seeds run at once, one process each (default 1; auto: one per core)",
+    )
     parser.add_argument("--repro", metavar="FILE", help="replay a repro file")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.add_argument(
@@ -101,6 +111,12 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
     return value
+
+
+def _jobs(text: str) -> int:
+    if text == "auto":
+        return cpu_count()
+    return _positive(text)
 
 
 def _seed_range(text: str) -> range:
@@ -205,7 +221,7 @@ def run(args: argparse.Namespace) -> int:
     except BadInput as exc:
         print(f"tmodel simulate: {exc}", file=sys.stderr)
         return 2
-    outcomes = _run_all(request.configs, show=not args.json)
+    outcomes = _run_all(request.configs, show=not args.json, jobs=args.jobs, full=out is not None)
     shrunk: Shrunk | None = None
     repro_path: str | None = request.repro_path
     failing = next((o for o in outcomes if o.result.violations), None)
@@ -227,18 +243,19 @@ def run(args: argparse.Namespace) -> int:
     return 1 if failing is not None else 0
 
 
-def _run_all(configs: tuple[SimConfig, ...], show: bool) -> list[Outcome]:
-    outcomes = []
+def _run_all(
+    configs: tuple[SimConfig, ...], show: bool, jobs: int = 1, full: bool = True
+) -> list[Outcome]:
     if len(configs) == 1:  # one run: a bar over its workflows
         config = configs[0]
         with progress(f"seed {config.seed}", total=config.workflows, enabled=show) as advance:
-            outcomes.append(_timed(config, _deltas(advance)))
-        return outcomes
+            return [_timed(config, _deltas(advance))]
     with progress("seeds", total=len(configs), enabled=show) as advance:
-        for config in configs:
-            outcomes.append(_timed(config, None))
-            advance(1)
-    return outcomes
+        done = run_many(configs, jobs, full, lambda _: advance(1))
+    return [
+        Outcome(config, result, seconds)
+        for config, (result, seconds) in zip(configs, done, strict=True)
+    ]
 
 
 def _deltas(advance: Callable[[int], None]) -> Callable[[int, int], None]:

@@ -45,14 +45,12 @@ class Network:
         if faults.chance("drop"):
             return
         kernel = self.kernel
-        delay = kernel.rng.randint(*LATENCY)
+        delay = kernel.jitter(*LATENCY)
         if faults.delay_max and faults.chance("delay"):
-            delay += kernel.rng.randint(0, faults.delay_max)
+            delay += kernel.jitter(0, faults.delay_max)
         kernel.after(delay, self._deliver, node, node.epoch, fn, args)
         if faults.chance("duplicate"):
-            kernel.after(
-                delay + kernel.rng.randint(*LATENCY), self._deliver, node, node.epoch, fn, args
-            )
+            kernel.after(delay + kernel.jitter(*LATENCY), self._deliver, node, node.epoch, fn, args)
 
     @staticmethod
     def _deliver(node: Node, epoch: int, fn: Callable[..., None], args: tuple[Any, ...]) -> None:

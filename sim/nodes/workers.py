@@ -29,7 +29,7 @@ from sim.nodes.matching import POLL_DEADLINE
 from sim.workflow_code import WorkflowCode
 from sim.workloads import Behaviour
 
-STICKY_TIMEOUT = 1 * SECOND
+STICKY_TIMEOUT = 10 * SECOND
 CALL_TIMEOUT = 1 * SECOND
 CALL_RETRIES = 3
 
