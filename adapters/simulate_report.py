@@ -94,7 +94,8 @@ def document(
         doc["shrunk"] = {
             "seed": shrunk.original.seed,
             "violation": shrunk.violation.id,
-            "workflows": shrunk.config.workflows,
+            "workflows": len(shrunk.config.started()),
+            "workflow_ids": [f"wf-{i}" for i in shrunk.config.started()],
             "faults": len(shrunk.config.plan.items) if shrunk.config.plan else 0,
             "max_virtual_time": shrunk.config.max_virtual_time,
             "trace_hash": shrunk.result.trace_hash,
@@ -185,7 +186,7 @@ def _print_shrunk(shrunk: Shrunk, path: str) -> None:
     faults = len(shrunk.config.plan.items) if shrunk.config.plan else 0
     print(
         f"shrunk seed {shrunk.original.seed} ({shrunk.violation.id}) in "
-        f"{shrunk.simulations} simulations to {shrunk.config.workflows} workflow(s), "
+        f"{shrunk.simulations} simulations to {len(shrunk.config.started())} workflow(s), "
         f"{faults} fault(s), at most {shrunk.config.max_virtual_time / SECOND:g} s of "
         "virtual time:"
     )

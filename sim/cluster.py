@@ -10,10 +10,11 @@ a stale owner can keep trying to write until the fence stops it.
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 
 from core.statemachine import shard as shardlib
-from sim.config import FaultItem, SimConfig
+from sim.config import INSTANT_KINDS, FaultItem, SimConfig
 from sim.faults import Faults, plan_for
 from sim.invariants import EVENTUALLY_BOUND, Monitor, replay_check
 from sim.kernel import MS, T0, Kernel
@@ -135,7 +136,7 @@ class Cluster:
     def schedule_faults(self) -> None:
         for item in self.plan.items:
             self.kernel.at(T0 + item.at, self._fault, item, True)
-            if item.kind != "shard-move":
+            if item.kind not in INSTANT_KINDS:
                 self.kernel.at(T0 + item.at + item.duration, self._fault, item, False)
 
     def _fault(self, item: FaultItem, on: bool) -> None:
@@ -160,27 +161,29 @@ class Cluster:
     # -- the run ----------------------------------------------------------------------
     def run(self, on_progress: ProgressFn | None) -> RunResult:
         config, kernel = self.config, self.kernel
+        started = config.started()
+        only = "" if config.only is None else f" only={','.join(map(str, config.only))}"
         kernel.log(
             "run",
-            f"seed={config.seed} workflows={config.workflows} "
+            f"seed={config.seed} workflows={config.workflows}{only} "
             f"workload={config.workload} mutant={config.mutant} swarm={self.swarm}",
         )
         self.rebalance()
         for worker in (*self.wworkers, *self.aworkers):
             worker.start()
-        for index in range(config.workflows):
-            script = self.workload.script(kernel.rng, index)
+        for index in started:
+            script = self.workload.script(script_rng(config.seed, index), index)
             kernel.at(T0 + 50 * MS + index * START_GAP, self.client.start_workflow, index, script)
         self.schedule_faults()
         heal = max(self.faults.heal_time, T0)
         # Every workflow must close within EVENTUALLY_BOUND of the faults healing (or of
         # its start): running longer could only repeat an INV-EVENTUALLY-CLOSED verdict.
-        last_start = T0 + 50 * MS + max(config.workflows - 1, 0) * START_GAP
+        last_start = T0 + 50 * MS + max(started, default=0) * START_GAP
         until = min(T0 + config.max_virtual_time, max(heal, last_start) + EVENTUALLY_BOUND)
-        total = config.workflows
+        total = len(started)
         last = [-1]
 
-        self.monitor.watched = frozenset(f"wf-{i}" for i in range(total))
+        self.monitor.watched = frozenset(f"wf-{i}" for i in started)
 
         def done() -> bool:
             closed = self.monitor.watched_closed
@@ -197,6 +200,12 @@ class Cluster:
         from sim.result import build_result
 
         return build_result(self, heal)
+
+
+def script_rng(seed: int, index: int) -> random.Random:
+    """Workflow `index`'s own stream for its client script: a function of the seed and
+    the index alone, so a workflow behaves the same whichever others run beside it."""
+    return random.Random(f"tmodel-script/{seed}/{index}")  # str seeds hash with SHA-512
 
 
 def run_cluster(config: SimConfig, on_progress: ProgressFn | None = None) -> RunResult:

@@ -34,6 +34,9 @@ FAULT_KINDS: tuple[str, ...] = (
     "persistence-timeout",  # writes time out: the write may or may not have happened
 )
 
+INSTANT_KINDS = frozenset({"shard-move"})
+"""Faults that happen at a moment: their plan item's duration means nothing."""
+
 ParamValue = float | int | str
 
 
@@ -68,6 +71,21 @@ class SimConfig:
     plan: FaultPlan | None = None  # explicit plan overrides generation
     mutant: str | None = None  # tests only: a broken variant (sim/mutants.py)
     max_virtual_time: int = DEFAULT_MAX_VIRTUAL_TIME  # a run stops here whatever remains
+    # Which of workflows 0..workflows-1 the clients start (None: all). Workflow i's
+    # script, id and start time depend on the seed and i alone, so shrinking can keep
+    # any subset of a failing run's workflows exactly as they were.
+    only: tuple[int, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.only is not None:
+            if list(self.only) != sorted(set(self.only)):
+                raise ValueError("only: workflow indices must be increasing, each once")
+            if self.only and not 0 <= self.only[0] <= self.only[-1] < self.workflows:
+                raise ValueError(f"only: workflow indices must be in 0..{self.workflows - 1}")
+
+    def started(self) -> tuple[int, ...]:
+        """The indices of the workflows the clients start."""
+        return self.only if self.only is not None else tuple(range(self.workflows))
 
 
 def to_json(config: SimConfig) -> str:
@@ -93,6 +111,8 @@ def to_json(config: SimConfig) -> str:
         "mutant": config.mutant,
         "max_virtual_time": config.max_virtual_time,
     }
+    if config.only is not None:
+        data["only"] = list(config.only)
     return json.dumps(data, sort_keys=True, indent=2)
 
 
@@ -122,6 +142,9 @@ def _from_dict(data: dict[str, object]) -> SimConfig:
             raise ValueError("plan must be a list of fault items")
         plan = FaultPlan(tuple(_item(raw) for raw in raw_plan))
     mutant = data.get("mutant")
+    raw_only = data.get("only")
+    if raw_only is not None and not isinstance(raw_only, list):
+        raise ValueError("only must be a list of workflow indices")
     return SimConfig(
         seed=_int(data.get("seed", 0)),
         workflows=_int(data.get("workflows", 200)),
@@ -130,6 +153,7 @@ def _from_dict(data: dict[str, object]) -> SimConfig:
         plan=plan,
         mutant=None if mutant is None else str(mutant),
         max_virtual_time=_int(data.get("max_virtual_time", DEFAULT_MAX_VIRTUAL_TIME)),
+        only=None if raw_only is None else tuple(_int(i) for i in raw_only),
     )
 
 

@@ -60,7 +60,7 @@ def build_result(cluster: Cluster, heal: int) -> RunResult:
         problems.extend(host.problems)
         for queue_state in host.states():
             problems.extend(m.violations(queue_state))
-    workflows = [f"wf-{i}" for i in range(cluster.config.workflows)]
+    workflows = [f"wf-{i}" for i in cluster.config.started()]
     monitor.finish(
         {run_id: record.events for run_id, record in persistence.runs.items()},
         cluster.side_effects,

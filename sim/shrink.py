@@ -8,9 +8,11 @@ debugging (Zeller's ddmin) over the three things a run is made of:
 1. the schedule - the run is cut off shortly after the violation (virtual time is what
    the seed's choices are spread over, so a shorter run makes fewer of them), and
    faults that start after the violation are dropped;
-2. the workload - fewer workflows: 1, 2, 4, ... are tried in that order and the first
-   that still fails is kept (a run is not monotone in its size, so this is a search,
-   not a bisection);
+2. the workload - fewer workflows: the first 1, 2, 4, ... are tried in that order and
+   the first prefix that still fails is kept (a run is not monotone in its size, so
+   this is a search, not a bisection); then ddmin removes chunks of the workflows left.
+   Each workflow's script, id and start time depend on the seed and its index alone,
+   so a kept workflow runs as it did in the original (`SimConfig.only`);
 3. the fault plan - ddmin removes chunks of fault items, halving the chunk size when no
    chunk can go; then each remaining fault's duration is halved while that still fails.
 
@@ -33,8 +35,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
-from sim.config import SECOND, FaultItem, FaultPlan, SimConfig
+from sim.config import INSTANT_KINDS, SECOND, FaultItem, FaultPlan, SimConfig
 from sim.kernel import T0
 from sim.run import RunResult, Violation, simulate
 
@@ -174,15 +177,26 @@ def _cut_schedule(search: _Search, config: SimConfig, result: RunResult, log: li
 
 
 def _fewer_workflows(search: _Search, config: SimConfig, result: RunResult, log: list[str]) -> Step:
-    """The smallest workload of 1, 2, 4, ... workflows that still fails."""
+    """Fewer workflows: the shortest prefix of 1, 2, 4, ... that still fails, then ddmin
+    over the workflows left. Any subset runs each kept workflow as it ran before (same
+    script, id and start time: `SimConfig.only`)."""
+    current = config.started()
+    start = len(current)
     size = 1
-    while size < config.workflows:
-        candidate = replace(config, workflows=size)
+    while size < len(current):
+        candidate = replace(config, only=current[:size])
         found = search.fails(candidate)
         if found is not None:
-            log.append(f"workflows {config.workflows} -> {size}")
-            return candidate, found
+            config, result, current = candidate, found, current[:size]
+            break
         size *= 2
+    base = config
+    config, result, current = _ddmin(
+        search, config, result, current, lambda keep: replace(base, only=keep)
+    )
+    if len(current) < start:
+        kept = f": {', '.join(f'wf-{i}' for i in current)}" if len(current) <= 8 else ""
+        log.append(f"workflows {start} -> {len(current)}{kept}")
     return config, result
 
 
@@ -197,32 +211,53 @@ def _fewer_faults(search: _Search, config: SimConfig, result: RunResult, log: li
     if found is not None:
         log.append(f"faults {start} -> 0")
         return empty, found
-    chunks = 2
-    while len(items) >= 2:
-        size = -(-len(items) // chunks)  # ceiling division
-        removed = False
-        for lo in range(0, len(items), size):
-            keep = items[:lo] + items[lo + size :]
-            candidate = replace(config, plan=FaultPlan(keep))
-            found = search.fails(candidate)
-            if found is not None:
-                config, result, items = candidate, found, keep
-                chunks = max(chunks - 1, 2)
-                removed = True
-                break
-        if not removed:
-            if chunks >= len(items):
-                break
-            chunks = min(len(items), chunks * 2)
+    base = config
+    config, result, items = _ddmin(
+        search, config, result, items, lambda keep: replace(base, plan=FaultPlan(keep))
+    )
     if len(items) < start:
         log.append(f"faults {start} -> {len(items)}: {', '.join(i.kind for i in items)}")
     return config, result
 
 
+T = TypeVar("T")
+
+
+def _ddmin(
+    search: _Search,
+    config: SimConfig,
+    result: RunResult,
+    items: tuple[T, ...],
+    make: Callable[[tuple[T, ...]], SimConfig],
+) -> tuple[SimConfig, RunResult, tuple[T, ...]]:
+    """Zeller's ddmin: remove chunks of `items` (halving the chunk size when none can go)
+    while `make(kept items)` still fails; at least one item is kept."""
+    chunks = 2
+    while len(items) >= 2:
+        size = -(-len(items) // chunks)  # ceiling division
+        for lo in range(0, len(items), size):
+            keep = items[:lo] + items[lo + size :]
+            candidate = make(keep)
+            found = search.fails(candidate)
+            if found is not None:
+                config, result, items = candidate, found, keep
+                chunks = max(chunks - 1, 2)
+                break
+        else:
+            if chunks >= len(items):
+                break
+            chunks = min(len(items), chunks * 2)
+    return config, result, items
+
+
 def _shorter_faults(search: _Search, config: SimConfig, result: RunResult, log: list[str]) -> Step:
-    """Halve each remaining fault's duration while the run still fails."""
+    """Halve each remaining fault's duration while the run still fails (one log line per
+    fault; a fault that happens at a moment, a shard move, has no duration to halve)."""
     items = list(_items(config))
     for k, item in enumerate(items):
+        if item.kind in INSTANT_KINDS:
+            continue
+        before = item
         while item.duration // 2 >= MIN_DURATION:
             shorter = replace(item, duration=item.duration // 2)
             trial = (*items[:k], shorter, *items[k + 1 :])
@@ -230,12 +265,13 @@ def _shorter_faults(search: _Search, config: SimConfig, result: RunResult, log: 
             found = search.fails(candidate)
             if found is None:
                 break
-            log.append(
-                f"{item.kind} at {_secs(item.at)}: duration "
-                f"{_secs(item.duration)} -> {_secs(shorter.duration)}"
-            )
             items[k] = item = shorter
             config, result = candidate, found
+        if item is not before:
+            log.append(
+                f"{item.kind} at {_secs(item.at)}: duration "
+                f"{_secs(before.duration)} -> {_secs(item.duration)}"
+            )
     return config, result
 
 

@@ -71,6 +71,21 @@ def test_json_document_per_seed_and_deterministic(capsys: pytest.CaptureFixture[
     assert [s["trace_hash"] for s in again] == [s["trace_hash"] for s in seeds]
 
 
+def test_jobs_give_each_seed_the_trace_hash_one_process_gives(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = ["simulate", "--seeds", "3..6", "--workflows", "5", "--json"]
+    assert main(args) == 0
+    alone = _json(capsys)["seeds"]
+    assert main([*args, "--jobs", "2"]) == 0
+    pooled = _json(capsys)["seeds"]
+    assert isinstance(alone, list) and isinstance(pooled, list)
+    assert [s["seed"] for s in pooled] == [3, 4, 5, 6]  # the order given, not finish order
+    assert pooled == [
+        {**s, "wall_seconds": p["wall_seconds"]} for s, p in zip(alone, pooled, strict=True)
+    ]
+
+
 def test_out_writes_histories_that_validate(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -157,6 +172,13 @@ BAD_ARGS = {
     "negative-seed": ["--seed", "-1"],
     "seed-and-seeds": ["--seed", "1", "--seeds", "1..2"],
     "zero-workflows": ["--workflows", "0"],
+    "zero-jobs": ["--jobs", "0"],
+    "jobs-not-a-number": ["--jobs", "many"],
+    "repro-only-out-of-range": [
+        "--repro",
+        '@{"format": "tmodel-simulate-repro", "version": 1, "config": {"workflows": 3,'
+        ' "only": [1, 7]}, "expect": {"violation": "INV-X", "trace_hash": "00"}}',
+    ],
     "unknown-workload": ["--workload", "nope"],
     "unknown-fault": ["--faults", "drop,meteor"],
     "missing-repro": ["--repro", "/no/such/repro.json"],

@@ -33,7 +33,8 @@ def _plan(n: int) -> FaultPlan:
 
 class FakeSimulator:
     """Fails with INV-FAKE when the plan holds a shard-move and a worker-crash lasting
-    at least 2 s, with at least 3 workflows; the violation is seen at t=30 s."""
+    at least 2 s, with workflows 5 and 130 among those started; the violation is seen at
+    t=30 s."""
 
     def __init__(self) -> None:
         self.calls = 0
@@ -42,14 +43,14 @@ class FakeSimulator:
         self.calls += 1
         items = config.plan.items if config.plan is not None else _plan(12).items
         kinds = {i.kind for i in items if i.kind != "worker-crash" or i.duration >= 2 * SECOND}
-        fails = {"shard-move", "worker-crash"} <= kinds and config.workflows >= 3
+        fails = {"shard-move", "worker-crash"} <= kinds and {5, 130} <= set(config.started())
         violations = (Violation("INV-FAKE", "broken", 30 * SECOND, "run-1"),) if fails else ()
         digest = hashlib.sha256(repr(config).encode()).hexdigest()
         return RunResult(
             seed=config.seed,
             trace_hash=digest,
-            workflows=config.workflows,
-            events=10 * config.workflows,
+            workflows=len(config.started()),
+            events=10 * len(config.started()),
             faults={},
             violations=violations,
             virtual_ns=min(config.max_virtual_time, 100 * SECOND),
@@ -69,7 +70,8 @@ def test_shrinking_finds_the_minimum_within_budget() -> None:
     assert result.violations
     shrunk = shrink(config, result, run=fake)
     assert shrunk.violation.id == "INV-FAKE"
-    assert shrunk.config.workflows == 4  # 1 and 2 pass; 4 is the first power of 2 >= 3
+    # No prefix shorter than 131 holds both; 256 is past 200, so ddmin does the work.
+    assert shrunk.config.started() == (5, 130)
     plan = shrunk.config.plan
     assert plan is not None and sorted(i.kind for i in plan.items) == [
         "shard-move",
@@ -79,7 +81,7 @@ def test_shrinking_finds_the_minimum_within_budget() -> None:
     assert crash.duration == 2 * SECOND  # 8 s halved twice; 1 s no longer fails
     assert shrunk.config.max_virtual_time == 31 * SECOND  # cut one second after t=30 s
     assert shrunk.simulations == fake.calls - 1 <= 150
-    assert any(step.startswith("workflows 200 -> 4") for step in shrunk.steps)
+    assert "workflows 200 -> 2: wf-5, wf-130" in shrunk.steps
     assert fake(shrunk.config).violations  # the shrunk config fails on its own
 
 
@@ -102,7 +104,7 @@ def test_a_violation_found_at_the_end_keeps_the_whole_run() -> None:
         late = Violation("INV-FAKE", "never closed", result.virtual_ns, None)
         return replace(result, violations=(late,))
 
-    config = SimConfig(workflows=8)
+    config = SimConfig(workflows=200)
     shrunk = shrink(config, at_end(config), run=at_end)
     assert shrunk.config.max_virtual_time == config.max_virtual_time
 
@@ -170,7 +172,7 @@ def test_shrinking_a_mutant_run_keeps_its_violation_and_replays() -> None:
     assert shrunk.violation.id == target
     faults_before = len(result.plan.items)
     faults_after = len(shrunk.config.plan.items) if shrunk.config.plan else 0
-    assert shrunk.config.workflows < config.workflows or faults_after < faults_before
+    assert len(shrunk.config.started()) < config.workflows or faults_after < faults_before
     repro = Repro(shrunk.config, target, shrunk.result.trace_hash, shrunk.steps)
     replayed = replay(loads(dumps(repro)))
     assert replayed.same_trace and replayed.violated
