@@ -8,8 +8,6 @@ the backlog only while no poller can take it.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from core.errors import BadInput, InvalidTransition
 from core.statemachine.fsm import step
 from core.statemachine.matching.poller import TABLE as POLLER_TABLE
@@ -153,12 +151,12 @@ def add_task(
     entry = TaskEntry(key, queue, part, task, TaskState.BACKLOG)
     poller = _pick_poller(state, queue, part, now)
     if poller is None:
-        return replace(state, next_key=key + 1, backlog=(*state.backlog, entry)), Backlogged(key)
+        return _with(state, next_key=key + 1, backlog=(*state.backlog, entry)), Backlogged(key)
     if _expired(task, now):
         gone = _advance(entry, TaskInput.EXPIRED)
-        new = replace(state, next_key=key + 1, finished=(*state.finished, gone))
+        new = _with(state, next_key=key + 1, finished=(*state.finished, gone))
         return new, Dropped(key, DropReason.EXPIRED)
-    return _offer(replace(state, next_key=key + 1), entry, poller)
+    return _offer(_with(state, next_key=key + 1), entry, poller)
 
 
 def poll(
@@ -180,7 +178,7 @@ def poll(
         raise BadInput(f"poller {poller_id!r} already has an outstanding poll")
     part = _partition(state.config, queue, poller_id, partition, write=False)
     poller = Poller(poller_id, queue, part, deadline)
-    state = replace(
+    state = _with(
         state, pollers=(*state.pollers, poller), last_poll=_touch(state.last_poll, queue, now)
     )
     state, dispatch = _serve(state, poller, now)
@@ -209,17 +207,17 @@ def on_record_started_reply(
     if after.state is TaskState.DELIVERED:
         step(POLLER_TABLE, poller.state, PollerInput.RECORD_STARTED_OK)
         pollers = tuple(p for p in state.pollers if p.poller_id != poller.poller_id)
-        new = replace(
+        new = _with(
             state, dispatching=dispatching, finished=(*state.finished, after), pollers=pollers
         )
         return new, ReplyOutcome(task_key, poller.poller_id, after.state, entry.task, None, ())
     waiting, _ = step(POLLER_TABLE, poller.state, PollerInput.REJECTED)
     freed = Poller(poller.poller_id, poller.queue, poller.partition, poller.deadline, waiting)
-    new = replace(state, dispatching=dispatching, pollers=_put_poller(state.pollers, freed))
+    new = _with(state, dispatching=dispatching, pollers=_put_poller(state.pollers, freed))
     if after.state is TaskState.DROPPED:
-        new = replace(new, finished=(*new.finished, after))
+        new = _with(new, finished=(*new.finished, after))
     else:
-        new = replace(new, backlog=(*new.backlog, after))
+        new = _with(new, backlog=(*new.backlog, after))
     new, dispatches = _settle(new, entry.queue, now)
     return new, ReplyOutcome(
         task_key, poller.poller_id, after.state, None, after.reason, dispatches
@@ -234,7 +232,7 @@ def expire_polls(state: MatchingState, now: int) -> tuple[MatchingState, tuple[P
     for p in gone:
         step(POLLER_TABLE, p.state, PollerInput.DEADLINE)
     keep = tuple(p for p in state.pollers if p not in gone)
-    return replace(state, pollers=keep), tuple(PollExpired(p.poller_id, p.queue) for p in gone)
+    return _with(state, pollers=keep), tuple(PollExpired(p.poller_id, p.queue) for p in gone)
 
 
 # --- internals -----------------------------------------------------------------------------
@@ -307,11 +305,11 @@ def _take_task(
     if not expired:
         if chosen is None:
             return state, None
-        return replace(state, backlog=backlog[:chosen] + backlog[chosen + 1 :]), backlog[chosen]
+        return _with(state, backlog=backlog[:chosen] + backlog[chosen + 1 :]), backlog[chosen]
     removed = {*expired, *([] if chosen is None else [chosen])}
     kept = tuple(e for i, e in enumerate(backlog) if i not in removed)
     gone = tuple(_advance(backlog[i], TaskInput.EXPIRED) for i in expired)
-    new = replace(state, backlog=kept, finished=(*state.finished, *gone))
+    new = _with(state, backlog=kept, finished=(*state.finished, *gone))
     return new, None if chosen is None else backlog[chosen]
 
 
@@ -324,7 +322,7 @@ def _offer(
     held = Poller(
         poller.poller_id, poller.queue, poller.partition, poller.deadline, poller_state, entry.key
     )
-    new = replace(
+    new = _with(
         state,
         dispatching=(*state.dispatching, offered),
         pollers=_put_poller(state.pollers, held),
@@ -352,6 +350,29 @@ def _settle(
         if dispatch is not None:
             dispatches.append(dispatch)
     return state, tuple(dispatches)
+
+
+def _with(
+    state: MatchingState,
+    *,
+    next_key: TaskKey | None = None,
+    backlog: tuple[TaskEntry, ...] | None = None,
+    dispatching: tuple[TaskEntry, ...] | None = None,
+    finished: tuple[TaskEntry, ...] | None = None,
+    pollers: tuple[Poller, ...] | None = None,
+    last_poll: tuple[tuple[TaskQueue, int], ...] | None = None,
+) -> MatchingState:
+    """`dataclasses.replace` for MatchingState, spelled out: a third of its cost, and the
+    handlers copy the state several times per call."""
+    return MatchingState(
+        state.config,
+        state.next_key if next_key is None else next_key,
+        state.backlog if backlog is None else backlog,
+        state.dispatching if dispatching is None else dispatching,
+        state.finished if finished is None else finished,
+        state.pollers if pollers is None else pollers,
+        state.last_poll if last_poll is None else last_poll,
+    )
 
 
 def _put_poller(pollers: tuple[Poller, ...], new: Poller) -> tuple[Poller, ...]:
