@@ -14,6 +14,7 @@ v1/message.proto`) for application errors, timeouts and cancellations.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 from collections.abc import Sequence
 
@@ -36,7 +37,24 @@ def to_payloads(values: Sequence[object]) -> Opaque | None:
     """A `Payloads` message holding `values` (None when there are none, as SDKs send)."""
     if not values:
         return None
+    if all(type(v) in _SCALARS for v in values):
+        # Workflow code re-sends the same few arguments on every replay; scalars are
+        # immutable, so their encoding can be remembered. The key carries each value's
+        # type: 1, 1.0 and True are equal in Python but encode differently.
+        return _scalar_payloads(tuple((type(v), v) for v in values))
+    return _encode(values)
+
+
+def _encode(values: Sequence[object]) -> Opaque:
     return Opaque.of({"payloads": [payload(v) for v in values]})
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+@functools.lru_cache(maxsize=4096)
+def _scalar_payloads(typed: tuple[tuple[type, object], ...]) -> Opaque:
+    return _encode([v for _, v in typed])
 
 
 def from_payload(item: JsonValue) -> JsonValue:
@@ -59,6 +77,22 @@ def from_payloads(payloads: Opaque | None) -> list[JsonValue]:
     """The values of a `Payloads` message (empty for None)."""
     if payloads is None:
         return []
+    scalars = _scalar_values(payloads.text)
+    if scalars is not None:  # remembered: a fresh list of immutable values
+        return list(scalars)
+    return _decode(payloads)
+
+
+@functools.lru_cache(maxsize=4096)
+def _scalar_values(text: str) -> tuple[JsonValue, ...] | None:
+    """The values of a Payloads text when all are scalars (safe to share), else None."""
+    values = _decode(Opaque(text))
+    if all(type(v) in _SCALARS for v in values):
+        return tuple(values)
+    return None
+
+
+def _decode(payloads: Opaque) -> list[JsonValue]:
     body = payloads.value()
     items = body.get("payloads", []) if isinstance(body, dict) else []
     if not isinstance(items, list):

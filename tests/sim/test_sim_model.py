@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from adapters.simulate_pool import cpu_count, run_many
 from sim.config import SimConfig
 from sim.run import simulate
 
@@ -18,9 +19,10 @@ def test_correct_model_has_no_violations_on_swarm_seeds() -> None:
 
 @pytest.mark.slow
 def test_correct_model_thousand_seed_sweep() -> None:
-    bad = []
-    for seed in range(1_000):
-        result = simulate(SimConfig(seed=seed, workflows=50))
-        if result.violations:
-            bad.append((seed, result.violations[0]))
+    """The issue's 1,000 swarm seeds, spread over one process per core."""
+    configs = [SimConfig(seed=seed, workflows=50) for seed in range(1_000)]
+    done = run_many(configs, cpu_count(), full=False)
+    bad = [(r.seed, r.violations[0]) for r, _ in done if r.violations]
     assert not bad, bad[:5]
+    assert [r.seed for r, _ in done] == list(range(1_000))
+    assert all(r.workflows == 50 and r.events > 0 for r, _ in done)

@@ -22,6 +22,7 @@ after ``self``; the operations keep the SDK's names (`execute_activity`, `sleep`
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -61,18 +62,26 @@ class RetryPolicy:
     non_retryable_error_types: tuple[str, ...] = ()
 
     def to_opaque(self) -> Opaque:
-        body: dict[str, JsonValue] = {}
-        if self.initial_interval:
-            body["initialInterval"] = _duration(self.initial_interval)
-        if self.backoff_coefficient:
-            body["backoffCoefficient"] = self.backoff_coefficient
-        if self.maximum_interval:
-            body["maximumInterval"] = _duration(self.maximum_interval)
-        if self.maximum_attempts:
-            body["maximumAttempts"] = self.maximum_attempts
-        if self.non_retryable_error_types:
-            body["nonRetryableErrorTypes"] = list(self.non_retryable_error_types)
-        return Opaque.of(body)
+        # Remembered: policies are frozen and few. The coefficient's type is in the key,
+        # as 2 and 2.0 are equal but encode differently.
+        return _retry_opaque(self, type(self.backoff_coefficient).__name__)
+
+
+@functools.lru_cache(maxsize=1024)
+def _retry_opaque(policy: RetryPolicy, _coefficient_type: str) -> Opaque:
+    """The policy as Temporal's JSON `RetryPolicy`."""
+    body: dict[str, JsonValue] = {}
+    if policy.initial_interval:
+        body["initialInterval"] = _duration(policy.initial_interval)
+    if policy.backoff_coefficient:
+        body["backoffCoefficient"] = policy.backoff_coefficient
+    if policy.maximum_interval:
+        body["maximumInterval"] = _duration(policy.maximum_interval)
+    if policy.maximum_attempts:
+        body["maximumAttempts"] = policy.maximum_attempts
+    if policy.non_retryable_error_types:
+        body["nonRetryableErrorTypes"] = list(policy.non_retryable_error_types)
+    return Opaque.of(body)
 
 
 def _duration(ns: int) -> str:
