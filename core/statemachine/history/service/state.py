@@ -14,9 +14,11 @@ the Unix epoch and all durations nanoseconds; 0 means "not set".
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from enum import Enum
 from operator import attrgetter
+from typing import TypeVar
 
 from core.events import HistoryEvent
 from core.opaque import Opaque
@@ -249,7 +251,16 @@ def evolve(state: MutableState, **changes: object) -> MutableState:
     times per request); this copies the slots directly instead of running the frozen
     dataclass's __init__. A test checks that it equals `dataclasses.replace`.
     """
-    new = _NEW(MutableState)
+    return copy_state(MutableState, state, changes)
+
+
+S = TypeVar("S", bound=MutableState)
+
+
+def copy_state(cls: type[S], state: MutableState, changes: Mapping[str, object]) -> S:
+    """A `cls` (MutableState or a subclass with no slots of its own) holding `state`'s
+    fields with `changes` applied."""
+    new = _NEW(cls)
     values = _VALUES(state)
     for name, value in zip(_FIELDS, values, strict=True):
         _SET(new, name, value)
@@ -258,3 +269,11 @@ def evolve(state: MutableState, **changes: object) -> MutableState:
             raise TypeError(f"MutableState has no field {name!r}")
         _SET(new, name, value)
     return new
+
+
+def set_fields(state: MutableState, changes: Mapping[str, object]) -> None:
+    """Change fields of `state` in place: only for a transaction's private draft (txn.py)."""
+    for name, value in changes.items():
+        if name not in _INDEX:
+            raise TypeError(f"MutableState has no field {name!r}")
+        _SET(state, name, value)

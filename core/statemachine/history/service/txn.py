@@ -40,7 +40,12 @@ from core.events import (
     HistoryEvent,
 )
 from core.statemachine.history.service.requests import Reply, StartWorkflowExecution, Task
-from core.statemachine.history.service.state import BUFFERED_EVENT_ID, MutableState, evolve
+from core.statemachine.history.service.state import (
+    BUFFERED_EVENT_ID,
+    MutableState,
+    copy_state,
+    set_fields,
+)
 
 _ACTIVITY_CLOSES = (
     ActivityTaskCompletedEventAttributes,
@@ -57,12 +62,26 @@ _CHILD_CLOSES = (
 )
 
 
+class _Draft(MutableState):
+    """A transaction's private copy of the run's state, changed in place.
+
+    Handlers change a few fields at a time, many times per request; copying all of the
+    state's fields for each change was the history service's largest cost. A draft is
+    made on the first change and never leaves its `Txn`: `Txn.frozen` turns it back
+    into a plain (frozen) MutableState before the Outcome is built. Fields that never
+    change after the start (ids, type, queue, timeouts) are what handlers keep reading
+    from a state they hold across a change; the others are read from `txn.state`.
+    """
+
+    __slots__ = ()
+
+
 class Txn:
     """The working copy of one transaction (see module docstring).
 
     Appending an event only counts the next event id; the count is folded into the
-    state when the state is next read or changed (`set`), so a batch of events costs one
-    copy of the state rather than one per event.
+    state when the state is next read or changed (`set`). The first change copies the
+    state into a private draft; later changes write into it (see `_Draft`).
     """
 
     __slots__ = ("_next", "_state", "events", "now", "tasks")
@@ -77,7 +96,7 @@ class Txn:
     @property
     def state(self) -> MutableState:
         if self._next != self._state.next_event_id:
-            self._state = evolve(self._state, next_event_id=self._next)
+            self._write({})
         return self._state
 
     @state.setter
@@ -86,8 +105,27 @@ class Txn:
         self._next = value.next_event_id
 
     def set(self, **changes: object) -> None:
-        """Change fields of the state (one copy, with the pending event count folded in)."""
-        self._state = evolve(self._state, next_event_id=self._next, **changes)
+        """Change fields of the state (the pending event count folded in)."""
+        self._write(changes)
+
+    def _write(self, changes: dict[str, object]) -> None:
+        changes["next_event_id"] = self._next
+        if type(self._state) is _Draft:
+            set_fields(self._state, changes)
+        else:
+            self._state = copy_state(_Draft, self._state, changes)
+
+    def frozen(self) -> MutableState:
+        """The state as a plain MutableState, for the Outcome; the draft is given up.
+
+        The draft becomes a MutableState in place (the two classes have the same slots,
+        so CPython allows the class change): no field is written after this, since the
+        next change would make a new draft.
+        """
+        state = self.state
+        if type(state) is _Draft:
+            object.__setattr__(state, "__class__", MutableState)
+        return state
 
     @property
     def wft_in_flight(self) -> bool:
@@ -179,7 +217,7 @@ def finish(txn: Txn, reply: Reply, new_run: StartWorkflowExecution | None = None
             txn.set(buffered=())
         elif not txn.wft_in_flight:
             txn.flush()
-    return Outcome(txn.state, tuple(txn.events), tuple(txn.tasks), reply, new_run)
+    return Outcome(txn.frozen(), tuple(txn.events), tuple(txn.tasks), reply, new_run)
 
 
 def unchanged(state: MutableState, reply: Reply) -> Outcome:

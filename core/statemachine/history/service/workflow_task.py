@@ -408,7 +408,7 @@ def convert_unwritten(outcome: Outcome, now: int) -> Outcome:
     txn = Txn(evolve(outcome.state, wft=None, wft_attempt=1), now)
     schedule(txn)
     return Outcome(
-        txn.state,
+        txn.frozen(),
         outcome.events + tuple(txn.events),
         outcome.tasks + tuple(txn.tasks),
         outcome.reply,

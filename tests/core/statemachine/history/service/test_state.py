@@ -6,7 +6,10 @@ import dataclasses
 
 import pytest
 
+from core.enums import EventType
+from core.events import TimerFiredEventAttributes
 from core.statemachine.history.service.state import MutableState, RunStatus, evolve
+from core.statemachine.history.service.txn import Txn
 
 
 def _state() -> MutableState:
@@ -35,3 +38,25 @@ def test_evolve_rejects_unknown_fields() -> None:
 def test_evolved_state_is_still_frozen() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         evolve(_state()).next_event_id = 5  # type: ignore[misc]
+
+
+def test_a_transaction_changes_a_private_draft_and_hands_out_a_frozen_state() -> None:
+    state = _state()
+    txn = Txn(state, 5)
+    txn.set(wft_attempt=3)
+    txn.append(EventType.TIMER_FIRED, TimerFiredEventAttributes(timer_id="t"))
+    txn.set(wft_stamp=7)
+    assert state == _state()  # the input is never written
+    out = txn.frozen()
+    assert type(out) is MutableState
+    assert out == dataclasses.replace(state, wft_attempt=3, wft_stamp=7, next_event_id=2)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        out.wft_attempt = 9  # type: ignore[misc]
+    txn.set(wft_attempt=4)  # a change after freezing makes a new draft ...
+    assert out.wft_attempt == 3  # ... and leaves the handed-out state alone
+    assert txn.frozen().wft_attempt == 4
+
+
+def test_a_transaction_without_changes_hands_back_its_input() -> None:
+    state = _state()
+    assert Txn(state, 5).frozen() is state

@@ -379,6 +379,7 @@ class ServiceCluster(RuleBasedStateMachine):
         assert state == state_copy, "the service mutated its input state"
         assert request == request_copy, "the service mutated its request"
         assert f(state) == first, f"not deterministic for {request!r}"
+        assert type(first.state) is MutableState, "a transaction's private draft escaped"
         self._absorb(state, first)
         return first
 
