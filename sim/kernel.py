@@ -2,7 +2,7 @@
 
 Theory of operation (FoundationDB's simulator, TigerBeetle's VOPR): the whole cluster
 runs in one thread on a virtual clock in nanoseconds. An event is a call scheduled at a
-virtual time; the queue is a heap of ``(time, seq, fn, args)`` where `seq` is a counter,
+virtual time; the queue is a heap ordered by ``(time, seq)`` where `seq` is a counter,
 so two events at the same time run in the order they were scheduled and the order
 depends on nothing but the seed. There is one `random.Random`, seeded from the config;
 no wall clock, threads or real I/O. Nodes write canonical trace lines
@@ -22,7 +22,10 @@ MS = 1_000_000
 SECOND = 1_000 * MS
 T0 = 1_767_225_600 * SECOND  # 2026-01-01T00:00:00Z: virtual time starts here
 
-Event = tuple[int, int, Callable[..., None], tuple[Any, ...]]
+# A queued event is (key, fn, args) with key = time << SEQ_BITS | seq: one integer that
+# orders by time, then by scheduling order, so the heap compares ints, not tuples.
+Event = tuple[int, Callable[..., None], tuple[Any, ...]]
+SEQ_BITS = 40  # a run schedules far fewer than 2**40 events
 _push = heapq.heappush
 
 
@@ -45,13 +48,13 @@ class Kernel:
         """Run `fn(*args)` at virtual time `time` (never in the past)."""
         self._seq += 1
         now = self.now
-        _push(self._queue, (time if time > now else now, self._seq, fn, args))
+        _push(self._queue, ((time if time > now else now) << SEQ_BITS | self._seq, fn, args))
 
     def after(self, delay: int, fn: Callable[..., None], *args: Any) -> None:
         """Run `fn(*args)` `delay` ns from now (a negative delay means now)."""
         self._seq += 1
         now = self.now
-        _push(self._queue, (now + delay if delay > 0 else now, self._seq, fn, args))
+        _push(self._queue, ((now + delay if delay > 0 else now) << SEQ_BITS | self._seq, fn, args))
 
     def jitter(self, low: int, high: int) -> int:
         """A uniform delay in [low, high] ns.
@@ -85,9 +88,10 @@ class Kernel:
         """Run events in order until the queue is empty, `until` passes, or `stop()`."""
         queue = self._queue
         pop = heapq.heappop
-        while queue and queue[0][0] <= until:
-            time, _, fn, args = pop(queue)
-            self.now = time
+        limit = (until + 1) << SEQ_BITS  # every key of a time <= until is below it
+        while queue and queue[0][0] < limit:
+            key, fn, args = pop(queue)
+            self.now = key >> SEQ_BITS
             self.steps += 1
             fn(*args)
             if stop is not None and (self.steps & 63) == 0 and stop():
