@@ -220,3 +220,25 @@ def test_the_invariants_reported_are_those_the_monitor_checks() -> None:
     source = Path(sim.invariants.__file__).read_text(encoding="utf-8")
     checked = set(re.findall(r'"(INV-[A-Z-]+)"', source))
     assert checked == {i for i in INVARIANTS if i.startswith("INV-")}
+
+
+def test_bench_simulate_reports_one_process_and_a_sweep(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from argparse import Namespace
+
+    from adapters import bench_simulate
+
+    monkeypatch.setattr(bench_simulate, "temporal_binary", lambda: None)  # no real server
+    monkeypatch.setattr(bench_simulate, "SWEEP_SEEDS_PER_JOB", 1)
+    monkeypatch.setattr(bench_simulate, "SimConfig", partial(SimConfig, workflows=5))
+    args = Namespace(seed=0, workflows=6, repeat=1, jobs=2)
+    figures = {f.metric: f.value for f in bench_simulate.bench_simulate(args)}
+    assert figures["workflows"] == 6 and figures["violations"] == 0
+    assert figures["events_per_wall_second"] > 0 and figures["virtual_over_wall"] > 0
+    assert figures["sweep_jobs"] == 2 and figures["sweep_seeds"] == 2
+    assert figures["sweep_workflows_per_seed"] == 5 and figures["sweep_violations"] == 0
+    assert figures["sweep_events_per_wall_second"] > 0
+    assert "real-server comparison skipped" in capsys.readouterr().err
+    one = {f.metric for f in bench_simulate.bench_simulate(Namespace(**{**vars(args), "jobs": 1}))}
+    assert not any(m.startswith("sweep_") for m in one)  # one job: no sweep
