@@ -9,7 +9,7 @@ time virtual time goes.
 
 With ``--jobs N`` above 1 (the default is one per core) it also runs a sweep as users
 run one, `tmodel simulate --seeds A..B --jobs N` on the default configuration (200
-workflows a seed): 8N seeds over N worker processes (`adapters.simulate_pool`), and
+workflows a seed): 25N seeds over N worker processes (`adapters.simulate_pool`), and
 reports their combined events per wall second and per busy process second. One run is
 one thread; a sweep of seeds is where more cores help.
 
@@ -97,12 +97,13 @@ def bench_simulate(args: argparse.Namespace) -> list[Figure]:
     ]
 
 
-SWEEP_SEEDS_PER_JOB = 8
+SWEEP_SEEDS_PER_JOB = 25
 
 
 def _sweep(config: SimConfig, jobs: int) -> list[Figure]:
     """A sweep as users run one: `tmodel simulate --seeds A..B --jobs N` on the default
-    configuration (its workflow count), 8 seeds per process; events per wall second."""
+    configuration (its workflow count), 25 seeds per process (so the last seeds to
+    finish leave a core idle only briefly); events per wall second."""
     if jobs <= 1:
         return []
     base = replace(config, workflows=SimConfig().workflows)
