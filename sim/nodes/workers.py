@@ -29,6 +29,8 @@ from sim.nodes.matching import POLL_DEADLINE
 from sim.workflow_code import WorkflowCode
 from sim.workloads import Behaviour
 
+# temporalio's Worker defaults: `sticky_queue_schedule_to_start_timeout` 10 s and
+# `max_cached_workflows` 1000 (Behaviour.cache_size), in temporalio/worker/_worker.py.
 STICKY_TIMEOUT = 10 * SECOND
 CALL_TIMEOUT = 1 * SECOND
 CALL_RETRIES = 3
