@@ -34,6 +34,7 @@ from core.events import (
     WorkflowType,
     check_attributes,
 )
+from core.fastinit import fast_init_all
 from core.opaque import Opaque
 
 
@@ -738,3 +739,6 @@ COMMAND_ATTRIBUTES_CLASS: Final[Mapping[CommandType, type[CommandAttributes]]] =
 COMMAND_ATTRIBUTES_JSON_KEY: Final[Mapping[CommandType, str]] = MappingProxyType(
     {row.command_type: row.json_key for row in _COMMAND_ROWS}
 )
+
+
+fast_init_all(globals())  # faster constructors for this module's values (core/fastinit.py)

@@ -58,6 +58,7 @@ from core.enums import (
     WorkflowIdReusePolicy,
     WorkflowTaskFailedCause,
 )
+from core.fastinit import fast_init_all
 from core.opaque import Opaque
 
 
@@ -2915,3 +2916,6 @@ _ENUM_SITE_ROWS: Final[tuple[tuple[str, tuple[EnumSite, ...]], ...]] = (
 OPAQUE_ENUM_SITES: Final[Mapping[str, tuple[EnumSite, ...]]] = MappingProxyType(
     dict(_ENUM_SITE_ROWS)
 )
+
+
+fast_init_all(globals())  # faster constructors for this module's values (core/fastinit.py)

@@ -488,6 +488,7 @@ from typing import ClassVar, Final, Literal, TypeAlias
 from core.enums import (
 {enum_imports}
 )
+from core.fastinit import fast_init_all
 from core.opaque import Opaque
 
 
@@ -567,6 +568,13 @@ def check_attributes(cls: type[object], json_key: str, attributes: object, kind:
         raise ValueError(f"{attributes.json_key} is not the attributes key of {kind!r}")'''
 
 
+FAST_INIT = [
+    "",
+    "",
+    "fast_init_all(globals())  # faster constructors for this module's values (core/fastinit.py)",
+]
+
+
 def emit_events(
     version: str,
     enums: Sequence[EnumDescriptor],
@@ -598,6 +606,7 @@ def emit_events(
     lines += event_lines(event_class)
     lines += attributes_table_lines(typed, opaque)
     lines += sites_lines(sites)
+    lines += FAST_INIT
     return "\n".join(lines) + "\n"
 
 
@@ -764,6 +773,7 @@ def emit_commands(
             )
         ),
         ")",
+        "from core.fastinit import fast_init_all",
         "from core.opaque import Opaque",
     ]
     for member, _, _, cls in typed:
@@ -837,6 +847,7 @@ def emit_commands(
         "    {row.command_type: row.json_key for row in _COMMAND_ROWS}",
         ")",
     ]
+    lines += FAST_INIT
     return "\n".join(lines) + "\n"
 
 

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from core.events import HistoryEvent
+from core.fastinit import fast_init_all
 from core.statemachine import shard as shardlib
 from core.statemachine.history.service.requests import Task
 from core.statemachine.history.service.state import MutableState
@@ -175,3 +176,6 @@ class Persistence:
 
     def is_pending(self, shard: int, task_id: int) -> bool:
         return task_id in self.outbox.get(shard, {})
+
+
+fast_init_all(globals())  # faster constructors for this module's values (core/fastinit.py)

@@ -21,6 +21,7 @@ from types import MappingProxyType
 from typing import Generic, TypeVar
 
 from core.errors import InvalidDefinition, InvalidTransition
+from core.fastinit import fast_init_all
 
 S = TypeVar("S", bound=Enum)
 I = TypeVar("I", bound=Enum)  # noqa: E741 - the conventional name for an input alphabet
@@ -144,3 +145,6 @@ def to_dot(table: Table[S, I]) -> str:
         lines.append(f'  {row.source.name} -> {row.target.name} [label="{row.input.name}"];')
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+fast_init_all(globals())  # faster constructors for this module's values (core/fastinit.py)

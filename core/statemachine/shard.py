@@ -45,6 +45,7 @@ from enum import Enum
 from typing import TypeAlias
 
 from core.errors import BadInput, InvalidTransition
+from core.fastinit import fast_init_all
 from core.statemachine.fsm import make_table, step
 
 RULE = "INV-SINGLE-SHARD-WRITER"
@@ -284,3 +285,6 @@ def on_write_result(ctx: ShardContext, result: WriteResult) -> ShardContext:
     if isinstance(result, ShardOwnershipLost):
         return transition(ctx, ShardInput.OWNERSHIP_LOST)
     return ctx
+
+
+fast_init_all(globals())  # faster constructors for this module's values (core/fastinit.py)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from core.events import HistoryEvent
+from core.fastinit import fast_init_all
 from core.statemachine.history.service import requests as rq
 from core.statemachine.matching import QueueKind, TaskKind, TaskQueue
 from core.statemachine.shard import fingerprint32, shard_for
@@ -122,3 +123,6 @@ class Base:
     def restart(self) -> None:
         self.up = True
         self.kernel.log(self.name, "restart")
+
+
+fast_init_all(globals())  # faster constructors for this module's values (core/fastinit.py)

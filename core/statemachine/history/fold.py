@@ -23,6 +23,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from core.events import HistoryEvent
+from core.fastinit import fast_init_all
 from core.statemachine.fsm import Table
 
 if TYPE_CHECKING:  # the entity modules import this one; their state types are for mypy only
@@ -269,3 +270,6 @@ def settle_reuses(fold: Fold) -> None:
     for rule, event_id, message in fold.reuses.values():
         fold.violations.append(Violation(rule, event_id, message))
     fold.reuses.clear()
+
+
+fast_init_all(globals())  # faster constructors for this module's values (core/fastinit.py)

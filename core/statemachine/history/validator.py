@@ -26,6 +26,7 @@ from types import MappingProxyType
 
 from core.enums import EventType
 from core.events import ATTRIBUTES_CLASS, HistoryEvent
+from core.fastinit import fast_init_all
 from core.statemachine.history import (
     activity,
     cancel_external,
@@ -129,3 +130,6 @@ def validate(events: Iterable[HistoryEvent]) -> ValidationResult:
         close_event_id=fold.close_event_id,
         close_event_type=fold.close_event_type,
     )
+
+
+fast_init_all(globals())  # faster constructors for this module's values (core/fastinit.py)

@@ -30,6 +30,7 @@ from enum import Enum
 from typing import TypeVar, overload
 
 from core.errors import InvalidDefinition
+from core.fastinit import fast_init_all
 from core.opaque import JsonValue, Opaque
 from core.statemachine.replay.scheduler import CancelledError
 
@@ -320,3 +321,6 @@ def definition(cls: type) -> Definition:
     if not isinstance(found, Definition):
         raise InvalidDefinition(f"{cls.__qualname__} is not decorated with @workflow.defn")
     return found
+
+
+fast_init_all(globals())  # faster constructors for this module's values (core/fastinit.py)

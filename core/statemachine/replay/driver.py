@@ -23,6 +23,7 @@ from core.enums import EventType
 from core.errors import Nondeterminism
 from core.event_sets import COMMAND_EVENT_TYPES
 from core.events import HistoryEvent, WorkflowTaskCompletedEventAttributes
+from core.fastinit import fast_init_all
 from core.statemachine.history.service.requests import UpdateWorkflowExecution
 from core.statemachine.replay.definition import Definition
 from core.statemachine.replay.engine import Execution, LocalActivityRunner
@@ -169,3 +170,6 @@ def snapshot(ex: Execution) -> tuple[str, ...]:
     )
     closing = ex.run_entity.state.name
     return (closing, *(f"{k}={fields[k]!r}" for k in sorted(fields)))
+
+
+fast_init_all(globals())  # faster constructors for this module's values (core/fastinit.py)

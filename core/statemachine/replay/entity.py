@@ -8,6 +8,7 @@ from enum import Enum
 
 from core.commands import Command
 from core.enums import EventType
+from core.fastinit import fast_init_all
 from core.statemachine import fsm
 from core.statemachine.history.service.requests import UpdateMessage
 from core.statemachine.replay.scheduler import Future
@@ -39,3 +40,6 @@ class Activation:
     commands: tuple[Command, ...]
     messages: tuple[UpdateMessage, ...]
     failure: str | None = None  # the task must fail: a bug in the code
+
+
+fast_init_all(globals())  # faster constructors for this module's values (core/fastinit.py)

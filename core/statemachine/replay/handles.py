@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core import payloads
+from core.fastinit import fast_init_all
 from core.opaque import JsonValue
 from core.statemachine.replay.scheduler import Future
 
@@ -48,3 +49,6 @@ def body(value: object) -> JsonValue:
     """A one-value `Payloads` message as a JSON value (for marker details)."""
     opaque = payloads.to_payloads([value])
     return opaque.value() if opaque is not None else None
+
+
+fast_init_all(globals())  # faster constructors for this module's values (core/fastinit.py)

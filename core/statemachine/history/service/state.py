@@ -21,6 +21,7 @@ from operator import attrgetter
 from typing import TypeVar
 
 from core.events import HistoryEvent
+from core.fastinit import fast_init_all
 from core.opaque import Opaque
 
 # Placeholder id of a buffered event until its batch is flushed (common/constants.go,
@@ -277,3 +278,6 @@ def set_fields(state: MutableState, changes: Mapping[str, object]) -> None:
         if name not in _INDEX:
             raise TypeError(f"MutableState has no field {name!r}")
         _SET(state, name, value)
+
+
+fast_init_all(globals())  # faster constructors for this module's values (core/fastinit.py)

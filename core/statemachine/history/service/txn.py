@@ -39,6 +39,7 @@ from core.events import (
     EventAttributes,
     HistoryEvent,
 )
+from core.fastinit import fast_init_all
 from core.statemachine.history.service.requests import Reply, StartWorkflowExecution, Task
 from core.statemachine.history.service.state import (
     BUFFERED_EVENT_ID,
@@ -223,3 +224,6 @@ def finish(txn: Txn, reply: Reply, new_run: StartWorkflowExecution | None = None
 def unchanged(state: MutableState, reply: Reply) -> Outcome:
     """A request that changes nothing (rejected, or an idempotent repeat)."""
     return Outcome(state, (), (), reply)
+
+
+fast_init_all(globals())  # faster constructors for this module's values (core/fastinit.py)

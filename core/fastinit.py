@@ -1,0 +1,85 @@
+"""Faster constructors for the frozen, slotted dataclasses that hold the model's values.
+
+Theory of operation. Every event, command, request, task and state in the model is a
+frozen dataclass with slots, and the simulator builds some twenty of them per history
+event. The `__init__` that `dataclasses` writes for a frozen class stores each field
+with ``object.__setattr__(self, name, value)``, a generic lookup per field; frozen-ness
+forbids the plain ``self.name = value``. The slot's own descriptor stores the value
+directly and is about twice as fast, so `fast_init` gives a class an equivalent
+`__init__` that calls each field's slot descriptor: same parameters, same defaults, the
+same `__post_init__` call after the fields are set, and the class stays frozen
+(`__setattr__` still refuses). Like `dataclasses`, it writes that `__init__` as source
+text and compiles it once, when the module defining the class is imported.
+
+A class it cannot mirror exactly - a field without an `__init__` parameter, a
+keyword-only field, a default factory, a non-frozen or unslotted class - keeps the
+dataclass `__init__`. Nothing observable changes: only construction gets faster.
+`tests/core/test_fastinit.py` checks the two constructors agree.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from types import FunctionType
+
+_MISSING = dataclasses.MISSING
+
+
+def fast_init(cls: type) -> bool:
+    """Give frozen, slotted dataclass `cls` the faster `__init__`; False if left as is."""
+    if not dataclasses.is_dataclass(cls) or "__slots__" not in cls.__dict__:
+        return False
+    params = getattr(cls, "__dataclass_params__", None)
+    if params is None or not params.frozen:
+        return False
+    namespace: dict[str, object] = {}
+    parameters: list[str] = []
+    body: list[str] = []
+    for f in dataclasses.fields(cls):
+        if not f.init or f.kw_only or f.default_factory is not _MISSING:
+            return False
+        setter = _slot_setter(cls, f.name)
+        if setter is None:
+            return False
+        namespace[f"_set_{f.name}"] = setter
+        if f.default is _MISSING:
+            parameters.append(f.name)
+        else:
+            namespace[f"_default_{f.name}"] = f.default
+            parameters.append(f"{f.name}=_default_{f.name}")
+        body.append(f"    _set_{f.name}(self, {f.name})")
+    if hasattr(cls, "__post_init__"):
+        body.append("    self.__post_init__()")
+    source = f"def __init__(self{''.join(', ' + p for p in parameters)}):\n"
+    source += "\n".join(body or ["    pass"]) + "\n"
+    exec(source, namespace)  # our own text, compiled as dataclasses compiles its own
+    init = namespace["__init__"]
+    if not isinstance(init, FunctionType):
+        return False
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    init.__module__ = cls.__module__
+    init.__doc__ = f"Fast constructor of {cls.__name__} (core/fastinit.py)."
+    setattr(cls, "__init__", init)  # noqa: B010 - mypy refuses `cls.__init__ = ...`
+    return True
+
+
+def fast_init_all(namespace: Mapping[str, object]) -> int:
+    """`fast_init` every dataclass defined in the module whose globals are `namespace`
+    (call it as ``fast_init_all(globals())`` at the end of the module); how many."""
+    module = namespace.get("__name__")
+    done = 0
+    for value in list(namespace.values()):
+        if isinstance(value, type) and value.__module__ == module and fast_init(value):
+            done += 1
+    return done
+
+
+def _slot_setter(cls: type, name: str) -> Callable[[object, object], None] | None:
+    """The `__set__` of the slot descriptor that stores field `name` of `cls`."""
+    for klass in cls.__mro__:
+        descriptor = klass.__dict__.get(name)
+        if descriptor is not None:
+            setter = getattr(descriptor, "__set__", None)
+            return setter if callable(setter) else None
+    return None

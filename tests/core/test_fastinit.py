@@ -1,0 +1,137 @@
+"""`core.fastinit`: the faster constructor builds exactly what the dataclass one builds,
+keeps the class frozen, and leaves alone what it cannot mirror."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import inspect
+import pkgutil
+from dataclasses import dataclass, field
+
+import pytest
+
+import core
+from core.fastinit import fast_init, fast_init_all
+
+
+def _classes() -> tuple[type, type]:
+    """A fresh pair (a class with a default, a subclass with a __post_init__)."""
+
+    @dataclass(frozen=True, slots=True)
+    class Base:
+        a: int
+        b: str = "b"
+
+    @dataclass(frozen=True, slots=True)
+    class Child(Base):
+        c: tuple[int, ...] = ()
+        checked: bool = False
+
+        def __post_init__(self) -> None:
+            if self.a < 0:
+                raise ValueError("a must not be negative")
+            object.__setattr__(self, "checked", True)
+
+    return Base, Child
+
+
+def _twins() -> tuple[type, type]:
+    """The subclass with its dataclass __init__, and a twin given the fast one."""
+    _, slow = _classes()
+    _, fast = _classes()
+    assert fast_init(fast)
+    return slow, fast
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs"),
+    [((1,), {}), ((1, "x"), {}), ((1,), {"c": (2, 3)}), ((), {"a": 5, "b": "y", "c": (1,)})],
+)
+def test_the_fast_constructor_builds_what_the_dataclass_one_builds(
+    args: tuple[object, ...], kwargs: dict[str, object]
+) -> None:
+    slow, fast = _twins()
+    plain, made = slow(*args, **kwargs), fast(*args, **kwargs)
+    assert dataclasses.astuple(made) == dataclasses.astuple(plain)
+    assert made.checked  # __post_init__ ran, after the fields were set
+    assert made.__init__.__doc__ != plain.__init__.__doc__  # and it was the fast one
+    assert inspect.signature(fast).parameters.keys() == inspect.signature(slow).parameters.keys()
+
+
+def test_the_fast_constructor_refuses_what_the_dataclass_one_refuses() -> None:
+    _, fast = _twins()
+    for args, kwargs in [((), {}), ((1,), {"nope": 2}), ((1, "b", (), False, 9), {})]:
+        with pytest.raises(TypeError):
+            fast(*args, **kwargs)
+    with pytest.raises(ValueError, match="negative"):
+        fast(-1)  # __post_init__ still checks
+    made = fast(1)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.a = 2  # still frozen
+
+
+def test_a_class_with_no_fields_gets_a_constructor_too() -> None:
+    @dataclass(frozen=True, slots=True)
+    class Empty:
+        pass
+
+    assert fast_init(Empty)
+    assert Empty() == Empty()
+
+
+def test_what_cannot_be_mirrored_keeps_the_dataclass_constructor() -> None:
+    @dataclass(frozen=True, slots=True)
+    class Factory:
+        items: list[int] = field(default_factory=list)
+
+    @dataclass(frozen=True, slots=True)
+    class KeywordOnly:
+        a: int = field(kw_only=True)
+
+    @dataclass(slots=True)
+    class Mutable:
+        a: int
+
+    @dataclass(frozen=True)
+    class NoSlots:
+        a: int
+
+    class NotADataclass:
+        pass
+
+    for cls in (Factory, KeywordOnly, Mutable, NoSlots, NotADataclass):
+        before = cls.__init__
+        assert not fast_init(cls)
+        assert cls.__init__ is before
+
+
+def test_fast_init_all_takes_only_the_module_own_classes() -> None:
+    base, child = _classes()
+    assert fast_init_all({"__name__": "elsewhere", "Base": base}) == 0
+    namespace = {"__name__": __name__, "Base": base, "dataclass": dataclass, "x": 1}
+    assert fast_init_all(namespace) == 1
+    assert "fastinit" in (vars(base)["__init__"].__doc__ or "")
+    assert "fastinit" not in (vars(child)["__init__"].__doc__ or "")
+
+
+def test_every_frozen_slotted_value_in_core_is_sped_up() -> None:
+    """A module that forgets its `fast_init_all(globals())` line loses the speed-up."""
+    slow = []
+    for info in pkgutil.walk_packages(core.__path__, "core."):
+        module = importlib.import_module(info.name)
+        for value in vars(module).values():
+            if (
+                isinstance(value, type)
+                and value.__module__ == info.name
+                and dataclasses.is_dataclass(value)
+                and value.__dataclass_params__.frozen  # type: ignore[attr-defined]
+                and "__slots__" in value.__dict__
+                and all(
+                    f.init and f.default_factory is dataclasses.MISSING
+                    for f in dataclasses.fields(value)
+                )
+                and "fastinit" not in (value.__init__.__doc__ or "")
+            ):
+                slow.append(f"{info.name}.{value.__qualname__}")
+    assert not slow, f"add fast_init_all(globals()) to their modules: {sorted(slow)[:10]}"
