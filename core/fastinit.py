@@ -64,6 +64,27 @@ def fast_init(cls: type) -> bool:
     return True
 
 
+def slot_copier(cls: type) -> Callable[[object, object], None]:
+    """A function ``copy(src, dst)`` that stores every field of dataclass `cls` read from
+    `src` into the slots of `dst`, written out field by field (no loop). For `evolve`-
+    style copies of a large frozen state; raises TypeError if a field has no slot."""
+    namespace: dict[str, object] = {}
+    body: list[str] = []
+    for f in dataclasses.fields(cls):
+        setter = _slot_setter(cls, f.name)
+        if setter is None:
+            raise TypeError(f"{cls.__name__}.{f.name} is not stored in a slot")
+        namespace[f"_set_{f.name}"] = setter
+        body.append(f"    _set_{f.name}(dst, src.{f.name})")
+    source = "def copy(src, dst):\n" + "\n".join(body or ["    pass"]) + "\n"
+    exec(source, namespace)  # our own text, compiled as dataclasses compiles its own
+    copy = namespace["copy"]
+    if not isinstance(copy, FunctionType):
+        raise TypeError("slot_copier: no function compiled")
+    copy.__qualname__ = f"{cls.__qualname__}.<slot copy>"
+    return copy
+
+
 def fast_init_all(namespace: Mapping[str, object]) -> int:
     """`fast_init` every dataclass defined in the module whose globals are `namespace`
     (call it as ``fast_init_all(globals())`` at the end of the module); how many."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import pytest
 
 import core
-from core.fastinit import fast_init, fast_init_all
+from core.fastinit import fast_init, fast_init_all, slot_copier
 
 
 def _classes() -> tuple[type, type]:
@@ -135,3 +135,19 @@ def test_every_frozen_slotted_value_in_core_is_sped_up() -> None:
             ):
                 slow.append(f"{info.name}.{value.__qualname__}")
     assert not slow, f"add fast_init_all(globals()) to their modules: {sorted(slow)[:10]}"
+
+
+def test_slot_copier_copies_every_field() -> None:
+    _, child = _classes()
+    copy = slot_copier(child)
+    source = child(3, "x", (1, 2))
+    target = object.__new__(child)
+    copy(source, target)
+    assert target == source and target is not source
+
+    @dataclass(frozen=True)
+    class NoSlots:
+        a: int
+
+    with pytest.raises(TypeError, match="not stored in a slot"):
+        slot_copier(NoSlots)

@@ -17,11 +17,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from enum import Enum
-from operator import attrgetter
 from typing import TypeVar
 
 from core.events import HistoryEvent
-from core.fastinit import fast_init_all
+from core.fastinit import fast_init_all, slot_copier
 from core.opaque import Opaque
 
 # Placeholder id of a buffered event until its batch is flushed (common/constants.go,
@@ -239,10 +238,10 @@ class MutableState:
 
 
 _FIELDS = tuple(f.name for f in fields(MutableState))
-_VALUES = attrgetter(*_FIELDS)
 _INDEX = {name: i for i, name in enumerate(_FIELDS)}
 _NEW = object.__new__
 _SET = object.__setattr__
+_COPY = slot_copier(MutableState)
 
 
 def evolve(state: MutableState, **changes: object) -> MutableState:
@@ -262,9 +261,7 @@ def copy_state(cls: type[S], state: MutableState, changes: Mapping[str, object])
     """A `cls` (MutableState or a subclass with no slots of its own) holding `state`'s
     fields with `changes` applied."""
     new = _NEW(cls)
-    values = _VALUES(state)
-    for name, value in zip(_FIELDS, values, strict=True):
-        _SET(new, name, value)
+    _COPY(state, new)
     for name, value in changes.items():
         if name not in _INDEX:
             raise TypeError(f"MutableState has no field {name!r}")
