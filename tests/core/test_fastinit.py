@@ -141,7 +141,7 @@ def test_slot_copier_copies_every_field() -> None:
     _, child = _classes()
     copy = slot_copier(child)
     source = child(3, "x", (1, 2))
-    target = object.__new__(child)
+    target: object = object.__new__(child)
     copy(source, target)
     assert target == source and target is not source
 
