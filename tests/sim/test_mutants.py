@@ -6,7 +6,9 @@ import pytest
 
 from sim.config import SimConfig
 from sim.mutants import MUTANTS
+from sim.repro import Repro, dumps, loads, replay
 from sim.run import simulate
+from sim.shrink import shrink
 
 # The fault kinds that give each mutant its chance (swarm finds them too, more slowly).
 FAULTS: dict[str, tuple[str, ...]] = {
@@ -51,3 +53,26 @@ def test_mutant_is_caught_in_swarm(mutant: str) -> None:
         if any(v.id == want for v in result.violations):
             return
     pytest.fail(f"{mutant} not caught as {want} in 100 swarm seeds")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mutant", sorted(MUTANTS))
+def test_mutant_is_caught_in_swarm_and_shrunk(mutant: str) -> None:
+    """The first swarm seed that catches the mutant shrinks to a smaller run that still
+    violates the same invariant, and its repro replays to the same trace hash."""
+    want = MUTANTS[mutant]
+    for seed in range(100):
+        config = SimConfig(seed=seed, workflows=40, mutant=mutant)
+        result = simulate(config)
+        if any(v.id == want for v in result.violations):
+            break
+    else:
+        pytest.fail(f"{mutant} not caught as {want} in 100 swarm seeds")
+    shrunk = shrink(config, result, violation=want)
+    assert shrunk.violation.id == want
+    smaller = len(shrunk.config.started()) < config.workflows or len(
+        shrunk.config.plan.items if shrunk.config.plan else ()
+    ) < len(result.plan.items)
+    assert smaller, shrunk.steps
+    replayed = replay(loads(dumps(Repro(shrunk.config, want, shrunk.result.trace_hash))))
+    assert replayed.same_trace and replayed.violated
