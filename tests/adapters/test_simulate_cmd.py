@@ -8,6 +8,7 @@ or by the test replacing the config the command builds - never by a CLI flag.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import subprocess
@@ -242,3 +243,21 @@ def test_bench_simulate_reports_one_process_and_a_sweep(
     assert "real-server comparison skipped" in capsys.readouterr().err
     one = {f.metric for f in bench_simulate.bench_simulate(Namespace(**{**vars(args), "jobs": 1}))}
     assert not any(m.startswith("sweep_") for m in one)  # one job: no sweep
+
+
+def test_jobs_with_out_write_every_seed_histories(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "runs"
+    args = ["simulate", "--seeds", "0..1", "--workflows", "3", "--jobs", "2", "--out", str(out)]
+    assert main([*args, "--json"]) == 0
+    seeds = _json(capsys)["seeds"]
+    assert isinstance(seeds, list)
+    for seed in seeds:
+        folder = out / f"seed-{seed['seed']}"
+        assert len(list((folder / "histories").glob("*.json"))) >= seed["workflows"]
+        trace = (folder / "trace.txt").read_text(encoding="utf-8").splitlines()
+        assert (
+            hashlib.sha256("".join(f"{line}\n" for line in trace).encode()).hexdigest()
+            == (seed["trace_hash"])
+        )
