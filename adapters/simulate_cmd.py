@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -31,7 +30,7 @@ from typing import Any
 
 from adapters.console import progress
 from adapters.simulate_out import write_outputs
-from adapters.simulate_pool import cpu_count, run_many
+from adapters.simulate_pool import cpu_count, run_many, run_one
 from adapters.simulate_report import Outcome, document, print_report, repro_command
 from core.errors import BadInput
 from sim.config import FAULT_KINDS, SimConfig
@@ -249,7 +248,8 @@ def _run_all(
     if len(configs) == 1:  # one run: a bar over its workflows
         config = configs[0]
         with progress(f"seed {config.seed}", total=config.workflows, enabled=show) as advance:
-            return [_timed(config, _deltas(advance))]
+            result, seconds = run_one(config, True, _deltas(advance))
+            return [Outcome(config, result, seconds)]
     with progress("seeds", total=len(configs), enabled=show) as advance:
         done = run_many(configs, jobs, full, lambda _: advance(1))
     return [
@@ -266,12 +266,6 @@ def _deltas(advance: Callable[[int], None]) -> Callable[[int, int], None]:
         done[0] = closed
 
     return report
-
-
-def _timed(config: SimConfig, on_progress: Callable[[int, int], None] | None) -> Outcome:
-    start = time.perf_counter()
-    result = simulate(config, on_progress)
-    return Outcome(config, result, time.perf_counter() - start)
 
 
 def _shrink(failing: Outcome, show: bool) -> Shrunk:

@@ -31,10 +31,12 @@ def cpu_count() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-def run_one(config: SimConfig, full: bool) -> Done:
-    """Simulate `config`; drop histories and trace unless `full` (the workers' job)."""
+def run_one(
+    config: SimConfig, full: bool, on_progress: Callable[[int, int], None] | None = None
+) -> Done:
+    """Simulate `config` and time it; drop histories and trace unless `full`."""
     start = time.perf_counter()
-    result = simulate(config)
+    result = simulate(config, on_progress)
     seconds = time.perf_counter() - start
     if not full:
         result = replace(result, histories={}, trace=())

@@ -51,12 +51,7 @@ def fast_init(cls: type) -> bool:
         body.append(f"    _set_{f.name}(self, {f.name})")
     if hasattr(cls, "__post_init__"):
         body.append("    self.__post_init__()")
-    source = f"def __init__(self{''.join(', ' + p for p in parameters)}):\n"
-    source += "\n".join(body or ["    pass"]) + "\n"
-    exec(source, namespace)  # our own text, compiled as dataclasses compiles its own
-    init = namespace["__init__"]
-    if not isinstance(init, FunctionType):
-        return False
+    init = _compile(f"__init__(self{''.join(', ' + p for p in parameters)})", body, namespace)
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     init.__module__ = cls.__module__
     init.__doc__ = f"Fast constructor of {cls.__name__} (core/fastinit.py)."
@@ -76,11 +71,7 @@ def slot_copier(cls: type) -> Callable[[object, object], None]:
             raise TypeError(f"{cls.__name__}.{f.name} is not stored in a slot")
         namespace[f"_set_{f.name}"] = setter
         body.append(f"    _set_{f.name}(dst, src.{f.name})")
-    source = "def copy(src, dst):\n" + "\n".join(body or ["    pass"]) + "\n"
-    exec(source, namespace)  # our own text, compiled as dataclasses compiles its own
-    copy = namespace["copy"]
-    if not isinstance(copy, FunctionType):
-        raise TypeError("slot_copier: no function compiled")
+    copy = _compile("copy(src, dst)", body, namespace)
     copy.__qualname__ = f"{cls.__qualname__}.<slot copy>"
     return copy
 
@@ -94,6 +85,17 @@ def fast_init_all(namespace: Mapping[str, object]) -> int:
         if isinstance(value, type) and value.__module__ == module and fast_init(value):
             done += 1
     return done
+
+
+def _compile(signature: str, body: list[str], namespace: dict[str, object]) -> FunctionType:
+    """``def <signature>:`` with `body` as its lines, compiled in `namespace` (which
+    holds the names the body uses)."""
+    name = signature.partition("(")[0]
+    exec(f"def {signature}:\n" + "\n".join(body or ["    pass"]) + "\n", namespace)
+    function = namespace[name]  # our own text, compiled as dataclasses compiles its own
+    if not isinstance(function, FunctionType):
+        raise TypeError(f"core.fastinit: {name} did not compile to a function")
+    return function
 
 
 def _slot_setter(cls: type, name: str) -> Callable[[object, object], None] | None:

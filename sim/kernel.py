@@ -89,16 +89,10 @@ class Kernel:
         queue = self._queue
         pop = heapq.heappop
         limit = (until + 1) << SEQ_BITS  # every key of a time <= until is below it
-        steps = self.steps
-        try:
-            while queue and queue[0][0] < limit:
-                key, fn, args = pop(queue)
-                self.now = key >> SEQ_BITS
-                steps += 1
-                fn(*args)
-                if stop is not None and (steps & 63) == 0:
-                    self.steps = steps
-                    if stop():
-                        return
-        finally:
-            self.steps = steps
+        while queue and queue[0][0] < limit:
+            key, fn, args = pop(queue)
+            self.now = key >> SEQ_BITS
+            self.steps += 1
+            fn(*args)
+            if stop is not None and (self.steps & 63) == 0 and stop():
+                return

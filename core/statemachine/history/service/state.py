@@ -262,10 +262,7 @@ def copy_state(cls: type[S], state: MutableState, changes: Mapping[str, object])
     fields with `changes` applied."""
     new = _NEW(cls)
     _COPY(state, new)
-    for name, value in changes.items():
-        if name not in _INDEX:
-            raise TypeError(f"MutableState has no field {name!r}")
-        _SET(new, name, value)
+    set_fields(new, changes)
     return new
 
 
