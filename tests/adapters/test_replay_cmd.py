@@ -4,8 +4,6 @@ twins that must fail at the right event, and bad input that must never give a tr
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +11,7 @@ import pytest
 
 from adapters import bench_replay
 from adapters.cli import main
-from tests.adapters.test_cli import BAD_INPUTS
+from tests.adapters.test_cli import BAD_INPUTS, _run_cli
 from tests.conftest import HISTORIES
 from tests.core.statemachine.replay.test_twins import CHANGED, TWINNED, TWINS, twin_of
 
@@ -29,12 +27,6 @@ def _twin_of(name: str) -> str:
 def _json_run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, Any]]:
     code = main(["replay", *args, "--json"])
     return code, json.loads(capsys.readouterr().out)
-
-
-def _run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "adapters.cli", *args], capture_output=True, text=True, timeout=300
-    )
 
 
 @pytest.mark.parametrize("name", TWINNED)

@@ -11,8 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from functools import partial
 from pathlib import Path
@@ -25,19 +23,10 @@ from adapters.simulate_report import INVARIANTS
 from sim.config import SimConfig
 from sim.repro import Repro, dumps
 from sim.run import simulate
+from tests.adapters.test_cli import _run_cli
 
 MUTANT = "no-range-check"
 SEED_KEYS = {"seed", "trace_hash", "workflows", "events", "faults", "violations"}
-
-
-def _run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "adapters.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=cwd,
-    )
 
 
 def _json(capsys: pytest.CaptureFixture[str]) -> dict[str, object]:

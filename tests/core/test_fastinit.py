@@ -107,12 +107,11 @@ def test_what_cannot_be_mirrored_keeps_the_dataclass_constructor() -> None:
 
 
 def test_fast_init_all_takes_only_the_module_own_classes() -> None:
-    base, child = _classes()
+    base, _ = _classes()
     assert fast_init_all({"__name__": "elsewhere", "Base": base}) == 0
     namespace = {"__name__": __name__, "Base": base, "dataclass": dataclass, "x": 1}
     assert fast_init_all(namespace) == 1
     assert "fastinit" in (vars(base)["__init__"].__doc__ or "")
-    assert "fastinit" not in (vars(child)["__init__"].__doc__ or "")
 
 
 def test_every_frozen_slotted_value_in_core_is_sped_up() -> None:

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from typing import Any
 
 import pytest
 
-from adapters import check_cmd
 from core.errors import BadInput
 from core.statemachine import matching as mx
 from core.statemachine.history.validator import validate
 from proofs.checker import Result, check, replay, violated
 from proofs.models import MODELS
 from proofs.models.matching_dedup import MatchingDedup, State, no_lost_task, pending
+from tests.proofs.checkcli import run_check
 
 DISTINCT_STATES = 23411  # computed from the model at its CI bound, then pinned
 SAFETY = {"H-valid", "INV-NO-LOST-TASK", "INV-RESULT-AT-MOST-ONCE"}
@@ -23,14 +22,6 @@ SAFETY = {"H-valid", "INV-NO-LOST-TASK", "INV-RESULT-AT-MOST-ONCE"}
 @pytest.fixture(scope="module")
 def result() -> Result:
     return check(MatchingDedup())
-
-
-def _main(*argv: str) -> int:
-    parser = argparse.ArgumentParser(prog="tmodel")
-    check_cmd.add_parser(parser.add_subparsers())
-    args = parser.parse_args(list(argv))
-    code: int = args.run(args)
-    return code
 
 
 def test_correct_model_holds(result: Result) -> None:
@@ -141,11 +132,13 @@ def test_registered_with_params() -> None:
 
 
 def test_cli_json_shape(capsys: pytest.CaptureFixture[str]) -> None:
-    assert _main("check", "matching-dedup", "--param", "duplicates=0", "--json") == 0
+    assert run_check("check", "matching-dedup", "--param", "duplicates=0", "--json") == 0
     doc: dict[str, Any] = json.loads(capsys.readouterr().out)
     assert doc["model"] == "matching-dedup" and doc["complete"] and doc["violations"] == []
     assert doc["distinct_states"] == sum(doc["coverage"]["states_per_depth"])
-    assert _main("check", "matching-dedup", "--param", "broken=ack-before-started", "--json") == 1
+    assert (
+        run_check("check", "matching-dedup", "--param", "broken=ack-before-started", "--json") == 1
+    )
     doc = json.loads(capsys.readouterr().out)
     (v,) = doc["violations"]
     assert v["property"] == "INV-NO-LOST-TASK"

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from typing import Any
 
 import pytest
 
-from adapters import check_cmd
 from core.errors import BadInput
 from proofs.checker import check, replay, violated
+from proofs.graph import graph_states
 from proofs.models import MODELS
 from proofs.models.shard_failover import (
     Committed,
@@ -19,17 +18,10 @@ from proofs.models.shard_failover import (
     durable_history,
     single_shard_writer,
 )
+from tests.proofs.checkcli import run_check
 
 DISTINCT_STATES = 5089  # computed from the model at its CI bound, then pinned
 SAFETY = {"INV-SINGLE-SHARD-WRITER", "INV-DURABLE-HISTORY"}
-
-
-def _main(*argv: str) -> int:
-    parser = argparse.ArgumentParser(prog="tmodel")
-    check_cmd.add_parser(parser.add_subparsers())
-    args = parser.parse_args(list(argv))
-    code: int = args.run(args)
-    return code
 
 
 def test_correct_model_holds() -> None:
@@ -54,7 +46,7 @@ def test_failover_happens_and_stale_writes_are_fenced() -> None:
     model = ShardFailover()
     result = check(model, graph=True)
     assert result.graph is not None
-    states: list[State] = [result.graph.nodes[n]["state"] for n in result.graph]
+    states: list[State] = graph_states(result.graph)
     writers = {e.host for s in states for e in s.log}
     assert writers == {"h1", "h2"}
     # some state has a host stopping after ShardOwnershipLost
@@ -108,10 +100,10 @@ def test_registered_with_params() -> None:
 
 
 def test_cli_json_shape(capsys: pytest.CaptureFixture[str]) -> None:
-    assert _main("check", "shard-failover", "--json") == 0
+    assert run_check("check", "shard-failover", "--json") == 0
     doc: dict[str, Any] = json.loads(capsys.readouterr().out)
     assert doc["distinct_states"] == DISTINCT_STATES and doc["violations"] == []
-    assert _main("check", "shard-failover", "--param", "broken=no-range-check", "--json") == 1
+    assert run_check("check", "shard-failover", "--param", "broken=no-range-check", "--json") == 1
     doc = json.loads(capsys.readouterr().out)
     (v,) = doc["violations"]
     assert v["property"] == "INV-SINGLE-SHARD-WRITER" and len(v["actions"]) == 3

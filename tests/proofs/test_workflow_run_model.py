@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 
 import pytest
 
-from adapters import check_cmd
 from core.statemachine.history.validator import validate
 from proofs.checker import check, replay, violated
 from proofs.models import MODELS
 from proofs.models.workflow_run import WorkflowRun, closed
+from tests.proofs.checkcli import run_check
 
 DISTINCT_STATES = 5462  # the model is deterministic: this count is exact
 SAFETY = {"H-valid", "INV-RUN-CLOSES-ONCE", "INV-RESULT-AT-MOST-ONCE", "THM-3.1"}
-
-
-def _main(*argv: str) -> int:
-    parser = argparse.ArgumentParser(prog="tmodel")
-    check_cmd.add_parser(parser.add_subparsers())
-    args = parser.parse_args(list(argv))
-    code: int = args.run(args)
-    return code
 
 
 def test_model_holds_with_a_stable_state_count() -> None:
@@ -77,10 +68,10 @@ def test_registered_with_the_broken_param() -> None:
 
 
 def test_cli_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
-    assert _main("check", "workflow-run", "--json") == 0
+    assert run_check("check", "workflow-run", "--json") == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["distinct_states"] == DISTINCT_STATES and doc["violations"] == []
-    assert _main("check", "workflow-run", "--param", "broken=true", "--json") == 1
+    assert run_check("check", "workflow-run", "--param", "broken=true", "--json") == 1
     doc = json.loads(capsys.readouterr().out)
     assert "INV-RESULT-AT-MOST-ONCE" in {v["property"] for v in doc["violations"]}
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import pytest
 
 from sim.config import SimConfig
 from sim.mutants import MUTANTS
 from sim.repro import Repro, dumps, loads, replay
-from sim.run import simulate
+from sim.run import RunResult, simulate
 from sim.shrink import shrink
 
+Faults = tuple[str, ...] | Literal["swarm"]
 # The fault kinds that give each mutant its chance (swarm finds them too, more slowly).
 FAULTS: dict[str, tuple[str, ...]] = {
     "ack-before-started": ("drop",),
@@ -27,47 +30,37 @@ WORKFLOWS: dict[str, int] = {"no-range-check": 100}
 SEEDS = 10
 
 
-@pytest.mark.parametrize("mutant", sorted(MUTANTS))
-def test_mutant_is_caught(mutant: str) -> None:
+def _first_catch(
+    mutant: str, seeds: int, workflows: int = 40, workload: str = "mixed", faults: Faults = "swarm"
+) -> tuple[SimConfig, RunResult]:
+    """The first of `seeds` seeds whose run catches `mutant` naming its invariant."""
     want = MUTANTS[mutant]
-    for seed in range(SEEDS):
-        config = SimConfig(
-            seed=seed,
-            workflows=WORKFLOWS.get(mutant, 40),
-            workload=WORKLOAD.get(mutant, "mixed"),
-            faults=FAULTS[mutant],
-            mutant=mutant,
-        )
+    for seed in range(seeds):
+        config = SimConfig(seed, workflows, workload, faults, mutant=mutant)
         result = simulate(config)
         if any(v.id == want for v in result.violations):
-            return
-    pytest.fail(f"{mutant} not caught as {want} in {SEEDS} seeds")
+            return config, result
+    pytest.fail(f"{mutant} not caught as {want} in {seeds} seeds")
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("mutant", sorted(MUTANTS))
-def test_mutant_is_caught_in_swarm(mutant: str) -> None:
-    want = MUTANTS[mutant]
-    for seed in range(100):
-        result = simulate(SimConfig(seed=seed, workflows=40, mutant=mutant))
-        if any(v.id == want for v in result.violations):
-            return
-    pytest.fail(f"{mutant} not caught as {want} in 100 swarm seeds")
+def test_mutant_is_caught(mutant: str) -> None:
+    _first_catch(
+        mutant,
+        SEEDS,
+        workflows=WORKFLOWS.get(mutant, 40),
+        workload=WORKLOAD.get(mutant, "mixed"),
+        faults=FAULTS[mutant],
+    )
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("mutant", sorted(MUTANTS))
 def test_mutant_is_caught_in_swarm_and_shrunk(mutant: str) -> None:
-    """The first swarm seed that catches the mutant shrinks to a smaller run that still
-    violates the same invariant, and its repro replays to the same trace hash."""
+    """Within 100 swarm seeds the mutant is caught; that run shrinks to a smaller one that
+    still violates the same invariant, and its repro replays to the same trace hash."""
     want = MUTANTS[mutant]
-    for seed in range(100):
-        config = SimConfig(seed=seed, workflows=40, mutant=mutant)
-        result = simulate(config)
-        if any(v.id == want for v in result.violations):
-            break
-    else:
-        pytest.fail(f"{mutant} not caught as {want} in 100 swarm seeds")
+    config, result = _first_catch(mutant, 100)
     shrunk = shrink(config, result, violation=want)
     assert shrunk.violation.id == want
     smaller = len(shrunk.config.started()) < config.workflows or len(

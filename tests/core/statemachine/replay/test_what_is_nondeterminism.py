@@ -13,7 +13,10 @@ from core.enums import EventType
 from core.events import ActivityTaskCompletedEventAttributes
 from core.workflow import Context, Nondeterminism
 from tests.conftest import corpus_events
-from tests.core.statemachine.replay.test_twins import SagaWithoutCompensation
+from tests.core.statemachine.replay.test_twins import (
+    SagaWithoutCompensation,
+    SingleActivityRenamed,
+)
 
 
 @workflow.defn(name="SingleActivityWorkflow")
@@ -51,13 +54,6 @@ class ReadsTheClock:
 
 
 @workflow.defn(name="SingleActivityWorkflow")
-class Renamed:
-    @workflow.run
-    async def run(self, wf: Context, name: str) -> Any:
-        return await wf.execute_activity("greet_v2", name, start_to_close_timeout=10)
-
-
-@workflow.defn(name="SingleActivityWorkflow")
 class RenamedBehindPatch:
     @workflow.run
     async def run(self, wf: Context, name: str) -> Any:
@@ -82,7 +78,7 @@ ROWS: list[tuple[type, str, tuple[int, str, str] | None]] = [
     (SleepsLonger, "timers.json", None),
     (ReadsTheClock, "timers.json", None),
     (
-        Renamed,
+        SingleActivityRenamed,
         "activity-single.json",
         (5, "ACTIVITY_TASK_SCHEDULED(1, greet) (event 5)", "SCHEDULE_ACTIVITY_TASK(1, greet_v2)"),
     ),
