@@ -32,16 +32,15 @@ _push = heapq.heappush
 class Kernel:
     """The clock, the RNG, the queue and the trace of one simulation."""
 
-    __slots__ = ("_hash", "_queue", "_seq", "keep_trace", "now", "rng", "steps", "trace")
+    __slots__ = ("_hash", "_queue", "_seq", "now", "rng", "steps", "trace")
 
-    def __init__(self, seed: int, keep_trace: bool = True) -> None:
+    def __init__(self, seed: int) -> None:
         self.now = T0
         self.rng = random.Random(seed)
         self._queue: list[Event] = []
         self._seq = 0
         self._hash = hashlib.sha256()
         self.trace: list[str] = []
-        self.keep_trace = keep_trace
         self.steps = 0
 
     def at(self, time: int, fn: Callable[..., None], *args: Any) -> None:
@@ -73,16 +72,11 @@ class Kernel:
         line = f"t={self.now - T0} {node} {what}"
         self._hash.update(line.encode())
         self._hash.update(b"\n")
-        if self.keep_trace:
-            self.trace.append(line)
+        self.trace.append(line)
 
     @property
     def trace_hash(self) -> str:
         return self._hash.hexdigest()
-
-    @property
-    def pending(self) -> int:
-        return len(self._queue)
 
     def run(self, until: int, stop: Callable[[], bool] | None = None) -> None:
         """Run events in order until the queue is empty, `until` passes, or `stop()`."""

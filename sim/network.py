@@ -28,14 +28,12 @@ class Network:
         self.kernel = kernel
         self.faults = faults
         self.nodes: dict[str, Node] = {}
-        self.messages = 0
 
     def add(self, node: Node) -> None:
         self.nodes[node.name] = node
 
     def send(self, src: str, dst: str, fn: Callable[..., None], *args: Any) -> None:
         """Deliver `fn(*args)` at `dst` after a latency, unless a fault interferes."""
-        self.messages += 1
         node = self.nodes[dst]
         if not node.up:
             return

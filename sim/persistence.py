@@ -79,11 +79,9 @@ WriteResult = (
 class Commit:
     """A committed write as the invariant checkers see it."""
 
-    time: int
     shard: int
     range_id: int
     row_range_id: int
-    run_ids: tuple[str, ...]
 
 
 @dataclass(slots=True)
@@ -94,8 +92,6 @@ class Persistence:
     runs: dict[str, RunRecord] = field(default_factory=dict)
     current: dict[str, str] = field(default_factory=dict)  # workflow id -> run id
     outbox: dict[int, dict[int, OutboxTask]] = field(default_factory=dict)
-    commits: list[Commit] = field(default_factory=list)
-    writes: int = 0
     on_commit: Callable[[Commit, tuple[Mutation, ...]], None] | None = None
 
     def acquire(self, ctx: shardlib.ShardContext) -> shardlib.ShardContext:
@@ -108,24 +104,21 @@ class Persistence:
 
     def write(
         self,
-        now: int,
         ctx: shardlib.ShardContext,
         mutations: tuple[Mutation, ...],
         tasks: tuple[OutboxTask, ...],
     ) -> WriteResult:
-        self.writes += 1
         if self.faults.chance("persistence-error"):
             return TransientError()
         if self.faults.chance("persistence-timeout"):
             applied = self.faults.kernel.rng.random() < 0.5
-            if applied and isinstance(self._apply(now, ctx, mutations, tasks), shardlib.WriteOk):
+            if applied and isinstance(self._apply(ctx, mutations, tasks), shardlib.WriteOk):
                 return Timeout(True)
             return Timeout(False)
-        return self._apply(now, ctx, mutations, tasks)
+        return self._apply(ctx, mutations, tasks)
 
     def _apply(
         self,
-        now: int,
         ctx: shardlib.ShardContext,
         mutations: tuple[Mutation, ...],
         tasks: tuple[OutboxTask, ...],
@@ -151,11 +144,8 @@ class Persistence:
         box = self.outbox.setdefault(ctx.shard_id, {})
         for task in tasks:
             box[task.task_id] = task
-        run_ids = tuple(m.run_id for m in mutations)
-        commit = Commit(now, ctx.shard_id, ctx.range_id, row_range, run_ids)
-        self.commits.append(commit)
         if self.on_commit is not None:
-            self.on_commit(commit, mutations)
+            self.on_commit(Commit(ctx.shard_id, ctx.range_id, row_range), mutations)
         return shardlib.WriteOk(0)
 
     def complete_task(self, ctx: shardlib.ShardContext, task_id: int) -> bool:
@@ -169,10 +159,6 @@ class Persistence:
         """The shard's outbox from its ack level, in task id order (re-read on failover)."""
         box = self.outbox.get(shard, {})
         return [box[task_id] for task_id in sorted(box)]
-
-    def ack_level(self, shard: int) -> int:
-        box = self.outbox.get(shard, {})
-        return min(box) if box else -1
 
     def is_pending(self, shard: int, task_id: int) -> bool:
         return task_id in self.outbox.get(shard, {})

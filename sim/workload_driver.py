@@ -124,6 +124,23 @@ class WorkloadResult:
     open_runs: tuple[str, ...]  # runs still open when the queue ran dry (a bug if any)
 
 
+def activity_outcome(
+    r: float, lost: float, failure: float, non_retryable: float, heartbeat: float
+) -> str:
+    """What a simulated activity attempt does, from one uniform draw `r` in [0, 1):
+    lost, fail, fail_non_retryable, heartbeat (then complete or cancel) or complete."""
+    for name, rate in (
+        ("lost", lost),
+        ("fail", failure),
+        ("fail_non_retryable", non_retryable),
+        ("heartbeat", heartbeat),
+    ):
+        if r < rate:
+            return name
+        r -= rate
+    return "complete"
+
+
 # --- the scripted workflow -----------------------------------------------------------
 
 
@@ -494,18 +511,13 @@ class Cluster:
         )
         if not isinstance(reply, rq.ActivityTaskStarted):
             return
-        r = rng.random()
-        outcome = "complete"
-        for name, rate in (
-            ("lost", w.activity_lost),
-            ("fail", w.activity_failure),
-            ("fail_non_retryable", w.activity_non_retryable),
-            ("heartbeat", w.activity_heartbeat),
-        ):
-            if r < rate:
-                outcome = name
-                break
-            r -= rate
+        outcome = activity_outcome(
+            rng.random(),
+            w.activity_lost,
+            w.activity_failure,
+            w.activity_non_retryable,
+            w.activity_heartbeat,
+        )
         if outcome != "lost":
             self.later(5, 200, _ActivityWorker(action.run_id, reply.token, outcome))
 

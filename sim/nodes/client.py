@@ -29,7 +29,6 @@ class Client(Base):
         self.pending: dict[int, tuple[str, Request, Script | None]] = {}
         self.seq = 0
         self.started = 0
-        self.queries: dict[str, object] = {}
         self.query_names: dict[int, str] = {}  # call token -> the query it asks
 
     def start_workflow(self, index: int, script: Script) -> None:
@@ -89,7 +88,6 @@ class Client(Base):
         elif isinstance(answer, History):
             name = self.query_names.pop(token, "signals")
             value = self.cluster.code.query(answer.workflow_type, answer.events, name)
-            self.queries[workflow_id] = value
             self.kernel.log(self.name, f"query {workflow_id} -> {value}")
 
     def _resend(self, token: int) -> None:

@@ -186,7 +186,7 @@ class HistoryHost(Base):
             return outcome.reply, True
         # Allocating task ids may renew the shard (a new range id): use the renewed one.
         sh, outbox = self._outbox(sh, tasks, mutations[0].run_id, workflow_id, outcome)
-        result = self.persistence.write(now, sh.ctx, tuple(mutations), outbox)
+        result = self.persistence.write(sh.ctx, tuple(mutations), outbox)
         if isinstance(result, shardlib.WriteOk):
             for m in mutations:
                 sh.cache[m.run_id] = (m.state, m.expected_version + 1)
@@ -281,17 +281,15 @@ class HistoryHost(Base):
         return record.state if record is not None else None
 
     def finish_transfer(self, key: tuple[int, int, int], task: OutboxTask) -> None:
-        sh = self.owned_pending(*key)
-        if sh is not None and not self.persistence.complete_task(sh.ctx, task.task_id):
-            self._lose(sh)
+        if self.owned_pending(*key) is not None:
+            self._ack(*key)
 
     def on_transfer_reply(self, then: object, answer: Payload) -> None:
         if callable(then):
             then(answer)
 
     def _push(self, shard_id: int, range_id: int, task: OutboxTask) -> None:
-        sh = self._owned(shard_id, range_id)
-        if sh is None or not self.persistence.is_pending(shard_id, task.task_id):
+        if self.owned_pending(shard_id, range_id, task.task_id) is None:
             return
         t = task.task
         assert isinstance(t, rq.WorkflowTaskTransfer | rq.ActivityTaskTransfer)
@@ -319,14 +317,17 @@ class HistoryHost(Base):
 
     def on_added(self, key: tuple[int, int, int]) -> None:
         """Matching has the task: ack it (delete it from the outbox)."""
-        shard_id, range_id, task_id = key
+        self._ack(*key)
+
+    def _ack(self, shard_id: int, range_id: int, task_id: int) -> None:
+        """Delete a done task from the outbox, if this host still owns the shard under
+        `range_id`; a fenced-off ack means the shard is lost."""
         sh = self._owned(shard_id, range_id)
         if sh is not None and not self.persistence.complete_task(sh.ctx, task_id):
             self._lose(sh)
 
     def _fire(self, shard_id: int, range_id: int, task: OutboxTask) -> None:
-        sh = self._owned(shard_id, range_id)
-        if sh is None or not self.persistence.is_pending(shard_id, task.task_id):
+        if self.owned_pending(shard_id, range_id, task.task_id) is None:
             return
         t = task.task
         assert isinstance(t, rq.TimerTask)
@@ -338,6 +339,4 @@ class HistoryHost(Base):
         if isinstance(answer, Unavailable):
             self.kernel.after(TIMER_RETRY, self._fire, shard_id, range_id, task)
             return
-        sh = self._owned(shard_id, range_id)
-        if sh is not None and not self.persistence.complete_task(sh.ctx, task.task_id):
-            self._lose(sh)
+        self._ack(shard_id, range_id, task.task_id)

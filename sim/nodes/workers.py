@@ -27,6 +27,7 @@ from sim.nodes.base import (
 )
 from sim.nodes.matching import POLL_DEADLINE
 from sim.workflow_code import WorkflowCode
+from sim.workload_driver import activity_outcome
 from sim.workloads import Behaviour
 
 # temporalio's Worker defaults: `sticky_queue_schedule_to_start_timeout` 10 s and
@@ -206,19 +207,14 @@ class ActivityWorker(Poller):
     def handle_task(self, slot: str, answer: Payload) -> None:
         if not isinstance(answer, StartedActivityTask):
             return
-        b, rng = self.b, self.kernel.rng
-        r = rng.random()
-        outcome = "complete"
-        for name, rate in (
-            ("lost", b.activity_lost),
-            ("fail", b.activity_failure),
-            ("fail_non_retryable", b.activity_non_retryable),
-            ("heartbeat", b.activity_heartbeat),
-        ):
-            if r < rate:
-                outcome = name
-                break
-            r -= rate
+        b = self.b
+        outcome = activity_outcome(
+            self.kernel.rng.random(),
+            b.activity_lost,
+            b.activity_failure,
+            b.activity_non_retryable,
+            b.activity_heartbeat,
+        )
         self.kernel.after(
             self.kernel.jitter(*b.activity_latency), self._finish, answer, outcome, self.epoch
         )
@@ -228,41 +224,31 @@ class ActivityWorker(Poller):
             return
         self.side_effects[(task.run_id, task.activity_id)] += 1
         self.kernel.log(self.name, f"ran {task.run_id}/{task.activity_id} {outcome}")
-        token = task.started.token
-        req: rq.Request
+        self.call(task.workflow_id, task.run_id, self._reply(task.started.token, outcome))
+
+    def _reply(self, token: rq.ActivityTaskToken, outcome: str) -> rq.Request:
+        """The worker's answer to history for an attempt that ended with `outcome`."""
         if outcome == "complete":
-            req = rq.RespondActivityTaskCompleted(token, Opaque.of("ok"), self.name)
-        elif outcome == "heartbeat":
-            req = rq.RecordActivityTaskHeartbeat(token)
-        elif outcome == "canceled":
-            req = rq.RespondActivityTaskCanceled(token, identity=self.name)
-        else:
-            failure = Opaque.of({"message": outcome})
-            req = rq.RespondActivityTaskFailed(
-                token, failure, "Flaky", outcome == "fail_non_retryable", self.name
-            )
-        self.call(task.workflow_id, task.run_id, req)
+            return rq.RespondActivityTaskCompleted(token, Opaque.of("ok"), self.name)
+        if outcome == "heartbeat":
+            return rq.RecordActivityTaskHeartbeat(token)
+        if outcome == "canceled":
+            return rq.RespondActivityTaskCanceled(token, identity=self.name)
+        failure = Opaque.of({"message": outcome})
+        return rq.RespondActivityTaskFailed(
+            token, failure, "Flaky", outcome == "fail_non_retryable", self.name
+        )
 
     def replied(self, req: rq.Request, workflow_id: str, run_id: str, answer: Payload) -> None:
         if isinstance(req, rq.RecordActivityTaskHeartbeat) and isinstance(answer, rq.Heartbeat):
             after = "canceled" if answer.cancel_requested else "complete"
-            task = StartedActivityTask(workflow_id, run_id, "", rq.ActivityTaskStarted(req.token))
+            delay = self.kernel.jitter(5 * MS, 100 * MS)
             self.kernel.after(
-                self.kernel.jitter(5 * MS, 100 * MS), self._respond, task, after, self.epoch
+                delay, self._respond, workflow_id, run_id, req.token, after, self.epoch
             )
 
-    def _respond(self, task: StartedActivityTask, outcome: str, epoch: int) -> None:
+    def _respond(
+        self, workflow_id: str, run_id: str, token: rq.ActivityTaskToken, outcome: str, epoch: int
+    ) -> None:
         if epoch == self.epoch:
-            token = task.started.token
-            if outcome == "complete":
-                self.call(
-                    task.workflow_id,
-                    task.run_id,
-                    rq.RespondActivityTaskCompleted(token, Opaque.of("ok"), self.name),
-                )
-            else:
-                self.call(
-                    task.workflow_id,
-                    task.run_id,
-                    rq.RespondActivityTaskCanceled(token, identity=self.name),
-                )
+            self.call(workflow_id, run_id, self._reply(token, outcome))

@@ -65,7 +65,7 @@ def test_replay_check_catches_a_rewritten_batch() -> None:
 def test_single_shard_writer_catches_a_stale_range() -> None:
     monitor = _monitor()
     for stale in (False, True):
-        monitor.on_commit(Commit(0, 1, 1, 2 if stale else 1, ()), ())
+        monitor.on_commit(Commit(1, 1, 2 if stale else 1), ())
     assert [v.id for v in monitor.violations] == ["INV-SINGLE-SHARD-WRITER"]
 
 
@@ -78,13 +78,13 @@ def test_end_checks_catch_planted_breaches() -> None:
     class S:
         workflow_type: str = "mixed"
 
-    monitor.on_commit(Commit(0, 1, 1, 1, (run_id,)), (Mutation(run_id, "wf-x", 0, S(), history),))  # type: ignore[arg-type]
+    monitor.on_commit(Commit(1, 1, 1), (Mutation(run_id, "wf-x", 0, S(), history),))  # type: ignore[arg-type]
     extra = HistoryEvent(
         len(history) + 1,
         EventType.ACTIVITY_TASK_COMPLETED,
         ActivityTaskCompletedEventAttributes(Opaque.of(1), 5, 6),
     )
-    monitor.on_commit(Commit(0, 1, 1, 1, (run_id,)), (Mutation(run_id, "wf-x", 1, S(), (extra,)),))  # type: ignore[arg-type]
+    monitor.on_commit(Commit(1, 1, 1), (Mutation(run_id, "wf-x", 1, S(), (extra,)),))  # type: ignore[arg-type]
     monitor.kernel.run(monitor.kernel.now + 1)
     tampered = list(history[:-1])
     monitor.finish(
