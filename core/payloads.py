@@ -49,6 +49,11 @@ def _encode(values: Sequence[object]) -> Opaque:
     return Opaque.of({"payloads": [payload(v) for v in values]})
 
 
+def one_value(value: object) -> JsonValue:
+    """A one-value `Payloads` message as a JSON value (what `to_payloads([value])` holds)."""
+    return {"payloads": [payload(value)]}
+
+
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
@@ -118,10 +123,6 @@ def application_failure(
     if details is not None:
         info["details"] = {"payloads": [payload(details)]}
     return Opaque.of({"message": message, "source": "tmodel", "applicationFailureInfo": info})
-
-
-def canceled_failure(message: str = "cancelled") -> Opaque:
-    return Opaque.of({"message": message, "source": "tmodel", "canceledFailureInfo": {}})
 
 
 def failure_message(failure: Opaque | None) -> str:

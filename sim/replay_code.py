@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from core.errors import Nondeterminism
-from core.events import HistoryEvent, WorkflowExecutionStartedEventAttributes
+from core.events import HistoryEvent
 from core.statemachine.history.service.requests import UpdateWorkflowExecution
 from core.statemachine.replay import driver
 from core.statemachine.replay.definition import Definition
@@ -48,7 +48,6 @@ class ReplayCode:
             history,
             updates=updates,
             run_local=run_local_activity,
-            workflow_id=_workflow_id(history),
         )
         return execution, TaskAnswer(answer.commands, answer.messages, False, answer.failure)
 
@@ -67,14 +66,7 @@ class ReplayCode:
         if definition is None:
             return [f"no workflow type {workflow_type!r} registered"]
         try:
-            driver.replay(
-                definition, history, workflow_id=_workflow_id(history), run_local=run_local_activity
-            )
+            driver.replay(definition, history, run_local=run_local_activity)
         except Nondeterminism as error:
             return [str(error)]
         return []
-
-
-def _workflow_id(history: Sequence[HistoryEvent]) -> str:
-    first = history[0].attributes if history else None
-    return first.workflow_id if isinstance(first, WorkflowExecutionStartedEventAttributes) else ""

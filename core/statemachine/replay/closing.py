@@ -49,12 +49,11 @@ def close_command(ex: Execution, task: Task[object]) -> Command | None:
         )
     if isinstance(error, ContinueAsNewError):
         start = ex.start
-        queue = start.task_queue.name if start and start.task_queue else ""
         return Command(
             C.CONTINUE_AS_NEW_WORKFLOW_EXECUTION,
             ContinueAsNewWorkflowExecutionCommandAttributes(
                 workflow_type=WorkflowType(name=error.workflow_type or ex.definition.name),
-                task_queue=TaskQueue(name=queue),
+                task_queue=TaskQueue(name=ex.task_queue),
                 input=payloads.to_payloads(list(error.args)),
                 workflow_run_timeout=start.workflow_run_timeout if start else None,
                 workflow_task_timeout=start.workflow_task_timeout if start else None,

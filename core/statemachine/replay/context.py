@@ -86,15 +86,10 @@ class Context:
             workflow_id=self._ex.workflow_id,
             run_id=self._ex.run_id,
             workflow_type=self._ex.definition.name,
-            task_queue=self._task_queue(),
+            task_queue=self._ex.task_queue,
             attempt=start.attempt if start else 1,
             first_execution_run_id=start.first_execution_run_id if start else "",
         )
-
-    def _task_queue(self) -> str:
-        """The run's own task queue (what `info().task_queue` says, without building it)."""
-        start = self._ex.start
-        return start.task_queue.name if start and start.task_queue else ""
 
     def now(self) -> int:
         """The workflow's time in ns since the epoch: when the current task started."""
@@ -205,7 +200,7 @@ class Context:
         attributes = ScheduleActivityTaskCommandAttributes(
             activity_id=key,
             activity_type=ActivityType(name=name),
-            task_queue=TaskQueue(name=task_queue or self._task_queue()),
+            task_queue=TaskQueue(name=task_queue or self._ex.task_queue),
             input=payloads.to_payloads(args),
             schedule_to_close_timeout=ns(schedule_to_close_timeout) or None,
             schedule_to_start_timeout=ns(schedule_to_start_timeout) or None,
@@ -324,7 +319,7 @@ class Context:
         attributes = StartChildWorkflowExecutionCommandAttributes(
             workflow_id=id,
             workflow_type=WorkflowType(name=name),
-            task_queue=TaskQueue(name=task_queue or self._task_queue()),
+            task_queue=TaskQueue(name=task_queue or self._ex.task_queue),
             input=payloads.to_payloads(args),
             parent_close_policy=parent_close_policy,
         )

@@ -222,19 +222,14 @@ class _UpdateMethod:
     def __init__(self, fn: Callable[..., object], name: str) -> None:
         self.fn = fn
         self.name = name
-        self.validator_name: str | None = None
         setattr(self, _ROLE, Handler("update", name, fn.__name__))
 
     def validator(self, fn: F) -> F:
-        self.validator_name = fn.__name__
         setattr(self, _ROLE, Handler("update", self.name, self.fn.__name__, fn.__name__))
         return fn
 
     def __get__(self, obj: object, owner: type | None = None) -> object:
         return self.fn.__get__(obj, owner)
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.method = name
 
 
 @overload

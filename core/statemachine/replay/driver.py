@@ -21,17 +21,15 @@ from dataclasses import dataclass
 
 from core.enums import EventType
 from core.errors import Nondeterminism
-from core.event_sets import COMMAND_EVENT_TYPES
 from core.events import HistoryEvent, WorkflowTaskCompletedEventAttributes
 from core.fastinit import fast_init_all
 from core.statemachine.history.service.requests import UpdateWorkflowExecution
 from core.statemachine.replay.definition import Definition
 from core.statemachine.replay.engine import Execution, LocalActivityRunner
 from core.statemachine.replay.entity import Activation
-from core.statemachine.replay.matching import MATCHED_EVENTS, in_batch
+from core.statemachine.replay.matching import RECORDED_EVENTS, in_batch
 
 E = EventType
-_RECORDED = MATCHED_EVENTS | COMMAND_EVENT_TYPES
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +58,7 @@ def slices(history: Sequence[HistoryEvent]) -> list[Slice]:
         elif history[i + 1].event_type is E.WORKFLOW_TASK_COMPLETED:
             j = i + 2
             while j < len(history) and (
-                history[j].event_type in _RECORDED or in_batch(history[j], history[j - 1])
+                history[j].event_type in RECORDED_EVENTS or in_batch(history[j], history[j - 1])
             ):
                 j += 1
             out.append(Slice(i, tuple(history[i + 2 : j]), False))

@@ -36,7 +36,6 @@ from core import payloads
 from core.commands import Command
 from core.enums import EventType
 from core.errors import InvalidTransition, Nondeterminism
-from core.event_sets import COMMAND_EVENT_TYPES
 from core.events import HistoryEvent, WorkflowExecutionStartedEventAttributes
 from core.statemachine import fsm
 from core.statemachine.history.service.requests import UpdateMessage, UpdateWorkflowExecution
@@ -57,6 +56,7 @@ from core.statemachine.replay.definition import Definition
 from core.statemachine.replay.entity import Activation, Entity
 from core.statemachine.replay.matching import (
     MATCHED_EVENTS,
+    RECORDED_EVENTS,
     corresponds,
     describe_command,
     describe_event,
@@ -99,7 +99,6 @@ class Execution:
         self.unmatched: deque[tuple[Command, Entity]] = deque()
         self.messages: list[UpdateMessage] = []
         self.by_event: dict[int, Entity] = {}
-        self.timers: dict[str, Entity] = {}
         self.updates: dict[str, Entity] = {}
         self.local: list[Entity] = []
         self.counters: dict[str, int] = {}
@@ -183,7 +182,7 @@ class Execution:
     def _apply(self, event: HistoryEvent) -> None:
         self.consumed = event.event_id
         kind = event.event_type
-        if kind in MATCHED_EVENTS or kind in COMMAND_EVENT_TYPES:
+        if kind in RECORDED_EVENTS:
             self._match(event)
             self.previous = event
             return
@@ -322,12 +321,21 @@ class Execution:
             raise KeyError(f"{self.definition.name} has no query named {name!r}")
         if self.instance is None:  # no workflow task yet: the object as constructed
             self._create_instance()
+        return self.call_read_only(method, args)
 
+    def call_read_only(self, method: str, args: list[object]) -> object:
+        """Call a query handler or an update validator: it must not start anything."""
         self.read_only = True
         try:
             return getattr(self.instance, method)(Context(self), *args)
         finally:
             self.read_only = False
+
+    @property
+    def task_queue(self) -> str:
+        """The run's own task queue, from its WorkflowExecutionStarted ("" before it)."""
+        start = self.start
+        return start.task_queue.name if start and start.task_queue else ""
 
 
 def _tolerated(event: HistoryEvent) -> bool:

@@ -30,7 +30,6 @@ class Entity:
     seq: int = 0  # a local activity's sequence number
     args: list[object] = field(default_factory=list)  # a local activity's arguments
     scheduled: int = 0  # an activity's Scheduled event id, which its cancel command names
-    run_id: str = ""  # a started child's run id
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,8 +47,7 @@ class ChildHandle(Future[object]):
 
 def body(value: object) -> JsonValue:
     """A one-value `Payloads` message as a JSON value (for marker details)."""
-    opaque = payloads.to_payloads([value])
-    return opaque.value() if opaque is not None else None
+    return payloads.one_value(value)
 
 
 fast_init_all(globals())  # faster constructors for this module's values (core/fastinit.py)

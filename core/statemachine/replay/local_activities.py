@@ -17,6 +17,7 @@ from core.commands import Command, RecordMarkerCommandAttributes
 from core.enums import CommandType
 from core.events import MarkerRecordedEventAttributes
 from core.opaque import JsonValue, Opaque
+from core.statemachine.replay.closing import failure_of
 from core.statemachine.replay.definition import ActivityError, ApplicationError
 from core.statemachine.replay.entity import Entity
 from core.statemachine.replay.handles import body
@@ -71,7 +72,7 @@ def _run(
     try:
         return run_local(entity.name, entity.args, 1), None
     except ApplicationError as error:
-        return None, payloads.application_failure(error.message, error.type, error.non_retryable)
+        return None, failure_of(error)
 
 
 def _resolve(ex: Execution, entity: Entity, value: object, failure: Opaque | None) -> None:

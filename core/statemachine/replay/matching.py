@@ -26,6 +26,7 @@ from core.commands import (
     StartTimerCommandAttributes,
 )
 from core.enums import CommandType, EventType
+from core.event_sets import COMMAND_EVENT_TYPES
 from core.events import (
     ActivityTaskCancelRequestedEventAttributes,
     ActivityTaskScheduledEventAttributes,
@@ -77,6 +78,8 @@ def recorded_as(command_type: CommandType) -> EventType | None:
 
 # Events written from commands or protocol messages: replay matches these.
 MATCHED_EVENTS: frozenset[EventType] = frozenset().union(*RECORDED_AS.values())
+RECORDED_EVENTS: frozenset[EventType] = MATCHED_EVENTS | COMMAND_EVENT_TYPES
+"""Events a workflow task's commands write: matched against commands on replay."""
 
 
 def corresponds(command: Command, event: HistoryEvent, scheduled_id: int = 0) -> bool:

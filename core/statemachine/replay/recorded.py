@@ -28,7 +28,6 @@ from core.events import (
     ChildWorkflowExecutionTimedOutEventAttributes,
     HistoryEvent,
     MarkerRecordedEventAttributes,
-    TimerStartedEventAttributes,
     UpsertWorkflowSearchAttributesEventAttributes,
 )
 from core.opaque import Opaque
@@ -57,8 +56,6 @@ def command_recorded(ex: Execution, command: Command, entity: Entity, event: His
         ex.by_event[event.event_id] = entity
     if entity.kind == "activity" and event.event_type is E.ACTIVITY_TASK_SCHEDULED:
         entity.scheduled = event.event_id
-    if isinstance(event.attributes, TimerStartedEventAttributes):
-        ex.timers[event.attributes.timer_id] = entity
 
 
 def resolution(ex: Execution, event: HistoryEvent) -> None:
@@ -74,7 +71,6 @@ def resolution(ex: Execution, event: HistoryEvent) -> None:
         a = event.attributes
         assert isinstance(a, ChildWorkflowExecutionStartedEventAttributes)
         run_id = a.workflow_execution.run_id if a.workflow_execution else ""
-        entity.run_id = run_id
         _queue(ex, entity.start_future, run_id, None)
     if "resolve_start_failed" in outputs:
         error = ChildWorkflowError(entity.name, entity.key, ApplicationError("start failed"))

@@ -71,15 +71,10 @@ def _responder(ex: Execution, entity: Entity) -> Callable[[Future[object]], None
 
 
 def _validate(ex: Execution, method: str, args: list[object]) -> BaseException | None:
-    from core.statemachine.replay.context import Context
-
-    ex.read_only = True
     try:
-        getattr(ex.instance, method)(Context(ex), *args)
+        ex.call_read_only(method, args)
     except Exception as error:
         return error
-    finally:
-        ex.read_only = False
     return None
 
 
@@ -87,8 +82,7 @@ def _respond(ex: Execution, entity: Entity, future: Future[object]) -> None:
     ex.running_handlers.discard(entity.key)
     error = future.exception()
     if error is None:
-        result = payloads.to_payloads([future.result()])
-        body: JsonValue = {"success": result.value() if result is not None else None}
+        body: JsonValue = {"success": payloads.one_value(future.result())}
     elif isinstance(error, WorkflowError):
         body = {"failure": failure_of(error).value()}
     else:
