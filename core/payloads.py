@@ -82,19 +82,19 @@ def from_payloads(payloads: Opaque | None) -> list[JsonValue]:
     """The values of a `Payloads` message (empty for None)."""
     if payloads is None:
         return []
-    scalars = _scalar_values(payloads.text)
+    scalars = _SCALAR_VALUES.get(payloads.text)
     if scalars is not None:  # remembered: a fresh list of immutable values
         return list(scalars)
-    return _decode(payloads)
+    values = _decode(payloads)
+    if all(type(v) in _SCALARS for v in values) and len(_SCALAR_VALUES) < _REMEMBERED:
+        _SCALAR_VALUES[payloads.text] = tuple(values)
+    return values
 
 
-@functools.lru_cache(maxsize=4096)
-def _scalar_values(text: str) -> tuple[JsonValue, ...] | None:
-    """The values of a Payloads text when all are scalars (safe to share), else None."""
-    values = _decode(Opaque(text))
-    if all(type(v) in _SCALARS for v in values):
-        return tuple(values)
-    return None
+# Decoded Payloads texts whose values are all scalars, so safe to hand out again; filled
+# up to a bound. A hit or a miss gives the same values, so nothing depends on its content.
+_SCALAR_VALUES: dict[str, tuple[JsonValue, ...]] = {}
+_REMEMBERED = 4096
 
 
 def _decode(payloads: Opaque) -> list[JsonValue]:
