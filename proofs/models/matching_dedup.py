@@ -43,21 +43,24 @@ from typing import NamedTuple
 
 from core.commands import (
     Command,
-    CompleteWorkflowExecutionCommandAttributes,
-    ScheduleActivityTaskCommandAttributes,
 )
-from core.enums import CommandType
-from core.events import ActivityType, HistoryEvent
-from core.opaque import Opaque
+from core.events import HistoryEvent
 from core.statemachine import matching as mx
 from core.statemachine.history.service import handle as service
 from core.statemachine.history.service import requests as rq
 from core.statemachine.history.service.state import MutableState
 from proofs.models import mutants
-from proofs.models.workflow_run import ACTIVITY_CLOSE, TIMER_TYPES, live, one_result_each, valid
+from proofs.models.workflow_run import (
+    ACTIVITY_CLOSE,
+    STEP,
+    TIMER_TYPES,
+    complete_workflow,
+    live,
+    one_result_each,
+    schedule_activity,
+    valid,
+)
 
-SECOND = 10**9
-STEP = SECOND
 NAMESPACE = "default"
 FOREVER = 10**18  # long polls never expire in this model
 CONFIG = mx.MatchingConfig(read_partitions=1, write_partitions=1)
@@ -109,24 +112,8 @@ def decide(history: tuple[HistoryEvent, ...]) -> tuple[Command, ...]:
     """The scripted workflow: schedule ``a``; once it is closed, complete."""
     types = {e.event_type for e in history}
     if types & ACTIVITY_CLOSE:
-        return (
-            Command(
-                CommandType.COMPLETE_WORKFLOW_EXECUTION,
-                CompleteWorkflowExecutionCommandAttributes(),
-            ),
-        )
-    policy = Opaque.of({"initialInterval": "1s", "maximumAttempts": 2})
-    return (
-        Command(
-            CommandType.SCHEDULE_ACTIVITY_TASK,
-            ScheduleActivityTaskCommandAttributes(
-                activity_id="a",
-                activity_type=ActivityType(name="Act"),
-                retry_policy=policy,
-                start_to_close_timeout=10 * SECOND,
-            ),
-        ),
-    )
+        return (complete_workflow(),)
+    return (schedule_activity(),)
 
 
 class MatchingDedup:

@@ -50,7 +50,7 @@ from core.commands import (
     StartTimerCommandAttributes,
 )
 from core.enums import CommandType, EventType
-from core.event_sets import COMMAND_EVENT_TYPES
+from core.event_sets import CLOSE_EVENT_TYPES, COMMAND_EVENT_TYPES
 from core.events import ActivityType, HistoryEvent
 from core.opaque import Opaque
 from core.statemachine.history.service import handle as service
@@ -67,16 +67,6 @@ MAX_WFT_FAILURES = 1  # workflow-task failures plus workflow-task timeouts fired
 MAX_SIGNALS = 1
 VARIANTS = ("duplicate-result", "no-buffering", "skip-replay")
 
-RUN_CLOSE = frozenset(
-    {
-        E.WORKFLOW_EXECUTION_COMPLETED,
-        E.WORKFLOW_EXECUTION_FAILED,
-        E.WORKFLOW_EXECUTION_TIMED_OUT,
-        E.WORKFLOW_EXECUTION_CANCELED,
-        E.WORKFLOW_EXECUTION_TERMINATED,
-        E.WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
-    }
-)
 ACTIVITY_CLOSE = frozenset(
     {
         E.ACTIVITY_TASK_COMPLETED,
@@ -86,6 +76,8 @@ ACTIVITY_CLOSE = frozenset(
     }
 )
 TIMER_CLOSE = frozenset({E.TIMER_FIRED, E.TIMER_CANCELED})
+RESULT_EVENTS = ACTIVITY_CLOSE | TIMER_CLOSE
+"""Events that record a result: one per activity or timer at most."""
 
 
 class State(NamedTuple):
@@ -198,9 +190,10 @@ class WorkflowRun:
         return self._apply(state, action)
 
     def successors(self, state: State) -> list[tuple[Action, State]]:
+        # `_candidates` is empty once the run has closed, so no need for next_state's check.
         out = []
         for action in self._candidates(state):
-            target = self.next_state(state, action)
+            target = self._apply(state, action)
             if target is not None:
                 out.append((action, target))
         return out
@@ -346,7 +339,7 @@ def history_valid(state: State) -> bool:
 
 
 def run_closes_once(state: State) -> bool:
-    return sum(e.event_type in RUN_CLOSE for e in state.history) <= 1
+    return sum(e.event_type in CLOSE_EVENT_TYPES for e in state.history) <= 1
 
 
 def result_at_most_once(state: State) -> bool:

@@ -49,6 +49,7 @@ from core.statemachine.history import activity as history_activity
 from core.statemachine.history import timer as history_timer
 from core.statemachine.history.service import activity as service_activity
 from core.statemachine.history.service import timer as service_timer
+from proofs.models.workflow_run import RESULT_EVENTS
 from proofs.theorems.base import (
     Action,
     Evaluate,
@@ -71,16 +72,6 @@ PROPERTY = "at most one result per activity/timer"
 
 ACTIVITY_CLOSED = frozenset({"Completed", "Failed", "TimedOut", "Canceled"})
 TIMER_CLOSED = frozenset({"Fired", "Canceled"})
-RESULT_EVENTS = frozenset(
-    {
-        EventType.ACTIVITY_TASK_COMPLETED,
-        EventType.ACTIVITY_TASK_FAILED,
-        EventType.ACTIVITY_TASK_TIMED_OUT,
-        EventType.ACTIVITY_TASK_CANCELED,
-        EventType.TIMER_FIRED,
-        EventType.TIMER_CANCELED,
-    }
-)
 UNSCHEDULED = "Unscheduled"
 
 AnyTable = fsm.Table[Any, Any]
