@@ -15,6 +15,9 @@ checker run on a mutant must end in a counterexample naming the invariant the bu
   ``INV-RESULT-AT-MOST-ONCE``. The real checks are in
   `service/history/api/recordactivitytaskstarted/api.go` (request id) and
   `respondactivitytaskcompleted/api.go` (the task token's attempt).
+- ``duplicate-result`` (workflow-run): an activity completion writes its result event
+  twice. Breaks ``INV-RESULT-AT-MOST-ONCE``; the real service writes a close once
+  (`respondactivitytaskcompleted/api.go`).
 - ``no-buffering`` (workflow-run): events that arrive while a workflow task is in flight
   are written at once instead of buffered (`historybuilder/event_store.go`
   `bufferEvent`). Breaks ``H-valid`` (rule H6).
@@ -44,9 +47,15 @@ def handle(
     request: rq.Request,
     now: int,
 ) -> service.Outcome:
-    """`service.handle`, or under ``no-dedup`` a history that does not deduplicate."""
+    """`service.handle`, bent by the mutant `broken` names (None: the real service)."""
     outcome = service.handle(run, request, now)
-    if broken != "no-dedup" or not isinstance(outcome.reply, rq.Error):
+    if not isinstance(outcome.reply, rq.Error):
+        if broken == "duplicate-result" and isinstance(request, rq.RespondActivityTaskCompleted):
+            return _duplicate_result(outcome)
+        if broken == "no-buffering":
+            return unbuffered(outcome, now)
+        return outcome
+    if broken != "no-dedup":
         return outcome
     if isinstance(request, rq.RecordActivityTaskStarted):
         info = run.activity(request.scheduled_event_id)
@@ -65,6 +74,16 @@ def handle(
             state = evolve(run, next_event_id=run.next_event_id + 1)
             return service.Outcome(state, (copy,), (), rq.Ok())
     return outcome
+
+
+def _duplicate_result(outcome: service.Outcome) -> service.Outcome:
+    """``duplicate-result``: the activity's result event is written a second time."""
+    results = [e for e in outcome.events if e.event_type is EventType.ACTIVITY_TASK_COMPLETED]
+    if not results:
+        return outcome
+    last_id = max(e.event_id for e in outcome.events)
+    copy = dataclasses.replace(results[-1], event_id=last_id + 1)
+    return dataclasses.replace(outcome, events=(*outcome.events, copy))
 
 
 def reply_when_unavailable(broken: str | None) -> mx.RecordStartedReply:

@@ -39,7 +39,6 @@ from the current task's events alone, without replaying what came before, which
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterable, Mapping
 from typing import NamedTuple
 
@@ -146,16 +145,6 @@ def decide(history: tuple[HistoryEvent, ...]) -> tuple[Command, ...]:
     return ()
 
 
-def _duplicate_result(outcome: service.Outcome) -> service.Outcome:
-    """The seeded bug: the activity's result event is written a second time."""
-    results = [e for e in outcome.events if e.event_type is E.ACTIVITY_TASK_COMPLETED]
-    if not results:
-        return outcome
-    last_id = max(e.event_id for e in outcome.events)
-    copy = dataclasses.replace(results[-1], event_id=last_id + 1)
-    return dataclasses.replace(outcome, events=(*outcome.events, copy))
-
-
 class WorkflowRun:
     """The bounded model (see the module docstring)."""
 
@@ -241,15 +230,9 @@ class WorkflowRun:
             request = build(run, history)
             if request is None:
                 return None
-            outcome = service.handle(run, request, now)
+            outcome = mutants.handle(self.broken, run, history, request, now)
             if isinstance(outcome.reply, rq.Error):
                 return None
-            if self.broken == "duplicate-result" and isinstance(
-                request, rq.RespondActivityTaskCompleted
-            ):
-                outcome = _duplicate_result(outcome)
-            elif self.broken == "no-buffering":
-                outcome = mutants.unbuffered(outcome, now)
             run, history = outcome.state, history + outcome.events
             timers += tuple(t for t in outcome.tasks if isinstance(t, TIMER_TYPES))
         timers = tuple(t for t in timers if live(run, t))
