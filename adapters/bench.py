@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from adapters.argtypes import positive
 from adapters.console import progress, summary_table
 from adapters.simulate_pool import cpu_count
 from adapters.temporal_json import iter_events, write_events
@@ -39,13 +40,16 @@ class Figure:
 Bench = Callable[[argparse.Namespace], list[Figure]]
 
 
-def _best_seconds(work: Callable[[], object], repeat: int) -> float:
+def best_seconds(
+    work: Callable[[], object], repeat: int, clock: Callable[[], float] = time.perf_counter
+) -> float:
+    """The shortest of `repeat` timed runs of `work` on `clock`, each after a collection."""
     best = float("inf")
     for _ in range(repeat):
         gc.collect()
-        start = time.perf_counter()
+        start = clock()
         work()
-        best = min(best, time.perf_counter() - start)
+        best = min(best, clock() - start)
     return best
 
 
@@ -74,7 +78,7 @@ def bench_validate(args: argparse.Namespace) -> list[Figure]:
     verdict = validate(events)
     if not verdict.valid:  # the benchmark is meaningless on a broken generator
         raise RuntimeError(f"synthetic history invalid: {verdict.violations[:3]}")
-    step = _best_seconds(lambda: validate(events), args.repeat)
+    step = best_seconds(lambda: validate(events), args.repeat)
     events.clear()  # free the list before the memory measurements
     small = max(n // 10, 1000)
     peak_small = _peak_bytes(lambda: validate(synthetic_history(small)))
@@ -87,7 +91,7 @@ def bench_validate(args: argparse.Namespace) -> list[Figure]:
             with open(path, "rb") as stream:
                 return validate(iter_events(stream))
 
-        e2e = _best_seconds(end_to_end, 1)
+        e2e = best_seconds(end_to_end, 1)
     return [
         Figure("validate", "events", n, "events"),
         Figure("validate", "validate_step", n / step, "events/s"),
@@ -144,46 +148,36 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("names", nargs="*", metavar="NAME", help="benchmarks to run")
     parser.add_argument("--json", action="store_true", help="print a JSON list of figures")
     parser.add_argument(
-        "--events", type=_positive, default=1_000_000, help="history length (default 1000000)"
+        "--events", type=positive, default=1_000_000, help="history length (default 1000000)"
     )
     parser.add_argument(
-        "--repeat", type=_positive, default=3, help="timed repetitions, best taken (default 3)"
+        "--repeat", type=positive, default=3, help="timed repetitions, best taken (default 3)"
     )
     parser.add_argument(
         "--workflows",
-        type=_positive,
+        type=positive,
         default=2000,
         help="service, simulate: workflows in the mixed workload (default 2000)",
     )
     parser.add_argument(
         "--jobs",
-        type=_positive,
+        type=positive,
         default=cpu_count(),
         help="simulate: processes for the seed sweep (default: one per core; 1 skips it)",
     )
     parser.add_argument(
         "--replay-events",
-        type=_positive,
+        type=positive,
         default=200_000,
         help="replay: events our replay runs through (default 200000)",
     )
     parser.add_argument(
         "--sdk-events",
-        type=_positive,
+        type=positive,
         default=2_000,
         help="replay: events the SDK's Replayer runs through (default 2000)",
     )
     parser.set_defaults(run=run)
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
-    return value
 
 
 def run(args: argparse.Namespace) -> int:

@@ -28,20 +28,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import importlib
 import importlib.util
 import inspect
 import json
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from adapters.bench import Figure
+from adapters.bench import Figure, best_seconds
 from adapters.temporal_json import decode_history
 from core.events import HistoryEvent, WorkflowExecutionStartedEventAttributes
 from core.statemachine.replay.definition import Definition, definition
@@ -98,16 +97,6 @@ def load_corpus() -> list[Twinned]:
     return corpus
 
 
-def _best(work: Callable[[], object], repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        gc.collect()
-        start = time.process_time()
-        work()
-        best = min(best, time.process_time() - start)
-    return best
-
-
 def bench_replay(args: argparse.Namespace) -> list[Figure]:
     """Our replay and the SDK's on the twinned corpus (see the module docstring)."""
     corpus = load_corpus()
@@ -120,7 +109,7 @@ def bench_replay(args: argparse.Namespace) -> list[Figure]:
         for twin, history in work:
             replay(twin, history)
 
-    ours_rate = events / _best(ours, getattr(args, "repeat", 1))
+    ours_rate = events / best_seconds(ours, getattr(args, "repeat", 1), time.process_time)
     figures = [
         Figure("replay", "histories", len(corpus), "histories"),
         Figure("replay", "events_replayed", events, "events"),
@@ -186,5 +175,5 @@ def sdk_rates(corpus: Sequence[Twinned], at_least: int, repeat: int) -> tuple[in
         def timed(r: Replayer = replayer) -> None:
             asyncio.run(replay_all(r, histories))
 
-        rates.append(events / _best(timed, repeat))
+        rates.append(events / best_seconds(timed, repeat, time.process_time))
     return events, rates[0], rates[1]

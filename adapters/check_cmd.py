@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from adapters.console import progress, summary_table
+from adapters.console import progress, running_total, summary_table
 from core.errors import BadInput
 from proofs.checker import CheckError, Result, Violation, check
 from proofs.graph import labelled, write_dot, write_graphml, write_json
@@ -115,12 +115,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _search(model: Any, args: argparse.Namespace, want_graph: bool) -> Result:
     with progress("states", total=None, enabled=not args.json) as advance:
-        done = [0]
-
-        def report(states: int) -> None:
-            advance(states - done[0])
-            done[0] = states
-
+        report = running_total(advance)
         return check(
             model,
             symmetry=args.symmetry,

@@ -36,6 +36,18 @@ def progress(
         yield lambda n: bar.advance(task, n)
 
 
+def running_total(advance: Callable[[int], None]) -> Callable[[int], None]:
+    """An ``update(total)`` callback for work that reports a running total: it moves a
+    `progress` bar by the difference since the last report."""
+    done = [0]
+
+    def update(total: int) -> None:
+        advance(total - done[0])
+        done[0] = total
+
+    return update
+
+
 def summary_table(title: str, rows: Sequence[tuple[str, str]]) -> None:
     """Print a two-column summary table to stdout."""
     table = Table(title=title, show_header=False)

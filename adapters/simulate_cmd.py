@@ -23,12 +23,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from adapters.console import progress
+from adapters.argtypes import positive, whole_number
+from adapters.console import progress, running_total
 from adapters.simulate_out import write_outputs
 from adapters.simulate_pool import cpu_count, run_many, run_one
 from adapters.simulate_report import Outcome, document, print_report, repro_command
@@ -59,7 +59,7 @@ def add_parser(commands: Any) -> None:
     )
     parser.add_argument(
         "--workflows",
-        type=_positive,
+        type=positive,
         metavar="N",
         help=f"workflows to start (default {DEFAULT.workflows})",
     )
@@ -91,31 +91,17 @@ def add_parser(commands: Any) -> None:
 # --------------------------------------------------------------------------- arguments
 
 
-def _int(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-
-
 def _seed(text: str) -> int:
-    value = _int(text)
+    value = whole_number(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"a seed is not negative: {text!r}")
-    return value
-
-
-def _positive(text: str) -> int:
-    value = _int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
     return value
 
 
 def _jobs(text: str) -> int:
     if text == "auto":
         return cpu_count()
-    return _positive(text)
+    return positive(text)
 
 
 def _seed_range(text: str) -> range:
@@ -248,7 +234,8 @@ def _run_all(
     if len(configs) == 1:  # one run: a bar over its workflows
         config = configs[0]
         with progress(f"seed {config.seed}", total=config.workflows, enabled=show) as advance:
-            result, seconds = run_one(config, True, _deltas(advance))
+            closed = running_total(advance)
+            result, seconds = run_one(config, True, lambda done, _total: closed(done))
             return [Outcome(config, result, seconds)]
     with progress("seeds", total=len(configs), enabled=show) as advance:
         done = run_many(configs, jobs, full, lambda _: advance(1))
@@ -256,16 +243,6 @@ def _run_all(
         Outcome(config, result, seconds)
         for config, (result, seconds) in zip(configs, done, strict=True)
     ]
-
-
-def _deltas(advance: Callable[[int], None]) -> Callable[[int, int], None]:
-    done = [0]
-
-    def report(closed: int, total: int) -> None:
-        advance(closed - done[0])
-        done[0] = closed
-
-    return report
 
 
 def _shrink(failing: Outcome, show: bool) -> Shrunk:

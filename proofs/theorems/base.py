@@ -128,7 +128,11 @@ def prove_inductive(system: System, depth: int = 6, timeout_ms: int = TIMEOUT_MS
             system.invariant(post),
         )
         obligations.append(
-            (f"{action.name} preserves the invariant", claim, _cti(system, action, params))
+            (
+                f"{action.name} preserves the invariant",
+                claim,
+                _cti(system, action, pre, params, post),
+            )
         )
     for n, (what, claim, explain) in enumerate(obligations, 1):
         valid, model = check_valid(claim, timeout_ms)
@@ -148,11 +152,13 @@ def prove_inductive(system: System, depth: int = 6, timeout_ms: int = TIMEOUT_MS
     return Verdict(True, None, len(obligations))
 
 
-def _cti(system: System, action: Action, params: Vars) -> Callable[[Any], str]:
-    # prove_inductive names the obligation's pre and post states "s" and "t".
+def _cti(
+    system: System, action: Action, pre: Vars, params: Vars, post: Vars
+) -> Callable[[Any], str]:
+    """Describes a counterexample to induction: the state and the step out of it."""
+
     def explain(model: Any) -> str:
         evaluate = _evaluator(model)
-        pre, post = system.variables("s"), system.variables("t")
         return (
             f"state {system.describe_state(evaluate, pre)} by "
             f"{action.describe(evaluate, pre, params, post)}"
