@@ -28,7 +28,6 @@ import argparse
 import asyncio
 import contextlib
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -40,11 +39,11 @@ from pathlib import Path
 from typing import Any
 
 from adapters.bench import Figure
+from adapters.dev_server import LOOPBACK, free_loopback_ports, server_command, stop_process
 from adapters.simulate_pool import run_many
 from sim.config import SECOND, SimConfig
 from sim.run import simulate
 
-LOOPBACK = "127.0.0.1"
 REAL_WORKFLOWS = 200  # at most; the real server is driven with min(this, --workflows)
 SERVER_START_TIMEOUT = 60.0
 TASK_QUEUE = "tmodel-bench"
@@ -134,33 +133,16 @@ def temporal_binary() -> str | None:
     return shutil.which("temporal")
 
 
-def _free_ports(count: int) -> list[int]:
-    with contextlib.ExitStack() as stack:
-        ports = []
-        for _ in range(count):
-            sock = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
-            sock.bind((LOOPBACK, 0))
-            ports.append(int(sock.getsockname()[1]))
-        return ports
-
-
 @contextlib.contextmanager
 def dev_server(binary: str) -> Iterator[str]:
     """A dev server on loopback (every listener pinned to 127.0.0.1) for the block."""
-    grpc, ui, http, metrics = _free_ports(4)
-    command = [binary, "server", "start-dev", "--ip", LOOPBACK, "--port", str(grpc)]
-    command += ["--ui-port", str(ui), "--http-port", str(http), "--metrics-port", str(metrics)]
-    command += ["--headless", "--log-level", "error"]
+    ports = free_loopback_ports(4)
+    command = server_command(binary, ports)
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        yield f"{LOOPBACK}:{grpc}"
+        yield f"{LOOPBACK}:{ports[0]}"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop_process(proc)
 
 
 async def _connect(address: str) -> Any:

@@ -20,7 +20,6 @@ import contextlib
 import json
 import logging
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -61,9 +60,10 @@ from temporalio.common import (
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.worker import Worker
 
+from adapters.dev_server import LOOPBACK, free_loopback_ports, server_command, stop_process
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO_ROOT / "tests" / "fixtures" / "histories"
-LOOPBACK = "127.0.0.1"
 SERVER_START_TIMEOUT = 60.0
 SCENARIO_TIMEOUT = 120.0
 # A killed worker's sticky queue is abandoned; keep the wait for it short.
@@ -99,17 +99,6 @@ class RecordingError(Exception):
 # --------------------------------------------------------------------------
 
 
-def free_loopback_ports(count: int) -> list[int]:
-    """Ask the OS for distinct free ports (all sockets open at once)."""
-    with contextlib.ExitStack() as stack:
-        ports = []
-        for _ in range(count):
-            sock = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
-            sock.bind((LOOPBACK, 0))
-            ports.append(int(sock.getsockname()[1]))
-        return ports
-
-
 def cli_versions() -> tuple[str, str]:
     """(cli_version, server_version) parsed from ``temporal --version``."""
     text = subprocess.run(
@@ -120,15 +109,9 @@ def cli_versions() -> tuple[str, str]:
     return (cli.group(1) if cli else text.strip(), server.group(1) if server else "unknown")
 
 
-def server_command(ports: Sequence[int]) -> list[str]:
-    grpc, ui, http, metrics = ports
-    command = ["temporal", "server", "start-dev", "--ip", LOOPBACK, "--port", str(grpc)]
-    # Every listener is pinned to loopback; the UI is disabled anyway.
-    command += ["--ui-port", str(ui), "--http-port", str(http), "--metrics-port", str(metrics)]
-    command += ["--headless", "--log-level", "error"]
-    for flag in rw.SEARCH_ATTRIBUTE_FLAGS:
-        command += ["--search-attribute", flag]
-    return command  # no --db-filename: in-memory state dies with the process
+def recorder_server_command(ports: Sequence[int]) -> list[str]:
+    flags = [arg for flag in rw.SEARCH_ATTRIBUTE_FLAGS for arg in ("--search-attribute", flag)]
+    return server_command("temporal", ports, flags)
 
 
 @contextlib.contextmanager
@@ -136,22 +119,13 @@ def dev_server(log_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """Run the dev server for the duration of the block, then kill it."""
     ports = free_loopback_ports(4)
     with log_path.open("wb") as log:
-        proc = subprocess.Popen(server_command(ports), stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            recorder_server_command(ports), stdout=log, stderr=subprocess.STDOUT
+        )
         try:
             yield f"{LOOPBACK}:{ports[0]}", proc
         finally:
             stop_process(proc)
-
-
-def stop_process(proc: subprocess.Popen[bytes], grace: float = 10.0) -> None:
-    if proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=grace)
 
 
 def quiet_runtime(verbose: bool) -> Runtime:
