@@ -41,7 +41,8 @@ from typing import Any
 from adapters.bench import Figure
 from adapters.dev_server import LOOPBACK, free_loopback_ports, server_command, stop_process
 from adapters.simulate_pool import run_many
-from sim.config import SECOND, SimConfig
+from sim.config import SimConfig
+from sim.kernel import SECOND
 from sim.run import simulate
 
 REAL_WORKFLOWS = 200  # at most; the real server is driven with min(this, --workflows)

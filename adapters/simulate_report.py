@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from adapters.console import summary_table
-from sim.config import SECOND, SimConfig
+from sim.config import SimConfig
+from sim.kernel import SECOND
 from sim.repro import Repro
 from sim.run import RunResult, Violation
 from sim.shrink import Shrunk, elapsed

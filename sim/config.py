@@ -15,7 +15,8 @@ import json
 from dataclasses import dataclass
 from typing import Literal
 
-SECOND = 1_000_000_000  # virtual nanoseconds
+from sim.kernel import SECOND
+
 DEFAULT_MAX_VIRTUAL_TIME = 3_600 * SECOND
 
 # Every fault the simulator can inject; the names appear in plans, traces and counts.

@@ -23,11 +23,8 @@ from typing import Any
 from core.enums import EventType
 from core.event_sets import CLOSE_EVENT_TYPES, COMMAND_EVENT_TYPES
 from core.events import (
-    ActivityTaskCanceledEventAttributes,
     ActivityTaskCompletedEventAttributes,
-    ActivityTaskFailedEventAttributes,
     ActivityTaskScheduledEventAttributes,
-    ActivityTaskTimedOutEventAttributes,
     HistoryEvent,
     TimerFiredEventAttributes,
 )
@@ -36,14 +33,9 @@ from core.statemachine.replay.matching import recorded_as
 from sim.persistence import Commit, Mutation
 from sim.run import Violation
 from sim.workflow_code import WorkflowCode
+from sim.workload_driver import ACTIVITY_CLOSES
 
 E = EventType
-_ACTIVITY_CLOSES = (
-    ActivityTaskCompletedEventAttributes,
-    ActivityTaskFailedEventAttributes,
-    ActivityTaskTimedOutEventAttributes,
-    ActivityTaskCanceledEventAttributes,
-)
 EVENTUALLY_BOUND = 120 * 1_000_000_000  # virtual ns after the last fault heals
 ReplayCheck = Callable[[str, Sequence[HistoryEvent]], list[str]]
 
@@ -160,7 +152,7 @@ def results_at_most_once(history: Sequence[HistoryEvent]) -> list[str]:
     fires: Counter[str] = Counter()
     for event in history:
         a = event.attributes
-        if isinstance(a, _ACTIVITY_CLOSES):
+        if isinstance(a, ACTIVITY_CLOSES):
             results[a.scheduled_event_id] += 1
         elif isinstance(a, TimerFiredEventAttributes):
             fires[f"{a.timer_id}/{a.started_event_id}"] += 1

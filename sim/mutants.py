@@ -24,7 +24,7 @@ from core.statemachine.history.service import handle as service
 from core.statemachine.history.service import requests as rq
 from core.statemachine.history.service.state import MutableState, evolve
 from core.statemachine.history.service.txn import Outcome
-from sim.nodes.history import HandleFn
+from sim.workload_driver import HandleFn
 
 MUTANTS: dict[str, str] = {
     "ack-before-started": "INV-NO-LOST-TASK",

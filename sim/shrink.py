@@ -37,8 +37,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
-from sim.config import INSTANT_KINDS, SECOND, FaultItem, FaultPlan, SimConfig
-from sim.kernel import T0
+from sim.config import INSTANT_KINDS, FaultItem, FaultPlan, SimConfig
+from sim.kernel import SECOND, T0
 from sim.run import RunResult, Violation, simulate
 
 DEFAULT_BUDGET = 150  # simulate calls

@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from html import escape
 
 from core.events import HistoryEvent
-from sim.config import SECOND, FaultItem
-from sim.kernel import T0
+from sim.config import FaultItem
+from sim.kernel import SECOND, T0
 
 LANES = ("client", "history", "matching", "worker")
 # A node's lane, by the start of its name; the first match wins.

@@ -154,6 +154,19 @@ class Spec:
     generations: int  # continue as new this many more times
     fail_on_activity_failure: bool
 
+    @staticmethod
+    def draw(rng: random.Random, signals: float, continue_as_new: float) -> Spec:
+        """A workflow drawn from `rng`: signalled with chance `signals`, continuing as new
+        with chance `continue_as_new` (the draws, in order, that both workloads make)."""
+        count = rng.randint(1, 3) if rng.random() < signals else 0
+        return Spec(
+            activities=rng.randint(0, 3),
+            timer_ms=rng.randint(200, 3_000),
+            signals=count,
+            generations=rng.randint(1, 2) if rng.random() < continue_as_new else 0,
+            fail_on_activity_failure=rng.random() < 0.5,
+        )
+
     def to_input(self) -> Opaque:
         return Opaque.of(
             [
@@ -178,7 +191,7 @@ class Spec:
         return Spec(a, t, s, g, f)
 
 
-_ACTIVITY_CLOSES = (
+ACTIVITY_CLOSES = (
     ActivityTaskCompletedEventAttributes,
     ActivityTaskFailedEventAttributes,
     ActivityTaskTimedOutEventAttributes,
@@ -198,7 +211,7 @@ def decide(spec: Spec, history: Sequence[HistoryEvent]) -> tuple[Command, ...]:
         a = event.attributes
         if isinstance(a, ActivityTaskScheduledEventAttributes):
             scheduled.append(event.event_id)
-        elif isinstance(a, _ACTIVITY_CLOSES):
+        elif isinstance(a, ACTIVITY_CLOSES):
             closed.add(a.scheduled_event_id)
             activity_failed |= not isinstance(a, ActivityTaskCompletedEventAttributes)
         elif isinstance(a, ActivityTaskCancelRequestedEventAttributes):
@@ -461,15 +474,8 @@ class Cluster:
     def client_start(self, index: int) -> None:
         rng, w = self.rng, self.w
         workflow_id = f"wf-{index}"
-        signals = rng.randint(1, 3) if rng.random() < w.signals else 0
-        spec = Spec(
-            activities=rng.randint(0, 3),
-            timer_ms=rng.randint(200, 3_000),
-            signals=signals,
-            generations=rng.randint(1, 2) if rng.random() < w.continue_as_new else 0,
-            fail_on_activity_failure=rng.random() < 0.5,
-        )
-        for n in range(signals):
+        spec = Spec.draw(rng, w.signals, w.continue_as_new)
+        for n in range(spec.signals):
             self.later(0, 3_000, _Signal(workflow_id, n))
         if rng.random() < w.cancel:
             self.later(0, 4_000, _Cancel(workflow_id))

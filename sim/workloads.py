@@ -66,15 +66,8 @@ class Workload:
 
 
 def _mixed_script(rng: random.Random, index: int) -> Script:
-    signals = rng.randint(1, 3) if rng.random() < 0.5 else 0
-    spec = Spec(
-        activities=rng.randint(0, 3),
-        timer_ms=rng.randint(200, 3_000),
-        signals=signals,
-        generations=rng.randint(1, 2) if rng.random() < 0.2 else 0,
-        fail_on_activity_failure=rng.random() < 0.5,
-    )
-    actions = [Action(rng.randint(0, 3_000 * MS), "signal", n) for n in range(signals)]
+    spec = Spec.draw(rng, signals=0.5, continue_as_new=0.2)
+    actions = [Action(rng.randint(0, 3_000 * MS), "signal", n) for n in range(spec.signals)]
     r = rng.random()
     if r < 0.08:
         actions.append(Action(rng.randint(0, 4_000 * MS), "cancel"))

@@ -41,8 +41,8 @@ from sim.nodes.base import (
     task_queue,
 )
 from sim.persistence import Mutation, OutboxTask, Persistence, Timeout
+from sim.workload_driver import HandleFn
 
-HandleFn = Callable[[MutableState, rq.Request, int], Outcome]
 PUSH_RETRY = 1 * SECOND
 TIMER_RETRY = 200 * MS
 

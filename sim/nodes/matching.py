@@ -112,8 +112,7 @@ class MatchingHost(Base):
     def _dispatching(self, key: Key) -> bool:
         """Is task `key` offered to a poller, waiting for history's answer?"""
         state = self.queues.get(key[0])
-        entry = m.find_task(state, key[1]) if state is not None else None
-        return entry is not None and entry.state is m.TaskState.DISPATCHING
+        return state is not None and any(e.key == key[1] for e in state.dispatching)
 
     def on_started(self, token: tuple[Key, str, int, int], answer: Payload) -> None:
         key, poller_id, epoch, attempt = token

@@ -14,7 +14,8 @@ from dataclasses import replace
 
 import pytest
 
-from sim.config import SECOND, FaultItem, FaultPlan, SimConfig
+from sim.config import FaultItem, FaultPlan, SimConfig
+from sim.kernel import SECOND
 from sim.repro import FORMAT, Repro, ReproError, dumps, loads, replay
 from sim.run import RunResult, Violation, simulate
 from sim.shrink import shrink

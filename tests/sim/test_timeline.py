@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from sim.config import SECOND, FaultItem, SimConfig
+from sim.config import FaultItem, SimConfig
+from sim.kernel import SECOND
 from sim.run import simulate
 from sim.timeline import Workflow, lane_of, parse, timeline_svg, workflows_of
 

@@ -161,12 +161,7 @@ class Execution:
     def finish(self) -> None:
         """The history ended: a completed task's commands must all have been recorded."""
         if self.in_command_run and self.unmatched:
-            command, entity = self.unmatched[0]
-            raise Nondeterminism(
-                self.consumed + 1,
-                "no further event (the history ends)",
-                describe_command(command, entity.scheduled),
-            )
+            raise self._unrecorded(self.consumed + 1, "no further event (the history ends)")
 
     # --- events ----------------------------------------------------------------------
 
@@ -219,31 +214,27 @@ class Execution:
         self.signals.append((str(name), args))
 
     def _match(self, event: HistoryEvent) -> None:
+        if self.unmatched:
+            command, entity = self.unmatched[0]
+            if corresponds(command, event, entity.scheduled):
+                self.unmatched.popleft()
+                recorded.command_recorded(self, command, entity, event)
+                return
+        if _tolerated(event):
+            return
         if not self.unmatched:
-            if _tolerated(event):
-                return
             raise Nondeterminism(event.event_id, describe_event(event), "no command")
-        command, entity = self.unmatched[0]
-        if not corresponds(command, event, entity.scheduled):
-            if _tolerated(event):
-                return
-            raise Nondeterminism(
-                event.event_id,
-                describe_event(event),
-                describe_command(command, entity.scheduled),
-            )
-        self.unmatched.popleft()
-        recorded.command_recorded(self, command, entity, event)
+        raise self._unrecorded(event.event_id, describe_event(event))
 
     def _end_command_run(self, event: HistoryEvent) -> None:
         self.in_command_run = False
         if self.unmatched:
-            command, entity = self.unmatched[0]
-            raise Nondeterminism(
-                event.event_id,
-                describe_event(event),
-                describe_command(command, entity.scheduled),
-            )
+            raise self._unrecorded(event.event_id, describe_event(event))
+
+    def _unrecorded(self, event_id: int, found: str) -> Nondeterminism:
+        """The first command still waiting for its event, where `found` came instead."""
+        command, entity = self.unmatched[0]
+        return Nondeterminism(event_id, found, describe_command(command, entity.scheduled))
 
     # --- entities --------------------------------------------------------------------
 
