@@ -22,6 +22,9 @@ from core.errors import BadInput
 from proofs.checker import CheckError, Result, Violation, check
 from proofs.graph import labelled, write_dot, write_graphml, write_json
 from proofs.models import MODELS
+from proofs.models.matching_dedup import VARIANTS as DEDUP_VARIANTS
+from proofs.models.shard_failover import VARIANTS as FAILOVER_VARIANTS
+from proofs.models.workflow_run import VARIANTS as RUN_VARIANTS
 
 EXPORTS: dict[str, Callable[[Any, str], None]] = {
     "dot": write_dot,
@@ -45,9 +48,10 @@ def add_parser(commands: Any) -> None:
         default=[],
         metavar="K=V",
         help="model parameter, repeatable (two-phase-commit: rms=N, broken=true, liveness=true; "
-        "workflow-run: broken=true|no-buffering; matching-dedup: pollers=N, duplicates=N, "
-        "faults=N, broken=ack-before-started|no-dedup; shard-failover: hosts=N, ranges=N, "
-        "writes=N, broken=no-range-check)",
+        f"workflow-run: broken=true|{'|'.join(RUN_VARIANTS)}; matching-dedup: "
+        "pollers=N, duplicates=N, faults=N, "
+        f"broken={'|'.join(DEDUP_VARIANTS)}; shard-failover: hosts=N, ranges=N, "
+        f"writes=N, broken={'|'.join(FAILOVER_VARIANTS)})",
     )
     parser.add_argument("--symmetry", action="store_true", help="use symmetry reduction")
     parser.add_argument(

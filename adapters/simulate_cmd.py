@@ -34,7 +34,7 @@ from adapters.simulate_pool import cpu_count, run_many, run_one
 from adapters.simulate_report import Outcome, document, print_report, repro_command
 from core.errors import BadInput
 from sim.config import FAULT_KINDS, SimConfig
-from sim.repro import Repro, ReproError, dumps, loads
+from sim.repro import Repro, ReproError, dumps, from_shrunk, loads
 from sim.run import RunResult, simulate
 from sim.shrink import Shrunk, shrink
 
@@ -214,7 +214,7 @@ def run(args: argparse.Namespace) -> int:
         if failing is not None and request.repro is None:
             shrunk = _shrink(failing, show=not args.json)
             repro_path = str(_repro_path(out, failing.config.seed))
-            Path(repro_path).write_text(dumps(_as_repro(shrunk)), encoding="utf-8")
+            Path(repro_path).write_text(dumps(from_shrunk(shrunk)), encoding="utf-8")
         if out is not None:
             write_outputs(out, outcomes, shrunk)
     except OSError as exc:
@@ -253,16 +253,6 @@ def _shrink(failing: Outcome, show: bool) -> Shrunk:
             return simulate(config)
 
         return shrink(failing.config, failing.result, run=counted)
-
-
-def _as_repro(shrunk: Shrunk) -> Repro:
-    return Repro(
-        config=shrunk.config,
-        violation=shrunk.violation.id,
-        trace_hash=shrunk.result.trace_hash,
-        shrink_steps=shrunk.steps,
-        simulations=shrunk.simulations,
-    )
 
 
 def _repro_path(out: Path | None, seed: int) -> Path:

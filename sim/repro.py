@@ -27,6 +27,7 @@ from typing import Any
 
 from sim.config import SimConfig, from_json, to_json
 from sim.run import RunResult, simulate
+from sim.shrink import Shrunk
 
 FORMAT = "tmodel-simulate-repro"
 VERSION = 1
@@ -34,6 +35,17 @@ VERSION = 1
 
 class ReproError(ValueError):
     """The text is not a repro file this version understands (the message says why)."""
+
+
+def from_shrunk(shrunk: Shrunk) -> Repro:
+    """The repro of a shrunk run: its explicit config, what it violates, how it got there."""
+    return Repro(
+        config=shrunk.config,
+        violation=shrunk.violation.id,
+        trace_hash=shrunk.result.trace_hash,
+        shrink_steps=shrunk.steps,
+        simulations=shrunk.simulations,
+    )
 
 
 @dataclass(frozen=True, slots=True)

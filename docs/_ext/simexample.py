@@ -29,7 +29,7 @@ from adapters.cli import main
 from adapters.simulate_out import pick_workflows
 from adapters.simulate_report import Outcome, print_report
 from sim.config import SimConfig
-from sim.repro import Repro, dumps
+from sim.repro import dumps, from_shrunk
 from sim.run import simulate
 from sim.shrink import shrink
 from sim.timeline import timeline_svg
@@ -69,9 +69,7 @@ def example(folder: Path) -> tuple[str, str]:
     shrunk = shrink(config, result, EXPECTED)
     if shrunk.violation.id != EXPECTED:
         raise ExtensionError(f"shrinking lost {EXPECTED}")
-    repro = Repro(
-        shrunk.config, EXPECTED, shrunk.result.trace_hash, shrunk.steps, shrunk.simulations
-    )
+    repro = from_shrunk(shrunk)
     path = folder / REPRO
     path.write_text(dumps(repro), encoding="utf-8")
     report = _captured(print_report, [Outcome(config, result, 0.0)], shrunk, REPRO, None)
