@@ -43,6 +43,7 @@ from __future__ import annotations
 
 from core.statemachine.matching.engine import (
     add_task,
+    cancel_poll,
     expire_polls,
     find_task,
     has_recent_poller,
@@ -118,6 +119,7 @@ __all__ = [
     "TaskState",
     "Waiting",
     "add_task",
+    "cancel_poll",
     "expire_polls",
     "find_task",
     "has_recent_poller",
