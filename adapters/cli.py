@@ -39,6 +39,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "model-check the TLA+ specs with TLC, or trace-validate histories",
     ),
     "prove": ("adapters.prove_cmd", "prove the z3 theorems"),
+    "serve": (
+        "adapters.serve_cmd",
+        "run the model as a Temporal server that SDKs and the temporal CLI talk to",
+    ),
     "bench": ("adapters.bench", "run benchmarks and print figures"),
 }
 

@@ -27,6 +27,7 @@ from sim.kernel import SECOND
 from sim.nodes.base import Base, Payload, Router, StartedActivityTask, StartedWorkflowTask
 
 POLL_DEADLINE = 5 * SECOND  # Temporal's long poll is 60 s; shorter keeps runs short
+NO_DEADLINE = 1 << 62  # a poll only its caller ends
 RECORD_TIMEOUT = 1 * SECOND
 RETRY_BACKOFF = SECOND // 5  # a transient error is retried after this, not at once
 COMPACT_AT = 256
@@ -159,20 +160,21 @@ class MatchingHost(Base):
         callback: Callable[..., None],
         poller_id: str,
         queue: m.TaskQueue,
-        deadline: int | None = None,
+        until_cancelled: bool = False,
     ) -> None:
-        """A long poll; it ends at `deadline` (default: POLL_DEADLINE from now)."""
+        """A long poll that ends POLL_DEADLINE from now, or (`until_cancelled`, for a
+        live server whose callers hold the deadline) only through `cancel_poll`."""
         if poller_id in self.seen:
             return  # a duplicated poll message
         self.seen.add(poller_id)
         now = self.kernel.now
-        due = now + POLL_DEADLINE if deadline is None else deadline
+        due = NO_DEADLINE if until_cancelled else now + POLL_DEADLINE
         self.workers[poller_id] = (src, callback)
         state = self.queues.get(queue) or m.MatchingState()
         self.queues[queue], out = m.poll(state, poller_id, queue, now, due)
         if isinstance(out, m.Dispatch):
             self._record_started(queue, out)
-        else:
+        elif not until_cancelled:
             self.kernel.at(due, self._expire, queue, self.epoch)
 
     def cancel_poll(self, poller_id: str, queue: m.TaskQueue) -> bool:
