@@ -1,4 +1,4 @@
-"""`tmodel`: the command-line entry point (see ARCHITECTURE.md, "CLI contract").
+"""`tmodel`: the command-line entry point (see docs/architecture.md#the-cli-contract).
 
 Every subcommand follows the same contract: exit 0 when all is well, 1 when the model
 found something wrong (an invalid history, a violation), 2 for bad input (a missing or
