@@ -120,21 +120,24 @@ class HistoryHost(Base):
         reply: Callable[..., None],
         token: object,
         shard_id: int,
+        namespace: str,
         workflow_id: str,
         run_id: str,
         req: Request,
     ) -> None:
         """An RPC from frontend or matching; the answer goes straight back to `src`."""
-        answer = self.serve(shard_id, workflow_id, run_id, req)
+        answer = self.serve(shard_id, namespace, workflow_id, run_id, req)
         self.net.send(self.name, src, reply, token, answer)
 
-    def serve(self, shard_id: int, workflow_id: str, run_id: str, req: Request) -> Payload:
+    def serve(
+        self, shard_id: int, namespace: str, workflow_id: str, run_id: str, req: Request
+    ) -> Payload:
         sh = self._owned(shard_id)
         if sh is None:
             return Unavailable(f"{self.name} does not own shard-{shard_id}")
         self.requests += 1
         now = self.clock()
-        rid = run_id or self.persistence.current.get(workflow_id, "")
+        rid = run_id or self.persistence.current.get((namespace, workflow_id), "")
         loaded = self._load(sh, rid) if rid else None
         if isinstance(req, rq.StartWorkflowExecution):
             if loaded is None:
@@ -222,7 +225,7 @@ class HistoryHost(Base):
                 assert task_id is not None
             sh.ctx = ctx
             owner = run_id if i < first else new_run_id
-            out.append(OutboxTask(task_id, owner, workflow_id, task))
+            out.append(OutboxTask(task_id, owner, workflow_id, task, outcome.state.namespace))
         return sh, tuple(out)
 
     def _enrich(self, run_id: str, reply: Payload, req: Request) -> Payload:
@@ -296,11 +299,16 @@ class HistoryHost(Base):
         assert isinstance(t, rq.WorkflowTaskTransfer | rq.ActivityTaskTransfer)
         if isinstance(t, rq.WorkflowTaskTransfer):
             kind = QueueKind.STICKY if t.sticky else QueueKind.NORMAL
-            queue = task_queue(t.task_queue, TaskKind.WORKFLOW, kind)
+            queue = task_queue(t.task_queue, TaskKind.WORKFLOW, kind, task.namespace)
         else:
-            queue = task_queue(t.task_queue, TaskKind.ACTIVITY)
+            queue = task_queue(t.task_queue, TaskKind.ACTIVITY, namespace=task.namespace)
         mtask = MatchingTask(
-            "default", task.workflow_id, task.run_id, t.scheduled_event_id, t.stamp, queue.task_type
+            task.namespace,
+            task.workflow_id,
+            task.run_id,
+            t.scheduled_event_id,
+            t.stamp,
+            queue.task_type,
         )
         host = self.router.matching_for(t.task_queue)
         node = self.cluster.matching[host]
@@ -336,7 +344,9 @@ class HistoryHost(Base):
         if early > 0:  # this host's clock is behind the task's time
             self.kernel.after(early, self._fire, shard_id, range_id, task)
             return
-        answer = self.serve(shard_id, task.workflow_id, task.run_id, rq.FireTimer(t))
+        answer = self.serve(
+            shard_id, task.namespace, task.workflow_id, task.run_id, rq.FireTimer(t)
+        )
         if isinstance(answer, Unavailable):
             self.kernel.after(TIMER_RETRY, self._fire, shard_id, range_id, task)
             return

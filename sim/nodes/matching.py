@@ -155,19 +155,39 @@ class MatchingHost(Base):
 
     # -- the workers' side ------------------------------------------------------------
     def poll(
-        self, src: str, callback: Callable[..., None], poller_id: str, queue: m.TaskQueue
+        self,
+        src: str,
+        callback: Callable[..., None],
+        poller_id: str,
+        queue: m.TaskQueue,
+        deadline: int | None = None,
     ) -> None:
+        """A long poll; it ends at `deadline` (default: POLL_DEADLINE from now)."""
         if poller_id in self.seen:
             return  # a duplicated poll message
         self.seen.add(poller_id)
         now = self.kernel.now
+        due = now + POLL_DEADLINE if deadline is None else deadline
         self.workers[poller_id] = (src, callback)
         state = self.queues.get(queue) or m.MatchingState()
-        self.queues[queue], out = m.poll(state, poller_id, queue, now, now + POLL_DEADLINE)
+        self.queues[queue], out = m.poll(state, poller_id, queue, now, due)
         if isinstance(out, m.Dispatch):
             self._record_started(queue, out)
         else:
-            self.kernel.at(now + POLL_DEADLINE, self._expire, queue, self.epoch)
+            self.kernel.at(due, self._expire, queue, self.epoch)
+
+    def cancel_poll(self, poller_id: str, queue: m.TaskQueue) -> bool:
+        """The poller went away: end its poll unless a task is already on its way to it.
+        True if it was waiting (and is now gone); False if it was offered a task, whose
+        answer will still be delivered, or is unknown."""
+        state = self.queues.get(queue)
+        if state is None:
+            return False
+        self.queues[queue], removed = m.cancel_poll(state, poller_id)
+        if removed:
+            self.workers.pop(poller_id, None)
+            self.seen.discard(poller_id)
+        return removed
 
     def _expire(self, queue: m.TaskQueue, epoch: int) -> None:
         if epoch != self.epoch:

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 from core.statemachine.matching.engine import (
     add_task,
+    cancel_poll,
     expire_polls,
     find_task,
     has_recent_poller,
@@ -119,6 +120,7 @@ __all__ = [
     "TaskState",
     "Waiting",
     "add_task",
+    "cancel_poll",
     "expire_polls",
     "find_task",
     "has_recent_poller",

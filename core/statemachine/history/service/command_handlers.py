@@ -358,7 +358,13 @@ def continue_as_new(b: Batch, command: Command) -> Cause | None:
             workflow_run_timeout=a.workflow_run_timeout,
             workflow_task_timeout=a.workflow_task_timeout or s.workflow_task_timeout,
             workflow_task_completed_event_id=b.wtc,
+            backoff_start_interval=a.backoff_start_interval,
             initiator=a.initiator,
+            failure=a.failure,
+            last_completion_result=a.last_completion_result,
+            header=a.header,
+            memo=a.memo,
+            search_attributes=a.search_attributes,
         ),
     )
     execution.close(b.txn, RunStatus.CONTINUED_AS_NEW)
@@ -369,6 +375,13 @@ def continue_as_new(b: Batch, command: Command) -> Cause | None:
         input=a.input,
         workflow_task_timeout=a.workflow_task_timeout or s.workflow_task_timeout,
         run_timeout=a.workflow_run_timeout or 0,
+        # `continueAsNew` in mutable_state_impl.go: the new run takes these from the
+        # command as they are (an SDK that wants them kept sends them again).
+        header=a.header,
+        memo=a.memo,
+        search_attributes=a.search_attributes,
+        last_completion_result=a.last_completion_result,
+        retry_policy=a.retry_policy,
     )
     return None
 
@@ -438,6 +451,8 @@ def start_child(b: Batch, command: Command) -> Cause | None:
             parent_close_policy=a.parent_close_policy,
             workflow_task_completed_event_id=b.wtc,
             workflow_id_reuse_policy=a.workflow_id_reuse_policy,
+            retry_policy=a.retry_policy,
+            cron_schedule=a.cron_schedule,
             header=a.header,
             memo=a.memo,
             search_attributes=a.search_attributes,
@@ -460,6 +475,11 @@ def start_child(b: Batch, command: Command) -> Cause | None:
                 run_timeout=a.workflow_run_timeout or 0,
                 execution_timeout=a.workflow_execution_timeout or 0,
                 parent=ParentInfo(s.workflow_id, s.run_id, initiated),
+                retry_policy=a.retry_policy,
+                id_reuse_policy=a.workflow_id_reuse_policy,
+                header=a.header,
+                memo=a.memo,
+                search_attributes=a.search_attributes,
             ),
         )
     )
@@ -497,6 +517,7 @@ def signal_external(b: Batch, command: Command) -> Cause | None:
                 a.signal_name,
                 request_id=f"{s.run_id}/{initiated}",
                 input=a.input,
+                header=a.header,
                 external_workflow_id=s.workflow_id,
                 external_run_id=s.run_id,
             ),

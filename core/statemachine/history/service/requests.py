@@ -56,6 +56,11 @@ class StartWorkflowExecution:
     continued_failure: Opaque | None = None
     first_execution_run_id: str = ""
     id_reuse_policy: WorkflowIdReusePolicy = WorkflowIdReusePolicy.ALLOW_DUPLICATE
+    # Carried verbatim into WorkflowExecutionStarted (temporal.api.common.v1 messages).
+    header: Opaque | None = None
+    memo: Opaque | None = None
+    search_attributes: Opaque | None = None
+    last_completion_result: Opaque | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +69,7 @@ class SignalWorkflowExecution:
     request_id: str = ""
     input: Opaque | None = None
     identity: str = ""
+    header: Opaque | None = None
     # Set when another workflow sent it (SignalExternalWorkflowExecution).
     external_workflow_id: str = ""
     external_run_id: str = ""
@@ -137,6 +143,7 @@ class RecordExternalResult:
 class TerminateWorkflowExecution:
     reason: str = ""
     identity: str = ""
+    details: Opaque | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +200,12 @@ class RespondWorkflowTaskCompleted:
     sticky_schedule_to_start_timeout: int = 0
     force_create_new_workflow_task: bool = False
     messages: tuple[UpdateMessage, ...] = ()
+    # What the SDK says of itself; written into WorkflowTaskCompleted, where the SDK
+    # reads it back on replay (temporal.api.sdk.v1.WorkflowTaskCompletedMetadata: the
+    # flags that decide how it replays, its name and version).
+    sdk_metadata: Opaque | None = None
+    metering_metadata: Opaque | None = None
+    worker_version: Opaque | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -288,7 +288,14 @@ def _unwritten_attributes(
     )
 
 
-def complete(txn: Txn, wft: WorkflowTaskInfo, identity: str) -> int:
+def complete(
+    txn: Txn,
+    wft: WorkflowTaskInfo,
+    identity: str,
+    sdk_metadata: Opaque | None = None,
+    metering_metadata: Opaque | None = None,
+    worker_version: Opaque | None = None,
+) -> int:
     """Write WorkflowTaskCompleted, clear the task; return the event id (the WTC)."""
     transition(wft, _I.RESPOND_COMPLETED)
     if wft.unwritten:
@@ -299,6 +306,9 @@ def complete(txn: Txn, wft: WorkflowTaskInfo, identity: str) -> int:
             scheduled_event_id=wft.scheduled_event_id,
             started_event_id=wft.started_event_id,
             identity=identity,
+            worker_version=worker_version,
+            sdk_metadata=sdk_metadata,
+            metering_metadata=metering_metadata,
         ),
     )
     txn.set(
