@@ -1,4 +1,5 @@
-"""`tmodel`: the command-line entry point (see docs/cli.rst, "CLI contract").
+"""`tmodel`: the command-line entry point (contract: docs/architecture.md#the-cli-contract;
+every option: docs/cli.rst).
 
 Every subcommand follows the same contract: exit 0 when all is well, 1 when the model
 found something wrong (an invalid history, a violation), 2 for bad input (a missing or

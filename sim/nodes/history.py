@@ -1,6 +1,7 @@
 """A history host: owns shards, runs the pure history service, drains the outbox.
 
-Theory of operation (reference §6, `service/history/shard/`, `queues/`): a host serves
+Theory of operation (docs/temporal-semantics.md#history-shards; Temporal's
+`service/history/shard/`, `service/history/queues/`): a host serves
 requests only for shards it owns. It loads a run's mutable state (its cache, else the
 store), calls `handle(state, request, now)` with its own clock, and commits the new
 state, the events and the outbox tasks in one write fenced by its range id

@@ -1,6 +1,7 @@
 """A matching host: the task queues it owns, over the pure matching engine.
 
-Theory of operation (reference §5, `service/matching/`): history pushes a task
+Theory of operation (docs/temporal-semantics.md#matching; Temporal's
+`service/matching/`): history pushes a task
 (`add_task`); it is matched to a waiting long poll or backlogged, and acked to history
 once matching holds it. A matched task is not yet delivered: matching first asks
 history to record it started (Record*TaskStarted) and delivers it to the poller only

@@ -212,8 +212,9 @@ def cancel_timer(b: Batch, command: Command) -> Cause | None:
     info = txn.state.timer(a.timer_id)
     started = info.started_event_id if info is not None else 0
     if info is None:
-        # The race of reference §2.4: the timer fired, but its TimerFired is still
-        # buffered; the server deletes that event and cancels (GetAndRemoveTimerFireEvent).
+        # The race of docs/temporal-semantics.md#cancel-racing-the-fire: the timer
+        # fired, but its TimerFired is still buffered; the server deletes that event and
+        # cancels (GetAndRemoveTimerFireEvent).
         fired = None
         for event in txn.state.buffered:
             attrs = event.attributes

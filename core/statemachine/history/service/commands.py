@@ -1,7 +1,8 @@
 """RespondWorkflowTaskCompleted: a workflow task's commands become events.
 
-Rules (reference §2.2 and §3; `service/history/api/respondworkflowtaskcompleted/
-workflow_task_completed_handler.go`, `command_attr_validator.go`):
+Rules (docs/temporal-semantics.md#workflow-task and #commands;
+`service/history/api/respondworkflowtaskcompleted/ workflow_task_completed_handler.go`,
+`command_attr_validator.go`):
 
 - A close command (Complete, Fail, Cancel, ContinueAsNew) must be the last command;
   otherwise the request is rejected with InvalidArgument and nothing changes

@@ -1,7 +1,7 @@
 """The run itself: start, signal, cancel request, terminate, run timeout.
 
-Rules (reference §2.7 and §4; `docs/architecture/workflow-lifecycle.md`,
-`service/history/api/*`):
+Rules (docs/temporal-semantics.md#workflow-execution and #closing-a-run;
+`temporal:docs/architecture/workflow-lifecycle.md`, `service/history/api/*`):
 
 - Start writes WorkflowExecutionStarted and, unless the first workflow task is delayed
   (`first_workflow_task_backoff`: continue-as-new, retry, cron, start delay), the first

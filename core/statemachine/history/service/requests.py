@@ -7,7 +7,8 @@ ALREADY_STARTED and OBSOLETE (`service/matching/matching_engine.go`); a worker g
 on a task whose token is stale (NOT_FOUND); INVALID_ARGUMENT rejects a malformed
 request without changing anything.
 
-Tasks are the transactional outbox (reference §6): transfer tasks for matching and
+Tasks are the transactional outbox (docs/temporal-semantics.md#transactional-outbox):
+transfer tasks for matching and
 timer tasks for the timer queue, each carrying the keys an executor compares with
 mutable state to discard stale work (scheduled event id, attempt, stamp).
 """

@@ -8,7 +8,8 @@
    TimedOut (next task on the normal queue)  Failed / TimedOut (next attempt)
 ```
 
-Rules encoded here (reference §2.2, `service/history/workflow/workflow_task_state_machine.go`):
+Rules encoded here (docs/temporal-semantics.md#workflow-task,
+`service/history/workflow/workflow_task_state_machine.go`):
 
 - At most one workflow task is pending. It is scheduled on the sticky queue when the
   last completion asked for stickiness, with a schedule-to-start timer; if that fires
@@ -374,7 +375,8 @@ def fail(
     txn.flush()
     if txn.state.next_event_id != before_flush:
         # New events came with the failure: the next task is a normal one, attempt 1
-        # (reference §2.2: a transient task is converted when new events arrive).
+        # (docs/temporal-semantics.md#transient-workflow-tasks: a transient task is
+        # converted when new events arrive).
         txn.set(wft_attempt=1)
 
 
