@@ -8,7 +8,6 @@ The events are written in the open command batch and name its WorkflowTaskComple
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from collections.abc import Callable
 
 from core.commands import (
@@ -58,13 +57,9 @@ from core.events import (
 )
 from core.opaque import Opaque
 from core.statemachine import fsm
-from core.statemachine.history.service import activity, child, execution, timer, update
+from core.statemachine.history.service import activity, child, execution, outbound, timer, update
+from core.statemachine.history.service.ids import new_run_id
 from core.statemachine.history.service.requests import (
-    CancelExternalTransfer,
-    RequestCancelWorkflowExecution,
-    SignalExternalTransfer,
-    SignalWorkflowExecution,
-    StartChildTransfer,
     StartWorkflowExecution,
     UpdateMessage,
 )
@@ -74,7 +69,6 @@ from core.statemachine.history.service.state import (
     ChildInfo,
     ExternalInfo,
     MutableState,
-    ParentInfo,
     RunStatus,
     TimerInfo,
 )
@@ -98,13 +92,6 @@ class Batch:
 
 
 Handler = Callable[[Batch, Command], Cause | None]
-
-
-def new_run_id(run_id: str, purpose: str) -> str:
-    """A run id derived from the current one. The server draws a random UUID; the model
-    must be deterministic, so it hashes (a pinned hash, never `hash()`)."""
-    d = hashlib.sha256(f"{run_id}/{purpose}".encode()).hexdigest()
-    return f"{d[:8]}-{d[8:12]}-4{d[13:16]}-a{d[17:20]}-{d[20:32]}"
 
 
 def schedule_activity(b: Batch, command: Command) -> Cause | None:
@@ -437,52 +424,28 @@ def start_child(b: Batch, command: Command) -> Cause | None:
         return Cause.BAD_START_CHILD_EXECUTION_ATTRIBUTES
     s = b.txn.state
     queue = a.task_queue.name if a.task_queue is not None and a.task_queue.name else s.task_queue
-    initiated = b.txn.append(
-        E.START_CHILD_WORKFLOW_EXECUTION_INITIATED,
-        StartChildWorkflowExecutionInitiatedEventAttributes(
-            namespace=a.namespace or s.namespace,
-            workflow_id=a.workflow_id,
-            workflow_type=a.workflow_type,
-            task_queue=TaskQueue(name=queue),
-            input=a.input,
-            workflow_execution_timeout=a.workflow_execution_timeout,
-            workflow_run_timeout=a.workflow_run_timeout,
-            workflow_task_timeout=a.workflow_task_timeout,
-            parent_close_policy=a.parent_close_policy,
-            workflow_task_completed_event_id=b.wtc,
-            workflow_id_reuse_policy=a.workflow_id_reuse_policy,
-            retry_policy=a.retry_policy,
-            cron_schedule=a.cron_schedule,
-            header=a.header,
-            memo=a.memo,
-            search_attributes=a.search_attributes,
-        ),
+    attributes = StartChildWorkflowExecutionInitiatedEventAttributes(
+        namespace=a.namespace or s.namespace,
+        workflow_id=a.workflow_id,
+        workflow_type=a.workflow_type,
+        task_queue=TaskQueue(name=queue),
+        input=a.input,
+        workflow_execution_timeout=a.workflow_execution_timeout,
+        workflow_run_timeout=a.workflow_run_timeout,
+        workflow_task_timeout=a.workflow_task_timeout,
+        parent_close_policy=a.parent_close_policy,
+        workflow_task_completed_event_id=b.wtc,
+        workflow_id_reuse_policy=a.workflow_id_reuse_policy,
+        retry_policy=a.retry_policy,
+        cron_schedule=a.cron_schedule,
+        header=a.header,
+        memo=a.memo,
+        search_attributes=a.search_attributes,
     )
+    initiated = b.txn.append(E.START_CHILD_WORKFLOW_EXECUTION_INITIATED, attributes)
     policy = int(a.parent_close_policy) or 1  # the server's default is TERMINATE
     child.put_child(b.txn, ChildInfo(initiated, a.workflow_id, a.workflow_type.name, policy))
-    b.txn.task(
-        StartChildTransfer(
-            initiated,
-            StartWorkflowExecution(
-                namespace=a.namespace or s.namespace,
-                workflow_id=a.workflow_id,
-                run_id=new_run_id(s.run_id, f"child/{initiated}"),
-                workflow_type=a.workflow_type.name,
-                task_queue=queue,
-                request_id=f"{s.run_id}/{initiated}",
-                input=a.input,
-                workflow_task_timeout=a.workflow_task_timeout or s.workflow_task_timeout,
-                run_timeout=a.workflow_run_timeout or 0,
-                execution_timeout=a.workflow_execution_timeout or 0,
-                parent=ParentInfo(s.workflow_id, s.run_id, initiated),
-                retry_policy=a.retry_policy,
-                id_reuse_policy=a.workflow_id_reuse_policy,
-                header=a.header,
-                memo=a.memo,
-                search_attributes=a.search_attributes,
-            ),
-        )
-    )
+    b.txn.task(outbound.start_child_transfer(s, initiated, attributes))
     return None
 
 
@@ -494,35 +457,19 @@ def signal_external(b: Batch, command: Command) -> Cause | None:
         return Cause.BAD_SIGNAL_WORKFLOW_EXECUTION_ATTRIBUTES
     s = b.txn.state
     target = a.execution
-    initiated = b.txn.append(
-        E.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
-        SignalExternalWorkflowExecutionInitiatedEventAttributes(
-            workflow_task_completed_event_id=b.wtc,
-            namespace=a.namespace or s.namespace,
-            workflow_execution=target,
-            signal_name=a.signal_name,
-            input=a.input,
-            child_workflow_only=a.child_workflow_only,
-            header=a.header,
-        ),
+    attributes = SignalExternalWorkflowExecutionInitiatedEventAttributes(
+        workflow_task_completed_event_id=b.wtc,
+        namespace=a.namespace or s.namespace,
+        workflow_execution=target,
+        signal_name=a.signal_name,
+        input=a.input,
+        child_workflow_only=a.child_workflow_only,
+        header=a.header,
     )
+    initiated = b.txn.append(E.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED, attributes)
     info = ExternalInfo(initiated, target.workflow_id, target.run_id)
     b.txn.set(signals_out=(*b.txn.state.signals_out, info))
-    b.txn.task(
-        SignalExternalTransfer(
-            initiated,
-            target.workflow_id,
-            target.run_id,
-            SignalWorkflowExecution(
-                a.signal_name,
-                request_id=f"{s.run_id}/{initiated}",
-                input=a.input,
-                header=a.header,
-                external_workflow_id=s.workflow_id,
-                external_run_id=s.run_id,
-            ),
-        )
-    )
+    b.txn.task(outbound.signal_external_transfer(s, initiated, attributes))
     return None
 
 
@@ -534,32 +481,17 @@ def request_cancel_external(b: Batch, command: Command) -> Cause | None:
         return Cause.BAD_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_ATTRIBUTES
     s = b.txn.state
     target = WorkflowExecution(workflow_id=a.workflow_id, run_id=a.run_id)
-    initiated = b.txn.append(
-        E.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
-        RequestCancelExternalWorkflowExecutionInitiatedEventAttributes(
-            workflow_task_completed_event_id=b.wtc,
-            namespace=a.namespace or s.namespace,
-            workflow_execution=target,
-            child_workflow_only=a.child_workflow_only,
-            reason=a.reason,
-        ),
+    attributes = RequestCancelExternalWorkflowExecutionInitiatedEventAttributes(
+        workflow_task_completed_event_id=b.wtc,
+        namespace=a.namespace or s.namespace,
+        workflow_execution=target,
+        child_workflow_only=a.child_workflow_only,
+        reason=a.reason,
     )
+    initiated = b.txn.append(E.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED, attributes)
     info = ExternalInfo(initiated, a.workflow_id, a.run_id)
     b.txn.set(cancels_out=(*b.txn.state.cancels_out, info))
-    b.txn.task(
-        CancelExternalTransfer(
-            initiated,
-            a.workflow_id,
-            a.run_id,
-            RequestCancelWorkflowExecution(
-                request_id=f"{s.run_id}/{initiated}",
-                reason=a.reason,
-                external_initiated_event_id=initiated,
-                external_workflow_id=s.workflow_id,
-                external_run_id=s.run_id,
-            ),
-        )
-    )
+    b.txn.task(outbound.cancel_external_transfer(s, initiated, attributes))
     return None
 
 

@@ -26,6 +26,8 @@ Rules encoded here (docs/temporal-semantics.md#workflow-task,
   ALREADY_STARTED (`service/history/api/recordworkflowtaskstarted/api.go`).
 - A completion or failure must carry the token of the current started task, else
   NOT_FOUND (`respondworkflowtaskcompleted/api.go`).
+- A reset fails the task pending at the reset point of the new run with
+  RESET_WORKFLOW (reset.py), starting it first if it had not started.
 """
 
 from __future__ import annotations
@@ -82,6 +84,7 @@ class WorkflowTaskInput(Enum):
     DISCARD = "speculative task completed with rejections only"
     CONVERT = "speculative task made normal by new events"
     RUN_CLOSED = "run closed before the task started"
+    RESET = "reset of the run (RESET_WORKFLOW)"
 
 
 _S = WorkflowTaskState
@@ -103,6 +106,7 @@ TABLE = fsm.make_table(
         (_S.STARTED, _I.RESPOND_FAILED, _S.FAILED),
         (_S.STARTED, _I.START_TO_CLOSE_TIMEOUT, _S.TIMED_OUT),
         (_S.STARTED, _I.FORCE_CLOSE, _S.FAILED),
+        (_S.STARTED, _I.RESET, _S.FAILED),
         (_S.STARTED, _I.DISCARD, _S.DISCARDED),
     ],
 )
