@@ -23,6 +23,7 @@ from core.events import (
     SignalExternalWorkflowExecutionInitiatedEventAttributes,
     StartChildWorkflowExecutionInitiatedEventAttributes,
     TimerStartedEventAttributes,
+    WorkflowExecution,
     WorkflowExecutionUpdateAcceptedEventAttributes,
     WorkflowExecutionUpdateAdmittedEventAttributes,
     WorkflowExecutionUpdateCompletedEventAttributes,
@@ -215,12 +216,7 @@ def child_closed(fold: Fold, event: HistoryEvent) -> None:
 
 def signal_initiated(fold: Fold, event: HistoryEvent) -> None:
     a = attrs_of(event, SignalExternalWorkflowExecutionInitiatedEventAttributes)
-    target = a.workflow_execution
-    fold.signals_out[event.event_id] = ExternalInfo(
-        event.event_id,
-        target.workflow_id if target is not None else "",
-        target.run_id if target is not None else "",
-    )
+    fold.signals_out[event.event_id] = _external(event.event_id, a.workflow_execution)
 
 
 def signal_resolved(fold: Fold, event: HistoryEvent) -> None:
@@ -229,12 +225,12 @@ def signal_resolved(fold: Fold, event: HistoryEvent) -> None:
 
 def cancel_initiated(fold: Fold, event: HistoryEvent) -> None:
     a = attrs_of(event, RequestCancelExternalWorkflowExecutionInitiatedEventAttributes)
-    target = a.workflow_execution
-    fold.cancels_out[event.event_id] = ExternalInfo(
-        event.event_id,
-        target.workflow_id if target is not None else "",
-        target.run_id if target is not None else "",
-    )
+    fold.cancels_out[event.event_id] = _external(event.event_id, a.workflow_execution)
+
+
+def _external(initiated: int, target: WorkflowExecution | None) -> ExternalInfo:
+    target = target or WorkflowExecution()
+    return ExternalInfo(initiated, target.workflow_id, target.run_id)
 
 
 def cancel_resolved(fold: Fold, event: HistoryEvent) -> None:
