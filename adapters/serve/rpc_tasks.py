@@ -193,11 +193,23 @@ async def respond_workflow_task_completed(
         metering_metadata=convert.opaque(req, "metering_metadata"),
         worker_version=worker_version,
     )
-    await fe.call(context, token.namespace, token.workflow_id, token.run_id, core_request)
-    if req.messages:  # a rejection leaves no event: tell waiting updates directly
-        record_rejections(fe, token.run_id, req.messages)
+    # A rejection leaves no event: it is noted before the completion commits, so an
+    # update waiting on that commit finds its outcome (and forgotten if it fails).
+    rejected = record_rejections(fe, token.run_id, req.messages)
+    try:
+        answer = await fe.call(
+            context, token.namespace, token.workflow_id, token.run_id, core_request
+        )
+    except errors.ServiceError:
+        for key in rejected:
+            fe.rejections.pop(key, None)
+        raise
+    if rejected:
         fe.runtime.waiters.wake(token.run_id)
-    return ws.RespondWorkflowTaskCompletedResponse()
+    out = ws.RespondWorkflowTaskCompletedResponse()
+    if isinstance(answer, rq.TaskDiscarded):
+        out.reset_history_event_id = answer.reset_history_event_id
+    return out
 
 
 async def respond_workflow_task_failed(

@@ -143,6 +143,11 @@ class HistoryHost(Base):
             if loaded is None:
                 return self._commit(sh, workflow_id, "", None, service.start(req, now), now)[0]
             outcome = self.handle(loaded[0], req, now)
+        elif isinstance(req, rq.SignalWithStartWorkflowExecution) and (
+            loaded is None or not loaded[0].running
+        ):  # no running run: a new one starts, with the signal as its first event
+            started = service.signal_with_start(None, req, now)
+            return self._commit(sh, workflow_id, "", None, started, now)[0]
         elif loaded is None:
             return rq.Error(rq.ErrorKind.NOT_FOUND, f"no run {workflow_id}/{run_id}")
         elif isinstance(req, Describe):

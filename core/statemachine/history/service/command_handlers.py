@@ -346,7 +346,10 @@ def continue_as_new(b: Batch, command: Command) -> Cause | None:
         return Cause.BAD_CONTINUE_AS_NEW_ATTRIBUTES
     s = b.txn.state
     run_id = new_run_id(s.run_id, "continue-as-new")
-    workflow_type = a.workflow_type.name if a.workflow_type else s.workflow_type
+    # An unset or empty type or queue keeps the run's own (command_attr_validator.go,
+    # ValidateContinueAsNewWorkflowExecutionAttributes).
+    named = a.workflow_type is not None and a.workflow_type.name
+    workflow_type = a.workflow_type.name if named and a.workflow_type else s.workflow_type
     queue = a.task_queue.name if a.task_queue and a.task_queue.name else s.task_queue
     b.txn.append(
         E.WORKFLOW_EXECUTION_CONTINUED_AS_NEW,

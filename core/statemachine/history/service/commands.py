@@ -30,6 +30,7 @@ from core.statemachine.history.service.requests import (
     Ok,
     RespondWorkflowTaskCompleted,
     RespondWorkflowTaskFailed,
+    TaskDiscarded,
 )
 from core.statemachine.history.service.state import MutableState, WorkflowTaskInfo
 from core.statemachine.history.service.txn import Outcome, Txn, finish, unchanged
@@ -124,7 +125,7 @@ def _discard_speculative(
         sticky_queue=req.sticky_queue,
         sticky_schedule_to_start_timeout=req.sticky_schedule_to_start_timeout,
     )
-    return finish(txn, Ok())
+    return finish(txn, TaskDiscarded(state.last_completed_wft_started_event_id))
 
 
 def respond_workflow_task_failed(

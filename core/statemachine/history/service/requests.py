@@ -442,6 +442,15 @@ class Ok:
 
 
 @dataclass(frozen=True, slots=True)
+class TaskDiscarded(Ok):
+    """Success, and the speculative workflow task left no events: the worker must roll
+    its history back to `reset_history_event_id`, the last completed task's
+    WorkflowTaskStarted (`respondworkflowtaskcompleted/api.go`, ResetHistoryEventId)."""
+
+    reset_history_event_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class WorkflowTaskStarted:
     """RecordWorkflowTaskStarted's reply: the token and where the worker's view ends."""
 
@@ -460,7 +469,7 @@ class Heartbeat:
     cancel_requested: bool
 
 
-Reply = Ok | Error | WorkflowTaskStarted | ActivityTaskStarted | Heartbeat
+Reply = Ok | TaskDiscarded | Error | WorkflowTaskStarted | ActivityTaskStarted | Heartbeat
 
 
 fast_init_all(globals())  # faster constructors for this module's values (core/fastinit.py)
