@@ -16,6 +16,7 @@ Acquiring (`handleWriteErrorLocked`) and re-reads everything.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -70,6 +71,7 @@ class HistoryHost(Base):
         self.handle = handle
         self.shards: dict[int, Shard] = {}
         self.requests = 0
+        self.stamp_task_ids = False
 
     # -- membership -------------------------------------------------------------------
     def crash(self) -> None:
@@ -150,6 +152,10 @@ class HistoryHost(Base):
             return self._commit(sh, workflow_id, "", None, started, now)[0]
         elif loaded is None:
             return rq.Error(rq.ErrorKind.NOT_FOUND, f"no run {workflow_id}/{run_id}")
+        elif isinstance(req, rq.RecordWorkflowTaskStarted) and self.persistence.sizer:
+            size = self.persistence.runs[rid].size_bytes
+            req = dataclasses.replace(req, history_size_bytes=size)
+            outcome = self.handle(loaded[0], req, now)
         elif isinstance(req, Describe):
             events = tuple(self.persistence.runs[rid].events)
             return History(events, loaded[0].workflow_type)
@@ -183,7 +189,9 @@ class HistoryHost(Base):
         mutations: list[Mutation] = []
         tasks = list(outcome.tasks)
         state = outcome.state
-        if loaded is None or state is not loaded[0] or outcome.events:
+        # A new timer or transfer task must be written even when nothing else changed
+        # (a heartbeat timeout re-armed for the last heartbeat is such a task).
+        if loaded is None or state is not loaded[0] or outcome.events or outcome.tasks:
             version = 0 if loaded is None else loaded[1]
             mutations.append(Mutation(state.run_id, workflow_id, version, state, outcome.events))
         if outcome.new_run is not None:
@@ -194,6 +202,8 @@ class HistoryHost(Base):
         if not mutations:
             return outcome.reply, True
         # Allocating task ids may renew the shard (a new range id): use the renewed one.
+        if self.stamp_task_ids:
+            sh, mutations = self._stamp(sh, mutations)
         sh, outbox = self._outbox(sh, tasks, mutations[0].run_id, workflow_id, outcome)
         result = self.persistence.write(sh.ctx, tuple(mutations), outbox)
         if isinstance(result, shardlib.WriteOk):
@@ -222,16 +232,34 @@ class HistoryHost(Base):
         new_run_id = outcome.new_run.run_id if outcome.new_run is not None else run_id
         first = len(outcome.tasks)
         for i, task in enumerate(tasks):
-            ctx, task_id = shardlib.allocate_task_id(sh.ctx)
-            if task_id is None:  # range exhausted: renew (acquire again)
-                self.acquire_shard(sh.ctx.shard_id)
-                sh = self.shards[sh.ctx.shard_id]
-                ctx, task_id = shardlib.allocate_task_id(sh.ctx)
-                assert task_id is not None
-            sh.ctx = ctx
+            sh, task_id = self._task_id(sh)
             owner = run_id if i < first else new_run_id
             out.append(OutboxTask(task_id, owner, workflow_id, task, outcome.state.namespace))
         return sh, tuple(out)
+
+    def _task_id(self, sh: Shard) -> tuple[Shard, int]:
+        """The shard's next task id (`shard/context_impl.go` allocates them from the
+        range the shard owns; an exhausted range is renewed by acquiring it again)."""
+        ctx, task_id = shardlib.allocate_task_id(sh.ctx)
+        if task_id is None:
+            self.acquire_shard(sh.ctx.shard_id)
+            sh = self.shards[sh.ctx.shard_id]
+            ctx, task_id = shardlib.allocate_task_id(sh.ctx)
+            assert task_id is not None
+        sh.ctx = ctx
+        return sh, task_id
+
+    def _stamp(self, sh: Shard, mutations: list[Mutation]) -> tuple[Shard, list[Mutation]]:
+        """Give every event the task id it is written under (the live server does, as
+        Temporal's history events carry one; the simulator leaves them 0)."""
+        out = []
+        for m in mutations:
+            events = []
+            for event in m.events:
+                sh, task_id = self._task_id(sh)
+                events.append(dataclasses.replace(event, task_id=task_id))
+            out.append(dataclasses.replace(m, events=tuple(events)))
+        return sh, out
 
     def _enrich(self, run_id: str, reply: Payload, req: Request) -> Payload:
         """Record*Started replies carry what the worker needs (history, activity id)."""

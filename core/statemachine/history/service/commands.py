@@ -74,7 +74,9 @@ def respond_workflow_task_completed(
         sticky_queue=req.sticky_queue,
         sticky_schedule_to_start_timeout=req.sticky_schedule_to_start_timeout,
     )
-    batch = Batch(txn, wtc, sequencing, {m.message_id: m for m in req.messages})
+    batch = Batch(
+        txn, wtc, sequencing, {m.message_id: m for m in req.messages}, identity=req.identity
+    )
     for command in req.commands:
         handler = HANDLERS.get(command.command_type)
         if handler is None:
