@@ -130,12 +130,20 @@ def bench_simulate(args: argparse.Namespace) -> list[Figure]:
     return run_simulate(args)
 
 
+def bench_serve(args: argparse.Namespace) -> list[Figure]:
+    """`tmodel serve` against the real dev server on one workload, and time skipping."""
+    from adapters.bench_serve import bench_serve as run_serve  # it imports Figure
+
+    return run_serve(args)
+
+
 BENCHMARKS: dict[str, Bench] = {
     "validate": bench_validate,
     "check": bench_check,
     "service": bench_service,
     "replay": bench_replay,
     "simulate": bench_simulate,
+    "serve": bench_serve,
 }
 
 
