@@ -29,7 +29,8 @@ from typing import Any
 
 from adapters.argtypes import positive, whole_number
 from adapters.console import progress, running_total
-from adapters.simulate_out import write_outputs
+from adapters.simulate_out import Written, describe, write_outputs
+from adapters.simulate_out import document as written_document
 from adapters.simulate_pool import cpu_count, run_many, run_one
 from adapters.simulate_report import Outcome, document, print_report, repro_command
 from core.errors import BadInput
@@ -210,21 +211,25 @@ def run(args: argparse.Namespace) -> int:
     shrunk: Shrunk | None = None
     repro_path: str | None = request.repro_path
     failing = next((o for o in outcomes if o.result.violations), None)
+    written: list[Written] = []
     try:
         if failing is not None and request.repro is None:
             shrunk = _shrink(failing, show=not args.json)
             repro_path = str(_repro_path(out, failing.config.seed))
             Path(repro_path).write_text(dumps(from_shrunk(shrunk)), encoding="utf-8")
         if out is not None:
-            write_outputs(out, outcomes, shrunk)
+            written = write_outputs(out, outcomes, shrunk)
     except OSError as exc:
         print(f"tmodel simulate: cannot write: {exc}", file=sys.stderr)
         return 2
     if args.json:
         doc = document(outcomes, shrunk, repro_path, request.repro, out)
+        doc["written"] = written_document(written)
         print(json.dumps(doc, indent=2))
     else:
         print_report(outcomes, shrunk, repro_path, request.repro)
+        if out is not None:
+            print("\n".join(describe(out, written)))
     return 1 if failing is not None else 0
 
 
