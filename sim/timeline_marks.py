@@ -167,7 +167,8 @@ Violations = tuple[int, float, float, list[tuple[int, str]]]
 
 def violation_rows(found: Sequence[tuple[int, str]], x: Scale) -> list[Violations]:
     """The violations (time, trace line) grouped by when they happened, each group given
-    a label row; a label that would run off the right edge is drawn left of its line."""
+    a label row; a label that would run off the plot's right edge is drawn left of its
+    line."""
     groups: dict[int, list[tuple[int, str]]] = {}
     for time, line in found:
         groups.setdefault(time, []).append((time, line))
@@ -175,7 +176,8 @@ def violation_rows(found: Sequence[tuple[int, str]], x: Scale) -> list[Violation
     spans = []
     for t in times:
         label = _violation_label(groups[t])
-        spans.append((min(x(t), LEFT + WIDTH - text_px(label)), x(t), label))
+        wide = text_px(label) + 6
+        spans.append((x(t) if x(t) + wide <= LEFT + WIDTH else x(t) - wide, x(t), label))
     placed = pack(spans, _VIOLATION_ROWS)
     return [
         (row, x(t), left, groups[t])
