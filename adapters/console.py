@@ -1,10 +1,10 @@
 """Terminal output shared by the subcommands: progress and summary tables.
 
 Progress goes to stderr, so piped and ``--json`` output on stdout stays clean. On a
-terminal it is a live bar; otherwise (a pipe, a file, CI) it is a line every few
-seconds - what is done, how long it has taken, and the rate or the time left - so a
-long run that is piped somewhere still says it is alive. A run shorter than the first
-period prints nothing. Summaries go to stdout.
+terminal it is a live bar; otherwise (a pipe, a file, CI) it is a line at most every
+five seconds, printed when the work next reports - what is done, how long it has taken,
+and the time left or the rate - so a long run that is piped somewhere still says it is
+alive. A run shorter than the first period prints nothing. Summaries go to stdout.
 """
 
 from __future__ import annotations
