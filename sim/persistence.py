@@ -54,6 +54,7 @@ class OutboxTask:
     run_id: str
     workflow_id: str
     task: Task
+    namespace: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +91,8 @@ class Persistence:
     shards: shardlib.StoreState
     range_check: bool = True  # False only for the `no-range-check` mutant
     runs: dict[str, RunRecord] = field(default_factory=dict)
-    current: dict[str, str] = field(default_factory=dict)  # workflow id -> run id
+    # (namespace, workflow id) -> the id of its current (latest) run
+    current: dict[tuple[str, str], str] = field(default_factory=dict)
     outbox: dict[int, dict[int, OutboxTask]] = field(default_factory=dict)
     on_commit: Callable[[Commit, tuple[Mutation, ...]], None] | None = None
 
@@ -136,7 +138,7 @@ class Persistence:
             record = runs.get(m.run_id)
             if record is None:
                 runs[m.run_id] = RunRecord(ctx.shard_id, m.workflow_id, m.state, list(m.events))
-                self.current[m.workflow_id] = m.run_id
+                self.current[(m.state.namespace, m.workflow_id)] = m.run_id
             else:
                 record.state = m.state
                 record.events.extend(m.events)

@@ -1,6 +1,7 @@
 """A history host: owns shards, runs the pure history service, drains the outbox.
 
-Theory of operation (reference §6, `service/history/shard/`, `queues/`): a host serves
+Theory of operation (docs/temporal-semantics.md#history-shards; Temporal's
+`service/history/shard/`, `service/history/queues/`): a host serves
 requests only for shards it owns. It loads a run's mutable state (its cache, else the
 store), calls `handle(state, request, now)` with its own clock, and commits the new
 state, the events and the outbox tasks in one write fenced by its range id
@@ -119,26 +120,34 @@ class HistoryHost(Base):
         reply: Callable[..., None],
         token: object,
         shard_id: int,
+        namespace: str,
         workflow_id: str,
         run_id: str,
         req: Request,
     ) -> None:
         """An RPC from frontend or matching; the answer goes straight back to `src`."""
-        answer = self.serve(shard_id, workflow_id, run_id, req)
+        answer = self.serve(shard_id, namespace, workflow_id, run_id, req)
         self.net.send(self.name, src, reply, token, answer)
 
-    def serve(self, shard_id: int, workflow_id: str, run_id: str, req: Request) -> Payload:
+    def serve(
+        self, shard_id: int, namespace: str, workflow_id: str, run_id: str, req: Request
+    ) -> Payload:
         sh = self._owned(shard_id)
         if sh is None:
             return Unavailable(f"{self.name} does not own shard-{shard_id}")
         self.requests += 1
         now = self.clock()
-        rid = run_id or self.persistence.current.get(workflow_id, "")
+        rid = run_id or self.persistence.current.get((namespace, workflow_id), "")
         loaded = self._load(sh, rid) if rid else None
         if isinstance(req, rq.StartWorkflowExecution):
             if loaded is None:
                 return self._commit(sh, workflow_id, "", None, service.start(req, now), now)[0]
             outcome = self.handle(loaded[0], req, now)
+        elif isinstance(req, rq.SignalWithStartWorkflowExecution) and (
+            loaded is None or not loaded[0].running
+        ):  # no running run: a new one starts, with the signal as its first event
+            started = service.signal_with_start(None, req, now)
+            return self._commit(sh, workflow_id, "", None, started, now)[0]
         elif loaded is None:
             return rq.Error(rq.ErrorKind.NOT_FOUND, f"no run {workflow_id}/{run_id}")
         elif isinstance(req, Describe):
@@ -221,7 +230,7 @@ class HistoryHost(Base):
                 assert task_id is not None
             sh.ctx = ctx
             owner = run_id if i < first else new_run_id
-            out.append(OutboxTask(task_id, owner, workflow_id, task))
+            out.append(OutboxTask(task_id, owner, workflow_id, task, outcome.state.namespace))
         return sh, tuple(out)
 
     def _enrich(self, run_id: str, reply: Payload, req: Request) -> Payload:
@@ -295,11 +304,16 @@ class HistoryHost(Base):
         assert isinstance(t, rq.WorkflowTaskTransfer | rq.ActivityTaskTransfer)
         if isinstance(t, rq.WorkflowTaskTransfer):
             kind = QueueKind.STICKY if t.sticky else QueueKind.NORMAL
-            queue = task_queue(t.task_queue, TaskKind.WORKFLOW, kind)
+            queue = task_queue(t.task_queue, TaskKind.WORKFLOW, kind, task.namespace)
         else:
-            queue = task_queue(t.task_queue, TaskKind.ACTIVITY)
+            queue = task_queue(t.task_queue, TaskKind.ACTIVITY, namespace=task.namespace)
         mtask = MatchingTask(
-            "default", task.workflow_id, task.run_id, t.scheduled_event_id, t.stamp, queue.task_type
+            task.namespace,
+            task.workflow_id,
+            task.run_id,
+            t.scheduled_event_id,
+            t.stamp,
+            queue.task_type,
         )
         host = self.router.matching_for(t.task_queue)
         node = self.cluster.matching[host]
@@ -335,7 +349,9 @@ class HistoryHost(Base):
         if early > 0:  # this host's clock is behind the task's time
             self.kernel.after(early, self._fire, shard_id, range_id, task)
             return
-        answer = self.serve(shard_id, task.workflow_id, task.run_id, rq.FireTimer(t))
+        answer = self.serve(
+            shard_id, task.namespace, task.workflow_id, task.run_id, rq.FireTimer(t)
+        )
         if isinstance(answer, Unavailable):
             self.kernel.after(TIMER_RETRY, self._fire, shard_id, range_id, task)
             return

@@ -1,6 +1,7 @@
 """A matching host: the task queues it owns, over the pure matching engine.
 
-Theory of operation (reference §5, `service/matching/`): history pushes a task
+Theory of operation (docs/temporal-semantics.md#matching; Temporal's
+`service/matching/`): history pushes a task
 (`add_task`); it is matched to a waiting long poll or backlogged, and acked to history
 once matching holds it. A matched task is not yet delivered: matching first asks
 history to record it started (Record*TaskStarted) and delivers it to the poller only
@@ -27,6 +28,7 @@ from sim.kernel import SECOND
 from sim.nodes.base import Base, Payload, Router, StartedActivityTask, StartedWorkflowTask
 
 POLL_DEADLINE = 5 * SECOND  # Temporal's long poll is 60 s; shorter keeps runs short
+NO_DEADLINE = 1 << 62  # a poll only its caller ends
 RECORD_TIMEOUT = 1 * SECOND
 RETRY_BACKOFF = SECOND // 5  # a transient error is retried after this, not at once
 COMPACT_AT = 256
@@ -154,19 +156,40 @@ class MatchingHost(Base):
 
     # -- the workers' side ------------------------------------------------------------
     def poll(
-        self, src: str, callback: Callable[..., None], poller_id: str, queue: m.TaskQueue
+        self,
+        src: str,
+        callback: Callable[..., None],
+        poller_id: str,
+        queue: m.TaskQueue,
+        until_cancelled: bool = False,
     ) -> None:
+        """A long poll that ends POLL_DEADLINE from now, or (`until_cancelled`, for a
+        live server whose callers hold the deadline) only through `cancel_poll`."""
         if poller_id in self.seen:
             return  # a duplicated poll message
         self.seen.add(poller_id)
         now = self.kernel.now
+        due = NO_DEADLINE if until_cancelled else now + POLL_DEADLINE
         self.workers[poller_id] = (src, callback)
         state = self.queues.get(queue) or m.MatchingState()
-        self.queues[queue], out = m.poll(state, poller_id, queue, now, now + POLL_DEADLINE)
+        self.queues[queue], out = m.poll(state, poller_id, queue, now, due)
         if isinstance(out, m.Dispatch):
             self._record_started(queue, out)
-        else:
-            self.kernel.at(now + POLL_DEADLINE, self._expire, queue, self.epoch)
+        elif not until_cancelled:
+            self.kernel.at(due, self._expire, queue, self.epoch)
+
+    def cancel_poll(self, poller_id: str, queue: m.TaskQueue) -> bool:
+        """The poller went away: end its poll unless a task is already on its way to it.
+        True if it was waiting (and is now gone); False if it was offered a task, whose
+        answer will still be delivered, or is unknown."""
+        state = self.queues.get(queue)
+        if state is None:
+            return False
+        self.queues[queue], removed = m.cancel_poll(state, poller_id)
+        if removed:
+            self.workers.pop(poller_id, None)
+            self.seen.discard(poller_id)
+        return removed
 
     def _expire(self, queue: m.TaskQueue, epoch: int) -> None:
         if epoch != self.epoch:

@@ -10,7 +10,8 @@
      └──────────────────────────────────────┘
 ```
 
-Rules (reference §2.3; `service/history/workflow/mutable_state_impl.go`, `activity.go`,
+Rules (docs/temporal-semantics.md#activity;
+`service/history/workflow/mutable_state_impl.go`, `activity.go`,
 `service/history/api/recordactivitytaskstarted/api.go`, `activity_util.go`):
 
 - The start of an attempt is kept in mutable state only; ActivityTaskStarted is written

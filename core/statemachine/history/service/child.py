@@ -6,7 +6,8 @@
   SignalExternal / RequestCancelExternal ──▶ Initiated ──(transfer)──▶ delivered | failed
 ```
 
-Rules (reference §2.5-2.6; `service/history/transfer_queue_active_task_executor.go`):
+Rules (docs/temporal-semantics.md#child-workflow and #external-signal-and-cancel;
+`service/history/transfer_queue_active_task_executor.go`):
 the command writes the Initiated event and a transfer task; the transfer executor acts
 on the other run and reports back to this one, whose service writes the outcome
 (buffered while a workflow task is in flight) and schedules a workflow task. A child's

@@ -212,8 +212,9 @@ def cancel_timer(b: Batch, command: Command) -> Cause | None:
     info = txn.state.timer(a.timer_id)
     started = info.started_event_id if info is not None else 0
     if info is None:
-        # The race of reference §2.4: the timer fired, but its TimerFired is still
-        # buffered; the server deletes that event and cancels (GetAndRemoveTimerFireEvent).
+        # The race of docs/temporal-semantics.md#cancel-racing-the-fire: the timer
+        # fired, but its TimerFired is still buffered; the server deletes that event and
+        # cancels (GetAndRemoveTimerFireEvent).
         fired = None
         for event in txn.state.buffered:
             attrs = event.attributes
@@ -345,7 +346,10 @@ def continue_as_new(b: Batch, command: Command) -> Cause | None:
         return Cause.BAD_CONTINUE_AS_NEW_ATTRIBUTES
     s = b.txn.state
     run_id = new_run_id(s.run_id, "continue-as-new")
-    workflow_type = a.workflow_type.name if a.workflow_type else s.workflow_type
+    # An unset or empty type or queue keeps the run's own (command_attr_validator.go,
+    # ValidateContinueAsNewWorkflowExecutionAttributes).
+    named = a.workflow_type is not None and a.workflow_type.name
+    workflow_type = a.workflow_type.name if named and a.workflow_type else s.workflow_type
     queue = a.task_queue.name if a.task_queue and a.task_queue.name else s.task_queue
     b.txn.append(
         E.WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
@@ -357,7 +361,13 @@ def continue_as_new(b: Batch, command: Command) -> Cause | None:
             workflow_run_timeout=a.workflow_run_timeout,
             workflow_task_timeout=a.workflow_task_timeout or s.workflow_task_timeout,
             workflow_task_completed_event_id=b.wtc,
+            backoff_start_interval=a.backoff_start_interval,
             initiator=a.initiator,
+            failure=a.failure,
+            last_completion_result=a.last_completion_result,
+            header=a.header,
+            memo=a.memo,
+            search_attributes=a.search_attributes,
         ),
     )
     execution.close(b.txn, RunStatus.CONTINUED_AS_NEW)
@@ -368,6 +378,13 @@ def continue_as_new(b: Batch, command: Command) -> Cause | None:
         input=a.input,
         workflow_task_timeout=a.workflow_task_timeout or s.workflow_task_timeout,
         run_timeout=a.workflow_run_timeout or 0,
+        # `continueAsNew` in mutable_state_impl.go: the new run takes these from the
+        # command as they are (an SDK that wants them kept sends them again).
+        header=a.header,
+        memo=a.memo,
+        search_attributes=a.search_attributes,
+        last_completion_result=a.last_completion_result,
+        retry_policy=a.retry_policy,
     )
     return None
 
@@ -437,6 +454,8 @@ def start_child(b: Batch, command: Command) -> Cause | None:
             parent_close_policy=a.parent_close_policy,
             workflow_task_completed_event_id=b.wtc,
             workflow_id_reuse_policy=a.workflow_id_reuse_policy,
+            retry_policy=a.retry_policy,
+            cron_schedule=a.cron_schedule,
             header=a.header,
             memo=a.memo,
             search_attributes=a.search_attributes,
@@ -459,6 +478,11 @@ def start_child(b: Batch, command: Command) -> Cause | None:
                 run_timeout=a.workflow_run_timeout or 0,
                 execution_timeout=a.workflow_execution_timeout or 0,
                 parent=ParentInfo(s.workflow_id, s.run_id, initiated),
+                retry_policy=a.retry_policy,
+                id_reuse_policy=a.workflow_id_reuse_policy,
+                header=a.header,
+                memo=a.memo,
+                search_attributes=a.search_attributes,
             ),
         )
     )
@@ -496,6 +520,7 @@ def signal_external(b: Batch, command: Command) -> Cause | None:
                 a.signal_name,
                 request_id=f"{s.run_id}/{initiated}",
                 input=a.input,
+                header=a.header,
                 external_workflow_id=s.workflow_id,
                 external_run_id=s.run_id,
             ),

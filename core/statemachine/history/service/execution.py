@@ -1,7 +1,7 @@
 """The run itself: start, signal, cancel request, terminate, run timeout.
 
-Rules (reference §2.7 and §4; `docs/architecture/workflow-lifecycle.md`,
-`service/history/api/*`):
+Rules (docs/temporal-semantics.md#workflow-execution and #closing-a-run;
+`temporal:docs/architecture/workflow-lifecycle.md`, `service/history/api/*`):
 
 - Start writes WorkflowExecutionStarted and, unless the first workflow task is delayed
   (`first_workflow_task_backoff`: continue-as-new, retry, cron, start delay), the first
@@ -102,6 +102,10 @@ def start_workflow_execution(
                 else None
             ),
             parent_initiated_event_id=req.parent.initiated_event_id if req.parent else 0,
+            header=req.header,
+            memo=req.memo,
+            search_attributes=req.search_attributes,
+            last_completion_result=req.last_completion_result,
         ),
     )
     if signal is not None:
@@ -183,6 +187,7 @@ def _write_signal(txn: Txn, req: SignalWorkflowExecution) -> None:
             signal_name=req.signal_name,
             input=req.input,
             identity=req.identity,
+            header=req.header,
             request_id=req.request_id,
             external_workflow_execution=(
                 WorkflowExecution(workflow_id=req.external_workflow_id, run_id=req.external_run_id)
@@ -327,7 +332,9 @@ def terminate_workflow_execution(
     _force_close_task(txn)
     txn.append(
         E.WORKFLOW_EXECUTION_TERMINATED,
-        WorkflowExecutionTerminatedEventAttributes(reason=req.reason, identity=req.identity),
+        WorkflowExecutionTerminatedEventAttributes(
+            reason=req.reason, details=req.details, identity=req.identity
+        ),
     )
     close(txn, RunStatus.TERMINATED)
     return finish(txn, Ok())

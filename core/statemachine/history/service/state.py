@@ -74,7 +74,7 @@ class WorkflowTaskInfo:
     request_id: str = ""
     identity: str = ""
     # Speculative (Workflow Update only): never persisted unless it completes with more
-    # than update rejections (docs/architecture/speculative-workflow-task.md).
+    # than update rejections (temporal:docs/architecture/speculative-workflow-task.md).
     speculative: bool = False
 
     @property

@@ -5,7 +5,8 @@
                                    └──reject──▶ gone (no event)
 ```
 
-Rules (reference §2.2; `docs/architecture/speculative-workflow-task.md`,
+Rules (docs/temporal-semantics.md#speculative-workflow-tasks;
+`temporal:docs/architecture/speculative-workflow-task.md`,
 `service/history/workflow/update/`): an update is held in memory until a workflow task
 carries it to the worker. With no task pending, a *speculative* task is created that is
 not persisted: if it completes with nothing but rejections it leaves no trace at all;

@@ -8,7 +8,8 @@
    TimedOut (next task on the normal queue)  Failed / TimedOut (next attempt)
 ```
 
-Rules encoded here (reference §2.2, `service/history/workflow/workflow_task_state_machine.go`):
+Rules encoded here (docs/temporal-semantics.md#workflow-task,
+`service/history/workflow/workflow_task_state_machine.go`):
 
 - At most one workflow task is pending. It is scheduled on the sticky queue when the
   last completion asked for stickiness, with a schedule-to-start timer; if that fires
@@ -287,7 +288,14 @@ def _unwritten_attributes(
     )
 
 
-def complete(txn: Txn, wft: WorkflowTaskInfo, identity: str) -> int:
+def complete(
+    txn: Txn,
+    wft: WorkflowTaskInfo,
+    identity: str,
+    sdk_metadata: Opaque | None = None,
+    metering_metadata: Opaque | None = None,
+    worker_version: Opaque | None = None,
+) -> int:
     """Write WorkflowTaskCompleted, clear the task; return the event id (the WTC)."""
     transition(wft, _I.RESPOND_COMPLETED)
     if wft.unwritten:
@@ -298,6 +306,9 @@ def complete(txn: Txn, wft: WorkflowTaskInfo, identity: str) -> int:
             scheduled_event_id=wft.scheduled_event_id,
             started_event_id=wft.started_event_id,
             identity=identity,
+            worker_version=worker_version,
+            sdk_metadata=sdk_metadata,
+            metering_metadata=metering_metadata,
         ),
     )
     txn.set(
@@ -364,7 +375,8 @@ def fail(
     txn.flush()
     if txn.state.next_event_id != before_flush:
         # New events came with the failure: the next task is a normal one, attempt 1
-        # (reference §2.2: a transient task is converted when new events arrive).
+        # (docs/temporal-semantics.md#transient-workflow-tasks: a transient task is
+        # converted when new events arrive).
         txn.set(wft_attempt=1)
 
 
