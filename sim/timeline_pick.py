@@ -7,8 +7,9 @@ run's record alone (trace, histories, fault plan, violations):
 
 - violations naming it or one of its runs, or naming its shard while it was open (a
   shard's violation, such as INV-SINGLE-SHARD-WRITER, names no run);
-- shard failovers during its life: its shard (Temporal's hash of the workflow id, as the
-  frontend routes it) passing to another history host while it was open;
+- shard failovers during its life: its shard (Temporal's hash of the workflow id in the
+  simulator's namespace, as the frontend routes it) passing to another history host
+  while it was open;
 - retries: activity attempts and workflow task attempts after the first (``attempt`` > 1
   in ACTIVITY_TASK_STARTED and WORKFLOW_TASK_SCHEDULED);
 - faults that touched it: active while it was open, and aimed at every node (``*``), at
@@ -30,18 +31,17 @@ from dataclasses import dataclass
 
 from core.events import HistoryEvent
 from core.statemachine.shard import shard_for
-from sim.cluster import SHARDS
 from sim.config import FaultItem
 from sim.kernel import T0
-from sim.nodes.base import NAMESPACES
+from sim.nodes.base import DEFAULT_NAMESPACE
 from sim.run import RunResult
+from sim.server import SHARDS
 from sim.timeline import Step, Workflow, event_steps, parse, tokens, workflows_of
 
 TIMELINE_WORKFLOWS = 4  # workflows drawn in a timeline
 _MOVE = re.compile(r"shard-(\d+) (\S+) -> (\S+)")
 _SHARD = re.compile(r"\bshard-(\d+)\b")
 _TOKEN = re.compile(r"[\w-]+")
-(_NAMESPACE,) = NAMESPACES  # the simulator's one namespace
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +121,7 @@ def interests(result: RunResult) -> list[Interest]:
         times = [s.time for s in mine.get(wf.workflow_id, ())]
         times += [s.time for run, events in histories for s in event_steps(run, events)]
         life = (min(times), max(times)) if times else (0, 0)
-        shard = shard_for(_NAMESPACE, wf.workflow_id, SHARDS)
+        shard = shard_for(DEFAULT_NAMESPACE, wf.workflow_id, SHARDS)
         changes = owners.get(shard, [])
         at_start = [new for t, _, new in changes if t <= life[0]][-1:]
         during = [(old, new) for t, old, new in changes if life[0] < t <= life[1]]
