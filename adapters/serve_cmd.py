@@ -53,9 +53,38 @@ def add_parser(commands: Any) -> None:
         help="jump the clock to the next timer whenever no task is in flight",
     )
     parser.add_argument(
+        "--search-attribute",
+        action="append",
+        type=_search_attribute,
+        metavar="NAME=TYPE",
+        help="a custom search attribute to define in every namespace, as "
+        "`temporal server start-dev` takes it (TYPE: Keyword, Text, Int, Double, Bool, "
+        "Datetime, KeywordList; repeatable)",
+    )
+    parser.add_argument(
         "--seed", type=whole_number, default=0, metavar="N", help="seed of ids (default 0)"
     )
     parser.set_defaults(run=run)
+
+
+SEARCH_ATTRIBUTE_TYPES = {
+    "keyword": "KEYWORD",
+    "text": "TEXT",
+    "int": "INT",
+    "double": "DOUBLE",
+    "bool": "BOOL",
+    "datetime": "DATETIME",
+    "keywordlist": "KEYWORD_LIST",
+}
+
+
+def _search_attribute(text: str) -> tuple[str, str]:
+    name, sep, kind = text.partition("=")
+    value_type = SEARCH_ATTRIBUTE_TYPES.get(kind.strip().lower().replace("_", ""))
+    if not sep or not name.strip() or value_type is None:
+        choices = ", ".join(k.capitalize() for k in SEARCH_ATTRIBUTE_TYPES)
+        raise argparse.ArgumentTypeError(f"expected NAME=TYPE with TYPE one of {choices}")
+    return name.strip(), value_type
 
 
 def _check_address(address: str) -> str | None:
@@ -74,11 +103,14 @@ async def serve(
     locked: bool,
     seed: int,
     announce: bool = True,
+    search_attributes: Sequence[tuple[str, str]] = (),
 ) -> int:
     os.environ.setdefault("GRPC_VERBOSITY", "NONE")  # gRPC's C core logs to stderr
     from adapters.serve.server import Server
 
     server = Server(address, namespaces, time_skipping, locked, seed)
+    for record in server.frontend.namespaces.values():
+        record.search_attributes.update(search_attributes)
     try:
         port = await server.start()
     except (OSError, RuntimeError, ValueError):
@@ -114,7 +146,10 @@ def run(args: argparse.Namespace) -> int:
     if any(not name.strip() for name in namespaces):
         print("tmodel serve: --namespace: a namespace needs a name", file=sys.stderr)
         return EXIT_BAD_INPUT
-    return asyncio.run(serve(args.address, namespaces, args.time_skipping, False, args.seed))
+    attributes = tuple(args.search_attribute or ())
+    return asyncio.run(
+        serve(args.address, namespaces, args.time_skipping, False, args.seed, True, attributes)
+    )
 
 
 def test_server_main(argv: Sequence[str] | None = None) -> int:

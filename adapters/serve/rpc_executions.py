@@ -19,6 +19,7 @@ from temporalio.api.enums.v1 import workflow_pb2 as wf_enums
 from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 
 from core.enums import WorkflowIdReusePolicy
+from core.opaque import Opaque
 from core.statemachine.history.service import requests as rq
 
 from . import convert, errors
@@ -26,8 +27,6 @@ from .frontend import Frontend
 
 Context = grpc.aio.ServicerContext[Any, Any]
 SECOND = 1_000_000_000
-DEFAULT_WORKFLOW_TASK_TIMEOUT = 10 * SECOND  # frontend.defaultWorkflowTaskTimeout
-MAX_WORKFLOW_TASK_TIMEOUT = 120 * SECOND  # limit.maxWorkflowTaskTimeout (a longer one is cut)
 MAX_ID_LENGTH = 1000  # limit.maxIDLength
 
 _REUSE = {
@@ -69,7 +68,6 @@ def start_request(fe: Frontend, req: Any, run_id: str) -> rq.StartWorkflowExecut
             camel = "".join(w.capitalize() for w in name.split("_"))
             raise errors.invalid(f"Invalid {camel}.")
     check_search_attributes(fe, req.namespace, req)
-    task_timeout = convert.nanos(req.workflow_task_timeout) or DEFAULT_WORKFLOW_TASK_TIMEOUT
     delay = convert.nanos(req.workflow_start_delay) if req.HasField("workflow_start_delay") else 0
     return rq.StartWorkflowExecution(
         namespace=req.namespace,
@@ -79,7 +77,7 @@ def start_request(fe: Frontend, req: Any, run_id: str) -> rq.StartWorkflowExecut
         task_queue=req.task_queue.name,
         request_id=req.request_id,
         input=convert.opaque(req, "input"),
-        workflow_task_timeout=min(task_timeout, MAX_WORKFLOW_TASK_TIMEOUT),
+        workflow_task_timeout=convert.nanos(req.workflow_task_timeout),
         run_timeout=convert.nanos(req.workflow_run_timeout),
         execution_timeout=convert.nanos(req.workflow_execution_timeout),
         identity=req.identity,
@@ -90,18 +88,48 @@ def start_request(fe: Frontend, req: Any, run_id: str) -> rq.StartWorkflowExecut
         ),
         header=convert.opaque(req, "header"),
         memo=convert.opaque(req, "memo"),
-        search_attributes=convert.opaque(req, "search_attributes"),
+        search_attributes=typed_search_attributes(fe, req.namespace, req),
+        namespace_id=fe.namespace(req.namespace).id,
+        retention=fe.namespace(req.namespace).retention_ns,
     )
 
 
 def check_search_attributes(fe: Frontend, namespace: str, req: Any) -> None:
     """Every search attribute set must be defined in the namespace."""
-    if not req.HasField("search_attributes"):
-        return
+    if req.HasField("search_attributes"):
+        set_types(fe, namespace, req.search_attributes)
+
+
+# IndexedValueType names as search attribute payloads carry them in metadata "type".
+TYPE_NAMES = {
+    "KEYWORD": "Keyword",
+    "TEXT": "Text",
+    "INT": "Int",
+    "DOUBLE": "Double",
+    "BOOL": "Bool",
+    "DATETIME": "Datetime",
+    "KEYWORD_LIST": "KeywordList",
+}
+
+
+def set_types(fe: Frontend, namespace: str, attributes: Any) -> None:
+    """Check every attribute is defined and mark each payload with its type, as the
+    server does before it stores them (`common/searchattribute` ValidateAndSetType;
+    a null value too)."""
     known = fe.search_attribute_types(namespace)
-    for name in req.search_attributes.indexed_fields:
-        if name not in known:
+    for name, payload in attributes.indexed_fields.items():
+        kind = known.get(name)
+        if kind is None:
             raise errors.invalid(f"search attribute {name} is not defined in namespace {namespace}")
+        if "type" not in payload.metadata:
+            payload.metadata["type"] = TYPE_NAMES[kind].encode()
+
+
+def typed_search_attributes(fe: Frontend, namespace: str, req: Any) -> Opaque | None:
+    if not req.HasField("search_attributes"):
+        return None
+    set_types(fe, namespace, req.search_attributes)
+    return convert.opaque(req, "search_attributes")
 
 
 async def _resolve_conflict(fe: Frontend, context: Context, req: Any) -> str | None:

@@ -50,7 +50,7 @@ from .tokens import TaskToken, decode_task_token
 from .visibility import STATUS_NUMBERS
 
 Context = grpc.aio.ServicerContext[Any, Any]
-STICKY_QUERY_WAIT = 1.0  # seconds a sticky poller may take before the normal queue is used
+FAILING_TASK_ATTEMPTS = 3  # queryworkflow/api.go failQueryWorkflowTaskAttemptCount
 
 
 @dataclass(slots=True)
@@ -142,11 +142,25 @@ async def query_workflow(
         out = ws.QueryWorkflowResponse()
         out.query_rejected.status = STATUS_NUMBERS[state.status]  # type: ignore[assignment]
         return out
-    if not state.last_completed_wft_started_event_id:
-        raise errors.not_ready("workflow task is not completed yet")
-    # A consistent query: wait for an in-flight workflow task to finish.
-    while run.state.running and run.state.wft is not None and run.state.wft.started:
-        await fe.runtime.waiters.add(run.state.run_id)
+    if not state.running and not state.last_completed_wft_started_event_id:
+        raise errors.not_ready("Workflow execution closed before WorkflowTaskStarted event")
+    if state.wft_attempt >= FAILING_TASK_ATTEMPTS:
+        raise errors.not_ready("Unable to query workflow due to Workflow Task in failed state.")
+    # Dispatch straight to a worker only once that is consistent: some workflow task
+    # completed, and none is pending (its events came before the query). The real server
+    # instead attaches the query to that pending task; the answer reflects the same state.
+    while run.state.running and (
+        not run.state.last_completed_wft_started_event_id or run.state.wft is not None
+    ):
+        waiter = fe.runtime.waiters.add(run.state.run_id)
+        deadline = fe.deadline(context)
+        timeout = (
+            None if deadline is None else max(0.0, deadline - asyncio.get_running_loop().time())
+        )
+        try:
+            await asyncio.wait_for(waiter, timeout)
+        except TimeoutError:
+            raise errors.deadline("query timed out: the workflow task did not complete") from None
     state = run.state
     queries: Queries = fe.queries
     future: asyncio.Future[ws.RespondQueryTaskCompletedRequest] = (
@@ -368,8 +382,10 @@ async def execute_multi_operation(
     return out
 
 
-def record_rejections(fe: Frontend, run_id: str, messages: Any) -> None:
-    """Remember the failures of updates a completion rejected (no event records them)."""
+def record_rejections(fe: Frontend, run_id: str, messages: Any) -> list[tuple[str, str]]:
+    """Remember the failures of updates a completion rejects (no event records them);
+    the keys remembered."""
+    keys: list[tuple[str, str]] = []
     for message in messages:
         if message.body.Is(update_pb.Rejection.DESCRIPTOR):
             rejection = update_pb.Rejection()
@@ -377,6 +393,8 @@ def record_rejections(fe: Frontend, run_id: str, messages: Any) -> None:
             failure = failure_pb.Failure()
             failure.CopyFrom(rejection.failure)
             fe.rejections[(run_id, message.protocol_instance_id)] = failure
+            keys.append((run_id, message.protocol_instance_id))
+    return keys
 
 
 __all__ = ["Queries", "wf_enums"]

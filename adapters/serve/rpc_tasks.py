@@ -37,11 +37,18 @@ from sim.nodes.base import StartedActivityTask, StartedWorkflowTask
 
 from . import convert, errors
 from .frontend import Frontend
+from .rpc_executions import set_types
 from .rpc_interact import record_rejections
 from .tokens import TaskToken, decode_task_token
 
 Context = grpc.aio.ServicerContext[Any, Any]
 ACTIVITY_GONE = "invalid activityID or activity already timed out or invoking workflow is completed"
+
+
+def _build_id(req: Any) -> Opaque | None:
+    """The poller's build id as the WorkerVersionStamp history records with the task."""
+    build_id = req.worker_version_capabilities.build_id
+    return Opaque.of({"buildId": build_id}) if build_id else None
 
 
 def _note_poller(fe: Frontend, namespace: str, queue: str, task_type: int, identity: str) -> None:
@@ -64,7 +71,13 @@ async def poll_workflow_task_queue(
         response: ws.PollWorkflowTaskQueueResponse = fe.queries.task(query)
         return response
     answer = await fe.runtime.poll(
-        req.namespace, req.task_queue.name, m.TaskKind.WORKFLOW, sticky, fe.deadline(context)
+        req.namespace,
+        req.task_queue.name,
+        m.TaskKind.WORKFLOW,
+        sticky,
+        fe.deadline(context),
+        req.identity,
+        _build_id(req),
     )
     if answer is None:
         return ws.PollWorkflowTaskQueueResponse()
@@ -170,6 +183,14 @@ async def respond_workflow_task_completed(
     fe: Frontend, req: ws.RespondWorkflowTaskCompletedRequest, context: Context
 ) -> ws.RespondWorkflowTaskCompletedResponse:
     token = _workflow_token(fe, req.task_token, req.namespace)
+    for command in req.commands:  # search attributes are typed before they are stored
+        for field in (
+            "upsert_workflow_search_attributes_command_attributes",
+            "start_child_workflow_execution_command_attributes",
+            "continue_as_new_workflow_execution_command_attributes",
+        ):
+            if command.HasField(field) and getattr(command, field).HasField("search_attributes"):
+                set_types(fe, token.namespace, getattr(command, field).search_attributes)
     try:
         commands = convert.commands_of(req.commands)
     except BadInput as exc:
@@ -193,11 +214,23 @@ async def respond_workflow_task_completed(
         metering_metadata=convert.opaque(req, "metering_metadata"),
         worker_version=worker_version,
     )
-    await fe.call(context, token.namespace, token.workflow_id, token.run_id, core_request)
-    if req.messages:  # a rejection leaves no event: tell waiting updates directly
-        record_rejections(fe, token.run_id, req.messages)
+    # A rejection leaves no event: it is noted before the completion commits, so an
+    # update waiting on that commit finds its outcome (and forgotten if it fails).
+    rejected = record_rejections(fe, token.run_id, req.messages)
+    try:
+        answer = await fe.call(
+            context, token.namespace, token.workflow_id, token.run_id, core_request
+        )
+    except errors.ServiceError:
+        for key in rejected:
+            fe.rejections.pop(key, None)
+        raise
+    if rejected:
         fe.runtime.waiters.wake(token.run_id)
-    return ws.RespondWorkflowTaskCompletedResponse()
+    out = ws.RespondWorkflowTaskCompletedResponse()
+    if isinstance(answer, rq.TaskDiscarded):
+        out.reset_history_event_id = answer.reset_history_event_id
+    return out
 
 
 async def respond_workflow_task_failed(
@@ -229,7 +262,13 @@ async def poll_activity_task_queue(
         raise errors.invalid("TaskQueue is not set on request.")
     _note_poller(fe, req.namespace, req.task_queue.name, 2, req.identity)
     answer = await fe.runtime.poll(
-        req.namespace, req.task_queue.name, m.TaskKind.ACTIVITY, False, fe.deadline(context)
+        req.namespace,
+        req.task_queue.name,
+        m.TaskKind.ACTIVITY,
+        False,
+        fe.deadline(context),
+        req.identity,
+        _build_id(req),
     )
     if not isinstance(answer, StartedActivityTask):
         return ws.PollActivityTaskQueueResponse()

@@ -22,6 +22,8 @@ import itertools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from core.events import HistoryEvent
+from core.opaque import Opaque
 from core.statemachine import matching as m
 from core.statemachine.history.service import requests as rq
 from core.statemachine.history.service.state import MutableState
@@ -34,6 +36,7 @@ from sim.nodes.base import Base, Payload, Request, Unavailable, task_queue
 from sim.persistence import Commit, Mutation, RunRecord
 from sim.server import ServerCluster
 
+from .convert import event_proto
 from .kernel import LiveKernel
 
 GATEWAY = "gateway"  # the node the gRPC frontend speaks as
@@ -70,6 +73,11 @@ def still_armed(state: MutableState, t: rq.TimerTask) -> bool:
     if isinstance(t, rq.WorkflowBackoffTask):
         return state.backoff_pending
     return True  # the run timeout
+
+
+def event_size(event: HistoryEvent) -> int:
+    """An event's size as the store keeps it: its protobuf encoding."""
+    return int(event_proto(event).ByteSize())
 
 
 class DeadlineExceeded(Exception):
@@ -117,6 +125,9 @@ class Runtime:
         self.gateway = Gateway(GATEWAY, self.kernel, self.net, self.faults)
         self.persistence = self.cluster.persistence
         self.persistence.on_commit = self._on_commit
+        self.persistence.sizer = event_size
+        for host in self.cluster.history.values():
+            host.stamp_task_ids = True
         self.open_runs: dict[str, RunRecord] = {}
         self.waiters = Waiters()
         self.commit_listeners: list[Callable[[tuple[Mutation, ...]], None]] = []
@@ -268,6 +279,8 @@ class Runtime:
         task_type: m.TaskKind,
         sticky: bool,
         deadline: float | None,
+        identity: str = "",
+        worker_version: Opaque | None = None,
     ) -> object | None:
         """A long poll on `queue_name`: the task delivered to it (a matching task, or an
         item `offer`ed to waiting polls, such as a query), or None when the long-poll
@@ -289,7 +302,7 @@ class Runtime:
                 future.set_result(answer)
 
         self.kernel.tick()
-        host.poll(GATEWAY, deliver, poller_id, queue, until_cancelled=True)
+        host.poll(GATEWAY, deliver, poller_id, queue, True, identity, worker_version)
         self.kernel.poke()
         try:
             return await asyncio.wait_for(asyncio.shield(future), max(0.0, limit - loop.time()))

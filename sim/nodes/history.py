@@ -16,6 +16,7 @@ Acquiring (`handleWriteErrorLocked`) and re-reads everything.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -73,6 +74,7 @@ class HistoryHost(Base):
         self.handle = handle
         self.shards: dict[int, Shard] = {}
         self.requests = 0
+        self.stamp_task_ids = False
 
     # -- membership -------------------------------------------------------------------
     def crash(self) -> None:
@@ -146,8 +148,17 @@ class HistoryHost(Base):
             if loaded is None:
                 return self._commit(sh, workflow_id, "", None, service.start(req, now), now)[0]
             outcome = self.handle(loaded[0], req, now)
+        elif isinstance(req, rq.SignalWithStartWorkflowExecution) and (
+            loaded is None or not loaded[0].running
+        ):  # no running run: a new one starts, with the signal as its first event
+            started = service.signal_with_start(None, req, now)
+            return self._commit(sh, workflow_id, "", None, started, now)[0]
         elif loaded is None:
             return rq.Error(rq.ErrorKind.NOT_FOUND, f"no run {workflow_id}/{run_id}")
+        elif isinstance(req, rq.RecordWorkflowTaskStarted) and self.persistence.sizer:
+            size = self.persistence.runs[rid].size_bytes
+            req = dataclasses.replace(req, history_size_bytes=size)
+            outcome = self.handle(loaded[0], req, now)
         elif isinstance(req, Describe):
             events = tuple(self.persistence.runs[rid].events)
             return History(events, loaded[0].workflow_type)
@@ -185,7 +196,9 @@ class HistoryHost(Base):
         mutations: list[Mutation] = []
         state = outcome.state
         owned = [(state.run_id, task) for task in outcome.tasks]
-        if loaded is None or state is not loaded[0] or outcome.events:
+        # A new timer or transfer task must be written even when nothing else changed
+        # (a heartbeat timeout re-armed for the last heartbeat is such a task).
+        if loaded is None or state is not loaded[0] or outcome.events or outcome.tasks:
             version = 0 if loaded is None else loaded[1]
             mutations.append(Mutation(state.run_id, workflow_id, version, state, outcome.events))
         if outcome.new_run is not None:
@@ -209,6 +222,8 @@ class HistoryHost(Base):
             return reply, True
         workflow_id = mutations[0].workflow_id
         # Allocating task ids may renew the shard (a new range id): use the renewed one.
+        if self.stamp_task_ids:
+            sh, mutations = self._stamp(sh, mutations)
         sh, outbox = self._outbox(sh, owned, workflow_id, namespace)
         result = self.persistence.write(sh.ctx, tuple(mutations), outbox)
         if isinstance(result, shardlib.WriteOk):
@@ -234,15 +249,36 @@ class HistoryHost(Base):
     ) -> tuple[Shard, tuple[OutboxTask, ...]]:
         out: list[OutboxTask] = []
         for owner, task in owned:
-            ctx, task_id = shardlib.allocate_task_id(sh.ctx)
-            if task_id is None:  # range exhausted: renew (acquire again)
-                self.acquire_shard(sh.ctx.shard_id)
-                sh = self.shards[sh.ctx.shard_id]
-                ctx, task_id = shardlib.allocate_task_id(sh.ctx)
-                assert task_id is not None
-            sh.ctx = ctx
+            sh, task_id = self._task_id(sh)
             out.append(OutboxTask(task_id, owner, workflow_id, task, namespace))
         return sh, tuple(out)
+
+    def _task_id(self, sh: Shard) -> tuple[Shard, int]:
+        """The shard's next task id (`shard/context_impl.go` allocates them from the
+        range the shard owns; an exhausted range is renewed by acquiring it again)."""
+        ctx, task_id = shardlib.allocate_task_id(sh.ctx)
+        if task_id is None:
+            self.acquire_shard(sh.ctx.shard_id)
+            sh = self.shards[sh.ctx.shard_id]
+            ctx, task_id = shardlib.allocate_task_id(sh.ctx)
+            assert task_id is not None
+        sh.ctx = ctx
+        return sh, task_id
+
+    def _stamp(self, sh: Shard, mutations: list[Mutation]) -> tuple[Shard, list[Mutation]]:
+        """Give every event the task id it is written under (the live server does, as
+        Temporal's history events carry one; the simulator leaves them 0)."""
+        out = []
+        for m in mutations:
+            events = []
+            for event in m.events:
+                if event.task_id:  # a reset's copy of its base run's event keeps its id
+                    events.append(event)
+                    continue
+                sh, task_id = self._task_id(sh)
+                events.append(dataclasses.replace(event, task_id=task_id))
+            out.append(dataclasses.replace(m, events=tuple(events)))
+        return sh, out
 
     # -- reset --------------------------------------------------------------------------
     def _reset(

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from core.opaque import Opaque
 from core.statemachine import matching as m
 from core.statemachine.history.service import requests as rq
 from sim.kernel import SECOND
@@ -48,6 +49,8 @@ class MatchingHost(Base):
         self.seen: set[str] = set()
         self.attempt = 0
         self.attempts: dict[Key, int] = {}  # task -> its latest dispatch attempt
+        # poller id -> (identity, worker version) for pollers that gave them (live only)
+        self.poller_info: dict[str, tuple[str, Opaque | None]] = {}
 
     def states(self) -> list[m.MatchingState]:
         """Every queue's engine state, in a fixed order."""
@@ -60,6 +63,7 @@ class MatchingHost(Base):
         old = self.queues
         self.queues = {}
         self.workers = {}
+        self.poller_info = {}
         self.attempts = {}
         for queue in sorted(old, key=_queue_order):
             state = m.MatchingState()
@@ -86,14 +90,15 @@ class MatchingHost(Base):
         task = d.task
         sticky = queue.kind is m.QueueKind.STICKY
         worker = self.workers.get(d.poller_id, ("", None))[0]
+        identity, version = self.poller_info.get(d.poller_id, (worker, None))
         req: rq.Request
         if task.kind is m.TaskKind.WORKFLOW:
             req = rq.RecordWorkflowTaskStarted(
-                task.scheduled_event_id, task.stamp, d.poller_id, worker, sticky
+                task.scheduled_event_id, task.stamp, d.poller_id, identity, sticky, version
             )
         else:
             req = rq.RecordActivityTaskStarted(
-                task.scheduled_event_id, task.stamp, d.poller_id, worker
+                task.scheduled_event_id, task.stamp, d.poller_id, identity, version
             )
         key = (queue, d.task_key)
         if self.ack_before_started:  # mutant: the task is gone from matching already
@@ -150,6 +155,7 @@ class MatchingHost(Base):
         return out.task_state is m.TaskState.DELIVERED
 
     def _deliver(self, poller_id: str, answer: Payload | None) -> None:
+        self.poller_info.pop(poller_id, None)
         worker, callback = self.workers.pop(poller_id, ("", None))
         if callback is not None:
             self.net.send(self.name, worker, callback, poller_id, answer)
@@ -162,12 +168,18 @@ class MatchingHost(Base):
         poller_id: str,
         queue: m.TaskQueue,
         until_cancelled: bool = False,
+        identity: str = "",
+        worker_version: Opaque | None = None,
     ) -> None:
         """A long poll that ends POLL_DEADLINE from now, or (`until_cancelled`, for a
-        live server whose callers hold the deadline) only through `cancel_poll`."""
+        live server whose callers hold the deadline) only through `cancel_poll`.
+        `identity` and `worker_version` are the poller's, recorded with a task it starts
+        (default: the polling node's name)."""
         if poller_id in self.seen:
             return  # a duplicated poll message
         self.seen.add(poller_id)
+        if identity or worker_version is not None:
+            self.poller_info[poller_id] = (identity, worker_version)
         now = self.kernel.now
         due = NO_DEADLINE if until_cancelled else now + POLL_DEADLINE
         self.workers[poller_id] = (src, callback)
@@ -188,6 +200,7 @@ class MatchingHost(Base):
         self.queues[queue], removed = m.cancel_poll(state, poller_id)
         if removed:
             self.workers.pop(poller_id, None)
+            self.poller_info.pop(poller_id, None)
             self.seen.discard(poller_id)
         return removed
 

@@ -36,7 +36,6 @@ from core.events import (
     ChildWorkflowExecutionStartedEventAttributes,
     ChildWorkflowExecutionTerminatedEventAttributes,
     ChildWorkflowExecutionTimedOutEventAttributes,
-    EventAttributes,
     ExternalWorkflowExecutionCancelRequestedEventAttributes,
     ExternalWorkflowExecutionSignaledEventAttributes,
     RequestCancelExternalWorkflowExecutionFailedEventAttributes,
@@ -155,9 +154,12 @@ def write_started(txn: Txn, info: ChildInfo, run_id: str) -> None:
     started = txn.add(
         E.CHILD_WORKFLOW_EXECUTION_STARTED,
         ChildWorkflowExecutionStartedEventAttributes(
+            namespace=info.namespace or txn.state.namespace,
             initiated_event_id=info.initiated_event_id,
             workflow_execution=WorkflowExecution(workflow_id=info.workflow_id, run_id=run_id),
             workflow_type=WorkflowType(name=info.workflow_type),
+            header=info.header,
+            namespace_id=txn.state.namespace_id,
         ),
     )
     put_child(txn, dataclasses.replace(info, started_event_id=started, run_id=run_id))
@@ -213,13 +215,35 @@ def write_closed(txn: Txn, info: ChildInfo, req: RecordChildExecutionCompleted) 
     """Write the started child's close event and forget the child."""
     fsm.step(CHILD_TABLE, _child_state(info), ChildInput.CLOSED)
     event_type, attrs = _child_close(info, req)
-    txn.add(event_type, attrs)
+    state = txn.state
+    txn.add(event_type, _with_namespace(attrs, info.namespace or state.namespace, state))
     put_child(txn, None, drop=info.initiated_event_id)
+
+
+ResultAttributes = (
+    ChildWorkflowExecutionCompletedEventAttributes
+    | ChildWorkflowExecutionFailedEventAttributes
+    | ChildWorkflowExecutionCanceledEventAttributes
+    | ChildWorkflowExecutionTimedOutEventAttributes
+    | ChildWorkflowExecutionTerminatedEventAttributes
+    | ExternalWorkflowExecutionCancelRequestedEventAttributes
+    | ExternalWorkflowExecutionSignaledEventAttributes
+    | RequestCancelExternalWorkflowExecutionFailedEventAttributes
+    | SignalExternalWorkflowExecutionFailedEventAttributes
+)
+
+
+def _with_namespace(
+    attrs: ResultAttributes, namespace: str, state: MutableState
+) -> ResultAttributes:
+    """The event with the target's namespace name and id, as the server writes them on
+    child and external results (mutable_state_impl.go, Add*Event)."""
+    return dataclasses.replace(attrs, namespace=namespace, namespace_id=state.namespace_id)
 
 
 def _child_close(
     info: ChildInfo, req: RecordChildExecutionCompleted
-) -> tuple[EventType, EventAttributes]:
+) -> tuple[EventType, ResultAttributes]:
     execution = WorkflowExecution(workflow_id=info.workflow_id, run_id=info.run_id)
     kind = WorkflowType(name=info.workflow_type)
     i, s = info.initiated_event_id, info.started_event_id
@@ -270,7 +294,8 @@ def record_external_result(state: MutableState, req: RecordExternalResult, now: 
     txn = Txn(state, now)
     outcome = ExternalInput.DELIVERED if req.delivered else ExternalInput.FAILED
     fsm.step(EXTERNAL_TABLE, ExternalState.INITIATED, outcome)
-    txn.add(*_external_event(info, req))
+    event_type, attrs = _external_event(info, req)
+    txn.add(event_type, _with_namespace(attrs, state.namespace, state))
     rest = tuple(x for x in pending if x is not info)
     if req.cancel:
         txn.set(cancels_out=rest)
@@ -282,7 +307,7 @@ def record_external_result(state: MutableState, req: RecordExternalResult, now: 
 
 def _external_event(
     info: ExternalInfo, req: RecordExternalResult
-) -> tuple[EventType, EventAttributes]:
+) -> tuple[EventType, ResultAttributes]:
     target = WorkflowExecution(workflow_id=info.workflow_id, run_id=info.run_id)
     iid = info.initiated_event_id
     if req.cancel and req.delivered:

@@ -28,6 +28,10 @@ from core.statemachine.history.service.requests import (
 )
 from core.statemachine.history.service.state import MutableState, ParentInfo
 
+# The identity the history service signs its own requests with (external signals and
+# cancels reach their target as requests from it; transfer_queue_active_task_executor.go).
+HISTORY_SERVICE = "history-service"
+
 
 def start_child_transfer(
     s: MutableState, initiated: int, a: StartChildWorkflowExecutionInitiatedEventAttributes
@@ -59,6 +63,9 @@ def start_child_transfer(
             header=a.header,
             memo=a.memo,
             search_attributes=a.search_attributes,
+            namespace_id=s.namespace_id,
+            root=s.root,
+            explicit_run_timeout=True,
         ),
     )
 
@@ -76,6 +83,7 @@ def signal_external_transfer(
             a.signal_name,
             request_id=f"{s.run_id}/{initiated}",
             input=a.input,
+            identity=HISTORY_SERVICE,
             header=a.header,
             external_workflow_id=s.workflow_id,
             external_run_id=s.run_id,
@@ -97,6 +105,7 @@ def cancel_external_transfer(
         RequestCancelWorkflowExecution(
             request_id=f"{s.run_id}/{initiated}",
             reason=a.reason,
+            identity=HISTORY_SERVICE,
             external_initiated_event_id=initiated,
             external_workflow_id=s.workflow_id,
             external_run_id=s.run_id,

@@ -28,7 +28,7 @@ from core.enums import (
 )
 from core.fastinit import fast_init_all
 from core.opaque import Opaque
-from core.statemachine.history.service.state import ParentInfo
+from core.statemachine.history.service.state import DEFAULT_RETENTION, ParentInfo, ResetPoint
 
 # --- requests ------------------------------------------------------------------------
 
@@ -61,6 +61,15 @@ class StartWorkflowExecution:
     memo: Opaque | None = None
     search_attributes: Opaque | None = None
     last_completion_result: Opaque | None = None
+    # The namespace's id (the frontend's registry knows it; "" where none is kept), the
+    # chain's root run (for a child: its parent's root, else the parent), and whether the
+    # run timeout was given explicitly (a child or continued run always writes it).
+    namespace_id: str = ""
+    root: tuple[str, str] | None = None
+    explicit_run_timeout: bool = False
+    # Auto-reset points the chain carries over, and the namespace's retention.
+    reset_points: tuple[ResetPoint, ...] = ()
+    retention: int = DEFAULT_RETENTION
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +193,10 @@ class RecordWorkflowTaskStarted:
     request_id: str
     identity: str = ""
     from_sticky_queue: bool = False
+    # The poller's build id (temporal.api.common.v1.WorkerVersionStamp) and the run's
+    # history size so far, which the host knows from persistence.
+    worker_version: Opaque | None = None
+    history_size_bytes: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,6 +264,7 @@ class RecordActivityTaskStarted:
     stamp: int
     request_id: str
     identity: str = ""
+    worker_version: Opaque | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -471,6 +485,15 @@ class Ok:
 
 
 @dataclass(frozen=True, slots=True)
+class TaskDiscarded(Ok):
+    """Success, and the speculative workflow task left no events: the worker must roll
+    its history back to `reset_history_event_id`, the last completed task's
+    WorkflowTaskStarted (`respondworkflowtaskcompleted/api.go`, ResetHistoryEventId)."""
+
+    reset_history_event_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class WorkflowTaskStarted:
     """RecordWorkflowTaskStarted's reply: the token and where the worker's view ends."""
 
@@ -497,7 +520,15 @@ class WorkflowReset:
     run_id: str
 
 
-Reply = Ok | Error | WorkflowTaskStarted | ActivityTaskStarted | Heartbeat | WorkflowReset
+Reply = (
+    Ok
+    | TaskDiscarded
+    | Error
+    | WorkflowTaskStarted
+    | ActivityTaskStarted
+    | Heartbeat
+    | WorkflowReset
+)
 
 
 fast_init_all(globals())  # faster constructors for this module's values (core/fastinit.py)

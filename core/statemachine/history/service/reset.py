@@ -62,6 +62,7 @@ from core.events import (
 from core.fastinit import fast_init_all
 from core.opaque import Opaque
 from core.statemachine.history.service import execution, ids, workflow_task
+from core.statemachine.history.service.outbound import HISTORY_SERVICE
 from core.statemachine.history.service.reapply import reapply
 from core.statemachine.history.service.rebuild import rebuild
 from core.statemachine.history.service.refresh import refresh_tasks
@@ -77,7 +78,8 @@ from core.statemachine.history.service.state import MutableState, evolve
 from core.statemachine.history.service.txn import Outcome, Txn, unchanged
 
 E = EventType
-HISTORY_SERVICE = "history-service"  # consts.IdentityHistoryService
+
+# consts.IdentityHistoryService is HISTORY_SERVICE (outbound.py); the resetter signs as:
 RESETTER = "history-resetter"  # consts.IdentityResetter
 EMPTY_UUID = "emptyUuid"  # the request id of a task never started (emptyUUID)
 RESET_POINTS = frozenset(

@@ -114,7 +114,7 @@ def apply_message(txn: Txn, message: UpdateMessage, sequencing_event_id: int) ->
     txn.append(
         E.WORKFLOW_EXECUTION_UPDATE_COMPLETED,
         WorkflowExecutionUpdateCompletedEventAttributes(
-            meta=Opaque.of({"updateId": info.update_id}),
+            meta=_meta(info),
             accepted_event_id=info.accepted_event_id,
             outcome=message.outcome,
         ),
@@ -148,6 +148,16 @@ def request_update_id(request: Opaque | None) -> str:
     meta = value.get("meta") if isinstance(value, dict) else None
     update_id = meta.get("updateId") if isinstance(meta, dict) else None
     return update_id if isinstance(update_id, str) else ""
+
+
+def _meta(info: UpdateInfo) -> Opaque:
+    """The completed update's meta: the request's own (its id and the caller's identity,
+    `workflow/update/update.go`), or just the id when the request carried none."""
+    request = info.request.value() if info.request is not None else None
+    meta = request.get("meta") if isinstance(request, dict) else None
+    if isinstance(meta, dict) and meta.get("updateId") == info.update_id:
+        return Opaque.of(meta)
+    return Opaque.of({"updateId": info.update_id})
 
 
 def only_rejections(messages: tuple[UpdateMessage, ...]) -> bool:

@@ -57,7 +57,12 @@ from core.statemachine.history.service.requests import (
     WorkflowTaskToken,
     WorkflowTaskTransfer,
 )
-from core.statemachine.history.service.state import MutableState, WorkflowTaskInfo, evolve
+from core.statemachine.history.service.state import (
+    MutableState,
+    ResetPoint,
+    WorkflowTaskInfo,
+    evolve,
+)
 from core.statemachine.history.service.txn import Outcome, Txn, finish, unchanged
 
 E = EventType
@@ -117,6 +122,24 @@ def transition(wft: WorkflowTaskInfo, input_: WorkflowTaskInput) -> None:
     fsm.step(TABLE, _S.STARTED if wft.started else _S.SCHEDULED, input_)
 
 
+# A task that keeps failing gets more time to finish from its fourth attempt on
+# (workflow_task_state_machine.go getStartToCloseTimeout): the base timeout plus an
+# exponential backoff of 5 s, doubling per attempt, capped at 10 minutes
+# (history.workflowTaskRetryMaxInterval). The server scales that backoff by a random
+# jitter in [0.8, 1); the model takes the low end, a value the server can produce.
+RETRY_BACKOFF_MIN_ATTEMPTS = 3
+RETRY_INITIAL_INTERVAL = 5_000_000_000
+RETRY_MAX_INTERVAL = 600_000_000_000
+
+
+def start_to_close_timeout(base: int, attempt: int) -> int:
+    if attempt <= RETRY_BACKOFF_MIN_ATTEMPTS:
+        return base
+    steps = attempt - RETRY_BACKOFF_MIN_ATTEMPTS - 1
+    backoff = min(RETRY_INITIAL_INTERVAL * (1 << min(steps, 40)), RETRY_MAX_INTERVAL)
+    return base + backoff * 4 // 5
+
+
 def schedule(txn: Txn, speculative: bool = False) -> None:
     """Schedule a workflow task unless one is pending or the run is closed.
 
@@ -128,6 +151,7 @@ def schedule(txn: Txn, speculative: bool = False) -> None:
     sticky = bool(s.sticky_queue)
     queue = s.sticky_queue if sticky else s.task_queue
     attempt = s.wft_attempt
+    timeout = start_to_close_timeout(s.workflow_task_timeout, attempt)
     if attempt > 1 or speculative:  # written only when it completes
         scheduled_id = s.next_event_id
     else:
@@ -135,7 +159,7 @@ def schedule(txn: Txn, speculative: bool = False) -> None:
             E.WORKFLOW_TASK_SCHEDULED,
             WorkflowTaskScheduledEventAttributes(
                 task_queue=_queue(s, sticky),
-                start_to_close_timeout=s.workflow_task_timeout,
+                start_to_close_timeout=timeout,
                 attempt=attempt,
             ),
         )
@@ -146,7 +170,7 @@ def schedule(txn: Txn, speculative: bool = False) -> None:
         task_queue=queue,
         sticky=sticky,
         scheduled_time=txn.now,
-        start_to_close_timeout=s.workflow_task_timeout,
+        start_to_close_timeout=timeout,
         stamp=stamp,
         speculative=speculative,
     )
@@ -196,6 +220,8 @@ def record_workflow_task_started(
                 scheduled_event_id=wft.scheduled_event_id,
                 identity=req.identity,
                 request_id=req.request_id,
+                history_size_bytes=req.history_size_bytes,
+                worker_version=req.worker_version,
             ),
         )
     started = dataclasses.replace(
@@ -204,6 +230,8 @@ def record_workflow_task_started(
         started_time=now,
         request_id=req.request_id,
         identity=req.identity,
+        worker_version=req.worker_version,
+        history_size_bytes=req.history_size_bytes,
     )
     txn.set(wft=started)
     txn.task(
@@ -287,7 +315,11 @@ def _unwritten_attributes(
             attempt=wft.attempt,
         ),
         WorkflowTaskStartedEventAttributes(
-            scheduled_event_id=scheduled_event_id, identity=wft.identity, request_id=wft.request_id
+            scheduled_event_id=scheduled_event_id,
+            identity=wft.identity,
+            request_id=wft.request_id,
+            history_size_bytes=wft.history_size_bytes,
+            worker_version=wft.worker_version,
         ),
     )
 
@@ -320,7 +352,28 @@ def complete(
         wft_attempt=1,
         last_completed_wft_started_event_id=wft.started_event_id,
     )
+    _add_reset_point(txn, _build_id(worker_version), completed)
     return completed
+
+
+MAX_RESET_POINTS = 20  # history.historyMaxAutoResetPoints
+
+
+def _build_id(worker_version: Opaque | None) -> str:
+    value = worker_version.value() if worker_version is not None else None
+    build_id = value.get("buildId") if isinstance(value, dict) else None
+    return build_id if isinstance(build_id, str) else ""
+
+
+def _add_reset_point(txn: Txn, build_id: str, completed_event_id: int) -> None:
+    """The first completion by a build becomes an auto-reset point
+    (`addResetPointFromCompletion` in mutable_state_impl.go; the 20 newest are kept). A
+    worker that sends no build id is one build, "", as the server counts it."""
+    points = txn.state.reset_points
+    if any(p.build_id == build_id and not p.binary_checksum for p in points):
+        return
+    point = ResetPoint(build_id, txn.state.run_id, completed_event_id, txn.now)
+    txn.set(reset_points=(*points, point)[-MAX_RESET_POINTS:])
 
 
 def fail(
