@@ -346,7 +346,10 @@ def _next_run(
         continued_failure=failure,
         first_execution_run_id=s.first_run_id,
         namespace_id=s.namespace_id,
-        root=s.root,
+        # Only a child's chain carries its root on: the server passes the root on with
+        # the parent (`ContinueAsNew` in mutable_state_impl.go), and a run whose Started
+        # names no root is its own (`ApplyWorkflowExecutionStartedEvent`).
+        root=s.root if s.parent is not None else None,
         reset_points=execution.roll_over(s.reset_points, s.run_id, now, s.retention),
         retention=s.retention,
         explicit_run_timeout=True,

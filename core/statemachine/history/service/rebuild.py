@@ -47,10 +47,16 @@ from core.events import (
 )
 from core.fastinit import fast_init_all
 from core.statemachine.history.service import rebuild_fold as f
+from core.statemachine.history.service import reset_points
 from core.statemachine.history.service.rebuild_fold import Fold, attrs_of, time_of
 from core.statemachine.history.service.refresh import refresh_tasks
 from core.statemachine.history.service.requests import Task
-from core.statemachine.history.service.state import MutableState, ParentInfo, RunStatus
+from core.statemachine.history.service.state import (
+    DEFAULT_RETENTION,
+    MutableState,
+    ParentInfo,
+    RunStatus,
+)
 
 E = EventType
 # The frontend's default workflow task timeout, for a start event that names none.
@@ -72,17 +78,21 @@ def rebuild(
     run_id: str,
     request_id: str,
     now: int,
+    namespace_id: str = "",
+    retention: int = DEFAULT_RETENTION,
 ) -> Rebuilt:
     """Fold `events` (a history from event 1) into the mutable state of run `run_id`.
 
     `request_id` becomes the run's start request id (the server passes it on to
-    `ApplyWorkflowExecutionStartedEvent`); `now` is the run's start time. Raises
-    ValueError for a history the fold cannot read (not starting with
-    WorkflowExecutionStarted, a reference to nothing pending, an unmodelled event type).
+    `ApplyWorkflowExecutionStartedEvent`); `now` is the run's start time; the namespace's
+    id and retention come from its registry, as on the server. Raises ValueError for a
+    history the fold cannot read (not starting with WorkflowExecutionStarted, a
+    reference to nothing pending, an unmodelled event type).
     """
     if not events or events[0].event_type is not E.WORKFLOW_EXECUTION_STARTED:
         raise ValueError("a history to rebuild starts with WorkflowExecutionStarted")
-    fold = Fold(_started(events[0], namespace, workflow_id, run_id, request_id, now), now)
+    ids = RunIds(namespace, namespace_id, workflow_id, run_id, request_id, retention)
+    fold = Fold(_started(events[0], ids, now), now)
     for event in events[1:]:
         handler = APPLY.get(event.event_type)
         if handler is None:
@@ -92,23 +102,36 @@ def rebuild(
     return Rebuilt(state, refresh_tasks(state, events))
 
 
-def _started(
-    event: HistoryEvent, namespace: str, workflow_id: str, run_id: str, request_id: str, now: int
-) -> MutableState:
+@dataclasses.dataclass(frozen=True, slots=True)
+class RunIds:
+    """What a rebuild is told rather than reads: the run's names and its namespace's."""
+
+    namespace: str
+    namespace_id: str
+    workflow_id: str
+    run_id: str
+    request_id: str
+    retention: int
+
+
+def _started(event: HistoryEvent, ids: RunIds, now: int) -> MutableState:
+    """The run as WorkflowExecutionStarted makes it (`ApplyWorkflowExecutionStartedEvent`):
+    its root is the one the event names (a child's), else the run itself."""
     a = attrs_of(event, WorkflowExecutionStartedEventAttributes)
-    parent = a.parent_workflow_execution
+    parent, root = a.parent_workflow_execution, a.root_workflow_execution
+    backoff = a.first_workflow_task_backoff or 0
     return MutableState(
-        namespace=namespace,
-        workflow_id=workflow_id,
-        run_id=run_id,
+        namespace=ids.namespace,
+        workflow_id=ids.workflow_id,
+        run_id=ids.run_id,
         workflow_type=a.workflow_type.name if a.workflow_type is not None else "",
         task_queue=a.task_queue.name if a.task_queue is not None else "",
         start_time=now,
         workflow_task_timeout=a.workflow_task_timeout or DEFAULT_WORKFLOW_TASK_TIMEOUT,
         run_timeout=a.workflow_run_timeout or 0,
         execution_timeout=a.workflow_execution_timeout or 0,
-        first_run_id=a.first_execution_run_id or run_id,
-        start_request_id=request_id,
+        first_run_id=a.first_execution_run_id or ids.run_id,
+        start_request_id=ids.request_id,
         attempt=a.attempt or 1,
         retry_policy=a.retry_policy,
         parent=(
@@ -116,8 +139,13 @@ def _started(
             if parent is not None
             else None
         ),
-        backoff_pending=bool(a.first_workflow_task_backoff),
+        backoff_pending=bool(backoff),
         next_event_id=2,
+        namespace_id=ids.namespace_id,
+        execution_time=now + backoff,
+        root=(root.workflow_id, root.run_id) if root else (ids.workflow_id, ids.run_id),
+        reset_points=reset_points.from_json(a.prev_auto_reset_points),
+        retention=ids.retention,
     )
 
 
@@ -143,6 +171,8 @@ def _wft_started(fold: Fold, event: HistoryEvent) -> None:
         request_id=a.request_id,
         identity=a.identity,
         attempt=1,
+        worker_version=a.worker_version,
+        history_size_bytes=a.history_size_bytes,
     )
     fold.state["wft_attempt"] = 1
 
@@ -152,6 +182,15 @@ def _wft_completed(fold: Fold, event: HistoryEvent) -> None:
     fold.wft = None
     fold.state["wft_attempt"] = 1
     fold.state["last_completed_wft_started_event_id"] = a.started_event_id
+    points = fold.state.get("reset_points", fold.start.reset_points)
+    assert isinstance(points, tuple)
+    fold.state["reset_points"] = reset_points.with_completion(
+        points,
+        reset_points.build_id_of(a.worker_version),
+        fold.start.run_id,
+        event.event_id,
+        time_of(fold, event),
+    )
 
 
 def _wft_failed(fold: Fold, event: HistoryEvent) -> None:

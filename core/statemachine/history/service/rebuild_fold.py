@@ -164,6 +164,7 @@ def activity_started(fold: Fold, event: HistoryEvent) -> None:
         request_id=a.request_id,
         identity=a.identity,
         last_failure=a.last_failure,
+        worker_version=a.worker_version,
     )
 
 
@@ -198,7 +199,9 @@ def child_initiated(fold: Fold, event: HistoryEvent) -> None:
     a = attrs_of(event, StartChildWorkflowExecutionInitiatedEventAttributes)
     kind = a.workflow_type.name if a.workflow_type is not None else ""
     policy = int(a.parent_close_policy) or 1  # the server's default is TERMINATE
-    fold.children[event.event_id] = ChildInfo(event.event_id, a.workflow_id, kind, policy)
+    fold.children[event.event_id] = ChildInfo(
+        event.event_id, a.workflow_id, kind, policy, namespace=a.namespace, header=a.header
+    )
 
 
 def child_started(fold: Fold, event: HistoryEvent) -> None:

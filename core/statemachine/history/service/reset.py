@@ -144,7 +144,14 @@ def reset(
     prefix = base_events[: finish - 1]
     try:
         rebuilt = rebuild(
-            prefix, base.namespace, base.workflow_id, new_run_id, base.start_request_id, now
+            prefix,
+            base.namespace,
+            base.workflow_id,
+            new_run_id,
+            base.start_request_id,
+            now,
+            base.namespace_id,
+            base.retention,
         ).state
     except ValueError as exc:
         return _refused(base, f"cannot rebuild the run: {exc}")

@@ -28,6 +28,8 @@ COMPARED = frozenset(
     {
         # inputs of `rebuild` (namespace, ids, start request id, start time)
         "namespace",
+        "namespace_id",
+        "retention",
         "workflow_id",
         "run_id",
         "start_request_id",
@@ -42,13 +44,16 @@ COMPARED = frozenset(
         "attempt",
         "retry_policy",
         "parent",
+        "root",
         "backoff_pending",
+        "execution_time",
         # from the other events
         "status",
         "next_event_id",
         "close_event_id",
         "cancel_requested",
         "last_completed_wft_started_event_id",
+        "reset_points",  # Started's prev_auto_reset_points, one more per build's completion
         "timers",
         "children",
         "signals_out",
@@ -91,6 +96,7 @@ ACTIVITY_BLIND = {
     "heartbeat_details": "heartbeats write no event",
     "last_failure": "a retried failure writes no event",
     "backoff": "a retry writes no event",
+    "worker_version": "as started",
     "scheduled_time": "the current attempt's, moved by retries",
 }
 WFT_COMPARED = (
@@ -102,6 +108,8 @@ WFT_COMPARED = (
     "identity",
     "start_to_close_timeout",
     "attempt",
+    "worker_version",
+    "history_size_bytes",
 )
 WFT_BLIND = {
     "task_queue": "stickiness is cleared",
@@ -151,6 +159,8 @@ def rebuild_problems(state: MutableState, history: Sequence[HistoryEvent]) -> li
             state.run_id,
             state.start_request_id,
             state.start_time,
+            state.namespace_id,
+            state.retention,
         ).state
     except ValueError as exc:
         return [f"after event {len(history)}: the rebuild failed: {exc}"]

@@ -43,8 +43,8 @@ from core.event_sets import COMMAND_EVENT_TYPES
 from core.events import HistoryEvent
 from core.statemachine.history.service import handle as service
 from core.statemachine.history.service import requests as rq
+from core.statemachine.history.service.outbound import HISTORY_SERVICE
 from core.statemachine.history.service.reset import (
-    HISTORY_SERVICE,
     RESETTER,
     ResetOutcome,
     reset,

@@ -43,8 +43,8 @@ from core.events import (
 from core.opaque import Opaque
 from core.statemachine.history.service import handle as service
 from core.statemachine.history.service import requests as rq
+from core.statemachine.history.service.outbound import HISTORY_SERVICE
 from core.statemachine.history.service.reset import (
-    HISTORY_SERVICE,
     RESETTER,
     ResetOutcome,
     reset,

@@ -22,19 +22,28 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import invariant, precondition, rule
 
-from core.enums import EventType, TimeoutType, WorkflowTaskFailedCause
+from core.commands import Command, ContinueAsNewWorkflowExecutionCommandAttributes
+from core.enums import CommandType, EventType, TimeoutType, WorkflowTaskFailedCause
 from core.events import (
     ActivityTaskStartedEventAttributes,
     HistoryEvent,
     OpaqueAttributes,
     WorkflowExecutionUpdateAcceptedEventAttributes,
+    WorkflowType,
 )
 from core.opaque import Opaque
+from core.statemachine.history.service import handle as service
 from core.statemachine.history.service import rebuild as rebuild_module
 from core.statemachine.history.service import requests as rq
 from core.statemachine.history.service.rebuild import APPLY, Rebuilt, rebuild, refresh_tasks
 from core.statemachine.history.service.reset import reset, reset_point_problem, reset_run_id
-from core.statemachine.history.service.state import MutableState, RunStatus, UpdateInfo, evolve
+from core.statemachine.history.service.state import (
+    MutableState,
+    ParentInfo,
+    RunStatus,
+    UpdateInfo,
+    evolve,
+)
 from core.statemachine.history.service.txn import Outcome
 from tests.conftest import corpus_events
 from tests.core.statemachine import coverage_scenarios
@@ -333,3 +342,26 @@ def test_a_closed_run_is_rebuilt_closed_with_no_tasks() -> None:
     assert rebuilt.state.status is RunStatus.COMPLETED
     assert rebuilt.state.close_event_id == events[-1].event_id
     assert rebuilt.tasks == ()
+
+
+def test_a_continued_run_is_its_own_root_unless_its_chain_is_a_childs() -> None:
+    """The server passes a root on only with a parent; a run whose Started names no
+    root is its own root, live and rebuilt alike (`ApplyWorkflowExecutionStartedEvent`)."""
+    again = Command(
+        CommandType.CONTINUE_AS_NEW_WORKFLOW_EXECUTION,
+        ContinueAsNewWorkflowExecutionCommandAttributes(workflow_type=WorkflowType(name="Flow")),
+    )
+    for parent in (None, ParentInfo("parent", "parent-run", 5)):
+        run = coverage_scenarios.Run()
+        if parent is not None:
+            run.state = evolve(run.state, parent=parent, root=("parent", "parent-run"))
+        token = run.poll()
+        outcome = service.handle(
+            run.state, rq.RespondWorkflowTaskCompleted(token, (again,)), run.now
+        )
+        assert outcome.new_run is not None
+        started = service.start(outcome.new_run, run.now)
+        state = started.state
+        want = ("wf", state.run_id) if parent is None else ("parent", "parent-run")
+        assert state.root == want
+        assert rebuild_problems(state, started.events) == []

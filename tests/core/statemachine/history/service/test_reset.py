@@ -30,9 +30,9 @@ from core.events import (
 )
 from core.opaque import Opaque
 from core.statemachine.history.service import requests as rq
+from core.statemachine.history.service.outbound import HISTORY_SERVICE
 from core.statemachine.history.service.rebuild import rebuild
 from core.statemachine.history.service.reset import (
-    HISTORY_SERVICE,
     RESETTER,
     ResetOutcome,
     ResetReapplyExcludeType,
