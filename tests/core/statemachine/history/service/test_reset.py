@@ -1,4 +1,4 @@
-"""ResetWorkflowExecution in the pure history service (core/.../service/reset.py).
+"""ResetWorkflowExecution in the pure history service (reset.py).
 
 - The recorded reset (tests/fixtures/histories/reset.base.json reset to its first
   workflow task, giving reset.json) is reproduced: the base run driven by its requests,
