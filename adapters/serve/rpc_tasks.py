@@ -120,7 +120,7 @@ def workflow_task_response(
     history = task.history
     if task.sticky and started.previous_started_event_id:
         history = tuple(e for e in history if e.event_id > started.previous_started_event_id)
-    out.history.CopyFrom(convert.history_proto(history))
+    out.history.events.extend(fe.runtime.history_protos(task.run_id, history))
     queue = state.task_queue if state is not None else ""
     out.workflow_execution_task_queue.name = queue
     out.workflow_execution_task_queue.kind = tq_enums.TASK_QUEUE_KIND_NORMAL
