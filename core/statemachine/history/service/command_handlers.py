@@ -352,7 +352,6 @@ def _next_run(
         root=s.root if s.parent is not None else None,
         reset_points=execution.roll_over(s.reset_points, s.run_id, now, s.retention),
         retention=s.retention,
-        explicit_run_timeout=True,
     )
 
 
