@@ -14,10 +14,12 @@ Temporal's reset (`service/history/api/resetworkflow/api.go`, `ResetWorkflow` in
   then asks that it name a WorkflowTaskCompleted, Failed, TimedOut or Started event
   (the reset points the API documents). The server itself only requires the event
   before it to end a batch with a workflow task pending (`Rebuild` checks the
-  boundary, `failWorkflowTask` the task); a history does not record its batches, and
-  after these four event types the boundary is certain, except a Started whose
-  Scheduled event has attempt > 1: those two are written in one batch, so that point
-  is refused as the server refuses it.
+  boundary, `failWorkflowTask` the task). A history does not record its batches; the
+  event before these four ends one, except before a Started whose Scheduled event has
+  attempt > 1 (a transient task's two events share a batch), which is refused as the
+  server refuses it. A speculative task's Scheduled and Started share a batch too but
+  look like any other task's, so a reset to such a Started is taken where the server
+  would refuse it.
 - Deduplication: if the current run was created with the request's id, its run id is
   the answer and nothing changes. Since 1.31 a reset run keeps its base run's start
   request id (`findStartRequestID`, temporalio/temporal#9479), so a repeated reset
