@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from adapters.simulate_pool import cpu_count
+
 
 def whole_number(text: str) -> int:
     try:
@@ -18,3 +20,18 @@ def positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
     return value
+
+
+def jobs(text: str) -> int:
+    """Processes run at once: a positive number, or ``auto`` (one per core)."""
+    if text == "auto":
+        return cpu_count()
+    return positive(text)
+
+
+def nonempty_path(text: str) -> str:
+    """A path to read or write: an empty one is refused, not taken as the current
+    directory (which is what the file system calls make of it)."""
+    if not text:
+        raise argparse.ArgumentTypeError("an empty path names no file or directory")
+    return text
