@@ -111,6 +111,22 @@ class CliWorker:
             self._stderr.close()
 
 
+class Workers:
+    """Children made when first asked for, one per memory limit, closed at the end."""
+
+    def __init__(self) -> None:
+        self._children: dict[int, CliWorker] = {}
+
+    def get(self, memory_bytes: int) -> CliWorker:
+        if memory_bytes not in self._children:
+            self._children[memory_bytes] = CliWorker(memory_bytes)
+        return self._children[memory_bytes]
+
+    def close(self) -> None:
+        for child in self._children.values():
+            child.close()
+
+
 def problems(outcome: Outcome, time_limit: float) -> list[str]:
     """How `outcome` breaks the CLI contract (empty: it keeps it)."""
     if outcome.code is None:

@@ -9,14 +9,13 @@ fixed and its mutant kept in tests/fuzz/regressions/ (test_regressions.py).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.fuzz.harness import CliWorker, describe, problems
+from tests.fuzz.harness import Workers, describe, problems
 from tests.fuzz.mutations import mutants
 from tests.fuzz.targets import TARGETS, Target
 
@@ -26,23 +25,12 @@ CAMPAIGN = {"validate": 4000, "replay": 4000, "simulate --repro": 400, "tlc --tr
 
 
 @pytest.fixture(scope="module")
-def workers() -> Iterator[dict[int, CliWorker]]:
-    """One child per memory limit, made when first asked for."""
-    children: dict[int, CliWorker] = {}
-    yield children
-    for child in children.values():
-        child.close()
-
-
-@pytest.fixture(scope="module")
 def scratch(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("fuzz")
 
 
-def _fuzz(
-    target: Target, examples: int, fixed: bool, workers: dict[int, CliWorker], scratch: Path
-) -> None:
-    worker = workers.setdefault(target.memory_bytes, CliWorker(target.memory_bytes))
+def _fuzz(target: Target, examples: int, fixed: bool, workers: Workers, scratch: Path) -> None:
+    worker = workers.get(target.memory_bytes)
     documents = target.documents()
     path = scratch / "mutant.json"
     cases = st.sampled_from(sorted(documents)).flatmap(
@@ -68,7 +56,7 @@ def _fuzz(
 
 @pytest.mark.parametrize("command", sorted(SAMPLE))
 def test_a_fixed_sample_of_mutants_keeps_the_contract(
-    command: str, workers: dict[int, CliWorker], scratch: Path
+    command: str, workers: Workers, scratch: Path
 ) -> None:
     _fuzz(TARGETS[command], SAMPLE[command], True, workers, scratch)
 
@@ -76,6 +64,6 @@ def test_a_fixed_sample_of_mutants_keeps_the_contract(
 @pytest.mark.slow
 @pytest.mark.parametrize("command", sorted(CAMPAIGN))
 def test_a_long_random_campaign_keeps_the_contract(
-    command: str, workers: dict[int, CliWorker], scratch: Path
+    command: str, workers: Workers, scratch: Path
 ) -> None:
     _fuzz(TARGETS[command], CAMPAIGN[command], False, workers, scratch)

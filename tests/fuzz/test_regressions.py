@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.fuzz.harness import CliWorker, Outcome, describe, problems
+from tests.fuzz.harness import Outcome, Workers, describe, problems
 from tests.fuzz.targets import TARGETS
 
 REGRESSIONS = Path(__file__).resolve().parent / "regressions"
@@ -25,17 +24,9 @@ CASES: list[dict[str, Any]] = json.loads(
 )["cases"]
 
 
-@pytest.fixture(scope="module")
-def workers() -> Iterator[dict[int, CliWorker]]:
-    children: dict[int, CliWorker] = {}
-    yield children
-    for child in children.values():
-        child.close()
-
-
-def _run(workers: dict[int, CliWorker], command: str, base: str, path: str) -> Outcome:
+def _run(workers: Workers, command: str, base: str, path: str) -> Outcome:
     target = TARGETS[command]
-    worker = workers.setdefault(target.memory_bytes, CliWorker(target.memory_bytes))
+    worker = workers.get(target.memory_bytes)
     outcome = worker.run(target.argv(base, path), timeout=2 * target.seconds)
     found = problems(outcome, target.seconds)
     assert not found, describe(outcome, found)
@@ -48,9 +39,7 @@ def test_every_kept_file_is_in_the_manifest() -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[f"{c['command']}:{c['file']}" for c in CASES])
-def test_a_kept_mutant_gives_its_verdict(
-    case: dict[str, Any], workers: dict[int, CliWorker]
-) -> None:
+def test_a_kept_mutant_gives_its_verdict(case: dict[str, Any], workers: Workers) -> None:
     path = str(REGRESSIONS / case["file"])
     outcome = _run(workers, case["command"], case["base"], path)
     assert outcome.code == case["exit"], describe(outcome, ["another exit code"])
@@ -67,7 +56,7 @@ def fifo(tmp_path: Path) -> str:
 @pytest.mark.parametrize("command", sorted(TARGETS))
 @pytest.mark.parametrize("special", ["fifo", "/dev/zero"])
 def test_a_fifo_or_a_device_is_refused_at_once(
-    command: str, special: str, fifo: str, workers: dict[int, CliWorker]
+    command: str, special: str, fifo: str, workers: Workers
 ) -> None:
     path = fifo if special == "fifo" else special
     outcome = _run(workers, command, "timers.json", path)

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import replace
-from typing import Any
+from types import FrameType, SimpleNamespace
+from typing import Any, cast
 
 import pytest
 
@@ -22,7 +25,7 @@ from core.events import WorkflowTaskFailedEventAttributes
 from core.opaque import Opaque
 from core.statemachine.replay.driver import answer_task, replay
 from core.workflow import Context
-from sim import workloads
+from sim import deadlock, workloads
 from sim.config import SimConfig
 from sim.deadlock import DeadlockGuard
 from sim.replay_code import ReplayCode
@@ -42,16 +45,28 @@ def spin() -> str:
     return "never stopped"
 
 
-def test_the_guard_stops_a_spin_and_disarms_afterwards() -> None:
-    before = signal.getsignal(signal.SIGALRM)
+def test_the_guard_stops_a_spin_and_nothing_fires_afterwards() -> None:
     guard = DeadlockGuard(BOUND)
     with pytest.raises(PotentialDeadlock, match=r"ran 0\.05 s without yielding"), guard():
         spin()
-    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
-    assert signal.getsignal(signal.SIGALRM) == before  # the handler is put back
     with guard():
         pass  # an activation that yields at once
-    time.sleep(4 * BOUND)  # and nothing fires after it ended
+    time.sleep(4 * BOUND)  # the timer may still fire: outside an activation it is ignored
+    signal.raise_signal(signal.SIGALRM)  # and so is any other SIGALRM
+
+
+def test_each_activation_gets_the_whole_bound() -> None:
+    """The timer armed for one activation must not cut the next one short."""
+    guard = DeadlockGuard(4 * BOUND)
+    with guard():
+        pass
+    time.sleep(3 * BOUND)  # the pending timer now fires 1 bound into the next activation
+    with guard():
+        end = time.monotonic() + 2 * BOUND
+        while time.monotonic() < end:  # busy for half the bound: not a deadlock
+            pass
+    with pytest.raises(PotentialDeadlock), guard():
+        spin()
 
 
 def test_a_spin_that_swallows_the_first_interrupt_is_interrupted_again() -> None:
@@ -77,6 +92,38 @@ def test_nested_entries_share_one_timer() -> None:
         with guard():
             pass  # leaving the inner one must not disarm the outer
         spin()
+
+
+def test_the_guard_is_never_interrupted_in_its_own_bookkeeping(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An error raised inside its own __exit__ would leave it counting an activation
+    that has ended; the handler waits for the code instead."""
+    monkeypatch.setattr(deadlock._Bounded, "guard", DeadlockGuard(BOUND))
+    monkeypatch.setattr(deadlock._Bounded, "started", time.monotonic() - 1)  # long over
+    try:
+        leaving = SimpleNamespace(f_code=DeadlockGuard.__exit__.__code__)
+        deadlock._expired(signal.SIGALRM, cast(FrameType, leaving))  # no error here
+        with pytest.raises(PotentialDeadlock):
+            deadlock._expired(signal.SIGALRM, None)  # but in the code it bounds
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)  # the handler re-armed the timer
+
+
+EXITS_WHILE_A_TIMER_IS_PENDING = """
+import atexit, signal, time
+# Registered first, so it runs last: the interpreter's own shutdown, which puts the
+# default action (terminate) back, taking longer than the timer has left.
+atexit.register(lambda: (signal.signal(signal.SIGALRM, signal.SIG_DFL), time.sleep(0.5)))
+from sim.deadlock import DeadlockGuard
+with DeadlockGuard(0.2)():
+    pass
+"""
+
+
+def test_a_timer_still_pending_at_exit_does_not_kill_the_process() -> None:
+    done = subprocess.run([sys.executable, "-c", EXITS_WHILE_A_TIMER_IS_PENDING], timeout=60)
+    assert done.returncode == 0  # not -SIGALRM ("Alarm clock")
 
 
 def test_off_the_main_thread_the_guard_does_nothing() -> None:
