@@ -4,8 +4,7 @@
 from __future__ import annotations
 
 import argparse
-
-from adapters.simulate_pool import cpu_count
+import os
 
 
 def whole_number(text: str) -> int:
@@ -20,6 +19,14 @@ def positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
     return value
+
+
+def cpu_count() -> int:
+    """Cores this process may use (the scheduler's affinity where the OS has one)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    if affinity is not None:
+        return max(1, len(affinity(0)))
+    return max(1, os.cpu_count() or 1)
 
 
 def jobs(text: str) -> int:

@@ -1,4 +1,5 @@
-"""`tmodel`: the command-line entry point (the contract is docs/cli.rst).
+"""`tmodel`: the command-line entry point (contract: docs/architecture.md#the-cli-contract;
+every option: docs/cli.rst).
 
 Every subcommand follows the same contract: exit 0 when all is well, 1 when the model
 found something wrong (an invalid history, a violation), 2 for bad input (a missing or
@@ -7,24 +8,50 @@ or argument; no traceback ever reaches the user. `main` is the one error boundar
 exception no command expected is a bug of tmodel, reported as one line saying where
 the full traceback was written, with exit code 3. Text that cannot be encoded for the
 terminal (a lone surrogate, which JSON may carry) is printed as an escape.
+
+Start-up is kept short: the table below names each subcommand's module and its
+one-line help, and only the module of the subcommand being run is imported (its
+machinery, such as z3 for `prove` or networkx for `check`, is loaded when it runs).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 import tempfile
 import traceback
 from collections.abc import Sequence
 from typing import NoReturn
 
-from adapters import bench as bench_cmd
-from adapters import check_cmd, prove_cmd, replay_cmd, simulate_cmd, tlc_cmd, validate_cmd
-
 EXIT_OK = 0
 EXIT_FOUND = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 3
+
+# name -> (module defining `add_parser(commands)`, its one-line help for `tmodel --help`)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "validate": (
+        "adapters.validate_cmd",
+        "check Temporal JSON histories against the well-formedness rules",
+    ),
+    "replay": ("adapters.replay_cmd", "replay a Temporal JSON history against a workflow class"),
+    "simulate": (
+        "adapters.simulate_cmd",
+        "simulate a cluster under injected faults and check every invariant",
+    ),
+    "check": ("adapters.check_cmd", "model-check a Python model exhaustively"),
+    "tlc": (
+        "adapters.tlc_cmd",
+        "model-check the TLA+ specs with TLC, or trace-validate histories",
+    ),
+    "prove": ("adapters.prove_cmd", "prove the z3 theorems"),
+    "serve": (
+        "adapters.serve_cmd",
+        "run the model as a Temporal server that SDKs and the temporal CLI talk to",
+    ),
+    "bench": ("adapters.bench", "run benchmarks and print figures"),
+}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -34,27 +61,36 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def chosen_command(argv: Sequence[str]) -> str | None:
+    """The subcommand `argv` names: its first word that is not an option."""
+    for word in argv:
+        if not word.startswith("-"):
+            return word if word in COMMANDS else None
+    return None
+
+
+def build_parser(load: str | None = None) -> argparse.ArgumentParser:
+    """The parser; subcommand `load` gets its full parser, the others only their help
+    line (enough for `tmodel --help` and for naming the valid choices)."""
     parser = _Parser(
         prog="tmodel",
         description="Executable reference model of Temporal's durable-execution architecture.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
-    validate_cmd.add_parser(commands)
-    replay_cmd.add_parser(commands)
-    simulate_cmd.add_parser(commands)
-    check_cmd.add_parser(commands)
-    tlc_cmd.add_parser(commands)
-    prove_cmd.add_parser(commands)
-    bench_cmd.add_parser(commands)
+    for name, (module, help_line) in COMMANDS.items():
+        if name == load:
+            importlib.import_module(module).add_parser(commands)
+        else:
+            commands.add_parser(name, help=help_line)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     _escape_unencodable_output()
     try:
-        args = build_parser().parse_args(argv)
+        words = list(sys.argv[1:] if argv is None else argv)
+        args = build_parser(chosen_command(words)).parse_args(words)
         code: int = args.run(args)
     except KeyboardInterrupt:
         print("tmodel: interrupted", file=sys.stderr)

@@ -1,7 +1,7 @@
 """Sets of event types with a shared role in how the history service writes them.
 
 Hand-written (not generated): each set encodes a server rule, cited below, that the
-protobufs do not state. Section references are to reference/temporal-semantics.md.
+protobufs do not state, with its section of docs/temporal-semantics.md.
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ CLOSE_EVENT_TYPES: Final[frozenset[EventType]] = frozenset(
     }
 )
 
-# Close events written from a command in a WorkflowTaskCompleted batch (section 3);
-# they carry `workflow_task_completed_event_id`. TimedOut and Terminated do not.
+# Close events written from a command in a WorkflowTaskCompleted batch
+# (docs/temporal-semantics.md#who-closes-a-run); they carry
+# `workflow_task_completed_event_id`. TimedOut and Terminated do not.
 CLOSE_COMMAND_EVENT_TYPES: Final[frozenset[EventType]] = frozenset(
     {
         E.WORKFLOW_EXECUTION_COMPLETED,
@@ -37,7 +38,8 @@ CLOSE_COMMAND_EVENT_TYPES: Final[frozenset[EventType]] = frozenset(
 )
 
 # Events generated directly from a command, written in the batch of the
-# WorkflowTaskCompleted they name (sections 2.1 and 3; `bufferEvent` in event_store.go).
+# WorkflowTaskCompleted they name (docs/temporal-semantics.md#commands; `bufferEvent` in
+# event_store.go).
 COMMAND_EVENT_TYPES: Final[frozenset[EventType]] = CLOSE_COMMAND_EVENT_TYPES | frozenset(
     {
         E.ACTIVITY_TASK_SCHEDULED,
@@ -55,9 +57,9 @@ COMMAND_EVENT_TYPES: Final[frozenset[EventType]] = CLOSE_COMMAND_EVENT_TYPES | f
     }
 )
 
-# Events the server never buffers (section 2.1; `bufferEvent` in event_store.go): run
-# start and close, workflow-task events, command events, and update accepted/completed
-# (written from protocol messages).
+# Events the server never buffers (docs/temporal-semantics.md#never-buffered-events;
+# `bufferEvent` in event_store.go): run start and close, workflow-task events, command
+# events, and update accepted/completed (written from protocol messages).
 _NEVER_BUFFERED: Final[frozenset[EventType]] = (
     CLOSE_EVENT_TYPES
     | COMMAND_EVENT_TYPES

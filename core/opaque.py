@@ -52,5 +52,9 @@ class Opaque:
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
+# An empty message that is set (protojson `{}`), as the server writes `priority` and
+# `header` when the request had them unset.
+EMPTY_MESSAGE = Opaque("{}")
+
 
 fast_init_all(globals())  # faster constructors for this module's values (core/fastinit.py)

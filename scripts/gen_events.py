@@ -728,7 +728,7 @@ COMMANDS_DOC = '''\
 Theory of operation. A worker answers a workflow task with a list of commands
 (temporal/api/command/v1/message.proto `Command`): a type (core.enums.CommandType) and
 one attributes message chosen by the `attributes` oneof. The history service turns
-each command into the events listed in reference/temporal-semantics.md section 3.
+each command into the events listed in docs/temporal-semantics.md#commands.
 Classes follow the rules of core/events.py (same FieldSpec metadata, same value
 mapping). The Nexus commands keep their attributes in `OpaqueAttributes`.
 """'''

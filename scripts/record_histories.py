@@ -1018,6 +1018,10 @@ async def record_all(client: Client, address: str, args: argparse.Namespace) -> 
 
 async def record(args: argparse.Namespace) -> int:
     runtime = quiet_runtime(args.verbose)
+    if args.target:  # a server already running (e.g. `tmodel serve`), not a dev server
+        client = await Client.connect(args.target, runtime=runtime)
+        print(f"recording against {args.target}", flush=True)
+        return await record_all(client, args.target, args)
     with tempfile.TemporaryDirectory(prefix="record-histories-") as tmp:
         log_path = Path(tmp) / "dev-server.log"
         with dev_server(log_path) as (address, proc):
@@ -1053,6 +1057,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         "--check", action="store_true", help="validate the recorded files (no server) and exit"
     )
     parser.add_argument("--verbose", action="store_true", help="show SDK and worker logs")
+    parser.add_argument(
+        "--target", metavar="HOST:PORT", help="record against this running server instead"
+    )
     # Internal: lets worker-killed run a worker in a process it can SIGKILL.
     parser.add_argument("--serve-worker", metavar="ADDRESS", help=argparse.SUPPRESS)
     parser.add_argument("--task-queue", help=argparse.SUPPRESS)

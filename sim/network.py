@@ -28,6 +28,7 @@ class Network:
         self.kernel = kernel
         self.faults = faults
         self.nodes: dict[str, Node] = {}
+        self.latency = LATENCY  # (low, high) ns of one hop; a live server uses (0, 0)
 
     def add(self, node: Node) -> None:
         self.nodes[node.name] = node
@@ -43,12 +44,13 @@ class Network:
         if faults.chance("drop"):
             return
         kernel = self.kernel
-        delay = kernel.jitter(*LATENCY)
+        delay = kernel.jitter(*self.latency)
         if faults.delay_max and faults.chance("delay"):
             delay += kernel.jitter(0, faults.delay_max)
         kernel.after(delay, self._deliver, node, node.epoch, fn, args)
         if faults.chance("duplicate"):
-            kernel.after(delay + kernel.jitter(*LATENCY), self._deliver, node, node.epoch, fn, args)
+            again = delay + kernel.jitter(*self.latency)
+            kernel.after(again, self._deliver, node, node.epoch, fn, args)
 
     @staticmethod
     def _deliver(node: Node, epoch: int, fn: Callable[..., None], args: tuple[Any, ...]) -> None:

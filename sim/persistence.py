@@ -35,6 +35,7 @@ class RunRecord:
     state: MutableState
     events: list[HistoryEvent]
     version: int = 1
+    size_bytes: int = 0  # the history's encoded size, when persistence has a sizer
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +55,7 @@ class OutboxTask:
     run_id: str
     workflow_id: str
     task: Task
+    namespace: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,9 +92,13 @@ class Persistence:
     shards: shardlib.StoreState
     range_check: bool = True  # False only for the `no-range-check` mutant
     runs: dict[str, RunRecord] = field(default_factory=dict)
-    current: dict[str, str] = field(default_factory=dict)  # workflow id -> run id
+    # (namespace, workflow id) -> the id of its current (latest) run
+    current: dict[tuple[str, str], str] = field(default_factory=dict)
     outbox: dict[int, dict[int, OutboxTask]] = field(default_factory=dict)
     on_commit: Callable[[Commit, tuple[Mutation, ...]], None] | None = None
+    # How many bytes an event takes in the store (the live server's protobuf size; the
+    # simulator keeps none): WorkflowTaskStarted reports the sum as historySizeBytes.
+    sizer: Callable[[HistoryEvent], int] | None = None
 
     def acquire(self, ctx: shardlib.ShardContext) -> shardlib.ShardContext:
         """Bump the shard row's range id; `ctx` (Acquiring) becomes the owner."""
@@ -132,15 +138,20 @@ class Persistence:
             actual = record.version if record is not None else 0
             if actual != m.expected_version:
                 return shardlib.ConditionFailed(m.expected_version, actual)
+        sizer = self.sizer
         for m in mutations:
             record = runs.get(m.run_id)
             if record is None:
-                runs[m.run_id] = RunRecord(ctx.shard_id, m.workflow_id, m.state, list(m.events))
-                self.current[m.workflow_id] = m.run_id
+                record = runs[m.run_id] = RunRecord(
+                    ctx.shard_id, m.workflow_id, m.state, list(m.events)
+                )
+                self.current[(m.state.namespace, m.workflow_id)] = m.run_id
             else:
                 record.state = m.state
                 record.events.extend(m.events)
                 record.version += 1
+            if sizer is not None:
+                record.size_bytes += sum(sizer(e) for e in m.events)
         box = self.outbox.setdefault(ctx.shard_id, {})
         for task in tasks:
             box[task.task_id] = task

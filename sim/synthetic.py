@@ -5,7 +5,7 @@ entities open at a time and runs for about `n` events: each round is a workflow 
 whose commands schedule activities, start and cancel timers, record markers, start
 children and signal other workflows, followed by the outcomes of the previous round
 (activity results, timer firings, signals) arriving while no task is in flight. The run
-ends with WorkflowExecutionCompleted. The shapes follow reference/temporal-semantics.md
+ends with WorkflowExecutionCompleted. The shapes follow docs/temporal-semantics.md
 (ActivityTaskStarted written just before its close, outcomes before the next
 WorkflowTaskScheduled), so every history it yields is valid - a test checks that.
 

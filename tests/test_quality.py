@@ -17,7 +17,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("core", "sim", "proofs", "adapters")
 
-# What core must never import: I/O, the clock, randomness, concurrency (ARCHITECTURE.md).
+# What core must never import: I/O, the clock, randomness, concurrency
+# (docs/architecture.md#layers).
 IMPURE = frozenset(
     {
         "os",
@@ -119,7 +120,7 @@ def test_purity_scan_catches_bad_imports() -> None:
 
 
 def test_core_has_no_escape_hatches_from_typing() -> None:
-    """STYLE.md 13: in core no Any, no cast, no type: ignore."""
+    """docs/style.md#typing: in core no Any, no cast, no type: ignore."""
     found = []
     for path in sorted((ROOT / "core").rglob("*.py")):
         text = path.read_text(encoding="utf-8")

@@ -2,7 +2,7 @@
 
 Theory of operation. `temporal workflow show -o json` (Go protojson) and temporalio's
 `WorkflowHistory.to_json()` (Python protojson) write a `History` message as
-`{"events": [...]}` (reference/temporal-semantics.md section 8): lowerCamelCase keys,
+`{"events": [...]}` (docs/temporal-semantics.md#json-histories): lowerCamelCase keys,
 enum values by full name (`EVENT_TYPE_TIMER_FIRED`), int64 as strings, int32 as
 numbers, Timestamps as RFC 3339 UTC text with 0, 3, 6 or 9 fractional digits,
 Durations as `"1.500s"`, and default values omitted. Older tctl and Web UI exports

@@ -1,7 +1,7 @@
 """Decoders and encoders of the leaf values: integers, strings, bools, doubles, enums,
 Timestamps and Durations, as protojson writes them.
 
-protojson (reference/temporal-semantics.md section 8): int64 as strings, int32 as
+protojson (docs/temporal-semantics.md#canonical-protojson): int64 as strings, int32 as
 numbers, enum values by full name (`EVENT_TYPE_TIMER_FIRED`), Timestamps as RFC 3339 UTC
 text with 0, 3, 6 or 9 fractional digits, Durations as `"1.500s"`. Readers accept a
 little more (integers as numbers or strings, enums by number or, for the legacy style,

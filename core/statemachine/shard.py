@@ -8,8 +8,9 @@
    └─────────────────── OwnershipLost | Stop ─────────────────────┘
 ```
 
-Reference §6 (`service/history/shard/context_impl.go`, `common/util.go`,
-`task_key_generator.go`, `common/persistence/cassandra/mutable_state_store.go`):
+docs/temporal-semantics.md#history-shards (`service/history/shard/context_impl.go`,
+`common/util.go`, `task_key_generator.go`,
+`common/persistence/cassandra/mutable_state_store.go`):
 
 - **Mapping.** A workflow lives on shard ``Fingerprint32(namespaceID + "_" + workflowID) %
   numShards + 1``; shard ids start at 1. The standard library has no farmhash, so

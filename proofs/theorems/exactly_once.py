@@ -1,4 +1,4 @@
-"""THM-EXACTLY-ONCE (seed §3.9: event sourcing + deterministic replay = exactly-once;
+"""THM-EXACTLY-ONCE (docs/theorems.md: event sourcing + deterministic replay = exactly-once;
 activities must be idempotent for business-level exactly-once): under the assumptions
 below, however many times workflow tasks are re-executed and activities redelivered,
 the side effect of each business operation the workflow performs is applied at most

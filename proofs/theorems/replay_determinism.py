@@ -1,4 +1,4 @@
-"""THM-3.1 (workflow determinism, seed §3.9): for every history H, Replay(H) = S implies
+"""THM-3.1 (workflow determinism, docs/theorems.md): for every history H, Replay(H) = S implies
 Exec(H) = S. Replaying H with a deterministic workflow step function reaches the state S
 the live execution reached on H, and emits the same commands at every event.
 

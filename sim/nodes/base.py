@@ -15,7 +15,7 @@ from sim.faults import Faults
 from sim.kernel import Kernel
 from sim.network import Network
 
-NAMESPACES = frozenset({"default"})
+DEFAULT_NAMESPACE = "default"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,13 +62,18 @@ Request = rq.Request | Describe
 
 
 @functools.cache
-def task_queue(name: str, task_type: TaskKind, kind: QueueKind = QueueKind.NORMAL) -> TaskQueue:
-    """The one `TaskQueue` object of namespace "default" with these fields.
+def task_queue(
+    name: str,
+    task_type: TaskKind,
+    kind: QueueKind = QueueKind.NORMAL,
+    namespace: str = DEFAULT_NAMESPACE,
+) -> TaskQueue:
+    """The one `TaskQueue` object with these fields.
 
     History and workers build queues from names many times a second; sharing one object
     per queue lets matching compare queues by identity before comparing their fields.
     """
-    return TaskQueue("default", name, task_type, kind)
+    return TaskQueue(namespace, name, task_type, kind)
 
 
 class Router:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from core.statemachine.history.service import requests as rq
-from sim.nodes.base import NAMESPACES, Base, Request, Router
+from sim.nodes.base import Base, Request, Router
 
 
 class Frontend(Base):
@@ -28,7 +28,7 @@ class Frontend(Base):
         run_id: str,
         req: Request,
     ) -> None:
-        if namespace not in NAMESPACES:
+        if namespace not in self.cluster.namespaces:
             error = rq.Error(rq.ErrorKind.NOT_FOUND, f"namespace {namespace} not found")
             self.net.send(self.name, src, reply, token, error)
             return
@@ -52,5 +52,15 @@ class Frontend(Base):
             return  # no owner yet: the caller times out and retries
         host = self.cluster.history[owner]
         self.net.send(
-            hop or src, owner, host.request, src, reply, token, shard, workflow_id, run_id, req
+            hop or src,
+            owner,
+            host.request,
+            src,
+            reply,
+            token,
+            shard,
+            namespace,
+            workflow_id,
+            run_id,
+            req,
         )

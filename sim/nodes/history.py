@@ -1,6 +1,7 @@
 """A history host: owns shards, runs the pure history service, drains the outbox.
 
-Theory of operation (reference §6, `service/history/shard/`, `queues/`): a host serves
+Theory of operation (docs/temporal-semantics.md#history-shards; Temporal's
+`service/history/shard/`, `service/history/queues/`): a host serves
 requests only for shards it owns. It loads a run's mutable state (its cache, else the
 store), calls `handle(state, request, now)` with its own clock, and commits the new
 state, the events and the outbox tasks in one write fenced by its range id
@@ -15,6 +16,7 @@ Acquiring (`handleWriteErrorLocked`) and re-reads everything.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,6 +71,7 @@ class HistoryHost(Base):
         self.handle = handle
         self.shards: dict[int, Shard] = {}
         self.requests = 0
+        self.stamp_task_ids = False
 
     # -- membership -------------------------------------------------------------------
     def crash(self) -> None:
@@ -119,28 +122,40 @@ class HistoryHost(Base):
         reply: Callable[..., None],
         token: object,
         shard_id: int,
+        namespace: str,
         workflow_id: str,
         run_id: str,
         req: Request,
     ) -> None:
         """An RPC from frontend or matching; the answer goes straight back to `src`."""
-        answer = self.serve(shard_id, workflow_id, run_id, req)
+        answer = self.serve(shard_id, namespace, workflow_id, run_id, req)
         self.net.send(self.name, src, reply, token, answer)
 
-    def serve(self, shard_id: int, workflow_id: str, run_id: str, req: Request) -> Payload:
+    def serve(
+        self, shard_id: int, namespace: str, workflow_id: str, run_id: str, req: Request
+    ) -> Payload:
         sh = self._owned(shard_id)
         if sh is None:
             return Unavailable(f"{self.name} does not own shard-{shard_id}")
         self.requests += 1
         now = self.clock()
-        rid = run_id or self.persistence.current.get(workflow_id, "")
+        rid = run_id or self.persistence.current.get((namespace, workflow_id), "")
         loaded = self._load(sh, rid) if rid else None
         if isinstance(req, rq.StartWorkflowExecution):
             if loaded is None:
                 return self._commit(sh, workflow_id, "", None, service.start(req, now), now)[0]
             outcome = self.handle(loaded[0], req, now)
+        elif isinstance(req, rq.SignalWithStartWorkflowExecution) and (
+            loaded is None or not loaded[0].running
+        ):  # no running run: a new one starts, with the signal as its first event
+            started = service.signal_with_start(None, req, now)
+            return self._commit(sh, workflow_id, "", None, started, now)[0]
         elif loaded is None:
             return rq.Error(rq.ErrorKind.NOT_FOUND, f"no run {workflow_id}/{run_id}")
+        elif isinstance(req, rq.RecordWorkflowTaskStarted) and self.persistence.sizer:
+            size = self.persistence.runs[rid].size_bytes
+            req = dataclasses.replace(req, history_size_bytes=size)
+            outcome = self.handle(loaded[0], req, now)
         elif isinstance(req, Describe):
             events = tuple(self.persistence.runs[rid].events)
             return History(events, loaded[0].workflow_type)
@@ -174,7 +189,9 @@ class HistoryHost(Base):
         mutations: list[Mutation] = []
         tasks = list(outcome.tasks)
         state = outcome.state
-        if loaded is None or state is not loaded[0] or outcome.events:
+        # A new timer or transfer task must be written even when nothing else changed
+        # (a heartbeat timeout re-armed for the last heartbeat is such a task).
+        if loaded is None or state is not loaded[0] or outcome.events or outcome.tasks:
             version = 0 if loaded is None else loaded[1]
             mutations.append(Mutation(state.run_id, workflow_id, version, state, outcome.events))
         if outcome.new_run is not None:
@@ -185,6 +202,8 @@ class HistoryHost(Base):
         if not mutations:
             return outcome.reply, True
         # Allocating task ids may renew the shard (a new range id): use the renewed one.
+        if self.stamp_task_ids:
+            sh, mutations = self._stamp(sh, mutations)
         sh, outbox = self._outbox(sh, tasks, mutations[0].run_id, workflow_id, outcome)
         result = self.persistence.write(sh.ctx, tuple(mutations), outbox)
         if isinstance(result, shardlib.WriteOk):
@@ -213,16 +232,34 @@ class HistoryHost(Base):
         new_run_id = outcome.new_run.run_id if outcome.new_run is not None else run_id
         first = len(outcome.tasks)
         for i, task in enumerate(tasks):
-            ctx, task_id = shardlib.allocate_task_id(sh.ctx)
-            if task_id is None:  # range exhausted: renew (acquire again)
-                self.acquire_shard(sh.ctx.shard_id)
-                sh = self.shards[sh.ctx.shard_id]
-                ctx, task_id = shardlib.allocate_task_id(sh.ctx)
-                assert task_id is not None
-            sh.ctx = ctx
+            sh, task_id = self._task_id(sh)
             owner = run_id if i < first else new_run_id
-            out.append(OutboxTask(task_id, owner, workflow_id, task))
+            out.append(OutboxTask(task_id, owner, workflow_id, task, outcome.state.namespace))
         return sh, tuple(out)
+
+    def _task_id(self, sh: Shard) -> tuple[Shard, int]:
+        """The shard's next task id (`shard/context_impl.go` allocates them from the
+        range the shard owns; an exhausted range is renewed by acquiring it again)."""
+        ctx, task_id = shardlib.allocate_task_id(sh.ctx)
+        if task_id is None:
+            self.acquire_shard(sh.ctx.shard_id)
+            sh = self.shards[sh.ctx.shard_id]
+            ctx, task_id = shardlib.allocate_task_id(sh.ctx)
+            assert task_id is not None
+        sh.ctx = ctx
+        return sh, task_id
+
+    def _stamp(self, sh: Shard, mutations: list[Mutation]) -> tuple[Shard, list[Mutation]]:
+        """Give every event the task id it is written under (the live server does, as
+        Temporal's history events carry one; the simulator leaves them 0)."""
+        out = []
+        for m in mutations:
+            events = []
+            for event in m.events:
+                sh, task_id = self._task_id(sh)
+                events.append(dataclasses.replace(event, task_id=task_id))
+            out.append(dataclasses.replace(m, events=tuple(events)))
+        return sh, out
 
     def _enrich(self, run_id: str, reply: Payload, req: Request) -> Payload:
         """Record*Started replies carry what the worker needs (history, activity id)."""
@@ -295,11 +332,16 @@ class HistoryHost(Base):
         assert isinstance(t, rq.WorkflowTaskTransfer | rq.ActivityTaskTransfer)
         if isinstance(t, rq.WorkflowTaskTransfer):
             kind = QueueKind.STICKY if t.sticky else QueueKind.NORMAL
-            queue = task_queue(t.task_queue, TaskKind.WORKFLOW, kind)
+            queue = task_queue(t.task_queue, TaskKind.WORKFLOW, kind, task.namespace)
         else:
-            queue = task_queue(t.task_queue, TaskKind.ACTIVITY)
+            queue = task_queue(t.task_queue, TaskKind.ACTIVITY, namespace=task.namespace)
         mtask = MatchingTask(
-            "default", task.workflow_id, task.run_id, t.scheduled_event_id, t.stamp, queue.task_type
+            task.namespace,
+            task.workflow_id,
+            task.run_id,
+            t.scheduled_event_id,
+            t.stamp,
+            queue.task_type,
         )
         host = self.router.matching_for(t.task_queue)
         node = self.cluster.matching[host]
@@ -335,7 +377,9 @@ class HistoryHost(Base):
         if early > 0:  # this host's clock is behind the task's time
             self.kernel.after(early, self._fire, shard_id, range_id, task)
             return
-        answer = self.serve(shard_id, task.workflow_id, task.run_id, rq.FireTimer(t))
+        answer = self.serve(
+            shard_id, task.namespace, task.workflow_id, task.run_id, rq.FireTimer(t)
+        )
         if isinstance(answer, Unavailable):
             self.kernel.after(TIMER_RETRY, self._fire, shard_id, range_id, task)
             return

@@ -1,6 +1,7 @@
 """A matching host: the task queues it owns, over the pure matching engine.
 
-Theory of operation (reference §5, `service/matching/`): history pushes a task
+Theory of operation (docs/temporal-semantics.md#matching; Temporal's
+`service/matching/`): history pushes a task
 (`add_task`); it is matched to a waiting long poll or backlogged, and acked to history
 once matching holds it. A matched task is not yet delivered: matching first asks
 history to record it started (Record*TaskStarted) and delivers it to the poller only
@@ -21,12 +22,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from core.opaque import Opaque
 from core.statemachine import matching as m
 from core.statemachine.history.service import requests as rq
 from sim.kernel import SECOND
 from sim.nodes.base import Base, Payload, Router, StartedActivityTask, StartedWorkflowTask
 
 POLL_DEADLINE = 5 * SECOND  # Temporal's long poll is 60 s; shorter keeps runs short
+NO_DEADLINE = 1 << 62  # a poll only its caller ends
 RECORD_TIMEOUT = 1 * SECOND
 RETRY_BACKOFF = SECOND // 5  # a transient error is retried after this, not at once
 COMPACT_AT = 256
@@ -46,6 +49,8 @@ class MatchingHost(Base):
         self.seen: set[str] = set()
         self.attempt = 0
         self.attempts: dict[Key, int] = {}  # task -> its latest dispatch attempt
+        # poller id -> (identity, worker version) for pollers that gave them (live only)
+        self.poller_info: dict[str, tuple[str, Opaque | None]] = {}
 
     def states(self) -> list[m.MatchingState]:
         """Every queue's engine state, in a fixed order."""
@@ -58,6 +63,7 @@ class MatchingHost(Base):
         old = self.queues
         self.queues = {}
         self.workers = {}
+        self.poller_info = {}
         self.attempts = {}
         for queue in sorted(old, key=_queue_order):
             state = m.MatchingState()
@@ -84,14 +90,15 @@ class MatchingHost(Base):
         task = d.task
         sticky = queue.kind is m.QueueKind.STICKY
         worker = self.workers.get(d.poller_id, ("", None))[0]
+        identity, version = self.poller_info.get(d.poller_id, (worker, None))
         req: rq.Request
         if task.kind is m.TaskKind.WORKFLOW:
             req = rq.RecordWorkflowTaskStarted(
-                task.scheduled_event_id, task.stamp, d.poller_id, worker, sticky
+                task.scheduled_event_id, task.stamp, d.poller_id, identity, sticky, version
             )
         else:
             req = rq.RecordActivityTaskStarted(
-                task.scheduled_event_id, task.stamp, d.poller_id, worker
+                task.scheduled_event_id, task.stamp, d.poller_id, identity, version
             )
         key = (queue, d.task_key)
         if self.ack_before_started:  # mutant: the task is gone from matching already
@@ -148,25 +155,54 @@ class MatchingHost(Base):
         return out.task_state is m.TaskState.DELIVERED
 
     def _deliver(self, poller_id: str, answer: Payload | None) -> None:
+        self.poller_info.pop(poller_id, None)
         worker, callback = self.workers.pop(poller_id, ("", None))
         if callback is not None:
             self.net.send(self.name, worker, callback, poller_id, answer)
 
     # -- the workers' side ------------------------------------------------------------
     def poll(
-        self, src: str, callback: Callable[..., None], poller_id: str, queue: m.TaskQueue
+        self,
+        src: str,
+        callback: Callable[..., None],
+        poller_id: str,
+        queue: m.TaskQueue,
+        until_cancelled: bool = False,
+        identity: str = "",
+        worker_version: Opaque | None = None,
     ) -> None:
+        """A long poll that ends POLL_DEADLINE from now, or (`until_cancelled`, for a
+        live server whose callers hold the deadline) only through `cancel_poll`.
+        `identity` and `worker_version` are the poller's, recorded with a task it starts
+        (default: the polling node's name)."""
         if poller_id in self.seen:
             return  # a duplicated poll message
         self.seen.add(poller_id)
+        if identity or worker_version is not None:
+            self.poller_info[poller_id] = (identity, worker_version)
         now = self.kernel.now
+        due = NO_DEADLINE if until_cancelled else now + POLL_DEADLINE
         self.workers[poller_id] = (src, callback)
         state = self.queues.get(queue) or m.MatchingState()
-        self.queues[queue], out = m.poll(state, poller_id, queue, now, now + POLL_DEADLINE)
+        self.queues[queue], out = m.poll(state, poller_id, queue, now, due)
         if isinstance(out, m.Dispatch):
             self._record_started(queue, out)
-        else:
-            self.kernel.at(now + POLL_DEADLINE, self._expire, queue, self.epoch)
+        elif not until_cancelled:
+            self.kernel.at(due, self._expire, queue, self.epoch)
+
+    def cancel_poll(self, poller_id: str, queue: m.TaskQueue) -> bool:
+        """The poller went away: end its poll unless a task is already on its way to it.
+        True if it was waiting (and is now gone); False if it was offered a task, whose
+        answer will still be delivered, or is unknown."""
+        state = self.queues.get(queue)
+        if state is None:
+            return False
+        self.queues[queue], removed = m.cancel_poll(state, poller_id)
+        if removed:
+            self.workers.pop(poller_id, None)
+            self.poller_info.pop(poller_id, None)
+            self.seen.discard(poller_id)
+        return removed
 
     def _expire(self, queue: m.TaskQueue, epoch: int) -> None:
         if epoch != self.epoch:

@@ -14,6 +14,7 @@ started again (`processStartChildExecution` checks the parent's child info first
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
 from core.statemachine.history.service import requests as rq
@@ -41,15 +42,21 @@ def execute(host: HistoryHost, key: Key, task: OutboxTask) -> None:
         _report_close(host, key, task, t)
     elif isinstance(t, rq.SignalExternalTransfer | rq.CancelExternalTransfer):
         request: Request = t.signal if isinstance(t, rq.SignalExternalTransfer) else t.request
-        _call(
-            host, t.workflow_id, t.run_id, request, lambda a: _external_done(host, key, task, t, a)
-        )
+        then = partial(_external_done, host, key, task, t)
+        _call(host, task.namespace, t.workflow_id, t.run_id, request, then)
     host.kernel.after(RETRY, execute, host, key, task)
 
 
-def _call(host: HistoryHost, workflow_id: str, run_id: str, req: Request, then: object) -> None:
+def _call(
+    host: HistoryHost,
+    namespace: str,
+    workflow_id: str,
+    run_id: str,
+    req: Request,
+    then: object,
+) -> None:
     host.cluster.frontend.history_call(
-        host.name, host.on_transfer_reply, then, "default", workflow_id, run_id, req
+        host.name, host.on_transfer_reply, then, namespace, workflow_id, run_id, req
     )
 
 
@@ -68,9 +75,10 @@ def _start_child(host: HistoryHost, key: Key, task: OutboxTask, t: rq.StartChild
             return  # transient: the retry starts again (deduplicated by request id)
         else:
             record = rq.RecordChildExecutionStarted(t.initiated_event_id, req.run_id)
-        _call(host, task.workflow_id, task.run_id, record, lambda a: _settled(host, key, task, a))
+        settled = partial(_settled, host, key, task)
+        _call(host, task.namespace, task.workflow_id, task.run_id, record, settled)
 
-    _call(host, req.workflow_id, "", req, started)
+    _call(host, req.namespace, req.workflow_id, "", req, started)
 
 
 def _report_close(
@@ -78,10 +86,11 @@ def _report_close(
 ) -> None:
     for workflow_id, run_id, policy in t.children:  # the parent close policy
         if policy == _TERMINATE:
-            _call(host, workflow_id, run_id, rq.TerminateWorkflowExecution("parent closed"), None)
+            terminate = rq.TerminateWorkflowExecution("parent closed")
+            _call(host, task.namespace, workflow_id, run_id, terminate, None)
         elif policy == _REQUEST_CANCEL:
             cancel = rq.RequestCancelWorkflowExecution(f"{t.run_id}/parent-closed", "parent closed")
-            _call(host, workflow_id, run_id, cancel, None)
+            _call(host, task.namespace, workflow_id, run_id, cancel, None)
     parent = t.parent
     if parent is None or t.parent_outcome is None:
         host.finish_transfer(key, task)
@@ -89,7 +98,8 @@ def _report_close(
     report = rq.RecordChildExecutionCompleted(
         parent.initiated_event_id, t.parent_outcome, t.payload
     )
-    _call(host, parent.workflow_id, parent.run_id, report, lambda a: _settled(host, key, task, a))
+    settled = partial(_settled, host, key, task)
+    _call(host, task.namespace, parent.workflow_id, parent.run_id, report, settled)
 
 
 def _external_done(
@@ -104,7 +114,8 @@ def _external_done(
     delivered = not isinstance(answer, rq.Error)
     cancel = isinstance(t, rq.CancelExternalTransfer)
     result = rq.RecordExternalResult(t.initiated_event_id, cancel, delivered)
-    _call(host, task.workflow_id, task.run_id, result, lambda a: _settled(host, key, task, a))
+    settled = partial(_settled, host, key, task)
+    _call(host, task.namespace, task.workflow_id, task.run_id, result, settled)
 
 
 def _settled(host: HistoryHost, key: Key, task: OutboxTask, answer: Payload) -> None:

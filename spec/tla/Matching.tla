@@ -1,7 +1,7 @@
 ------------------------------ MODULE Matching ------------------------------
 (***************************************************************************)
 (* The path of a task from history's outbox to a worker, and history's    *)
-(* deduplication (reference/temporal-semantics.md section 5).              *)
+(* deduplication (docs/temporal-semantics.md#matching).                    *)
 (*                                                                         *)
 (* A transfer task in the outbox calls AddTask until it is acknowledged,   *)
 (* so matching may hold a task twice; matching persists the task in its    *)

@@ -1,7 +1,7 @@
 ------------------------------- MODULE Replay -------------------------------
 (***************************************************************************)
-(* THM-3.1, replay determinism (seed section 3.9; reference/temporal-     *)
-(* semantics.md section 7).                                                *)
+(* THM-3.1, replay determinism (docs/theorems.md; the rules of replay      *)
+(* are in docs/temporal-semantics.md#replay).                              *)
 (*                                                                         *)
 (* A live worker runs a workflow for `Steps` workflow tasks while signals *)
 (* arrive; each task's code sees the events up to its WorkflowTaskStarted  *)

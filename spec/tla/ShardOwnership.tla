@@ -1,7 +1,7 @@
 --------------------------- MODULE ShardOwnership ---------------------------
 (***************************************************************************)
 (* Range-id fencing of a history shard across host failover               *)
-(* (reference/temporal-semantics.md section 6).                            *)
+(* (docs/temporal-semantics.md#history-shards).                            *)
 (*                                                                         *)
 (* A host acquires the shard by incrementing the shard row's range_id and *)
 (* reloading mutable state; a host that lost the shard may still believe   *)

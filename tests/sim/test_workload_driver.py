@@ -139,8 +139,8 @@ def test_bench_service_runs_a_tiny_workload() -> None:
 
 
 def test_same_seed_same_run_under_another_hash_seed() -> None:
-    """No set or hash order leaks into the run (STYLE.md 8): another process, another
-    PYTHONHASHSEED, the same requests and events."""
+    """No set or hash order leaks into the run (docs/style.md#determinism): another
+    process, another PYTHONHASHSEED, the same requests and events."""
     code = (
         "import hashlib\n"
         "from sim.workload_driver import Workload, run_workload\n"

@@ -14,7 +14,8 @@
   (closed)
 ```
 
-Why these shapes (reference §2.3; `service/history/workflow/mutable_state_impl.go`):
+Why these shapes (docs/temporal-semantics.md#activity;
+`service/history/workflow/mutable_state_impl.go`):
 with a retry policy (the server always fills one in) ActivityTaskStarted is not written
 at dispatch but only when the activity closes, just before its terminal event in the
 same batch, carrying the final attempt; retries leave no trace. Cancelling an activity

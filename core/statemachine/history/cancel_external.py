@@ -8,7 +8,8 @@
    Failed
 ```
 
-Reference §2.6 (sdk-core `cancel_external_state_machine.rs`). The target run receives
+docs/temporal-semantics.md#external-signal-and-cancel
+(sdk-core `cancel_external_state_machine.rs`). The target run receives
 WorkflowExecutionCancelRequested naming this Initiated event in
 external_initiated_event_id; the requester's history records only that the request
 was delivered (or failed), never whether the target actually closed.

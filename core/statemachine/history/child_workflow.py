@@ -8,7 +8,8 @@
   StartFailed
 ```
 
-Reference §2.5 (`service/history/transfer_queue_active_task_executor.go`): the parent
+docs/temporal-semantics.md#child-workflow
+(`service/history/transfer_queue_active_task_executor.go`): the parent
 writes StartChildWorkflowExecutionInitiated from its command; the transfer queue then
 either fails the start (e.g. WORKFLOW_ALREADY_EXISTS) or records the child's start. The
 child's close reaches the parent only when the child's chain ends (a child's

@@ -4,7 +4,8 @@
   Recorded
 ```
 
-Reference §2.6 and §7: RecordMarker writes MarkerRecorded in the command batch of the
+docs/temporal-semantics.md#marker (and #markers for what SDKs put in them):
+RecordMarker writes MarkerRecorded in the command batch of the
 workflow task that issued it (H7 checks the batch). The SDKs give markers meaning
 (patches, local activities, side effects); the server only insists that the marker has
 a name (`service/history/api/command_attr_validator.go`, validateRecordMarkerAttributes).

@@ -8,7 +8,8 @@
    Failed
 ```
 
-Reference §2.6 (sdk-core `signal_external_state_machine.rs`; the server's transfer
+docs/temporal-semantics.md#external-signal-and-cancel
+(sdk-core `signal_external_state_machine.rs`; the server's transfer
 queue delivers the signal and records the outcome in the sender's history). Both
 outcomes name the Initiated event in initiated_event_id.
 """

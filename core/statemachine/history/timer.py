@@ -8,7 +8,8 @@
   Canceled
 ```
 
-Reference §2.4 (`service/history/workflow/mutable_state_impl.go`): StartTimer writes
+docs/temporal-semantics.md#timer
+(`service/history/workflow/mutable_state_impl.go`): StartTimer writes
 TimerStarted; the timer queue writes TimerFired (buffered while a workflow task runs);
 CancelTimer writes TimerCanceled. If a CancelTimer arrives while the TimerFired is still
 buffered, the server deletes the buffered event (`GetAndRemoveTimerFireEvent`), so a

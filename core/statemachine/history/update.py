@@ -5,7 +5,8 @@
   Accepted ──────────────────────────────────▶ Completed
 ```
 
-Reference §1 and §2.2 (`docs/architecture/speculative-workflow-task.md`): an update the
+docs/temporal-semantics.md#event-types and #speculative-workflow-tasks
+(`temporal:docs/architecture/speculative-workflow-task.md`): an update the
 workflow accepts is written as UpdateAccepted in the batch of the workflow task that
 accepted it, and its outcome as UpdateCompleted naming the Accepted event in
 accepted_event_id. A rejected update leaves no event: WORKFLOW_EXECUTION_UPDATE_REJECTED

@@ -7,7 +7,8 @@
                                           └────┘ any other event
 ```
 
-Why (reference §4; `service/history/historybuilder/event_store.go`, `finishEvent`):
+Why (docs/temporal-semantics.md#close-events;
+`service/history/historybuilder/event_store.go`, `finishEvent`):
 a history begins with WorkflowExecutionStarted, and only there (H2). The six close
 events - Completed, Failed, TimedOut, Canceled, Terminated, ContinuedAsNew - end the
 run: the history builder refuses any event after one, and discards what was still

@@ -8,7 +8,8 @@
    TimedOut                           Failed             TimedOut
 ```
 
-Why (reference §2.1-2.2; `service/history/workflow/workflow_task_state_machine.go`):
+Why (docs/temporal-semantics.md#batches-and-buffering and #workflow-task;
+`service/history/workflow/workflow_task_state_machine.go`):
 
 - H5: at most one workflow task is open at a time, and its events name it: Started,
   Completed, Failed and TimedOut carry the Scheduled event's id, and the last three the

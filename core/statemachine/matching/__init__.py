@@ -9,8 +9,9 @@
                                           └── TransientError   Obsolete: Dropped ◀────────┘
 ```
 
-Reference §5 (`docs/architecture/matching-service.md`, `service/matching/matching_engine.go`,
-`matcher.go`, `backlog_manager.go`, `common/tqid/task_queue_id.go`):
+docs/temporal-semantics.md#matching (`temporal:docs/architecture/matching-service.md`,
+`service/matching/matching_engine.go`, `matcher.go`, `backlog_manager.go`,
+`common/tqid/task_queue_id.go`):
 
 - **Partitions.** A normal task queue has `matching.numTaskqueueRead/WritePartitions`
   partitions (default 4); a sticky queue has one. The caller picks the partition of an add
@@ -43,6 +44,7 @@ from __future__ import annotations
 
 from core.statemachine.matching.engine import (
     add_task,
+    cancel_poll,
     expire_polls,
     find_task,
     has_recent_poller,
@@ -118,6 +120,7 @@ __all__ = [
     "TaskState",
     "Waiting",
     "add_task",
+    "cancel_poll",
     "expire_polls",
     "find_task",
     "has_recent_poller",

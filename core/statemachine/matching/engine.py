@@ -235,6 +235,19 @@ def expire_polls(state: MatchingState, now: int) -> tuple[MatchingState, tuple[P
     return _with(state, pollers=keep), tuple(PollExpired(p.poller_id, p.queue) for p in gone)
 
 
+def cancel_poll(state: MatchingState, poller_id: str) -> tuple[MatchingState, bool]:
+    """The caller of a Waiting poll went away (its gRPC call was cancelled or the
+    server's long-poll limit came first): the poll ends as at its deadline, with no task
+    (`matching_engine.go` returns when the poll's context is done). An Offered poller is
+    mid-RPC to history and is not cancelled: its answer comes first. True if removed."""
+    for p in state.pollers:
+        if p.poller_id == poller_id and p.state is PollerState.WAITING:
+            step(POLLER_TABLE, p.state, PollerInput.DEADLINE)
+            keep = tuple(q for q in state.pollers if q.poller_id != poller_id)
+            return _with(state, pollers=keep), True
+    return state, False
+
+
 # --- internals -----------------------------------------------------------------------------
 
 

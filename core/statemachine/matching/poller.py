@@ -10,7 +10,8 @@
   Expired   (empty poll response)
 ```
 
-Reference §5 (`service/matching/matching_engine.go`, `matcher.go`): a poll blocks for up
+docs/temporal-semantics.md#long-polls
+(`service/matching/matching_engine.go`, `matcher.go`): a poll blocks for up
 to `matching.longPollExpirationInterval` (about a minute) and then returns an *empty*
 response, not an error. A poller that was offered a task waits while matching records it
 started in history; if history rejects the task (dropped or to be retried), the poll

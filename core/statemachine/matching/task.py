@@ -9,7 +9,8 @@
    └───────────────────▶ Dropped
 ```
 
-Reference §5 (`service/matching/matching_engine.go`, `PollWorkflowTaskQueue` /
+docs/temporal-semantics.md#stale-and-duplicate-tasks
+(`service/matching/matching_engine.go`, `PollWorkflowTaskQueue` /
 `PollActivityTaskQueue`; `backlog_manager.go`, `completeTask`): before a task reaches a
 poller, matching calls history's RecordWorkflowTaskStarted / RecordActivityTaskStarted.
 The reply decides the task's fate:

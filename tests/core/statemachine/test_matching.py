@@ -39,6 +39,7 @@ from core.statemachine.matching import (
     TaskState,
     Waiting,
     add_task,
+    cancel_poll,
     expire_polls,
     find_task,
     has_recent_poller,
@@ -153,6 +154,24 @@ def test_backlog_when_no_poller_then_polls_take_oldest_first() -> None:
 
 
 # --- long polls ----------------------------------------------------------------------------
+
+
+def test_a_cancelled_poll_leaves_and_a_later_task_is_backlogged() -> None:
+    state, _ = poll(MatchingState(), "p", WFQ, 0, MINUTE)
+    state, removed = cancel_poll(state, "p")
+    assert removed and state.pollers == ()
+    state, outcome = add_task(state, WFQ, wft(), 5)
+    assert isinstance(outcome, Backlogged)  # nobody to offer it to
+    assert violations(state) == ()
+
+
+def test_an_offered_poll_is_not_cancelled_and_unknown_ones_are_ignored() -> None:
+    state, _ = poll(MatchingState(), "p", WFQ, 0, MINUTE)
+    state, _ = add_task(state, WFQ, wft(), 5)  # offered to "p", waiting for history
+    same, removed = cancel_poll(state, "p")
+    assert not removed and same == state
+    same, removed = cancel_poll(state, "nobody")
+    assert not removed and same == state
 
 
 def test_long_poll_expiry_returns_an_empty_response() -> None:

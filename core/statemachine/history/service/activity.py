@@ -10,7 +10,8 @@
      └──────────────────────────────────────┘
 ```
 
-Rules (reference §2.3; `service/history/workflow/mutable_state_impl.go`, `activity.go`,
+Rules (docs/temporal-semantics.md#activity;
+`service/history/workflow/mutable_state_impl.go`, `activity.go`,
 `service/history/api/recordactivitytaskstarted/api.go`, `activity_util.go`):
 
 - The start of an attempt is kept in mutable state only; ActivityTaskStarted is written
@@ -40,7 +41,7 @@ from core.events import (
     ActivityTaskStartedEventAttributes,
     ActivityTaskTimedOutEventAttributes,
 )
-from core.opaque import Opaque
+from core.opaque import JsonValue, Opaque
 from core.statemachine import fsm
 from core.statemachine.history.service import workflow_task
 from core.statemachine.history.service.requests import (
@@ -189,6 +190,36 @@ def _deadline(info: ActivityInfo) -> int:
     return info.first_scheduled_time + info.schedule_to_close_timeout
 
 
+def normalize_timeouts(
+    schedule_to_close: int, schedule_to_start: int, start_to_close: int, heartbeat: int, run: int
+) -> tuple[int, int, int, int] | None:
+    """The four timeouts an activity is scheduled with, each filled in from the others
+    and capped by the run timeout (`validateAndNormalizeTimeouts` in
+    chasm/lib/activity/validator.go); None when neither schedule-to-close nor
+    start-to-close is given. All in ns, 0 meaning unset (or unlimited)."""
+    if schedule_to_close > 0:
+        schedule_to_start = (
+            min(schedule_to_start, schedule_to_close)
+            if schedule_to_start > 0
+            else schedule_to_close
+        )
+        start_to_close = (
+            min(start_to_close, schedule_to_close) if start_to_close > 0 else schedule_to_close
+        )
+    elif start_to_close > 0:
+        schedule_to_close = run
+        if schedule_to_start <= 0:
+            schedule_to_start = run
+    else:
+        return None
+    if run > 0:
+        schedule_to_close = min(schedule_to_close, run)
+        schedule_to_start = min(schedule_to_start, run)
+        start_to_close = min(start_to_close, run)
+        heartbeat = min(heartbeat, run)
+    return schedule_to_close, schedule_to_start, start_to_close, min(heartbeat, start_to_close)
+
+
 def _by_token(state: MutableState, token: ActivityTaskToken) -> ActivityInfo | Error:
     if not state.running:
         return Error(ErrorKind.WORKFLOW_COMPLETED, "workflow execution is closed")
@@ -223,6 +254,7 @@ def record_activity_task_started(
         request_id=req.request_id,
         identity=req.identity,
         last_heartbeat_time=0,
+        worker_version=req.worker_version,
     )
     put(txn, started)
     if info.start_to_close_timeout:
@@ -270,6 +302,7 @@ def _write_started(txn: Txn, info: ActivityInfo) -> int:
             request_id=info.request_id,
             attempt=info.attempt,
             last_failure=info.last_failure,
+            worker_version=info.worker_version,
         ),
     )
 
@@ -417,8 +450,9 @@ def activity_task_timeout(state: MutableState, task: ActivityTimeoutTask, now: i
         if info.started:
             return unchanged(state, stale)
         return _timed_out(txn, info, kind, RetryState.TIMEOUT)
-    if kind is TimeoutType.SCHEDULE_TO_CLOSE:
-        return _timed_out(txn, info, kind, RetryState.TIMEOUT)
+    if kind is TimeoutType.SCHEDULE_TO_CLOSE:  # any timeout but schedule-to-start that
+        # leaves no time to retry is reported this way (processActivityTimeout)
+        return _timed_out(txn, info, kind, RetryState.TIMEOUT, NO_TIME_TO_RETRY_MESSAGE)
     if not info.started:
         return unchanged(state, stale)
     if kind is TimeoutType.HEARTBEAT:
@@ -433,19 +467,54 @@ def activity_task_timeout(state: MutableState, task: ActivityTimeoutTask, now: i
         _deadline(info),
         cancel_requested=info.cancel_requested_event_id != 0,
     )
-    if delay is not None:
+    if delay is not None:  # the next attempt sees this timeout as its last failure
         transition(info, _I.TIMEOUT_RETRY)
-        _retry(txn, info, delay, info.last_failure)
+        _retry(txn, info, delay, timeout_failure(TIMEOUT_MESSAGE.format(_TIMEOUT_NAME[kind]), kind))
         return finish(txn, Ok())
+    if retry_state is RetryState.TIMEOUT:  # no time for another attempt before the deadline
+        return _timed_out(
+            txn, info, TimeoutType.SCHEDULE_TO_CLOSE, retry_state, NO_TIME_TO_RETRY_MESSAGE
+        )
     return _timed_out(txn, info, kind, retry_state)
 
 
-def _timed_out(txn: Txn, info: ActivityInfo, kind: TimeoutType, state: RetryState) -> Outcome:
+# The failure a timeout writes (timer_queue_active_task_executor.go, processActivityTimeout;
+# common/failure/failure.go NewTimeoutFailure; the messages of common/util.go).
+TIMEOUT_MESSAGE = "activity {} timeout"
+NO_TIME_TO_RETRY_MESSAGE = (
+    "Not enough time to schedule next retry before activity ScheduleToClose timeout, "
+    "giving up retrying"
+)
+_TIMEOUT_NAME = {  # Go's TimeoutType.String()
+    TimeoutType.START_TO_CLOSE: "StartToClose",
+    TimeoutType.SCHEDULE_TO_START: "ScheduleToStart",
+    TimeoutType.SCHEDULE_TO_CLOSE: "ScheduleToClose",
+    TimeoutType.HEARTBEAT: "Heartbeat",
+}
+
+
+def timeout_failure(message: str, kind: TimeoutType, details: Opaque | None = None) -> Opaque:
+    """A temporal.api.failure.v1.Failure with TimeoutFailureInfo, as protojson."""
+    info: dict[str, JsonValue] = {"timeoutType": f"TIMEOUT_TYPE_{kind.name}"}
+    if details is not None:
+        info["lastHeartbeatDetails"] = details.value()
+    return Opaque.of({"message": message, "source": "Server", "timeoutFailureInfo": info})
+
+
+def _timed_out(
+    txn: Txn,
+    info: ActivityInfo,
+    kind: TimeoutType,
+    state: RetryState,
+    message: str | None = None,
+) -> Outcome:
     transition(info, _I.TIMEOUT)
     started = _write_started(txn, info) if info.started else 0
+    text = message if message is not None else TIMEOUT_MESSAGE.format(_TIMEOUT_NAME[kind])
     txn.add(
         E.ACTIVITY_TASK_TIMED_OUT,
         ActivityTaskTimedOutEventAttributes(
+            failure=timeout_failure(text, kind, info.heartbeat_details),
             scheduled_event_id=info.scheduled_event_id,
             started_event_id=started,
             retry_state=state,

@@ -6,7 +6,8 @@
   SignalExternal / RequestCancelExternal ──▶ Initiated ──(transfer)──▶ delivered | failed
 ```
 
-Rules (reference §2.5-2.6; `service/history/transfer_queue_active_task_executor.go`):
+Rules (docs/temporal-semantics.md#child-workflow and #external-signal-and-cancel;
+`service/history/transfer_queue_active_task_executor.go`):
 the command writes the Initiated event and a transfer task; the transfer executor acts
 on the other run and reports back to this one, whose service writes the outcome
 (buffered while a workflow task is in flight) and schedules a workflow task. A child's
@@ -34,7 +35,6 @@ from core.events import (
     ChildWorkflowExecutionStartedEventAttributes,
     ChildWorkflowExecutionTerminatedEventAttributes,
     ChildWorkflowExecutionTimedOutEventAttributes,
-    EventAttributes,
     ExternalWorkflowExecutionCancelRequestedEventAttributes,
     ExternalWorkflowExecutionSignaledEventAttributes,
     RequestCancelExternalWorkflowExecutionFailedEventAttributes,
@@ -142,9 +142,12 @@ def record_child_execution_started(
     started = txn.add(
         E.CHILD_WORKFLOW_EXECUTION_STARTED,
         ChildWorkflowExecutionStartedEventAttributes(
+            namespace=info.namespace or state.namespace,
             initiated_event_id=info.initiated_event_id,
             workflow_execution=WorkflowExecution(workflow_id=info.workflow_id, run_id=req.run_id),
             workflow_type=WorkflowType(name=info.workflow_type),
+            header=info.header,
+            namespace_id=state.namespace_id,
         ),
     )
     put_child(txn, dataclasses.replace(info, started_event_id=started, run_id=req.run_id))
@@ -188,15 +191,36 @@ def record_child_execution_completed(
     txn = Txn(state, now)
     fsm.step(CHILD_TABLE, _child_state(info), ChildInput.CLOSED)
     event_type, attrs = _child_close(info, req)
-    txn.add(event_type, attrs)
+    txn.add(event_type, _with_namespace(attrs, info.namespace or state.namespace, state))
     put_child(txn, None, drop=info.initiated_event_id)
     workflow_task.schedule(txn)
     return finish(txn, Ok())
 
 
+ResultAttributes = (
+    ChildWorkflowExecutionCompletedEventAttributes
+    | ChildWorkflowExecutionFailedEventAttributes
+    | ChildWorkflowExecutionCanceledEventAttributes
+    | ChildWorkflowExecutionTimedOutEventAttributes
+    | ChildWorkflowExecutionTerminatedEventAttributes
+    | ExternalWorkflowExecutionCancelRequestedEventAttributes
+    | ExternalWorkflowExecutionSignaledEventAttributes
+    | RequestCancelExternalWorkflowExecutionFailedEventAttributes
+    | SignalExternalWorkflowExecutionFailedEventAttributes
+)
+
+
+def _with_namespace(
+    attrs: ResultAttributes, namespace: str, state: MutableState
+) -> ResultAttributes:
+    """The event with the target's namespace name and id, as the server writes them on
+    child and external results (mutable_state_impl.go, Add*Event)."""
+    return dataclasses.replace(attrs, namespace=namespace, namespace_id=state.namespace_id)
+
+
 def _child_close(
     info: ChildInfo, req: RecordChildExecutionCompleted
-) -> tuple[EventType, EventAttributes]:
+) -> tuple[EventType, ResultAttributes]:
     execution = WorkflowExecution(workflow_id=info.workflow_id, run_id=info.run_id)
     kind = WorkflowType(name=info.workflow_type)
     i, s = info.initiated_event_id, info.started_event_id
@@ -247,7 +271,8 @@ def record_external_result(state: MutableState, req: RecordExternalResult, now: 
     txn = Txn(state, now)
     outcome = ExternalInput.DELIVERED if req.delivered else ExternalInput.FAILED
     fsm.step(EXTERNAL_TABLE, ExternalState.INITIATED, outcome)
-    txn.add(*_external_event(info, req))
+    event_type, attrs = _external_event(info, req)
+    txn.add(event_type, _with_namespace(attrs, state.namespace, state))
     rest = tuple(x for x in pending if x is not info)
     if req.cancel:
         txn.set(cancels_out=rest)
@@ -259,7 +284,7 @@ def record_external_result(state: MutableState, req: RecordExternalResult, now: 
 
 def _external_event(
     info: ExternalInfo, req: RecordExternalResult
-) -> tuple[EventType, EventAttributes]:
+) -> tuple[EventType, ResultAttributes]:
     target = WorkflowExecution(workflow_id=info.workflow_id, run_id=info.run_id)
     iid = info.initiated_event_id
     if req.cancel and req.delivered:

@@ -34,6 +34,7 @@ from core.enums import (
     ContinueAsNewInitiator,
     EventType,
     RetryState,
+    TaskQueueKind,
     WorkflowTaskFailedCause,
 )
 from core.events import (
@@ -56,7 +57,7 @@ from core.events import (
     WorkflowPropertiesModifiedEventAttributes,
     WorkflowType,
 )
-from core.opaque import Opaque
+from core.opaque import EMPTY_MESSAGE, Opaque
 from core.statemachine import fsm
 from core.statemachine.history.service import activity, child, execution, timer, update
 from core.statemachine.history.service.requests import (
@@ -68,7 +69,7 @@ from core.statemachine.history.service.requests import (
     StartWorkflowExecution,
     UpdateMessage,
 )
-from core.statemachine.history.service.retry import next_retry, retry_policy
+from core.statemachine.history.service.retry import next_retry, policy_json, retry_policy
 from core.statemachine.history.service.state import (
     ActivityInfo,
     ChildInfo,
@@ -95,9 +96,14 @@ class Batch:
     messages: dict[str, UpdateMessage] = dataclasses.field(default_factory=dict)
     new_task: bool = False
     new_run: StartWorkflowExecution | None = None
+    identity: str = ""  # the completing worker's (TimerCanceled records it)
 
 
 Handler = Callable[[Batch, Command], Cause | None]
+# The identity the history service signs its own requests with (external signals and
+# cancels reach their target as requests from it; transfer_queue_active_task_executor.go).
+HISTORY_SERVICE = "history-service"
+_EMPTY_MEMOS = frozenset({"{}", '{"fields":{}}'})
 
 
 def new_run_id(run_id: str, purpose: str) -> str:
@@ -112,11 +118,18 @@ def schedule_activity(b: Batch, command: Command) -> Cause | None:
     if not isinstance(a, ScheduleActivityTaskCommandAttributes):
         return Cause.BAD_SCHEDULE_ACTIVITY_ATTRIBUTES
     s = b.txn.state
-    start_to_close = a.start_to_close_timeout or a.schedule_to_close_timeout or 0
     if not a.activity_id or a.activity_type is None or not a.activity_type.name:
         return Cause.BAD_SCHEDULE_ACTIVITY_ATTRIBUTES
-    if not start_to_close:  # one of the two timeouts is required
+    timeouts = activity.normalize_timeouts(
+        a.schedule_to_close_timeout or 0,
+        a.schedule_to_start_timeout or 0,
+        a.start_to_close_timeout or 0,
+        a.heartbeat_timeout or 0,
+        s.run_timeout,
+    )
+    if timeouts is None:  # one of schedule-to-close and start-to-close is required
         return Cause.BAD_SCHEDULE_ACTIVITY_ATTRIBUTES
+    schedule_to_close, schedule_to_start, start_to_close, heartbeat = timeouts
     if any(x.activity_id == a.activity_id for x in s.activities):
         return Cause.SCHEDULE_ACTIVITY_DUPLICATE_ID
     try:
@@ -129,15 +142,18 @@ def schedule_activity(b: Batch, command: Command) -> Cause | None:
         ActivityTaskScheduledEventAttributes(
             activity_id=a.activity_id,
             activity_type=a.activity_type,
-            task_queue=TaskQueue(name=queue),
+            task_queue=TaskQueue(name=queue, kind=TaskQueueKind.NORMAL),
             header=a.header,
             input=a.input,
-            schedule_to_close_timeout=a.schedule_to_close_timeout,
-            schedule_to_start_timeout=a.schedule_to_start_timeout,
+            # ValidateActivityScheduleAttributes writes every timeout, 0 when unset
+            schedule_to_close_timeout=schedule_to_close,
+            schedule_to_start_timeout=schedule_to_start,
             start_to_close_timeout=start_to_close,
-            heartbeat_timeout=a.heartbeat_timeout,
+            heartbeat_timeout=heartbeat,
             workflow_task_completed_event_id=b.wtc,
-            retry_policy=a.retry_policy,
+            retry_policy=policy_json(policy),
+            use_workflow_build_id=a.use_workflow_build_id,
+            priority=a.priority or EMPTY_MESSAGE,
         ),
     )
     info = ActivityInfo(
@@ -146,10 +162,10 @@ def schedule_activity(b: Batch, command: Command) -> Cause | None:
         activity_type=a.activity_type.name,
         task_queue=queue,
         retry_policy=policy,
-        schedule_to_close_timeout=a.schedule_to_close_timeout or 0,
-        schedule_to_start_timeout=a.schedule_to_start_timeout or 0,
+        schedule_to_close_timeout=schedule_to_close,
+        schedule_to_start_timeout=schedule_to_start,
         start_to_close_timeout=start_to_close,
-        heartbeat_timeout=a.heartbeat_timeout or 0,
+        heartbeat_timeout=heartbeat,
         first_scheduled_time=b.txn.now,
         scheduled_time=b.txn.now,
     )
@@ -212,8 +228,9 @@ def cancel_timer(b: Batch, command: Command) -> Cause | None:
     info = txn.state.timer(a.timer_id)
     started = info.started_event_id if info is not None else 0
     if info is None:
-        # The race of reference §2.4: the timer fired, but its TimerFired is still
-        # buffered; the server deletes that event and cancels (GetAndRemoveTimerFireEvent).
+        # The race of docs/temporal-semantics.md#cancel-racing-the-fire: the timer
+        # fired, but its TimerFired is still buffered; the server deletes that event and
+        # cancels (GetAndRemoveTimerFireEvent).
         fired = None
         for event in txn.state.buffered:
             attrs = event.attributes
@@ -228,7 +245,10 @@ def cancel_timer(b: Batch, command: Command) -> Cause | None:
     txn.append(
         E.TIMER_CANCELED,
         TimerCanceledEventAttributes(
-            timer_id=a.timer_id, started_event_id=started, workflow_task_completed_event_id=b.wtc
+            timer_id=a.timer_id,
+            started_event_id=started,
+            workflow_task_completed_event_id=b.wtc,
+            identity=b.identity,
         ),
     )
     timer.drop(txn, a.timer_id)
@@ -245,7 +265,7 @@ def complete_workflow(b: Batch, command: Command) -> Cause | None:
             result=a.result, workflow_task_completed_event_id=b.wtc
         ),
     )
-    execution.close(b.txn, RunStatus.COMPLETED)
+    execution.close(b.txn, RunStatus.COMPLETED, a.result)  # the parent is told the result
     return None
 
 
@@ -273,7 +293,9 @@ def fail_workflow(b: Batch, command: Command) -> Cause | None:
     )
     execution.close(b.txn, RunStatus.FAILED, a.failure, chain_continues=delay is not None)
     if delay is not None:
-        b.new_run = _next_run(s, next_run, ContinueAsNewInitiator.RETRY, delay, a.failure)
+        b.new_run = _next_run(
+            s, next_run, ContinueAsNewInitiator.RETRY, delay, b.txn.now, a.failure
+        )
     return None
 
 
@@ -296,14 +318,31 @@ def _workflow_retry(
     )
 
 
+# A chain may not start a new run sooner than this after the last one began
+# (history.workflowIdReuseMinimalInterval, 1 s by default).
+MIN_RUN_INTERVAL = 1_000_000_000
+
+
+def min_backoff(s: MutableState, now: int, backoff: int) -> int:
+    """The first-task backoff of the run continuing `s`: at least what keeps the chain's
+    runs MIN_RUN_INTERVAL apart (`ContinueAsNewMinBackoff` in mutable_state_impl.go,
+    applied to continue-as-new and to retries alike)."""
+    lifetime = now - (s.execution_time or s.start_time)
+    if lifetime + backoff < MIN_RUN_INTERVAL:
+        return MIN_RUN_INTERVAL - lifetime
+    return backoff
+
+
 def _next_run(
     s: MutableState,
     run_id: str,
     initiator: ContinueAsNewInitiator,
     backoff: int,
+    now: int,
     failure: Opaque | None = None,
 ) -> StartWorkflowExecution:
     """The start of the run that continues this one's chain (retry or continue-as-new)."""
+    backoff = min_backoff(s, now, backoff)
     return StartWorkflowExecution(
         namespace=s.namespace,
         workflow_id=s.workflow_id,
@@ -322,6 +361,11 @@ def _next_run(
         continued_execution_run_id=s.run_id,
         continued_failure=failure,
         first_execution_run_id=s.first_run_id,
+        namespace_id=s.namespace_id,
+        root=s.root,
+        reset_points=execution.roll_over(s.reset_points, s.run_id, now, s.retention),
+        retention=s.retention,
+        explicit_run_timeout=True,
     )
 
 
@@ -335,7 +379,7 @@ def cancel_workflow(b: Batch, command: Command) -> Cause | None:
             workflow_task_completed_event_id=b.wtc, details=a.details
         ),
     )
-    execution.close(b.txn, RunStatus.CANCELED)
+    execution.close(b.txn, RunStatus.CANCELED, a.details)
     return None
 
 
@@ -345,29 +389,49 @@ def continue_as_new(b: Batch, command: Command) -> Cause | None:
         return Cause.BAD_CONTINUE_AS_NEW_ATTRIBUTES
     s = b.txn.state
     run_id = new_run_id(s.run_id, "continue-as-new")
-    workflow_type = a.workflow_type.name if a.workflow_type else s.workflow_type
+    # An unset or empty type or queue keeps the run's own (command_attr_validator.go,
+    # ValidateContinueAsNewWorkflowExecutionAttributes).
+    named = a.workflow_type is not None and a.workflow_type.name
+    workflow_type = a.workflow_type.name if named and a.workflow_type else s.workflow_type
     queue = a.task_queue.name if a.task_queue and a.task_queue.name else s.task_queue
     b.txn.append(
         E.WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
         WorkflowExecutionContinuedAsNewEventAttributes(
             new_execution_run_id=run_id,
             workflow_type=WorkflowType(name=workflow_type),
-            task_queue=TaskQueue(name=queue),
+            task_queue=TaskQueue(name=queue, kind=TaskQueueKind.NORMAL),
             input=a.input,
-            workflow_run_timeout=a.workflow_run_timeout,
+            workflow_run_timeout=a.workflow_run_timeout or s.run_timeout,
             workflow_task_timeout=a.workflow_task_timeout or s.workflow_task_timeout,
             workflow_task_completed_event_id=b.wtc,
+            backoff_start_interval=a.backoff_start_interval,
             initiator=a.initiator,
+            failure=a.failure,
+            last_completion_result=a.last_completion_result,
+            header=a.header,
+            memo=a.memo,
+            search_attributes=a.search_attributes,
+            inherit_build_id=a.inherit_build_id,
         ),
     )
     execution.close(b.txn, RunStatus.CONTINUED_AS_NEW)
     b.new_run = dataclasses.replace(
-        _next_run(s, run_id, ContinueAsNewInitiator.WORKFLOW, a.backoff_start_interval or 0),
+        _next_run(
+            s, run_id, ContinueAsNewInitiator.WORKFLOW, a.backoff_start_interval or 0, b.txn.now
+        ),
         workflow_type=workflow_type,
         task_queue=queue,
         input=a.input,
         workflow_task_timeout=a.workflow_task_timeout or s.workflow_task_timeout,
-        run_timeout=a.workflow_run_timeout or 0,
+        run_timeout=a.workflow_run_timeout or s.run_timeout,
+        explicit_run_timeout=True,
+        # `continueAsNew` in mutable_state_impl.go: the new run takes these from the
+        # command as they are (an SDK that wants them kept sends them again).
+        header=a.header,
+        memo=a.memo,
+        search_attributes=a.search_attributes,
+        last_completion_result=a.last_completion_result,
+        retry_policy=a.retry_policy,
     )
     return None
 
@@ -423,27 +487,43 @@ def start_child(b: Batch, command: Command) -> Cause | None:
         return Cause.BAD_START_CHILD_EXECUTION_ATTRIBUTES
     s = b.txn.state
     queue = a.task_queue.name if a.task_queue is not None and a.task_queue.name else s.task_queue
+    run_timeout = a.workflow_run_timeout or a.workflow_execution_timeout or 0
+    task_timeout = a.workflow_task_timeout or s.workflow_task_timeout
+    header = a.header or EMPTY_MESSAGE
+    # An empty memo is not kept (a recorded server drops the `memo {}` SDKs send), while
+    # an empty header is.
+    memo = a.memo if a.memo is not None and a.memo.text not in _EMPTY_MEMOS else None
     initiated = b.txn.append(
         E.START_CHILD_WORKFLOW_EXECUTION_INITIATED,
         StartChildWorkflowExecutionInitiatedEventAttributes(
             namespace=a.namespace or s.namespace,
             workflow_id=a.workflow_id,
             workflow_type=a.workflow_type,
-            task_queue=TaskQueue(name=queue),
+            task_queue=TaskQueue(name=queue, kind=TaskQueueKind.NORMAL),
             input=a.input,
             workflow_execution_timeout=a.workflow_execution_timeout,
-            workflow_run_timeout=a.workflow_run_timeout,
-            workflow_task_timeout=a.workflow_task_timeout,
+            # ValidateStartChildExecutionAttributes fills both timeouts in
+            workflow_run_timeout=run_timeout,
+            workflow_task_timeout=task_timeout,
             parent_close_policy=a.parent_close_policy,
             workflow_task_completed_event_id=b.wtc,
             workflow_id_reuse_policy=a.workflow_id_reuse_policy,
-            header=a.header,
-            memo=a.memo,
+            retry_policy=a.retry_policy,
+            cron_schedule=a.cron_schedule,
+            header=header,
+            memo=memo,
             search_attributes=a.search_attributes,
+            namespace_id=s.namespace_id,
+            inherit_build_id=a.inherit_build_id,
+            priority=a.priority or EMPTY_MESSAGE,
         ),
     )
     policy = int(a.parent_close_policy) or 1  # the server's default is TERMINATE
-    child.put_child(b.txn, ChildInfo(initiated, a.workflow_id, a.workflow_type.name, policy))
+    namespace = a.namespace or s.namespace
+    info = ChildInfo(
+        initiated, a.workflow_id, a.workflow_type.name, policy, namespace=namespace, header=header
+    )
+    child.put_child(b.txn, info)
     b.txn.task(
         StartChildTransfer(
             initiated,
@@ -455,10 +535,18 @@ def start_child(b: Batch, command: Command) -> Cause | None:
                 task_queue=queue,
                 request_id=f"{s.run_id}/{initiated}",
                 input=a.input,
-                workflow_task_timeout=a.workflow_task_timeout or s.workflow_task_timeout,
-                run_timeout=a.workflow_run_timeout or 0,
+                workflow_task_timeout=task_timeout,
+                run_timeout=run_timeout,
                 execution_timeout=a.workflow_execution_timeout or 0,
                 parent=ParentInfo(s.workflow_id, s.run_id, initiated),
+                retry_policy=a.retry_policy,
+                id_reuse_policy=a.workflow_id_reuse_policy,
+                header=header,
+                memo=memo,
+                search_attributes=a.search_attributes,
+                namespace_id=s.namespace_id,
+                root=s.root,
+                explicit_run_timeout=True,
             ),
         )
     )
@@ -483,6 +571,7 @@ def signal_external(b: Batch, command: Command) -> Cause | None:
             input=a.input,
             child_workflow_only=a.child_workflow_only,
             header=a.header,
+            namespace_id=s.namespace_id,
         ),
     )
     info = ExternalInfo(initiated, target.workflow_id, target.run_id)
@@ -496,6 +585,8 @@ def signal_external(b: Batch, command: Command) -> Cause | None:
                 a.signal_name,
                 request_id=f"{s.run_id}/{initiated}",
                 input=a.input,
+                identity=HISTORY_SERVICE,
+                header=a.header,
                 external_workflow_id=s.workflow_id,
                 external_run_id=s.run_id,
             ),
@@ -520,6 +611,7 @@ def request_cancel_external(b: Batch, command: Command) -> Cause | None:
             workflow_execution=target,
             child_workflow_only=a.child_workflow_only,
             reason=a.reason,
+            namespace_id=s.namespace_id,
         ),
     )
     info = ExternalInfo(initiated, a.workflow_id, a.run_id)
@@ -532,6 +624,7 @@ def request_cancel_external(b: Batch, command: Command) -> Cause | None:
             RequestCancelWorkflowExecution(
                 request_id=f"{s.run_id}/{initiated}",
                 reason=a.reason,
+                identity=HISTORY_SERVICE,
                 external_initiated_event_id=initiated,
                 external_workflow_id=s.workflow_id,
                 external_run_id=s.run_id,

@@ -1,7 +1,8 @@
 """RespondWorkflowTaskCompleted: a workflow task's commands become events.
 
-Rules (reference §2.2 and §3; `service/history/api/respondworkflowtaskcompleted/
-workflow_task_completed_handler.go`, `command_attr_validator.go`):
+Rules (docs/temporal-semantics.md#workflow-task and #commands;
+`service/history/api/respondworkflowtaskcompleted/ workflow_task_completed_handler.go`,
+`command_attr_validator.go`):
 
 - A close command (Complete, Fail, Cancel, ContinueAsNew) must be the last command;
   otherwise the request is rejected with InvalidArgument and nothing changes
@@ -29,6 +30,7 @@ from core.statemachine.history.service.requests import (
     Ok,
     RespondWorkflowTaskCompleted,
     RespondWorkflowTaskFailed,
+    TaskDiscarded,
 )
 from core.statemachine.history.service.state import MutableState, WorkflowTaskInfo
 from core.statemachine.history.service.txn import Outcome, Txn, finish, unchanged
@@ -65,12 +67,16 @@ def respond_workflow_task_completed(
         return _discard_speculative(state, wft, req, now)
     txn = Txn(state, now)
     sequencing = wft.scheduled_event_id
-    wtc = workflow_task.complete(txn, wft, req.identity)
+    wtc = workflow_task.complete(
+        txn, wft, req.identity, req.sdk_metadata, req.metering_metadata, req.worker_version
+    )
     txn.set(
         sticky_queue=req.sticky_queue,
         sticky_schedule_to_start_timeout=req.sticky_schedule_to_start_timeout,
     )
-    batch = Batch(txn, wtc, sequencing, {m.message_id: m for m in req.messages})
+    batch = Batch(
+        txn, wtc, sequencing, {m.message_id: m for m in req.messages}, identity=req.identity
+    )
     for command in req.commands:
         handler = HANDLERS.get(command.command_type)
         if handler is None:
@@ -121,7 +127,7 @@ def _discard_speculative(
         sticky_queue=req.sticky_queue,
         sticky_schedule_to_start_timeout=req.sticky_schedule_to_start_timeout,
     )
-    return finish(txn, Ok())
+    return finish(txn, TaskDiscarded(state.last_completed_wft_started_event_id))
 
 
 def respond_workflow_task_failed(

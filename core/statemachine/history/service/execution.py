@@ -1,7 +1,7 @@
 """The run itself: start, signal, cancel request, terminate, run timeout.
 
-Rules (reference §2.7 and §4; `docs/architecture/workflow-lifecycle.md`,
-`service/history/api/*`):
+Rules (docs/temporal-semantics.md#workflow-execution and #closing-a-run;
+`temporal:docs/architecture/workflow-lifecycle.md`, `service/history/api/*`):
 
 - Start writes WorkflowExecutionStarted and, unless the first workflow task is delayed
   (`first_workflow_task_backoff`: continue-as-new, retry, cron, start delay), the first
@@ -21,7 +21,13 @@ from __future__ import annotations
 import dataclasses
 from enum import Enum
 
-from core.enums import EventType, RetryState, WorkflowIdReusePolicy, WorkflowTaskFailedCause
+from core.enums import (
+    EventType,
+    RetryState,
+    TaskQueueKind,
+    WorkflowIdReusePolicy,
+    WorkflowTaskFailedCause,
+)
 from core.events import (
     TaskQueue,
     WorkflowExecution,
@@ -32,7 +38,7 @@ from core.events import (
     WorkflowExecutionTimedOutEventAttributes,
     WorkflowType,
 )
-from core.opaque import Opaque
+from core.opaque import EMPTY_MESSAGE, JsonValue, Opaque
 from core.statemachine import fsm
 from core.statemachine.history.service import workflow_task
 from core.statemachine.history.service.requests import (
@@ -49,16 +55,78 @@ from core.statemachine.history.service.requests import (
     WorkflowBackoffTask,
     WorkflowRunTimeoutTask,
 )
-from core.statemachine.history.service.state import MutableState, RunStatus, evolve
+from core.statemachine.history.service.state import MutableState, ResetPoint, RunStatus, evolve
 from core.statemachine.history.service.txn import Outcome, Txn, finish, unchanged
+from core.timefmt import rfc3339
 
 E = EventType
+
+
+def reset_points_json(points: tuple[ResetPoint, ...]) -> Opaque | None:
+    """temporal.api.workflow.v1.ResetPoints as protojson (fields in number order, defaults
+    left out, int64 as text)."""
+    if not points:
+        return None
+    out: list[JsonValue] = []
+    for p in points:
+        point: dict[str, JsonValue] = {}
+        if p.binary_checksum:
+            point["binaryChecksum"] = p.binary_checksum
+        point["runId"] = p.run_id
+        point["firstWorkflowTaskCompletedId"] = str(p.first_workflow_task_completed_id)
+        point["createTime"] = rfc3339(p.create_time)
+        if p.expire_time:
+            point["expireTime"] = rfc3339(p.expire_time)
+        if p.resettable:
+            point["resettable"] = True
+        if p.build_id:
+            point["buildId"] = p.build_id
+        out.append(point)
+    return Opaque.of({"points": out})
+
+
+def roll_over(
+    points: tuple[ResetPoint, ...], run_id: str, now: int, retention: int
+) -> tuple[ResetPoint, ...]:
+    """The points a continued run inherits: unexpired ones, the last run's now expiring a
+    retention after it closed (`rolloverAutoResetPointsWithExpiringTime`)."""
+    kept = []
+    for p in points:
+        if p.expire_time and p.expire_time < now:
+            continue
+        kept.append(
+            dataclasses.replace(p, expire_time=now + retention) if p.run_id == run_id else p
+        )
+    return tuple(kept)
+
+
+DEFAULT_WORKFLOW_TASK_TIMEOUT = 10_000_000_000  # frontend.defaultWorkflowTaskTimeout
+MAX_WORKFLOW_TASK_TIMEOUT = 120_000_000_000  # maxWorkflowTaskStartToCloseTimeout
+
+
+def run_timeout(run: int, execution: int) -> int:
+    """The run timeout a start gets (`overrideWorkflowRunTimeout`,
+    service/history/api/create_workflow_util.go): at most the execution timeout."""
+    if execution == 0:
+        return run
+    return execution if run == 0 else min(run, execution)
+
+
+def task_timeout(task: int, run: int) -> int:
+    """The workflow task timeout (`overrideWorkflowTaskTimeout`): 10 s by default, at
+    most 2 minutes, and never longer than the run timeout."""
+    task = min(task or DEFAULT_WORKFLOW_TASK_TIMEOUT, MAX_WORKFLOW_TASK_TIMEOUT)
+    return task if run == 0 else min(task, run)
 
 
 def start_workflow_execution(
     req: StartWorkflowExecution, now: int, signal: SignalWorkflowExecution | None = None
 ) -> Outcome:
     """A new run: its first events and tasks (with SignalWithStart, the signal first)."""
+    run = run_timeout(req.run_timeout, req.execution_timeout)
+    req = dataclasses.replace(
+        req, run_timeout=run, workflow_task_timeout=task_timeout(req.workflow_task_timeout, run)
+    )
     state = MutableState(
         namespace=req.namespace,
         workflow_id=req.workflow_id,
@@ -74,16 +142,23 @@ def start_workflow_execution(
         parent=req.parent,
         attempt=req.attempt,
         retry_policy=req.retry_policy,
+        namespace_id=req.namespace_id,
+        root=req.root or (req.workflow_id, req.run_id),
+        execution_time=now + req.first_workflow_task_backoff,
+        reset_points=req.reset_points,
+        retention=req.retention,
     )
     txn = Txn(state, now)
     txn.append(
         E.WORKFLOW_EXECUTION_STARTED,
         WorkflowExecutionStartedEventAttributes(
             workflow_type=WorkflowType(name=req.workflow_type),
-            task_queue=TaskQueue(name=req.task_queue),
+            task_queue=TaskQueue(name=req.task_queue, kind=TaskQueueKind.NORMAL),
             input=req.input,
             workflow_execution_timeout=req.execution_timeout or None,
-            workflow_run_timeout=req.run_timeout or None,
+            workflow_run_timeout=(
+                req.run_timeout if req.run_timeout or req.explicit_run_timeout else None
+            ),
             workflow_task_timeout=req.workflow_task_timeout,
             original_execution_run_id=req.run_id,
             first_execution_run_id=req.first_execution_run_id or req.run_id,
@@ -93,7 +168,7 @@ def start_workflow_execution(
             retry_policy=req.retry_policy,
             identity=req.identity,
             attempt=req.attempt,
-            first_workflow_task_backoff=req.first_workflow_task_backoff or None,
+            first_workflow_task_backoff=req.first_workflow_task_backoff,
             workflow_id=req.workflow_id,
             parent_workflow_namespace=req.namespace if req.parent else "",
             parent_workflow_execution=(
@@ -102,6 +177,18 @@ def start_workflow_execution(
                 else None
             ),
             parent_initiated_event_id=req.parent.initiated_event_id if req.parent else 0,
+            header=req.header,
+            memo=req.memo,
+            search_attributes=req.search_attributes,
+            last_completion_result=req.last_completion_result,
+            parent_workflow_namespace_id=req.namespace_id if req.parent else "",
+            root_workflow_execution=(
+                WorkflowExecution(workflow_id=req.root[0], run_id=req.root[1])
+                if req.parent and req.root
+                else None
+            ),
+            prev_auto_reset_points=reset_points_json(req.reset_points),
+            priority=EMPTY_MESSAGE,
         ),
     )
     if signal is not None:
@@ -183,6 +270,7 @@ def _write_signal(txn: Txn, req: SignalWorkflowExecution) -> None:
             signal_name=req.signal_name,
             input=req.input,
             identity=req.identity,
+            header=req.header,
             request_id=req.request_id,
             external_workflow_execution=(
                 WorkflowExecution(workflow_id=req.external_workflow_id, run_id=req.external_run_id)
@@ -327,7 +415,9 @@ def terminate_workflow_execution(
     _force_close_task(txn)
     txn.append(
         E.WORKFLOW_EXECUTION_TERMINATED,
-        WorkflowExecutionTerminatedEventAttributes(reason=req.reason, identity=req.identity),
+        WorkflowExecutionTerminatedEventAttributes(
+            reason=req.reason, details=req.details, identity=req.identity
+        ),
     )
     close(txn, RunStatus.TERMINATED)
     return finish(txn, Ok())

@@ -7,7 +7,8 @@ ALREADY_STARTED and OBSOLETE (`service/matching/matching_engine.go`); a worker g
 on a task whose token is stale (NOT_FOUND); INVALID_ARGUMENT rejects a malformed
 request without changing anything.
 
-Tasks are the transactional outbox (reference §6): transfer tasks for matching and
+Tasks are the transactional outbox (docs/temporal-semantics.md#transactional-outbox):
+transfer tasks for matching and
 timer tasks for the timer queue, each carrying the keys an executor compares with
 mutable state to discard stale work (scheduled event id, attempt, stamp).
 """
@@ -27,7 +28,7 @@ from core.enums import (
 )
 from core.fastinit import fast_init_all
 from core.opaque import Opaque
-from core.statemachine.history.service.state import ParentInfo
+from core.statemachine.history.service.state import DEFAULT_RETENTION, ParentInfo, ResetPoint
 
 # --- requests ------------------------------------------------------------------------
 
@@ -55,6 +56,20 @@ class StartWorkflowExecution:
     continued_failure: Opaque | None = None
     first_execution_run_id: str = ""
     id_reuse_policy: WorkflowIdReusePolicy = WorkflowIdReusePolicy.ALLOW_DUPLICATE
+    # Carried verbatim into WorkflowExecutionStarted (temporal.api.common.v1 messages).
+    header: Opaque | None = None
+    memo: Opaque | None = None
+    search_attributes: Opaque | None = None
+    last_completion_result: Opaque | None = None
+    # The namespace's id (the frontend's registry knows it; "" where none is kept), the
+    # chain's root run (for a child: its parent's root, else the parent), and whether the
+    # run timeout was given explicitly (a child or continued run always writes it).
+    namespace_id: str = ""
+    root: tuple[str, str] | None = None
+    explicit_run_timeout: bool = False
+    # Auto-reset points the chain carries over, and the namespace's retention.
+    reset_points: tuple[ResetPoint, ...] = ()
+    retention: int = DEFAULT_RETENTION
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +78,7 @@ class SignalWorkflowExecution:
     request_id: str = ""
     input: Opaque | None = None
     identity: str = ""
+    header: Opaque | None = None
     # Set when another workflow sent it (SignalExternalWorkflowExecution).
     external_workflow_id: str = ""
     external_run_id: str = ""
@@ -136,6 +152,7 @@ class RecordExternalResult:
 class TerminateWorkflowExecution:
     reason: str = ""
     identity: str = ""
+    details: Opaque | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +164,10 @@ class RecordWorkflowTaskStarted:
     request_id: str
     identity: str = ""
     from_sticky_queue: bool = False
+    # The poller's build id (temporal.api.common.v1.WorkerVersionStamp) and the run's
+    # history size so far, which the host knows from persistence.
+    worker_version: Opaque | None = None
+    history_size_bytes: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +213,12 @@ class RespondWorkflowTaskCompleted:
     sticky_schedule_to_start_timeout: int = 0
     force_create_new_workflow_task: bool = False
     messages: tuple[UpdateMessage, ...] = ()
+    # What the SDK says of itself; written into WorkflowTaskCompleted, where the SDK
+    # reads it back on replay (temporal.api.sdk.v1.WorkflowTaskCompletedMetadata: the
+    # flags that decide how it replays, its name and version).
+    sdk_metadata: Opaque | None = None
+    metering_metadata: Opaque | None = None
+    worker_version: Opaque | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +235,7 @@ class RecordActivityTaskStarted:
     stamp: int
     request_id: str
     identity: str = ""
+    worker_version: Opaque | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -428,6 +456,15 @@ class Ok:
 
 
 @dataclass(frozen=True, slots=True)
+class TaskDiscarded(Ok):
+    """Success, and the speculative workflow task left no events: the worker must roll
+    its history back to `reset_history_event_id`, the last completed task's
+    WorkflowTaskStarted (`respondworkflowtaskcompleted/api.go`, ResetHistoryEventId)."""
+
+    reset_history_event_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class WorkflowTaskStarted:
     """RecordWorkflowTaskStarted's reply: the token and where the worker's view ends."""
 
@@ -446,7 +483,7 @@ class Heartbeat:
     cancel_requested: bool
 
 
-Reply = Ok | Error | WorkflowTaskStarted | ActivityTaskStarted | Heartbeat
+Reply = Ok | TaskDiscarded | Error | WorkflowTaskStarted | ActivityTaskStarted | Heartbeat
 
 
 fast_init_all(globals())  # faster constructors for this module's values (core/fastinit.py)

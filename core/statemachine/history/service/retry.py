@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 
 from core.enums import RetryState
-from core.opaque import Opaque
+from core.opaque import JsonValue, Opaque
 from core.statemachine.history.service.state import RetryPolicy
 
 _NS = 1_000_000_000
@@ -56,6 +56,35 @@ def retry_policy(raw: Opaque | None) -> RetryPolicy:
         maximum_attempts=attempts,
         non_retryable_error_types=tuple(str(k) for k in kinds),
     )
+
+
+def duration_text(ns: int) -> str:
+    """Nanoseconds as protojson duration text: "1s", "0.200s", "1.000500s"."""
+    seconds, fraction = divmod(abs(ns), _NS)
+    sign = "-" if ns < 0 else ""
+    if not fraction:
+        return f"{sign}{seconds}s"
+    for digits in (3, 6, 9):
+        scale = 10 ** (9 - digits)
+        if fraction % scale == 0:
+            return f"{sign}{seconds}.{fraction // scale:0{digits}d}s"
+    raise AssertionError(fraction)  # 9 digits always divide
+
+
+def policy_json(policy: RetryPolicy) -> Opaque:
+    """The policy as the server writes it into ActivityTaskScheduled: every default
+    filled in (`retrypolicy.EnsureDefaults`), fields in protobuf number order, zero values
+    left out as protojson leaves them out."""
+    value: dict[str, JsonValue] = {
+        "initialInterval": duration_text(policy.initial_interval),
+        "backoffCoefficient": policy.backoff_coefficient,
+        "maximumInterval": duration_text(policy.maximum_interval),
+    }
+    if policy.maximum_attempts:
+        value["maximumAttempts"] = policy.maximum_attempts
+    if policy.non_retryable_error_types:
+        value["nonRetryableErrorTypes"] = list(policy.non_retryable_error_types)
+    return Opaque.of(value)
 
 
 def _duration_field(value: Mapping[str, object], key: str, default: int) -> int:

@@ -55,6 +55,23 @@ class RetryPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class ResetPoint:
+    """An auto-reset point (temporal.api.workflow.v1.ResetPointInfo): the first workflow
+    task a build of the worker completed in the run, a place a reset can go back to."""
+
+    build_id: str
+    run_id: str
+    first_workflow_task_completed_id: int
+    create_time: int
+    expire_time: int = 0
+    resettable: bool = True
+    binary_checksum: str = ""
+
+
+DEFAULT_RETENTION = 86_400_000_000_000  # a namespace's default retention: one day
+
+
+@dataclass(frozen=True, slots=True)
 class WorkflowTaskInfo:
     """The one pending workflow task (workflow_task_state_machine.go).
 
@@ -73,8 +90,10 @@ class WorkflowTaskInfo:
     started_time: int = 0
     request_id: str = ""
     identity: str = ""
+    worker_version: Opaque | None = None
+    history_size_bytes: int = 0
     # Speculative (Workflow Update only): never persisted unless it completes with more
-    # than update rejections (docs/architecture/speculative-workflow-task.md).
+    # than update rejections (temporal:docs/architecture/speculative-workflow-task.md).
     speculative: bool = False
 
     @property
@@ -124,6 +143,7 @@ class ActivityInfo:
     cancel_requested_event_id: int = 0
     # Waiting for the retry timer of the next attempt.
     backoff: bool = False
+    worker_version: Opaque | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +165,8 @@ class ChildInfo:
     parent_close_policy: int
     started_event_id: int = 0
     run_id: str = ""
+    namespace: str = ""
+    header: Opaque | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +235,13 @@ class MutableState:
     backoff_pending: bool = False
     signal_request_ids: frozenset[str] = frozenset()
     close_event_id: int = 0
+    namespace_id: str = ""
+    # When the first workflow task may run: the start plus any first-task backoff.
+    execution_time: int = 0
+    # The chain's root run (workflow id, run id): itself unless it was started as a child.
+    root: tuple[str, str] | None = None
+    reset_points: tuple[ResetPoint, ...] = ()
+    retention: int = DEFAULT_RETENTION  # the namespace's, for the points' expiry
 
     @property
     def running(self) -> bool:

@@ -1,6 +1,6 @@
 """User timers on the server: start (a command), fire (the timer queue), cancel.
 
-Reference §2.4 (`service/history/workflow/mutable_state_impl.go`,
+docs/temporal-semantics.md#timer (`service/history/workflow/mutable_state_impl.go`,
 `timer_queue_active_task_executor.go`): StartTimer writes TimerStarted and arms a timer
 task; when it fires and the timer is still pending, TimerFired is written (buffered
 while a workflow task is in flight) and a workflow task is scheduled. A fired or

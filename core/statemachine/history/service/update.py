@@ -5,7 +5,8 @@
                                    └──reject──▶ gone (no event)
 ```
 
-Rules (reference §2.2; `docs/architecture/speculative-workflow-task.md`,
+Rules (docs/temporal-semantics.md#speculative-workflow-tasks;
+`temporal:docs/architecture/speculative-workflow-task.md`,
 `service/history/workflow/update/`): an update is held in memory until a workflow task
 carries it to the worker. With no task pending, a *speculative* task is created that is
 not persisted: if it completes with nothing but rejections it leaves no trace at all;
@@ -107,13 +108,23 @@ def apply_message(txn: Txn, message: UpdateMessage, sequencing_event_id: int) ->
     txn.append(
         E.WORKFLOW_EXECUTION_UPDATE_COMPLETED,
         WorkflowExecutionUpdateCompletedEventAttributes(
-            meta=Opaque.of({"updateId": info.update_id}),
+            meta=_meta(info),
             accepted_event_id=info.accepted_event_id,
             outcome=message.outcome,
         ),
     )
     txn.set(updates=rest)
     return True
+
+
+def _meta(info: UpdateInfo) -> Opaque:
+    """The completed update's meta: the request's own (its id and the caller's identity,
+    `workflow/update/update.go`), or just the id when the request carried none."""
+    request = info.request.value() if info.request is not None else None
+    meta = request.get("meta") if isinstance(request, dict) else None
+    if isinstance(meta, dict) and meta.get("updateId") == info.update_id:
+        return Opaque.of(meta)
+    return Opaque.of({"updateId": info.update_id})
 
 
 def only_rejections(messages: tuple[UpdateMessage, ...]) -> bool:

@@ -8,7 +8,8 @@
    TimedOut (next task on the normal queue)  Failed / TimedOut (next attempt)
 ```
 
-Rules encoded here (reference §2.2, `service/history/workflow/workflow_task_state_machine.go`):
+Rules encoded here (docs/temporal-semantics.md#workflow-task,
+`service/history/workflow/workflow_task_state_machine.go`):
 
 - At most one workflow task is pending. It is scheduled on the sticky queue when the
   last completion asked for stickiness, with a schedule-to-start timer; if that fires
@@ -54,7 +55,12 @@ from core.statemachine.history.service.requests import (
     WorkflowTaskToken,
     WorkflowTaskTransfer,
 )
-from core.statemachine.history.service.state import MutableState, WorkflowTaskInfo, evolve
+from core.statemachine.history.service.state import (
+    MutableState,
+    ResetPoint,
+    WorkflowTaskInfo,
+    evolve,
+)
 from core.statemachine.history.service.txn import Outcome, Txn, finish, unchanged
 
 E = EventType
@@ -112,6 +118,24 @@ def transition(wft: WorkflowTaskInfo, input_: WorkflowTaskInput) -> None:
     fsm.step(TABLE, _S.STARTED if wft.started else _S.SCHEDULED, input_)
 
 
+# A task that keeps failing gets more time to finish from its fourth attempt on
+# (workflow_task_state_machine.go getStartToCloseTimeout): the base timeout plus an
+# exponential backoff of 5 s, doubling per attempt, capped at 10 minutes
+# (history.workflowTaskRetryMaxInterval). The server scales that backoff by a random
+# jitter in [0.8, 1); the model takes the low end, a value the server can produce.
+RETRY_BACKOFF_MIN_ATTEMPTS = 3
+RETRY_INITIAL_INTERVAL = 5_000_000_000
+RETRY_MAX_INTERVAL = 600_000_000_000
+
+
+def start_to_close_timeout(base: int, attempt: int) -> int:
+    if attempt <= RETRY_BACKOFF_MIN_ATTEMPTS:
+        return base
+    steps = attempt - RETRY_BACKOFF_MIN_ATTEMPTS - 1
+    backoff = min(RETRY_INITIAL_INTERVAL * (1 << min(steps, 40)), RETRY_MAX_INTERVAL)
+    return base + backoff * 4 // 5
+
+
 def schedule(txn: Txn, speculative: bool = False) -> None:
     """Schedule a workflow task unless one is pending or the run is closed.
 
@@ -123,6 +147,7 @@ def schedule(txn: Txn, speculative: bool = False) -> None:
     sticky = bool(s.sticky_queue)
     queue = s.sticky_queue if sticky else s.task_queue
     attempt = s.wft_attempt
+    timeout = start_to_close_timeout(s.workflow_task_timeout, attempt)
     if attempt > 1 or speculative:  # written only when it completes
         scheduled_id = s.next_event_id
     else:
@@ -130,7 +155,7 @@ def schedule(txn: Txn, speculative: bool = False) -> None:
             E.WORKFLOW_TASK_SCHEDULED,
             WorkflowTaskScheduledEventAttributes(
                 task_queue=_queue(s, sticky),
-                start_to_close_timeout=s.workflow_task_timeout,
+                start_to_close_timeout=timeout,
                 attempt=attempt,
             ),
         )
@@ -141,7 +166,7 @@ def schedule(txn: Txn, speculative: bool = False) -> None:
         task_queue=queue,
         sticky=sticky,
         scheduled_time=txn.now,
-        start_to_close_timeout=s.workflow_task_timeout,
+        start_to_close_timeout=timeout,
         stamp=stamp,
         speculative=speculative,
     )
@@ -191,6 +216,8 @@ def record_workflow_task_started(
                 scheduled_event_id=wft.scheduled_event_id,
                 identity=req.identity,
                 request_id=req.request_id,
+                history_size_bytes=req.history_size_bytes,
+                worker_version=req.worker_version,
             ),
         )
     started = dataclasses.replace(
@@ -199,6 +226,8 @@ def record_workflow_task_started(
         started_time=now,
         request_id=req.request_id,
         identity=req.identity,
+        worker_version=req.worker_version,
+        history_size_bytes=req.history_size_bytes,
     )
     txn.set(wft=started)
     txn.task(
@@ -282,12 +311,23 @@ def _unwritten_attributes(
             attempt=wft.attempt,
         ),
         WorkflowTaskStartedEventAttributes(
-            scheduled_event_id=scheduled_event_id, identity=wft.identity, request_id=wft.request_id
+            scheduled_event_id=scheduled_event_id,
+            identity=wft.identity,
+            request_id=wft.request_id,
+            history_size_bytes=wft.history_size_bytes,
+            worker_version=wft.worker_version,
         ),
     )
 
 
-def complete(txn: Txn, wft: WorkflowTaskInfo, identity: str) -> int:
+def complete(
+    txn: Txn,
+    wft: WorkflowTaskInfo,
+    identity: str,
+    sdk_metadata: Opaque | None = None,
+    metering_metadata: Opaque | None = None,
+    worker_version: Opaque | None = None,
+) -> int:
     """Write WorkflowTaskCompleted, clear the task; return the event id (the WTC)."""
     transition(wft, _I.RESPOND_COMPLETED)
     if wft.unwritten:
@@ -298,6 +338,9 @@ def complete(txn: Txn, wft: WorkflowTaskInfo, identity: str) -> int:
             scheduled_event_id=wft.scheduled_event_id,
             started_event_id=wft.started_event_id,
             identity=identity,
+            worker_version=worker_version,
+            sdk_metadata=sdk_metadata,
+            metering_metadata=metering_metadata,
         ),
     )
     txn.set(
@@ -305,7 +348,29 @@ def complete(txn: Txn, wft: WorkflowTaskInfo, identity: str) -> int:
         wft_attempt=1,
         last_completed_wft_started_event_id=wft.started_event_id,
     )
+    build_id = _build_id(worker_version)
+    if build_id:
+        _add_reset_point(txn, build_id, completed)
     return completed
+
+
+MAX_RESET_POINTS = 20  # history.historyMaxAutoResetPoints
+
+
+def _build_id(worker_version: Opaque | None) -> str:
+    value = worker_version.value() if worker_version is not None else None
+    build_id = value.get("buildId") if isinstance(value, dict) else None
+    return build_id if isinstance(build_id, str) else ""
+
+
+def _add_reset_point(txn: Txn, build_id: str, completed_event_id: int) -> None:
+    """The first completion by a build becomes an auto-reset point
+    (`addResetPointFromCompletion` in mutable_state_impl.go; the 20 newest are kept)."""
+    points = txn.state.reset_points
+    if any(p.build_id == build_id and not p.binary_checksum for p in points):
+        return
+    point = ResetPoint(build_id, txn.state.run_id, completed_event_id, txn.now)
+    txn.set(reset_points=(*points, point)[-MAX_RESET_POINTS:])
 
 
 def fail(
@@ -364,7 +429,8 @@ def fail(
     txn.flush()
     if txn.state.next_event_id != before_flush:
         # New events came with the failure: the next task is a normal one, attempt 1
-        # (reference §2.2: a transient task is converted when new events arrive).
+        # (docs/temporal-semantics.md#transient-workflow-tasks: a transient task is
+        # converted when new events arrive).
         txn.set(wft_attempt=1)
 
 

@@ -75,7 +75,7 @@ class Pending:
     timer_ids: frozenset[str] = frozenset()
     scheduled_ids: tuple[int, ...] = ()
     # Timers that fired while the task was in flight (TimerFired still buffered): a
-    # CancelTimer for one races the fire (reference §2.4).
+    # CancelTimer for one races the fire (docs/temporal-semantics.md#cancel-racing-the-fire).
     fired_timer_ids: frozenset[str] = frozenset()
 
 

@@ -1,4 +1,4 @@
-"""The history service's rules, one behaviour per test (reference §2-4)."""
+"""The history service's rules, one behaviour per test (docs/temporal-semantics.md)."""
 
 from __future__ import annotations
 

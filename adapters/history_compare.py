@@ -1,0 +1,235 @@
+"""Two histories of the same scenario, compared field by field.
+
+Two correct Temporal servers running the same scenario write the same events with the
+same attributes, except for a short list of values that depend on who ran it and when.
+`compare(expected, produced)` normalises exactly those, and nothing else, then reports
+the first difference: an event of another type, a field present on one side only, or a
+value that differs. The list (`LEGITIMATE`) is the documented contract; each entry says
+why the value legitimately differs.
+
+- Values are blanked but the field must still be present on both sides (`VALUE_ONLY`).
+- Identifiers (run ids, namespace ids, update ids, request ids, sticky queue names)
+  are renamed consistently: the n-th new id met in one history must meet the n-th new id
+  in the other, everywhere it reappears, so an id written in the wrong place is caught.
+- SDK flag lists compare as sets, and the timestamps a local activity's marker carries
+  inside its payload are blanked.
+- `ordered=False` (for scenarios whose event order is decided by a race between workers,
+  such as parallel activities finishing) compares the histories as multisets of
+  normalised events, with event ids and references to them left out.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+# field (JSON name) -> why two correct servers may write different values there
+LEGITIMATE: dict[str, str] = {
+    "eventTime": "the wall-clock time of the write",
+    "taskId": "the shard's task id sequence, which counts every write of every run",
+    "identity": "the name of the worker or client process (pid@host)",
+    "historySizeBytes": "the encoded size of the history so far, which depends on the "
+    "lengths of ids and timestamps",
+    "buildId": "the SDK's build id, a checksum of the worker's code and environment",
+    "stackTrace": "file paths and line numbers of the worker's installation",
+    "firstWorkflowTaskBackoff": "for a continued or retried run, the time left of the "
+    "1 s minimum between a chain's runs, which depends on how long the last run took",
+    "createTime": "a timestamp",
+    "expireTime": "a timestamp",
+}
+VALUE_ONLY = frozenset(LEGITIMATE)
+# Fields whose values are identifiers drawn by each server or client: renamed
+# consistently rather than ignored.
+ID_FIELDS = frozenset(
+    {
+        "runId",
+        "originalExecutionRunId",
+        "firstExecutionRunId",
+        "continuedExecutionRunId",
+        "newExecutionRunId",
+        "baseRunId",
+        "newRunId",
+        "namespaceId",
+        "parentWorkflowNamespaceId",
+        "requestId",
+        "protocolInstanceId",
+        "updateId",
+        "acceptedRequestMessageId",
+        "inboundUpdateId",
+    }
+)
+FLAG_LISTS = frozenset({"coreUsedFlags", "langUsedFlags"})
+LOCAL_ACTIVITY_TIMES = ("complete_time", "original_schedule_time")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_REFERENCE = re.compile(r".*EventId$|^eventId$")
+ANY = "<any>"
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    event_id: int
+    event_type: str
+    field: str
+    expected: str
+    produced: str
+
+    def __str__(self) -> str:
+        return (
+            f"event {self.event_id} {self.event_type}: {self.field}: "
+            f"expected {self.expected}, produced {self.produced}"
+        )
+
+
+class _Ids:
+    """A consistent renaming of identifiers, one namespace of names per side."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, str] = {}
+
+    def name(self, value: str) -> str:
+        # ids embedded in text (a reason naming a run id) are renamed in place
+        def one(match: re.Match[str]) -> str:
+            return self.names.setdefault(match.group(0), f"<id{len(self.names) + 1}>")
+
+        if _UUID.search(value):
+            return _UUID.sub(one, value)
+        return self.names.setdefault(value, f"<id{len(self.names) + 1}>")
+
+
+def _local_activity_data(data: str) -> str:
+    """A local activity marker's payload with the SDK's own timestamps blanked."""
+    try:
+        value = json.loads(base64.b64decode(data))
+    except (binascii.Error, ValueError):
+        return data
+    if isinstance(value, dict):
+        for key in LOCAL_ACTIVITY_TIMES:
+            if key in value:
+                value[key] = ANY
+    return json.dumps(value, sort_keys=True)
+
+
+def normalise(event: Any, ids: _Ids) -> Any:
+    """One event with the legitimately differing values replaced (see the module doc)."""
+    marker = event.get("markerRecordedEventAttributes", {}).get("markerName", "")
+
+    def walk(value: Any, key: str) -> Any:
+        if isinstance(value, dict):
+            if value.get("kind") == "TASK_QUEUE_KIND_STICKY" and isinstance(value.get("name"), str):
+                value = dict(value, name=ids.name(value["name"]))
+            out = {}
+            for k, v in value.items():
+                out[k] = walk(v, k)
+            return out
+        if isinstance(value, list):
+            items = [walk(v, key) for v in value]
+            return sorted(items) if key in FLAG_LISTS else items
+        if key in VALUE_ONLY:
+            return ANY
+        if key in ID_FIELDS and isinstance(value, str):
+            return ids.name(value)
+        if key in ("reason", "cause") and isinstance(value, str):
+            return _UUID.sub(lambda m: ids.name(m.group(0)), value)
+        if key == "data" and marker == "core_local_activity" and isinstance(value, str):
+            return _local_activity_data(value)
+        return value
+
+    result: Any = walk(event, "")
+    return result
+
+
+def _diff(a: Any, b: Any, path: str) -> tuple[str, str, str] | None:
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in sorted(set(a) | set(b)):
+            where = f"{path}.{key}" if path else key
+            if key not in a:
+                return where, "(absent)", _show(b[key])
+            if key not in b:
+                return where, _show(a[key]), "(absent)"
+            found = _diff(a[key], b[key], where)
+            if found is not None:
+                return found
+        return None
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return f"{path} (length)", str(len(a)), str(len(b))
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            found = _diff(x, y, f"{path}[{i}]")
+            if found is not None:
+                return found
+        return None
+    if a != b:
+        return path, _show(a), _show(b)
+    return None
+
+
+def _show(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _event_type(event: Any) -> str:
+    return str(event.get("eventType", "?")).removeprefix("EVENT_TYPE_")
+
+
+def compare(
+    expected: Sequence[Any], produced: Sequence[Any], ordered: bool = True
+) -> Difference | None:
+    """The first difference between two histories (protojson event objects), or None."""
+    if not ordered:
+        return _compare_unordered(expected, produced)
+    left, right = _Ids(), _Ids()
+    for a, b in zip(expected, produced, strict=False):
+        event_id = int(a.get("eventId", 0))
+        if _event_type(a) != _event_type(b):
+            return Difference(event_id, _event_type(a), "eventType", _event_type(a), _event_type(b))
+        found = _diff(normalise(a, left), normalise(b, right), "")
+        if found is not None:
+            return Difference(event_id, _event_type(a), *found)
+    if len(expected) != len(produced):
+        n = min(len(expected), len(produced))
+        longer = expected if len(expected) > len(produced) else produced
+        return Difference(
+            n + 1,
+            _event_type(longer[n]),
+            "events",
+            f"{len(expected)} events",
+            f"{len(produced)} events",
+        )
+    return None
+
+
+def _strip_references(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _strip_references(v) for k, v in value.items() if not _REFERENCE.match(k)}
+    if isinstance(value, list):
+        return [_strip_references(v) for v in value]
+    return value
+
+
+def _compare_unordered(expected: Sequence[Any], produced: Sequence[Any]) -> Difference | None:
+    def bag(events: Sequence[Any]) -> Counter[str]:
+        ids = _Ids()
+        return Counter(
+            json.dumps(_strip_references(normalise(e, ids)), sort_keys=True) for e in events
+        )
+
+    a, b = bag(expected), bag(produced)
+    if a == b:
+        return None
+    missing = sorted((a - b).elements())
+    extra = sorted((b - a).elements())
+    shown = missing[0] if missing else "(none)"
+    return Difference(
+        0, "(any)", "events (ignoring order)", _cut(shown), _cut(extra[0] if extra else "(none)")
+    )
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= 160 else text[:157] + "..."

@@ -1,0 +1,178 @@
+"""What every RPC handler shares: the runtime, the namespace registry, search
+attribute definitions, and the translation of the cluster's answers into errors.
+
+The handlers (rpc_*.py) translate a protobuf request into a core request, hand it to
+the runtime, and translate the answer back; they keep no workflow state of their own.
+What the frontend does keep is what Temporal keeps outside the history service: the
+namespace registry (Temporal's metadata store), search attribute definitions (the
+cluster metadata), and in-flight query and update waiters (the history service's
+in-memory registries, which a crash would lose there too).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import grpc
+
+from core.statemachine.history.service import requests as rq
+from core.statemachine.history.service.state import MutableState
+from sim.nodes.base import Payload, Request
+from sim.persistence import RunRecord
+
+from . import errors
+from .errors import ServiceError
+from .runtime import DeadlineExceeded, Runtime
+
+if TYPE_CHECKING:
+    from .rpc_interact import Queries
+
+DEFAULT_RETENTION_NS = 86_400 * 1_000_000_000  # the dev server's default: one day
+# The search attributes every namespace has (temporal's searchattribute.system), by
+# name and IndexedValueType name; custom ones are added by OperatorService.
+SYSTEM_SEARCH_ATTRIBUTES: dict[str, str] = {
+    "WorkflowId": "KEYWORD",
+    "RunId": "KEYWORD",
+    "WorkflowType": "KEYWORD",
+    "ExecutionStatus": "KEYWORD",
+    "StartTime": "DATETIME",
+    "CloseTime": "DATETIME",
+    "ExecutionTime": "DATETIME",
+    "ExecutionDuration": "INT",
+    "HistoryLength": "INT",
+    "TaskQueue": "KEYWORD",
+    "TemporalChangeVersion": "KEYWORD_LIST",
+    "BuildIds": "KEYWORD_LIST",
+    "BatcherUser": "KEYWORD",
+    "TemporalScheduledStartTime": "DATETIME",
+    "TemporalScheduledById": "KEYWORD",
+    "TemporalSchedulePaused": "BOOL",
+    "TemporalNamespaceDivision": "KEYWORD",
+}
+# The custom attributes `temporal server start-dev` predefines (its dev config).
+DEV_SEARCH_ATTRIBUTES: dict[str, str] = {
+    "CustomKeywordField": "KEYWORD",
+    "CustomStringField": "TEXT",
+    "CustomTextField": "TEXT",
+    "CustomIntField": "INT",
+    "CustomDatetimeField": "DATETIME",
+    "CustomDoubleField": "DOUBLE",
+    "CustomBoolField": "BOOL",
+}
+
+
+@dataclass(slots=True)
+class Namespace:
+    name: str
+    id: str
+    description: str = ""
+    owner_email: str = ""
+    retention_ns: int = DEFAULT_RETENTION_NS
+    data: dict[str, str] = field(default_factory=dict)
+    search_attributes: dict[str, str] = field(default_factory=lambda: dict(DEV_SEARCH_ATTRIBUTES))
+
+
+class Frontend:
+    """The state and helpers behind every RPC handler."""
+
+    def __init__(self, runtime: Runtime, namespaces: list[str]) -> None:
+        self.runtime = runtime
+        self.rng = runtime.kernel.rng
+        self.namespaces: dict[str, Namespace] = {}
+        for name in namespaces:
+            self.add_namespace(name)
+        self.queries: Queries  # the query tasks (set by the server)
+        # failures of updates that a completion rejected (no event records them)
+        self.rejections: dict[tuple[str, str], Any] = {}
+        self.pollers: dict[tuple[str, str, int], dict[str, int]] = {}  # DescribeTaskQueue
+
+    # -- ids --------------------------------------------------------------------------
+    def new_id(self) -> str:
+        """A UUID drawn from the server's seeded RNG (run ids, namespace ids)."""
+        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+
+    # -- namespaces -------------------------------------------------------------------
+    def add_namespace(self, name: str, **fields: Any) -> Namespace:
+        record = Namespace(name, self.new_id(), **fields)
+        self.namespaces[name] = record
+        self.runtime.cluster.namespaces.add(name)
+        return record
+
+    def namespace(self, name: str) -> Namespace:
+        record = self.namespaces.get(name)
+        if record is None:
+            raise errors.namespace_not_found(name)
+        return record
+
+    def search_attribute_types(self, namespace: str) -> dict[str, str]:
+        return {**SYSTEM_SEARCH_ATTRIBUTES, **self.namespace(namespace).search_attributes}
+
+    # -- time -------------------------------------------------------------------------
+    @staticmethod
+    def deadline(context: grpc.aio.ServicerContext[Any, Any]) -> float | None:
+        """The caller's deadline on the event loop's clock (None: no deadline)."""
+        remaining = context.time_remaining()
+        if remaining is None:
+            return None
+        return asyncio.get_running_loop().time() + remaining
+
+    def now(self) -> int:
+        return self.runtime.kernel.tick()
+
+    # -- runs -------------------------------------------------------------------------
+    def run(self, namespace: str, workflow_id: str, run_id: str = "") -> RunRecord:
+        """The run, or the NotFound error the server gives for it."""
+        if not workflow_id:
+            raise errors.invalid("WorkflowId is not set on request.")
+        record = self.runtime.record(namespace, workflow_id, run_id)
+        if record is not None:
+            return record
+        if run_id:
+            raise errors.not_found(
+                f'workflow execution not found for workflow ID "{workflow_id}" '
+                f'and run ID "{run_id}"'
+            )
+        raise errors.not_found(f"workflow not found for ID: {workflow_id}")
+
+    def state(self, namespace: str, workflow_id: str, run_id: str = "") -> MutableState:
+        return self.run(namespace, workflow_id, run_id).state
+
+    async def call(
+        self,
+        context: grpc.aio.ServicerContext[Any, Any],
+        namespace: str,
+        workflow_id: str,
+        run_id: str,
+        req: Request,
+    ) -> Payload:
+        """Send `req` to the run's history service; an error reply raises."""
+        try:
+            answer = await self.runtime.call(
+                namespace, workflow_id, run_id, req, self.deadline(context)
+            )
+        except DeadlineExceeded as exc:
+            raise errors.deadline(str(exc)) from None
+        if isinstance(answer, rq.Error):
+            raise reply_error(answer, workflow_id)
+        return answer
+
+
+def reply_error(error: rq.Error, workflow_id: str = "") -> ServiceError:
+    """A history service error reply as the frontend's gRPC error."""
+    kind = error.kind
+    if kind is rq.ErrorKind.WORKFLOW_COMPLETED:
+        return errors.not_found("workflow execution already completed")
+    if kind is rq.ErrorKind.NOT_FOUND:
+        if error.message.startswith("no run"):
+            return errors.not_found(f"workflow not found for ID: {workflow_id}")
+        return errors.not_found(error.message)
+    if kind is rq.ErrorKind.INVALID_ARGUMENT:
+        return errors.invalid(error.message)
+    if kind in (rq.ErrorKind.ALREADY_STARTED, rq.ErrorKind.OBSOLETE):
+        return errors.not_found(error.message)
+    if kind is rq.ErrorKind.NOT_READY:
+        return errors.unavailable(error.message)
+    return ServiceError(grpc.StatusCode.ALREADY_EXISTS, error.message)

@@ -1,0 +1,145 @@
+"""The live kernel: the simulator's kernel, driven by a clock instead of a loop.
+
+Theory of operation. The cluster's nodes schedule calls on a kernel (`at`, `after`) and
+read its clock (`now`); in the simulator a loop pops those calls in virtual-time order
+as fast as it can. Here the same queue is drained by an asyncio task, `pump`, that runs
+every call whose time has come by the clock and sleeps until the next one, or until a
+gRPC handler pokes it. The clock is real time (the wall clock at start, advanced by the
+monotonic clock) plus an offset that only time skipping moves: with skipping on, no
+lock held and no task in flight (`busy()` false), the clock jumps to the next durable
+timer (`skip_target()`: a user timer, a timeout, a retry or start backoff), as the Java
+SDK's test server does. Long polls and the nodes' own retry delays are not targets:
+they just come due after a jump. Everything runs on the event loop's one thread, so the
+nodes need no locks. Trace lines are folded into the hash and only the most recent are
+kept, since a server runs without end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import heapq
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sim.kernel import SEQ_BITS, T0, Kernel
+
+RECENT_TRACE = 1000  # trace lines kept for a report
+
+
+def _never() -> bool:
+    return False
+
+
+def _nothing() -> int | None:
+    return None
+
+
+class LiveKernel(Kernel):
+    __slots__ = (
+        "_base_mono",
+        "_base_wall",
+        "_wake",
+        "busy",
+        "locks",
+        "offset",
+        "recent",
+        "skip_target",
+        "skipping",
+    )
+
+    def __init__(self, seed: int, time_skipping: bool = False) -> None:
+        super().__init__(seed)
+        self.recent: collections.deque[str] = collections.deque(maxlen=RECENT_TRACE)
+        self._base_wall = time.time_ns()
+        self._base_mono = time.monotonic_ns()
+        self.offset = 0  # ns skipped so far
+        self.skipping = time_skipping
+        self.locks = 0  # TestService LockTimeSkipping holds; no skipping while > 0
+        self.busy: Callable[[], bool] = _never  # is a task in flight? (set by the runtime)
+        self.skip_target: Callable[[], int | None] = _nothing  # the next durable timer
+        self._wake: asyncio.Event | None = None
+        self.now = self.clock()
+
+    def clock(self) -> int:
+        """The current time in ns since the epoch: real time plus what was skipped."""
+        return self._base_wall + (time.monotonic_ns() - self._base_mono) + self.offset
+
+    def tick(self) -> int:
+        """Bring `now` up to the clock (before a handler calls into the nodes)."""
+        now = self.clock()
+        if now > self.now:
+            self.now = now
+        return self.now
+
+    def poke(self) -> None:
+        """Something changed outside the queue: let the pump look again."""
+        if self._wake is not None:
+            self._wake.set()
+
+    def log(self, node: str, what: str) -> None:
+        line = f"t={self.now - T0} {node} {what}"
+        self._hash.update(line.encode())
+        self._hash.update(b"\n")
+        self.recent.append(line)
+
+    def skip_to(self, target: int) -> None:
+        """Move the clock forward to `target` (never back)."""
+        gap = target - self.clock()
+        if gap > 0:
+            self.offset += gap
+            self.log("kernel", f"skip {gap}ns")
+
+    def run_due(self) -> int:
+        """Run every scheduled call whose time has come; how many ran."""
+        queue = self._queue
+        pop = heapq.heappop
+        ran = 0
+        limit = (self.clock() + 1) << SEQ_BITS
+        while queue and queue[0][0] < limit:
+            key, fn, args = pop(queue)
+            due = key >> SEQ_BITS
+            if due > self.now:
+                self.now = due
+            self.steps += 1
+            ran += 1
+            fn(*args)
+        self.tick()
+        return ran
+
+    def can_skip(self) -> bool:
+        return self.skipping and self.locks <= 0 and not self.busy()
+
+    async def pump(self, stop: asyncio.Event) -> None:
+        """Drain the queue by the clock until `stop` is set."""
+        self._wake = wake = asyncio.Event()
+        queue = self._queue
+        while not stop.is_set():
+            wake.clear()
+            self.run_due()
+            if self.can_skip():
+                target = self.skip_target()
+                if target is not None and target > self.clock():
+                    self.skip_to(target)
+                    continue
+            timeout: float | None = None
+            if queue:
+                timeout = max(0.0, ((queue[0][0] >> SEQ_BITS) - self.clock()) / 1e9)
+            if timeout == 0.0:
+                await asyncio.sleep(0)  # due already: let handlers in, then run it
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), timeout)
+
+    # The queue methods are the simulator's; scheduling pokes the pump.
+    def at(self, time_ns: int, fn: Callable[..., None], *args: Any) -> None:
+        super().at(time_ns, fn, *args)
+        if self._wake is not None:
+            self._wake.set()
+
+    def after(self, delay: int, fn: Callable[..., None], *args: Any) -> None:
+        super().after(delay, fn, *args)
+        if self._wake is not None:
+            self._wake.set()

@@ -1,0 +1,261 @@
+"""Starting and steering workflow executions: StartWorkflowExecution,
+SignalWithStartWorkflowExecution, SignalWorkflowExecution,
+RequestCancelWorkflowExecution, TerminateWorkflowExecution.
+
+Each handler checks the request as `service/frontend/workflow_handler.go` does (its
+error messages are the ones in `service/frontend/errors.go`), builds the core request
+and sends it to the run's history service. The workflow id conflict policy, which
+decides what a start does while a run is open, is applied here before the core's start
+(`service/history/api/startworkflow/api.go`); the core applies request-id dedup and the
+id reuse policy (what a start may do after a run closed).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+from temporalio.api.enums.v1 import workflow_pb2 as wf_enums
+from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
+
+from core.enums import WorkflowIdReusePolicy
+from core.opaque import Opaque
+from core.statemachine.history.service import requests as rq
+
+from . import convert, errors
+from .frontend import Frontend
+
+Context = grpc.aio.ServicerContext[Any, Any]
+SECOND = 1_000_000_000
+MAX_ID_LENGTH = 1000  # limit.maxIDLength
+
+_REUSE = {
+    wf_enums.WORKFLOW_ID_REUSE_POLICY_UNSPECIFIED: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+    wf_enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+    wf_enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY: (
+        WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY
+    ),
+    wf_enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+    wf_enums.WORKFLOW_ID_REUSE_POLICY_TERMINATE_IF_RUNNING: (
+        WorkflowIdReusePolicy.TERMINATE_IF_RUNNING
+    ),
+}
+
+
+def _check_id(name: str, value: str) -> None:
+    if len(value) > MAX_ID_LENGTH:
+        raise errors.invalid(
+            f"{name} exceeds maximum allowed length ({len(value)}/{MAX_ID_LENGTH})"
+        )
+
+
+def start_request(fe: Frontend, req: Any, run_id: str) -> rq.StartWorkflowExecution:
+    """The core start for a Start or SignalWithStart request (validated here)."""
+    fe.namespace(req.namespace)
+    if not req.workflow_id:
+        raise errors.invalid("WorkflowId is not set on request.")
+    _check_id("WorkflowId", req.workflow_id)
+    if not req.workflow_type.name:
+        raise errors.invalid("WorkflowType is not set on request.")
+    if not req.task_queue.name:
+        raise errors.invalid("taskQueue is not set")
+    if not req.request_id:
+        raise errors.invalid("RequestId is not set on request.")
+    if req.cron_schedule:
+        raise errors.invalid("CronSchedule is not supported by tmodel serve.")
+    for name in ("workflow_execution_timeout", "workflow_run_timeout", "workflow_task_timeout"):
+        if convert.nanos(getattr(req, name)) < 0:
+            camel = "".join(w.capitalize() for w in name.split("_"))
+            raise errors.invalid(f"Invalid {camel}.")
+    check_search_attributes(fe, req.namespace, req)
+    delay = convert.nanos(req.workflow_start_delay) if req.HasField("workflow_start_delay") else 0
+    return rq.StartWorkflowExecution(
+        namespace=req.namespace,
+        workflow_id=req.workflow_id,
+        run_id=run_id,
+        workflow_type=req.workflow_type.name,
+        task_queue=req.task_queue.name,
+        request_id=req.request_id,
+        input=convert.opaque(req, "input"),
+        workflow_task_timeout=convert.nanos(req.workflow_task_timeout),
+        run_timeout=convert.nanos(req.workflow_run_timeout),
+        execution_timeout=convert.nanos(req.workflow_execution_timeout),
+        identity=req.identity,
+        first_workflow_task_backoff=delay,
+        retry_policy=convert.opaque(req, "retry_policy"),
+        id_reuse_policy=_REUSE.get(
+            req.workflow_id_reuse_policy, WorkflowIdReusePolicy.ALLOW_DUPLICATE
+        ),
+        header=convert.opaque(req, "header"),
+        memo=convert.opaque(req, "memo"),
+        search_attributes=typed_search_attributes(fe, req.namespace, req),
+        namespace_id=fe.namespace(req.namespace).id,
+        retention=fe.namespace(req.namespace).retention_ns,
+    )
+
+
+def check_search_attributes(fe: Frontend, namespace: str, req: Any) -> None:
+    """Every search attribute set must be defined in the namespace."""
+    if req.HasField("search_attributes"):
+        set_types(fe, namespace, req.search_attributes)
+
+
+# IndexedValueType names as search attribute payloads carry them in metadata "type".
+TYPE_NAMES = {
+    "KEYWORD": "Keyword",
+    "TEXT": "Text",
+    "INT": "Int",
+    "DOUBLE": "Double",
+    "BOOL": "Bool",
+    "DATETIME": "Datetime",
+    "KEYWORD_LIST": "KeywordList",
+}
+
+
+def set_types(fe: Frontend, namespace: str, attributes: Any) -> None:
+    """Check every attribute is defined and mark each payload with its type, as the
+    server does before it stores them (`common/searchattribute` ValidateAndSetType;
+    a null value too)."""
+    known = fe.search_attribute_types(namespace)
+    for name, payload in attributes.indexed_fields.items():
+        kind = known.get(name)
+        if kind is None:
+            raise errors.invalid(f"search attribute {name} is not defined in namespace {namespace}")
+        if "type" not in payload.metadata:
+            payload.metadata["type"] = TYPE_NAMES[kind].encode()
+
+
+def typed_search_attributes(fe: Frontend, namespace: str, req: Any) -> Opaque | None:
+    if not req.HasField("search_attributes"):
+        return None
+    set_types(fe, namespace, req.search_attributes)
+    return convert.opaque(req, "search_attributes")
+
+
+async def _resolve_conflict(fe: Frontend, context: Context, req: Any) -> str | None:
+    """Apply the id conflict policy to a running run; the run id to answer with when the
+    start must not start anything (USE_EXISTING), else None."""
+    state = fe.runtime.state(req.namespace, req.workflow_id)
+    if state is None or not state.running or state.start_request_id == req.request_id:
+        return None
+    policy = req.workflow_id_conflict_policy
+    if (
+        policy == wf_enums.WORKFLOW_ID_CONFLICT_POLICY_UNSPECIFIED
+        and req.workflow_id_reuse_policy == wf_enums.WORKFLOW_ID_REUSE_POLICY_TERMINATE_IF_RUNNING
+    ):
+        policy = wf_enums.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING
+    if policy == wf_enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING:
+        return state.run_id
+    if policy == wf_enums.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING:
+        stop = rq.TerminateWorkflowExecution(
+            "terminated by new start (conflict policy)", req.identity
+        )
+        await fe.call(context, req.namespace, req.workflow_id, state.run_id, stop)
+        return None
+    raise errors.already_started(
+        f"Workflow execution is already running. WorkflowId: {req.workflow_id}, "
+        f"RunId: {state.run_id}.",
+        state.start_request_id,
+        state.run_id,
+    )
+
+
+def _already_started(fe: Frontend, namespace: str, workflow_id: str, message: str) -> Exception:
+    state = fe.runtime.state(namespace, workflow_id)
+    if state is None:
+        return errors.invalid(message)
+    return errors.already_started(message, state.start_request_id, state.run_id)
+
+
+async def start_workflow_execution(
+    fe: Frontend, req: ws.StartWorkflowExecutionRequest, context: Context
+) -> ws.StartWorkflowExecutionResponse:
+    start = start_request(fe, req, fe.new_id())
+    existing = await _resolve_conflict(fe, context, req)
+    if existing is not None:
+        return ws.StartWorkflowExecutionResponse(
+            run_id=existing, started=False, status=wf_enums.WORKFLOW_EXECUTION_STATUS_RUNNING
+        )
+    try:
+        await fe.call(context, req.namespace, req.workflow_id, "", start)
+    except errors.ServiceError as exc:
+        if exc.code is grpc.StatusCode.ALREADY_EXISTS:
+            raise _already_started(fe, req.namespace, req.workflow_id, exc.message) from None
+        raise
+    run_id = fe.runtime.current_run_id(req.namespace, req.workflow_id) or start.run_id
+    return ws.StartWorkflowExecutionResponse(
+        run_id=run_id, started=True, status=wf_enums.WORKFLOW_EXECUTION_STATUS_RUNNING
+    )
+
+
+def signal_request(
+    fe: Frontend, namespace: str, req: Any, input_field: str
+) -> rq.SignalWorkflowExecution:
+    fe.namespace(namespace)
+    if not req.signal_name:
+        raise errors.invalid("SignalName is not set on request.")
+    return rq.SignalWorkflowExecution(
+        req.signal_name,
+        request_id=req.request_id,
+        input=convert.opaque(req, input_field),
+        identity=req.identity,
+        header=convert.opaque(req, "header"),
+    )
+
+
+async def signal_with_start_workflow_execution(
+    fe: Frontend, req: ws.SignalWithStartWorkflowExecutionRequest, context: Context
+) -> ws.SignalWithStartWorkflowExecutionResponse:
+    start = start_request(fe, req, fe.new_id())
+    signal = signal_request(fe, req.namespace, req, "signal_input")
+    before = fe.runtime.current_run_id(req.namespace, req.workflow_id)
+    if req.workflow_id_conflict_policy == wf_enums.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING:
+        await _resolve_conflict(fe, context, req)
+    await fe.call(
+        context,
+        req.namespace,
+        req.workflow_id,
+        "",
+        rq.SignalWithStartWorkflowExecution(start, signal),
+    )
+    run_id = fe.runtime.current_run_id(req.namespace, req.workflow_id) or start.run_id
+    return ws.SignalWithStartWorkflowExecutionResponse(run_id=run_id, started=run_id != before)
+
+
+async def signal_workflow_execution(
+    fe: Frontend, req: ws.SignalWorkflowExecutionRequest, context: Context
+) -> ws.SignalWorkflowExecutionResponse:
+    signal = signal_request(fe, req.namespace, req, "input")
+    execution = req.workflow_execution
+    fe.run(req.namespace, execution.workflow_id, execution.run_id)
+    await fe.call(context, req.namespace, execution.workflow_id, execution.run_id, signal)
+    return ws.SignalWorkflowExecutionResponse()
+
+
+def _check_first_run(fe: Frontend, req: Any) -> None:
+    execution = req.workflow_execution
+    state = fe.state(req.namespace, execution.workflow_id, execution.run_id)
+    if req.first_execution_run_id and state.first_run_id != req.first_execution_run_id:
+        raise errors.not_found("workflow execution not found for the given first execution run id")
+
+
+async def request_cancel_workflow_execution(
+    fe: Frontend, req: ws.RequestCancelWorkflowExecutionRequest, context: Context
+) -> ws.RequestCancelWorkflowExecutionResponse:
+    fe.namespace(req.namespace)
+    _check_first_run(fe, req)
+    execution = req.workflow_execution
+    cancel = rq.RequestCancelWorkflowExecution(req.request_id, req.reason, req.identity)
+    await fe.call(context, req.namespace, execution.workflow_id, execution.run_id, cancel)
+    return ws.RequestCancelWorkflowExecutionResponse()
+
+
+async def terminate_workflow_execution(
+    fe: Frontend, req: ws.TerminateWorkflowExecutionRequest, context: Context
+) -> ws.TerminateWorkflowExecutionResponse:
+    fe.namespace(req.namespace)
+    _check_first_run(fe, req)
+    execution = req.workflow_execution
+    stop = rq.TerminateWorkflowExecution(req.reason, req.identity, convert.opaque(req, "details"))
+    await fe.call(context, req.namespace, execution.workflow_id, execution.run_id, stop)
+    return ws.TerminateWorkflowExecutionResponse()

@@ -1,0 +1,270 @@
+"""Reading executions: DescribeWorkflowExecution, GetWorkflowExecutionHistory (pages,
+long polls for new events, the close-event filter), GetWorkflowExecutionHistoryReverse,
+ListWorkflowExecutions and CountWorkflowExecutions.
+
+Histories are read from persistence as committed, as Temporal's frontend reads history
+branches (`service/frontend/workflow_handler.go` GetWorkflowExecutionHistory); a long
+poll (`wait_new_event`) waits for the next commit to the run, up to the long-poll limit
+(`frontend.longPollExpirationInterval`, 20 s) or the caller's deadline, and then
+answers with what it has, possibly nothing, and a token to continue from.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import grpc
+from google.protobuf import json_format
+from temporalio.api.common.v1 import message_pb2 as common_pb
+from temporalio.api.enums.v1 import task_queue_pb2 as tq_enums
+from temporalio.api.enums.v1 import workflow_pb2 as wf_enums
+from temporalio.api.taskqueue.v1 import message_pb2 as tq_pb
+from temporalio.api.workflow.v1 import message_pb2 as workflow_pb
+from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
+
+from core.statemachine.history.service.state import MutableState
+from sim.persistence import RunRecord
+
+from . import convert, errors, tokens, visibility
+from .frontend import Frontend
+
+Context = grpc.aio.ServicerContext[Any, Any]
+HISTORY_LONG_POLL = 20.0  # seconds
+DEFAULT_PAGE = 1000  # frontend.historyMaxPageSize's default is 256; SDKs ask for more
+MAX_PAGE = 10_000
+LIST_PAGE = 1000
+
+
+def _task_queue(name: str) -> tq_pb.TaskQueue:
+    return tq_pb.TaskQueue(name=name, kind=tq_enums.TASK_QUEUE_KIND_NORMAL)
+
+
+def execution_info(record: visibility.Record) -> workflow_pb.WorkflowExecutionInfo:
+    state = record.run.state
+    info = workflow_pb.WorkflowExecutionInfo(
+        execution=common_pb.WorkflowExecution(
+            workflow_id=record.run.workflow_id, run_id=state.run_id
+        ),
+        type=common_pb.WorkflowType(name=record.workflow_type),
+        status=visibility.STATUS_NUMBERS[record.status],  # type: ignore[arg-type]
+        history_length=record.history_length,
+        task_queue=record.task_queue,
+        first_run_id=state.first_run_id or state.run_id,
+        state_transition_count=record.history_length,
+    )
+    info.start_time.CopyFrom(convert.timestamp(record.start_time))
+    info.execution_time.CopyFrom(convert.timestamp(record.execution_time))
+    if record.close_time:
+        info.close_time.CopyFrom(convert.timestamp(record.close_time))
+        info.execution_duration.CopyFrom(
+            convert.duration(max(0, record.close_time - record.execution_time))
+        )
+    if record.memo:
+        json_format.ParseDict({"fields": record.memo}, info.memo)
+    if record.search_attributes:
+        json_format.ParseDict({"indexedFields": record.search_attributes}, info.search_attributes)
+    if record.parent is not None:
+        info.parent_execution.workflow_id, info.parent_execution.run_id = record.parent
+    return info
+
+
+def _pending_activity(state: MutableState, info: Any) -> workflow_pb.PendingActivityInfo:
+    if info.cancel_requested_event_id:
+        status = wf_enums.PENDING_ACTIVITY_STATE_CANCEL_REQUESTED
+    elif info.started:
+        status = wf_enums.PENDING_ACTIVITY_STATE_STARTED
+    else:
+        status = wf_enums.PENDING_ACTIVITY_STATE_SCHEDULED
+    out = workflow_pb.PendingActivityInfo(
+        activity_id=info.activity_id,
+        activity_type=common_pb.ActivityType(name=info.activity_type),
+        state=status,
+        attempt=info.attempt,
+        maximum_attempts=info.retry_policy.maximum_attempts,
+        last_worker_identity=info.identity,
+    )
+    out.scheduled_time.CopyFrom(convert.timestamp(info.scheduled_time))
+    if info.started_time:
+        out.last_started_time.CopyFrom(convert.timestamp(info.started_time))
+    if info.last_heartbeat_time:
+        out.last_heartbeat_time.CopyFrom(convert.timestamp(info.last_heartbeat_time))
+    if info.schedule_to_close_timeout:
+        expiry = info.first_scheduled_time + info.schedule_to_close_timeout
+        out.expiration_time.CopyFrom(convert.timestamp(expiry))
+    convert.fill(out.heartbeat_details, info.heartbeat_details)
+    convert.fill(out.last_failure, info.last_failure)
+    return out
+
+
+async def describe_workflow_execution(
+    fe: Frontend, req: ws.DescribeWorkflowExecutionRequest, context: Context
+) -> ws.DescribeWorkflowExecutionResponse:
+    fe.namespace(req.namespace)
+    run = fe.run(req.namespace, req.execution.workflow_id, req.execution.run_id)
+    state = run.state
+    record = visibility.record_of(run)
+    out = ws.DescribeWorkflowExecutionResponse(workflow_execution_info=execution_info(record))
+    config = out.execution_config
+    config.task_queue.CopyFrom(_task_queue(state.task_queue))
+    config.default_workflow_task_timeout.CopyFrom(convert.duration(state.workflow_task_timeout))
+    if state.run_timeout:
+        config.workflow_run_timeout.CopyFrom(convert.duration(state.run_timeout))
+    if state.execution_timeout:
+        config.workflow_execution_timeout.CopyFrom(convert.duration(state.execution_timeout))
+    for info in state.activities:
+        out.pending_activities.append(_pending_activity(state, info))
+    for child in state.children:
+        out.pending_children.append(
+            workflow_pb.PendingChildExecutionInfo(
+                workflow_id=child.workflow_id,
+                run_id=child.run_id,
+                workflow_type_name=child.workflow_type,
+                initiated_id=child.initiated_event_id,
+                parent_close_policy=child.parent_close_policy,  # type: ignore[arg-type]
+            )
+        )
+    wft = state.wft
+    if wft is not None:
+        pending = out.pending_workflow_task
+        pending.state = (
+            wf_enums.PENDING_WORKFLOW_TASK_STATE_STARTED
+            if wft.started
+            else wf_enums.PENDING_WORKFLOW_TASK_STATE_SCHEDULED
+        )
+        pending.attempt = wft.attempt
+        pending.scheduled_time.CopyFrom(convert.timestamp(wft.scheduled_time))
+        pending.original_scheduled_time.CopyFrom(convert.timestamp(wft.scheduled_time))
+        if wft.started:
+            pending.started_time.CopyFrom(convert.timestamp(wft.started_time))
+    out.workflow_extended_info.cancel_requested = state.cancel_requested
+    return out
+
+
+async def _wait_for_change(fe: Frontend, context: Context, run: RunRecord, ready: Any) -> None:
+    """Wait until `ready()` or the long-poll limit (or the caller's deadline) comes."""
+    loop = asyncio.get_running_loop()
+    limit = loop.time() + HISTORY_LONG_POLL
+    deadline = fe.deadline(context)
+    if deadline is not None:
+        limit = min(limit, deadline - 1.0)
+    while not ready() and loop.time() < limit:
+        waiter = fe.runtime.waiters.add(run.state.run_id)
+        try:
+            await asyncio.wait_for(waiter, max(0.0, limit - loop.time()))
+        except TimeoutError:
+            return
+
+
+async def get_workflow_execution_history(
+    fe: Frontend, req: ws.GetWorkflowExecutionHistoryRequest, context: Context
+) -> ws.GetWorkflowExecutionHistoryResponse:
+    """As `service/history/api/getworkflowexecutionhistory/api.go`: with the close-event
+    filter, the close event once the run closed (a long poll waits for it); otherwise a
+    page of events, and a token while more pages remain or, in a long poll of a running
+    run, to wait for the events still to come."""
+    fe.namespace(req.namespace)
+    page = tokens.decode_page_token(req.next_page_token)
+    run_id = str(page.get("run", "")) or req.execution.run_id
+    run = fe.run(req.namespace, req.execution.workflow_id, run_id)
+    long_poll = req.wait_new_event
+    out = ws.GetWorkflowExecutionHistoryResponse()
+    if req.history_event_filter_type == wf_enums.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT:
+        if long_poll and run.state.running:
+            await _wait_for_change(fe, context, run, lambda: not run.state.running)
+        if not run.state.running:
+            out.history.events.append(convert.event_proto(run.events[-1]))
+        elif long_poll:
+            out.next_page_token = tokens.page_token(run=run.state.run_id, next=0)
+        return out
+    start = tokens.int_field(page, "next")
+    if page and long_poll and run.state.running and start >= len(run.events):
+        await _wait_for_change(
+            fe, context, run, lambda: len(run.events) > start or not run.state.running
+        )
+    size = min(req.maximum_page_size or DEFAULT_PAGE, MAX_PAGE)
+    chunk = run.events[start : start + size]
+    out.history.events.extend(convert.event_proto(e) for e in chunk)
+    after = start + len(chunk)
+    if after < len(run.events) or (long_poll and run.state.running):
+        out.next_page_token = tokens.page_token(run=run.state.run_id, next=after)
+    return out
+
+
+async def get_workflow_execution_history_reverse(
+    fe: Frontend, req: ws.GetWorkflowExecutionHistoryReverseRequest, context: Context
+) -> ws.GetWorkflowExecutionHistoryReverseResponse:
+    fe.namespace(req.namespace)
+    page = tokens.decode_page_token(req.next_page_token)
+    run_id = str(page.get("run", "")) or req.execution.run_id
+    run = fe.run(req.namespace, req.execution.workflow_id, run_id)
+    end = tokens.int_field(page, "end", len(run.events))
+    size = min(req.maximum_page_size or DEFAULT_PAGE, MAX_PAGE)
+    start = max(0, end - size)
+    out = ws.GetWorkflowExecutionHistoryReverseResponse()
+    out.history.events.extend(convert.event_proto(e) for e in reversed(run.events[start:end]))
+    if start > 0:
+        out.next_page_token = tokens.page_token(run=run.state.run_id, end=start)
+    return out
+
+
+def _matching(fe: Frontend, namespace: str, query_text: str) -> list[visibility.Record]:
+    query = visibility.parse_query(query_text, fe.search_attribute_types(namespace))
+    found = [
+        visibility.record_of(run)
+        for run in fe.runtime.persistence.runs.values()
+        if run.state.namespace == namespace
+    ]
+    found = [r for r in found if query.predicate(r)]
+    found.sort(key=lambda r: visibility.sort_key(r, query.order_by), reverse=query.descending)
+    return found
+
+
+async def list_workflow_executions(
+    fe: Frontend, req: ws.ListWorkflowExecutionsRequest, context: Context
+) -> ws.ListWorkflowExecutionsResponse:
+    fe.namespace(req.namespace)
+    records = _matching(fe, req.namespace, req.query)
+    page = tokens.decode_page_token(req.next_page_token)
+    start = tokens.int_field(page, "offset")
+    size = req.page_size if req.page_size > 0 else LIST_PAGE
+    out = ws.ListWorkflowExecutionsResponse()
+    out.executions.extend(execution_info(r) for r in records[start : start + size])
+    if start + size < len(records):
+        out.next_page_token = tokens.page_token(offset=start + size)
+    return out
+
+
+async def count_workflow_executions(
+    fe: Frontend, req: ws.CountWorkflowExecutionsRequest, context: Context
+) -> ws.CountWorkflowExecutionsResponse:
+    fe.namespace(req.namespace)
+    text = req.query
+    group_by = None
+    upper = text.upper()
+    if "GROUP BY" in upper:
+        at = upper.index("GROUP BY")
+        group_by = text[at + len("GROUP BY") :].strip()
+        text = text[:at]
+        if group_by != "ExecutionStatus":
+            raise errors.invalid(
+                f"invalid query: 'GROUP BY' clause is only supported for ExecutionStatus, "
+                f"not {group_by}"
+            )
+    records = _matching(fe, req.namespace, text)
+    out = ws.CountWorkflowExecutionsResponse(count=len(records))
+    if group_by is not None:
+        counts: dict[str, int] = {}
+        for r in records:
+            name = visibility.STATUS_NAMES[r.status]
+            counts[name] = counts.get(name, 0) + 1
+        for name, count in sorted(counts.items()):
+            group = out.groups.add(count=count)
+            group.group_values.add().CopyFrom(_keyword_payload(name))
+    return out
+
+
+def _keyword_payload(value: str) -> common_pb.Payload:
+    return common_pb.Payload(
+        metadata={"encoding": b"json/plain", "type": b"Keyword"}, data=f'"{value}"'.encode()
+    )

@@ -1,0 +1,231 @@
+"""The server, its namespaces and task queues: GetSystemInfo, GetClusterInfo,
+DescribeNamespace, RegisterNamespace, ListNamespaces, UpdateNamespace,
+GetSearchAttributes, DescribeTaskQueue, ShutdownWorker, RecordWorkerHeartbeat; and
+OperatorService's search attribute RPCs.
+
+GetSystemInfo declares only what this server does (`capabilities`): SDKs switch
+features on from it, so a capability claimed but missing would break them. Eager
+workflow start, schedules, Nexus and build-id versioning are declared absent.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+from temporalio.api.enums.v1 import common_pb2 as common_enums
+from temporalio.api.enums.v1 import namespace_pb2 as ns_enums
+from temporalio.api.namespace.v1 import message_pb2 as ns_pb
+from temporalio.api.operatorservice.v1 import request_response_pb2 as ops
+from temporalio.api.taskqueue.v1 import message_pb2 as tq_pb
+from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
+
+from . import convert, errors, tokens
+from .frontend import SYSTEM_SEARCH_ATTRIBUTES, Frontend, Namespace
+
+Context = grpc.aio.ServicerContext[Any, Any]
+SERVER_VERSION = "1.32.0"  # the Temporal release whose behaviour the model follows
+CLUSTER = "active"
+
+
+async def get_system_info(
+    fe: Frontend, req: ws.GetSystemInfoRequest, context: Context
+) -> ws.GetSystemInfoResponse:
+    out = ws.GetSystemInfoResponse(server_version=SERVER_VERSION)
+    caps = out.capabilities
+    caps.signal_and_query_header = True
+    caps.internal_error_differentiation = True
+    caps.activity_failure_include_heartbeat = True
+    caps.encoded_failure_attributes = True
+    caps.upsert_memo = True
+    caps.sdk_metadata = True
+    caps.count_group_by_execution_status = True
+    return out
+
+
+async def get_cluster_info(
+    fe: Frontend, req: ws.GetClusterInfoRequest, context: Context
+) -> ws.GetClusterInfoResponse:
+    return ws.GetClusterInfoResponse(
+        server_version=SERVER_VERSION,
+        cluster_id="tmodel",
+        cluster_name=CLUSTER,
+        history_shard_count=fe.runtime.cluster.router.shards,
+        persistence_store="memory",
+        visibility_store="memory",
+    )
+
+
+def _describe(record: Namespace) -> ws.DescribeNamespaceResponse:
+    out = ws.DescribeNamespaceResponse()
+    info = out.namespace_info
+    info.name = record.name
+    info.id = record.id
+    info.state = ns_enums.NAMESPACE_STATE_REGISTERED
+    info.description = record.description
+    info.owner_email = record.owner_email
+    info.data.update(record.data)
+    info.capabilities.sync_update = True
+    info.capabilities.async_update = True
+    out.config.workflow_execution_retention_ttl.CopyFrom(convert.duration(record.retention_ns))
+    out.config.history_archival_state = ns_enums.ARCHIVAL_STATE_DISABLED
+    out.config.visibility_archival_state = ns_enums.ARCHIVAL_STATE_DISABLED
+    out.config.bad_binaries.SetInParent()
+    out.replication_config.active_cluster_name = CLUSTER
+    out.replication_config.clusters.add(cluster_name=CLUSTER)
+    return out
+
+
+async def describe_namespace(
+    fe: Frontend, req: ws.DescribeNamespaceRequest, context: Context
+) -> ws.DescribeNamespaceResponse:
+    if req.id:
+        record = next((n for n in fe.namespaces.values() if n.id == req.id), None)
+        if record is None:
+            raise errors.namespace_not_found(req.id)
+        return _describe(record)
+    if not req.namespace:
+        raise errors.invalid("Namespace is not set on request.")
+    return _describe(fe.namespace(req.namespace))
+
+
+async def register_namespace(
+    fe: Frontend, req: ws.RegisterNamespaceRequest, context: Context
+) -> ws.RegisterNamespaceResponse:
+    if not req.namespace:
+        raise errors.invalid("Namespace is not set on request.")
+    if req.namespace in fe.namespaces:
+        raise errors.namespace_exists(req.namespace)
+    retention = convert.nanos(req.workflow_execution_retention_period)
+    fe.add_namespace(
+        req.namespace,
+        description=req.description,
+        owner_email=req.owner_email,
+        data=dict(req.data),
+        **({"retention_ns": retention} if retention > 0 else {}),
+    )
+    return ws.RegisterNamespaceResponse()
+
+
+async def update_namespace(
+    fe: Frontend, req: ws.UpdateNamespaceRequest, context: Context
+) -> ws.UpdateNamespaceResponse:
+    record = fe.namespace(req.namespace)
+    if req.HasField("update_info"):
+        record.description = req.update_info.description or record.description
+        record.owner_email = req.update_info.owner_email or record.owner_email
+        record.data.update(req.update_info.data)
+    if req.HasField("config") and req.config.HasField("workflow_execution_retention_ttl"):
+        record.retention_ns = convert.nanos(req.config.workflow_execution_retention_ttl)
+    described = _describe(record)
+    return ws.UpdateNamespaceResponse(
+        namespace_info=described.namespace_info,
+        config=described.config,
+        replication_config=described.replication_config,
+    )
+
+
+async def list_namespaces(
+    fe: Frontend, req: ws.ListNamespacesRequest, context: Context
+) -> ws.ListNamespacesResponse:
+    names = sorted(fe.namespaces)
+    page = tokens.decode_page_token(req.next_page_token)
+    start = tokens.int_field(page, "offset")
+    size = req.page_size if req.page_size > 0 else 100
+    out = ws.ListNamespacesResponse()
+    for name in names[start : start + size]:
+        out.namespaces.append(_describe(fe.namespaces[name]))
+    if start + size < len(names):
+        out.next_page_token = tokens.page_token(offset=start + size)
+    return out
+
+
+def _types(kinds: dict[str, str]) -> dict[str, int]:
+    return {
+        name: common_enums.IndexedValueType.Value(f"INDEXED_VALUE_TYPE_{k}")
+        for name, k in kinds.items()
+    }
+
+
+async def get_search_attributes(
+    fe: Frontend, req: ws.GetSearchAttributesRequest, context: Context
+) -> ws.GetSearchAttributesResponse:
+    out = ws.GetSearchAttributesResponse()
+    default = fe.namespaces.get("default")
+    kinds = {**SYSTEM_SEARCH_ATTRIBUTES, **(default.search_attributes if default else {})}
+    out.keys.update(_types(kinds))  # type: ignore[arg-type]
+    return out
+
+
+async def describe_task_queue(
+    fe: Frontend, req: ws.DescribeTaskQueueRequest, context: Context
+) -> ws.DescribeTaskQueueResponse:
+    fe.namespace(req.namespace)
+    if not req.task_queue.name:
+        raise errors.invalid("TaskQueue is not set on request.")
+    task_type = req.task_queue_type or 1
+    out = ws.DescribeTaskQueueResponse()
+    seen = fe.pollers.get((req.namespace, req.task_queue.name, task_type), {})
+    for identity, when in sorted(seen.items()):
+        poller = tq_pb.PollerInfo(identity=identity, rate_per_second=0.0)
+        poller.last_access_time.CopyFrom(convert.timestamp(int(when)))
+        out.pollers.append(poller)
+    return out
+
+
+async def shutdown_worker(
+    fe: Frontend, req: ws.ShutdownWorkerRequest, context: Context
+) -> ws.ShutdownWorkerResponse:
+    fe.namespace(req.namespace)
+    return ws.ShutdownWorkerResponse()
+
+
+async def record_worker_heartbeat(
+    fe: Frontend, req: ws.RecordWorkerHeartbeatRequest, context: Context
+) -> ws.RecordWorkerHeartbeatResponse:
+    fe.namespace(req.namespace)
+    return ws.RecordWorkerHeartbeatResponse()
+
+
+# -- OperatorService -------------------------------------------------------------------
+
+
+async def add_search_attributes(
+    fe: Frontend, req: ops.AddSearchAttributesRequest, context: Context
+) -> ops.AddSearchAttributesResponse:
+    record = fe.namespace(req.namespace or "default")
+    for name, kind in req.search_attributes.items():
+        if name in SYSTEM_SEARCH_ATTRIBUTES:
+            raise errors.invalid(f"Search attribute {name} is reserved by system.")
+        type_name = common_enums.IndexedValueType.Name(kind).removeprefix("INDEXED_VALUE_TYPE_")
+        if type_name == "UNSPECIFIED":
+            raise errors.invalid(f"Unknown search attribute type for {name}.")
+        current = record.search_attributes.get(name)
+        if current is not None and current != type_name:
+            raise errors.invalid(f"Search attribute {name} already exists with another type.")
+        record.search_attributes[name] = type_name
+    return ops.AddSearchAttributesResponse()
+
+
+async def list_search_attributes(
+    fe: Frontend, req: ops.ListSearchAttributesRequest, context: Context
+) -> ops.ListSearchAttributesResponse:
+    record = fe.namespace(req.namespace or "default")
+    out = ops.ListSearchAttributesResponse(storage_schema={})
+    out.system_attributes.update(_types(SYSTEM_SEARCH_ATTRIBUTES))  # type: ignore[arg-type]
+    out.custom_attributes.update(_types(record.search_attributes))  # type: ignore[arg-type]
+    return out
+
+
+async def remove_search_attributes(
+    fe: Frontend, req: ops.RemoveSearchAttributesRequest, context: Context
+) -> ops.RemoveSearchAttributesResponse:
+    record = fe.namespace(req.namespace or "default")
+    for name in req.search_attributes:
+        if name not in record.search_attributes:
+            raise errors.not_found(f"Search attribute {name} doesn't exist.")
+        del record.search_attributes[name]
+    return ops.RemoveSearchAttributesResponse()
+
+
+__all__ = ["ns_pb"]

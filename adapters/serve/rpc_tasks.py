@@ -1,0 +1,460 @@
+"""Workers' calls: PollWorkflowTaskQueue, RespondWorkflowTaskCompleted/Failed,
+PollActivityTaskQueue, RespondActivityTaskCompleted/Failed/Canceled and their ById
+forms, RecordActivityTaskHeartbeat(ById).
+
+A poll is a long poll on a matching host; the task matching delivers was recorded
+started by history (Record*TaskStarted), whose answer carries the history and token.
+A workflow task from a sticky queue carries only the events after the worker's last
+completed task (the worker holds the rest in its cache), one from a normal queue the
+whole history (`service/history/api/recordworkflowtaskstarted`). Responses become the
+core's requests; the history service validates them (stale tokens are NotFound).
+
+Declined, as a server with these features off declines them: eager activities are
+never handed back in RespondWorkflowTaskCompletedResponse (the SDK then polls for them),
+and the next workflow task is never returned inline (`return_new_workflow_task`: the
+SDK polls its sticky queue for it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+from google.protobuf import any_pb2
+from temporalio.api.common.v1 import message_pb2 as common_pb
+from temporalio.api.enums.v1 import task_queue_pb2 as tq_enums
+from temporalio.api.protocol.v1 import message_pb2 as protocol_pb
+from temporalio.api.update.v1 import message_pb2 as update_pb
+from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
+
+from core.enums import WorkflowTaskFailedCause
+from core.errors import BadInput
+from core.events import ActivityTaskScheduledEventAttributes, HistoryEvent
+from core.opaque import Opaque
+from core.statemachine import matching as m
+from core.statemachine.history.service import requests as rq
+from sim.nodes.base import StartedActivityTask, StartedWorkflowTask
+
+from . import convert, errors
+from .frontend import Frontend
+from .rpc_executions import set_types
+from .rpc_interact import record_rejections
+from .tokens import TaskToken, decode_task_token
+
+Context = grpc.aio.ServicerContext[Any, Any]
+ACTIVITY_GONE = "invalid activityID or activity already timed out or invoking workflow is completed"
+
+
+def _build_id(req: Any) -> Opaque | None:
+    """The poller's build id as the WorkerVersionStamp history records with the task."""
+    build_id = req.worker_version_capabilities.build_id
+    return Opaque.of({"buildId": build_id}) if build_id else None
+
+
+def _note_poller(fe: Frontend, namespace: str, queue: str, task_type: int, identity: str) -> None:
+    fe.pollers.setdefault((namespace, queue, task_type), {})[identity] = fe.now()
+
+
+# -- workflow tasks --------------------------------------------------------------------
+
+
+async def poll_workflow_task_queue(
+    fe: Frontend, req: ws.PollWorkflowTaskQueueRequest, context: Context
+) -> ws.PollWorkflowTaskQueueResponse:
+    fe.namespace(req.namespace)
+    if not req.task_queue.name:
+        raise errors.invalid("TaskQueue is not set on request.")
+    sticky = req.task_queue.kind == tq_enums.TASK_QUEUE_KIND_STICKY
+    _note_poller(fe, req.namespace, req.task_queue.name, 1, req.identity)
+    query = fe.queries.take(req.namespace, req.task_queue.name, sticky)
+    if query is not None:
+        response: ws.PollWorkflowTaskQueueResponse = fe.queries.task(query)
+        return response
+    answer = await fe.runtime.poll(
+        req.namespace,
+        req.task_queue.name,
+        m.TaskKind.WORKFLOW,
+        sticky,
+        fe.deadline(context),
+        req.identity,
+        _build_id(req),
+    )
+    if answer is None:
+        return ws.PollWorkflowTaskQueueResponse()
+    if isinstance(answer, StartedWorkflowTask):
+        return workflow_task_response(fe, req.namespace, answer)
+    query_task: ws.PollWorkflowTaskQueueResponse = fe.queries.task(answer)
+    return query_task
+
+
+def _event_time(history: tuple[HistoryEvent, ...], event_id: int) -> int:
+    if 0 < event_id <= len(history) and history[event_id - 1].event_id == event_id:
+        return history[event_id - 1].event_time or 0
+    return next((e.event_time or 0 for e in history if e.event_id == event_id), 0)
+
+
+def workflow_task_response(
+    fe: Frontend, namespace: str, task: StartedWorkflowTask
+) -> ws.PollWorkflowTaskQueueResponse:
+    started = task.started
+    token = started.token
+    state = fe.runtime.state(namespace, task.workflow_id, task.run_id)
+    out = ws.PollWorkflowTaskQueueResponse(
+        task_token=TaskToken(
+            "workflow",
+            namespace,
+            task.workflow_id,
+            task.run_id,
+            token.scheduled_event_id,
+            token.started_event_id,
+            token.attempt,
+        ).encode(),
+        workflow_execution=common_pb.WorkflowExecution(
+            workflow_id=task.workflow_id, run_id=task.run_id
+        ),
+        workflow_type=common_pb.WorkflowType(name=task.workflow_type),
+        previous_started_event_id=started.previous_started_event_id,
+        started_event_id=token.started_event_id,
+        attempt=token.attempt,
+    )
+    history = task.history
+    if task.sticky and started.previous_started_event_id:
+        history = tuple(e for e in history if e.event_id > started.previous_started_event_id)
+    out.history.CopyFrom(convert.history_proto(history))
+    queue = state.task_queue if state is not None else ""
+    out.workflow_execution_task_queue.name = queue
+    out.workflow_execution_task_queue.kind = tq_enums.TASK_QUEUE_KIND_NORMAL
+    out.scheduled_time.CopyFrom(
+        convert.timestamp(_event_time(task.history, token.scheduled_event_id))
+    )
+    out.started_time.CopyFrom(convert.timestamp(_event_time(task.history, token.started_event_id)))
+    for update in task.updates:
+        out.messages.append(_update_request_message(update, token.started_event_id))
+    return out
+
+
+def _update_request_message(
+    update: rq.UpdateWorkflowExecution, started_event_id: int
+) -> protocol_pb.Message:
+    """The update's request as the protocol message the worker gets
+    (`workflow/update/update.go` Send: id "<update id>/request", sequenced after the
+    event before the task's WorkflowTaskStarted)."""
+    body = any_pb2.Any()
+    body.Pack(convert.fill(update_pb.Request(), update.request))
+    message = protocol_pb.Message(
+        id=f"{update.update_id}/request",
+        protocol_instance_id=update.update_id,
+        event_id=started_event_id - 1,
+    )
+    message.body.CopyFrom(body)
+    return message
+
+
+def _workflow_token(fe: Frontend, data: bytes, namespace: str) -> TaskToken:
+    token = decode_task_token(data)
+    if token.kind != "workflow":
+        raise errors.invalid("Error deserializing task token.")
+    fe.namespace(token.namespace)
+    return token
+
+
+def update_messages(messages: Any) -> tuple[rq.UpdateMessage, ...]:
+    """A completion's protocol messages as the core's update messages."""
+    out: list[rq.UpdateMessage] = []
+    for message in messages:
+        body = message.body
+        if body.Is(update_pb.Acceptance.DESCRIPTOR):
+            kind, outcome = rq.UpdateMessageKind.ACCEPT, None
+        elif body.Is(update_pb.Rejection.DESCRIPTOR):
+            rejection = update_pb.Rejection()
+            body.Unpack(rejection)
+            kind, outcome = rq.UpdateMessageKind.REJECT, convert.opaque(rejection, "failure")
+        elif body.Is(update_pb.Response.DESCRIPTOR):
+            response = update_pb.Response()
+            body.Unpack(response)
+            kind, outcome = rq.UpdateMessageKind.RESPOND, convert.opaque(response, "outcome")
+        else:
+            raise errors.invalid(f"unknown protocol message body {body.type_url}")
+        out.append(rq.UpdateMessage(message.id, message.protocol_instance_id, kind, outcome))
+    return tuple(out)
+
+
+async def respond_workflow_task_completed(
+    fe: Frontend, req: ws.RespondWorkflowTaskCompletedRequest, context: Context
+) -> ws.RespondWorkflowTaskCompletedResponse:
+    token = _workflow_token(fe, req.task_token, req.namespace)
+    for command in req.commands:  # search attributes are typed before they are stored
+        for field in (
+            "upsert_workflow_search_attributes_command_attributes",
+            "start_child_workflow_execution_command_attributes",
+            "continue_as_new_workflow_execution_command_attributes",
+        ):
+            if command.HasField(field) and getattr(command, field).HasField("search_attributes"):
+                set_types(fe, token.namespace, getattr(command, field).search_attributes)
+    try:
+        commands = convert.commands_of(req.commands)
+    except BadInput as exc:
+        raise errors.invalid(str(exc)) from None
+    messages = update_messages(req.messages)
+    sticky = req.sticky_attributes
+    worker_version = (
+        convert.opaque(req, "worker_version_stamp")
+        if req.HasField("worker_version_stamp")
+        else None
+    )
+    core_request = rq.RespondWorkflowTaskCompleted(
+        rq.WorkflowTaskToken(token.scheduled_event_id, token.started_event_id, token.attempt),
+        commands,
+        identity=req.identity,
+        sticky_queue=sticky.worker_task_queue.name,
+        sticky_schedule_to_start_timeout=convert.nanos(sticky.schedule_to_start_timeout),
+        force_create_new_workflow_task=req.force_create_new_workflow_task,
+        messages=messages,
+        sdk_metadata=convert.opaque(req, "sdk_metadata"),
+        metering_metadata=convert.opaque(req, "metering_metadata"),
+        worker_version=worker_version,
+    )
+    # A rejection leaves no event: it is noted before the completion commits, so an
+    # update waiting on that commit finds its outcome (and forgotten if it fails).
+    rejected = record_rejections(fe, token.run_id, req.messages)
+    try:
+        answer = await fe.call(
+            context, token.namespace, token.workflow_id, token.run_id, core_request
+        )
+    except errors.ServiceError:
+        for key in rejected:
+            fe.rejections.pop(key, None)
+        raise
+    if rejected:
+        fe.runtime.waiters.wake(token.run_id)
+    out = ws.RespondWorkflowTaskCompletedResponse()
+    if isinstance(answer, rq.TaskDiscarded):
+        out.reset_history_event_id = answer.reset_history_event_id
+    return out
+
+
+async def respond_workflow_task_failed(
+    fe: Frontend, req: ws.RespondWorkflowTaskFailedRequest, context: Context
+) -> ws.RespondWorkflowTaskFailedResponse:
+    token = _workflow_token(fe, req.task_token, req.namespace)
+    try:
+        cause = WorkflowTaskFailedCause(req.cause)
+    except ValueError:
+        cause = WorkflowTaskFailedCause.WORKFLOW_WORKER_UNHANDLED_FAILURE
+    failed = rq.RespondWorkflowTaskFailed(
+        rq.WorkflowTaskToken(token.scheduled_event_id, token.started_event_id, token.attempt),
+        cause,
+        convert.opaque(req, "failure"),
+        req.identity,
+    )
+    await fe.call(context, token.namespace, token.workflow_id, token.run_id, failed)
+    return ws.RespondWorkflowTaskFailedResponse()
+
+
+# -- activity tasks --------------------------------------------------------------------
+
+
+async def poll_activity_task_queue(
+    fe: Frontend, req: ws.PollActivityTaskQueueRequest, context: Context
+) -> ws.PollActivityTaskQueueResponse:
+    fe.namespace(req.namespace)
+    if not req.task_queue.name:
+        raise errors.invalid("TaskQueue is not set on request.")
+    _note_poller(fe, req.namespace, req.task_queue.name, 2, req.identity)
+    answer = await fe.runtime.poll(
+        req.namespace,
+        req.task_queue.name,
+        m.TaskKind.ACTIVITY,
+        False,
+        fe.deadline(context),
+        req.identity,
+        _build_id(req),
+    )
+    if not isinstance(answer, StartedActivityTask):
+        return ws.PollActivityTaskQueueResponse()
+    return activity_task_response(fe, req.namespace, answer)
+
+
+def activity_task_response(
+    fe: Frontend, namespace: str, task: StartedActivityTask
+) -> ws.PollActivityTaskQueueResponse:
+    run = fe.runtime.record(namespace, task.workflow_id, task.run_id)
+    sid = task.started.token.scheduled_event_id
+    out = ws.PollActivityTaskQueueResponse()
+    if run is None:
+        return out
+    info = run.state.activity(sid)
+    scheduled = run.events[sid - 1].attributes if sid <= len(run.events) else None
+    if info is None or not isinstance(scheduled, ActivityTaskScheduledEventAttributes):
+        return out
+    token = TaskToken(
+        "activity",
+        namespace,
+        task.workflow_id,
+        task.run_id,
+        sid,
+        attempt=task.started.token.attempt,
+        activity_id=info.activity_id,
+    )
+    out.task_token = token.encode()
+    out.workflow_namespace = namespace
+    out.workflow_type.name = run.state.workflow_type
+    out.workflow_execution.workflow_id = task.workflow_id
+    out.workflow_execution.run_id = task.run_id
+    out.activity_type.name = info.activity_type
+    out.activity_id = info.activity_id
+    convert.fill(out.header, scheduled.header)
+    convert.fill(out.input, scheduled.input)
+    convert.fill(out.heartbeat_details, info.heartbeat_details)
+    out.scheduled_time.CopyFrom(convert.timestamp(info.first_scheduled_time))
+    out.current_attempt_scheduled_time.CopyFrom(convert.timestamp(info.scheduled_time))
+    out.started_time.CopyFrom(convert.timestamp(info.started_time or fe.now()))
+    out.attempt = task.started.token.attempt
+    out.schedule_to_close_timeout.CopyFrom(convert.duration(info.schedule_to_close_timeout))
+    out.start_to_close_timeout.CopyFrom(convert.duration(info.start_to_close_timeout))
+    out.heartbeat_timeout.CopyFrom(convert.duration(info.heartbeat_timeout))
+    policy = info.retry_policy
+    out.retry_policy.initial_interval.CopyFrom(convert.duration(policy.initial_interval))
+    out.retry_policy.backoff_coefficient = policy.backoff_coefficient
+    out.retry_policy.maximum_interval.CopyFrom(convert.duration(policy.maximum_interval))
+    out.retry_policy.maximum_attempts = policy.maximum_attempts
+    out.retry_policy.non_retryable_error_types.extend(policy.non_retryable_error_types)
+    return out
+
+
+def _activity_token(data: bytes) -> TaskToken:
+    token = decode_task_token(data)
+    if token.kind != "activity":
+        raise errors.invalid("Error deserializing task token.")
+    return token
+
+
+def _by_id(fe: Frontend, req: Any) -> TaskToken:
+    """The token of a running activity named by workflow id, run id and activity id."""
+    fe.namespace(req.namespace)
+    if not req.activity_id:
+        raise errors.invalid("ActivityId is not set on request.")
+    state = fe.state(req.namespace, req.workflow_id, req.run_id)
+    if not state.running:
+        raise errors.not_found("workflow execution already completed")
+    info = next((a for a in state.activities if a.activity_id == req.activity_id), None)
+    if info is None:
+        raise errors.not_found(ACTIVITY_GONE)
+    return TaskToken(
+        "activity",
+        req.namespace,
+        req.workflow_id,
+        state.run_id,
+        info.scheduled_event_id,
+        attempt=info.attempt,
+        activity_id=info.activity_id,
+    )
+
+
+async def _send_activity(fe: Frontend, context: Context, token: TaskToken, req: rq.Request) -> Any:
+    fe.namespace(token.namespace)
+    try:
+        return await fe.call(context, token.namespace, token.workflow_id, token.run_id, req)
+    except errors.ServiceError as exc:
+        if exc.code is grpc.StatusCode.NOT_FOUND and exc.message != (
+            "workflow execution already completed"
+        ):
+            raise errors.not_found(ACTIVITY_GONE) from None
+        raise
+
+
+def _core_token(token: TaskToken) -> rq.ActivityTaskToken:
+    return rq.ActivityTaskToken(token.scheduled_event_id, token.attempt)
+
+
+async def _complete(fe: Frontend, context: Context, token: TaskToken, req: Any) -> None:
+    done = rq.RespondActivityTaskCompleted(
+        _core_token(token), convert.opaque(req, "result"), req.identity
+    )
+    await _send_activity(fe, context, token, done)
+
+
+async def _fail(fe: Frontend, context: Context, token: TaskToken, req: Any) -> None:
+    failure = req.failure
+    info = failure.application_failure_info
+    failed = rq.RespondActivityTaskFailed(
+        _core_token(token),
+        convert.opaque(req, "failure"),
+        info.type,
+        info.non_retryable,
+        req.identity,
+    )
+    await _send_activity(fe, context, token, failed)
+
+
+async def _cancel(fe: Frontend, context: Context, token: TaskToken, req: Any) -> None:
+    canceled = rq.RespondActivityTaskCanceled(
+        _core_token(token), convert.opaque(req, "details"), req.identity
+    )
+    await _send_activity(fe, context, token, canceled)
+
+
+async def _heartbeat(fe: Frontend, context: Context, token: TaskToken, req: Any) -> bool:
+    beat = rq.RecordActivityTaskHeartbeat(_core_token(token), convert.opaque(req, "details"))
+    answer = await _send_activity(fe, context, token, beat)
+    return isinstance(answer, rq.Heartbeat) and answer.cancel_requested
+
+
+async def respond_activity_task_completed(
+    fe: Frontend, req: ws.RespondActivityTaskCompletedRequest, context: Context
+) -> ws.RespondActivityTaskCompletedResponse:
+    await _complete(fe, context, _activity_token(req.task_token), req)
+    return ws.RespondActivityTaskCompletedResponse()
+
+
+async def respond_activity_task_completed_by_id(
+    fe: Frontend, req: ws.RespondActivityTaskCompletedByIdRequest, context: Context
+) -> ws.RespondActivityTaskCompletedByIdResponse:
+    await _complete(fe, context, _by_id(fe, req), req)
+    return ws.RespondActivityTaskCompletedByIdResponse()
+
+
+async def respond_activity_task_failed(
+    fe: Frontend, req: ws.RespondActivityTaskFailedRequest, context: Context
+) -> ws.RespondActivityTaskFailedResponse:
+    await _fail(fe, context, _activity_token(req.task_token), req)
+    return ws.RespondActivityTaskFailedResponse()
+
+
+async def respond_activity_task_failed_by_id(
+    fe: Frontend, req: ws.RespondActivityTaskFailedByIdRequest, context: Context
+) -> ws.RespondActivityTaskFailedByIdResponse:
+    await _fail(fe, context, _by_id(fe, req), req)
+    return ws.RespondActivityTaskFailedByIdResponse()
+
+
+async def respond_activity_task_canceled(
+    fe: Frontend, req: ws.RespondActivityTaskCanceledRequest, context: Context
+) -> ws.RespondActivityTaskCanceledResponse:
+    await _cancel(fe, context, _activity_token(req.task_token), req)
+    return ws.RespondActivityTaskCanceledResponse()
+
+
+async def respond_activity_task_canceled_by_id(
+    fe: Frontend, req: ws.RespondActivityTaskCanceledByIdRequest, context: Context
+) -> ws.RespondActivityTaskCanceledByIdResponse:
+    await _cancel(fe, context, _by_id(fe, req), req)
+    return ws.RespondActivityTaskCanceledByIdResponse()
+
+
+async def record_activity_task_heartbeat(
+    fe: Frontend, req: ws.RecordActivityTaskHeartbeatRequest, context: Context
+) -> ws.RecordActivityTaskHeartbeatResponse:
+    cancel = await _heartbeat(fe, context, _activity_token(req.task_token), req)
+    return ws.RecordActivityTaskHeartbeatResponse(cancel_requested=cancel)
+
+
+async def record_activity_task_heartbeat_by_id(
+    fe: Frontend, req: ws.RecordActivityTaskHeartbeatByIdRequest, context: Context
+) -> ws.RecordActivityTaskHeartbeatByIdResponse:
+    cancel = await _heartbeat(fe, context, _by_id(fe, req), req)
+    return ws.RecordActivityTaskHeartbeatByIdResponse(cancel_requested=cancel)
+
+
+def opaque_text(value: Opaque | None) -> str:
+    return value.text if value is not None else ""

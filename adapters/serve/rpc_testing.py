@@ -1,0 +1,93 @@
+"""TestService: the clock of a time-skipping server (what temporalio's
+`WorkflowEnvironment.start_time_skipping` calls, after the Java SDK's test server,
+`TestService.java` / `SelfAdvancingTimerImpl`).
+
+Time skipping starts locked once, as the Java test server starts (so a client that
+never unlocks sees real time); every LockTimeSkipping adds a hold and every
+UnlockTimeSkipping removes one, and the clock jumps to the next durable timer only
+while no hold remains and no task is in flight. `UnlockTimeSkippingWithSleep` unlocks
+for the duration of a sleep in skipped time and locks again; `Sleep`/`SleepUntil` wait
+until the (possibly skipping) clock reaches the time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import grpc
+from google.protobuf import empty_pb2
+from temporalio.api.testservice.v1 import request_response_pb2 as ts
+
+from . import convert, errors
+from .frontend import Frontend
+
+Context = grpc.aio.ServicerContext[Any, Any]
+
+
+async def get_current_time(
+    fe: Frontend, req: empty_pb2.Empty, context: Context
+) -> ts.GetCurrentTimeResponse:
+    out = ts.GetCurrentTimeResponse()
+    out.time.CopyFrom(convert.timestamp(fe.now()))
+    return out
+
+
+async def lock_time_skipping(
+    fe: Frontend, req: ts.LockTimeSkippingRequest, context: Context
+) -> ts.LockTimeSkippingResponse:
+    fe.runtime.kernel.locks += 1
+    fe.runtime.kernel.poke()
+    return ts.LockTimeSkippingResponse()
+
+
+async def unlock_time_skipping(
+    fe: Frontend, req: ts.UnlockTimeSkippingRequest, context: Context
+) -> ts.UnlockTimeSkippingResponse:
+    kernel = fe.runtime.kernel
+    if kernel.locks <= 0:
+        raise errors.ServiceError(
+            grpc.StatusCode.FAILED_PRECONDITION,
+            "Time skipping is not locked: more unlock calls than lock calls",
+        )
+    kernel.locks -= 1
+    kernel.poke()
+    return ts.UnlockTimeSkippingResponse()
+
+
+async def _sleep_until(fe: Frontend, until: int) -> None:
+    kernel = fe.runtime.kernel
+    wake = asyncio.Event()
+    kernel.at(until, wake.set)
+    if fe.runtime.kernel.skipping:
+        fe.runtime.add_skip_target(until)
+    try:
+        await wake.wait()
+    finally:
+        fe.runtime.remove_skip_target(until)
+
+
+async def sleep(fe: Frontend, req: ts.SleepRequest, context: Context) -> ts.SleepResponse:
+    await _sleep_until(fe, fe.now() + convert.nanos(req.duration))
+    return ts.SleepResponse()
+
+
+async def sleep_until(
+    fe: Frontend, req: ts.SleepUntilRequest, context: Context
+) -> ts.SleepResponse:
+    await _sleep_until(fe, convert.timestamp_ns(req.timestamp))
+    return ts.SleepResponse()
+
+
+async def unlock_time_skipping_with_sleep(
+    fe: Frontend, req: ts.SleepRequest, context: Context
+) -> ts.SleepResponse:
+    kernel = fe.runtime.kernel
+    kernel.locks -= 1
+    kernel.poke()
+    try:
+        await _sleep_until(fe, fe.now() + convert.nanos(req.duration))
+    finally:
+        kernel.locks += 1
+        kernel.poke()
+    return ts.SleepResponse()

@@ -1,0 +1,337 @@
+"""The live runtime: the simulator's server nodes, on a live kernel, called from gRPC.
+
+Theory of operation. `Runtime` builds `sim.server.ServerCluster` (frontend, history hosts
+owning shards, matching hosts, persistence, the shard controller and the invariant
+monitor) on a `LiveKernel` with zero network latency and an empty fault plan, so the
+server that real SDKs talk to is the very code the simulator checks. The gRPC frontend
+(service.py) only translates: it calls `call` (a request to one run's history service
+through the cluster's frontend node, retried on a transient failure until the caller's
+deadline, as Temporal's frontend retries history), `poll` (a long poll on a matching
+host, ended at the long-poll limit or when the caller goes away) and reads what
+persistence holds. Commits are observed (`on_commit`) to wake long polls on history,
+update waiters and result waiters, and to keep the visibility index.
+
+Everything runs on the asyncio event loop's single thread: handlers and the kernel's
+pump interleave only at `await`, so the nodes are never entered concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from core.events import HistoryEvent
+from core.opaque import Opaque
+from core.statemachine import matching as m
+from core.statemachine.history.service import requests as rq
+from core.statemachine.history.service.state import MutableState
+from sim.config import FaultPlan
+from sim.faults import Faults
+from sim.invariants import Monitor
+from sim.kernel import MS, SECOND
+from sim.network import Network
+from sim.nodes.base import Base, Payload, Request, Unavailable, task_queue
+from sim.persistence import Commit, Mutation, RunRecord
+from sim.server import ServerCluster
+
+from .convert import event_proto
+from .kernel import LiveKernel
+
+GATEWAY = "gateway"  # the node the gRPC frontend speaks as
+CALL_RESEND = 1 * SECOND  # no answer (a lost message, a crashed host): send again
+RETRY_BACKOFF = 20 * MS  # a transient failure (shard moving, write failed): retry after
+LONG_POLL_LIMIT = 60 * SECOND  # matching.longPollExpirationInterval
+LONG_POLL_MARGIN = 1 * SECOND  # answer this long before the caller's own deadline
+TIMER_KINDS = (
+    rq.UserTimerTask,
+    rq.ActivityTimeoutTask,
+    rq.ActivityRetryTask,
+    rq.WorkflowTaskTimeoutTask,
+    rq.WorkflowRunTimeoutTask,
+    rq.WorkflowBackoffTask,
+)
+
+
+def still_armed(state: MutableState, t: rq.TimerTask) -> bool:
+    """Would this timer task still do something when it fires? A timeout of a task
+    that completed, a user timer that fired or was cancelled, a retry of an activity
+    that closed are stale: the history service will discard them (`timerQueue*TaskExecutor`
+    compares them with mutable state), so time skipping must not jump to them."""
+    if not state.running:
+        return False
+    if isinstance(t, rq.UserTimerTask):
+        info = state.timer(t.timer_id)
+        return info is not None and info.started_event_id == t.started_event_id
+    if isinstance(t, rq.ActivityTimeoutTask | rq.ActivityRetryTask):
+        activity = state.activity(t.scheduled_event_id)
+        return activity is not None and activity.stamp == t.stamp
+    if isinstance(t, rq.WorkflowTaskTimeoutTask):
+        wft = state.wft
+        return wft is not None and wft.scheduled_event_id == t.scheduled_event_id
+    if isinstance(t, rq.WorkflowBackoffTask):
+        return state.backoff_pending
+    return True  # the run timeout
+
+
+def event_size(event: HistoryEvent) -> int:
+    """An event's size as the store keeps it: its protobuf encoding."""
+    return int(event_proto(event).ByteSize())
+
+
+class DeadlineExceeded(Exception):
+    """The caller's deadline passed before the cluster answered."""
+
+
+class Gateway(Base):
+    """The network endpoint of the gRPC frontend: replies and poll answers come here."""
+
+
+@dataclass(slots=True)
+class Waiters:
+    """Futures waiting for a run to change (history long polls, updates, results)."""
+
+    by_run: dict[str, list[asyncio.Future[None]]] = field(default_factory=dict)
+
+    def add(self, run_id: str) -> asyncio.Future[None]:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.by_run.setdefault(run_id, []).append(future)
+        return future
+
+    def wake(self, run_id: str) -> None:
+        for future in self.by_run.pop(run_id, ()):
+            if not future.done():
+                future.set_result(None)
+
+
+class Runtime:
+    def __init__(
+        self,
+        namespaces: Iterable[str] = ("default",),
+        time_skipping: bool = False,
+        seed: int = 0,
+        locked: bool = False,
+    ) -> None:
+        self.kernel = LiveKernel(seed, time_skipping)
+        self.kernel.locks = 1 if locked else 0
+        self.faults = Faults(self.kernel, FaultPlan())
+        self.net = Network(self.kernel, self.faults)
+        self.net.latency = (0, 0)
+        self.monitor = Monitor(self.kernel, None)
+        self.cluster = ServerCluster(
+            self.kernel, self.faults, self.net, self.monitor, namespaces=namespaces
+        )
+        self.gateway = Gateway(GATEWAY, self.kernel, self.net, self.faults)
+        self.persistence = self.cluster.persistence
+        self.persistence.on_commit = self._on_commit
+        self.persistence.sizer = event_size
+        for host in self.cluster.history.values():
+            host.stamp_task_ids = True
+        self.open_runs: dict[str, RunRecord] = {}
+        self.waiters = Waiters()
+        self.commit_listeners: list[Callable[[tuple[Mutation, ...]], None]] = []
+        self.kernel.busy = self.busy
+        self.kernel.skip_target = self.next_timer
+        self._tokens = itertools.count(1)
+        self.skip_targets: dict[int, int] = {}
+        self.waiting_polls: dict[m.TaskQueue, dict[str, asyncio.Future[object | None]]] = {}
+        self._pending: dict[int, asyncio.Future[Payload]] = {}
+        self._stop = asyncio.Event()
+        self._pump: asyncio.Task[None] | None = None
+
+    # -- lifecycle --------------------------------------------------------------------
+    async def start(self) -> None:
+        self._pump = asyncio.get_running_loop().create_task(self.kernel.pump(self._stop))
+        self.kernel.tick()
+        self.cluster.rebalance()
+        while any(not host.shards for host in self.cluster.history.values()):
+            await asyncio.sleep(0.01)
+
+    async def stop(self) -> None:
+        self._stop.set()
+        self.kernel.poke()
+        if self._pump is not None:
+            await self._pump
+
+    # -- commits ----------------------------------------------------------------------
+    def _on_commit(self, commit: Commit, mutations: tuple[Mutation, ...]) -> None:
+        self.monitor.on_commit(commit, mutations)
+        for mutation in mutations:
+            record = self.persistence.runs[mutation.run_id]
+            if record.state.running:
+                self.open_runs[mutation.run_id] = record
+            else:
+                self.open_runs.pop(mutation.run_id, None)
+        for listener in self.commit_listeners:
+            listener(mutations)
+        for mutation in mutations:
+            self.waiters.wake(mutation.run_id)
+
+    def busy(self) -> bool:
+        """Is a workflow or activity task outstanding (time skipping waits for it)?"""
+        for record in self.open_runs.values():
+            state = record.state
+            if state.wft is not None:
+                return True
+            if any(not a.backoff for a in state.activities):
+                return True
+        return False
+
+    def add_skip_target(self, when: int) -> None:
+        """A TestService sleep: a time the skipping clock may jump to, like a timer."""
+        self.skip_targets[when] = self.skip_targets.get(when, 0) + 1
+        self.kernel.poke()
+
+    def remove_skip_target(self, when: int) -> None:
+        left = self.skip_targets.get(when, 0) - 1
+        if left > 0:
+            self.skip_targets[when] = left
+        else:
+            self.skip_targets.pop(when, None)
+
+    def next_timer(self) -> int | None:
+        """The earliest future fire time of a pending durable timer that still matters,
+        or of a TestService sleep: where time skipping jumps to."""
+        now = self.kernel.clock()
+        best: int | None = min((t for t in self.skip_targets if t > now), default=None)
+        runs = self.persistence.runs
+        for box in self.persistence.outbox.values():
+            for task in box.values():
+                t = task.task
+                if (
+                    isinstance(t, TIMER_KINDS)
+                    and t.fire_time > now
+                    and (best is None or t.fire_time < best)
+                    and task.run_id in runs
+                    and still_armed(runs[task.run_id].state, t)
+                ):
+                    best = t.fire_time
+        return best
+
+    # -- reads ------------------------------------------------------------------------
+    def current_run_id(self, namespace: str, workflow_id: str) -> str | None:
+        return self.persistence.current.get((namespace, workflow_id))
+
+    def record(self, namespace: str, workflow_id: str, run_id: str = "") -> RunRecord | None:
+        """The run (`run_id`, or the current run of `workflow_id`) in `namespace`."""
+        rid = run_id or self.current_run_id(namespace, workflow_id)
+        if not rid:
+            return None
+        record = self.persistence.runs.get(rid)
+        if record is None or record.workflow_id != workflow_id:
+            return None
+        if record.state.namespace != namespace:
+            return None
+        return record
+
+    def state(self, namespace: str, workflow_id: str, run_id: str = "") -> MutableState | None:
+        record = self.record(namespace, workflow_id, run_id)
+        return record.state if record is not None else None
+
+    # -- calls to history -------------------------------------------------------------
+    async def call(
+        self,
+        namespace: str,
+        workflow_id: str,
+        run_id: str,
+        req: Request,
+        deadline: float | None = None,
+    ) -> Payload:
+        """Send `req` to the history service owning the workflow; retry transient
+        failures until `deadline` (loop time), then raise DeadlineExceeded."""
+        loop = asyncio.get_running_loop()
+        while True:
+            token = next(self._tokens)
+            future: asyncio.Future[Payload] = loop.create_future()
+            self._pending[token] = future
+            self.kernel.tick()
+            self.cluster.frontend.request(
+                GATEWAY, self._reply, token, namespace, workflow_id, run_id, req
+            )
+            self.kernel.poke()
+            wait = CALL_RESEND / SECOND
+            if deadline is not None:
+                wait = min(wait, max(0.0, deadline - loop.time()))
+            try:
+                answer = await asyncio.wait_for(asyncio.shield(future), wait)
+            except TimeoutError:
+                answer = None
+            finally:
+                self._pending.pop(token, None)
+            if answer is not None and not isinstance(answer, Unavailable):
+                return answer
+            if deadline is not None and loop.time() >= deadline:
+                raise DeadlineExceeded(f"no answer from history for {type(req).__name__}")
+            if answer is not None:
+                await asyncio.sleep(RETRY_BACKOFF / SECOND)
+
+    def _reply(self, token: int, answer: Payload) -> None:
+        future = self._pending.get(token)
+        if future is not None and not future.done():
+            future.set_result(answer)
+
+    # -- long polls ----------------------------------------------------------------
+    async def poll(
+        self,
+        namespace: str,
+        queue_name: str,
+        task_type: m.TaskKind,
+        sticky: bool,
+        deadline: float | None,
+        identity: str = "",
+        worker_version: Opaque | None = None,
+    ) -> object | None:
+        """A long poll on `queue_name`: the task delivered to it (a matching task, or an
+        item `offer`ed to waiting polls, such as a query), or None when the long-poll
+        limit or the caller's deadline (less a margin) comes first."""
+        loop = asyncio.get_running_loop()
+        limit = loop.time() + LONG_POLL_LIMIT / SECOND
+        if deadline is not None:
+            limit = min(limit, deadline - LONG_POLL_MARGIN / SECOND)
+        kind = m.QueueKind.STICKY if sticky else m.QueueKind.NORMAL
+        queue = task_queue(queue_name, task_type, kind, namespace)
+        host = self.cluster.matching[self.cluster.router.matching_for(queue_name)]
+        poller_id = f"{GATEWAY}/{next(self._tokens)}"
+        future: asyncio.Future[object | None] = loop.create_future()
+        waiting = self.waiting_polls.setdefault(queue, {})
+        waiting[poller_id] = future
+
+        def deliver(_poller: str, answer: Payload | None) -> None:
+            if not future.done():
+                future.set_result(answer)
+
+        self.kernel.tick()
+        host.poll(GATEWAY, deliver, poller_id, queue, True, identity, worker_version)
+        self.kernel.poke()
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), max(0.0, limit - loop.time()))
+        except TimeoutError:
+            self.kernel.tick()
+            if host.cancel_poll(poller_id, queue) or future.done():
+                return future.result() if future.done() else None
+            # Offered a task already: history's answer is on its way; wait for it.
+            return await asyncio.wait_for(future, CALL_RESEND / SECOND)
+        except asyncio.CancelledError:
+            host.cancel_poll(poller_id, queue)  # the caller went away
+            raise
+        finally:
+            waiting.pop(poller_id, None)
+
+    def offer(self, namespace: str, queue_name: str, sticky: bool, item: object) -> bool:
+        """Hand `item` to a waiting workflow-task poll of the queue, taking that poll out
+        of matching; False if no poll is waiting (matching sync-matches query tasks
+        only, `matching_engine.go` QueryWorkflow)."""
+        kind = m.QueueKind.STICKY if sticky else m.QueueKind.NORMAL
+        queue = task_queue(queue_name, m.TaskKind.WORKFLOW, kind, namespace)
+        host = self.cluster.matching[self.cluster.router.matching_for(queue_name)]
+        for poller_id, future in list(self.waiting_polls.get(queue, {}).items()):
+            if not future.done() and host.cancel_poll(poller_id, queue):
+                future.set_result(item)
+                return True
+        return False
+
+    def has_poller(self, namespace: str, queue_name: str, sticky: bool) -> bool:
+        kind = m.QueueKind.STICKY if sticky else m.QueueKind.NORMAL
+        queue = task_queue(queue_name, m.TaskKind.WORKFLOW, kind, namespace)
+        return any(not f.done() for f in self.waiting_polls.get(queue, {}).values())

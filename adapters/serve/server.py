@@ -1,0 +1,188 @@
+"""The gRPC server: WorkflowService, OperatorService and TestService over the runtime.
+
+Each service is served through the servicer base class and `add_*_to_server` function
+that temporalio ships (`temporalio.api.*.v1.service_pb2_grpc`). Every RPC the service
+descriptor declares gets a method: the ones this server implements call their handler,
+the rest answer UNIMPLEMENTED naming the RPC. Every handler runs inside one boundary
+that turns a `ServiceError` into its status code, message and Temporal error details,
+and anything unexpected into INTERNAL (logged with its traceback, never leaked).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
+
+import grpc
+from temporalio.api.operatorservice.v1 import service_pb2 as op_service
+from temporalio.api.operatorservice.v1 import service_pb2_grpc as op_grpc
+from temporalio.api.testservice.v1 import service_pb2 as test_service
+from temporalio.api.testservice.v1 import service_pb2_grpc as test_grpc
+from temporalio.api.workflowservice.v1 import service_pb2 as wf_service
+from temporalio.api.workflowservice.v1 import service_pb2_grpc as wf_grpc
+
+from . import (
+    errors,
+    rpc_executions,
+    rpc_interact,
+    rpc_reads,
+    rpc_system,
+    rpc_tasks,
+    rpc_testing,
+)
+from .frontend import Frontend
+from .rpc_interact import Queries
+from .runtime import Runtime
+
+log = logging.getLogger("tmodel.serve")
+Handler = Callable[[Frontend, Any, Any], Awaitable[Any]]
+
+WORKFLOW_HANDLERS: tuple[Any, ...] = (
+    rpc_executions,
+    rpc_interact,
+    rpc_reads,
+    rpc_system,
+    rpc_tasks,
+)
+OPERATOR_RPCS = ("AddSearchAttributes", "ListSearchAttributes", "RemoveSearchAttributes")
+
+
+def snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _find(modules: tuple[Any, ...], rpc: str) -> Handler | None:
+    for module in modules:
+        handler = getattr(module, snake(rpc), None)
+        if handler is not None:
+            return handler  # type: ignore[no-any-return]
+    return None
+
+
+def _method(fe: Frontend, rpc: str, handler: Handler | None) -> Callable[..., Awaitable[Any]]:
+    async def call(self: object, request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+        try:
+            if handler is None:
+                raise errors.unimplemented(rpc)
+            return await handler(fe, request, context)
+        except errors.ServiceError as exc:
+            await context.abort_with_status(exc.status())
+        except grpc.aio.AbortError:
+            raise
+        except Exception:
+            log.exception("internal error in %s", rpc)
+            await context.abort(grpc.StatusCode.INTERNAL, f"internal error in {rpc}")
+        raise AssertionError("unreachable")
+
+    call.__name__ = rpc
+    return call
+
+
+def servicer(
+    base: type,
+    descriptor: Any,
+    fe: Frontend,
+    modules: tuple[Any, ...],
+    only: tuple[str, ...] | None = None,
+) -> Any:
+    """An instance of `base` whose every RPC is routed to its handler (or declined)."""
+    methods = {}
+    for method in descriptor.methods:
+        handler = _find(modules, method.name)
+        if only is not None and method.name not in only:
+            handler = None
+        methods[method.name] = _method(fe, method.name, handler)
+    return type(f"Tmodel{base.__name__}", (base,), methods)()
+
+
+def implemented(descriptor: Any, modules: tuple[Any, ...]) -> list[str]:
+    """The RPCs of a service this server implements (the rest are UNIMPLEMENTED)."""
+    return [m.name for m in descriptor.methods if _find(modules, m.name) is not None]
+
+
+def _health_check(request: bytes, context: object) -> bytes:
+    """grpc.health.v1.Health/Check: always SERVING (the `temporal` CLI asks it).
+    The reply is the HealthCheckResponse message {status: SERVING}, encoded by hand
+    (field 1, varint 1) to need no generated code."""
+    return b"\x08\x01"
+
+
+HEALTH = grpc.method_handlers_generic_handler(
+    "grpc.health.v1.Health", {"Check": grpc.unary_unary_rpc_method_handler(_health_check)}
+)
+
+
+class Server:
+    """A `tmodel serve` instance: runtime, frontend and gRPC server, started together."""
+
+    def __init__(
+        self,
+        address: str = "127.0.0.1:7233",
+        namespaces: tuple[str, ...] = ("default",),
+        time_skipping: bool = False,
+        locked: bool = False,
+        seed: int = 0,
+    ) -> None:
+        self.address = address
+        self.runtime = Runtime(namespaces, time_skipping, seed, locked)
+        self.frontend = Frontend(self.runtime, list(namespaces))
+        self.frontend.queries = Queries(self.frontend)
+        self.grpc = grpc.aio.server(
+            options=[
+                ("grpc.max_receive_message_length", 128 * 1024 * 1024),
+                ("grpc.max_send_message_length", 128 * 1024 * 1024),
+                ("grpc.so_reuseport", 0),  # a port in use is an error, not shared
+            ]
+        )
+        fe = self.frontend
+        wf_grpc.add_WorkflowServiceServicer_to_server(
+            servicer(
+                wf_grpc.WorkflowServiceServicer,
+                wf_service.DESCRIPTOR.services_by_name["WorkflowService"],
+                fe,
+                WORKFLOW_HANDLERS,
+            ),
+            cast(grpc.Server, self.grpc),
+        )
+        op_grpc.add_OperatorServiceServicer_to_server(
+            servicer(
+                op_grpc.OperatorServiceServicer,
+                op_service.DESCRIPTOR.services_by_name["OperatorService"],
+                fe,
+                (rpc_system,),
+                OPERATOR_RPCS,
+            ),
+            cast(grpc.Server, self.grpc),
+        )
+        test_grpc.add_TestServiceServicer_to_server(
+            servicer(
+                test_grpc.TestServiceServicer,
+                test_service.DESCRIPTOR.services_by_name["TestService"],
+                fe,
+                (rpc_testing,),
+            ),
+            cast(grpc.Server, self.grpc),
+        )
+        self.grpc.add_generic_rpc_handlers((HEALTH,))
+        self.port = 0
+
+    async def start(self) -> int:
+        """Start serving; the port actually bound (the address may ask for port 0)."""
+        host, _, port = self.address.rpartition(":")
+        if host not in ("127.0.0.1", "localhost", "[::1]", "::1"):
+            raise ValueError(f"tmodel serve listens on loopback only, not {host!r}")
+        await self.runtime.start()
+        self.port = self.grpc.add_insecure_port(f"{host}:{port}")
+        if self.port == 0:
+            raise OSError(f"cannot listen on {self.address}")
+        await self.grpc.start()
+        return self.port
+
+    async def stop(self, grace: float = 0.5) -> None:
+        await self.grpc.stop(grace)
+        await self.runtime.stop()
+
+    async def wait(self) -> None:
+        await self.grpc.wait_for_termination()

@@ -1,0 +1,105 @@
+"""Fields the history service carries verbatim from requests and commands into events
+(what an SDK reads back: headers, memo, search attributes, its own metadata), as
+`service/history/api/startworkflow`, `mutable_state_impl.go` (continue-as-new, child
+initiation, workflow task completion) and `api/terminateworkflow` write them."""
+
+from __future__ import annotations
+
+from core.commands import (
+    Command,
+    ContinueAsNewWorkflowExecutionCommandAttributes,
+    StartChildWorkflowExecutionCommandAttributes,
+)
+from core.enums import CommandType, EventType
+from core.events import (
+    StartChildWorkflowExecutionInitiatedEventAttributes,
+    WorkflowExecutionContinuedAsNewEventAttributes,
+    WorkflowExecutionSignaledEventAttributes,
+    WorkflowExecutionStartedEventAttributes,
+    WorkflowExecutionTerminatedEventAttributes,
+    WorkflowTaskCompletedEventAttributes,
+    WorkflowType,
+)
+from core.opaque import Opaque
+from core.statemachine.history.service import handle as service
+from core.statemachine.history.service import requests as rq
+from tests.core.statemachine.coverage_scenarios import Run
+
+HEADER = Opaque.of({"fields": {"trace": {"data": "eA=="}}})
+MEMO = Opaque.of({"fields": {"owner": {"metadata": {"encoding": "anNvbi9wbGFpbg=="}}}})
+ATTRS = Opaque.of({"indexedFields": {"CustomKeywordField": {"data": "ImsiIg=="}}})
+SDK = Opaque.of({"coreUsedFlags": [1, 2], "sdkName": "temporal-python", "sdkVersion": "1.35.0"})
+
+
+def _last(run: Run, event_type: EventType) -> object:
+    return next(e for e in reversed(run.events) if e.event_type is event_type).attributes
+
+
+def test_start_writes_header_memo_and_search_attributes() -> None:
+    start = rq.StartWorkflowExecution(
+        "default", "wf", "r", "Flow", "q", "s", header=HEADER, memo=MEMO, search_attributes=ATTRS
+    )
+    first = service.start(start, 0).events[0].attributes
+    assert isinstance(first, WorkflowExecutionStartedEventAttributes)
+    assert (first.header, first.memo, first.search_attributes) == (HEADER, MEMO, ATTRS)
+
+
+def test_completed_task_records_the_sdk_metadata() -> None:
+    run = Run()
+    token = run.poll()
+    run.send(rq.RespondWorkflowTaskCompleted(token, (), sdk_metadata=SDK))
+    done = _last(run, EventType.WORKFLOW_TASK_COMPLETED)
+    assert isinstance(done, WorkflowTaskCompletedEventAttributes)
+    assert done.sdk_metadata == SDK
+
+
+def test_continue_as_new_takes_its_fields_from_the_command() -> None:
+    run = Run()
+    command = Command(
+        CommandType.CONTINUE_AS_NEW_WORKFLOW_EXECUTION,
+        ContinueAsNewWorkflowExecutionCommandAttributes(
+            workflow_type=WorkflowType("Flow"), header=HEADER, memo=MEMO, search_attributes=ATTRS
+        ),
+    )
+    token = run.poll()
+    outcome = service.handle(run.state, rq.RespondWorkflowTaskCompleted(token, (command,)), 5)
+    closed = outcome.events[-1].attributes
+    assert isinstance(closed, WorkflowExecutionContinuedAsNewEventAttributes)
+    assert (closed.header, closed.memo, closed.search_attributes) == (HEADER, MEMO, ATTRS)
+    assert outcome.new_run is not None
+    new_run = outcome.new_run
+    assert (new_run.header, new_run.memo, new_run.search_attributes) == (HEADER, MEMO, ATTRS)
+
+
+def test_a_child_is_started_with_the_commands_fields() -> None:
+    run = Run()
+    command = Command(
+        CommandType.START_CHILD_WORKFLOW_EXECUTION,
+        StartChildWorkflowExecutionCommandAttributes(
+            workflow_id="kid", workflow_type=WorkflowType("Kid"), header=HEADER, memo=MEMO
+        ),
+    )
+    token = run.poll()
+    outcome = service.handle(run.state, rq.RespondWorkflowTaskCompleted(token, (command,)), 5)
+    initiated = next(
+        e.attributes
+        for e in outcome.events
+        if e.event_type is EventType.START_CHILD_WORKFLOW_EXECUTION_INITIATED
+    )
+    assert isinstance(initiated, StartChildWorkflowExecutionInitiatedEventAttributes)
+    assert (initiated.header, initiated.memo) == (HEADER, MEMO)
+    start = next(t for t in outcome.tasks if isinstance(t, rq.StartChildTransfer)).request
+    assert (start.header, start.memo) == (HEADER, MEMO)
+
+
+def test_signal_header_and_terminate_details_are_written() -> None:
+    run = Run()
+    run.send(rq.SignalWorkflowExecution("go", "sig-1", header=HEADER))
+    signaled = _last(run, EventType.WORKFLOW_EXECUTION_SIGNALED)
+    assert isinstance(signaled, WorkflowExecutionSignaledEventAttributes)
+    assert signaled.header == HEADER
+    details = Opaque.of({"payloads": []})
+    run.send(rq.TerminateWorkflowExecution("stop", "me", details))
+    terminated = _last(run, EventType.WORKFLOW_EXECUTION_TERMINATED)
+    assert isinstance(terminated, WorkflowExecutionTerminatedEventAttributes)
+    assert (terminated.reason, terminated.details) == ("stop", details)
