@@ -238,7 +238,9 @@ class Execution:
         self.start_args = list(payloads.from_payloads(a.input))
         self.run_id = a.original_execution_run_id
         self.workflow_id = self.workflow_id or a.workflow_id
-        self.rng = Prng(self.run_id.encode("utf-8"))
+        # surrogatepass: JSON may carry a lone surrogate, which strict UTF-8 refuses; any
+        # run id Temporal writes is valid UTF-8 and encodes the same either way.
+        self.rng = Prng(self.run_id.encode("utf-8", "surrogatepass"))
         self.now_ns = event.event_time or 0
 
     def _signaled(self, event: HistoryEvent) -> None:
