@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from adapters.argtypes import cpu_count, positive
+from adapters.argtypes import HelpFormatter, cpu_count, positive
 from adapters.console import progress, summary_table
 from adapters.temporal_json import iter_events, write_events
 from core.events import HistoryEvent
@@ -129,22 +129,36 @@ def bench_simulate(args: argparse.Namespace) -> list[Figure]:
     return run_simulate(args)
 
 
+def bench_serve(args: argparse.Namespace) -> list[Figure]:
+    """`tmodel serve` against the real dev server on one workload, and time skipping."""
+    from adapters.bench_serve import bench_serve as run_serve  # it imports Figure
+
+    return run_serve(args)
+
+
 BENCHMARKS: dict[str, Bench] = {
     "validate": bench_validate,
     "check": bench_check,
     "service": bench_service,
     "replay": bench_replay,
     "simulate": bench_simulate,
+    "serve": bench_serve,
 }
 
 
 def add_parser(commands: Any) -> None:
     parser = commands.add_parser(
         "bench",
+        formatter_class=HelpFormatter,
         help="run benchmarks and print figures",
         description=f"Run benchmarks (default: all of {', '.join(BENCHMARKS)}).",
     )
-    parser.add_argument("names", nargs="*", metavar="NAME", help="benchmarks to run")
+    parser.add_argument(
+        "names",
+        nargs="*",
+        metavar="NAME",
+        help=f"benchmarks to run (default all), any of: {', '.join(BENCHMARKS)}",
+    )
     parser.add_argument("--json", action="store_true", help="print a JSON list of figures")
     parser.add_argument(
         "--events", type=positive, default=1_000_000, help="history length (default 1000000)"
@@ -189,7 +203,7 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
     figures: list[Figure] = []
-    with progress("benchmarks", total=len(names), enabled=not args.json) as advance:
+    with progress("bench", total=len(names), enabled=not args.json, unit="benchmarks") as advance:
         for name in names:
             figures.extend(BENCHMARKS[name](args))
             advance(1)

@@ -5,6 +5,8 @@ Runs the explicit-state checker (`proofs.checker`) on a registered model
 printed as a numbered action list from the initial state), 2 bad input (unknown model,
 malformed or unknown ``--param``, an export file that cannot be written) on one line.
 Output files are probed before the search so a long run never fails at the very end.
+A size parameter above its default first gets an estimate of the state space
+(`adapters.check_estimate`): a warning on stderr when the search looks infeasible.
 """
 
 from __future__ import annotations
@@ -17,11 +19,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from adapters.argtypes import HelpFormatter
+from adapters.check_estimate import estimate, warning
 from adapters.console import progress, running_total, summary_table
 from core.errors import BadInput
 from proofs.checker import CheckError, Result, Violation, check
 from proofs.graph import labelled, write_dot, write_graphml, write_json
-from proofs.models import MODELS
+from proofs.models import MODELS, SIZES
 from proofs.models.matching_dedup import VARIANTS as DEDUP_VARIANTS
 from proofs.models.shard_failover import VARIANTS as FAILOVER_VARIANTS
 from proofs.models.workflow_run import VARIANTS as RUN_VARIANTS
@@ -36,6 +40,7 @@ EXPORTS: dict[str, Callable[[Any, str], None]] = {
 def add_parser(commands: Any) -> None:
     parser = commands.add_parser(
         "check",
+        formatter_class=HelpFormatter,
         help="model-check a Python model exhaustively",
         description="Explore every reachable state of a model, checking its invariants "
         "and (without --symmetry) its liveness properties under weak fairness. "
@@ -47,11 +52,13 @@ def add_parser(commands: Any) -> None:
         action="append",
         default=[],
         metavar="K=V",
-        help="model parameter, repeatable (two-phase-commit: rms=N, broken=true, liveness=true; "
+        help="model parameter, repeatable (two-phase-commit: "
+        f"{_sizes('two-phase-commit')}, broken=true, liveness=true; "
         f"workflow-run: broken=true|{'|'.join(RUN_VARIANTS)}; matching-dedup: "
-        "pollers=N, duplicates=N, faults=N, "
-        f"broken={'|'.join(DEDUP_VARIANTS)}; shard-failover: hosts=N, ranges=N, "
-        f"writes=N, broken={'|'.join(FAILOVER_VARIANTS)})",
+        f"{_sizes('matching-dedup')}, broken={'|'.join(DEDUP_VARIANTS)}; shard-failover: "
+        f"{_sizes('shard-failover')}, broken={'|'.join(FAILOVER_VARIANTS)}). A size "
+        "raised above its default first gets an estimate of the state space, and a "
+        "warning if the search looks infeasible",
     )
     parser.add_argument("--symmetry", action="store_true", help="use symmetry reduction")
     parser.add_argument(
@@ -64,6 +71,10 @@ def add_parser(commands: Any) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.set_defaults(run=run)
+
+
+def _sizes(model: str) -> str:
+    return ", ".join(f"{s.key}={s.low}..{s.high} (default {s.default})" for s in SIZES[model])
 
 
 def parse_params(items: Sequence[str]) -> dict[str, str]:
@@ -92,13 +103,17 @@ def run(args: argparse.Namespace) -> int:
         factory = MODELS.get(args.model)
         if factory is None:
             raise BadInput(f"unknown model {args.model!r} (known: {', '.join(MODELS)})")
-        model = factory(parse_params(args.param))
+        params = parse_params(args.param)
+        model = factory(params)
         exports = {kind: getattr(args, kind) for kind in EXPORTS if getattr(args, kind)}
         for path in exports.values():
             _probe_writable(path)
     except BadInput as exc:
         print(f"tmodel check: {exc}", file=sys.stderr)
         return 2
+    found = estimate(args.model, params, symmetry=args.symmetry)
+    if found is not None and found.too_big():
+        print("tmodel check: " + "\n".join(warning(found)), file=sys.stderr)
     try:
         result = _search(model, args, want_graph=bool(exports))
     except CheckError as exc:  # the model itself is broken: say so, no traceback
@@ -118,7 +133,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _search(model: Any, args: argparse.Namespace, want_graph: bool) -> Result:
-    with progress("states", total=None, enabled=not args.json) as advance:
+    # Progress goes to stderr, with --json too: stdout stays one document.
+    with progress(f"check {args.model}", total=None, unit="states") as advance:
         report = running_total(advance)
         return check(
             model,
@@ -126,7 +142,7 @@ def _search(model: Any, args: argparse.Namespace, want_graph: bool) -> Result:
             fair=not args.unfair,
             graph=want_graph,
             progress=report,
-            progress_every=20_000,
+            progress_every=2_000,  # often enough for a line every few seconds
         )
 
 

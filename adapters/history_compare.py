@@ -42,8 +42,20 @@ LEGITIMATE: dict[str, str] = {
     "1 s minimum between a chain's runs, which depends on how long the last run took",
     "createTime": "a timestamp",
     "expireTime": "a timestamp",
+    "requestId": "a random id each poller or caller draws",
 }
+# The timeout of a workflow task's fourth and later attempts: the server adds a backoff
+# scaled by a random jitter in [0.8, 1) (getStartToCloseTimeout).
+JITTERED_ATTEMPT = 4
 VALUE_ONLY = frozenset(LEGITIMATE)
+# Fields the real server writes only because it declares a capability `tmodel serve`
+# does not (GetSystemInfo `build_id_based_versioning`: the SDK then sends its build id
+# with every poll and completion): they may be missing from the produced history.
+CAPABILITY_ONLY: dict[str, str] = {
+    "workerVersion": "the worker's build id stamp, sent only to servers that declare "
+    "build-id-based versioning",
+    "buildId": "the build id in an auto-reset point, known only from that stamp",
+}
 # Fields whose values are identifiers drawn by each server or client: renamed
 # consistently rather than ignored.
 ID_FIELDS = frozenset(
@@ -57,7 +69,6 @@ ID_FIELDS = frozenset(
         "newRunId",
         "namespaceId",
         "parentWorkflowNamespaceId",
-        "requestId",
         "protocolInstanceId",
         "updateId",
         "acceptedRequestMessageId",
@@ -118,6 +129,8 @@ def _local_activity_data(data: str) -> str:
 def normalise(event: Any, ids: _Ids) -> Any:
     """One event with the legitimately differing values replaced (see the module doc)."""
     marker = event.get("markerRecordedEventAttributes", {}).get("markerName", "")
+    scheduled = event.get("workflowTaskScheduledEventAttributes", {})
+    jittered = int(scheduled.get("attempt", 1)) >= JITTERED_ATTEMPT
 
     def walk(value: Any, key: str) -> Any:
         if isinstance(value, dict):
@@ -125,7 +138,9 @@ def normalise(event: Any, ids: _Ids) -> Any:
                 value = dict(value, name=ids.name(value["name"]))
             out = {}
             for k, v in value.items():
-                out[k] = walk(v, k)
+                if k in CAPABILITY_ONLY:
+                    continue
+                out[k] = ANY if (jittered and k == "startToCloseTimeout") else walk(v, k)
             return out
         if isinstance(value, list):
             items = [walk(v, key) for v in value]

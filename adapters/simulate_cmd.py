@@ -27,10 +27,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from adapters.argtypes import jobs, nonempty_path, positive, whole_number
+from adapters.argtypes import HelpFormatter, jobs, nonempty_path, positive, whole_number
 from adapters.console import progress, running_total
 from adapters.input_file import MAX_REPRO_BYTES, read_text
-from adapters.simulate_out import write_outputs
+from adapters.simulate_out import Written, describe, write_outputs
+from adapters.simulate_out import document as written_document
 from adapters.simulate_pool import run_many, run_one
 from adapters.simulate_report import Outcome, document, print_report, repro_command
 from core.errors import BadInput
@@ -46,6 +47,7 @@ MAX_SEEDS = 100_000
 def add_parser(commands: Any) -> None:
     parser = commands.add_parser(
         "simulate",
+        formatter_class=HelpFormatter,
         help="simulate a cluster under injected faults and check every invariant",
         description="Run the deterministic cluster simulator: a whole Temporal cluster in "
         "one process, from a seed, under injected faults, checking every invariant. "
@@ -65,7 +67,9 @@ def add_parser(commands: Any) -> None:
         help=f"workflows to start (default {DEFAULT.workflows})",
     )
     parser.add_argument(
-        "--workload", metavar="NAME", help=f"workload (default {DEFAULT.workload!r})"
+        "--workload",
+        metavar="NAME",
+        help=f"workload (default {DEFAULT.workload}), one of: {', '.join(known_workloads())}",
     )
     parser.add_argument(
         "--faults",
@@ -206,38 +210,43 @@ def run(args: argparse.Namespace) -> int:
     except BadInput as exc:
         print(f"tmodel simulate: {exc}", file=sys.stderr)
         return 2
-    outcomes = _run_all(request.configs, show=not args.json, jobs=args.jobs, full=out is not None)
+    outcomes = _run_all(request.configs, jobs=args.jobs, full=out is not None)
     shrunk: Shrunk | None = None
     repro_path: str | None = request.repro_path
     failing = next((o for o in outcomes if o.result.violations), None)
+    written: list[Written] = []
     try:
         if failing is not None and request.repro is None:
-            shrunk = _shrink(failing, show=not args.json)
+            shrunk = _shrink(failing)
             repro_path = str(_repro_path(out, failing.config.seed))
             Path(repro_path).write_text(dumps(from_shrunk(shrunk)), encoding="utf-8")
         if out is not None:
-            write_outputs(out, outcomes, shrunk)
+            written = write_outputs(out, outcomes, shrunk)
     except OSError as exc:
         print(f"tmodel simulate: cannot write: {exc}", file=sys.stderr)
         return 2
     if args.json:
         doc = document(outcomes, shrunk, repro_path, request.repro, out)
+        doc["written"] = written_document(written)
         print(json.dumps(doc, indent=2))
     else:
         print_report(outcomes, shrunk, repro_path, request.repro)
+        if out is not None:
+            print("\n".join(describe(out, written)))
     return 1 if failing is not None else 0
 
 
-def _run_all(
-    configs: tuple[SimConfig, ...], show: bool, jobs: int = 1, full: bool = True
-) -> list[Outcome]:
-    if len(configs) == 1:  # one run: a bar over its workflows
+def _run_all(configs: tuple[SimConfig, ...], jobs: int = 1, full: bool = True) -> list[Outcome]:
+    """Every config's run. Progress goes to stderr, with ``--json`` too (stdout stays one
+    document): over the workflows closed in a single run, over the seeds in a sweep."""
+    if len(configs) == 1:
         config = configs[0]
-        with progress(f"seed {config.seed}", total=config.workflows, enabled=show) as advance:
+        label, workflows = f"simulate seed {config.seed}", len(config.started())
+        with progress(label, total=workflows, unit="workflows closed") as advance:
             closed = running_total(advance)
             result, seconds = run_one(config, True, lambda done, _total: closed(done))
             return [Outcome(config, result, seconds)]
-    with progress("seeds", total=len(configs), enabled=show) as advance:
+    with progress("simulate", total=len(configs), unit="seeds") as advance:
         done = run_many(configs, jobs, full, lambda _: advance(1))
     return [
         Outcome(config, result, seconds)
@@ -245,8 +254,8 @@ def _run_all(
     ]
 
 
-def _shrink(failing: Outcome, show: bool) -> Shrunk:
-    with progress("shrinking (simulations)", total=None, enabled=show) as advance:
+def _shrink(failing: Outcome) -> Shrunk:
+    with progress("shrinking", total=None, unit="simulations") as advance:
 
         def counted(config: SimConfig) -> RunResult:
             advance(1)

@@ -3,16 +3,21 @@ repro and how to replay it) and the ``--json`` document. ``--out`` is `simulate_
 
 from __future__ import annotations
 
+import re
 import shlex
 import sys
+import textwrap
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from adapters.console import summary_table
-from sim.config import SimConfig
+from sim.config import FAULT_KINDS, SimConfig
+from sim.faults import INTENSITY_MEANING
+from sim.invariants import EVENTUALLY_BOUND
 from sim.kernel import SECOND
 from sim.repro import Repro
 from sim.run import RunResult, Violation
@@ -28,25 +33,35 @@ class Outcome:
     wall_seconds: float
 
 
-# What every run checks (`sim/invariants.py`; IDs of spec/README.md). A test keeps this
-# list and the monitor in step.
-INVARIANTS = (
-    "INV-SINGLE-SHARD-WRITER",
-    "INV-RUN-CLOSES-ONCE",
-    "INV-RESULT-AT-MOST-ONCE",
-    "INV-DURABLE-HISTORY",
-    "INV-ACTIVITY-AT-LEAST-ONCE",
-    "INV-WORKFLOW-EXACTLY-ONCE",
-    "INV-NO-LOST-TASK",
-    "INV-EVENTUALLY-CLOSED",
-    "THM-3.1",  # replay determinism: a cold replay of each workflow task agrees
-    "H1..H19",  # every closed history passes the validator
+# What every run checks (`sim/invariants.py`; IDs of spec/README.md), each with what it
+# says. A test keeps this list and the monitor in step.
+INVARIANTS: tuple[tuple[str, str], ...] = (
+    ("INV-SINGLE-SHARD-WRITER", "every commit carries its shard's current range id"),
+    ("INV-RUN-CLOSES-ONCE", "a run closes once and nothing is committed after"),
+    ("INV-RESULT-AT-MOST-ONCE", "one result per activity, one fire per timer"),
+    ("INV-DURABLE-HISTORY", "persistence holds, event for event, what was committed"),
+    ("INV-ACTIVITY-AT-LEAST-ONCE", "a recorded activity completion was run by a worker"),
+    ("INV-WORKFLOW-EXACTLY-ONCE", "no workflow closes for good twice"),
+    ("INV-NO-LOST-TASK", "a pending task is in matching or the outbox, never lost"),
+    (
+        "INV-EVENTUALLY-CLOSED",
+        f"every workflow closes within {EVENTUALLY_BOUND // SECOND} s after the faults heal",
+    ),
+    ("THM-3.1", "replaying each closed history cold gives the commands it holds"),
+    ("H1..H19", "each closed history passes the validator (spec/history.md)"),
 )
+_RULE = re.compile(r"H\d+")
+_TEXT_WIDTH = 88
 
 
 def invariant_ids() -> tuple[str, ...]:
     """The invariants every run checks (their IDs, spec/README.md)."""
-    return INVARIANTS
+    return tuple(name for name, _ in INVARIANTS)
+
+
+def checked_as(violation_id: str) -> str:
+    """The row of `INVARIANTS` a violation counts against (a history rule: H1..H19)."""
+    return "H1..H19" if _RULE.fullmatch(violation_id) else violation_id
 
 
 def repro_command(path: str) -> str:
@@ -211,11 +226,8 @@ def _summary(outcomes: Sequence[Outcome]) -> None:
         ("faults injected", f"{sum(totals['faults'].values()):,}"),
     ]
     rows += [(f"  {kind}", f"{count:,}") for kind, count in totals["faults"].items()]
-    if len(outcomes) == 1 and outcomes[0].result.swarm:
-        rows.append(("swarm kinds", str(len(outcomes[0].result.swarm))))
     violated = totals["violated"]
     rows += [
-        ("invariants checked", str(len(totals["invariants_checked"]))),
         ("invariants violated", ", ".join(violated) if violated else "none"),
         ("failing seeds", _seeds(totals["failing_seeds"]) if totals["failing_seeds"] else "none"),
         ("virtual time", f"{virtual:,.1f} s"),
@@ -223,15 +235,53 @@ def _summary(outcomes: Sequence[Outcome]) -> None:
         ("virtual / wall", f"{virtual / wall:,.0f} x" if wall > 0 else "-"),
         ("events / wall s", f"{totals['events'] / wall:,.0f}" if wall > 0 else "-"),
     ]
-    if len(outcomes) == 1:
-        rows.append(("trace hash", outcomes[0].result.trace_hash[:16] + "..."))
     verdict = "violation" if violated else "no violation"
     summary_table(f"simulate: {verdict}", rows)
+    print("\n".join(invariant_lines(outcomes)))
     if len(outcomes) == 1:
-        swarm = outcomes[0].result.swarm
-        if swarm:
-            print("swarm: " + ", ".join(f"{kind} {level:g}" for kind, level in swarm.items()))
-        print(f"trace hash {outcomes[0].result.trace_hash}")
+        result = outcomes[0].result
+        if result.swarm:
+            print("\n".join(swarm_lines(result.seed, result.swarm)))
+        print(
+            f"trace hash {result.trace_hash} (SHA-256 of the trace; the same config gives "
+            "the same hash)"
+        )
+
+
+def invariant_lines(outcomes: Sequence[Outcome]) -> list[str]:
+    """Each invariant checked, what it says, and whether it held."""
+    counts: Counter[str] = Counter()
+    seeds: dict[str, list[int]] = {}
+    for o in outcomes:
+        for v in o.result.violations:
+            counts[checked_as(v.id)] += 1
+            seeds.setdefault(checked_as(v.id), []).append(o.result.seed)
+    width = max(len(name) for name, _ in INVARIANTS)
+    lines = [f"invariants checked ({len(INVARIANTS)}; their IDs are those of spec/README.md):"]
+    for name, says in INVARIANTS:
+        verdict, note = "held", ""
+        if counts[name]:
+            verdict = "VIOLATED"
+            note = f" ({counts[name]} time{'s' * (counts[name] != 1)}"
+            note += f", seeds {_seeds(sorted(set(seeds[name])))})" if len(outcomes) > 1 else ")"
+        lines.append(f"  {verdict:<8}  {name:<{width}}  {says}{note}")
+    return lines
+
+
+def swarm_lines(seed: int, swarm: dict[str, float]) -> list[str]:
+    """What swarm mode chose for a seed, and what its intensities mean."""
+    off = [kind for kind in FAULT_KINDS if kind not in swarm]
+    levels = ", ".join(f"{kind} {level:g}" for kind, level in swarm.items())
+    text = (
+        f"swarm: seed {seed} turned on {len(swarm)} of the {len(FAULT_KINDS)} fault kinds, "
+        f"each at an intensity from 0.1 to 1, which sets {INTENSITY_MEANING}:"
+    )
+    wrap = partial(textwrap.wrap, width=_TEXT_WIDTH, break_on_hyphens=False)
+    lines = wrap(text, subsequent_indent="  ")
+    lines += wrap(levels, initial_indent="  ", subsequent_indent="  ")
+    if off:
+        lines.append(f"  off for this seed: {', '.join(off)}")
+    return lines
 
 
 def _seeds(seeds: Sequence[int]) -> str:

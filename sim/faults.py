@@ -64,6 +64,15 @@ def _draw(
     return FaultPlan(tuple(items)), dict(sorted(swarm.items()))
 
 
+# What a swarm intensity scales, in `_items` below (the report prints it).
+INTENSITY_MEANING = (
+    "how many faults of the kind the plan holds (1 + 4 x intensity, rounded down), how "
+    "long each lasts (0.2 s up to 0.2 + 5 x intensity s) and how hard it hits (message "
+    "drop, duplicate and delay rates, persistence error rates, the longest delay, the "
+    "clock skew)"
+)
+
+
 def _items(
     rng: random.Random, kind: str, intensity: float, nodes: Sequence[str], shards: int
 ) -> list[FaultItem]:

@@ -1,37 +1,55 @@
 """A timeline of a run and some of its workflows, drawn as SVG.
 
-Theory of operation. Two records of a run are drawn on one time axis (virtual seconds
-from the start of the run):
+Theory of operation. Two records of a run are drawn on one time axis, virtual seconds
+from the start of the run to its end (the trace's last line):
 
 - the trace - one line per step, ``t=<ns> <node> <what>``. A line belongs to a workflow
   when one of its tokens is the workflow's id or one of its run ids (``run-3/a0`` counts
   for ``run-3``); the other lines are the cluster's own story (shards moving, hosts
-  crashing, faults switching on) and go to a first band, "cluster";
+  crashing) and go to a band, "cluster";
 - the histories - each committed event at its event time. Most events land on the
   history lane (history hosts write them); the ``*_TASK_STARTED`` events land on the
   matching lane, since a task is recorded started when matching hands it to a worker.
 
-Each band has four lanes, one per kind of node a request crosses: client (and
-frontend), history (shards, their owner changes, persistence), matching, worker; plus
-"other" when some line fits none. A dot is one step (hover for the trace line or the
-event), a workflow's dots are joined in time order so a request can be followed from
-lane to lane, a fault of the plan is a shaded interval, and a violation is a red line
-across the figure.
+From the top: the axis; the violations, each a red dashed line down the whole figure
+with its invariant ids; the fault plan, one bar per fault, packed into rows so that no
+two labels overlap (a label that does not fit is cut short with an ellipsis; every bar
+has its full description as a tooltip); the cluster band; one band per workflow drawn,
+titled with why it was chosen (`sim.timeline_pick`), the faults that touched it shaded.
+A band has a lane per kind of node a request crosses: client (and frontend), history
+(shards, their owner changes, persistence), matching, worker, and "other" when some
+line fits none. A dot is one step (hover for the trace line or the event), and a
+workflow's dots are joined in time order so a request can be followed from lane to lane.
 
 Pure string building, like `adapters/diagrams.py`: no Graphviz, no plotting library;
-the same inputs give the same bytes.
+the same inputs give the same bytes. Text widths are estimated (`_text_px`), generously,
+since an SVG has no layout engine to ask.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 
 from core.events import HistoryEvent
 from sim.config import FaultItem
 from sim.kernel import SECOND, T0
+from sim.timeline_marks import (
+    LEFT,
+    ROW_H,
+    WIDTH,
+    Scale,
+    fault_rows,
+    faults_band,
+    fit,
+    secs,
+    shading,
+    tick_step,
+    violation_lines,
+    violation_rows,
+)
 
 LANES = ("client", "history", "matching", "worker")
 # A node's lane, by the start of its name; the first match wins.
@@ -44,16 +62,14 @@ _LANE_OF_PREFIX = (
     ("persistence", "history"),
     ("matching", "matching"),
 )
-_Scale = Callable[[int], float]  # virtual time -> horizontal position
 _LINE = re.compile(r"t=(-?\d+) (\S+) ?(.*)")
 _TOKEN = re.compile(r"[^\s=,;:/()\[\]{}<>'\"]+")
 _SKIPPED_NODES = frozenset({"run"})  # the run's header and footer lines
+_FAULT_NODE = "faults"  # its on/off lines are drawn as the fault plan's bars instead
 
-_WIDTH = 1100  # plot area, px
-_LEFT = 150  # room for lane names
 _LANE_H = 22
-_BAND_GAP = 28
-_TOP = 60
+_BAND_GAP = 30
+_AXIS_Y = 62
 _COLOURS = {
     "client": "#1f77b4",
     "history": "#d62728",
@@ -75,10 +91,13 @@ class Step:
 
 @dataclass(frozen=True, slots=True)
 class Workflow:
-    """A workflow to draw: its id and the run ids it had."""
+    """A workflow to draw: its id, the run ids it had, why it is drawn, and the faults
+    that touched it (shaded in its band)."""
 
     workflow_id: str
     run_ids: tuple[str, ...]
+    why: str = ""
+    faults: tuple[FaultItem, ...] = ()
 
 
 def parse(lines: Iterable[str]) -> list[Step]:
@@ -91,6 +110,12 @@ def parse(lines: Iterable[str]) -> list[Step]:
     return steps
 
 
+def run_end(lines: Iterable[str]) -> int:
+    """When the run ended: the time of its last canonical line (its footer)."""
+    times = [int(m[1]) for m in map(_LINE.match, lines) if m]
+    return max(times, default=0)
+
+
 def lane_of(node: str) -> str:
     for prefix, lane in _LANE_OF_PREFIX:
         if node.startswith(prefix):
@@ -98,8 +123,13 @@ def lane_of(node: str) -> str:
     return "worker" if "worker" in node else "other"
 
 
+def tokens(step: Step) -> list[str]:
+    """The words of a step that may name a workflow or a run."""
+    return _TOKEN.findall(step.what)
+
+
 def mentions(step: Step, names: frozenset[str]) -> bool:
-    return not names.isdisjoint(_TOKEN.findall(step.what))
+    return not names.isdisjoint(tokens(step))
 
 
 def event_steps(run_id: str, events: Sequence[HistoryEvent]) -> list[Step]:
@@ -140,46 +170,80 @@ def timeline_svg(
     `run_to_workflow` names every run of the simulation, so that the lines of workflows
     not drawn stay out of the cluster band."""
     steps = parse(trace)
+    bands = _bands(steps, workflows, histories or {}, run_to_workflow or {})
+    end = max([run_end(trace), *(s.time for _, _, chosen in bands for s in chosen)])
+    span = max(end, 1)
+
+    def x(t: int) -> float:
+        return LEFT + WIDTH * min(max(t, 0), end) / span
+
+    found = [(s.time, s.line) for s in steps if s.what.startswith("VIOLATION")]
+    violations = violation_rows(found, x)
+    bars = fault_rows(faults, end, x)
+    rows_v = 1 + max((row for row, *_ in violations), default=-1)
+    rows_f = 1 + max((row for row, *_ in bars), default=-1)
+    faults_top = _AXIS_Y + 10 + rows_v * ROW_H
+    top = faults_top + max(rows_f, 2) * ROW_H + _BAND_GAP
+    lanes_per_band = [_lanes(chosen) for _, _, chosen in bands]
+    height = top + sum(len(ls) * _LANE_H + _BAND_GAP for ls in lanes_per_band)
+    width = LEFT + WIDTH + 30
+    out = _head(title, width, height, end)
+    out += _axis(end, x, height)
+    out += faults_band(bars, len(faults), faults_top)
+    y = top
+    for (label, tooltip, chosen), lanes, wf in zip(
+        bands, lanes_per_band, (None, *workflows), strict=True
+    ):
+        band_h = len(lanes) * _LANE_H
+        if wf is not None:
+            out += shading(wf.faults, x, y, band_h)
+        out += _band(label, tooltip, chosen, lanes, y, x, joined=wf is not None)
+        y += band_h + _BAND_GAP
+    out += violation_lines(violations, _AXIS_Y + 6, height - 10)
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+Band = tuple[str, str, list[Step]]  # label, tooltip, steps
+
+
+def _bands(
+    steps: Sequence[Step],
+    workflows: Sequence[Workflow],
+    histories: Mapping[str, Sequence[HistoryEvent]],
+    run_to_workflow: Mapping[str, str],
+) -> list[Band]:
     everyone = frozenset(n for wf in workflows for n in (wf.workflow_id, *wf.run_ids))
-    everyone |= frozenset(n for pair in (run_to_workflow or {}).items() for n in pair)
-    bands: list[tuple[str, list[Step]]] = [
-        ("cluster", [s for s in steps if not mentions(s, everyone)])
-    ]
+    everyone |= frozenset(n for pair in run_to_workflow.items() for n in pair)
+    cluster = [s for s in steps if s.node != _FAULT_NODE and not mentions(s, everyone)]
+    bands: list[Band] = [("cluster", "shard ownership, crashes and restarts", cluster)]
     for wf in workflows:
         names = frozenset((wf.workflow_id, *wf.run_ids))
         chosen = [s for s in steps if mentions(s, names)]
         for run_id in wf.run_ids:
-            chosen += event_steps(run_id, (histories or {}).get(run_id, ()))
+            chosen += event_steps(run_id, histories.get(run_id, ()))
         chosen.sort(key=lambda s: s.time)
-        runs = ", ".join(wf.run_ids) or "no run"
-        bands.append((f"{wf.workflow_id} (runs: {runs})", chosen))
-    times = [s.time for _, chosen in bands for s in chosen]
-    t0, t1 = (min(times), max(times)) if times else (0, SECOND)
-    span = max(t1 - t0, 1)
+        runs = len(wf.run_ids)
+        label = f"{wf.workflow_id} ({runs} run{'s' * (runs != 1)})"
+        label += f": {wf.why}" if wf.why else ""
+        bands.append((label, f"runs: {', '.join(wf.run_ids) or 'none'}", chosen))
+    return bands
 
-    def x(t: int) -> float:
-        return _LEFT + _WIDTH * (min(max(t, t0), t1) - t0) / span
 
-    lanes_per_band = [_lanes(chosen) for _, chosen in bands]
-    height = _TOP + sum(len(ls) * _LANE_H + _BAND_GAP for ls in lanes_per_band) + 20
-    width = _LEFT + _WIDTH + 40
-    out = [
+def _head(title: str, width: int, height: int, end: int) -> list[str]:
+    note = (
+        f"virtual time since the run started (it ended at {end / SECOND:.3f} s); "
+        "hover over a dot, bar or label for its details"
+    )
+    return [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" font-family="Helvetica, Arial, sans-serif" '
         'font-size="11">',
         f"<title>{escape(title)}</title>",
         f'<rect width="{width}" height="{height}" fill="white"/>',
-        f'<text x="{_LEFT}" y="18" font-size="13" font-weight="bold">{escape(title)}</text>',
+        f'<text x="6" y="18" font-size="13" font-weight="bold">{escape(title)}</text>',
+        f'<text x="6" y="34" fill="#555">{note}</text>',
     ]
-    out += _faults(faults, t0, t1, x, height)
-    out += _axis(t0, span, x)
-    y = _TOP
-    for (label, chosen), lanes in zip(bands, lanes_per_band, strict=True):
-        out += _band(label, chosen, lanes, y, x, joined=label != "cluster")
-        y += len(lanes) * _LANE_H + _BAND_GAP
-    out += _violations(steps, x, height)
-    out.append("</svg>")
-    return "\n".join(out) + "\n"
 
 
 def _lanes(steps: Sequence[Step]) -> tuple[str, ...]:
@@ -188,61 +252,44 @@ def _lanes(steps: Sequence[Step]) -> tuple[str, ...]:
     return LANES
 
 
-def _axis(t0: int, span: int, x: _Scale) -> list[str]:
-    out = [f'<line x1="{_LEFT}" y1="40" x2="{_LEFT + _WIDTH}" y2="40" stroke="#444"/>']
-    for k in range(11):
-        t = t0 + span * k // 10
-        out.append(f'<line x1="{x(t):.1f}" y1="36" x2="{x(t):.1f}" y2="44" stroke="#444"/>')
-        out.append(f'<text x="{x(t):.1f}" y="32" text-anchor="middle">{t / SECOND:.3f} s</text>')
+def _axis(end: int, x: Scale, height: int) -> list[str]:
+    y = _AXIS_Y
+    out = [f'<line x1="{LEFT}" y1="{y}" x2="{LEFT + WIDTH}" y2="{y}" stroke="#444"/>']
+    step = tick_step(max(end, 1))
+    for t in range(0, end + 1, step):
+        px = x(t)
+        out.append(f'<line x1="{px:.1f}" y1="{y}" x2="{px:.1f}" y2="{height - 10}" stroke="#eee"/>')
+        out.append(f'<line x1="{px:.1f}" y1="{y - 4}" x2="{px:.1f}" y2="{y + 4}" stroke="#444"/>')
+        out.append(f'<text x="{px:.1f}" y="{y - 8}" text-anchor="middle">{secs(t)}</text>')
+    last = x(end)  # the run's end, whether or not a tick falls there
+    out.append(f'<line x1="{last:.1f}" y1="{y - 6}" x2="{last:.1f}" y2="{y + 6}" stroke="#444"/>')
     return out
 
 
-def _faults(faults: Sequence[FaultItem], t0: int, t1: int, x: _Scale, height: int) -> list[str]:
-    out = []
-    for item in faults:
-        start, end = item.at, item.at + item.duration
-        if end < t0 or start > t1:
-            continue
-        left, right = x(start), x(end)
-        label = f"{item.kind} {item.target}"
-        out.append(
-            f'<rect x="{left:.1f}" y="46" width="{max(right - left, 1.5):.1f}" '
-            f'height="{height - 56}" fill="#ff7f0e" fill-opacity="0.12">'
-            f"<title>{escape(label)} from {start / SECOND:.3f} s for "
-            f"{item.duration / SECOND:.3f} s</title></rect>"
-        )
-        out.append(
-            f'<text x="{left + 2:.1f}" y="{height - 6}" fill="#b35806">{escape(label)}</text>'
-        )
-    return out
-
-
-def _violations(steps: Sequence[Step], x: _Scale, height: int) -> list[str]:
-    out = []
-    for step in steps:
-        if step.what.startswith("VIOLATION"):
-            px = x(step.time)
-            out.append(
-                f'<line x1="{px:.1f}" y1="46" x2="{px:.1f}" y2="{height - 14}" stroke="red" '
-                f'stroke-width="1.5" stroke-dasharray="4 3"><title>{escape(step.line)}</title>'
-                "</line>"
-            )
-            invariant = step.what.split()[1] if len(step.what.split()) > 1 else "VIOLATION"
-            out.append(f'<text x="{px + 3:.1f}" y="54" fill="red">{escape(invariant)}</text>')
-    return out
+# --------------------------------------------------------------------------- bands
 
 
 def _band(
-    label: str, steps: Sequence[Step], lanes: Sequence[str], top: int, x: _Scale, joined: bool
+    label: str,
+    tooltip: str,
+    steps: Sequence[Step],
+    lanes: Sequence[str],
+    top: int,
+    x: Scale,
+    joined: bool,
 ) -> list[str]:
     row = {lane: top + k * _LANE_H + _LANE_H // 2 for k, lane in enumerate(lanes)}
-    out = [f'<text x="6" y="{top - 6}" font-weight="bold">{escape(label)}</text>']
+    shown = fit(label, LEFT + WIDTH - 6)
+    out = [
+        f'<text x="6" y="{top - 8}" font-weight="bold">{escape(shown)}'
+        f"<title>{escape(label)}; {escape(tooltip)}</title></text>"
+    ]
     for lane in lanes:
         y = row[lane]
-        out.append(f'<text x="{_LEFT - 10}" y="{y + 4}" text-anchor="end">{lane}</text>')
-        out.append(f'<line x1="{_LEFT}" y1="{y}" x2="{_LEFT + _WIDTH}" y2="{y}" stroke="#ddd"/>')
+        out.append(f'<text x="{LEFT - 10}" y="{y + 4}" text-anchor="end">{lane}</text>')
+        out.append(f'<line x1="{LEFT}" y1="{y}" x2="{LEFT + WIDTH}" y2="{y}" stroke="#ddd"/>')
     if not steps:
-        out.append(f'<text x="{_LEFT + 4}" y="{top + 14}" fill="#999">(nothing recorded)</text>')
+        out.append(f'<text x="{LEFT + 4}" y="{top + 14}" fill="#999">(nothing recorded)</text>')
         return out
     points = [(x(s.time), row[lane_of(s.node)]) for s in steps]
     if joined:

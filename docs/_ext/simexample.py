@@ -26,13 +26,13 @@ from sphinx.config import Config
 from sphinx.errors import ExtensionError
 
 from adapters.cli import main
-from adapters.simulate_out import pick_workflows
 from adapters.simulate_report import Outcome, print_report
 from sim.config import SimConfig
 from sim.repro import dumps, from_shrunk
 from sim.run import simulate
 from sim.shrink import shrink
 from sim.timeline import timeline_svg
+from sim.timeline_pick import choose
 
 PAGE = "generated/sim-example.md"
 SVG = "generated/sim-example-timeline.svg"
@@ -109,7 +109,7 @@ def example(folder: Path) -> tuple[str, str]:
     title = f"seed {config.seed} shrunk: {EXPECTED}"
     run = shrunk.result
     svg = timeline_svg(
-        run.trace, pick_workflows(run), run.plan.items, title, run.histories, run.workflow_ids
+        run.trace, choose(run), run.plan.items, title, run.histories, run.workflow_ids
     )
     return "\n".join(lines), svg
 

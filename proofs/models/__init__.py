@@ -7,6 +7,7 @@ Each factory takes the ``--param K=V`` pairs as strings, validates them, and rai
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from core.errors import BadInput
@@ -29,6 +30,31 @@ def int_param(params: Mapping[str, str], key: str, default: int, low: int, high:
     if not low <= value <= high:
         raise BadInput(f"--param {key}={raw}: must be between {low} and {high}")
     return value
+
+
+@dataclass(frozen=True, slots=True)
+class Size:
+    """An integer parameter that sizes a model's state space: the bigger, the more states
+    (`adapters.check_estimate` extrapolates from small values before a big search)."""
+
+    key: str
+    default: int
+    low: int
+    high: int
+
+    def read(self, params: Mapping[str, str]) -> int:
+        return int_param(params, self.key, self.default, self.low, self.high)
+
+
+SIZES: dict[str, tuple[Size, ...]] = {
+    "two-phase-commit": (Size("rms", 3, 1, 12),),
+    "matching-dedup": (
+        Size("pollers", 2, 1, 3),
+        Size("duplicates", 1, 0, 2),
+        Size("faults", 1, 0, 2),
+    ),
+    "shard-failover": (Size("hosts", 2, 1, 4), Size("ranges", 3, 1, 5), Size("writes", 3, 0, 5)),
+}
 
 
 def bool_param(params: Mapping[str, str], key: str) -> bool:
@@ -64,8 +90,9 @@ def two_phase_commit(params: Mapping[str, str]) -> TwoPhaseCommit:
     """``rms`` (1..12, default 3), ``broken`` (seeded TCConsistent bug), ``liveness``
     (adds the AllDecided eventually-property)."""
     _known(params, "two-phase-commit", ("rms", "broken", "liveness"))
+    (rms,) = (size.read(params) for size in SIZES["two-phase-commit"])
     return TwoPhaseCommit(
-        int_param(params, "rms", 3, 1, 12),
+        rms,
         broken=bool_param(params, "broken"),
         liveness=bool_param(params, "liveness"),
     )
@@ -77,10 +104,11 @@ def matching_dedup(params: Mapping[str, str]) -> MatchingDedup:
     from proofs.models.matching_dedup import VARIANTS
 
     _known(params, "matching-dedup", ("pollers", "duplicates", "faults", "broken"))
+    pollers, duplicates, faults = (size.read(params) for size in SIZES["matching-dedup"])
     return MatchingDedup(
-        pollers=int_param(params, "pollers", 2, 1, 3),
-        duplicates=int_param(params, "duplicates", 1, 0, 2),
-        faults=int_param(params, "faults", 1, 0, 2),
+        pollers=pollers,
+        duplicates=duplicates,
+        faults=faults,
         broken=variant_param(params, VARIANTS),
     )
 
@@ -91,10 +119,11 @@ def shard_failover(params: Mapping[str, str]) -> ShardFailover:
     from proofs.models.shard_failover import VARIANTS
 
     _known(params, "shard-failover", ("hosts", "ranges", "writes", "broken"))
+    hosts, ranges, writes = (size.read(params) for size in SIZES["shard-failover"])
     return ShardFailover(
-        hosts=int_param(params, "hosts", 2, 1, 4),
-        ranges=int_param(params, "ranges", 3, 1, 5),
-        writes=int_param(params, "writes", 3, 0, 5),
+        hosts=hosts,
+        ranges=ranges,
+        writes=writes,
         broken=variant_param(params, VARIANTS),
     )
 

@@ -206,3 +206,27 @@ def test_tlc_and_simulate_take_the_same_arguments_the_same_way(
     assert stop.value.code == 2
     err = capsys.readouterr().err
     assert len(err.splitlines()) == 1 and reason in err
+
+
+@pytest.mark.parametrize(
+    ("command", "names"),
+    [
+        ("simulate", "sim.workloads:WORKLOADS"),
+        ("bench", "adapters.bench:BENCHMARKS"),
+        ("check", "proofs.models:MODELS"),
+    ],
+)
+def test_help_lists_every_valid_name_whole(
+    command: str, names: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--workload NAME``, ``bench NAME`` and ``check MODEL`` list what NAME may be,
+    each name on one line (no break inside ``state-machine``)."""
+    import importlib
+
+    module, attribute = names.split(":")
+    valid = list(getattr(importlib.import_module(module), attribute))
+    with pytest.raises(SystemExit) as done:
+        main([command, "--help"])
+    assert done.value.code == 0
+    words = {w.strip(",.():") for w in capsys.readouterr().out.split()}
+    assert set(valid) <= words, set(valid) - words

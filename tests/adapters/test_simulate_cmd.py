@@ -19,13 +19,14 @@ import pytest
 
 from adapters import simulate_cmd
 from adapters.cli import main
-from adapters.simulate_report import INVARIANTS
+from adapters.simulate_out import hashed_lines, trace_text
+from adapters.simulate_report import invariant_ids
 from sim.config import SimConfig
 from sim.repro import Repro, dumps
 from sim.run import simulate
 from tests.adapters.test_cli import _run_cli
 
-MUTANT = "no-range-check"
+MUTANT = "skip-replay"  # caught within a few seeds of 10 workflows; any mutant serves here
 SEED_KEYS = {"seed", "trace_hash", "workflows", "events", "faults", "violations"}
 
 
@@ -36,11 +37,24 @@ def _json(capsys: pytest.CaptureFixture[str]) -> dict[str, object]:
 
 
 def test_clean_run_exits_0_with_summary(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", "--seed", "1", "--workflows", "6", "--json"]) == 0
+    seeds = _json(capsys)["seeds"]
+    assert isinstance(seeds, list)
+    trace_hash = seeds[0]["trace_hash"]
     assert main(["simulate", "--seed", "1", "--workflows", "6"]) == 0
     out = capsys.readouterr().out
     for row in ("workflows", "history events", "faults injected", "invariants checked"):
         assert row in out
-    assert "trace hash" in out and "no violation" in out
+    assert "no violation" in out
+    # Every invariant by name, each with its verdict, not a bare count.
+    for name in invariant_ids():
+        assert re.search(rf"^  held +{re.escape(name)} +\S", out, re.MULTILINE), name
+    # The trace hash once, in full; no abbreviated copy.
+    assert out.count(str(trace_hash)) == 1 and out.count(str(trace_hash)[:16]) == 1
+    # Swarm intensities come with what they mean and the kinds left out.
+    flowing = " ".join(out.split())  # the explanation is wrapped
+    assert "intensity from 0.1 to 1, which sets how many faults of the kind" in flowing
+    assert "off for this seed:" in out
 
 
 def test_json_document_per_seed_and_deterministic(capsys: pytest.CaptureFixture[str]) -> None:
@@ -84,10 +98,15 @@ def test_out_writes_histories_that_validate(
     histories = sorted((folder / "histories").glob("*.json"))
     assert len(histories) >= 5  # continue-as-new adds runs
     trace = (folder / "trace.txt").read_text(encoding="utf-8").splitlines()
-    assert trace and all(line.startswith("t=") for line in trace)
+    steps = [line for line in trace if not line.startswith("#")]
+    assert steps and all(re.match(r"t=\d+\.\d{9}s ", line) for line in steps)
     svg = ET.parse(folder / "timeline.svg").getroot()
     assert svg.tag.endswith("svg") and len(svg.findall(".//{*}circle")) > 0
-    capsys.readouterr()
+    # The report says what it wrote, and where.
+    said = capsys.readouterr().out
+    assert f"wrote to {tmp_path}/:" in said
+    assert f"tmodel validate {folder / 'histories'}" in said
+    assert f"{len(histories)} histories" in said and f"{len(steps)} steps" in said
     assert main(["validate", str(folder / "histories")]) == 0
     assert "INVALID" not in capsys.readouterr().out
 
@@ -209,7 +228,7 @@ def test_the_invariants_reported_are_those_the_monitor_checks() -> None:
 
     source = Path(sim.invariants.__file__).read_text(encoding="utf-8")
     checked = set(re.findall(r'"(INV-[A-Z-]+)"', source))
-    assert checked == {i for i in INVARIANTS if i.startswith("INV-")}
+    assert checked == {i for i in invariant_ids() if i.startswith("INV-")}
 
 
 def test_bench_simulate_reports_one_process_and_a_sweep(
@@ -240,13 +259,35 @@ def test_jobs_with_out_write_every_seed_histories(
     out = tmp_path / "runs"
     args = ["simulate", "--seeds", "0..1", "--workflows", "3", "--jobs", "2", "--out", str(out)]
     assert main([*args, "--json"]) == 0
-    seeds = _json(capsys)["seeds"]
+    doc = _json(capsys)
+    seeds = doc["seeds"]
     assert isinstance(seeds, list)
     for seed in seeds:
         folder = out / f"seed-{seed['seed']}"
         assert len(list((folder / "histories").glob("*.json"))) >= seed["workflows"]
-        trace = (folder / "trace.txt").read_text(encoding="utf-8").splitlines()
+        text = (folder / "trace.txt").read_text(encoding="utf-8")
+        lines = hashed_lines(text)
         assert (
-            hashlib.sha256("".join(f"{line}\n" for line in trace).encode()).hexdigest()
+            hashlib.sha256("".join(f"{line}\n" for line in lines).encode()).hexdigest()
             == (seed["trace_hash"])
         )
+        assert seed["trace_hash"] in text  # the header names the hash it gives back
+    written = doc["written"]
+    assert isinstance(written, list) and [w["folder"] for w in written] == [
+        str(out / "seed-0"),
+        str(out / "seed-1"),
+    ]
+
+
+def test_trace_file_times_are_seconds_and_give_back_the_hashed_lines() -> None:
+    lines = ("t=0 run seed=3", "t=1500000000 client start wf-0", "t=-7 node x t=5 y", "t=12 z")
+    text = trace_text(lines, 3, "ab" * 32)
+    body = [line for line in text.splitlines() if not line.startswith("#")]
+    assert body == [
+        "t=0.000000000s run seed=3",
+        "t=1.500000000s client start wf-0",
+        "t=-0.000000007s node x t=5 y",  # only the step's own time is converted
+        "t=0.000000012s z",
+    ]
+    assert hashed_lines(text) == list(lines)
+    assert "ab" * 32 in text.splitlines()[2]

@@ -21,6 +21,9 @@ Rules (docs/temporal-semantics.md#workflow-task and #commands;
 
 from __future__ import annotations
 
+import dataclasses
+
+from core.commands import Command
 from core.enums import CommandType, WorkflowTaskFailedCause
 from core.statemachine.history.service import update, workflow_task
 from core.statemachine.history.service.command_handlers import HANDLERS, Batch
@@ -87,11 +90,14 @@ def respond_workflow_task_completed(
                     f"command {command.command_type.name} is not modelled yet",
                 ),
             )
+        first = len(txn.events)
         cause = handler(batch, command)
         if cause is not None:
             if wft.transient:  # the server drops it and lets the task time out
                 return unchanged(state, Error(ErrorKind.INVALID_ARGUMENT, cause.name))
             return _fail_task(state, wft, cause, req.identity, now)
+        if command.user_metadata is not None or command.event_group_markers is not None:
+            _mark(txn, first, command)
     for message in list(batch.messages.values()):  # messages no command placed
         if txn.state.running and not update.apply_message(txn, message, sequencing):
             return _fail_task(
@@ -103,6 +109,19 @@ def respond_workflow_task_completed(
         if had_buffered or batch.new_task or req.force_create_new_workflow_task:
             workflow_task.schedule(txn)
     return finish(txn, Ok(), batch.new_run)
+
+
+def _mark(txn: Txn, index: int, command: Command) -> None:
+    """The event a command wrote carries the command's user metadata and event group
+    markers (the history builder copies them from the command onto its event)."""
+    if index >= len(txn.events):
+        return  # a command that wrote no event now (e.g. a protocol message)
+    event = txn.events[index]
+    txn.events[index] = dataclasses.replace(
+        event,
+        user_metadata=command.user_metadata or event.user_metadata,
+        event_group_markers=command.event_group_markers or event.event_group_markers,
+    )
 
 
 def _fail_task(

@@ -348,9 +348,7 @@ def complete(
         wft_attempt=1,
         last_completed_wft_started_event_id=wft.started_event_id,
     )
-    build_id = _build_id(worker_version)
-    if build_id:
-        _add_reset_point(txn, build_id, completed)
+    _add_reset_point(txn, _build_id(worker_version), completed)
     return completed
 
 
@@ -365,7 +363,8 @@ def _build_id(worker_version: Opaque | None) -> str:
 
 def _add_reset_point(txn: Txn, build_id: str, completed_event_id: int) -> None:
     """The first completion by a build becomes an auto-reset point
-    (`addResetPointFromCompletion` in mutable_state_impl.go; the 20 newest are kept)."""
+    (`addResetPointFromCompletion` in mutable_state_impl.go; the 20 newest are kept). A
+    worker that sends no build id is one build, "", as the server counts it."""
     points = txn.state.reset_points
     if any(p.build_id == build_id and not p.binary_checksum for p in points):
         return
