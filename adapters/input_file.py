@@ -113,3 +113,5 @@ def read_history(path: str, limit: int = MAX_HISTORY_BYTES) -> tuple[HistoryEven
         return tuple(require_events(iter_events(io.BytesIO(data))))
     except BadInput as exc:
         raise BadInput(f"{path}: {exc}") from None
+    except RecursionError:  # as validate: a value the parser took, re-encoded deeper down
+        raise BadInput(f"{path}: JSON nested too deeply") from None

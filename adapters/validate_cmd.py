@@ -97,6 +97,8 @@ def check_file(path: str) -> FileReport:
         return FileReport(path, counted.n, error=str(exc))
     except OSError as exc:  # a read error after the open
         return FileReport(path, counted.n, error=exc.strerror or str(exc))
+    except RecursionError:
+        return FileReport(path, counted.n, error="JSON nested too deeply")
     return FileReport(path, result.events, result.violations)
 
 
