@@ -26,6 +26,7 @@ from .frontend import SYSTEM_SEARCH_ATTRIBUTES, Frontend, Namespace
 Context = grpc.aio.ServicerContext[Any, Any]
 SERVER_VERSION = "1.32.0"  # the Temporal release whose behaviour the model follows
 CLUSTER = "active"
+NAMESPACE_NOT_SET = "Namespace not set on request."  # the frontend's errNamespaceNotSet
 
 
 async def get_system_info(
@@ -85,7 +86,7 @@ async def describe_namespace(
             raise errors.namespace_not_found(req.id)
         return _describe(record)
     if not req.namespace:
-        raise errors.invalid("Namespace is not set on request.")
+        raise errors.invalid(NAMESPACE_NOT_SET)
     return _describe(fe.namespace(req.namespace))
 
 
@@ -93,16 +94,18 @@ async def register_namespace(
     fe: Frontend, req: ws.RegisterNamespaceRequest, context: Context
 ) -> ws.RegisterNamespaceResponse:
     if not req.namespace:
-        raise errors.invalid("Namespace is not set on request.")
+        raise errors.invalid(NAMESPACE_NOT_SET)
     if req.namespace in fe.namespaces:
         raise errors.namespace_exists(req.namespace)
     retention = convert.nanos(req.workflow_execution_retention_period)
+    if retention <= 0:  # the frontend's errInvalidRetentionPeriod
+        raise errors.invalid("A valid retention period is not set on request.")
     fe.add_namespace(
         req.namespace,
         description=req.description,
         owner_email=req.owner_email,
         data=dict(req.data),
-        **({"retention_ns": retention} if retention > 0 else {}),
+        retention_ns=retention,
     )
     return ws.RegisterNamespaceResponse()
 
@@ -162,7 +165,7 @@ async def describe_task_queue(
 ) -> ws.DescribeTaskQueueResponse:
     fe.namespace(req.namespace)
     if not req.task_queue.name:
-        raise errors.invalid("TaskQueue is not set on request.")
+        raise errors.invalid("taskQueue is not set")
     task_type = req.task_queue_type or 1
     out = ws.DescribeTaskQueueResponse()
     seen = fe.pollers.get((req.namespace, req.task_queue.name, task_type), {})

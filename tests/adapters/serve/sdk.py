@@ -1,0 +1,135 @@
+"""Workflows, activities and helpers for driving `tmodel serve` with temporalio.
+
+The workflows are unsandboxed (`sandboxed=False`): they import nothing
+nondeterministic, and the sandbox would re-import this test package per run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import timedelta
+from typing import Any, ParamSpec, TypeVar
+
+import pytest
+from temporalio import activity, workflow
+from temporalio.service import RPCError
+
+P = ParamSpec("P")
+R = TypeVar("R")
+TEST_TIMEOUT = 90.0  # seconds: no test of these modules may hang longer
+QUEUE = "served"  # the task queue the module's worker polls
+IDLE = "idle"  # a task queue no worker polls: its runs wait for their first task
+# Task tokens of activities that complete asynchronously, by workflow id.
+TOKENS: dict[str, bytes] = {}
+
+
+def bounded(
+    test: Callable[P, Coroutine[Any, Any, R]],
+) -> Callable[P, Coroutine[Any, Any, R]]:
+    """Fail an async test that runs longer than TEST_TIMEOUT instead of hanging."""
+
+    @functools.wraps(test)
+    async def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        async with asyncio.timeout(TEST_TIMEOUT):
+            return await test(*args, **kwargs)
+
+    return run
+
+
+async def rpc_error(call: Awaitable[object]) -> RPCError:
+    """The RPCError `call` raises (the test fails if it raises none)."""
+    with pytest.raises(RPCError) as info:
+        await call
+    return info.value
+
+
+def details(error: RPCError) -> list[str]:
+    """The full names of the error's details messages (google.rpc.Status details)."""
+    return [d.type_url.rsplit("/", 1)[-1] for d in error.grpc_status.details]
+
+
+async def eventually(check: Callable[[], Awaitable[bool]]) -> None:
+    """Wait until `check()` is true (bounded by the test's own timeout)."""
+    while not await check():
+        await asyncio.sleep(0.05)
+
+
+@workflow.defn(sandboxed=False)
+class Waiter:
+    """Waits for `finish` (a signal) and returns its value; `poke` signals count."""
+
+    def __init__(self) -> None:
+        self.value = ""
+        self.done = False
+        self.pokes = 0
+
+    @workflow.run
+    async def run(self, start: str) -> str:
+        self.value = start
+        await workflow.wait_condition(lambda: self.done)
+        return f"{self.value} after {self.pokes} pokes"
+
+    @workflow.signal
+    def finish(self, value: str) -> None:
+        self.value = value
+        self.done = True
+
+    @workflow.signal
+    def poke(self) -> None:
+        self.pokes += 1
+
+    @workflow.query
+    def state(self) -> str:
+        return self.value
+
+    @workflow.query
+    def failing(self) -> str:
+        raise RuntimeError("query handler failed on purpose")
+
+    @workflow.update
+    def set_value(self, value: str) -> str:
+        old, self.value = self.value, value
+        return old
+
+    @set_value.validator
+    def check_value(self, value: str) -> None:
+        if not value:
+            raise ValueError("an empty value is refused")
+
+
+@activity.defn
+async def complete_outside() -> str:
+    """Hands its task token to the test and completes asynchronously."""
+    info = activity.info()
+    TOKENS[info.workflow_id or ""] = info.task_token
+    activity.raise_complete_async()
+
+
+@workflow.defn(sandboxed=False)
+class CallsOutside:
+    """Runs `complete_outside` (activity id "outside") and returns its result."""
+
+    @workflow.run
+    async def run(self) -> str:
+        result: str = await workflow.execute_activity(
+            complete_outside, activity_id="outside", start_to_close_timeout=timedelta(minutes=5)
+        )
+        return result
+
+
+@workflow.defn(sandboxed=False)
+class Parent:
+    """Starts a Waiter child on `queue` and returns its result."""
+
+    @workflow.run
+    async def run(self, child_id: str, queue: str) -> str:
+        result: str = await workflow.execute_child_workflow(
+            Waiter.run, "child", id=child_id, task_queue=queue
+        )
+        return result
+
+
+WORKFLOWS = [Waiter, CallsOutside, Parent]
+ACTIVITIES = [complete_outside]
