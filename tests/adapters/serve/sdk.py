@@ -131,5 +131,16 @@ class Parent:
         return result
 
 
-WORKFLOWS = [Waiter, CallsOutside, Parent]
+@workflow.defn(sandboxed=False)
+class Sleeper:
+    """Sleeps for `seconds` of workflow time and returns how long it slept."""
+
+    @workflow.run
+    async def run(self, seconds: float) -> float:
+        before = workflow.now()
+        await workflow.sleep(seconds)
+        return (workflow.now() - before).total_seconds()
+
+
+WORKFLOWS = [Waiter, CallsOutside, Parent, Sleeper]
 ACTIVITIES = [complete_outside]
