@@ -159,6 +159,8 @@ def reply_error(error: rq.Error, workflow_id: str = "") -> ServiceError:
     if kind is rq.ErrorKind.NOT_FOUND:
         if error.message.startswith("no run"):
             return errors.not_found(f"workflow not found for ID: {workflow_id}")
+        if error.message == "workflow task not found":  # a stale token, as the server says
+            return errors.not_found("Workflow task not found.")
         return errors.not_found(error.message)
     if kind is rq.ErrorKind.INVALID_ARGUMENT:
         return errors.invalid(error.message)

@@ -24,10 +24,11 @@ SQLite store answers "operation is not supported: 'ORDER BY' clause").
 from __future__ import annotations
 
 import datetime
+import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from . import errors
 
@@ -43,7 +44,15 @@ EXECUTION_STATUSES = (
     "ContinuedAsNew",
     "TimedOut",
 )
-COMPARISONS = ("=", "!=", "<>", ">", ">=", "<", "<=")
+OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
+    "=": operator.eq,
+    "!=": operator.ne,
+    "<>": operator.ne,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+}
 UNSUPPORTED = ("LIKE", "REGEXP", "RLIKE")  # operators the parser knows, the server refuses
 _TOKEN = re.compile(
     r"""\s*(?:
@@ -271,7 +280,7 @@ class _Parser:
         if negate:
             raise _bad("NOT must be followed by IN, BETWEEN or STARTS_WITH here")
         op_kind, op = self.take()
-        if op_kind != "op" or op not in COMPARISONS:
+        if op_kind != "op" or op not in OPERATORS:
             raise _bad(f"expected an operator after {name}, got {op!r}")
         if kind == "KEYWORD_LIST" and op not in ("=", "!=", "<>"):
             self.refuse(op, name)
@@ -392,18 +401,8 @@ def _compare(left: Value, kind: str, op: str, right: Value) -> Truth:
     if left is None or right is None or isinstance(left, list):
         return None
     try:
-        if op == "=":
-            return left == right
-        if op in ("!=", "<>"):
-            return left != right
-        if op == ">":
-            return left > right  # type: ignore[operator]
-        if op == ">=":
-            return left >= right  # type: ignore[operator]
-        if op == "<":
-            return left < right  # type: ignore[operator]
-        return left <= right  # type: ignore[operator]
-    except TypeError:
+        return bool(OPERATORS[op](left, right))
+    except TypeError:  # values of unlike types: no comparison
         return None
 
 

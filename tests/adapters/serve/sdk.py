@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import timedelta
 from typing import Any, ParamSpec, TypeVar
 
 import pytest
 from temporalio import activity, workflow
+from temporalio.api.common.v1 import message_pb2 as common_pb
+from temporalio.api.taskqueue.v1 import message_pb2 as tq_pb
+from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 from temporalio.service import RPCError
 
 P = ParamSpec("P")
@@ -48,6 +52,24 @@ async def rpc_error(call: Awaitable[object]) -> RPCError:
 def details(error: RPCError) -> list[str]:
     """The full names of the error's details messages (google.rpc.Status details)."""
     return [d.type_url.rsplit("/", 1)[-1] for d in error.grpc_status.details]
+
+
+def start_request(
+    workflow_id: str, request_id: str = "", **fields: object
+) -> ws.StartWorkflowExecutionRequest:
+    """A raw start of a Waiter on the IDLE queue (a fresh request id unless given)."""
+    return ws.StartWorkflowExecutionRequest(
+        namespace="default",
+        workflow_id=workflow_id,
+        workflow_type=common_pb.WorkflowType(name="Waiter"),
+        task_queue=tq_pb.TaskQueue(name=IDLE),
+        request_id=request_id or str(uuid.uuid4()),
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+def execution(workflow_id: str, run_id: str = "") -> common_pb.WorkflowExecution:
+    return common_pb.WorkflowExecution(workflow_id=workflow_id, run_id=run_id)
 
 
 async def eventually(check: Callable[[], Awaitable[bool]]) -> None:

@@ -10,18 +10,13 @@ the Temporal source file in a comment.
 from __future__ import annotations
 
 import asyncio
-import datetime
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-import pytest_asyncio
 from temporalio.api.common.v1 import message_pb2 as common_pb
 from temporalio.api.enums.v1 import event_type_pb2 as event_enums
-from temporalio.api.enums.v1 import update_pb2 as update_enums
 from temporalio.api.enums.v1 import workflow_pb2 as wf_enums
 from temporalio.api.taskqueue.v1 import message_pb2 as tq_pb
-from temporalio.api.update.v1 import message_pb2 as update_pb
 from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 from temporalio.client import (
     Client,
@@ -32,12 +27,8 @@ from temporalio.client import (
 )
 from temporalio.common import (
     QueryRejectCondition,
-    SearchAttributeKey,
-    SearchAttributePair,
-    TypedSearchAttributes,
     WorkflowIDConflictPolicy,
 )
-from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from tests.adapters.serve.sdk import (
@@ -51,26 +42,10 @@ from tests.adapters.serve.sdk import (
     Waiter,
     bounded,
     eventually,
-    rpc_error,
+    execution,
 )
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-SERVE_ARGS = (
-    "--namespace",
-    "default",
-    "--namespace",
-    "listing",
-    "--search-attribute",
-    "Stage=Keyword",
-    "--search-attribute",
-    "Count=Int",
-)
-STAGE = SearchAttributeKey.for_keyword("Stage")
-COUNT = SearchAttributeKey.for_int("Count")
-
-
-def _execution(workflow_id: str, run_id: str = "") -> common_pb.WorkflowExecution:
-    return common_pb.WorkflowExecution(workflow_id=workflow_id, run_id=run_id)
 
 
 @bounded
@@ -112,83 +87,6 @@ async def test_updates_accepted_and_rejected(client: Client) -> None:
     assert await handle.result() == "z after 0 pokes"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core bug: a completion leaves an update admitted during the task undelivered "
-    "(core/statemachine/history/service/commands.py schedules no new workflow task for it)",
-)
-@bounded
-async def test_an_update_admitted_during_a_workflow_task_gets_the_next_task(
-    client: Client,
-) -> None:
-    # As the dev server does (measured; service/history/api/respondworkflowtaskcompleted/
-    # api.go creates a new task when the update registry has messages to send): we play
-    # the worker, take the first task, let an update arrive while it runs, complete it
-    # with no commands, and the next task carries the update's request.
-    service = client.workflow_service
-    queue = tq_pb.TaskQueue(name="raw-update")
-    await service.start_workflow_execution(
-        ws.StartWorkflowExecutionRequest(
-            namespace="default",
-            workflow_id="raw-update",
-            workflow_type=common_pb.WorkflowType(name="Raw"),
-            task_queue=queue,
-            request_id="raw-update",
-        )
-    )
-    poll = ws.PollWorkflowTaskQueueRequest(namespace="default", task_queue=queue, identity="raw")
-    first = await service.poll_workflow_task_queue(poll, timeout=timedelta(seconds=10))
-    assert first.started_event_id == 3
-    update = asyncio.create_task(
-        service.update_workflow_execution(
-            ws.UpdateWorkflowExecutionRequest(
-                namespace="default",
-                workflow_execution=_execution("raw-update"),
-                request=update_pb.Request(
-                    meta=update_pb.Meta(update_id="u1"), input=update_pb.Input(name="set")
-                ),
-                wait_policy=update_pb.WaitPolicy(
-                    lifecycle_stage=update_enums.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ACCEPTED
-                ),
-            ),
-            timeout=timedelta(seconds=10),
-        )
-    )
-    try:
-        await eventually(lambda: _admitted(client, "raw-update"))
-        await service.respond_workflow_task_completed(
-            ws.RespondWorkflowTaskCompletedRequest(
-                namespace="default", task_token=first.task_token, identity="raw"
-            )
-        )
-        second = await service.poll_workflow_task_queue(poll, timeout=timedelta(seconds=5))
-        assert [m.id for m in second.messages] == ["u1/request"]
-    finally:
-        update.cancel()
-        await client.get_workflow_handle("raw-update").terminate()
-
-
-async def _admitted(client: Client, workflow_id: str) -> bool:
-    """Is an update admitted to the run? (It shows in no RPC but a poll, so ask for the
-    update's outcome without waiting: NOT_FOUND until it is admitted.)"""
-    try:
-        await client.workflow_service.poll_workflow_execution_update(
-            ws.PollWorkflowExecutionUpdateRequest(
-                namespace="default",
-                update_ref=update_pb.UpdateRef(
-                    workflow_execution=_execution(workflow_id), update_id="u1"
-                ),
-                wait_policy=update_pb.WaitPolicy(
-                    lifecycle_stage=update_enums.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ADMITTED
-                ),
-            ),
-            timeout=timedelta(seconds=2),
-        )
-    except RPCError:
-        return False
-    return True
-
-
 @bounded
 async def test_update_with_start_starts_then_uses_the_existing_run(client: Client) -> None:
     def operation() -> WithStartWorkflowOperation[Waiter, str]:
@@ -202,7 +100,7 @@ async def test_update_with_start_starts_then_uses_the_existing_run(client: Clien
 
     # The update rides the new run's first workflow task: the worker polls only once the
     # run exists. (With a worker already polling, the first task can start before the
-    # update is admitted, and the core bug the test above shows leaves it undelivered.)
+    # update is admitted, and the core bug test_api_raw.py shows leaves it undelivered.)
     starting = operation()
     first = asyncio.create_task(
         client.execute_update_with_start_workflow(
@@ -260,9 +158,7 @@ async def test_signal_with_start_starts_then_signals(client: Client) -> None:
 async def test_describe_shows_a_pending_workflow_task(client: Client) -> None:
     handle = await client.start_workflow(Waiter.run, "x", id="pending-wft", task_queue=IDLE)
     described = await client.workflow_service.describe_workflow_execution(
-        ws.DescribeWorkflowExecutionRequest(
-            namespace="default", execution=_execution("pending-wft")
-        )
+        ws.DescribeWorkflowExecutionRequest(namespace="default", execution=execution("pending-wft"))
     )
     pending = described.pending_workflow_task
     assert (pending.state, pending.attempt) == (wf_enums.PENDING_WORKFLOW_TASK_STATE_SCHEDULED, 1)
@@ -278,7 +174,7 @@ async def test_describe_shows_a_pending_workflow_task(client: Client) -> None:
 
 async def _describe(client: Client, workflow_id: str) -> ws.DescribeWorkflowExecutionResponse:
     return await client.workflow_service.describe_workflow_execution(
-        ws.DescribeWorkflowExecutionRequest(namespace="default", execution=_execution(workflow_id))
+        ws.DescribeWorkflowExecutionRequest(namespace="default", execution=execution(workflow_id))
     )
 
 
@@ -355,7 +251,7 @@ async def _all_pages(client: Client, workflow_id: str, size: int, reverse: bool)
             ) = await client.workflow_service.get_workflow_execution_history_reverse(
                 ws.GetWorkflowExecutionHistoryReverseRequest(
                     namespace="default",
-                    execution=_execution(workflow_id),
+                    execution=execution(workflow_id),
                     maximum_page_size=size,
                     next_page_token=token,
                 )
@@ -364,7 +260,7 @@ async def _all_pages(client: Client, workflow_id: str, size: int, reverse: bool)
             page = await client.workflow_service.get_workflow_execution_history(
                 ws.GetWorkflowExecutionHistoryRequest(
                     namespace="default",
-                    execution=_execution(workflow_id),
+                    execution=execution(workflow_id),
                     maximum_page_size=size,
                     next_page_token=token,
                 )
@@ -396,7 +292,7 @@ def _close_event_poll(
 ) -> ws.GetWorkflowExecutionHistoryRequest:
     return ws.GetWorkflowExecutionHistoryRequest(
         namespace="default",
-        execution=_execution(workflow_id),
+        execution=execution(workflow_id),
         wait_new_event=True,
         history_event_filter_type=wf_enums.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT,
         skip_archival=True,
@@ -424,129 +320,3 @@ async def test_the_close_event_long_poll(client: Client) -> None:
     (event,) = answer.history.events
     assert event.event_type == event_enums.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED
     assert answer.next_page_token == b""
-
-
-# -- List / Count in the "listing" namespace ---------------------------------------------
-
-
-def _rfc3339(ns: int) -> str:
-    seconds, nanos = divmod(ns, 1_000_000_000)
-    moment = datetime.datetime.fromtimestamp(seconds, datetime.UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{nanos:09d}Z"
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def listing(address: str) -> AsyncIterator[tuple[Client, list[int]]]:
-    """ls-0..ls-3 in namespace "listing": Stage/Count alpha/1, beta/2, alphabet/3 (then
-    terminated), none (of type Other); and their start times in ns."""
-    ns_client = await Client.connect(address, namespace="listing")
-    starts = []
-    for i, (stage, count) in enumerate([("alpha", 1), ("beta", 2), ("alphabet", 3)]):
-        attributes = TypedSearchAttributes(
-            [SearchAttributePair(STAGE, stage), SearchAttributePair(COUNT, count)]
-        )
-        await ns_client.start_workflow(
-            Waiter.run, "x", id=f"ls-{i}", task_queue=IDLE, search_attributes=attributes
-        )
-    await ns_client.get_workflow_handle("ls-2").terminate()
-    await ns_client.start_workflow("Other", id="ls-3", task_queue=IDLE)
-    for i in range(4):
-        described = await ns_client.workflow_service.describe_workflow_execution(
-            ws.DescribeWorkflowExecutionRequest(
-                namespace="listing", execution=_execution(f"ls-{i}")
-            )
-        )
-        start = described.workflow_execution_info.start_time
-        starts.append(start.seconds * 1_000_000_000 + start.nanos)
-    yield ns_client, starts
-
-
-async def _ids(ns_client: Client, query: str) -> list[str]:
-    return [w.id async for w in ns_client.list_workflows(query)]
-
-
-@pytest.mark.parametrize(
-    ("query", "expected"),
-    [
-        ("Stage = 'alpha' OR Stage = 'beta'", {"ls-0", "ls-1"}),
-        ("(Stage = 'alpha' OR Stage = 'beta') AND Count > 1", {"ls-1"}),
-        ("Stage = 'alpha' OR Stage = 'beta' AND Count > 1", {"ls-0", "ls-1"}),
-        ("Stage IN ('alpha', 'alphabet')", {"ls-0", "ls-2"}),
-        ("Stage NOT IN ('alpha', 'alphabet')", {"ls-1"}),
-        ("Count BETWEEN 2 AND 3", {"ls-1", "ls-2"}),
-        ("Stage STARTS_WITH 'alpha'", {"ls-0", "ls-2"}),
-        ("ExecutionStatus = 'Terminated'", {"ls-2"}),
-        ("ExecutionStatus = 'Running' AND WorkflowType = 'Waiter'", {"ls-0", "ls-1"}),
-        ("WorkflowType = 'Other'", {"ls-3"}),
-        ("Stage IS NULL", {"ls-3"}),
-        ("WorkflowId = 'ls-1'", {"ls-1"}),
-        ("", {"ls-0", "ls-1", "ls-2", "ls-3"}),
-    ],
-)
-@bounded
-async def test_list_and_count_agree_on_a_query(
-    listing: tuple[Client, list[int]], query: str, expected: set[str]
-) -> None:
-    ns_client, _ = listing
-    found = await _ids(ns_client, query)
-    assert (sorted(found), len(found)) == (sorted(expected), len(expected))
-    assert (await ns_client.count_workflows(query)).count == len(expected)
-
-
-@bounded
-async def test_start_time_ranges(listing: tuple[Client, list[int]]) -> None:
-    ns_client, starts = listing
-    assert sorted(await _ids(ns_client, f"StartTime >= '{_rfc3339(starts[1])}'")) == [
-        "ls-1",
-        "ls-2",
-        "ls-3",
-    ]
-    between = f"StartTime BETWEEN '{_rfc3339(starts[0])}' AND '{_rfc3339(starts[1])}'"
-    assert sorted(await _ids(ns_client, between)) == ["ls-0", "ls-1"]
-    assert await _ids(ns_client, f"StartTime < '{_rfc3339(starts[0])}'") == []
-
-
-@bounded
-async def test_order_by(listing: tuple[Client, list[int]]) -> None:
-    ns_client, _ = listing
-    assert await _ids(ns_client, "Count > 0 ORDER BY Count DESC") == ["ls-2", "ls-1", "ls-0"]
-    assert await _ids(ns_client, "Count > 0 ORDER BY Count") == ["ls-0", "ls-1", "ls-2"]
-    # by default, newest first
-    assert await _ids(ns_client, "ExecutionStatus = 'Running'") == ["ls-3", "ls-1", "ls-0"]
-
-
-@bounded
-async def test_listed_runs_carry_their_search_attributes(
-    listing: tuple[Client, list[int]],
-) -> None:
-    ns_client, _ = listing
-    (run,) = [w async for w in ns_client.list_workflows("WorkflowId = 'ls-2'")]
-    assert run.typed_search_attributes.get(STAGE) == "alphabet"
-    assert run.typed_search_attributes.get(COUNT) == 3
-    assert run.status == WorkflowExecutionStatus.TERMINATED
-    assert run.close_time is not None
-
-
-@bounded
-async def test_count_grouped_by_execution_status(listing: tuple[Client, list[int]]) -> None:
-    ns_client, _ = listing
-    counted = await ns_client.workflow_service.count_workflow_executions(
-        ws.CountWorkflowExecutionsRequest(namespace="listing", query="GROUP BY ExecutionStatus")
-    )
-    groups = {g.group_values[0].data.decode(): g.count for g in counted.groups}
-    assert (counted.count, groups) == (4, {'"Running"': 3, '"Terminated"': 1})
-    filtered = await ns_client.count_workflows("Count > 1 GROUP BY ExecutionStatus")
-    assert filtered.count == 2
-    assert sorted((g.group_values[0], g.count) for g in filtered.groups) == [
-        ("Running", 1),
-        ("Terminated", 1),
-    ]
-    error = await rpc_error(
-        ns_client.workflow_service.count_workflow_executions(
-            ws.CountWorkflowExecutionsRequest(namespace="listing", query="GROUP BY WorkflowType")
-        )
-    )
-    assert error.message == (
-        "invalid query: operation is not supported: 'GROUP BY' clause is not supported for "
-        "search attribute WorkflowType"
-    )
