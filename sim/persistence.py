@@ -35,7 +35,7 @@ class RunRecord:
     state: MutableState
     events: list[HistoryEvent]
     version: int = 1
-    size_bytes: int = 0  # the history's encoded size, when persistence has a sizer
+    size_bytes: int = 0  # the history's encoded size, where a store keeps it (live only)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,9 +96,6 @@ class Persistence:
     current: dict[tuple[str, str], str] = field(default_factory=dict)
     outbox: dict[int, dict[int, OutboxTask]] = field(default_factory=dict)
     on_commit: Callable[[Commit, tuple[Mutation, ...]], None] | None = None
-    # How many bytes an event takes in the store (the live server's protobuf size; the
-    # simulator keeps none): WorkflowTaskStarted reports the sum as historySizeBytes.
-    sizer: Callable[[HistoryEvent], int] | None = None
 
     def acquire(self, ctx: shardlib.ShardContext) -> shardlib.ShardContext:
         """Bump the shard row's range id; `ctx` (Acquiring) becomes the owner."""
@@ -138,7 +135,6 @@ class Persistence:
             actual = record.version if record is not None else 0
             if actual != m.expected_version:
                 return shardlib.ConditionFailed(m.expected_version, actual)
-        sizer = self.sizer
         for m in mutations:
             record = runs.get(m.run_id)
             if record is None:
@@ -150,8 +146,7 @@ class Persistence:
                 record.state = m.state
                 record.events.extend(m.events)
                 record.version += 1
-            if sizer is not None:
-                record.size_bytes += sum(sizer(e) for e in m.events)
+
         box = self.outbox.setdefault(ctx.shard_id, {})
         for task in tasks:
             box[task.task_id] = task

@@ -11,7 +11,7 @@ history the server hands out is the history `tmodel validate` reads.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from google.protobuf import json_format
@@ -78,13 +78,6 @@ def timestamp_ns(t: Timestamp) -> int:
 
 def event_proto(event: HistoryEvent) -> history_pb.HistoryEvent:
     return fill(history_pb.HistoryEvent(), encode_event(event, include_unknown=False))
-
-
-def history_proto(events: Iterable[HistoryEvent]) -> history_pb.History:
-    out = history_pb.History()
-    for event in events:
-        out.events.append(event_proto(event))
-    return out
 
 
 def commands_of(messages: Sequence[Message]) -> tuple[Command, ...]:

@@ -103,7 +103,9 @@ class Queries:
             out.workflow_execution_task_queue.name = state.task_queue
             out.workflow_execution_task_queue.kind = tq_enums.TASK_QUEUE_KIND_NORMAL
             if not item.sticky:
-                out.history.CopyFrom(convert.history_proto(run.events))
+                out.history.events.extend(
+                    self.fe.runtime.history_protos(run.state.run_id, run.events)
+                )
                 out.started_event_id = len(run.events)
         return out
 
@@ -154,15 +156,12 @@ async def query_workflow(
     while run.state.running and (
         not run.state.last_completed_wft_started_event_id or run.state.wft is not None
     ):
-        waiter = fe.runtime.waiters.add(run.state.run_id)
         deadline = fe.deadline(context)
         timeout = (
             None if deadline is None else max(0.0, deadline - asyncio.get_running_loop().time())
         )
-        try:
-            await asyncio.wait_for(waiter, timeout)
-        except TimeoutError:
-            raise errors.deadline("query timed out: the workflow task did not complete") from None
+        if not await fe.runtime.waiters.change(run.state.run_id, timeout):
+            raise errors.deadline("query timed out: the workflow task did not complete")
     state = run.state
     queries: Queries = fe.queries
     future: asyncio.Future[ws.RespondQueryTaskCompletedRequest] = (
@@ -272,11 +271,8 @@ async def _await_stage(
             return view
         if run is not None and not run.state.running:
             raise errors.not_found("workflow execution already completed")
-        waiter = fe.runtime.waiters.add(run.state.run_id if run else run_id)
         timeout = None if deadline is None else max(0.0, deadline - loop.time() - 0.5)
-        try:
-            await asyncio.wait_for(waiter, timeout)
-        except TimeoutError:
+        if not await fe.runtime.waiters.change(run.state.run_id if run else run_id, timeout):
             return view  # the caller polls again (PollWorkflowExecutionUpdate)
 
 

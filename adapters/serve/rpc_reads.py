@@ -149,10 +149,7 @@ async def _wait_for_change(fe: Frontend, context: Context, run: RunRecord, ready
     if deadline is not None:
         limit = min(limit, deadline - 1.0)
     while not ready() and loop.time() < limit:
-        waiter = fe.runtime.waiters.add(run.state.run_id)
-        try:
-            await asyncio.wait_for(waiter, max(0.0, limit - loop.time()))
-        except TimeoutError:
+        if not await fe.runtime.waiters.change(run.state.run_id, max(0.0, limit - loop.time())):
             return
 
 
@@ -173,7 +170,7 @@ async def get_workflow_execution_history(
         if long_poll and run.state.running:
             await _wait_for_change(fe, context, run, lambda: not run.state.running)
         if not run.state.running:
-            out.history.events.append(convert.event_proto(run.events[-1]))
+            out.history.events.extend(fe.runtime.history_protos(run.state.run_id, run.events[-1:]))
         elif long_poll:
             out.next_page_token = tokens.page_token(run=run.state.run_id, next=0)
         return out
@@ -184,7 +181,7 @@ async def get_workflow_execution_history(
         )
     size = min(req.maximum_page_size or DEFAULT_PAGE, MAX_PAGE)
     chunk = run.events[start : start + size]
-    out.history.events.extend(convert.event_proto(e) for e in chunk)
+    out.history.events.extend(fe.runtime.history_protos(run.state.run_id, chunk))
     after = start + len(chunk)
     if after < len(run.events) or (long_poll and run.state.running):
         out.next_page_token = tokens.page_token(run=run.state.run_id, next=after)
@@ -202,7 +199,9 @@ async def get_workflow_execution_history_reverse(
     size = min(req.maximum_page_size or DEFAULT_PAGE, MAX_PAGE)
     start = max(0, end - size)
     out = ws.GetWorkflowExecutionHistoryReverseResponse()
-    out.history.events.extend(convert.event_proto(e) for e in reversed(run.events[start:end]))
+    out.history.events.extend(
+        reversed(fe.runtime.history_protos(run.state.run_id, run.events[start:end]))
+    )
     if start > 0:
         out.next_page_token = tokens.page_token(run=run.state.run_id, end=start)
     return out

@@ -17,6 +17,7 @@ SDK polls its sticky queue for it).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
@@ -121,7 +122,7 @@ def workflow_task_response(
     history = task.history
     if task.sticky and started.previous_started_event_id:
         history = tuple(e for e in history if e.event_id > started.previous_started_event_id)
-    out.history.CopyFrom(convert.history_proto(history))
+    out.history.events.extend(fe.runtime.history_protos(task.run_id, history))
     queue = state.task_queue if state is not None else ""
     out.workflow_execution_task_queue.name = queue
     out.workflow_execution_task_queue.kind = tq_enums.TASK_QUEUE_KIND_NORMAL
@@ -404,46 +405,37 @@ async def _heartbeat(fe: Frontend, context: Context, token: TaskToken, req: Any)
     return isinstance(answer, rq.Heartbeat) and answer.cancel_requested
 
 
-async def respond_activity_task_completed(
-    fe: Frontend, req: ws.RespondActivityTaskCompletedRequest, context: Context
-) -> ws.RespondActivityTaskCompletedResponse:
-    await _complete(fe, context, _activity_token(req.task_token), req)
-    return ws.RespondActivityTaskCompletedResponse()
+Action = Callable[[Frontend, Context, TaskToken, Any], Awaitable[None]]
 
 
-async def respond_activity_task_completed_by_id(
-    fe: Frontend, req: ws.RespondActivityTaskCompletedByIdRequest, context: Context
-) -> ws.RespondActivityTaskCompletedByIdResponse:
-    await _complete(fe, context, _by_id(fe, req), req)
-    return ws.RespondActivityTaskCompletedByIdResponse()
+def _activity_rpc(action: Action, by_id: bool, response: Callable[[], Any]) -> Any:
+    """A Respond/ById handler: the activity named by its token (or by workflow id, run id
+    and activity id), then `action`, then the RPC's empty response."""
+
+    async def handler(fe: Frontend, req: Any, context: Context) -> Any:
+        token = _by_id(fe, req) if by_id else _activity_token(req.task_token)
+        await action(fe, context, token, req)
+        return response()
+
+    return handler
 
 
-async def respond_activity_task_failed(
-    fe: Frontend, req: ws.RespondActivityTaskFailedRequest, context: Context
-) -> ws.RespondActivityTaskFailedResponse:
-    await _fail(fe, context, _activity_token(req.task_token), req)
-    return ws.RespondActivityTaskFailedResponse()
-
-
-async def respond_activity_task_failed_by_id(
-    fe: Frontend, req: ws.RespondActivityTaskFailedByIdRequest, context: Context
-) -> ws.RespondActivityTaskFailedByIdResponse:
-    await _fail(fe, context, _by_id(fe, req), req)
-    return ws.RespondActivityTaskFailedByIdResponse()
-
-
-async def respond_activity_task_canceled(
-    fe: Frontend, req: ws.RespondActivityTaskCanceledRequest, context: Context
-) -> ws.RespondActivityTaskCanceledResponse:
-    await _cancel(fe, context, _activity_token(req.task_token), req)
-    return ws.RespondActivityTaskCanceledResponse()
-
-
-async def respond_activity_task_canceled_by_id(
-    fe: Frontend, req: ws.RespondActivityTaskCanceledByIdRequest, context: Context
-) -> ws.RespondActivityTaskCanceledByIdResponse:
-    await _cancel(fe, context, _by_id(fe, req), req)
-    return ws.RespondActivityTaskCanceledByIdResponse()
+respond_activity_task_completed = _activity_rpc(
+    _complete, False, ws.RespondActivityTaskCompletedResponse
+)
+respond_activity_task_completed_by_id = _activity_rpc(
+    _complete, True, ws.RespondActivityTaskCompletedByIdResponse
+)
+respond_activity_task_failed = _activity_rpc(_fail, False, ws.RespondActivityTaskFailedResponse)
+respond_activity_task_failed_by_id = _activity_rpc(
+    _fail, True, ws.RespondActivityTaskFailedByIdResponse
+)
+respond_activity_task_canceled = _activity_rpc(
+    _cancel, False, ws.RespondActivityTaskCanceledResponse
+)
+respond_activity_task_canceled_by_id = _activity_rpc(
+    _cancel, True, ws.RespondActivityTaskCanceledByIdResponse
+)
 
 
 async def record_activity_task_heartbeat(

@@ -22,6 +22,8 @@ import itertools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from temporalio.api.history.v1 import message_pb2 as history_pb
+
 from core.events import HistoryEvent
 from core.opaque import Opaque
 from core.statemachine import matching as m
@@ -75,11 +77,6 @@ def still_armed(state: MutableState, t: rq.TimerTask) -> bool:
     return True  # the run timeout
 
 
-def event_size(event: HistoryEvent) -> int:
-    """An event's size as the store keeps it: its protobuf encoding."""
-    return int(event_proto(event).ByteSize())
-
-
 class DeadlineExceeded(Exception):
     """The caller's deadline passed before the cluster answered."""
 
@@ -98,6 +95,27 @@ class Waiters:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.by_run.setdefault(run_id, []).append(future)
         return future
+
+    def discard(self, run_id: str, future: asyncio.Future[None]) -> None:
+        """Forget a waiter that gave up (its caller's long poll ended)."""
+        waiting = self.by_run.get(run_id)
+        if waiting is not None and future in waiting:
+            waiting.remove(future)
+            if not waiting:
+                del self.by_run[run_id]
+
+    async def change(self, run_id: str, timeout: float | None) -> bool:
+        """Wait for the next commit to run `run_id`; False if `timeout` came first.
+        A waiter that gives up (or whose caller went away) is forgotten."""
+        future = self.add(run_id)
+        try:
+            await asyncio.wait_for(asyncio.shield(future), timeout)
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            if not future.done():
+                self.discard(run_id, future)
 
     def wake(self, run_id: str) -> None:
         for future in self.by_run.pop(run_id, ()):
@@ -125,7 +143,6 @@ class Runtime:
         self.gateway = Gateway(GATEWAY, self.kernel, self.net, self.faults)
         self.persistence = self.cluster.persistence
         self.persistence.on_commit = self._on_commit
-        self.persistence.sizer = event_size
         for host in self.cluster.history.values():
             host.stamp_task_ids = True
         self.open_runs: dict[str, RunRecord] = {}
@@ -135,6 +152,7 @@ class Runtime:
         self.kernel.skip_target = self.next_timer
         self._tokens = itertools.count(1)
         self.skip_targets: dict[int, int] = {}
+        self.protos: dict[str, list[history_pb.HistoryEvent]] = {}  # run id -> its events
         self.waiting_polls: dict[m.TaskQueue, dict[str, asyncio.Future[object | None]]] = {}
         self._pending: dict[int, asyncio.Future[Payload]] = {}
         self._stop = asyncio.Event()
@@ -159,6 +177,13 @@ class Runtime:
         self.monitor.on_commit(commit, mutations)
         for mutation in mutations:
             record = self.persistence.runs[mutation.run_id]
+            # Each committed event is encoded once: the poll and history responses reuse
+            # it, and its size is the history size WorkflowTaskStarted reports.
+            protos = self.protos.setdefault(mutation.run_id, [])
+            for event in mutation.events:
+                proto = event_proto(event)
+                protos.append(proto)
+                record.size_bytes += proto.ByteSize()
             if record.state.running:
                 self.open_runs[mutation.run_id] = record
             else:
@@ -224,6 +249,21 @@ class Runtime:
         if record.state.namespace != namespace:
             return None
         return record
+
+    def history_protos(
+        self, run_id: str, events: Iterable[HistoryEvent]
+    ) -> list[history_pb.HistoryEvent]:
+        """`events` (a run's, in order) as protobuf: committed ones from the cache, others
+        (a transient workflow task's, not yet written) converted now."""
+        cached = self.protos.get(run_id, [])
+        out = []
+        for event in events:
+            index = event.event_id - 1
+            if 0 <= index < len(cached) and cached[index].event_id == event.event_id:
+                out.append(cached[index])
+            else:
+                out.append(event_proto(event))
+        return out
 
     def state(self, namespace: str, workflow_id: str, run_id: str = "") -> MutableState | None:
         record = self.record(namespace, workflow_id, run_id)

@@ -137,34 +137,35 @@ class Server:
             ]
         )
         fe = self.frontend
-        wf_grpc.add_WorkflowServiceServicer_to_server(
-            servicer(
+        services = (  # (servicer base, descriptor, handler modules, RPCs served or all, add)
+            (
                 wf_grpc.WorkflowServiceServicer,
-                wf_service.DESCRIPTOR.services_by_name["WorkflowService"],
-                fe,
+                wf_service,
+                "WorkflowService",
                 WORKFLOW_HANDLERS,
+                None,
+                wf_grpc.add_WorkflowServiceServicer_to_server,
             ),
-            cast(grpc.Server, self.grpc),
-        )
-        op_grpc.add_OperatorServiceServicer_to_server(
-            servicer(
+            (
                 op_grpc.OperatorServiceServicer,
-                op_service.DESCRIPTOR.services_by_name["OperatorService"],
-                fe,
+                op_service,
+                "OperatorService",
                 (rpc_system,),
                 OPERATOR_RPCS,
+                op_grpc.add_OperatorServiceServicer_to_server,
             ),
-            cast(grpc.Server, self.grpc),
-        )
-        test_grpc.add_TestServiceServicer_to_server(
-            servicer(
+            (
                 test_grpc.TestServiceServicer,
-                test_service.DESCRIPTOR.services_by_name["TestService"],
-                fe,
+                test_service,
+                "TestService",
                 (rpc_testing,),
+                None,
+                test_grpc.add_TestServiceServicer_to_server,
             ),
-            cast(grpc.Server, self.grpc),
         )
+        for base, module, name, modules, only, add in services:
+            descriptor = module.DESCRIPTOR.services_by_name[name]
+            add(servicer(base, descriptor, fe, modules, only), cast(grpc.Server, self.grpc))
         self.grpc.add_generic_rpc_handlers((HEALTH,))
         self.port = 0
 

@@ -152,7 +152,10 @@ class HistoryHost(Base):
             return self._commit(sh, workflow_id, "", None, started, now)[0]
         elif loaded is None:
             return rq.Error(rq.ErrorKind.NOT_FOUND, f"no run {workflow_id}/{run_id}")
-        elif isinstance(req, rq.RecordWorkflowTaskStarted) and self.persistence.sizer:
+        elif (
+            isinstance(req, rq.RecordWorkflowTaskStarted) and self.persistence.runs[rid].size_bytes
+        ):
+            # the history's size so far, where the store keeps it (the live server does)
             size = self.persistence.runs[rid].size_bytes
             req = dataclasses.replace(req, history_size_bytes=size)
             outcome = self.handle(loaded[0], req, now)

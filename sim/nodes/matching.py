@@ -91,6 +91,7 @@ class MatchingHost(Base):
         sticky = queue.kind is m.QueueKind.STICKY
         worker = self.workers.get(d.poller_id, ("", None))[0]
         identity, version = self.poller_info.get(d.poller_id, (worker, None))
+        identity = identity or worker
         req: rq.Request
         if task.kind is m.TaskKind.WORKFLOW:
             req = rq.RecordWorkflowTaskStarted(
@@ -155,7 +156,8 @@ class MatchingHost(Base):
         return out.task_state is m.TaskState.DELIVERED
 
     def _deliver(self, poller_id: str, answer: Payload | None) -> None:
-        self.poller_info.pop(poller_id, None)
+        if self.poller_info.pop(poller_id, None) is not None:
+            self.seen.discard(poller_id)  # live ids are never reused: keep `seen` bounded
         worker, callback = self.workers.pop(poller_id, ("", None))
         if callback is not None:
             self.net.send(self.name, worker, callback, poller_id, answer)
@@ -178,7 +180,7 @@ class MatchingHost(Base):
         if poller_id in self.seen:
             return  # a duplicated poll message
         self.seen.add(poller_id)
-        if identity or worker_version is not None:
+        if until_cancelled:  # a live caller's poll: forgotten once answered
             self.poller_info[poller_id] = (identity, worker_version)
         now = self.kernel.now
         due = NO_DEADLINE if until_cancelled else now + POLL_DEADLINE

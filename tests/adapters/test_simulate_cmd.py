@@ -26,7 +26,7 @@ from sim.repro import Repro, dumps
 from sim.run import simulate
 from tests.adapters.test_cli import _run_cli
 
-MUTANT = "no-range-check"
+MUTANT = "skip-replay"  # caught within a few seeds of 10 workflows; any mutant serves here
 SEED_KEYS = {"seed", "trace_hash", "workflows", "events", "faults", "violations"}
 
 

@@ -365,7 +365,6 @@ def _next_run(
         root=s.root,
         reset_points=execution.roll_over(s.reset_points, s.run_id, now, s.retention),
         retention=s.retention,
-        explicit_run_timeout=True,
     )
 
 
