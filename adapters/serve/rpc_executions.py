@@ -23,6 +23,7 @@ from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 from core.enums import WorkflowIdReusePolicy
 from core.opaque import Opaque
 from core.statemachine.history.service import requests as rq
+from core.statemachine.history.service.reset import reset_request
 
 from . import convert, errors
 from .frontend import Frontend
@@ -291,3 +292,27 @@ async def terminate_workflow_execution(
     stop = rq.TerminateWorkflowExecution(req.reason, req.identity, convert.opaque(req, "details"))
     await fe.call(context, req.namespace, execution.workflow_id, execution.run_id, stop)
     return ws.TerminateWorkflowExecutionResponse()
+
+
+async def reset_workflow_execution(
+    fe: Frontend, req: ws.ResetWorkflowExecutionRequest, context: Context
+) -> ws.ResetWorkflowExecutionResponse:
+    """A new run replaying the base run's history up to a workflow task, with what came
+    after it reapplied (the core's reset, `service/history/api/resetworkflow/api.go`)."""
+    fe.namespace(req.namespace)
+    execution = req.workflow_execution
+    if not req.request_id:
+        raise errors.invalid("RequestId is not set on request.")
+    fe.run(req.namespace, execution.workflow_id, execution.run_id)
+    reset = reset_request(
+        req.reason,
+        req.workflow_task_finish_event_id,
+        req.request_id,
+        req.reset_reapply_type,
+        req.reset_reapply_exclude_types,
+        req.identity,
+    )
+    answer = await fe.call(context, req.namespace, execution.workflow_id, execution.run_id, reset)
+    if not isinstance(answer, rq.WorkflowReset):
+        raise errors.ServiceError(grpc.StatusCode.INTERNAL, "reset answered without a run")
+    return ws.ResetWorkflowExecutionResponse(run_id=answer.run_id)
