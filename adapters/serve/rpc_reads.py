@@ -247,8 +247,8 @@ async def count_workflow_executions(
         text = text[:at]
         if group_by != "ExecutionStatus":
             raise errors.invalid(
-                f"invalid query: 'GROUP BY' clause is only supported for ExecutionStatus, "
-                f"not {group_by}"
+                "invalid query: operation is not supported: 'GROUP BY' clause is not "
+                f"supported for search attribute {group_by}"
             )
     records = _matching(fe, req.namespace, text)
     out = ws.CountWorkflowExecutionsResponse(count=len(records))

@@ -15,6 +15,7 @@ from typing import Any
 import grpc
 from temporalio.api.enums.v1 import common_pb2 as common_enums
 from temporalio.api.enums.v1 import namespace_pb2 as ns_enums
+from temporalio.api.enums.v1 import task_queue_pb2 as tq_enums
 from temporalio.api.namespace.v1 import message_pb2 as ns_pb
 from temporalio.api.operatorservice.v1 import request_response_pb2 as ops
 from temporalio.api.taskqueue.v1 import message_pb2 as tq_pb
@@ -26,6 +27,7 @@ from .frontend import SYSTEM_SEARCH_ATTRIBUTES, Frontend, Namespace
 Context = grpc.aio.ServicerContext[Any, Any]
 SERVER_VERSION = "1.32.0"  # the Temporal release whose behaviour the model follows
 CLUSTER = "active"
+NAMESPACE_NOT_SET = "Namespace not set on request."  # the frontend's errNamespaceNotSet
 
 
 async def get_system_info(
@@ -85,7 +87,7 @@ async def describe_namespace(
             raise errors.namespace_not_found(req.id)
         return _describe(record)
     if not req.namespace:
-        raise errors.invalid("Namespace is not set on request.")
+        raise errors.invalid(NAMESPACE_NOT_SET)
     return _describe(fe.namespace(req.namespace))
 
 
@@ -93,16 +95,18 @@ async def register_namespace(
     fe: Frontend, req: ws.RegisterNamespaceRequest, context: Context
 ) -> ws.RegisterNamespaceResponse:
     if not req.namespace:
-        raise errors.invalid("Namespace is not set on request.")
+        raise errors.invalid(NAMESPACE_NOT_SET)
     if req.namespace in fe.namespaces:
         raise errors.namespace_exists(req.namespace)
     retention = convert.nanos(req.workflow_execution_retention_period)
+    if retention <= 0:  # the frontend's errInvalidRetentionPeriod
+        raise errors.invalid("A valid retention period is not set on request.")
     fe.add_namespace(
         req.namespace,
         description=req.description,
         owner_email=req.owner_email,
         data=dict(req.data),
-        **({"retention_ns": retention} if retention > 0 else {}),
+        retention_ns=retention,
     )
     return ws.RegisterNamespaceResponse()
 
@@ -157,19 +161,39 @@ async def get_search_attributes(
     return out
 
 
+def _pollers(fe: Frontend, namespace: str, queue: str, task_type: int) -> list[tq_pb.PollerInfo]:
+    out = []
+    for identity, when in sorted(fe.pollers.get((namespace, queue, task_type), {}).items()):
+        poller = tq_pb.PollerInfo(identity=identity, rate_per_second=0.0)
+        poller.last_access_time.CopyFrom(convert.timestamp(int(when)))
+        out.append(poller)
+    return out
+
+
 async def describe_task_queue(
     fe: Frontend, req: ws.DescribeTaskQueueRequest, context: Context
 ) -> ws.DescribeTaskQueueResponse:
+    """The legacy form lists one task type's pollers; the enhanced form (the `temporal`
+    CLI's) answers per build id ("" for unversioned workers) and task type, with the
+    pollers and the backlog, as `service/matching` DescribeTaskQueue does. (The Go SDK
+    takes top-level pollers without `versions_info` for a pre-1.24 server and refuses.)"""
     fe.namespace(req.namespace)
-    if not req.task_queue.name:
-        raise errors.invalid("TaskQueue is not set on request.")
-    task_type = req.task_queue_type or 1
+    name = req.task_queue.name
+    if not name:
+        raise errors.invalid("taskQueue is not set")
     out = ws.DescribeTaskQueueResponse()
-    seen = fe.pollers.get((req.namespace, req.task_queue.name, task_type), {})
-    for identity, when in sorted(seen.items()):
-        poller = tq_pb.PollerInfo(identity=identity, rate_per_second=0.0)
-        poller.last_access_time.CopyFrom(convert.timestamp(int(when)))
-        out.pollers.append(poller)
+    if req.api_mode != tq_enums.DESCRIBE_TASK_QUEUE_MODE_ENHANCED:
+        out.pollers.extend(_pollers(fe, req.namespace, name, req.task_queue_type or 1))
+        return out
+    version = out.versions_info[""]
+    for task_type in req.task_queue_types or (1, 2):  # workflow, activity
+        info = version.types_info[task_type]
+        if req.report_pollers:
+            info.pollers.extend(_pollers(fe, req.namespace, name, task_type))
+        if req.report_stats:
+            info.stats.approximate_backlog_count = fe.runtime.backlog(
+                req.namespace, name, task_type
+            )
     return out
 
 
