@@ -74,7 +74,8 @@ LocalActivityRunner = Callable[[str, list[object], int], object]
 Guard = Callable[[], AbstractContextManager[object]]
 """Bounds each run of workflow code (an activation, a query): entered before the code
 runs, left after; it may raise `PotentialDeadlock` into code that does not yield. Core
-has no clock, so the caller supplies it (adapters/sim, built on a timer signal)."""
+has no clock, so the caller supplies it (the adapters and the simulator, built on a timer
+signal)."""
 
 # Events that settle something the code started (not the command events themselves).
 _RESOLVING: frozenset[EventType] = (

@@ -1,7 +1,7 @@
 """`tmodel serve` with the test acting as the worker (raw WorkflowService calls): stale
 task tokens, a query while the workflow task keeps failing, and an update that arrives
-while a workflow task runs. Expected codes and messages are the dev server's (research
-memo §5.1, measured with the same raw protocol); the update case was measured for this
+while a workflow task runs. Expected codes and messages are the dev server's (measured
+with the same raw protocol); the update case was measured for this
 test against `temporal server start-dev` 1.32.0.
 """
 

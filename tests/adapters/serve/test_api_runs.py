@@ -3,7 +3,7 @@ reject conditions, updates and update-with-start, signal-with-start, DescribeWor
 with pending work, history pages (forward and reverse) and the close-event long poll,
 activities completed from outside the worker, and List/CountWorkflowExecutions.
 
-Expected behaviour is the real server's, as measured in the research memo or named by
+Expected behaviour is the real server's, as measured against the dev server or named by
 the Temporal source file in a comment.
 """
 

@@ -3,7 +3,7 @@
 One server for the module; a temporalio worker polls `sdk.QUEUE` in the module's event
 loop, so the CLI runs as an asyncio subprocess while the worker answers queries. Each
 command's exit code is asserted, and the content that matters read from its JSON output
-(`-o json`). What the CLI sends and expects is in the research memo (§2.3).
+(`-o json`). What the CLI sends was measured through a logging proxy against the dev server.
 """
 
 from __future__ import annotations
