@@ -3,9 +3,8 @@ DescribeNamespace, RegisterNamespace, ListNamespaces, UpdateNamespace,
 GetSearchAttributes, DescribeTaskQueue, ShutdownWorker, RecordWorkerHeartbeat; and
 OperatorService's search attribute RPCs.
 
-GetSystemInfo declares only what this server does (`capabilities`): SDKs switch
-features on from it, so a capability claimed but missing would break them. Eager
-workflow start, schedules, Nexus and build-id versioning are declared absent.
+GetSystemInfo's reply, which declares only what this server does, is kept in
+system_info.py (the gate answers it before the model has loaded).
 """
 
 from __future__ import annotations
@@ -21,11 +20,11 @@ from temporalio.api.operatorservice.v1 import request_response_pb2 as ops
 from temporalio.api.taskqueue.v1 import message_pb2 as tq_pb
 from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 
-from . import convert, errors, tokens
+from . import convert, errors, system_info, tokens
 from .frontend import SYSTEM_SEARCH_ATTRIBUTES, Frontend, Namespace
 
 Context = grpc.aio.ServicerContext[Any, Any]
-SERVER_VERSION = "1.32.0"  # the Temporal release whose behaviour the model follows
+SERVER_VERSION = system_info.SERVER_VERSION
 CLUSTER = "active"
 NAMESPACE_NOT_SET = "Namespace not set on request."  # the frontend's errNamespaceNotSet
 
@@ -33,16 +32,7 @@ NAMESPACE_NOT_SET = "Namespace not set on request."  # the frontend's errNamespa
 async def get_system_info(
     fe: Frontend, req: ws.GetSystemInfoRequest, context: Context
 ) -> ws.GetSystemInfoResponse:
-    out = ws.GetSystemInfoResponse(server_version=SERVER_VERSION)
-    caps = out.capabilities
-    caps.signal_and_query_header = True
-    caps.internal_error_differentiation = True
-    caps.activity_failure_include_heartbeat = True
-    caps.encoded_failure_attributes = True
-    caps.upsert_memo = True
-    caps.sdk_metadata = True
-    caps.count_group_by_execution_status = True
-    return out
+    return ws.GetSystemInfoResponse.FromString(system_info.reply())
 
 
 async def get_cluster_info(

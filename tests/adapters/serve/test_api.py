@@ -3,8 +3,9 @@ the server's declared capabilities, each compared with what the real server answ
 
 Every expected code, message and details type below was measured against `temporal
 server start-dev` 1.32.0 (the errors measured through a logging proxy while the server
-was built, and the same requests repeated for this test), unless a comment names the Temporal source file it
-follows. Runs, queries, updates, histories and visibility are in test_api_runs.py.
+was built, and the same requests repeated for this test), unless a comment names the
+Temporal source file it follows. Runs, queries, updates, histories and visibility are
+in test_api_runs.py.
 """
 
 from __future__ import annotations

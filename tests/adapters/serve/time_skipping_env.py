@@ -17,6 +17,7 @@ import os
 import shutil
 import sys
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -27,7 +28,9 @@ DAY = 86_400.0
 
 
 async def measure() -> dict[str, float | bool]:
-    path = shutil.which("tmodel-test-server")
+    # the script pip installed beside this interpreter (PATH may not have its directory)
+    beside = Path(sys.executable).parent / "tmodel-test-server"
+    path = str(beside) if beside.exists() else shutil.which("tmodel-test-server")
     assert path is not None, "pip install -e . provides tmodel-test-server"
     env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=path)
     out: dict[str, float | bool] = {}
