@@ -1,7 +1,7 @@
 """`tmodel serve`: run the model as a Temporal gRPC server on 127.0.0.1.
 
 `tmodel serve [--address 127.0.0.1:7233] [--namespace NAME ...] [--time-skipping]
-[--seed N]` serves until interrupted (SIGINT or SIGTERM end it cleanly, exit 0). A bad
+[--seed N] [--auth FILE]` serves until interrupted (SIGINT or SIGTERM end it cleanly, exit 0). A bad
 address, a port in use or a non-loopback host is bad input: one line, exit 2.
 
 `tmodel-test-server PORT [ARGS...]` is the same server in the shape of the Java SDK's
@@ -20,9 +20,11 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from adapters.argtypes import whole_number
+from adapters.argtypes import nonempty_path, whole_number
+from core.errors import BadInput
 
 EXIT_BAD_INPUT = 2
 
@@ -65,6 +67,14 @@ def add_parser(commands: Any) -> None:
     parser.add_argument(
         "--seed", type=whole_number, default=0, metavar="N", help="seed of ids (default 0)"
     )
+    parser.add_argument(
+        "--auth",
+        type=nonempty_path,
+        metavar="FILE",
+        help="authorize every call: FILE maps bearer tokens (an SDK's api_key) to roles, "
+        '{"tokens": {TOKEN: {"namespaces": {NAME: ROLES}, "system": ROLES}}} with ROLES '
+        "among reader, writer, worker, admin (see docs/serve.md)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -97,19 +107,26 @@ def _check_address(address: str) -> str | None:
     return None
 
 
-async def serve(
-    address: str,
-    namespaces: tuple[str, ...],
-    time_skipping: bool,
-    locked: bool,
-    seed: int,
-    announce: bool = True,
-    search_attributes: Sequence[tuple[str, str]] = (),
-) -> int:
+@dataclass(frozen=True)
+class Options:
+    """What one `tmodel serve` runs with (the flags, checked)."""
+
+    address: str = "127.0.0.1:7233"
+    namespaces: tuple[str, ...] = ("default",)
+    time_skipping: bool = False
+    locked: bool = False  # time skipping starts locked (tmodel-test-server)
+    seed: int = 0
+    announce: bool = True
+    search_attributes: tuple[tuple[str, str], ...] = ()
+    auth: Any = None  # an auth.Authorizer, or None: every caller may call anything
+
+
+async def serve(options: Options) -> int:
     os.environ.setdefault("GRPC_VERBOSITY", "NONE")  # gRPC's C core logs to stderr
     from adapters.serve.gate import Listener
 
     # bind first, with only grpc loaded; calls wait at the gate while the model loads
+    address = options.address
     listener = Listener(address)
     try:
         port = await listener.start()
@@ -120,20 +137,28 @@ async def serve(
         )
         return EXIT_BAD_INPUT
     loaded = await asyncio.to_thread(importlib.import_module, "adapters.serve.server")
-    server = loaded.Server(address, namespaces, time_skipping, locked, seed, listener)
+    server = loaded.Server(
+        address,
+        options.namespaces,
+        options.time_skipping,
+        options.locked,
+        options.seed,
+        listener,
+        options.auth,
+    )
     for record in server.frontend.namespaces.values():
-        record.search_attributes.update(search_attributes)
+        record.search_attributes.update(options.search_attributes)
     await server.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    if announce:
+    if options.announce:
         host = address.rpartition(":")[0]
-        skipping = "on" if time_skipping else "off"
+        skipping = "on" if options.time_skipping else "off"
         print(
             f"tmodel serve: listening on {host}:{port} "
-            f"(namespaces: {', '.join(namespaces)}; time skipping {skipping})",
+            f"(namespaces: {', '.join(options.namespaces)}; time skipping {skipping})",
             flush=True,
         )
     await stop.wait()
@@ -141,19 +166,41 @@ async def serve(
     return 0
 
 
-def run(args: argparse.Namespace) -> int:
+def _options(args: argparse.Namespace) -> Options:
+    """The checked options of a command line; `BadInput` (one line) if they are not."""
     problem = _check_address(args.address)
     if problem is not None:
-        print(f"tmodel serve: {problem}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        raise BadInput(problem)
     namespaces = tuple(dict.fromkeys(args.namespace or ["default"]))
     if any(not name.strip() for name in namespaces):
-        print("tmodel serve: --namespace: a namespace needs a name", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    attributes = tuple(args.search_attribute or ())
-    return asyncio.run(
-        serve(args.address, namespaces, args.time_skipping, False, args.seed, True, attributes)
+        raise BadInput("--namespace: a namespace needs a name")
+    auth = None
+    if args.auth is not None:
+        from adapters.input_file import read_text
+        from adapters.serve.auth import MAX_AUTH_FILE, AuthFileError, parse
+
+        text = read_text(args.auth, MAX_AUTH_FILE, "an --auth file")
+        try:
+            auth = parse(text, f"--auth {args.auth}")
+        except AuthFileError as exc:
+            raise BadInput(str(exc)) from None
+    return Options(
+        address=args.address,
+        namespaces=namespaces,
+        time_skipping=args.time_skipping,
+        seed=args.seed,
+        search_attributes=tuple(args.search_attribute or ()),
+        auth=auth,
     )
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        options = _options(args)
+    except BadInput as exc:
+        print(f"tmodel serve: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return asyncio.run(serve(options))
 
 
 def test_server_main(argv: Sequence[str] | None = None) -> int:
@@ -164,4 +211,5 @@ def test_server_main(argv: Sequence[str] | None = None) -> int:
         print("usage: tmodel-test-server PORT", file=sys.stderr)
         return EXIT_BAD_INPUT
     address = f"127.0.0.1:{int(words[0])}"
-    return asyncio.run(serve(address, ("default",), True, True, 0, announce=False))
+    options = Options(address, time_skipping=True, locked=True, announce=False)
+    return asyncio.run(serve(options))

@@ -24,6 +24,7 @@ from sim.nodes.base import Payload, Request
 from sim.persistence import RunRecord
 
 from . import errors
+from .auth import Authorizer
 from .errors import ServiceError
 from .runtime import DeadlineExceeded, Runtime
 
@@ -79,6 +80,7 @@ class Frontend:
         # failures of updates that a completion rejected (no event records them)
         self.rejections: dict[tuple[str, str], Any] = {}
         self.pollers: dict[tuple[str, str, int], dict[str, int]] = {}  # DescribeTaskQueue
+        self.auth: Authorizer | None = None  # --auth: who may call what (auth.py)
 
     # -- ids --------------------------------------------------------------------------
     def new_id(self) -> str:

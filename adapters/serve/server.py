@@ -24,6 +24,7 @@ from temporalio.api.workflowservice.v1 import service_pb2 as wf_service
 from temporalio.api.workflowservice.v1 import service_pb2_grpc as wf_grpc
 
 from . import (
+    access,
     errors,
     rpc_executions,
     rpc_interact,
@@ -32,6 +33,7 @@ from . import (
     rpc_tasks,
     rpc_testing,
 )
+from .auth import Authorizer
 from .frontend import Frontend
 from .gate import Collector, Listener
 from .rpc_interact import Queries
@@ -62,9 +64,12 @@ def _find(modules: tuple[Any, ...], rpc: str) -> Handler | None:
     return None
 
 
-def _method(fe: Frontend, rpc: str, handler: Handler | None) -> Callable[..., Awaitable[Any]]:
+def _method(
+    fe: Frontend, service: str, rpc: str, handler: Handler | None
+) -> Callable[..., Awaitable[Any]]:
     async def call(self: object, request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
         try:
+            access.check(fe.auth, service, rpc, request, context.invocation_metadata())
             if handler is None:
                 raise errors.unimplemented(rpc)
             return await handler(fe, request, context)
@@ -88,13 +93,14 @@ def servicer(
     modules: tuple[Any, ...],
     only: tuple[str, ...] | None = None,
 ) -> Any:
-    """An instance of `base` whose every RPC is routed to its handler (or declined)."""
+    """An instance of `base` whose every RPC is authorized (access.py), then routed to
+    its handler (or declined)."""
     methods = {}
     for method in descriptor.methods:
         handler = _find(modules, method.name)
         if only is not None and method.name not in only:
             handler = None
-        methods[method.name] = _method(fe, method.name, handler)
+        methods[method.name] = _method(fe, descriptor.name, method.name, handler)
     return type(f"Tmodel{base.__name__}", (base,), methods)()
 
 
@@ -127,10 +133,12 @@ class Server:
         locked: bool = False,
         seed: int = 0,
         listener: Listener | None = None,
+        auth: Authorizer | None = None,
     ) -> None:
         self.address = address
         self.runtime = Runtime(namespaces, time_skipping, seed, locked)
         self.frontend = Frontend(self.runtime, list(namespaces))
+        self.frontend.auth = auth
         self.frontend.queries = Queries(self.frontend)
         self.listener = listener if listener is not None else Listener(address)
         fe = self.frontend
