@@ -1,8 +1,9 @@
 """`tmodel serve`: run the model as a Temporal gRPC server on 127.0.0.1.
 
 `tmodel serve [--address 127.0.0.1:7233] [--namespace NAME ...] [--time-skipping]
-[--seed N] [--auth FILE]` serves until interrupted (SIGINT or SIGTERM end it cleanly, exit 0). A bad
-address, a port in use or a non-loopback host is bad input: one line, exit 2.
+[--seed N] [--store PATH] [--auth FILE]` serves until interrupted (SIGINT or SIGTERM
+end it cleanly, exit 0). A bad address, a port in use, a non-loopback host, a bad auth
+file or a store that cannot be used is bad input: one line, exit 2.
 
 `tmodel-test-server PORT [ARGS...]` is the same server in the shape of the Java SDK's
 test server, for SDK test environments that start one themselves (temporalio's
@@ -68,6 +69,14 @@ def add_parser(commands: Any) -> None:
         "--seed", type=whole_number, default=0, metavar="N", help="seed of ids (default 0)"
     )
     parser.add_argument(
+        "--store",
+        type=nonempty_path,
+        metavar="PATH",
+        help="keep executions, history, tasks and shard rows in this SQLite file (created "
+        "if missing; default: memory only), so a server killed and started again on it "
+        "loses nothing it acknowledged",
+    )
+    parser.add_argument(
         "--auth",
         type=nonempty_path,
         metavar="FILE",
@@ -119,6 +128,7 @@ class Options:
     announce: bool = True
     search_attributes: tuple[tuple[str, str], ...] = ()
     auth: Any = None  # an auth.Authorizer, or None: every caller may call anything
+    store: str | None = None  # the SQLite file that keeps everything (None: memory)
 
 
 async def serve(options: Options) -> int:
@@ -137,17 +147,24 @@ async def serve(options: Options) -> int:
         )
         return EXIT_BAD_INPUT
     loaded = await asyncio.to_thread(importlib.import_module, "adapters.serve.server")
-    server = loaded.Server(
-        address,
-        options.namespaces,
-        options.time_skipping,
-        options.locked,
-        options.seed,
-        listener,
-        options.auth,
-    )
+    try:
+        server = loaded.Server(
+            address,
+            options.namespaces,
+            options.time_skipping,
+            options.locked,
+            options.seed,
+            listener,
+            options.auth,
+            options.store,
+        )
+    except loaded.StoreError as exc:
+        print(f"tmodel serve: {exc}", file=sys.stderr)
+        await listener.stop(0)
+        return EXIT_BAD_INPUT
     for record in server.frontend.namespaces.values():
         record.search_attributes.update(options.search_attributes)
+    server.frontend.save_namespaces()
     await server.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -191,6 +208,7 @@ def _options(args: argparse.Namespace) -> Options:
         seed=args.seed,
         search_attributes=tuple(args.search_attribute or ()),
         auth=auth,
+        store=args.store,
     )
 
 

@@ -64,6 +64,19 @@ class Monitor:
         self.violations.append(Violation(id_, message, self.kernel.now, run_id))
         self.kernel.log("monitor", f"VIOLATION {id_} {run_id or '-'} {message}")
 
+    def adopt(
+        self, run_id: str, workflow_id: str, workflow_type: str, events: Sequence[HistoryEvent]
+    ) -> None:
+        """A run committed before this monitor began (a live server reopening its
+        store): its history so far counts as seen, and a close in it as made."""
+        self.ghost[run_id] = list(events)
+        self.workflow_of[run_id] = workflow_id
+        self.types[run_id] = workflow_type
+        self.events += len(events)
+        for event in events:
+            if event.event_type in CLOSE_EVENT_TYPES:
+                self.closed.setdefault(run_id, event.event_type)
+
     # -- during the run ---------------------------------------------------------------
     def on_commit(self, commit: Commit, mutations: tuple[Mutation, ...]) -> None:
         if commit.range_id != commit.row_range_id:

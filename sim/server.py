@@ -53,13 +53,16 @@ class ServerCluster:
         mutant: str | None = None,
         namespaces: Iterable[str] = (DEFAULT_NAMESPACE,),
         shards: int = SHARDS,
+        persistence: Persistence | None = None,
     ) -> None:
         self.kernel = kernel
         self.faults = faults
         self.net = net
         self.monitor = monitor
         self.namespaces: set[str] = set(namespaces)
-        self.persistence = Persistence(faults, shardlib.initial_store(shards))
+        if persistence is None:  # in memory (a live server may pass one that keeps a file)
+            persistence = Persistence(faults, shardlib.initial_store(shards))
+        self.persistence = persistence
         self.persistence.range_check = mutant != "no-range-check"
         self.persistence.on_commit = monitor.on_commit
         self.router = Router(shards, [f"matching-{i}" for i in range(MATCHING_HOSTS)])

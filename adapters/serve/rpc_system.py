@@ -43,7 +43,7 @@ async def get_cluster_info(
         cluster_id="tmodel",
         cluster_name=CLUSTER,
         history_shard_count=fe.runtime.cluster.router.shards,
-        persistence_store="memory",
+        persistence_store="memory" if fe.runtime.store is None else "sqlite",
         visibility_store="memory",
     )
 
@@ -111,6 +111,7 @@ async def update_namespace(
         record.data.update(req.update_info.data)
     if req.HasField("config") and req.config.HasField("workflow_execution_retention_ttl"):
         record.retention_ns = convert.nanos(req.config.workflow_execution_retention_ttl)
+    fe.save_namespaces()
     described = _describe(record)
     return ws.UpdateNamespaceResponse(
         namespace_info=described.namespace_info,
@@ -218,6 +219,7 @@ async def add_search_attributes(
         if current is not None and current != type_name:
             raise errors.invalid(f"Search attribute {name} already exists with another type.")
         record.search_attributes[name] = type_name
+    fe.save_namespaces()
     return ops.AddSearchAttributesResponse()
 
 
@@ -239,6 +241,7 @@ async def remove_search_attributes(
         if name not in record.search_attributes:
             raise errors.not_found(f"Search attribute {name} doesn't exist.")
         del record.search_attributes[name]
+    fe.save_namespaces()
     return ops.RemoveSearchAttributesResponse()
 
 

@@ -36,10 +36,11 @@ from sim.kernel import MS, SECOND
 from sim.network import Network
 from sim.nodes.base import Base, Payload, Request, Unavailable, task_queue
 from sim.persistence import Commit, Mutation, RunRecord
-from sim.server import ServerCluster
+from sim.server import SHARDS, ServerCluster
 
 from .convert import event_proto
 from .kernel import LiveKernel
+from .store import DurablePersistence, Opened, open_store
 
 GATEWAY = "gateway"  # the node the gRPC frontend speaks as
 CALL_RESEND = 1 * SECOND  # no answer (a lost message, a crashed host): send again
@@ -130,6 +131,7 @@ class Runtime:
         time_skipping: bool = False,
         seed: int = 0,
         locked: bool = False,
+        store: str | None = None,
     ) -> None:
         self.kernel = LiveKernel(seed, time_skipping)
         self.kernel.locks = 1 if locked else 0
@@ -137,8 +139,18 @@ class Runtime:
         self.net = Network(self.kernel, self.faults)
         self.net.latency = (0, 0)
         self.monitor = Monitor(self.kernel, None)
+        durable: DurablePersistence | None = None
+        self.opened: Opened | None = None
+        if store is not None:
+            durable, self.opened = open_store(store, self.faults, SHARDS)
+        self.store = durable.store if durable is not None else None
         self.cluster = ServerCluster(
-            self.kernel, self.faults, self.net, self.monitor, namespaces=namespaces
+            self.kernel,
+            self.faults,
+            self.net,
+            self.monitor,
+            namespaces=namespaces,
+            persistence=durable,
         )
         self.gateway = Gateway(GATEWAY, self.kernel, self.net, self.faults)
         self.persistence = self.cluster.persistence
@@ -157,6 +169,8 @@ class Runtime:
         self._pending: dict[int, asyncio.Future[Payload]] = {}
         self._stop = asyncio.Event()
         self._pump: asyncio.Task[None] | None = None
+        if durable is not None and self.opened is not None:
+            self._reopen(durable, self.opened, seed)
 
     # -- lifecycle --------------------------------------------------------------------
     async def start(self) -> None:
@@ -171,6 +185,23 @@ class Runtime:
         self.kernel.poke()
         if self._pump is not None:
             await self._pump
+        if self.store is not None:
+            self.store.close()
+
+    def _reopen(self, durable: DurablePersistence, opened: Opened, seed: int) -> None:
+        """Take up what a store held: each run's encoded events and size, the open
+        runs, the monitor's record of what was committed, matching's lost tasks; and
+        draw ids from a fresh stream, so no run id drawn before comes again."""
+        if opened.generation:
+            self.kernel.rng.seed(f"tmodel-serve/{seed}/{opened.generation}")
+        for run_id, record in opened.runs.items():
+            protos = self.protos[run_id] = [event_proto(e) for e in record.events]
+            record.size_bytes = sum(p.ByteSize() for p in protos)
+            if record.state.running:
+                self.open_runs[run_id] = record
+            state = record.state
+            self.monitor.adopt(run_id, record.workflow_id, state.workflow_type, record.events)
+        durable.refresh_matching()
 
     # -- commits ----------------------------------------------------------------------
     def _on_commit(self, commit: Commit, mutations: tuple[Mutation, ...]) -> None:

@@ -38,9 +38,11 @@ from .frontend import Frontend
 from .gate import Collector, Listener
 from .rpc_interact import Queries
 from .runtime import Runtime
+from .store import StoreError
 
 log = logging.getLogger("tmodel.serve")
 Handler = Callable[[Frontend, Any, Any], Awaitable[Any]]
+__all__ = ["Server", "StoreError"]
 
 WORKFLOW_HANDLERS: tuple[Any, ...] = (
     rpc_executions,
@@ -134,9 +136,10 @@ class Server:
         seed: int = 0,
         listener: Listener | None = None,
         auth: Authorizer | None = None,
+        store: str | None = None,
     ) -> None:
         self.address = address
-        self.runtime = Runtime(namespaces, time_skipping, seed, locked)
+        self.runtime = Runtime(namespaces, time_skipping, seed, locked, store)
         self.frontend = Frontend(self.runtime, list(namespaces))
         self.frontend.auth = auth
         self.frontend.queries = Queries(self.frontend)
