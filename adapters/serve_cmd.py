@@ -1,8 +1,9 @@
 """`tmodel serve`: run the model as a Temporal gRPC server on 127.0.0.1.
 
 `tmodel serve [--address 127.0.0.1:7233] [--namespace NAME ...] [--time-skipping]
-[--seed N] [--store PATH] [--auth FILE]` serves until interrupted (SIGINT or SIGTERM
-end it cleanly, exit 0). A bad address, a port in use, a non-loopback host, a bad auth
+[--seed N] [--faults LIST|swarm] [--json-report FILE] [--store PATH] [--auth FILE]`
+serves until interrupted (SIGINT or SIGTERM end it cleanly: exit 0, or 1 if the
+invariant report found a violation). A bad address, a port in use, a non-loopback host, a bad auth
 file or a store that cannot be used is bad input: one line, exit 2.
 
 `tmodel-test-server PORT [ARGS...]` is the same server in the shape of the Java SDK's
@@ -17,17 +18,24 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import json
 import os
 import signal
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from adapters.argtypes import nonempty_path, whole_number
 from core.errors import BadInput
+from sim.config import FAULT_KINDS
 
+EXIT_FOUND = 1
 EXIT_BAD_INPUT = 2
+LIVE_KINDS = tuple(kind for kind in FAULT_KINDS if kind != "worker-crash")  # chaos.py's
+# The mutants that break the server itself (skip-replay breaks a simulated worker).
+SERVER_MUTANTS = ("ack-before-started", "no-range-check", "double-completion", "no-buffering")
 
 
 def add_parser(commands: Any) -> None:
@@ -77,6 +85,22 @@ def add_parser(commands: Any) -> None:
         "loses nothing it acknowledged",
     )
     parser.add_argument(
+        "--faults",
+        type=_faults,
+        metavar="LIST|swarm",
+        help="inject the simulator's faults live, drawn from --seed: a comma-separated "
+        f"list of kinds ({', '.join(LIVE_KINDS)}), or swarm (each 20 s window picks its "
+        "own mix); the invariant report is printed when the server stops",
+    )
+    parser.add_argument(
+        "--json-report",
+        type=nonempty_path,
+        metavar="FILE",
+        help="when the server stops (SIGINT, SIGTERM), write the invariant report here as "
+        "JSON (it is printed too); exit 1 if an invariant was violated",
+    )
+    parser.add_argument("--mutant", choices=SERVER_MUTANTS, help=argparse.SUPPRESS)
+    parser.add_argument(
         "--auth",
         type=nonempty_path,
         metavar="FILE",
@@ -107,6 +131,22 @@ def _search_attribute(text: str) -> tuple[str, str]:
     return name.strip(), value_type
 
 
+def _faults(text: str) -> tuple[str, ...] | str:
+    if text == "swarm":
+        return "swarm"
+    kinds = tuple(dict.fromkeys(kind.strip() for kind in text.split(",")))
+    for kind in kinds:
+        if kind == "worker-crash":
+            raise argparse.ArgumentTypeError(
+                "worker-crash: the workers are the callers' processes, not the server's"
+            )
+        if kind not in LIVE_KINDS:
+            raise argparse.ArgumentTypeError(
+                f"unknown fault kind {kind!r} (known: {', '.join(LIVE_KINDS)}, or swarm)"
+            )
+    return kinds
+
+
 def _check_address(address: str) -> str | None:
     host, sep, port = address.rpartition(":")
     if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
@@ -129,6 +169,9 @@ class Options:
     search_attributes: tuple[tuple[str, str], ...] = ()
     auth: Any = None  # an auth.Authorizer, or None: every caller may call anything
     store: str | None = None  # the SQLite file that keeps everything (None: memory)
+    faults: tuple[str, ...] | str | None = None  # kinds to inject, "swarm", or None
+    report: str | None = None  # where the JSON invariant report goes at the end
+    mutant: str | None = None  # tests only: a broken server (sim/mutants.py)
 
 
 async def serve(options: Options) -> int:
@@ -157,6 +200,8 @@ async def serve(options: Options) -> int:
             listener,
             options.auth,
             options.store,
+            options.mutant,
+            options.faults,
         )
     except loaded.StoreError as exc:
         print(f"tmodel serve: {exc}", file=sys.stderr)
@@ -179,8 +224,26 @@ async def serve(options: Options) -> int:
             flush=True,
         )
     await stop.wait()
+    code = 0
+    if options.faults is not None or options.report is not None:
+        code = _report(server, loaded.report, options.report)
     await server.stop()
-    return 0
+    return code
+
+
+def _report(server: Any, report: Any, path: str | None) -> int:
+    """Print the invariant report, write it as JSON to `path`; the exit code (1: a
+    violation, 2: the file cannot be written)."""
+    doc = server.report()
+    for line in report.lines(doc):
+        print(line, flush=True)
+    if path is not None:
+        try:
+            Path(path).write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+        except OSError as exc:
+            print(f"tmodel serve: cannot write --json-report {path}: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+    return 0 if doc["ok"] else EXIT_FOUND
 
 
 def _options(args: argparse.Namespace) -> Options:
@@ -209,6 +272,9 @@ def _options(args: argparse.Namespace) -> Options:
         search_attributes=tuple(args.search_attribute or ()),
         auth=auth,
         store=args.store,
+        faults=args.faults,
+        report=args.json_report,
+        mutant=args.mutant,
     )
 
 

@@ -7,8 +7,9 @@ workflow task completion's commands that reach another namespace. With `--auth`,
 caller must be allowed the RPC on each (auth.py). Whatever the authorization, a task
 token from another namespace than the request's is refused as Temporal's namespace
 validator refuses it (`common/rpc/interceptor/namespace_validator.go`
-errTaskTokenNamespaceMismatch), and so is an operation of ExecuteMultiOperation in
-another namespace (`service/frontend/workflow_handler.go` errMultiOpNamespaceMismatch).
+errTaskTokenNamespaceMismatch), so is a request that names no namespace and carries no
+token (errNamespaceNotSet), and so is an operation of ExecuteMultiOperation in another
+namespace (`service/frontend/workflow_handler.go` errMultiOpNamespaceMismatch).
 """
 
 from __future__ import annotations
@@ -26,6 +27,13 @@ from .tokens import decode_task_token
 TOKEN_MISMATCH = "Operation requested with a token from a different namespace."
 MULTI_OP_MISMATCH = "Operation namespace did not match request's namespace."
 DEFAULTED = frozenset({"AddSearchAttributes", "RemoveSearchAttributes", "ListSearchAttributes"})
+NAMESPACE_NOT_SET = "Namespace not set on request."  # namespace_validator.go errNamespaceNotSet
+# Requests whose namespace may be empty (by id, or defaulted) or is checked by the handler.
+OPTIONAL = DEFAULTED | {"DescribeNamespace", "RegisterNamespace"}
+
+
+def _has_namespace(request: Any) -> bool:
+    return "namespace" in request.DESCRIPTOR.fields_by_name
 
 
 def denied() -> ServiceError:
@@ -91,6 +99,8 @@ def check(auth: Authorizer | None, service: str, rpc: str, request: Any, metadat
     token = token_namespace(request)
     if token is not None and own and token != own:
         raise errors.invalid(TOKEN_MISMATCH)
+    if not own and token is None and rpc not in OPTIONAL and _has_namespace(request):
+        raise errors.invalid(NAMESPACE_NOT_SET)
     if rpc == "ExecuteMultiOperation":
         for op in request.operations:
             for part in (op.start_workflow, op.update_workflow):

@@ -26,6 +26,7 @@ from sim.persistence import RunRecord
 from . import errors
 from .auth import Authorizer
 from .errors import ServiceError
+from .limits import Concurrency, PollerHistory
 from .runtime import DeadlineExceeded, Runtime
 from .store import namespace_rows
 
@@ -84,8 +85,9 @@ class Frontend:
         self.queries: Queries  # the query tasks (set by the server)
         # failures of updates that a completion rejected (no event records them)
         self.rejections: dict[tuple[str, str], Any] = {}
-        self.pollers: dict[tuple[str, str, int], dict[str, int]] = {}  # DescribeTaskQueue
+        self.pollers = PollerHistory()  # DescribeTaskQueue's pollers (limits.py)
         self.auth: Authorizer | None = None  # --auth: who may call what (auth.py)
+        self.concurrency = Concurrency()  # long-running calls in flight (limits.py)
 
     # -- ids --------------------------------------------------------------------------
     def new_id(self) -> str:

@@ -154,7 +154,8 @@ async def get_search_attributes(
 
 def _pollers(fe: Frontend, namespace: str, queue: str, task_type: int) -> list[tq_pb.PollerInfo]:
     out = []
-    for identity, when in sorted(fe.pollers.get((namespace, queue, task_type), {}).items()):
+    recent = fe.pollers.recent((namespace, queue, task_type), fe.now())
+    for identity, when in sorted(recent.items()):
         poller = tq_pb.PollerInfo(identity=identity, rate_per_second=0.0)
         poller.last_access_time.CopyFrom(convert.timestamp(int(when)))
         out.append(poller)
