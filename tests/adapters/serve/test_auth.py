@@ -20,12 +20,10 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from temporalio.api.command.v1 import message_pb2 as command_pb
-from temporalio.api.common.v1 import message_pb2 as common_pb
 from temporalio.api.enums.v1 import command_type_pb2 as command_enums
 from temporalio.api.errordetails.v1 import message_pb2 as details_pb
 from temporalio.api.operatorservice.v1 import request_response_pb2 as ops
 from temporalio.api.operatorservice.v1 import service_pb2 as op_service
-from temporalio.api.taskqueue.v1 import message_pb2 as tq_pb
 from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 from temporalio.api.workflowservice.v1 import service_pb2 as wf_service
 from temporalio.client import Client
@@ -43,6 +41,7 @@ from tests.adapters.serve.sdk import (
     bounded,
     complete_outside,
     eventually,
+    first_workflow_task,
     rpc_error,
 )
 from tests.adapters.serve.serving import serve
@@ -97,22 +96,7 @@ async def tenant_b(clients: dict[str, Client]) -> AsyncIterator[dict[str, Any]]:
         waiter = await b.start_workflow(Waiter.run, "b-secret", id="b-waiter", task_queue="b-queue")
         outside = await b.start_workflow(CallsOutside.run, id="b-outside", task_queue="b-queue")
         await eventually(lambda: asyncio.sleep(0, "b-outside" in TOKENS))
-        raw = b.workflow_service
-        await raw.start_workflow_execution(
-            ws.StartWorkflowExecutionRequest(
-                namespace="ns-b",
-                workflow_id="b-raw",
-                request_id="b-raw",
-                workflow_type=common_pb.WorkflowType(name="Raw"),
-                task_queue=tq_pb.TaskQueue(name="b-raw"),
-            )
-        )
-        task = await raw.poll_workflow_task_queue(
-            ws.PollWorkflowTaskQueueRequest(
-                namespace="ns-b", task_queue=tq_pb.TaskQueue(name="b-raw"), identity="b"
-            ),
-            timeout=timedelta(seconds=20),
-        )
+        task = await first_workflow_task(b, "ns-b", "b-raw")
         history = [e async for e in waiter.fetch_history_events()]
         yield {
             "waiter": waiter,
@@ -261,21 +245,7 @@ async def test_a_command_reaching_into_another_namespace_is_refused(
     clients: dict[str, Client],
 ) -> None:
     raw = clients["a"].workflow_service
-    await raw.start_workflow_execution(
-        ws.StartWorkflowExecutionRequest(
-            namespace="ns-a",
-            workflow_id="a-raw",
-            request_id="a-raw",
-            workflow_type=common_pb.WorkflowType(name="Raw"),
-            task_queue=tq_pb.TaskQueue(name="a-raw"),
-        )
-    )
-    task = await raw.poll_workflow_task_queue(
-        ws.PollWorkflowTaskQueueRequest(
-            namespace="ns-a", task_queue=tq_pb.TaskQueue(name="a-raw"), identity="a"
-        ),
-        timeout=timedelta(seconds=20),
-    )
+    task = await first_workflow_task(clients["a"], "ns-a", "a-raw")
 
     def child(namespace: str) -> ws.RespondWorkflowTaskCompletedRequest:
         command = command_pb.Command(
