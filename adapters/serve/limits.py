@@ -13,8 +13,10 @@ them: long-running calls per namespace, and the size of one payload.
   INVALID_ARGUMENT "Blob data size exceeds limit." and a memo larger than
   `limit.memoSize.error` (2 MiB) "Memo size exceeds limit." (`common/util.go`
   CheckEventBlobSizeLimit, `service/history/api/create_workflow_util.go`,
-  `service/frontend/workflow_handler.go` SignalWorkflowExecution). A whole request
-  above 4 MiB never reaches a handler: gRPC refuses it (gate.py).
+  `service/frontend/workflow_handler.go` SignalWorkflowExecution). An activity's result,
+  failure or heartbeat details above it fail the activity with a non-retryable server
+  failure instead. A whole request above 4 MiB never reaches a handler: gRPC refuses
+  it (gate.py).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from typing import Any
 import grpc
 from temporalio.api.enums.v1 import failed_cause_pb2 as cause_enums
 from temporalio.api.errordetails.v1 import message_pb2 as details_pb
+from temporalio.api.failure.v1 import message_pb2 as failure_pb
+from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 
 from . import errors
 from .errors import ServiceError
@@ -85,6 +89,28 @@ class Concurrency:
                 self.active[key] = left
             else:
                 del self.active[key]
+
+
+# What an activity's oversized result, failure or heartbeat becomes: a non-retryable
+# server failure (`service/frontend/workflow_handler.go` RespondActivityTaskCompleted,
+# RespondActivityTaskFailed, RecordActivityTaskHeartbeat; the reasons in common/util.go).
+RESULT_TOO_BIG = "Complete result exceeds size limit."
+FAILURE_TOO_BIG = "Failure exceeds size limit."
+HEARTBEAT_TOO_BIG = "Heartbeat details exceed size limit."
+
+
+def too_big(message: Any) -> bool:
+    return bool(message.ByteSize() > BLOB_LIMIT)
+
+
+def failed_instead(req: Any, reason: str) -> ws.RespondActivityTaskFailedRequest:
+    """What the activity's failure handler is given in place of `req` (any activity
+    RPC's request, whose activity is already found): `req`'s identity and the server's
+    failure for `reason` (`failure.NewServerFailure(reason, true)`)."""
+    failure = failure_pb.Failure(
+        message=reason, server_failure_info=failure_pb.ServerFailureInfo(non_retryable=True)
+    )
+    return ws.RespondActivityTaskFailedRequest(identity=req.identity, failure=failure)
 
 
 def check_blob(payloads: Any) -> None:

@@ -13,16 +13,19 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import grpc
 import pytest
 import pytest_asyncio
+from temporalio import activity, workflow
 from temporalio.api.command.v1 import message_pb2 as command_pb
 from temporalio.api.common.v1 import message_pb2 as common_pb
 from temporalio.api.taskqueue.v1 import message_pb2 as tq_pb
 from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 from temporalio.client import Client
+from temporalio.exceptions import ActivityError, ServerError
 from temporalio.worker import Worker
 
 from adapters.serve import limits
@@ -184,6 +187,34 @@ def _held(server: Server) -> dict[str, int]:
         "poller info": sum(len(h.poller_info) for h in hosts),
         "seen": sum(len(h.seen) for h in hosts),
     }
+
+
+@activity.defn
+async def huge() -> str:
+    return "x" * (3 * MIB)  # over the 2 MiB blob limit, under gRPC's 4 MiB
+
+
+@workflow.defn(sandboxed=False)
+class TooBig:
+    @workflow.run
+    async def run(self) -> str:
+        try:
+            await workflow.execute_activity(huge, start_to_close_timeout=timedelta(seconds=30))
+        except ActivityError as error:
+            cause = error.cause
+            assert isinstance(cause, ServerError)
+            return f"{cause.message} non-retryable={cause.non_retryable}"
+        return "completed"
+
+
+@bounded
+async def test_an_oversized_activity_result_fails_the_activity_once(server: Server) -> None:
+    client = await Client.connect(f"127.0.0.1:{server.port}")
+    async with Worker(client, task_queue="too-big", workflows=[TooBig], activities=[huge]):
+        handle = await client.start_workflow(TooBig.run, id="too-big", task_queue="too-big")
+        assert await handle.result() == "Complete result exceeds size limit. non-retryable=True"
+    events = [e async for e in handle.fetch_history_events()]
+    assert sum(e.HasField("activity_task_failed_event_attributes") for e in events) == 1
 
 
 async def released(server: Server) -> None:
