@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -21,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from adapters import tlc, tlc_trace
+from adapters import bench_trace, tlc, tlc_trace
 from core.enums import EventType, WorkflowTaskFailedCause
 from core.events import HistoryEvent
 from core.statemachine.history.service import requests as rq
@@ -305,3 +306,35 @@ def test_trace_config_refuses_an_unknown_bug() -> None:
     records = tlc_trace.trace_records(corpus_events("activity-single.json"))
     with pytest.raises(ValueError, match="BUG_NONE"):
         tlc_trace.trace_config(records, ["BUG_NONE"])
+
+
+# ---------------------------------------------------------------------------- bench
+
+
+def test_bench_trace_times_each_width(
+    toolchain: tlc.Toolchain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bench_trace, "WIDTHS", (2,))
+    figures = {f.metric: f for f in bench_trace.bench_trace(argparse.Namespace(repeat=1))}
+    assert set(figures) == {"2_concurrent_activities_events", "2_concurrent_activities_tlc_seconds"}
+    assert figures["2_concurrent_activities_events"].value == len(concurrent_activities_history(2))
+    assert figures["2_concurrent_activities_tlc_seconds"].value > 0
+
+
+def test_bench_trace_refuses_a_rejected_history(
+    toolchain: tlc.Toolchain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bench_trace, "WIDTHS", (2,))
+    monkeypatch.setattr(
+        bench_trace, "concurrent_activities_history", lambda width: _signal_in_flight()[0]
+    )
+    with pytest.raises(RuntimeError, match="rejected 2 concurrent activities"):
+        bench_trace.bench_trace(argparse.Namespace(repeat=1))
+
+
+def test_bench_trace_without_tlc_says_why(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TLA2TOOLS_JAR", "/nonexistent/tla2tools.jar")
+    assert bench_trace.bench_trace(argparse.Namespace(repeat=1)) == []
+    assert "bench trace: skipped" in capsys.readouterr().err
