@@ -59,6 +59,7 @@ def twin(name: str) -> str:
 
 TARGETS = {
     "validate": Target("validate", histories, lambda _, path: ["validate", path], 10.0),
+    "conform": Target("conform", histories, lambda _, path: ["conform", path], 10.0),
     "replay": Target(
         "replay",
         histories,

@@ -22,6 +22,11 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import invariant, precondition, rule
 
+from adapters.conform.derive import (
+    Driver,
+    fingerprint,
+    reproduce,
+)
 from core.commands import Command, ContinueAsNewWorkflowExecutionCommandAttributes
 from core.enums import CommandType, EventType, TimeoutType, WorkflowTaskFailedCause
 from core.events import (
@@ -52,11 +57,6 @@ from tests.core.statemachine.history.service.rebuild_checks import (
     CLASSIFICATIONS,
     classified,
     rebuild_problems,
-)
-from tests.core.statemachine.history.service.replay_requests import (
-    Driver,
-    fingerprint,
-    reproduce,
 )
 from tests.core.statemachine.history.service.test_conformance import NAMES, base_of
 from tests.core.statemachine.history.service.test_stateful import ServiceCluster, step_problems
