@@ -80,6 +80,17 @@ SkipFrom(i) == IF i <= Len(Log) /\ Skippable(Log[i]) THEN SkipFrom(i + 1) ELSE i
 TakeFrom(i) == IF i <= Len(Log) /\ Bufferable(Log[i]) THEN TakeFrom(i + 1) ELSE i
 FlushBlock(i) == LET s == SkipFrom(i + 1) IN SubSeq(Log, s, TakeFrom(s) - 1)
 
+\* The inputs the next logged reset reapplies: the signals and child results after its
+\* WorkflowTaskFailed (read from the log rather than enumerated).
+ReapplyInputs == {"WorkflowExecutionSignaled", "OtherInput"}
+RECURSIVE InputsFrom(_)
+InputsFrom(i) == IF i <= Len(Log) /\ Log[i].type \in ReapplyInputs
+                 THEN <<Log[i].type>> \o InputsFrom(i + 1) ELSE <<>>
+ResetFailures == {k \in 1..Len(Log) : Log[k].type = "WorkflowTaskFailed" /\ Log[k].info = "ResetWorkflow"}
+LogReapplies ==
+    [i \in 0..Len(Log) |-> LET later == {k \in ResetFailures : k > i}
+                           IN IF later = {} THEN {} ELSE {InputsFrom(Min(later) + 1)}]
+
 Firsts(evs) == SelectSeq(evs, LAMBDA e: e.type \notin CompletionTypes)
 Lasts(evs) == SelectSeq(evs, LAMBDA e: e.type \in CompletionTypes)
 FlushFirsts == [i \in 0..Len(Log) |-> Firsts(FlushBlock(i))]
@@ -139,7 +150,8 @@ Needed(a) ==
 Writes == history' # history \/ buffer' # buffer
 
 TraceNext ==
-    /\ \/ Environment \/ ServiceSteps \/ Done
+    /\ \/ EnvironmentButReset \/ ServiceSteps \/ Done
+       \/ \E re \in LogReapplies[l] : Reset(re)
        \/ \E a \in Acts : ActivityStep(a) /\ (Writes \/ Needed(a))
        \/ \E cmds \in LogCommands, force \in ForceChoices : RespondWorkflowTaskCompleted(cmds, force)
     /\ MatchesLog

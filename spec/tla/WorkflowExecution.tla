@@ -405,33 +405,35 @@ ReapplyChoices ==
         Count(re, "WorkflowExecutionSignaled") <= MaxSignals - signals
         /\ Count(re, "OtherInput") <= MaxOtherInputs - others}
 
-ResetWorkflowExecution ==
+\* The reset that reapplies `re`, a sequence of "WorkflowExecutionSignaled" and "OtherInput".
+Reset(re) ==
     /\ status = "Running"
-    /\ Resets < MaxResets
+    /\ MaxResets > 0 /\ Resets < MaxResets
     /\ buffer = <<>>
     /\ wft.state = "Started" \/ (wft.state = "Scheduled" /\ ~Transient)
-    /\ \E re \in ReapplyChoices :
-        LET n == Len(history)
-            pre == CASE Transient -> <<WftScheduledEv(wft.attempt, wft.sticky),
-                                       Ev("WorkflowTaskStarted", n + 1, 0, 0, 0, "", 0, "")>>
-                     [] wft.state = "Scheduled" -> <<Ev("WorkflowTaskStarted", wft.sched, 0, 0, 0, "", 0, "")>>
-                     [] OTHER -> <<>>
-            schedId == IF Transient THEN n + 1 ELSE wft.sched
-            startedId == IF pre = <<>> THEN wft.started ELSE n + Len(pre)
-            failed == Ev("WorkflowTaskFailed", schedId, startedId, 0, 0, "", 0, "ResetWorkflow")
-            evs == pre \o <<failed>> \o [i \in 1..Len(re) |-> Plain(re[i])]
-            base == n + Len(evs)
-            attempt == IF BUG_RESET_COUNTS_ATTEMPT THEN Min({wft.attempt + 1, MaxWftAttempts}) ELSE 1
-        IN /\ history' = history \o Stamp(evs, n)
-                         \o (IF attempt = 1 THEN Stamp(<<WftScheduledEv(1, FALSE)>>, base) ELSE <<>>)
-           /\ wft' = IF attempt = 1 THEN NewWft(base + 1, 1, FALSE) ELSE NewWft(0, attempt, FALSE)
-           /\ signals' = signals + Count(re, "WorkflowExecutionSignaled")
-           /\ others' = others + Count(re, "OtherInput")
+    /\ LET n == Len(history)
+           pre == CASE Transient -> <<WftScheduledEv(wft.attempt, wft.sticky),
+                                      Ev("WorkflowTaskStarted", n + 1, 0, 0, 0, "", 0, "")>>
+                    [] wft.state = "Scheduled" -> <<Ev("WorkflowTaskStarted", wft.sched, 0, 0, 0, "", 0, "")>>
+                    [] OTHER -> <<>>
+           schedId == IF Transient THEN n + 1 ELSE wft.sched
+           startedId == IF pre = <<>> THEN wft.started ELSE n + Len(pre)
+           failed == Ev("WorkflowTaskFailed", schedId, startedId, 0, 0, "", 0, "ResetWorkflow")
+           evs == pre \o <<failed>> \o [i \in 1..Len(re) |-> Plain(re[i])]
+           base == n + Len(evs)
+           attempt == IF BUG_RESET_COUNTS_ATTEMPT THEN Min({wft.attempt + 1, MaxWftAttempts}) ELSE 1
+       IN /\ history' = history \o Stamp(evs, n)
+                        \o (IF attempt = 1 THEN Stamp(<<WftScheduledEv(1, FALSE)>>, base) ELSE <<>>)
+          /\ wft' = IF attempt = 1 THEN NewWft(base + 1, 1, FALSE) ELSE NewWft(0, attempt, FALSE)
+          /\ signals' = signals + Count(re, "WorkflowExecutionSignaled")
+          /\ others' = others + Count(re, "OtherInput")
     /\ acts' = [a \in Acts |-> IF IsOpenAct(a)
                               THEN [acts[a] EXCEPT !.state = "Scheduled", !.attempt = 1, !.lost = FALSE]
                               ELSE acts[a]]
     /\ stickyQueue' = FALSE
     /\ UNCHANGED <<status, buffer, timers, cancelRequested, crashes>>
+
+ResetWorkflowExecution == \E re \in ReapplyChoices : Reset(re)
 
 -----------------------------------------------------------------------------
 (* Actions: workflow tasks *)
@@ -632,7 +634,8 @@ Init ==
 
 \* What clients and the environment do; never assumed to happen.
 Env(name) == name \in EnvActions
-Environment ==
+\* Everything but reset, which trace validation takes with the reapplied inputs it logged.
+EnvironmentButReset ==
     \/ StartWorkflowExecution
     \/ Env("SignalWithStartWorkflowExecution") /\ SignalWithStartWorkflowExecution
     \/ SignalWorkflowExecution \/ OtherExternalInput
@@ -641,7 +644,7 @@ Environment ==
     \/ Env("WorkflowRunTimeout") /\ WorkflowRunTimeout
     \/ WorkerCrash
     \/ Env("RespondWorkflowTaskFailed") /\ RespondWorkflowTaskFailed
-    \/ ResetWorkflowExecution
+Environment == EnvironmentButReset \/ ResetWorkflowExecution
 
 ActivityStep(a) ==
     \/ RecordActivityTaskStarted(a) \/ RespondActivityTaskCompleted(a)
