@@ -37,8 +37,10 @@ class Scenario:
     description: str
     run: ScenarioFn
     fault: str | None = None  # the live fault it injects (a key of FAULTS)
-    # False where the event order is decided by a race between the worker's concurrent
-    # activities (which finishes first): its histories compare as multisets of events.
+    # False where the history's shape is decided by a race between the worker's
+    # concurrent activities: which finishes first, and how many workflow tasks their
+    # completions are batched into (the real server itself varies from run to run). Such
+    # a history is compared with the recorded one as a multiset of its other events.
     ordered: bool = True
 
 
