@@ -18,6 +18,7 @@ from tests.adapters.conform.live_support import assert_scores_100, cells, confor
 from tests.adapters.conform.mutant_proxy import mutant_proxy
 from tests.adapters.serve.serving import serve
 
+DOCS = Path(__file__).resolve().parents[3] / "docs" / "conformance.md"
 SUBSET = ["activity-single", "fan-out", "reset", "updates", "worker-restart"]
 SUBSET_HISTORIES = ["activity-single", "fan-out", "reset.base", "reset", "updates"]
 SUBSET_HISTORIES += ["worker-restart"]
@@ -101,3 +102,7 @@ def test_a_broken_target_is_caught_and_the_report_names_the_check(
     ]  # fmt: skip
     assert f"FAIL    activity-single / reproduce: event 2 WORKFLOW_TASK_SCHEDULED: {field}" in table
     assert f"FAIL    activity-single / recorded: event 2 WORKFLOW_TASK_SCHEDULED: {field}" in table
+    # docs/conformance.md shows this run: its lines are the ones printed
+    lines = DOCS.read_text(encoding="utf-8").splitlines()
+    shown = [x for x in lines if x.startswith(("│ activity-single", "FAIL    activity-single"))]
+    assert len(shown) == 3 and all(line in table.splitlines() for line in shown), table
