@@ -31,6 +31,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import limit_workflows as lw
+import record_limits as rl
 import recorder_workflows as rw
 import temporalio
 from temporalio.api.common.v1 import WorkflowExecution
@@ -109,18 +111,30 @@ def cli_versions() -> tuple[str, str]:
     return (cli.group(1) if cli else text.strip(), server.group(1) if server else "unknown")
 
 
-def recorder_server_command(ports: Sequence[int]) -> list[str]:
+def recorder_server_command(ports: Sequence[int], config: Config = ()) -> list[str]:
     flags = [arg for flag in rw.SEARCH_ATTRIBUTE_FLAGS for arg in ("--search-attribute", flag)]
+    flags += rl.dynamic_config_flags(dict(config))
     return server_command("temporal", ports, flags)
 
 
+# A dev server's dynamic config, as sorted (key, value) pairs: () is the default server.
+Config = tuple[tuple[str, int], ...]
+
+
+def config_of(name: str) -> Config:
+    limit = rl.LIMIT_SCENARIOS.get(name)
+    return tuple(sorted(limit.config.items())) if limit is not None else ()
+
+
 @contextlib.contextmanager
-def dev_server(log_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """Run the dev server for the duration of the block, then kill it."""
+def dev_server(
+    log_path: Path, config: Config = ()
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Run the dev server (with `config`'s dynamic config) for the block, then kill it."""
     ports = free_loopback_ports(4)
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            recorder_server_command(ports), stdout=log, stderr=subprocess.STDOUT
+            recorder_server_command(ports, config), stdout=log, stderr=subprocess.STDOUT
         )
         try:
             yield f"{LOOPBACK}:{ports[0]}", proc
@@ -880,6 +894,28 @@ SCENARIOS: dict[str, tuple[str, ScenarioFn]] = {
 }
 
 
+async def limit_scenario(ctx: Ctx, spec: rl.LimitScenario) -> None:
+    """Run one limit scenario (scripts/record_limits.py) on its small-limits server."""
+    worker = ctx.worker(
+        workflows=lw.LIMIT_WORKFLOWS,
+        activities=lw.LIMIT_ACTIVITIES,
+        disable_payload_error_limit=True,
+    )
+    async with worker:
+        handle = await ctx.start(spec.workflow, *spec.args, **spec.options)
+        await settle(handle)
+    await ctx.capture_handle(handle, E.Value(spec.expect))
+
+
+def _limit_fn(spec: rl.LimitScenario) -> ScenarioFn:
+    return lambda ctx: limit_scenario(ctx, spec)
+
+
+SCENARIOS.update(
+    {name: (spec.description, _limit_fn(spec)) for name, spec in rl.LIMIT_SCENARIOS.items()}
+)
+
+
 # --------------------------------------------------------------------------
 # Output
 # --------------------------------------------------------------------------
@@ -914,6 +950,9 @@ def manifest_entry(capture: Capture) -> dict[str, Any]:
         "close_event": E.Name(last.event_type) if last is not None else None,
     }
     entry.update(optional_links(history))
+    config = config_of(capture.scenario)
+    if config:
+        entry["dynamic_config"] = dict(config)
     return entry
 
 
@@ -988,15 +1027,20 @@ async def run_scenario(client: Client, address: str, name: str, verbose: bool) -
     return ctx
 
 
-async def record_all(client: Client, address: str, args: argparse.Namespace) -> int:
-    names: list[str] = args.only or list(SCENARIOS)
+async def record_names(
+    client: Client,
+    address: str,
+    names: Sequence[tuple[int, str]],
+    total: int,
+    args: argparse.Namespace,
+) -> tuple[list[Capture], int]:
+    """Record the numbered scenarios `names` against one server: (captures, failures)."""
     out_dir: Path = args.out
-    out_dir.mkdir(parents=True, exist_ok=True)
     captures: list[Capture] = []
     failures = 0
-    for index, name in enumerate(names, start=1):
+    for index, name in names:
         began = time.monotonic()
-        prefix = f"[{index:2}/{len(names)}] {name:36}"
+        prefix = f"[{index:2}/{total}] {name:36}"
         try:
             ctx = await run_scenario(client, address, name, args.verbose)
         except Exception as err:  # report and go on; one bad scenario shouldn't sink the rest
@@ -1008,6 +1052,13 @@ async def record_all(client: Client, address: str, args: argparse.Namespace) -> 
         captures.extend(ctx.captures)
         summary = ", ".join(f"{c.file_name}={len(c.history.events)}" for c in ctx.captures)
         print(f"{prefix} {time.monotonic() - began:5.1f}s  {summary}", flush=True)
+    return captures, failures
+
+
+def finish_recording(
+    args: argparse.Namespace, names: Sequence[str], captures: list[Capture], failures: int
+) -> int:
+    out_dir: Path = args.out
     recorded = [name for name in names if any(c.scenario == name for c in captures)]
     if not args.only and not failures:
         prune_stale(out_dir, captures)
@@ -1018,16 +1069,32 @@ async def record_all(client: Client, address: str, args: argparse.Namespace) -> 
 
 async def record(args: argparse.Namespace) -> int:
     runtime = quiet_runtime(args.verbose)
+    names: list[str] = args.only or list(SCENARIOS)
+    args.out.mkdir(parents=True, exist_ok=True)
     if args.target:  # a server already running (e.g. `tmodel serve`), not a dev server
+        configured = [name for name in names if config_of(name)]
+        if configured:  # its dynamic config is not ours to set
+            print(f"skipping {len(configured)} scenarios that need a dynamic config", flush=True)
+        names = [name for name in names if not config_of(name)]
         client = await Client.connect(args.target, runtime=runtime)
         print(f"recording against {args.target}", flush=True)
-        return await record_all(client, args.target, args)
+        numbered = list(enumerate(names, start=1))
+        captures, failures = await record_names(client, args.target, numbered, len(names), args)
+        return finish_recording(args, names, captures, failures)
+    groups: dict[Config, list[tuple[int, str]]] = {}
+    for index, name in enumerate(names, start=1):
+        groups.setdefault(config_of(name), []).append((index, name))
+    captures, failures = [], 0
     with tempfile.TemporaryDirectory(prefix="record-histories-") as tmp:
-        log_path = Path(tmp) / "dev-server.log"
-        with dev_server(log_path) as (address, proc):
-            client = await connect_when_ready(address, proc, runtime, log_path)
-            print(f"dev server ready on {address}", flush=True)
-            return await record_all(client, address, args)
+        for number, (config, group) in enumerate(groups.items()):
+            log_path = Path(tmp) / f"dev-server-{number}.log"
+            with dev_server(log_path, config) as (address, proc):
+                client = await connect_when_ready(address, proc, runtime, log_path)
+                print(f"dev server ready on {address} {dict(config) or ''}", flush=True)
+                done, failed = await record_names(client, address, group, len(names), args)
+            captures += done
+            failures += failed
+    return finish_recording(args, names, captures, failures)
 
 
 async def serve_worker(address: str, task_queue: str, identity: str) -> None:
