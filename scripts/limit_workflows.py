@@ -50,7 +50,8 @@ class TooManyPendingWorkflow:
                     limit_echo, f"a{i}", task_queue=UNPOLLED, schedule_to_close_timeout=SHORT
                 )
             elif kind == "children":
-                starts.append(workflow.start_child_workflow(LimitChildWorkflow.run, id=f"{target}-{i}"))
+                child = workflow.start_child_workflow(LimitChildWorkflow.run, id=f"{target}-{i}")
+                starts.append(child)
             else:
                 handle = workflow.get_external_workflow_handle(f"{target}-{i}")
                 starts.append(handle.signal("ping") if kind == "signals" else handle.cancel())

@@ -108,4 +108,5 @@ LIMIT_SCENARIOS: dict[str, LimitScenario] = {
 
 
 def dynamic_config_flags(config: dict[str, int]) -> list[str]:
-    return [arg for key, value in config.items() for arg in ("--dynamic-config-value", f"{key}={value}")]
+    pairs = [f"{key}={value}" for key, value in config.items()]
+    return [arg for pair in pairs for arg in ("--dynamic-config-value", pair)]
