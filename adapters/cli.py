@@ -35,6 +35,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "adapters.validate_cmd",
         "check Temporal JSON histories against the well-formedness rules",
     ),
+    "conform": (
+        "adapters.conform_cmd",
+        "reproduce recorded histories with the model and compare them field by field",
+    ),
     "replay": ("adapters.replay_cmd", "replay a Temporal JSON history against a workflow class"),
     "simulate": (
         "adapters.simulate_cmd",

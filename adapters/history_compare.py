@@ -126,8 +126,9 @@ def _local_activity_data(data: str) -> str:
     return json.dumps(value, sort_keys=True)
 
 
-def normalise(event: Any, ids: _Ids) -> Any:
-    """One event with the legitimately differing values replaced (see the module doc)."""
+def normalise(event: Any, ids: _Ids, ignore: frozenset[str] = frozenset()) -> Any:
+    """One event with the legitimately differing values replaced (see the module doc);
+    fields named in `ignore` are left out altogether (value and presence)."""
     marker = event.get("markerRecordedEventAttributes", {}).get("markerName", "")
     scheduled = event.get("workflowTaskScheduledEventAttributes", {})
     jittered = int(scheduled.get("attempt", 1)) >= JITTERED_ATTEMPT
@@ -138,13 +139,13 @@ def normalise(event: Any, ids: _Ids) -> Any:
                 value = dict(value, name=ids.name(value["name"]))
             out = {}
             for k, v in value.items():
-                if k in CAPABILITY_ONLY:
+                if k in CAPABILITY_ONLY or k in ignore:
                     continue
                 out[k] = ANY if (jittered and k == "startToCloseTimeout") else walk(v, k)
             return out
         if isinstance(value, list):
             items = [walk(v, key) for v in value]
-            return sorted(items) if key in FLAG_LISTS else items
+            return sorted(items, key=_sort_key) if key in FLAG_LISTS else items
         if key in VALUE_ONLY:
             return ANY
         if key in ID_FIELDS and isinstance(value, str):
@@ -157,6 +158,10 @@ def normalise(event: Any, ids: _Ids) -> Any:
 
     result: Any = walk(event, "")
     return result
+
+
+def _sort_key(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
 
 
 def _diff(a: Any, b: Any, path: str) -> tuple[str, str, str] | None:
@@ -194,17 +199,21 @@ def _event_type(event: Any) -> str:
 
 
 def compare(
-    expected: Sequence[Any], produced: Sequence[Any], ordered: bool = True
+    expected: Sequence[Any],
+    produced: Sequence[Any],
+    ordered: bool = True,
+    ignore: frozenset[str] = frozenset(),
 ) -> Difference | None:
-    """The first difference between two histories (protojson event objects), or None."""
+    """The first difference between two histories (protojson event objects), or None;
+    `ignore` names further fields (JSON names) left out of the comparison."""
     if not ordered:
-        return _compare_unordered(expected, produced)
+        return _compare_unordered(expected, produced, ignore)
     left, right = _Ids(), _Ids()
     for a, b in zip(expected, produced, strict=False):
         event_id = int(a.get("eventId", 0))
         if _event_type(a) != _event_type(b):
             return Difference(event_id, _event_type(a), "eventType", _event_type(a), _event_type(b))
-        found = _diff(normalise(a, left), normalise(b, right), "")
+        found = _diff(normalise(a, left, ignore), normalise(b, right, ignore), "")
         if found is not None:
             return Difference(event_id, _event_type(a), *found)
     if len(expected) != len(produced):
@@ -228,11 +237,13 @@ def _strip_references(value: Any) -> Any:
     return value
 
 
-def _compare_unordered(expected: Sequence[Any], produced: Sequence[Any]) -> Difference | None:
+def _compare_unordered(
+    expected: Sequence[Any], produced: Sequence[Any], ignore: frozenset[str]
+) -> Difference | None:
     def bag(events: Sequence[Any]) -> Counter[str]:
         ids = _Ids()
         return Counter(
-            json.dumps(_strip_references(normalise(e, ids)), sort_keys=True) for e in events
+            json.dumps(_strip_references(normalise(e, ids, ignore)), sort_keys=True) for e in events
         )
 
     a, b = bag(expected), bag(produced)

@@ -148,9 +148,9 @@ def problems(outcome: Outcome, time_limit: float) -> list[str]:
 
 
 def _reasons(outcome: Outcome) -> list[str]:
-    """The lines that say why the input is bad: `validate` reports each file on stdout
-    (``ERROR    PATH: reason``), every other command on stderr."""
-    if outcome.argv[0] == "validate":
+    """The lines that say why the input is bad: `validate` and `conform` report each
+    file on stdout (``ERROR    PATH: reason``), every other command on stderr."""
+    if outcome.argv[0] in ("validate", "conform"):
         return [line for line in outcome.out.splitlines() if line.startswith("ERROR")]
     return outcome.err.splitlines()
 

@@ -20,8 +20,20 @@ from tests.fuzz.mutations import mutants
 from tests.fuzz.targets import TARGETS, Target
 
 # Examples per command: the default run (about a minute in all on two cores) and -m slow.
-SAMPLE = {"validate": 400, "replay": 800, "simulate --repro": 40, "tlc --trace": 4}
-CAMPAIGN = {"validate": 4000, "replay": 4000, "simulate --repro": 400, "tlc --trace": 60}
+SAMPLE = {
+    "validate": 400,
+    "conform": 300,
+    "replay": 800,
+    "simulate --repro": 40,
+    "tlc --trace": 4,
+}
+CAMPAIGN = {
+    "validate": 4000,
+    "conform": 4000,
+    "replay": 4000,
+    "simulate --repro": 400,
+    "tlc --trace": 60,
+}
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,8 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+from adapters.conform.derive import reproduce
+from adapters.conform.requests import CannotReproduce
 from core.statemachine.fsm import Table
 from core.statemachine.history.service import activity, child, execution, timer, update
 from core.statemachine.history.service import workflow_task as service_wft
@@ -32,7 +34,6 @@ from sim.synthetic import synthetic_history
 from tests.conftest import corpus_events, corpus_files
 from tests.core.statemachine import coverage_matching, coverage_scenarios
 from tests.core.statemachine.history.service import reset_scenarios
-from tests.core.statemachine.history.service.replay_requests import CannotReproduce, reproduce
 from tests.core.statemachine.history.service.test_conformance import base_of
 from tests.core.statemachine.history.test_rules import BROKEN
 from tests.core.statemachine.replay import coverage_replay

@@ -147,6 +147,8 @@ def start_workflow_execution(
         execution_time=now + req.first_workflow_task_backoff,
         reset_points=req.reset_points,
         retention=req.retention,
+        memo=req.memo,
+        search_attributes=req.search_attributes,
     )
     txn = Txn(state, now)
     txn.append(
@@ -415,6 +417,13 @@ def terminate_workflow_execution(
     if not state.running:
         return _closed(state)
     txn = Txn(state, now)
+    terminate(txn, req)
+    return finish(txn, Ok())
+
+
+def terminate(txn: Txn, req: TerminateWorkflowExecution) -> None:
+    """Fail a task in flight, flush, write WorkflowExecutionTerminated, close the run
+    (`TerminateWorkflow` in service/history/workflow/util.go)."""
     _force_close_task(txn)
     txn.append(
         E.WORKFLOW_EXECUTION_TERMINATED,
@@ -423,7 +432,6 @@ def terminate_workflow_execution(
         ),
     )
     close(txn, RunStatus.TERMINATED)
-    return finish(txn, Ok())
 
 
 def workflow_run_timeout(state: MutableState, task: WorkflowRunTimeoutTask, now: int) -> Outcome:

@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import pytest
 
+from adapters.conform.derive import fingerprint, reproduce
+from adapters.conform.requests import CannotReproduce
 from core.events import HistoryEvent
 from core.statemachine.history.service import txn as txn_module
 from core.statemachine.history.validator import validate
 from tests.conftest import corpus_events, corpus_files
-from tests.core.statemachine.history.service.replay_requests import (
-    CannotReproduce,
-    fingerprint,
-    reproduce,
-)
 
 # The run each reset run of the corpus was reset from.
 RESET_BASES = {"reset.json": "reset.base.json"}

@@ -22,6 +22,11 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import invariant, precondition, rule
 
+from adapters.conform.derive import (
+    Driver,
+    fingerprint,
+    reproduce,
+)
 from core.commands import Command, ContinueAsNewWorkflowExecutionCommandAttributes
 from core.enums import CommandType, EventType, TimeoutType, WorkflowTaskFailedCause
 from core.events import (
@@ -52,11 +57,6 @@ from tests.core.statemachine.history.service.rebuild_checks import (
     CLASSIFICATIONS,
     classified,
     rebuild_problems,
-)
-from tests.core.statemachine.history.service.replay_requests import (
-    Driver,
-    fingerprint,
-    reproduce,
 )
 from tests.core.statemachine.history.service.test_conformance import NAMES, base_of
 from tests.core.statemachine.history.service.test_stateful import ServiceCluster, step_problems
@@ -309,12 +309,8 @@ def test_an_activity_started_at_the_end_of_a_prefix_is_rebuilt_started() -> None
 
 def test_the_events_it_ignores_change_nothing_the_service_keeps() -> None:
     ignored = {t for t, h in APPLY.items() if h is rebuild_module._no_state}
-    assert ignored == {
-        E.WORKFLOW_EXECUTION_SIGNALED,
-        E.MARKER_RECORDED,
-        E.UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
-        E.WORKFLOW_PROPERTIES_MODIFIED,
-    }
+    # (upserts of search attributes and memo are merged into the run's: LIMIT-*-SIZE)
+    assert ignored == {E.WORKFLOW_EXECUTION_SIGNALED, E.MARKER_RECORDED}
 
 
 # --- what it refuses ------------------------------------------------------------------------

@@ -19,6 +19,8 @@ from collections.abc import Callable, Sequence
 
 import pytest
 
+from adapters.conform.derive import Driver, fingerprint, reproduce
+from adapters.conform.requests import before_reset
 from core.enums import EventType, TaskQueueKind, WorkflowTaskFailedCause
 from core.events import (
     HistoryEvent,
@@ -47,12 +49,6 @@ from core.statemachine.history.validator import validate
 from tests.conftest import corpus_events
 from tests.core.statemachine.history.service import reset_scenarios
 from tests.core.statemachine.history.service.rebuild_checks import rebuild_problems
-from tests.core.statemachine.history.service.replay_requests import (
-    Driver,
-    before_reset,
-    fingerprint,
-    reproduce,
-)
 from tests.core.statemachine.history.service.reset_scenarios import attrs
 from tests.core.statemachine.history.service.test_conformance import NAMES, base_of
 

@@ -1,16 +1,24 @@
 """Drive the pure history service with the requests behind a recorded real history.
 
 `reproduce(events)` walks a real history and, event by event, issues the request that
-made the real server write it: a start, a signal, a worker's RecordWorkflowTaskStarted
-or RespondWorkflowTaskCompleted (its commands read back from the command events of the
-batch), an activity's start and close (with the invisible failed attempts before a
-final attempt > 1), a timer firing, a reset (given the base run's history). Requests
-carry the real event times. It returns the events the model wrote, for comparison with
-the real ones, or raises CannotReproduce naming what the model does not cover.
+made the real server write it, with every field the request carried as far as the
+history shows it (identities, headers, memo, search attributes, SDK metadata, worker
+version stamps): a start, a signal, a cancel request, a termination, a worker's
+RecordWorkflowTaskStarted or RespondWorkflowTaskCompleted (its commands read back from
+the command events of the batch, field by field), an activity's start and close (with
+the attempts before a final attempt > 1, which left no events: each is taken to have
+ended as the last one did, whose failure the final ActivityTaskStarted carries), a
+heartbeat a timeout's failure recorded, a timer firing, a reset (given the base run's
+history). Requests carry the real event times. It returns the events the model wrote,
+for a field-by-field comparison with the real ones (`tmodel conform`), or raises
+CannotReproduce naming the request the model refused, or NotModelled naming the scope
+declaration (adapters/conform/scope.py) that covers the feature.
 
 Events that arrived while a workflow task was in flight are recognised by the server's
 flush order (an ActivityTaskStarted not followed by its own close): those requests are
 issued before the completion, so the model buffers and reorders them as the server did.
+Two values come from the server's environment rather than from a request, so they are
+taken as recorded: the namespace's id and the history's size on WorkflowTaskStarted.
 """
 
 from __future__ import annotations
@@ -19,37 +27,44 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from core.commands import (
-    CancelTimerCommandAttributes,
-    CancelWorkflowExecutionCommandAttributes,
-    Command,
-    CommandAttributes,
-    CompleteWorkflowExecutionCommandAttributes,
-    ContinueAsNewWorkflowExecutionCommandAttributes,
-    FailWorkflowExecutionCommandAttributes,
-    ModifyWorkflowPropertiesCommandAttributes,
-    ProtocolMessageCommandAttributes,
-    RecordMarkerCommandAttributes,
-    RequestCancelActivityTaskCommandAttributes,
-    RequestCancelExternalWorkflowExecutionCommandAttributes,
-    ScheduleActivityTaskCommandAttributes,
-    SignalExternalWorkflowExecutionCommandAttributes,
-    StartChildWorkflowExecutionCommandAttributes,
-    StartTimerCommandAttributes,
-    UpsertWorkflowSearchAttributesCommandAttributes,
+from adapters.conform.requests import (
+    CannotReproduce,
+    NotModelled,
+    activity_failed,
+    before_reset,
+    cancel_request,
+    failure_info,
+    namespace_id_of,
+    root_of,
+    signal_request,
+    timeout_type,
+    to_command,
+    to_message,
 )
-from core.enums import CommandType, EventType, TaskQueueKind, TimeoutType, WorkflowTaskFailedCause
+from adapters.conform.scope import SCOPE_OF_EVENT
+from core.commands import (
+    Command,
+    RequestCancelActivityTaskCommandAttributes,
+)
+from core.enums import (
+    CommandType,
+    EventType,
+    RetryState,
+    TaskQueueKind,
+    WorkflowTaskFailedCause,
+)
 from core.event_sets import COMMAND_EVENT_TYPES
 from core.events import HistoryEvent
+from core.opaque import Opaque
 from core.statemachine.history.service import handle as service
 from core.statemachine.history.service import requests as rq
+from core.statemachine.history.service import reset_points
 from core.statemachine.history.service.outbound import HISTORY_SERVICE
 from core.statemachine.history.service.reset import (
-    RESETTER,
     ResetOutcome,
     reset,
 )
-from core.statemachine.history.service.state import MutableState
+from core.statemachine.history.service.state import MutableState, ParentInfo
 from core.statemachine.history.service.txn import Outcome
 
 E = EventType
@@ -83,10 +98,6 @@ ACTIVITY_CLOSES = frozenset(
 )
 
 
-class CannotReproduce(Exception):
-    """The history uses something the model does not cover (the message says what)."""
-
-
 def fingerprint(event: HistoryEvent) -> tuple[object, ...]:
     a = event.attributes
     return (
@@ -115,6 +126,8 @@ class Driver:
         self.timers: list[rq.TimerTask] = []
         self.issued: set[int] = set()  # real event ids whose request was sent early
         self.reset_outcome: ResetOutcome | None = None
+        self.namespace_id = namespace_id_of(real)
+        self.at = 0  # the position of the event being reproduced
 
     @classmethod
     def resumed(
@@ -144,19 +157,34 @@ class Driver:
             raise CannotReproduce(f"{type(request).__name__} rejected: {reply.message}")
         return reply
 
-    def fire(self, match: type, now: int, **keys: object) -> None:
+    def fire(self, match: type, now: int, due: bool = False, **keys: object) -> None:
+        """Fire the latest pending timer task of kind `match` with `keys`, at `now`
+        (with `due`, when it falls due if later, following a timer that re-arms)."""
+        for _ in range(len(self.timers) + 1):
+            task = self.pending(match, keys)
+            self.timers.remove(task)
+            before = len(self.timers)
+            self.send(rq.FireTimer(task), max(now, task.fire_time) if due else now)
+            rearmed = len(self.timers) > before and isinstance(self.timers[-1], match)
+            if not (due and rearmed):
+                return
+        raise CannotReproduce(f"{match.__name__} with {keys} keeps re-arming")
+
+    def pending(self, match: type, keys: dict[str, object]) -> Any:
         for task in reversed(self.timers):
             if isinstance(task, match) and all(getattr(task, k) == v for k, v in keys.items()):
-                self.timers.remove(task)
-                self.send(rq.FireTimer(task), now)
-                return
+                return task
         raise CannotReproduce(f"no pending {match.__name__} with {keys}")
 
     # -- the walk ---------------------------------------------------------------------
     def run(self, start: int = 0) -> list[HistoryEvent]:
         i = start
         while i < len(self.real):
-            i = self.step(i)
+            self.at = i
+            try:
+                i = self.step(i)
+            except ValueError as exc:  # the core's word for a malformed value in a request
+                raise CannotReproduce(f"the model refuses a malformed value: {exc}") from None
         return self.written
 
     def step(self, i: int) -> int:
@@ -177,8 +205,14 @@ class Driver:
         elif t is E.WORKFLOW_TASK_FAILED:
             if a.cause is WorkflowTaskFailedCause.RESET_WORKFLOW:
                 return self.reset(i, now)
-            self.send(rq.RespondWorkflowTaskFailed(self.token(), cause=a.cause), now)
+            failed = rq.RespondWorkflowTaskFailed(
+                self.token(), cause=a.cause, failure=a.failure, identity=a.identity
+            )
+            self.flushed_by(i, failed, now)
+            self.send(failed, now)
         elif t is E.WORKFLOW_TASK_TIMED_OUT:
+            keys = {"timeout_type": a.timeout_type}
+            self.flushed_by(i, rq.FireTimer(self.pending(rq.WorkflowTaskTimeoutTask, keys)), now)
             self.fire(rq.WorkflowTaskTimeoutTask, now, timeout_type=a.timeout_type)
         elif t in ACTIVITY_CLOSES and not (
             t is E.ACTIVITY_TASK_CANCELED and a.started_event_id == 0
@@ -189,9 +223,9 @@ class Driver:
         elif t is E.WORKFLOW_EXECUTION_SIGNALED:
             self.send(signal_request(a), now)
         elif t is E.WORKFLOW_EXECUTION_CANCEL_REQUESTED:
-            self.send(rq.RequestCancelWorkflowExecution(reason=a.cause), now)
+            self.send(cancel_request(a), now)
         elif t is E.WORKFLOW_EXECUTION_TERMINATED:
-            self.send(rq.TerminateWorkflowExecution(reason=a.reason), now)
+            self.send(rq.TerminateWorkflowExecution(a.reason, a.identity, a.details), now)
         elif t is E.WORKFLOW_EXECUTION_TIMED_OUT:
             self.fire(rq.WorkflowRunTimeoutTask, now)
         elif t is E.CHILD_WORKFLOW_EXECUTION_STARTED:
@@ -207,6 +241,8 @@ class Driver:
             cancel, delivered = _EXTERNAL_RESULTS[t]
             cause = int(getattr(a, "cause", 1))
             self.send(rq.RecordExternalResult(a.initiated_event_id, cancel, delivered, cause), now)
+        elif t in SCOPE_OF_EVENT:
+            raise NotModelled(SCOPE_OF_EVENT[t])
         elif t not in _WRITTEN_BY_THE_MODEL:
             raise CannotReproduce(f"{t.name} is not modelled yet")
         return i + 1
@@ -236,12 +272,13 @@ class Driver:
 
     def start_request(self, event: HistoryEvent) -> rq.StartWorkflowExecution:
         a = _a(event)
+        parent = a.parent_workflow_execution
         return rq.StartWorkflowExecution(
-            namespace="default",
+            namespace=a.parent_workflow_namespace or "default",
             workflow_id=a.workflow_id or "wf",
             run_id=a.original_execution_run_id,
-            workflow_type=a.workflow_type.name,
-            task_queue=a.task_queue.name,
+            workflow_type=a.workflow_type.name if a.workflow_type else "",
+            task_queue=a.task_queue.name if a.task_queue else "",
             request_id="start",
             input=a.input,
             workflow_task_timeout=a.workflow_task_timeout or 10**10,
@@ -254,6 +291,20 @@ class Driver:
             continued_execution_run_id=a.continued_execution_run_id,
             continued_failure=a.continued_failure,
             first_execution_run_id=a.first_execution_run_id,
+            identity=a.identity,
+            header=a.header,
+            memo=a.memo,
+            search_attributes=a.search_attributes,
+            last_completion_result=a.last_completion_result,
+            parent=(
+                ParentInfo(parent.workflow_id, parent.run_id, a.parent_initiated_event_id)
+                if parent is not None
+                else None
+            ),
+            namespace_id=a.parent_workflow_namespace_id or self.namespace_id,
+            root=root_of(a.root_workflow_execution),
+            explicit_run_timeout=a.workflow_run_timeout is not None,
+            reset_points=reset_points.from_json(a.prev_auto_reset_points),
         )
 
     def signal_with_start(self, i: int) -> bool:
@@ -270,9 +321,7 @@ class Driver:
             self.apply(
                 service.signal_with_start(
                     None,
-                    rq.SignalWithStartWorkflowExecution(
-                        request, rq.SignalWorkflowExecution(signal.signal_name, input=signal.input)
-                    ),
+                    rq.SignalWithStartWorkflowExecution(request, signal_request(signal)),
                     now,
                 )
             )
@@ -316,9 +365,16 @@ class Driver:
         if wft is None:
             raise CannotReproduce("WorkflowTaskStarted but the model has no pending task")
         request_id = f"poll-{i}-{wft.attempt}"
+        started = _a(self.real[i])  # the size is the store's, so it is taken as recorded
         self.send(
             rq.RecordWorkflowTaskStarted(
-                wft.scheduled_event_id, wft.stamp, request_id, from_sticky_queue=wft.sticky
+                wft.scheduled_event_id,
+                wft.stamp,
+                request_id,
+                identity=started.identity,
+                from_sticky_queue=wft.sticky,
+                worker_version=started.worker_version,
+                history_size_bytes=started.history_size_bytes,
             ),
             now,
         )
@@ -338,6 +394,7 @@ class Driver:
                 commands.append(command)
                 self.start_before_cancel(command)
             j += 1
+        completed = _a(self.real[i])
         buffered = self.buffered_run(j)
         for k in buffered:
             self.issued.add(self.real[k].event_id)
@@ -349,6 +406,10 @@ class Driver:
                 sticky_queue=self.next_sticky(j),
                 sticky_schedule_to_start_timeout=5 * 10**9 if self.next_sticky(j) else 0,
                 messages=tuple(messages),
+                identity=completed.identity,
+                sdk_metadata=completed.sdk_metadata,
+                metering_metadata=completed.metering_metadata,
+                worker_version=completed.worker_version,
                 force_create_new_workflow_task=bool(
                     not buffered
                     and j < len(self.real)
@@ -359,6 +420,29 @@ class Driver:
         )
         return j
 
+    def flushed_by(self, i: int, ending: rq.Request, now: int) -> None:
+        """Events right after the failure or timeout at `i` that the server wrote before
+        scheduling the next task were buffered while the task was in flight and flushed
+        by its end: if `ending` would schedule the next task at once (a sticky task
+        fails without an attempt increment), issue their requests before it."""
+        run = self.buffered_kinds(i + 1)
+        if not run or self.state is None:
+            return
+        ahead = service.handle(self.state, ending, now)  # pure: a look, not a step
+        if not any(e.event_type is E.WORKFLOW_TASK_SCHEDULED for e in ahead.events):
+            return
+        for k in run:
+            if self.real[k].event_type is not E.ACTIVITY_TASK_STARTED:
+                self.issued.add(self.real[k].event_id)
+                self.step_early(k)
+
+    def buffered_kinds(self, j: int) -> list[int]:
+        run = []
+        while j < len(self.real) and self.real[j].event_type in _BUFFERED_KINDS:
+            run.append(j)
+            j += 1
+        return run
+
     def step_early(self, k: int) -> None:
         event = self.real[k]
         self.issued.discard(event.event_id)
@@ -367,11 +451,7 @@ class Driver:
 
     def buffered_run(self, j: int) -> list[int]:
         """Positions after the batch that the server flushed from its buffer."""
-        run = []
-        k = j
-        while k < len(self.real) and self.real[k].event_type in _BUFFERED_KINDS:
-            run.append(k)
-            k += 1
+        run = self.buffered_kinds(j)
         reordered = any(
             self.real[p].event_type is E.ACTIVITY_TASK_STARTED
             and (
@@ -394,7 +474,20 @@ class Driver:
             return
         started = self.started_event(a.scheduled_event_id)
         if started is not None:
-            self.start_activity(a.scheduled_event_id, started.event_time or 0)
+            self.start_final_attempt(started, 0)
+
+    def start_final_attempt(self, started: HistoryEvent, now: int) -> None:
+        """Start the attempt `started` records, after the earlier attempts, which left
+        no events: each is taken to have ended as the last one did, whose failure the
+        final Started carries."""
+        assert self.state is not None
+        a = _a(started)
+        sid, at = a.scheduled_event_id, started.event_time or now
+        while (info := self.state.activity(sid)) is not None and info.attempt < a.attempt:
+            self.start_activity(sid, at)
+            self.end_attempt(sid, a.last_failure, at)
+            self.fire(rq.ActivityRetryTask, at, scheduled_event_id=sid)
+        self.start_activity(sid, at)
 
     def next_sticky(self, j: int) -> str:
         for event in self.real[j:]:
@@ -418,23 +511,36 @@ class Driver:
         sid = a.scheduled_event_id
         started = self.started_event(sid)
         if started is not None:
-            at = started.event_time or now
-            for _ in range(1, _a(started).attempt):
-                self.start_activity(sid, at)
-                self.send(rq.RespondActivityTaskFailed(self.activity_token(sid)), at)
-                self.fire(rq.ActivityRetryTask, at, scheduled_event_id=sid)
-            self.start_activity(sid, at)
+            self.start_final_attempt(started, now)
         token = self.activity_token(sid)
         t = event.event_type
         if t is E.ACTIVITY_TASK_COMPLETED:
-            self.send(rq.RespondActivityTaskCompleted(token, a.result), now)
+            self.send(rq.RespondActivityTaskCompleted(token, a.result, a.identity), now)
         elif t is E.ACTIVITY_TASK_FAILED:
-            self.send(rq.RespondActivityTaskFailed(token, a.failure, non_retryable=True), now)
+            final = a.retry_state is RetryState.NON_RETRYABLE_FAILURE
+            self.send(activity_failed(token, a.failure, a.identity, final), now)
         elif t is E.ACTIVITY_TASK_CANCELED:
-            self.send(rq.RespondActivityTaskCanceled(token, a.details), now)
+            self.send(rq.RespondActivityTaskCanceled(token, a.details, a.identity), now)
         else:
-            kind = timeout_type(a.failure)
-            self.fire(rq.ActivityTimeoutTask, now, scheduled_event_id=sid, timeout_type=kind)
+            self.time_out(sid, a.failure, started.event_time or now if started else now, now)
+
+    def end_attempt(self, sid: int, failure: Any, now: int) -> None:
+        """An attempt that failed with `failure` (a timeout, if it says so)."""
+        if failure_info(failure, "timeoutFailureInfo") is not None:
+            self.time_out(sid, failure, now, now)
+            return
+        self.send(activity_failed(self.activity_token(sid), failure), now)
+
+    def time_out(self, sid: int, failure: Any, beat_at: int, now: int) -> None:
+        """The activity's timer fires, after the heartbeat (at `beat_at`) the failure
+        recorded, if any; the timer fires when it is due, `now` at the earliest."""
+        info = failure_info(failure, "timeoutFailureInfo") or {}
+        details = info.get("lastHeartbeatDetails")
+        if details is not None:
+            beat = rq.RecordActivityTaskHeartbeat(self.activity_token(sid), Opaque.of(details))
+            self.send(beat, beat_at)
+        kind = timeout_type(failure)
+        self.fire(rq.ActivityTimeoutTask, now, due=True, scheduled_event_id=sid, timeout_type=kind)
 
     def activity_token(self, sid: int) -> rq.ActivityTaskToken:
         assert self.state is not None
@@ -448,7 +554,18 @@ class Driver:
             raise CannotReproduce(f"activity {sid} is not pending in the model")
         if info.started:
             return
-        self.send(rq.RecordActivityTaskStarted(sid, info.stamp, f"act-{sid}-{info.attempt}"), now)
+        started = self.started_event(sid)
+        poller = _a(started) if started is not None else None
+        self.send(
+            rq.RecordActivityTaskStarted(
+                sid,
+                info.stamp,
+                f"act-{sid}-{info.attempt}",
+                identity=poller.identity if poller is not None else "",
+                worker_version=poller.worker_version if poller is not None else None,
+            ),
+            now,
+        )
 
 
 _IN_BATCH = frozenset(
@@ -487,176 +604,6 @@ _BUFFERED_KINDS = ACTIVITY_CLOSES | {
     E.TIMER_FIRED,
     E.WORKFLOW_EXECUTION_SIGNALED,
 }
-
-
-def signal_request(a: Any) -> rq.SignalWorkflowExecution:
-    """The signal behind a WorkflowExecutionSignaled event (its sender, if another
-    workflow, is not carried: no recorded signal came from one)."""
-    return rq.SignalWorkflowExecution(
-        a.signal_name, request_id=a.request_id, input=a.input, identity=a.identity, header=a.header
-    )
-
-
-def before_reset(base: Sequence[HistoryEvent]) -> Sequence[HistoryEvent]:
-    """The base run's history without what a reset wrote to it: its closing
-    WorkflowExecutionTerminated by "history-resetter", and the WorkflowTaskFailed
-    (FORCE_CLOSE_COMMAND) that failed a task in flight just before it."""
-    end = len(base)
-    if end and getattr(base[end - 1].attributes, "identity", "") == RESETTER:
-        end -= 1
-        last = base[end - 1].attributes if end else None
-        if getattr(last, "cause", None) is WorkflowTaskFailedCause.FORCE_CLOSE_COMMAND:
-            end -= 1
-    return base[:end]
-
-
-def timeout_type(failure: Any) -> TimeoutType:
-    """The timeout kind recorded in an ActivityTaskTimedOut's failure."""
-    text = failure.text if failure is not None else ""
-    info = json.loads(text).get("timeoutFailureInfo", {}) if text else {}
-    name = str(info.get("timeoutType", "TIMEOUT_TYPE_START_TO_CLOSE"))
-    return TimeoutType[name.removeprefix("TIMEOUT_TYPE_")]
-
-
-def _update_id(event: HistoryEvent) -> str:
-    a = _a(event)
-    if event.event_type is E.WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
-        return str(a.protocol_instance_id)
-    return str(a.meta.value()["updateId"])
-
-
-def to_message(event: HistoryEvent) -> rq.UpdateMessage | None:
-    """The worker's protocol message behind an update event (None: not one)."""
-    if event.event_type is E.WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
-        kind = rq.UpdateMessageKind.ACCEPT
-    elif event.event_type is E.WORKFLOW_EXECUTION_UPDATE_COMPLETED:
-        kind = rq.UpdateMessageKind.RESPOND
-    else:
-        return None
-    uid = _update_id(event)
-    outcome = _a(event).outcome if kind is rq.UpdateMessageKind.RESPOND else None
-    return rq.UpdateMessage(f"{uid}/{kind.value}", uid, kind, outcome)
-
-
-def to_command(event: HistoryEvent) -> Command | None:
-    """The command a command event was written from (None: not a command)."""
-    a, t = _a(event), event.event_type
-    attrs: CommandAttributes
-    if t is E.ACTIVITY_TASK_CANCELED:
-        return None
-    message = to_message(event)
-    if message is not None:
-        return Command(C.PROTOCOL_MESSAGE, ProtocolMessageCommandAttributes(message.message_id))
-    if t is E.ACTIVITY_TASK_SCHEDULED:
-        kind, attrs = (
-            C.SCHEDULE_ACTIVITY_TASK,
-            ScheduleActivityTaskCommandAttributes(
-                activity_id=a.activity_id,
-                activity_type=a.activity_type,
-                task_queue=a.task_queue,
-                header=a.header,
-                input=a.input,
-                schedule_to_close_timeout=a.schedule_to_close_timeout,
-                schedule_to_start_timeout=a.schedule_to_start_timeout,
-                start_to_close_timeout=a.start_to_close_timeout,
-                heartbeat_timeout=a.heartbeat_timeout,
-                retry_policy=a.retry_policy,
-            ),
-        )
-    elif t is E.ACTIVITY_TASK_CANCEL_REQUESTED:
-        kind, attrs = (
-            C.REQUEST_CANCEL_ACTIVITY_TASK,
-            RequestCancelActivityTaskCommandAttributes(scheduled_event_id=a.scheduled_event_id),
-        )
-    elif t is E.TIMER_STARTED:
-        kind, attrs = (
-            C.START_TIMER,
-            StartTimerCommandAttributes(
-                timer_id=a.timer_id, start_to_fire_timeout=a.start_to_fire_timeout
-            ),
-        )
-    elif t is E.TIMER_CANCELED:
-        kind, attrs = C.CANCEL_TIMER, CancelTimerCommandAttributes(timer_id=a.timer_id)
-    elif t is E.MARKER_RECORDED:
-        kind, attrs = (
-            C.RECORD_MARKER,
-            RecordMarkerCommandAttributes(
-                marker_name=a.marker_name, details=a.details, header=a.header, failure=a.failure
-            ),
-        )
-    elif t is E.UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
-        kind = C.UPSERT_WORKFLOW_SEARCH_ATTRIBUTES
-        attrs = UpsertWorkflowSearchAttributesCommandAttributes(
-            search_attributes=a.search_attributes
-        )
-    elif t is E.WORKFLOW_PROPERTIES_MODIFIED:
-        kind, attrs = (
-            C.MODIFY_WORKFLOW_PROPERTIES,
-            ModifyWorkflowPropertiesCommandAttributes(upserted_memo=a.upserted_memo),
-        )
-    elif t is E.WORKFLOW_EXECUTION_COMPLETED:
-        kind, attrs = (
-            C.COMPLETE_WORKFLOW_EXECUTION,
-            CompleteWorkflowExecutionCommandAttributes(result=a.result),
-        )
-    elif t is E.WORKFLOW_EXECUTION_FAILED:
-        kind, attrs = (
-            C.FAIL_WORKFLOW_EXECUTION,
-            FailWorkflowExecutionCommandAttributes(failure=a.failure),
-        )
-    elif t is E.WORKFLOW_EXECUTION_CANCELED:
-        kind, attrs = (
-            C.CANCEL_WORKFLOW_EXECUTION,
-            CancelWorkflowExecutionCommandAttributes(details=a.details),
-        )
-    elif t is E.WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
-        kind = C.CONTINUE_AS_NEW_WORKFLOW_EXECUTION
-        attrs = ContinueAsNewWorkflowExecutionCommandAttributes(
-            workflow_type=a.workflow_type,
-            task_queue=a.task_queue,
-            input=a.input,
-            workflow_run_timeout=a.workflow_run_timeout,
-            workflow_task_timeout=a.workflow_task_timeout,
-            backoff_start_interval=a.backoff_start_interval,
-        )
-    elif t is E.START_CHILD_WORKFLOW_EXECUTION_INITIATED:
-        kind = C.START_CHILD_WORKFLOW_EXECUTION
-        attrs = StartChildWorkflowExecutionCommandAttributes(
-            namespace=a.namespace,
-            workflow_id=a.workflow_id,
-            workflow_type=a.workflow_type,
-            task_queue=a.task_queue,
-            input=a.input,
-            workflow_execution_timeout=a.workflow_execution_timeout,
-            workflow_run_timeout=a.workflow_run_timeout,
-            workflow_task_timeout=a.workflow_task_timeout,
-            parent_close_policy=a.parent_close_policy,
-            workflow_id_reuse_policy=a.workflow_id_reuse_policy,
-            header=a.header,
-        )
-    elif t is E.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
-        kind = C.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION
-        attrs = SignalExternalWorkflowExecutionCommandAttributes(
-            namespace=a.namespace,
-            execution=a.workflow_execution,
-            signal_name=a.signal_name,
-            input=a.input,
-            child_workflow_only=a.child_workflow_only,
-            header=a.header,
-        )
-    elif t is E.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
-        kind = C.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION
-        target = a.workflow_execution
-        attrs = RequestCancelExternalWorkflowExecutionCommandAttributes(
-            namespace=a.namespace,
-            workflow_id=target.workflow_id if target else "",
-            run_id=target.run_id if target else "",
-            child_workflow_only=a.child_workflow_only,
-            reason=a.reason,
-        )
-    else:
-        raise CannotReproduce(f"command event {t.name} is not modelled yet")
-    return Command(kind, attrs)
 
 
 def reproduce(

@@ -1,0 +1,184 @@
+"""The verdict of `tmodel conform` on recorded histories.
+
+Each history is read, checked against the well-formedness rules, and reproduced by the
+pure history service from the requests behind it (adapters/conform/derive.py); the
+model's events are then compared with the recorded ones field by field
+(adapters/history_compare.py: only the documented legitimately differing values, and
+the fields the user names with `--ignore`, are not compared). A run made by a reset is
+reproduced from its base run, which must be among the histories given (it is found by
+its run id).
+
+A verdict is one of: reproduced; a first difference (an event, a field, the value the
+model writes there, "expected", and the value the history has, "produced"; or the
+request behind an event that the model refused); not modelled (a feature declared out
+of scope, adapters/conform/scope.py); or unreadable (bad input: the reason, as
+`tmodel validate` gives it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from adapters.conform.derive import Driver
+from adapters.conform.requests import CannotReproduce, NotModelled
+from adapters.history_compare import Difference, compare
+from adapters.input_file import read_history
+from adapters.temporal_json import encode_history
+from core.enums import EventType, WorkflowTaskFailedCause
+from core.errors import BadInput
+from core.events import HistoryEvent
+from core.statemachine.history.validator import validate
+
+E = EventType
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What `tmodel conform` found for one history."""
+
+    path: str
+    events: int = 0
+    difference: Difference | None = None
+    not_modelled: str | None = None
+    error: str | None = None  # unreadable: bad input
+
+    @property
+    def reproduced(self) -> bool:
+        return self.difference is None and self.not_modelled is None and self.error is None
+
+    @property
+    def kind(self) -> str:
+        if self.error is not None:
+            return "unreadable"
+        if self.not_modelled is not None:
+            return "not_modelled"
+        return "differing" if self.difference is not None else "reproduced"
+
+    def to_json(self) -> dict[str, Any]:
+        d = self.difference
+        doc: dict[str, Any] = {
+            "path": self.path,
+            "reproduced": self.reproduced,
+            "events": self.events,
+            "first_difference": None
+            if d is None
+            else {
+                "event_id": d.event_id,
+                "event_type": d.event_type,
+                "field": d.field,
+                "expected": d.expected,
+                "produced": d.produced,
+            },
+            "not_modelled": self.not_modelled,
+        }
+        if self.error is not None:
+            doc["error"] = self.error
+        return doc
+
+
+def reset_of(events: Sequence[HistoryEvent]) -> tuple[str, str] | None:
+    """(base run id, new run id) of the reset that made this history's run, if one did
+    (its WorkflowTaskFailed with cause RESET_WORKFLOW)."""
+    for event in events:
+        a = event.attributes
+        if (
+            event.event_type is E.WORKFLOW_TASK_FAILED
+            and getattr(a, "cause", None) is WorkflowTaskFailedCause.RESET_WORKFLOW
+        ):
+            return str(getattr(a, "base_run_id", "")), str(getattr(a, "new_run_id", ""))
+    return None
+
+
+def run_id(events: Sequence[HistoryEvent]) -> str:
+    """The id of the run a history belongs to: a reset run keeps its base run's
+    WorkflowExecutionStarted, so its own id is the one its reset names."""
+    reset = reset_of(events)
+    if reset is not None:
+        return reset[1]
+    return str(getattr(events[0].attributes, "original_execution_run_id", ""))
+
+
+def judge_events(
+    path: str,
+    real: Sequence[HistoryEvent],
+    base: Sequence[HistoryEvent] | None = None,
+    ignore: frozenset[str] = frozenset(),
+) -> Verdict:
+    """Reproduce `real` (from `base`, for a reset run) and compare it field by field."""
+    n = len(real)
+    violations = validate(real).violations
+    if violations:
+        v = violations[0]
+        at = _event(real, v.event_id)
+        diff = Difference(v.event_id, at, f"rule {v.rule}", "a valid history", v.message)
+        return Verdict(path, n, difference=diff)
+    driver = Driver(real, base)
+    try:
+        produced = driver.run()
+    except NotModelled as exc:
+        return Verdict(path, n, not_modelled=str(exc))
+    except CannotReproduce as exc:
+        event = real[min(driver.at, n - 1)]
+        diff = Difference(
+            event.event_id,
+            event.event_type.name,
+            "(the request behind this event)",
+            f"refused: {exc}",
+            "accepted (the history goes on)",
+        )
+        return Verdict(path, n, difference=diff)
+    # the model is the reference: "expected" is what it writes, "produced" the history's
+    found = compare(_json(_stamped(produced)), _json(real), ignore=ignore)
+    return Verdict(path, n, difference=found)
+
+
+def _event(events: Sequence[HistoryEvent], event_id: int) -> str:
+    for event in events:
+        if event.event_id == event_id:
+            return event.event_type.name
+    return "(none)"
+
+
+def _stamped(events: Sequence[HistoryEvent]) -> list[HistoryEvent]:
+    """The model's events with task ids, which the shard's store allocates as it
+    writes them (the pure service leaves them 0)."""
+    return [dataclasses.replace(e, task_id=i) for i, e in enumerate(events, start=1)]
+
+
+def _json(events: Sequence[HistoryEvent]) -> list[Any]:
+    encoded: list[Any] = encode_history(events)["events"]  # type: ignore[assignment]
+    return encoded
+
+
+def judge_paths(paths: Sequence[str], ignore: frozenset[str] = frozenset()) -> Iterator[Verdict]:
+    """A verdict per path, in order, except that a reset run is judged after the
+    others, once its base run may have been seen."""
+    runs: dict[str, str] = {}  # run id -> the path holding that run's history
+    resets: list[tuple[str, str]] = []  # (path, base run id)
+    for path in paths:
+        try:
+            real = read_history(path)
+        except BadInput as exc:
+            yield Verdict(path, error=_without_path(str(exc), path))
+            continue
+        runs.setdefault(run_id(real), path)
+        reset = reset_of(real)
+        if reset is not None:
+            resets.append((path, reset[0]))
+            continue
+        yield judge_events(path, real, ignore=ignore)
+    for path, base_id in resets:
+        if base_id not in runs:
+            yield Verdict(
+                path,
+                error=f"a reset run: give the history of its base run (run id {base_id}) too",
+            )
+            continue
+        yield judge_events(path, read_history(path), read_history(runs[base_id]), ignore=ignore)
+
+
+def _without_path(message: str, path: str) -> str:
+    return message.removeprefix(f"{path}: ")

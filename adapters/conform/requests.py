@@ -1,0 +1,257 @@
+"""The requests behind recorded events, read back field by field (for derive.py).
+
+Each function takes a recorded event's attributes and returns the request a client,
+a worker or the server's own timers made to have it written: the command behind a
+command event (its fields copied from the event's fields of the same name), a worker's
+protocol message behind an update event, a signal, a cancel request, a worker's
+failure report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from adapters.conform.scope import SCOPE, SCOPE_OF_EVENT
+from core.commands import (
+    CancelTimerCommandAttributes,
+    CancelWorkflowExecutionCommandAttributes,
+    Command,
+    CompleteWorkflowExecutionCommandAttributes,
+    ContinueAsNewWorkflowExecutionCommandAttributes,
+    FailWorkflowExecutionCommandAttributes,
+    ModifyWorkflowPropertiesCommandAttributes,
+    ProtocolMessageCommandAttributes,
+    RecordMarkerCommandAttributes,
+    RequestCancelActivityTaskCommandAttributes,
+    RequestCancelExternalWorkflowExecutionCommandAttributes,
+    ScheduleActivityTaskCommandAttributes,
+    SignalExternalWorkflowExecutionCommandAttributes,
+    StartChildWorkflowExecutionCommandAttributes,
+    StartTimerCommandAttributes,
+    UpsertWorkflowSearchAttributesCommandAttributes,
+)
+from core.enums import CommandType, EventType, TimeoutType, WorkflowTaskFailedCause
+from core.events import HistoryEvent
+from core.statemachine.history.service import requests as rq
+from core.statemachine.history.service.reset import RESETTER
+
+E = EventType
+C = CommandType
+
+
+class CannotReproduce(Exception):
+    """The model cannot write this history: it refused a request behind it, or the
+    history uses something the model does not cover (the message says what)."""
+
+
+class NotModelled(CannotReproduce):
+    """The history uses a feature declared out of the model's scope (`scope.SCOPE`)."""
+
+    def __init__(self, scope_id: str) -> None:
+        super().__init__(f"{scope_id}: {SCOPE[scope_id]}")
+        self.scope_id = scope_id
+
+
+def _a(event: HistoryEvent) -> Any:
+    """The attributes, untyped: the readers take the fields their event type has."""
+    return event.attributes
+
+
+def namespace_id_of(events: Sequence[HistoryEvent]) -> str:
+    """The id of the run's namespace, where an event names it (the frontend resolves
+    it from the namespace's name; the history only shows it in a few fields)."""
+    for event in events:
+        value = getattr(event.attributes, "namespace_id", None)
+        if isinstance(value, str) and value:
+            return value
+    return ""
+
+
+def root_of(execution: Any) -> tuple[str, str] | None:
+    return (execution.workflow_id, execution.run_id) if execution is not None else None
+
+
+def signal_request(a: Any) -> rq.SignalWorkflowExecution:
+    """The signal behind a WorkflowExecutionSignaled event."""
+    sender = a.external_workflow_execution
+    return rq.SignalWorkflowExecution(
+        a.signal_name,
+        request_id=a.request_id,
+        input=a.input,
+        identity=a.identity,
+        header=a.header,
+        external_workflow_id=sender.workflow_id if sender is not None else "",
+        external_run_id=sender.run_id if sender is not None else "",
+    )
+
+
+def activity_failed(
+    token: rq.ActivityTaskToken, failure: Any, identity: str = "", final: bool = False
+) -> rq.RespondActivityTaskFailed:
+    """A worker's report of a failed attempt: the error type and the non-retryable flag
+    are those of the failure's applicationFailureInfo, as the frontend reads them. A
+    failure without that info cannot say; then `final` (the recorded retry state said
+    non-retryable) stands for the flag the worker must have sent."""
+    info = failure_info(failure, "applicationFailureInfo")
+    if info is None:
+        return rq.RespondActivityTaskFailed(token, failure, "", final, identity)
+    return rq.RespondActivityTaskFailed(
+        token,
+        failure,
+        str(info.get("type", "")),
+        info.get("nonRetryable") is True,
+        identity,
+    )
+
+
+def cancel_request(a: Any) -> rq.RequestCancelWorkflowExecution:
+    """The request behind a WorkflowExecutionCancelRequested event."""
+    sender = a.external_workflow_execution
+    return rq.RequestCancelWorkflowExecution(
+        reason=a.cause,
+        identity=a.identity,
+        external_initiated_event_id=a.external_initiated_event_id,
+        external_workflow_id=sender.workflow_id if sender is not None else "",
+        external_run_id=sender.run_id if sender is not None else "",
+    )
+
+
+def before_reset(base: Sequence[HistoryEvent]) -> Sequence[HistoryEvent]:
+    """The base run's history without what a reset wrote to it: its closing
+    WorkflowExecutionTerminated by "history-resetter", and the WorkflowTaskFailed
+    (FORCE_CLOSE_COMMAND) that failed a task in flight just before it."""
+    end = len(base)
+    if end and getattr(base[end - 1].attributes, "identity", "") == RESETTER:
+        end -= 1
+        last = base[end - 1].attributes if end else None
+        if getattr(last, "cause", None) is WorkflowTaskFailedCause.FORCE_CLOSE_COMMAND:
+            end -= 1
+    return base[:end]
+
+
+def failure_info(failure: Any, key: str) -> dict[str, Any] | None:
+    """The `key` member (applicationFailureInfo, timeoutFailureInfo, ...) of a
+    temporal.api.failure.v1.Failure, if it has one."""
+    value = failure.value() if failure is not None else None
+    info = value.get(key) if isinstance(value, dict) else None
+    return info if isinstance(info, dict) else None
+
+
+def timeout_type(failure: Any) -> TimeoutType:
+    """The timeout kind recorded in an ActivityTaskTimedOut's failure."""
+    info = failure_info(failure, "timeoutFailureInfo") or {}
+    name = str(info.get("timeoutType", "TIMEOUT_TYPE_START_TO_CLOSE"))
+    kind = TimeoutType.__members__.get(name.removeprefix("TIMEOUT_TYPE_"))
+    if kind is None:
+        raise CannotReproduce(f"a timeout of unknown type {name!r}")
+    return kind
+
+
+def _update_id(event: HistoryEvent) -> str:
+    a = _a(event)
+    if event.event_type is E.WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+        return str(a.protocol_instance_id)
+    meta = a.meta.value() if a.meta is not None else None
+    update_id = meta.get("updateId") if isinstance(meta, dict) else None
+    if not isinstance(update_id, str):
+        raise CannotReproduce("an update's outcome names no update id")
+    return update_id
+
+
+def to_message(event: HistoryEvent) -> rq.UpdateMessage | None:
+    """The worker's protocol message behind an update event (None: not one)."""
+    if event.event_type is E.WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+        kind = rq.UpdateMessageKind.ACCEPT
+    elif event.event_type is E.WORKFLOW_EXECUTION_UPDATE_COMPLETED:
+        kind = rq.UpdateMessageKind.RESPOND
+    else:
+        return None
+    uid = _update_id(event)
+    outcome = _a(event).outcome if kind is rq.UpdateMessageKind.RESPOND else None
+    return rq.UpdateMessage(f"{uid}/{kind.value}", uid, kind, outcome)
+
+
+# Command events -> the command each was written from. The command's fields are read
+# from the event's fields of the same name (the server copies them across, after
+# normalising timeouts, which is idempotent); `_RENAMED` names the exceptions.
+_COMMAND_OF: dict[EventType, tuple[CommandType, type[Any]]] = {
+    E.ACTIVITY_TASK_SCHEDULED: (C.SCHEDULE_ACTIVITY_TASK, ScheduleActivityTaskCommandAttributes),
+    E.ACTIVITY_TASK_CANCEL_REQUESTED: (
+        C.REQUEST_CANCEL_ACTIVITY_TASK,
+        RequestCancelActivityTaskCommandAttributes,
+    ),
+    E.TIMER_STARTED: (C.START_TIMER, StartTimerCommandAttributes),
+    E.TIMER_CANCELED: (C.CANCEL_TIMER, CancelTimerCommandAttributes),
+    E.MARKER_RECORDED: (C.RECORD_MARKER, RecordMarkerCommandAttributes),
+    E.UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: (
+        C.UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
+        UpsertWorkflowSearchAttributesCommandAttributes,
+    ),
+    E.WORKFLOW_PROPERTIES_MODIFIED: (
+        C.MODIFY_WORKFLOW_PROPERTIES,
+        ModifyWorkflowPropertiesCommandAttributes,
+    ),
+    E.WORKFLOW_EXECUTION_COMPLETED: (
+        C.COMPLETE_WORKFLOW_EXECUTION,
+        CompleteWorkflowExecutionCommandAttributes,
+    ),
+    E.WORKFLOW_EXECUTION_FAILED: (
+        C.FAIL_WORKFLOW_EXECUTION,
+        FailWorkflowExecutionCommandAttributes,
+    ),
+    E.WORKFLOW_EXECUTION_CANCELED: (
+        C.CANCEL_WORKFLOW_EXECUTION,
+        CancelWorkflowExecutionCommandAttributes,
+    ),
+    E.WORKFLOW_EXECUTION_CONTINUED_AS_NEW: (
+        C.CONTINUE_AS_NEW_WORKFLOW_EXECUTION,
+        ContinueAsNewWorkflowExecutionCommandAttributes,
+    ),
+    E.START_CHILD_WORKFLOW_EXECUTION_INITIATED: (
+        C.START_CHILD_WORKFLOW_EXECUTION,
+        StartChildWorkflowExecutionCommandAttributes,
+    ),
+    E.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED: (
+        C.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION,
+        SignalExternalWorkflowExecutionCommandAttributes,
+    ),
+    E.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED: (
+        C.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION,
+        RequestCancelExternalWorkflowExecutionCommandAttributes,
+    ),
+}
+# command field -> how to read it from the event's attributes, where the names differ
+_RENAMED: dict[str, Any] = {
+    "execution": lambda a: a.workflow_execution,
+    "workflow_id": lambda a: a.workflow_execution.workflow_id if a.workflow_execution else "",
+    "run_id": lambda a: a.workflow_execution.run_id if a.workflow_execution else "",
+}
+
+
+def to_command(event: HistoryEvent) -> Command | None:
+    """The command a command event was written from (None: not a command)."""
+    t = event.event_type
+    if t is E.ACTIVITY_TASK_CANCELED:
+        return None
+    message = to_message(event)
+    if message is not None:
+        return Command(C.PROTOCOL_MESSAGE, ProtocolMessageCommandAttributes(message.message_id))
+    if t in SCOPE_OF_EVENT:
+        raise NotModelled(SCOPE_OF_EVENT[t])
+    if t not in _COMMAND_OF:
+        raise CannotReproduce(f"command event {t.name} is not modelled yet")
+    kind, cls = _COMMAND_OF[t]
+    a = _a(event)
+    values: dict[str, Any] = {}
+    for field in cls.FIELDS:
+        if hasattr(a, field.name):
+            values[field.name] = getattr(a, field.name)
+        elif field.name in _RENAMED and hasattr(a, "workflow_execution"):
+            values[field.name] = _RENAMED[field.name](a)
+    return Command(
+        kind,
+        cls(**values),
+        user_metadata=event.user_metadata,
+        event_group_markers=event.event_group_markers,
+    )
