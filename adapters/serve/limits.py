@@ -1,5 +1,5 @@
-"""Limits that keep one caller from starving the others, as the Temporal frontend sets
-them: long-running calls per namespace, and the size of one payload.
+"""Limits that keep one caller from starving the others and the server's memory
+bounded, as the Temporal frontend and matching set them.
 
 - Long-running calls (polls, history long polls, queries, updates: the methods of
   `service/frontend/configs/quotas.go` ExecutionAPICountLimitOverride) are counted per
@@ -9,14 +9,12 @@ them: long-running calls per namespace, and the size of one payload.
   CONCURRENT_LIMIT, scope NAMESPACE (`common/rpc/interceptor/concurrent_request_limit.go`).
   So a flood of polls holds a bounded number of waiters, and the pollers it refuses
   back off and retry, as SDKs do on RESOURCE_EXHAUSTED.
-- A workflow's input or a signal's input larger than `limit.blobSize.error` (2 MiB) is
-  INVALID_ARGUMENT "Blob data size exceeds limit." and a memo larger than
-  `limit.memoSize.error` (2 MiB) "Memo size exceeds limit." (`common/util.go`
-  CheckEventBlobSizeLimit, `service/history/api/create_workflow_util.go`,
-  `service/frontend/workflow_handler.go` SignalWorkflowExecution). An activity's result,
-  failure or heartbeat details above it fail the activity with a non-retryable server
-  failure instead. A whole request above 4 MiB never reaches a handler: gRPC refuses
-  it (gate.py).
+- A request above 4 MiB never reaches a handler: gRPC refuses it (gate.py). The size
+  of what a request carries (inputs, memos, results, details: limit.blobSize.error and
+  the others) is the history service's to enforce (core/statemachine/history/
+  service/enforce.py).
+- Who polled each task queue is remembered for DescribeTaskQueue within the bounds
+  matching keeps (`PollerHistory`).
 """
 
 from __future__ import annotations
@@ -28,15 +26,10 @@ from typing import Any
 import grpc
 from temporalio.api.enums.v1 import failed_cause_pb2 as cause_enums
 from temporalio.api.errordetails.v1 import message_pb2 as details_pb
-from temporalio.api.failure.v1 import message_pb2 as failure_pb
-from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 
-from . import errors
 from .errors import ServiceError
 
 CONCURRENT_LIMIT = 1200  # frontend.namespaceCount
-BLOB_LIMIT = 2 * 1024 * 1024  # limit.blobSize.error
-MEMO_LIMIT = 2 * 1024 * 1024  # limit.memoSize.error
 LONG_RUNNING = frozenset(
     {
         "PollActivityTaskQueue",
@@ -89,39 +82,6 @@ class Concurrency:
                 self.active[key] = left
             else:
                 del self.active[key]
-
-
-# What an activity's oversized result, failure or heartbeat becomes: a non-retryable
-# server failure (`service/frontend/workflow_handler.go` RespondActivityTaskCompleted,
-# RespondActivityTaskFailed, RecordActivityTaskHeartbeat; the reasons in common/util.go).
-RESULT_TOO_BIG = "Complete result exceeds size limit."
-FAILURE_TOO_BIG = "Failure exceeds size limit."
-HEARTBEAT_TOO_BIG = "Heartbeat details exceed size limit."
-
-
-def too_big(message: Any) -> bool:
-    return bool(message.ByteSize() > BLOB_LIMIT)
-
-
-def failed_instead(req: Any, reason: str) -> ws.RespondActivityTaskFailedRequest:
-    """What the activity's failure handler is given in place of `req` (any activity
-    RPC's request, whose activity is already found): `req`'s identity and the server's
-    failure for `reason` (`failure.NewServerFailure(reason, true)`)."""
-    failure = failure_pb.Failure(
-        message=reason, server_failure_info=failure_pb.ServerFailureInfo(non_retryable=True)
-    )
-    return ws.RespondActivityTaskFailedRequest(identity=req.identity, failure=failure)
-
-
-def check_blob(payloads: Any) -> None:
-    """Refuse an input (Payloads) above the blob size limit."""
-    if payloads.ByteSize() > BLOB_LIMIT:
-        raise errors.invalid("Blob data size exceeds limit.")
-
-
-def check_memo(memo: Any) -> None:
-    if memo.ByteSize() > MEMO_LIMIT:
-        raise errors.invalid("Memo size exceeds limit.")
 
 
 POLLER_HISTORY = 1000  # poller_history.go pollerHistoryInitMaxSize (per task queue)

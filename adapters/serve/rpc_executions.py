@@ -22,11 +22,13 @@ from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 
 from core.enums import WorkflowIdReusePolicy
 from core.opaque import Opaque
+from core.statemachine.history.limits import DEFAULT_LIMITS
+from core.statemachine.history.service import enforce
 from core.statemachine.history.service import requests as rq
 from core.statemachine.history.service.reset import reset_request
 
-from . import convert, errors, limits
-from .frontend import Frontend
+from . import convert, errors
+from .frontend import Frontend, reply_error
 
 Context = grpc.aio.ServicerContext[Any, Any]
 SECOND = 1_000_000_000
@@ -71,8 +73,6 @@ def start_request(fe: Frontend, req: Any, run_id: str) -> rq.StartWorkflowExecut
             camel = "".join(w.capitalize() for w in name.split("_"))
             raise errors.invalid(f"Invalid {camel}.")
     check_search_attributes(fe, req.namespace, req)
-    limits.check_blob(req.input)
-    limits.check_memo(req.memo)
     delay = convert.nanos(req.workflow_start_delay) if req.HasField("workflow_start_delay") else 0
     return rq.StartWorkflowExecution(
         namespace=req.namespace,
@@ -223,7 +223,6 @@ def signal_request(
     fe.namespace(namespace)
     if not req.signal_name:
         raise errors.invalid("SignalName is not set on request.")
-    limits.check_blob(getattr(req, input_field))
     return rq.SignalWorkflowExecution(
         req.signal_name,
         request_id=req.request_id,
@@ -258,6 +257,11 @@ async def signal_workflow_execution(
     fe: Frontend, req: ws.SignalWorkflowExecutionRequest, context: Context
 ) -> ws.SignalWorkflowExecutionResponse:
     signal = signal_request(fe, req.namespace, req, "input")
+    # The frontend checks the signal's size before it looks the run up
+    # (workflow_handler.go SignalWorkflowExecution); the check is the history service's.
+    admitted = enforce.admit(signal, DEFAULT_LIMITS)
+    if isinstance(admitted, rq.Error):
+        raise reply_error(admitted)
     execution = req.workflow_execution
     fe.run(req.namespace, execution.workflow_id, execution.run_id)
     await fe.call(context, req.namespace, execution.workflow_id, execution.run_id, signal)

@@ -36,7 +36,7 @@ from core.statemachine import matching as m
 from core.statemachine.history.service import requests as rq
 from sim.nodes.base import StartedActivityTask, StartedWorkflowTask
 
-from . import convert, errors, limits
+from . import convert, errors
 from .frontend import Frontend
 from .rpc_executions import set_types
 from .rpc_interact import record_rejections
@@ -377,9 +377,6 @@ def _core_token(token: TaskToken) -> rq.ActivityTaskToken:
 
 
 async def _complete(fe: Frontend, context: Context, token: TaskToken, req: Any) -> None:
-    if limits.too_big(req.result):  # recorded as a failure instead (limits.py)
-        await _fail(fe, context, token, limits.failed_instead(req, limits.RESULT_TOO_BIG))
-        return
     done = rq.RespondActivityTaskCompleted(
         _core_token(token), convert.opaque(req, "result"), req.identity
     )
@@ -387,8 +384,6 @@ async def _complete(fe: Frontend, context: Context, token: TaskToken, req: Any) 
 
 
 async def _fail(fe: Frontend, context: Context, token: TaskToken, req: Any) -> None:
-    if limits.too_big(req.failure):
-        req = limits.failed_instead(req, limits.FAILURE_TOO_BIG)
     failure = req.failure
     info = failure.application_failure_info
     failed = rq.RespondActivityTaskFailed(
@@ -409,9 +404,6 @@ async def _cancel(fe: Frontend, context: Context, token: TaskToken, req: Any) ->
 
 
 async def _heartbeat(fe: Frontend, context: Context, token: TaskToken, req: Any) -> bool:
-    if limits.too_big(req.details):  # the activity fails, and is told to stop
-        await _fail(fe, context, token, limits.failed_instead(req, limits.HEARTBEAT_TOO_BIG))
-        return True
     beat = rq.RecordActivityTaskHeartbeat(_core_token(token), convert.opaque(req, "details"))
     answer = await _send_activity(fe, context, token, beat)
     return isinstance(answer, rq.Heartbeat) and answer.cancel_requested
