@@ -2,14 +2,17 @@
 
 Theory of operation. `Runtime` builds `sim.server.ServerCluster` (frontend, history hosts
 owning shards, matching hosts, persistence, the shard controller and the invariant
-monitor) on a `LiveKernel` with zero network latency and an empty fault plan, so the
-server that real SDKs talk to is the very code the simulator checks. The gRPC frontend
-(service.py) only translates: it calls `call` (a request to one run's history service
-through the cluster's frontend node, retried on a transient failure until the caller's
-deadline, as Temporal's frontend retries history), `poll` (a long poll on a matching
-host, ended at the long-poll limit or when the caller goes away) and reads what
-persistence holds. Commits are observed (`on_commit`) to wake long polls on history,
-update waiters and result waiters, and to keep the visibility index.
+monitor) on a `LiveKernel` with zero network latency, so the server that real SDKs talk
+to is the very code the simulator checks. Its fault plan is empty unless `--faults`
+schedules the simulator's faults (chaos.py, through `inject`); its persistence is in
+memory unless `--store` keeps it in SQLite (store.py, reopened by `_reopen`). The
+gRPC frontend (the rpc_* modules) only translates: it calls `call` (a request to one
+run's history service through the cluster's frontend node, retried on a transient
+failure until the caller's deadline, as Temporal's frontend retries history), `poll` (a
+long poll on a matching host, ended at the long-poll limit, when the caller goes away
+or when the host crashes) and reads what persistence holds. Commits are observed
+(`on_commit`) to wake long polls on history, update waiters and result waiters, and to
+keep the visibility index.
 
 Everything runs on the asyncio event loop's single thread: handlers and the kernel's
 pump interleave only at `await`, so the nodes are never entered concurrently.
