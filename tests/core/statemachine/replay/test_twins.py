@@ -7,21 +7,20 @@ import inspect
 
 import pytest
 
+from adapters.conform import twins
 from core import workflow
 from core.events import WorkflowExecutionStartedEventAttributes
 from core.statemachine.replay.driver import query, replay, snapshot
 from core.workflow import Context, Nondeterminism
 from tests.conftest import corpus_events, corpus_files
-from tests.core.statemachine.replay import twins
 
 TWINS = {
     workflow.definition(c).name: workflow.definition(c)
     for c in vars(twins).values()
     if inspect.isclass(c) and "__tmodel_definition__" in vars(c)
 }
-# Histories with no twin: they need features the API does not offer (memo upserts) or
-# were written by a reset, which replays the base run's events under a new run.
-NO_TWIN = {"search-attributes-memo.json", "reset.base.json", "reset.json"}
+# Histories with no twin: they need a feature the API does not offer (memo upserts).
+NO_TWIN = {"search-attributes-memo.json"}
 
 
 def twin_of(name: str) -> str:
