@@ -222,7 +222,7 @@ def trace_config(records: Sequence[Record], bugs: Iterable[str] = ()) -> str:
             for x in (
                 "SignalWithStartWorkflowExecution", "RequestCancelWorkflowExecution",
                 "TerminateWorkflowExecution", "WorkflowRunTimeout", "RespondWorkflowTaskFailed",
-                "WorkflowTaskHeartbeat",
+                "WorkflowTaskHeartbeat", "NonStickyCompletion",
             )
         )
         + "}",

@@ -26,65 +26,22 @@ from core.commands import (
 from core.enums import CommandType
 from core.events import ActivityType, HistoryEvent
 from core.opaque import Opaque
-from core.statemachine.history.service import handle as service
 from core.statemachine.history.service import requests as rq
-from core.statemachine.history.service.state import MutableState
+from sim.service_run import SECOND, ServiceRun
 
-SECOND = 10**9
 STICKY_QUEUE = "worker-1-sticky"
 
 
-class _Run:
-    """One run, its events and the timer tasks it armed."""
+def _run() -> ServiceRun:
+    start = rq.StartWorkflowExecution("default", "fan-out", "run-1", "FanOut", "q", "start")
+    return ServiceRun(start, step=SECOND // 10)
 
-    def __init__(self) -> None:
-        self.now = 0
-        start = rq.StartWorkflowExecution("default", "fan-out", "run-1", "FanOut", "q", "start")
-        outcome = service.start(start, self.now)
-        self.state: MutableState = outcome.state
-        self.events: list[HistoryEvent] = list(outcome.events)
-        self.timers: list[rq.TimerTask] = []
 
-    def send(self, request: rq.Request) -> rq.Reply:
-        self.now += SECOND // 10
-        outcome = service.handle(self.state, request, self.now)
-        self.state = outcome.state
-        self.events.extend(outcome.events)
-        self.timers.extend(t for t in outcome.tasks if isinstance(t, rq.TimerTask))
-        return outcome.reply
-
-    def poll(self) -> rq.WorkflowTaskToken:
-        wft = self.state.wft
-        if wft is None:
-            raise RuntimeError("no workflow task to poll")
-        reply = self.send(rq.RecordWorkflowTaskStarted(wft.scheduled_event_id, wft.stamp, "p"))
-        if not isinstance(reply, rq.WorkflowTaskStarted):
-            raise RuntimeError(f"workflow task not started: {reply}")
-        return reply.token
-
-    def respond(self, token: rq.WorkflowTaskToken, *commands: Command) -> None:
-        request = rq.RespondWorkflowTaskCompleted(token, commands, sticky_queue=STICKY_QUEUE)
-        reply = self.send(request)
-        if isinstance(reply, rq.Error):
-            raise RuntimeError(f"workflow task completion refused: {reply}")
-
-    def start_activity(self, sid: int) -> rq.ActivityTaskToken:
-        info = self.state.activity(sid)
-        if info is None:
-            raise RuntimeError(f"no pending activity {sid}")
-        reply = self.send(rq.RecordActivityTaskStarted(sid, info.stamp, f"a{sid}-{info.attempt}"))
-        if not isinstance(reply, rq.ActivityTaskStarted):
-            raise RuntimeError(f"activity {sid} not started: {reply}")
-        return reply.token
-
-    def retry(self, sid: int) -> None:
-        """Fire the retry timer the failed attempt of activity `sid` armed."""
-        task = next(
-            t for t in self.timers if isinstance(t, rq.ActivityRetryTask)
-            and t.scheduled_event_id == sid
-        )  # fmt: skip
-        self.timers.remove(task)
-        self.send(rq.FireTimer(task))
+def _respond(run: ServiceRun, token: rq.WorkflowTaskToken, *commands: Command) -> None:
+    request = rq.RespondWorkflowTaskCompleted(token, commands, sticky_queue=STICKY_QUEUE)
+    reply = run.send(request)
+    if isinstance(reply, rq.Error):
+        raise RuntimeError(f"workflow task completion refused: {reply}")
 
 
 def _schedule(i: int) -> Command:
@@ -110,15 +67,15 @@ def concurrent_activities_history(width: int, seed: int = 0) -> list[HistoryEven
     """The history of one run with `width` activities in flight at once (module doc)."""
     if width < 1:
         raise ValueError("width must be at least 1")
-    run = _Run()
+    run = _run()
     first = len(run.events) + 3  # the id of the first ActivityTaskScheduled
-    run.respond(run.poll(), *(_schedule(i) for i in range(width)))
+    _respond(run, run.poll(), *(_schedule(i) for i in range(width)))
     tokens = {sid: run.start_activity(sid) for sid in range(first, first + width)}
     order = list(tokens)
     random.Random(seed).shuffle(order)
     flaky = order[0]  # fails once; its retry completes last
     run.send(rq.RespondActivityTaskFailed(tokens[flaky], identity="w"))
-    run.retry(flaky)
+    run.fire(rq.ActivityRetryTask, scheduled_event_id=flaky)
     tokens[flaky] = run.start_activity(flaky)
     order = [*order[1:], flaky]
     signalled = False
@@ -134,14 +91,14 @@ def concurrent_activities_history(width: int, seed: int = 0) -> list[HistoryEven
             run.send(rq.SignalWorkflowExecution("progress"))
             signalled = True
         if not order and not run.state.buffered:
-            run.respond(token, _complete())
+            _respond(run, token, _complete())
             return run.events
-        run.respond(token)
-    run.respond(run.poll(), _complete())
+        _respond(run, token)
+    _respond(run, run.poll(), _complete())
     return run.events
 
 
-def _finish(run: _Run, tokens: dict[int, rq.ActivityTaskToken], sid: int) -> None:
+def _finish(run: ServiceRun, tokens: dict[int, rq.ActivityTaskToken], sid: int) -> None:
     reply = run.send(rq.RespondActivityTaskCompleted(tokens[sid], identity="w"))
     if isinstance(reply, rq.Error):
         raise RuntimeError(f"activity {sid} completion refused: {reply}")

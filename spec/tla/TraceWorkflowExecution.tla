@@ -153,7 +153,8 @@ TraceNext ==
     /\ \/ EnvironmentButReset \/ ServiceSteps \/ Done
        \/ \E re \in LogReapplies[l] : Reset(re)
        \/ \E a \in Acts : ActivityStep(a) /\ (Writes \/ Needed(a))
-       \/ \E cmds \in LogCommands, force \in ForceChoices : RespondWorkflowTaskCompleted(cmds, force)
+       \/ \E cmds \in LogCommands, force \in ForceChoices, sticky \in StickyChoices :
+             RespondWorkflowTaskCompleted(cmds, force, sticky)
     /\ MatchesLog
     /\ BufferFits
 

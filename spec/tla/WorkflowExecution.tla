@@ -454,10 +454,13 @@ RecordWorkflowTaskStarted ==
 \* WorkflowTaskCompleted, the command events, the flushed buffer, and a new task if
 \* buffered events existed, a not-started activity was cancelled, or the worker asked
 \* for one with `force` (force_create_new_workflow_task: the SDK's workflow-task
-\* heartbeat while a local activity runs) (workflow_task_completed_handler.go). A transient attempt writes its Scheduled and
-\* Started first. An invalid command fails the task; a close command while events are
-\* buffered fails it with UNHANDLED_COMMAND.
-RespondWorkflowTaskCompleted(cmds, force) ==
+\* heartbeat while a local activity runs) (workflow_task_completed_handler.go). The
+\* worker's next tasks go to its sticky queue if the completion names one (`sticky`), and
+\* to the normal queue if not (a worker without a workflow cache): the handler sets or
+\* clears the run's sticky queue with every completion. A transient attempt writes its
+\* Scheduled and Started first. An invalid command fails the task; a close command while
+\* events are buffered fails it with UNHANDLED_COMMAND.
+RespondWorkflowTaskCompleted(cmds, force, sticky) ==
     /\ status = "Running"
     /\ wft.state = "Started"
     /\ ~wft.lost
@@ -488,11 +491,11 @@ RespondWorkflowTaskCompleted(cmds, force) ==
                              \o (IF BUG_FLUSH_BEFORE_COMMANDS /\ ~r.close
                                  THEN early \o cmdEvs ELSE cmdEvs \o flushed)
                              \o (IF more /\ ~r.close
-                                 THEN Stamp(<<WftScheduledEv(1, TRUE)>>, nextBase) ELSE <<>>)
+                                 THEN Stamp(<<WftScheduledEv(1, sticky)>>, nextBase) ELSE <<>>)
                /\ status' = IF r.close THEN "Closed" ELSE "Running"
-               /\ wft' = IF more /\ ~r.close THEN NewWft(nextBase + 1, 1, TRUE) ELSE NoWft
+               /\ wft' = IF more /\ ~r.close THEN NewWft(nextBase + 1, 1, sticky) ELSE NoWft
                /\ buffer' = <<>>
-               /\ stickyQueue' = TRUE
+               /\ stickyQueue' = sticky
                /\ acts' = r.acts
                /\ timers' = r.timers
     /\ UNCHANGED <<signals, others, cancelRequested, crashes>>
@@ -673,9 +676,12 @@ WaitsOrCloses ==
 \* May the worker ask for a new task with its completion (a workflow-task heartbeat)?
 ForceChoices == IF Env("WorkflowTaskHeartbeat") THEN BOOLEAN ELSE {FALSE}
 
+\* May a completion name no sticky queue (a worker that keeps no workflow cache)?
+StickyChoices == IF Env("NonStickyCompletion") THEN BOOLEAN ELSE {TRUE}
+
 WorkerCompletes ==
-    \E cmds \in CommandChoices, force \in ForceChoices :
-        RespondWorkflowTaskCompleted(cmds, force) /\ WaitsOrCloses'
+    \E cmds \in CommandChoices, force \in ForceChoices, sticky \in StickyChoices :
+        RespondWorkflowTaskCompleted(cmds, force, sticky) /\ WaitsOrCloses'
 
 Next == Environment \/ System \/ WorkerCompletes \/ Done
 

@@ -18,11 +18,13 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from itertools import pairwise
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from adapters import bench_trace, tlc, tlc_trace
+from adapters.conform.derive import Driver
 from core.enums import EventType, WorkflowTaskFailedCause
 from core.events import HistoryEvent
 from core.statemachine.history.service import requests as rq
@@ -32,6 +34,7 @@ from core.statemachine.history.validator import validate
 from sim.concurrent_history import concurrent_activities_history
 from tests.adapters.test_tlc import HISTORIES, _toolchain_or_skip
 from tests.conftest import corpus_events, corpus_files
+from tests.core.statemachine.history.service.test_conformance import base_of
 
 E = EventType
 SPEC_README = tlc.SPEC_DIR / "README.md"
@@ -54,6 +57,7 @@ FAST_TRACES = (
     "child-success.json",
     "local-activity-long.json",  # workflow-task heartbeats
     "reset.json",
+    "faults/server-restart.json",  # a worker without a workflow cache: no sticky queue
 )
 
 
@@ -85,7 +89,9 @@ def test_real_histories_pass_trace_validation(toolchain: tlc.Toolchain) -> None:
 
 @pytest.mark.slow
 def test_whole_corpus_is_accepted_or_declared_not_modelled(toolchain: tlc.Toolchain) -> None:
-    names = [path.name for path in corpus_files()]
+    names = [str(p.relative_to(HISTORIES)) for p in sorted(HISTORIES.rglob("*.json"))]
+    names = [name for name in names if Path(name).name != "manifest.json"]
+    assert set(names) >= {p.name for p in corpus_files()} and len(names) > 60
     results = {r.path: r for r in _validate_many(toolchain, _named(names))}
     rejected = {name: r.reason for name, r in results.items() if not (r.accepted or r.not_modelled)}
     assert rejected == {}
@@ -283,6 +289,35 @@ def test_resets_reapplying_nothing_are_valid_and_accepted(toolchain: tlc.Toolcha
     assert validate(corpus_events("reset.json")).valid
     results = _validate_many(toolchain, histories)
     assert [(r.path, r.accepted) for r in results] == [(n, True) for n, _ in histories]
+
+
+# Resets the model's service makes of recorded runs, one per shape the spec distinguishes.
+RESET_SHAPES = {
+    "fan-out.json@16": "activities in flight at the cut: rebuilt as scheduled, attempt 1",
+    "wft-failure-fixed.json@16": "the cut after a transient attempt's Scheduled and Started",
+    "child-success.json@9": "a child's result reapplied (an OtherInput)",
+    "reset.json@24": "a reset run reset again, 20 events reapplied",
+}
+
+
+def _reset_of_recorded(point: str) -> list[HistoryEvent]:
+    name, finish = point.split("@")
+    driver = Driver(corpus_events(name), base_of(name))
+    driver.run()
+    assert driver.state is not None
+    request = rq.ResetWorkflowExecution("test", int(finish), "reset-request")
+    now = driver.written[-1].event_time or 0
+    outcome = reset(driver.state, driver.written, request, "new-run", now)
+    assert outcome.new_run is not None, outcome.reply
+    return list(outcome.new_run.events)
+
+
+def test_resets_of_recorded_runs_are_accepted(toolchain: tlc.Toolchain) -> None:
+    histories = [(point, _reset_of_recorded(point)) for point in RESET_SHAPES]
+    for point, events in histories:
+        assert validate(events).valid, point
+    results = _validate_many(toolchain, histories)
+    assert [(r.path, r.accepted) for r in results] == [(p, True) for p in RESET_SHAPES]
 
 
 def test_a_reset_that_counts_its_failure_as_an_attempt_is_caught(
