@@ -7,11 +7,11 @@ import inspect
 
 import pytest
 
+from adapters.conform import twins
 from core import workflow
 from core.events import WorkflowExecutionStartedEventAttributes
 from core.statemachine.replay.driver import query, replay, snapshot
 from core.workflow import Context, Nondeterminism
-from adapters.conform import twins
 from tests.conftest import corpus_events, corpus_files
 
 TWINS = {
