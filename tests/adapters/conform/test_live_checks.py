@@ -163,6 +163,7 @@ def test_the_scenario_selection() -> None:
         (["--target", "127.0.0.1:1", "--tlc-budget", "-3"], "between 0 and 86400"),
         (["--target", "127.0.0.1:1", "--scenarios", "nope"], "no scenario 'nope'"),
         (["--target", "127.0.0.1:1", "--recorded", "/no/such/dir"], "not a directory"),
+        (["--target", "127.0.0.1:1", "--out", "/proc/no/such"], "--out /proc/no/such"),
         (["--target", "127.0.0.1:1", str(HISTORIES)], "not both"),
         ([], "or --target HOST:PORT"),
         ([str(HISTORIES), "--scenarios", "timers"], "--scenarios belongs to the live mode"),
