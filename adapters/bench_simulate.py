@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import shutil
 import subprocess
 import sys
 import time
@@ -35,11 +34,11 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from adapters.bench import Figure
 from adapters.dev_server import LOOPBACK, free_loopback_ports, server_command, stop_process
+from adapters.dev_server import temporal_binary as temporal_binary  # bench_serve's, tests'
 from adapters.simulate_pool import run_many
 from sim.config import SimConfig
 from sim.kernel import SECOND
@@ -124,14 +123,6 @@ def _sweep(config: SimConfig, jobs: int) -> list[Figure]:
         Figure("simulate", "sweep_events_per_wall_second", rate, "events/s"),
         Figure("simulate", "sweep_events_per_process_second", events / busy, "events/s"),
     ]
-
-
-def temporal_binary() -> str | None:
-    """The `temporal` CLI next to this Python (a venv's bin) or on PATH."""
-    beside = Path(sys.executable).parent / "temporal"
-    if beside.is_file():
-        return str(beside)
-    return shutil.which("temporal")
 
 
 @contextlib.contextmanager

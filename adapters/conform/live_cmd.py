@@ -137,6 +137,11 @@ def run(args: argparse.Namespace) -> int:
             raise BadInput("give HISTORY files or --target, not both")
         if args.recorded is not None and not Path(args.recorded).is_dir():
             raise BadInput(f"--recorded {args.recorded}: not a directory")
+        if args.out is not None:
+            try:
+                Path(args.out).mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise BadInput(f"--out {args.out}: {exc.strerror or exc}") from None
         options = live.Options(
             target=args.target,
             scenarios=live.select(args.scenarios, args.faults),

@@ -10,7 +10,8 @@ they can be killed with SIGKILL: no graceful shutdown, no report to the server.
 from __future__ import annotations
 
 import asyncio
-import subprocess
+import contextlib
+from collections.abc import Callable, Iterator
 
 from temporalio.api.enums.v1 import PendingActivityState
 
@@ -32,11 +33,28 @@ from adapters.dev_server import stop_process
 RESTART_TIMER_SECONDS = 2.0
 
 
+@contextlib.contextmanager
+def killable_worker(ctx: Ctx) -> Iterator[Callable[[], None]]:
+    """A worker process for the scenario; the callable it yields kills it (SIGKILL: no
+    graceful shutdown, no report to the server) and starts another in its place. Both
+    are stopped when the block ends."""
+    processes = [spawn_worker_process(ctx, "process-1")]
+
+    def replace() -> None:
+        processes[-1].kill()
+        processes[-1].wait(timeout=10)
+        processes.append(spawn_worker_process(ctx, f"process-{len(processes) + 1}"))
+
+    try:
+        yield replace
+    finally:
+        for process in processes:
+            stop_process(process)
+
+
 async def worker_killed(ctx: Ctx) -> None:
     """kill -9 the worker running an activity; a new worker process finishes."""
-    first = spawn_worker_process(ctx, "process-1")
-    second: subprocess.Popen[bytes] | None = None
-    try:
+    with killable_worker(ctx) as replace:
         handle = await ctx.start(wf.WorkerKilledWorkflow.run, 60.0)
 
         async def activity_running() -> bool:
@@ -46,14 +64,8 @@ async def worker_killed(ctx: Ctx) -> None:
 
         await poll_until(activity_running, "activity to start in worker process 1")
         await asyncio.sleep(0.5)  # a heartbeat or two reach the server first
-        first.kill()  # SIGKILL: no graceful shutdown, no failure report
-        first.wait(timeout=10)
-        second = spawn_worker_process(ctx, "process-2")
+        replace()
         await settle(handle, timeout=90.0)
-    finally:
-        stop_process(first)
-        if second is not None:
-            stop_process(second)
     await ctx.capture_handle(handle, COMPLETED)
 
 
@@ -62,19 +74,11 @@ async def worker_restart(ctx: Ctx) -> None:
     another: the timer's workflow task goes to the killed worker's sticky queue, times
     out there (schedule-to-start), and the new process replays the workflow from its
     history and finishes it."""
-    first = spawn_worker_process(ctx, "process-1")
-    second: subprocess.Popen[bytes] | None = None
-    try:
+    with killable_worker(ctx) as replace:
         handle = await ctx.start(wf.TimersWorkflow.run, RESTART_TIMER_SECONDS)
         await wait_for_event(handle, E.EVENT_TYPE_TIMER_STARTED)
-        first.kill()
-        first.wait(timeout=10)
-        second = spawn_worker_process(ctx, "process-2")
+        replace()
         await settle(handle, timeout=90.0)
-    finally:
-        stop_process(first)
-        if second is not None:
-            stop_process(second)
     await ctx.capture_handle(handle, COMPLETED)
 
 

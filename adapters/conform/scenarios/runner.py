@@ -84,7 +84,11 @@ async def connect(
 
 
 async def server_version(client: Client) -> str:
-    reply = await client.workflow_service.get_system_info(GetSystemInfoRequest())
+    """The version GetSystemInfo reports, or "unknown" if the target does not say."""
+    try:
+        reply = await client.workflow_service.get_system_info(GetSystemInfoRequest())
+    except Exception:  # an implementation may leave GetSystemInfo out: no version then
+        return "unknown"
     return str(reply.server_version) or "unknown"
 
 

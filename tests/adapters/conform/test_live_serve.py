@@ -19,9 +19,8 @@ from tests.adapters.conform.mutant_proxy import mutant_proxy
 from tests.adapters.serve.serving import serve
 
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "conformance.md"
-SUBSET = ["activity-single", "fan-out", "reset", "updates", "worker-restart"]
-SUBSET_HISTORIES = ["activity-single", "fan-out", "reset.base", "reset", "updates"]
-SUBSET_HISTORIES += ["worker-restart"]
+SUBSET = ["activity-single", "fan-out", "reset", "worker-restart"]
+SUBSET_HISTORIES = ["activity-single", "fan-out", "reset.base", "reset", "worker-restart"]
 
 
 @pytest.fixture(scope="module")
