@@ -10,6 +10,8 @@ the defaults.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ from core.statemachine.history import lint as rules
 from tests.conftest import HISTORIES
 
 TWINS = "tests.core.statemachine.replay.test_twins"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _lint(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, Any]:
@@ -157,3 +160,27 @@ def test_a_bad_file_does_not_stop_the_others(
     (tmp_path / "a.json").write_text("{", encoding="utf-8")
     code, doc = _lint(capsys, str(tmp_path / "a.json"), _h("timers.json"))
     assert code == 2 and "error" in doc["histories"][0] and doc["histories"][1]["findings"] == []
+
+
+def test_the_example_of_the_docs_prints_what_the_page_shows() -> None:
+    """docs/conformance.md, "Linting histories": the command's output, line for line (a
+    line the page shortens with "..." matches up to there)."""
+    page = (ROOT / "docs" / "conformance.md").read_text(encoding="utf-8")
+    section = page[page.index("## Linting histories") :]
+    block = section[section.index("```text\n") + len("```text\n") :]
+    command, *shown = block[: block.index("```")].rstrip("\n").splitlines()
+    args = command.removeprefix("$ tmodel ").split()
+    done = subprocess.run(
+        [sys.executable, "-m", "adapters.cli", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    printed = done.stdout.splitlines()
+    assert done.returncode == 1 and len(printed) > len(shown)
+    for line, expected in zip(printed, shown, strict=False):
+        if expected.endswith("..."):
+            assert line.startswith(expected.removesuffix("...")), (line, expected)
+        else:
+            assert line == expected
