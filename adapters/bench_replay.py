@@ -1,7 +1,7 @@
 """`tmodel bench replay`: cold replay of the real corpus, ours against the official SDK's.
 
 The corpus is every recorded history (tests/fixtures/histories) whose workflow type has
-a twin in tests/core/statemachine/replay/twins.py: 48 histories, about 650 events. Our
+a twin in adapters/conform/twins: 50 histories, about 700 events. Our
 replay (`core.statemachine.replay.driver.replay`) runs over the corpus repeated until
 ``--replay-events`` events (default 200,000) have been replayed; each history is
 replayed from its first event, as a worker with an empty cache would.
@@ -20,8 +20,8 @@ events/s for each, and the ratio ours / SDK. When the SDK cannot run here (not
 installed, no source checkout, a history it refuses), the reason is printed on stderr
 and its figures are left out.
 
-The twins, the recorder's workflows and the histories live outside the installed
-packages, so they are loaded by path from the source checkout this module sits in.
+The recorder's workflows and the histories live outside the installed packages, so
+they are loaded by path from the source checkout this module sits in.
 """
 
 from __future__ import annotations
@@ -29,26 +29,23 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
-import importlib.util
-import inspect
 import json
 import sys
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from adapters.bench import Figure, best_seconds
+from adapters.conform.twins import TWINS
 from adapters.temporal_json import decode_history
 from core.events import HistoryEvent, WorkflowExecutionStartedEventAttributes
-from core.statemachine.replay.definition import Definition, definition
+from core.statemachine.replay.definition import Definition
 from core.statemachine.replay.driver import replay
 
 ROOT = Path(__file__).resolve().parent.parent
 HISTORIES = ROOT / "tests" / "fixtures" / "histories"
-TWINS = ROOT / "tests" / "core" / "statemachine" / "replay" / "twins.py"
 RECORDER = ROOT / "scripts" / "recorder_workflows.py"
 DEFAULT_EVENTS = 200_000
 DEFAULT_SDK_EVENTS = 2_000
@@ -64,25 +61,10 @@ class Twinned:
     twin: Definition
 
 
-def _load_module(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise RuntimeError(f"{path}: not a Python module")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def load_corpus() -> list[Twinned]:
     """The twinned histories, checked to replay (a bench of failures measures nothing)."""
-    if not TWINS.is_file() or not HISTORIES.is_dir():
+    if not HISTORIES.is_dir():
         raise RuntimeError("bench replay needs a source checkout (tests/ is not installed)")
-    twins_module = _load_module("_tmodel_bench_twins", TWINS)
-    twins: dict[str, Definition] = {}
-    for value in vars(twins_module).values():
-        if inspect.isclass(value) and "__tmodel_definition__" in vars(value):
-            twins[definition(value).name] = definition(value)
     manifest = json.loads((HISTORIES / "manifest.json").read_text(encoding="utf-8"))
     corpus: list[Twinned] = []
     for entry in manifest["histories"]:
@@ -91,9 +73,9 @@ def load_corpus() -> list[Twinned]:
         first = events[0].attributes
         assert isinstance(first, WorkflowExecutionStartedEventAttributes)
         kind = first.workflow_type.name if first.workflow_type is not None else ""
-        if kind in twins:
-            replay(twins[kind], events)  # raises if a twin no longer fits its history
-            corpus.append(Twinned(entry["file"], text, events, twins[kind]))
+        if kind in TWINS:
+            replay(TWINS[kind], events)  # raises if a twin no longer fits its history
+            corpus.append(Twinned(entry["file"], text, events, TWINS[kind]))
     return corpus
 
 

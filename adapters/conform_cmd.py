@@ -22,6 +22,7 @@ import sys
 from typing import Any
 
 from adapters.argtypes import nonempty_path
+from adapters.conform import live_cmd
 from adapters.conform.judge import Verdict, judge_paths
 from adapters.console import progress, summary_table
 from adapters.validate_cmd import collect
@@ -49,7 +50,7 @@ def add_parser(commands: Any) -> None:
         "modelled), 1 a difference, 2 bad input.",
     )
     parser.add_argument(
-        "paths", nargs="+", type=nonempty_path, metavar="HISTORY", help="history file or directory"
+        "paths", nargs="*", type=nonempty_path, metavar="HISTORY", help="history file or directory"
     )
     parser.add_argument(
         "--ignore",
@@ -60,10 +61,17 @@ def add_parser(commands: Any) -> None:
         help="also leave this field's values uncompared (repeatable; a JSON field name)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON document")
+    live_cmd.add_arguments(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.target is not None:
+        return live_cmd.run(args)
+    problem = live_cmd.offline_problem(args)
+    if problem is not None:
+        print(f"tmodel conform: {problem}", file=sys.stderr)
+        return 2
     targets = list(collect(args.paths))
     ignore = frozenset(args.ignore)
     verdicts: list[Verdict] = [Verdict(path, error=error) for path, error in targets if error]

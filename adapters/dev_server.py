@@ -1,7 +1,8 @@
 """Starting and stopping `temporal server start-dev` on loopback, for the real-server
-benchmark (`adapters/bench_simulate.py`) and the history recorder
-(`scripts/record_histories.py`). Every listener is pinned to 127.0.0.1; the server keeps
-its state in memory, so it dies with the process."""
+benchmark (`adapters/bench_simulate.py`), the history recorder
+(`scripts/record_histories.py`) and the live conformance tests. Every listener is pinned
+to 127.0.0.1; the server keeps its state in memory, so it dies with the process, unless
+`DevServer` is given a database file."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import contextlib
 import socket
 import subprocess
 from collections.abc import Sequence
+from pathlib import Path
 
 LOOPBACK = "127.0.0.1"
 
@@ -43,3 +45,50 @@ def stop_process(proc: subprocess.Popen[bytes], grace: float = 10.0) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(timeout=grace)
+
+
+class DevServer:
+    """`temporal server start-dev` on loopback ports of its own; with a database file it
+    keeps its state across `restart()` (a durable target for the server-restart fault),
+    without one its state lives and dies with the process."""
+
+    def __init__(
+        self,
+        binary: str,
+        log_path: Path,
+        extra: Sequence[str] = (),
+        db_file: Path | None = None,
+    ) -> None:
+        self.ports = free_loopback_ports(4)
+        self.command = server_command(binary, self.ports, extra)
+        if db_file is not None:
+            self.command += ["--db-filename", str(db_file)]
+        self.log_path = log_path
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def address(self) -> str:
+        return f"{LOOPBACK}:{self.ports[0]}"
+
+    def start(self) -> None:
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(self.command, stdout=log, stderr=subprocess.STDOUT)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop_process(self.proc)
+
+    def restart(self) -> None:
+        """Stop the server and start it again on the same ports (and database)."""
+        self.stop()
+        self.start()
+
+    def exited(self) -> bool:
+        return self.proc is None or self.proc.poll() is not None
+
+    def __enter__(self) -> DevServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -25,7 +25,7 @@ from core.opaque import Opaque
 from core.statemachine.history.service import requests as rq
 from core.statemachine.history.service.reset import reset_request
 
-from . import convert, errors
+from . import convert, errors, limits
 from .frontend import Frontend
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -71,6 +71,8 @@ def start_request(fe: Frontend, req: Any, run_id: str) -> rq.StartWorkflowExecut
             camel = "".join(w.capitalize() for w in name.split("_"))
             raise errors.invalid(f"Invalid {camel}.")
     check_search_attributes(fe, req.namespace, req)
+    limits.check_blob(req.input)
+    limits.check_memo(req.memo)
     delay = convert.nanos(req.workflow_start_delay) if req.HasField("workflow_start_delay") else 0
     return rq.StartWorkflowExecution(
         namespace=req.namespace,
@@ -221,6 +223,7 @@ def signal_request(
     fe.namespace(namespace)
     if not req.signal_name:
         raise errors.invalid("SignalName is not set on request.")
+    limits.check_blob(getattr(req, input_field))
     return rq.SignalWorkflowExecution(
         req.signal_name,
         request_id=req.request_id,

@@ -16,7 +16,7 @@ from tests.adapters.test_cli import BAD_INPUTS, _run_cli
 from tests.conftest import HISTORIES
 from tests.core.statemachine.replay.test_twins import CHANGED, TWINNED, TWINS, twin_of
 
-TWINS_MODULE = "tests.core.statemachine.replay.twins"
+TWINS_MODULE = "adapters.conform.twins"
 CHANGED_MODULE = "tests.core.statemachine.replay.test_twins"
 TIMERS = str(HISTORIES / "timers.json")
 
@@ -181,8 +181,8 @@ BAD_WORKFLOWS = {
     "no colon": ("Timers", "expected MODULE:NAME"),
     "no module": ("no_such_module_xyz:Timers", "cannot import no_such_module_xyz: ModuleNotFound"),
     "no attribute": (f"{TWINS_MODULE}:Nope", "has no attribute 'Nope'"),
-    "not a class": (f"{TWINS_MODULE}:SHORT", "SHORT is not a class"),
-    "not a workflow": (f"{TWINS_MODULE}:Context", "is not a @workflow.defn class"),
+    "not a class": (f"{TWINS_MODULE}.tasks:SHORT", "SHORT is not a class"),
+    "not a workflow": (f"{TWINS_MODULE}.tasks:Context", "is not a @workflow.defn class"),
     "other type": (f"{TWINS_MODULE}:Sleep", "is of workflow type 'TimersWorkflow'"),
     "missing file": ("/no/such/dir/flows.py:X", "no such file"),
 }

@@ -17,7 +17,7 @@ from tests.conftest import HISTORIES
 from tests.core.statemachine.replay.test_twins import TWINNED, TWINS, twin_of
 from tests.fuzz.harness import MEMORY_BYTES
 
-TWINS_MODULE = "tests.core.statemachine.replay.twins"
+TWINS_MODULE = "adapters.conform.twins"
 # Small histories whose events WorkflowExecution.tla models (TLC runs are slow).
 TRACEABLE = ("timers.json", "activity-single.json", "signals.json", "activity-retry.json")
 

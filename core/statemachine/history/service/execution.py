@@ -255,10 +255,13 @@ def _closed(state: MutableState) -> Outcome:
 def signal_workflow_execution(
     state: MutableState, req: SignalWorkflowExecution, now: int
 ) -> Outcome:
-    if not state.running:
-        return _closed(state)
+    # A repeated request is answered OK even after the run closed: its first attempt
+    # was applied (`service/history/api/signalworkflow/api.go` checks the request id
+    # before the run's state), so a sender whose answer was lost is not told it failed.
     if req.request_id and req.request_id in state.signal_request_ids:
         return unchanged(state, Ok())
+    if not state.running:
+        return _closed(state)
     txn = Txn(state, now)
     _write_signal(txn, req)
     workflow_task.schedule(txn)
@@ -298,8 +301,8 @@ def signal_with_start_workflow_execution(
 def request_cancel_workflow_execution(
     state: MutableState, req: RequestCancelWorkflowExecution, now: int
 ) -> Outcome:
-    if not state.running:
-        return _closed(state)
+    if not state.running:  # "a success even if the target workflow has already finished"
+        return unchanged(state, Ok())  # (service/history/api/requestcancelworkflow/api.go)
     if state.cancel_requested:
         return unchanged(state, Ok())  # a second request changes nothing
     txn = Txn(state, now)

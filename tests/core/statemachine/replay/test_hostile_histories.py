@@ -14,6 +14,7 @@ from dataclasses import replace
 
 import pytest
 
+from adapters.conform import twins
 from core import payloads, workflow
 from core.errors import BadPayload, Nondeterminism, PotentialDeadlock
 from core.events import (
@@ -25,7 +26,6 @@ from core.opaque import Opaque
 from core.statemachine.replay.driver import answer_task, replay
 from core.workflow import Context
 from tests.conftest import corpus_events
-from tests.core.statemachine.replay import twins
 
 TIMERS = corpus_events("timers.json")
 

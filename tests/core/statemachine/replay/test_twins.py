@@ -8,24 +8,23 @@ import json
 
 import pytest
 
+from adapters.conform import twins
 from core import workflow
 from core.events import WorkflowExecutionStartedEventAttributes
 from core.statemachine.replay.driver import query, replay, snapshot
 from core.workflow import Context, Nondeterminism
 from tests.conftest import HISTORIES, corpus_events, corpus_files
-from tests.core.statemachine.replay import twins
 
 TWINS = {
     workflow.definition(c).name: workflow.definition(c)
     for c in vars(twins).values()
     if inspect.isclass(c) and "__tmodel_definition__" in vars(c)
 }
-# Histories with no twin: they need features the API does not offer (memo upserts) or
-# were written by a reset, which replays the base run's events under a new run; and the
-# histories of the server's limits (scripts/limit_workflows.py, run under a small dynamic
-# config: the manifest's `dynamic_config`), whose tasks the server mostly failed, so
-# there is little for a replay to check.
-NO_TWIN = {"search-attributes-memo.json", "reset.base.json", "reset.json"} | {
+# Histories with no twin: they need a feature the API does not offer (memo upserts); and
+# the histories of the server's limits (scripts/limit_workflows.py, run under a small
+# dynamic config: the manifest's `dynamic_config`), whose tasks the server mostly failed,
+# so there is little for a replay to check.
+NO_TWIN = {"search-attributes-memo.json"} | {
     entry["file"]
     for entry in json.loads((HISTORIES / "manifest.json").read_text(encoding="utf-8"))["histories"]
     if "dynamic_config" in entry

@@ -1,0 +1,105 @@
+"""Twins of the scenario library's workflows (adapters/conform/scenarios/), written in
+the model's workflow API (`core.workflow`).
+
+Each twin has the workflow type name the official SDK ran the original under and does
+what the original does, operation for operation, so its replay of any history the
+original wrote must succeed (THM-3.1 on real data). `TWINS` maps a workflow type name
+to its twin's definition. One workflow of the library has no twin:
+`SearchAttributesMemoWorkflow` upserts memo, which the model's workflow API does not
+offer (`NO_TWIN` says why).
+"""
+
+from __future__ import annotations
+
+import inspect
+
+from adapters.conform.twins.runs import (
+    CancelExternal,
+    Cancellable,
+    Child,
+    ContinueAsNew,
+    Failing,
+    FixedDeployFix,
+    Parent,
+    Patched,
+    Resettable,
+    Retried,
+    SignalExternal,
+    Sleep,
+    Sticky,
+    WaitForSignal,
+)
+from adapters.conform.twins.tasks import (
+    ActivityCancel,
+    ActivityRetry,
+    Approval,
+    BusyTask,
+    FanOut,
+    HeartbeatTimeout,
+    LocalActivities,
+    LongLocalActivity,
+    NonRetryable,
+    Query,
+    Saga,
+    ScheduleToCloseTimeout,
+    ScheduleToStartTimeout,
+    Signals,
+    SingleActivity,
+    StartToCloseTimeout,
+    TimerCancel,
+    Timers,
+    Updates,
+    WorkerKilled,
+)
+from core import workflow
+from core.statemachine.replay.definition import Definition
+
+__all__ = [
+    "NO_TWIN",
+    "TWINS",
+    "ActivityCancel",
+    "ActivityRetry",
+    "Approval",
+    "BusyTask",
+    "CancelExternal",
+    "Cancellable",
+    "Child",
+    "ContinueAsNew",
+    "Failing",
+    "FanOut",
+    "FixedDeployFix",
+    "HeartbeatTimeout",
+    "LocalActivities",
+    "LongLocalActivity",
+    "NonRetryable",
+    "Parent",
+    "Patched",
+    "Query",
+    "Resettable",
+    "Retried",
+    "Saga",
+    "ScheduleToCloseTimeout",
+    "ScheduleToStartTimeout",
+    "SignalExternal",
+    "Signals",
+    "SingleActivity",
+    "Sleep",
+    "StartToCloseTimeout",
+    "Sticky",
+    "TimerCancel",
+    "Timers",
+    "Updates",
+    "WaitForSignal",
+    "WorkerKilled",
+]
+
+TWINS: dict[str, Definition] = {
+    workflow.definition(value).name: workflow.definition(value)
+    for value in list(globals().values())
+    if inspect.isclass(value) and "__tmodel_definition__" in vars(value)
+}
+# workflow type -> why it has no twin
+NO_TWIN: dict[str, str] = {
+    "SearchAttributesMemoWorkflow": "it upserts memo, which the model's workflow API "
+    "does not offer",
+}
