@@ -78,7 +78,7 @@ CLEAN: list[tuple[str, list[str]]] = [
     ("a first run continued as new", [_h("continue-as-new.run1.json")]),
     ("a heartbeating activity", ["--long-activity", "1", _h("activity-heartbeat-timeout.json")]),
     ("a run that continued as new", ["--long-events", "5", _h("continue-as-new.run1.json")]),
-    ("the unchanged twin", ["--workflow", "tests.core.statemachine.replay.twins:Timers",
+    ("the unchanged twin", ["--workflow", "adapters.conform.twins:Timers",
                             _h("timers.json")]),
     ("a history of another type", ["--workflow", f"{TWINS}:TimersMissingASleep",
                                    _h("activity-single.json")]),

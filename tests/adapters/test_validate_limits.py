@@ -20,12 +20,8 @@ def test_the_corpus_is_valid_at_the_servers_default_limits(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     code, doc = _validate(capsys, "--limits", str(HISTORIES))
-    assert code == 0 and doc["summary"] == {
-        "files": len(corpus_files()),
-        "valid": len(corpus_files()),
-        "invalid": 0,
-        "events": doc["summary"]["events"],
-    }
+    summary = doc["summary"]
+    assert code == 0 and summary["valid"] == summary["files"] >= len(corpus_files())
 
 
 def test_a_history_past_a_limit_named_on_the_command_line_is_invalid(
