@@ -587,3 +587,12 @@ def test_merging_an_upsert_replaces_and_removes_keys() -> None:
     upsert = Opaque.of({"fields": {"a": payload(3), "b": payload(None) | {"data": "bnVsbA=="}}})
     assert lim.merged(start, upsert, "fields") == Opaque.of({"fields": {"a": payload(3)}})
     assert lim.merged(None, None, "fields") is None
+
+
+def test_an_error_level_below_the_warn_level_still_terminates() -> None:
+    run = LimitedRun()
+    state = enforce.persisted(run.state, 50)
+    limits = dataclasses.replace(SMALL, history_size_warn=10**6, history_size_error=40)
+    outcome = service.handle(state, rq.SignalWorkflowExecution("s"), 1, limits)
+    assert isinstance(outcome.reply, rq.Error) and outcome.reply.message == lim.HISTORY_SIZE_REASON
+    assert outcome.events[-1].event_type is E.WORKFLOW_EXECUTION_TERMINATED
