@@ -1,4 +1,5 @@
-"""`tmodel validate PATH... [--json]`: check histories against spec/history.md.
+"""`tmodel validate PATH... [--json] [--limits] [--limit KEY=VALUE ...]`: check histories
+against spec/history.md (the LIMIT-* rules too, given the server's limits).
 
 Files and directories (walked recursively for ``*.json``, skipping ``manifest.json``)
 are streamed through the JSON decoder into the pure validator, one file at a time, so a
@@ -20,9 +21,11 @@ from typing import Any
 from adapters.argtypes import nonempty_path
 from adapters.console import progress, summary_table
 from adapters.input_file import open_regular, require_events
+from adapters.limit_args import add_limit_options, limits_of
 from adapters.temporal_json import iter_events
 from core.errors import BadInput
 from core.statemachine.history.fold import Violation
+from core.statemachine.history.limits import Limits
 from core.statemachine.history.validator import validate
 
 SKIPPED_NAMES = frozenset({"manifest.json"})
@@ -64,6 +67,7 @@ def add_parser(commands: Any) -> None:
         "paths", nargs="+", type=nonempty_path, metavar="PATH", help="history file or directory"
     )
     parser.add_argument("--json", action="store_true", help="print one JSON document")
+    add_limit_options(parser)
     parser.set_defaults(run=run)
 
 
@@ -87,12 +91,13 @@ def collect(paths: Sequence[str]) -> Iterator[tuple[str, str | None]]:
             yield raw, "no such file or directory"
 
 
-def check_file(path: str) -> FileReport:
-    """Decode and validate one file; never raises for bad content."""
+def check_file(path: str, limits: Limits | None = None) -> FileReport:
+    """Decode and validate one file (with the LIMIT-* rules too, given `limits`); never
+    raises for bad content."""
     counted = _Counter()
     try:
         with open_regular(path) as stream:
-            result = validate(counted.through(require_events(iter_events(stream))))
+            result = validate(counted.through(require_events(iter_events(stream))), limits)
     except BadInput as exc:
         return FileReport(path, counted.n, error=str(exc))
     except OSError as exc:  # a read error after the open
@@ -116,10 +121,12 @@ class _Counter:
 
 def run(args: argparse.Namespace) -> int:
     targets = list(collect(args.paths))
+    limits = limits_of(args)
     reports: list[FileReport] = []
     with progress("validating", total=len(targets), enabled=not args.json) as advance:
         for path, error in targets:
-            reports.append(FileReport(path, 0, error=error) if error else check_file(path))
+            report = FileReport(path, 0, error=error) if error else check_file(path, limits)
+            reports.append(report)
             advance(1)
     if args.json:
         print(json.dumps(_document(reports), indent=2))

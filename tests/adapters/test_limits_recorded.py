@@ -130,7 +130,7 @@ def _identity(host: Host, i: int) -> str:
     return str(getattr(host.real[i].attributes, "identity", ""))
 
 
-# --- what the real workers sent (scripts/limit_workflows.py) ------------------------------
+# --- what the real workers sent (adapters/conform/scenarios/workflows_limits.py) ---------
 
 KB3 = 3000
 

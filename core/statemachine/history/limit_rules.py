@@ -126,47 +126,47 @@ def _pending(fold: Fold, event: HistoryEvent, kind: lim.Pending, count: int) -> 
         fold.violate(kind.rule, event, f"{count} {kind.description}, over the limit of {limit}")
 
 
+def _payload(cls: type, name: str, measure: Measure) -> Check:
+    """The check of one payload-bearing attribute of events of `cls`."""
+
+    def check(fold: Fold, event: HistoryEvent) -> None:
+        if isinstance(event.attributes, cls):
+            value = getattr(event.attributes, name)
+            _blob(fold, event, name, value if isinstance(value, Opaque) else None, measure)
+
+    return check
+
+
+def _new_run(
+    fold: Fold,
+    event: HistoryEvent,
+    given: Opaque | None,
+    memo: Opaque | None,
+    search_attributes: Opaque | None,
+) -> None:
+    """What a start, a continue-as-new and a child start carry for a new run."""
+    _blob(fold, event, "input", given, payloads_size)
+    _memo(fold, event, memo)
+    _search_attributes(fold, event, search_attributes)
+
+
 def _started(fold: Fold, event: HistoryEvent) -> None:
     a = _typed(event, WorkflowExecutionStartedEventAttributes)
     if a is not None:
-        _blob(fold, event, "input", a.input, payloads_size)
-        _memo(fold, event, a.memo)
-        _search_attributes(fold, event, a.search_attributes)
+        _new_run(fold, event, a.input, a.memo, a.search_attributes)
         fold.memo, fold.search_attributes = a.memo, a.search_attributes
-
-
-def _signaled(fold: Fold, event: HistoryEvent) -> None:
-    a = _typed(event, WorkflowExecutionSignaledEventAttributes)
-    if a is not None:
-        _blob(fold, event, "input", a.input, payloads_size)
-
-
-def _completed(fold: Fold, event: HistoryEvent) -> None:
-    a = _typed(event, WorkflowExecutionCompletedEventAttributes)
-    if a is not None:
-        _blob(fold, event, "result", a.result, payloads_size)
-
-
-def _failed(fold: Fold, event: HistoryEvent) -> None:
-    a = _typed(event, WorkflowExecutionFailedEventAttributes)
-    if a is not None:
-        _blob(fold, event, "failure", a.failure, failure_size)
 
 
 def _continued(fold: Fold, event: HistoryEvent) -> None:
     a = _typed(event, WorkflowExecutionContinuedAsNewEventAttributes)
     if a is not None:
-        _blob(fold, event, "input", a.input, payloads_size)
-        _memo(fold, event, a.memo)
-        _search_attributes(fold, event, a.search_attributes)
+        _new_run(fold, event, a.input, a.memo, a.search_attributes)
 
 
 def _child(fold: Fold, event: HistoryEvent) -> None:
     a = _typed(event, StartChildWorkflowExecutionInitiatedEventAttributes)
     if a is not None:
-        _blob(fold, event, "input", a.input, payloads_size)
-        _memo(fold, event, a.memo)
-        _search_attributes(fold, event, a.search_attributes)
+        _new_run(fold, event, a.input, a.memo, a.search_attributes)
         _pending(fold, event, lim.CHILDREN, len(fold.children))
 
 
@@ -175,24 +175,6 @@ def _activity(fold: Fold, event: HistoryEvent) -> None:
     if a is not None:
         _blob(fold, event, "input", a.input, payloads_size)
         _pending(fold, event, lim.ACTIVITIES, len(fold.activities))
-
-
-def _activity_completed(fold: Fold, event: HistoryEvent) -> None:
-    a = _typed(event, ActivityTaskCompletedEventAttributes)
-    if a is not None:
-        _blob(fold, event, "result", a.result, payloads_size)
-
-
-def _activity_failed(fold: Fold, event: HistoryEvent) -> None:
-    a = _typed(event, ActivityTaskFailedEventAttributes)
-    if a is not None:
-        _blob(fold, event, "failure", a.failure, failure_size)
-
-
-def _activity_canceled(fold: Fold, event: HistoryEvent) -> None:
-    a = _typed(event, ActivityTaskCanceledEventAttributes)
-    if a is not None:
-        _blob(fold, event, "details", a.details, payloads_size)
 
 
 def _signal(fold: Fold, event: HistoryEvent) -> None:
@@ -300,18 +282,30 @@ def _suggestion_wrong(
 CHECKS: Mapping[EventType, Check] = MappingProxyType(
     {
         E.WORKFLOW_EXECUTION_STARTED: _started,
-        E.WORKFLOW_EXECUTION_SIGNALED: _signaled,
-        E.WORKFLOW_EXECUTION_COMPLETED: _completed,
-        E.WORKFLOW_EXECUTION_FAILED: _failed,
+        E.WORKFLOW_EXECUTION_SIGNALED: _payload(
+            WorkflowExecutionSignaledEventAttributes, "input", payloads_size
+        ),
+        E.WORKFLOW_EXECUTION_COMPLETED: _payload(
+            WorkflowExecutionCompletedEventAttributes, "result", payloads_size
+        ),
+        E.WORKFLOW_EXECUTION_FAILED: _payload(
+            WorkflowExecutionFailedEventAttributes, "failure", failure_size
+        ),
         E.WORKFLOW_EXECUTION_CONTINUED_AS_NEW: _continued,
         E.WORKFLOW_TASK_SCHEDULED: _wft_scheduled,
         E.WORKFLOW_TASK_STARTED: _wft_started,
         E.WORKFLOW_TASK_FAILED: _wft_failed,
         E.WORKFLOW_TASK_TIMED_OUT: _wft_timed_out,
         E.ACTIVITY_TASK_SCHEDULED: _activity,
-        E.ACTIVITY_TASK_COMPLETED: _activity_completed,
-        E.ACTIVITY_TASK_FAILED: _activity_failed,
-        E.ACTIVITY_TASK_CANCELED: _activity_canceled,
+        E.ACTIVITY_TASK_COMPLETED: _payload(
+            ActivityTaskCompletedEventAttributes, "result", payloads_size
+        ),
+        E.ACTIVITY_TASK_FAILED: _payload(
+            ActivityTaskFailedEventAttributes, "failure", failure_size
+        ),
+        E.ACTIVITY_TASK_CANCELED: _payload(
+            ActivityTaskCanceledEventAttributes, "details", payloads_size
+        ),
         E.MARKER_RECORDED: _marker,
         E.START_CHILD_WORKFLOW_EXECUTION_INITIATED: _child,
         E.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED: _signal,

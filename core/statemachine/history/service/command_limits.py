@@ -11,6 +11,8 @@ after these; where a command breaks both, the model reports the limit.)
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from core.commands import (
     CompleteWorkflowExecutionCommandAttributes,
     ContinueAsNewWorkflowExecutionCommandAttributes,
@@ -114,12 +116,15 @@ def upsert_search_attributes(
 ) -> Rejection | Opaque | None:
     """The run's search attributes after the upsert, or the Rejection."""
     cause = Cause.BAD_SEARCH_ATTRIBUTES
-    error = "UpsertWorkflowSearchAttributesCommandAttributes exceeds size limit."
-    rejected = _upserted_data(limits, a.search_attributes, "indexedFields", cause, error)
-    if rejected is not None:
-        return rejected
-    after = merged(s.search_attributes, a.search_attributes, "indexedFields")
-    return enforce.search_attributes(limits, after, cause) or after
+    return _upsert(
+        limits,
+        a.search_attributes,
+        "indexedFields",
+        cause,
+        "UpsertWorkflowSearchAttributesCommandAttributes exceeds size limit.",
+        s.search_attributes,
+        lambda after: enforce.search_attributes(limits, after, cause),
+    )
 
 
 def modify_properties(
@@ -127,13 +132,34 @@ def modify_properties(
 ) -> Rejection | Opaque | None:
     """The run's memo after the upsert, or the Rejection."""
     cause = Cause.BAD_MODIFY_WORKFLOW_PROPERTIES_ATTRIBUTES
-    error = "ModifyWorkflowPropertiesCommandAttributes exceeds size limit."
-    rejected = _upserted_data(limits, a.upserted_memo, "fields", cause, error)
+    error = "ModifyWorkflowPropertiesCommandAttributes. Memo exceeds size limit."
+    return _upsert(
+        limits,
+        a.upserted_memo,
+        "fields",
+        cause,
+        "ModifyWorkflowPropertiesCommandAttributes exceeds size limit.",
+        s.memo,
+        lambda after: enforce.memo(limits, after, cause, error),
+    )
+
+
+def _upsert(
+    limits: Limits,
+    upsert: Opaque | None,
+    key: str,
+    cause: Cause,
+    error: str,
+    current: Opaque | None,
+    check: Callable[[Opaque | None], Rejection | None],
+) -> Rejection | Opaque | None:
+    """An upsert: its own keys and data against the blob limit, then the run's map with
+    it merged in against the map's limits; the merged map if both pass."""
+    rejected = _upserted_data(limits, upsert, key, cause, error)
     if rejected is not None:
         return rejected
-    after = merged(s.memo, a.upserted_memo, "fields")
-    error = "ModifyWorkflowPropertiesCommandAttributes. Memo exceeds size limit."
-    return enforce.memo(limits, after, cause, error) or after
+    after = merged(current, upsert, key)
+    return check(after) or after
 
 
 def _upserted_data(

@@ -1,9 +1,7 @@
-"""Workflows that run into the server's limits, for ``scripts/record_limits.py``.
-
-Each makes a dev server started with small limits (``--dynamic-config-value``) enforce
-one of them; the docstrings say which. They live in their own module so the temporalio
-workflow sandbox can re-import them by name. A dev tool: nothing in the package imports
-it.
+"""The workflows of the limit scenarios (library_limits.py): each runs into one of the
+server's limits on a dev server started with small ones (``--dynamic-config-value``);
+the docstrings say which. A module of their own, so the temporalio workflow sandbox can
+re-import them by name.
 """
 
 from __future__ import annotations
