@@ -147,24 +147,45 @@ _TIMESTAMP = re.compile(
     r"(?:\.([0-9]{1,9}))?([Zz]|[+-][0-9]{2}:[0-9]{2})\Z"
 )
 _DURATION = re.compile(r"(-)?([0-9]{1,12})(?:\.([0-9]{1,9}))?s\Z")
-_DAYS: dict[str, int] = {}  # "YYYY-MM-DD" -> days since the epoch
+# "YYYY-MM-DDTHH:MM:SS" -> seconds since the epoch, for prefixes already read in full
+# by the regex below: the histories of a file span few seconds of distinct text.
+_SECONDS: dict[str, int] = {}
+_MAX_MEMO = 100_000
 
 
 def _decode_timestamp(raw: object, ctx: _Ctx) -> int:
+    if type(raw) is str:  # the fast path: a known prefix, "Z" or "." 1-9 digits "Z"
+        seconds = _SECONDS.get(raw[:19])
+        if seconds is not None:
+            tail = raw[19:]
+            if tail == "Z":
+                return seconds * _NS
+            digits = tail[1:-1]
+            if (
+                tail[:1] == "."
+                and tail[-1:] == "Z"
+                and 0 < len(digits) <= 9
+                and digits.isdigit()
+                and digits.isascii()
+            ):
+                return seconds * _NS + int(digits.ljust(9, "0"))
+    return _parse_timestamp(raw)
+
+
+def _parse_timestamp(raw: object) -> int:
     if type(raw) is not str or (match := _TIMESTAMP.match(raw)) is None:
         raise _Bad(f"expected an RFC 3339 timestamp, got {_show(raw)}")
     year, month, day, hour, minute, second, fraction, zone = match.groups()
-    days = _DAYS.get(raw[:10])
-    if days is None:
-        try:
-            days = date(int(year), int(month), int(day)).toordinal() - _EPOCH
-        except ValueError:
-            raise _Bad(f"no such date: {_show(raw)}") from None
-        if len(_DAYS) < 100_000:  # a memo: histories span few days
-            _DAYS[raw[:10]] = days
+    try:
+        days = date(int(year), int(month), int(day)).toordinal() - _EPOCH
+    except ValueError:
+        raise _Bad(f"no such date: {_show(raw)}") from None
     if int(hour) > 23 or int(minute) > 59 or int(second) > 59:
         raise _Bad(f"no such time of day: {_show(raw)}")
-    seconds = days * 86400 + int(hour) * 3600 + int(minute) * 60 + int(second)
+    local = days * 86400 + int(hour) * 3600 + int(minute) * 60 + int(second)
+    if _MIN_SECONDS <= local <= _MAX_SECONDS and len(_SECONDS) < _MAX_MEMO:
+        _SECONDS[raw[:19]] = local  # the prefix read as UTC, for the fast path
+    seconds = local
     if zone not in ("Z", "z"):
         if int(zone[1:3]) > 23 or int(zone[4:6]) > 59:
             raise _Bad(f"no such UTC offset: {_show(raw)}")
