@@ -5,6 +5,7 @@ the help formatter they share."""
 from __future__ import annotations
 
 import argparse
+import os
 import textwrap
 
 
@@ -20,6 +21,29 @@ def positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
     return value
+
+
+def cpu_count() -> int:
+    """Cores this process may use (the scheduler's affinity where the OS has one)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    if affinity is not None:
+        return max(1, len(affinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+def jobs(text: str) -> int:
+    """Processes run at once: a positive number, or ``auto`` (one per core)."""
+    if text == "auto":
+        return cpu_count()
+    return positive(text)
+
+
+def nonempty_path(text: str) -> str:
+    """A path to read or write: an empty one is refused, not taken as the current
+    directory (which is what the file system calls make of it)."""
+    if not text:
+        raise argparse.ArgumentTypeError("an empty path names no file or directory")
+    return text
 
 
 class HelpFormatter(argparse.HelpFormatter):

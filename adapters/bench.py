@@ -20,9 +20,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from adapters.argtypes import HelpFormatter, positive
+from adapters.argtypes import HelpFormatter, cpu_count, positive
 from adapters.console import progress, summary_table
-from adapters.simulate_pool import cpu_count
 from adapters.temporal_json import iter_events, write_events
 from core.events import HistoryEvent
 from core.statemachine.history.validator import validate

@@ -4,7 +4,10 @@ every option: docs/cli.rst).
 Every subcommand follows the same contract: exit 0 when all is well, 1 when the model
 found something wrong (an invalid history, a violation), 2 for bad input (a missing or
 malformed file, a wrong argument). Bad input is reported on one line naming the file
-or argument; no traceback ever reaches the user.
+or argument; no traceback ever reaches the user. `main` is the one error boundary: an
+exception no command expected is a bug of tmodel, reported as one line saying where
+the full traceback was written, with exit code 3. Text that cannot be encoded for the
+terminal (a lone surrogate, which JSON may carry) is printed as an escape.
 
 Start-up is kept short: the table below names each subcommand's module and its
 one-line help, and only the module of the subcommand being run is imported (its
@@ -16,12 +19,15 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import tempfile
+import traceback
 from collections.abc import Sequence
 from typing import NoReturn
 
 EXIT_OK = 0
 EXIT_FOUND = 1
 EXIT_BAD_INPUT = 2
+EXIT_INTERNAL = 3
 
 # name -> (module defining `add_parser(commands)`, its one-line help for `tmodel --help`)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -81,17 +87,49 @@ def build_parser(load: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    words = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(chosen_command(words))
-    args = parser.parse_args(words)
+    _escape_unencodable_output()
     try:
+        words = list(sys.argv[1:] if argv is None else argv)
+        args = build_parser(chosen_command(words)).parse_args(words)
         code: int = args.run(args)
     except KeyboardInterrupt:
         print("tmodel: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except SystemExit:
+        raise
+    except BaseException as error:
+        print(internal_error(error), file=sys.stderr)
+        return EXIT_INTERNAL
     return code
+
+
+def internal_error(error: BaseException) -> str:
+    """Write the traceback of an unexpected error to a file; one line saying so."""
+    first = str(error).splitlines()[0][:200] if str(error) else ""
+    what = type(error).__name__ + (f": {first}" if first else "")
+    try:
+        with tempfile.NamedTemporaryFile(
+            "w",
+            prefix="tmodel-traceback-",
+            suffix=".txt",
+            delete=False,
+            encoding="utf-8",
+            errors="backslashreplace",
+        ) as out:
+            traceback.print_exception(error, file=out)
+        where = f"traceback written to {out.name}"
+    except OSError as exc:
+        where = f"the traceback could not be written: {exc.strerror or exc}"
+    return f"tmodel: internal error: {what} ({where}); please report it"
+
+
+def _escape_unencodable_output() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
 
 
 if __name__ == "__main__":

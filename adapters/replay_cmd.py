@@ -5,14 +5,16 @@ history in Temporal's JSON format, imports a `@workflow.defn` class written with
 `core.workflow`, and re-runs the class against the history, task by task
 (core/statemachine/replay/driver.py). If code and history part, the user sees where:
 the event id, what the history holds there, what the code produced instead, and the
-history around that event.
+history around that event. Code that does not yield within 2 seconds is stopped and
+reported as a potential deadlock, naming the workflow task (sim/deadlock.py).
 
 MODULE is a dotted module path (imported with the current directory on the path, as
 ``python -m`` would) or the path of a ``.py`` file; NAME is an attribute of it. Exit
-codes: 0 the history replays, 1 nondeterminism, 2 bad input (an unreadable or malformed
-history, a module that cannot be imported, a NAME that is not a workflow, a history of
-another workflow type). Bad input is one line on stderr naming the file or argument;
-with ``--json`` the same reason is also the ``error`` of the JSON document.
+codes: 0 the history replays, 1 nondeterminism or a potential deadlock, 2 bad input (an
+unreadable or malformed history, a payload the model cannot decode, a module that
+cannot be imported, a NAME that is not a workflow, a history of another workflow type).
+Bad input is one line on stderr naming the file or argument; with ``--json`` the same
+reason is also the ``error`` of the JSON document.
 """
 
 from __future__ import annotations
@@ -30,9 +32,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from adapters.argtypes import nonempty_path
 from adapters.console import summary_table
-from adapters.temporal_json import decode_history
-from core.errors import BadInput, InvalidDefinition, ModelError, Nondeterminism
+from adapters.input_file import read_history
+from core.errors import BadInput, InvalidDefinition, ModelError, Nondeterminism, PotentialDeadlock
 from core.event_sets import CLOSE_EVENT_TYPES
 from core.events import (
     HistoryEvent,
@@ -42,6 +45,7 @@ from core.events import (
 from core.statemachine.replay.definition import Definition, definition
 from core.statemachine.replay.driver import replay, slices
 from core.statemachine.replay.matching import marker_key
+from sim.deadlock import DeadlockGuard
 
 CONTEXT_BEFORE = 4  # history events shown before the one where replay stopped
 CONTEXT_AFTER = 2  # and after it
@@ -72,10 +76,11 @@ class Report:
     nondeterminism: Nondeterminism | None = None
     context: tuple[HistoryEvent, ...] = field(default=())
     error: str | None = None
+    deadlock: str | None = None  # the code did not yield: which task, how long
 
     @property
     def ok(self) -> bool:
-        return self.error is None and self.nondeterminism is None
+        return self.error is None and self.nondeterminism is None and self.deadlock is None
 
     def to_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
@@ -88,6 +93,9 @@ class Report:
         }
         if self.error is not None:
             doc["error"] = self.error
+            return doc
+        if self.deadlock is not None:
+            doc["deadlock"] = self.deadlock
             return doc
         nd = self.nondeterminism
         if nd is None:
@@ -112,7 +120,9 @@ def add_parser(commands: Any) -> None:
         description="Replay a Temporal JSON history against a @workflow.defn class written "
         "with core.workflow. Exit 0 the history replays, 1 nondeterminism, 2 bad input.",
     )
-    parser.add_argument("history", metavar="HISTORY", help="history file (Temporal JSON)")
+    parser.add_argument(
+        "history", type=nonempty_path, metavar="HISTORY", help="history file (Temporal JSON)"
+    )
     parser.add_argument(
         "--workflow",
         required=True,
@@ -139,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
 def replay_file(history: str, spec: str) -> Report:
     """Load both inputs and replay; every problem becomes part of the Report."""
     try:
-        events = load_history(history)
+        events = read_history(history)
         workflow = load_workflow(spec)
         recorded = _workflow_type(history, events)
     except BadInput as exc:
@@ -152,7 +162,9 @@ def replay_file(history: str, spec: str) -> Report:
             f"but {spec} is {workflow.name!r}",
         )
     try:
-        result = replay(workflow, events)
+        result = replay(workflow, events, guard=DeadlockGuard())
+    except PotentialDeadlock as error:
+        return replace(base, deadlock=str(error))
     except Nondeterminism as nd:
         return replace(
             base,
@@ -169,25 +181,6 @@ def replay_file(history: str, spec: str) -> Report:
         else f"still running (the last event is {last.event_type.name}, event {last.event_id})"
     )
     return replace(base, tasks=len(result.tasks), ended=ended)
-
-
-def load_history(path: str) -> tuple[HistoryEvent, ...]:
-    """Read and decode a history file; raises BadInput naming the file."""
-    try:
-        data = Path(path).read_bytes()
-    except IsADirectoryError:
-        raise BadInput(f"{path}: is a directory, not a history file") from None
-    except OSError as exc:
-        raise BadInput(f"{path}: {exc.strerror or exc}") from None
-    try:
-        events = decode_history(data).events
-    except BadInput as exc:
-        raise BadInput(f"{path}: {exc}") from None
-    except RecursionError:
-        raise BadInput(f"{path}: JSON nested too deeply") from None
-    if not events:
-        raise BadInput(f"{path}: the history has no events")
-    return events
 
 
 def _workflow_type(path: str, events: Sequence[HistoryEvent]) -> str:
@@ -284,6 +277,9 @@ def _detail(event: HistoryEvent) -> str:
 
 
 def _print_report(report: Report) -> None:
+    if report.deadlock is not None:
+        print(f"DEADLOCK  {report.history} against {report.workflow}: {report.deadlock}")
+        return
     nd = report.nondeterminism
     if nd is None:
         print(f"ok  {report.history} replays against {report.workflow}")

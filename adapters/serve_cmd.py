@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import os
 import signal
 import sys
@@ -106,20 +107,23 @@ async def serve(
     search_attributes: Sequence[tuple[str, str]] = (),
 ) -> int:
     os.environ.setdefault("GRPC_VERBOSITY", "NONE")  # gRPC's C core logs to stderr
-    from adapters.serve.server import Server
+    from adapters.serve.gate import Listener
 
-    server = Server(address, namespaces, time_skipping, locked, seed)
-    for record in server.frontend.namespaces.values():
-        record.search_attributes.update(search_attributes)
+    # bind first, with only grpc loaded; calls wait at the gate while the model loads
+    listener = Listener(address)
     try:
-        port = await server.start()
+        port = await listener.start()
     except (OSError, RuntimeError, ValueError):
         print(
             f"tmodel serve: cannot listen on {address}: the port is in use or not available",
             file=sys.stderr,
         )
-        await server.runtime.stop()
         return EXIT_BAD_INPUT
+    loaded = await asyncio.to_thread(importlib.import_module, "adapters.serve.server")
+    server = loaded.Server(address, namespaces, time_skipping, locked, seed, listener)
+    for record in server.frontend.namespaces.values():
+        record.search_attributes.update(search_attributes)
+    await server.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

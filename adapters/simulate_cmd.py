@@ -27,14 +27,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from adapters.argtypes import HelpFormatter, positive, whole_number
+from adapters.argtypes import HelpFormatter, jobs, nonempty_path, positive, whole_number
 from adapters.console import progress, running_total
+from adapters.input_file import MAX_REPRO_BYTES, read_text
 from adapters.simulate_out import Written, describe, write_outputs
 from adapters.simulate_out import document as written_document
-from adapters.simulate_pool import cpu_count, run_many, run_one
+from adapters.simulate_pool import run_many, run_one
 from adapters.simulate_report import Outcome, document, print_report, repro_command
 from core.errors import BadInput
-from sim.config import FAULT_KINDS, SimConfig
+from sim.config import FAULT_KINDS, MAX_WORKFLOWS, SimConfig
 from sim.repro import Repro, ReproError, dumps, from_shrunk, loads
 from sim.run import RunResult, simulate
 from sim.shrink import Shrunk, shrink
@@ -61,7 +62,7 @@ def add_parser(commands: Any) -> None:
     )
     parser.add_argument(
         "--workflows",
-        type=positive,
+        type=_workflows,
         metavar="N",
         help=f"workflows to start (default {DEFAULT.workflows})",
     )
@@ -79,15 +80,18 @@ def add_parser(commands: Any) -> None:
     )
     parser.add_argument(
         "--jobs",
-        type=_jobs,
+        type=jobs,
         default=1,
         metavar="N|auto",
         help="seeds run at once, one process each (default 1; auto: one per core)",
     )
-    parser.add_argument("--repro", metavar="FILE", help="replay a repro file")
+    parser.add_argument("--repro", type=nonempty_path, metavar="FILE", help="replay a repro file")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.add_argument(
-        "--out", metavar="DIR", help="write histories (Temporal JSON), traces and timelines"
+        "--out",
+        type=nonempty_path,
+        metavar="DIR",
+        help="write histories (Temporal JSON), traces and timelines",
     )
     parser.set_defaults(run=run)
 
@@ -102,10 +106,11 @@ def _seed(text: str) -> int:
     return value
 
 
-def _jobs(text: str) -> int:
-    if text == "auto":
-        return cpu_count()
-    return positive(text)
+def _workflows(text: str) -> int:
+    value = positive(text)
+    if value > MAX_WORKFLOWS:
+        raise argparse.ArgumentTypeError(f"more than {MAX_WORKFLOWS:,} workflows: {text!r}")
+    return value
 
 
 def _seed_range(text: str) -> range:
@@ -175,12 +180,7 @@ def parse_request(args: argparse.Namespace) -> Request:
 
 
 def read_repro(path: str) -> Repro:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise BadInput(f"{path}: not a repro file (not UTF-8 text)") from None
-    except OSError as exc:
-        raise BadInput(f"{path}: {exc.strerror or exc}") from None
+    text = read_text(path, MAX_REPRO_BYTES, "a repro file")
     try:
         return loads(text)
     except ReproError as exc:

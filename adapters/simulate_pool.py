@@ -11,7 +11,6 @@ pickling those costs about a seventh of the run that made them.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -21,14 +20,6 @@ from sim.config import SimConfig
 from sim.run import RunResult, simulate
 
 Done = tuple[RunResult, float]  # the result and the wall seconds the run took
-
-
-def cpu_count() -> int:
-    """Cores this process may use (the scheduler's affinity where the OS has one)."""
-    affinity = getattr(os, "sched_getaffinity", None)
-    if affinity is not None:
-        return max(1, len(affinity(0)))
-    return max(1, os.cpu_count() or 1)
 
 
 def run_one(

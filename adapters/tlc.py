@@ -168,6 +168,9 @@ def parse_output(
     printed = tuple(line for line in outside.splitlines() if line.startswith("<<"))
     if "***Parse Error***" in outside or "Fatal errors while parsing" in outside:
         errors.append(_first_sany_error(outside))
+    if exit_code != 0 and not _MSG.search(text):  # TLC never started (the JVM did not)
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        errors.append(lines[0] if lines else f"java ended with exit status {exit_code}")
     return TlcResult(
         distinct, generated, depth, violated, tuple(trace), tuple(errors), printed,
         seconds, exit_code,

@@ -18,7 +18,9 @@ import sys
 from typing import Any
 
 from adapters import tlc, tlc_trace
+from adapters.argtypes import jobs, nonempty_path
 from adapters.console import progress, summary_table
+from adapters.input_file import read_history
 from core.errors import BadInput
 
 EXIT_OK, EXIT_FOUND, EXIT_BAD_INPUT = 0, 1, 2
@@ -43,10 +45,17 @@ def add_parser(commands: Any) -> None:
         "--trace",
         action="append",
         default=[],
+        type=nonempty_path,
         metavar="HISTORY",
         help="trace-validate a Temporal JSON history (repeatable)",
     )
-    parser.add_argument("--jobs", type=int, default=2, help="TLC processes run at once")
+    parser.add_argument(
+        "--jobs",
+        type=jobs,
+        default=2,
+        metavar="N|auto",
+        help="TLC processes run at once (default 2; auto: one per core)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.set_defaults(run=run)
 
@@ -92,7 +101,7 @@ def _print_configs(reports: list[tlc.ConfigReport]) -> None:
 
 def _run_traces(toolchain: tlc.Toolchain, args: argparse.Namespace) -> int:
     # Read every history first, so a bad file is reported before any TLC runs.
-    histories = [(path, tlc_trace.read_history(path)) for path in args.trace]
+    histories = [(path, read_history(path)) for path in args.trace]
     reports: list[tlc_trace.TraceReport] = []
     with progress("trace validation", total=len(histories), enabled=not args.json) as advance:
         for path, events in histories:

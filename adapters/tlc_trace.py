@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.temporal_json import iter_events
+from adapters.input_file import read_history
 from adapters.tlc import SPEC_DIR, TlcError, Toolchain, run_tlc
 from core.enums import EventType
 from core.errors import BadInput
@@ -251,17 +251,6 @@ class TraceReport:
         }
 
 
-def read_history(path: str) -> list[HistoryEvent]:
-    """Decode a history file; BadInput (one line, naming the file) if unreadable."""
-    try:
-        with open(path, "rb") as stream:
-            return list(iter_events(stream))
-    except OSError as exc:
-        raise BadInput(f"{path}: {exc.strerror or exc}") from None
-    except BadInput as exc:
-        raise BadInput(f"{path}: {exc}") from None
-
-
 def validate_events(
     toolchain: Toolchain, events: Sequence[HistoryEvent], label: str, timeout: float = 300
 ) -> TraceReport:
@@ -271,7 +260,7 @@ def validate_events(
     except NotModelled as exc:
         return TraceReport(label, len(events), False, 0, str(exc), 0.0, not_modelled=True)
     if not records:
-        return TraceReport(label, 0, False, 0, "the history is empty", 0.0)
+        raise BadInput(f"{label}: the history has no events (a history starts with one)")
     try:
         result = run_tlc(
             toolchain,

@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from adapters.argtypes import nonempty_path
 from adapters.console import progress, summary_table
+from adapters.input_file import open_regular, require_events
 from adapters.temporal_json import iter_events
 from core.errors import BadInput
 from core.statemachine.history.fold import Violation
@@ -58,7 +60,9 @@ def add_parser(commands: Any) -> None:
         description="Check Temporal JSON histories (files or directories) against "
         "spec/history.md. Exit 0 all valid, 1 a history is invalid, 2 bad input.",
     )
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="history file or directory")
+    parser.add_argument(
+        "paths", nargs="+", type=nonempty_path, metavar="PATH", help="history file or directory"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.set_defaults(run=run)
 
@@ -87,11 +91,11 @@ def check_file(path: str) -> FileReport:
     """Decode and validate one file; never raises for bad content."""
     counted = _Counter()
     try:
-        with open(path, "rb") as stream:
-            result = validate(counted.through(iter_events(stream)))
+        with open_regular(path) as stream:
+            result = validate(counted.through(require_events(iter_events(stream))))
     except BadInput as exc:
         return FileReport(path, counted.n, error=str(exc))
-    except OSError as exc:
+    except OSError as exc:  # a read error after the open
         return FileReport(path, counted.n, error=exc.strerror or str(exc))
     except RecursionError:
         return FileReport(path, counted.n, error="JSON nested too deeply")

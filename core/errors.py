@@ -44,3 +44,29 @@ class Nondeterminism(ModelError):
         self.event_id = event_id
         self.expected = expected
         self.produced = produced
+
+
+class BadPayload(BadInput):
+    """A payload the model's data converter cannot decode: its data is not base64 or not
+    JSON, or its encoding is neither ``json/plain`` nor ``binary/null`` (core/payloads.py)."""
+
+
+class PotentialDeadlock(BaseException):
+    """Workflow code ran for longer than its runner allows without yielding.
+
+    The SDKs bound each workflow activation by wall-clock time and fail the workflow
+    task when code neither finishes nor awaits within it (temporalio runs each
+    activation in a thread and waits 2 s for it, temporalio/worker/_workflow.py,
+    `_deadlock_timeout_seconds` and `_DeadlockError`; rule TMPRL1101). Core reads no
+    clock, so it cannot notice this itself: the runner injects a guard into the replay
+    engine (`Execution(guard=...)`), and the guard raises this error into the spinning
+    code. Like `KeyboardInterrupt` it is a `BaseException`, so workflow code's
+    ``except Exception`` and the scheduler, which keep the code's own errors, let it
+    pass. `where` says which workflow task it was, once the driver knows.
+    """
+
+    def __init__(self, seconds: float, where: str = "") -> None:
+        self.seconds = seconds
+        self.where = where
+        text = f"potential deadlock (TMPRL1101): workflow code ran {seconds:g} s without yielding"
+        super().__init__(f"{text} in {where}" if where else text)

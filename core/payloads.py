@@ -18,6 +18,7 @@ import functools
 import json
 from collections.abc import Sequence
 
+from core.errors import BadPayload
 from core.opaque import JsonValue, Opaque
 
 _JSON = base64.b64encode(b"json/plain").decode("ascii")
@@ -63,19 +64,40 @@ def _scalar_payloads(typed: tuple[tuple[type, object], ...]) -> Opaque:
 
 
 def from_payload(item: JsonValue) -> JsonValue:
+    """The value of one payload; `BadPayload` if the default converter cannot read it."""
     if not isinstance(item, dict):
-        raise ValueError("a payload must be an object")
+        raise BadPayload("a payload must be an object")
     metadata = item.get("metadata")
     encoding = metadata.get("encoding") if isinstance(metadata, dict) else None
     if encoding == _NULL:
         return None
     if encoding != _JSON:
-        raise ValueError(f"unsupported payload encoding {encoding!r}")
+        raise BadPayload(f"payload encoding {_named(encoding)} (known: json/plain, binary/null)")
     data = item.get("data", "")
     if not isinstance(data, str):
-        raise ValueError("payload data must be base64 text")
-    decoded: JsonValue = json.loads(base64.b64decode(data))
+        raise BadPayload("payload data must be base64 text")
+    try:
+        text = base64.b64decode(data).decode("utf-8")
+    except ValueError:  # binascii.Error, non-ASCII text, UnicodeDecodeError
+        raise BadPayload("payload data is not base64 of UTF-8 text") from None
+    try:
+        decoded: JsonValue = json.loads(text)
+    except ValueError as error:
+        raise BadPayload(f"json/plain payload data is not JSON ({error})") from None
+    except RecursionError:
+        raise BadPayload("json/plain payload data is nested too deeply") from None
     return decoded
+
+
+def _named(encoding: JsonValue) -> str:
+    """An encoding for a message: its base64 decoded when that is short ASCII text."""
+    if not isinstance(encoding, str):
+        return "missing" if encoding is None else "not base64 text"
+    try:
+        name = base64.b64decode(encoding, validate=True).decode("ascii")
+    except ValueError:
+        return repr(encoding[:40])
+    return repr(name[:40]) if name.isprintable() else repr(encoding[:40])
 
 
 def from_payloads(payloads: Opaque | None) -> list[JsonValue]:
@@ -99,9 +121,11 @@ _REMEMBERED = 4096
 
 def _decode(payloads: Opaque) -> list[JsonValue]:
     body = payloads.value()
+    # Anything but an object holds no payloads: the simulator's activity workers answer
+    # with a bare value, which the code reads as None.
     items = body.get("payloads", []) if isinstance(body, dict) else []
     if not isinstance(items, list):
-        raise ValueError("payloads must be a list")
+        raise BadPayload("payloads must be a list")
     return [from_payload(item) for item in items]
 
 

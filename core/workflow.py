@@ -52,7 +52,7 @@ from core.statemachine.replay.definition import (
     update,
 )
 from core.statemachine.replay.driver import ReplayResult, answer_task
-from core.statemachine.replay.engine import Execution, LocalActivityRunner
+from core.statemachine.replay.engine import Execution, Guard, LocalActivityRunner
 from core.statemachine.replay.entity import Activation
 from core.statemachine.replay.handles import ActivityHandle, ChildHandle, Info
 from core.statemachine.replay.scheduler import CancelledError, Future, Task
@@ -74,6 +74,7 @@ __all__ = [
     "Execution",
     "ExternalWorkflowError",
     "Future",
+    "Guard",
     "Info",
     "Nondeterminism",
     "ParentClosePolicy",
@@ -99,7 +100,9 @@ def replay(
     *,
     workflow_id: str = "",
     run_local: LocalActivityRunner | None = None,
+    guard: Guard | None = None,
 ) -> ReplayResult:
-    """Replay `history` against a `@workflow.defn` class (or its Definition)."""
+    """Replay `history` against a `@workflow.defn` class (or its Definition); `guard`
+    bounds each activation (see `Execution`)."""
     target = workflow if isinstance(workflow, Definition) else definition(workflow)
-    return driver.replay(target, history, workflow_id=workflow_id, run_local=run_local)
+    return driver.replay(target, history, workflow_id=workflow_id, run_local=run_local, guard=guard)

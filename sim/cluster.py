@@ -27,12 +27,44 @@ START_GAP = 2 * MS
 CRASH_KINDS = ("worker-crash", "history-crash", "matching-crash")
 
 
+# What each fault kind may target: crashes name a node of their kind, rate faults hit
+# every message or write ("*"), a shard move names a shard, a partition two nodes.
+CRASH_TARGETS = {
+    "worker-crash": ("wworker-", "aworker-"),
+    "history-crash": ("history-",),
+    "matching-crash": ("matching-",),
+}
+
+
+def check_config(config: SimConfig) -> None:
+    """Raise ValueError if `config` names a workload, mutant, node or shard this cluster
+    does not have (a hand-written or damaged repro file)."""
+    if config.workload not in WORKLOADS:
+        raise ValueError(f"unknown workload {config.workload!r}")
+    if config.mutant is not None and config.mutant not in MUTANTS:
+        raise ValueError(f"unknown mutant {config.mutant!r}")
+    for item in config.plan.items if config.plan is not None else ():
+        if not _targets_fit(item):
+            raise ValueError(f"a {item.kind} fault cannot target {item.target!r}")
+
+
+def _targets_fit(item: FaultItem) -> bool:
+    nodes = Cluster._names()
+    if item.kind in CRASH_TARGETS:
+        return item.target in nodes and item.target.startswith(CRASH_TARGETS[item.kind])
+    if item.kind == "shard-move":
+        return item.target in {f"shard-{n}" for n in range(1, SHARDS + 1)}
+    if item.kind in ("partition", "partition-oneway"):
+        a, sep, b = item.target.partition("|" if item.kind == "partition" else ">")
+        return bool(sep) and a in nodes and b in nodes and a != b
+    if item.kind == "clock-skew":
+        return item.target in nodes
+    return item.target == "*"
+
+
 class Cluster(ServerCluster):
     def __init__(self, config: SimConfig) -> None:
-        if config.workload not in WORKLOADS:
-            raise ValueError(f"unknown workload {config.workload!r}")
-        if config.mutant is not None and config.mutant not in MUTANTS:
-            raise ValueError(f"unknown mutant {config.mutant!r}")
+        check_config(config)
         self.config = config
         kernel = Kernel(config.seed)
         names = self._names()

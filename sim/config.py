@@ -18,6 +18,7 @@ from typing import Literal
 from sim.kernel import SECOND
 
 DEFAULT_MAX_VIRTUAL_TIME = 3_600 * SECOND
+MAX_WORKFLOWS = 100_000  # the most one run starts (`--workflows`, a repro's config)
 
 # Every fault the simulator can inject; the names appear in plans, traces and counts.
 FAULT_KINDS: tuple[str, ...] = (
@@ -118,7 +119,12 @@ def to_json(config: SimConfig) -> str:
 
 
 def from_json(text: str) -> SimConfig:
-    """The inverse of `to_json`; raises ValueError on a malformed text."""
+    """The inverse of `to_json`; raises ValueError on a malformed text, or on values no
+    run of this simulator has: a negative seed, no workflows or more than
+    `MAX_WORKFLOWS`, virtual time that is not positive or beyond
+    `DEFAULT_MAX_VIRTUAL_TIME` (a run never goes further), a fault at a negative time
+    or with a parameter out of range. Which nodes a plan may name is the cluster's
+    business (`sim.cluster.check_config`)."""
     try:
         data = json.loads(text)
         return _from_dict(data)
@@ -132,7 +138,7 @@ def _from_dict(data: dict[str, object]) -> SimConfig:
     if raw_faults != "swarm":
         if not isinstance(raw_faults, list):
             raise ValueError("faults must be 'swarm' or a list of fault kinds")
-        faults = tuple(str(kind) for kind in raw_faults)
+        faults = tuple(_str(kind, "faults") for kind in raw_faults)
         unknown = sorted(set(faults) - set(FAULT_KINDS))
         if unknown:
             raise ValueError(f"unknown fault kinds: {', '.join(unknown)}")
@@ -147,39 +153,78 @@ def _from_dict(data: dict[str, object]) -> SimConfig:
     if raw_only is not None and not isinstance(raw_only, list):
         raise ValueError("only must be a list of workflow indices")
     return SimConfig(
-        seed=_int(data.get("seed", 0)),
-        workflows=_int(data.get("workflows", 200)),
-        workload=str(data.get("workload", "mixed")),
+        seed=_int(data.get("seed", 0), "seed", 0),
+        workflows=_int(data.get("workflows", 200), "workflows", 1, MAX_WORKFLOWS),
+        workload=_str(data.get("workload", "mixed"), "workload"),
         faults=faults,
         plan=plan,
-        mutant=None if mutant is None else str(mutant),
-        max_virtual_time=_int(data.get("max_virtual_time", DEFAULT_MAX_VIRTUAL_TIME)),
-        only=None if raw_only is None else tuple(_int(i) for i in raw_only),
+        mutant=None if mutant is None else _str(mutant, "mutant"),
+        max_virtual_time=_int(
+            data.get("max_virtual_time", DEFAULT_MAX_VIRTUAL_TIME),
+            "max_virtual_time",
+            1,
+            DEFAULT_MAX_VIRTUAL_TIME,
+        ),
+        only=None if raw_only is None else tuple(_int(i, "only") for i in raw_only),
     )
+
+
+# The parameters each fault kind takes, with their ranges: a rate is a probability; a
+# delay or a clock skew longer than the longest run means nothing.
+PARAMS: dict[str, dict[str, tuple[float, float]]] = {
+    "drop": {"rate": (0.0, 1.0)},
+    "duplicate": {"rate": (0.0, 1.0)},
+    "delay": {"rate": (0.0, 1.0), "max_ns": (0, DEFAULT_MAX_VIRTUAL_TIME)},
+    "persistence-error": {"rate": (0.0, 1.0)},
+    "persistence-timeout": {"rate": (0.0, 1.0)},
+    "clock-skew": {"skew_ns": (-DEFAULT_MAX_VIRTUAL_TIME, DEFAULT_MAX_VIRTUAL_TIME)},
+}
 
 
 def _item(raw: object) -> FaultItem:
     if not isinstance(raw, dict):
         raise ValueError("a fault item must be an object")
-    kind = str(raw["kind"])
+    kind = _str(raw["kind"], "kind")
     if kind not in FAULT_KINDS:
         raise ValueError(f"unknown fault kind: {kind}")
-    params: list[tuple[str, ParamValue]] = []
-    for pair in raw.get("params", []):
-        key, value = pair
-        if not isinstance(value, int | float | str):
-            raise ValueError(f"fault parameter {key} must be a number or a string")
-        params.append((str(key), value))
+    raw_params = raw.get("params", [])
+    if not isinstance(raw_params, list):
+        raise ValueError("fault params must be a list of [name, value] pairs")
     return FaultItem(
         kind=kind,
-        at=_int(raw["at"]),
-        duration=_int(raw["duration"]),
-        target=str(raw["target"]),
-        params=tuple(params),
+        at=_int(raw["at"], "at", 0),
+        duration=_int(raw["duration"], "duration", 0),
+        target=_str(raw["target"], "target"),
+        params=tuple(_param(kind, pair) for pair in raw_params),
     )
 
 
-def _int(value: object) -> int:
+def _param(kind: str, pair: object) -> tuple[str, ParamValue]:
+    if not isinstance(pair, list) or len(pair) != 2:
+        raise ValueError("a fault parameter must be a [name, value] pair")
+    key, value = pair
+    known = PARAMS.get(kind, {})
+    if key not in known:
+        raise ValueError(f"{kind} takes no parameter {key!r} (known: {', '.join(known)})")
+    low, high = known[key]
+    number = value if key == "rate" and isinstance(value, float) else None
+    if number is None:
+        number = _int(value, key)
+    if not low <= number <= high:
+        raise ValueError(f"fault parameter {key} must be in [{low:g}, {high:g}]: {value!r}")
+    return key, number
+
+
+def _int(value: object, name: str, low: int | None = None, high: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"expected an integer, got {value!r}")
+        raise ValueError(f"{name}: expected an integer, got {value!r}")
+    if (low is not None and value < low) or (high is not None and value > high):
+        span = f"at least {low}" if high is None else f"in {low}..{high}"
+        raise ValueError(f"{name}: must be {span}, got {value}")
+    return value
+
+
+def _str(value: object, name: str) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{name}: expected a string, got {value!r}")
     return value

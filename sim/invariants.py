@@ -9,9 +9,10 @@ hook (THM-3.1: a cold replay of every completed workflow task produces the comma
 the history holds). At the end: INV-DURABLE-HISTORY (what persistence holds is, event
 for event, what was committed), INV-ACTIVITY-AT-LEAST-ONCE (a recorded completion was
 executed by a worker), INV-WORKFLOW-EXACTLY-ONCE (each workflow chain has one final
-close), INV-NO-LOST-TASK (matching's ledger; every pending task of an open run is in
-matching or the outbox) and INV-EVENTUALLY-CLOSED (every chain closed within a bound of
-virtual time after the faults stopped).
+close; a run a reset terminated has none, the reset's new run goes on),
+INV-NO-LOST-TASK (matching's ledger; every pending task of an open run is in matching
+or the outbox) and INV-EVENTUALLY-CLOSED (every chain closed within a bound of virtual
+time after the faults stopped).
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ from core.events import (
     ActivityTaskScheduledEventAttributes,
     HistoryEvent,
     TimerFiredEventAttributes,
+    WorkflowExecutionTerminatedEventAttributes,
 )
+from core.statemachine.history.service.reset import RESETTER
 from core.statemachine.history.validator import validate
 from core.statemachine.replay.matching import recorded_as
 from sim.persistence import Commit, Mutation
@@ -86,14 +89,15 @@ class Monitor:
             self.events += len(m.events)
             for event in m.events:
                 if event.event_type in CLOSE_EVENT_TYPES:
-                    self._closed(run_id, event.event_type)
+                    self._closed(run_id, event)
 
-    def _closed(self, run_id: str, close: EventType) -> None:
+    def _closed(self, run_id: str, event: HistoryEvent) -> None:
+        close = event.event_type
         if run_id in self.closed:
             self.violate("INV-RUN-CLOSES-ONCE", f"a second close {close.name}", run_id)
             return
         self.closed[run_id] = close
-        if close is not E.WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+        if close is not E.WORKFLOW_EXECUTION_CONTINUED_AS_NEW and not _reset_away(event):
             workflow_id = self.workflow_of[run_id]
             self.final_closes[workflow_id] += 1
             if workflow_id in self.watched and self.final_closes[workflow_id] == 1:
@@ -145,6 +149,15 @@ class Monitor:
             self.violate(
                 "INV-NO-LOST-TASK", f"{what} is in neither matching nor the outbox", run_id
             )
+
+
+def _reset_away(close: HistoryEvent) -> bool:
+    """A run terminated by a reset: its workflow goes on in the reset's new run, which
+    makes the final close (`IsTerminatedByResetter` in ndc/workflow_resetter.go)."""
+    attrs = close.attributes
+    return isinstance(attrs, WorkflowExecutionTerminatedEventAttributes) and (
+        attrs.identity == RESETTER
+    )
 
 
 def results_at_most_once(history: Sequence[HistoryEvent]) -> list[str]:

@@ -3,8 +3,9 @@
 Every workflow task a simulated worker answers is real workflow code (sim/patterns.py)
 re-run by the replay engine (core/statemachine/replay/): with the worker's sticky cache
 entry when it has one, by a cold replay of the whole history when it does not. A
-nondeterminism, or a bug in the code, fails the task (RespondWorkflowTaskFailed), as
-an SDK worker does. `replay_check` is THM-3.1 over each final history: replaying it
+nondeterminism, a bug in the code, or code that does not yield within the deadlock
+bound (sim/deadlock.py) fails the task (RespondWorkflowTaskFailed), as an SDK worker
+does. `replay_check` is THM-3.1 over each final history: replaying it
 against the same code must match every command event it holds.
 """
 
@@ -12,12 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from core.errors import Nondeterminism
+from core.errors import BadPayload, Nondeterminism, PotentialDeadlock
 from core.events import HistoryEvent
 from core.statemachine.history.service.requests import UpdateWorkflowExecution
 from core.statemachine.replay import driver
 from core.statemachine.replay.definition import Definition
-from core.statemachine.replay.engine import Execution
+from core.statemachine.replay.engine import Execution, Guard
+from sim.deadlock import DeadlockGuard
 from sim.workflow_code import TaskAnswer
 
 
@@ -29,8 +31,9 @@ def run_local_activity(activity_type: str, args: list[object], attempt: int) -> 
 class ReplayCode:
     """`WorkflowCode` backed by the replay engine and a set of workflow definitions."""
 
-    def __init__(self, definitions: Mapping[str, Definition]) -> None:
+    def __init__(self, definitions: Mapping[str, Definition], guard: Guard | None = None) -> None:
         self.definitions = definitions
+        self.guard = guard if guard is not None else DeadlockGuard()
 
     def answer_task(
         self,
@@ -48,6 +51,7 @@ class ReplayCode:
             history,
             updates=updates,
             run_local=run_local_activity,
+            guard=self.guard,
         )
         return execution, TaskAnswer(answer.commands, answer.messages, False, answer.failure)
 
@@ -56,8 +60,8 @@ class ReplayCode:
         if definition is None or name not in definition.queries:
             return None
         try:
-            return driver.query(definition, history, name)
-        except Nondeterminism as error:
+            return driver.query(definition, history, name, guard=self.guard)
+        except (Nondeterminism, BadPayload, PotentialDeadlock) as error:
             return f"query failed: {error}"
 
     def replay_check(self, workflow_type: str, history: Sequence[HistoryEvent]) -> list[str]:
@@ -66,7 +70,7 @@ class ReplayCode:
         if definition is None:
             return [f"no workflow type {workflow_type!r} registered"]
         try:
-            driver.replay(definition, history, run_local=run_local_activity)
-        except Nondeterminism as error:
+            driver.replay(definition, history, run_local=run_local_activity, guard=self.guard)
+        except (Nondeterminism, BadPayload, PotentialDeadlock) as error:
             return [str(error)]
         return []

@@ -25,6 +25,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from sim.cluster import check_config
 from sim.config import SimConfig, from_json, to_json
 from sim.run import RunResult, simulate
 from sim.shrink import Shrunk
@@ -94,6 +95,10 @@ def loads(text: str) -> Repro:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ReproError(f"not JSON ({exc.msg} at line {exc.lineno})") from None
+    except RecursionError:
+        raise ReproError("not a repro file (JSON nested too deeply)") from None
+    except ValueError as exc:  # an integer with too many digits
+        raise ReproError(f"not JSON ({exc})") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise ReproError(f'not a repro file (no "format": "{FORMAT}")')
     if doc.get("version") != VERSION:
@@ -106,10 +111,9 @@ def loads(text: str) -> Repro:
         raise ReproError('"expect" needs "violation" and "trace_hash" strings')
     try:
         parsed = from_json(json.dumps(config))
+        check_config(parsed)
     except ValueError as exc:
         raise ReproError(f"bad config: {exc}") from None
-    if parsed.workflows < 1:
-        raise ReproError("the config needs at least one workflow")
     shrink = doc.get("shrink")
     steps: tuple[str, ...] = ()
     simulations = 0

@@ -53,21 +53,23 @@ def namespace_not_found(namespace: str) -> ServiceError:
 
 
 def namespace_exists(namespace: str) -> ServiceError:
-    """serviceerror.NamespaceAlreadyExists."""
+    """serviceerror.NamespaceAlreadyExists, with the dev server's message."""
     return ServiceError(
         grpc.StatusCode.ALREADY_EXISTS,
-        "Namespace already exists.",
+        f'Namespace "{namespace}" already exists',
         details_pb.NamespaceAlreadyExistsFailure(),
     )
 
 
-def already_started(message: str, request_id: str, run_id: str) -> ServiceError:
-    """serviceerror.WorkflowExecutionAlreadyStarted."""
+def already_started(message: str, request_id: str, run_id: str, first_run_id: str) -> ServiceError:
+    """serviceerror.WorkflowExecutionAlreadyStarted, naming the run in the way, the
+    request that started it and its chain's first run
+    (`service/history/api/create_workflow_util.go` generateWorkflowAlreadyStartedError)."""
     return ServiceError(
         grpc.StatusCode.ALREADY_EXISTS,
         message,
         details_pb.WorkflowExecutionAlreadyStartedFailure(
-            start_request_id=request_id, run_id=run_id
+            start_request_id=request_id, run_id=run_id, first_execution_run_id=first_run_id
         ),
     )
 

@@ -52,16 +52,6 @@ SYSTEM_SEARCH_ATTRIBUTES: dict[str, str] = {
     "TemporalSchedulePaused": "BOOL",
     "TemporalNamespaceDivision": "KEYWORD",
 }
-# The custom attributes `temporal server start-dev` predefines (its dev config).
-DEV_SEARCH_ATTRIBUTES: dict[str, str] = {
-    "CustomKeywordField": "KEYWORD",
-    "CustomStringField": "TEXT",
-    "CustomTextField": "TEXT",
-    "CustomIntField": "INT",
-    "CustomDatetimeField": "DATETIME",
-    "CustomDoubleField": "DOUBLE",
-    "CustomBoolField": "BOOL",
-}
 
 
 @dataclass(slots=True)
@@ -72,7 +62,8 @@ class Namespace:
     owner_email: str = ""
     retention_ns: int = DEFAULT_RETENTION_NS
     data: dict[str, str] = field(default_factory=dict)
-    search_attributes: dict[str, str] = field(default_factory=lambda: dict(DEV_SEARCH_ATTRIBUTES))
+    # custom ones only: `temporal server start-dev` (CLI 1.9.1) predefines none
+    search_attributes: dict[str, str] = field(default_factory=dict)
 
 
 class Frontend:
@@ -168,6 +159,8 @@ def reply_error(error: rq.Error, workflow_id: str = "") -> ServiceError:
     if kind is rq.ErrorKind.NOT_FOUND:
         if error.message.startswith("no run"):
             return errors.not_found(f"workflow not found for ID: {workflow_id}")
+        if error.message == "workflow task not found":  # a stale token, as the server says
+            return errors.not_found("Workflow task not found.")
         return errors.not_found(error.message)
     if kind is rq.ErrorKind.INVALID_ARGUMENT:
         return errors.invalid(error.message)

@@ -12,15 +12,18 @@ id reuse policy (what a start may do after a run closed).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import grpc
+from temporalio.api.common.v1 import message_pb2 as common_pb
 from temporalio.api.enums.v1 import workflow_pb2 as wf_enums
 from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 
 from core.enums import WorkflowIdReusePolicy
 from core.opaque import Opaque
 from core.statemachine.history.service import requests as rq
+from core.statemachine.history.service.reset import reset_request
 
 from . import convert, errors
 from .frontend import Frontend
@@ -132,7 +135,9 @@ def typed_search_attributes(fe: Frontend, namespace: str, req: Any) -> Opaque | 
     return convert.opaque(req, "search_attributes")
 
 
-async def _resolve_conflict(fe: Frontend, context: Context, req: Any) -> str | None:
+async def _resolve_conflict(
+    fe: Frontend, context: Context, req: Any, new_run_id: str
+) -> str | None:
     """Apply the id conflict policy to a running run; the run id to answer with when the
     start must not start anything (USE_EXISTING), else None."""
     state = fe.runtime.state(req.namespace, req.workflow_id)
@@ -147,31 +152,51 @@ async def _resolve_conflict(fe: Frontend, context: Context, req: Any) -> str | N
     if policy == wf_enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING:
         return state.run_id
     if policy == wf_enums.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING:
+        # as create_workflow_util.go terminateWorkflowAction words it
+        why = common_pb.Payloads()
+        why.payloads.add(
+            metadata={"encoding": b"json/plain"},
+            data=json.dumps(f"terminated by new runID: {new_run_id}").encode(),
+        )
         stop = rq.TerminateWorkflowExecution(
-            "terminated by new start (conflict policy)", req.identity
+            "TerminateIfRunning WorkflowIdReusePolicy", "history-service", convert.opaque_of(why)
         )
         await fe.call(context, req.namespace, req.workflow_id, state.run_id, stop)
         return None
-    raise errors.already_started(
-        f"Workflow execution is already running. WorkflowId: {req.workflow_id}, "
-        f"RunId: {state.run_id}.",
-        state.start_request_id,
-        state.run_id,
-    )
+    raise _already_started(fe, req.namespace, req.workflow_id, "", req.workflow_id_reuse_policy)
 
 
-def _already_started(fe: Frontend, namespace: str, workflow_id: str, message: str) -> Exception:
+# The messages of a start refused while a run is open, or by the id reuse policy after
+# it closed (`service/history/api/create_workflow_util.go`).
+RUNNING = "Workflow execution is already running. WorkflowId: {}, RunId: {}."
+REFUSED_BY_POLICY: dict[int, str] = {
+    wf_enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE: "Workflow execution already "
+    "finished. WorkflowId: {}, RunId: {}. Workflow Id reuse policy: reject duplicate "
+    "workflow Id.",
+    wf_enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY: "Workflow execution "
+    "already finished successfully. WorkflowId: {}, RunId: {}. Workflow Id reuse policy: "
+    "allow duplicate workflow Id if last run failed.",
+}
+
+
+def _already_started(
+    fe: Frontend, namespace: str, workflow_id: str, message: str, reuse_policy: int
+) -> Exception:
     state = fe.runtime.state(namespace, workflow_id)
     if state is None:
         return errors.invalid(message)
-    return errors.already_started(message, state.start_request_id, state.run_id)
+    template = RUNNING if state.running else REFUSED_BY_POLICY.get(reuse_policy)
+    if template is not None:
+        message = template.format(workflow_id, state.run_id)
+    first_run_id = state.first_run_id or state.run_id
+    return errors.already_started(message, state.start_request_id, state.run_id, first_run_id)
 
 
 async def start_workflow_execution(
     fe: Frontend, req: ws.StartWorkflowExecutionRequest, context: Context
 ) -> ws.StartWorkflowExecutionResponse:
     start = start_request(fe, req, fe.new_id())
-    existing = await _resolve_conflict(fe, context, req)
+    existing = await _resolve_conflict(fe, context, req, start.run_id)
     if existing is not None:
         return ws.StartWorkflowExecutionResponse(
             run_id=existing, started=False, status=wf_enums.WORKFLOW_EXECUTION_STATUS_RUNNING
@@ -180,7 +205,9 @@ async def start_workflow_execution(
         await fe.call(context, req.namespace, req.workflow_id, "", start)
     except errors.ServiceError as exc:
         if exc.code is grpc.StatusCode.ALREADY_EXISTS:
-            raise _already_started(fe, req.namespace, req.workflow_id, exc.message) from None
+            raise _already_started(
+                fe, req.namespace, req.workflow_id, exc.message, req.workflow_id_reuse_policy
+            ) from None
         raise
     run_id = fe.runtime.current_run_id(req.namespace, req.workflow_id) or start.run_id
     return ws.StartWorkflowExecutionResponse(
@@ -207,10 +234,12 @@ async def signal_with_start_workflow_execution(
     fe: Frontend, req: ws.SignalWithStartWorkflowExecutionRequest, context: Context
 ) -> ws.SignalWithStartWorkflowExecutionResponse:
     start = start_request(fe, req, fe.new_id())
+    if not req.signal_name:
+        raise errors.invalid("signal not set")  # measured on the dev server
     signal = signal_request(fe, req.namespace, req, "signal_input")
     before = fe.runtime.current_run_id(req.namespace, req.workflow_id)
     if req.workflow_id_conflict_policy == wf_enums.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING:
-        await _resolve_conflict(fe, context, req)
+        await _resolve_conflict(fe, context, req, start.run_id)
     await fe.call(
         context,
         req.namespace,
@@ -243,8 +272,12 @@ async def request_cancel_workflow_execution(
     fe: Frontend, req: ws.RequestCancelWorkflowExecutionRequest, context: Context
 ) -> ws.RequestCancelWorkflowExecutionResponse:
     fe.namespace(req.namespace)
-    _check_first_run(fe, req)
     execution = req.workflow_execution
+    if not fe.state(req.namespace, execution.workflow_id, execution.run_id).running:
+        # "a success even if the target workflow has already finished"
+        # (service/history/api/requestcancelworkflow/api.go)
+        return ws.RequestCancelWorkflowExecutionResponse()
+    _check_first_run(fe, req)
     cancel = rq.RequestCancelWorkflowExecution(req.request_id, req.reason, req.identity)
     await fe.call(context, req.namespace, execution.workflow_id, execution.run_id, cancel)
     return ws.RequestCancelWorkflowExecutionResponse()
@@ -259,3 +292,27 @@ async def terminate_workflow_execution(
     stop = rq.TerminateWorkflowExecution(req.reason, req.identity, convert.opaque(req, "details"))
     await fe.call(context, req.namespace, execution.workflow_id, execution.run_id, stop)
     return ws.TerminateWorkflowExecutionResponse()
+
+
+async def reset_workflow_execution(
+    fe: Frontend, req: ws.ResetWorkflowExecutionRequest, context: Context
+) -> ws.ResetWorkflowExecutionResponse:
+    """A new run replaying the base run's history up to a workflow task, with what came
+    after it reapplied (the core's reset, `service/history/api/resetworkflow/api.go`)."""
+    fe.namespace(req.namespace)
+    execution = req.workflow_execution
+    if not req.request_id:
+        raise errors.invalid("RequestId is not set on request.")
+    fe.run(req.namespace, execution.workflow_id, execution.run_id)
+    reset = reset_request(
+        req.reason,
+        req.workflow_task_finish_event_id,
+        req.request_id,
+        req.reset_reapply_type,
+        req.reset_reapply_exclude_types,
+        req.identity,
+    )
+    answer = await fe.call(context, req.namespace, execution.workflow_id, execution.run_id, reset)
+    if not isinstance(answer, rq.WorkflowReset):
+        raise errors.ServiceError(grpc.StatusCode.INTERNAL, "reset answered without a run")
+    return ws.ResetWorkflowExecutionResponse(run_id=answer.run_id)

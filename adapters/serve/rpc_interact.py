@@ -136,6 +136,8 @@ async def query_workflow(
     fe: Frontend, req: ws.QueryWorkflowRequest, context: Context
 ) -> ws.QueryWorkflowResponse:
     fe.namespace(req.namespace)
+    if not req.HasField("query"):
+        raise errors.invalid("WorkflowQuery is not set on request.")
     if not req.query.query_type:
         raise errors.invalid("QueryType is not set on request.")
     run = fe.run(req.namespace, req.execution.workflow_id, req.execution.run_id)

@@ -66,7 +66,19 @@ def execution_info(record: visibility.Record) -> workflow_pb.WorkflowExecutionIn
         json_format.ParseDict({"indexedFields": record.search_attributes}, info.search_attributes)
     if record.parent is not None:
         info.parent_execution.workflow_id, info.parent_execution.run_id = record.parent
+    info.root_execution.workflow_id, info.root_execution.run_id = root_of(record.run)
     return info
+
+
+def root_of(run: RunRecord) -> tuple[str, str]:
+    """The root of the run's tree: a child's is the chain's (passed down from its
+    parent), any other run is its own root, a continued or retried run too
+    (`service/history/workflow/mutable_state_impl.go` sets RootWorkflowId from the start
+    event's root execution, present only for children)."""
+    state = run.state
+    if state.parent is not None and state.root is not None:
+        return state.root
+    return run.workflow_id, state.run_id
 
 
 def _pending_activity(state: MutableState, info: Any) -> workflow_pb.PendingActivityInfo:
@@ -247,8 +259,8 @@ async def count_workflow_executions(
         text = text[:at]
         if group_by != "ExecutionStatus":
             raise errors.invalid(
-                f"invalid query: 'GROUP BY' clause is only supported for ExecutionStatus, "
-                f"not {group_by}"
+                "invalid query: operation is not supported: 'GROUP BY' clause is not "
+                f"supported for search attribute {group_by}"
             )
     records = _matching(fe, req.namespace, text)
     out = ws.CountWorkflowExecutionsResponse(count=len(records))

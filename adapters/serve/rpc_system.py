@@ -3,9 +3,8 @@ DescribeNamespace, RegisterNamespace, ListNamespaces, UpdateNamespace,
 GetSearchAttributes, DescribeTaskQueue, ShutdownWorker, RecordWorkerHeartbeat; and
 OperatorService's search attribute RPCs.
 
-GetSystemInfo declares only what this server does (`capabilities`): SDKs switch
-features on from it, so a capability claimed but missing would break them. Eager
-workflow start, schedules, Nexus and build-id versioning are declared absent.
+GetSystemInfo's reply, which declares only what this server does, is kept in
+system_info.py (the gate answers it before the model has loaded).
 """
 
 from __future__ import annotations
@@ -15,32 +14,25 @@ from typing import Any
 import grpc
 from temporalio.api.enums.v1 import common_pb2 as common_enums
 from temporalio.api.enums.v1 import namespace_pb2 as ns_enums
+from temporalio.api.enums.v1 import task_queue_pb2 as tq_enums
 from temporalio.api.namespace.v1 import message_pb2 as ns_pb
 from temporalio.api.operatorservice.v1 import request_response_pb2 as ops
 from temporalio.api.taskqueue.v1 import message_pb2 as tq_pb
 from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 
-from . import convert, errors, tokens
+from . import convert, errors, system_info, tokens
 from .frontend import SYSTEM_SEARCH_ATTRIBUTES, Frontend, Namespace
 
 Context = grpc.aio.ServicerContext[Any, Any]
-SERVER_VERSION = "1.32.0"  # the Temporal release whose behaviour the model follows
+SERVER_VERSION = system_info.SERVER_VERSION
 CLUSTER = "active"
+NAMESPACE_NOT_SET = "Namespace not set on request."  # the frontend's errNamespaceNotSet
 
 
 async def get_system_info(
     fe: Frontend, req: ws.GetSystemInfoRequest, context: Context
 ) -> ws.GetSystemInfoResponse:
-    out = ws.GetSystemInfoResponse(server_version=SERVER_VERSION)
-    caps = out.capabilities
-    caps.signal_and_query_header = True
-    caps.internal_error_differentiation = True
-    caps.activity_failure_include_heartbeat = True
-    caps.encoded_failure_attributes = True
-    caps.upsert_memo = True
-    caps.sdk_metadata = True
-    caps.count_group_by_execution_status = True
-    return out
+    return ws.GetSystemInfoResponse.FromString(system_info.reply())
 
 
 async def get_cluster_info(
@@ -85,7 +77,7 @@ async def describe_namespace(
             raise errors.namespace_not_found(req.id)
         return _describe(record)
     if not req.namespace:
-        raise errors.invalid("Namespace is not set on request.")
+        raise errors.invalid(NAMESPACE_NOT_SET)
     return _describe(fe.namespace(req.namespace))
 
 
@@ -93,16 +85,18 @@ async def register_namespace(
     fe: Frontend, req: ws.RegisterNamespaceRequest, context: Context
 ) -> ws.RegisterNamespaceResponse:
     if not req.namespace:
-        raise errors.invalid("Namespace is not set on request.")
+        raise errors.invalid(NAMESPACE_NOT_SET)
     if req.namespace in fe.namespaces:
         raise errors.namespace_exists(req.namespace)
     retention = convert.nanos(req.workflow_execution_retention_period)
+    if retention <= 0:  # the frontend's errInvalidRetentionPeriod
+        raise errors.invalid("A valid retention period is not set on request.")
     fe.add_namespace(
         req.namespace,
         description=req.description,
         owner_email=req.owner_email,
         data=dict(req.data),
-        **({"retention_ns": retention} if retention > 0 else {}),
+        retention_ns=retention,
     )
     return ws.RegisterNamespaceResponse()
 
@@ -157,19 +151,39 @@ async def get_search_attributes(
     return out
 
 
+def _pollers(fe: Frontend, namespace: str, queue: str, task_type: int) -> list[tq_pb.PollerInfo]:
+    out = []
+    for identity, when in sorted(fe.pollers.get((namespace, queue, task_type), {}).items()):
+        poller = tq_pb.PollerInfo(identity=identity, rate_per_second=0.0)
+        poller.last_access_time.CopyFrom(convert.timestamp(int(when)))
+        out.append(poller)
+    return out
+
+
 async def describe_task_queue(
     fe: Frontend, req: ws.DescribeTaskQueueRequest, context: Context
 ) -> ws.DescribeTaskQueueResponse:
+    """The legacy form lists one task type's pollers; the enhanced form (the `temporal`
+    CLI's) answers per build id ("" for unversioned workers) and task type, with the
+    pollers and the backlog, as `service/matching` DescribeTaskQueue does. (The Go SDK
+    takes top-level pollers without `versions_info` for a pre-1.24 server and refuses.)"""
     fe.namespace(req.namespace)
-    if not req.task_queue.name:
-        raise errors.invalid("TaskQueue is not set on request.")
-    task_type = req.task_queue_type or 1
+    name = req.task_queue.name
+    if not name:
+        raise errors.invalid("taskQueue is not set")
     out = ws.DescribeTaskQueueResponse()
-    seen = fe.pollers.get((req.namespace, req.task_queue.name, task_type), {})
-    for identity, when in sorted(seen.items()):
-        poller = tq_pb.PollerInfo(identity=identity, rate_per_second=0.0)
-        poller.last_access_time.CopyFrom(convert.timestamp(int(when)))
-        out.pollers.append(poller)
+    if req.api_mode != tq_enums.DESCRIBE_TASK_QUEUE_MODE_ENHANCED:
+        out.pollers.extend(_pollers(fe, req.namespace, name, req.task_queue_type or 1))
+        return out
+    version = out.versions_info[""]
+    for task_type in req.task_queue_types or (1, 2):  # workflow, activity
+        info = version.types_info[task_type]
+        if req.report_pollers:
+            info.pollers.extend(_pollers(fe, req.namespace, name, task_type))
+        if req.report_stats:
+            info.stats.approximate_backlog_count = fe.runtime.backlog(
+                req.namespace, name, task_type
+            )
     return out
 
 

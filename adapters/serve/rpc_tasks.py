@@ -44,6 +44,7 @@ from .tokens import TaskToken, decode_task_token
 
 Context = grpc.aio.ServicerContext[Any, Any]
 ACTIVITY_GONE = "invalid activityID or activity already timed out or invoking workflow is completed"
+TASK_QUEUE_NOT_SET = "taskQueue is not set"  # the frontend's errTaskQueueNotSet
 
 
 def _build_id(req: Any) -> Opaque | None:
@@ -64,7 +65,7 @@ async def poll_workflow_task_queue(
 ) -> ws.PollWorkflowTaskQueueResponse:
     fe.namespace(req.namespace)
     if not req.task_queue.name:
-        raise errors.invalid("TaskQueue is not set on request.")
+        raise errors.invalid(TASK_QUEUE_NOT_SET)
     sticky = req.task_queue.kind == tq_enums.TASK_QUEUE_KIND_STICKY
     _note_poller(fe, req.namespace, req.task_queue.name, 1, req.identity)
     query = fe.queries.take(req.namespace, req.task_queue.name, sticky)
@@ -260,7 +261,7 @@ async def poll_activity_task_queue(
 ) -> ws.PollActivityTaskQueueResponse:
     fe.namespace(req.namespace)
     if not req.task_queue.name:
-        raise errors.invalid("TaskQueue is not set on request.")
+        raise errors.invalid(TASK_QUEUE_NOT_SET)
     _note_poller(fe, req.namespace, req.task_queue.name, 2, req.identity)
     answer = await fe.runtime.poll(
         req.namespace,
@@ -339,8 +340,11 @@ def _by_id(fe: Frontend, req: Any) -> TaskToken:
     if not state.running:
         raise errors.not_found("workflow execution already completed")
     info = next((a for a in state.activities if a.activity_id == req.activity_id), None)
-    if info is None:
-        raise errors.not_found(ACTIVITY_GONE)
+    if info is None:  # as the dev server answers it
+        raise errors.not_found(
+            f"cannot find pending activity with ActivityID {req.activity_id}, "
+            "check workflow execution history for more details"
+        )
     return TaskToken(
         "activity",
         req.namespace,

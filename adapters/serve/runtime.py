@@ -371,6 +371,14 @@ class Runtime:
                 return True
         return False
 
+    def backlog(self, namespace: str, queue_name: str, task_type: int) -> int:
+        """How many tasks wait in the normal queue (task_type 1 workflow, 2 activity)."""
+        kind = m.TaskKind.WORKFLOW if task_type == 1 else m.TaskKind.ACTIVITY
+        queue = task_queue(queue_name, kind, m.QueueKind.NORMAL, namespace)
+        host = self.cluster.matching[self.cluster.router.matching_for(queue_name)]
+        state = host.queues.get(queue)
+        return 0 if state is None else sum(1 for e in state.backlog if e.queue == queue)
+
     def has_poller(self, namespace: str, queue_name: str, sticky: bool) -> bool:
         kind = m.QueueKind.STICKY if sticky else m.QueueKind.NORMAL
         queue = task_queue(queue_name, m.TaskKind.WORKFLOW, kind, namespace)

@@ -33,6 +33,7 @@ from . import (
     rpc_testing,
 )
 from .frontend import Frontend
+from .gate import Collector, Listener
 from .rpc_interact import Queries
 from .runtime import Runtime
 
@@ -115,7 +116,8 @@ HEALTH = grpc.method_handlers_generic_handler(
 
 
 class Server:
-    """A `tmodel serve` instance: runtime, frontend and gRPC server, started together."""
+    """A `tmodel serve` instance: runtime, frontend and gRPC listener, started together.
+    Given a listener already started (see gate.py), `start` opens its gate."""
 
     def __init__(
         self,
@@ -124,18 +126,13 @@ class Server:
         time_skipping: bool = False,
         locked: bool = False,
         seed: int = 0,
+        listener: Listener | None = None,
     ) -> None:
         self.address = address
         self.runtime = Runtime(namespaces, time_skipping, seed, locked)
         self.frontend = Frontend(self.runtime, list(namespaces))
         self.frontend.queries = Queries(self.frontend)
-        self.grpc = grpc.aio.server(
-            options=[
-                ("grpc.max_receive_message_length", 128 * 1024 * 1024),
-                ("grpc.max_send_message_length", 128 * 1024 * 1024),
-                ("grpc.so_reuseport", 0),  # a port in use is an error, not shared
-            ]
-        )
+        self.listener = listener if listener is not None else Listener(address)
         fe = self.frontend
         services = (  # (servicer base, descriptor, handler modules, RPCs served or all, add)
             (
@@ -163,27 +160,27 @@ class Server:
                 test_grpc.add_TestServiceServicer_to_server,
             ),
         )
+        self.handlers = Collector()
         for base, module, name, modules, only, add in services:
             descriptor = module.DESCRIPTOR.services_by_name[name]
-            add(servicer(base, descriptor, fe, modules, only), cast(grpc.Server, self.grpc))
-        self.grpc.add_generic_rpc_handlers((HEALTH,))
-        self.port = 0
+            add(servicer(base, descriptor, fe, modules, only), cast(grpc.Server, self.handlers))
+        self.handlers.add_generic_rpc_handlers((HEALTH,))
+
+    @property
+    def port(self) -> int:
+        return self.listener.port
 
     async def start(self) -> int:
         """Start serving; the port actually bound (the address may ask for port 0)."""
-        host, _, port = self.address.rpartition(":")
-        if host not in ("127.0.0.1", "localhost", "[::1]", "::1"):
-            raise ValueError(f"tmodel serve listens on loopback only, not {host!r}")
         await self.runtime.start()
-        self.port = self.grpc.add_insecure_port(f"{host}:{port}")
-        if self.port == 0:
-            raise OSError(f"cannot listen on {self.address}")
-        await self.grpc.start()
-        return self.port
+        if self.listener.port == 0:
+            await self.listener.start()
+        self.listener.gate.open(self.handlers.handlers)
+        return self.listener.port
 
     async def stop(self, grace: float = 0.5) -> None:
-        await self.grpc.stop(grace)
+        await self.listener.stop(grace)
         await self.runtime.stop()
 
     async def wait(self) -> None:
-        await self.grpc.wait_for_termination()
+        await self.listener.grpc.wait_for_termination()

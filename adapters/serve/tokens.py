@@ -5,7 +5,8 @@ attempt (what `RespondWorkflowTask*` must match); an activity token names the ru
 activity's scheduled event id, attempt and id; a query token names a pending query.
 The real server serialises `temporal.server.api.token.v1.TaskToken`; an SDK never looks
 inside, so any stable encoding serves. A token that does not decode is answered as
-the server answers it: INVALID_ARGUMENT "Error deserializing task token."
+the server answers it: INVALID_ARGUMENT "Error deserializing task token." (an empty
+one: "Task token not set on request.").
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ class TaskToken:
 
 
 def decode_task_token(data: bytes) -> TaskToken:
+    if not data:
+        raise invalid("Task token not set on request.")
     try:
         version, fields = json.loads(data.decode())
         if version != _VERSION or not isinstance(fields, dict):

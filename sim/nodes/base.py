@@ -58,7 +58,7 @@ class StartedActivityTask:
 
 
 Payload = rq.Reply | Unavailable | History | StartedWorkflowTask | StartedActivityTask
-Request = rq.Request | Describe
+Request = rq.Request | Describe | rq.ResetWorkflowExecution
 
 
 @functools.cache

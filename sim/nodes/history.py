@@ -21,9 +21,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.events import HistoryEvent, WorkflowExecutionContinuedAsNewEventAttributes
 from core.statemachine import shard as shardlib
 from core.statemachine.history.service import handle as service
 from core.statemachine.history.service import requests as rq
+from core.statemachine.history.service import reset as resetlib
 from core.statemachine.history.service import workflow_task
 from core.statemachine.history.service.state import MutableState
 from core.statemachine.history.service.txn import Outcome
@@ -46,6 +48,7 @@ from sim.persistence import Mutation, OutboxTask, Persistence, Timeout
 from sim.workload_driver import HandleFn
 
 PUSH_RETRY = 1 * SECOND
+RESET_REDIRECTS = 100  # maxResetRedirectCount
 TIMER_RETRY = 200 * MS
 
 
@@ -162,7 +165,11 @@ class HistoryHost(Base):
         elif isinstance(req, Describe):
             events = tuple(self.persistence.runs[rid].events)
             return History(events, loaded[0].workflow_type)
+        elif isinstance(req, rq.ResetWorkflowExecution):
+            return self._reset(sh, namespace, workflow_id, rid, loaded, req, now)
         else:
+            if isinstance(req, rq.RecordChildExecutionCompleted):
+                rid, loaded = self._reset_successor(sh, rid, loaded)
             outcome = self.handle(loaded[0], req, now)
         reply, ok = self._commit(sh, workflow_id, rid, loaded, outcome, now)
         if ok:
@@ -190,8 +197,8 @@ class HistoryHost(Base):
     ) -> tuple[Payload, bool]:
         """Write the outcome (and a continued run) in one fenced transaction."""
         mutations: list[Mutation] = []
-        tasks = list(outcome.tasks)
         state = outcome.state
+        owned = [(state.run_id, task) for task in outcome.tasks]
         # A new timer or transfer task must be written even when nothing else changed
         # (a heartbeat timeout re-armed for the last heartbeat is such a task).
         if loaded is None or state is not loaded[0] or outcome.events or outcome.tasks:
@@ -199,22 +206,35 @@ class HistoryHost(Base):
             mutations.append(Mutation(state.run_id, workflow_id, version, state, outcome.events))
         if outcome.new_run is not None:
             started = service.start(outcome.new_run, now)
-            tasks.extend(started.tasks)
             new = started.state
+            owned.extend((new.run_id, task) for task in started.tasks)
             mutations.append(Mutation(new.run_id, workflow_id, 0, new, started.events))
+        return self._write(sh, mutations, owned, state.namespace, outcome.reply)
+
+    def _write(
+        self,
+        sh: Shard,
+        mutations: list[Mutation],
+        owned: list[tuple[str, rq.Task]],
+        namespace: str,
+        reply: Payload,
+    ) -> tuple[Payload, bool]:
+        """Commit `mutations` and the outbox tasks (each with the run that owns it) in
+        one write fenced by the shard's range id; then process the tasks."""
         if not mutations:
-            return outcome.reply, True
+            return reply, True
+        workflow_id = mutations[0].workflow_id
         # Allocating task ids may renew the shard (a new range id): use the renewed one.
         if self.stamp_task_ids:
             sh, mutations = self._stamp(sh, mutations)
-        sh, outbox = self._outbox(sh, tasks, mutations[0].run_id, workflow_id, outcome)
+        sh, outbox = self._outbox(sh, owned, workflow_id, namespace)
         result = self.persistence.write(sh.ctx, tuple(mutations), outbox)
         if isinstance(result, shardlib.WriteOk):
             for m in mutations:
                 sh.cache[m.run_id] = (m.state, m.expected_version + 1)
             for task in outbox:
                 self._process(sh, task)
-            return outcome.reply, True
+            return reply, True
         for m in mutations:
             sh.cache.pop(m.run_id, None)
         if isinstance(result, shardlib.ShardOwnershipLost):
@@ -226,18 +246,14 @@ class HistoryHost(Base):
     def _outbox(
         self,
         sh: Shard,
-        tasks: list[rq.Task],
-        run_id: str,
+        owned: list[tuple[str, rq.Task]],
         workflow_id: str,
-        outcome: Outcome,
+        namespace: str,
     ) -> tuple[Shard, tuple[OutboxTask, ...]]:
         out: list[OutboxTask] = []
-        new_run_id = outcome.new_run.run_id if outcome.new_run is not None else run_id
-        first = len(outcome.tasks)
-        for i, task in enumerate(tasks):
+        for owner, task in owned:
             sh, task_id = self._task_id(sh)
-            owner = run_id if i < first else new_run_id
-            out.append(OutboxTask(task_id, owner, workflow_id, task, outcome.state.namespace))
+            out.append(OutboxTask(task_id, owner, workflow_id, task, namespace))
         return sh, tuple(out)
 
     def _task_id(self, sh: Shard) -> tuple[Shard, int]:
@@ -259,10 +275,86 @@ class HistoryHost(Base):
         for m in mutations:
             events = []
             for event in m.events:
+                if event.task_id:  # a reset's copy of its base run's event keeps its id
+                    events.append(event)
+                    continue
                 sh, task_id = self._task_id(sh)
                 events.append(dataclasses.replace(event, task_id=task_id))
             out.append(dataclasses.replace(m, events=tuple(events)))
         return sh, out
+
+    # -- reset --------------------------------------------------------------------------
+    def _reset(
+        self,
+        sh: Shard,
+        namespace: str,
+        workflow_id: str,
+        run_id: str,
+        loaded: tuple[MutableState, int],
+        req: rq.ResetWorkflowExecution,
+        now: int,
+    ) -> Payload:
+        """Reset run `run_id` (core reset.py) and commit the base run, the current run
+        (when it is another) and the new run in one transaction; the new run becomes
+        the workflow's current run (`persistToDB` in ndc/workflow_resetter.go)."""
+        current_id = self.persistence.current.get((namespace, workflow_id), run_id)
+        current = self._load(sh, current_id) if current_id != run_id else None
+        events = tuple(self.persistence.runs[run_id].events)
+        result = resetlib.reset(
+            loaded[0],
+            events,
+            req,
+            resetlib.reset_run_id(current_id, req.request_id),
+            now,
+            current[0] if current is not None else None,
+            self._continued(events),
+        )
+        if result.new_run is None:
+            return result.reply
+        parts = [(loaded, result.base)]
+        if current is not None and result.current is not None:
+            parts.append((current, result.current))
+        mutations: list[Mutation] = []
+        owned: list[tuple[str, rq.Task]] = []
+        for (_, version), outcome in parts:
+            state = outcome.state
+            mutations.append(Mutation(state.run_id, workflow_id, version, state, outcome.events))
+            owned.extend((state.run_id, task) for task in outcome.tasks)
+        new = result.new_run.state
+        mutations.append(Mutation(new.run_id, workflow_id, 0, new, result.new_run.events))
+        owned.extend((new.run_id, task) for task in result.new_run.tasks)
+        return self._write(sh, mutations, owned, namespace, result.reply)[0]
+
+    def _continued(self, events: tuple[HistoryEvent, ...]) -> tuple[tuple[HistoryEvent, ...], ...]:
+        """The histories of the runs a run continued as new into, in chain order, as far
+        as they exist (the chain `reapplyContinueAsNewWorkflowEvents` follows)."""
+        chain: list[tuple[HistoryEvent, ...]] = []
+        while events:
+            closing = events[-1].attributes
+            if not isinstance(closing, WorkflowExecutionContinuedAsNewEventAttributes):
+                break
+            record = self.persistence.runs.get(closing.new_execution_run_id)
+            if record is None:
+                break
+            events = tuple(record.events)
+            chain.append(events)
+        return tuple(chain)
+
+    def _reset_successor(
+        self, sh: Shard, run_id: str, loaded: tuple[MutableState, int]
+    ) -> tuple[str, tuple[MutableState, int]]:
+        """A child's close reported to a parent closed by a reset goes on to the run the
+        reset started, following at most 100 resets (`recordchildworkflowcompleted/api.go`,
+        maxResetRedirectCount)."""
+        for _ in range(RESET_REDIRECTS):
+            state = loaded[0]
+            if state.running or not state.reset_run_id:
+                break
+            successor = self._load(sh, state.reset_run_id)
+            if successor is None:
+                break
+            run_id, loaded = state.reset_run_id, successor
+        return run_id, loaded
 
     def _enrich(self, run_id: str, reply: Payload, req: Request) -> Payload:
         """Record*Started replies carry what the worker needs (history, activity id)."""

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from adapters import validate_cmd
 from adapters.bench import write_history_json
 from adapters.cli import main
 from sim.synthetic import synthetic_history
@@ -150,6 +151,61 @@ def test_bench_json_schema() -> None:
     metrics = {f["metric"]: f for f in figures}
     assert metrics["validate_step"]["unit"] == "events/s" and metrics["validate_step"]["value"] > 0
     assert "end_to_end_json" in metrics
+
+
+def test_an_unexpected_error_is_one_line_exit_3_and_a_traceback_file(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def broken(args: object) -> int:
+        raise RuntimeError("boom\nsecond line")
+
+    monkeypatch.setattr(validate_cmd, "run", broken)
+    assert main(["validate", str(ONE)]) == 3
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1
+    assert err.startswith("tmodel: internal error: RuntimeError: boom (traceback written to ")
+    written = Path(err.split("traceback written to ")[1].split(")")[0])
+    try:
+        text = written.read_text(encoding="utf-8")
+        assert text.startswith("Traceback (most recent call last)") and "in broken" in text
+    finally:
+        written.unlink()
+
+
+def test_text_a_terminal_cannot_encode_is_escaped(
+    monkeypatch: pytest.MonkeyPatch, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    def prints_a_lone_surrogate(args: object) -> int:
+        print("workflow type 'Timers\ud800'")
+        return 0
+
+    monkeypatch.setattr(validate_cmd, "run", prints_a_lone_surrogate)
+    assert main(["validate", str(ONE)]) == 0
+    assert capsysbinary.readouterr().out == b"workflow type 'Timers\\ud800'\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "reason"),
+    [
+        (["tlc", "--jobs", "0"], "--jobs: must be at least 1"),
+        (["tlc", "--jobs", "-1"], "--jobs: must be at least 1"),
+        (["simulate", "--jobs", "0"], "--jobs: must be at least 1"),
+        (["simulate", "--out", ""], "--out: an empty path names no file or directory"),
+        (["simulate", "--repro", ""], "--repro: an empty path"),
+        (["simulate", "--workflows", "100001"], "more than 100,000 workflows"),
+        (["validate", ""], "PATH: an empty path"),
+        (["replay", "", "--workflow", "m:W"], "HISTORY: an empty path"),
+        (["tlc", "--trace", ""], "--trace: an empty path"),
+    ],
+)
+def test_tlc_and_simulate_take_the_same_arguments_the_same_way(
+    args: list[str], reason: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(args)
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and reason in err
 
 
 @pytest.mark.parametrize(

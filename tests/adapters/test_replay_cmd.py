@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from adapters import bench_replay
+from adapters import bench_replay, replay_cmd
 from adapters.cli import main
+from sim.deadlock import DeadlockGuard
 from tests.adapters.test_cli import BAD_INPUTS, _run_cli
 from tests.conftest import HISTORIES
 from tests.core.statemachine.replay.test_twins import CHANGED, TWINNED, TWINS, twin_of
@@ -285,3 +286,51 @@ def test_the_replay_page_shows_what_the_command_prints(
     for argv, expected in blocks:
         main(argv)
         assert capsys.readouterr().out == expected, " ".join(argv)
+
+
+SPINNING_FILE = """
+import time
+
+from core import workflow
+from core.workflow import Context
+
+
+@workflow.defn(name="TimersWorkflow")
+class SpinsAfterOneTimer:
+    @workflow.run
+    async def run(self, wf: Context, seconds: float) -> str:
+        await wf.sleep(seconds)
+        end = time.monotonic() + 30  # gives up by itself if nothing stops it
+        while time.monotonic() < end:
+            pass
+        return "never stopped"
+"""
+
+
+@pytest.fixture
+def spinning(tmp_path: Path) -> str:
+    path = tmp_path / "spinning.py"
+    path.write_text(SPINNING_FILE, encoding="utf-8")
+    return f"{path}:SpinsAfterOneTimer"
+
+
+def test_code_that_does_not_yield_is_a_deadlock_on_one_line(
+    spinning: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(replay_cmd, "DeadlockGuard", lambda: DeadlockGuard(0.05))
+    assert main(["replay", TIMERS, "--workflow", spinning]) == 1
+    out = capsys.readouterr().out
+    assert out == (
+        f"DEADLOCK  {TIMERS} against {spinning}: potential deadlock (TMPRL1101): workflow "
+        "code ran 0.05 s without yielding in the workflow task started at event 8\n"
+    )
+    code, doc = _json_run(capsys, TIMERS, "--workflow", spinning)
+    assert code == 1 and doc["ok"] is False and "event 8" in doc["deadlock"]
+
+
+def test_the_deadlock_bound_is_the_sdks_two_seconds(spinning: str) -> None:
+    result = _run_cli("replay", TIMERS, "--workflow", spinning)
+    assert result.returncode == 1, result.stderr
+    assert result.stdout.endswith(
+        "workflow code ran 2 s without yielding in the workflow task started at event 8\n"
+    )

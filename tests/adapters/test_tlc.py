@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from adapters import tlc, tlc_cmd, tlc_trace
+from adapters.input_file import read_history
 from core.events import HistoryEvent
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -173,7 +174,7 @@ def test_whole_corpus_trace_validation(toolchain: tlc.Toolchain) -> None:
 
 
 def _mutated(name: str, mutate: str) -> list[HistoryEvent]:
-    events = tlc_trace.read_history(str(HISTORIES / name))
+    events = read_history(str(HISTORIES / name))
     if mutate == "signal_in_flight":
         # signals.json: move the Signaled (5) before WorkflowTaskCompleted (4): written
         # while a workflow task is in flight, which the server never does (H6).
@@ -215,7 +216,7 @@ def test_unmodelled_event_is_reported_not_rejected(toolchain: tlc.Toolchain) -> 
 
 
 def test_trace_records_use_spec_field_names() -> None:
-    events = tlc_trace.read_history(str(HISTORIES / "activity-single.json"))
+    events = read_history(str(HISTORIES / "activity-single.json"))
     records = tlc_trace.trace_records(events)
     completed = records[6]
     assert completed["type"] == "ActivityTaskCompleted"
@@ -252,6 +253,14 @@ def test_temporal_violation_is_attributed_to_the_single_property() -> None:
         "@!@!@STARTMSG 2116:1 @!@!@\nTemporal properties were violated.\n@!@!@ENDMSG 2116 @!@!@\n"
     )
     assert tlc.parse_output(text, ("INV_EVENTUALLY_CLOSED",)).violated == "INV_EVENTUALLY_CLOSED"
+
+
+def test_a_java_that_does_not_start_is_an_error_not_a_verdict() -> None:
+    text = "Error occurred during initialization of VM\nCould not allocate heap\n"
+    result = tlc.parse_output(text, exit_code=1)
+    assert result.errors == ("Error occurred during initialization of VM",)
+    assert tlc.parse_output("", exit_code=1).errors == ("java ended with exit status 1",)
+    assert not tlc.parse_output(text, exit_code=0).errors  # only a failed run says so
 
 
 # ---------------------------------------------------------------------------- CLI

@@ -3,11 +3,14 @@ keeps equal-but-different values apart, and hands out values callers may mutate.
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from core import payloads
+from core.errors import BadPayload
 from core.opaque import JsonValue, Opaque
 from core.statemachine.replay.definition import RetryPolicy
 
@@ -62,3 +65,35 @@ def test_retry_policy_encoding_is_remembered_per_coefficient_type() -> None:
     assert as_int.to_opaque() == Opaque('{"backoffCoefficient":2}')  # ... encoded apart
     assert as_float.to_opaque() == Opaque('{"backoffCoefficient":2.0}')
     assert as_float.to_opaque() is as_float.to_opaque()
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+JSON_PLAIN = {"encoding": _b64("json/plain")}
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ({"payloads": [{"metadata": JSON_PLAIN, "data": "abc"}]}, "not base64 of UTF-8 text"),
+        ({"payloads": [{"metadata": JSON_PLAIN, "data": _b64("{no")}]}, "data is not JSON"),
+        ({"payloads": [{"metadata": JSON_PLAIN, "data": "/w=="}]}, "not base64 of UTF-8 text"),
+        ({"payloads": [{"metadata": JSON_PLAIN, "data": 5}]}, "data must be base64 text"),
+        ({"payloads": [{"metadata": JSON_PLAIN, "data": _b64("[" * 10**5)}]}, "too deeply"),
+        ({"payloads": [{"data": "e30="}]}, "payload encoding missing"),
+        ({"payloads": [{"metadata": {"encoding": _b64("binary/x")}}]}, "encoding 'binary/x'"),
+        ({"payloads": [{"metadata": {"encoding": 3}}]}, "encoding not base64 text"),
+        ({"payloads": {"0": {}}}, "payloads must be a list"),
+        ({"payloads": [5]}, "a payload must be an object"),
+    ],
+)
+def test_a_payload_the_converter_cannot_read_is_bad_payload(body: JsonValue, reason: str) -> None:
+    with pytest.raises(BadPayload, match=reason):
+        payloads.from_payloads(Opaque.of(body))
+
+
+def test_a_body_that_is_not_an_object_holds_no_payloads() -> None:
+    assert payloads.from_payloads(Opaque.of("ok")) == []  # the simulator's activity results
+    assert payloads.from_payloads(Opaque.of(None)) == []

@@ -16,6 +16,8 @@ def test_the_documented_example_passes() -> None:
             sys.executable,
             "-m",
             "pytest",
+            "-o",
+            "addopts=",
             "-q",
             "-o",
             "asyncio_mode=auto",

@@ -23,10 +23,21 @@ from sim.shrink import shrink
 KINDS = ("drop", "delay", "shard-move", "worker-crash", "duplicate", "clock-skew")
 
 
+# A target and parameters each kind accepts (sim.config.PARAMS, sim.cluster.check_config).
+SHAPES: dict[str, tuple[str, tuple[tuple[str, float | int | str], ...]]] = {
+    "drop": ("*", (("rate", 0.1),)),
+    "delay": ("*", (("rate", 0.1), ("max_ns", SECOND))),
+    "shard-move": ("shard-1", ()),
+    "worker-crash": ("wworker-0", ()),
+    "duplicate": ("*", (("rate", 0.1),)),
+    "clock-skew": ("history-0", (("skew_ns", SECOND),)),
+}
+
+
 def _plan(n: int) -> FaultPlan:
     return FaultPlan(
         tuple(
-            FaultItem(KINDS[k % len(KINDS)], k * SECOND, 8 * SECOND, f"node-{k}", (("rate", 0.1),))
+            FaultItem(KINDS[k % len(KINDS)], k * SECOND, 8 * SECOND, *SHAPES[KINDS[k % len(KINDS)]])
             for k in range(n)
         )
     )

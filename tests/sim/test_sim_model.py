@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.simulate_pool import cpu_count, run_many
+from adapters.argtypes import cpu_count
+from adapters.simulate_pool import run_many
 from sim.config import SimConfig
 from sim.run import simulate
 

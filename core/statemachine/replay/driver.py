@@ -20,12 +20,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from core.enums import EventType
-from core.errors import Nondeterminism
+from core.errors import BadPayload, Nondeterminism, PotentialDeadlock
 from core.events import HistoryEvent, WorkflowTaskCompletedEventAttributes
 from core.fastinit import fast_init_all
 from core.statemachine.history.service.requests import UpdateWorkflowExecution
 from core.statemachine.replay.definition import Definition
-from core.statemachine.replay.engine import Execution, LocalActivityRunner
+from core.statemachine.replay.engine import Execution, Guard, LocalActivityRunner
 from core.statemachine.replay.entity import Activation
 from core.statemachine.replay.matching import RECORDED_EVENTS, in_batch
 
@@ -71,9 +71,11 @@ def replay(
     *,
     workflow_id: str = "",
     run_local: LocalActivityRunner | None = None,
+    guard: Guard | None = None,
 ) -> ReplayResult:
-    """Replay a whole history; raises `Nondeterminism` where code and history part."""
-    ex = Execution(definition, workflow_id)
+    """Replay a whole history; raises `Nondeterminism` where code and history part
+    (`BadPayload` and `PotentialDeadlock` as `Execution.activate` does)."""
+    ex = Execution(definition, workflow_id, guard)
     tasks: list[tuple[int, Activation]] = []
     position = 0
     for piece, answer in _activations(ex, history, (), run_local):
@@ -120,11 +122,13 @@ def answer_task(
     updates: Sequence[UpdateWorkflowExecution] = (),
     run_local: LocalActivityRunner | None = None,
     workflow_id: str = "",
+    guard: Guard | None = None,
 ) -> tuple[Execution | None, Activation]:
     """Answer the task whose WorkflowTaskStarted ends `history`.
 
-    Returns the Execution to cache (None after nondeterminism) and the answer; an
-    answer with `failure` set must be sent as RespondWorkflowTaskFailed.
+    Returns the Execution to cache (None after nondeterminism, an undecodable payload
+    or a potential deadlock: the SDKs evict the run then) and the answer; an answer
+    with `failure` set must be sent as RespondWorkflowTaskFailed.
     """
     try:
         if cached is not None and continues(cached, history):
@@ -132,12 +136,16 @@ def answer_task(
                 history[cached.consumed :], update_requests=updates, run_local=run_local
             )
             return cached, answer
-        ex = Execution(definition, workflow_id)
+        ex = Execution(definition, workflow_id, guard)
         # Earlier tasks replay; the last one is the task being answered.
         answers = [answer for _, answer in _activations(ex, history, updates, run_local)]
         return ex, answers[-1] if answers else Activation((), ())
     except Nondeterminism as error:
         return None, Activation((), (), failure=f"nondeterminism: {error}")
+    except BadPayload as error:
+        return None, Activation((), (), failure=f"cannot decode a payload: {error}")
+    except PotentialDeadlock as error:
+        return None, Activation((), (), failure=str(error))
 
 
 def continues(cached: Execution, history: Sequence[HistoryEvent]) -> bool:
@@ -154,10 +162,14 @@ def continues(cached: Execution, history: Sequence[HistoryEvent]) -> bool:
 
 
 def query(
-    definition: Definition, history: Sequence[HistoryEvent], name: str, args: Sequence[object] = ()
+    definition: Definition,
+    history: Sequence[HistoryEvent],
+    name: str,
+    args: Sequence[object] = (),
+    guard: Guard | None = None,
 ) -> object:
     """Answer a query by replaying the history (read-only: nothing is produced)."""
-    result = replay(definition, history)
+    result = replay(definition, history, guard=guard)
     return result.execution.query(name, list(args))
 
 

@@ -30,12 +30,13 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from enum import Enum
 
 from core import payloads
 from core.commands import Command
 from core.enums import EventType
-from core.errors import InvalidTransition, Nondeterminism
+from core.errors import BadPayload, InvalidTransition, Nondeterminism, PotentialDeadlock
 from core.events import HistoryEvent, WorkflowExecutionStartedEventAttributes
 from core.statemachine import fsm
 from core.statemachine.history.service.requests import UpdateMessage, UpdateWorkflowExecution
@@ -63,12 +64,18 @@ from core.statemachine.replay.matching import (
     in_batch,
 )
 from core.statemachine.replay.prng import Prng
-from core.statemachine.replay.scheduler import Scheduler, Task
+from core.statemachine.replay.scheduler import NOT_THE_CODES, Scheduler, Task
 
 E = EventType
 
 LocalActivityRunner = Callable[[str, list[object], int], object]
 """Runs a local activity live: (activity type, args, attempt) -> result, or raises."""
+
+Guard = Callable[[], AbstractContextManager[object]]
+"""Bounds each run of workflow code (an activation, a query): entered before the code
+runs, left after; it may raise `PotentialDeadlock` into code that does not yield. Core
+has no clock, so the caller supplies it (the adapters and the simulator, built on a timer
+signal)."""
 
 # Events that settle something the code started (not the command events themselves).
 _RESOLVING: frozenset[EventType] = (
@@ -84,9 +91,12 @@ _RESOLVING: frozenset[EventType] = (
 class Execution:
     """One run of one workflow definition (see the module docstring)."""
 
-    def __init__(self, definition: Definition, workflow_id: str = "") -> None:
+    def __init__(
+        self, definition: Definition, workflow_id: str = "", guard: Guard | None = None
+    ) -> None:
         self.definition = definition
         self.workflow_id = workflow_id
+        self.guard = guard
         self.scheduler = Scheduler()
         self.instance: object = None
         self.run_task: Task[object] | None = None
@@ -94,6 +104,7 @@ class Execution:
             "execution", execution.TABLE, execution.TABLE.initial, execution.EVENT_INPUTS
         )
         self.start: WorkflowExecutionStartedEventAttributes | None = None
+        self.start_args: list[object] = []  # the run method's input, decoded at the event
         self.run_id = ""
         self.outbox: list[tuple[Command, Entity]] = []
         self.unmatched: deque[tuple[Command, Entity]] = deque()
@@ -130,11 +141,32 @@ class Execution:
     ) -> Activation:
         """Apply `events` (ending at a WorkflowTaskStarted) and produce the task's answer.
 
-        Raises `Nondeterminism` if the events contradict the code.
+        Raises `Nondeterminism` if the events contradict the code, `BadPayload` naming
+        the event or task whose payload cannot be decoded, and `PotentialDeadlock` if
+        the guard stopped code that did not yield.
         """
         self.replaying, self.lookahead = replaying, tuple(lookahead)
         for event in events:
             self.apply(event)
+        try:
+            if self.guard is None:
+                return self._run_code(update_requests, run_local)
+            with self.guard():
+                return self._run_code(update_requests, run_local)
+        except PotentialDeadlock as error:
+            raise PotentialDeadlock(error.seconds, self._task()) from None
+        except BadPayload as error:
+            raise BadPayload(f"{self._task()}: {error}") from None
+
+    def _task(self) -> str:
+        return f"the workflow task started at event {self.answered}"
+
+    def _run_code(
+        self,
+        update_requests: Sequence[UpdateWorkflowExecution],
+        run_local: LocalActivityRunner | None,
+    ) -> Activation:
+        """Step 2 and 3 of the module docstring: run the code, collect its commands."""
         self.outbox, self.messages = [], []
         if self.instance is None:
             self._create_instance()
@@ -173,6 +205,8 @@ class Execution:
             raise Nondeterminism(
                 event.event_id, describe_event(event), f"a machine that refuses it ({error})"
             ) from error
+        except BadPayload as error:
+            raise BadPayload(f"event {event.event_id} ({event.event_type.name}): {error}") from None
 
     def _apply(self, event: HistoryEvent) -> None:
         self.consumed = event.event_id
@@ -202,9 +236,12 @@ class Execution:
         a = event.attributes
         assert isinstance(a, WorkflowExecutionStartedEventAttributes)
         self.start = a
+        self.start_args = list(payloads.from_payloads(a.input))
         self.run_id = a.original_execution_run_id
         self.workflow_id = self.workflow_id or a.workflow_id
-        self.rng = Prng(self.run_id.encode("utf-8"))
+        # surrogatepass: JSON may carry a lone surrogate, which strict UTF-8 refuses; any
+        # run id Temporal writes is valid UTF-8 and encodes the same either way.
+        self.rng = Prng(self.run_id.encode("utf-8", "surrogatepass"))
         self.now_ns = event.event_time or 0
 
     def _signaled(self, event: HistoryEvent) -> None:
@@ -265,7 +302,12 @@ class Execution:
     # --- the workflow object ------------------------------------------------------------
 
     def _create_instance(self) -> None:
-        self.instance = self.definition.cls()
+        try:
+            self.instance = self.definition.cls()
+        except NOT_THE_CODES:
+            raise
+        except Exception as error:  # the class's own __init__ failed: the task fails
+            self.bug = self.bug or error
 
     def _call_signal(self, name: str, args: list[object]) -> None:
         method = self.definition.signals.get(name)
@@ -276,6 +318,8 @@ class Execution:
     def call_handler(self, method: str, args: list[object]) -> object:
         try:
             result = getattr(self.instance, method)(Context(self), *args)
+        except NOT_THE_CODES:
+            raise
         except BaseException as error:
             self.bug = self.bug or error
             return None
@@ -284,9 +328,13 @@ class Execution:
         return result
 
     def _spawn_run(self) -> None:
-        args = payloads.from_payloads(self.start.input if self.start else None)
         method = getattr(self.instance, self.definition.run_method)
-        self.run_task = self.scheduler.spawn(method(Context(self), *args), name="run")
+        try:
+            coroutine = method(Context(self), *self.start_args)
+        except TypeError as error:  # the input does not fit the run method's signature
+            self.bug = error  # the SDKs fail the task (temporalio: "Failed decoding arguments")
+            return
+        self.run_task = self.scheduler.spawn(coroutine, name="run")
         if self.run_entity.state is execution.ExecutionState.CANCEL_REQUESTED:
             self.run_task.cancel()
 
@@ -318,7 +366,10 @@ class Execution:
         """Call a query handler or an update validator: it must not start anything."""
         self.read_only = True
         try:
-            return getattr(self.instance, method)(Context(self), *args)
+            if self.guard is None:
+                return getattr(self.instance, method)(Context(self), *args)
+            with self.guard():
+                return getattr(self.instance, method)(Context(self), *args)
         finally:
             self.read_only = False
 

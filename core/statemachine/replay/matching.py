@@ -26,6 +26,7 @@ from core.commands import (
     StartTimerCommandAttributes,
 )
 from core.enums import CommandType, EventType
+from core.errors import BadPayload
 from core.event_sets import COMMAND_EVENT_TYPES
 from core.events import (
     ActivityTaskCancelRequestedEventAttributes,
@@ -167,7 +168,7 @@ def marker_key(details: Opaque | None) -> str:
 def _first_value(payloads_body: dict[str, JsonValue]) -> JsonValue:
     try:
         return payloads.first(Opaque.of(payloads_body))
-    except ValueError:
+    except BadPayload:
         return None
 
 

@@ -66,7 +66,14 @@ def resolution(ex: Execution, event: HistoryEvent) -> None:
         raise Nondeterminism(
             event.event_id, f"{event.event_type.name} naming event {ref}", "no such command"
         )
-    outputs = ex.step(entity, entity.inputs[event.event_type])
+    input_ = entity.inputs.get(event.event_type)
+    if input_ is None:  # e.g. a TimerFired naming an activity's ActivityTaskScheduled
+        raise Nondeterminism(
+            event.event_id,
+            f"{event.event_type.name} naming event {ref}",
+            f"the {entity.kind} of event {ref}, which {event.event_type.name} cannot name",
+        )
+    outputs = ex.step(entity, input_)
     if "resolve_start" in outputs and entity.start_future is not None:
         a = event.attributes
         assert isinstance(a, ChildWorkflowExecutionStartedEventAttributes)

@@ -26,7 +26,14 @@ from collections import deque
 from collections.abc import Callable, Coroutine, Generator, Sequence
 from typing import Generic, Protocol, TypeVar
 
+from core.errors import BadPayload, PotentialDeadlock
+
 T = TypeVar("T")
+
+# Errors that are not the workflow code's own (its runner stopped it, or a payload the
+# code was given cannot be decoded): they leave the code's task and the scheduler
+# instead of becoming the task's result, and so end the activation.
+NOT_THE_CODES = (PotentialDeadlock, BadPayload)
 
 
 class CancelledError(BaseException):
@@ -145,6 +152,8 @@ class Task(Future[T]):
         except StopIteration as stop:
             self.set_result(stop.value)
             return
+        except NOT_THE_CODES:
+            raise
         except BaseException as raised:
             self.set_exception(raised)
             return

@@ -3,10 +3,11 @@
 Each table's `next` mapping is swapped for a recording one, then the workloads run:
 the validator over the real corpus, synthetic histories and the per-rule broken
 histories; the pure history service over the requests behind the real corpus; and the
-targeted scenarios in `coverage_scenarios.py` (history) and `coverage_matching.py`
-(matching, shards) for rows the corpus never reaches; for the replay machines, the
-twins replaying the corpus, a few live programs and `coverage_replay.py`. A row
-no workload takes fails the test, with its table, state and input named.
+targeted scenarios in `coverage_scenarios.py` and `reset_scenarios.py` (history) and
+`coverage_matching.py` (matching, shards) for rows the corpus never reaches; for the
+replay machines, the twins replaying the corpus, a few live programs and
+`coverage_replay.py`. A row no workload takes fails the test, with its table, state
+and input named.
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ from core.statemachine.replay.driver import replay
 from sim.synthetic import synthetic_history
 from tests.conftest import corpus_events, corpus_files
 from tests.core.statemachine import coverage_matching, coverage_scenarios
+from tests.core.statemachine.history.service import reset_scenarios
 from tests.core.statemachine.history.service.replay_requests import CannotReproduce, reproduce
+from tests.core.statemachine.history.service.test_conformance import base_of
 from tests.core.statemachine.history.test_rules import BROKEN
 from tests.core.statemachine.replay import coverage_replay
 from tests.core.statemachine.replay.live import LiveRun
@@ -116,12 +119,13 @@ def _workloads() -> None:
         validate(events)
         # A history the model cannot reproduce is named by the conformance test.
         with contextlib.suppress(CannotReproduce):
-            reproduce(events)
+            reproduce(events, base_of(path.name))
     for seed in range(3):
         validate(synthetic_history(2_000, seed=seed))
     for build, _ in BROKEN.values():
         validate(build().events)
     coverage_scenarios.run_all()
+    reset_scenarios.run_all()
     coverage_matching.run_all()
     for name in TWINNED:
         replay(TWINS[twin_of(name)], corpus_events(name))

@@ -59,6 +59,7 @@ from core.statemachine.history.service.requests import (
     RespondActivityTaskCanceled,
     RespondActivityTaskCompleted,
     RespondActivityTaskFailed,
+    Task,
 )
 from core.statemachine.history.service.retry import next_retry
 from core.statemachine.history.service.state import ActivityInfo, MutableState
@@ -153,35 +154,46 @@ def drop(txn: Txn, scheduled_event_id: int) -> None:
 
 def dispatch(txn: Txn, info: ActivityInfo) -> None:
     """Emit the transfer task for the current attempt, and its schedule-to-start timer."""
-    txn.task(
-        ActivityTaskTransfer(
-            info.scheduled_event_id, info.task_queue, info.stamp, info.schedule_to_start_timeout
-        )
+    for task in dispatch_tasks(info):
+        txn.task(task)
+
+
+def dispatch_tasks(info: ActivityInfo) -> tuple[Task, ...]:
+    """The transfer task of the current attempt and its schedule-to-start timer (due
+    `schedule_to_start_timeout` after the attempt was scheduled)."""
+    transfer = ActivityTaskTransfer(
+        info.scheduled_event_id, info.task_queue, info.stamp, info.schedule_to_start_timeout
     )
-    if info.schedule_to_start_timeout:
-        txn.task(
-            ActivityTimeoutTask(
-                info.scheduled_event_id,
-                TimeoutType.SCHEDULE_TO_START,
-                info.attempt,
-                info.stamp,
-                txn.now + info.schedule_to_start_timeout,
-            )
-        )
+    if not info.schedule_to_start_timeout:
+        return (transfer,)
+    timer = ActivityTimeoutTask(
+        info.scheduled_event_id,
+        TimeoutType.SCHEDULE_TO_START,
+        info.attempt,
+        info.stamp,
+        info.scheduled_time + info.schedule_to_start_timeout,
+    )
+    return transfer, timer
 
 
 def arm_schedule_to_close(txn: Txn, info: ActivityInfo) -> None:
     """The schedule-to-close timer spans all attempts, so it is armed once."""
-    if info.schedule_to_close_timeout:
-        txn.task(
-            ActivityTimeoutTask(
-                info.scheduled_event_id,
-                TimeoutType.SCHEDULE_TO_CLOSE,
-                info.attempt,
-                info.stamp,
-                _deadline(info),
-            )
-        )
+    for task in schedule_to_close_tasks(info):
+        txn.task(task)
+
+
+def schedule_to_close_tasks(info: ActivityInfo) -> tuple[Task, ...]:
+    if not info.schedule_to_close_timeout:
+        return ()
+    return (
+        ActivityTimeoutTask(
+            info.scheduled_event_id,
+            TimeoutType.SCHEDULE_TO_CLOSE,
+            info.attempt,
+            info.stamp,
+            _deadline(info),
+        ),
+    )
 
 
 def _deadline(info: ActivityInfo) -> int:

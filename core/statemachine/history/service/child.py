@@ -27,6 +27,7 @@ from core.enums import (
     EventType,
     RetryState,
     SignalExternalWorkflowExecutionFailedCause,
+    StartChildWorkflowExecutionFailedCause,
 )
 from core.events import (
     ChildWorkflowExecutionCanceledEventAttributes,
@@ -55,7 +56,11 @@ from core.statemachine.history.service.requests import (
     RecordExternalResult,
     RecordStartChildExecutionFailed,
 )
-from core.statemachine.history.service.state import ChildInfo, ExternalInfo, MutableState
+from core.statemachine.history.service.state import (
+    ChildInfo,
+    ExternalInfo,
+    MutableState,
+)
 from core.statemachine.history.service.txn import Outcome, Txn, finish, unchanged
 
 E = EventType
@@ -138,21 +143,26 @@ def record_child_execution_started(
     if info is None or info.started_event_id:
         return _stale(state)
     txn = Txn(state, now)
+    write_started(txn, info, req.run_id)
+    workflow_task.schedule(txn)
+    return finish(txn, Ok())
+
+
+def write_started(txn: Txn, info: ChildInfo, run_id: str) -> None:
+    """Write ChildWorkflowExecutionStarted and mark the child started."""
     fsm.step(CHILD_TABLE, _child_state(info), ChildInput.STARTED)
     started = txn.add(
         E.CHILD_WORKFLOW_EXECUTION_STARTED,
         ChildWorkflowExecutionStartedEventAttributes(
-            namespace=info.namespace or state.namespace,
+            namespace=info.namespace or txn.state.namespace,
             initiated_event_id=info.initiated_event_id,
-            workflow_execution=WorkflowExecution(workflow_id=info.workflow_id, run_id=req.run_id),
+            workflow_execution=WorkflowExecution(workflow_id=info.workflow_id, run_id=run_id),
             workflow_type=WorkflowType(name=info.workflow_type),
             header=info.header,
-            namespace_id=state.namespace_id,
+            namespace_id=txn.state.namespace_id,
         ),
     )
-    put_child(txn, dataclasses.replace(info, started_event_id=started, run_id=req.run_id))
-    workflow_task.schedule(txn)
-    return finish(txn, Ok())
+    put_child(txn, dataclasses.replace(info, started_event_id=started, run_id=run_id))
 
 
 def record_start_child_execution_failed(
@@ -162,19 +172,26 @@ def record_start_child_execution_failed(
     if info is None or info.started_event_id:
         return _stale(state)
     txn = Txn(state, now)
+    write_start_failed(txn, info, req.cause)
+    workflow_task.schedule(txn)
+    return finish(txn, Ok())
+
+
+def write_start_failed(
+    txn: Txn, info: ChildInfo, cause: StartChildWorkflowExecutionFailedCause
+) -> None:
+    """Write StartChildWorkflowExecutionFailed and forget the child."""
     fsm.step(CHILD_TABLE, _child_state(info), ChildInput.START_FAILED)
     txn.add(
         E.START_CHILD_WORKFLOW_EXECUTION_FAILED,
         StartChildWorkflowExecutionFailedEventAttributes(
             workflow_id=info.workflow_id,
             workflow_type=WorkflowType(name=info.workflow_type),
-            cause=req.cause,
+            cause=cause,
             initiated_event_id=info.initiated_event_id,
         ),
     )
     put_child(txn, None, drop=info.initiated_event_id)
-    workflow_task.schedule(txn)
-    return finish(txn, Ok())
 
 
 def record_child_execution_completed(
@@ -189,12 +206,18 @@ def record_child_execution_completed(
         # (`recordchildworkflowcompleted/api.go` answers ErrWorkflowNotReady).
         return unchanged(state, Error(ErrorKind.NOT_READY, "child start not recorded yet"))
     txn = Txn(state, now)
-    fsm.step(CHILD_TABLE, _child_state(info), ChildInput.CLOSED)
-    event_type, attrs = _child_close(info, req)
-    txn.add(event_type, _with_namespace(attrs, info.namespace or state.namespace, state))
-    put_child(txn, None, drop=info.initiated_event_id)
+    write_closed(txn, info, req)
     workflow_task.schedule(txn)
     return finish(txn, Ok())
+
+
+def write_closed(txn: Txn, info: ChildInfo, req: RecordChildExecutionCompleted) -> None:
+    """Write the started child's close event and forget the child."""
+    fsm.step(CHILD_TABLE, _child_state(info), ChildInput.CLOSED)
+    event_type, attrs = _child_close(info, req)
+    state = txn.state
+    txn.add(event_type, _with_namespace(attrs, info.namespace or state.namespace, state))
+    put_child(txn, None, drop=info.initiated_event_id)
 
 
 ResultAttributes = (

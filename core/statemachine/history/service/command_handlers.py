@@ -8,7 +8,6 @@ The events are written in the open command batch and name its WorkflowTaskComple
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from collections.abc import Callable
 
 from core.commands import (
@@ -59,13 +58,9 @@ from core.events import (
 )
 from core.opaque import EMPTY_MESSAGE, Opaque
 from core.statemachine import fsm
-from core.statemachine.history.service import activity, child, execution, timer, update
+from core.statemachine.history.service import activity, child, execution, outbound, timer, update
+from core.statemachine.history.service.ids import new_run_id
 from core.statemachine.history.service.requests import (
-    CancelExternalTransfer,
-    RequestCancelWorkflowExecution,
-    SignalExternalTransfer,
-    SignalWorkflowExecution,
-    StartChildTransfer,
     StartWorkflowExecution,
     UpdateMessage,
 )
@@ -75,7 +70,6 @@ from core.statemachine.history.service.state import (
     ChildInfo,
     ExternalInfo,
     MutableState,
-    ParentInfo,
     RunStatus,
     TimerInfo,
 )
@@ -100,17 +94,7 @@ class Batch:
 
 
 Handler = Callable[[Batch, Command], Cause | None]
-# The identity the history service signs its own requests with (external signals and
-# cancels reach their target as requests from it; transfer_queue_active_task_executor.go).
-HISTORY_SERVICE = "history-service"
 _EMPTY_MEMOS = frozenset({"{}", '{"fields":{}}'})
-
-
-def new_run_id(run_id: str, purpose: str) -> str:
-    """A run id derived from the current one. The server draws a random UUID; the model
-    must be deterministic, so it hashes (a pinned hash, never `hash()`)."""
-    d = hashlib.sha256(f"{run_id}/{purpose}".encode()).hexdigest()
-    return f"{d[:8]}-{d[8:12]}-4{d[13:16]}-a{d[17:20]}-{d[20:32]}"
 
 
 def schedule_activity(b: Batch, command: Command) -> Cause | None:
@@ -362,7 +346,10 @@ def _next_run(
         continued_failure=failure,
         first_execution_run_id=s.first_run_id,
         namespace_id=s.namespace_id,
-        root=s.root,
+        # Only a child's chain carries its root on: the server passes the root on with
+        # the parent (`ContinueAsNew` in mutable_state_impl.go), and a run whose Started
+        # names no root is its own (`ApplyWorkflowExecutionStartedEvent`).
+        root=s.root if s.parent is not None else None,
         reset_points=execution.roll_over(s.reset_points, s.run_id, now, s.retention),
         retention=s.retention,
     )
@@ -492,63 +479,36 @@ def start_child(b: Batch, command: Command) -> Cause | None:
     # An empty memo is not kept (a recorded server drops the `memo {}` SDKs send), while
     # an empty header is.
     memo = a.memo if a.memo is not None and a.memo.text not in _EMPTY_MEMOS else None
-    initiated = b.txn.append(
-        E.START_CHILD_WORKFLOW_EXECUTION_INITIATED,
-        StartChildWorkflowExecutionInitiatedEventAttributes(
-            namespace=a.namespace or s.namespace,
-            workflow_id=a.workflow_id,
-            workflow_type=a.workflow_type,
-            task_queue=TaskQueue(name=queue, kind=TaskQueueKind.NORMAL),
-            input=a.input,
-            workflow_execution_timeout=a.workflow_execution_timeout,
-            # ValidateStartChildExecutionAttributes fills both timeouts in
-            workflow_run_timeout=run_timeout,
-            workflow_task_timeout=task_timeout,
-            parent_close_policy=a.parent_close_policy,
-            workflow_task_completed_event_id=b.wtc,
-            workflow_id_reuse_policy=a.workflow_id_reuse_policy,
-            retry_policy=a.retry_policy,
-            cron_schedule=a.cron_schedule,
-            header=header,
-            memo=memo,
-            search_attributes=a.search_attributes,
-            namespace_id=s.namespace_id,
-            inherit_build_id=a.inherit_build_id,
-            priority=a.priority or EMPTY_MESSAGE,
-        ),
+    attributes = StartChildWorkflowExecutionInitiatedEventAttributes(
+        namespace=a.namespace or s.namespace,
+        workflow_id=a.workflow_id,
+        workflow_type=a.workflow_type,
+        task_queue=TaskQueue(name=queue, kind=TaskQueueKind.NORMAL),
+        input=a.input,
+        workflow_execution_timeout=a.workflow_execution_timeout,
+        # ValidateStartChildExecutionAttributes fills both timeouts in
+        workflow_run_timeout=run_timeout,
+        workflow_task_timeout=task_timeout,
+        parent_close_policy=a.parent_close_policy,
+        workflow_task_completed_event_id=b.wtc,
+        workflow_id_reuse_policy=a.workflow_id_reuse_policy,
+        retry_policy=a.retry_policy,
+        cron_schedule=a.cron_schedule,
+        header=header,
+        memo=memo,
+        search_attributes=a.search_attributes,
+        namespace_id=s.namespace_id,
+        inherit_build_id=a.inherit_build_id,
+        priority=a.priority or EMPTY_MESSAGE,
     )
+    initiated = b.txn.append(E.START_CHILD_WORKFLOW_EXECUTION_INITIATED, attributes)
     policy = int(a.parent_close_policy) or 1  # the server's default is TERMINATE
     namespace = a.namespace or s.namespace
     info = ChildInfo(
         initiated, a.workflow_id, a.workflow_type.name, policy, namespace=namespace, header=header
     )
     child.put_child(b.txn, info)
-    b.txn.task(
-        StartChildTransfer(
-            initiated,
-            StartWorkflowExecution(
-                namespace=a.namespace or s.namespace,
-                workflow_id=a.workflow_id,
-                run_id=new_run_id(s.run_id, f"child/{initiated}"),
-                workflow_type=a.workflow_type.name,
-                task_queue=queue,
-                request_id=f"{s.run_id}/{initiated}",
-                input=a.input,
-                workflow_task_timeout=task_timeout,
-                run_timeout=run_timeout,
-                execution_timeout=a.workflow_execution_timeout or 0,
-                parent=ParentInfo(s.workflow_id, s.run_id, initiated),
-                retry_policy=a.retry_policy,
-                id_reuse_policy=a.workflow_id_reuse_policy,
-                header=header,
-                memo=memo,
-                search_attributes=a.search_attributes,
-                namespace_id=s.namespace_id,
-                root=s.root,
-                explicit_run_timeout=True,
-            ),
-        )
-    )
+    b.txn.task(outbound.start_child_transfer(s, initiated, attributes))
     return None
 
 
@@ -560,37 +520,20 @@ def signal_external(b: Batch, command: Command) -> Cause | None:
         return Cause.BAD_SIGNAL_WORKFLOW_EXECUTION_ATTRIBUTES
     s = b.txn.state
     target = a.execution
-    initiated = b.txn.append(
-        E.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
-        SignalExternalWorkflowExecutionInitiatedEventAttributes(
-            workflow_task_completed_event_id=b.wtc,
-            namespace=a.namespace or s.namespace,
-            workflow_execution=target,
-            signal_name=a.signal_name,
-            input=a.input,
-            child_workflow_only=a.child_workflow_only,
-            header=a.header,
-            namespace_id=s.namespace_id,
-        ),
+    attributes = SignalExternalWorkflowExecutionInitiatedEventAttributes(
+        workflow_task_completed_event_id=b.wtc,
+        namespace=a.namespace or s.namespace,
+        workflow_execution=target,
+        signal_name=a.signal_name,
+        input=a.input,
+        child_workflow_only=a.child_workflow_only,
+        header=a.header,
+        namespace_id=s.namespace_id,
     )
+    initiated = b.txn.append(E.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED, attributes)
     info = ExternalInfo(initiated, target.workflow_id, target.run_id)
     b.txn.set(signals_out=(*b.txn.state.signals_out, info))
-    b.txn.task(
-        SignalExternalTransfer(
-            initiated,
-            target.workflow_id,
-            target.run_id,
-            SignalWorkflowExecution(
-                a.signal_name,
-                request_id=f"{s.run_id}/{initiated}",
-                input=a.input,
-                identity=HISTORY_SERVICE,
-                header=a.header,
-                external_workflow_id=s.workflow_id,
-                external_run_id=s.run_id,
-            ),
-        )
-    )
+    b.txn.task(outbound.signal_external_transfer(s, initiated, attributes))
     return None
 
 
@@ -602,34 +545,18 @@ def request_cancel_external(b: Batch, command: Command) -> Cause | None:
         return Cause.BAD_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_ATTRIBUTES
     s = b.txn.state
     target = WorkflowExecution(workflow_id=a.workflow_id, run_id=a.run_id)
-    initiated = b.txn.append(
-        E.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
-        RequestCancelExternalWorkflowExecutionInitiatedEventAttributes(
-            workflow_task_completed_event_id=b.wtc,
-            namespace=a.namespace or s.namespace,
-            workflow_execution=target,
-            child_workflow_only=a.child_workflow_only,
-            reason=a.reason,
-            namespace_id=s.namespace_id,
-        ),
+    attributes = RequestCancelExternalWorkflowExecutionInitiatedEventAttributes(
+        workflow_task_completed_event_id=b.wtc,
+        namespace=a.namespace or s.namespace,
+        workflow_execution=target,
+        child_workflow_only=a.child_workflow_only,
+        reason=a.reason,
+        namespace_id=s.namespace_id,
     )
+    initiated = b.txn.append(E.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED, attributes)
     info = ExternalInfo(initiated, a.workflow_id, a.run_id)
     b.txn.set(cancels_out=(*b.txn.state.cancels_out, info))
-    b.txn.task(
-        CancelExternalTransfer(
-            initiated,
-            a.workflow_id,
-            a.run_id,
-            RequestCancelWorkflowExecution(
-                request_id=f"{s.run_id}/{initiated}",
-                reason=a.reason,
-                identity=HISTORY_SERVICE,
-                external_initiated_event_id=initiated,
-                external_workflow_id=s.workflow_id,
-                external_run_id=s.run_id,
-            ),
-        )
-    )
+    b.txn.task(outbound.cancel_external_transfer(s, initiated, attributes))
     return None
 
 

@@ -156,6 +156,35 @@ class TerminateWorkflowExecution:
 
 
 @dataclass(frozen=True, slots=True)
+class ResetWorkflowExecution:
+    """Reset a run to a workflow task: a new run replays its history up to that task.
+
+    `workflow_task_finish_event_id` names the WorkflowTaskCompleted, Failed, TimedOut
+    or Started event to reset to (temporal.api.workflowservice.v1
+    .ResetWorkflowExecutionRequest). What the base run received after that point is
+    reapplied to the new run: signals if `reapply_signals`, updates if
+    `reapply_updates` (the server's default reapplies both, RESET_REAPPLY_TYPE_ALL_ELIGIBLE
+    in `SetDefaultResetReapplyType`, common/enums/defaults.go), and the later events of
+    children started before the point unless `reapply_children` is False, which it is
+    only when every ResetReapplyExcludeType is excluded; `reset.reapply_policy` derives
+    the three from the request's reset_reapply_type and reset_reapply_exclude_types.
+    `identity` is accepted as the API has it; the history service writes its own
+    identities ("history-service", "history-resetter"), never this one.
+
+    Not a `Request`: a reset reads the run's events as well as its mutable state, so it
+    goes to `reset.reset`, not to `handle`.
+    """
+
+    reason: str
+    workflow_task_finish_event_id: int
+    request_id: str
+    reapply_signals: bool = True
+    reapply_updates: bool = True
+    identity: str = ""
+    reapply_children: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class RecordWorkflowTaskStarted:
     """Matching asks history to start a workflow task it is about to dispatch."""
 
@@ -483,7 +512,23 @@ class Heartbeat:
     cancel_requested: bool
 
 
-Reply = Ok | TaskDiscarded | Error | WorkflowTaskStarted | ActivityTaskStarted | Heartbeat
+@dataclass(frozen=True, slots=True)
+class WorkflowReset:
+    """ResetWorkflowExecution's reply: the id of the run the reset started (or, for a
+    deduplicated request, of the current run)."""
+
+    run_id: str
+
+
+Reply = (
+    Ok
+    | TaskDiscarded
+    | Error
+    | WorkflowTaskStarted
+    | ActivityTaskStarted
+    | Heartbeat
+    | WorkflowReset
+)
 
 
 fast_init_all(globals())  # faster constructors for this module's values (core/fastinit.py)

@@ -189,11 +189,14 @@ class ParentInfo:
 
 @dataclass(frozen=True, slots=True)
 class UpdateInfo:
-    """An update admitted (in memory) or accepted (in history), not yet completed."""
+    """An update admitted (in memory, or in history by an UpdateAdmitted event) or
+    accepted (in history), not yet completed."""
 
     update_id: str
     request: Opaque | None
     accepted_event_id: int = 0
+    # The UpdateAdmitted event that holds the request (a reset reapplies updates so).
+    admitted_event_id: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,6 +245,10 @@ class MutableState:
     root: tuple[str, str] | None = None
     reset_points: tuple[ResetPoint, ...] = ()
     retention: int = DEFAULT_RETENTION  # the namespace's, for the points' expiry
+    # The run a reset of this run started (`ResetRunId`, set on the reset's base run by
+    # `UpdateResetRunID` in service/history/ndc/workflow_resetter.go): a child's close
+    # reported to this run goes on to that one.
+    reset_run_id: str = ""
 
     @property
     def running(self) -> bool:

@@ -16,6 +16,11 @@ names its message; messages no command names follow the commands): an acceptance
 writes UpdateAccepted, naming the task's Scheduled event as the sequencing event; a
 response writes UpdateCompleted naming the acceptance; a rejection writes nothing.
 A repeated update id is answered without a second admission.
+
+A reset reapplies the updates of the base run as UpdateAdmitted events (origin
+REAPPLY); such an update is accepted with an UpdateAccepted that carries no request,
+since the Admitted event holds it (`onAcceptanceMsg` in
+service/history/workflow/update/update.go).
 """
 
 from __future__ import annotations
@@ -23,9 +28,10 @@ from __future__ import annotations
 import dataclasses
 from enum import Enum
 
-from core.enums import EventType
+from core.enums import EventType, UpdateAdmittedEventOrigin
 from core.events import (
     WorkflowExecutionUpdateAcceptedEventAttributes,
+    WorkflowExecutionUpdateAdmittedEventAttributes,
     WorkflowExecutionUpdateCompletedEventAttributes,
 )
 from core.opaque import Opaque
@@ -99,7 +105,7 @@ def apply_message(txn: Txn, message: UpdateMessage, sequencing_event_id: int) ->
                 protocol_instance_id=info.update_id,
                 accepted_request_message_id=f"{info.update_id}/request",
                 accepted_request_sequencing_event_id=sequencing_event_id,
-                accepted_request=info.request,
+                accepted_request=None if info.admitted_event_id else info.request,
             ),
         )
         info = dataclasses.replace(info, accepted_event_id=accepted)
@@ -115,6 +121,33 @@ def apply_message(txn: Txn, message: UpdateMessage, sequencing_event_id: int) ->
     )
     txn.set(updates=rest)
     return True
+
+
+def admit_by_event(
+    txn: Txn, update_id: str, request: Opaque | None, origin: UpdateAdmittedEventOrigin
+) -> None:
+    """Write UpdateAdmitted for `request` (of update `update_id`, which a request names
+    in `meta.updateId`) and hold the update until a task takes it.
+
+    `AddWorkflowExecutionUpdateAdmittedEvent` (mutable_state_impl.go), as a reset's
+    reapplication uses it; an update already held under the same id is replaced, as
+    the server's UpdateInfos map is keyed by update id. No workflow task is scheduled:
+    the caller does.
+    """
+    admitted = txn.append(
+        E.WORKFLOW_EXECUTION_UPDATE_ADMITTED,
+        WorkflowExecutionUpdateAdmittedEventAttributes(request=request, origin=origin),
+    )
+    kept = tuple(u for u in txn.state.updates if u.update_id != update_id)
+    txn.set(updates=(*kept, UpdateInfo(update_id, request, admitted_event_id=admitted)))
+
+
+def request_update_id(request: Opaque | None) -> str:
+    """The update id a temporal.api.update.v1.Request names (`meta.updateId`)."""
+    value = request.value() if request is not None else None
+    meta = value.get("meta") if isinstance(value, dict) else None
+    update_id = meta.get("updateId") if isinstance(meta, dict) else None
+    return update_id if isinstance(update_id, str) else ""
 
 
 def _meta(info: UpdateInfo) -> Opaque:

@@ -26,6 +26,8 @@ Rules encoded here (docs/temporal-semantics.md#workflow-task,
   ALREADY_STARTED (`service/history/api/recordworkflowtaskstarted/api.go`).
 - A completion or failure must carry the token of the current started task, else
   NOT_FOUND (`respondworkflowtaskcompleted/api.go`).
+- A reset fails the task pending at the reset point of the new run with
+  RESET_WORKFLOW (reset.py), starting it first if it had not started.
 """
 
 from __future__ import annotations
@@ -55,9 +57,9 @@ from core.statemachine.history.service.requests import (
     WorkflowTaskToken,
     WorkflowTaskTransfer,
 )
+from core.statemachine.history.service.reset_points import build_id_of, with_completion
 from core.statemachine.history.service.state import (
     MutableState,
-    ResetPoint,
     WorkflowTaskInfo,
     evolve,
 )
@@ -87,6 +89,7 @@ class WorkflowTaskInput(Enum):
     DISCARD = "speculative task completed with rejections only"
     CONVERT = "speculative task made normal by new events"
     RUN_CLOSED = "run closed before the task started"
+    RESET = "reset of the run (RESET_WORKFLOW)"
 
 
 _S = WorkflowTaskState
@@ -108,6 +111,7 @@ TABLE = fsm.make_table(
         (_S.STARTED, _I.RESPOND_FAILED, _S.FAILED),
         (_S.STARTED, _I.START_TO_CLOSE_TIMEOUT, _S.TIMED_OUT),
         (_S.STARTED, _I.FORCE_CLOSE, _S.FAILED),
+        (_S.STARTED, _I.RESET, _S.FAILED),
         (_S.STARTED, _I.DISCARD, _S.DISCARDED),
     ],
 )
@@ -348,28 +352,16 @@ def complete(
         wft_attempt=1,
         last_completed_wft_started_event_id=wft.started_event_id,
     )
-    _add_reset_point(txn, _build_id(worker_version), completed)
+    _add_reset_point(txn, build_id_of(worker_version), completed)
     return completed
 
 
-MAX_RESET_POINTS = 20  # history.historyMaxAutoResetPoints
-
-
-def _build_id(worker_version: Opaque | None) -> str:
-    value = worker_version.value() if worker_version is not None else None
-    build_id = value.get("buildId") if isinstance(value, dict) else None
-    return build_id if isinstance(build_id, str) else ""
-
-
 def _add_reset_point(txn: Txn, build_id: str, completed_event_id: int) -> None:
-    """The first completion by a build becomes an auto-reset point
-    (`addResetPointFromCompletion` in mutable_state_impl.go; the 20 newest are kept). A
-    worker that sends no build id is one build, "", as the server counts it."""
+    """The first completion by a build becomes an auto-reset point (reset_points.py)."""
     points = txn.state.reset_points
-    if any(p.build_id == build_id and not p.binary_checksum for p in points):
-        return
-    point = ResetPoint(build_id, txn.state.run_id, completed_event_id, txn.now)
-    txn.set(reset_points=(*points, point)[-MAX_RESET_POINTS:])
+    added = with_completion(points, build_id, txn.state.run_id, completed_event_id, txn.now)
+    if added is not points:
+        txn.set(reset_points=added)
 
 
 def fail(

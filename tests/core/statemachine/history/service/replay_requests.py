@@ -4,9 +4,9 @@
 made the real server write it: a start, a signal, a worker's RecordWorkflowTaskStarted
 or RespondWorkflowTaskCompleted (its commands read back from the command events of the
 batch), an activity's start and close (with the invisible failed attempts before a
-final attempt > 1), a timer firing. Requests carry the real event times. It returns the
-events the model wrote, for comparison with the real ones, or raises CannotReproduce
-naming what the model does not cover.
+final attempt > 1), a timer firing, a reset (given the base run's history). Requests
+carry the real event times. It returns the events the model wrote, for comparison with
+the real ones, or raises CannotReproduce naming what the model does not cover.
 
 Events that arrived while a workflow task was in flight are recognised by the server's
 flush order (an ActivityTaskStarted not followed by its own close): those requests are
@@ -43,6 +43,12 @@ from core.event_sets import COMMAND_EVENT_TYPES
 from core.events import HistoryEvent
 from core.statemachine.history.service import handle as service
 from core.statemachine.history.service import requests as rq
+from core.statemachine.history.service.outbound import HISTORY_SERVICE
+from core.statemachine.history.service.reset import (
+    RESETTER,
+    ResetOutcome,
+    reset,
+)
 from core.statemachine.history.service.state import MutableState
 from core.statemachine.history.service.txn import Outcome
 
@@ -96,12 +102,31 @@ def _a(event: HistoryEvent) -> Any:
 
 
 class Driver:
-    def __init__(self, real: Sequence[HistoryEvent]) -> None:
+    """Issues the requests behind `real`; `base` is the history of the run a reset run
+    (one whose history holds WorkflowTaskFailed(RESET_WORKFLOW)) was reset from."""
+
+    def __init__(
+        self, real: Sequence[HistoryEvent], base: Sequence[HistoryEvent] | None = None
+    ) -> None:
         self.real = real
+        self.base = base
         self.state: MutableState | None = None
         self.written: list[HistoryEvent] = []
         self.timers: list[rq.TimerTask] = []
         self.issued: set[int] = set()  # real event ids whose request was sent early
+        self.reset_outcome: ResetOutcome | None = None
+
+    @classmethod
+    def resumed(
+        cls, real: Sequence[HistoryEvent], state: MutableState, tasks: Sequence[rq.Task]
+    ) -> Driver:
+        """A driver that goes on from `state` (with its outbox `tasks`), the run after
+        the first `state.next_event_id - 1` events of `real`; call `run(start=...)`."""
+        driver = cls(real)
+        driver.state = state
+        driver.written = list(real[: state.next_event_id - 1])
+        driver.timers = [t for t in tasks if isinstance(t, rq.TimerTask)]
+        return driver
 
     # -- plumbing -------------------------------------------------------------------
     def apply(self, outcome: Outcome) -> rq.Reply:
@@ -128,8 +153,8 @@ class Driver:
         raise CannotReproduce(f"no pending {match.__name__} with {keys}")
 
     # -- the walk ---------------------------------------------------------------------
-    def run(self) -> list[HistoryEvent]:
-        i = 0
+    def run(self, start: int = 0) -> list[HistoryEvent]:
+        i = start
         while i < len(self.real):
             i = self.step(i)
         return self.written
@@ -151,7 +176,7 @@ class Driver:
             return self.complete_workflow_task(i, now)
         elif t is E.WORKFLOW_TASK_FAILED:
             if a.cause is WorkflowTaskFailedCause.RESET_WORKFLOW:
-                raise CannotReproduce("reset is not modelled yet")
+                return self.reset(i, now)
             self.send(rq.RespondWorkflowTaskFailed(self.token(), cause=a.cause), now)
         elif t is E.WORKFLOW_TASK_TIMED_OUT:
             self.fire(rq.WorkflowTaskTimeoutTask, now, timeout_type=a.timeout_type)
@@ -162,7 +187,7 @@ class Driver:
         elif t is E.TIMER_FIRED:
             self.fire(rq.UserTimerTask, now, timer_id=a.timer_id)
         elif t is E.WORKFLOW_EXECUTION_SIGNALED:
-            self.send(rq.SignalWorkflowExecution(a.signal_name, input=a.input), now)
+            self.send(signal_request(a), now)
         elif t is E.WORKFLOW_EXECUTION_CANCEL_REQUESTED:
             self.send(rq.RequestCancelWorkflowExecution(reason=a.cause), now)
         elif t is E.WORKFLOW_EXECUTION_TERMINATED:
@@ -185,6 +210,29 @@ class Driver:
         elif t not in _WRITTEN_BY_THE_MODEL:
             raise CannotReproduce(f"{t.name} is not modelled yet")
         return i + 1
+
+    def reset(self, i: int, now: int) -> int:
+        """The reset that wrote event `i`: drive the base run up to the reset, reset it
+        to the recorded point, and go on from the first event the reset did not write."""
+        if self.base is None:
+            raise CannotReproduce("a reset run needs the history of its base run")
+        failed = _a(self.real[i])
+        started = _a(self.real[i - 1])
+        synthesized = started.identity == HISTORY_SERVICE  # the reset started the task
+        finish = failed.started_event_id if synthesized else failed.started_event_id + 1
+        base = Driver(before_reset(self.base))
+        base.run()
+        assert base.state is not None
+        reason = str(json.loads(failed.failure.text)["message"])
+        request = rq.ResetWorkflowExecution(reason, finish, request_id=f"reset-{i}")
+        outcome = reset(base.state, base.written, request, failed.new_run_id, now)
+        if outcome.new_run is None:
+            raise CannotReproduce(f"the reset was refused: {outcome.reply}")
+        self.reset_outcome = outcome
+        self.state = outcome.new_run.state
+        self.written = list(outcome.new_run.events)
+        self.timers = [t for t in outcome.new_run.tasks if isinstance(t, rq.TimerTask)]
+        return len(self.written)
 
     def start_request(self, event: HistoryEvent) -> rq.StartWorkflowExecution:
         a = _a(event)
@@ -441,6 +489,27 @@ _BUFFERED_KINDS = ACTIVITY_CLOSES | {
 }
 
 
+def signal_request(a: Any) -> rq.SignalWorkflowExecution:
+    """The signal behind a WorkflowExecutionSignaled event (its sender, if another
+    workflow, is not carried: no recorded signal came from one)."""
+    return rq.SignalWorkflowExecution(
+        a.signal_name, request_id=a.request_id, input=a.input, identity=a.identity, header=a.header
+    )
+
+
+def before_reset(base: Sequence[HistoryEvent]) -> Sequence[HistoryEvent]:
+    """The base run's history without what a reset wrote to it: its closing
+    WorkflowExecutionTerminated by "history-resetter", and the WorkflowTaskFailed
+    (FORCE_CLOSE_COMMAND) that failed a task in flight just before it."""
+    end = len(base)
+    if end and getattr(base[end - 1].attributes, "identity", "") == RESETTER:
+        end -= 1
+        last = base[end - 1].attributes if end else None
+        if getattr(last, "cause", None) is WorkflowTaskFailedCause.FORCE_CLOSE_COMMAND:
+            end -= 1
+    return base[:end]
+
+
 def timeout_type(failure: Any) -> TimeoutType:
     """The timeout kind recorded in an ActivityTaskTimedOut's failure."""
     text = failure.text if failure is not None else ""
@@ -590,5 +659,7 @@ def to_command(event: HistoryEvent) -> Command | None:
     return Command(kind, attrs)
 
 
-def reproduce(real: Sequence[HistoryEvent]) -> list[HistoryEvent]:
-    return Driver(real).run()
+def reproduce(
+    real: Sequence[HistoryEvent], base: Sequence[HistoryEvent] | None = None
+) -> list[HistoryEvent]:
+    return Driver(real, base).run()

@@ -1,0 +1,117 @@
+"""Reading the files users name: one safe reader for every command that reads one.
+
+A path on the command line may name anything: a FIFO (opening it waits for a writer,
+reading it waits forever), a device such as /dev/zero (bytes without end), a directory,
+a file in UTF-16, or a file far bigger than any history. Every command that reads a
+file (`validate`, `replay`, `simulate --repro`, `tlc --trace`) reads it through this
+module, so all of them refuse the same things with the same one-line reasons
+(`BadInput`, exit code 2):
+
+- regular files only: the file is opened without waiting (``O_NONBLOCK``, so a FIFO
+  does not block the open) and checked with ``fstat`` before a byte is read;
+- a size cap where a command holds a whole file in memory (`read_history`,
+  `read_text`); streaming validation needs none, its memory is bounded by the largest
+  event (adapters/temporal_json/stream.py);
+- UTF-8 text only (a byte-order mark is skipped), as Temporal's JSON is; the streaming
+  decoder refuses anything else, and so does `read_text`;
+- a history with no events is not a history: `require_events` makes that bad input
+  for every command alike.
+
+JSON nested past the parser's recursion limit is refused by the decoders themselves
+(the streaming decoder for histories, `sim.repro.loads` for repro files).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import stat
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from adapters.temporal_json import iter_events
+from core.errors import BadInput
+from core.events import HistoryEvent
+
+MIB = 2**20
+# A whole history held in memory (replay, TLC trace validation) is refused above this.
+# Temporal itself terminates a run whose history passes 50 MiB serialized
+# (`limit.historySize.error`, common/dynamicconfig/constants.go); the JSON form of such a
+# history (base64 payloads, field names) is up to about twice that, so a real history
+# fits with room to spare, while the decoded events stay near 1.3 GiB at worst (small
+# events take about ten times their JSON size: 27 MB of them took 270 MB).
+MAX_HISTORY_BYTES = 128 * MIB
+# A repro file is a config and a short fault plan (a few KiB); anything near this is not one.
+MAX_REPRO_BYTES = 4 * MIB
+
+
+def open_regular(path: str) -> BinaryIO:
+    """Open `path` for binary reading if it is a regular file; otherwise `BadInput` with
+    the reason alone (the caller names the file)."""
+    if not path:
+        raise BadInput("an empty path names no file")
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise BadInput(exc.strerror or str(exc)) from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise BadInput("is a directory, not a file")
+        if not stat.S_ISREG(mode):
+            raise BadInput("not a regular file (a FIFO, device or socket)")
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return os.fdopen(fd, "rb")
+
+
+def read_bytes(path: str, limit: int, what: str) -> bytes:
+    """The whole file, at most `limit` bytes; `what` names the kind of file in errors."""
+    try:
+        with open_regular(path) as stream:
+            too_big = os.fstat(stream.fileno()).st_size > limit
+            data = b"" if too_big else stream.read(limit + 1)  # it may grow after fstat
+    except BadInput as exc:
+        raise BadInput(f"{path}: {exc}") from None
+    except OSError as exc:  # a read error after the open
+        raise BadInput(f"{path}: {exc.strerror or exc}") from None
+    if too_big or len(data) > limit:
+        raise BadInput(f"{path}: more than {_size(limit)}, too big for {what}")
+    return data
+
+
+def _size(limit: int) -> str:
+    return f"{limit // MIB} MiB" if limit % MIB == 0 else f"{limit:,} bytes"
+
+
+def read_text(path: str, limit: int, what: str) -> str:
+    """The whole file as UTF-8 text, at most `limit` bytes; `what` names it in errors."""
+    data = read_bytes(path, limit, what)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise BadInput(f"{path}: not UTF-8 text near offset {exc.start}") from None
+
+
+def require_events(events: Iterator[HistoryEvent]) -> Iterator[HistoryEvent]:
+    """Pass events through; `BadInput` at the end if there were none (not a history)."""
+    empty = True
+    for event in events:
+        empty = False
+        yield event
+    if empty:
+        raise BadInput("the history has no events (a history starts with one)")
+
+
+def read_history(path: str, limit: int = MAX_HISTORY_BYTES) -> tuple[HistoryEvent, ...]:
+    """Decode a whole history file, at most `limit` bytes, with the streaming decoder
+    `tmodel validate` uses; `BadInput` naming the file if it is not a history."""
+    data = read_bytes(path, limit, "a history")
+    try:
+        return tuple(require_events(iter_events(io.BytesIO(data))))
+    except BadInput as exc:
+        raise BadInput(f"{path}: {exc}") from None
+    except RecursionError:  # as validate: a value the parser took, re-encoded deeper down
+        raise BadInput(f"{path}: JSON nested too deeply") from None

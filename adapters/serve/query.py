@@ -1,0 +1,427 @@
+"""Temporal's visibility query language: parsing a List/CountWorkflowExecutions query
+and evaluating it over a run's search attributes.
+
+The language is the SQL-like subset Temporal's visibility accepts
+(`common/persistence/visibility/store/query/converter.go` and the SQL store's
+`common/persistence/visibility/store/sql/query_converter.go`): a comparison `= != <> >
+>= < <=` of a search attribute with a value, `[NOT] IN (...)`, `[NOT] BETWEEN ... AND
+...`, `[NOT] STARTS_WITH`, `IS [NOT] NULL`, combined with NOT, AND, OR (AND binds
+tighter than OR) and parentheses, then an optional `ORDER BY attr [ASC|DESC]`.
+
+Values are checked against the attribute's type as the server checks them (a Keyword
+takes a string, an Int a number, a Bool true/false, a Datetime an RFC 3339 string or
+Unix nanoseconds; ExecutionStatus a status name or number), and an unset attribute is
+SQL's NULL: a comparison with it is unknown, NOT of unknown is unknown, and only rows
+whose condition is true are listed (three-valued logic). A KeywordList compares by
+membership, an unset list being empty. Every error is INVALID_ARGUMENT with the
+server's "invalid query: " prefix; where the measured `temporal server start-dev`
+(1.32.0) gives a specific message, this gives the same one.
+
+ORDER BY is accepted, as Elasticsearch-backed visibility accepts it (the dev server's
+SQLite store answers "operation is not supported: 'ORDER BY' clause").
+"""
+
+from __future__ import annotations
+
+import datetime
+import operator
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from . import errors
+
+Value = str | int | float | bool | None | list[str]
+Truth = bool | None  # None: unknown (a comparison with NULL)
+# temporal.api.enums.v1.WorkflowExecutionStatus names as visibility stores them, by number
+EXECUTION_STATUSES = (
+    "Running",
+    "Completed",
+    "Failed",
+    "Canceled",
+    "Terminated",
+    "ContinuedAsNew",
+    "TimedOut",
+)
+OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
+    "=": operator.eq,
+    "!=": operator.ne,
+    "<>": operator.ne,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+}
+UNSUPPORTED = ("LIKE", "REGEXP", "RLIKE")  # operators the parser knows, the server refuses
+_TOKEN = re.compile(
+    r"""\s*(?:
+        (?P<str>'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*")
+      | (?P<num>-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)
+      | (?P<op><=|>=|!=|<>|=|<|>|\(|\)|,)
+      | (?P<word>`[^`]+`|[A-Za-z_][A-Za-z0-9_.]*)
+    )""",
+    re.VERBOSE,
+)
+_RFC3339 = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})"
+)
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0"}
+
+
+class Row(Protocol):
+    """What a query reads of a run: its search attributes' values (None when unset)."""
+
+    def attribute(self, name: str) -> Value: ...
+
+
+Predicate = Callable[[Row], Truth]
+
+
+@dataclass(slots=True)
+class Query:
+    predicate: Predicate
+    order_by: str | None = None
+    descending: bool = False
+
+    def matches(self, row: Row) -> bool:
+        return self.predicate(row) is True
+
+
+def parse_query(text: str, types: dict[str, str]) -> Query:
+    """Parse `text` against the namespace's search attribute types (name -> KEYWORD,
+    INT, ...); raises INVALID_ARGUMENT as the server does."""
+    return _Parser(text, types).parse()
+
+
+def _bad(message: str) -> errors.ServiceError:
+    return errors.invalid(f"invalid query: {message}")
+
+
+def _type_name(kind: str) -> str:
+    """KEYWORD_LIST -> KeywordList: the type as the server's messages name it."""
+    return "".join(word.capitalize() for word in kind.split("_"))
+
+
+def _go(value: str | int | float | bool) -> tuple[str, str]:
+    """A literal as Go prints it (%#v) and its Go type, for the server's type errors."""
+    if isinstance(value, bool):
+        return ("true" if value else "false"), "bool"
+    if isinstance(value, int):
+        return str(value), "int64"
+    if isinstance(value, float):
+        return (str(int(value)) if value.is_integer() else repr(value)), "float64"
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"', "string"
+
+
+def _unquote(token: str) -> str:
+    quote, body = token[0], token[1:-1]
+    out: list[str] = []
+    i = 0
+    while i < len(body):
+        char = body[i]
+        if char == "\\" and i + 1 < len(body):
+            out.append(_ESCAPES.get(body[i + 1], body[i + 1]))
+            i += 2
+        elif char == quote and body[i + 1 : i + 2] == quote:
+            out.append(quote)  # SQL's doubled quote
+            i += 2
+        else:
+            out.append(char)
+            i += 1
+    return "".join(out)
+
+
+def parse_datetime(text: str) -> int | None:
+    """An RFC 3339 time (Go's time.RFC3339Nano) as ns since the epoch, or None."""
+    m = _RFC3339.fullmatch(text)
+    if m is None:
+        return None
+    year, month, day, hour, minute, second, fraction, zone = m.groups()
+    try:
+        tz = datetime.UTC
+        if zone != "Z":
+            sign = -1 if zone[0] == "-" else 1
+            offset = datetime.timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
+            tz = datetime.timezone(sign * offset)
+        moment = datetime.datetime(
+            int(year), int(month), int(day), int(hour), int(minute), int(second), tzinfo=tz
+        )
+    except ValueError:
+        return None
+    nanos = int((fraction or "0").ljust(9, "0"))
+    return int(moment.timestamp()) * 1_000_000_000 + nanos
+
+
+class _Parser:
+    def __init__(self, text: str, types: dict[str, str]) -> None:
+        self.types = types
+        self.tokens: list[tuple[str, str]] = []
+        pos = 0
+        text = text.strip()
+        while pos < len(text):
+            m = _TOKEN.match(text, pos)
+            if m is None or m.end() == pos:
+                raise _bad(f"syntax error at {text[pos : pos + 20]!r}")
+            kind = m.lastgroup or ""
+            self.tokens.append((kind, m.group(kind)))
+            pos = m.end()
+            while pos < len(text) and text[pos].isspace():
+                pos += 1
+        self.i = 0
+
+    # -- tokens ---------------------------------------------------------------------
+    def peek(self) -> tuple[str, str] | None:
+        return self.tokens[self.i] if self.i < len(self.tokens) else None
+
+    def take(self) -> tuple[str, str]:
+        token = self.peek()
+        if token is None:
+            raise _bad("unexpected end of query")
+        self.i += 1
+        return token
+
+    def keyword(self, *words: str) -> bool:
+        token = self.peek()
+        if token is not None and token[0] == "word" and token[1].upper() in words:
+            self.i += 1
+            return True
+        return False
+
+    def expect(self, value: str) -> None:
+        _, got = self.take()
+        if got.upper() != value:
+            raise _bad(f"expected {value}, got {got!r}")
+
+    # -- grammar --------------------------------------------------------------------
+    def parse(self) -> Query:
+        query = Query(lambda row: True)
+        first = self.peek()
+        if first is not None and not (first[0] == "word" and first[1].upper() == "ORDER"):
+            query.predicate = self.disjunction()
+        if self.keyword("ORDER"):
+            self.expect("BY")
+            query.order_by = self.attribute()
+            if self.keyword("DESC"):
+                query.descending = True
+            else:
+                self.keyword("ASC")
+        rest = self.peek()
+        if rest is not None:
+            raise _bad(f"unexpected {rest[1]!r}")
+        return query
+
+    def disjunction(self) -> Predicate:
+        parts = [self.conjunction()]
+        while self.keyword("OR"):
+            parts.append(self.conjunction())
+        return parts[0] if len(parts) == 1 else _any(parts)
+
+    def conjunction(self) -> Predicate:
+        parts = [self.negation()]
+        while self.keyword("AND"):
+            parts.append(self.negation())
+        return parts[0] if len(parts) == 1 else _all(parts)
+
+    def negation(self) -> Predicate:
+        if self.keyword("NOT"):
+            return _not(self.negation())
+        if self.peek() == ("op", "("):
+            self.take()
+            inner = self.disjunction()
+            self.expect(")")
+            return inner
+        return self.condition()
+
+    def attribute(self) -> str:
+        kind, name = self.take()
+        if kind != "word":
+            raise _bad(f"expected a search attribute, got {name!r}")
+        name = name.strip("`")
+        if name not in self.types:
+            raise _bad(f"invalid search attribute: {name}")
+        return name
+
+    def condition(self) -> Predicate:
+        name = self.attribute()
+        kind = self.types[name]
+        if self.keyword("IS"):
+            negate = self.keyword("NOT")
+            self.expect("NULL")
+            return lambda row: _is_null(row.attribute(name), kind) != negate
+        negate = self.keyword("NOT")
+        token = self.peek()
+        word = token[1].upper() if token is not None and token[0] == "word" else ""
+        if word in UNSUPPORTED:
+            self.refuse(("NOT " if negate else "") + word, name)
+        if self.keyword("IN"):
+            self.expect("(")
+            options = [self.value(name)]
+            while self.peek() == ("op", ","):
+                self.take()
+                options.append(self.value(name))
+            self.expect(")")
+            return _maybe_not(lambda row: _in(row.attribute(name), kind, options), negate)
+        if self.keyword("BETWEEN"):
+            if kind == "KEYWORD_LIST":
+                raise _bad(
+                    "invalid expression: cannot do range condition on search attribute "
+                    f"'{name}' of type KeywordList"
+                )
+            low = self.value(name)
+            self.expect("AND")
+            high = self.value(name)
+            return _maybe_not(lambda row: _between(row.attribute(name), low, high), negate)
+        if self.keyword("STARTS_WITH"):
+            if kind != "KEYWORD":
+                self.refuse("STARTS_WITH", name)
+            prefix = self.value(name)
+            return _maybe_not(lambda row: _starts_with(row.attribute(name), prefix), negate)
+        if negate:
+            raise _bad("NOT must be followed by IN, BETWEEN or STARTS_WITH here")
+        op_kind, op = self.take()
+        if op_kind != "op" or op not in OPERATORS:
+            raise _bad(f"expected an operator after {name}, got {op!r}")
+        if kind == "KEYWORD_LIST" and op not in ("=", "!=", "<>"):
+            self.refuse(op, name)
+        right = self.value(name)
+        return lambda row: _compare(row.attribute(name), kind, op, right)
+
+    def refuse(self, operator: str, name: str) -> None:
+        raise _bad(
+            f"operation is not supported: operator '{operator}' not supported for "
+            f"{_type_name(self.types[name])} type search attribute '{name}'"
+        )
+
+    def value(self, name: str) -> Value:
+        kind, text = self.take()
+        literal: str | int | float | bool
+        if kind == "str":
+            literal = _unquote(text)
+        elif kind == "num":
+            literal = float(text) if any(c in text for c in ".eE") else int(text)
+        elif kind == "word" and text.upper() in ("TRUE", "FALSE"):
+            literal = text.upper() == "TRUE"
+        elif kind == "word" and text.strip("`") in self.types:
+            raise _bad(
+                "operation is not supported: column name on the right side of comparison "
+                f'expression (did you forget to quote "{text.strip("`")}"?)'
+            )
+        else:
+            raise _bad(f"expected a value for {name}, got {text!r}")
+        return _typed(name, self.types[name], literal)
+
+
+def _typed(name: str, kind: str, literal: str | int | float | bool) -> Value:
+    """`literal` as a value of the attribute's type, or the server's error."""
+    if name == "ExecutionStatus":
+        return _status(literal)
+    number = isinstance(literal, int | float) and not isinstance(literal, bool)
+    if kind in ("KEYWORD", "TEXT", "KEYWORD_LIST") and isinstance(literal, str):
+        return literal
+    if kind in ("INT", "DOUBLE") and number:
+        return literal
+    if kind == "BOOL" and isinstance(literal, bool):
+        return literal
+    if kind == "DATETIME" and isinstance(literal, str):
+        when = parse_datetime(literal)
+        if when is None:
+            raise _bad(f"invalid expression: unable to parse datetime '{literal}'")
+        return when
+    if kind == "DATETIME" and isinstance(literal, int) and not isinstance(literal, bool):
+        return literal  # Unix nanoseconds
+    shown, go_type = _go(literal)
+    raise _bad(
+        f"invalid expression: invalid value type for search attribute {name} of type "
+        f"{_type_name(kind)}: {shown} (type: {go_type})"
+    )
+
+
+def _status(literal: str | int | float | bool) -> str:
+    if isinstance(literal, str):
+        if literal in EXECUTION_STATUSES:
+            return literal
+        raise _bad(f"invalid expression: invalid ExecutionStatus value '{literal}'")
+    if isinstance(literal, int) and not isinstance(literal, bool):
+        if 1 <= literal <= len(EXECUTION_STATUSES):
+            return EXECUTION_STATUSES[literal - 1]
+        raise _bad(f"invalid expression: invalid ExecutionStatus value {literal}")
+    shown, go_type = _go(literal)
+    raise _bad(
+        "invalid expression: invalid value type for search attribute ExecutionStatus of "
+        f"type Keyword: {shown} (type: {go_type})"
+    )
+
+
+# -- evaluation (three-valued: None is unknown) ------------------------------------------
+
+
+def _any(parts: list[Predicate]) -> Predicate:
+    def either(row: Row) -> Truth:
+        seen = [p(row) for p in parts]
+        return True if True in seen else None if None in seen else False
+
+    return either
+
+
+def _all(parts: list[Predicate]) -> Predicate:
+    def both(row: Row) -> Truth:
+        seen = [p(row) for p in parts]
+        return False if False in seen else None if None in seen else True
+
+    return both
+
+
+def _not(inner: Predicate) -> Predicate:
+    def negated(row: Row) -> Truth:
+        truth = inner(row)
+        return None if truth is None else not truth
+
+    return negated
+
+
+def _maybe_not(inner: Predicate, negate: bool) -> Predicate:
+    return _not(inner) if negate else inner
+
+
+def _is_null(left: Value, kind: str) -> bool:
+    return left is None or (kind == "KEYWORD_LIST" and left == [])
+
+
+def _members(left: Value) -> list[str]:
+    if isinstance(left, list):
+        return left
+    return [] if left is None else [str(left)]
+
+
+def _compare(left: Value, kind: str, op: str, right: Value) -> Truth:
+    if kind == "KEYWORD_LIST":  # membership; an unset list is empty
+        found = right in _members(left)
+        return found if op == "=" else not found
+    if left is None or right is None or isinstance(left, list):
+        return None
+    try:
+        return bool(OPERATORS[op](left, right))
+    except TypeError:  # values of unlike types: no comparison
+        return None
+
+
+def _in(left: Value, kind: str, options: list[Value]) -> Truth:
+    if kind == "KEYWORD_LIST":
+        return any(o in _members(left) for o in options)
+    if left is None:
+        return None
+    return left in options
+
+
+def _between(left: Value, low: Value, high: Value) -> Truth:
+    above, below = _compare(left, "", ">=", low), _compare(left, "", "<=", high)
+    if above is None or below is None:
+        return None
+    return above and below
+
+
+def _starts_with(left: Value, prefix: Value) -> Truth:
+    if left is None:
+        return None
+    return isinstance(left, str) and isinstance(prefix, str) and left.startswith(prefix)

@@ -1,0 +1,39 @@
+"""GetSystemInfo's reply, in a module that needs no protobuf code.
+
+The gate (gate.py) answers GetSystemInfo while the model is still loading, because SDK
+test environments call it to decide the server is up; so the reply is kept here as the
+capability names with their field numbers in `GetSystemInfoResponse.Capabilities`
+(temporal/api/workflowservice/v1/request_response.proto) and encoded by hand.
+rpc_system.get_system_info decodes these same bytes, so both paths answer alike.
+
+Only what this server does is claimed: SDKs switch features on from these flags, so a
+capability claimed but missing would break them. Eager workflow start, schedules, Nexus
+and build-id versioning are absent.
+"""
+
+from __future__ import annotations
+
+SERVER_VERSION = "1.32.0"  # the Temporal release whose behaviour the model follows
+METHOD = "/temporal.api.workflowservice.v1.WorkflowService/GetSystemInfo"
+
+CAPABILITIES = {  # name -> field number
+    "signal_and_query_header": 1,
+    "internal_error_differentiation": 2,
+    "activity_failure_include_heartbeat": 3,
+    "encoded_failure_attributes": 5,
+    "upsert_memo": 7,
+    "sdk_metadata": 9,
+    "count_group_by_execution_status": 10,
+}
+
+
+def _length_delimited(field: int, payload: bytes) -> bytes:
+    assert len(payload) < 128  # a one-byte length is all these messages need
+    return bytes((field << 3 | 2, len(payload))) + payload
+
+
+def reply() -> bytes:
+    """The serialized GetSystemInfoResponse: server_version (1) and capabilities (2),
+    each claimed capability a bool field set to true."""
+    flags = b"".join(bytes((number << 3, 1)) for number in sorted(CAPABILITIES.values()))
+    return _length_delimited(1, SERVER_VERSION.encode()) + _length_delimited(2, flags)

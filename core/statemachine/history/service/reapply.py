@@ -1,0 +1,161 @@
+"""What a reset reapplies to its new run, event by event.
+
+After the reset point the base run may have received signals and updates, and the
+children it had started may have started, failed to start or closed. A reset writes
+those again into the new run (`reapplyEvents` and `reapplyChildEvents` in
+`service/history/ndc/workflow_resetter.go`, called with isReset):
+
+- a signal as a new WorkflowExecutionSignaled with the same name, input, identity,
+  header and request id (`AddWorkflowExecutionSignaled`; the sender of an external
+  signal is not carried over);
+- an update as UpdateAdmitted: an UpdateAdmitted event with its origin, an
+  UpdateAccepted with origin REAPPLY from its request, or not at all when the Accepted
+  event holds no request (an UpdateAdmitted before it does, and is reapplied itself);
+- a child's StartFailed, Started and close events, only for a child the new run has
+  pending (a child initiated before the reset point), so that the new run picks up the
+  child the base run had started;
+- nothing else: cancel requests and terminations are not reapplied by a reset.
+
+Each kind is switched by the request (`ResetWorkflowExecution.reapply_*`). The events
+are appended as they come, with no workflow task scheduled in between: the reset
+schedules one when all are written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from enum import Enum
+from types import MappingProxyType
+
+from core.enums import EventType, UpdateAdmittedEventOrigin
+from core.events import (
+    ChildWorkflowExecutionCanceledEventAttributes,
+    ChildWorkflowExecutionCompletedEventAttributes,
+    ChildWorkflowExecutionFailedEventAttributes,
+    ChildWorkflowExecutionStartedEventAttributes,
+    HistoryEvent,
+    StartChildWorkflowExecutionFailedEventAttributes,
+    WorkflowExecutionSignaledEventAttributes,
+    WorkflowExecutionUpdateAcceptedEventAttributes,
+    WorkflowExecutionUpdateAdmittedEventAttributes,
+)
+from core.opaque import Opaque
+from core.statemachine.history.service import child, update
+from core.statemachine.history.service.requests import (
+    ChildOutcome,
+    RecordChildExecutionCompleted,
+    ResetWorkflowExecution,
+)
+from core.statemachine.history.service.txn import Txn
+
+E = EventType
+
+
+class Reapplied(Enum):
+    """What a reset may reapply; each is switched by a field of the request."""
+
+    SIGNAL = "signals"
+    UPDATE = "updates"
+    CHILD = "children"
+
+
+def reapply(txn: Txn, events: Iterable[HistoryEvent], request: ResetWorkflowExecution) -> None:
+    """Append to the new run what `events` (of the base run or its chain) hold."""
+    switched = {
+        Reapplied.SIGNAL: request.reapply_signals,
+        Reapplied.UPDATE: request.reapply_updates,
+        Reapplied.CHILD: request.reapply_children,
+    }
+    for event in events:
+        row = REAPPLY.get(event.event_type)
+        if row is not None and switched[row[0]]:
+            row[1](txn, event)
+
+
+def _signal(txn: Txn, event: HistoryEvent) -> None:
+    a = event.attributes
+    assert isinstance(a, WorkflowExecutionSignaledEventAttributes)
+    txn.append(
+        E.WORKFLOW_EXECUTION_SIGNALED,
+        WorkflowExecutionSignaledEventAttributes(
+            signal_name=a.signal_name,
+            input=a.input,
+            identity=a.identity,
+            header=a.header,
+            request_id=a.request_id,
+        ),
+    )
+
+
+def _update_admitted(txn: Txn, event: HistoryEvent) -> None:
+    a = event.attributes
+    assert isinstance(a, WorkflowExecutionUpdateAdmittedEventAttributes)
+    update.admit_by_event(txn, update.request_update_id(a.request), a.request, a.origin)
+
+
+def _update_accepted(txn: Txn, event: HistoryEvent) -> None:
+    a = event.attributes
+    assert isinstance(a, WorkflowExecutionUpdateAcceptedEventAttributes)
+    if a.accepted_request is not None:
+        reapplied = UpdateAdmittedEventOrigin.REAPPLY
+        update.admit_by_event(txn, a.protocol_instance_id, a.accepted_request, reapplied)
+
+
+# How the new run records a child's close event.
+_CHILD_OUTCOMES: Mapping[EventType, ChildOutcome] = MappingProxyType(
+    {
+        E.CHILD_WORKFLOW_EXECUTION_COMPLETED: ChildOutcome.COMPLETED,
+        E.CHILD_WORKFLOW_EXECUTION_FAILED: ChildOutcome.FAILED,
+        E.CHILD_WORKFLOW_EXECUTION_CANCELED: ChildOutcome.CANCELED,
+        E.CHILD_WORKFLOW_EXECUTION_TIMED_OUT: ChildOutcome.TIMED_OUT,
+        E.CHILD_WORKFLOW_EXECUTION_TERMINATED: ChildOutcome.TERMINATED,
+    }
+)
+
+
+def _payload(a: object) -> Opaque | None:
+    """The result, failure or details a child's close event carries."""
+    if isinstance(a, ChildWorkflowExecutionCompletedEventAttributes):
+        return a.result
+    if isinstance(a, ChildWorkflowExecutionFailedEventAttributes):
+        return a.failure
+    if isinstance(a, ChildWorkflowExecutionCanceledEventAttributes):
+        return a.details
+    return None
+
+
+def _child_event(txn: Txn, event: HistoryEvent) -> None:
+    """Replay a child's later event into the new run, if it has the child pending in
+    the state the event needs (`reapplyChildEvents`): a start failure or a start for a
+    child not started yet, a close for a started one."""
+    a = event.attributes
+    initiated = getattr(a, "initiated_event_id", 0)
+    info = txn.state.child(initiated) if isinstance(initiated, int) else None
+    if info is None:
+        return
+    if isinstance(a, StartChildWorkflowExecutionFailedEventAttributes):
+        if not info.started_event_id:
+            child.write_start_failed(txn, info, a.cause)
+    elif isinstance(a, ChildWorkflowExecutionStartedEventAttributes):
+        if not info.started_event_id:
+            run_id = a.workflow_execution.run_id if a.workflow_execution is not None else ""
+            child.write_started(txn, info, run_id)
+    elif info.started_event_id:
+        outcome = _CHILD_OUTCOMES[event.event_type]
+        close = RecordChildExecutionCompleted(initiated, outcome, _payload(a))
+        child.write_closed(txn, info, close)
+
+
+# What a reset reapplies, by event type, and what switches it.
+REAPPLY: Mapping[EventType, tuple[Reapplied, Callable[[Txn, HistoryEvent], None]]] = (
+    MappingProxyType(
+        {
+            E.WORKFLOW_EXECUTION_SIGNALED: (Reapplied.SIGNAL, _signal),
+            E.WORKFLOW_EXECUTION_UPDATE_ADMITTED: (Reapplied.UPDATE, _update_admitted),
+            E.WORKFLOW_EXECUTION_UPDATE_ACCEPTED: (Reapplied.UPDATE, _update_accepted),
+            E.START_CHILD_WORKFLOW_EXECUTION_FAILED: (Reapplied.CHILD, _child_event),
+            E.CHILD_WORKFLOW_EXECUTION_STARTED: (Reapplied.CHILD, _child_event),
+            **{kind: (Reapplied.CHILD, _child_event) for kind in _CHILD_OUTCOMES},
+        }
+    )
+)

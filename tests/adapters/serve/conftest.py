@@ -1,0 +1,28 @@
+"""Fixtures for the tests against `tmodel serve`: one server per test module (started
+with the module's `SERVE_ARGS`), and a temporalio client with a worker polling
+`sdk.QUEUE` for the module's async tests (they run in one module-scoped event loop)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+import pytest_asyncio
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from tests.adapters.serve.sdk import ACTIVITIES, QUEUE, WORKFLOWS
+from tests.adapters.serve.serving import serve
+
+
+@pytest.fixture(scope="module")
+def address(request: pytest.FixtureRequest) -> Iterator[str]:
+    with serve(*getattr(request.module, "SERVE_ARGS", ())) as address:
+        yield address
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def client(address: str) -> AsyncIterator[Client]:
+    client = await Client.connect(address)
+    async with Worker(client, task_queue=QUEUE, workflows=WORKFLOWS, activities=ACTIVITIES):
+        yield client

@@ -1,0 +1,53 @@
+"""Time skipping: temporalio's `WorkflowEnvironment.start_time_skipping` with
+`tmodel-test-server` as its test server (the SDK side runs in a child process, see
+time_skipping_env.py for why), and `tmodel serve --time-skipping` used directly, with
+no TestService calls (it starts unlocked, so an idle server jumps to the next timer).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from temporalio.api.enums.v1 import event_type_pb2 as event_enums
+from temporalio.client import Client
+
+from tests.adapters.serve.sdk import QUEUE, Sleeper, bounded
+from tests.adapters.serve.serving import ROOT
+
+SERVE_ARGS = ("--time-skipping",)
+DAY = 86_400.0
+
+
+def test_the_sdk_time_skipping_environment_runs_on_tmodel_test_server() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.adapters.serve.time_skipping_env"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = json.loads(done.stdout.strip().splitlines()[-1])
+    # a 30-day sleep completes, and the environment's clock moved on by 30 days
+    assert results["slept"] >= 30 * DAY
+    assert results["clock_after_workflow"] >= 30 * DAY
+    # env.sleep moves the clock by the duration asked
+    assert results["clock_after_env_sleep"] >= 5 * 3600
+    # with automatic skipping off, a day-long timer does not fire and time is real
+    assert results["real_time_workflow_finished"] is False
+    assert 0 < results["clock_while_disabled"] < 3600
+
+
+@pytest.mark.asyncio(loop_scope="module")
+@bounded
+async def test_serve_with_time_skipping_skips_a_30_day_timer(client: Client) -> None:
+    handle = await client.start_workflow(Sleeper.run, 30 * DAY, id="skip", task_queue=QUEUE)
+    assert await handle.result() >= 30 * DAY
+    events = (await handle.fetch_history()).events
+    started = next(e for e in events if e.event_type == event_enums.EVENT_TYPE_TIMER_STARTED)
+    fired = next(e for e in events if e.event_type == event_enums.EVENT_TYPE_TIMER_FIRED)
+    gap = fired.event_time.ToDatetime() - started.event_time.ToDatetime()
+    assert gap.total_seconds() >= 30 * DAY

@@ -1,0 +1,193 @@
+"""What a rebuilt mutable state must share with the service's own: the check behind the
+rebuild and reset tests.
+
+`rebuild(history)` cannot know what the history does not hold. Every field of the
+service's state is therefore either *compared* (the history determines it, or it is an
+input of the rebuild) or *blind*, with the reason; a test checks that the two lists
+cover every field, so a field added to MutableState without saying which it is fails.
+The check applies when nothing is buffered (buffered events are not in the history yet).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Sequence
+
+from core.enums import WorkflowTaskFailedCause
+from core.events import HistoryEvent
+from core.statemachine.history.service.rebuild import rebuild
+from core.statemachine.history.service.state import (
+    ActivityInfo,
+    MutableState,
+    UpdateInfo,
+    WorkflowTaskInfo,
+)
+
+# Fields compared as they are: the inputs of the rebuild, and what the events set.
+COMPARED = frozenset(
+    {
+        # inputs of `rebuild` (namespace, ids, start request id, start time)
+        "namespace",
+        "namespace_id",
+        "retention",
+        "workflow_id",
+        "run_id",
+        "start_request_id",
+        "start_time",
+        # from WorkflowExecutionStarted
+        "workflow_type",
+        "task_queue",
+        "workflow_task_timeout",
+        "run_timeout",
+        "execution_timeout",
+        "first_run_id",
+        "attempt",
+        "retry_policy",
+        "parent",
+        "root",
+        "backoff_pending",
+        "execution_time",
+        # from the other events
+        "status",
+        "next_event_id",
+        "close_event_id",
+        "cancel_requested",
+        "last_completed_wft_started_event_id",
+        "reset_points",  # Started's prev_auto_reset_points, one more per build's completion
+        "timers",
+        "children",
+        "signals_out",
+        "cancels_out",
+    }
+)
+# Fields compared through a projection (below): their history-determined part.
+PROJECTED = frozenset({"wft", "wft_attempt", "activities", "updates"})
+# Fields the history does not determine, and why.
+BLIND = {
+    "wft_stamp": "stamps are in-memory counters; a rebuild counts afresh",
+    "buffered": "buffered events are not in the history (checked empty instead)",
+    "sticky_queue": "a rebuild clears stickiness (ClearStickyTaskQueue)",
+    "sticky_schedule_to_start_timeout": "a rebuild clears stickiness",
+    "signal_request_ids": "kept in mutable state only, never in an event",
+    "reset_run_id": "set on a reset's base run, written to no event",
+}
+# The parts of pending entities the history determines.
+ACTIVITY_COMPARED = (
+    "scheduled_event_id",
+    "activity_id",
+    "activity_type",
+    "task_queue",
+    "retry_policy",
+    "schedule_to_close_timeout",
+    "schedule_to_start_timeout",
+    "start_to_close_timeout",
+    "heartbeat_timeout",
+    "first_scheduled_time",  # except in a run made by a reset (`projection`)
+    "cancel_requested_event_id",
+)
+ACTIVITY_BLIND = {
+    "attempt": "retries leave no event until the activity closes",
+    "stamp": "an in-memory counter",
+    "started": "ActivityTaskStarted is written with the close",
+    "started_time": "as started",
+    "request_id": "as started",
+    "identity": "as started",
+    "last_heartbeat_time": "heartbeats write no event",
+    "heartbeat_details": "heartbeats write no event",
+    "last_failure": "a retried failure writes no event",
+    "backoff": "a retry writes no event",
+    "worker_version": "as started",
+    "scheduled_time": "the current attempt's, moved by retries",
+}
+WFT_COMPARED = (
+    "scheduled_event_id",
+    "started_event_id",
+    "scheduled_time",
+    "started_time",
+    "request_id",
+    "identity",
+    "start_to_close_timeout",
+    "attempt",
+    "worker_version",
+    "history_size_bytes",
+)
+WFT_BLIND = {
+    "task_queue": "stickiness is cleared",
+    "sticky": "stickiness is cleared",
+    "stamp": "an in-memory counter",
+    "speculative": "a speculative task is in no event (projected as no task)",
+}
+UPDATE_COMPARED = ("update_id", "request", "accepted_event_id", "admitted_event_id")
+
+
+def _wft(state: MutableState) -> object:
+    wft = state.wft
+    if wft is None or wft.speculative:
+        return None
+    if wft.unwritten:  # transient: its attempt count is in no event past the first
+        return "transient"
+    return (tuple(getattr(wft, name) for name in WFT_COMPARED), state.wft_attempt)
+
+
+def projection(state: MutableState, reset_run: bool = False) -> dict[str, object]:
+    """The part of `state` a rebuild from its history must reproduce. In a run a reset
+    made (`reset_run`), an activity pending at the reset point counts as first scheduled
+    at the reset (`failInflightActivity`), a time no event holds."""
+    view: dict[str, object] = {name: getattr(state, name) for name in COMPARED}
+    view["timers"] = sorted(state.timers, key=lambda t: t.started_event_id)
+    view["wft"] = _wft(state)
+    names = [n for n in ACTIVITY_COMPARED if not (reset_run and n == "first_scheduled_time")]
+    view["activities"] = [tuple(getattr(a, n) for n in names) for a in state.activities]
+    view["updates"] = sorted(
+        tuple(getattr(u, n) for n in UPDATE_COMPARED)
+        for u in state.updates
+        if u.accepted_event_id or u.admitted_event_id  # in memory only: in no event
+    )
+    return view
+
+
+def rebuild_problems(state: MutableState, history: Sequence[HistoryEvent]) -> list[str]:
+    """How `rebuild(history)` differs from `state`, the service's state after writing
+    `history` (empty when nothing differs, or when events are buffered)."""
+    if state.buffered:
+        return []
+    try:
+        rebuilt = rebuild(
+            history,
+            state.namespace,
+            state.workflow_id,
+            state.run_id,
+            state.start_request_id,
+            state.start_time,
+            state.namespace_id,
+            state.retention,
+        ).state
+    except ValueError as exc:
+        return [f"after event {len(history)}: the rebuild failed: {exc}"]
+    reset_run = any(
+        getattr(e.attributes, "cause", None) is WorkflowTaskFailedCause.RESET_WORKFLOW
+        for e in history
+    )
+    want, got = projection(state, reset_run), projection(rebuilt, reset_run)
+    return [
+        f"after event {len(history)}: {key} is {got[key]!r}, the service has {want[key]!r}"
+        for key in sorted(want)
+        if want[key] != got[key]
+    ]
+
+
+def classified(cls: type, *groups: Iterable[str]) -> tuple[set[str], set[str]]:
+    """(fields of `cls` in no group, names in the groups that are no field of `cls`)."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    listed: set[str] = set()
+    for group in groups:
+        listed |= set(group)
+    return names - listed, listed - names
+
+
+CLASSIFICATIONS: tuple[tuple[type, tuple[Iterable[str], ...]], ...] = (
+    (MutableState, (COMPARED, PROJECTED, BLIND)),
+    (ActivityInfo, (ACTIVITY_COMPARED, ACTIVITY_BLIND)),
+    (WorkflowTaskInfo, (WFT_COMPARED, WFT_BLIND)),
+    (UpdateInfo, (UPDATE_COMPARED,)),
+)
