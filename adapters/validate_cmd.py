@@ -20,7 +20,7 @@ from typing import Any
 from adapters.argtypes import nonempty_path
 from adapters.console import progress, summary_table
 from adapters.input_file import open_regular, require_events
-from adapters.temporal_json import iter_events
+from adapters.temporal_json import EventStream, iter_events
 from core.errors import BadInput
 from core.statemachine.history.fold import Violation
 from core.statemachine.history.validator import validate
@@ -89,29 +89,23 @@ def collect(paths: Sequence[str]) -> Iterator[tuple[str, str | None]]:
 
 def check_file(path: str) -> FileReport:
     """Decode and validate one file; never raises for bad content."""
-    counted = _Counter()
+    events: EventStream | None = None
     try:
         with open_regular(path) as stream:
-            result = validate(counted.through(require_events(iter_events(stream))))
+            events = iter_events(stream)
+            result = validate(require_events(events))
     except BadInput as exc:
-        return FileReport(path, counted.n, error=str(exc))
+        return FileReport(path, _decoded(events), error=str(exc))
     except OSError as exc:  # a read error after the open
-        return FileReport(path, counted.n, error=exc.strerror or str(exc))
+        return FileReport(path, _decoded(events), error=exc.strerror or str(exc))
     except RecursionError:
-        return FileReport(path, counted.n, error="JSON nested too deeply")
+        return FileReport(path, _decoded(events), error="JSON nested too deeply")
     return FileReport(path, result.events, result.violations)
 
 
-class _Counter:
-    """Counts events as they stream by, so a decode error can say how far it got."""
-
-    def __init__(self) -> None:
-        self.n = 0
-
-    def through(self, events: Iterator[Any]) -> Iterator[Any]:
-        for event in events:
-            self.n += 1
-            yield event
+def _decoded(events: EventStream | None) -> int:
+    """How far the decoder got, for a report on a file it could not read to the end."""
+    return 0 if events is None else events.count
 
 
 def run(args: argparse.Namespace) -> int:

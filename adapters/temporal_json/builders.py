@@ -34,7 +34,8 @@ def builder(cls: type) -> Callable[..., Any]:
 def _twin(cls: type) -> type | None:
     fields = dataclasses.fields(cls)
     names = [f.name for f in fields]
-    if tuple(names) != cls.__dict__.get("__slots__") or len(cls.__bases__) != 1:
+    slots = cls.__dict__.get("__slots__")
+    if tuple(names) != slots or len(cls.__bases__) != 1:
         return None
     namespace: dict[str, Any] = {"_cls": cls}
     parameters = []
@@ -52,7 +53,7 @@ def _twin(cls: type) -> type | None:
     twin = type(
         f"_{cls.__name__}Twin",
         cls.__bases__,
-        {"__slots__": cls.__slots__, "__init__": namespace["__init__"]},
+        {"__slots__": slots, "__init__": namespace["__init__"]},
     )
     try:
         probe = twin(*(None for _ in names))

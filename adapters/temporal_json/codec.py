@@ -153,12 +153,10 @@ def _events_of(data: object) -> list[object]:
     return events
 
 
-def decode_history(source: str | bytes | bytearray | object) -> DecodedHistory:
-    """Decode a whole history: JSON text (str/bytes) or the parsed object.
-
-    Accepts `{"events": [...]}` or a bare list of events, canonical or legacy style.
-    Raises BadInput on anything malformed. For big files prefer `iter_events`.
-    """
+def decode_history_generic(source: str | bytes | bytearray | object) -> DecodedHistory:
+    """`decode_history` by the generic decoder alone: JSON text is parsed into plain
+    values first (the standard library's parser), then each event is decoded from them.
+    Its errors name what is wrong in the whole text."""
     with _gc_paused():
         return _decode_whole(source)
 

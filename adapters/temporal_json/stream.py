@@ -13,20 +13,31 @@ offset. Events the typed decoder refuses are decoded by the generic one (codec.p
 from __future__ import annotations
 
 import codecs
+import io
 import json
-from collections.abc import Iterable, Iterator
-from typing import IO, Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import chain, repeat
+from typing import IO, Any, TypeVar
 
 import msgspec
 
 from core.errors import BadInput
 from core.events import HistoryEvent
 
-from .codec import FieldOrder, Style, _decode_event, _encode_event, _reject_constant
+from .codec import (
+    DecodedHistory,
+    FieldOrder,
+    Style,
+    _decode_event,
+    _encode_event,
+    _gc_paused,
+    _reject_constant,
+    decode_history_generic,
+)
 from .errors import _Bad, _event_label, _show
 from .legacy import _is_legacy
 from .scalars import _Ctx
-from .typed import CONVERTERS, LEGACY_STRUCTS, EventStruct, Refused
+from .typed import BATCH, CONVERTERS, LEGACY_STRUCTS, ONE, Refused, event_time, event_times
 
 
 def write_events(
@@ -53,8 +64,9 @@ def write_events(
 
 # ------------------------------------------------------------------ streaming decode
 
+T = TypeVar("T")
+_UNREAD = object()  # an event time not read yet
 _JSON = json.JSONDecoder(parse_constant=_reject_constant)
-_TYPED = msgspec.json.Decoder(list[EventStruct])
 _RAW = msgspec.json.Decoder(list[msgspec.Raw])
 _WHITESPACE = b" \t\n\r"
 _BOM = codecs.BOM_UTF8
@@ -187,8 +199,8 @@ class _Window:
 
     def learn(self) -> None:
         """Note the bytes between the element just read and the next (`}`, whitespace,
-        `,`, whitespace, `{`), which formatted files repeat between every two events:
-        finding them is how `batch` cuts the window."""
+        `,`, whitespace, `{`, and the next event's first key), which files repeat
+        between every two events: finding them is how `batch` cuts the window."""
         buf, pos = self.buf, self.pos
         if pos == 0 or buf[pos - 1] != ord("}"):
             return
@@ -200,8 +212,17 @@ class _Window:
         after += 1
         while after < len(buf) and buf[after] in _WHITESPACE:
             after += 1
-        if buf[after : after + 1] == b"{":
-            self.separator = buf[pos - 1 : after + 1]
+        if buf[after : after + 1] != b"{":
+            return
+        after += 1
+        while after < len(buf) and buf[after] in _WHITESPACE:
+            after += 1
+        # The next event's first key too, if it is plain: events start with the same
+        # key (eventId), nested objects seldom do, so cuts rarely land inside an event.
+        end = buf.find(b'"', after + 1) if buf[after : after + 1] == b'"' else -1
+        if end > 0 and b"\\" not in buf[after:end]:
+            after = end
+        self.separator = buf[pos - 1 : after + 1]
 
     def batch(self) -> tuple[list[Any], bytes] | None:
         """The longest run of whole elements at the cursor that a cut can take, as
@@ -214,7 +235,7 @@ class _Window:
             for cut in self._cuts():
                 data = b"[" + self.buf[self.pos : cut] + b"]"
                 try:
-                    items: list[Any] = _TYPED.decode(data)
+                    items: list[Any] = BATCH.decode(data)
                 except msgspec.ValidationError:
                     try:
                         items = _RAW.decode(data)
@@ -252,14 +273,15 @@ class _Window:
 
 
 class _Reader:
-    """Decodes the events of a history from a `_Window`; `ctx` holds what it saw."""
+    """Decodes the events of a history from a `_Window`, in lists (one per run of
+    events decoded together); `ctx` holds what it saw, `count` how many it decoded."""
 
     def __init__(self, window: _Window) -> None:
         self.window = window
         self.ctx: _Ctx | None = None
-        self.index = 0
+        self.count = 0
 
-    def history(self) -> Iterator[HistoryEvent]:
+    def history(self) -> Iterator[list[HistoryEvent]]:
         """`{"events": [...]}` or a bare list of events, and nothing after it."""
         window = self.window
         first = window.peek()
@@ -278,7 +300,7 @@ class _Reader:
         if window.peek():
             raise BadInput(f"unexpected data after the history at offset {window.offset}")
 
-    def _object(self) -> Iterator[HistoryEvent]:
+    def _object(self) -> Iterator[list[HistoryEvent]]:
         window = self.window
         seen = False
         while True:
@@ -298,7 +320,7 @@ class _Reader:
             if found != ",":
                 raise BadInput(f"top level: expected ',' or '}}' at offset {window.offset - 1}")
 
-    def _events(self) -> Iterator[HistoryEvent]:
+    def _events(self) -> Iterator[list[HistoryEvent]]:
         """The elements of the events array; the cursor is just after its '['."""
         window = self.window
         if window.peek() == "]":
@@ -307,11 +329,10 @@ class _Reader:
         while True:
             batch = window.batch() if window.separator else None
             if batch is None:  # one value, by the standard library's parser
-                yield self._generic(window.value(f"events[{self.index}]"))
+                yield [self._generic(window.value(f"events[{self.count}]"))]
                 window.learn()
             elif batch[0] and isinstance(batch[0][0], msgspec.Raw):
-                for raw in batch[0]:
-                    yield self._one(raw)
+                yield from self._each(batch[0], self._one)
             else:
                 yield from self._typed(*batch)
             found = window.peek()
@@ -320,39 +341,63 @@ class _Reader:
                 return
             if found != ",":
                 shown = repr(found) if found else "end of input (truncated?)"
-                raise BadInput(f"events[{self.index}]: expected ',' or ']', found {shown}")
+                raise BadInput(f"events[{self.count}]: expected ',' or ']', found {shown}")
 
-    def _typed(self, structs: list[Any], data: bytes) -> Iterator[HistoryEvent]:
-        """Events from typed structs; one the converters refuse is decoded again from
-        its text by the generic decoder."""
+    def _typed(self, structs: list[Any], data: bytes) -> Iterator[list[HistoryEvent]]:
+        """Events from typed structs, all at once; if the converters refuse one, one by
+        one, each refused event decoded again from its text by the generic decoder."""
         ctx = self.ctx
         if ctx is None:
             ctx = self.ctx = _Ctx(type(structs[0]) in LEGACY_STRUCTS)
         converters = CONVERTERS
-        raws: list[msgspec.Raw] | None = None
-        for k, struct in enumerate(structs):
-            try:
-                event: HistoryEvent = converters[type(struct)](struct, ctx)
-            except (Refused, _Bad):
-                raws = raws or _RAW.decode(data)
-                yield self._generic(_parse(raws[k]))
-                continue
-            self.index += 1
-            yield event
+        try:
+            times: Sequence[int | None] | None = event_times(structs, ctx)
+        except _Bad:
+            times = None  # each event's time is read with the event
+        try:
+            if times is None:
+                raise Refused
+            events = [converters[type(s)](s, ctx, t) for s, t in zip(structs, times, strict=True)]
+        except (Refused, _Bad):
+            items = list(zip(structs, _RAW.decode(data), times or repeat(_UNREAD), strict=False))
+            yield from self._each(items, lambda item: self._convert(*item))
+        else:
+            self.count += len(events)
+            yield events
+
+    def _each(
+        self, items: list[T], decode: Callable[[T], HistoryEvent]
+    ) -> Iterator[list[HistoryEvent]]:
+        """`decode` each item; the events before a bad one are handed out before its
+        error is raised."""
+        events: list[HistoryEvent] = []
+        try:
+            for item in items:
+                events.append(decode(item))
+        except BadInput:
+            yield events
+            raise
+        yield events
 
     def _one(self, raw: msgspec.Raw) -> HistoryEvent:
         """One element the typed decoder may refuse: typed if it can, generic if not."""
         try:
-            struct = _ONE.decode(raw)
+            struct = ONE.decode(raw)
         except (msgspec.ValidationError, RecursionError):
             return self._generic(_parse(raw))
+        return self._convert(struct, raw, _UNREAD)
+
+    def _convert(self, struct: Any, raw: msgspec.Raw, time: object = None) -> HistoryEvent:
+        """The event of a typed struct (whose time may have been read: see `_typed`),
+        or of its text if the converter refuses it."""
         if self.ctx is None:
             self.ctx = _Ctx(type(struct) in LEGACY_STRUCTS)
         try:
-            event: HistoryEvent = CONVERTERS[type(struct)](struct, self.ctx)
+            read = event_time(struct, self.ctx) if time is _UNREAD else time
+            event = CONVERTERS[type(struct)](struct, self.ctx, read)  # type: ignore[arg-type]
         except (Refused, _Bad):
             return self._generic(_parse(raw))
-        self.index += 1
+        self.count += 1
         return event
 
     def _generic(self, raw: object) -> HistoryEvent:
@@ -361,12 +406,9 @@ class _Reader:
         try:
             event = _decode_event(raw, self.ctx)
         except _Bad as exc:
-            raise BadInput(f"{_event_label(self.index, raw)}: {exc.text()}") from None
-        self.index += 1
+            raise BadInput(f"{_event_label(self.count, raw)}: {exc.text()}") from None
+        self.count += 1
         return event
-
-
-_ONE = msgspec.json.Decoder(EventStruct)
 
 
 def _parse(raw: msgspec.Raw) -> object:
@@ -374,11 +416,65 @@ def _parse(raw: msgspec.Raw) -> object:
     return _JSON.decode(bytes(raw).decode("utf-8"))
 
 
-def iter_events(binary_file: IO[bytes], chunk_size: int = 1 << 20) -> Iterator[HistoryEvent]:
+class EventStream(Iterator[HistoryEvent]):
+    """The events of a history file, decoded as they are read; `count` says how many
+    have been decoded so far (after an error: how many were good).
+
+    Iterating it hands out the decoder's lists through `itertools.chain`, so a consumer
+    pays no Python call per event."""
+
+    def __init__(self, reader: _Reader) -> None:
+        self._reader = reader
+        self._events = chain.from_iterable(reader.history())
+
+    def __iter__(self) -> Iterator[HistoryEvent]:
+        return self._events
+
+    def __next__(self) -> HistoryEvent:
+        return next(self._events)
+
+    @property
+    def count(self) -> int:
+        return self._reader.count
+
+
+def iter_events(binary_file: IO[bytes], chunk_size: int = 1 << 20) -> EventStream:
     """Decode a history file incrementally, yielding one event at a time.
 
     Memory stays bounded by the chunk size plus the largest event, whatever the number
     of events. Accepts `{"events": [...]}` or a bare list; raises BadInput at the first
     malformed event (events before it have been yielded).
     """
-    return _Reader(_Window(binary_file, chunk_size)).history()
+    return EventStream(_Reader(_Window(binary_file, chunk_size)))
+
+
+def decode_history(source: str | bytes | bytearray | object) -> DecodedHistory:
+    """Decode a whole history: JSON text (str/bytes) or the parsed object.
+
+    Accepts `{"events": [...]}` or a bare list of events, canonical or legacy style.
+    Raises BadInput on anything malformed. Text is read by the typed decoder, as
+    `iter_events` reads a file; where that finds a fault, the generic decoder reads the
+    text again, so the error (or, for a duplicated key the typed reader refuses, the
+    history) is the generic decoder's. For big files prefer `iter_events`.
+    """
+    if isinstance(source, str | bytes | bytearray):
+        data = source.encode("utf-8", "surrogatepass") if isinstance(source, str) else source
+        with _gc_paused():
+            try:
+                return read_history(data)
+            except (BadInput, RecursionError):
+                pass
+    return decode_history_generic(source)
+
+
+def read_history(data: bytes | bytearray, chunk_size: int = 1 << 20) -> DecodedHistory:
+    """Decode history text as `iter_events` does, keeping how it was written; BadInput
+    (with the streaming reader's message) if it is not a history."""
+    reader = _Reader(_Window(io.BytesIO(data), chunk_size))
+    events = tuple(chain.from_iterable(reader.history()))
+    ctx = reader.ctx
+    return DecodedHistory(
+        events,
+        "legacy" if ctx and ctx.legacy else "canonical",
+        "declaration" if ctx and ctx.declaration_order else "number",
+    )
