@@ -19,11 +19,10 @@ this one back (checked across files by `validate_chain`).
 
 from __future__ import annotations
 
-from enum import Enum
-
 from core.enums import EventType
 from core.event_sets import CLOSE_EVENT_TYPES
 from core.events import HistoryEvent, WorkflowExecutionContinuedAsNewEventAttributes
+from core.fastenum import Enum
 from core.statemachine.fsm import make_table
 from core.statemachine.history.fold import Fold, Handler
 
