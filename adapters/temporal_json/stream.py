@@ -276,8 +276,9 @@ class _Reader:
     """Decodes the events of a history from a `_Window`, in lists (one per run of
     events decoded together); `ctx` holds what it saw, `count` how many it decoded."""
 
-    def __init__(self, window: _Window) -> None:
+    def __init__(self, window: _Window, typed: bool = True) -> None:
         self.window = window
+        self.typed = typed  # False: every event by the generic decoder, as before typed.py
         self.ctx: _Ctx | None = None
         self.count = 0
 
@@ -327,7 +328,7 @@ class _Reader:
             window.pos += 1
             return
         while True:
-            batch = window.batch() if window.separator else None
+            batch = window.batch() if window.separator and self.typed else None
             if batch is None:  # one value, by the standard library's parser
                 yield [self._generic(window.value(f"events[{self.count}]"))]
                 window.learn()
@@ -438,14 +439,17 @@ class EventStream(Iterator[HistoryEvent]):
         return self._reader.count
 
 
-def iter_events(binary_file: IO[bytes], chunk_size: int = 1 << 20) -> EventStream:
+def iter_events(
+    binary_file: IO[bytes], chunk_size: int = 1 << 20, *, typed: bool = True
+) -> EventStream:
     """Decode a history file incrementally, yielding one event at a time.
 
     Memory stays bounded by the chunk size plus the largest event, whatever the number
     of events. Accepts `{"events": [...]}` or a bare list; raises BadInput at the first
-    malformed event (events before it have been yielded).
+    malformed event (events before it have been yielded). `typed=False` decodes every
+    event with the generic decoder alone (for comparisons: `tmodel bench validate`).
     """
-    return EventStream(_Reader(_Window(binary_file, chunk_size)))
+    return EventStream(_Reader(_Window(binary_file, chunk_size), typed))
 
 
 def decode_history(source: str | bytes | bytearray | object) -> DecodedHistory:
