@@ -22,7 +22,7 @@ from adapters.argtypes import nonempty_path
 from adapters.console import progress, summary_table
 from adapters.input_file import open_regular, require_events
 from adapters.limit_args import add_limit_options, limits_of
-from adapters.temporal_json import iter_events
+from adapters.temporal_json import EventStream, iter_events
 from core.errors import BadInput
 from core.statemachine.history.fold import Violation
 from core.statemachine.history.limits import Limits
@@ -94,29 +94,23 @@ def collect(paths: Sequence[str]) -> Iterator[tuple[str, str | None]]:
 def check_file(path: str, limits: Limits | None = None) -> FileReport:
     """Decode and validate one file (with the LIMIT-* rules too, given `limits`); never
     raises for bad content."""
-    counted = _Counter()
+    events: EventStream | None = None
     try:
         with open_regular(path) as stream:
-            result = validate(counted.through(require_events(iter_events(stream))), limits)
+            events = iter_events(stream)
+            result = validate(require_events(events), limits)
     except BadInput as exc:
-        return FileReport(path, counted.n, error=str(exc))
+        return FileReport(path, _decoded(events), error=str(exc))
     except OSError as exc:  # a read error after the open
-        return FileReport(path, counted.n, error=exc.strerror or str(exc))
+        return FileReport(path, _decoded(events), error=exc.strerror or str(exc))
     except RecursionError:
-        return FileReport(path, counted.n, error="JSON nested too deeply")
+        return FileReport(path, _decoded(events), error="JSON nested too deeply")
     return FileReport(path, result.events, result.violations)
 
 
-class _Counter:
-    """Counts events as they stream by, so a decode error can say how far it got."""
-
-    def __init__(self) -> None:
-        self.n = 0
-
-    def through(self, events: Iterator[Any]) -> Iterator[Any]:
-        for event in events:
-            self.n += 1
-            yield event
+def _decoded(events: EventStream | None) -> int:
+    """How far the decoder got, for a report on a file it could not read to the end."""
+    return 0 if events is None else events.count
 
 
 def run(args: argparse.Namespace) -> int:
