@@ -78,8 +78,8 @@ class LimitedRun(Run):
             self.state, self.events = outcome.state, list(outcome.events)
         self.warnings: list[str] = []
 
-    def send(self, request: rq.Request, advance: int = 10**9) -> rq.Reply:
-        self.now += advance
+    def send(self, request: rq.Request, advance: int | None = None) -> rq.Reply:
+        self.now += 10**9 if advance is None else advance
         outcome = service.handle(self.state, request, self.now, SMALL)
         self.state = outcome.state
         self.events.extend(outcome.events)
