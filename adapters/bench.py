@@ -13,7 +13,6 @@ import gc
 import json
 import os
 import sys
-import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable, Iterable
@@ -22,10 +21,8 @@ from typing import Any
 
 from adapters.argtypes import HelpFormatter, cpu_count, positive
 from adapters.console import progress, summary_table
-from adapters.temporal_json import iter_events, write_events
+from adapters.temporal_json import write_events
 from core.events import HistoryEvent
-from core.statemachine.history.validator import validate
-from sim.synthetic import synthetic_history
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +49,7 @@ def best_seconds(
     return best
 
 
-def _peak_bytes(work: Callable[[], object]) -> int:
+def peak_bytes(work: Callable[[], object]) -> int:
     gc.collect()
     tracemalloc.start()
     try:
@@ -70,35 +67,10 @@ def write_history_json(events: Iterable[HistoryEvent], path: str) -> int:
 
 
 def bench_validate(args: argparse.Namespace) -> list[Figure]:
-    """Validation of a generated history: the pure step, memory, and JSON end to end."""
-    n = args.events
-    events = list(synthetic_history(n))
-    n = len(events)
-    verdict = validate(events)
-    if not verdict.valid:  # the benchmark is meaningless on a broken generator
-        raise RuntimeError(f"synthetic history invalid: {verdict.violations[:3]}")
-    step = best_seconds(lambda: validate(events), args.repeat)
-    events.clear()  # free the list before the memory measurements
-    small = max(n // 10, 1000)
-    peak_small = _peak_bytes(lambda: validate(synthetic_history(small)))
-    peak_full = _peak_bytes(lambda: validate(synthetic_history(n)))
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "history.json")
-        size = write_history_json(synthetic_history(n), path)
+    """Validation of generated histories: the pure step, memory, and JSON end to end."""
+    from adapters.bench_validate import bench_validate as run_validate  # it imports Figure
 
-        def end_to_end() -> object:
-            with open(path, "rb") as stream:
-                return validate(iter_events(stream))
-
-        e2e = best_seconds(end_to_end, 1)
-    return [
-        Figure("validate", "events", n, "events"),
-        Figure("validate", "validate_step", n / step, "events/s"),
-        Figure("validate", "end_to_end_json", n / e2e, "events/s"),
-        Figure("validate", "json_file_size", size / 2**20, "MiB"),
-        Figure("validate", f"stream_peak_memory_{small}_events", peak_small / 2**10, "KiB"),
-        Figure("validate", f"stream_peak_memory_{n}_events", peak_full / 2**10, "KiB"),
-    ]
+    return run_validate(args)
 
 
 def bench_check(args: argparse.Namespace) -> list[Figure]:
@@ -136,6 +108,13 @@ def bench_serve(args: argparse.Namespace) -> list[Figure]:
     return run_serve(args)
 
 
+def bench_trace(args: argparse.Namespace) -> list[Figure]:
+    """TLA+ trace validation of histories with 4 to 32 concurrent activities."""
+    from adapters.bench_trace import bench_trace as run_trace  # it imports Figure from here
+
+    return run_trace(args)
+
+
 BENCHMARKS: dict[str, Bench] = {
     "validate": bench_validate,
     "check": bench_check,
@@ -143,6 +122,7 @@ BENCHMARKS: dict[str, Bench] = {
     "replay": bench_replay,
     "simulate": bench_simulate,
     "serve": bench_serve,
+    "trace": bench_trace,
 }
 
 
@@ -162,6 +142,12 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--json", action="store_true", help="print a JSON list of figures")
     parser.add_argument(
         "--events", type=positive, default=1_000_000, help="history length (default 1000000)"
+    )
+    parser.add_argument(
+        "--e2e-events",
+        type=positive,
+        default=220_000,
+        help="validate: events of the file validated end to end (default 220000)",
     )
     parser.add_argument(
         "--repeat", type=positive, default=3, help="timed repetitions, best taken (default 3)"

@@ -39,6 +39,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "adapters.conform_cmd",
         "reproduce recorded histories with the model and compare them field by field",
     ),
+    "lint": ("adapters.lint_cmd", "find the anti-patterns of workflow histories"),
     "replay": ("adapters.replay_cmd", "replay a Temporal JSON history against a workflow class"),
     "simulate": (
         "adapters.simulate_cmd",

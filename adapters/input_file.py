@@ -26,7 +26,8 @@ from __future__ import annotations
 import io
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from itertools import chain
 from typing import BinaryIO
 
 from adapters.temporal_json import iter_events
@@ -95,14 +96,14 @@ def read_text(path: str, limit: int, what: str) -> str:
         raise BadInput(f"{path}: not UTF-8 text near offset {exc.start}") from None
 
 
-def require_events(events: Iterator[HistoryEvent]) -> Iterator[HistoryEvent]:
-    """Pass events through; `BadInput` at the end if there were none (not a history)."""
-    empty = True
-    for event in events:
-        empty = False
-        yield event
-    if empty:
+def require_events(events: Iterable[HistoryEvent]) -> Iterator[HistoryEvent]:
+    """The events, read from the first; `BadInput` at once if there are none (not a
+    history). The rest pass through `itertools.chain`, with no Python call per event."""
+    iterator = iter(events)
+    first = next(iterator, None)
+    if first is None:
         raise BadInput("the history has no events (a history starts with one)")
+    return chain((first,), iterator)
 
 
 def read_history(path: str, limit: int = MAX_HISTORY_BYTES) -> tuple[HistoryEvent, ...]:

@@ -1,8 +1,10 @@
 """`tmodel serve`: run the model as a Temporal gRPC server on 127.0.0.1.
 
 `tmodel serve [--address 127.0.0.1:7233] [--namespace NAME ...] [--time-skipping]
-[--seed N]` serves until interrupted (SIGINT or SIGTERM end it cleanly, exit 0). A bad
-address, a port in use or a non-loopback host is bad input: one line, exit 2.
+[--seed N] [--faults LIST|swarm] [--json-report FILE] [--store PATH] [--auth FILE]`
+serves until interrupted (SIGINT or SIGTERM end it cleanly: exit 0, or 1 if the
+invariant report found a violation). A bad address, a port in use, a non-loopback host, a bad auth
+file or a store that cannot be used is bad input: one line, exit 2.
 
 `tmodel-test-server PORT [ARGS...]` is the same server in the shape of the Java SDK's
 test server, for SDK test environments that start one themselves (temporalio's
@@ -16,15 +18,24 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import json
 import os
 import signal
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from adapters.argtypes import whole_number
+from adapters.argtypes import nonempty_path, whole_number
+from core.errors import BadInput
+from sim.config import FAULT_KINDS
 
+EXIT_FOUND = 1
 EXIT_BAD_INPUT = 2
+LIVE_KINDS = tuple(kind for kind in FAULT_KINDS if kind != "worker-crash")  # chaos.py's
+# The mutants that break the server itself (skip-replay breaks a simulated worker).
+SERVER_MUTANTS = ("ack-before-started", "no-range-check", "double-completion", "no-buffering")
 
 
 def add_parser(commands: Any) -> None:
@@ -65,6 +76,38 @@ def add_parser(commands: Any) -> None:
     parser.add_argument(
         "--seed", type=whole_number, default=0, metavar="N", help="seed of ids (default 0)"
     )
+    parser.add_argument(
+        "--store",
+        type=nonempty_path,
+        metavar="PATH",
+        help="keep executions, history, tasks and shard rows in this SQLite file (created "
+        "if missing; default: memory only), so a server killed and started again on it "
+        "loses nothing it acknowledged",
+    )
+    parser.add_argument(
+        "--faults",
+        type=_faults,
+        metavar="LIST|swarm",
+        help="inject the simulator's faults live, drawn from --seed: a comma-separated "
+        f"list of kinds ({', '.join(LIVE_KINDS)}), or swarm (each 20 s window picks its "
+        "own mix); the invariant report is printed when the server stops",
+    )
+    parser.add_argument(
+        "--json-report",
+        type=nonempty_path,
+        metavar="FILE",
+        help="when the server stops (SIGINT, SIGTERM), write the invariant report here as "
+        "JSON (it is printed too); exit 1 if an invariant was violated",
+    )
+    parser.add_argument("--mutant", choices=SERVER_MUTANTS, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--auth",
+        type=nonempty_path,
+        metavar="FILE",
+        help="authorize every call: FILE maps bearer tokens (an SDK's api_key) to roles, "
+        '{"tokens": {TOKEN: {"namespaces": {NAME: ROLES}, "system": ROLES}}} with ROLES '
+        "among reader, writer, worker, admin (see docs/serve.md)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -88,6 +131,22 @@ def _search_attribute(text: str) -> tuple[str, str]:
     return name.strip(), value_type
 
 
+def _faults(text: str) -> tuple[str, ...] | str:
+    if text == "swarm":
+        return "swarm"
+    kinds = tuple(dict.fromkeys(kind.strip() for kind in text.split(",")))
+    for kind in kinds:
+        if kind == "worker-crash":
+            raise argparse.ArgumentTypeError(
+                "worker-crash: the workers are the callers' processes, not the server's"
+            )
+        if kind not in LIVE_KINDS:
+            raise argparse.ArgumentTypeError(
+                f"unknown fault kind {kind!r} (known: {', '.join(LIVE_KINDS)}, or swarm)"
+            )
+    return kinds
+
+
 def _check_address(address: str) -> str | None:
     host, sep, port = address.rpartition(":")
     if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
@@ -97,19 +156,30 @@ def _check_address(address: str) -> str | None:
     return None
 
 
-async def serve(
-    address: str,
-    namespaces: tuple[str, ...],
-    time_skipping: bool,
-    locked: bool,
-    seed: int,
-    announce: bool = True,
-    search_attributes: Sequence[tuple[str, str]] = (),
-) -> int:
+@dataclass(frozen=True)
+class Options:
+    """What one `tmodel serve` runs with (the flags, checked)."""
+
+    address: str = "127.0.0.1:7233"
+    namespaces: tuple[str, ...] = ("default",)
+    time_skipping: bool = False
+    locked: bool = False  # time skipping starts locked (tmodel-test-server)
+    seed: int = 0
+    announce: bool = True
+    search_attributes: tuple[tuple[str, str], ...] = ()
+    auth: Any = None  # an auth.Authorizer, or None: every caller may call anything
+    store: str | None = None  # the SQLite file that keeps everything (None: memory)
+    faults: tuple[str, ...] | str | None = None  # kinds to inject, "swarm", or None
+    report: str | None = None  # where the JSON invariant report goes at the end
+    mutant: str | None = None  # tests only: a broken server (sim/mutants.py)
+
+
+async def serve(options: Options) -> int:
     os.environ.setdefault("GRPC_VERBOSITY", "NONE")  # gRPC's C core logs to stderr
     from adapters.serve.gate import Listener
 
     # bind first, with only grpc loaded; calls wait at the gate while the model loads
+    address = options.address
     listener = Listener(address)
     try:
         port = await listener.start()
@@ -120,40 +190,101 @@ async def serve(
         )
         return EXIT_BAD_INPUT
     loaded = await asyncio.to_thread(importlib.import_module, "adapters.serve.server")
-    server = loaded.Server(address, namespaces, time_skipping, locked, seed, listener)
+    try:
+        server = loaded.Server(
+            address,
+            options.namespaces,
+            options.time_skipping,
+            options.locked,
+            options.seed,
+            listener,
+            options.auth,
+            options.store,
+            options.mutant,
+            options.faults,
+        )
+    except loaded.StoreError as exc:
+        print(f"tmodel serve: {exc}", file=sys.stderr)
+        await listener.stop(0)
+        return EXIT_BAD_INPUT
     for record in server.frontend.namespaces.values():
-        record.search_attributes.update(search_attributes)
+        record.search_attributes.update(options.search_attributes)
+    server.frontend.save_namespaces()
     await server.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    if announce:
+    if options.announce:
         host = address.rpartition(":")[0]
-        skipping = "on" if time_skipping else "off"
+        skipping = "on" if options.time_skipping else "off"
         print(
             f"tmodel serve: listening on {host}:{port} "
-            f"(namespaces: {', '.join(namespaces)}; time skipping {skipping})",
+            f"(namespaces: {', '.join(options.namespaces)}; time skipping {skipping})",
             flush=True,
         )
     await stop.wait()
+    code = 0
+    if options.faults is not None or options.report is not None:
+        code = _report(server, loaded.report, options.report)
     await server.stop()
-    return 0
+    return code
+
+
+def _report(server: Any, report: Any, path: str | None) -> int:
+    """Print the invariant report, write it as JSON to `path`; the exit code (1: a
+    violation, 2: the file cannot be written)."""
+    doc = server.report()
+    for line in report.lines(doc):
+        print(line, flush=True)
+    if path is not None:
+        try:
+            Path(path).write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+        except OSError as exc:
+            print(f"tmodel serve: cannot write --json-report {path}: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+    return 0 if doc["ok"] else EXIT_FOUND
+
+
+def _options(args: argparse.Namespace) -> Options:
+    """The checked options of a command line; `BadInput` (one line) if they are not."""
+    problem = _check_address(args.address)
+    if problem is not None:
+        raise BadInput(problem)
+    namespaces = tuple(dict.fromkeys(args.namespace or ["default"]))
+    if any(not name.strip() for name in namespaces):
+        raise BadInput("--namespace: a namespace needs a name")
+    auth = None
+    if args.auth is not None:
+        from adapters.input_file import read_text
+        from adapters.serve.auth import MAX_AUTH_FILE, AuthFileError, parse
+
+        text = read_text(args.auth, MAX_AUTH_FILE, "an --auth file")
+        try:
+            auth = parse(text, f"--auth {args.auth}")
+        except AuthFileError as exc:
+            raise BadInput(str(exc)) from None
+    return Options(
+        address=args.address,
+        namespaces=namespaces,
+        time_skipping=args.time_skipping,
+        seed=args.seed,
+        search_attributes=tuple(args.search_attribute or ()),
+        auth=auth,
+        store=args.store,
+        faults=args.faults,
+        report=args.json_report,
+        mutant=args.mutant,
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    problem = _check_address(args.address)
-    if problem is not None:
-        print(f"tmodel serve: {problem}", file=sys.stderr)
+    try:
+        options = _options(args)
+    except BadInput as exc:
+        print(f"tmodel serve: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    namespaces = tuple(dict.fromkeys(args.namespace or ["default"]))
-    if any(not name.strip() for name in namespaces):
-        print("tmodel serve: --namespace: a namespace needs a name", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    attributes = tuple(args.search_attribute or ())
-    return asyncio.run(
-        serve(args.address, namespaces, args.time_skipping, False, args.seed, True, attributes)
-    )
+    return asyncio.run(serve(options))
 
 
 def test_server_main(argv: Sequence[str] | None = None) -> int:
@@ -164,4 +295,5 @@ def test_server_main(argv: Sequence[str] | None = None) -> int:
         print("usage: tmodel-test-server PORT", file=sys.stderr)
         return EXIT_BAD_INPUT
     address = f"127.0.0.1:{int(words[0])}"
-    return asyncio.run(serve(address, ("default",), True, True, 0, announce=False))
+    options = Options(address, time_skipping=True, locked=True, announce=False)
+    return asyncio.run(serve(options))

@@ -163,7 +163,7 @@ def parse_output(
             found = _DEPTH.search(body)
             depth = int(found.group(1)) if found else None
         elif severity == _SEVERITY_ERROR and code not in _HEADER_CODES:
-            errors.append(" ".join(body.split()))
+            errors.append(_one_line(body))
     outside = _MSG.sub("", text)
     printed = tuple(line for line in outside.splitlines() if line.startswith("<<"))
     if "***Parse Error***" in outside or "Fatal errors while parsing" in outside:
@@ -175,6 +175,12 @@ def parse_output(
         distinct, generated, depth, violated, tuple(trace), tuple(errors), printed,
         seconds, exit_code,
     )  # fmt: skip
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    """A message on one line, cut after `limit` characters (a Java stack trace is long)."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
 def _parse_state(body: str) -> TraceState:
@@ -244,9 +250,11 @@ def run_tlc(
         (work / "Model.cfg").write_text(config_text, encoding="utf-8")
         # Each TLC gets its own java.io.tmpdir: concurrent TLCs sharing one extract the
         # standard modules into the same place and can read each other's half-written
-        # files ("Parsing or semantic analysis failed", seen in CI).
+        # files ("Parsing or semantic analysis failed", seen in CI). A larger thread stack:
+        # a completion with dozens of commands (a trace's fan-out) nests ApplyCmds' lazily
+        # evaluated arguments deeper than Java's default stack allows.
         command = [
-            toolchain.java, "-XX:+UseParallelGC", f"-Djava.io.tmpdir={work}",
+            toolchain.java, "-XX:+UseParallelGC", "-Xss64m", f"-Djava.io.tmpdir={work}",
             "-cp", str(toolchain.jar), "tlc2.TLC",
             "-tool", "-workers", str(workers), "-metadir", str(work / "states"),
             "-config", "Model.cfg",

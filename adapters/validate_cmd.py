@@ -1,4 +1,5 @@
-"""`tmodel validate PATH... [--json]`: check histories against spec/history.md.
+"""`tmodel validate PATH... [--json] [--limits] [--limit KEY=VALUE ...]`: check histories
+against spec/history.md (the LIMIT-* rules too, given the server's limits).
 
 Files and directories (walked recursively for ``*.json``, skipping ``manifest.json``)
 are streamed through the JSON decoder into the pure validator, one file at a time, so a
@@ -20,9 +21,11 @@ from typing import Any
 from adapters.argtypes import nonempty_path
 from adapters.console import progress, summary_table
 from adapters.input_file import open_regular, require_events
-from adapters.temporal_json import iter_events
+from adapters.limit_args import add_limit_options, limits_of
+from adapters.temporal_json import EventStream, iter_events
 from core.errors import BadInput
 from core.statemachine.history.fold import Violation
+from core.statemachine.history.limits import Limits
 from core.statemachine.history.validator import validate
 
 SKIPPED_NAMES = frozenset({"manifest.json"})
@@ -64,6 +67,7 @@ def add_parser(commands: Any) -> None:
         "paths", nargs="+", type=nonempty_path, metavar="PATH", help="history file or directory"
     )
     parser.add_argument("--json", action="store_true", help="print one JSON document")
+    add_limit_options(parser)
     parser.set_defaults(run=run)
 
 
@@ -87,39 +91,36 @@ def collect(paths: Sequence[str]) -> Iterator[tuple[str, str | None]]:
             yield raw, "no such file or directory"
 
 
-def check_file(path: str) -> FileReport:
-    """Decode and validate one file; never raises for bad content."""
-    counted = _Counter()
+def check_file(path: str, limits: Limits | None = None) -> FileReport:
+    """Decode and validate one file (with the LIMIT-* rules too, given `limits`); never
+    raises for bad content."""
+    events: EventStream | None = None
     try:
         with open_regular(path) as stream:
-            result = validate(counted.through(require_events(iter_events(stream))))
+            events = iter_events(stream)
+            result = validate(require_events(events), limits)
     except BadInput as exc:
-        return FileReport(path, counted.n, error=str(exc))
+        return FileReport(path, _decoded(events), error=str(exc))
     except OSError as exc:  # a read error after the open
-        return FileReport(path, counted.n, error=exc.strerror or str(exc))
+        return FileReport(path, _decoded(events), error=exc.strerror or str(exc))
     except RecursionError:
-        return FileReport(path, counted.n, error="JSON nested too deeply")
+        return FileReport(path, _decoded(events), error="JSON nested too deeply")
     return FileReport(path, result.events, result.violations)
 
 
-class _Counter:
-    """Counts events as they stream by, so a decode error can say how far it got."""
-
-    def __init__(self) -> None:
-        self.n = 0
-
-    def through(self, events: Iterator[Any]) -> Iterator[Any]:
-        for event in events:
-            self.n += 1
-            yield event
+def _decoded(events: EventStream | None) -> int:
+    """How far the decoder got, for a report on a file it could not read to the end."""
+    return 0 if events is None else events.count
 
 
 def run(args: argparse.Namespace) -> int:
     targets = list(collect(args.paths))
+    limits = limits_of(args)
     reports: list[FileReport] = []
     with progress("validating", total=len(targets), enabled=not args.json) as advance:
         for path, error in targets:
-            reports.append(FileReport(path, 0, error=error) if error else check_file(path))
+            report = FileReport(path, 0, error=error) if error else check_file(path, limits)
+            reports.append(report)
             advance(1)
     if args.json:
         print(json.dumps(_document(reports), indent=2))

@@ -7,12 +7,14 @@ every recorded run as the SDK's canonical protojson (``WorkflowHistory.to_json``
 a ``manifest.json`` describing them. ``--faults`` records the scenarios that kill a
 worker process or restart the server mid-workflow instead (into
 ``tests/fixtures/histories/faults``), on a dev server with a database file, so that it
-keeps its state across the restart.
+keeps its state across the restart. ``--limits`` records the scenarios of the server's
+limits (``library_limits.py``), into the same directory as the others, each on a dev
+server started with the small limits it names.
 
 Usage::
 
-    python scripts/record_histories.py [--out DIR] [--only SCENARIO ...] [--faults]
-                                       [--target HOST:PORT]
+    python scripts/record_histories.py [--out DIR] [--only SCENARIO ...]
+                                       [--faults | --limits] [--target HOST:PORT]
 """
 
 from __future__ import annotations
@@ -35,6 +37,11 @@ from adapters.conform.scenarios.corpus import (
     prune_stale,
     write_history,
     write_manifest,
+)
+from adapters.conform.scenarios.library_limits import (
+    LIMIT_CONFIG,
+    LIMIT_SCENARIOS,
+    dynamic_config_flags,
 )
 from adapters.conform.scenarios.registry import FAULT_SCENARIOS, SCENARIOS, Scenario
 from adapters.conform.scenarios.runner import (
@@ -73,7 +80,14 @@ def cli_versions() -> dict[str, str]:
 
 
 def library(args: argparse.Namespace) -> dict[str, Scenario]:
-    return FAULT_SCENARIOS if args.faults else SCENARIOS
+    if args.faults:
+        return FAULT_SCENARIOS
+    return LIMIT_SCENARIOS if args.limits else SCENARIOS
+
+
+def manifest_order(args: argparse.Namespace) -> list[str]:
+    """The scenarios whose histories share the output directory, in manifest order."""
+    return list(FAULT_SCENARIOS) if args.faults else [*SCENARIOS, *LIMIT_SCENARIOS]
 
 
 def report(index: int, total: int, run: ScenarioRun) -> None:
@@ -88,15 +102,20 @@ def report(index: int, total: int, run: ScenarioRun) -> None:
 
 
 async def record_all(
-    address: str, args: argparse.Namespace, versions: dict[str, str], restart: Restart | None
+    address: str,
+    args: argparse.Namespace,
+    versions: dict[str, str],
+    restart: Restart | None,
+    names: Sequence[str] | None = None,
 ) -> int:
+    """Record the scenarios `names` (default: those asked for) against `address`."""
     runtime = quiet_runtime(args.verbose)
     client = await connect(address, runtime, SERVER_START_TIMEOUT)
     note = await prepare(client)
     if note:
         print(note, flush=True)
     every = library(args)
-    scenarios = [every[name] for name in (args.only or every)]
+    scenarios = [every[name] for name in (names or args.only or every)]
     out_dir: Path = args.out
     out_dir.mkdir(parents=True, exist_ok=True)
     count = iter(range(1, len(scenarios) + 1))
@@ -114,14 +133,33 @@ async def record_all(
     failures = sum(run.error is not None for run in runs)
     recorded = [run.scenario.name for run in runs if run.captures and run.error is None]
     if not args.only and not failures:
-        prune_stale(out_dir, captures)
+        prune_stale(out_dir, captures, [s.name for s in scenarios])
     versions = versions or {"server_version": await server_version(client)}
-    write_manifest(out_dir, captures, recorded, list(every), versions)
+    write_manifest(out_dir, captures, recorded, manifest_order(args), versions)
     print(f"wrote {len(captures)} histories and manifest.json to {out_dir}")
     return 1 if failures else 0
 
 
+async def record_limits(args: argparse.Namespace) -> int:
+    """The limit scenarios, each set of small limits on a dev server of its own."""
+    groups: dict[tuple[tuple[str, int], ...], list[str]] = {}
+    for name in args.only or LIMIT_SCENARIOS:
+        groups.setdefault(tuple(sorted(LIMIT_CONFIG[name].items())), []).append(name)
+    status = 0
+    with tempfile.TemporaryDirectory(prefix="record-limits-") as tmp:
+        for number, (config, names) in enumerate(groups.items()):
+            extra = [arg for flag in SEARCH_ATTRIBUTE_FLAGS for arg in ("--search-attribute", flag)]
+            extra += dynamic_config_flags(dict(config))
+            log = Path(tmp) / f"dev-server-{number}.log"
+            with DevServer("temporal", log, extra) as server:
+                print(f"dev server ready on {server.address} {dict(config)}", flush=True)
+                status |= await record_all(server.address, args, cli_versions(), None, names)
+    return status
+
+
 async def record(args: argparse.Namespace) -> int:
+    if args.limits:
+        return await record_limits(args)
     if args.target:  # a server already running (e.g. `tmodel serve`), not a dev server
         print(f"recording against {args.target}", flush=True)
         return await record_all(args.target, args, {}, None)
@@ -149,7 +187,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument(
         "--only",
         nargs="+",
-        choices=[*SCENARIOS, *FAULT_SCENARIOS],
+        choices=[*SCENARIOS, *FAULT_SCENARIOS, *LIMIT_SCENARIOS],
         metavar="SCENARIO",
         help="subset to record",
     )
@@ -157,6 +195,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         "--faults",
         action="store_true",
         help="record the fault scenarios (worker-restart, server-restart) into OUT/faults",
+    )
+    parser.add_argument(
+        "--limits",
+        action="store_true",
+        help="record the scenarios of the server's limits, each on a dev server with its "
+        "small limits, into OUT",
     )
     parser.add_argument("--list", action="store_true", help="list scenarios and exit")
     parser.add_argument(
@@ -169,8 +213,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.out is None:
         args.out = DEFAULT_OUT / "faults" if args.faults else DEFAULT_OUT
+    if args.faults and args.limits:
+        parser.error("--faults and --limits record different sets: one at a time")
+    if args.limits and args.target:
+        parser.error("--limits needs dev servers with small limits: a target's are not ours")
     if args.only and any(name not in library(args) for name in args.only):
-        parser.error("--only names scenarios of the other set (see --list; --faults)")
+        parser.error("--only names scenarios of another set (see --list; --faults, --limits)")
     return args
 
 
@@ -185,7 +233,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     configure_logging(args.verbose)
     if args.list:
-        for scenario in [*SCENARIOS.values(), *FAULT_SCENARIOS.values()]:
+        for scenario in [*SCENARIOS.values(), *FAULT_SCENARIOS.values(), *LIMIT_SCENARIOS.values()]:
             print(f"{scenario.name:36} {scenario.description}")
         return 0
     if args.check:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 
-from sim.config import INSTANT_KINDS, FaultItem, SimConfig
+from sim.config import FaultItem, SimConfig
 from sim.faults import Faults, plan_for
 from sim.invariants import EVENTUALLY_BOUND, Monitor, replay_check
 from sim.kernel import MS, T0, Kernel
@@ -24,7 +24,6 @@ from sim.workloads import WORKLOADS
 
 WORKERS = 3
 START_GAP = 2 * MS
-CRASH_KINDS = ("worker-crash", "history-crash", "matching-crash")
 
 
 # What each fault kind may target: crashes name a node of their kind, rate faults hit
@@ -93,23 +92,6 @@ class Cluster(ServerCluster):
             + [f"aworker-{i}" for i in range(WORKERS)]
         )
 
-    # -- faults -----------------------------------------------------------------------
-    def schedule_faults(self) -> None:
-        for item in self.plan.items:
-            self.kernel.at(T0 + item.at, self._fault, item, True)
-            if item.kind not in INSTANT_KINDS:
-                self.kernel.at(T0 + item.at + item.duration, self._fault, item, False)
-
-    def _fault(self, item: FaultItem, on: bool) -> None:
-        if item.kind in CRASH_KINDS:
-            if self.crash_or_restart(item.target, on):
-                self.faults.count(item.kind)
-        elif item.kind == "shard-move":
-            if on and self.move_somewhere_else(int(item.target.removeprefix("shard-"))):
-                self.faults.count(item.kind)
-        else:
-            self.faults.switch(item, on)
-
     # -- the run ----------------------------------------------------------------------
     def run(self, on_progress: ProgressFn | None) -> RunResult:
         config, kernel = self.config, self.kernel
@@ -126,7 +108,7 @@ class Cluster(ServerCluster):
         for index in started:
             script = self.workload.script(script_rng(config.seed, index), index)
             kernel.at(T0 + 50 * MS + index * START_GAP, self.client.start_workflow, index, script)
-        self.schedule_faults()
+        self.schedule_faults(self.plan, T0)
         heal = max(self.faults.heal_time, T0)
         # Every workflow must close within EVENTUALLY_BOUND of the faults healing (or of
         # its start): running longer could only repeat an INV-EVENTUALLY-CLOSED verdict.

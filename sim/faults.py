@@ -32,7 +32,11 @@ MAX_RATE = {
 
 
 def plan_for(
-    config: SimConfig, rng: random.Random, nodes: Sequence[str], shards: int
+    config: SimConfig,
+    rng: random.Random,
+    nodes: Sequence[str],
+    shards: int,
+    kinds: Sequence[str] = FAULT_KINDS,
 ) -> tuple[FaultPlan, dict[str, float]]:
     """The plan a run uses, and the swarm choice (kind -> intensity; empty if not swarm).
 
@@ -40,18 +44,24 @@ def plan_for(
     drawn even when `config.plan` gives one explicitly (which then wins), so the draws
     after it - every later choice of the run - are the same: a pinned or shrunk plan
     replays the original run's schedule with fewer faults, not a different one.
+    `kinds` are the kinds swarm picks from (a cluster without simulated workers, such
+    as the live server, leaves out worker-crash).
     """
-    drawn, swarm = _draw(config, rng, nodes, shards)
+    drawn, swarm = _draw(config, rng, nodes, shards, kinds)
     if config.plan is not None:
         return config.plan, {}
     return drawn, swarm
 
 
 def _draw(
-    config: SimConfig, rng: random.Random, nodes: Sequence[str], shards: int
+    config: SimConfig,
+    rng: random.Random,
+    nodes: Sequence[str],
+    shards: int,
+    available: Sequence[str],
 ) -> tuple[FaultPlan, dict[str, float]]:
     if config.faults == "swarm":
-        kinds = [kind for kind in FAULT_KINDS if rng.random() < 0.5]
+        kinds = [kind for kind in available if rng.random() < 0.5]
         swarm = {kind: round(rng.uniform(0.1, 1.0), 3) for kind in kinds}
     else:
         swarm = {}

@@ -64,6 +64,19 @@ class Monitor:
         self.violations.append(Violation(id_, message, self.kernel.now, run_id))
         self.kernel.log("monitor", f"VIOLATION {id_} {run_id or '-'} {message}")
 
+    def adopt(
+        self, run_id: str, workflow_id: str, workflow_type: str, events: Sequence[HistoryEvent]
+    ) -> None:
+        """A run committed before this monitor began (a live server reopening its
+        store): its history so far counts as seen, and a close in it as made."""
+        self.ghost[run_id] = list(events)
+        self.workflow_of[run_id] = workflow_id
+        self.types[run_id] = workflow_type
+        self.events += len(events)
+        for event in events:
+            if event.event_type in CLOSE_EVENT_TYPES:
+                self.closed.setdefault(run_id, event.event_type)
+
     # -- during the run ---------------------------------------------------------------
     def on_commit(self, commit: Commit, mutations: tuple[Mutation, ...]) -> None:
         if commit.range_id != commit.row_range_id:
@@ -124,6 +137,15 @@ class Monitor:
         lost_tasks: Sequence[tuple[str, str]],
         heal_time: int,
     ) -> None:
+        self.finish_histories(persisted)
+        for run_id in sorted(self.ghost):
+            for message in unexecuted_completions(run_id, self.ghost[run_id], side_effects):
+                self.violate("INV-ACTIVITY-AT-LEAST-ONCE", message, run_id)
+        self.finish_workflows(workflows, heal_time)
+        self.finish_tasks(matching_problems, lost_tasks)
+
+    def finish_histories(self, persisted: dict[str, list[HistoryEvent]]) -> None:
+        """The history rules on runs still open, and INV-DURABLE-HISTORY on all."""
         for run_id in sorted(self.ghost):
             if run_id not in self.closed:
                 self.check_history(run_id)
@@ -131,9 +153,9 @@ class Monitor:
                 self.violate(
                     "INV-DURABLE-HISTORY", "persisted history differs from commits", run_id
                 )
-        for run_id in sorted(self.ghost):
-            for message in unexecuted_completions(run_id, self.ghost[run_id], side_effects):
-                self.violate("INV-ACTIVITY-AT-LEAST-ONCE", message, run_id)
+
+    def finish_workflows(self, workflows: Sequence[str], heal_time: int) -> None:
+        """INV-WORKFLOW-EXACTLY-ONCE and INV-EVENTUALLY-CLOSED over the client's workflows."""
         for workflow_id in workflows:
             closes = self.final_closes[workflow_id]
             if closes > 1:
@@ -143,6 +165,11 @@ class Monitor:
                 self.violate(
                     "INV-EVENTUALLY-CLOSED", f"{workflow_id} open {late} ns after faults healed"
                 )
+
+    def finish_tasks(
+        self, matching_problems: Sequence[str], lost_tasks: Sequence[tuple[str, str]]
+    ) -> None:
+        """INV-NO-LOST-TASK: matching's ledger, and every waiting task held somewhere."""
         for problem in matching_problems:
             self.violate("INV-NO-LOST-TASK", problem)
         for run_id, what in lost_tasks:

@@ -11,9 +11,10 @@ from sim.run import RunResult
 
 if TYPE_CHECKING:
     from sim.cluster import Cluster
+    from sim.server import ServerCluster
 
 
-def lost_tasks(cluster: Cluster) -> list[tuple[str, str]]:
+def lost_tasks(cluster: ServerCluster) -> list[tuple[str, str]]:
     """Tasks of open runs waiting to start that nothing holds any more."""
     held: set[tuple[str, int]] = set()
     for host in cluster.matching.values():
@@ -53,13 +54,19 @@ def lost_tasks(cluster: Cluster) -> list[tuple[str, str]]:
     return out
 
 
-def build_result(cluster: Cluster, heal: int) -> RunResult:
-    monitor, persistence = cluster.monitor, cluster.persistence
+def matching_problems(cluster: ServerCluster) -> list[str]:
+    """What matching's ledgers say went wrong (INV-NO-LOST-TASK)."""
     problems: list[str] = []
     for host in cluster.matching.values():
         problems.extend(host.problems)
         for queue_state in host.states():
             problems.extend(m.violations(queue_state))
+    return problems
+
+
+def build_result(cluster: Cluster, heal: int) -> RunResult:
+    monitor, persistence = cluster.monitor, cluster.persistence
+    problems = matching_problems(cluster)
     workflows = [f"wf-{i}" for i in cluster.config.started()]
     monitor.finish(
         {run_id: record.events for run_id, record in persistence.runs.items()},

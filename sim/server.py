@@ -19,9 +19,10 @@ stops it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from core.statemachine import shard as shardlib
+from sim.config import INSTANT_KINDS, FaultItem, FaultPlan
 from sim.faults import Faults
 from sim.invariants import Monitor
 from sim.kernel import MS, Kernel
@@ -39,6 +40,7 @@ MATCHING_HOSTS = 2
 DETECT = 500 * MS  # membership notices a dead host
 MEMBERSHIP_LAG = 1_000 * MS  # until the old owner of a moved shard hears of it
 ACQUIRE_DELAY = 100 * MS  # a new owner takes the shard this long after the move
+CRASH_KINDS = ("worker-crash", "history-crash", "matching-crash")
 
 
 class ServerCluster:
@@ -53,13 +55,16 @@ class ServerCluster:
         mutant: str | None = None,
         namespaces: Iterable[str] = (DEFAULT_NAMESPACE,),
         shards: int = SHARDS,
+        persistence: Persistence | None = None,
     ) -> None:
         self.kernel = kernel
         self.faults = faults
         self.net = net
         self.monitor = monitor
         self.namespaces: set[str] = set(namespaces)
-        self.persistence = Persistence(faults, shardlib.initial_store(shards))
+        if persistence is None:  # in memory (a live server may pass one that keeps a file)
+            persistence = Persistence(faults, shardlib.initial_store(shards))
+        self.persistence = persistence
         self.persistence.range_check = mutant != "no-range-check"
         self.persistence.on_commit = monitor.on_commit
         self.router = Router(shards, [f"matching-{i}" for i in range(MATCHING_HOSTS)])
@@ -128,6 +133,33 @@ class ServerCluster:
         if name in self.history:
             self.kernel.after(DETECT, self.rebalance)
         return crashed
+
+    # -- faults -----------------------------------------------------------------------
+    def schedule_faults(
+        self,
+        plan: FaultPlan,
+        origin: int,
+        inject: Callable[[FaultItem, bool], None] | None = None,
+    ) -> None:
+        """Switch each fault of `plan` on at `origin` + its time, and off after it, by
+        `inject` (default: `self.inject`; a live server adds to what a fault does)."""
+        fn = inject if inject is not None else self.inject
+        for item in plan.items:
+            self.kernel.at(origin + item.at, fn, item, True)
+            if item.kind not in INSTANT_KINDS:
+                self.kernel.at(origin + item.at + item.duration, fn, item, False)
+
+    def inject(self, item: FaultItem, on: bool) -> None:
+        """A fault begins (`on`) or ends: a crash or restart, a shard move, or a change
+        of what the network, the clocks and the store do (faults.py)."""
+        if item.kind in CRASH_KINDS:
+            if self.crash_or_restart(item.target, on):
+                self.faults.count(item.kind)
+        elif item.kind == "shard-move":
+            if on and self.move_somewhere_else(int(item.target.removeprefix("shard-"))):
+                self.faults.count(item.kind)
+        else:
+            self.faults.switch(item, on)
 
     def move_somewhere_else(self, shard: int) -> bool:
         """A `shard-move` fault: give `shard` to another live host, if there is one."""

@@ -3,5 +3,8 @@
 Modules: kernel (the live clock driving the simulator's kernel), runtime (the server
 nodes of sim.server on that kernel), convert (protobuf <-> core values), tokens, errors,
 frontend (state shared by handlers), rpc_* (the RPC handlers by family), visibility
-(list and count queries), server (the gRPC server).
+(list and count queries), server (the gRPC server), gate (the listener, bound before the
+model loads), access and auth (who may call what, --auth), limits (what keeps callers
+from starving each other), chaos (live faults, --faults), report (the invariant report),
+watch (commit waiters and the live monitor), store (SQLite durability, --store).
 """

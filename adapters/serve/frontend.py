@@ -24,8 +24,11 @@ from sim.nodes.base import Payload, Request
 from sim.persistence import RunRecord
 
 from . import errors
+from .auth import Authorizer
 from .errors import ServiceError
+from .limits import Concurrency, PollerHistory
 from .runtime import DeadlineExceeded, Runtime
+from .store import namespace_rows
 
 if TYPE_CHECKING:
     from .rpc_interact import Queries
@@ -73,12 +76,18 @@ class Frontend:
         self.runtime = runtime
         self.rng = runtime.kernel.rng
         self.namespaces: dict[str, Namespace] = {}
+        for row in runtime.opened.namespaces if runtime.opened is not None else ():
+            self.namespaces[row["name"]] = Namespace(**row)  # from the store: same ids
+            runtime.cluster.namespaces.add(row["name"])
         for name in namespaces:
-            self.add_namespace(name)
+            if name not in self.namespaces:
+                self.add_namespace(name)
         self.queries: Queries  # the query tasks (set by the server)
         # failures of updates that a completion rejected (no event records them)
         self.rejections: dict[tuple[str, str], Any] = {}
-        self.pollers: dict[tuple[str, str, int], dict[str, int]] = {}  # DescribeTaskQueue
+        self.pollers = PollerHistory()  # DescribeTaskQueue's pollers (limits.py)
+        self.auth: Authorizer | None = None  # --auth: who may call what (auth.py)
+        self.concurrency = Concurrency()  # long-running calls in flight (limits.py)
 
     # -- ids --------------------------------------------------------------------------
     def new_id(self) -> str:
@@ -90,7 +99,13 @@ class Frontend:
         record = Namespace(name, self.new_id(), **fields)
         self.namespaces[name] = record
         self.runtime.cluster.namespaces.add(name)
+        self.save_namespaces()
         return record
+
+    def save_namespaces(self) -> None:
+        """Keep the registry in the store, if the server has one (after each change)."""
+        if self.runtime.store is not None:
+            self.runtime.store.save_namespaces(namespace_rows(self.namespaces.values()))
 
     def namespace(self, name: str) -> Namespace:
         record = self.namespaces.get(name)

@@ -20,16 +20,29 @@ from collections.abc import Iterable
 from typing import Any
 
 import grpc
+from google.protobuf.message import DecodeError
 
 from . import system_info
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1")
 
+# A request larger than 4 MiB is refused by gRPC itself (RESOURCE_EXHAUSTED), as the
+# Temporal frontend refuses it: it sets no receive limit, so grpc-go's default of 4 MiB
+# holds (`defaultServerMaxReceiveMessageSize`); its replies are not limited.
+MAX_REQUEST_BYTES = 4 * 1024 * 1024
 SERVER_OPTIONS = [
-    ("grpc.max_receive_message_length", 128 * 1024 * 1024),
+    ("grpc.max_receive_message_length", MAX_REQUEST_BYTES),
     ("grpc.max_send_message_length", 128 * 1024 * 1024),
     ("grpc.so_reuseport", 0),  # a port in use is an error, not shared
+    # Calls that arrive faster than the event loop takes them wait in gRPC's queue;
+    # past its default of 1,000 (gRPC core's server.cc) it cancels a growing share of
+    # new ones (random early detection, all past 3,000). Thousands of long polls may
+    # arrive at once and are answered by the concurrency limit (limits.py), as grpc-go
+    # in the Temporal frontend would take them; so the queue is made deep enough.
+    ("grpc.server.max_pending_requests", 20_000),
+    ("grpc.server.max_pending_requests_hard_limit", 40_000),
 ]
+UNMARSHAL = "grpc: error unmarshalling request: "  # grpc-go's INTERNAL for bad bytes
 
 
 def _system_info(request: bytes, context: object) -> bytes:
@@ -59,16 +72,21 @@ class Gate(grpc.GenericRpcHandler):
     def __init__(self) -> None:
         self._handlers: tuple[grpc.GenericRpcHandler, ...] | None = None
         self._ready = asyncio.Event()
+        self._decoding: dict[str, Any] = {}  # method name -> its handler, decoding itself
 
     def open(self, handlers: Iterable[grpc.GenericRpcHandler]) -> None:
         self._handlers = tuple(handlers)
         self._ready.set()
 
     def _lookup(self, details: grpc.HandlerCallDetails) -> Any:
+        known = self._decoding.get(details.method)
+        if known is not None:
+            return known
         for handler in self._handlers or ():
             method = handler.service(details)
             if method is not None:
-                return method
+                self._decoding[details.method] = decoding(method)
+                return self._decoding[details.method]
         return None
 
     def service(self, handler_call_details: grpc.HandlerCallDetails) -> Any:
@@ -95,6 +113,28 @@ class Gate(grpc.GenericRpcHandler):
             return encoded
 
         return call
+
+
+def decoding(method: Any) -> Any:
+    """`method` with its request decoded by the handler itself, so bytes that are not
+    the request message are answered INTERNAL "grpc: error unmarshalling request: ..."
+    as grpc-go answers them (grpc's Python server would answer UNKNOWN)."""
+    decode = method.request_deserializer
+    if decode is None or method.unary_unary is None:
+        return method
+
+    async def call(request: bytes, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+        try:
+            decoded = decode(request)
+        except DecodeError as exc:
+            await context.abort(grpc.StatusCode.INTERNAL, f"{UNMARSHAL}{exc}")
+            raise AssertionError("unreachable") from None
+        reply = method.unary_unary(decoded, context)
+        return await reply if inspect.isawaitable(reply) else reply
+
+    return grpc.unary_unary_rpc_method_handler(
+        call, request_deserializer=None, response_serializer=method.response_serializer
+    )
 
 
 class Listener:

@@ -15,10 +15,9 @@ STARTUP_TIMEOUT = 30.0
 _LISTENING = re.compile(r"listening on (127\.0\.0\.1:\d+)")
 
 
-@contextlib.contextmanager
-def serve_process(*args: str, cwd: str | None = None) -> Iterator[str]:
-    """Run `tmodel serve --address 127.0.0.1:0 ARGS`; yield its address; stop it with
-    SIGTERM (killed if it lingers)."""
+def launch(*args: str, cwd: str | None = None) -> tuple[subprocess.Popen[str], str]:
+    """Start `tmodel serve --address 127.0.0.1:0 ARGS` (an `--address` in ARGS wins);
+    the process and the address it announced."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "adapters.cli", "serve", "--address", "127.0.0.1:0", *args],
         cwd=cwd,
@@ -34,16 +33,32 @@ def serve_process(*args: str, cwd: str | None = None) -> Iterator[str]:
             line = proc.stdout.readline()
             found = _LISTENING.search(line)
             if found:
-                break
+                return proc, found.group(1)
             if proc.poll() is not None or time.monotonic() > deadline:
                 error = proc.stderr.read() if proc.stderr is not None else ""
                 raise RuntimeError(f"tmodel serve did not start: {line!r} {error[-500:]}")
-        yield found.group(1)
+    except BaseException:
+        stop(proc)
+        raise
+
+
+def stop(proc: subprocess.Popen[str]) -> None:
+    """SIGTERM, and SIGKILL if it lingers."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@contextlib.contextmanager
+def serve_process(*args: str, cwd: str | None = None) -> Iterator[str]:
+    """Run `tmodel serve --address 127.0.0.1:0 ARGS`; yield its address; stop it with
+    SIGTERM (killed if it lingers)."""
+    proc, address = launch(*args, cwd=cwd)
+    try:
+        yield address
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop(proc)

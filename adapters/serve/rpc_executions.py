@@ -22,11 +22,13 @@ from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 
 from core.enums import WorkflowIdReusePolicy
 from core.opaque import Opaque
+from core.statemachine.history.limits import DEFAULT_LIMITS
+from core.statemachine.history.service import enforce
 from core.statemachine.history.service import requests as rq
 from core.statemachine.history.service.reset import reset_request
 
 from . import convert, errors
-from .frontend import Frontend
+from .frontend import Frontend, reply_error
 
 Context = grpc.aio.ServicerContext[Any, Any]
 SECOND = 1_000_000_000
@@ -255,6 +257,11 @@ async def signal_workflow_execution(
     fe: Frontend, req: ws.SignalWorkflowExecutionRequest, context: Context
 ) -> ws.SignalWorkflowExecutionResponse:
     signal = signal_request(fe, req.namespace, req, "input")
+    # The frontend checks the signal's size before it looks the run up
+    # (workflow_handler.go SignalWorkflowExecution); the check is the history service's.
+    admitted = enforce.admit(signal, DEFAULT_LIMITS)
+    if isinstance(admitted, rq.Error):
+        raise reply_error(admitted)
     execution = req.workflow_execution
     fe.run(req.namespace, execution.workflow_id, execution.run_id)
     await fe.call(context, req.namespace, execution.workflow_id, execution.run_id, signal)

@@ -363,6 +363,8 @@ async def execute_multi_operation(
     ):
         raise errors.invalid("Operations have to be exactly [Start, Update].")
     start, update = ops[0].start_workflow, ops[1].update_workflow
+    start.namespace = start.namespace or req.namespace  # access.py refused any other
+    update.namespace = update.namespace or req.namespace
     if update.workflow_execution.workflow_id != start.workflow_id:
         raise errors.invalid("WorkflowId is not consistent with previous operation(s).")
     if start.cron_schedule:

@@ -43,7 +43,7 @@ async def get_cluster_info(
         cluster_id="tmodel",
         cluster_name=CLUSTER,
         history_shard_count=fe.runtime.cluster.router.shards,
-        persistence_store="memory",
+        persistence_store="memory" if fe.runtime.store is None else "sqlite",
         visibility_store="memory",
     )
 
@@ -111,6 +111,7 @@ async def update_namespace(
         record.data.update(req.update_info.data)
     if req.HasField("config") and req.config.HasField("workflow_execution_retention_ttl"):
         record.retention_ns = convert.nanos(req.config.workflow_execution_retention_ttl)
+    fe.save_namespaces()
     described = _describe(record)
     return ws.UpdateNamespaceResponse(
         namespace_info=described.namespace_info,
@@ -153,7 +154,8 @@ async def get_search_attributes(
 
 def _pollers(fe: Frontend, namespace: str, queue: str, task_type: int) -> list[tq_pb.PollerInfo]:
     out = []
-    for identity, when in sorted(fe.pollers.get((namespace, queue, task_type), {}).items()):
+    recent = fe.pollers.recent((namespace, queue, task_type), fe.now())
+    for identity, when in sorted(recent.items()):
         poller = tq_pb.PollerInfo(identity=identity, rate_per_second=0.0)
         poller.last_access_time.CopyFrom(convert.timestamp(int(when)))
         out.append(poller)
@@ -218,6 +220,7 @@ async def add_search_attributes(
         if current is not None and current != type_name:
             raise errors.invalid(f"Search attribute {name} already exists with another type.")
         record.search_attributes[name] = type_name
+    fe.save_namespaces()
     return ops.AddSearchAttributesResponse()
 
 
@@ -239,6 +242,7 @@ async def remove_search_attributes(
         if name not in record.search_attributes:
             raise errors.not_found(f"Search attribute {name} doesn't exist.")
         del record.search_attributes[name]
+    fe.save_namespaces()
     return ops.RemoveSearchAttributesResponse()
 
 

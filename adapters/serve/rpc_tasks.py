@@ -28,7 +28,7 @@ from temporalio.api.protocol.v1 import message_pb2 as protocol_pb
 from temporalio.api.update.v1 import message_pb2 as update_pb
 from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 
-from core.enums import WorkflowTaskFailedCause
+from core.enums import CommandType, WorkflowTaskFailedCause
 from core.errors import BadInput
 from core.events import ActivityTaskScheduledEventAttributes, HistoryEvent
 from core.opaque import Opaque
@@ -45,6 +45,7 @@ from .tokens import TaskToken, decode_task_token
 Context = grpc.aio.ServicerContext[Any, Any]
 ACTIVITY_GONE = "invalid activityID or activity already timed out or invoking workflow is completed"
 TASK_QUEUE_NOT_SET = "taskQueue is not set"  # the frontend's errTaskQueueNotSet
+KNOWN_COMMANDS = frozenset(kind.value for kind in CommandType if kind.value)  # not UNSPECIFIED
 
 
 def _build_id(req: Any) -> Opaque | None:
@@ -54,7 +55,7 @@ def _build_id(req: Any) -> Opaque | None:
 
 
 def _note_poller(fe: Frontend, namespace: str, queue: str, task_type: int, identity: str) -> None:
-    fe.pollers.setdefault((namespace, queue, task_type), {})[identity] = fe.now()
+    fe.pollers.note((namespace, queue, task_type), identity, fe.now())
 
 
 # -- workflow tasks --------------------------------------------------------------------
@@ -193,6 +194,9 @@ async def respond_workflow_task_completed(
         ):
             if command.HasField(field) and getattr(command, field).HasField("search_attributes"):
                 set_types(fe, token.namespace, getattr(command, field).search_attributes)
+    for command in req.commands:  # as history answers it (workflow_task_completed_handler.go)
+        if command.command_type not in KNOWN_COMMANDS:
+            raise errors.invalid(f"Unknown command type: {command.command_type}")
     try:
         commands = convert.commands_of(req.commands)
     except BadInput as exc:
@@ -386,7 +390,7 @@ async def _fail(fe: Frontend, context: Context, token: TaskToken, req: Any) -> N
         _core_token(token),
         convert.opaque(req, "failure"),
         info.type,
-        info.non_retryable,
+        info.non_retryable or failure.server_failure_info.non_retryable,
         req.identity,
     )
     await _send_activity(fe, context, token, failed)

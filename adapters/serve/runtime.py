@@ -2,14 +2,17 @@
 
 Theory of operation. `Runtime` builds `sim.server.ServerCluster` (frontend, history hosts
 owning shards, matching hosts, persistence, the shard controller and the invariant
-monitor) on a `LiveKernel` with zero network latency and an empty fault plan, so the
-server that real SDKs talk to is the very code the simulator checks. The gRPC frontend
-(service.py) only translates: it calls `call` (a request to one run's history service
-through the cluster's frontend node, retried on a transient failure until the caller's
-deadline, as Temporal's frontend retries history), `poll` (a long poll on a matching
-host, ended at the long-poll limit or when the caller goes away) and reads what
-persistence holds. Commits are observed (`on_commit`) to wake long polls on history,
-update waiters and result waiters, and to keep the visibility index.
+monitor) on a `LiveKernel` with zero network latency, so the server that real SDKs talk
+to is the very code the simulator checks. Its fault plan is empty unless `--faults`
+schedules the simulator's faults (chaos.py, through `inject`); its persistence is in
+memory unless `--store` keeps it in SQLite (store.py, reopened by `_reopen`). The
+gRPC frontend (the rpc_* modules) only translates: it calls `call` (a request to one
+run's history service through the cluster's frontend node, retried on a transient
+failure until the caller's deadline, as Temporal's frontend retries history), `poll` (a
+long poll on a matching host, ended at the long-poll limit, when the caller goes away
+or when the host crashes) and reads what persistence holds. Commits are observed
+(`on_commit`) to wake long polls on history, update waiters and result waiters, and to
+keep the visibility index.
 
 Everything runs on the asyncio event loop's single thread: handlers and the kernel's
 pump interleave only at `await`, so the nodes are never entered concurrently.
@@ -20,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 
 from temporalio.api.history.v1 import message_pb2 as history_pb
 
@@ -29,23 +31,27 @@ from core.opaque import Opaque
 from core.statemachine import matching as m
 from core.statemachine.history.service import requests as rq
 from core.statemachine.history.service.state import MutableState
-from sim.config import FaultPlan
+from sim.config import FaultItem, FaultPlan
 from sim.faults import Faults
-from sim.invariants import Monitor
 from sim.kernel import MS, SECOND
 from sim.network import Network
 from sim.nodes.base import Base, Payload, Request, Unavailable, task_queue
 from sim.persistence import Commit, Mutation, RunRecord
-from sim.server import ServerCluster
+from sim.server import SHARDS, ServerCluster
 
 from .convert import event_proto
 from .kernel import LiveKernel
+from .store import DurablePersistence, Opened, open_store
+from .watch import LiveMonitor, Waiters
 
 GATEWAY = "gateway"  # the node the gRPC frontend speaks as
 CALL_RESEND = 1 * SECOND  # no answer (a lost message, a crashed host): send again
 RETRY_BACKOFF = 20 * MS  # a transient failure (shard moving, write failed): retry after
 LONG_POLL_LIMIT = 60 * SECOND  # matching.longPollExpirationInterval
 LONG_POLL_MARGIN = 1 * SECOND  # answer this long before the caller's own deadline
+DOWN_POLL = 1 * SECOND  # a poll on a crashed matching host answers empty after this
+QUEUE_IDLE = 300 * SECOND  # matching.maxTaskQueueIdleTime
+IDLE_SWEEP = 60 * SECOND
 TIMER_KINDS = (
     rq.UserTimerTask,
     rq.ActivityTimeoutTask,
@@ -85,44 +91,6 @@ class Gateway(Base):
     """The network endpoint of the gRPC frontend: replies and poll answers come here."""
 
 
-@dataclass(slots=True)
-class Waiters:
-    """Futures waiting for a run to change (history long polls, updates, results)."""
-
-    by_run: dict[str, list[asyncio.Future[None]]] = field(default_factory=dict)
-
-    def add(self, run_id: str) -> asyncio.Future[None]:
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.by_run.setdefault(run_id, []).append(future)
-        return future
-
-    def discard(self, run_id: str, future: asyncio.Future[None]) -> None:
-        """Forget a waiter that gave up (its caller's long poll ended)."""
-        waiting = self.by_run.get(run_id)
-        if waiting is not None and future in waiting:
-            waiting.remove(future)
-            if not waiting:
-                del self.by_run[run_id]
-
-    async def change(self, run_id: str, timeout: float | None) -> bool:
-        """Wait for the next commit to run `run_id`; False if `timeout` came first.
-        A waiter that gives up (or whose caller went away) is forgotten."""
-        future = self.add(run_id)
-        try:
-            await asyncio.wait_for(asyncio.shield(future), timeout)
-            return True
-        except TimeoutError:
-            return False
-        finally:
-            if not future.done():
-                self.discard(run_id, future)
-
-    def wake(self, run_id: str) -> None:
-        for future in self.by_run.pop(run_id, ()):
-            if not future.done():
-                future.set_result(None)
-
-
 class Runtime:
     def __init__(
         self,
@@ -130,15 +98,29 @@ class Runtime:
         time_skipping: bool = False,
         seed: int = 0,
         locked: bool = False,
+        store: str | None = None,
+        mutant: str | None = None,
     ) -> None:
         self.kernel = LiveKernel(seed, time_skipping)
         self.kernel.locks = 1 if locked else 0
         self.faults = Faults(self.kernel, FaultPlan())
         self.net = Network(self.kernel, self.faults)
         self.net.latency = (0, 0)
-        self.monitor = Monitor(self.kernel, None)
+        self.monitor = LiveMonitor(self.kernel, None)
+        self.mutant = mutant  # tests only: a broken server (sim/mutants.py) the report catches
+        durable: DurablePersistence | None = None
+        self.opened: Opened | None = None
+        if store is not None:
+            durable, self.opened = open_store(store, self.faults, SHARDS)
+        self.store = durable.store if durable is not None else None
         self.cluster = ServerCluster(
-            self.kernel, self.faults, self.net, self.monitor, namespaces=namespaces
+            self.kernel,
+            self.faults,
+            self.net,
+            self.monitor,
+            mutant,
+            namespaces=namespaces,
+            persistence=durable,
         )
         self.gateway = Gateway(GATEWAY, self.kernel, self.net, self.faults)
         self.persistence = self.cluster.persistence
@@ -154,23 +136,50 @@ class Runtime:
         self.skip_targets: dict[int, int] = {}
         self.protos: dict[str, list[history_pb.HistoryEvent]] = {}  # run id -> its events
         self.waiting_polls: dict[m.TaskQueue, dict[str, asyncio.Future[object | None]]] = {}
+        self.polls_on: dict[str, set[asyncio.Future[object | None]]] = {}  # by matching host
         self._pending: dict[int, asyncio.Future[Payload]] = {}
         self._stop = asyncio.Event()
         self._pump: asyncio.Task[None] | None = None
+        if durable is not None and self.opened is not None:
+            self._reopen(durable, self.opened, seed)
 
     # -- lifecycle --------------------------------------------------------------------
     async def start(self) -> None:
         self._pump = asyncio.get_running_loop().create_task(self.kernel.pump(self._stop))
         self.kernel.tick()
         self.cluster.rebalance()
+        self.kernel.after(IDLE_SWEEP, self._unload_idle_queues)
         while any(not host.shards for host in self.cluster.history.values()):
             await asyncio.sleep(0.01)
+
+    def _unload_idle_queues(self) -> None:
+        """Every minute, forget task queues idle for 5 minutes (matching.py)."""
+        for host in self.cluster.matching.values():
+            host.unload_idle(self.kernel.now, QUEUE_IDLE)
+        self.kernel.after(IDLE_SWEEP, self._unload_idle_queues)
 
     async def stop(self) -> None:
         self._stop.set()
         self.kernel.poke()
         if self._pump is not None:
             await self._pump
+        if self.store is not None:
+            self.store.close()
+
+    def _reopen(self, durable: DurablePersistence, opened: Opened, seed: int) -> None:
+        """Take up what a store held: each run's encoded events and size, the open
+        runs, the monitor's record of what was committed, matching's lost tasks; and
+        draw ids from a fresh stream, so no run id drawn before comes again."""
+        if opened.generation:
+            self.kernel.rng.seed(f"tmodel-serve/{seed}/{opened.generation}")
+        for run_id, record in opened.runs.items():
+            protos = self.protos[run_id] = [event_proto(e) for e in record.events]
+            record.size_bytes = sum(p.ByteSize() for p in protos)
+            if record.state.running:
+                self.open_runs[run_id] = record
+            state = record.state
+            self.monitor.adopt(run_id, record.workflow_id, state.workflow_type, record.events)
+        durable.refresh_matching()
 
     # -- commits ----------------------------------------------------------------------
     def _on_commit(self, commit: Commit, mutations: tuple[Mutation, ...]) -> None:
@@ -332,10 +341,15 @@ class Runtime:
         kind = m.QueueKind.STICKY if sticky else m.QueueKind.NORMAL
         queue = task_queue(queue_name, task_type, kind, namespace)
         host = self.cluster.matching[self.cluster.router.matching_for(queue_name)]
+        if not host.up:  # a crashed matching host: the poller tries again in a while
+            await asyncio.sleep(max(0.0, min(DOWN_POLL / SECOND, limit - loop.time())))
+            return None
         poller_id = f"{GATEWAY}/{next(self._tokens)}"
         future: asyncio.Future[object | None] = loop.create_future()
         waiting = self.waiting_polls.setdefault(queue, {})
         waiting[poller_id] = future
+        on_host = self.polls_on.setdefault(host.name, set())
+        on_host.add(future)
 
         def deliver(_poller: str, answer: Payload | None) -> None:
             if not future.done():
@@ -350,13 +364,30 @@ class Runtime:
             self.kernel.tick()
             if host.cancel_poll(poller_id, queue) or future.done():
                 return future.result() if future.done() else None
-            # Offered a task already: history's answer is on its way; wait for it.
-            return await asyncio.wait_for(future, CALL_RESEND / SECOND)
+            # Offered a task already: history's answer is on its way; wait for it (a
+            # lost answer leaves the task started, to time out as on a real server).
+            try:
+                return await asyncio.wait_for(future, CALL_RESEND / SECOND)
+            except TimeoutError:
+                return None
         except asyncio.CancelledError:
             host.cancel_poll(poller_id, queue)  # the caller went away
             raise
         finally:
             waiting.pop(poller_id, None)
+            if not waiting:
+                self.waiting_polls.pop(queue, None)
+            on_host.discard(future)
+
+    def inject(self, item: FaultItem, on: bool) -> None:
+        """A fault begins or ends (chaos.py); a matching host that crashes drops the
+        polls it held, which then answer empty, as a real frontend's would fail, and
+        the pollers poll again."""
+        self.cluster.inject(item, on)
+        if on and item.kind == "matching-crash":
+            for future in self.polls_on.pop(item.target, set()):
+                if not future.done():
+                    future.set_result(None)
 
     def offer(self, namespace: str, queue_name: str, sticky: bool, item: object) -> bool:
         """Hand `item` to a waiting workflow-task poll of the queue, taking that poll out

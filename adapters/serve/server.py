@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
@@ -24,7 +25,9 @@ from temporalio.api.workflowservice.v1 import service_pb2 as wf_service
 from temporalio.api.workflowservice.v1 import service_pb2_grpc as wf_grpc
 
 from . import (
+    access,
     errors,
+    report,
     rpc_executions,
     rpc_interact,
     rpc_reads,
@@ -32,13 +35,17 @@ from . import (
     rpc_tasks,
     rpc_testing,
 )
+from .auth import Authorizer
+from .chaos import LiveFaults, Spec
 from .frontend import Frontend
 from .gate import Collector, Listener
 from .rpc_interact import Queries
 from .runtime import Runtime
+from .store import StoreError
 
 log = logging.getLogger("tmodel.serve")
 Handler = Callable[[Frontend, Any, Any], Awaitable[Any]]
+__all__ = ["Server", "StoreError", "report"]
 
 WORKFLOW_HANDLERS: tuple[Any, ...] = (
     rpc_executions,
@@ -62,12 +69,16 @@ def _find(modules: tuple[Any, ...], rpc: str) -> Handler | None:
     return None
 
 
-def _method(fe: Frontend, rpc: str, handler: Handler | None) -> Callable[..., Awaitable[Any]]:
+def _method(
+    fe: Frontend, service: str, rpc: str, handler: Handler | None
+) -> Callable[..., Awaitable[Any]]:
     async def call(self: object, request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
         try:
+            access.check(fe.auth, service, rpc, request, context.invocation_metadata())
             if handler is None:
                 raise errors.unimplemented(rpc)
-            return await handler(fe, request, context)
+            with fe.concurrency.call(rpc, access.request_namespace(rpc, request), request):
+                return await handler(fe, request, context)
         except errors.ServiceError as exc:
             await context.abort_with_status(exc.status())
         except grpc.aio.AbortError:
@@ -88,13 +99,14 @@ def servicer(
     modules: tuple[Any, ...],
     only: tuple[str, ...] | None = None,
 ) -> Any:
-    """An instance of `base` whose every RPC is routed to its handler (or declined)."""
+    """An instance of `base` whose every RPC is authorized (access.py), then routed to
+    its handler (or declined)."""
     methods = {}
     for method in descriptor.methods:
         handler = _find(modules, method.name)
         if only is not None and method.name not in only:
             handler = None
-        methods[method.name] = _method(fe, method.name, handler)
+        methods[method.name] = _method(fe, descriptor.name, method.name, handler)
     return type(f"Tmodel{base.__name__}", (base,), methods)()
 
 
@@ -127,10 +139,18 @@ class Server:
         locked: bool = False,
         seed: int = 0,
         listener: Listener | None = None,
+        auth: Authorizer | None = None,
+        store: str | None = None,
+        mutant: str | None = None,
+        faults: Spec | None = None,
     ) -> None:
         self.address = address
-        self.runtime = Runtime(namespaces, time_skipping, seed, locked)
+        self.seed = seed
+        self.started = time.monotonic()
+        self.runtime = Runtime(namespaces, time_skipping, seed, locked, store, mutant)
+        self.faults = LiveFaults(self.runtime, faults, seed) if faults is not None else None
         self.frontend = Frontend(self.runtime, list(namespaces))
+        self.frontend.auth = auth
         self.frontend.queries = Queries(self.frontend)
         self.listener = listener if listener is not None else Listener(address)
         fe = self.frontend
@@ -173,10 +193,17 @@ class Server:
     async def start(self) -> int:
         """Start serving; the port actually bound (the address may ask for port 0)."""
         await self.runtime.start()
+        if self.faults is not None:
+            self.faults.start()
         if self.listener.port == 0:
             await self.listener.start()
         self.listener.gate.open(self.handlers.handlers)
         return self.listener.port
+
+    def report(self) -> dict[str, Any]:
+        """The invariant report (report.py): the end checks, then every verdict."""
+        report.final_checks(self.runtime)
+        return report.build(self.runtime, self.faults, self.seed, self.started)
 
     async def stop(self, grace: float = 0.5) -> None:
         await self.listener.stop(grace)

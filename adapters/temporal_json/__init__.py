@@ -34,19 +34,21 @@ from .codec import (
     FieldOrder,
     Style,
     decode_event,
-    decode_history,
+    decode_history_generic,
     encode_event,
     encode_history,
 )
-from .stream import iter_events, write_events
+from .stream import EventStream, decode_history, iter_events, write_events
 
 __all__ = [
     "BadInput",
     "DecodedHistory",
+    "EventStream",
     "FieldOrder",
     "Style",
     "decode_event",
     "decode_history",
+    "decode_history_generic",
     "encode_event",
     "encode_history",
     "iter_events",

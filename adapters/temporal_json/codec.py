@@ -42,6 +42,10 @@ class DecodedHistory:
 
 
 _EVENT_PLAN = _plan(HistoryEvent)
+# HistoryEvent (temporal/api/history/v1/message.proto) declares its `attributes` oneof
+# after every other field, but numbers it 6..65, between task_id (5) and
+# worker_may_ignore (300).
+_ATTRIBUTES_PLACE = len(HistoryEvent.FIELDS)
 _ATTRIBUTE_PLANS = {
     t: _plan(spec.cls) for t, spec in ATTRIBUTES.items() if issubclass(spec.cls, ProtoMessage)
 }
@@ -63,7 +67,7 @@ def _decode_event(raw: object, ctx: _Ctx) -> HistoryEvent:
     attributes: AttributesSpec | None = None
     attributes_raw: object = None
     keys = _EVENT_PLAN.keys
-    last = 0
+    last = (0, -1)
     key = ""
     try:
         for key, item in raw.items():
@@ -71,10 +75,10 @@ def _decode_event(raw: object, ctx: _Ctx) -> HistoryEvent:
             if field is not None:
                 if item is None:
                     continue
-                name, number, decode, alias = field
-                if number < last:
+                name, number, place, decode, alias = field
+                if number < last[0] and place > last[1]:
                     ctx.declaration_order = True
-                last = number
+                last = (number, place)
                 if alias and name in values:
                     raise _Bad("given twice, by JSON name and by proto name")
                 values[name] = decode(item, ctx)
@@ -89,9 +93,9 @@ def _decode_event(raw: object, ctx: _Ctx) -> HistoryEvent:
                 continue
             if attributes is not None:
                 raise _Bad(f"a second attributes key (after {attributes.json_key})")
-            if spec.number < last:
+            if spec.number < last[0] and last[1] < _ATTRIBUTES_PLACE:
                 ctx.declaration_order = True
-            last = spec.number
+            last = (spec.number, _ATTRIBUTES_PLACE)
             attributes, attributes_raw = spec, item
     except _Bad as exc:
         raise exc.at(key) from None
@@ -149,12 +153,10 @@ def _events_of(data: object) -> list[object]:
     return events
 
 
-def decode_history(source: str | bytes | bytearray | object) -> DecodedHistory:
-    """Decode a whole history: JSON text (str/bytes) or the parsed object.
-
-    Accepts `{"events": [...]}` or a bare list of events, canonical or legacy style.
-    Raises BadInput on anything malformed. For big files prefer `iter_events`.
-    """
+def decode_history_generic(source: str | bytes | bytearray | object) -> DecodedHistory:
+    """`decode_history` by the generic decoder alone: JSON text is parsed into plain
+    values first (the standard library's parser), then each event is decoded from them.
+    Its errors name what is wrong in the whole text."""
     with _gc_paused():
         return _decode_whole(source)
 
@@ -204,9 +206,6 @@ def _decode_whole(source: object) -> DecodedHistory:
 
 # ------------------------------------------------------------------ event encoding
 
-# HistoryEvent (temporal/api/history/v1/message.proto) declares its `attributes` oneof
-# after every other field, but numbers it 6..65, between task_id (5) and
-# worker_may_ignore (300).
 _ATTRIBUTES_FIRST_NUMBER = min(spec.number for spec in ATTRIBUTES.values())
 
 

@@ -7,6 +7,12 @@ encoding it holds rows in both key orders, because Python protobuf prints fields
 field number and Go by declaration order; the decoder notes which order it read, so
 decode -> encode gives back the same JSON, key order included. Keys the schema does not
 know are kept in `unknown` and written back last.
+
+Which order was read shows only where the two differ: two keys read one after the other
+whose field numbers descend while their declaration places ascend mark the history as
+written in declaration order. Keys read in any other disorder say nothing; so the
+typed decoder (typed.py), which does not see key order, needs it only for messages
+holding both fields of such a pair.
 """
 
 from __future__ import annotations
@@ -31,10 +37,11 @@ from .scalars import (
     _enum_encoder,
 )
 
-# What to do with one JSON key of a message: (attribute name, field number, decoder,
-# alias). `alias` marks the proto field name, which protojson readers also accept. A
-# plain tuple, because unpacking one is the cheapest access in the hot loop.
-_KeyPlan: TypeAlias = tuple[str, int, Decoder, bool]
+# What to do with one JSON key of a message: (attribute name, field number, place in
+# declaration order, decoder, alias). `alias` marks the proto field name, which protojson
+# readers also accept. A plain tuple, because unpacking one is the cheapest access in the
+# hot loop.
+_KeyPlan: TypeAlias = tuple[str, int, int, Decoder, bool]
 
 
 # How to write one field: (JSON key, default value left out, encoder, field number).
@@ -98,7 +105,7 @@ def _decode_message(plan: _Plan, raw: object, ctx: _Ctx) -> ProtoMessage:
     values: dict[str, object] = {}
     unknown: dict[str, object] | None = None
     keys = plan.keys
-    last = 0
+    last = (0, -1)
     key = ""
     try:
         for key, item in raw.items():
@@ -110,10 +117,10 @@ def _decode_message(plan: _Plan, raw: object, ctx: _Ctx) -> ProtoMessage:
                 continue
             if item is None:  # protojson: null means the default value
                 continue
-            name, number, decode, alias = field
-            if number < last:
+            name, number, place, decode, alias = field
+            if number < last[0] and place > last[1]:
                 ctx.declaration_order = True
-            last = number
+            last = (number, place)
             if alias and name in values:
                 raise _Bad("given twice, by JSON name and by proto name")
             values[name] = decode(item, ctx)
@@ -223,11 +230,11 @@ def _plan(cls: type[ProtoMessage]) -> _Plan:
     if plan is not None:
         return plan
     keys: dict[str, _KeyPlan] = {}
-    for spec in cls.FIELDS:
+    for place, spec in enumerate(cls.FIELDS):
         decode = _field_decoder(spec)
-        keys[spec.json_name] = (spec.name, spec.number, decode, False)
+        keys[spec.json_name] = (spec.name, spec.number, place, decode, False)
         if spec.name != spec.json_name:
-            keys[spec.name] = (spec.name, spec.number, decode, True)
+            keys[spec.name] = (spec.name, spec.number, place, decode, True)
     encodings = {}
     by_number = sorted(cls.FIELDS, key=lambda spec: spec.number)
     for legacy in (False, True):

@@ -11,10 +11,13 @@ integers of nanoseconds in core.events.
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Callable
 from datetime import date
 from enum import IntEnum
+from itertools import compress, repeat
+from typing import Any
 
 from core.enums import ENUM_PREFIX
 from core.events import Kind
@@ -47,6 +50,35 @@ _RANGES = {
 }
 
 
+# A JSON number with a fraction or an exponent, which Go's protojson also reads as an
+# integer when its value is one ("1e3", "10.0"): encoding/protojson/decode.go
+# (unmarshalInt decodes a number from the string) and internal/encoding/json/
+# decode_number.go (normalizeToIntString) in google.golang.org/protobuf.
+_NUMBER_TEXT = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?\Z")
+
+
+def _integral(raw: str) -> int | None:
+    """The integer a JSON number text with a fraction or exponent stands for, if it is
+    one of at most 20 digits; None if not."""
+    if _NUMBER_TEXT.match(raw) is None:
+        return None
+    mantissa, _, exponent = raw.lower().partition("e")
+    whole, _, fraction = mantissa.partition(".")
+    shift = int(exponent or "0") - len(fraction)
+    digits = (whole + fraction).lstrip("-").lstrip("0")
+    if not digits:
+        return 0
+    if shift < 0:
+        digits, dropped = digits[:shift] or "0", digits[shift:]
+        if dropped.strip("0"):
+            return None  # not an integer
+    elif len(digits) + shift > 20:
+        return None
+    else:
+        digits += "0" * shift
+    return -int(digits) if whole.startswith("-") else int(digits)
+
+
 def _int_decoder(kind: Kind) -> Decoder:
     low, high, what = _RANGES[kind]
 
@@ -55,9 +87,12 @@ def _int_decoder(kind: Kind) -> Decoder:
         if type(raw) is str:
             # isascii: str.isdigit alone accepts digits of other scripts, which int() takes.
             plain = raw.isascii() and raw.isdigit() and len(raw) <= 20
-            if not plain and _INT_TEXT.match(raw) is None:
+            if plain or _INT_TEXT.match(raw) is not None:
+                value = int(raw)
+            elif (number := _integral(raw)) is not None:
+                value = number
+            else:
                 raise _Bad(f"expected {what}, got {_show(raw)}")
-            value = int(raw)
         elif type(raw) is int:
             value = raw
         elif type(raw) is float and raw.is_integer():
@@ -147,24 +182,86 @@ _TIMESTAMP = re.compile(
     r"(?:\.([0-9]{1,9}))?([Zz]|[+-][0-9]{2}:[0-9]{2})\Z"
 )
 _DURATION = re.compile(r"(-)?([0-9]{1,12})(?:\.([0-9]{1,9}))?s\Z")
-_DAYS: dict[str, int] = {}  # "YYYY-MM-DD" -> days since the epoch
+# "YYYY-MM-DDTHH:MM:SS" -> seconds since the epoch, for prefixes already read in full
+# by the regex below: the histories of a file span few seconds of distinct text.
+_SECONDS: dict[str, int] = {}
+# Duration text -> ns: a history repeats a few timeouts and backoffs.
+_DURATIONS: dict[str, int] = {}
+_MAX_MEMO = 10_000  # entries of each memo, which is emptied when full
 
 
 def _decode_timestamp(raw: object, ctx: _Ctx) -> int:
+    if type(raw) is str:  # the fast path: a known prefix, "Z" or "." 1-9 digits "Z"
+        seconds = _SECONDS.get(raw[:19])
+        if seconds is not None:
+            tail = raw[19:]
+            if tail == "Z":
+                return seconds * _NS
+            digits = tail[1:-1]
+            if (
+                tail[:1] == "."
+                and tail[-1:] == "Z"
+                and 0 < len(digits) <= 9
+                and digits.isdigit()
+                and digits.isascii()
+            ):
+                return seconds * _NS + int(digits.ljust(9, "0"))
+    return _parse_timestamp(raw)
+
+
+# The length of "YYYY-MM-DDTHH:MM:SS" + "Z" or "." 1-9 digits "Z" -> its 20th character.
+_SEPARATOR = {20: "Z", **{21 + k: "." for k in range(1, 10)}}
+_PREFIX = operator.itemgetter(slice(0, 19))
+_FRACTION = operator.itemgetter(slice(20, -1))
+
+
+def _timestamps(texts: list[Any]) -> list[int] | None:
+    """Decode many timestamps at once, as `_decode_timestamp`'s fast path does each
+    one, by C loops (map, join) rather than Python code per value; None if any text
+    needs more (an unknown prefix, another shape, not a string)."""
+    try:
+        separators = "".join(map(_SEPARATOR.__getitem__, map(len, texts)))
+    except (KeyError, TypeError):
+        return None
+    count = len(texts)
+    if (
+        "".join(map(operator.itemgetter(19), texts)) != separators
+        or "".join(map(operator.itemgetter(-1), texts)) != "Z" * count
+    ):
+        return None
+    seconds = list(map(_SECONDS.get, map(_PREFIX, texts)))
+    if None in seconds:  # read the new prefixes in full, once each (the memo keeps them)
+        missing = compress(texts, map(operator.is_, seconds, repeat(None)))
+        for text in {_PREFIX(text): text for text in missing}.values():
+            _parse_timestamp(text)
+        seconds = list(map(_SECONDS.get, map(_PREFIX, texts)))
+        if None in seconds:
+            return None
+    fractions = list(map(str.ljust, map(_FRACTION, texts), repeat(9, count), repeat("0", count)))
+    digits = "".join(fractions)
+    if not (digits.isdigit() and digits.isascii()):
+        return None
+    return list(
+        map(operator.add, map(operator.mul, seconds, repeat(_NS, count)), map(int, fractions))
+    )
+
+
+def _parse_timestamp(raw: object) -> int:
     if type(raw) is not str or (match := _TIMESTAMP.match(raw)) is None:
         raise _Bad(f"expected an RFC 3339 timestamp, got {_show(raw)}")
     year, month, day, hour, minute, second, fraction, zone = match.groups()
-    days = _DAYS.get(raw[:10])
-    if days is None:
-        try:
-            days = date(int(year), int(month), int(day)).toordinal() - _EPOCH
-        except ValueError:
-            raise _Bad(f"no such date: {_show(raw)}") from None
-        if len(_DAYS) < 100_000:  # a memo: histories span few days
-            _DAYS[raw[:10]] = days
+    try:
+        days = date(int(year), int(month), int(day)).toordinal() - _EPOCH
+    except ValueError:
+        raise _Bad(f"no such date: {_show(raw)}") from None
     if int(hour) > 23 or int(minute) > 59 or int(second) > 59:
         raise _Bad(f"no such time of day: {_show(raw)}")
-    seconds = days * 86400 + int(hour) * 3600 + int(minute) * 60 + int(second)
+    local = days * 86400 + int(hour) * 3600 + int(minute) * 60 + int(second)
+    if _MIN_SECONDS <= local <= _MAX_SECONDS:
+        if len(_SECONDS) >= _MAX_MEMO:
+            _SECONDS.clear()
+        _SECONDS[raw[:19]] = local  # the prefix read as UTC, for the fast path
+    seconds = local
     if zone not in ("Z", "z"):
         if int(zone[1:3]) > 23 or int(zone[4:6]) > 59:
             raise _Bad(f"no such UTC offset: {_show(raw)}")
@@ -177,6 +274,8 @@ def _decode_timestamp(raw: object, ctx: _Ctx) -> int:
 
 
 def _decode_duration(raw: object, ctx: _Ctx) -> int:
+    if type(raw) is str and (known := _DURATIONS.get(raw)) is not None:
+        return known
     match = _DURATION.match(raw) if type(raw) is str else None
     if match is None:
         raise _Bad(f'expected a duration like "1.5s", got {_show(raw)}')
@@ -184,7 +283,11 @@ def _decode_duration(raw: object, ctx: _Ctx) -> int:
     if int(seconds) > _MAX_DURATION_SECONDS:
         raise _Bad(f"duration out of range: {_show(raw)}")
     value = int(seconds) * _NS + (int(fraction.ljust(9, "0")) if fraction else 0)
-    return -value if sign else value
+    value = -value if sign else value
+    if len(_DURATIONS) >= _MAX_MEMO:
+        _DURATIONS.clear()
+    _DURATIONS[raw] = value  # type: ignore[index]  # raw is a str: it matched
+    return value
 
 
 def _fraction(nanos: int) -> str:

@@ -1,22 +1,43 @@
 """Streaming: `write_events` writes one event per line; `iter_events` decodes a history
 file incrementally, in memory bounded by the chunk size plus the largest event.
+
+Decoding reads the file into a byte window and hands the typed decoder (typed.py) the
+longest run of whole events it can cut off the window's front: a cut just after a `}`
+that a `,` or `]` follows is right exactly when msgspec parses everything before it as a
+list, since a JSON object cut short never parses. The window grows when no cut works;
+where none ever does (bad JSON, or elements that are not objects), one value at a time
+is parsed by the standard library's `json` (`_Window.value`), whose errors name an
+offset. Events the typed decoder refuses are decoded by the generic one (codec.py).
 """
 
 from __future__ import annotations
 
 import codecs
+import io
 import json
-import re
-from collections.abc import Iterable, Iterator
-from typing import IO
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import chain, repeat
+from typing import IO, Any, TypeVar
+
+import msgspec
 
 from core.errors import BadInput
 from core.events import HistoryEvent
 
-from .codec import FieldOrder, Style, _decode_event, _encode_event, _reject_constant
+from .codec import (
+    DecodedHistory,
+    FieldOrder,
+    Style,
+    _decode_event,
+    _encode_event,
+    _gc_paused,
+    _reject_constant,
+    decode_history_generic,
+)
 from .errors import _Bad, _event_label, _show
 from .legacy import _is_legacy
 from .scalars import _Ctx
+from .typed import BATCH, CONVERTERS, LEGACY_STRUCTS, ONE, Refused, event_time, event_times
 
 
 def write_events(
@@ -43,27 +64,36 @@ def write_events(
 
 # ------------------------------------------------------------------ streaming decode
 
-_WHITESPACE = re.compile(r"[ \t\n\r]*")
+T = TypeVar("T")
+_UNREAD = object()  # an event time not read yet
 _JSON = json.JSONDecoder(parse_constant=_reject_constant)
+_RAW = msgspec.json.Decoder(list[msgspec.Raw])
+_WHITESPACE = b" \t\n\r"
+_BOM = codecs.BOM_UTF8
 # One event bigger than this is refused rather than buffered (Temporal's own limit on
 # an event is a few MB; this guards memory against a file that is not JSON at all).
-_MAX_VALUE_CHARS = 256 * 2**20
+_MAX_VALUE_BYTES = 256 * 2**20
+_CUTS_TRIED = 4  # cuts tried, besides the learned separator, before the window grows
+_FIRST_TEXT = 1 << 16  # bytes of text `value` parses first
 
 
-class _Stream:
-    """A character window over a binary file, refilled in chunks."""
+class _Window:
+    """A byte window over a binary file, refilled in chunks."""
 
     def __init__(self, binary_file: IO[bytes], chunk: int) -> None:
         self.file = binary_file
         self.chunk = chunk
-        self.utf8 = codecs.getincrementaldecoder("utf-8-sig")()
-        self.buf = ""
+        self.buf = b""
         self.pos = 0
-        self.base = 0  # characters dropped before buf[0], for error offsets
+        self.base = 0  # bytes dropped before buf[0], for error offsets
         self.eof = False
+        self.separator = b""  # see `learn`
+        if self.fill(len(_BOM)) and self.buf.startswith(_BOM):
+            self.pos = len(_BOM)
 
     def fill(self, want: int) -> bool:
-        """Append at least `want` characters (fewer at end of file); False at end."""
+        """Keep buf[pos:] and append at least `want` bytes (fewer at end of file);
+        False at end of file."""
         if self.eof:
             return False
         parts = [self.buf[self.pos :]]
@@ -71,28 +101,42 @@ class _Stream:
         self.pos = 0
         got = 0
         while got < want:
-            data = self.file.read(max(self.chunk, want - got))
-            try:
-                text = data if isinstance(data, str) else self.utf8.decode(data, final=not data)
-            except UnicodeDecodeError as exc:
-                raise BadInput(f"not UTF-8 text near offset {self.base + got}: {exc}") from None
-            parts.append(text)
-            got += len(text)
+            data: Any = self.file.read(max(self.chunk, want - got))
+            if isinstance(data, str):
+                data = data.encode("utf-8", "surrogatepass")
             if not data:
                 self.eof = True
                 break
-        self.buf = "".join(parts)
+            parts.append(data)
+            got += len(data)
+        self.buf = b"".join(parts)
         return True
+
+    def grow(self) -> bool:
+        """Double what the window holds past the cursor; False at end of file."""
+        return self.fill(max(self.chunk, len(self.buf) - self.pos))
 
     def peek(self) -> str:
         """Skip whitespace; the next character, or "" at end of input."""
         while True:
-            match = _WHITESPACE.match(self.buf, self.pos)
-            self.pos = match.end() if match else self.pos
-            if self.pos < len(self.buf):
-                return self.buf[self.pos]
+            buf, pos = self.buf, self.pos
+            while pos < len(buf) and buf[pos] in _WHITESPACE:
+                pos += 1
+            self.pos = pos
+            if pos < len(buf):
+                return chr(buf[pos]) if buf[pos] < 0x80 else self._character()
             if not self.fill(self.chunk):
                 return ""
+
+    def _character(self) -> str:
+        """The non-ASCII character at the cursor (for error messages)."""
+        if len(self.buf) - self.pos < 4:
+            self.fill(4)
+        try:
+            text, _ = codecs.utf_8_decode(self.buf[self.pos : self.pos + 4], "strict", False)
+        except UnicodeDecodeError as exc:
+            raise BadInput(f"not UTF-8 text near offset {self.offset}: {exc}") from None
+        return text[:1]
 
     def expect(self, char: str, where: str) -> None:
         found = self.peek()
@@ -106,98 +150,335 @@ class _Stream:
         return self.base + self.pos
 
     def value(self, where: str) -> object:
-        """Parse the JSON value at the cursor, reading more input as needed."""
+        """Parse the JSON value at the cursor with `json`, reading more input as needed."""
         self.peek()
+        size = _FIRST_TEXT
         while True:
+            text, final = self._text(size, where)
             try:
-                value, end = _JSON.raw_decode(self.buf, self.pos)
+                value, used = _JSON.raw_decode(text)
             except json.JSONDecodeError as exc:
-                pending = len(self.buf) - self.pos
-                # Input cut by a chunk boundary fails at its very end, or (for a string)
-                # where the string starts; any other error is final, more data won't help.
-                cut = exc.pos >= len(self.buf) - 16 or exc.msg.startswith("Unterminated")
-                if cut and pending < _MAX_VALUE_CHARS and self.fill(max(self.chunk, pending)):
+                # Input cut short fails at its very end, or (for a string) where the
+                # string starts; any other error is final, more input won't help.
+                cut = exc.pos >= len(text) - 16 or exc.msg.startswith("Unterminated")
+                if cut and not final and self._more(size):
+                    size *= 2
                     continue
-                problem = "truncated" if cut and self.eof else "invalid"
-                raise BadInput(
-                    f"{where}: {problem} JSON at offset {self.base + exc.pos}: {exc.msg}"
-                ) from None
+                offset = self.offset + len(text[: exc.pos].encode())
+                problem = "truncated" if cut else "invalid"
+                raise BadInput(f"{where}: {problem} JSON at offset {offset}: {exc.msg}") from None
             except RecursionError:
                 raise BadInput(f"{where}: JSON nested too deeply") from None
             except ValueError as exc:
                 raise BadInput(f"{where}: invalid JSON ({exc})") from None
-            if end == len(self.buf) and self.fill(self.chunk):
-                continue  # a number at the very end may go on in the next chunk
-            self.pos = end
+            if used == len(text) and not final and self._more(size):
+                size *= 2  # a number at the very end may go on
+                continue
+            self.pos += len(text[:used].encode())
             return value
 
+    def _text(self, size: int, where: str) -> tuple[str, bool]:
+        """Up to `size` bytes from the cursor as text (a character cut short left out),
+        and whether that is all the input left."""
+        final = self.eof and self.pos + size >= len(self.buf)
+        try:
+            text, _ = codecs.utf_8_decode(self.buf[self.pos : self.pos + size], "strict", final)
+        except UnicodeDecodeError as exc:
+            offset = self.offset + exc.start
+            raise BadInput(f"{where}: not UTF-8 text near offset {offset}: {exc}") from None
+        return text, final
 
-def iter_events(binary_file: IO[bytes], chunk_size: int = 1 << 20) -> Iterator[HistoryEvent]:
+    def _more(self, size: int) -> bool:
+        """Make the window hold twice `size` bytes past the cursor, or all the input
+        left if that is less; False if a value may not be that long."""
+        if 2 * size > _MAX_VALUE_BYTES:
+            return False
+        while len(self.buf) - self.pos < 2 * size and self.grow():
+            pass
+        return True
+
+    def learn(self) -> None:
+        """Note the bytes between the element just read and the next (`}`, whitespace,
+        `,`, whitespace, `{`, and the next event's first key), which files repeat
+        between every two events: finding them is how `batch` cuts the window."""
+        buf, pos = self.buf, self.pos
+        if pos == 0 or buf[pos - 1] != ord("}"):
+            return
+        after = pos
+        while after < len(buf) and buf[after] in _WHITESPACE:
+            after += 1
+        if buf[after : after + 1] != b",":
+            return
+        after += 1
+        while after < len(buf) and buf[after] in _WHITESPACE:
+            after += 1
+        if buf[after : after + 1] != b"{":
+            return
+        after += 1
+        while after < len(buf) and buf[after] in _WHITESPACE:
+            after += 1
+        # The next event's first key too, if it is plain: events start with the same
+        # key (eventId), nested objects seldom do, so cuts rarely land inside an event.
+        end = buf.find(b'"', after + 1) if buf[after : after + 1] == b'"' else -1
+        if end > 0 and b"\\" not in buf[after:end]:
+            after = end
+        self.separator = buf[pos - 1 : after + 1]
+
+    def batch(self) -> tuple[list[Any], bytes] | None:
+        """The longest run of whole elements at the cursor that a cut can take, as
+        typed structs or, if one of them is refused, as `msgspec.Raw` texts, and the
+        JSON list they were parsed from; the cursor moves past them. None when no cut
+        works within a few chunks."""
+        self.peek()
+        limit = max(4 * self.chunk, _FIRST_TEXT)
+        while True:
+            for cut in self._cuts():
+                data = b"[" + self.buf[self.pos : cut] + b"]"
+                try:
+                    items: list[Any] = BATCH.decode(data)
+                except msgspec.ValidationError:
+                    try:
+                        items = _RAW.decode(data)
+                    except (msgspec.DecodeError, RecursionError):
+                        continue
+                except (msgspec.DecodeError, RecursionError):
+                    continue
+                self.pos = cut
+                return items, data
+            if len(self.buf) - self.pos >= limit or not self.grow():
+                return None
+
+    def _cuts(self) -> Iterator[int]:
+        """Places just after a `}` that ends an element, likeliest first: after the
+        learned separator, from the window's end; then after any `}` followed by a `,`
+        or `]`, from the window's end."""
+        buf, start = self.buf, self.pos
+        separator = self.separator
+        if separator:
+            found = buf.rfind(separator, start)
+            if found >= 0:
+                yield found + 1
+        end, tried = len(buf), 0
+        while tried < _CUTS_TRIED:
+            brace = buf.rfind(b"}", start, end)
+            if brace < 0:
+                return
+            after = brace + 1
+            while after < len(buf) and buf[after] in _WHITESPACE:
+                after += 1
+            if after < len(buf) and buf[after] in b",]":
+                tried += 1
+                yield brace + 1
+            end = brace
+
+
+class _Reader:
+    """Decodes the events of a history from a `_Window`, in lists (one per run of
+    events decoded together); `ctx` holds what it saw, `count` how many it decoded."""
+
+    def __init__(self, window: _Window, typed: bool = True) -> None:
+        self.window = window
+        self.typed = typed  # False: every event by the generic decoder, as before typed.py
+        self.ctx: _Ctx | None = None
+        self.count = 0
+
+    def history(self) -> Iterator[list[HistoryEvent]]:
+        """`{"events": [...]}` or a bare list of events, and nothing after it."""
+        window = self.window
+        first = window.peek()
+        if first == "[":
+            window.pos += 1
+            yield from self._events()
+        elif first == "{":
+            window.pos += 1
+            if window.peek() == "}":
+                window.pos += 1
+            else:
+                yield from self._object()
+        else:
+            shown = repr(first) if first else "an empty file"
+            raise BadInput(f'expected {{"events": [...]}} or a list of events, found {shown}')
+        if window.peek():
+            raise BadInput(f"unexpected data after the history at offset {window.offset}")
+
+    def _object(self) -> Iterator[list[HistoryEvent]]:
+        window = self.window
+        seen = False
+        while True:
+            key = window.value("top level")
+            if key != "events":
+                raise BadInput(f"unexpected top-level key {_show(key)} (a history has only events)")
+            if seen:
+                raise BadInput("the events key appears twice")
+            seen = True
+            window.expect(":", "top level")
+            window.expect("[", "events")
+            yield from self._events()
+            found = window.peek()
+            window.pos += 1
+            if found == "}":
+                return
+            if found != ",":
+                raise BadInput(f"top level: expected ',' or '}}' at offset {window.offset - 1}")
+
+    def _events(self) -> Iterator[list[HistoryEvent]]:
+        """The elements of the events array; the cursor is just after its '['."""
+        window = self.window
+        if window.peek() == "]":
+            window.pos += 1
+            return
+        while True:
+            batch = window.batch() if window.separator and self.typed else None
+            if batch is None:  # one value, by the standard library's parser
+                yield [self._generic(window.value(f"events[{self.count}]"))]
+                window.learn()
+            elif batch[0] and isinstance(batch[0][0], msgspec.Raw):
+                yield from self._each(batch[0], self._one)
+            else:
+                yield from self._typed(*batch)
+            found = window.peek()
+            window.pos += 1
+            if found == "]":
+                return
+            if found != ",":
+                shown = repr(found) if found else "end of input (truncated?)"
+                raise BadInput(f"events[{self.count}]: expected ',' or ']', found {shown}")
+
+    def _typed(self, structs: list[Any], data: bytes) -> Iterator[list[HistoryEvent]]:
+        """Events from typed structs, all at once; if the converters refuse one, one by
+        one, each refused event decoded again from its text by the generic decoder."""
+        ctx = self.ctx
+        if ctx is None:
+            ctx = self.ctx = _Ctx(type(structs[0]) in LEGACY_STRUCTS)
+        converters = CONVERTERS
+        try:
+            times: Sequence[int | None] | None = event_times(structs, ctx)
+        except _Bad:
+            times = None  # each event's time is read with the event
+        try:
+            if times is None:
+                raise Refused
+            events = [converters[type(s)](s, ctx, t) for s, t in zip(structs, times, strict=True)]
+        except (Refused, _Bad):
+            items = list(zip(structs, _RAW.decode(data), times or repeat(_UNREAD), strict=False))
+            yield from self._each(items, lambda item: self._convert(*item))
+        else:
+            self.count += len(events)
+            yield events
+
+    def _each(
+        self, items: list[T], decode: Callable[[T], HistoryEvent]
+    ) -> Iterator[list[HistoryEvent]]:
+        """`decode` each item; the events before a bad one are handed out before its
+        error is raised."""
+        events: list[HistoryEvent] = []
+        try:
+            for item in items:
+                events.append(decode(item))
+        except BadInput:
+            yield events
+            raise
+        yield events
+
+    def _one(self, raw: msgspec.Raw) -> HistoryEvent:
+        """One element the typed decoder may refuse: typed if it can, generic if not."""
+        try:
+            struct = ONE.decode(raw)
+        except (msgspec.ValidationError, RecursionError):
+            return self._generic(_parse(raw))
+        return self._convert(struct, raw, _UNREAD)
+
+    def _convert(self, struct: Any, raw: msgspec.Raw, time: object = None) -> HistoryEvent:
+        """The event of a typed struct (whose time may have been read: see `_typed`),
+        or of its text if the converter refuses it."""
+        if self.ctx is None:
+            self.ctx = _Ctx(type(struct) in LEGACY_STRUCTS)
+        try:
+            read = event_time(struct, self.ctx) if time is _UNREAD else time
+            event = CONVERTERS[type(struct)](struct, self.ctx, read)  # type: ignore[arg-type]
+        except (Refused, _Bad):
+            return self._generic(_parse(raw))
+        self.count += 1
+        return event
+
+    def _generic(self, raw: object) -> HistoryEvent:
+        if self.ctx is None:
+            self.ctx = _Ctx(_is_legacy(raw))
+        try:
+            event = _decode_event(raw, self.ctx)
+        except _Bad as exc:
+            raise BadInput(f"{_event_label(self.count, raw)}: {exc.text()}") from None
+        self.count += 1
+        return event
+
+
+def _parse(raw: msgspec.Raw) -> object:
+    """An element as plain JSON values, as the standard library parses it."""
+    return _JSON.decode(bytes(raw).decode("utf-8"))
+
+
+class EventStream(Iterator[HistoryEvent]):
+    """The events of a history file, decoded as they are read; `count` says how many
+    have been decoded so far (after an error: how many were good).
+
+    Iterating it hands out the decoder's lists through `itertools.chain`, so a consumer
+    pays no Python call per event."""
+
+    def __init__(self, reader: _Reader) -> None:
+        self._reader = reader
+        self._events = chain.from_iterable(reader.history())
+
+    def __iter__(self) -> Iterator[HistoryEvent]:
+        return self._events
+
+    def __next__(self) -> HistoryEvent:
+        return next(self._events)
+
+    @property
+    def count(self) -> int:
+        return self._reader.count
+
+
+def iter_events(
+    binary_file: IO[bytes], chunk_size: int = 1 << 20, *, typed: bool = True
+) -> EventStream:
     """Decode a history file incrementally, yielding one event at a time.
 
     Memory stays bounded by the chunk size plus the largest event, whatever the number
     of events. Accepts `{"events": [...]}` or a bare list; raises BadInput at the first
-    malformed event (events before it have been yielded).
+    malformed event (events before it have been yielded). `typed=False` decodes every
+    event with the generic decoder alone (for comparisons: `tmodel bench validate`).
     """
-    stream = _Stream(binary_file, chunk_size)
-    first = stream.peek()
-    if first == "[":
-        stream.pos += 1
-        yield from _stream_events(stream)
-    elif first == "{":
-        stream.pos += 1
-        if stream.peek() == "}":
-            stream.pos += 1
-        else:
-            yield from _stream_object(stream)
-    else:
-        shown = repr(first) if first else "an empty file"
-        raise BadInput(f'expected {{"events": [...]}} or a list of events, found {shown}')
-    if stream.peek():
-        raise BadInput(f"unexpected data after the history at offset {stream.offset}")
+    return EventStream(_Reader(_Window(binary_file, chunk_size), typed))
 
 
-def _stream_object(stream: _Stream) -> Iterator[HistoryEvent]:
-    seen = False
-    while True:
-        key = stream.value("top level")
-        if key != "events":
-            raise BadInput(f"unexpected top-level key {_show(key)} (a history has only events)")
-        if seen:
-            raise BadInput("the events key appears twice")
-        seen = True
-        stream.expect(":", "top level")
-        stream.expect("[", "events")
-        yield from _stream_events(stream)
-        found = stream.peek()
-        stream.pos += 1
-        if found == "}":
-            return
-        if found != ",":
-            raise BadInput(f"top level: expected ',' or '}}' at offset {stream.offset - 1}")
+def decode_history(source: str | bytes | bytearray | object) -> DecodedHistory:
+    """Decode a whole history: JSON text (str/bytes) or the parsed object.
+
+    Accepts `{"events": [...]}` or a bare list of events, canonical or legacy style.
+    Raises BadInput on anything malformed. Text is read by the typed decoder, as
+    `iter_events` reads a file; where that finds a fault, the generic decoder reads the
+    text again, so the error (or, for a duplicated key the typed reader refuses, the
+    history) is the generic decoder's. For big files prefer `iter_events`.
+    """
+    if isinstance(source, str | bytes | bytearray):
+        data = source.encode("utf-8", "surrogatepass") if isinstance(source, str) else source
+        with _gc_paused():
+            try:
+                return read_history(data)
+            except (BadInput, RecursionError):
+                pass
+    return decode_history_generic(source)
 
 
-def _stream_events(stream: _Stream) -> Iterator[HistoryEvent]:
-    """The elements of the events array; the cursor is just after its '['."""
-    if stream.peek() == "]":
-        stream.pos += 1
-        return
-    ctx: _Ctx | None = None
-    index = 0
-    while True:
-        raw = stream.value(f"events[{index}]")
-        if ctx is None:
-            ctx = _Ctx(_is_legacy(raw))
-        try:
-            event = _decode_event(raw, ctx)
-        except _Bad as exc:
-            raise BadInput(f"{_event_label(index, raw)}: {exc.text()}") from None
-        yield event
-        index += 1
-        found = stream.peek()
-        stream.pos += 1
-        if found == "]":
-            return
-        if found != ",":
-            shown = repr(found) if found else "end of input (truncated?)"
-            raise BadInput(f"events[{index}]: expected ',' or ']', found {shown}")
+def read_history(data: bytes | bytearray, chunk_size: int = 1 << 20) -> DecodedHistory:
+    """Decode history text as `iter_events` does, keeping how it was written; BadInput
+    (with the streaming reader's message) if it is not a history."""
+    reader = _Reader(_Window(io.BytesIO(data), chunk_size))
+    events = tuple(chain.from_iterable(reader.history()))
+    ctx = reader.ctx
+    return DecodedHistory(
+        events,
+        "legacy" if ctx and ctx.legacy else "canonical",
+        "declaration" if ctx and ctx.declaration_order else "number",
+    )

@@ -16,6 +16,7 @@ from sim.kernel import Kernel
 from sim.network import Network
 
 DEFAULT_NAMESPACE = "default"
+ROUTE_CACHE = 1 << 20  # remembered routes; past this the cache starts again (a live server)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +62,7 @@ Payload = rq.Reply | Unavailable | History | StartedWorkflowTask | StartedActivi
 Request = rq.Request | Describe | rq.ResetWorkflowExecution
 
 
-@functools.cache
+@functools.lru_cache(maxsize=1 << 16)
 def task_queue(
     name: str,
     task_type: TaskKind,
@@ -71,7 +72,9 @@ def task_queue(
     """The one `TaskQueue` object with these fields.
 
     History and workers build queues from names many times a second; sharing one object
-    per queue lets matching compare queues by identity before comparing their fields.
+    per queue lets matching compare queues by identity before comparing their fields
+    (equal fields still match once a queue has left the cache: the cache is bounded, as
+    a live server's callers may name any number of queues).
     """
     return TaskQueue(namespace, name, task_type, kind)
 
@@ -94,12 +97,16 @@ class Router:
         key = (namespace, workflow_id)
         shard = self._shard.get(key)
         if shard is None:
+            if len(self._shard) >= ROUTE_CACHE:
+                self._shard.clear()
             shard = self._shard[key] = shard_for(namespace, workflow_id, self.shards)
         return shard
 
     def matching_for(self, queue: str) -> str:
         host = self._host.get(queue)
         if host is None:
+            if len(self._host) >= ROUTE_CACHE:
+                self._host.clear()
             host = self._host[queue] = self.matching[fingerprint32(queue) % len(self.matching)]
         return host
 

@@ -146,11 +146,17 @@ class HistoryHost(Base):
         loaded = self._load(sh, rid) if rid else None
         if isinstance(req, rq.StartWorkflowExecution):
             if loaded is None:
+                refused = service.admit_start(req)  # too big to start (enforce.py)
+                if refused is not None:
+                    return refused
                 return self._commit(sh, workflow_id, "", None, service.start(req, now), now)[0]
             outcome = self.handle(loaded[0], req, now)
         elif isinstance(req, rq.SignalWithStartWorkflowExecution) and (
             loaded is None or not loaded[0].running
         ):  # no running run: a new one starts, with the signal as its first event
+            refused = service.admit_start(req)
+            if refused is not None:
+                return refused
             started = service.signal_with_start(None, req, now)
             return self._commit(sh, workflow_id, "", None, started, now)[0]
         elif loaded is None:

@@ -206,6 +206,24 @@ class MatchingHost(Base):
             self.seen.discard(poller_id)
         return removed
 
+    def unload_idle(self, now: int, idle: int) -> int:
+        """Forget the queues that hold nothing and had no poll for `idle` ns, after
+        checking their ledgers (INV-NO-LOST-TASK); how many. A live server's callers
+        name queues at will; Temporal unloads a task queue idle that long
+        (`matching.maxTaskQueueIdleTime`)."""
+        gone = [
+            queue
+            for queue, s in self.queues.items()
+            if not (s.backlog or s.dispatching or s.pollers)
+            and max((t for _, t in s.last_poll), default=0) <= now - idle
+        ]
+        for queue in gone:
+            self.problems.extend(m.violations(self.queues.pop(queue)))
+        if gone:
+            dropped = set(gone)
+            self.attempts = {k: a for k, a in self.attempts.items() if k[0] not in dropped}
+        return len(gone)
+
     def _expire(self, queue: m.TaskQueue, epoch: int) -> None:
         if epoch != self.epoch:
             return

@@ -5,20 +5,99 @@
 (* events constrain the specification's actions, and TLC searches for a   *)
 (* behaviour of the specification that writes exactly the logged history. *)
 (*                                                                         *)
-(* `Log` comes from the generated module TraceLog (adapters/tlc.py writes *)
-(* it from a Temporal JSON history): a tuple of event records in the       *)
-(* format of WorkflowExecution's `history`. Every step of TraceNext is a  *)
-(* step of Next, except that the commands of a workflow task completion   *)
-(* are read from the log instead of chosen freely, and a step may only    *)
-(* append events equal to the next logged ones. Steps that write nothing  *)
-(* (a dispatch, an invisible retry, a transient attempt) are unconstrained *)
-(* but bounded by the constants taken from the log.                        *)
+(* `Log` comes from the generated module TraceLog (adapters/tlc_trace.py  *)
+(* writes it from a Temporal JSON history): a tuple of event records in   *)
+(* the format of WorkflowExecution's `history`. Every step of TraceNext   *)
+(* is a step of Next, except that the commands of a workflow task         *)
+(* completion are read from the log instead of chosen freely. `history`   *)
+(* is always a prefix of the log, so its length `l` is the log index of   *)
+(* the usual trace-validation pattern: a step that writes must write      *)
+(* Log[l+1], Log[l+2], ...                                                 *)
 (*                                                                         *)
-(* The whole log is matched iff TLC reaches a state with                   *)
-(* Len(history) = Len(Log): TLC reports that as a violation of the        *)
-(* invariant TraceNotMatched, which the adapter reads as "accepted".      *)
+(* Two kinds of steps write nothing, and the log fixes them only lazily:  *)
+(*  - buffering: while a workflow task is in flight, an input goes to the *)
+(*    buffer and is written when the task closes. The log says which      *)
+(*    events that flush writes (`FlushBlock`), so a buffered event must be *)
+(*    the next of them still missing (completions and other events each   *)
+(*    in their logged order; the flush puts completions last);           *)
+(*  - invisible steps (an activity's dispatch, a retry, a transient       *)
+(*    workflow-task attempt). An activity's invisible steps commute with  *)
+(*    every step that does not look at that activity, so a behaviour can  *)
+(*    always take them just before the step that does: the one writing or *)
+(*    buffering its next event, or the completion whose commands cancel  *)
+(*    it. TraceNext allows them only then (`Needed`).                      *)
+(* Both rules only remove behaviours that cannot write the log, or that   *)
+(* another behaviour writing the same log replaces; they keep TLC from    *)
+(* enumerating every order in which concurrent activities could have been *)
+(* dispatched, retried and buffered, which grew exponentially with their  *)
+(* number.                                                                 *)
+(*                                                                         *)
+(* The whole log is matched iff TLC reaches a state with l = Len(Log):    *)
+(* TLC reports that as a violation of the invariant TraceNotMatched,      *)
+(* which the adapter reads as "accepted".                                 *)
 (***************************************************************************)
 EXTENDS WorkflowExecution, TraceLog
+
+\* The number of logged events matched so far.
+l == Len(history)
+
+-----------------------------------------------------------------------------
+(* Tables over the log. They mention no variable, so TLC computes them once. *)
+
+WtcPositions == {k \in 1..Len(Log) : Log[k].type = "WorkflowTaskCompleted"}
+
+\* The command events of each logged WorkflowTaskCompleted, in order.
+CommandEventsOf ==
+    [k \in WtcPositions |-> SelectSeq(Log, LAMBDA e: e.wtc = k /\ e.type \in CommandEvents)]
+
+\* The first WorkflowTaskCompleted after position i (0: none).
+NextWtc ==
+    [i \in 0..Len(Log) |-> LET later == {k \in WtcPositions : k > i}
+                           IN IF later = {} THEN 0 ELSE Min(later)]
+
+\* The activities (by scheduled id) that the commands of that completion cancel.
+CancelsNext ==
+    [i \in 0..Len(Log) |->
+        IF NextWtc[i] = 0 THEN {}
+        ELSE LET evs == CommandEventsOf[NextWtc[i]]
+             IN {evs[j].sched : j \in {j \in 1..Len(evs) :
+                                          evs[j].type = "ActivityTaskCancelRequested"}}]
+
+\* While a task is in flight, the log goes on with the events its close writes: the
+\* transient attempt's Scheduled and Started, the close, the command events (and an
+\* activity cancelled before it started) and then the flushed buffer, which ends at
+\* the next workflow task or the run's close.
+Skippable(e) ==
+    \/ e.type \in {"WorkflowTaskStarted"} \cup WftCloses
+    \/ e.type = "WorkflowTaskScheduled" /\ e.attempt > 1
+    \/ e.wtc # 0
+    \/ e.type = "ActivityTaskCanceled" /\ e.started = 0
+Bufferable(e) ==
+    e.type \in {"WorkflowExecutionSignaled", "OtherInput", "WorkflowExecutionCancelRequested",
+                "TimerFired", "ActivityTaskStarted"} \cup ActivityCloses
+RECURSIVE SkipFrom(_), TakeFrom(_)
+SkipFrom(i) == IF i <= Len(Log) /\ Skippable(Log[i]) THEN SkipFrom(i + 1) ELSE i
+TakeFrom(i) == IF i <= Len(Log) /\ Bufferable(Log[i]) THEN TakeFrom(i + 1) ELSE i
+FlushBlock(i) == LET s == SkipFrom(i + 1) IN SubSeq(Log, s, TakeFrom(s) - 1)
+
+\* The inputs the next logged reset reapplies: the signals and child results after its
+\* WorkflowTaskFailed (read from the log rather than enumerated).
+ReapplyInputs == {"WorkflowExecutionSignaled", "OtherInput"}
+RECURSIVE InputsFrom(_)
+InputsFrom(i) == IF i <= Len(Log) /\ Log[i].type \in ReapplyInputs
+                 THEN <<Log[i].type>> \o InputsFrom(i + 1) ELSE <<>>
+ResetFailures == {k \in 1..Len(Log) : Log[k].type = "WorkflowTaskFailed" /\ Log[k].info = "ResetWorkflow"}
+LogReapplies ==
+    [i \in 0..Len(Log) |-> LET later == {k \in ResetFailures : k > i}
+                           IN IF later = {} THEN {} ELSE {InputsFrom(Min(later) + 1)}]
+
+Firsts(evs) == SelectSeq(evs, LAMBDA e: e.type \notin CompletionTypes)
+Lasts(evs) == SelectSeq(evs, LAMBDA e: e.type \in CompletionTypes)
+FlushFirsts == [i \in 0..Len(Log) |-> Firsts(FlushBlock(i))]
+FlushLasts == [i \in 0..Len(Log) |-> Lasts(FlushBlock(i))]
+
+-----------------------------------------------------------------------------
+(* The trace spec *)
 
 \* The slot holding the activity / timer opened by event `s` (0 if none).
 SlotOf(slots, s) ==
@@ -41,33 +120,54 @@ NeedsSlot(c) == c.kind \in {"RequestCancelActivityTask", "CancelTimer"}
 
 \* The commands of the next logged WorkflowTaskCompleted: its command events, in order.
 LogCommands ==
-    LET later == {k \in Len(history)+1..Len(Log) : Log[k].type = "WorkflowTaskCompleted"}
-    IN IF later = {} THEN {}
-       ELSE LET k == Min(later)
-                evs == SelectSeq(Log, LAMBDA e: e.wtc = k /\ e.type \in CommandEvents)
-                cmds == [i \in 1..Len(evs) |-> LogCmd(evs[i])]
-            IN IF \E i \in 1..Len(cmds) : NeedsSlot(cmds[i]) /\ cmds[i].slot = 0
-               THEN {} ELSE {cmds}
+    IF NextWtc[l] = 0 THEN {}
+    ELSE LET evs == CommandEventsOf[NextWtc[l]]
+             cmds == [i \in 1..Len(evs) |-> LogCmd(evs[i])]
+         IN IF \E i \in 1..Len(cmds) : NeedsSlot(cmds[i]) /\ cmds[i].slot = 0
+            THEN {} ELSE {cmds}
 
+\* A step that writes writes the next logged events.
 MatchesLog ==
     /\ Len(history') <= Len(Log)
-    /\ \A i \in Len(history)+1..Len(history') : history'[i] = Log[i]
+    /\ \A i \in l+1..Len(history') : history'[i] = Log[i]
+
+\* The buffer holds the next missing events of the flush the log shows, in order (ids
+\* and the wired started_event_id are assigned by the flush itself).
+Bare(e) == [e EXCEPT !.id = 0, !.started = 0]
+Fits(bs, es) == Len(bs) <= Len(es) /\ \A i \in 1..Len(bs) : Bare(bs[i]) = Bare(es[i])
+BufferFits ==
+    buffer' = buffer \/ (Fits(Firsts(buffer'), FlushFirsts[l]) /\ Fits(Lasts(buffer'), FlushLasts[l]))
+
+\* Is the next step that looks at activity `a` due? (See the header.)
+Needed(a) ==
+    LET s == acts[a].sched
+        k == Len(Lasts(buffer))
+    IN IF wft.state = "Started"
+       THEN \/ k < Len(FlushLasts[l]) /\ FlushLasts[l][k + 1].sched = s
+            \/ s \in CancelsNext[l]
+       ELSE l < Len(Log) /\ Log[l + 1].sched = s /\ Log[l + 1].type \in ActFollowTypes
+
+Writes == history' # history \/ buffer' # buffer
 
 TraceNext ==
-    /\ \/ Environment \/ System \/ Done
-       \/ \E cmds \in LogCommands : RespondWorkflowTaskCompleted(cmds)
+    /\ \/ EnvironmentButReset \/ ServiceSteps \/ Done
+       \/ \E re \in LogReapplies[l] : Reset(re)
+       \/ \E a \in Acts : ActivityStep(a) /\ (Writes \/ Needed(a))
+       \/ \E cmds \in LogCommands, force \in ForceChoices, sticky \in StickyChoices :
+             RespondWorkflowTaskCompleted(cmds, force, sticky)
     /\ MatchesLog
+    /\ BufferFits
 
 TraceSpec == Init /\ [][TraceNext]_vars
 
 \* Violated exactly when the whole log has been reproduced.
-TraceNotMatched == Len(history) < Len(Log)
+TraceNotMatched == l < Len(Log)
 
 \* Reports each new longest matched prefix, so a rejected log says where it stopped.
 ASSUME TLCSet(1, 0)
 TraceProgress ==
-    IF Len(history) > TLCGet(1)
-    THEN TLCSet(1, Len(history)) /\ PrintT(<<"matched", Len(history)>>)
+    IF l > TLCGet(1)
+    THEN TLCSet(1, l) /\ PrintT(<<"matched", l>>)
     ELSE TRUE
 
 =============================================================================

@@ -17,14 +17,18 @@
 (*  - activities: ActivityTaskStarted written only at close (transient     *)
 (*    start), invisible retries, timeouts, cancellation;                   *)
 (*  - timers, with CancelTimer deleting a buffered TimerFired;             *)
-(*  - signals, cancel requests, terminate, run timeout, worker crash.      *)
+(*  - signals, cancel requests, terminate, run timeout, worker crash;     *)
+(*  - reset: a new run continues a prefix of its base run's history with   *)
+(*    a WorkflowTaskFailed(RESET_WORKFLOW), the reapplied inputs and a    *)
+(*    new attempt-1 task (ResetWorkflowExecution below).                  *)
 (*                                                                         *)
 (* An event is a record with the reference attributes of the protobuf     *)
 (* event: `sched` is the id of the event that opened the entity            *)
 (* (scheduled_event_id, or a timer's started_event_id), `started` the      *)
 (* started_event_id, `wtc` workflow_task_completed_event_id, `latest`      *)
 (* latest_cancel_requested_event_id, `eid` the activity or timer id,       *)
-(* `attempt`, and `info` the task queue kind or timeout type.              *)
+(* `attempt`, and `info` the task queue kind, the timeout type, or         *)
+(* "ResetWorkflow" for a WorkflowTaskFailed written by a reset.            *)
 (*                                                                         *)
 (* Each BUG_* constant, when TRUE, reintroduces one bug; the revert        *)
 (* configs (manifest.json) show that TLC then reports the invariant that   *)
@@ -42,10 +46,11 @@ CONSTANTS
     MaxAttempts,     \* activity attempts allowed by the retry policy
     MaxWftAttempts,  \* workflow task attempts before the model stops failing it
     MaxCrashes,      \* worker crashes
+    MaxResets,       \* resets in the run's history (a reset run can be reset again)
     MaxCommands,     \* commands in one RespondWorkflowTaskCompleted
     CloseCommands,   \* the close commands the workflow may issue
     OtherCommands,   \* may the workflow issue abstract commands (markers, ...)?
-    EnvActions,      \* the client/environment actions enabled (keeps configs small)
+    EnvActions,      \* the client/environment/worker actions enabled (keeps configs small)
     ActivityTimeouts,  \* subset of {"StartToClose", "ScheduleToStart", "ScheduleToClose"}
     WftTimeouts,     \* subset of {"StartToClose", "ScheduleToStart"}
     BUG_EVENT_ID_AT_BUFFER,     \* H1: buffered events keep the id they had when buffered
@@ -63,7 +68,8 @@ CONSTANTS
     BUG_TERMINATE_CLOSED,       \* INV_RUN_CLOSES_ONCE: terminate a closed run
     BUG_NO_TOKEN_CHECK,         \* INV_RESULT_AT_MOST_ONCE: stale completion accepted
     BUG_UNBOUNDED_RETRY,        \* TypeOK: retry ignores the maximum attempts
-    BUG_NO_WFT_TIMEOUT          \* INV_EVENTUALLY_CLOSED: no start-to-close timer
+    BUG_NO_WFT_TIMEOUT,         \* INV_EVENTUALLY_CLOSED: no start-to-close timer
+    BUG_RESET_COUNTS_ATTEMPT    \* INV_RESET_FRESH_TASK: the reset's failure counts as an attempt
 
 VARIABLES
     status,           \* "Unstarted", "Running" or "Closed"
@@ -375,6 +381,60 @@ WorkflowRunTimeout ==
     /\ status = "Running"
     /\ ForceClose("WorkflowExecutionTimedOut")
 
+\* ResetWorkflowExecution (service/history/ndc/workflow_resetter.go; the Python twin is
+\* core/statemachine/history/service/reset.py). A reset starts a new run whose history is
+\* a prefix of its base run's, cut where a batch ends with a workflow task pending, and
+\* then the reset's own batch: the pending task (first started by the history service if
+\* it had not started) fails with RESET_WORKFLOW, the signals and child results the base
+\* received after the cut are reapplied as new events, and a new task is scheduled. The
+\* reset's failure clears the attempt counter (workflow_task_state_machine.go: "always
+\* clear workflow task attempt for reset"), so the new task is attempt 1, written at once,
+\* on the normal queue.
+\*
+\* The spec takes the reset as a step at the cut: a behaviour that writes the prefix
+\* reaches the mutable state the server rebuilds from it, except for what no event
+\* records. The buffer is empty where a batch ends; an activity's start and retries are
+\* written only when it closes, so every open activity is rebuilt as scheduled, attempt 1.
+\* A transient attempt's Scheduled and Started are written as a batch of their own before
+\* its completion, so a cut can fall after them: they are written first.
+Resets == Len(SelectSeq(history, LAMBDA e: e.type = "WorkflowTaskFailed" /\ e.info = "ResetWorkflow"))
+Count(seq, x) == Cardinality({i \in DOMAIN seq : seq[i] = x})
+ReapplyChoices ==
+    {re \in UNION {[1..n -> {"WorkflowExecutionSignaled", "OtherInput"}] :
+                    n \in 0..(MaxSignals - signals) + (MaxOtherInputs - others)} :
+        Count(re, "WorkflowExecutionSignaled") <= MaxSignals - signals
+        /\ Count(re, "OtherInput") <= MaxOtherInputs - others}
+
+\* The reset that reapplies `re`, a sequence of "WorkflowExecutionSignaled" and "OtherInput".
+Reset(re) ==
+    /\ status = "Running"
+    /\ MaxResets > 0 /\ Resets < MaxResets
+    /\ buffer = <<>>
+    /\ wft.state = "Started" \/ (wft.state = "Scheduled" /\ ~Transient)
+    /\ LET n == Len(history)
+           pre == CASE Transient -> <<WftScheduledEv(wft.attempt, wft.sticky),
+                                      Ev("WorkflowTaskStarted", n + 1, 0, 0, 0, "", 0, "")>>
+                    [] wft.state = "Scheduled" -> <<Ev("WorkflowTaskStarted", wft.sched, 0, 0, 0, "", 0, "")>>
+                    [] OTHER -> <<>>
+           schedId == IF Transient THEN n + 1 ELSE wft.sched
+           startedId == IF pre = <<>> THEN wft.started ELSE n + Len(pre)
+           failed == Ev("WorkflowTaskFailed", schedId, startedId, 0, 0, "", 0, "ResetWorkflow")
+           evs == pre \o <<failed>> \o [i \in 1..Len(re) |-> Plain(re[i])]
+           base == n + Len(evs)
+           attempt == IF BUG_RESET_COUNTS_ATTEMPT THEN Min({wft.attempt + 1, MaxWftAttempts}) ELSE 1
+       IN /\ history' = history \o Stamp(evs, n)
+                        \o (IF attempt = 1 THEN Stamp(<<WftScheduledEv(1, FALSE)>>, base) ELSE <<>>)
+          /\ wft' = IF attempt = 1 THEN NewWft(base + 1, 1, FALSE) ELSE NewWft(0, attempt, FALSE)
+          /\ signals' = signals + Count(re, "WorkflowExecutionSignaled")
+          /\ others' = others + Count(re, "OtherInput")
+    /\ acts' = [a \in Acts |-> IF IsOpenAct(a)
+                              THEN [acts[a] EXCEPT !.state = "Scheduled", !.attempt = 1, !.lost = FALSE]
+                              ELSE acts[a]]
+    /\ stickyQueue' = FALSE
+    /\ UNCHANGED <<status, buffer, timers, cancelRequested, crashes>>
+
+ResetWorkflowExecution == \E re \in ReapplyChoices : Reset(re)
+
 -----------------------------------------------------------------------------
 (* Actions: workflow tasks *)
 
@@ -392,11 +452,15 @@ RecordWorkflowTaskStarted ==
                    crashes>>
 
 \* WorkflowTaskCompleted, the command events, the flushed buffer, and a new task if
-\* buffered events existed or a not-started activity was cancelled
-\* (workflow_task_completed_handler.go). A transient attempt writes its Scheduled and
-\* Started first. An invalid command fails the task; a close command while events are
-\* buffered fails it with UNHANDLED_COMMAND.
-RespondWorkflowTaskCompleted(cmds) ==
+\* buffered events existed, a not-started activity was cancelled, or the worker asked
+\* for one with `force` (force_create_new_workflow_task: the SDK's workflow-task
+\* heartbeat while a local activity runs) (workflow_task_completed_handler.go). The
+\* worker's next tasks go to its sticky queue if the completion names one (`sticky`), and
+\* to the normal queue if not (a worker without a workflow cache): the handler sets or
+\* clears the run's sticky queue with every completion. A transient attempt writes its
+\* Scheduled and Started first. An invalid command fails the task; a close command while
+\* events are buffered fails it with UNHANDLED_COMMAND.
+RespondWorkflowTaskCompleted(cmds, force, sticky) ==
     /\ status = "Running"
     /\ wft.state = "Started"
     /\ ~wft.lost
@@ -415,7 +479,7 @@ RespondWorkflowTaskCompleted(cmds) ==
            cmdEvs == IF BUG_FLUSH_BEFORE_COMMANDS
                      THEN Stamp(r.evs, wtcId + Len(r.buf))
                      ELSE r.evs
-           more == Len(r.buf) > 0 \/ r.force
+           more == Len(r.buf) > 0 \/ r.force \/ force
            nextBase == r.next - 1 + Len(flushed)
        IN IF r.bad
           THEN FailWft(Ev("WorkflowTaskFailed", 0, 0, 0, 0, "", 0, ""))
@@ -427,11 +491,11 @@ RespondWorkflowTaskCompleted(cmds) ==
                              \o (IF BUG_FLUSH_BEFORE_COMMANDS /\ ~r.close
                                  THEN early \o cmdEvs ELSE cmdEvs \o flushed)
                              \o (IF more /\ ~r.close
-                                 THEN Stamp(<<WftScheduledEv(1, TRUE)>>, nextBase) ELSE <<>>)
+                                 THEN Stamp(<<WftScheduledEv(1, sticky)>>, nextBase) ELSE <<>>)
                /\ status' = IF r.close THEN "Closed" ELSE "Running"
-               /\ wft' = IF more /\ ~r.close THEN NewWft(nextBase + 1, 1, TRUE) ELSE NoWft
+               /\ wft' = IF more /\ ~r.close THEN NewWft(nextBase + 1, 1, sticky) ELSE NoWft
                /\ buffer' = <<>>
-               /\ stickyQueue' = TRUE
+               /\ stickyQueue' = sticky
                /\ acts' = r.acts
                /\ timers' = r.timers
     /\ UNCHANGED <<signals, others, cancelRequested, crashes>>
@@ -573,7 +637,8 @@ Init ==
 
 \* What clients and the environment do; never assumed to happen.
 Env(name) == name \in EnvActions
-Environment ==
+\* Everything but reset, which trace validation takes with the reapplied inputs it logged.
+EnvironmentButReset ==
     \/ StartWorkflowExecution
     \/ Env("SignalWithStartWorkflowExecution") /\ SignalWithStartWorkflowExecution
     \/ SignalWorkflowExecution \/ OtherExternalInput
@@ -582,6 +647,7 @@ Environment ==
     \/ Env("WorkflowRunTimeout") /\ WorkflowRunTimeout
     \/ WorkerCrash
     \/ Env("RespondWorkflowTaskFailed") /\ RespondWorkflowTaskFailed
+Environment == EnvironmentButReset \/ ResetWorkflowExecution
 
 ActivityStep(a) ==
     \/ RecordActivityTaskStarted(a) \/ RespondActivityTaskCompleted(a)
@@ -589,12 +655,14 @@ ActivityStep(a) ==
     \/ \E k \in ActivityTimeouts : ActivityTaskTimeout(a, k)
     \/ ActivityRetryTimerFired(a)
 
-\* The history service's own steps and the workers' activity steps.
-System ==
+\* The history service's own steps on the workflow task and the timers.
+ServiceSteps ==
     \/ RecordWorkflowTaskStarted
     \/ \E k \in WftTimeouts : WorkflowTaskTimeout(k)
-    \/ \E a \in Acts : ActivityStep(a)
     \/ \E t \in Tms : UserTimerFired(t)
+
+\* The history service's own steps and the workers' activity steps.
+System == ServiceSteps \/ \E a \in Acts : ActivityStep(a)
 
 \* The model's workflow is well behaved: after a completion it either closed or still
 \* waits for something (a task, an activity or a timer). A workflow that waits for a
@@ -605,7 +673,15 @@ WaitsOrCloses ==
     \/ \E a \in Acts : IsOpenAct(a)
     \/ \E t \in Tms : timers[t].state = "Started"
 
-WorkerCompletes == \E cmds \in CommandChoices : RespondWorkflowTaskCompleted(cmds) /\ WaitsOrCloses'
+\* May the worker ask for a new task with its completion (a workflow-task heartbeat)?
+ForceChoices == IF Env("WorkflowTaskHeartbeat") THEN BOOLEAN ELSE {FALSE}
+
+\* May a completion name no sticky queue (a worker that keeps no workflow cache)?
+StickyChoices == IF Env("NonStickyCompletion") THEN BOOLEAN ELSE {TRUE}
+
+WorkerCompletes ==
+    \E cmds \in CommandChoices, force \in ForceChoices, sticky \in StickyChoices :
+        RespondWorkflowTaskCompleted(cmds, force, sticky) /\ WaitsOrCloses'
 
 Next == Environment \/ System \/ WorkerCompletes \/ Done
 
@@ -747,6 +823,14 @@ INV_RESULT_AT_MOST_ONCE ==
               /\ Len(Follow(s, ActivityCloses)) <= 1
               /\ Len(Follow(s, {"ActivityTaskStarted"})) <= 1
         /\ TypeAt(s) = "TimerStarted" => Len(Follow(s, {"TimerFired"})) <= 1
+
+\* A reset's WorkflowTaskFailed is followed, after the reapplied inputs only, by attempt 1
+\* of a new task on the normal queue, in the same batch.
+INV_RESET_FRESH_TASK ==
+    \A i \in Ids : TypeAt(i) = "WorkflowTaskFailed" /\ H(i).info = "ResetWorkflow" =>
+        \E j \in i+1..Hn :
+            /\ TypeAt(j) = "WorkflowTaskScheduled" /\ H(j).attempt = 1 /\ H(j).info = "Normal"
+            /\ \A k \in i+1..j-1 : TypeAt(k) \in {"WorkflowExecutionSignaled", "OtherInput"}
 
 INV_EVENTUALLY_CLOSED == <>(status = "Closed")
 

@@ -13,7 +13,9 @@ import pytest
 
 from adapters import validate_cmd
 from adapters.bench import write_history_json
+from adapters.bench_validate import write_pretty
 from adapters.cli import main
+from adapters.temporal_json import encode_event
 from sim.synthetic import synthetic_history
 from tests.conftest import HISTORIES
 
@@ -144,13 +146,26 @@ def test_a_100_mb_malformed_file_is_bad_input(tmp_path: Path) -> None:
 
 
 def test_bench_json_schema() -> None:
-    result = _run_cli("bench", "validate", "--events", "3000", "--repeat", "1", "--json")
+    result = _run_cli(
+        "bench", "validate", "--events", "3000", "--e2e-events", "3000", "--repeat", "1", "--json"
+    )
     assert result.returncode == 0, result.stderr
     figures = json.loads(result.stdout)
     assert {tuple(sorted(f)) for f in figures} == {("bench", "metric", "unit", "value")}
     metrics = {f["metric"]: f for f in figures}
     assert metrics["validate_step"]["unit"] == "events/s" and metrics["validate_step"]["value"] > 0
     assert "end_to_end_json" in metrics
+    for name in ("validate_end_to_end", "validate_end_to_end_generic"):
+        assert metrics[name]["unit"] == "events/s" and metrics[name]["value"] > 0
+    assert metrics["validate_end_to_end_events"]["value"] >= 3000
+
+
+def test_bench_writes_histories_as_json_dump_indents_them(tmp_path: Path) -> None:
+    events = list(synthetic_history(50))
+    path = tmp_path / "pretty.json"
+    assert write_pretty(events, str(path))[0] == len(events)
+    expected = json.dumps({"events": [encode_event(e) for e in events]}, indent=2) + "\n"
+    assert path.read_text(encoding="utf-8") == expected
 
 
 def test_an_unexpected_error_is_one_line_exit_3_and_a_traceback_file(

@@ -1,9 +1,8 @@
-"""TLC on the TLA+ specs: manifest expectations, trace validation, the `tmodel tlc` CLI.
+"""TLC on the TLA+ specs: manifest expectations and the `tmodel tlc` CLI.
 
 Every configuration of spec/tla/manifest.json is checked (normal: exact distinct-state
-count; revert and probe: the named invariant violated). Trace validation must accept
-real recorded histories and reject mutated ones. The whole module runs TLC on two
-processes at a time; the full corpus of histories is marked slow.
+count; revert and probe: the named invariant violated), on two TLC processes at a time.
+Trace validation of histories is tested in test_tlc_trace.py.
 """
 
 from __future__ import annotations
@@ -14,43 +13,17 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from adapters import tlc, tlc_cmd, tlc_trace
-from adapters.input_file import read_history
-from core.events import HistoryEvent
+from adapters import tlc, tlc_cmd
 
 ROOT = Path(__file__).resolve().parents[2]
 HISTORIES = ROOT / "tests" / "fixtures" / "histories"
 
-# Histories the fast suite trace-validates: one per feature of the specification.
-FAST_TRACES = (
-    "activity-single.json",
-    "activity-retry.json",
-    "activity-cancel-try-cancel.json",
-    "activity-schedule-to-start-timeout.json",
-    "fan-out.json",
-    "signals-before-worker.json",
-    "signal-with-start.json",
-    "sticky-restart.json",
-    "wft-failure-fixed.json",
-    "worker-killed.json",
-    "timer-cancelled.json",
-    "workflow-cancel.json",
-    "terminate.json",
-    "child-success.json",
-)
 # The specs whose configurations this manifest covers (TwoPhase has its own checks).
 OWN_SPECS = ("WorkflowExecution", "Matching", "ShardOwnership", "Replay", "TwoPhase")
-# Not behaviours of the specification, and why (see spec/tla/README.md).
-EXCLUDED = {
-    "local-activity-long.json": "workflow-task heartbeats (force_create_new_workflow_task)",
-    "updates.json": "workflow updates",
-    "update-with-start.json": "workflow updates",
-}
 
 
 def _toolchain_or_skip() -> tlc.Toolchain:
@@ -138,92 +111,6 @@ def test_liveness_counterexample_is_a_lasso(reports: dict[str, tlc.ConfigReport]
     assert result.trace[-1].action in ("Stuttering",) or result.trace[-1].action.startswith(
         "Back to state"
     )
-
-
-# ---------------------------------------------------------------- trace validation
-
-
-def _validate_many(toolchain: tlc.Toolchain, names: tuple[str, ...]) -> list[tlc_trace.TraceReport]:
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        return list(
-            pool.map(lambda n: tlc_trace.validate_trace(toolchain, str(HISTORIES / n)), names)
-        )
-
-
-def test_real_histories_pass_trace_validation(toolchain: tlc.Toolchain) -> None:
-    results = _validate_many(toolchain, FAST_TRACES)
-    rejected = [(r.path, r.reason) for r in results if not r.accepted]
-    assert not rejected
-    assert all(r.matched == r.events for r in results)
-
-
-def _corpus() -> Iterator[str]:
-    for path in sorted(HISTORIES.glob("*.json")):
-        if path.name != "manifest.json":
-            yield path.name
-
-
-@pytest.mark.slow
-def test_whole_corpus_trace_validation(toolchain: tlc.Toolchain) -> None:
-    results = {Path(r.path).name: r for r in _validate_many(toolchain, tuple(_corpus()))}
-    rejected = {name for name, r in results.items() if not r.accepted}
-    assert rejected == set(EXCLUDED)
-    assert sum(r.accepted for r in results.values()) >= 10
-
-
-def _mutated(name: str, mutate: str) -> list[HistoryEvent]:
-    events = read_history(str(HISTORIES / name))
-    if mutate == "signal_in_flight":
-        # signals.json: move the Signaled (5) before WorkflowTaskCompleted (4): written
-        # while a workflow task is in flight, which the server never does (H6).
-        e = list(events)
-        e[3], e[4] = e[4], e[3]
-        return [_renumber(ev, i + 1) for i, ev in enumerate(e)]
-    if mutate == "completed_twice":
-        # activity-single.json: the activity's completion recorded a second time.
-        return [
-            *events[:7],
-            _renumber(events[6], 8),
-            *(_renumber(ev, ev.event_id + 1) for ev in events[7:]),
-        ]
-    raise AssertionError(mutate)
-
-
-def _renumber(event: HistoryEvent, event_id: int) -> HistoryEvent:
-    import dataclasses
-
-    return dataclasses.replace(event, event_id=event_id)
-
-
-@pytest.mark.parametrize(
-    ("name", "mutate"),
-    [("signals.json", "signal_in_flight"), ("activity-single.json", "completed_twice")],
-)
-def test_mutated_history_fails_trace_validation(
-    toolchain: tlc.Toolchain, name: str, mutate: str
-) -> None:
-    report = tlc_trace.validate_events(toolchain, _mutated(name, mutate), f"{name}:{mutate}")
-    assert not report.accepted
-    assert report.matched < report.events
-    assert "no behaviour of WorkflowExecution writes" in report.reason
-
-
-def test_unmodelled_event_is_reported_not_rejected(toolchain: tlc.Toolchain) -> None:
-    report = tlc_trace.validate_trace(toolchain, str(HISTORIES / "updates.json"))
-    assert report.not_modelled and "WORKFLOW_EXECUTION_UPDATE_ACCEPTED" in report.reason
-
-
-def test_trace_records_use_spec_field_names() -> None:
-    events = read_history(str(HISTORIES / "activity-single.json"))
-    records = tlc_trace.trace_records(events)
-    completed = records[6]
-    assert completed["type"] == "ActivityTaskCompleted"
-    assert (completed["sched"], completed["started"]) == (5, 6)
-    assert records[4]["wtc"] == 4 and records[4]["eid"]
-    module = tlc_trace.log_module(records)
-    assert module.startswith("---- MODULE TraceLog ----") and "Log == <<" in module
 
 
 # ------------------------------------------------------------------------- output

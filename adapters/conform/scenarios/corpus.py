@@ -17,6 +17,7 @@ from temporalio.api.enums.v1 import WorkflowTaskFailedCause
 from temporalio.client import WorkflowHistory
 
 from adapters.conform.scenarios.context import Capture, E, close_event
+from adapters.conform.scenarios.library_limits import LIMIT_CONFIG
 
 
 def optional_links(history: WorkflowHistory) -> dict[str, str]:
@@ -48,6 +49,9 @@ def manifest_entry(capture: Capture) -> dict[str, Any]:
         "close_event": E.Name(last.event_type) if last is not None else None,
     }
     entry.update(optional_links(history))
+    config = LIMIT_CONFIG.get(capture.scenario)
+    if config:  # recorded on a dev server with small limits (library_limits.py)
+        entry["dynamic_config"] = dict(sorted(config.items()))
     return entry
 
 
@@ -56,15 +60,17 @@ def write_history(out_dir: Path, capture: Capture) -> None:
     (out_dir / capture.file_name).write_text(capture.history.to_json() + "\n")
 
 
-def prune_stale(out_dir: Path, captures: Sequence[Capture]) -> None:
-    """After a full run, delete histories the old manifest listed but this run didn't write."""
+def prune_stale(out_dir: Path, captures: Sequence[Capture], scenarios: Sequence[str]) -> None:
+    """After a run of every one of `scenarios`, delete the histories of those scenarios
+    the old manifest listed but this run did not write (other scenarios' are kept)."""
     path = out_dir / "manifest.json"
     if not path.exists():
         return
     written = {c.file_name for c in captures}
     for entry in json.loads(path.read_text()).get("histories", []):
         name = str(entry.get("file", ""))
-        if name and name not in written and "/" not in name:
+        ours = entry.get("scenario") in scenarios
+        if ours and name and name not in written and "/" not in name:
             (out_dir / name).unlink(missing_ok=True)
 
 

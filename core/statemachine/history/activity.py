@@ -29,8 +29,6 @@ latest_cancel_requested_event_id. An activity id is unique among open activities
 
 from __future__ import annotations
 
-from enum import Enum
-
 from core.enums import EventType
 from core.events import (
     ActivityPropertiesModifiedExternallyEventAttributes,
@@ -43,6 +41,7 @@ from core.events import (
     ActivityTaskTimedOutEventAttributes,
     HistoryEvent,
 )
+from core.fastenum import Enum
 from core.statemachine.fsm import make_table
 from core.statemachine.history.fold import (
     Entity,

@@ -17,14 +17,13 @@ was delivered (or failed), never whether the target actually closed.
 
 from __future__ import annotations
 
-from enum import Enum
-
 from core.enums import EventType
 from core.events import (
     ExternalWorkflowExecutionCancelRequestedEventAttributes,
     RequestCancelExternalWorkflowExecutionFailedEventAttributes,
     RequestCancelExternalWorkflowExecutionInitiatedEventAttributes,
 )
+from core.fastenum import Enum
 from core.statemachine.fsm import make_table
 from core.statemachine.history.fold import Entity, Fold, Handler, follower, opener
 

@@ -19,8 +19,6 @@ the Initiated and the ChildWorkflowExecutionStarted events.
 
 from __future__ import annotations
 
-from enum import Enum
-
 from core.enums import EventType
 from core.events import (
     ChildWorkflowExecutionCanceledEventAttributes,
@@ -32,6 +30,7 @@ from core.events import (
     StartChildWorkflowExecutionFailedEventAttributes,
     StartChildWorkflowExecutionInitiatedEventAttributes,
 )
+from core.fastenum import Enum
 from core.statemachine.fsm import make_table
 from core.statemachine.history.fold import Entity, Fold, Handler, follower, opener
 

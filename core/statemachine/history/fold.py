@@ -24,7 +24,9 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 
 from core.events import HistoryEvent
 from core.fastinit import fast_init_all
+from core.opaque import Opaque
 from core.statemachine.fsm import Table
+from core.statemachine.history.limits import DEFAULT_LIMITS, Limits
 
 if TYPE_CHECKING:  # the entity modules import this one; their state types are for mypy only
     from core.statemachine.history.activity import ActivityState
@@ -87,6 +89,13 @@ class Fold:
     # closes within the same flush (see `opener`), reported otherwise.
     reuses: dict[int, tuple[str, int, str]] = field(default_factory=dict)
     violations: list[Violation] = field(default_factory=list)
+    # The limits the history was written under, and what their checks carry
+    # (limit_rules.py): the run's memo and search attributes with the upserts merged
+    # in, and whether the run's first batch (a start's or a reset's) is still open.
+    limits: Limits = DEFAULT_LIMITS
+    memo: Opaque | None = None
+    search_attributes: Opaque | None = None
+    first_batch_open: bool = True
 
     def violate(self, rule: str, event: HistoryEvent, message: str) -> None:
         self.violations.append(Violation(rule, event.event_id, message))

@@ -13,10 +13,9 @@ a name (`service/history/api/command_attr_validator.go`, validateRecordMarkerAtt
 
 from __future__ import annotations
 
-from enum import Enum
-
 from core.enums import EventType
 from core.events import HistoryEvent, MarkerRecordedEventAttributes
+from core.fastenum import Enum
 from core.statemachine.fsm import make_table
 from core.statemachine.history.fold import Fold, Handler
 

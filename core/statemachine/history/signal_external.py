@@ -16,14 +16,13 @@ outcomes name the Initiated event in initiated_event_id.
 
 from __future__ import annotations
 
-from enum import Enum
-
 from core.enums import EventType
 from core.events import (
     ExternalWorkflowExecutionSignaledEventAttributes,
     SignalExternalWorkflowExecutionFailedEventAttributes,
     SignalExternalWorkflowExecutionInitiatedEventAttributes,
 )
+from core.fastenum import Enum
 from core.statemachine.fsm import make_table
 from core.statemachine.history.fold import Entity, Fold, Handler, follower, opener
 

@@ -19,14 +19,13 @@ its timer_id; a timer id is unique among open timers (START_TIMER_DUPLICATE_ID).
 
 from __future__ import annotations
 
-from enum import Enum
-
 from core.enums import EventType
 from core.events import (
     TimerCanceledEventAttributes,
     TimerFiredEventAttributes,
     TimerStartedEventAttributes,
 )
+from core.fastenum import Enum
 from core.statemachine.fsm import make_table
 from core.statemachine.history.fold import Entity, Fold, Handler, follower, opener
 

@@ -16,14 +16,13 @@ admitted before a worker saw it) carries no reference and is checked only for po
 
 from __future__ import annotations
 
-from enum import Enum
-
 from core.enums import EventType
 from core.events import (
     HistoryEvent,
     WorkflowExecutionUpdateAcceptedEventAttributes,
     WorkflowExecutionUpdateCompletedEventAttributes,
 )
+from core.fastenum import Enum
 from core.statemachine.fsm import make_table
 from core.statemachine.history.fold import Entity, Fold, Handler, follower, opener
 

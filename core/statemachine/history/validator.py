@@ -12,7 +12,9 @@ Per event, in this order:
 3. the run machine (H2 start, H3 close, `workflow_execution.py`);
 4. H6 - if the previous event started a workflow task, this one must close it;
 5. H7/H8 - the command-batch window (`workflow_task.py`);
-6. the entity machine that owns the event type (one module per entity).
+6. the entity machine that owns the event type (one module per entity);
+7. given the server's limits the history was written under, their checks
+   (limit_rules.py), and once more at the end of the history.
 
 Events are consumed from any iterable, so a streamed history is validated in memory
 bounded by its open entities (see fold.py).
@@ -31,6 +33,7 @@ from core.statemachine.history import (
     activity,
     cancel_external,
     child_workflow,
+    limit_rules,
     marker,
     signal_external,
     timer,
@@ -39,6 +42,7 @@ from core.statemachine.history import (
     workflow_task,
 )
 from core.statemachine.history.fold import Fold, Handler, Violation, settle_reuses
+from core.statemachine.history.limits import DEFAULT_LIMITS, Limits
 
 _WFT_SCHEDULED = EventType.WORKFLOW_TASK_SCHEDULED
 
@@ -75,6 +79,9 @@ HANDLERS = _handlers()
 MACHINE_MODULES = _MODULES
 
 
+_NO_CHECKS: Mapping[EventType, limit_rules.Check] = MappingProxyType({})
+
+
 @dataclass(frozen=True, slots=True)
 class ValidationResult:
     """What `validate` found: events read, violations, and the close event if any."""
@@ -89,15 +96,21 @@ class ValidationResult:
         return not self.violations
 
 
-def validate(events: Iterable[HistoryEvent]) -> ValidationResult:
-    """Check a history against rules H1..H19 of spec/history.md."""
-    fold = Fold()
+def validate(events: Iterable[HistoryEvent], limits: Limits | None = None) -> ValidationResult:
+    """Check a history against rules H1..H19 of spec/history.md and, given the server
+    `limits` it was written under (`DEFAULT_LIMITS` for a server's defaults), against
+    the LIMIT-* rules (limit_rules.py). Without limits those are not checked: a history
+    need not come from a server with any particular settings."""
+    fold = Fold(limits=limits or DEFAULT_LIMITS)
     handlers = HANDLERS
+    limit_checks = limit_rules.CHECKS if limits is not None else _NO_CHECKS
+    last: HistoryEvent | None = None
     attributes_class = ATTRIBUTES_CLASS
     check_run = workflow_execution.check_run
     check_in_flight = workflow_task.check_in_flight
     check_command_batch = workflow_task.check_command_batch
     for event in events:
+        last = event
         fold.count += 1
         event_id = event.event_id
         if event_id != fold.next_event_id:
@@ -123,7 +136,12 @@ def validate(events: Iterable[HistoryEvent]) -> ValidationResult:
         handler = handlers.get(event_type)
         if handler is not None:
             handler(fold, event)
+        check = limit_checks.get(event_type)
+        if check is not None:
+            check(fold, event)
     settle_reuses(fold)
+    if limits is not None:
+        limit_rules.finish(fold, last)
     return ValidationResult(
         events=fold.count,
         violations=tuple(fold.violations),

@@ -19,11 +19,10 @@ this one back (checked across files by `validate_chain`).
 
 from __future__ import annotations
 
-from enum import Enum
-
 from core.enums import EventType
 from core.event_sets import CLOSE_EVENT_TYPES
 from core.events import HistoryEvent, WorkflowExecutionContinuedAsNewEventAttributes
+from core.fastenum import Enum
 from core.statemachine.fsm import make_table
 from core.statemachine.history.fold import Fold, Handler
 
@@ -67,8 +66,18 @@ def run_input(event_type: EventType) -> RunInput:
     return RunInput.EVENT
 
 
+# Most events are an EVENT input to a running run: `check_run` looks that pair up as a
+# ready-made key, and does nothing more if its row leads back to Running.
+_RUNNING_EVENT = (RunState.RUNNING, RunInput.EVENT)
+_NOT_AN_EVENT_INPUT = frozenset({EventType.WORKFLOW_EXECUTION_STARTED, *CLOSE_EVENT_TYPES})
+
+
 def check_run(fold: Fold, event: HistoryEvent) -> bool:
     """Step the run machine; report H2/H3 and return False if the event must be skipped."""
+    if fold.started and not fold.close_event_id and event.event_type not in _NOT_AN_EVENT_INPUT:
+        row = TABLE.next.get(_RUNNING_EVENT)
+        if row is not None and row.target is RunState.RUNNING:
+            return True
     state = (
         RunState.CLOSED
         if fold.close_event_id

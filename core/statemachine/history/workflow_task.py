@@ -35,8 +35,6 @@ Why (docs/temporal-semantics.md#batches-and-buffering and #workflow-task;
 
 from __future__ import annotations
 
-from enum import Enum
-
 from core.enums import EventType, TimeoutType
 from core.event_sets import CLOSE_COMMAND_EVENT_TYPES, COMMAND_EVENT_TYPES
 from core.events import (
@@ -47,6 +45,7 @@ from core.events import (
     WorkflowTaskStartedEventAttributes,
     WorkflowTaskTimedOutEventAttributes,
 )
+from core.fastenum import Enum
 from core.statemachine.fsm import make_table
 from core.statemachine.history.fold import Entity, Fold, Handler, reference_ok
 

@@ -16,14 +16,9 @@ Doc = dict[str, Any]
 # Cells of a real server's histories that fail because the TLA+ specification has a
 # defect, with how each fails: `assert_scores_100` requires them to fail so, and fails
 # once one passes (then the entry goes). They are model defects to fix, not exemptions.
-KNOWN_SPEC_DEFECTS = {
-    # WorkflowExecution.tla has no workflow-task heartbeat (a completion with
-    # force_create_new_workflow_task), which a long local activity makes the SDK send.
-    ("local-activity-long", "tla"): "no behaviour of WorkflowExecution writes event 5 ",
-    # In WorkflowExecution.tla every completion asks for a sticky queue; a worker without
-    # a workflow cache (max_cached_workflows=0, as in server-restart) does not, so the
-    # real server schedules its next task on the normal queue.
-    ("server-restart", "tla"): "no behaviour of WorkflowExecution writes event 6 ",
+KNOWN_SPEC_DEFECTS: dict[tuple[str, str], str] = {
+    # None at present. (WorkflowExecution.tla now has the workflow-task heartbeat of
+    # local-activity-long and the completion without a sticky queue of server-restart.)
 }
 # The cells of a real server's histories that do not apply, and why: the only ones.
 NOT_APPLICABLE = {

@@ -18,6 +18,7 @@ from temporalio import activity, workflow
 from temporalio.api.common.v1 import message_pb2 as common_pb
 from temporalio.api.taskqueue.v1 import message_pb2 as tq_pb
 from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
+from temporalio.client import Client
 from temporalio.service import RPCError
 
 P = ParamSpec("P")
@@ -70,6 +71,26 @@ def start_request(
 
 def execution(workflow_id: str, run_id: str = "") -> common_pb.WorkflowExecution:
     return common_pb.WorkflowExecution(workflow_id=workflow_id, run_id=run_id)
+
+
+async def first_workflow_task(
+    client: Client, namespace: str, workflow_id: str
+) -> ws.PollWorkflowTaskQueueResponse:
+    """Start a run of type Raw on a task queue of its own (named as the workflow) and
+    take its first workflow task with a raw poll, the test acting as the worker."""
+    queue = tq_pb.TaskQueue(name=workflow_id)
+    service = client.workflow_service
+    await service.start_workflow_execution(
+        ws.StartWorkflowExecutionRequest(
+            namespace=namespace,
+            workflow_id=workflow_id,
+            request_id=workflow_id,
+            workflow_type=common_pb.WorkflowType(name="Raw"),
+            task_queue=queue,
+        )
+    )
+    poll = ws.PollWorkflowTaskQueueRequest(namespace=namespace, task_queue=queue, identity="raw")
+    return await service.poll_workflow_task_queue(poll, timeout=timedelta(seconds=20))
 
 
 async def eventually(check: Callable[[], Awaitable[bool]]) -> None:

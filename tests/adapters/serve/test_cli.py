@@ -181,3 +181,41 @@ async def test_task_queue_describe_lists_the_polling_worker(address: str, client
     assert not idle["pollers"]
     backlog = {s["taskQueueType"]: s["approximateBacklogCount"] for s in idle["stats"]}
     assert backlog == {"workflow": 1, "activity": 0}
+
+
+@bounded
+async def test_reset_to_the_first_workflow_task(address: str, client: Client) -> None:
+    """`temporal workflow reset --type FirstWorkflowTask`: a new run replays from the
+    first task, the signals the base run received are reapplied to it, the base run is
+    terminated, and the new run goes on to complete."""
+    started = await cli_json(address, *start_args("cli-reset"))
+    code, _, err = await cli(address, "workflow", "signal", "-w", "cli-reset", "--name", "poke")
+    assert code == 0, err
+    handle = client.get_workflow_handle("cli-reset")
+    assert (await handle.query("state")) == "x"  # the worker has the run in hand
+    code, _, err = await cli(
+        address, "workflow", "reset", "-w", "cli-reset", "--type", "FirstWorkflowTask",
+        "--reason", "from the cli", "-y",
+    )  # fmt: skip
+    assert code == 0, err
+    described = await cli_json(address, "workflow", "describe", "-w", "cli-reset")
+    new_run = described["workflowExecutionInfo"]["execution"]["runId"]
+    assert new_run != started["runId"]
+    base = await cli_json(
+        address, "workflow", "describe", "-w", "cli-reset", "-r", started["runId"]
+    )
+    assert base["workflowExecutionInfo"]["status"] == "WORKFLOW_EXECUTION_STATUS_TERMINATED"
+    events = (await cli_json(address, "workflow", "show", "-w", "cli-reset"))["events"]
+    failed = [e["workflowTaskFailedEventAttributes"] for e in events
+              if e["eventType"] == "EVENT_TYPE_WORKFLOW_TASK_FAILED"]  # fmt: skip
+    assert failed[0]["cause"] == "WORKFLOW_TASK_FAILED_CAUSE_RESET_WORKFLOW"
+    assert failed[0]["baseRunId"] == started["runId"]
+    signals = [e["workflowExecutionSignaledEventAttributes"]["signalName"] for e in events
+               if e["eventType"] == "EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED"]  # fmt: skip
+    assert signals == ["poke"]  # reapplied
+    code, _, err = await cli(
+        address, "workflow", "signal", "-w", "cli-reset", "--name", "finish", "--input", '"y"'
+    )
+    assert code == 0, err
+    await until_status(address, "cli-reset", "WORKFLOW_EXECUTION_STATUS_COMPLETED")
+    assert await client.get_workflow_handle("cli-reset").result() == "y after 1 pokes"

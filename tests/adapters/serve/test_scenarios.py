@@ -68,7 +68,9 @@ def test_every_served_history_is_valid(recorded: tuple[Path, str]) -> None:
     out, _ = recorded
     files = _produced(out)
     manifest = json.loads((FIXTURES / "manifest.json").read_text(encoding="utf-8"))
-    assert [p.name for p in files] == sorted(h["file"] for h in manifest["histories"])
+    # (the recorder skips the scenarios that need a dev server's small dynamic config)
+    expected = sorted(h["file"] for h in manifest["histories"] if "dynamic_config" not in h)
+    assert [p.name for p in files] == expected
     for path in files:
         events = decode_history(path.read_text(encoding="utf-8")).events
         result = validate(events)

@@ -73,8 +73,6 @@ def test_describe_and_list_name_the_root_of_the_runs_tree(address: str) -> None:
         assert child.parent_id == parent_id
         assert (child.root_id, child.root_run_id) == (parent_id, parent.result_run_id)
         listed = [w async for w in client.list_workflows(f"WorkflowId = '{child_id}'")]
-        assert [(w.root_id, w.root_run_id) for w in listed] == [
-            (parent_id, parent.result_run_id)
-        ]
+        assert [(w.root_id, w.root_run_id) for w in listed] == [(parent_id, parent.result_run_id)]
 
     run_with_worker(address, body)

@@ -18,12 +18,11 @@ from core.commands import (
     StartTimerCommandAttributes,
 )
 from core.enums import CommandType, EventType, TimeoutType
-from core.events import ActivityType, HistoryEvent, WorkflowExecution, WorkflowType
+from core.events import ActivityType, WorkflowExecution, WorkflowType
 from core.opaque import Opaque
-from core.statemachine.history.service import handle as service
 from core.statemachine.history.service import requests as rq
-from core.statemachine.history.service.state import MutableState
 from core.statemachine.history.validator import validate
+from sim.service_run import ServiceRun
 from tests.core.statemachine.history.builder import History
 
 E = EventType
@@ -31,53 +30,20 @@ C = CommandType
 S = 10**9
 
 
-class Run:
-    """One run driven request by request, keeping the events and timer tasks."""
+class Run(ServiceRun):
+    """One run driven request by request (sim.service_run), woken by a signal when it
+    waits, and checked against the validator."""
 
     def __init__(self) -> None:
-        self.now = 0
-        outcome = service.start(
-            rq.StartWorkflowExecution("default", "wf", "run-1", "Flow", "q", "start"), self.now
-        )
-        self.state: MutableState = outcome.state
-        self.events: list[HistoryEvent] = list(outcome.events)
-        self.timers: list[rq.TimerTask] = [t for t in outcome.tasks if isinstance(t, rq.TimerTask)]
-
-    def send(self, request: rq.Request, advance: int = S) -> rq.Reply:
-        self.now += advance
-        outcome = service.handle(self.state, request, self.now)
-        self.state = outcome.state
-        self.events.extend(outcome.events)
-        self.timers.extend(t for t in outcome.tasks if isinstance(t, rq.TimerTask))
-        return outcome.reply
+        super().__init__(rq.StartWorkflowExecution("default", "wf", "run-1", "Flow", "q", "start"))
 
     def poll(self) -> rq.WorkflowTaskToken:
         if self.state.wft is None:  # the workflow waits: a signal wakes it
             self.send(rq.SignalWorkflowExecution("wake"))
-        wft = self.state.wft
-        assert wft is not None
-        reply = self.send(rq.RecordWorkflowTaskStarted(wft.scheduled_event_id, wft.stamp, "p"))
-        assert isinstance(reply, rq.WorkflowTaskStarted), reply
-        return reply.token
+        return super().poll()
 
     def complete(self, *commands: Command, messages: tuple[rq.UpdateMessage, ...] = ()) -> None:
         self.send(rq.RespondWorkflowTaskCompleted(self.poll(), commands, messages=messages))
-
-    def start_activity(self, sid: int) -> rq.ActivityTaskToken:
-        info = self.state.activity(sid)
-        assert info is not None
-        reply = self.send(rq.RecordActivityTaskStarted(sid, info.stamp, f"a{info.attempt}"))
-        assert isinstance(reply, rq.ActivityTaskStarted), reply
-        return reply.token
-
-    def fire(self, kind: type, **keys: object) -> None:
-        task = next(
-            t
-            for t in reversed(self.timers)
-            if isinstance(t, kind) and all(getattr(t, k) == v for k, v in keys.items())
-        )
-        self.timers.remove(task)
-        self.send(rq.FireTimer(task))
 
     def check(self) -> None:
         assert validate(self.events).violations == (), validate(self.events).violations

@@ -1,7 +1,8 @@
 """One handler per command type: validate the attributes, write the event(s).
 
 Each handler returns None, or the WorkflowTaskFailedCause that fails the whole task
-(`command_attr_validator.go` and `workflow_task_completed_handler.go`, handleCommand*).
+(`command_attr_validator.go` and `workflow_task_completed_handler.go`, handleCommand*),
+or the Rejection of a command over one of the server's limits (command_limits.py).
 The events are written in the open command batch and name its WorkflowTaskCompleted.
 """
 
@@ -58,7 +59,17 @@ from core.events import (
 )
 from core.opaque import EMPTY_MESSAGE, Opaque
 from core.statemachine import fsm
-from core.statemachine.history.service import activity, child, execution, outbound, timer, update
+from core.statemachine.history.limits import DEFAULT_LIMITS, Limits
+from core.statemachine.history.service import (
+    activity,
+    child,
+    command_limits,
+    execution,
+    outbound,
+    timer,
+    update,
+)
+from core.statemachine.history.service.enforce import Rejection
 from core.statemachine.history.service.ids import new_run_id
 from core.statemachine.history.service.requests import (
     StartWorkflowExecution,
@@ -91,13 +102,14 @@ class Batch:
     new_task: bool = False
     new_run: StartWorkflowExecution | None = None
     identity: str = ""  # the completing worker's (TimerCanceled records it)
+    limits: Limits = DEFAULT_LIMITS  # the server's (command_limits.py)
 
 
-Handler = Callable[[Batch, Command], Cause | None]
+Handler = Callable[[Batch, Command], Cause | Rejection | None]
 _EMPTY_MEMOS = frozenset({"{}", '{"fields":{}}'})
 
 
-def schedule_activity(b: Batch, command: Command) -> Cause | None:
+def schedule_activity(b: Batch, command: Command) -> Cause | Rejection | None:
     a = command.attributes
     if not isinstance(a, ScheduleActivityTaskCommandAttributes):
         return Cause.BAD_SCHEDULE_ACTIVITY_ATTRIBUTES
@@ -114,6 +126,9 @@ def schedule_activity(b: Batch, command: Command) -> Cause | None:
     if timeouts is None:  # one of schedule-to-close and start-to-close is required
         return Cause.BAD_SCHEDULE_ACTIVITY_ATTRIBUTES
     schedule_to_close, schedule_to_start, start_to_close, heartbeat = timeouts
+    rejected = command_limits.schedule_activity(b.limits, s, a)
+    if rejected is not None:
+        return rejected
     if any(x.activity_id == a.activity_id for x in s.activities):
         return Cause.SCHEDULE_ACTIVITY_DUPLICATE_ID
     try:
@@ -159,7 +174,7 @@ def schedule_activity(b: Batch, command: Command) -> Cause | None:
     return None
 
 
-def request_cancel_activity(b: Batch, command: Command) -> Cause | None:
+def request_cancel_activity(b: Batch, command: Command) -> Cause | Rejection | None:
     a = command.attributes
     if not isinstance(a, RequestCancelActivityTaskCommandAttributes):
         return Cause.BAD_REQUEST_CANCEL_ACTIVITY_ATTRIBUTES
@@ -184,7 +199,7 @@ def request_cancel_activity(b: Batch, command: Command) -> Cause | None:
     return None
 
 
-def start_timer(b: Batch, command: Command) -> Cause | None:
+def start_timer(b: Batch, command: Command) -> Cause | Rejection | None:
     a = command.attributes
     if not isinstance(a, StartTimerCommandAttributes) or not a.timer_id:
         return Cause.BAD_START_TIMER_ATTRIBUTES
@@ -204,7 +219,7 @@ def start_timer(b: Batch, command: Command) -> Cause | None:
     return None
 
 
-def cancel_timer(b: Batch, command: Command) -> Cause | None:
+def cancel_timer(b: Batch, command: Command) -> Cause | Rejection | None:
     a = command.attributes
     if not isinstance(a, CancelTimerCommandAttributes):
         return Cause.BAD_CANCEL_TIMER_ATTRIBUTES
@@ -239,10 +254,13 @@ def cancel_timer(b: Batch, command: Command) -> Cause | None:
     return None
 
 
-def complete_workflow(b: Batch, command: Command) -> Cause | None:
+def complete_workflow(b: Batch, command: Command) -> Cause | Rejection | None:
     a = command.attributes
     if not isinstance(a, CompleteWorkflowExecutionCommandAttributes):
         return Cause.BAD_COMPLETE_WORKFLOW_EXECUTION_ATTRIBUTES
+    rejected = command_limits.complete_workflow(b.limits, a)
+    if rejected is not None:
+        return rejected
     b.txn.append(
         E.WORKFLOW_EXECUTION_COMPLETED,
         WorkflowExecutionCompletedEventAttributes(
@@ -253,7 +271,7 @@ def complete_workflow(b: Batch, command: Command) -> Cause | None:
     return None
 
 
-def fail_workflow(b: Batch, command: Command) -> Cause | None:
+def fail_workflow(b: Batch, command: Command) -> Cause | Rejection | None:
     """Fail the run, or retry it as a new run when its retry policy allows.
 
     `handleCommandFailWorkflow` (workflow_task_completed_handler.go): with a retry policy
@@ -263,6 +281,9 @@ def fail_workflow(b: Batch, command: Command) -> Cause | None:
     a = command.attributes
     if not isinstance(a, FailWorkflowExecutionCommandAttributes):
         return Cause.BAD_FAIL_WORKFLOW_EXECUTION_ATTRIBUTES
+    rejected = command_limits.fail_workflow(b.limits, a)
+    if rejected is not None:
+        return rejected
     s = b.txn.state
     delay, retry_state = _workflow_retry(s, a.failure, b.txn.now)
     next_run = new_run_id(s.run_id, "retry") if delay is not None else ""
@@ -355,7 +376,7 @@ def _next_run(
     )
 
 
-def cancel_workflow(b: Batch, command: Command) -> Cause | None:
+def cancel_workflow(b: Batch, command: Command) -> Cause | Rejection | None:
     a = command.attributes
     if not isinstance(a, CancelWorkflowExecutionCommandAttributes):
         return Cause.BAD_CANCEL_WORKFLOW_EXECUTION_ATTRIBUTES
@@ -369,10 +390,13 @@ def cancel_workflow(b: Batch, command: Command) -> Cause | None:
     return None
 
 
-def continue_as_new(b: Batch, command: Command) -> Cause | None:
+def continue_as_new(b: Batch, command: Command) -> Cause | Rejection | None:
     a = command.attributes
     if not isinstance(a, ContinueAsNewWorkflowExecutionCommandAttributes):
         return Cause.BAD_CONTINUE_AS_NEW_ATTRIBUTES
+    rejected = command_limits.continue_as_new(b.limits, a)
+    if rejected is not None:
+        return rejected
     s = b.txn.state
     run_id = new_run_id(s.run_id, "continue-as-new")
     # An unset or empty type or queue keeps the run's own (command_attr_validator.go,
@@ -422,10 +446,13 @@ def continue_as_new(b: Batch, command: Command) -> Cause | None:
     return None
 
 
-def record_marker(b: Batch, command: Command) -> Cause | None:
+def record_marker(b: Batch, command: Command) -> Cause | Rejection | None:
     a = command.attributes
     if not isinstance(a, RecordMarkerCommandAttributes) or not a.marker_name:
         return Cause.BAD_RECORD_MARKER_ATTRIBUTES
+    rejected = command_limits.record_marker(b.limits, a)
+    if rejected is not None:
+        return rejected
     b.txn.append(
         E.MARKER_RECORDED,
         MarkerRecordedEventAttributes(
@@ -439,10 +466,14 @@ def record_marker(b: Batch, command: Command) -> Cause | None:
     return None
 
 
-def upsert_search_attributes(b: Batch, command: Command) -> Cause | None:
+def upsert_search_attributes(b: Batch, command: Command) -> Cause | Rejection | None:
     a = command.attributes
     if not isinstance(a, UpsertWorkflowSearchAttributesCommandAttributes):
         return Cause.BAD_SEARCH_ATTRIBUTES
+    after = command_limits.upsert_search_attributes(b.limits, b.txn.state, a)
+    if isinstance(after, Rejection):
+        return after
+    b.txn.set(search_attributes=after)
     b.txn.append(
         E.UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
         UpsertWorkflowSearchAttributesEventAttributes(
@@ -452,10 +483,14 @@ def upsert_search_attributes(b: Batch, command: Command) -> Cause | None:
     return None
 
 
-def modify_properties(b: Batch, command: Command) -> Cause | None:
+def modify_properties(b: Batch, command: Command) -> Cause | Rejection | None:
     a = command.attributes
     if not isinstance(a, ModifyWorkflowPropertiesCommandAttributes):
         return Cause.BAD_MODIFY_WORKFLOW_PROPERTIES_ATTRIBUTES
+    after = command_limits.modify_properties(b.limits, b.txn.state, a)
+    if isinstance(after, Rejection):
+        return after
+    b.txn.set(memo=after)
     b.txn.append(
         E.WORKFLOW_PROPERTIES_MODIFIED,
         WorkflowPropertiesModifiedEventAttributes(
@@ -465,13 +500,16 @@ def modify_properties(b: Batch, command: Command) -> Cause | None:
     return None
 
 
-def start_child(b: Batch, command: Command) -> Cause | None:
+def start_child(b: Batch, command: Command) -> Cause | Rejection | None:
     a = command.attributes
     if not isinstance(a, StartChildWorkflowExecutionCommandAttributes):
         return Cause.BAD_START_CHILD_EXECUTION_ATTRIBUTES
     if not a.workflow_id or a.workflow_type is None or not a.workflow_type.name:
         return Cause.BAD_START_CHILD_EXECUTION_ATTRIBUTES
     s = b.txn.state
+    rejected = command_limits.start_child(b.limits, s, a)
+    if rejected is not None:
+        return rejected
     queue = a.task_queue.name if a.task_queue is not None and a.task_queue.name else s.task_queue
     run_timeout = a.workflow_run_timeout or a.workflow_execution_timeout or 0
     task_timeout = a.workflow_task_timeout or s.workflow_task_timeout
@@ -512,13 +550,16 @@ def start_child(b: Batch, command: Command) -> Cause | None:
     return None
 
 
-def signal_external(b: Batch, command: Command) -> Cause | None:
+def signal_external(b: Batch, command: Command) -> Cause | Rejection | None:
     a = command.attributes
     if not isinstance(a, SignalExternalWorkflowExecutionCommandAttributes):
         return Cause.BAD_SIGNAL_WORKFLOW_EXECUTION_ATTRIBUTES
     if a.execution is None or not a.execution.workflow_id or not a.signal_name:
         return Cause.BAD_SIGNAL_WORKFLOW_EXECUTION_ATTRIBUTES
     s = b.txn.state
+    rejected = command_limits.signal_external(b.limits, s, a)
+    if rejected is not None:
+        return rejected
     target = a.execution
     attributes = SignalExternalWorkflowExecutionInitiatedEventAttributes(
         workflow_task_completed_event_id=b.wtc,
@@ -537,13 +578,16 @@ def signal_external(b: Batch, command: Command) -> Cause | None:
     return None
 
 
-def request_cancel_external(b: Batch, command: Command) -> Cause | None:
+def request_cancel_external(b: Batch, command: Command) -> Cause | Rejection | None:
     a = command.attributes
     if not isinstance(a, RequestCancelExternalWorkflowExecutionCommandAttributes) or not (
         a.workflow_id
     ):
         return Cause.BAD_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_ATTRIBUTES
     s = b.txn.state
+    rejected = command_limits.request_cancel_external(b.limits, s)
+    if rejected is not None:
+        return rejected
     target = WorkflowExecution(workflow_id=a.workflow_id, run_id=a.run_id)
     attributes = RequestCancelExternalWorkflowExecutionInitiatedEventAttributes(
         workflow_task_completed_event_id=b.wtc,
@@ -560,7 +604,7 @@ def request_cancel_external(b: Batch, command: Command) -> Cause | None:
     return None
 
 
-def protocol_message(b: Batch, command: Command) -> Cause | None:
+def protocol_message(b: Batch, command: Command) -> Cause | Rejection | None:
     """Place an update's protocol message at this point of the command order."""
     a = command.attributes
     if not isinstance(a, ProtocolMessageCommandAttributes):

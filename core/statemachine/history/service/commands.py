@@ -17,6 +17,9 @@ Rules (docs/temporal-semantics.md#workflow-task and #commands;
 - A command with bad attributes discards the whole completion: the task fails with the
   command's WorkflowTaskFailedCause (for a transient attempt nothing is written and the
   task is left to time out).
+- So does a command over one of the server's limits (enforce.py): the failure carries
+  the server's message; a payload, memo or search attributes too large also terminate
+  the run, with that message as the reason (LIMIT-* rules).
 """
 
 from __future__ import annotations
@@ -25,8 +28,11 @@ import dataclasses
 
 from core.commands import Command
 from core.enums import CommandType, WorkflowTaskFailedCause
-from core.statemachine.history.service import update, workflow_task
+from core.statemachine.history.limits import DEFAULT_LIMITS, Limits, server_failure
+from core.statemachine.history.service import execution, update, workflow_task
 from core.statemachine.history.service.command_handlers import HANDLERS, Batch
+from core.statemachine.history.service.enforce import Rejection
+from core.statemachine.history.service.outbound import HISTORY_SERVICE
 from core.statemachine.history.service.requests import (
     Error,
     ErrorKind,
@@ -34,6 +40,7 @@ from core.statemachine.history.service.requests import (
     RespondWorkflowTaskCompleted,
     RespondWorkflowTaskFailed,
     TaskDiscarded,
+    TerminateWorkflowExecution,
 )
 from core.statemachine.history.service.state import MutableState, WorkflowTaskInfo
 from core.statemachine.history.service.txn import Outcome, Txn, finish, unchanged
@@ -52,7 +59,10 @@ CLOSE_COMMANDS = frozenset(
 
 
 def respond_workflow_task_completed(
-    state: MutableState, req: RespondWorkflowTaskCompleted, now: int
+    state: MutableState,
+    req: RespondWorkflowTaskCompleted,
+    now: int,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> Outcome:
     """Apply a completion (for continue-as-new, `Outcome.new_run` starts the next run)."""
     wft = workflow_task.current(state, req.token)
@@ -78,7 +88,12 @@ def respond_workflow_task_completed(
         sticky_schedule_to_start_timeout=req.sticky_schedule_to_start_timeout,
     )
     batch = Batch(
-        txn, wtc, sequencing, {m.message_id: m for m in req.messages}, identity=req.identity
+        txn,
+        wtc,
+        sequencing,
+        {m.message_id: m for m in req.messages},
+        identity=req.identity,
+        limits=limits,
     )
     for command in req.commands:
         handler = HANDLERS.get(command.command_type)
@@ -92,6 +107,10 @@ def respond_workflow_task_completed(
             )
         first = len(txn.events)
         cause = handler(batch, command)
+        if isinstance(cause, Rejection):  # a limit (enforce.py)
+            if wft.transient:
+                return unchanged(state, Error(ErrorKind.INVALID_ARGUMENT, cause.message))
+            return _reject(state, wft, cause, req.identity, now)
         if cause is not None:
             if wft.transient:  # the server drops it and lets the task time out
                 return unchanged(state, Error(ErrorKind.INVALID_ARGUMENT, cause.name))
@@ -131,6 +150,22 @@ def _fail_task(
     workflow_task.fail(txn, wft, cause, identity=identity, rejected=True)
     workflow_task.schedule(txn)
     return finish(txn, Error(ErrorKind.INVALID_ARGUMENT, f"workflow task failed: {cause.name}"))
+
+
+def _reject(
+    state: MutableState, wft: WorkflowTaskInfo, rejection: Rejection, identity: str, now: int
+) -> Outcome:
+    """Fail the task for a limit, with the server's failure; a size limit terminates the
+    run in the same transaction, with that failure's message as the reason."""
+    txn = Txn(state, now)
+    message = rejection.message
+    failure = server_failure(message, non_retryable=False)
+    workflow_task.fail(txn, wft, rejection.cause, failure, identity, rejected=True)
+    if rejection.terminate:
+        execution.terminate(txn, TerminateWorkflowExecution(message, HISTORY_SERVICE))
+    else:
+        workflow_task.schedule(txn)
+    return finish(txn, Error(ErrorKind.INVALID_ARGUMENT, message))
 
 
 def _discard_speculative(

@@ -147,6 +147,8 @@ def start_workflow_execution(
         execution_time=now + req.first_workflow_task_backoff,
         reset_points=req.reset_points,
         retention=req.retention,
+        memo=req.memo,
+        search_attributes=req.search_attributes,
     )
     txn = Txn(state, now)
     txn.append(
@@ -253,10 +255,13 @@ def _closed(state: MutableState) -> Outcome:
 def signal_workflow_execution(
     state: MutableState, req: SignalWorkflowExecution, now: int
 ) -> Outcome:
-    if not state.running:
-        return _closed(state)
+    # A repeated request is answered OK even after the run closed: its first attempt
+    # was applied (`service/history/api/signalworkflow/api.go` checks the request id
+    # before the run's state), so a sender whose answer was lost is not told it failed.
     if req.request_id and req.request_id in state.signal_request_ids:
         return unchanged(state, Ok())
+    if not state.running:
+        return _closed(state)
     txn = Txn(state, now)
     _write_signal(txn, req)
     workflow_task.schedule(txn)
@@ -296,8 +301,8 @@ def signal_with_start_workflow_execution(
 def request_cancel_workflow_execution(
     state: MutableState, req: RequestCancelWorkflowExecution, now: int
 ) -> Outcome:
-    if not state.running:
-        return _closed(state)
+    if not state.running:  # "a success even if the target workflow has already finished"
+        return unchanged(state, Ok())  # (service/history/api/requestcancelworkflow/api.go)
     if state.cancel_requested:
         return unchanged(state, Ok())  # a second request changes nothing
     txn = Txn(state, now)
@@ -412,6 +417,13 @@ def terminate_workflow_execution(
     if not state.running:
         return _closed(state)
     txn = Txn(state, now)
+    terminate(txn, req)
+    return finish(txn, Ok())
+
+
+def terminate(txn: Txn, req: TerminateWorkflowExecution) -> None:
+    """Fail a task in flight, flush, write WorkflowExecutionTerminated, close the run
+    (`TerminateWorkflow` in service/history/workflow/util.go)."""
     _force_close_task(txn)
     txn.append(
         E.WORKFLOW_EXECUTION_TERMINATED,
@@ -420,7 +432,6 @@ def terminate_workflow_execution(
         ),
     )
     close(txn, RunStatus.TERMINATED)
-    return finish(txn, Ok())
 
 
 def workflow_run_timeout(state: MutableState, task: WorkflowRunTimeoutTask, now: int) -> Outcome:

@@ -8,10 +8,14 @@ state (None before the run exists), the request, and the current time in; an
 
 from __future__ import annotations
 
+import dataclasses
+
+from core.statemachine.history.limits import DEFAULT_LIMITS, Limits
 from core.statemachine.history.service import (
     activity,
     child,
     commands,
+    enforce,
     execution,
     timer,
     update,
@@ -20,7 +24,9 @@ from core.statemachine.history.service import (
 from core.statemachine.history.service.requests import (
     ActivityRetryTask,
     ActivityTimeoutTask,
+    Error,
     FireTimer,
+    Heartbeat,
     RecordActivityTaskHeartbeat,
     RecordActivityTaskStarted,
     RecordChildExecutionCompleted,
@@ -46,14 +52,27 @@ from core.statemachine.history.service.requests import (
     WorkflowTaskTimeoutTask,
 )
 from core.statemachine.history.service.state import MutableState
-from core.statemachine.history.service.txn import Outcome
+from core.statemachine.history.service.txn import Outcome, unchanged
 
-__all__ = ["Outcome", "handle", "signal_with_start", "start"]
+__all__ = ["Outcome", "admit_start", "handle", "signal_with_start", "start"]
 
 
 def start(request: StartWorkflowExecution, now: int) -> Outcome:
-    """Start a new run (its id must not be in use: see `handle` for an existing one)."""
+    """Start a new run (its id must not be in use: see `handle` for an existing one;
+    `admit_start` says whether the server takes the request at all)."""
     return execution.start_workflow_execution(request, now)
+
+
+def admit_start(
+    request: StartWorkflowExecution | SignalWithStartWorkflowExecution,
+    limits: Limits = DEFAULT_LIMITS,
+) -> Error | None:
+    """InvalidArgument if the server refuses this start (or signal-with-start) for its
+    size (LIMIT-BLOB-SIZE, LIMIT-MEMO-SIZE, LIMIT-SEARCH-ATTRIBUTES-SIZE); else None.
+    The host calls it before `start` or `signal_with_start`, as the server validates a
+    start before it creates the run."""
+    admitted = enforce.admit(request, limits)
+    return admitted if isinstance(admitted, Error) else None
 
 
 def signal_with_start(
@@ -63,9 +82,15 @@ def signal_with_start(
     return execution.signal_with_start_workflow_execution(state, request, now)
 
 
-def handle(state: MutableState, request: Request, now: int) -> Outcome:
-    """Apply one request to an existing run (see the module docstring)."""
-    outcome = _dispatch(state, request, now)
+def handle(
+    state: MutableState, request: Request, now: int, limits: Limits = DEFAULT_LIMITS
+) -> Outcome:
+    """Apply one request to an existing run (see the module docstring), under the
+    server's `limits` (enforce.py)."""
+    admitted = enforce.admit(request, limits) if type(request) in _SIZED else request
+    if isinstance(admitted, Error):
+        return unchanged(state, admitted)
+    outcome = _dispatch(state, admitted, now, limits)
     wft, before = outcome.state.wft, state.wft
     if (
         wft is not None
@@ -74,15 +99,21 @@ def handle(state: MutableState, request: Request, now: int) -> Outcome:
         and before is not None
         and before.stamp == wft.stamp  # it was waiting before this request's events
     ):
-        return workflow_task.convert_unwritten(outcome, now)
-    return outcome
+        outcome = workflow_task.convert_unwritten(outcome, now)
+    converted = admitted is not request and type(request) is RecordActivityTaskHeartbeat
+    if converted and not isinstance(outcome.reply, Error):  # the activity failed: stop it
+        outcome = dataclasses.replace(outcome, reply=Heartbeat(cancel_requested=True))
+    return enforce.enforce_history(state, outcome, now, limits)
 
 
-def _dispatch(state: MutableState, request: Request, now: int) -> Outcome:
+_SIZED = frozenset(enforce.SIZED_REQUESTS)
+
+
+def _dispatch(state: MutableState, request: Request, now: int, limits: Limits) -> Outcome:
     if isinstance(request, RecordWorkflowTaskStarted):
-        return workflow_task.record_workflow_task_started(state, request, now)
+        return workflow_task.record_workflow_task_started(state, request, now, limits)
     if isinstance(request, RespondWorkflowTaskCompleted):
-        return commands.respond_workflow_task_completed(state, request, now)
+        return commands.respond_workflow_task_completed(state, request, now, limits)
     if isinstance(request, RecordActivityTaskStarted):
         return activity.record_activity_task_started(state, request, now)
     if isinstance(request, RespondActivityTaskCompleted):

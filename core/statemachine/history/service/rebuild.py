@@ -39,13 +39,17 @@ from types import MappingProxyType
 from core.enums import EventType, TimeoutType
 from core.events import (
     HistoryEvent,
+    UpsertWorkflowSearchAttributesEventAttributes,
     WorkflowExecutionStartedEventAttributes,
+    WorkflowPropertiesModifiedEventAttributes,
     WorkflowTaskCompletedEventAttributes,
     WorkflowTaskScheduledEventAttributes,
     WorkflowTaskStartedEventAttributes,
     WorkflowTaskTimedOutEventAttributes,
 )
 from core.fastinit import fast_init_all
+from core.opaque import Opaque
+from core.statemachine.history.limits import merged
 from core.statemachine.history.service import rebuild_fold as f
 from core.statemachine.history.service import reset_points
 from core.statemachine.history.service.rebuild_fold import Fold, attrs_of, time_of
@@ -146,6 +150,8 @@ def _started(event: HistoryEvent, ids: RunIds, now: int) -> MutableState:
         root=(root.workflow_id, root.run_id) if root else (ids.workflow_id, ids.run_id),
         reset_points=reset_points.from_json(a.prev_auto_reset_points),
         retention=ids.retention,
+        memo=a.memo,
+        search_attributes=a.search_attributes,
     )
 
 
@@ -173,6 +179,7 @@ def _wft_started(fold: Fold, event: HistoryEvent) -> None:
         attempt=1,
         worker_version=a.worker_version,
         history_size_bytes=a.history_size_bytes,
+        suggest_continue_as_new=a.suggest_continue_as_new_reasons,
     )
     fold.state["wft_attempt"] = 1
 
@@ -227,6 +234,20 @@ def _closed(status: RunStatus) -> Callable[[Fold, HistoryEvent], None]:
     return close
 
 
+def _search_attributes_upserted(fold: Fold, event: HistoryEvent) -> None:
+    a = attrs_of(event, UpsertWorkflowSearchAttributesEventAttributes)
+    current = fold.state.get("search_attributes", fold.start.search_attributes)
+    old = current if isinstance(current, Opaque) else None
+    fold.state["search_attributes"] = merged(old, a.search_attributes, "indexedFields")
+
+
+def _properties_modified(fold: Fold, event: HistoryEvent) -> None:
+    a = attrs_of(event, WorkflowPropertiesModifiedEventAttributes)
+    current = fold.state.get("memo", fold.start.memo)
+    old = current if isinstance(current, Opaque) else None
+    fold.state["memo"] = merged(old, a.upserted_memo, "fields")
+
+
 def _no_state(fold: Fold, event: HistoryEvent) -> None:
     """Events the service keeps nothing for (a signal's request id is kept in mutable
     state only, never rebuilt: `ApplyWorkflowExecutionSignaled`)."""
@@ -272,8 +293,8 @@ APPLY: Mapping[EventType, Callable[[Fold, HistoryEvent], None]] = MappingProxyTy
         E.WORKFLOW_EXECUTION_CANCEL_REQUESTED: _cancel_requested,
         E.WORKFLOW_EXECUTION_SIGNALED: _no_state,
         E.MARKER_RECORDED: _no_state,
-        E.UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: _no_state,
-        E.WORKFLOW_PROPERTIES_MODIFIED: _no_state,
+        E.UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: _search_attributes_upserted,
+        E.WORKFLOW_PROPERTIES_MODIFIED: _properties_modified,
         E.WORKFLOW_EXECUTION_COMPLETED: _closed(RunStatus.COMPLETED),
         E.WORKFLOW_EXECUTION_FAILED: _closed(RunStatus.FAILED),
         E.WORKFLOW_EXECUTION_TIMED_OUT: _closed(RunStatus.TIMED_OUT),

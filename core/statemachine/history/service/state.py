@@ -19,6 +19,7 @@ from dataclasses import dataclass, fields
 from enum import Enum
 from typing import TypeVar
 
+from core.enums import SuggestContinueAsNewReason
 from core.events import HistoryEvent
 from core.fastinit import fast_init_all, slot_copier
 from core.opaque import Opaque
@@ -92,6 +93,9 @@ class WorkflowTaskInfo:
     identity: str = ""
     worker_version: Opaque | None = None
     history_size_bytes: int = 0
+    # Why the task's Started event suggests continue-as-new, if it does (decided when it
+    # starts, written then or, for a task not written yet, when it completes).
+    suggest_continue_as_new: tuple[SuggestContinueAsNewReason, ...] = ()
     # Speculative (Workflow Update only): never persisted unless it completes with more
     # than update rejections (temporal:docs/architecture/speculative-workflow-task.md).
     speculative: bool = False
@@ -249,6 +253,14 @@ class MutableState:
     # `UpdateResetRunID` in service/history/ndc/workflow_resetter.go): a child's close
     # reported to this run goes on to that one.
     reset_run_id: str = ""
+    # The run's memo and search attributes as they stand: the start's, with each upsert
+    # merged in (`payload.MergeMapOfPayload`); the size limits measure them (enforce.py).
+    memo: Opaque | None = None
+    search_attributes: Opaque | None = None
+    # ExecutionStats.HistorySize: the bytes of history the store has written for the run.
+    # The service never computes it; the host that persists the events adds their size
+    # (`enforce.persisted`). LIMIT-HISTORY-SIZE compares it with the limit.
+    history_size: int = 0
 
     @property
     def running(self) -> bool:

@@ -209,6 +209,8 @@ class Outcome:
     reply: Reply
     # Continue-as-new: the start of the next run, to be applied in the same transaction.
     new_run: StartWorkflowExecution | None = None
+    # What the server would log as a warning: a limit's warn level passed (enforce.py).
+    warnings: tuple[str, ...] = ()
 
 
 def finish(txn: Txn, reply: Reply, new_run: StartWorkflowExecution | None = None) -> Outcome:

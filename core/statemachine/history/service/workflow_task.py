@@ -47,6 +47,7 @@ from core.events import (
 )
 from core.opaque import Opaque
 from core.statemachine import fsm
+from core.statemachine.history.limits import DEFAULT_LIMITS, Limits, suggest_continue_as_new
 from core.statemachine.history.service.requests import (
     Error,
     ErrorKind,
@@ -196,7 +197,7 @@ def _queue(s: MutableState, sticky: bool) -> TaskQueue:
 
 
 def record_workflow_task_started(
-    state: MutableState, req: RecordWorkflowTaskStarted, now: int
+    state: MutableState, req: RecordWorkflowTaskStarted, now: int, limits: Limits = DEFAULT_LIMITS
 ) -> Outcome:
     if not state.running:
         return unchanged(state, Error(ErrorKind.WORKFLOW_COMPLETED, "workflow is closed"))
@@ -211,6 +212,9 @@ def record_workflow_task_started(
         return unchanged(state, Error(ErrorKind.ALREADY_STARTED, "workflow task already started"))
     txn = Txn(state, now)
     transition(wft, _I.RECORD_STARTED)
+    # LIMIT-SUGGEST-CONTINUE-AS-NEW: the next event id is the Started event's (or, for a
+    # task not written yet, its Scheduled event's), as the server counts it.
+    suggest = suggest_continue_as_new(limits, state.next_event_id, req.history_size_bytes)
     if wft.unwritten:
         started_id = wft.scheduled_event_id + 1
     else:
@@ -220,6 +224,8 @@ def record_workflow_task_started(
                 scheduled_event_id=wft.scheduled_event_id,
                 identity=req.identity,
                 request_id=req.request_id,
+                suggest_continue_as_new=bool(suggest),
+                suggest_continue_as_new_reasons=suggest,
                 history_size_bytes=req.history_size_bytes,
                 worker_version=req.worker_version,
             ),
@@ -232,6 +238,7 @@ def record_workflow_task_started(
         identity=req.identity,
         worker_version=req.worker_version,
         history_size_bytes=req.history_size_bytes,
+        suggest_continue_as_new=suggest,
     )
     txn.set(wft=started)
     txn.task(
@@ -318,6 +325,8 @@ def _unwritten_attributes(
             scheduled_event_id=scheduled_event_id,
             identity=wft.identity,
             request_id=wft.request_id,
+            suggest_continue_as_new=bool(wft.suggest_continue_as_new),
+            suggest_continue_as_new_reasons=wft.suggest_continue_as_new,
             history_size_bytes=wft.history_size_bytes,
             worker_version=wft.worker_version,
         ),

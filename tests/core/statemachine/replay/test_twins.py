@@ -4,6 +4,7 @@ real data), and a deliberately changed twin fails at the event where it departs.
 from __future__ import annotations
 
 import inspect
+import json
 
 import pytest
 
@@ -12,15 +13,22 @@ from core import workflow
 from core.events import WorkflowExecutionStartedEventAttributes
 from core.statemachine.replay.driver import query, replay, snapshot
 from core.workflow import Context, Nondeterminism
-from tests.conftest import corpus_events, corpus_files
+from tests.conftest import HISTORIES, corpus_events, corpus_files
 
 TWINS = {
     workflow.definition(c).name: workflow.definition(c)
     for c in vars(twins).values()
     if inspect.isclass(c) and "__tmodel_definition__" in vars(c)
 }
-# Histories with no twin: they need a feature the API does not offer (memo upserts).
-NO_TWIN = {"search-attributes-memo.json"}
+# Histories with no twin: they need a feature the API does not offer (memo upserts); and
+# the histories of the server's limits (adapters/conform/scenarios/library_limits.py),
+# run under a small dynamic config (the manifest's `dynamic_config`), whose tasks the
+# server mostly failed, so there is little for a replay to check.
+NO_TWIN = {"search-attributes-memo.json"} | {
+    entry["file"]
+    for entry in json.loads((HISTORIES / "manifest.json").read_text(encoding="utf-8"))["histories"]
+    if "dynamic_config" in entry
+}
 
 
 def twin_of(name: str) -> str:

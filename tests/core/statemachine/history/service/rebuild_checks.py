@@ -58,6 +58,8 @@ COMPARED = frozenset(
         "children",
         "signals_out",
         "cancels_out",
+        "memo",  # Started's, merged with each WorkflowPropertiesModified
+        "search_attributes",  # Started's, merged with each UpsertWorkflowSearchAttributes
     }
 )
 # Fields compared through a projection (below): their history-determined part.
@@ -70,6 +72,7 @@ BLIND = {
     "sticky_schedule_to_start_timeout": "a rebuild clears stickiness",
     "signal_request_ids": "kept in mutable state only, never in an event",
     "reset_run_id": "set on a reset's base run, written to no event",
+    "history_size": "the store's count of the bytes it wrote, reported by the host",
 }
 # The parts of pending entities the history determines.
 ACTIVITY_COMPARED = (
@@ -110,6 +113,7 @@ WFT_COMPARED = (
     "attempt",
     "worker_version",
     "history_size_bytes",
+    "suggest_continue_as_new",
 )
 WFT_BLIND = {
     "task_queue": "stickiness is cleared",
