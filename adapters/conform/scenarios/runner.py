@@ -131,7 +131,15 @@ async def run_scenario(
     except TimeoutError:
         result.error = f"did not finish within {SCENARIO_TIMEOUT:.0f}s"
     except Exception as err:  # reported in the scenario's row; the others go on
-        result.error = f"{type(err).__name__}: {_one_line(err)}"
+        result.error = _described(err)
+    except asyncio.CancelledError as err:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():  # this run is being stopped (Ctrl-C)
+            raise
+        # The SDK cancelled the scenario's task (a worker that gave up, for one, when the
+        # server stopped answering): a failed scenario, with what went wrong before.
+        cause = err.__context__
+        result.error = "cancelled" + (f" after {_described(cause)}" if cause else "")
     result.seconds = time.monotonic() - began
     result.captures = ctx.captures
     return result
@@ -176,6 +184,10 @@ def command_restart(command: Sequence[str], address: str, runtime: Runtime) -> R
         await connect(address, runtime)
 
     return restart
+
+
+def _described(err: BaseException) -> str:
+    return f"{type(err).__name__}: {_one_line(err)}"
 
 
 def _one_line(err: BaseException) -> str:

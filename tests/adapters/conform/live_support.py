@@ -39,6 +39,7 @@ def conform_live(
 ) -> tuple[int, Doc, str]:
     code = main(["conform", "--json", "--target", address, "--tlc-budget", TLC_BUDGET, *args])
     out, err = capsys.readouterr()
+    assert out.startswith("{"), (code, err)  # no report: bad input, or a bug (exit 3)
     return code, json.loads(out), err
 
 

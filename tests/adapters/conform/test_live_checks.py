@@ -4,18 +4,26 @@ history is broken in the way it exists to catch; and the live mode's arguments."
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import dataclasses
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
+from temporalio.client import Client
 
 from adapters.cli import main
 from adapters.conform import checks, live
-from adapters.conform.scenarios.registry import EVERY_SCENARIO, FAULT_SCENARIOS, SCENARIOS
+from adapters.conform.scenarios.registry import (
+    EVERY_SCENARIO,
+    FAULT_SCENARIOS,
+    SCENARIOS,
+    Scenario,
+)
+from adapters.conform.scenarios.runner import run_scenario
 from adapters.tlc import TlcUnavailable, find_toolchain
 from core.errors import BadInput
 from core.events import ActivityTaskScheduledEventAttributes, HistoryEvent
@@ -194,3 +202,33 @@ def test_the_fault_histories_are_the_fault_scenarios_and_their_manifest() -> Non
     on_disk = sorted(p.name for p in folder.glob("*.json") if p.name != "manifest.json")
     assert on_disk == sorted(p.name for p in fault_files())
     assert sorted(p.stem for p in fault_files()) == sorted(FAULT_SCENARIOS)
+
+
+async def _cancelled_by_the_sdk(ctx: Any) -> None:
+    try:
+        raise ConnectionError("tcp connect error")
+    except ConnectionError:
+        raise asyncio.CancelledError() from None
+
+
+async def _sleeps(ctx: Any) -> None:
+    await asyncio.sleep(60)
+
+
+def test_a_scenario_the_sdk_cancels_fails_and_says_after_what() -> None:
+    scenario = Scenario("cancelled", "raises CancelledError inside", _cancelled_by_the_sdk)
+    run = asyncio.run(run_scenario(cast(Client, None), "nowhere", scenario))
+    assert run.error == "cancelled after ConnectionError: tcp connect error"
+
+
+def test_stopping_the_run_still_stops_it() -> None:
+    scenario = Scenario("sleeps", "sleeps a minute", _sleeps)
+
+    async def stopped() -> None:
+        task = asyncio.create_task(run_scenario(cast(Client, None), "nowhere", scenario))
+        await asyncio.sleep(0.1)
+        task.cancel()
+        await task
+
+    with pytest.raises(asyncio.CancelledError):
+        asyncio.run(stopped())
