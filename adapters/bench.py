@@ -173,8 +173,8 @@ def add_parser(commands: Any) -> None:
     parser.add_argument(
         "--sdk-events",
         type=positive,
-        default=2_000,
-        help="replay: events the SDK's Replayer runs through (default 2000)",
+        default=5_000,
+        help="replay: events both replayers run through for the comparison (default 5000)",
     )
     parser.set_defaults(run=run)
 

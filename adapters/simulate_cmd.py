@@ -1,5 +1,6 @@
 """`tmodel simulate [--seed N | --seeds A..B] [--workflows N] [--workload NAME]
-[--faults LIST|swarm] [--jobs N|auto] [--repro FILE] [--json] [--out DIR]`.
+[--faults LIST|swarm] [--jobs N|auto] [--scheduler ADDRESS] [--repro FILE] [--json]
+[--out DIR]`.
 
 Runs the deterministic cluster simulator (`sim.run.simulate`) once per seed, with every
 invariant checked, and reports what happened: workflows, history events, the faults
@@ -16,6 +17,8 @@ one line.
 ``tmodel validate`` reads), the trace as text and an SVG timeline (`sim.timeline`).
 ``--jobs N`` runs up to N seeds at once in worker processes (`auto`: one per core); each
 seed's run, and so its trace hash, is the same whichever process ran it.
+``--scheduler tcp://HOST:PORT`` runs the seeds on a Dask cluster instead
+(`adapters.simulate_dask`), with the same hashes; a failing seed is shrunk here.
 """
 
 from __future__ import annotations
@@ -85,6 +88,12 @@ def add_parser(commands: Any) -> None:
         metavar="N|auto",
         help="seeds run at once, one process each (default 1; auto: one per core)",
     )
+    parser.add_argument(
+        "--scheduler",
+        metavar="tcp://HOST:PORT",
+        help="run the seeds on a Dask cluster: the address of its scheduler (`dask "
+        "scheduler`; workers: `dask worker tcp://HOST:PORT`, with this package installed)",
+    )
     parser.add_argument("--repro", type=nonempty_path, metavar="FILE", help="replay a repro file")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.add_argument(
@@ -147,15 +156,22 @@ def known_workloads() -> tuple[str, ...]:
 
 @dataclass(frozen=True, slots=True)
 class Request:
-    """What to run: configs (one per seed), or a repro file to replay."""
+    """What to run: configs (one per seed), or a repro file to replay; where (`scheduler`:
+    a Dask cluster's address, None: here)."""
 
     configs: tuple[SimConfig, ...]
     repro: Repro | None = None
     repro_path: str | None = None
+    scheduler: str | None = None
 
 
 def parse_request(args: argparse.Namespace) -> Request:
     """The runs the arguments ask for; raises `BadInput` with a one-line reason."""
+    scheduler = getattr(args, "scheduler", None)
+    if scheduler is not None and (args.repro is not None or args.jobs != 1):
+        raise BadInput("--scheduler runs a sweep on a cluster; it takes no --repro or --jobs")
+    if scheduler is not None and not scheduler.strip():
+        raise BadInput("--scheduler: expected an address like tcp://127.0.0.1:8786")
     if args.repro is not None:
         given = [
             f"--{name}"
@@ -176,7 +192,7 @@ def parse_request(args: argparse.Namespace) -> Request:
         workload=workload,
         faults=args.faults if args.faults is not None else DEFAULT.faults,
     )
-    return Request(tuple(replace(base, seed=seed) for seed in seeds))
+    return Request(tuple(replace(base, seed=seed) for seed in seeds), scheduler=scheduler)
 
 
 def read_repro(path: str) -> Repro:
@@ -210,7 +226,11 @@ def run(args: argparse.Namespace) -> int:
     except BadInput as exc:
         print(f"tmodel simulate: {exc}", file=sys.stderr)
         return 2
-    outcomes = _run_all(request.configs, jobs=args.jobs, full=out is not None)
+    try:
+        outcomes = _run_all(request.configs, args.jobs, out is not None, request.scheduler)
+    except BadInput as exc:  # the cluster could not be reached or used
+        print(f"tmodel simulate: {exc}", file=sys.stderr)
+        return 2
     shrunk: Shrunk | None = None
     repro_path: str | None = request.repro_path
     failing = next((o for o in outcomes if o.result.violations), None)
@@ -236,9 +256,21 @@ def run(args: argparse.Namespace) -> int:
     return 1 if failing is not None else 0
 
 
-def _run_all(configs: tuple[SimConfig, ...], jobs: int = 1, full: bool = True) -> list[Outcome]:
-    """Every config's run. Progress goes to stderr, with ``--json`` too (stdout stays one
-    document): over the workflows closed in a single run, over the seeds in a sweep."""
+def _run_all(
+    configs: tuple[SimConfig, ...], jobs: int = 1, full: bool = True, scheduler: str | None = None
+) -> list[Outcome]:
+    """Every config's run, here or (`scheduler`) on a Dask cluster. Progress goes to
+    stderr, with ``--json`` too (stdout stays one document): over the workflows closed in
+    a single local run, over the seeds in a sweep."""
+    if scheduler is not None:
+        from adapters.simulate_dask import run_on_cluster  # Dask is imported only here
+
+        with progress("simulate", total=len(configs), unit="seeds") as advance:
+            done = run_on_cluster(configs, scheduler, full, lambda _: advance(1))
+        return [
+            Outcome(config, result, seconds)
+            for config, (result, seconds) in zip(configs, done, strict=True)
+        ]
     if len(configs) == 1:
         config = configs[0]
         label, workflows = f"simulate seed {config.seed}", len(config.started())

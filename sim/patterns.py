@@ -328,3 +328,25 @@ DEFINITIONS: dict[str, workflow.Definition] = {
 def mixed(rng: random.Random) -> Drive:
     """One of the patterns, chosen by the run's RNG."""
     return PATTERNS[rng.choice(sorted(PATTERNS))](rng)
+
+
+@workflow.defn(name="BenchWorkflow")
+class TwoActivitiesAndTimer:
+    """The workflow `tmodel bench simulate` also runs on a real dev server (the same
+    shape as adapters/bench_real_workflow.py): an activity, a 10 ms timer, an activity
+    given the first one's result."""
+
+    @workflow.run
+    async def run(self, wf: Context, n: int) -> Any:
+        first = await wf.execute_activity("bench-activity", n, start_to_close_timeout=30)
+        await wf.sleep(0.01)
+        return await wf.execute_activity("bench-activity", first, start_to_close_timeout=30)
+
+
+def two_activities_and_timer(rng: random.Random) -> Drive:
+    return Drive("BenchWorkflow", (rng.randint(0, 1_000),))
+
+
+BENCH_DEFINITIONS: dict[str, workflow.Definition] = {
+    "BenchWorkflow": workflow.definition(TwoActivitiesAndTimer)
+}

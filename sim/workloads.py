@@ -15,7 +15,14 @@ from dataclasses import dataclass
 from core import payloads
 from core.opaque import Opaque
 from sim.kernel import MS
-from sim.patterns import DEFINITIONS, PATTERNS, Drive, mixed
+from sim.patterns import (
+    BENCH_DEFINITIONS,
+    DEFINITIONS,
+    PATTERNS,
+    Drive,
+    mixed,
+    two_activities_and_timer,
+)
 from sim.replay_code import ReplayCode
 from sim.workflow_code import ScriptedCode, WorkflowCode
 from sim.workload_driver import Spec
@@ -114,4 +121,18 @@ WORKLOADS: dict[str, Workload] = {
         name: Workload(name, _replay_code, _pattern_script(pick))
         for name, pick in sorted(PATTERNS.items())
     },
+    # What `tmodel bench simulate` also runs on a real dev server: two activities and a
+    # timer, workers that never fail (faults are the config's; the bench sets none).
+    "two-activities-timer": Workload(
+        "two-activities-timer",
+        lambda: ReplayCode(BENCH_DEFINITIONS),
+        _pattern_script(two_activities_and_timer),
+        Behaviour(
+            activity_failure=0.0,
+            activity_non_retryable=0.0,
+            activity_lost=0.0,
+            activity_heartbeat=0.0,
+            workflow_task_failure=0.0,
+        ),
+    ),
 }

@@ -42,10 +42,10 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from enum import Enum
 from typing import TypeAlias
 
 from core.errors import BadInput, InvalidTransition
+from core.fastenum import Enum
 from core.fastinit import fast_init_all
 from core.statemachine.fsm import make_table, step
 

@@ -171,6 +171,7 @@ _RM_ACTIONS: dict[str, Callable[[State, int], State | None]] = {
 
 
 _RM_TYPE = frozenset({RMState})
+_RM_STATES = tuple(RMState)  # iterating the enum class itself costs Python calls per state
 
 # --- properties -------------------------------------------------------------------------
 
@@ -267,7 +268,7 @@ class TwoPhaseCommit:
             append((_TM_ABORT, new(State, (rms, TMState.ABORTED, prep, msgs | _ABORTS))))
         commit = COMMIT in msgs
         abort = ABORT in msgs
-        working, prepared_, committed, aborted = RMState
+        working, prepared_, committed, aborted = _RM_STATES
         broken = self.broken
         sends = self._sends
         do_prepare, do_abort = acts["RMPrepare"], acts["RMChooseToAbort"]

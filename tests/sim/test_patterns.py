@@ -57,3 +57,19 @@ def test_mixed_draws_every_pattern() -> None:
     rng = random.Random(7)
     seen = {mixed(rng).workflow_type for _ in range(300)}
     assert seen == set(DEFINITIONS)
+
+
+def test_the_bench_workload_has_the_real_bench_workflows_shape() -> None:
+    """`tmodel bench simulate` compares the simulator with a dev server on this workload:
+    22 events a workflow, as BenchWorkflow (adapters/bench_real_workflow.py) writes."""
+    from sim.config import SimConfig
+    from sim.run import simulate
+
+    result = simulate(SimConfig(workload="two-activities-timer", faults=(), workflows=20))
+    assert result.ok and result.workflows == 20
+    assert {len(events) for events in result.histories.values()} == {22}
+    kinds = [e.event_type.name for e in next(iter(result.histories.values()))]
+    assert kinds.count("ACTIVITY_TASK_COMPLETED") == 2 and kinds.count("TIMER_FIRED") == 1
+    assert kinds[-1] == "WORKFLOW_EXECUTION_COMPLETED"
+    swarm = simulate(SimConfig(seed=3, workload="two-activities-timer", workflows=20))
+    assert swarm.ok

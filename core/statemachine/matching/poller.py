@@ -22,8 +22,7 @@ that reply first. A poller whose deadline has passed is never offered a task.
 
 from __future__ import annotations
 
-from enum import Enum
-
+from core.fastenum import Enum
 from core.statemachine.fsm import make_table
 
 RULE = "INV-NO-LOST-TASK"

@@ -28,9 +28,9 @@ task ends Delivered or Dropped with a `DropReason`, or is still Backlog or Dispa
 
 from __future__ import annotations
 
-from enum import Enum
 from types import MappingProxyType
 
+from core.fastenum import Enum
 from core.statemachine.fsm import Row, make_table
 
 RULE = "INV-NO-LOST-TASK"

@@ -9,10 +9,10 @@ of its own.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
 from typing import TypeAlias
 
 from core.errors import BadInput
+from core.fastenum import Enum
 from core.fastinit import fast_init_all
 from core.statemachine.matching.poller import PollerState
 from core.statemachine.matching.task import DropReason, TaskState

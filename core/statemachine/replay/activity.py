@@ -21,9 +21,8 @@ events does nothing: the close is delivered. Outputs name what the engine does: 
 
 from __future__ import annotations
 
-from enum import Enum
-
 from core.enums import EventType
+from core.fastenum import Enum
 from core.statemachine.fsm import Row, Table, make_table
 
 

@@ -14,9 +14,8 @@ RequestCancelExternal for it), so the model refuses it rather than guess.
 
 from __future__ import annotations
 
-from enum import Enum
-
 from core.enums import EventType
+from core.fastenum import Enum
 from core.statemachine.fsm import Row, Table, make_table
 
 

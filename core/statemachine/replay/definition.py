@@ -26,10 +26,10 @@ import functools
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import TypeVar, overload
 
 from core.errors import InvalidDefinition
+from core.fastenum import Enum
 from core.fastinit import fast_init_all
 from core.opaque import JsonValue, Opaque
 from core.statemachine.replay.scheduler import CancelledError

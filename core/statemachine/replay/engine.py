@@ -31,13 +31,13 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from enum import Enum
 
 from core import payloads
 from core.commands import Command
 from core.enums import EventType
 from core.errors import BadPayload, InvalidTransition, Nondeterminism, PotentialDeadlock
 from core.events import HistoryEvent, WorkflowExecutionStartedEventAttributes
+from core.fastenum import Enum
 from core.statemachine import fsm
 from core.statemachine.history.service.requests import UpdateMessage, UpdateWorkflowExecution
 from core.statemachine.replay import (

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import Enum
 
 from core.commands import Command
 from core.enums import EventType
+from core.fastenum import Enum
 from core.fastinit import fast_init_all
 from core.statemachine import fsm
 from core.statemachine.history.service.requests import UpdateMessage

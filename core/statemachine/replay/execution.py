@@ -21,9 +21,8 @@ is a bug in the code and fails the workflow *task*, so the server retries it.
 
 from __future__ import annotations
 
-from enum import Enum
-
 from core.enums import EventType
+from core.fastenum import Enum
 from core.statemachine.fsm import Row, Table, make_table
 
 

@@ -17,9 +17,8 @@ activity id and type) and ``result``; side effects use the Go SDK's ``SideEffect
 
 from __future__ import annotations
 
-from enum import Enum
-
 from core.enums import EventType
+from core.fastenum import Enum
 from core.statemachine.fsm import Row, Table, make_table
 
 PATCH_MARKER = "core_patch"

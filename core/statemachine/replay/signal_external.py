@@ -9,9 +9,8 @@
 
 from __future__ import annotations
 
-from enum import Enum
-
 from core.enums import EventType
+from core.fastenum import Enum
 from core.statemachine.fsm import Row, Table, make_table
 
 

@@ -15,9 +15,8 @@ the command; cancelling one whose TimerFired is among the task's events does not
 
 from __future__ import annotations
 
-from enum import Enum
-
 from core.enums import EventType
+from core.fastenum import Enum
 from core.statemachine.fsm import Row, Table, make_table
 
 

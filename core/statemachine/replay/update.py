@@ -17,9 +17,8 @@ messages placed by PROTOCOL_MESSAGE commands, so they are matched like commands.
 
 from __future__ import annotations
 
-from enum import Enum
-
 from core.enums import EventType
+from core.fastenum import Enum
 from core.statemachine.fsm import Row, Table, make_table
 
 
