@@ -99,8 +99,7 @@ def example() -> tuple[str, str]:
         *shown,
         "```",
         "",
-        f"Each cluster's copy of `{wf}` once the partition healed and replication "
-        "drained:",
+        f"Each cluster's copy of `{wf}` once the partition healed and replication drained:",
         "",
     ]
     for name, site in run.sites.items():
