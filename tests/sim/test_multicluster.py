@@ -161,6 +161,12 @@ def test_the_failback_finding_is_reproduced() -> None:
 
 @pytest.mark.slow
 def test_a_thousand_swarm_seeds_run_clean_but_for_the_failback_finding() -> None:
-    configs = [SimConfig(seed=seed, clusters=2) for seed in range(1000)]
-    failing = [r for r in map(simulate, configs) if not r.ok]
-    assert all(failback_losses_only(r) for r in failing), [r.seed for r in failing]
+    """`tmodel simulate --seeds 0..999 --clusters 2`, every seed's verdict examined."""
+    from adapters.simulate_pool import run_many
+
+    unexplained: list[int] = []
+    for first in range(0, 1000, 50):  # in chunks: a result with its trace is large
+        configs = [SimConfig(seed=seed, clusters=2) for seed in range(first, first + 50)]
+        done = run_many(configs, jobs=2, full=True)
+        unexplained += [r.seed for r, _ in done if not r.ok and not failback_losses_only(r)]
+    assert unexplained == []
