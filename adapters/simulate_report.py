@@ -55,9 +55,14 @@ _RULE = re.compile(r"H\d+")
 _TEXT_WIDTH = 88
 
 
-def invariant_ids() -> tuple[str, ...]:
-    """The invariants every run checks (their IDs, spec/README.md)."""
-    return tuple(name for name, _ in INVARIANTS)
+def invariant_ids(multi: bool = False) -> tuple[str, ...]:
+    """The invariants every run checks (their IDs, spec/README.md); `multi`: those of a
+    multi-cluster run."""
+    return tuple(name for name, _ in _checked(multi))
+
+
+def _checked(multi: bool) -> tuple[tuple[str, str], ...]:
+    return REPL_INVARIANTS if multi else INVARIANTS
 
 
 def checked_as(violation_id: str) -> str:
@@ -145,7 +150,7 @@ def _totals(outcomes: Sequence[Outcome]) -> dict[str, Any]:
         "events": sum(o.result.events for o in outcomes),
         "requests": sum(o.result.requests for o in outcomes),
         "faults": dict(sorted(faults.items())),
-        "invariants_checked": list(invariant_ids()),
+        "invariants_checked": list(invariant_ids(any(o.config.clusters > 1 for o in outcomes))),
         "violated": dict(sorted(violated.items())),
         "failing_seeds": [o.result.seed for o in outcomes if o.result.violations],
         "virtual_ns": sum(o.result.virtual_ns for o in outcomes),
@@ -259,7 +264,7 @@ def invariant_lines(outcomes: Sequence[Outcome]) -> list[str]:
         for v in o.result.violations:
             counts[checked_as(v.id)] += 1
             seeds.setdefault(checked_as(v.id), []).append(o.result.seed)
-    table = REPL_INVARIANTS if any(o.config.clusters > 1 for o in outcomes) else INVARIANTS
+    table = _checked(any(o.config.clusters > 1 for o in outcomes))
     width = max(len(name) for name, _ in table)
     lines = [f"invariants checked ({len(table)}; their IDs are those of spec/README.md):"]
     for name, says in table:

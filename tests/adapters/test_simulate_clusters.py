@@ -78,3 +78,4 @@ def test_json_document(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["simulate", "--clusters", "3", "--seed", "1", "--workflows", "5", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["seeds"][0]["violations"] == []
+    assert doc["summary"]["invariants_checked"] == [name for name, _ in REPL_INVARIANTS]
