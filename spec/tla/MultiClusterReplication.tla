@@ -1,8 +1,8 @@
 ----------------------- MODULE MultiClusterReplication -----------------------
 (***************************************************************************)
-(* A global namespace replicated between clusters (docs/replication.md).  *)
+(* A global namespace replicated between clusters (docs/replication.md).   *)
 (*                                                                         *)
-(* Each cluster keeps its own view of the namespace's failover version;   *)
+(* Each cluster keeps its own view of the namespace's failover version;    *)
 (* the owner of a version is the cluster whose initial failover version is *)
 (* congruent to it modulo the increment (common/cluster/metadata.go,       *)
 (* ClusterNameForFailoverVersion, GetNextFailoverVersion).  Each cluster   *)
@@ -21,8 +21,9 @@
 (* history, with the resend of any gap (RetryReplication in                *)
 (* service/history/ndc/history_replicator.go) folded in, so no task finds  *)
 (* a gap.  Tasks stay queued until acknowledged: delivery may happen in    *)
-(* any order, more than once (delivered without the ack), and a lost       *)
-(* delivery is a step that changes nothing; a partition stops delivery.    *)
+(* any order, more than once (delivered without the ack); a lost delivery  *)
+(* changes nothing, so it needs no action of its own; a partition stops    *)
+(* delivery.                                                               *)
 (***************************************************************************)
 EXTENDS Integers, Sequences, FiniteSets
 
@@ -106,14 +107,14 @@ CanWrite(c, r) ==
 
 HistTasks(c, r, b) == {[kind |-> "hist", to |-> d, run |-> r, br |-> b] : d \in Clusters \ {c}}
 
-\* The signals of `inc` after its LCA with the current branch that the current branch lacks
-\* and that another cluster wrote (reapplyevents/api.go drops events of the receiving
-\* cluster's own versions and deduplicates by the reapplied event's id).
-ToReapply(c, b, inc) ==
+\* The signals of `inc` after its LCA with the current branch `b` that `b` lacks (the
+\* dedup by signal id stands for IsResourceDuplicated on the reapplied event's id).
+ToReapply(b, inc) ==
     {inc[i] : i \in {j \in (LCA(b, inc) + 1)..Len(inc) :
                        inc[j].k = "signal" /\ ~HasSignal(b, inc[j].s)}}
 
-\* Reapply signals on cluster c's current branch (transaction_manager.go,
+\* Reapply signals on cluster c's current branch, leaving out events of c's own versions
+\* (service/history/api/reapplyevents/api.go) (transaction_manager.go,
 \* backfillWorkflowEventsReapply: a running run gets them appended; a closed one is reset
 \* and the signals go to the reset run, which this spec records in resetRuns and does not
 \* follow further).  Returns [bs, rs, out].
@@ -151,7 +152,7 @@ ApplyHist(c, r, bs, ci, inc) ==
             THEN [bs |-> bs, ci |-> ci, sigs |-> {}, dup |-> TRUE]
        ELSE [bs |-> nbs,
              ci |-> IF switch THEN j ELSE ci,
-             sigs |-> IF backfill /\ ~BUG_NO_REAPPLY THEN ToReapply(c, nbs[ci], inc) ELSE {},
+             sigs |-> IF backfill /\ ~BUG_NO_REAPPLY THEN ToReapply(nbs[ci], inc) ELSE {},
              dup |-> FALSE]
 
 -----------------------------------------------------------------------------
