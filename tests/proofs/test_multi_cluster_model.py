@@ -119,8 +119,21 @@ def test_two_failovers_can_drop_a_signal() -> None:
     ]
 
 
+def test_a_graceful_failover_never_forks_a_run() -> None:
+    """With only graceful failovers no two clusters write at once: every run keeps one
+    branch, in every reachable state, and the handover is reached and completed."""
+    result = check(MultiCluster(failovers=0, graceful=1), graph=True)
+    assert result.ok and result.complete
+    assert result.graph is not None
+    states: list[State] = graph_states(result.graph)
+    assert all(len(r.branches) == 1 for s in states for c in s.copies for r in c.runs)
+    assert any(s.records[0].active_cluster == "b" == s.records[1].active_cluster for s in states)
+    assert {"StartHandover", "CompleteHandover", "AbortHandover"} <= set(result.coverage.discovered)
+
+
 def test_registered_with_params() -> None:
     assert MODELS["multi-cluster"]({"signals": "1"}).signals == 1
+    assert MODELS["multi-cluster"]({"graceful": "1"}).graceful == 1
     assert MODELS["multi-cluster"]({"broken": "no-reapply"}).broken == "no-reapply"
     for bad in ({"broken": "no-range-check"}, {"signals": "9"}, {"hosts": "2"}):
         with pytest.raises(BadInput):
