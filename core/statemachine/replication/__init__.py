@@ -19,6 +19,8 @@ Modules, in the order a reader needs them:
 - `replica`: one cluster's copy of a run (branches and events) and its lifecycle table.
 - `applier`: applying a replication task; building tasks and resync answers at the source.
 - `reapply`: reapplying a losing branch's signals, updates and cancel requests.
+- `endpoint`: one cluster's side for one workflow: local writes, received tasks and
+  forwards, with reapplication; every message to send is returned, never sent.
 - `invariants`: the INV-REPL-* predicates.
 
 Pure: no I/O, clock or randomness; every value is frozen and hashable.

@@ -49,6 +49,7 @@ from core.statemachine.replication.replica import (
     RunState,
     absent,
     append_local,
+    last_write_version,
 )
 from core.statemachine.replication.versions import ClusterMetadata, owns
 
@@ -104,8 +105,7 @@ def version_for(
     meta: ClusterMetadata, record: NamespaceRecord, cluster: str, run: RunReplica | None
 ) -> int | None:
     """`namespace.write_version` for a write to `run` (None: a new run)."""
-    last = 0 if run is None or not run.current_events else run.current_events[-1].version
-    return write_version(meta, record, cluster, last)
+    return write_version(meta, record, cluster, last_write_version(run))
 
 
 def write_local(
