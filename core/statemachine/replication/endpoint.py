@@ -81,7 +81,8 @@ class WorkflowCopies:
 @dataclass(frozen=True, slots=True)
 class Forward:
     """Losing-branch events of run `source_run_id` for the active cluster to reapply
-    (`workflow.Context.ReapplyEvents`, answered by the history API ReapplyEvents)."""
+    (`workflow.Context.ReapplyEvents`, answered by the history API ReapplyEvents). The
+    caller delivers it to the cluster the forwarding cluster's record names active."""
 
     source_run_id: str
     events: Events
