@@ -60,6 +60,7 @@ SIZES: dict[str, tuple[Size, ...]] = {
         Size("closes", 1, 0, 2),
         Size("failovers", 1, 0, 2),
         Size("dups", 1, 0, 2),
+        Size("graceful", 0, 0, 1),
     ),
 }
 
@@ -138,18 +139,21 @@ def shard_failover(params: Mapping[str, str]) -> ShardFailover:
 def multi_cluster(params: Mapping[str, str]) -> MultiCluster:
     """``signals`` (0..3, default 2), ``closes`` (0..2, default 1), ``failovers`` (forced
     failovers, 0..2, default 1), ``dups`` (lost acknowledgements, 0..2, default 1),
-    ``broken`` (lower-version, no-reapply, stale-active, no-bump, no-dedup,
-    reset-keeps-close)."""
+    ``graceful`` (graceful failovers, 0..1, default 0), ``broken`` (lower-version,
+    no-reapply, stale-active, no-bump, no-dedup, reset-keeps-close)."""
     from proofs.models.multi_cluster import VARIANTS
 
-    keys = ("signals", "closes", "failovers", "dups", "broken")
+    keys = ("signals", "closes", "failovers", "dups", "graceful", "broken")
     _known(params, "multi-cluster", keys)
-    signals, closes, failovers, dups = (size.read(params) for size in SIZES["multi-cluster"])
+    signals, closes, failovers, dups, graceful = (
+        size.read(params) for size in SIZES["multi-cluster"]
+    )
     return MultiCluster(
         signals=signals,
         closes=closes,
         failovers=failovers,
         dups=dups,
+        graceful=graceful,
         broken=variant_param(params, VARIANTS),
     )
 

@@ -10,7 +10,9 @@ real `core.statemachine.replication` functions (`endpoint.write_local`,
 `namespace.failover`, `namespace.apply_replicated`); the model adds only the queues.
 
 The workflow's run ``r1`` starts in cluster ``a`` (failover version 1) and is replicated
-to ``b`` before the model begins. Actions:
+to ``b`` before the model begins. A second run appears when a losing signal must be
+reapplied to a closed run: the active cluster resets it into ``r1/reset1``, which is
+replicated like ``r1``. Actions:
 
 - ``Signal(c)`` / ``Complete(c)``: a client signals (the signal is acknowledged if the
   write succeeds) or the workflow completes, written by cluster `c` if its record and the
@@ -18,7 +20,12 @@ to ``b`` before the model begins. Actions:
 - ``Partition`` / ``Heal``: once each; while partitioned nothing is delivered.
 - ``ForcedFailover(c)``: the operator fails the namespace over to `c` on `c`'s own record
   (reachable in a partition); the new record joins `c`'s queue (namespace replication).
-  ``failovers`` of them (default 2: over and back).
+  ``failovers`` of them (default 1; 2 fails over and back).
+- ``StartHandover(c)`` / ``CompleteHandover(c)`` / ``AbortHandover(c)``: a graceful
+  failover away from active cluster `c` (``graceful`` of them, default 0): `c`'s record
+  goes to Handover and `c` stops writing; once `c` has no replication task left for the
+  other cluster (`service/worker/migration/handover_workflow.go` waits for the standby
+  to drain), `c` fails the namespace over to it; or it gives up and goes back to Normal.
 - ``Deliver(i, k)``: cluster `i`'s ``k``-th queued message reaches the other cluster, in
   any order (reordering). A message leaves the queue when the receiver acknowledges it;
   a replication task that leaves a gap makes the receiver fetch the missing events from
@@ -72,6 +79,7 @@ class State(NamedTuple):
     closes: int
     failovers: int
     dups: int
+    graceful: int
 
 
 class Action(NamedTuple):
@@ -96,11 +104,13 @@ class MultiCluster:
         closes: int = 1,
         failovers: int = 1,
         dups: int = 1,
+        graceful: int = 0,
         broken: str | None = None,
     ) -> None:
         if broken is not None and broken not in VARIANTS:
             raise ValueError(f"unknown variant {broken!r}")
         self.signals, self.closes, self.failovers, self.dups = signals, closes, failovers, dups
+        self.graceful = graceful
         self.broken = broken
         self.name = "multi-cluster" + (f" (broken={broken})" if broken else "")
         self.invariants: Mapping[str, Callable[[State], bool]] = {
@@ -131,6 +141,7 @@ class MultiCluster:
                 self.closes,
                 self.failovers,
                 self.dups,
+                self.graceful,
             )
         ]
 
@@ -186,7 +197,14 @@ class MultiCluster:
     # --- transitions ------------------------------------------------------------------
 
     def _candidates(self, state: State) -> list[Action]:
-        names = ("Signal", "Complete", "ForcedFailover")
+        names = (
+            "Signal",
+            "Complete",
+            "ForcedFailover",
+            "StartHandover",
+            "CompleteHandover",
+            "AbortHandover",
+        )
         found = [Action(n, c) for c in (0, 1) for n in names]
         found += [Action("Partition", 0), Action("Heal", 0)]
         for c in (0, 1):
@@ -207,6 +225,8 @@ class MultiCluster:
             return self._write(state, c, EventType.WORKFLOW_EXECUTION_COMPLETED)
         if name == "ForcedFailover":
             return self._failover(state, c)
+        if name.endswith("Handover"):
+            return self._handover(state, c, name)
         if state.phase == 1 or action.k >= len(state.queues[c]):
             return None
         if name == "DeliverKeep":
@@ -247,6 +267,25 @@ class MultiCluster:
         state = state._replace(records=records, failovers=state.failovers - 1)
         return _put(state, c, send=(moved,))
 
+    def _handover(self, state: State, c: int, name: str) -> State | None:
+        record = state.records[c]
+        if record.active_cluster != CLUSTERS[c]:
+            return None
+        handing_over = record.state is ns.ReplicationState.HANDOVER
+        if name == "StartHandover":
+            if state.graceful == 0 or handing_over:
+                return None
+            records = _set(state.records, c, ns.start_handover(record))
+            return state._replace(records=records, graceful=state.graceful - 1)
+        if not handing_over:
+            return None
+        if name == "AbortHandover":
+            return state._replace(records=_set(state.records, c, ns.abort_handover(record)))
+        if any(isinstance(m, applier.ReplicationTask) for m in state.queues[c]):
+            return None  # the standby has not drained yet
+        moved = mutants.failover(self.broken, META, record, CLUSTERS[1 - c])
+        return _put(state._replace(records=_set(state.records, c, moved)), c, send=(moved,))
+
     def _deliver(self, state: State, c: int, k: int, *, keep: bool) -> State | None:
         message = state.queues[c][k]
         r = 1 - c
@@ -263,6 +302,8 @@ class MultiCluster:
                 return None  # not active there yet: the forward stays queued
             return _put(state, r, copies=got.copies, send=got.send)
         got = mutants.receive(self.broken, META, record, name, copies, message)
+        if got.retry:
+            return None  # nothing kept: the task stays queued
         if got.resync is not None:
             return self._resend(state, c, k, message, got.resync, keep=keep)
         extra: tuple[Message, ...] = () if got.forward is None else (got.forward,)

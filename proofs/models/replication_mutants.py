@@ -37,7 +37,14 @@ from core.statemachine.replication import namespace as ns
 from core.statemachine.replication import version_history as vh
 from core.statemachine.replication.applier import Outcome, ReplicationTask, task_for
 from core.statemachine.replication.endpoint import Forward, Received, WorkflowCopies
-from core.statemachine.replication.replica import Event, RunReplica, RunState, items_for, with_state
+from core.statemachine.replication.replica import (
+    Event,
+    RunReplica,
+    RunState,
+    items_for,
+    last_write_version,
+    with_state,
+)
 from core.statemachine.replication.versions import ClusterMetadata
 
 VARIANTS = (
@@ -65,8 +72,7 @@ def write_local(
     run = copies.current
     if run is None or record.active_cluster != cluster:
         return None
-    last = run.current_events[-1].version if run.current_events else 0
-    version = max(record.failover_version, last)
+    version = max(record.failover_version, last_write_version(run))
     return endpoint.append_event(copies, run, version, cluster, event_type, request_id)
 
 

@@ -16,6 +16,7 @@ from proofs.models.multi_cluster import VARIANTS, MultiCluster, State
 from tests.proofs.checkcli import run_check
 
 DISTINCT_STATES = 5589  # computed from the model at its default bounds, then pinned
+GRACEFUL_STATES = 960  # the same, with one graceful failover instead of the forced one
 SAFETY = {
     "INV-REPL-ONE-ACTIVE",
     "INV-REPL-VERSION-OWNER",
@@ -119,8 +120,21 @@ def test_two_failovers_can_drop_a_signal() -> None:
     ]
 
 
+def test_a_graceful_failover_never_forks_a_run() -> None:
+    """With only graceful failovers no two clusters write at once: every run keeps one
+    branch, in every reachable state, and the handover is reached and completed."""
+    result = check(MultiCluster(failovers=0, graceful=1), graph=True)
+    assert result.ok and result.complete and result.distinct_states == GRACEFUL_STATES
+    assert result.graph is not None
+    states: list[State] = graph_states(result.graph)
+    assert all(len(r.branches) == 1 for s in states for c in s.copies for r in c.runs)
+    assert any(s.records[0].active_cluster == "b" == s.records[1].active_cluster for s in states)
+    assert {"StartHandover", "CompleteHandover", "AbortHandover"} <= set(result.coverage.discovered)
+
+
 def test_registered_with_params() -> None:
     assert MODELS["multi-cluster"]({"signals": "1"}).signals == 1
+    assert MODELS["multi-cluster"]({"graceful": "1"}).graceful == 1
     assert MODELS["multi-cluster"]({"broken": "no-reapply"}).broken == "no-reapply"
     for bad in ({"broken": "no-range-check"}, {"signals": "9"}, {"hosts": "2"}):
         with pytest.raises(BadInput):

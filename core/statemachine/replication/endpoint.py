@@ -11,6 +11,7 @@ forwarded reapplications.
                                                    Forward ──▶ to the active cluster
   receive_forward ──▶ as Backfilled above, for the events other clusters wrote, if this
                       cluster is active (else: retry later)
+  active but unable to write now (Handover; a newer version owned elsewhere): retry later
 ```
 
 This is `service/history/ndc/history_replicator.go` and `transaction_manager.go`
@@ -48,6 +49,7 @@ from core.statemachine.replication.replica import (
     RunState,
     absent,
     append_local,
+    last_write_version,
 )
 from core.statemachine.replication.versions import ClusterMetadata, owns
 
@@ -79,7 +81,8 @@ class WorkflowCopies:
 @dataclass(frozen=True, slots=True)
 class Forward:
     """Losing-branch events of run `source_run_id` for the active cluster to reapply
-    (`workflow.Context.ReapplyEvents`, answered by the history API ReapplyEvents)."""
+    (`workflow.Context.ReapplyEvents`, answered by the history API ReapplyEvents). The
+    caller delivers it to the cluster the forwarding cluster's record names active."""
 
     source_run_id: str
     events: Events
@@ -88,21 +91,22 @@ class Forward:
 @dataclass(frozen=True, slots=True)
 class Received:
     """What a received message did: the new copies, the applier's answer (None for a
-    forward), the tasks this cluster must now send, a forward, a resync request."""
+    forward), the tasks this cluster must now send, a forward, a resync request, and
+    whether the message must be delivered again later with nothing kept now (`retry`)."""
 
     copies: WorkflowCopies
     applied: Applied | None = None
     send: tuple[ReplicationTask, ...] = ()
     forward: Forward | None = None
     resync: ResyncRequest | None = None
+    retry: bool = False
 
 
 def version_for(
     meta: ClusterMetadata, record: NamespaceRecord, cluster: str, run: RunReplica | None
 ) -> int | None:
     """`namespace.write_version` for a write to `run` (None: a new run)."""
-    last = 0 if run is None or not run.current_events else run.current_events[-1].version
-    return write_version(meta, record, cluster, last)
+    return write_version(meta, record, cluster, last_write_version(run))
 
 
 def write_local(
@@ -153,14 +157,19 @@ def receive(
     copies: WorkflowCopies,
     task: ReplicationTask,
 ) -> Received:
-    """Apply a replication task at `cluster`, then reapply what lost (see above)."""
+    """Apply a replication task at `cluster`, then reapply what lost (see above). If the
+    losing events must be reapplied here but this cluster cannot write now (Handover, or
+    the run holds a newer version of another cluster), nothing is kept and the answer
+    says `retry`: Temporal's transaction fails and the task is executed again later."""
     applied = apply_task(copies.run(task.run_id), task)
-    copies = copies.put(applied.replica) if applied.outcome is not Outcome.RESYNC else copies
     if applied.outcome is Outcome.RESYNC:
         return Received(copies, applied, resync=applied.resync)
+    backfilled = copies.put(applied.replica)
     if applied.outcome is not Outcome.BACKFILLED:
-        return Received(copies, applied)
-    done = _reapply(meta, record, cluster, copies, Forward(task.run_id, applied.losing), False)
+        return Received(backfilled, applied)
+    done = _reapply(meta, record, cluster, backfilled, Forward(task.run_id, applied.losing))
+    if done.retry:
+        return Received(copies, applied, retry=True)
     return Received(done.copies, applied, done.send, done.forward)
 
 
@@ -171,15 +180,15 @@ def receive_forward(
     copies: WorkflowCopies,
     forward: Forward,
 ) -> Received | None:
-    """The active cluster reapplies forwarded events; None if `cluster` is not (or not
-    yet) able to write, so the sender retries later."""
-    target = copies.current
-    if target is None or version_for(meta, record, cluster, target) is None:
+    """The active cluster reapplies forwarded events; None if `cluster` is not active,
+    or cannot write now, so the sender retries later."""
+    if copies.current is None or record.active_cluster != cluster:
         return None
     # events this cluster wrote itself are not reapplied: "the reapply is from the same
     # cluster" (`service/history/api/reapplyevents/api.go`)
     foreign = tuple(e for e in forward.events if not owns(meta, cluster, e.version))
-    return _reapply(meta, record, cluster, copies, Forward(forward.source_run_id, foreign), True)
+    done = _reapply(meta, record, cluster, copies, Forward(forward.source_run_id, foreign))
+    return None if done.retry else done
 
 
 def _reapply(
@@ -188,17 +197,20 @@ def _reapply(
     cluster: str,
     copies: WorkflowCopies,
     losing: Forward,
-    forwarded: bool,
 ) -> Received:
+    """`backfillWorkflowEventsReapply`: the active cluster (by its record's active
+    cluster name) reapplies to the workflow's current run; a passive one forwards."""
     target = copies.current
     assert target is not None  # a backfilled task was just applied to a run of `copies`
-    version = version_for(meta, record, cluster, target)
-    decision = reapply.decide(target, losing.events, losing.source_run_id, version is not None)
+    active = record.active_cluster == cluster
+    decision = reapply.decide(target, losing.events, losing.source_run_id, active)
     if decision.action is ReapplyAction.NOTHING:
         return Received(copies)
-    if decision.action is ReapplyAction.FORWARD or version is None:
-        assert not forwarded  # receive_forward checked that this cluster may write
+    if decision.action is ReapplyAction.FORWARD:
         return Received(copies, forward=Forward(losing.source_run_id, decision.events))
+    version = version_for(meta, record, cluster, target)
+    if version is None:
+        return Received(copies, retry=True)
     if decision.action is ReapplyAction.APPEND:
         run, written = reapply.reapply(
             target, decision.events, losing.source_run_id, version, cluster

@@ -101,7 +101,9 @@ class Event:
 
     `request_id` names what a client asked for (a signal's, update's or cancel's id):
     reapplication keeps it, so the invariants can follow a signal across branches.
-    `body` is the full `HistoryEvent` when the caller has one; it travels verbatim.
+    `body` is the full `HistoryEvent` when the caller has one; it travels verbatim, so
+    a reapplied event keeps the body of the event it copies (with that event's id and
+    version: the caller renumbers it if it writes the body out).
     """
 
     event_id: int
@@ -141,6 +143,13 @@ class RunReplica:
     @property
     def next_event_id(self) -> int:
         return len(self.current_events) + 1
+
+
+def last_write_version(run: RunReplica | None) -> int:
+    """The version of the last event on `run`'s current branch (0 for no events)."""
+    if run is None or not run.current_events:
+        return 0
+    return run.current_events[-1].version
 
 
 def absent(run_id: str) -> RunReplica:

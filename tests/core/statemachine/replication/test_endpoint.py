@@ -95,3 +95,15 @@ def test_gaps_and_resync_answers() -> None:
     answer = endpoint.resync_answer(a, "a", got.resync)
     assert answer is not None and [e.request_id for e in answer.events] == ["s1"]
     assert endpoint.resync_answer(WorkflowCopies(), "a", got.resync) is None
+
+
+def test_an_active_cluster_that_cannot_write_retries() -> None:
+    """In Handover the active cluster neither reapplies nor forwards: the task fails and
+    comes again (the shard refuses the write with ErrNamespaceHandover)."""
+    a, b = start_both()
+    a, lost = write(A_ACTIVE, "a", a, SIGNAL, "s-a")
+    b, _ = write(B_ACTIVE, "b", b, SIGNAL, "s-b")
+    got = endpoint.receive(META, ns.start_handover(B_ACTIVE), "b", b, lost)
+    assert got.retry and got.copies == b and got.send == () and got.forward is None
+    foreign = Forward("r1", b.runs[0].current_events[1:])
+    assert endpoint.receive_forward(META, ns.start_handover(A_ACTIVE), "a", a, foreign) is None
