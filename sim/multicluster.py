@@ -167,6 +167,9 @@ class MultiCluster:
                 log(site.name, f"{wf} task {payload.run_id} {_span(payload)} rejected: {exc}")
                 return True
             outcome = got.applied.outcome.value if got.applied is not None else "-"
+            if got.retry:  # the reapplication cannot be written now: nothing kept, retried
+                log(site.name, f"{wf} task {payload.run_id} {_span(payload)} {outcome}, retry")
+                return False
             log(site.name, f"{wf} task {payload.run_id} {_span(payload)} {outcome}")
             if got.applied is not None and got.applied.outcome not in (Outcome.RESYNC,):
                 self._check_idempotent(site, wf, got.copies, payload)

@@ -22,7 +22,12 @@ from core.statemachine.replication import namespace as ns
 from core.statemachine.replication import version_history as vh
 from core.statemachine.replication.applier import Outcome, ReplicationTask
 from core.statemachine.replication.endpoint import Forward, Received, WorkflowCopies
-from core.statemachine.replication.replica import RunReplica, RunState, with_state
+from core.statemachine.replication.replica import (
+    RunReplica,
+    RunState,
+    last_write_version,
+    with_state,
+)
 from core.statemachine.replication.versions import ClusterMetadata
 
 REPL_MUTANTS: dict[str, str] = {
@@ -134,8 +139,7 @@ class _StaleActive(Mutant):
         run = copies.current if run_id is None else copies.run(run_id)
         if run is None or record.active_cluster != cluster:
             return None
-        last = run.current_events[-1].version if run.current_events else 0
-        version = max(record.failover_version, last)
+        version = max(record.failover_version, last_write_version(run))
         return endpoint.append_event(copies, run, version, cluster, event_type, request_id)
 
 
