@@ -68,15 +68,15 @@ def _env(tree: Path) -> dict[str, str]:
     return env
 
 
-def tmodel(tree: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """`tmodel ARGS` run from the source tree at `tree`."""
+def tmodel(tree: Path, *args: str, timeout: float = TIMEOUT) -> subprocess.CompletedProcess[str]:
+    """`tmodel ARGS` run from the source tree at `tree` (TimeoutExpired after `timeout`)."""
     return subprocess.run(
         [sys.executable, "-m", "adapters.cli", *args],
         cwd=tree,
         env=_env(tree),
         capture_output=True,
         text=True,
-        timeout=TIMEOUT,
+        timeout=timeout,
         check=False,
     )
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,33 @@ FENCE_OFF = Mutation(
     "    if False:  # mutated: the range-id check disabled\n",
 )
 
-MUTATIONS = {m.name: m for m in (FENCE_OFF,)}
+DUPLICATE_COMPLETION = Mutation(
+    "duplicate-completion",
+    "a closed activity is no longer dropped from mutable state, so a duplicated "
+    "RespondActivityTaskCompleted is accepted (after h-tables16 lands, re-point this at the "
+    "table row that holds the guard)",
+    "core/statemachine/history/service/activity.py",
+    "def _closed(txn: Txn, info: ActivityInfo) -> Outcome:\n"
+    "    drop(txn, info.scheduled_event_id)\n",
+    "def _closed(txn: Txn, info: ActivityInfo) -> Outcome:\n",
+)
+REPLAY_ROW = Mutation(
+    "replay-row",
+    "the replay activity machine's row for ActivityTaskStarted after a cancel request removed",
+    "core/statemachine/replay/activity.py",
+    "    Row(S.CANCEL_REQUESTED, I.STARTED, S.CANCEL_REQUESTED),\n",
+    "",
+)
+HISTORY_ROW = Mutation(
+    "history-row",
+    "the validator's activity row Scheduled --ActivityTaskTimedOut--> TimedOut removed "
+    "(a service-table row once h-tables16 lands)",
+    "core/statemachine/history/activity.py",
+    "        (_S.SCHEDULED, _I.TIMED_OUT, _S.TIMED_OUT),\n",
+    "",
+)
+
+MUTATIONS = {m.name: m for m in (FENCE_OFF, DUPLICATE_COMPLETION, REPLAY_ROW, HISTORY_ROW)}
 
 
 @pytest.fixture(scope="module", params=list(MUTATIONS))
@@ -47,7 +74,20 @@ def test_a_patch_that_does_not_apply_fails_loudly(tmp_path: Path) -> None:
         apply(Mutation("m", "", "core/x.py", "a = 1", "a = 2"), tmp_path)
 
 
-PROVE = {"fence-off": "THM-FENCING"}
+PROVE = {
+    "fence-off": "THM-FENCING",
+    "duplicate-completion": "THM-EXACTLY-ONCE",
+    "replay-row": "THM-3.1",
+    "history-row": "THM-3.1",
+}
+CHECK = {
+    "fence-off": "shard-failover",
+    "duplicate-completion": "workflow-run",
+    "replay-row": "workflow-run",
+    "history-row": "workflow-run",
+}
+SIMULATE = ("simulate", "--workflows", "20", "--seed", "0")
+SIMULATE_TIMEOUT = 20
 
 
 def _prove(tree: Path, theorem: str) -> dict[str, object]:
@@ -80,6 +120,61 @@ for who, what in {steps!r}:
     assert last[0] == "WriteOk" and int(last[1]) < int(last[2]), last
 
 
+def _exactly_once_replays(tree: Path, counterexample: str) -> None:
+    """Re-run the trace's actions on the copy's model over its (mutated) service: the
+    history then holds two results for the one activity."""
+    actions = re.findall(r"^\s+\d+\. (\w+)(?:#(\d+))?$", counterexample, re.M)
+    assert actions, counterexample
+    script = f"""
+from proofs import checker
+from proofs.theorems import exactly_once as thm
+model = thm.ExactlyOnce()
+actions = [thm.Action(n, int(i or 0)) for n, i in {actions!r}]
+last = checker.replay(model, next(iter(model.init_states())), actions)[-1]
+print(sum(e.event_type.name == "ACTIVITY_TASK_COMPLETED" for e in last.history))
+"""
+    assert python(tree, script).stdout.split() == ["2"]
+
+
+def _languages_differ(tree: Path, counterexample: str) -> None:
+    """Step the trace's events through the copy's activity tables: one side takes all
+    of them, the other does not, whatever commands the workflow issues."""
+    first = counterexample.splitlines()[0]
+    names = first.split(": ")[-1].split(", ")
+    script = f"""
+import re
+from core.enums import EventType
+from core.statemachine.history import activity as h
+from core.statemachine.replay import activity as r
+def event(name):
+    return EventType[re.sub(r"(?<!^)(?=[A-Z])", "_", str(name)).upper()]
+events = [event(n) for n in {names!r}]
+hin = {{event(i.value): i for i in h.TABLE.inputs}}
+state, history_ok = h.TABLE.initial, events[0] is EventType.ACTIVITY_TASK_SCHEDULED
+for e in events[1:]:
+    row = h.TABLE.next.get((state, hin.get(e)))
+    history_ok = history_ok and row is not None
+    state = row.target if row else state
+commands = [i for i in r.TABLE.inputs if i not in set(r.EVENT_INPUTS.values())]
+def close(states):
+    out, todo = set(states), list(states)
+    while todo:
+        s = todo.pop()
+        for c in commands:
+            row = r.TABLE.next.get((s, c))
+            if row and row.target not in out:
+                out.add(row.target); todo.append(row.target)
+    return out
+states = close({{r.TABLE.initial}})
+for e in events:
+    rows = [r.TABLE.next.get((s, r.EVENT_INPUTS[e])) for s in states]
+    states = close({{row.target for row in rows if row is not None}})
+print(history_ok, bool(states))
+"""
+    verdict = python(tree, script).stdout.split()
+    assert verdict in (["True", "False"], ["False", "True"]), (names, verdict)
+
+
 def test_prove_catches(mutated: tuple[Mutation, Path]) -> None:
     mutation, tree = mutated
     entry = _prove(tree, PROVE[mutation.name])
@@ -87,3 +182,26 @@ def test_prove_catches(mutated: tuple[Mutation, Path]) -> None:
     if mutation is FENCE_OFF:
         assert "a stale owner's write accepted" in counterexample
         _fencing_replays(tree, counterexample)
+    elif mutation is DUPLICATE_COMPLETION:
+        assert counterexample.startswith("result-at-most-once violated")
+        _exactly_once_replays(tree, counterexample)
+    else:
+        assert counterexample.startswith("activity: ")
+        _languages_differ(tree, counterexample)
+
+
+def test_check_catches(mutated: tuple[Mutation, Path]) -> None:
+    mutation, tree = mutated
+    done = tmodel(tree, "check", CHECK[mutation.name])
+    assert done.returncode == 1, f"tmodel check {CHECK[mutation.name]} missed {mutation.what}"
+    assert "violated (safety)" in done.stdout
+
+
+def test_simulate_catches(mutated: tuple[Mutation, Path]) -> None:
+    mutation, tree = mutated
+    try:
+        done = tmodel(tree, *SIMULATE, timeout=SIMULATE_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"tmodel simulate ran over {SIMULATE_TIMEOUT} s with {mutation.what}")
+    assert done.returncode == 1, f"tmodel simulate missed {mutation.what}"
+    assert "violated" in done.stdout
