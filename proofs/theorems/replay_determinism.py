@@ -18,10 +18,14 @@ search is exhaustive: it covers event sequences of every length, not a bound. A 
 changed on either side that changes a language is found, as the shortest event
 sequence on which they differ, re-run through `fsm.step` on both real tables.
 
-The determinism half (sticky and cold answering deliver the same activations to the
-workflow code at every workflow task) is checked over the replay engine itself, on
-the recorded corpus and on generated runs (`tests/core/statemachine/replay/`,
-`tests/proofs/test_theorem_replay.py`); it is not part of this z3-free check.
+The determinism lemma (sticky and cold answering give the workflow code the same
+activations at every workflow task) is `sticky_vs_cold`, which runs the real replay
+engine (`core.statemachine.replay.driver.answer_task`) on every workflow-task prefix of
+a history, once with the Execution cached from the previous task (a sticky hit) and
+once from nothing (cold), and compares their answers and the workflow object's state.
+It needs workflow code, so it is checked where the code is: over the recorded corpus
+with its twins (`tests/proofs/test_theorem_replay.py`) and over generated programs and
+runs (`tests/core/statemachine/replay/test_theorem_3_1.py`).
 
 Negative variant: the replay activity machine without its row "ActivityTaskStarted
 after a cancel request" (the server writes Started when a cancelled running activity
@@ -36,6 +40,7 @@ import time
 from collections.abc import Sequence
 
 from core.enums import EventType
+from core.events import HistoryEvent
 from core.statemachine import fsm
 from core.statemachine.history import activity as history_activity
 from core.statemachine.history import cancel_external as history_cancel
@@ -49,6 +54,8 @@ from core.statemachine.replay import child as replay_child
 from core.statemachine.replay import signal_external as replay_signal
 from core.statemachine.replay import timer as replay_timer
 from core.statemachine.replay import update as replay_update
+from core.statemachine.replay.definition import Definition
+from core.statemachine.replay.driver import answer_task, slices, snapshot
 from proofs.theorems.base import Result
 from proofs.theorems.languages import Pair, compare, replay
 
@@ -156,3 +163,27 @@ def prove_negative() -> Result:
         pairs[0], replay=without_row(replay_activity.TABLE, s.CANCEL_REQUESTED, i.STARTED)
     )
     return check(pairs, f"negative: {DROPPED}")
+
+
+def sticky_vs_cold(
+    definition: Definition, history: Sequence[HistoryEvent], workflow_id: str = ""
+) -> list[str]:
+    """Where a sticky answer differs from a cold one, over every workflow-task prefix
+    of `history` (empty: they agree everywhere)."""
+    differences = []
+    cached = None
+    for piece in slices(history):
+        prefix = history[: piece.end + 1]
+        cached, sticky = answer_task(definition, cached, prefix, workflow_id=workflow_id)
+        cold_ex, cold = answer_task(definition, None, prefix, workflow_id=workflow_id)
+        same = (sticky.commands, sticky.messages, sticky.failure) == (
+            cold.commands,
+            cold.messages,
+            cold.failure,
+        )
+        if same and cached is not None and cold_ex is not None:
+            same = snapshot(cached) == snapshot(cold_ex)
+        if not same:
+            event = history[piece.end].event_id
+            differences.append(f"workflow task started at event {event}: {sticky} != {cold}")
+    return differences

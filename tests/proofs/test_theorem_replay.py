@@ -8,6 +8,7 @@ import dataclasses
 
 import pytest
 
+from core import workflow
 from core.enums import EventType
 from core.errors import InvalidTransition
 from core.fastenum import Enum
@@ -17,6 +18,9 @@ from core.statemachine.replay import activity as replay_activity
 from core.statemachine.replay import timer as replay_timer
 from proofs.theorems import languages
 from proofs.theorems import replay_determinism as thm
+from tests.conftest import corpus_events
+from tests.core.statemachine.replay.live import LiveRun
+from tests.core.statemachine.replay.test_twins import TWINNED, TWINS, twin_of
 
 E = EventType
 HS, HI = history_activity.ActivityState, history_activity.ActivityInput
@@ -134,3 +138,60 @@ def test_the_theorem_reads_the_replay_table_at_run_time(monkeypatch: pytest.Monk
     assert not result.proved and "activity:" in str(result.counterexample)
     with pytest.raises(ValueError, match="no row"):
         thm.without_row(replay_activity.TABLE, RS.CLOSED, RI.STARTED)
+
+
+# --- the determinism lemma: sticky and cold answering agree ----------------------------------
+
+
+def _needs_live_inputs(name: str) -> bool:
+    """A history whose live answers needed inputs a history cannot give back: a local
+    activity's result (run by the worker inside the task) or an update request. The
+    sticky path answers each task live, so it cannot reproduce those answers from the
+    history alone; generated runs, which have the inputs, cover them
+    (tests/core/statemachine/replay/test_theorem_3_1.py)."""
+    for event in corpus_events(name):
+        if event.event_type is E.WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+            return True
+        if event.event_type is E.MARKER_RECORDED and "local_activity" in str(event.attributes):
+            return True
+    return False
+
+
+STICKY = [name for name in TWINNED if not _needs_live_inputs(name)]
+
+
+def test_most_of_the_corpus_is_checked_sticky_against_cold() -> None:
+    assert len(STICKY) >= 40 and len(TWINNED) - len(STICKY) <= 5
+
+
+@pytest.mark.parametrize("name", STICKY)
+def test_sticky_and_cold_answers_agree_on_every_task_of_the_corpus(name: str) -> None:
+    events = corpus_events(name)
+    assert thm.sticky_vs_cold(TWINS[twin_of(name)], events) == []
+
+
+_calls = 0
+
+
+@workflow.defn(name="RemembersAcrossRuns")
+class RemembersAcrossRuns:
+    """Reads a module global that survives between activations: a sticky cache keeps the
+    Execution, a cold replay starts it again, so they diverge."""
+
+    @workflow.run
+    async def run(self, wf: workflow.Context) -> None:
+        global _calls
+        for _ in range(2):
+            _calls += 1
+            await wf.sleep(float(_calls))
+
+
+def test_a_workflow_reading_state_outside_the_history_is_caught() -> None:
+    live = LiveRun({"RemembersAcrossRuns": workflow.definition(RemembersAcrossRuns)}, 0)
+    live.cold_check = False
+    live.start("RemembersAcrossRuns", "wf")
+    live.run()
+    (history,) = live.histories.values()
+    assert len(history) > 5
+    differences = thm.sticky_vs_cold(workflow.definition(RemembersAcrossRuns), history)
+    assert differences and "workflow task started at event" in differences[0]
