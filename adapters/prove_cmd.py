@@ -3,7 +3,8 @@
 Proves the named theorems (default: all of `proofs.theorems.THEOREMS`), each over the
 code the model runs (docs/theorems.md). With ``--negative``, runs each theorem's
 negative variant instead (the same proof over that code with one guard removed), whose
-counterexamples show that the proofs depend on the guard; those are expected to fail. Exit codes: 0 every theorem proved, 1 one was not (its counterexample
+counterexamples show that the proofs depend on the guard; those are expected to fail.
+Exit codes: 0 every theorem proved, 1 one was not (its counterexample
 is printed), 2 an unknown theorem name (one line, no traceback).
 """
 
