@@ -161,7 +161,9 @@ def compare(pair: Pair) -> tuple[Finding | None, int]:
 def _server_may_write(sides: _Sides, history: Any, event: EventType) -> bool:
     """Whether the history side accepts `event` or an event replay does not tell apart."""
     same = sides.pair.replay_events.get(event)
-    alike = [e for e, i in sides.pair.replay_events.items() if i is same] if same else [event]
+    alike = [e for e, i in sides.pair.replay_events.items() if i is same]
+    if same is None:
+        alike = [event]
     return any(sides.history(history, e) is not None for e in alike)
 
 
