@@ -208,3 +208,16 @@ def test_simulate_catches(mutated: tuple[Mutation, Path]) -> None:
     mutation, tree = mutated
     caught = python(tree, SIMULATE).stdout.split()
     assert caught != ["none"], f"the simulator missed {mutation.what}"
+
+
+def test_an_unmutated_copy_proves_every_theorem(tmp_path: Path) -> None:
+    """The control: copying the tree (with a patch that changes nothing) breaks nothing,
+    so the NOT PROVED verdicts above come from the mutations."""
+    same = "RANGE_SIZE_BITS = 20\n"
+    tree = make_copy(Mutation("none", "", "core/statemachine/shard.py", same, same), tmp_path)
+    done = tmodel(tree, "prove", "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert [t["id"] for t in json.loads(done.stdout)["theorems"] if t["proved"]] == list(PROVE_ALL)
+
+
+PROVE_ALL = ("THM-3.1", "THM-RESULT-AT-MOST-ONCE", "THM-FENCING", "THM-EXACTLY-ONCE")
