@@ -36,7 +36,12 @@ Step = tuple[str, dict[str, Any]]
 """One step of a counterexample as data: the action's name and its parameters' values
 (Python ints and bools; an uninterpreted constant as its z3 name, e.g. ``Host!val!0``)."""
 
-TIMEOUT_MS = 20_000
+TIMEOUT_MS = 300_000
+# z3's deterministic work budget per solver (its "rlimit count"). The wall-clock timeout
+# above is only a backstop: on a loaded machine a check that needs 6 M units (the most
+# any theorem here needs today) can take longer than a quiet machine's 20 s, and a
+# proof must not turn into "could not decide" because the machine is busy.
+RLIMIT = 200_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +95,7 @@ class Verdict:
 def _solver(timeout_ms: int) -> Any:
     solver = z3.Solver()
     solver.set("timeout", timeout_ms)
+    solver.set("rlimit", RLIMIT)
     return solver
 
 
