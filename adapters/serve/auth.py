@@ -81,6 +81,10 @@ NAMESPACE_RPCS: dict[str, int] = {
     "UpdateWorkflowExecution": WRITE,
     "PollWorkflowExecutionUpdate": READ,
     "RecordWorkerHeartbeat": WRITE,
+    "StartBatchOperation": WRITE,
+    "StopBatchOperation": WRITE,
+    "DescribeBatchOperation": READ,
+    "ListBatchOperations": READ,
     # OperatorService
     "AddSearchAttributes": ADMIN,
     "RemoveSearchAttributes": ADMIN,

@@ -31,6 +31,7 @@ from .runtime import DeadlineExceeded, Runtime
 from .store import namespace_rows
 
 if TYPE_CHECKING:
+    from .internal_worker import InternalWorker
     from .rpc_interact import Queries
 
 DEFAULT_RETENTION_NS = 86_400 * 1_000_000_000  # the dev server's default: one day
@@ -76,6 +77,7 @@ class Frontend:
         self.runtime = runtime
         self.rng = runtime.kernel.rng
         self.namespaces: dict[str, Namespace] = {}
+        self.internal: InternalWorker | None = None  # polls each namespace's system queue
         for row in runtime.opened.namespaces if runtime.opened is not None else ():
             self.namespaces[row["name"]] = Namespace(**row)  # from the store: same ids
             runtime.cluster.namespaces.add(row["name"])
@@ -100,6 +102,8 @@ class Frontend:
         self.namespaces[name] = record
         self.runtime.cluster.namespaces.add(name)
         self.save_namespaces()
+        if self.internal is not None and self.internal.tasks:  # a server already started
+            self.internal.watch(name)
         return record
 
     def save_namespaces(self) -> None:

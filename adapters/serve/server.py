@@ -24,10 +24,14 @@ from temporalio.api.testservice.v1 import service_pb2_grpc as test_grpc
 from temporalio.api.workflowservice.v1 import service_pb2 as wf_service
 from temporalio.api.workflowservice.v1 import service_pb2_grpc as wf_grpc
 
+from core.statemachine.replay.definition import definition
+
 from . import (
     access,
+    batcher,
     errors,
     report,
+    rpc_batch,
     rpc_executions,
     rpc_interact,
     rpc_reads,
@@ -39,6 +43,7 @@ from .auth import Authorizer
 from .chaos import LiveFaults, Spec
 from .frontend import Frontend
 from .gate import Collector, Listener
+from .internal_worker import InternalWorker
 from .rpc_interact import Queries
 from .runtime import Runtime
 from .store import StoreError
@@ -48,6 +53,7 @@ Handler = Callable[[Frontend, Any, Any], Awaitable[Any]]
 __all__ = ["Server", "StoreError", "report"]
 
 WORKFLOW_HANDLERS: tuple[Any, ...] = (
+    rpc_batch,
     rpc_executions,
     rpc_interact,
     rpc_reads,
@@ -152,6 +158,12 @@ class Server:
         self.frontend = Frontend(self.runtime, list(namespaces))
         self.frontend.auth = auth
         self.frontend.queries = Queries(self.frontend)
+        self.internal = InternalWorker(  # the system workflows (internal_worker.py)
+            self.runtime,
+            {batcher.WORKFLOW_TYPE: definition(batcher.BatchWorkflow)},
+            {batcher.ACTIVITY_TYPE: batcher.BatchActivity(self.frontend)},
+        )
+        self.frontend.internal = self.internal
         self.listener = listener if listener is not None else Listener(address)
         fe = self.frontend
         services = (  # (servicer base, descriptor, handler modules, RPCs served or all, add)
@@ -193,6 +205,7 @@ class Server:
     async def start(self) -> int:
         """Start serving; the port actually bound (the address may ask for port 0)."""
         await self.runtime.start()
+        self.internal.start(list(self.frontend.namespaces))
         if self.faults is not None:
             self.faults.start()
         if self.listener.port == 0:
@@ -207,6 +220,7 @@ class Server:
 
     async def stop(self, grace: float = 0.5) -> None:
         await self.listener.stop(grace)
+        await self.internal.stop()
         await self.runtime.stop()
 
     async def wait(self) -> None:
