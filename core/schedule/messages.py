@@ -45,7 +45,7 @@ class OverlapPolicy(IntEnum):
     ALLOW_ALL = 6
 
 
-_OVERLAP_PREFIX = "SCHEDULE_OVERLAP_POLICY_"
+OVERLAP_PREFIX = "SCHEDULE_OVERLAP_POLICY_"
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,7 +230,7 @@ class SchedulePolicies:
     def to_json(self) -> Obj:
         return prune(
             {
-                "overlapPolicy": enum_name(_OVERLAP_PREFIX, self.overlap_policy),
+                "overlapPolicy": enum_name(OVERLAP_PREFIX, self.overlap_policy),
                 "catchupWindow": None if self.catchup_window is None else dur(self.catchup_window),
                 "pauseOnFailure": self.pause_on_failure,
             }
@@ -239,7 +239,7 @@ class SchedulePolicies:
     @staticmethod
     def from_json(o: Obj) -> SchedulePolicies:
         return SchedulePolicies(
-            get_enum(o, "overlapPolicy", OverlapPolicy, _OVERLAP_PREFIX),
+            get_enum(o, "overlapPolicy", OverlapPolicy, OVERLAP_PREFIX),
             get_dur(o, "catchupWindow"),
             get_bool(o, "pauseOnFailure"),
         )
@@ -308,7 +308,7 @@ class TriggerImmediatelyRequest:
     def to_json(self) -> Obj:
         return prune(
             {
-                "overlapPolicy": enum_name(_OVERLAP_PREFIX, self.overlap_policy),
+                "overlapPolicy": enum_name(OVERLAP_PREFIX, self.overlap_policy),
                 "scheduledTime": ts(self.scheduled_time),
             }
         )
@@ -316,7 +316,7 @@ class TriggerImmediatelyRequest:
     @staticmethod
     def from_json(o: Obj) -> TriggerImmediatelyRequest:
         return TriggerImmediatelyRequest(
-            get_enum(o, "overlapPolicy", OverlapPolicy, _OVERLAP_PREFIX), get_ts(o, "scheduledTime")
+            get_enum(o, "overlapPolicy", OverlapPolicy, OVERLAP_PREFIX), get_ts(o, "scheduledTime")
         )
 
 
@@ -331,7 +331,7 @@ class BackfillRequest:
             {
                 "startTime": ts(self.start_time),
                 "endTime": ts(self.end_time),
-                "overlapPolicy": enum_name(_OVERLAP_PREFIX, self.overlap_policy),
+                "overlapPolicy": enum_name(OVERLAP_PREFIX, self.overlap_policy),
             }
         )
 
@@ -340,7 +340,7 @@ class BackfillRequest:
         return BackfillRequest(
             get_ts(o, "startTime") or 0,
             get_ts(o, "endTime") or 0,
-            get_enum(o, "overlapPolicy", OverlapPolicy, _OVERLAP_PREFIX),
+            get_enum(o, "overlapPolicy", OverlapPolicy, OVERLAP_PREFIX),
         )
 
 
