@@ -85,6 +85,13 @@ NAMESPACE_RPCS: dict[str, int] = {
     "StopBatchOperation": WRITE,
     "DescribeBatchOperation": READ,
     "ListBatchOperations": READ,
+    "CreateSchedule": WRITE,
+    "UpdateSchedule": WRITE,
+    "PatchSchedule": WRITE,
+    "DeleteSchedule": WRITE,
+    "DescribeSchedule": READ,
+    "ListSchedules": READ,
+    "ListScheduleMatchingTimes": READ,
     # OperatorService
     "AddSearchAttributes": ADMIN,
     "RemoveSearchAttributes": ADMIN,

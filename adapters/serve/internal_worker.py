@@ -53,6 +53,7 @@ class ActivityCall:
     namespace: str
     workflow_id: str
     run_id: str
+    scheduled_event_id: int
     args: list[JsonValue]
     last_heartbeat: JsonValue
     heartbeat: Callable[[JsonValue], Awaitable[bool]]
@@ -144,6 +145,7 @@ class InternalWorker:
             namespace,
             task.workflow_id,
             task.run_id,
+            sid,
             payloads.from_payloads(scheduled.input),
             payloads.first(info.heartbeat_details),
             heartbeat,

@@ -11,13 +11,10 @@ ValidateBatchOperation's.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import grpc
-from google.protobuf import json_format
 from temporalio.api.batch.v1 import message_pb2 as batch_pb
-from temporalio.api.common.v1 import message_pb2 as common_pb
 from temporalio.api.enums.v1 import batch_operation_pb2 as batch_enums
 from temporalio.api.enums.v1 import failed_cause_pb2 as cause_enums
 from temporalio.api.enums.v1 import workflow_pb2 as wf_enums
@@ -43,11 +40,6 @@ REQUIRED = (
     "must provide required parameters: BatchType,Reason,Namespace, AND one of "
     "(Query OR Executions OR TargetExecutions)"
 )
-
-
-def _string(value: str) -> common_pb.Payload:
-    """payload.EncodeString: a json/plain payload of a string."""
-    return common_pb.Payload(metadata={"encoding": b"json/plain"}, data=json.dumps(value).encode())
 
 
 def validate(fe: Frontend, req: ws.StartBatchOperationRequest) -> str:
@@ -109,17 +101,15 @@ async def start_batch_operation(
     )
     start.workflow_type.name = batcher.WORKFLOW_TYPE
     start.task_queue.name = QUEUE
-    start.input.payloads.add().CopyFrom(
-        json_format.ParseDict(payloads.payload(params), common_pb.Payload())
-    )
+    start.input.payloads.append(convert.payload_of(params))
     memo = start.memo.fields
-    memo[batcher.TYPE_MEMO].CopyFrom(_string(name))
-    memo[batcher.REASON_MEMO].CopyFrom(_string(req.reason))
+    memo[batcher.TYPE_MEMO].CopyFrom(convert.payload_of(name))
+    memo[batcher.REASON_MEMO].CopyFrom(convert.payload_of(req.reason))
     if req.visibility_query:
-        memo[batcher.QUERY_MEMO].CopyFrom(_string(req.visibility_query))
+        memo[batcher.QUERY_MEMO].CopyFrom(convert.payload_of(req.visibility_query))
     attributes = start.search_attributes.indexed_fields
-    attributes["BatcherUser"].CopyFrom(_string(identity))
-    attributes["TemporalNamespaceDivision"].CopyFrom(_string(batcher.NAMESPACE_DIVISION))
+    attributes["BatcherUser"].CopyFrom(convert.payload_of(identity))
+    attributes["TemporalNamespaceDivision"].CopyFrom(convert.payload_of(batcher.NAMESPACE_DIVISION))
     await rpc_executions.start_workflow_execution(fe, start, context)
     return ws.StartBatchOperationResponse()
 

@@ -21,8 +21,9 @@ pump interleave only at `await`, so the nodes are never entered concurrently.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 from temporalio.api.history.v1 import message_pb2 as history_pb
 
@@ -30,7 +31,7 @@ from core.events import HistoryEvent
 from core.opaque import Opaque
 from core.statemachine import matching as m
 from core.statemachine.history.service import requests as rq
-from core.statemachine.history.service.state import MutableState
+from core.statemachine.history.service.state import ActivityInfo, MutableState
 from sim.config import FaultItem, FaultPlan
 from sim.faults import Faults
 from sim.kernel import MS, SECOND
@@ -129,6 +130,7 @@ class Runtime:
             host.stamp_task_ids = True
         self.open_runs: dict[str, RunRecord] = {}
         self.waiters = Waiters()
+        self.idle: set[tuple[str, int]] = set()  # activities inside `waiting`
         self.commit_listeners: list[Callable[[tuple[Mutation, ...]], None]] = []
         self.kernel.busy = self.busy
         self.kernel.skip_target = self.next_timer
@@ -208,9 +210,26 @@ class Runtime:
             state = record.state
             if state.wft is not None:
                 return True
-            if any(not a.backoff for a in state.activities):
+            if any(self._working(state.run_id, a) for a in state.activities):
                 return True
         return False
+
+    def _working(self, run_id: str, activity: ActivityInfo) -> bool:
+        """Is an activity outstanding: scheduled or running, and not one that is only
+        waiting for another run to change?"""
+        return not activity.backoff and (run_id, activity.scheduled_event_id) not in self.idle
+
+    @contextlib.contextmanager
+    def waiting(self, run_id: str, scheduled_event_id: int) -> Iterator[None]:
+        """While inside, the activity only waits for another run to change (the
+        scheduler's long-polling WatchWorkflow): time skipping need not wait for it."""
+        key = (run_id, scheduled_event_id)
+        self.idle.add(key)
+        self.kernel.poke()
+        try:
+            yield
+        finally:
+            self.idle.discard(key)
 
     def add_skip_target(self, when: int) -> None:
         """A TestService sleep: a time the skipping clock may jump to, like a timer."""

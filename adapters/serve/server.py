@@ -24,6 +24,7 @@ from temporalio.api.testservice.v1 import service_pb2_grpc as test_grpc
 from temporalio.api.workflowservice.v1 import service_pb2 as wf_service
 from temporalio.api.workflowservice.v1 import service_pb2_grpc as wf_grpc
 
+from core.schedule import api as schedule_api
 from core.statemachine.replay.definition import definition
 
 from . import (
@@ -35,6 +36,7 @@ from . import (
     rpc_executions,
     rpc_interact,
     rpc_reads,
+    rpc_schedules,
     rpc_system,
     rpc_tasks,
     rpc_testing,
@@ -46,6 +48,7 @@ from .gate import Collector, Listener
 from .internal_worker import InternalWorker
 from .rpc_interact import Queries
 from .runtime import Runtime
+from .schedule_activities import ScheduleActivities
 from .store import StoreError
 
 log = logging.getLogger("tmodel.serve")
@@ -57,6 +60,7 @@ WORKFLOW_HANDLERS: tuple[Any, ...] = (
     rpc_executions,
     rpc_interact,
     rpc_reads,
+    rpc_schedules,
     rpc_system,
     rpc_tasks,
 )
@@ -160,8 +164,14 @@ class Server:
         self.frontend.queries = Queries(self.frontend)
         self.internal = InternalWorker(  # the system workflows (internal_worker.py)
             self.runtime,
-            {batcher.WORKFLOW_TYPE: definition(batcher.BatchWorkflow)},
-            {batcher.ACTIVITY_TYPE: batcher.BatchActivity(self.frontend)},
+            {
+                batcher.WORKFLOW_TYPE: definition(batcher.BatchWorkflow),
+                schedule_api.WORKFLOW_TYPE: rpc_schedules.DEFINITION,
+            },
+            {
+                batcher.ACTIVITY_TYPE: batcher.BatchActivity(self.frontend),
+                **ScheduleActivities(self.frontend).table(),
+            },
         )
         self.frontend.internal = self.internal
         self.listener = listener if listener is not None else Listener(address)

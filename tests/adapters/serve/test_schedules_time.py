@@ -1,0 +1,52 @@
+"""A daily schedule over a virtual month: `tmodel serve --time-skipping` and temporalio's
+schedule client. The schedule runs from the server's now for 30 days; time skips from
+one day's timer to the next while no task is outstanding, so all 30 actions happen in
+seconds; each started workflow's id carries its nominal time, midnight UTC of each day.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from google.protobuf import empty_pb2
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleIntervalSpec,
+    ScheduleSpec,
+    WorkflowExecutionStatus,
+)
+from temporalio.worker import Worker
+
+from tests.adapters.serve.sdk import bounded
+from tests.adapters.serve.test_schedules import TICKS, Tick
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+SERVE_ARGS = ("--time-skipping",)
+DAY = timedelta(days=1)
+
+
+@bounded
+async def test_a_daily_schedule_runs_30_times_in_a_virtual_month(client: Client) -> None:
+    now = await client.test_service.get_current_time(empty_pb2.Empty())
+    start = now.time.ToDatetime(UTC)
+    end = start + 30 * DAY
+    async with Worker(client, task_queue=TICKS, workflows=[Tick]):
+        await client.create_schedule(
+            "daily",
+            Schedule(
+                action=ScheduleActionStartWorkflow(Tick.run, "day", id="day", task_queue=TICKS),
+                spec=ScheduleSpec(
+                    intervals=[ScheduleIntervalSpec(every=DAY)], start_at=start, end_at=end
+                ),
+            ),
+        )
+        # With no time left in its spec, the scheduler closes after its retention.
+        await client.get_workflow_handle("temporal-sys-scheduler:daily").result()
+        runs = [w async for w in client.list_workflows("WorkflowType = 'Tick'")]
+    assert all(r.status == WorkflowExecutionStatus.COMPLETED for r in runs)
+    nominal = sorted(datetime.fromisoformat(r.id.removeprefix("day-")) for r in runs)
+    midnight = datetime.combine(start.date(), datetime.min.time(), UTC) + DAY
+    assert nominal == [midnight + k * DAY for k in range(30)]
