@@ -31,6 +31,7 @@ from .runtime import DeadlineExceeded, Runtime
 from .store import namespace_rows
 
 if TYPE_CHECKING:
+    from ..archive.filestore import FileArchive
     from .internal_worker import InternalWorker
     from .rpc_interact import Queries
 
@@ -78,6 +79,7 @@ class Frontend:
         self.rng = runtime.kernel.rng
         self.namespaces: dict[str, Namespace] = {}
         self.internal: InternalWorker | None = None  # polls each namespace's system queue
+        self.archive: FileArchive | None = None  # --archive: closed histories (retention.py)
         for row in runtime.opened.namespaces if runtime.opened is not None else ():
             self.namespaces[row["name"]] = Namespace(**row)  # from the store: same ids
             runtime.cluster.namespaces.add(row["name"])

@@ -176,7 +176,13 @@ async def get_workflow_execution_history(
     fe.namespace(req.namespace)
     page = tokens.decode_page_token(req.next_page_token)
     run_id = str(page.get("run", "")) or req.execution.run_id
-    run = fe.run(req.namespace, req.execution.workflow_id, run_id)
+    try:
+        run = fe.run(req.namespace, req.execution.workflow_id, run_id)
+    except errors.ServiceError as exc:
+        archival = fe.archive is not None and not req.skip_archival
+        if exc.code is not grpc.StatusCode.NOT_FOUND or not run_id or not archival:
+            raise
+        return archived_history(fe, req, run_id, tokens.int_field(page, "next"))
     long_poll = req.wait_new_event
     out = ws.GetWorkflowExecutionHistoryResponse()
     if req.history_event_filter_type == wf_enums.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT:
@@ -198,6 +204,25 @@ async def get_workflow_execution_history(
     after = start + len(chunk)
     if after < len(run.events) or (long_poll and run.state.running):
         out.next_page_token = tokens.page_token(run=run.state.run_id, next=after)
+    return out
+
+
+def archived_history(
+    fe: Frontend, req: ws.GetWorkflowExecutionHistoryRequest, run_id: str, start: int
+) -> ws.GetWorkflowExecutionHistoryResponse:
+    """A run no longer in persistence, read from the archive (workflow_handler.go
+    historyArchived/getArchivedHistory: only with a run id, only when the run is not
+    found), in pages, with `archived` set."""
+    assert fe.archive is not None
+    events = fe.archive.get_json(fe.namespace(req.namespace).id, req.execution.workflow_id, run_id)
+    if events is None:  # archiver.ErrHistoryNotExist
+        raise errors.not_found("requested workflow history does not exist")
+    size = min(req.maximum_page_size or DEFAULT_PAGE, MAX_PAGE)
+    out = ws.GetWorkflowExecutionHistoryResponse(archived=True)
+    chunk = events[start : start + size]
+    json_format.ParseDict({"events": chunk}, out.history)
+    if start + size < len(events):
+        out.next_page_token = tokens.page_token(run=run_id, next=start + size)
     return out
 
 

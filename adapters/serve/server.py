@@ -27,6 +27,7 @@ from temporalio.api.workflowservice.v1 import service_pb2_grpc as wf_grpc
 from core.schedule import api as schedule_api
 from core.statemachine.replay.definition import definition
 
+from ..archive.filestore import FileArchive
 from . import (
     access,
     batcher,
@@ -46,6 +47,7 @@ from .chaos import LiveFaults, Spec
 from .frontend import Frontend
 from .gate import Collector, Listener
 from .internal_worker import InternalWorker
+from .retention import Retention
 from .rpc_interact import Queries
 from .runtime import Runtime
 from .schedule_activities import ScheduleActivities
@@ -153,6 +155,7 @@ class Server:
         store: str | None = None,
         mutant: str | None = None,
         faults: Spec | None = None,
+        archive: str | None = None,
     ) -> None:
         self.address = address
         self.seed = seed
@@ -162,6 +165,11 @@ class Server:
         self.frontend = Frontend(self.runtime, list(namespaces))
         self.frontend.auth = auth
         self.frontend.queries = Queries(self.frontend)
+        try:
+            self.frontend.archive = FileArchive(archive) if archive is not None else None
+        except OSError as exc:
+            raise StoreError(f"cannot use archive directory {archive}: {exc}") from None
+        self.retention = Retention(self.frontend, self.frontend.archive)
         self.internal = InternalWorker(  # the system workflows (internal_worker.py)
             self.runtime,
             {
@@ -216,6 +224,7 @@ class Server:
         """Start serving; the port actually bound (the address may ask for port 0)."""
         await self.runtime.start()
         self.internal.start(list(self.frontend.namespaces))
+        self.retention.start()
         if self.faults is not None:
             self.faults.start()
         if self.listener.port == 0:
@@ -225,6 +234,7 @@ class Server:
 
     def report(self) -> dict[str, Any]:
         """The invariant report (report.py): the end checks, then every verdict."""
+        self.retention.recheck()
         report.final_checks(self.runtime)
         return report.build(self.runtime, self.faults, self.seed, self.started)
 
