@@ -24,6 +24,7 @@ from temporalio.service import RPCStatusCode
 
 from tests.adapters.serve.sdk import QUEUE, Waiter, bounded, eventually, execution, rpc_error
 from tests.adapters.serve.serving import ROOT
+from tests.adapters.serve.test_cli import cli
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 SERVE_ARGS = ("--search-attribute", "Team=Keyword")
@@ -243,3 +244,30 @@ async def test_stop_and_job_id_reuse(client: Client) -> None:
     assert info["events"][0]["workflowExecutionStartedEventAttributes"]["taskQueue"]["name"] == (
         "temporal-sys-per-ns-tq"
     )
+
+
+@bounded
+async def test_the_temporal_cli_terminates_by_query(client: Client, address: str) -> None:
+    """`temporal workflow terminate --query` starts a batch job; `temporal batch list`
+    and `describe` show it completed (the CLI's own requests, unchanged)."""
+    ids = await _start(client, "cli", 2, "cli")
+    code, out, err = await cli(
+        address,
+        "workflow",
+        "terminate",
+        "--query",
+        "Team = 'cli'",
+        "--reason",
+        "from the CLI",
+        "--yes",
+    )
+    assert code == 0, err
+    job = out.rsplit("job ID:", 1)[1].strip()
+    await _finished(client, job)
+    code, out, err = await cli(address, "batch", "describe", "--job-id", job, "-o", "json")
+    assert code == 0, err
+    described = json.loads(out)
+    assert described["state"] == "BATCH_OPERATION_STATE_COMPLETED"
+    assert described["completeOperationCount"] == "2"
+    for wid in ids:
+        assert await _status(client, wid) == WorkflowExecutionStatus.TERMINATED
