@@ -14,9 +14,8 @@ archival). A failed check is reported as a violation and the run is kept.
 The deletion timers run on the server's clock but are not time-skipping targets (like
 the nodes' own retry delays): an idle server does not jump a day ahead to delete what
 just closed; a clock that jumps past a deletion time for another reason deletes then.
-A server reopened on a `--store` file schedules the deletions of the closed runs it
-finds (the store keeps no record of deletions, so a run deleted before the restart is
-read back and deleted again at once).
+With `--store` each deletion is made in the file too (one transaction), and a server
+reopened on it schedules the deletions of the closed runs it finds.
 """
 
 from __future__ import annotations
@@ -118,9 +117,16 @@ class Retention:
         key = (record.state.namespace, record.workflow_id)
         if persistence.current.get(key) == run_id:
             del persistence.current[key]
-        for box in persistence.outbox.values():
-            for task_id in [t for t, task in box.items() if task.run_id == run_id]:
-                del box[task_id]
+        tasks = [
+            (shard, task_id)
+            for shard, box in persistence.outbox.items()
+            for task_id, task in box.items()
+            if task.run_id == run_id
+        ]
+        for shard, task_id in tasks:
+            del persistence.outbox[shard][task_id]
+        if self.runtime.store is not None:  # --store: the file forgets it too
+            self.runtime.store.delete_run(run_id, *key, tasks)
         self.runtime.protos.pop(run_id, None)
         self.runtime.open_runs.pop(run_id, None)
         self.runtime.monitor.ghost.pop(run_id, None)  # nothing of it is left to compare

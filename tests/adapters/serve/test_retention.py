@@ -129,3 +129,29 @@ async def test_an_archive_changed_after_deletion_is_caught(served: tuple[Server,
     batches[0]["events"].pop()
     path.write_text(json.dumps(batches))
     assert not _held(server)["INV-ARCHIVED-BEFORE-DELETE"]
+
+
+@bounded
+async def test_a_deletion_is_made_in_the_store_too(tmp_path: Path) -> None:
+    """With --store, a deleted run is gone from the file: a server reopened on it does
+    not find it, and still finds the run that is within its retention."""
+    store, archive = str(tmp_path / "serve.db"), str(tmp_path / "archive")
+    server = Server("127.0.0.1:0", time_skipping=True, store=store, archive=archive)
+    port = await server.start()
+    try:
+        client = await Client.connect(f"127.0.0.1:{port}")
+        async with Worker(client, task_queue=QUEUE, workflows=[Waiter, Sleeper]):
+            old, _ = await _close_one(client, "old")
+            await _pass_a_day(client)
+            assert old not in server.runtime.persistence.runs
+            young, _ = await _close_one(client, "young")
+    finally:
+        await server.stop()
+    reopened = Server("127.0.0.1:0", time_skipping=True, store=store, archive=archive)
+    await reopened.start()
+    try:
+        runs = reopened.runtime.persistence.runs
+        assert old not in runs and young in runs
+        assert reopened.runtime.persistence.current.get(("default", "old")) is None
+    finally:
+        await reopened.stop()
