@@ -22,6 +22,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCStatusCode
 
+from adapters.serve.server import Server
 from tests.adapters.serve.sdk import QUEUE, Waiter, bounded, eventually, execution, rpc_error
 from tests.adapters.serve.serving import ROOT
 from tests.adapters.serve.test_cli import cli
@@ -271,3 +272,44 @@ async def test_the_temporal_cli_terminates_by_query(client: Client, address: str
     assert described["completeOperationCount"] == "2"
     for wid in ids:
         assert await _status(client, wid) == WorkflowExecutionStatus.TERMINATED
+
+
+@pytest.mark.asyncio(loop_scope="function")
+async def test_one_job_at_a_time_and_stop_fails_a_running_job() -> None:
+    """In-process, with the internal worker stopped so a job stays running: a second
+    job is RESOURCE_EXHAUSTED (frontend.MaxConcurrentBatchOperationPerNamespace is 1);
+    Describe shows the first RUNNING; Stop terminates it, which Describe shows FAILED."""
+    server = Server("127.0.0.1:0")
+    port = await server.start()
+    await server.internal.stop()
+    try:
+        client = await Client.connect(f"127.0.0.1:{port}")
+        service = client.workflow_service
+
+        def job(job_id: str) -> ws.StartBatchOperationRequest:
+            return ws.StartBatchOperationRequest(
+                namespace="default",
+                job_id=job_id,
+                reason="r",
+                visibility_query="WorkflowType = 'Nothing'",
+                termination_operation=batch_pb.BatchOperationTermination(),
+            )
+
+        await service.start_batch_operation(job("first"))
+        error = await rpc_error(service.start_batch_operation(job("second")))
+        assert error.status == RPCStatusCode.RESOURCE_EXHAUSTED
+        assert error.message == "Max concurrent batch operations is reached"
+        running = await service.describe_batch_operation(
+            ws.DescribeBatchOperationRequest(namespace="default", job_id="first")
+        )
+        assert running.state == batch_enums.BATCH_OPERATION_STATE_RUNNING
+        await service.stop_batch_operation(
+            ws.StopBatchOperationRequest(namespace="default", job_id="first", reason="enough")
+        )
+        stopped = await service.describe_batch_operation(
+            ws.DescribeBatchOperationRequest(namespace="default", job_id="first")
+        )
+        assert stopped.state == batch_enums.BATCH_OPERATION_STATE_FAILED
+        await service.start_batch_operation(job("second"))  # the slot is free again
+    finally:
+        await server.stop()
