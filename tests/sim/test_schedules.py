@@ -4,8 +4,10 @@ virtual month, its invariants, and mutations of the scheduler those invariants c
 from __future__ import annotations
 
 import random
+import re
 from collections import Counter
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -155,3 +157,12 @@ def test_a_time_the_spec_does_not_give_is_caught(monkeypatch: pytest.MonkeyPatch
 def test_swarm_seeds_200(seed: int) -> None:
     result, _ = _run(SimConfig(seed=seed, workflows=8, workload="schedules"))
     assert result.violations == (), result.violations
+
+
+def test_the_invariants_listed_are_those_checked() -> None:
+    import sim.schedule_invariants as inv
+
+    source = Path(inv.__file__).read_text(encoding="utf-8")
+    checked = set(re.findall(r'\("(INV-[A-Z-]+)",', source))
+    assert checked == {name for name, _ in inv.INVARIANTS}
+    assert workloads.WORKLOADS["schedules"].invariants == inv.INVARIANTS
