@@ -22,6 +22,7 @@ from sim.kernel import SECOND
 from sim.repro import Repro
 from sim.run import RunResult, Violation
 from sim.shrink import Shrunk, elapsed
+from sim.workloads import WORKLOADS
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,9 +257,12 @@ def invariant_lines(outcomes: Sequence[Outcome]) -> list[str]:
         for v in o.result.violations:
             counts[checked_as(v.id)] += 1
             seeds.setdefault(checked_as(v.id), []).append(o.result.seed)
-    width = max(len(name) for name, _ in INVARIANTS)
-    lines = [f"invariants checked ({len(INVARIANTS)}; their IDs are those of spec/README.md):"]
-    for name, says in INVARIANTS:
+    rows = list(INVARIANTS)
+    for o in outcomes:  # a workload's own invariants (sim/workloads.py `invariants`)
+        rows += [r for r in WORKLOADS[o.config.workload].invariants if r not in rows]
+    width = max(len(name) for name, _ in rows)
+    lines = [f"invariants checked ({len(rows)}; their IDs are those of spec/README.md):"]
+    for name, says in rows:
         verdict, note = "held", ""
         if counts[name]:
             verdict = "VIOLATED"

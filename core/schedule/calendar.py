@@ -11,6 +11,7 @@ Go loop's daylight-saving branches never run here and are left out.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -192,12 +193,18 @@ CRON6 = (*CRON5, "year")
 CRON7 = ("second", *CRON6)
 
 
-def _values(ranges: Ranges) -> frozenset[int]:
+def _values(ranges: Ranges) -> tuple[int, ...]:
     out: set[int] = set()
     for r in ranges:
         step = r.step or 1
         out.update(range(r.start, max(r.end, r.start) + 1, step))
-    return frozenset(out)
+    return tuple(sorted(out))
+
+
+def _at_or_after(values: tuple[int, ...], v: int, past: int) -> int:
+    """The least listed value >= v, or `past` (one beyond the field's range)."""
+    i = bisect_left(values, v)
+    return values[i] if i < len(values) else past
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,13 +212,13 @@ class CompiledCalendar:
     """One structured calendar in a zone `offset` seconds east of UTC."""
 
     offset: int
-    years: frozenset[int] | None  # None: every year
-    months: frozenset[int]
-    days: frozenset[int]
-    weekdays: frozenset[int]
-    hours: frozenset[int]
-    minutes: frozenset[int]
-    seconds: frozenset[int]
+    years: tuple[int, ...] | None  # None: every year; otherwise each tuple is sorted
+    months: tuple[int, ...]
+    days: tuple[int, ...]
+    weekdays: tuple[int, ...]
+    hours: tuple[int, ...]
+    minutes: tuple[int, ...]
+    seconds: tuple[int, ...]
 
     @staticmethod
     def of(cal: StructuredCalendarSpec, offset: int) -> CompiledCalendar:
@@ -242,10 +249,14 @@ class CompiledCalendar:
         )
 
     def next(self, after: int) -> int | None:
-        """The first matching UTC second strictly after `after`, or None (up to 2100)."""
+        """The first matching UTC second strictly after `after`, or None (up to 2100).
+
+        calendar.go compiledCalendar.next walks each field up one step at a time; this
+        jumps straight to the next listed value of a field (resetting the fields inside
+        it, as each of those steps does), which reaches the same time."""
         y, mo, d, h, m, s = to_civil(after, self.offset)
         s += 1
-        while True:  # calendar.go compiledCalendar.next, the "Outer" loop
+        while True:  # the "Outer" loop
             if s >= 60:
                 m, s = m + 1, 0
             if m >= 60:
@@ -262,18 +273,18 @@ class CompiledCalendar:
                 y, mo, d, h, m, s = y + 1, 1, 1, 0, 0, 0
                 continue
             if mo not in self.months:
-                mo, d, h, m, s = mo + 1, 1, 0, 0, 0
+                mo, d, h, m, s = _at_or_after(self.months, mo, 13), 1, 0, 0, 0
                 continue
             if d not in self.days or weekday(y, mo, d) not in self.weekdays:
                 d, h, m, s = d + 1, 0, 0, 0
                 continue
             if h not in self.hours:
-                h, m, s = h + 1, 0, 0
+                h, m, s = _at_or_after(self.hours, h, 24), 0, 0
                 continue
             if m not in self.minutes:
-                m, s = m + 1, 0
+                m, s = _at_or_after(self.minutes, m, 60), 0
                 continue
             if s not in self.seconds:
-                s += 1
+                s = _at_or_after(self.seconds, s, 60)
                 continue
             return from_civil(Civil(y, mo, d, h, m, s), self.offset)

@@ -164,6 +164,7 @@ class SchedulerWorkflow:
                 {"workflowId": wid, "firstExecutionRunId": run_id, "longPoll": True},
                 task_queue=api.TASK_QUEUE,
                 start_to_close_timeout=365 * 86_400,
+                heartbeat_timeout=65,
                 retry_policy=WATCH_RETRY,
             )
         return try_again

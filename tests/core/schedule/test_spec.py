@@ -160,6 +160,37 @@ def test_calendar_next_is_first_match(
     assert got == t
 
 
+@settings(max_examples=40, deadline=None)
+@given(
+    months=st.sets(st.integers(1, 12), min_size=1, max_size=3),
+    monthdays=st.sets(st.integers(1, 31), min_size=1, max_size=3),
+    hour=st.integers(0, 23),
+    start=st.integers(0, 3 * 365 * 86_400),
+)
+def test_calendar_next_over_months_and_days(
+    months: set[int], monthdays: set[int], hour: int, start: int
+) -> None:
+    """The same oracle day by day: months and days of the month (31 in February never
+    matches; the search gives up after 2100)."""
+    cal = StructuredCalendarSpec(
+        second=(Range(0),),
+        minute=(Range(0),),
+        hour=(Range(hour),),
+        day_of_month=tuple(Range(d) for d in sorted(monthdays)),
+        month=tuple(Range(m) for m in sorted(months)),
+        day_of_week=(Range(0, 6),),
+    )
+    after = T2026 + start
+    got = CompiledCalendar.of(cal, 0).next(after)
+    d = datetime.fromtimestamp(after - after % 86_400, UTC).replace(hour=hour)
+    while d.timestamp() <= after or d.month not in months or d.day not in monthdays:
+        d += timedelta(days=1)
+        if d.year > 2100:
+            assert got is None
+            return
+    assert got == int(d.timestamp())
+
+
 @given(every=st.integers(1, 10**6), phase_frac=st.floats(0, 0.999), after=st.integers(0, 4 * 10**9))
 def test_interval_next_is_phase_aligned(every: int, phase_frac: float, after: int) -> None:
     phase = int(every * phase_frac)
