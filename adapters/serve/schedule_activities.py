@@ -92,7 +92,7 @@ class ScheduleActivities:
                 return _status(run)
             if await call.heartbeat(None):
                 raise ActivityFailure("watch canceled", "Canceled", True)
-            with self.fe.runtime.waiting(call.run_id, call.scheduled_event_id):
+            with self.fe.runtime.waiting(call.run_id, call.scheduled_event_id, run.state.run_id):
                 await self.fe.runtime.waiters.change(run.state.run_id, WATCH_BEAT)
 
     def _chain_end(self, namespace: str, wid: str, first: str) -> RunRecord | None:

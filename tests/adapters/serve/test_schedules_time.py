@@ -8,6 +8,7 @@ Without a longer retention the same month deletes each run a day after it closed
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,12 +19,14 @@ from temporalio.client import (
     Schedule,
     ScheduleActionStartWorkflow,
     ScheduleIntervalSpec,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
     ScheduleSpec,
     WorkflowExecutionStatus,
 )
 from temporalio.worker import Worker
 
-from tests.adapters.serve.sdk import bounded
+from tests.adapters.serve.sdk import QUEUE, Sleeper, bounded
 from tests.adapters.serve.test_schedules import TICKS, Tick
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -89,3 +92,32 @@ async def test_retention_deletes_the_runs_as_the_month_passes(client: Client) ->
     ]
     assert len(starts) == 3  # the schedule did start its three runs
     assert left == []  # and retention deleted each of them
+
+
+@bounded
+async def test_buffer_all_runs_each_start_after_the_last_closes(client: Client) -> None:
+    """BUFFER_ALL with runs longer than the interval: a day-and-a-half sleeper every day
+    for three days. Each buffered start waits, through the scheduler's long-polling
+    WatchWorkflow, for the run before it to close; time skips past all of it, and the
+    three runs follow one another without overlapping."""
+    keep = ws.UpdateNamespaceRequest(namespace="default")
+    keep.config.workflow_execution_retention_ttl.FromTimedelta(60 * DAY)
+    await client.workflow_service.update_namespace(keep)
+    now = (await client.test_service.get_current_time(empty_pb2.Empty())).time.ToDatetime(UTC)
+    seconds = 1.5 * DAY.total_seconds()
+    await client.create_schedule(
+        "buffered",
+        Schedule(
+            action=ScheduleActionStartWorkflow(Sleeper.run, seconds, id="buf", task_queue=QUEUE),
+            spec=ScheduleSpec(
+                intervals=[ScheduleIntervalSpec(every=DAY)], start_at=now, end_at=now + 3 * DAY
+            ),
+            policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.BUFFER_ALL),
+        ),
+    )
+    await client.get_workflow_handle("temporal-sys-scheduler:buffered").result()
+    runs = [w async for w in client.list_workflows("WorkflowId STARTS_WITH 'buf-'")]
+    spans = sorted((r.start_time, r.close_time) for r in runs)
+    assert len(spans) == 3 and all(r.status == WorkflowExecutionStatus.COMPLETED for r in runs)
+    for (_, closed), (started, _) in itertools.pairwise(spans):
+        assert closed is not None and started >= closed  # buffered: one after another
