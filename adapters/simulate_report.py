@@ -23,6 +23,7 @@ from sim.multicluster_faults import REPL_INTENSITY_MEANING, REPL_INVARIANTS
 from sim.repro import Repro
 from sim.run import RunResult, Violation
 from sim.shrink import Shrunk, elapsed
+from sim.workloads import WORKLOADS
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,10 +265,12 @@ def invariant_lines(outcomes: Sequence[Outcome]) -> list[str]:
         for v in o.result.violations:
             counts[checked_as(v.id)] += 1
             seeds.setdefault(checked_as(v.id), []).append(o.result.seed)
-    table = _checked(any(o.config.clusters > 1 for o in outcomes))
-    width = max(len(name) for name, _ in table)
-    lines = [f"invariants checked ({len(table)}; their IDs are those of spec/README.md):"]
-    for name, says in table:
+    rows = list(_checked(any(o.config.clusters > 1 for o in outcomes)))
+    for o in outcomes:  # a workload's own invariants (sim/workloads.py `invariants`)
+        rows += [r for r in WORKLOADS[o.config.workload].invariants if r not in rows]
+    width = max(len(name) for name, _ in rows)
+    lines = [f"invariants checked ({len(rows)}; their IDs are those of spec/README.md):"]
+    for name, says in rows:
         verdict, note = "held", ""
         if counts[name]:
             verdict = "VIOLATED"
