@@ -38,7 +38,6 @@ from core.enums import (
     WorkflowTaskFailedCause,
 )
 from core.events import (
-    ActivityTaskCancelRequestedEventAttributes,
     ActivityTaskScheduledEventAttributes,
     MarkerRecordedEventAttributes,
     RequestCancelExternalWorkflowExecutionInitiatedEventAttributes,
@@ -69,6 +68,7 @@ from core.statemachine.history.service import (
     timer,
     update,
 )
+from core.statemachine.history.service.activity_tasks import normalize_timeouts
 from core.statemachine.history.service.enforce import Rejection
 from core.statemachine.history.service.ids import new_run_id
 from core.statemachine.history.service.requests import (
@@ -116,7 +116,7 @@ def schedule_activity(b: Batch, command: Command) -> Cause | Rejection | None:
     s = b.txn.state
     if not a.activity_id or a.activity_type is None or not a.activity_type.name:
         return Cause.BAD_SCHEDULE_ACTIVITY_ATTRIBUTES
-    timeouts = activity.normalize_timeouts(
+    timeouts = normalize_timeouts(
         a.schedule_to_close_timeout or 0,
         a.schedule_to_start_timeout or 0,
         a.start_to_close_timeout or 0,
@@ -168,9 +168,7 @@ def schedule_activity(b: Batch, command: Command) -> Cause | Rejection | None:
         first_scheduled_time=b.txn.now,
         scheduled_time=b.txn.now,
     )
-    activity.put(b.txn, info)
-    activity.dispatch(b.txn, info)
-    activity.arm_schedule_to_close(b.txn, info)
+    activity.schedule(b.txn, info)
     return None
 
 
@@ -178,24 +176,10 @@ def request_cancel_activity(b: Batch, command: Command) -> Cause | Rejection | N
     a = command.attributes
     if not isinstance(a, RequestCancelActivityTaskCommandAttributes):
         return Cause.BAD_REQUEST_CANCEL_ACTIVITY_ATTRIBUTES
-    info = b.txn.state.activity(a.scheduled_event_id)
-    if info is None or info.cancel_requested_event_id:
+    closed_at_once = activity.request_cancel(b.txn, a.scheduled_event_id, b.wtc)
+    if closed_at_once is None:
         return Cause.BAD_REQUEST_CANCEL_ACTIVITY_ATTRIBUTES
-    requested = b.txn.append(
-        E.ACTIVITY_TASK_CANCEL_REQUESTED,
-        ActivityTaskCancelRequestedEventAttributes(
-            scheduled_event_id=info.scheduled_event_id, workflow_task_completed_event_id=b.wtc
-        ),
-    )
-    activity.transition(info, activity.ActivityInput.REQUEST_CANCEL)
-    info = dataclasses.replace(info, cancel_requested_event_id=requested)
-    if info.started:
-        activity.put(b.txn, info)
-        return None
-    # Not running (never dispatched, or backing off): cancelled at once, in this batch.
-    activity.write_canceled(b.txn, info, 0, None, "")
-    activity.drop(b.txn, info.scheduled_event_id)
-    b.new_task = True
+    b.new_task = b.new_task or closed_at_once
     return None
 
 

@@ -115,19 +115,19 @@ def _dispatch(state: MutableState, request: Request, now: int, limits: Limits) -
     if isinstance(request, RespondWorkflowTaskCompleted):
         return commands.respond_workflow_task_completed(state, request, now, limits)
     if isinstance(request, RecordActivityTaskStarted):
-        return activity.record_activity_task_started(state, request, now)
+        return activity.handle(state, request, now)
     if isinstance(request, RespondActivityTaskCompleted):
-        return activity.respond_activity_task_completed(state, request, now)
+        return activity.handle(state, request, now)
     if isinstance(request, FireTimer):
         return _fire(state, request.task, now)
     if isinstance(request, SignalWorkflowExecution):
         return execution.signal_workflow_execution(state, request, now)
     if isinstance(request, RecordActivityTaskHeartbeat):
-        return activity.record_activity_task_heartbeat(state, request, now)
+        return activity.handle(state, request, now)
     if isinstance(request, RespondActivityTaskFailed):
-        return activity.respond_activity_task_failed(state, request, now)
+        return activity.handle(state, request, now)
     if isinstance(request, RespondActivityTaskCanceled):
-        return activity.respond_activity_task_canceled(state, request, now)
+        return activity.handle(state, request, now)
     if isinstance(request, RespondWorkflowTaskFailed):
         return commands.respond_workflow_task_failed(state, request, now)
     if isinstance(request, RequestCancelWorkflowExecution):
@@ -153,9 +153,9 @@ def _fire(state: MutableState, task: TimerTask, now: int) -> Outcome:
     if isinstance(task, UserTimerTask):
         return timer.user_timer_fired(state, task, now)
     if isinstance(task, ActivityTimeoutTask):
-        return activity.activity_task_timeout(state, task, now)
+        return activity.handle(state, task, now)
     if isinstance(task, ActivityRetryTask):
-        return activity.activity_retry_timer_fired(state, task, now)
+        return activity.handle(state, task, now)
     if isinstance(task, WorkflowTaskTimeoutTask):
         return workflow_task.workflow_task_timeout(state, task, now)
     if isinstance(task, WorkflowRunTimeoutTask):
