@@ -27,8 +27,9 @@ Which rows write a result is the property's own definition, not the table's:
   and friends; here the handlers of `service/activity.py` that end in ``_closed`` or
   write the Canceled event). The names are checked to be handlers of the table, so a
   renamed handler cannot make the proof vacuous;
-- the service timer table: a row writes a result iff it enters a closed state (TimerFired
-  or TimerCanceled, `service/timer.py`);
+- the service timer table: likewise by handler, `TIMER_RESULT_HANDLERS` (TimerFired or
+  TimerCanceled, `service/timer.py`; cancelling a timer whose TimerFired is still
+  buffered replaces that event, so it adds no result);
 - history tables: the input *is* the event, so a row writes a result iff its input is
   a result event type.
 
@@ -90,6 +91,10 @@ ACTIVITY_RESULT_HANDLERS = frozenset(
 )
 TIMER_CLOSED = frozenset({"Fired", "Canceled"})
 UNSCHEDULED = "Unscheduled"
+SERVICE_TIMER_CLOSED = frozenset({"Closed"})
+# cancel_buffered_fire deletes the buffered TimerFired and writes TimerCanceled in its
+# place: the timer's result count is unchanged, so it is not a result-writing handler.
+TIMER_RESULT_HANDLERS = frozenset({"fire", "cancel"})
 
 AnyTable = fsm.Table[Any, Any]
 AnyRow = fsm.Row[Any, Any]
@@ -134,7 +139,13 @@ def core_subjects() -> tuple[Subject, ...]:
             ACTIVITY_RESULT_HANDLERS,
             total=True,
         ),
-        Subject(service_timer.TABLE, TIMER_CLOSED, enters_closed(TIMER_CLOSED)),
+        Subject(
+            service_timer.TABLE,
+            SERVICE_TIMER_CLOSED,
+            runs_handler_of(TIMER_RESULT_HANDLERS),
+            TIMER_RESULT_HANDLERS,
+            total=True,
+        ),
         Subject(history_activity.TABLE, ACTIVITY_CLOSED, is_result_event),
         Subject(history_timer.TABLE, TIMER_CLOSED, is_result_event),
     )

@@ -90,20 +90,24 @@ def test_a_handler_off_its_row_is_caught(monkeypatch: pytest.MonkeyPatch) -> Non
         (
             1,
             fsm.Row(
-                service_timer.TimerState.FIRED,
+                service_timer.TimerState.CLOSED,
                 service_timer.TimerInput.FIRE,
-                service_timer.TimerState.FIRED,
+                service_timer.TimerState.CLOSED,
+                guard="late",
+                handler="fire",
             ),
-            "Fired --timer task fires--> Fired",
+            "Closed --timer task fires [late] / fire--> Closed",
         ),
         (
             1,
             fsm.Row(
-                service_timer.TimerState.CANCELED,
-                service_timer.TimerInput.FIRE,
-                service_timer.TimerState.FIRED,
+                service_timer.TimerState.CLOSED,
+                service_timer.TimerInput.CANCEL,
+                service_timer.TimerState.CLOSED,
+                guard="late",
+                handler="cancel",
             ),
-            "Canceled --timer task fires--> Fired",
+            "Closed --CancelTimer [late] / cancel--> Closed",
         ),
         (
             2,

@@ -34,7 +34,7 @@ from core.statemachine.replay.driver import replay
 from sim.synthetic import synthetic_history
 from tests.conftest import corpus_events, corpus_files
 from tests.core.statemachine import coverage_matching, coverage_scenarios
-from tests.core.statemachine.history.service import activity_walks, reset_scenarios
+from tests.core.statemachine.history.service import entity_walks, reset_scenarios
 from tests.core.statemachine.history.service.test_conformance import base_of
 from tests.core.statemachine.history.test_rules import BROKEN
 from tests.core.statemachine.replay import coverage_replay
@@ -154,7 +154,7 @@ def _workloads() -> None:
         live.signal("wf", "poke", 0)
         live.run()
     coverage_replay.run_all()
-    activity_walks.run_all()
+    entity_walks.run_all()
 
 
 def test_every_row_of_every_table_is_exercised() -> None:

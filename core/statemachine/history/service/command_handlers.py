@@ -44,9 +44,6 @@ from core.events import (
     SignalExternalWorkflowExecutionInitiatedEventAttributes,
     StartChildWorkflowExecutionInitiatedEventAttributes,
     TaskQueue,
-    TimerCanceledEventAttributes,
-    TimerFiredEventAttributes,
-    TimerStartedEventAttributes,
     UpsertWorkflowSearchAttributesEventAttributes,
     WorkflowExecution,
     WorkflowExecutionCanceledEventAttributes,
@@ -57,7 +54,6 @@ from core.events import (
     WorkflowType,
 )
 from core.opaque import EMPTY_MESSAGE, Opaque
-from core.statemachine import fsm
 from core.statemachine.history.limits import DEFAULT_LIMITS, Limits
 from core.statemachine.history.service import (
     activity,
@@ -82,7 +78,6 @@ from core.statemachine.history.service.state import (
     ExternalInfo,
     MutableState,
     RunStatus,
-    TimerInfo,
 )
 from core.statemachine.history.service.txn import Txn
 
@@ -191,15 +186,7 @@ def start_timer(b: Batch, command: Command) -> Cause | Rejection | None:
         return Cause.BAD_START_TIMER_ATTRIBUTES
     if b.txn.state.timer(a.timer_id) is not None:
         return Cause.START_TIMER_DUPLICATE_ID
-    started = b.txn.append(
-        E.TIMER_STARTED,
-        TimerStartedEventAttributes(
-            timer_id=a.timer_id,
-            start_to_fire_timeout=a.start_to_fire_timeout,
-            workflow_task_completed_event_id=b.wtc,
-        ),
-    )
-    timer.put(b.txn, TimerInfo(a.timer_id, started, b.txn.now + a.start_to_fire_timeout))
+    timer.start(b.txn, a.timer_id, a.start_to_fire_timeout, b.wtc)
     return None
 
 
@@ -207,34 +194,8 @@ def cancel_timer(b: Batch, command: Command) -> Cause | Rejection | None:
     a = command.attributes
     if not isinstance(a, CancelTimerCommandAttributes):
         return Cause.BAD_CANCEL_TIMER_ATTRIBUTES
-    txn = b.txn
-    info = txn.state.timer(a.timer_id)
-    started = info.started_event_id if info is not None else 0
-    if info is None:
-        # The race of docs/temporal-semantics.md#cancel-racing-the-fire: the timer
-        # fired, but its TimerFired is still buffered; the server deletes that event and
-        # cancels (GetAndRemoveTimerFireEvent).
-        fired = None
-        for event in txn.state.buffered:
-            attrs = event.attributes
-            if isinstance(attrs, TimerFiredEventAttributes) and attrs.timer_id == a.timer_id:
-                fired, started = event, attrs.started_event_id
-                break
-        if fired is None:
-            return Cause.BAD_CANCEL_TIMER_ATTRIBUTES
-        txn.set(buffered=tuple(e for e in txn.state.buffered if e is not fired))
-    if info is not None:  # (a timer whose TimerFired is still buffered was already fired)
-        fsm.step(timer.TABLE, timer.TimerState.STARTED, timer.TimerInput.CANCEL)
-    txn.append(
-        E.TIMER_CANCELED,
-        TimerCanceledEventAttributes(
-            timer_id=a.timer_id,
-            started_event_id=started,
-            workflow_task_completed_event_id=b.wtc,
-            identity=b.identity,
-        ),
-    )
-    timer.drop(txn, a.timer_id)
+    if not timer.cancel(b.txn, timer.CancelTimer(a.timer_id, b.wtc, b.identity)):
+        return Cause.BAD_CANCEL_TIMER_ATTRIBUTES
     return None
 
 

@@ -1,4 +1,4 @@
-"""The random activity walks (activity_walks.py) keep histories valid and reach the
+"""The random activity walks (entity_walks.py) keep histories valid and reach the
 rare paths they exist for."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 
 from core.enums import EventType
-from tests.core.statemachine.history.service.activity_walks import walk
+from tests.core.statemachine.history.service.entity_walks import stale_attempts, timer_paths, walk
 
 
 def test_walks_keep_the_history_valid_and_reach_every_close() -> None:
@@ -24,3 +24,11 @@ def test_walks_keep_the_history_valid_and_reach_every_close() -> None:
     }
     assert closes <= set(seen), seen
     assert retried > 0
+
+
+def test_stale_attempts_and_timer_races_are_answered() -> None:
+    stale_attempts()  # raises on an invalid history or a handler off its row
+    events = [e.event_type for e in timer_paths().events]
+    assert events.count(EventType.TIMER_CANCELED) == 2  # one a buffered fire replaced
+    assert EventType.TIMER_FIRED not in events
+    assert EventType.WORKFLOW_TASK_FAILED in events  # cancel of a timer never started

@@ -1,6 +1,7 @@
-"""Random walks over one run's activities, for the rows of service/activity.py that no
-corpus history takes: stale and duplicate worker calls, timers of older attempts, a
-heartbeat timer that finds recent heartbeats, a retry with no time left.
+"""Walks over one run's activities and timers, for the rows of service/activity.py and
+service/timer.py that no corpus history takes (`run_all`). For activities: stale and
+duplicate worker calls, timers of older attempts, a heartbeat timer that finds recent
+heartbeats, a retry with no time left; for timers: see `timer_paths`.
 
 Each walk schedules activities, starts them (with the current stamp, an old one, or a
 request id already used), sends heartbeats and replies with current and old tokens,
@@ -13,7 +14,12 @@ from __future__ import annotations
 
 import random
 
-from core.commands import Command, ScheduleActivityTaskCommandAttributes
+from core.commands import (
+    CancelTimerCommandAttributes,
+    Command,
+    ScheduleActivityTaskCommandAttributes,
+    StartTimerCommandAttributes,
+)
 from core.enums import CommandType, EventType, TimeoutType
 from core.events import ActivityType
 from core.opaque import Opaque
@@ -138,7 +144,31 @@ def stale_attempts() -> None:
     run.check()
 
 
+def _timer_command(kind: CommandType, timer_id: str) -> Command:
+    if kind is CommandType.START_TIMER:
+        return Command(kind, StartTimerCommandAttributes(timer_id, start_to_fire_timeout=5 * S))
+    return Command(kind, CancelTimerCommandAttributes(timer_id))
+
+
+def timer_paths() -> Run:
+    """A restarted timer's older task, a cancel racing a buffered fire, and a cancel of
+    a timer that was never started."""
+    start, cancel_ = CommandType.START_TIMER, CommandType.CANCEL_TIMER
+    run = Run()
+    run.complete(_timer_command(start, "t"))
+    old = next(t for t in run.timers if isinstance(t, rq.UserTimerTask))
+    run.complete(_timer_command(cancel_, "t"), _timer_command(start, "t"))
+    run.send(rq.FireTimer(old))  # Started, stale timer: ignored
+    token = run.poll()  # a workflow task in flight: TimerFired is buffered
+    run.fire(rq.UserTimerTask, timer_id="t")
+    run.send(rq.RespondWorkflowTaskCompleted(token, (_timer_command(cancel_, "t"),)))
+    run.complete(_timer_command(cancel_, "never-started"))  # rejected: the task fails
+    run.check()
+    return run
+
+
 def run_all(walks: int = 40) -> None:
     stale_attempts()
+    timer_paths()
     for seed in range(walks):
         walk(seed)
