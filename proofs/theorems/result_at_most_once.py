@@ -305,7 +305,7 @@ def prove(subjects: Sequence[Subject] | None = None) -> Result:
 def late_completion_row() -> AnyRow:
     """The bad row of the negative variant: a closed activity accepts a completion
     (the row that rejects it, with its guard, replaced by the completing handler)."""
-    s, i = service_activity.ActivityState, service_activity.ActivityInput
+    s, i = service_activity.PendingActivityState, service_activity.ActivityInput
     return fsm.Row(s.CLOSED, i.RESPOND_COMPLETED, s.CLOSED, handler="complete")
 
 

@@ -7,11 +7,11 @@ from core.statemachine import fsm
 from core.statemachine.history.service import activity
 
 
-def _with_rows(rows: list[fsm.Row[activity.ActivityState, activity.ActivityInput]]) -> str:
+def _with_rows(rows: list[fsm.Row[activity.PendingActivityState, activity.ActivityInput]]) -> str:
     table = fsm.make_table(
         activity.TABLE.name,
         activity.TABLE.rule,
-        activity.ActivityState,
+        activity.PendingActivityState,
         activity.ActivityInput,
         activity.TABLE.initial,
         rows,

@@ -7,16 +7,17 @@ import re
 
 import pytest
 
+from core import requests as rq
 from core.errors import InvalidDefinition
 from core.statemachine import fsm
 from core.statemachine.history import activity as history_activity
 from core.statemachine.history.service import activity as service_activity
-from core.statemachine.history.service import requests as rq
+from core.statemachine.history.service import activity_handlers
 from core.statemachine.history.service import timer as service_timer
 from proofs.theorems import result_at_most_once as ramo
 from tests.core.statemachine.coverage_scenarios import Run, activity
 
-A, AI = service_activity.ActivityState, service_activity.ActivityInput
+A, AI = service_activity.PendingActivityState, service_activity.ActivityInput
 
 
 def _steps(counterexample: str) -> list[str]:
@@ -75,7 +76,7 @@ def test_the_server_answers_a_late_completion_by_that_row() -> None:
 def test_a_handler_off_its_row_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
     """The stored state must be the row's target: a completion that forgets to delete
     the record (the old `drop`) is refused at once."""
-    monkeypatch.setattr(service_activity, "_drop", lambda txn, sid: None)
+    monkeypatch.setattr(activity_handlers, "_drop", lambda txn, sid: None)
     run = Run()
     run.complete(activity("a"))
     sid = max(e.event_id for e in run.events if e.event_type.name == "ACTIVITY_TASK_SCHEDULED")
@@ -90,9 +91,9 @@ def test_a_handler_off_its_row_is_caught(monkeypatch: pytest.MonkeyPatch) -> Non
         (
             1,
             fsm.Row(
-                service_timer.TimerState.CLOSED,
+                service_timer.PendingTimerState.CLOSED,
                 service_timer.TimerInput.FIRE,
-                service_timer.TimerState.CLOSED,
+                service_timer.PendingTimerState.CLOSED,
                 guard="late",
                 handler="fire",
             ),
@@ -101,9 +102,9 @@ def test_a_handler_off_its_row_is_caught(monkeypatch: pytest.MonkeyPatch) -> Non
         (
             1,
             fsm.Row(
-                service_timer.TimerState.CLOSED,
+                service_timer.PendingTimerState.CLOSED,
                 service_timer.TimerInput.CANCEL,
-                service_timer.TimerState.CLOSED,
+                service_timer.PendingTimerState.CLOSED,
                 guard="late",
                 handler="cancel",
             ),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from core.enums import TimeoutType
 from core.opaque import JsonValue, Opaque
-from core.statemachine.history.service.requests import (
+from core.requests import (
     ActivityTaskTransfer,
     ActivityTimeoutTask,
     Task,

@@ -54,6 +54,10 @@ from core.events import (
     WorkflowType,
 )
 from core.opaque import EMPTY_MESSAGE, Opaque
+from core.requests import (
+    StartWorkflowExecution,
+    UpdateMessage,
+)
 from core.statemachine.history.limits import DEFAULT_LIMITS, Limits
 from core.statemachine.history.service import (
     activity,
@@ -67,10 +71,6 @@ from core.statemachine.history.service import (
 from core.statemachine.history.service.activity_tasks import normalize_timeouts
 from core.statemachine.history.service.enforce import Rejection
 from core.statemachine.history.service.ids import new_run_id
-from core.statemachine.history.service.requests import (
-    StartWorkflowExecution,
-    UpdateMessage,
-)
 from core.statemachine.history.service.retry import next_retry, policy_json, retry_policy
 from core.statemachine.history.service.state import (
     ActivityInfo,

@@ -9,19 +9,9 @@ state (None before the run exists), the request, and the current time in; an
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
-from core.statemachine.history.limits import DEFAULT_LIMITS, Limits
-from core.statemachine.history.service import (
-    activity,
-    child,
-    commands,
-    enforce,
-    execution,
-    timer,
-    update,
-    workflow_task,
-)
-from core.statemachine.history.service.requests import (
+from core.requests import (
     ActivityRetryTask,
     ActivityTimeoutTask,
     Error,
@@ -51,10 +41,26 @@ from core.statemachine.history.service.requests import (
     WorkflowRunTimeoutTask,
     WorkflowTaskTimeoutTask,
 )
+from core.statemachine.history.limits import DEFAULT_LIMITS, Limits
+from core.statemachine.history.service import (
+    activity,
+    child,
+    commands,
+    enforce,
+    execution,
+    timer,
+    update,
+    workflow_task,
+)
 from core.statemachine.history.service.state import MutableState
 from core.statemachine.history.service.txn import Outcome, unchanged
 
-__all__ = ["Outcome", "admit_start", "handle", "signal_with_start", "start"]
+__all__ = ["HandleFn", "Outcome", "StartFn", "admit_start", "handle", "signal_with_start", "start"]
+
+# The signatures of `start` and `handle`, for callers that take the service as a
+# parameter (a benchmark timing its calls, the simulator's history hosts, mutants).
+StartFn = Callable[[StartWorkflowExecution, int], Outcome]
+HandleFn = Callable[[MutableState, Request, int], Outcome]
 
 
 def start(request: StartWorkflowExecution, now: int) -> Outcome:

@@ -20,8 +20,7 @@ from core.events import (
     StartChildWorkflowExecutionInitiatedEventAttributes,
     WorkflowExecutionStartedEventAttributes,
 )
-from core.statemachine.history.service import activity_tasks, outbound
-from core.statemachine.history.service.requests import (
+from core.requests import (
     ActivityTimeoutTask,
     Task,
     UserTimerTask,
@@ -30,6 +29,7 @@ from core.statemachine.history.service.requests import (
     WorkflowTaskTimeoutTask,
     WorkflowTaskTransfer,
 )
+from core.statemachine.history.service import activity_tasks, outbound
 from core.statemachine.history.service.state import ActivityInfo, MutableState
 
 

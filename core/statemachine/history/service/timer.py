@@ -31,20 +31,21 @@ from core.events import (
     TimerFiredEventAttributes,
     TimerStartedEventAttributes,
 )
-from core.statemachine import fsm
-from core.statemachine.history.service import workflow_task
-from core.statemachine.history.service.requests import (
+from core.fastinit import fast_init_all
+from core.requests import (
     Error,
     ErrorKind,
     Ok,
     Reply,
     UserTimerTask,
 )
+from core.statemachine import fsm
+from core.statemachine.history.service import workflow_task
 from core.statemachine.history.service.state import MutableState, TimerInfo
 from core.statemachine.history.service.txn import Outcome, Txn, finish, unchanged
 
 
-class TimerState(Enum):
+class PendingTimerState(Enum):
     """A started user timer on the server (the pending TimerInfo of mutable state)."""
 
     STARTED = "Started"
@@ -66,11 +67,11 @@ class CancelTimer:
 
 
 TimerRequest: TypeAlias = UserTimerTask | CancelTimer
-_S, _I = TimerState, TimerInput
+_S, _I = PendingTimerState, TimerInput
 R = fsm.Row
 
 TABLE = fsm.make_table(
-    "timer (service)", "INV-RESULT-AT-MOST-ONCE", TimerState, TimerInput, _S.STARTED,
+    "timer (service)", "INV-RESULT-AT-MOST-ONCE", PendingTimerState, TimerInput, _S.STARTED,
     [
         R(_S.STARTED, _I.FIRE, _S.STARTED, guard="stale timer", handler="ignore_stale"),
         R(_S.STARTED, _I.FIRE, _S.CLOSED, handler="fire"),
@@ -82,7 +83,7 @@ TABLE = fsm.make_table(
 )  # fmt: skip
 
 
-def state_of(info: TimerInfo | None) -> TimerState:
+def state_of(info: TimerInfo | None) -> PendingTimerState:
     return _S.CLOSED if info is None else _S.STARTED
 
 
@@ -210,3 +211,6 @@ HANDLERS: dict[str, Callable[[Call], Reply]] = {
     "ignore_stale": lambda call: _STALE,
     "reject_cancel": lambda call: Error(ErrorKind.INVALID_ARGUMENT, "BAD_CANCEL_TIMER_ATTRIBUTES"),
 }
+
+
+fast_init_all(globals())  # faster constructors for this module's values (core/fastinit.py)

@@ -40,7 +40,7 @@ from core.events import (
     HistoryEvent,
 )
 from core.fastinit import fast_init_all
-from core.statemachine.history.service.requests import Reply, StartWorkflowExecution, Task
+from core.requests import Reply, StartWorkflowExecution, Task
 from core.statemachine.history.service.state import (
     BUFFERED_EVENT_ID,
     MutableState,

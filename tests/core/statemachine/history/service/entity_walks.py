@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import random
 
+from core import requests as rq
 from core.commands import (
     CancelTimerCommandAttributes,
     Command,
@@ -23,7 +24,6 @@ from core.commands import (
 from core.enums import CommandType, EventType, TimeoutType
 from core.events import ActivityType
 from core.opaque import Opaque
-from core.statemachine.history.service import requests as rq
 from tests.core.statemachine.coverage_scenarios import Run, cancel
 
 S = 10**9
