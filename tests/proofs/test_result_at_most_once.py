@@ -74,15 +74,44 @@ def test_the_server_answers_a_late_completion_by_that_row() -> None:
 
 
 def test_a_handler_off_its_row_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The stored state must be the row's target: a completion that forgets to delete
-    the record (the old `drop`) is refused at once."""
-    monkeypatch.setattr(activity_handlers, "_drop", lambda txn, sid: None)
+    """The stored state must be the row's target: a heartbeat handler that deletes the
+    record (leaving the activity Closed on a Started -> Started row) is refused at once."""
+    heartbeat = activity_handlers.HANDLERS["heartbeat"]
+
+    def closing_heartbeat(call: activity_handlers.Call) -> rq.Reply:
+        reply = heartbeat(call)
+        activity_handlers.drop(call.txn, call.record().scheduled_event_id)
+        return reply
+
+    monkeypatch.setitem(activity_handlers.HANDLERS, "heartbeat", closing_heartbeat)
     run = Run()
     run.complete(activity("a"))
     sid = max(e.event_id for e in run.events if e.event_type.name == "ACTIVITY_TASK_SCHEDULED")
     token = run.start_activity(sid)
-    with pytest.raises(InvalidDefinition, match="left the entity in STARTED"):
-        run.send(rq.RespondActivityTaskCompleted(token))
+    with pytest.raises(InvalidDefinition, match="left the entity in CLOSED"):
+        run.send(rq.RecordActivityTaskHeartbeat(token))
+
+
+def test_the_completion_row_decides_what_is_stored(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The record is deleted because the row's target is Closed: with the completion row
+    ending in Started instead, the server accepts a duplicated completion, and the
+    theorem, reading the same table, is not proved."""
+    from proofs.theorems.exactly_once import completion_kept
+
+    monkeypatch.setattr(service_activity, "TABLE", completion_kept(service_activity.TABLE))
+    run = Run()
+    run.complete(activity("a"))
+    sid = max(e.event_id for e in run.events if e.event_type.name == "ACTIVITY_TASK_SCHEDULED")
+    token = run.start_activity(sid)
+    assert run.send(rq.RespondActivityTaskCompleted(token)) == rq.Ok()
+    assert run.send(rq.RespondActivityTaskCompleted(token)) == rq.Ok()
+    completed = [e for e in run.events if e.event_type.name == "ACTIVITY_TASK_COMPLETED"]
+    assert len(completed) == 2
+    result = ramo.prove()
+    assert not result.proved
+    assert "Started --RespondActivityTaskCompleted / complete--> Started" in str(
+        result.counterexample
+    )
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,9 @@ How it runs: a worker call, a timer task or a cancel command is turned into one
 `ActivityInput` by `classify`; the activity's current state is read off its record
 (`state_of`: a record no longer pending is `Closed`); `fsm.decide` picks the row (the
 first guarded row whose guard holds, else the unguarded one); the handler the row names
-carries it out; and the state the handler leaves is checked to be the row's target.
+carries it out; a row ending in Closed deletes the record (here, not in a handler, so
+the row's target is what is stored); and the state the handler leaves is checked to be
+the row's target.
 Stale and duplicate requests are rows too: a completion of a closed activity is the row
 ``Closed --RespondActivityTaskCompleted / reject_not_found--> Closed``.
 
@@ -63,6 +65,7 @@ from core.statemachine.history.service.activity_handlers import (
     ActivityRequest,
     Call,
     CancelRequest,
+    drop,
     put,
     retry_decision,
     stale_timer_error,
@@ -271,6 +274,8 @@ def decide(txn: Txn, request: ActivityRequest) -> tuple[Row, Reply]:
     call = Call(txn, info, request)
     row = fsm.decide(TABLE, state_of(info), classify(request), lambda g: GUARDS[g](call))
     reply = HANDLERS[row.handler](call)
+    if row.target is _S.CLOSED and row.source is not _S.CLOSED:
+        drop(txn, key)  # the table closes it (DeleteActivity, mutable_state_impl.go)
     fsm.check_target(TABLE, row, state_of(txn.state.activity(key)))
     return row, reply
 

@@ -2,7 +2,8 @@
 
 A handler carries out one row: it writes the events, changes the pending record and
 emits the tasks the row stands for, and leaves the activity in the row's target state
-(activity.decide checks that). Which row runs is decided by the table, never here.
+(activity.decide checks that; for a row ending in Closed, decide itself deletes the
+record). Which row runs is decided by the table, never here.
 """
 
 from __future__ import annotations
@@ -117,7 +118,8 @@ def put(txn: Txn, info: ActivityInfo) -> None:
     )
 
 
-def _drop(txn: Txn, scheduled_event_id: int) -> None:
+def drop(txn: Txn, scheduled_event_id: int) -> None:
+    """Delete a closed activity's record (activity.decide, for a row ending in Closed)."""
     txn.set(
         activities=tuple(
             a for a in txn.state.activities if a.scheduled_event_id != scheduled_event_id
@@ -182,7 +184,7 @@ def _write_started(txn: Txn, info: ActivityInfo) -> int:
 
 
 def _closed(txn: Txn, info: ActivityInfo) -> Reply:
-    _drop(txn, info.scheduled_event_id)
+    """After a close event: the record is deleted by activity.decide (the row's target)."""
     workflow_task.schedule(txn)
     return Ok()
 
@@ -321,7 +323,6 @@ def _request_cancel(call: Call) -> Reply:  # running on a worker: it learns by h
 def _cancel_at_once(call: Call) -> Reply:  # never dispatched, or backing off
     info = _write_cancel_requested(call)
     _write_canceled(call.txn, info, 0, None, "")
-    _drop(call.txn, info.scheduled_event_id)
     return Ok()
 
 
