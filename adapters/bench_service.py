@@ -1,6 +1,6 @@
 """`tmodel bench service`: requests per second through the pure history service.
 
-The mixed workload of `sim.workload_driver` (activities with failures and retries,
+The mixed workload of `sim.service_bench_driver` (activities with failures and retries,
 timers, signals, cancels, continue-as-new, stale timer tasks, duplicate dispatches) is
 played on one core. The loop is the real one - requests are not pre-generated, since
 each depends on the replies before it - but the clock is read around every service call,
@@ -39,16 +39,16 @@ import pstats
 import time
 
 from adapters.bench import Figure
-from core.statemachine.history.service import handle as service
-from core.statemachine.history.service.requests import (
+from core.requests import (
     Error,
     ErrorKind,
     Request,
     StartWorkflowExecution,
 )
+from core.statemachine.history.service import handle as service
 from core.statemachine.history.service.state import MutableState
 from core.statemachine.history.service.txn import Outcome
-from sim.workload_driver import Workload, WorkloadResult, run_workload
+from sim.service_bench_driver import Workload, WorkloadResult, run_workload
 
 DEFAULT_WORKFLOWS = 2_000
 clock = time.process_time

@@ -3,7 +3,8 @@
 The docs must show each machine as its table defines it, and build on a machine with
 nothing but Python, so this module lays the diagram out itself: states go in columns by
 their distance from the initial state, transitions are arrows labelled with the inputs
-(parallel transitions between the same two states share one arrow), self-loops are
+(and, for rows that decide, their guard and handler: ``input [guard] / handler``;
+parallel transitions between the same two states share one arrow), self-loops are
 drawn above their state, and backward edges curve below the row.
 """
 
@@ -14,7 +15,7 @@ from enum import Enum
 from html import escape
 from typing import TypeVar
 
-from core.statemachine.fsm import Table
+from core.statemachine.fsm import Row, Table
 
 S = TypeVar("S", bound=Enum)
 I = TypeVar("I", bound=Enum)  # noqa: E741
@@ -77,15 +78,23 @@ def to_svg(table: Table[S, I]) -> str:
     parts.append(_line(ix - 19, iy + _BOX_H / 2, ix, iy + _BOX_H / 2))
     labels: dict[tuple[S, S], list[str]] = defaultdict(list)
     for row in table.rows:
-        labels[(row.source, row.target)].append(
-            row.input.value if isinstance(row.input.value, str) else row.input.name
-        )
+        labels[(row.source, row.target)].append(_row_text(row))
     for (src, dst), names in labels.items():
         parts.append(_edge(pos, width, src, dst, " | ".join(names)))
     for state in table.states:
         parts.append(_box(pos[state], width[state], state, state in table.terminal))
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
+
+
+def _row_text(row: Row[S, I]) -> str:
+    """The row's input, with its guard and handler when it names them."""
+    text = row.input.value if isinstance(row.input.value, str) else row.input.name
+    if row.guard:
+        text += f" [{row.guard}]"
+    if row.handler:
+        text += f" / {row.handler}"
+    return text
 
 
 def _line(x1: float, y1: float, x2: float, y2: float) -> str:

@@ -35,8 +35,8 @@ from core.statemachine.history.validator import validate
 from core.statemachine.replay.matching import recorded_as
 from sim.persistence import Commit, Mutation
 from sim.run import Violation
+from sim.scripted_workflow import ACTIVITY_CLOSES
 from sim.workflow_code import WorkflowCode
-from sim.workload_driver import ACTIVITY_CLOSES
 
 E = EventType
 EVENTUALLY_BOUND = 120 * 1_000_000_000  # virtual ns after the last fault heals

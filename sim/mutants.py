@@ -22,9 +22,9 @@ from core.events import ActivityTaskCompletedEventAttributes, HistoryEvent
 from core.opaque import Opaque
 from core.statemachine.history.service import handle as service
 from core.statemachine.history.service import requests as rq
+from core.statemachine.history.service.handle import HandleFn
 from core.statemachine.history.service.state import MutableState, evolve
 from core.statemachine.history.service.txn import Outcome
-from sim.workload_driver import HandleFn
 
 MUTANTS: dict[str, str] = {
     "ack-before-started": "INV-NO-LOST-TASK",

@@ -6,11 +6,10 @@ Workers call workflow logic only through `WorkflowCode.answer_task` (and `query`
 
 `history` is the run's full history up to and including the WorkflowTaskStarted being
 answered; `cached` is the worker's sticky-cache entry for the run (None after a crash
-or eviction, or when the task did not come through the sticky queue). The replay engine
-(`core/statemachine/replay/`, authoring API `core/workflow.py`) will provide exactly
-this; until then `ScriptedCode` adapts `sim.workload_driver.decide` (the scripted
-workflow, a pure function of the history), so the whole cluster runs end to end. Swap
-the adapter, nothing else.
+or eviction, or when the task did not come through the sticky queue). Two
+implementations: `ScriptedCode` runs the scripted workflow of `sim.scripted_workflow`
+(a pure function of the history), and `sim/replay_code.py` runs workflow code through
+the replay engine (`core/statemachine/replay/`, authoring API `core/workflow.py`).
 """
 
 from __future__ import annotations
@@ -28,7 +27,7 @@ from core.statemachine.history.service.requests import (
     UpdateMessageKind,
     UpdateWorkflowExecution,
 )
-from sim.workload_driver import Spec, decide
+from sim.scripted_workflow import Spec, decide
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +55,7 @@ class WorkflowCode(Protocol):
 
 
 class ScriptedCode:
-    """The adapter over the scripted workflow of `sim.workload_driver`.
+    """The adapter over the scripted workflow of `sim.scripted_workflow`.
 
     The cache holds the decoded `Spec` (the workflow's input), as an SDK keeps its
     workflow instance; commands come from the history alone, so a cold replay and a

@@ -30,8 +30,8 @@ from sim.schedule_invariants import INVARIANTS as SCHEDULE_INVARIANTS
 from sim.schedule_invariants import check_schedules
 from sim.schedule_workload import DAY, MONTH, create_args, draw_schedule, schedule_id
 from sim.schedule_workload import DEFINITIONS as SCHEDULE_DEFINITIONS
+from sim.scripted_workflow import Spec
 from sim.workflow_code import ScriptedCode, WorkflowCode
-from sim.workload_driver import Spec
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +151,7 @@ def _replay_code() -> WorkflowCode:
 WORKLOADS: dict[str, Workload] = {
     # The seed's application patterns, mixed, run by the replay engine (the default).
     "mixed": Workload("mixed", _replay_code, _pattern_script(mixed)),
-    # The scripted workflow of sim/workload_driver.py: no workflow code, the fastest.
+    # The scripted workflow of sim/scripted_workflow.py: no workflow code, the fastest.
     "scripted": Workload("scripted", ScriptedCode, _mixed_script),
     **{
         name: Workload(name, _replay_code, _pattern_script(pick))

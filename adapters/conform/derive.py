@@ -42,6 +42,7 @@ from adapters.conform.requests import (
     to_message,
 )
 from adapters.conform.scope import SCOPE_OF_EVENT
+from core import requests as rq
 from core.commands import (
     Command,
     RequestCancelActivityTaskCommandAttributes,
@@ -57,7 +58,6 @@ from core.event_sets import COMMAND_EVENT_TYPES
 from core.events import HistoryEvent
 from core.opaque import Opaque
 from core.statemachine.history.service import handle as service
-from core.statemachine.history.service import requests as rq
 from core.statemachine.history.service import reset_points
 from core.statemachine.history.service.outbound import HISTORY_SERVICE
 from core.statemachine.history.service.reset import (

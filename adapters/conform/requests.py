@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from adapters.conform.scope import SCOPE, SCOPE_OF_EVENT
+from core import requests as rq
 from core.commands import (
     CancelTimerCommandAttributes,
     CancelWorkflowExecutionCommandAttributes,
@@ -33,7 +34,6 @@ from core.commands import (
 )
 from core.enums import CommandType, EventType, TimeoutType, WorkflowTaskFailedCause
 from core.events import HistoryEvent
-from core.statemachine.history.service import requests as rq
 from core.statemachine.history.service.reset import RESETTER
 
 E = EventType

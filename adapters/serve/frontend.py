@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import grpc
 
-from core.statemachine.history.service import requests as rq
+from core import requests as rq
 from core.statemachine.history.service.state import MutableState
 from sim.nodes.base import Payload, Request
 from sim.persistence import RunRecord

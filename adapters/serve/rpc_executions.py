@@ -20,11 +20,11 @@ from temporalio.api.common.v1 import message_pb2 as common_pb
 from temporalio.api.enums.v1 import workflow_pb2 as wf_enums
 from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 
+from core import requests as rq
 from core.enums import WorkflowIdReusePolicy
 from core.opaque import Opaque
 from core.statemachine.history.limits import DEFAULT_LIMITS
 from core.statemachine.history.service import enforce
-from core.statemachine.history.service import requests as rq
 from core.statemachine.history.service.reset import reset_request
 
 from . import convert, errors

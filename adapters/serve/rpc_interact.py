@@ -39,9 +39,9 @@ from temporalio.api.query.v1 import message_pb2 as query_pb
 from temporalio.api.update.v1 import message_pb2 as update_pb
 from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 
+from core import requests as rq
 from core.enums import EventType
 from core.events import WorkflowExecutionUpdateCompletedEventAttributes
-from core.statemachine.history.service import requests as rq
 from core.statemachine.history.service.state import MutableState, RunStatus
 
 from . import convert, errors, rpc_executions

@@ -28,12 +28,12 @@ from temporalio.api.protocol.v1 import message_pb2 as protocol_pb
 from temporalio.api.update.v1 import message_pb2 as update_pb
 from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 
+from core import requests as rq
 from core.enums import CommandType, WorkflowTaskFailedCause
 from core.errors import BadInput
 from core.events import ActivityTaskScheduledEventAttributes, HistoryEvent
 from core.opaque import Opaque
 from core.statemachine import matching as m
-from core.statemachine.history.service import requests as rq
 from sim.nodes.base import StartedActivityTask, StartedWorkflowTask
 
 from . import convert, errors

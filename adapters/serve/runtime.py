@@ -27,10 +27,10 @@ from collections.abc import Callable, Iterable, Iterator
 
 from temporalio.api.history.v1 import message_pb2 as history_pb
 
+from core import requests as rq
 from core.events import HistoryEvent
 from core.opaque import Opaque
 from core.statemachine import matching as m
-from core.statemachine.history.service import requests as rq
 from core.statemachine.history.service.state import ActivityInfo, MutableState
 from sim.config import FaultItem, FaultPlan
 from sim.faults import Faults

@@ -40,8 +40,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from core import requests as rq
 from core.statemachine import shard as shardlib
-from core.statemachine.history.service import requests as rq
 from core.statemachine.history.service.refresh import refresh_tasks
 from sim.faults import Faults
 from sim.persistence import (

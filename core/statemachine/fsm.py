@@ -10,11 +10,19 @@ coverage gates are derived from the same rows, never drawn or listed by hand.
 `step(table, state, input)` returns the new state and the row's outputs; it never
 mutates anything, and a rejected input raises `InvalidTransition` and leaves the old
 state valid.
+
+Rows that decide. A row may also name a *guard* and a *handler*, as sdk-core's `fsm!`
+rows name theirs (``Scheduled --(Complete(attrs), on_complete)--> Completed``): several
+rows may share a source and an input when they differ by guard, and `decide` picks the
+first whose guard holds (guarded rows in the order written, then the one unguarded row,
+which is the "otherwise"). The caller runs the handler the chosen row names and stores
+the row's target as the entity's new state, so the table decides what happens and the
+handlers only carry it out (service-side entities, e.g. service/activity.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from types import MappingProxyType
@@ -29,12 +37,24 @@ I = TypeVar("I", bound=Enum)  # noqa: E741 - the conventional name for an input 
 
 @dataclass(frozen=True, slots=True)
 class Row(Generic[S, I]):
-    """One transition: in `source`, on `input`, go to `target` and emit `outputs`."""
+    """One transition: in `source`, on `input` (and when `guard` holds, if it names
+    one), go to `target`, emit `outputs` and run the handler named `handler`."""
 
     source: S
     input: I
     target: S
     outputs: tuple[str, ...] = ()
+    guard: str = ""
+    handler: str = ""
+
+    def label(self) -> str:
+        """``INPUT [guard] / handler``: how diagrams and counterexamples name the row."""
+        text = str(self.input.value)
+        if self.guard:
+            text += f" [{self.guard}]"
+        if self.handler:
+            text += f" / {self.handler}"
+        return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +63,8 @@ class Table(Generic[S, I]):
 
     `initial` is the state an entity is in when it is created; `terminal` states have
     no outgoing rows. `rule` is the ID (``H9``, ...) that an invalid transition of
-    this machine violates.
+    this machine violates. `next` holds the unguarded rows; `choices` every row of a
+    (state, input) pair, guarded ones first, in the order `decide` tries them.
     """
 
     name: str
@@ -54,6 +75,15 @@ class Table(Generic[S, I]):
     terminal: frozenset[S]
     rows: tuple[Row[S, I], ...]
     next: Mapping[tuple[S, I], Row[S, I]]
+    choices: Mapping[tuple[S, I], tuple[Row[S, I], ...]]
+
+    @property
+    def guards(self) -> frozenset[str]:
+        return frozenset(r.guard for r in self.rows if r.guard)
+
+    @property
+    def handlers(self) -> frozenset[str]:
+        return frozenset(r.handler for r in self.rows if r.handler)
 
 
 def make_table(
@@ -71,14 +101,27 @@ def make_table(
     states = tuple(state_type)
     inputs = tuple(input_type)
     index: dict[tuple[S, I], Row[S, I]] = {}
+    guarded: dict[tuple[S, I], list[Row[S, I]]] = {}
     for row in built:
         _check_row_types(name, row, state_type, input_type)
         key = (row.source, row.input)
+        alternatives = guarded.setdefault(key, [])
+        if row.guard and any(r.guard == row.guard for r in alternatives):
+            raise InvalidDefinition(
+                f"{name}: duplicate row for {row.source.name} on {row.input.name} [{row.guard}]"
+            )
+        if row.guard:
+            alternatives.append(row)
+            continue
         if key in index:
             raise InvalidDefinition(
                 f"{name}: duplicate row for {row.source.name} on {row.input.name}"
             )
         index[key] = row
+    choices = {
+        key: (*guarded.get(key, ()), *((index[key],) if key in index else ()))
+        for key in {*index, *(k for k, v in guarded.items() if v)}
+    }
     terminal = frozenset(s for s in states if not any(r.source is s for r in built))
     unreachable = set(states) - _reachable(initial, built)
     if unreachable:
@@ -93,6 +136,7 @@ def make_table(
         terminal=terminal,
         rows=tuple(built),
         next=MappingProxyType(index),
+        choices=MappingProxyType(choices),
     )
 
 
@@ -123,9 +167,34 @@ def step(table: Table[S, I], state: S, input_: I) -> tuple[S, tuple[str, ...]]:
     return row.target, row.outputs
 
 
+def _no_guard(guard: str) -> bool:
+    raise InvalidDefinition(f"guard {guard!r} asked of a caller that evaluates no guards")
+
+
+def decide(
+    table: Table[S, I], state: S, input_: I, holds: Callable[[str], bool] = _no_guard
+) -> Row[S, I]:
+    """The row that decides `input_` in `state`: the first guarded row whose guard
+    `holds`, else the unguarded row; raises `InvalidTransition` if there is none."""
+    for row in table.choices.get((state, input_), ()):
+        if not row.guard or holds(row.guard):
+            return row
+    raise InvalidTransition(table.name, state.name, input_.name)
+
+
+def check_target(table: Table[S, I], row: Row[S, I], stored: S) -> None:
+    """Raise unless the state a handler left the entity in is the row's target."""
+    if stored is not row.target:
+        raise InvalidDefinition(
+            f"{table.name}: handler {row.handler or '(none)'} of {row.source.name} on "
+            f"{row.input.name} left the entity in {stored.name}, the row says "
+            f"{row.target.name}"
+        )
+
+
 def allowed_inputs(table: Table[S, I], state: S) -> tuple[I, ...]:
     """The inputs `state` accepts, in the order the input enum declares them."""
-    return tuple(i for i in table.inputs if (state, i) in table.next)
+    return tuple(i for i in table.inputs if (state, i) in table.choices)
 
 
 def to_dot(table: Table[S, I]) -> str:
@@ -142,7 +211,12 @@ def to_dot(table: Table[S, I]) -> str:
         shape = ", peripheries=2" if state in table.terminal else ""
         lines.append(f'  {state.name} [label="{state.name}"{shape}];')
     for row in table.rows:
-        lines.append(f'  {row.source.name} -> {row.target.name} [label="{row.input.name}"];')
+        label = row.input.name
+        if row.guard:
+            label += f" [{row.guard}]"
+        if row.handler:
+            label += f" / {row.handler}"
+        lines.append(f'  {row.source.name} -> {row.target.name} [label="{label}"];')
     lines.append("}")
     return "\n".join(lines) + "\n"
 

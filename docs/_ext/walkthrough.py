@@ -28,6 +28,7 @@ from sphinx.application import Sphinx
 from sphinx.config import Config
 from sphinx.errors import ExtensionError
 
+from core import requests as rq
 from core.commands import (
     Command,
     CompleteWorkflowExecutionCommandAttributes,
@@ -38,7 +39,6 @@ from core.enums import CommandType, TimeoutType
 from core.events import ActivityType, HistoryEvent
 from core.opaque import Opaque
 from core.statemachine.history.service import handle as service
-from core.statemachine.history.service import requests as rq
 from core.statemachine.history.service.state import MutableState
 from core.statemachine.history.service.txn import Outcome
 from core.statemachine.history.validator import validate

@@ -31,24 +31,27 @@ one close event for the operation). The business-level effect is then exactly on
 the activity applies it through an idempotency key that the history fixes once (the
 workflow and activity ids): the user's part, not the model's.
 
-Negative variant: the same exploration with the service's `drop` of a closed activity
-(`core/statemachine/history/service/activity.py`) made a no-op: a duplicated
-RespondActivityTaskCompleted then records a second result.
+Negative variant: the same exploration with the service activity table's completion
+rows made to keep the activity (their target the source, so
+`core/statemachine/history/service/activity.py` never drops the closed activity): a
+duplicated RespondActivityTaskCompleted then records a second result.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
+from core import requests as rq
 from core.commands import Command
 from core.enums import EventType
 from core.events import HistoryEvent
+from core.statemachine import fsm
 from core.statemachine.history.service import activity as service_activity
 from core.statemachine.history.service import handle as service
-from core.statemachine.history.service import requests as rq
 from core.statemachine.history.service.state import MutableState
 from proofs import checker
 from proofs.models.workflow_run import (
@@ -68,7 +71,7 @@ STATEMENT = (
     "result recorded at most once and only from an attempt that ran, and exactly once "
     "when the run completed."
 )
-DROPPED = "the service's drop of a closed activity made a no-op"
+DROPPED = "the activity table's completion row keeps a closed activity (no drop)"
 E = EventType
 SECOND = 10**9
 BUDGET = 3  # faults: crashes, duplicated replies, re-deliveries, retryable failures
@@ -312,13 +315,25 @@ def exactly_once_when_completed(state: State) -> bool:
 
 @contextmanager
 def _without_drop() -> Iterator[None]:
-    """The service's `drop` of a closed activity as a no-op, for the negative variant."""
-    real = service_activity.drop
-    service_activity.drop = lambda txn, scheduled_event_id: None
+    """The service activity table's completion rows made to keep the activity (their
+    target the source, so `activity.decide` does not delete the record), for the
+    negative variant: a duplicated completion is then accepted."""
+    real = service_activity.TABLE
+    service_activity.TABLE = completion_kept(real)
     try:
         yield
     finally:
-        service_activity.drop = real
+        service_activity.TABLE = real
+
+
+def completion_kept(table: fsm.Table[Any, Any]) -> fsm.Table[Any, Any]:
+    """`table` with every row running the `complete` handler ending where it started."""
+    rows = [
+        dataclasses.replace(r, target=r.source) if r.handler == "complete" else r
+        for r in table.rows
+    ]
+    kinds = type(table.initial), type(table.inputs[0])
+    return fsm.make_table(table.name, table.rule, *kinds, table.initial, rows)
 
 
 def explore(variant: str = "theorem") -> Result:
@@ -362,6 +377,6 @@ def prove() -> Result:
 
 
 def prove_negative() -> Result:
-    """The same, with the service's `drop` of a closed activity removed."""
+    """The same, with the completion rows keeping the closed activity."""
     with _without_drop():
         return explore(f"negative: {DROPPED}")

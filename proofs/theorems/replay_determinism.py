@@ -157,7 +157,7 @@ def without_row(
 
 def prove_negative() -> Result:
     """The replay activity table without one row: the check must find a history."""
-    s, i = replay_activity.ActivityState, replay_activity.ActivityInput
+    s, i = replay_activity.SdkActivityState, replay_activity.ActivityInput
     pairs = list(core_pairs())
     pairs[0] = dataclasses.replace(
         pairs[0], replay=without_row(replay_activity.TABLE, s.CANCEL_REQUESTED, i.STARTED)

@@ -5,37 +5,51 @@ activities and timers, attempts, retries, heartbeats and late worker replies.
 What is proved, and over what. The transition tables are *read from core at run time*
 (`core.statemachine.history.service.activity.TABLE`, `...service.timer.TABLE`, and the
 history-side validator machines `core.statemachine.history.activity.TABLE` (H9) and
-`...history.timer.TABLE` (H11)); every row becomes one z3 action, so a row added to
-core is in the proof the next time it runs. The state is a z3 array from entity id
-(unbounded) to the machine state, plus an array counting the result events written
-for each entity. A step either schedules a fresh id or applies one table row to one
-id, leaving the others alone.
+`...history.timer.TABLE` (H11)); every row, guarded or not, is in one z3 action (rows with
+the same source, target and result effect share one), so a row added to core is in
+the proof the next time it runs. The service activity table
+is the one that drives the server (`fsm.decide` picks a row, the handler it names runs,
+the stored state is the row's target): its rows for stale and duplicate requests (a
+completion of a closed activity is ``Closed --RespondActivityTaskCompleted /
+reject_not_found--> Closed``) are in the proof like any other. A guard is an input the
+environment chooses (a guarded row may fire whenever its source and input match),
+which over-approximates the server, so what is proved holds for it.
+
+The state is a z3 array from entity id (unbounded) to the machine state, plus an array
+counting the result events written for each entity. A step either schedules a fresh id
+or applies one table row to one id, leaving the others alone.
 
 Which rows write a result is the property's own definition, not the table's:
 
-- service tables: a row writes a result event iff it enters a closed state (the
-  handlers write ActivityTaskCompleted/Failed/TimedOut/Canceled, TimerFired or
-  TimerCanceled exactly when they move the entity to that state:
-  `service/history/workflow/mutable_state_impl.go`, `AddActivityTaskCompletedEvent` and
-  friends; here `service/activity.py` ``_closed``/``_timed_out`` and `service/timer.py`);
+- the service activity table: a row writes a result iff its handler is one of
+  `ACTIVITY_RESULT_HANDLERS` (those that write ActivityTaskCompleted/Failed/TimedOut/
+  Canceled: `service/history/workflow/mutable_state_impl.go`, `AddActivityTaskCompletedEvent`
+  and friends; here the handlers of `service/activity.py` that end in ``_closed`` or
+  write the Canceled event). The names are checked to be handlers of the table, so a
+  renamed handler cannot make the proof vacuous;
+- the service timer table: likewise by handler, `TIMER_RESULT_HANDLERS` (TimerFired or
+  TimerCanceled, `service/timer.py`; cancelling a timer whose TimerFired is still
+  buffered replaces that event, so it adds no result);
 - history tables: the input *is* the event, so a row writes a result iff its input is
   a result event type.
 
-Closed states are named below (`ACTIVITY_CLOSED`, `TIMER_CLOSED`: Temporal's four
-activity outcomes, a timer's two), never derived from which states lack outgoing rows,
-so a bad row leaving a closed state cannot make the proof vacuous.
+And a table that drives must decide every input in every state (`Subject.total`): a
+worker's late reply or a timer task may arrive at any time, so a (state, input) pair
+with no unguarded row is a request the server cannot answer; such a pair is reported
+as NOT PROVED with the state and input that no row decides.
 
 Proof: the invariant "each entity has written exactly one result if it is closed, none
 otherwise" holds initially, is preserved by every row, and implies "at most one".
 
-Negative variant: the service activity table with one row added, Completed on
-RespondActivityTaskCompleted -> Completed: a late completion accepted after close (the
-NOT_FOUND guard of ``_by_token`` dropped). z3 reports the behaviour that writes a second
-ActivityTaskCompleted.
+Negative variants: (1) the service activity table whose row for a completion of a
+closed activity runs the completing handler (the duplicate-completion guard dropped):
+z3 reports the behaviour that writes a second ActivityTaskCompleted; (2) the same table
+with that row removed: the late completion is undecided (`prove_without_guard_row`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -71,8 +85,16 @@ DROPPED = "drop the guard rejecting a completion of a closed activity"
 PROPERTY = "at most one result per activity/timer"
 
 ACTIVITY_CLOSED = frozenset({"Completed", "Failed", "TimedOut", "Canceled"})
+SERVICE_ACTIVITY_CLOSED = frozenset({"Closed"})
+ACTIVITY_RESULT_HANDLERS = frozenset(
+    {"complete", "fail", "time_out", "time_out_no_time_left", "cancel", "cancel_at_once"}
+)
 TIMER_CLOSED = frozenset({"Fired", "Canceled"})
 UNSCHEDULED = "Unscheduled"
+SERVICE_TIMER_CLOSED = frozenset({"Closed"})
+# cancel_buffered_fire deletes the buffered TimerFired and writes TimerCanceled in its
+# place: the timer's result count is unchanged, so it is not a result-writing handler.
+TIMER_RESULT_HANDLERS = frozenset({"fire", "cancel"})
 
 AnyTable = fsm.Table[Any, Any]
 AnyRow = fsm.Row[Any, Any]
@@ -88,6 +110,10 @@ def enters_closed(closed: frozenset[str]) -> Callable[[AnyRow], bool]:
     return lambda row: row.target.value in closed
 
 
+def runs_handler_of(handlers: frozenset[str]) -> Callable[[AnyRow], bool]:
+    return lambda row: row.handler in handlers
+
+
 def is_result_event(row: AnyRow) -> bool:
     return _event_named(row.input.value) in RESULT_EVENTS
 
@@ -99,13 +125,27 @@ class Subject:
     table: AnyTable
     closed: frozenset[str]
     writes_result: Callable[[AnyRow], bool]
+    result_handlers: frozenset[str] = frozenset()  # must all be handlers of the table
+    total: bool = False  # every (state, input) needs an unguarded row
 
 
 def core_subjects() -> tuple[Subject, ...]:
     """The four tables as core defines them right now."""
     return (
-        Subject(service_activity.TABLE, ACTIVITY_CLOSED, enters_closed(ACTIVITY_CLOSED)),
-        Subject(service_timer.TABLE, TIMER_CLOSED, enters_closed(TIMER_CLOSED)),
+        Subject(
+            service_activity.TABLE,
+            SERVICE_ACTIVITY_CLOSED,
+            runs_handler_of(ACTIVITY_RESULT_HANDLERS),
+            ACTIVITY_RESULT_HANDLERS,
+            total=True,
+        ),
+        Subject(
+            service_timer.TABLE,
+            SERVICE_TIMER_CLOSED,
+            runs_handler_of(TIMER_RESULT_HANDLERS),
+            TIMER_RESULT_HANDLERS,
+            total=True,
+        ),
         Subject(history_activity.TABLE, ACTIVITY_CLOSED, is_result_event),
         Subject(history_timer.TABLE, TIMER_CLOSED, is_result_event),
     )
@@ -114,15 +154,31 @@ def core_subjects() -> tuple[Subject, ...]:
 def with_row(subject: Subject, row: AnyRow) -> Subject:
     """A copy of `subject` whose table has one more row (validated by `fsm.make_table`)."""
     table = subject.table
+    return with_rows(subject, [*table.rows, row])
+
+
+def with_rows(subject: Subject, rows: Sequence[AnyRow]) -> Subject:
+    """A copy of `subject` whose table has exactly `rows` (validated by `make_table`)."""
+    table = subject.table
     copy = fsm.make_table(
         table.name + " (modified)",
         table.rule,
         type(table.initial),
         type(table.inputs[0]),
         table.initial,
-        [*table.rows, row],
+        rows,
     )
-    return Subject(copy, subject.closed, subject.writes_result)
+    return dataclasses.replace(subject, table=copy)
+
+
+def undecided(table: AnyTable) -> list[str]:
+    """The (state, input) pairs of `table` that no unguarded row decides."""
+    return [
+        f"{state.value} on {input_.value}"
+        for state in table.states
+        for input_ in table.inputs
+        if (state, input_) not in table.next
+    ]
 
 
 def system(subject: Subject) -> System:
@@ -131,6 +187,9 @@ def system(subject: Subject) -> System:
     missing = subject.closed - set(values)
     if missing:  # a renamed state must not make the property vacuous
         raise ValueError(f"{table.name}: no state named {', '.join(sorted(missing))}")
+    unknown = subject.result_handlers - table.handlers
+    if unknown:  # nor a renamed handler
+        raise ValueError(f"{table.name}: no handler named {', '.join(sorted(unknown))}")
     # States are numbered (0 is "not yet scheduled"): plain integers need no sort
     # declaration, so the same table can be proved any number of times in one process.
     unscheduled = z3.IntVal(0)
@@ -157,7 +216,8 @@ def system(subject: Subject) -> System:
             t["results"] == s["results"],
         )
 
-    def row_action(row: AnyRow) -> Action:
+    def row_action(rows: list[AnyRow]) -> Action:
+        row = rows[0]
         written = 1 if subject.writes_result(row) else 0
 
         def relation(s: Vars, p: Vars, t: Vars) -> Any:
@@ -168,7 +228,9 @@ def system(subject: Subject) -> System:
                 t["results"] == z3.Store(s["results"], e, s["results"][e] + written),
             )
 
-        label = f"{row.source.value} --{row.input.value}--> {row.target.value}"
+        label = f"{row.source.value} --{row.label()}--> {row.target.value}"
+        if len(rows) > 1:
+            label += f" (or {len(rows) - 1} more rows of the same effect)"
         return Action(label, entity, relation, _describe(label))
 
     def invariant(s: Vars) -> Any:
@@ -195,13 +257,22 @@ def system(subject: Subject) -> System:
         ),
         actions=(
             Action("schedule", entity, schedule, _describe(f"schedule ({table.initial.value})")),
-            *(row_action(r) for r in table.rows),
+            *(row_action(rows) for rows in effects(subject)),
         ),
         invariant=invariant,
         safety=safety,
         safety_name=PROPERTY,
         describe_state=describe_state,
     )
+
+
+def effects(subject: Subject) -> list[list[AnyRow]]:
+    """The table's rows grouped by effect (source, target, result written): rows that
+    differ only by input, guard or a handler writing no result are one z3 action."""
+    groups: dict[tuple[Any, Any, bool], list[AnyRow]] = {}
+    for row in subject.table.rows:
+        groups.setdefault((row.source, row.target, subject.writes_result(row)), []).append(row)
+    return list(groups.values())
 
 
 def _describe(label: str) -> Callable[[Evaluate, Vars, Vars, Vars], str]:
@@ -215,6 +286,9 @@ def _describe(label: str) -> Callable[[Evaluate, Vars, Vars, Vars], str]:
 def _prove_all(subjects: Sequence[Subject]) -> Verdict:
     obligations = 0
     for subject in subjects:
+        gaps = undecided(subject.table) if subject.total else []
+        if gaps:
+            return Verdict(False, f"{subject.table.name}: no row decides {gaps[0]}", obligations)
         verdict = prove_inductive(system(subject))
         obligations += verdict.obligations
         if not verdict.proved:
@@ -229,13 +303,32 @@ def prove(subjects: Sequence[Subject] | None = None) -> Result:
 
 
 def late_completion_row() -> AnyRow:
-    """The bad row of the negative variant: a closed activity accepts a completion."""
-    s, i = service_activity.ActivityState, service_activity.ActivityInput
-    return fsm.Row(s.COMPLETED, i.RESPOND_COMPLETED, s.COMPLETED)
+    """The bad row of the negative variant: a closed activity accepts a completion
+    (the row that rejects it, with its guard, replaced by the completing handler)."""
+    s, i = service_activity.PendingActivityState, service_activity.ActivityInput
+    return fsm.Row(s.CLOSED, i.RESPOND_COMPLETED, s.CLOSED, handler="complete")
+
+
+def _guard_row(row: AnyRow) -> bool:
+    late = late_completion_row()
+    return (row.source, row.input) == (late.source, late.input)
+
+
+def without_guard_row() -> Subject:
+    """The service activity table without its row for a completion of a closed one."""
+    subject = core_subjects()[0]
+    return with_rows(subject, [r for r in subject.table.rows if not _guard_row(r)])
 
 
 def prove_negative() -> Result:
-    """The service activity table plus `late_completion_row`: must not be proved."""
+    """The service activity table completing a closed activity: must not be proved."""
     subjects = list(core_subjects())
-    subjects[0] = with_row(subjects[0], late_completion_row())
+    rows = [r for r in subjects[0].table.rows if not _guard_row(r)]
+    subjects[0] = with_rows(subjects[0], [*rows, late_completion_row()])
     return timed(ID, STATEMENT, f"negative: {DROPPED}", lambda: _prove_all(subjects))
+
+
+def prove_without_guard_row() -> Result:
+    """The service activity table with the duplicate-completion row removed."""
+    subjects = [without_guard_row(), *core_subjects()[1:]]
+    return timed(ID, STATEMENT, "negative: guard row removed", lambda: _prove_all(subjects))

@@ -27,6 +27,7 @@ from core.statemachine.history.service import handle as service
 from core.statemachine.history.service import requests as rq
 from core.statemachine.history.service import reset as resetlib
 from core.statemachine.history.service import workflow_task
+from core.statemachine.history.service.handle import HandleFn
 from core.statemachine.history.service.state import MutableState
 from core.statemachine.history.service.txn import Outcome
 from core.statemachine.matching import MatchingTask, QueueKind, TaskKind
@@ -45,7 +46,6 @@ from sim.nodes.base import (
     task_queue,
 )
 from sim.persistence import Mutation, OutboxTask, Persistence, Timeout
-from sim.workload_driver import HandleFn
 
 PUSH_RETRY = 1 * SECOND
 RESET_REDIRECTS = 100  # maxResetRedirectCount

@@ -25,8 +25,8 @@ from sim.nodes.base import (
     Unavailable,
     task_queue,
 )
+from sim.scripted_workflow import activity_outcome
 from sim.workflow_code import WorkflowCode
-from sim.workload_driver import activity_outcome
 from sim.workloads import Behaviour
 
 # temporalio's Worker defaults: `sticky_queue_schedule_to_start_timeout` 10 s and

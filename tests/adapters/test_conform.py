@@ -22,7 +22,7 @@ from adapters.conform.judge import judge_events
 from adapters.conform.scope import SCOPE, SCOPE_OF_EVENT
 from adapters.history_compare import LEGITIMATE
 from adapters.temporal_json import decode_history
-from core.statemachine.history.service import activity
+from core.statemachine.history.service import activity_handlers as activity
 from sim.config import SimConfig
 from sim.run import simulate
 from tests.conftest import HISTORIES, corpus_files, fault_files

@@ -28,6 +28,7 @@ from adapters.conform.derive import Driver
 from adapters.conform.judge import _json, _stamped
 from adapters.conform.requests import CannotReproduce
 from adapters.history_compare import compare
+from core import requests as rq
 from core.commands import (
     Command,
     ModifyWorkflowPropertiesCommandAttributes,
@@ -51,7 +52,6 @@ from core.payloads import payload, to_payloads
 from core.statemachine.history.limits import DEFAULT_LIMITS, Limits, with_settings
 from core.statemachine.history.service import enforce
 from core.statemachine.history.service import handle as service
-from core.statemachine.history.service import requests as rq
 from core.statemachine.history.service.txn import Outcome
 from core.statemachine.history.validator import validate
 from tests.conftest import HISTORIES, corpus_events

@@ -46,7 +46,10 @@ def test_negative_variant_exits_1_with_counterexample(capsys: pytest.CaptureFixt
     doc = json.loads(capsys.readouterr().out)
     (entry,) = doc["theorems"]
     assert doc["ok"] is False and entry["proved"] is False
-    assert entry["variant"] == "negative: the service's drop of a closed activity made a no-op"
+    assert (
+        entry["variant"]
+        == "negative: the activity table's completion row keeps a closed activity (no drop)"
+    )
     assert "result-at-most-once violated" in entry["counterexample"]
 
 

@@ -25,9 +25,9 @@ import pytest
 
 from adapters import bench_trace, tlc, tlc_trace
 from adapters.conform.derive import Driver
+from core import requests as rq
 from core.enums import EventType, WorkflowTaskFailedCause
 from core.events import HistoryEvent
-from core.statemachine.history.service import requests as rq
 from core.statemachine.history.service.rebuild import rebuild
 from core.statemachine.history.service.reset import reset
 from core.statemachine.history.validator import validate

@@ -30,13 +30,12 @@ FENCE_OFF = Mutation(
 
 DUPLICATE_COMPLETION = Mutation(
     "duplicate-completion",
-    "a closed activity is no longer dropped from mutable state, so a duplicated "
-    "RespondActivityTaskCompleted is accepted (after h-tables16 lands, re-point this at the "
-    "table row that holds the guard)",
+    "the activity table's completion row keeps the activity (Started --complete--> "
+    "Started), so a closed activity is not dropped and a duplicated "
+    "RespondActivityTaskCompleted is accepted",
     "core/statemachine/history/service/activity.py",
-    "def _closed(txn: Txn, info: ActivityInfo) -> Outcome:\n"
-    "    drop(txn, info.scheduled_event_id)\n",
-    "def _closed(txn: Txn, info: ActivityInfo) -> Outcome:\n",
+    '            R(s, _I.RESPOND_COMPLETED, _S.CLOSED, handler="complete"),\n',
+    '            R(s, _I.RESPOND_COMPLETED, s, handler="complete"),\n',
 )
 REPLAY_ROW = Mutation(
     "replay-row",

@@ -91,4 +91,4 @@ def test_without_the_drop_guard_a_duplicate_reply_records_a_second_result() -> N
     ]
     assert lines[-1].endswith("result-at-most-once violated")
     # The guard is back afterwards, and the theorem reads it at run time.
-    assert service_activity.drop is not None and thm.prove().proved
+    assert service_activity.TABLE is not None and thm.prove().proved

@@ -24,7 +24,7 @@ from tests.core.statemachine.replay.test_twins import TWINNED, TWINS, twin_of
 
 E = EventType
 HS, HI = history_activity.ActivityState, history_activity.ActivityInput
-RS, RI = replay_activity.ActivityState, replay_activity.ActivityInput
+RS, RI = replay_activity.SdkActivityState, replay_activity.ActivityInput
 
 
 def _with(table: fsm.Table[fsm.S, fsm.I], row: fsm.Row[fsm.S, fsm.I]) -> fsm.Table[fsm.S, fsm.I]:
@@ -114,7 +114,7 @@ def test_a_history_row_removed_is_found_from_the_replay_side() -> None:
 
 
 def test_an_ignoring_row_is_allowed_but_a_row_with_output_is_not() -> None:
-    ts, ti = replay_timer.TimerState, replay_timer.TimerInput
+    ts, ti = replay_timer.SdkTimerState, replay_timer.TimerInput
     timer = thm.core_pairs()[1]
     ignoring = dataclasses.replace(
         timer, replay=_with(replay_timer.TABLE, fsm.Row(ts.FIRED, ti.FIRED, ts.FIRED))

@@ -8,8 +8,8 @@ import random
 import pytest
 
 from core import payloads
+from core import requests as rq
 from core.opaque import JsonValue, Opaque
-from core.statemachine.history.service import requests as rq
 from core.statemachine.history.validator import validate
 from core.statemachine.replay.driver import replay
 from sim.patterns import DEFINITIONS, PATTERNS, Drive, mixed

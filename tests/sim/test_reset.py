@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from core import requests as rq
 from core.commands import Command, StartChildWorkflowExecutionCommandAttributes
 from core.enums import CommandType, EventType, WorkflowTaskFailedCause
 from core.events import (
@@ -20,7 +21,6 @@ from core.events import (
     WorkflowTaskFailedEventAttributes,
     WorkflowType,
 )
-from core.statemachine.history.service import requests as rq
 from core.statemachine.history.service.state import RunStatus
 from core.statemachine.history.validator import validate
 from sim import cluster as cluster_module

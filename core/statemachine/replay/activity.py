@@ -26,7 +26,7 @@ from core.fastenum import Enum
 from core.statemachine.fsm import Row, Table, make_table
 
 
-class ActivityState(Enum):
+class SdkActivityState(Enum):
     CREATED = "Created"
     SCHEDULED = "Scheduled"
     STARTED = "Started"
@@ -47,7 +47,7 @@ class ActivityInput(Enum):
     ABANDON = "cancel(ABANDON)"
 
 
-S, I = ActivityState, ActivityInput  # noqa: E741 - the input alphabet, as in fsm.py
+S, I = SdkActivityState, ActivityInput  # noqa: E741 - the input alphabet, as in fsm.py
 _LIVE = (S.SCHEDULED, S.STARTED)
 
 _CANCELS = (I.TRY_CANCEL, I.WAIT_CANCEL, I.ABANDON)

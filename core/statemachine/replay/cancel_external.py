@@ -14,7 +14,7 @@ from core.fastenum import Enum
 from core.statemachine.fsm import Row, Table, make_table
 
 
-class CancelExternalState(Enum):
+class SdkCancelExternalState(Enum):
     CREATED = "Created"
     INITIATED = "Initiated"
     REQUESTED = "Requested"
@@ -27,7 +27,7 @@ class CancelExternalInput(Enum):
     FAILED = "RequestCancelExternalWorkflowExecutionFailed"
 
 
-S, I = CancelExternalState, CancelExternalInput  # noqa: E741 - the input alphabet, as in fsm.py
+S, I = SdkCancelExternalState, CancelExternalInput  # noqa: E741 - the input alphabet, as in fsm.py
 
 TABLE: Table[Enum, Enum] = make_table(
     "replay-cancel-external",

@@ -19,7 +19,7 @@ from core.fastenum import Enum
 from core.statemachine.fsm import Row, Table, make_table
 
 
-class ChildState(Enum):
+class SdkChildState(Enum):
     CREATED = "Created"
     INITIATED = "Initiated"
     STARTED = "Started"
@@ -36,7 +36,7 @@ class ChildInput(Enum):
     CANCEL = "cancel"
 
 
-S, I = ChildState, ChildInput  # noqa: E741 - the input alphabet, as in fsm.py
+S, I = SdkChildState, ChildInput  # noqa: E741 - the input alphabet, as in fsm.py
 
 TABLE: Table[Enum, Enum] = make_table(
     "replay-child-workflow",

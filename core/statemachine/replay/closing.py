@@ -29,7 +29,7 @@ from core.statemachine.replay.definition import (
     WorkflowError,
     is_cancellation,
 )
-from core.statemachine.replay.execution import ExecutionState
+from core.statemachine.replay.execution import SdkExecutionState
 from core.statemachine.replay.scheduler import Task
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ def close_command(ex: Execution, task: Task[object]) -> Command | None:
                 backoff_start_interval=error.backoff or None,
             ),
         )
-    if is_cancellation(error) and ex.run_entity.state is ExecutionState.CANCEL_REQUESTED:
+    if is_cancellation(error) and ex.run_entity.state is SdkExecutionState.CANCEL_REQUESTED:
         return Command(C.CANCEL_WORKFLOW_EXECUTION, CancelWorkflowExecutionCommandAttributes())
     if isinstance(error, WorkflowError):
         return Command(

@@ -23,7 +23,7 @@ from core.enums import EventType
 from core.errors import BadPayload, Nondeterminism, PotentialDeadlock
 from core.events import HistoryEvent, WorkflowTaskCompletedEventAttributes
 from core.fastinit import fast_init_all
-from core.statemachine.history.service.requests import UpdateWorkflowExecution
+from core.requests import UpdateWorkflowExecution
 from core.statemachine.replay.definition import Definition
 from core.statemachine.replay.engine import Execution, Guard, LocalActivityRunner
 from core.statemachine.replay.entity import Activation

@@ -38,8 +38,8 @@ from core.enums import EventType
 from core.errors import BadPayload, InvalidTransition, Nondeterminism, PotentialDeadlock
 from core.events import HistoryEvent, WorkflowExecutionStartedEventAttributes
 from core.fastenum import Enum
+from core.requests import UpdateMessage, UpdateWorkflowExecution
 from core.statemachine import fsm
-from core.statemachine.history.service.requests import UpdateMessage, UpdateWorkflowExecution
 from core.statemachine.replay import (
     activity,
     cancel_external,
@@ -335,7 +335,7 @@ class Execution:
             self.bug = error  # the SDKs fail the task (temporalio: "Failed decoding arguments")
             return
         self.run_task = self.scheduler.spawn(coroutine, name="run")
-        if self.run_entity.state is execution.ExecutionState.CANCEL_REQUESTED:
+        if self.run_entity.state is execution.SdkExecutionState.CANCEL_REQUESTED:
             self.run_task.cancel()
 
     def _close_if_ended(self) -> None:
@@ -343,8 +343,8 @@ class Execution:
         if task is None or not task.done() or self.bug is not None:
             return
         if self.run_entity.state not in (
-            execution.ExecutionState.RUNNING,
-            execution.ExecutionState.CANCEL_REQUESTED,
+            execution.SdkExecutionState.RUNNING,
+            execution.SdkExecutionState.CANCEL_REQUESTED,
         ):
             return
         command = closing.close_command(self, task)

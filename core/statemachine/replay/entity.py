@@ -9,8 +9,8 @@ from core.commands import Command
 from core.enums import EventType
 from core.fastenum import Enum
 from core.fastinit import fast_init_all
+from core.requests import UpdateMessage
 from core.statemachine import fsm
-from core.statemachine.history.service.requests import UpdateMessage
 from core.statemachine.replay.scheduler import Future
 
 

@@ -26,7 +26,7 @@ from core.fastenum import Enum
 from core.statemachine.fsm import Row, Table, make_table
 
 
-class ExecutionState(Enum):
+class SdkExecutionState(Enum):
     RUNNING = "Running"
     CANCEL_REQUESTED = "CancelRequested"
     CLOSE_COMMAND_CREATED = "CloseCommandCreated"
@@ -40,7 +40,7 @@ class ExecutionInput(Enum):
     ENDED_BY_SERVER = "WorkflowExecutionTerminated|TimedOut"
 
 
-S, I = ExecutionState, ExecutionInput  # noqa: E741 - the input alphabet, as in fsm.py
+S, I = SdkExecutionState, ExecutionInput  # noqa: E741 - the input alphabet, as in fsm.py
 
 TABLE: Table[Enum, Enum] = make_table(
     "replay-execution",

@@ -26,7 +26,7 @@ LOCAL_ACTIVITY_MARKER = "core_local_activity"
 SIDE_EFFECT_MARKER = "SideEffect"
 
 
-class MarkerState(Enum):
+class SdkMarkerState(Enum):
     CREATED = "Created"
     RECORDED = "Recorded"
 
@@ -38,14 +38,14 @@ class MarkerInput(Enum):
 TABLE: Table[Enum, Enum] = make_table(
     "replay-marker",
     "THM-3.1",
-    MarkerState,
+    SdkMarkerState,
     MarkerInput,
-    MarkerState.CREATED,
-    [(MarkerState.CREATED, MarkerInput.RECORDED, MarkerState.RECORDED)],
+    SdkMarkerState.CREATED,
+    [(SdkMarkerState.CREATED, MarkerInput.RECORDED, SdkMarkerState.RECORDED)],
 )
 
 
-class LocalActivityState(Enum):
+class SdkLocalActivityState(Enum):
     REQUESTED = "Requested"
     MARKER_CREATED = "MarkerCreated"
     RECORDED = "Recorded"
@@ -59,20 +59,20 @@ class LocalActivityInput(Enum):
 LOCAL_ACTIVITY_TABLE: Table[Enum, Enum] = make_table(
     "replay-local-activity",
     "THM-3.1",
-    LocalActivityState,
+    SdkLocalActivityState,
     LocalActivityInput,
-    LocalActivityState.REQUESTED,
+    SdkLocalActivityState.REQUESTED,
     [
         Row(
-            LocalActivityState.REQUESTED,
+            SdkLocalActivityState.REQUESTED,
             LocalActivityInput.RESULT,
-            LocalActivityState.MARKER_CREATED,
+            SdkLocalActivityState.MARKER_CREATED,
             ("emit_marker", "resolve"),
         ),
         (
-            LocalActivityState.MARKER_CREATED,
+            SdkLocalActivityState.MARKER_CREATED,
             LocalActivityInput.RECORDED,
-            LocalActivityState.RECORDED,
+            SdkLocalActivityState.RECORDED,
         ),
     ],
 )

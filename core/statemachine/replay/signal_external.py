@@ -14,7 +14,7 @@ from core.fastenum import Enum
 from core.statemachine.fsm import Row, Table, make_table
 
 
-class SignalExternalState(Enum):
+class SdkSignalExternalState(Enum):
     CREATED = "Created"
     INITIATED = "Initiated"
     SIGNALED = "Signaled"
@@ -27,7 +27,7 @@ class SignalExternalInput(Enum):
     FAILED = "SignalExternalWorkflowExecutionFailed"
 
 
-S, I = SignalExternalState, SignalExternalInput  # noqa: E741 - the input alphabet, as in fsm.py
+S, I = SdkSignalExternalState, SignalExternalInput  # noqa: E741 - the input alphabet, as in fsm.py
 
 TABLE: Table[Enum, Enum] = make_table(
     "replay-signal-external",

@@ -20,7 +20,7 @@ from core.fastenum import Enum
 from core.statemachine.fsm import Row, Table, make_table
 
 
-class TimerState(Enum):
+class SdkTimerState(Enum):
     CREATED = "Created"
     STARTED = "Started"
     FIRED = "Fired"
@@ -36,7 +36,7 @@ class TimerInput(Enum):
     CANCEL = "cancel"
 
 
-S, I = TimerState, TimerInput  # noqa: E741 - the input alphabet, as in fsm.py
+S, I = SdkTimerState, TimerInput  # noqa: E741 - the input alphabet, as in fsm.py
 
 TABLE: Table[Enum, Enum] = make_table(
     "replay-timer",

@@ -22,7 +22,7 @@ from core.fastenum import Enum
 from core.statemachine.fsm import Row, Table, make_table
 
 
-class UpdateState(Enum):
+class SdkUpdateState(Enum):
     ADMITTED = "Admitted"
     REJECTED = "Rejected"
     ACCEPT_SENT = "AcceptSent"
@@ -40,7 +40,7 @@ class UpdateInput(Enum):
     COMPLETED = "WorkflowExecutionUpdateCompleted"
 
 
-S, I = UpdateState, UpdateInput  # noqa: E741 - the input alphabet, as in fsm.py
+S, I = SdkUpdateState, UpdateInput  # noqa: E741 - the input alphabet, as in fsm.py
 
 TABLE: Table[Enum, Enum] = make_table(
     "replay-update",

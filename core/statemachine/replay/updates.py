@@ -19,7 +19,7 @@ from core.commands import Command, ProtocolMessageCommandAttributes
 from core.enums import CommandType
 from core.events import WorkflowExecutionUpdateAcceptedEventAttributes
 from core.opaque import JsonValue, Opaque
-from core.statemachine.history.service.requests import (
+from core.requests import (
     UpdateMessage,
     UpdateMessageKind,
     UpdateWorkflowExecution,

@@ -7,8 +7,8 @@ import asyncio
 
 from adapters.serve.kernel import LiveKernel
 from adapters.serve.runtime import Runtime
+from core import requests as rq
 from core.statemachine import matching as m
-from core.statemachine.history.service import requests as rq
 from sim.nodes.base import StartedWorkflowTask
 
 DAY = 86_400 * 1_000_000_000

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from adapters.serve.store import DurablePersistence, SqliteStore, StoreError, open_store
+from core import requests as rq
 from core.statemachine import shard as shardlib
 from core.statemachine.history.service import handle as service
-from core.statemachine.history.service import requests as rq
 from sim.config import FaultPlan
 from sim.faults import Faults
 from sim.kernel import T0, Kernel

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from core import requests as rq
 from core.commands import (
     Command,
     RequestCancelActivityTaskCommandAttributes,
@@ -20,7 +21,6 @@ from core.commands import (
 from core.enums import CommandType, EventType, TimeoutType
 from core.events import ActivityType, WorkflowExecution, WorkflowType
 from core.opaque import Opaque
-from core.statemachine.history.service import requests as rq
 from core.statemachine.history.validator import validate
 from sim.service_run import ServiceRun
 from tests.core.statemachine.history.builder import History

@@ -7,7 +7,16 @@ from enum import Enum
 import pytest
 
 from core.errors import InvalidDefinition, InvalidTransition
-from core.statemachine.fsm import Row, allowed_inputs, make_table, step, to_dot
+from core.statemachine.fsm import (
+    Row,
+    Table,
+    allowed_inputs,
+    check_target,
+    decide,
+    make_table,
+    step,
+    to_dot,
+)
 
 
 class St(Enum):
@@ -85,3 +94,46 @@ def test_dot_lists_every_row_and_marks_terminals() -> None:
     assert 'B -> C [label="STOP"];' in dot
     assert 'C [label="C", peripheries=2];' in dot
     assert "__start -> A;" in dot
+
+
+def _guarded() -> Table[St, In]:
+    return make_table(
+        "demo",
+        "X1",
+        St,
+        In,
+        St.A,
+        [
+            Row(St.A, In.GO, St.A, guard="stale", handler="ignore"),
+            Row(St.A, In.GO, St.B, handler="go"),
+            Row(St.B, In.STOP, St.C, guard="allowed", handler="stop"),
+        ],
+    )
+
+
+def test_decide_picks_the_first_guard_that_holds_else_the_unguarded_row() -> None:
+    table = _guarded()
+    assert decide(table, St.A, In.GO, lambda g: g == "stale").handler == "ignore"
+    assert decide(table, St.A, In.GO, lambda g: False).handler == "go"
+    assert decide(table, St.B, In.STOP, lambda g: True).target is St.C
+    with pytest.raises(InvalidTransition, match="no transition from B on STOP"):
+        decide(table, St.B, In.STOP, lambda g: False)  # a guarded row with no otherwise
+    assert table.next[(St.A, In.GO)].handler == "go"  # `next` keeps the unguarded rows
+    assert allowed_inputs(table, St.B) == (In.STOP,)
+
+
+def test_duplicate_guards_are_rejected_and_the_target_is_checked() -> None:
+    with pytest.raises(InvalidDefinition, match=r"duplicate row for A on GO \[g\]"):
+        make_table(
+            "demo", "X1", St, In, St.A,
+            [Row(St.A, In.GO, St.B, guard="g"), Row(St.A, In.GO, St.C, guard="g")],
+        )  # fmt: skip
+    table = _guarded()
+    row = decide(table, St.A, In.GO, lambda g: False)
+    check_target(table, row, St.B)
+    with pytest.raises(InvalidDefinition, match="handler go of A on GO left the entity in A"):
+        check_target(table, row, St.A)
+
+
+def test_dot_labels_name_guard_and_handler() -> None:
+    assert 'A -> A [label="GO [stale] / ignore"];' in to_dot(_guarded())

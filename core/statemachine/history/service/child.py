@@ -44,9 +44,7 @@ from core.events import (
     WorkflowExecution,
     WorkflowType,
 )
-from core.statemachine import fsm
-from core.statemachine.history.service import workflow_task
-from core.statemachine.history.service.requests import (
+from core.requests import (
     ChildOutcome,
     Error,
     ErrorKind,
@@ -56,6 +54,8 @@ from core.statemachine.history.service.requests import (
     RecordExternalResult,
     RecordStartChildExecutionFailed,
 )
+from core.statemachine import fsm
+from core.statemachine.history.service import workflow_task
 from core.statemachine.history.service.state import (
     ChildInfo,
     ExternalInfo,
@@ -66,7 +66,7 @@ from core.statemachine.history.service.txn import Outcome, Txn, finish, unchange
 E = EventType
 
 
-class ChildState(Enum):
+class PendingChildState(Enum):
     INITIATED = "Initiated"
     STARTED = "Started"
     START_FAILED = "StartFailed"
@@ -82,18 +82,18 @@ class ChildInput(Enum):
 CHILD_TABLE = fsm.make_table(
     "child workflow (service)",
     "INV-RESULT-AT-MOST-ONCE",
-    ChildState,
+    PendingChildState,
     ChildInput,
-    ChildState.INITIATED,
+    PendingChildState.INITIATED,
     [
-        (ChildState.INITIATED, ChildInput.STARTED, ChildState.STARTED),
-        (ChildState.INITIATED, ChildInput.START_FAILED, ChildState.START_FAILED),
-        (ChildState.STARTED, ChildInput.CLOSED, ChildState.CLOSED),
+        (PendingChildState.INITIATED, ChildInput.STARTED, PendingChildState.STARTED),
+        (PendingChildState.INITIATED, ChildInput.START_FAILED, PendingChildState.START_FAILED),
+        (PendingChildState.STARTED, ChildInput.CLOSED, PendingChildState.CLOSED),
     ],
 )
 
 
-class ExternalState(Enum):
+class PendingExternalState(Enum):
     INITIATED = "Initiated"
     DELIVERED = "Delivered"
     FAILED = "Failed"
@@ -107,18 +107,18 @@ class ExternalInput(Enum):
 EXTERNAL_TABLE = fsm.make_table(
     "external signal or cancel (service)",
     "INV-RESULT-AT-MOST-ONCE",
-    ExternalState,
+    PendingExternalState,
     ExternalInput,
-    ExternalState.INITIATED,
+    PendingExternalState.INITIATED,
     [
-        (ExternalState.INITIATED, ExternalInput.DELIVERED, ExternalState.DELIVERED),
-        (ExternalState.INITIATED, ExternalInput.FAILED, ExternalState.FAILED),
+        (PendingExternalState.INITIATED, ExternalInput.DELIVERED, PendingExternalState.DELIVERED),
+        (PendingExternalState.INITIATED, ExternalInput.FAILED, PendingExternalState.FAILED),
     ],
 )
 
 
-def _child_state(info: ChildInfo) -> ChildState:
-    return ChildState.STARTED if info.started_event_id else ChildState.INITIATED
+def _child_state(info: ChildInfo) -> PendingChildState:
+    return PendingChildState.STARTED if info.started_event_id else PendingChildState.INITIATED
 
 
 def _stale(state: MutableState) -> Outcome:
@@ -293,7 +293,7 @@ def record_external_result(state: MutableState, req: RecordExternalResult, now: 
         return _stale(state)
     txn = Txn(state, now)
     outcome = ExternalInput.DELIVERED if req.delivered else ExternalInput.FAILED
-    fsm.step(EXTERNAL_TABLE, ExternalState.INITIATED, outcome)
+    fsm.step(EXTERNAL_TABLE, PendingExternalState.INITIATED, outcome)
     event_type, attrs = _external_event(info, req)
     txn.add(event_type, _with_namespace(attrs, state.namespace, state))
     rest = tuple(x for x in pending if x is not info)

@@ -38,16 +38,12 @@ from core.enums import (
     WorkflowTaskFailedCause,
 )
 from core.events import (
-    ActivityTaskCancelRequestedEventAttributes,
     ActivityTaskScheduledEventAttributes,
     MarkerRecordedEventAttributes,
     RequestCancelExternalWorkflowExecutionInitiatedEventAttributes,
     SignalExternalWorkflowExecutionInitiatedEventAttributes,
     StartChildWorkflowExecutionInitiatedEventAttributes,
     TaskQueue,
-    TimerCanceledEventAttributes,
-    TimerFiredEventAttributes,
-    TimerStartedEventAttributes,
     UpsertWorkflowSearchAttributesEventAttributes,
     WorkflowExecution,
     WorkflowExecutionCanceledEventAttributes,
@@ -58,7 +54,10 @@ from core.events import (
     WorkflowType,
 )
 from core.opaque import EMPTY_MESSAGE, Opaque
-from core.statemachine import fsm
+from core.requests import (
+    StartWorkflowExecution,
+    UpdateMessage,
+)
 from core.statemachine.history.limits import DEFAULT_LIMITS, Limits
 from core.statemachine.history.service import (
     activity,
@@ -69,12 +68,9 @@ from core.statemachine.history.service import (
     timer,
     update,
 )
+from core.statemachine.history.service.activity_tasks import normalize_timeouts
 from core.statemachine.history.service.enforce import Rejection
 from core.statemachine.history.service.ids import new_run_id
-from core.statemachine.history.service.requests import (
-    StartWorkflowExecution,
-    UpdateMessage,
-)
 from core.statemachine.history.service.retry import next_retry, policy_json, retry_policy
 from core.statemachine.history.service.state import (
     ActivityInfo,
@@ -82,7 +78,6 @@ from core.statemachine.history.service.state import (
     ExternalInfo,
     MutableState,
     RunStatus,
-    TimerInfo,
 )
 from core.statemachine.history.service.txn import Txn
 
@@ -116,7 +111,7 @@ def schedule_activity(b: Batch, command: Command) -> Cause | Rejection | None:
     s = b.txn.state
     if not a.activity_id or a.activity_type is None or not a.activity_type.name:
         return Cause.BAD_SCHEDULE_ACTIVITY_ATTRIBUTES
-    timeouts = activity.normalize_timeouts(
+    timeouts = normalize_timeouts(
         a.schedule_to_close_timeout or 0,
         a.schedule_to_start_timeout or 0,
         a.start_to_close_timeout or 0,
@@ -168,9 +163,7 @@ def schedule_activity(b: Batch, command: Command) -> Cause | Rejection | None:
         first_scheduled_time=b.txn.now,
         scheduled_time=b.txn.now,
     )
-    activity.put(b.txn, info)
-    activity.dispatch(b.txn, info)
-    activity.arm_schedule_to_close(b.txn, info)
+    activity.schedule(b.txn, info)
     return None
 
 
@@ -178,24 +171,10 @@ def request_cancel_activity(b: Batch, command: Command) -> Cause | Rejection | N
     a = command.attributes
     if not isinstance(a, RequestCancelActivityTaskCommandAttributes):
         return Cause.BAD_REQUEST_CANCEL_ACTIVITY_ATTRIBUTES
-    info = b.txn.state.activity(a.scheduled_event_id)
-    if info is None or info.cancel_requested_event_id:
+    closed_at_once = activity.request_cancel(b.txn, a.scheduled_event_id, b.wtc)
+    if closed_at_once is None:
         return Cause.BAD_REQUEST_CANCEL_ACTIVITY_ATTRIBUTES
-    requested = b.txn.append(
-        E.ACTIVITY_TASK_CANCEL_REQUESTED,
-        ActivityTaskCancelRequestedEventAttributes(
-            scheduled_event_id=info.scheduled_event_id, workflow_task_completed_event_id=b.wtc
-        ),
-    )
-    activity.transition(info, activity.ActivityInput.REQUEST_CANCEL)
-    info = dataclasses.replace(info, cancel_requested_event_id=requested)
-    if info.started:
-        activity.put(b.txn, info)
-        return None
-    # Not running (never dispatched, or backing off): cancelled at once, in this batch.
-    activity.write_canceled(b.txn, info, 0, None, "")
-    activity.drop(b.txn, info.scheduled_event_id)
-    b.new_task = True
+    b.new_task = b.new_task or closed_at_once
     return None
 
 
@@ -207,15 +186,7 @@ def start_timer(b: Batch, command: Command) -> Cause | Rejection | None:
         return Cause.BAD_START_TIMER_ATTRIBUTES
     if b.txn.state.timer(a.timer_id) is not None:
         return Cause.START_TIMER_DUPLICATE_ID
-    started = b.txn.append(
-        E.TIMER_STARTED,
-        TimerStartedEventAttributes(
-            timer_id=a.timer_id,
-            start_to_fire_timeout=a.start_to_fire_timeout,
-            workflow_task_completed_event_id=b.wtc,
-        ),
-    )
-    timer.put(b.txn, TimerInfo(a.timer_id, started, b.txn.now + a.start_to_fire_timeout))
+    timer.start(b.txn, a.timer_id, a.start_to_fire_timeout, b.wtc)
     return None
 
 
@@ -223,34 +194,8 @@ def cancel_timer(b: Batch, command: Command) -> Cause | Rejection | None:
     a = command.attributes
     if not isinstance(a, CancelTimerCommandAttributes):
         return Cause.BAD_CANCEL_TIMER_ATTRIBUTES
-    txn = b.txn
-    info = txn.state.timer(a.timer_id)
-    started = info.started_event_id if info is not None else 0
-    if info is None:
-        # The race of docs/temporal-semantics.md#cancel-racing-the-fire: the timer
-        # fired, but its TimerFired is still buffered; the server deletes that event and
-        # cancels (GetAndRemoveTimerFireEvent).
-        fired = None
-        for event in txn.state.buffered:
-            attrs = event.attributes
-            if isinstance(attrs, TimerFiredEventAttributes) and attrs.timer_id == a.timer_id:
-                fired, started = event, attrs.started_event_id
-                break
-        if fired is None:
-            return Cause.BAD_CANCEL_TIMER_ATTRIBUTES
-        txn.set(buffered=tuple(e for e in txn.state.buffered if e is not fired))
-    if info is not None:  # (a timer whose TimerFired is still buffered was already fired)
-        fsm.step(timer.TABLE, timer.TimerState.STARTED, timer.TimerInput.CANCEL)
-    txn.append(
-        E.TIMER_CANCELED,
-        TimerCanceledEventAttributes(
-            timer_id=a.timer_id,
-            started_event_id=started,
-            workflow_task_completed_event_id=b.wtc,
-            identity=b.identity,
-        ),
-    )
-    timer.drop(txn, a.timer_id)
+    if not timer.cancel(b.txn, timer.CancelTimer(a.timer_id, b.wtc, b.identity)):
+        return Cause.BAD_CANCEL_TIMER_ATTRIBUTES
     return None
 
 

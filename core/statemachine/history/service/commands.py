@@ -28,12 +28,7 @@ import dataclasses
 
 from core.commands import Command
 from core.enums import CommandType, WorkflowTaskFailedCause
-from core.statemachine.history.limits import DEFAULT_LIMITS, Limits, server_failure
-from core.statemachine.history.service import execution, update, workflow_task
-from core.statemachine.history.service.command_handlers import HANDLERS, Batch
-from core.statemachine.history.service.enforce import Rejection
-from core.statemachine.history.service.outbound import HISTORY_SERVICE
-from core.statemachine.history.service.requests import (
+from core.requests import (
     Error,
     ErrorKind,
     Ok,
@@ -42,6 +37,11 @@ from core.statemachine.history.service.requests import (
     TaskDiscarded,
     TerminateWorkflowExecution,
 )
+from core.statemachine.history.limits import DEFAULT_LIMITS, Limits, server_failure
+from core.statemachine.history.service import execution, update, workflow_task
+from core.statemachine.history.service.command_handlers import HANDLERS, Batch
+from core.statemachine.history.service.enforce import Rejection
+from core.statemachine.history.service.outbound import HISTORY_SERVICE
 from core.statemachine.history.service.state import MutableState, WorkflowTaskInfo
 from core.statemachine.history.service.txn import Outcome, Txn, finish, unchanged
 

@@ -52,11 +52,7 @@ from core.proto_size import (
     search_attributes_size,
     upper_bound,
 )
-from core.statemachine.history import limits as lim
-from core.statemachine.history.limits import Limits
-from core.statemachine.history.service import execution
-from core.statemachine.history.service.outbound import HISTORY_SERVICE
-from core.statemachine.history.service.requests import (
+from core.requests import (
     ActivityTaskToken,
     Error,
     ErrorKind,
@@ -71,6 +67,10 @@ from core.statemachine.history.service.requests import (
     StartWorkflowExecution,
     TerminateWorkflowExecution,
 )
+from core.statemachine.history import limits as lim
+from core.statemachine.history.limits import Limits
+from core.statemachine.history.service import execution
+from core.statemachine.history.service.outbound import HISTORY_SERVICE
 from core.statemachine.history.service.state import MutableState, evolve
 from core.statemachine.history.service.txn import Outcome
 

@@ -39,9 +39,7 @@ from core.events import (
     WorkflowType,
 )
 from core.opaque import EMPTY_MESSAGE, JsonValue, Opaque
-from core.statemachine import fsm
-from core.statemachine.history.service import workflow_task
-from core.statemachine.history.service.requests import (
+from core.requests import (
     ChildOutcome,
     CloseExecutionTransfer,
     Error,
@@ -55,6 +53,8 @@ from core.statemachine.history.service.requests import (
     WorkflowBackoffTask,
     WorkflowRunTimeoutTask,
 )
+from core.statemachine import fsm
+from core.statemachine.history.service import workflow_task
 from core.statemachine.history.service.state import MutableState, ResetPoint, RunStatus, evolve
 from core.statemachine.history.service.txn import Outcome, Txn, finish, unchanged
 from core.timefmt import rfc3339

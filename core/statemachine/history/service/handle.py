@@ -9,19 +9,9 @@ state (None before the run exists), the request, and the current time in; an
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
-from core.statemachine.history.limits import DEFAULT_LIMITS, Limits
-from core.statemachine.history.service import (
-    activity,
-    child,
-    commands,
-    enforce,
-    execution,
-    timer,
-    update,
-    workflow_task,
-)
-from core.statemachine.history.service.requests import (
+from core.requests import (
     ActivityRetryTask,
     ActivityTimeoutTask,
     Error,
@@ -51,10 +41,26 @@ from core.statemachine.history.service.requests import (
     WorkflowRunTimeoutTask,
     WorkflowTaskTimeoutTask,
 )
+from core.statemachine.history.limits import DEFAULT_LIMITS, Limits
+from core.statemachine.history.service import (
+    activity,
+    child,
+    commands,
+    enforce,
+    execution,
+    timer,
+    update,
+    workflow_task,
+)
 from core.statemachine.history.service.state import MutableState
 from core.statemachine.history.service.txn import Outcome, unchanged
 
-__all__ = ["Outcome", "admit_start", "handle", "signal_with_start", "start"]
+__all__ = ["HandleFn", "Outcome", "StartFn", "admit_start", "handle", "signal_with_start", "start"]
+
+# The signatures of `start` and `handle`, for callers that take the service as a
+# parameter (a benchmark timing its calls, the simulator's history hosts, mutants).
+StartFn = Callable[[StartWorkflowExecution, int], Outcome]
+HandleFn = Callable[[MutableState, Request, int], Outcome]
 
 
 def start(request: StartWorkflowExecution, now: int) -> Outcome:
@@ -115,19 +121,19 @@ def _dispatch(state: MutableState, request: Request, now: int, limits: Limits) -
     if isinstance(request, RespondWorkflowTaskCompleted):
         return commands.respond_workflow_task_completed(state, request, now, limits)
     if isinstance(request, RecordActivityTaskStarted):
-        return activity.record_activity_task_started(state, request, now)
+        return activity.handle(state, request, now)
     if isinstance(request, RespondActivityTaskCompleted):
-        return activity.respond_activity_task_completed(state, request, now)
+        return activity.handle(state, request, now)
     if isinstance(request, FireTimer):
         return _fire(state, request.task, now)
     if isinstance(request, SignalWorkflowExecution):
         return execution.signal_workflow_execution(state, request, now)
     if isinstance(request, RecordActivityTaskHeartbeat):
-        return activity.record_activity_task_heartbeat(state, request, now)
+        return activity.handle(state, request, now)
     if isinstance(request, RespondActivityTaskFailed):
-        return activity.respond_activity_task_failed(state, request, now)
+        return activity.handle(state, request, now)
     if isinstance(request, RespondActivityTaskCanceled):
-        return activity.respond_activity_task_canceled(state, request, now)
+        return activity.handle(state, request, now)
     if isinstance(request, RespondWorkflowTaskFailed):
         return commands.respond_workflow_task_failed(state, request, now)
     if isinstance(request, RequestCancelWorkflowExecution):
@@ -153,9 +159,9 @@ def _fire(state: MutableState, task: TimerTask, now: int) -> Outcome:
     if isinstance(task, UserTimerTask):
         return timer.user_timer_fired(state, task, now)
     if isinstance(task, ActivityTimeoutTask):
-        return activity.activity_task_timeout(state, task, now)
+        return activity.handle(state, task, now)
     if isinstance(task, ActivityRetryTask):
-        return activity.activity_retry_timer_fired(state, task, now)
+        return activity.handle(state, task, now)
     if isinstance(task, WorkflowTaskTimeoutTask):
         return workflow_task.workflow_task_timeout(state, task, now)
     if isinstance(task, WorkflowRunTimeoutTask):

@@ -17,8 +17,7 @@ from core.events import (
     StartChildWorkflowExecutionInitiatedEventAttributes,
     WorkflowExecution,
 )
-from core.statemachine.history.service.ids import new_run_id
-from core.statemachine.history.service.requests import (
+from core.requests import (
     CancelExternalTransfer,
     RequestCancelWorkflowExecution,
     SignalExternalTransfer,
@@ -26,6 +25,7 @@ from core.statemachine.history.service.requests import (
     StartChildTransfer,
     StartWorkflowExecution,
 )
+from core.statemachine.history.service.ids import new_run_id
 from core.statemachine.history.service.state import MutableState, ParentInfo
 
 # The identity the history service signs its own requests with (external signals and

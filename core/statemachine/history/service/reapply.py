@@ -40,12 +40,12 @@ from core.events import (
     WorkflowExecutionUpdateAdmittedEventAttributes,
 )
 from core.opaque import Opaque
-from core.statemachine.history.service import child, update
-from core.statemachine.history.service.requests import (
+from core.requests import (
     ChildOutcome,
     RecordChildExecutionCompleted,
     ResetWorkflowExecution,
 )
+from core.statemachine.history.service import child, update
 from core.statemachine.history.service.txn import Txn
 
 E = EventType

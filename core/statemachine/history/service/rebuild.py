@@ -49,12 +49,12 @@ from core.events import (
 )
 from core.fastinit import fast_init_all
 from core.opaque import Opaque
+from core.requests import Task
 from core.statemachine.history.limits import merged
 from core.statemachine.history.service import rebuild_fold as f
 from core.statemachine.history.service import reset_points
 from core.statemachine.history.service.rebuild_fold import Fold, attrs_of, time_of
 from core.statemachine.history.service.refresh import refresh_tasks
-from core.statemachine.history.service.requests import Task
 from core.statemachine.history.service.state import (
     DEFAULT_RETENTION,
     MutableState,

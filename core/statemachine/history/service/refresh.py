@@ -20,8 +20,7 @@ from core.events import (
     StartChildWorkflowExecutionInitiatedEventAttributes,
     WorkflowExecutionStartedEventAttributes,
 )
-from core.statemachine.history.service import activity, outbound
-from core.statemachine.history.service.requests import (
+from core.requests import (
     ActivityTimeoutTask,
     Task,
     UserTimerTask,
@@ -30,6 +29,7 @@ from core.statemachine.history.service.requests import (
     WorkflowTaskTimeoutTask,
     WorkflowTaskTransfer,
 )
+from core.statemachine.history.service import activity_tasks, outbound
 from core.statemachine.history.service.state import ActivityInfo, MutableState
 
 
@@ -81,9 +81,9 @@ def _wft_tasks(state: MutableState) -> list[Task]:
 def _activity_tasks(info: ActivityInfo) -> list[Task]:
     """A waiting attempt is dispatched again with its timers (`refreshTasksForActivity`);
     a started one (only at the end of a prefix) keeps its attempt's timers."""
-    tasks = list(activity.schedule_to_close_tasks(info))
+    tasks = list(activity_tasks.schedule_to_close_tasks(info))
     if not info.started:
-        return [*activity.dispatch_tasks(info), *tasks]
+        return [*activity_tasks.dispatch_tasks(info), *tasks]
     for kind, timeout in (
         (TimeoutType.START_TO_CLOSE, info.start_to_close_timeout),
         (TimeoutType.HEARTBEAT, info.heartbeat_timeout),

@@ -63,12 +63,7 @@ from core.events import (
 )
 from core.fastinit import fast_init_all
 from core.opaque import Opaque
-from core.statemachine.history.service import execution, ids, workflow_task
-from core.statemachine.history.service.outbound import HISTORY_SERVICE
-from core.statemachine.history.service.reapply import reapply
-from core.statemachine.history.service.rebuild import rebuild
-from core.statemachine.history.service.refresh import refresh_tasks
-from core.statemachine.history.service.requests import (
+from core.requests import (
     CloseExecutionTransfer,
     Error,
     ErrorKind,
@@ -76,6 +71,11 @@ from core.statemachine.history.service.requests import (
     TerminateWorkflowExecution,
     WorkflowReset,
 )
+from core.statemachine.history.service import execution, ids, workflow_task
+from core.statemachine.history.service.outbound import HISTORY_SERVICE
+from core.statemachine.history.service.reapply import reapply
+from core.statemachine.history.service.rebuild import rebuild
+from core.statemachine.history.service.refresh import refresh_tasks
 from core.statemachine.history.service.state import MutableState, evolve
 from core.statemachine.history.service.txn import Outcome, Txn, unchanged
 

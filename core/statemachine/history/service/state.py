@@ -23,6 +23,9 @@ from core.enums import SuggestContinueAsNewReason
 from core.events import HistoryEvent
 from core.fastinit import fast_init_all, slot_copier
 from core.opaque import Opaque
+from core.requests import DEFAULT_RETENTION as DEFAULT_RETENTION
+from core.requests import ParentInfo as ParentInfo
+from core.requests import ResetPoint as ResetPoint
 
 # Placeholder id of a buffered event until its batch is flushed (common/constants.go,
 # BufferedEventID).
@@ -53,23 +56,6 @@ class RetryPolicy:
     maximum_interval: int = 100_000_000_000
     maximum_attempts: int = 0
     non_retryable_error_types: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class ResetPoint:
-    """An auto-reset point (temporal.api.workflow.v1.ResetPointInfo): the first workflow
-    task a build of the worker completed in the run, a place a reset can go back to."""
-
-    build_id: str
-    run_id: str
-    first_workflow_task_completed_id: int
-    create_time: int
-    expire_time: int = 0
-    resettable: bool = True
-    binary_checksum: str = ""
-
-
-DEFAULT_RETENTION = 86_400_000_000_000  # a namespace's default retention: one day
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,15 +166,6 @@ class ExternalInfo:
     initiated_event_id: int
     workflow_id: str
     run_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class ParentInfo:
-    """Who started this run as a child, so its close can be reported back."""
-
-    workflow_id: str
-    run_id: str
-    initiated_event_id: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,7 +40,7 @@ from core.events import (
     HistoryEvent,
 )
 from core.fastinit import fast_init_all
-from core.statemachine.history.service.requests import Reply, StartWorkflowExecution, Task
+from core.requests import Reply, StartWorkflowExecution, Task
 from core.statemachine.history.service.state import (
     BUFFERED_EVENT_ID,
     MutableState,
@@ -85,9 +85,10 @@ class Txn:
     state into a private draft; later changes write into it (see `_Draft`).
     """
 
-    __slots__ = ("_next", "_state", "events", "now", "tasks")
+    __slots__ = ("_next", "_origin", "_state", "events", "now", "tasks")
 
     def __init__(self, state: MutableState, now: int) -> None:
+        self._origin = state
         self._state = state
         self._next = state.next_event_id
         self.now = now
@@ -104,6 +105,11 @@ class Txn:
     def state(self, value: MutableState) -> None:
         self._state = value
         self._next = value.next_event_id
+
+    @property
+    def untouched(self) -> bool:
+        """Nothing written, changed or emitted yet."""
+        return self._state is self._origin and not self.events and not self.tasks
 
     def set(self, **changes: object) -> None:
         """Change fields of the state (the pending event count folded in)."""

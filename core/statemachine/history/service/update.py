@@ -35,9 +35,7 @@ from core.events import (
     WorkflowExecutionUpdateCompletedEventAttributes,
 )
 from core.opaque import Opaque
-from core.statemachine import fsm
-from core.statemachine.history.service import workflow_task
-from core.statemachine.history.service.requests import (
+from core.requests import (
     Error,
     ErrorKind,
     Ok,
@@ -45,13 +43,15 @@ from core.statemachine.history.service.requests import (
     UpdateMessageKind,
     UpdateWorkflowExecution,
 )
+from core.statemachine import fsm
+from core.statemachine.history.service import workflow_task
 from core.statemachine.history.service.state import MutableState, UpdateInfo, evolve
 from core.statemachine.history.service.txn import Outcome, Txn, finish, unchanged
 
 E = EventType
 
 
-class UpdateState(Enum):
+class PendingUpdateState(Enum):
     ADMITTED = "Admitted"
     ACCEPTED = "Accepted"
     REJECTED = "Rejected"
@@ -61,13 +61,13 @@ class UpdateState(Enum):
 TABLE = fsm.make_table(
     "update (service)",
     "H17",
-    UpdateState,
+    PendingUpdateState,
     UpdateMessageKind,
-    UpdateState.ADMITTED,
+    PendingUpdateState.ADMITTED,
     [
-        (UpdateState.ADMITTED, UpdateMessageKind.ACCEPT, UpdateState.ACCEPTED),
-        (UpdateState.ADMITTED, UpdateMessageKind.REJECT, UpdateState.REJECTED),
-        (UpdateState.ACCEPTED, UpdateMessageKind.RESPOND, UpdateState.COMPLETED),
+        (PendingUpdateState.ADMITTED, UpdateMessageKind.ACCEPT, PendingUpdateState.ACCEPTED),
+        (PendingUpdateState.ADMITTED, UpdateMessageKind.REJECT, PendingUpdateState.REJECTED),
+        (PendingUpdateState.ACCEPTED, UpdateMessageKind.RESPOND, PendingUpdateState.COMPLETED),
     ],
 )
 
@@ -91,7 +91,7 @@ def apply_message(txn: Txn, message: UpdateMessage, sequencing_event_id: int) ->
     if info is None:
         return False
     rest = tuple(u for u in txn.state.updates if u is not info)
-    current = UpdateState.ACCEPTED if info.accepted_event_id else UpdateState.ADMITTED
+    current = PendingUpdateState.ACCEPTED if info.accepted_event_id else PendingUpdateState.ADMITTED
     if (current, message.kind) not in TABLE.next:
         return False  # e.g. rejecting an accepted update, or a response before acceptance
     fsm.step(TABLE, current, message.kind)

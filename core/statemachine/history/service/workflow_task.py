@@ -46,9 +46,7 @@ from core.events import (
     WorkflowTaskTimedOutEventAttributes,
 )
 from core.opaque import Opaque
-from core.statemachine import fsm
-from core.statemachine.history.limits import DEFAULT_LIMITS, Limits, suggest_continue_as_new
-from core.statemachine.history.service.requests import (
+from core.requests import (
     Error,
     ErrorKind,
     Ok,
@@ -58,6 +56,8 @@ from core.statemachine.history.service.requests import (
     WorkflowTaskToken,
     WorkflowTaskTransfer,
 )
+from core.statemachine import fsm
+from core.statemachine.history.limits import DEFAULT_LIMITS, Limits, suggest_continue_as_new
 from core.statemachine.history.service.reset_points import build_id_of, with_completion
 from core.statemachine.history.service.state import (
     MutableState,
@@ -69,7 +69,7 @@ from core.statemachine.history.service.txn import Outcome, Txn, finish, unchange
 E = EventType
 
 
-class WorkflowTaskState(Enum):
+class PendingWorkflowTaskState(Enum):
     SCHEDULED = "Scheduled"
     STARTED = "Started"
     COMPLETED = "Completed"
@@ -93,13 +93,13 @@ class WorkflowTaskInput(Enum):
     RESET = "reset of the run (RESET_WORKFLOW)"
 
 
-_S = WorkflowTaskState
+_S = PendingWorkflowTaskState
 _I = WorkflowTaskInput
 
 TABLE = fsm.make_table(
     "workflow task (service)",
     "H5",
-    WorkflowTaskState,
+    PendingWorkflowTaskState,
     WorkflowTaskInput,
     _S.SCHEDULED,
     [

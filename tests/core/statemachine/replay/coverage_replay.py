@@ -12,9 +12,9 @@ from typing import Any
 
 from core import events as ev
 from core import payloads, workflow
+from core import requests as rq
 from core.enums import CommandType, EventType
 from core.opaque import JsonValue, Opaque
-from core.statemachine.history.service import requests as rq
 from core.statemachine.replay.driver import answer_task, replay
 from core.workflow import (
     ActivityCancellationType,

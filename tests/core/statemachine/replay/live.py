@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core import payloads
+from core import requests as rq
 from core.commands import Command
 from core.events import ActivityTaskScheduledEventAttributes, HistoryEvent
 from core.statemachine.history.service import handle as service
-from core.statemachine.history.service import requests as rq
 from core.statemachine.history.service import workflow_task
 from core.statemachine.history.service.state import MutableState
 from core.statemachine.history.service.txn import Outcome

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
+from core import requests as rq
 from core.commands import (
     Command,
     ContinueAsNewWorkflowExecutionCommandAttributes,
@@ -42,7 +43,6 @@ from core.events import (
 )
 from core.opaque import Opaque
 from core.statemachine.history.service import handle as service
-from core.statemachine.history.service import requests as rq
 from core.statemachine.history.service.outbound import HISTORY_SERVICE
 from core.statemachine.history.service.reset import (
     RESETTER,

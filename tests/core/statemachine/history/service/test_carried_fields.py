@@ -5,6 +5,7 @@ initiation, workflow task completion) and `api/terminateworkflow` write them."""
 
 from __future__ import annotations
 
+from core import requests as rq
 from core.commands import (
     Command,
     ContinueAsNewWorkflowExecutionCommandAttributes,
@@ -22,7 +23,6 @@ from core.events import (
 )
 from core.opaque import Opaque
 from core.statemachine.history.service import handle as service
-from core.statemachine.history.service import requests as rq
 from tests.core.statemachine.coverage_scenarios import Run
 
 HEADER = Opaque.of({"fields": {"trace": {"data": "eA=="}}})

@@ -51,7 +51,7 @@ def test_conformance_catches_a_wrong_flush_order(monkeypatch: pytest.MonkeyPatch
 
 def test_conformance_catches_written_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     """If retries wrote their attempts' Started events, activity-retry would not match."""
-    from core.statemachine.history.service import activity
+    from core.statemachine.history.service import activity_handlers as activity
 
     def no_retry(*args: object, **kwargs: object) -> tuple[None, object]:
         from core.enums import RetryState

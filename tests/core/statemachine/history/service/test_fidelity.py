@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from core import requests as rq
 from core.commands import (
     Command,
     CompleteWorkflowExecutionCommandAttributes,
@@ -24,8 +25,7 @@ from core.events import (
 from core.opaque import Opaque
 from core.statemachine.history.service import execution
 from core.statemachine.history.service import handle as service
-from core.statemachine.history.service import requests as rq
-from core.statemachine.history.service.activity import normalize_timeouts
+from core.statemachine.history.service.activity_tasks import normalize_timeouts
 from core.statemachine.history.service.command_handlers import MIN_RUN_INTERVAL, min_backoff
 from core.statemachine.history.service.retry import duration_text, policy_json, retry_policy
 from core.statemachine.history.service.state import ParentInfo

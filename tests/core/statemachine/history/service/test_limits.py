@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 import pytest
 
+from core import requests as rq
 from core.commands import (
     Command,
     CommandAttributes,
@@ -40,7 +41,6 @@ from core.statemachine.history import limits as lim
 from core.statemachine.history.limits import DEFAULT_LIMITS, Limits
 from core.statemachine.history.service import enforce, workflow_task
 from core.statemachine.history.service import handle as service
-from core.statemachine.history.service import requests as rq
 from core.statemachine.history.validator import validate
 from tests.core.statemachine.coverage_scenarios import Run, activity
 

@@ -27,6 +27,7 @@ from adapters.conform.derive import (
     fingerprint,
     reproduce,
 )
+from core import requests as rq
 from core.commands import Command, ContinueAsNewWorkflowExecutionCommandAttributes
 from core.enums import CommandType, EventType, TimeoutType, WorkflowTaskFailedCause
 from core.events import (
@@ -39,7 +40,6 @@ from core.events import (
 from core.opaque import Opaque
 from core.statemachine.history.service import handle as service
 from core.statemachine.history.service import rebuild as rebuild_module
-from core.statemachine.history.service import requests as rq
 from core.statemachine.history.service.rebuild import APPLY, Rebuilt, rebuild, refresh_tasks
 from core.statemachine.history.service.reset import reset, reset_point_problem, reset_run_id
 from core.statemachine.history.service.state import (

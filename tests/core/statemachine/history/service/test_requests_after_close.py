@@ -13,7 +13,7 @@ something that happened.
 
 from __future__ import annotations
 
-from core.statemachine.history.service import requests as rq
+from core import requests as rq
 from tests.core.statemachine.coverage_scenarios import Run
 from tests.core.statemachine.history.service.test_service_rules import complete_cmd
 

@@ -21,6 +21,7 @@ import pytest
 
 from adapters.conform.derive import Driver, fingerprint, reproduce
 from adapters.conform.requests import before_reset
+from core import requests as rq
 from core.enums import EventType, TaskQueueKind, WorkflowTaskFailedCause
 from core.events import (
     HistoryEvent,
@@ -31,7 +32,6 @@ from core.events import (
     WorkflowTaskScheduledEventAttributes,
 )
 from core.opaque import Opaque
-from core.statemachine.history.service import requests as rq
 from core.statemachine.history.service.outbound import HISTORY_SERVICE
 from core.statemachine.history.service.rebuild import rebuild
 from core.statemachine.history.service.reset import (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core import requests as rq
 from core.commands import (
     CancelTimerCommandAttributes,
     Command,
@@ -11,7 +12,6 @@ from core.commands import (
 )
 from core.enums import CommandType, EventType, TaskQueueKind, TimeoutType, WorkflowTaskFailedCause
 from core.statemachine.history.service import handle as service
-from core.statemachine.history.service import requests as rq
 from core.statemachine.history.validator import validate
 from tests.core.statemachine.coverage_scenarios import Run, S, activity
 

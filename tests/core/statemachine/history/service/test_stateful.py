@@ -67,6 +67,7 @@ from hypothesis.stateful import (
     rule,
 )
 
+from core import requests as rq
 from core.commands import (
     Command,
     CompleteWorkflowExecutionCommandAttributes,
@@ -81,7 +82,6 @@ from core.events import (
     TimerFiredEventAttributes,
 )
 from core.statemachine.history.service import handle as service
-from core.statemachine.history.service import requests as rq
 from core.statemachine.history.service.state import MutableState, RunStatus
 from core.statemachine.history.service.txn import Outcome
 from core.statemachine.history.validator import validate

@@ -15,12 +15,13 @@ import pytest
 from adapters.bench_service import bench_service
 from core.enums import EventType
 from core.events import ActivityTaskScheduledEventAttributes
+from core.requests import Request, StartWorkflowExecution
 from core.statemachine.history.service import handle as service
-from core.statemachine.history.service.requests import Request, StartWorkflowExecution
 from core.statemachine.history.service.state import MutableState
 from core.statemachine.history.service.txn import Outcome
 from core.statemachine.history.validator import validate
-from sim.workload_driver import Spec, Workload, WorkloadResult, decide, run_workload
+from sim.scripted_workflow import Spec, decide
+from sim.service_bench_driver import Workload, WorkloadResult, run_workload
 
 SEEDS = range(6)
 ROOT = Path(__file__).resolve().parents[2]
@@ -143,7 +144,7 @@ def test_same_seed_same_run_under_another_hash_seed() -> None:
     process, another PYTHONHASHSEED, the same requests and events."""
     code = (
         "import hashlib\n"
-        "from sim.workload_driver import Workload, run_workload\n"
+        "from sim.service_bench_driver import Workload, run_workload\n"
         "r = run_workload(Workload(workflows=40, seed=5))\n"
         "print(hashlib.sha256(repr((r.requests, r.histories)).encode()).hexdigest())\n"
     )

@@ -1,0 +1,566 @@
+"""The request vocabulary: the history service's requests, replies and outbox tasks.
+
+One module both sides import: the history service (core/statemachine/history/service)
+answers these requests, and the SDK side (core/statemachine/replay) and the simulator
+build them; neither imports the other's package for them.
+
+Requests mirror the history service's RPCs (`service/history/api/*`) with only the
+fields the model acts on. Every reply is either the call's own result or an `Error`
+with a kind that says how a caller must react: matching drops a task on NOT_FOUND,
+ALREADY_STARTED and OBSOLETE (`service/matching/matching_engine.go`); a worker gives up
+on a task whose token is stale (NOT_FOUND); INVALID_ARGUMENT rejects a malformed
+request without changing anything.
+
+Tasks are the transactional outbox (docs/temporal-semantics.md#transactional-outbox):
+transfer tasks for matching and
+timer tasks for the timer queue, each carrying the keys an executor compares with
+mutable state to discard stale work (scheduled event id, attempt, stamp).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from core.commands import Command
+from core.enums import (
+    ContinueAsNewInitiator,
+    StartChildWorkflowExecutionFailedCause,
+    TimeoutType,
+    WorkflowIdReusePolicy,
+    WorkflowTaskFailedCause,
+)
+from core.fastinit import fast_init_all
+from core.opaque import Opaque
+
+# --- values a request carries ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ResetPoint:
+    """An auto-reset point (temporal.api.workflow.v1.ResetPointInfo): the first workflow
+    task a build of the worker completed in the run, a place a reset can go back to."""
+
+    build_id: str
+    run_id: str
+    first_workflow_task_completed_id: int
+    create_time: int
+    expire_time: int = 0
+    resettable: bool = True
+    binary_checksum: str = ""
+
+
+DEFAULT_RETENTION = 86_400_000_000_000  # a namespace's default retention: one day
+
+
+@dataclass(frozen=True, slots=True)
+class ParentInfo:
+    """Who started this run as a child, so its close can be reported back."""
+
+    workflow_id: str
+    run_id: str
+    initiated_event_id: int
+
+
+# --- requests ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StartWorkflowExecution:
+    namespace: str
+    workflow_id: str
+    run_id: str
+    workflow_type: str
+    task_queue: str
+    request_id: str
+    input: Opaque | None = None
+    workflow_task_timeout: int = 10_000_000_000
+    run_timeout: int = 0
+    execution_timeout: int = 0
+    identity: str = ""
+    first_workflow_task_backoff: int = 0
+    parent: ParentInfo | None = None
+    retry_policy: Opaque | None = None
+    # A run that continues a chain (continue-as-new, retry): its links and attempt.
+    attempt: int = 1
+    initiator: ContinueAsNewInitiator = ContinueAsNewInitiator.UNSPECIFIED
+    continued_execution_run_id: str = ""
+    continued_failure: Opaque | None = None
+    first_execution_run_id: str = ""
+    id_reuse_policy: WorkflowIdReusePolicy = WorkflowIdReusePolicy.ALLOW_DUPLICATE
+    # Carried verbatim into WorkflowExecutionStarted (temporal.api.common.v1 messages).
+    header: Opaque | None = None
+    memo: Opaque | None = None
+    search_attributes: Opaque | None = None
+    last_completion_result: Opaque | None = None
+    # The namespace's id (the frontend's registry knows it; "" where none is kept), the
+    # chain's root run (for a child: its parent's root, else the parent), and whether the
+    # run timeout was given explicitly (a child or continued run always writes it).
+    namespace_id: str = ""
+    root: tuple[str, str] | None = None
+    explicit_run_timeout: bool = False
+    # Auto-reset points the chain carries over, and the namespace's retention.
+    reset_points: tuple[ResetPoint, ...] = ()
+    retention: int = DEFAULT_RETENTION
+
+
+@dataclass(frozen=True, slots=True)
+class SignalWorkflowExecution:
+    signal_name: str
+    request_id: str = ""
+    input: Opaque | None = None
+    identity: str = ""
+    header: Opaque | None = None
+    # Set when another workflow sent it (SignalExternalWorkflowExecution).
+    external_workflow_id: str = ""
+    external_run_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SignalWithStartWorkflowExecution:
+    """Signal the running run, or start one with the signal as its first input."""
+
+    start: StartWorkflowExecution
+    signal: SignalWorkflowExecution
+
+
+@dataclass(frozen=True, slots=True)
+class RequestCancelWorkflowExecution:
+    request_id: str = ""
+    reason: str = ""
+    identity: str = ""
+    # Set when another workflow asked (RequestCancelExternalWorkflowExecution).
+    external_initiated_event_id: int = 0
+    external_workflow_id: str = ""
+    external_run_id: str = ""
+
+
+class ChildOutcome(Enum):
+    """How a child's chain ended, as its parent records it."""
+
+    COMPLETED = "Completed"
+    FAILED = "Failed"
+    CANCELED = "Canceled"
+    TIMED_OUT = "TimedOut"
+    TERMINATED = "Terminated"
+
+
+@dataclass(frozen=True, slots=True)
+class RecordChildExecutionStarted:
+    """The transfer queue started the child: tell the parent."""
+
+    initiated_event_id: int
+    run_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecordStartChildExecutionFailed:
+    initiated_event_id: int
+    cause: StartChildWorkflowExecutionFailedCause = (
+        StartChildWorkflowExecutionFailedCause.WORKFLOW_ALREADY_EXISTS
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RecordChildExecutionCompleted:
+    """The child's chain closed (never sent for a continue-as-new or retry)."""
+
+    initiated_event_id: int
+    outcome: ChildOutcome
+    payload: Opaque | None = None  # result, failure or details
+
+
+@dataclass(frozen=True, slots=True)
+class RecordExternalResult:
+    """A signal or cancel request to another workflow was delivered, or failed."""
+
+    initiated_event_id: int
+    cancel: bool  # False: a signal
+    delivered: bool
+    cause: int = 1  # EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND
+
+
+@dataclass(frozen=True, slots=True)
+class TerminateWorkflowExecution:
+    reason: str = ""
+    identity: str = ""
+    details: Opaque | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ResetWorkflowExecution:
+    """Reset a run to a workflow task: a new run replays its history up to that task.
+
+    `workflow_task_finish_event_id` names the WorkflowTaskCompleted, Failed, TimedOut
+    or Started event to reset to (temporal.api.workflowservice.v1
+    .ResetWorkflowExecutionRequest). What the base run received after that point is
+    reapplied to the new run: signals if `reapply_signals`, updates if
+    `reapply_updates` (the server's default reapplies both, RESET_REAPPLY_TYPE_ALL_ELIGIBLE
+    in `SetDefaultResetReapplyType`, common/enums/defaults.go), and the later events of
+    children started before the point unless `reapply_children` is False, which it is
+    only when every ResetReapplyExcludeType is excluded; `reset.reapply_policy` derives
+    the three from the request's reset_reapply_type and reset_reapply_exclude_types.
+    `identity` is accepted as the API has it; the history service writes its own
+    identities ("history-service", "history-resetter"), never this one.
+
+    Not a `Request`: a reset reads the run's events as well as its mutable state, so it
+    goes to `reset.reset`, not to `handle`.
+    """
+
+    reason: str
+    workflow_task_finish_event_id: int
+    request_id: str
+    reapply_signals: bool = True
+    reapply_updates: bool = True
+    identity: str = ""
+    reapply_children: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class RecordWorkflowTaskStarted:
+    """Matching asks history to start a workflow task it is about to dispatch."""
+
+    scheduled_event_id: int
+    stamp: int
+    request_id: str
+    identity: str = ""
+    from_sticky_queue: bool = False
+    # The poller's build id (temporal.api.common.v1.WorkerVersionStamp) and the run's
+    # history size so far, which the host knows from persistence.
+    worker_version: Opaque | None = None
+    history_size_bytes: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateWorkflowExecution:
+    """A client's update: admitted in memory until a workflow task accepts or rejects it.
+
+    `request` is the update request as history records it on acceptance (meta, input).
+    """
+
+    update_id: str
+    request: Opaque | None = None
+
+
+class UpdateMessageKind(Enum):
+    ACCEPT = "Acceptance"
+    REJECT = "Rejection"
+    RESPOND = "Response"
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateMessage:
+    """A protocol message in a workflow task completion (temporal/api/update/v1)."""
+
+    message_id: str
+    update_id: str
+    kind: UpdateMessageKind
+    outcome: Opaque | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowTaskToken:
+    scheduled_event_id: int
+    started_event_id: int
+    attempt: int
+
+
+@dataclass(frozen=True, slots=True)
+class RespondWorkflowTaskCompleted:
+    token: WorkflowTaskToken
+    commands: tuple[Command, ...] = ()
+    identity: str = ""
+    sticky_queue: str = ""
+    sticky_schedule_to_start_timeout: int = 0
+    force_create_new_workflow_task: bool = False
+    messages: tuple[UpdateMessage, ...] = ()
+    # What the SDK says of itself; written into WorkflowTaskCompleted, where the SDK
+    # reads it back on replay (temporal.api.sdk.v1.WorkflowTaskCompletedMetadata: the
+    # flags that decide how it replays, its name and version).
+    sdk_metadata: Opaque | None = None
+    metering_metadata: Opaque | None = None
+    worker_version: Opaque | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RespondWorkflowTaskFailed:
+    token: WorkflowTaskToken
+    cause: WorkflowTaskFailedCause = WorkflowTaskFailedCause.WORKFLOW_WORKER_UNHANDLED_FAILURE
+    failure: Opaque | None = None
+    identity: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordActivityTaskStarted:
+    scheduled_event_id: int
+    stamp: int
+    request_id: str
+    identity: str = ""
+    worker_version: Opaque | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityTaskToken:
+    scheduled_event_id: int
+    attempt: int
+
+
+@dataclass(frozen=True, slots=True)
+class RecordActivityTaskHeartbeat:
+    token: ActivityTaskToken
+    details: Opaque | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RespondActivityTaskCompleted:
+    token: ActivityTaskToken
+    result: Opaque | None = None
+    identity: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RespondActivityTaskFailed:
+    token: ActivityTaskToken
+    failure: Opaque | None = None
+    error_type: str = ""
+    non_retryable: bool = False
+    identity: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RespondActivityTaskCanceled:
+    token: ActivityTaskToken
+    details: Opaque | None = None
+    identity: str = ""
+
+
+# --- outbox tasks (transfer and timer queues) ----------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowTaskTransfer:
+    """Push a workflow task to matching (transfer queue)."""
+
+    scheduled_event_id: int
+    task_queue: str
+    sticky: bool
+    stamp: int
+    schedule_to_start_timeout: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityTaskTransfer:
+    """Push an activity task to matching (transfer queue)."""
+
+    scheduled_event_id: int
+    task_queue: str
+    stamp: int
+    schedule_to_start_timeout: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class CloseExecutionTransfer:
+    """The run closed: notify the parent, apply parent close policies (transfer queue).
+
+    `children` lists the still-open children with their ParentClosePolicy numbers
+    (TERMINATE=1, ABANDON=2, REQUEST_CANCEL=3); `parent_outcome` is how the parent is
+    told of this close, or None when there is no parent or the chain goes on
+    (continue-as-new: the parent hears only of the chain's end).
+    """
+
+    run_id: str
+    parent: ParentInfo | None = None
+    parent_outcome: ChildOutcome | None = None
+    payload: Opaque | None = None
+    children: tuple[tuple[str, str, int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StartChildTransfer:
+    initiated_event_id: int
+    request: StartWorkflowExecution
+
+
+@dataclass(frozen=True, slots=True)
+class SignalExternalTransfer:
+    initiated_event_id: int
+    workflow_id: str
+    run_id: str
+    signal: SignalWorkflowExecution
+
+
+@dataclass(frozen=True, slots=True)
+class CancelExternalTransfer:
+    initiated_event_id: int
+    workflow_id: str
+    run_id: str
+    request: RequestCancelWorkflowExecution
+
+
+@dataclass(frozen=True, slots=True)
+class UserTimerTask:
+    timer_id: str
+    started_event_id: int
+    fire_time: int
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityTimeoutTask:
+    scheduled_event_id: int
+    timeout_type: TimeoutType
+    attempt: int
+    stamp: int
+    fire_time: int
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityRetryTask:
+    scheduled_event_id: int
+    attempt: int
+    stamp: int
+    fire_time: int
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowTaskTimeoutTask:
+    scheduled_event_id: int
+    timeout_type: TimeoutType
+    attempt: int
+    stamp: int
+    fire_time: int
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowRunTimeoutTask:
+    fire_time: int
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowBackoffTask:
+    """The first workflow task is delayed (continue-as-new, retry, cron, start delay)."""
+
+    fire_time: int
+
+
+TimerTask = (
+    UserTimerTask
+    | ActivityTimeoutTask
+    | ActivityRetryTask
+    | WorkflowTaskTimeoutTask
+    | WorkflowRunTimeoutTask
+    | WorkflowBackoffTask
+)
+Task = (
+    WorkflowTaskTransfer
+    | ActivityTaskTransfer
+    | CloseExecutionTransfer
+    | StartChildTransfer
+    | SignalExternalTransfer
+    | CancelExternalTransfer
+    | TimerTask
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FireTimer:
+    """The timer queue executes one of the run's timer tasks."""
+
+    task: TimerTask
+
+
+Request = (
+    StartWorkflowExecution
+    | UpdateWorkflowExecution
+    | SignalWithStartWorkflowExecution
+    | SignalWorkflowExecution
+    | RequestCancelWorkflowExecution
+    | TerminateWorkflowExecution
+    | RecordWorkflowTaskStarted
+    | RespondWorkflowTaskCompleted
+    | RespondWorkflowTaskFailed
+    | RecordActivityTaskStarted
+    | RecordActivityTaskHeartbeat
+    | RespondActivityTaskCompleted
+    | RespondActivityTaskFailed
+    | RespondActivityTaskCanceled
+    | FireTimer
+    | RecordChildExecutionStarted
+    | RecordStartChildExecutionFailed
+    | RecordChildExecutionCompleted
+    | RecordExternalResult
+)
+
+# --- replies -------------------------------------------------------------------------
+
+
+class ErrorKind(Enum):
+    NOT_FOUND = "NotFound"
+    ALREADY_STARTED = "TaskAlreadyStarted"
+    OBSOLETE = "ObsoleteMatchingTask"
+    WORKFLOW_COMPLETED = "WorkflowExecutionAlreadyCompleted"
+    ALREADY_EXISTS = "WorkflowExecutionAlreadyStarted"
+    INVALID_ARGUMENT = "InvalidArgument"
+    # Retry later: what the request reports on has not been recorded yet (a child's
+    # close reported before the parent recorded the child's start).
+    NOT_READY = "WorkflowNotReady"
+
+
+@dataclass(frozen=True, slots=True)
+class Error:
+    kind: ErrorKind
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Ok:
+    """Success with nothing more to say."""
+
+
+@dataclass(frozen=True, slots=True)
+class TaskDiscarded(Ok):
+    """Success, and the speculative workflow task left no events: the worker must roll
+    its history back to `reset_history_event_id`, the last completed task's
+    WorkflowTaskStarted (`respondworkflowtaskcompleted/api.go`, ResetHistoryEventId)."""
+
+    reset_history_event_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowTaskStarted:
+    """RecordWorkflowTaskStarted's reply: the token and where the worker's view ends."""
+
+    token: WorkflowTaskToken
+    previous_started_event_id: int
+    next_event_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityTaskStarted:
+    token: ActivityTaskToken
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    cancel_requested: bool
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowReset:
+    """ResetWorkflowExecution's reply: the id of the run the reset started (or, for a
+    deduplicated request, of the current run)."""
+
+    run_id: str
+
+
+Reply = (
+    Ok
+    | TaskDiscarded
+    | Error
+    | WorkflowTaskStarted
+    | ActivityTaskStarted
+    | Heartbeat
+    | WorkflowReset
+)
+
+
+fast_init_all(globals())  # faster constructors for this module's values (core/fastinit.py)

@@ -1,0 +1,387 @@
+"""The handlers the rows of service/activity.py name, and the values they work on.
+
+A handler carries out one row: it writes the events, changes the pending record and
+emits the tasks the row stands for, and leaves the activity in the row's target state
+(activity.decide checks that; for a row ending in Closed, decide itself deletes the
+record). Which row runs is decided by the table, never here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import TypeAlias
+
+from core.enums import EventType, RetryState, TimeoutType
+from core.errors import InvalidDefinition
+from core.events import (
+    ActivityTaskCanceledEventAttributes,
+    ActivityTaskCancelRequestedEventAttributes,
+    ActivityTaskCompletedEventAttributes,
+    ActivityTaskFailedEventAttributes,
+    ActivityTaskStartedEventAttributes,
+    ActivityTaskTimedOutEventAttributes,
+)
+from core.fastinit import fast_init_all
+from core.opaque import Opaque
+from core.requests import (
+    ActivityRetryTask,
+    ActivityTaskStarted,
+    ActivityTaskToken,
+    ActivityTimeoutTask,
+    Error,
+    ErrorKind,
+    Heartbeat,
+    Ok,
+    RecordActivityTaskHeartbeat,
+    RecordActivityTaskStarted,
+    Reply,
+    RespondActivityTaskCanceled,
+    RespondActivityTaskCompleted,
+    RespondActivityTaskFailed,
+)
+from core.statemachine.history.service import workflow_task
+from core.statemachine.history.service.activity_tasks import (
+    NO_TIME_TO_RETRY_MESSAGE,
+    TIMEOUT_MESSAGE,
+    TIMEOUT_NAME,
+    deadline,
+    dispatch_tasks,
+    started_tasks,
+    timeout_failure,
+)
+from core.statemachine.history.service.retry import next_retry
+from core.statemachine.history.service.state import ActivityInfo
+from core.statemachine.history.service.txn import Txn
+
+E = EventType
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CancelRequest:
+    """The RequestCancelActivityTask command of a workflow task completion."""
+
+    scheduled_event_id: int
+    workflow_task_completed_event_id: int
+
+
+ActivityRequest: TypeAlias = (
+    RecordActivityTaskStarted
+    | RecordActivityTaskHeartbeat
+    | RespondActivityTaskCompleted
+    | RespondActivityTaskFailed
+    | RespondActivityTaskCanceled
+    | ActivityTimeoutTask
+    | ActivityRetryTask
+    | CancelRequest
+)
+
+
+@dataclasses.dataclass(slots=True)
+class Call:
+    """One request being decided: the transaction, the record it names, the request."""
+
+    txn: Txn
+    info: ActivityInfo | None
+    request: ActivityRequest
+
+    def record(self) -> ActivityInfo:
+        """The pending record (every row that reads it starts from a pending state)."""
+        if self.info is None:
+            raise InvalidDefinition("activity (service): a Closed row read the record")
+        return self.info
+
+
+def retry_decision(call: Call) -> tuple[int | None, RetryState]:
+    """The retry decision for a failure or an attempt timeout (retry.go)."""
+    info, request = call.record(), call.request
+    failed = request if isinstance(request, RespondActivityTaskFailed) else None
+    return next_retry(
+        info.retry_policy,
+        info.attempt,
+        call.txn.now,
+        deadline(info),
+        failed.error_type if failed is not None else "",
+        failed.non_retryable if failed is not None else False,
+        info.cancel_requested_event_id != 0,
+    )
+
+
+# --- handlers: what the rows name; each leaves the activity in its row's target ------
+
+
+def put(txn: Txn, info: ActivityInfo) -> None:
+    """Insert or replace a pending activity, keeping the tuple sorted by id."""
+    others = [a for a in txn.state.activities if a.scheduled_event_id != info.scheduled_event_id]
+    txn.set(
+        activities=tuple(sorted([*others, info], key=lambda a: a.scheduled_event_id)),
+    )
+
+
+def drop(txn: Txn, scheduled_event_id: int) -> None:
+    """Delete a closed activity's record (activity.decide, for a row ending in Closed)."""
+    txn.set(
+        activities=tuple(
+            a for a in txn.state.activities if a.scheduled_event_id != scheduled_event_id
+        ),
+    )
+
+
+def stale_timer_error(request: ActivityRequest) -> Error:
+    if isinstance(request, ActivityRetryTask):
+        return Error(ErrorKind.NOT_FOUND, "stale activity retry timer")
+    return Error(ErrorKind.NOT_FOUND, "stale activity timer")
+
+
+def _start(call: Call) -> Reply:
+    info, request = call.record(), call.request
+    assert isinstance(request, RecordActivityTaskStarted)
+    started = dataclasses.replace(
+        info,
+        started=True,
+        started_time=call.txn.now,
+        request_id=request.request_id,
+        identity=request.identity,
+        last_heartbeat_time=0,
+        worker_version=request.worker_version,
+    )
+    put(call.txn, started)
+    for task in started_tasks(info, call.txn.now):
+        call.txn.task(task)
+    return ActivityTaskStarted(ActivityTaskToken(info.scheduled_event_id, info.attempt))
+
+
+def _started_again(call: Call) -> Reply:  # the same request again: idempotent
+    info = call.record()
+    return ActivityTaskStarted(ActivityTaskToken(info.scheduled_event_id, info.attempt))
+
+
+def _heartbeat(call: Call) -> Reply:
+    info, request = call.record(), call.request
+    assert isinstance(request, RecordActivityTaskHeartbeat)
+    put(
+        call.txn,
+        dataclasses.replace(
+            info, last_heartbeat_time=call.txn.now, heartbeat_details=request.details
+        ),
+    )
+    return Heartbeat(cancel_requested=info.cancel_requested_event_id != 0)
+
+
+def _write_started(txn: Txn, info: ActivityInfo) -> int:
+    """ActivityTaskStarted for the closing attempt (returns -123 if buffered)."""
+    return txn.add(
+        E.ACTIVITY_TASK_STARTED,
+        ActivityTaskStartedEventAttributes(
+            scheduled_event_id=info.scheduled_event_id,
+            identity=info.identity,
+            request_id=info.request_id,
+            attempt=info.attempt,
+            last_failure=info.last_failure,
+            worker_version=info.worker_version,
+        ),
+    )
+
+
+def _closed(txn: Txn, info: ActivityInfo) -> Reply:
+    """After a close event: the record is deleted by activity.decide (the row's target)."""
+    workflow_task.schedule(txn)
+    return Ok()
+
+
+def _complete(call: Call) -> Reply:
+    info, request = call.record(), call.request
+    assert isinstance(request, RespondActivityTaskCompleted)
+    started = _write_started(call.txn, info)
+    call.txn.add(
+        E.ACTIVITY_TASK_COMPLETED,
+        ActivityTaskCompletedEventAttributes(
+            result=request.result,
+            scheduled_event_id=info.scheduled_event_id,
+            started_event_id=started,
+            identity=request.identity,
+        ),
+    )
+    return _closed(call.txn, info)
+
+
+def _fail(call: Call) -> Reply:
+    info, request = call.record(), call.request
+    assert isinstance(request, RespondActivityTaskFailed)
+    started = _write_started(call.txn, dataclasses.replace(info, last_failure=None))
+    call.txn.add(
+        E.ACTIVITY_TASK_FAILED,
+        ActivityTaskFailedEventAttributes(
+            failure=request.failure,
+            scheduled_event_id=info.scheduled_event_id,
+            started_event_id=started,
+            identity=request.identity,
+            retry_state=retry_decision(call)[1],
+        ),
+    )
+    return _closed(call.txn, info)
+
+
+def _retry_later(call: Call) -> Reply:
+    """Reschedule the next attempt after the policy's delay; no event is written. The
+    next attempt sees this failure (or timeout) as its last failure."""
+    info, request, txn = call.record(), call.request, call.txn
+    delay = retry_decision(call)[0]
+    assert delay is not None
+    if isinstance(request, RespondActivityTaskFailed):
+        failure: Opaque | None = request.failure
+    else:
+        assert isinstance(request, ActivityTimeoutTask)
+        kind = request.timeout_type
+        failure = timeout_failure(TIMEOUT_MESSAGE.format(TIMEOUT_NAME[kind]), kind)
+    retried = dataclasses.replace(
+        info,
+        attempt=info.attempt + 1,
+        stamp=info.stamp + 1,
+        started=False,
+        started_time=0,
+        request_id="",
+        scheduled_time=txn.now + delay,
+        last_failure=failure,
+        last_heartbeat_time=0,
+        backoff=True,
+    )
+    put(txn, retried)
+    txn.task(
+        ActivityRetryTask(info.scheduled_event_id, retried.attempt, retried.stamp, txn.now + delay)
+    )
+    return Ok()
+
+
+def _reschedule(call: Call) -> Reply:  # the retry timer fired: dispatch the next attempt
+    rescheduled = dataclasses.replace(call.record(), scheduled_time=call.txn.now, backoff=False)
+    for task in dispatch_tasks(rescheduled):
+        call.txn.task(task)
+    put(call.txn, rescheduled)
+    return Ok()
+
+
+def _recheck_heartbeat(call: Call) -> Reply:  # heartbeats came in: check again later
+    info, task = call.record(), call.request
+    assert isinstance(task, ActivityTimeoutTask)
+    last = info.last_heartbeat_time or info.started_time
+    call.txn.task(dataclasses.replace(task, fire_time=last + info.heartbeat_timeout))
+    return Ok()
+
+
+def _time_out(call: Call) -> Reply:
+    task = call.request
+    assert isinstance(task, ActivityTimeoutTask)
+    kind = task.timeout_type
+    retry_state = (
+        RetryState.TIMEOUT if kind is TimeoutType.SCHEDULE_TO_START else retry_decision(call)[1]
+    )
+    return _timed_out(call, kind, retry_state, TIMEOUT_MESSAGE.format(TIMEOUT_NAME[kind]))
+
+
+def _time_out_no_time_left(call: Call) -> Reply:
+    """Schedule-to-close, or any attempt timeout leaving no time to retry before it, is
+    reported as a schedule-to-close timeout (processActivityTimeout)."""
+    kind = TimeoutType.SCHEDULE_TO_CLOSE
+    return _timed_out(call, kind, RetryState.TIMEOUT, NO_TIME_TO_RETRY_MESSAGE)
+
+
+def _timed_out(call: Call, kind: TimeoutType, retry_state: RetryState, text: str) -> Reply:
+    info = call.record()
+    started = _write_started(call.txn, info) if info.started else 0
+    call.txn.add(
+        E.ACTIVITY_TASK_TIMED_OUT,
+        ActivityTaskTimedOutEventAttributes(
+            failure=timeout_failure(text, kind, info.heartbeat_details),
+            scheduled_event_id=info.scheduled_event_id,
+            started_event_id=started,
+            retry_state=retry_state,
+        ),
+    )
+    return _closed(call.txn, info)
+
+
+def _write_cancel_requested(call: Call) -> ActivityInfo:
+    request = call.request
+    assert isinstance(request, CancelRequest)
+    info = call.record()
+    requested = call.txn.append(
+        E.ACTIVITY_TASK_CANCEL_REQUESTED,
+        ActivityTaskCancelRequestedEventAttributes(
+            scheduled_event_id=info.scheduled_event_id,
+            workflow_task_completed_event_id=request.workflow_task_completed_event_id,
+        ),
+    )
+    return dataclasses.replace(info, cancel_requested_event_id=requested)
+
+
+def _request_cancel(call: Call) -> Reply:  # running on a worker: it learns by heartbeat
+    put(call.txn, _write_cancel_requested(call))
+    return Ok()
+
+
+def _cancel_at_once(call: Call) -> Reply:  # never dispatched, or backing off
+    info = _write_cancel_requested(call)
+    _write_canceled(call.txn, info, 0, None, "")
+    return Ok()
+
+
+def _cancel(call: Call) -> Reply:
+    info, request = call.record(), call.request
+    assert isinstance(request, RespondActivityTaskCanceled)
+    started = _write_started(call.txn, info)
+    _write_canceled(call.txn, info, started, request.details, request.identity)
+    return _closed(call.txn, info)
+
+
+def _write_canceled(
+    txn: Txn, info: ActivityInfo, started: int, details: Opaque | None, identity: str
+) -> None:
+    txn.add(
+        E.ACTIVITY_TASK_CANCELED,
+        ActivityTaskCanceledEventAttributes(
+            details=details,
+            latest_cancel_requested_event_id=info.cancel_requested_event_id,
+            scheduled_event_id=info.scheduled_event_id,
+            started_event_id=started,
+            identity=identity,
+        ),
+    )
+
+
+_NOT_FOUND = Error(ErrorKind.NOT_FOUND, "activity task not found")
+_NOT_FOUND_FOR: dict[type, Error] = {
+    RecordActivityTaskStarted: Error(ErrorKind.NOT_FOUND, "activity not found")
+}
+
+
+HANDLERS: dict[str, Callable[[Call], Reply]] = {
+    "start": _start,
+    "started_again": _started_again,
+    "heartbeat": _heartbeat,
+    "complete": _complete,
+    "fail": _fail,
+    "retry": _retry_later,
+    "reschedule": _reschedule,
+    "recheck_heartbeat": _recheck_heartbeat,
+    "time_out": _time_out,
+    "time_out_no_time_left": _time_out_no_time_left,
+    "request_cancel": _request_cancel,
+    "cancel_at_once": _cancel_at_once,
+    "cancel": _cancel,
+    "obsolete": lambda call: Error(ErrorKind.OBSOLETE, "activity was rescheduled"),
+    "reject_already_started": lambda call: Error(
+        ErrorKind.ALREADY_STARTED, "activity already started"
+    ),
+    "reject_not_found": lambda call: _NOT_FOUND_FOR.get(type(call.request), _NOT_FOUND),
+    "reject_cancel_not_requested": lambda call: Error(
+        ErrorKind.INVALID_ARGUMENT, "activity cancel was not requested"
+    ),
+    "reject_cancel_command": lambda call: Error(
+        ErrorKind.INVALID_ARGUMENT, "BAD_REQUEST_CANCEL_ACTIVITY_ATTRIBUTES"
+    ),
+    "ignore_stale_timer": lambda call: stale_timer_error(call.request),
+}
+
+
+fast_init_all(globals())  # faster constructors for this module's values (core/fastinit.py)

@@ -1,0 +1,174 @@
+"""Walks over one run's activities and timers, for the rows of service/activity.py and
+service/timer.py that no corpus history takes (`run_all`). For activities: stale and
+duplicate worker calls, timers of older attempts, a heartbeat timer that finds recent
+heartbeats, a retry with no time left; for timers: see `timer_paths`.
+
+Each walk schedules activities, starts them (with the current stamp, an old one, or a
+request id already used), sends heartbeats and replies with current and old tokens,
+cancels current and closed activities, and fires armed timer tasks, each possibly more
+than once. Every reply must be a reply (no handler may leave an activity in a state
+other than its row's target), and the history must stay valid.
+"""
+
+from __future__ import annotations
+
+import random
+
+from core import requests as rq
+from core.commands import (
+    CancelTimerCommandAttributes,
+    Command,
+    ScheduleActivityTaskCommandAttributes,
+    StartTimerCommandAttributes,
+)
+from core.enums import CommandType, EventType, TimeoutType
+from core.events import ActivityType
+from core.opaque import Opaque
+from tests.core.statemachine.coverage_scenarios import Run, cancel
+
+S = 10**9
+
+
+def activity(activity_id: str, attempts: int, schedule_to_close: int | None) -> Command:
+    """An activity with every timeout short enough for a walk to reach it."""
+    return Command(
+        CommandType.SCHEDULE_ACTIVITY_TASK,
+        ScheduleActivityTaskCommandAttributes(
+            activity_id=activity_id,
+            activity_type=ActivityType(name="Act"),
+            retry_policy=Opaque.of({"initialInterval": "1s", "maximumAttempts": attempts}),
+            schedule_to_start_timeout=5 * S,
+            start_to_close_timeout=10 * S,
+            heartbeat_timeout=3 * S,
+            schedule_to_close_timeout=schedule_to_close,
+        ),
+    )
+
+
+def walk(seed: int, steps: int = 120) -> Run:
+    rnd = random.Random(seed)
+    run = Run()
+    sids: list[int] = []
+    tokens: list[rq.ActivityTaskToken] = []
+    fired: list[rq.TimerTask] = []
+    for _ in range(steps):
+        pending = [a for a in run.state.activities]
+        move = rnd.randrange(9)
+        if (move == 0 and len(pending) < 2) or not sids:
+            attempts = rnd.choice((0, 0, 1, 4))
+            run.complete(activity(f"a{len(sids)}", attempts, rnd.choice((None, 25 * S))))
+            scheduled = EventType.ACTIVITY_TASK_SCHEDULED
+            sids.append(max(e.event_id for e in run.events if e.event_type is scheduled))
+        elif move == 1 and pending:
+            info = rnd.choice(pending)
+            stamp = info.stamp - rnd.choice((0, 0, 1))
+            reply = run.send(
+                rq.RecordActivityTaskStarted(info.scheduled_event_id, stamp, rnd.choice("xy"))
+            )
+            if isinstance(reply, rq.ActivityTaskStarted):
+                tokens.append(reply.token)
+        elif move == 2:
+            run.complete(cancel(rnd.choice(sids)))
+        elif move in (3, 4) and tokens:
+            token = rnd.choice(tokens)
+            run.send(
+                rnd.choice(
+                    (
+                        rq.RecordActivityTaskHeartbeat(token),
+                        rq.RespondActivityTaskCompleted(token),
+                        rq.RespondActivityTaskFailed(token, error_type="X"),
+                        rq.RespondActivityTaskFailed(token, non_retryable=True),
+                        rq.RespondActivityTaskCanceled(token),
+                    )
+                ),
+                advance=rnd.choice((S, 2 * S, 4 * S)),
+            )
+        elif move in (5, 6) and run.timers:
+            task = rnd.choice(run.timers)
+            run.timers.remove(task)
+            fired.append(task)
+            run.send(rq.FireTimer(task), advance=rnd.choice((S, 6 * S, 12 * S)))
+        elif move == 7 and fired:
+            run.send(rq.FireTimer(rnd.choice(fired)))  # a timer task delivered again
+        elif move == 8:
+            run.send(rq.SignalWorkflowExecution("tick"), advance=rnd.choice((S, 10 * S)))
+    run.check()
+    return run
+
+
+def _timer(run: Run, sid: int, kind: type, **keys: object) -> rq.TimerTask:
+    """The latest armed task of `kind` for activity `sid` (kept: it may fire again)."""
+    return next(
+        t for t in reversed(run.timers)
+        if isinstance(t, kind) and getattr(t, "scheduled_event_id", None) == sid
+        and all(getattr(t, k) == v for k, v in keys.items())
+    )  # fmt: skip
+
+
+def stale_attempts() -> None:
+    """Replies, timers and retry timers of an older attempt reaching a newer one."""
+    run = Run()
+    run.complete(activity("a", 0, 60 * S))
+    sid = max(e.event_id for e in run.events if e.event_type is EventType.ACTIVITY_TASK_SCHEDULED)
+    first = run.start_activity(sid)
+    old_hb = _timer(run, sid, rq.ActivityTimeoutTask, timeout_type=TimeoutType.HEARTBEAT)
+    old_stc = _timer(run, sid, rq.ActivityTimeoutTask, timeout_type=TimeoutType.START_TO_CLOSE)
+    run.send(rq.RespondActivityTaskFailed(first, error_type="X"))  # STARTED -> BACKOFF
+    retry = _timer(run, sid, rq.ActivityRetryTask)
+    run.send(rq.FireTimer(retry), advance=2 * S)  # BACKOFF -> SCHEDULED
+    second = run.start_activity(sid)
+    stale = (rq.FireTimer(retry), rq.FireTimer(old_hb), rq.FireTimer(old_stc))
+    late = (
+        rq.RecordActivityTaskHeartbeat(first),
+        rq.RespondActivityTaskCompleted(first),
+        rq.RespondActivityTaskFailed(first),
+        rq.RespondActivityTaskCanceled(first),
+    )
+    for request in (*stale, *late):  # STARTED, stale timer / token
+        run.send(request, advance=0)
+    run.complete(cancel(sid))  # STARTED -> CANCEL_REQUESTED
+    for request in (*stale, *late):  # CANCEL_REQUESTED, stale timer / token
+        run.send(request, advance=0)
+    run.send(rq.RecordActivityTaskHeartbeat(second), advance=0)
+    hb = _timer(run, sid, rq.ActivityTimeoutTask, timeout_type=TimeoutType.HEARTBEAT)
+    run.send(rq.FireTimer(hb), advance=0)  # heartbeat recent: checked again later
+    s2c = _timer(run, sid, rq.ActivityTimeoutTask, timeout_type=TimeoutType.SCHEDULE_TO_CLOSE)
+    run.send(rq.FireTimer(s2c), advance=60 * S)  # CANCEL_REQUESTED, schedule-to-close
+    run.complete(activity("b", 0, None))
+    sid = max(e.event_id for e in run.events if e.event_type is EventType.ACTIVITY_TASK_SCHEDULED)
+    run.send(rq.RespondActivityTaskFailed(run.start_activity(sid), error_type="X"))
+    retry = _timer(run, sid, rq.ActivityRetryTask)
+    run.send(rq.FireTimer(retry), advance=2 * S)
+    run.send(rq.RespondActivityTaskFailed(run.start_activity(sid), error_type="X"))
+    run.send(rq.FireTimer(retry), advance=0)  # BACKOFF, an older attempt's retry timer
+    run.check()
+
+
+def _timer_command(kind: CommandType, timer_id: str) -> Command:
+    if kind is CommandType.START_TIMER:
+        return Command(kind, StartTimerCommandAttributes(timer_id, start_to_fire_timeout=5 * S))
+    return Command(kind, CancelTimerCommandAttributes(timer_id))
+
+
+def timer_paths() -> Run:
+    """A restarted timer's older task, a cancel racing a buffered fire, and a cancel of
+    a timer that was never started."""
+    start, cancel_ = CommandType.START_TIMER, CommandType.CANCEL_TIMER
+    run = Run()
+    run.complete(_timer_command(start, "t"))
+    old = next(t for t in run.timers if isinstance(t, rq.UserTimerTask))
+    run.complete(_timer_command(cancel_, "t"), _timer_command(start, "t"))
+    run.send(rq.FireTimer(old))  # Started, stale timer: ignored
+    token = run.poll()  # a workflow task in flight: TimerFired is buffered
+    run.fire(rq.UserTimerTask, timer_id="t")
+    run.send(rq.RespondWorkflowTaskCompleted(token, (_timer_command(cancel_, "t"),)))
+    run.complete(_timer_command(cancel_, "never-started"))  # rejected: the task fails
+    run.check()
+    return run
+
+
+def run_all(walks: int = 40) -> None:
+    stale_attempts()
+    timer_paths()
+    for seed in range(walks):
+        walk(seed)
