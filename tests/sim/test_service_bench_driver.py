@@ -129,13 +129,21 @@ def test_bench_service_runs_a_tiny_workload() -> None:
         "events_written": "events",
         "not_found_replies": "requests",
         "handle": "requests/s",
+        "service_state_changing": "requests/s",
+        "state_changing_requests": "requests",
+        "unchanged_share": "%",
+        "stale_not_found_share": "%",
         "handle_without_cyclic_gc": "requests/s",
         "service_start_and_handle": "requests/s",
         "end_to_end_loop": "requests/s",
         "handle_share_of_loop": "%",
     }
-    assert all(f.bench == "service" and f.value > 0 for f in figures)
+    shares = {"unchanged_share", "stale_not_found_share", "not_found_replies"}
+    assert all(f.bench == "service" for f in figures)
+    assert all(f.value > 0 for f in figures if f.metric not in shares)
+    assert all(f.value >= 0 for f in figures)
     by_metric = {f.metric: f.value for f in figures}
+    assert by_metric["stale_not_found_share"] <= by_metric["unchanged_share"] < 100
     assert by_metric["end_to_end_loop"] < by_metric["service_start_and_handle"]
 
 
