@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 
-from sim.config import FaultItem, SimConfig
+from sim.config import REPLICATION_FAULT_KINDS, FaultItem, SimConfig
 from sim.faults import Faults, plan_for
 from sim.invariants import EVENTUALLY_BOUND, Monitor, replay_check
 from sim.kernel import MS, T0, Kernel
@@ -38,10 +38,18 @@ CRASH_TARGETS = {
 def check_config(config: SimConfig) -> None:
     """Raise ValueError if `config` names a workload, mutant, node or shard this cluster
     does not have (a hand-written or damaged repro file)."""
+    if config.clusters > 1:  # a multi-cluster run checks its own (sim/multicluster_faults.py)
+        from sim.multicluster_faults import check_config as check_multicluster
+
+        return check_multicluster(config)
     if config.workload not in WORKLOADS:
         raise ValueError(f"unknown workload {config.workload!r}")
     if config.mutant is not None and config.mutant not in MUTANTS:
         raise ValueError(f"unknown mutant {config.mutant!r}")
+    kinds = () if config.faults == "swarm" else config.faults
+    items = config.plan.items if config.plan is not None else ()
+    if any(k in REPLICATION_FAULT_KINDS for k in (*kinds, *(i.kind for i in items))):
+        raise ValueError("replication faults need more than one cluster (--clusters)")
     workload = WORKLOADS[config.workload]
     for item in config.plan.items if config.plan is not None else ():
         if not _targets_fit(item, workload):
