@@ -213,15 +213,18 @@ class SchedulerWorkflow:
         return _json(result)
 
     async def _refresh(self, wf: Context) -> None:
+        """Ask for the status of every running workflow at once (workflow.go
+        refreshWorkflows starts all the watches, then reads them in order)."""
         s = self.s
         assert s is not None
-        for wid, run_id in list(s.running):
-            request: JsonValue = {
-                "workflowId": wid,
-                "firstExecutionRunId": run_id,
-                "longPoll": False,
-            }
-            self._watched(await self._call(wf, api.ACTIVITY_WATCH, request), wid)
+        running = list(s.running)
+        requests: list[JsonValue] = [
+            {"workflowId": wid, "firstExecutionRunId": run_id, "longPoll": False}
+            for wid, run_id in running
+        ]
+        results = await wf.gather(*(self._call(wf, api.ACTIVITY_WATCH, r) for r in requests))
+        for (wid, _), result in zip(running, results, strict=True):
+            self._watched(result, wid)
 
     def _watched(self, result: JsonValue, wid: str) -> None:
         if not isinstance(result, dict) or self.s is None:

@@ -22,7 +22,6 @@ ActivityTaskScheduled event of the scheduler's history (one more read).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from core import payloads
@@ -34,12 +33,11 @@ from core.schedule import api
 from core.statemachine.history.service import requests as rq
 from core.statemachine.matching import QueueKind, TaskKind
 from sim.kernel import SECOND
-from sim.nodes.base import Describe, History, Payload, StartedActivityTask, Unavailable, task_queue
-from sim.nodes.workers import CALL_TIMEOUT, WorkflowWorker
+from sim.nodes.base import Describe, History, Payload, StartedActivityTask, task_queue
+from sim.nodes.workers import WorkflowWorker
 from sim.workflow_code import WorkflowCode
 from sim.workloads import Behaviour
 
-ASKS = 5  # attempts at one frontend call before the activity is left to time out
 # Temporal's watcher long-polls the run's history for its close and heartbeats every
 # 60 s (activities.go tryWatchWorkflow); history here has no such poll, so it asks.
 WATCH_EVERY = 5 * SECOND
@@ -50,7 +48,6 @@ STATUS = {
     E.WORKFLOW_EXECUTION_TERMINATED: "Terminated",
     E.WORKFLOW_EXECUTION_TIMED_OUT: "TimedOut",
 }
-Then = Callable[[Payload], None]
 
 
 class InternalWorker(WorkflowWorker):
@@ -61,11 +58,6 @@ class InternalWorker(WorkflowWorker):
         sticky = task_queue(self.sticky_queue, TaskKind.WORKFLOW, QueueKind.STICKY)
         activities = task_queue(api.TASK_QUEUE, TaskKind.ACTIVITY)
         self.slots = (("n0", normal), ("s", sticky), ("a0", activities))
-        self.asks: dict[int, tuple[int, str, str, Any, Then]] = {}
-
-    def restart(self) -> None:
-        self.asks = {}
-        super().restart()
 
     def handle_task(self, slot: str, answer: Payload) -> None:
         if isinstance(answer, StartedActivityTask):
@@ -74,49 +66,9 @@ class InternalWorker(WorkflowWorker):
                 if isinstance(history, History):
                     self._run(answer, history.events)
 
-            self.ask(answer.workflow_id, answer.run_id, Describe(), run)
+            self.call(answer.workflow_id, answer.run_id, Describe(), then=run)
         else:
             super().handle_task(slot, answer)
-
-    # -- calls through the frontend, each with its own continuation -------------------
-    def ask(self, workflow_id: str, run_id: str, req: Any, then: Then, attempt: int = 0) -> None:
-        if not self.up:
-            return
-        self.seq += 1
-        token = self.seq
-        self.asks[token] = (attempt, workflow_id, run_id, req, then)
-        fe = self.cluster.frontend
-        self.net.send(
-            self.name,
-            fe.name,
-            fe.request,
-            self.name,
-            self.on_answer,
-            token,
-            "default",
-            workflow_id,
-            run_id,
-            req,
-        )
-        self.kernel.after(CALL_TIMEOUT, self._ask_timeout, token, self.epoch)
-
-    def _ask_timeout(self, token: int, epoch: int) -> None:
-        if epoch == self.epoch and token in self.asks:
-            self._ask_again(token)
-
-    def _ask_again(self, token: int) -> None:
-        attempt, workflow_id, run_id, req, then = self.asks.pop(token)
-        if attempt + 1 < ASKS:
-            self.ask(workflow_id, run_id, req, then, attempt + 1)
-
-    def on_answer(self, token: int, answer: Payload) -> None:
-        if token not in self.asks:
-            return
-        if isinstance(answer, Unavailable):
-            self._ask_again(token)
-            return
-        then = self.asks.pop(token)[4]
-        then(answer)
 
     # -- the scheduler's activities ------------------------------------------------------
     def _run(self, task: StartedActivityTask, history: tuple[HistoryEvent, ...]) -> None:
@@ -168,7 +120,7 @@ class InternalWorker(WorkflowWorker):
                 self.kernel.log(self.name, f"started {wid}")
                 self._complete(task, {"runId": run_id})
 
-        self.ask(wid, "", req, started)
+        self.call(wid, "", req, then=started)
 
     def _watch(self, task: StartedActivityTask, request: dict[str, JsonValue]) -> None:
         wid = str(request.get("workflowId", ""))
@@ -192,7 +144,7 @@ class InternalWorker(WorkflowWorker):
                 failure = payloads.failure_message(getattr(last.attributes, "failure", None))
             self._complete(task, {"status": status, "failure": failure})
 
-        self.ask(wid, "", Describe(), seen)
+        self.call(wid, "", Describe(), then=seen)
 
     def _watch_again(
         self, task: StartedActivityTask, request: dict[str, JsonValue], epoch: int
@@ -209,7 +161,7 @@ class InternalWorker(WorkflowWorker):
             )
         else:
             req = rq.TerminateWorkflowExecution("terminated by schedule overlap policy", self.name)
-        self.ask(wid, run_id, req, lambda answer: self._complete(task, {}))
+        self.call(wid, run_id, req, then=lambda answer: self._complete(task, {}))
 
     def _complete(self, task: StartedActivityTask, result: JsonValue) -> None:
         req = rq.RespondActivityTaskCompleted(

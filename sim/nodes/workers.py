@@ -11,6 +11,7 @@ recorded at most once. Replies to history are retried on a transient failure.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from core.opaque import Opaque
@@ -20,6 +21,7 @@ from sim.kernel import MS, SECOND
 from sim.nodes.base import (
     Base,
     Payload,
+    Request,
     StartedActivityTask,
     StartedWorkflowTask,
     Unavailable,
@@ -47,7 +49,7 @@ class Poller(Base):
         self.b = behaviour
         self.seq = 0
         self.polling: dict[str, str] = {}  # slot -> poller id
-        self.calls: dict[int, tuple[int, rq.Request, str, str]] = {}
+        self.calls: dict[int, tuple[int, Request, str, str, Callable[[Payload], None] | None]] = {}
 
     def start(self) -> None:
         for slot, _ in self.slots:
@@ -89,10 +91,18 @@ class Poller(Base):
         raise NotImplementedError
 
     # -- calls to history, retried on a transient failure ------------------------------
-    def call(self, workflow_id: str, run_id: str, req: rq.Request, attempt: int = 0) -> None:
+    def call(
+        self,
+        workflow_id: str,
+        run_id: str,
+        req: Request,
+        attempt: int = 0,
+        then: Callable[[Payload], None] | None = None,
+    ) -> None:
+        """Send `req` through the frontend; the answer goes to `then`, or `replied`."""
         self.seq += 1
         token = self.seq
-        self.calls[token] = (attempt, req, workflow_id, run_id)
+        self.calls[token] = (attempt, req, workflow_id, run_id, then)
         fe = self.cluster.frontend
         self.net.send(
             self.name,
@@ -113,9 +123,9 @@ class Poller(Base):
             self._retry(token)
 
     def _retry(self, token: int) -> None:
-        attempt, req, workflow_id, run_id = self.calls.pop(token)
+        attempt, req, workflow_id, run_id, then = self.calls.pop(token)
         if attempt < CALL_RETRIES:
-            self.call(workflow_id, run_id, req, attempt + 1)
+            self.call(workflow_id, run_id, req, attempt + 1, then)
 
     def on_reply(self, token: int, answer: Payload) -> None:
         if token not in self.calls:
@@ -123,10 +133,13 @@ class Poller(Base):
         if isinstance(answer, Unavailable):
             self._retry(token)
             return
-        _, req, workflow_id, run_id = self.calls.pop(token)
-        self.replied(req, workflow_id, run_id, answer)
+        _, req, workflow_id, run_id, then = self.calls.pop(token)
+        if then is not None:
+            then(answer)
+        else:
+            self.replied(req, workflow_id, run_id, answer)
 
-    def replied(self, req: rq.Request, workflow_id: str, run_id: str, answer: Payload) -> None:
+    def replied(self, req: Request, workflow_id: str, run_id: str, answer: Payload) -> None:
         pass
 
 
@@ -239,7 +252,7 @@ class ActivityWorker(Poller):
             token, failure, "Flaky", outcome == "fail_non_retryable", self.name
         )
 
-    def replied(self, req: rq.Request, workflow_id: str, run_id: str, answer: Payload) -> None:
+    def replied(self, req: Request, workflow_id: str, run_id: str, answer: Payload) -> None:
         if isinstance(req, rq.RecordActivityTaskHeartbeat) and isinstance(answer, rq.Heartbeat):
             after = "canceled" if answer.cancel_requested else "complete"
             delay = self.kernel.jitter(5 * MS, 100 * MS)
