@@ -3,7 +3,7 @@
 spec.go `addJitter` hashes the nominal time and a seed with `farm.Fingerprint32` of
 github.com/dgryski/go-farm, which is farmhashmk's Hash32 (go-farm farmhashmk.go, with
 the short-input helpers of farmhashcc.go and basics.go). Ported here on 32-bit unsigned
-arithmetic; tests/core/schedule/test_farm.py checks it against go-farm's test vectors.
+arithmetic; tests/core/schedule/test_spec.py checks it against go-farm's test vectors.
 """
 
 from __future__ import annotations

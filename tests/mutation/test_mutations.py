@@ -65,12 +65,13 @@ def mutated(
 
 
 def test_a_patch_that_does_not_apply_fails_loudly(tmp_path: Path) -> None:
-    (tmp_path / "core").mkdir()
-    (tmp_path / "core" / "x.py").write_text("a = 1\na = 1\n", "utf-8")
+    target = "pkg/twice.py"  # a file of this test's own tree, not of the repository
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / target).write_text("a = 1\na = 1\n", "utf-8")
     with pytest.raises(PatchError, match="occurs 0 times"):
-        apply(Mutation("m", "", "core/x.py", "b = 2", "b = 3"), tmp_path)
+        apply(Mutation("m", "", target, "b = 2", "b = 3"), tmp_path)
     with pytest.raises(PatchError, match="occurs 2 times"):
-        apply(Mutation("m", "", "core/x.py", "a = 1", "a = 2"), tmp_path)
+        apply(Mutation("m", "", target, "a = 1", "a = 2"), tmp_path)
 
 
 PROVE = {

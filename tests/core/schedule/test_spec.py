@@ -1,4 +1,4 @@
-"""Spec math (core/schedule/civil, calendar, spec, farm) against independent oracles:
+"""Spec math (core/schedule: civil.py, calendar.py, spec.py, farm.py) against independent oracles:
 Python's datetime for civil time, brute-force search for next times, go-farm's own
 test vectors for the jitter hash."""
 
