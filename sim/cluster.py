@@ -8,8 +8,8 @@ workers, three activity workers and a client, all on the discrete-event kernel.
 from __future__ import annotations
 
 import random
-from collections import Counter
 
+from sim.accounting import DISTURBANCES
 from sim.config import FaultItem, SimConfig
 from sim.faults import Faults, plan_for
 from sim.invariants import EVENTUALLY_BOUND, Monitor, replay_check
@@ -72,15 +72,16 @@ class Cluster(ServerCluster):
         net = Network(kernel, faults)
         self.workload = WORKLOADS[config.workload]
         self.code = self.workload.code()
-        self.side_effects: Counter[tuple[str, str]] = Counter()
         monitor = Monitor(kernel, replay_check(self.code))
+        monitor.ledger.disturbances = lambda: sum(faults.injected[k] for k in DISTURBANCES)
         super().__init__(kernel, faults, net, monitor, config.mutant)
         b = self.workload.behaviour
         self.wworkers = [
             WorkflowWorker(f"wworker-{i}", self, b, self.code, config.mutant == "skip-replay")
             for i in range(WORKERS)
         ]
-        self.aworkers = [ActivityWorker(f"aworker-{i}", self, b) for i in range(WORKERS)]
+        skip = config.mutant == "skip-retried-attempts"
+        self.aworkers = [ActivityWorker(f"aworker-{i}", self, b, skip) for i in range(WORKERS)]
         self.client = Client("client", self)
         self.nodes.update((w.name, w) for w in (*self.wworkers, *self.aworkers))
 
