@@ -50,7 +50,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "adapters.tlc_cmd",
         "model-check the TLA+ specs with TLC, or trace-validate histories",
     ),
-    "prove": ("adapters.prove_cmd", "prove the z3 theorems"),
+    "prove": ("adapters.prove_cmd", "prove the theorems over the executed code"),
     "serve": (
         "adapters.serve_cmd",
         "run the model as a Temporal server that SDKs and the temporal CLI talk to",

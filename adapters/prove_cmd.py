@@ -1,9 +1,10 @@
-"""`tmodel prove [THEOREM ...] [--negative] [--json]`: run the z3 theorems.
+"""`tmodel prove [THEOREM ...] [--negative] [--json]`: run the theorems.
 
-Proves the named theorems (default: all of `proofs.theorems.THEOREMS`). With
-``--negative``, runs each theorem's negative variant instead (one assumption dropped),
-whose counterexamples show that the proofs depend on their assumptions; those are
-expected to fail. Exit codes: 0 every theorem proved, 1 one was not (its counterexample
+Proves the named theorems (default: all of `proofs.theorems.THEOREMS`), each over the
+code the model runs (docs/theorems.md). With ``--negative``, runs each theorem's
+negative variant instead (the same proof over that code with one guard removed), whose
+counterexamples show that the proofs depend on the guard; those are expected to fail.
+Exit codes: 0 every theorem proved, 1 one was not (its counterexample
 is printed), 2 an unknown theorem name (one line, no traceback).
 """
 
@@ -25,8 +26,8 @@ EXIT_OK, EXIT_FOUND, EXIT_BAD_INPUT = 0, 1, 2
 def add_parser(commands: Any) -> None:
     parser = commands.add_parser(
         "prove",
-        help="prove the z3 theorems",
-        description="Prove the z3 theorems of proofs/theorems (default: all). "
+        help="prove the theorems over the executed code",
+        description="Prove the theorems of proofs/theorems (default: all). "
         f"Theorems: {', '.join(THEOREMS)}. Exit 0 all proved, 1 one not proved, "
         "2 bad input.",
     )
@@ -34,7 +35,7 @@ def add_parser(commands: Any) -> None:
     parser.add_argument(
         "--negative",
         action="store_true",
-        help="run the negative variants (an assumption dropped): each must fail",
+        help="run the negative variants (a guard removed): each must fail",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.set_defaults(run=run)

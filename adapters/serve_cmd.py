@@ -1,7 +1,7 @@
 """`tmodel serve`: run the model as a Temporal gRPC server on 127.0.0.1.
 
 `tmodel serve [--address 127.0.0.1:7233] [--namespace NAME ...] [--time-skipping]
-[--seed N] [--faults LIST|swarm] [--json-report FILE] [--store PATH] [--auth FILE]`
+[--seed N] [--faults LIST|swarm] [--json-report FILE] [--store PATH] [--auth FILE] [--archive DIR]`
 serves until interrupted (SIGINT or SIGTERM end it cleanly: exit 0, or 1 if the
 invariant report found a violation). A bad address, a port in use, a non-loopback host, a bad auth
 file or a store that cannot be used is bad input: one line, exit 2.
@@ -83,6 +83,14 @@ def add_parser(commands: Any) -> None:
         help="keep executions, history, tasks and shard rows in this SQLite file (created "
         "if missing; default: memory only), so a server killed and started again on it "
         "loses nothing it acknowledged",
+    )
+    parser.add_argument(
+        "--archive",
+        type=nonempty_path,
+        metavar="DIR",
+        help="archive each closed run's history into DIR (created if missing) in the "
+        "layout of Temporal's file-system archiver, before retention deletes it; "
+        "GetWorkflowExecutionHistory reads a deleted run from there",
     )
     parser.add_argument(
         "--faults",
@@ -172,6 +180,7 @@ class Options:
     faults: tuple[str, ...] | str | None = None  # kinds to inject, "swarm", or None
     report: str | None = None  # where the JSON invariant report goes at the end
     mutant: str | None = None  # tests only: a broken server (sim/mutants.py)
+    archive: str | None = None  # the directory closed histories are archived into
 
 
 async def serve(options: Options) -> int:
@@ -202,6 +211,7 @@ async def serve(options: Options) -> int:
             options.store,
             options.mutant,
             options.faults,
+            options.archive,
         )
     except loaded.StoreError as exc:
         print(f"tmodel serve: {exc}", file=sys.stderr)
@@ -272,6 +282,7 @@ def _options(args: argparse.Namespace) -> Options:
         search_attributes=tuple(args.search_attribute or ()),
         auth=auth,
         store=args.store,
+        archive=args.archive,
         faults=args.faults,
         report=args.json_report,
         mutant=args.mutant,

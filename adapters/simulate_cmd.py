@@ -38,7 +38,14 @@ from adapters.simulate_out import document as written_document
 from adapters.simulate_pool import run_many, run_one
 from adapters.simulate_report import Outcome, document, print_report, repro_command
 from core.errors import BadInput
-from sim.config import FAULT_KINDS, MAX_WORKFLOWS, SimConfig
+from sim.cluster import check_config
+from sim.config import (
+    FAULT_KINDS,
+    MAX_CLUSTERS,
+    MAX_WORKFLOWS,
+    REPLICATION_FAULT_KINDS,
+    SimConfig,
+)
 from sim.repro import Repro, ReproError, dumps, from_shrunk, loads
 from sim.run import RunResult, simulate
 from sim.shrink import Shrunk, shrink
@@ -94,6 +101,14 @@ def add_parser(commands: Any) -> None:
         help="run the seeds on a Dask cluster: the address of its scheduler (`dask "
         "scheduler`; workers: `dask worker tcp://HOST:PORT`, with this package installed)",
     )
+    parser.add_argument(
+        "--clusters",
+        type=_clusters,
+        metavar="N",
+        help="clusters sharing a global namespace (default 1). N > 1 simulates replication "
+        "between them under the replication faults: "
+        f"{', '.join(REPLICATION_FAULT_KINDS)} (docs/replication.md)",
+    )
     parser.add_argument("--repro", type=nonempty_path, metavar="FILE", help="replay a repro file")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.add_argument(
@@ -122,6 +137,13 @@ def _workflows(text: str) -> int:
     return value
 
 
+def _clusters(text: str) -> int:
+    value = positive(text)
+    if value > MAX_CLUSTERS:
+        raise argparse.ArgumentTypeError(f"more than {MAX_CLUSTERS} clusters: {text!r}")
+    return value
+
+
 def _seed_range(text: str) -> range:
     first, sep, last = text.partition("..")
     if not sep:
@@ -141,9 +163,10 @@ def _faults(text: str) -> tuple[str, ...] | str:
         return ()
     kinds = tuple(kind.strip() for kind in text.split(","))
     for kind in kinds:
-        if kind not in FAULT_KINDS:
+        if kind not in FAULT_KINDS and kind not in REPLICATION_FAULT_KINDS:
+            known = ", ".join((*FAULT_KINDS, *REPLICATION_FAULT_KINDS))
             raise argparse.ArgumentTypeError(
-                f"unknown fault kind {kind!r} (known: {', '.join(FAULT_KINDS)}, or swarm, none)"
+                f"unknown fault kind {kind!r} (known: {known}, or swarm, none)"
             )
     return tuple(dict.fromkeys(kinds))  # each kind once, in the order given
 
@@ -175,7 +198,7 @@ def parse_request(args: argparse.Namespace) -> Request:
     if args.repro is not None:
         given = [
             f"--{name}"
-            for name in ("seed", "seeds", "workflows", "workload", "faults")
+            for name in ("seed", "seeds", "workflows", "workload", "faults", "clusters")
             if getattr(args, name) is not None
         ]
         if given:
@@ -191,7 +214,12 @@ def parse_request(args: argparse.Namespace) -> Request:
         workflows=args.workflows or DEFAULT.workflows,
         workload=workload,
         faults=args.faults if args.faults is not None else DEFAULT.faults,
+        clusters=getattr(args, "clusters", None) or 1,
     )
+    try:
+        check_config(base)
+    except ValueError as exc:
+        raise BadInput(str(exc)) from None
     return Request(tuple(replace(base, seed=seed) for seed in seeds), scheduler=scheduler)
 
 

@@ -15,13 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from adapters.console import summary_table
-from sim.config import FAULT_KINDS, SimConfig
+from sim.config import FAULT_KINDS, REPLICATION_FAULT_KINDS, SimConfig
 from sim.faults import INTENSITY_MEANING
 from sim.invariants import EVENTUALLY_BOUND
 from sim.kernel import SECOND
+from sim.multicluster_faults import REPL_INTENSITY_MEANING, REPL_INVARIANTS
 from sim.repro import Repro
 from sim.run import RunResult, Violation
 from sim.shrink import Shrunk, elapsed
+from sim.workloads import WORKLOADS
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,9 +56,14 @@ _RULE = re.compile(r"H\d+")
 _TEXT_WIDTH = 88
 
 
-def invariant_ids() -> tuple[str, ...]:
-    """The invariants every run checks (their IDs, spec/README.md)."""
-    return tuple(name for name, _ in INVARIANTS)
+def invariant_ids(multi: bool = False) -> tuple[str, ...]:
+    """The invariants every run checks (their IDs, spec/README.md); `multi`: those of a
+    multi-cluster run."""
+    return tuple(name for name, _ in _checked(multi))
+
+
+def _checked(multi: bool) -> tuple[tuple[str, str], ...]:
+    return REPL_INVARIANTS if multi else INVARIANTS
 
 
 def checked_as(violation_id: str) -> str:
@@ -144,7 +151,7 @@ def _totals(outcomes: Sequence[Outcome]) -> dict[str, Any]:
         "events": sum(o.result.events for o in outcomes),
         "requests": sum(o.result.requests for o in outcomes),
         "faults": dict(sorted(faults.items())),
-        "invariants_checked": list(invariant_ids()),
+        "invariants_checked": list(invariant_ids(any(o.config.clusters > 1 for o in outcomes))),
         "violated": dict(sorted(violated.items())),
         "failing_seeds": [o.result.seed for o in outcomes if o.result.violations],
         "virtual_ns": sum(o.result.virtual_ns for o in outcomes),
@@ -220,6 +227,7 @@ def _summary(outcomes: Sequence[Outcome]) -> None:
     rows = [
         ("seeds", _seeds(seeds)),
         ("workload", ", ".join(sorted({o.config.workload for o in outcomes}))),
+        *[("clusters", str(o.config.clusters)) for o in outcomes[:1] if o.config.clusters > 1],
         ("workflows", f"{totals['workflows']:,}"),
         ("history events", f"{totals['events']:,}"),
         ("requests handled", f"{totals['requests']:,}"),
@@ -241,7 +249,8 @@ def _summary(outcomes: Sequence[Outcome]) -> None:
     if len(outcomes) == 1:
         result = outcomes[0].result
         if result.swarm:
-            print("\n".join(swarm_lines(result.seed, result.swarm)))
+            multi = outcomes[0].config.clusters > 1
+            print("\n".join(swarm_lines(result.seed, result.swarm, multi)))
         print(
             f"trace hash {result.trace_hash} (SHA-256 of the trace; the same config gives "
             "the same hash)"
@@ -256,9 +265,12 @@ def invariant_lines(outcomes: Sequence[Outcome]) -> list[str]:
         for v in o.result.violations:
             counts[checked_as(v.id)] += 1
             seeds.setdefault(checked_as(v.id), []).append(o.result.seed)
-    width = max(len(name) for name, _ in INVARIANTS)
-    lines = [f"invariants checked ({len(INVARIANTS)}; their IDs are those of spec/README.md):"]
-    for name, says in INVARIANTS:
+    rows = list(_checked(any(o.config.clusters > 1 for o in outcomes)))
+    for o in outcomes:  # a workload's own invariants (sim/workloads.py `invariants`)
+        rows += [r for r in WORKLOADS[o.config.workload].invariants if r not in rows]
+    width = max(len(name) for name, _ in rows)
+    lines = [f"invariants checked ({len(rows)}; their IDs are those of spec/README.md):"]
+    for name, says in rows:
         verdict, note = "held", ""
         if counts[name]:
             verdict = "VIOLATED"
@@ -268,13 +280,16 @@ def invariant_lines(outcomes: Sequence[Outcome]) -> list[str]:
     return lines
 
 
-def swarm_lines(seed: int, swarm: dict[str, float]) -> list[str]:
-    """What swarm mode chose for a seed, and what its intensities mean."""
-    off = [kind for kind in FAULT_KINDS if kind not in swarm]
+def swarm_lines(seed: int, swarm: dict[str, float], multi: bool = False) -> list[str]:
+    """What swarm mode chose for a seed, and what its intensities mean (`multi`: a
+    multi-cluster run, whose swarm picks among the replication faults)."""
+    kinds = REPLICATION_FAULT_KINDS if multi else FAULT_KINDS
+    off = [kind for kind in kinds if kind not in swarm]
     levels = ", ".join(f"{kind} {level:g}" for kind, level in swarm.items())
+    meaning = REPL_INTENSITY_MEANING if multi else INTENSITY_MEANING
     text = (
-        f"swarm: seed {seed} turned on {len(swarm)} of the {len(FAULT_KINDS)} fault kinds, "
-        f"each at an intensity from 0.1 to 1, which sets {INTENSITY_MEANING}:"
+        f"swarm: seed {seed} turned on {len(swarm)} of the {len(kinds)} fault kinds, "
+        f"each at an intensity from 0.1 to 1, which sets {meaning}:"
     )
     wrap = partial(textwrap.wrap, width=_TEXT_WIDTH, break_on_hyphens=False)
     lines = wrap(text, subsequent_indent="  ")

@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "_ext"))
 project = "temporal-model"
 author = "temporal-model developers"
 copyright = "2026, temporal-model developers"
-extensions = ["myst_parser", "machines", "walkthrough", "simexample"]
+extensions = ["myst_parser", "machines", "walkthrough", "simexample", "replexample"]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 exclude_patterns = ["_build"]
 html_theme = "alabaster"

@@ -10,26 +10,26 @@ from __future__ import annotations
 import random
 
 from sim.accounting import DISTURBANCES
-from sim.config import FaultItem, SimConfig
+from sim.config import REPLICATION_FAULT_KINDS, FaultItem, SimConfig
 from sim.faults import Faults, plan_for
 from sim.invariants import EVENTUALLY_BOUND, Monitor, replay_check
 from sim.kernel import MS, T0, Kernel
 from sim.mutants import MUTANTS
 from sim.network import Network
 from sim.nodes.client import Client
+from sim.nodes.internal_worker import InternalWorker
 from sim.nodes.workers import ActivityWorker, WorkflowWorker
 from sim.run import ProgressFn, RunResult
 from sim.server import SHARDS, ServerCluster
-from sim.workloads import WORKLOADS
+from sim.workloads import WORKLOADS, Workload
 
-WORKERS = 3
 START_GAP = 2 * MS
 
 
 # What each fault kind may target: crashes name a node of their kind, rate faults hit
 # every message or write ("*"), a shard move names a shard, a partition two nodes.
 CRASH_TARGETS = {
-    "worker-crash": ("wworker-", "aworker-"),
+    "worker-crash": ("wworker-", "aworker-", "iworker-"),
     "history-crash": ("history-",),
     "matching-crash": ("matching-",),
 }
@@ -38,17 +38,26 @@ CRASH_TARGETS = {
 def check_config(config: SimConfig) -> None:
     """Raise ValueError if `config` names a workload, mutant, node or shard this cluster
     does not have (a hand-written or damaged repro file)."""
+    if config.clusters > 1:  # a multi-cluster run checks its own (sim/multicluster_faults.py)
+        from sim.multicluster_faults import check_config as check_multicluster
+
+        return check_multicluster(config)
     if config.workload not in WORKLOADS:
         raise ValueError(f"unknown workload {config.workload!r}")
     if config.mutant is not None and config.mutant not in MUTANTS:
         raise ValueError(f"unknown mutant {config.mutant!r}")
+    kinds = () if config.faults == "swarm" else config.faults
+    items = config.plan.items if config.plan is not None else ()
+    if any(k in REPLICATION_FAULT_KINDS for k in (*kinds, *(i.kind for i in items))):
+        raise ValueError("replication faults need more than one cluster (--clusters)")
+    workload = WORKLOADS[config.workload]
     for item in config.plan.items if config.plan is not None else ():
-        if not _targets_fit(item):
+        if not _targets_fit(item, workload):
             raise ValueError(f"a {item.kind} fault cannot target {item.target!r}")
 
 
-def _targets_fit(item: FaultItem) -> bool:
-    nodes = Cluster._names()
+def _targets_fit(item: FaultItem, workload: Workload) -> bool:
+    nodes = Cluster._names(workload)
     if item.kind in CRASH_TARGETS:
         return item.target in nodes and item.target.startswith(CRASH_TARGETS[item.kind])
     if item.kind == "shard-move":
@@ -66,31 +75,47 @@ class Cluster(ServerCluster):
         check_config(config)
         self.config = config
         kernel = Kernel(config.seed)
-        names = self._names()
+        self.workload = WORKLOADS[config.workload]
+        names = self._names(self.workload)
         self.plan, self.swarm = plan_for(config, kernel.rng, names, SHARDS)
         faults = Faults(kernel, self.plan)
         net = Network(kernel, faults)
-        self.workload = WORKLOADS[config.workload]
         self.code = self.workload.code()
         monitor = Monitor(kernel, replay_check(self.code))
         monitor.ledger.disturbances = lambda: sum(faults.injected[k] for k in DISTURBANCES)
         super().__init__(kernel, faults, net, monitor, config.mutant)
         b = self.workload.behaviour
+        w = self.workload
         self.wworkers = [
             WorkflowWorker(f"wworker-{i}", self, b, self.code, config.mutant == "skip-replay")
-            for i in range(WORKERS)
+            for i in range(w.workers)
         ]
         skip = config.mutant == "skip-retried-attempts"
-        self.aworkers = [ActivityWorker(f"aworker-{i}", self, b, skip) for i in range(WORKERS)]
+        self.aworkers = [
+            ActivityWorker(f"aworker-{i}", self, b, skip)
+            for i in range(w.workers if w.activity_workers else 0)
+        ]
+        # The worker service's per-namespace worker (system workflows), when the
+        # workload has system workflows to run.
+        self.iworkers = (
+            [InternalWorker("iworker-0", self, b, self.code)]
+            if self.workload.internal_worker
+            else []
+        )
+        if self.workload.poll_deadline:
+            self.poll_deadline = self.workload.poll_deadline
         self.client = Client("client", self)
-        self.nodes.update((w.name, w) for w in (*self.wworkers, *self.aworkers))
+        self.watched_ids: tuple[str, ...] = ()
+        self.nodes.update((w.name, w) for w in (*self.wworkers, *self.aworkers, *self.iworkers))
 
     @classmethod
-    def _names(cls) -> list[str]:
+    def _names(cls, workload: Workload | None = None) -> list[str]:
+        w = workload or WORKLOADS["mixed"]
         return (
             cls.server_node_names()
-            + [f"wworker-{i}" for i in range(WORKERS)]
-            + [f"aworker-{i}" for i in range(WORKERS)]
+            + [f"wworker-{i}" for i in range(w.workers)]
+            + [f"aworker-{i}" for i in range(w.workers if w.activity_workers else 0)]
+            + (["iworker-0"] if w.internal_worker else [])
         )
 
     # -- the run ----------------------------------------------------------------------
@@ -104,21 +129,27 @@ class Cluster(ServerCluster):
             f"workload={config.workload} mutant={config.mutant} swarm={self.swarm}",
         )
         self.rebalance()
-        for worker in (*self.wworkers, *self.aworkers):
+        for worker in (*self.wworkers, *self.aworkers, *self.iworkers):
             worker.start()
+        ids: list[str] = []
         for index in started:
             script = self.workload.script(script_rng(config.seed, index), index)
+            ids.append(script.workflow_id or f"wf-{index}")
             kernel.at(T0 + 50 * MS + index * START_GAP, self.client.start_workflow, index, script)
+        self.watched_ids = tuple(ids)
         self.schedule_faults(self.plan, T0)
         heal = max(self.faults.heal_time, T0)
         # Every workflow must close within EVENTUALLY_BOUND of the faults healing (or of
         # its start): running longer could only repeat an INV-EVENTUALLY-CLOSED verdict.
         last_start = T0 + 50 * MS + max(started, default=0) * START_GAP
-        until = min(T0 + config.max_virtual_time, max(heal, last_start) + EVENTUALLY_BOUND)
+        bound = EVENTUALLY_BOUND + self.workload.horizon
+        until = min(
+            T0 + config.max_virtual_time + self.workload.horizon, max(heal, last_start) + bound
+        )
         total = len(started)
         last = [-1]
 
-        self.monitor.watched = frozenset(f"wf-{i}" for i in started)
+        self.monitor.watched = frozenset(self.watched_ids)
 
         def done() -> bool:
             closed = self.monitor.watched_closed

@@ -36,7 +36,18 @@ FAULT_KINDS: tuple[str, ...] = (
     "persistence-timeout",  # writes time out: the write may or may not have happened
 )
 
-INSTANT_KINDS = frozenset({"shard-move"})
+# Faults between clusters, for multi-cluster runs only (`clusters` > 1,
+# sim/multicluster_faults.py); kept apart so single-cluster swarm draws stay as they were.
+REPLICATION_FAULT_KINDS: tuple[str, ...] = (
+    "cluster-partition",  # no message passes between two clusters
+    "replication-lag",  # cross-cluster messages are late by up to max_ns
+    "replication-loss",  # cross-cluster messages are lost at a rate
+    "failover-graceful",  # the namespace is handed over to the target cluster
+    "failover-forced",  # the target cluster makes itself active
+)
+MAX_CLUSTERS = 5
+
+INSTANT_KINDS = frozenset({"shard-move", "failover-graceful", "failover-forced"})
 """Faults that happen at a moment: their plan item's duration means nothing."""
 
 ParamValue = float | int | str
@@ -77,8 +88,11 @@ class SimConfig:
     # script, id and start time depend on the seed and i alone, so shrinking can keep
     # any subset of a failing run's workflows exactly as they were.
     only: tuple[int, ...] | None = None
+    clusters: int = 1  # > 1: a global namespace replicated between clusters (multicluster)
 
     def __post_init__(self) -> None:
+        if not 1 <= self.clusters <= MAX_CLUSTERS:
+            raise ValueError(f"clusters: must be in 1..{MAX_CLUSTERS}")
         if self.only is not None:
             if list(self.only) != sorted(set(self.only)):
                 raise ValueError("only: workflow indices must be increasing, each once")
@@ -115,6 +129,8 @@ def to_json(config: SimConfig) -> str:
     }
     if config.only is not None:
         data["only"] = list(config.only)
+    if config.clusters != 1:
+        data["clusters"] = config.clusters
     return json.dumps(data, sort_keys=True, indent=2)
 
 
@@ -139,7 +155,7 @@ def _from_dict(data: dict[str, object]) -> SimConfig:
         if not isinstance(raw_faults, list):
             raise ValueError("faults must be 'swarm' or a list of fault kinds")
         faults = tuple(_str(kind, "faults") for kind in raw_faults)
-        unknown = sorted(set(faults) - set(FAULT_KINDS))
+        unknown = sorted(set(faults) - set(FAULT_KINDS) - set(REPLICATION_FAULT_KINDS))
         if unknown:
             raise ValueError(f"unknown fault kinds: {', '.join(unknown)}")
     raw_plan = data.get("plan")
@@ -166,6 +182,7 @@ def _from_dict(data: dict[str, object]) -> SimConfig:
             DEFAULT_MAX_VIRTUAL_TIME,
         ),
         only=None if raw_only is None else tuple(_int(i, "only") for i in raw_only),
+        clusters=_int(data.get("clusters", 1), "clusters", 1, MAX_CLUSTERS),
     )
 
 
@@ -178,6 +195,8 @@ PARAMS: dict[str, dict[str, tuple[float, float]]] = {
     "persistence-error": {"rate": (0.0, 1.0)},
     "persistence-timeout": {"rate": (0.0, 1.0)},
     "clock-skew": {"skew_ns": (-DEFAULT_MAX_VIRTUAL_TIME, DEFAULT_MAX_VIRTUAL_TIME)},
+    "replication-lag": {"max_ns": (0, DEFAULT_MAX_VIRTUAL_TIME)},
+    "replication-loss": {"rate": (0.0, 1.0)},
 }
 
 
@@ -185,7 +204,7 @@ def _item(raw: object) -> FaultItem:
     if not isinstance(raw, dict):
         raise ValueError("a fault item must be an object")
     kind = _str(raw["kind"], "kind")
-    if kind not in FAULT_KINDS:
+    if kind not in FAULT_KINDS and kind not in REPLICATION_FAULT_KINDS:
         raise ValueError(f"unknown fault kind: {kind}")
     raw_params = raw.get("params", [])
     if not isinstance(raw_params, list):

@@ -67,7 +67,7 @@ def matching_problems(cluster: ServerCluster) -> list[str]:
 def build_result(cluster: Cluster, heal: int) -> RunResult:
     monitor, persistence = cluster.monitor, cluster.persistence
     problems = matching_problems(cluster)
-    workflows = [f"wf-{i}" for i in cluster.config.started()]
+    workflows = list(cluster.watched_ids)
     monitor.finish(
         {run_id: record.events for run_id, record in persistence.runs.items()},
         workflows,
@@ -75,6 +75,10 @@ def build_result(cluster: Cluster, heal: int) -> RunResult:
         lost_tasks(cluster),
         heal,
     )
+    checks = cluster.workload.checks
+    if checks is not None:
+        for id_, message in checks(monitor.ghost, monitor.workflow_of):
+            monitor.violate(id_, message)
     kernel = cluster.kernel
     kernel.log("run", f"end events={monitor.events} violations={len(monitor.violations)}")
     histories = {run_id: tuple(events) for run_id, events in sorted(monitor.ghost.items())}

@@ -55,6 +55,11 @@ def simulate(config: SimConfig, on_progress: ProgressFn | None = None) -> RunRes
     """Run one simulation (see the module docstring)."""
     from sim.cluster import run_cluster  # the cluster imports this module's types
 
+    if config.clusters > 1:  # a global namespace between clusters (sim/multicluster.py)
+        from sim.multicluster import run_multicluster
+
+        with few_collections():
+            return run_multicluster(config)
     with few_collections():
         result: RunResult = run_cluster(config, on_progress)
     return result

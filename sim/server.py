@@ -31,7 +31,7 @@ from sim.network import Network
 from sim.nodes.base import DEFAULT_NAMESPACE, Base, Router
 from sim.nodes.frontend import Frontend
 from sim.nodes.history import HistoryHost
-from sim.nodes.matching import MatchingHost
+from sim.nodes.matching import POLL_DEADLINE, MatchingHost
 from sim.persistence import Persistence
 
 SHARDS = 8
@@ -61,6 +61,7 @@ class ServerCluster:
         self.faults = faults
         self.net = net
         self.monitor = monitor
+        self.poll_deadline = POLL_DEADLINE  # how long matching holds a long poll
         self.namespaces: set[str] = set(namespaces)
         if persistence is None:  # in memory (a live server may pass one that keeps a file)
             persistence = Persistence(faults, shardlib.initial_store(shards))

@@ -66,10 +66,12 @@ _LINE = re.compile(r"t=(-?\d+) (\S+) ?(.*)")
 _TOKEN = re.compile(r"[^\s=,;:/()\[\]{}<>'\"]+")
 _SKIPPED_NODES = frozenset({"run"})  # the run's header and footer lines
 _FAULT_NODE = "faults"  # its on/off lines are drawn as the fault plan's bars instead
+_CLUSTER_PREFIX = "cluster-"  # the sites of a multi-cluster run (sim/multicluster.py)
 
 _LANE_H = 22
 _BAND_GAP = 30
 _AXIS_Y = 62
+_CLUSTER_COLOUR = "#17becf"
 _COLOURS = {
     "client": "#1f77b4",
     "history": "#d62728",
@@ -117,6 +119,8 @@ def run_end(lines: Iterable[str]) -> int:
 
 
 def lane_of(node: str) -> str:
+    if node.startswith(_CLUSTER_PREFIX):  # a multi-cluster run: one lane per cluster
+        return node
     for prefix, lane in _LANE_OF_PREFIX:
         if node.startswith(prefix):
             return lane
@@ -247,6 +251,10 @@ def _head(title: str, width: int, height: int, end: int) -> list[str]:
 
 
 def _lanes(steps: Sequence[Step]) -> tuple[str, ...]:
+    clusters = sorted({s.node for s in steps if s.node.startswith(_CLUSTER_PREFIX)})
+    if clusters:
+        others = any(lane_of(s.node) == "other" for s in steps)
+        return (*clusters, *(("other",) if others else ()))
     if any(lane_of(s.node) == "other" for s in steps):
         return (*LANES, "other")
     return LANES
@@ -296,7 +304,8 @@ def _band(
         path = " ".join(f"{px:.1f},{py}" for px, py in points)
         out.append(f'<polyline points="{path}" fill="none" stroke="#bbb" stroke-width="0.8"/>')
     for step, (px, py) in zip(steps, points, strict=True):
-        colour = "red" if step.what.startswith("VIOLATION") else _COLOURS[lane_of(step.node)]
+        lane = lane_of(step.node)
+        colour = "red" if step.what.startswith("VIOLATION") else _COLOURS.get(lane, _CLUSTER_COLOUR)
         out.append(
             f'<circle cx="{px:.1f}" cy="{py}" r="3" fill="{colour}">'
             f"<title>{escape(step.line)}</title></circle>"

@@ -9,12 +9,14 @@ the behaviour of activity and workflow workers. Register new ones in `WORKLOADS`
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from core import payloads
+from core.events import HistoryEvent
 from core.opaque import Opaque
-from sim.kernel import MS
+from core.schedule import api
+from sim.kernel import MS, SECOND
 from sim.patterns import (
     BENCH_DEFINITIONS,
     DEFINITIONS,
@@ -24,6 +26,10 @@ from sim.patterns import (
     two_activities_and_timer,
 )
 from sim.replay_code import ReplayCode
+from sim.schedule_invariants import INVARIANTS as SCHEDULE_INVARIANTS
+from sim.schedule_invariants import check_schedules
+from sim.schedule_workload import DAY, MONTH, create_args, draw_schedule, schedule_id
+from sim.schedule_workload import DEFINITIONS as SCHEDULE_DEFINITIONS
 from sim.workflow_code import ScriptedCode, WorkflowCode
 from sim.workload_driver import Spec
 
@@ -61,6 +67,8 @@ class Script:
     workflow_type: str
     input: Opaque
     actions: tuple[Action, ...]
+    workflow_id: str = ""  # "" is wf-<index>
+    task_queue: str = ""  # "" is the workload's
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +78,22 @@ class Workload:
     script: Callable[[random.Random, int], Script]
     behaviour: Behaviour = Behaviour()
     task_queue: str = "queue"
+    # The schedules workload: an internal worker runs system workflows; matching holds
+    # a long poll `poll_deadline` (Temporal: 60 s; the simulator's default 5 s) - longer
+    # keeps idle polling cheap over a virtual month; a run may last `horizon` ns longer
+    # than the faults.
+    internal_worker: bool = False
+    poll_deadline: int = 0  # 0: sim/nodes/matching.py POLL_DEADLINE
+    horizon: int = 0
+    workers: int = 3  # workflow workers, and as many activity workers
+    activity_workers: bool = True
+    # The workload's own end-of-run checks over the histories (run id -> events, run id
+    # -> workflow id), giving (invariant id, message) pairs, and those invariants.
+    checks: (
+        Callable[[Mapping[str, Sequence[HistoryEvent]], Mapping[str, str]], list[tuple[str, str]]]
+        | None
+    ) = None
+    invariants: tuple[tuple[str, str], ...] = ()
 
 
 def _mixed_script(rng: random.Random, index: int) -> Script:
@@ -108,6 +132,18 @@ def _action(drive: Drive, delay_ms: int, kind: str, n: int) -> Action:
     return Action(delay_ms * MS, kind, n, name, arguments)
 
 
+def _schedule_script(rng: random.Random, index: int) -> Script:
+    schedule, monthly = draw_schedule(rng, index)
+    actions = (Action(MONTH + SECOND, "terminate"),) if monthly else ()
+    return Script(
+        api.WORKFLOW_TYPE,
+        payloads.to_payloads([create_args(schedule, index)]) or Opaque.of(None),
+        actions,
+        api.workflow_id(schedule_id(index)),
+        api.TASK_QUEUE,
+    )
+
+
 def _replay_code() -> WorkflowCode:
     return ReplayCode(DEFINITIONS)
 
@@ -134,5 +170,18 @@ WORKLOADS: dict[str, Workload] = {
             activity_heartbeat=0.0,
             workflow_task_failure=0.0,
         ),
+    ),
+    # Schedules over a virtual month (sim/schedule_workload.py), run by the internal worker.
+    "schedules": Workload(
+        "schedules",
+        lambda: ReplayCode(SCHEDULE_DEFINITIONS),
+        _schedule_script,
+        internal_worker=True,
+        poll_deadline=300 * SECOND,
+        horizon=MONTH + 8 * DAY,
+        workers=1,  # jobs only sleep: no activity workers, one workflow worker
+        activity_workers=False,
+        checks=check_schedules,
+        invariants=SCHEDULE_INVARIANTS,
     ),
 }

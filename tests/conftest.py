@@ -1,4 +1,4 @@
-"""Shared fixtures: the recorded real-history corpus."""
+"""Shared fixtures: the recorded real-history corpus; the test run's Hypothesis settings."""
 
 from __future__ import annotations
 
@@ -6,8 +6,16 @@ import json
 from functools import cache
 from pathlib import Path
 
+from hypothesis import settings
+
 from adapters.temporal_json import decode_history
 from core.events import HistoryEvent
+
+# No per-example deadline: tests check what the code does, never how fast (speed lives in
+# `tmodel bench`), and on a loaded machine Hypothesis's default 200 ms deadline turns a
+# slow but correct example into a failure.
+settings.register_profile("tmodel", deadline=None)
+settings.load_profile("tmodel")
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 HISTORIES = FIXTURES / "histories"

@@ -18,10 +18,12 @@ from google.protobuf import json_format
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
+from temporalio.api.common.v1 import message_pb2 as common_pb
 from temporalio.api.history.v1 import message_pb2 as history_pb
 
 from adapters.temporal_json import encode_event
 from adapters.temporal_json.commands import decode_command
+from core import payloads
 from core.commands import Command
 from core.events import HistoryEvent
 from core.opaque import JsonValue, Opaque
@@ -54,6 +56,12 @@ def fill(target: M, value: Opaque | JsonValue | None) -> M:
         raise TypeError(f"{type(target).__name__} expects a JSON object, got {data!r:.60}")
     json_format.ParseDict(data, target, ignore_unknown_fields=True)
     return target
+
+
+def payload_of(value: JsonValue) -> common_pb.Payload:
+    """A json/plain payload of a JSON value, as the SDKs' default converter (and the Go
+    server's payload.EncodeString) write one."""
+    return fill(common_pb.Payload(), payloads.payload(value))
 
 
 def nanos(duration: Duration) -> int:

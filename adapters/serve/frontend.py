@@ -31,6 +31,8 @@ from .runtime import DeadlineExceeded, Runtime
 from .store import namespace_rows
 
 if TYPE_CHECKING:
+    from ..archive.filestore import FileArchive
+    from .internal_worker import InternalWorker
     from .rpc_interact import Queries
 
 DEFAULT_RETENTION_NS = 86_400 * 1_000_000_000  # the dev server's default: one day
@@ -76,6 +78,8 @@ class Frontend:
         self.runtime = runtime
         self.rng = runtime.kernel.rng
         self.namespaces: dict[str, Namespace] = {}
+        self.internal: InternalWorker | None = None  # polls each namespace's system queue
+        self.archive: FileArchive | None = None  # --archive: closed histories (retention.py)
         for row in runtime.opened.namespaces if runtime.opened is not None else ():
             self.namespaces[row["name"]] = Namespace(**row)  # from the store: same ids
             runtime.cluster.namespaces.add(row["name"])
@@ -100,6 +104,8 @@ class Frontend:
         self.namespaces[name] = record
         self.runtime.cluster.namespaces.add(name)
         self.save_namespaces()
+        if self.internal is not None and self.internal.tasks:  # a server already started
+            self.internal.watch(name)
         return record
 
     def save_namespaces(self) -> None:

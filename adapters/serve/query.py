@@ -27,7 +27,7 @@ import datetime
 import operator
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from . import errors
@@ -83,6 +83,7 @@ class Query:
     predicate: Predicate
     order_by: str | None = None
     descending: bool = False
+    names: set[str] = field(default_factory=set)  # every search attribute it names
 
     def matches(self, row: Row) -> bool:
         return self.predicate(row) is True
@@ -156,6 +157,7 @@ def parse_datetime(text: str) -> int | None:
 class _Parser:
     def __init__(self, text: str, types: dict[str, str]) -> None:
         self.types = types
+        self.names: set[str] = set()
         self.tokens: list[tuple[str, str]] = []
         pos = 0
         text = text.strip()
@@ -196,6 +198,7 @@ class _Parser:
     # -- grammar --------------------------------------------------------------------
     def parse(self) -> Query:
         query = Query(lambda row: True)
+        query.names = self.names
         first = self.peek()
         if first is not None and not (first[0] == "word" and first[1].upper() == "ORDER"):
             query.predicate = self.disjunction()
@@ -240,6 +243,7 @@ class _Parser:
         name = name.strip("`")
         if name not in self.types:
             raise _bad(f"invalid search attribute: {name}")
+        self.names.add(name)
         return name
 
     def condition(self) -> Predicate:

@@ -39,6 +39,12 @@ CHECKED: tuple[tuple[str, str], ...] = (
         "INV-NO-LOST-TASK",
         "matching's ledgers, and at the report every waiting task is in matching or the outbox",
     ),
+    ("INV-RETENTION", "each deletion: the run closed, and its retention is over"),
+    (
+        "INV-ARCHIVED-BEFORE-DELETE",
+        "with --archive, each deletion: the archive reads back equal to every committed "
+        "event; at the report: every deleted run's archive still reads back as it was",
+    ),
 )
 NOT_CHECKED: tuple[tuple[str, str], ...] = (
     ("THM-3.1", "the workflow code runs in the callers' workers, not in the server"),

@@ -34,6 +34,7 @@ HISTORY_LONG_POLL = 20.0  # seconds
 DEFAULT_PAGE = 1000  # frontend.historyMaxPageSize's default is 256; SDKs ask for more
 MAX_PAGE = 10_000
 LIST_PAGE = 1000
+DIVISION = "TemporalNamespaceDivision"  # set on system workflows only
 
 
 def _task_queue(name: str) -> tq_pb.TaskQueue:
@@ -175,7 +176,13 @@ async def get_workflow_execution_history(
     fe.namespace(req.namespace)
     page = tokens.decode_page_token(req.next_page_token)
     run_id = str(page.get("run", "")) or req.execution.run_id
-    run = fe.run(req.namespace, req.execution.workflow_id, run_id)
+    try:
+        run = fe.run(req.namespace, req.execution.workflow_id, run_id)
+    except errors.ServiceError as exc:
+        archival = fe.archive is not None and not req.skip_archival
+        if exc.code is not grpc.StatusCode.NOT_FOUND or not run_id or not archival:
+            raise
+        return archived_history(fe, req, run_id, tokens.int_field(page, "next"))
     long_poll = req.wait_new_event
     out = ws.GetWorkflowExecutionHistoryResponse()
     if req.history_event_filter_type == wf_enums.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT:
@@ -200,6 +207,25 @@ async def get_workflow_execution_history(
     return out
 
 
+def archived_history(
+    fe: Frontend, req: ws.GetWorkflowExecutionHistoryRequest, run_id: str, start: int
+) -> ws.GetWorkflowExecutionHistoryResponse:
+    """A run no longer in persistence, read from the archive (workflow_handler.go
+    historyArchived/getArchivedHistory: only with a run id, only when the run is not
+    found), in pages, with `archived` set."""
+    assert fe.archive is not None
+    events = fe.archive.get_json(fe.namespace(req.namespace).id, req.execution.workflow_id, run_id)
+    if events is None:  # archiver.ErrHistoryNotExist
+        raise errors.not_found("requested workflow history does not exist")
+    size = min(req.maximum_page_size or DEFAULT_PAGE, MAX_PAGE)
+    out = ws.GetWorkflowExecutionHistoryResponse(archived=True)
+    chunk = events[start : start + size]
+    json_format.ParseDict({"events": chunk}, out.history)
+    if start + size < len(events):
+        out.next_page_token = tokens.page_token(run=run_id, next=start + size)
+    return out
+
+
 async def get_workflow_execution_history_reverse(
     fe: Frontend, req: ws.GetWorkflowExecutionHistoryReverseRequest, context: Context
 ) -> ws.GetWorkflowExecutionHistoryReverseResponse:
@@ -219,14 +245,19 @@ async def get_workflow_execution_history_reverse(
     return out
 
 
-def _matching(fe: Frontend, namespace: str, query_text: str) -> list[visibility.Record]:
+def matching(fe: Frontend, namespace: str, query_text: str) -> list[visibility.Record]:
+    """The runs of `namespace` that `query_text` selects, in its order. A query that
+    does not name TemporalNamespaceDivision sees no system workflow (batch operations,
+    schedules): `common/persistence/visibility/store/elasticsearch/visibility_store.go`
+    adds "TemporalNamespaceDivision does not exist" to such a query."""
     query = visibility.parse_query(query_text, fe.search_attribute_types(namespace))
     found = [
         visibility.record_of(run)
         for run in fe.runtime.persistence.runs.values()
         if run.state.namespace == namespace
     ]
-    found = [r for r in found if query.predicate(r)]
+    division = DIVISION in query.names
+    found = [r for r in found if query.predicate(r) and (division or r.attribute(DIVISION) is None)]
     found.sort(key=lambda r: visibility.sort_key(r, query.order_by), reverse=query.descending)
     return found
 
@@ -235,7 +266,7 @@ async def list_workflow_executions(
     fe: Frontend, req: ws.ListWorkflowExecutionsRequest, context: Context
 ) -> ws.ListWorkflowExecutionsResponse:
     fe.namespace(req.namespace)
-    records = _matching(fe, req.namespace, req.query)
+    records = matching(fe, req.namespace, req.query)
     page = tokens.decode_page_token(req.next_page_token)
     start = tokens.int_field(page, "offset")
     size = req.page_size if req.page_size > 0 else LIST_PAGE
@@ -262,7 +293,7 @@ async def count_workflow_executions(
                 "invalid query: operation is not supported: 'GROUP BY' clause is not "
                 f"supported for search attribute {group_by}"
             )
-    records = _matching(fe, req.namespace, text)
+    records = matching(fe, req.namespace, text)
     out = ws.CountWorkflowExecutionsResponse(count=len(records))
     if group_by is not None:
         counts: dict[str, int] = {}

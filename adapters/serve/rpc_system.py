@@ -48,7 +48,7 @@ async def get_cluster_info(
     )
 
 
-def _describe(record: Namespace) -> ws.DescribeNamespaceResponse:
+def _describe(fe: Frontend, record: Namespace) -> ws.DescribeNamespaceResponse:
     out = ws.DescribeNamespaceResponse()
     info = out.namespace_info
     info.name = record.name
@@ -61,6 +61,9 @@ def _describe(record: Namespace) -> ws.DescribeNamespaceResponse:
     info.capabilities.async_update = True
     out.config.workflow_execution_retention_ttl.CopyFrom(convert.duration(record.retention_ns))
     out.config.history_archival_state = ns_enums.ARCHIVAL_STATE_DISABLED
+    if fe.archive is not None:  # --archive: the file-system archiver's URI scheme
+        out.config.history_archival_state = ns_enums.ARCHIVAL_STATE_ENABLED
+        out.config.history_archival_uri = fe.archive.dir.resolve().as_uri()
     out.config.visibility_archival_state = ns_enums.ARCHIVAL_STATE_DISABLED
     out.config.bad_binaries.SetInParent()
     out.replication_config.active_cluster_name = CLUSTER
@@ -75,10 +78,10 @@ async def describe_namespace(
         record = next((n for n in fe.namespaces.values() if n.id == req.id), None)
         if record is None:
             raise errors.namespace_not_found(req.id)
-        return _describe(record)
+        return _describe(fe, record)
     if not req.namespace:
         raise errors.invalid(NAMESPACE_NOT_SET)
-    return _describe(fe.namespace(req.namespace))
+    return _describe(fe, fe.namespace(req.namespace))
 
 
 async def register_namespace(
@@ -112,7 +115,7 @@ async def update_namespace(
     if req.HasField("config") and req.config.HasField("workflow_execution_retention_ttl"):
         record.retention_ns = convert.nanos(req.config.workflow_execution_retention_ttl)
     fe.save_namespaces()
-    described = _describe(record)
+    described = _describe(fe, record)
     return ws.UpdateNamespaceResponse(
         namespace_info=described.namespace_info,
         config=described.config,
@@ -129,7 +132,7 @@ async def list_namespaces(
     size = req.page_size if req.page_size > 0 else 100
     out = ws.ListNamespacesResponse()
     for name in names[start : start + size]:
-        out.namespaces.append(_describe(fe.namespaces[name]))
+        out.namespaces.append(_describe(fe, fe.namespaces[name]))
     if start + size < len(names):
         out.next_page_token = tokens.page_token(offset=start + size)
     return out

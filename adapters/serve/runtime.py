@@ -21,8 +21,9 @@ pump interleave only at `await`, so the nodes are never entered concurrently.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 from temporalio.api.history.v1 import message_pb2 as history_pb
 
@@ -30,7 +31,7 @@ from core.events import HistoryEvent
 from core.opaque import Opaque
 from core.statemachine import matching as m
 from core.statemachine.history.service import requests as rq
-from core.statemachine.history.service.state import MutableState
+from core.statemachine.history.service.state import ActivityInfo, MutableState
 from sim.config import FaultItem, FaultPlan
 from sim.faults import Faults
 from sim.kernel import MS, SECOND
@@ -129,6 +130,8 @@ class Runtime:
             host.stamp_task_ids = True
         self.open_runs: dict[str, RunRecord] = {}
         self.waiters = Waiters()
+        # activities inside `waiting`, by (run id, scheduled event id): the run each watches
+        self.idle: dict[tuple[str, int], str] = {}
         self.commit_listeners: list[Callable[[tuple[Mutation, ...]], None]] = []
         self.kernel.busy = self.busy
         self.kernel.skip_target = self.next_timer
@@ -201,6 +204,10 @@ class Runtime:
             listener(mutations)
         for mutation in mutations:
             self.waiters.wake(mutation.run_id)
+        if self.idle:  # a watcher whose run changed is working again from this moment
+            changed = {mutation.run_id for mutation in mutations}
+            for key in [k for k, watched in self.idle.items() if watched in changed]:
+                del self.idle[key]
 
     def busy(self) -> bool:
         """Is a workflow or activity task outstanding (time skipping waits for it)?"""
@@ -208,9 +215,34 @@ class Runtime:
             state = record.state
             if state.wft is not None:
                 return True
-            if any(not a.backoff for a in state.activities):
+            if any(self._working(state.run_id, a) for a in state.activities):
                 return True
         return False
+
+    def _working(self, run_id: str, activity: ActivityInfo) -> bool:
+        """Is an activity outstanding: scheduled or running, and not one that is only
+        waiting for another run to change?"""
+        return not activity.backoff and (run_id, activity.scheduled_event_id) not in self.idle
+
+    def _idle_timeout(self, run_id: str, t: rq.TimerTask) -> bool:
+        """A timeout of an activity inside `waiting`: not a jump target either (its
+        heartbeats come in real time; a clock that jumps past it for another reason
+        times it out, and the activity is retried)."""
+        return isinstance(t, rq.ActivityTimeoutTask) and (run_id, t.scheduled_event_id) in self.idle
+
+    @contextlib.contextmanager
+    def waiting(self, run_id: str, scheduled_event_id: int, watched: str) -> Iterator[None]:
+        """While inside, the activity only waits for the run `watched` to change (the
+        scheduler's long-polling WatchWorkflow): time skipping need not wait for it.
+        A commit to `watched` ends the waiting at once, before the activity resumes,
+        so the clock cannot skip past what it is about to report."""
+        key = (run_id, scheduled_event_id)
+        self.idle[key] = watched
+        self.kernel.poke()
+        try:
+            yield
+        finally:
+            self.idle.pop(key, None)
 
     def add_skip_target(self, when: int) -> None:
         """A TestService sleep: a time the skipping clock may jump to, like a timer."""
@@ -239,6 +271,7 @@ class Runtime:
                     and (best is None or t.fire_time < best)
                     and task.run_id in runs
                     and still_armed(runs[task.run_id].state, t)
+                    and not self._idle_timeout(task.run_id, t)
                 ):
                     best = t.fire_time
         return best

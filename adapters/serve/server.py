@@ -24,13 +24,20 @@ from temporalio.api.testservice.v1 import service_pb2_grpc as test_grpc
 from temporalio.api.workflowservice.v1 import service_pb2 as wf_service
 from temporalio.api.workflowservice.v1 import service_pb2_grpc as wf_grpc
 
+from core.schedule import api as schedule_api
+from core.statemachine.replay.definition import definition
+
+from ..archive.filestore import FileArchive
 from . import (
     access,
+    batcher,
     errors,
     report,
+    rpc_batch,
     rpc_executions,
     rpc_interact,
     rpc_reads,
+    rpc_schedules,
     rpc_system,
     rpc_tasks,
     rpc_testing,
@@ -39,8 +46,11 @@ from .auth import Authorizer
 from .chaos import LiveFaults, Spec
 from .frontend import Frontend
 from .gate import Collector, Listener
+from .internal_worker import InternalWorker
+from .retention import Retention
 from .rpc_interact import Queries
 from .runtime import Runtime
+from .schedule_activities import ScheduleActivities
 from .store import StoreError
 
 log = logging.getLogger("tmodel.serve")
@@ -48,9 +58,11 @@ Handler = Callable[[Frontend, Any, Any], Awaitable[Any]]
 __all__ = ["Server", "StoreError", "report"]
 
 WORKFLOW_HANDLERS: tuple[Any, ...] = (
+    rpc_batch,
     rpc_executions,
     rpc_interact,
     rpc_reads,
+    rpc_schedules,
     rpc_system,
     rpc_tasks,
 )
@@ -143,6 +155,7 @@ class Server:
         store: str | None = None,
         mutant: str | None = None,
         faults: Spec | None = None,
+        archive: str | None = None,
     ) -> None:
         self.address = address
         self.seed = seed
@@ -152,6 +165,23 @@ class Server:
         self.frontend = Frontend(self.runtime, list(namespaces))
         self.frontend.auth = auth
         self.frontend.queries = Queries(self.frontend)
+        try:
+            self.frontend.archive = FileArchive(archive) if archive is not None else None
+        except OSError as exc:
+            raise StoreError(f"cannot use archive directory {archive}: {exc}") from None
+        self.retention = Retention(self.frontend, self.frontend.archive)
+        self.internal = InternalWorker(  # the system workflows (internal_worker.py)
+            self.runtime,
+            {
+                batcher.WORKFLOW_TYPE: definition(batcher.BatchWorkflow),
+                schedule_api.WORKFLOW_TYPE: rpc_schedules.DEFINITION,
+            },
+            {
+                batcher.ACTIVITY_TYPE: batcher.BatchActivity(self.frontend),
+                **ScheduleActivities(self.frontend).table(),
+            },
+        )
+        self.frontend.internal = self.internal
         self.listener = listener if listener is not None else Listener(address)
         fe = self.frontend
         services = (  # (servicer base, descriptor, handler modules, RPCs served or all, add)
@@ -193,6 +223,8 @@ class Server:
     async def start(self) -> int:
         """Start serving; the port actually bound (the address may ask for port 0)."""
         await self.runtime.start()
+        self.internal.start(list(self.frontend.namespaces))
+        self.retention.start()
         if self.faults is not None:
             self.faults.start()
         if self.listener.port == 0:
@@ -202,11 +234,13 @@ class Server:
 
     def report(self) -> dict[str, Any]:
         """The invariant report (report.py): the end checks, then every verdict."""
+        self.retention.recheck()
         report.final_checks(self.runtime)
         return report.build(self.runtime, self.faults, self.seed, self.started)
 
     async def stop(self, grace: float = 0.5) -> None:
         await self.listener.stop(grace)
+        await self.internal.stop()
         await self.runtime.stop()
 
     async def wait(self) -> None:

@@ -267,6 +267,21 @@ class SqliteStore:
             )
         return True
 
+    def delete_run(
+        self, run_id: str, namespace: str, workflow_id: str, tasks: list[tuple[int, int]]
+    ) -> None:
+        """Delete a run (retention): its execution, history and outbox `tasks` (shard,
+        task id), and the current-run row if it still names the run, in one transaction."""
+        with self.transaction():
+            db = self.db
+            db.execute("DELETE FROM executions WHERE run_id = ?", (run_id,))
+            db.execute("DELETE FROM events WHERE run_id = ?", (run_id,))
+            db.execute(
+                "DELETE FROM current WHERE namespace = ? AND workflow_id = ? AND run_id = ?",
+                (namespace, workflow_id, run_id),
+            )
+            db.executemany("DELETE FROM tasks WHERE shard_id = ? AND task_id = ?", tasks)
+
     def close(self) -> None:
         self.db.close()
 

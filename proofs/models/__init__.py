@@ -12,6 +12,7 @@ from typing import Any
 
 from core.errors import BadInput
 from proofs.models.matching_dedup import MatchingDedup
+from proofs.models.multi_cluster import MultiCluster
 from proofs.models.shard_failover import ShardFailover
 from proofs.models.two_phase_commit import TwoPhaseCommit
 from proofs.models.workflow_run import workflow_run
@@ -54,6 +55,13 @@ SIZES: dict[str, tuple[Size, ...]] = {
         Size("faults", 1, 0, 2),
     ),
     "shard-failover": (Size("hosts", 2, 1, 4), Size("ranges", 3, 1, 5), Size("writes", 3, 0, 5)),
+    "multi-cluster": (
+        Size("signals", 2, 0, 3),
+        Size("closes", 1, 0, 2),
+        Size("failovers", 1, 0, 2),
+        Size("dups", 1, 0, 2),
+        Size("graceful", 0, 0, 1),
+    ),
 }
 
 
@@ -128,9 +136,32 @@ def shard_failover(params: Mapping[str, str]) -> ShardFailover:
     )
 
 
+def multi_cluster(params: Mapping[str, str]) -> MultiCluster:
+    """``signals`` (0..3, default 2), ``closes`` (0..2, default 1), ``failovers`` (forced
+    failovers, 0..2, default 1), ``dups`` (lost acknowledgements, 0..2, default 1),
+    ``graceful`` (graceful failovers, 0..1, default 0), ``broken`` (lower-version,
+    no-reapply, stale-active, no-bump, no-dedup, reset-keeps-close)."""
+    from proofs.models.multi_cluster import VARIANTS
+
+    keys = ("signals", "closes", "failovers", "dups", "graceful", "broken")
+    _known(params, "multi-cluster", keys)
+    signals, closes, failovers, dups, graceful = (
+        size.read(params) for size in SIZES["multi-cluster"]
+    )
+    return MultiCluster(
+        signals=signals,
+        closes=closes,
+        failovers=failovers,
+        dups=dups,
+        graceful=graceful,
+        broken=variant_param(params, VARIANTS),
+    )
+
+
 MODELS: dict[str, Factory] = {
     "two-phase-commit": two_phase_commit,
     "workflow-run": workflow_run,
     "matching-dedup": matching_dedup,
     "shard-failover": shard_failover,
+    "multi-cluster": multi_cluster,
 }

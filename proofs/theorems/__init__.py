@@ -1,10 +1,10 @@
 """The z3 theorems, by ID (spec/README.md). One module per theorem, its statement in the
 module docstring; each exposes ``prove() -> Result`` and ``prove_negative() -> Result``,
-the same proof with one assumption dropped, which must yield a z3 counterexample.
+the same proof over code with one guard removed, which must yield a counterexample.
 
-- ``THM-3.1``, `replay_determinism`: the negative lets the step read an unrecorded value;
+- ``THM-3.1``, `replay_determinism`: removes a row of the replay activity table;
 - ``THM-RESULT-AT-MOST-ONCE``, `result_at_most_once`: adds a late-completion row;
-- ``THM-FENCING``, `fencing`: drops the range-id check on writes;
+- ``THM-FENCING``, `fencing`: removes the range-id check from conditional_write;
 - ``THM-EXACTLY-ONCE``, `exactly_once`: drops activity idempotency.
 """
 

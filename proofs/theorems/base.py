@@ -19,7 +19,7 @@ bound, the failed obligation itself is reported.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -32,7 +32,16 @@ Vars = dict[str, Any]
 Evaluate = Callable[[Any], Any]
 """A model's evaluation function (complete: every expression gets a value)."""
 
-TIMEOUT_MS = 20_000
+Step = tuple[str, dict[str, Any]]
+"""One step of a counterexample as data: the action's name and its parameters' values
+(Python ints and bools; an uninterpreted constant as its z3 name, e.g. ``Host!val!0``)."""
+
+TIMEOUT_MS = 300_000
+# z3's deterministic work budget per solver (its "rlimit count"). The wall-clock timeout
+# above is only a backstop: on a loaded machine a check that needs 6 M units (the most
+# any theorem here needs today) can take longer than a quiet machine's 20 s, and a
+# proof must not turn into "could not decide" because the machine is busy.
+RLIMIT = 200_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +79,9 @@ class System:
     safety: Callable[[Vars], Any]
     safety_name: str
     describe_state: Callable[[Evaluate, Vars], str]
+    replay: Callable[[Sequence[Step]], str] | None = None
+    """Re-executes a counterexample's steps on the code the system was read from and
+    says what that code did; its text is appended to the counterexample."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,11 +89,13 @@ class Verdict:
     proved: bool
     counterexample: str | None
     obligations: int
+    steps: tuple[Step, ...] | None = None
 
 
 def _solver(timeout_ms: int) -> Any:
     solver = z3.Solver()
     solver.set("timeout", timeout_ms)
+    solver.set("rlimit", RLIMIT)
     return solver
 
 
@@ -140,9 +154,12 @@ def prove_inductive(system: System, depth: int = 6, timeout_ms: int = TIMEOUT_MS
             continue
         if isinstance(model, str):
             return Verdict(False, f"{what}: {model}", n)
-        trace = bounded_search(system, depth, timeout_ms)
-        if trace is not None:
-            return Verdict(False, trace, n)
+        found = search(system, depth, timeout_ms)
+        if found is not None:
+            trace, steps = found
+            if system.replay is not None:
+                trace += "\n" + system.replay(steps)
+            return Verdict(False, trace, n, steps)
         return Verdict(
             False,
             f"not proved: {what} fails from {explain(model)} "
@@ -170,6 +187,14 @@ def _cti(
 def bounded_search(system: System, depth: int, timeout_ms: int = TIMEOUT_MS) -> str | None:
     """The shortest behaviour (at most `depth` steps) that violates the safety property,
     as numbered lines, or None if there is none within the bound."""
+    found = search(system, depth, timeout_ms)
+    return None if found is None else found[0]
+
+
+def search(
+    system: System, depth: int, timeout_ms: int = TIMEOUT_MS
+) -> tuple[str, tuple[Step, ...]] | None:
+    """`bounded_search`, with the behaviour also as data (`Step` per action)."""
     states = [system.variables("s0")]
     choices: list[Any] = []
     step_params: list[list[Vars]] = []
@@ -179,7 +204,9 @@ def bounded_search(system: System, depth: int, timeout_ms: int = TIMEOUT_MS) -> 
         with _scope(solver):
             solver.add(z3.Not(system.safety(states[k])))
             if solver.check() == z3.sat:
-                return _trace(system, _evaluator(solver.model()), states, choices, step_params)
+                evaluate = _evaluator(solver.model())
+                text = _trace(system, evaluate, states, choices, step_params)
+                return text, _steps(system, evaluate, choices, step_params)
         if k == depth:
             break
         nxt = system.variables(f"s{k + 1}")
@@ -225,6 +252,25 @@ def _trace(
         lines.append(f"  {k + 1:>2}. {text}")
     lines.append(f"      now: {system.describe_state(evaluate, states[-1])}")
     return "\n".join(lines)
+
+
+def _steps(
+    system: System, evaluate: Evaluate, choices: list[Any], step_params: list[list[Vars]]
+) -> tuple[Step, ...]:
+    out = []
+    for k, choice in enumerate(choices):
+        index = evaluate(choice).as_long()
+        values = {name: _python(evaluate(v)) for name, v in step_params[k][index].items()}
+        out.append((system.actions[index].name, values))
+    return tuple(out)
+
+
+def _python(value: Any) -> Any:
+    if z3.is_int_value(value):
+        return value.as_long()
+    if z3.is_true(value) or z3.is_false(value):
+        return z3.is_true(value)
+    return str(value)
 
 
 def timed(theorem_id: str, statement: str, variant: str, run: Callable[[], Verdict]) -> Result:

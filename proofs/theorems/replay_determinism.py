@@ -1,130 +1,189 @@
-"""THM-3.1 (workflow determinism, docs/theorems.md): for every history H, Replay(H) = S implies
-Exec(H) = S. Replaying H with a deterministic workflow step function reaches the state S
-the live execution reached on H, and emits the same commands at every event.
+"""THM-3.1 (workflow determinism, docs/theorems.md): for every history H the server may
+write, Replay(H) takes every event of H, so a deterministic workflow replayed on H
+reaches the state the live execution reached. Stated over the tables the code runs:
+for every entity kind, the history-side machine (what the server may write: the
+validator's table in `core/statemachine/history/`) and the SDK-side replay machine
+(what replay accepts: the table in `core/statemachine/replay/`) define the same
+language of event sequences about one entity, projected to events, up to two stated
+differences (`proofs.theorems.languages`): the SDK does not tell apart the close
+events it maps to one input, and it may ignore events (rows back to their own state
+with no output).
 
-Model. A workflow is a step function ``(state, event) -> (state, commands)``; both are
-*uninterpreted* z3 functions over unbounded integers, so the proof holds for every
-workflow program, every state and every event encoding. The live execution (Exec) and
-the replay (Replay) start from the same initial state (both are built from the input
-recorded in WorkflowExecutionStarted) and consume the same history, event by event.
-Their product is a transition system whose one action is "the next event of H".
+What is checked, and over what. The six entity kinds both sides model (activity,
+timer, child workflow, signal external, cancel external, update) are paired below;
+their tables are read from core when `prove` runs, and compared by product
+construction with the SDK side's command inputs as epsilon moves
+(`languages.compare`). Both languages are regular and the product is finite, so the
+search is exhaustive: it covers event sequences of every length, not a bound. A row
+changed on either side that changes a language is found, as the shortest event
+sequence on which they differ, re-run through `fsm.step` on both real tables.
 
-Proof: by induction over the length of H (`base.prove_inductive`): Exec and Replay agree
-initially, and if they agree before an event they agree after it (congruence: equal
-arguments, equal results). By induction they agree after every prefix of every H, of
-any length. This is the "证明思路" of the seed: the history determines the state,
-deterministic code makes the replay agree.
+The determinism lemma (sticky and cold answering give the workflow code the same
+activations at every workflow task) is `sticky_vs_cold`, which runs the real replay
+engine (`core.statemachine.replay.driver.answer_task`) on every workflow-task prefix of
+a history, once with the Execution cached from the previous task (a sticky hit) and
+once from nothing (cold), and compares their answers and the workflow object's state.
+It needs workflow code, so it is checked where the code is: over the recorded corpus
+with its twins (`tests/proofs/test_theorem_replay.py`) and over generated programs and
+runs (`tests/core/statemachine/replay/test_theorem_3_1.py`).
 
-Negative variant (assumption dropped): the step also reads a value that is not in the
-history (the clock, a random number, a mutable global: what the SDK forbids, and what
-``workflow.now()``/``side_effect`` record into the history to make it deterministic).
-z3 then finds one history on which the two executions, reading different values, end
-in different states: the nondeterminism the SDK reports as NondeterminismError
-(`core/statemachine/replay/`; Temporal's sdk-core ``workflow_machines.rs``).
+Negative variant: the replay activity machine without its row "ActivityTaskStarted
+after a cancel request" (the server writes Started when a cancelled running activity
+closes): the check finds ActivityTaskScheduled, ActivityTaskCancelRequested,
+ActivityTaskStarted, which the server may write and replay rejects.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+import time
+from collections.abc import Sequence
 
-import z3
-
-from proofs.theorems.base import Action, Evaluate, Result, System, Vars, prove_inductive, timed
+from core.enums import EventType
+from core.events import HistoryEvent
+from core.statemachine import fsm
+from core.statemachine.history import activity as history_activity
+from core.statemachine.history import cancel_external as history_cancel
+from core.statemachine.history import child_workflow as history_child
+from core.statemachine.history import signal_external as history_signal
+from core.statemachine.history import timer as history_timer
+from core.statemachine.history import update as history_update
+from core.statemachine.replay import activity as replay_activity
+from core.statemachine.replay import cancel_external as replay_cancel
+from core.statemachine.replay import child as replay_child
+from core.statemachine.replay import signal_external as replay_signal
+from core.statemachine.replay import timer as replay_timer
+from core.statemachine.replay import update as replay_update
+from core.statemachine.replay.definition import Definition
+from core.statemachine.replay.driver import answer_task, slices, snapshot
+from proofs.theorems.base import Result
+from proofs.theorems.languages import Pair, compare, replay
 
 ID = "THM-3.1"
 STATEMENT = (
-    "For every history H, Replay(H) = S implies Exec(H) = S: replaying H with a "
-    "deterministic workflow step function reaches the state the live execution reached, "
-    "emitting the same commands at every event."
+    "For every entity kind, the history-side machine (what the server may write) and the "
+    "replay machine (what replay accepts) define the same language of event sequences, "
+    "up to the close events replay does not tell apart and the events it ignores: "
+    "replay takes every history the server may write (product construction over the "
+    "core tables)."
 )
-DROPPED = "drop determinism: the step reads a value not recorded in the history"
-PROPERTY = "Replay(H) = Exec(H)"
+DROPPED = "the replay activity row ActivityTaskStarted after a cancel request removed"
+E = EventType
 
 
-def system(reads_unrecorded: bool = False) -> System:
-    """Exec and Replay in lockstep over one history; optionally with a free input."""
-    arity: tuple[Any, ...] = (z3.IntSort(), z3.IntSort())
-    if reads_unrecorded:
-        arity = (*arity, z3.IntSort())
-    next_state = z3.Function("step_state", *arity, z3.IntSort())
-    commands = z3.Function("step_commands", *arity, z3.IntSort())
-    initial = z3.Int("initial_state")
-
-    def variables(tag: str) -> Vars:
-        return {
-            name: z3.Int(f"{name}_{tag}")
-            for name in ("exec", "replay", "exec_commands", "replay_commands")
-        }
-
-    def params(tag: str) -> Vars:
-        return {
-            "event": z3.Int(f"event_{tag}"),
-            "exec_reads": z3.Int(f"exec_reads_{tag}"),
-            "replay_reads": z3.Int(f"replay_reads_{tag}"),
-        }
-
-    def apply(state: Any, p: Vars, who: str) -> tuple[Any, Any]:
-        args = (state, p["event"], p[f"{who}_reads"]) if reads_unrecorded else (state, p["event"])
-        return next_state(*args), commands(*args)
-
-    def relation(s: Vars, p: Vars, t: Vars) -> Any:
-        exec_state, exec_commands = apply(s["exec"], p, "exec")
-        replay_state, replay_commands = apply(s["replay"], p, "replay")
-        return z3.And(
-            t["exec"] == exec_state,
-            t["exec_commands"] == exec_commands,
-            t["replay"] == replay_state,
-            t["replay_commands"] == replay_commands,
-        )
-
-    def agree(s: Vars) -> Any:
-        return z3.And(s["exec"] == s["replay"], s["exec_commands"] == s["replay_commands"])
-
-    def describe_step(ev: Evaluate, s: Vars, p: Vars, t: Vars) -> str:
-        reads = (
-            f" (Exec reads {ev(p['exec_reads'])}, Replay reads {ev(p['replay_reads'])})"
-            if reads_unrecorded
-            else ""
-        )
-        return (
-            f"event {ev(p['event'])}{reads}: Exec -> state {ev(t['exec'])}, commands "
-            f"{ev(t['exec_commands'])}; Replay -> state {ev(t['replay'])}, commands "
-            f"{ev(t['replay_commands'])}"
-        )
-
-    def describe_state(ev: Evaluate, s: Vars) -> str:
-        return (
-            f"Exec state {ev(s['exec'])} commands {ev(s['exec_commands'])}, "
-            f"Replay state {ev(s['replay'])} commands {ev(s['replay_commands'])}"
-        )
-
-    return System(
-        name="replay",
-        variables=variables,
-        init=lambda s: z3.And(
-            s["exec"] == initial,
-            s["replay"] == initial,
-            s["exec_commands"] == 0,
-            s["replay_commands"] == 0,
+def core_pairs() -> tuple[Pair, ...]:
+    """The entity kinds both sides model, with their tables as core has them now."""
+    return (
+        Pair(
+            "activity",
+            history_activity.TABLE,
+            E.ACTIVITY_TASK_SCHEDULED,
+            replay_activity.TABLE,
+            replay_activity.EVENT_INPUTS,
         ),
-        actions=(Action("next event of H", params, relation, describe_step),),
-        invariant=agree,
-        safety=agree,
-        safety_name=PROPERTY,
-        describe_state=describe_state,
+        Pair(
+            "timer",
+            history_timer.TABLE,
+            E.TIMER_STARTED,
+            replay_timer.TABLE,
+            replay_timer.EVENT_INPUTS,
+        ),
+        Pair(
+            "child workflow",
+            history_child.TABLE,
+            E.START_CHILD_WORKFLOW_EXECUTION_INITIATED,
+            replay_child.TABLE,
+            replay_child.EVENT_INPUTS,
+        ),
+        Pair(
+            "signal external",
+            history_signal.TABLE,
+            E.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
+            replay_signal.TABLE,
+            replay_signal.EVENT_INPUTS,
+        ),
+        Pair(
+            "cancel external",
+            history_cancel.TABLE,
+            E.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
+            replay_cancel.TABLE,
+            replay_cancel.EVENT_INPUTS,
+        ),
+        Pair(
+            "update",
+            history_update.TABLE,
+            E.WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
+            replay_update.TABLE,
+            replay_update.EVENT_INPUTS,
+        ),
+    )
+
+
+def check(pairs: Sequence[Pair], variant: str = "theorem") -> Result:
+    """Compare every pair; the first difference of each is in the counterexample."""
+    start = time.perf_counter()
+    found = []
+    for pair in pairs:
+        finding, _ = compare(pair)
+        if finding is not None:
+            found.append(f"{finding.text()}\n{replay(pair, finding.events)}")
+    return Result(
+        ID,
+        STATEMENT,
+        not found,
+        "\n".join(found) or None,
+        time.perf_counter() - start,
+        variant,
+        2 * len(pairs),  # both inclusions, per entity kind
     )
 
 
 def prove() -> Result:
-    """Prove THM-3.1 for every history length by induction."""
-    return timed(ID, STATEMENT, "theorem", lambda: prove_inductive(system()))
+    """Compare the history and replay languages of every entity kind, read from core."""
+    return check(core_pairs())
+
+
+def without_row(
+    table: fsm.Table[fsm.S, fsm.I], source: fsm.S, input_: fsm.I
+) -> fsm.Table[fsm.S, fsm.I]:
+    """`table` without its row for ``(source, input_)`` (raises if it has none)."""
+    rows = [r for r in table.rows if (r.source, r.input) != (source, input_)]
+    if len(rows) == len(table.rows):
+        raise ValueError(f"{table.name} has no row for {source.name} on {input_.name}")
+    return fsm.make_table(
+        f"{table.name} (modified)", table.rule, type(source), type(input_), table.initial, rows
+    )
 
 
 def prove_negative() -> Result:
-    """The step reads an unrecorded value: z3 must find two diverging executions."""
-    return timed(
-        ID,
-        STATEMENT,
-        f"negative: {DROPPED}",
-        lambda: prove_inductive(system(reads_unrecorded=True)),
+    """The replay activity table without one row: the check must find a history."""
+    s, i = replay_activity.ActivityState, replay_activity.ActivityInput
+    pairs = list(core_pairs())
+    pairs[0] = dataclasses.replace(
+        pairs[0], replay=without_row(replay_activity.TABLE, s.CANCEL_REQUESTED, i.STARTED)
     )
+    return check(pairs, f"negative: {DROPPED}")
+
+
+def sticky_vs_cold(
+    definition: Definition, history: Sequence[HistoryEvent], workflow_id: str = ""
+) -> list[str]:
+    """Where a sticky answer differs from a cold one, over every workflow-task prefix
+    of `history` (empty: they agree everywhere)."""
+    differences = []
+    cached = None
+    for piece in slices(history):
+        prefix = history[: piece.end + 1]
+        cached, sticky = answer_task(definition, cached, prefix, workflow_id=workflow_id)
+        cold_ex, cold = answer_task(definition, None, prefix, workflow_id=workflow_id)
+        same = (sticky.commands, sticky.messages, sticky.failure) == (
+            cold.commands,
+            cold.messages,
+            cold.failure,
+        )
+        if same and cached is not None and cold_ex is not None:
+            same = snapshot(cached) == snapshot(cold_ex)
+        if not same:
+            event = history[piece.end].event_id
+            differences.append(f"workflow task started at event {event}: {sticky} != {cold}")
+    return differences

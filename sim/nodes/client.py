@@ -32,13 +32,13 @@ class Client(Base):
         self.query_names: dict[int, str] = {}  # call token -> the query it asks
 
     def start_workflow(self, index: int, script: Script) -> None:
-        workflow_id = f"wf-{index}"
+        workflow_id = script.workflow_id or f"wf-{index}"
         req = rq.StartWorkflowExecution(
             namespace="default",
             workflow_id=workflow_id,
             run_id=f"run-{index}",
             workflow_type=script.workflow_type,
-            task_queue=self.cluster.workload.task_queue,
+            task_queue=script.task_queue or self.cluster.workload.task_queue,
             request_id=f"start-{index}",
             input=script.input,
             workflow_task_timeout=WORKFLOW_TASK_TIMEOUT,

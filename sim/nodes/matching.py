@@ -185,8 +185,9 @@ class MatchingHost(Base):
         identity: str = "",
         worker_version: Opaque | None = None,
     ) -> None:
-        """A long poll that ends POLL_DEADLINE from now, or (`until_cancelled`, for a
-        live server whose callers hold the deadline) only through `cancel_poll`.
+        """A long poll that ends `cluster.poll_deadline` (POLL_DEADLINE) from now, or
+        (`until_cancelled`, for a live server whose callers hold the deadline) only
+        through `cancel_poll`.
         `identity` and `worker_version` are the poller's, recorded with a task it starts
         (default: the polling node's name)."""
         if poller_id in self.seen:
@@ -195,7 +196,7 @@ class MatchingHost(Base):
         if until_cancelled:  # a live caller's poll: forgotten once answered
             self.poller_info[poller_id] = (identity, worker_version)
         now = self.kernel.now
-        due = NO_DEADLINE if until_cancelled else now + POLL_DEADLINE
+        due = NO_DEADLINE if until_cancelled else now + self.cluster.poll_deadline
         self.workers[poller_id] = (src, callback)
         again = self.again.get(queue)
         if again:  # the `redeliver` mutant: a task already delivered, handed out again

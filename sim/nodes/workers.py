@@ -27,7 +27,6 @@ from sim.nodes.base import (
     Unavailable,
     task_queue,
 )
-from sim.nodes.matching import POLL_DEADLINE
 from sim.workflow_code import WorkflowCode
 from sim.workload_driver import activity_outcome
 from sim.workloads import Behaviour
@@ -72,7 +71,8 @@ class Poller(Base):
         host = self.cluster.router.matching_for(queue.name)
         node = self.cluster.matching[host]
         self.net.send(self.name, host, node.poll, self.name, self.on_poll, poller_id, queue)
-        self.kernel.after(POLL_DEADLINE + SECOND, self._poll_timeout, slot, poller_id, self.epoch)
+        deadline = self.cluster.poll_deadline + SECOND
+        self.kernel.after(deadline, self._poll_timeout, slot, poller_id, self.epoch)
 
     def _poll_timeout(self, slot: str, poller_id: str, epoch: int) -> None:
         if epoch == self.epoch and self.polling.get(slot) == poller_id:

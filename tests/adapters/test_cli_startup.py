@@ -13,6 +13,7 @@ import sys
 import tomllib
 from importlib.metadata import packages_distributions
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -88,10 +89,13 @@ def test_chosen_command_is_the_first_word_that_is_not_an_option() -> None:
 # -- the base install ------------------------------------------------------------------
 
 
-def third_party_imports(source: str) -> set[str]:
-    """Top-level names of the non-stdlib, non-project modules `source` imports."""
+def third_party_imports(source: str, deferred: bool = True) -> set[str]:
+    """Top-level names of the non-stdlib, non-project modules `source` imports; with
+    `deferred=False`, only those imported at module level (not inside a function)."""
     found: set[str] = set()
-    for node in ast.walk(ast.parse(source)):
+    tree = ast.parse(source)
+    nodes = ast.walk(tree) if deferred else _outside_functions(tree)
+    for node in nodes:
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
@@ -105,10 +109,21 @@ def third_party_imports(source: str) -> set[str]:
     return found
 
 
-def _base_distributions() -> set[str]:
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+def _outside_functions(tree: ast.AST) -> list[ast.AST]:
+    """The nodes of `tree` that run at import: all but function bodies."""
+    found: list[ast.AST] = []
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        found.append(node)
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            todo.extend(ast.iter_child_nodes(node))
+    return found
+
+
+def _distribution_names(requirements: list[str]) -> set[str]:
     names = set()
-    for requirement in project["dependencies"]:
+    for requirement in requirements:
         name = requirement.split(";")[0]
         for stop in "<>=!~[ ":
             name = name.split(stop)[0]
@@ -116,10 +131,28 @@ def _base_distributions() -> set[str]:
     return names
 
 
-def missing_base_dependencies(imports: set[str]) -> set[str]:
-    """Imported top-level modules whose distribution is not a base dependency."""
+def _project() -> dict[str, Any]:
+    project: dict[str, Any] = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))[
+        "project"
+    ]
+    return project
+
+
+def _base_distributions() -> set[str]:
+    return _distribution_names(_project()["dependencies"])
+
+
+def _user_extra_distributions() -> set[str]:
+    """The distributions of the optional extras users install (every extra but dev)."""
+    extras = _project()["optional-dependencies"]
+    return _distribution_names([r for name, reqs in extras.items() if name != "dev" for r in reqs])
+
+
+def missing_base_dependencies(imports: set[str], base: set[str] | None = None) -> set[str]:
+    """Imported top-level modules whose distribution is not in `base` (the base
+    dependencies unless given)."""
     owners = packages_distributions()
-    base = _base_distributions()
+    base = _base_distributions() if base is None else base
     missing = set()
     for top in imports:
         dists = {d.lower().replace("_", "-") for d in owners.get(top, [top])}
@@ -128,13 +161,39 @@ def missing_base_dependencies(imports: set[str]) -> set[str]:
     return missing
 
 
-def test_every_imported_package_is_a_base_dependency() -> None:
+def _package_sources() -> list[str]:
+    return [
+        path.read_text(encoding="utf-8")
+        for package in PACKAGES
+        for path in (ROOT / package).rglob("*.py")
+    ]
+
+
+def test_every_module_level_import_is_a_base_dependency() -> None:
     imports: set[str] = set()
-    for package in PACKAGES:
-        for path in (ROOT / package).rglob("*.py"):
-            imports |= third_party_imports(path.read_text(encoding="utf-8"))
+    for source in _package_sources():
+        imports |= third_party_imports(source, deferred=False)
     assert imports, "the scan found no third-party import at all"
     assert missing_base_dependencies(imports) == set()
+
+
+def test_every_deferred_import_is_a_base_or_user_extra_dependency() -> None:
+    """An import inside a function (run only by the option that needs it, which says
+    which extra to install when it is missing: `simulate --scheduler` and Dask's
+    distributed) may come from a user-facing extra, never from dev alone."""
+    imports: set[str] = set()
+    for source in _package_sources():
+        imports |= third_party_imports(source)
+    allowed = _base_distributions() | _user_extra_distributions()
+    assert missing_base_dependencies(imports, allowed) == set()
+
+
+def test_a_module_level_extra_import_would_be_caught() -> None:
+    source = "import distributed\nif True:\n    import rich\n\ndef f() -> None:\n    import z3\n"
+    assert third_party_imports(source, deferred=False) == {"distributed", "rich"}
+    assert third_party_imports(source) == {"distributed", "rich", "z3"}
+    assert missing_base_dependencies({"distributed"}) == {"distributed"}
+    assert missing_base_dependencies({"distributed"}, _user_extra_distributions()) == set()
 
 
 def test_a_dev_only_package_would_be_caught() -> None:

@@ -46,8 +46,8 @@ def test_negative_variant_exits_1_with_counterexample(capsys: pytest.CaptureFixt
     doc = json.loads(capsys.readouterr().out)
     (entry,) = doc["theorems"]
     assert doc["ok"] is False and entry["proved"] is False
-    assert entry["variant"] == "negative: drop idempotent-activity"
-    assert "side effects applied 2" in entry["counterexample"]
+    assert entry["variant"] == "negative: the service's drop of a closed activity made a no-op"
+    assert "result-at-most-once violated" in entry["counterexample"]
 
 
 def test_negative_report_prints_numbered_steps(capsys: pytest.CaptureFixture[str]) -> None:

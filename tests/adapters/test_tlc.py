@@ -23,7 +23,14 @@ ROOT = Path(__file__).resolve().parents[2]
 HISTORIES = ROOT / "tests" / "fixtures" / "histories"
 
 # The specs whose configurations this manifest covers (TwoPhase has its own checks).
-OWN_SPECS = ("WorkflowExecution", "Matching", "ShardOwnership", "Replay", "TwoPhase")
+OWN_SPECS = (
+    "WorkflowExecution",
+    "Matching",
+    "ShardOwnership",
+    "Replay",
+    "TwoPhase",
+    "MultiClusterReplication",
+)
 
 
 def _toolchain_or_skip() -> tlc.Toolchain:

@@ -46,22 +46,6 @@ def _steps(counterexample: str) -> list[str]:
     return [m.group(1) for m in re.finditer(r"^\s+\d+\. (?!init)(.*)$", counterexample, re.M)]
 
 
-def test_replay_negative_diverges_on_one_history() -> None:
-    result = replay_determinism.prove_negative()
-    assert not result.proved and result.counterexample is not None
-    ce = result.counterexample
-    assert ce.startswith("Replay(H) = Exec(H) violated, 1 step from:")
-    start = re.search(r"init  Exec state (-?\d+) commands (-?\d+), Replay state (-?\d+)", ce)
-    assert start is not None and start.group(1) == start.group(3)  # same initial state
-    reads = re.search(r"Exec reads (-?\d+), Replay reads (-?\d+)", ce)
-    assert reads is not None and reads.group(1) != reads.group(2)
-    end = re.search(
-        r"now: Exec state (-?\d+) commands (-?\d+), Replay state (-?\d+) commands (-?\d+)", ce
-    )
-    assert end is not None
-    assert (end.group(1), end.group(2)) != (end.group(3), end.group(4))
-
-
 def _replay_rows(table: fsm.Table[fsm.S, fsm.I], steps: list[str]) -> int:
     """Step `table` along the trace's row lines; return the results the trace claims."""
     by_value = {s.value: s for s in table.states}
@@ -189,33 +173,6 @@ def test_fencing_negative_is_rejected_by_core_shard() -> None:
     _, verdict = shard.conditional_write(store, write)
     assert isinstance(verdict, shard.ShardOwnershipLost)
     assert verdict.current_range_id == int(stale[0].group(3))
-
-
-@pytest.mark.parametrize(
-    ("dropped", "duplicate"),
-    [
-        ("atomic-conditional-history", "ScheduleActivityTask #2"),
-        ("deterministic-replay", "(its replay diverges) commits ScheduleActivityTask #2"),
-        ("idempotent-activity", None),
-    ],
-)
-def test_exactly_once_negatives_apply_an_effect_twice(dropped: str, duplicate: str | None) -> None:
-    result = exactly_once.prove(dropped)
-    assert not result.proved and result.counterexample is not None
-    ce = result.counterexample
-    assert ce.rstrip().endswith("side effects applied 2, completed False")
-    attempts = re.findall(r"an attempt of schedule #(\d+) runs", ce)
-    assert len(attempts) == 2
-    if duplicate is None:  # one schedule, its attempt redelivered
-        assert "ScheduleActivityTask #2" not in ce and attempts[0] == attempts[1]
-    else:  # two schedules, two tokens: idempotency cannot help
-        assert duplicate in ce and sorted(attempts) == ["1", "2"]
-
-
-def test_exactly_once_negative_is_the_idempotency_drop() -> None:
-    assert exactly_once.prove_negative().variant == "negative: drop idempotent-activity"
-    with pytest.raises(ValueError, match="unknown assumption"):
-        exactly_once.system("fairness")
 
 
 def test_a_non_inductive_invariant_is_not_proved_but_has_no_reachable_violation() -> None:

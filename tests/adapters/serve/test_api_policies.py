@@ -135,11 +135,13 @@ async def test_allow_duplicate_failed_only_refuses_after_a_success(client: Clien
 @bounded
 async def test_an_unimplemented_rpc_names_itself(client: Client) -> None:
     error = await rpc_error(
-        client.workflow_service.list_schedules(ws.ListSchedulesRequest(namespace="default"))
+        client.workflow_service.get_worker_build_id_compatibility(
+            ws.GetWorkerBuildIdCompatibilityRequest(namespace="default", task_queue="q")
+        )
     )
     assert error.status == RPCStatusCode.UNIMPLEMENTED
     assert "unknown method" in error.message
-    assert "ListSchedules" in error.message
+    assert "GetWorkerBuildIdCompatibility" in error.message
 
 
 # What GetSystemInfo declares; each must be something this server does.
@@ -161,9 +163,9 @@ async def test_system_info_declares_only_what_is_implemented(client: Client) -> 
     declared = {field.name for field, value in info.capabilities.ListFields() if value is True}
     assert declared == DECLARED
     # and what it leaves out really is absent
-    schedules = await rpc_error(
-        client.workflow_service.describe_schedule(
-            ws.DescribeScheduleRequest(namespace="default", schedule_id="s")
+    versioning = await rpc_error(
+        client.workflow_service.get_worker_build_id_compatibility(
+            ws.GetWorkerBuildIdCompatibilityRequest(namespace="default", task_queue="q")
         )
     )
     nexus = await rpc_error(
@@ -171,7 +173,7 @@ async def test_system_info_declares_only_what_is_implemented(client: Client) -> 
             ws.PollNexusTaskQueueRequest(namespace="default", task_queue=tq_pb.TaskQueue(name="q"))
         )
     )
-    assert {schedules.status, nexus.status} == {RPCStatusCode.UNIMPLEMENTED}
+    assert {versioning.status, nexus.status} == {RPCStatusCode.UNIMPLEMENTED}
     # count_group_by_execution_status is declared: a grouped count is answered
     await client.start_workflow(Waiter.run, "x", id="counted", task_queue=IDLE)
     grouped = await client.workflow_service.count_workflow_executions(

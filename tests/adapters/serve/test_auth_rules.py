@@ -29,7 +29,10 @@ def test_the_default_authorizers_rules() -> None:
     assert ns_rpc(root, "TestService", "GetCurrentTime", "")
     assert not ns_rpc(a, "TestService", "GetCurrentTime", "")
     assert not ns_rpc(a, "WorkflowService", "ListNamespaces", "x")  # cluster scope
-    assert not ns_rpc(root, "WorkflowService", "CreateSchedule", "x")  # not served: unknown
+    assert not ns_rpc(root, "WorkflowService", "PollNexusTaskQueue", "x")  # not served: unknown
+    assert ns_rpc(root, "WorkflowService", "CreateSchedule", "x")  # a write, as metadata.go
+    assert not ns_rpc(a, "WorkflowService", "StartBatchOperation", "x")
+    assert ns_rpc(a, "WorkflowService", "DescribeBatchOperation", "x")
     assert ns_rpc(None, "WorkflowService", "GetSystemInfo", "")
     assert ns_rpc(None, "grpc.health.v1.Health", "Check", "")
     assert not ns_rpc(None, "WorkflowService", "DescribeNamespace", "x")

@@ -130,7 +130,7 @@ async def test_a_worker_completes_every_workflow_under_swarm_faults(tmp_path: Pa
     doc = json.loads(report.read_text(encoding="utf-8"))
     assert code == 0 and doc["ok"] and doc["violations"] == [], out
     checked = [entry for entry in doc["invariants"] if entry["checked"] is not None]
-    assert len(checked) == 6 and all(entry["held"] for entry in checked)
+    assert len(checked) == 8 and all(entry["held"] for entry in checked)
     assert sum(doc["faults"]["injected"].values()) > 0  # faults really happened
     assert doc["runs"]["closed"] == 2 * count  # the workflows and their children
     assert "tmodel serve: INV-SINGLE-SHARD-WRITER: held" in out

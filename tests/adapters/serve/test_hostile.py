@@ -41,6 +41,9 @@ MIB = 1024 * 1024
 async def server() -> AsyncIterator[Server]:
     served = Server("127.0.0.1:0", ("default", "flood"))
     await served.start()
+    # The internal worker's standing polls (two per namespace, on the system queue) are
+    # the server's own, not callers'; stopped, so what _held counts is the callers'.
+    await served.internal.stop()
     yield served
     await served.stop()
 

@@ -1,0 +1,127 @@
+"""The scheduler workflow's contract: its names, input, signals and queries.
+
+From Temporal's service/worker/scheduler (the workflow-based scheduler; newer servers
+run schedules on CHASM instead, which this model does not follow): fx.go names the
+workflow type, workflow.go the workflow id prefix, the signal and query names, and
+common/primitives/task_queues.go the per-namespace worker's task queue. A schedule with
+id S in namespace N is the workflow ``temporal-sys-scheduler:S`` in N, started on that
+task queue with `StartScheduleArgs` as its one argument (protojson, as below).
+
+Signals: "update" (`FullUpdateRequest`), "patch" (`SchedulePatch`), "refresh" (no
+argument). Queries: "describe" -> `DescribeResponse` JSON; "listMatchingTimes"
+(start, end as RFC 3339) -> {"startTime": [...]}. Deleting a schedule terminates its
+workflow (frontend DeleteSchedule); the workflow's activities run on the same task
+queue: StartWorkflow, WatchWorkflow, CancelWorkflow, TerminateWorkflow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from core.opaque import JsonValue
+from core.schedule.codec import BadSchedule, Obj, get_int, get_obj, get_str, get_ts, prune, ts
+from core.schedule.messages import Schedule, SchedulePatch
+
+WORKFLOW_TYPE = "temporal-sys-scheduler-workflow"
+WORKFLOW_ID_PREFIX = "temporal-sys-scheduler:"
+TASK_QUEUE = "temporal-sys-per-ns-tq"
+NAMESPACE_DIVISION = "TemporalScheduler"
+SIGNAL_UPDATE = "update"
+SIGNAL_PATCH = "patch"
+SIGNAL_REFRESH = "refresh"
+QUERY_DESCRIBE = "describe"
+QUERY_LIST_MATCHING_TIMES = "listMatchingTimes"
+ACTIVITY_START = "StartWorkflow"
+ACTIVITY_WATCH = "WatchWorkflow"
+ACTIVITY_CANCEL = "CancelWorkflow"
+ACTIVITY_TERMINATE = "TerminateWorkflow"
+# The error type the StartWorkflow activity fails with when the id is taken
+# (workflow.go isUserScheduleError): the scheduler drops that start.
+ALREADY_STARTED = "serviceerror.WorkflowExecutionAlreadyStarted"
+
+
+def workflow_id(schedule_id: str) -> str:
+    return WORKFLOW_ID_PREFIX + schedule_id
+
+
+@dataclass(frozen=True, slots=True)
+class StartScheduleArgs:
+    """The scheduler workflow's input (server api/schedule/v1 StartScheduleArgs): the
+    schedule, who it belongs to, and an optional patch to apply at once. `state` and
+    `info` carry the previous run's state across continue-as-new (JSON, written by
+    core/schedule/scheduler.py)."""
+
+    schedule: Schedule
+    namespace: str
+    namespace_id: str
+    schedule_id: str
+    initial_patch: SchedulePatch | None = None
+    state: Obj = field(default_factory=dict)
+    info: Obj = field(default_factory=dict)
+
+    def to_json(self) -> Obj:
+        return prune(
+            {
+                "schedule": self.schedule.to_json(),
+                "initialPatch": None
+                if self.initial_patch is None
+                else self.initial_patch.to_json(),
+                "state": {
+                    **self.state,
+                    "namespace": self.namespace,
+                    "namespaceId": self.namespace_id,
+                    "scheduleId": self.schedule_id,
+                },
+                "info": self.info,
+            }
+        )
+
+    @staticmethod
+    def from_json(value: JsonValue) -> StartScheduleArgs:
+        o = get_obj(value, "StartScheduleArgs")
+        state = get_obj(o.get("state", {}), "state")
+        patch = o.get("initialPatch")
+        return StartScheduleArgs(
+            Schedule.from_json(get_obj(o.get("schedule", {}), "schedule")),
+            get_str(state, "namespace"),
+            get_str(state, "namespaceId"),
+            get_str(state, "scheduleId"),
+            None if patch is None else SchedulePatch.from_json(get_obj(patch, "initialPatch")),
+            {k: v for k, v in state.items() if k not in ("namespace", "namespaceId", "scheduleId")},
+            get_obj(o.get("info", {}), "info"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class FullUpdateRequest:
+    """The "update" signal: a whole new schedule; ignored if `conflict_token` is set
+    and differs from the schedule's (workflow.go checkConflict)."""
+
+    schedule: Schedule
+    conflict_token: int = 0
+
+    def to_json(self) -> Obj:
+        return prune(
+            {"schedule": self.schedule.to_json(), "conflictToken": str(self.conflict_token)}
+        )
+
+    @staticmethod
+    def from_json(value: JsonValue) -> FullUpdateRequest:
+        o = get_obj(value, "FullUpdateRequest")
+        return FullUpdateRequest(
+            Schedule.from_json(get_obj(o.get("schedule", {}), "schedule")),
+            get_int(o, "conflictToken"),
+        )
+
+
+def matching_times_args(start: int, end: int) -> list[JsonValue]:
+    """The "listMatchingTimes" query's argument (ListScheduleMatchingTimesRequest)."""
+    return [{"startTime": ts(start), "endTime": ts(end)}]
+
+
+def matching_times_range(value: JsonValue) -> tuple[int, int]:
+    o = get_obj(value, "ListScheduleMatchingTimesRequest")
+    start, end = get_ts(o, "startTime"), get_ts(o, "endTime")
+    if start is None or end is None:
+        raise BadSchedule("missing or invalid query")
+    return start, end

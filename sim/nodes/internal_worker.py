@@ -1,0 +1,228 @@
+"""The worker service's per-namespace worker: runs system workflows and their activities.
+
+Temporal's worker service runs, per namespace, a worker on the task queue
+``temporal-sys-per-ns-tq`` (common/primitives/task_queues.go PerNSWorkerTaskQueue) that
+executes the system workflows registered as per-namespace components - the scheduler
+(service/worker/scheduler/fx.go) among them. This node is that worker: it polls the
+queue for workflow tasks (answered by the replay engine through the `WorkflowCode`
+door, like any workflow worker, sticky cache included) and for the scheduler's
+activities, which it carries out against the frontend as Temporal's
+service/worker/scheduler/activities.go does:
+
+- StartWorkflow: StartWorkflowExecution with the request id the workflow chose (so a
+  retried attempt is answered with the same run); an id already used fails the
+  activity, non-retryable, with the type the scheduler recognises;
+- WatchWorkflow: the current run's status; a long poll asks again every 5 s and
+  heartbeats until the run has closed;
+- CancelWorkflow, TerminateWorkflow: the request, then done.
+
+An activity task does not carry its input here, so the worker reads it from the
+ActivityTaskScheduled event of the scheduler's history (one more read).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from core import payloads
+from core.enums import EventType as E
+from core.enums import WorkflowIdReusePolicy
+from core.events import ActivityTaskScheduledEventAttributes, HistoryEvent
+from core.opaque import JsonValue
+from core.schedule import api
+from core.statemachine.history.service import requests as rq
+from core.statemachine.matching import QueueKind, TaskKind
+from sim.kernel import SECOND
+from sim.nodes.base import Describe, History, Payload, StartedActivityTask, Unavailable, task_queue
+from sim.nodes.workers import CALL_TIMEOUT, WorkflowWorker
+from sim.workflow_code import WorkflowCode
+from sim.workloads import Behaviour
+
+ASKS = 5  # attempts at one frontend call before the activity is left to time out
+# Temporal's watcher long-polls the run's history for its close and heartbeats every
+# 60 s (activities.go tryWatchWorkflow); history here has no such poll, so it asks.
+WATCH_EVERY = 5 * SECOND
+STATUS = {
+    E.WORKFLOW_EXECUTION_COMPLETED: "Completed",
+    E.WORKFLOW_EXECUTION_FAILED: "Failed",
+    E.WORKFLOW_EXECUTION_CANCELED: "Canceled",
+    E.WORKFLOW_EXECUTION_TERMINATED: "Terminated",
+    E.WORKFLOW_EXECUTION_TIMED_OUT: "TimedOut",
+}
+Then = Callable[[Payload], None]
+
+
+class InternalWorker(WorkflowWorker):
+    def __init__(self, name: str, cluster: Any, behaviour: Behaviour, code: WorkflowCode) -> None:
+        super().__init__(name, cluster, behaviour, code)
+        self.sticky_queue = f"sticky-{name}"
+        normal = task_queue(api.TASK_QUEUE, TaskKind.WORKFLOW)
+        sticky = task_queue(self.sticky_queue, TaskKind.WORKFLOW, QueueKind.STICKY)
+        activities = task_queue(api.TASK_QUEUE, TaskKind.ACTIVITY)
+        self.slots = (("n0", normal), ("s", sticky), ("a0", activities))
+        self.asks: dict[int, tuple[int, str, str, Any, Then]] = {}
+
+    def restart(self) -> None:
+        self.asks = {}
+        super().restart()
+
+    def handle_task(self, slot: str, answer: Payload) -> None:
+        if isinstance(answer, StartedActivityTask):
+            # What to do is in the scheduled event: read the scheduler's history first.
+            def run(history: Payload) -> None:
+                if isinstance(history, History):
+                    self._run(answer, history.events)
+
+            self.ask(answer.workflow_id, answer.run_id, Describe(), run)
+        else:
+            super().handle_task(slot, answer)
+
+    # -- calls through the frontend, each with its own continuation -------------------
+    def ask(self, workflow_id: str, run_id: str, req: Any, then: Then, attempt: int = 0) -> None:
+        if not self.up:
+            return
+        self.seq += 1
+        token = self.seq
+        self.asks[token] = (attempt, workflow_id, run_id, req, then)
+        fe = self.cluster.frontend
+        self.net.send(
+            self.name,
+            fe.name,
+            fe.request,
+            self.name,
+            self.on_answer,
+            token,
+            "default",
+            workflow_id,
+            run_id,
+            req,
+        )
+        self.kernel.after(CALL_TIMEOUT, self._ask_timeout, token, self.epoch)
+
+    def _ask_timeout(self, token: int, epoch: int) -> None:
+        if epoch == self.epoch and token in self.asks:
+            self._ask_again(token)
+
+    def _ask_again(self, token: int) -> None:
+        attempt, workflow_id, run_id, req, then = self.asks.pop(token)
+        if attempt + 1 < ASKS:
+            self.ask(workflow_id, run_id, req, then, attempt + 1)
+
+    def on_answer(self, token: int, answer: Payload) -> None:
+        if token not in self.asks:
+            return
+        if isinstance(answer, Unavailable):
+            self._ask_again(token)
+            return
+        then = self.asks.pop(token)[4]
+        then(answer)
+
+    # -- the scheduler's activities ------------------------------------------------------
+    def _run(self, task: StartedActivityTask, history: tuple[HistoryEvent, ...]) -> None:
+        sid = task.started.token.scheduled_event_id
+        event = next((e for e in history if e.event_id == sid), None)
+        if event is None or not isinstance(event.attributes, ActivityTaskScheduledEventAttributes):
+            return  # not there (yet): the attempt times out and is retried
+        kind = event.attributes.activity_type.name if event.attributes.activity_type else ""
+        # It runs (at least once per recorded completion: INV-ACTIVITY-AT-LEAST-ONCE).
+        token = task.started.token
+        self.cluster.monitor.ledger.executed_attempt(
+            task.run_id, token.scheduled_event_id, token.attempt
+        )
+        args = payloads.from_payloads(event.attributes.input)
+        request = args[0] if args and isinstance(args[0], dict) else {}
+        self.kernel.log(self.name, f"activity {kind} for {task.workflow_id}")
+        if kind == api.ACTIVITY_START:
+            self._start(task, request)
+        elif kind == api.ACTIVITY_WATCH:
+            self._watch(task, request)
+        elif kind in (api.ACTIVITY_CANCEL, api.ACTIVITY_TERMINATE):
+            self._stop(task, kind, request)
+        else:
+            self._fail(task, f"unknown activity {kind}", "", True)
+
+    def _start(self, task: StartedActivityTask, request: dict[str, JsonValue]) -> None:
+        request_id = str(request.get("requestId", ""))
+        run_id = f"run-{request_id}"
+        args = request.get("args")
+        policy = WorkflowIdReusePolicy.REJECT_DUPLICATE
+        if request.get("workflowIdReusePolicy") == "ALLOW_DUPLICATE":
+            policy = WorkflowIdReusePolicy.ALLOW_DUPLICATE
+        wid = str(request.get("workflowId", ""))
+        req = rq.StartWorkflowExecution(
+            namespace="default",
+            workflow_id=wid,
+            run_id=run_id,
+            workflow_type=str(request.get("workflowType", "")),
+            task_queue=str(request.get("taskQueue", "")),
+            request_id=request_id,
+            input=payloads.to_payloads(args if isinstance(args, list) else []),
+            identity=str(request.get("identity", "")),
+            id_reuse_policy=policy,
+        )
+
+        def started(answer: Payload) -> None:
+            if isinstance(answer, rq.Error) and answer.kind is rq.ErrorKind.ALREADY_EXISTS:
+                self._fail(task, answer.message, api.ALREADY_STARTED, True)
+            elif isinstance(answer, rq.Error):
+                self._fail(task, answer.message, "StartFailed", False)
+            else:
+                self.kernel.log(self.name, f"started {wid}")
+                self._complete(task, {"runId": run_id})
+
+        self.ask(wid, "", req, started)
+
+    def _watch(self, task: StartedActivityTask, request: dict[str, JsonValue]) -> None:
+        wid = str(request.get("workflowId", ""))
+
+        def seen(answer: Payload) -> None:
+            if not isinstance(answer, History):
+                self._complete(task, {"status": "Unknown"})
+                return
+            last = answer.events[-1] if answer.events else None
+            status = STATUS.get(last.event_type, "Running") if last is not None else "Running"
+            if status == "Running" and request.get("longPoll") is True:
+                self.call(
+                    task.workflow_id,
+                    task.run_id,
+                    rq.RecordActivityTaskHeartbeat(task.started.token),
+                )
+                self.kernel.after(WATCH_EVERY, self._watch_again, task, request, self.epoch)
+                return
+            failure = ""
+            if last is not None and last.event_type is E.WORKFLOW_EXECUTION_FAILED:
+                failure = payloads.failure_message(getattr(last.attributes, "failure", None))
+            self._complete(task, {"status": status, "failure": failure})
+
+        self.ask(wid, "", Describe(), seen)
+
+    def _watch_again(
+        self, task: StartedActivityTask, request: dict[str, JsonValue], epoch: int
+    ) -> None:
+        if epoch == self.epoch:
+            self._watch(task, request)
+
+    def _stop(self, task: StartedActivityTask, kind: str, request: dict[str, JsonValue]) -> None:
+        wid, run_id = str(request.get("workflowId", "")), str(request.get("runId", ""))
+        req: rq.Request
+        if kind == api.ACTIVITY_CANCEL:
+            req = rq.RequestCancelWorkflowExecution(
+                f"{task.run_id}/{task.started.token.scheduled_event_id}", self.name
+            )
+        else:
+            req = rq.TerminateWorkflowExecution("terminated by schedule overlap policy", self.name)
+        self.ask(wid, run_id, req, lambda answer: self._complete(task, {}))
+
+    def _complete(self, task: StartedActivityTask, result: JsonValue) -> None:
+        req = rq.RespondActivityTaskCompleted(
+            task.started.token, payloads.to_payloads([result]), self.name
+        )
+        self.call(task.workflow_id, task.run_id, req)
+
+    def _fail(self, task: StartedActivityTask, message: str, error_type: str, final: bool) -> None:
+        failure = payloads.application_failure(message, error_type, final)
+        req = rq.RespondActivityTaskFailed(
+            task.started.token, failure, error_type, final, self.name
+        )
+        self.call(task.workflow_id, task.run_id, req)

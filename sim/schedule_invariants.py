@@ -1,0 +1,259 @@
+"""End-of-run invariants of the `schedules` workload, from the histories alone.
+
+For each schedule, the scheduler's runs (its continue-as-new chain) are read from the
+committed histories; the last one is replayed to recover the scheduler's state (what
+`describe` would answer: counters, buffer, processed span); the workflows it started
+are the runs whose id is the action's id plus a nominal time (SCHED-WORKFLOW-ID).
+
+- INV-SCHEDULE-ACTIONS: no workflow is started for a time the spec does not give in
+  the span the scheduler processed, (creation, last action]; no time of that span is
+  lost (neither started, nor a failed start, nor covered by the skipped, missed,
+  dropped and buffered counts); and no more times are started or counted than the
+  span holds. CANCEL_OTHER and TERMINATE_OTHER may replace a buffered start by a later
+  one uncounted (buffer.go), so the lost check leaves them out.
+- INV-SCHEDULE-NO-DUPLICATE: no scheduled time's workflow is started twice, and no
+  start is refused because its workflow id was already used.
+- INV-SCHEDULE-CATCHUP: no time is started whose catch-up window had passed when the
+  scheduler first could have seen it (the first of its workflow tasks at or after the
+  time: the scheduler decides no earlier than that).
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from core import payloads
+from core.enums import EventType as E
+from core.errors import BadInput, BadPayload, Nondeterminism, PotentialDeadlock
+from core.events import (
+    ActivityTaskCompletedEventAttributes,
+    ActivityTaskScheduledEventAttributes,
+    HistoryEvent,
+    WorkflowExecutionStartedEventAttributes,
+)
+from core.schedule import api
+from core.schedule.calendar import SpecError
+from core.schedule.messages import OverlapPolicy
+from core.schedule.scheduler import DEFAULT_CATCHUP_WINDOW, MIN_CATCHUP_WINDOW, Scheduler
+from core.schedule.spec import CompiledSpec, compile_spec
+from core.schedule.workflow import SchedulerWorkflow
+from core.statemachine.replay import driver
+from core.timefmt import parse_rfc3339
+from core.workflow import definition
+
+Problem = tuple[str, str]  # (invariant id, message)
+INVARIANTS: tuple[tuple[str, str], ...] = (
+    ("INV-SCHEDULE-ACTIONS", "each processed schedule time started once or accounted for"),
+    ("INV-SCHEDULE-NO-DUPLICATE", "no schedule time started twice, no start refused as a repeat"),
+    ("INV-SCHEDULE-CATCHUP", "no time started after its catch-up window had passed"),
+)
+REPLACING = (OverlapPolicy.CANCEL_OTHER, OverlapPolicy.TERMINATE_OTHER)
+_CLOSES = (E.ACTIVITY_TASK_COMPLETED, E.ACTIVITY_TASK_FAILED, E.ACTIVITY_TASK_TIMED_OUT)
+
+
+def check_schedules(
+    histories: Mapping[str, Sequence[HistoryEvent]], workflow_of: Mapping[str, str]
+) -> list[Problem]:
+    """Every problem of every schedule in a run's histories (run id -> events)."""
+    runs_of: dict[str, list[str]] = {}
+    for run_id, wid in sorted(workflow_of.items()):
+        runs_of.setdefault(wid, []).append(run_id)
+    out: list[Problem] = []
+    for wid in sorted(runs_of):
+        if wid.startswith(api.WORKFLOW_ID_PREFIX):
+            chain = sorted(runs_of[wid], key=lambda r: _start_time(histories[r]))
+            out += check_schedule(wid, [histories[r] for r in chain], runs_of)
+    return out
+
+
+def _start_time(history: Sequence[HistoryEvent]) -> int:
+    return (history[0].event_time or 0) if history else 0
+
+
+def final_scheduler(chain: Sequence[Sequence[HistoryEvent]]) -> Scheduler | None:
+    """The scheduler's state at the end of its last run (None if it never ran)."""
+    try:
+        result = driver.replay(definition(SchedulerWorkflow), chain[-1])
+    except (Nondeterminism, BadPayload, PotentialDeadlock):
+        return None  # THM-3.1 reports it
+    instance: Any = result.execution.instance
+    s = getattr(instance, "s", None)
+    return s if isinstance(s, Scheduler) else None
+
+
+@dataclass(frozen=True, slots=True)
+class Created:
+    """The schedule as the client created it (its first run's input), read apart from
+    the scheduler's own state so that a broken scheduler cannot vouch for itself."""
+
+    spec: CompiledSpec
+    seed: str
+    window: int
+    policy: OverlapPolicy
+
+    @staticmethod
+    def of(first: Sequence[HistoryEvent]) -> Created | None:
+        attrs = first[0].attributes if first else None
+        if not isinstance(attrs, WorkflowExecutionStartedEventAttributes):
+            return None
+        try:
+            args = api.StartScheduleArgs.from_json(payloads.first(attrs.input))
+            spec = compile_spec(args.schedule.spec)
+        except (BadInput, SpecError):
+            return None
+        p = args.schedule.policies
+        # workflow.go getCatchupWindow and resolveOverlapPolicy, restated.
+        window = DEFAULT_CATCHUP_WINDOW if p.catchup_window is None else p.catchup_window
+        policy = p.overlap_policy or OverlapPolicy.SKIP
+        seed = f"{args.namespace_id}-{args.schedule_id}"
+        return Created(spec, seed, max(window, MIN_CATCHUP_WINDOW), policy)
+
+
+def check_schedule(
+    wid: str, chain: Sequence[Sequence[HistoryEvent]], runs_of: Mapping[str, list[str]]
+) -> list[Problem]:
+    s = final_scheduler(chain)
+    created = Created.of(chain[0])
+    if s is None or created is None or s.schedule.action is None or s.last_processed is None:
+        return []
+    prefix = s.schedule.action.workflow_id + "-"
+    started: Counter[int] = Counter()
+    for job_id, runs in runs_of.items():
+        if job_id.startswith(prefix):
+            started[parse_rfc3339(job_id[len(prefix) :])] += len(runs)
+    expected = _expected(s, created)
+    failed, refused, decided_at = _start_activities(chain, prefix)
+    out: list[Problem] = []
+    for nominal, n in sorted(started.items()):
+        if n > 1:
+            out.append(("INV-SCHEDULE-NO-DUPLICATE", f"{wid}: {prefix}{nominal} started {n} times"))
+        if nominal not in expected:
+            out.append(("INV-SCHEDULE-ACTIONS", f"{wid}: started {nominal}, not a processed time"))
+    for nominal in refused:
+        out.append(("INV-SCHEDULE-NO-DUPLICATE", f"{wid}: start of {nominal} refused: id in use"))
+    out += _accounting(wid, s, created, set(started), set(expected), set(failed))
+    out += _catchup(wid, created.window, started, expected, _task_times(chain))
+    return out + [p for p in _decided_problems(wid, decided_at)]
+
+
+def _accounting(
+    wid: str,
+    s: Scheduler,
+    created: Created,
+    started: set[int],
+    expected: set[int],
+    failed: set[int],
+) -> list[Problem]:
+    """Lost: a processed time neither started, nor failed, nor covered by a counter.
+    Over-counted: more times started or counted than were processed. The catch-up
+    counter is left out of the second check: Temporal's scheduler reprocesses from its
+    last action (workflow.go UseLastAction), so a missed time counts again at each
+    wake-up until an action is taken."""
+    done = len(started & expected) + len(failed - started)
+    open_ = len(expected - started - failed)
+    allowance = s.overlap_skipped + s.missed_catchup_window + s.buffer_dropped + len(s.buffer)
+    counted = s.overlap_skipped + s.buffer_dropped + len(s.buffer)
+    detail = (
+        f"(started {len(started & expected)}, failed starts {len(failed - started)}, skipped "
+        f"{s.overlap_skipped}, missed {s.missed_catchup_window}, dropped {s.buffer_dropped}, "
+        f"buffered {len(s.buffer)})"
+    )
+    out: list[Problem] = []
+    if created.policy not in REPLACING and open_ > allowance:
+        out.append(
+            (
+                "INV-SCHEDULE-ACTIONS",
+                f"{wid}: {open_ - allowance} of {len(expected)} times lost {detail}",
+            )
+        )
+    if done + counted > len(expected):
+        out.append(
+            (
+                "INV-SCHEDULE-ACTIONS",
+                f"{wid}: {len(expected)} times, {done + counted} taken or counted {detail}",
+            )
+        )
+    return out
+
+
+def _expected(s: Scheduler, created: Created) -> dict[int, int]:
+    """nominal -> actual (jittered) time of each spec time in (created, last processed]."""
+    out: dict[int, int] = {}
+    t = s.create_time
+    while s.last_processed is not None:
+        r = created.spec.get_next_time(created.seed, t)
+        if r.nominal is None or r.next is None or r.next > s.last_processed:
+            break
+        out[r.nominal] = t = r.next
+    return out
+
+
+def _start_activities(
+    chain: Sequence[Sequence[HistoryEvent]], prefix: str
+) -> tuple[list[int], list[int], list[tuple[int, int]]]:
+    """(nominal times whose start failed, those refused as already started, and
+    (nominal, scheduling event id) pairs) over the StartWorkflow activities."""
+    failed: list[int] = []
+    refused: list[int] = []
+    decided: list[tuple[int, int]] = []
+    for history in chain:
+        wanted: dict[int, int] = {}
+        for event in history:
+            a = event.attributes
+            if isinstance(a, ActivityTaskScheduledEventAttributes):
+                if a.activity_type is None or a.activity_type.name != api.ACTIVITY_START:
+                    continue
+                request = (payloads.from_payloads(a.input) or [{}])[0]
+                job = request.get("workflowId", "") if isinstance(request, dict) else ""
+                if isinstance(job, str) and job.startswith(prefix):
+                    wanted[event.event_id] = parse_rfc3339(job[len(prefix) :])
+                    decided.append((wanted[event.event_id], event.event_id))
+            elif event.event_type in _CLOSES and not isinstance(
+                a, ActivityTaskCompletedEventAttributes
+            ):
+                nominal = wanted.get(getattr(a, "scheduled_event_id", -1))
+                if nominal is None:
+                    continue
+                failed.append(nominal)
+                if payloads.failure_type(getattr(a, "failure", None)) == api.ALREADY_STARTED:
+                    refused.append(nominal)
+    return failed, refused, decided
+
+
+def _decided_problems(wid: str, decided: list[tuple[int, int]]) -> list[Problem]:
+    """A start activity scheduled twice for one time is a duplicate decision."""
+    seen = Counter(nominal for nominal, _ in decided)
+    return [
+        ("INV-SCHEDULE-NO-DUPLICATE", f"{wid}: {n} start activities for time {nominal}")
+        for nominal, n in sorted(seen.items())
+        if n > 1
+    ]
+
+
+def _task_times(chain: Sequence[Sequence[HistoryEvent]]) -> list[int]:
+    return sorted(
+        e.event_time or 0 for h in chain for e in h if e.event_type is E.WORKFLOW_TASK_STARTED
+    )
+
+
+def _catchup(
+    wid: str, window: int, started: Counter[int], expected: dict[int, int], tasks: list[int]
+) -> list[Problem]:
+    out: list[Problem] = []
+    for nominal in sorted(set(started) & set(expected)):
+        actual = expected[nominal]
+        i = bisect.bisect_left(tasks, actual)
+        if i < len(tasks) and tasks[i] - actual > window:
+            late = (tasks[i] - actual) / 1e9
+            out.append(
+                (
+                    "INV-SCHEDULE-CATCHUP",
+                    f"{wid}: time {nominal} started though first seen {late:.1f} s late "
+                    f"(window {window / 1e9:.0f} s)",
+                )
+            )
+    return out

@@ -1,0 +1,223 @@
+"""The mutation matrix (issue 16): each mutation is a copy of the source tree with one
+guard broken, and each column a `tmodel` command run on that copy, which must catch it.
+
+Rows (`MUTATIONS`): the range-id fence off in `core/statemachine/shard.py`; the
+duplicate-completion guard removed (`drop` of a closed activity, today in
+`service/activity.py`); a replay-table row removed; a history-table row removed.
+Columns: ``tmodel prove`` must report NOT PROVED with a counterexample that replays on
+the mutated code; ``tmodel check`` must report a violation, and so must the simulator
+(the run ``tmodel simulate --workflows 20 --seed 0`` makes, without its shrinking).
+One copy per mutation per session (module-scoped fixture).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.mutation.harness import Mutation, PatchError, apply, make_copy, python, tmodel
+
+FENCE_OFF = Mutation(
+    "fence-off",
+    "the range-id check of conditional_write disabled",
+    "core/statemachine/shard.py",
+    "    if write.range_id != row.range_id:\n",
+    "    if False:  # mutated: the range-id check disabled\n",
+)
+
+DUPLICATE_COMPLETION = Mutation(
+    "duplicate-completion",
+    "a closed activity is no longer dropped from mutable state, so a duplicated "
+    "RespondActivityTaskCompleted is accepted (after h-tables16 lands, re-point this at the "
+    "table row that holds the guard)",
+    "core/statemachine/history/service/activity.py",
+    "def _closed(txn: Txn, info: ActivityInfo) -> Outcome:\n"
+    "    drop(txn, info.scheduled_event_id)\n",
+    "def _closed(txn: Txn, info: ActivityInfo) -> Outcome:\n",
+)
+REPLAY_ROW = Mutation(
+    "replay-row",
+    "the replay activity machine's row for ActivityTaskStarted after a cancel request removed",
+    "core/statemachine/replay/activity.py",
+    "    Row(S.CANCEL_REQUESTED, I.STARTED, S.CANCEL_REQUESTED),\n",
+    "",
+)
+HISTORY_ROW = Mutation(
+    "history-row",
+    "the validator's activity row Scheduled --ActivityTaskTimedOut--> TimedOut removed "
+    "(a service-table row once h-tables16 lands)",
+    "core/statemachine/history/activity.py",
+    "        (_S.SCHEDULED, _I.TIMED_OUT, _S.TIMED_OUT),\n",
+    "",
+)
+
+MUTATIONS = {m.name: m for m in (FENCE_OFF, DUPLICATE_COMPLETION, REPLAY_ROW, HISTORY_ROW)}
+
+
+@pytest.fixture(scope="module", params=list(MUTATIONS))
+def mutated(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Mutation, Path]:
+    mutation = MUTATIONS[request.param]
+    return mutation, make_copy(mutation, tmp_path_factory.mktemp(mutation.name))
+
+
+def test_a_patch_that_does_not_apply_fails_loudly(tmp_path: Path) -> None:
+    (tmp_path / "core").mkdir()
+    (tmp_path / "core" / "x.py").write_text("a = 1\na = 1\n", "utf-8")
+    with pytest.raises(PatchError, match="occurs 0 times"):
+        apply(Mutation("m", "", "core/x.py", "b = 2", "b = 3"), tmp_path)
+    with pytest.raises(PatchError, match="occurs 2 times"):
+        apply(Mutation("m", "", "core/x.py", "a = 1", "a = 2"), tmp_path)
+
+
+PROVE = {
+    "fence-off": "THM-FENCING",
+    "duplicate-completion": "THM-EXACTLY-ONCE",
+    "replay-row": "THM-3.1",
+    "history-row": "THM-3.1",
+}
+CHECK = {
+    "fence-off": "shard-failover",
+    "duplicate-completion": "workflow-run",
+    "replay-row": "workflow-run",
+    "history-row": "workflow-run",
+}
+SIMULATE = """
+from sim.config import SimConfig
+from sim.run import simulate
+result = simulate(SimConfig(seed=0, workflows=20))
+print(" ".join(sorted({v.id for v in result.violations})) or "none")
+"""
+
+
+def _prove(tree: Path, theorem: str) -> dict[str, object]:
+    done = tmodel(tree, "prove", theorem, "--json")
+    assert done.returncode == 1, done.stdout + done.stderr
+    doc = json.loads(done.stdout)
+    (entry,) = doc["theorems"]
+    assert entry["proved"] is False and isinstance(entry["counterexample"], str)
+    return dict(entry)
+
+
+def _fencing_replays(tree: Path, counterexample: str) -> None:
+    """Feed the trace's acquisitions and writes to the copy's (mutated) shard functions:
+    a stale owner's write is accepted."""
+    steps = re.findall(r"^\s+\d+\. (host \d+) (acquires|commits a write)", counterexample, re.M)
+    assert steps and steps[-1][1] == "commits a write", counterexample
+    script = f"""
+from core.statemachine import shard
+store, ctx = shard.initial_store(1), {{}}
+for who, what in {steps!r}:
+    if what == "acquires":
+        store, ctx[who] = shard.acquire(store, shard.start(1, who))
+        continue
+    write = shard.Write(1, ctx[who].range_id, "ns", "wf", "run", 0, 2)
+    stored = shard.shard_record(store, 1).range_id
+    store, result = shard.conditional_write(store, write)
+    print(type(result).__name__, ctx[who].range_id, stored)
+"""
+    last = python(tree, script).stdout.splitlines()[-1].split()
+    assert last[0] == "WriteOk" and int(last[1]) < int(last[2]), last
+
+
+def _exactly_once_replays(tree: Path, counterexample: str) -> None:
+    """Re-run the trace's actions on the copy's model over its (mutated) service: the
+    history then holds two results for the one activity."""
+    actions = re.findall(r"^\s+\d+\. (\w+)(?:#(\d+))?$", counterexample, re.M)
+    assert actions, counterexample
+    script = f"""
+from proofs import checker
+from proofs.theorems import exactly_once as thm
+model = thm.ExactlyOnce()
+actions = [thm.Action(n, int(i or 0)) for n, i in {actions!r}]
+last = checker.replay(model, next(iter(model.init_states())), actions)[-1]
+print(sum(e.event_type.name == "ACTIVITY_TASK_COMPLETED" for e in last.history))
+"""
+    assert python(tree, script).stdout.split() == ["2"]
+
+
+def _languages_differ(tree: Path, counterexample: str) -> None:
+    """Step the trace's events through the copy's activity tables: one side takes all
+    of them, the other does not, whatever commands the workflow issues."""
+    first = counterexample.splitlines()[0]
+    names = first.split(": ")[-1].split(", ")
+    script = f"""
+import re
+from core.enums import EventType
+from core.statemachine.history import activity as h
+from core.statemachine.replay import activity as r
+def event(name):
+    return EventType[re.sub(r"(?<!^)(?=[A-Z])", "_", str(name)).upper()]
+events = [event(n) for n in {names!r}]
+hin = {{event(i.value): i for i in h.TABLE.inputs}}
+state, history_ok = h.TABLE.initial, events[0] is EventType.ACTIVITY_TASK_SCHEDULED
+for e in events[1:]:
+    row = h.TABLE.next.get((state, hin.get(e)))
+    history_ok = history_ok and row is not None
+    state = row.target if row else state
+commands = [i for i in r.TABLE.inputs if i not in set(r.EVENT_INPUTS.values())]
+def close(states):
+    out, todo = set(states), list(states)
+    while todo:
+        s = todo.pop()
+        for c in commands:
+            row = r.TABLE.next.get((s, c))
+            if row and row.target not in out:
+                out.add(row.target); todo.append(row.target)
+    return out
+states = close({{r.TABLE.initial}})
+for e in events:
+    rows = [r.TABLE.next.get((s, r.EVENT_INPUTS[e])) for s in states]
+    states = close({{row.target for row in rows if row is not None}})
+print(history_ok, bool(states))
+"""
+    verdict = python(tree, script).stdout.split()
+    assert verdict in (["True", "False"], ["False", "True"]), (names, verdict)
+
+
+def test_prove_catches(mutated: tuple[Mutation, Path]) -> None:
+    mutation, tree = mutated
+    entry = _prove(tree, PROVE[mutation.name])
+    counterexample = str(entry["counterexample"])
+    if mutation is FENCE_OFF:
+        assert "a stale owner's write accepted" in counterexample
+        _fencing_replays(tree, counterexample)
+    elif mutation is DUPLICATE_COMPLETION:
+        assert counterexample.startswith("result-at-most-once violated")
+        _exactly_once_replays(tree, counterexample)
+    else:
+        assert counterexample.startswith("activity: ")
+        _languages_differ(tree, counterexample)
+
+
+def test_check_catches(mutated: tuple[Mutation, Path]) -> None:
+    mutation, tree = mutated
+    done = tmodel(tree, "check", CHECK[mutation.name])
+    assert done.returncode == 1, f"tmodel check {CHECK[mutation.name]} missed {mutation.what}"
+    assert "violated (safety)" in done.stdout
+
+
+def test_simulate_catches(mutated: tuple[Mutation, Path]) -> None:
+    """The run `tmodel simulate --workflows 20 --seed 0` makes, through the simulator's
+    own entry point: the command would then shrink a failing run, which takes minutes
+    under some of these mutations, so the cell reads the run's violations directly."""
+    mutation, tree = mutated
+    caught = python(tree, SIMULATE).stdout.split()
+    assert caught != ["none"], f"the simulator missed {mutation.what}"
+
+
+def test_an_unmutated_copy_proves_every_theorem(tmp_path: Path) -> None:
+    """The control: copying the tree (with a patch that changes nothing) breaks nothing,
+    so the NOT PROVED verdicts above come from the mutations."""
+    same = "RANGE_SIZE_BITS = 20\n"
+    tree = make_copy(Mutation("none", "", "core/statemachine/shard.py", same, same), tmp_path)
+    done = tmodel(tree, "prove", "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert [t["id"] for t in json.loads(done.stdout)["theorems"] if t["proved"]] == list(PROVE_ALL)
+
+
+PROVE_ALL = ("THM-3.1", "THM-RESULT-AT-MOST-ONCE", "THM-FENCING", "THM-EXACTLY-ONCE")

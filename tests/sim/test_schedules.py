@@ -1,0 +1,168 @@
+"""The `schedules` workload: the scheduler workflow on the internal worker over a
+virtual month, its invariants, and mutations of the scheduler those invariants catch."""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from core import payloads
+from core.opaque import Opaque
+from core.schedule import api
+from core.schedule.messages import (
+    IntervalSpec,
+    OverlapPolicy,
+    Schedule,
+    SchedulePolicies,
+    ScheduleSpec,
+    StartWorkflowAction,
+)
+from core.schedule.scheduler import Scheduler
+from core.timefmt import rfc3339
+from sim import workloads
+from sim.cluster import Cluster
+from sim.config import FaultItem, FaultPlan, SimConfig
+from sim.kernel import SECOND, T0
+from sim.run import RunResult
+from sim.schedule_invariants import check_schedules
+from sim.schedule_workload import MONTH, create_args, schedule_id
+
+DAY = 86_400 * SECOND
+
+
+def _run(config: SimConfig) -> tuple[RunResult, Cluster]:
+    cluster = Cluster(config)
+    return cluster.run(None), cluster
+
+
+def _jobs(cluster: Cluster, prefix: str) -> Counter[str]:
+    """Runs per started job workflow id."""
+    return Counter(w for w in cluster.monitor.workflow_of.values() if w.startswith(prefix))
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_swarm_seeds_run_clean(seed: int) -> None:
+    result, cluster = _run(SimConfig(seed=seed, workflows=6, workload="schedules"))
+    assert result.violations == ()
+    assert result.virtual_ns >= MONTH  # the monthly schedules ran their month
+    assert sum(_jobs(cluster, "job-").values()) > 30
+    schedulers = [w for w in cluster.monitor.workflow_of.values() if w.startswith("temporal-sys-")]
+    assert len(schedulers) > 6  # continue-as-new chains
+
+
+def _one_schedule(schedule: Schedule, actions: tuple[workloads.Action, ...]) -> workloads.Workload:
+    def script(rng: random.Random, index: int) -> workloads.Script:
+        return workloads.Script(
+            api.WORKFLOW_TYPE,
+            payloads.to_payloads([create_args(schedule, index)]) or Opaque.of(None),
+            actions,
+            api.workflow_id(schedule_id(index)),
+            api.TASK_QUEUE,
+        )
+
+    return replace(workloads.WORKLOADS["schedules"], script=script)
+
+
+DAILY = Schedule(
+    ScheduleSpec(cron_string=("@daily",)),
+    StartWorkflowAction("daily", "ScheduledJob", "queue", (60.0, False)),
+    SchedulePolicies(OverlapPolicy.ALLOW_ALL),
+)
+DELETE = (workloads.Action(MONTH + SECOND, "terminate"),)
+
+
+def test_a_daily_schedule_runs_30_times_in_a_virtual_month(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(workloads.WORKLOADS, "schedules", _one_schedule(DAILY, DELETE))
+    result, cluster = _run(SimConfig(seed=1, workflows=1, workload="schedules", faults=()))
+    assert result.violations == ()
+    # Created at 00:00:00.05 on January 1st, deleted 30 days and a second later: every
+    # midnight from January 2nd to January 31st.
+    want = {f"daily-{rfc3339(T0 + d * DAY)}" for d in range(1, 31)}
+    assert _jobs(cluster, "daily-") == Counter(dict.fromkeys(want, 1))
+
+
+DENSE = Schedule(
+    ScheduleSpec(interval=(IntervalSpec(2 * SECOND),), end_time=T0 + 120 * SECOND),
+    StartWorkflowAction("dense", "ScheduledJob", "queue", (1.0, False)),
+    SchedulePolicies(OverlapPolicy.ALLOW_ALL, catchup_window=10 * SECOND),
+)
+# The internal worker is down from 20 s to 80 s: the times it could not see in time
+# fall out of the 10 s catch-up window.
+DOWN = FaultPlan((FaultItem("worker-crash", 20 * SECOND, 60 * SECOND, "iworker-0"),))
+
+
+def _dense(monkeypatch: pytest.MonkeyPatch) -> tuple[RunResult, Cluster]:
+    delete = (workloads.Action(150 * SECOND, "terminate"),)  # rather than 7 days' retention
+    monkeypatch.setitem(workloads.WORKLOADS, "schedules", _one_schedule(DENSE, delete))
+    return _run(SimConfig(seed=2, workflows=1, workload="schedules", faults=(), plan=DOWN))
+
+
+def _ids(result: RunResult) -> set[str]:
+    return {v.id for v in result.violations}
+
+
+def test_catch_up_after_the_internal_worker_was_down(monkeypatch: pytest.MonkeyPatch) -> None:
+    result, cluster = _dense(monkeypatch)
+    assert result.violations == ()
+    assert result.faults == {"worker-crash": 1}
+    started = _jobs(cluster, "dense-")
+    assert 20 < len(started) < 55  # of 60 times, those of the outage were missed
+
+
+def test_ignoring_the_catch_up_window_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Scheduler, "catchup_window", lambda self: 10**18)
+    assert "INV-SCHEDULE-CATCHUP" in _ids(_dense(monkeypatch)[0])
+
+
+def test_a_dropped_start_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    original = Scheduler.add_start
+
+    def drop_some(self: Scheduler, nominal: int, actual: int, p: OverlapPolicy, m: bool) -> None:
+        if nominal // SECOND % 7:  # every time not a multiple of 7 s is buffered
+            original(self, nominal, actual, p, m)
+
+    monkeypatch.setattr(Scheduler, "add_start", drop_some)
+    assert "INV-SCHEDULE-ACTIONS" in _ids(_dense(monkeypatch)[0])
+
+
+def test_a_start_taken_twice_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    original = Scheduler.add_start
+
+    def twice(self: Scheduler, nominal: int, actual: int, p: OverlapPolicy, m: bool) -> None:
+        original(self, nominal, actual, p, m)
+        original(self, nominal, actual, p, m)
+
+    monkeypatch.setattr(Scheduler, "add_start", twice)
+    assert "INV-SCHEDULE-NO-DUPLICATE" in _ids(_dense(monkeypatch)[0])
+
+
+def test_a_time_the_spec_does_not_give_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(
+        Scheduler, "workflow_id_for", lambda self, start: "dense-2026-01-01T00:00:01Z"
+    )
+    _, cluster = _dense(monkeypatch)
+    problems = check_schedules(cluster.monitor.ghost, cluster.monitor.workflow_of)
+    assert any(p[0] == "INV-SCHEDULE-ACTIONS" and "not a processed time" in p[1] for p in problems)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(200))
+def test_swarm_seeds_200(seed: int) -> None:
+    result, _ = _run(SimConfig(seed=seed, workflows=8, workload="schedules"))
+    assert result.violations == (), result.violations
+
+
+def test_the_invariants_listed_are_those_checked() -> None:
+    import sim.schedule_invariants as inv
+
+    source = Path(inv.__file__).read_text(encoding="utf-8")
+    checked = set(re.findall(r'\("(INV-[A-Z-]+)",', source))
+    assert checked == {name for name, _ in inv.INVARIANTS}
+    assert workloads.WORKLOADS["schedules"].invariants == inv.INVARIANTS
