@@ -8,8 +8,8 @@ workers, three activity workers and a client, all on the discrete-event kernel.
 from __future__ import annotations
 
 import random
-from collections import Counter
 
+from sim.accounting import DISTURBANCES
 from sim.config import REPLICATION_FAULT_KINDS, FaultItem, SimConfig
 from sim.faults import Faults, plan_for
 from sim.invariants import EVENTUALLY_BOUND, Monitor, replay_check
@@ -81,8 +81,8 @@ class Cluster(ServerCluster):
         faults = Faults(kernel, self.plan)
         net = Network(kernel, faults)
         self.code = self.workload.code()
-        self.side_effects: Counter[tuple[str, str]] = Counter()
         monitor = Monitor(kernel, replay_check(self.code))
+        monitor.ledger.disturbances = lambda: sum(faults.injected[k] for k in DISTURBANCES)
         super().__init__(kernel, faults, net, monitor, config.mutant)
         b = self.workload.behaviour
         w = self.workload
@@ -90,8 +90,9 @@ class Cluster(ServerCluster):
             WorkflowWorker(f"wworker-{i}", self, b, self.code, config.mutant == "skip-replay")
             for i in range(w.workers)
         ]
+        skip = config.mutant == "skip-retried-attempts"
         self.aworkers = [
-            ActivityWorker(f"aworker-{i}", self, b)
+            ActivityWorker(f"aworker-{i}", self, b, skip)
             for i in range(w.workers if w.activity_workers else 0)
         ]
         # The worker service's per-namespace worker (system workflows), when the

@@ -6,13 +6,17 @@ row's), INV-RUN-CLOSES-ONCE (nothing is committed to a closed run, one close eve
 and, when a run closes, the history rules (the validator's own rule ids, H1..H19),
 INV-RESULT-AT-MOST-ONCE (one result per activity, one fire per timer) and the replay
 hook (THM-3.1: a cold replay of every completed workflow task produces the commands
-the history holds). At the end: INV-DURABLE-HISTORY (what persistence holds is, event
-for event, what was committed), INV-ACTIVITY-AT-LEAST-ONCE (a recorded completion was
-executed by a worker), INV-WORKFLOW-EXACTLY-ONCE (each workflow chain has one final
-close; a run a reset terminated has none, the reset's new run goes on),
-INV-NO-LOST-TASK (matching's ledger; every pending task of an open run is in matching
-or the outbox) and INV-EVENTUALLY-CLOSED (every chain closed within a bound of virtual
-time after the faults stopped).
+the history holds; a worker's own replay never meets a nondeterminism either, since
+the code never changes). On every delivery of a task to a worker:
+INV-NO-UNCAUSED-REDELIVERY (sim/accounting.py: a task delivered again has a recorded
+cause). At the end: INV-DURABLE-HISTORY (what persistence holds is, event for event,
+what was committed), INV-ACTIVITY-AT-LEAST-ONCE (every activity attempt whose answer
+history accepted or recorded was executed by a worker, sim/accounting.py),
+INV-WORKFLOW-EXACTLY-ONCE (each workflow chain has one final close; a run a reset
+terminated has none, the reset's new run goes on), INV-NO-LOST-TASK (matching's
+ledger; every pending task of an open run is in matching or the outbox) and
+INV-EVENTUALLY-CLOSED (every chain closed within a bound of virtual time after the
+faults stopped).
 """
 
 from __future__ import annotations
@@ -24,21 +28,24 @@ from typing import Any
 from core.enums import EventType
 from core.event_sets import CLOSE_EVENT_TYPES, COMMAND_EVENT_TYPES
 from core.events import (
-    ActivityTaskCompletedEventAttributes,
-    ActivityTaskScheduledEventAttributes,
     HistoryEvent,
     TimerFiredEventAttributes,
     WorkflowExecutionTerminatedEventAttributes,
 )
+from core.statemachine.fsm import Table
+from core.statemachine.history.service import activity, child, execution, timer, update
+from core.statemachine.history.service import workflow_task as wft
 from core.statemachine.history.service.reset import RESETTER
 from core.statemachine.history.validator import validate
 from core.statemachine.replay.matching import recorded_as
+from sim.accounting import Ledger
 from sim.persistence import Commit, Mutation
 from sim.run import Violation
 from sim.scripted_workflow import ACTIVITY_CLOSES
 from sim.workflow_code import WorkflowCode
 
 E = EventType
+SERVICE_MACHINES = (activity, child, execution, timer, update, wft)  # their tables
 EVENTUALLY_BOUND = 120 * 1_000_000_000  # virtual ns after the last fault heals
 ReplayCheck = Callable[[str, Sequence[HistoryEvent]], list[str]]
 
@@ -59,6 +66,9 @@ class Monitor:
         self.watched: frozenset[str] = frozenset()
         self.watched_closed = 0
         self.events = 0
+        # Deliveries, executions and their causes (sim/accounting.py); the cluster
+        # tells it how many disturbing faults were injected so far.
+        self.ledger = Ledger(self.violate, lambda: 0)
 
     def violate(self, id_: str, message: str, run_id: str | None = None) -> None:
         self.violations.append(Violation(id_, message, self.kernel.now, run_id))
@@ -131,16 +141,14 @@ class Monitor:
     def finish(
         self,
         persisted: dict[str, list[HistoryEvent]],
-        side_effects: Counter[tuple[str, str]],
         workflows: Sequence[str],
         matching_problems: Sequence[str],
         lost_tasks: Sequence[tuple[str, str]],
         heal_time: int,
     ) -> None:
         self.finish_histories(persisted)
-        for run_id in sorted(self.ghost):
-            for message in unexecuted_completions(run_id, self.ghost[run_id], side_effects):
-                self.violate("INV-ACTIVITY-AT-LEAST-ONCE", message, run_id)
+        for run_id, message in self.ledger.unexecuted(self.ghost):
+            self.violate("INV-ACTIVITY-AT-LEAST-ONCE", message, run_id)
         self.finish_workflows(workflows, heal_time)
         self.finish_tasks(matching_problems, lost_tasks)
 
@@ -178,6 +186,15 @@ class Monitor:
             )
 
 
+def service_rule(machine: str) -> str:
+    """The rule ID of the service machine named `machine` (its table's `rule`)."""
+    for module in SERVICE_MACHINES:
+        for value in vars(module).values():
+            if isinstance(value, Table) and value.name == machine:
+                return value.rule
+    return machine
+
+
 def _reset_away(close: HistoryEvent) -> bool:
     """A run terminated by a reset: its workflow goes on in the reset's new run, which
     makes the final close (`IsTerminatedByResetter` in ndc/workflow_resetter.go)."""
@@ -198,22 +215,6 @@ def results_at_most_once(history: Sequence[HistoryEvent]) -> list[str]:
             fires[f"{a.timer_id}/{a.started_event_id}"] += 1
     out = [f"activity {sid} has {n} results" for sid, n in sorted(results.items()) if n > 1]
     out += [f"timer {tid} fired {n} times" for tid, n in sorted(fires.items()) if n > 1]
-    return out
-
-
-def unexecuted_completions(
-    run_id: str, history: Sequence[HistoryEvent], side_effects: Counter[tuple[str, str]]
-) -> list[str]:
-    activity_ids: dict[int, str] = {}
-    out: list[str] = []
-    for event in history:
-        a = event.attributes
-        if isinstance(a, ActivityTaskScheduledEventAttributes):
-            activity_ids[event.event_id] = a.activity_id
-        elif isinstance(a, ActivityTaskCompletedEventAttributes):
-            activity_id = activity_ids.get(a.scheduled_event_id, "?")
-            if side_effects[(run_id, activity_id)] < 1:
-                out.append(f"activity {activity_id} completed but never ran")
     return out
 
 

@@ -7,9 +7,13 @@ the current run of each workflow id, and per shard the outbox: transfer and time
 written in the same transaction as the events that caused them, deleted when their
 queue processor acks them (the ack level is the lowest task id still pending).
 
-A write is one transaction over several runs of one shard. It is applied only if the
-writer's range id is the shard row's (`conditional_write`, INV-SINGLE-SHARD-WRITER) and
-each run's version is the one the writer read. Faults: a transient error (nothing
+A write is one transaction over several runs of one shard. Whether it may be applied
+is decided by the core: each run's part goes through `core.statemachine.shard.
+conditional_write` (looked up when the write is made, so a test may replace it), which
+refuses a writer whose range id is not the shard row's (INV-SINGLE-SHARD-WRITER) and a
+run whose version is not the one the writer read; one refusal refuses the whole
+transaction. This module keeps only the storage (events, states, the outbox) and the
+faults. Faults: a transient error (nothing
 written) or a timeout whose write may or may not have happened - the writer cannot
 tell, so its shard goes back to Acquiring and re-reads (`handleWriteErrorLocked`).
 Every commit is logged with the range id it carried, for the invariant checkers.
@@ -25,6 +29,7 @@ from core.fastinit import fast_init_all
 from core.statemachine import shard as shardlib
 from core.statemachine.history.service.requests import Task
 from core.statemachine.history.service.state import MutableState
+from sim.core_copy import conditional_write_without_fence
 from sim.faults import Faults
 
 
@@ -68,6 +73,9 @@ class Timeout:
     applied: bool  # known to the simulator only; the writer cannot see it
 
 
+ConditionalWrite = Callable[
+    [shardlib.StoreState, shardlib.Write], tuple[shardlib.StoreState, shardlib.WriteResult]
+]
 WriteResult = (
     shardlib.WriteOk
     | shardlib.ShardOwnershipLost
@@ -90,7 +98,9 @@ class Commit:
 class Persistence:
     faults: Faults
     shards: shardlib.StoreState
-    range_check: bool = True  # False only for the `no-range-check` mutant
+    # False only for the `no-range-check` mutant: writes go through a copy of the core's
+    # conditional_write without its range-id check (sim/core_copy.py), acks unfenced.
+    range_check: bool = True
     runs: dict[str, RunRecord] = field(default_factory=dict)
     # (namespace, workflow id) -> the id of its current (latest) run
     current: dict[tuple[str, str], str] = field(default_factory=dict)
@@ -126,15 +136,23 @@ class Persistence:
         mutations: tuple[Mutation, ...],
         tasks: tuple[OutboxTask, ...],
     ) -> WriteResult:
-        row_range = self.range_id(ctx.shard_id)
-        if self.range_check and ctx.range_id != row_range:
-            return shardlib.ShardOwnershipLost(ctx.shard_id, ctx.range_id, row_range)
         runs = self.runs
+        records = []
         for m in mutations:
             record = runs.get(m.run_id)
-            actual = record.version if record is not None else 0
-            if actual != m.expected_version:
-                return shardlib.ConditionFailed(m.expected_version, actual)
+            if record is not None:
+                key = (m.state.namespace, m.workflow_id, m.run_id)
+                records.append(
+                    shardlib.ExecutionRecord(*key, record.version, record.state.next_event_id)
+                )
+        store = shardlib.StoreState(self.shards.shards, tuple(sorted(records, key=record_key)))
+        write = (
+            shardlib.conditional_write if self.range_check else conditional_write_without_fence()
+        )
+        result = check_transaction(store, ctx, mutations, write)
+        if not isinstance(result, shardlib.WriteOk):
+            return result
+        row_range = self.range_id(ctx.shard_id)
         for m in mutations:
             record = runs.get(m.run_id)
             if record is None:
@@ -168,6 +186,36 @@ class Persistence:
 
     def is_pending(self, shard: int, task_id: int) -> bool:
         return task_id in self.outbox.get(shard, {})
+
+
+def record_key(record: shardlib.ExecutionRecord) -> tuple[str, str, str]:
+    return (record.namespace_id, record.workflow_id, record.run_id)
+
+
+def check_transaction(
+    store: shardlib.StoreState,
+    ctx: shardlib.ShardContext,
+    mutations: tuple[Mutation, ...],
+    write: ConditionalWrite,
+) -> shardlib.WriteResult:
+    """Each run's part of a transaction through `write` (the core's `conditional_write`)
+    against `store` (the shard rows and the records the transaction touches), in order:
+    the first refusal, else the last WriteOk."""
+    result: shardlib.WriteResult = shardlib.WriteOk(0)
+    for m in mutations:
+        fenced = shardlib.Write(
+            ctx.shard_id,
+            ctx.range_id,
+            m.state.namespace,
+            m.workflow_id,
+            m.run_id,
+            m.expected_version,
+            m.state.next_event_id,
+        )
+        store, result = write(store, fenced)
+        if not isinstance(result, shardlib.WriteOk):
+            return result
+    return result
 
 
 fast_init_all(globals())  # faster constructors for this module's values (core/fastinit.py)

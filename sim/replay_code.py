@@ -5,8 +5,10 @@ re-run by the replay engine (core/statemachine/replay/): with the worker's stick
 entry when it has one, by a cold replay of the whole history when it does not. A
 nondeterminism, a bug in the code, or code that does not yield within the deadlock
 bound (sim/deadlock.py) fails the task (RespondWorkflowTaskFailed), as an SDK worker
-does. `replay_check` is THM-3.1 over each final history: replaying it
-against the same code must match every command event it holds.
+does; a nondeterminism is marked as such, since the simulator never changes the code a
+history was written by (the workers report it as THM-3.1). `replay_check` is THM-3.1
+over each final history: replaying it against the same code must match every command
+event it holds.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from core.statemachine.replay.definition import Definition
 from core.statemachine.replay.engine import Execution, Guard
 from sim.deadlock import DeadlockGuard
 from sim.workflow_code import TaskAnswer
+
+NONDETERMINISM = "nondeterminism: "  # how driver.answer_task starts such a failure
 
 
 def run_local_activity(activity_type: str, args: list[object], attempt: int) -> object:
@@ -53,7 +57,11 @@ class ReplayCode:
             run_local=run_local_activity,
             guard=self.guard,
         )
-        return execution, TaskAnswer(answer.commands, answer.messages, False, answer.failure)
+        failure = answer.failure
+        nondeterministic = failure is not None and failure.startswith(NONDETERMINISM)
+        return execution, TaskAnswer(
+            answer.commands, answer.messages, False, failure, nondeterministic
+        )
 
     def query(self, workflow_type: str, history: Sequence[HistoryEvent], name: str) -> object:
         definition = self.definitions.get(workflow_type)

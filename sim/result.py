@@ -70,7 +70,6 @@ def build_result(cluster: Cluster, heal: int) -> RunResult:
     workflows = list(cluster.watched_ids)
     monitor.finish(
         {run_id: record.events for run_id, record in persistence.runs.items()},
-        cluster.side_effects,
         workflows,
         problems,
         lost_tasks(cluster),

@@ -76,7 +76,9 @@ class ServerCluster:
             for i in range(HISTORY_HOSTS)
         }
         self.matching = {
-            name: MatchingHost(name, self, self.router, mutant == "ack-before-started")
+            name: MatchingHost(
+                name, self, self.router, mutant == "ack-before-started", mutant == "redeliver"
+            )
             for name in self.router.matching
         }
         self.nodes: dict[str, Base] = {

@@ -38,6 +38,8 @@ class TaskAnswer:
     messages: tuple[UpdateMessage, ...] = ()
     force_new_task: bool = False
     failure: str | None = None
+    # The failure is a nondeterminism: replaying the history did not match the code.
+    nondeterministic: bool = False
 
 
 class WorkflowCode(Protocol):

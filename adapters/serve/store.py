@@ -43,6 +43,7 @@ from typing import Any
 from core import requests as rq
 from core.statemachine import shard as shardlib
 from core.statemachine.history.service.refresh import refresh_tasks
+from sim.core_copy import conditional_write_without_fence
 from sim.faults import Faults
 from sim.persistence import (
     Mutation,
@@ -51,6 +52,8 @@ from sim.persistence import (
     RunRecord,
     TransientError,
     WriteResult,
+    check_transaction,
+    record_key,
 )
 
 FORMAT = "tmodel-serve-store/1"
@@ -220,23 +223,9 @@ class SqliteStore:
             if row is not None:
                 key = (m.state.namespace, m.workflow_id, m.run_id)
                 records.append(shardlib.ExecutionRecord(*key, row[0], row[1]))
-        store = shardlib.StoreState(store.shards, tuple(sorted(records, key=_record_key)))
-        range_id = ctx.range_id if fenced else shardlib.shard_record(store, ctx.shard_id).range_id
-        result: shardlib.WriteResult = shardlib.WriteOk(0)
-        for m in mutations:
-            write = shardlib.Write(
-                ctx.shard_id,
-                range_id,
-                m.state.namespace,
-                m.workflow_id,
-                m.run_id,
-                m.expected_version,
-                m.state.next_event_id,
-            )
-            store, result = shardlib.conditional_write(store, write)
-            if not isinstance(result, shardlib.WriteOk):
-                return result
-        return result
+        store = shardlib.StoreState(store.shards, tuple(sorted(records, key=record_key)))
+        write = shardlib.conditional_write if fenced else conditional_write_without_fence()
+        return check_transaction(store, ctx, mutations, write)
 
     def _put(self, shard: int, m: Mutation) -> None:
         db = self.db
@@ -295,10 +284,6 @@ class SqliteStore:
 
     def close(self) -> None:
         self.db.close()
-
-
-def _record_key(record: shardlib.ExecutionRecord) -> tuple[str, str, str]:
-    return (record.namespace_id, record.workflow_id, record.run_id)
 
 
 class _Transaction:

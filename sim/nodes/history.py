@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.errors import InvalidTransition
 from core.events import HistoryEvent, WorkflowExecutionContinuedAsNewEventAttributes
 from core.statemachine import shard as shardlib
 from core.statemachine.history.service import handle as service
@@ -31,6 +32,7 @@ from core.statemachine.history.service.handle import HandleFn
 from core.statemachine.history.service.state import MutableState
 from core.statemachine.history.service.txn import Outcome
 from core.statemachine.matching import MatchingTask, QueueKind, TaskKind
+from sim.invariants import service_rule
 from sim.kernel import MS, SECOND
 from sim.nodes import transfer
 from sim.nodes.base import (
@@ -135,6 +137,22 @@ class HistoryHost(Base):
         self.net.send(self.name, src, reply, token, answer)
 
     def serve(
+        self, shard_id: int, namespace: str, workflow_id: str, run_id: str, req: Request
+    ) -> Payload:
+        """Handle `req` on the run; a transition the service's own tables refuse is a
+        bug of the service: reported under the table's rule, and the caller retries."""
+        monitor = self.cluster.monitor
+        try:
+            answer = self._serve(shard_id, namespace, workflow_id, run_id, req)
+        except InvalidTransition as error:
+            rule = service_rule(error.machine)
+            monitor.violate(rule, f"{type(req).__name__}: {error}", run_id or None)
+            return Unavailable(f"internal error: {error}")
+        if run_id and not isinstance(answer, Unavailable | rq.Error):
+            monitor.ledger.served(run_id, req)  # accepted: a cause or an answer to account
+        return answer
+
+    def _serve(
         self, shard_id: int, namespace: str, workflow_id: str, run_id: str, req: Request
     ) -> Payload:
         sh = self._owned(shard_id)

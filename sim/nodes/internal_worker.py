@@ -78,7 +78,10 @@ class InternalWorker(WorkflowWorker):
             return  # not there (yet): the attempt times out and is retried
         kind = event.attributes.activity_type.name if event.attributes.activity_type else ""
         # It runs (at least once per recorded completion: INV-ACTIVITY-AT-LEAST-ONCE).
-        self.cluster.side_effects[(task.run_id, task.activity_id)] += 1
+        token = task.started.token
+        self.cluster.monitor.ledger.executed_attempt(
+            task.run_id, token.scheduled_event_id, token.attempt
+        )
         args = payloads.from_payloads(event.attributes.input)
         request = args[0] if args and isinstance(args[0], dict) else {}
         self.kernel.log(self.name, f"activity {kind} for {task.workflow_id}")

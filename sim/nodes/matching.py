@@ -38,13 +38,23 @@ Key = tuple[m.TaskQueue, int]  # a task's queue and its key in that queue's stat
 
 
 class MatchingHost(Base):
-    def __init__(self, name: str, cluster: Any, router: Router, ack_before_started: bool) -> None:
+    def __init__(
+        self,
+        name: str,
+        cluster: Any,
+        router: Router,
+        ack_before_started: bool,
+        redeliver: bool = False,
+    ) -> None:
         super().__init__(name, cluster.kernel, cluster.net, cluster.faults)
         self.cluster = cluster
         self.router = router
         self.queues: dict[m.TaskQueue, m.MatchingState] = {}
         self.workers: dict[str, tuple[str, Callable[..., None]]] = {}  # poller -> worker
         self.ack_before_started = ack_before_started
+        # mutant: every delivered task is handed once more, to the queue's next poller
+        self.redeliver = redeliver
+        self.again: dict[m.TaskQueue, list[Payload]] = {}
         self.problems: list[str] = []
         self.seen: set[str] = set()
         self.attempt = 0
@@ -138,6 +148,8 @@ class MatchingHost(Base):
             return
         if self._settle(key, reply):
             self._deliver(poller_id, answer)
+            if self.redeliver:
+                self.again.setdefault(key[0], []).append(answer)
 
     def _record_timeout(self, key: Key, epoch: int, attempt: int) -> None:
         """No usable answer for this dispatch attempt: respool (a transient error)."""
@@ -186,6 +198,10 @@ class MatchingHost(Base):
         now = self.kernel.now
         due = NO_DEADLINE if until_cancelled else now + self.cluster.poll_deadline
         self.workers[poller_id] = (src, callback)
+        again = self.again.get(queue)
+        if again:  # the `redeliver` mutant: a task already delivered, handed out again
+            self._deliver(poller_id, again.pop(0))
+            return
         state = self.queues.get(queue) or m.MatchingState()
         self.queues[queue], out = m.poll(state, poller_id, queue, now, due)
         if isinstance(out, m.Dispatch):

@@ -4,19 +4,21 @@ A workflow worker long-polls its task queue and its own sticky queue and answers
 task through the `WorkflowCode` door, with its sticky cache entry when the task came
 from the sticky queue (a crash loses the cache). An activity worker runs simulated
 activities with a latency, a failure rate and heartbeats, and counts side effects per
-(run, activity id): an activity may run more than once (at-least-once), its result is
-recorded at most once. Replies to history are retried on a transient failure.
+attempt in the monitor's ledger (sim/accounting.py): an activity may run more than once
+(at-least-once), its result is recorded at most once. Every task a worker receives is
+reported to the ledger too (INV-NO-UNCAUSED-REDELIVERY). Replies to history are retried
+on a transient failure.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
 from core.opaque import Opaque
 from core.statemachine.history.service import requests as rq
 from core.statemachine.matching import QueueKind, TaskKind, TaskQueue
+from sim.accounting import ACTIVITY, WORKFLOW
 from sim.kernel import MS, SECOND
 from sim.nodes.base import (
     Base,
@@ -84,11 +86,22 @@ class Poller(Base):
             return  # an abandoned poll: the task times out in history
         del self.polling[slot]
         if answer is not None:
+            self._delivered(answer)
             self.handle_task(slot, answer)
         self.kernel.after(self.kernel.jitter(0, MS), self._poll, slot)
 
     def handle_task(self, slot: str, answer: Payload) -> None:
         raise NotImplementedError
+
+    def _delivered(self, answer: Payload) -> None:
+        """Tell the ledger a started task reached this worker (INV-NO-UNCAUSED-REDELIVERY)."""
+        ledger = self.cluster.monitor.ledger
+        if isinstance(answer, StartedWorkflowTask):
+            token = answer.started.token
+            ledger.delivered(WORKFLOW, answer.run_id, token.scheduled_event_id, token.attempt)
+        elif isinstance(answer, StartedActivityTask):
+            t = answer.started.token
+            ledger.delivered(ACTIVITY, answer.run_id, t.scheduled_event_id, t.attempt)
 
     # -- calls to history, retried on a transient failure ------------------------------
     def call(
@@ -185,6 +198,8 @@ class WorkflowWorker(Poller):
         if self.skip_replay and cached is None:  # mutant: no replay on a cache miss:
             history = (history[0], *history[-2:])  # the code runs afresh, live, from its start
         new_cached, ans = self.code.answer_task(task.workflow_type, cached, history, task.updates)
+        if ans.nondeterministic:  # the code that wrote this history does not replay it
+            self.cluster.monitor.violate("THM-3.1", ans.failure or "", task.run_id)
         if ans.failure is not None:
             failure = Opaque.of({"message": ans.failure})
             self.call(
@@ -211,11 +226,14 @@ class WorkflowWorker(Poller):
 
 
 class ActivityWorker(Poller):
-    def __init__(self, name: str, cluster: Any, behaviour: Behaviour) -> None:
+    def __init__(
+        self, name: str, cluster: Any, behaviour: Behaviour, skip_retried: bool = False
+    ) -> None:
         super().__init__(name, cluster, behaviour)
         queue = task_queue(cluster.workload.task_queue, TaskKind.ACTIVITY)
         self.slots = (("a0", queue), ("a1", queue))
-        self.side_effects: Counter[tuple[str, str]] = cluster.side_effects
+        self.ledger = cluster.monitor.ledger
+        self.skip_retried = skip_retried  # mutant: a retried attempt answers, unexecuted
 
     def handle_task(self, slot: str, answer: Payload) -> None:
         if not isinstance(answer, StartedActivityTask):
@@ -235,7 +253,11 @@ class ActivityWorker(Poller):
     def _finish(self, task: StartedActivityTask, outcome: str, epoch: int) -> None:
         if epoch != self.epoch or outcome == "lost":
             return
-        self.side_effects[(task.run_id, task.activity_id)] += 1
+        token = task.started.token
+        if self.skip_retried and token.attempt > 1:
+            outcome = "complete"  # mutant: answered as done without running it
+        else:
+            self.ledger.executed_attempt(task.run_id, token.scheduled_event_id, token.attempt)
         self.kernel.log(self.name, f"ran {task.run_id}/{task.activity_id} {outcome}")
         self.call(task.workflow_id, task.run_id, self._reply(task.started.token, outcome))
 

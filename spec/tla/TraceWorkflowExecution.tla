@@ -5,14 +5,17 @@
 (* events constrain the specification's actions, and TLC searches for a   *)
 (* behaviour of the specification that writes exactly the logged history. *)
 (*                                                                         *)
-(* `Log` comes from the generated module TraceLog (adapters/tlc_trace.py  *)
-(* writes it from a Temporal JSON history): a tuple of event records in   *)
-(* the format of WorkflowExecution's `history`. Every step of TraceNext   *)
+(* `Logs` comes from the generated module TraceLog (adapters/tlc_trace.py *)
+(* writes it from Temporal histories): a tuple of logs, each a tuple of   *)
+(* event records in the format of WorkflowExecution's `history`. A        *)
+(* behaviour follows one log, `Followed` (Logs[logIndex], set at Init),  *)
+(* so one TLC run validates a whole batch of histories. Every step of     *)
+(* TraceNext                                                               *)
 (* is a step of Next, except that the commands of a workflow task         *)
 (* completion are read from the log instead of chosen freely. `history`   *)
 (* is always a prefix of the log, so its length `l` is the log index of   *)
 (* the usual trace-validation pattern: a step that writes must write      *)
-(* Log[l+1], Log[l+2], ...                                                 *)
+(* Followed[l+1], Followed[l+2], ...                                       *)
 (*                                                                         *)
 (* Two kinds of steps write nothing, and the log fixes them only lazily:  *)
 (*  - buffering: while a workflow task is in flight, an input goes to the *)
@@ -32,36 +35,47 @@
 (* dispatched, retried and buffered, which grew exponentially with their  *)
 (* number.                                                                 *)
 (*                                                                         *)
-(* The whole log is matched iff TLC reaches a state with l = Len(Log):    *)
-(* TLC reports that as a violation of the invariant TraceNotMatched,      *)
-(* which the adapter reads as "accepted".                                 *)
+(* A log is matched iff TLC reaches a state with l = Len(Followed); TLC  *)
+(* registers keep, per log, the longest prefix matched so far, and        *)
+(* TraceProgress prints each new one (<<"matched", n, l>>). Once every log *)
+(* is matched, the invariant TraceNotMatched is violated, which the       *)
+(* adapter reads as "all accepted"; otherwise TLC ends after exploring    *)
+(* everything and the prints say which logs stopped where.                *)
 (***************************************************************************)
 EXTENDS WorkflowExecution, TraceLog
 
-\* The number of logged events matched so far.
+VARIABLE logIndex  \* which of the logs this behaviour follows
+
+N == Len(Logs)
+
+\* The log this behaviour follows, and the number of its events matched so far.
+Followed == Logs[logIndex]
 l == Len(history)
 
 -----------------------------------------------------------------------------
-(* Tables over the log. They mention no variable, so TLC computes them once. *)
+(* Tables over the logs, one entry per log. They mention no variable, so TLC     *)
+(* computes them once.                                                           *)
 
-WtcPositions == {k \in 1..Len(Log) : Log[k].type = "WorkflowTaskCompleted"}
+WtcPositions(n) == {k \in 1..Len(Logs[n]) : Logs[n][k].type = "WorkflowTaskCompleted"}
 
 \* The command events of each logged WorkflowTaskCompleted, in order.
 CommandEventsOf ==
-    [k \in WtcPositions |-> SelectSeq(Log, LAMBDA e: e.wtc = k /\ e.type \in CommandEvents)]
+    [n \in 1..N |-> [k \in WtcPositions(n) |->
+        SelectSeq(Logs[n], LAMBDA e: e.wtc = k /\ e.type \in CommandEvents)]]
 
 \* The first WorkflowTaskCompleted after position i (0: none).
 NextWtc ==
-    [i \in 0..Len(Log) |-> LET later == {k \in WtcPositions : k > i}
-                           IN IF later = {} THEN 0 ELSE Min(later)]
+    [n \in 1..N |-> [i \in 0..Len(Logs[n]) |->
+        LET later == {k \in WtcPositions(n) : k > i}
+        IN IF later = {} THEN 0 ELSE Min(later)]]
 
 \* The activities (by scheduled id) that the commands of that completion cancel.
 CancelsNext ==
-    [i \in 0..Len(Log) |->
-        IF NextWtc[i] = 0 THEN {}
-        ELSE LET evs == CommandEventsOf[NextWtc[i]]
+    [n \in 1..N |-> [i \in 0..Len(Logs[n]) |->
+        IF NextWtc[n][i] = 0 THEN {}
+        ELSE LET evs == CommandEventsOf[n][NextWtc[n][i]]
              IN {evs[j].sched : j \in {j \in 1..Len(evs) :
-                                          evs[j].type = "ActivityTaskCancelRequested"}}]
+                                          evs[j].type = "ActivityTaskCancelRequested"}}]]
 
 \* While a task is in flight, the log goes on with the events its close writes: the
 \* transient attempt's Scheduled and Started, the close, the command events (and an
@@ -75,26 +89,28 @@ Skippable(e) ==
 Bufferable(e) ==
     e.type \in {"WorkflowExecutionSignaled", "OtherInput", "WorkflowExecutionCancelRequested",
                 "TimerFired", "ActivityTaskStarted"} \cup ActivityCloses
-RECURSIVE SkipFrom(_), TakeFrom(_)
-SkipFrom(i) == IF i <= Len(Log) /\ Skippable(Log[i]) THEN SkipFrom(i + 1) ELSE i
-TakeFrom(i) == IF i <= Len(Log) /\ Bufferable(Log[i]) THEN TakeFrom(i + 1) ELSE i
-FlushBlock(i) == LET s == SkipFrom(i + 1) IN SubSeq(Log, s, TakeFrom(s) - 1)
+RECURSIVE SkipFrom(_, _), TakeFrom(_, _)
+SkipFrom(n, i) == IF i <= Len(Logs[n]) /\ Skippable(Logs[n][i]) THEN SkipFrom(n, i + 1) ELSE i
+TakeFrom(n, i) == IF i <= Len(Logs[n]) /\ Bufferable(Logs[n][i]) THEN TakeFrom(n, i + 1) ELSE i
+FlushBlock(n, i) == LET s == SkipFrom(n, i + 1) IN SubSeq(Logs[n], s, TakeFrom(n, s) - 1)
 
 \* The inputs the next logged reset reapplies: the signals and child results after its
 \* WorkflowTaskFailed (read from the log rather than enumerated).
 ReapplyInputs == {"WorkflowExecutionSignaled", "OtherInput"}
-RECURSIVE InputsFrom(_)
-InputsFrom(i) == IF i <= Len(Log) /\ Log[i].type \in ReapplyInputs
-                 THEN <<Log[i].type>> \o InputsFrom(i + 1) ELSE <<>>
-ResetFailures == {k \in 1..Len(Log) : Log[k].type = "WorkflowTaskFailed" /\ Log[k].info = "ResetWorkflow"}
+RECURSIVE InputsFrom(_, _)
+InputsFrom(n, i) == IF i <= Len(Logs[n]) /\ Logs[n][i].type \in ReapplyInputs
+                    THEN <<Logs[n][i].type>> \o InputsFrom(n, i + 1) ELSE <<>>
+ResetFailures(n) ==
+    {k \in 1..Len(Logs[n]) : Logs[n][k].type = "WorkflowTaskFailed" /\ Logs[n][k].info = "ResetWorkflow"}
 LogReapplies ==
-    [i \in 0..Len(Log) |-> LET later == {k \in ResetFailures : k > i}
-                           IN IF later = {} THEN {} ELSE {InputsFrom(Min(later) + 1)}]
+    [n \in 1..N |-> [i \in 0..Len(Logs[n]) |->
+        LET later == {k \in ResetFailures(n) : k > i}
+        IN IF later = {} THEN {} ELSE {InputsFrom(n, Min(later) + 1)}]]
 
 Firsts(evs) == SelectSeq(evs, LAMBDA e: e.type \notin CompletionTypes)
 Lasts(evs) == SelectSeq(evs, LAMBDA e: e.type \in CompletionTypes)
-FlushFirsts == [i \in 0..Len(Log) |-> Firsts(FlushBlock(i))]
-FlushLasts == [i \in 0..Len(Log) |-> Lasts(FlushBlock(i))]
+FlushFirsts == [n \in 1..N |-> [i \in 0..Len(Logs[n]) |-> Firsts(FlushBlock(n, i))]]
+FlushLasts == [n \in 1..N |-> [i \in 0..Len(Logs[n]) |-> Lasts(FlushBlock(n, i))]]
 
 -----------------------------------------------------------------------------
 (* The trace spec *)
@@ -120,54 +136,63 @@ NeedsSlot(c) == c.kind \in {"RequestCancelActivityTask", "CancelTimer"}
 
 \* The commands of the next logged WorkflowTaskCompleted: its command events, in order.
 LogCommands ==
-    IF NextWtc[l] = 0 THEN {}
-    ELSE LET evs == CommandEventsOf[NextWtc[l]]
+    IF NextWtc[logIndex][l] = 0 THEN {}
+    ELSE LET evs == CommandEventsOf[logIndex][NextWtc[logIndex][l]]
              cmds == [i \in 1..Len(evs) |-> LogCmd(evs[i])]
          IN IF \E i \in 1..Len(cmds) : NeedsSlot(cmds[i]) /\ cmds[i].slot = 0
             THEN {} ELSE {cmds}
 
 \* A step that writes writes the next logged events.
 MatchesLog ==
-    /\ Len(history') <= Len(Log)
-    /\ \A i \in l+1..Len(history') : history'[i] = Log[i]
+    /\ Len(history') <= Len(Followed)
+    /\ \A i \in l+1..Len(history') : history'[i] = Followed[i]
 
 \* The buffer holds the next missing events of the flush the log shows, in order (ids
 \* and the wired started_event_id are assigned by the flush itself).
 Bare(e) == [e EXCEPT !.id = 0, !.started = 0]
 Fits(bs, es) == Len(bs) <= Len(es) /\ \A i \in 1..Len(bs) : Bare(bs[i]) = Bare(es[i])
 BufferFits ==
-    buffer' = buffer \/ (Fits(Firsts(buffer'), FlushFirsts[l]) /\ Fits(Lasts(buffer'), FlushLasts[l]))
+    buffer' = buffer
+    \/ (Fits(Firsts(buffer'), FlushFirsts[logIndex][l])
+        /\ Fits(Lasts(buffer'), FlushLasts[logIndex][l]))
 
 \* Is the next step that looks at activity `a` due? (See the header.)
 Needed(a) ==
     LET s == acts[a].sched
         k == Len(Lasts(buffer))
+        lasts == FlushLasts[logIndex][l]
     IN IF wft.state = "Started"
-       THEN \/ k < Len(FlushLasts[l]) /\ FlushLasts[l][k + 1].sched = s
-            \/ s \in CancelsNext[l]
-       ELSE l < Len(Log) /\ Log[l + 1].sched = s /\ Log[l + 1].type \in ActFollowTypes
+       THEN \/ k < Len(lasts) /\ lasts[k + 1].sched = s
+            \/ s \in CancelsNext[logIndex][l]
+       ELSE l < Len(Followed) /\ Followed[l + 1].sched = s
+            /\ Followed[l + 1].type \in ActFollowTypes
 
 Writes == history' # history \/ buffer' # buffer
 
 TraceNext ==
     /\ \/ EnvironmentButReset \/ ServiceSteps \/ Done
-       \/ \E re \in LogReapplies[l] : Reset(re)
+       \/ \E re \in LogReapplies[logIndex][l] : Reset(re)
        \/ \E a \in Acts : ActivityStep(a) /\ (Writes \/ Needed(a))
        \/ \E cmds \in LogCommands, force \in ForceChoices, sticky \in StickyChoices :
              RespondWorkflowTaskCompleted(cmds, force, sticky)
     /\ MatchesLog
     /\ BufferFits
+    /\ UNCHANGED logIndex
 
-TraceSpec == Init /\ [][TraceNext]_vars
+TraceSpec == Init /\ logIndex \in 1..N /\ [][TraceNext]_<<vars, logIndex>>
 
-\* Violated exactly when the whole log has been reproduced.
-TraceNotMatched == l < Len(Log)
+\* TLC register Reg(n) holds the longest prefix of log n matched so far.
+Reg(n) == 100 + n
+ASSUME \A n \in 1..N : TLCSet(Reg(n), 0)
 
-\* Reports each new longest matched prefix, so a rejected log says where it stopped.
-ASSUME TLCSet(1, 0)
+\* Violated exactly when every log has been reproduced.
+TraceNotMatched == \E n \in 1..N : TLCGet(Reg(n)) < Len(Logs[n])
+
+\* Reports each new longest matched prefix of a log, so a rejected log says where it
+\* stopped.
 TraceProgress ==
-    IF l > TLCGet(1)
-    THEN TLCSet(1, l) /\ PrintT(<<"matched", l>>)
+    IF l > TLCGet(Reg(logIndex))
+    THEN TLCSet(Reg(logIndex), l) /\ PrintT(<<"matched", logIndex, l>>)
     ELSE TRUE
 
 =============================================================================
