@@ -89,9 +89,31 @@ CHECK = {
 SIMULATE = """
 from sim.config import SimConfig
 from sim.run import simulate
-result = simulate(SimConfig(seed=0, workflows=20))
+for seed in range(6):
+    result = simulate(SimConfig(seed=seed, workflows=40))
+    if result.violations:
+        break
 print(" ".join(sorted({v.id for v in result.violations})) or "none")
 """
+# Cells of the matrix that issue 16 asks for and the model does not catch yet (the
+# issue stays open on them): the checker's workflow-run model runs scripted workflow
+# code, never the replay engine, and no default workload drives an activity into the
+# rows these two mutations change. Strict: a cell that starts catching fails here until
+# it is taken off this list.
+NOT_YET_CAUGHT = {
+    ("check", "replay-row"),
+    ("simulate", "replay-row"),
+    ("check", "history-row"),
+    ("simulate", "history-row"),
+}
+
+
+def _open_cell(tool: str, mutation: Mutation, caught: bool) -> None:
+    """A cell on `NOT_YET_CAUGHT` runs too: it must still miss (or it fails, to be taken
+    off the list), and is then reported as an expected failure, not as a pass."""
+    if (tool, mutation.name) in NOT_YET_CAUGHT:
+        assert not caught, f"{tool} now catches {mutation.name}: take it off NOT_YET_CAUGHT"
+        pytest.xfail(f"issue 16 open: {tool} does not catch {mutation.what} yet")
 
 
 def _prove(tree: Path, theorem: str) -> dict[str, object]:
@@ -197,16 +219,19 @@ def test_prove_catches(mutated: tuple[Mutation, Path]) -> None:
 def test_check_catches(mutated: tuple[Mutation, Path]) -> None:
     mutation, tree = mutated
     done = tmodel(tree, "check", CHECK[mutation.name])
+    _open_cell("check", mutation, done.returncode == 1)
     assert done.returncode == 1, f"tmodel check {CHECK[mutation.name]} missed {mutation.what}"
     assert "violated (safety)" in done.stdout
 
 
 def test_simulate_catches(mutated: tuple[Mutation, Path]) -> None:
-    """The run `tmodel simulate --workflows 20 --seed 0` makes, through the simulator's
-    own entry point: the command would then shrink a failing run, which takes minutes
-    under some of these mutations, so the cell reads the run's violations directly."""
+    """The runs `tmodel simulate --seeds 0..5 --workflows 40` makes (until one reports a
+    violation), through the simulator's own entry point: the command would then shrink
+    a failing run, which takes minutes under some of these mutations, so the cell reads
+    the run's violations directly."""
     mutation, tree = mutated
     caught = python(tree, SIMULATE).stdout.split()
+    _open_cell("simulate", mutation, caught != ["none"])
     assert caught != ["none"], f"the simulator missed {mutation.what}"
 
 
