@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from core.fastinit import fast_init_all
 from core.opaque import JsonValue
 from core.schedule.codec import BadSchedule, Obj, get_int, get_obj, get_str, get_ts, prune, ts
 from core.schedule.messages import Schedule, SchedulePatch
@@ -125,3 +126,6 @@ def matching_times_range(value: JsonValue) -> tuple[int, int]:
     if start is None or end is None:
         raise BadSchedule("missing or invalid query")
     return start, end
+
+
+fast_init_all(globals())  # faster constructors for this module's values (core/fastinit.py)

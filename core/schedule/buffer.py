@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from core.fastinit import fast_init_all
 from core.schedule.codec import Obj, enum_name, get_bool, get_enum, get_ts, prune, ts
 from core.schedule.messages import OVERLAP_PREFIX, OverlapPolicy
 
@@ -104,3 +105,6 @@ def process_buffer(
         # buffer.go: overlapping starts would be cancelled or terminated at once anyway.
         overlapping = []
     return BufferResult(tuple(keep), tuple(overlapping), first, cancel, terminate, skipped)
+
+
+fast_init_all(globals())  # faster constructors for this module's values (core/fastinit.py)

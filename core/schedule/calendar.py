@@ -15,6 +15,7 @@ from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from core.fastinit import fast_init_all
 from core.schedule.civil import Civil, days_in_month, from_civil, to_civil, weekday
 from core.schedule.messages import (
     CalendarSpec,
@@ -288,3 +289,6 @@ class CompiledCalendar:
                 s = _at_or_after(self.seconds, s, 60)
                 continue
             return from_civil(Civil(y, mo, d, h, m, s), self.offset)
+
+
+fast_init_all(globals())  # faster constructors for this module's values (core/fastinit.py)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import IntEnum
 
+from core.fastinit import fast_init_all
 from core.opaque import JsonValue
 from core.schedule.codec import (
     Obj,
@@ -378,3 +379,6 @@ class SchedulePatch:
             get_str(o, "pause"),
             get_str(o, "unpause"),
         )
+
+
+fast_init_all(globals())  # faster constructors for this module's values (core/fastinit.py)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from core.fastinit import fast_init_all
 from core.opaque import JsonValue
 from core.schedule.api import StartScheduleArgs
 from core.schedule.buffer import BufferedStart, BufferResult, process_buffer
@@ -448,3 +449,6 @@ class Scheduler:
                 break
             out.append(rfc3339(t))
         return out
+
+
+fast_init_all(globals())  # faster constructors for this module's values (core/fastinit.py)

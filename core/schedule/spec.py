@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from core.fastinit import fast_init_all
 from core.schedule.calendar import (
     MAX_CALENDAR_YEAR,
     MAX_COMMENT_LEN,
@@ -180,3 +181,6 @@ def compile_spec(spec: ScheduleSpec) -> CompiledSpec:
         tuple(CompiledCalendar.of(c, offset) for c in canonical.exclude_structured_calendar),
         offset,
     )
+
+
+fast_init_all(globals())  # faster constructors for this module's values (core/fastinit.py)

@@ -20,11 +20,11 @@ from sim.core_copy import mutated
 from tests.adapters.test_tlc import _toolchain_or_skip
 
 SAMPLE = 8
-TWICE = """    txn.add(
+TWICE = """    call.txn.add(
         EventType.TIMER_FIRED,
         TimerFiredEventAttributes(timer_id=info.timer_id, started_event_id=info.started_event_id),
     )
-    drop(txn, info.timer_id)
+    _drop(call.txn, info.timer_id)
 """
 
 
@@ -74,8 +74,8 @@ def test_a_timer_that_fires_twice_in_python_is_rejected_by_tlc(
     with a second TimerFired, which no action of WorkflowExecution writes; in the same
     TLC run, histories of the real service are still accepted."""
     toolchain = _toolchain_or_skip()
-    fire_twice = mutated(timer.user_timer_fired, "    drop(txn, info.timer_id)\n", TWICE)
-    monkeypatch.setattr(timer, "user_timer_fired", fire_twice)
+    fire_twice = mutated(timer._fire, "    _drop(call.txn, info.timer_id)\n", TWICE)
+    monkeypatch.setitem(timer.HANDLERS, "fire", fire_twice)  # the timer table's `fire` row
     twice = [log for log in model_logs() if list(_types(log)).count("TimerFired") > 1]
     assert twice
     batch = [*sample(logs, 2), *sample(twice, 2)]
