@@ -232,8 +232,11 @@ def _timestamps(texts: list[Any]) -> list[int] | None:
     seconds = list(map(_SECONDS.get, map(_PREFIX, texts)))
     if None in seconds:  # read the new prefixes in full, once each (the memo keeps them)
         missing = compress(texts, map(operator.is_, seconds, repeat(None)))
-        for text in {_PREFIX(text): text for text in missing}.values():
-            _parse_timestamp(text)
+        try:
+            for text in {_PREFIX(text): text for text in missing}.values():
+                _parse_timestamp(text)
+        except _Bad:  # a text the one-by-one reader must judge (and word the error for)
+            return None
         seconds = list(map(_SECONDS.get, map(_PREFIX, texts)))
         if None in seconds:
             return None

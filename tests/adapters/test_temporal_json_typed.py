@@ -274,6 +274,18 @@ def test_timestamps_read_together_are_read_as_one_by_one(parts: list[tuple[str, 
         assert any(not text.endswith("Z") or "+" in text for text in texts)
 
 
+def test_a_bad_text_with_an_unseen_prefix_leaves_the_batch_to_the_one_by_one_reader(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Learning a new prefix must not raise: the batch answers None and the one-by-one
+    reader words the error (found by Hypothesis: a non-ASCII digit after a new second)."""
+    monkeypatch.setattr(scalars, "_SECONDS", {})
+    texts = ["2024-01-01T00:00:00Z", "2024-01-01T00:00:01.\u0663Z"]
+    assert scalars._timestamps(texts) is None
+    with pytest.raises(_Bad, match="RFC 3339"):
+        scalars._decode_timestamp(texts[1], scalars._Ctx(False))
+
+
 def test_the_timestamp_memo_is_emptied_when_full(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(scalars, "_MAX_MEMO", 3)
     monkeypatch.setattr(scalars, "_SECONDS", {})
