@@ -80,6 +80,11 @@ class Mutant:
 
 
 class _NoReapply(Mutant):
+    """A losing branch's events are backfilled and never reapplied to the current one."""
+
+    def _kept(self, replica: RunReplica, task: ReplicationTask) -> RunReplica:
+        return replica
+
     def receive(
         self,
         meta: ClusterMetadata,
@@ -92,23 +97,14 @@ class _NoReapply(Mutant):
         applied = got.applied
         if applied is None or applied.outcome is not Outcome.BACKFILLED:
             return got
-        return Received(copies.put(applied.replica), applied)
+        return Received(copies.put(self._kept(applied.replica, task)), applied)
 
 
 class _LowerVersion(_NoReapply):
-    def receive(
-        self,
-        meta: ClusterMetadata,
-        record: ns.NamespaceRecord,
-        cluster: str,
-        copies: WorkflowCopies,
-        task: ReplicationTask,
-    ) -> Received:
-        got = super().receive(meta, record, cluster, copies, task)
-        applied = got.applied
-        if applied is None or applied.outcome is not Outcome.BACKFILLED:
-            return got
-        return Received(copies.put(_make_current(applied.replica, task)), applied)
+    """As `_NoReapply`, and the backfilled (lower-version) branch is made current."""
+
+    def _kept(self, replica: RunReplica, task: ReplicationTask) -> RunReplica:
+        return _make_current(replica, task)
 
 
 def _make_current(replica: RunReplica, task: ReplicationTask) -> RunReplica:
