@@ -151,3 +151,20 @@ def test_cli_json_shape(capsys: pytest.CaptureFixture[str]) -> None:
     doc = json.loads(capsys.readouterr().out)
     (v,) = doc["violations"]
     assert v["property"] == "INV-REPL-NO-LOST-SIGNAL" and len(v["actions"]) == 6
+
+
+def test_a_broken_core_version_rule_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The model runs the core itself: with the core's `next_failover_version` keeping
+    the old version on a failover (owned by the cluster failed away from), the unchanged
+    model reports a violated INV-REPL-* invariant."""
+    from core.statemachine.replication import namespace
+
+    right = namespace.next_failover_version
+
+    def keeps_the_version(meta: Any, target: str, current: int) -> int:
+        return current if current else right(meta, target, current)  # registering: right
+
+    monkeypatch.setattr(namespace, "next_failover_version", keeps_the_version)
+    result = check(MultiCluster())
+    assert not result.ok
+    assert {v.property for v in result.violations} & SAFETY, result.violations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 
 import networkx as nx
@@ -146,3 +147,19 @@ def test_liveness_is_skipped_with_a_note_under_symmetry() -> None:
 def test_registry_builds_the_model_from_string_params() -> None:
     model = MODELS["two-phase-commit"]({"rms": "4", "broken": "true"})
     assert isinstance(model, TwoPhaseCommit) and model.rms == 4 and model.broken
+
+
+def test_the_fast_successors_read_the_rm_states_in_their_declared_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The successors unpack the RM states from `_RM_STATES` by position: with that
+    tuple out of order the model no longer explores TLC's state space."""
+    tpc = importlib.import_module("proofs.models.two_phase_commit")
+    monkeypatch.setattr(tpc, "_RM_STATES", tuple(reversed(tpc._RM_STATES)))
+    rms, states, transitions, depth = CALIBRATION[0]
+    result = check(TwoPhaseCommit(rms))
+    assert (result.distinct_states, result.transitions, result.depth) != (
+        states,
+        transitions,
+        depth,
+    )
