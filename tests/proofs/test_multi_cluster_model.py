@@ -157,9 +157,9 @@ def test_a_broken_core_version_rule_is_caught(monkeypatch: pytest.MonkeyPatch) -
     """The model runs the core itself: with the core's `next_failover_version` keeping
     the old version on a failover (owned by the cluster failed away from), the unchanged
     model reports a violated INV-REPL-* invariant."""
-    from core.statemachine.replication import namespace
+    from core.statemachine.replication import namespace, versions
 
-    right = namespace.next_failover_version
+    right = versions.next_failover_version  # what namespace.py imports and calls
 
     def keeps_the_version(meta: Any, target: str, current: int) -> int:
         return current if current else right(meta, target, current)  # registering: right
