@@ -35,7 +35,12 @@ from core.enums import EventType
 from core.statemachine.replication import endpoint
 from core.statemachine.replication import namespace as ns
 from core.statemachine.replication import version_history as vh
-from core.statemachine.replication.applier import Outcome, ReplicationTask, task_for
+from core.statemachine.replication.applier import (
+    Outcome,
+    ReplicationTask,
+    make_current,
+    task_for,
+)
 from core.statemachine.replication.endpoint import Forward, Received, WorkflowCopies
 from core.statemachine.replication.replica import (
     Event,
@@ -43,7 +48,6 @@ from core.statemachine.replication.replica import (
     RunState,
     items_for,
     last_write_version,
-    with_state,
 )
 from core.statemachine.replication.versions import ClusterMetadata
 
@@ -64,7 +68,9 @@ REPL_MUTANTS: dict[str, str] = {PREFIX + name: rule for name, rule in MUTANTS.it
 
 
 class Mutant:
-    """The correct behaviour: the core's functions as they are."""
+    """The correct behaviour: the core's functions as they are. A variant overrides
+    `write_local` or `failover`, or bends a receipt through `_seen` (the copies the
+    core is given) and `_bent` (what it answered)."""
 
     def write_local(
         self,
@@ -86,7 +92,8 @@ class Mutant:
         copies: WorkflowCopies,
         task: ReplicationTask,
     ) -> Received:
-        return endpoint.receive(meta, record, cluster, copies, task)
+        got = endpoint.receive(meta, record, cluster, self._seen(copies), task)
+        return self._bent(got, copies, cluster, task)
 
     def receive_forward(
         self,
@@ -96,33 +103,35 @@ class Mutant:
         copies: WorkflowCopies,
         forward: Forward,
     ) -> Received | None:
-        return endpoint.receive_forward(meta, record, cluster, copies, forward)
+        return endpoint.receive_forward(meta, record, cluster, self._seen(copies), forward)
 
     def failover(
         self, meta: ClusterMetadata, record: ns.NamespaceRecord, target: str
     ) -> ns.NamespaceRecord:
         return ns.failover(meta, record, target)
 
+    def _seen(self, copies: WorkflowCopies) -> WorkflowCopies:
+        return copies
+
+    def _bent(
+        self, got: Received, copies: WorkflowCopies, cluster: str, task: ReplicationTask
+    ) -> Received:
+        return got
+
 
 class _NoReapply(Mutant):
     """A losing branch's events are backfilled and never reapplied to the current one."""
 
-    def _kept(self, replica: RunReplica, task: ReplicationTask) -> RunReplica:
-        return replica
-
-    def receive(
-        self,
-        meta: ClusterMetadata,
-        record: ns.NamespaceRecord,
-        cluster: str,
-        copies: WorkflowCopies,
-        task: ReplicationTask,
+    def _bent(
+        self, got: Received, copies: WorkflowCopies, cluster: str, task: ReplicationTask
     ) -> Received:
-        got = super().receive(meta, record, cluster, copies, task)
         applied = got.applied
         if applied is None or applied.outcome is not Outcome.BACKFILLED:
             return got
         return Received(copies.put(self._kept(applied.replica, task)), applied)
+
+    def _kept(self, replica: RunReplica, task: ReplicationTask) -> RunReplica:
+        return replica
 
 
 class _LowerVersion(_NoReapply):
@@ -131,32 +140,16 @@ class _LowerVersion(_NoReapply):
     def _kept(self, replica: RunReplica, task: ReplicationTask) -> RunReplica:
         end = vh.item(task.events[-1].event_id, task.version)
         index = next(i for i, h in enumerate(replica.histories.histories) if vh.contains(h, end))
-        switched = RunReplica(
-            replica.run_id,
-            replica.state,
-            vh.set_current(replica.histories, index),
-            replica.branches,
-            replica.reapplied,
-        )
-        closed = switched.current_events[-1].closes
-        return with_state(switched, RunState.CLOSED if closed else RunState.RUNNING)
+        return make_current(replica, index)
 
 
 class _NoForward(Mutant):
     """A passive cluster keeps the losing batch and forwards nothing."""
 
-    def receive(
-        self,
-        meta: ClusterMetadata,
-        record: ns.NamespaceRecord,
-        cluster: str,
-        copies: WorkflowCopies,
-        task: ReplicationTask,
+    def _bent(
+        self, got: Received, copies: WorkflowCopies, cluster: str, task: ReplicationTask
     ) -> Received:
-        got = super().receive(meta, record, cluster, copies, task)
-        if got.forward is None:
-            return got
-        return Received(got.copies, got.applied, got.send)
+        return got if got.forward is None else Received(got.copies, got.applied, got.send)
 
 
 class _StaleActive(Mutant):
@@ -188,37 +181,16 @@ class _NoBump(Mutant):
 class _NoDedup(Mutant):
     """Every run forgets what was reapplied to it before each receipt."""
 
-    def receive(
-        self,
-        meta: ClusterMetadata,
-        record: ns.NamespaceRecord,
-        cluster: str,
-        copies: WorkflowCopies,
-        task: ReplicationTask,
-    ) -> Received:
-        return super().receive(meta, record, cluster, _forgetful(copies), task)
-
-    def receive_forward(
-        self,
-        meta: ClusterMetadata,
-        record: ns.NamespaceRecord,
-        cluster: str,
-        copies: WorkflowCopies,
-        forward: Forward,
-    ) -> Received | None:
-        return super().receive_forward(meta, record, cluster, _forgetful(copies), forward)
+    def _seen(self, copies: WorkflowCopies) -> WorkflowCopies:
+        return WorkflowCopies(
+            tuple(RunReplica(r.run_id, r.state, r.histories, r.branches) for r in copies.runs)
+        )
 
 
 class _ResetKeepsClose(Mutant):
-    def receive(
-        self,
-        meta: ClusterMetadata,
-        record: ns.NamespaceRecord,
-        cluster: str,
-        copies: WorkflowCopies,
-        task: ReplicationTask,
+    def _bent(
+        self, got: Received, copies: WorkflowCopies, cluster: str, task: ReplicationTask
     ) -> Received:
-        got = super().receive(meta, record, cluster, copies, task)
         applied = got.applied
         reset = len(got.copies.runs) > len(copies.runs)  # a new run: the losers' reset
         if applied is None or applied.outcome is not Outcome.BACKFILLED or not reset:
@@ -244,12 +216,6 @@ def _keep_close(got: Received, before: WorkflowCopies, cluster: str) -> Received
     )
     sent = task_for(run, cluster, 1, len(events))
     return Received(got.copies.put(run), got.applied, (sent,))
-
-
-def _forgetful(copies: WorkflowCopies) -> WorkflowCopies:
-    return WorkflowCopies(
-        tuple(RunReplica(r.run_id, r.state, r.histories, r.branches) for r in copies.runs)
-    )
 
 
 _VARIANTS: dict[str, type[Mutant]] = {
