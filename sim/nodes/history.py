@@ -21,11 +21,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from core import requests as rq
 from core.errors import InvalidTransition
 from core.events import HistoryEvent, WorkflowExecutionContinuedAsNewEventAttributes
 from core.statemachine import shard as shardlib
 from core.statemachine.history.service import handle as service
-from core.statemachine.history.service import requests as rq
 from core.statemachine.history.service import reset as resetlib
 from core.statemachine.history.service import workflow_task
 from core.statemachine.history.service.handle import HandleFn

@@ -22,9 +22,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from core import requests as rq
 from core.opaque import Opaque
 from core.statemachine import matching as m
-from core.statemachine.history.service import requests as rq
 from sim.kernel import SECOND
 from sim.nodes.base import Base, Payload, Router, StartedActivityTask, StartedWorkflowTask
 
