@@ -92,7 +92,8 @@ class MatchingHost(Base):
     ) -> None:
         state = self.queues.get(queue) or m.MatchingState()
         self.queues[queue], out = m.add_task(state, queue, task, self.kernel.now)
-        self.net.send(self.name, src, ack, key)
+        # The answer is the ack, or StickyWorkerUnavailable (history pushes elsewhere).
+        self.net.send(self.name, src, ack, key, out)
         if isinstance(out, m.Dispatch):
             self._record_started(queue, out)
 
