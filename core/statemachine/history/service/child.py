@@ -65,14 +65,14 @@ from core.requests import (
     Reply,
 )
 from core.statemachine import fsm
-from core.statemachine.history.service import workflow_task
 from core.statemachine.history.service.child_events import (
     NOT_PENDING,
+    apply_report,
     child_close,
     with_namespace,
 )
 from core.statemachine.history.service.state import ChildInfo, MutableState
-from core.statemachine.history.service.txn import Outcome, Txn, finish, unchanged
+from core.statemachine.history.service.txn import Outcome, Txn
 
 E = EventType
 
@@ -173,14 +173,7 @@ def decide(txn: Txn, request: ChildRequest) -> tuple[Row, Reply]:
 
 def handle(state: MutableState, request: ChildRequest, now: int) -> Outcome:
     """A report of the transfer executor about a child, on the parent's mutable state."""
-    if not state.running:  # the run's rule, before any child is looked up
-        return unchanged(state, NOT_PENDING)
-    txn = Txn(state, now)
-    _, reply = decide(txn, request)
-    if txn.untouched:
-        return unchanged(state, reply)
-    workflow_task.schedule(txn)
-    return finish(txn, reply)
+    return apply_report(state, now, lambda txn: decide(txn, request)[1])
 
 
 def reapply(txn: Txn, request: ChildRequest) -> None:

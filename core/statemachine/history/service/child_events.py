@@ -3,12 +3,14 @@ to other workflows: the child's start, start failure and close (service/child.py
 the outcome of an external signal or cancel (service/external.py).
 
 Pure builders: each takes the pending record and the report and returns the event's
-type and attributes; the entity modules decide when to write them.
+type and attributes; the entity modules decide when to write them. `apply_report` is
+how both entities take a report of the transfer executor.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 from core.enums import (
     CancelExternalWorkflowExecutionFailedCause,
@@ -35,8 +37,11 @@ from core.requests import (
     ErrorKind,
     RecordChildExecutionCompleted,
     RecordExternalResult,
+    Reply,
 )
+from core.statemachine.history.service import workflow_task
 from core.statemachine.history.service.state import ChildInfo, ExternalInfo, MutableState
+from core.statemachine.history.service.txn import Outcome, Txn, finish, unchanged
 
 E = EventType
 
@@ -55,6 +60,21 @@ ResultAttributes = (
     | RequestCancelExternalWorkflowExecutionFailedEventAttributes
     | SignalExternalWorkflowExecutionFailedEventAttributes
 )
+
+
+def apply_report(state: MutableState, now: int, run_row: Callable[[Txn], Reply]) -> Outcome:
+    """A report of the transfer executor about a child or an external request, on this
+    run's mutable state: the run's rule first (to a closed run, NOT_FOUND before any
+    record is looked up), then `run_row` (the entity's `decide`); a report that wrote
+    an event schedules a workflow task if none is pending."""
+    if not state.running:
+        return unchanged(state, NOT_PENDING)
+    txn = Txn(state, now)
+    reply = run_row(txn)
+    if txn.untouched:
+        return unchanged(state, reply)
+    workflow_task.schedule(txn)
+    return finish(txn, reply)
 
 
 def with_namespace(

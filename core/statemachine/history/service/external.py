@@ -38,14 +38,14 @@ from typing import TypeAlias
 from core.errors import InvalidDefinition
 from core.requests import Ok, RecordExternalResult, Reply
 from core.statemachine import fsm
-from core.statemachine.history.service import workflow_task
 from core.statemachine.history.service.child_events import (
     NOT_PENDING,
+    apply_report,
     external_result,
     with_namespace,
 )
 from core.statemachine.history.service.state import ExternalInfo, MutableState
-from core.statemachine.history.service.txn import Outcome, Txn, finish, unchanged
+from core.statemachine.history.service.txn import Outcome, Txn
 
 
 class PendingExternalState(Enum):
@@ -120,14 +120,7 @@ def decide(txn: Txn, request: RecordExternalResult) -> tuple[Row, Reply]:
 
 def handle(state: MutableState, request: RecordExternalResult, now: int) -> Outcome:
     """The transfer executor's report about a signal or cancel this run sent."""
-    if not state.running:  # the run's rule, before any request is looked up
-        return unchanged(state, NOT_PENDING)
-    txn = Txn(state, now)
-    _, reply = decide(txn, request)
-    if txn.untouched:
-        return unchanged(state, reply)
-    workflow_task.schedule(txn)
-    return finish(txn, reply)
+    return apply_report(state, now, lambda txn: decide(txn, request)[1])
 
 
 def _record(txn: Txn, info: ExternalInfo | None, request: RecordExternalResult) -> Reply:
