@@ -29,7 +29,8 @@ recordStartChildExecutionFailed; `service/history/api/recordchildworkflowcomplet
   start was recorded (the two transfer tasks raced) is NOT_READY: the child's side
   retries it until the start is recorded.
 - Every event written is buffered while a workflow task is in flight, and a report
-  that wrote one schedules a workflow task if none is pending (`handle`).
+  that wrote one schedules a workflow task if none is pending (`handle`, through
+  `child_events.apply_report`).
 - The run's rule comes first: a report to a closed parent is NOT_FOUND.
 - A reset's new run replays the child's later events through the same rows
   (`reapply`); a report its child is not in the state for changes nothing.
@@ -37,7 +38,8 @@ recordStartChildExecutionFailed; `service/history/api/recordchildworkflowcomplet
 The parent's cancel of a child is a RequestCancelExternalWorkflowExecution
 (service/external.py) and its termination a parent close policy applied when the parent
 closes (execution.py): neither changes the child's record in the parent, as Temporal's
-ChildExecutionInfo has no field for them.
+ChildExecutionInfo (proto/internal/.../persistence/v1/executions.proto) has no field
+for them.
 """
 
 from __future__ import annotations
