@@ -459,7 +459,8 @@ class HistoryHost(Base):
         assert isinstance(t, rq.WorkflowTaskTransfer | rq.ActivityTaskTransfer)
         if normal and isinstance(t, rq.WorkflowTaskTransfer) and t.sticky:
             state = self.run_state(task.run_id)
-            if state is None:
+            if state is None:  # the run is gone: nothing to push (processWorkflowTask)
+                self._ack(shard_id, range_id, task.task_id)
                 return
             t = workflow_task.push_to_normal_queue(state, t)
         if isinstance(t, rq.WorkflowTaskTransfer):

@@ -256,8 +256,9 @@ def record_workflow_task_started(
     )
     txn.set(wft=started)
     if state.sticky_queue and not req.from_sticky_queue:
-        # Started from the normal queue after matching found no sticky poller: the
-        # stickiness goes (recordworkflowtaskstarted/api.go, ClearStickyTaskQueue).
+        # A poller of another queue started it while the run is sticky (matching found
+        # no sticky poller, so the task went to the normal queue): the stickiness goes
+        # (recordworkflowtaskstarted/api.go, ClearStickyTaskQueue).
         txn.set(sticky_queue="", sticky_schedule_to_start_timeout=0)
     txn.task(
         WorkflowTaskTimeoutTask(
