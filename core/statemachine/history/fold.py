@@ -246,12 +246,19 @@ def follower(
         if not isinstance(attrs, attrs_type):
             return
         open_ = entities(fold)
-        entity = advance(fold, table, open_, key(attrs), input_, event, ref_name)
-        if entity is None:
+        ref = key(attrs)
+        # `advance`'s usual case inline; `advance` itself reports whatever is wrong.
+        entity = open_.get(ref) if 0 < ref < event.event_id else None
+        row = table.next.get((entity.state, input_)) if entity is not None else None
+        if entity is None or row is None:
+            advance(fold, table, open_, ref, input_, event, ref_name)
             return
+        entity.state = row.target
+        if row.target in table.terminal:
+            del open_[ref]
         if records_start:
             entity.started_event_id = event.event_id
-        if started is not None:
+        if started is not None and started(attrs) != entity.started_event_id:
             check_started_ref(fold, table, entity, event, started(attrs))
         if name is not None and name(attrs) != entity.name:
             fold.violate(
