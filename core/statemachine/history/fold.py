@@ -241,6 +241,10 @@ def follower(
     and `names` is the open-id index to release when the entity closes.
     """
 
+    # The table's keys for this input, built once (a tuple per lookup costs more than
+    # the lookup); the rows themselves are looked up in `table.next` at each event.
+    keys = {state: (state, input_) for state in table.states}
+
     def handle(fold: Fold, event: HistoryEvent) -> None:
         attrs = event.attributes
         if not isinstance(attrs, attrs_type):
@@ -249,7 +253,7 @@ def follower(
         ref = key(attrs)
         # `advance`'s usual case inline; `advance` itself reports whatever is wrong.
         entity = open_.get(ref) if 0 < ref < event.event_id else None
-        row = table.next.get((entity.state, input_)) if entity is not None else None
+        row = table.next.get(keys[entity.state]) if entity is not None else None
         if entity is None or row is None:
             advance(fold, table, open_, ref, input_, event, ref_name)
             return
