@@ -26,13 +26,14 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from core.enums import EventType
+from core.errors import InvalidTransition
 from core.event_sets import CLOSE_EVENT_TYPES, COMMAND_EVENT_TYPES
 from core.events import (
     HistoryEvent,
     TimerFiredEventAttributes,
     WorkflowExecutionTerminatedEventAttributes,
 )
-from core.statemachine.fsm import Table
+from core.statemachine.fsm import ROW_RULE, RowBroken, Table
 from core.statemachine.history.service import activity, child, execution, timer, update
 from core.statemachine.history.service import workflow_task as wft
 from core.statemachine.history.service.reset import RESETTER
@@ -193,6 +194,13 @@ def service_rule(machine: str) -> str:
             if isinstance(value, Table) and value.name == machine:
                 return value.rule
     return machine
+
+
+def transition_rule(error: InvalidTransition) -> str:
+    """The rule an invalid transition inside the service breaks: ``INV-TABLE-ROW`` when a
+    driving row's handler did not do what the row says (`fsm.RowBroken`), else the rule of
+    the machine that had no row for the input."""
+    return ROW_RULE if isinstance(error, RowBroken) else service_rule(error.machine)
 
 
 def _reset_away(close: HistoryEvent) -> bool:

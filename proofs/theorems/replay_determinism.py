@@ -48,6 +48,8 @@ from core.statemachine.history import child_workflow as history_child
 from core.statemachine.history import signal_external as history_signal
 from core.statemachine.history import timer as history_timer
 from core.statemachine.history import update as history_update
+from core.statemachine.history.service import activity as service_activity
+from core.statemachine.history.service import timer as service_timer
 from core.statemachine.replay import activity as replay_activity
 from core.statemachine.replay import cancel_external as replay_cancel
 from core.statemachine.replay import child as replay_child
@@ -56,8 +58,10 @@ from core.statemachine.replay import timer as replay_timer
 from core.statemachine.replay import update as replay_update
 from core.statemachine.replay.definition import Definition
 from core.statemachine.replay.driver import answer_task, slices, snapshot
+from proofs.theorems import service_language
 from proofs.theorems.base import Result
 from proofs.theorems.languages import Pair, compare, replay
+from proofs.theorems.service_language import ServiceTable
 
 ID = "THM-3.1"
 STATEMENT = (
@@ -119,14 +123,28 @@ def core_pairs() -> tuple[Pair, ...]:
     )
 
 
-def check(pairs: Sequence[Pair], variant: str = "theorem") -> Result:
-    """Compare every pair; the first difference of each is in the counterexample."""
+def core_services(pairs: Sequence[Pair]) -> tuple[ServiceTable, ...]:
+    """The driving service tables whose rows declare what they write, each with the
+    validator/replay pair of its entity kind (from `pairs`, by kind)."""
+    by_kind = {pair.kind: pair for pair in pairs}
+    return (
+        ServiceTable(by_kind["activity"], service_activity.TABLE),
+        ServiceTable(by_kind["timer"], service_timer.TABLE),
+    )
+
+
+def check(
+    pairs: Sequence[Pair], variant: str = "theorem", services: Sequence[ServiceTable] = ()
+) -> Result:
+    """Compare every pair, then every service table's language with its pair; the first
+    difference of each is in the counterexample."""
     start = time.perf_counter()
     found = []
     for pair in pairs:
         finding, _ = compare(pair)
         if finding is not None:
             found.append(f"{finding.text()}\n{replay(pair, finding.events)}")
+    found += [text for text in map(service_language.check, services) if text is not None]
     return Result(
         ID,
         STATEMENT,
@@ -134,13 +152,15 @@ def check(pairs: Sequence[Pair], variant: str = "theorem") -> Result:
         "\n".join(found) or None,
         time.perf_counter() - start,
         variant,
-        2 * len(pairs),  # both inclusions, per entity kind
+        2 * len(pairs) + len(services),  # both inclusions per kind, one per service table
     )
 
 
 def prove() -> Result:
-    """Compare the history and replay languages of every entity kind, read from core."""
-    return check(core_pairs())
+    """Compare the history and replay languages of every entity kind, and what the
+    service tables write with both, all read from core."""
+    pairs = core_pairs()
+    return check(pairs, services=core_services(pairs))
 
 
 def without_row(
@@ -162,7 +182,7 @@ def prove_negative() -> Result:
     pairs[0] = dataclasses.replace(
         pairs[0], replay=without_row(replay_activity.TABLE, s.CANCEL_REQUESTED, i.STARTED)
     )
-    return check(pairs, f"negative: {DROPPED}")
+    return check(pairs, f"negative: {DROPPED}", core_services(pairs))
 
 
 def sticky_vs_cold(
