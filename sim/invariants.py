@@ -7,7 +7,9 @@ and, when a run closes, the history rules (the validator's own rule ids, H1..H19
 INV-RESULT-AT-MOST-ONCE (one result per activity, one fire per timer) and the replay
 hook (THM-3.1: a cold replay of every completed workflow task produces the commands
 the history holds; a worker's own replay never meets a nondeterminism either, since
-the code never changes). On every delivery of a task to a worker:
+the code never changes); and on every request, INV-TABLE-ROW (a driving row's handler
+that strays from its row raises `fsm.RowBroken`, which the history host reports under
+`transition_rule`). On every delivery of a task to a worker:
 INV-NO-UNCAUSED-REDELIVERY (sim/accounting.py: a task delivered again has a recorded
 cause). At the end: INV-DURABLE-HISTORY (what persistence holds is, event for event,
 what was committed), INV-ACTIVITY-AT-LEAST-ONCE (every activity attempt whose answer

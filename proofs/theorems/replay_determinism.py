@@ -18,6 +18,13 @@ search is exhaustive: it covers event sequences of every length, not a bound. A 
 changed on either side that changes a language is found, as the shortest event
 sequence on which they differ, re-run through `fsm.step` on both real tables.
 
+The service half: the tables that drive the server (`service/activity.py`,
+`service/timer.py`) declare on each row what its handler writes, checked at run time
+(`fsm.check_effect`); every event sequence they can write must be accepted by the
+validator's table and by the replay table of its kind (`service_language`). A service
+row changed to write what the validator or replay refuses is found, as the shortest
+sequence and the rows that write it.
+
 The determinism lemma (sticky and cold answering give the workflow code the same
 activations at every workflow task) is `sticky_vs_cold`, which runs the real replay
 engine (`core.statemachine.replay.driver.answer_task`) on every workflow-task prefix of
@@ -68,8 +75,9 @@ STATEMENT = (
     "For every entity kind, the history-side machine (what the server may write) and the "
     "replay machine (what replay accepts) define the same language of event sequences, "
     "up to the close events replay does not tell apart and the events it ignores: "
-    "replay takes every history the server may write (product construction over the "
-    "core tables)."
+    "replay takes every history the server may write, and every event sequence the "
+    "driving service tables can write is one the server may write (product construction "
+    "over the core tables)."
 )
 DROPPED = "the replay activity row ActivityTaskStarted after a cancel request removed"
 E = EventType

@@ -233,8 +233,8 @@ def _writes(row: fsm.Row[PendingActivityState, ActivityInput]) -> tuple[EventTyp
     """The row's `writes` (fsm.Row), checked against what its handler wrote at run time."""
     events = _HANDLER_WRITES.get(row.handler, ())
     running = row.source in (_S.STARTED, _S.CANCEL_REQUESTED)
-    if running and row.target is _S.CLOSED and row.source is not row.target:
-        return (E.ACTIVITY_TASK_STARTED, *events)
+    if running and events and events[-1] is not E.ACTIVITY_TASK_CANCEL_REQUESTED:
+        return (E.ACTIVITY_TASK_STARTED, *events)  # the attempt's close event follows
     return events
 
 
