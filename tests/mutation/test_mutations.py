@@ -7,7 +7,7 @@ duplicate-completion guard removed (`drop` of a closed activity, today in
 timer's row for a task of a closed timer fires it again, `service/timer.py`).
 Columns: ``tmodel prove`` must report NOT PROVED with a counterexample that replays on
 the mutated code; ``tmodel check`` must report a violation, and so must the simulator
-(the run ``tmodel simulate --workflows 20 --seed 0`` makes, without its shrinking).
+(the runs ``tmodel simulate --workflows 40`` makes for seeds 0..5, without shrinking).
 One copy per mutation per session (module-scoped fixture).
 """
 
