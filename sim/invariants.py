@@ -7,7 +7,9 @@ and, when a run closes, the history rules (the validator's own rule ids, H1..H19
 INV-RESULT-AT-MOST-ONCE (one result per activity, one fire per timer) and the replay
 hook (THM-3.1: a cold replay of every completed workflow task produces the commands
 the history holds; a worker's own replay never meets a nondeterminism either, since
-the code never changes). On every delivery of a task to a worker:
+the code never changes); and on every request, INV-TABLE-ROW (a driving row's handler
+that strays from its row raises `fsm.RowBroken`, which the history host reports under
+`transition_rule`). On every delivery of a task to a worker:
 INV-NO-UNCAUSED-REDELIVERY (sim/accounting.py: a task delivered again has a recorded
 cause). At the end: INV-DURABLE-HISTORY (what persistence holds is, event for event,
 what was committed), INV-ACTIVITY-AT-LEAST-ONCE (every activity attempt whose answer
@@ -26,13 +28,14 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from core.enums import EventType
+from core.errors import InvalidTransition
 from core.event_sets import CLOSE_EVENT_TYPES, COMMAND_EVENT_TYPES
 from core.events import (
     HistoryEvent,
     TimerFiredEventAttributes,
     WorkflowExecutionTerminatedEventAttributes,
 )
-from core.statemachine.fsm import Table
+from core.statemachine.fsm import ROW_RULE, RowBroken, Table
 from core.statemachine.history.service import (
     activity,
     child,
@@ -200,6 +203,13 @@ def service_rule(machine: str) -> str:
             if isinstance(value, Table) and value.name == machine:
                 return value.rule
     return machine
+
+
+def transition_rule(error: InvalidTransition) -> str:
+    """The rule an invalid transition inside the service breaks: ``INV-TABLE-ROW`` when a
+    driving row's handler did not do what the row says (`fsm.RowBroken`), else the rule of
+    the machine that had no row for the input."""
+    return ROW_RULE if isinstance(error, RowBroken) else service_rule(error.machine)
 
 
 def _reset_away(close: HistoryEvent) -> bool:

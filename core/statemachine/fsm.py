@@ -18,6 +18,13 @@ first whose guard holds (guarded rows in the order written, then the one unguard
 which is the "otherwise"). The caller runs the handler the chosen row names and stores
 the row's target as the entity's new state, so the table decides what happens and the
 handlers only carry it out (service-side entities, e.g. service/activity.py).
+
+A driving row also says what its handler writes: `writes`, the entity's events it
+appends (in order), and `retracts`, buffered events of the entity it deletes so the run
+never writes them. The caller checks both after the handler ran (`check_effect`), as it
+checks the target (`check_target`), so the declaration cannot drift from the code; THM-3.1
+reads the declarations to build the event language a service table can write. A handler
+that does not do what its row says raises `RowBroken` (rule ``INV-TABLE-ROW``).
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from enum import Enum
 from types import MappingProxyType
 from typing import Generic, TypeVar
 
+from core.enums import EventType
 from core.errors import InvalidDefinition, InvalidTransition
 from core.fastinit import fast_init_all
 
@@ -38,7 +46,8 @@ I = TypeVar("I", bound=Enum)  # noqa: E741 - the conventional name for an input 
 @dataclass(frozen=True, slots=True)
 class Row(Generic[S, I]):
     """One transition: in `source`, on `input` (and when `guard` holds, if it names
-    one), go to `target`, emit `outputs` and run the handler named `handler`."""
+    one), go to `target`, emit `outputs` and run the handler named `handler`, which
+    writes the events `writes` and deletes the buffered events `retracts`."""
 
     source: S
     input: I
@@ -46,6 +55,8 @@ class Row(Generic[S, I]):
     outputs: tuple[str, ...] = ()
     guard: str = ""
     handler: str = ""
+    writes: tuple[EventType, ...] = ()
+    retracts: tuple[EventType, ...] = ()
 
     def label(self) -> str:
         """``INPUT [guard] / handler``: how diagrams and counterexamples name the row."""
@@ -182,14 +193,50 @@ def decide(
     raise InvalidTransition(table.name, state.name, input_.name)
 
 
-def check_target(table: Table[S, I], row: Row[S, I], stored: S) -> None:
-    """Raise unless the state a handler left the entity in is the row's target."""
-    if stored is not row.target:
-        raise InvalidDefinition(
-            f"{table.name}: handler {row.handler or '(none)'} of {row.source.name} on "
-            f"{row.input.name} left the entity in {stored.name}, the row says "
-            f"{row.target.name}"
+ROW_RULE = "INV-TABLE-ROW"
+
+
+class RowBroken(InvalidTransition, InvalidDefinition):
+    """A handler did not do what its row says (`ROW_RULE`): the entity made a transition
+    its table does not have, because the row's definition (its handler) is wrong."""
+
+    def __init__(self, table: str, row: Row[S, I], message: str) -> None:
+        InvalidDefinition.__init__(
+            self,
+            f"{table}: handler {row.handler or '(none)'} of {row.source.name} on "
+            f"{row.input.name} {message}",
         )
+        self.machine, self.state, self.input = table, row.source.name, row.input.name
+
+
+def check_target(table: Table[S, I], row: Row[S, I], stored: S) -> None:
+    """Raise `RowBroken` unless the state a handler left the entity in is the row's target."""
+    if stored is not row.target:
+        raise RowBroken(
+            table.name, row, f"left the entity in {stored.name}, the row says {row.target.name}"
+        )
+
+
+def check_effect(
+    table: Table[S, I],
+    row: Row[S, I],
+    written: Iterable[EventType],
+    retracted: Iterable[EventType] = (),
+) -> None:
+    """Raise `RowBroken` unless a handler wrote the row's `writes` and deleted its
+    `retracts`, in order."""
+    effect = (tuple(written), tuple(retracted))
+    if effect != (row.writes, row.retracts):
+        raise RowBroken(
+            table.name,
+            row,
+            f"wrote {_names(effect[0])} and deleted {_names(effect[1])}, the row says "
+            f"{_names(row.writes)} and {_names(row.retracts)}",
+        )
+
+
+def _names(events: tuple[EventType, ...]) -> str:
+    return "(" + ", ".join(e.name for e in events) + ")"
 
 
 def allowed_inputs(table: Table[S, I], state: S) -> tuple[I, ...]:

@@ -14,7 +14,10 @@ in one step, or polls and fails it, or polls and crashes (so the task times out)
 last two together at most `MAX_WFT_FAILURES` times; an activity worker starts, completes
 or fails (retryably) the activity; any pending timer task fires, whatever its fire time
 (activity timeouts and retry, the user timer, workflow-task timeouts); a client signals
-at most once. Timer tasks made stale by a later attempt or a closed timer are dropped.
+at most once. Timer tasks made stale by a later attempt are dropped; a user timer's task
+stays deliverable after it fired, as the timer queue delivers at least once (a task
+executed but not yet acked runs again after a shard moves), and the service must
+ignore it.
 
 Time is deterministic: an action runs at ``(events so far + 1) * STEP``. A clock that
 ticks per action instead would make the same history reachable with different
@@ -22,9 +25,10 @@ timestamps, multiplying the state space about twentyfold for nothing the invaria
 can see.
 
 Invariants (spec/README.md): ``H-valid`` (the validator finds nothing in the history),
-``INV-RUN-CLOSES-ONCE``, ``INV-RESULT-AT-MOST-ONCE`` and ``THM-3.1`` (replaying the
+``INV-RUN-CLOSES-ONCE``, ``INV-RESULT-AT-MOST-ONCE``, ``THM-3.1`` (replaying the
 history - the workflow's `decide` at each completed task, given the history up to that
-task - gives the commands the task recorded); eventually-property
+task - gives the commands the task recorded) and ``INV-TABLE-ROW`` (no request makes a
+driving row's handler stray from its row: `fsm.RowBroken`); eventually-property
 ``INV-EVENTUALLY-CLOSED`` (checked under weak fairness).
 
 Mutants (``broken=``) seed a bug in what the service returns, never in `core`:
@@ -53,6 +57,7 @@ from core.enums import CommandType, EventType
 from core.event_sets import CLOSE_EVENT_TYPES, COMMAND_EVENT_TYPES
 from core.events import ActivityType, HistoryEvent
 from core.opaque import Opaque
+from core.statemachine.fsm import ROW_RULE, RowBroken
 from core.statemachine.history.service import handle as service
 from core.statemachine.history.service.state import MutableState
 from core.statemachine.history.validator import validate
@@ -86,6 +91,7 @@ class State(NamedTuple):
     now: int  # virtual time
     failures: int  # workflow-task failures and timeouts taken
     signals: int
+    broken_row: str = ""  # a driving row whose handler did not do what the row says
 
 
 class Action(NamedTuple):
@@ -159,6 +165,7 @@ class WorkflowRun:
             "INV-RUN-CLOSES-ONCE": run_closes_once,
             "INV-RESULT-AT-MOST-ONCE": result_at_most_once,
             "THM-3.1": replays,
+            ROW_RULE: lambda state: not state.broken_row,
         }
         self.eventually: Mapping[str, Callable[[State], bool]] = {
             "INV-EVENTUALLY-CLOSED": closed,
@@ -223,14 +230,17 @@ class WorkflowRun:
     def _apply(self, state: State, action: Action) -> State | None:
         now = (len(state.history) + 1) * STEP
         timers = state.timers
-        if action.task is not None:
+        if action.task is not None and not isinstance(action.task, rq.UserTimerTask):
             timers = tuple(t for t in timers if t != action.task)
         run, history = state.run, state.history
         for build in self._plan(state, action):
             request = build(run, history)
             if request is None:
                 return None
-            outcome = mutants.handle(self.broken, run, history, request, now)
+            try:
+                outcome = mutants.handle(self.broken, run, history, request, now)
+            except RowBroken as error:  # reported as a violation (INV-TABLE-ROW), not a crash
+                return state._replace(now=now, broken_row=str(error))
             if isinstance(outcome.reply, rq.Error):
                 return None
             run, history = outcome.state, history + outcome.events
@@ -294,13 +304,13 @@ TIMER_TYPES = (
 
 
 def live(run: MutableState, task: rq.TimerTask) -> bool:
-    """Whether firing ``task`` could still do anything: stale tasks (of an older attempt
-    or a closed timer) are dropped, as the real timer queue would discard them."""
+    """Whether ``task`` stays deliverable: tasks of an older attempt are dropped; a user
+    timer's task is kept while the run is open, so it may be delivered again after it
+    fired (at-least-once delivery: the service must ignore the duplicate)."""
     if not run.running:
         return False
     if isinstance(task, rq.UserTimerTask):
-        timer = run.timer(task.timer_id)
-        return timer is not None and timer.started_event_id == task.started_event_id
+        return True
     if isinstance(task, (rq.ActivityTimeoutTask, rq.ActivityRetryTask)):
         info = run.activity(task.scheduled_event_id)
         return info is not None and info.stamp == task.stamp

@@ -89,7 +89,7 @@ def event_of(input_: Enum) -> EventType:
         raise ValueError(f"history input {input_.value!r} names no event type") from None
 
 
-class _Sides:
+class Sides:
     def __init__(self, pair: Pair) -> None:
         self.pair = pair
         self.history_inputs = {event_of(i): i for i in pair.history.inputs}
@@ -132,7 +132,7 @@ class _Sides:
 def compare(pair: Pair) -> tuple[Finding | None, int]:
     """The shortest event sequence on which the two sides differ (or None), and the
     number of product states explored."""
-    sides = _Sides(pair)
+    sides = Sides(pair)
     start = (PRE, sides.closure(frozenset({pair.replay.initial})))
     paths: dict[tuple[Any, frozenset[Any]], tuple[EventType, ...]] = {start: ()}
     queue = deque([start])
@@ -158,7 +158,7 @@ def compare(pair: Pair) -> tuple[Finding | None, int]:
     return None, len(paths)
 
 
-def _server_may_write(sides: _Sides, history: Any, event: EventType) -> bool:
+def _server_may_write(sides: Sides, history: Any, event: EventType) -> bool:
     """Whether the history side accepts `event` or an event replay does not tell apart."""
     same = sides.pair.replay_events.get(event)
     alike = [e for e, i in sides.pair.replay_events.items() if i is same]
@@ -188,7 +188,7 @@ def _run_history(pair: Pair, events: tuple[EventType, ...]) -> str:
 
 def _run_replay(pair: Pair, events: tuple[EventType, ...]) -> str:
     name = f"replay table {pair.replay.name!r}"
-    sides = _Sides(pair)
+    sides = Sides(pair)
     states = sides.closure(frozenset({pair.replay.initial}))
     for n, event in enumerate(events, 1):
         after = set()

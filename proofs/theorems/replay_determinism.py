@@ -18,6 +18,13 @@ search is exhaustive: it covers event sequences of every length, not a bound. A 
 changed on either side that changes a language is found, as the shortest event
 sequence on which they differ, re-run through `fsm.step` on both real tables.
 
+The service half: the tables that drive the server (`service/activity.py`,
+`service/timer.py`) declare on each row what its handler writes, checked at run time
+(`fsm.check_effect`); every event sequence they can write must be accepted by the
+validator's table and by the replay table of its kind (`service_language`). A service
+row changed to write what the validator or replay refuses is found, as the shortest
+sequence and the rows that write it.
+
 The determinism lemma (sticky and cold answering give the workflow code the same
 activations at every workflow task) is `sticky_vs_cold`, which runs the real replay
 engine (`core.statemachine.replay.driver.answer_task`) on every workflow-task prefix of
@@ -48,6 +55,8 @@ from core.statemachine.history import child_workflow as history_child
 from core.statemachine.history import signal_external as history_signal
 from core.statemachine.history import timer as history_timer
 from core.statemachine.history import update as history_update
+from core.statemachine.history.service import activity as service_activity
+from core.statemachine.history.service import timer as service_timer
 from core.statemachine.replay import activity as replay_activity
 from core.statemachine.replay import cancel_external as replay_cancel
 from core.statemachine.replay import child as replay_child
@@ -56,16 +65,19 @@ from core.statemachine.replay import timer as replay_timer
 from core.statemachine.replay import update as replay_update
 from core.statemachine.replay.definition import Definition
 from core.statemachine.replay.driver import answer_task, slices, snapshot
+from proofs.theorems import service_language
 from proofs.theorems.base import Result
 from proofs.theorems.languages import Pair, compare, replay
+from proofs.theorems.service_language import ServiceTable
 
 ID = "THM-3.1"
 STATEMENT = (
     "For every entity kind, the history-side machine (what the server may write) and the "
     "replay machine (what replay accepts) define the same language of event sequences, "
     "up to the close events replay does not tell apart and the events it ignores: "
-    "replay takes every history the server may write (product construction over the "
-    "core tables)."
+    "replay takes every history the server may write, and every event sequence the "
+    "driving service tables can write is one the server may write (product construction "
+    "over the core tables)."
 )
 DROPPED = "the replay activity row ActivityTaskStarted after a cancel request removed"
 E = EventType
@@ -119,14 +131,28 @@ def core_pairs() -> tuple[Pair, ...]:
     )
 
 
-def check(pairs: Sequence[Pair], variant: str = "theorem") -> Result:
-    """Compare every pair; the first difference of each is in the counterexample."""
+def core_services(pairs: Sequence[Pair]) -> tuple[ServiceTable, ...]:
+    """The driving service tables whose rows declare what they write, each with the
+    validator/replay pair of its entity kind (from `pairs`, by kind)."""
+    by_kind = {pair.kind: pair for pair in pairs}
+    return (
+        ServiceTable(by_kind["activity"], service_activity.TABLE),
+        ServiceTable(by_kind["timer"], service_timer.TABLE),
+    )
+
+
+def check(
+    pairs: Sequence[Pair], variant: str = "theorem", services: Sequence[ServiceTable] = ()
+) -> Result:
+    """Compare every pair, then every service table's language with its pair; the first
+    difference of each is in the counterexample."""
     start = time.perf_counter()
     found = []
     for pair in pairs:
         finding, _ = compare(pair)
         if finding is not None:
             found.append(f"{finding.text()}\n{replay(pair, finding.events)}")
+    found += [text for text in map(service_language.check, services) if text is not None]
     return Result(
         ID,
         STATEMENT,
@@ -134,13 +160,15 @@ def check(pairs: Sequence[Pair], variant: str = "theorem") -> Result:
         "\n".join(found) or None,
         time.perf_counter() - start,
         variant,
-        2 * len(pairs),  # both inclusions, per entity kind
+        2 * len(pairs) + len(services),  # both inclusions per kind, one per service table
     )
 
 
 def prove() -> Result:
-    """Compare the history and replay languages of every entity kind, read from core."""
-    return check(core_pairs())
+    """Compare the history and replay languages of every entity kind, and what the
+    service tables write with both, all read from core."""
+    pairs = core_pairs()
+    return check(pairs, services=core_services(pairs))
 
 
 def without_row(
@@ -162,7 +190,7 @@ def prove_negative() -> Result:
     pairs[0] = dataclasses.replace(
         pairs[0], replay=without_row(replay_activity.TABLE, s.CANCEL_REQUESTED, i.STARTED)
     )
-    return check(pairs, f"negative: {DROPPED}")
+    return check(pairs, f"negative: {DROPPED}", core_services(pairs))
 
 
 def sticky_vs_cold(

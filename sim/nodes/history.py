@@ -38,7 +38,7 @@ from core.statemachine.matching import (
     StickyWorkerUnavailable,
     TaskKind,
 )
-from sim.invariants import service_rule
+from sim.invariants import transition_rule
 from sim.kernel import MS, SECOND
 from sim.nodes import transfer
 from sim.nodes.base import (
@@ -151,7 +151,7 @@ class HistoryHost(Base):
         try:
             answer = self._serve(shard_id, namespace, workflow_id, run_id, req)
         except InvalidTransition as error:
-            rule = service_rule(error.machine)
+            rule = transition_rule(error)
             monitor.violate(rule, f"{type(req).__name__}: {error}", run_id or None)
             return Unavailable(f"internal error: {error}")
         if run_id and not isinstance(answer, Unavailable | rq.Error):

@@ -15,6 +15,7 @@ behaviour takes is named; the trace module's list of actions is the spec's.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterator
 
@@ -30,6 +31,8 @@ from adapters.tlc_link import (
     validate_logs,
 )
 from adapters.tlc_trace import MODELLED, Record
+from core.enums import EventType
+from core.statemachine import fsm
 from core.statemachine.history.service import timer
 from sim.core_copy import mutated
 from tests.adapters.test_tlc import _toolchain_or_skip
@@ -49,10 +52,23 @@ FEATURES = {
 }
 TWICE = """    call.txn.add(
         EventType.TIMER_FIRED,
-        TimerFiredEventAttributes(timer_id=info.timer_id, started_event_id=info.started_event_id),
+        TimerFiredEventAttributes(timer_id=task.timer_id, started_event_id=task.started_event_id),
     )
-    _drop(call.txn, info.timer_id)
+    _drop(call.txn, task.timer_id)
 """
+
+
+def _fire_row_writing_twice() -> fsm.Table[timer.PendingTimerState, timer.TimerInput]:
+    """The timer table with its `fire` row declaring two TimerFired: the changed row says
+    what its handler does, or the service would stop it (INV-TABLE-ROW)."""
+    twice = (EventType.TIMER_FIRED, EventType.TIMER_FIRED)
+    rows = [
+        dataclasses.replace(r, writes=twice) if r.handler == "fire" else r for r in timer.TABLE.rows
+    ]
+    t = timer.TABLE
+    return fsm.make_table(
+        t.name, t.rule, timer.PendingTimerState, timer.TimerInput, t.initial, rows
+    )
 
 
 @pytest.fixture(scope="module")
@@ -169,8 +185,9 @@ def test_a_timer_that_fires_twice_in_python_is_rejected_by_tlc(
     with a second TimerFired, which no action of WorkflowExecution writes; in the same
     TLC run, histories of the real service are still accepted."""
     toolchain = _toolchain_or_skip()
-    fire_twice = mutated(timer._fire, "    _drop(call.txn, info.timer_id)\n", TWICE)
+    fire_twice = mutated(timer._fire, "    _drop(call.txn, task.timer_id)\n", TWICE)
     monkeypatch.setitem(timer.HANDLERS, "fire", fire_twice)  # the timer table's `fire` row
+    monkeypatch.setattr(timer, "TABLE", _fire_row_writing_twice())
     twice = [log for log in model_logs() if list(_types(log)).count("TimerFired") > 1]
     assert twice
     batch = [*sample(logs, 2), *sample(twice, 2)]

@@ -18,7 +18,7 @@ from tests.proofs.checkcli import run_check
 # event's failure), as the real server writes it: a retry after a timeout is now a
 # different state from a retry after a failure.
 DISTINCT_STATES = 8950
-SAFETY = {"H-valid", "INV-RUN-CLOSES-ONCE", "INV-RESULT-AT-MOST-ONCE", "THM-3.1"}
+SAFETY = {"H-valid", "INV-RUN-CLOSES-ONCE", "INV-RESULT-AT-MOST-ONCE", "THM-3.1", "INV-TABLE-ROW"}
 
 
 def test_model_holds_with_a_stable_state_count() -> None:

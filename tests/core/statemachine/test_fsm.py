@@ -6,11 +6,15 @@ from enum import Enum
 
 import pytest
 
+from core.enums import EventType
 from core.errors import InvalidDefinition, InvalidTransition
 from core.statemachine.fsm import (
+    ROW_RULE,
     Row,
+    RowBroken,
     Table,
     allowed_inputs,
+    check_effect,
     check_target,
     decide,
     make_table,
@@ -133,6 +137,31 @@ def test_duplicate_guards_are_rejected_and_the_target_is_checked() -> None:
     check_target(table, row, St.B)
     with pytest.raises(InvalidDefinition, match="handler go of A on GO left the entity in A"):
         check_target(table, row, St.A)
+
+
+def test_a_handler_must_write_what_its_row_declares() -> None:
+    """`check_effect`: the events written and the buffered events deleted, in order; a
+    mismatch is a `RowBroken` (an invalid transition and an invalid definition both, so
+    the simulator reports it as a violation of `ROW_RULE`)."""
+    E = EventType
+    row = Row(St.A, In.GO, St.B, handler="go", writes=(E.TIMER_FIRED,))
+    table = make_table("demo", "X1", St, In, St.A, [row, Row(St.B, In.GO, St.C)])
+    check_effect(table, row, [E.TIMER_FIRED])
+    for written, retracted in (
+        ((), ()),
+        ((E.TIMER_FIRED, E.TIMER_FIRED), ()),
+        ((E.TIMER_FIRED,), (E.TIMER_FIRED,)),
+    ):
+        with pytest.raises(RowBroken, match=r"the row says \(TIMER_FIRED\) and \(\)") as caught:
+            check_effect(table, row, written, retracted)
+        assert isinstance(caught.value, InvalidTransition) and isinstance(
+            caught.value, InvalidDefinition
+        )
+        assert caught.value.machine == "demo" and ROW_RULE == "INV-TABLE-ROW"
+    undo = Row(St.A, In.GO, St.B, writes=(E.TIMER_CANCELED,), retracts=(E.TIMER_FIRED,))
+    check_effect(table, undo, [E.TIMER_CANCELED], [E.TIMER_FIRED])
+    with pytest.raises(RowBroken):
+        check_effect(table, undo, [E.TIMER_CANCELED])
 
 
 def test_dot_labels_name_guard_and_handler() -> None:

@@ -16,7 +16,7 @@ How it runs: a worker call, a timer task or a cancel command is turned into one
 first guarded row whose guard holds, else the unguarded one); the handler the row names
 carries it out; a row ending in Closed deletes the record (here, not in a handler, so
 the row's target is what is stored); and the state the handler leaves is checked to be
-the row's target.
+the row's target, and the events it wrote the row's `writes` (`row_effect`).
 Stale and duplicate requests are rows too: a completion of a closed activity is the row
 ``Closed --RespondActivityTaskCompleted / reject_not_found--> Closed``.
 
@@ -41,6 +41,7 @@ Rules (docs/temporal-semantics.md#activity; `service/history/workflow/mutable_st
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from enum import Enum
 from typing import TypeAlias
@@ -60,6 +61,7 @@ from core.requests import (
     RespondActivityTaskFailed,
 )
 from core.statemachine import fsm
+from core.statemachine.history.service import row_effect
 from core.statemachine.history.service.activity_handlers import (
     HANDLERS,
     ActivityRequest,
@@ -211,7 +213,29 @@ def _rows() -> list[fsm.Row[PendingActivityState, ActivityInput]]:
         for t in (_I.SCHEDULE_TO_START_TIMEOUT, _I.SCHEDULE_TO_CLOSE_TIMEOUT, *_ATTEMPT_TIMERS)
     ]
     rows.append(R(_S.CLOSED, _I.RETRY_TIMER, _S.CLOSED, handler="ignore_stale_timer"))
-    return rows
+    return [dataclasses.replace(r, writes=_writes(r)) for r in rows]
+
+
+# The events each handler writes (every other handler writes none); a running attempt's
+# close writes ActivityTaskStarted first (the start is kept in mutable state until then).
+_HANDLER_WRITES = {
+    "complete": (E.ACTIVITY_TASK_COMPLETED,),
+    "fail": (E.ACTIVITY_TASK_FAILED,),
+    "cancel": (E.ACTIVITY_TASK_CANCELED,),
+    "time_out": (E.ACTIVITY_TASK_TIMED_OUT,),
+    "time_out_no_time_left": (E.ACTIVITY_TASK_TIMED_OUT,),
+    "request_cancel": (E.ACTIVITY_TASK_CANCEL_REQUESTED,),
+    "cancel_at_once": (E.ACTIVITY_TASK_CANCEL_REQUESTED, E.ACTIVITY_TASK_CANCELED),
+}
+
+
+def _writes(row: fsm.Row[PendingActivityState, ActivityInput]) -> tuple[EventType, ...]:
+    """The row's `writes` (fsm.Row), checked against what its handler wrote at run time."""
+    events = _HANDLER_WRITES.get(row.handler, ())
+    running = row.source in (_S.STARTED, _S.CANCEL_REQUESTED)
+    if running and events and events[-1] is not E.ACTIVITY_TASK_CANCEL_REQUESTED:
+        return (E.ACTIVITY_TASK_STARTED, *events)  # the attempt's close event follows
+    return events
 
 
 TABLE = fsm.make_table(
@@ -273,10 +297,12 @@ def decide(txn: Txn, request: ActivityRequest) -> tuple[Row, Reply]:
     info = txn.state.activity(key)
     call = Call(txn, info, request)
     row = fsm.decide(TABLE, state_of(info), classify(request), lambda g: GUARDS[g](call))
+    before = row_effect.mark(txn)
     reply = HANDLERS[row.handler](call)
     if row.target is _S.CLOSED and row.source is not _S.CLOSED:
         drop(txn, key)  # the table closes it (DeleteActivity, mutable_state_impl.go)
     fsm.check_target(TABLE, row, state_of(txn.state.activity(key)))
+    row_effect.check(TABLE, row, txn, before)
     return row, reply
 
 

@@ -13,7 +13,7 @@ while its TimerFired is still buffered, it deletes that event and cancels instea
 As for activities (service/activity.py): `classify` turns the task or the command into
 the input, `state_of` reads the state off mutable state (a timer no longer pending is
 `Closed`), `fsm.decide` picks the row, the handler it names runs, and the state it
-leaves is checked to be the row's target.
+leaves is checked to be the row's target and the events it wrote the row's `writes`.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from core.requests import (
     UserTimerTask,
 )
 from core.statemachine import fsm
-from core.statemachine.history.service import workflow_task
+from core.statemachine.history.service import row_effect, workflow_task
 from core.statemachine.history.service.state import MutableState, TimerInfo
 from core.statemachine.history.service.txn import Outcome, Txn, finish, unchanged
 
@@ -67,17 +67,18 @@ class CancelTimer:
 
 
 TimerRequest: TypeAlias = UserTimerTask | CancelTimer
-_S, _I = PendingTimerState, TimerInput
+_S, _I, E = PendingTimerState, TimerInput, EventType
 R = fsm.Row
 
 TABLE = fsm.make_table(
     "timer (service)", "INV-RESULT-AT-MOST-ONCE", PendingTimerState, TimerInput, _S.STARTED,
     [
         R(_S.STARTED, _I.FIRE, _S.STARTED, guard="stale timer", handler="ignore_stale"),
-        R(_S.STARTED, _I.FIRE, _S.CLOSED, handler="fire"),
-        R(_S.STARTED, _I.CANCEL, _S.CLOSED, handler="cancel"),
+        R(_S.STARTED, _I.FIRE, _S.CLOSED, handler="fire", writes=(E.TIMER_FIRED,)),
+        R(_S.STARTED, _I.CANCEL, _S.CLOSED, handler="cancel", writes=(E.TIMER_CANCELED,)),
         R(_S.CLOSED, _I.FIRE, _S.CLOSED, handler="ignore_stale"),
-        R(_S.CLOSED, _I.CANCEL, _S.CLOSED, guard="fire buffered", handler="cancel_buffered_fire"),
+        R(_S.CLOSED, _I.CANCEL, _S.CLOSED, guard="fire buffered", handler="cancel_buffered_fire",
+          writes=(E.TIMER_CANCELED,), retracts=(E.TIMER_FIRED,)),
         R(_S.CLOSED, _I.CANCEL, _S.CLOSED, handler="reject_cancel"),
     ],
 )  # fmt: skip
@@ -108,8 +109,10 @@ def decide(txn: Txn, request: TimerRequest) -> Reply:
     info = txn.state.timer(request.timer_id)
     call = Call(txn, info, request)
     row = fsm.decide(TABLE, state_of(info), classify(request), lambda g: GUARDS[g](call))
+    before = row_effect.mark(txn)
     reply = HANDLERS[row.handler](call)
     fsm.check_target(TABLE, row, state_of(txn.state.timer(request.timer_id)))
+    row_effect.check(TABLE, row, txn, before)
     return reply
 
 
@@ -168,12 +171,15 @@ GUARDS: dict[str, Callable[[Call], bool]] = {
 
 
 def _fire(call: Call) -> Reply:
-    info = call.record()
+    """Write TimerFired for the task's timer (the row's guard checked that the task is
+    the pending timer's own), delete the timer, schedule a workflow task."""
+    task = call.request
+    assert isinstance(task, UserTimerTask)
     call.txn.add(
         EventType.TIMER_FIRED,
-        TimerFiredEventAttributes(timer_id=info.timer_id, started_event_id=info.started_event_id),
+        TimerFiredEventAttributes(timer_id=task.timer_id, started_event_id=task.started_event_id),
     )
-    _drop(call.txn, info.timer_id)
+    _drop(call.txn, task.timer_id)
     workflow_task.schedule(call.txn)
     return Ok()
 

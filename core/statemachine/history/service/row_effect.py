@@ -1,0 +1,42 @@
+"""What a driving row's handler wrote: the events it appended to the run (at once or
+buffered) and the buffered events it deleted, checked against the row's `writes` and
+`retracts` by `fsm.check_effect` (service/activity.py and service/timer.py call it).
+
+The workflow task a close schedules (WorkflowTaskScheduled, workflow_task.schedule) is
+the run's event, not the entity's, so it is not part of a row's effect.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.enums import EventType
+from core.events import HistoryEvent
+from core.statemachine import fsm
+from core.statemachine.fsm import I, S
+from core.statemachine.history.service.txn import Txn
+
+RUN_EVENTS = frozenset({EventType.WORKFLOW_TASK_SCHEDULED})
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """Where the transaction stood before the handler ran."""
+
+    appended: int
+    buffered: tuple[HistoryEvent, ...]
+
+
+def mark(txn: Txn) -> Mark:
+    return Mark(len(txn.events), txn.state.buffered)
+
+
+def check(table: fsm.Table[S, I], row: fsm.Row[S, I], txn: Txn, before: Mark) -> None:
+    """Raise `fsm.RowBroken` unless the handler's effect since `before` is the row's."""
+    buffered = txn.state.buffered
+    kept = {id(e) for e in buffered}
+    old = {id(e) for e in before.buffered}
+    written = [e.event_type for e in txn.events[before.appended :]]
+    written += [e.event_type for e in buffered if id(e) not in old]
+    retracted = [e.event_type for e in before.buffered if id(e) not in kept]
+    fsm.check_effect(table, row, [e for e in written if e not in RUN_EVENTS], retracted)

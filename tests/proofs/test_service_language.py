@@ -1,0 +1,82 @@
+"""THM-3.1's service half: the event language a driving service table writes (its rows'
+declared `writes`) is accepted by the validator and by replay (proofs/theorems/
+service_language.py); a row changed on the service side is a counterexample."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from core.enums import EventType
+from core.statemachine import fsm
+from core.statemachine.history import activity as history_activity
+from core.statemachine.history.service import timer
+from proofs.theorems import replay_determinism as thm
+from proofs.theorems import service_language
+from proofs.theorems.service_language import ServiceTable
+
+E = EventType
+T = timer.PendingTimerState
+
+
+def _services() -> dict[str, ServiceTable]:
+    return {t.pair.kind: t for t in thm.core_services(thm.core_pairs())}
+
+
+def _timer_with(change: dict[str, fsm.Row[T, timer.TimerInput]]) -> ServiceTable:
+    """The timer's service table with the rows of the named handlers replaced."""
+    rows = []
+    for row in timer.TABLE.rows:
+        key = f"{row.source.name}/{row.handler}"
+        rows.append(change.get(key, row))
+    table = fsm.make_table("timer (changed)", "", T, timer.TimerInput, T.STARTED, rows)
+    return dataclasses.replace(_services()["timer"], service=table)
+
+
+def test_the_core_service_tables_write_what_both_sides_accept() -> None:
+    result = thm.prove()
+    assert result.proved, result.counterexample
+    assert result.obligations == 2 * len(thm.core_pairs()) + 2
+    for table in _services().values():
+        finding, rows, explored = service_language.compare(table)
+        assert finding is None and rows == ()
+        assert explored > 2  # more than the start: the search went along the rows
+
+
+def test_a_closed_timer_fired_again_is_a_counterexample() -> None:
+    again = fsm.Row(
+        T.CLOSED, timer.TimerInput.FIRE, T.CLOSED, handler="fire", writes=(E.TIMER_FIRED,)
+    )
+    table = _timer_with({"CLOSED/ignore_stale": again})
+    finding, rows, _ = service_language.compare(table)
+    assert finding is not None
+    assert finding.events == (E.TIMER_STARTED, E.TIMER_FIRED, E.TIMER_FIRED)
+    assert finding.problem == service_language.VALIDATOR_REJECTS
+    assert [r.split(" ")[0] for r in rows] == ["STARTED", "CLOSED"]
+    text = service_language.check(table)
+    assert text is not None and "history table 'timer': rejects event 3" in text
+
+
+def test_a_retract_takes_the_buffered_event_back() -> None:
+    """Cancelling a timer whose TimerFired is still buffered deletes it: the run writes
+    TimerStarted, TimerCanceled. Without its declared retract the same row would write
+    TimerCanceled after TimerFired, which the validator rejects."""
+    (buffered,) = [r for r in timer.TABLE.rows if r.handler == "cancel_buffered_fire"]
+    assert buffered.retracts == (E.TIMER_FIRED,)
+    table = _timer_with({"CLOSED/cancel_buffered_fire": dataclasses.replace(buffered, retracts=())})
+    finding, _, _ = service_language.compare(table)
+    assert finding is not None
+    assert finding.events == (E.TIMER_STARTED, E.TIMER_FIRED, E.TIMER_CANCELED)
+
+
+def test_a_validator_row_removed_is_found_from_the_service_side() -> None:
+    """The service writes ActivityTaskTimedOut for a Scheduled activity (schedule-to-start
+    timeout); a validator without that row is refused by the service half too."""
+    s, i = history_activity.ActivityState, history_activity.ActivityInput
+    service = _services()["activity"]
+    pair = dataclasses.replace(
+        service.pair, history=thm.without_row(history_activity.TABLE, s.SCHEDULED, i.TIMED_OUT)
+    )
+    finding, rows, _ = service_language.compare(dataclasses.replace(service, pair=pair))
+    assert finding is not None
+    assert finding.events == (E.ACTIVITY_TASK_SCHEDULED, E.ACTIVITY_TASK_TIMED_OUT)
+    assert rows and rows[-1].startswith("SCHEDULED --")
