@@ -89,7 +89,7 @@ CHECK = {
 SIMULATE = """
 from sim.config import SimConfig
 from sim.run import simulate
-for seed in range(6):
+for seed in range(8):  # as SEEDS in tests/sim/test_core_mutations.py
     result = simulate(SimConfig(seed=seed, workflows=40))
     if result.violations:
         break
@@ -222,7 +222,7 @@ def test_check_catches(mutated: tuple[Mutation, Path]) -> None:
 
 
 def test_simulate_catches(mutated: tuple[Mutation, Path]) -> None:
-    """The runs `tmodel simulate --seeds 0..5 --workflows 40` makes (until one reports a
+    """The runs `tmodel simulate --seeds 0..7 --workflows 40` makes (until one reports a
     violation), through the simulator's own entry point: the command would then shrink
     a failing run, which takes minutes under some of these mutations, so the cell reads
     the run's violations directly."""
