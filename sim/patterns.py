@@ -231,15 +231,16 @@ class Cancellable:
 
 @workflow.defn(name="CancelAtDeadline")
 class CancelAtDeadline:
-    """A long, heartbeating activity raced against a deadline: if the deadline comes
-    first, the workflow asks to cancel the activity and waits until the worker has
-    acknowledged the cancel (or finished anyway).
+    """A heartbeating activity (one with a heartbeat timeout: a heartbeat is how its
+    worker learns of a cancel request) raced against a deadline: if the deadline comes
+    first, the workflow asks to cancel the activity and waits until the attempt closes -
+    canceled if the worker acknowledged the cancel, or completed, failed or timed out.
 
     Temporal writes ActivityTaskStarted of an activity with a retry policy only when the
     attempt closes (`service/history/workflow/mutable_state_impl.go`,
     AddActivityTaskStartedEvent), so a cancel requested while the attempt runs gives the
-    history Scheduled, CancelRequested, Started, Canceled (or Completed): replay must
-    take ActivityTaskStarted after the cancel request."""
+    history Scheduled, CancelRequested, Started, Canceled (or another close): replay
+    must take ActivityTaskStarted after the cancel request."""
 
     @workflow.run
     async def run(self, wf: Context, deadline: float) -> str:

@@ -6,7 +6,7 @@ duplicate-completion guard removed (`drop` of a closed activity, today in
 `service/activity.py`); a replay-table row removed; a history-table row removed.
 Columns: ``tmodel prove`` must report NOT PROVED with a counterexample that replays on
 the mutated code; ``tmodel check`` must report a violation, and so must the simulator
-(the run ``tmodel simulate --workflows 20 --seed 0`` makes, without its shrinking).
+(the runs ``tmodel simulate --workflows 40 --seeds 0..7`` makes, without its shrinking).
 One copy per mutation per session (module-scoped fixture).
 """
 
