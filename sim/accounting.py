@@ -1,10 +1,14 @@
 """Accounting for task deliveries and activity executions.
 
 INV-NO-UNCAUSED-REDELIVERY. A task is a workflow or activity task of one run, named by
-its scheduled event id; a delivery is a worker receiving it started (matching hands
-it over after history recorded the start). The first delivery of a task needs no
-reason. Every later one needs a cause the simulator recorded since the task's previous
-delivery, either of the task itself - history accepted a failure of it
+its scheduled event id; a delivery is a worker receiving one attempt of it started
+(matching hands it over after history recorded the start). The first delivery of an
+attempt needs no reason: history made the attempt. Deliveries are counted per attempt
+because a new attempt may keep the scheduled event id (a transient workflow-task
+retry) and its predecessor's delivery may be delayed until after the timeout that made
+it, so "since the previous delivery of the task" would not see that cause. Every later
+delivery of the same attempt needs a cause the simulator recorded since that attempt's
+previous delivery, either of the task itself - history accepted a failure of it
 (RespondActivityTaskFailed, RespondWorkflowTaskFailed) or fired one of its timers (a
 timeout, an activity's retry backoff) - or of the cluster: a node crashed, a shard was
 moved, a message was duplicated, a write's outcome was unknown. A matching that hands
@@ -64,17 +68,18 @@ class Ledger:
         self.violate = violate
         self.disturbances = disturbances
         self.causes: Counter[TaskKey] = Counter()
-        self.last: dict[TaskKey, tuple[int, int]] = {}  # causes, disturbances at delivery
+        # (task, attempt) -> causes of the task and disturbances at its last delivery
+        self.last: dict[tuple[TaskKey, int], tuple[int, int]] = {}
         self.executed: Counter[Attempt] = Counter()
         self.answered: dict[Attempt, str] = {}  # accepted answers: attempt -> request
 
     # -- deliveries -----------------------------------------------------------------
     def delivered(self, kind: str, run_id: str, scheduled_event_id: int, attempt: int) -> None:
-        """A worker received this task started; a repeat without a cause is reported."""
+        """A worker received this attempt started; a repeat without a cause is reported."""
         key = (kind, run_id, scheduled_event_id)
         now = (self.causes[key], self.disturbances())
-        before = self.last.get(key)
-        self.last[key] = now
+        before = self.last.get((key, attempt))
+        self.last[key, attempt] = now
         if before == now:
             self.violate(
                 "INV-NO-UNCAUSED-REDELIVERY",

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 from core import workflow
 from core.workflow import (
+    ActivityCancellationType,
     ActivityError,
     ApplicationError,
     CancelledError,
@@ -228,6 +229,41 @@ class Cancellable:
         return "not cancelled"
 
 
+@workflow.defn(name="CancelAtDeadline")
+class CancelAtDeadline:
+    """A heartbeating activity (one with a heartbeat timeout: a heartbeat is how its
+    worker learns of a cancel request) raced against a deadline: if the deadline comes
+    first, the workflow asks to cancel the activity and waits until the attempt closes -
+    canceled if the worker acknowledged the cancel, or completed, failed or timed out.
+
+    Temporal writes ActivityTaskStarted of an activity with a retry policy only when the
+    attempt closes (`service/history/workflow/mutable_state_impl.go`,
+    AddActivityTaskStartedEvent), so a cancel requested while the attempt runs gives the
+    history Scheduled, CancelRequested, Started, Canceled (or another close): replay
+    must take ActivityTaskStarted after the cancel request."""
+
+    @workflow.run
+    async def run(self, wf: Context, deadline: float) -> str:
+        handle = wf.start_activity(
+            "transcode",
+            start_to_close_timeout=TIMEOUT,
+            heartbeat_timeout=1,
+            retry_policy=RETRY,
+            cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+        )
+        timer = wf.create_task(wf.sleep(deadline))
+        await wf.wait([timer, handle])
+        if handle.done():
+            timer.cancel()
+        else:
+            handle.cancel()
+        try:
+            await handle
+        except ActivityError as error:
+            return "cancelled" if isinstance(error.cause, CancelledError) else "failed"
+        return "transcoded"
+
+
 # --- how clients drive each pattern ----------------------------------------------------
 
 
@@ -295,6 +331,13 @@ def _cancellation(rng: random.Random) -> Drive:
     return Drive("Cancellable", (4.0,), actions)
 
 
+def _activity_cancellation(rng: random.Random) -> Drive:
+    # Activities take 5..200 ms in the simulator (sim/workloads.py Behaviour): a deadline
+    # in that range lets the cancel request reach the activity while an attempt runs,
+    # before it was dispatched, or after it closed.
+    return Drive("CancelAtDeadline", (rng.randint(10, 250) / 1_000,))
+
+
 PATTERNS: dict[str, Callable[[random.Random], Drive]] = {
     "saga": _saga,
     "fan-out": _fan_out,
@@ -306,6 +349,7 @@ PATTERNS: dict[str, Callable[[random.Random], Drive]] = {
     "continue-as-new": _counter,
     "timers": _timers,
     "cancellation": _cancellation,
+    "activity-cancellation": _activity_cancellation,
 }
 
 DEFINITIONS: dict[str, workflow.Definition] = {
@@ -321,6 +365,7 @@ DEFINITIONS: dict[str, workflow.Definition] = {
         Counter,
         Reminder,
         Cancellable,
+        CancelAtDeadline,
     )
 }
 

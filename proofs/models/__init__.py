@@ -15,6 +15,7 @@ from proofs.models.matching_dedup import MatchingDedup
 from proofs.models.multi_cluster import MultiCluster
 from proofs.models.shard_failover import ShardFailover
 from proofs.models.two_phase_commit import TwoPhaseCommit
+from proofs.models.workflow_replay import workflow_replay
 from proofs.models.workflow_run import workflow_run
 
 Factory = Callable[[Mapping[str, str]], Any]
@@ -91,7 +92,9 @@ def variant_param(
 def _known(params: Mapping[str, str], model: str, keys: tuple[str, ...]) -> None:
     for key in params:
         if key not in keys:
-            raise BadInput(f"model {model} has no parameter {key!r} (known: {', '.join(keys)})")
+            raise BadInput(
+                f"model {model} has no parameter {key!r} (known: {', '.join(keys) or 'none'})"
+            )
 
 
 def two_phase_commit(params: Mapping[str, str]) -> TwoPhaseCommit:
@@ -161,6 +164,7 @@ def multi_cluster(params: Mapping[str, str]) -> MultiCluster:
 MODELS: dict[str, Factory] = {
     "two-phase-commit": two_phase_commit,
     "workflow-run": workflow_run,
+    "workflow-replay": workflow_replay,
     "matching-dedup": matching_dedup,
     "shard-failover": shard_failover,
     "multi-cluster": multi_cluster,

@@ -112,6 +112,7 @@ CRASH = Action("PollWorkflowTaskAndCrash")  # the task then times out
 START_ACTIVITY = Action("StartActivity")
 COMPLETE_ACTIVITY = Action("CompleteActivity")
 FAIL_ACTIVITY = Action("FailActivity")
+CANCEL_ACTIVITY = Action("ReportActivityCanceled")  # used by workflow-replay only
 SIGNAL = Action("Signal")
 
 
@@ -220,12 +221,12 @@ class WorkflowRun:
             return [lambda run, history: rq.SignalWorkflowExecution("poke")]
         if action == COMPLETE:
             partial = self.broken == "skip-replay"
-            return [_poll, lambda run, history: _respond(run, history, fail=False, partial=partial)]
+            return [poll, lambda run, history: _respond(run, history, fail=False, partial=partial)]
         if action == FAIL:
-            return [_poll, lambda run, history: _respond(run, history, fail=True)]
+            return [poll, lambda run, history: _respond(run, history, fail=True)]
         if action == CRASH:
-            return [_poll]
-        return [lambda run, history: _activity_request(run, action)]
+            return [poll]
+        return [lambda run, history: activity_request(run, action)]
 
     def _apply(self, state: State, action: Action) -> State | None:
         now = (len(state.history) + 1) * STEP
@@ -254,7 +255,7 @@ class WorkflowRun:
 Build = Callable[[MutableState, tuple[HistoryEvent, ...]], "rq.Request | None"]
 
 
-def _poll(run: MutableState, history: tuple[HistoryEvent, ...]) -> rq.Request | None:
+def poll(run: MutableState, history: tuple[HistoryEvent, ...]) -> rq.Request | None:
     wft = run.wft
     if wft is None or wft.started_event_id:
         return None
@@ -275,7 +276,7 @@ def _respond(
     return rq.RespondWorkflowTaskCompleted(token, decide(history))
 
 
-def _activity_request(run: MutableState, action: Action) -> rq.Request | None:
+def activity_request(run: MutableState, action: Action) -> rq.Request | None:
     info = next(iter(run.activities), None)
     if info is None or info.backoff:
         return None
@@ -290,6 +291,8 @@ def _activity_request(run: MutableState, action: Action) -> rq.Request | None:
         return rq.RespondActivityTaskCompleted(token)
     if action == FAIL_ACTIVITY:
         return rq.RespondActivityTaskFailed(token, error_type="Boom")
+    if action == CANCEL_ACTIVITY:
+        return rq.RespondActivityTaskCanceled(token)
     return None
 
 

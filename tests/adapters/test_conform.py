@@ -81,7 +81,9 @@ def test_the_json_report_has_the_documented_shape(capsys: pytest.CaptureFixture[
     assert entry["events"] == len(_load("timers.json")["events"])
 
 
-@pytest.mark.parametrize("workload", ["mixed", "child-workflows", "scripted", "cancellation"])
+@pytest.mark.parametrize(
+    "workload", ["mixed", "child-workflows", "scripted", "cancellation", "activity-cancellation"]
+)
 def test_the_simulators_histories_are_reproduced(workload: str) -> None:
     """The model judged against itself: every history a faulty simulated cluster wrote
     is reproduced by the pure service from the requests derived from it. (The simulator

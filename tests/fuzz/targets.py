@@ -47,7 +47,9 @@ def traceable() -> dict[str, Any]:
 @cache
 def repros() -> dict[str, Any]:
     """A real repro file: a failing run (a seeded bug) shrunk by the simulator's shrinker."""
-    config = SimConfig(seed=1, workflows=3, mutant="skip-replay")
+    # Seed 4: the first whose swarm faults make a sticky-cache miss under these draws of
+    # the mixed workload (seed 1 was, until CancelAtDeadline joined it).
+    config = SimConfig(seed=4, workflows=3, mutant="skip-replay")
     shrunk = shrink(config, simulate(config))
     return {"skip-replay.repro.json": json.loads(dumps(from_shrunk(shrunk)))}
 

@@ -7,7 +7,7 @@ duplicate-completion guard removed (`drop` of a closed activity, today in
 timer's row for a task of a closed timer fires it again, `service/timer.py`).
 Columns: ``tmodel prove`` must report NOT PROVED with a counterexample that replays on
 the mutated code; ``tmodel check`` must report a violation, and so must the simulator
-(the runs ``tmodel simulate --workflows 40`` makes for seeds 0..5, without shrinking).
+(the runs ``tmodel simulate --workflows 40 --seeds 0..7`` makes, without its shrinking).
 One copy per mutation per session (module-scoped fixture).
 """
 
@@ -85,27 +85,22 @@ PROVE = {
 CHECK = {
     "fence-off": "shard-failover",
     "duplicate-completion": "workflow-run",
-    "replay-row": "workflow-run",
+    "replay-row": "workflow-replay",
     "service-row": "workflow-run",
 }
 SIMULATE = """
 from sim.config import SimConfig
 from sim.run import simulate
-for seed in range(6):
+for seed in range(8):  # as SEEDS in tests/sim/test_core_mutations.py
     result = simulate(SimConfig(seed=seed, workflows=40))
     if result.violations:
         break
 print(" ".join(sorted({v.id for v in result.violations})) or "none")
 """
 # Cells of the matrix that issue 16 asks for and the model does not catch yet (the
-# issue stays open on them): the checker's workflow-run model runs scripted workflow
-# code, never the replay engine, and no default workload drives an activity into the
-# row the replay-row mutation removes. Strict: a cell that starts catching fails here
-# until it is taken off this list.
-NOT_YET_CAUGHT = {
-    ("check", "replay-row"),
-    ("simulate", "replay-row"),
-}
+# issue stays open on them): none now. Strict: a cell listed here must still miss, and
+# fails once it catches, until it is taken off the list.
+NOT_YET_CAUGHT: set[tuple[str, str]] = set()
 
 
 def _open_cell(tool: str, mutation: Mutation, caught: bool) -> None:
@@ -254,7 +249,7 @@ def test_check_catches(mutated: tuple[Mutation, Path]) -> None:
 
 
 def test_simulate_catches(mutated: tuple[Mutation, Path]) -> None:
-    """The runs `tmodel simulate --seeds 0..5 --workflows 40` makes (until one reports a
+    """The runs `tmodel simulate --seeds 0..7 --workflows 40` makes (until one reports a
     violation), through the simulator's own entry point: the command would then shrink
     a failing run, which takes minutes under some of these mutations, so the cell reads
     the run's violations directly."""

@@ -35,7 +35,10 @@ from sim.core_copy import (
 from sim.kernel import SECOND
 from sim.run import RunResult, simulate
 
-SEEDS = 6  # the default run's search budget per change
+# The default run's search budget per change. About one swarm seed in four moves a
+# shard under a write in flight: seeds 4 and 7 of 0..7 caught the fence off before the
+# mixed workload drew CancelAtDeadline too, seeds 6 and 7 since (the draws moved).
+SEEDS = 8
 FULL_RUN_S = 3_600  # SimConfig's default bound of virtual time
 
 

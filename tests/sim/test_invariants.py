@@ -6,7 +6,7 @@ from core import requests as rq
 from core.enums import EventType, TimeoutType
 from core.events import ActivityTaskCompletedEventAttributes, HistoryEvent
 from core.opaque import Opaque
-from sim.accounting import ACTIVITY, Ledger, answered_attempts
+from sim.accounting import ACTIVITY, WORKFLOW, Ledger, answered_attempts
 from sim.config import SimConfig
 from sim.invariants import Monitor, replay_check, results_at_most_once, service_rule
 from sim.kernel import Kernel
@@ -79,6 +79,21 @@ def test_no_uncaused_redelivery_needs_a_cause_between_deliveries() -> None:
     disturbed[0] += 1  # a crash, a shard move, a duplicated message: a cause for all
     ledger.delivered(ACTIVITY, "run-1", 5, 2)
     assert seen == ["INV-NO-UNCAUSED-REDELIVERY"] * 2
+
+
+def test_a_late_delivery_does_not_take_the_cause_of_the_next_attempt() -> None:
+    """Seed 975's run (50 workflows, swarm): a workflow task's attempt 2 (transient, so
+    attempt 3 keeps its scheduled event id) times out while its delivery is delayed; it
+    reaches the worker after the timeout, then attempt 3 is delivered: no redelivery."""
+    seen: list[str] = []
+    ledger = Ledger(lambda i, m, r: seen.append(i), lambda: 0)
+    timeout = rq.WorkflowTaskTimeoutTask(5, TimeoutType.START_TO_CLOSE, 2, 1, 0)
+    ledger.served("run-1", rq.FireTimer(timeout))
+    ledger.delivered(WORKFLOW, "run-1", 5, 2)  # late: after its own timeout
+    ledger.delivered(WORKFLOW, "run-1", 5, 3)
+    assert seen == []
+    ledger.delivered(WORKFLOW, "run-1", 5, 3)  # the same attempt again, no new cause
+    assert seen == ["INV-NO-UNCAUSED-REDELIVERY"]
 
 
 def test_a_refused_service_transition_is_named_by_its_table_rule() -> None:
