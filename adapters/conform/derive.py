@@ -310,12 +310,33 @@ class Driver(DriverBase):
                 wft.stamp,
                 request_id,
                 identity=started.identity,
-                from_sticky_queue=wft.sticky,
+                from_sticky_queue=wft.sticky and not self.polled_from_normal(i),
                 worker_version=started.worker_version,
                 history_size_bytes=started.history_size_bytes,
             ),
             now,
         )
+
+    def polled_from_normal(self, i: int) -> bool:
+        """Did a poller of the normal queue start the sticky task whose Started is event
+        `i` (matching found no sticky poller)? The history shows it two ways: a Scheduled
+        event written at the start names the queue polled (a speculative task), and a
+        failure or timeout of the task is followed by the next attempt, where a task
+        that failed on the sticky queue is retried as attempt 1 (the start cleared the
+        stickiness: workflow_task_state_machine.go failWorkflowTask)."""
+        before = self.real[i - 1] if i > 0 else None
+        assert self.state is not None and self.state.wft is not None
+        if self.state.wft.unwritten and before is not None:
+            queue = attrs(before).task_queue
+            return before.event_type is E.WORKFLOW_TASK_SCHEDULED and (
+                queue is None or queue.kind is not TaskQueueKind.STICKY
+            )
+        close = next((e for e in self.real[i + 1 :] if e.event_type in _WFT_CLOSES), None)
+        if close is None or close.event_type is E.WORKFLOW_TASK_COMPLETED:
+            return False
+        after = self.real[self.real.index(close) + 1 :]
+        retry = next((e for e in after if e.event_type is E.WORKFLOW_TASK_SCHEDULED), None)
+        return retry is not None and attrs(retry).attempt > 1
 
     def complete_workflow_task(self, i: int, now: int) -> int:
         j = i + 1
@@ -414,6 +435,9 @@ class Driver(DriverBase):
         return ""
 
 
+_WFT_CLOSES = frozenset(
+    {E.WORKFLOW_TASK_COMPLETED, E.WORKFLOW_TASK_FAILED, E.WORKFLOW_TASK_TIMED_OUT}
+)
 _IN_BATCH = frozenset(
     {
         E.ACTIVITY_TASK_CANCELED,

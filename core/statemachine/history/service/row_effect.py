@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from core.enums import EventType
 from core.events import HistoryEvent
+from core.fastinit import fast_init_all
 from core.statemachine import fsm
 from core.statemachine.fsm import I, S
 from core.statemachine.history.service.txn import Txn
@@ -40,3 +41,6 @@ def check(table: fsm.Table[S, I], row: fsm.Row[S, I], txn: Txn, before: Mark) ->
     written += [e.event_type for e in buffered if id(e) not in old]
     retracted = [e.event_type for e in before.buffered if id(e) not in kept]
     fsm.check_effect(table, row, [e for e in written if e not in RUN_EVENTS], retracted)
+
+
+fast_init_all(globals())  # faster constructors for this module's values (core/fastinit.py)

@@ -254,12 +254,15 @@ def record_workflow_task_started(
         history_size_bytes=req.history_size_bytes,
         suggest_continue_as_new=suggest,
     )
-    txn.set(wft=started)
     if state.sticky_queue and not req.from_sticky_queue:
         # A poller of another queue started it while the run is sticky (matching found
         # no sticky poller, so the task went to the normal queue): the stickiness goes
-        # (recordworkflowtaskstarted/api.go, ClearStickyTaskQueue).
+        # (recordworkflowtaskstarted/api.go, ClearStickyTaskQueue), and a task whose
+        # Scheduled event is written only now names the queue it was polled from
+        # (workflow_task_state_machine.go AddWorkflowTaskStartedEvent: the poll's queue).
         txn.set(sticky_queue="", sticky_schedule_to_start_timeout=0)
+        started = dataclasses.replace(started, sticky=False)
+    txn.set(wft=started)
     txn.task(
         WorkflowTaskTimeoutTask(
             wft.scheduled_event_id,
