@@ -54,3 +54,17 @@ def test_a_start_from_the_sticky_queue_keeps_it() -> None:
     run, _ = _sticky_run()
     _start(run, from_sticky_queue=True)
     assert (run.state.sticky_queue, run.state.sticky_schedule_to_start_timeout) == ("sq", 5 * S)
+
+
+def test_a_task_started_from_the_normal_queue_fails_as_a_normal_one() -> None:
+    """Once a normal-queue poller started it, the task is not sticky any more: its
+    failure increments the attempt (failWorkflowTask checks the run's stickiness, which
+    the start cleared), where a sticky task's failure retries attempt 1."""
+    for from_sticky, attempt in ((False, 2), (True, 1)):
+        run, _ = _sticky_run()
+        _start(run, from_sticky_queue=from_sticky)
+        wft = run.state.wft
+        assert wft is not None and wft.sticky is from_sticky
+        token = rq.WorkflowTaskToken(wft.scheduled_event_id, wft.started_event_id, wft.attempt)
+        run.send(rq.RespondWorkflowTaskFailed(token))
+        assert run.state.wft is not None and run.state.wft.attempt == attempt
