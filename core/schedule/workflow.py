@@ -12,7 +12,7 @@ Terminate and refresh calls are ordinary activities on the per-namespace task qu
 not local activities (the simulator runs local activities synchronously, and these
 calls go through the frontend); next times are computed inline rather than inside
 SideEffect markers (core's spec code is deterministic), and the memo and search
-attributes the scheduler writes for ListSchedules are left out.
+attributes the scheduler writes on its own run for ListSchedules are left out.
 """
 
 from __future__ import annotations
@@ -174,7 +174,11 @@ class SchedulerWorkflow:
         assert s is not None and s.schedule.action is not None
         action = s.schedule.action
         wid = s.workflow_id_for(start)
+        whole = start.nominal_time - start.nominal_time % SECOND
+        # workflow.go startWorkflow: the action's options go through as given, with
+        # the scheduler's two search attributes added.
         request: JsonValue = {
+            **action.options(),
             "workflowId": wid,
             "workflowType": action.workflow_type,
             "taskQueue": action.task_queue,
@@ -182,6 +186,9 @@ class SchedulerWorkflow:
             "requestId": wf.uuid4(),
             "identity": f"temporal-scheduler-{s.namespace}-{s.schedule_id}",
             "workflowIdReusePolicy": "ALLOW_DUPLICATE" if start.manual else "REJECT_DUPLICATE",
+            "searchAttributes": api.scheduled_search_attributes(
+                action.search_attributes, whole, s.schedule_id
+            ),
         }
         try:
             result = await wf.execute_activity(

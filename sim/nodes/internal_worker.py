@@ -10,8 +10,9 @@ activities, which it carries out against the frontend as Temporal's
 service/worker/scheduler/activities.go does:
 
 - StartWorkflow: StartWorkflowExecution with the request id the workflow chose (so a
-  retried attempt is answered with the same run); an id already used fails the
-  activity, non-retryable, with the type the scheduler recognises;
+  retried attempt is answered with the same run) and the action's options; an id
+  already used fails the activity, non-retryable, with the type the scheduler
+  recognises;
 - WatchWorkflow: the current run's status; a long poll asks again every 5 s and
   heartbeats until the run has closed;
 - CancelWorkflow, TerminateWorkflow: the request, then done.
@@ -28,8 +29,9 @@ from core import payloads
 from core.enums import EventType as E
 from core.enums import WorkflowIdReusePolicy
 from core.events import ActivityTaskScheduledEventAttributes, HistoryEvent
-from core.opaque import JsonValue
+from core.opaque import JsonValue, Opaque
 from core.schedule import api
+from core.schedule.codec import get_dur
 from core.statemachine.history.service import requests as rq
 from core.statemachine.matching import QueueKind, TaskKind
 from sim.kernel import SECOND
@@ -112,6 +114,7 @@ class InternalWorker(WorkflowWorker):
             input=payloads.to_payloads(args if isinstance(args, list) else []),
             identity=str(request.get("identity", "")),
             id_reuse_policy=policy,
+            **_options(request),
         )
 
         def started(answer: Payload) -> None:
@@ -178,3 +181,31 @@ class InternalWorker(WorkflowWorker):
             task.started.token, failure, error_type, final, self.name
         )
         self.call(task.workflow_id, task.run_id, req)
+
+
+def _options(request: dict[str, JsonValue]) -> dict[str, Any]:
+    """The start's options as the action gave them (workflow.go startWorkflow passes the
+    timeouts, retry policy, memo, search attributes and header through)."""
+    out: dict[str, Any] = {
+        name: Opaque.of(value)
+        for key, name in _MESSAGES
+        if isinstance(value := request.get(key), dict)
+    }
+    for key, name in _TIMEOUTS:
+        ns = get_dur(request, key)
+        if ns:
+            out[name] = ns
+    return out
+
+
+_MESSAGES = (
+    ("retryPolicy", "retry_policy"),
+    ("memo", "memo"),
+    ("searchAttributes", "search_attributes"),
+    ("header", "header"),
+)
+_TIMEOUTS = (
+    ("workflowExecutionTimeout", "execution_timeout"),
+    ("workflowRunTimeout", "run_timeout"),
+    ("workflowTaskTimeout", "workflow_task_timeout"),
+)
