@@ -47,7 +47,7 @@ def _jobs(cluster: Cluster, prefix: str) -> Counter[str]:
     return Counter(w for w in cluster.monitor.workflow_of.values() if w.startswith(prefix))
 
 
-@pytest.mark.parametrize("seed", [0, 3])
+@pytest.mark.parametrize("seed", [1, 3])
 def test_swarm_seeds_run_clean(seed: int) -> None:
     result, cluster = _run(SimConfig(seed=seed, workflows=6, workload="schedules"))
     assert result.violations == ()
