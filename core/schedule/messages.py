@@ -5,9 +5,10 @@ Times are ns since the epoch and durations ns (core reads no clock and imports n
 protojson form (camelCase names, durations as "3600s", timestamps as RFC 3339), which
 is how the scheduler workflow's input, signals and query answers travel as payloads -
 and what a gRPC front end (`tmodel serve`) can translate to and from the protobuf
-messages one for one. The one message the real server has but this model leaves out is
-`ScheduleAction`'s full `NewWorkflowExecutionInfo`: `StartWorkflowAction` keeps the
-fields the scheduler itself reads.
+messages one for one. The one message the real server has but this model only partly
+keeps is `ScheduleAction`'s `NewWorkflowExecutionInfo`: `StartWorkflowAction` keeps the
+fields a scheduled start passes on, not the user metadata, priority, id reuse policy or
+cron schedule.
 """
 
 from __future__ import annotations
