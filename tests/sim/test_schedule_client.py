@@ -173,3 +173,16 @@ def test_an_ignored_unpause_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(Scheduler, "process_patch", no_unpause)
     assert "INV-SCHEDULE-ACTIONS" in _ids(_failing(monkeypatch)[0])
+
+
+def test_an_update_ends_a_pause_on_failure(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An update replaces the whole schedule, its state too: unpaused (workflow.go
+    processUpdate); the checks follow it."""
+    update = FullUpdateRequest(FAILING).to_json()
+    actions = (_signal(0, DAY + UPDATE_AT, api.SIGNAL_UPDATE, update), UNPAUSE[1])
+    monkeypatch.setitem(workloads.WORKLOADS, "schedules", _one_schedule(FAILING, actions))
+    result, cluster = _run(SimConfig(seed=5, workflows=1, workload="schedules", faults=()))
+    assert result.violations == ()
+    # 10:23 on day 1: unpaused; 11:00 starts and fails, pausing it again.
+    want = {f"f-{rfc3339(T0 + HOUR)}", f"f-{rfc3339(T0 + DAY + 11 * HOUR)}"}
+    assert set(_jobs(cluster, "f-")) == want
