@@ -7,17 +7,27 @@ against WorkflowExecution by TraceWorkflowExecution, all of them (or a sample) i
 TLC run. A rejected history is reported with the first event no behaviour of the
 specification writes: the spec action or the Python row that disagree.
 
-TLA+ -> Python: the event types the specification writes (`tlc_trace.MODELLED`, the
-abstractions aside) that no accepted history of the model holds are reported as
-unexercised: the steps of the spec no Python behaviour takes.
+TLA+ -> Python: the actions of the specification no Python behaviour takes are named.
+TraceWorkflowExecution lists Next action by action (`T<Action>`), each printing its name
+the first time a log takes a step of it; an action never printed is unexercised. The
+Python behaviours are the model's closed histories and the histories the history
+service writes when driven by the requests behind recorded real histories
+(`reproduced_logs`, adapters/conform/derive.py), which reach the client's actions the
+model leaves out (terminate, cancel, reset, run timeout, ...). `spec_actions` reads the
+actions Next is made of from WorkflowExecution.tla, so a test can keep the trace
+module's list equal to the spec's. The event types the specification writes
+(`tlc_trace.MODELLED`, the abstractions aside) that no accepted history holds are
+reported too.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from adapters.tlc import TlcError, Toolchain, run_tlc
+from adapters.conform.derive import reproduce
+from adapters.tlc import SPEC_DIR, TlcError, Toolchain, run_tlc
 from adapters.tlc_trace import (
     MODELLED,
     Record,
@@ -27,6 +37,7 @@ from adapters.tlc_trace import (
     trace_records,
 )
 from core.event_sets import CLOSE_EVENT_TYPES
+from core.events import HistoryEvent
 from proofs.checker import check
 from proofs.graph import graph_states
 from proofs.models.workflow_run import State, WorkflowRun
@@ -69,12 +80,20 @@ class LinkReport:
     unexercised: tuple[str, ...]  # spec event types no accepted history holds
     seconds: float
     error: str = ""
+    # Each action of Next, and whether some validated log took a step of it.
+    actions: tuple[tuple[str, bool], ...] = ()
+
+    @property
+    def unexercised_actions(self) -> tuple[str, ...]:
+        """Actions no validated behaviour took, but those no history can show."""
+        return tuple(a for a, took in self.actions if not took and a not in INVISIBLE)
 
 
 def validate_logs(
     toolchain: Toolchain, logs: Sequence[list[Record]], timeout: float = 600
 ) -> LinkReport:
-    """Validate every log in one TLC run; which were accepted, where the others stop."""
+    """Validate every log in one TLC run: which were accepted, where the others stop,
+    and which actions of the specification the logs took a step of."""
     if not logs:
         raise ValueError("no logs to validate")
     first, *more = logs
@@ -104,4 +123,59 @@ def validate_logs(
     seen = {str(r["type"]) for n, log in enumerate(logs, 1) if n not in bad for r in log}
     unexercised = tuple(sorted(set(MODELLED.values()) - seen))
     accepted = len(logs) - len(rejected)
-    return LinkReport(len(logs), accepted, tuple(rejected), unexercised, result.seconds)
+    taken = {m.group(1) for m in map(_ACTION_PRINT.match, result.printed) if m}
+    actions = tuple((a, a in taken) for a in spec_actions())
+    return LinkReport(
+        len(logs), accepted, tuple(rejected), unexercised, result.seconds, actions=actions
+    )
+
+
+_ACTION_PRINT = re.compile(r'<<"action", "(\w+)">>$')
+
+# Actions no history can show: a worker crash writes nothing and only disables steps
+# (the lost task or activity then times out), so trace validation runs without crashes
+# (MaxCrashes = 0 in tlc_trace.trace_config).
+INVISIBLE = {"WorkerCrash": "writes nothing; trace validation runs with MaxCrashes = 0"}
+
+# The definitions Next is composed of, and the operators in them that are not actions.
+_COMPOSITES = frozenset(
+    {"Next", "Environment", "EnvironmentButReset", "System", "ActivityStep", "ServiceSteps"}
+    | {"WorkerCompletes"}
+)
+_DEFINITION = re.compile(r"^(\w+)(?:\([^)]*\))? ==(.*?)(?=^\S)", re.M | re.S)
+
+
+def spec_actions(text: str | None = None) -> tuple[str, ...]:
+    """The actions Next is made of, in the order they appear: the operators its
+    composite definitions name that change the state (their definition, or one it
+    uses, primes a variable or says UNCHANGED)."""
+    if text is None:
+        text = (SPEC_DIR / "WorkflowExecution.tla").read_text(encoding="utf-8")
+    bodies = {m.group(1): m.group(2) for m in _DEFINITION.finditer(text)}
+
+    def names(body: str) -> list[str]:
+        return [n for n in re.findall(r"\b([A-Z]\w*)\b", body) if n in bodies]
+
+    def acts(name: str, seen: frozenset[str] = frozenset()) -> bool:
+        body = bodies[name]
+        if "'" in body or "UNCHANGED" in body:
+            return True
+        return any(acts(n, seen | {name}) for n in names(body) if n not in seen | {name})
+
+    found: list[str] = []
+    todo = ["Next"]
+    while todo:
+        for name in names(bodies[todo.pop(0)]):
+            if name in _COMPOSITES:
+                todo.append(name)
+            elif name not in found and acts(name):
+                found.append(name)
+    return tuple(found)
+
+
+def reproduced_logs(
+    histories: Sequence[tuple[Sequence[HistoryEvent], Sequence[HistoryEvent] | None]],
+) -> list[list[Record]]:
+    """The trace records of the histories the history service writes when driven by the
+    requests behind each recorded (history, base run of a reset or None)."""
+    return [trace_records(reproduce(real, base)) for real, base in histories]

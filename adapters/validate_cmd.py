@@ -11,6 +11,8 @@ the other files are still checked).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gc
 import json
 import sys
 from collections.abc import Iterator, Sequence
@@ -96,7 +98,7 @@ def check_file(path: str, limits: Limits | None = None) -> FileReport:
     raises for bad content."""
     events: EventStream | None = None
     try:
-        with open_regular(path) as stream:
+        with _fewer_collections(), open_regular(path) as stream:
             events = iter_events(stream)
             result = validate(require_events(events), limits)
     except BadInput as exc:
@@ -106,6 +108,26 @@ def check_file(path: str, limits: Limits | None = None) -> FileReport:
     except RecursionError:
         return FileReport(path, _decoded(events), error="JSON nested too deeply")
     return FileReport(path, result.events, result.violations)
+
+
+# Allocations between two runs of the cyclic collector's youngest generation while a
+# file is checked (Python's default is 700).
+_GC_THRESHOLD = 100_000
+
+
+@contextlib.contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Run the cyclic collector less often while a file is checked: every event makes a
+    few objects that live until the validator is done with them, and collecting every
+    700 allocations rescans them again and again (measured: about 8% of the time on a
+    220,000-event history). The collector stays on, so memory stays bounded; the old
+    thresholds come back afterwards."""
+    old = gc.get_threshold()
+    gc.set_threshold(_GC_THRESHOLD, *old[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
 
 
 def _decoded(events: EventStream | None) -> int:

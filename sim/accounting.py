@@ -23,9 +23,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 
+from core import requests as rq
 from core.enums import EventType
 from core.events import ActivityTaskStartedEventAttributes, HistoryEvent
-from core.statemachine.history.service import requests as rq
 
 WORKFLOW, ACTIVITY = "workflow", "activity"
 TaskKey = tuple[str, str, int]  # (WORKFLOW | ACTIVITY, run id, scheduled event id)

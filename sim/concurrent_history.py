@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import random
 
+from core import requests as rq
 from core.commands import (
     Command,
     CompleteWorkflowExecutionCommandAttributes,
@@ -26,7 +27,6 @@ from core.commands import (
 from core.enums import CommandType
 from core.events import ActivityType, HistoryEvent
 from core.opaque import Opaque
-from core.statemachine.history.service import requests as rq
 from sim.service_run import SECOND, ServiceRun
 
 STICKY_QUEUE = "worker-1-sticky"

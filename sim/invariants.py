@@ -33,7 +33,14 @@ from core.events import (
     WorkflowExecutionTerminatedEventAttributes,
 )
 from core.statemachine.fsm import Table
-from core.statemachine.history.service import activity, child, execution, timer, update
+from core.statemachine.history.service import (
+    activity,
+    child,
+    execution,
+    external,
+    timer,
+    update,
+)
 from core.statemachine.history.service import workflow_task as wft
 from core.statemachine.history.service.reset import RESETTER
 from core.statemachine.history.validator import validate
@@ -45,7 +52,7 @@ from sim.scripted_workflow import ACTIVITY_CLOSES
 from sim.workflow_code import WorkflowCode
 
 E = EventType
-SERVICE_MACHINES = (activity, child, execution, timer, update, wft)  # their tables
+SERVICE_MACHINES = (activity, child, execution, external, timer, update, wft)  # their tables
 EVENTUALLY_BOUND = 120 * 1_000_000_000  # virtual ns after the last fault heals
 ReplayCheck = Callable[[str, Sequence[HistoryEvent]], list[str]]
 

@@ -30,7 +30,11 @@ REPL_INVARIANTS: tuple[tuple[str, str], ...] = (
     ("INV-REPL-ONE-ACTIVE", "no failover version has two active clusters"),
     ("INV-REPL-VERSION-OWNER", "every event's version is owned by the cluster that wrote it"),
     ("INV-REPL-CONVERGENCE", "after heal and drain every cluster has the same current branches"),
-    ("INV-REPL-NO-LOST-SIGNAL", "after heal and drain every acknowledged signal is current"),
+    (
+        "INV-REPL-NO-LOST-SIGNAL",
+        "after heal and drain every acknowledged signal is current "
+        "(or was dropped as its cluster's own, Temporal's gap)",
+    ),
     ("INV-REPL-CLOSES-ONCE", "a current branch closes at most once, with its last event"),
     ("INV-REPL-IDEMPOTENT", "a replication task applied again changes nothing"),
 )

@@ -28,10 +28,10 @@ switch; nothing in `core/` knows about mutants.
 
 from __future__ import annotations
 
+from core import requests as rq
 from core.events import HistoryEvent
 from core.statemachine.history.service import activity
 from core.statemachine.history.service import handle as service
-from core.statemachine.history.service import requests as rq
 from core.statemachine.history.service.handle import HandleFn
 from core.statemachine.history.service.state import MutableState, evolve
 from core.statemachine.history.service.txn import Outcome

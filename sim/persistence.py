@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 
 from core.events import HistoryEvent
 from core.fastinit import fast_init_all
+from core.requests import Task
 from core.statemachine import shard as shardlib
-from core.statemachine.history.service.requests import Task
 from core.statemachine.history.service.state import MutableState
 from sim.core_copy import conditional_write_without_fence
 from sim.faults import Faults

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 
 from core.errors import BadPayload, Nondeterminism, PotentialDeadlock
 from core.events import HistoryEvent
-from core.statemachine.history.service.requests import UpdateWorkflowExecution
+from core.requests import UpdateWorkflowExecution
 from core.statemachine.replay import driver
 from core.statemachine.replay.definition import Definition
 from core.statemachine.replay.engine import Execution, Guard

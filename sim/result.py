@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from core import requests as rq
 from core.statemachine import matching as m
-from core.statemachine.history.service import requests as rq
 from sim.kernel import T0
 from sim.run import RunResult
 

@@ -8,9 +8,9 @@ to go on when a request it depends on is answered with an error.
 
 from __future__ import annotations
 
+from core import requests as rq
 from core.events import HistoryEvent
 from core.statemachine.history.service import handle as service
-from core.statemachine.history.service import requests as rq
 from core.statemachine.history.service.state import MutableState
 
 SECOND = 10**9

@@ -22,7 +22,7 @@ from core.commands import Command
 from core.events import HistoryEvent, WorkflowExecutionSignaledEventAttributes
 from core.fastinit import fast_init_all
 from core.opaque import Opaque
-from core.statemachine.history.service.requests import (
+from core.requests import (
     UpdateMessage,
     UpdateMessageKind,
     UpdateWorkflowExecution,

@@ -17,27 +17,26 @@ declaration (adapters/conform/scope.py) that covers the feature.
 Events that arrived while a workflow task was in flight are recognised by the server's
 flush order (an ActivityTaskStarted not followed by its own close): those requests are
 issued before the completion, so the model buffers and reorders them as the server did.
-Two values come from the server's environment rather than from a request, so they are
-taken as recorded: the namespace's id and the history's size on WorkflowTaskStarted.
+The run's state, the request plumbing and the activity attempts are in
+adapters/conform/derive_base.py. Two values come from the server's environment rather
+than from a request, so they are taken as recorded: the namespace's id and the
+history's size on WorkflowTaskStarted.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
 
+from adapters.conform.derive_base import ACTIVITY_CLOSES, DriverBase, attrs
 from adapters.conform.requests import (
     CannotReproduce,
     NotModelled,
-    activity_failed,
     before_reset,
     cancel_request,
-    failure_info,
     namespace_id_of,
     root_of,
     signal_request,
-    timeout_type,
     to_command,
     to_message,
 )
@@ -45,18 +44,15 @@ from adapters.conform.scope import SCOPE_OF_EVENT
 from core import requests as rq
 from core.commands import (
     Command,
-    RequestCancelActivityTaskCommandAttributes,
 )
 from core.enums import (
     CommandType,
     EventType,
-    RetryState,
     TaskQueueKind,
     WorkflowTaskFailedCause,
 )
 from core.event_sets import COMMAND_EVENT_TYPES
 from core.events import HistoryEvent
-from core.opaque import Opaque
 from core.statemachine.history.service import handle as service
 from core.statemachine.history.service import reset_points
 from core.statemachine.history.service.outbound import HISTORY_SERVICE
@@ -65,7 +61,6 @@ from core.statemachine.history.service.reset import (
     reset,
 )
 from core.statemachine.history.service.state import MutableState, ParentInfo
-from core.statemachine.history.service.txn import Outcome
 
 E = EventType
 C = CommandType
@@ -88,15 +83,6 @@ COMPARED = (
     "initiator",
 )
 
-ACTIVITY_CLOSES = frozenset(
-    {
-        E.ACTIVITY_TASK_COMPLETED,
-        E.ACTIVITY_TASK_FAILED,
-        E.ACTIVITY_TASK_TIMED_OUT,
-        E.ACTIVITY_TASK_CANCELED,
-    }
-)
-
 
 def fingerprint(event: HistoryEvent) -> tuple[object, ...]:
     a = event.attributes
@@ -107,23 +93,15 @@ def fingerprint(event: HistoryEvent) -> tuple[object, ...]:
     )
 
 
-def _a(event: HistoryEvent) -> Any:
-    """The attributes, untyped: this driver reads the fields its event type has."""
-    return event.attributes
-
-
-class Driver:
+class Driver(DriverBase):
     """Issues the requests behind `real`; `base` is the history of the run a reset run
     (one whose history holds WorkflowTaskFailed(RESET_WORKFLOW)) was reset from."""
 
     def __init__(
         self, real: Sequence[HistoryEvent], base: Sequence[HistoryEvent] | None = None
     ) -> None:
-        self.real = real
+        super().__init__(real)
         self.base = base
-        self.state: MutableState | None = None
-        self.written: list[HistoryEvent] = []
-        self.timers: list[rq.TimerTask] = []
         self.issued: set[int] = set()  # real event ids whose request was sent early
         self.reset_outcome: ResetOutcome | None = None
         self.namespace_id = namespace_id_of(real)
@@ -141,41 +119,6 @@ class Driver:
         driver.timers = [t for t in tasks if isinstance(t, rq.TimerTask)]
         return driver
 
-    # -- plumbing -------------------------------------------------------------------
-    def apply(self, outcome: Outcome) -> rq.Reply:
-        self.state = outcome.state
-        self.written.extend(outcome.events)
-        for task in outcome.tasks:
-            if isinstance(task, rq.TimerTask):
-                self.timers.append(task)
-        return outcome.reply
-
-    def send(self, request: rq.Request, now: int) -> rq.Reply:
-        assert self.state is not None
-        reply = self.apply(service.handle(self.state, request, now))
-        if isinstance(reply, rq.Error):
-            raise CannotReproduce(f"{type(request).__name__} rejected: {reply.message}")
-        return reply
-
-    def fire(self, match: type, now: int, due: bool = False, **keys: object) -> None:
-        """Fire the latest pending timer task of kind `match` with `keys`, at `now`
-        (with `due`, when it falls due if later, following a timer that re-arms)."""
-        for _ in range(len(self.timers) + 1):
-            task = self.pending(match, keys)
-            self.timers.remove(task)
-            before = len(self.timers)
-            self.send(rq.FireTimer(task), max(now, task.fire_time) if due else now)
-            rearmed = len(self.timers) > before and isinstance(self.timers[-1], match)
-            if not (due and rearmed):
-                return
-        raise CannotReproduce(f"{match.__name__} with {keys} keeps re-arming")
-
-    def pending(self, match: type, keys: dict[str, object]) -> Any:
-        for task in reversed(self.timers):
-            if isinstance(task, match) and all(getattr(task, k) == v for k, v in keys.items()):
-                return task
-        raise CannotReproduce(f"no pending {match.__name__} with {keys}")
-
     # -- the walk ---------------------------------------------------------------------
     def run(self, start: int = 0) -> list[HistoryEvent]:
         i = start
@@ -192,7 +135,7 @@ class Driver:
         if event.event_id in self.issued:
             return i + 1
         now = event.event_time or 0
-        t, a = event.event_type, _a(event)
+        t, a = event.event_type, attrs(event)
         if t is E.WORKFLOW_EXECUTION_STARTED:
             self.start(i)
             return i + 2 if self.signal_with_start(i) else i + 1
@@ -252,8 +195,8 @@ class Driver:
         to the recorded point, and go on from the first event the reset did not write."""
         if self.base is None:
             raise CannotReproduce("a reset run needs the history of its base run")
-        failed = _a(self.real[i])
-        started = _a(self.real[i - 1])
+        failed = attrs(self.real[i])
+        started = attrs(self.real[i - 1])
         synthesized = started.identity == HISTORY_SERVICE  # the reset started the task
         finish = failed.started_event_id if synthesized else failed.started_event_id + 1
         base = Driver(before_reset(self.base))
@@ -271,7 +214,7 @@ class Driver:
         return len(self.written)
 
     def start_request(self, event: HistoryEvent) -> rq.StartWorkflowExecution:
-        a = _a(event)
+        a = attrs(event)
         parent = a.parent_workflow_execution
         return rq.StartWorkflowExecution(
             namespace=a.parent_workflow_namespace or "default",
@@ -317,7 +260,7 @@ class Driver:
         now = event.event_time or 0
         request = self.start_request(event)
         if self.signal_with_start(i):
-            signal = _a(self.real[i + 1])
+            signal = attrs(self.real[i + 1])
             self.apply(
                 service.signal_with_start(
                     None,
@@ -334,7 +277,7 @@ class Driver:
         """Updates accepted by this task were admitted before it was scheduled; with no
         task pending, the model creates it (speculatively) for them."""
         for event in self.real:
-            a = _a(event)
+            a = attrs(event)
             if (
                 event.event_type is E.WORKFLOW_EXECUTION_UPDATE_ACCEPTED
                 and a.accepted_request_sequencing_event_id == scheduled.event_id
@@ -342,17 +285,12 @@ class Driver:
                 request = rq.UpdateWorkflowExecution(a.protocol_instance_id, a.accepted_request)
                 self.send(request, now)
 
-    def token(self) -> rq.WorkflowTaskToken:
-        assert self.state is not None and self.state.wft is not None
-        w = self.state.wft
-        return rq.WorkflowTaskToken(w.scheduled_event_id, w.started_event_id, w.attempt)
-
     def start_workflow_task(self, i: int, now: int) -> None:
         assert self.state is not None
         scheduled = next(
             (e for e in reversed(self.real[:i]) if e.event_type is E.WORKFLOW_TASK_SCHEDULED), None
         )
-        want = _a(scheduled).attempt if scheduled is not None else 1
+        want = attrs(scheduled).attempt if scheduled is not None else 1
         while (wft := self.state.wft) is not None and wft.transient and wft.attempt < want:
             # Attempts that failed or timed out while transient left no events.
             self.poll(i, now)
@@ -365,7 +303,7 @@ class Driver:
         if wft is None:
             raise CannotReproduce("WorkflowTaskStarted but the model has no pending task")
         request_id = f"poll-{i}-{wft.attempt}"
-        started = _a(self.real[i])  # the size is the store's, so it is taken as recorded
+        started = attrs(self.real[i])  # the size is the store's, so it is taken as recorded
         self.send(
             rq.RecordWorkflowTaskStarted(
                 wft.scheduled_event_id,
@@ -394,7 +332,7 @@ class Driver:
                 commands.append(command)
                 self.start_before_cancel(command)
             j += 1
-        completed = _a(self.real[i])
+        completed = attrs(self.real[i])
         buffered = self.buffered_run(j)
         for k in buffered:
             self.issued.add(self.real[k].event_id)
@@ -457,7 +395,8 @@ class Driver:
             and (
                 p + 1 >= len(self.real)
                 or self.real[p + 1].event_type not in ACTIVITY_CLOSES
-                or _a(self.real[p + 1]).scheduled_event_id != _a(self.real[p]).scheduled_event_id
+                or attrs(self.real[p + 1]).scheduled_event_id
+                != attrs(self.real[p]).scheduled_event_id
             )
             for p in run
         )
@@ -467,105 +406,12 @@ class Driver:
             else []
         )
 
-    def start_before_cancel(self, command: Command) -> None:
-        """An activity cancelled while it ran was started before the cancel."""
-        a = command.attributes
-        if not isinstance(a, RequestCancelActivityTaskCommandAttributes):
-            return
-        started = self.started_event(a.scheduled_event_id)
-        if started is not None:
-            self.start_final_attempt(started, 0)
-
-    def start_final_attempt(self, started: HistoryEvent, now: int) -> None:
-        """Start the attempt `started` records, after the earlier attempts, which left
-        no events: each is taken to have ended as the last one did, whose failure the
-        final Started carries."""
-        assert self.state is not None
-        a = _a(started)
-        sid, at = a.scheduled_event_id, started.event_time or now
-        while (info := self.state.activity(sid)) is not None and info.attempt < a.attempt:
-            self.start_activity(sid, at)
-            self.end_attempt(sid, a.last_failure, at)
-            self.fire(rq.ActivityRetryTask, at, scheduled_event_id=sid)
-        self.start_activity(sid, at)
-
     def next_sticky(self, j: int) -> str:
         for event in self.real[j:]:
             if event.event_type is E.WORKFLOW_TASK_SCHEDULED:
-                q = _a(event).task_queue
+                q = attrs(event).task_queue
                 return str(q.name) if q is not None and q.kind is TaskQueueKind.STICKY else ""
         return ""
-
-    def started_event(self, sid: int) -> HistoryEvent | None:
-        return next(
-            (
-                e
-                for e in self.real
-                if e.event_type is E.ACTIVITY_TASK_STARTED and _a(e).scheduled_event_id == sid
-            ),
-            None,
-        )
-
-    def close_activity(self, event: HistoryEvent, now: int) -> None:
-        a = _a(event)
-        sid = a.scheduled_event_id
-        started = self.started_event(sid)
-        if started is not None:
-            self.start_final_attempt(started, now)
-        token = self.activity_token(sid)
-        t = event.event_type
-        if t is E.ACTIVITY_TASK_COMPLETED:
-            self.send(rq.RespondActivityTaskCompleted(token, a.result, a.identity), now)
-        elif t is E.ACTIVITY_TASK_FAILED:
-            final = a.retry_state is RetryState.NON_RETRYABLE_FAILURE
-            self.send(activity_failed(token, a.failure, a.identity, final), now)
-        elif t is E.ACTIVITY_TASK_CANCELED:
-            self.send(rq.RespondActivityTaskCanceled(token, a.details, a.identity), now)
-        else:
-            self.time_out(sid, a.failure, started.event_time or now if started else now, now)
-
-    def end_attempt(self, sid: int, failure: Any, now: int) -> None:
-        """An attempt that failed with `failure` (a timeout, if it says so)."""
-        if failure_info(failure, "timeoutFailureInfo") is not None:
-            self.time_out(sid, failure, now, now)
-            return
-        self.send(activity_failed(self.activity_token(sid), failure), now)
-
-    def time_out(self, sid: int, failure: Any, beat_at: int, now: int) -> None:
-        """The activity's timer fires, after the heartbeat (at `beat_at`) the failure
-        recorded, if any; the timer fires when it is due, `now` at the earliest."""
-        info = failure_info(failure, "timeoutFailureInfo") or {}
-        details = info.get("lastHeartbeatDetails")
-        if details is not None:
-            beat = rq.RecordActivityTaskHeartbeat(self.activity_token(sid), Opaque.of(details))
-            self.send(beat, beat_at)
-        kind = timeout_type(failure)
-        self.fire(rq.ActivityTimeoutTask, now, due=True, scheduled_event_id=sid, timeout_type=kind)
-
-    def activity_token(self, sid: int) -> rq.ActivityTaskToken:
-        assert self.state is not None
-        info = self.state.activity(sid)
-        return rq.ActivityTaskToken(sid, info.attempt if info is not None else 0)
-
-    def start_activity(self, sid: int, now: int) -> None:
-        assert self.state is not None
-        info = self.state.activity(sid)
-        if info is None:
-            raise CannotReproduce(f"activity {sid} is not pending in the model")
-        if info.started:
-            return
-        started = self.started_event(sid)
-        poller = _a(started) if started is not None else None
-        self.send(
-            rq.RecordActivityTaskStarted(
-                sid,
-                info.stamp,
-                f"act-{sid}-{info.attempt}",
-                identity=poller.identity if poller is not None else "",
-                worker_version=poller.worker_version if poller is not None else None,
-            ),
-            now,
-        )
 
 
 _IN_BATCH = frozenset(

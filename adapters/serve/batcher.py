@@ -28,10 +28,10 @@ from temporalio.api.enums.v1 import batch_operation_pb2 as batch_enums
 from temporalio.api.enums.v1 import reset_pb2 as reset_enums
 from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 
+from core import requests as rq
 from core import workflow
 from core.enums import EventType
 from core.opaque import JsonValue
-from core.statemachine.history.service import requests as rq
 from core.statemachine.history.service.reset import reset_request
 from core.workflow import Context, RetryPolicy
 from sim.nodes.base import Request

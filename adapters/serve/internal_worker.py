@@ -20,10 +20,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from core import payloads
+from core import requests as rq
 from core.events import ActivityTaskScheduledEventAttributes
 from core.opaque import JsonValue, Opaque
 from core.statemachine import matching as m
-from core.statemachine.history.service import requests as rq
 from core.statemachine.replay.definition import Definition
 from sim.nodes.base import StartedActivityTask, StartedWorkflowTask
 from sim.replay_code import ReplayCode

@@ -29,13 +29,13 @@ from temporalio.api.schedule.v1 import message_pb2 as schedule_pb
 from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 
 from core import payloads
+from core import requests as rq
 from core.errors import BadInput, BadPayload, Nondeterminism, PotentialDeadlock
 from core.opaque import JsonValue
 from core.schedule import api
 from core.schedule.api import FullUpdateRequest, StartScheduleArgs
 from core.schedule.messages import Schedule, SchedulePatch
 from core.schedule.workflow import SchedulerWorkflow
-from core.statemachine.history.service import requests as rq
 from core.statemachine.replay import driver
 from core.statemachine.replay.definition import definition
 from sim.persistence import RunRecord

@@ -14,9 +14,9 @@ from temporalio.api.enums.v1 import workflow_pb2 as wf_enums
 from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 
 from core import payloads
+from core import requests as rq
 from core.opaque import JsonValue
 from core.schedule import api
-from core.statemachine.history.service import requests as rq
 from sim.persistence import RunRecord
 
 from . import convert, rpc_executions, visibility

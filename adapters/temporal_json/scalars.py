@@ -182,9 +182,9 @@ _TIMESTAMP = re.compile(
     r"(?:\.([0-9]{1,9}))?([Zz]|[+-][0-9]{2}:[0-9]{2})\Z"
 )
 _DURATION = re.compile(r"(-)?([0-9]{1,12})(?:\.([0-9]{1,9}))?s\Z")
-# "YYYY-MM-DDTHH:MM:SS" -> seconds since the epoch, for prefixes already read in full
-# by the regex below: the histories of a file span few seconds of distinct text.
-_SECONDS: dict[str, int] = {}
+# "YYYY-MM-DDTHH:MM:SS" -> nanoseconds since the epoch, for prefixes already read in
+# full by the regex below: the histories of a file span few seconds of distinct text.
+_PREFIX_NS: dict[str, int] = {}
 # Duration text -> ns: a history repeats a few timeouts and backoffs.
 _DURATIONS: dict[str, int] = {}
 _MAX_MEMO = 10_000  # entries of each memo, which is emptied when full
@@ -192,11 +192,11 @@ _MAX_MEMO = 10_000  # entries of each memo, which is emptied when full
 
 def _decode_timestamp(raw: object, ctx: _Ctx) -> int:
     if type(raw) is str:  # the fast path: a known prefix, "Z" or "." 1-9 digits "Z"
-        seconds = _SECONDS.get(raw[:19])
-        if seconds is not None:
+        nanos = _PREFIX_NS.get(raw[:19])
+        if nanos is not None:
             tail = raw[19:]
             if tail == "Z":
-                return seconds * _NS
+                return nanos
             digits = tail[1:-1]
             if (
                 tail[:1] == "."
@@ -205,7 +205,7 @@ def _decode_timestamp(raw: object, ctx: _Ctx) -> int:
                 and digits.isdigit()
                 and digits.isascii()
             ):
-                return seconds * _NS + int(digits.ljust(9, "0"))
+                return nanos + int(digits.ljust(9, "0"))
     return _parse_timestamp(raw)
 
 
@@ -229,24 +229,22 @@ def _timestamps(texts: list[Any]) -> list[int] | None:
         or "".join(map(operator.itemgetter(-1), texts)) != "Z" * count
     ):
         return None
-    seconds = list(map(_SECONDS.get, map(_PREFIX, texts)))
-    if None in seconds:  # read the new prefixes in full, once each (the memo keeps them)
-        missing = compress(texts, map(operator.is_, seconds, repeat(None)))
+    nanos = list(map(_PREFIX_NS.get, map(_PREFIX, texts)))
+    if None in nanos:  # read the new prefixes in full, once each (the memo keeps them)
+        missing = compress(texts, map(operator.is_, nanos, repeat(None)))
         try:
             for text in {_PREFIX(text): text for text in missing}.values():
                 _parse_timestamp(text)
         except _Bad:  # a text the one-by-one reader must judge (and word the error for)
             return None
-        seconds = list(map(_SECONDS.get, map(_PREFIX, texts)))
-        if None in seconds:
+        nanos = list(map(_PREFIX_NS.get, map(_PREFIX, texts)))
+        if None in nanos:
             return None
     fractions = list(map(str.ljust, map(_FRACTION, texts), repeat(9, count), repeat("0", count)))
     digits = "".join(fractions)
     if not (digits.isdigit() and digits.isascii()):
         return None
-    return list(
-        map(operator.add, map(operator.mul, seconds, repeat(_NS, count)), map(int, fractions))
-    )
+    return list(map(operator.add, nanos, map(int, fractions)))
 
 
 def _parse_timestamp(raw: object) -> int:
@@ -261,9 +259,9 @@ def _parse_timestamp(raw: object) -> int:
         raise _Bad(f"no such time of day: {_show(raw)}")
     local = days * 86400 + int(hour) * 3600 + int(minute) * 60 + int(second)
     if _MIN_SECONDS <= local <= _MAX_SECONDS:
-        if len(_SECONDS) >= _MAX_MEMO:
-            _SECONDS.clear()
-        _SECONDS[raw[:19]] = local  # the prefix read as UTC, for the fast path
+        if len(_PREFIX_NS) >= _MAX_MEMO:
+            _PREFIX_NS.clear()
+        _PREFIX_NS[raw[:19]] = local * _NS  # the prefix read as UTC, for the fast path
     seconds = local
     if zone not in ("Z", "z"):
         if int(zone[1:3]) > 23 or int(zone[4:6]) > 59:

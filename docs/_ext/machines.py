@@ -13,7 +13,7 @@ from typing import Any
 from adapters.diagrams import to_svg
 from core.statemachine import matching, shard
 from core.statemachine.fsm import Table, allowed_inputs
-from core.statemachine.history.service import activity, child, execution, timer, update
+from core.statemachine.history.service import activity, child, execution, external, timer, update
 from core.statemachine.history.service import workflow_task as service_wft
 from core.statemachine.history.validator import MACHINE_MODULES
 from core.statemachine.replay import activity as replay_activity
@@ -36,8 +36,8 @@ GROUPS: tuple[tuple[str, str, list[tuple[Table[Any, Any], str]]], ...] = (
             (service_wft.TABLE, service_wft.__name__),
             (activity.TABLE, activity.__name__),
             (timer.TABLE, timer.__name__),
-            (child.CHILD_TABLE, child.__name__),
-            (child.EXTERNAL_TABLE, child.__name__),
+            (child.TABLE, child.__name__),
+            (external.TABLE, external.__name__),
             (update.TABLE, update.__name__),
             (execution.TABLE, execution.__name__),
         ],

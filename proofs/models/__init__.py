@@ -140,7 +140,7 @@ def multi_cluster(params: Mapping[str, str]) -> MultiCluster:
     """``signals`` (0..3, default 2), ``closes`` (0..2, default 1), ``failovers`` (forced
     failovers, 0..2, default 1), ``dups`` (lost acknowledgements, 0..2, default 1),
     ``graceful`` (graceful failovers, 0..1, default 0), ``broken`` (lower-version,
-    no-reapply, stale-active, no-bump, no-dedup, reset-keeps-close)."""
+    no-reapply, no-forward, stale-active, no-bump, no-dedup, reset-keeps-close)."""
     from proofs.models.multi_cluster import VARIANTS
 
     keys = ("signals", "closes", "failovers", "dups", "graceful", "broken")

@@ -41,13 +41,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import NamedTuple
 
+from core import requests as rq
 from core.commands import (
     Command,
 )
 from core.events import HistoryEvent
 from core.statemachine import matching as mx
 from core.statemachine.history.service import handle as service
-from core.statemachine.history.service import requests as rq
 from core.statemachine.history.service.state import MutableState
 from proofs.models import mutants
 from proofs.models.workflow_run import (

@@ -30,12 +30,12 @@ from __future__ import annotations
 
 import dataclasses
 
+from core import requests as rq
 from core.enums import EventType
 from core.events import HistoryEvent
 from core.statemachine import matching as mx
 from core.statemachine import shard
 from core.statemachine.history.service import handle as service
-from core.statemachine.history.service import requests as rq
 from core.statemachine.history.service.state import MutableState, evolve
 from core.statemachine.history.service.txn import Txn
 

@@ -42,6 +42,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import NamedTuple
 
+from core import requests as rq
 from core.commands import (
     Command,
     CompleteWorkflowExecutionCommandAttributes,
@@ -53,7 +54,6 @@ from core.event_sets import CLOSE_EVENT_TYPES, COMMAND_EVENT_TYPES
 from core.events import ActivityType, HistoryEvent
 from core.opaque import Opaque
 from core.statemachine.history.service import handle as service
-from core.statemachine.history.service import requests as rq
 from core.statemachine.history.service.state import MutableState
 from core.statemachine.history.validator import validate
 from core.statemachine.replay.matching import recorded_as

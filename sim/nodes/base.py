@@ -6,9 +6,9 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from core import requests as rq
 from core.events import HistoryEvent
 from core.fastinit import fast_init_all
-from core.statemachine.history.service import requests as rq
 from core.statemachine.matching import QueueKind, TaskKind, TaskQueue
 from core.statemachine.shard import fingerprint32, shard_for
 from sim.faults import Faults

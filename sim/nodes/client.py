@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from core import requests as rq
 from core.enums import WorkflowIdReusePolicy
 from core.opaque import Opaque
-from core.statemachine.history.service import requests as rq
 from sim.kernel import MS, SECOND
 from sim.nodes.base import Base, Describe, History, Payload, Request, Unavailable
 from sim.workloads import Action, Script

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from core.statemachine.history.service import requests as rq
+from core import requests as rq
 from sim.nodes.base import Base, Request, Router
 
 

@@ -21,17 +21,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from core import requests as rq
 from core.errors import InvalidTransition
 from core.events import HistoryEvent, WorkflowExecutionContinuedAsNewEventAttributes
 from core.statemachine import shard as shardlib
 from core.statemachine.history.service import handle as service
-from core.statemachine.history.service import requests as rq
 from core.statemachine.history.service import reset as resetlib
 from core.statemachine.history.service import workflow_task
 from core.statemachine.history.service.handle import HandleFn
 from core.statemachine.history.service.state import MutableState
 from core.statemachine.history.service.txn import Outcome
-from core.statemachine.matching import MatchingTask, QueueKind, TaskKind
+from core.statemachine.matching import (
+    AddOutcome,
+    MatchingTask,
+    QueueKind,
+    StickyWorkerUnavailable,
+    TaskKind,
+)
 from sim.invariants import service_rule
 from sim.kernel import MS, SECOND
 from sim.nodes import transfer
@@ -444,11 +450,19 @@ class HistoryHost(Base):
         if callable(then):
             then(answer)
 
-    def _push(self, shard_id: int, range_id: int, task: OutboxTask) -> None:
+    def _push(self, shard_id: int, range_id: int, task: OutboxTask, normal: bool = False) -> None:
+        """Push a workflow or activity task to matching; with `normal`, a sticky workflow
+        task goes to its run's normal queue (matching found no sticky poller)."""
         if self.owned_pending(shard_id, range_id, task.task_id) is None:
             return
         t = task.task
         assert isinstance(t, rq.WorkflowTaskTransfer | rq.ActivityTaskTransfer)
+        if normal and isinstance(t, rq.WorkflowTaskTransfer) and t.sticky:
+            state = self.run_state(task.run_id)
+            if state is None:  # the run is gone: nothing to push (processWorkflowTask)
+                self._ack(shard_id, range_id, task.task_id)
+                return
+            t = workflow_task.push_to_normal_queue(state, t)
         if isinstance(t, rq.WorkflowTaskTransfer):
             kind = QueueKind.STICKY if t.sticky else QueueKind.NORMAL
             queue = task_queue(t.task_queue, TaskKind.WORKFLOW, kind, task.namespace)
@@ -472,13 +486,19 @@ class HistoryHost(Base):
             self.on_added,
             queue,
             mtask,
-            (shard_id, range_id, task.task_id),
+            (shard_id, range_id, task),
         )
         self.kernel.after(PUSH_RETRY, self._push, shard_id, range_id, task)
 
-    def on_added(self, key: tuple[int, int, int]) -> None:
-        """Matching has the task: ack it (delete it from the outbox)."""
-        self._ack(*key)
+    def on_added(self, key: tuple[int, int, OutboxTask], answer: AddOutcome) -> None:
+        """Matching has the task: ack it (delete it from the outbox). If it answered
+        StickyWorkerUnavailable, push the task to the normal queue instead
+        (`processWorkflowTask` in transfer_queue_active_task_executor.go)."""
+        shard_id, range_id, task = key
+        if isinstance(answer, StickyWorkerUnavailable):
+            self._push(shard_id, range_id, task, normal=True)
+            return
+        self._ack(shard_id, range_id, task.task_id)
 
     def _ack(self, shard_id: int, range_id: int, task_id: int) -> None:
         """Delete a done task from the outbox, if this host still owns the shard under

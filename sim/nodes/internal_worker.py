@@ -26,13 +26,13 @@ from __future__ import annotations
 from typing import Any
 
 from core import payloads
+from core import requests as rq
 from core.enums import EventType as E
 from core.enums import WorkflowIdReusePolicy
 from core.events import ActivityTaskScheduledEventAttributes, HistoryEvent
 from core.opaque import JsonValue, Opaque
 from core.schedule import api
 from core.schedule.codec import get_dur
-from core.statemachine.history.service import requests as rq
 from core.statemachine.matching import QueueKind, TaskKind
 from sim.kernel import SECOND
 from sim.nodes.base import Describe, History, Payload, StartedActivityTask, task_queue

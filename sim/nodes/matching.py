@@ -22,9 +22,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from core import requests as rq
 from core.opaque import Opaque
 from core.statemachine import matching as m
-from core.statemachine.history.service import requests as rq
 from sim.kernel import SECOND
 from sim.nodes.base import Base, Payload, Router, StartedActivityTask, StartedWorkflowTask
 
@@ -92,7 +92,8 @@ class MatchingHost(Base):
     ) -> None:
         state = self.queues.get(queue) or m.MatchingState()
         self.queues[queue], out = m.add_task(state, queue, task, self.kernel.now)
-        self.net.send(self.name, src, ack, key)
+        # The answer is the ack, or StickyWorkerUnavailable (history pushes elsewhere).
+        self.net.send(self.name, src, ack, key, out)
         if isinstance(out, m.Dispatch):
             self._record_started(queue, out)
 

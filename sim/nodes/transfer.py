@@ -17,7 +17,7 @@ from __future__ import annotations
 from functools import partial
 from typing import TYPE_CHECKING
 
-from core.statemachine.history.service import requests as rq
+from core import requests as rq
 from sim.kernel import SECOND
 from sim.nodes.base import Payload, Request, Unavailable
 from sim.persistence import OutboxTask

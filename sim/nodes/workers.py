@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from core import requests as rq
 from core.opaque import Opaque
-from core.statemachine.history.service import requests as rq
 from core.statemachine.matching import QueueKind, TaskKind, TaskQueue
 from sim.accounting import ACTIVITY, WORKFLOW
 from sim.kernel import MS, SECOND

@@ -39,7 +39,8 @@ CONSTANTS
     BUG_NO_POLICY_CHECK,      \* INV_REPL_VERSION_OWNER: only the namespace is checked, not the run's version
     BUG_STAMP_NAMESPACE_VERSION, \* VersionsMonotone: events get the namespace version alone
     BUG_WRITE_TO_CLOSED,      \* INV_REPL_CLOSES_ONCE: a write to a closed run is accepted
-    BUG_DUPLICATE_OVERWRITES  \* INV_REPL_IDEMPOTENT: a duplicate task rewrites the branch from its events
+    BUG_DUPLICATE_OVERWRITES, \* INV_REPL_IDEMPOTENT: a duplicate task rewrites the branch from its events
+    BUG_NO_FORWARD            \* INV_REPL_NO_LOST_SIGNAL: a passive cluster drops a reapply, not forwarding it
 
 Clusters == DOMAIN InitialVersion
 None == "-"
@@ -60,9 +61,10 @@ VARIABLES
     cur,         \* cluster -> run -> index of the current branch
     queue,       \* replication and reapply tasks not yet acknowledged
     acked,       \* <<run, signal>> pairs acknowledged to a client
-    resetRuns    \* run -> signals reapplied through a reset of a closed run
+    resetRuns,   \* run -> signals reapplied through a reset of a closed run
+    dropped      \* run -> signals a reapply dropped as the serving cluster's own
 
-vars == <<nsVersion, activeFlag, partitioned, branches, cur, queue, acked, resetRuns>>
+vars == <<nsVersion, activeFlag, partitioned, branches, cur, queue, acked, resetRuns, dropped>>
 
 Ev(v, w, k, s) == [v |-> v, w |-> w, k |-> k, s |-> s]
 FirstCluster == CHOOSE c \in Clusters : InitialVersion[c] = 1
@@ -117,7 +119,9 @@ ToReapply(b, inc) ==
 \* (service/history/api/reapplyevents/api.go) (transaction_manager.go,
 \* backfillWorkflowEventsReapply: a running run gets them appended; a closed one is reset
 \* and the signals go to the reset run, which this spec records in resetRuns and does not
-\* follow further).  Returns [bs, rs, out].
+\* follow further).  The signals left out as c's own are returned in dr: api.go drops
+\* them whether or not c's current branch holds them (GAP-REPL-OWN-CLUSTER-REAPPLY in
+\* spec/README.md).  Returns [bs, rs, out, dr].
 Reapply(c, r, bs, ci, sigs) ==
     LET b == bs[ci]
         v == IF nsVersion[c] > LastVersion(b) THEN nsVersion[c] ELSE LastVersion(b)
@@ -126,9 +130,10 @@ Reapply(c, r, bs, ci, sigs) ==
         order == CHOOSE f \in [1..Cardinality(fresh) -> fresh] :
                      \A i, j \in DOMAIN f : i < j => f[i].s < f[j].s
         nb == b \o [i \in 1..Cardinality(fresh) |-> Ev(v, c, "signal", order[i].s)]
-    IN IF fresh = {} THEN [bs |-> bs, rs |-> {}, out |-> {}]
-       ELSE IF ~IsOpen(b) THEN [bs |-> bs, rs |-> {e.s : e \in fresh}, out |-> {}]
-       ELSE [bs |-> [bs EXCEPT ![ci] = nb], rs |-> {}, out |-> HistTasks(c, r, nb)]
+        dr == {e.s : e \in {x \in sigs : Owner(x.v) = c}}
+    IN IF fresh = {} THEN [bs |-> bs, rs |-> {}, out |-> {}, dr |-> dr]
+       ELSE IF ~IsOpen(b) THEN [bs |-> bs, rs |-> {e.s : e \in fresh}, out |-> {}, dr |-> dr]
+       ELSE [bs |-> [bs EXCEPT ![ci] = nb], rs |-> {}, out |-> HistTasks(c, r, nb), dr |-> dr]
 
 \* Applying a history task `inc` for run r at cluster c (history_replicator.go doApplyEvents,
 \* mutable_state_mapper.go GetOrCreateHistoryBranch, conflict_resolver.go
@@ -166,6 +171,7 @@ Init ==
     /\ queue = {}
     /\ acked = {}
     /\ resetRuns = [r \in Runs |-> {}]
+    /\ dropped = [r \in Runs |-> {}]
 
 \* A client's signal or the run's completion, written by a cluster that may write.
 Write(c, r, kind, s) ==
@@ -180,11 +186,11 @@ Signal(c, r, s) ==
     /\ <<r, s>> \notin acked
     /\ Write(c, r, "signal", s)
     /\ acked' = acked \cup {<<r, s>>}
-    /\ UNCHANGED <<nsVersion, activeFlag, partitioned, cur, resetRuns>>
+    /\ UNCHANGED <<nsVersion, activeFlag, partitioned, cur, resetRuns, dropped>>
 
 Close(c, r) ==
     /\ Write(c, r, "close", None)
-    /\ UNCHANGED <<nsVersion, activeFlag, partitioned, cur, acked, resetRuns>>
+    /\ UNCHANGED <<nsVersion, activeFlag, partitioned, cur, acked, resetRuns, dropped>>
 
 \* Graceful failover: the namespace is handed over once replication has drained; both
 \* clusters take the new version.
@@ -197,7 +203,7 @@ GracefulFailover(c, d) ==
     /\ NextVersion(d, nsVersion[c]) <= MaxVersion
     /\ nsVersion' = [x \in Clusters |-> NextVersion(d, nsVersion[c])]
     /\ activeFlag' = [x \in Clusters |-> x = d]
-    /\ UNCHANGED <<partitioned, branches, cur, queue, acked, resetRuns>>
+    /\ UNCHANGED <<partitioned, branches, cur, queue, acked, resetRuns, dropped>>
 
 \* Forced failover: cluster d makes itself active; the old active cluster learns it only
 \* when namespace replication reaches it (NamespaceSync) and may keep writing until then.
@@ -206,7 +212,7 @@ ForcedFailover(d) ==
     /\ NextVersion(d, nsVersion[d]) <= MaxVersion
     /\ nsVersion' = [nsVersion EXCEPT ![d] = NextVersion(d, nsVersion[d])]
     /\ activeFlag' = [activeFlag EXCEPT ![d] = TRUE]
-    /\ UNCHANGED <<partitioned, branches, cur, queue, acked, resetRuns>>
+    /\ UNCHANGED <<partitioned, branches, cur, queue, acked, resetRuns, dropped>>
 
 \* Namespace replication: a higher failover version replaces a lower one
 \* (common/namespace/nsreplication/replication_task_executor.go).  The cached flag is
@@ -215,12 +221,12 @@ NamespaceSync(c, d) ==
     /\ ~partitioned
     /\ nsVersion[c] > nsVersion[d]
     /\ nsVersion' = [nsVersion EXCEPT ![d] = nsVersion[c]]
-    /\ UNCHANGED <<activeFlag, partitioned, branches, cur, queue, acked, resetRuns>>
+    /\ UNCHANGED <<activeFlag, partitioned, branches, cur, queue, acked, resetRuns, dropped>>
 
 Partition == /\ ~partitioned /\ partitioned' = TRUE
-             /\ UNCHANGED <<nsVersion, activeFlag, branches, cur, queue, acked, resetRuns>>
+             /\ UNCHANGED <<nsVersion, activeFlag, branches, cur, queue, acked, resetRuns, dropped>>
 Heal == /\ partitioned /\ partitioned' = FALSE
-        /\ UNCHANGED <<nsVersion, activeFlag, branches, cur, queue, acked, resetRuns>>
+        /\ UNCHANGED <<nsVersion, activeFlag, branches, cur, queue, acked, resetRuns, dropped>>
 
 \* Deliver a task; `ack` removes it, otherwise it stays queued and is delivered again.
 DeliverHist(m, ack) ==
@@ -232,22 +238,24 @@ DeliverHist(m, ack) ==
     IN /\ branches' = [branches EXCEPT ![c][r] = res.bs]
        /\ cur' = [cur EXCEPT ![c][r] = res.ci]
        /\ queue' = (IF ack THEN queue \ {m} ELSE queue) \cup fwd
-       /\ UNCHANGED resetRuns
+       /\ UNCHANGED <<resetRuns, dropped>>
 
 \* A reapply request is served by a cluster that believes it is active; a passive one
-\* forwards it to the others (workflow/context.go ReapplyEvents).
+\* forwards it to the others (workflow/context.go ReapplyEvents), or under the bug
+\* drops it.
 DeliverReapply(m, ack) ==
     LET c == m.to
         r == m.run
         res == Reapply(c, r, branches[c][r], cur[c][r], m.br)
-        fwd == {[m EXCEPT !.to = d] : d \in Clusters \ {c}}
+        fwd == IF BUG_NO_FORWARD THEN {} ELSE {[m EXCEPT !.to = d] : d \in Clusters \ {c}}
     IN IF IsActive(c)
        THEN /\ branches' = [branches EXCEPT ![c][r] = res.bs]
             /\ resetRuns' = [resetRuns EXCEPT ![r] = @ \cup res.rs]
+            /\ dropped' = [dropped EXCEPT ![r] = @ \cup res.dr]
             /\ queue' = (IF ack THEN queue \ {m} ELSE queue) \cup res.out
             /\ UNCHANGED cur
        ELSE /\ queue' = (IF ack THEN queue \ {m} ELSE queue) \cup fwd
-            /\ UNCHANGED <<branches, cur, resetRuns>>
+            /\ UNCHANGED <<branches, cur, resetRuns, dropped>>
 
 Deliver(m, ack) ==
     /\ ~partitioned
@@ -310,9 +318,15 @@ INV_REPL_CONVERGENCE ==
     Quiescent => \A r \in Runs, c, d \in Clusters : Cur(c, r) = Cur(d, r)
 
 \* After heal and drain, an acknowledged signal is on the current branch of its run in
-\* every cluster, or went to the run that reset a closed run.
-INV_REPL_NO_LOST_SIGNAL ==
+\* every cluster, or went to the run that reset a closed run (StrictNoLostSignal), or
+\* a reapply of it was dropped as the serving cluster's own: Temporal's gap
+\* GAP-REPL-OWN-CLUSTER-REAPPLY, which StrictNoLostSignal shows (probe config).
+StrictNoLostSignal ==
     Quiescent =>
         \A p \in acked : \A c \in Clusters : HasSignal(Cur(c, p[1]), p[2]) \/ p[2] \in resetRuns[p[1]]
+INV_REPL_NO_LOST_SIGNAL ==
+    Quiescent =>
+        \A p \in acked : \A c \in Clusters :
+            HasSignal(Cur(c, p[1]), p[2]) \/ p[2] \in resetRuns[p[1]] \/ p[2] \in dropped[p[1]]
 
 =============================================================================

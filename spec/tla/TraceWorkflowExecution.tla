@@ -169,15 +169,97 @@ Needed(a) ==
 
 Writes == history' # history \/ buffer' # buffer
 
+\* Every step of TraceNext follows the log: it writes the next logged events, keeps
+\* the buffer a prefix of the logged flush, and stays on its log.
+Follows == MatchesLog /\ BufferFits /\ UNCHANGED logIndex
+
+\* TraceNext is Next, action by action, each step following the log. Each action of
+\* Next is a named disjunct here that, the first time it takes a step, prints
+\* <<"action", name>> (TLC register k, below the logs' registers, remembers it):
+\* adapters/tlc_link.py reads the prints to name the actions of the specification no
+\* validated history exercises. A test keeps this list equal to the actions Next is
+\* made of.
+Took(k, name) ==
+    IF TLCGet(k) = 0 THEN TLCSet(k, 1) /\ PrintT(<<"action", name>>) ELSE TRUE
+ASSUME \A k \in 1..21 : TLCSet(k, 0)
+TStartWorkflowExecution ==
+    StartWorkflowExecution /\ Follows
+    /\ Took(1, "StartWorkflowExecution")
+TSignalWithStartWorkflowExecution ==
+    Env("SignalWithStartWorkflowExecution") /\ SignalWithStartWorkflowExecution /\ Follows
+    /\ Took(2, "SignalWithStartWorkflowExecution")
+TSignalWorkflowExecution ==
+    SignalWorkflowExecution /\ Follows
+    /\ Took(3, "SignalWorkflowExecution")
+TOtherExternalInput ==
+    OtherExternalInput /\ Follows
+    /\ Took(4, "OtherExternalInput")
+TRequestCancelWorkflowExecution ==
+    Env("RequestCancelWorkflowExecution") /\ RequestCancelWorkflowExecution /\ Follows
+    /\ Took(5, "RequestCancelWorkflowExecution")
+TTerminateWorkflowExecution ==
+    Env("TerminateWorkflowExecution") /\ TerminateWorkflowExecution /\ Follows
+    /\ Took(6, "TerminateWorkflowExecution")
+TWorkflowRunTimeout ==
+    Env("WorkflowRunTimeout") /\ WorkflowRunTimeout /\ Follows
+    /\ Took(7, "WorkflowRunTimeout")
+TWorkerCrash ==
+    WorkerCrash /\ Follows
+    /\ Took(8, "WorkerCrash")
+TRespondWorkflowTaskFailed ==
+    Env("RespondWorkflowTaskFailed") /\ RespondWorkflowTaskFailed /\ Follows
+    /\ Took(9, "RespondWorkflowTaskFailed")
+\* A reset takes the inputs the log shows it reapplied.
+TResetWorkflowExecution ==
+    \E re \in LogReapplies[logIndex][l] : Reset(re) /\ Follows
+    /\ Took(10, "ResetWorkflowExecution")
+\* An activity's steps that write nothing are taken only when due (see the header).
+Due(a) == (Writes \/ Needed(a)) /\ Follows
+TRecordActivityTaskStarted ==
+    \E a \in Acts : RecordActivityTaskStarted(a) /\ Due(a)
+    /\ Took(11, "RecordActivityTaskStarted")
+TRespondActivityTaskCompleted ==
+    \E a \in Acts : RespondActivityTaskCompleted(a) /\ Due(a)
+    /\ Took(12, "RespondActivityTaskCompleted")
+TRespondActivityTaskFailed ==
+    \E a \in Acts : RespondActivityTaskFailed(a) /\ Due(a)
+    /\ Took(13, "RespondActivityTaskFailed")
+TRespondActivityTaskCanceled ==
+    \E a \in Acts : RespondActivityTaskCanceled(a) /\ Due(a)
+    /\ Took(14, "RespondActivityTaskCanceled")
+TActivityTaskTimeout ==
+    \E a \in Acts, k \in ActivityTimeouts : ActivityTaskTimeout(a, k) /\ Due(a)
+    /\ Took(15, "ActivityTaskTimeout")
+TActivityRetryTimerFired ==
+    \E a \in Acts : ActivityRetryTimerFired(a) /\ Due(a)
+    /\ Took(16, "ActivityRetryTimerFired")
+TRecordWorkflowTaskStarted ==
+    RecordWorkflowTaskStarted /\ Follows
+    /\ Took(17, "RecordWorkflowTaskStarted")
+TWorkflowTaskTimeout ==
+    \E k \in WftTimeouts : WorkflowTaskTimeout(k) /\ Follows
+    /\ Took(18, "WorkflowTaskTimeout")
+TUserTimerFired ==
+    \E t \in Tms : UserTimerFired(t) /\ Follows
+    /\ Took(19, "UserTimerFired")
+\* A completion's commands are read from the log.
+TRespondWorkflowTaskCompleted ==
+    \E cmds \in LogCommands, force \in ForceChoices, sticky \in StickyChoices :
+        RespondWorkflowTaskCompleted(cmds, force, sticky) /\ Follows
+    /\ Took(20, "RespondWorkflowTaskCompleted")
+TDone ==
+    Done /\ Follows
+    /\ Took(21, "Done")
+
 TraceNext ==
-    /\ \/ EnvironmentButReset \/ ServiceSteps \/ Done
-       \/ \E re \in LogReapplies[logIndex][l] : Reset(re)
-       \/ \E a \in Acts : ActivityStep(a) /\ (Writes \/ Needed(a))
-       \/ \E cmds \in LogCommands, force \in ForceChoices, sticky \in StickyChoices :
-             RespondWorkflowTaskCompleted(cmds, force, sticky)
-    /\ MatchesLog
-    /\ BufferFits
-    /\ UNCHANGED logIndex
+    \/ TStartWorkflowExecution \/ TSignalWithStartWorkflowExecution
+    \/ TSignalWorkflowExecution \/ TOtherExternalInput \/ TRequestCancelWorkflowExecution
+    \/ TTerminateWorkflowExecution \/ TWorkflowRunTimeout \/ TWorkerCrash
+    \/ TRespondWorkflowTaskFailed \/ TResetWorkflowExecution
+    \/ TRecordActivityTaskStarted \/ TRespondActivityTaskCompleted
+    \/ TRespondActivityTaskFailed \/ TRespondActivityTaskCanceled \/ TActivityTaskTimeout
+    \/ TActivityRetryTimerFired \/ TRecordWorkflowTaskStarted \/ TWorkflowTaskTimeout
+    \/ TUserTimerFired \/ TRespondWorkflowTaskCompleted \/ TDone
 
 TraceSpec == Init /\ logIndex \in 1..N /\ [][TraceNext]_<<vars, logIndex>>
 

@@ -279,7 +279,7 @@ def test_a_bad_text_with_an_unseen_prefix_leaves_the_batch_to_the_one_by_one_rea
 ) -> None:
     """Learning a new prefix must not raise: the batch answers None and the one-by-one
     reader words the error (found by Hypothesis: a non-ASCII digit after a new second)."""
-    monkeypatch.setattr(scalars, "_SECONDS", {})
+    monkeypatch.setattr(scalars, "_PREFIX_NS", {})
     texts = ["2024-01-01T00:00:00Z", "2024-01-01T00:00:01.\u0663Z"]
     assert scalars._timestamps(texts) is None
     with pytest.raises(_Bad, match="RFC 3339"):
@@ -288,13 +288,13 @@ def test_a_bad_text_with_an_unseen_prefix_leaves_the_batch_to_the_one_by_one_rea
 
 def test_the_timestamp_memo_is_emptied_when_full(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(scalars, "_MAX_MEMO", 3)
-    monkeypatch.setattr(scalars, "_SECONDS", {})
+    monkeypatch.setattr(scalars, "_PREFIX_NS", {})
     texts = [f"2024-01-01T00:00:{s:02d}.5Z" for s in range(10)]
     ctx = scalars._Ctx(False)
     expected = [scalars._decode_timestamp(t, ctx) for t in texts]
-    assert len(scalars._SECONDS) <= 3
+    assert len(scalars._PREFIX_NS) <= 3
     assert scalars._timestamps(texts) is None  # more seconds than the memo holds
-    assert len(scalars._SECONDS) <= 3
+    assert len(scalars._PREFIX_NS) <= 3
     assert scalars._timestamps(texts[4:6] * 3) == expected[4:6] * 3
 
 

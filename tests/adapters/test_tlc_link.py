@@ -5,21 +5,48 @@ was written) is validated in one TLC run under `slow`; the default run validates
 even sample of SAMPLE of them, also in one run. A changed Python row (a user timer
 fire that writes TimerFired twice) yields a behaviour TLC rejects, named by the
 event no spec action writes.
+
+The other way: every action of the spec is taken by some Python behaviour - the model's
+histories, and the histories the history service writes when driven by the requests
+behind the recorded histories in FEATURES (the client's actions the model leaves out) -
+but the worker crash, which no history can show (`tlc_link.INVISIBLE`). An action no
+behaviour takes is named; the trace module's list of actions is the spec's.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
 
-from adapters.tlc_link import model_logs, sample, validate_logs
+from adapters.tlc import SPEC_DIR
+from adapters.tlc_link import (
+    INVISIBLE,
+    model_logs,
+    reproduced_logs,
+    sample,
+    spec_actions,
+    validate_logs,
+)
 from adapters.tlc_trace import MODELLED, Record
 from core.statemachine.history.service import timer
 from sim.core_copy import mutated
 from tests.adapters.test_tlc import _toolchain_or_skip
+from tests.conftest import corpus_events
+from tests.core.statemachine.history.service.test_conformance import base_of
 
 SAMPLE = 8
+# Recorded histories whose requests drive the spec's actions the model never takes.
+FEATURES = {
+    "reset.json": "ResetWorkflowExecution",
+    "terminate.json": "TerminateWorkflowExecution",
+    "run-timeout.json": "WorkflowRunTimeout",
+    "workflow-cancel.json": "RequestCancelWorkflowExecution",
+    "signal-with-start.json": "SignalWithStartWorkflowExecution",
+    "child-success.json": "OtherExternalInput",
+    "activity-cancel-wait-completed.json": "RespondActivityTaskCanceled",
+}
 TWICE = """    call.txn.add(
         EventType.TIMER_FIRED,
         TimerFiredEventAttributes(timer_id=info.timer_id, started_event_id=info.started_event_id),
@@ -31,6 +58,11 @@ TWICE = """    call.txn.add(
 @pytest.fixture(scope="module")
 def logs() -> list[list[Record]]:
     return model_logs()
+
+
+@pytest.fixture(scope="module")
+def reproduced() -> list[list[Record]]:
+    return reproduced_logs([(corpus_events(name), base_of(name)) for name in FEATURES])
 
 
 def _types(log: list[Record]) -> Iterator[str]:
@@ -47,24 +79,87 @@ def _check_coverage(logs: list[list[Record]], unexercised: tuple[str, ...]) -> N
 
 
 def test_a_sample_of_the_model_behaviours_is_accepted_in_one_tlc_run(
-    logs: list[list[Record]],
+    logs: list[list[Record]], reproduced: list[list[Record]]
 ) -> None:
+    """The sample and the service's histories behind FEATURES, in one TLC run: all are
+    accepted, and together they take every action of the spec that a history can show."""
     toolchain = _toolchain_or_skip()
     batch = sample(logs, SAMPLE)
     assert len(batch) == SAMPLE and len({repr(b) for b in batch}) == SAMPLE
-    report = validate_logs(toolchain, batch)
+    report = validate_logs(toolchain, [*batch, *reproduced])
     assert not report.error and not report.rejected, report
-    assert report.accepted == SAMPLE
-    _check_coverage(batch, report.unexercised)
+    assert report.accepted == SAMPLE + len(FEATURES)
+    _check_coverage(batch, _unseen(batch))
+    assert [a for a, _ in report.actions] == list(spec_actions())
+    assert report.unexercised_actions == ()
+    assert [a for a, took in report.actions if not took] == list(INVISIBLE)
 
 
 @pytest.mark.slow
-def test_every_model_behaviour_is_accepted(logs: list[list[Record]]) -> None:
+def test_every_model_behaviour_is_accepted(
+    logs: list[list[Record]], reproduced: list[list[Record]]
+) -> None:
     toolchain = _toolchain_or_skip()
-    report = validate_logs(toolchain, logs, timeout=1800)
+    report = validate_logs(toolchain, [*logs, *reproduced], timeout=1800)
     assert not report.error and not report.rejected, report.rejected[:3]
-    assert report.accepted == len(logs)
-    _check_coverage(logs, report.unexercised)
+    assert report.accepted == len(logs) + len(FEATURES)
+    _check_coverage(logs, _unseen(logs))
+    assert report.unexercised_actions == ()
+
+
+def _unseen(logs: list[list[Record]]) -> tuple[str, ...]:
+    return tuple(sorted(set(MODELLED.values()) - {t for log in logs for t in _types(log)}))
+
+
+def test_an_action_no_behaviour_takes_is_named(reproduced: list[list[Record]]) -> None:
+    """Validating the terminated run alone: the report names the actions it never
+    takes (an activity's, a reset, a timer firing) and not those it does."""
+    toolchain = _toolchain_or_skip()
+    terminated = reproduced[list(FEATURES).index("terminate.json")]
+    report = validate_logs(toolchain, [terminated], timeout=300)
+    assert not report.error and report.accepted == 1, report
+    missing = set(report.unexercised_actions)
+    assert {"RespondActivityTaskCompleted", "ResetWorkflowExecution", "UserTimerFired"} <= missing
+    taken = {"StartWorkflowExecution", "TerminateWorkflowExecution", "RecordWorkflowTaskStarted"}
+    assert not missing & taken, missing & taken
+
+
+def test_each_feature_history_takes_its_action(reproduced: list[list[Record]]) -> None:
+    """Each history in FEATURES is there for the action it names: its events are the
+    ones that action writes (checked on the records, before TLC)."""
+    writes = {
+        "ResetWorkflowExecution": "WorkflowTaskFailed",
+        "TerminateWorkflowExecution": "WorkflowExecutionTerminated",
+        "WorkflowRunTimeout": "WorkflowExecutionTimedOut",
+        "RequestCancelWorkflowExecution": "WorkflowExecutionCancelRequested",
+        "SignalWithStartWorkflowExecution": "WorkflowExecutionSignaled",
+        "OtherExternalInput": "OtherInput",
+        "RespondActivityTaskCanceled": "ActivityTaskCanceled",
+    }
+    for log, action in zip(reproduced, FEATURES.values(), strict=True):
+        assert writes[action] in set(_types(log)), action
+
+
+def test_the_trace_module_lists_every_action_of_next() -> None:
+    """TraceNext is Next action by action: its `T<Action>` definitions are exactly the
+    actions `spec_actions` reads from WorkflowExecution.tla."""
+    text = (SPEC_DIR / "TraceWorkflowExecution.tla").read_text(encoding="utf-8")
+    wrapped = re.findall(r"^T(\w+) ==", text, re.M)
+    assert sorted(w for w in wrapped if not w.startswith("race")) == sorted(spec_actions())
+    assert len(spec_actions()) >= 20 and "WorkerCrash" in spec_actions()
+
+
+def test_an_action_added_to_next_is_found() -> None:
+    """The reader is not a fixed list: an action added to ServiceSteps in a copy of the
+    spec is among the actions, and a state predicate is not."""
+    text = (SPEC_DIR / "WorkflowExecution.tla").read_text(encoding="utf-8")
+    grown = (
+        text.replace("ServiceSteps ==\n", "ServiceSteps ==\n    \\/ Tick\n", 1)
+        + '\nTick == UNCHANGED vars\nIdle == status = "Closed"\n'
+    )
+    assert grown != text
+    assert set(spec_actions(grown)) == set(spec_actions(text)) | {"Tick"}
+    assert "WaitsOrCloses" not in spec_actions(text) and "Env" not in spec_actions(text)
 
 
 def test_a_timer_that_fires_twice_in_python_is_rejected_by_tlc(

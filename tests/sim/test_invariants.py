@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from core import requests as rq
 from core.enums import EventType, TimeoutType
 from core.events import ActivityTaskCompletedEventAttributes, HistoryEvent
 from core.opaque import Opaque
-from core.statemachine.history.service import requests as rq
 from sim.accounting import ACTIVITY, Ledger, answered_attempts
 from sim.config import SimConfig
 from sim.invariants import Monitor, replay_check, results_at_most_once, service_rule

@@ -241,17 +241,28 @@ def follower(
     and `names` is the open-id index to release when the entity closes.
     """
 
+    # The table's keys for this input, built once (a tuple per lookup costs more than
+    # the lookup); the rows themselves are looked up in `table.next` at each event.
+    keys = {state: (state, input_) for state in table.states}
+
     def handle(fold: Fold, event: HistoryEvent) -> None:
         attrs = event.attributes
         if not isinstance(attrs, attrs_type):
             return
         open_ = entities(fold)
-        entity = advance(fold, table, open_, key(attrs), input_, event, ref_name)
-        if entity is None:
+        ref = key(attrs)
+        # `advance`'s usual case inline; `advance` itself reports whatever is wrong.
+        entity = open_.get(ref) if 0 < ref < event.event_id else None
+        row = table.next.get(keys[entity.state]) if entity is not None else None
+        if entity is None or row is None:
+            advance(fold, table, open_, ref, input_, event, ref_name)
             return
+        entity.state = row.target
+        if row.target in table.terminal:
+            del open_[ref]
         if records_start:
             entity.started_event_id = event.event_id
-        if started is not None:
+        if started is not None and started(attrs) != entity.started_event_id:
             check_started_ref(fold, table, entity, event, started(attrs))
         if name is not None and name(attrs) != entity.name:
             fold.violate(

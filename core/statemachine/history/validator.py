@@ -79,7 +79,11 @@ HANDLERS = _handlers()
 MACHINE_MODULES = _MODULES
 
 
-_NO_CHECKS: Mapping[EventType, limit_rules.Check] = MappingProxyType({})
+# Plain dicts of the read-only maps, for `validate`'s per-event lookups (a dict's `get`
+# is a little cheaper than a mapping proxy's).
+_HANDLERS: dict[EventType, Handler] = dict(HANDLERS)
+_ATTRIBUTES_CLASS: dict[EventType, type] = dict(ATTRIBUTES_CLASS)
+_LIMIT_CHECKS: dict[EventType, limit_rules.Check] = dict(limit_rules.CHECKS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,13 +106,17 @@ def validate(events: Iterable[HistoryEvent], limits: Limits | None = None) -> Va
     the LIMIT-* rules (limit_rules.py). Without limits those are not checked: a history
     need not come from a server with any particular settings."""
     fold = Fold(limits=limits or DEFAULT_LIMITS)
-    handlers = HANDLERS
-    limit_checks = limit_rules.CHECKS if limits is not None else _NO_CHECKS
+    handlers = _HANDLERS
+    limit_checks = _LIMIT_CHECKS if limits is not None else None
     last: HistoryEvent | None = None
-    attributes_class = ATTRIBUTES_CLASS
+    attributes_class = _ATTRIBUTES_CLASS
     check_run = workflow_execution.check_run
+    keeps_running: bool | None = None
+    event_keeps_running = workflow_execution.event_keeps_running
+    not_an_event_input = workflow_execution.NOT_AN_EVENT_INPUT
     check_in_flight = workflow_task.check_in_flight
     check_command_batch = workflow_task.check_command_batch
+    stays_in_batch = workflow_task.STAYS_IN_BATCH
     for event in events:
         last = event
         fold.count += 1
@@ -126,19 +134,30 @@ def validate(events: Iterable[HistoryEvent], limits: Limits | None = None) -> Va
                 f"{event_type.name} carries {type(event.attributes).__name__}",
             )
             continue
-        if not check_run(fold, event):
+        # An ordinary event of a running run leaves the run machine as it is when the
+        # table says so (asked once, at the first such event); any other event steps it.
+        if fold.started and not fold.close_event_id and event_type not in not_an_event_input:
+            if keeps_running is None:
+                keeps_running = event_keeps_running()
+            if not keeps_running and not check_run(fold, event):
+                continue
+        elif not check_run(fold, event):
             continue
         if fold.awaiting_wft_close:
             check_in_flight(fold, event)
-        check_command_batch(fold, event)
+        if event_type in stays_in_batch:
+            check_command_batch(fold, event)
+        else:  # what check_command_batch does for such an event, without the call
+            fold.command_window = 0
         if fold.reuses and event_type is _WFT_SCHEDULED:  # the flush that could resolve them ended
             settle_reuses(fold)
         handler = handlers.get(event_type)
         if handler is not None:
             handler(fold, event)
-        check = limit_checks.get(event_type)
-        if check is not None:
-            check(fold, event)
+        if limit_checks is not None:
+            check = limit_checks.get(event_type)
+            if check is not None:
+                check(fold, event)
     settle_reuses(fold)
     if limits is not None:
         limit_rules.finish(fold, last)

@@ -66,41 +66,49 @@ def run_input(event_type: EventType) -> RunInput:
     return RunInput.EVENT
 
 
-# Most events are an EVENT input to a running run: `check_run` looks that pair up as a
-# ready-made key, and does nothing more if its row leads back to Running.
-_RUNNING_EVENT = (RunState.RUNNING, RunInput.EVENT)
-_NOT_AN_EVENT_INPUT = frozenset({EventType.WORKFLOW_EXECUTION_STARTED, *CLOSE_EVENT_TYPES})
+# Enum members read once: `RunState.RUNNING` goes through EnumType.__getattr__'s hook
+# each time (about as slow as a Python call), these module names do not.
+_NOT_STARTED, _RUNNING, _CLOSED = RunState.NOT_STARTED, RunState.RUNNING, RunState.CLOSED
+# Most events are an EVENT input to a running run. If the table's row for that pair leads
+# back to Running, such an event changes nothing: `check_run` returns at once, and
+# `validate` asks `event_keeps_running` once per history (at its first such event) rather
+# than call `check_run` for each.
+NOT_AN_EVENT_INPUT = frozenset({EventType.WORKFLOW_EXECUTION_STARTED, *CLOSE_EVENT_TYPES})
+_RUNNING_EVENT = (_RUNNING, RunInput.EVENT)
+
+
+def event_keeps_running() -> bool:
+    """Whether the table keeps a running run running on an ordinary event."""
+    row = TABLE.next.get(_RUNNING_EVENT)
+    return row is not None and row.target is _RUNNING
 
 
 def check_run(fold: Fold, event: HistoryEvent) -> bool:
     """Step the run machine; report H2/H3 and return False if the event must be skipped."""
-    if fold.started and not fold.close_event_id and event.event_type not in _NOT_AN_EVENT_INPUT:
-        row = TABLE.next.get(_RUNNING_EVENT)
-        if row is not None and row.target is RunState.RUNNING:
-            return True
-    state = (
-        RunState.CLOSED
-        if fold.close_event_id
-        else RunState.RUNNING
-        if fold.started
-        else RunState.NOT_STARTED
-    )
+    if (
+        fold.started
+        and not fold.close_event_id
+        and event.event_type not in NOT_AN_EVENT_INPUT
+        and event_keeps_running()
+    ):
+        return True
+    state = _CLOSED if fold.close_event_id else _RUNNING if fold.started else _NOT_STARTED
     input_ = run_input(event.event_type)
     row = TABLE.next.get((state, input_))
     if row is not None:
-        if row.target is RunState.RUNNING:
+        if row.target is _RUNNING:
             fold.started = True
-        elif row.target is RunState.CLOSED:
+        elif row.target is _CLOSED:
             fold.close_event_id = event.event_id
             fold.close_event_type = event.event_type.name
         return True
     name = event.event_type.name
-    if state is RunState.CLOSED:
+    if state is _CLOSED:
         fold.violate(
             CLOSE_RULE, event, f"{name} after the run closed at event {fold.close_event_id}"
         )
         return False
-    if state is RunState.RUNNING:  # a second WorkflowExecutionStarted
+    if state is _RUNNING:  # a second WorkflowExecutionStarted
         fold.violate(START_RULE, event, "WorkflowExecutionStarted after the first event")
         return False
     fold.violate(START_RULE, event, f"the history begins with {name}, not WorkflowExecutionStarted")

@@ -89,6 +89,15 @@ TABLE = make_table(
     ],
 )
 
+# Members read once, for the handlers: reading one off its class (`_I.STARTED`) goes
+# through EnumType.__getattr__'s hook each time, about the cost of a Python call.
+_SCHEDULED, _STARTED = _S.SCHEDULED, _S.STARTED
+_ON_STARTED, _ON_COMPLETED, _ON_FAILED = _I.STARTED, _I.COMPLETED, _I.FAILED
+_ON_TIMED_OUT_TO_START = _I.TIMED_OUT_SCHEDULE_TO_START
+_ON_TIMED_OUT_TO_CLOSE = _I.TIMED_OUT_START_TO_CLOSE
+_SCHEDULE_TO_START = TimeoutType.SCHEDULE_TO_START
+_START_TO_CLOSE = TimeoutType.START_TO_CLOSE
+
 # What may directly follow WorkflowTaskStarted (H6).
 _CLOSES_IN_FLIGHT_TASK = frozenset(
     {
@@ -100,8 +109,9 @@ _CLOSES_IN_FLIGHT_TASK = frozenset(
     }
 )
 
-# Events that are written inside a command batch without being commands themselves.
-_STAYS_IN_BATCH = COMMAND_EVENT_TYPES | {
+# The events a command batch may hold: commands, and events written inside a batch
+# without being commands themselves; any other event closes the batch.
+STAYS_IN_BATCH = COMMAND_EVENT_TYPES | {
     EventType.ACTIVITY_TASK_CANCELED,
     EventType.WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
     EventType.WORKFLOW_EXECUTION_UPDATE_COMPLETED,
@@ -123,7 +133,7 @@ def check_in_flight(fold: Fold, event: HistoryEvent) -> None:
 def check_command_batch(fold: Fold, event: HistoryEvent) -> None:
     """H7/H8: command events sit in the batch of the WorkflowTaskCompleted they name."""
     etype = event.event_type
-    if etype not in _STAYS_IN_BATCH:
+    if etype not in STAYS_IN_BATCH:
         fold.command_window = 0
         return
     if etype not in COMMAND_EVENT_TYPES:
@@ -157,17 +167,21 @@ def on_scheduled(fold: Fold, event: HistoryEvent) -> None:
             f"WorkflowTaskScheduled while the workflow task scheduled at event "
             f"{fold.wft.opened_by} is still {fold.wft.state.value}",
         )
-    fold.wft = Entity(_S.SCHEDULED, event.event_id)
+    fold.wft = Entity(_SCHEDULED, event.event_id)
 
 
 def _step(
     fold: Fold, event: HistoryEvent, input_: WorkflowTaskInput, scheduled: int, started: int
 ) -> Entity[WorkflowTaskState] | None:
     wft = fold.wft
-    if not reference_ok(fold, event, "scheduled_event_id", scheduled) or (
-        input_ is not _I.STARTED
+    event_id = event.event_id
+    # The references' usual case inline; `reference_ok` checks again and reports.
+    if not (0 < scheduled < event_id or reference_ok(fold, event, "scheduled_event_id", scheduled)):
+        return None
+    if (
+        input_ is not _ON_STARTED
         and started
-        and not reference_ok(fold, event, "started_event_id", started)
+        and not (0 < started < event_id or reference_ok(fold, event, "started_event_id", started))
     ):
         return None
     if wft is None:
@@ -180,9 +194,11 @@ def _step(
             event,
             f"{input_.value} is not allowed for a workflow task in state {wft.state.value}",
         )
-        fold.wft = None if wft.state is _S.STARTED else wft
+        fold.wft = None if wft.state is _STARTED else wft
         return None
-    if scheduled != wft.opened_by or (input_ is not _I.STARTED and started != wft.started_event_id):
+    if scheduled != wft.opened_by or (
+        input_ is not _ON_STARTED and started != wft.started_event_id
+    ):
         fold.violate(
             RULE,
             event,
@@ -199,7 +215,7 @@ def on_started(fold: Fold, event: HistoryEvent) -> None:
     attrs = event.attributes
     if not isinstance(attrs, WorkflowTaskStartedEventAttributes):
         return
-    wft = _step(fold, event, _I.STARTED, attrs.scheduled_event_id, 0)
+    wft = _step(fold, event, _ON_STARTED, attrs.scheduled_event_id, 0)
     if wft is not None:
         wft.started_event_id = event.event_id
         fold.awaiting_wft_close = True
@@ -208,14 +224,14 @@ def on_started(fold: Fold, event: HistoryEvent) -> None:
 def on_completed(fold: Fold, event: HistoryEvent) -> None:
     attrs = event.attributes
     if isinstance(attrs, WorkflowTaskCompletedEventAttributes):
-        _step(fold, event, _I.COMPLETED, attrs.scheduled_event_id, attrs.started_event_id)
+        _step(fold, event, _ON_COMPLETED, attrs.scheduled_event_id, attrs.started_event_id)
         fold.command_window = event.event_id
 
 
 def on_failed(fold: Fold, event: HistoryEvent) -> None:
     attrs = event.attributes
     if isinstance(attrs, WorkflowTaskFailedEventAttributes):
-        _step(fold, event, _I.FAILED, attrs.scheduled_event_id, attrs.started_event_id)
+        _step(fold, event, _ON_FAILED, attrs.scheduled_event_id, attrs.started_event_id)
 
 
 def on_timed_out(fold: Fold, event: HistoryEvent) -> None:
@@ -223,13 +239,13 @@ def on_timed_out(fold: Fold, event: HistoryEvent) -> None:
     if not isinstance(attrs, WorkflowTaskTimedOutEventAttributes):
         return
     kind = attrs.timeout_type
-    if kind is TimeoutType.SCHEDULE_TO_START:
-        _step(fold, event, _I.TIMED_OUT_SCHEDULE_TO_START, attrs.scheduled_event_id, 0)
-    elif kind is TimeoutType.START_TO_CLOSE:
+    if kind is _SCHEDULE_TO_START:
+        _step(fold, event, _ON_TIMED_OUT_TO_START, attrs.scheduled_event_id, 0)
+    elif kind is _START_TO_CLOSE:
         _step(
             fold,
             event,
-            _I.TIMED_OUT_START_TO_CLOSE,
+            _ON_TIMED_OUT_TO_CLOSE,
             attrs.scheduled_event_id,
             attrs.started_event_id,
         )

@@ -39,6 +39,7 @@ How a driver (the simulator, the checker model) uses it, per cluster ``c``:
    ``endpoint.resync_answer(its copies, source, got.resync)`` and deliver the answer,
    then the task again; on ``got.retry`` deliver the task again later.
 4. A forward delivered to ``c``: ``endpoint.receive_forward(...)``; None means later.
+   Keep the request ids of ``got.dropped`` for INV-REPL-NO-LOST-SIGNAL.
 5. Failovers: ``namespace.failover`` (forced, or after ``start_handover`` once drained)
    on one cluster's record; other clusters take it with ``namespace.apply_replicated``.
 6. Check the `invariants` predicates on every state; the convergence and lost-signal

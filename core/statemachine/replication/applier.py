@@ -192,17 +192,24 @@ def _resolve(replica: RunReplica, index: int, task: ReplicationTask) -> Applied:
             "replication task version equals the current branch's last write version "
             "on another branch"
         )
-    extended = extend_branch(replica, index, task.events)
+    return Applied(
+        make_current(extend_branch(replica, index, task.events), index), Outcome.SWITCHED
+    )
+
+
+def make_current(replica: RunReplica, index: int) -> RunReplica:
+    """Branch `index` made current and the run rebuilt from it: open or closed as that
+    branch is (SwitchOpen / SwitchClosed)."""
     switched = RunReplica(
-        extended.run_id,
-        extended.state,
-        vh.set_current(extended.histories, index),
-        extended.branches,
-        extended.reapplied,
+        replica.run_id,
+        replica.state,
+        vh.set_current(replica.histories, index),
+        replica.branches,
+        replica.reapplied,
     )
     closed = switched.current_events[-1].closes
     state = lifecycle(switched, RunInput.SWITCH_CLOSED if closed else RunInput.SWITCH_OPEN)
-    return Applied(with_state(switched, state), Outcome.SWITCHED)
+    return with_state(switched, state)
 
 
 # --- the source side ---------------------------------------------------------------------

@@ -10,7 +10,7 @@ forwarded reapplications.
                                                    Reset  ──▶ a new run       ──▶ task to send
                                                    Forward ──▶ to the active cluster
   receive_forward ──▶ as Backfilled above, for the events other clusters wrote, if this
-                      cluster is active (else: retry later)
+                      cluster is active (else: retry later); its own are dropped
   active but unable to write now (Handover; a newer version owned elsewhere): retry later
 ```
 
@@ -92,7 +92,13 @@ class Forward:
 class Received:
     """What a received message did: the new copies, the applier's answer (None for a
     forward), the tasks this cluster must now send, a forward, a resync request, and
-    whether the message must be delivered again later with nothing kept now (`retry`)."""
+    whether the message must be delivered again later with nothing kept now (`retry`).
+
+    `dropped` are the forwarded events (those with a request id) that the reapply API
+    left out as this cluster's own. This cluster may hold them on its current branch
+    now and still lose them when a higher version's branch replaces it: a signal lost
+    that way is Temporal's known gap GAP-REPL-OWN-CLUSTER-REAPPLY (spec/README.md),
+    the one loss INV-REPL-NO-LOST-SIGNAL excuses."""
 
     copies: WorkflowCopies
     applied: Applied | None = None
@@ -100,6 +106,7 @@ class Received:
     forward: Forward | None = None
     resync: ResyncRequest | None = None
     retry: bool = False
+    dropped: Events = ()
 
 
 def version_for(
@@ -185,10 +192,16 @@ def receive_forward(
     if copies.current is None or record.active_cluster != cluster:
         return None
     # events this cluster wrote itself are not reapplied: "the reapply is from the same
-    # cluster" (`service/history/api/reapplyevents/api.go`)
+    # cluster" (`service/history/api/reapplyevents/api.go`, `Invoke`: it compares
+    # `ClusterNameForFailoverVersion(event version)` with the current cluster). Nothing
+    # checks that the cluster still holds them on a current branch: after a failback it
+    # may not, or may lose them later (see `Received.dropped`).
     foreign = tuple(e for e in forward.events if not owns(meta, cluster, e.version))
     done = _reapply(meta, record, cluster, copies, Forward(forward.source_run_id, foreign))
-    return None if done.retry else done
+    if done.retry:
+        return None
+    own = tuple(e for e in forward.events if e.request_id and owns(meta, cluster, e.version))
+    return Received(done.copies, done.applied, done.send, done.forward, dropped=own)
 
 
 def _reapply(

@@ -21,7 +21,7 @@ from adapters.conform.derive import reproduce
 from adapters.conform.requests import CannotReproduce
 from core.statemachine import fsm
 from core.statemachine.fsm import Row, Table
-from core.statemachine.history.service import activity, child, execution, timer, update
+from core.statemachine.history.service import activity, child, execution, external, timer, update
 from core.statemachine.history.service import workflow_task as service_wft
 from core.statemachine.history.validator import MACHINE_MODULES, validate
 from core.statemachine.replay import activity as replay_activity
@@ -46,8 +46,8 @@ SERVICE_TABLES: list[Table[Any, Any]] = [
     service_wft.TABLE,
     activity.TABLE,
     timer.TABLE,
-    child.CHILD_TABLE,
-    child.EXTERNAL_TABLE,
+    child.TABLE,
+    external.TABLE,
     update.TABLE,
     execution.TABLE,
 ]
@@ -111,8 +111,8 @@ def recording(tables: list[Table[Any, Any]]) -> Iterator[dict[str, set[Any]]]:
         object.__setattr__(table, "next", _Recording(table.next, hits[table.name]))
     decide = fsm.decide
 
-    def recorded(table: Table[Any, Any], state: Any, input_: Any, holds: Any) -> Any:
-        row = decide(table, state, input_, holds)
+    def recorded(table: Table[Any, Any], state: Any, input_: Any, *holds: Any) -> Any:
+        row = decide(table, state, input_, *holds)
         if table.name in hits:
             hits[table.name].add((row.source, row.input, row.guard))
         return row

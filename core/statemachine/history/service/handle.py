@@ -48,6 +48,7 @@ from core.statemachine.history.service import (
     commands,
     enforce,
     execution,
+    external,
     timer,
     update,
     workflow_task,
@@ -142,14 +143,17 @@ def _dispatch(state: MutableState, request: Request, now: int, limits: Limits) -
         return execution.terminate_workflow_execution(state, request, now)
     if isinstance(request, SignalWithStartWorkflowExecution):
         return execution.signal_with_start_workflow_execution(state, request, now)
-    if isinstance(request, RecordChildExecutionStarted):
-        return child.record_child_execution_started(state, request, now)
-    if isinstance(request, RecordChildExecutionCompleted):
-        return child.record_child_execution_completed(state, request, now)
-    if isinstance(request, RecordStartChildExecutionFailed):
-        return child.record_start_child_execution_failed(state, request, now)
+    if isinstance(
+        request,
+        (
+            RecordChildExecutionStarted,
+            RecordChildExecutionCompleted,
+            RecordStartChildExecutionFailed,
+        ),
+    ):
+        return child.handle(state, request, now)
     if isinstance(request, RecordExternalResult):
-        return child.record_external_result(state, request, now)
+        return external.handle(state, request, now)
     if isinstance(request, UpdateWorkflowExecution):
         return update.update_workflow_execution(state, request, now)
     return execution.start_again(state, request, now)

@@ -43,6 +43,8 @@ from core.opaque import Opaque
 from core.requests import (
     ChildOutcome,
     RecordChildExecutionCompleted,
+    RecordChildExecutionStarted,
+    RecordStartChildExecutionFailed,
     ResetWorkflowExecution,
 )
 from core.statemachine.history.service import child, update
@@ -125,25 +127,21 @@ def _payload(a: object) -> Opaque | None:
 
 
 def _child_event(txn: Txn, event: HistoryEvent) -> None:
-    """Replay a child's later event into the new run, if it has the child pending in
-    the state the event needs (`reapplyChildEvents`): a start failure or a start for a
-    child not started yet, a close for a started one."""
+    """Replay a child's later event into the new run (`reapplyChildEvents`) through the
+    child's table (service/child.py): a start failure or a start is written for a child
+    not started yet, a close for a started one, and any other changes nothing."""
     a = event.attributes
     initiated = getattr(a, "initiated_event_id", 0)
-    info = txn.state.child(initiated) if isinstance(initiated, int) else None
-    if info is None:
+    if not isinstance(initiated, int):
         return
     if isinstance(a, StartChildWorkflowExecutionFailedEventAttributes):
-        if not info.started_event_id:
-            child.write_start_failed(txn, info, a.cause)
+        child.reapply(txn, RecordStartChildExecutionFailed(initiated, a.cause))
     elif isinstance(a, ChildWorkflowExecutionStartedEventAttributes):
-        if not info.started_event_id:
-            run_id = a.workflow_execution.run_id if a.workflow_execution is not None else ""
-            child.write_started(txn, info, run_id)
-    elif info.started_event_id:
+        run_id = a.workflow_execution.run_id if a.workflow_execution is not None else ""
+        child.reapply(txn, RecordChildExecutionStarted(initiated, run_id))
+    else:
         outcome = _CHILD_OUTCOMES[event.event_type]
-        close = RecordChildExecutionCompleted(initiated, outcome, _payload(a))
-        child.write_closed(txn, info, close)
+        child.reapply(txn, RecordChildExecutionCompleted(initiated, outcome, _payload(a)))
 
 
 # What a reset reapplies, by event type, and what switches it.

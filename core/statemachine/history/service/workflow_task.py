@@ -16,6 +16,10 @@ Rules encoded here (docs/temporal-semantics.md#workflow-task,
   first the task times out SCHEDULE_TO_START without an attempt increment, stickiness
   is cleared and the task is rescheduled on the normal queue
   (`timer_queue_active_task_executor.go`).
+- A push to a sticky queue that matching answers StickyWorkerUnavailable (no poller
+  there for 10 s) goes to the run's normal queue instead, mutable state unchanged
+  (`push_to_normal_queue`); a poller of another queue that starts a task while the run
+  is sticky clears the stickiness (`record_workflow_task_started`).
 - A failure or start-to-close timeout increments the attempt, except on a sticky queue
   (stickiness is cleared instead, `failWorkflowTask(incrementAttempt)`). A task with
   attempt > 1 is transient: its Scheduled/Started events are written only when it
@@ -190,6 +194,16 @@ def schedule(txn: Txn, speculative: bool = False) -> None:
         )
 
 
+def push_to_normal_queue(state: MutableState, push: WorkflowTaskTransfer) -> WorkflowTaskTransfer:
+    """The push to make after matching answered StickyWorkerUnavailable to `push`: the
+    same task on the run's normal queue, keeping the sticky schedule-to-start timeout as
+    its expiry (that timer is armed already and times the task out if nobody takes
+    it). Mutable state is not changed: stickiness is cleared when a poller of the
+    normal queue starts the task (`processWorkflowTask` in
+    service/history/transfer_queue_active_task_executor.go)."""
+    return dataclasses.replace(push, task_queue=state.task_queue, sticky=False)
+
+
 def _queue(s: MutableState, sticky: bool) -> TaskQueue:
     if sticky:
         return TaskQueue(name=s.sticky_queue, kind=TaskQueueKind.STICKY, normal_name=s.task_queue)
@@ -241,6 +255,11 @@ def record_workflow_task_started(
         suggest_continue_as_new=suggest,
     )
     txn.set(wft=started)
+    if state.sticky_queue and not req.from_sticky_queue:
+        # A poller of another queue started it while the run is sticky (matching found
+        # no sticky poller, so the task went to the normal queue): the stickiness goes
+        # (recordworkflowtaskstarted/api.go, ClearStickyTaskQueue).
+        txn.set(sticky_queue="", sticky_schedule_to_start_timeout=0)
     txn.task(
         WorkflowTaskTimeoutTask(
             wft.scheduled_event_id,

@@ -83,6 +83,8 @@ def test_forwards_are_taken_only_by_an_active_cluster_and_not_for_its_own_events
     own = Forward("r1", a2.runs[0].current_events[1:])
     mine = endpoint.receive_forward(META, A_ACTIVE, "a", a2, own)
     assert mine is not None and mine.send == () and mine.copies == a2
+    assert [e.request_id for e in mine.dropped] == ["s-a"]  # held here, for now
+    assert taken.dropped == ()
     assert endpoint.receive_forward(META, A_ACTIVE, "a", WorkflowCopies(), foreign) is None
 
 
@@ -107,3 +109,25 @@ def test_an_active_cluster_that_cannot_write_retries() -> None:
     assert got.retry and got.copies == b and got.send == () and got.forward is None
     foreign = Forward("r1", b.runs[0].current_events[1:])
     assert endpoint.receive_forward(META, ns.start_handover(A_ACTIVE), "a", a, foreign) is None
+
+
+def test_a_failback_loses_the_signal_the_loser_wrote() -> None:
+    """GAP-REPL-OWN-CLUSTER-REAPPLY, as Temporal's source has it: a writes s-a, b is
+    forced active and writes s-b; a switches to b's branch without reapplying s-a
+    (`conflict_resolver.go` rebuilds, `conflictResolveAsCurrent` is passive); the
+    namespace fails back to a before b received s-a; b, now passive, forwards s-a; a
+    drops it as its own (`reapplyevents/api.go`) and reports it in `dropped`."""
+    a, b = start_both()
+    a, lost = write(A_ACTIVE, "a", a, SIGNAL, "s-a")
+    b, won = write(B_ACTIVE, "b", b, SIGNAL, "s-b")
+    switched = endpoint.receive(META, B_ACTIVE, "a", a, won)
+    assert switched.applied is not None and switched.applied.outcome is Outcome.SWITCHED
+    assert switched.send == () and switched.forward is None  # nothing reapplied at a
+    back = ns.failover(META, B_ACTIVE, "a")
+    at_b = endpoint.receive(META, back, "b", b, lost)
+    assert at_b.forward == Forward("r1", lost.events) and at_b.send == ()
+    got = endpoint.receive_forward(META, back, "a", switched.copies, at_b.forward)
+    assert got is not None and got.send == () and got.copies == switched.copies
+    assert [e.request_id for e in got.dropped] == ["s-a"]
+    current = got.copies.current
+    assert current is not None and "s-a" not in {e.request_id for e in current.current_events}

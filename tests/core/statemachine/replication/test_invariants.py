@@ -48,6 +48,10 @@ def test_signals_kept() -> None:
     b = write(applier.apply_task(replica.absent("r1"), last_task(started(), "a")).replica, "b", 2)
     lost = applier.apply_task(b, last_task(a, "a")).replica
     assert len(lost.branches) == 2 and not invariants.signals_kept(["s1"], {"r1": lost})
+    # ... unless the reapply API dropped it as the active cluster's own (the known gap),
+    # and only that signal
+    assert invariants.signals_kept(["s1"], {"r1": lost}, dropped=["s1"])
+    assert not invariants.signals_kept(["s1", "s2"], {"r1": lost}, dropped=["s1"])
 
 
 def _forged(events: tuple[Event, ...]) -> RunReplica:

@@ -1,7 +1,8 @@
-"""Walks over one run's activities and timers, for the rows of service/activity.py and
-service/timer.py that no corpus history takes (`run_all`). For activities: stale and
-duplicate worker calls, timers of older attempts, a heartbeat timer that finds recent
-heartbeats, a retry with no time left; for timers: see `timer_paths`.
+"""Walks over one run's activities, timers, children and external requests, for the
+rows of service/activity.py, timer.py, child.py and external.py that no corpus history
+takes (`run_all`). For activities: stale and duplicate worker calls, timers of older
+attempts, a heartbeat timer that finds recent heartbeats, a retry with no time left;
+for timers: see `timer_paths`; for children and external requests: `child_paths`.
 
 Each walk schedules activities, starts them (with the current stamp, an old one, or a
 request id already used), sends heartbeats and replies with current and old tokens,
@@ -18,11 +19,14 @@ from core import requests as rq
 from core.commands import (
     CancelTimerCommandAttributes,
     Command,
+    RequestCancelExternalWorkflowExecutionCommandAttributes,
     ScheduleActivityTaskCommandAttributes,
+    SignalExternalWorkflowExecutionCommandAttributes,
+    StartChildWorkflowExecutionCommandAttributes,
     StartTimerCommandAttributes,
 )
 from core.enums import CommandType, EventType, TimeoutType
-from core.events import ActivityType
+from core.events import ActivityType, WorkflowExecution, WorkflowType
 from core.opaque import Opaque
 from tests.core.statemachine.coverage_scenarios import Run, cancel
 
@@ -167,8 +171,65 @@ def timer_paths() -> Run:
     return run
 
 
+def _initiated(run: Run, kind: EventType) -> list[int]:
+    return [e.event_id for e in run.events if e.event_type is kind]
+
+
+def _kid(workflow_id: str) -> Command:
+    return Command(
+        CommandType.START_CHILD_WORKFLOW_EXECUTION,
+        StartChildWorkflowExecutionCommandAttributes(
+            workflow_id=workflow_id, workflow_type=WorkflowType(name="Kid")
+        ),
+    )
+
+
+def child_paths() -> tuple[Run, list[rq.Reply]]:
+    """Every report about a child and an external request in every state: a close that
+    raced ahead of the start, a start or start failure delivered again, reports about
+    children and requests no longer pending. Returns the run and the replies in order."""
+    target = WorkflowExecution(workflow_id="other")
+    run = Run()
+    run.complete(
+        _kid("kid-a"),
+        _kid("kid-b"),
+        Command(
+            CommandType.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION,
+            SignalExternalWorkflowExecutionCommandAttributes(execution=target, signal_name="s"),
+        ),
+        Command(
+            CommandType.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION,
+            RequestCancelExternalWorkflowExecutionCommandAttributes(workflow_id="other"),
+        ),
+    )
+    a, b = _initiated(run, EventType.START_CHILD_WORKFLOW_EXECUTION_INITIATED)
+    (signal,) = _initiated(run, EventType.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED)
+    (cancel_,) = _initiated(run, EventType.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED)
+    closed = rq.RecordChildExecutionCompleted(a, rq.ChildOutcome.COMPLETED)
+    reports: list[rq.Request] = [
+        closed,  # Initiated: the close raced ahead of the start (NOT_READY)
+        rq.RecordChildExecutionStarted(a, "kid-a-run"),  # Initiated -> Started
+        rq.RecordChildExecutionStarted(a, "kid-a-run"),  # Started: delivered again
+        rq.RecordStartChildExecutionFailed(a),  # Started: a late start failure
+        closed,  # Started -> Closed
+        closed,  # Closed: delivered again
+        rq.RecordChildExecutionStarted(a, "kid-a-run"),
+        rq.RecordStartChildExecutionFailed(a),
+        rq.RecordStartChildExecutionFailed(b),  # Initiated -> Closed
+        rq.RecordExternalResult(signal, cancel=False, delivered=True),  # Initiated -> Closed
+        rq.RecordExternalResult(signal, cancel=False, delivered=True),  # Closed
+        rq.RecordExternalResult(signal, cancel=False, delivered=False),  # Closed
+        rq.RecordExternalResult(cancel_, cancel=True, delivered=False),  # Initiated -> Closed
+        rq.RecordExternalResult(cancel_, cancel=True, delivered=True),  # Closed
+    ]
+    replies = [run.send(report) for report in reports]
+    run.check()
+    return run, replies
+
+
 def run_all(walks: int = 40) -> None:
     stale_attempts()
     timer_paths()
+    child_paths()
     for seed in range(walks):
         walk(seed)

@@ -1,0 +1,191 @@
+"""The state and plumbing of the conformance driver (adapters/conform/derive.py), and
+how it drives an activity's attempts.
+
+`DriverBase` keeps the model's run as the driver steps it (the mutable state, the events
+written, the timer tasks pending) and sends requests to the pure history service; a
+refused request raises CannotReproduce. The activity half: a real history records only
+an activity's final attempt, so the attempts before it are replayed as having ended the
+way the last one did (its failure is on the final ActivityTaskStarted), a timeout is
+preceded by the heartbeat its failure recorded, and a cancel request issued while the
+activity ran starts it first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from adapters.conform.requests import (
+    CannotReproduce,
+    activity_failed,
+    failure_info,
+    timeout_type,
+)
+from core import requests as rq
+from core.commands import Command, RequestCancelActivityTaskCommandAttributes
+from core.enums import EventType, RetryState
+from core.events import HistoryEvent
+from core.opaque import Opaque
+from core.statemachine.history.service import handle as service
+from core.statemachine.history.service.state import MutableState
+from core.statemachine.history.service.txn import Outcome
+
+E = EventType
+
+ACTIVITY_CLOSES = frozenset(
+    {
+        E.ACTIVITY_TASK_COMPLETED,
+        E.ACTIVITY_TASK_FAILED,
+        E.ACTIVITY_TASK_TIMED_OUT,
+        E.ACTIVITY_TASK_CANCELED,
+    }
+)
+
+
+def attrs(event: HistoryEvent) -> Any:
+    """The attributes, untyped: the driver reads the fields its event type has."""
+    return event.attributes
+
+
+class DriverBase:
+    """The run the driver builds from `real`, and the requests that build it."""
+
+    def __init__(self, real: Sequence[HistoryEvent]) -> None:
+        self.real = real
+        self.state: MutableState | None = None
+        self.written: list[HistoryEvent] = []
+        self.timers: list[rq.TimerTask] = []
+
+    # -- plumbing -------------------------------------------------------------------
+    def apply(self, outcome: Outcome) -> rq.Reply:
+        self.state = outcome.state
+        self.written.extend(outcome.events)
+        for task in outcome.tasks:
+            if isinstance(task, rq.TimerTask):
+                self.timers.append(task)
+        return outcome.reply
+
+    def send(self, request: rq.Request, now: int) -> rq.Reply:
+        assert self.state is not None
+        reply = self.apply(service.handle(self.state, request, now))
+        if isinstance(reply, rq.Error):
+            raise CannotReproduce(f"{type(request).__name__} rejected: {reply.message}")
+        return reply
+
+    def fire(self, match: type, now: int, due: bool = False, **keys: object) -> None:
+        """Fire the latest pending timer task of kind `match` with `keys`, at `now`
+        (with `due`, when it falls due if later, following a timer that re-arms)."""
+        for _ in range(len(self.timers) + 1):
+            task = self.pending(match, keys)
+            self.timers.remove(task)
+            before = len(self.timers)
+            self.send(rq.FireTimer(task), max(now, task.fire_time) if due else now)
+            rearmed = len(self.timers) > before and isinstance(self.timers[-1], match)
+            if not (due and rearmed):
+                return
+        raise CannotReproduce(f"{match.__name__} with {keys} keeps re-arming")
+
+    def pending(self, match: type, keys: dict[str, object]) -> Any:
+        for task in reversed(self.timers):
+            if isinstance(task, match) and all(getattr(task, k) == v for k, v in keys.items()):
+                return task
+        raise CannotReproduce(f"no pending {match.__name__} with {keys}")
+
+    def token(self) -> rq.WorkflowTaskToken:
+        assert self.state is not None and self.state.wft is not None
+        w = self.state.wft
+        return rq.WorkflowTaskToken(w.scheduled_event_id, w.started_event_id, w.attempt)
+
+    # -- activities -------------------------------------------------------------------
+    def start_before_cancel(self, command: Command) -> None:
+        """An activity cancelled while it ran was started before the cancel."""
+        a = command.attributes
+        if not isinstance(a, RequestCancelActivityTaskCommandAttributes):
+            return
+        started = self.started_event(a.scheduled_event_id)
+        if started is not None:
+            self.start_final_attempt(started, 0)
+
+    def start_final_attempt(self, started: HistoryEvent, now: int) -> None:
+        """Start the attempt `started` records, after the earlier attempts, which left
+        no events: each is taken to have ended as the last one did, whose failure the
+        final Started carries."""
+        assert self.state is not None
+        a = attrs(started)
+        sid, at = a.scheduled_event_id, started.event_time or now
+        while (info := self.state.activity(sid)) is not None and info.attempt < a.attempt:
+            self.start_activity(sid, at)
+            self.end_attempt(sid, a.last_failure, at)
+            self.fire(rq.ActivityRetryTask, at, scheduled_event_id=sid)
+        self.start_activity(sid, at)
+
+    def started_event(self, sid: int) -> HistoryEvent | None:
+        return next(
+            (
+                e
+                for e in self.real
+                if e.event_type is E.ACTIVITY_TASK_STARTED and attrs(e).scheduled_event_id == sid
+            ),
+            None,
+        )
+
+    def close_activity(self, event: HistoryEvent, now: int) -> None:
+        a = attrs(event)
+        sid = a.scheduled_event_id
+        started = self.started_event(sid)
+        if started is not None:
+            self.start_final_attempt(started, now)
+        token = self.activity_token(sid)
+        t = event.event_type
+        if t is E.ACTIVITY_TASK_COMPLETED:
+            self.send(rq.RespondActivityTaskCompleted(token, a.result, a.identity), now)
+        elif t is E.ACTIVITY_TASK_FAILED:
+            final = a.retry_state is RetryState.NON_RETRYABLE_FAILURE
+            self.send(activity_failed(token, a.failure, a.identity, final), now)
+        elif t is E.ACTIVITY_TASK_CANCELED:
+            self.send(rq.RespondActivityTaskCanceled(token, a.details, a.identity), now)
+        else:
+            self.time_out(sid, a.failure, started.event_time or now if started else now, now)
+
+    def end_attempt(self, sid: int, failure: Any, now: int) -> None:
+        """An attempt that failed with `failure` (a timeout, if it says so)."""
+        if failure_info(failure, "timeoutFailureInfo") is not None:
+            self.time_out(sid, failure, now, now)
+            return
+        self.send(activity_failed(self.activity_token(sid), failure), now)
+
+    def time_out(self, sid: int, failure: Any, beat_at: int, now: int) -> None:
+        """The activity's timer fires, after the heartbeat (at `beat_at`) the failure
+        recorded, if any; the timer fires when it is due, `now` at the earliest."""
+        info = failure_info(failure, "timeoutFailureInfo") or {}
+        details = info.get("lastHeartbeatDetails")
+        if details is not None:
+            beat = rq.RecordActivityTaskHeartbeat(self.activity_token(sid), Opaque.of(details))
+            self.send(beat, beat_at)
+        kind = timeout_type(failure)
+        self.fire(rq.ActivityTimeoutTask, now, due=True, scheduled_event_id=sid, timeout_type=kind)
+
+    def activity_token(self, sid: int) -> rq.ActivityTaskToken:
+        assert self.state is not None
+        info = self.state.activity(sid)
+        return rq.ActivityTaskToken(sid, info.attempt if info is not None else 0)
+
+    def start_activity(self, sid: int, now: int) -> None:
+        assert self.state is not None
+        info = self.state.activity(sid)
+        if info is None:
+            raise CannotReproduce(f"activity {sid} is not pending in the model")
+        if info.started:
+            return
+        started = self.started_event(sid)
+        poller = attrs(started) if started is not None else None
+        self.send(
+            rq.RecordActivityTaskStarted(
+                sid,
+                info.stamp,
+                f"act-{sid}-{info.attempt}",
+                identity=poller.identity if poller is not None else "",
+                worker_version=poller.worker_version if poller is not None else None,
+            ),
+            now,
+        )
