@@ -11,8 +11,9 @@ state:
 - the spec in force over time (an update replaces it: the old spec's times up to the
   update's task, the new one's after; workflow.go processTimeRange skips the new spec's
   times before the update);
-- the manual starts expected: a trigger at its task's time, a backfill at every spec
-  time in [start, end] (InclusiveBackfillStartTime);
+- the manual starts expected: a backfill at every spec time in [start, end]
+  (InclusiveBackfillStartTime); a trigger at some time after it was sent (the
+  scheduler takes it when its loop next wakes, which the history does not mark);
 - the pauses on failure: from the first WatchWorkflow result that reports a tracked
   run failed or timed out (workflow.go processWatcherResult), to the task that applies
   an unpause or an update that leaves the schedule unpaused. While paused, no start of a
@@ -56,7 +57,8 @@ class ClientView:
     seed: str
     pause_on_failure: bool
     segments: list[tuple[int, CompiledSpec]]  # (from, exclusive; spec) in time order
-    manual: set[int] = field(default_factory=set)  # nominal times, whole seconds
+    manual: set[int] = field(default_factory=set)  # backfilled nominal times, whole seconds
+    triggers: list[int] = field(default_factory=list)  # when each trigger was sent
     paused_since: list[tuple[int, int]] = field(default_factory=list)  # (failed nominal, to)
     problems: list[Problem] = field(default_factory=list)
     _pending: list[tuple[str, JsonValue]] = field(default_factory=list)
@@ -79,6 +81,9 @@ class ClientView:
         if isinstance(a, WorkflowExecutionSignaledEventAttributes):
             if a.signal_name in (api.SIGNAL_PATCH, api.SIGNAL_UPDATE):
                 self._pending.append((a.signal_name, payloads.first(a.input)))
+                value = payloads.first(a.input)
+                if isinstance(value, dict) and "triggerImmediately" in value:
+                    self.triggers.append(t - t % SECOND)
         elif event.event_type is E.WORKFLOW_TASK_STARTED:
             self._in_task, self._task_time = list(self._pending), t
         elif event.event_type is E.WORKFLOW_TASK_COMPLETED:
@@ -92,7 +97,11 @@ class ClientView:
             self._activities[event.event_id] = (kind, request)
             if kind == api.ACTIVITY_START and self._paused_at is not None:
                 nominal = _nominal(request, prefix)
-                if nominal is not None and nominal not in self.manual:
+                if (
+                    nominal is not None
+                    and nominal not in self.manual
+                    and self.is_spec_time(nominal)
+                ):
                     self.problems.append(
                         ("INV-SCHEDULE-PAUSE", f"{wid}: started {nominal} while paused on failure")
                     )
@@ -126,9 +135,6 @@ class ClientView:
             patch = SchedulePatch.from_json(value if isinstance(value, dict) else {})
         except BadInput:
             return
-        if patch.trigger_immediately is not None:
-            at = patch.trigger_immediately.scheduled_time or now
-            self.manual.add(at - at % SECOND)
         for backfill in patch.backfill_request:
             start = backfill.start_time - BACKFILL_INCLUSIVE
             self.manual |= set(self.times(self.spec_at(now), start, backfill.end_time))
@@ -139,6 +145,10 @@ class ClientView:
         if self._paused_at is not None:
             self.paused_since.append((self._paused_at, now))
             self._paused_at = None
+
+    def is_spec_time(self, nominal: int) -> bool:
+        """Whether a nominal time is one the spec in force gives (a trigger's is not)."""
+        return self.spec_at(nominal).get_next_time(self.seed, nominal - 1).nominal == nominal
 
     def spec_at(self, t: int) -> CompiledSpec:
         """The spec in force for a time after `t` (the last change at or before it)."""

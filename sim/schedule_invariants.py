@@ -22,8 +22,8 @@ are read from the histories by sim/schedule_client.py.
 - INV-SCHEDULE-CATCHUP: no time is started whose catch-up window had passed when the
   scheduler first could have seen it (the first of its workflow tasks at or after the
   time: the scheduler decides no earlier than that).
-- INV-SCHEDULE-MANUAL: every time a trigger or a backfill asked for is started (or
-  its start failed); not for CANCEL_OTHER and TERMINATE_OTHER, which drop the
+- INV-SCHEDULE-MANUAL: every time a backfill asked for is started (or its start
+  failed), and each trigger has a start at or after it that no spec or backfill gives; not for CANCEL_OTHER and TERMINATE_OTHER, which drop the
   ALLOW_ALL starts beside them (buffer.go). Twice is INV-SCHEDULE-NO-DUPLICATE.
 - INV-SCHEDULE-PAUSE: with pause on failure, once a watch has reported a started run
   failed or timed out, no start of a scheduled time is decided until an unpause.
@@ -147,10 +147,12 @@ def check_schedule(
     expected = view.scheduled(s.create_time, s.last_processed)
     failed, refused, decided_at = _start_activities(chain, prefix)
     out: list[Problem] = []
+    others = sorted((set(started) | set(failed)) - set(expected) - view.manual)
+    unmatched = _match_triggers(wid, view.triggers, others, created.policy, out)
     for nominal, n in sorted(started.items()):
         if n > 1:
             out.append(("INV-SCHEDULE-NO-DUPLICATE", f"{wid}: {prefix}{nominal} started {n} times"))
-        if nominal not in expected and nominal not in view.manual:
+        if nominal in unmatched:
             out.append(("INV-SCHEDULE-ACTIONS", f"{wid}: started {nominal}, not a processed time"))
     for nominal in refused:
         out.append(("INV-SCHEDULE-NO-DUPLICATE", f"{wid}: start of {nominal} refused: id in use"))
@@ -162,6 +164,22 @@ def check_schedule(
             out.append(("INV-SCHEDULE-MANUAL", f"{wid}: manual start of {nominal} lost"))
     out += _catchup(wid, created.window, started, expected, _task_times(chain))
     return out + view.problems + _decided_problems(wid, decided_at)
+
+
+def _match_triggers(
+    wid: str, triggers: list[int], others: list[int], policy: OverlapPolicy, out: list[Problem]
+) -> set[int]:
+    """Match each trigger with the first start (or failed start) at or after it that is
+    neither a spec time nor backfilled; report triggers left over (INV-SCHEDULE-MANUAL,
+    not for the replacing policies) and return the starts left over."""
+    left = list(others)
+    for sent in sorted(triggers):
+        match = next((n for n in left if n >= sent), None)
+        if match is not None:
+            left.remove(match)
+        elif policy not in REPLACING:
+            out.append(("INV-SCHEDULE-MANUAL", f"{wid}: trigger sent at {sent} never started"))
+    return set(left)
 
 
 def _stalled(wid: str, chain: Sequence[Sequence[HistoryEvent]], view: ClientView) -> list[Problem]:

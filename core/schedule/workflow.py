@@ -49,7 +49,9 @@ WATCH_RETRY = RetryPolicy(initial_interval=SECOND, maximum_interval=30 * SECOND)
 class SchedulerWorkflow:
     def __init__(self) -> None:
         self.s: Scheduler | None = None
-        self.pending_patch: SchedulePatch | None = None
+        # Patches wait in the signal channel, one taken per wake-up (workflow.go sleep:
+        # a Receive on the patch channel), so none overwrites another.
+        self.patches: list[SchedulePatch] = []
         self.pending_update: FullUpdateRequest | None = None
         self.refresh = False
         self.timer: Task[None] | None = None
@@ -64,7 +66,7 @@ class SchedulerWorkflow:
         if s.last_processed is None:
             s.last_processed = s.create_time = wf.now()
             s.conflict_token = 1
-        self.pending_patch = args.initial_patch
+        self.patches = [] if args.initial_patch is None else [args.initial_patch]
         iterations = ITERATIONS_BEFORE_CONTINUE_AS_NEW
         while True:
             suggest_can = iterations <= 0
@@ -88,15 +90,14 @@ class SchedulerWorkflow:
         wf.continue_as_new(s.to_args().to_json())
 
     def _nothing_pending(self) -> bool:
-        return self.pending_patch is None and self.pending_update is None
+        return not self.patches and self.pending_update is None
 
     def _process_signals(self, wf: Context) -> bool:
         assert self.s is not None
         if self.refresh:
             self.s.need_refresh, self.refresh = True, False
-        if self.pending_patch is not None:
-            self.s.process_patch(self.pending_patch, wf.now())
-            self.pending_patch = None
+        if self.patches:
+            self.s.process_patch(self.patches.pop(0), wf.now())
         if self.pending_update is not None:
             update, self.pending_update = self.pending_update, None
             return self.s.process_update(update.schedule, update.conflict_token, wf.now())
@@ -106,7 +107,7 @@ class SchedulerWorkflow:
     @signal(name=api.SIGNAL_PATCH)
     def patch(self, wf: Context, value: JsonValue) -> None:
         with contextlib.suppress(BadInput):  # a malformed patch is dropped
-            self.pending_patch = SchedulePatch.from_json(get_obj(value, "patch"))
+            self.patches.append(SchedulePatch.from_json(get_obj(value, "patch")))
 
     @signal(name=api.SIGNAL_UPDATE)
     def update(self, wf: Context, value: JsonValue) -> None:
@@ -270,7 +271,7 @@ class SchedulerWorkflow:
             self.watching = ""
 
     def _woken(self) -> bool:
-        return self.pending_patch is not None or self.pending_update is not None or self.refresh
+        return bool(self.patches) or self.pending_update is not None or self.refresh
 
 
 def _json(value: object) -> JsonValue:

@@ -186,3 +186,20 @@ def test_an_update_ends_a_pause_on_failure(monkeypatch: pytest.MonkeyPatch) -> N
     # 10:23 on day 1: unpaused; 11:00 starts and fails, pausing it again.
     want = {f"f-{rfc3339(T0 + HOUR)}", f"f-{rfc3339(T0 + DAY + 11 * HOUR)}"}
     assert set(_jobs(cluster, "f-")) == want
+
+
+def test_two_patches_before_a_wake_up_are_both_applied(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A backfill and a trigger sent together: the second waits in the signal channel
+    instead of overwriting the first (found by the 200-seed sweep: a backfill then an
+    unpause lost the backfill)."""
+    backfill = SchedulePatch(backfill_request=(BackfillRequest(T0 - 3 * DAY, T0 - SECOND, ALL),))
+    actions = (
+        _signal(0, BACKFILL_AT, api.SIGNAL_PATCH, backfill.to_json()),
+        _signal(1, BACKFILL_AT, api.SIGNAL_PATCH, SchedulePatch(unpause="go").to_json()),
+        workloads.Action(DAY + SECOND, "terminate"),
+    )
+    monkeypatch.setitem(workloads.WORKLOADS, "schedules", _one_schedule(DAILY, actions))
+    result, cluster = _run(SimConfig(seed=4, workflows=1, workload="schedules", faults=()))
+    assert result.violations == ()
+    backfilled = {f"c-{rfc3339(T0 - d * DAY)}" for d in (1, 2, 3)}
+    assert backfilled <= set(_jobs(cluster, "c-"))
