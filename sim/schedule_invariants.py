@@ -23,8 +23,9 @@ are read from the histories by sim/schedule_client.py.
   scheduler first could have seen it (the first of its workflow tasks at or after the
   time: the scheduler decides no earlier than that).
 - INV-SCHEDULE-MANUAL: every time a backfill asked for is started (or its start
-  failed), and each trigger has a start at or after it that no spec or backfill gives; not for CANCEL_OTHER and TERMINATE_OTHER, which drop the
-  ALLOW_ALL starts beside them (buffer.go). Twice is INV-SCHEDULE-NO-DUPLICATE.
+  failed), and each trigger has a start at or after it that no spec or backfill
+  gives; not for CANCEL_OTHER and TERMINATE_OTHER, which drop the ALLOW_ALL starts
+  beside them (buffer.go). Twice is INV-SCHEDULE-NO-DUPLICATE.
 - INV-SCHEDULE-PAUSE: with pause on failure, once a watch has reported a started run
   failed or timed out, no start of a scheduled time is decided until an unpause.
 """
