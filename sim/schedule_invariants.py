@@ -5,17 +5,29 @@ committed histories; the last one is replayed to recover the scheduler's state (
 `describe` would answer: counters, buffer, processed span); the workflows it started
 are the runs whose id is the action's id plus a nominal time (SCHED-WORKFLOW-ID).
 
-- INV-SCHEDULE-ACTIONS: no workflow is started for a time the spec does not give in
-  the span the scheduler processed, (creation, last action]; no time of that span is
-  lost (neither started, nor a failed start, nor covered by the skipped, missed,
-  dropped and buffered counts); and no more times are started or counted than the
-  span holds. CANCEL_OTHER and TERMINATE_OTHER may replace a buffered start by a later
-  one uncounted (buffer.go), so the lost check leaves them out.
+The client's signals (trigger, backfill, unpause, update) and the pauses on failure
+are read from the histories by sim/schedule_client.py.
+
+- INV-SCHEDULE-ACTIONS: no workflow is started for a time neither the spec in force
+  (an update changes it) gives in the span the scheduler processed, (creation, last
+  action], nor a trigger or backfill asked for; no time of that span is lost (neither
+  started, nor a failed start, nor covered by the skipped, missed, dropped and
+  buffered counts, nor in a pause on failure); and no more times are started or
+  counted than the span holds. CANCEL_OTHER and TERMINATE_OTHER may replace a buffered
+  start by a later one uncounted (buffer.go), so the lost check leaves them out. A
+  scheduler not paused when its chain closed must have woken after each of its times
+  up to an hour before the close.
 - INV-SCHEDULE-NO-DUPLICATE: no scheduled time's workflow is started twice, and no
   start is refused because its workflow id was already used.
 - INV-SCHEDULE-CATCHUP: no time is started whose catch-up window had passed when the
   scheduler first could have seen it (the first of its workflow tasks at or after the
   time: the scheduler decides no earlier than that).
+- INV-SCHEDULE-MANUAL: every time a backfill asked for is started (or its start
+  failed), and each trigger has a start at or after it that no spec or backfill
+  gives; not for CANCEL_OTHER and TERMINATE_OTHER, which drop the ALLOW_ALL starts
+  beside them (buffer.go). Twice is INV-SCHEDULE-NO-DUPLICATE.
+- INV-SCHEDULE-PAUSE: with pause on failure, once a watch has reported a started run
+  failed or timed out, no start of a scheduled time is decided until an unpause.
 """
 
 from __future__ import annotations
@@ -44,14 +56,19 @@ from core.schedule.workflow import SchedulerWorkflow
 from core.statemachine.replay import driver
 from core.timefmt import parse_rfc3339
 from core.workflow import definition
+from sim.schedule_client import ClientView
 
 Problem = tuple[str, str]  # (invariant id, message)
 INVARIANTS: tuple[tuple[str, str], ...] = (
     ("INV-SCHEDULE-ACTIONS", "each processed schedule time started once or accounted for"),
     ("INV-SCHEDULE-NO-DUPLICATE", "no schedule time started twice, no start refused as a repeat"),
     ("INV-SCHEDULE-CATCHUP", "no time started after its catch-up window had passed"),
+    ("INV-SCHEDULE-MANUAL", "each triggered or backfilled time started once"),
+    ("INV-SCHEDULE-PAUSE", "no scheduled time started while paused on failure"),
 )
 REPLACING = (OverlapPolicy.CANCEL_OTHER, OverlapPolicy.TERMINATE_OTHER)
+_RUN_CLOSES = (E.WORKFLOW_EXECUTION_COMPLETED, E.WORKFLOW_EXECUTION_TERMINATED)
+STALL = 3600 * 1_000_000_000  # how long before its close a scheduler may not have woken
 _CLOSES = (E.ACTIVITY_TASK_COMPLETED, E.ACTIVITY_TASK_FAILED, E.ACTIVITY_TASK_TIMED_OUT)
 
 
@@ -94,6 +111,7 @@ class Created:
     seed: str
     window: int
     policy: OverlapPolicy
+    pause_on_failure: bool
 
     @staticmethod
     def of(first: Sequence[HistoryEvent]) -> Created | None:
@@ -110,7 +128,7 @@ class Created:
         window = DEFAULT_CATCHUP_WINDOW if p.catchup_window is None else p.catchup_window
         policy = p.overlap_policy or OverlapPolicy.SKIP
         seed = f"{args.namespace_id}-{args.schedule_id}"
-        return Created(spec, seed, max(window, MIN_CATCHUP_WINDOW), policy)
+        return Created(spec, seed, max(window, MIN_CATCHUP_WINDOW), policy, p.pause_on_failure)
 
 
 def check_schedule(
@@ -125,19 +143,59 @@ def check_schedule(
     for job_id, runs in runs_of.items():
         if job_id.startswith(prefix):
             started[parse_rfc3339(job_id[len(prefix) :])] += len(runs)
-    expected = _expected(s, created)
+    view = ClientView(created.seed, created.pause_on_failure, [(s.create_time, created.spec)])
+    view.read(wid, chain, prefix)
+    expected = view.scheduled(s.create_time, s.last_processed)
     failed, refused, decided_at = _start_activities(chain, prefix)
     out: list[Problem] = []
+    others = sorted((set(started) | set(failed)) - set(expected) - view.manual)
+    unmatched = _match_triggers(wid, view.triggers, others, created.policy, out)
     for nominal, n in sorted(started.items()):
         if n > 1:
             out.append(("INV-SCHEDULE-NO-DUPLICATE", f"{wid}: {prefix}{nominal} started {n} times"))
-        if nominal not in expected:
+        if nominal in unmatched:
             out.append(("INV-SCHEDULE-ACTIONS", f"{wid}: started {nominal}, not a processed time"))
     for nominal in refused:
         out.append(("INV-SCHEDULE-NO-DUPLICATE", f"{wid}: start of {nominal} refused: id in use"))
-    out += _accounting(wid, s, created, set(started), set(expected), set(failed))
+    out += _stalled(wid, chain, view)
+    untaken = {n for n in expected if not view.exempt(expected[n], expected)}
+    out += _accounting(wid, s, created, set(started), set(expected), set(failed), untaken)
+    if created.policy not in REPLACING:
+        for nominal in sorted(view.manual - set(started) - set(failed)):
+            out.append(("INV-SCHEDULE-MANUAL", f"{wid}: manual start of {nominal} lost"))
     out += _catchup(wid, created.window, started, expected, _task_times(chain))
-    return out + [p for p in _decided_problems(wid, decided_at)]
+    return out + view.problems + _decided_problems(wid, decided_at)
+
+
+def _match_triggers(
+    wid: str, triggers: list[int], others: list[int], policy: OverlapPolicy, out: list[Problem]
+) -> set[int]:
+    """Match each trigger with the first start (or failed start) at or after it that is
+    neither a spec time nor backfilled; report triggers left over (INV-SCHEDULE-MANUAL,
+    not for the replacing policies) and return the starts left over."""
+    left = list(others)
+    for sent in sorted(triggers):
+        match = next((n for n in left if n >= sent), None)
+        if match is not None:
+            left.remove(match)
+        elif policy not in REPLACING:
+            out.append(("INV-SCHEDULE-MANUAL", f"{wid}: trigger sent at {sent} never started"))
+    return set(left)
+
+
+def _stalled(wid: str, chain: Sequence[Sequence[HistoryEvent]], view: ClientView) -> list[Problem]:
+    """A scheduler that was not paused when its chain closed must have woken (had a
+    workflow task) after each of its times up to STALL before the close."""
+    last = chain[-1][-1] if chain[-1] else None
+    tasks = _task_times(chain)
+    if last is None or last.event_type not in _RUN_CLOSES or view.paused_at_end or not tasks:
+        return []
+    create = _start_time(chain[0])
+    times = view.scheduled(create, (last.event_time or 0) - STALL).values()
+    missed = sorted(t for t in times if t > tasks[-1])
+    if not missed:
+        return []
+    return [("INV-SCHEDULE-ACTIONS", f"{wid}: asleep from time {missed[0]} on, not paused")]
 
 
 def _accounting(
@@ -147,20 +205,24 @@ def _accounting(
     started: set[int],
     expected: set[int],
     failed: set[int],
+    must_take: set[int],
 ) -> list[Problem]:
     """Lost: a processed time neither started, nor failed, nor covered by a counter.
     Over-counted: more times started or counted than were processed. The catch-up
     counter is left out of the second check: Temporal's scheduler reprocesses from its
     last action (workflow.go UseLastAction), so a missed time counts again at each
-    wake-up until an action is taken."""
+    wake-up until an action is taken. `must_take` leaves out the times a pause on
+    failure may have dropped uncounted."""
+    failed = failed & expected
     done = len(started & expected) + len(failed - started)
-    open_ = len(expected - started - failed)
-    allowance = s.overlap_skipped + s.missed_catchup_window + s.buffer_dropped + len(s.buffer)
-    counted = s.overlap_skipped + s.buffer_dropped + len(s.buffer)
+    open_ = len((expected & must_take) - started - failed)
+    buffered = sum(1 for b in s.buffer if not b.manual)
+    allowance = s.overlap_skipped + s.missed_catchup_window + s.buffer_dropped + buffered
+    counted = s.overlap_skipped + s.buffer_dropped + buffered
     detail = (
         f"(started {len(started & expected)}, failed starts {len(failed - started)}, skipped "
         f"{s.overlap_skipped}, missed {s.missed_catchup_window}, dropped {s.buffer_dropped}, "
-        f"buffered {len(s.buffer)})"
+        f"buffered {buffered})"
     )
     out: list[Problem] = []
     if created.policy not in REPLACING and open_ > allowance:
@@ -177,18 +239,6 @@ def _accounting(
                 f"{wid}: {len(expected)} times, {done + counted} taken or counted {detail}",
             )
         )
-    return out
-
-
-def _expected(s: Scheduler, created: Created) -> dict[int, int]:
-    """nominal -> actual (jittered) time of each spec time in (created, last processed]."""
-    out: dict[int, int] = {}
-    t = s.create_time
-    while s.last_processed is not None:
-        r = created.spec.get_next_time(created.seed, t)
-        if r.nominal is None or r.next is None or r.next > s.last_processed:
-            break
-        out[r.nominal] = t = r.next
     return out
 
 

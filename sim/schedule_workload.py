@@ -11,24 +11,33 @@ internal worker (sim/nodes/internal_worker.py) runs it. A schedule is one of
 - *dense*: an interval of 2-10 s with a phase, ending 60 s after the start, so its
   starts fall inside the fault window; it ends itself after the 7-day retention.
 
-Each has a random overlap policy and catch-up window; its action starts `ScheduledJob`,
-which sleeps for a duration drawn so that runs often overlap, and sometimes fails.
+Each has a random overlap policy and catch-up window, and some pause on failure; its
+action starts `ScheduledJob`, which sleeps for a duration drawn so that runs often
+overlap, and sometimes fails. A simulated client sends some schedules, at seeded
+times, a trigger-immediately, a backfill, an unpause and (monthly ones) an update to
+another spec (`client_signals`), as the "patch" and "update" signals PatchSchedule and
+UpdateSchedule send.
 """
 
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 from core import workflow
 from core.opaque import JsonValue
 from core.schedule import api
+from core.schedule.api import FullUpdateRequest
 from core.schedule.messages import (
+    BackfillRequest,
     IntervalSpec,
     OverlapPolicy,
     Schedule,
+    SchedulePatch,
     SchedulePolicies,
     ScheduleSpec,
     StartWorkflowAction,
+    TriggerImmediatelyRequest,
 )
 from core.schedule.workflow import SchedulerWorkflow
 from core.workflow import ApplicationError, Context
@@ -86,12 +95,49 @@ def draw_schedule(rng: random.Random, index: int) -> tuple[Schedule, bool]:
         job = float(rng.randint(1, 3 * every))
     policy = rng.choice([p for p in OverlapPolicy if p != OverlapPolicy.UNSPECIFIED])
     window = rng.choice([None, 10 * SECOND, 60 * SECOND])
-    fail = rng.random() < 0.2
+    pause_on_failure = rng.random() < 0.3
+    fail = rng.random() < (0.5 if pause_on_failure else 0.2)
     args: tuple[JsonValue, ...] = (job, fail)
     action = StartWorkflowAction(f"job-{index}", JOB_TYPE, JOB_QUEUE, args)
-    # Pause on failure stays off: a paused schedule skips its times uncounted (as in
-    # Temporal), which the accounting of sim/schedule_invariants.py cannot see.
-    return Schedule(spec, action, SchedulePolicies(policy, window)), monthly
+    policies = SchedulePolicies(policy, window, pause_on_failure)
+    return Schedule(spec, action, policies), monthly
+
+
+# When the client acts, as (day, time of day) offsets from the creation: off the hour
+# and half hour, so that a trigger's nominal time (when the scheduler takes it, whole
+# seconds) never names a time the specs give (SCHED-WORKFLOW-ID would then collide).
+TRIGGER_AT = (12 * 3600 + 47 * 60 + 13) * SECOND
+UNPAUSE_AT = (15 * 3600 + 41 * 60 + 7) * SECOND
+UPDATE_AT = (10 * 3600 + 23 * 60 + 31) * SECOND
+BACKFILL_AT = (2 * 3600 + 13 * 60 + 11) * SECOND
+
+
+def client_signals(
+    rng: random.Random, schedule: Schedule, monthly: bool
+) -> list[tuple[int, str, JsonValue]]:
+    """What a client sends the schedule, as (delay after creation, signal, value): a
+    trigger-immediately, a backfill of times before the creation (never scheduled, so
+    their ids are free), an unpause (after a pause on failure) and, for a monthly
+    schedule, an update to another spec - each with some probability."""
+    out: list[tuple[int, str, JsonValue]] = []
+    allow_all = OverlapPolicy.ALLOW_ALL
+    if rng.random() < 0.3:
+        at = rng.randint(1, 27) * DAY + TRIGGER_AT if monthly else rng.randint(70, 90) * SECOND
+        patch = SchedulePatch(TriggerImmediatelyRequest(allow_all))
+        out.append((at, api.SIGNAL_PATCH, patch.to_json()))
+    if rng.random() < 0.3:
+        span = 3 * DAY if monthly else 30 * SECOND
+        backfill = BackfillRequest(T0 - span, T0 - SECOND, allow_all)
+        at = BACKFILL_AT if monthly else rng.randint(5, 50) * SECOND
+        out.append((at, api.SIGNAL_PATCH, SchedulePatch(backfill_request=(backfill,)).to_json()))
+    if schedule.policies.pause_on_failure and rng.random() < 0.7:
+        at = rng.randint(2, 25) * DAY + UNPAUSE_AT if monthly else rng.randint(20, 55) * SECOND
+        out.append((at, api.SIGNAL_PATCH, SchedulePatch(unpause="back on").to_json()))
+    if monthly and rng.random() < 0.25:
+        spec = replace(schedule.spec, cron_string=(rng.choice(CRONS),), interval=())
+        update = FullUpdateRequest(replace(schedule, spec=spec))
+        out.append((rng.randint(8, 22) * DAY + UPDATE_AT, api.SIGNAL_UPDATE, update.to_json()))
+    return out
 
 
 def create_args(schedule: Schedule, index: int) -> JsonValue:

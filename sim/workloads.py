@@ -28,7 +28,14 @@ from sim.patterns import (
 from sim.replay_code import ReplayCode
 from sim.schedule_invariants import INVARIANTS as SCHEDULE_INVARIANTS
 from sim.schedule_invariants import check_schedules
-from sim.schedule_workload import DAY, MONTH, create_args, draw_schedule, schedule_id
+from sim.schedule_workload import (
+    DAY,
+    MONTH,
+    client_signals,
+    create_args,
+    draw_schedule,
+    schedule_id,
+)
 from sim.schedule_workload import DEFINITIONS as SCHEDULE_DEFINITIONS
 from sim.scripted_workflow import Spec
 from sim.workflow_code import ScriptedCode, WorkflowCode
@@ -134,11 +141,19 @@ def _action(drive: Drive, delay_ms: int, kind: str, n: int) -> Action:
 
 def _schedule_script(rng: random.Random, index: int) -> Script:
     schedule, monthly = draw_schedule(rng, index)
-    actions = (Action(MONTH + SECOND, "terminate"),) if monthly else ()
+    signals = client_signals(rng, schedule, monthly)
+    actions = [
+        Action(at, "signal", n, name, payloads.to_payloads([value]))
+        for n, (at, name, value) in enumerate(signals)
+    ]
+    if monthly or schedule.policies.pause_on_failure:
+        # DeleteSchedule: a monthly one after its month; a dense one that may stay
+        # paused on failure (a paused schedule never ends itself) after its retention.
+        actions.append(Action(MONTH + SECOND if monthly else 8 * DAY, "terminate"))
     return Script(
         api.WORKFLOW_TYPE,
         payloads.to_payloads([create_args(schedule, index)]) or Opaque.of(None),
-        actions,
+        tuple(actions),
         api.workflow_id(schedule_id(index)),
         api.TASK_QUEUE,
     )

@@ -26,6 +26,16 @@ from .internal_worker import Activity, ActivityCall, ActivityFailure
 # workflow.go (cancelWorkflow, terminateWorkflow): the reasons the scheduler gives
 CANCEL_REASON = "cancelled by schedule overlap policy"
 TERMINATE_REASON = "terminated by schedule overlap policy"
+# StartWorkflowExecutionRequest fields the scheduler passes on from the action.
+OPTIONS = (
+    "workflowExecutionTimeout",
+    "workflowRunTimeout",
+    "workflowTaskTimeout",
+    "retryPolicy",
+    "memo",
+    "searchAttributes",
+    "header",
+)
 WATCH_BEAT = 30.0  # seconds between heartbeats of a long-polling watch
 
 
@@ -69,6 +79,8 @@ class ScheduleActivities:
         start.task_queue.name = _text(request, "taskQueue")
         if isinstance(args, list) and args:
             start.input.payloads.extend(convert.payload_of(item) for item in args)
+        # workflow.go startWorkflow: the action's options, already in protojson form.
+        convert.fill(start, {k: request[k] for k in OPTIONS if k in request})
         if _text(request, "workflowIdReusePolicy") == "REJECT_DUPLICATE":
             start.workflow_id_reuse_policy = wf_enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE
         core_start = rpc_executions.start_request(self.fe, start, self.fe.new_id())

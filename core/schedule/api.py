@@ -18,10 +18,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from core import payloads
 from core.fastinit import fast_init_all
-from core.opaque import JsonValue
+from core.opaque import JsonValue, Opaque
 from core.schedule.codec import BadSchedule, Obj, get_int, get_obj, get_str, get_ts, prune, ts
 from core.schedule.messages import Schedule, SchedulePatch
+from core.timefmt import rfc3339
 
 WORKFLOW_TYPE = "temporal-sys-scheduler-workflow"
 WORKFLOW_ID_PREFIX = "temporal-sys-scheduler:"
@@ -39,10 +41,27 @@ ACTIVITY_TERMINATE = "TerminateWorkflow"
 # The error type the StartWorkflow activity fails with when the id is taken
 # (workflow.go isUserScheduleError): the scheduler drops that start.
 ALREADY_STARTED = "serviceerror.WorkflowExecutionAlreadyStarted"
+# The search attributes every scheduled start carries (common/searchattribute/sadefs,
+# set by workflow.go addSearchAttributes): the nominal time in whole seconds, and the
+# schedule's id.
+SCHEDULED_START_TIME = "TemporalScheduledStartTime"
+SCHEDULED_BY_ID = "TemporalScheduledById"
 
 
 def workflow_id(schedule_id: str) -> str:
     return WORKFLOW_ID_PREFIX + schedule_id
+
+
+def scheduled_search_attributes(given: Opaque | None, nominal: int, schedule_id: str) -> Obj:
+    """The action's search attributes (protojson SearchAttributes) with the two the
+    scheduler adds; `nominal` is already truncated to the second (workflow.go
+    addSearchAttributes: a copy of the given fields, then the two set over them)."""
+    value = given.value() if given is not None else None
+    fields = value.get("indexedFields") if isinstance(value, dict) else None
+    out: Obj = dict(fields) if isinstance(fields, dict) else {}
+    out[SCHEDULED_START_TIME] = payloads.payload(rfc3339(nominal))
+    out[SCHEDULED_BY_ID] = payloads.payload(schedule_id)
+    return {"indexedFields": out}
 
 
 @dataclass(frozen=True, slots=True)

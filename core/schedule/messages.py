@@ -5,9 +5,10 @@ Times are ns since the epoch and durations ns (core reads no clock and imports n
 protojson form (camelCase names, durations as "3600s", timestamps as RFC 3339), which
 is how the scheduler workflow's input, signals and query answers travel as payloads -
 and what a gRPC front end (`tmodel serve`) can translate to and from the protobuf
-messages one for one. The one message the real server has but this model leaves out is
-`ScheduleAction`'s full `NewWorkflowExecutionInfo`: `StartWorkflowAction` keeps the
-fields the scheduler itself reads.
+messages one for one. The one message the real server has but this model only partly
+keeps is `ScheduleAction`'s `NewWorkflowExecutionInfo`: `StartWorkflowAction` keeps the
+fields a scheduled start passes on, not the user metadata, priority, id reuse policy or
+cron schedule.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 
 from core.fastinit import fast_init_all
-from core.opaque import JsonValue
+from core.opaque import JsonValue, Opaque
 from core.schedule.codec import (
     Obj,
     dur,
@@ -192,12 +193,22 @@ class ScheduleSpec:
 @dataclass(frozen=True, slots=True)
 class StartWorkflowAction:
     """`ScheduleAction.start_workflow`: the fields of NewWorkflowExecutionInfo the model
-    keeps. `args` are the workflow's arguments as JSON values."""
+    keeps. `args` are the workflow's arguments as JSON values; the timeouts are ns
+    (None: not set); `retry_policy`, `memo`, `search_attributes` and `header` are the
+    protojson messages, kept verbatim and passed on to every start
+    (service/worker/scheduler/workflow.go startWorkflow)."""
 
     workflow_id: str
     workflow_type: str
     task_queue: str
     args: tuple[JsonValue, ...] = ()
+    execution_timeout: int | None = None
+    run_timeout: int | None = None
+    task_timeout: int | None = None
+    retry_policy: Opaque | None = None
+    memo: Opaque | None = None
+    search_attributes: Opaque | None = None
+    header: Opaque | None = None
 
     def to_json(self) -> Obj:
         return {
@@ -207,9 +218,25 @@ class StartWorkflowAction:
                     "workflowType": {"name": self.workflow_type},
                     "taskQueue": {"name": self.task_queue},
                     "args": list(self.args),
+                    **self.options(),
                 }
             )
         }
+
+    def options(self) -> Obj:
+        """The options a start passes on, as StartWorkflowExecutionRequest's protojson
+        fields (unset ones left out)."""
+        return prune(
+            {
+                "workflowExecutionTimeout": _dur(self.execution_timeout),
+                "workflowRunTimeout": _dur(self.run_timeout),
+                "workflowTaskTimeout": _dur(self.task_timeout),
+                "retryPolicy": _value(self.retry_policy),
+                "memo": _value(self.memo),
+                "searchAttributes": _value(self.search_attributes),
+                "header": _value(self.header),
+            }
+        )
 
     @staticmethod
     def from_json(o: Obj) -> StartWorkflowAction:
@@ -219,7 +246,27 @@ class StartWorkflowAction:
             get_str(get_obj(s.get("workflowType", {}), "workflowType"), "name"),
             get_str(get_obj(s.get("taskQueue", {}), "taskQueue"), "name"),
             tuple(get_list(s, "args")),
+            get_dur(s, "workflowExecutionTimeout"),
+            get_dur(s, "workflowRunTimeout"),
+            get_dur(s, "workflowTaskTimeout"),
+            _opaque(s, "retryPolicy"),
+            _opaque(s, "memo"),
+            _opaque(s, "searchAttributes"),
+            _opaque(s, "header"),
         )
+
+
+def _dur(ns: int | None) -> str | None:
+    return None if ns is None else dur(ns)
+
+
+def _value(o: Opaque | None) -> JsonValue:
+    return None if o is None else o.value()
+
+
+def _opaque(o: Obj, key: str) -> Opaque | None:
+    """The message `key` of `o`, kept verbatim (None when absent)."""
+    return None if o.get(key) is None else Opaque.of(get_obj(o[key], key))
 
 
 @dataclass(frozen=True, slots=True)

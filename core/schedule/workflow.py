@@ -12,7 +12,7 @@ Terminate and refresh calls are ordinary activities on the per-namespace task qu
 not local activities (the simulator runs local activities synchronously, and these
 calls go through the frontend); next times are computed inline rather than inside
 SideEffect markers (core's spec code is deterministic), and the memo and search
-attributes the scheduler writes for ListSchedules are left out.
+attributes the scheduler writes on its own run for ListSchedules are left out.
 """
 
 from __future__ import annotations
@@ -49,7 +49,9 @@ WATCH_RETRY = RetryPolicy(initial_interval=SECOND, maximum_interval=30 * SECOND)
 class SchedulerWorkflow:
     def __init__(self) -> None:
         self.s: Scheduler | None = None
-        self.pending_patch: SchedulePatch | None = None
+        # Patches wait in the signal channel, one taken per wake-up (workflow.go sleep:
+        # a Receive on the patch channel), so none overwrites another.
+        self.patches: list[SchedulePatch] = []
         self.pending_update: FullUpdateRequest | None = None
         self.refresh = False
         self.timer: Task[None] | None = None
@@ -64,7 +66,7 @@ class SchedulerWorkflow:
         if s.last_processed is None:
             s.last_processed = s.create_time = wf.now()
             s.conflict_token = 1
-        self.pending_patch = args.initial_patch
+        self.patches = [] if args.initial_patch is None else [args.initial_patch]
         iterations = ITERATIONS_BEFORE_CONTINUE_AS_NEW
         while True:
             suggest_can = iterations <= 0
@@ -88,15 +90,14 @@ class SchedulerWorkflow:
         wf.continue_as_new(s.to_args().to_json())
 
     def _nothing_pending(self) -> bool:
-        return self.pending_patch is None and self.pending_update is None
+        return not self.patches and self.pending_update is None
 
     def _process_signals(self, wf: Context) -> bool:
         assert self.s is not None
         if self.refresh:
             self.s.need_refresh, self.refresh = True, False
-        if self.pending_patch is not None:
-            self.s.process_patch(self.pending_patch, wf.now())
-            self.pending_patch = None
+        if self.patches:
+            self.s.process_patch(self.patches.pop(0), wf.now())
         if self.pending_update is not None:
             update, self.pending_update = self.pending_update, None
             return self.s.process_update(update.schedule, update.conflict_token, wf.now())
@@ -106,7 +107,7 @@ class SchedulerWorkflow:
     @signal(name=api.SIGNAL_PATCH)
     def patch(self, wf: Context, value: JsonValue) -> None:
         with contextlib.suppress(BadInput):  # a malformed patch is dropped
-            self.pending_patch = SchedulePatch.from_json(get_obj(value, "patch"))
+            self.patches.append(SchedulePatch.from_json(get_obj(value, "patch")))
 
     @signal(name=api.SIGNAL_UPDATE)
     def update(self, wf: Context, value: JsonValue) -> None:
@@ -174,7 +175,11 @@ class SchedulerWorkflow:
         assert s is not None and s.schedule.action is not None
         action = s.schedule.action
         wid = s.workflow_id_for(start)
+        whole = start.nominal_time - start.nominal_time % SECOND
+        # workflow.go startWorkflow: the action's options go through as given, with
+        # the scheduler's two search attributes added.
         request: JsonValue = {
+            **action.options(),
             "workflowId": wid,
             "workflowType": action.workflow_type,
             "taskQueue": action.task_queue,
@@ -182,6 +187,9 @@ class SchedulerWorkflow:
             "requestId": wf.uuid4(),
             "identity": f"temporal-scheduler-{s.namespace}-{s.schedule_id}",
             "workflowIdReusePolicy": "ALLOW_DUPLICATE" if start.manual else "REJECT_DUPLICATE",
+            "searchAttributes": api.scheduled_search_attributes(
+                action.search_attributes, whole, s.schedule_id
+            ),
         }
         try:
             result = await wf.execute_activity(
@@ -263,7 +271,7 @@ class SchedulerWorkflow:
             self.watching = ""
 
     def _woken(self) -> bool:
-        return self.pending_patch is not None or self.pending_update is not None or self.refresh
+        return bool(self.patches) or self.pending_update is not None or self.refresh
 
 
 def _json(value: object) -> JsonValue:

@@ -12,6 +12,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 from temporalio import workflow
+from temporalio.api.enums.v1 import common_pb2 as common_enums
+from temporalio.api.operatorservice.v1 import request_response_pb2 as ops
 from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 from temporalio.client import (
     Client,
@@ -25,6 +27,12 @@ from temporalio.client import (
     ScheduleUpdate,
     ScheduleUpdateInput,
 )
+from temporalio.common import (
+    RetryPolicy,
+    SearchAttributeKey,
+    SearchAttributePair,
+    TypedSearchAttributes,
+)
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
@@ -33,6 +41,7 @@ from tests.adapters.serve.sdk import bounded, eventually
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 TICKS = "ticks"  # the task queue of the scheduled workflow
 HOUR = timedelta(hours=1)
+TEAM = SearchAttributeKey.for_keyword("Team")
 
 
 @workflow.defn(sandboxed=False)
@@ -134,3 +143,52 @@ def _ts(when: datetime) -> Timestamp:
     out = Timestamp()
     out.FromDatetime(when)
     return out
+
+
+@bounded
+async def test_a_scheduled_start_carries_the_actions_options(client: Client) -> None:
+    """workflow.go startWorkflow: timeouts, retry policy, memo and search attributes go
+    through to the started workflow, with TemporalScheduledStartTime and
+    TemporalScheduledById added."""
+    added = ops.AddSearchAttributesRequest(namespace="default")
+    added.search_attributes["Team"] = common_enums.INDEXED_VALUE_TYPE_KEYWORD
+    await client.operator_service.add_search_attributes(added)
+    action = ScheduleActionStartWorkflow(
+        Tick.run,
+        "with options",
+        id="opts",
+        task_queue=TICKS,
+        execution_timeout=timedelta(hours=5),
+        run_timeout=timedelta(hours=2),
+        task_timeout=timedelta(seconds=7),
+        retry_policy=RetryPolicy(maximum_attempts=3, initial_interval=timedelta(seconds=2)),
+        memo={"owner": "ops"},
+        typed_search_attributes=TypedSearchAttributes([SearchAttributePair(TEAM, "blue")]),
+    )
+    spec = ScheduleSpec(intervals=[ScheduleIntervalSpec(every=HOUR)])
+    handle = await client.create_schedule(
+        "with-options", Schedule(action=action, spec=spec, state=ScheduleState(paused=True))
+    )
+    await handle.trigger()
+
+    async def started() -> bool:
+        return [w async for w in client.list_workflows("WorkflowId STARTS_WITH 'opts-'")] != []
+
+    await eventually(started)
+    listed = [w async for w in client.list_workflows("WorkflowId STARTS_WITH 'opts-'")]
+    desc = await client.get_workflow_handle(listed[0].id).describe()
+    nominal = datetime.fromisoformat(listed[0].id.removeprefix("opts-"))
+    assert await desc.memo_value("owner") == "ops"
+    attrs = desc.typed_search_attributes
+    assert attrs.get(TEAM) == "blue"
+    assert attrs.get(SearchAttributeKey.for_keyword("TemporalScheduledById")) == "with-options"
+    scheduled = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
+    assert attrs.get(scheduled) == nominal
+    raw = desc.raw_description.execution_config
+    assert raw.workflow_execution_timeout.ToTimedelta() == timedelta(hours=5)
+    assert raw.workflow_run_timeout.ToTimedelta() == timedelta(hours=2)
+    assert raw.default_workflow_task_timeout.ToTimedelta() == timedelta(seconds=7)
+    history = await client.get_workflow_handle(listed[0].id).fetch_history()
+    retry = history.events[0].workflow_execution_started_event_attributes.retry_policy
+    assert retry.maximum_attempts == 3 and retry.initial_interval.seconds == 2
+    await handle.delete()

@@ -242,3 +242,31 @@ def test_state_survives_continue_as_new() -> None:
     again = Scheduler(StartScheduleArgs.from_json(s.to_args().to_json()))
     assert again.describe() == s.describe()
     assert again.buffer == s.buffer and again.running == s.running
+
+
+def test_start_options_survive_the_json_round_trip() -> None:  # SCHED-START-OPTIONS
+    from core.opaque import Opaque
+    from core.schedule.api import scheduled_search_attributes
+
+    given = Opaque.of({"indexedFields": {"Team": {"data": "ImJsdWUi"}}})
+    action = StartWorkflowAction(
+        "w",
+        "T",
+        "q",
+        (1,),
+        5 * SECOND,
+        2 * SECOND,
+        SECOND,
+        Opaque.of({"maximumAttempts": 3}),
+        Opaque.of({"fields": {}}),
+        given,
+        None,
+    )
+    assert StartWorkflowAction.from_json(action.to_json()) == action
+    assert action.options()["workflowRunTimeout"] == "2s"
+    fields = scheduled_search_attributes(given, 60 * SECOND, "s")["indexedFields"]
+    assert isinstance(fields, dict) and set(fields) == {
+        "Team",
+        "TemporalScheduledStartTime",
+        "TemporalScheduledById",
+    }
