@@ -4,6 +4,7 @@ events is not a history."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from pathlib import Path
@@ -58,13 +59,21 @@ def test_a_device_is_refused_before_a_byte_is_read() -> None:
 def test_a_fifo_with_a_writer_waiting_is_still_refused(tmp_path: Path) -> None:
     path = tmp_path / "fifo"
     os.mkfifo(path)
-    writer = threading.Thread(target=lambda: path.write_bytes(b"[]"), daemon=True)
+
+    def write() -> None:
+        with contextlib.suppress(BrokenPipeError):  # the refusing reader may be gone
+            path.write_bytes(b"[]")
+
+    writer = threading.Thread(target=write, daemon=True)
     writer.start()  # blocks until a reader opens: refusing must not hang either side
     with pytest.raises(BadInput, match="not a regular file"):
         read_history(str(path))
-    with open(path, "rb") as unblock:  # let the writer finish
-        unblock.read()
+    # Let the writer finish: hold a read end (opened without blocking, since the writer
+    # may already have written into the refused reader and left) until it has.
+    reader = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     writer.join(timeout=5)
+    os.close(reader)
+    assert not writer.is_alive()
 
 
 def test_the_size_cap_counts_bytes(tmp_path: Path) -> None:
