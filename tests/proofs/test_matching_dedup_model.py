@@ -10,9 +10,11 @@ import pytest
 from core.errors import BadInput
 from core.statemachine import matching as mx
 from core.statemachine.history.validator import validate
+from core.statemachine.matching import engine
 from proofs.checker import Result, check, replay, violated
 from proofs.models import MODELS
 from proofs.models.matching_dedup import MatchingDedup, State, no_lost_task, pending
+from sim.core_copy import mutated
 from tests.proofs.checkcli import run_check
 
 DISTINCT_STATES = 23411  # computed from the model at its CI bound, then pinned
@@ -143,3 +145,19 @@ def test_cli_json_shape(capsys: pytest.CaptureFixture[str]) -> None:
     (v,) = doc["violations"]
     assert v["property"] == "INV-NO-LOST-TASK"
     assert v["actions"][-1] == "RecordTaskStartedUnavailable(task 1)"
+
+
+def test_the_core_engine_losing_a_respooled_task_is_caught(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The code the model is about, broken in a copy: the core matching engine's
+    `on_record_started_reply` forgets to respool a task whose Record*Started call failed
+    transiently. The model, unchanged and with no mutant on, reports INV-NO-LOST-TASK."""
+    broken = mutated(
+        engine.on_record_started_reply,
+        "        new = _with(new, backlog=(*new.backlog, after))\n",
+        "        pass  # mutated: a respooled task is lost\n",
+    )
+    monkeypatch.setattr(mx, "on_record_started_reply", broken)
+    found = check(MatchingDedup())
+    assert {v.property for v in found.violations} == {"INV-NO-LOST-TASK"}
