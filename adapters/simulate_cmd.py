@@ -38,14 +38,17 @@ from adapters.simulate_out import document as written_document
 from adapters.simulate_pool import run_many, run_one
 from adapters.simulate_report import Outcome, document, print_report, repro_command
 from core.errors import BadInput
+from core.schedule.go_duration import parse_go_duration
 from sim.cluster import check_config
 from sim.config import (
     FAULT_KINDS,
     MAX_CLUSTERS,
+    MAX_RETENTION,
     MAX_WORKFLOWS,
     REPLICATION_FAULT_KINDS,
     SimConfig,
 )
+from sim.kernel import SECOND
 from sim.repro import Repro, ReproError, dumps, from_shrunk, loads
 from sim.run import RunResult, simulate
 from sim.shrink import Shrunk, shrink
@@ -109,6 +112,21 @@ def add_parser(commands: Any) -> None:
         "between them under the replication faults: "
         f"{', '.join(REPLICATION_FAULT_KINDS)} (docs/replication.md)",
     )
+    parser.add_argument(
+        "--retention",
+        type=_retention,
+        metavar="DURATION",
+        help="delete each closed run this long (virtual time) after it closed, as a "
+        "namespace's retention does: a Go duration like 90s, 72h, or days like 3d "
+        "(default: closed runs are kept; docs/simulation.md#retention-and-archival)",
+    )
+    parser.add_argument(
+        "--archival",
+        action="store_true",
+        default=None,
+        help="with --retention: archive each closed history to a simulated archive store "
+        "before it is deleted",
+    )
     parser.add_argument("--repro", type=nonempty_path, metavar="FILE", help="replay a repro file")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.add_argument(
@@ -121,6 +139,17 @@ def add_parser(commands: Any) -> None:
 
 
 # --------------------------------------------------------------------------- arguments
+
+
+def _retention(text: str) -> int:
+    """A retention: a Go duration (`72h`) or whole days (`3d`), positive, at most 30 days."""
+    try:
+        ns = int(text[:-1]) * 86_400 * SECOND if text.endswith("d") else parse_go_duration(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (like 90s, 72h, 3d)") from None
+    if not 0 < ns <= MAX_RETENTION:
+        raise argparse.ArgumentTypeError(f"a retention is more than 0 and at most 30d: {text!r}")
+    return ns
 
 
 def _seed(text: str) -> int:
@@ -198,8 +227,17 @@ def parse_request(args: argparse.Namespace) -> Request:
     if args.repro is not None:
         given = [
             f"--{name}"
-            for name in ("seed", "seeds", "workflows", "workload", "faults", "clusters")
-            if getattr(args, name) is not None
+            for name in (
+                "seed",
+                "seeds",
+                "workflows",
+                "workload",
+                "faults",
+                "clusters",
+                "retention",
+                "archival",
+            )
+            if getattr(args, name, None) is not None
         ]
         if given:
             raise BadInput(f"--repro replays a file's config; it takes no {given[0]}")
@@ -217,6 +255,11 @@ def parse_request(args: argparse.Namespace) -> Request:
         clusters=getattr(args, "clusters", None) or 1,
     )
     try:
+        base = replace(
+            base,
+            retention=getattr(args, "retention", None) or 0,
+            archival=bool(getattr(args, "archival", None)),
+        )
         check_config(base)
     except ValueError as exc:
         raise BadInput(str(exc)) from None

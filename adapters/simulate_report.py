@@ -21,6 +21,7 @@ from sim.invariants import EVENTUALLY_BOUND
 from sim.kernel import SECOND
 from sim.multicluster_faults import REPL_INTENSITY_MEANING, REPL_INVARIANTS
 from sim.repro import Repro
+from sim.retention import RETENTION_INVARIANTS
 from sim.run import RunResult, Violation
 from sim.shrink import Shrunk, elapsed
 from sim.workloads import WORKLOADS
@@ -268,6 +269,8 @@ def invariant_lines(outcomes: Sequence[Outcome]) -> list[str]:
     rows = list(_checked(any(o.config.clusters > 1 for o in outcomes)))
     for o in outcomes:  # a workload's own invariants (sim/workloads.py `invariants`)
         rows += [r for r in WORKLOADS[o.config.workload].invariants if r not in rows]
+        if o.config.retention:  # a run with retention checks its deletions too
+            rows += [r for r in RETENTION_INVARIANTS if r not in rows]
     width = max(len(name) for name, _ in rows)
     lines = [f"invariants checked ({len(rows)}; their IDs are those of spec/README.md):"]
     for name, says in rows:

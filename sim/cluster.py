@@ -19,6 +19,7 @@ from sim.network import Network
 from sim.nodes.client import Client
 from sim.nodes.internal_worker import InternalWorker
 from sim.nodes.workers import ActivityWorker, WorkflowWorker
+from sim.retention import RETENTION_MUTANTS, Retention
 from sim.run import ProgressFn, RunResult
 from sim.server import SHARDS, ServerCluster
 from sim.workloads import WORKLOADS, Workload
@@ -44,8 +45,10 @@ def check_config(config: SimConfig) -> None:
         return check_multicluster(config)
     if config.workload not in WORKLOADS:
         raise ValueError(f"unknown workload {config.workload!r}")
-    if config.mutant is not None and config.mutant not in MUTANTS:
+    if config.mutant is not None and config.mutant not in (*MUTANTS, *RETENTION_MUTANTS):
         raise ValueError(f"unknown mutant {config.mutant!r}")
+    if config.mutant in RETENTION_MUTANTS and not config.retention:
+        raise ValueError(f"the {config.mutant} mutant needs a retention")
     kinds = () if config.faults == "swarm" else config.faults
     items = config.plan.items if config.plan is not None else ()
     if any(k in REPLICATION_FAULT_KINDS for k in (*kinds, *(i.kind for i in items))):
@@ -84,6 +87,7 @@ class Cluster(ServerCluster):
         monitor = Monitor(kernel, replay_check(self.code))
         monitor.ledger.disturbances = lambda: sum(faults.injected[k] for k in DISTURBANCES)
         super().__init__(kernel, faults, net, monitor, config.mutant)
+        self.retention = self._retention(config)
         b = self.workload.behaviour
         w = self.workload
         self.wworkers = [
@@ -107,6 +111,23 @@ class Cluster(ServerCluster):
         self.client = Client("client", self)
         self.watched_ids: tuple[str, ...] = ()
         self.nodes.update((w.name, w) for w in (*self.wworkers, *self.aworkers, *self.iworkers))
+
+    def _retention(self, config: SimConfig) -> Retention | None:
+        """Retention and archival (sim/retention.py), when the config has a retention."""
+        if not config.retention:
+            return None
+        retention = Retention(
+            self.kernel,
+            self.persistence,
+            self.monitor,
+            config.retention,
+            config.archival,
+            config.mutant,
+            random.Random(f"tmodel-retention/{config.seed}"),
+        )
+        for host in self.history.values():
+            host.retention = retention
+        return retention
 
     @classmethod
     def _names(cls, workload: Workload | None = None) -> list[str]:
@@ -146,6 +167,9 @@ class Cluster(ServerCluster):
         until = min(
             T0 + config.max_virtual_time + self.workload.horizon, max(heal, last_start) + bound
         )
+        retention = self.retention
+        if retention is not None:  # the last deletions come a retention after the closes
+            until += retention.tail()
         total = len(started)
         last = [-1]
 
@@ -156,7 +180,7 @@ class Cluster(ServerCluster):
             if on_progress is not None and closed != last[0]:
                 last[0] = closed
                 on_progress(closed, total)
-            return closed >= total
+            return closed >= total and (retention is None or retention.idle())
 
         kernel.run(until, done)
         done()

@@ -18,6 +18,7 @@ from typing import Literal
 from sim.kernel import SECOND
 
 DEFAULT_MAX_VIRTUAL_TIME = 3_600 * SECOND
+MAX_RETENTION = 30 * 86_400 * SECOND  # the longest namespace retention a run may have
 MAX_WORKFLOWS = 100_000  # the most one run starts (`--workflows`, a repro's config)
 
 # Every fault the simulator can inject; the names appear in plans, traces and counts.
@@ -89,10 +90,18 @@ class SimConfig:
     # any subset of a failing run's workflows exactly as they were.
     only: tuple[int, ...] | None = None
     clusters: int = 1  # > 1: a global namespace replicated between clusters (multicluster)
+    # The namespace's retention in virtual ns (0: closed runs are kept) and whether
+    # closed histories are archived before they are deleted (sim/retention.py).
+    retention: int = 0
+    archival: bool = False
 
     def __post_init__(self) -> None:
         if not 1 <= self.clusters <= MAX_CLUSTERS:
             raise ValueError(f"clusters: must be in 1..{MAX_CLUSTERS}")
+        if not 0 <= self.retention <= MAX_RETENTION:
+            raise ValueError(f"retention: must be in 0..{MAX_RETENTION} ns")
+        if self.archival and not self.retention:
+            raise ValueError("archival: needs a retention (archival happens before deletion)")
         if self.only is not None:
             if list(self.only) != sorted(set(self.only)):
                 raise ValueError("only: workflow indices must be increasing, each once")
@@ -131,6 +140,9 @@ def to_json(config: SimConfig) -> str:
         data["only"] = list(config.only)
     if config.clusters != 1:
         data["clusters"] = config.clusters
+    if config.retention:
+        data["retention"] = config.retention
+        data["archival"] = config.archival
     return json.dumps(data, sort_keys=True, indent=2)
 
 
@@ -183,6 +195,8 @@ def _from_dict(data: dict[str, object]) -> SimConfig:
         ),
         only=None if raw_only is None else tuple(_int(i, "only") for i in raw_only),
         clusters=_int(data.get("clusters", 1), "clusters", 1, MAX_CLUSTERS),
+        retention=_int(data.get("retention", 0), "retention", 0, MAX_RETENTION),
+        archival=_bool(data.get("archival", False), "archival"),
     )
 
 
@@ -240,6 +254,12 @@ def _int(value: object, name: str, low: int | None = None, high: int | None = No
     if (low is not None and value < low) or (high is not None and value > high):
         span = f"at least {low}" if high is None else f"in {low}..{high}"
         raise ValueError(f"{name}: must be {span}, got {value}")
+    return value
+
+
+def _bool(value: object, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{name}: expected true or false, got {value!r}")
     return value
 
 

@@ -12,10 +12,11 @@ that strays from its row raises `fsm.RowBroken`, which the history host reports 
 `transition_rule`). On every delivery of a task to a worker:
 INV-NO-UNCAUSED-REDELIVERY (sim/accounting.py: a task delivered again has a recorded
 cause). At the end: INV-DURABLE-HISTORY (what persistence holds is, event for event,
-what was committed), INV-ACTIVITY-AT-LEAST-ONCE (every activity attempt whose answer
-history accepted or recorded was executed by a worker, sim/accounting.py),
-INV-WORKFLOW-EXACTLY-ONCE (each workflow chain has one final close; a run a reset
-terminated has none, the reset's new run goes on), INV-NO-LOST-TASK (matching's
+what was committed; a run deleted at the end of its retention, after the deletion's
+checks passed, counts as kept: sim/retention.py), INV-ACTIVITY-AT-LEAST-ONCE (every
+activity attempt whose answer history accepted or recorded was executed by a worker,
+sim/accounting.py), INV-WORKFLOW-EXACTLY-ONCE (each workflow chain has one final
+close; a run a reset terminated has none, the reset's new run goes on), INV-NO-LOST-TASK (matching's
 ledger; every pending task of an open run is in matching or the outbox) and
 INV-EVENTUALLY-CLOSED (every chain closed within a bound of virtual time after the
 faults stopped).
@@ -79,6 +80,9 @@ class Monitor:
         # Deliveries, executions and their causes (sim/accounting.py); the cluster
         # tells it how many disturbing faults were injected so far.
         self.ledger = Ledger(self.violate, lambda: 0)
+        # Runs deleted at the end of their retention after the deletion's checks passed
+        # (sim/retention.py): gone from persistence, and accounted for.
+        self.deleted: set[str] = set()
 
     def violate(self, id_: str, message: str, run_id: str | None = None) -> None:
         self.violations.append(Violation(id_, message, self.kernel.now, run_id))
@@ -167,10 +171,17 @@ class Monitor:
         for run_id in sorted(self.ghost):
             if run_id not in self.closed:
                 self.check_history(run_id)
-            if persisted.get(run_id) != self.ghost[run_id]:
+            if persisted.get(run_id) != self.ghost[run_id] and not self.accounted(
+                run_id, persisted
+            ):
                 self.violate(
                     "INV-DURABLE-HISTORY", "persisted history differs from commits", run_id
                 )
+
+    def accounted(self, run_id: str, persisted: dict[str, list[HistoryEvent]]) -> bool:
+        """A run missing from persistence is accounted for if a deletion that passed
+        its checks removed it; any other missing run is a lost history."""
+        return run_id in self.deleted and run_id not in persisted
 
     def finish_workflows(self, workflows: Sequence[str], heal_time: int) -> None:
         """INV-WORKFLOW-EXACTLY-ONCE and INV-EVENTUALLY-CLOSED over the client's workflows."""

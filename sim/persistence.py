@@ -55,11 +55,32 @@ class Mutation:
 
 
 @dataclass(frozen=True, slots=True)
+class ArchiveTask:
+    """Archive a closed run's history (Temporal's ArchiveExecutionTask, written at close
+    for the archival queue); sim/retention.py executes it."""
+
+    close_time: int
+    fire_time: int
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteHistoryTask:
+    """Delete a closed run (Temporal's DeleteHistoryEventTask, a timer task at close time
+    plus the retention); sim/retention.py executes it."""
+
+    close_time: int
+    fire_time: int
+
+
+RetentionTask = ArchiveTask | DeleteHistoryTask
+
+
+@dataclass(frozen=True, slots=True)
 class OutboxTask:
     task_id: int
     run_id: str
     workflow_id: str
-    task: Task
+    task: Task | RetentionTask
     namespace: str
 
 
@@ -171,6 +192,53 @@ class Persistence:
         if self.on_commit is not None:
             self.on_commit(Commit(ctx.shard_id, ctx.range_id, row_range), mutations)
         return shardlib.WriteOk(0)
+
+    def add_tasks(self, ctx: shardlib.ShardContext, tasks: tuple[OutboxTask, ...]) -> bool:
+        """Add tasks to a shard's outbox alone (Temporal's AddHistoryTasks), fenced by
+        range id; False if the writer lost the shard or the write failed."""
+        if self.range_check and ctx.range_id != self.range_id(ctx.shard_id):
+            return False
+        if self.faults.chance("persistence-error"):
+            return False
+        box = self.outbox.setdefault(ctx.shard_id, {})
+        for task in tasks:
+            box[task.task_id] = task
+        return True
+
+    def delete_run(self, ctx: shardlib.ShardContext, run_id: str) -> WriteResult:
+        """Delete a run: its record, its outbox tasks and the current-run pointer if it
+        is still the current run. The deletion is a write on the run like any other:
+        the core's `conditional_write` fences it by range id and the run's version, and
+        it meets the same faults."""
+        record = self.runs.get(run_id)
+        if record is None:
+            return shardlib.WriteOk(0)
+        if self.faults.chance("persistence-error"):
+            return TransientError()
+        if self.faults.chance("persistence-timeout"):
+            applied = self.faults.kernel.rng.random() < 0.5
+            return Timeout(applied and isinstance(self._delete(ctx, record), shardlib.WriteOk))
+        return self._delete(ctx, record)
+
+    def _delete(self, ctx: shardlib.ShardContext, record: RunRecord) -> WriteResult:
+        state = record.state
+        key = (state.namespace, record.workflow_id, state.run_id)
+        row = shardlib.ExecutionRecord(*key, record.version, state.next_event_id)
+        store = shardlib.StoreState(self.shards.shards, (row,))
+        write = (
+            shardlib.conditional_write if self.range_check else conditional_write_without_fence()
+        )
+        unchanged = Mutation(state.run_id, record.workflow_id, record.version, state, ())
+        result = check_transaction(store, ctx, (unchanged,), write)
+        if not isinstance(result, shardlib.WriteOk):
+            return result
+        del self.runs[state.run_id]
+        if self.current.get(key[:2]) == state.run_id:
+            del self.current[key[:2]]
+        box = self.outbox.get(record.shard, {})
+        for task_id in [i for i, task in box.items() if task.run_id == state.run_id]:
+            del box[task_id]
+        return result
 
     def complete_task(self, ctx: shardlib.ShardContext, task_id: int) -> bool:
         """Ack an outbox task (fenced by range id); False if the writer lost the shard."""

@@ -75,6 +75,8 @@ def build_result(cluster: Cluster, heal: int) -> RunResult:
         lost_tasks(cluster),
         heal,
     )
+    if cluster.retention is not None:
+        cluster.retention.finish()
     checks = cluster.workload.checks
     if checks is not None:
         for id_, message in checks(monitor.ghost, monitor.workflow_of):

@@ -17,9 +17,9 @@ Acquiring (`handleWriteErrorLocked`) and re-reads everything.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core import requests as rq
 from core.errors import InvalidTransition
@@ -53,7 +53,18 @@ from sim.nodes.base import (
     Unavailable,
     task_queue,
 )
-from sim.persistence import Mutation, OutboxTask, Persistence, Timeout
+from sim.persistence import (
+    ArchiveTask,
+    DeleteHistoryTask,
+    Mutation,
+    OutboxTask,
+    Persistence,
+    RetentionTask,
+    Timeout,
+)
+
+if TYPE_CHECKING:
+    from sim.retention import Retention
 
 PUSH_RETRY = 1 * SECOND
 RESET_REDIRECTS = 100  # maxResetRedirectCount
@@ -83,6 +94,7 @@ class HistoryHost(Base):
         self.shards: dict[int, Shard] = {}
         self.requests = 0
         self.stamp_task_ids = False
+        self.retention: Retention | None = None  # the cluster's, when it has a retention
 
     # -- membership -------------------------------------------------------------------
     def crash(self) -> None:
@@ -245,7 +257,7 @@ class HistoryHost(Base):
         self,
         sh: Shard,
         mutations: list[Mutation],
-        owned: list[tuple[str, rq.Task]],
+        owned: Sequence[tuple[str, rq.Task | RetentionTask]],
         namespace: str,
         reply: Payload,
     ) -> tuple[Payload, bool]:
@@ -257,6 +269,8 @@ class HistoryHost(Base):
         # Allocating task ids may renew the shard (a new range id): use the renewed one.
         if self.stamp_task_ids:
             sh, mutations = self._stamp(sh, mutations)
+        if self.retention is not None:  # the close tasks (sim/retention.py)
+            owned = [*owned, *self.retention.close_tasks(mutations)]
         sh, outbox = self._outbox(sh, owned, workflow_id, namespace)
         result = self.persistence.write(sh.ctx, tuple(mutations), outbox)
         if isinstance(result, shardlib.WriteOk):
@@ -276,7 +290,7 @@ class HistoryHost(Base):
     def _outbox(
         self,
         sh: Shard,
-        owned: list[tuple[str, rq.Task]],
+        owned: Sequence[tuple[str, rq.Task | RetentionTask]],
         workflow_id: str,
         namespace: str,
     ) -> tuple[Shard, tuple[OutboxTask, ...]]:
@@ -428,6 +442,9 @@ class HistoryHost(Base):
         elif isinstance(t, rq.TimerTask):
             due = t.fire_time - self.faults.skew.get(self.name, 0)
             self.kernel.at(due, self._fire, shard_id, range_id, task)
+        elif isinstance(t, ArchiveTask | DeleteHistoryTask):  # sim/retention.py
+            if self.retention is not None:
+                self.retention.process(self, sh, task)
         else:  # reaches another workflow: a child, a parent, a signal or cancel target
             transfer.execute(self, (shard_id, range_id, task.task_id), task)
 
@@ -523,3 +540,25 @@ class HistoryHost(Base):
             self.kernel.after(TIMER_RETRY, self._fire, shard_id, range_id, task)
             return
         self._ack(shard_id, range_id, task.task_id)
+
+    # -- what sim/retention.py needs ------------------------------------------------------
+    def add_tasks(self, sh: Shard, owner: OutboxTask, task: RetentionTask) -> bool:
+        """Add `task` for `owner`'s run to the shard's outbox alone (AddHistoryTasks) and
+        process it; False if the write failed (the caller retries)."""
+        sh, outbox = self._outbox(sh, [(owner.run_id, task)], owner.workflow_id, owner.namespace)
+        if not self.persistence.add_tasks(sh.ctx, outbox):
+            return False
+        for added in outbox:
+            self._process(sh, added)
+        return True
+
+    def forget(self, sh: Shard, run_id: str) -> None:
+        """A run was deleted: drop it from the shard's cache."""
+        sh.cache.pop(run_id, None)
+
+    def write_failed(self, sh: Shard, result: object) -> None:
+        """A write lost the shard, or timed out (its outcome unknown)."""
+        if isinstance(result, Timeout):
+            self._in_doubt(sh)
+        else:
+            self._lose(sh)
