@@ -199,6 +199,7 @@ BAD_ARGS = {
         ' "expect": {"violation": "INV-X", "trace_hash": "00"}}',
     ],
     "repro-with-seed": ["--repro", "@{}", "--seed", "3"],
+    "archival-without-retention": ["--archival"],
     "out-is-a-file": ["--out", "@x"],
 }
 

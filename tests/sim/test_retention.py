@@ -185,3 +185,31 @@ def test_each_retention_mutant_is_caught(mutant: str) -> None:
 def test_swarm_runs_with_retention_and_archival_are_clean(seed: int) -> None:
     result = simulate(SimConfig(seed, 15, retention=MINUTE, archival=True))
     assert result.violations == (), result.violations[:3]
+
+
+DAY = 86_400 * SECOND
+
+
+def _schedules_with_retention(seed: int, workflows: int) -> None:
+    """The schedules workload over its virtual month with a 3-day retention and archival:
+    clean, its job runs and the scheduler's continued-as-new runs deleted as they age."""
+    config = SimConfig(seed, workflows, "schedules", retention=3 * DAY, archival=True)
+    cluster, result = cluster_run(config)
+    assert result.violations == (), result.violations[:3]
+    retention = cluster.retention
+    assert retention is not None
+    deleted = {cluster.monitor.workflow_of[r] for r in cluster.monitor.deleted}
+    assert any(w.startswith("job-") for w in deleted)
+    assert any(w.startswith("temporal-sys-") for w in deleted)
+    assert cluster.monitor.deleted == set(cluster.monitor.closed)  # every closed run
+    assert all(record.state.running for record in cluster.persistence.runs.values())
+
+
+def test_schedules_run_clean_with_retention() -> None:
+    _schedules_with_retention(1, 1)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(2, 8))
+def test_schedules_run_clean_with_retention_over_seeds(seed: int) -> None:
+    _schedules_with_retention(seed, 6)
