@@ -39,6 +39,8 @@ CRASH_TARGETS = {
 def check_config(config: SimConfig) -> None:
     """Raise ValueError if `config` names a workload, mutant, node or shard this cluster
     does not have (a hand-written or damaged repro file)."""
+    if config.clusters > 1 and config.retention:
+        raise ValueError("retention is simulated on one cluster only (no --clusters)")
     if config.clusters > 1:  # a multi-cluster run checks its own (sim/multicluster_faults.py)
         from sim.multicluster_faults import check_config as check_multicluster
 

@@ -200,6 +200,7 @@ BAD_ARGS = {
     ],
     "repro-with-seed": ["--repro", "@{}", "--seed", "3"],
     "archival-without-retention": ["--archival"],
+    "retention-with-clusters": ["--retention", "1h", "--clusters", "2"],
     "out-is-a-file": ["--out", "@x"],
 }
 
