@@ -161,6 +161,42 @@ def test_a_run_lost_without_a_checked_deletion_is_reported() -> None:
     assert [(v.id, v.run_id) for v in result.violations] == [("INV-DURABLE-HISTORY", lost[0])]
 
 
+def test_an_archive_lost_or_changed_after_its_deletion_is_caught_at_the_end(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The end-of-run read-back compares every deleted run's archive with the monitor's
+    copy of its history: one archive removed and one cut short after the deletions are
+    both reported."""
+    config = SimConfig(4, 6, faults=(), retention=MINUTE, archival=True)
+    damaged: list[str] = []
+
+    def damage_then_finish(cluster: Cluster) -> None:
+        retention = cluster.retention
+        assert retention is not None
+        finish = retention.finish
+
+        def damaged_finish() -> None:
+            gone, cut = sorted(retention.store.histories)[:2]
+            del retention.store.histories[gone]
+            retention.store.histories[cut] = retention.store.histories[cut][:-1]
+            damaged.extend((gone[2], cut[2]))
+            finish()
+
+        monkeypatch.setattr(retention, "finish", damaged_finish)
+
+    _, result = cluster_run(config, damage_then_finish)
+    assert sorted((v.id, v.message, v.run_id) for v in result.violations) == sorted(
+        [
+            ("INV-ARCHIVED-BEFORE-DELETE", "an archived history is gone", damaged[0]),
+            (
+                "INV-ARCHIVED-BEFORE-DELETE",
+                "an archived history changed after deletion",
+                damaged[1],
+            ),
+        ]
+    )
+
+
 # Each mutant in the setting where it matters: deleting before archival shows when the
 # archive takes longer than the retention (100 ms here); the others at any retention.
 MUTANT_RETENTION = {"delete-before-archive": 100 * MS}
