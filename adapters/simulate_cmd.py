@@ -1,6 +1,6 @@
 """`tmodel simulate [--seed N | --seeds A..B] [--workflows N] [--workload NAME]
-[--faults LIST|swarm] [--jobs N|auto] [--scheduler ADDRESS] [--repro FILE] [--json]
-[--out DIR]`.
+[--faults LIST|swarm] [--jobs N|auto] [--scheduler ADDRESS] [--clusters N]
+[--retention DURATION [--archival]] [--repro FILE] [--json] [--out DIR]`.
 
 Runs the deterministic cluster simulator (`sim.run.simulate`) once per seed, with every
 invariant checked, and reports what happened: workflows, history events, the faults
@@ -11,6 +11,8 @@ replay command are printed; 2 bad input (an unknown workload or fault kind, a ba
 range, an unreadable or malformed repro file, an ``--out`` that is not a directory), on
 one line.
 
+``--retention DURATION`` deletes closed runs that long after they close (`sim.retention`),
+``--archival`` archives them first; both go into the config, so into repro files.
 ``--repro FILE`` replays a repro file instead: the same config, so the same trace hash
 (the report says whether it matched), and exit 1 while the violation is still there.
 ``--out DIR`` writes, per seed, every history in Temporal's JSON format (which
