@@ -6,6 +6,7 @@ without a checked deletion is still reported, and each retention mutant is caugh
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from dataclasses import replace
@@ -13,13 +14,14 @@ from dataclasses import replace
 import pytest
 
 from core import requests as rq
+from core.statemachine import shard as shardlib
 from core.statemachine.history.service import handle
 from sim.cluster import Cluster
 from sim.config import SimConfig, from_json, to_json
 from sim.invariants import Monitor
 from sim.kernel import MS, SECOND, T0, Kernel
 from sim.nodes.history import HistoryHost
-from sim.persistence import Commit, Mutation
+from sim.persistence import Commit, DeleteHistoryTask, Mutation, OutboxTask
 from sim.retention import RETENTION_MUTANTS, Item
 from sim.run import RunResult, simulate
 
@@ -120,6 +122,28 @@ def _crash_at(cluster: Cluster, step: str, monkeypatch: pytest.MonkeyPatch) -> N
         original(host, key, *rest)
 
     monkeypatch.setattr(retention, step, crash_first)
+
+
+def test_a_deletion_is_fenced_by_the_shard_range_id() -> None:
+    """`Persistence.delete_run` goes through the core's conditional write: a stale owner's
+    deletion is refused and changes nothing; the owner's removes the run, its outbox
+    tasks and the current-run pointer, and nothing of any other run."""
+    cluster, _ = cluster_run(SimConfig(1, 3, faults=()))
+    persistence = cluster.persistence
+    run_id, record = sorted(persistence.runs.items())[0]
+    owner = next(h for h in cluster.history.values() if record.shard in h.shards)
+    ctx = owner.shards[record.shard].ctx
+    others = {r: list(rec.events) for r, rec in persistence.runs.items() if r != run_id}
+    box = persistence.outbox.setdefault(record.shard, {})
+    box[10**9] = OutboxTask(10**9, run_id, record.workflow_id, DeleteHistoryTask(0, 0), "default")
+    stale = dataclasses.replace(ctx, range_id=ctx.range_id - 1)
+    refused = persistence.delete_run(stale, run_id)
+    assert isinstance(refused, shardlib.ShardOwnershipLost)
+    assert run_id in persistence.runs and 10**9 in box
+    assert isinstance(persistence.delete_run(ctx, run_id), shardlib.WriteOk)
+    assert run_id not in persistence.runs and 10**9 not in box
+    assert run_id not in persistence.current.values()
+    assert {r: list(rec.events) for r, rec in persistence.runs.items()} == others
 
 
 def test_a_deleted_run_is_accounted_for_and_a_vanished_one_is_not() -> None:
