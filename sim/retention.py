@@ -228,7 +228,9 @@ class Retention:
         task = key[2]
         run_id = task.run_id
         record = self.persistence.runs.get(run_id)
-        if record is None or record.state.running:  # gone, or open again: nothing to do
+        # Gone, or running again: nothing to delete (executeDeleteHistoryEventTask in
+        # service/history/timer_queue_task_executor_base.go ignores a running run).
+        if record is None or record.state.running:
             _done(host, key)
             return
         ids = (task.namespace, task.workflow_id, run_id)
