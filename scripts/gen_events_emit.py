@@ -178,7 +178,9 @@ def families(
     member's name, in `rules` order; a rule matching nothing gets no module."""
     groups: dict[str, list[TypedRow]] = {module: [] for module, _, _ in rules}
     for row in rows:
-        module = next(m for m, _, pattern in rules if re.match(pattern, row[0]))
+        module = next((m for m, _, pattern in rules if re.match(pattern, row[0])), None)
+        if module is None:
+            raise SystemExit(f"no module for {row[0]}: add a rule that matches it")
         groups[module].append(row)
     return {module: group for module, group in groups.items() if group}
 
