@@ -78,6 +78,21 @@ def class_lines(cls: MessageClass, base: str, extra: Sequence[str] = ()) -> list
     return lines
 
 
+def class_names(classes: Sequence[MessageClass]) -> set[str]:
+    """What the `class_lines` of `classes` use from core.events: the base class, the
+    FieldSpec of the `FIELDS` annotation, Kind if any field is listed, nested messages."""
+    names = {"ProtoMessage", "FieldSpec", *(f.message for c in classes for f in c.fields)}
+    if any(c.fields for c in classes):
+        names.add("Kind")
+    return names - {""}
+
+
+def enum_imports(classes: Sequence[MessageClass], extra: Sequence[str] = ()) -> list[str]:
+    """`from core.enums import ...` for the enums the fields of `classes` use, and `extra`."""
+    used = {f.enum for c in classes for f in c.fields if f.enum} | set(extra)
+    return import_lines("core.enums", used) if used else []
+
+
 def union_lines(alias: str, names: Sequence[str]) -> list[str]:
     return [f"{alias}: TypeAlias = (", f"    {names[0]}", *(f"    | {n}" for n in names[1:]), ")"]
 

@@ -14,7 +14,9 @@ from gen_events_emit import (
     OpaqueRow,
     TypedRow,
     class_lines,
+    class_names,
     docstring,
+    enum_imports,
     families,
     import_lines,
     init_text,
@@ -117,21 +119,14 @@ def emit_commands(
     return {f"{PACKAGE}/{module}.py": text for module, text in texts.items()}
 
 
-def enums_used(classes: Sequence[MessageClass], extra: Sequence[str]) -> list[str]:
-    return import_lines(
-        "core.enums", {f.enum for c in classes for f in c.fields if f.enum} | {*extra}
-    )
-
-
 def family_module(version: str, title: str, rows: Sequence[TypedRow]) -> str:
     classes = [c for _, _, _, c in rows]
-    nested = {f.message for c in classes for f in c.fields if f.message}
     imports = [
         "from dataclasses import dataclass",
         "from typing import ClassVar",
         "",
-        *enums_used(classes, ["CommandType"]),
-        *import_lines("core.events", {"FieldSpec", "Kind", "ProtoMessage", *nested}),
+        *enum_imports(classes, ["CommandType"]),
+        *import_lines("core.events", class_names(classes)),
         "from core.fastinit import fast_init_all",
         "from core.opaque import Opaque",
     ]
@@ -161,7 +156,7 @@ def command_module(
         imports += import_lines(
             f"core.commands.{module}", [c.name for _, _, _, c in groups[module]]
         )
-    imports += enums_used([command_class], ["CommandType"])
+    imports += enum_imports([command_class], ["CommandType"])
     imports += import_lines(
         "core.events",
         {"FieldSpec", "Kind", "OpaqueAttributes", "ProtoMessage", "check_attributes"}

@@ -18,7 +18,9 @@ from gen_events_emit import (
     TypedRow,
     call_lines,
     class_lines,
+    class_names,
     docstring,
+    enum_imports,
     families,
     import_lines,
     init_text,
@@ -200,12 +202,6 @@ def emit_events(
     return {f"{PACKAGE}/{module}.py": text for module, text in texts.items()}
 
 
-def enum_imports(classes: Sequence[MessageClass], extra: Sequence[str] = ()) -> list[str]:
-    """`from core.enums import ...` for the enums the fields of `classes` use."""
-    used = {f.enum for c in classes for f in c.fields if f.enum} | set(extra)
-    return import_lines("core.enums", used) if used else []
-
-
 def base_module(version: str, nested: Sequence[MessageClass]) -> str:
     imports = [
         "from dataclasses import dataclass",
@@ -227,16 +223,12 @@ def base_module(version: str, nested: Sequence[MessageClass]) -> str:
 
 def family_module(version: str, title: str, rows: Sequence[TypedRow]) -> str:
     classes = [c for _, _, _, c in rows]
-    nested = {f.message for c in classes for f in c.fields if f.message}
-    base = {"ProtoMessage", *nested}
-    if any(c.fields for c in classes):
-        base |= {"FieldSpec", "Kind"}
     imports = [
         "from dataclasses import dataclass",
         "from typing import ClassVar",
         "",
         *enum_imports(classes, ["EventType"]),
-        *import_lines("core.events.base", base),
+        *import_lines("core.events.base", class_names(classes)),
         "from core.fastinit import fast_init_all",
         "from core.opaque import Opaque",
     ]
@@ -262,7 +254,7 @@ def attributes_module(
         "",
         "from core.enums import EventType",
     ]
-    modules = {**{m: [c.name for _, _, _, c in rows] for m, rows in groups.items()}}
+    modules = {m: [c.name for _, _, _, c in rows] for m, rows in groups.items()}
     modules["base"] = ["OpaqueAttributes"]
     for module in sorted(modules):
         imports += import_lines(f"core.events.{module}", modules[module])
