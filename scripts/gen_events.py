@@ -13,7 +13,7 @@ classes, gen_events_emit.py holds the shared line layout and emits core/enums.py
 gen_events_emit_events.py and gen_events_emit_commands.py emit the two packages, one
 module per family of event or command types; this file walks the descriptors and
 writes or checks the files. It owns the two packages whole: a module in them that it
-did not write, or the single-file core/events.py or core/commands.py they replaced, is
+did not write, or a single-file module `core.events` or `core.commands` they replaced, is
 reported by --check and removed by a run; a module longer than MAX_LINES is refused.
 
 Generation rules (the brief of the event model, see the docstring of core/events/):
@@ -67,7 +67,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("core/events", "core/commands")
 # Files an older generator wrote; the packages replace them (a module beside a package of
 # the same name is silently shadowed, so one left behind is reported).
-RETIRED = ("core/events.py", "core/commands.py")
+RETIRED = tuple(f"{package}.py" for package in PACKAGES)
 # The house rule for module size: no generated module may grow past it.
 MAX_LINES = 600
 
