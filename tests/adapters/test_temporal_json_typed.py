@@ -251,6 +251,36 @@ def test_a_class_no_twin_fits_keeps_its_own_constructor() -> None:
     assert builder(Factory) is Factory
 
 
+def _built_by_source(cls: type, values: dict[str, object]) -> object:
+    """What the lines `typed._Source.build` writes for `cls` leave, given `values`."""
+    source = typed._Source("make")
+    fields = {name: source.ref(value, "value") for name, value in values.items()}
+    return source.compile([], [], source.build(cls, fields, "made"), "made", "")()
+
+
+@pytest.mark.parametrize("cls", [TaskQueue, HistoryEvent], ids=lambda cls: cls.__name__)
+def test_the_converters_inline_build_makes_what_the_class_makes(cls: type) -> None:
+    fields = dataclasses.fields(cls)
+    required = {f.name: object() for f in fields if f.default is dataclasses.MISSING}
+    built = _built_by_source(cls, required)
+    assert type(built) is cls
+    for f in fields:  # the values given, and each default for the rest
+        expected = required.get(f.name, f.default)
+        assert getattr(built, f.name) is expected
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        built.unknown = None  # type: ignore[attr-defined]
+
+
+def test_the_converters_build_calls_a_class_no_twin_fits() -> None:
+    @dataclasses.dataclass(frozen=True)
+    class NoSlots:
+        a: int
+        b: str = "b"
+
+    built = _built_by_source(NoSlots, {"a": 1})
+    assert built == NoSlots(1) and type(built) is NoSlots
+
+
 _PREFIXES = ["2024-01-01T00:00:00", "2024-01-01T00:00:01", "1970-01-01T00:00:00"]
 _TAILS = ["Z", ".5Z", ".123Z", ".123456Z", ".123456789Z", ".1234567890Z", "z", ".Z", "+01:00"]
 _TAILS += [".12 Z", ".\u0663Z", "Q", ".123456789"]
