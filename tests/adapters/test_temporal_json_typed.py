@@ -39,8 +39,10 @@ from adapters.temporal_json import (
 from adapters.temporal_json.builders import builder
 from adapters.temporal_json.errors import _Bad
 from adapters.temporal_json.stream import read_history
+from adapters.validate_cmd import check_file
 from core.events import ATTRIBUTES, HistoryEvent, ProtoMessage, TaskQueue
 from core.opaque import Opaque
+from core.statemachine.history.validator import validate
 from sim.synthetic import synthetic_history
 from tests.adapters.test_temporal_json import (
     _ALL_PATHS,
@@ -95,6 +97,17 @@ def test_every_recorded_history_decodes_as_the_generic_decoder_decodes_it(path: 
     for text in [path.read_bytes(), *_texts(document)]:
         assert _same(text).events
     assert _same(json.dumps(go_style(document)).encode(), chunk_size=512).events
+
+
+@pytest.mark.parametrize("path", _recorded(), ids=lambda p: p.name)
+def test_every_recorded_history_gets_one_verdict_from_either_decoder(path: Path) -> None:
+    with open(path, "rb") as stream:
+        typed_verdict = validate(iter_events(stream))
+    with open(path, "rb") as stream:
+        generic_verdict = validate(iter_events(stream, typed=False))
+    assert typed_verdict == generic_verdict and typed_verdict.events > 0
+    report = check_file(str(path))  # what `tmodel validate` runs
+    assert (report.events, report.violations) == (typed_verdict.events, typed_verdict.violations)
 
 
 @pytest.mark.parametrize("seed", range(8))
