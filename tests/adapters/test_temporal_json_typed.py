@@ -251,16 +251,20 @@ def test_a_twin_builds_what_the_class_builds(cls: type[ProtoMessage]) -> None:
         built.unknown = None  # type: ignore[attr-defined]
 
 
-def test_a_class_no_twin_fits_keeps_its_own_constructor() -> None:
-    @dataclasses.dataclass(frozen=True)
-    class NoSlots:
-        a: int
+@dataclasses.dataclass(frozen=True)
+class _NoSlots:
+    """A frozen dataclass without slots: no twin fits it."""
 
+    a: int
+    b: str = "b"
+
+
+def test_a_class_no_twin_fits_keeps_its_own_constructor() -> None:
     @dataclasses.dataclass(frozen=True, slots=True)
     class Factory:
         a: list[int] = dataclasses.field(default_factory=list)
 
-    assert builder(NoSlots) is NoSlots
+    assert builder(_NoSlots) is _NoSlots
     assert builder(Factory) is Factory
 
 
@@ -285,13 +289,8 @@ def test_the_converters_inline_build_makes_what_the_class_makes(cls: type) -> No
 
 
 def test_the_converters_build_calls_a_class_no_twin_fits() -> None:
-    @dataclasses.dataclass(frozen=True)
-    class NoSlots:
-        a: int
-        b: str = "b"
-
-    built = _built_by_source(NoSlots, {"a": 1})
-    assert built == NoSlots(1) and type(built) is NoSlots
+    built = _built_by_source(_NoSlots, {"a": 1})
+    assert built == _NoSlots(1) and type(built) is _NoSlots
 
 
 _PREFIXES = ["2024-01-01T00:00:00", "2024-01-01T00:00:01", "1970-01-01T00:00:00"]
