@@ -12,6 +12,11 @@ All in one run, so the figures compare:
 - `validate_end_to_end_generic`: the same file, every event decoded by the generic
   decoder alone (plain JSON values first, as before the typed decoder): the figure the
   typed decoder is measured against, in the same run;
+- `validate_end_to_end_msgspec_reference`: msgspec alone parsing that file's events into
+  the typed decoder's structs (typed.py), per CPU second, best of `--repeat`: the floor
+  under any decoder built on msgspec, measured beside `validate_end_to_end_cpu` so the
+  two can be compared across sittings whose machines differ in speed;
+  `validate_end_to_end_share_of_msgspec` is the one rate over the other;
 - `validate_end_to_end_peak_memory_*`: the peak of memory allocated while validating that
   file and one a tenth its length: the same, since only open entities are kept.
 """
@@ -28,6 +33,7 @@ from collections.abc import Callable, Iterable
 from adapters.bench import Figure, best_seconds, peak_bytes, write_history_json
 from adapters.input_file import open_regular, require_events
 from adapters.temporal_json import encode_event, iter_events
+from adapters.temporal_json.typed import BATCH
 from adapters.validate_cmd import check_file
 from core.events import HistoryEvent
 from core.statemachine.history.validator import validate
@@ -81,6 +87,7 @@ def _end_to_end(args: argparse.Namespace) -> list[Figure]:
         wall = best_seconds(lambda: check_file(path), args.repeat)
         cpu = best_seconds(lambda: check_file(path), args.repeat, time.process_time)
         generic = best_seconds(lambda: _generic(path), args.repeat)
+        reference = _msgspec_seconds(path, count, args.repeat)
         peak_small = peak_bytes(lambda: check_file(small_path))
         peak = peak_bytes(lambda: check_file(path))
     return [
@@ -90,6 +97,8 @@ def _end_to_end(args: argparse.Namespace) -> list[Figure]:
         Figure("validate", "validate_end_to_end_cpu", count / cpu, "events/s"),
         Figure("validate", "validate_end_to_end_generic", count / generic, "events/s"),
         Figure("validate", "validate_end_to_end_speedup", generic / wall, "x"),
+        Figure("validate", "validate_end_to_end_msgspec_reference", count / reference, "events/s"),
+        Figure("validate", "validate_end_to_end_share_of_msgspec", reference / cpu, "x"),
         Figure(
             "validate",
             f"validate_end_to_end_peak_memory_{small_count}_events",
@@ -104,6 +113,18 @@ def _generic(path: str) -> object:
     """`check_file`'s work with the generic decoder in place of the typed one."""
     with open_regular(path) as stream:
         return validate(require_events(iter_events(stream, typed=False)))
+
+
+def _msgspec_seconds(path: str, count: int, repeat: int) -> float:
+    """The best CPU time of msgspec parsing the events of the file at `path` (written by
+    `write_pretty`) into the typed decoder's structs, in one piece, held in memory."""
+    with open(path, "rb") as stream:
+        data = stream.read()
+    events = data[data.index(b"[") : data.rindex(b"]") + 1]  # the file's only list
+    parsed = len(BATCH.decode(events))
+    if parsed != count:  # not the reference it claims to be
+        raise RuntimeError(f"msgspec parsed {parsed} events, the file holds {count}")
+    return best_seconds(lambda: BATCH.decode(events), repeat, time.process_time)
 
 
 def write_pretty(events: Iterable[HistoryEvent], path: str) -> tuple[int, int]:

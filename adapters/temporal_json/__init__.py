@@ -10,7 +10,7 @@ write enums as short PascalCase names (`"WorkflowExecutionStarted"`, `"Normal"`)
 "legacy" style is detected from the first event's `eventType` and kept on re-encoding.
 
 The codec is table-driven: at import it compiles the `FIELDS` metadata generated into
-core/events.py into per-class plans (a key -> decoder dict, and encoder rows in both key
+core/events/ into per-class plans (a key -> decoder dict, and encoder rows in both key
 orders), so the hot loop does one dict lookup and one call per JSON key. Opaque values
 are kept as their JSON text; only in the legacy style are they walked, along
 `OPAQUE_ENUM_SITES`, to rewrite enum names. Python protobuf prints fields by field

@@ -1,4 +1,4 @@
-"""Per-class plans, compiled at import from the `FIELDS` metadata in core/events.py,
+"""Per-class plans, compiled at import from the `FIELDS` metadata in core/events/,
 and the generic message decoder and encoder that run them.
 
 A plan maps each JSON key (by JSON name and by proto name, which protojson readers also

@@ -22,11 +22,12 @@ values, raising the error a bad event deserves. So every event decodes the same 
 way; tests/adapters/test_temporal_json_typed.py compares the two on every recorded
 history and on generated input.
 
-The converters build each value through a twin of its class (builders.py), which stores
-the fields as plain attributes: the frozen dataclass's `__init__` costs more than
-parsing. The twins skip `HistoryEvent.__post_init__`, whose check (the attributes belong
-to the event type) holds by construction here: each event type's struct carries its own
-attributes struct.
+The converters build each value in a twin of its class (builders.py), which takes the
+fields as plain attribute stores: the frozen dataclass's `__init__` costs more than
+parsing. An event's converter writes those stores out itself, for the event and its
+attributes (`_Source.build`), rather than calling the twins. The twins skip
+`HistoryEvent.__post_init__`, whose check (the attributes belong to the event type)
+holds by construction here: each event type's struct carries its own attributes struct.
 """
 
 from __future__ import annotations
@@ -168,7 +169,7 @@ class _Source:
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self.names: dict[str, object] = {"UNSET": UNSET, "Refused": Refused}
+        self.names: dict[str, object] = {"UNSET": UNSET, "Refused": Refused, "_new": object.__new__}
 
     def ref(self, value: object, hint: str) -> str:
         key = f"_{hint}_{len(self.names)}"
@@ -176,17 +177,46 @@ class _Source:
         return key
 
     def compile(
-        self, setup: list[str], checks: list[str], result: str, parameters: str = "s, ctx"
+        self,
+        setup: list[str],
+        checks: list[str],
+        body: list[str],
+        result: str,
+        parameters: str = "s, ctx",
     ) -> Any:
+        """`def name(parameters)`: the `setup` lines, a `Refused` if any of the
+        `checks` holds, the `body` lines, `return result`."""
         lines = [f"def {self.name}({parameters}):", *(f"    {line}" for line in setup)]
         if checks:
             lines.append(f"    if {' or '.join(checks)}:")
             # A new instance each time: raising one instance again would chain every
             # traceback, and the frames holding the structs, onto it.
             lines.append("        raise Refused")
+        lines.extend(f"    {line}" for line in body)
         lines.append(f"    return {result}")
         exec("\n".join(lines), self.names)
         return self.names[self.name]
+
+    def build(self, cls: type, values: dict[str, str], target: str) -> list[str]:
+        """Lines leaving in local `target` a `cls` whose fields are `values` (source
+        expressions by field name; defaults for the rest): stored into a bare twin
+        (builders.py) and made a `cls`, which spares the two calls (class, `__init__`)
+        and the argument passing of a constructor; a class without a twin is called."""
+        fields = _fields(cls)
+        twin = builder(cls)
+        if twin is cls:
+            args = ", ".join(values[f.name] for f in fields if f.name in values)
+            return [f"{target} = {self.ref(cls, 'cls')}({args})"]
+        lines = [f"{target} = _new({self.ref(twin, 'twin')})"]
+        for f in fields:
+            value = values.get(f.name)
+            if value is None:
+                if f.default is dataclasses.MISSING:  # a twin has no default factories
+                    raise TypeError(f"{cls.__name__}.{f.name} has no value and no default")
+                value = self.ref(f.default, "default")
+            lines.append(f"{target}.{f.name} = {value}")
+        lines.append(f"{target}.__class__ = {self.ref(cls, 'cls')}")
+        return lines
 
 
 def _element(spec: FieldSpec, source: _Source, x: str) -> str:
@@ -235,21 +265,23 @@ def _struct_default(spec: FieldSpec, defaults: dict[str, object]) -> object:
     return defaults[spec.name] if _passes_through(spec) else None
 
 
-def _message(cls: type[ProtoMessage], source: _Source, var: str) -> tuple[list[str], str]:
-    """(refusal checks, expression building a `cls`) for the struct in `var`."""
+def _message(
+    cls: type[ProtoMessage], source: _Source, var: str, target: str
+) -> tuple[list[str], list[str]]:
+    """(refusal checks, lines leaving in local `target` a `cls`) for the struct in
+    `var`."""
     pairs = _inverted_pairs(cls.FIELDS)
     sensitive = {name for pair in pairs for name in pair}
     defaults = _defaults(cls)
     values = {
         s.name: _value(s, source, var, defaults[s.name], s.name in sensitive) for s in cls.FIELDS
     }
-    args = [values[f.name] for f in _fields(cls) if f.name in values]
     # Once a history is known to be in declaration order, key order decides nothing.
     checks = [
         f"(not ctx.declaration_order and {var}.{a} is not UNSET and {var}.{b} is not UNSET)"
         for a, b in pairs
     ]
-    return checks, f"{source.ref(builder(cls), 'build')}({', '.join(args)})"
+    return checks, source.build(cls, values, target)
 
 
 _STRUCTS: dict[type[ProtoMessage], tuple[type[msgspec.Struct], Converter]] = {}
@@ -274,8 +306,8 @@ def _structs(cls: type[ProtoMessage]) -> tuple[type[msgspec.Struct], Converter]:
         gc=False,
     )
     source = _Source(f"convert_{cls.__name__}")
-    checks, build = _message(cls, source, "s")
-    convert: Converter = source.compile([], checks, build)
+    checks, build = _message(cls, source, "s", "v")
+    convert: Converter = source.compile([], checks, build, "v")
     _STRUCTS[cls] = (struct, convert)
     return struct, convert
 
@@ -300,12 +332,12 @@ def _event_struct(event_type: EventType, tag: str) -> tuple[type[msgspec.Struct]
     checks = ["a is None", *(f"s.{name} is not UNSET" for name in late)]
     if issubclass(spec.cls, ProtoMessage):
         attributes: Any = _structs(spec.cls)[0]
-        more, build_attributes = _message(spec.cls, source, "a")
+        more, build_attributes = _message(spec.cls, source, "a", "x")
         checks += more
     else:  # event types the model keeps opaque
         attributes = Any
         decode = source.ref(_opaque_attributes(spec), "decode")
-        build_attributes = f"{decode}(a, ctx)"
+        build_attributes = [f"x = {decode}(a, ctx)"]
     struct = msgspec.defstruct(
         f"_{event_type.name}Event_{tag}",
         [
@@ -329,10 +361,9 @@ def _event_struct(event_type: EventType, tag: str) -> tuple[type[msgspec.Struct]
     values["event_time"] = "t"
     values.update({name: source.ref(defaults[name], "default") for name in late})
     values["event_type"] = source.ref(event_type, "type")
-    values["attributes"] = build_attributes
-    args = [values[f.name] for f in _fields(HistoryEvent) if f.name in values]
-    build = f"{source.ref(builder(HistoryEvent), 'build')}({', '.join(args)})"
-    return struct, source.compile(["a = s.attributes"], checks, build, "s, ctx, t")
+    values["attributes"] = "x"
+    body = [*build_attributes, *source.build(HistoryEvent, values, "e")]
+    return struct, source.compile(["a = s.attributes"], checks, body, "e", "s, ctx, t")
 
 
 def _opaque_attributes(spec: AttributesSpec) -> Converter:

@@ -19,17 +19,19 @@ The state is a z3 array from entity id (unbounded) to the machine state, plus an
 counting the result events written for each entity. A step either schedules a fresh id
 or applies one table row to one id, leaving the others alone.
 
-Which rows write a result is the property's own definition, not the table's:
+Which rows write a result:
 
-- the service activity table: a row writes a result iff its handler is one of
-  `ACTIVITY_RESULT_HANDLERS` (those that write ActivityTaskCompleted/Failed/TimedOut/
-  Canceled: `service/history/workflow/mutable_state_impl.go`, `AddActivityTaskCompletedEvent`
-  and friends; here the handlers of `service/activity.py` that end in ``_closed`` or
-  write the Canceled event). The names are checked to be handlers of the table, so a
-  renamed handler cannot make the proof vacuous;
-- the service timer table: likewise by handler, `TIMER_RESULT_HANDLERS` (TimerFired or
-  TimerCanceled, `service/timer.py`; cancelling a timer whose TimerFired is still
-  buffered replaces that event, so it adds no result);
+- the service tables (activity, timer): read from each row's declaration. A driving row
+  says which events its handler appends (`writes`) and which buffered events it deletes
+  (`retracts`), and `fsm.check_effect` compares that with what the handler did after
+  every step the server takes, so a declaration cannot drift from the code
+  (`tests/proofs/test_result_at_most_once.py` breaks one). A row's result count is the
+  result events it writes minus those it retracts: cancelling a timer whose TimerFired
+  is still buffered writes TimerCanceled in its place, so it adds no result. Result
+  events are ActivityTaskCompleted/Failed/TimedOut/Canceled and TimerFired/Canceled
+  (`service/history/workflow/mutable_state_impl.go`, `AddActivityTaskCompletedEvent`
+  and friends). Each service table must have a row that writes a result, so a table
+  whose declarations were emptied cannot make the proof vacuous;
 - history tables: the input *is* the event, so a row writes a result iff its input is
   a result event type.
 
@@ -86,15 +88,9 @@ PROPERTY = "at most one result per activity/timer"
 
 ACTIVITY_CLOSED = frozenset({"Completed", "Failed", "TimedOut", "Canceled"})
 SERVICE_ACTIVITY_CLOSED = frozenset({"Closed"})
-ACTIVITY_RESULT_HANDLERS = frozenset(
-    {"complete", "fail", "time_out", "time_out_no_time_left", "cancel", "cancel_at_once"}
-)
 TIMER_CLOSED = frozenset({"Fired", "Canceled"})
 UNSCHEDULED = "Unscheduled"
 SERVICE_TIMER_CLOSED = frozenset({"Closed"})
-# cancel_buffered_fire deletes the buffered TimerFired and writes TimerCanceled in its
-# place: the timer's result count is unchanged, so it is not a result-writing handler.
-TIMER_RESULT_HANDLERS = frozenset({"fire", "cancel"})
 
 AnyTable = fsm.Table[Any, Any]
 AnyRow = fsm.Row[Any, Any]
@@ -110,12 +106,15 @@ def enters_closed(closed: frozenset[str]) -> Callable[[AnyRow], bool]:
     return lambda row: row.target.value in closed
 
 
-def runs_handler_of(handlers: frozenset[str]) -> Callable[[AnyRow], bool]:
-    return lambda row: row.handler in handlers
+def declared_results(row: AnyRow) -> int:
+    """The result events a driving row declares it writes, less those it retracts."""
+    written = sum(1 for e in row.writes if e in RESULT_EVENTS)
+    return written - sum(1 for e in row.retracts if e in RESULT_EVENTS)
 
 
-def is_result_event(row: AnyRow) -> bool:
-    return _event_named(row.input.value) in RESULT_EVENTS
+def input_results(row: AnyRow) -> int:
+    """A history-table row: 1 if its input (the event) is a result event."""
+    return 1 if _event_named(row.input.value) in RESULT_EVENTS else 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,30 +123,18 @@ class Subject:
 
     table: AnyTable
     closed: frozenset[str]
-    writes_result: Callable[[AnyRow], bool]
-    result_handlers: frozenset[str] = frozenset()  # must all be handlers of the table
-    total: bool = False  # every (state, input) needs an unguarded row
+    results: Callable[[AnyRow], int]  # result events a row writes
+    total: bool = False  # a driving table: every (state, input) needs an unguarded row,
+    # and some row must write a result
 
 
 def core_subjects() -> tuple[Subject, ...]:
     """The four tables as core defines them right now."""
     return (
-        Subject(
-            service_activity.TABLE,
-            SERVICE_ACTIVITY_CLOSED,
-            runs_handler_of(ACTIVITY_RESULT_HANDLERS),
-            ACTIVITY_RESULT_HANDLERS,
-            total=True,
-        ),
-        Subject(
-            service_timer.TABLE,
-            SERVICE_TIMER_CLOSED,
-            runs_handler_of(TIMER_RESULT_HANDLERS),
-            TIMER_RESULT_HANDLERS,
-            total=True,
-        ),
-        Subject(history_activity.TABLE, ACTIVITY_CLOSED, is_result_event),
-        Subject(history_timer.TABLE, TIMER_CLOSED, is_result_event),
+        Subject(service_activity.TABLE, SERVICE_ACTIVITY_CLOSED, declared_results, total=True),
+        Subject(service_timer.TABLE, SERVICE_TIMER_CLOSED, declared_results, total=True),
+        Subject(history_activity.TABLE, ACTIVITY_CLOSED, input_results),
+        Subject(history_timer.TABLE, TIMER_CLOSED, input_results),
     )
 
 
@@ -187,9 +174,8 @@ def system(subject: Subject) -> System:
     missing = subject.closed - set(values)
     if missing:  # a renamed state must not make the property vacuous
         raise ValueError(f"{table.name}: no state named {', '.join(sorted(missing))}")
-    unknown = subject.result_handlers - table.handlers
-    if unknown:  # nor a renamed handler
-        raise ValueError(f"{table.name}: no handler named {', '.join(sorted(unknown))}")
+    if subject.total and not any(subject.results(row) > 0 for row in table.rows):
+        raise ValueError(f"{table.name}: no row declares a result event")  # nor empty writes
     # States are numbered (0 is "not yet scheduled"): plain integers need no sort
     # declaration, so the same table can be proved any number of times in one process.
     unscheduled = z3.IntVal(0)
@@ -218,7 +204,7 @@ def system(subject: Subject) -> System:
 
     def row_action(rows: list[AnyRow]) -> Action:
         row = rows[0]
-        written = 1 if subject.writes_result(row) else 0
+        written = subject.results(row)
 
         def relation(s: Vars, p: Vars, t: Vars) -> Any:
             e = p["id"]
@@ -267,11 +253,11 @@ def system(subject: Subject) -> System:
 
 
 def effects(subject: Subject) -> list[list[AnyRow]]:
-    """The table's rows grouped by effect (source, target, result written): rows that
+    """The table's rows grouped by effect (source, target, results written): rows that
     differ only by input, guard or a handler writing no result are one z3 action."""
-    groups: dict[tuple[Any, Any, bool], list[AnyRow]] = {}
+    groups: dict[tuple[Any, Any, int], list[AnyRow]] = {}
     for row in subject.table.rows:
-        groups.setdefault((row.source, row.target, subject.writes_result(row)), []).append(row)
+        groups.setdefault((row.source, row.target, subject.results(row)), []).append(row)
     return list(groups.values())
 
 
@@ -306,7 +292,12 @@ def late_completion_row() -> AnyRow:
     """The bad row of the negative variant: a closed activity accepts a completion
     (the row that rejects it, with its guard, replaced by the completing handler)."""
     s, i = service_activity.PendingActivityState, service_activity.ActivityInput
-    return fsm.Row(s.CLOSED, i.RESPOND_COMPLETED, s.CLOSED, handler="complete")
+    completing = fsm.decide(service_activity.TABLE, s.STARTED, i.RESPOND_COMPLETED, _unguarded)
+    return dataclasses.replace(completing, source=s.CLOSED, target=s.CLOSED)
+
+
+def _unguarded(guard: str) -> bool:
+    return False
 
 
 def _guard_row(row: AnyRow) -> bool:

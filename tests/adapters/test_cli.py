@@ -158,6 +158,10 @@ def test_bench_json_schema() -> None:
     for name in ("validate_end_to_end", "validate_end_to_end_generic"):
         assert metrics[name]["unit"] == "events/s" and metrics[name]["value"] > 0
     assert metrics["validate_end_to_end_events"]["value"] >= 3000
+    reference = metrics["validate_end_to_end_msgspec_reference"]
+    assert reference["unit"] == "events/s" and reference["value"] > 0
+    share = metrics["validate_end_to_end_share_of_msgspec"]["value"]
+    assert share == pytest.approx(metrics["validate_end_to_end_cpu"]["value"] / reference["value"])
 
 
 def test_bench_writes_histories_as_json_dump_indents_them(tmp_path: Path) -> None:

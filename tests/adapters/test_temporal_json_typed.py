@@ -39,8 +39,10 @@ from adapters.temporal_json import (
 from adapters.temporal_json.builders import builder
 from adapters.temporal_json.errors import _Bad
 from adapters.temporal_json.stream import read_history
+from adapters.validate_cmd import check_file
 from core.events import ATTRIBUTES, HistoryEvent, ProtoMessage, TaskQueue
 from core.opaque import Opaque
+from core.statemachine.history.validator import validate
 from sim.synthetic import synthetic_history
 from tests.adapters.test_temporal_json import (
     _ALL_PATHS,
@@ -95,6 +97,17 @@ def test_every_recorded_history_decodes_as_the_generic_decoder_decodes_it(path: 
     for text in [path.read_bytes(), *_texts(document)]:
         assert _same(text).events
     assert _same(json.dumps(go_style(document)).encode(), chunk_size=512).events
+
+
+@pytest.mark.parametrize("path", _recorded(), ids=lambda p: p.name)
+def test_every_recorded_history_gets_one_verdict_from_either_decoder(path: Path) -> None:
+    with open(path, "rb") as stream:
+        typed_verdict = validate(iter_events(stream))
+    with open(path, "rb") as stream:
+        generic_verdict = validate(iter_events(stream, typed=False))
+    assert typed_verdict == generic_verdict and typed_verdict.events > 0
+    report = check_file(str(path))  # what `tmodel validate` runs
+    assert (report.events, report.violations) == (typed_verdict.events, typed_verdict.violations)
 
 
 @pytest.mark.parametrize("seed", range(8))
@@ -238,17 +251,46 @@ def test_a_twin_builds_what_the_class_builds(cls: type[ProtoMessage]) -> None:
         built.unknown = None  # type: ignore[attr-defined]
 
 
-def test_a_class_no_twin_fits_keeps_its_own_constructor() -> None:
-    @dataclasses.dataclass(frozen=True)
-    class NoSlots:
-        a: int
+@dataclasses.dataclass(frozen=True)
+class _NoSlots:
+    """A frozen dataclass without slots: no twin fits it."""
 
+    a: int
+    b: str = "b"
+
+
+def test_a_class_no_twin_fits_keeps_its_own_constructor() -> None:
     @dataclasses.dataclass(frozen=True, slots=True)
     class Factory:
         a: list[int] = dataclasses.field(default_factory=list)
 
-    assert builder(NoSlots) is NoSlots
+    assert builder(_NoSlots) is _NoSlots
     assert builder(Factory) is Factory
+
+
+def _built_by_source(cls: type, values: dict[str, object]) -> object:
+    """What the lines `typed._Source.build` writes for `cls` leave, given `values`."""
+    source = typed._Source("make")
+    fields = {name: source.ref(value, "value") for name, value in values.items()}
+    return source.compile([], [], source.build(cls, fields, "made"), "made", "")()
+
+
+@pytest.mark.parametrize("cls", [TaskQueue, HistoryEvent], ids=lambda cls: cls.__name__)
+def test_the_converters_inline_build_makes_what_the_class_makes(cls: type) -> None:
+    fields = dataclasses.fields(cls)
+    required = {f.name: object() for f in fields if f.default is dataclasses.MISSING}
+    built = _built_by_source(cls, required)
+    assert type(built) is cls
+    for f in fields:  # the values given, and each default for the rest
+        expected = required.get(f.name, f.default)
+        assert getattr(built, f.name) is expected
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        built.unknown = None  # type: ignore[attr-defined]
+
+
+def test_the_converters_build_calls_a_class_no_twin_fits() -> None:
+    built = _built_by_source(_NoSlots, {"a": 1})
+    assert built == _NoSlots(1) and type(built) is _NoSlots
 
 
 _PREFIXES = ["2024-01-01T00:00:00", "2024-01-01T00:00:01", "1970-01-01T00:00:00"]

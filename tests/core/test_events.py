@@ -1,4 +1,4 @@
-"""Tests of the generated event model (core/enums.py, core/events.py, core/commands.py),
+"""Tests of the generated event model (core/enums.py, core/events/, core/commands/),
 core/opaque.py and core/event_sets.py.
 
 The generated tables are checked against the protobuf descriptors temporalio ships,
@@ -51,7 +51,11 @@ from core.events import (
 from core.opaque import JsonValue, Opaque
 
 ROOT = Path(__file__).resolve().parents[2]
-GENERATED = ("core/enums.py", "core/events.py", "core/commands.py")
+PACKAGES = ("core/events", "core/commands")  # generated whole, one module per file
+GENERATED = (
+    "core/enums.py",
+    *sorted(p.relative_to(ROOT).as_posix() for d in PACKAGES for p in (ROOT / d).glob("*.py")),
+)
 OWN_CORE = (*GENERATED, "core/opaque.py", "core/event_sets.py")
 
 pb_history = pytest.importorskip("temporalio.api.history.v1")
@@ -297,13 +301,32 @@ def test_check_detects_a_stale_file(tmp_path: Path) -> None:
         (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / relative, tmp_path / relative)
     assert _run_generator("--check", "--root", str(tmp_path)).returncode == 0
-    events = tmp_path / "core/events.py"
-    events.write_text(events.read_text(encoding="utf-8") + "# hand edit\n", encoding="utf-8")
+    timer = tmp_path / "core/events/timer.py"
+    timer.write_text(timer.read_text(encoding="utf-8") + "# hand edit\n", encoding="utf-8")
     result = _run_generator("--check", "--root", str(tmp_path))
     assert result.returncode == 1
-    assert "core/events.py is stale" in result.stderr
+    assert "core/events/timer.py is stale" in result.stderr
     assert _run_generator("--root", str(tmp_path)).returncode == 0  # regenerates it
-    assert events.read_text(encoding="utf-8") == (ROOT / "core/events.py").read_text("utf-8")
+    assert timer.read_text(encoding="utf-8") == (ROOT / "core/events/timer.py").read_text("utf-8")
+
+
+def test_check_reports_and_removes_a_module_it_did_not_write(tmp_path: Path) -> None:
+    """A hand-written module inside a generated package, or the single-file module
+    `core.events` an older generator wrote (which the package would silently shadow), is
+    reported by --check and removed by a run."""
+    for relative in GENERATED:
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / relative, tmp_path / relative)
+    strays = [tmp_path / "core" / "events.py", tmp_path / "core" / "commands" / "extra.py"]
+    for stray in strays:
+        stray.write_text("X = 1\n", encoding="utf-8")
+    result = _run_generator("--check", "--root", str(tmp_path))
+    assert result.returncode == 1
+    for stray in strays:
+        assert f"{stray.relative_to(tmp_path).as_posix()} is not generated" in result.stderr
+    assert _run_generator("--root", str(tmp_path)).returncode == 0
+    assert not any(stray.exists() for stray in strays)
+    assert _run_generator("--check", "--root", str(tmp_path)).returncode == 0
 
 
 def test_generated_files_carry_the_header() -> None:

@@ -8,6 +8,7 @@ import re
 import pytest
 
 from core import requests as rq
+from core.enums import EventType
 from core.errors import InvalidDefinition
 from core.statemachine import fsm
 from core.statemachine.history import activity as history_activity
@@ -43,7 +44,7 @@ def test_a_completing_row_for_a_closed_activity_is_a_second_result() -> None:
     # The driving table decides that step with a handler that writes nothing.
     row = fsm.decide(service_activity.TABLE, A.CLOSED, AI.RESPOND_COMPLETED)
     assert row.handler == "reject_not_found"
-    assert row.handler not in ramo.ACTIVITY_RESULT_HANDLERS
+    assert ramo.declared_results(row) == 0
 
 
 def test_removing_the_duplicate_completion_row_is_not_proved() -> None:
@@ -125,6 +126,7 @@ def test_the_completion_row_decides_what_is_stored(monkeypatch: pytest.MonkeyPat
                 service_timer.PendingTimerState.CLOSED,
                 guard="late",
                 handler="fire",
+                writes=(EventType.TIMER_FIRED,),
             ),
             "Closed --timer task fires [late] / fire--> Closed",
         ),
@@ -136,6 +138,7 @@ def test_the_completion_row_decides_what_is_stored(monkeypatch: pytest.MonkeyPat
                 service_timer.PendingTimerState.CLOSED,
                 guard="late",
                 handler="cancel",
+                writes=(EventType.TIMER_CANCELED,),
             ),
             "Closed --CancelTimer [late] / cancel--> Closed",
         ),
@@ -150,7 +153,14 @@ def test_the_completion_row_decides_what_is_stored(monkeypatch: pytest.MonkeyPat
         ),
         (
             0,
-            fsm.Row(A.CLOSED, AI.HEARTBEAT, A.CLOSED, guard="late", handler="fail"),
+            fsm.Row(
+                A.CLOSED,
+                AI.HEARTBEAT,
+                A.CLOSED,
+                guard="late",
+                handler="fail",
+                writes=(EventType.ACTIVITY_TASK_FAILED,),
+            ),
             "Closed --RecordActivityTaskHeartbeat [late] / fail--> Closed",
         ),
     ],
@@ -174,12 +184,37 @@ def test_injected_harmless_row_keeps_the_proof() -> None:
     assert ramo.prove(subjects).proved
 
 
-def test_closed_state_and_handler_names_must_exist() -> None:
+def test_closed_state_names_must_exist_and_a_driving_table_must_write_results() -> None:
     subject = dataclasses.replace(ramo.core_subjects()[1], closed=frozenset({"Expired"}))
     with pytest.raises(ValueError, match="no state named Expired"):
         ramo.system(subject)
-    subject = dataclasses.replace(
-        ramo.core_subjects()[0], result_handlers=frozenset({"complete", "finish"})
-    )
-    with pytest.raises(ValueError, match="no handler named finish"):
-        ramo.system(subject)
+    activity_subject = ramo.core_subjects()[0]
+    silent = [dataclasses.replace(r, writes=(), retracts=()) for r in activity_subject.table.rows]
+    with pytest.raises(ValueError, match="no row declares a result event"):
+        ramo.system(ramo.with_rows(activity_subject, silent))
+
+
+def _completion_declaring_nothing() -> ramo.AnyTable:
+    rows = [
+        dataclasses.replace(r, writes=()) if r.handler == "complete" else r
+        for r in service_activity.TABLE.rows
+    ]
+    return ramo.with_rows(ramo.core_subjects()[0], rows).table
+
+
+def test_a_row_hiding_its_result_is_refused_by_the_server_and_the_proof(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The proof counts results from the rows' declarations; a declaration that leaves
+    out the completion its handler writes is caught when the server steps the row
+    (INV-TABLE-ROW), and the proof, reading the same table, is not proved."""
+    monkeypatch.setattr(service_activity, "TABLE", _completion_declaring_nothing())
+    result = ramo.prove()
+    assert not result.proved
+    assert "/ complete--> Closed (results written: 0)" in str(result.counterexample)
+    run = Run()
+    run.complete(activity("a"))
+    sid = max(e.event_id for e in run.events if e.event_type.name == "ACTIVITY_TASK_SCHEDULED")
+    token = run.start_activity(sid)
+    with pytest.raises(fsm.RowBroken, match="ACTIVITY_TASK_COMPLETED"):
+        run.send(rq.RespondActivityTaskCompleted(token))
