@@ -55,6 +55,7 @@ from sim.nodes.base import (
 )
 from sim.persistence import Mutation, OutboxTask, Persistence, Timeout
 
+ACQUIRED = shardlib.ShardState.ACQUIRED  # bound once: read on every request
 PUSH_RETRY = 1 * SECOND
 RESET_REDIRECTS = 100  # maxResetRedirectCount
 TIMER_RETRY = 200 * MS
@@ -120,7 +121,7 @@ class HistoryHost(Base):
 
     def _owned(self, shard_id: int, range_id: int | None = None) -> Shard | None:
         sh = self.shards.get(shard_id)
-        if sh is None or sh.ctx.state is not shardlib.ShardState.ACQUIRED:
+        if sh is None or sh.ctx.state is not ACQUIRED:
             return None
         if range_id is not None and sh.ctx.range_id != range_id:
             return None
