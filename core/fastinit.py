@@ -22,8 +22,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping
 from types import FunctionType
+from typing import TypeVar
 
 _MISSING = dataclasses.MISSING
+T = TypeVar("T")
 
 
 def fast_init(cls: type) -> bool:
@@ -56,7 +58,11 @@ def fast_init(cls: type) -> bool:
     init.__module__ = cls.__module__
     init.__doc__ = f"Fast constructor of {cls.__name__} (core/fastinit.py)."
     setattr(cls, "__init__", init)  # noqa: B010 - mypy refuses `cls.__init__ = ...`
+    _FAST.add(cls)
     return True
+
+
+_FAST: set[type] = set()  # the classes `fast_init` gave their constructor
 
 
 def slot_copier(cls: type) -> Callable[[object, object], None]:
@@ -74,6 +80,49 @@ def slot_copier(cls: type) -> Callable[[object, object], None]:
     copy = _compile("copy(src, dst)", body, namespace)
     copy.__qualname__ = f"{cls.__qualname__}.<slot copy>"
     return copy
+
+
+def replace(obj: T, /, **changes: object) -> T:
+    """`dataclasses.replace(obj, **changes)`, several times faster, for an object of a
+    class that `fast_init` gave its constructor (any other class is a TypeError).
+
+    The same call: a new object built by the class's `__init__` (so `__post_init__`
+    checks it) from `obj`'s fields with `changes` applied; an unknown field name is a
+    TypeError. Only the work of finding the fields and building keyword arguments is
+    saved, by a function written per class, once, that passes them in order.
+    """
+    cls = type(obj)
+    copy = _REPLACERS.get(cls)
+    if copy is None:
+        copy = _REPLACERS[cls] = _replacer(cls)
+    new = copy(obj, changes)
+    if not isinstance(new, cls):
+        raise TypeError(f"core.fastinit.replace: {cls.__name__} built a {type(new).__name__}")
+    return new
+
+
+_REPLACERS: dict[type, Callable[[object, dict[str, object]], object]] = {}
+
+
+def _replacer(cls: type) -> Callable[[object, dict[str, object]], object]:
+    """`replace`'s function for `cls`: ``(obj, changes) -> a new cls``."""
+    if cls not in _FAST:
+        raise TypeError(f"core.fastinit.replace: {cls.__name__} has no fast constructor")
+    names = tuple(f.name for f in dataclasses.fields(cls))
+    namespace: dict[str, object] = {"_cls": cls, "_names": frozenset(names), "_unknown": _unknown}
+    arguments = ", ".join(f"get({name!r}, src.{name})" for name in names)
+    body = [
+        "    if not changes.keys() <= _names:",
+        "        _unknown(_cls, changes, _names)",
+        "    get = changes.get",
+        f"    return _cls({arguments})",
+    ]
+    return _compile("replace(src, changes)", body, namespace)
+
+
+def _unknown(cls: type, changes: dict[str, object], names: frozenset[str]) -> None:
+    extra = sorted(changes.keys() - names)
+    raise TypeError(f"{cls.__name__}.__init__() got an unexpected keyword argument {extra[0]!r}")
 
 
 def fast_init_all(namespace: Mapping[str, object]) -> int:

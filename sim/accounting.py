@@ -59,6 +59,7 @@ ANSWERED = frozenset(
         EventType.ACTIVITY_TASK_CANCELED,
     }
 )
+_ACTIVITY_TIMERS = (rq.ActivityTimeoutTask, rq.ActivityRetryTask)  # built once, for isinstance
 
 
 class Ledger:
@@ -97,7 +98,7 @@ class Ledger:
             self.causes[(WORKFLOW, run_id, req.token.scheduled_event_id)] += 1
         elif isinstance(req, rq.FireTimer):
             task = req.task
-            if isinstance(task, rq.ActivityTimeoutTask | rq.ActivityRetryTask):
+            if isinstance(task, _ACTIVITY_TIMERS):
                 self.causes[(ACTIVITY, run_id, task.scheduled_event_id)] += 1
             elif isinstance(task, rq.WorkflowTaskTimeoutTask):
                 self.causes[(WORKFLOW, run_id, task.scheduled_event_id)] += 1

@@ -34,22 +34,37 @@ class Network:
         self.nodes[node.name] = node
 
     def send(self, src: str, dst: str, fn: Callable[..., None], *args: Any) -> None:
-        """Deliver `fn(*args)` at `dst` after a latency, unless a fault interferes."""
+        """Deliver `fn(*args)` at `dst` after a latency, unless a fault interferes.
+
+        The draws are `Faults.chance` and `Kernel.jitter` written out in place (one send
+        per message makes the calls count): the same draws in the same order, so the
+        same trace.
+        """
         node = self.nodes[dst]
         if not node.up:
             return
         faults = self.faults
         if faults.blocked and (src, dst) in faults.blocked:
             return  # partitions are counted when they begin (faults.switch), not per message
-        if faults.chance("drop"):
-            return
         kernel = self.kernel
-        delay = kernel.jitter(*self.latency)
-        if faults.delay_max and faults.chance("delay"):
-            delay += kernel.jitter(0, faults.delay_max)
+        random = kernel.rng.random
+        rates = faults.rates
+        rate = rates["drop"]
+        if rate > 0.0 and random() < rate:
+            faults.injected["drop"] += 1
+            return
+        low, high = self.latency
+        delay = low + int(random() * (high - low + 1))
+        if faults.delay_max:
+            rate = rates["delay"]
+            if rate > 0.0 and random() < rate:
+                faults.injected["delay"] += 1
+                delay += int(random() * (faults.delay_max + 1))
         kernel.after(delay, self._deliver, node, node.epoch, fn, args)
-        if faults.chance("duplicate"):
-            again = delay + kernel.jitter(*self.latency)
+        rate = rates["duplicate"]
+        if rate > 0.0 and random() < rate:
+            faults.injected["duplicate"] += 1
+            again = delay + low + int(random() * (high - low + 1))
             kernel.after(again, self._deliver, node, node.epoch, fn, args)
 
     @staticmethod

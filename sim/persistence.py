@@ -166,7 +166,9 @@ class Persistence:
                 records.append(
                     shardlib.ExecutionRecord(*key, record.version, record.state.next_event_id)
                 )
-        store = shardlib.StoreState(self.shards.shards, tuple(sorted(records, key=record_key)))
+        if len(records) > 1:
+            records.sort(key=record_key)
+        store = shardlib.StoreState(self.shards.shards, tuple(records))
         write = (
             shardlib.conditional_write if self.range_check else conditional_write_without_fence()
         )

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TypeAlias
 
 from core.errors import BadInput, InvalidTransition
@@ -60,6 +61,7 @@ NO_OWNER = ""
 # --- the shard map -------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=1 << 16)  # every write and every task add hashes its key again
 def fingerprint32(key: str) -> int:
     """Pinned 32-bit fingerprint of `key` (SHA-256 prefix; *not* farm.Fingerprint32)."""
     return int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:4], "big")

@@ -66,6 +66,10 @@ from sim.persistence import (
 if TYPE_CHECKING:
     from sim.retention import Retention
 
+# isinstance's type tuples, built once (`A | B` builds a union at every call)
+_REFUSED = (Unavailable, rq.Error)
+_PUSHED = (rq.WorkflowTaskTransfer, rq.ActivityTaskTransfer)
+ACQUIRED = shardlib.ShardState.ACQUIRED  # bound once: read on every request
 PUSH_RETRY = 1 * SECOND
 RESET_REDIRECTS = 100  # maxResetRedirectCount
 TIMER_RETRY = 200 * MS
@@ -132,7 +136,7 @@ class HistoryHost(Base):
 
     def _owned(self, shard_id: int, range_id: int | None = None) -> Shard | None:
         sh = self.shards.get(shard_id)
-        if sh is None or sh.ctx.state is not shardlib.ShardState.ACQUIRED:
+        if sh is None or sh.ctx.state is not ACQUIRED:
             return None
         if range_id is not None and sh.ctx.range_id != range_id:
             return None
@@ -166,7 +170,7 @@ class HistoryHost(Base):
             rule = transition_rule(error)
             monitor.violate(rule, f"{type(req).__name__}: {error}", run_id or None)
             return Unavailable(f"internal error: {error}")
-        if run_id and not isinstance(answer, Unavailable | rq.Error):
+        if run_id and not isinstance(answer, _REFUSED):
             monitor.ledger.served(run_id, req)  # accepted: a cause or an answer to account
         return answer
 
@@ -437,7 +441,7 @@ class HistoryHost(Base):
     def _process(self, sh: Shard, task: OutboxTask) -> None:
         t = task.task
         shard_id, range_id = sh.ctx.shard_id, sh.ctx.range_id
-        if isinstance(t, rq.WorkflowTaskTransfer | rq.ActivityTaskTransfer):
+        if isinstance(t, _PUSHED):
             self._push(shard_id, range_id, task)
         elif isinstance(t, rq.TimerTask):
             due = t.fire_time - self.faults.skew.get(self.name, 0)
@@ -473,7 +477,7 @@ class HistoryHost(Base):
         if self.owned_pending(shard_id, range_id, task.task_id) is None:
             return
         t = task.task
-        assert isinstance(t, rq.WorkflowTaskTransfer | rq.ActivityTaskTransfer)
+        assert isinstance(t, _PUSHED)
         if normal and isinstance(t, rq.WorkflowTaskTransfer) and t.sticky:
             state = self.run_state(task.run_id)
             if state is None:  # the run is gone: nothing to push (processWorkflowTask)

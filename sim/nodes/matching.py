@@ -35,6 +35,7 @@ RETRY_BACKOFF = SECOND // 5  # a transient error is retried after this, not at o
 COMPACT_AT = 256
 ViolationFn = Callable[[str, str], None]
 Key = tuple[m.TaskQueue, int]  # a task's queue and its key in that queue's state
+_STARTED = (StartedWorkflowTask, StartedActivityTask)  # built once, for isinstance
 
 
 class MatchingHost(Base):
@@ -138,7 +139,7 @@ class MatchingHost(Base):
         if epoch != self.epoch or self.attempts.get(key) != attempt:
             return
         if self.ack_before_started:
-            if isinstance(answer, StartedWorkflowTask | StartedActivityTask):
+            if isinstance(answer, _STARTED):
                 self._deliver(poller_id, answer)
             return
         if not self._dispatching(key):
@@ -275,7 +276,7 @@ def _key(entry: m.TaskEntry) -> int:
 
 
 def _classify(answer: Payload) -> m.RecordStartedReply:
-    if isinstance(answer, StartedWorkflowTask | StartedActivityTask):
+    if isinstance(answer, _STARTED):
         return m.RecordStartedReply.OK
     if isinstance(answer, rq.Error):
         if answer.kind is rq.ErrorKind.ALREADY_STARTED:

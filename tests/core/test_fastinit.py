@@ -8,11 +8,12 @@ import importlib
 import inspect
 import pkgutil
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
 import core
-from core.fastinit import fast_init, fast_init_all, slot_copier
+from core.fastinit import fast_init, fast_init_all, replace, slot_copier
 
 
 def _classes() -> tuple[type, type]:
@@ -150,3 +151,27 @@ def test_slot_copier_copies_every_field() -> None:
 
     with pytest.raises(TypeError, match="not stored in a slot"):
         slot_copier(NoSlots)
+
+
+@pytest.mark.parametrize(
+    "changes", [{}, {"a": 7}, {"b": "z", "c": (4,)}, {"a": 1, "checked": False}]
+)
+def test_replace_builds_what_dataclasses_replace_builds(changes: dict[str, object]) -> None:
+    slow, fast = _twins()
+    plain: Any = slow(2, "x", (1,))
+    made: Any = fast(2, "x", (1,))
+    expected = dataclasses.replace(plain, **changes)
+    got = replace(made, **changes)
+    assert dataclasses.astuple(got) == dataclasses.astuple(expected)
+    assert got.checked  # built by the constructor: __post_init__ ran again
+    assert type(got) is fast and got is not made
+
+
+def test_replace_refuses_what_dataclasses_replace_refuses() -> None:
+    slow, fast = _twins()
+    with pytest.raises(TypeError, match="unexpected keyword argument 'nope'"):
+        replace(fast(1), nope=2)
+    with pytest.raises(ValueError, match="negative"):
+        replace(fast(1), a=-1)  # __post_init__ still checks
+    with pytest.raises(TypeError, match="no fast constructor"):
+        replace(slow(1), a=2)  # a class without fast_init's constructor

@@ -10,10 +10,16 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import TypeVar
 
 T = TypeVar("T")
 _MASK = (1 << 64) - 1
+
+
+@lru_cache(maxsize=4096)  # every replay of a run seeds from its run id again
+def _seed_state(seed: bytes) -> int:
+    return int.from_bytes(hashlib.sha256(seed).digest()[:8], "big")
 
 
 class Prng:
@@ -22,7 +28,7 @@ class Prng:
     __slots__ = ("_state",)
 
     def __init__(self, seed: bytes) -> None:
-        self._state = int.from_bytes(hashlib.sha256(seed).digest()[:8], "big")
+        self._state = _seed_state(seed)
 
     def next64(self) -> int:
         self._state = (self._state + 0x9E3779B97F4A7C15) & _MASK

@@ -22,7 +22,7 @@ from core.events import (
     ActivityTaskStartedEventAttributes,
     ActivityTaskTimedOutEventAttributes,
 )
-from core.fastinit import fast_init_all
+from core.fastinit import fast_init_all, replace
 from core.opaque import Opaque
 from core.requests import (
     ActivityRetryTask,
@@ -136,7 +136,7 @@ def stale_timer_error(request: ActivityRequest) -> Error:
 def _start(call: Call) -> Reply:
     info, request = call.record(), call.request
     assert isinstance(request, RecordActivityTaskStarted)
-    started = dataclasses.replace(
+    started = replace(
         info,
         started=True,
         started_time=call.txn.now,
@@ -161,9 +161,7 @@ def _heartbeat(call: Call) -> Reply:
     assert isinstance(request, RecordActivityTaskHeartbeat)
     put(
         call.txn,
-        dataclasses.replace(
-            info, last_heartbeat_time=call.txn.now, heartbeat_details=request.details
-        ),
+        replace(info, last_heartbeat_time=call.txn.now, heartbeat_details=request.details),
     )
     return Heartbeat(cancel_requested=info.cancel_requested_event_id != 0)
 
@@ -234,7 +232,7 @@ def _retry_later(call: Call) -> Reply:
         assert isinstance(request, ActivityTimeoutTask)
         kind = request.timeout_type
         failure = timeout_failure(TIMEOUT_MESSAGE.format(TIMEOUT_NAME[kind]), kind)
-    retried = dataclasses.replace(
+    retried = replace(
         info,
         attempt=info.attempt + 1,
         stamp=info.stamp + 1,
@@ -254,7 +252,7 @@ def _retry_later(call: Call) -> Reply:
 
 
 def _reschedule(call: Call) -> Reply:  # the retry timer fired: dispatch the next attempt
-    rescheduled = dataclasses.replace(call.record(), scheduled_time=call.txn.now, backoff=False)
+    rescheduled = replace(call.record(), scheduled_time=call.txn.now, backoff=False)
     for task in dispatch_tasks(rescheduled):
         call.txn.task(task)
     put(call.txn, rescheduled)

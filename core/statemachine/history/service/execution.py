@@ -38,6 +38,7 @@ from core.events import (
     WorkflowExecutionTimedOutEventAttributes,
     WorkflowType,
 )
+from core.fastinit import replace
 from core.opaque import EMPTY_MESSAGE, JsonValue, Opaque
 from core.requests import (
     ChildOutcome,
@@ -124,7 +125,7 @@ def start_workflow_execution(
 ) -> Outcome:
     """A new run: its first events and tasks (with SignalWithStart, the signal first)."""
     run = run_timeout(req.run_timeout, req.execution_timeout)
-    req = dataclasses.replace(
+    req = replace(
         req, run_timeout=run, workflow_task_timeout=task_timeout(req.workflow_task_timeout, run)
     )
     state = MutableState(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 
 from core.enums import RetryState
 from core.opaque import JsonValue, Opaque
@@ -31,6 +32,7 @@ def parse_duration(text: str) -> int:
     return -value if sign else value
 
 
+@lru_cache(maxsize=1024)  # a workload's activities share a few policies; values are frozen
 def retry_policy(raw: Opaque | None) -> RetryPolicy:
     """The policy an activity runs under: the given one with defaults filled in.
 
@@ -71,6 +73,7 @@ def duration_text(ns: int) -> str:
     raise AssertionError(fraction)  # 9 digits always divide
 
 
+@lru_cache(maxsize=1024)
 def policy_json(policy: RetryPolicy) -> Opaque:
     """The policy as the server writes it into ActivityTaskScheduled: every default
     filled in (`retrypolicy.EnsureDefaults`), fields in protobuf number order, zero values

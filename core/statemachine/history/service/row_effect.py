@@ -29,17 +29,19 @@ class Mark:
 
 
 def mark(txn: Txn) -> Mark:
-    return Mark(len(txn.events), txn.state.buffered)
+    return Mark(len(txn.events), txn.buffered)
 
 
 def check(table: fsm.Table[S, I], row: fsm.Row[S, I], txn: Txn, before: Mark) -> None:
     """Raise `fsm.RowBroken` unless the handler's effect since `before` is the row's."""
-    buffered = txn.state.buffered
-    kept = {id(e) for e in buffered}
-    old = {id(e) for e in before.buffered}
+    buffered = txn.buffered
     written = [e.event_type for e in txn.events[before.appended :]]
-    written += [e.event_type for e in buffered if id(e) not in old]
-    retracted = [e.event_type for e in before.buffered if id(e) not in kept]
+    retracted: list[EventType] = []
+    if buffered is not before.buffered:  # the same tuple: nothing buffered or deleted
+        kept = {id(e) for e in buffered}
+        old = {id(e) for e in before.buffered}
+        written += [e.event_type for e in buffered if id(e) not in old]
+        retracted = [e.event_type for e in before.buffered if id(e) not in kept]
     fsm.check_effect(table, row, [e for e in written if e not in RUN_EVENTS], retracted)
 
 

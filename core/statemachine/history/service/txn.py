@@ -107,6 +107,11 @@ class Txn:
         self._next = value.next_event_id
 
     @property
+    def buffered(self) -> tuple[HistoryEvent, ...]:
+        """The state's buffered events (reading them folds no pending event count)."""
+        return self._state.buffered
+
+    @property
     def untouched(self) -> bool:
         """Nothing written, changed or emitted yet."""
         return self._state is self._origin and not self.events and not self.tasks
@@ -142,7 +147,7 @@ class Txn:
     def append(self, event_type: EventType, attributes: EventAttributes) -> int:
         """Write an event now; return its id."""
         event_id = self._next
-        self.events.append(HistoryEvent(event_id, event_type, attributes, event_time=self.now))
+        self.events.append(HistoryEvent(event_id, event_type, attributes, self.now))
         self._next = event_id + 1
         return event_id
 

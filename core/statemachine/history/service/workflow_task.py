@@ -49,6 +49,7 @@ from core.events import (
     WorkflowTaskStartedEventAttributes,
     WorkflowTaskTimedOutEventAttributes,
 )
+from core.fastinit import replace
 from core.opaque import Opaque
 from core.requests import (
     Error,
@@ -244,7 +245,7 @@ def record_workflow_task_started(
                 worker_version=req.worker_version,
             ),
         )
-    started = dataclasses.replace(
+    started = replace(
         wft,
         started_event_id=started_id,
         started_time=now,
@@ -261,7 +262,7 @@ def record_workflow_task_started(
         # Scheduled event is written only now names the queue it was polled from
         # (workflow_task_state_machine.go AddWorkflowTaskStartedEvent: the poll's queue).
         txn.set(sticky_queue="", sticky_schedule_to_start_timeout=0)
-        started = dataclasses.replace(started, sticky=False)
+        started = replace(started, sticky=False)
     txn.set(wft=started)
     txn.task(
         WorkflowTaskTimeoutTask(
