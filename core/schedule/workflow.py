@@ -66,7 +66,11 @@ class SchedulerWorkflow:
         if s.last_processed is None:
             s.last_processed = s.create_time = wf.now()
             s.conflict_token = 1
-        self.patches = [] if args.initial_patch is None else [args.initial_patch]
+        # workflow.go run: the initial patch is taken first; a patch signalled before
+        # this first task waits in the signal channel behind it (the handlers ran
+        # already, so it is in self.patches), never dropped.
+        if args.initial_patch is not None:
+            self.patches.insert(0, args.initial_patch)
         iterations = ITERATIONS_BEFORE_CONTINUE_AS_NEW
         while True:
             suggest_can = iterations <= 0
