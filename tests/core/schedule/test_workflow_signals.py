@@ -80,11 +80,13 @@ def _first_task(history: list[HistoryEvent]) -> tuple[list[str], list[SchedulePa
     out: list[str] = []
     for command in result.tasks[-1][1].commands:
         a = command.attributes
-        if isinstance(a, ScheduleActivityTaskCommandAttributes) and a.activity_type is not None:
-            if a.activity_type.name == api.ACTIVITY_START:
-                request = payloads.first(a.input)
-                assert isinstance(request, dict)
-                out.append(str(request["workflowId"]))
+        kind = a.activity_type if isinstance(a, ScheduleActivityTaskCommandAttributes) else None
+        if isinstance(a, ScheduleActivityTaskCommandAttributes) and kind is not None:
+            if kind.name != api.ACTIVITY_START:
+                continue
+            request = payloads.first(a.input)
+            assert isinstance(request, dict)
+            out.append(str(request["workflowId"]))
     instance = result.execution.instance
     assert isinstance(instance, SchedulerWorkflow)
     return out, instance.patches
