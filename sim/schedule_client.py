@@ -1,6 +1,6 @@
 """What a schedule's client asked of it, and when the scheduler saw it, from its histories.
 
-The `schedules` workload's client sends the scheduler "patch" (trigger-immediately,
+The `schedules` workload's client sends the scheduler "patch" (trigger-immediately, pause,
 backfill, unpause) and "update" signals (sim/schedule_workload.py `client_signals`).
 The scheduler applies the signals it has at a workflow task, at that task's time
 (`wf.now()`: when the task started); so a signal takes effect at the first workflow
@@ -24,12 +24,14 @@ state:
   pause took effect go too): from the last scheduled start decided before the pause
   (or the failed run's own time, if earlier) to the unpause.
 - that each pause was taken, independently of the scheduler: a client's pause (once a
-  task after it completed), and with pause on failure the first WatchWorkflow result
+  task after it completed), and with pause on failure a WatchWorkflow result
   reporting a tracked run failed or timed out (workflow.go processWatcherResult), must
-  be followed by a recorded pause, unless the chain was terminated first or an unpause
-  (or an update unpausing it) came before it was recorded: the scheduler applies a
-  pause and an unpause of one wake-up before it writes the attribute (INV-SCHEDULE-PAUSE:
-  a scheduler ignoring a pause records none).
+  be followed by a recorded pause, unless the schedule was deleted within the hour or
+  an unpause (or an update unpausing it) came before it was recorded: the scheduler
+  may apply both at one wake-up before it writes the attribute (INV-SCHEDULE-PAUSE: a
+  scheduler ignoring a pause records none). Likewise an unpause of a recorded pause
+  must be recorded (INV-SCHEDULE-ACTIONS: the times after it would be lost); starts
+  decided between an unpause and its record are the unpause's own.
 """
 
 from __future__ import annotations
@@ -82,7 +84,6 @@ class ClientView:
     _want_from: int = 0  # for a pause: where its exemption starts
     _want_at: int = 0  # when it was called for
     _want_why: str = ""
-    _want_seen: bool = False  # a workflow task completed since it was called for
     _last_started: int = 0  # the latest scheduled time whose start was decided
     _activities: dict[int, tuple[str, JsonValue]] = field(default_factory=dict)
 
@@ -122,7 +123,6 @@ class ClientView:
                 self._pending.remove(signal)
                 self._apply(*signal)
             self._in_task = []
-            self._want_seen = self._want is not None
         elif isinstance(a, ActivityTaskScheduledEventAttributes):
             kind = a.activity_type.name if a.activity_type else ""
             request = (payloads.from_payloads(a.input) or [None])[0]
@@ -130,7 +130,9 @@ class ClientView:
             nominal = _nominal(request, prefix) if kind == api.ACTIVITY_START else None
             if nominal is not None and nominal not in self.manual and self.is_spec_time(nominal):
                 self._last_started = max(self._last_started, nominal)
-                if self._recorded:
+                # An unpause applied starts what it can before the scheduler writes the
+                # attribute (processBuffer, then updateMemoAndSearchAttributes).
+                if self._recorded and self._want is not False:
                     self.problems.append(
                         ("INV-SCHEDULE-PAUSE", f"{wid}: started {nominal} while paused")
                     )
@@ -149,17 +151,17 @@ class ClientView:
 
     def _call_for(self, paused: bool, exempt_from: int, at: int, why: str) -> None:
         """The client or a failure calls for `paused`: expect the scheduler to record it.
-        Its opposite, called for at the same task, may be undone with it before the
-        scheduler writes the attribute (one iteration applies both): neither is expected."""
+        If its opposite is still unrecorded, neither is expected: the scheduler may apply
+        both in one iteration (a watch result and a patch of one wake-up) and write
+        nothing, and the history does not show which wake-up applied which."""
         if self._want is not None and self._want != paused:
-            if not self._want_seen:
-                self._want = None
-            return  # the earlier one is still expected
+            self._want = None
+            return
         if paused == self._recorded:
             return
         if self._want is None:
             self._want, self._want_from, self._want_at = paused, exempt_from, at
-            self._want_why, self._want_seen = why, False
+            self._want_why = why
         self._want_from = min(self._want_from, exempt_from)
 
     def _upserted(self, a: UpsertWorkflowSearchAttributesEventAttributes) -> None:
