@@ -1,6 +1,6 @@
 """What a schedule's client asked of it, and when the scheduler saw it, from its histories.
 
-The `schedules` workload's client sends the scheduler "patch" (trigger-immediately,
+The `schedules` workload's client sends the scheduler "patch" (trigger-immediately, pause,
 backfill, unpause) and "update" signals (sim/schedule_workload.py `client_signals`).
 The scheduler applies the signals it has at a workflow task, at that task's time
 (`wf.now()`: when the task started); so a signal takes effect at the first workflow
@@ -14,12 +14,24 @@ state:
 - the manual starts expected: a backfill at every spec time in [start, end]
   (InclusiveBackfillStartTime); a trigger at some time after it was sent (the
   scheduler takes it when its loop next wakes, which the history does not mark);
-- the pauses on failure: from the first WatchWorkflow result that reports a tracked
-  run failed or timed out (workflow.go processWatcherResult), to the task that applies
-  an unpause or an update that leaves the schedule unpaused. While paused, no start of a
-  scheduled (not manual) time may be decided (INV-SCHEDULE-PAUSE); the scheduled times
-  from the failed run's own time to the unpause may go untaken uncounted, as Temporal
-  drops them (workflow.go processBuffer: a start that cannot be taken is skipped).
+- the pauses: when each took effect and ended is what the scheduler recorded, the
+  TemporalSchedulePaused search attribute it upserts on its own run when its paused
+  state changes (workflow.go updateMemoAndSearchAttributes), read at the task that
+  wrote it. While recorded paused, no start of a scheduled (not manual) time may be
+  decided (INV-SCHEDULE-PAUSE); the scheduled times in a pause may go untaken
+  uncounted, as Temporal drops them (workflow.go processTimeRange skips a paused span;
+  processBuffer skips a start that cannot be taken, so the times buffered when the
+  pause took effect go too): from the last scheduled start decided before the pause
+  (or the failed run's own time, if earlier) to the unpause.
+- that each pause was taken, independently of the scheduler: a client's pause (once a
+  task after it completed), and with pause on failure a WatchWorkflow result
+  reporting a tracked run failed or timed out (workflow.go processWatcherResult), must
+  be followed by a recorded pause, unless the schedule was deleted within the hour or
+  an unpause (or an update unpausing it) came before it was recorded: the scheduler
+  may apply both at one wake-up before it writes the attribute (INV-SCHEDULE-PAUSE: a
+  scheduler ignoring a pause records none). Likewise an unpause of a recorded pause
+  must be recorded (INV-SCHEDULE-ACTIONS: the times after it would be lost); starts
+  decided between an unpause and its record are the unpause's own.
 """
 
 from __future__ import annotations
@@ -30,11 +42,12 @@ from dataclasses import dataclass, field
 
 from core import payloads
 from core.enums import EventType as E
-from core.errors import BadInput
+from core.errors import BadInput, BadPayload
 from core.events import (
     ActivityTaskCompletedEventAttributes,
     ActivityTaskScheduledEventAttributes,
     HistoryEvent,
+    UpsertWorkflowSearchAttributesEventAttributes,
     WorkflowExecutionSignaledEventAttributes,
 )
 from core.opaque import JsonValue
@@ -47,6 +60,7 @@ from core.timefmt import parse_rfc3339
 Problem = tuple[str, str]
 FAILED_STATUSES = ("Failed", "TimedOut")
 FOREVER = 2**62
+SLACK = 3600 * SECOND  # a schedule deleted this soon after a pause may not have written it
 BACKFILL_INCLUSIVE = 1_000_000  # workflow.go: a backfill's start time itself may match
 
 
@@ -59,12 +73,18 @@ class ClientView:
     segments: list[tuple[int, CompiledSpec]]  # (from, exclusive; spec) in time order
     manual: set[int] = field(default_factory=set)  # backfilled nominal times, whole seconds
     triggers: list[int] = field(default_factory=list)  # when each trigger was sent
-    paused_since: list[tuple[int, int]] = field(default_factory=list)  # (failed nominal, to)
+    paused_since: list[tuple[int, int]] = field(default_factory=list)  # (from, to) exempt
     problems: list[Problem] = field(default_factory=list)
     _pending: list[tuple[str, JsonValue]] = field(default_factory=list)
     _in_task: list[tuple[str, JsonValue]] = field(default_factory=list)
     _task_time: int = 0
-    _paused_at: int | None = None  # the failed run's nominal time while paused
+    _recorded: bool = False  # TemporalSchedulePaused as the scheduler last wrote it
+    _span_from: int = 0  # where the recorded pause's exemption starts
+    _want: bool | None = None  # the paused state called for and not recorded yet
+    _want_from: int = 0  # for a pause: where its exemption starts
+    _want_at: int = 0  # when it was called for
+    _want_why: str = ""
+    _last_started: int = 0  # the latest scheduled time whose start was decided
     _activities: dict[int, tuple[str, JsonValue]] = field(default_factory=dict)
 
     def read(self, wid: str, chain: Sequence[Sequence[HistoryEvent]], prefix: str) -> None:
@@ -72,8 +92,20 @@ class ClientView:
             self._activities = {}
             for event in history:
                 self._event(wid, event, prefix)
-        if self._paused_at is not None:
-            self.paused_since.append((self._paused_at, FOREVER))
+        if self._recorded:
+            self.paused_since.append((self._span_from, FOREVER))
+        last = chain[-1][-1] if chain and chain[-1] else None
+        deleted_soon = (
+            last is not None
+            and last.event_type is E.WORKFLOW_EXECUTION_TERMINATED
+            and (last.event_time or 0) - self._want_at < SLACK
+        )
+        if self._want is not None and not deleted_soon:
+            if self._want:
+                problem = ("INV-SCHEDULE-PAUSE", f"{wid}: {self._want_why}, never paused")
+            else:
+                problem = ("INV-SCHEDULE-ACTIONS", f"{wid}: {self._want_why}, never unpaused")
+            self.problems.append(problem)
 
     def _event(self, wid: str, event: HistoryEvent, prefix: str) -> None:
         a = event.attributes
@@ -95,31 +127,67 @@ class ClientView:
             kind = a.activity_type.name if a.activity_type else ""
             request = (payloads.from_payloads(a.input) or [None])[0]
             self._activities[event.event_id] = (kind, request)
-            if kind == api.ACTIVITY_START and self._paused_at is not None:
-                nominal = _nominal(request, prefix)
-                if (
-                    nominal is not None
-                    and nominal not in self.manual
-                    and self.is_spec_time(nominal)
-                ):
+            nominal = _nominal(request, prefix) if kind == api.ACTIVITY_START else None
+            if nominal is not None and nominal not in self.manual and self.is_spec_time(nominal):
+                self._last_started = max(self._last_started, nominal)
+                # An unpause applied starts what it can before the scheduler writes the
+                # attribute (processBuffer, then updateMemoAndSearchAttributes).
+                if self._recorded and self._want is not False:
                     self.problems.append(
-                        ("INV-SCHEDULE-PAUSE", f"{wid}: started {nominal} while paused on failure")
+                        ("INV-SCHEDULE-PAUSE", f"{wid}: started {nominal} while paused")
                     )
         elif isinstance(a, ActivityTaskCompletedEventAttributes):
             kind, request = self._activities.get(a.scheduled_event_id, ("", None))
             if kind == api.ACTIVITY_WATCH and self.pause_on_failure:
-                self._watched(payloads.first(a.result), request, prefix)
+                self._watched(payloads.first(a.result), request, prefix, t)
+        elif isinstance(a, UpsertWorkflowSearchAttributesEventAttributes):
+            self._upserted(a)
 
-    def _watched(self, result: JsonValue, request: JsonValue, prefix: str) -> None:
+    def _watched(self, result: JsonValue, request: JsonValue, prefix: str, t: int) -> None:
         status = result.get("status") if isinstance(result, dict) else None
-        if status in FAILED_STATUSES and self._paused_at is None:
-            job = request.get("workflowId") if isinstance(request, dict) else None
-            nominal = _nominal({"workflowId": job}, prefix) if isinstance(job, str) else None
-            self._paused_at = 0 if nominal is None else nominal
+        if status in FAILED_STATUSES:
+            nominal = _nominal(request, prefix)
+            self._call_for(True, t if nominal is None else nominal, t, f"run {nominal} failed")
+
+    def _call_for(self, paused: bool, exempt_from: int, at: int, why: str) -> None:
+        """The client or a failure calls for `paused`: expect the scheduler to record it.
+        If its opposite is still unrecorded, neither is expected: the scheduler may apply
+        both in one iteration (a watch result and a patch of one wake-up) and write
+        nothing, and the history does not show which wake-up applied which."""
+        if self._want is not None and self._want != paused:
+            self._want = None
+            return
+        if paused == self._recorded:
+            return
+        if self._want is None:
+            self._want, self._want_from, self._want_at = paused, exempt_from, at
+            self._want_why = why
+        self._want_from = min(self._want_from, exempt_from)
+
+    def _upserted(self, a: UpsertWorkflowSearchAttributesEventAttributes) -> None:
+        fields = a.search_attributes.value() if a.search_attributes is not None else None
+        indexed = fields.get("indexedFields") if isinstance(fields, dict) else None
+        item = indexed.get(api.SCHEDULE_PAUSED) if isinstance(indexed, dict) else None
+        if item is None:
+            return
+        with contextlib.suppress(BadPayload):
+            paused = payloads.from_payload(item)
+            if paused is True and not self._recorded:
+                # The times buffered but not started yet when it paused are dropped
+                # (processBuffer): those after the last scheduled start, or after the
+                # failed run's own time.
+                self._recorded, self._span_from = True, self._last_started
+                if self._want:
+                    self._span_from = min(self._want_from, self._span_from)
+            elif paused is False and self._recorded:
+                self.paused_since.append((self._span_from, self._task_time))
+                self._recorded = False
+            if self._want == paused:
+                self._want = None
 
     @property
     def paused_at_end(self) -> bool:
-        return any(to == FOREVER for _, to in self.paused_since)
+        return self._recorded
 
     def _apply(self, name: str, value: JsonValue) -> None:
         now = self._task_time
@@ -128,8 +196,8 @@ class ClientView:
                 update = api.FullUpdateRequest.from_json(value)
                 self.segments.append((now, compile_spec(update.schedule.spec)))
                 self.pause_on_failure = update.schedule.policies.pause_on_failure
-                if not update.schedule.state.paused:
-                    self._unpause(now)
+                paused = update.schedule.state.paused
+                self._call_for(paused, now, now, f"update at {now} to paused={paused}")
             return
         try:
             patch = SchedulePatch.from_json(value if isinstance(value, dict) else {})
@@ -138,13 +206,10 @@ class ClientView:
         for backfill in patch.backfill_request:
             start = backfill.start_time - BACKFILL_INCLUSIVE
             self.manual |= set(self.times(self.spec_at(now), start, backfill.end_time))
+        if patch.pause:
+            self._call_for(True, now, now, f"pause at {now}")
         if patch.unpause:
-            self._unpause(now)
-
-    def _unpause(self, now: int) -> None:
-        if self._paused_at is not None:
-            self.paused_since.append((self._paused_at, now))
-            self._paused_at = None
+            self._call_for(False, now, now, f"unpause at {now}")
 
     def is_spec_time(self, nominal: int) -> bool:
         """Whether a nominal time is one the spec in force gives (a trigger's is not)."""

@@ -26,8 +26,11 @@ are read from the histories by sim/schedule_client.py.
   failed), and each trigger has a start at or after it that no spec or backfill
   gives; not for CANCEL_OTHER and TERMINATE_OTHER, which drop the ALLOW_ALL starts
   beside them (buffer.go). Twice is INV-SCHEDULE-NO-DUPLICATE.
-- INV-SCHEDULE-PAUSE: with pause on failure, once a watch has reported a started run
-  failed or timed out, no start of a scheduled time is decided until an unpause.
+- INV-SCHEDULE-PAUSE: while the scheduler has recorded itself paused (the
+  TemporalSchedulePaused search attribute it upserts), no start of a scheduled time is
+  decided; and each pause called for - a client's pause signal, or with pause on
+  failure a watch reporting a started run failed or timed out - is recorded, unless an
+  unpause came first or the schedule was deleted.
 """
 
 from __future__ import annotations
@@ -64,7 +67,7 @@ INVARIANTS: tuple[tuple[str, str], ...] = (
     ("INV-SCHEDULE-NO-DUPLICATE", "no schedule time started twice, no start refused as a repeat"),
     ("INV-SCHEDULE-CATCHUP", "no time started after its catch-up window had passed"),
     ("INV-SCHEDULE-MANUAL", "each triggered or backfilled time started once"),
-    ("INV-SCHEDULE-PAUSE", "no scheduled time started while paused on failure"),
+    ("INV-SCHEDULE-PAUSE", "each pause taken; no scheduled time started while paused"),
 )
 REPLACING = (OverlapPolicy.CANCEL_OTHER, OverlapPolicy.TERMINATE_OTHER)
 _RUN_CLOSES = (E.WORKFLOW_EXECUTION_COMPLETED, E.WORKFLOW_EXECUTION_TERMINATED)

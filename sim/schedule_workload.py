@@ -14,9 +14,9 @@ internal worker (sim/nodes/internal_worker.py) runs it. A schedule is one of
 Each has a random overlap policy and catch-up window, and some pause on failure; its
 action starts `ScheduledJob`, which sleeps for a duration drawn so that runs often
 overlap, and sometimes fails. A simulated client sends some schedules, at seeded
-times, a trigger-immediately, a backfill, an unpause and (monthly ones) an update to
-another spec (`client_signals`), as the "patch" and "update" signals PatchSchedule and
-UpdateSchedule send.
+times, a trigger-immediately, a backfill, an unpause, (monthly ones) an update to
+another spec, and a pause, most often lifted by an unpause later (`client_signals`), as
+the "patch" and "update" signals PatchSchedule and UpdateSchedule send.
 """
 
 from __future__ import annotations
@@ -110,6 +110,7 @@ TRIGGER_AT = (12 * 3600 + 47 * 60 + 13) * SECOND
 UNPAUSE_AT = (15 * 3600 + 41 * 60 + 7) * SECOND
 UPDATE_AT = (10 * 3600 + 23 * 60 + 31) * SECOND
 BACKFILL_AT = (2 * 3600 + 13 * 60 + 11) * SECOND
+PAUSE_AT = (7 * 3600 + 17 * 60 + 29) * SECOND
 
 
 def client_signals(
@@ -118,7 +119,8 @@ def client_signals(
     """What a client sends the schedule, as (delay after creation, signal, value): a
     trigger-immediately, a backfill of times before the creation (never scheduled, so
     their ids are free), an unpause (after a pause on failure) and, for a monthly
-    schedule, an update to another spec - each with some probability."""
+    schedule, an update to another spec, and a pause followed, two times in three, by an
+    unpause - each with some probability."""
     out: list[tuple[int, str, JsonValue]] = []
     allow_all = OverlapPolicy.ALLOW_ALL
     if rng.random() < 0.3:
@@ -137,6 +139,15 @@ def client_signals(
         spec = replace(schedule.spec, cron_string=(rng.choice(CRONS),), interval=())
         update = FullUpdateRequest(replace(schedule, spec=spec))
         out.append((rng.randint(8, 22) * DAY + UPDATE_AT, api.SIGNAL_UPDATE, update.to_json()))
+    if rng.random() < 0.3:
+        at = rng.randint(3, 20) * DAY + PAUSE_AT if monthly else rng.randint(10, 40) * SECOND
+        out.append((at, api.SIGNAL_PATCH, SchedulePatch(pause="client pause").to_json()))
+        if rng.random() < 2 / 3:
+            after = (
+                rng.randint(1, 4) * DAY + 3600 * SECOND if monthly else rng.randint(5, 15) * SECOND
+            )
+            unpause = SchedulePatch(unpause="client unpause").to_json()
+            out.append((at + after, api.SIGNAL_PATCH, unpause))
     return out
 
 

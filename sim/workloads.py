@@ -146,9 +146,10 @@ def _schedule_script(rng: random.Random, index: int) -> Script:
         Action(at, "signal", n, name, payloads.to_payloads([value]))
         for n, (at, name, value) in enumerate(signals)
     ]
-    if monthly or schedule.policies.pause_on_failure:
+    paused = any(isinstance(v, dict) and v.get("pause") for _, _, v in signals)
+    if monthly or schedule.policies.pause_on_failure or paused:
         # DeleteSchedule: a monthly one after its month; a dense one that may stay
-        # paused on failure (a paused schedule never ends itself) after its retention.
+        # paused (a paused schedule never ends itself) after its retention.
         actions.append(Action(MONTH + SECOND if monthly else 8 * DAY, "terminate"))
     return Script(
         api.WORKFLOW_TYPE,

@@ -46,6 +46,7 @@ ALREADY_STARTED = "serviceerror.WorkflowExecutionAlreadyStarted"
 # schedule's id.
 SCHEDULED_START_TIME = "TemporalScheduledStartTime"
 SCHEDULED_BY_ID = "TemporalScheduledById"
+SCHEDULE_PAUSED = "TemporalSchedulePaused"  # the scheduler upserts it on its own run
 
 
 def workflow_id(schedule_id: str) -> str:

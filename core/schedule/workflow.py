@@ -11,8 +11,10 @@ Differences from Temporal, all forced by the model's shape: the StartWorkflow, C
 Terminate and refresh calls are ordinary activities on the per-namespace task queue,
 not local activities (the simulator runs local activities synchronously, and these
 calls go through the frontend); next times are computed inline rather than inside
-SideEffect markers (core's spec code is deterministic), and the memo and search
-attributes the scheduler writes on its own run for ListSchedules are left out.
+SideEffect markers (core's spec code is deterministic), and of the memo and search
+attributes the scheduler writes on its own run for ListSchedules only
+TemporalSchedulePaused is written (sim/schedule_client.py reads from it when a pause
+took effect).
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ class SchedulerWorkflow:
         self.timer_deadline = 0
         self.watcher: ActivityHandle | None = None
         self.watching = ""
+        self.paused_written: bool | None = None  # TemporalSchedulePaused as last upserted
 
     @run
     async def run(self, wf: Context, args_json: JsonValue) -> None:
@@ -66,7 +69,11 @@ class SchedulerWorkflow:
         if s.last_processed is None:
             s.last_processed = s.create_time = wf.now()
             s.conflict_token = 1
-        self.patches = [] if args.initial_patch is None else [args.initial_patch]
+        # workflow.go run: the initial patch is taken first; a patch signalled before
+        # this first task waits in the signal channel behind it (the handlers ran
+        # already, so it is in self.patches), never dropped.
+        if args.initial_patch is not None:
+            self.patches.insert(0, args.initial_patch)
         iterations = ITERATIONS_BEFORE_CONTINUE_AS_NEW
         while True:
             suggest_can = iterations <= 0
@@ -83,11 +90,22 @@ class SchedulerWorkflow:
             s.process_backfills()
             while await self._process_buffer(wf):
                 pass
+            self._write_paused(wf)
             expiry = s.retention_expiration(wake)
             if expiry is not None and expiry <= wf.now():
                 return
             await self._sleep(wf, wake)
         wf.continue_as_new(s.to_args().to_json())
+
+    def _write_paused(self, wf: Context) -> None:
+        """workflow.go updateMemoAndSearchAttributes: upsert TemporalSchedulePaused when
+        it differs from the value the run last wrote. Each run writes it at its first
+        iteration (a Temporal run inherits its predecessor's and writes on change only)."""
+        assert self.s is not None
+        paused = self.s.schedule.state.paused
+        if paused != self.paused_written:
+            wf.upsert_search_attributes({api.SCHEDULE_PAUSED: paused})
+            self.paused_written = paused
 
     def _nothing_pending(self) -> bool:
         return not self.patches and self.pending_update is None

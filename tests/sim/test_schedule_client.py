@@ -30,7 +30,14 @@ from sim import workloads
 from sim.config import SimConfig
 from sim.kernel import SECOND, T0
 from sim.run import RunResult
-from sim.schedule_workload import BACKFILL_AT, DAY, TRIGGER_AT, UNPAUSE_AT, UPDATE_AT
+from sim.schedule_workload import (
+    BACKFILL_AT,
+    DAY,
+    PAUSE_AT,
+    TRIGGER_AT,
+    UNPAUSE_AT,
+    UPDATE_AT,
+)
 from tests.sim.test_schedules import _jobs, _one_schedule, _run
 
 HOUR = 3600 * SECOND
@@ -203,3 +210,55 @@ def test_two_patches_before_a_wake_up_are_both_applied(monkeypatch: pytest.Monke
     assert result.violations == ()
     backfilled = {f"c-{rfc3339(T0 - d * DAY)}" for d in (1, 2, 3)}
     assert backfilled <= set(_jobs(cluster, "c-"))
+
+
+# Every six hours; the client pauses it on day 1 at 07:17 and unpauses it on day 2 at
+# 15:41 (or never): 12:00 and 18:00 of day 1 and 00:00 to 12:00 of day 2 are not taken.
+PAUSE = _signal(0, DAY + PAUSE_AT, api.SIGNAL_PATCH, SchedulePatch(pause="hold").to_json())
+RESUME = _signal(1, 2 * DAY + UNPAUSE_AT, api.SIGNAL_PATCH, SchedulePatch(unpause="go").to_json())
+END = workloads.Action(3 * DAY + SECOND, "terminate")
+
+
+def _paused(
+    monkeypatch: pytest.MonkeyPatch, *actions: workloads.Action
+) -> tuple[RunResult, set[str]]:
+    monkeypatch.setitem(workloads.WORKLOADS, "schedules", _one_schedule(SIX_HOURLY, actions))
+    result, cluster = _run(SimConfig(seed=4, workflows=1, workload="schedules", faults=()))
+    return result, {k.removeprefix("c-") for k in _jobs(cluster, "c-")}
+
+
+def test_a_client_pause_and_unpause(monkeypatch: pytest.MonkeyPatch) -> None:
+    result, started = _paused(monkeypatch, PAUSE, RESUME, END)
+    assert result.violations == ()
+    taken = [
+        h for h in range(6, 3 * 24 + 1, 6) if not DAY + PAUSE_AT < h * HOUR <= 2 * DAY + UNPAUSE_AT
+    ]
+    assert started == {rfc3339(T0 + h * HOUR) for h in taken}
+    assert len(taken) == 12 - 5  # 12:00, 18:00 of day 1; 00:00, 06:00, 12:00 of day 2
+
+
+def test_a_scheduler_ignoring_a_pause_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    original = Scheduler.process_patch
+
+    def no_pause(self: Scheduler, patch: SchedulePatch, now: int) -> None:
+        original(self, replace(patch, pause=""), now)
+
+    monkeypatch.setattr(Scheduler, "process_patch", no_pause)
+    result, started = _paused(monkeypatch, PAUSE, END)
+    assert rfc3339(T0 + 2 * DAY) in started  # it went on starting
+    problems = [v for v in result.violations if v.id == "INV-SCHEDULE-PAUSE"]
+    assert problems and "never paused" in problems[0].message
+
+
+def test_starting_while_paused_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A scheduler that records the pause but takes its times all the same."""
+    original = Scheduler.can_take_scheduled_action
+
+    def ignore_paused(self: Scheduler, manual: bool, decrement: bool) -> bool:
+        return original(self, True, decrement)
+
+    monkeypatch.setattr(Scheduler, "can_take_scheduled_action", ignore_paused)
+    result, started = _paused(monkeypatch, PAUSE, RESUME, END)
+    assert rfc3339(T0 + 2 * DAY) in started
+    problems = [v for v in result.violations if v.id == "INV-SCHEDULE-PAUSE"]
+    assert problems and "while paused" in problems[0].message
