@@ -13,6 +13,8 @@ from datetime import timedelta
 import pytest
 from temporalio import workflow
 from temporalio.client import Client
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
 from tests.adapters.serve.serving import serve
@@ -32,7 +34,19 @@ class SdkParent:
         return str(await workflow.execute_child_workflow(SdkChild.run, id=child_id))
 
 
-WORKFLOWS = [SdkChild, SdkParent]
+@workflow.defn(name="SdkRetried", sandboxed=False)
+class SdkRetried:
+    """Fails its first attempt; a later one returns its input and the memo it sees."""
+
+    @workflow.run
+    async def run(self, text: str) -> list[str | int]:
+        info = workflow.info()
+        if info.attempt == 1:
+            raise ApplicationError("first attempt fails")
+        return [text, info.attempt, str(workflow.memo_value("tag", ""))]
+
+
+WORKFLOWS = [SdkChild, SdkParent, SdkRetried]
 
 
 @pytest.fixture(scope="module")
@@ -74,5 +88,24 @@ def test_describe_and_list_name_the_root_of_the_runs_tree(address: str) -> None:
         assert (child.root_id, child.root_run_id) == (parent_id, parent.result_run_id)
         listed = [w async for w in client.list_workflows(f"WorkflowId = '{child_id}'")]
         assert [(w.root_id, w.root_run_id) for w in listed] == [(parent_id, parent.result_run_id)]
+
+    run_with_worker(address, body)
+
+
+def test_a_retried_run_starts_with_the_first_runs_input_and_memo(address: str) -> None:
+    """A workflow retry's next run gets the failed run's input, header, memo and search
+    attributes again (the SDK's test_retry_policy: the second attempt lost its argument)."""
+
+    async def body(client: Client, queue: str) -> None:
+        handle = await client.start_workflow(
+            SdkRetried.run,
+            "the input",
+            id=f"r-{uuid.uuid4()}",
+            task_queue=queue,
+            memo={"tag": "kept"},
+            retry_policy=RetryPolicy(initial_interval=timedelta(milliseconds=1)),
+            execution_timeout=timedelta(seconds=30),
+        )
+        assert await handle.result() == ["the input", 2, "kept"]
 
     run_with_worker(address, body)

@@ -55,7 +55,13 @@ from core.requests import (
 )
 from core.statemachine import fsm
 from core.statemachine.history.service import workflow_task
-from core.statemachine.history.service.state import MutableState, ResetPoint, RunStatus, evolve
+from core.statemachine.history.service.state import (
+    MutableState,
+    ResetPoint,
+    RetryCarry,
+    RunStatus,
+    evolve,
+)
 from core.statemachine.history.service.txn import Outcome, Txn, finish, unchanged
 from core.timefmt import rfc3339
 
@@ -149,6 +155,11 @@ def start_workflow_execution(
         retention=req.retention,
         memo=req.memo,
         search_attributes=req.search_attributes,
+        retry_carry=(
+            RetryCarry(req.input, req.header, req.memo, req.search_attributes)
+            if req.retry_policy is not None
+            else None
+        ),
     )
     txn = Txn(state, now)
     txn.append(

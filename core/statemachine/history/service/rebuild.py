@@ -59,6 +59,7 @@ from core.statemachine.history.service.state import (
     DEFAULT_RETENTION,
     MutableState,
     ParentInfo,
+    RetryCarry,
     RunStatus,
 )
 
@@ -152,6 +153,11 @@ def _started(event: HistoryEvent, ids: RunIds, now: int) -> MutableState:
         retention=ids.retention,
         memo=a.memo,
         search_attributes=a.search_attributes,
+        retry_carry=(
+            RetryCarry(a.input, a.header, a.memo, a.search_attributes)
+            if a.retry_policy is not None
+            else None
+        ),
     )
 
 

@@ -181,6 +181,19 @@ class UpdateInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class RetryCarry:
+    """What a retry's next run starts with again: the input, header, memo and search
+    attributes of this run's WorkflowExecutionStarted event (`handleRetry` reads the
+    start event and `SetupNewWorkflowForRetryOrCron` passes them on,
+    service/history/workflow/retry.go)."""
+
+    input: Opaque | None = None
+    header: Opaque | None = None
+    memo: Opaque | None = None
+    search_attributes: Opaque | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class MutableState:
     """Everything the history service knows about one run, besides its events."""
 
@@ -238,6 +251,8 @@ class MutableState:
     # The service never computes it; the host that persists the events adds their size
     # (`enforce.persisted`). LIMIT-HISTORY-SIZE compares it with the limit.
     history_size: int = 0
+    # The start's values a retry carries over; kept only for a run with a retry policy.
+    retry_carry: RetryCarry | None = None
 
     @property
     def running(self) -> bool:

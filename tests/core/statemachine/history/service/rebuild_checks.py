@@ -43,6 +43,7 @@ COMPARED = frozenset(
         "first_run_id",
         "attempt",
         "retry_policy",
+        "retry_carry",  # Started's input, header, memo, search attributes (with a policy)
         "parent",
         "root",
         "backoff_pending",
