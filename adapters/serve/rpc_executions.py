@@ -94,6 +94,7 @@ def start_request(fe: Frontend, req: Any, run_id: str) -> rq.StartWorkflowExecut
         header=convert.opaque(req, "header"),
         memo=convert.opaque(req, "memo"),
         search_attributes=typed_search_attributes(fe, req.namespace, req),
+        user_metadata=convert.opaque(req, "user_metadata"),
         namespace_id=fe.namespace(req.namespace).id,
         retention=fe.namespace(req.namespace).retention_ns,
     )

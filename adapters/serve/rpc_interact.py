@@ -270,10 +270,32 @@ async def _await_stage(
         if view.stage >= wanted:
             return view
         if run is not None and not run.state.running:
-            raise errors.not_found("workflow execution already completed")
+            return _aborted(view)
         timeout = None if deadline is None else max(0.0, deadline - loop.time() - 0.5)
         if not await fe.runtime.waiters.change(run.state.run_id if run else run_id, timeout):
             return view  # the caller polls again (PollWorkflowExecutionUpdate)
+
+
+# The outcome of an update accepted by a run that closed before completing it
+# (service/history/workflow/update/errors_failures.go).
+ACCEPTED_UPDATE_COMPLETED_WORKFLOW = failure_pb.Failure(
+    message="Workflow Update failed because the Workflow completed before the Update completed.",
+    source="Server",
+    application_failure_info=failure_pb.ApplicationFailureInfo(
+        type="AcceptedUpdateCompletedWorkflow", non_retryable=True
+    ),
+)
+
+
+def _aborted(view: UpdateView) -> UpdateView:
+    """What the run's closing made of an update it had not completed, as the server's
+    registry aborts it (`AbortReasonWorkflowCompleted`, update/abort_reason.go): an
+    accepted one completes with a failure, an admitted one is NotFound."""
+    if view.stage == STAGE_ACCEPTED:
+        outcome = update_pb.Outcome()
+        outcome.failure.CopyFrom(ACCEPTED_UPDATE_COMPLETED_WORKFLOW)
+        return UpdateView(STAGE_COMPLETED, outcome)
+    raise errors.not_found("workflow update was aborted by closing workflow")
 
 
 def _stage_wanted(wait_policy: Any) -> int:
@@ -306,10 +328,13 @@ async def update_workflow_execution(
     state = fe.state(req.namespace, execution.workflow_id, execution.run_id)
     if req.first_execution_run_id and state.first_run_id != req.first_execution_run_id:
         raise errors.not_found("workflow execution not found for the given first execution run id")
-    if not state.running:
-        raise errors.not_found("workflow execution already completed")
     run_id = state.run_id
     existing = _view(fe, req.namespace, execution.workflow_id, run_id, meta.update_id)
+    # A closed run still answers for an update it knows, so that a repeated request
+    # sees the same result (updateworkflow/api.go: `updateReg.Find` before
+    # ErrWorkflowCompleted).
+    if not state.running and existing is None:
+        raise errors.not_found("workflow execution already completed")
     if existing is None:
         admit = rq.UpdateWorkflowExecution(meta.update_id, convert.opaque(req, "request"))
         await fe.call(context, req.namespace, execution.workflow_id, run_id, admit)

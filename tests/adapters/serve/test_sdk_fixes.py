@@ -6,13 +6,14 @@ event loop per test."""
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import timedelta
 
 import pytest
 from temporalio import workflow
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateStage
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
@@ -46,7 +47,33 @@ class SdkRetried:
         return [text, info.attempt, str(workflow.memo_value("tag", ""))]
 
 
-WORKFLOWS = [SdkChild, SdkParent, SdkRetried]
+@workflow.defn(name="SdkUpdated", sandboxed=False)
+class SdkUpdated:
+    """Completes on `finish`; `hang` is accepted and never completes, `echo` answers."""
+
+    def __init__(self) -> None:
+        self.done = False
+
+    @workflow.run
+    async def run(self) -> str:
+        await workflow.wait_condition(lambda: self.done)
+        return "finished"
+
+    @workflow.signal
+    def finish(self) -> None:
+        self.done = True
+
+    @workflow.update(unfinished_policy=workflow.HandlerUnfinishedPolicy.ABANDON)
+    async def hang(self) -> str:
+        await workflow.wait_condition(lambda: False)
+        return "never"
+
+    @workflow.update
+    def echo(self, value: str) -> str:
+        return value
+
+
+WORKFLOWS = [SdkChild, SdkParent, SdkRetried, SdkUpdated]
 
 
 @pytest.fixture(scope="module")
@@ -107,5 +134,77 @@ def test_a_retried_run_starts_with_the_first_runs_input_and_memo(address: str) -
             execution_timeout=timedelta(seconds=30),
         )
         assert await handle.result() == ["the input", 2, "kept"]
+
+    run_with_worker(address, body)
+
+
+def test_run_ids_are_version_7_uuids_of_the_start_time(address: str) -> None:
+    """The server makes run ids with `uuid.NewV7` (the SDK's test_workflow_info asserts
+    the version): the first 48 bits are the start's Unix milliseconds."""
+
+    async def main() -> None:
+        client = await Client.connect(address)
+        before = time.time_ns() // 1_000_000
+        handle = await client.start_workflow(
+            "NoWorkerPollsThis", id=f"v7-{uuid.uuid4()}", task_queue=f"q-{uuid.uuid4()}"
+        )
+        after = time.time_ns() // 1_000_000
+        run_id = uuid.UUID(handle.result_run_id or "")
+        assert (run_id.version, run_id.variant) == (7, uuid.RFC_4122)
+        assert before <= run_id.int >> 80 <= after
+        await handle.terminate()
+
+    asyncio.run(main())
+
+
+def test_a_starts_user_metadata_is_on_its_started_event_and_in_describe(address: str) -> None:
+    """The start's summary and details (temporal.api.sdk.v1.UserMetadata) are carried on
+    WorkflowExecutionStarted and shown by Describe (the SDK's test_user_metadata_is_set)."""
+
+    async def main() -> None:
+        client = await Client.connect(address)
+        handle = await client.start_workflow(
+            "NoWorkerPollsThis",
+            id=f"md-{uuid.uuid4()}",
+            task_queue=f"q-{uuid.uuid4()}",
+            static_summary="a summary",
+            static_details="some details",
+        )
+        history = await handle.fetch_history()
+        first = history.events[0]
+        converter = client.data_converter.payload_converter
+        assert converter.from_payload(first.user_metadata.summary) == "a summary"
+        assert converter.from_payload(first.user_metadata.details) == "some details"
+        description = await handle.describe()
+        assert await description.static_summary() == "a summary"
+        assert await description.static_details() == "some details"
+        await handle.terminate()
+
+    asyncio.run(main())
+
+
+def test_updates_on_a_run_that_closed(address: str) -> None:
+    """A run that completes with an update accepted and not completed fails it with the
+    server's AcceptedUpdateCompletedWorkflow failure; an update it completed is answered
+    again after the close (the SDK's test_unfinished_update_handler, test_async_loop_ordering)."""
+
+    async def body(client: Client, queue: str) -> None:
+        handle = await client.start_workflow(
+            SdkUpdated.run,
+            id=f"u-{uuid.uuid4()}",
+            task_queue=queue,
+            execution_timeout=timedelta(seconds=30),
+        )
+        assert await handle.execute_update(SdkUpdated.echo, "hi", id="echo") == "hi"
+        hanging = await handle.start_update(
+            "hang", id="hang", wait_for_stage=WorkflowUpdateStage.ACCEPTED
+        )
+        await handle.signal(SdkUpdated.finish)
+        assert await handle.result() == "finished"
+        with pytest.raises(WorkflowUpdateFailedError) as failed:
+            await hanging.result()
+        assert isinstance(failed.value.cause, ApplicationError)
+        assert failed.value.cause.type == "AcceptedUpdateCompletedWorkflow"
+        assert await handle.execute_update(SdkUpdated.echo, "again", id="echo") == "hi"
 
     run_with_worker(address, body)

@@ -204,6 +204,8 @@ def start_workflow_execution(
             priority=EMPTY_MESSAGE,
         ),
     )
+    if req.user_metadata is not None:
+        txn.events[0] = dataclasses.replace(txn.events[0], user_metadata=req.user_metadata)
     if signal is not None:
         _write_signal(txn, signal)
     if req.first_workflow_task_backoff:
