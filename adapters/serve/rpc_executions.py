@@ -95,6 +95,7 @@ def start_request(fe: Frontend, req: Any, run_id: str) -> rq.StartWorkflowExecut
         memo=convert.opaque(req, "memo"),
         search_attributes=typed_search_attributes(fe, req.namespace, req),
         user_metadata=convert.opaque(req, "user_metadata"),
+        priority=convert.opaque(req, "priority"),
         namespace_id=fe.namespace(req.namespace).id,
         retention=fe.namespace(req.namespace).retention_ns,
     )

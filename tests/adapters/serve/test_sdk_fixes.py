@@ -14,7 +14,7 @@ from datetime import timedelta
 import pytest
 from temporalio import workflow
 from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateStage
-from temporalio.common import RetryPolicy
+from temporalio.common import Priority, RetryPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
@@ -37,14 +37,16 @@ class SdkParent:
 
 @workflow.defn(name="SdkRetried", sandboxed=False)
 class SdkRetried:
-    """Fails its first attempt; a later one returns its input and the memo it sees."""
+    """Fails its first attempt; a later one returns its input, attempt, the memo it sees
+    and its priority key."""
 
     @workflow.run
     async def run(self, text: str) -> list[str | int]:
         info = workflow.info()
         if info.attempt == 1:
             raise ApplicationError("first attempt fails")
-        return [text, info.attempt, str(workflow.memo_value("tag", ""))]
+        memo = str(workflow.memo_value("tag", ""))
+        return [text, info.attempt, memo, info.priority.priority_key or 0]
 
 
 @workflow.defn(name="SdkUpdated", sandboxed=False)
@@ -121,7 +123,8 @@ def test_describe_and_list_name_the_root_of_the_runs_tree(address: str) -> None:
 
 def test_a_retried_run_starts_with_the_first_runs_input_and_memo(address: str) -> None:
     """A workflow retry's next run gets the failed run's input, header, memo and search
-    attributes again (the SDK's test_retry_policy: the second attempt lost its argument)."""
+    attributes again (the SDK's test_retry_policy: the second attempt lost its argument),
+    and keeps its priority, which the Started event carries (test_workflow_priorities)."""
 
     async def body(client: Client, queue: str) -> None:
         handle = await client.start_workflow(
@@ -130,10 +133,11 @@ def test_a_retried_run_starts_with_the_first_runs_input_and_memo(address: str) -
             id=f"r-{uuid.uuid4()}",
             task_queue=queue,
             memo={"tag": "kept"},
+            priority=Priority(priority_key=3),
             retry_policy=RetryPolicy(initial_interval=timedelta(milliseconds=1)),
             execution_timeout=timedelta(seconds=30),
         )
-        assert await handle.result() == ["the input", 2, "kept"]
+        assert await handle.result() == ["the input", 2, "kept", 3]
 
     run_with_worker(address, body)
 

@@ -314,6 +314,7 @@ def _next_run(
         header=carry.header,
         memo=carry.memo,
         search_attributes=carry.search_attributes,
+        priority=s.priority,
         workflow_task_timeout=s.workflow_task_timeout,
         run_timeout=s.run_timeout,
         execution_timeout=s.execution_timeout,

@@ -61,6 +61,7 @@ from core.statemachine.history.service.state import (
     RetryCarry,
     RunStatus,
     evolve,
+    given_priority,
 )
 from core.statemachine.history.service.txn import Outcome, Txn, finish, unchanged
 from core.timefmt import rfc3339
@@ -155,6 +156,7 @@ def start_workflow_execution(
         retention=req.retention,
         memo=req.memo,
         search_attributes=req.search_attributes,
+        priority=given_priority(req.priority),
         retry_carry=(
             RetryCarry(req.input, req.header, req.memo, req.search_attributes)
             if req.retry_policy is not None
@@ -201,7 +203,7 @@ def start_workflow_execution(
                 else None
             ),
             prev_auto_reset_points=reset_points_json(req.reset_points),
-            priority=EMPTY_MESSAGE,
+            priority=req.priority or EMPTY_MESSAGE,
         ),
     )
     if req.user_metadata is not None:

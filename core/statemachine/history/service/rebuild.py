@@ -61,6 +61,7 @@ from core.statemachine.history.service.state import (
     ParentInfo,
     RetryCarry,
     RunStatus,
+    given_priority,
 )
 
 E = EventType
@@ -153,6 +154,7 @@ def _started(event: HistoryEvent, ids: RunIds, now: int) -> MutableState:
         retention=ids.retention,
         memo=a.memo,
         search_attributes=a.search_attributes,
+        priority=given_priority(a.priority),
         retry_carry=(
             RetryCarry(a.input, a.header, a.memo, a.search_attributes)
             if a.retry_policy is not None

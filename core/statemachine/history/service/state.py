@@ -22,7 +22,7 @@ from typing import TypeVar
 from core.enums import SuggestContinueAsNewReason
 from core.events import HistoryEvent
 from core.fastinit import fast_init_all, slot_copier
-from core.opaque import Opaque
+from core.opaque import EMPTY_MESSAGE, Opaque
 from core.requests import DEFAULT_RETENTION as DEFAULT_RETENTION
 from core.requests import ParentInfo as ParentInfo
 from core.requests import ResetPoint as ResetPoint
@@ -253,6 +253,9 @@ class MutableState:
     history_size: int = 0
     # The start's values a retry carries over; kept only for a run with a retry policy.
     retry_carry: RetryCarry | None = None
+    # The start's temporal.api.common.v1.Priority (None: unset), which the chain's next
+    # run keeps, retried or continued (`ExecutionInfo.Priority`, mutable_state_impl.go).
+    priority: Opaque | None = None
 
     @property
     def running(self) -> bool:
@@ -275,6 +278,11 @@ class MutableState:
             if info.initiated_event_id == initiated_event_id:
                 return info
         return None
+
+
+def given_priority(priority: Opaque | None) -> Opaque | None:
+    """A Started event's priority as MutableState keeps it: None when it names none."""
+    return None if priority == EMPTY_MESSAGE else priority
 
 
 _FIELDS = tuple(f.name for f in fields(MutableState))
