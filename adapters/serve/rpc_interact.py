@@ -398,13 +398,36 @@ async def execute_multi_operation(
         raise errors.invalid("RequestEagerExecution is not supported.")
     if update.workflow_execution.run_id:
         raise errors.invalid("RunId is not allowed.")
-    started = await rpc_executions.start_workflow_execution(fe, start, context)
-    update.workflow_execution.run_id = ""
-    updated = await update_workflow_execution(fe, update, context)
+    current = fe.runtime.record(start.namespace, start.workflow_id)
+    if current is not None and _attaches(fe, current, update.request.meta.update_id):
+        update.workflow_execution.run_id = current.state.run_id
+        updated = await update_workflow_execution(fe, update, context)
+        started = ws.StartWorkflowExecutionResponse(
+            run_id=current.state.run_id,
+            started=False,
+            status=STATUS_NUMBERS[current.state.status],  # type: ignore[arg-type]
+        )
+    else:
+        started = await rpc_executions.start_workflow_execution(fe, start, context)
+        update.workflow_execution.run_id = ""
+        updated = await update_workflow_execution(fe, update, context)
     out = ws.ExecuteMultiOperationResponse()
     out.responses.add().start_workflow.CopyFrom(started)
     out.responses.add().update_workflow.CopyFrom(updated)
     return out
+
+
+def _attaches(fe: Frontend, current: Any, update_id: str) -> bool:
+    """Does update-with-start attach to the workflow's current run without starting one,
+    whatever its policies say? Yes when that run completed the update, or is running
+    and knows it (`updateWithStart.Invoke`, service/history/api/multioperation/api.go)."""
+    state = current.state
+    if (state.run_id, update_id) in fe.rejections:  # a rejection leaves no outcome behind
+        return False
+    view = _view(fe, state.namespace, current.workflow_id, state.run_id, update_id)
+    if view is None:
+        return False
+    return view.stage == STAGE_COMPLETED or state.running
 
 
 def record_rejections(fe: Frontend, run_id: str, messages: Any) -> list[tuple[str, str]]:

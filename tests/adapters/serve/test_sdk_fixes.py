@@ -13,8 +13,13 @@ from datetime import timedelta
 
 import pytest
 from temporalio import workflow
-from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateStage
-from temporalio.common import Priority, RetryPolicy
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateStage,
+)
+from temporalio.common import Priority, RetryPolicy, WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
@@ -210,5 +215,38 @@ def test_updates_on_a_run_that_closed(address: str) -> None:
         assert isinstance(failed.value.cause, ApplicationError)
         assert failed.value.cause.type == "AcceptedUpdateCompletedWorkflow"
         assert await handle.execute_update(SdkUpdated.echo, "again", id="echo") == "hi"
+
+    run_with_worker(address, body)
+
+
+def test_update_with_start_attaches_to_an_update_the_run_knows(address: str) -> None:
+    """Update-with-start whose update id the current run already has attaches to it, even
+    with the FAIL conflict policy, and starts nothing (multioperation/api.go; the SDK's
+    test_update_with_start_always_attaches_to_completed_update)."""
+
+    async def body(client: Client, queue: str) -> None:
+        workflow_id = f"uws-{uuid.uuid4()}"
+
+        def operation() -> WithStartWorkflowOperation[SdkUpdated, str]:
+            return WithStartWorkflowOperation(
+                SdkUpdated.run,
+                id=workflow_id,
+                task_queue=queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                execution_timeout=timedelta(seconds=30),
+            )
+
+        first, second = operation(), operation()
+        answer = await client.execute_update_with_start_workflow(
+            SdkUpdated.echo, "one", id="echo", start_workflow_operation=first
+        )
+        again = await client.execute_update_with_start_workflow(
+            SdkUpdated.echo, "two", id="echo", start_workflow_operation=second
+        )
+        assert (answer, again) == ("one", "one")
+        handle = await first.workflow_handle()
+        assert (await second.workflow_handle()).result_run_id == handle.result_run_id
+        await handle.signal(SdkUpdated.finish)
+        assert await handle.result() == "finished"
 
     run_with_worker(address, body)
