@@ -19,8 +19,16 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
     WorkflowUpdateStage,
 )
-from temporalio.common import Priority, RetryPolicy, WorkflowIDConflictPolicy
+from temporalio.common import (
+    Priority,
+    RetryPolicy,
+    SearchAttributeKey,
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+)
 from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
 from tests.adapters.serve.serving import serve
@@ -250,3 +258,28 @@ def test_update_with_start_attaches_to_an_update_the_run_knows(address: str) -> 
         assert await handle.result() == "finished"
 
     run_with_worker(address, body)
+
+
+def test_an_undefined_search_attribute_is_refused_as_the_dev_server_refuses_it(
+    address: str,
+) -> None:
+    """The dev server's message (CustomSearchAttributesMapper, common/namespace/
+    namespace.go), which the SDK's test_search_attributes_on_dev_server looks for."""
+
+    async def main() -> None:
+        client = await Client.connect(address)
+        with pytest.raises(RPCError) as refused:
+            await client.start_workflow(
+                "NoWorkerPollsThis",
+                id=f"sa-{uuid.uuid4()}",
+                task_queue=f"q-{uuid.uuid4()}",
+                search_attributes=TypedSearchAttributes(
+                    [SearchAttributePair(SearchAttributeKey.for_keyword("Undefined"), "x")]
+                ),
+            )
+        assert refused.value.status == RPCStatusCode.INVALID_ARGUMENT
+        assert refused.value.message == (
+            "Namespace default has no mapping defined for search attribute Undefined"
+        )
+
+    asyncio.run(main())
