@@ -93,6 +93,11 @@ class StartWorkflowExecution:
     memo: Opaque | None = None
     search_attributes: Opaque | None = None
     last_completion_result: Opaque | None = None
+    # The start's temporal.api.sdk.v1.UserMetadata (summary, details): the Started
+    # event carries it (`history_builder.go`, AddWorkflowExecutionStartedEvent).
+    user_metadata: Opaque | None = None
+    # The start's temporal.api.common.v1.Priority (Started carries it; empty when unset).
+    priority: Opaque | None = None
     # The namespace's id (the frontend's registry knows it; "" where none is kept), the
     # chain's root run (for a child: its parent's root, else the parent), and whether the
     # run timeout was given explicitly (a child or continued run always writes it).

@@ -71,6 +71,13 @@ class Namespace:
     search_attributes: dict[str, str] = field(default_factory=dict)
 
 
+def uuid_v7(unix_ms: int, bits: int) -> str:
+    """RFC 9562's layout: 48 bits of milliseconds, version 7, 12 random bits, variant
+    0b10, 62 random bits (`bits` holds the 74 random ones)."""
+    value = (unix_ms & (1 << 48) - 1) << 80 | 7 << 76 | (bits >> 62 & 0xFFF) << 64
+    return str(uuid.UUID(int=value | 0b10 << 62 | bits & (1 << 62) - 1))
+
+
 class Frontend:
     """The state and helpers behind every RPC handler."""
 
@@ -95,8 +102,11 @@ class Frontend:
 
     # -- ids --------------------------------------------------------------------------
     def new_id(self) -> str:
-        """A UUID drawn from the server's seeded RNG (run ids, namespace ids)."""
-        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+        """A version-7 UUID (run ids, namespace ids, request ids), as the server's
+        `primitives.NewUUID` makes them (common/primitives/uuid.go, `uuid.NewV7`): the
+        server clock's Unix milliseconds, the version, the variant, and 74 bits drawn
+        from the server's seeded RNG."""
+        return uuid_v7(self.now() // 1_000_000, self.rng.getrandbits(74))
 
     # -- namespaces -------------------------------------------------------------------
     def add_namespace(self, name: str, **fields: Any) -> Namespace:

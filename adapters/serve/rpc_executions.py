@@ -94,6 +94,8 @@ def start_request(fe: Frontend, req: Any, run_id: str) -> rq.StartWorkflowExecut
         header=convert.opaque(req, "header"),
         memo=convert.opaque(req, "memo"),
         search_attributes=typed_search_attributes(fe, req.namespace, req),
+        user_metadata=convert.opaque(req, "user_metadata"),
+        priority=convert.opaque(req, "priority"),
         namespace_id=fe.namespace(req.namespace).id,
         retention=fe.namespace(req.namespace).retention_ns,
     )
@@ -125,7 +127,10 @@ def set_types(fe: Frontend, namespace: str, attributes: Any) -> None:
     for name, payload in attributes.indexed_fields.items():
         kind = known.get(name)
         if kind is None:
-            raise errors.invalid(f"search attribute {name} is not defined in namespace {namespace}")
+            # the dev server's SQL visibility maps aliases to fields (namespace.go)
+            raise errors.invalid(
+                f"Namespace {namespace} has no mapping defined for search attribute {name}"
+            )
         if "type" not in payload.metadata:
             payload.metadata["type"] = TYPE_NAMES[kind].encode()
 

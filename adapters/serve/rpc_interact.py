@@ -270,10 +270,32 @@ async def _await_stage(
         if view.stage >= wanted:
             return view
         if run is not None and not run.state.running:
-            raise errors.not_found("workflow execution already completed")
+            return _aborted(view)
         timeout = None if deadline is None else max(0.0, deadline - loop.time() - 0.5)
         if not await fe.runtime.waiters.change(run.state.run_id if run else run_id, timeout):
             return view  # the caller polls again (PollWorkflowExecutionUpdate)
+
+
+# The outcome of an update accepted by a run that closed before completing it
+# (service/history/workflow/update/errors_failures.go).
+ACCEPTED_UPDATE_COMPLETED_WORKFLOW = failure_pb.Failure(
+    message="Workflow Update failed because the Workflow completed before the Update completed.",
+    source="Server",
+    application_failure_info=failure_pb.ApplicationFailureInfo(
+        type="AcceptedUpdateCompletedWorkflow", non_retryable=True
+    ),
+)
+
+
+def _aborted(view: UpdateView) -> UpdateView:
+    """What the run's closing made of an update it had not completed, as the server's
+    registry aborts it (`AbortReasonWorkflowCompleted`, update/abort_reason.go): an
+    accepted one completes with a failure, an admitted one is NotFound."""
+    if view.stage == STAGE_ACCEPTED:
+        outcome = update_pb.Outcome()
+        outcome.failure.CopyFrom(ACCEPTED_UPDATE_COMPLETED_WORKFLOW)
+        return UpdateView(STAGE_COMPLETED, outcome)
+    raise errors.not_found("workflow update was aborted by closing workflow")
 
 
 def _stage_wanted(wait_policy: Any) -> int:
@@ -306,10 +328,13 @@ async def update_workflow_execution(
     state = fe.state(req.namespace, execution.workflow_id, execution.run_id)
     if req.first_execution_run_id and state.first_run_id != req.first_execution_run_id:
         raise errors.not_found("workflow execution not found for the given first execution run id")
-    if not state.running:
-        raise errors.not_found("workflow execution already completed")
     run_id = state.run_id
     existing = _view(fe, req.namespace, execution.workflow_id, run_id, meta.update_id)
+    # A closed run still answers for an update it knows, so that a repeated request
+    # sees the same result (updateworkflow/api.go: `updateReg.Find` before
+    # ErrWorkflowCompleted).
+    if not state.running and existing is None:
+        raise errors.not_found("workflow execution already completed")
     if existing is None:
         admit = rq.UpdateWorkflowExecution(meta.update_id, convert.opaque(req, "request"))
         await fe.call(context, req.namespace, execution.workflow_id, run_id, admit)
@@ -373,13 +398,36 @@ async def execute_multi_operation(
         raise errors.invalid("RequestEagerExecution is not supported.")
     if update.workflow_execution.run_id:
         raise errors.invalid("RunId is not allowed.")
-    started = await rpc_executions.start_workflow_execution(fe, start, context)
-    update.workflow_execution.run_id = ""
-    updated = await update_workflow_execution(fe, update, context)
+    current = fe.runtime.record(start.namespace, start.workflow_id)
+    if current is not None and _attaches(fe, current, update.request.meta.update_id):
+        update.workflow_execution.run_id = current.state.run_id
+        updated = await update_workflow_execution(fe, update, context)
+        started = ws.StartWorkflowExecutionResponse(
+            run_id=current.state.run_id,
+            started=False,
+            status=STATUS_NUMBERS[current.state.status],  # type: ignore[arg-type]
+        )
+    else:
+        started = await rpc_executions.start_workflow_execution(fe, start, context)
+        update.workflow_execution.run_id = ""
+        updated = await update_workflow_execution(fe, update, context)
     out = ws.ExecuteMultiOperationResponse()
     out.responses.add().start_workflow.CopyFrom(started)
     out.responses.add().update_workflow.CopyFrom(updated)
     return out
+
+
+def _attaches(fe: Frontend, current: Any, update_id: str) -> bool:
+    """Does update-with-start attach to the workflow's current run without starting one,
+    whatever its policies say? Yes when that run completed the update, or is running
+    and knows it (`updateWithStart.Invoke`, service/history/api/multioperation/api.go)."""
+    state = current.state
+    if (state.run_id, update_id) in fe.rejections:  # a rejection leaves no outcome behind
+        return False
+    view = _view(fe, state.namespace, current.workflow_id, state.run_id, update_id)
+    if view is None:
+        return False
+    return view.stage == STAGE_COMPLETED or state.running
 
 
 def record_rejections(fe: Frontend, run_id: str, messages: Any) -> list[tuple[str, str]]:

@@ -125,6 +125,8 @@ async def describe_workflow_execution(
         config.workflow_run_timeout.CopyFrom(convert.duration(state.run_timeout))
     if state.execution_timeout:
         config.workflow_execution_timeout.CopyFrom(convert.duration(state.execution_timeout))
+    if run.events and run.events[0].user_metadata is not None:  # the start's (describeworkflow)
+        convert.fill(config.user_metadata, run.events[0].user_metadata)
     for info in state.activities:
         out.pending_activities.append(_pending_activity(state, info))
     for child in state.children:

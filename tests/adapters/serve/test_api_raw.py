@@ -142,11 +142,6 @@ async def test_a_query_while_the_workflow_task_keeps_failing(client: Client) -> 
     await client.get_workflow_handle("raw-failing").terminate()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core bug: a completion leaves an update admitted during the task undelivered "
-    "(core/statemachine/history/service/commands.py schedules no new workflow task for it)",
-)
 @bounded
 async def test_an_update_admitted_during_a_workflow_task_gets_the_next_task(
     client: Client,

@@ -100,7 +100,7 @@ async def test_update_with_start_starts_then_uses_the_existing_run(client: Clien
 
     # The update rides the new run's first workflow task: the worker polls only once the
     # run exists. (With a worker already polling, the first task can start before the
-    # update is admitted, and the core bug test_api_raw.py shows leaves it undelivered.)
+    # update is admitted; the next task carries it then, as test_api_raw.py shows.)
     starting = operation()
     first = asyncio.create_task(
         client.execute_update_with_start_workflow(

@@ -77,6 +77,7 @@ from core.statemachine.history.service.state import (
     ChildInfo,
     ExternalInfo,
     MutableState,
+    RetryCarry,
     RunStatus,
 )
 from core.statemachine.history.service.txn import Txn
@@ -283,6 +284,9 @@ def min_backoff(s: MutableState, now: int, backoff: int) -> int:
     return backoff
 
 
+_NO_CARRY = RetryCarry()
+
+
 def _next_run(
     s: MutableState,
     run_id: str,
@@ -291,8 +295,14 @@ def _next_run(
     now: int,
     failure: Opaque | None = None,
 ) -> StartWorkflowExecution:
-    """The start of the run that continues this one's chain (retry or continue-as-new)."""
+    """The start of the run that continues this one's chain (retry or continue-as-new).
+
+    A retry starts with this run's own input, header, memo and search attributes
+    (`SetupNewWorkflowForRetryOrCron`, service/history/workflow/retry.go); a
+    continue-as-new replaces them with the command's.
+    """
     backoff = min_backoff(s, now, backoff)
+    carry = s.retry_carry or _NO_CARRY
     return StartWorkflowExecution(
         namespace=s.namespace,
         workflow_id=s.workflow_id,
@@ -300,6 +310,11 @@ def _next_run(
         workflow_type=s.workflow_type,
         task_queue=s.task_queue,
         request_id=run_id,
+        input=carry.input,
+        header=carry.header,
+        memo=carry.memo,
+        search_attributes=carry.search_attributes,
+        priority=s.priority,
         workflow_task_timeout=s.workflow_task_timeout,
         run_timeout=s.run_timeout,
         execution_timeout=s.execution_timeout,

@@ -127,6 +127,8 @@ def respond_workflow_task_completed(
         txn.flush()
         if had_buffered or batch.new_task or req.force_create_new_workflow_task:
             workflow_task.schedule(txn)
+        elif update.outgoing(txn.state):  # e.g. admitted while this task ran
+            workflow_task.schedule(txn, speculative=True)
     return finish(txn, Ok(), batch.new_run)
 
 
@@ -181,6 +183,8 @@ def _discard_speculative(
         sticky_queue=req.sticky_queue,
         sticky_schedule_to_start_timeout=req.sticky_schedule_to_start_timeout,
     )
+    if update.outgoing(txn.state):  # admitted while this task ran
+        workflow_task.schedule(txn, speculative=True)
     return finish(txn, TaskDiscarded(state.last_completed_wft_started_event_id))
 
 

@@ -56,7 +56,14 @@ from core.requests import (
 )
 from core.statemachine import fsm
 from core.statemachine.history.service import workflow_task
-from core.statemachine.history.service.state import MutableState, ResetPoint, RunStatus, evolve
+from core.statemachine.history.service.state import (
+    MutableState,
+    ResetPoint,
+    RetryCarry,
+    RunStatus,
+    evolve,
+    given_priority,
+)
 from core.statemachine.history.service.txn import Outcome, Txn, finish, unchanged
 from core.timefmt import rfc3339
 
@@ -150,6 +157,12 @@ def start_workflow_execution(
         retention=req.retention,
         memo=req.memo,
         search_attributes=req.search_attributes,
+        priority=given_priority(req.priority),
+        retry_carry=(
+            RetryCarry(req.input, req.header, req.memo, req.search_attributes)
+            if req.retry_policy is not None
+            else None
+        ),
     )
     txn = Txn(state, now)
     txn.append(
@@ -191,9 +204,11 @@ def start_workflow_execution(
                 else None
             ),
             prev_auto_reset_points=reset_points_json(req.reset_points),
-            priority=EMPTY_MESSAGE,
+            priority=req.priority or EMPTY_MESSAGE,
         ),
     )
+    if req.user_metadata is not None:
+        txn.events[0] = dataclasses.replace(txn.events[0], user_metadata=req.user_metadata)
     if signal is not None:
         _write_signal(txn, signal)
     if req.first_workflow_task_backoff:

@@ -63,6 +63,7 @@ def start_child_transfer(
             header=a.header,
             memo=a.memo,
             search_attributes=a.search_attributes,
+            priority=a.priority,
             namespace_id=s.namespace_id,
             root=s.root,
             explicit_run_timeout=True,

@@ -59,7 +59,9 @@ from core.statemachine.history.service.state import (
     DEFAULT_RETENTION,
     MutableState,
     ParentInfo,
+    RetryCarry,
     RunStatus,
+    given_priority,
 )
 
 E = EventType
@@ -152,6 +154,12 @@ def _started(event: HistoryEvent, ids: RunIds, now: int) -> MutableState:
         retention=ids.retention,
         memo=a.memo,
         search_attributes=a.search_attributes,
+        priority=given_priority(a.priority),
+        retry_carry=(
+            RetryCarry(a.input, a.header, a.memo, a.search_attributes)
+            if a.retry_policy is not None
+            else None
+        ),
     )
 
 

@@ -22,7 +22,7 @@ from typing import TypeVar
 from core.enums import SuggestContinueAsNewReason
 from core.events import HistoryEvent
 from core.fastinit import fast_init_all, slot_copier
-from core.opaque import Opaque
+from core.opaque import EMPTY_MESSAGE, Opaque
 from core.requests import DEFAULT_RETENTION as DEFAULT_RETENTION
 from core.requests import ParentInfo as ParentInfo
 from core.requests import ResetPoint as ResetPoint
@@ -181,6 +181,19 @@ class UpdateInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class RetryCarry:
+    """What a retry's next run starts with again: the input, header, memo and search
+    attributes of this run's WorkflowExecutionStarted event (`handleRetry` reads the
+    start event and `SetupNewWorkflowForRetryOrCron` passes them on,
+    service/history/workflow/retry.go)."""
+
+    input: Opaque | None = None
+    header: Opaque | None = None
+    memo: Opaque | None = None
+    search_attributes: Opaque | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class MutableState:
     """Everything the history service knows about one run, besides its events."""
 
@@ -238,6 +251,11 @@ class MutableState:
     # The service never computes it; the host that persists the events adds their size
     # (`enforce.persisted`). LIMIT-HISTORY-SIZE compares it with the limit.
     history_size: int = 0
+    # The start's values a retry carries over; kept only for a run with a retry policy.
+    retry_carry: RetryCarry | None = None
+    # The start's temporal.api.common.v1.Priority (None: unset), which the chain's next
+    # run keeps, retried or continued (`ExecutionInfo.Priority`, mutable_state_impl.go).
+    priority: Opaque | None = None
 
     @property
     def running(self) -> bool:
@@ -260,6 +278,11 @@ class MutableState:
             if info.initiated_event_id == initiated_event_id:
                 return info
         return None
+
+
+def given_priority(priority: Opaque | None) -> Opaque | None:
+    """A Started event's priority as MutableState keeps it: None when it names none."""
+    return None if priority == EMPTY_MESSAGE else priority
 
 
 _FIELDS = tuple(f.name for f in fields(MutableState))

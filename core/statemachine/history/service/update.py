@@ -160,5 +160,12 @@ def _meta(info: UpdateInfo) -> Opaque:
     return Opaque.of({"updateId": info.update_id})
 
 
+def outgoing(state: MutableState) -> bool:
+    """An admitted update waits for a task to carry it (`HasOutgoingMessages`,
+    service/history/workflow/update/registry.go): once a completion leaves one, the
+    server creates a task for it (respondworkflowtaskcompleted/api.go)."""
+    return any(not u.accepted_event_id for u in state.updates)
+
+
 def only_rejections(messages: tuple[UpdateMessage, ...]) -> bool:
     return all(m.kind is UpdateMessageKind.REJECT for m in messages)

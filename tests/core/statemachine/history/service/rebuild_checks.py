@@ -43,6 +43,8 @@ COMPARED = frozenset(
         "first_run_id",
         "attempt",
         "retry_policy",
+        "priority",  # Started's, when it names one
+        "retry_carry",  # Started's input, header, memo, search attributes (with a policy)
         "parent",
         "root",
         "backoff_pending",
