@@ -127,7 +127,18 @@ def respond_workflow_task_completed(
         txn.flush()
         if had_buffered or batch.new_task or req.force_create_new_workflow_task:
             workflow_task.schedule(txn)
+        else:
+            _carry_waiting_updates(txn)
     return finish(txn, Ok(), batch.new_run)
+
+
+def _carry_waiting_updates(txn: Txn) -> None:
+    """An update admitted while the task was with the worker waits for the next task:
+    with no other reason for one, a speculative task is scheduled to carry it
+    (`updateRegistry.HasOutgoingMessages` in
+    service/history/api/respondworkflowtaskcompleted/api.go)."""
+    if any(not u.accepted_event_id for u in txn.state.updates):
+        workflow_task.schedule(txn, speculative=True)
 
 
 def _mark(txn: Txn, index: int, command: Command) -> None:
@@ -181,6 +192,7 @@ def _discard_speculative(
         sticky_queue=req.sticky_queue,
         sticky_schedule_to_start_timeout=req.sticky_schedule_to_start_timeout,
     )
+    _carry_waiting_updates(txn)
     return finish(txn, TaskDiscarded(state.last_completed_wft_started_event_id))
 
 
