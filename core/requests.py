@@ -102,6 +102,10 @@ class StartWorkflowExecution:
     # Auto-reset points the chain carries over, and the namespace's retention.
     reset_points: tuple[ResetPoint, ...] = ()
     retention: int = DEFAULT_RETENTION
+    # A cron workflow's schedule (robfig cron syntax), carried on through its chain.
+    cron_schedule: str = ""
+    # The starter asks for the first workflow task in the start's reply (eager start).
+    request_eager_execution: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,8 @@ from tests.conftest import HISTORIES, corpus_files, fault_files
 
 ROOT = Path(__file__).resolve().parents[2]
 Doc = dict[str, Any]
+# recorded history -> the scope declaration (adapters/conform/scope.py) that covers it
+NOT_MODELLED = {"options-updated.json": "SCOPE-OPTIONS-UPDATED"}
 
 
 def _conform(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, Doc]:
@@ -56,14 +58,21 @@ def test_every_recorded_history_is_reproduced_field_for_field(
 ) -> None:
     code, doc = _conform(capsys, str(HISTORIES))
     bad = [h for h in doc["histories"] if not h["reproduced"]]
-    assert bad == [] and code == 0
+    declared = {
+        Path(h["path"]).name: str(h["not_modelled"]).split(":")[0]
+        for h in bad
+        if h["first_difference"] is None and h["not_modelled"] is not None
+    }
+    # The one history of a feature declared out of scope (UpdateWorkflowExecutionOptions,
+    # recorded by the options-updated scenario); every other one is reproduced.
+    assert declared == NOT_MODELLED and len(bad) == len(NOT_MODELLED) and code == 0
     # the corpus, and the fault scenarios' histories in its faults/ directory
     recorded = len(corpus_files()) + len(fault_files())
     assert doc["summary"] == {
         "histories": recorded,
-        "reproduced": recorded,
+        "reproduced": recorded - len(NOT_MODELLED),
         "differing": 0,
-        "not_modelled": 0,
+        "not_modelled": len(NOT_MODELLED),
         "unreadable": 0,
     }
 

@@ -4,15 +4,21 @@ the model's workflow API (`core.workflow`).
 Each twin has the workflow type name the official SDK ran the original under and does
 what the original does, operation for operation, so its replay of any history the
 original wrote must succeed (THM-3.1 on real data). `TWINS` maps a workflow type name
-to its twin's definition. One workflow of the library has no twin:
-`SearchAttributesMemoWorkflow` upserts memo, which the model's workflow API does not
-offer (`NO_TWIN` says why).
+to its twin's definition. Two workflows of the library have no twin, for
+features the model's workflow API does not offer (`NO_TWIN` says which).
 """
 
 from __future__ import annotations
 
 import inspect
 
+from adapters.conform.twins.features import (
+    ChildOutcome,
+    GreetOnce,
+    HeartbeatDetails,
+    LingeringChild,
+    UpdatesLater,
+)
 from adapters.conform.twins.runs import (
     CancelExternal,
     Cancellable,
@@ -64,11 +70,15 @@ __all__ = [
     "CancelExternal",
     "Cancellable",
     "Child",
+    "ChildOutcome",
     "ContinueAsNew",
     "Failing",
     "FanOut",
     "FixedDeployFix",
+    "GreetOnce",
+    "HeartbeatDetails",
     "HeartbeatTimeout",
+    "LingeringChild",
     "LocalActivities",
     "LongLocalActivity",
     "NonRetryable",
@@ -89,6 +99,7 @@ __all__ = [
     "TimerCancel",
     "Timers",
     "Updates",
+    "UpdatesLater",
     "WaitForSignal",
     "WorkerKilled",
 ]
@@ -102,4 +113,6 @@ TWINS: dict[str, Definition] = {
 NO_TWIN: dict[str, str] = {
     "SearchAttributesMemoWorkflow": "it upserts memo, which the model's workflow API "
     "does not offer",
+    "LocalBackoffWorkflow": "its local activity waits out a retry backoff above its local "
+    "retry threshold with a timer, which the model's workflow API does not offer",
 }

@@ -152,6 +152,8 @@ def _started(event: HistoryEvent, ids: RunIds, now: int) -> MutableState:
         retention=ids.retention,
         memo=a.memo,
         search_attributes=a.search_attributes,
+        cron_schedule=a.cron_schedule,
+        last_completion_result=a.last_completion_result,
     )
 
 

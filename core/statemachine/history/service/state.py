@@ -238,6 +238,11 @@ class MutableState:
     # The service never computes it; the host that persists the events adds their size
     # (`enforce.persisted`). LIMIT-HISTORY-SIZE compares it with the limit.
     history_size: int = 0
+    # The cron schedule the run was started with (`ExecutionInfo.CronSchedule`): when
+    # set, a completion or a failure with no retry left starts the chain's next run.
+    cron_schedule: str = ""
+    # The start's lastCompletionResult: a cron run that fails hands it on unchanged.
+    last_completion_result: Opaque | None = None
 
     @property
     def running(self) -> bool:

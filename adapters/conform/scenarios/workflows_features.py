@@ -1,0 +1,158 @@
+"""Workflows of the scenario library for server features the first corpus left out:
+cron and scheduled starts, updates that wait or fail, children that are cancelled,
+terminated, timed out or abandoned, local-activity backoff timers and heartbeat details.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError, ChildWorkflowError
+from temporalio.workflow import ChildWorkflowCancellationType, ParentClosePolicy
+
+from adapters.conform.scenarios.activities import (
+    SHORT,
+    fail_first_attempts,
+    greet,
+    heartbeat_details_then_fail,
+)
+
+
+@workflow.defn
+class GreetOnceWorkflow:
+    """One activity: the run a cron schedule or a schedule starts each time."""
+
+    @workflow.run
+    async def run(self) -> str:
+        return await workflow.execute_activity(greet, "scheduled", start_to_close_timeout=SHORT)
+
+
+@workflow.defn
+class UpdatesLaterWorkflow:
+    """Updates the client does not wait for: ``hold`` is accepted and completes only when
+    ``release`` is signalled; ``explode`` is accepted and its handler fails."""
+
+    def __init__(self) -> None:
+        self.released = False
+        self.done = False
+
+    @workflow.update
+    async def hold(self, value: int) -> int:
+        await workflow.wait_condition(lambda: self.released)
+        return value * 2
+
+    @workflow.update
+    async def explode(self, reason: str) -> str:
+        await workflow.execute_activity(greet, "before failing", start_to_close_timeout=SHORT)
+        raise ApplicationError(reason, type="UpdateFailure")
+
+    @workflow.signal
+    def release(self) -> None:
+        self.released = True
+
+    @workflow.signal
+    def finish(self) -> None:
+        self.done = True
+
+    @workflow.run
+    async def run(self) -> str:
+        await workflow.wait_condition(lambda: self.done and workflow.all_handlers_finished())
+        return "all updates finished"
+
+
+@workflow.defn
+class LingeringChildWorkflow:
+    """A child that waits (for a signal or a cancel) until its parent's scenario ends it."""
+
+    def __init__(self) -> None:
+        self.go = False
+
+    @workflow.signal
+    def proceed(self) -> None:
+        self.go = True
+
+    @workflow.run
+    async def run(self) -> str:
+        try:
+            await workflow.wait_condition(lambda: self.go)
+        except asyncio.CancelledError:
+            await workflow.execute_activity(greet, "child cleanup", start_to_close_timeout=SHORT)
+            raise
+        return "child proceeded"
+
+
+@workflow.defn
+class ChildOutcomeWorkflow:
+    """Starts a lingering child and reports how it ended: ``cancel`` cancels it (waiting
+    for the cancel to complete), ``wait`` waits for whatever ends it (a terminate or a
+    run timeout from outside), ``abandon`` leaves it running (ParentClosePolicy ABANDON)
+    and completes."""
+
+    @workflow.run
+    async def run(self, child_id: str, mode: str, child_timeout: float) -> str:
+        timeout = timedelta(seconds=child_timeout) if child_timeout else None
+        child = await workflow.start_child_workflow(
+            LingeringChildWorkflow.run,
+            id=child_id,
+            run_timeout=timeout,
+            parent_close_policy=(
+                ParentClosePolicy.ABANDON if mode == "abandon" else ParentClosePolicy.TERMINATE
+            ),
+            cancellation_type=ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
+        )
+        if mode == "abandon":
+            return "child left running"
+        if mode == "cancel":
+            await workflow.sleep(0.5)
+            child.cancel()
+        try:
+            return await child
+        except ChildWorkflowError as err:
+            return f"child ended: {type(err.cause).__name__}"
+
+
+@workflow.defn
+class LocalBackoffWorkflow:
+    """A local activity whose retry interval (2s) exceeds its local retry threshold (1s):
+    the SDK waits out the backoff with a timer in history, then runs it again."""
+
+    @workflow.run
+    async def run(self, failures: int) -> str:
+        return await workflow.execute_local_activity(
+            fail_first_attempts,
+            failures,
+            start_to_close_timeout=timedelta(seconds=2),
+            retry_policy=RetryPolicy(initial_interval=timedelta(seconds=2), backoff_coefficient=1),
+            local_retry_threshold=timedelta(seconds=1),
+        )
+
+
+@workflow.defn
+class HeartbeatDetailsWorkflow:
+    """An activity that heartbeats progress and fails: its retries resume from the
+    details the last attempt reported; the final attempt succeeds."""
+
+    @workflow.run
+    async def run(self, failures: int) -> str:
+        return await workflow.execute_activity(
+            heartbeat_details_then_fail,
+            failures,
+            start_to_close_timeout=SHORT,
+            heartbeat_timeout=timedelta(seconds=5),
+            retry_policy=RetryPolicy(
+                initial_interval=timedelta(milliseconds=200), backoff_coefficient=1
+            ),
+        )
+
+
+FEATURE_WORKFLOWS = [
+    GreetOnceWorkflow,
+    UpdatesLaterWorkflow,
+    LingeringChildWorkflow,
+    ChildOutcomeWorkflow,
+    LocalBackoffWorkflow,
+    HeartbeatDetailsWorkflow,
+]
