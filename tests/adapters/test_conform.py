@@ -19,6 +19,7 @@ import pytest
 
 from adapters.cli import main
 from adapters.conform.judge import judge_events
+from adapters.conform.scenarios.registry import SCENARIOS
 from adapters.conform.scope import SCOPE, SCOPE_OF_EVENT
 from adapters.history_compare import LEGITIMATE
 from adapters.temporal_json import decode_history
@@ -285,3 +286,15 @@ def test_decoding_agrees_with_the_judge() -> None:
     for path in corpus_files():
         doc = json.loads(path.read_text(encoding="utf-8"))
         assert encode_history(decode_history(doc).events)["events"] == doc["events"], path.name
+
+
+def test_the_docs_list_every_scenario_with_its_histories() -> None:
+    page = (ROOT / "docs" / "conformance.md").read_text(encoding="utf-8")
+    manifest = json.loads((HISTORIES / "manifest.json").read_text(encoding="utf-8"))
+    for name in SCENARIOS:
+        row = next((line for line in page.splitlines() if line.startswith(f"| `{name}` |")), "")
+        assert row, f"docs/conformance.md has no row for the scenario {name}"
+        for entry in manifest["histories"]:
+            if entry["scenario"] == name:
+                assert f"`{entry['file']}`" in row, (name, entry["file"])
+    assert f"the {len(SCENARIOS)} scenarios that recorded" in " ".join(page.split())

@@ -20,6 +20,7 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import PollWorkflowTaskQueueRequest
 from temporalio.client import (
     Schedule,
+    ScheduleActionExecutionStartWorkflow,
     ScheduleActionStartWorkflow,
     ScheduleSpec,
     ScheduleState,
@@ -110,6 +111,8 @@ async def schedule(ctx: Ctx) -> None:
 
             await poll_until(acted, "the schedule's first action")
             started = (await scheduled.describe()).info.recent_actions[0].action
+            if not isinstance(started, ScheduleActionExecutionStartWorkflow):
+                raise ScenarioFailed(f"the schedule's action was {type(started).__name__}")
             handle = ctx.client.get_workflow_handle(
                 started.workflow_id, run_id=started.first_execution_run_id
             )
