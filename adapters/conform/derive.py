@@ -254,6 +254,7 @@ class Driver(DriverBase):
             reset_points=reset_points.from_json(a.prev_auto_reset_points),
             cron_schedule=a.cron_schedule,
             request_eager_execution=a.eager_execution_accepted,
+            completion_callbacks=a.completion_callbacks,
         )
 
     def signal_with_start(self, i: int) -> bool:

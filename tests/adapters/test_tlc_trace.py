@@ -102,6 +102,7 @@ def test_whole_corpus_is_accepted_or_declared_not_modelled(toolchain: tlc.Toolch
         "update-async.json": tlc_trace.TLA_UPDATES,
         "update-failed.json": tlc_trace.TLA_UPDATES,
         "options-updated.json": "SCOPE-OPTIONS-UPDATED",
+        "nexus.json": "SCOPE-NEXUS",
         "cron.run3.json": tlc_trace.TLA_BACKOFF_CLOSE,
     }
     assert set(not_modelled) == set(declared)

@@ -2,7 +2,8 @@
 workflow start, cron and schedules, updates that wait or fail, children ended from
 outside or abandoned, a workflow task that times out while started, a local activity's
 backoff timer, heartbeat details across retries, signal-with-start on a running
-workflow, a batch terminate by visibility query and workflow options updated.
+workflow, a batch terminate by visibility query, workflow options updated and Nexus
+operations.
 
 Each drives workflows on the target through the official SDK (and, where users do it
 that way, the temporal CLI) and captures the runs it exists to produce (see
@@ -13,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-import uuid
 from datetime import timedelta
 
 from temporalio.api.taskqueue.v1 import TaskQueue
@@ -102,7 +102,7 @@ async def schedule(ctx: Ctx) -> None:
     spec = Schedule(action=action, spec=ScheduleSpec(), state=ScheduleState(paused=True))
     async with ctx.worker():
         scheduled = await ctx.client.create_schedule(
-            f"{ctx.workflow_id}-{uuid.uuid4().hex[:8]}", spec, trigger_immediately=True
+            ctx.workflow_id, spec, trigger_immediately=True
         )
         try:
 
@@ -268,6 +268,25 @@ async def options_updated(ctx: Ctx) -> None:
         await handle.signal(wf.ApprovalWorkflow.approve, "after the options changed")
         await settle(handle)
     await ctx.capture_handle(handle, COMPLETED)
+
+
+async def nexus_operations(ctx: Ctx) -> None:
+    """A workflow calls a synchronous Nexus operation and one backed by a workflow,
+    through an endpoint (created here, on this scenario's queue) that this scenario's
+    worker serves."""
+    endpoint, command = ctx.task_queue, ("operator", "nexus", "endpoint")
+    target = ("--target-namespace", ctx.client.namespace, "--target-task-queue", ctx.task_queue)
+    await _cli(ctx, *command, "create", "--name", endpoint, *target)
+    try:
+        async with ctx.worker(nexus_service_handlers=[wx.GreetServiceHandler()]):
+            handle = await ctx.start(wx.NexusCallerWorkflow.run, endpoint)
+            await settle(handle)
+    finally:
+        await _cli(ctx, *command, "delete", "--name", endpoint)
+    await ctx.capture_handle(handle, COMPLETED)
+    what = "the workflow the Nexus operation started (with completion callbacks)"
+    handler = wx.NEXUS_HANDLER_WORKFLOW_ID
+    await ctx.capture(handler, None, COMPLETED, suffix=".handler", description=what)
 
 
 async def _cli(ctx: Ctx, *args: str) -> None:

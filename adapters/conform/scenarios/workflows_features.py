@@ -1,6 +1,7 @@
 """Workflows of the scenario library for server features the first corpus left out:
 cron and scheduled starts, updates that wait or fail, children that are cancelled,
-terminated, timed out or abandoned, local-activity backoff timers and heartbeat details.
+terminated, timed out or abandoned, local-activity backoff timers, heartbeat details and
+Nexus operations.
 """
 
 from __future__ import annotations
@@ -8,7 +9,9 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from temporalio import workflow
+import nexusrpc
+import nexusrpc.handler
+from temporalio import nexus, workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError, ChildWorkflowError
 from temporalio.workflow import ChildWorkflowCancellationType, ParentClosePolicy
@@ -148,6 +151,53 @@ class HeartbeatDetailsWorkflow:
         )
 
 
+@nexusrpc.service
+class GreetService:
+    """A Nexus service: one synchronous operation, one backed by a workflow."""
+
+    greet: nexusrpc.Operation[str, str]
+    greet_by_workflow: nexusrpc.Operation[str, str]
+
+
+@workflow.defn
+class NexusHandlerWorkflow:
+    """The workflow behind `greet_by_workflow` (started with completion callbacks)."""
+
+    @workflow.run
+    async def run(self, name: str) -> str:
+        return f"hello {name} from a workflow"
+
+
+NEXUS_HANDLER_WORKFLOW_ID = "rec-nexus-handler"
+
+
+@nexusrpc.handler.service_handler(service=GreetService)
+class GreetServiceHandler:
+    @nexusrpc.handler.sync_operation
+    async def greet(self, ctx: nexusrpc.handler.StartOperationContext, name: str) -> str:
+        return f"hello {name}"
+
+    @nexus.workflow_run_operation
+    async def greet_by_workflow(
+        self, ctx: nexus.WorkflowRunOperationContext, name: str
+    ) -> nexus.WorkflowHandle[str]:
+        return await ctx.start_workflow(
+            NexusHandlerWorkflow.run, name, id=NEXUS_HANDLER_WORKFLOW_ID
+        )
+
+
+@workflow.defn
+class NexusCallerWorkflow:
+    """Calls both operations of `GreetService` through the endpoint it is given."""
+
+    @workflow.run
+    async def run(self, endpoint: str) -> list[str]:
+        client = workflow.create_nexus_client(service=GreetService, endpoint=endpoint)
+        first = await client.execute_operation(GreetService.greet, "nexus")
+        second = await client.execute_operation(GreetService.greet_by_workflow, "nexus")
+        return [first, second]
+
+
 FEATURE_WORKFLOWS = [
     GreetOnceWorkflow,
     UpdatesLaterWorkflow,
@@ -155,4 +205,6 @@ FEATURE_WORKFLOWS = [
     ChildOutcomeWorkflow,
     LocalBackoffWorkflow,
     HeartbeatDetailsWorkflow,
+    NexusHandlerWorkflow,
+    NexusCallerWorkflow,
 ]

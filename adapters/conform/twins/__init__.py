@@ -4,7 +4,7 @@ the model's workflow API (`core.workflow`).
 Each twin has the workflow type name the official SDK ran the original under and does
 what the original does, operation for operation, so its replay of any history the
 original wrote must succeed (THM-3.1 on real data). `TWINS` maps a workflow type name
-to its twin's definition. Two workflows of the library have no twin, for
+to its twin's definition. Three workflows of the library have no twin, for
 features the model's workflow API does not offer (`NO_TWIN` says which).
 """
 
@@ -17,6 +17,7 @@ from adapters.conform.twins.features import (
     GreetOnce,
     HeartbeatDetails,
     LingeringChild,
+    NexusHandler,
     UpdatesLater,
 )
 from adapters.conform.twins.runs import (
@@ -81,6 +82,7 @@ __all__ = [
     "LingeringChild",
     "LocalActivities",
     "LongLocalActivity",
+    "NexusHandler",
     "NonRetryable",
     "Parent",
     "Patched",
@@ -115,4 +117,6 @@ NO_TWIN: dict[str, str] = {
     "does not offer",
     "LocalBackoffWorkflow": "its local activity waits out a retry backoff above its local "
     "retry threshold with a timer, which the model's workflow API does not offer",
+    "NexusCallerWorkflow": "it calls Nexus operations, which the model declares out of its "
+    "scope (SCOPE-NEXUS)",
 }

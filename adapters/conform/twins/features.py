@@ -105,3 +105,10 @@ class HeartbeatDetails:
             heartbeat_timeout=5,
             retry_policy=RetryPolicy(initial_interval=workflow.SECOND // 5),
         )
+
+
+@workflow.defn(name="NexusHandlerWorkflow")
+class NexusHandler:
+    @workflow.run
+    async def run(self, wf: Context, name: str) -> Any:
+        return f"hello {name} from a workflow"

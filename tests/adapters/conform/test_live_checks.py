@@ -99,6 +99,20 @@ def test_a_race_is_compared_without_its_order_or_its_workflow_task_batching() ->
     assert checks.check_recorded("fan-out.json", wrong, index, False).status == checks.FAIL
 
 
+def test_a_schedules_start_time_is_left_out_but_nothing_else() -> None:
+    index = checks.recorded_index(HISTORIES)
+    clock = SCENARIOS["schedule"].clock_fields
+    later = copy.deepcopy(_json("schedule.json"))
+    fields = later[0]["workflowExecutionStartedEventAttributes"]["searchAttributes"]
+    fields["indexedFields"]["TemporalScheduledStartTime"]["data"] = (
+        "IjIwMzAtMDEtMDFUMDA6MDA6MDBaIg=="
+    )
+    assert checks.check_recorded("schedule.json", later, index, True, clock).status == "pass"
+    assert checks.check_recorded("schedule.json", later, index, True).status == checks.FAIL
+    fields["TemporalScheduledById"]["data"] = "Im90aGVyIg=="
+    assert checks.check_recorded("schedule.json", later, index, True, clock).status == checks.FAIL
+
+
 def test_replay_passes_with_the_twin_and_fails_where_the_code_departs() -> None:
     cell = checks.check_replay(corpus_events("timers.json"))
     assert cell.status == checks.PASS and "workflow tasks replayed" in cell.detail

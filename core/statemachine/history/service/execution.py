@@ -198,6 +198,7 @@ def start_workflow_execution(
             priority=EMPTY_MESSAGE,
             cron_schedule=req.cron_schedule,
             eager_execution_accepted=eager,
+            completion_callbacks=req.completion_callbacks,
         ),
     )
     if signal is not None:
