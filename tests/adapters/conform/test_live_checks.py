@@ -103,10 +103,9 @@ def test_a_schedules_start_time_is_left_out_but_nothing_else() -> None:
     index = checks.recorded_index(HISTORIES)
     clock = SCENARIOS["schedule"].clock_fields
     later = copy.deepcopy(_json("schedule.json"))
-    fields = later[0]["workflowExecutionStartedEventAttributes"]["searchAttributes"]
-    fields["indexedFields"]["TemporalScheduledStartTime"]["data"] = (
-        "IjIwMzAtMDEtMDFUMDA6MDA6MDBaIg=="
-    )
+    started = later[0]["workflowExecutionStartedEventAttributes"]
+    fields = started["searchAttributes"]["indexedFields"]
+    fields["TemporalScheduledStartTime"]["data"] = "IjIwMzAtMDEtMDFUMDA6MDA6MDBaIg=="
     assert checks.check_recorded("schedule.json", later, index, True, clock).status == "pass"
     assert checks.check_recorded("schedule.json", later, index, True).status == checks.FAIL
     fields["TemporalScheduledById"]["data"] = "Im90aGVyIg=="
