@@ -66,7 +66,8 @@ _FEATURES = [
         "schedule",
         "a paused schedule triggered once; the scheduler starts the workflow",
         features.schedule,
-        clock_fields=frozenset({"TemporalScheduledStartTime"}),
+        # the nominal start time, also appended to the workflow id
+        clock_fields=frozenset({"TemporalScheduledStartTime", "workflowId"}),
     ),
     Scenario(
         "update-async",

@@ -112,6 +112,24 @@ def test_a_schedules_start_time_is_left_out_but_nothing_else() -> None:
     assert checks.check_recorded("schedule.json", later, index, True, clock).status == checks.FAIL
 
 
+def test_nexus_ids_another_server_draws_are_not_differences() -> None:
+    index = checks.recorded_index(HISTORIES)
+    handler = copy.deepcopy(_json("nexus.handler.json"))
+    started = handler[0]["workflowExecutionStartedEventAttributes"]
+    header = started["completionCallbacks"][0]["nexus"]["header"]
+    header["temporal-callback-token"] = "another server's token"
+    assert checks.check_recorded("nexus.handler.json", handler, index, True).status == "pass"
+    header["nexus-operation-token"] = "not the operation's token"
+    assert checks.check_recorded("nexus.handler.json", handler, index, True).status == checks.FAIL
+    caller = copy.deepcopy(_json("nexus.json"))
+    scheduled = [e for e in caller if "nexusOperationScheduledEventAttributes" in e]
+    for event in scheduled:  # another endpoint id, the same in both operations
+        event["nexusOperationScheduledEventAttributes"]["endpointId"] = "another-endpoint"
+    assert checks.check_recorded("nexus.json", caller, index, True).status == "pass"
+    scheduled[1]["nexusOperationScheduledEventAttributes"]["endpointId"] = "a third endpoint"
+    assert checks.check_recorded("nexus.json", caller, index, True).status == checks.FAIL
+
+
 def test_replay_passes_with_the_twin_and_fails_where_the_code_departs() -> None:
     cell = checks.check_replay(corpus_events("timers.json"))
     assert cell.status == checks.PASS and "workflow tasks replayed" in cell.detail
