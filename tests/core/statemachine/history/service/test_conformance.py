@@ -27,6 +27,14 @@ OUT_OF_SCOPE = {
 }
 NAMES = [p.name for p in corpus_files() if p.name not in OUT_OF_SCOPE]
 
+# A reset point is a completed workflow task: a run closed before its first (cron.run3.json,
+# terminated during its first-task backoff) has none.
+RESETTABLE = [
+    n
+    for n in NAMES
+    if any(e.event_type.name == "WORKFLOW_TASK_COMPLETED" for e in corpus_events(n))
+]
+
 
 def base_of(name: str) -> tuple[HistoryEvent, ...] | None:
     return corpus_events(RESET_BASES[name]) if name in RESET_BASES else None

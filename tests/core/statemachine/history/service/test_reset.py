@@ -50,7 +50,7 @@ from tests.conftest import corpus_events
 from tests.core.statemachine.history.service import reset_scenarios
 from tests.core.statemachine.history.service.rebuild_checks import rebuild_problems
 from tests.core.statemachine.history.service.reset_scenarios import attrs
-from tests.core.statemachine.history.service.test_conformance import NAMES, base_of
+from tests.core.statemachine.history.service.test_conformance import RESETTABLE, base_of
 
 E = EventType
 
@@ -147,15 +147,6 @@ def _reset_problems(driver: Driver, finish: int) -> list[str]:
     if not isinstance(last, WorkflowTaskScheduledEventAttributes) or last.attempt != 1:
         problems.append(f"finish {finish}: the new run does not end with a fresh task")
     return problems
-
-
-# A reset point is a completed workflow task: a run closed before its first (cron.run3.json,
-# terminated during its first-task backoff) has none.
-RESETTABLE = [
-    n
-    for n in NAMES
-    if any(e.event_type.name == "WORKFLOW_TASK_COMPLETED" for e in corpus_events(n))
-]
 
 
 @pytest.mark.parametrize("name", RESETTABLE)
