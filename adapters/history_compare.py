@@ -43,6 +43,10 @@ LEGITIMATE: dict[str, str] = {
     "createTime": "a timestamp",
     "expireTime": "a timestamp",
     "requestId": "a random id each poller or caller draws",
+    # (a header key of a Nexus completion callback, service/history/callbacks: the server
+    # encodes the caller's namespace id, run id and request id into it)
+    "temporal-callback-token": "the token of a Nexus operation's completion callback, "
+    "which encodes ids the caller's server drew",
 }
 # The timeout of a workflow task's fourth and later attempts: the server adds a backoff
 # scaled by a random jitter in [0.8, 1) (getStartToCloseTimeout).
@@ -73,6 +77,7 @@ ID_FIELDS = frozenset(
         "updateId",
         "acceptedRequestMessageId",
         "inboundUpdateId",
+        "endpointId",  # a Nexus endpoint's id, drawn when the endpoint is created
     }
 )
 FLAG_LISTS = frozenset({"coreUsedFlags", "langUsedFlags"})

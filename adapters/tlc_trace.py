@@ -23,6 +23,7 @@ from adapters.input_file import read_history
 from adapters.tlc import SPEC_DIR, TlcError, Toolchain, run_tlc
 from core.enums import EventType, WorkflowTaskFailedCause
 from core.errors import BadInput
+from core.event_sets import CLOSE_EVENT_TYPES
 from core.events import HistoryEvent
 
 # Command events the specification abstracts as one "OtherCommandEvent" (a command
@@ -85,7 +86,13 @@ MODELLED = {
 # spec/README.md) and, for WorkflowExecution.tla alone, the update protocol (declared in
 # spec/tla/README.md). Such a history is reported as not modelled, with the declaration.
 TLA_UPDATES = "TLA-UPDATES"
-TLA_SCOPE = {TLA_UPDATES: "workflow updates are not in WorkflowExecution.tla"}
+TLA_BACKOFF_CLOSE = "TLA-BACKOFF-CLOSE"
+TLA_SCOPE = {
+    TLA_UPDATES: "workflow updates are not in WorkflowExecution.tla",
+    TLA_BACKOFF_CLOSE: "a run closed during its first-task backoff (before its first "
+    "workflow task was scheduled) is not in WorkflowExecution.tla, whose start schedules "
+    "that task with it",
+}
 NOT_MODELLED: dict[EventType, str] = {
     **SCOPE_OF_EVENT,
     **dict.fromkeys(
@@ -176,7 +183,17 @@ def _record(event_id: int, name: str) -> Record:
 
 
 def trace_records(events: Iterable[HistoryEvent]) -> list[Record]:
-    return [trace_record(e) for e in events]
+    records = [trace_record(e) for e in events]
+    if len(records) > 1 and records[0]["type"] == "WorkflowExecutionStarted":
+        second = records[1]["type"]
+        if second in _CLOSE_NAMES:  # closed before its first task (cron.run3.json)
+            scope = TLA_BACKOFF_CLOSE
+            why = f"{scope}: {TLA_SCOPE[scope]}"
+            raise NotModelled(f"event 2: {second} before any workflow task ({why})")
+    return records
+
+
+_CLOSE_NAMES = frozenset(MODELLED[kind] for kind in CLOSE_EVENT_TYPES if kind in MODELLED)
 
 
 def _tla(value: int | str) -> str:

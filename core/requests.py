@@ -107,6 +107,13 @@ class StartWorkflowExecution:
     # Auto-reset points the chain carries over, and the namespace's retention.
     reset_points: tuple[ResetPoint, ...] = ()
     retention: int = DEFAULT_RETENTION
+    # A cron workflow's schedule (robfig cron syntax), carried on through its chain.
+    cron_schedule: str = ""
+    # The starter asks for the first workflow task in the start's reply (eager start).
+    request_eager_execution: bool = False
+    # Callbacks to call when the run closes (a workflow started by a Nexus operation:
+    # the caller's completion), as the start request gives them.
+    completion_callbacks: Opaque | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -140,6 +140,10 @@ class Driver(DriverBase):
             self.start(i)
             return i + 2 if self.signal_with_start(i) else i + 1
         if t is E.WORKFLOW_TASK_SCHEDULED:
+            assert self.state is not None
+            if self.state.backoff_pending:  # the first task's backoff is over only now (a
+                # run closed during its backoff never schedules it)
+                self.fire(rq.WorkflowBackoffTask, now)
             self.send_updates(event, now)
         elif t is E.WORKFLOW_TASK_STARTED:
             self.start_workflow_task(i, now)
@@ -248,6 +252,9 @@ class Driver(DriverBase):
             root=root_of(a.root_workflow_execution),
             explicit_run_timeout=a.workflow_run_timeout is not None,
             reset_points=reset_points.from_json(a.prev_auto_reset_points),
+            cron_schedule=a.cron_schedule,
+            request_eager_execution=a.eager_execution_accepted,
+            completion_callbacks=a.completion_callbacks,
         )
 
     def signal_with_start(self, i: int) -> bool:
@@ -270,8 +277,8 @@ class Driver(DriverBase):
             )
         else:
             self.apply(service.start(request, now))
-        if request.first_workflow_task_backoff:
-            self.fire(rq.WorkflowBackoffTask, now + request.first_workflow_task_backoff)
+        if request.request_eager_execution:  # the start wrote the task's Started too
+            self.issued.add(event.event_id + 2)
 
     def send_updates(self, scheduled: HistoryEvent, now: int) -> None:
         """Updates accepted by this task were admitted before it was scheduled; with no

@@ -96,8 +96,17 @@ def test_whole_corpus_is_accepted_or_declared_not_modelled(toolchain: tlc.Toolch
     rejected = {name: r.reason for name, r in results.items() if not (r.accepted or r.not_modelled)}
     assert rejected == {}
     not_modelled = {name: r.reason for name, r in results.items() if r.not_modelled}
-    assert set(not_modelled) == {"updates.json", "update-with-start.json"}
-    assert all(f"({tlc_trace.TLA_UPDATES}: " in reason for reason in not_modelled.values())
+    declared = {
+        "updates.json": tlc_trace.TLA_UPDATES,
+        "update-with-start.json": tlc_trace.TLA_UPDATES,
+        "update-async.json": tlc_trace.TLA_UPDATES,
+        "update-failed.json": tlc_trace.TLA_UPDATES,
+        "options-updated.json": "SCOPE-OPTIONS-UPDATED",
+        "nexus.json": "SCOPE-NEXUS",
+        "cron.run3.json": tlc_trace.TLA_BACKOFF_CLOSE,
+    }
+    assert set(not_modelled) == set(declared)
+    assert all(f"({declared[name]}: " in reason for name, reason in not_modelled.items())
 
 
 def test_every_event_type_is_modelled_abstracted_or_declared() -> None:
@@ -118,6 +127,17 @@ def test_unmodelled_event_is_reported_not_rejected(toolchain: tlc.Toolchain) -> 
     assert report.not_modelled and not report.accepted
     assert "WORKFLOW_EXECUTION_UPDATE_ACCEPTED" in report.reason
     assert "(TLA-UPDATES: workflow updates are not in WorkflowExecution.tla)" in report.reason
+
+
+def test_a_run_closed_during_its_backoff_is_declared_not_modelled() -> None:
+    # cron.run3.json: terminated while it waited for its first task; TLC rejects it
+    # (WorkflowExecution's start schedules that task), so it is declared, not sent
+    with pytest.raises(tlc_trace.NotModelled, match=f"\\({tlc_trace.TLA_BACKOFF_CLOSE}: "):
+        tlc_trace.trace_records(corpus_events("cron.run3.json"))
+    # a run that was only delayed (its task scheduled after the backoff) is sent on
+    assert tlc_trace.trace_records(corpus_events("cron.run2.json"))[1]["type"] == (
+        "WorkflowTaskScheduled"
+    )
 
 
 def test_trace_records_use_spec_field_names() -> None:

@@ -162,7 +162,8 @@ STICKY = [name for name in TWINNED if not _needs_live_inputs(name)]
 
 
 def test_most_of_the_corpus_is_checked_sticky_against_cold() -> None:
-    assert len(STICKY) >= 40 and len(TWINNED) - len(STICKY) <= 5
+    # (at most 15%: the corpus left out are the local-activity and update histories)
+    assert len(STICKY) >= 40 and len(TWINNED) - len(STICKY) <= 0.15 * len(TWINNED)
 
 
 @pytest.mark.parametrize("name", STICKY)

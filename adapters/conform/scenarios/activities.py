@@ -111,6 +111,20 @@ async def heartbeat_long_on_first_attempt(seconds: float) -> str:
 
 
 @activity.defn
+async def heartbeat_details_then_fail(failures: int) -> str:
+    """Heartbeats its progress, resuming from the last attempt's details; fails
+    retryably on the first ``failures`` attempts."""
+    info = activity.info()
+    done = int(info.heartbeat_details[0]) if info.heartbeat_details else 0
+    for step in range(done, done + 2):
+        activity.heartbeat(step + 1)
+        await asyncio.sleep(0.1)
+    if info.attempt <= failures:
+        raise ApplicationError(f"failed after step {done + 2}", type="Transient")
+    return f"finished at step {done + 2} on attempt {info.attempt}"
+
+
+@activity.defn
 async def sleep_for(seconds: float) -> str:
     await asyncio.sleep(seconds)
     return f"slept {seconds}s"
@@ -136,6 +150,7 @@ ALL_ACTIVITIES: list[Callable[..., Any]] = [
     heartbeat_then_stall,
     heartbeat_until_cancelled,
     heartbeat_long_on_first_attempt,
+    heartbeat_details_then_fail,
     sleep_for,
     saga_step,
     compensate,

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from adapters.conform.scenarios import library_faults as faults
+from adapters.conform.scenarios import library_features as features
 from adapters.conform.scenarios import library_runs as runs
 from adapters.conform.scenarios import library_tasks as tasks
 from adapters.conform.scenarios.context import Ctx
@@ -42,7 +43,98 @@ class Scenario:
     # completions are batched into (the real server itself varies from run to run). Such
     # a history is compared with the recorded one as a multiset of its other events.
     ordered: bool = True
+    # Fields (JSON names) whose values the wall clock decides on the real server too (a
+    # schedule's nominal start time): left out when the history is compared with the
+    # recorded one.
+    clock_fields: frozenset[str] = frozenset()
 
+
+# Server features recorded after the first corpus (library_features.py).
+_FEATURES = [
+    Scenario(
+        "eager-start",
+        "started with request_eager_start: the first workflow task is started by the start",
+        features.eager_start,
+    ),
+    Scenario(
+        "cron",
+        "cron schedule @every 2s: two runs continue as new (CronSchedule), the third is "
+        "terminated during its first-workflow-task backoff",
+        features.cron,
+    ),
+    Scenario(
+        "schedule",
+        "a paused schedule triggered once; the scheduler starts the workflow",
+        features.schedule,
+        # the nominal start time, also appended to the workflow id
+        clock_fields=frozenset({"TemporalScheduledStartTime", "workflowId"}),
+    ),
+    Scenario(
+        "update-async",
+        "update accepted while the client waits only for ACCEPTED; completed after a signal",
+        features.update_async,
+    ),
+    Scenario(
+        "update-failed",
+        "update accepted whose handler fails after an activity (failure outcome)",
+        features.update_failed,
+    ),
+    Scenario(
+        "child-cancelled",
+        "parent cancels its child (WAIT_CANCELLATION_COMPLETED); the child cleans up",
+        features.child_cancelled,
+    ),
+    Scenario(
+        "child-terminated",
+        "the client terminates a running child; the parent sees ChildWorkflowExecutionTerminated",
+        features.child_terminated,
+    ),
+    Scenario(
+        "child-timed-out",
+        "a child with a 2s run timeout times out; the parent sees it",
+        features.child_timed_out,
+    ),
+    Scenario(
+        "child-abandoned",
+        "parent completes with ParentClosePolicy ABANDON; the child runs on and completes",
+        features.child_abandoned,
+    ),
+    Scenario(
+        "wft-timeout",
+        "a poller takes the first workflow task and never answers (start-to-close timeout)",
+        features.wft_timeout,
+    ),
+    Scenario(
+        "local-activity-backoff",
+        "local activity retried with a backoff above its local retry threshold (a timer)",
+        features.local_activity_backoff,
+    ),
+    Scenario(
+        "heartbeat-details",
+        "activity heartbeats progress, fails twice; each retry resumes from the details",
+        features.heartbeat_details,
+    ),
+    Scenario(
+        "signal-with-start-running",
+        "signal-with-start twice on a workflow that is already running",
+        features.signal_with_start_running,
+    ),
+    Scenario(
+        "batch-terminate",
+        "two workflows terminated by `temporal workflow terminate --query` (the batcher)",
+        features.batch_terminate,
+    ),
+    Scenario(
+        "options-updated",
+        "`temporal workflow update-options` sets and unsets a versioning override",
+        features.options_updated,
+    ),
+    Scenario(
+        "nexus",
+        "a workflow calls a sync Nexus operation and one backed by a workflow",
+        features.nexus_operations,
+    ),
+]
 
 _CORPUS = [
     Scenario("activity-single", "one activity scheduled, run and completed", tasks.activity_single),
@@ -205,6 +297,7 @@ _CORPUS = [
     Scenario(
         "reset", "running workflow reset to its first workflow task; signal reapplied", runs.reset
     ),
+    *_FEATURES,
 ]
 _FAULTS = [
     Scenario(

@@ -33,6 +33,7 @@ from adapters.conform.scenarios.workflows import (
     UpdatesWorkflow,
     WorkerKilledWorkflow,
 )
+from adapters.conform.scenarios.workflows_features import FEATURE_WORKFLOWS
 
 # --------------------------------------------------------------------------
 # Children, external workflows, continue-as-new
@@ -302,4 +303,5 @@ ALL_WORKFLOWS = [
     ResettableWorkflow,
     StickyWorkflow,
     FixedDeployFixWorkflow,
+    *FEATURE_WORKFLOWS,
 ]

@@ -4,15 +4,22 @@ the model's workflow API (`core.workflow`).
 Each twin has the workflow type name the official SDK ran the original under and does
 what the original does, operation for operation, so its replay of any history the
 original wrote must succeed (THM-3.1 on real data). `TWINS` maps a workflow type name
-to its twin's definition. One workflow of the library has no twin:
-`SearchAttributesMemoWorkflow` upserts memo, which the model's workflow API does not
-offer (`NO_TWIN` says why).
+to its twin's definition. Three workflows of the library have no twin, for
+features the model's workflow API does not offer (`NO_TWIN` says which).
 """
 
 from __future__ import annotations
 
 import inspect
 
+from adapters.conform.twins.features import (
+    ChildOutcome,
+    GreetOnce,
+    HeartbeatDetails,
+    LingeringChild,
+    NexusHandler,
+    UpdatesLater,
+)
 from adapters.conform.twins.runs import (
     CancelExternal,
     Cancellable,
@@ -64,13 +71,18 @@ __all__ = [
     "CancelExternal",
     "Cancellable",
     "Child",
+    "ChildOutcome",
     "ContinueAsNew",
     "Failing",
     "FanOut",
     "FixedDeployFix",
+    "GreetOnce",
+    "HeartbeatDetails",
     "HeartbeatTimeout",
+    "LingeringChild",
     "LocalActivities",
     "LongLocalActivity",
+    "NexusHandler",
     "NonRetryable",
     "Parent",
     "Patched",
@@ -89,6 +101,7 @@ __all__ = [
     "TimerCancel",
     "Timers",
     "Updates",
+    "UpdatesLater",
     "WaitForSignal",
     "WorkerKilled",
 ]
@@ -102,4 +115,8 @@ TWINS: dict[str, Definition] = {
 NO_TWIN: dict[str, str] = {
     "SearchAttributesMemoWorkflow": "it upserts memo, which the model's workflow API "
     "does not offer",
+    "LocalBackoffWorkflow": "its local activity waits out a retry backoff above its local "
+    "retry threshold with a timer, which the model's workflow API does not offer",
+    "NexusCallerWorkflow": "it calls Nexus operations, which the model declares out of its "
+    "scope (SCOPE-NEXUS)",
 }

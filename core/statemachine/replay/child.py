@@ -8,8 +8,8 @@
 
 Two futures hang on a child: its start (`resolve_start`, the run id) and its result
 (`resolve`). A start failure fails both. Cancelling a child whose command was not sent
-drops the command; cancelling a started child is not modelled (the SDKs send a
-RequestCancelExternal for it), so the model refuses it rather than guess.
+drops the command; a started child is cancelled through a RequestCancelExternal for it
+alone (`Context._cancel_started_child`), so this machine sees only its close.
 """
 
 from __future__ import annotations

@@ -325,12 +325,34 @@ class Context:
         )
         self._ex.add(entity, Command(C.START_CHILD_WORKFLOW_EXECUTION, attributes))
         handle.run_id = str(await started)
+        handle.on_cancel = lambda: self._cancel_started_child(handle)
         return handle
 
     def _cancel_child(self, entity: Entity, started: Future[object]) -> None:
         self._cancel(entity, child.ChildInput.CANCEL, None)
         if not started.done():
             started.set_exception(CancelledError())
+
+    def _cancel_started_child(self, handle: ChildHandle) -> None:
+        """Cancel a started child: a RequestCancelExternalWorkflowExecution for it alone
+        (sdk-core `child_workflow_state_machine.rs`, IssueCancelAfterStarted, as a
+        `cancel_external_state_machine.rs` with child_workflow_only). The handle waits
+        for the child to close (WAIT_CANCELLATION_COMPLETED, the SDKs' default); a
+        refused request leaves it running, as it leaves the child."""
+        table = cancel_external.TABLE
+        requested: Future[object] = Future()
+        entity = Entity(
+            "cancel_external",
+            table,
+            table.initial,
+            cancel_external.EVENT_INPUTS,
+            handle.id,
+            requested,
+        )
+        attributes = RequestCancelExternalWorkflowExecutionCommandAttributes(
+            workflow_id=handle.id, run_id=handle.run_id, child_workflow_only=True
+        )
+        self._ex.add(entity, Command(C.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION, attributes))
 
     async def execute_child_workflow(
         self,

@@ -99,6 +99,37 @@ def test_a_race_is_compared_without_its_order_or_its_workflow_task_batching() ->
     assert checks.check_recorded("fan-out.json", wrong, index, False).status == checks.FAIL
 
 
+def test_a_schedules_start_time_is_left_out_but_nothing_else() -> None:
+    index = checks.recorded_index(HISTORIES)
+    clock = SCENARIOS["schedule"].clock_fields
+    later = copy.deepcopy(_json("schedule.json"))
+    started = later[0]["workflowExecutionStartedEventAttributes"]
+    fields = started["searchAttributes"]["indexedFields"]
+    fields["TemporalScheduledStartTime"]["data"] = "IjIwMzAtMDEtMDFUMDA6MDA6MDBaIg=="
+    assert checks.check_recorded("schedule.json", later, index, True, clock).status == "pass"
+    assert checks.check_recorded("schedule.json", later, index, True).status == checks.FAIL
+    fields["TemporalScheduledById"]["data"] = "Im90aGVyIg=="
+    assert checks.check_recorded("schedule.json", later, index, True, clock).status == checks.FAIL
+
+
+def test_nexus_ids_another_server_draws_are_not_differences() -> None:
+    index = checks.recorded_index(HISTORIES)
+    handler = copy.deepcopy(_json("nexus.handler.json"))
+    started = handler[0]["workflowExecutionStartedEventAttributes"]
+    header = started["completionCallbacks"][0]["nexus"]["header"]
+    header["temporal-callback-token"] = "another server's token"
+    assert checks.check_recorded("nexus.handler.json", handler, index, True).status == "pass"
+    header["nexus-operation-token"] = "not the operation's token"
+    assert checks.check_recorded("nexus.handler.json", handler, index, True).status == checks.FAIL
+    caller = copy.deepcopy(_json("nexus.json"))
+    scheduled = [e for e in caller if "nexusOperationScheduledEventAttributes" in e]
+    for event in scheduled:  # another endpoint id, the same in both operations
+        event["nexusOperationScheduledEventAttributes"]["endpointId"] = "another-endpoint"
+    assert checks.check_recorded("nexus.json", caller, index, True).status == "pass"
+    scheduled[1]["nexusOperationScheduledEventAttributes"]["endpointId"] = "a third endpoint"
+    assert checks.check_recorded("nexus.json", caller, index, True).status == checks.FAIL
+
+
 def test_replay_passes_with_the_twin_and_fails_where_the_code_departs() -> None:
     cell = checks.check_replay(corpus_events("timers.json"))
     assert cell.status == checks.PASS and "workflow tasks replayed" in cell.detail

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from adapters.conform.scenarios import library_features
+from adapters.conform.scenarios.registry import SCENARIOS
 from adapters.history_compare import compare
 from adapters.temporal_json import decode_history
 from core.statemachine.history.validator import validate
@@ -32,22 +34,44 @@ RECORDER = ROOT / "scripts" / "record_histories.py"
 # Scenarios whose event order is decided by a race between the worker's concurrent
 # activities (which finishes first): compared as multisets of events, not in order.
 RACES = frozenset({"fan-out.json"})
+# The default run drives the first corpus's scenarios; those of the server features
+# recorded later (library_features.py) run in the slow test below, which names the ones
+# `tmodel serve` cannot run yet.
+FEATURES = [s.name for s in SCENARIOS.values() if s.run.__module__ == library_features.__name__]
+FIRST = [name for name in SCENARIOS if name not in FEATURES]
+# scenario -> why it does not run to the real server's outcome on `tmodel serve`
+SERVE_GAPS = {
+    "cron": "tmodel serve refuses a CronSchedule",
+    "update-failed": "an update whose handler runs an activity and fails times out",
+    "signal-with-start-running": "signal-with-start on a running workflow answers with "
+    "another run id",
+    "options-updated": "UpdateWorkflowExecutionOptions is not implemented (SCOPE-OPTIONS-UPDATED)",
+    "nexus": "Nexus endpoints are not implemented (SCOPE-NEXUS)",
+}
+# Intermittent on `tmodel serve`: its update, waited for only until ACCEPTED, sometimes
+# times out (one run in two of this sitting); left out of the failed-set comparison.
+INTERMITTENT = frozenset({"update-async"})
+
+
+def _record(out: Path, names: list[str]) -> str:
+    with serve(
+        "--search-attribute", "RecorderStage=Keyword", "--search-attribute", "RecorderCount=Int"
+    ) as address:
+        done = subprocess.run(
+            [sys.executable, str(RECORDER), "--target", address, "--out", str(out),
+             "--only", *names],
+            cwd=ROOT / "scripts",
+            capture_output=True,
+            text=True,
+            timeout=1500,
+        )  # fmt: skip
+    return done.stdout + done.stderr
 
 
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
     out = tmp_path_factory.mktemp("served-histories")
-    with serve(
-        "--search-attribute", "RecorderStage=Keyword", "--search-attribute", "RecorderCount=Int"
-    ) as address:
-        done = subprocess.run(
-            [sys.executable, str(RECORDER), "--target", address, "--out", str(out)],
-            cwd=ROOT / "scripts",
-            capture_output=True,
-            text=True,
-            timeout=1500,
-        )
-    yield out, done.stdout + done.stderr
+    yield out, _record(out, FIRST)
 
 
 def test_every_scenario_runs_to_the_outcome_the_real_server_gave(
@@ -57,7 +81,7 @@ def test_every_scenario_runs_to_the_outcome_the_real_server_gave(
     failed = [line for line in log.splitlines() if "FAILED" in line]
     assert failed == [], log[-3000:]
     recorded_count = sum(1 for line in log.splitlines() if line.startswith("["))
-    assert recorded_count == 43, log[-3000:]
+    assert recorded_count == len(FIRST) == 43, log[-3000:]
 
 
 def _produced(out: Path) -> list[Path]:
@@ -69,7 +93,11 @@ def test_every_served_history_is_valid(recorded: tuple[Path, str]) -> None:
     files = _produced(out)
     manifest = json.loads((FIXTURES / "manifest.json").read_text(encoding="utf-8"))
     # (the recorder skips the scenarios that need a dev server's small dynamic config)
-    expected = sorted(h["file"] for h in manifest["histories"] if "dynamic_config" not in h)
+    expected = sorted(
+        h["file"]
+        for h in manifest["histories"]
+        if "dynamic_config" not in h and h["scenario"] in FIRST
+    )
     assert [p.name for p in files] == expected
     for path in files:
         events = decode_history(path.read_text(encoding="utf-8")).events
@@ -101,3 +129,42 @@ def test_the_comparison_catches_a_changed_field(recorded: tuple[Path, str]) -> N
     attributes["startToCloseTimeout"] = "99s"
     found = compare(expected, produced)
     assert found is not None and found.field.endswith("startToCloseTimeout")
+
+
+@pytest.fixture(scope="module")
+def later(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    out = tmp_path_factory.mktemp("served-later-histories")
+    return out, _record(out, FEATURES)
+
+
+@pytest.mark.slow
+def test_the_later_scenarios_run_on_serve_but_for_its_named_gaps(
+    later: tuple[Path, str],
+) -> None:
+    out, log = later
+    failed = {line.split("]")[1].split()[0] for line in log.splitlines() if "FAILED" in line}
+    assert failed - INTERMITTENT == set(SERVE_GAPS), log[-3000:]
+    for path in _produced(out):
+        assert validate(decode_history(path.read_text(encoding="utf-8")).events).violations == ()
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="tmodel serve's histories of the later scenarios differ from the real server's "
+    "in three places (one: a child's workflowTaskTimeout is not capped by its 2 s run "
+    "timeout, child-timed-out.json), not fixed yet",
+)
+def test_the_later_served_histories_equal_the_real_servers(later: tuple[Path, str]) -> None:
+    out, _ = later
+    manifest = json.loads((FIXTURES / "manifest.json").read_text(encoding="utf-8"))
+    scenario_of = {h["file"]: h["scenario"] for h in manifest["histories"]}
+    differences = []
+    for path in _produced(out):
+        expected = json.loads((FIXTURES / path.name).read_text(encoding="utf-8"))["events"]
+        produced = json.loads(path.read_text(encoding="utf-8"))["events"]
+        scenario = SCENARIOS[scenario_of[path.name]]
+        found = compare(expected, produced, ignore=scenario.clock_fields)
+        if found is not None:
+            differences.append(f"{path.name}: {found}")
+    assert differences == []

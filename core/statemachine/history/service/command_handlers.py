@@ -69,6 +69,7 @@ from core.statemachine.history.service import (
     update,
 )
 from core.statemachine.history.service.activity_tasks import normalize_timeouts
+from core.statemachine.history.service.cron import cron_backoff
 from core.statemachine.history.service.enforce import Rejection
 from core.statemachine.history.service.ids import new_run_id
 from core.statemachine.history.service.retry import next_retry, policy_json, retry_policy
@@ -207,14 +208,30 @@ def complete_workflow(b: Batch, command: Command) -> Cause | Rejection | None:
     rejected = command_limits.complete_workflow(b.limits, a)
     if rejected is not None:
         return rejected
+    s = b.txn.state
+    # A cron run hands over to the chain's next run (handleCommandCompleteWorkflow and
+    # handleCron, workflow_task_completed_handler.go), which gets its result.
+    delay = _cron_delay(s, b.txn.now)
+    next_run = new_run_id(s.run_id, "cron") if delay is not None else ""
     b.txn.append(
         E.WORKFLOW_EXECUTION_COMPLETED,
         WorkflowExecutionCompletedEventAttributes(
-            result=a.result, workflow_task_completed_event_id=b.wtc
+            result=a.result, workflow_task_completed_event_id=b.wtc, new_execution_run_id=next_run
         ),
     )
-    execution.close(b.txn, RunStatus.COMPLETED, a.result)  # the parent is told the result
+    # the parent is told the result, unless the chain goes on
+    execution.close(b.txn, RunStatus.COMPLETED, a.result, chain_continues=delay is not None)
+    if delay is not None:
+        b.new_run = _next_run(
+            s, next_run, ContinueAsNewInitiator.CRON_SCHEDULE, delay, b.txn.now, None, a.result
+        )
     return None
+
+
+def _cron_delay(s: MutableState, now: int) -> int | None:
+    if not s.cron_schedule:
+        return None
+    return cron_backoff(s.cron_schedule, s.execution_time or s.start_time, now)
 
 
 def fail_workflow(b: Batch, command: Command) -> Cause | Rejection | None:
@@ -232,7 +249,11 @@ def fail_workflow(b: Batch, command: Command) -> Cause | Rejection | None:
         return rejected
     s = b.txn.state
     delay, retry_state = _workflow_retry(s, a.failure, b.txn.now)
-    next_run = new_run_id(s.run_id, "retry") if delay is not None else ""
+    # With no retry left, a cron run still hands over to the chain's next run.
+    initiator = ContinueAsNewInitiator.RETRY
+    if delay is None and (delay := _cron_delay(s, b.txn.now)) is not None:
+        initiator = ContinueAsNewInitiator.CRON_SCHEDULE
+    next_run = new_run_id(s.run_id, initiator.name.lower()) if delay is not None else ""
     b.txn.append(
         E.WORKFLOW_EXECUTION_FAILED,
         WorkflowExecutionFailedEventAttributes(
@@ -244,9 +265,11 @@ def fail_workflow(b: Batch, command: Command) -> Cause | Rejection | None:
     )
     execution.close(b.txn, RunStatus.FAILED, a.failure, chain_continues=delay is not None)
     if delay is not None:
-        b.new_run = _next_run(
-            s, next_run, ContinueAsNewInitiator.RETRY, delay, b.txn.now, a.failure
-        )
+        # A failed cron run hands on the result it got; a retry, none (handleCron and
+        # handleRetry, workflow_task_completed_handler.go).
+        cron = initiator is ContinueAsNewInitiator.CRON_SCHEDULE
+        result = s.last_completion_result if cron else None
+        b.new_run = _next_run(s, next_run, initiator, delay, b.txn.now, a.failure, result)
     return None
 
 
@@ -294,11 +317,13 @@ def _next_run(
     backoff: int,
     now: int,
     failure: Opaque | None = None,
+    last_completion_result: Opaque | None = None,
 ) -> StartWorkflowExecution:
-    """The start of the run that continues this one's chain (retry or continue-as-new).
+    """The start of the run that continues this one's chain (retry, cron or
+    continue-as-new).
 
-    A retry starts with this run's own input, header, memo and search attributes
-    (`SetupNewWorkflowForRetryOrCron`, service/history/workflow/retry.go); a
+    A retry or a cron run starts with this run's own input, header, memo and search
+    attributes (`SetupNewWorkflowForRetryOrCron`, service/history/workflow/retry.go); a
     continue-as-new replaces them with the command's.
     """
     backoff = min_backoff(s, now, backoff)
@@ -333,6 +358,8 @@ def _next_run(
         root=s.root if s.parent is not None else None,
         reset_points=execution.roll_over(s.reset_points, s.run_id, now, s.retention),
         retention=s.retention,
+        cron_schedule=s.cron_schedule,
+        last_completion_result=last_completion_result,
     )
 
 
@@ -402,6 +429,7 @@ def continue_as_new(b: Batch, command: Command) -> Cause | Rejection | None:
         search_attributes=a.search_attributes,
         last_completion_result=a.last_completion_result,
         retry_policy=a.retry_policy,
+        cron_schedule=a.cron_schedule,  # the command's (`ContinueAsNew`), as the rest
     )
     return None
 

@@ -160,10 +160,15 @@ def start_workflow_execution(
         priority=given_priority(req.priority),
         retry_carry=(
             RetryCarry(req.input, req.header, req.memo, req.search_attributes)
-            if req.retry_policy is not None
+            if req.retry_policy is not None or req.cron_schedule
             else None
         ),
+        cron_schedule=req.cron_schedule,
+        last_completion_result=req.last_completion_result,
     )
+    # An eager start is declined when the first task waits for a backoff (the Starter's
+    # check in service/history/api/startworkflow/api.go).
+    eager = req.request_eager_execution and not req.first_workflow_task_backoff
     txn = Txn(state, now)
     txn.append(
         E.WORKFLOW_EXECUTION_STARTED,
@@ -205,6 +210,9 @@ def start_workflow_execution(
             ),
             prev_auto_reset_points=reset_points_json(req.reset_points),
             priority=req.priority or EMPTY_MESSAGE,
+            cron_schedule=req.cron_schedule,
+            eager_execution_accepted=eager,
+            completion_callbacks=req.completion_callbacks,
         ),
     )
     if req.user_metadata is not None:
@@ -214,6 +222,8 @@ def start_workflow_execution(
     if req.first_workflow_task_backoff:
         txn.set(backoff_pending=True)
         txn.task(WorkflowBackoffTask(now + req.first_workflow_task_backoff))
+    elif eager:
+        workflow_task.start_eagerly(txn, req.request_id, req.identity)
     else:
         workflow_task.schedule(txn)
     timeout = req.run_timeout or req.execution_timeout
@@ -351,6 +361,7 @@ class RunInput(Enum):
     COMPLETE = "CompleteWorkflowExecution"
     FAIL = "FailWorkflowExecution"
     RETRY = "FailWorkflowExecution (retried)"
+    CRON = "CompleteWorkflowExecution (cron: the chain goes on)"
     CANCEL = "CancelWorkflowExecution"
     CONTINUE_AS_NEW = "ContinueAsNewWorkflowExecution"
     TERMINATE = "TerminateWorkflowExecution"
@@ -368,6 +379,7 @@ TABLE = fsm.make_table(
         (_R.RUNNING, RunInput.COMPLETE, _R.COMPLETED),
         (_R.RUNNING, RunInput.FAIL, _R.FAILED),
         (_R.RUNNING, RunInput.RETRY, _R.FAILED),
+        (_R.RUNNING, RunInput.CRON, _R.COMPLETED),
         (_R.RUNNING, RunInput.CANCEL, _R.CANCELED),
         (_R.RUNNING, RunInput.CONTINUE_AS_NEW, _R.CONTINUED_AS_NEW),
         (_R.RUNNING, RunInput.TERMINATE, _R.TERMINATED),
@@ -404,7 +416,10 @@ def close(
     policies (`transfer_queue_active_task_executor.go`, processCloseExecution).
     """
     s = txn.state
-    run_input = RunInput.RETRY if chain_continues else _INPUT_OF[status]
+    # a run that hands over to the chain's next one: a failed run (retried, or a cron
+    # run with no retry left) or a completed cron run
+    chained = RunInput.CRON if status is _R.COMPLETED else RunInput.RETRY
+    run_input = chained if chain_continues else _INPUT_OF[status]
     new_status, _ = fsm.step(TABLE, s.status, run_input)
     assert new_status is status, (new_status, status)
     if s.wft is not None:  # scheduled, never started: it goes with the run

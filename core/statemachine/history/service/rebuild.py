@@ -157,9 +157,11 @@ def _started(event: HistoryEvent, ids: RunIds, now: int) -> MutableState:
         priority=given_priority(a.priority),
         retry_carry=(
             RetryCarry(a.input, a.header, a.memo, a.search_attributes)
-            if a.retry_policy is not None
+            if a.retry_policy is not None or a.cron_schedule
             else None
         ),
+        cron_schedule=a.cron_schedule,
+        last_completion_result=a.last_completion_result,
     )
 
 

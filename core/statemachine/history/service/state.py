@@ -251,11 +251,17 @@ class MutableState:
     # The service never computes it; the host that persists the events adds their size
     # (`enforce.persisted`). LIMIT-HISTORY-SIZE compares it with the limit.
     history_size: int = 0
-    # The start's values a retry carries over; kept only for a run with a retry policy.
+    # The start's values a retry or a cron run carries over; kept only for a run with a
+    # retry policy or a cron schedule.
     retry_carry: RetryCarry | None = None
     # The start's temporal.api.common.v1.Priority (None: unset), which the chain's next
     # run keeps, retried or continued (`ExecutionInfo.Priority`, mutable_state_impl.go).
     priority: Opaque | None = None
+    # The cron schedule the run was started with (`ExecutionInfo.CronSchedule`): when
+    # set, a completion or a failure with no retry left starts the chain's next run.
+    cron_schedule: str = ""
+    # The start's lastCompletionResult: a cron run that fails hands it on unchanged.
+    last_completion_result: Opaque | None = None
 
     @property
     def running(self) -> bool:

@@ -146,10 +146,11 @@ def start_to_close_timeout(base: int, attempt: int) -> int:
     return base + backoff * 4 // 5
 
 
-def schedule(txn: Txn, speculative: bool = False) -> None:
+def schedule(txn: Txn, speculative: bool = False, dispatch: bool = True) -> None:
     """Schedule a workflow task unless one is pending or the run is closed.
 
-    A speculative task (for an update) writes nothing now; see update.py.
+    A speculative task (for an update) writes nothing now; see update.py. Without
+    `dispatch` no transfer task takes it to matching (an eager start hands it over).
     """
     s = txn.state
     if s.wft is not None or not s.running or s.backoff_pending:
@@ -182,7 +183,8 @@ def schedule(txn: Txn, speculative: bool = False) -> None:
     )
     txn.set(wft=wft, wft_stamp=stamp)
     schedule_to_start = s.sticky_schedule_to_start_timeout if sticky else 0
-    txn.task(WorkflowTaskTransfer(scheduled_id, queue, sticky, stamp, schedule_to_start))
+    if dispatch:
+        txn.task(WorkflowTaskTransfer(scheduled_id, queue, sticky, stamp, schedule_to_start))
     if sticky and schedule_to_start:
         txn.task(
             WorkflowTaskTimeoutTask(
@@ -226,6 +228,27 @@ def record_workflow_task_started(
             return unchanged(state, _started_reply(state, wft))
         return unchanged(state, Error(ErrorKind.ALREADY_STARTED, "workflow task already started"))
     txn = Txn(state, now)
+    started = _record_started(txn, wft, req, limits)
+    return finish(txn, _started_reply(txn.state, started))
+
+
+def start_eagerly(txn: Txn, request_id: str, identity: str) -> None:
+    """Schedule the first workflow task and start it for the starter itself (eager
+    workflow start): no transfer task goes to matching, and the Started event carries
+    the start request's id and identity (`NewWorkflowWithSignal` in
+    service/history/api/create_workflow_util.go)."""
+    schedule(txn, dispatch=False)
+    wft = txn.state.wft
+    assert wft is not None  # the run was just started, with no task pending
+    req = RecordWorkflowTaskStarted(wft.scheduled_event_id, wft.stamp, request_id, identity)
+    _record_started(txn, wft, req, DEFAULT_LIMITS)
+
+
+def _record_started(
+    txn: Txn, wft: WorkflowTaskInfo, req: RecordWorkflowTaskStarted, limits: Limits
+) -> WorkflowTaskInfo:
+    """Write (or, for a task not written yet, note) the task's start in `txn`."""
+    state, now = txn.state, txn.now
     transition(wft, _I.RECORD_STARTED)
     # LIMIT-SUGGEST-CONTINUE-AS-NEW: the next event id is the Started event's (or, for a
     # task not written yet, its Scheduled event's), as the server counts it.
@@ -273,7 +296,7 @@ def record_workflow_task_started(
             now + wft.start_to_close_timeout,
         )
     )
-    return finish(txn, _started_reply(txn.state, started))
+    return started
 
 
 def _started_reply(state: MutableState, wft: WorkflowTaskInfo) -> WorkflowTaskStarted:

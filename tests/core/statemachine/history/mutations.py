@@ -220,10 +220,21 @@ def external_signal_twice(events: Events) -> Events | None:
     return _after_first(events, E.EXTERNAL_WORKFLOW_EXECUTION_SIGNALED)
 
 
+_CHILD_CLOSES = frozenset(
+    {
+        E.CHILD_WORKFLOW_EXECUTION_COMPLETED,
+        E.CHILD_WORKFLOW_EXECUTION_FAILED,
+        E.CHILD_WORKFLOW_EXECUTION_CANCELED,
+        E.CHILD_WORKFLOW_EXECUTION_TIMED_OUT,
+        E.CHILD_WORKFLOW_EXECUTION_TERMINATED,
+    }
+)
+
+
 def child_closed_without_started(events: Events) -> Events | None:
     i = first(events, E.CHILD_WORKFLOW_EXECUTION_STARTED)
-    if i is None:
-        return None
+    if i is None or not any(e.event_type in _CHILD_CLOSES for e in events[i:]):
+        return None  # (an abandoned child's close is not in its parent's history)
     return replace_at(events, i, neutral(events[i].event_id))
 
 

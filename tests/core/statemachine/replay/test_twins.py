@@ -20,11 +20,12 @@ TWINS = {
     for c in vars(twins).values()
     if inspect.isclass(c) and "__tmodel_definition__" in vars(c)
 }
-# Histories with no twin: they need a feature the API does not offer (memo upserts); and
+# Histories with no twin: they need a feature the API does not offer (memo upserts, a
+# local activity's backoff timer, Nexus operations: twins.NO_TWIN); and
 # the histories of the server's limits (adapters/conform/scenarios/library_limits.py),
 # run under a small dynamic config (the manifest's `dynamic_config`), whose tasks the
 # server mostly failed, so there is little for a replay to check.
-NO_TWIN = {"search-attributes-memo.json"} | {
+NO_TWIN = {"search-attributes-memo.json", "local-activity-backoff.json", "nexus.json"} | {
     entry["file"]
     for entry in json.loads((HISTORIES / "manifest.json").read_text(encoding="utf-8"))["histories"]
     if "dynamic_config" in entry

@@ -49,6 +49,8 @@ COMPARED = frozenset(
         "root",
         "backoff_pending",
         "execution_time",
+        "cron_schedule",
+        "last_completion_result",
         # from the other events
         "status",
         "next_event_id",

@@ -58,7 +58,11 @@ from tests.core.statemachine.history.service.rebuild_checks import (
     classified,
     rebuild_problems,
 )
-from tests.core.statemachine.history.service.test_conformance import NAMES, base_of
+from tests.core.statemachine.history.service.test_conformance import (
+    NAMES,
+    RESETTABLE,
+    base_of,
+)
 from tests.core.statemachine.history.service.test_stateful import ServiceCluster, step_problems
 
 E = EventType
@@ -234,7 +238,7 @@ def _readmitted(state: MutableState, real: Sequence[HistoryEvent], at: int) -> M
     return evolve(state, updates=(*state.updates, *held)) if held else state
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", RESETTABLE)
 def test_the_service_goes_on_from_every_rebuilt_prefix(name: str) -> None:
     real = corpus_events(name)
     want = [fingerprint(e) for e in reproduce(real, base_of(name))]

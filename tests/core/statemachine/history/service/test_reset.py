@@ -50,7 +50,7 @@ from tests.conftest import corpus_events
 from tests.core.statemachine.history.service import reset_scenarios
 from tests.core.statemachine.history.service.rebuild_checks import rebuild_problems
 from tests.core.statemachine.history.service.reset_scenarios import attrs
-from tests.core.statemachine.history.service.test_conformance import NAMES, base_of
+from tests.core.statemachine.history.service.test_conformance import RESETTABLE, base_of
 
 E = EventType
 
@@ -149,7 +149,7 @@ def _reset_problems(driver: Driver, finish: int) -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", RESETTABLE)
 def test_every_reset_point_of_a_recorded_history_resets(name: str) -> None:
     driver = _driven(corpus_events(name), base_of(name))
     points = _points(driver.written)
