@@ -152,7 +152,8 @@ def parse_calendar(cal: CalendarSpec) -> StructuredCalendarSpec:
     return spec
 
 
-_PREDEFINED = {
+# The robfig/cron names Temporal accepts for a cron string (schedules and cron workflows).
+PREDEFINED = {
     "@yearly": "0 0 1 1 *",
     "@annually": "0 0 1 1 *",
     "@monthly": "0 0 1 * *",
@@ -181,7 +182,7 @@ def parse_cron_string(
             raise SpecError("CronString does not have interval after @every")
         every, _, phase = text.partition("/")
         return None, IntervalSpec(parse_duration(every), parse_duration(phase) if phase else 0), ""
-    fields = _PREDEFINED.get(c, c).split()
+    fields = PREDEFINED.get(c, c).split()
     names = {5: CRON5, 6: CRON6, 7: CRON7}.get(len(fields))
     if names is None:
         raise SpecError("CronString does not have 5-7 fields")

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from core.schedule.calendar import (
     CRON5,
+    PREDEFINED,
     CompiledCalendar,
     SpecError,
     parse_calendar,
@@ -30,15 +31,6 @@ from core.schedule.go_duration import parse_go_duration
 from core.schedule.messages import CalendarSpec
 
 SECOND = 1_000_000_000
-_NAMES = {
-    "@yearly": "0 0 1 1 *",
-    "@annually": "0 0 1 1 *",
-    "@monthly": "0 0 1 * *",
-    "@weekly": "0 0 * * 0",
-    "@daily": "0 0 * * *",
-    "@midnight": "0 0 * * *",
-    "@hourly": "0 * * * *",
-}
 
 
 def cron_backoff(schedule: str, execution_time: int, now: int) -> int | None:
@@ -71,7 +63,7 @@ def _next_function(schedule: str) -> _Next | None:
         except ValueError:
             return None
         return _Every(max(delay - delay % SECOND, SECOND))
-    fields = _NAMES.get(text, text).split()
+    fields = PREDEFINED.get(text, text).split()
     if len(fields) != len(CRON5):
         return None
     try:
