@@ -33,7 +33,6 @@ from core.enums import (
     CommandType,
     ContinueAsNewInitiator,
     EventType,
-    RetryState,
     TaskQueueKind,
     WorkflowTaskFailedCause,
 )
@@ -53,7 +52,7 @@ from core.events import (
     WorkflowPropertiesModifiedEventAttributes,
     WorkflowType,
 )
-from core.opaque import EMPTY_MESSAGE, Opaque
+from core.opaque import EMPTY_MESSAGE
 from core.requests import (
     StartWorkflowExecution,
     UpdateMessage,
@@ -61,6 +60,7 @@ from core.requests import (
 from core.statemachine.history.limits import DEFAULT_LIMITS, Limits
 from core.statemachine.history.service import (
     activity,
+    chain,
     child,
     command_limits,
     execution,
@@ -69,16 +69,13 @@ from core.statemachine.history.service import (
     update,
 )
 from core.statemachine.history.service.activity_tasks import normalize_timeouts
-from core.statemachine.history.service.cron import cron_backoff
 from core.statemachine.history.service.enforce import Rejection
 from core.statemachine.history.service.ids import new_run_id
-from core.statemachine.history.service.retry import next_retry, policy_json, retry_policy
+from core.statemachine.history.service.retry import policy_json, retry_policy
 from core.statemachine.history.service.state import (
     ActivityInfo,
     ChildInfo,
     ExternalInfo,
-    MutableState,
-    RetryCarry,
     RunStatus,
 )
 from core.statemachine.history.service.txn import Txn
@@ -211,7 +208,7 @@ def complete_workflow(b: Batch, command: Command) -> Cause | Rejection | None:
     s = b.txn.state
     # A cron run hands over to the chain's next run (handleCommandCompleteWorkflow and
     # handleCron, workflow_task_completed_handler.go), which gets its result.
-    delay = _cron_delay(s, b.txn.now)
+    delay = chain.cron_delay(s, b.txn.now)
     next_run = new_run_id(s.run_id, "cron") if delay is not None else ""
     b.txn.append(
         E.WORKFLOW_EXECUTION_COMPLETED,
@@ -222,16 +219,10 @@ def complete_workflow(b: Batch, command: Command) -> Cause | Rejection | None:
     # the parent is told the result, unless the chain goes on
     execution.close(b.txn, RunStatus.COMPLETED, a.result, chain_continues=delay is not None)
     if delay is not None:
-        b.new_run = _next_run(
+        b.new_run = chain.next_run(
             s, next_run, ContinueAsNewInitiator.CRON_SCHEDULE, delay, b.txn.now, None, a.result
         )
     return None
-
-
-def _cron_delay(s: MutableState, now: int) -> int | None:
-    if not s.cron_schedule:
-        return None
-    return cron_backoff(s.cron_schedule, s.execution_time or s.start_time, now)
 
 
 def fail_workflow(b: Batch, command: Command) -> Cause | Rejection | None:
@@ -248,10 +239,10 @@ def fail_workflow(b: Batch, command: Command) -> Cause | Rejection | None:
     if rejected is not None:
         return rejected
     s = b.txn.state
-    delay, retry_state = _workflow_retry(s, a.failure, b.txn.now)
+    delay, retry_state = chain.workflow_retry(s, a.failure, b.txn.now)
     # With no retry left, a cron run still hands over to the chain's next run.
     initiator = ContinueAsNewInitiator.RETRY
-    if delay is None and (delay := _cron_delay(s, b.txn.now)) is not None:
+    if delay is None and (delay := chain.cron_delay(s, b.txn.now)) is not None:
         initiator = ContinueAsNewInitiator.CRON_SCHEDULE
     next_run = new_run_id(s.run_id, initiator.name.lower()) if delay is not None else ""
     b.txn.append(
@@ -269,98 +260,8 @@ def fail_workflow(b: Batch, command: Command) -> Cause | Rejection | None:
         # handleRetry, workflow_task_completed_handler.go).
         cron = initiator is ContinueAsNewInitiator.CRON_SCHEDULE
         result = s.last_completion_result if cron else None
-        b.new_run = _next_run(s, next_run, initiator, delay, b.txn.now, a.failure, result)
+        b.new_run = chain.next_run(s, next_run, initiator, delay, b.txn.now, a.failure, result)
     return None
-
-
-def _workflow_retry(
-    s: MutableState, failure: Opaque | None, now: int
-) -> tuple[int | None, RetryState]:
-    if s.retry_policy is None:
-        return None, RetryState.RETRY_POLICY_NOT_SET
-    value = failure.value() if failure is not None else {}
-    info = value.get("applicationFailureInfo", {}) if isinstance(value, dict) else {}
-    info = info if isinstance(info, dict) else {}
-    deadline = s.start_time + s.execution_timeout if s.execution_timeout else 0
-    return next_retry(
-        retry_policy(s.retry_policy),
-        s.attempt,
-        now,
-        deadline,
-        error_type=str(info.get("type", "")),
-        non_retryable=bool(info.get("nonRetryable", False)),
-    )
-
-
-# A chain may not start a new run sooner than this after the last one began
-# (history.workflowIdReuseMinimalInterval, 1 s by default).
-MIN_RUN_INTERVAL = 1_000_000_000
-
-
-def min_backoff(s: MutableState, now: int, backoff: int) -> int:
-    """The first-task backoff of the run continuing `s`: at least what keeps the chain's
-    runs MIN_RUN_INTERVAL apart (`ContinueAsNewMinBackoff` in mutable_state_impl.go,
-    applied to continue-as-new and to retries alike)."""
-    lifetime = now - (s.execution_time or s.start_time)
-    if lifetime + backoff < MIN_RUN_INTERVAL:
-        return MIN_RUN_INTERVAL - lifetime
-    return backoff
-
-
-_NO_CARRY = RetryCarry()
-
-
-def _next_run(
-    s: MutableState,
-    run_id: str,
-    initiator: ContinueAsNewInitiator,
-    backoff: int,
-    now: int,
-    failure: Opaque | None = None,
-    last_completion_result: Opaque | None = None,
-) -> StartWorkflowExecution:
-    """The start of the run that continues this one's chain (retry, cron or
-    continue-as-new).
-
-    A retry or a cron run starts with this run's own input, header, memo and search
-    attributes (`SetupNewWorkflowForRetryOrCron`, service/history/workflow/retry.go); a
-    continue-as-new replaces them with the command's.
-    """
-    backoff = min_backoff(s, now, backoff)
-    carry = s.retry_carry or _NO_CARRY
-    return StartWorkflowExecution(
-        namespace=s.namespace,
-        workflow_id=s.workflow_id,
-        run_id=run_id,
-        workflow_type=s.workflow_type,
-        task_queue=s.task_queue,
-        request_id=run_id,
-        input=carry.input,
-        header=carry.header,
-        memo=carry.memo,
-        search_attributes=carry.search_attributes,
-        priority=s.priority,
-        workflow_task_timeout=s.workflow_task_timeout,
-        run_timeout=s.run_timeout,
-        execution_timeout=s.execution_timeout,
-        first_workflow_task_backoff=backoff,
-        parent=s.parent,
-        retry_policy=s.retry_policy,
-        attempt=s.attempt + 1 if initiator is ContinueAsNewInitiator.RETRY else 1,
-        initiator=initiator,
-        continued_execution_run_id=s.run_id,
-        continued_failure=failure,
-        first_execution_run_id=s.first_run_id,
-        namespace_id=s.namespace_id,
-        # Only a child's chain carries its root on: the server passes the root on with
-        # the parent (`ContinueAsNew` in mutable_state_impl.go), and a run whose Started
-        # names no root is its own (`ApplyWorkflowExecutionStartedEvent`).
-        root=s.root if s.parent is not None else None,
-        reset_points=execution.roll_over(s.reset_points, s.run_id, now, s.retention),
-        retention=s.retention,
-        cron_schedule=s.cron_schedule,
-        last_completion_result=last_completion_result,
-    )
 
 
 def cancel_workflow(b: Batch, command: Command) -> Cause | Rejection | None:
@@ -413,7 +314,7 @@ def continue_as_new(b: Batch, command: Command) -> Cause | Rejection | None:
     )
     execution.close(b.txn, RunStatus.CONTINUED_AS_NEW)
     b.new_run = dataclasses.replace(
-        _next_run(
+        chain.next_run(
             s, run_id, ContinueAsNewInitiator.WORKFLOW, a.backoff_start_interval or 0, b.txn.now
         ),
         workflow_type=workflow_type,

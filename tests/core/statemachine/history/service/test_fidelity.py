@@ -26,7 +26,7 @@ from core.opaque import Opaque
 from core.statemachine.history.service import execution
 from core.statemachine.history.service import handle as service
 from core.statemachine.history.service.activity_tasks import normalize_timeouts
-from core.statemachine.history.service.command_handlers import MIN_RUN_INTERVAL, min_backoff
+from core.statemachine.history.service.chain import MIN_RUN_INTERVAL, min_backoff
 from core.statemachine.history.service.retry import duration_text, policy_json, retry_policy
 from core.statemachine.history.service.state import ParentInfo
 from core.statemachine.history.service.workflow_task import start_to_close_timeout
