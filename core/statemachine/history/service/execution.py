@@ -59,10 +59,10 @@ from core.statemachine.history.service import workflow_task
 from core.statemachine.history.service.state import (
     MutableState,
     ResetPoint,
-    RetryCarry,
     RunStatus,
     evolve,
     given_priority,
+    retry_carry_of,
 )
 from core.statemachine.history.service.txn import Outcome, Txn, finish, unchanged
 from core.timefmt import rfc3339
@@ -158,11 +158,7 @@ def start_workflow_execution(
         memo=req.memo,
         search_attributes=req.search_attributes,
         priority=given_priority(req.priority),
-        retry_carry=(
-            RetryCarry(req.input, req.header, req.memo, req.search_attributes)
-            if req.retry_policy is not None or req.cron_schedule
-            else None
-        ),
+        retry_carry=retry_carry_of(req),
         cron_schedule=req.cron_schedule,
         last_completion_result=req.last_completion_result,
     )

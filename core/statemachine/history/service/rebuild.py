@@ -59,9 +59,9 @@ from core.statemachine.history.service.state import (
     DEFAULT_RETENTION,
     MutableState,
     ParentInfo,
-    RetryCarry,
     RunStatus,
     given_priority,
+    retry_carry_of,
 )
 
 E = EventType
@@ -155,11 +155,7 @@ def _started(event: HistoryEvent, ids: RunIds, now: int) -> MutableState:
         memo=a.memo,
         search_attributes=a.search_attributes,
         priority=given_priority(a.priority),
-        retry_carry=(
-            RetryCarry(a.input, a.header, a.memo, a.search_attributes)
-            if a.retry_policy is not None or a.cron_schedule
-            else None
-        ),
+        retry_carry=retry_carry_of(a),
         cron_schedule=a.cron_schedule,
         last_completion_result=a.last_completion_result,
     )

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from enum import Enum
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from core.enums import SuggestContinueAsNewReason
 from core.events import HistoryEvent
@@ -191,6 +191,30 @@ class RetryCarry:
     header: Opaque | None = None
     memo: Opaque | None = None
     search_attributes: Opaque | None = None
+
+
+class _Start(Protocol):
+    """A run's start as a request or as its Started event's attributes."""
+
+    @property
+    def input(self) -> Opaque | None: ...
+    @property
+    def header(self) -> Opaque | None: ...
+    @property
+    def memo(self) -> Opaque | None: ...
+    @property
+    def search_attributes(self) -> Opaque | None: ...
+    @property
+    def retry_policy(self) -> object: ...
+    @property
+    def cron_schedule(self) -> str: ...
+
+
+def retry_carry_of(start: _Start) -> RetryCarry | None:
+    """What the run's chain carries on, kept only when a retry or a cron run can follow."""
+    if start.retry_policy is None and not start.cron_schedule:
+        return None
+    return RetryCarry(start.input, start.header, start.memo, start.search_attributes)
 
 
 @dataclass(frozen=True, slots=True)
