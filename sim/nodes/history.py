@@ -69,6 +69,7 @@ if TYPE_CHECKING:
 # isinstance's type tuples, built once (`A | B` builds a union at every call)
 _REFUSED = (Unavailable, rq.Error)
 _PUSHED = (rq.WorkflowTaskTransfer, rq.ActivityTaskTransfer)
+_RETENTION_TASKS = (ArchiveTask, DeleteHistoryTask)
 ACQUIRED = shardlib.ShardState.ACQUIRED  # bound once: read on every request
 PUSH_RETRY = 1 * SECOND
 RESET_REDIRECTS = 100  # maxResetRedirectCount
@@ -446,7 +447,7 @@ class HistoryHost(Base):
         elif isinstance(t, rq.TimerTask):
             due = t.fire_time - self.faults.skew.get(self.name, 0)
             self.kernel.at(due, self._fire, shard_id, range_id, task)
-        elif isinstance(t, ArchiveTask | DeleteHistoryTask):  # sim/retention.py
+        elif isinstance(t, _RETENTION_TASKS):  # sim/retention.py
             if self.retention is not None:
                 self.retention.process(self, sh, task)
         else:  # reaches another workflow: a child, a parent, a signal or cancel target
