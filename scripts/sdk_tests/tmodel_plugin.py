@@ -3,21 +3,19 @@
 
 - workers' default workflow sandbox passes the `tests` package through, so a workflow
   run does not import the SDK's 9,000-line test module again (on a loaded 2-core machine
-  that took 6 s a run, over the 10 s workflow task timeout once a worker was busy);
-- `WorkflowEnvironment.start_time_skipping()` starts `tmodel-test-server` (the model in
-  the shape of the Java test server) instead of downloading Java's.
+  that took 6 s a run, over the 10 s workflow task timeout once a worker was busy).
 
-Load it with `-p tmodel_plugin` and this directory on PYTHONPATH.
+Load it with `-p tmodel_plugin` and this directory on PYTHONPATH. For the time-skipping
+tests, load `docs/examples/tmodel_time_skipping.py` beside it (`-p tmodel_time_skipping`):
+it makes `WorkflowEnvironment.start_time_skipping()` start `tmodel-test-server`.
 """
 
 from __future__ import annotations
 
 import importlib
-import shutil
 from typing import Any
 
 import pytest
-from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -38,7 +36,3 @@ def pytest_configure(config: pytest.Config) -> None:
     helpers = importlib.import_module("tests.helpers")  # the SDK's (its rootdir is on path)
     _set_default(Worker.__init__, "workflow_runner", RUNNER)
     _set_default(helpers.new_worker, "workflow_runner", RUNNER)
-    server = shutil.which("tmodel-test-server")
-    if server is not None:
-        start: Any = WorkflowEnvironment.start_time_skipping
-        _set_default(start.__func__, "test_server_existing_path", server)
