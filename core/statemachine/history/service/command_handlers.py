@@ -400,8 +400,14 @@ def start_child(b: Batch, command: Command) -> Cause | Rejection | None:
     if rejected is not None:
         return rejected
     queue = a.task_queue.name if a.task_queue is not None and a.task_queue.name else s.task_queue
-    run_timeout = a.workflow_run_timeout or a.workflow_execution_timeout or 0
-    task_timeout = a.workflow_task_timeout or s.workflow_task_timeout
+    # ValidateStartChildExecutionAttributes (service/history/api/command_attr_validator.go):
+    # the run timeout is at most the execution timeout; the task timeout is the
+    # namespace default when unset (not the parent's), at most 2 minutes and at most the
+    # run timeout.
+    run_timeout = execution.run_timeout(
+        a.workflow_run_timeout or 0, a.workflow_execution_timeout or 0
+    )
+    task_timeout = execution.task_timeout(a.workflow_task_timeout or 0, run_timeout)
     header = a.header or EMPTY_MESSAGE
     # An empty memo is not kept (a recorded server drops the `memo {}` SDKs send), while
     # an empty header is.
@@ -413,7 +419,6 @@ def start_child(b: Batch, command: Command) -> Cause | Rejection | None:
         task_queue=TaskQueue(name=queue, kind=TaskQueueKind.NORMAL),
         input=a.input,
         workflow_execution_timeout=a.workflow_execution_timeout,
-        # ValidateStartChildExecutionAttributes fills both timeouts in
         workflow_run_timeout=run_timeout,
         workflow_task_timeout=task_timeout,
         parent_close_policy=a.parent_close_policy,

@@ -92,6 +92,34 @@ def test_a_child_is_started_with_the_commands_fields() -> None:
     assert (start.header, start.memo) == (HEADER, MEMO)
 
 
+def test_a_childs_task_timeout_is_the_default_capped_by_its_run_timeout() -> None:
+    """As the server's ValidateStartChildExecutionAttributes writes them (recorded:
+    child-timed-out.json, a 2 s run timeout and no task timeout give 2 s and 2 s)."""
+    run = Run()
+    second = 1_000_000_000
+    command = Command(
+        CommandType.START_CHILD_WORKFLOW_EXECUTION,
+        StartChildWorkflowExecutionCommandAttributes(
+            workflow_id="kid",
+            workflow_type=WorkflowType("Kid"),
+            workflow_run_timeout=2 * second,
+            workflow_execution_timeout=5 * second,
+        ),
+    )
+    token = run.poll()
+    outcome = service.handle(run.state, rq.RespondWorkflowTaskCompleted(token, (command,)), 5)
+    initiated = next(
+        e.attributes
+        for e in outcome.events
+        if e.event_type is EventType.START_CHILD_WORKFLOW_EXECUTION_INITIATED
+    )
+    assert isinstance(initiated, StartChildWorkflowExecutionInitiatedEventAttributes)
+    assert (initiated.workflow_run_timeout, initiated.workflow_task_timeout) == (
+        2 * second,
+        2 * second,
+    )
+
+
 def test_signal_header_and_terminate_details_are_written() -> None:
     run = Run()
     run.send(rq.SignalWorkflowExecution("go", "sig-1", header=HEADER))
