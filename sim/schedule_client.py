@@ -32,6 +32,15 @@ state:
   scheduler ignoring a pause records none). Likewise an unpause of a recorded pause
   must be recorded (INV-SCHEDULE-ACTIONS: the times after it would be lost); starts
   decided between an unpause and its record are the unpause's own.
+- the order the scheduler takes its signals in: patches and updates wait in their
+  channels and are taken one per wake-up, in the order they came (workflow.go sleep),
+  so while the loop is held up (a slow Terminate or Cancel call) several can queue.
+  The times the history shows them applied are estimates; their order is not. Each
+  recorded change of TemporalSchedulePaused uses up the queued asks up to the first
+  that asks for it, and a start while recorded paused is the scheduler's own doing
+  only if no unpause is still queued: one signalled before the pause was recorded can
+  be taken after it (a pause on failure, taken at a wake-up, comes ahead of the
+  patches still waiting).
 """
 
 from __future__ import annotations
@@ -85,6 +94,7 @@ class ClientView:
     _want_at: int = 0  # when it was called for
     _want_why: str = ""
     _last_started: int = 0  # the latest scheduled time whose start was decided
+    _asks: list[bool] = field(default_factory=list)  # queued pause (True) / unpause asks
     _activities: dict[int, tuple[str, JsonValue]] = field(default_factory=dict)
 
     def read(self, wid: str, chain: Sequence[Sequence[HistoryEvent]], prefix: str) -> None:
@@ -132,7 +142,7 @@ class ClientView:
                 self._last_started = max(self._last_started, nominal)
                 # An unpause applied starts what it can before the scheduler writes the
                 # attribute (processBuffer, then updateMemoAndSearchAttributes).
-                if self._recorded and self._want is not False:
+                if self._recorded and False not in self._asks:
                     self.problems.append(
                         ("INV-SCHEDULE-PAUSE", f"{wid}: started {nominal} while paused")
                     )
@@ -172,6 +182,8 @@ class ClientView:
             return
         with contextlib.suppress(BadPayload):
             paused = payloads.from_payload(item)
+            if isinstance(paused, bool) and paused is not self._recorded and paused in self._asks:
+                del self._asks[: self._asks.index(paused) + 1]
             if paused is True and not self._recorded:
                 # The times buffered but not started yet when it paused are dropped
                 # (processBuffer): those after the last scheduled start, or after the
@@ -197,6 +209,7 @@ class ClientView:
                 self.segments.append((now, compile_spec(update.schedule.spec)))
                 self.pause_on_failure = update.schedule.policies.pause_on_failure
                 paused = update.schedule.state.paused
+                self._asks.append(paused)
                 self._call_for(paused, now, now, f"update at {now} to paused={paused}")
             return
         try:
@@ -207,8 +220,10 @@ class ClientView:
             start = backfill.start_time - BACKFILL_INCLUSIVE
             self.manual |= set(self.times(self.spec_at(now), start, backfill.end_time))
         if patch.pause:
+            self._asks.append(True)
             self._call_for(True, now, now, f"pause at {now}")
         if patch.unpause:
+            self._asks.append(False)
             self._call_for(False, now, now, f"unpause at {now}")
 
     def is_spec_time(self, nominal: int) -> bool:

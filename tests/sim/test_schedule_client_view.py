@@ -159,3 +159,44 @@ def test_a_schedule_deleted_right_after_a_pause_need_not_record_it() -> None:
     h.events.pop()
     h.terminate(2.6)  # more than an hour later: it should have written it
     assert [p[0] for p in h.view().problems] == ["INV-SCHEDULE-PAUSE"]
+
+
+def _queued_behind_a_slow_call() -> History:
+    """Started at 1:00; the next start waits on a slow call (a Terminate under
+    TERMINATE_OTHER), and a pause and an unpause are signalled meanwhile (seed 84 of the
+    schedules workload). The history shows both applied at 1:30 and 1:36; the scheduler
+    takes them, one per wake-up, only when the call returns at 5:00, after a pause on
+    failure: it records the pause, the unpause lets the waiting start through, and then it
+    records the unpause."""
+    h = History()
+    h.task(0)
+    h.paused(0, False)
+    h.task(1)
+    h.start(1, 1)
+    h.patch(1.5, PAUSE)
+    h.task(1.5)
+    h.patch(1.6, UNPAUSE)
+    h.task(1.6)
+    h.task(5)
+    h.paused(5, True)
+    h.start(5, 2)
+    h.task(5.1)
+    h.paused(5.1, False)
+    return h
+
+
+def test_an_unpause_queued_before_a_pause_was_recorded_may_start_after_it() -> None:
+    v = _queued_behind_a_slow_call().view()
+    assert v.problems == [] and not v.paused_at_end
+
+
+def test_a_recorded_pause_uses_up_the_queued_unpause() -> None:
+    """Once the unpause is recorded it is used up: a later pause, recorded, with a start
+    after it and no unpause queued, is caught."""
+    h = _queued_behind_a_slow_call()
+    h.patch(6.5, PAUSE)
+    h.task(6.5)
+    h.paused(6.5, True)
+    h.task(8)
+    h.start(8, 8)
+    assert [p[0] for p in h.view().problems] == ["INV-SCHEDULE-PAUSE"]
