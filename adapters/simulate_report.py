@@ -67,6 +67,17 @@ def _checked(multi: bool) -> tuple[tuple[str, str], ...]:
     return REPL_INVARIANTS if multi else INVARIANTS
 
 
+def checked_rows(outcomes: Sequence[Outcome]) -> list[tuple[str, str]]:
+    """(id, what it says) of every invariant these runs checked: the cluster's, each
+    workload's own (sim/workloads.py `invariants`), and retention's where it was on."""
+    rows = list(_checked(any(o.config.clusters > 1 for o in outcomes)))
+    for o in outcomes:
+        rows += [r for r in WORKLOADS[o.config.workload].invariants if r not in rows]
+        if o.config.retention:  # a run with retention checks its deletions too
+            rows += [r for r in RETENTION_INVARIANTS if r not in rows]
+    return rows
+
+
 def checked_as(violation_id: str) -> str:
     """The row of `INVARIANTS` a violation counts against (a history rule: H1..H19)."""
     return "H1..H19" if _RULE.fullmatch(violation_id) else violation_id
@@ -152,7 +163,7 @@ def _totals(outcomes: Sequence[Outcome]) -> dict[str, Any]:
         "events": sum(o.result.events for o in outcomes),
         "requests": sum(o.result.requests for o in outcomes),
         "faults": dict(sorted(faults.items())),
-        "invariants_checked": list(invariant_ids(any(o.config.clusters > 1 for o in outcomes))),
+        "invariants_checked": [name for name, _ in checked_rows(outcomes)],
         "violated": dict(sorted(violated.items())),
         "failing_seeds": [o.result.seed for o in outcomes if o.result.violations],
         "virtual_ns": sum(o.result.virtual_ns for o in outcomes),
@@ -266,11 +277,7 @@ def invariant_lines(outcomes: Sequence[Outcome]) -> list[str]:
         for v in o.result.violations:
             counts[checked_as(v.id)] += 1
             seeds.setdefault(checked_as(v.id), []).append(o.result.seed)
-    rows = list(_checked(any(o.config.clusters > 1 for o in outcomes)))
-    for o in outcomes:  # a workload's own invariants (sim/workloads.py `invariants`)
-        rows += [r for r in WORKLOADS[o.config.workload].invariants if r not in rows]
-        if o.config.retention:  # a run with retention checks its deletions too
-            rows += [r for r in RETENTION_INVARIANTS if r not in rows]
+    rows = checked_rows(outcomes)
     width = max(len(name) for name, _ in rows)
     lines = [f"invariants checked ({len(rows)}; their IDs are those of spec/README.md):"]
     for name, says in rows:

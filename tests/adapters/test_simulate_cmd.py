@@ -293,3 +293,19 @@ def test_trace_file_times_are_seconds_and_give_back_the_hashed_lines() -> None:
     ]
     assert hashed_lines(text) == list(lines)
     assert "ab" * 32 in text.splitlines()[2]
+
+
+def test_the_json_summary_lists_the_workloads_own_invariants(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A schedules run checks INV-SCHEDULE-*: the JSON summary names the same rows as
+    the text report, not only the cluster's."""
+    args = ["simulate", "--workload", "schedules", "--workflows", "1", "--faults", "none"]
+    assert main([*args, "--json"]) == 0
+    summary = _json(capsys)["summary"]
+    assert isinstance(summary, dict)
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    listed = re.findall(r"^  held +(\S+)", text, re.MULTILINE)
+    assert summary["invariants_checked"] == listed
+    assert "INV-SCHEDULE-PAUSE" in listed and set(invariant_ids()) < set(listed)
