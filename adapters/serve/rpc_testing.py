@@ -82,12 +82,34 @@ async def sleep_until(
 async def unlock_time_skipping_with_sleep(
     fe: Frontend, req: ts.SleepRequest, context: Context
 ) -> ts.SleepResponse:
+    """Unlock, sleep `duration` of (skipped) time, lock again. The lock is taken back by
+    the kernel call that ends the sleep, at the very moment the clock reaches its end
+    (`TestService.unlockTimeSkippingWhileSleep` locks inside the timer's callback), so
+    the clock moves by the duration asked, firing the timers due on the way, and stops
+    there: were it taken back when this handler resumes, the pump would already have
+    jumped on to the next timer."""
     kernel = fe.runtime.kernel
+    until = fe.now() + convert.nanos(req.duration)
+    wake = asyncio.Event()
+    relocked = False
+
+    def lock_and_wake() -> None:
+        nonlocal relocked
+        if not relocked:
+            relocked = True
+            kernel.locks += 1
+        wake.set()
+
+    kernel.at(until, lock_and_wake)
+    fe.runtime.add_skip_target(until)
     kernel.locks -= 1
     kernel.poke()
     try:
-        await _sleep_until(fe, fe.now() + convert.nanos(req.duration))
+        await wake.wait()
     finally:
-        kernel.locks += 1
-        kernel.poke()
+        fe.runtime.remove_skip_target(until)
+        if not relocked:  # the caller went away before the end: keep the count even
+            relocked = True
+            kernel.locks += 1
+            kernel.poke()
     return ts.SleepResponse()

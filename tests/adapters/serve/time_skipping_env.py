@@ -18,7 +18,9 @@ import shutil
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -44,6 +46,16 @@ async def measure() -> dict[str, float | bool]:
         before_sleep = await env.get_current_time()
         await env.sleep(timedelta(hours=5))
         out["clock_after_env_sleep"] = _seconds(before_sleep, await env.get_current_time())
+        # a run whose timer is far ahead: env.sleep moves the clock by what it asks only
+        far = await env.client.start_workflow(
+            Sleeper.run, 100_000.0, id="far-timer", task_queue="ts"
+        )
+        before_short = await env.get_current_time()
+        await env.sleep(1000)
+        out["clock_after_short_sleep"] = _seconds(before_short, await env.get_current_time())
+        out["far_timer_fired"] = await _closed(far)
+        if not out["far_timer_fired"]:
+            await far.terminate()
         with env.auto_time_skipping_disabled():
             before_real = await env.get_current_time()
             handle = await env.client.start_workflow(
@@ -57,6 +69,11 @@ async def measure() -> dict[str, float | bool]:
             out["clock_while_disabled"] = _seconds(before_real, await env.get_current_time())
             await handle.terminate()
     return out
+
+
+async def _closed(handle: WorkflowHandle[Any, Any]) -> bool:
+    described = await handle.describe()
+    return described.status != WorkflowExecutionStatus.RUNNING
 
 
 def _seconds(a: datetime, b: datetime) -> float:
