@@ -49,6 +49,11 @@ def test_the_sdk_time_skipping_environment_runs_on_tmodel_test_server() -> None:
     # locks the clock again at once, as the Java test server's does)
     assert 1000 <= results["clock_after_short_sleep"] < 1000 + 60
     assert results["far_timer_fired"] is False
+    # an activity's own env.sleep lifts its hold: the clock moves on to its heartbeat
+    # timeout (as the Java test server counts holds)
+    assert results["heartbeat_timed_out"] is True
+    # ... but not on to the 10 s timeout of the workflow task that timeout scheduled
+    assert results["workflow_task_timeouts"] == 0
     # with automatic skipping off, a day-long timer does not fire and time is real
     assert results["real_time_workflow_finished"] is False
     assert 0 < results["clock_while_disabled"] < 3600
