@@ -17,13 +17,15 @@ from typing import Any
 import grpc
 import pytest
 from temporalio.api.enums.v1 import event_type_pb2 as event_enums
+from temporalio.api.testservice.v1 import request_response_pb2 as ts
 from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 from temporalio.client import Client
+from temporalio.service import RPCStatusCode
 
 from adapters import serve_cmd
 from adapters.serve.gate import Listener
 from adapters.serve.server import Server
-from tests.adapters.serve.sdk import QUEUE, Sleeper, bounded
+from tests.adapters.serve.sdk import QUEUE, Sleeper, bounded, rpc_error, start_request
 from tests.adapters.serve.serving import ROOT
 
 SERVE_ARGS = ("--time-skipping",)
@@ -110,3 +112,20 @@ def test_the_test_server_holds_system_info_until_the_model_is_loaded(
     held, version = asyncio.run(scenario())
     assert held
     assert version
+
+
+@pytest.mark.asyncio(loop_scope="module")
+@bounded
+async def test_an_unlock_is_refused_only_when_nothing_holds_the_clock(client: Client) -> None:
+    """The Java test server counts locks and tasks in flight in one number and refuses
+    an unlock only at zero: with a workflow task waiting (no worker polls IDLE) an
+    unlock without a lock is taken; once the run is gone it is refused."""
+    unlock = ts.UnlockTimeSkippingRequest()
+    error = await rpc_error(client.test_service.unlock_time_skipping(unlock))
+    assert error.status == RPCStatusCode.FAILED_PRECONDITION
+    await client.workflow_service.start_workflow_execution(start_request("held"))
+    await client.test_service.unlock_time_skipping(unlock)
+    await client.test_service.lock_time_skipping(ts.LockTimeSkippingRequest())
+    await client.get_workflow_handle("held").terminate()
+    error = await rpc_error(client.test_service.unlock_time_skipping(unlock))
+    assert error.status == RPCStatusCode.FAILED_PRECONDITION
