@@ -10,7 +10,8 @@ file or a store that cannot be used is bad input: one line, exit 2.
 test server, for SDK test environments that start one themselves (temporalio's
 `WorkflowEnvironment.start_time_skipping(test_server_existing_path=...)` runs
 `<path> <port>`): time skipping on and locked until the client unlocks it, as that
-server starts.
+server starts, and GetSystemInfo answered only once the model is loaded (gate.py), so
+the environment is ready when the SDK says it started.
 """
 
 from __future__ import annotations
@@ -172,6 +173,7 @@ class Options:
     namespaces: tuple[str, ...] = ("default",)
     time_skipping: bool = False
     locked: bool = False  # time skipping starts locked (tmodel-test-server)
+    hold_system_info: bool = False  # GetSystemInfo waits for the model (tmodel-test-server)
     seed: int = 0
     announce: bool = True
     search_attributes: tuple[tuple[str, str], ...] = ()
@@ -189,7 +191,7 @@ async def serve(options: Options) -> int:
 
     # bind first, with only grpc loaded; calls wait at the gate while the model loads
     address = options.address
-    listener = Listener(address)
+    listener = Listener(address, options.hold_system_info)
     try:
         port = await listener.start()
     except (OSError, RuntimeError, ValueError):
@@ -306,5 +308,7 @@ def test_server_main(argv: Sequence[str] | None = None) -> int:
         print("usage: tmodel-test-server PORT", file=sys.stderr)
         return EXIT_BAD_INPUT
     address = f"127.0.0.1:{int(words[0])}"
-    options = Options(address, time_skipping=True, locked=True, announce=False)
+    options = Options(
+        address, time_skipping=True, locked=True, announce=False, hold_system_info=True
+    )
     return asyncio.run(serve(options))

@@ -1,11 +1,19 @@
 """Listen first, load later: the gRPC listener of `tmodel serve`, bound before the model.
 
 Importing the model (its event and command types, the protobuf modules) takes a second
-or more on a busy machine, and SDK test environments that start a test server give it
-five seconds to answer GetSystemInfo. So the server binds its port with nothing but
+or more on a busy machine, and SDK test environments that start a test server give up
+if its port refuses connections for five seconds (sdk-core's `ephemeral_server/mod.rs`
+tries to connect every 100 ms, 50 times). So the server binds its port with nothing but
 `grpc` loaded, behind a `Gate`: GetSystemInfo is answered at once (system_info.py), any
 other call that arrives before the model is loaded waits for it (then runs as usual);
 once the gate is open, calls go straight to the handlers.
+
+`tmodel-test-server` holds GetSystemInfo at the gate too, so it is answered only once
+the model can answer everything: the connection the SDK's environment makes calls
+GetSystemInfo with no deadline (sdk-core's client `lib.rs`) and simply waits for the
+answer, as its limit counts failed attempts, not a call in progress. The environment
+then starts only once the model is loaded, so the load does not land in the SDK's
+first calls, which its tests time.
 
 Every Temporal RPC served here is unary-unary, which is what lets a waiting call be
 handled without knowing its message types: it is read as bytes and decoded by the real
@@ -67,9 +75,11 @@ class Collector:
 
 
 class Gate(grpc.GenericRpcHandler):
-    """Routes each call to the handlers given to `open`, holding calls until then."""
+    """Routes each call to the handlers given to `open`, holding calls until then
+    (GetSystemInfo too if `hold_system_info`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, hold_system_info: bool = False) -> None:
+        self._hold_system_info = hold_system_info
         self._handlers: tuple[grpc.GenericRpcHandler, ...] | None = None
         self._ready = asyncio.Event()
         self._decoding: dict[str, Any] = {}  # method name -> its handler, decoding itself
@@ -92,7 +102,7 @@ class Gate(grpc.GenericRpcHandler):
     def service(self, handler_call_details: grpc.HandlerCallDetails) -> Any:
         if self._handlers is not None:
             return self._lookup(handler_call_details)
-        if handler_call_details.method == system_info.METHOD:
+        if handler_call_details.method == system_info.METHOD and not self._hold_system_info:
             return SYSTEM_INFO
         return grpc.unary_unary_rpc_method_handler(self._held(handler_call_details))
 
@@ -140,9 +150,9 @@ def decoding(method: Any) -> Any:
 class Listener:
     """The grpc.aio server of one `tmodel serve`, with its gate."""
 
-    def __init__(self, address: str) -> None:
+    def __init__(self, address: str, hold_system_info: bool = False) -> None:
         self.address = address
-        self.gate = Gate()
+        self.gate = Gate(hold_system_info)
         self.grpc = grpc.aio.server(options=SERVER_OPTIONS)
         self.grpc.add_generic_rpc_handlers((self.gate,))
         self.port = 0

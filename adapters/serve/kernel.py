@@ -5,13 +5,15 @@ read its clock (`now`); in the simulator a loop pops those calls in virtual-time
 as fast as it can. Here the same queue is drained by an asyncio task, `pump`, that runs
 every call whose time has come by the clock and sleeps until the next one, or until a
 gRPC handler pokes it. The clock is real time (the wall clock at start, advanced by the
-monotonic clock) plus an offset that only time skipping moves: with skipping on, no
-lock held and no task in flight (`busy()` false), the clock jumps to the next durable
-timer (`skip_target()`: a user timer, a timeout, a retry or start backoff), as the Java
-SDK's test server does. Long polls and the nodes' own retry delays are not targets:
-they just come due after a jump. Everything runs on the event loop's one thread, so the
-nodes need no locks. Trace lines are folded into the hash and only the most recent are
-kept, since a server runs without end.
+monotonic clock) plus an offset that only time skipping moves: with skipping on, the
+clock jumps to the next durable timer (`skip_target()`: a user timer, a timeout, a
+retry or start backoff) whenever the holds on it come to nothing, as the Java SDK's
+test server counts them (`SelfAdvancingTimerImpl`): each TestService lock is a hold
+(`locks`, which an UnlockTimeSkippingWithSleep takes below zero while it sleeps), and
+so is each workflow or activity task in flight (`in_flight()`). Long polls and the
+nodes' own retry delays are not targets: they just come due after a jump. Everything
+runs on the event loop's one thread, so the nodes need no locks. Trace lines are
+folded into the hash and only the most recent are kept, since a server runs without end.
 """
 
 from __future__ import annotations
@@ -29,8 +31,8 @@ from sim.kernel import SEQ_BITS, T0, Kernel
 RECENT_TRACE = 1000  # trace lines kept for a report
 
 
-def _never() -> bool:
-    return False
+def _none(at_most: int) -> int:
+    return 0
 
 
 def _nothing() -> int | None:
@@ -42,7 +44,7 @@ class LiveKernel(Kernel):
         "_base_mono",
         "_base_wall",
         "_wake",
-        "busy",
+        "in_flight",
         "locks",
         "offset",
         "recent",
@@ -57,8 +59,9 @@ class LiveKernel(Kernel):
         self._base_mono = time.monotonic_ns()
         self.offset = 0  # ns skipped so far
         self.skipping = time_skipping
-        self.locks = 0  # TestService LockTimeSkipping holds; no skipping while > 0
-        self.busy: Callable[[], bool] = _never  # is a task in flight? (set by the runtime)
+        self.locks = 0  # TestService holds (LockTimeSkipping adds one, unlocking takes one)
+        # how many tasks are in flight, counted up to at_most + 1 (set by the runtime)
+        self.in_flight: Callable[[int], int] = _none
         self.skip_target: Callable[[], int | None] = _nothing  # the next durable timer
         self._wake: asyncio.Event | None = None
         self.now = self.clock()
@@ -110,7 +113,12 @@ class LiveKernel(Kernel):
         return ran
 
     def can_skip(self) -> bool:
-        return self.skipping and self.locks <= 0 and not self.busy()
+        """No hold left: the TestService locks and the tasks in flight add up to none
+        (a sleeping UnlockTimeSkippingWithSleep counts -1, so an activity that sleeps
+        through `env.sleep` lets the clock move on to its own timeouts, as in Java)."""
+        if not self.skipping or self.locks > 0:
+            return False
+        return self.in_flight(-self.locks) <= -self.locks
 
     async def pump(self, stop: asyncio.Event) -> None:
         """Drain the queue by the clock until `stop` is set."""

@@ -133,7 +133,7 @@ class Runtime:
         # activities inside `waiting`, by (run id, scheduled event id): the run each watches
         self.idle: dict[tuple[str, int], str] = {}
         self.commit_listeners: list[Callable[[tuple[Mutation, ...]], None]] = []
-        self.kernel.busy = self.busy
+        self.kernel.in_flight = self.in_flight
         self.kernel.skip_target = self.next_timer
         self._tokens = itertools.count(1)
         self.skip_targets: dict[int, int] = {}
@@ -211,13 +211,29 @@ class Runtime:
 
     def busy(self) -> bool:
         """Is a workflow or activity task outstanding (time skipping waits for it)?"""
+        return self.in_flight(0) > 0
+
+    def in_flight(self, at_most: int) -> int:
+        """The holds that outstanding tasks put on time skipping, counted no further than
+        at_most + 1. In the Java test server scheduling a workflow or activity task locks
+        the clock and its completion, failure or timeout unlocks it
+        (`TestWorkflowMutableStateImpl`: lockTimer in scheduleWorkflowTask and
+        processScheduleActivityTask; an activity waiting to be retried holds none), so
+        an activity that sleeps through `env.sleep` (UnlockTimeSkippingWithSleep) lifts
+        its own hold and the clock moves on to its timeouts. A workflow task in flight
+        is a hold nothing lifts here (counted as at_most + 1): Java's timer thread jumps
+        to the sleep's end before a worker can take a task the jump scheduled, while
+        here a waiting poll takes it in the same step, and the jump would go on to that
+        task's own 10 s timeout and time it out."""
+        count = 0
         for record in self.open_runs.values():
             state = record.state
             if state.wft is not None:
-                return True
-            if any(self._working(state.run_id, a) for a in state.activities):
-                return True
-        return False
+                return at_most + 1
+            count += sum(1 for a in state.activities if self._working(state.run_id, a))
+            if count > at_most:
+                return count
+        return count
 
     def _working(self, run_id: str, activity: ActivityInfo) -> bool:
         """Is an activity outstanding: scheduled or running, and not one that is only

@@ -18,13 +18,41 @@ import shutil
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+from temporalio import activity, exceptions, workflow
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
+from temporalio.common import RetryPolicy
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from tests.adapters.serve.sdk import ACTIVITIES, WORKFLOWS, Sleeper
 
 DAY = 86_400.0
+HOUR = 3600.0
+ENV: list[WorkflowEnvironment] = []  # the environment, for the activity below
+
+
+@activity.defn
+async def sleep_past_heartbeat_timeout() -> str:
+    """Sleeps (env.sleep) twice the heartbeat timeout without heartbeating."""
+    timeout = activity.info().heartbeat_timeout
+    assert timeout is not None
+    await ENV[0].sleep(2 * timeout.total_seconds())
+    return "slept"
+
+
+@workflow.defn(sandboxed=False)
+class MissesHeartbeats:
+    @workflow.run
+    async def run(self) -> str:
+        return await workflow.execute_activity(
+            sleep_past_heartbeat_timeout,
+            schedule_to_close_timeout=timedelta(hours=10),
+            heartbeat_timeout=timedelta(hours=1),
+            retry_policy=RetryPolicy(maximum_attempts=1),
+        )
 
 
 async def measure() -> dict[str, float | bool]:
@@ -33,8 +61,11 @@ async def measure() -> dict[str, float | bool]:
     path = str(beside) if beside.exists() else shutil.which("tmodel-test-server")
     assert path is not None, "pip install -e . provides tmodel-test-server"
     env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=path)
+    ENV.append(env)
     out: dict[str, float | bool] = {}
-    async with env, Worker(env.client, task_queue="ts", workflows=WORKFLOWS, activities=ACTIVITIES):
+    workflows = [*WORKFLOWS, MissesHeartbeats]
+    activities = [*ACTIVITIES, sleep_past_heartbeat_timeout]
+    async with env, Worker(env.client, task_queue="ts", workflows=workflows, activities=activities):
         start = await env.get_current_time()
         slept = await env.client.execute_workflow(
             Sleeper.run, 30 * DAY, id="thirty-days", task_queue="ts"
@@ -44,6 +75,20 @@ async def measure() -> dict[str, float | bool]:
         before_sleep = await env.get_current_time()
         await env.sleep(timedelta(hours=5))
         out["clock_after_env_sleep"] = _seconds(before_sleep, await env.get_current_time())
+        # a run whose timer is far ahead: env.sleep moves the clock by what it asks only
+        far = await env.client.start_workflow(
+            Sleeper.run, 100_000.0, id="far-timer", task_queue="ts"
+        )
+        before_short = await env.get_current_time()
+        await env.sleep(1000)
+        out["clock_after_short_sleep"] = _seconds(before_short, await env.get_current_time())
+        out["far_timer_fired"] = await _closed(far)
+        if not out["far_timer_fired"]:
+            await far.terminate()
+        out["heartbeat_timed_out"] = await _heartbeat_timed_out(env)
+        history = await env.client.get_workflow_handle("misses").fetch_history()
+        timed_out = EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT
+        out["workflow_task_timeouts"] = sum(1 for e in history.events if e.event_type == timed_out)
         with env.auto_time_skipping_disabled():
             before_real = await env.get_current_time()
             handle = await env.client.start_workflow(
@@ -57,6 +102,32 @@ async def measure() -> dict[str, float | bool]:
             out["clock_while_disabled"] = _seconds(before_real, await env.get_current_time())
             await handle.terminate()
     return out
+
+
+async def _heartbeat_timed_out(env: WorkflowEnvironment) -> bool:
+    """An activity that sleeps (env.sleep) 2 h with a 1 h heartbeat timeout: its own
+    sleep lets the clock move on, so it times out; the run fails within 30 s of
+    real time (were the activity's task a hold its sleep cannot lift, as it was, the
+    clock would wait an hour of real time)."""
+    try:
+        await asyncio.wait_for(
+            env.client.execute_workflow(MissesHeartbeats.run, id="misses", task_queue="ts"),
+            30.0,
+        )
+    except TimeoutError:
+        return False
+    except WorkflowFailureError as err:
+        cause = err.cause
+        if isinstance(cause, exceptions.ActivityError):
+            timeout = cause.cause
+            if isinstance(timeout, exceptions.TimeoutError):
+                return timeout.type == exceptions.TimeoutType.HEARTBEAT
+    return False
+
+
+async def _closed(handle: WorkflowHandle[Any, Any]) -> bool:
+    described = await handle.describe()
+    return described.status != WorkflowExecutionStatus.RUNNING
 
 
 def _seconds(a: datetime, b: datetime) -> float:
