@@ -96,7 +96,10 @@ class _Lines:
             left = elapsed * (self.total - self.done) / self.done
             return f"about {duration(left)} to go"
         rate = self.done / elapsed if elapsed > 0 else 0.0
-        return f"{rate:,.0f} {self.unit or 'steps'}/s"
+        unit = self.unit or "steps"
+        if 0 < rate < 1:  # slow work (shrinking): a rate that rounds to 0 says nothing
+            return f"{duration(1 / rate)} per {unit.removesuffix('s')}"
+        return f"{rate:,.0f} {unit}/s"
 
     def _print(self, now: float, rest: str) -> None:
         count = f"{self.done:,}" if self.total is None else f"{self.done:,}/{self.total:,}"

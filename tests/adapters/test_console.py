@@ -50,6 +50,17 @@ def test_without_a_total_the_line_gives_the_rate() -> None:
     assert out.getvalue().splitlines()[0] == "check m: 12,000 states after 6 s, 2,000 states/s"
 
 
+def test_a_rate_below_one_a_second_is_given_as_time_per_item() -> None:
+    """Shrinking runs a whole simulation per step: "0 simulations/s" would say nothing."""
+    clock, out = Clock(), io.StringIO()
+    with progress("shrinking", None, unit="simulations", stream=out, clock=clock) as advance:
+        clock.now = 152.0
+        advance(4)
+    assert out.getvalue().splitlines()[0] == (
+        "shrinking: 4 simulations after 52 s, 13 s per simulation"
+    )
+
+
 def test_a_short_run_prints_nothing() -> None:
     clock, out = Clock(), io.StringIO()
     with progress("quick", 3, stream=out, clock=clock) as advance:
