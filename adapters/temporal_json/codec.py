@@ -10,6 +10,7 @@ eventId) and the JSON path. Checking event order is the validator's job, not our
 from __future__ import annotations
 
 import contextlib
+import copy
 import gc
 import json
 import re
@@ -23,10 +24,12 @@ from core.events import ATTRIBUTES, AttributesSpec, HistoryEvent, OpaqueAttribut
 from core.opaque import JsonValue
 
 from .errors import _Bad, _event_label, _show
+from .forms import TOP_KEYS_EXPECTED, check_response_field, in_order, top_key
 from .legacy import _is_legacy, _to_short, _walk
 from .opaque import _decode_opaque_attributes, _opaque
 from .plans import _add_unknown, _decode_message, _encode_message, _plan
 from .scalars import _FULL_NAME, _Ctx
+from .shorthand import expand_event
 
 Style = Literal["canonical", "legacy"]
 FieldOrder = Literal["number", "declaration"]
@@ -39,6 +42,9 @@ class DecodedHistory:
     events: tuple[HistoryEvent, ...]
     style: Style  # "legacy": enums as short PascalCase names
     field_order: FieldOrder  # "declaration": keys in proto declaration order (Go)
+    # Payloads the HTTP API's response form wrote as shorthand, rebuilt here: the same
+    # values, but maybe not the bytes the SDK wrote (shorthand.py).
+    rebuilt_payloads: int = 0
 
 
 _EVENT_PLAN = _plan(HistoryEvent)
@@ -139,18 +145,41 @@ def _reject_constant(name: str) -> object:
     raise ValueError(f"{name} is not JSON")
 
 
-def _events_of(data: object) -> list[object]:
+def _events_of(data: object) -> tuple[list[object], bool]:
+    """The events of a parsed history, and whether their payloads may be shorthand (the
+    HTTP API's response form)."""
     if isinstance(data, list):
-        return data
+        return data, False
     if not isinstance(data, dict):
         raise BadInput(f'expected {{"events": [...]}} or a list of events, got {_show(data)}')
+    keys = [top_key(k) for k in data]
+    if keys and "history" not in keys and "events" not in keys:
+        raise BadInput(f"unexpected top-level key {_show(keys[0])} ({TOP_KEYS_EXPECTED})")
+    if "history" in keys:
+        history = None
+        for key, item in data.items():
+            if top_key(key) == "history":
+                history = item
+            else:
+                check_response_field(top_key(key), item)
+        if history is None:
+            return [], True
+        if not isinstance(history, dict):
+            raise BadInput(f"history: expected an object, got {_show(history)}")
+        extra = [k for k in history if k != "events"]
+        if extra:
+            raise BadInput(f"history: unexpected key {_show(extra[0])} (a history has only events)")
+        events = history.get("events") or []
+        if not isinstance(events, list):
+            raise BadInput(f"history.events: expected an array, got {_show(events)}")
+        return events, True
     extra = [k for k in data if k != "events"]
     if extra:
-        raise BadInput(f"unexpected top-level key {_show(extra[0])} (a history has only events)")
+        raise BadInput(f"unexpected top-level key {_show(extra[0])} ({TOP_KEYS_EXPECTED})")
     events = data.get("events", [])
     if not isinstance(events, list):
         raise BadInput(f"events: expected an array, got {_show(events)}")
-    return events
+    return events, False
 
 
 def decode_history_generic(source: str | bytes | bytearray | object) -> DecodedHistory:
@@ -189,18 +218,23 @@ def _decode_whole(source: object) -> DecodedHistory:
             raise BadInput(f"not valid JSON: {exc}") from None
     else:
         data = source
-    raws = _events_of(data)
+    raws, shorthand = _events_of(data)
     ctx = _Ctx(legacy=bool(raws) and _is_legacy(raws[0]))
     events = []
+    rebuilt = 0
     for index, raw in enumerate(raws):
         try:
+            if shorthand:
+                raw = copy.deepcopy(raw)  # never mutate the caller's objects
+                rebuilt += expand_event(raw)
             events.append(_decode_event(raw, ctx))
         except _Bad as exc:
             raise BadInput(f"{_event_label(index, raw)}: {exc.text()}") from None
     return DecodedHistory(
-        tuple(events),
+        tuple(in_order(events) if shorthand else events),
         "legacy" if ctx.legacy else "canonical",
         "declaration" if ctx.declaration_order else "number",
+        rebuilt,
     )
 
 

@@ -35,8 +35,10 @@ from .codec import (
     decode_history_generic,
 )
 from .errors import _Bad, _event_label, _show
+from .forms import TOP_KEYS_EXPECTED, check_response_field, in_order, top_key
 from .legacy import _is_legacy
 from .scalars import _Ctx
+from .shorthand import expand_event
 from .typed import BATCH, CONVERTERS, LEGACY_STRUCTS, ONE, Refused, event_time, event_times
 
 
@@ -281,6 +283,10 @@ class _Reader:
         self.typed = typed  # False: every event by the generic decoder, as before typed.py
         self.ctx: _Ctx | None = None
         self.count = 0
+        # The HTTP API's form: every event is read generically, its payloads expanded
+        # from shorthand (shorthand.py) before decoding; `rebuilt` counts those.
+        self.shorthand = False
+        self.rebuilt = 0
 
     def history(self) -> Iterator[list[HistoryEvent]]:
         """`{"events": [...]}` or a bare list of events, and nothing after it."""
@@ -302,24 +308,59 @@ class _Reader:
             raise BadInput(f"unexpected data after the history at offset {window.offset}")
 
     def _object(self) -> Iterator[list[HistoryEvent]]:
+        """`{"events": [...]}`, or the HTTP API's `{"history": {"events": [...]}, ...}`
+        (forms.py); the cursor is just after the '{'."""
         window = self.window
-        seen = False
+        seen: dict[object, None] = {}  # the keys read, in order
         while True:
-            key = window.value("top level")
-            if key != "events":
-                raise BadInput(f"unexpected top-level key {_show(key)} (a history has only events)")
-            if seen:
-                raise BadInput("the events key appears twice")
-            seen = True
+            key = top_key(window.value("top level"))
+            if key in seen:
+                raise BadInput(f"the {key} key appears twice")
+            if (key == "events" and seen) or (key != "events" and "events" in seen):
+                raise BadInput(f"unexpected top-level key {_show(key)} ({TOP_KEYS_EXPECTED})")
+            seen[key] = None
             window.expect(":", "top level")
-            window.expect("[", "events")
-            yield from self._events()
+            if key == "events":
+                window.expect("[", "events")
+                yield from self._events()
+            elif key == "history":
+                self.shorthand = True
+                yield from self._history()
+            else:
+                check_response_field(key, window.value(str(key)))
             found = window.peek()
             window.pos += 1
             if found == "}":
-                return
+                break
             if found != ",":
                 raise BadInput(f"top level: expected ',' or '}}' at offset {window.offset - 1}")
+        if "events" not in seen and "history" not in seen:
+            first = next(iter(seen))
+            raise BadInput(f"unexpected top-level key {_show(first)} ({TOP_KEYS_EXPECTED})")
+
+    def _history(self) -> Iterator[list[HistoryEvent]]:
+        """The HTTP API's `history` object: `{"events": [...]}`, `{}` or `null`."""
+        window = self.window
+        if window.peek() != "{":
+            value = window.value("history")
+            if value is not None:
+                raise BadInput(f"history: expected an object, got {_show(value)}")
+            return
+        window.pos += 1
+        if window.peek() == "}":
+            window.pos += 1
+            return
+        key = window.value("history")
+        if key != "events":
+            raise BadInput(f"history: unexpected key {_show(key)} (a history has only events)")
+        window.expect(":", "history")
+        if window.peek() == "n":
+            window.value("history.events")  # null: no events
+        else:
+            window.expect("[", "history.events")
+            # Held whole, as the answer to one request is, to be put in order.
+            yield in_order(list(chain.from_iterable(self._events())))
+        window.expect("}", "history")
 
     def _events(self) -> Iterator[list[HistoryEvent]]:
         """The elements of the events array; the cursor is just after its '['."""
@@ -328,7 +369,8 @@ class _Reader:
             window.pos += 1
             return
         while True:
-            batch = window.batch() if window.separator and self.typed else None
+            fast = window.separator and self.typed and not self.shorthand
+            batch = window.batch() if fast else None
             if batch is None:  # one value, by the standard library's parser
                 yield [self._generic(window.value(f"events[{self.count}]"))]
                 window.learn()
@@ -405,6 +447,8 @@ class _Reader:
         if self.ctx is None:
             self.ctx = _Ctx(_is_legacy(raw))
         try:
+            if self.shorthand:
+                self.rebuilt += expand_event(raw)
             event = _decode_event(raw, self.ctx)
         except _Bad as exc:
             raise BadInput(f"{_event_label(self.count, raw)}: {exc.text()}") from None
@@ -438,6 +482,12 @@ class EventStream(Iterator[HistoryEvent]):
     def count(self) -> int:
         return self._reader.count
 
+    @property
+    def rebuilt_payloads(self) -> int:
+        """How many payloads so far were shorthand (the HTTP API's form), rebuilt: the
+        same values, maybe not the same bytes (shorthand.py)."""
+        return self._reader.rebuilt
+
 
 def iter_events(
     binary_file: IO[bytes], chunk_size: int = 1 << 20, *, typed: bool = True
@@ -445,7 +495,8 @@ def iter_events(
     """Decode a history file incrementally, yielding one event at a time.
 
     Memory stays bounded by the chunk size plus the largest event, whatever the number
-    of events. Accepts `{"events": [...]}` or a bare list; raises BadInput at the first
+    of events. Accepts `{"events": [...]}`, a bare list, or the HTTP API's
+    `{"history": {"events": [...]}, ...}` (forms.py); raises BadInput at the first
     malformed event (events before it have been yielded). `typed=False` decodes every
     event with the generic decoder alone (for comparisons: `tmodel bench validate`).
     """
@@ -455,7 +506,8 @@ def iter_events(
 def decode_history(source: str | bytes | bytearray | object) -> DecodedHistory:
     """Decode a whole history: JSON text (str/bytes) or the parsed object.
 
-    Accepts `{"events": [...]}` or a bare list of events, canonical or legacy style.
+    Accepts `{"events": [...]}`, a bare list of events or the HTTP API's
+    `{"history": ...}` (forms.py), canonical or legacy style.
     Raises BadInput on anything malformed. Text is read by the typed decoder, as
     `iter_events` reads a file; where that finds a fault, the generic decoder reads the
     text again, so the error (or, for a duplicated key the typed reader refuses, the
@@ -481,4 +533,5 @@ def read_history(data: bytes | bytearray, chunk_size: int = 1 << 20) -> DecodedH
         events,
         "legacy" if ctx and ctx.legacy else "canonical",
         "declaration" if ctx and ctx.declaration_order else "number",
+        reader.rebuilt,
     )
