@@ -24,7 +24,14 @@ from core.events import ATTRIBUTES, AttributesSpec, HistoryEvent, OpaqueAttribut
 from core.opaque import JsonValue
 
 from .errors import _Bad, _event_label, _show
-from .forms import TOP_KEYS_EXPECTED, check_response_field, in_order, top_key
+from .forms import (
+    TOP_KEYS_EXPECTED,
+    check_response_field,
+    in_order,
+    refuse_ui_decoded,
+    top_key,
+)
+from .gostruct import is_go_struct, to_protojson
 from .legacy import _is_legacy, _to_short, _walk
 from .opaque import _decode_opaque_attributes, _opaque
 from .plans import _add_unknown, _decode_message, _encode_message, _plan
@@ -222,8 +229,13 @@ def _decode_whole(source: object) -> DecodedHistory:
     ctx = _Ctx(legacy=bool(raws) and _is_legacy(raws[0]))
     events = []
     rebuilt = 0
+    go_struct = bool(raws) and is_go_struct(raws[0])
+    if raws and not go_struct and not shorthand:
+        refuse_ui_decoded(raws[0])
     for index, raw in enumerate(raws):
         try:
+            if go_struct:
+                raw = to_protojson(raw)  # a new object
             if shorthand:
                 raw = copy.deepcopy(raw)  # never mutate the caller's objects
                 rebuilt += expand_event(raw)

@@ -4,8 +4,10 @@
   show --output json` (pretty) or `--output jsonl` (one line), the SDKs'
   `fetch_history` / `to_json`, and the Web UI's "Download" with encoded payloads write
   it (ui: src/lib/utilities/export-history.ts writes `{events}` as the UI server's
-  protobuf JSON gives them);
-- a bare array of events;
+  protobuf JSON gives them); its "Decoded" and "Human Readable" choices rewrite the
+  payloads past recovery and are refused (`refuse_ui_decoded`);
+- a bare array of events, also in Go's struct JSON as the Web UI's "View raw history"
+  serves it (gostruct.py);
 - `{"history": {"events": [...]}, ...}`: a whole `GetWorkflowExecutionHistoryResponse`
   as the server's HTTP API answers `GET /api/v1/namespaces/NS/workflows/ID/history`
   (temporal: service/frontend/http_api_server.go), payloads shorthand or not
@@ -25,7 +27,14 @@ from core.errors import BadInput
 from core.events import HistoryEvent
 
 from .errors import _show
+from .shorthand import ui_decoded_payloads
 
+UI_DECODED = (
+    'payloads as the Web UI\'s "Decoded" or "Human Readable" download writes them '
+    "(metadata in plain text, data decoded), which cannot be turned back into the "
+    'history\'s payloads: download it with "Encoded" payloads, or export it with '
+    "temporal workflow show --output json"
+)
 TOP_KEYS_EXPECTED = 'a history file has "events", or "history" as the HTTP API writes it'
 
 # GetWorkflowExecutionHistoryResponse (temporal/api/workflowservice/v1/
@@ -75,3 +84,9 @@ def in_order(events: Sequence[HistoryEvent]) -> list[HistoryEvent]:
     if len(ids) > 1 and all(a > b for a, b in pairwise(ids)):
         return list(reversed(events))
     return list(events)
+
+
+def refuse_ui_decoded(first_event: object) -> None:
+    """Refuse a Web UI download whose payloads were decoded (told by the first event)."""
+    if ui_decoded_payloads(first_event):
+        raise BadInput(UI_DECODED)

@@ -37,6 +37,8 @@ import base64
 import binascii
 import functools
 import math
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
@@ -353,3 +355,66 @@ def _go_float(number: float) -> str:
     if -10 < power < 0:  # Go shortens e-07 to e-7
         written = written[:-2] + written[-1]
     return written
+
+
+# ------------------------------------------------------------------ the Web UI's decoded payloads
+
+_ENCODING_NAME = re.compile(r"[a-z0-9]+/[A-Za-z0-9.+_-]+\Z")
+
+
+def _plain_encoding(value: object) -> bool:
+    """Whether a payload's `encoding` metadata is written as plain text ("json/plain")
+    rather than in base64 ("anNvbi9wbGFpbg==")."""
+    if type(value) is not str or not _ENCODING_NAME.match(value):
+        return False
+    if not _base64(value):
+        return True
+    decoded = base64.b64decode(value + "=" * (-len(value) % 4), altchars=b"-_")
+    return not _ENCODING_NAME.match(decoded.decode("latin-1"))
+
+
+def ui_decoded_payloads(raw: object) -> bool:
+    """Whether an event holds payloads as the Web UI's "Decoded" or "Human Readable"
+    downloads write them (ui: src/lib/utilities/decode-payload.ts): metadata in plain
+    text, data decoded by a codec server and parsed. That form cannot be read back into
+    the payloads the history holds."""
+    found = [False]
+
+    def visit(item: object) -> object:
+        metadata = item.get("metadata") if type(item) is dict else None
+        if type(metadata) is dict and _plain_encoding(metadata.get("encoding")):
+            found[0] = True
+        return item
+
+    try:
+        _visit(raw, _EVENT, _sites(), visit)
+    except RecursionError:
+        return False
+    return found[0]
+
+
+def _visit(value: object, message: str, sites: Sites, visit: Callable[[object], object]) -> None:
+    """Call `visit` on every payload object inside `value` (read only)."""
+    if type(value) is not dict:
+        return
+    for site in sites.get(message, ()):
+        for name in site.names:
+            item = value.get(name)
+            items = (
+                [item]
+                if site.container == "single"
+                else item
+                if type(item) is list
+                else list(item.values())
+                if type(item) is dict
+                else []
+            )
+            for entry in items:
+                if site.holds == _PAYLOAD:
+                    visit(entry)
+                elif site.holds == _PAYLOADS:
+                    inner = entry.get("payloads") if type(entry) is dict else entry
+                    for payload in inner if type(inner) is list else []:
+                        visit(payload)
+                else:
+                    _visit(entry, site.holds, sites, visit)

@@ -35,7 +35,14 @@ from .codec import (
     decode_history_generic,
 )
 from .errors import _Bad, _event_label, _show
-from .forms import TOP_KEYS_EXPECTED, check_response_field, in_order, top_key
+from .forms import (
+    TOP_KEYS_EXPECTED,
+    check_response_field,
+    in_order,
+    refuse_ui_decoded,
+    top_key,
+)
+from .gostruct import is_go_struct, to_protojson
 from .legacy import _is_legacy
 from .scalars import _Ctx
 from .shorthand import expand_event
@@ -287,6 +294,9 @@ class _Reader:
         # from shorthand (shorthand.py) before decoding; `rebuilt` counts those.
         self.shorthand = False
         self.rebuilt = 0
+        # The Web UI's raw history (Go struct JSON, gostruct.py), told by the first
+        # event: every event is read generically and rewritten into protobuf JSON.
+        self.go_struct = False
 
     def history(self) -> Iterator[list[HistoryEvent]]:
         """`{"events": [...]}` or a bare list of events, and nothing after it."""
@@ -369,7 +379,7 @@ class _Reader:
             window.pos += 1
             return
         while True:
-            fast = window.separator and self.typed and not self.shorthand
+            fast = window.separator and self.typed and not (self.shorthand or self.go_struct)
             batch = window.batch() if fast else None
             if batch is None:  # one value, by the standard library's parser
                 yield [self._generic(window.value(f"events[{self.count}]"))]
@@ -445,8 +455,13 @@ class _Reader:
 
     def _generic(self, raw: object) -> HistoryEvent:
         if self.ctx is None:
+            self.go_struct = is_go_struct(raw)
+            if not self.go_struct and not self.shorthand:
+                refuse_ui_decoded(raw)
             self.ctx = _Ctx(_is_legacy(raw))
         try:
+            if self.go_struct:
+                raw = to_protojson(raw)
             if self.shorthand:
                 self.rebuilt += expand_event(raw)
             event = _decode_event(raw, self.ctx)
