@@ -122,6 +122,9 @@ def read_history_noted(
     try:
         stream = iter_events(io.BytesIO(data))
         events = tuple(require_events(stream))
+        if stream.late_shorthand:  # shorthand payloads after the first: all again as such
+            stream = iter_events(io.BytesIO(data), shorthand=True)
+            events = tuple(require_events(stream))
     except BadInput as exc:
         raise BadInput(f"{path}: {exc}") from None
     except RecursionError:  # as validate: a value the parser took, re-encoded deeper down

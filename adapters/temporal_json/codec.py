@@ -27,16 +27,16 @@ from .errors import _Bad, _event_label, _show
 from .forms import (
     TOP_KEYS_EXPECTED,
     check_response_field,
+    first_event_form,
     in_order,
-    refuse_ui_decoded,
     top_key,
 )
-from .gostruct import is_go_struct, to_protojson
+from .gostruct import to_protojson
 from .legacy import _is_legacy, _to_short, _walk
 from .opaque import _decode_opaque_attributes, _opaque
 from .plans import _add_unknown, _decode_message, _encode_message, _plan
 from .scalars import _FULL_NAME, _Ctx
-from .shorthand import expand_event
+from .shorthand import expand_event, has_shorthand
 
 Style = Literal["canonical", "legacy"]
 FieldOrder = Literal["number", "declaration"]
@@ -153,8 +153,8 @@ def _reject_constant(name: str) -> object:
 
 
 def _events_of(data: object) -> tuple[list[object], bool]:
-    """The events of a parsed history, and whether their payloads may be shorthand (the
-    HTTP API's response form)."""
+    """The events of a parsed history, and whether it is the HTTP API's answer (whose
+    payloads may be shorthand)."""
     if isinstance(data, list):
         return data, False
     if not isinstance(data, dict):
@@ -225,13 +225,19 @@ def _decode_whole(source: object) -> DecodedHistory:
             raise BadInput(f"not valid JSON: {exc}") from None
     else:
         data = source
-    raws, shorthand = _events_of(data)
+    raws, http = _events_of(data)
+    return _decode_raws(raws, http, http)
+
+
+def _decode_raws(raws: list[object], http: bool, shorthand: bool) -> DecodedHistory:
+    """The events of parsed elements; `http`: from the HTTP API's answer (put in order
+    if newest first); `shorthand`: payloads read as shorthand from the first event."""
     ctx = _Ctx(legacy=bool(raws) and _is_legacy(raws[0]))
     events = []
     rebuilt = 0
-    go_struct = bool(raws) and is_go_struct(raws[0])
-    if raws and not go_struct and not shorthand:
-        refuse_ui_decoded(raws[0])
+    go_struct = False
+    if raws:
+        go_struct, shorthand = first_event_form(raws[0], shorthand)
     for index, raw in enumerate(raws):
         try:
             if go_struct:
@@ -241,9 +247,11 @@ def _decode_whole(source: object) -> DecodedHistory:
                 rebuilt += expand_event(raw)
             events.append(_decode_event(raw, ctx))
         except _Bad as exc:
+            if not (shorthand or go_struct) and has_shorthand(raw):  # again, as shorthand
+                return _decode_raws(raws, http, True)
             raise BadInput(f"{_event_label(index, raw)}: {exc.text()}") from None
     return DecodedHistory(
-        tuple(in_order(events) if shorthand else events),
+        tuple(in_order(events) if http else events),
         "legacy" if ctx.legacy else "canonical",
         "declaration" if ctx.declaration_order else "number",
         rebuilt,

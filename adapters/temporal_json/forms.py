@@ -5,7 +5,11 @@
   `fetch_history` / `to_json`, and the Web UI's "Download" with encoded payloads write
   it (ui: src/lib/utilities/export-history.ts writes `{events}` as the UI server's
   protobuf JSON gives them); its "Decoded" and "Human Readable" choices rewrite the
-  payloads past recovery and are refused (`refuse_ui_decoded`);
+  payloads past recovery and are refused (`first_event_form`);
+- any of these with payloads in shorthand outside the HTTP answer (`jq .history` of
+  it): found on the first event that holds one, after which every event is read as
+  shorthand; readers that hold the whole file read it again as shorthand from the
+  start, so no earlier event keeps a shorthand value unexpanded;
 - a bare array of events, also in Go's struct JSON as the Web UI's "View raw history"
   serves it (gostruct.py);
 - `{"history": {"events": [...]}, ...}`: a whole `GetWorkflowExecutionHistoryResponse`
@@ -27,7 +31,8 @@ from core.errors import BadInput
 from core.events import HistoryEvent
 
 from .errors import _show
-from .shorthand import ui_decoded_payloads
+from .gostruct import is_go_struct
+from .shorthand import has_shorthand, ui_decoded_payloads
 
 UI_DECODED = (
     'payloads as the Web UI\'s "Decoded" or "Human Readable" download writes them '
@@ -86,7 +91,16 @@ def in_order(events: Sequence[HistoryEvent]) -> list[HistoryEvent]:
     return list(events)
 
 
-def refuse_ui_decoded(first_event: object) -> None:
-    """Refuse a Web UI download whose payloads were decoded (told by the first event)."""
+def first_event_form(first_event: object, http: bool) -> tuple[bool, bool]:
+    """What a history's first element tells of its form: (Go struct JSON, payloads
+    shorthand). The HTTP API's answer (`http`) may hold shorthand anywhere; elsewhere a
+    shorthand first event (`jq .history` of that answer) makes the whole file read as
+    shorthand (a later one too: see the readers). A Web UI download with decoded
+    payloads is refused."""
+    if is_go_struct(first_event):
+        return True, False
+    if http:
+        return False, True
     if ui_decoded_payloads(first_event):
         raise BadInput(UI_DECODED)
+    return False, has_shorthand(first_event)

@@ -38,12 +38,12 @@ import binascii
 import functools
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal
 
 from .errors import _Bad
+from .payload_sites import PAYLOAD_SITES, Container
 
 _PAYLOAD = "temporal.api.common.v1.Payload"
 _PAYLOADS = "temporal.api.common.v1.Payloads"
@@ -52,8 +52,6 @@ _BINARY_NULL = base64.b64encode(b"binary/null").decode()
 _JSON_PLAIN = base64.b64encode(b"json/plain").decode()
 _JSON_PROTOBUF = base64.b64encode(b"json/protobuf").decode()
 _INT64 = (-(2**63), 2**63 - 1)
-
-Container = Literal["single", "list", "map"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,8 +66,18 @@ class _Site:
 
 @functools.cache
 def _sites() -> dict[str, tuple[_Site, ...]]:
+    """`PAYLOAD_SITES` as `_Site`s (a test checks the table against `schema_sites`)."""
+    return {
+        message: tuple(_Site(names, holds, container) for names, holds, container in rows)
+        for message, rows in PAYLOAD_SITES.items()
+    }
+
+
+def schema_sites() -> dict[str, tuple[_Site, ...]]:
     """Message full name -> the fields leading to payloads in it, for every message
-    reachable from `HistoryEvent` that holds payloads at some depth."""
+    reachable from `HistoryEvent` that holds payloads at some depth, read from
+    temporalio's descriptors (an import of 0.3 s, which is why the readers use the
+    table in payload_sites.py; `print_table` prints it)."""
     from google.protobuf.descriptor import Descriptor, FieldDescriptor
     from temporalio.api.history.v1 import message_pb2
 
@@ -378,43 +386,76 @@ def ui_decoded_payloads(raw: object) -> bool:
     downloads write them (ui: src/lib/utilities/decode-payload.ts): metadata in plain
     text, data decoded by a codec server and parsed. That form cannot be read back into
     the payloads the history holds."""
-    found = [False]
 
-    def visit(item: object) -> object:
+    def plain(item: object, shorthand_array: bool) -> bool:
         metadata = item.get("metadata") if type(item) is dict else None
-        if type(metadata) is dict and _plain_encoding(metadata.get("encoding")):
-            found[0] = True
-        return item
+        return type(metadata) is dict and _plain_encoding(metadata.get("encoding"))
 
+    return _any(raw, plain)
+
+
+def has_shorthand(raw: object) -> bool:
+    """Whether an event surely holds a shorthand payload: a Payloads written as an
+    array, or a Payload that no protobuf JSON payload can be (a value not an object;
+    an object with other keys, or whose metadata or data are not base64). Payloads
+    without an encoding, which protobuf allows, do not count, unlike in `payload_of`."""
+
+    def shorthand(item: object, shorthand_array: bool) -> bool:
+        return shorthand_array or (item is not None and not _could_be_payload(item))
+
+    return _any(raw, shorthand)
+
+
+def _could_be_payload(item: object) -> bool:
+    if type(item) is not dict or not item.keys() <= _PAYLOAD_KEYS:
+        return False
+    metadata = item.get("metadata", {})
+    if type(metadata) is not dict or not all(_base64(v) for v in metadata.values()):
+        return False
+    return "data" not in item or _base64(item["data"])
+
+
+def _any(raw: object, test: Callable[[object, bool], bool]) -> bool:
+    """Whether `test` holds for a payload of the event (read only); `test` is told
+    whether the payload came from a Payloads written as an array."""
     try:
-        _visit(raw, _EVENT, _sites(), visit)
+        return any(test(item, array) for item, array in _payloads_in(raw, _EVENT, _sites()))
     except RecursionError:
         return False
-    return found[0]
 
 
-def _visit(value: object, message: str, sites: Sites, visit: Callable[[object], object]) -> None:
-    """Call `visit` on every payload object inside `value` (read only)."""
+def _payloads_in(value: object, message: str, sites: Sites) -> Iterator[tuple[object, bool]]:
+    """Every payload value inside `value`, and whether it came from a Payloads written
+    as an array."""
     if type(value) is not dict:
         return
     for site in sites.get(message, ()):
         for name in site.names:
             item = value.get(name)
-            items = (
-                [item]
-                if site.container == "single"
-                else item
-                if type(item) is list
-                else list(item.values())
-                if type(item) is dict
-                else []
-            )
+            if site.container == "single":
+                items = [item]
+            elif type(item) is list:
+                items = item
+            else:
+                items = list(item.values()) if type(item) is dict else []
             for entry in items:
                 if site.holds == _PAYLOAD:
-                    visit(entry)
+                    yield entry, False
                 elif site.holds == _PAYLOADS:
-                    inner = entry.get("payloads") if type(entry) is dict else entry
+                    array = type(entry) is list
+                    inner = (
+                        entry if array else entry.get("payloads") if type(entry) is dict else None
+                    )
                     for payload in inner if type(inner) is list else []:
-                        visit(payload)
+                        yield payload, array
                 else:
-                    _visit(entry, site.holds, sites, visit)
+                    yield from _payloads_in(entry, site.holds, sites)
+
+
+def print_table() -> None:
+    """Print payload_sites.py's table from the schema (then format it with ruff)."""
+    for message, rows in sorted(schema_sites().items()):
+        print(f"    {message!r}: (")
+        for site in rows:
+            print(f"        ({site.names!r}, {site.holds!r}, {site.container!r}),")
+        print("    ),")

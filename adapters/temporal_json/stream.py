@@ -38,14 +38,14 @@ from .errors import _Bad, _event_label, _show
 from .forms import (
     TOP_KEYS_EXPECTED,
     check_response_field,
+    first_event_form,
     in_order,
-    refuse_ui_decoded,
     top_key,
 )
-from .gostruct import is_go_struct, to_protojson
+from .gostruct import to_protojson
 from .legacy import _is_legacy
 from .scalars import _Ctx
-from .shorthand import expand_event
+from .shorthand import expand_event, has_shorthand
 from .typed import BATCH, CONVERTERS, LEGACY_STRUCTS, ONE, Refused, event_time, event_times
 
 
@@ -285,14 +285,15 @@ class _Reader:
     """Decodes the events of a history from a `_Window`, in lists (one per run of
     events decoded together); `ctx` holds what it saw, `count` how many it decoded."""
 
-    def __init__(self, window: _Window, typed: bool = True) -> None:
+    def __init__(self, window: _Window, typed: bool = True, shorthand: bool = False) -> None:
         self.window = window
         self.typed = typed  # False: every event by the generic decoder, as before typed.py
         self.ctx: _Ctx | None = None
         self.count = 0
         # The HTTP API's form: every event is read generically, its payloads expanded
         # from shorthand (shorthand.py) before decoding; `rebuilt` counts those.
-        self.shorthand = False
+        self.shorthand = shorthand
+        self.late_shorthand = False  # shorthand found after events read without
         self.rebuilt = 0
         # The Web UI's raw history (Go struct JSON, gostruct.py), told by the first
         # event: every event is read generically and rewritten into protobuf JSON.
@@ -455,9 +456,7 @@ class _Reader:
 
     def _generic(self, raw: object) -> HistoryEvent:
         if self.ctx is None:
-            self.go_struct = is_go_struct(raw)
-            if not self.go_struct and not self.shorthand:
-                refuse_ui_decoded(raw)
+            self.go_struct, self.shorthand = first_event_form(raw, self.shorthand)
             self.ctx = _Ctx(_is_legacy(raw))
         try:
             if self.go_struct:
@@ -466,7 +465,13 @@ class _Reader:
                 self.rebuilt += expand_event(raw)
             event = _decode_event(raw, self.ctx)
         except _Bad as exc:
-            raise BadInput(f"{_event_label(self.count, raw)}: {exc.text()}") from None
+            if self.shorthand or self.go_struct or not has_shorthand(raw):
+                raise BadInput(f"{_event_label(self.count, raw)}: {exc.text()}") from None
+            # Shorthand after events without any: read as shorthand from here on (the
+            # events before may hold shorthand values kept unexpanded, which no rule of
+            # the validator reads; whole-file readers start again: `late_shorthand`).
+            self.shorthand = self.late_shorthand = True
+            return self._generic(raw)
         self.count += 1
         return event
 
@@ -498,6 +503,12 @@ class EventStream(Iterator[HistoryEvent]):
         return self._reader.count
 
     @property
+    def late_shorthand(self) -> bool:
+        """Whether shorthand payloads turned up after events read as protobuf JSON: a
+        reader holding the whole file reads it again with `shorthand=True`."""
+        return self._reader.late_shorthand
+
+    @property
     def rebuilt_payloads(self) -> int:
         """How many payloads so far were shorthand (the HTTP API's form), rebuilt: the
         same values, maybe not the same bytes (shorthand.py)."""
@@ -505,7 +516,11 @@ class EventStream(Iterator[HistoryEvent]):
 
 
 def iter_events(
-    binary_file: IO[bytes], chunk_size: int = 1 << 20, *, typed: bool = True
+    binary_file: IO[bytes],
+    chunk_size: int = 1 << 20,
+    *,
+    typed: bool = True,
+    shorthand: bool = False,
 ) -> EventStream:
     """Decode a history file incrementally, yielding one event at a time.
 
@@ -513,9 +528,10 @@ def iter_events(
     of events. Accepts `{"events": [...]}`, a bare list, or the HTTP API's
     `{"history": {"events": [...]}, ...}` (forms.py); raises BadInput at the first
     malformed event (events before it have been yielded). `typed=False` decodes every
-    event with the generic decoder alone (for comparisons: `tmodel bench validate`).
+    event with the generic decoder alone (for comparisons: `tmodel bench validate`);
+    `shorthand=True` reads payloads as shorthand from the first event (forms.py).
     """
-    return EventStream(_Reader(_Window(binary_file, chunk_size), typed))
+    return EventStream(_Reader(_Window(binary_file, chunk_size), typed, shorthand))
 
 
 def decode_history(source: str | bytes | bytearray | object) -> DecodedHistory:
@@ -543,6 +559,9 @@ def read_history(data: bytes | bytearray, chunk_size: int = 1 << 20) -> DecodedH
     (with the streaming reader's message) if it is not a history."""
     reader = _Reader(_Window(io.BytesIO(data), chunk_size))
     events = tuple(chain.from_iterable(reader.history()))
+    if reader.late_shorthand:
+        reader = _Reader(_Window(io.BytesIO(data), chunk_size), shorthand=True)
+        events = tuple(chain.from_iterable(reader.history()))
     ctx = reader.ctx
     return DecodedHistory(
         events,

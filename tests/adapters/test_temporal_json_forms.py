@@ -13,6 +13,7 @@ one page of three).
 from __future__ import annotations
 
 import base64
+import io
 import json
 import subprocess
 import sys
@@ -22,8 +23,14 @@ from typing import Any
 import pytest
 
 from adapters.cli import main
-from adapters.temporal_json import BadInput, decode_history, decode_history_generic, encode_history
-from adapters.temporal_json.shorthand import _go_json
+from adapters.temporal_json import (
+    BadInput,
+    decode_history,
+    decode_history_generic,
+    encode_history,
+    iter_events,
+)
+from adapters.temporal_json.shorthand import _go_json, _sites, schema_sites
 from tests.conftest import FIXTURES, HISTORIES, corpus_files, fault_files
 
 FORMS = FIXTURES / "forms"
@@ -246,6 +253,45 @@ def test_shorthand_values_become_the_payloads_api_go_reads() -> None:
     assert _b64(out["header"]["fields"]["h"]["data"]) == b'"v"'
 
 
+def _unwrapped_without_first_payloads() -> str:
+    """`jq .history` of an HTTP answer, with the first event's payloads removed, so
+    that shorthand first shows up on a later event."""
+    doc = json.loads((FORMS / "activity-single.http.json").read_text(encoding="utf-8"))
+    events = doc["history"]["events"]
+    del events[0]["workflowExecutionStartedEventAttributes"]["input"]
+    return json.dumps({"events": events})
+
+
+def test_shorthand_without_the_wrapper_is_read_as_shorthand() -> None:
+    cli = _read(FORMS / "activity-single.cli.json")
+    doc = json.loads((FORMS / "activity-single.http.json").read_text(encoding="utf-8"))
+    unwrapped = json.dumps(doc["history"])  # jq .history
+    assert decode_history(unwrapped).events == cli.events
+    assert decode_history_generic(doc["history"]).events == cli.events
+    # The first event without payloads: shorthand is found later, and whole-file
+    # readers read the file again as shorthand.
+    text = _unwrapped_without_first_payloads()
+    late = decode_history(text)
+    assert late.rebuilt_payloads == 3
+    assert late.events[1:] == cli.events[1:]
+    assert decode_history_generic(json.loads(text)).events == late.events
+    stream = iter_events(io.BytesIO(text.encode()))
+    assert [e.event_id for e in stream] == [e.event_id for e in cli.events]
+    assert stream.late_shorthand
+
+
+def test_late_shorthand_gets_the_same_verdicts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "late.json"
+    path.write_text(_unwrapped_without_first_payloads(), encoding="utf-8")
+    assert main(["validate", str(path)]) == 0
+    capsys.readouterr()
+    assert main(["conform", "--json", str(path)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert "3 payloads" in doc["histories"][0]["note"]
+
+
 # ------------------------------------------------------------------ the corpus, every form
 
 
@@ -309,6 +355,8 @@ FORM_WRITERS = {
     "http-noshort": lambda ev: json.dumps({"history": {"events": ev}}),
     "http": lambda ev: json.dumps({"history": {"events": _shorthand(ev)}}),
     "http-reverse": lambda ev: json.dumps({"history": {"events": _shorthand(ev[::-1])}}),
+    # `jq .history` of the HTTP answer: the wrapper gone, the shorthand kept
+    "http-unwrapped": lambda ev: json.dumps({"events": _shorthand(ev)}),
 }
 
 
@@ -362,7 +410,27 @@ def test_every_corpus_history_in_every_form_gets_the_same_verdicts(
         got_events = decode_history(Path(name).read_bytes()).events
         if form == "sorted-keys":
             assert encode_history(got_events) == encode_history(want), name
-        elif form.startswith("http") and form != "http-noshort":
+        elif form in ("http", "http-reverse", "http-unwrapped"):
             assert _normal(encode_history(got_events)) == _normal(encode_history(want)), name
         else:
             assert got_events == want, name
+
+
+def test_the_payload_sites_table_is_the_schemas() -> None:
+    assert _sites() == schema_sites()
+    assert "temporal.api.history.v1.HistoryEvent" in _sites()
+
+
+def test_reading_protobuf_json_does_not_load_the_schema() -> None:
+    """The readers use the payload sites table, not temporalio's descriptors (0.3 s to
+    import), for the common forms."""
+    probe = (
+        "import sys\n"
+        "from adapters.cli import main\n"
+        f"main(['validate', {str(HISTORIES / 'timers.json')!r}])\n"
+        "print('temporalio' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip().splitlines()[-1] == "False"
