@@ -13,6 +13,7 @@ one page of three).
 from __future__ import annotations
 
 import base64
+import copy
 import io
 import json
 import subprocess
@@ -346,6 +347,37 @@ def _numbers(events: list[Json]) -> list[Json]:
     return out
 
 
+# sdk-java's WorkflowExecutionHistory.toJson (internal/common/HistoryJsonUtils.java):
+# protobuf JSON with the enums at these places, and only these, in short names.
+_JAVA_SHORT = {
+    "kind": "TASK_QUEUE_KIND_",
+    "parentClosePolicy": "PARENT_CLOSE_POLICY_",
+    "workflowIdReusePolicy": "WORKFLOW_ID_REUSE_POLICY_",
+    "initiator": "CONTINUE_AS_NEW_INITIATOR_",
+    "retryState": "RETRY_STATE_",
+}
+
+
+def _pascal(name: str, prefix: str) -> str:
+    return "".join(w.capitalize() for w in name.removeprefix(prefix).split("_"))
+
+
+def _java(events: list[Json]) -> list[Json]:
+    out = copy.deepcopy(events)
+    for event in out:
+        event["eventType"] = _pascal(event["eventType"], "EVENT_TYPE_")
+        for attributes in event.values():
+            if not isinstance(attributes, dict):
+                continue
+            places = [(attributes.get("taskQueue"), "kind")]  # $.events.*.*.taskQueue.kind
+            places += [(attributes, key) for key in _JAVA_SHORT if key != "kind"]
+            places += [(v, "retryState") for v in attributes.values()]  # $.events.*.*.*
+            for holder, key in places:
+                if isinstance(holder, dict) and isinstance(holder.get(key), str):
+                    holder[key] = _pascal(holder[key], _JAVA_SHORT[key])
+    return out
+
+
 FORM_WRITERS = {
     "compact": lambda ev: json.dumps({"events": ev}, separators=(",", ":")),
     "bare-list": lambda ev: json.dumps(ev),
@@ -355,6 +387,7 @@ FORM_WRITERS = {
     "http-noshort": lambda ev: json.dumps({"history": {"events": ev}}),
     "http": lambda ev: json.dumps({"history": {"events": _shorthand(ev)}}),
     "http-reverse": lambda ev: json.dumps({"history": {"events": _shorthand(ev[::-1])}}),
+    "java": lambda ev: json.dumps({"events": _java(ev)}, indent=2),
     # `jq .history` of the HTTP answer: the wrapper gone, the shorthand kept
     "http-unwrapped": lambda ev: json.dumps({"events": _shorthand(ev)}),
 }
