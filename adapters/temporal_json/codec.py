@@ -230,8 +230,8 @@ def _decode_whole(source: object) -> DecodedHistory:
 
 
 def _decode_raws(raws: list[object], http: bool, shorthand: bool) -> DecodedHistory:
-    """The events of parsed elements; `http`: from the HTTP API's answer (put in order
-    if newest first); `shorthand`: payloads read as shorthand from the first event."""
+    """The events of parsed elements, oldest first (forms.in_order); `http`: from the
+    HTTP API's answer; `shorthand`: payloads read as shorthand from the first event."""
     ctx = _Ctx(legacy=bool(raws) and _is_legacy(raws[0]))
     events = []
     rebuilt = 0
@@ -251,7 +251,7 @@ def _decode_raws(raws: list[object], http: bool, shorthand: bool) -> DecodedHist
                 return _decode_raws(raws, http, True)
             raise BadInput(f"{_event_label(index, raw)}: {exc.text()}") from None
     return DecodedHistory(
-        tuple(in_order(events) if http else events),
+        tuple(in_order(events)),
         "legacy" if ctx.legacy else "canonical",
         "declaration" if ctx.declaration_order else "number",
         rebuilt,

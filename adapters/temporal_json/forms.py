@@ -17,9 +17,11 @@
   (temporal: service/frontend/http_api_server.go), payloads shorthand or not
   (shorthand.py). Its other fields say whether it is the whole history:
   `nextPageToken` set means more pages follow, and `rawHistory` holds binary history
-  batches no JSON reader can see into; both are refused. The `history-reverse`
-  endpoint answers the same form with the events newest first: events whose ids
-  strictly fall all the way are put back in order (`in_order`).
+  batches no JSON reader can see into; both are refused.
+
+Any of these may come newest first (`temporal workflow show --reverse`, the HTTP API's
+`history-reverse`): events whose ids strictly fall all the way are put back in order
+(`in_order`).
 """
 
 from __future__ import annotations
@@ -82,9 +84,8 @@ def check_response_field(name: object, value: object) -> None:
 
 
 def in_order(events: Sequence[HistoryEvent]) -> list[HistoryEvent]:
-    """The HTTP API's events oldest first: reversed if every id is below the one before
-    (`GET .../history-reverse`), else as they are (the validator judges any other
-    order)."""
+    """The events oldest first: reversed if every id is below the one before (an
+    export newest first), else as they are (the validator judges any other order)."""
     ids = [event.event_id for event in events]
     if len(ids) > 1 and all(a > b for a, b in pairwise(ids)):
         return list(reversed(events))

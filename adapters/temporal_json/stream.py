@@ -300,6 +300,22 @@ class _Reader:
         self.go_struct = False
 
     def history(self) -> Iterator[list[HistoryEvent]]:
+        """The events of the file, oldest first: a file written newest first (every id
+        below the one before: `temporal workflow show --reverse`, the HTTP API's
+        `history-reverse`) is held whole and put in order (forms.in_order)."""
+        batches = self._file()
+        head: list[HistoryEvent] = []
+        for batch in batches:
+            head.extend(batch)
+            if len(head) > 1:
+                break
+        if len(head) > 1 and head[0].event_id > head[1].event_id:
+            yield in_order(head + list(chain.from_iterable(batches)))
+            return
+        yield head
+        yield from batches
+
+    def _file(self) -> Iterator[list[HistoryEvent]]:
         """`{"events": [...]}` or a bare list of events, and nothing after it."""
         window = self.window
         first = window.peek()
@@ -369,8 +385,7 @@ class _Reader:
             window.value("history.events")  # null: no events
         else:
             window.expect("[", "history.events")
-            # Held whole, as the answer to one request is, to be put in order.
-            yield in_order(list(chain.from_iterable(self._events())))
+            yield from self._events()
         window.expect("}", "history")
 
     def _events(self) -> Iterator[list[HistoryEvent]]:

@@ -123,6 +123,28 @@ def test_http_reverse_is_put_back_in_order() -> None:
     assert decode_history_generic(raw).events == cli.events
 
 
+def test_cli_reverse_is_put_back_in_order() -> None:
+    """`temporal workflow show --reverse --output json`, recorded with the UI fixtures."""
+    ui = FIXTURES / "forms" / "ui"
+    cli = _read(ui / "activity-single.cli.json")
+    path = ui / "activity-single.cli-reverse.json"
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    assert [int(e["eventId"]) for e in raw["events"]][:2] == [11, 10]
+    assert _read(path).events == cli.events
+    assert decode_history_generic(raw).events == cli.events
+    assert tuple(iter_events(io.BytesIO(path.read_bytes()))) == cli.events
+
+
+def test_events_out_of_order_otherwise_are_left_for_the_validator() -> None:
+    cli = _read(FORMS / "activity-single.cli.json")
+    raw = json.loads((FORMS / "activity-single.cli.json").read_text(encoding="utf-8"))
+    raw["events"][3], raw["events"][4] = raw["events"][4], raw["events"][3]
+    assert [e.event_id for e in decode_history(json.dumps(raw)).events][3:5] == [5, 4]
+    raw["events"].reverse()  # falling but for one pair: not a reversed export
+    events = decode_history(json.dumps(raw)).events
+    assert [e.event_id for e in events] != sorted(e.event_id for e in cli.events)
+
+
 def test_one_page_of_a_longer_history_is_refused() -> None:
     path = FORMS / "activity-single.http-page1.json"
     assert json.loads(path.read_text(encoding="utf-8"))["nextPageToken"]
@@ -384,6 +406,7 @@ FORM_WRITERS = {
     "ui-download": lambda ev: json.dumps({"events": ev}, indent=2, ensure_ascii=False),
     "sorted-keys": lambda ev: json.dumps({"events": ev}, sort_keys=True),
     "numbers": lambda ev: json.dumps({"events": _numbers(ev)}),
+    "cli-reverse": lambda ev: json.dumps({"events": ev[::-1]}, indent=2),
     "http-noshort": lambda ev: json.dumps({"history": {"events": ev}}),
     "http": lambda ev: json.dumps({"history": {"events": _shorthand(ev)}}),
     "http-reverse": lambda ev: json.dumps({"history": {"events": _shorthand(ev[::-1])}}),
