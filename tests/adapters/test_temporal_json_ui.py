@@ -128,3 +128,49 @@ def test_ui_decoded_download_is_refused_with_what_to_export(tmp_path: Path) -> N
         out = result.stdout + result.stderr
         assert "Traceback" not in out
         assert out.count('"Encoded" payloads') == 1, out
+
+
+# ------------------------------------------------------------------ bad files, every command
+
+
+def _bad_files(tmp_path: Path) -> dict[str, Path]:
+    forms = FIXTURES / "forms"
+    http = (forms / "activity-single.http.json").read_text(encoding="utf-8")
+    raw = _raw("activity-single")
+    texts = {
+        "truncated-http": http[: len(http) // 2],
+        "truncated-ui-raw": json.dumps(raw)[:-40],
+        "wrong-wrapper": json.dumps({"History": json.loads(http)["history"]}),
+        "events-not-array": json.dumps({"history": {"events": {"eventId": "1"}}}),
+        "unknown-event-type": http.replace(
+            "EVENT_TYPE_TIMER_STARTED", "EVENT_TYPE_TIMER_BEGUN"
+        ).replace("EVENT_TYPE_ACTIVITY_TASK_STARTED", "EVENT_TYPE_ACTIVITY_TASK_BEGUN"),
+        "huge-event-id": http.replace('"eventId":"3"', '"eventId":"123456789012345678901234567"'),
+        "huge-number": http.replace('"attempt":1', '"attempt":1e999', 1),
+        "ui-raw-error": json.dumps([*raw[:3], {"error": "rpc error: code = Unavailable"}]),
+        "one-page": (forms / "activity-single.http-page1.json").read_text(encoding="utf-8"),
+    }
+    paths = {}
+    for name, text in texts.items():
+        path = tmp_path / f"{name}.json"
+        path.write_text(text, encoding="utf-8")
+        paths[name] = path
+    return paths
+
+
+def _one_line_each(result: subprocess.CompletedProcess[str], paths: list[Path]) -> None:
+    out = result.stdout + result.stderr
+    assert result.returncode == 2, out
+    assert "Traceback" not in out and "internal error" not in out, out
+    for path in paths:
+        assert sum(str(path) in line for line in out.splitlines()) == 1, (path, out)
+
+
+def test_bad_files_are_one_line_and_exit_2_for_every_command(tmp_path: Path) -> None:
+    paths = list(_bad_files(tmp_path).values())
+    for command in ("validate", "conform", "lint"):
+        _one_line_each(_cli(command, *map(str, paths)), paths)
+    twin = "adapters.conform.twins.tasks:SingleActivity"
+    for path in paths:
+        _one_line_each(_cli("replay", "--workflow", twin, str(path)), [path])
+        _one_line_each(_cli("tlc", "--trace", str(path)), [path])
