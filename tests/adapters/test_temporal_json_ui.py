@@ -47,6 +47,17 @@ def test_ui_raw_history_decodes_to_the_cli_export_exactly(name: str) -> None:
     assert decode_history_generic(raw).events == cli.events
 
 
+def test_go_struct_json_in_the_other_wrappers_decodes_exactly() -> None:
+    """Go's encoding/json of a History or of the whole response (proto names for the
+    response's fields too)."""
+    cli = _read(UI / "nexus.cli.json")
+    raw = _raw("nexus")
+    response = {"history": {"events": raw}, "raw_history": None, "next_page_token": None}
+    for doc in ({"events": raw}, {**response, "archived": False}):
+        assert decode_history(json.dumps(doc)).events == cli.events
+        assert decode_history_generic(doc).events == cli.events
+
+
 def test_ui_download_decodes_to_the_cli_export_exactly() -> None:
     cli = _read(UI / "activity-single.cli.json")
     assert _read(UI / "activity-single.ui-download.json").events == cli.events
