@@ -49,7 +49,7 @@ class DecodedHistory:
     events: tuple[HistoryEvent, ...]
     style: Style  # "legacy": enums as short PascalCase names
     field_order: FieldOrder  # "declaration": keys in proto declaration order (Go)
-    # Payloads the HTTP API's response form wrote as shorthand, rebuilt here: the same
+    # Payloads written as shorthand JSON (the HTTP API's form), rebuilt here: the same
     # values, but maybe not the bytes the SDK wrote (shorthand.py).
     rebuilt_payloads: int = 0
 
@@ -226,12 +226,12 @@ def _decode_whole(source: object) -> DecodedHistory:
     else:
         data = source
     raws, http = _events_of(data)
-    return _decode_raws(raws, http, http)
+    return _decode_raws(raws, http)
 
 
-def _decode_raws(raws: list[object], http: bool, shorthand: bool) -> DecodedHistory:
-    """The events of parsed elements, oldest first (forms.in_order); `http`: from the
-    HTTP API's answer; `shorthand`: payloads read as shorthand from the first event."""
+def _decode_raws(raws: list[object], shorthand: bool) -> DecodedHistory:
+    """The events of parsed elements, oldest first (forms.in_order); `shorthand`:
+    payloads read as shorthand from the first event (the HTTP API's answer)."""
     ctx = _Ctx(legacy=bool(raws) and _is_legacy(raws[0]))
     events = []
     rebuilt = 0
@@ -248,7 +248,7 @@ def _decode_raws(raws: list[object], http: bool, shorthand: bool) -> DecodedHist
             events.append(_decode_event(raw, ctx))
         except _Bad as exc:
             if not (shorthand or go_struct) and has_shorthand(raw):  # again, as shorthand
-                return _decode_raws(raws, http, True)
+                return _decode_raws(raws, True)
             raise BadInput(f"{_event_label(index, raw)}: {exc.text()}") from None
     return DecodedHistory(
         tuple(in_order(events)),

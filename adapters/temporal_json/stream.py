@@ -290,8 +290,9 @@ class _Reader:
         self.typed = typed  # False: every event by the generic decoder, as before typed.py
         self.ctx: _Ctx | None = None
         self.count = 0
-        # The HTTP API's form: every event is read generically, its payloads expanded
-        # from shorthand (shorthand.py) before decoding; `rebuilt` counts those.
+        # Payloads in shorthand (the HTTP API's answer, or a first event holding one:
+        # forms.first_event_form): every event is read generically, its payloads
+        # expanded (shorthand.py) before decoding; `rebuilt` counts those.
         self.shorthand = shorthand
         self.late_shorthand = False  # shorthand found after events read without
         self.rebuilt = 0
@@ -540,9 +541,11 @@ def iter_events(
     """Decode a history file incrementally, yielding one event at a time.
 
     Memory stays bounded by the chunk size plus the largest event, whatever the number
-    of events. Accepts `{"events": [...]}`, a bare list, or the HTTP API's
-    `{"history": {"events": [...]}, ...}` (forms.py); raises BadInput at the first
-    malformed event (events before it have been yielded). `typed=False` decodes every
+    of events, except for a file written newest first, which is held whole to be put
+    in order (`_Reader.history`). Accepts every form forms.py lists: `{"events": [...]}`,
+    a bare list, the HTTP API's `{"history": {"events": [...]}, ...}`, Go's struct
+    JSON; raises BadInput at the first malformed event (events before it have been
+    yielded). `typed=False` decodes every
     event with the generic decoder alone (for comparisons: `tmodel bench validate`);
     `shorthand=True` reads payloads as shorthand from the first event (forms.py).
     """
