@@ -7,7 +7,7 @@ HTTP API's answer for the same run, `GET /api/v1/namespaces/default/workflows/ID
 (`NAME.http.json`, payloads shorthand as it writes them by default;
 `NAME.http-noshort.json` with `?noPayloadShorthand`; `activity-single.http-reverse.json`
 from `.../history-reverse`; `activity-single.http-page1.json` with `maximumPageSize=4`,
-one page of three).
+the first page, its `nextPageToken` set).
 """
 
 from __future__ import annotations

@@ -7,6 +7,8 @@ tests/fixtures/forms/ui holds runs recorded from the real dev server with its We
 Go's struct JSON). `activity-single.ui-download.json` is what the Download button writes
 with "Encoded" payloads, built as the UI's export-history.ts builds it from the UI
 server's answer (`{events}`, indented by two) from the real answer for that run.
+`activity-single.cli-reverse.json` is `temporal workflow show --reverse --output json` of
+the same run (used by test_temporal_json_forms.py).
 """
 
 from __future__ import annotations
