@@ -123,6 +123,8 @@ def _print_report(verdicts: list[Verdict]) -> None:
             print(f"    the history has   {d.produced}", file=out)
         else:
             print(f"reproduced    {v.path} ({v.events} events)", file=out)
+        if v.note is not None and v.error is None:
+            print(f"  note: {v.note}", file=out)
     summary_table(
         "conform",
         [("histories", str(len(verdicts)))]

@@ -109,10 +109,32 @@ def require_events(events: Iterable[HistoryEvent]) -> Iterator[HistoryEvent]:
 def read_history(path: str, limit: int = MAX_HISTORY_BYTES) -> tuple[HistoryEvent, ...]:
     """Decode a whole history file, at most `limit` bytes, with the streaming decoder
     `tmodel validate` uses; `BadInput` naming the file if it is not a history."""
+    return read_history_noted(path, limit)[0]
+
+
+def read_history_noted(
+    path: str, limit: int = MAX_HISTORY_BYTES
+) -> tuple[tuple[HistoryEvent, ...], str | None]:
+    """`read_history`, and a note where the file's form lost something the events
+    cannot show: payloads the HTTP API wrote as shorthand JSON, which were rebuilt from
+    their values (adapters/temporal_json/shorthand.py)."""
     data = read_bytes(path, limit, "a history")
     try:
-        return tuple(require_events(iter_events(io.BytesIO(data))))
+        stream = iter_events(io.BytesIO(data))
+        events = tuple(require_events(stream))
+        if stream.late_shorthand:  # shorthand payloads after the first: all again as such
+            stream = iter_events(io.BytesIO(data), shorthand=True)
+            events = tuple(require_events(stream))
     except BadInput as exc:
         raise BadInput(f"{path}: {exc}") from None
     except RecursionError:  # as validate: a value the parser took, re-encoded deeper down
         raise BadInput(f"{path}: JSON nested too deeply") from None
+    rebuilt = stream.rebuilt_payloads
+    note = None
+    if rebuilt:
+        note = (
+            f"{rebuilt} payload{'s' if rebuilt > 1 else ''} written as shorthand JSON (the "
+            "HTTP API's form) rebuilt from their values: the same values, maybe not the "
+            "bytes the SDK wrote"
+        )
+    return events, note

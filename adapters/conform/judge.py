@@ -25,7 +25,7 @@ from typing import Any
 from adapters.conform.derive import Driver
 from adapters.conform.requests import CannotReproduce, NotModelled
 from adapters.history_compare import Difference, compare
-from adapters.input_file import read_history
+from adapters.input_file import read_history, read_history_noted
 from adapters.temporal_json import encode_history
 from core.enums import EventType, WorkflowTaskFailedCause
 from core.errors import BadInput
@@ -44,6 +44,8 @@ class Verdict:
     difference: Difference | None = None
     not_modelled: str | None = None
     error: str | None = None  # unreadable: bad input
+    # What the file's form lost (payloads rebuilt from the HTTP API's shorthand JSON).
+    note: str | None = None
 
     @property
     def reproduced(self) -> bool:
@@ -76,6 +78,8 @@ class Verdict:
         }
         if self.error is not None:
             doc["error"] = self.error
+        if self.note is not None:
+            doc["note"] = self.note
         return doc
 
 
@@ -157,27 +161,28 @@ def judge_paths(paths: Sequence[str], ignore: frozenset[str] = frozenset()) -> I
     """A verdict per path, in order, except that a reset run is judged after the
     others, once its base run may have been seen."""
     runs: dict[str, str] = {}  # run id -> the path holding that run's history
-    resets: list[tuple[str, str]] = []  # (path, base run id)
+    resets: list[tuple[str, str, str | None]] = []  # (path, base run id, note)
     for path in paths:
         try:
-            real = read_history(path)
+            real, note = read_history_noted(path)
         except BadInput as exc:
             yield Verdict(path, error=_without_path(str(exc), path))
             continue
         runs.setdefault(run_id(real), path)
         reset = reset_of(real)
         if reset is not None:
-            resets.append((path, reset[0]))
+            resets.append((path, reset[0], note))
             continue
-        yield judge_events(path, real, ignore=ignore)
-    for path, base_id in resets:
+        yield dataclasses.replace(judge_events(path, real, ignore=ignore), note=note)
+    for path, base_id, note in resets:
         if base_id not in runs:
             yield Verdict(
                 path,
                 error=f"a reset run: give the history of its base run (run id {base_id}) too",
             )
             continue
-        yield judge_events(path, read_history(path), read_history(runs[base_id]), ignore=ignore)
+        verdict = judge_events(path, read_history(path), read_history(runs[base_id]), ignore=ignore)
+        yield dataclasses.replace(verdict, note=note)
 
 
 def _without_path(message: str, path: str) -> str:

@@ -18,13 +18,21 @@ number, Go by declaration order; the decoder notices which order it read and the
 encoder can write either, so decode -> encode gives back the same JSON, key order
 included. Keys the schema does not know are kept in `unknown` and written back last.
 
+Other export forms are read into the same events (forms.py tells them apart): the
+server HTTP API's answer, `{"history": {"events": [...]}, ...}`, whose payloads are
+"shorthand" JSON values by default and are rebuilt as the server's own reader rebuilds
+them (shorthand.py: the same values, not always the same bytes); and the Web UI's raw
+history, Go's struct JSON, rewritten into protobuf JSON by the schema (gostruct.py).
+docs/conformance.md ("History files: the forms read") lists them all.
+
 Every problem with the input raises `BadInput` with one line naming the event (index
 and eventId) and the JSON path. Checking event order is the validator's job, not ours.
 
 Modules, in dependency order: errors (locating a problem), scalars (leaf values),
 legacy (the short-enum style), opaque (values kept as JSON text), plans (compiled
-per-class plans and the message codec), codec (events and histories), stream
-(`iter_events`, `write_events`).
+per-class plans and the message codec), payload_sites and shorthand (the HTTP API's
+payloads), gostruct (the UI's raw history), forms (telling the forms apart), codec
+(events and histories), stream (`iter_events`, `write_events`).
 """
 
 from core.errors import BadInput

@@ -10,6 +10,7 @@ eventId) and the JSON path. Checking event order is the validator's job, not our
 from __future__ import annotations
 
 import contextlib
+import copy
 import gc
 import json
 import re
@@ -23,10 +24,19 @@ from core.events import ATTRIBUTES, AttributesSpec, HistoryEvent, OpaqueAttribut
 from core.opaque import JsonValue
 
 from .errors import _Bad, _event_label, _show
+from .forms import (
+    TOP_KEYS_EXPECTED,
+    check_response_field,
+    first_event_form,
+    in_order,
+    top_key,
+)
+from .gostruct import to_protojson
 from .legacy import _is_legacy, _to_short, _walk
 from .opaque import _decode_opaque_attributes, _opaque
 from .plans import _add_unknown, _decode_message, _encode_message, _plan
 from .scalars import _FULL_NAME, _Ctx
+from .shorthand import expand_event, has_shorthand
 
 Style = Literal["canonical", "legacy"]
 FieldOrder = Literal["number", "declaration"]
@@ -39,6 +49,9 @@ class DecodedHistory:
     events: tuple[HistoryEvent, ...]
     style: Style  # "legacy": enums as short PascalCase names
     field_order: FieldOrder  # "declaration": keys in proto declaration order (Go)
+    # Payloads written as shorthand JSON (the HTTP API's form), rebuilt here: the same
+    # values, but maybe not the bytes the SDK wrote (shorthand.py).
+    rebuilt_payloads: int = 0
 
 
 _EVENT_PLAN = _plan(HistoryEvent)
@@ -139,18 +152,41 @@ def _reject_constant(name: str) -> object:
     raise ValueError(f"{name} is not JSON")
 
 
-def _events_of(data: object) -> list[object]:
+def _events_of(data: object) -> tuple[list[object], bool]:
+    """The events of a parsed history, and whether it is the HTTP API's answer (whose
+    payloads may be shorthand)."""
     if isinstance(data, list):
-        return data
+        return data, False
     if not isinstance(data, dict):
         raise BadInput(f'expected {{"events": [...]}} or a list of events, got {_show(data)}')
+    keys = [top_key(k) for k in data]
+    if keys and "history" not in keys and "events" not in keys:
+        raise BadInput(f"unexpected top-level key {_show(keys[0])} ({TOP_KEYS_EXPECTED})")
+    if "history" in keys:
+        history = None
+        for key, item in data.items():
+            if top_key(key) == "history":
+                history = item
+            else:
+                check_response_field(top_key(key), item)
+        if history is None:
+            return [], True
+        if not isinstance(history, dict):
+            raise BadInput(f"history: expected an object, got {_show(history)}")
+        extra = [k for k in history if k != "events"]
+        if extra:
+            raise BadInput(f"history: unexpected key {_show(extra[0])} (a history has only events)")
+        events = history.get("events") or []
+        if not isinstance(events, list):
+            raise BadInput(f"history.events: expected an array, got {_show(events)}")
+        return events, True
     extra = [k for k in data if k != "events"]
     if extra:
-        raise BadInput(f"unexpected top-level key {_show(extra[0])} (a history has only events)")
+        raise BadInput(f"unexpected top-level key {_show(extra[0])} ({TOP_KEYS_EXPECTED})")
     events = data.get("events", [])
     if not isinstance(events, list):
         raise BadInput(f"events: expected an array, got {_show(events)}")
-    return events
+    return events, False
 
 
 def decode_history_generic(source: str | bytes | bytearray | object) -> DecodedHistory:
@@ -189,18 +225,36 @@ def _decode_whole(source: object) -> DecodedHistory:
             raise BadInput(f"not valid JSON: {exc}") from None
     else:
         data = source
-    raws = _events_of(data)
+    raws, http = _events_of(data)
+    return _decode_raws(raws, http)
+
+
+def _decode_raws(raws: list[object], shorthand: bool) -> DecodedHistory:
+    """The events of parsed elements, oldest first (forms.in_order); `shorthand`:
+    payloads read as shorthand from the first event (the HTTP API's answer)."""
     ctx = _Ctx(legacy=bool(raws) and _is_legacy(raws[0]))
     events = []
+    rebuilt = 0
+    go_struct = False
+    if raws:
+        go_struct, shorthand = first_event_form(raws[0], shorthand)
     for index, raw in enumerate(raws):
         try:
+            if go_struct:
+                raw = to_protojson(raw)  # a new object
+            if shorthand:
+                raw = copy.deepcopy(raw)  # never mutate the caller's objects
+                rebuilt += expand_event(raw)
             events.append(_decode_event(raw, ctx))
         except _Bad as exc:
+            if not (shorthand or go_struct) and has_shorthand(raw):  # again, as shorthand
+                return _decode_raws(raws, True)
             raise BadInput(f"{_event_label(index, raw)}: {exc.text()}") from None
     return DecodedHistory(
-        tuple(events),
+        tuple(in_order(events)),
         "legacy" if ctx.legacy else "canonical",
         "declaration" if ctx.declaration_order else "number",
+        rebuilt,
     )
 
 

@@ -35,8 +35,17 @@ from .codec import (
     decode_history_generic,
 )
 from .errors import _Bad, _event_label, _show
+from .forms import (
+    TOP_KEYS_EXPECTED,
+    check_response_field,
+    first_event_form,
+    in_order,
+    top_key,
+)
+from .gostruct import to_protojson
 from .legacy import _is_legacy
 from .scalars import _Ctx
+from .shorthand import expand_event, has_shorthand
 from .typed import BATCH, CONVERTERS, LEGACY_STRUCTS, ONE, Refused, event_time, event_times
 
 
@@ -276,13 +285,38 @@ class _Reader:
     """Decodes the events of a history from a `_Window`, in lists (one per run of
     events decoded together); `ctx` holds what it saw, `count` how many it decoded."""
 
-    def __init__(self, window: _Window, typed: bool = True) -> None:
+    def __init__(self, window: _Window, typed: bool = True, shorthand: bool = False) -> None:
         self.window = window
         self.typed = typed  # False: every event by the generic decoder, as before typed.py
         self.ctx: _Ctx | None = None
         self.count = 0
+        # Payloads in shorthand (the HTTP API's answer, or a first event holding one:
+        # forms.first_event_form): every event is read generically, its payloads
+        # expanded (shorthand.py) before decoding; `rebuilt` counts those.
+        self.shorthand = shorthand
+        self.late_shorthand = False  # shorthand found after events read without
+        self.rebuilt = 0
+        # The Web UI's raw history (Go struct JSON, gostruct.py), told by the first
+        # event: every event is read generically and rewritten into protobuf JSON.
+        self.go_struct = False
 
     def history(self) -> Iterator[list[HistoryEvent]]:
+        """The events of the file, oldest first: a file written newest first (every id
+        below the one before: `temporal workflow show --reverse`, the HTTP API's
+        `history-reverse`) is held whole and put in order (forms.in_order)."""
+        batches = self._file()
+        head: list[HistoryEvent] = []
+        for batch in batches:
+            head.extend(batch)
+            if len(head) > 1:
+                break
+        if len(head) > 1 and head[0].event_id > head[1].event_id:
+            yield in_order(head + list(chain.from_iterable(batches)))
+            return
+        yield head
+        yield from batches
+
+    def _file(self) -> Iterator[list[HistoryEvent]]:
         """`{"events": [...]}` or a bare list of events, and nothing after it."""
         window = self.window
         first = window.peek()
@@ -302,24 +336,58 @@ class _Reader:
             raise BadInput(f"unexpected data after the history at offset {window.offset}")
 
     def _object(self) -> Iterator[list[HistoryEvent]]:
+        """`{"events": [...]}`, or the HTTP API's `{"history": {"events": [...]}, ...}`
+        (forms.py); the cursor is just after the '{'."""
         window = self.window
-        seen = False
+        seen: dict[object, None] = {}  # the keys read, in order
         while True:
-            key = window.value("top level")
-            if key != "events":
-                raise BadInput(f"unexpected top-level key {_show(key)} (a history has only events)")
-            if seen:
-                raise BadInput("the events key appears twice")
-            seen = True
+            key = top_key(window.value("top level"))
+            if key in seen:
+                raise BadInput(f"the {key} key appears twice")
+            if (key == "events" and seen) or (key != "events" and "events" in seen):
+                raise BadInput(f"unexpected top-level key {_show(key)} ({TOP_KEYS_EXPECTED})")
+            seen[key] = None
             window.expect(":", "top level")
-            window.expect("[", "events")
-            yield from self._events()
+            if key == "events":
+                window.expect("[", "events")
+                yield from self._events()
+            elif key == "history":
+                self.shorthand = True
+                yield from self._history()
+            else:
+                check_response_field(key, window.value(str(key)))
             found = window.peek()
             window.pos += 1
             if found == "}":
-                return
+                break
             if found != ",":
                 raise BadInput(f"top level: expected ',' or '}}' at offset {window.offset - 1}")
+        if "events" not in seen and "history" not in seen:
+            first = next(iter(seen))
+            raise BadInput(f"unexpected top-level key {_show(first)} ({TOP_KEYS_EXPECTED})")
+
+    def _history(self) -> Iterator[list[HistoryEvent]]:
+        """The HTTP API's `history` object: `{"events": [...]}`, `{}` or `null`."""
+        window = self.window
+        if window.peek() != "{":
+            value = window.value("history")
+            if value is not None:
+                raise BadInput(f"history: expected an object, got {_show(value)}")
+            return
+        window.pos += 1
+        if window.peek() == "}":
+            window.pos += 1
+            return
+        key = window.value("history")
+        if key != "events":
+            raise BadInput(f"history: unexpected key {_show(key)} (a history has only events)")
+        window.expect(":", "history")
+        if window.peek() == "n":
+            window.value("history.events")  # null: no events
+        else:
+            window.expect("[", "history.events")
+            yield from self._events()
+        window.expect("}", "history")
 
     def _events(self) -> Iterator[list[HistoryEvent]]:
         """The elements of the events array; the cursor is just after its '['."""
@@ -328,7 +396,8 @@ class _Reader:
             window.pos += 1
             return
         while True:
-            batch = window.batch() if window.separator and self.typed else None
+            fast = window.separator and self.typed and not (self.shorthand or self.go_struct)
+            batch = window.batch() if fast else None
             if batch is None:  # one value, by the standard library's parser
                 yield [self._generic(window.value(f"events[{self.count}]"))]
                 window.learn()
@@ -403,11 +472,22 @@ class _Reader:
 
     def _generic(self, raw: object) -> HistoryEvent:
         if self.ctx is None:
+            self.go_struct, self.shorthand = first_event_form(raw, self.shorthand)
             self.ctx = _Ctx(_is_legacy(raw))
         try:
+            if self.go_struct:
+                raw = to_protojson(raw)
+            if self.shorthand:
+                self.rebuilt += expand_event(raw)
             event = _decode_event(raw, self.ctx)
         except _Bad as exc:
-            raise BadInput(f"{_event_label(self.count, raw)}: {exc.text()}") from None
+            if self.shorthand or self.go_struct or not has_shorthand(raw):
+                raise BadInput(f"{_event_label(self.count, raw)}: {exc.text()}") from None
+            # Shorthand after events without any: read as shorthand from here on (the
+            # events before may hold shorthand values kept unexpanded, which no rule of
+            # the validator reads; whole-file readers start again: `late_shorthand`).
+            self.shorthand = self.late_shorthand = True
+            return self._generic(raw)
         self.count += 1
         return event
 
@@ -438,24 +518,45 @@ class EventStream(Iterator[HistoryEvent]):
     def count(self) -> int:
         return self._reader.count
 
+    @property
+    def late_shorthand(self) -> bool:
+        """Whether shorthand payloads turned up after events read as protobuf JSON: a
+        reader holding the whole file reads it again with `shorthand=True`."""
+        return self._reader.late_shorthand
+
+    @property
+    def rebuilt_payloads(self) -> int:
+        """How many payloads so far were shorthand (the HTTP API's form), rebuilt: the
+        same values, maybe not the same bytes (shorthand.py)."""
+        return self._reader.rebuilt
+
 
 def iter_events(
-    binary_file: IO[bytes], chunk_size: int = 1 << 20, *, typed: bool = True
+    binary_file: IO[bytes],
+    chunk_size: int = 1 << 20,
+    *,
+    typed: bool = True,
+    shorthand: bool = False,
 ) -> EventStream:
     """Decode a history file incrementally, yielding one event at a time.
 
     Memory stays bounded by the chunk size plus the largest event, whatever the number
-    of events. Accepts `{"events": [...]}` or a bare list; raises BadInput at the first
-    malformed event (events before it have been yielded). `typed=False` decodes every
-    event with the generic decoder alone (for comparisons: `tmodel bench validate`).
+    of events, except for a file written newest first, which is held whole to be put
+    in order (`_Reader.history`). Accepts every form forms.py lists: `{"events": [...]}`,
+    a bare list, the HTTP API's `{"history": {"events": [...]}, ...}`, Go's struct
+    JSON; raises BadInput at the first malformed event (events before it have been
+    yielded). `typed=False` decodes every
+    event with the generic decoder alone (for comparisons: `tmodel bench validate`);
+    `shorthand=True` reads payloads as shorthand from the first event (forms.py).
     """
-    return EventStream(_Reader(_Window(binary_file, chunk_size), typed))
+    return EventStream(_Reader(_Window(binary_file, chunk_size), typed, shorthand))
 
 
 def decode_history(source: str | bytes | bytearray | object) -> DecodedHistory:
     """Decode a whole history: JSON text (str/bytes) or the parsed object.
 
-    Accepts `{"events": [...]}` or a bare list of events, canonical or legacy style.
+    Accepts `{"events": [...]}`, a bare list of events or the HTTP API's
+    `{"history": ...}` (forms.py), canonical or legacy style.
     Raises BadInput on anything malformed. Text is read by the typed decoder, as
     `iter_events` reads a file; where that finds a fault, the generic decoder reads the
     text again, so the error (or, for a duplicated key the typed reader refuses, the
@@ -476,9 +577,13 @@ def read_history(data: bytes | bytearray, chunk_size: int = 1 << 20) -> DecodedH
     (with the streaming reader's message) if it is not a history."""
     reader = _Reader(_Window(io.BytesIO(data), chunk_size))
     events = tuple(chain.from_iterable(reader.history()))
+    if reader.late_shorthand:
+        reader = _Reader(_Window(io.BytesIO(data), chunk_size), shorthand=True)
+        events = tuple(chain.from_iterable(reader.history()))
     ctx = reader.ctx
     return DecodedHistory(
         events,
         "legacy" if ctx and ctx.legacy else "canonical",
         "declaration" if ctx and ctx.declaration_order else "number",
+        reader.rebuilt,
     )
