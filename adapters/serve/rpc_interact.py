@@ -91,10 +91,8 @@ async def _await_stage(
     run_id: str,
     update_id: str,
     wanted: int,
-    admitting: bool = False,
 ) -> UpdateView:
-    """Wait until the update reaches stage `wanted` or the run closes; `admitting` when
-    the caller is the UpdateWorkflowExecution that admitted it (see `_aborted`)."""
+    """Wait until the update reaches stage `wanted` or the run closes."""
     loop = asyncio.get_running_loop()
     deadline = fe.deadline(context)
     while True:
@@ -104,10 +102,12 @@ async def _await_stage(
             if run is not None and not run.state.running:
                 raise errors.not_found("workflow execution already completed")
             raise errors.not_found(f"update {update_id} not found")
+        if run is not None and not run.state.running and view.stage != STAGE_COMPLETED:
+            # its abort is its outcome, whatever stage was asked (`WaitLifecycleStage`,
+            # update/update.go, answers from a ready outcome first)
+            return _aborted(view, _continued(run))
         if view.stage >= wanted:
             return view
-        if run is not None and not run.state.running:
-            return _aborted(view, admitting and _continued(run))
         timeout = None if deadline is None else max(0.0, deadline - loop.time() - 0.5)
         if not await fe.runtime.waiters.change(run.state.run_id if run else run_id, timeout):
             return view  # the caller polls again (PollWorkflowExecutionUpdate)
@@ -129,10 +129,11 @@ def _aborted(view: UpdateView, continuing: bool) -> UpdateView:
     registry aborts it (service/history/workflow/update/abort_reason.go): an accepted
     one completes with a failure; an admitted one is NotFound when the run completed
     (`AbortReasonWorkflowCompleted`), but when the run closed by starting the next run
-    of its chain (`AbortReasonWorkflowContinuing`: continue-as-new, retry, cron) the
-    caller waiting on its admission gets the retryable ErrWorkflowClosing, so that the
-    client sends it again and it lands on the new run
-    (respondworkflowtaskcompleted/api.go)."""
+    of its chain (`AbortReasonWorkflowContinuing`: continue-as-new, retry, cron) it is
+    the retryable ErrWorkflowClosing, so that the client sends it again and it lands on
+    the new run (respondworkflowtaskcompleted/api.go). The aborted update stays in the
+    closed run's registry: a repeated request or a poll naming that run is answered the
+    same (`registry.Find`, then the update's stored error)."""
     if view.stage == STAGE_ACCEPTED:
         outcome = update_pb.Outcome()
         outcome.failure.CopyFrom(ACCEPTED_UPDATE_COMPLETED_WORKFLOW)
@@ -242,7 +243,6 @@ async def update_workflow_execution(
         run_id,
         meta.update_id,
         max(_stage_wanted(req.wait_policy), STAGE_ADMITTED),
-        admitting=True,
     )
     return _response(req.namespace, execution.workflow_id, run_id, meta.update_id, view)
 
@@ -458,7 +458,6 @@ async def _start_and_update(
             state.run_id,
             update_id,
             max(_stage_wanted(update.wait_policy), STAGE_ADMITTED),
-            admitting=True,
         )
     except errors.ServiceError as exc:
         raise errors.multi_operation(UWS_FAILED, [None, exc]) from None

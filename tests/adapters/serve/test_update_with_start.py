@@ -302,7 +302,7 @@ async def test_an_update_admitted_to_a_run_that_continues_as_new_is_retryable(
     # The registry aborts it with ErrWorkflowClosing (AbortReasonWorkflowContinuing): a
     # retryable RESOURCE_EXHAUSTED, so that the client's retry lands on the new run.
     service = client.workflow_service
-    await service.start_workflow_execution(start("can-update", "r0"))
+    first = await service.start_workflow_execution(start("can-update", "r0"))
     task = await poll(client, "can-update")
     admitted = asyncio.create_task(
         service.update_workflow_execution(update("can-update", "u1"), retry=False)
@@ -320,6 +320,26 @@ async def test_an_update_admitted_to_a_run_that_continues_as_new_is_retryable(
     assert (exhausted.cause, exhausted.scope) == (
         cause_enums.RESOURCE_EXHAUSTED_CAUSE_BUSY_WORKFLOW,
         cause_enums.RESOURCE_EXHAUSTED_SCOPE_NAMESPACE,
+    )
+    # the closed run keeps the aborted update: a poll naming that run gets the same
+    polled = await rpc_error(
+        service.poll_workflow_execution_update(
+            ws.PollWorkflowExecutionUpdateRequest(
+                namespace="default",
+                update_ref=update_pb.UpdateRef(
+                    workflow_execution=common_pb.WorkflowExecution(
+                        workflow_id="can-update", run_id=first.run_id
+                    ),
+                    update_id="u1",
+                ),
+            ),
+            retry=False,
+        )
+    )
+    assert (polled.status, polled.message, details(polled)) == (
+        RPCStatusCode.RESOURCE_EXHAUSTED,
+        CLOSING,
+        EXHAUSTED,
     )
     # retried (as the SDK does), it is admitted to the new run and answered there
     retried = asyncio.create_task(service.update_workflow_execution(update("can-update", "u1")))
