@@ -114,6 +114,10 @@ class StartWorkflowExecution:
     # Callbacks to call when the run closes (a workflow started by a Nexus operation:
     # the caller's completion), as the start request gives them.
     completion_callbacks: Opaque | None = None
+    # Update-with-start: the update admitted in the start's own transaction, so the new
+    # run's first workflow task carries it (`workflowLeaseCallback` in
+    # service/history/api/multioperation/api.go applies it while the run is created).
+    update: UpdateWorkflowExecution | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from google.protobuf import any_pb2
 from google.protobuf.message import Message
 from google.rpc import status_pb2
 from grpc_status import rpc_status
+from temporalio.api.enums.v1 import failed_cause_pb2 as enums_pb
 from temporalio.api.errordetails.v1 import message_pb2 as details_pb
 from temporalio.api.failure.v1 import message_pb2 as failure_pb
 
@@ -114,3 +115,46 @@ def cancellation_already_requested(message: str) -> ServiceError:
     return ServiceError(
         grpc.StatusCode.ALREADY_EXISTS, message, details_pb.CancellationAlreadyRequestedFailure()
     )
+
+
+def workflow_closing() -> ServiceError:
+    """consts.ErrWorkflowClosing (service/history/consts/const.go): an update admitted to a
+    run that closed by starting another (continue-as-new, retry, cron) is aborted with it
+    (`AbortReasonWorkflowContinuing`, service/history/workflow/update/abort_reason.go);
+    the client retries and the update lands on the new run."""
+    return ServiceError(
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        "workflow operation can not be applied because workflow is closing",
+        details_pb.ResourceExhaustedFailure(
+            cause=enums_pb.RESOURCE_EXHAUSTED_CAUSE_BUSY_WORKFLOW,
+            scope=enums_pb.RESOURCE_EXHAUSTED_SCOPE_NAMESPACE,
+        ),
+    )
+
+
+def operation_aborted(message: str = "Operation was aborted.") -> ServiceError:
+    """serviceerror.MultiOperationAborted: an operation of a multi-operation not carried
+    out because another one failed."""
+    return ServiceError(
+        grpc.StatusCode.ABORTED, message, failure_pb.MultiOperationExecutionAborted()
+    )
+
+
+def multi_operation(message: str, outcomes: list[ServiceError | None]) -> ServiceError:
+    """serviceerror.MultiOperationExecution (api-go serviceerror/multi_op.go): one status
+    per operation (None: it succeeded) in MultiOperationExecutionFailure; the call's own
+    code is the first that is neither OK nor an aborted operation's."""
+    failure = details_pb.MultiOperationExecutionFailure()
+    code: grpc.StatusCode | None = None
+    for outcome in outcomes:
+        status = failure.statuses.add()
+        if outcome is None:
+            continue
+        status.code = outcome.code.value[0]
+        status.message = outcome.message
+        if outcome.details is not None:
+            status.details.add().Pack(outcome.details)
+        aborted = isinstance(outcome.details, failure_pb.MultiOperationExecutionAborted)
+        if code is None and not aborted:
+            code = outcome.code
+    return ServiceError(code or grpc.StatusCode.ABORTED, message, failure)

@@ -33,7 +33,7 @@ from .store import namespace_rows
 if TYPE_CHECKING:
     from ..archive.filestore import FileArchive
     from .internal_worker import InternalWorker
-    from .rpc_interact import Queries
+    from .rpc_queries import Queries
 
 DEFAULT_RETENTION_NS = 86_400 * 1_000_000_000  # the dev server's default: one day
 # The search attributes every namespace has (temporal's searchattribute.system), by

@@ -1,16 +1,5 @@
-"""Talking to a running workflow: QueryWorkflow and RespondQueryTaskCompleted,
-UpdateWorkflowExecution, PollWorkflowExecutionUpdate and ExecuteMultiOperation
-(update-with-start).
-
-Queries (`service/history/api/queryworkflow/api.go`, `service/matching` QueryWorkflow):
-a query never enters history. It is dispatched as a *query task* straight to a poller
-of the run's sticky queue (the worker has the run cached; the task carries no history)
-or, when no sticky worker polls, of its normal queue (the task carries the whole
-history to replay). Matching only sync-matches query tasks: one waits for a poller until
-the caller's deadline. The server waits for any in-flight workflow task to finish
-first, so the answer reflects a consistent state (the real server buffers the query
-and attaches it to the next task; the answer is the same). A query before the first
-workflow task completed is WorkflowNotReady.
+"""Updates: UpdateWorkflowExecution, PollWorkflowExecutionUpdate and
+ExecuteMultiOperation (update-with-start). Queries are in rpc_queries.py.
 
 Updates (`service/history/workflow/update/`): the history service admits the update
 (the core's UpdateWorkflowExecution), a workflow task carries its request to the
@@ -23,183 +12,28 @@ the outcome of a completion is also in history (WorkflowExecutionUpdateCompleted
 from __future__ import annotations
 
 import asyncio
-import itertools
-from collections import deque
-from dataclasses import dataclass, field
+import dataclasses
+import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
-from temporalio.api.common.v1 import message_pb2 as common_pb
-from temporalio.api.enums.v1 import query_pb2 as query_enums
-from temporalio.api.enums.v1 import task_queue_pb2 as tq_enums
 from temporalio.api.enums.v1 import update_pb2 as update_enums
 from temporalio.api.enums.v1 import workflow_pb2 as wf_enums
+from temporalio.api.errordetails.v1 import message_pb2 as details_pb
 from temporalio.api.failure.v1 import message_pb2 as failure_pb
-from temporalio.api.query.v1 import message_pb2 as query_pb
 from temporalio.api.update.v1 import message_pb2 as update_pb
 from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 
 from core import requests as rq
 from core.enums import EventType
 from core.events import WorkflowExecutionUpdateCompletedEventAttributes
-from core.statemachine.history.service.state import MutableState, RunStatus
 
 from . import convert, errors, rpc_executions
 from .frontend import Frontend
-from .tokens import TaskToken, decode_task_token
 from .visibility import STATUS_NUMBERS
 
 Context = grpc.aio.ServicerContext[Any, Any]
-FAILING_TASK_ATTEMPTS = 3  # queryworkflow/api.go failQueryWorkflowTaskAttemptCount
-
-
-@dataclass(slots=True)
-class PendingQuery:
-    id: int
-    namespace: str
-    workflow_id: str
-    run_id: str
-    query: query_pb.WorkflowQuery
-    future: asyncio.Future[ws.RespondQueryTaskCompletedRequest]
-    sticky: bool = False
-
-
-@dataclass(slots=True)
-class Queries:
-    """Query tasks waiting for a poller, and those handed out awaiting an answer."""
-
-    fe: Frontend
-    ids: Any = field(default_factory=lambda: itertools.count(1))
-    pending: dict[int, PendingQuery] = field(default_factory=dict)
-    queued: dict[tuple[str, str, bool], deque[int]] = field(default_factory=dict)
-
-    def take(self, namespace: str, queue: str, sticky: bool) -> PendingQuery | None:
-        waiting = self.queued.get((namespace, queue, sticky))
-        while waiting:
-            query = self.pending.get(waiting.popleft())
-            if query is not None and not query.future.done():
-                return query
-        return None
-
-    def task(self, item: object) -> ws.PollWorkflowTaskQueueResponse:
-        """The poll response that hands query `item` to a worker."""
-        assert isinstance(item, PendingQuery)
-        run = self.fe.runtime.record(item.namespace, item.workflow_id, item.run_id)
-        out = ws.PollWorkflowTaskQueueResponse(
-            task_token=TaskToken(
-                "query", item.namespace, item.workflow_id, item.run_id, query_id=item.id
-            ).encode(),
-            workflow_execution=common_pb.WorkflowExecution(
-                workflow_id=item.workflow_id, run_id=item.run_id
-            ),
-            attempt=1,
-        )
-        out.query.CopyFrom(item.query)
-        out.history.SetInParent()  # present even when empty: the SDK requires it
-        if run is not None:
-            state = run.state
-            out.workflow_type.name = state.workflow_type
-            out.previous_started_event_id = state.last_completed_wft_started_event_id
-            out.workflow_execution_task_queue.name = state.task_queue
-            out.workflow_execution_task_queue.kind = tq_enums.TASK_QUEUE_KIND_NORMAL
-            if not item.sticky:
-                out.history.events.extend(
-                    self.fe.runtime.history_protos(run.state.run_id, run.events)
-                )
-                out.started_event_id = len(run.events)
-        return out
-
-    def answer(self, req: ws.RespondQueryTaskCompletedRequest) -> None:
-        token = decode_task_token(req.task_token)
-        query = self.pending.get(token.query_id) if token.kind == "query" else None
-        if query is None:
-            raise errors.not_found("query task not found, or already expired")
-        if not query.future.done():
-            query.future.set_result(req)
-
-    def enqueue(self, query: PendingQuery, queue: str, sticky: bool) -> None:
-        query.sticky = sticky
-        if not self.fe.runtime.offer(query.namespace, queue, sticky, query):
-            self.queued.setdefault((query.namespace, queue, sticky), deque()).append(query.id)
-
-
-def _rejected(state: MutableState, condition: int) -> bool:
-    status = state.status
-    if condition == query_enums.QUERY_REJECT_CONDITION_NOT_OPEN:
-        return status is not RunStatus.RUNNING
-    if condition == query_enums.QUERY_REJECT_CONDITION_NOT_COMPLETED_CLEANLY:
-        return status not in (RunStatus.RUNNING, RunStatus.COMPLETED)
-    return False
-
-
-async def query_workflow(
-    fe: Frontend, req: ws.QueryWorkflowRequest, context: Context
-) -> ws.QueryWorkflowResponse:
-    fe.namespace(req.namespace)
-    if not req.HasField("query"):
-        raise errors.invalid("WorkflowQuery is not set on request.")
-    if not req.query.query_type:
-        raise errors.invalid("QueryType is not set on request.")
-    run = fe.run(req.namespace, req.execution.workflow_id, req.execution.run_id)
-    state = run.state
-    if _rejected(state, req.query_reject_condition):
-        out = ws.QueryWorkflowResponse()
-        out.query_rejected.status = STATUS_NUMBERS[state.status]  # type: ignore[assignment]
-        return out
-    if not state.running and not state.last_completed_wft_started_event_id:
-        raise errors.not_ready("Workflow execution closed before WorkflowTaskStarted event")
-    if state.wft_attempt >= FAILING_TASK_ATTEMPTS:
-        raise errors.not_ready("Unable to query workflow due to Workflow Task in failed state.")
-    # Dispatch straight to a worker only once that is consistent: some workflow task
-    # completed, and none is pending (its events came before the query). The real server
-    # instead attaches the query to that pending task; the answer reflects the same state.
-    while run.state.running and (
-        not run.state.last_completed_wft_started_event_id or run.state.wft is not None
-    ):
-        deadline = fe.deadline(context)
-        timeout = (
-            None if deadline is None else max(0.0, deadline - asyncio.get_running_loop().time())
-        )
-        if not await fe.runtime.waiters.change(run.state.run_id, timeout):
-            raise errors.deadline("query timed out: the workflow task did not complete")
-    state = run.state
-    queries: Queries = fe.queries
-    future: asyncio.Future[ws.RespondQueryTaskCompletedRequest] = (
-        asyncio.get_running_loop().create_future()
-    )
-    query = PendingQuery(
-        next(queries.ids), req.namespace, run.workflow_id, state.run_id, req.query, future
-    )
-    queries.pending[query.id] = query
-    try:
-        sticky = bool(state.sticky_queue) and state.running
-        if sticky and fe.runtime.has_poller(req.namespace, state.sticky_queue, True):
-            queries.enqueue(query, state.sticky_queue, True)
-        else:
-            queries.enqueue(query, state.task_queue, False)
-        deadline = fe.deadline(context)
-        loop = asyncio.get_running_loop()
-        timeout = None if deadline is None else max(0.0, deadline - loop.time())
-        try:
-            answer = await asyncio.wait_for(asyncio.shield(future), timeout)
-        except TimeoutError:
-            raise errors.deadline("query timed out: no worker answered") from None
-    finally:
-        queries.pending.pop(query.id, None)
-    if answer.completed_type == query_enums.QUERY_RESULT_TYPE_ANSWERED:
-        out = ws.QueryWorkflowResponse()
-        out.query_result.CopyFrom(answer.query_result)
-        return out
-    failure = answer.failure if answer.HasField("failure") else None
-    raise errors.query_failed(answer.error_message, failure)
-
-
-async def respond_query_task_completed(
-    fe: Frontend, req: ws.RespondQueryTaskCompletedRequest, context: Context
-) -> ws.RespondQueryTaskCompletedResponse:
-    fe.namespace(req.namespace)
-    fe.queries.answer(req)
-    return ws.RespondQueryTaskCompletedResponse()
 
 
 # -- updates ---------------------------------------------------------------------------
@@ -258,6 +92,7 @@ async def _await_stage(
     update_id: str,
     wanted: int,
 ) -> UpdateView:
+    """Wait until the update reaches stage `wanted` or the run closes."""
     loop = asyncio.get_running_loop()
     deadline = fe.deadline(context)
     while True:
@@ -267,10 +102,12 @@ async def _await_stage(
             if run is not None and not run.state.running:
                 raise errors.not_found("workflow execution already completed")
             raise errors.not_found(f"update {update_id} not found")
+        if run is not None and not run.state.running and view.stage != STAGE_COMPLETED:
+            # its abort is its outcome, whatever stage was asked (`WaitLifecycleStage`,
+            # update/update.go, answers from a ready outcome first)
+            return _aborted(view, _continued(run))
         if view.stage >= wanted:
             return view
-        if run is not None and not run.state.running:
-            return _aborted(view)
         timeout = None if deadline is None else max(0.0, deadline - loop.time() - 0.5)
         if not await fe.runtime.waiters.change(run.state.run_id if run else run_id, timeout):
             return view  # the caller polls again (PollWorkflowExecutionUpdate)
@@ -287,15 +124,33 @@ ACCEPTED_UPDATE_COMPLETED_WORKFLOW = failure_pb.Failure(
 )
 
 
-def _aborted(view: UpdateView) -> UpdateView:
+def _aborted(view: UpdateView, continuing: bool) -> UpdateView:
     """What the run's closing made of an update it had not completed, as the server's
-    registry aborts it (`AbortReasonWorkflowCompleted`, update/abort_reason.go): an
-    accepted one completes with a failure, an admitted one is NotFound."""
+    registry aborts it (service/history/workflow/update/abort_reason.go): an accepted
+    one completes with a failure; an admitted one is NotFound when the run completed
+    (`AbortReasonWorkflowCompleted`), but when the run closed by starting the next run
+    of its chain (`AbortReasonWorkflowContinuing`: continue-as-new, retry, cron) it is
+    the retryable ErrWorkflowClosing, so that the client sends it again and it lands on
+    the new run (respondworkflowtaskcompleted/api.go). The aborted update stays in the
+    closed run's registry: a repeated request or a poll naming that run is answered the
+    same (`registry.Find`, then the update's stored error)."""
     if view.stage == STAGE_ACCEPTED:
         outcome = update_pb.Outcome()
         outcome.failure.CopyFrom(ACCEPTED_UPDATE_COMPLETED_WORKFLOW)
         return UpdateView(STAGE_COMPLETED, outcome)
-    raise errors.not_found("workflow update was aborted by closing workflow")
+    if continuing:
+        raise errors.workflow_closing()
+    raise errors.not_found(ABORTED_BY_CLOSING)
+
+
+# update.AbortedByWorkflowClosingErr (service/history/workflow/update/errors_failures.go)
+ABORTED_BY_CLOSING = "workflow update was aborted by closing workflow"
+
+
+def _continued(run: Any) -> bool:
+    """Did the closed run start the next run of its chain? Its closing event names it."""
+    last = run.events[-1] if run.events else None
+    return bool(getattr(last.attributes, "new_execution_run_id", "")) if last else False
 
 
 def _stage_wanted(wait_policy: Any) -> int:
@@ -315,15 +170,57 @@ def _response(
     return out
 
 
+MAX_UPDATE_ID_LENGTH = 1000  # limit.maxIDLength
+
+
+def check_update(
+    fe: Frontend, req: ws.UpdateWorkflowExecutionRequest
+) -> errors.ServiceError | None:
+    """The frontend's checks of an update request, in its order; a request without an
+    update id is given one (`prepareUpdateWorkflowRequest`, workflow_handler.go)."""
+    execution = req.workflow_execution
+    if not execution.workflow_id:
+        return errors.invalid("WorkflowId is not set on request.")
+    if execution.run_id and not _is_uuid(execution.run_id):
+        return errors.invalid("Invalid RunId.")
+    if not req.request.HasField("meta"):
+        return errors.invalid("Update meta is not set on request.")
+    if len(req.request.meta.update_id) > MAX_UPDATE_ID_LENGTH:
+        return errors.invalid("UpdateId length exceeds limit.")
+    if not req.request.meta.update_id:
+        req.request.meta.update_id = fe.new_id()
+    if not req.request.HasField("input"):
+        return errors.invalid("Update input is not set on request.")
+    if not req.request.input.name:
+        return errors.invalid("Update name is not set on request.")
+    if not req.wait_policy.lifecycle_stage:  # the default: wait for the outcome
+        req.wait_policy.lifecycle_stage = STAGE_COMPLETED
+    if req.wait_policy.lifecycle_stage == STAGE_ADMITTED:
+        return errors.ServiceError(
+            grpc.StatusCode.PERMISSION_DENIED,
+            "UpdateWorkflowExecution issued asynchronously and waiting on update admitted"
+            " is not supported.",
+            details_pb.PermissionDeniedFailure(),
+        )
+    return None
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
+
+
 async def update_workflow_execution(
     fe: Frontend, req: ws.UpdateWorkflowExecutionRequest, context: Context
 ) -> ws.UpdateWorkflowExecutionResponse:
     fe.namespace(req.namespace)
+    refused = check_update(fe, req)
+    if refused is not None:
+        raise refused
     meta = req.request.meta
-    if not meta.update_id:
-        raise errors.invalid("Update meta is not set on request.")
-    if not req.request.input.name:
-        raise errors.invalid("Update name is not set on request.")
     execution = req.workflow_execution
     state = fe.state(req.namespace, execution.workflow_id, execution.run_id)
     if req.first_execution_run_id and state.first_run_id != req.first_execution_run_id:
@@ -375,10 +272,18 @@ async def poll_workflow_execution_update(
     return out
 
 
+UWS_FAILED = "Update-with-Start could not be executed."  # the frontend's message
+USE_EXISTING = wf_enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING
+NOT_STARTED_DEDUPED = "Workflow was not started: 3"  # startworkflow.StartDeduped, as %v
+
+
 async def execute_multi_operation(
     fe: Frontend, req: ws.ExecuteMultiOperationRequest, context: Context
 ) -> ws.ExecuteMultiOperationResponse:
-    """Update-with-start: exactly [Start, Update] on one workflow id."""
+    """Update-with-start: exactly [Start, Update] on one workflow id
+    (`ExecuteMultiOperation` in service/frontend/workflow_handler.go, then
+    service/history/api/multioperation/api.go). A failure is a MultiOperationExecution
+    error with one status per operation, the one not carried out "aborted"."""
     fe.namespace(req.namespace)
     ops = list(req.operations)
     if (
@@ -390,44 +295,189 @@ async def execute_multi_operation(
     start, update = ops[0].start_workflow, ops[1].update_workflow
     start.namespace = start.namespace or req.namespace  # access.py refused any other
     update.namespace = update.namespace or req.namespace
-    if update.workflow_execution.workflow_id != start.workflow_id:
-        raise errors.invalid("WorkflowId is not consistent with previous operation(s).")
-    if start.cron_schedule:
-        raise errors.invalid("CronSchedule is not allowed.")
-    if start.request_eager_execution:
-        raise errors.invalid("RequestEagerExecution is not supported.")
-    if update.workflow_execution.run_id:
-        raise errors.invalid("RunId is not allowed.")
-    current = fe.runtime.record(start.namespace, start.workflow_id)
-    if current is not None and _attaches(fe, current, update.request.meta.update_id):
-        update.workflow_execution.run_id = current.state.run_id
-        updated = await update_workflow_execution(fe, update, context)
-        started = ws.StartWorkflowExecutionResponse(
-            run_id=current.state.run_id,
-            started=False,
-            status=STATUS_NUMBERS[current.state.status],  # type: ignore[arg-type]
+    start_error, update_error = _check_start(fe, start), _check_update(fe, update)
+    if update_error is None and update.workflow_execution.workflow_id != start.workflow_id:
+        update_error = errors.invalid("WorkflowId is not consistent with previous operation(s).")
+    if start_error is not None or update_error is not None:
+        raise errors.multi_operation(
+            UWS_FAILED,
+            [start_error or errors.operation_aborted(), update_error or errors.operation_aborted()],
         )
-    else:
-        started = await rpc_executions.start_workflow_execution(fe, start, context)
-        update.workflow_execution.run_id = ""
-        updated = await update_workflow_execution(fe, update, context)
+    try:
+        return await _update_with_start(fe, context, start, update)
+    except _AbortedByClosing:
+        pass
+    # An update the workflow's closing aborted before it was accepted: the history
+    # service tries the whole operation once more (it may start a new run now), and then
+    # answers Aborted, which clients retry (`Invoke`, multioperation/api.go, with
+    # history.enableUpdateWithStartRetry*OnClosedWorkflowAbort, both on by default).
+    try:
+        return await _update_with_start(fe, context, start, update)
+    except _AbortedByClosing:
+        aborted = errors.ServiceError(grpc.StatusCode.ABORTED, ABORTED_BY_CLOSING)
+        raise errors.multi_operation(UWS_FAILED, [errors.operation_aborted(), aborted]) from None
+
+
+def _check_start(
+    fe: Frontend, start: ws.StartWorkflowExecutionRequest
+) -> errors.ServiceError | None:
+    """The frontend's checks of the start operation (`convertToHistoryMultiOperationItem`)."""
+    try:
+        checked = ws.StartWorkflowExecutionRequest()
+        checked.CopyFrom(start)
+        checked.cron_schedule = ""  # refused below, with update-with-start's own message
+        rpc_executions.start_request(fe, checked, "")
+        if start.cron_schedule:
+            raise errors.invalid("CronSchedule is not allowed.")
+        if start.request_eager_execution:
+            raise errors.invalid("RequestEagerExecution is not supported.")
+        if start.HasField("workflow_start_delay") and convert.nanos(start.workflow_start_delay):
+            raise errors.invalid("WorkflowStartDelay is not supported.")
+    except errors.ServiceError as exc:
+        return exc
+    return None
+
+
+def _check_update(
+    fe: Frontend, update: ws.UpdateWorkflowExecutionRequest
+) -> errors.ServiceError | None:
+    """The frontend's checks of the update operation (`convertToHistoryMultiOperationItem`)."""
+    refused = check_update(fe, update)
+    if refused is not None:
+        return refused
+    if update.first_execution_run_id:
+        return errors.invalid("FirstExecutionRunId is not allowed.")
+    if update.workflow_execution.run_id:
+        return errors.invalid("RunId is not allowed.")
+    return None
+
+
+class _AbortedByClosing(Exception):
+    """The update of an update-with-start that found a run was aborted by its closing."""
+
+
+async def _update_with_start(
+    fe: Frontend,
+    context: Context,
+    start: ws.StartWorkflowExecutionRequest,
+    update: ws.UpdateWorkflowExecutionRequest,
+) -> ws.ExecuteMultiOperationResponse:
+    """One try (`updateWithStart.Invoke`, multioperation/api.go). Whatever the policies
+    say, an update the current run completed is answered from it, and a running run
+    takes the update when it made by this very start, knows the update already, or
+    the conflict policy is USE_EXISTING; otherwise a new run starts with the update."""
+    current = fe.runtime.record(start.namespace, start.workflow_id)
+    update_id = update.request.meta.update_id
+    if current is not None:
+        state = current.state
+        view = _known(fe, current, update_id)
+        if view is not None and view.stage == STAGE_COMPLETED:
+            started = ws.StartWorkflowExecutionResponse(
+                run_id=state.run_id,
+                started=False,
+                status=STATUS_NUMBERS[state.status],  # type: ignore[arg-type]
+            )
+            updated = _response(start.namespace, start.workflow_id, state.run_id, update_id, view)
+            return _multi_response(started, updated)
+        if state.running and (
+            state.start_request_id == start.request_id
+            or view is not None
+            or start.workflow_id_conflict_policy == USE_EXISTING
+        ):
+            return await _update_running(fe, context, update, state.run_id)
+    return await _start_and_update(fe, context, start, update)
+
+
+def _known(fe: Frontend, current: Any, update_id: str) -> UpdateView | None:
+    """Where the current run has the update, if it knows it (a rejection leaves nothing
+    behind to answer from)."""
+    state = current.state
+    if (state.run_id, update_id) in fe.rejections:
+        return None
+    return _view(fe, state.namespace, current.workflow_id, state.run_id, update_id)
+
+
+async def _update_running(
+    fe: Frontend, context: Context, update: ws.UpdateWorkflowExecutionRequest, run_id: str
+) -> ws.ExecuteMultiOperationResponse:
+    """Send the update to the running run `run_id`; nothing is started."""
+    request = ws.UpdateWorkflowExecutionRequest()
+    request.CopyFrom(update)
+    request.workflow_execution.run_id = run_id
+    try:
+        updated = await update_workflow_execution(fe, request, context)
+    except errors.ServiceError as exc:
+        if exc.message == ABORTED_BY_CLOSING:
+            raise _AbortedByClosing() from None
+        raise errors.multi_operation(UWS_FAILED, [errors.operation_aborted(), exc]) from None
+    started = ws.StartWorkflowExecutionResponse(
+        run_id=run_id, started=False, status=wf_enums.WORKFLOW_EXECUTION_STATUS_RUNNING
+    )
+    return _multi_response(started, updated)
+
+
+async def _start_and_update(
+    fe: Frontend,
+    context: Context,
+    start: ws.StartWorkflowExecutionRequest,
+    update: ws.UpdateWorkflowExecutionRequest,
+) -> ws.ExecuteMultiOperationResponse:
+    """Start a new run with the update admitted in the start's own transaction, so that
+    its first workflow task carries the update (`startAndUpdateWorkflow` and
+    `workflowLeaseCallback`, multioperation/api.go); then wait for the stage asked."""
+    namespace, workflow_id = start.namespace, start.workflow_id
+    update_id = update.request.meta.update_id
+    admit = rq.UpdateWorkflowExecution(update_id, convert.opaque(update, "request"))
+    core_start = dataclasses.replace(
+        rpc_executions.start_request(fe, start, fe.new_id()), update=admit
+    )
+    try:
+        if await rpc_executions._resolve_conflict(fe, context, start, core_start.run_id):
+            raise AssertionError("USE_EXISTING on a running run updates it (above)")
+        await fe.call(context, namespace, workflow_id, "", core_start)
+    except errors.ServiceError as exc:
+        refused = exc
+        if exc.code is grpc.StatusCode.ALREADY_EXISTS and exc.details is None:
+            # the id reuse policy refused it: the error names the run in the way
+            named = rpc_executions._already_started(
+                fe, namespace, workflow_id, exc.message, start.workflow_id_reuse_policy
+            )
+            refused = named if isinstance(named, errors.ServiceError) else exc
+        raise errors.multi_operation(UWS_FAILED, [refused, errors.operation_aborted()]) from None
+    state = fe.state(namespace, workflow_id)
+    if state.run_id != core_start.run_id:  # the closed run's own start, retried
+        raise errors.multi_operation(
+            UWS_FAILED, [errors.unavailable(NOT_STARTED_DEDUPED), errors.operation_aborted()]
+        )
+    try:
+        view = await _await_stage(
+            fe,
+            context,
+            namespace,
+            workflow_id,
+            state.run_id,
+            update_id,
+            max(_stage_wanted(update.wait_policy), STAGE_ADMITTED),
+        )
+    except errors.ServiceError as exc:
+        raise errors.multi_operation(UWS_FAILED, [None, exc]) from None
+    started = ws.StartWorkflowExecutionResponse(
+        run_id=state.run_id,
+        started=True,
+        status=wf_enums.WORKFLOW_EXECUTION_STATUS_RUNNING,
+        first_execution_run_id=state.first_run_id or state.run_id,
+    )
+    updated = _response(namespace, workflow_id, state.run_id, update_id, view)
+    return _multi_response(started, updated)
+
+
+def _multi_response(
+    started: ws.StartWorkflowExecutionResponse, updated: ws.UpdateWorkflowExecutionResponse
+) -> ws.ExecuteMultiOperationResponse:
     out = ws.ExecuteMultiOperationResponse()
     out.responses.add().start_workflow.CopyFrom(started)
     out.responses.add().update_workflow.CopyFrom(updated)
     return out
-
-
-def _attaches(fe: Frontend, current: Any, update_id: str) -> bool:
-    """Does update-with-start attach to the workflow's current run without starting one,
-    whatever its policies say? Yes when that run completed the update, or is running
-    and knows it (`updateWithStart.Invoke`, service/history/api/multioperation/api.go)."""
-    state = current.state
-    if (state.run_id, update_id) in fe.rejections:  # a rejection leaves no outcome behind
-        return False
-    view = _view(fe, state.namespace, current.workflow_id, state.run_id, update_id)
-    if view is None:
-        return False
-    return view.stage == STAGE_COMPLETED or state.running
 
 
 def record_rejections(fe: Frontend, run_id: str, messages: Any) -> list[tuple[str, str]]:
@@ -445,4 +495,4 @@ def record_rejections(fe: Frontend, run_id: str, messages: Any) -> list[tuple[st
     return keys
 
 
-__all__ = ["Queries", "wf_enums"]
+__all__ = ["execute_multi_operation", "record_rejections", "update_workflow_execution"]

@@ -36,6 +36,7 @@ from . import (
     rpc_batch,
     rpc_executions,
     rpc_interact,
+    rpc_queries,
     rpc_reads,
     rpc_schedules,
     rpc_system,
@@ -48,7 +49,7 @@ from .frontend import Frontend
 from .gate import Collector, Listener
 from .internal_worker import InternalWorker
 from .retention import Retention
-from .rpc_interact import Queries
+from .rpc_queries import Queries
 from .runtime import Runtime
 from .schedule_activities import ScheduleActivities
 from .store import StoreError
@@ -61,6 +62,7 @@ WORKFLOW_HANDLERS: tuple[Any, ...] = (
     rpc_batch,
     rpc_executions,
     rpc_interact,
+    rpc_queries,
     rpc_reads,
     rpc_schedules,
     rpc_system,

@@ -55,11 +55,12 @@ from core.requests import (
     WorkflowRunTimeoutTask,
 )
 from core.statemachine import fsm
-from core.statemachine.history.service import workflow_task
+from core.statemachine.history.service import update, workflow_task
 from core.statemachine.history.service.state import (
     MutableState,
     ResetPoint,
     RunStatus,
+    UpdateInfo,
     evolve,
     given_priority,
     retry_carry_of,
@@ -215,6 +216,8 @@ def start_workflow_execution(
         txn.events[0] = dataclasses.replace(txn.events[0], user_metadata=req.user_metadata)
     if signal is not None:
         _write_signal(txn, signal)
+    if req.update is not None:  # update-with-start: the first workflow task carries it
+        txn.set(updates=(UpdateInfo(req.update.update_id, req.update.request),))
     if req.first_workflow_task_backoff:
         txn.set(backoff_pending=True)
         txn.task(WorkflowBackoffTask(now + req.first_workflow_task_backoff))
@@ -245,10 +248,16 @@ def start_again(state: MutableState, req: StartWorkflowExecution, now: int = 0) 
     closed run lets a new run start as the WorkflowIdReusePolicy says
     (`service/history/api/startworkflow/`, id reuse checks): ALLOW_DUPLICATE always,
     ALLOW_DUPLICATE_FAILED_ONLY after a failure, cancel, terminate or timeout,
-    REJECT_DUPLICATE never. An allowed start is returned in `Outcome.new_run`.
+    REJECT_DUPLICATE never. An allowed start is returned in `Outcome.new_run`. The
+    retried start of an update-with-start that made the running run admits its update
+    there.
     """
     policy = req.id_reuse_policy
     if req.request_id == state.start_request_id:
+        if req.update is not None and state.running:
+            # update-with-start retried: its update goes to the run its start made
+            # (`canDedup` in service/history/api/multioperation/api.go)
+            return update.update_workflow_execution(state, req.update, now)
         return unchanged(state, Ok())  # the client retried its own start
     if state.running and policy is not WorkflowIdReusePolicy.TERMINATE_IF_RUNNING:
         return unchanged(

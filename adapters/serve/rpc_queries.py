@@ -1,0 +1,189 @@
+"""Queries: QueryWorkflow and RespondQueryTaskCompleted
+(`service/history/api/queryworkflow/api.go`, `service/matching` QueryWorkflow).
+
+A query never enters history. It is dispatched as a *query task* straight to a poller
+of the run's sticky queue (the worker has the run cached; the task carries no history)
+or, when no sticky worker polls, of its normal queue (the task carries the whole
+history to replay). Matching only sync-matches query tasks: one waits for a poller until
+the caller's deadline. The server waits for any in-flight workflow task to finish
+first, so the answer reflects a consistent state (the real server buffers the query
+and attaches it to the next task; the answer is the same). A query before the first
+workflow task completed is WorkflowNotReady.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+from temporalio.api.common.v1 import message_pb2 as common_pb
+from temporalio.api.enums.v1 import query_pb2 as query_enums
+from temporalio.api.enums.v1 import task_queue_pb2 as tq_enums
+from temporalio.api.query.v1 import message_pb2 as query_pb
+from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
+
+from core.statemachine.history.service.state import MutableState, RunStatus
+
+from . import errors
+from .frontend import Frontend
+from .tokens import TaskToken, decode_task_token
+from .visibility import STATUS_NUMBERS
+
+Context = grpc.aio.ServicerContext[Any, Any]
+FAILING_TASK_ATTEMPTS = 3  # queryworkflow/api.go failQueryWorkflowTaskAttemptCount
+
+
+@dataclass(slots=True)
+class PendingQuery:
+    id: int
+    namespace: str
+    workflow_id: str
+    run_id: str
+    query: query_pb.WorkflowQuery
+    future: asyncio.Future[ws.RespondQueryTaskCompletedRequest]
+    sticky: bool = False
+
+
+@dataclass(slots=True)
+class Queries:
+    """Query tasks waiting for a poller, and those handed out awaiting an answer."""
+
+    fe: Frontend
+    ids: Any = field(default_factory=lambda: itertools.count(1))
+    pending: dict[int, PendingQuery] = field(default_factory=dict)
+    queued: dict[tuple[str, str, bool], deque[int]] = field(default_factory=dict)
+
+    def take(self, namespace: str, queue: str, sticky: bool) -> PendingQuery | None:
+        waiting = self.queued.get((namespace, queue, sticky))
+        while waiting:
+            query = self.pending.get(waiting.popleft())
+            if query is not None and not query.future.done():
+                return query
+        return None
+
+    def task(self, item: object) -> ws.PollWorkflowTaskQueueResponse:
+        """The poll response that hands query `item` to a worker."""
+        assert isinstance(item, PendingQuery)
+        run = self.fe.runtime.record(item.namespace, item.workflow_id, item.run_id)
+        out = ws.PollWorkflowTaskQueueResponse(
+            task_token=TaskToken(
+                "query", item.namespace, item.workflow_id, item.run_id, query_id=item.id
+            ).encode(),
+            workflow_execution=common_pb.WorkflowExecution(
+                workflow_id=item.workflow_id, run_id=item.run_id
+            ),
+            attempt=1,
+        )
+        out.query.CopyFrom(item.query)
+        out.history.SetInParent()  # present even when empty: the SDK requires it
+        if run is not None:
+            state = run.state
+            out.workflow_type.name = state.workflow_type
+            out.previous_started_event_id = state.last_completed_wft_started_event_id
+            out.workflow_execution_task_queue.name = state.task_queue
+            out.workflow_execution_task_queue.kind = tq_enums.TASK_QUEUE_KIND_NORMAL
+            if not item.sticky:
+                out.history.events.extend(
+                    self.fe.runtime.history_protos(run.state.run_id, run.events)
+                )
+                out.started_event_id = len(run.events)
+        return out
+
+    def answer(self, req: ws.RespondQueryTaskCompletedRequest) -> None:
+        token = decode_task_token(req.task_token)
+        query = self.pending.get(token.query_id) if token.kind == "query" else None
+        if query is None:
+            raise errors.not_found("query task not found, or already expired")
+        if not query.future.done():
+            query.future.set_result(req)
+
+    def enqueue(self, query: PendingQuery, queue: str, sticky: bool) -> None:
+        query.sticky = sticky
+        if not self.fe.runtime.offer(query.namespace, queue, sticky, query):
+            self.queued.setdefault((query.namespace, queue, sticky), deque()).append(query.id)
+
+
+def _rejected(state: MutableState, condition: int) -> bool:
+    status = state.status
+    if condition == query_enums.QUERY_REJECT_CONDITION_NOT_OPEN:
+        return status is not RunStatus.RUNNING
+    if condition == query_enums.QUERY_REJECT_CONDITION_NOT_COMPLETED_CLEANLY:
+        return status not in (RunStatus.RUNNING, RunStatus.COMPLETED)
+    return False
+
+
+async def query_workflow(
+    fe: Frontend, req: ws.QueryWorkflowRequest, context: Context
+) -> ws.QueryWorkflowResponse:
+    fe.namespace(req.namespace)
+    if not req.HasField("query"):
+        raise errors.invalid("WorkflowQuery is not set on request.")
+    if not req.query.query_type:
+        raise errors.invalid("QueryType is not set on request.")
+    run = fe.run(req.namespace, req.execution.workflow_id, req.execution.run_id)
+    state = run.state
+    if _rejected(state, req.query_reject_condition):
+        out = ws.QueryWorkflowResponse()
+        out.query_rejected.status = STATUS_NUMBERS[state.status]  # type: ignore[assignment]
+        return out
+    if not state.running and not state.last_completed_wft_started_event_id:
+        raise errors.not_ready("Workflow execution closed before WorkflowTaskStarted event")
+    if state.wft_attempt >= FAILING_TASK_ATTEMPTS:
+        raise errors.not_ready("Unable to query workflow due to Workflow Task in failed state.")
+    # Dispatch straight to a worker only once that is consistent: some workflow task
+    # completed, and none is pending (its events came before the query). The real server
+    # instead attaches the query to that pending task; the answer reflects the same state.
+    while run.state.running and (
+        not run.state.last_completed_wft_started_event_id or run.state.wft is not None
+    ):
+        deadline = fe.deadline(context)
+        timeout = (
+            None if deadline is None else max(0.0, deadline - asyncio.get_running_loop().time())
+        )
+        if not await fe.runtime.waiters.change(run.state.run_id, timeout):
+            raise errors.deadline("query timed out: the workflow task did not complete")
+    state = run.state
+    queries: Queries = fe.queries
+    future: asyncio.Future[ws.RespondQueryTaskCompletedRequest] = (
+        asyncio.get_running_loop().create_future()
+    )
+    query = PendingQuery(
+        next(queries.ids), req.namespace, run.workflow_id, state.run_id, req.query, future
+    )
+    queries.pending[query.id] = query
+    try:
+        sticky = bool(state.sticky_queue) and state.running
+        if sticky and fe.runtime.has_poller(req.namespace, state.sticky_queue, True):
+            queries.enqueue(query, state.sticky_queue, True)
+        else:
+            queries.enqueue(query, state.task_queue, False)
+        deadline = fe.deadline(context)
+        loop = asyncio.get_running_loop()
+        timeout = None if deadline is None else max(0.0, deadline - loop.time())
+        try:
+            answer = await asyncio.wait_for(asyncio.shield(future), timeout)
+        except TimeoutError:
+            raise errors.deadline("query timed out: no worker answered") from None
+    finally:
+        queries.pending.pop(query.id, None)
+    if answer.completed_type == query_enums.QUERY_RESULT_TYPE_ANSWERED:
+        out = ws.QueryWorkflowResponse()
+        out.query_result.CopyFrom(answer.query_result)
+        return out
+    failure = answer.failure if answer.HasField("failure") else None
+    raise errors.query_failed(answer.error_message, failure)
+
+
+async def respond_query_task_completed(
+    fe: Frontend, req: ws.RespondQueryTaskCompletedRequest, context: Context
+) -> ws.RespondQueryTaskCompletedResponse:
+    fe.namespace(req.namespace)
+    fe.queries.answer(req)
+    return ws.RespondQueryTaskCompletedResponse()
+
+
+__all__ = ["Queries"]
