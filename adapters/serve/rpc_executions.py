@@ -21,10 +21,11 @@ from temporalio.api.enums.v1 import workflow_pb2 as wf_enums
 from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 
 from core import requests as rq
-from core.enums import WorkflowIdReusePolicy
+from core.enums import ContinueAsNewInitiator, WorkflowIdReusePolicy
 from core.opaque import Opaque
 from core.statemachine.history.limits import DEFAULT_LIMITS
-from core.statemachine.history.service import enforce
+from core.statemachine.history.service import cron, enforce
+from core.statemachine.history.service.cron import cron_backoff
 from core.statemachine.history.service.reset import reset_request
 
 from . import convert, errors
@@ -60,20 +61,27 @@ def start_request(fe: Frontend, req: Any, run_id: str) -> rq.StartWorkflowExecut
     if not req.workflow_id:
         raise errors.invalid("WorkflowId is not set on request.")
     _check_id("WorkflowId", req.workflow_id)
+    now = fe.now()
+    _check_cron(req, now)
     if not req.workflow_type.name:
         raise errors.invalid("WorkflowType is not set on request.")
     if not req.task_queue.name:
         raise errors.invalid("taskQueue is not set")
     if not req.request_id:
         raise errors.invalid("RequestId is not set on request.")
-    if req.cron_schedule:
-        raise errors.invalid("CronSchedule is not supported by tmodel serve.")
     for name in ("workflow_execution_timeout", "workflow_run_timeout", "workflow_task_timeout"):
         if convert.nanos(getattr(req, name)) < 0:
             camel = "".join(w.capitalize() for w in name.split("_"))
             raise errors.invalid(f"Invalid {camel}.")
     check_search_attributes(fe, req.namespace, req)
     delay = convert.nanos(req.workflow_start_delay) if req.HasField("workflow_start_delay") else 0
+    initiator = ContinueAsNewInitiator.UNSPECIFIED
+    if req.cron_schedule:
+        # A cron run's first task waits for the schedule's first time after now, and its
+        # Started event names the cron schedule as initiator
+        # (`CreateHistoryStartWorkflowRequest`, common/util.go).
+        delay = cron_backoff(req.cron_schedule, now, now) or 0
+        initiator = ContinueAsNewInitiator.CRON_SCHEDULE
     return rq.StartWorkflowExecution(
         namespace=req.namespace,
         workflow_id=req.workflow_id,
@@ -87,6 +95,8 @@ def start_request(fe: Frontend, req: Any, run_id: str) -> rq.StartWorkflowExecut
         execution_timeout=convert.nanos(req.workflow_execution_timeout),
         identity=req.identity,
         first_workflow_task_backoff=delay,
+        cron_schedule=req.cron_schedule,
+        initiator=initiator,
         retry_policy=convert.opaque(req, "retry_policy"),
         id_reuse_policy=_REUSE.get(
             req.workflow_id_reuse_policy, WorkflowIdReusePolicy.ALLOW_DUPLICATE
@@ -99,6 +109,19 @@ def start_request(fe: Frontend, req: Any, run_id: str) -> rq.StartWorkflowExecut
         namespace_id=fe.namespace(req.namespace).id,
         retention=fe.namespace(req.namespace).retention_ns,
     )
+
+
+def _check_cron(req: Any, now: int) -> None:
+    """The frontend's checks of a cron schedule (`ValidateWorkflowStartDelay` in
+    chasm/lib/workflow/validator.go, `backoff.ValidateSchedule` in common/backoff/cron.go)."""
+    if not req.cron_schedule:
+        return
+    if req.HasField("workflow_start_delay"):
+        raise errors.invalid("CronSchedule and WorkflowStartDelay may not be used together.")
+    if not cron.parses(req.cron_schedule):
+        raise errors.invalid("invalid CronSchedule.")
+    if cron.next_time(req.cron_schedule, now) is None:
+        raise errors.invalid("invalid CronSchedule, no time can be found to satisfy the schedule")
 
 
 def check_search_attributes(fe: Frontend, namespace: str, req: Any) -> None:
