@@ -12,6 +12,7 @@ id reuse policy (what a start may do after a run closed).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -27,6 +28,7 @@ from core.statemachine.history.limits import DEFAULT_LIMITS
 from core.statemachine.history.service import cron, enforce
 from core.statemachine.history.service.cron import cron_backoff
 from core.statemachine.history.service.reset import reset_request
+from sim.nodes.base import StartedWorkflowTask
 
 from . import convert, errors
 from .frontend import Frontend, reply_error
@@ -226,6 +228,9 @@ async def start_workflow_execution(
     fe: Frontend, req: ws.StartWorkflowExecutionRequest, context: Context
 ) -> ws.StartWorkflowExecutionResponse:
     start = start_request(fe, req, fe.new_id())
+    # An eager start is declined when the first task waits (cron, start delay): the
+    # core writes no WorkflowTaskStarted then (Starter.prepare, startworkflow/api.go).
+    start = dataclasses.replace(start, request_eager_execution=req.request_eager_execution)
     existing = await _resolve_conflict(fe, context, req, start.run_id)
     if existing is not None:
         return ws.StartWorkflowExecutionResponse(
@@ -240,9 +245,44 @@ async def start_workflow_execution(
             ) from None
         raise
     run_id = fe.runtime.current_run_id(req.namespace, req.workflow_id) or start.run_id
-    return ws.StartWorkflowExecutionResponse(
+    out = ws.StartWorkflowExecutionResponse(
         run_id=run_id, started=True, status=wf_enums.WORKFLOW_EXECUTION_STATUS_RUNNING
     )
+    if req.request_eager_execution:
+        eager = _eager_task(fe, req.namespace, req.workflow_id, run_id)
+        if eager is not None:
+            out.eager_workflow_task.CopyFrom(eager)
+    return out
+
+
+def _eager_task(
+    fe: Frontend, namespace: str, workflow_id: str, run_id: str
+) -> ws.PollWorkflowTaskQueueResponse | None:
+    """The first workflow task, started by the start itself, as the poll response the
+    starter gets in the start's reply (`generateResponse` in startworkflow/api.go); None
+    when there is none to hand over: the start was declined eager, or (a retried start)
+    the task is no longer the first attempt of the first task (`respondToRetriedRequest`)."""
+    record = fe.runtime.record(namespace, workflow_id, run_id)
+    if record is None or not record.events:
+        return None
+    wft = record.state.wft
+    if wft is None or not wft.started or wft.started_event_id != 3 or wft.attempt != 1:
+        return None
+    task = StartedWorkflowTask(
+        workflow_id,
+        run_id,
+        record.state.workflow_type,
+        rq.WorkflowTaskStarted(
+            rq.WorkflowTaskToken(wft.scheduled_event_id, wft.started_event_id, wft.attempt),
+            previous_started_event_id=0,
+            next_event_id=wft.started_event_id + 1,
+        ),
+        tuple(e for e in record.events if e.event_id <= wft.started_event_id),
+        (),
+    )
+    from .rpc_tasks import workflow_task_response  # rpc_tasks imports this module
+
+    return workflow_task_response(fe, namespace, task)
 
 
 def signal_request(
