@@ -233,6 +233,12 @@ class ResetWorkflowExecution:
 
 
 @dataclass(frozen=True, slots=True)
+class ResetStickyTaskQueue:
+    """Forget the run's sticky queue, so that its next workflow task goes to the normal
+    queue (ResetStickyTaskQueue, service/history/api/resetstickytaskqueue/api.go)."""
+
+
+@dataclass(frozen=True, slots=True)
 class RecordWorkflowTaskStarted:
     """Matching asks history to start a workflow task it is about to dispatch."""
 
@@ -504,6 +510,7 @@ Request = (
     | RecordStartChildExecutionFailed
     | RecordChildExecutionCompleted
     | RecordExternalResult
+    | ResetStickyTaskQueue
 )
 
 # --- replies -------------------------------------------------------------------------

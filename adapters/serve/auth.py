@@ -74,6 +74,7 @@ NAMESPACE_RPCS: dict[str, int] = {
     "CountWorkflowExecutions": READ,
     "RespondQueryTaskCompleted": WRITE,
     "ShutdownWorker": WRITE,
+    "ResetStickyTaskQueue": WRITE,
     "ExecuteMultiOperation": WRITE,
     "QueryWorkflow": READ,
     "DescribeWorkflowExecution": READ,

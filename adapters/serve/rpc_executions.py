@@ -12,6 +12,7 @@ id reuse policy (what a start may do after a run closed).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -21,11 +22,13 @@ from temporalio.api.enums.v1 import workflow_pb2 as wf_enums
 from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 
 from core import requests as rq
-from core.enums import WorkflowIdReusePolicy
+from core.enums import ContinueAsNewInitiator, WorkflowIdReusePolicy
 from core.opaque import Opaque
 from core.statemachine.history.limits import DEFAULT_LIMITS
-from core.statemachine.history.service import enforce
+from core.statemachine.history.service import cron, enforce
+from core.statemachine.history.service.cron import cron_backoff
 from core.statemachine.history.service.reset import reset_request
+from sim.nodes.base import StartedWorkflowTask
 
 from . import convert, errors
 from .frontend import Frontend, reply_error
@@ -60,20 +63,27 @@ def start_request(fe: Frontend, req: Any, run_id: str) -> rq.StartWorkflowExecut
     if not req.workflow_id:
         raise errors.invalid("WorkflowId is not set on request.")
     _check_id("WorkflowId", req.workflow_id)
+    now = fe.now()
+    _check_cron(req, now)
     if not req.workflow_type.name:
         raise errors.invalid("WorkflowType is not set on request.")
     if not req.task_queue.name:
         raise errors.invalid("taskQueue is not set")
     if not req.request_id:
         raise errors.invalid("RequestId is not set on request.")
-    if req.cron_schedule:
-        raise errors.invalid("CronSchedule is not supported by tmodel serve.")
     for name in ("workflow_execution_timeout", "workflow_run_timeout", "workflow_task_timeout"):
         if convert.nanos(getattr(req, name)) < 0:
             camel = "".join(w.capitalize() for w in name.split("_"))
             raise errors.invalid(f"Invalid {camel}.")
     check_search_attributes(fe, req.namespace, req)
     delay = convert.nanos(req.workflow_start_delay) if req.HasField("workflow_start_delay") else 0
+    initiator = ContinueAsNewInitiator.UNSPECIFIED
+    if req.cron_schedule:
+        # A cron run's first task waits for the schedule's first time after now, and its
+        # Started event names the cron schedule as initiator
+        # (`CreateHistoryStartWorkflowRequest`, common/util.go).
+        delay = cron_backoff(req.cron_schedule, now, now) or 0
+        initiator = ContinueAsNewInitiator.CRON_SCHEDULE
     return rq.StartWorkflowExecution(
         namespace=req.namespace,
         workflow_id=req.workflow_id,
@@ -87,6 +97,8 @@ def start_request(fe: Frontend, req: Any, run_id: str) -> rq.StartWorkflowExecut
         execution_timeout=convert.nanos(req.workflow_execution_timeout),
         identity=req.identity,
         first_workflow_task_backoff=delay,
+        cron_schedule=req.cron_schedule,
+        initiator=initiator,
         retry_policy=convert.opaque(req, "retry_policy"),
         id_reuse_policy=_REUSE.get(
             req.workflow_id_reuse_policy, WorkflowIdReusePolicy.ALLOW_DUPLICATE
@@ -99,6 +111,19 @@ def start_request(fe: Frontend, req: Any, run_id: str) -> rq.StartWorkflowExecut
         namespace_id=fe.namespace(req.namespace).id,
         retention=fe.namespace(req.namespace).retention_ns,
     )
+
+
+def _check_cron(req: Any, now: int) -> None:
+    """The frontend's checks of a cron schedule (`ValidateWorkflowStartDelay` in
+    chasm/lib/workflow/validator.go, `backoff.ValidateSchedule` in common/backoff/cron.go)."""
+    if not req.cron_schedule:
+        return
+    if req.HasField("workflow_start_delay"):
+        raise errors.invalid("CronSchedule and WorkflowStartDelay may not be used together.")
+    if not cron.parses(req.cron_schedule):
+        raise errors.invalid("invalid CronSchedule.")
+    if cron.next_time(req.cron_schedule, now) is None:
+        raise errors.invalid("invalid CronSchedule, no time can be found to satisfy the schedule")
 
 
 def check_search_attributes(fe: Frontend, namespace: str, req: Any) -> None:
@@ -203,6 +228,9 @@ async def start_workflow_execution(
     fe: Frontend, req: ws.StartWorkflowExecutionRequest, context: Context
 ) -> ws.StartWorkflowExecutionResponse:
     start = start_request(fe, req, fe.new_id())
+    # An eager start is declined when the first task waits (cron, start delay): the
+    # core writes no WorkflowTaskStarted then (Starter.prepare, startworkflow/api.go).
+    start = dataclasses.replace(start, request_eager_execution=req.request_eager_execution)
     existing = await _resolve_conflict(fe, context, req, start.run_id)
     if existing is not None:
         return ws.StartWorkflowExecutionResponse(
@@ -217,9 +245,44 @@ async def start_workflow_execution(
             ) from None
         raise
     run_id = fe.runtime.current_run_id(req.namespace, req.workflow_id) or start.run_id
-    return ws.StartWorkflowExecutionResponse(
+    out = ws.StartWorkflowExecutionResponse(
         run_id=run_id, started=True, status=wf_enums.WORKFLOW_EXECUTION_STATUS_RUNNING
     )
+    if req.request_eager_execution:
+        eager = _eager_task(fe, req.namespace, req.workflow_id, run_id)
+        if eager is not None:
+            out.eager_workflow_task.CopyFrom(eager)
+    return out
+
+
+def _eager_task(
+    fe: Frontend, namespace: str, workflow_id: str, run_id: str
+) -> ws.PollWorkflowTaskQueueResponse | None:
+    """The first workflow task, started by the start itself, as the poll response the
+    starter gets in the start's reply (`generateResponse` in startworkflow/api.go); None
+    when there is none to hand over: the start was declined eager, or (a retried start)
+    the task is no longer the first attempt of the first task (`respondToRetriedRequest`)."""
+    record = fe.runtime.record(namespace, workflow_id, run_id)
+    if record is None or not record.events:
+        return None
+    wft = record.state.wft
+    if wft is None or not wft.started or wft.started_event_id != 3 or wft.attempt != 1:
+        return None
+    task = StartedWorkflowTask(
+        workflow_id,
+        run_id,
+        record.state.workflow_type,
+        rq.WorkflowTaskStarted(
+            rq.WorkflowTaskToken(wft.scheduled_event_id, wft.started_event_id, wft.attempt),
+            previous_started_event_id=0,
+            next_event_id=wft.started_event_id + 1,
+        ),
+        tuple(e for e in record.events if e.event_id <= wft.started_event_id),
+        (),
+    )
+    from .rpc_tasks import workflow_task_response  # rpc_tasks imports this module
+
+    return workflow_task_response(fe, namespace, task)
 
 
 def signal_request(

@@ -57,6 +57,7 @@ def _describe(fe: Frontend, record: Namespace) -> ws.DescribeNamespaceResponse:
     info.description = record.description
     info.owner_email = record.owner_email
     info.data.update(record.data)
+    info.capabilities.eager_workflow_start = True  # the dev server's default
     info.capabilities.sync_update = True
     info.capabilities.async_update = True
     out.config.workflow_execution_retention_ttl.CopyFrom(convert.duration(record.retention_ns))

@@ -1,6 +1,6 @@
 """Workers' calls: PollWorkflowTaskQueue, RespondWorkflowTaskCompleted/Failed,
 PollActivityTaskQueue, RespondActivityTaskCompleted/Failed/Canceled and their ById
-forms, RecordActivityTaskHeartbeat(ById).
+forms, RecordActivityTaskHeartbeat(ById), ResetStickyTaskQueue.
 
 A poll is a long poll on a matching host; the task matching delivers was recorded
 started by history (Record*TaskStarted), whose answer carries the history and token.
@@ -17,6 +17,7 @@ SDK polls its sticky queue for it).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -255,6 +256,29 @@ async def respond_workflow_task_failed(
     )
     await fe.call(context, token.namespace, token.workflow_id, token.run_id, failed)
     return ws.RespondWorkflowTaskFailedResponse()
+
+
+async def reset_sticky_task_queue(
+    fe: Frontend, req: ws.ResetStickyTaskQueueRequest, context: Context
+) -> ws.ResetStickyTaskQueueResponse:
+    """The run's next workflow tasks go to its normal queue, for a worker that left its
+    sticky queue (workflow_handler.go ResetStickyTaskQueue, then
+    service/history/api/resetstickytaskqueue/api.go)."""
+    execution = req.execution if req.HasField("execution") else None
+    if execution is None:
+        raise errors.invalid("Execution is not set on request.")  # validateExecution
+    if not execution.workflow_id:
+        raise errors.invalid("WorkflowId is not set on request.")
+    if execution.run_id:
+        try:
+            uuid.UUID(execution.run_id)
+        except ValueError:
+            raise errors.invalid("Invalid RunId.") from None
+    fe.namespace(req.namespace)
+    fe.run(req.namespace, execution.workflow_id, execution.run_id)
+    reset = rq.ResetStickyTaskQueue()
+    await fe.call(context, req.namespace, execution.workflow_id, execution.run_id, reset)
+    return ws.ResetStickyTaskQueueResponse()
 
 
 # -- activity tasks --------------------------------------------------------------------

@@ -7,8 +7,8 @@ capability names with their field numbers in `GetSystemInfoResponse.Capabilities
 rpc_system.get_system_info decodes these same bytes, so both paths answer alike.
 
 Only what this server does is claimed: SDKs switch features on from these flags, so a
-capability claimed but missing would break them. Eager workflow start, schedules, Nexus
-and build-id versioning are absent.
+capability claimed but missing would break them. Schedules, Nexus and build-id
+versioning are absent.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ CAPABILITIES = {  # name -> field number
     "activity_failure_include_heartbeat": 3,
     "encoded_failure_attributes": 5,
     "upsert_memo": 7,
+    "eager_workflow_start": 8,
     "sdk_metadata": 9,
     "count_group_by_execution_status": 10,
 }

@@ -151,6 +151,7 @@ DECLARED = {
     "activity_failure_include_heartbeat",
     "encoded_failure_attributes",
     "upsert_memo",
+    "eager_workflow_start",  # test_eager_start.py
     "sdk_metadata",
     "count_group_by_execution_status",
 }

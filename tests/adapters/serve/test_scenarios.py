@@ -41,7 +41,6 @@ FEATURES = [s.name for s in SCENARIOS.values() if s.run.__module__ == library_fe
 FIRST = [name for name in SCENARIOS if name not in FEATURES]
 # scenario -> why it does not run to the real server's outcome on `tmodel serve`
 SERVE_GAPS = {
-    "cron": "tmodel serve refuses a CronSchedule",
     "update-failed": "an update whose handler runs an activity and fails times out",
     "signal-with-start-running": "signal-with-start on a running workflow answers with "
     "another run id",

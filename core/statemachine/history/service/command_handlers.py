@@ -181,7 +181,10 @@ def start_timer(b: Batch, command: Command) -> Cause | Rejection | None:
     a = command.attributes
     if not isinstance(a, StartTimerCommandAttributes) or not a.timer_id:
         return Cause.BAD_START_TIMER_ATTRIBUTES
-    if not a.start_to_fire_timeout or a.start_to_fire_timeout <= 0:
+    # An unset or zero timeout is a timer that fires at once; only a negative one is
+    # refused (ValidateTimerScheduleAttributes in history/api/command_attr_validator.go:
+    # timestamp.ValidateAndCapProtoDuration turns nil into 0 and refuses only < 0).
+    if a.start_to_fire_timeout is not None and a.start_to_fire_timeout < 0:
         return Cause.BAD_START_TIMER_ATTRIBUTES
     if b.txn.state.timer(a.timer_id) is not None:
         return Cause.START_TIMER_DUPLICATE_ID

@@ -51,6 +51,28 @@ def cron_backoff(schedule: str, execution_time: int, now: int) -> int | None:
     return -(-(at - now) // SECOND) * SECOND  # rounded up to whole seconds
 
 
+def parses(schedule: str) -> bool:
+    """Whether robfig's `cron.ParseStandard` accepts the schedule (the frontend's
+    `backoff.ValidateSchedule`, common/backoff/cron.go)."""
+    return _next_function(schedule) is not None
+
+
+def next_time(schedule: str, after: int) -> int | None:
+    """The schedule's first time after `after` (ns); None when there is none or the
+    schedule does not parse."""
+    following = _next_function(schedule)
+    return following(after) if following is not None else None
+
+
+def _star(field: str) -> bool:
+    """Whether robfig marks a day field unrestricted (`starBit`)."""
+    for part in field.split(","):
+        low, _, step = part.partition("/")
+        if low.split("-")[0] in ("*", "?") and step in ("", "0", "1"):
+            return True
+    return False
+
+
 def _next_function(schedule: str) -> _Next | None:
     text, zone = schedule.strip(), ""
     if text.startswith(("TZ=", "CRON_TZ=")):
@@ -66,10 +88,11 @@ def _next_function(schedule: str) -> _Next | None:
     fields = PREDEFINED.get(text, text).split()
     if len(fields) != len(CRON5):
         return None
+    star = _star(fields[2]) or _star(fields[4])
+    fields = [f.replace("?", "*") for f in fields]
     try:
         offset = zone_offset(zone)
-        dom, dow = fields[2], fields[4]
-        if dom.startswith("*") or dow.startswith("*"):
+        if star:
             return _Calendars((_compiled(fields, offset),))
         either = (
             _compiled([*fields[:4], "*"], offset),

@@ -26,6 +26,7 @@ from core.requests import (
     RecordWorkflowTaskStarted,
     Request,
     RequestCancelWorkflowExecution,
+    ResetStickyTaskQueue,
     RespondActivityTaskCanceled,
     RespondActivityTaskCompleted,
     RespondActivityTaskFailed,
@@ -156,6 +157,8 @@ def _dispatch(state: MutableState, request: Request, now: int, limits: Limits) -
         return external.handle(state, request, now)
     if isinstance(request, UpdateWorkflowExecution):
         return update.update_workflow_execution(state, request, now)
+    if isinstance(request, ResetStickyTaskQueue):
+        return workflow_task.reset_sticky_task_queue(state, now)
     return execution.start_again(state, request, now)
 
 

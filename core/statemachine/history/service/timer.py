@@ -125,8 +125,11 @@ def user_timer_fired(state: MutableState, task: UserTimerTask, now: int) -> Outc
     return unchanged(state, reply) if txn.untouched else finish(txn, reply)
 
 
-def start(txn: Txn, timer_id: str, start_to_fire_timeout: int, completed_id: int) -> None:
-    """StartTimer (its attributes validated by command_handlers.py)."""
+def start(
+    txn: Txn, timer_id: str, start_to_fire_timeout: int | None, completed_id: int
+) -> None:
+    """StartTimer (its attributes validated by command_handlers.py); the event keeps the
+    timeout as given, unset included (`AddTimerStartedEvent` in mutable_state_impl.go)."""
     started = txn.append(
         EventType.TIMER_STARTED,
         TimerStartedEventAttributes(
@@ -135,7 +138,7 @@ def start(txn: Txn, timer_id: str, start_to_fire_timeout: int, completed_id: int
             workflow_task_completed_event_id=completed_id,
         ),
     )
-    info = TimerInfo(timer_id, started, txn.now + start_to_fire_timeout)
+    info = TimerInfo(timer_id, started, txn.now + (start_to_fire_timeout or 0))
     txn.set(timers=(*txn.state.timers, info))
     txn.task(UserTimerTask(info.timer_id, info.started_event_id, info.expiry_time))
 

@@ -244,6 +244,19 @@ def start_eagerly(txn: Txn, request_id: str, identity: str) -> None:
     _record_started(txn, wft, req, DEFAULT_LIMITS)
 
 
+def reset_sticky_task_queue(state: MutableState, now: int) -> Outcome:
+    """Forget the sticky queue of a running run, writing no event: its next workflow
+    task is scheduled on the normal queue (service/history/api/resetstickytaskqueue/
+    api.go, `ClearStickyTaskQueue`); a closed run answers WorkflowCompleted."""
+    if not state.running:
+        return unchanged(
+            state, Error(ErrorKind.WORKFLOW_COMPLETED, "workflow execution already completed")
+        )
+    txn = Txn(state, now)
+    txn.set(sticky_queue="", sticky_schedule_to_start_timeout=0)
+    return finish(txn, Ok())
+
+
 def _record_started(
     txn: Txn, wft: WorkflowTaskInfo, req: RecordWorkflowTaskStarted, limits: Limits
 ) -> WorkflowTaskInfo:
