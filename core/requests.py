@@ -346,6 +346,9 @@ class RespondActivityTaskFailed:
     error_type: str = ""
     non_retryable: bool = False
     identity: str = ""
+    # The attempt's last heartbeat details, which a worker that throttles heartbeats sends
+    # with the failure; kept as the activity's progress, so the retry reads them.
+    last_heartbeat_details: Opaque | None = None
 
 
 @dataclass(frozen=True, slots=True)
