@@ -118,6 +118,11 @@ class StartWorkflowExecution:
     # run's first workflow task carries it (`workflowLeaseCallback` in
     # service/history/api/multioperation/api.go applies it while the run is created).
     update: UpdateWorkflowExecution | None = None
+    # When the chain's execution timeout ends it (ns since the epoch; 0: none yet). A
+    # run that continues a chain carries its predecessor's; a first start leaves it 0
+    # and gets its start time plus its execution timeout (`CreateHistoryStartWorkflowRequest`,
+    # common/util.go).
+    execution_expiration: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,6 +352,9 @@ class RespondActivityTaskFailed:
     error_type: str = ""
     non_retryable: bool = False
     identity: str = ""
+    # The attempt's last heartbeat details, which a worker that throttles heartbeats sends
+    # with the failure; kept as the activity's progress, so the retry reads them.
+    last_heartbeat_details: Opaque | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -255,6 +255,8 @@ class Driver(DriverBase):
             cron_schedule=a.cron_schedule,
             request_eager_execution=a.eager_execution_accepted,
             completion_callbacks=a.completion_callbacks,
+            # the frontend's clock set it (a first start) or the run before it did
+            execution_expiration=a.workflow_execution_expiration_time or 0,
         )
 
     def signal_with_start(self, i: int) -> bool:

@@ -1,9 +1,9 @@
 """Scenarios of the library for server features the first corpus left out: eager
-workflow start, cron and schedules, updates that wait or fail, children ended from
-outside or abandoned, a workflow task that times out while started, a local activity's
-backoff timer, heartbeat details across retries, signal-with-start on a running
-workflow, a batch terminate by visibility query, workflow options updated and Nexus
-operations.
+workflow start, cron and schedules, a run timeout retried, updates that wait or fail,
+children ended from outside or abandoned, a workflow task that times out while
+started, a local activity's backoff timer, heartbeat details across retries,
+signal-with-start on a running workflow, a batch terminate by visibility query,
+workflow options updated and Nexus operations.
 
 Each drives workflows on the target through the official SDK (and, where users do it
 that way, the temporal CLI) and captures the runs it exists to produce (see
@@ -27,6 +27,7 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
     WorkflowUpdateStage,
 )
+from temporalio.common import RetryPolicy
 
 from adapters.conform.scenarios import activities as acts
 from adapters.conform.scenarios import workflows as wf
@@ -77,6 +78,24 @@ async def cron(ctx: Ctx) -> None:
             reason="recorder ends the cron chain"
         )
     await capture_chain(ctx, first_run_id(handle), [COMPLETED, COMPLETED, TERMINATED])
+
+
+async def run_timeout_retry(ctx: Ctx) -> None:
+    """Run 1 outlives its 2 s run timeout: WorkflowExecutionTimedOut names the next run
+    (retry state IN_PROGRESS), which the retry policy starts with attempt 2, initiator
+    Retry and the timeout as its continued failure; it completes. The execution timeout
+    makes both runs' Started events carry the chain's one execution expiration time."""
+    policy = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3)
+    async with ctx.worker():
+        handle = await ctx.start(
+            wx.TimeoutThenSucceedWorkflow.run,
+            30.0,
+            run_timeout=timedelta(seconds=2),
+            execution_timeout=timedelta(seconds=60),
+            retry_policy=policy,
+        )
+        await settle(handle)
+    await capture_chain(ctx, first_run_id(handle), [TIMED_OUT, COMPLETED])
 
 
 async def _next_run(ctx: Ctx, run_id: str) -> str:

@@ -63,6 +63,13 @@ _FEATURES = [
         features.cron,
     ),
     Scenario(
+        "run-timeout-retry",
+        "run 1 outlives its 2 s run timeout and is retried (retry policy); run 2 completes",
+        features.run_timeout_retry,
+        # the chain's execution expiration: the start's wall-clock time plus 60 s
+        clock_fields=frozenset({"workflowExecutionExpirationTime"}),
+    ),
+    Scenario(
         "schedule",
         "a paused schedule triggered once; the scheduler starts the workflow",
         features.schedule,

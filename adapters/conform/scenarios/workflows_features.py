@@ -1,7 +1,7 @@
 """Workflows of the scenario library for server features the first corpus left out:
-cron and scheduled starts, updates that wait or fail, children that are cancelled,
-terminated, timed out or abandoned, local-activity backoff timers, heartbeat details and
-Nexus operations.
+cron and scheduled starts, a run timeout retried, updates that wait or fail, children
+that are cancelled, terminated, timed out or abandoned, local-activity backoff timers,
+heartbeat details and Nexus operations.
 """
 
 from __future__ import annotations
@@ -31,6 +31,19 @@ class GreetOnceWorkflow:
     @workflow.run
     async def run(self) -> str:
         return await workflow.execute_activity(greet, "scheduled", start_to_close_timeout=SHORT)
+
+
+@workflow.defn
+class TimeoutThenSucceedWorkflow:
+    """Its first attempt outlives the run timeout; the retry policy starts the next
+    attempt, which returns at once."""
+
+    @workflow.run
+    async def run(self, seconds: float) -> str:
+        attempt = workflow.info().attempt
+        if attempt == 1:
+            await workflow.sleep(seconds)
+        return f"done on attempt {attempt}"
 
 
 @workflow.defn
@@ -200,6 +213,7 @@ class NexusCallerWorkflow:
 
 FEATURE_WORKFLOWS = [
     GreetOnceWorkflow,
+    TimeoutThenSucceedWorkflow,
     UpdatesLaterWorkflow,
     LingeringChildWorkflow,
     ChildOutcomeWorkflow,

@@ -18,6 +18,7 @@ from adapters.conform.twins.features import (
     HeartbeatDetails,
     LingeringChild,
     NexusHandler,
+    TimeoutThenSucceed,
     UpdatesLater,
 )
 from adapters.conform.twins.runs import (
@@ -98,6 +99,7 @@ __all__ = [
     "Sleep",
     "StartToCloseTimeout",
     "Sticky",
+    "TimeoutThenSucceed",
     "TimerCancel",
     "Timers",
     "Updates",

@@ -26,6 +26,16 @@ class GreetOnce:
         return await wf.execute_activity("greet", "scheduled", start_to_close_timeout=SHORT)
 
 
+@workflow.defn(name="TimeoutThenSucceedWorkflow")
+class TimeoutThenSucceed:
+    @workflow.run
+    async def run(self, wf: Context, seconds: float) -> Any:
+        attempt = wf.info().attempt
+        if attempt == 1:
+            await wf.sleep(seconds)
+        return f"done on attempt {attempt}"
+
+
 @workflow.defn(name="UpdatesLaterWorkflow")
 class UpdatesLater:
     def __init__(self) -> None:

@@ -226,8 +226,13 @@ def _retry_later(call: Call) -> Reply:
     info, request, txn = call.record(), call.request, call.txn
     delay = retry_decision(call)[0]
     assert delay is not None
+    details = info.heartbeat_details
     if isinstance(request, RespondActivityTaskFailed):
         failure: Opaque | None = request.failure
+        # The failure's heartbeat details are saved as progress first
+        # (respondactivitytaskfailed/api.go, UpdateActivityProgress): the retry gets them.
+        if request.last_heartbeat_details is not None:
+            details = request.last_heartbeat_details
     else:
         assert isinstance(request, ActivityTimeoutTask)
         kind = request.timeout_type
@@ -242,6 +247,7 @@ def _retry_later(call: Call) -> Reply:
         scheduled_time=txn.now + delay,
         last_failure=failure,
         last_heartbeat_time=0,
+        heartbeat_details=details,
         backoff=True,
     )
     put(txn, retried)

@@ -6,17 +6,27 @@ first-task backoff: the retry policy's (`next_retry`), the cron schedule's
 `MIN_RUN_INTERVAL` apart. `next_run` builds that start from the closing run's state
 (`SetupNewWorkflowForRetryOrCron`, service/history/workflow/retry.go, and
 `ContinueAsNew` in mutable_state_impl.go).
+
+A run closes so by a command (command_handlers.py: complete, fail, continue-as-new) or
+by its run timeout (`workflow_run_timeout` here, `executeWorkflowRunTimeoutTask` in
+service/history/timer_queue_active_task_executor.go): a timed-out run is retried under
+its retry policy, or else goes on by its cron schedule, unless the chain's execution
+timeout has expired.
 """
 
 from __future__ import annotations
 
-from core.enums import ContinueAsNewInitiator, RetryState
+from core.enums import ContinueAsNewInitiator, EventType, RetryState, TimeoutType
+from core.events import WorkflowExecutionTimedOutEventAttributes
 from core.opaque import Opaque
-from core.requests import StartWorkflowExecution
+from core.requests import Error, ErrorKind, Ok, StartWorkflowExecution, WorkflowRunTimeoutTask
 from core.statemachine.history.service import execution
+from core.statemachine.history.service.activity_tasks import TIMEOUT_NAME, timeout_failure
 from core.statemachine.history.service.cron import cron_backoff
+from core.statemachine.history.service.ids import new_run_id
 from core.statemachine.history.service.retry import next_retry, retry_policy
-from core.statemachine.history.service.state import MutableState, RetryCarry
+from core.statemachine.history.service.state import MutableState, RetryCarry, RunStatus
+from core.statemachine.history.service.txn import Outcome, Txn, finish, unchanged
 
 
 def cron_delay(s: MutableState, now: int) -> int | None:
@@ -28,20 +38,79 @@ def cron_delay(s: MutableState, now: int) -> int | None:
 def workflow_retry(
     s: MutableState, failure: Opaque | None, now: int
 ) -> tuple[int | None, RetryState]:
-    if s.retry_policy is None:
-        return None, RetryState.RETRY_POLICY_NOT_SET
+    """The retry of a run failed with `failure` (`GetRetryBackoffDuration`)."""
     value = failure.value() if failure is not None else {}
     info = value.get("applicationFailureInfo", {}) if isinstance(value, dict) else {}
     info = info if isinstance(info, dict) else {}
-    deadline = s.start_time + s.execution_timeout if s.execution_timeout else 0
+    return _retry(s, now, str(info.get("type", "")), bool(info.get("nonRetryable", False)))
+
+
+def _retry(
+    s: MutableState, now: int, error_type: str, non_retryable: bool
+) -> tuple[int | None, RetryState]:
+    if s.retry_policy is None:
+        return None, RetryState.RETRY_POLICY_NOT_SET
+    # The retry must start before the chain's execution expiration
+    # (`WorkflowExecutionExpirationTime`, the same for every run of the chain).
     return next_retry(
         retry_policy(s.retry_policy),
         s.attempt,
         now,
-        deadline,
-        error_type=str(info.get("type", "")),
-        non_retryable=bool(info.get("nonRetryable", False)),
+        s.execution_expiration,
+        error_type=error_type,
+        non_retryable=non_retryable,
     )
+
+
+# What a timed-out run hands its successor as the continued failure
+# (`failure.NewTimeoutFailure("workflow timeout", TIMEOUT_TYPE_START_TO_CLOSE)`), and the
+# type a retry policy names to make it non-retryable (`retrypolicy.IsRetryableFailure`:
+# "TemporalTimeout:" and the timeout type's Go name).
+RUN_TIMEOUT_FAILURE = timeout_failure("workflow timeout", TimeoutType.START_TO_CLOSE)
+RUN_TIMEOUT_ERROR_TYPE = "TemporalTimeout:" + TIMEOUT_NAME[TimeoutType.START_TO_CLOSE]
+
+
+def workflow_run_timeout(state: MutableState, task: WorkflowRunTimeoutTask, now: int) -> Outcome:
+    """The run timeout: time the run out, and start the chain's next run if it goes on.
+
+    `executeWorkflowRunTimeoutTask`: while the chain's execution expiration is still
+    ahead, the run is retried when its retry policy allows (initiator RETRY), or else
+    continued by its cron schedule (CRON_SCHEDULE); WorkflowExecutionTimedOut carries the
+    retry state and the next run's id. Once the execution has expired the retry state is
+    TIMEOUT and the chain ends. The next run is started as after a failure, with the
+    timeout failure as its continued failure and this run's last completion result.
+    """
+    if not state.running:
+        return unchanged(state, Error(ErrorKind.NOT_FOUND, "stale run timeout"))
+    delay: int | None = None
+    retry_state = RetryState.TIMEOUT
+    initiator = ContinueAsNewInitiator.RETRY
+    if not state.execution_expiration or state.execution_expiration > now:
+        delay, retry_state = _retry(state, now, RUN_TIMEOUT_ERROR_TYPE, False)
+        if delay is None and (delay := cron_delay(state, now)) is not None:
+            initiator = ContinueAsNewInitiator.CRON_SCHEDULE
+    following = new_run_id(state.run_id, initiator.name.lower()) if delay is not None else ""
+    txn = Txn(state, now)
+    execution.force_close_task(txn)
+    txn.append(
+        EventType.WORKFLOW_EXECUTION_TIMED_OUT,
+        WorkflowExecutionTimedOutEventAttributes(
+            retry_state=retry_state, new_execution_run_id=following
+        ),
+    )
+    execution.close(txn, RunStatus.TIMED_OUT, chain_continues=delay is not None)
+    if delay is None:
+        return finish(txn, Ok())
+    start = next_run(
+        state,
+        following,
+        initiator,
+        delay,
+        now,
+        RUN_TIMEOUT_FAILURE,
+        state.last_completion_result,
+    )
+    return finish(txn, Ok(), start)
 
 
 # A chain may not start a new run sooner than this after the last one began
@@ -80,6 +149,11 @@ def next_run(
     """
     backoff = min_backoff(s, now, backoff)
     carry = s.retry_carry or _NO_CARRY
+    # A retry and a continue-as-new are started with the run's completion callbacks; a
+    # cron run is not (`SetupNewWorkflowForRetryOrCron` copies them for RETRY only,
+    # `ContinueAsNew` always).
+    cron = initiator is ContinueAsNewInitiator.CRON_SCHEDULE
+    callbacks = None if cron else s.completion_callbacks
     return StartWorkflowExecution(
         namespace=s.namespace,
         workflow_id=s.workflow_id,
@@ -112,4 +186,6 @@ def next_run(
         retention=s.retention,
         cron_schedule=s.cron_schedule,
         last_completion_result=last_completion_result,
+        execution_expiration=s.execution_expiration,
+        completion_callbacks=callbacks,
     )

@@ -1,4 +1,4 @@
-"""The run itself: start, signal, cancel request, terminate, run timeout.
+"""The run itself: start, signal, cancel request, terminate.
 
 Rules (docs/temporal-semantics.md#workflow-execution and #closing-a-run;
 `temporal:docs/architecture/workflow-lifecycle.md`, `service/history/api/*`):
@@ -11,7 +11,9 @@ Rules (docs/temporal-semantics.md#workflow-execution and #closing-a-run;
   (the server keeps the ids of recent signal and cancel requests).
 - Terminate and the run timeout first fail an in-flight workflow task with
   FORCE_CLOSE_COMMAND and flush the buffer (`TerminateWorkflow`/`TimeoutWorkflow` in
-  `service/history/workflow/util.go`), then write the close event.
+  `service/history/workflow/util.go`), then write the close event. The run timeout's
+  timer fires at `run_expiry`; what it does, which may continue the chain, is in
+  chain.py.
 - Requests to a closed run are rejected (WorkflowExecutionAlreadyCompleted); a start
   for an id that is already running is rejected unless it repeats the same request id.
 """
@@ -23,7 +25,6 @@ from enum import Enum
 
 from core.enums import (
     EventType,
-    RetryState,
     TaskQueueKind,
     WorkflowIdReusePolicy,
     WorkflowTaskFailedCause,
@@ -35,7 +36,6 @@ from core.events import (
     WorkflowExecutionSignaledEventAttributes,
     WorkflowExecutionStartedEventAttributes,
     WorkflowExecutionTerminatedEventAttributes,
-    WorkflowExecutionTimedOutEventAttributes,
     WorkflowType,
 )
 from core.fastinit import replace
@@ -128,13 +128,40 @@ def task_timeout(task: int, run: int) -> int:
     return task if run == 0 else min(task, run)
 
 
+_MS = 1_000_000
+
+
+def execution_expiration(req: StartWorkflowExecution, now: int) -> int:
+    """When the chain's execution timeout ends (0: never). A run continuing a chain keeps
+    the chain's; a first start's is now plus its execution timeout, rounded to the
+    millisecond (`CreateHistoryStartWorkflowRequest` in common/util.go)."""
+    if req.execution_expiration or not req.execution_timeout:
+        return req.execution_expiration
+    return (now + req.execution_timeout + _MS // 2) // _MS * _MS
+
+
+def run_expiry(start: int, backoff: int, run_timeout: int, expiration: int) -> int:
+    """When the run's timeout timer fires (0: never): the run timeout counts from the end
+    of the first-task backoff, and never past the chain's execution expiration
+    (`ApplyWorkflowExecutionStartedEvent` in mutable_state_impl.go sets
+    WorkflowRunExpirationTime so; the execution timeout's own timer, at the expiration,
+    is this one when the run has no earlier deadline)."""
+    if not run_timeout:
+        return expiration
+    at = start + backoff + run_timeout
+    return min(at, expiration) if expiration else at
+
+
 def start_workflow_execution(
     req: StartWorkflowExecution, now: int, signal: SignalWorkflowExecution | None = None
 ) -> Outcome:
     """A new run: its first events and tasks (with SignalWithStart, the signal first)."""
     run = run_timeout(req.run_timeout, req.execution_timeout)
     req = replace(
-        req, run_timeout=run, workflow_task_timeout=task_timeout(req.workflow_task_timeout, run)
+        req,
+        run_timeout=run,
+        workflow_task_timeout=task_timeout(req.workflow_task_timeout, run),
+        execution_expiration=execution_expiration(req, now),
     )
     state = MutableState(
         namespace=req.namespace,
@@ -162,6 +189,8 @@ def start_workflow_execution(
         retry_carry=retry_carry_of(req),
         cron_schedule=req.cron_schedule,
         last_completion_result=req.last_completion_result,
+        execution_expiration=req.execution_expiration,
+        completion_callbacks=req.completion_callbacks,
     )
     # An eager start is declined when the first task waits for a backoff (the Starter's
     # check in service/history/api/startworkflow/api.go).
@@ -186,6 +215,7 @@ def start_workflow_execution(
             retry_policy=req.retry_policy,
             identity=req.identity,
             attempt=req.attempt,
+            workflow_execution_expiration_time=req.execution_expiration or None,
             first_workflow_task_backoff=req.first_workflow_task_backoff,
             workflow_id=req.workflow_id,
             parent_workflow_namespace=req.namespace if req.parent else "",
@@ -225,9 +255,10 @@ def start_workflow_execution(
         workflow_task.start_eagerly(txn, req.request_id, req.identity)
     else:
         workflow_task.schedule(txn)
-    timeout = req.run_timeout or req.execution_timeout
-    if timeout:
-        txn.task(WorkflowRunTimeoutTask(now + timeout))
+    backoff = req.first_workflow_task_backoff
+    expiry = run_expiry(now, backoff, req.run_timeout, req.execution_expiration)
+    if expiry:
+        txn.task(WorkflowRunTimeoutTask(expiry))
     return finish(txn, Ok())
 
 
@@ -355,7 +386,7 @@ def request_cancel_workflow_execution(
     return finish(txn, Ok())
 
 
-def _force_close_task(txn: Txn) -> None:
+def force_close_task(txn: Txn) -> None:
     wft = txn.state.wft
     if wft is not None and wft.started:
         workflow_task.fail(txn, wft, WorkflowTaskFailedCause.FORCE_CLOSE_COMMAND)
@@ -371,6 +402,7 @@ class RunInput(Enum):
     CONTINUE_AS_NEW = "ContinueAsNewWorkflowExecution"
     TERMINATE = "TerminateWorkflowExecution"
     TIME_OUT = "run timeout"
+    TIME_OUT_CHAINED = "run timeout (retried, or cron: the chain goes on)"
 
 
 _R = RunStatus
@@ -389,6 +421,7 @@ TABLE = fsm.make_table(
         (_R.RUNNING, RunInput.CONTINUE_AS_NEW, _R.CONTINUED_AS_NEW),
         (_R.RUNNING, RunInput.TERMINATE, _R.TERMINATED),
         (_R.RUNNING, RunInput.TIME_OUT, _R.TIMED_OUT),
+        (_R.RUNNING, RunInput.TIME_OUT_CHAINED, _R.TIMED_OUT),
     ],
 )
 
@@ -399,6 +432,12 @@ _INPUT_OF = {
     _R.CONTINUED_AS_NEW: RunInput.CONTINUE_AS_NEW,
     _R.TERMINATED: RunInput.TERMINATE,
     _R.TIMED_OUT: RunInput.TIME_OUT,
+}
+
+_CHAINED_INPUT = {
+    _R.COMPLETED: RunInput.CRON,
+    _R.FAILED: RunInput.RETRY,
+    _R.TIMED_OUT: RunInput.TIME_OUT_CHAINED,
 }
 
 # How a parent hears of its child's close (ChildOutcome), by the child's final status.
@@ -421,10 +460,9 @@ def close(
     policies (`transfer_queue_active_task_executor.go`, processCloseExecution).
     """
     s = txn.state
-    # a run that hands over to the chain's next one: a failed run (retried, or a cron
-    # run with no retry left) or a completed cron run
-    chained = RunInput.CRON if status is _R.COMPLETED else RunInput.RETRY
-    run_input = chained if chain_continues else _INPUT_OF[status]
+    # a run that hands over to the chain's next one: a failed or timed-out run (retried,
+    # or a cron run with no retry left) or a completed cron run
+    run_input = _CHAINED_INPUT[status] if chain_continues else _INPUT_OF[status]
     new_status, _ = fsm.step(TABLE, s.status, run_input)
     assert new_status is status, (new_status, status)
     if s.wft is not None:  # scheduled, never started: it goes with the run
@@ -460,7 +498,7 @@ def terminate_workflow_execution(
 def terminate(txn: Txn, req: TerminateWorkflowExecution) -> None:
     """Fail a task in flight, flush, write WorkflowExecutionTerminated, close the run
     (`TerminateWorkflow` in service/history/workflow/util.go)."""
-    _force_close_task(txn)
+    force_close_task(txn)
     txn.append(
         E.WORKFLOW_EXECUTION_TERMINATED,
         WorkflowExecutionTerminatedEventAttributes(
@@ -468,19 +506,6 @@ def terminate(txn: Txn, req: TerminateWorkflowExecution) -> None:
         ),
     )
     close(txn, RunStatus.TERMINATED)
-
-
-def workflow_run_timeout(state: MutableState, task: WorkflowRunTimeoutTask, now: int) -> Outcome:
-    if not state.running:
-        return unchanged(state, Error(ErrorKind.NOT_FOUND, "stale run timeout"))
-    txn = Txn(state, now)
-    _force_close_task(txn)
-    txn.append(
-        E.WORKFLOW_EXECUTION_TIMED_OUT,
-        WorkflowExecutionTimedOutEventAttributes(retry_state=RetryState.RETRY_POLICY_NOT_SET),
-    )
-    close(txn, RunStatus.TIMED_OUT)
-    return finish(txn, Ok())
 
 
 def workflow_backoff_timer_fired(

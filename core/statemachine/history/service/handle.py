@@ -45,6 +45,7 @@ from core.requests import (
 from core.statemachine.history.limits import DEFAULT_LIMITS, Limits
 from core.statemachine.history.service import (
     activity,
+    chain,
     child,
     commands,
     enforce,
@@ -172,5 +173,5 @@ def _fire(state: MutableState, task: TimerTask, now: int) -> Outcome:
     if isinstance(task, WorkflowTaskTimeoutTask):
         return workflow_task.workflow_task_timeout(state, task, now)
     if isinstance(task, WorkflowRunTimeoutTask):
-        return execution.workflow_run_timeout(state, task, now)
+        return chain.workflow_run_timeout(state, task, now)
     return execution.workflow_backoff_timer_fired(state, task, now)

@@ -158,6 +158,8 @@ def _started(event: HistoryEvent, ids: RunIds, now: int) -> MutableState:
         retry_carry=retry_carry_of(a),
         cron_schedule=a.cron_schedule,
         last_completion_result=a.last_completion_result,
+        execution_expiration=a.workflow_execution_expiration_time or 0,
+        completion_callbacks=a.completion_callbacks,
     )
 
 

@@ -30,6 +30,7 @@ from core.requests import (
     WorkflowTaskTransfer,
 )
 from core.statemachine.history.service import activity_tasks, outbound
+from core.statemachine.history.service.execution import run_expiry
 from core.statemachine.history.service.state import ActivityInfo, MutableState
 
 
@@ -54,14 +55,14 @@ def _start_tasks(state: MutableState, events: Sequence[HistoryEvent]) -> list[Ta
     """The run timeout and, while the first task waits, its backoff timer
     (`RefreshTasksForWorkflowStart`), both counted from the run's start."""
     tasks: list[Task] = []
+    start = events[0].attributes
+    assert isinstance(start, WorkflowExecutionStartedEventAttributes)
+    backoff = start.first_workflow_task_backoff or 0
     if state.backoff_pending:
-        start = events[0].attributes
-        assert isinstance(start, WorkflowExecutionStartedEventAttributes)
-        backoff = start.first_workflow_task_backoff or 0
         tasks.append(WorkflowBackoffTask(state.start_time + backoff))
-    timeout = state.run_timeout or state.execution_timeout
-    if timeout:
-        tasks.append(WorkflowRunTimeoutTask(state.start_time + timeout))
+    expiry = run_expiry(state.start_time, backoff, state.run_timeout, state.execution_expiration)
+    if expiry:
+        tasks.append(WorkflowRunTimeoutTask(expiry))
     return tasks
 
 

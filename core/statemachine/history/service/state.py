@@ -286,6 +286,12 @@ class MutableState:
     cron_schedule: str = ""
     # The start's lastCompletionResult: a cron run that fails hands it on unchanged.
     last_completion_result: Opaque | None = None
+    # `ExecutionInfo.WorkflowExecutionExpirationTime`: when the chain's execution timeout
+    # ends (0: no execution timeout). Every run of the chain keeps its first run's.
+    execution_expiration: int = 0
+    # The start's completion callbacks (a Nexus caller's), which a retried or continued
+    # run is started with again (`getCompletionCallbacksAsProtoSlice`, workflow/util.go).
+    completion_callbacks: Opaque | None = None
 
     @property
     def running(self) -> bool:

@@ -51,6 +51,8 @@ COMPARED = frozenset(
         "execution_time",
         "cron_schedule",
         "last_completion_result",
+        "execution_expiration",  # Started's workflowExecutionExpirationTime
+        "completion_callbacks",
         # from the other events
         "status",
         "next_event_id",
