@@ -416,6 +416,7 @@ async def _fail(fe: Frontend, context: Context, token: TaskToken, req: Any) -> N
         info.type,
         info.non_retryable or failure.server_failure_info.non_retryable,
         req.identity,
+        convert.opaque(req, "last_heartbeat_details"),
     )
     await _send_activity(fe, context, token, failed)
 
