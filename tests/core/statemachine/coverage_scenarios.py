@@ -309,6 +309,26 @@ def _external_failures() -> History:
     return h
 
 
+def timer_id_reused_while_its_fire_is_buffered() -> None:
+    """Timer t1 fires while a workflow task is in flight (its TimerFired is buffered,
+    the timer gone); the task's completion starts a new t1, and the old fire is flushed
+    after it. The new t1 stays pending (found by test_rebuild's state machine)."""
+    run = Run()
+    t1 = Command(C.START_TIMER, StartTimerCommandAttributes(timer_id="t1", start_to_fire_timeout=S))
+    run.complete(t1)
+    token = run.poll()
+    run.fire(rq.UserTimerTask, timer_id="t1")
+    run.send(rq.RespondWorkflowTaskCompleted(token, (t1,)))
+    started = [e.event_id for e in run.events if e.event_type is E.TIMER_STARTED]
+    fired = [e for e in run.events if e.event_type is E.TIMER_FIRED]
+    assert len(started) == 2 and [getattr(f.attributes, "started_event_id", 0) for f in fired] == [
+        started[0]
+    ]
+    assert fired[0].event_id > started[1], "the buffered fire is flushed after the new start"
+    assert [t.started_event_id for t in run.state.timers] == [started[1]]
+    run.check()
+
+
 SCENARIOS: tuple[Callable[[], None], ...] = (
     wft_start_to_close_timeout,
     wft_completion_rejected,
@@ -318,6 +338,7 @@ SCENARIOS: tuple[Callable[[], None], ...] = (
     activity_backoff_paths,
     child_and_external_failures,
     validator_rare_rows,
+    timer_id_reused_while_its_fire_is_buffered,
 )
 
 

@@ -188,8 +188,18 @@ def timer_started(fold: Fold, event: HistoryEvent) -> None:
 
 def timer_closed(fold: Fold, event: HistoryEvent) -> None:
     timer_id = getattr(event.attributes, "timer_id", "")
-    if fold.timers.pop(timer_id, None) is None:
+    pending = fold.timers.get(timer_id)
+    if pending is None:
         raise ValueError(f"event {event.event_id} closes timer {timer_id!r}, not pending")
+    started = getattr(event.attributes, "started_event_id", 0)
+    if 0 < started < pending.started_event_id:
+        # The fire of an earlier timer of this id, buffered while a workflow task was
+        # in flight; that task's completion started a new one under the same id, and
+        # the fire is flushed after it. The live state dropped the earlier timer when it
+        # fired (the timer task's AddTimerFiredEvent deletes it), so the new one stays.
+        # Temporal's ReplicateTimerFiredEvent deletes by id alone and would lose it.
+        return
+    del fold.timers[timer_id]
 
 
 # --- children and external requests ----------------------------------------------
