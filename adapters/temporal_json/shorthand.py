@@ -395,24 +395,17 @@ def ui_decoded_payloads(raw: object) -> bool:
 
 
 def has_shorthand(raw: object) -> bool:
-    """Whether an event surely holds a shorthand payload: a Payloads written as an
-    array, or a Payload that no protobuf JSON payload can be (a value not an object;
-    an object with other keys, or whose metadata or data are not base64). Payloads
-    without an encoding, which protobuf allows, do not count, unlike in `payload_of`."""
+    """Whether an event surely holds shorthand payloads, in a file without the HTTP
+    API's wrapper: a Payloads written as an array, which protobuf JSON never writes
+    (it is an object with a `payloads` member). A single Payload that is not a payload
+    object is not taken as evidence: in protobuf JSON that is a damaged file (data
+    that is not base64, a payload that is not an object), which must stay bad input
+    rather than be read as shorthand values."""
 
     def shorthand(item: object, shorthand_array: bool) -> bool:
-        return shorthand_array or (item is not None and not _could_be_payload(item))
+        return shorthand_array
 
     return _any(raw, shorthand)
-
-
-def _could_be_payload(item: object) -> bool:
-    if type(item) is not dict or not item.keys() <= _PAYLOAD_KEYS:
-        return False
-    metadata = item.get("metadata", {})
-    if type(metadata) is not dict or not all(_base64(v) for v in metadata.values()):
-        return False
-    return "data" not in item or _base64(item["data"])
 
 
 def _any(raw: object, test: Callable[[object, bool], bool]) -> bool:
