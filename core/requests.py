@@ -77,6 +77,11 @@ class StartWorkflowExecution:
     workflow_task_timeout: int = 10_000_000_000
     run_timeout: int = 0
     execution_timeout: int = 0
+    # The chain's deadline, when there is an execution timeout: the frontend's clock at
+    # the start plus the timeout, to the millisecond (CreateHistoryStartWorkflowRequest
+    # in common/util.go); WorkflowExecutionStarted carries it. 0: the model's own clock
+    # (the start's time) decides it.
+    execution_expiration_time: int = 0
     identity: str = ""
     first_workflow_task_backoff: int = 0
     parent: ParentInfo | None = None
@@ -180,6 +185,10 @@ class RecordChildExecutionCompleted:
     initiated_event_id: int
     outcome: ChildOutcome
     payload: Opaque | None = None  # result, failure or details
+    # The run that closed the chain: the parent's event names it, not the run that
+    # started (RecordChildExecutionCompletedRequest.child_execution, written by
+    # service/history/api/recordchildworkflowcompleted/api.go). "": the started run.
+    run_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)

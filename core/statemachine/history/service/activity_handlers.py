@@ -206,7 +206,10 @@ def _complete(call: Call) -> Reply:
 def _fail(call: Call) -> Reply:
     info, request = call.record(), call.request
     assert isinstance(request, RespondActivityTaskFailed)
-    started = _write_started(call.txn, dataclasses.replace(info, last_failure=None))
+    # The final attempt's Started carries the failure of the attempt before it, as on
+    # any other close (addStartedEventForTransientActivity in
+    # service/history/workflow/mutable_state_impl.go writes ai.RetryLastFailure).
+    started = _write_started(call.txn, info)
     call.txn.add(
         E.ACTIVITY_TASK_FAILED,
         ActivityTaskFailedEventAttributes(

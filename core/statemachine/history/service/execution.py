@@ -22,6 +22,7 @@ import dataclasses
 from enum import Enum
 
 from core.enums import (
+    ContinueAsNewInitiator,
     EventType,
     RetryState,
     TaskQueueKind,
@@ -127,6 +128,32 @@ def task_timeout(task: int, run: int) -> int:
     return task if run == 0 else min(task, run)
 
 
+def _backoff(req: StartWorkflowExecution) -> int | None:
+    """The first task's backoff as WorkflowExecutionStarted writes it. A client's start
+    always names one, zero when there is none (CreateHistoryStartWorkflowRequest in
+    common/util.go), as do a retry and a cron run (retry.go); a continue-as-new passes
+    the command's backoff on unless the chain's minimum interval lengthens it
+    (ContinueAsNewMinBackoff in service/history/workflow/mutable_state_impl.go), so a
+    continued run that needs no wait writes none. (A command that names a zero backoff
+    explicitly would have "0s" written; the request cannot tell that from none.)"""
+    if req.initiator is ContinueAsNewInitiator.WORKFLOW and not req.first_workflow_task_backoff:
+        return None
+    return req.first_workflow_task_backoff
+
+
+def _expiration(req: StartWorkflowExecution, now: int) -> int | None:
+    """The chain's deadline written on WorkflowExecutionStarted: the start's time plus
+    the execution timeout, rounded to the millisecond, as the frontend computes it
+    (CreateHistoryStartWorkflowRequest in common/util.go), unless the request brings it;
+    none without an execution timeout."""
+    if not req.execution_timeout:
+        return None
+    if req.execution_expiration_time:
+        return req.execution_expiration_time
+    ms = 1_000_000
+    return (now + req.execution_timeout + ms // 2) // ms * ms
+
+
 def start_workflow_execution(
     req: StartWorkflowExecution, now: int, signal: SignalWorkflowExecution | None = None
 ) -> Outcome:
@@ -173,6 +200,7 @@ def start_workflow_execution(
             task_queue=TaskQueue(name=req.task_queue, kind=TaskQueueKind.NORMAL),
             input=req.input,
             workflow_execution_timeout=req.execution_timeout or None,
+            workflow_execution_expiration_time=_expiration(req, now),
             workflow_run_timeout=(
                 req.run_timeout if req.run_timeout or req.explicit_run_timeout else None
             ),
@@ -185,7 +213,7 @@ def start_workflow_execution(
             retry_policy=req.retry_policy,
             identity=req.identity,
             attempt=req.attempt,
-            first_workflow_task_backoff=req.first_workflow_task_backoff,
+            first_workflow_task_backoff=_backoff(req),
             workflow_id=req.workflow_id,
             parent_workflow_namespace=req.namespace if req.parent else "",
             parent_workflow_execution=(
