@@ -132,9 +132,14 @@ class DriverBase:
         a = attrs(started)
         sid, at = a.scheduled_event_id, started.event_time or now
         while (info := self.state.activity(sid)) is not None and info.attempt < a.attempt:
-            self.start_activity(sid, at)
-            self.end_attempt(sid, a.last_failure, at)
-            self.fire(rq.ActivityRetryTask, at, scheduled_event_id=sid)
+            # Each earlier attempt is taken to have run as soon as it could, when it was
+            # scheduled, and its retry to have fired when due: its backoff and what is
+            # left of a schedule-to-close timeout then come out as the server's did.
+            begin = min(info.scheduled_time or at, at)
+            self.start_activity(sid, begin)
+            self.end_attempt(sid, a.last_failure, begin)
+            retry = self.pending(rq.ActivityRetryTask, {"scheduled_event_id": sid})
+            self.fire(rq.ActivityRetryTask, min(retry.fire_time, at), scheduled_event_id=sid)
         self.start_activity(sid, at)
 
     def started_event(self, sid: int) -> HistoryEvent | None:
