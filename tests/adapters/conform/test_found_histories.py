@@ -10,6 +10,7 @@ events, so that a fix undone fails here by name.
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -129,3 +130,30 @@ def test_a_child_chains_close_names_the_run_that_closed_it() -> None:
     }
     # the children continued as new: each chain closed in a later run than it started
     assert closed and all(closed[i] != started[i] for i in closed)
+
+
+def test_an_activity_cancelled_before_it_started_closes_after_the_batch() -> None:
+    model = _model("cancel-before-start.json")
+    kinds = [e["eventType"].removeprefix("EVENT_TYPE_") for e in model]
+    at = kinds.index("ACTIVITY_TASK_CANCEL_REQUESTED")
+    assert kinds[at : at + 5] == [
+        "ACTIVITY_TASK_CANCEL_REQUESTED",
+        "TIMER_CANCELED",
+        "TIMER_STARTED",
+        "ACTIVITY_TASK_CANCELED",
+        "WORKFLOW_TASK_SCHEDULED",
+    ]
+    canceled = _attrs(model[at + 3])
+    completed = _attrs(model[at - 1])
+    assert canceled["identity"] == completed["identity"] != ""
+    data = canceled["details"]["payloads"][0]["data"]
+    assert base64.b64decode(data) == b'"ACTIVITY_ID_NOT_STARTED"'
+
+
+def test_a_final_failure_with_no_time_left_to_retry_is_reproduced() -> None:
+    failed = next(
+        _attrs(e)
+        for e in _model("stc-during-backoff.json")
+        if e["eventType"] == "EVENT_TYPE_ACTIVITY_TASK_FAILED"
+    )
+    assert failed["retryState"] == "RETRY_STATE_TIMEOUT"
