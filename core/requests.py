@@ -189,6 +189,10 @@ class RecordChildExecutionCompleted:
     initiated_event_id: int
     outcome: ChildOutcome
     payload: Opaque | None = None  # result, failure or details
+    # The run that closed the chain: the parent's event names it, not the run that
+    # started (RecordChildExecutionCompletedRequest.child_execution, written by
+    # service/history/api/recordchildworkflowcompleted/api.go). "": the started run.
+    run_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)

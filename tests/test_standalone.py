@@ -12,8 +12,9 @@ ignored), and reports two kinds of problem:
   relative Markdown link to a missing file, or a ``#anchor`` that is not a heading of the
   Markdown page it follows.
 
-Recorded histories (``tests/fixtures/histories/``, and the copy with one value changed
-in ``docs/examples/conformance/``) are data, not prose: the real SDK
+Recorded histories (``tests/fixtures/histories/``, ``tests/fixtures/found-histories/``,
+the export forms of recorded runs in ``tests/fixtures/forms/``, and the copy with one
+value changed in ``docs/examples/conformance/``) are data, not prose: the real SDK
 wrote the recording machine's file paths into the failures' stack traces, and they stay
 as recorded. Paths under a build-output folder that ``.gitignore`` lists (such as
 ``docs/generated/``) are allowed to be absent, since a build writes them.
@@ -36,7 +37,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Recorded data, kept byte for byte as the real server and SDK wrote it (the
 # conformance example is a recorded history with one value changed).
-EXEMPT = ("tests/fixtures/histories/", "docs/examples/conformance/")
+EXEMPT = (
+    "tests/fixtures/histories/",
+    "tests/fixtures/found-histories/",
+    "tests/fixtures/forms/",
+    "docs/examples/conformance/",
+)
 
 # A reference that points outside the repository: (pattern, what it points at).
 OUTSIDE: tuple[tuple[re.Pattern[str], str], ...] = (

@@ -181,7 +181,11 @@ class Driver(DriverBase):
         elif t in _CHILD_OUTCOMES:
             outcome = _CHILD_OUTCOMES[t]
             payload = getattr(a, "result", None) or getattr(a, "failure", None)
-            self.send(rq.RecordChildExecutionCompleted(a.initiated_event_id, outcome, payload), now)
+            run_id = a.workflow_execution.run_id if a.workflow_execution else ""
+            report = rq.RecordChildExecutionCompleted(
+                a.initiated_event_id, outcome, payload, run_id
+            )
+            self.send(report, now)
         elif t is E.START_CHILD_WORKFLOW_EXECUTION_FAILED:
             self.send(rq.RecordStartChildExecutionFailed(a.initiated_event_id, a.cause), now)
         elif t in _EXTERNAL_RESULTS:
@@ -257,6 +261,8 @@ class Driver(DriverBase):
             completion_callbacks=a.completion_callbacks,
             # the frontend's clock set it (a first start) or the run before it did
             execution_expiration=a.workflow_execution_expiration_time or 0,
+            user_metadata=event.user_metadata,
+            priority=a.priority,
         )
 
     def signal_with_start(self, i: int) -> bool:
@@ -349,21 +355,23 @@ class Driver(DriverBase):
 
     def complete_workflow_task(self, i: int, now: int) -> int:
         j = i + 1
-        commands: list[Command] = []
-        messages: list[rq.UpdateMessage] = []
         while j < len(self.real) and (
             self.real[j].event_type in COMMAND_EVENT_TYPES or self.real[j].event_type in _IN_BATCH
         ):
-            command = to_command(self.real[j])
-            message = to_message(self.real[j])
+            j += 1
+        batch = self.real[i + 1 : j]
+        commands: list[Command] = []
+        messages: list[rq.UpdateMessage] = []
+        for event in batch:
+            command = to_command(event)
+            message = to_message(event)
             if message is not None:
                 messages.append(message)
             if command is not None:
                 commands.append(command)
-                self.start_before_cancel(command)
-            j += 1
+                self.start_before_cancel(command, batch, now)
         completed = attrs(self.real[i])
-        buffered = self.buffered_run(j)
+        buffered = self.buffered_run(j, self.real[i].event_time or 0)
         for k in buffered:
             self.issued.add(self.real[k].event_id)
             self.step_early(k)
@@ -417,8 +425,14 @@ class Driver(DriverBase):
         self.step(k)
         self.issued.add(event.event_id)
 
-    def buffered_run(self, j: int) -> list[int]:
-        """Positions after the batch that the server flushed from its buffer."""
+    def buffered_run(self, j: int, completed_at: int) -> list[int]:
+        """Positions after the batch that the server flushed from its buffer. Three
+        signs say the events of the run arrived while the task was in flight: an
+        ActivityTaskStarted out of its place (the server writes it only with the
+        attempt's close, or on a flush); an event written earlier than the completion
+        (a buffered event keeps the time it arrived at); or two events or more that
+        each need a workflow task before the next task is scheduled (arriving after
+        the completion, the first would have scheduled it at once)."""
         run = self.buffered_kinds(j)
         reordered = any(
             self.real[p].event_type is E.ACTIVITY_TASK_STARTED
@@ -430,11 +444,15 @@ class Driver(DriverBase):
             )
             for p in run
         )
-        return (
-            [p for p in run if self.real[p].event_type is not E.ACTIVITY_TASK_STARTED]
-            if (reordered)
-            else []
+        flushed = [p for p in run if self.real[p].event_type is not E.ACTIVITY_TASK_STARTED]
+        early = any((self.real[p].event_time or 0) < completed_at for p in flushed)
+        end = run[-1] + 1 if run else j
+        several = (
+            len(flushed) > 1
+            and end < len(self.real)
+            and self.real[end].event_type is E.WORKFLOW_TASK_SCHEDULED
         )
+        return flushed if reordered or early or several else []
 
     def next_sticky(self, j: int) -> str:
         for event in self.real[j:]:
@@ -478,11 +496,22 @@ _EXTERNAL_RESULTS = {
     E.EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED: (True, True),
     E.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED: (True, False),
 }
-_BUFFERED_KINDS = ACTIVITY_CLOSES | {
-    E.ACTIVITY_TASK_STARTED,
-    E.TIMER_FIRED,
-    E.WORKFLOW_EXECUTION_SIGNALED,
-}
+# Events a request or a timer writes that the server buffers while a workflow task is
+# in flight (everything but a workflow task's own events, in
+# bufferEvent in service/history/historybuilder/event_store.go).
+_BUFFERED_KINDS = (
+    ACTIVITY_CLOSES
+    | _CHILD_OUTCOMES.keys()
+    | _EXTERNAL_RESULTS.keys()
+    | {
+        E.ACTIVITY_TASK_STARTED,
+        E.TIMER_FIRED,
+        E.WORKFLOW_EXECUTION_SIGNALED,
+        E.WORKFLOW_EXECUTION_CANCEL_REQUESTED,
+        E.CHILD_WORKFLOW_EXECUTION_STARTED,
+        E.START_CHILD_WORKFLOW_EXECUTION_FAILED,
+    }
+)
 
 
 def reproduce(

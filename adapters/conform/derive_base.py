@@ -97,14 +97,32 @@ class DriverBase:
         return rq.WorkflowTaskToken(w.scheduled_event_id, w.started_event_id, w.attempt)
 
     # -- activities -------------------------------------------------------------------
-    def start_before_cancel(self, command: Command) -> None:
-        """An activity cancelled while it ran was started before the cancel."""
+    def start_before_cancel(
+        self, command: Command, batch: Sequence[HistoryEvent], now: int
+    ) -> None:
+        """An activity cancelled while it ran was started before the cancel. Its
+        ActivityTaskStarted is written only when the attempt closes; a run that closes
+        first never writes it. The batch still tells: the server writes
+        ActivityTaskCanceled in the cancel's own batch when the activity had not started
+        (handleCommandRequestCancelActivity in
+        `service/history/api/respondworkflowtaskcompleted/workflow_task_completed_handler.go`),
+        so a cancel request of a pending activity without it reached a running attempt."""
         a = command.attributes
         if not isinstance(a, RequestCancelActivityTaskCommandAttributes):
             return
-        started = self.started_event(a.scheduled_event_id)
+        sid = a.scheduled_event_id
+        started = self.started_event(sid)
         if started is not None:
             self.start_final_attempt(started, 0)
+        elif (
+            self.state is not None
+            and self.state.activity(sid) is not None
+            and not any(
+                e.event_type is E.ACTIVITY_TASK_CANCELED and attrs(e).scheduled_event_id == sid
+                for e in batch
+            )
+        ):
+            self.start_activity(sid, now)
 
     def start_final_attempt(self, started: HistoryEvent, now: int) -> None:
         """Start the attempt `started` records, after the earlier attempts, which left
@@ -114,9 +132,14 @@ class DriverBase:
         a = attrs(started)
         sid, at = a.scheduled_event_id, started.event_time or now
         while (info := self.state.activity(sid)) is not None and info.attempt < a.attempt:
-            self.start_activity(sid, at)
-            self.end_attempt(sid, a.last_failure, at)
-            self.fire(rq.ActivityRetryTask, at, scheduled_event_id=sid)
+            # Each earlier attempt is taken to have run as soon as it could, when it was
+            # scheduled, and its retry to have fired when due: its backoff and what is
+            # left of a schedule-to-close timeout then come out as the server's did.
+            begin = min(info.scheduled_time or at, at)
+            self.start_activity(sid, begin)
+            self.end_attempt(sid, a.last_failure, begin)
+            retry = self.pending(rq.ActivityRetryTask, {"scheduled_event_id": sid})
+            self.fire(rq.ActivityRetryTask, min(retry.fire_time, at), scheduled_event_id=sid)
         self.start_activity(sid, at)
 
     def started_event(self, sid: int) -> HistoryEvent | None:

@@ -16,7 +16,7 @@ from tests.proofs.replay_row import remove_started_after_cancel_row
 
 E = EventType
 # The model is deterministic: this count is exact.
-DISTINCT_STATES = 260
+DISTINCT_STATES = 280
 
 
 def _reachable(model: WorkflowReplay) -> list[State]:

@@ -17,7 +17,7 @@ from tests.proofs.checkcli import run_check
 # timeout became the failure the next attempt records (and the ActivityTaskTimedOut
 # event's failure), as the real server writes it: a retry after a timeout is now a
 # different state from a retry after a failure.
-DISTINCT_STATES = 8950
+DISTINCT_STATES = 9654
 SAFETY = {"H-valid", "INV-RUN-CLOSES-ONCE", "INV-RESULT-AT-MOST-ONCE", "THM-3.1", "INV-TABLE-ROW"}
 
 

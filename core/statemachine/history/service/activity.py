@@ -326,10 +326,12 @@ def schedule(txn: Txn, info: ActivityInfo) -> None:
         txn.task(task)
 
 
-def request_cancel(txn: Txn, scheduled_event_id: int, completed_id: int) -> bool | None:
-    """RequestCancelActivityTask: None if rejected, else whether the activity closed at
-    once (then the batch needs a new workflow task)."""
-    row, reply = decide(txn, CancelRequest(scheduled_event_id, completed_id))
+def request_cancel(
+    txn: Txn, scheduled_event_id: int, completed_id: int, identity: str = ""
+) -> bool | None:
+    """RequestCancelActivityTask (from the worker `identity`): None if rejected, else
+    whether the activity closed at once (then the batch needs a new workflow task)."""
+    row, reply = decide(txn, CancelRequest(scheduled_event_id, completed_id, identity))
     if isinstance(reply, Error):
         return None
     return row.target is _S.CLOSED

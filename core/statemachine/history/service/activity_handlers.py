@@ -24,6 +24,7 @@ from core.events import (
 )
 from core.fastinit import fast_init_all, replace
 from core.opaque import Opaque
+from core.payloads import to_payloads
 from core.requests import (
     ActivityRetryTask,
     ActivityTaskStarted,
@@ -63,6 +64,7 @@ class CancelRequest:
 
     scheduled_event_id: int
     workflow_task_completed_event_id: int
+    identity: str = ""  # the completing worker's
 
 
 ActivityRequest: TypeAlias = (
@@ -206,7 +208,10 @@ def _complete(call: Call) -> Reply:
 def _fail(call: Call) -> Reply:
     info, request = call.record(), call.request
     assert isinstance(request, RespondActivityTaskFailed)
-    started = _write_started(call.txn, dataclasses.replace(info, last_failure=None))
+    # The final attempt's Started carries the failure of the attempt before it, as on
+    # any other close (addStartedEventForTransientActivity in
+    # service/history/workflow/mutable_state_impl.go writes ai.RetryLastFailure).
+    started = _write_started(call.txn, info)
     call.txn.add(
         E.ACTIVITY_TASK_FAILED,
         ActivityTaskFailedEventAttributes(
@@ -324,9 +329,22 @@ def _request_cancel(call: Call) -> Reply:  # running on a worker: it learns by h
     return Ok()
 
 
+# The details of an activity cancelled before any attempt ran
+# (activityCancellationMsgActivityNotStarted in
+# service/history/api/respondworkflowtaskcompleted/workflow_task_completed_handler.go).
+NOT_STARTED_DETAILS = to_payloads(["ACTIVITY_ID_NOT_STARTED"])
+
+
 def _cancel_at_once(call: Call) -> Reply:  # never dispatched, or backing off
+    """The server writes ActivityTaskCanceled at once, with the completing worker's
+    identity, but through the history builder's buffer, like any activity close
+    (bufferEvent in service/history/historybuilder/event_store.go): it lands after the
+    batch's command events, with the other buffered events, before the next task; a
+    batch that closes the run drops it (FlushBufferToCurrentBatch)."""
+    request = call.request
+    assert isinstance(request, CancelRequest)
     info = _write_cancel_requested(call)
-    _write_canceled(call.txn, info, 0, None, "")
+    _write_canceled(call.txn, info, 0, NOT_STARTED_DETAILS, request.identity, buffer=True)
     return Ok()
 
 
@@ -339,9 +357,14 @@ def _cancel(call: Call) -> Reply:
 
 
 def _write_canceled(
-    txn: Txn, info: ActivityInfo, started: int, details: Opaque | None, identity: str
+    txn: Txn,
+    info: ActivityInfo,
+    started: int,
+    details: Opaque | None,
+    identity: str,
+    buffer: bool = False,
 ) -> None:
-    txn.add(
+    (txn.buffer if buffer else txn.add)(
         E.ACTIVITY_TASK_CANCELED,
         ActivityTaskCanceledEventAttributes(
             details=details,

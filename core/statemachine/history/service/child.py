@@ -223,14 +223,18 @@ def _start(call: Call) -> Reply:
 def _start_failed(call: Call) -> Reply:
     info, request = call.record(), call.request
     assert isinstance(request, RecordStartChildExecutionFailed)
+    # The event names the target namespace, by name and id, like the child's other
+    # results (CreateStartChildWorkflowExecutionFailedEvent in
+    # service/history/historybuilder/event_factory.go).
+    attrs = StartChildWorkflowExecutionFailedEventAttributes(
+        workflow_id=info.workflow_id,
+        workflow_type=WorkflowType(name=info.workflow_type),
+        cause=request.cause,
+        initiated_event_id=info.initiated_event_id,
+    )
     call.txn.add(
         E.START_CHILD_WORKFLOW_EXECUTION_FAILED,
-        StartChildWorkflowExecutionFailedEventAttributes(
-            workflow_id=info.workflow_id,
-            workflow_type=WorkflowType(name=info.workflow_type),
-            cause=request.cause,
-            initiated_event_id=info.initiated_event_id,
-        ),
+        with_namespace(attrs, info.namespace or call.txn.state.namespace, call.txn.state),
     )
     return Ok()
 

@@ -28,6 +28,7 @@ from core.events import (
     ExternalWorkflowExecutionSignaledEventAttributes,
     RequestCancelExternalWorkflowExecutionFailedEventAttributes,
     SignalExternalWorkflowExecutionFailedEventAttributes,
+    StartChildWorkflowExecutionFailedEventAttributes,
     WorkflowExecution,
     WorkflowType,
 )
@@ -59,6 +60,7 @@ ResultAttributes = (
     | ExternalWorkflowExecutionSignaledEventAttributes
     | RequestCancelExternalWorkflowExecutionFailedEventAttributes
     | SignalExternalWorkflowExecutionFailedEventAttributes
+    | StartChildWorkflowExecutionFailedEventAttributes
 )
 
 
@@ -81,15 +83,17 @@ def with_namespace(
     attrs: ResultAttributes, namespace: str, state: MutableState
 ) -> ResultAttributes:
     """The event with the target's namespace name and id, as the server writes them on
-    child and external results (mutable_state_impl.go, Add*Event)."""
+    child and external results and on a child's failed start (mutable_state_impl.go,
+    Add*Event)."""
     return dataclasses.replace(attrs, namespace=namespace, namespace_id=state.namespace_id)
 
 
 def child_close(
     info: ChildInfo, req: RecordChildExecutionCompleted
 ) -> tuple[EventType, ResultAttributes]:
-    """The close event of a started child, by how its chain ended."""
-    execution = WorkflowExecution(workflow_id=info.workflow_id, run_id=info.run_id)
+    """The close event of a started child, by how its chain ended, naming the run
+    that ended it (after a continue-as-new or a retry, not the one that started)."""
+    execution = WorkflowExecution(workflow_id=info.workflow_id, run_id=req.run_id or info.run_id)
     kind = WorkflowType(name=info.workflow_type)
     i, s = info.initiated_event_id, info.started_event_id
     o = req.outcome

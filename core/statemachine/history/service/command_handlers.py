@@ -170,7 +170,7 @@ def request_cancel_activity(b: Batch, command: Command) -> Cause | Rejection | N
     a = command.attributes
     if not isinstance(a, RequestCancelActivityTaskCommandAttributes):
         return Cause.BAD_REQUEST_CANCEL_ACTIVITY_ATTRIBUTES
-    closed_at_once = activity.request_cancel(b.txn, a.scheduled_event_id, b.wtc)
+    closed_at_once = activity.request_cancel(b.txn, a.scheduled_event_id, b.wtc, b.identity)
     if closed_at_once is None:
         return Cause.BAD_REQUEST_CANCEL_ACTIVITY_ATTRIBUTES
     b.new_task = b.new_task or closed_at_once

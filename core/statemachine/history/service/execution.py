@@ -24,6 +24,7 @@ import dataclasses
 from enum import Enum
 
 from core.enums import (
+    ContinueAsNewInitiator,
     EventType,
     TaskQueueKind,
     WorkflowIdReusePolicy,
@@ -152,6 +153,19 @@ def run_expiry(start: int, backoff: int, run_timeout: int, expiration: int) -> i
     return min(at, expiration) if expiration else at
 
 
+def _backoff(req: StartWorkflowExecution) -> int | None:
+    """The first task's backoff as WorkflowExecutionStarted writes it. A client's start
+    always names one, zero when there is none (CreateHistoryStartWorkflowRequest in
+    common/util.go), as do a retry and a cron run (retry.go); a continue-as-new passes
+    the command's backoff on unless the chain's minimum interval lengthens it
+    (ContinueAsNewMinBackoff in service/history/workflow/mutable_state_impl.go), so a
+    continued run that needs no wait writes none. (A command that names a zero backoff
+    explicitly would have "0s" written; the request cannot tell that from none.)"""
+    if req.initiator is ContinueAsNewInitiator.WORKFLOW and not req.first_workflow_task_backoff:
+        return None
+    return req.first_workflow_task_backoff
+
+
 def start_workflow_execution(
     req: StartWorkflowExecution, now: int, signal: SignalWorkflowExecution | None = None
 ) -> Outcome:
@@ -216,7 +230,7 @@ def start_workflow_execution(
             identity=req.identity,
             attempt=req.attempt,
             workflow_execution_expiration_time=req.execution_expiration or None,
-            first_workflow_task_backoff=req.first_workflow_task_backoff,
+            first_workflow_task_backoff=_backoff(req),
             workflow_id=req.workflow_id,
             parent_workflow_namespace=req.namespace if req.parent else "",
             parent_workflow_execution=(

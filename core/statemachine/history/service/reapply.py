@@ -141,7 +141,9 @@ def _child_event(txn: Txn, event: HistoryEvent) -> None:
         child.reapply(txn, RecordChildExecutionStarted(initiated, run_id))
     else:
         outcome = _CHILD_OUTCOMES[event.event_type]
-        child.reapply(txn, RecordChildExecutionCompleted(initiated, outcome, _payload(a)))
+        closer = getattr(a, "workflow_execution", None)
+        run_id = str(closer.run_id) if closer is not None else ""
+        child.reapply(txn, RecordChildExecutionCompleted(initiated, outcome, _payload(a), run_id))
 
 
 # What a reset reapplies, by event type, and what switches it.

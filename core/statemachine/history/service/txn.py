@@ -162,6 +162,15 @@ class Txn:
             return BUFFERED_EVENT_ID
         return self.append(event_type, attributes)
 
+    def buffer(self, event_type: EventType, attributes: EventAttributes) -> int:
+        """Buffer an event even with no workflow task in flight: the server's history
+        builder buffers every bufferable event and flushes the buffer when the
+        transaction ends (`add` in service/history/historybuilder/event_store.go), so an
+        event a workflow task's completion buffers follows the batch's command events."""
+        event = HistoryEvent(BUFFERED_EVENT_ID, event_type, attributes, event_time=self.now)
+        self.set(buffered=(*self.state.buffered, event))
+        return BUFFERED_EVENT_ID
+
     def flush(self) -> None:
         """Write the buffered events in the server's order (module docstring)."""
         buffered = self.state.buffered
