@@ -41,7 +41,6 @@ FEATURES = [s.name for s in SCENARIOS.values() if s.run.__module__ == library_fe
 FIRST = [name for name in SCENARIOS if name not in FEATURES]
 # scenario -> why it does not run to the real server's outcome on `tmodel serve`
 SERVE_GAPS = {
-    "update-failed": "an update whose handler runs an activity and fails times out",
     "signal-with-start-running": "signal-with-start on a running workflow answers with "
     "another run id",
     "options-updated": "UpdateWorkflowExecutionOptions is not implemented (SCOPE-OPTIONS-UPDATED)",
@@ -150,9 +149,11 @@ def test_the_later_scenarios_run_on_serve_but_for_its_named_gaps(
 @pytest.mark.slow
 @pytest.mark.xfail(
     strict=True,
-    reason="tmodel serve's histories of the later scenarios differ from the real server's "
-    "in three places (one: a child's workflowTaskTimeout is not capped by its 2 s run "
-    "timeout, child-timed-out.json), not fixed yet",
+    reason="one difference left (2026-12-06): in update-failed.json the real server "
+    "delivered the update with the run's first workflow task (event 5 UPDATE_ACCEPTED); "
+    "on tmodel serve the worker took that task before the update was admitted, so a "
+    "second task is scheduled (event 5 WORKFLOW_TASK_SCHEDULED); not yet diagnosed "
+    "whether this is the race or the model",
 )
 def test_the_later_served_histories_equal_the_real_servers(later: tuple[Path, str]) -> None:
     out, _ = later
