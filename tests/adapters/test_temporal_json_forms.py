@@ -159,6 +159,20 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, capture_output=True, text=True, check=False)
 
 
+def assert_bad_input(text: str, message: str, tmp_path: Path) -> None:
+    """Both decoders refuse `text` with `message`, and `tmodel validate` exits 2 on it
+    without a traceback."""
+    with pytest.raises(BadInput, match=message):
+        decode_history(text)
+    with pytest.raises(BadInput, match=message):
+        decode_history_generic(json.loads(text))
+    path = tmp_path / "h.json"
+    path.write_text(text, encoding="utf-8")
+    result = _cli("validate", str(path))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stdout + result.stderr
+
+
 @pytest.mark.parametrize("command", ["validate", "conform", "lint"])
 def test_a_partial_page_is_one_line_and_exit_2(command: str) -> None:
     result = _cli(command, str(FORMS / "activity-single.http-page1.json"))
@@ -208,16 +222,7 @@ EVENT = {
     ],
 )
 def test_bad_http_forms_are_bad_input(document: Json, message: str, tmp_path: Path) -> None:
-    text = json.dumps(document)
-    with pytest.raises(BadInput, match=message):
-        decode_history(text)
-    with pytest.raises(BadInput, match=message):
-        decode_history_generic(json.loads(text))
-    path = tmp_path / "h.json"
-    path.write_text(text, encoding="utf-8")
-    result = _cli("validate", str(path))
-    assert result.returncode == 2
-    assert "Traceback" not in result.stdout + result.stderr
+    assert_bad_input(json.dumps(document), message, tmp_path)
 
 
 @pytest.mark.parametrize("cut", [10, 200, 1000, 2000])

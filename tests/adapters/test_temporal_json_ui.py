@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from adapters.temporal_json import BadInput, decode_history, decode_history_generic
+from tests.adapters.test_temporal_json_forms import assert_bad_input
 from tests.conftest import FIXTURES
 
 UI = FIXTURES / "forms" / "ui"
@@ -96,16 +97,7 @@ def _raw(name: str) -> list[Any]:
 def test_bad_ui_raw_history_is_bad_input(change: Any, message: str, tmp_path: Path) -> None:
     events = _raw("activity-single")
     change(events)
-    text = json.dumps(events)
-    with pytest.raises(BadInput, match=message):
-        decode_history(text)
-    with pytest.raises(BadInput, match=message):
-        decode_history_generic(json.loads(text))
-    path = tmp_path / "h.json"
-    path.write_text(text, encoding="utf-8")
-    result = _cli("validate", str(path))
-    assert result.returncode == 2
-    assert "Traceback" not in result.stdout + result.stderr
+    assert_bad_input(json.dumps(events), message, tmp_path)
 
 
 def _readable(download: dict[str, Any]) -> dict[str, Any]:
