@@ -1,4 +1,5 @@
-"""The request vocabulary: the history service's requests, replies and outbox tasks.
+"""The request vocabulary: the history service's requests and outbox tasks (its
+replies and the task tokens are in core/replies.py, and named here too).
 
 One module both sides import: the history service (core/statemachine/history/service)
 answers these requests, and the SDK side (core/statemachine/replay) and the simulator
@@ -32,6 +33,19 @@ from core.enums import (
 )
 from core.fastinit import fast_init_all
 from core.opaque import Opaque
+
+# The replies and task tokens (core/replies.py), named here too.
+from core.replies import ActivityTaskStarted as ActivityTaskStarted
+from core.replies import ActivityTaskToken as ActivityTaskToken
+from core.replies import Error as Error
+from core.replies import ErrorKind as ErrorKind
+from core.replies import Heartbeat as Heartbeat
+from core.replies import Ok as Ok
+from core.replies import Reply as Reply
+from core.replies import TaskDiscarded as TaskDiscarded
+from core.replies import WorkflowReset as WorkflowReset
+from core.replies import WorkflowTaskStarted as WorkflowTaskStarted
+from core.replies import WorkflowTaskToken as WorkflowTaskToken
 
 # --- values a request carries ---------------------------------------------------------
 
@@ -290,13 +304,6 @@ class UpdateMessage:
 
 
 @dataclass(frozen=True, slots=True)
-class WorkflowTaskToken:
-    scheduled_event_id: int
-    started_event_id: int
-    attempt: int
-
-
-@dataclass(frozen=True, slots=True)
 class RespondWorkflowTaskCompleted:
     token: WorkflowTaskToken
     commands: tuple[Command, ...] = ()
@@ -328,12 +335,6 @@ class RecordActivityTaskStarted:
     request_id: str
     identity: str = ""
     worker_version: Opaque | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ActivityTaskToken:
-    scheduled_event_id: int
-    attempt: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -524,78 +525,5 @@ Request = (
     | RecordExternalResult
     | ResetStickyTaskQueue
 )
-
-# --- replies -------------------------------------------------------------------------
-
-
-class ErrorKind(Enum):
-    NOT_FOUND = "NotFound"
-    ALREADY_STARTED = "TaskAlreadyStarted"
-    OBSOLETE = "ObsoleteMatchingTask"
-    WORKFLOW_COMPLETED = "WorkflowExecutionAlreadyCompleted"
-    ALREADY_EXISTS = "WorkflowExecutionAlreadyStarted"
-    INVALID_ARGUMENT = "InvalidArgument"
-    # Retry later: what the request reports on has not been recorded yet (a child's
-    # close reported before the parent recorded the child's start).
-    NOT_READY = "WorkflowNotReady"
-
-
-@dataclass(frozen=True, slots=True)
-class Error:
-    kind: ErrorKind
-    message: str
-
-
-@dataclass(frozen=True, slots=True)
-class Ok:
-    """Success with nothing more to say."""
-
-
-@dataclass(frozen=True, slots=True)
-class TaskDiscarded(Ok):
-    """Success, and the speculative workflow task left no events: the worker must roll
-    its history back to `reset_history_event_id`, the last completed task's
-    WorkflowTaskStarted (`respondworkflowtaskcompleted/api.go`, ResetHistoryEventId)."""
-
-    reset_history_event_id: int
-
-
-@dataclass(frozen=True, slots=True)
-class WorkflowTaskStarted:
-    """RecordWorkflowTaskStarted's reply: the token and where the worker's view ends."""
-
-    token: WorkflowTaskToken
-    previous_started_event_id: int
-    next_event_id: int
-
-
-@dataclass(frozen=True, slots=True)
-class ActivityTaskStarted:
-    token: ActivityTaskToken
-
-
-@dataclass(frozen=True, slots=True)
-class Heartbeat:
-    cancel_requested: bool
-
-
-@dataclass(frozen=True, slots=True)
-class WorkflowReset:
-    """ResetWorkflowExecution's reply: the id of the run the reset started (or, for a
-    deduplicated request, of the current run)."""
-
-    run_id: str
-
-
-Reply = (
-    Ok
-    | TaskDiscarded
-    | Error
-    | WorkflowTaskStarted
-    | ActivityTaskStarted
-    | Heartbeat
-    | WorkflowReset
-)
-
 
 fast_init_all(globals())  # faster constructors for this module's values (core/fastinit.py)

@@ -1,0 +1,102 @@
+"""The history service's replies to the requests of core/requests.py, and the task
+tokens a worker sends back with its answers (both modules name them).
+
+Every reply is either the call's own result or an `Error` with a kind that says how a
+caller must react (see core/requests.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from core.fastinit import fast_init_all
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowTaskToken:
+    scheduled_event_id: int
+    started_event_id: int
+    attempt: int
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityTaskToken:
+    scheduled_event_id: int
+    attempt: int
+
+
+# --- replies -------------------------------------------------------------------------
+
+
+class ErrorKind(Enum):
+    NOT_FOUND = "NotFound"
+    ALREADY_STARTED = "TaskAlreadyStarted"
+    OBSOLETE = "ObsoleteMatchingTask"
+    WORKFLOW_COMPLETED = "WorkflowExecutionAlreadyCompleted"
+    ALREADY_EXISTS = "WorkflowExecutionAlreadyStarted"
+    INVALID_ARGUMENT = "InvalidArgument"
+    # Retry later: what the request reports on has not been recorded yet (a child's
+    # close reported before the parent recorded the child's start).
+    NOT_READY = "WorkflowNotReady"
+
+
+@dataclass(frozen=True, slots=True)
+class Error:
+    kind: ErrorKind
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Ok:
+    """Success with nothing more to say."""
+
+
+@dataclass(frozen=True, slots=True)
+class TaskDiscarded(Ok):
+    """Success, and the speculative workflow task left no events: the worker must roll
+    its history back to `reset_history_event_id`, the last completed task's
+    WorkflowTaskStarted (`respondworkflowtaskcompleted/api.go`, ResetHistoryEventId)."""
+
+    reset_history_event_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowTaskStarted:
+    """RecordWorkflowTaskStarted's reply: the token and where the worker's view ends."""
+
+    token: WorkflowTaskToken
+    previous_started_event_id: int
+    next_event_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityTaskStarted:
+    token: ActivityTaskToken
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    cancel_requested: bool
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowReset:
+    """ResetWorkflowExecution's reply: the id of the run the reset started (or, for a
+    deduplicated request, of the current run)."""
+
+    run_id: str
+
+
+Reply = (
+    Ok
+    | TaskDiscarded
+    | Error
+    | WorkflowTaskStarted
+    | ActivityTaskStarted
+    | Heartbeat
+    | WorkflowReset
+)
+
+
+fast_init_all(globals())  # faster constructors for this module's values (core/fastinit.py)
