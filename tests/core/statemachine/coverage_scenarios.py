@@ -12,6 +12,7 @@ from collections.abc import Callable
 from core import requests as rq
 from core.commands import (
     Command,
+    CompleteWorkflowExecutionCommandAttributes,
     RequestCancelActivityTaskCommandAttributes,
     ScheduleActivityTaskCommandAttributes,
     SignalExternalWorkflowExecutionCommandAttributes,
@@ -329,6 +330,19 @@ def timer_id_reused_while_its_fire_is_buffered() -> None:
     run.check()
 
 
+def cancel_of_an_unstarted_activity_in_the_closing_batch() -> None:
+    """The batch that closes the run also cancels an activity that never started: its
+    buffered ActivityTaskCanceled is dropped with the close (found by test_rebuild's
+    state machine)."""
+    run = Run()
+    run.complete(activity("a0"))
+    close = Command(C.COMPLETE_WORKFLOW_EXECUTION, CompleteWorkflowExecutionCommandAttributes())
+    run.complete(cancel(_scheduled(run)), activity("a1"), close)
+    assert run.events[-1].event_type is E.WORKFLOW_EXECUTION_COMPLETED
+    assert not any(e.event_type is E.ACTIVITY_TASK_CANCELED for e in run.events)
+    run.check()
+
+
 SCENARIOS: tuple[Callable[[], None], ...] = (
     wft_start_to_close_timeout,
     wft_completion_rejected,
@@ -339,6 +353,7 @@ SCENARIOS: tuple[Callable[[], None], ...] = (
     child_and_external_failures,
     validator_rare_rows,
     timer_id_reused_while_its_fire_is_buffered,
+    cancel_of_an_unstarted_activity_in_the_closing_batch,
 )
 
 

@@ -19,6 +19,7 @@ from core.statemachine.history.service.rebuild import rebuild
 from core.statemachine.history.service.state import (
     ActivityInfo,
     MutableState,
+    RunStatus,
     UpdateInfo,
     WorkflowTaskInfo,
 )
@@ -147,7 +148,19 @@ def projection(state: MutableState, reset_run: bool = False) -> dict[str, object
     view["timers"] = sorted(state.timers, key=lambda t: t.started_event_id)
     view["wft"] = _wft(state)
     names = [n for n in ACTIVITY_COMPARED if not (reset_run and n == "first_scheduled_time")]
-    view["activities"] = [tuple(getattr(a, n) for n in names) for a in state.activities]
+    # A cancel of an activity not yet started drops it at once and buffers its
+    # ActivityTaskCanceled; when the same batch closes the run, the service drops the
+    # buffer, as Temporal's history builder drops a finished workflow's buffered events
+    # (service/history/historybuilder). A started one, whose
+    # ActivityTaskStarted is written only with its close, stays pending. So once the run
+    # has closed, the history does not say whether a cancel-requested activity is still
+    # pending, and those are left out.
+    closed = state.status is not RunStatus.RUNNING
+    view["activities"] = [
+        tuple(getattr(a, n) for n in names)
+        for a in state.activities
+        if not (closed and a.cancel_requested_event_id)
+    ]
     view["updates"] = sorted(
         tuple(getattr(u, n) for n in UPDATE_COMPARED)
         for u in state.updates
