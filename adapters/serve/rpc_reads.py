@@ -83,10 +83,16 @@ def root_of(run: RunRecord) -> tuple[str, str]:
 
 
 def _pending_activity(state: MutableState, info: Any) -> workflow_pb.PendingActivityInfo:
+    # A paused activity not running is PAUSED, a running one PAUSE_REQUESTED; a cancel
+    # request outranks both (GetPendingActivityInfo, service/history/workflow/activity.go).
     if info.cancel_requested_event_id:
         status = wf_enums.PENDING_ACTIVITY_STATE_CANCEL_REQUESTED
     elif info.started:
         status = wf_enums.PENDING_ACTIVITY_STATE_STARTED
+        if info.pause is not None:
+            status = wf_enums.PENDING_ACTIVITY_STATE_PAUSE_REQUESTED
+    elif info.pause is not None:
+        status = wf_enums.PENDING_ACTIVITY_STATE_PAUSED
     else:
         status = wf_enums.PENDING_ACTIVITY_STATE_SCHEDULED
     out = workflow_pb.PendingActivityInfo(
@@ -107,6 +113,11 @@ def _pending_activity(state: MutableState, info: Any) -> workflow_pb.PendingActi
         out.expiration_time.CopyFrom(convert.timestamp(expiry))
     convert.fill(out.heartbeat_details, info.heartbeat_details)
     convert.fill(out.last_failure, info.last_failure)
+    if info.pause is not None:
+        out.paused = True
+        out.pause_info.pause_time.CopyFrom(convert.timestamp(info.pause.time))
+        out.pause_info.manual.identity = info.pause.identity
+        out.pause_info.manual.reason = info.pause.reason
     return out
 
 

@@ -165,7 +165,13 @@ def _heartbeat(call: Call) -> Reply:
         call.txn,
         replace(info, last_heartbeat_time=call.txn.now, heartbeat_details=request.details),
     )
-    return Heartbeat(cancel_requested=info.cancel_requested_event_id != 0)
+    # The reply also tells whether an operator paused or reset the activity
+    # (service/history/api/recordactivitytaskheartbeat/api.go).
+    return Heartbeat(
+        cancel_requested=info.cancel_requested_event_id != 0,
+        activity_paused=info.pause is not None,
+        activity_reset=info.reset,
+    )
 
 
 def _write_started(txn: Txn, info: ActivityInfo) -> int:
@@ -242,6 +248,8 @@ def _retry_later(call: Call) -> Reply:
         assert isinstance(request, ActivityTimeoutTask)
         kind = request.timeout_type
         failure = timeout_failure(TIMEOUT_MESSAGE.format(TIMEOUT_NAME[kind]), kind)
+    if info.reset_heartbeats:  # ResetActivity asked for a fresh start of the details
+        details = None
     retried = replace(
         info,
         attempt=info.attempt + 1,
@@ -254,11 +262,39 @@ def _retry_later(call: Call) -> Reply:
         last_heartbeat_time=0,
         heartbeat_details=details,
         backoff=True,
+        # UpdateActivityInfoForRetries (service/history/workflow/activity.go) clears
+        # ResetActivity's marks as the next attempt is scheduled.
+        reset=False,
+        reset_heartbeats=False,
     )
     put(txn, retried)
     txn.task(
         ActivityRetryTask(info.scheduled_event_id, retried.attempt, retried.stamp, txn.now + delay)
     )
+    return Ok()
+
+
+def _retry_paused(call: Call) -> Reply:
+    """A paused activity failed: the next attempt is counted and the failure kept, but
+    no retry timer is armed until it is unpaused (RetryActivity's paused branch,
+    service/history/workflow/mutable_state_impl.go, which also keeps the heartbeat)."""
+    info, request = call.record(), call.request
+    assert isinstance(request, RespondActivityTaskFailed)
+    details = info.heartbeat_details
+    if request.last_heartbeat_details is not None:  # saved as progress first
+        details = request.last_heartbeat_details
+    paused = replace(
+        info,
+        attempt=info.attempt + 1,
+        stamp=info.stamp + 1,
+        started=False,
+        started_time=0,
+        request_id="",
+        last_failure=request.failure,
+        heartbeat_details=details,
+        backoff=True,
+    )
+    put(call.txn, paused)
     return Ok()
 
 
@@ -389,6 +425,7 @@ HANDLERS: dict[str, Callable[[Call], Reply]] = {
     "complete": _complete,
     "fail": _fail,
     "retry": _retry_later,
+    "retry_paused": _retry_paused,
     "reschedule": _reschedule,
     "recheck_heartbeat": _recheck_heartbeat,
     "time_out": _time_out,
@@ -408,6 +445,7 @@ HANDLERS: dict[str, Callable[[Call], Reply]] = {
         ErrorKind.INVALID_ARGUMENT, "BAD_REQUEST_CANCEL_ACTIVITY_ATTRIBUTES"
     ),
     "ignore_stale_timer": lambda call: stale_timer_error(call.request),
+    "ignore_paused_timer": lambda call: stale_timer_error(call.request),
 }
 
 

@@ -101,6 +101,18 @@ class WorkflowTaskInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class ActivityPause:
+    """Who paused an activity, when and why (persistence ActivityInfo.PauseInfo, set by
+    PauseActivity in service/history/workflow/activity.go); `request_id` makes a
+    repeated pause request a no-op."""
+
+    time: int
+    identity: str = ""
+    reason: str = ""
+    request_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class ActivityInfo:
     """A pending activity (persistence ActivityInfo).
 
@@ -134,6 +146,13 @@ class ActivityInfo:
     # Waiting for the retry timer of the next attempt.
     backoff: bool = False
     worker_version: Opaque | None = None
+    # Paused by an operator (service/activity_ops.py): None when not paused.
+    pause: ActivityPause | None = None
+    # ResetActivity's marks until the next attempt is scheduled (ActivityReset and
+    # ResetHeartbeats of persistence ActivityInfo): the running attempt's heartbeats
+    # are answered `activity_reset`, and the next attempt starts without details.
+    reset: bool = False
+    reset_heartbeats: bool = False
 
 
 @dataclass(frozen=True, slots=True)

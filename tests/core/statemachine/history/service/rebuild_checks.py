@@ -108,6 +108,9 @@ ACTIVITY_BLIND = {
     "backoff": "a retry writes no event",
     "worker_version": "as started",
     "scheduled_time": "the current attempt's, moved by retries",
+    "pause": "PauseActivity and UnpauseActivity write no event",
+    "reset": "ResetActivity writes no event",
+    "reset_heartbeats": "ResetActivity writes no event",
 }
 WFT_COMPARED = (
     "scheduled_event_id",
