@@ -37,6 +37,11 @@ Rules (docs/temporal-semantics.md#activity; `service/history/workflow/mutable_st
   only after a cancel request. A cancel request of an activity not running cancels it
   at once, in the same batch.
 - Every close schedules a workflow task if none is pending.
+- An operator's pause (activity_ops.py) is a flag on the record, not a state: while it
+  is set no timer of the activity fires, and a running attempt's retryable failure
+  counts the attempt and waits without a retry timer (the "paused" and "paused retry"
+  rows; LoadAndSortActivityTimers in timer_sequence.go, RetryActivity in
+  mutable_state_impl.go).
 """
 
 from __future__ import annotations
