@@ -56,6 +56,7 @@ SYSTEM_SEARCH_ATTRIBUTES: dict[str, str] = {
     "TemporalScheduledById": "KEYWORD",
     "TemporalSchedulePaused": "BOOL",
     "TemporalNamespaceDivision": "KEYWORD",
+    "TemporalPauseInfo": "KEYWORD_LIST",
 }
 
 

@@ -112,6 +112,8 @@ def record_of(run: RunRecord) -> Record:
         delay = getattr(first, "first_workflow_task_backoff", None) or 0
     for event in events[1:]:
         _apply(event, memo, attrs)
+    if state.pause_search_attribute:  # kept in mutable state, not written as an event
+        attrs[PAUSE_INFO] = _keyword_list(state.pause_search_attribute)
     close_time = (events[-1].event_time or 0) if not state.running and events else 0
     return Record(
         run=run,
@@ -126,6 +128,22 @@ def record_of(run: RunRecord) -> Record:
         search_attributes=attrs,
         parent=parent,
     )
+
+
+PAUSE_INFO = "TemporalPauseInfo"
+
+
+def _keyword_list(values: tuple[str, ...]) -> dict[str, object]:
+    """A KeywordList search attribute's payload, as protojson (as the server encodes
+    it: json/plain, with its type in the metadata)."""
+    return {
+        "metadata": {"encoding": _b64(b"json/plain"), "type": _b64(b"KeywordList")},
+        "data": _b64(json.dumps(list(values), separators=(",", ":")).encode()),
+    }
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
 
 
 def _fields(value: object, key: str) -> dict[str, object]:

@@ -123,7 +123,13 @@ class Scenario:
                     "heartbeat_details": len(a.heartbeat_details.payloads),
                 }
             )
-        self.log.append([step, seen])
+        # TemporalPauseInfo's entries, sorted: the server lists them in a Go map's
+        # (random) order
+        fields = reply.workflow_execution_info.search_attributes.indexed_fields
+        pause_info = None
+        if "TemporalPauseInfo" in fields:
+            pause_info = sorted(json.loads(fields["TemporalPauseInfo"].data))
+        self.log.append([step, seen, pause_info])
 
     async def poll(self, step: str) -> None:
         """Take an activity task (or none within POLL) and keep its token."""
@@ -248,6 +254,12 @@ async def transcript(client: Client) -> list[Any]:
     await s.heartbeat("heartbeat a2 paused and reset", "a2")
     await s.complete("complete a2 paused", "a2")
     await s.describe("a2 completed")
+    await s.call("pause b1", svc.pause_activity, s.pause(id="b1"))
+    await s.describe("a1 and b1 paused")
+    visible = (
+        f"WorkflowId = '{s.workflow_id}' AND TemporalPauseInfo = 'property:activityType=Other'"
+    )
+    s.log.append(["listed as paused", (await client.count_workflows(visible)).count])
     await s.call("unpause every activity", svc.unpause_activity, s.unpause(unpause_all=True))
     await s.describe("all unpaused")
     await s.history("history")

@@ -75,7 +75,22 @@ def handle(state: MutableState, request: Operation, now: int) -> Outcome:
         error = _apply(txn, info, request)
         if error is not None:
             return unchanged(state, error)
+        after = _by_id(txn.state, activity_id)
+        if after is not None and (after.pause is None) != (info.pause is None):
+            _update_pause_search_attribute(txn)
     return unchanged(state, Ok()) if txn.untouched else finish(txn, Ok())
+
+
+def _update_pause_search_attribute(txn: Txn) -> None:
+    """TemporalPauseInfo as the paused activities' types now are, recomputed when an
+    activity's pause changes (UpdateActivity calls `updatePauseInfoSearchAttribute`,
+    mutable_state_impl.go): one entry per type, here sorted (Temporal lists them in
+    its map's order). Nothing else recomputes it: an activity that completes while
+    paused stays listed until the next pause or unpause of the run."""
+    types = sorted({a.activity_type for a in txn.state.activities if a.pause is not None})
+    entries = tuple(f"property:activityType={t}" for t in types)
+    if entries != txn.state.pause_search_attribute:
+        txn.set(pause_search_attribute=entries)
 
 
 def _named(state: MutableState, request: Operation) -> list[str]:

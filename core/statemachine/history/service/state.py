@@ -290,6 +290,10 @@ class MutableState:
     # merged in (`payload.MergeMapOfPayload`); the size limits measure them (enforce.py).
     memo: Opaque | None = None
     search_attributes: Opaque | None = None
+    # The TemporalPauseInfo search attribute's entries ("property:activityType=T" for
+    # each type with a paused activity), set when an activity's pause changes
+    # (`updatePauseInfoSearchAttribute` in mutable_state_impl.go); empty: absent.
+    pause_search_attribute: tuple[str, ...] = ()
     # ExecutionStats.HistorySize: the bytes of history the store has written for the run.
     # The service never computes it; the host that persists the events adds their size
     # (`enforce.persisted`). LIMIT-HISTORY-SIZE compares it with the limit.

@@ -80,6 +80,7 @@ BLIND = {
     "signal_request_ids": "kept in mutable state only, never in an event",
     "reset_run_id": "set on a reset's base run, written to no event",
     "history_size": "the store's count of the bytes it wrote, reported by the host",
+    "pause_search_attribute": "PauseActivity and UnpauseActivity write no event",
 }
 # The parts of pending entities the history determines.
 ACTIVITY_COMPARED = (

@@ -189,3 +189,19 @@ def test_the_retry_after_a_reset_drops_the_heartbeat_as_asked() -> None:
     info = _info(run)
     assert (info.attempt, info.reset, info.reset_heartbeats) == (2, False, False)
     assert info.heartbeat_details is None, "UpdateActivityInfoForRetries drops them"
+
+
+def test_the_pause_search_attribute_follows_the_pauses_only() -> None:
+    run, sid = _run()
+    token = run.start_activity(sid)
+    assert run.state.pause_search_attribute == ()
+    run.send(rq.PauseActivity("a"))
+    assert run.state.pause_search_attribute == ("property:activityType=Act",)
+    run.send(rq.RespondActivityTaskCompleted(token))
+    assert run.state.activities == ()
+    # Only a pause or an unpause recomputes it (updatePauseInfoSearchAttribute).
+    assert run.state.pause_search_attribute == ("property:activityType=Act",)
+    run.complete(activity("b"))
+    run.send(rq.PauseActivity("b"))
+    run.send(rq.UnpauseActivity("b"))
+    assert run.state.pause_search_attribute == ()
