@@ -79,6 +79,8 @@ async def reset_activity(
     fe: Frontend, req: ws.ResetActivityRequest, context: Context
 ) -> ws.ResetActivityResponse:
     _checked(fe, req)
+    # restore_original_options has nothing to restore: options are never updated here
+    # (UpdateActivityOptions is not served).
     reset = rq.ResetActivity(
         activity_id=req.id,
         activity_type=req.type,
