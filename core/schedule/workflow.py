@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import contextlib
 
-from core.errors import BadInput
-from core.opaque import JsonValue
+from core import payloads
+from core.errors import BadInput, BadPayload
+from core.opaque import JsonValue, Opaque
 from core.schedule import api
 from core.schedule.api import FullUpdateRequest, StartScheduleArgs
 from core.schedule.buffer import BufferedStart
@@ -61,6 +62,10 @@ class SchedulerWorkflow:
         self.watcher: ActivityHandle | None = None
         self.watching = ""
         self.paused_written: bool | None = None  # TemporalSchedulePaused as last upserted
+        # The run's custom search attributes as this run has upserted them (protojson
+        # payloads; None: removed); over the ones it started with, they are what Go's
+        # workflow.GetInfo(ctx).SearchAttributes holds.
+        self.upserted: dict[str, JsonValue] = {}
 
     @run
     async def run(self, wf: Context, args_json: JsonValue) -> None:
@@ -118,8 +123,30 @@ class SchedulerWorkflow:
             self.s.process_patch(self.patches.pop(0), wf.now())
         if self.pending_update is not None:
             update, self.pending_update = self.pending_update, None
-            return self.s.process_update(update.schedule, update.conflict_token, wf.now())
+            applied = self.s.process_update(update.schedule, update.conflict_token, wf.now())
+            if applied and update.search_attributes is not None:
+                self._update_search_attributes(wf, update.search_attributes)
+            return applied
         return False
+
+    def _update_search_attributes(self, wf: Context, new: Opaque) -> None:
+        """workflow.go processUpdate -> updateCustomSearchAttributes: upsert the
+        schedule's own custom search attributes to `new` (a payload the converter cannot
+        read leaves them as they were, as Temporal logs the error and returns)."""
+        started = wf.info().search_attributes
+        fields = started.value() if started is not None else None
+        current = dict(fields.get("indexedFields") or {}) if isinstance(fields, dict) else {}
+        current.update(self.upserted)
+        live = {k: v for k, v in current.items() if v is not None}
+        try:
+            upsert = api.custom_search_attribute_upsert(Opaque.of({"indexedFields": live}), new)
+        except BadPayload:
+            return
+        if upsert:
+            wf.upsert_search_attributes(upsert)
+            self.upserted.update(
+                {k: None if v is None else payloads.payload(v) for k, v in upsert.items()}
+            )
 
     # -- signals and queries ---------------------------------------------------------------
     @signal(name=api.SIGNAL_PATCH)
@@ -208,6 +235,7 @@ class SchedulerWorkflow:
             "searchAttributes": api.scheduled_search_attributes(
                 action.search_attributes, whole, s.schedule_id
             ),
+            **s.carried_outcome(start),
         }
         try:
             result = await wf.execute_activity(
@@ -257,8 +285,14 @@ class SchedulerWorkflow:
             return
         status = result.get("status")
         if isinstance(status, str) and status != "Running":
-            failure = result.get("failure")
-            self.s.workflow_closed(wid, status, failure if isinstance(failure, str) else "")
+            # WatchWorkflowResponse: a completed run's result (Payloads) or a failed
+            # run's failure (Failure), both protojson.
+            failure = _message(result, "failure")
+            body = failure.value() if failure is not None else None
+            message = body.get("message") if isinstance(body, dict) else None
+            self.s.workflow_closed(wid, status, message if isinstance(message, str) else "")
+            # workflow.go processWatcherResult: kept for the starts after it.
+            self.s.record_outcome(_message(result, "result"), failure)
 
     # -- sleeping --------------------------------------------------------------------------
     async def _sleep(self, wf: Context, wake: int | None) -> None:
@@ -295,6 +329,11 @@ class SchedulerWorkflow:
 def _json(value: object) -> JsonValue:
     """An activity result as the JSON value it is (None if it is not an object)."""
     return {str(k): v for k, v in value.items() if _is_json(v)} if isinstance(value, dict) else None
+
+
+def _message(result: dict[str, JsonValue], key: str) -> Opaque | None:
+    value = result.get(key)
+    return Opaque.of(value) if isinstance(value, dict) else None
 
 
 def _is_json(v: object) -> bool:

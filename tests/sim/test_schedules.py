@@ -211,3 +211,41 @@ def test_the_invariants_listed_are_those_checked() -> None:
     checked = set(re.findall(r'\("(INV-[A-Z-]+)",', source))
     assert checked == {name for name, _ in inv.INVARIANTS}
     assert workloads.WORKLOADS["schedules"].invariants == inv.INVARIANTS
+
+
+def _started_jobs(cluster: Cluster, prefix: str) -> list[WorkflowExecutionStartedEventAttributes]:
+    """The Started attributes of the runs whose workflow id begins with `prefix`, in id
+    (nominal time) order."""
+    firsts = {
+        cluster.monitor.workflow_of[run]: events[0].attributes
+        for run, events in cluster.monitor.ghost.items()
+        if cluster.monitor.workflow_of[run].startswith(prefix)
+    }
+    out = [firsts[wid] for wid in sorted(firsts)]
+    assert all(isinstance(a, WorkflowExecutionStartedEventAttributes) for a in out)
+    return out  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize("fail", [False, True])
+def test_a_scheduled_start_gets_the_last_result_or_failure(
+    monkeypatch: pytest.MonkeyPatch, fail: bool
+) -> None:
+    """workflow.go processWatcherResult and startWorkflow in the simulator: a SKIP
+    schedule's next run starts with the closed run's result as its last completion
+    result, or with its failure as the continued failure (no result before it)."""
+    action = StartWorkflowAction("carry", "ScheduledJob", "queue", (60.0, fail))
+    schedule = Schedule(DAILY.spec, action, SchedulePolicies(OverlapPolicy.SKIP))
+    stop = (workloads.Action(3 * DAY + SECOND, "terminate"),)
+    monkeypatch.setitem(workloads.WORKLOADS, "schedules", _one_schedule(schedule, stop))
+    result, cluster = _run(SimConfig(seed=1, workflows=1, workload="schedules", faults=()))
+    assert result.violations == ()
+    first, *later = _started_jobs(cluster, "carry-")
+    assert len(later) == 2  # the three midnights
+    assert first.last_completion_result is None and first.continued_failure is None
+    for a in later:
+        if fail:
+            assert a.last_completion_result is None and a.continued_failure is not None
+            assert payloads.failure_message(a.continued_failure) == "the job failed"
+        else:
+            assert a.continued_failure is None and a.last_completion_result is not None
+            assert payloads.first(a.last_completion_result) == "done"

@@ -89,6 +89,7 @@ class Context:
             task_queue=self._ex.task_queue,
             attempt=start.attempt if start else 1,
             first_execution_run_id=start.first_execution_run_id if start else "",
+            search_attributes=start.search_attributes if start else None,
         )
 
     def now(self) -> int:
