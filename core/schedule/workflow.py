@@ -134,10 +134,11 @@ class SchedulerWorkflow:
         schedule's own custom search attributes to `new` (a payload the converter cannot
         read leaves them as they were, as Temporal logs the error and returns)."""
         started = wf.info().search_attributes
-        fields = started.value() if started is not None else None
-        current = dict(fields.get("indexedFields") or {}) if isinstance(fields, dict) else {}
+        body = started.value() if started is not None else None
+        fields = body.get("indexedFields") if isinstance(body, dict) else None
+        current: dict[str, JsonValue] = dict(fields) if isinstance(fields, dict) else {}
         current.update(self.upserted)
-        live = {k: v for k, v in current.items() if v is not None}
+        live: JsonValue = {k: v for k, v in current.items() if v is not None}
         try:
             upsert = api.custom_search_attribute_upsert(Opaque.of({"indexedFields": live}), new)
         except BadPayload:
