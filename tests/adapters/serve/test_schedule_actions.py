@@ -45,6 +45,7 @@ from temporalio.client import (
     ScheduleUpdateInput,
 )
 from temporalio.common import (
+    Priority,
     RetryPolicy,
     SearchAttributeKey,
     SearchAttributePair,
@@ -271,4 +272,31 @@ async def test_a_create_that_triggers_at_once_shows_the_action_at_once(client: C
     )
     desc = await handle.describe()
     assert desc.info.num_actions == 1 and len(desc.info.recent_actions) == 1
+    await handle.delete()
+
+
+@bounded
+async def test_a_start_carries_the_actions_user_metadata_and_priority(client: Client) -> None:
+    """workflow.go startWorkflow passes UserMetadata and Priority to the start."""
+    action = ScheduleActionStartWorkflow(
+        "W",
+        [],
+        id="meta",
+        task_queue="q",
+        static_summary="nightly",
+        static_details="the details",
+        priority=Priority(priority_key=2),
+    )
+    handle = await client.create_schedule(
+        "meta", Schedule(action=action, spec=ScheduleSpec(), state=ScheduleState(paused=True))
+    )
+    await handle.trigger()
+    desc = await handle.describe()
+    started = desc.info.recent_actions[-1].action
+    assert isinstance(started, ScheduleActionExecutionStartWorkflow)
+    run = await client.get_workflow_handle(started.workflow_id).describe()
+    assert await run.static_summary() == "nightly"
+    assert await run.static_details() == "the details"
+    history = await client.get_workflow_handle(started.workflow_id).fetch_history()
+    assert history.events[0].workflow_execution_started_event_attributes.priority.priority_key == 2
     await handle.delete()
