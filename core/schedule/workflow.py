@@ -62,8 +62,8 @@ class SchedulerWorkflow:
         self.watcher: ActivityHandle | None = None
         self.watching = ""
         self.paused_written: bool | None = None  # TemporalSchedulePaused as last upserted
-        # The run's custom search attributes as this run has upserted them (protojson
-        # payloads; None: removed); over the ones it started with, they are what Go's
+        # The search attributes this run has upserted (protojson payloads; None:
+        # removed); over the ones it started with, they are what Go's
         # workflow.GetInfo(ctx).SearchAttributes holds.
         self.upserted: dict[str, JsonValue] = {}
 
@@ -100,7 +100,13 @@ class SchedulerWorkflow:
             if expiry is not None and expiry <= wf.now():
                 return
             await self._sleep(wf, wake)
-        wf.continue_as_new(s.to_args().to_json())
+        # The Go SDK's continue-as-new carries the run's memo and search attributes (as
+        # upserted) to the next run, so the schedule stays listed with its own ones.
+        wf.continue_as_new(
+            s.to_args().to_json(),
+            memo=wf.info().memo,
+            search_attributes=Opaque.of({"indexedFields": self._search_attributes(wf)}),
+        )
 
     def _write_paused(self, wf: Context) -> None:
         """workflow.go updateMemoAndSearchAttributes: upsert TemporalSchedulePaused when
@@ -111,6 +117,7 @@ class SchedulerWorkflow:
         if paused != self.paused_written:
             wf.upsert_search_attributes({api.SCHEDULE_PAUSED: paused})
             self.paused_written = paused
+            self.upserted[api.SCHEDULE_PAUSED] = payloads.payload(paused)
 
     def _nothing_pending(self) -> bool:
         return not self.patches and self.pending_update is None
@@ -133,12 +140,7 @@ class SchedulerWorkflow:
         """workflow.go processUpdate -> updateCustomSearchAttributes: upsert the
         schedule's own custom search attributes to `new` (a payload the converter cannot
         read leaves them as they were, as Temporal logs the error and returns)."""
-        started = wf.info().search_attributes
-        body = started.value() if started is not None else None
-        fields = body.get("indexedFields") if isinstance(body, dict) else None
-        current: dict[str, JsonValue] = dict(fields) if isinstance(fields, dict) else {}
-        current.update(self.upserted)
-        live: JsonValue = {k: v for k, v in current.items() if v is not None}
+        live: JsonValue = self._search_attributes(wf)
         try:
             upsert = api.custom_search_attribute_upsert(Opaque.of({"indexedFields": live}), new)
         except BadPayload:
@@ -148,6 +150,16 @@ class SchedulerWorkflow:
             self.upserted.update(
                 {k: None if v is None else payloads.payload(v) for k, v in upsert.items()}
             )
+
+    def _search_attributes(self, wf: Context) -> dict[str, JsonValue]:
+        """The run's search attributes now (Go's workflow.GetInfo(ctx).SearchAttributes):
+        those it started with, as this run has upserted them."""
+        started = wf.info().search_attributes
+        body = started.value() if started is not None else None
+        fields = body.get("indexedFields") if isinstance(body, dict) else None
+        current: dict[str, JsonValue] = dict(fields) if isinstance(fields, dict) else {}
+        current.update(self.upserted)
+        return {k: v for k, v in current.items() if v is not None}
 
     # -- signals and queries ---------------------------------------------------------------
     @signal(name=api.SIGNAL_PATCH)

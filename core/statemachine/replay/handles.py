@@ -33,6 +33,7 @@ class Info:
     # The search attributes the run was started with (protojson SearchAttributes), as
     # the Go SDK's workflow.GetInfo(ctx).SearchAttributes holds them before any upsert.
     search_attributes: Opaque | None = None
+    memo: Opaque | None = None  # the memo the run was started with (protojson Memo)
 
 
 class ActivityHandle(Future[object]):
