@@ -7,14 +7,20 @@ action time, a signal, or a watched workflow closing; after 50 iterations with n
 signal pending, continue-as-new with the state as input. An idle schedule (no more
 times, not paused) ends after its retention (7 days from its last event).
 
+A start passes on the action's options and the last completion result and continued
+failure of the runs before it (processWatcherResult keeps them from the watched run's
+close); an update's search attributes are upserted on the scheduler's own run
+(updateCustomSearchAttributes); continue-as-new carries the run's memo and search
+attributes, as the Go SDK does.
+
 Differences from Temporal, all forced by the model's shape: the StartWorkflow, Cancel,
 Terminate and refresh calls are ordinary activities on the per-namespace task queue,
 not local activities (the simulator runs local activities synchronously, and these
 calls go through the frontend); next times are computed inline rather than inside
 SideEffect markers (core's spec code is deterministic), and of the memo and search
 attributes the scheduler writes on its own run for ListSchedules only
-TemporalSchedulePaused is written (sim/schedule_client.py reads from it when a pause
-took effect).
+TemporalSchedulePaused is written, not the ScheduleInfo memo (sim/schedule_client.py
+reads from TemporalSchedulePaused when a pause took effect).
 """
 
 from __future__ import annotations

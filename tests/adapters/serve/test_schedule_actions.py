@@ -207,7 +207,7 @@ class Carry:
     async def run(self, fail: bool) -> str:
         last = workflow.get_last_completion_result(type_hint=str)
         failure = workflow.get_last_failure()
-        seen = f"last={last} failure={failure.message if failure else None}"
+        seen = f"last={last} failure={str(failure) if failure else None}"
         if fail:
             raise ApplicationError(f"broke ({seen})", non_retryable=True)
         return seen

@@ -5,7 +5,7 @@ own custom search attributes, which an update replaces."""
 from __future__ import annotations
 
 from core import payloads
-from core.opaque import Opaque
+from core.opaque import JsonValue, Opaque
 from core.schedule.api import FullUpdateRequest, StartScheduleArgs, custom_search_attribute_upsert
 from core.schedule.buffer import BufferedStart
 from core.schedule.messages import (
@@ -85,7 +85,7 @@ def test_an_update_with_empty_search_attributes_differs_from_one_with_none() -> 
 
 
 def test_the_action_keeps_user_metadata_and_priority() -> None:
-    summary = {"summary": payloads.payload("summary"), "details": payloads.payload("d")}
+    summary: JsonValue = {"summary": payloads.payload("summary"), "details": payloads.payload("d")}
     action = StartWorkflowAction(
         "w", "T", "q", user_metadata=Opaque.of(summary), priority=Opaque.of({})
     )
