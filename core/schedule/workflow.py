@@ -107,7 +107,9 @@ class SchedulerWorkflow:
                 return
             await self._sleep(wf, wake)
         # The Go SDK's continue-as-new carries the run's memo and search attributes (as
-        # upserted) to the next run, so the schedule stays listed with its own ones.
+        # upserted, null ones left out) to the next run (sdk-go internal_task_handlers.go,
+        # the ContinueAsNew command from workflowInfo), so the schedule stays listed
+        # with its own ones.
         wf.continue_as_new(
             s.to_args().to_json(),
             memo=wf.info().memo,
