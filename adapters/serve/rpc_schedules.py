@@ -82,6 +82,31 @@ def model_schedule(proto: schedule_pb.Schedule) -> Schedule:
     return dataclasses.replace(schedule, spec=spec)
 
 
+def check_action(fe: Frontend, namespace: str, schedule: schedule_pb.Schedule) -> None:
+    """workflow_handler.go validateStartWorkflowArgsForSchedule, on the action's start:
+    a workflow type, a task queue name, no cron schedule, no id reuse policy other than
+    ALLOW_DUPLICATE, and search attributes the namespace defines (checked on a copy:
+    the action keeps them as given)."""
+    if not schedule.action.HasField("start_workflow"):
+        return
+    start = schedule.action.start_workflow
+    if not start.workflow_type.name:
+        raise errors.invalid("WorkflowType is not set on request.")
+    if not start.HasField("task_queue"):
+        raise errors.invalid("taskQueue is not set")
+    if not start.task_queue.name:
+        raise errors.invalid("missing task queue name")
+    if start.cron_schedule:
+        raise errors.invalid("Scheduled workflow must not contain CronSchedule")
+    if start.workflow_id_reuse_policy not in (
+        wf_enums.WORKFLOW_ID_REUSE_POLICY_UNSPECIFIED,
+        wf_enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+    ):
+        raise errors.invalid("Scheduled workflow must not contain WorkflowIDReusePolicy")
+    if start.HasField("search_attributes"):
+        rpc_executions.set_types(fe, namespace, copy.deepcopy(start.search_attributes))
+
+
 def proto_schedule(data: JsonValue) -> schedule_pb.Schedule:
     """The model's schedule JSON as a Schedule message (args back into payloads)."""
     body = copy.deepcopy(data) if isinstance(data, dict) else {}
@@ -185,9 +210,9 @@ async def create_schedule(
         raise errors.invalid("ScheduleId is not set on request.")
     namespace = fe.namespace(req.namespace)
     initial = _patch(req.initial_patch) if req.HasField("initial_patch") else None
-    args = StartScheduleArgs(
-        model_schedule(req.schedule), req.namespace, namespace.id, req.schedule_id
-    ).to_json()
+    schedule = model_schedule(req.schedule)  # the spec checked first, as CreateSchedule does
+    check_action(fe, req.namespace, req.schedule)
+    args = StartScheduleArgs(schedule, req.namespace, namespace.id, req.schedule_id).to_json()
     if initial is not None:
         args["initialPatch"] = initial
     start = ws.StartWorkflowExecutionRequest(
@@ -283,6 +308,7 @@ async def update_schedule(
     fe: Frontend, req: ws.UpdateScheduleRequest, context: Context
 ) -> ws.UpdateScheduleResponse:
     token = int.from_bytes(req.conflict_token[:8], "big") if req.conflict_token else 0
+    check_action(fe, req.namespace, req.schedule)  # before the spec, as UpdateSchedule does
     schedule = model_schedule(req.schedule)
     attributes = None
     if req.HasField("search_attributes"):

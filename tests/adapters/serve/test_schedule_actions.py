@@ -8,7 +8,8 @@ test_schedule_last_completion_result and test_schedule_trigger_immediately):
   (workflow.go updateCustomSearchAttributes), and the action's get their types;
 - a scheduled start gets the last completion result and the continued failure
   (workflow.go processWatcherResult, startWorkflow);
-- a create that triggers at once shows its action at the first Describe.
+- a create that triggers at once shows its action at the first Describe;
+- a create whose action the frontend refuses is INVALID_ARGUMENT with its message.
 
 The answers were compared with `temporal server start-dev` (CLI 1.9.1, server 1.32);
 the full-action Describe is its recorded answer.
@@ -27,7 +28,9 @@ from google.protobuf import json_format
 from temporalio import workflow
 from temporalio.api.common.v1 import message_pb2 as common_pb
 from temporalio.api.enums.v1 import common_pb2 as common_enums
+from temporalio.api.enums.v1 import workflow_pb2 as wf_enums
 from temporalio.api.operatorservice.v1 import request_response_pb2 as ops
+from temporalio.api.schedule.v1 import message_pb2 as schedule_pb
 from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 from temporalio.client import (
     Client,
@@ -300,3 +303,51 @@ async def test_a_start_carries_the_actions_user_metadata_and_priority(client: Cl
     history = await client.get_workflow_handle(started.workflow_id).fetch_history()
     assert history.events[0].workflow_execution_started_event_attributes.priority.priority_key == 2
     await handle.delete()
+
+
+def _create(schedule_id: str, change: str) -> ws.CreateScheduleRequest:
+    schedule = schedule_pb.Schedule()
+    start = schedule.action.start_workflow
+    start.workflow_id, start.workflow_type.name, start.task_queue.name = "w", "T", "q"
+    if change == "no type":
+        start.workflow_type.name = ""
+    elif change == "no queue":
+        start.ClearField("task_queue")
+    elif change == "no queue name":
+        start.task_queue.name = ""
+    elif change == "cron":
+        start.cron_schedule = "* * * * *"
+    elif change == "reuse policy":
+        start.workflow_id_reuse_policy = wf_enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE
+    elif change == "undefined attribute":
+        start.search_attributes.indexed_fields["Undefined1"].data = b'"x"'
+        start.search_attributes.indexed_fields["Undefined1"].metadata["encoding"] = b"json/plain"
+    elif change == "bad cron spec":
+        schedule.spec.cron_string.append("bad cron")
+    return ws.CreateScheduleRequest(
+        namespace="default", schedule_id=schedule_id, schedule=schedule, request_id="r"
+    )
+
+
+# The dev server's answers to each (workflow_handler.go validateStartWorkflowArgsForSchedule
+# and canonicalizeScheduleSpec).
+REFUSED = {
+    "no type": "WorkflowType is not set on request.",
+    "no queue": "taskQueue is not set",
+    "no queue name": "missing task queue name",
+    "cron": "Scheduled workflow must not contain CronSchedule",
+    "reuse policy": "Scheduled workflow must not contain WorkflowIDReusePolicy",
+    "undefined attribute": (
+        "Namespace default has no mapping defined for search attribute Undefined1"
+    ),
+    "bad cron spec": "Invalid schedule spec: CronString does not have 5-7 fields",
+}
+
+
+@pytest.mark.parametrize("change", sorted(REFUSED))
+@bounded
+async def test_a_create_with_an_action_the_frontend_refuses(client: Client, change: str) -> None:
+    request = _create(f"refused-{change.replace(' ', '-')}", change)
+    error = await rpc_error(client.workflow_service.create_schedule(request))
+    assert error.status == RPCStatusCode.INVALID_ARGUMENT
+    assert error.message == REFUSED[change]
