@@ -443,9 +443,7 @@ def _add_reset_point(txn: Txn, build_id: str, completed_event_id: int) -> None:
     state = txn.state
     resettable = not (state.children or state.signals_out or state.cancels_out)
     points = state.reset_points
-    added = with_completion(
-        points, build_id, state.run_id, completed_event_id, txn.now, resettable
-    )
+    added = with_completion(points, build_id, state.run_id, completed_event_id, txn.now, resettable)
     if added is not points:
         txn.set(reset_points=added)
 
