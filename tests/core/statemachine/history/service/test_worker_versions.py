@@ -18,7 +18,7 @@ from core.statemachine.history.service.worker_versions import (
     build_ids_after,
     build_ids_payload,
 )
-from tests.core.statemachine.coverage_scenarios import Run
+from tests.core.statemachine.coverage_scenarios import Run, activity, cancel
 
 LIMIT = 2048  # frontend.searchAttributesSizeOfValueLimit's default
 
@@ -113,3 +113,41 @@ def test_a_new_build_completing_while_a_child_is_pending_is_not_a_resettable_poi
             ("1.0", True),
             ("2.0", False),
         ]
+
+
+def _started_stamps(run: Run) -> list[object]:
+    """The workerVersion of each ActivityTaskStarted, in order."""
+    return [
+        getattr(e.attributes, "worker_version", None)
+        for e in run.events
+        if e.event_type.name == "ACTIVITY_TASK_STARTED"
+    ]
+
+
+def _start_with(run: Run, sid: int, build_id: str) -> rq.ActivityTaskToken:
+    info = run.state.activity(sid)
+    assert info is not None
+    reply = run.send(
+        rq.RecordActivityTaskStarted(sid, info.stamp, f"a{sid}", worker_version=stamp(build_id))
+    )
+    assert isinstance(reply, rq.ActivityTaskStarted)
+    return reply.token
+
+
+def test_an_activitys_started_event_carries_the_stamp_of_the_request_that_closed_it() -> None:
+    """Completed or failed: the closing worker's stamp (not the poller's); timed out or
+    cancelled: none, though a worker with a build id had started the attempt."""
+    run = Run()
+    for n in range(4):
+        run.complete(activity(f"a{n}", attempts=1))
+    sids = [e.event_id for e in run.events if e.event_type.name == "ACTIVITY_TASK_SCHEDULED"]
+    done = _start_with(run, sids[0], "poller")
+    run.send(rq.RespondActivityTaskCompleted(done, worker_version=stamp("closer")))
+    failed = _start_with(run, sids[1], "poller")
+    run.send(rq.RespondActivityTaskFailed(failed, error_type="X", worker_version=stamp("closer")))
+    _start_with(run, sids[2], "poller")
+    run.fire(rq.ActivityTimeoutTask, scheduled_event_id=sids[2])
+    cancelled = _start_with(run, sids[3], "poller")
+    run.complete(cancel(sids[3]))
+    run.send(rq.RespondActivityTaskCanceled(cancelled))
+    assert _started_stamps(run) == [stamp("closer"), stamp("closer"), None, None]
