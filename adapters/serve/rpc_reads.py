@@ -119,11 +119,11 @@ async def describe_workflow_execution(
     state = run.state
     record = visibility.record_of(run)
     out = ws.DescribeWorkflowExecutionResponse(workflow_execution_info=execution_info(record))
-    info = out.workflow_execution_info
+    shown = out.workflow_execution_info
     # Describe alone shows these (visibility keeps neither): the run's auto-reset points
     # and the stamp of its last workflow task completion (describeworkflow/api.go)
-    convert.fill(info.auto_reset_points, reset_points_json(state.reset_points))
-    convert.fill(info.most_recent_worker_version_stamp, state.most_recent_worker_version)
+    convert.fill(shown.auto_reset_points, reset_points_json(state.reset_points))
+    convert.fill(shown.most_recent_worker_version_stamp, state.most_recent_worker_version)
     config = out.execution_config
     config.task_queue.CopyFrom(_task_queue(state.task_queue))
     config.default_workflow_task_timeout.CopyFrom(convert.duration(state.workflow_task_timeout))
