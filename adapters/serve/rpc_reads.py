@@ -123,7 +123,9 @@ async def describe_workflow_execution(
     # Describe alone shows these (visibility keeps neither): the run's auto-reset points
     # and the stamp of its last workflow task completion (describeworkflow/api.go)
     convert.fill(shown.auto_reset_points, reset_points_json(state.reset_points))
-    convert.fill(shown.most_recent_worker_version_stamp, state.most_recent_worker_version)
+    if state.most_recent_worker_version is not None:  # present even when empty
+        shown.most_recent_worker_version_stamp.SetInParent()
+        convert.fill(shown.most_recent_worker_version_stamp, state.most_recent_worker_version)
     config = out.execution_config
     config.task_queue.CopyFrom(_task_queue(state.task_queue))
     config.default_workflow_task_timeout.CopyFrom(convert.duration(state.workflow_task_timeout))

@@ -7,8 +7,9 @@ then replays the history with the build id that wrote it. The run of
 `build_ids_drive.py` (build 1.0, then 2.0) must write the dev server's history
 (tests/fixtures/histories/build-ids.json, recorded by scripts/record_histories.py) and
 show, in Describe, List and queries on `BuildIds`, what the dev server showed
-(tests/fixtures/build-ids/replies.json, recorded by build_ids_drive.py; the slow test
-checks it against a live dev server)."""
+(tests/fixtures/build-ids/replies.json, recorded by build_ids_drive.py); so must
+completions stamped by hand (stamps.json). The slow tests check both fixtures against
+a live dev server."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from adapters.conform.scenarios.worker_process import quiet_runtime
 from adapters.dev_server import DevServer, temporal_binary
 from adapters.history_compare import compare
 from adapters.serve.system_info import CAPABILITIES
-from tests.adapters.serve.build_ids_drive import REPLIES, observe
+from tests.adapters.serve.build_ids_drive import REPLIES, STAMPS, observe, observe_stamps
 from tests.adapters.serve.sdk import bounded
 from tests.adapters.serve.serving import ROOT
 
@@ -68,6 +69,15 @@ async def test_two_builds_are_recorded_as_on_the_dev_server(client: Client) -> N
     assert difference is None, str(difference)
 
 
+@pytest.mark.asyncio(loop_scope="module")
+@bounded
+async def test_stamps_sent_by_hand_are_recorded_as_on_the_dev_server(client: Client) -> None:
+    """An empty build id's stamp (present in Describe, and an "unversioned" entry that
+    the next completion folds away), no stamp at all, and a point that a pending child
+    makes not resettable (CheckResettable)."""
+    assert await observe_stamps(client) == json.loads(STAMPS.read_text(encoding="utf-8"))
+
+
 # --- the fixture is the dev server's ------------------------------------------------
 
 
@@ -88,3 +98,11 @@ def test_the_recorded_replies_are_the_dev_servers(dev_server: str) -> None:
         return seen
 
     assert asyncio.run(run()) == json.loads(REPLIES.read_text(encoding="utf-8"))
+
+
+@pytest.mark.slow
+def test_the_recorded_stamps_are_the_dev_servers(dev_server: str) -> None:
+    async def run() -> dict[str, object]:
+        return await observe_stamps(await Client.connect(dev_server))
+
+    assert asyncio.run(run()) == json.loads(STAMPS.read_text(encoding="utf-8"))

@@ -41,8 +41,9 @@ def test_unversioned_builds_follow_the_sentinel_in_the_order_they_came() -> None
 def test_a_completion_without_a_build_id_leaves_only_the_sentinel() -> None:
     assert build_ids_after((), None, LIMIT) == (UNVERSIONED,)
     # A stamp with an empty build id names the entry "unversioned", which the rule
-    # appends once more when the list did not have it yet (as Temporal's code does) and
-    # folds into the sentinel on the next completion.
+    # appends once more when the list did not have it yet and folds into the sentinel on
+    # the next completion (Temporal's code does so; the dev server showed it:
+    # tests/fixtures/build-ids/stamps.json).
     once = build_ids_after((), stamp(""), LIMIT)
     assert once == (UNVERSIONED, UNVERSIONED)
     assert build_ids_after(once, stamp(""), LIMIT) == (UNVERSIONED,)
