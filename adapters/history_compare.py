@@ -9,8 +9,9 @@ why the value legitimately differs.
 
 - Values are blanked but the field must still be present on both sides (`VALUE_ONLY`).
 - Identifiers (run ids, namespace ids, update ids, request ids, sticky queue names,
-  worker build ids) are renamed consistently: the n-th new id met in one history must meet the n-th new id
-  in the other, everywhere it reappears, so an id written in the wrong place is caught.
+  worker build ids) are renamed consistently: the n-th new id met in one history must
+  meet the n-th new id in the other, everywhere it reappears, so an id written in the
+  wrong place is caught.
 - SDK flag lists compare as sets, and the timestamps a local activity's marker carries
   inside its payload are blanked.
 - `ordered=False` (for scenarios whose event order is decided by a race between workers,
