@@ -162,9 +162,14 @@ class Persistence:
         for m in mutations:
             record = runs.get(m.run_id)
             if record is not None:
-                key = (m.state.namespace, m.workflow_id, m.run_id)
                 records.append(
-                    shardlib.ExecutionRecord(*key, record.version, record.state.next_event_id)
+                    shardlib.ExecutionRecord(
+                        m.state.namespace,
+                        m.workflow_id,
+                        m.run_id,
+                        record.version,
+                        record.state.next_event_id,
+                    )
                 )
         if len(records) > 1:
             records.sort(key=record_key)
@@ -175,7 +180,7 @@ class Persistence:
         result = check_transaction(store, ctx, mutations, write)
         if not isinstance(result, shardlib.WriteOk):
             return result
-        row_range = self.range_id(ctx.shard_id)
+        row_range = shardlib.shard_record(self.shards, ctx.shard_id).range_id  # range_id()
         for m in mutations:
             record = runs.get(m.run_id)
             if record is None:
