@@ -1,7 +1,8 @@
 """`tmodel serve`: run the model as a Temporal gRPC server on 127.0.0.1.
 
 `tmodel serve [--address 127.0.0.1:7233] [--namespace NAME ...] [--time-skipping]
-[--timer-shift SECONDS] [--seed N] [--faults LIST|swarm] [--json-report FILE] [--store PATH] [--auth FILE] [--archive DIR]`
+[--timer-shift SECONDS] [--seed N] [--faults LIST|swarm] [--json-report FILE]
+[--store PATH] [--auth FILE] [--archive DIR]`
 serves until interrupted (SIGINT or SIGTERM end it cleanly: exit 0, or 1 if the
 invariant report found a violation). A bad address, a port in use, a non-loopback host, a bad auth
 file or a store that cannot be used is bad input: one line, exit 2.

@@ -163,9 +163,7 @@ class Server:
         self.address = address
         self.seed = seed
         self.started = time.monotonic()
-        self.runtime = Runtime(
-            namespaces, time_skipping, seed, locked, store, mutant, timer_shift
-        )
+        self.runtime = Runtime(namespaces, time_skipping, seed, locked, store, mutant, timer_shift)
         self.faults = LiveFaults(self.runtime, faults, seed) if faults is not None else None
         self.frontend = Frontend(self.runtime, list(namespaces))
         self.frontend.auth = auth

@@ -27,8 +27,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from core import requests as rq
 from adapters.serve.kernel import LiveKernel
+from core import requests as rq
 from sim.kernel import MS
 from sim.persistence import OutboxTask
 
