@@ -30,7 +30,7 @@ from temporalio.worker import Worker
 
 from adapters.dev_server import DevServer, temporal_binary
 from tests.adapters.serve.sdk import bounded
-from tests.adapters.serve.serving import serve
+from tests.adapters.serve.serving import refused, serve
 
 QUEUE = "timer-shift"
 SHIFT = 1.0  # s: history.timerProcessorMaxTimeShift's default, which start-dev keeps
@@ -179,3 +179,11 @@ def test_serve_is_as_late_as_the_dev_server(dev_server: str) -> None:
     with serve() as address:
         served = asyncio.run(lateness(address))
     assert all(abs(a - b) < SLACK for a, b in zip(real, served, strict=True)), (real, served)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("-1", "must be from 0 to 86400 seconds"), ("soon", "not a number of seconds")],
+)
+def test_a_bad_shift_is_one_line_and_exit_2(value: str, message: str) -> None:
+    assert message in refused("--timer-shift", value)
