@@ -152,17 +152,28 @@ async def schedule(ctx: Ctx) -> None:
 
 async def update_async(ctx: Ctx) -> None:
     """An update the client only waits to see accepted; it completes later, after a
-    signal releases it."""
-    async with ctx.worker():
-        handle = await ctx.start(wx.UpdatesLaterWorkflow.run)
-        held = await handle.start_update(
-            wx.UpdatesLaterWorkflow.hold, 3, wait_for_stage=WorkflowUpdateStage.ACCEPTED
+    signal releases it. Admitted before the worker polls (see update_failed)."""
+    handle = await ctx.start(wx.UpdatesLaterWorkflow.run)
+    update_id = str(uuid.uuid4())  # as the SDK draws one
+    accepted = asyncio.ensure_future(
+        handle.start_update(
+            wx.UpdatesLaterWorkflow.hold,
+            3,
+            id=update_id,
+            wait_for_stage=WorkflowUpdateStage.ACCEPTED,
         )
-        await handle.signal(wx.UpdatesLaterWorkflow.release)
-        if await held.result() != 6:
-            raise ScenarioFailed("the held update returned the wrong value")
-        await handle.signal(wx.UpdatesLaterWorkflow.finish)
-        await settle(handle)
+    )
+    try:
+        await _admitted(ctx, update_id)
+        async with ctx.worker():
+            held = await accepted
+            await handle.signal(wx.UpdatesLaterWorkflow.release)
+            if await held.result() != 6:
+                raise ScenarioFailed("the held update returned the wrong value")
+            await handle.signal(wx.UpdatesLaterWorkflow.finish)
+            await settle(handle)
+    finally:
+        accepted.cancel()
     await ctx.capture_handle(handle, COMPLETED)
 
 
