@@ -29,6 +29,11 @@ from temporalio.common import RetryPolicy
 from temporalio.worker import Worker
 
 from adapters.dev_server import DevServer, temporal_binary
+from adapters.serve.kernel import LiveKernel
+from adapters.serve.timer_shift import TimerShift
+from core import requests as rq
+from sim.kernel import MS, SECOND
+from sim.persistence import OutboxTask
 from tests.adapters.serve.sdk import bounded
 from tests.adapters.serve.serving import refused, serve
 
@@ -187,3 +192,49 @@ def test_serve_is_as_late_as_the_dev_server(dev_server: str) -> None:
 )
 def test_a_bad_shift_is_one_line_and_exit_2(value: str, message: str) -> None:
     assert message in refused("--timer-shift", value)
+
+
+class _Clock(LiveKernel):
+    """A live kernel whose clock the test sets, and whose deferred calls it runs."""
+
+    def __init__(self) -> None:
+        self.time = 10 * SECOND
+        super().__init__(0)
+
+    def clock(self) -> int:
+        return self.time
+
+
+def _timer(task_id: int, fire_time: int) -> OutboxTask:
+    return OutboxTask(task_id, "run", "wf", rq.UserTimerTask("t", 5, fire_time), "default")
+
+
+def _transfer(task_id: int) -> OutboxTask:
+    return OutboxTask(task_id, "run", "wf", rq.WorkflowTaskTransfer(2, "q", False, 0), "default")
+
+
+def test_the_rule_per_task_per_shard_and_after_the_commit() -> None:
+    kernel = _Clock()
+    keys = TimerShift(kernel, SECOND)
+    start = kernel.time
+    keys.written(1, [_transfer(1)])  # a workflow task scheduled: its queue reads after
+    kernel.run_due()
+    kernel.time += 50 * MS  # the task's completion starts two timers
+    short, long = _timer(2, kernel.time + 100 * MS), _timer(3, kernel.time + 2 * SECOND)
+    keys.written(1, [short, long, _transfer(4)])
+    assert keys.fire_time(1, short, short.task.fire_time) == start + SECOND + MS
+    assert keys.fire_time(1, long, long.task.fire_time) == long.task.fire_time
+    # the commit's own transfer task is read after its timers were keyed: the next
+    # commit's timer is keyed against the later read
+    kernel.run_due()
+    later = _timer(5, kernel.time + 100 * MS)
+    keys.written(1, [later])
+    assert keys.fire_time(1, later, later.task.fire_time) == kernel.time + SECOND + MS
+    # another shard has read nothing: its timer fires at its time
+    other = _timer(1, kernel.time + 100 * MS)
+    keys.written(2, [other])
+    assert keys.fire_time(2, other, other.task.fire_time) == other.task.fire_time
+    # the timer queue reads as it fires a task, and the task's moved time is forgotten
+    kernel.time += 2 * SECOND
+    keys.fired(1, short)
+    assert keys.minimum[1] == kernel.time + SECOND and (1, 2) not in keys.floors
