@@ -71,10 +71,10 @@ class ShiftTimeout:
         return "completed"
 
 
-def _at(events: list[history_pb.HistoryEvent], kind: int) -> float:
-    """The time of the first event of `kind`, in seconds."""
+def _at(events: list[history_pb.HistoryEvent], kind: int) -> int:
+    """The time of the first event of `kind`, in nanoseconds (subtracted exactly)."""
     event = next(e for e in events if e.event_type == kind)
-    return event.event_time.ToNanoseconds() / 1e9
+    return event.event_time.ToNanoseconds()
 
 
 async def timer_late(client: Client, seconds: float) -> tuple[float, float]:
@@ -87,7 +87,8 @@ async def timer_late(client: Client, seconds: float) -> tuple[float, float]:
     events = list((await handle.fetch_history()).events)
     fired = _at(events, ev.EVENT_TYPE_TIMER_FIRED)
     scheduled = _at(events, ev.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED)
-    return fired - scheduled, fired - _at(events, ev.EVENT_TYPE_TIMER_STARTED)
+    started = _at(events, ev.EVENT_TYPE_TIMER_STARTED)
+    return (fired - scheduled) / 1e9, (fired - started) / 1e9
 
 
 async def timeout_late(client: Client, seconds: float) -> float:
@@ -99,7 +100,7 @@ async def timeout_late(client: Client, seconds: float) -> float:
     assert await handle.result() == "timed out"
     events = list((await handle.fetch_history()).events)
     timed_out = _at(events, ev.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT)
-    return timed_out - _at(events, ev.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED)
+    return (timed_out - _at(events, ev.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED)) / 1e9
 
 
 def worker(client: Client) -> Worker:
