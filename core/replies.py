@@ -39,6 +39,7 @@ class ErrorKind(Enum):
     # Retry later: what the request reports on has not been recorded yet (a child's
     # close reported before the parent recorded the child's start).
     NOT_READY = "WorkflowNotReady"
+    FAILED_PRECONDITION = "FailedPrecondition"
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +79,8 @@ class ActivityTaskStarted:
 @dataclass(frozen=True, slots=True)
 class Heartbeat:
     cancel_requested: bool
+    activity_paused: bool = False  # an operator paused it (PauseActivity)
+    activity_reset: bool = False  # an operator reset it (ResetActivity)
 
 
 @dataclass(frozen=True, slots=True)

@@ -262,6 +262,44 @@ class ResetStickyTaskQueue:
 
 
 @dataclass(frozen=True, slots=True)
+class PauseActivity:
+    """An operator pauses the pending activity `activity_id`, or every pending one of
+    `activity_type` (service/history/api/pauseactivity/api.go)."""
+
+    activity_id: str = ""
+    activity_type: str = ""
+    identity: str = ""
+    reason: str = ""
+    request_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class UnpauseActivity:
+    """An operator unpauses activities (service/history/api/unpauseactivity/api.go);
+    `delay` is the jitter's random offset, drawn by the caller (ns)."""
+
+    activity_id: str = ""
+    activity_type: str = ""
+    unpause_all: bool = False
+    reset_attempts: bool = False
+    reset_heartbeat: bool = False
+    delay: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ResetActivity:
+    """An operator restarts activities from attempt 1
+    (service/history/api/resetactivity/api.go); `delay` as for UnpauseActivity."""
+
+    activity_id: str = ""
+    activity_type: str = ""
+    match_all: bool = False
+    reset_heartbeat: bool = False
+    keep_paused: bool = False
+    delay: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class RecordWorkflowTaskStarted:
     """Matching asks history to start a workflow task it is about to dispatch."""
 
@@ -348,6 +386,9 @@ class RespondActivityTaskCompleted:
     token: ActivityTaskToken
     result: Opaque | None = None
     identity: str = ""
+    # The worker's build id stamp (temporal.api.common.v1.WorkerVersionStamp), which the
+    # attempt's ActivityTaskStarted, written with this close, carries.
+    worker_version: Opaque | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,6 +401,7 @@ class RespondActivityTaskFailed:
     # The attempt's last heartbeat details, which a worker that throttles heartbeats sends
     # with the failure; kept as the activity's progress, so the retry reads them.
     last_heartbeat_details: Opaque | None = None
+    worker_version: Opaque | None = None  # as RespondActivityTaskCompleted's
 
 
 @dataclass(frozen=True, slots=True)
@@ -524,6 +566,9 @@ Request = (
     | RecordChildExecutionCompleted
     | RecordExternalResult
     | ResetStickyTaskQueue
+    | PauseActivity
+    | UnpauseActivity
+    | ResetActivity
 )
 
 fast_init_all(globals())  # faster constructors for this module's values (core/fastinit.py)

@@ -44,6 +44,11 @@ def not_found(message: str) -> ServiceError:
     return ServiceError(grpc.StatusCode.NOT_FOUND, message, details_pb.NotFoundFailure())
 
 
+def failed_precondition(message: str) -> ServiceError:
+    """serviceerror.FailedPrecondition (an activity already paused): no details."""
+    return ServiceError(grpc.StatusCode.FAILED_PRECONDITION, message)
+
+
 def namespace_not_found(namespace: str) -> ServiceError:
     """serviceerror.NamespaceNotFound."""
     return ServiceError(

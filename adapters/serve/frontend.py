@@ -56,6 +56,7 @@ SYSTEM_SEARCH_ATTRIBUTES: dict[str, str] = {
     "TemporalScheduledById": "KEYWORD",
     "TemporalSchedulePaused": "BOOL",
     "TemporalNamespaceDivision": "KEYWORD",
+    "TemporalPauseInfo": "KEYWORD_LIST",
 }
 
 
@@ -197,6 +198,8 @@ def reply_error(error: rq.Error, workflow_id: str = "") -> ServiceError:
         return errors.invalid(error.message)
     if kind in (rq.ErrorKind.ALREADY_STARTED, rq.ErrorKind.OBSOLETE):
         return errors.not_found(error.message)
+    if kind is rq.ErrorKind.FAILED_PRECONDITION:
+        return errors.failed_precondition(error.message)
     if kind is rq.ErrorKind.NOT_READY:
         return errors.unavailable(error.message)
     return ServiceError(grpc.StatusCode.ALREADY_EXISTS, error.message)

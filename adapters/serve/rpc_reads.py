@@ -23,6 +23,7 @@ from temporalio.api.taskqueue.v1 import message_pb2 as tq_pb
 from temporalio.api.workflow.v1 import message_pb2 as workflow_pb
 from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 
+from core.statemachine.history.service.execution import reset_points_json
 from core.statemachine.history.service.state import MutableState
 from sim.persistence import RunRecord
 
@@ -83,10 +84,16 @@ def root_of(run: RunRecord) -> tuple[str, str]:
 
 
 def _pending_activity(state: MutableState, info: Any) -> workflow_pb.PendingActivityInfo:
+    # A paused activity not running is PAUSED, a running one PAUSE_REQUESTED; a cancel
+    # request outranks both (GetPendingActivityInfo, service/history/workflow/activity.go).
     if info.cancel_requested_event_id:
         status = wf_enums.PENDING_ACTIVITY_STATE_CANCEL_REQUESTED
     elif info.started:
         status = wf_enums.PENDING_ACTIVITY_STATE_STARTED
+        if info.pause is not None:
+            status = wf_enums.PENDING_ACTIVITY_STATE_PAUSE_REQUESTED
+    elif info.pause is not None:
+        status = wf_enums.PENDING_ACTIVITY_STATE_PAUSED
     else:
         status = wf_enums.PENDING_ACTIVITY_STATE_SCHEDULED
     out = workflow_pb.PendingActivityInfo(
@@ -107,6 +114,11 @@ def _pending_activity(state: MutableState, info: Any) -> workflow_pb.PendingActi
         out.expiration_time.CopyFrom(convert.timestamp(expiry))
     convert.fill(out.heartbeat_details, info.heartbeat_details)
     convert.fill(out.last_failure, info.last_failure)
+    if info.pause is not None:
+        out.paused = True
+        out.pause_info.pause_time.CopyFrom(convert.timestamp(info.pause.time))
+        out.pause_info.manual.identity = info.pause.identity
+        out.pause_info.manual.reason = info.pause.reason
     return out
 
 
@@ -118,6 +130,13 @@ async def describe_workflow_execution(
     state = run.state
     record = visibility.record_of(run)
     out = ws.DescribeWorkflowExecutionResponse(workflow_execution_info=execution_info(record))
+    shown = out.workflow_execution_info
+    # Describe alone shows these (visibility keeps neither): the run's auto-reset points
+    # and the stamp of its last workflow task completion (describeworkflow/api.go)
+    convert.fill(shown.auto_reset_points, reset_points_json(state.reset_points))
+    if state.most_recent_worker_version is not None:  # present even when empty
+        shown.most_recent_worker_version_stamp.SetInParent()
+        convert.fill(shown.most_recent_worker_version_stamp, state.most_recent_worker_version)
     config = out.execution_config
     config.task_queue.CopyFrom(_task_queue(state.task_queue))
     config.default_workflow_task_timeout.CopyFrom(convert.duration(state.workflow_task_timeout))

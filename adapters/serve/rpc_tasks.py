@@ -400,9 +400,17 @@ def _core_token(token: TaskToken) -> rq.ActivityTaskToken:
     return rq.ActivityTaskToken(token.scheduled_event_id, token.attempt)
 
 
+def _closing_stamp(req: Any) -> Opaque | None:
+    """The worker's build id stamp on an activity completion or failure (the ById forms
+    have none, as in Temporal, whose frontend builds them without one)."""
+    if "worker_version" not in req.DESCRIPTOR.fields_by_name:
+        return None
+    return convert.opaque(req, "worker_version")
+
+
 async def _complete(fe: Frontend, context: Context, token: TaskToken, req: Any) -> None:
     done = rq.RespondActivityTaskCompleted(
-        _core_token(token), convert.opaque(req, "result"), req.identity
+        _core_token(token), convert.opaque(req, "result"), req.identity, _closing_stamp(req)
     )
     await _send_activity(fe, context, token, done)
 
@@ -417,6 +425,7 @@ async def _fail(fe: Frontend, context: Context, token: TaskToken, req: Any) -> N
         info.non_retryable or failure.server_failure_info.non_retryable,
         req.identity,
         convert.opaque(req, "last_heartbeat_details"),
+        _closing_stamp(req),
     )
     await _send_activity(fe, context, token, failed)
 
@@ -428,10 +437,11 @@ async def _cancel(fe: Frontend, context: Context, token: TaskToken, req: Any) ->
     await _send_activity(fe, context, token, canceled)
 
 
-async def _heartbeat(fe: Frontend, context: Context, token: TaskToken, req: Any) -> bool:
+async def _heartbeat(fe: Frontend, context: Context, token: TaskToken, req: Any) -> rq.Heartbeat:
+    """The history service's answer: cancel requested, paused, reset."""
     beat = rq.RecordActivityTaskHeartbeat(_core_token(token), convert.opaque(req, "details"))
     answer = await _send_activity(fe, context, token, beat)
-    return isinstance(answer, rq.Heartbeat) and answer.cancel_requested
+    return answer if isinstance(answer, rq.Heartbeat) else rq.Heartbeat(False)
 
 
 Action = Callable[[Frontend, Context, TaskToken, Any], Awaitable[None]]
@@ -470,15 +480,23 @@ respond_activity_task_canceled_by_id = _activity_rpc(
 async def record_activity_task_heartbeat(
     fe: Frontend, req: ws.RecordActivityTaskHeartbeatRequest, context: Context
 ) -> ws.RecordActivityTaskHeartbeatResponse:
-    cancel = await _heartbeat(fe, context, _activity_token(req.task_token), req)
-    return ws.RecordActivityTaskHeartbeatResponse(cancel_requested=cancel)
+    beat = await _heartbeat(fe, context, _activity_token(req.task_token), req)
+    return ws.RecordActivityTaskHeartbeatResponse(
+        cancel_requested=beat.cancel_requested,
+        activity_paused=beat.activity_paused,
+        activity_reset=beat.activity_reset,
+    )
 
 
 async def record_activity_task_heartbeat_by_id(
     fe: Frontend, req: ws.RecordActivityTaskHeartbeatByIdRequest, context: Context
 ) -> ws.RecordActivityTaskHeartbeatByIdResponse:
-    cancel = await _heartbeat(fe, context, _by_id(fe, req), req)
-    return ws.RecordActivityTaskHeartbeatByIdResponse(cancel_requested=cancel)
+    beat = await _heartbeat(fe, context, _by_id(fe, req), req)
+    return ws.RecordActivityTaskHeartbeatByIdResponse(
+        cancel_requested=beat.cancel_requested,
+        activity_paused=beat.activity_paused,
+        activity_reset=beat.activity_reset,
+    )
 
 
 def opaque_text(value: Opaque | None) -> str:

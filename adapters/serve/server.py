@@ -33,6 +33,7 @@ from . import (
     batcher,
     errors,
     report,
+    rpc_activity_ops,
     rpc_batch,
     rpc_executions,
     rpc_interact,
@@ -59,6 +60,7 @@ Handler = Callable[[Frontend, Any, Any], Awaitable[Any]]
 __all__ = ["Server", "StoreError", "report"]
 
 WORKFLOW_HANDLERS: tuple[Any, ...] = (
+    rpc_activity_ops,
     rpc_batch,
     rpc_executions,
     rpc_interact,

@@ -343,6 +343,35 @@ def cancel_of_an_unstarted_activity_in_the_closing_batch() -> None:
     run.check()
 
 
+def paused_activity_paths() -> None:
+    """Every timer of a paused activity is dropped, in each state it can be paused in
+    (activity.py's "paused" rows), and a paused attempt's failure waits ("paused retry")."""
+    run = Run()
+    for activity_id in ("scheduled", "started", "cancel-requested", "backoff"):
+        run.complete(activity(activity_id))
+        sid = _scheduled(run)
+        if activity_id != "scheduled":
+            token = run.start_activity(sid)
+        if activity_id == "cancel-requested":
+            run.complete(cancel(sid))
+        if activity_id == "backoff":
+            run.send(rq.RespondActivityTaskFailed(token, error_type="X"))
+        run.send(rq.PauseActivity(activity_id))
+        info = run.state.activity(sid)
+        assert info is not None and info.pause is not None
+        for kind in TimeoutType:
+            if kind is not TimeoutType.UNSPECIFIED:
+                task = rq.ActivityTimeoutTask(sid, kind, info.attempt, info.stamp, run.now)
+                run.send(rq.FireTimer(task))
+        run.send(rq.FireTimer(rq.ActivityRetryTask(sid, info.attempt, info.stamp, run.now)))
+        assert run.state.activity(sid) == info, "nothing fired"
+    run.complete(activity("again"))
+    token = run.start_activity(_scheduled(run))
+    run.send(rq.PauseActivity("again"))
+    run.send(rq.RespondActivityTaskFailed(token, error_type="X"))  # STARTED --paused retry
+    run.check()
+
+
 SCENARIOS: tuple[Callable[[], None], ...] = (
     wft_start_to_close_timeout,
     wft_completion_rejected,
@@ -354,6 +383,7 @@ SCENARIOS: tuple[Callable[[], None], ...] = (
     validator_rare_rows,
     timer_id_reused_while_its_fire_is_buffered,
     cancel_of_an_unstarted_activity_in_the_closing_batch,
+    paused_activity_paths,
 )
 
 

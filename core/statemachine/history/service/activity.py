@@ -37,6 +37,11 @@ Rules (docs/temporal-semantics.md#activity; `service/history/workflow/mutable_st
   only after a cancel request. A cancel request of an activity not running cancels it
   at once, in the same batch.
 - Every close schedules a workflow task if none is pending.
+- An operator's pause (activity_ops.py) is a flag on the record, not a state: while it
+  is set no timer of the activity fires, and a running attempt's retryable failure
+  counts the attempt and waits without a retry timer (the "paused" and "paused retry"
+  rows; LoadAndSortActivityTimers in timer_sequence.go, RetryActivity in
+  mutable_state_impl.go).
 """
 
 from __future__ import annotations
@@ -119,7 +124,17 @@ R = fsm.Row
 
 
 def _rows() -> list[fsm.Row[PendingActivityState, ActivityInput]]:
+    # A paused activity has no timers: its timeouts and retry timer are not loaded
+    # while it is paused (LoadAndSortActivityTimers in service/history/workflow/
+    # timer_sequence.go; the retry timer's `ai.Paused` check in
+    # timer_queue_active_task_executor.go); unpausing arms them again (activity_ops.py).
+    timers = (_I.SCHEDULE_TO_START_TIMEOUT, _I.SCHEDULE_TO_CLOSE_TIMEOUT, _I.RETRY_TIMER)
     rows = [
+        R(s, t, s, guard="paused", handler="ignore_paused_timer")
+        for s in (_S.SCHEDULED, _S.STARTED, _S.CANCEL_REQUESTED, _S.BACKOFF)
+        for t in (*timers, *_ATTEMPT_TIMERS)
+    ]
+    rows += [
         R(_S.SCHEDULED, _I.RECORD_STARTED, _S.SCHEDULED, guard="stale stamp", handler="obsolete"),
         R(_S.SCHEDULED, _I.RECORD_STARTED, _S.STARTED, handler="start"),
         R(
@@ -184,6 +199,10 @@ def _rows() -> list[fsm.Row[PendingActivityState, ActivityInput]]:
         ]
         if s is _S.STARTED:  # no retry once a cancel was requested (retry.go)
             rows += [
+                # A retryable failure of a paused activity counts the attempt and waits,
+                # without a retry timer and whatever the policy's attempts or deadline
+                # say, for the unpause (RetryActivity, mutable_state_impl.go).
+                R(s, _I.RESPOND_FAILED, _S.BACKOFF, guard="paused retry", handler="retry_paused"),
                 R(s, _I.RESPOND_FAILED, _S.BACKOFF, guard="retry allowed", handler="retry"),
                 *(
                     R(s, t, _S.BACKOFF, guard="retry allowed", handler="retry")
@@ -388,6 +407,11 @@ GUARDS: dict[str, Callable[[Call], bool]] = {
     "stale token": lambda call: _token_attempt(call.request) != call.record().attempt,
     "same request": _same_request,
     "heartbeat recent": _heartbeat_recent,
+    "paused": lambda call: call.record().pause is not None,
+    "paused retry": lambda call: (
+        call.record().pause is not None
+        and retry_decision(call)[1] is not RetryState.NON_RETRYABLE_FAILURE
+    ),
     "retry allowed": lambda call: retry_decision(call)[0] is not None,
     "no time to retry": lambda call: retry_decision(call)[1] is RetryState.TIMEOUT,
 }

@@ -165,11 +165,23 @@ def _heartbeat(call: Call) -> Reply:
         call.txn,
         replace(info, last_heartbeat_time=call.txn.now, heartbeat_details=request.details),
     )
-    return Heartbeat(cancel_requested=info.cancel_requested_event_id != 0)
+    # The reply also tells whether an operator paused or reset the activity
+    # (service/history/api/recordactivitytaskheartbeat/api.go).
+    return Heartbeat(
+        cancel_requested=info.cancel_requested_event_id != 0,
+        activity_paused=info.pause is not None,
+        activity_reset=info.reset,
+    )
 
 
-def _write_started(txn: Txn, info: ActivityInfo) -> int:
-    """ActivityTaskStarted for the closing attempt (returns -123 if buffered)."""
+def _write_started(txn: Txn, info: ActivityInfo, worker_version: Opaque | None = None) -> int:
+    """ActivityTaskStarted for the closing attempt (returns -123 if buffered).
+
+    Its `workerVersion` is the stamp of the request that closes the attempt, not the
+    poller's: a completion's or a failure's, none for a timeout or a cancel
+    (`addStartedEventForTransientActivity`, called by AddActivityTaskCompletedEvent,
+    AddActivityTaskFailedEvent, AddActivityTaskTimedOutEvent and
+    AddActivityTaskCanceledEvent in service/history/workflow/mutable_state_impl.go)."""
     return txn.add(
         E.ACTIVITY_TASK_STARTED,
         ActivityTaskStartedEventAttributes(
@@ -178,7 +190,7 @@ def _write_started(txn: Txn, info: ActivityInfo) -> int:
             request_id=info.request_id,
             attempt=info.attempt,
             last_failure=info.last_failure,
-            worker_version=info.worker_version,
+            worker_version=worker_version,
         ),
     )
 
@@ -192,7 +204,7 @@ def _closed(txn: Txn, info: ActivityInfo) -> Reply:
 def _complete(call: Call) -> Reply:
     info, request = call.record(), call.request
     assert isinstance(request, RespondActivityTaskCompleted)
-    started = _write_started(call.txn, info)
+    started = _write_started(call.txn, info, request.worker_version)
     call.txn.add(
         E.ACTIVITY_TASK_COMPLETED,
         ActivityTaskCompletedEventAttributes(
@@ -211,7 +223,7 @@ def _fail(call: Call) -> Reply:
     # The final attempt's Started carries the failure of the attempt before it, as on
     # any other close (addStartedEventForTransientActivity in
     # service/history/workflow/mutable_state_impl.go writes ai.RetryLastFailure).
-    started = _write_started(call.txn, info)
+    started = _write_started(call.txn, info, request.worker_version)
     call.txn.add(
         E.ACTIVITY_TASK_FAILED,
         ActivityTaskFailedEventAttributes(
@@ -242,6 +254,8 @@ def _retry_later(call: Call) -> Reply:
         assert isinstance(request, ActivityTimeoutTask)
         kind = request.timeout_type
         failure = timeout_failure(TIMEOUT_MESSAGE.format(TIMEOUT_NAME[kind]), kind)
+    if info.reset_heartbeats:  # ResetActivity asked for a fresh start of the details
+        details = None
     retried = replace(
         info,
         attempt=info.attempt + 1,
@@ -254,11 +268,39 @@ def _retry_later(call: Call) -> Reply:
         last_heartbeat_time=0,
         heartbeat_details=details,
         backoff=True,
+        # UpdateActivityInfoForRetries (service/history/workflow/activity.go) clears
+        # ResetActivity's marks as the next attempt is scheduled.
+        reset=False,
+        reset_heartbeats=False,
     )
     put(txn, retried)
     txn.task(
         ActivityRetryTask(info.scheduled_event_id, retried.attempt, retried.stamp, txn.now + delay)
     )
+    return Ok()
+
+
+def _retry_paused(call: Call) -> Reply:
+    """A paused activity failed: the next attempt is counted and the failure kept, but
+    no retry timer is armed until it is unpaused (RetryActivity's paused branch,
+    service/history/workflow/mutable_state_impl.go, which also keeps the heartbeat)."""
+    info, request = call.record(), call.request
+    assert isinstance(request, RespondActivityTaskFailed)
+    details = info.heartbeat_details
+    if request.last_heartbeat_details is not None:  # saved as progress first
+        details = request.last_heartbeat_details
+    paused = replace(
+        info,
+        attempt=info.attempt + 1,
+        stamp=info.stamp + 1,
+        started=False,
+        started_time=0,
+        request_id="",
+        last_failure=request.failure,
+        heartbeat_details=details,
+        backoff=True,
+    )
+    put(call.txn, paused)
     return Ok()
 
 
@@ -389,6 +431,7 @@ HANDLERS: dict[str, Callable[[Call], Reply]] = {
     "complete": _complete,
     "fail": _fail,
     "retry": _retry_later,
+    "retry_paused": _retry_paused,
     "reschedule": _reschedule,
     "recheck_heartbeat": _recheck_heartbeat,
     "time_out": _time_out,
@@ -408,6 +451,7 @@ HANDLERS: dict[str, Callable[[Call], Reply]] = {
         ErrorKind.INVALID_ARGUMENT, "BAD_REQUEST_CANCEL_ACTIVITY_ATTRIBUTES"
     ),
     "ignore_stale_timer": lambda call: stale_timer_error(call.request),
+    "ignore_paused_timer": lambda call: stale_timer_error(call.request),
 }
 
 

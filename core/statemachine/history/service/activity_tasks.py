@@ -64,6 +64,22 @@ def started_tasks(info: ActivityInfo, now: int) -> tuple[Task, ...]:
     )
 
 
+def resumed_attempt_tasks(info: ActivityInfo) -> tuple[Task, ...]:
+    """The start-to-close and heartbeat timers of a running attempt armed again (after
+    an unpause, which drops the timers a pause let pass): due when they were due, from
+    the attempt's start and its last heartbeat, at once if that has passed."""
+    last_beat = info.last_heartbeat_time or info.started_time
+    kinds = (
+        (TimeoutType.START_TO_CLOSE, info.start_to_close_timeout, info.started_time),
+        (TimeoutType.HEARTBEAT, info.heartbeat_timeout, last_beat),
+    )
+    return tuple(
+        ActivityTimeoutTask(info.scheduled_event_id, kind, info.attempt, info.stamp, since + span)
+        for kind, span, since in kinds
+        if span
+    )
+
+
 def deadline(info: ActivityInfo) -> int:
     """The schedule-to-close deadline (0: none)."""
     if not info.schedule_to_close_timeout:

@@ -17,6 +17,7 @@ from core.requests import (
     Error,
     FireTimer,
     Heartbeat,
+    PauseActivity,
     RecordActivityTaskHeartbeat,
     RecordActivityTaskStarted,
     RecordChildExecutionCompleted,
@@ -26,6 +27,7 @@ from core.requests import (
     RecordWorkflowTaskStarted,
     Request,
     RequestCancelWorkflowExecution,
+    ResetActivity,
     ResetStickyTaskQueue,
     RespondActivityTaskCanceled,
     RespondActivityTaskCompleted,
@@ -37,6 +39,7 @@ from core.requests import (
     StartWorkflowExecution,
     TerminateWorkflowExecution,
     TimerTask,
+    UnpauseActivity,
     UpdateWorkflowExecution,
     UserTimerTask,
     WorkflowRunTimeoutTask,
@@ -45,6 +48,7 @@ from core.requests import (
 from core.statemachine.history.limits import DEFAULT_LIMITS, Limits
 from core.statemachine.history.service import (
     activity,
+    activity_ops,
     chain,
     child,
     commands,
@@ -160,6 +164,8 @@ def _dispatch(state: MutableState, request: Request, now: int, limits: Limits) -
         return update.update_workflow_execution(state, request, now)
     if isinstance(request, ResetStickyTaskQueue):
         return workflow_task.reset_sticky_task_queue(state, now)
+    if isinstance(request, (PauseActivity, UnpauseActivity, ResetActivity)):
+        return activity_ops.handle(state, request, now)
     return execution.start_again(state, request, now)
 
 

@@ -101,6 +101,18 @@ class WorkflowTaskInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class ActivityPause:
+    """Who paused an activity, when and why (persistence ActivityInfo.PauseInfo, set by
+    PauseActivity in service/history/workflow/activity.go); `request_id` makes a
+    repeated pause request a no-op."""
+
+    time: int
+    identity: str = ""
+    reason: str = ""
+    request_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class ActivityInfo:
     """A pending activity (persistence ActivityInfo).
 
@@ -134,6 +146,13 @@ class ActivityInfo:
     # Waiting for the retry timer of the next attempt.
     backoff: bool = False
     worker_version: Opaque | None = None
+    # Paused by an operator (service/activity_ops.py): None when not paused.
+    pause: ActivityPause | None = None
+    # ResetActivity's marks until the next attempt is scheduled (ActivityReset and
+    # ResetHeartbeats of persistence ActivityInfo): the running attempt's heartbeats
+    # are answered `activity_reset`, and the next attempt starts without details.
+    reset: bool = False
+    reset_heartbeats: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,6 +290,10 @@ class MutableState:
     # merged in (`payload.MergeMapOfPayload`); the size limits measure them (enforce.py).
     memo: Opaque | None = None
     search_attributes: Opaque | None = None
+    # The TemporalPauseInfo search attribute's entries ("property:activityType=T" for
+    # each type with a paused activity), set when an activity's pause changes
+    # (`updatePauseInfoSearchAttribute` in mutable_state_impl.go); empty: absent.
+    pause_search_attribute: tuple[str, ...] = ()
     # ExecutionStats.HistorySize: the bytes of history the store has written for the run.
     # The service never computes it; the host that persists the events adds their size
     # (`enforce.persisted`). LIMIT-HISTORY-SIZE compares it with the limit.
@@ -292,6 +315,10 @@ class MutableState:
     # The start's completion callbacks (a Nexus caller's), which a retried or continued
     # run is started with again (`getCompletionCallbacksAsProtoSlice`, workflow/util.go).
     completion_callbacks: Opaque | None = None
+    # The stamp of the last workflow task completion (`MostRecentWorkerVersionStamp`) and
+    # the `BuildIds` search attribute the completions built up (worker_versions.py).
+    most_recent_worker_version: Opaque | None = None
+    build_ids: tuple[str, ...] = ()
 
     @property
     def running(self) -> bool:

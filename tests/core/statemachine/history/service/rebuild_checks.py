@@ -61,6 +61,8 @@ COMPARED = frozenset(
         "cancel_requested",
         "last_completed_wft_started_event_id",
         "reset_points",  # Started's prev_auto_reset_points, one more per build's completion
+        "most_recent_worker_version",  # the last WorkflowTaskCompleted's workerVersion
+        "build_ids",  # BuildIds, from every WorkflowTaskCompleted's workerVersion
         "timers",
         "children",
         "signals_out",
@@ -80,6 +82,7 @@ BLIND = {
     "signal_request_ids": "kept in mutable state only, never in an event",
     "reset_run_id": "set on a reset's base run, written to no event",
     "history_size": "the store's count of the bytes it wrote, reported by the host",
+    "pause_search_attribute": "PauseActivity and UnpauseActivity write no event",
 }
 # The parts of pending entities the history determines.
 ACTIVITY_COMPARED = (
@@ -108,6 +111,9 @@ ACTIVITY_BLIND = {
     "backoff": "a retry writes no event",
     "worker_version": "as started",
     "scheduled_time": "the current attempt's, moved by retries",
+    "pause": "PauseActivity and UnpauseActivity write no event",
+    "reset": "ResetActivity writes no event",
+    "reset_heartbeats": "ResetActivity writes no event",
 }
 WFT_COMPARED = (
     "scheduled_event_id",
