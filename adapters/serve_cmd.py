@@ -1,7 +1,8 @@
 """`tmodel serve`: run the model as a Temporal gRPC server on 127.0.0.1.
 
 `tmodel serve [--address 127.0.0.1:7233] [--namespace NAME ...] [--time-skipping]
-[--seed N] [--faults LIST|swarm] [--json-report FILE] [--store PATH] [--auth FILE] [--archive DIR]`
+[--timer-shift SECONDS] [--seed N] [--faults LIST|swarm] [--json-report FILE]
+[--store PATH] [--auth FILE] [--archive DIR]`
 serves until interrupted (SIGINT or SIGTERM end it cleanly: exit 0, or 1 if the
 invariant report found a violation). A bad address, a port in use, a non-loopback host, a bad auth
 file or a store that cannot be used is bad input: one line, exit 2.
@@ -33,6 +34,8 @@ from core.errors import BadInput
 from sim.config import FAULT_KINDS
 
 EXIT_FOUND = 1
+DAY_SECONDS = 86_400
+DEV_SERVER_SHIFT = 1_000_000_000  # ns: history.timerProcessorMaxTimeShift (timer_shift.py)
 EXIT_BAD_INPUT = 2
 LIVE_KINDS = tuple(kind for kind in FAULT_KINDS if kind != "worker-crash")  # chaos.py's
 # The mutants that break the server itself (skip-replay breaks a simulated worker).
@@ -64,6 +67,17 @@ def add_parser(commands: Any) -> None:
         "--time-skipping",
         action="store_true",
         help="jump the clock to the next timer whenever no task is in flight",
+    )
+    parser.add_argument(
+        "--timer-shift",
+        type=_seconds,
+        default=DEV_SERVER_SHIFT,
+        metavar="SECONDS",
+        help="fire a timer (a user timer, a timeout, a retry or start backoff) no sooner "
+        "than SECONDS after its shard's queues last read, as the dev server does with "
+        "its history.timerProcessorMaxTimeShift: a 0.1 s timer started by a workflow "
+        "task fires about 1 s after that task was scheduled (default 1; 0: every timer "
+        "fires at its own time; time skipping always fires them at their time)",
     )
     parser.add_argument(
         "--search-attribute",
@@ -156,6 +170,17 @@ def _faults(text: str) -> tuple[str, ...] | str:
     return kinds
 
 
+def _seconds(text: str) -> int:
+    """A duration in seconds (at least 0, at most a day) as nanoseconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 <= value <= DAY_SECONDS:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"must be from 0 to {DAY_SECONDS} seconds: {text!r}")
+    return round(value * 1e9)
+
+
 def _check_address(address: str) -> str | None:
     host, sep, port = address.rpartition(":")
     if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
@@ -172,6 +197,7 @@ class Options:
     address: str = "127.0.0.1:7233"
     namespaces: tuple[str, ...] = ("default",)
     time_skipping: bool = False
+    timer_shift: int = DEV_SERVER_SHIFT  # ns; unused with time skipping
     locked: bool = False  # time skipping starts locked (tmodel-test-server)
     hold_system_info: bool = False  # GetSystemInfo waits for the model (tmodel-test-server)
     seed: int = 0
@@ -214,6 +240,7 @@ async def serve(options: Options) -> int:
             options.mutant,
             options.faults,
             options.archive,
+            0 if options.time_skipping else options.timer_shift,
         )
     except loaded.StoreError as exc:
         print(f"tmodel serve: {exc}", file=sys.stderr)
@@ -280,6 +307,7 @@ def _options(args: argparse.Namespace) -> Options:
         address=args.address,
         namespaces=namespaces,
         time_skipping=args.time_skipping,
+        timer_shift=args.timer_shift,
         seed=args.seed,
         search_attributes=tuple(args.search_attribute or ()),
         auth=auth,

@@ -43,6 +43,7 @@ from sim.server import SHARDS, ServerCluster
 from .convert import event_proto
 from .kernel import LiveKernel
 from .store import DurablePersistence, Opened, open_store
+from .timer_shift import TimerShift
 from .watch import LiveMonitor, Waiters
 
 GATEWAY = "gateway"  # the node the gRPC frontend speaks as
@@ -101,6 +102,7 @@ class Runtime:
         locked: bool = False,
         store: str | None = None,
         mutant: str | None = None,
+        timer_shift: int = 0,
     ) -> None:
         self.kernel = LiveKernel(seed, time_skipping)
         self.kernel.locks = 1 if locked else 0
@@ -126,8 +128,11 @@ class Runtime:
         self.gateway = Gateway(GATEWAY, self.kernel, self.net, self.faults)
         self.persistence = self.cluster.persistence
         self.persistence.on_commit = self._on_commit
+        # timers late as on the dev server (timer_shift.py); time skipping fires them exactly
+        keys = TimerShift(self.kernel, timer_shift) if timer_shift and not time_skipping else None
         for host in self.cluster.history.values():
             host.stamp_task_ids = True
+            host.task_keys = keys
         self.open_runs: dict[str, RunRecord] = {}
         self.waiters = Waiters()
         # activities inside `waiting`, by (run id, scheduled event id): the run each watches

@@ -160,11 +160,12 @@ class Server:
         mutant: str | None = None,
         faults: Spec | None = None,
         archive: str | None = None,
+        timer_shift: int = 0,
     ) -> None:
         self.address = address
         self.seed = seed
         self.started = time.monotonic()
-        self.runtime = Runtime(namespaces, time_skipping, seed, locked, store, mutant)
+        self.runtime = Runtime(namespaces, time_skipping, seed, locked, store, mutant, timer_shift)
         self.faults = LiveFaults(self.runtime, faults, seed) if faults is not None else None
         self.frontend = Frontend(self.runtime, list(namespaces))
         self.frontend.auth = auth

@@ -64,6 +64,7 @@ from sim.persistence import (
 )
 
 if TYPE_CHECKING:
+    from sim.nodes.task_keys import TaskKeys
     from sim.retention import Retention
 
 # isinstance's type tuples, built once (`A | B` builds a union at every call)
@@ -100,6 +101,7 @@ class HistoryHost(Base):
         self.requests = 0
         self.stamp_task_ids = False
         self.retention: Retention | None = None  # the cluster's, when it has a retention
+        self.task_keys: TaskKeys | None = None  # serve's timer latency (sim/nodes/task_keys.py)
 
     # -- membership -------------------------------------------------------------------
     def crash(self) -> None:
@@ -281,6 +283,8 @@ class HistoryHost(Base):
         if isinstance(result, shardlib.WriteOk):
             for m in mutations:
                 sh.cache[m.run_id] = (m.state, m.expected_version + 1)
+            if self.task_keys is not None:
+                self.task_keys.written(sh.ctx.shard_id, outbox)
             for task in outbox:
                 self._process(sh, task)
             return reply, True
@@ -451,6 +455,8 @@ class HistoryHost(Base):
             self._push(shard_id, range_id, task)
         elif isinstance(t, rq.TimerTask):
             due = t.fire_time - self.faults.skew.get(self.name, 0)
+            if self.task_keys is not None:
+                due = self.task_keys.fire_time(shard_id, task, due)
             self.kernel.at(due, self._fire, shard_id, range_id, task)
         elif isinstance(t, _RETENTION_TASKS):  # sim/retention.py
             if self.retention is not None:
@@ -540,6 +546,8 @@ class HistoryHost(Base):
             self._lose(sh)
 
     def _fire(self, shard_id: int, range_id: int, task: OutboxTask) -> None:
+        if self.task_keys is not None:
+            self.task_keys.fired(shard_id, task)
         if self.owned_pending(shard_id, range_id, task.task_id) is None:
             return
         t = task.task

@@ -14,11 +14,15 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+import uuid
 from datetime import timedelta
 
 from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.enums.v1 import UpdateWorkflowExecutionLifecycleStage
 from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.update.v1 import UpdateRef, WaitPolicy
 from temporalio.api.workflowservice.v1 import (
+    PollWorkflowExecutionUpdateRequest,
     PollWorkflowTaskQueueRequest,
     ResetStickyTaskQueueRequest,
 )
@@ -32,6 +36,7 @@ from temporalio.client import (
     WorkflowUpdateStage,
 )
 from temporalio.common import RetryPolicy
+from temporalio.service import RPCError, RPCStatusCode
 
 from adapters.conform.scenarios import activities as acts
 from adapters.conform.scenarios import workflows as wf
@@ -58,6 +63,7 @@ from adapters.conform.scenarios.context import (
 from adapters.dev_server import temporal_binary
 
 CLI_TIMEOUT = 60.0
+ADMITTED = UpdateWorkflowExecutionLifecycleStage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ADMITTED
 
 
 async def eager_start(ctx: Ctx) -> None:
@@ -148,33 +154,82 @@ async def schedule(ctx: Ctx) -> None:
 
 async def update_async(ctx: Ctx) -> None:
     """An update the client only waits to see accepted; it completes later, after a
-    signal releases it."""
-    async with ctx.worker():
-        handle = await ctx.start(wx.UpdatesLaterWorkflow.run)
-        held = await handle.start_update(
-            wx.UpdatesLaterWorkflow.hold, 3, wait_for_stage=WorkflowUpdateStage.ACCEPTED
+    signal releases it. Admitted before the worker polls (see update_failed)."""
+    handle = await ctx.start(wx.UpdatesLaterWorkflow.run)
+    update_id = str(uuid.uuid4())  # as the SDK draws one
+    accepted = asyncio.ensure_future(
+        handle.start_update(
+            wx.UpdatesLaterWorkflow.hold,
+            3,
+            id=update_id,
+            wait_for_stage=WorkflowUpdateStage.ACCEPTED,
         )
-        await handle.signal(wx.UpdatesLaterWorkflow.release)
-        if await held.result() != 6:
-            raise ScenarioFailed("the held update returned the wrong value")
-        await handle.signal(wx.UpdatesLaterWorkflow.finish)
-        await settle(handle)
+    )
+    try:
+        await _admitted(ctx, update_id)
+        async with ctx.worker():
+            held = await accepted
+            await handle.signal(wx.UpdatesLaterWorkflow.release)
+            if await held.result() != 6:
+                raise ScenarioFailed("the held update returned the wrong value")
+            await handle.signal(wx.UpdatesLaterWorkflow.finish)
+            await settle(handle)
+    finally:
+        accepted.cancel()
     await ctx.capture_handle(handle, COMPLETED)
 
 
 async def update_failed(ctx: Ctx) -> None:
     """An update accepted by the workflow whose handler then fails (after an activity):
-    WorkflowExecutionUpdateCompleted carries a failure outcome."""
-    async with ctx.worker():
-        handle = await ctx.start(wx.UpdatesLaterWorkflow.run)
-        try:
-            await handle.execute_update(wx.UpdatesLaterWorkflow.explode, "deliberate")
-            raise ScenarioFailed("the failing update succeeded")
-        except WorkflowUpdateFailedError:
-            pass  # the handler's failure, as intended
-        await handle.signal(wx.UpdatesLaterWorkflow.finish)
-        await settle(handle)
+    WorkflowExecutionUpdateCompleted carries a failure outcome.
+
+    The update is admitted before any worker polls, so the run's first workflow task
+    carries it (UpdateAccepted right after that task completes), as in the real server's
+    recorded run. With the worker already polling, whether the update or the worker's
+    poll comes first is a race: a server that hands out the first task sooner than the
+    dev server (45 ms in that recording) delivers the update with a second task."""
+    handle = await ctx.start(wx.UpdatesLaterWorkflow.run)
+    update_id = str(uuid.uuid4())  # as the SDK draws one
+    update = asyncio.ensure_future(
+        handle.execute_update(wx.UpdatesLaterWorkflow.explode, "deliberate", id=update_id)
+    )
+    try:
+        await _admitted(ctx, update_id)
+        async with ctx.worker():
+            try:
+                await update
+                raise ScenarioFailed("the failing update succeeded")
+            except WorkflowUpdateFailedError:
+                pass  # the handler's failure, as intended
+            await handle.signal(wx.UpdatesLaterWorkflow.finish)
+            await settle(handle)
+    finally:
+        update.cancel()
     await ctx.capture_handle(handle, COMPLETED)
+
+
+async def _admitted(ctx: Ctx, update_id: str) -> None:
+    """Wait until the server has admitted the update: until then PollWorkflowExecutionUpdate
+    answers NotFound (service/history/api/pollupdate/api.go)."""
+    request = PollWorkflowExecutionUpdateRequest(
+        namespace=ctx.client.namespace,
+        update_ref=UpdateRef(
+            workflow_execution=WorkflowExecution(workflow_id=ctx.workflow_id),
+            update_id=update_id,
+        ),
+        wait_policy=WaitPolicy(lifecycle_stage=ADMITTED),
+    )
+
+    async def admitted() -> bool:
+        try:
+            await ctx.client.workflow_service.poll_workflow_execution_update(request)
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.NOT_FOUND:
+                raise
+            return False
+        return True
+
+    await poll_until(admitted, f"update {update_id} to be admitted")
 
 
 async def _child_scenario(

@@ -147,14 +147,6 @@ def test_the_later_scenarios_run_on_serve_but_for_its_named_gaps(
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="one difference left (2026-12-06): in update-failed.json the real server "
-    "delivered the update with the run's first workflow task (event 5 UPDATE_ACCEPTED); "
-    "on tmodel serve the worker took that task before the update was admitted, so a "
-    "second task is scheduled (event 5 WORKFLOW_TASK_SCHEDULED); not yet diagnosed "
-    "whether this is the race or the model",
-)
 def test_the_later_served_histories_equal_the_real_servers(later: tuple[Path, str]) -> None:
     out, _ = later
     manifest = json.loads((FIXTURES / "manifest.json").read_text(encoding="utf-8"))
