@@ -125,9 +125,7 @@ def user_timer_fired(state: MutableState, task: UserTimerTask, now: int) -> Outc
     return unchanged(state, reply) if txn.untouched else finish(txn, reply)
 
 
-def start(
-    txn: Txn, timer_id: str, start_to_fire_timeout: int | None, completed_id: int
-) -> None:
+def start(txn: Txn, timer_id: str, start_to_fire_timeout: int | None, completed_id: int) -> None:
     """StartTimer (its attributes validated by command_handlers.py); the event keeps the
     timeout as given, unset included (`AddTimerStartedEvent` in mutable_state_impl.go)."""
     started = txn.append(
