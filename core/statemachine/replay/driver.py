@@ -30,6 +30,10 @@ from core.statemachine.replay.entity import Activation
 from core.statemachine.replay.matching import RECORDED_EVENTS, in_batch
 
 E = EventType
+# Members read once: reading one off its enum class runs through EnumType's attribute
+# hook, several times slower than reading a module global, and these are read per event.
+_WFT_STARTED = E.WORKFLOW_TASK_STARTED
+_WFT_COMPLETED = E.WORKFLOW_TASK_COMPLETED
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,11 +55,11 @@ class ReplayResult:
 def slices(history: Sequence[HistoryEvent]) -> list[Slice]:
     out: list[Slice] = []
     for i, event in enumerate(history):
-        if event.event_type is not E.WORKFLOW_TASK_STARTED:
+        if event.event_type is not _WFT_STARTED:
             continue
         if i + 1 == len(history):
             out.append(Slice(i, (), True))
-        elif history[i + 1].event_type is E.WORKFLOW_TASK_COMPLETED:
+        elif history[i + 1].event_type is _WFT_COMPLETED:
             j = i + 2
             while j < len(history) and (
                 history[j].event_type in RECORDED_EVENTS or in_batch(history[j], history[j - 1])
