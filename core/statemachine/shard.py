@@ -265,8 +265,9 @@ def conditional_write(store: StoreState, write: Write) -> tuple[StoreState, Writ
         return store, ShardOwnershipLost(write.shard_id, write.range_id, row.range_id)
     namespace_id, workflow_id, run_id = write.namespace_id, write.workflow_id, write.run_id
     executions = store.executions
-    index = -1
-    for i, r in enumerate(executions):
+    index = i = -1
+    for r in executions:
+        i += 1
         if r.run_id == run_id and r.workflow_id == workflow_id and r.namespace_id == namespace_id:
             index = i
             break
@@ -275,7 +276,11 @@ def conditional_write(store: StoreState, write: Write) -> tuple[StoreState, Writ
         return store, ConditionFailed(write.expected_version, actual)
     record = ExecutionRecord(namespace_id, workflow_id, run_id, actual + 1, write.next_event_id)
     if index >= 0:
-        records = (*executions[:index], record, *executions[index + 1 :])
+        records = (
+            (record,)
+            if len(executions) == 1
+            else (*executions[:index], record, *executions[index + 1 :])
+        )
     else:
         records = tuple(sorted((*executions, record), key=_record_key))
     return StoreState(store.shards, records), WriteOk(actual + 1)
