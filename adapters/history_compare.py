@@ -8,9 +8,10 @@ value that differs. The list (`LEGITIMATE`) is the documented contract; each ent
 why the value legitimately differs.
 
 - Values are blanked but the field must still be present on both sides (`VALUE_ONLY`).
-- Identifiers (run ids, namespace ids, update ids, request ids, sticky queue names)
-  are renamed consistently: the n-th new id met in one history must meet the n-th new id
-  in the other, everywhere it reappears, so an id written in the wrong place is caught.
+- Identifiers (run ids, namespace ids, update ids, request ids, sticky queue names,
+  worker build ids) are renamed consistently: the n-th new id met in one history must
+  meet the n-th new id in the other, everywhere it reappears, so an id written in the
+  wrong place is caught.
 - SDK flag lists compare as sets, and the timestamps a local activity's marker carries
   inside its payload are blanked.
 - `ordered=False` (for scenarios whose event order is decided by a race between workers,
@@ -36,7 +37,6 @@ LEGITIMATE: dict[str, str] = {
     "identity": "the name of the worker or client process (pid@host)",
     "historySizeBytes": "the encoded size of the history so far, which depends on the "
     "lengths of ids and timestamps",
-    "buildId": "the SDK's build id, a checksum of the worker's code and environment",
     "stackTrace": "file paths and line numbers of the worker's installation",
     "firstWorkflowTaskBackoff": "for a continued or retried run, the time left of the "
     "1 s minimum between a chain's runs, which depends on how long the last run took",
@@ -52,14 +52,6 @@ LEGITIMATE: dict[str, str] = {
 # scaled by a random jitter in [0.8, 1) (getStartToCloseTimeout).
 JITTERED_ATTEMPT = 4
 VALUE_ONLY = frozenset(LEGITIMATE)
-# Fields the real server writes only because it declares a capability `tmodel serve`
-# does not (GetSystemInfo `build_id_based_versioning`: the SDK then sends its build id
-# with every poll and completion): they may be missing from the produced history.
-CAPABILITY_ONLY: dict[str, str] = {
-    "workerVersion": "the worker's build id stamp, sent only to servers that declare "
-    "build-id-based versioning",
-    "buildId": "the build id in an auto-reset point, known only from that stamp",
-}
 # Fields whose values are identifiers drawn by each server or client: renamed
 # consistently rather than ignored.
 ID_FIELDS = frozenset(
@@ -78,6 +70,9 @@ ID_FIELDS = frozenset(
         "acceptedRequestMessageId",
         "inboundUpdateId",
         "endpointId",  # a Nexus endpoint's id, drawn when the endpoint is created
+        # a worker's build id (workerVersion, reset points): unless the worker names one,
+        # the SDK's checksum of the worker's code and environment
+        "buildId",
     }
 )
 FLAG_LISTS = frozenset({"coreUsedFlags", "langUsedFlags"})
@@ -144,7 +139,7 @@ def normalise(event: Any, ids: _Ids, ignore: frozenset[str] = frozenset()) -> An
                 value = dict(value, name=ids.name(value["name"]))
             out = {}
             for k, v in value.items():
-                if k in CAPABILITY_ONLY or k in ignore:
+                if k in ignore:
                     continue
                 out[k] = ANY if (jittered and k == "startToCloseTimeout") else walk(v, k)
             return out

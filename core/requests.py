@@ -348,6 +348,9 @@ class RespondActivityTaskCompleted:
     token: ActivityTaskToken
     result: Opaque | None = None
     identity: str = ""
+    # The worker's build id stamp (temporal.api.common.v1.WorkerVersionStamp), which the
+    # attempt's ActivityTaskStarted, written with this close, carries.
+    worker_version: Opaque | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,6 +363,7 @@ class RespondActivityTaskFailed:
     # The attempt's last heartbeat details, which a worker that throttles heartbeats sends
     # with the failure; kept as the activity's progress, so the retry reads them.
     last_heartbeat_details: Opaque | None = None
+    worker_version: Opaque | None = None  # as RespondActivityTaskCompleted's
 
 
 @dataclass(frozen=True, slots=True)

@@ -78,7 +78,7 @@ class Ledger:
     def delivered(self, kind: str, run_id: str, scheduled_event_id: int, attempt: int) -> None:
         """A worker received this attempt started; a repeat without a cause is reported."""
         key = (kind, run_id, scheduled_event_id)
-        now = (self.causes[key], self.disturbances())
+        now = (self.causes.get(key, 0), self.disturbances())  # causes[key], not stored
         before = self.last.get((key, attempt))
         self.last[key, attempt] = now
         if before == now:

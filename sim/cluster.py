@@ -87,7 +87,8 @@ class Cluster(ServerCluster):
         net = Network(kernel, faults)
         self.code = self.workload.code()
         monitor = Monitor(kernel, replay_check(self.code))
-        monitor.ledger.disturbances = lambda: sum(faults.injected[k] for k in DISTURBANCES)
+        injected = faults.injected.get  # a Counter: a kind not injected yet counts 0
+        monitor.ledger.disturbances = lambda: sum([injected(k, 0) for k in DISTURBANCES])
         super().__init__(kernel, faults, net, monitor, config.mutant)
         self.retention = self._retention(config)
         b = self.workload.behaviour

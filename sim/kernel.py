@@ -16,7 +16,7 @@ import hashlib
 import heapq
 import random
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 MS = 1_000_000
 SECOND = 1_000 * MS
@@ -27,6 +27,29 @@ T0 = 1_767_225_600 * SECOND  # 2026-01-01T00:00:00Z: virtual time starts here
 Event = tuple[int, Callable[..., None], tuple[Any, ...]]
 SEQ_BITS = 40  # a run schedules far fewer than 2**40 events
 _push = heapq.heappush
+
+
+class Addressee(Protocol):
+    """What a message is addressed to: a node that may be down or restarted since."""
+
+    up: bool
+    epoch: int
+
+
+def deliver(node: Addressee, epoch: int, fn: Callable[..., None], args: tuple[Any, ...]) -> None:
+    """A message's arrival: `fn(*args)` if `node` is up and still in incarnation `epoch`
+    (a restart bumps the epoch, so messages sent to the old incarnation are lost).
+
+    The network schedules every message as this call; `Kernel.run` recognises it and
+    makes the same check in its loop rather than calling it (one Python call fewer per
+    message), so the same calls run in the same order either way.
+    """
+    if node.up and node.epoch == epoch:
+        fn(*args)
+
+
+# A message: the node it is addressed to, that node's epoch when it was sent, the call.
+Message = tuple[Addressee, int, Callable[..., None], tuple[Any, ...]]
 
 
 class Kernel:
@@ -54,6 +77,16 @@ class Kernel:
         self._seq += 1
         now = self.now
         _push(self._queue, ((now + delay if delay > 0 else now) << SEQ_BITS | self._seq, fn, args))
+
+    def deliver_after(self, delay: int, message: Message) -> None:
+        """Deliver `message` `delay` ns from now: ``after(delay, deliver, *message)``
+        with the message's tuple used as it is (no variadic call, no repacking)."""
+        self._seq += 1
+        now = self.now
+        _push(
+            self._queue,
+            ((now + delay if delay > 0 else now) << SEQ_BITS | self._seq, deliver, message),
+        )
 
     def jitter(self, low: int, high: int) -> int:
         """A uniform delay in [low, high] ns.
@@ -87,6 +120,11 @@ class Kernel:
             key, fn, args = pop(queue)
             self.now = key >> SEQ_BITS
             self.steps += 1
-            fn(*args)
+            if fn is deliver:  # `deliver` written out: most events are messages
+                node, epoch, fn, args = args
+                if node.up and node.epoch == epoch:
+                    fn(*args)
+            else:
+                fn(*args)
             if stop is not None and (self.steps & 63) == 0 and stop():
                 return

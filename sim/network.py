@@ -60,14 +60,9 @@ class Network:
             if rate > 0.0 and random() < rate:
                 faults.injected["delay"] += 1
                 delay += int(random() * (faults.delay_max + 1))
-        kernel.after(delay, self._deliver, node, node.epoch, fn, args)
+        message = (node, node.epoch, fn, args)
+        kernel.deliver_after(delay, message)
         rate = rates["duplicate"]
         if rate > 0.0 and random() < rate:
             faults.injected["duplicate"] += 1
-            again = delay + low + int(random() * (high - low + 1))
-            kernel.after(again, self._deliver, node, node.epoch, fn, args)
-
-    @staticmethod
-    def _deliver(node: Node, epoch: int, fn: Callable[..., None], args: tuple[Any, ...]) -> None:
-        if node.up and node.epoch == epoch:
-            fn(*args)
+            kernel.deliver_after(delay + low + int(random() * (high - low + 1)), message)

@@ -32,6 +32,8 @@ from core.statemachine.history.service.state import MutableState
 from sim.core_copy import conditional_write_without_fence
 from sim.faults import Faults
 
+WRITE_OK = shardlib.WriteOk(0)  # what a write that went through returns (a value: shared)
+
 
 @dataclass(slots=True)
 class RunRecord:
@@ -162,9 +164,14 @@ class Persistence:
         for m in mutations:
             record = runs.get(m.run_id)
             if record is not None:
-                key = (m.state.namespace, m.workflow_id, m.run_id)
                 records.append(
-                    shardlib.ExecutionRecord(*key, record.version, record.state.next_event_id)
+                    shardlib.ExecutionRecord(
+                        m.state.namespace,
+                        m.workflow_id,
+                        m.run_id,
+                        record.version,
+                        record.state.next_event_id,
+                    )
                 )
         if len(records) > 1:
             records.sort(key=record_key)
@@ -175,7 +182,7 @@ class Persistence:
         result = check_transaction(store, ctx, mutations, write)
         if not isinstance(result, shardlib.WriteOk):
             return result
-        row_range = self.range_id(ctx.shard_id)
+        row_range = shardlib.shard_record(self.shards, ctx.shard_id).range_id  # range_id()
         for m in mutations:
             record = runs.get(m.run_id)
             if record is None:
@@ -193,7 +200,7 @@ class Persistence:
             box[task.task_id] = task
         if self.on_commit is not None:
             self.on_commit(Commit(ctx.shard_id, ctx.range_id, row_range), mutations)
-        return shardlib.WriteOk(0)
+        return WRITE_OK
 
     def add_tasks(self, ctx: shardlib.ShardContext, tasks: tuple[OutboxTask, ...]) -> bool:
         """Add tasks to a shard's outbox alone (Temporal's AddHistoryTasks), fenced by
@@ -271,7 +278,7 @@ def check_transaction(
     """Each run's part of a transaction through `write` (the core's `conditional_write`)
     against `store` (the shard rows and the records the transaction touches), in order:
     the first refusal, else the last WriteOk."""
-    result: shardlib.WriteResult = shardlib.WriteOk(0)
+    result: shardlib.WriteResult = WRITE_OK
     for m in mutations:
         fenced = shardlib.Write(
             ctx.shard_id,

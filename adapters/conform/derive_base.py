@@ -160,11 +160,13 @@ class DriverBase:
             self.start_final_attempt(started, now)
         token = self.activity_token(sid)
         t = event.event_type
+        # the closing worker's stamp, which the server wrote on the Started event
+        stamp = attrs(started).worker_version if started is not None else None
         if t is E.ACTIVITY_TASK_COMPLETED:
-            self.send(rq.RespondActivityTaskCompleted(token, a.result, a.identity), now)
+            self.send(rq.RespondActivityTaskCompleted(token, a.result, a.identity, stamp), now)
         elif t is E.ACTIVITY_TASK_FAILED:
             final = a.retry_state is RetryState.NON_RETRYABLE_FAILURE
-            self.send(activity_failed(token, a.failure, a.identity, final), now)
+            self.send(activity_failed(token, a.failure, a.identity, final, stamp), now)
         elif t is E.ACTIVITY_TASK_CANCELED:
             self.send(rq.RespondActivityTaskCanceled(token, a.details, a.identity), now)
         else:

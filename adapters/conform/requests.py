@@ -34,6 +34,7 @@ from core.commands import (
 )
 from core.enums import CommandType, EventType, TimeoutType, WorkflowTaskFailedCause
 from core.events import HistoryEvent
+from core.opaque import Opaque
 from core.statemachine.history.service.reset import RESETTER
 
 E = EventType
@@ -87,21 +88,29 @@ def signal_request(a: Any) -> rq.SignalWorkflowExecution:
 
 
 def activity_failed(
-    token: rq.ActivityTaskToken, failure: Any, identity: str = "", final: bool = False
+    token: rq.ActivityTaskToken,
+    failure: Any,
+    identity: str = "",
+    final: bool = False,
+    worker_version: Opaque | None = None,
 ) -> rq.RespondActivityTaskFailed:
     """A worker's report of a failed attempt: the error type and the non-retryable flag
     are those of the failure's applicationFailureInfo, as the frontend reads them. A
     failure without that info cannot say; then `final` (the recorded retry state said
-    non-retryable) stands for the flag the worker must have sent."""
+    non-retryable) stands for the flag the worker must have sent. `worker_version` is
+    the worker's build id stamp."""
     info = failure_info(failure, "applicationFailureInfo")
     if info is None:
-        return rq.RespondActivityTaskFailed(token, failure, "", final, identity)
+        return rq.RespondActivityTaskFailed(
+            token, failure, "", final, identity, worker_version=worker_version
+        )
     return rq.RespondActivityTaskFailed(
         token,
         failure,
         str(info.get("type", "")),
         info.get("nonRetryable") is True,
         identity,
+        worker_version=worker_version,
     )
 
 

@@ -23,6 +23,7 @@ from temporalio.api.taskqueue.v1 import message_pb2 as tq_pb
 from temporalio.api.workflow.v1 import message_pb2 as workflow_pb
 from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 
+from core.statemachine.history.service.execution import reset_points_json
 from core.statemachine.history.service.state import MutableState
 from sim.persistence import RunRecord
 
@@ -118,6 +119,13 @@ async def describe_workflow_execution(
     state = run.state
     record = visibility.record_of(run)
     out = ws.DescribeWorkflowExecutionResponse(workflow_execution_info=execution_info(record))
+    shown = out.workflow_execution_info
+    # Describe alone shows these (visibility keeps neither): the run's auto-reset points
+    # and the stamp of its last workflow task completion (describeworkflow/api.go)
+    convert.fill(shown.auto_reset_points, reset_points_json(state.reset_points))
+    if state.most_recent_worker_version is not None:  # present even when empty
+        shown.most_recent_worker_version_stamp.SetInParent()
+        convert.fill(shown.most_recent_worker_version_stamp, state.most_recent_worker_version)
     config = out.execution_config
     config.task_queue.CopyFrom(_task_queue(state.task_queue))
     config.default_workflow_task_timeout.CopyFrom(convert.duration(state.workflow_task_timeout))

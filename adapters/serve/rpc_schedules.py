@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import dataclasses
 import struct
 from typing import Any
 
@@ -25,6 +26,10 @@ import grpc
 from google.protobuf import json_format
 from temporalio.api.common.v1 import message_pb2 as common_pb
 from temporalio.api.enums.v1 import workflow_pb2 as wf_enums
+from temporalio.api.enums.v1.task_queue_pb2 import (
+    TASK_QUEUE_KIND_NORMAL,
+    TASK_QUEUE_KIND_UNSPECIFIED,
+)
 from temporalio.api.schedule.v1 import message_pb2 as schedule_pb
 from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 
@@ -34,7 +39,9 @@ from core.errors import BadInput, BadPayload, Nondeterminism, PotentialDeadlock
 from core.opaque import JsonValue
 from core.schedule import api
 from core.schedule.api import FullUpdateRequest, StartScheduleArgs
+from core.schedule.calendar import SpecError
 from core.schedule.messages import Schedule, SchedulePatch
+from core.schedule.spec import canonicalize
 from core.schedule.workflow import SchedulerWorkflow
 from core.statemachine.replay import driver
 from core.statemachine.replay.definition import definition
@@ -63,9 +70,41 @@ def model_schedule(proto: schedule_pb.Schedule) -> Schedule:
         if start is not None:
             items = start.pop("input", {}).get("payloads", [])
             start["args"] = [payloads.from_payload(item) for item in items]
-        return Schedule.from_json(data)
+        schedule = Schedule.from_json(data)
     except (BadInput, BadPayload) as exc:
         raise errors.invalid(f"invalid schedule: {exc}") from None
+    # The frontend stores the spec in its canonical form (workflow_handler.go
+    # canonicalizeScheduleSpec: calendars and cron strings become structured calendars).
+    try:
+        spec = canonicalize(schedule.spec)
+    except SpecError as exc:
+        raise errors.invalid(f"Invalid schedule spec: {exc}") from None
+    return dataclasses.replace(schedule, spec=spec)
+
+
+def check_action(fe: Frontend, namespace: str, schedule: schedule_pb.Schedule) -> None:
+    """workflow_handler.go validateStartWorkflowArgsForSchedule, on the action's start:
+    a workflow type, a task queue name, no cron schedule, no id reuse policy other than
+    ALLOW_DUPLICATE, and search attributes the namespace defines (checked on a copy:
+    the action keeps them as given)."""
+    if not schedule.action.HasField("start_workflow"):
+        return
+    start = schedule.action.start_workflow
+    if not start.workflow_type.name:
+        raise errors.invalid("WorkflowType is not set on request.")
+    if not start.HasField("task_queue"):
+        raise errors.invalid("taskQueue is not set")
+    if not start.task_queue.name:
+        raise errors.invalid("missing task queue name")
+    if start.cron_schedule:
+        raise errors.invalid("Scheduled workflow must not contain CronSchedule")
+    if start.workflow_id_reuse_policy not in (
+        wf_enums.WORKFLOW_ID_REUSE_POLICY_UNSPECIFIED,
+        wf_enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+    ):
+        raise errors.invalid("Scheduled workflow must not contain WorkflowIDReusePolicy")
+    if start.HasField("search_attributes"):
+        rpc_executions.set_types(fe, namespace, copy.deepcopy(start.search_attributes))
 
 
 def proto_schedule(data: JsonValue) -> schedule_pb.Schedule:
@@ -77,7 +116,25 @@ def proto_schedule(data: JsonValue) -> schedule_pb.Schedule:
         args = start.pop("args", [])
         if isinstance(args, list) and args:
             start["input"] = {"payloads": [payloads.payload(a) for a in args]}
-    return convert.fill(schedule_pb.Schedule(), body)
+    out = convert.fill(schedule_pb.Schedule(), body)
+    if out.action.HasField("start_workflow"):
+        # tqid.NormalizeAndValidateUserDefined, at create and update: a queue of no kind
+        # is a NORMAL one.
+        queue = out.action.start_workflow.task_queue
+        if queue.kind == TASK_QUEUE_KIND_UNSPECIFIED:
+            queue.kind = TASK_QUEUE_KIND_NORMAL
+    clean_spec(out.spec)
+    return out
+
+
+def clean_spec(spec: schedule_pb.ScheduleSpec) -> None:
+    """spec.go CleanSpec, which Describe and List apply: in every structured calendar's
+    ranges, an end before the start becomes the start, and a step of 0 becomes 1."""
+    for calendar in (*spec.structured_calendar, *spec.exclude_structured_calendar):
+        for name in ("second", "minute", "hour", "day_of_month", "month", "year", "day_of_week"):
+            for r in getattr(calendar, name):
+                r.end = max(r.end, r.start)
+                r.step = r.step or 1
 
 
 def _patch(proto: schedule_pb.SchedulePatch) -> dict[str, JsonValue]:
@@ -109,7 +166,7 @@ async def query(
     run = _schedule_run(fe, namespace, schedule_id)
     loop = asyncio.get_running_loop()
     limit = loop.time() + QUERY_WAIT
-    while run.state.wft is not None and loop.time() < limit:
+    while _busy(run) and loop.time() < limit:
         await fe.runtime.waiters.change(run.state.run_id, max(0.0, limit - loop.time()))
         run = _schedule_run(fe, namespace, schedule_id)  # may have continued as new
     try:
@@ -117,6 +174,16 @@ async def query(
     except (Nondeterminism, BadPayload, PotentialDeadlock, BadInput) as exc:
         raise errors.query_failed(str(exc)) from None
     return answer if isinstance(answer, dict) else None
+
+
+def _busy(run: RunRecord) -> bool:
+    """A workflow task is pending, or a StartWorkflow call is. Temporal's scheduler starts
+    workflows in local activities inside its workflow task (workflow.go startWorkflow),
+    so a query, which waits for the task, sees the start; the model's start is an
+    ordinary activity after the task, so the query waits for it and the task after."""
+    if run.state.wft is not None:
+        return True
+    return any(a.activity_type == api.ACTIVITY_START for a in run.state.activities)
 
 
 async def _describe(fe: Frontend, namespace: str, schedule_id: str) -> dict[str, JsonValue]:
@@ -143,9 +210,9 @@ async def create_schedule(
         raise errors.invalid("ScheduleId is not set on request.")
     namespace = fe.namespace(req.namespace)
     initial = _patch(req.initial_patch) if req.HasField("initial_patch") else None
-    args = StartScheduleArgs(
-        model_schedule(req.schedule), req.namespace, namespace.id, req.schedule_id
-    ).to_json()
+    schedule = model_schedule(req.schedule)  # the spec checked first, as CreateSchedule does
+    check_action(fe, req.namespace, req.schedule)
+    args = StartScheduleArgs(schedule, req.namespace, namespace.id, req.schedule_id).to_json()
     if initial is not None:
         args["initialPatch"] = initial
     start = ws.StartWorkflowExecutionRequest(
@@ -174,10 +241,38 @@ async def create_schedule(
     return ws.CreateScheduleResponse(conflict_token=conflict_token(1))
 
 
-def _attributes(record: visibility.Record) -> common_pb.SearchAttributes:
-    out = common_pb.SearchAttributes()
-    fields = {k: v for k, v in record.search_attributes.items() if k != DIVISION}
-    return json_format.ParseDict({"indexedFields": fields}, out) if fields else out
+# workflow_handler.go cleanScheduleSearchAttributes: what the scheduler's run carries
+# for the server's own use, left out of what Describe and List show.
+HIDDEN_ATTRIBUTES = frozenset(
+    {api.SCHEDULE_PAUSED, "TemporalScheduleInfoJSON", "BinaryChecksums", "BuildIds", DIVISION}
+)
+MEMO_FIELD_INFO = "ScheduleInfo"  # workflow.go MemoFieldInfo, hidden by cleanScheduleMemo
+
+
+def _attributes(fe: Frontend, namespace: str, record: visibility.Record, out: Any) -> None:
+    """The schedule's own search attributes into `out.search_attributes`, left unset
+    when none are left (cleanScheduleSearchAttributes returns nil)."""
+    fields = {k: v for k, v in record.search_attributes.items() if k not in HIDDEN_ATTRIBUTES}
+    if fields:
+        json_format.ParseDict({"indexedFields": fields}, out.search_attributes)
+        _annotate(fe, namespace, out.search_attributes)
+
+
+def _annotate(fe: Frontend, namespace: str, attributes: common_pb.SearchAttributes) -> None:
+    """Each payload marked with its attribute's type (the scheduler's own upserts carry
+    none; the describe handler applies the namespace's type map, and annotates the
+    action's attributes: workflow_handler.go annotateSearchAttributes)."""
+    known = fe.search_attribute_types(namespace)
+    for name, payload in attributes.indexed_fields.items():
+        kind = known.get(name)
+        if kind is not None and "type" not in payload.metadata:
+            payload.metadata["type"] = rpc_executions.TYPE_NAMES[kind].encode()
+
+
+def _memo(record: visibility.Record, out: common_pb.Memo) -> None:
+    fields = {k: v for k, v in (record.memo or {}).items() if k != MEMO_FIELD_INFO}
+    if fields:
+        json_format.ParseDict({"fields": fields}, out)
 
 
 async def describe_schedule(
@@ -194,11 +289,13 @@ async def describe_schedule(
     out = ws.DescribeScheduleResponse(
         schedule=proto_schedule(answer.get("schedule")),
         info=info,
-        search_attributes=_attributes(record),
         conflict_token=conflict_token(int(token) if isinstance(token, str) else 0),
     )
-    if record.memo:
-        json_format.ParseDict({"fields": record.memo}, out.memo)
+    _attributes(fe, req.namespace, record, out)
+    if out.schedule.action.HasField("start_workflow"):
+        action = out.schedule.action.start_workflow
+        _annotate(fe, req.namespace, action.search_attributes)
+    _memo(record, out.memo)
     return out
 
 
@@ -211,7 +308,19 @@ async def update_schedule(
     fe: Frontend, req: ws.UpdateScheduleRequest, context: Context
 ) -> ws.UpdateScheduleResponse:
     token = int.from_bytes(req.conflict_token[:8], "big") if req.conflict_token else 0
-    update = FullUpdateRequest(model_schedule(req.schedule), token)
+    check_action(fe, req.namespace, req.schedule)  # before the spec, as UpdateSchedule does
+    schedule = model_schedule(req.schedule)
+    attributes = None
+    if req.HasField("search_attributes"):
+        # Checked as the frontend checks them (UnaliasedSearchAttributesFrom); the
+        # scheduler upserts them on its own run (workflow.go updateCustomSearchAttributes).
+        rpc_executions.set_types(fe, req.namespace, req.search_attributes)
+        attributes = convert.opaque(req, "search_attributes")
+    if req.HasField("memo"):
+        # UpdateSchedule on a workflow-backed schedule (workflow_handler.go)
+        message = "memo updates are not supported on workflow-backed schedules"
+        raise errors.ServiceError(grpc.StatusCode.FAILED_PRECONDITION, message)
+    update = FullUpdateRequest(schedule, token, attributes)
     await _signal(fe, context, req.namespace, req.schedule_id, api.SIGNAL_UPDATE, update.to_json())
     return ws.UpdateScheduleResponse()
 
@@ -245,9 +354,8 @@ async def list_schedules(
     for record in records[start : start + size]:
         schedule_id = record.run.workflow_id.removeprefix(api.WORKFLOW_ID_PREFIX)
         entry = out.schedules.add(schedule_id=schedule_id)
-        entry.search_attributes.CopyFrom(_attributes(record))
-        if record.memo:
-            json_format.ParseDict({"fields": record.memo}, entry.memo)
+        _attributes(fe, req.namespace, record, entry)
+        _memo(record, entry.memo)
         try:
             answer = await _describe(fe, req.namespace, schedule_id)
         except errors.ServiceError:

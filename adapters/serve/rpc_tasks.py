@@ -400,9 +400,17 @@ def _core_token(token: TaskToken) -> rq.ActivityTaskToken:
     return rq.ActivityTaskToken(token.scheduled_event_id, token.attempt)
 
 
+def _closing_stamp(req: Any) -> Opaque | None:
+    """The worker's build id stamp on an activity completion or failure (the ById forms
+    have none, as in Temporal, whose frontend builds them without one)."""
+    if "worker_version" not in req.DESCRIPTOR.fields_by_name:
+        return None
+    return convert.opaque(req, "worker_version")
+
+
 async def _complete(fe: Frontend, context: Context, token: TaskToken, req: Any) -> None:
     done = rq.RespondActivityTaskCompleted(
-        _core_token(token), convert.opaque(req, "result"), req.identity
+        _core_token(token), convert.opaque(req, "result"), req.identity, _closing_stamp(req)
     )
     await _send_activity(fe, context, token, done)
 
@@ -417,6 +425,7 @@ async def _fail(fe: Frontend, context: Context, token: TaskToken, req: Any) -> N
         info.non_retryable or failure.server_failure_info.non_retryable,
         req.identity,
         convert.opaque(req, "last_heartbeat_details"),
+        _closing_stamp(req),
     )
     await _send_activity(fe, context, token, failed)
 

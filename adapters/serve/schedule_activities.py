@@ -10,12 +10,17 @@ JSON values core/schedule/workflow.py sends and reads.
 
 from __future__ import annotations
 
+import dataclasses
+
 from temporalio.api.enums.v1 import workflow_pb2 as wf_enums
 from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 
-from core import payloads
 from core import requests as rq
-from core.opaque import JsonValue
+from core.events import (
+    WorkflowExecutionCompletedEventAttributes,
+    WorkflowExecutionFailedEventAttributes,
+)
+from core.opaque import JsonValue, Opaque
 from core.schedule import api
 from sim.persistence import RunRecord
 
@@ -35,6 +40,8 @@ OPTIONS = (
     "memo",
     "searchAttributes",
     "header",
+    "userMetadata",
+    "priority",
 )
 WATCH_BEAT = 30.0  # seconds between heartbeats of a long-polling watch
 
@@ -84,6 +91,13 @@ class ScheduleActivities:
         if _text(request, "workflowIdReusePolicy") == "REJECT_DUPLICATE":
             start.workflow_id_reuse_policy = wf_enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE
         core_start = rpc_executions.start_request(self.fe, start, self.fe.new_id())
+        # workflow.go startWorkflow: the last completion result and continued failure of
+        # the schedule's earlier runs go on the request (the frontend's start takes them).
+        core_start = dataclasses.replace(
+            core_start,
+            last_completion_result=_opaque(request, "lastCompletionResult"),
+            continued_failure=_opaque(request, "continuedFailure"),
+        )
         answer = await self.fe.runtime.call(call.namespace, start.workflow_id, "", core_start)
         if isinstance(answer, rq.Error):
             kind = api.ALREADY_STARTED if answer.kind is rq.ErrorKind.ALREADY_STARTED else ""
@@ -132,12 +146,21 @@ class ScheduleActivities:
         await self.fe.runtime.call(namespace, wid, run_id, req)
 
 
+def _opaque(request: dict[str, JsonValue], key: str) -> Opaque | None:
+    value = request.get(key)
+    return Opaque.of(value) if isinstance(value, dict) else None
+
+
 def _status(run: RunRecord) -> dict[str, JsonValue]:
-    """WatchWorkflowResponse as the scheduler reads it: the status name, and for a failed
-    run the failure's message."""
-    status = visibility.STATUS_NAMES[run.state.status]
-    out: dict[str, JsonValue] = {"status": status}
-    failure = getattr(run.events[-1].attributes, "failure", None) if run.events else None
-    if failure is not None and not run.state.running:
-        out["failure"] = payloads.failure_message(failure)
+    """WatchWorkflowResponse as the scheduler reads it: the status name, a completed
+    run's result and a failed run's failure (protojson), as activities.go's
+    responseBuilder builds it from the close event."""
+    out: dict[str, JsonValue] = {"status": visibility.STATUS_NAMES[run.state.status]}
+    if run.state.running or not run.events:
+        return out
+    last = run.events[-1].attributes
+    if isinstance(last, WorkflowExecutionCompletedEventAttributes) and last.result is not None:
+        out["result"] = last.result.value()
+    elif isinstance(last, WorkflowExecutionFailedEventAttributes) and last.failure is not None:
+        out["failure"] = last.failure.value()
     return out

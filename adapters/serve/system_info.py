@@ -7,8 +7,15 @@ capability names with their field numbers in `GetSystemInfoResponse.Capabilities
 rpc_system.get_system_info decodes these same bytes, so both paths answer alike.
 
 Only what this server does is claimed: SDKs switch features on from these flags, so a
-capability claimed but missing would break them. Schedules, Nexus and build-id
-versioning are absent.
+capability claimed but missing would break them. Schedules and Nexus are absent.
+`build_id_based_versioning` is claimed, as the dev server claims it (GetSystemInfo in
+`service/frontend/workflow_handler.go`): only then do SDK workers send their build id
+as a WorkerVersionStamp with each poll and completion (sdk-core's
+`worker/client.rs`), which the history records on the task events, Describe as the
+most recent stamp and visibility as `BuildIds`
+(core/statemachine/history/service/worker_versions.py). Versioning rules, which route
+tasks by build id, are not served; they are configured through RPCs this server
+answers UNIMPLEMENTED.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ CAPABILITIES = {  # name -> field number
     "internal_error_differentiation": 2,
     "activity_failure_include_heartbeat": 3,
     "encoded_failure_attributes": 5,
+    "build_id_based_versioning": 6,
     "upsert_memo": 7,
     "eager_workflow_start": 8,
     "sdk_metadata": 9,

@@ -2,7 +2,8 @@
 
 A run's visibility record is derived from what the history service committed: its
 WorkflowExecutionStarted event (type, task queue, memo, search attributes, parent),
-later UpsertWorkflowSearchAttributes and WorkflowPropertiesModified events, and its
+later UpsertWorkflowSearchAttributes and WorkflowPropertiesModified events, the
+`BuildIds` search attribute the service keeps from workflow task completions, and its
 status and close time (Temporal writes the same facts through its visibility queue,
 `service/history/visibility_queue_task_executor.go`). Records are computed on demand
 from the run as persisted. The query language over them is in `query.py`.
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from core.enums import EventType
 from core.events import HistoryEvent
 from core.statemachine.history.service.state import RunStatus
+from core.statemachine.history.service.worker_versions import build_ids_payload
 from sim.persistence import RunRecord
 
 from .query import EXECUTION_STATUSES, Query, Value, parse_datetime, parse_query
@@ -31,6 +33,7 @@ STATUS_NUMBERS = {  # temporal.api.enums.v1.WorkflowExecutionStatus
     RunStatus.TIMED_OUT: 7,
 }
 STATUS_NAMES = {status: EXECUTION_STATUSES[n - 1] for status, n in STATUS_NUMBERS.items()}
+BUILD_IDS = "BuildIds"  # the builds that completed the run's workflow tasks (worker_versions.py)
 DATETIME_TYPE = base64.b64encode(b"Datetime").decode()  # a payload's metadata "type"
 
 
@@ -112,6 +115,9 @@ def record_of(run: RunRecord) -> Record:
         delay = getattr(first, "first_workflow_task_backoff", None) or 0
     for event in events[1:]:
         _apply(event, memo, attrs)
+    build_ids = build_ids_payload(state.build_ids)  # kept by the service, in no event
+    if build_ids is not None:
+        attrs[BUILD_IDS] = build_ids
     close_time = (events[-1].event_time or 0) if not state.running and events else 0
     return Record(
         run=run,

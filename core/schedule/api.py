@@ -65,6 +65,56 @@ def scheduled_search_attributes(given: Opaque | None, nominal: int, schedule_id:
     return {"indexedFields": out}
 
 
+# sadefs IsReserved (common/searchattribute/sadefs/constants.go): the system and
+# predefined attributes, and any name with the reserved prefix "Temporal".
+RESERVED_PREFIX = "Temporal"
+PREDEFINED = frozenset(
+    {
+        "BinaryChecksums",
+        "BuildIds",
+        "BatcherNamespace",
+        "BatcherUser",
+        "ExecutionStatus",
+        "WorkflowType",
+        "WorkflowId",
+        "RunId",
+        "TaskQueue",
+    }
+)
+
+
+def is_reserved(name: str) -> bool:
+    return name in PREDEFINED or name.startswith(RESERVED_PREFIX)
+
+
+def custom_search_attribute_upsert(current: Opaque | None, new: Opaque) -> dict[str, object]:
+    """workflow.go updateCustomSearchAttributes: the upsert that makes the scheduler's
+    own custom search attributes `new` (protojson SearchAttributes), given the run's
+    `current` ones. Each new value is set, except one whose payload data is unchanged;
+    a current attribute that is not reserved and not in `new` is removed (None). An
+    empty map: nothing to write."""
+    given = _fields(new)
+    out: dict[str, object] = {k: payloads.from_payload(v) for k, v in sorted(given.items())}
+    for key, payload in _fields(current).items():
+        if is_reserved(key):
+            continue
+        if key not in given:
+            out[key] = None
+        elif _data(payload) == _data(given[key]):
+            del out[key]
+    return out
+
+
+def _fields(attributes: Opaque | None) -> dict[str, JsonValue]:
+    value = attributes.value() if attributes is not None else None
+    fields = value.get("indexedFields") if isinstance(value, dict) else None
+    return dict(fields) if isinstance(fields, dict) else {}
+
+
+def _data(payload: JsonValue) -> JsonValue:
+    return payload.get("data") if isinstance(payload, dict) else None
+
+
 @dataclass(frozen=True, slots=True)
 class StartScheduleArgs:
     """The scheduler workflow's input (server api/schedule/v1 StartScheduleArgs): the
@@ -116,22 +166,31 @@ class StartScheduleArgs:
 @dataclass(frozen=True, slots=True)
 class FullUpdateRequest:
     """The "update" signal: a whole new schedule; ignored if `conflict_token` is set
-    and differs from the schedule's (workflow.go checkConflict)."""
+    and differs from the schedule's (workflow.go checkConflict). `search_attributes`
+    (protojson SearchAttributes) are the schedule's own new custom search attributes:
+    None leaves them as they are, an empty message clears them (workflow.go
+    updateCustomSearchAttributes)."""
 
     schedule: Schedule
     conflict_token: int = 0
+    search_attributes: Opaque | None = None
 
     def to_json(self) -> Obj:
-        return prune(
+        out = prune(
             {"schedule": self.schedule.to_json(), "conflictToken": str(self.conflict_token)}
         )
+        if self.search_attributes is not None:  # present even when empty
+            out["searchAttributes"] = self.search_attributes.value()
+        return out
 
     @staticmethod
     def from_json(value: JsonValue) -> FullUpdateRequest:
         o = get_obj(value, "FullUpdateRequest")
+        attributes = o.get("searchAttributes")
         return FullUpdateRequest(
             Schedule.from_json(get_obj(o.get("schedule", {}), "schedule")),
             get_int(o, "conflictToken"),
+            None if attributes is None else Opaque.of(get_obj(attributes, "searchAttributes")),
         )
 
 

@@ -7,8 +7,9 @@ is how the scheduler workflow's input, signals and query answers travel as paylo
 and what a gRPC front end (`tmodel serve`) can translate to and from the protobuf
 messages one for one. The one message the real server has but this model only partly
 keeps is `ScheduleAction`'s `NewWorkflowExecutionInfo`: `StartWorkflowAction` keeps the
-fields a scheduled start passes on, not the user metadata, priority, id reuse policy or
-cron schedule.
+fields a scheduled start passes on (service/worker/scheduler/workflow.go startWorkflow),
+not the id reuse policy or cron schedule (the frontend refuses a schedule that sets
+them) nor the versioning override.
 """
 
 from __future__ import annotations
@@ -166,7 +167,7 @@ class ScheduleSpec:
                 ],
                 "startTime": ts(self.start_time),
                 "endTime": ts(self.end_time),
-                "jitter": dur(self.jitter) or None,
+                "jitter": dur(self.jitter) if self.jitter else None,
                 "timezoneName": self.timezone_name,
             }
         )
@@ -194,9 +195,9 @@ class ScheduleSpec:
 class StartWorkflowAction:
     """`ScheduleAction.start_workflow`: the fields of NewWorkflowExecutionInfo the model
     keeps. `args` are the workflow's arguments as JSON values; the timeouts are ns
-    (None: not set); `retry_policy`, `memo`, `search_attributes` and `header` are the
-    protojson messages, kept verbatim and passed on to every start
-    (service/worker/scheduler/workflow.go startWorkflow)."""
+    (None: not set); `retry_policy`, `memo`, `search_attributes`, `header`,
+    `user_metadata` and `priority` are the protojson messages, kept verbatim and passed
+    on to every start (service/worker/scheduler/workflow.go startWorkflow)."""
 
     workflow_id: str
     workflow_type: str
@@ -209,34 +210,41 @@ class StartWorkflowAction:
     memo: Opaque | None = None
     search_attributes: Opaque | None = None
     header: Opaque | None = None
+    user_metadata: Opaque | None = None
+    priority: Opaque | None = None
 
     def to_json(self) -> Obj:
-        return {
-            "startWorkflow": prune(
-                {
-                    "workflowId": self.workflow_id,
-                    "workflowType": {"name": self.workflow_type},
-                    "taskQueue": {"name": self.task_queue},
-                    "args": list(self.args),
-                    **self.options(),
-                }
-            )
-        }
+        base = prune(
+            {
+                "workflowId": self.workflow_id,
+                "workflowType": {"name": self.workflow_type},
+                "taskQueue": {"name": self.task_queue},
+                "args": list(self.args),
+            }
+        )
+        return {"startWorkflow": {**base, **self.options()}}
 
     def options(self) -> Obj:
         """The options a start passes on, as StartWorkflowExecutionRequest's protojson
-        fields (unset ones left out)."""
-        return prune(
+        fields (unset ones left out; a message that is set stays, even empty, as
+        protojson writes a present message)."""
+        out = prune(
             {
                 "workflowExecutionTimeout": _dur(self.execution_timeout),
                 "workflowRunTimeout": _dur(self.run_timeout),
                 "workflowTaskTimeout": _dur(self.task_timeout),
-                "retryPolicy": _value(self.retry_policy),
-                "memo": _value(self.memo),
-                "searchAttributes": _value(self.search_attributes),
-                "header": _value(self.header),
             }
         )
+        messages = {
+            "retryPolicy": self.retry_policy,
+            "memo": self.memo,
+            "searchAttributes": self.search_attributes,
+            "header": self.header,
+            "userMetadata": self.user_metadata,
+            "priority": self.priority,
+        }
+        out.update({k: v.value() for k, v in messages.items() if v is not None})
+        return out
 
     @staticmethod
     def from_json(o: Obj) -> StartWorkflowAction:
@@ -253,15 +261,13 @@ class StartWorkflowAction:
             _opaque(s, "memo"),
             _opaque(s, "searchAttributes"),
             _opaque(s, "header"),
+            _opaque(s, "userMetadata"),
+            _opaque(s, "priority"),
         )
 
 
 def _dur(ns: int | None) -> str | None:
     return None if ns is None else dur(ns)
-
-
-def _value(o: Opaque | None) -> JsonValue:
-    return None if o is None else o.value()
 
 
 def _opaque(o: Obj, key: str) -> Opaque | None:
@@ -328,14 +334,14 @@ class Schedule:
     state: ScheduleState = field(default_factory=ScheduleState)
 
     def to_json(self) -> Obj:
-        return prune(
-            {
-                "spec": self.spec.to_json(),
-                "action": None if self.action is None else self.action.to_json(),
-                "policies": self.policies.to_json(),
-                "state": self.state.to_json(),
-            }
-        )
+        # spec, policies and state are always present (protojson writes a set message,
+        # even empty, and the frontend sets them: workflow_handler.go CreateSchedule).
+        out: Obj = {"spec": self.spec.to_json()}
+        if self.action is not None:
+            out["action"] = self.action.to_json()
+        out["policies"] = self.policies.to_json()
+        out["state"] = self.state.to_json()
+        return out
 
     @staticmethod
     def from_json(o: Obj) -> Schedule:

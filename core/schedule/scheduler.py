@@ -29,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from core.fastinit import fast_init_all
-from core.opaque import JsonValue
+from core.opaque import JsonValue, Opaque
 from core.schedule.api import StartScheduleArgs
 from core.schedule.buffer import BufferedStart, BufferResult, process_buffer
 from core.schedule.calendar import SpecError
@@ -118,6 +118,10 @@ class Scheduler:
             for b in get_list(st, "ongoingBackfills")
         ]
         self.need_refresh = get_bool(st, "needRefresh")
+        # workflow.go InternalState: the last completed run's result, and the failure of
+        # a run that failed after it, handed to the next start (processWatcherResult).
+        self.last_completion_result = _opaque(st, "lastCompletionResult")
+        self.continued_failure = _opaque(st, "continuedFailure")
         self.action_count = get_int(info, "actionCount")
         self.missed_catchup_window = get_int(info, "missedCatchupWindow")
         self.overlap_skipped = get_int(info, "overlapSkipped")
@@ -146,6 +150,8 @@ class Scheduler:
                 "bufferedStarts": [b.to_json() for b in self.buffer],
                 "ongoingBackfills": [b.to_json() for b in self.backfills],
                 "needRefresh": self.need_refresh,
+                "lastCompletionResult": _value(self.last_completion_result),
+                "continuedFailure": _value(self.continued_failure),
             }
         )
         return StartScheduleArgs(
@@ -389,6 +395,28 @@ class Scheduler:
             self._set_state(paused=True, notes=f"paused due to {why}")
             self.conflict_token += 1
 
+    def record_outcome(self, result: Opaque | None, failure: Opaque | None) -> None:
+        """A closed run's result or failure (workflow.go processWatcherResult): a result
+        replaces the last completion result and clears the failure; a failure is kept
+        beside the last result, which stays."""
+        if result is not None:
+            self.last_completion_result, self.continued_failure = result, None
+        elif failure is not None:
+            self.continued_failure = failure
+
+    def carried_outcome(self, start: BufferedStart) -> Obj:
+        """What a start passes on of the runs before it (workflow.go startWorkflow): the
+        last completion result and continued failure, except for an ALLOW_ALL start
+        (as given, not resolved), which takes no part in them."""
+        if start.overlap_policy == OverlapPolicy.ALLOW_ALL:
+            return {}
+        out: Obj = {}
+        if self.last_completion_result is not None:
+            out["lastCompletionResult"] = self.last_completion_result.value()
+        if self.continued_failure is not None:
+            out["continuedFailure"] = self.continued_failure.value()
+        return out
+
     # -- sleeping and retention --------------------------------------------------------
     def wakeup(self, next_wakeup: int | None, now: int) -> int | None:
         """When to wake if no signal comes (workflow.go sleep); None: only on a signal."""
@@ -449,6 +477,15 @@ class Scheduler:
                 break
             out.append(rfc3339(t))
         return out
+
+
+def _opaque(o: Obj, key: str) -> Opaque | None:
+    value = o.get(key)
+    return None if value is None else Opaque.of(value)
+
+
+def _value(o: Opaque | None) -> JsonValue:
+    return None if o is None else o.value()
 
 
 fast_init_all(globals())  # faster constructors for this module's values (core/fastinit.py)

@@ -7,22 +7,29 @@ action time, a signal, or a watched workflow closing; after 50 iterations with n
 signal pending, continue-as-new with the state as input. An idle schedule (no more
 times, not paused) ends after its retention (7 days from its last event).
 
+A start passes on the action's options and the last completion result and continued
+failure of the runs before it (processWatcherResult keeps them from the watched run's
+close); an update's search attributes are upserted on the scheduler's own run
+(updateCustomSearchAttributes); continue-as-new carries the run's memo and search
+attributes, as the Go SDK does.
+
 Differences from Temporal, all forced by the model's shape: the StartWorkflow, Cancel,
 Terminate and refresh calls are ordinary activities on the per-namespace task queue,
 not local activities (the simulator runs local activities synchronously, and these
 calls go through the frontend); next times are computed inline rather than inside
 SideEffect markers (core's spec code is deterministic), and of the memo and search
 attributes the scheduler writes on its own run for ListSchedules only
-TemporalSchedulePaused is written (sim/schedule_client.py reads from it when a pause
-took effect).
+TemporalSchedulePaused is written, not the ScheduleInfo memo (sim/schedule_client.py
+reads from TemporalSchedulePaused when a pause took effect).
 """
 
 from __future__ import annotations
 
 import contextlib
 
-from core.errors import BadInput
-from core.opaque import JsonValue
+from core import payloads
+from core.errors import BadInput, BadPayload
+from core.opaque import JsonValue, Opaque
 from core.schedule import api
 from core.schedule.api import FullUpdateRequest, StartScheduleArgs
 from core.schedule.buffer import BufferedStart
@@ -61,6 +68,10 @@ class SchedulerWorkflow:
         self.watcher: ActivityHandle | None = None
         self.watching = ""
         self.paused_written: bool | None = None  # TemporalSchedulePaused as last upserted
+        # The search attributes this run has upserted (protojson payloads; None:
+        # removed); over the ones it started with, they are what Go's
+        # workflow.GetInfo(ctx).SearchAttributes holds.
+        self.upserted: dict[str, JsonValue] = {}
 
     @run
     async def run(self, wf: Context, args_json: JsonValue) -> None:
@@ -95,7 +106,15 @@ class SchedulerWorkflow:
             if expiry is not None and expiry <= wf.now():
                 return
             await self._sleep(wf, wake)
-        wf.continue_as_new(s.to_args().to_json())
+        # The Go SDK's continue-as-new carries the run's memo and search attributes (as
+        # upserted, null ones left out) to the next run (sdk-go internal_task_handlers.go,
+        # the ContinueAsNew command from workflowInfo), so the schedule stays listed
+        # with its own ones.
+        wf.continue_as_new(
+            s.to_args().to_json(),
+            memo=wf.info().memo,
+            search_attributes=Opaque.of({"indexedFields": self._search_attributes(wf)}),
+        )
 
     def _write_paused(self, wf: Context) -> None:
         """workflow.go updateMemoAndSearchAttributes: upsert TemporalSchedulePaused when
@@ -106,6 +125,7 @@ class SchedulerWorkflow:
         if paused != self.paused_written:
             wf.upsert_search_attributes({api.SCHEDULE_PAUSED: paused})
             self.paused_written = paused
+            self.upserted[api.SCHEDULE_PAUSED] = payloads.payload(paused)
 
     def _nothing_pending(self) -> bool:
         return not self.patches and self.pending_update is None
@@ -118,8 +138,36 @@ class SchedulerWorkflow:
             self.s.process_patch(self.patches.pop(0), wf.now())
         if self.pending_update is not None:
             update, self.pending_update = self.pending_update, None
-            return self.s.process_update(update.schedule, update.conflict_token, wf.now())
+            applied = self.s.process_update(update.schedule, update.conflict_token, wf.now())
+            if applied and update.search_attributes is not None:
+                self._update_search_attributes(wf, update.search_attributes)
+            return applied
         return False
+
+    def _update_search_attributes(self, wf: Context, new: Opaque) -> None:
+        """workflow.go processUpdate -> updateCustomSearchAttributes: upsert the
+        schedule's own custom search attributes to `new` (a payload the converter cannot
+        read leaves them as they were, as Temporal logs the error and returns)."""
+        live: JsonValue = self._search_attributes(wf)
+        try:
+            upsert = api.custom_search_attribute_upsert(Opaque.of({"indexedFields": live}), new)
+        except BadPayload:
+            return
+        if upsert:
+            wf.upsert_search_attributes(upsert)
+            self.upserted.update(
+                {k: None if v is None else payloads.payload(v) for k, v in upsert.items()}
+            )
+
+    def _search_attributes(self, wf: Context) -> dict[str, JsonValue]:
+        """The run's search attributes now (Go's workflow.GetInfo(ctx).SearchAttributes):
+        those it started with, as this run has upserted them."""
+        started = wf.info().search_attributes
+        body = started.value() if started is not None else None
+        fields = body.get("indexedFields") if isinstance(body, dict) else None
+        current: dict[str, JsonValue] = dict(fields) if isinstance(fields, dict) else {}
+        current.update(self.upserted)
+        return {k: v for k, v in current.items() if v is not None}
 
     # -- signals and queries ---------------------------------------------------------------
     @signal(name=api.SIGNAL_PATCH)
@@ -208,6 +256,7 @@ class SchedulerWorkflow:
             "searchAttributes": api.scheduled_search_attributes(
                 action.search_attributes, whole, s.schedule_id
             ),
+            **s.carried_outcome(start),
         }
         try:
             result = await wf.execute_activity(
@@ -257,8 +306,14 @@ class SchedulerWorkflow:
             return
         status = result.get("status")
         if isinstance(status, str) and status != "Running":
-            failure = result.get("failure")
-            self.s.workflow_closed(wid, status, failure if isinstance(failure, str) else "")
+            # WatchWorkflowResponse: a completed run's result (Payloads) or a failed
+            # run's failure (Failure), both protojson.
+            failure = _message(result, "failure")
+            body = failure.value() if failure is not None else None
+            message = body.get("message") if isinstance(body, dict) else None
+            self.s.workflow_closed(wid, status, message if isinstance(message, str) else "")
+            # workflow.go processWatcherResult: kept for the starts after it.
+            self.s.record_outcome(_message(result, "result"), failure)
 
     # -- sleeping --------------------------------------------------------------------------
     async def _sleep(self, wf: Context, wake: int | None) -> None:
@@ -295,6 +350,11 @@ class SchedulerWorkflow:
 def _json(value: object) -> JsonValue:
     """An activity result as the JSON value it is (None if it is not an object)."""
     return {str(k): v for k, v in value.items() if _is_json(v)} if isinstance(value, dict) else None
+
+
+def _message(result: dict[str, JsonValue], key: str) -> Opaque | None:
+    value = result.get(key)
+    return Opaque.of(value) if isinstance(value, dict) else None
 
 
 def _is_json(v: object) -> bool:

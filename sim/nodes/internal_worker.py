@@ -29,7 +29,12 @@ from core import payloads
 from core import requests as rq
 from core.enums import EventType as E
 from core.enums import WorkflowIdReusePolicy
-from core.events import ActivityTaskScheduledEventAttributes, HistoryEvent
+from core.events import (
+    ActivityTaskScheduledEventAttributes,
+    HistoryEvent,
+    WorkflowExecutionCompletedEventAttributes,
+    WorkflowExecutionFailedEventAttributes,
+)
 from core.opaque import JsonValue, Opaque
 from core.schedule import api
 from core.schedule.codec import get_dur
@@ -152,10 +157,7 @@ class InternalWorker(WorkflowWorker):
                 args = (task, request, self.epoch, waited + every)
                 self.kernel.after(every, self._watch_again, *args)
                 return
-            failure = ""
-            if last is not None and last.event_type is E.WORKFLOW_EXECUTION_FAILED:
-                failure = payloads.failure_message(getattr(last.attributes, "failure", None))
-            self._complete(task, {"status": status, "failure": failure})
+            self._complete(task, _watch_response(status, last))
 
         self.call(wid, "", Describe(), then=seen)
 
@@ -190,9 +192,23 @@ class InternalWorker(WorkflowWorker):
         self.call(task.workflow_id, task.run_id, req)
 
 
+def _watch_response(status: str, last: HistoryEvent | None) -> dict[str, JsonValue]:
+    """WatchWorkflowResponse as the scheduler reads it (activities.go responseBuilder):
+    the status, and from the close event a completed run's result or a failed run's
+    failure, protojson."""
+    out: dict[str, JsonValue] = {"status": status}
+    attributes = last.attributes if last is not None else None
+    if isinstance(attributes, WorkflowExecutionCompletedEventAttributes) and attributes.result:
+        out["result"] = attributes.result.value()
+    elif isinstance(attributes, WorkflowExecutionFailedEventAttributes) and attributes.failure:
+        out["failure"] = attributes.failure.value()
+    return out
+
+
 def _options(request: dict[str, JsonValue]) -> dict[str, Any]:
-    """The start's options as the action gave them (workflow.go startWorkflow passes the
-    timeouts, retry policy, memo, search attributes and header through)."""
+    """The start's options as the scheduler gave them (workflow.go startWorkflow passes
+    the timeouts, retry policy, memo, search attributes, header, user metadata and
+    priority through, and the last completion result and continued failure)."""
     out: dict[str, Any] = {
         name: Opaque.of(value)
         for key, name in _MESSAGES
@@ -210,6 +226,10 @@ _MESSAGES = (
     ("memo", "memo"),
     ("searchAttributes", "search_attributes"),
     ("header", "header"),
+    ("userMetadata", "user_metadata"),
+    ("priority", "priority"),
+    ("lastCompletionResult", "last_completion_result"),
+    ("continuedFailure", "continued_failure"),
 )
 _TIMEOUTS = (
     ("workflowExecutionTimeout", "execution_timeout"),

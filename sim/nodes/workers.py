@@ -52,8 +52,10 @@ class Poller(Base):
         self.seq = 0
         self.polling: dict[str, str] = {}  # slot -> poller id
         self.calls: dict[int, tuple[int, Request, str, str, Callable[[Payload], None] | None]] = {}
+        self._queues: dict[str, TaskQueue] = {}
 
     def start(self) -> None:
+        self._queues = dict(self.slots)  # slot -> its queue, for `_poll`
         for slot, _ in self.slots:
             self._poll(slot)
 
@@ -66,7 +68,7 @@ class Poller(Base):
     def _poll(self, slot: str) -> None:
         if not self.up:
             return
-        queue = dict(self.slots)[slot]
+        queue = self._queues[slot]
         self.seq += 1
         poller_id = f"{self.name}/{self.epoch}/{self.seq}"
         self.polling[slot] = poller_id
@@ -81,7 +83,11 @@ class Poller(Base):
             self._poll(slot)
 
     def on_poll(self, poller_id: str, answer: Payload | None) -> None:
-        slot = next((s for s, p in self.polling.items() if p == poller_id), None)
+        slot = None
+        for name, polled in self.polling.items():  # a few slots: no generator needed
+            if polled == poller_id:
+                slot = name
+                break
         if slot is None:
             return  # an abandoned poll: the task times out in history
         del self.polling[slot]

@@ -45,8 +45,6 @@ from core.opaque import Opaque
 from core.statemachine.history.validator import validate
 from sim.synthetic import synthetic_history
 from tests.adapters.test_temporal_json import (
-    _ALL_PATHS,
-    _SEED_DOCUMENT,
     HISTORIES,
     LEGACY,
     canonical,
@@ -54,6 +52,7 @@ from tests.adapters.test_temporal_json import (
     legacy_history,
     random_history,
 )
+from tests.adapters.test_temporal_json_errors import _ALL_PATHS, _SEED_DOCUMENT
 
 
 def _texts(document: Any) -> list[bytes]:

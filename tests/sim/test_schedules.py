@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from core import payloads
-from core.events import WorkflowExecutionStartedEventAttributes
+from core.events import HistoryEvent, WorkflowExecutionStartedEventAttributes
 from core.opaque import JsonValue, Opaque
 from core.schedule import api
 from core.schedule.messages import (
@@ -211,3 +211,48 @@ def test_the_invariants_listed_are_those_checked() -> None:
     checked = set(re.findall(r'\("(INV-[A-Z-]+)",', source))
     assert checked == {name for name, _ in inv.INVARIANTS}
     assert workloads.WORKLOADS["schedules"].invariants == inv.INVARIANTS
+
+
+def _started_jobs(cluster: Cluster, prefix: str) -> list[HistoryEvent]:
+    """The Started events of the runs whose workflow id begins with `prefix`, in id
+    (nominal time) order."""
+    firsts = {
+        cluster.monitor.workflow_of[run]: events[0]
+        for run, events in cluster.monitor.ghost.items()
+        if cluster.monitor.workflow_of[run].startswith(prefix)
+    }
+    return [firsts[wid] for wid in sorted(firsts)]
+
+
+@pytest.mark.parametrize("fail", [False, True])
+def test_a_scheduled_start_gets_the_last_result_or_failure(
+    monkeypatch: pytest.MonkeyPatch, fail: bool
+) -> None:
+    """workflow.go processWatcherResult and startWorkflow in the simulator: a SKIP
+    schedule's next run starts with the closed run's result as its last completion
+    result, or with its failure as the continued failure (no result before it)."""
+    metadata = Opaque.of({"summary": payloads.payload("nightly")})
+    action = StartWorkflowAction(
+        "carry", "ScheduledJob", "queue", (60.0, fail), user_metadata=metadata
+    )
+    schedule = Schedule(DAILY.spec, action, SchedulePolicies(OverlapPolicy.SKIP))
+    stop = (workloads.Action(3 * DAY + SECOND, "terminate"),)
+    monkeypatch.setitem(workloads.WORKLOADS, "schedules", _one_schedule(schedule, stop))
+    result, cluster = _run(SimConfig(seed=1, workflows=1, workload="schedules", faults=()))
+    assert result.violations == ()
+    events = _started_jobs(cluster, "carry-")
+    assert len(events) == 3  # the three midnights
+    # the action's user metadata reaches every run (workflow.go startWorkflow)
+    for e in events:
+        assert e.user_metadata is not None and e.user_metadata.value() == metadata.value()
+    first, *later = [e.attributes for e in events]
+    assert isinstance(first, WorkflowExecutionStartedEventAttributes)
+    assert first.last_completion_result is None and first.continued_failure is None
+    for a in later:
+        assert isinstance(a, WorkflowExecutionStartedEventAttributes)
+        if fail:
+            assert a.last_completion_result is None and a.continued_failure is not None
+            assert payloads.failure_message(a.continued_failure) == "the job failed"
+        else:
+            assert a.continued_failure is None and a.last_completion_result is not None
+            assert payloads.first(a.last_completion_result) == "done"

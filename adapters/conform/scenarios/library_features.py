@@ -16,8 +16,12 @@ import asyncio
 import subprocess
 from datetime import timedelta
 
+from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.taskqueue.v1 import TaskQueue
-from temporalio.api.workflowservice.v1 import PollWorkflowTaskQueueRequest
+from temporalio.api.workflowservice.v1 import (
+    PollWorkflowTaskQueueRequest,
+    ResetStickyTaskQueueRequest,
+)
 from temporalio.client import (
     Schedule,
     ScheduleActionExecutionStartWorkflow,
@@ -49,6 +53,7 @@ from adapters.conform.scenarios.context import (
     run_simple,
     settle,
     wait_for_event,
+    wait_until_idle,
 )
 from adapters.dev_server import temporal_binary
 
@@ -285,6 +290,23 @@ async def options_updated(ctx: Ctx) -> None:
         await _cli(ctx, *target, "--versioning-override-behavior", "auto_upgrade")
         await _cli(ctx, *target, "--versioning-override-behavior", "unspecified")
         await handle.signal(wf.ApprovalWorkflow.approve, "after the options changed")
+        await settle(handle)
+    await ctx.capture_handle(handle, COMPLETED)
+
+
+async def build_ids(ctx: Ctx) -> None:
+    """A worker with build id 1.0 runs the first workflow task and activity and goes
+    away; its sticky queue is reset, and a worker with build id 2.0 continues the run:
+    the events record which build id did each task."""
+    async with ctx.worker("worker-1", build_id="1.0"):
+        handle = await ctx.start(wx.BuildIdsWorkflow.run)
+        await wait_until_idle(handle, E.EVENT_TYPE_ACTIVITY_TASK_COMPLETED)
+    reset = ResetStickyTaskQueueRequest(
+        namespace=ctx.client.namespace, execution=WorkflowExecution(workflow_id=handle.id)
+    )
+    await ctx.client.workflow_service.reset_sticky_task_queue(reset)
+    async with ctx.worker("worker-2", build_id="2.0"):
+        await handle.signal(wx.BuildIdsWorkflow.proceed)
         await settle(handle)
     await ctx.capture_handle(handle, COMPLETED)
 

@@ -141,6 +141,11 @@ _FEATURES = [
         "a workflow calls a sync Nexus operation and one backed by a workflow",
         features.nexus_operations,
     ),
+    Scenario(
+        "build-ids",
+        "a worker with build id 1.0 starts the run, one with build id 2.0 continues it",
+        features.build_ids,
+    ),
 ]
 
 _CORPUS = [

@@ -211,6 +211,32 @@ class NexusCallerWorkflow:
         return [first, second]
 
 
+@workflow.defn
+class BuildIdsWorkflow:
+    """Runs an activity, waits for a signal, runs another: each activity's input is the
+    build id of the worker whose workflow task scheduled it, as the SDK reports it."""
+
+    def __init__(self) -> None:
+        self.go_on = False
+
+    @workflow.run
+    async def run(self) -> list[str]:
+        first = workflow.info().get_current_build_id()
+        seen = [await workflow.execute_activity(greet, first, start_to_close_timeout=SHORT)]
+        await workflow.wait_condition(lambda: self.go_on)
+        second = workflow.info().get_current_build_id()
+        seen.append(await workflow.execute_activity(greet, second, start_to_close_timeout=SHORT))
+        return seen
+
+    @workflow.signal
+    def proceed(self) -> None:
+        self.go_on = True
+
+    @workflow.query
+    def build_id(self) -> str:
+        return workflow.info().get_current_build_id()
+
+
 FEATURE_WORKFLOWS = [
     GreetOnceWorkflow,
     TimeoutThenSucceedWorkflow,
@@ -221,4 +247,5 @@ FEATURE_WORKFLOWS = [
     HeartbeatDetailsWorkflow,
     NexusHandlerWorkflow,
     NexusCallerWorkflow,
+    BuildIdsWorkflow,
 ]

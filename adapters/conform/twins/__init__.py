@@ -13,6 +13,7 @@ from __future__ import annotations
 import inspect
 
 from adapters.conform.twins.features import (
+    BuildIds,
     ChildOutcome,
     GreetOnce,
     HeartbeatDetails,
@@ -68,6 +69,7 @@ __all__ = [
     "ActivityCancel",
     "ActivityRetry",
     "Approval",
+    "BuildIds",
     "BusyTask",
     "CancelExternal",
     "Cancellable",

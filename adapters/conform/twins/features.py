@@ -122,3 +122,24 @@ class NexusHandler:
     @workflow.run
     async def run(self, wf: Context, name: str) -> Any:
         return f"hello {name} from a workflow"
+
+
+@workflow.defn(name="BuildIdsWorkflow")
+class BuildIds:
+    """The model's workflow API does not tell a workflow its worker's build id, so the
+    twin passes the build ids the recorded run read (1.0 before the signal, 2.0 after
+    it, the scenario's two workers) as its activities' inputs."""
+
+    def __init__(self) -> None:
+        self.go_on = False
+
+    @workflow.signal
+    def proceed(self, wf: Context) -> None:
+        self.go_on = True
+
+    @workflow.run
+    async def run(self, wf: Context) -> Any:
+        seen = [await wf.execute_activity("greet", "1.0", start_to_close_timeout=SHORT)]
+        await wf.wait_condition(lambda: self.go_on)
+        seen.append(await wf.execute_activity("greet", "2.0", start_to_close_timeout=SHORT))
+        return seen

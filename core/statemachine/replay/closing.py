@@ -58,6 +58,8 @@ def close_command(ex: Execution, task: Task[object]) -> Command | None:
                 workflow_run_timeout=start.workflow_run_timeout if start else None,
                 workflow_task_timeout=start.workflow_task_timeout if start else None,
                 backoff_start_interval=error.backoff or None,
+                memo=error.memo,
+                search_attributes=error.search_attributes,
             ),
         )
     if is_cancellation(error) and ex.run_entity.state is SdkExecutionState.CANCEL_REQUESTED:

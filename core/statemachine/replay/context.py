@@ -30,6 +30,7 @@ from core.commands import (
 )
 from core.enums import CommandType, ParentClosePolicy
 from core.events import ActivityType, TaskQueue, WorkflowExecution, WorkflowType
+from core.opaque import Opaque
 from core.statemachine.replay import (
     activity,
     cancel_external,
@@ -89,6 +90,8 @@ class Context:
             task_queue=self._ex.task_queue,
             attempt=start.attempt if start else 1,
             first_execution_run_id=start.first_execution_run_id if start else "",
+            search_attributes=start.search_attributes if start else None,
+            memo=start.memo if start else None,
         )
 
     def now(self) -> int:
@@ -402,10 +405,16 @@ class Context:
         await done
 
     def continue_as_new(
-        self, *args: object, workflow_type: str = "", backoff: Duration | None = None
+        self,
+        *args: object,
+        workflow_type: str = "",
+        backoff: Duration | None = None,
+        memo: Opaque | None = None,
+        search_attributes: Opaque | None = None,
     ) -> NoReturn:
-        """End this run and start the next one of the chain with `args`."""
-        raise ContinueAsNewError(tuple(args), workflow_type, ns(backoff))
+        """End this run and start the next one of the chain with `args` (and with
+        `memo` and `search_attributes`, protojson, when given; none by default)."""
+        raise ContinueAsNewError(tuple(args), workflow_type, ns(backoff), memo, search_attributes)
 
 
 def _name(activity_type: Activity) -> str:

@@ -143,11 +143,20 @@ class ExternalWorkflowError(WorkflowError):
 class ContinueAsNewError(BaseException):
     """Raised by `Context.continue_as_new`; ends the run with ContinueAsNew."""
 
-    def __init__(self, args: tuple[object, ...], workflow_type: str, backoff: int) -> None:
+    def __init__(
+        self,
+        args: tuple[object, ...],
+        workflow_type: str,
+        backoff: int,
+        memo: Opaque | None = None,
+        search_attributes: Opaque | None = None,
+    ) -> None:
         super().__init__("continue as new")
         self.args = args
         self.workflow_type = workflow_type
         self.backoff = backoff
+        self.memo = memo
+        self.search_attributes = search_attributes
 
 
 def is_cancellation(error: BaseException) -> bool:

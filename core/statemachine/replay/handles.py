@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from core import payloads
 from core.fastinit import fast_init_all
-from core.opaque import JsonValue
+from core.opaque import JsonValue, Opaque
 from core.statemachine.replay.scheduler import Future
 
 Duration = float | int  # seconds
@@ -30,6 +30,10 @@ class Info:
     task_queue: str
     attempt: int
     first_execution_run_id: str
+    # The search attributes the run was started with (protojson SearchAttributes), as
+    # the Go SDK's workflow.GetInfo(ctx).SearchAttributes holds them before any upsert.
+    search_attributes: Opaque | None = None
+    memo: Opaque | None = None  # the memo the run was started with (protojson Memo)
 
 
 class ActivityHandle(Future[object]):

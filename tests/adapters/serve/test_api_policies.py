@@ -150,6 +150,9 @@ DECLARED = {
     "internal_error_differentiation",
     "activity_failure_include_heartbeat",
     "encoded_failure_attributes",
+    # test_build_ids.py: build ids are recorded as the dev server records them (the
+    # versioning rules, checked absent below, are not served)
+    "build_id_based_versioning",
     "upsert_memo",
     "eager_workflow_start",  # test_eager_start.py
     "sdk_metadata",

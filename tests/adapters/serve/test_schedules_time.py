@@ -13,6 +13,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from google.protobuf import empty_pb2
+from temporalio.api.enums.v1 import common_pb2 as common_enums
+from temporalio.api.operatorservice.v1 import request_response_pb2 as ops
 from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 from temporalio.client import (
     Client,
@@ -24,10 +26,11 @@ from temporalio.client import (
     ScheduleSpec,
     WorkflowExecutionStatus,
 )
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.worker import Worker
 
-from tests.adapters.serve.sdk import QUEUE, Sleeper, bounded
-from tests.adapters.serve.test_schedules import TICKS, Tick
+from tests.adapters.serve.sdk import QUEUE, Sleeper, bounded, eventually
+from tests.adapters.serve.test_schedules import HOUR, TEAM, TICKS, Tick
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 SERVE_ARGS = ("--time-skipping",)
@@ -121,3 +124,42 @@ async def test_buffer_all_runs_each_start_after_the_last_closes(client: Client) 
     assert len(spans) == 3 and all(r.status == WorkflowExecutionStatus.COMPLETED for r in runs)
     for (_, closed), (started, _) in itertools.pairwise(spans):
         assert closed is not None and started >= closed  # buffered: one after another
+
+
+@bounded
+async def test_a_schedule_keeps_its_memo_and_attributes_across_continue_as_new(
+    client: Client,
+) -> None:
+    """After 50 iterations the scheduler continues as new; the Go SDK carries the run's
+    memo and search attributes (as upserted) to the next run, so the schedule is still
+    listed (ListSchedules reads TemporalNamespaceDivision) and still shows its own. An
+    hourly schedule for three virtual days wakes 72 times."""
+    added = ops.AddSearchAttributesRequest(namespace="default")
+    added.search_attributes[TEAM.name] = common_enums.INDEXED_VALUE_TYPE_KEYWORD
+    await client.operator_service.add_search_attributes(added)
+    now = (await client.test_service.get_current_time(empty_pb2.Empty())).time.ToDatetime(UTC)
+    async with Worker(client, task_queue=TICKS, workflows=[Tick]):
+        handle = await client.create_schedule(
+            "hourly-chain",
+            Schedule(
+                action=ScheduleActionStartWorkflow(Tick.run, "h", id="chain", task_queue=TICKS),
+                spec=ScheduleSpec(
+                    intervals=[ScheduleIntervalSpec(every=HOUR)], start_at=now, end_at=now + 3 * DAY
+                ),
+            ),
+            memo={"owner": "ops"},
+            search_attributes=TypedSearchAttributes([SearchAttributePair(TEAM, "blue")]),
+        )
+        scheduler = client.get_workflow_handle("temporal-sys-scheduler:hourly-chain")
+
+        async def continued() -> bool:
+            current = await scheduler.describe()
+            return current.run_id != current.raw_description.workflow_execution_info.first_run_id
+
+        await eventually(continued)
+        listed = [s.id async for s in await client.list_schedules()]
+        assert "hourly-chain" in listed
+        desc = await handle.describe()
+        assert await desc.memo_value("owner") == "ops"
+        assert desc.typed_search_attributes.get(TEAM) == "blue"
+        await handle.delete()

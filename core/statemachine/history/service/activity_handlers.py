@@ -168,8 +168,14 @@ def _heartbeat(call: Call) -> Reply:
     return Heartbeat(cancel_requested=info.cancel_requested_event_id != 0)
 
 
-def _write_started(txn: Txn, info: ActivityInfo) -> int:
-    """ActivityTaskStarted for the closing attempt (returns -123 if buffered)."""
+def _write_started(txn: Txn, info: ActivityInfo, worker_version: Opaque | None = None) -> int:
+    """ActivityTaskStarted for the closing attempt (returns -123 if buffered).
+
+    Its `workerVersion` is the stamp of the request that closes the attempt, not the
+    poller's: a completion's or a failure's, none for a timeout or a cancel
+    (`addStartedEventForTransientActivity`, called by AddActivityTaskCompletedEvent,
+    AddActivityTaskFailedEvent, AddActivityTaskTimedOutEvent and
+    AddActivityTaskCanceledEvent in service/history/workflow/mutable_state_impl.go)."""
     return txn.add(
         E.ACTIVITY_TASK_STARTED,
         ActivityTaskStartedEventAttributes(
@@ -178,7 +184,7 @@ def _write_started(txn: Txn, info: ActivityInfo) -> int:
             request_id=info.request_id,
             attempt=info.attempt,
             last_failure=info.last_failure,
-            worker_version=info.worker_version,
+            worker_version=worker_version,
         ),
     )
 
@@ -192,7 +198,7 @@ def _closed(txn: Txn, info: ActivityInfo) -> Reply:
 def _complete(call: Call) -> Reply:
     info, request = call.record(), call.request
     assert isinstance(request, RespondActivityTaskCompleted)
-    started = _write_started(call.txn, info)
+    started = _write_started(call.txn, info, request.worker_version)
     call.txn.add(
         E.ACTIVITY_TASK_COMPLETED,
         ActivityTaskCompletedEventAttributes(
@@ -211,7 +217,7 @@ def _fail(call: Call) -> Reply:
     # The final attempt's Started carries the failure of the attempt before it, as on
     # any other close (addStartedEventForTransientActivity in
     # service/history/workflow/mutable_state_impl.go writes ai.RetryLastFailure).
-    started = _write_started(call.txn, info)
+    started = _write_started(call.txn, info, request.worker_version)
     call.txn.add(
         E.ACTIVITY_TASK_FAILED,
         ActivityTaskFailedEventAttributes(

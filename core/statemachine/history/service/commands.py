@@ -81,7 +81,13 @@ def respond_workflow_task_completed(
     txn = Txn(state, now)
     sequencing = wft.scheduled_event_id
     wtc = workflow_task.complete(
-        txn, wft, req.identity, req.sdk_metadata, req.metering_metadata, req.worker_version
+        txn,
+        wft,
+        req.identity,
+        req.sdk_metadata,
+        req.metering_metadata,
+        req.worker_version,
+        limits,
     )
     txn.set(
         sticky_queue=req.sticky_queue,

@@ -50,9 +50,9 @@ from core.events import (
 from core.fastinit import fast_init_all
 from core.opaque import Opaque
 from core.requests import Task
-from core.statemachine.history.limits import merged
+from core.statemachine.history.limits import DEFAULT_LIMITS, merged
 from core.statemachine.history.service import rebuild_fold as f
-from core.statemachine.history.service import reset_points
+from core.statemachine.history.service import reset_points, worker_versions
 from core.statemachine.history.service.rebuild_fold import Fold, attrs_of, time_of
 from core.statemachine.history.service.refresh import refresh_tasks
 from core.statemachine.history.service.state import (
@@ -205,6 +205,14 @@ def _wft_completed(fold: Fold, event: HistoryEvent) -> None:
         fold.start.run_id,
         event.event_id,
         time_of(fold, event),
+        not (fold.children or fold.signals_out or fold.cancels_out),
+    )
+    # the run's most recent stamp and BuildIds, as the completion itself set them
+    fold.state["most_recent_worker_version"] = a.worker_version
+    build_ids = fold.state.get("build_ids", ())
+    assert isinstance(build_ids, tuple)
+    fold.state["build_ids"] = worker_versions.build_ids_after(
+        build_ids, a.worker_version, DEFAULT_LIMITS.search_attribute_value_size
     )
 
 

@@ -27,12 +27,21 @@ def build_id_of(worker_version: Opaque | None) -> str:
 
 
 def with_completion(
-    points: tuple[ResetPoint, ...], build_id: str, run_id: str, completed_event_id: int, now: int
+    points: tuple[ResetPoint, ...],
+    build_id: str,
+    run_id: str,
+    completed_event_id: int,
+    now: int,
+    resettable: bool = True,
 ) -> tuple[ResetPoint, ...]:
-    """`points` after a completion by `build_id` (the same tuple if it adds none)."""
+    """`points` after a completion by `build_id` (the same tuple if it adds none).
+
+    The point is resettable unless the run had children, signals to send or cancels to
+    request pending when the task completed (`CheckResettable`, before the task's own
+    commands are applied)."""
     if any(p.build_id == build_id and not p.binary_checksum for p in points):
         return points
-    point = ResetPoint(build_id, run_id, completed_event_id, now)
+    point = ResetPoint(build_id, run_id, completed_event_id, now, resettable=resettable)
     return (*points, point)[-MAX_RESET_POINTS:]
 
 

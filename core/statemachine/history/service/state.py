@@ -292,6 +292,10 @@ class MutableState:
     # The start's completion callbacks (a Nexus caller's), which a retried or continued
     # run is started with again (`getCompletionCallbacksAsProtoSlice`, workflow/util.go).
     completion_callbacks: Opaque | None = None
+    # The stamp of the last workflow task completion (`MostRecentWorkerVersionStamp`) and
+    # the `BuildIds` search attribute the completions built up (worker_versions.py).
+    most_recent_worker_version: Opaque | None = None
+    build_ids: tuple[str, ...] = ()
 
     @property
     def running(self) -> bool:

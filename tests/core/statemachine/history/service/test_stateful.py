@@ -51,10 +51,7 @@ InvalidTransition instead of answering NotFound - reported to the service's owne
 from __future__ import annotations
 
 import copy
-import dataclasses
-from collections import Counter
-from collections.abc import Callable, Sequence
-from typing import TypeVar
+from collections.abc import Callable
 
 import pytest
 from hypothesis import settings
@@ -68,268 +65,37 @@ from hypothesis.stateful import (
 )
 
 from core import requests as rq
-from core.commands import (
-    Command,
-    CompleteWorkflowExecutionCommandAttributes,
-    ScheduleActivityTaskCommandAttributes,
-)
-from core.enums import CommandType, EventType, TimeoutType, WorkflowTaskFailedCause
-from core.event_sets import CLOSE_EVENT_TYPES, COMMAND_EVENT_TYPES
+from core.enums import WorkflowTaskFailedCause
 from core.events import (
-    ActivityTaskCompletedEventAttributes,
-    ActivityType,
     HistoryEvent,
     TimerFiredEventAttributes,
 )
 from core.statemachine.history.service import handle as service
-from core.statemachine.history.service.state import MutableState, RunStatus
+from core.statemachine.history.service.state import MutableState
 from core.statemachine.history.service.txn import Outcome
-from core.statemachine.history.validator import validate
 from tests.core.statemachine.history.service.requests_strategies import (
     ERROR_TYPES,
     REQUEST_IDS,
     SECOND,
-    TIMER_IDS,
     Pending,
     command_lists,
+    made_up_timer_task,
+    made_up_wft_token,
     optional_seconds,
+    pick,
     seconds,
-    weighted,
 )
-
-E = EventType
-C = CommandType
-T = TypeVar("T")
-
-ACTIVITY_CLOSES = frozenset(
-    {
-        E.ACTIVITY_TASK_COMPLETED,
-        E.ACTIVITY_TASK_FAILED,
-        E.ACTIVITY_TASK_TIMED_OUT,
-        E.ACTIVITY_TASK_CANCELED,
-    }
+from tests.core.statemachine.history.service.run_checks import (
+    REJECTIONS,
+    TIMER_TASKS,
+    WFT_FAILURE_CAUSES,
+    _start_request,
+    history_problems,
+    state_problems,
+    step_problems,
 )
-TIMER_CLOSES = frozenset({E.TIMER_FIRED, E.TIMER_CANCELED})
-# Replies that mean "nothing happened": the request must leave the run as it was.
-REJECTIONS = frozenset(
-    {
-        rq.ErrorKind.NOT_FOUND,
-        rq.ErrorKind.OBSOLETE,
-        rq.ErrorKind.ALREADY_STARTED,
-        rq.ErrorKind.WORKFLOW_COMPLETED,
-        rq.ErrorKind.ALREADY_EXISTS,
-    }
-)
-WFT_FAILURE_CAUSES = (
-    WorkflowTaskFailedCause.WORKFLOW_WORKER_UNHANDLED_FAILURE,
-    WorkflowTaskFailedCause.UNHANDLED_COMMAND,
-)
-START_REQUEST_ID = "start-0"
-CHAINED_CLOSES = frozenset({RunStatus.CONTINUED_AS_NEW, RunStatus.FAILED, RunStatus.TIMED_OUT})
-TIMER_TASKS = (
-    rq.UserTimerTask,
-    rq.ActivityTimeoutTask,
-    rq.ActivityRetryTask,
-    rq.WorkflowTaskTimeoutTask,
-    rq.WorkflowRunTimeoutTask,
-    rq.WorkflowBackoffTask,
-)
-
-
-# --- the invariants, as functions (so that a test can show they fail) -----------------
-
-
-def history_problems(history: Sequence[HistoryEvent]) -> list[str]:
-    """What is wrong with one run's history (empty: nothing)."""
-    problems = [
-        f"{v.rule} at event {v.event_id}: {v.message}" for v in validate(history).violations
-    ]
-    for position, event in enumerate(history, start=1):
-        if event.event_id != position:
-            problems.append(f"event ids: {event.event_id} at position {position}")
-            break
-    results: Counter[int] = Counter()
-    fires: Counter[int] = Counter()
-    for event in history:
-        attrs = event.attributes
-        if event.event_type in ACTIVITY_CLOSES:
-            results[getattr(attrs, "scheduled_event_id", 0)] += 1
-        elif event.event_type in TIMER_CLOSES:
-            fires[getattr(attrs, "started_event_id", 0)] += 1
-    for scheduled, n in sorted(results.items()):
-        if n > 1:
-            problems.append(f"INV-RESULT-AT-MOST-ONCE: activity {scheduled} closed {n} times")
-    for started, n in sorted(fires.items()):
-        if n > 1:
-            problems.append(f"INV-RESULT-AT-MOST-ONCE: timer {started} closed {n} times")
-    closes = [i for i, e in enumerate(history) if e.event_type in CLOSE_EVENT_TYPES]
-    if len(closes) > 1:
-        problems.append(f"INV-RUN-CLOSES-ONCE: {len(closes)} close events")
-    if closes and closes[0] != len(history) - 1:
-        problems.append(f"INV-RUN-CLOSES-ONCE: {len(history) - 1 - closes[0]} events after close")
-    return problems
-
-
-def _has_unseen_events(history: Sequence[HistoryEvent]) -> bool:
-    """Whether the history holds events written after the last completed workflow task
-    other than that task's own command events (the workflow has not seen them yet)."""
-    last = max(
-        (i for i, e in enumerate(history) if e.event_type is E.WORKFLOW_TASK_COMPLETED),
-        default=None,
-    )
-    if last is None:
-        return True
-    return any(e.event_type not in COMMAND_EVENT_TYPES for e in history[last + 1 :])
-
-
-def _open_in_history(
-    history: Sequence[HistoryEvent], opens: EventType, closes: frozenset[EventType], key: str
-) -> set[int]:
-    """Ids of the entities opened by `opens` events that no `closes` event closed."""
-    opened = {e.event_id for e in history if e.event_type is opens}
-    return opened - {getattr(e.attributes, key, 0) for e in history if e.event_type in closes}
-
-
-def _forgotten(state: MutableState, history: Sequence[HistoryEvent]) -> list[str]:
-    """Activities and timers open in the history must be pending in mutable state, or
-    have their close buffered (so no result can be lost, and none appear from nowhere)."""
-    problems = []
-    buffered = state.buffered
-    activities = _open_in_history(
-        history, E.ACTIVITY_TASK_SCHEDULED, ACTIVITY_CLOSES, "scheduled_event_id"
-    )
-    closing = {
-        getattr(e.attributes, "scheduled_event_id", 0)
-        for e in buffered
-        if e.event_type in ACTIVITY_CLOSES
-    }
-    pending = {a.scheduled_event_id for a in state.activities}
-    if activities != pending | closing or pending & closing:
-        problems.append(
-            f"activities open in history {sorted(activities)}, pending {sorted(pending)}, "
-            f"closing (buffered) {sorted(closing)}"
-        )
-    timers = _open_in_history(history, E.TIMER_STARTED, TIMER_CLOSES, "started_event_id")
-    fired = {
-        getattr(e.attributes, "started_event_id", 0)
-        for e in buffered
-        if e.event_type is E.TIMER_FIRED
-    }
-    pending = {t.started_event_id for t in state.timers}
-    if timers != pending | fired or pending & fired:
-        problems.append(
-            f"timers open in history {sorted(timers)}, pending {sorted(pending)}, "
-            f"fired (buffered) {sorted(fired)}"
-        )
-    return problems
-
-
-def state_problems(state: MutableState, history: Sequence[HistoryEvent]) -> list[str]:
-    """What is wrong with a run's mutable state given its history."""
-    problems = _forgotten(state, history) if state.running else []
-    if state.next_event_id != len(history) + 1:
-        problems.append(f"next_event_id {state.next_event_id} after {len(history)} events")
-    closed = any(e.event_type in CLOSE_EVENT_TYPES for e in history)
-    if state.running == closed:
-        problems.append(f"status {state.status.name} but closed in history: {closed}")
-    in_flight = state.wft is not None and state.wft.started
-    if state.buffered and not (state.running and in_flight):
-        problems.append(f"{len(state.buffered)} events buffered with no workflow task started")
-    if (
-        state.running
-        and state.wft is None
-        and not state.backoff_pending
-        and _has_unseen_events(history)
-    ):
-        problems.append("lost workflow task: new events but no workflow task pending")
-    return problems
-
-
-def step_problems(
-    history: Sequence[HistoryEvent], before: MutableState | None, outcome: Outcome
-) -> list[str]:
-    """What is wrong with one request's outcome, applied to `history` and `before`
-    (`before` None: the outcome starts a new run)."""
-    problems = []
-    reply = outcome.reply
-    changed = bool(outcome.events or outcome.tasks) or outcome.state != before
-    if isinstance(reply, rq.Error) and reply.kind in REJECTIONS and changed:
-        problems.append(f"rejected ({reply.kind.value}) but the run changed")
-    after = [*history, *outcome.events] if before is not None else list(outcome.events)
-    problems += history_problems(after)
-    problems += state_problems(outcome.state, after)
-    closes = sum(e.event_type in CLOSE_EVENT_TYPES for e in outcome.events)
-    close_tasks = sum(isinstance(t, rq.CloseExecutionTransfer) for t in outcome.tasks)
-    if closes != close_tasks:
-        problems.append(f"{closes} close events but {close_tasks} CloseExecutionTransfer tasks")
-    # A next run comes with this run's close (always for continue-as-new, and for a
-    # failure or timeout that the workflow's retry policy retries), or from a start that
-    # the workflow id reuse policy allows once this run has closed.
-    status = outcome.state.status
-    if closes and status is RunStatus.CONTINUED_AS_NEW and outcome.new_run is None:
-        problems.append("continued as new without a next run")
-    reused = outcome.new_run is not None and not outcome.state.running and not outcome.events
-    if (
-        outcome.new_run is not None
-        and not (closes and status in CHAINED_CLOSES)
-        and not (reused or status is RunStatus.TERMINATED)
-    ):
-        problems.append(f"a next run without a chaining close (status {status.name})")
-    return problems
-
 
 # --- the machine ----------------------------------------------------------------------
-
-
-def _start_request(run_timeout: int, task_timeout: int, backoff: int) -> rq.StartWorkflowExecution:
-    return rq.StartWorkflowExecution(
-        namespace="default",
-        workflow_id="wf",
-        run_id="run-0",
-        workflow_type="Workflow",
-        task_queue="queue",
-        request_id=START_REQUEST_ID,
-        workflow_task_timeout=task_timeout,
-        run_timeout=run_timeout,
-        first_workflow_task_backoff=backoff,
-    )
-
-
-def _pick(
-    data: st.DataObject, live: Sequence[T], every: Sequence[T], made_up: st.SearchStrategy[T]
-) -> T:
-    """Mostly something live (it matches the run's current state), sometimes anything
-    ever seen (likely stale), sometimes something made up."""
-    options: list[tuple[int, st.SearchStrategy[T]]] = []
-    if live:
-        options.append((4, st.sampled_from(live)))
-    if every:
-        options.append((1, st.sampled_from(every)))
-    options.append((1, made_up))
-    return data.draw(weighted(*options))
-
-
-def _made_up_wft_token() -> st.SearchStrategy[rq.WorkflowTaskToken]:
-    return st.builds(
-        rq.WorkflowTaskToken, st.integers(0, 30), st.integers(0, 30), st.integers(1, 3)
-    )
-
-
-@st.composite
-def _made_up_timer_task(draw: st.DrawFn, now: int) -> rq.TimerTask:
-    """A timer task the service did not emit (or emitted for another run)."""
-    kind = draw(st.sampled_from(("user", "activity", "workflow-task")))
-    key, attempt, stamp = draw(st.integers(0, 30)), draw(st.integers(1, 3)), draw(st.integers(0, 3))
-    if kind == "user":
-        return rq.UserTimerTask(draw(st.sampled_from(TIMER_IDS)), key, now)
-    if kind == "activity":
-        timeout = draw(st.sampled_from(list(TimeoutType)[1:]))
-        return rq.ActivityTimeoutTask(key, timeout, attempt, stamp, now)
-    # Only the kinds the service emits for a workflow task. (A SCHEDULE_TO_CLOSE or
-    # HEARTBEAT one for a scheduled task makes on_timeout raise InvalidTransition:
-    # reported, and left out here so that the machine gets past it.)
-    timeout = draw(st.sampled_from((TimeoutType.START_TO_CLOSE, TimeoutType.SCHEDULE_TO_START)))
-    return rq.WorkflowTaskTimeoutTask(key, timeout, attempt, stamp, now)
 
 
 # Steps a closed run still takes requests before only clients and timers may act (so
@@ -532,7 +298,7 @@ class ServiceCluster(RuleBasedStateMachine):
             if wft is not None
             and (t.scheduled_event_id, t.stamp) == (wft.scheduled_event_id, wft.stamp)
         ]
-        task = _pick(data, live, self.wf_transfers, st.sampled_from(self.wf_transfers))
+        task = pick(data, live, self.wf_transfers, st.sampled_from(self.wf_transfers))
         sticky = data.draw(st.sampled_from((task.sticky, task.sticky, not task.sticky)))
         fresh = (
             self.run.running
@@ -570,9 +336,7 @@ class ServiceCluster(RuleBasedStateMachine):
         """A worker completes (random commands) or fails a task it was given: the current
         one, or one it held too long (a stale token)."""
         live_token = self._live_wft_token()
-        token = _pick(
-            data, [live_token] if live_token else [], self.wft_tokens, _made_up_wft_token()
-        )
+        token = pick(data, [live_token] if live_token else [], self.wft_tokens, made_up_wft_token())
         live = token == live_token
         request: rq.Request
         if answer == "fail":
@@ -635,7 +399,7 @@ class ServiceCluster(RuleBasedStateMachine):
             for t in self.act_transfers
             if (info := s.activity(t.scheduled_event_id)) is not None and info.stamp == t.stamp
         ]
-        task = _pick(data, fresh_tasks, self.act_transfers, st.sampled_from(self.act_transfers))
+        task = pick(data, fresh_tasks, self.act_transfers, st.sampled_from(self.act_transfers))
         info = s.activity(task.scheduled_event_id) if s.running else None
         fresh = info is not None and info.stamp == task.stamp and not info.started
         outcome = self._send(
@@ -656,7 +420,7 @@ class ServiceCluster(RuleBasedStateMachine):
     ) -> None:
         """An activity worker heartbeats or reports, with a live or an old token."""
         made_up = st.builds(rq.ActivityTaskToken, st.integers(0, 30), st.integers(0, 4))
-        token = _pick(data, self._live_act_tokens(), self.act_tokens, made_up)
+        token = pick(data, self._live_act_tokens(), self.act_tokens, made_up)
         self._report(token, kind, error_type, non_retryable)
 
     def _report(
@@ -765,9 +529,9 @@ class ServiceCluster(RuleBasedStateMachine):
             self.now = max(self.now, task.fire_time)
             self._send(rq.FireTimer(task))
         elif kind in ("old-timer", "made-up-timer"):
-            self._send(rq.FireTimer(data.draw(_made_up_timer_task(self.now))))
+            self._send(rq.FireTimer(data.draw(made_up_timer_task(self.now))))
         elif kind == "workflow-token":
-            wft_token = data.draw(_made_up_wft_token())
+            wft_token = data.draw(made_up_wft_token())
             live = wft_token == self._live_wft_token()
             reply = self._send(rq.RespondWorkflowTaskFailed(wft_token)).reply
             assert isinstance(reply, rq.Ok) == live, reply
@@ -813,117 +577,3 @@ TestServiceClusterLong = pytest.mark.slow(LongServiceCluster.TestCase)
 TestServiceClusterLong.settings = settings(
     max_examples=3_000, stateful_step_count=100, deadline=None
 )
-
-
-# --- the checks can fail --------------------------------------------------------------
-
-
-def _completed_run() -> tuple[list[HistoryEvent], MutableState, Outcome]:
-    """A run whose first workflow task schedules an activity that then completes; the
-    next workflow task completes the run. Returns the history and state before that last
-    request, and its (real) outcome, each earlier step having passed `step_problems`."""
-    now = 1_700_000_000 * SECOND
-    started = service.start(_start_request(0, 10 * SECOND, 0), now)
-    history, state = list(started.events), started.state
-
-    def step(request: rq.Request) -> Outcome:
-        nonlocal state
-        outcome = service.handle(state, request, now)
-        assert step_problems(history, state, outcome) == []
-        history.extend(outcome.events)
-        state = outcome.state
-        return outcome
-
-    def poll() -> rq.WorkflowTaskToken:
-        wft = state.wft
-        assert wft is not None
-        reply = step(rq.RecordWorkflowTaskStarted(wft.scheduled_event_id, wft.stamp, "r0")).reply
-        assert isinstance(reply, rq.WorkflowTaskStarted)
-        return reply.token
-
-    schedule = ScheduleActivityTaskCommandAttributes(
-        activity_id="a0", activity_type=ActivityType(name="act"), start_to_close_timeout=SECOND
-    )
-    step(rq.RespondWorkflowTaskCompleted(poll(), (Command(C.SCHEDULE_ACTIVITY_TASK, schedule),)))
-    info = state.activities[0]
-    reply = step(rq.RecordActivityTaskStarted(info.scheduled_event_id, info.stamp, "r0")).reply
-    assert isinstance(reply, rq.ActivityTaskStarted)
-    step(rq.RespondActivityTaskCompleted(reply.token))
-    close = Command(C.COMPLETE_WORKFLOW_EXECUTION, CompleteWorkflowExecutionCommandAttributes())
-    token = poll()
-    return (
-        history,
-        state,
-        service.handle(state, rq.RespondWorkflowTaskCompleted(token, (close,)), now),
-    )
-
-
-def _corrupt(outcome: Outcome, extra: HistoryEvent) -> Outcome:
-    """The outcome with `extra` appended (renumbered to follow the outcome's events)."""
-    event = dataclasses.replace(extra, event_id=outcome.state.next_event_id)
-    state = dataclasses.replace(outcome.state, next_event_id=event.event_id + 1)
-    return dataclasses.replace(outcome, events=(*outcome.events, event), state=state)
-
-
-def test_the_real_outcomes_pass_the_checks() -> None:
-    history, state, outcome = _completed_run()
-    assert step_problems(history, state, outcome) == []
-    assert outcome.state.status is RunStatus.COMPLETED
-
-
-def test_a_duplicated_close_event_is_reported() -> None:
-    history, state, outcome = _completed_run()
-    close = outcome.events[-1]
-    assert close.event_type is E.WORKFLOW_EXECUTION_COMPLETED
-    problems = step_problems(history, state, _corrupt(outcome, close))
-    assert "INV-RUN-CLOSES-ONCE: 2 close events" in problems, problems
-    assert "INV-RUN-CLOSES-ONCE: 1 events after close" in problems, problems
-
-
-def test_a_second_activity_result_is_reported() -> None:
-    history, state, outcome = _completed_run()
-    result = next(e for e in history if e.event_type is E.ACTIVITY_TASK_COMPLETED)
-    attrs = result.attributes
-    assert isinstance(attrs, ActivityTaskCompletedEventAttributes)
-    problems = step_problems(history, state, _corrupt(outcome, result))
-    expected = f"INV-RESULT-AT-MOST-ONCE: activity {attrs.scheduled_event_id} closed 2 times"
-    assert expected in problems, problems
-
-
-def test_a_rejection_that_changes_the_run_is_reported() -> None:
-    history, state, outcome = _completed_run()
-    rejected = dataclasses.replace(outcome, reply=rq.Error(rq.ErrorKind.NOT_FOUND, "stale"))
-    assert "rejected (NotFound) but the run changed" in step_problems(history, state, rejected)
-
-
-def test_a_lost_workflow_task_is_reported() -> None:
-    history, state, _ = _completed_run()
-    # A signal arrives while the task is in flight; dropping the task would lose it.
-    outcome = service.handle(state, rq.SignalWorkflowExecution("sig"), 1)
-    assert step_problems(history, state, outcome) == []
-    lost = dataclasses.replace(outcome.state, wft=None, buffered=())
-    flushed = dataclasses.replace(outcome, state=lost)
-    problems = step_problems(history, state, flushed)
-    assert "lost workflow task: new events but no workflow task pending" in problems, problems
-
-
-def test_a_forgotten_activity_is_reported() -> None:
-    history, state, _ = _completed_run()
-    schedule = ScheduleActivityTaskCommandAttributes(
-        activity_id="a1", activity_type=ActivityType(name="act"), start_to_close_timeout=SECOND
-    )
-    token = _live_token(state)
-    command = Command(C.SCHEDULE_ACTIVITY_TASK, schedule)
-    outcome = service.handle(state, rq.RespondWorkflowTaskCompleted(token, (command,)), 1)
-    assert step_problems(history, state, outcome) == []
-    forgotten = dataclasses.replace(
-        outcome, state=dataclasses.replace(outcome.state, activities=())
-    )
-    problems = step_problems(history, state, forgotten)
-    assert any(p.startswith("activities open in history") for p in problems), problems
-
-
-def _live_token(state: MutableState) -> rq.WorkflowTaskToken:
-    wft = state.wft
-    assert wft is not None and wft.started
-    return rq.WorkflowTaskToken(wft.scheduled_event_id, wft.started_event_id, wft.attempt)

@@ -1,0 +1,154 @@
+"""What a run records of the builds that completed its workflow tasks (worker_versions.py):
+the BuildIds search attribute's rule, the most recent stamp, and reset points that are
+not resettable while a child is pending. The real server's values for one run are in
+tests/fixtures/build-ids/replies.json (tests/adapters/serve/test_build_ids.py)."""
+
+from __future__ import annotations
+
+import base64
+
+from core import requests as rq
+from core.commands import Command, StartChildWorkflowExecutionCommandAttributes
+from core.enums import CommandType
+from core.events import WorkflowType
+from core.opaque import Opaque
+from core.statemachine.history.service.rebuild import rebuild
+from core.statemachine.history.service.worker_versions import (
+    UNVERSIONED,
+    build_ids_after,
+    build_ids_payload,
+)
+from tests.core.statemachine.coverage_scenarios import Run, activity, cancel
+
+LIMIT = 2048  # frontend.searchAttributesSizeOfValueLimit's default
+
+
+def stamp(build_id: str, use_versioning: bool = False) -> Opaque:
+    value: dict[str, object] = {"buildId": build_id}
+    if use_versioning:
+        value["useVersioning"] = True
+    return Opaque.of(value)  # type: ignore[arg-type]
+
+
+def test_unversioned_builds_follow_the_sentinel_in_the_order_they_came() -> None:
+    ids = build_ids_after((), stamp("1.0"), LIMIT)
+    assert ids == (UNVERSIONED, "unversioned:1.0")
+    ids = build_ids_after(ids, stamp("2.0"), LIMIT)
+    ids = build_ids_after(ids, stamp("1.0"), LIMIT)  # known: not added twice
+    assert ids == (UNVERSIONED, "unversioned:1.0", "unversioned:2.0")
+
+
+def test_a_completion_without_a_build_id_leaves_only_the_sentinel() -> None:
+    assert build_ids_after((), None, LIMIT) == (UNVERSIONED,)
+    # A stamp with an empty build id names the entry "unversioned", which the rule
+    # appends once more when the list did not have it yet and folds into the sentinel on
+    # the next completion (Temporal's code does so; the dev server showed it:
+    # tests/fixtures/build-ids/stamps.json).
+    once = build_ids_after((), stamp(""), LIMIT)
+    assert once == (UNVERSIONED, UNVERSIONED)
+    assert build_ids_after(once, stamp(""), LIMIT) == (UNVERSIONED,)
+
+
+def test_a_versioned_completion_drops_the_unversioned_sentinel() -> None:
+    before = (UNVERSIONED, "unversioned:1.0")
+    assert build_ids_after(before, stamp("2.0", True), LIMIT) == (
+        "unversioned:1.0",
+        "versioned:2.0",
+    )
+
+
+def test_a_list_over_the_value_limit_loses_its_oldest_builds_but_not_the_sentinel() -> None:
+    ids: tuple[str, ...] = ()
+    for n in range(200):
+        ids = build_ids_after(ids, stamp(f"build-{n:03}"), LIMIT)
+    assert ids[0] == UNVERSIONED and ids[-1] == "unversioned:build-199"
+    assert "unversioned:build-000" not in ids
+    payload = build_ids_payload(ids)
+    assert payload is not None
+    # the list is as long as the limit allows: one more entry would not fit
+    data = base64.b64decode(str(payload["data"]))
+    assert len(data) <= LIMIT < len(data) + len(',"unversioned:build-199"')
+
+
+def test_the_keyword_list_is_encoded_as_go_encodes_it() -> None:
+    payload = build_ids_payload((UNVERSIONED, "unversioned:a<b&c"))
+    assert payload is not None
+    assert base64.b64decode(str(payload["data"])) == (
+        b'["unversioned","unversioned:a\\u003cb\\u0026c"]'
+    )
+
+
+def _completed_by(run: Run, build_id: str | None, *commands: Command) -> None:
+    version = stamp(build_id) if build_id is not None else None
+    run.send(rq.RespondWorkflowTaskCompleted(run.poll(), commands, worker_version=version))
+
+
+def test_each_completion_sets_the_most_recent_stamp_and_the_build_ids() -> None:
+    run = Run()
+    _completed_by(run, "1.0")
+    assert run.state.most_recent_worker_version == stamp("1.0")
+    assert run.state.build_ids == (UNVERSIONED, "unversioned:1.0")
+    _completed_by(run, None)  # a worker that sends no stamp
+    assert run.state.most_recent_worker_version is None
+    assert run.state.build_ids == (UNVERSIONED, "unversioned:1.0")
+    _completed_by(run, "2.0")
+    rebuilt = rebuild(run.events, "default", "wf", "run-1", "start", 0).state
+    for state in (run.state, rebuilt):
+        assert state.most_recent_worker_version == stamp("2.0")
+        assert state.build_ids == (UNVERSIONED, "unversioned:1.0", "unversioned:2.0")
+
+
+def test_a_new_build_completing_while_a_child_is_pending_is_not_a_resettable_point() -> None:
+    run = Run()
+    child = Command(
+        CommandType.START_CHILD_WORKFLOW_EXECUTION,
+        StartChildWorkflowExecutionCommandAttributes(
+            workflow_id="child", workflow_type=WorkflowType(name="Child")
+        ),
+    )
+    _completed_by(run, "1.0", child)  # the child is initiated by this very task
+    _completed_by(run, "2.0")  # ... and pending when build 2.0 completes one
+    rebuilt = rebuild(run.events, "default", "wf", "run-1", "start", 0).state
+    for state in (run.state, rebuilt):
+        assert [(p.build_id, p.resettable) for p in state.reset_points] == [
+            ("1.0", True),
+            ("2.0", False),
+        ]
+
+
+def _started_stamps(run: Run) -> list[object]:
+    """The workerVersion of each ActivityTaskStarted, in order."""
+    return [
+        getattr(e.attributes, "worker_version", None)
+        for e in run.events
+        if e.event_type.name == "ACTIVITY_TASK_STARTED"
+    ]
+
+
+def _start_with(run: Run, sid: int, build_id: str) -> rq.ActivityTaskToken:
+    info = run.state.activity(sid)
+    assert info is not None
+    reply = run.send(
+        rq.RecordActivityTaskStarted(sid, info.stamp, f"a{sid}", worker_version=stamp(build_id))
+    )
+    assert isinstance(reply, rq.ActivityTaskStarted)
+    return reply.token
+
+
+def test_an_activitys_started_event_carries_the_stamp_of_the_request_that_closed_it() -> None:
+    """Completed or failed: the closing worker's stamp (not the poller's); timed out or
+    cancelled: none, though a worker with a build id had started the attempt."""
+    run = Run()
+    for n in range(4):
+        run.complete(activity(f"a{n}", attempts=1))
+    sids = [e.event_id for e in run.events if e.event_type.name == "ACTIVITY_TASK_SCHEDULED"]
+    done = _start_with(run, sids[0], "poller")
+    run.send(rq.RespondActivityTaskCompleted(done, worker_version=stamp("closer")))
+    failed = _start_with(run, sids[1], "poller")
+    run.send(rq.RespondActivityTaskFailed(failed, error_type="X", worker_version=stamp("closer")))
+    _start_with(run, sids[2], "poller")
+    run.fire(rq.ActivityTimeoutTask, scheduled_event_id=sids[2])
+    cancelled = _start_with(run, sids[3], "poller")
+    run.complete(cancel(sids[3]))
+    run.send(rq.RespondActivityTaskCanceled(cancelled))
+    assert _started_stamps(run) == [stamp("closer"), stamp("closer"), None, None]
