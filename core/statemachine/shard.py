@@ -67,6 +67,7 @@ def fingerprint32(key: str) -> int:
     return int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:4], "big")
 
 
+@lru_cache(maxsize=1 << 16)  # every fenced write asks again for the same few runs
 def shard_for(namespace_id: str, workflow_id: str, num_shards: int) -> int:
     """The 1-based shard that owns ``(namespace_id, workflow_id)`` (`WorkflowIDToHistoryShard`)."""
     if num_shards < 1:
@@ -179,9 +180,10 @@ def initial_store(num_shards: int) -> StoreState:
 
 
 def shard_record(store: StoreState, shard_id: int) -> ShardRecord:
-    if not 1 <= shard_id <= store.num_shards:
-        raise BadInput(f"shard id {shard_id} outside 1..{store.num_shards}")
-    return store.shards[shard_id - 1]
+    shards = store.shards
+    if not 1 <= shard_id <= len(shards):
+        raise BadInput(f"shard id {shard_id} outside 1..{len(shards)}")
+    return shards[shard_id - 1]
 
 
 def acquire(store: StoreState, ctx: ShardContext) -> tuple[StoreState, ShardContext]:
@@ -204,7 +206,7 @@ def allocate_task_id(ctx: ShardContext) -> tuple[ShardContext, int | None]:
     """The next task id of `ctx`'s range, or None when the range is exhausted (re-acquire)."""
     if ctx.state is not ShardState.ACQUIRED:
         raise InvalidTransition(TABLE.name, ctx.state.name, "AllocateTaskId")
-    if ctx.next_task_id >= task_id_range(ctx.range_id).stop:
+    if ctx.next_task_id >= (ctx.range_id + 1) << RANGE_SIZE_BITS:  # task_id_range's stop
         return ctx, None
     task_id = ctx.next_task_id
     return ShardContext(ctx.shard_id, ctx.host, ctx.state, ctx.range_id, task_id + 1), task_id
@@ -252,7 +254,7 @@ WriteResult: TypeAlias = WriteOk | ShardOwnershipLost | ConditionFailed
 
 def conditional_write(store: StoreState, write: Write) -> tuple[StoreState, WriteResult]:
     """Apply `write` only if its range id and expected version both match the store."""
-    expected_shard = shard_for(write.namespace_id, write.workflow_id, store.num_shards)
+    expected_shard = shard_for(write.namespace_id, write.workflow_id, len(store.shards))
     if write.shard_id != expected_shard:
         raise BadInput(
             f"{write.namespace_id}/{write.workflow_id} lives on shard {expected_shard}, "
@@ -261,26 +263,31 @@ def conditional_write(store: StoreState, write: Write) -> tuple[StoreState, Writ
     row = shard_record(store, write.shard_id)
     if write.range_id != row.range_id:
         return store, ShardOwnershipLost(write.shard_id, write.range_id, row.range_id)
-    key = (write.namespace_id, write.workflow_id, write.run_id)
-    records = list(store.executions)
-    index = _find(records, key)
-    actual = records[index].db_version if index >= 0 else 0
+    namespace_id, workflow_id, run_id = write.namespace_id, write.workflow_id, write.run_id
+    executions = store.executions
+    index = i = -1
+    for r in executions:
+        i += 1
+        if r.run_id == run_id and r.workflow_id == workflow_id and r.namespace_id == namespace_id:
+            index = i
+            break
+    actual = executions[index].db_version if index >= 0 else 0
     if write.expected_version != actual:
         return store, ConditionFailed(write.expected_version, actual)
-    record = ExecutionRecord(*key, actual + 1, write.next_event_id)
+    record = ExecutionRecord(namespace_id, workflow_id, run_id, actual + 1, write.next_event_id)
     if index >= 0:
-        records[index] = record
+        records = (
+            (record,)
+            if len(executions) == 1
+            else (*executions[:index], record, *executions[index + 1 :])
+        )
     else:
-        records.append(record)
-        records.sort(key=lambda r: (r.namespace_id, r.workflow_id, r.run_id))
-    return StoreState(store.shards, tuple(records)), WriteOk(actual + 1)
+        records = tuple(sorted((*executions, record), key=_record_key))
+    return StoreState(store.shards, records), WriteOk(actual + 1)
 
 
-def _find(records: list[ExecutionRecord], key: tuple[str, str, str]) -> int:
-    for i, r in enumerate(records):
-        if (r.namespace_id, r.workflow_id, r.run_id) == key:
-            return i
-    return -1
+def _record_key(r: ExecutionRecord) -> tuple[str, str, str]:
+    return (r.namespace_id, r.workflow_id, r.run_id)
 
 
 def on_write_result(ctx: ShardContext, result: WriteResult) -> ShardContext:

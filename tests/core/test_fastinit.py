@@ -7,13 +7,14 @@ import dataclasses
 import importlib
 import inspect
 import pkgutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
 import core
-from core.fastinit import fast_init, fast_init_all, replace, slot_copier
+from core.fastinit import copier_into, fast_init, fast_init_all, replace, slot_copier
 
 
 def _classes() -> tuple[type, type]:
@@ -151,6 +152,31 @@ def test_slot_copier_copies_every_field() -> None:
 
     with pytest.raises(TypeError, match="not stored in a slot"):
         slot_copier(NoSlots)
+
+
+def test_copier_into_copies_every_field_into_a_frozen_target() -> None:
+    _, child = _classes()
+
+    class Sub(child):  # type: ignore[valid-type,misc]  # no slots of its own
+        __slots__ = ()
+
+    source = child(3, "x", (1, 2))
+    for target in (child, Sub):
+        copy: Callable[[object], object] = copier_into(child, target)
+        made = copy(source)
+        assert type(made) is target and made is not source
+        assert [getattr(made, f.name) for f in dataclasses.fields(child)] == [3, "x", (1, 2), True]
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(made, "a", 4)  # noqa: B010 - the frozen hook must refuse it
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            delattr(made, "a")
+
+    @dataclass(frozen=True)
+    class NoSlots:
+        a: int
+
+    with pytest.raises(TypeError, match="not stored in a slot"):
+        copier_into(NoSlots, NoSlots)
 
 
 @pytest.mark.parametrize(

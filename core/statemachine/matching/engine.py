@@ -174,8 +174,9 @@ def poll(
     hash of `poller_id`. The outcome is a `Dispatch` (pending history's Record*Started
     reply) or `Waiting`.
     """
-    if any(p.poller_id == poller_id for p in state.pollers):
-        raise BadInput(f"poller {poller_id!r} already has an outstanding poll")
+    for p in state.pollers:
+        if p.poller_id == poller_id:
+            raise BadInput(f"poller {poller_id!r} already has an outstanding poll")
     part = _partition(state.config, queue, poller_id, partition, write=False)
     poller = Poller(poller_id, queue, part, deadline)
     state = _with(
@@ -195,7 +196,11 @@ def on_record_started_reply(
     poller waits again and matching immediately offers it (and the respooled task) again.
     """
     input_ = REPLY_INPUT[reply]
-    entry = next((e for e in state.dispatching if e.key == task_key), None)
+    entry = None
+    for e in state.dispatching:
+        if e.key == task_key:
+            entry = e
+            break
     if entry is None:
         found = find_task(state, task_key)
         if found is None:
@@ -203,7 +208,7 @@ def on_record_started_reply(
         raise InvalidTransition(TASK_TABLE.name, found.state.name, input_.name)
     poller = next(p for p in state.pollers if p.poller_id == entry.poller_id)
     after = _advance(entry, input_)
-    dispatching = tuple(e for e in state.dispatching if e.key != task_key)
+    dispatching = tuple([e for e in state.dispatching if e.key != task_key])
     if after.state is TaskState.DELIVERED:
         step(POLLER_TABLE, poller.state, PollerInput.RECORD_STARTED_OK)
         pollers = tuple(p for p in state.pollers if p.poller_id != poller.poller_id)
@@ -267,17 +272,18 @@ def _advance(entry: TaskEntry, input_: TaskInput, poller_id: str | None = None) 
     return TaskEntry(entry.key, entry.queue, entry.partition, entry.task, new_state, holder, reason)
 
 
-def _eligible(p: Poller, queue: TaskQueue, now: int) -> bool:
-    return p.state is PollerState.WAITING and p.queue == queue and p.deadline > now
-
-
 def _pick_poller(state: MatchingState, queue: TaskQueue, partition: int, now: int) -> Poller | None:
-    """The longest-waiting eligible poller: same partition first, then (forwarding) any."""
-    candidates = [p for p in state.pollers if _eligible(p, queue, now)]
-    local = next((p for p in candidates if p.partition == partition), None)
-    if local is not None or not state.config.forwarding:
-        return local
-    return candidates[0] if candidates else None
+    """The longest-waiting eligible poller (Waiting, on `queue`, deadline ahead): same
+    partition first, then (forwarding) any."""
+    first = None
+    waiting = PollerState.WAITING
+    for p in state.pollers:
+        if p.state is waiting and p.deadline > now and p.queue == queue:
+            if p.partition == partition:
+                return p
+            if first is None:
+                first = p
+    return first if state.config.forwarding else None
 
 
 def _take_task(
@@ -396,6 +402,10 @@ def _touch(
     last_poll: tuple[tuple[TaskQueue, int], ...], queue: TaskQueue, now: int
 ) -> tuple[tuple[TaskQueue, int], ...]:
     """Record a poll on `queue` at `now`; entries stay sorted so equal states hash equal."""
+    if not last_poll:
+        return ((queue, now),)
+    if len(last_poll) == 1 and last_poll[0][0] == queue:  # one queue per state: no sort
+        return ((queue, max(last_poll[0][1], now)),)
     previous = next((t for q, t in last_poll if q == queue), now)
     entries = [(q, t) for q, t in last_poll if q != queue]
     entries.append((queue, max(previous, now)))

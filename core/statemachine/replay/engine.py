@@ -67,6 +67,11 @@ from core.statemachine.replay.prng import Prng
 from core.statemachine.replay.scheduler import NOT_THE_CODES, Scheduler, Task
 
 E = EventType
+# Read per event: members read once (a read off the enum class runs EnumType's hook).
+_WFT_COMPLETED = E.WORKFLOW_TASK_COMPLETED
+_WFT_STARTED = E.WORKFLOW_TASK_STARTED
+_STARTED = E.WORKFLOW_EXECUTION_STARTED
+_SIGNALED = E.WORKFLOW_EXECUTION_SIGNALED
 
 LocalActivityRunner = Callable[[str, list[object], int], object]
 """Runs a local activity live: (activity type, args, attempt) -> result, or raises."""
@@ -218,14 +223,14 @@ class Execution:
         if self.in_command_run and not in_batch(event, self.previous):
             self._end_command_run(event)
         self.previous = event
-        if kind is E.WORKFLOW_TASK_COMPLETED:
+        if kind is _WFT_COMPLETED:
             self.in_command_run = True
-        elif kind is E.WORKFLOW_TASK_STARTED:
+        elif kind is _WFT_STARTED:
             self.now_ns = event.event_time or self.now_ns
             self.answered = event.event_id
-        elif kind is E.WORKFLOW_EXECUTION_STARTED:
+        elif kind is _STARTED:
             self._started(event)
-        elif kind is E.WORKFLOW_EXECUTION_SIGNALED:
+        elif kind is _SIGNALED:
             self._signaled(event)
         elif kind in execution.EVENT_INPUTS:
             self.step(self.run_entity, execution.EVENT_INPUTS[kind])

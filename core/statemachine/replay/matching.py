@@ -191,7 +191,12 @@ def in_batch(event: HistoryEvent, previous: HistoryEvent | None) -> bool:
     """
     return (
         previous is not None
-        and event.event_type is E.ACTIVITY_TASK_CANCELED
-        and previous.event_type is E.ACTIVITY_TASK_CANCEL_REQUESTED
+        and event.event_type is _CANCELED
+        and previous.event_type is _CANCEL_REQUESTED
         and getattr(event.attributes, "latest_cancel_requested_event_id", 0) == previous.event_id
     )
+
+
+# in_batch runs per event: its members are read once, not off the enum class each time.
+_CANCELED = EventType.ACTIVITY_TASK_CANCELED
+_CANCEL_REQUESTED = EventType.ACTIVITY_TASK_CANCEL_REQUESTED

@@ -89,6 +89,10 @@ class Future(Generic[T]):
         if self._done:
             raise InvalidStateError("the future is already done")
         self._done, self._value, self._error = True, value, error
+        # A done future is never cancelled (`cancel` returns first), so its cancel hook
+        # is dropped: the hook's closure usually holds the future's owner, which holds
+        # the future, and that cycle would otherwise wait for the garbage collector.
+        self.on_cancel = None
         callbacks, self._callbacks = self._callbacks, []
         for callback in callbacks:
             callback(self)

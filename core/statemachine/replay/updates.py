@@ -38,7 +38,10 @@ K = UpdateMessageKind
 
 def admit(ex: Execution, requests: Sequence[UpdateWorkflowExecution]) -> None:
     if ex.replaying:
-        requests = [r for r in (_from_event(e.attributes) for e in ex.lookahead) if r]
+        accepted = _ACCEPTED
+        requests = [
+            _from_event(e.attributes) for e in ex.lookahead if isinstance(e.attributes, accepted)
+        ]
     for request in requests:
         if request.update_id in ex.updates:
             continue
@@ -113,9 +116,10 @@ def _rejection(message: str) -> Opaque:
     return payloads.application_failure(message, "UpdateRejected")
 
 
-def _from_event(a: object) -> UpdateWorkflowExecution | None:
-    if not isinstance(a, WorkflowExecutionUpdateAcceptedEventAttributes):
-        return None
+_ACCEPTED = WorkflowExecutionUpdateAcceptedEventAttributes
+
+
+def _from_event(a: WorkflowExecutionUpdateAcceptedEventAttributes) -> UpdateWorkflowExecution:
     return UpdateWorkflowExecution(a.protocol_instance_id, a.accepted_request)
 
 

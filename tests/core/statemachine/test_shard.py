@@ -178,6 +178,23 @@ def test_version_condition_guards_each_execution() -> None:
     assert on_write_result(ctx, r2) == ctx
 
 
+def test_records_stay_sorted_and_a_rewrite_replaces_only_its_own() -> None:
+    store, ctx = acquire(initial_store(1), start(1, "h1"))
+    for wf in ("wf-c", "wf-a", "wf-d", "wf-b"):
+        store, result = conditional_write(store, _write(ctx, store, wf, 0, 3))
+        assert result == WriteOk(1)
+    keys = [(e.namespace_id, e.workflow_id, e.run_id) for e in store.executions]
+    assert keys == sorted(keys) and len(keys) == 4
+    store, result = conditional_write(store, _write(ctx, store, "wf-b", 1, 9))
+    assert result == WriteOk(2)
+    assert [(e.workflow_id, e.db_version, e.next_event_id) for e in store.executions] == [
+        ("wf-a", 1, 3),
+        ("wf-b", 2, 9),
+        ("wf-c", 1, 3),
+        ("wf-d", 1, 3),
+    ]
+
+
 def test_write_to_the_wrong_shard_is_bad_input() -> None:
     store, ctx = acquire(initial_store(4), start(1, "h1"))
     wrong = 1 if shard_for("ns", "wf-1", 4) != 1 else 2
