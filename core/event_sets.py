@@ -25,6 +25,18 @@ CLOSE_EVENT_TYPES: Final[frozenset[EventType]] = frozenset(
     }
 )
 
+# The events that end one activity (by its scheduled event id) or one timer (by its
+# started event id); INV-RESULT-AT-MOST-ONCE allows at most one for each.
+ACTIVITY_CLOSE_EVENT_TYPES: Final[frozenset[EventType]] = frozenset(
+    {
+        E.ACTIVITY_TASK_COMPLETED,
+        E.ACTIVITY_TASK_FAILED,
+        E.ACTIVITY_TASK_TIMED_OUT,
+        E.ACTIVITY_TASK_CANCELED,
+    }
+)
+TIMER_CLOSE_EVENT_TYPES: Final[frozenset[EventType]] = frozenset({E.TIMER_FIRED, E.TIMER_CANCELED})
+
 # Close events written from a command in a WorkflowTaskCompleted batch
 # (docs/temporal-semantics.md#who-closes-a-run); they carry
 # `workflow_task_completed_event_id`. TimedOut and Terminated do not.

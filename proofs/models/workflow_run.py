@@ -54,7 +54,12 @@ from core.commands import (
     StartTimerCommandAttributes,
 )
 from core.enums import CommandType, EventType
-from core.event_sets import CLOSE_EVENT_TYPES, COMMAND_EVENT_TYPES
+from core.event_sets import (
+    ACTIVITY_CLOSE_EVENT_TYPES,
+    CLOSE_EVENT_TYPES,
+    COMMAND_EVENT_TYPES,
+    TIMER_CLOSE_EVENT_TYPES,
+)
 from core.events import ActivityType, HistoryEvent
 from core.opaque import Opaque
 from core.statemachine.fsm import ROW_RULE, RowBroken
@@ -71,15 +76,8 @@ MAX_WFT_FAILURES = 1  # workflow-task failures plus workflow-task timeouts fired
 MAX_SIGNALS = 1
 VARIANTS = ("duplicate-result", "no-buffering", "skip-replay")
 
-ACTIVITY_CLOSE = frozenset(
-    {
-        E.ACTIVITY_TASK_COMPLETED,
-        E.ACTIVITY_TASK_FAILED,
-        E.ACTIVITY_TASK_TIMED_OUT,
-        E.ACTIVITY_TASK_CANCELED,
-    }
-)
-TIMER_CLOSE = frozenset({E.TIMER_FIRED, E.TIMER_CANCELED})
+ACTIVITY_CLOSE = ACTIVITY_CLOSE_EVENT_TYPES
+TIMER_CLOSE = TIMER_CLOSE_EVENT_TYPES
 RESULT_EVENTS = ACTIVITY_CLOSE | TIMER_CLOSE
 """Events that record a result: one per activity or timer at most."""
 

@@ -256,13 +256,8 @@ def _retry_later(call: Call) -> Reply:
         failure = timeout_failure(TIMEOUT_MESSAGE.format(TIMEOUT_NAME[kind]), kind)
     if info.reset_heartbeats:  # ResetActivity asked for a fresh start of the details
         details = None
-    retried = replace(
+    retried = _next_attempt(
         info,
-        attempt=info.attempt + 1,
-        stamp=info.stamp + 1,
-        started=False,
-        started_time=0,
-        request_id="",
         scheduled_time=txn.now + delay,
         last_failure=failure,
         last_heartbeat_time=0,
@@ -289,19 +284,28 @@ def _retry_paused(call: Call) -> Reply:
     details = info.heartbeat_details
     if request.last_heartbeat_details is not None:  # saved as progress first
         details = request.last_heartbeat_details
-    paused = replace(
+    paused = _next_attempt(
         info,
-        attempt=info.attempt + 1,
-        stamp=info.stamp + 1,
-        started=False,
-        started_time=0,
-        request_id="",
         last_failure=request.failure,
         heartbeat_details=details,
         backoff=True,
     )
     put(call.txn, paused)
     return Ok()
+
+
+def _next_attempt(info: ActivityInfo, **changes: object) -> ActivityInfo:
+    """The activity's next attempt: counted, under a new stamp (so the last attempt's
+    tasks and tokens go stale), not started; `changes` set the rest."""
+    return replace(
+        info,
+        attempt=info.attempt + 1,
+        stamp=info.stamp + 1,
+        started=False,
+        started_time=0,
+        request_id="",
+        **changes,
+    )
 
 
 def _reschedule(call: Call) -> Reply:  # the retry timer fired: dispatch the next attempt

@@ -12,7 +12,12 @@ from typing import TypeVar
 
 from core import requests as rq
 from core.enums import CommandType, EventType, WorkflowTaskFailedCause
-from core.event_sets import CLOSE_EVENT_TYPES, COMMAND_EVENT_TYPES
+from core.event_sets import (
+    ACTIVITY_CLOSE_EVENT_TYPES,
+    CLOSE_EVENT_TYPES,
+    COMMAND_EVENT_TYPES,
+    TIMER_CLOSE_EVENT_TYPES,
+)
 from core.events import (
     HistoryEvent,
 )
@@ -24,15 +29,8 @@ E = EventType
 C = CommandType
 T = TypeVar("T")
 
-ACTIVITY_CLOSES = frozenset(
-    {
-        E.ACTIVITY_TASK_COMPLETED,
-        E.ACTIVITY_TASK_FAILED,
-        E.ACTIVITY_TASK_TIMED_OUT,
-        E.ACTIVITY_TASK_CANCELED,
-    }
-)
-TIMER_CLOSES = frozenset({E.TIMER_FIRED, E.TIMER_CANCELED})
+ACTIVITY_CLOSES = ACTIVITY_CLOSE_EVENT_TYPES
+TIMER_CLOSES = TIMER_CLOSE_EVENT_TYPES
 # Replies that mean "nothing happened": the request must leave the run as it was.
 REJECTIONS = frozenset(
     {
