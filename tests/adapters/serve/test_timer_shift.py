@@ -210,6 +210,12 @@ def _timer(task_id: int, fire_time: int) -> OutboxTask:
     return OutboxTask(task_id, "run", "wf", rq.UserTimerTask("t", 5, fire_time), "default")
 
 
+def _due(task: OutboxTask) -> int:
+    """The time a timer task of `_timer` was written for."""
+    assert isinstance(task.task, rq.UserTimerTask)
+    return task.task.fire_time
+
+
 def _transfer(task_id: int) -> OutboxTask:
     return OutboxTask(task_id, "run", "wf", rq.WorkflowTaskTransfer(2, "q", False, 0), "default")
 
@@ -223,18 +229,18 @@ def test_the_rule_per_task_per_shard_and_after_the_commit() -> None:
     kernel.time += 50 * MS  # the task's completion starts two timers
     short, long = _timer(2, kernel.time + 100 * MS), _timer(3, kernel.time + 2 * SECOND)
     keys.written(1, [short, long, _transfer(4)])
-    assert keys.fire_time(1, short, short.task.fire_time) == start + SECOND + MS
-    assert keys.fire_time(1, long, long.task.fire_time) == long.task.fire_time
+    assert keys.fire_time(1, short, _due(short)) == start + SECOND + MS
+    assert keys.fire_time(1, long, _due(long)) == _due(long)
     # the commit's own transfer task is read after its timers were keyed: the next
     # commit's timer is keyed against the later read
     kernel.run_due()
     later = _timer(5, kernel.time + 100 * MS)
     keys.written(1, [later])
-    assert keys.fire_time(1, later, later.task.fire_time) == kernel.time + SECOND + MS
+    assert keys.fire_time(1, later, _due(later)) == kernel.time + SECOND + MS
     # another shard has read nothing: its timer fires at its time
     other = _timer(1, kernel.time + 100 * MS)
     keys.written(2, [other])
-    assert keys.fire_time(2, other, other.task.fire_time) == other.task.fire_time
+    assert keys.fire_time(2, other, _due(other)) == _due(other)
     # the timer queue reads as it fires a task, and the task's moved time is forgotten
     kernel.time += 2 * SECOND
     keys.fired(1, short)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from enum import Enum
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 from core.enums import SuggestContinueAsNewReason
 from core.events import HistoryEvent
@@ -373,12 +373,13 @@ def copy_state(cls: type[S], state: MutableState, changes: Mapping[str, object])
     copy = _COPIERS.get(cls)
     if copy is None:
         copy = _COPIERS[cls] = copier_into(MutableState, cls)
-    new: S = copy(state)
+    new = copy(state)
+    assert isinstance(new, cls)  # the copier made for `cls` returns one
     set_fields(new, changes)
     return new
 
 
-_COPIERS: dict[type, Callable[[object], Any]] = {}
+_COPIERS: dict[type, Callable[[object], MutableState]] = {}
 
 
 def set_fields(state: MutableState, changes: Mapping[str, object]) -> None:

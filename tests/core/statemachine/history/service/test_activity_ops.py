@@ -194,7 +194,7 @@ def test_the_retry_after_a_reset_drops_the_heartbeat_as_asked() -> None:
 def test_the_pause_search_attribute_follows_the_pauses_only() -> None:
     run, sid = _run()
     token = run.start_activity(sid)
-    assert run.state.pause_search_attribute == ()
+    assert not run.state.pause_search_attribute
     run.send(rq.PauseActivity("a"))
     assert run.state.pause_search_attribute == ("property:activityType=Act",)
     run.send(rq.RespondActivityTaskCompleted(token))
@@ -204,4 +204,4 @@ def test_the_pause_search_attribute_follows_the_pauses_only() -> None:
     run.complete(activity("b"))
     run.send(rq.PauseActivity("b"))
     run.send(rq.UnpauseActivity("b"))
-    assert run.state.pause_search_attribute == ()
+    assert not run.state.pause_search_attribute
