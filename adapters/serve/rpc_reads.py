@@ -42,26 +42,46 @@ def _task_queue(name: str) -> tq_pb.TaskQueue:
     return tq_pb.TaskQueue(name=name, kind=tq_enums.TASK_QUEUE_KIND_NORMAL)
 
 
-def execution_info(record: visibility.Record) -> workflow_pb.WorkflowExecutionInfo:
-    state = record.run.state
+def execution_info(
+    record: visibility.Record, *, listing: bool = False
+) -> workflow_pb.WorkflowExecutionInfo:
+    """A run's WorkflowExecutionInfo as Describe shows it (from mutable state,
+    `service/history/api/describeworkflow/api.go`) or, with `listing`, as a List reply
+    shows its visibility row."""
+    run = record.run
+    state = run.state
     info = workflow_pb.WorkflowExecutionInfo(
-        execution=common_pb.WorkflowExecution(
-            workflow_id=record.run.workflow_id, run_id=state.run_id
-        ),
+        execution=common_pb.WorkflowExecution(workflow_id=run.workflow_id, run_id=state.run_id),
         type=common_pb.WorkflowType(name=record.workflow_type),
         status=visibility.STATUS_NUMBERS[record.status],  # type: ignore[arg-type]
-        history_length=record.history_length,
         task_queue=record.task_queue,
-        first_run_id=state.first_run_id or state.run_id,
-        state_transition_count=record.history_length,
     )
-    info.start_time.CopyFrom(convert.timestamp(record.start_time))
-    info.execution_time.CopyFrom(convert.timestamp(record.execution_time))
+    # Only the close visibility record carries the history's length and size and the
+    # transition count (getClosedVisibilityRequest, service/history/
+    # visibility_queue_task_executor.go: the start and upsert records leave them out);
+    # Describe always has them. The count is mutable state's StateTransitionCount, one
+    # per persisted update of the run (closeTransaction in workflow/mutable_state_impl.go
+    # adds 1), which is the run's write count, `RunRecord.version`. The size is the
+    # encoded history as the store wrote it (runtime.py keeps it, `size_bytes`).
+    if not listing or record.close_time:
+        info.history_length = record.history_length
+        info.history_size_bytes = run.size_bytes
+        info.state_transition_count = run.version
+    if not listing:  # the visibility row keeps neither
+        info.first_run_id = state.first_run_id or state.run_id
+        info.priority.SetInParent()  # mutable state's Priority, an empty message if unset
+        convert.fill(info.priority, state.priority)
+    # The SQL visibility store keeps times to the microsecond (the dev server's SQLite);
+    # the duration is computed before, from the full times.
+    shown = _microseconds if listing else _exact
+    info.start_time.CopyFrom(convert.timestamp(shown(record.start_time)))
+    info.execution_time.CopyFrom(convert.timestamp(shown(record.execution_time)))
     if record.close_time:
-        info.close_time.CopyFrom(convert.timestamp(record.close_time))
+        info.close_time.CopyFrom(convert.timestamp(shown(record.close_time)))
         info.execution_duration.CopyFrom(
             convert.duration(max(0, record.close_time - record.execution_time))
         )
+    info.memo.SetInParent()  # present, empty, in both replies when the start set none
     if record.memo:
         json_format.ParseDict({"fields": record.memo}, info.memo)
     if record.search_attributes:
@@ -70,6 +90,14 @@ def execution_info(record: visibility.Record) -> workflow_pb.WorkflowExecutionIn
         info.parent_execution.workflow_id, info.parent_execution.run_id = record.parent
     info.root_execution.workflow_id, info.root_execution.run_id = root_of(record.run)
     return info
+
+
+def _exact(ns: int) -> int:
+    return ns
+
+
+def _microseconds(ns: int) -> int:
+    return ns - ns % 1000
 
 
 def root_of(run: RunRecord) -> tuple[str, str]:
@@ -292,7 +320,7 @@ async def list_workflow_executions(
     start = tokens.int_field(page, "offset")
     size = req.page_size if req.page_size > 0 else LIST_PAGE
     out = ws.ListWorkflowExecutionsResponse()
-    out.executions.extend(execution_info(r) for r in records[start : start + size])
+    out.executions.extend(execution_info(r, listing=True) for r in records[start : start + size])
     if start + size < len(records):
         out.next_page_token = tokens.page_token(offset=start + size)
     return out
