@@ -17,13 +17,14 @@ from typing import Any
 import grpc
 from google.protobuf import json_format
 from temporalio.api.common.v1 import message_pb2 as common_pb
+from temporalio.api.enums.v1 import event_type_pb2 as event_enums
 from temporalio.api.enums.v1 import task_queue_pb2 as tq_enums
 from temporalio.api.enums.v1 import workflow_pb2 as wf_enums
 from temporalio.api.taskqueue.v1 import message_pb2 as tq_pb
 from temporalio.api.workflow.v1 import message_pb2 as workflow_pb
 from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 
-from core.statemachine.history.service.execution import reset_points_json
+from core.statemachine.history.service.execution import reset_points_json, run_expiry
 from core.statemachine.history.service.state import MutableState
 from sim.persistence import RunRecord
 
@@ -199,8 +200,38 @@ async def describe_workflow_execution(
         pending.original_scheduled_time.CopyFrom(convert.timestamp(wft.scheduled_time))
         if wft.started:
             pending.started_time.CopyFrom(convert.timestamp(wft.started_time))
-    out.workflow_extended_info.cancel_requested = state.cancel_requested
+    _extended_info(out.workflow_extended_info, record)
     return out
+
+
+GO_ZERO_TIME = -62_135_596_800  # 0001-01-01T00:00:00Z, in seconds since the epoch
+
+
+def _extended_info(
+    extended: workflow_pb.WorkflowExecutionExtendedInfo, record: visibility.Record
+) -> None:
+    """describeworkflow/api.go's WorkflowExtendedInfo: the start event's time, the run's
+    expiration (Go's zero time when the run has no run timeout, as
+    ApplyWorkflowExecutionStartedEvent in workflow/mutable_state_impl.go sets it), the
+    chain's execution expiration when it has one, and the request ids attached to the
+    run (the model attaches the start's alone)."""
+    run = record.run
+    state = run.state
+    extended.cancel_requested = state.cancel_requested
+    started = run.events[0].event_time if run.events else None
+    extended.original_start_time.CopyFrom(convert.timestamp(started or record.start_time))
+    backoff = record.execution_time - record.start_time
+    expiry = run_expiry(record.start_time, backoff, state.run_timeout, state.execution_expiration)
+    if expiry:
+        extended.run_expiration_time.CopyFrom(convert.timestamp(expiry))
+    else:
+        extended.run_expiration_time.seconds = GO_ZERO_TIME
+    if state.execution_expiration:
+        extended.execution_expiration_time.CopyFrom(convert.timestamp(state.execution_expiration))
+    if state.start_request_id:
+        info = extended.request_id_infos[state.start_request_id]
+        info.event_type = event_enums.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED
+        info.event_id = 1
 
 
 async def _wait_for_change(fe: Frontend, context: Context, run: RunRecord, ready: Any) -> None:

@@ -1,6 +1,7 @@
 """A few runs as DescribeWorkflowExecution and ListWorkflowExecutions show them: two
-running (with and without a memo), one completed at once, one completed after a signal
-and one after an activity and a timer. For each run: the Describe and List replies, the
+running (with and without a memo), one completed at once (and one more with run and
+execution timeouts), one completed after a signal and one after an activity and a
+timer. For each run: the Describe and List replies, the
 encoded size of its history when described, and each WorkflowTaskStarted's
 `historySizeBytes` with the encoded size of the events before it.
 
@@ -27,7 +28,7 @@ from temporalio.worker import Worker
 
 QUEUE = "describe-q"
 RUNNING = ("desc-running", "desc-running-memo")
-CLOSED = ("desc-act-timer", "desc-quick", "desc-signalled")
+CLOSED = ("desc-act-timer", "desc-quick", "desc-signalled", "desc-timeouts")
 
 
 @activity.defn
@@ -95,8 +96,16 @@ async def record(client: Client) -> dict[str, Any]:
         acted = await start(ActAndTimer.run, "hi", id=CLOSED[0], task_queue=QUEUE, memo={"k": 1})
         quick = await start(Quick.run, id=CLOSED[1], task_queue=QUEUE)
         signalled = await start(Waits.run, id=CLOSED[2], task_queue=QUEUE)
+        timeouts = await start(
+            Quick.run,
+            id=CLOSED[3],
+            task_queue=QUEUE,
+            run_timeout=timedelta(seconds=60),
+            execution_timeout=timedelta(seconds=120),
+        )
         await acted.result()
         await quick.result()
+        await timeouts.result()
         await signalled.signal(Waits.finish)
         await signalled.result()
         await asyncio.sleep(1.5)  # the running runs' first tasks complete; visibility catches up
