@@ -84,6 +84,19 @@ def timestamp_ns(t: Timestamp) -> int:
     return t.seconds * 1_000_000_000 + t.nanos
 
 
+def framed_size(event: history_pb.HistoryEvent) -> int:
+    """The bytes `event` adds to an encoded temporal.api.history.v1.History: its own
+    encoding, its field tag and its length prefix. The store writes each batch of events
+    as such a blob and adds the blob's size to ExecutionStats.HistorySize (the size
+    Describe, the close visibility record and WorkflowTaskStarted report; the
+    sizeDiff execution_manager.go adds per appended batch, common/persistence)."""
+    size = event.ByteSize()
+    prefix = 1  # the varint length prefix takes 1 byte per 7 bits of the size
+    while size >= 1 << (7 * prefix):
+        prefix += 1
+    return 1 + prefix + size  # field 1, length-delimited: a one-byte tag
+
+
 def event_proto(event: HistoryEvent) -> history_pb.HistoryEvent:
     return fill(history_pb.HistoryEvent(), encode_event(event, include_unknown=False))
 

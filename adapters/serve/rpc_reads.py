@@ -17,13 +17,14 @@ from typing import Any
 import grpc
 from google.protobuf import json_format
 from temporalio.api.common.v1 import message_pb2 as common_pb
+from temporalio.api.enums.v1 import event_type_pb2 as event_enums
 from temporalio.api.enums.v1 import task_queue_pb2 as tq_enums
 from temporalio.api.enums.v1 import workflow_pb2 as wf_enums
 from temporalio.api.taskqueue.v1 import message_pb2 as tq_pb
 from temporalio.api.workflow.v1 import message_pb2 as workflow_pb
 from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 
-from core.statemachine.history.service.execution import reset_points_json
+from core.statemachine.history.service.execution import reset_points_json, run_expiry
 from core.statemachine.history.service.state import MutableState
 from sim.persistence import RunRecord
 
@@ -42,26 +43,46 @@ def _task_queue(name: str) -> tq_pb.TaskQueue:
     return tq_pb.TaskQueue(name=name, kind=tq_enums.TASK_QUEUE_KIND_NORMAL)
 
 
-def execution_info(record: visibility.Record) -> workflow_pb.WorkflowExecutionInfo:
-    state = record.run.state
+def execution_info(
+    record: visibility.Record, *, listing: bool = False
+) -> workflow_pb.WorkflowExecutionInfo:
+    """A run's WorkflowExecutionInfo as Describe shows it (from mutable state,
+    `service/history/api/describeworkflow/api.go`) or, with `listing`, as a List reply
+    shows its visibility row."""
+    run = record.run
+    state = run.state
     info = workflow_pb.WorkflowExecutionInfo(
-        execution=common_pb.WorkflowExecution(
-            workflow_id=record.run.workflow_id, run_id=state.run_id
-        ),
+        execution=common_pb.WorkflowExecution(workflow_id=run.workflow_id, run_id=state.run_id),
         type=common_pb.WorkflowType(name=record.workflow_type),
         status=visibility.STATUS_NUMBERS[record.status],  # type: ignore[arg-type]
-        history_length=record.history_length,
         task_queue=record.task_queue,
-        first_run_id=state.first_run_id or state.run_id,
-        state_transition_count=record.history_length,
     )
-    info.start_time.CopyFrom(convert.timestamp(record.start_time))
-    info.execution_time.CopyFrom(convert.timestamp(record.execution_time))
+    # Only the close visibility record carries the history's length and size and the
+    # transition count (getClosedVisibilityRequest, service/history/
+    # visibility_queue_task_executor.go: the start and upsert records leave them out);
+    # Describe always has them. The count is mutable state's StateTransitionCount, one
+    # per persisted update of the run (closeTransaction in workflow/mutable_state_impl.go
+    # adds 1), which is the run's write count, `RunRecord.version`. The size is the
+    # encoded history as the store wrote it (runtime.py keeps it, `size_bytes`).
+    if not listing or record.close_time:
+        info.history_length = record.history_length
+        info.history_size_bytes = run.size_bytes
+        info.state_transition_count = run.version
+    if not listing:  # the visibility row keeps neither
+        info.first_run_id = state.first_run_id or state.run_id
+        info.priority.SetInParent()  # mutable state's Priority, an empty message if unset
+        convert.fill(info.priority, state.priority)
+    # The SQL visibility store keeps times to the microsecond (the dev server's SQLite);
+    # the duration is computed before, from the full times.
+    shown = _microseconds if listing else _exact
+    info.start_time.CopyFrom(convert.timestamp(shown(record.start_time)))
+    info.execution_time.CopyFrom(convert.timestamp(shown(record.execution_time)))
     if record.close_time:
-        info.close_time.CopyFrom(convert.timestamp(record.close_time))
+        info.close_time.CopyFrom(convert.timestamp(shown(record.close_time)))
         info.execution_duration.CopyFrom(
             convert.duration(max(0, record.close_time - record.execution_time))
         )
+    info.memo.SetInParent()  # present, empty, in both replies when the start set none
     if record.memo:
         json_format.ParseDict({"fields": record.memo}, info.memo)
     if record.search_attributes:
@@ -70,6 +91,14 @@ def execution_info(record: visibility.Record) -> workflow_pb.WorkflowExecutionIn
         info.parent_execution.workflow_id, info.parent_execution.run_id = record.parent
     info.root_execution.workflow_id, info.root_execution.run_id = root_of(record.run)
     return info
+
+
+def _exact(ns: int) -> int:
+    return ns
+
+
+def _microseconds(ns: int) -> int:
+    return ns - ns % 1000
 
 
 def root_of(run: RunRecord) -> tuple[str, str]:
@@ -171,8 +200,38 @@ async def describe_workflow_execution(
         pending.original_scheduled_time.CopyFrom(convert.timestamp(wft.scheduled_time))
         if wft.started:
             pending.started_time.CopyFrom(convert.timestamp(wft.started_time))
-    out.workflow_extended_info.cancel_requested = state.cancel_requested
+    _extended_info(out.workflow_extended_info, record)
     return out
+
+
+GO_ZERO_TIME = -62_135_596_800  # 0001-01-01T00:00:00Z, in seconds since the epoch
+
+
+def _extended_info(
+    extended: workflow_pb.WorkflowExecutionExtendedInfo, record: visibility.Record
+) -> None:
+    """describeworkflow/api.go's WorkflowExtendedInfo: the start event's time, the run's
+    expiration (Go's zero time when the run has no run timeout, as
+    ApplyWorkflowExecutionStartedEvent in workflow/mutable_state_impl.go sets it), the
+    chain's execution expiration when it has one, and the request ids attached to the
+    run (the model attaches the start's alone)."""
+    run = record.run
+    state = run.state
+    extended.cancel_requested = state.cancel_requested
+    started = run.events[0].event_time if run.events else None
+    extended.original_start_time.CopyFrom(convert.timestamp(started or record.start_time))
+    backoff = record.execution_time - record.start_time
+    expiry = run_expiry(record.start_time, backoff, state.run_timeout, state.execution_expiration)
+    if expiry:
+        extended.run_expiration_time.CopyFrom(convert.timestamp(expiry))
+    else:
+        extended.run_expiration_time.seconds = GO_ZERO_TIME
+    if state.execution_expiration:
+        extended.execution_expiration_time.CopyFrom(convert.timestamp(state.execution_expiration))
+    if state.start_request_id:
+        info = extended.request_id_infos[state.start_request_id]
+        info.event_type = event_enums.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED
+        info.event_id = 1
 
 
 async def _wait_for_change(fe: Frontend, context: Context, run: RunRecord, ready: Any) -> None:
@@ -292,7 +351,7 @@ async def list_workflow_executions(
     start = tokens.int_field(page, "offset")
     size = req.page_size if req.page_size > 0 else LIST_PAGE
     out = ws.ListWorkflowExecutionsResponse()
-    out.executions.extend(execution_info(r) for r in records[start : start + size])
+    out.executions.extend(execution_info(r, listing=True) for r in records[start : start + size])
     if start + size < len(records):
         out.next_page_token = tokens.page_token(offset=start + size)
     return out

@@ -40,7 +40,7 @@ from sim.nodes.base import Base, Payload, Request, Unavailable, task_queue
 from sim.persistence import Commit, Mutation, RunRecord
 from sim.server import SHARDS, ServerCluster
 
-from .convert import event_proto
+from .convert import event_proto, framed_size
 from .kernel import LiveKernel
 from .store import DurablePersistence, Opened, open_store
 from .timer_shift import TimerShift
@@ -182,7 +182,7 @@ class Runtime:
             self.kernel.rng.seed(f"tmodel-serve/{seed}/{opened.generation}")
         for run_id, record in opened.runs.items():
             protos = self.protos[run_id] = [event_proto(e) for e in record.events]
-            record.size_bytes = sum(p.ByteSize() for p in protos)
+            record.size_bytes = sum(framed_size(p) for p in protos)
             if record.state.running:
                 self.open_runs[run_id] = record
             state = record.state
@@ -200,7 +200,7 @@ class Runtime:
             for event in mutation.events:
                 proto = event_proto(event)
                 protos.append(proto)
-                record.size_bytes += proto.ByteSize()
+                record.size_bytes += framed_size(proto)
             if record.state.running:
                 self.open_runs[mutation.run_id] = record
             else:
