@@ -212,7 +212,8 @@ async def transcript(client: Client) -> list[Any]:
         "update after the run closed", **a1, activity_options=some, paths=["heartbeat_timeout"]
     )
     # the queues' names hold the workflow id, which is new each time
-    return json.loads(json.dumps(s.log).replace(s.workflow_id, "WF"))
+    renamed: list[Any] = json.loads(json.dumps(s.log).replace(s.workflow_id, "WF"))
+    return renamed
 
 
 async def _main(address: str) -> None:

@@ -33,7 +33,7 @@ async def client(address: str) -> AsyncIterator[Client]:
 
 def _differences(seen: list[object], want: list[object]) -> list[object]:
     """The steps whose answers differ (the whole transcript is long)."""
-    wrong = [[s, w] for s, w in zip(seen, want, strict=False) if s != w]
+    wrong: list[object] = [[s, w] for s, w in zip(seen, want, strict=False) if s != w]
     if len(seen) != len(want):
         wrong.append(["lengths", len(seen), len(want)])
     return wrong
