@@ -71,6 +71,16 @@ def test_a_retry_policy_is_checked_only_when_a_field_of_it_is_named() -> None:
     half = rq.RetryPolicyInput(backoff_coefficient=0.5, maximum_attempts=4)
     refused = _update(run, "retry_policy.backoff_coefficient", retry_policy=half)
     assert refused == rq.Error(rq.ErrorKind.INVALID_ARGUMENT, ao.BAD_COEFFICIENT)
+    short = rq.RetryPolicyInput(maximum_interval=S // 2)
+    refused = _update(run, "retry_policy.maximum_interval", retry_policy=short)
+    assert refused == rq.Error(rq.ErrorKind.INVALID_ARGUMENT, ao.BAD_MAXIMUM_INTERVAL)
+    below = rq.RetryPolicyInput(maximum_attempts=-1)
+    refused = _update(run, "retry_policy.maximum_attempts", retry_policy=below)
+    assert refused == rq.Error(rq.ErrorKind.INVALID_ARGUMENT, ao.BAD_MAXIMUM_ATTEMPTS)
+    # One attempt means no retry: the rest of the policy is not checked.
+    once = rq.RetryPolicyInput(backoff_coefficient=0.5, maximum_attempts=1)
+    paths = ("retry_policy.backoff_coefficient", "retry_policy.maximum_attempts")
+    assert isinstance(_update(run, *paths, retry_policy=once), ao.OptionsUpdated)
     assert isinstance(_update(run, "retry_policy", retry_policy=half), ao.OptionsUpdated)
     assert _info(run).retry_policy == RetryPolicy(0, 0.5, 0, 4), "taken as given"
     missing = _update(run, "retry_policy.initial_interval")
