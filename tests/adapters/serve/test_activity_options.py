@@ -21,9 +21,7 @@ from adapters.dev_server import DevServer, temporal_binary
 from tests.adapters.serve.activity_options_scenario import transcript
 from tests.adapters.serve.sdk import bounded
 
-FIXTURE = (
-    Path(__file__).resolve().parents[2] / "fixtures" / "serve" / "activity_options_dev.json"
-)
+FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "serve" / "activity_options_dev.json"
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
