@@ -177,7 +177,7 @@ async def transcript(client: Client) -> list[Any]:
         "update all schedule_to_start",
         keep="scheduleToStartTimeout",
         match_all=True,
-        activity_options=_options(schedule_to_start_timeout=_seconds(40)),
+        activity_options=_options(schedule_to_start_timeout=_seconds(10)),
         paths=["schedule_to_start_timeout"],
     )
     await s.describe_options("after the updates")
@@ -204,6 +204,17 @@ async def transcript(client: Client) -> list[Any]:
     )
     await s.call("reset b1 restoring its options", svc.reset_activity, reset)
     await s.describe_options("after the restores")
+    await s.call("pause b1", svc.pause_activity, s.pause(id="b1"))
+    await s.update(
+        "move paused b1 to another queue",
+        id="b1",
+        activity_options=_options(task_queue=tq_pb.TaskQueue(name=f"{s.queue}-b2")),
+        paths=["task_queue.name"],
+    )
+    await s.describe_options("b1 moved while paused")
+    await s.poll_queue("poll b1's new queue while it is paused", f"{s.queue}-b2")
+    await s.call("unpause b1", svc.unpause_activity, s.unpause(id="b1"))
+    await s.poll_queue("poll b1's new queue once unpaused", f"{s.queue}-b2")
     await s.history("history")
     await svc.terminate_workflow_execution(
         ws.TerminateWorkflowExecutionRequest(namespace=NS, workflow_execution=s.execution())
