@@ -204,6 +204,28 @@ async def transcript(client: Client) -> list[Any]:
     )
     await s.call("reset b1 restoring its options", svc.reset_activity, reset)
     await s.describe_options("after the restores")
+    await s.update(
+        "lengthen a1's retry interval while it runs",
+        **a1,
+        activity_options=_options(
+            retry_policy=common_pb.RetryPolicy(initial_interval=_seconds(30))
+        ),
+        paths=["retry_policy.initial_interval"],
+    )
+    await s.fail("fail a1", "a1")
+    await s.describe_options("a1 backing off for 30s")
+    await s.update(
+        "shorten a1's retry interval and move it while it backs off",
+        **a1,
+        activity_options=_options(
+            retry_policy=common_pb.RetryPolicy(initial_interval=_seconds(1)),
+            task_queue=tq_pb.TaskQueue(name=f"{s.queue}-a1"),
+        ),
+        paths=["retry_policy.initial_interval", "task_queue.name"],
+    )
+    await s.describe_options("a1 updated while it backs off")
+    # due at the failure + 1s x 2 (GetNextScheduledTime), well within the poll
+    await s.poll_queue("poll a1's new queue", f"{s.queue}-a1")
     await s.call("pause b1", svc.pause_activity, s.pause(id="b1"))
     await s.update(
         "move paused b1 to another queue",
