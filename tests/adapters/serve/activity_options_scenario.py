@@ -244,6 +244,8 @@ async def transcript(client: Client) -> list[Any]:
     await s.update(
         "update after the run closed", **a1, activity_options=some, paths=["heartbeat_timeout"]
     )
+    await s.update("restore after the run closed", **a1, restore_original=True)
+    await s.update("restore an unknown id after the run closed", id="nope", restore_original=True)
     # the queues' names hold the workflow id, which is new each time
     renamed: list[Any] = json.loads(json.dumps(s.log).replace(s.workflow_id, "WF"))
     return renamed

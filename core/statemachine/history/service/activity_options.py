@@ -8,7 +8,9 @@ restoreOriginalOptions), common/activityoptions/merge.go (MergeActivityOptions) 
 common/retrypolicy/retry_policy.go (Validate):
 
 - A mask with paths and `restore_original` together are refused. Otherwise, in this
-  order: a closed run, no options, no activity named (NotFound), no mask.
+  order: a closed run, no options, no activity named (NotFound), no mask. A restore
+  checks none of these but the activity: a closed run's pending activities (its
+  mutable state keeps them) are restored too, as on the dev server.
 - The mask's paths (snake_case or camelCase, converted as util.ParseFieldMask does)
   name what is copied from the request over the activity's current options:
   `taskQueue.name`, the four timeouts, `retryPolicy` whole or one of its four fields.
@@ -92,8 +94,6 @@ def handle(state: MutableState, request: UpdateActivityOptions, now: int) -> Out
         return unchanged(state, Error(ErrorKind.NOT_FOUND, activity_ops.ACTIVITY_NOT_FOUND))
     if request.mask is None and not request.restore_original:
         return unchanged(state, Error(ErrorKind.INVALID_ARGUMENT, NO_MASK))
-    if not state.running:  # restoring on a closed run
-        return unchanged(state, Error(ErrorKind.WORKFLOW_COMPLETED, activity_ops.RUN_CLOSED))
     txn = Txn(state, now)
     last: ActivityOptions | None = None
     for activity_id in ids:
@@ -128,10 +128,12 @@ def rearm(txn: Txn, info: ActivityInfo) -> None:
     if info.pause is not None:  # no timer while paused (timer_sequence.go)
         put(txn, info)
         return
-    if info.started or info.cancel_requested_event_id:
+    if info.started:
         activity_ops.resume(txn, info, txn.now)
-        return
-    activity_ops.resume(txn, info, next_scheduled_time(info))
+    elif info.cancel_requested_event_id:  # not SCHEDULED: no retry task
+        put(txn, info)
+    else:
+        activity_ops.resume(txn, info, next_scheduled_time(info))
 
 
 def next_scheduled_time(info: ActivityInfo) -> int:

@@ -208,3 +208,15 @@ def test_the_original_options_come_back_by_restore_and_by_reset() -> None:
     assert _info(run).start_to_close_timeout == 3 * S, "kept without the flag"
     run.send(rq.ResetActivity("a", restore_original_options=True))
     assert _info(run).start_to_close_timeout == scheduled.start_to_close_timeout
+
+
+def test_a_closed_runs_activity_can_still_be_restored() -> None:
+    run, _ = _run()
+    _update(run, "start_to_close_timeout", start_to_close_timeout=3 * S)
+    run.send(rq.TerminateWorkflowExecution())
+    refused = _update(run, "start_to_close_timeout", start_to_close_timeout=S)
+    assert isinstance(refused, rq.Error) and refused.kind is rq.ErrorKind.WORKFLOW_COMPLETED
+    # restoreOriginalOptions does not check the run: its mutable state keeps the activity
+    restored = run.send(rq.UpdateActivityOptions("a", restore_original=True))
+    assert isinstance(restored, ao.OptionsUpdated)
+    assert restored.options.start_to_close_timeout == 10 * S
