@@ -23,6 +23,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from core.activity_options_request import ActivityOptionsInput as ActivityOptionsInput
+from core.activity_options_request import RetryPolicyInput as RetryPolicyInput
+from core.activity_options_request import UpdateActivityOptions as UpdateActivityOptions
 from core.commands import Command
 from core.enums import (
     ContinueAsNewInitiator,
@@ -297,6 +300,7 @@ class ResetActivity:
     reset_heartbeat: bool = False
     keep_paused: bool = False
     delay: int = 0
+    restore_original_options: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -569,6 +573,7 @@ Request = (
     | PauseActivity
     | UnpauseActivity
     | ResetActivity
+    | UpdateActivityOptions
 )
 
 fast_init_all(globals())  # faster constructors for this module's values (core/fastinit.py)

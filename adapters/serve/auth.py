@@ -78,6 +78,7 @@ NAMESPACE_RPCS: dict[str, int] = {
     "PauseActivity": WRITE,
     "UnpauseActivity": WRITE,
     "ResetActivity": WRITE,
+    "UpdateActivityOptions": WRITE,
     "ExecuteMultiOperation": WRITE,
     "QueryWorkflow": READ,
     "DescribeWorkflowExecution": READ,

@@ -24,12 +24,14 @@ from temporalio.api.taskqueue.v1 import message_pb2 as tq_pb
 from temporalio.api.workflow.v1 import message_pb2 as workflow_pb
 from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 
+from core.statemachine.history.service.activity_ops import options_of
 from core.statemachine.history.service.execution import reset_points_json, run_expiry
 from core.statemachine.history.service.state import MutableState
 from sim.persistence import RunRecord
 
 from . import convert, errors, tokens, visibility
 from .frontend import Frontend
+from .rpc_activity_ops import fill_options
 
 Context = grpc.aio.ServicerContext[Any, Any]
 HISTORY_LONG_POLL = 20.0  # seconds
@@ -148,6 +150,10 @@ def _pending_activity(state: MutableState, info: Any) -> workflow_pb.PendingActi
         out.pause_info.pause_time.CopyFrom(convert.timestamp(info.pause.time))
         out.pause_info.manual.identity = info.pause.identity
         out.pause_info.manual.reason = info.pause.reason
+    # the options as the activity now has them (GetPendingActivityInfo); the queue
+    # shows its name and normal name
+    fill_options(out.activity_options, options_of(info))
+    out.activity_options.task_queue.normal_name = info.task_queue
     return out
 
 

@@ -263,6 +263,7 @@ def _retry_later(call: Call) -> Reply:
         last_heartbeat_time=0,
         heartbeat_details=details,
         backoff=True,
+        last_attempt_complete_time=txn.now,
         # UpdateActivityInfoForRetries (service/history/workflow/activity.go) clears
         # ResetActivity's marks as the next attempt is scheduled.
         reset=False,
@@ -289,6 +290,7 @@ def _retry_paused(call: Call) -> Reply:
         last_failure=request.failure,
         heartbeat_details=details,
         backoff=True,
+        last_attempt_complete_time=call.txn.now,
     )
     put(call.txn, paused)
     return Ok()

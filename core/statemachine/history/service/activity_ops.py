@@ -21,7 +21,10 @@ APIs of service/history/api/{pause,unpause,reset}activity/api.go:
   retry timer, with no last failure (RegenerateActivityRetryTask).
 - Reset restarts the attempt count at 1 and marks the activity reset (its running
   attempt's heartbeats are answered `activity_reset`); a paused one is unpaused unless
-  `keep_paused`; one not running and not paused is scheduled again at once.
+  `keep_paused`; one not running and not paused is scheduled again at once. With
+  `restore_original_options` it first puts back the options the activity was
+  scheduled with (as activity_options.py's restore does), under a new stamp; a
+  running attempt's timers are armed again from them.
 
 Temporal draws the jitter's offset per activity; here the caller draws one `delay`
 that every activity the request names gets (the core draws nothing).
@@ -45,7 +48,12 @@ from core.statemachine.history.service.activity_tasks import (
     resumed_attempt_tasks,
     schedule_to_close_tasks,
 )
-from core.statemachine.history.service.state import ActivityInfo, ActivityPause, MutableState
+from core.statemachine.history.service.state import (
+    ActivityInfo,
+    ActivityOptions,
+    ActivityPause,
+    MutableState,
+)
 from core.statemachine.history.service.txn import Outcome, Txn, finish, unchanged
 
 # consts.ErrActivityNotFound (service/history/consts/const.go)
@@ -53,7 +61,7 @@ ACTIVITY_NOT_FOUND = (
     "Can't find pending activity with such ID. Invalid activityID or activity already completed"
 )
 ALREADY_PAUSED = "activity is already paused"  # activity.go PauseActivity
-_RUN_CLOSED = "workflow execution already completed"  # consts.ErrWorkflowCompleted
+RUN_CLOSED = "workflow execution already completed"  # consts.ErrWorkflowCompleted
 
 Operation = PauseActivity | UnpauseActivity | ResetActivity
 
@@ -61,24 +69,61 @@ Operation = PauseActivity | UnpauseActivity | ResetActivity
 def handle(state: MutableState, request: Operation, now: int) -> Outcome:
     """Apply one operator call to the run; all its activities change, or none."""
     if isinstance(request, UnpauseActivity) and not state.running:  # checked first there
-        return unchanged(state, Error(ErrorKind.WORKFLOW_COMPLETED, _RUN_CLOSED))
+        return unchanged(state, Error(ErrorKind.WORKFLOW_COMPLETED, RUN_CLOSED))
     ids = _named(state, request)
     if not ids:
         return unchanged(state, Error(ErrorKind.NOT_FOUND, ACTIVITY_NOT_FOUND))
     if not state.running:
-        return unchanged(state, Error(ErrorKind.WORKFLOW_COMPLETED, _RUN_CLOSED))
+        return unchanged(state, Error(ErrorKind.WORKFLOW_COMPLETED, RUN_CLOSED))
     txn = Txn(state, now)
     for activity_id in ids:
-        info = _by_id(txn.state, activity_id)
+        info = by_id(txn.state, activity_id)
         if info is None:
             return unchanged(state, Error(ErrorKind.NOT_FOUND, ACTIVITY_NOT_FOUND))
         error = _apply(txn, info, request)
         if error is not None:
             return unchanged(state, error)
-        after = _by_id(txn.state, activity_id)
+        after = by_id(txn.state, activity_id)
         if after is not None and (after.pause is None) != (info.pause is None):
             _update_pause_search_attribute(txn)
     return unchanged(state, Ok()) if txn.untouched else finish(txn, Ok())
+
+
+def options_of(info: ActivityInfo) -> ActivityOptions:
+    """The options UpdateActivityOptions may change, as the activity has them."""
+    return ActivityOptions(
+        info.task_queue,
+        info.schedule_to_close_timeout,
+        info.schedule_to_start_timeout,
+        info.start_to_close_timeout,
+        info.heartbeat_timeout,
+        info.retry_policy,
+    )
+
+
+def original_options(info: ActivityInfo) -> ActivityOptions:
+    """The options it was scheduled with (Temporal reads ActivityTaskScheduled's)."""
+    return info.original_options or options_of(info)
+
+
+def with_options(info: ActivityInfo, options: ActivityOptions) -> ActivityInfo:
+    """The activity under `options` and a new stamp (so its timers and a task waiting
+    in matching are obsolete), the options it was scheduled with kept."""
+    return replace(
+        info,
+        task_queue=options.task_queue,
+        schedule_to_close_timeout=options.schedule_to_close_timeout,
+        schedule_to_start_timeout=options.schedule_to_start_timeout,
+        start_to_close_timeout=options.start_to_close_timeout,
+        heartbeat_timeout=options.heartbeat_timeout,
+        # the retry fields UpdateActivity sets; the non-retryable types stay
+        retry_policy=replace(
+            options.retry_policy,
+            non_retryable_error_types=info.retry_policy.non_retryable_error_types,
+        ),
+        stamp=info.stamp + 1,
+        original_options=original_options(info),
+    )
 
 
 def _update_pause_search_attribute(txn: Txn) -> None:
@@ -107,7 +152,7 @@ def _named(state: MutableState, request: Operation) -> list[str]:
     ]
 
 
-def _by_id(state: MutableState, activity_id: str) -> ActivityInfo | None:
+def by_id(state: MutableState, activity_id: str) -> ActivityInfo | None:
     for info in state.activities:
         if info.activity_id == activity_id:
             return info
@@ -144,7 +189,7 @@ def _unpause(txn: Txn, info: ActivityInfo, request: UnpauseActivity) -> None:
         resumed = replace(resumed, attempt=1)
     if request.reset_heartbeat:
         resumed = replace(resumed, heartbeat_details=None, last_heartbeat_time=0)
-    _resume(txn, resumed, request.delay)
+    resume(txn, resumed, txn.now + request.delay)
 
 
 def _reset(txn: Txn, info: ActivityInfo, request: ResetActivity) -> None:
@@ -155,19 +200,25 @@ def _reset(txn: Txn, info: ActivityInfo, request: ResetActivity) -> None:
         reset=True,
         reset_heartbeats=info.reset_heartbeats or request.reset_heartbeat,
     )
+    if request.restore_original_options:  # new stamp, timers dropped (activity.go)
+        reset = with_options(reset, original_options(reset))
+    at = txn.now + request.delay
     if was_paused and not request.keep_paused:
-        _resume(txn, replace(reset, pause=None, stamp=reset.stamp + 1), request.delay)
+        resume(txn, replace(reset, pause=None, stamp=reset.stamp + 1), at)
+        return
+    if reset.started and not was_paused and request.restore_original_options:
+        resume(txn, reset, at)  # a running attempt's timers armed again
         return
     if reset.started or was_paused:  # running on, or staying paused: no new attempt
         put(txn, reset)
         return
-    _resume(txn, replace(reset, stamp=reset.stamp + 1), request.delay)
+    resume(txn, replace(reset, stamp=reset.stamp + 1), at)
 
 
-def _resume(txn: Txn, info: ActivityInfo, delay: int) -> None:
+def resume(txn: Txn, info: ActivityInfo, at: int) -> None:
     """An unpaused (or reset) activity's tasks: a running attempt's timeouts armed again
     from when it started (unpauseActivityInfo clears TimerTaskStatus); one not running
-    is scheduled again at now + `delay` through its retry timer, its last failure and
+    is scheduled again at `at` through its retry timer, its last failure and
     ResetActivity's marks cleared (RegenerateActivityRetryTask,
     UpdateActivityInfoForRetries)."""
     tasks: list[Task] = [*schedule_to_close_tasks(info)]
@@ -178,7 +229,7 @@ def _resume(txn: Txn, info: ActivityInfo, delay: int) -> None:
         last_beat = 0 if info.reset_heartbeats else info.last_heartbeat_time
         info = replace(
             info,
-            scheduled_time=txn.now + delay,
+            scheduled_time=at,
             last_failure=None,
             heartbeat_details=details,
             last_heartbeat_time=last_beat,
@@ -186,9 +237,7 @@ def _resume(txn: Txn, info: ActivityInfo, delay: int) -> None:
             reset_heartbeats=False,
             backoff=True,
         )
-        tasks.append(
-            ActivityRetryTask(info.scheduled_event_id, info.attempt, info.stamp, txn.now + delay)
-        )
+        tasks.append(ActivityRetryTask(info.scheduled_event_id, info.attempt, info.stamp, at))
     put(txn, info)
     for task in tasks:
         txn.task(task)

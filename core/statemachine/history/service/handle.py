@@ -40,6 +40,7 @@ from core.requests import (
     TerminateWorkflowExecution,
     TimerTask,
     UnpauseActivity,
+    UpdateActivityOptions,
     UpdateWorkflowExecution,
     UserTimerTask,
     WorkflowRunTimeoutTask,
@@ -49,6 +50,7 @@ from core.statemachine.history.limits import DEFAULT_LIMITS, Limits
 from core.statemachine.history.service import (
     activity,
     activity_ops,
+    activity_options,
     chain,
     child,
     commands,
@@ -166,6 +168,8 @@ def _dispatch(state: MutableState, request: Request, now: int, limits: Limits) -
         return workflow_task.reset_sticky_task_queue(state, now)
     if isinstance(request, (PauseActivity, UnpauseActivity, ResetActivity)):
         return activity_ops.handle(state, request, now)
+    if isinstance(request, UpdateActivityOptions):
+        return activity_options.handle(state, request, now)
     return execution.start_again(state, request, now)
 
 

@@ -119,7 +119,9 @@ def next_retry(
     if policy.maximum_attempts and attempt >= policy.maximum_attempts:
         return None, RetryState.MAXIMUM_ATTEMPTS_REACHED
     delay = policy.initial_interval * policy.backoff_coefficient ** (attempt - 1)
-    delay_ns = int(min(delay, float(policy.maximum_interval)))
+    # a maximum interval of 0 (only an updated policy has one) means no cap
+    cap = policy.maximum_interval or delay
+    delay_ns = int(min(delay, float(cap)))
     if deadline and now + delay_ns >= deadline:
         return None, RetryState.TIMEOUT
     return delay_ns, RetryState.IN_PROGRESS

@@ -59,6 +59,19 @@ class RetryPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class ActivityOptions:
+    """What UpdateActivityOptions may change of a pending activity (temporal.api.activity.
+    v1.ActivityOptions, without priority): timeouts in ns, 0 meaning unset."""
+
+    task_queue: str
+    schedule_to_close_timeout: int
+    schedule_to_start_timeout: int
+    start_to_close_timeout: int
+    heartbeat_timeout: int
+    retry_policy: RetryPolicy
+
+
+@dataclass(frozen=True, slots=True)
 class WorkflowTaskInfo:
     """The one pending workflow task (workflow_task_state_machine.go).
 
@@ -153,6 +166,12 @@ class ActivityInfo:
     # are answered `activity_reset`, and the next attempt starts without details.
     reset: bool = False
     reset_heartbeats: bool = False
+    # When the last attempt failed or timed out (LastAttemptCompleteTime): an activity
+    # whose options change while it waits to retry is due again that long after it.
+    last_attempt_complete_time: int = 0
+    # The options it was scheduled with, kept once UpdateActivityOptions changes them
+    # (Temporal reads them back from ActivityTaskScheduled); None: never changed.
+    original_options: ActivityOptions | None = None
 
 
 @dataclass(frozen=True, slots=True)

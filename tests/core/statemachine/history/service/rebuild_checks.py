@@ -114,6 +114,8 @@ ACTIVITY_BLIND = {
     "pause": "PauseActivity and UnpauseActivity write no event",
     "reset": "ResetActivity writes no event",
     "reset_heartbeats": "ResetActivity writes no event",
+    "last_attempt_complete_time": "a retry writes no event",
+    "original_options": "UpdateActivityOptions writes no event",
 }
 WFT_COMPARED = (
     "scheduled_event_id",
