@@ -96,8 +96,6 @@ def check_recorded(
     if path is None:
         return Cell(NOT_APPLICABLE, f"no recorded history named {name} to compare with")
     expected = json.loads(path.read_text(encoding="utf-8"))["events"]
-    if not ordered:  # see Scenario.ordered
-        expected, produced = _without_workflow_tasks(expected), _without_workflow_tasks(produced)
     d = compare(expected, produced, ordered=ordered, ignore=ignore)
     if d is None:
         return Cell(PASS, "" if ordered else RACE)
@@ -113,14 +111,6 @@ RACE = (
     "a race: compared as a multiset of events, without the workflow tasks (their number "
     "depends on how the completions were batched)"
 )
-_WORKFLOW_TASK_EVENTS = frozenset(
-    f"EVENT_TYPE_WORKFLOW_TASK_{kind}"
-    for kind in ("SCHEDULED", "STARTED", "COMPLETED", "FAILED", "TIMED_OUT")
-)
-
-
-def _without_workflow_tasks(events: Sequence[Any]) -> list[Any]:
-    return [e for e in events if e.get("eventType") not in _WORKFLOW_TASK_EVENTS]
 
 
 class Tla:
