@@ -99,6 +99,16 @@ async def eventually(check: Callable[[], Awaitable[bool]]) -> None:
         await asyncio.sleep(0.05)
 
 
+async def connected(address: str) -> Client:
+    """A client of the server at `address`, which may take a few seconds to listen."""
+    for _ in range(120):
+        try:
+            return await Client.connect(address)
+        except RuntimeError:
+            await asyncio.sleep(0.5)
+    return await Client.connect(address)
+
+
 @workflow.defn(sandboxed=False)
 class Waiter:
     """Waits for `finish` (a signal) and returns its value; `poke` signals count."""

