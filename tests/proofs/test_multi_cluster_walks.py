@@ -5,6 +5,7 @@ acknowledged signal. Property tests (Hypothesis) over the real replication core.
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -46,5 +47,41 @@ def walk(model: MultiCluster, data: st.DataObject, steps: int) -> State:
 def test_walks_converge_and_keep_every_signal(data: st.DataObject, steps: int) -> None:
     final = walk(WALK, data, steps)
     assert drained(final) and broken(WALK, final) == []
+    views = [[(r.run_id, r.current_events) for r in c.runs] for c in final.copies]
+    assert views[0] == views[1]
+
+
+# Found by the walk above in a full run on 2026-12-06 (not yet diagnosed): after this
+# walk and the drain, cluster a's copy ends on run r1/reset2 and cluster b's on
+# r1/reset1, so the clusters have not converged. Kept, strict, until the replication
+# core is fixed; the steps are (action, cluster, k) as the walk drew them.
+FOUND_2026_12_06 = (
+    ("Signal", 0, 0),
+    ("ForcedFailover", 1, 0),
+    ("Complete", 1, 0),
+    ("Partition", 0, 0),
+    ("Signal", 0, 0),
+    ("Signal", 0, 0),
+    ("Heal", 0, 0),
+    ("Deliver", 0, 0),
+    ("Complete", 1, 0),
+    ("Deliver", 0, 0),
+    ("Deliver", 0, 0),
+    ("Deliver", 1, 0),
+    ("Deliver", 1, 0),
+    ("Deliver", 1, 2),
+)
+
+
+@pytest.mark.xfail(
+    strict=True, reason="clusters end on different reset runs (r1/reset2 vs r1/reset1)"
+)
+def test_the_walk_found_on_2026_12_06_converges() -> None:
+    (state,) = WALK.init_states()
+    for name, cluster, k in FOUND_2026_12_06:
+        moves = {(a.name, a.cluster, a.k): s for a, s in WALK.successors(state)}
+        state = moves[(name, cluster, k)]
+        assert broken(WALK, state) == []
+    final = drain(WALK, state)
     views = [[(r.run_id, r.current_events) for r in c.runs] for c in final.copies]
     assert views[0] == views[1]
