@@ -180,11 +180,11 @@ class HistoryHost(Base):
     def _serve(
         self, shard_id: int, namespace: str, workflow_id: str, run_id: str, req: Request
     ) -> Payload:
-        sh = self.shards.get(shard_id)  # `_owned(shard_id)` written out: once per request
-        if sh is None or sh.ctx.state is not ACQUIRED:
+        sh = self._owned(shard_id)
+        if sh is None:
             return Unavailable(f"{self.name} does not own shard-{shard_id}")
         self.requests += 1
-        now = self.kernel.now + self.faults.skew.get(self.name, 0)  # self.clock()
+        now = self.clock()
         rid = run_id or self.persistence.current.get((namespace, workflow_id), "")
         loaded = self._load(sh, rid) if rid else None
         if isinstance(req, rq.StartWorkflowExecution):
@@ -304,13 +304,8 @@ class HistoryHost(Base):
         namespace: str,
     ) -> tuple[Shard, tuple[OutboxTask, ...]]:
         out: list[OutboxTask] = []
-        allocate = shardlib.allocate_task_id
         for owner, task in owned:
-            ctx, task_id = allocate(sh.ctx)  # `_task_id` written out while the range lasts
-            if task_id is None:
-                sh, task_id = self._task_id(sh)
-            else:
-                sh.ctx = ctx
+            sh, task_id = self._task_id(sh)
             out.append(OutboxTask(task_id, owner, workflow_id, task, namespace))
         return sh, tuple(out)
 
@@ -466,13 +461,8 @@ class HistoryHost(Base):
 
     # -- what transfer.py needs ---------------------------------------------------------
     def owned_pending(self, shard_id: int, range_id: int, task_id: int) -> Shard | None:
-        sh = self.shards.get(shard_id)  # `_owned(shard_id, range_id)` written out
-        if (
-            sh is None
-            or sh.ctx.state is not ACQUIRED
-            or sh.ctx.range_id != range_id
-            or not self.persistence.is_pending(shard_id, task_id)
-        ):
+        sh = self._owned(shard_id, range_id)
+        if sh is None or not self.persistence.is_pending(shard_id, task_id):
             return None
         return sh
 
