@@ -331,9 +331,11 @@ class MultiCluster:
         self._check_one_active()
         sites = list(self.sites.values())
         for wf in sorted({w for s in sites for w in s.copies}):
-            views = [{r.run_id: r for r in s.copies.get(wf, WorkflowCopies()).runs} for s in sites]
-            if not inv.converged(views):
-                self._violate("INV-REPL-CONVERGENCE", f"{wf}: current branches differ", wf)
+            held = [s.copies.get(wf, WorkflowCopies()) for s in sites]
+            views = [{r.run_id: r for r in copies.runs} for copies in held]
+            currents = [None if c.current is None else c.current.run_id for c in held]
+            if not inv.converged(views, currents):
+                self._violate("INV-REPL-CONVERGENCE", f"{wf}: current runs differ", wf)
             for site, view in zip(sites, views, strict=True):
                 excused = self.dropped.get(wf, set())
                 if not inv.signals_kept(self.acked.get(wf, set()), view, excused):

@@ -9,6 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.statemachine.replication.endpoint import WorkflowCopies
+from core.statemachine.replication.replica import Events, RunReplica
 from proofs.models.multi_cluster import Action, MultiCluster, State, drained
 
 WALK = MultiCluster(signals=3, closes=2, failovers=1, dups=2)
@@ -47,14 +49,25 @@ def walk(model: MultiCluster, data: st.DataObject, steps: int) -> State:
 def test_walks_converge_and_keep_every_signal(data: st.DataObject, steps: int) -> None:
     final = walk(WALK, data, steps)
     assert drained(final) and broken(WALK, final) == []
-    views = [[(r.run_id, r.current_events) for r in c.runs] for c in final.copies]
-    assert views[0] == views[1]
+    assert views(final)[0] == views(final)[1]
 
 
-# Found by the walk above in a full run on 2026-12-06 (not yet diagnosed): after this
-# walk and the drain, cluster a's copy ends on run r1/reset2 and cluster b's on
-# r1/reset1, so the clusters have not converged. Kept, strict, until the replication
-# core is fixed; the steps are (action, cluster, k) as the walk drew them.
+def views(state: State) -> list[tuple[str | None, dict[str, Events]]]:
+    """Per cluster: its current run, and each run's current branch."""
+    return [
+        (
+            None if c.current is None else c.current.run_id,
+            {r.run_id: r.current_events for r in c.runs},
+        )
+        for c in state.copies
+    ]
+
+
+# Found by the walk above in a full run on 2026-12-06: cluster b resets r1 twice
+# (r1/reset1, then r1/reset2), and cluster a receives r1/reset2 before r1/reset1. The
+# current run was the last to arrive, so a ended on r1/reset1 and b on r1/reset2. The
+# current run is now decided as Temporal decides it (`endpoint.happens_after`), and
+# INV-REPL-CONVERGENCE compares the current run too. Steps: (action, cluster, k).
 FOUND_2026_12_06 = (
     ("Signal", 0, 0),
     ("ForcedFailover", 1, 0),
@@ -73,15 +86,34 @@ FOUND_2026_12_06 = (
 )
 
 
-@pytest.mark.xfail(
-    strict=True, reason="clusters end on different reset runs (r1/reset2 vs r1/reset1)"
-)
-def test_the_walk_found_on_2026_12_06_converges() -> None:
+def replay_found() -> State:
     (state,) = WALK.init_states()
     for name, cluster, k in FOUND_2026_12_06:
         moves = {(a.name, a.cluster, a.k): s for a, s in WALK.successors(state)}
         state = moves[(name, cluster, k)]
         assert broken(WALK, state) == []
-    final = drain(WALK, state)
-    views = [[(r.run_id, r.current_events) for r in c.runs] for c in final.copies]
-    assert views[0] == views[1]
+    return state
+
+
+def test_the_walk_found_on_2026_12_06_converges() -> None:
+    final = drain(WALK, replay_found())
+    assert [c.current.run_id for c in final.copies if c.current] == ["r1/reset2"] * 2
+    assert views(final)[0] == views(final)[1]
+
+
+def test_the_current_run_by_arrival_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Put back the rule the model had before the fix (a run keeps its place, a new run
+    goes last and so becomes current, whatever `happens_after` says): the same walk
+    ends with the clusters on different current runs, and INV-REPL-CONVERGENCE
+    reports it."""
+
+    def by_arrival(copies: WorkflowCopies, run: RunReplica) -> WorkflowCopies:
+        ids = [r.run_id for r in copies.runs]
+        if run.run_id not in ids:
+            return WorkflowCopies((*copies.runs, run))
+        return WorkflowCopies(tuple(run if r.run_id == run.run_id else r for r in copies.runs))
+
+    monkeypatch.setattr(WorkflowCopies, "put", by_arrival)
+    state = replay_found()
+    with pytest.raises(AssertionError, match="INV-REPL-CONVERGENCE"):
+        drain(WALK, state)

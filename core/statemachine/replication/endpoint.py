@@ -21,7 +21,9 @@ queues and does no I/O: every message it would send is returned, for the caller 
 simulator, the checker model) to deliver, drop, duplicate or reorder.
 
 A run reset to reapply events is named ``<base run id>/reset<n>``, `n` counting the
-runs of the workflow, so names are the same at every cluster and in every replay.
+runs of the workflow, so names are the same at every cluster and in every replay. Which
+run is current is decided as Temporal decides it (`happens_after`), not by arrival: a
+run created elsewhere that arrives after a newer one is kept as a zombie.
 """
 
 from __future__ import annotations
@@ -56,7 +58,9 @@ from core.statemachine.replication.versions import ClusterMetadata, owns
 
 @dataclass(frozen=True, slots=True)
 class WorkflowCopies:
-    """One cluster's copies of a workflow's runs, oldest first."""
+    """One cluster's copies of a workflow's runs; the last is the workflow's current
+    run (the one new writes, reapplications and resets go to), the others are kept in
+    the order they stopped being current or arrived as zombies."""
 
     runs: tuple[RunReplica, ...] = ()
 
@@ -71,11 +75,49 @@ class WorkflowCopies:
         return absent(run_id)
 
     def put(self, run: RunReplica) -> WorkflowCopies:
+        """`run` stored, and made the current run if it happens after the current one
+        (`happens_after`). A new run that does not is kept as a zombie, behind the
+        current run (`transaction_manager_new_workflow.go`, CreateAsZombie); a known
+        run that now does becomes current (`transaction_manager_existing_workflow.go`,
+        UpdateAsCurrent / SuppressCurrentAndUpdateAsCurrent)."""
         runs = self.runs
-        for i, old in enumerate(runs):
-            if old.run_id == run.run_id:
-                return WorkflowCopies((*runs[:i], run, *runs[i + 1 :]))
-        return WorkflowCopies((*runs, run))
+        others = tuple(old for old in runs if old.run_id != run.run_id)
+        if len(others) == len(runs):  # a new run
+            if not others or happens_after(run, others[-1]):
+                return WorkflowCopies((*others, run))
+            return WorkflowCopies((*others[:-1], run, others[-1]))
+        if runs[-1].run_id == run.run_id or happens_after(run, runs[-1]):
+            return WorkflowCopies((*others, run))
+        return WorkflowCopies(tuple(run if old.run_id == run.run_id else old for old in runs))
+
+
+RESET_SUFFIX = "/reset"
+
+
+def reset_run_id(base_run_id: str, index: int) -> str:
+    """The id of the run the active cluster creates to reapply events to a closed run:
+    ``<first run id>/reset<index>``, `index` being the number of runs the creating
+    cluster then holds, so names are the same at every cluster and in every replay."""
+    return f"{base_run_id.split('/')[0]}{RESET_SUFFIX}{index}"
+
+
+def creation_index(run_id: str) -> int:
+    """0 for the workflow's first run, `index` for `reset_run_id`'s runs."""
+    _, _, index = run_id.partition(RESET_SUFFIX)
+    return int(index) if index else 0
+
+
+def happens_after(this: RunReplica, that: RunReplica) -> bool:
+    """`ndc/workflow.go` `workflowHappensAfter`: the run whose last write version is
+    higher is the newer; on a tie Temporal compares the two runs' last event task ids.
+    The model has no task ids. Runs whose last events share a version were both last
+    written by the one cluster that owns it, which writes only to its current run and
+    creates each reset run (then current) after the runs it resets, so the later
+    created of the two (the higher `creation_index`) was written last."""
+    mine, theirs = last_write_version(this), last_write_version(that)
+    if mine != theirs:
+        return mine > theirs
+    return creation_index(this.run_id) > creation_index(that.run_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,7 +272,7 @@ def _reapply(
         )
         first, last = written[0].event_id, written[-1].event_id
         return Received(copies.put(run), send=(task_for(run, cluster, first, last),))
-    new_id = f"{target.run_id.split('/')[0]}/reset{len(copies.runs)}"
+    new_id = reset_run_id(target.run_id, len(copies.runs))
     base, new = reapply.reset_run(
         target, new_id, decision.events, losing.source_run_id, version, cluster
     )

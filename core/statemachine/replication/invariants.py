@@ -9,7 +9,8 @@ functions on their states. Each takes plain values: namespace records, run repli
 - ``INV-REPL-VERSION-OWNER``: every event, on every branch of every copy, carries a
   version owned by the cluster that wrote it.
 - ``INV-REPL-CONVERGENCE``: once faults heal and replication drains (the caller decides
-  when that is), every cluster has the same runs with the same current branch.
+  when that is), every cluster has the same runs with the same current branch, and the
+  same current run.
 - ``INV-REPL-NO-LOST-SIGNAL``: once drained, every acknowledged signal is on the current
   branch of some run of its workflow, in every cluster, unless the reapply API dropped
   it as the active cluster's own event (GAP-REPL-OWN-CLUSTER-REAPPLY: Temporal's own
@@ -69,10 +70,12 @@ def current_branches(copies: Copies) -> dict[str, tuple[tuple[int, int, str], ..
     }
 
 
-def converged(clusters: Sequence[Copies]) -> bool:
-    """INV-REPL-CONVERGENCE: the same runs with the same current branches everywhere."""
+def converged(clusters: Sequence[Copies], currents: Sequence[str | None] = ()) -> bool:
+    """INV-REPL-CONVERGENCE: the same runs with the same current branches everywhere,
+    and, where `currents` gives each cluster's current run of the workflow, the same
+    current run (the one that new writes go to)."""
     views = [current_branches(copies) for copies in clusters]
-    return all(view == views[0] for view in views[1:])
+    return all(view == views[0] for view in views[1:]) and len(set(currents)) <= 1
 
 
 def signals_kept(acknowledged: Iterable[str], copies: Copies, dropped: Iterable[str] = ()) -> bool:

@@ -9,6 +9,8 @@ from core.statemachine.replication.applier import Outcome, ReplicationTask, Resy
 from core.statemachine.replication.endpoint import Forward, WorkflowCopies
 from core.statemachine.replication.version_history import item
 from core.statemachine.replication.versions import make_metadata
+from tests.core.statemachine.replication.build import started
+from tests.core.statemachine.replication.build import write as append
 
 META = make_metadata(10, {"a": 1, "b": 2})
 A_ACTIVE = ns.register(META, "ns", "a")
@@ -131,3 +133,18 @@ def test_a_failback_loses_the_signal_the_loser_wrote() -> None:
     assert [e.request_id for e in got.dropped] == ["s-a"]
     current = got.copies.current
     assert current is not None and "s-a" not in {e.request_id for e in current.current_events}
+
+
+def test_a_run_that_arrives_older_than_the_current_one_is_a_zombie() -> None:
+    """`put` decides the current run as `workflowHappensAfter` does: the higher last
+    write version, then (for equal versions) the later created run."""
+    r1 = append(started(), "b", 2, DONE)
+    reset1 = append(started(run_id="r1/reset1"), "b", 2)
+    reset2 = append(started(run_id="r1/reset2"), "b", 2)
+    copies = WorkflowCopies((r1,)).put(reset2).put(reset1)  # reset1 arrives last
+    assert [r.run_id for r in copies.runs] == ["r1", "r1/reset1", "r1/reset2"]
+    assert copies.put(append(reset1, "b", 2, DONE)).current == reset2  # still a zombie
+    newer = append(reset1, "a", 11)  # a higher version makes the zombie current
+    assert copies.put(newer).current == newer
+    assert endpoint.happens_after(reset2, reset1) and not endpoint.happens_after(reset1, reset2)
+    assert endpoint.happens_after(newer, reset2)

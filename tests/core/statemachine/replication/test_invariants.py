@@ -38,6 +38,8 @@ def test_converged() -> None:
     assert invariants.converged([{"r1": a}, {"r1": b}, {"r1": b, "r2": replica.absent("r2")}])
     assert not invariants.converged([{"r1": a}, {"r1": started()}])
     assert not invariants.converged([{"r1": a}, {}])
+    assert invariants.converged([{"r1": a}, {"r1": b}], ["r1", "r1"])
+    assert not invariants.converged([{"r1": a}, {"r1": b}], ["r1", None])
 
 
 def test_signals_kept() -> None:
