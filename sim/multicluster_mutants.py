@@ -27,6 +27,12 @@ by its TLA+ revert config. Built by bending the answers of the real core
   run from the base's last event, its close included (INV-REPL-CLOSES-ONCE; Temporal
   resets to the last completed workflow task, before the close:
   `GetLastCompletedWorkflowTaskStartedEventId` in `backfillWorkflowEventsReapply`).
+- ``current-by-arrival``: the last run to arrive becomes the workflow's current run, and
+  a run keeps its place when it changes, whatever `endpoint.happens_after` says
+  (INV-REPL-CONVERGENCE: two clusters that receive two reset runs in different orders
+  end on different current runs; Temporal creates an older run as a zombie,
+  `ndc/transaction_manager_new_workflow.go`). The TLA+ spec does not replicate reset
+  runs (it records their signals in ``resetRuns``), so this mutant has no revert config.
 """
 
 from __future__ import annotations
@@ -59,6 +65,7 @@ MUTANTS: dict[str, str] = {
     "no-bump": "INV-REPL-ONE-ACTIVE",
     "no-dedup": "INV-REPL-IDEMPOTENT",
     "reset-keeps-close": "INV-REPL-CLOSES-ONCE",
+    "current-by-arrival": "INV-REPL-CONVERGENCE",
 }
 """Each mutant and the invariant that catches it."""
 
@@ -218,6 +225,25 @@ def _keep_close(got: Received, before: WorkflowCopies, cluster: str) -> Received
     return Received(got.copies.put(run), got.applied, (sent,))
 
 
+class _CurrentByArrival(Mutant):
+    def _bent(
+        self, got: Received, copies: WorkflowCopies, cluster: str, task: ReplicationTask
+    ) -> Received:
+        known = {run.run_id for run in copies.runs}
+        runs = tuple(got.copies.run(run.run_id) for run in copies.runs) + tuple(
+            run for run in got.copies.runs if run.run_id not in known
+        )
+        return Received(
+            WorkflowCopies(runs),
+            got.applied,
+            got.send,
+            got.forward,
+            got.resync,
+            got.retry,
+            got.dropped,
+        )
+
+
 _VARIANTS: dict[str, type[Mutant]] = {
     "lower-version": _LowerVersion,
     "no-reapply": _NoReapply,
@@ -226,6 +252,7 @@ _VARIANTS: dict[str, type[Mutant]] = {
     "no-bump": _NoBump,
     "no-dedup": _NoDedup,
     "reset-keeps-close": _ResetKeepsClose,
+    "current-by-arrival": _CurrentByArrival,
 }
 
 

@@ -34,6 +34,7 @@ CAUGHT_BY = {
     "no-bump": "INV-REPL-ONE-ACTIVE",
     "no-dedup": "INV-REPL-IDEMPOTENT",
     "reset-keeps-close": "INV-REPL-CLOSES-ONCE",
+    "current-by-arrival": "INV-REPL-CONVERGENCE",
 }
 
 
@@ -76,11 +77,16 @@ def test_the_interesting_cases_are_reached(correct: Result) -> None:
 
 
 NEEDS_FAILBACK = {"no-forward"}  # a passive cluster forwards only after a failback
+NEEDS_TWO_RESETS = {"current-by-arrival"}  # two reset runs need two closes
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_each_mutant_is_caught(variant: str) -> None:
-    model = MultiCluster(broken=variant, failovers=2 if variant in NEEDS_FAILBACK else 1)
+    model = MultiCluster(
+        broken=variant,
+        failovers=2 if variant in NEEDS_FAILBACK else 1,
+        closes=2 if variant in NEEDS_TWO_RESETS else 1,
+    )
     result = check(model)
     assert not result.ok
     first = result.violations[0]
@@ -88,6 +94,16 @@ def test_each_mutant_is_caught(variant: str) -> None:
     assert first.kind == "safety"
     states = replay(model, first.init, first.actions)
     assert (len(first.actions), first.property) in violated(model, states)
+
+
+def test_two_closes_reach_two_reset_runs_and_converge() -> None:
+    """At the bounds where `current-by-arrival` is caught, the correct model holds every
+    invariant over the whole space, and reaches a cluster holding two reset runs."""
+    result = check(MultiCluster(closes=2), graph=True)
+    assert result.ok and result.complete
+    assert result.graph is not None
+    states: list[State] = graph_states(result.graph)
+    assert any(len(c.runs) == 3 for s in states for c in s.copies)
 
 
 def test_mutants_are_named_and_pinned() -> None:
