@@ -95,8 +95,9 @@ def _report_close(
     if parent is None or t.parent_outcome is None:
         host.finish_transfer(key, task)
         return
+    # the run that closed the chain (`t.run_id`) is the one the parent's event names
     report = rq.RecordChildExecutionCompleted(
-        parent.initiated_event_id, t.parent_outcome, t.payload
+        parent.initiated_event_id, t.parent_outcome, t.payload, t.run_id
     )
     settled = partial(_settled, host, key, task)
     _call(host, task.namespace, parent.workflow_id, parent.run_id, report, settled)
