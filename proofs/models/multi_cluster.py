@@ -11,8 +11,8 @@ real `core.statemachine.replication` functions (`endpoint.write_local`,
 
 The workflow's run ``r1`` starts in cluster ``a`` (failover version 1) and is replicated
 to ``b`` before the model begins. A second run appears when a losing signal must be
-reapplied to a closed run: the active cluster resets it into ``r1/reset1``, which is
-replicated like ``r1``. Actions:
+reapplied to a closed run: the active cluster resets it into ``r1/reset1@b`` (if b is
+active), which is replicated like ``r1``. Actions:
 
 - ``Signal(c)`` / ``Complete(c)``: a client signals (the signal is acknowledged if the
   write succeeds) or the workflow completes, written by cluster `c` if its record and the

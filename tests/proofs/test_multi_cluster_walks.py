@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.statemachine.replication import endpoint
 from core.statemachine.replication.endpoint import WorkflowCopies
 from core.statemachine.replication.replica import Events, RunReplica
 from proofs.models.multi_cluster import Action, MultiCluster, State, drained
@@ -64,8 +65,8 @@ def views(state: State) -> list[tuple[str | None, dict[str, Events]]]:
 
 
 # Found by the walk above in a full run on 2026-12-06: cluster b resets r1 twice
-# (r1/reset1, then r1/reset2), and cluster a receives r1/reset2 before r1/reset1. The
-# current run was the last to arrive, so a ended on r1/reset1 and b on r1/reset2. The
+# (r1/reset1@b, then r1/reset2@b), and cluster a receives the second before the first.
+# The current run was the last to arrive, so a ended on the first and b on the second. The
 # current run is now decided as Temporal decides it (`endpoint.happens_after`), and
 # INV-REPL-CONVERGENCE compares the current run too. Steps: (action, cluster, k).
 FOUND_2026_12_06 = (
@@ -86,18 +87,20 @@ FOUND_2026_12_06 = (
 )
 
 
-def replay_found() -> State:
-    (state,) = WALK.init_states()
-    for name, cluster, k in FOUND_2026_12_06:
-        moves = {(a.name, a.cluster, a.k): s for a, s in WALK.successors(state)}
+def replay_found(
+    model: MultiCluster = WALK, steps: tuple[tuple[str, int, int], ...] = FOUND_2026_12_06
+) -> State:
+    (state,) = model.init_states()
+    for name, cluster, k in steps:
+        moves = {(a.name, a.cluster, a.k): s for a, s in model.successors(state)}
         state = moves[(name, cluster, k)]
-        assert broken(WALK, state) == []
+        assert broken(model, state) == []
     return state
 
 
 def test_the_walk_found_on_2026_12_06_converges() -> None:
     final = drain(WALK, replay_found())
-    assert [c.current.run_id for c in final.copies if c.current] == ["r1/reset2"] * 2
+    assert [c.current.run_id for c in final.copies if c.current] == ["r1/reset2@b"] * 2
     assert views(final)[0] == views(final)[1]
 
 
@@ -117,3 +120,45 @@ def test_the_current_run_by_arrival_is_caught(monkeypatch: pytest.MonkeyPatch) -
     state = replay_found()
     with pytest.raises(AssertionError, match="INV-REPL-CONVERGENCE"):
         drain(WALK, state)
+
+
+FAILBACK = MultiCluster(signals=3, closes=2, failovers=2, dups=1)
+
+# Found by a longer walk with two failovers (2026-12-06): after a failover to b and back
+# to a, both clusters reset r1 (each receiving the other's losing signal while active
+# by its own record), and both named the new run r1/reset1. The two runs were taken
+# for branches of one run, and the clusters did not converge. Reset runs are now named
+# by their creator too (`endpoint.reset_run_id`).
+FOUND_COLLISION = (
+    ("Signal", 0, 0),
+    ("Partition", 0, 0),
+    ("Signal", 0, 0),
+    ("ForcedFailover", 1, 0),
+    ("Heal", 0, 0),
+    ("Deliver", 1, 0),
+    ("Deliver", 0, 0),
+    ("ForcedFailover", 0, 0),
+    ("Complete", 0, 0),
+    ("Signal", 1, 0),
+    ("Complete", 1, 0),
+)
+
+
+def test_two_clusters_resetting_at_once_make_two_runs_and_converge() -> None:
+    final = drain(FAILBACK, replay_found(FAILBACK, FOUND_COLLISION))
+    assert views(final)[0] == views(final)[1]
+    resets = {r.run_id for c in final.copies for r in c.runs} - {"r1"}
+    assert resets == {"r1/reset1@a", "r1/reset1@b"}
+
+
+def test_a_reset_name_without_its_creator_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Name reset runs as before (``r1/reset<n>``, without the creator): the two resets
+    of the walk above collide, and an invariant reports it during the drain."""
+    named = endpoint.reset_run_id
+    monkeypatch.setattr(
+        endpoint,
+        "reset_run_id",
+        lambda copies, base, cluster: named(copies, base, cluster).partition("@")[0],
+    )
+    with pytest.raises(AssertionError, match="INV-REPL"):
+        drain(FAILBACK, replay_found(FAILBACK, FOUND_COLLISION))

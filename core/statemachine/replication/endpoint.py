@@ -20,8 +20,8 @@ id at one cluster, oldest first, the last being the workflow's current run. It k
 queues and does no I/O: every message it would send is returned, for the caller (the
 simulator, the checker model) to deliver, drop, duplicate or reorder.
 
-A run reset to reapply events is named ``<base run id>/reset<n>``, `n` counting the
-runs of the workflow, so names are the same at every cluster and in every replay. Which
+A run reset to reapply events is named ``<base run id>/reset<n>@<cluster>``
+(`reset_run_id`), unique and the same in every replay. Which
 run is current is decided as Temporal decides it (`happens_after`), not by arrival: a
 run created elsewhere that arrives after a newer one is kept as a zombie.
 """
@@ -94,17 +94,20 @@ class WorkflowCopies:
 RESET_SUFFIX = "/reset"
 
 
-def reset_run_id(base_run_id: str, index: int) -> str:
-    """The id of the run the active cluster creates to reapply events to a closed run:
-    ``<first run id>/reset<index>``, `index` being the number of runs the creating
-    cluster then holds, so names are the same at every cluster and in every replay."""
-    return f"{base_run_id.split('/')[0]}{RESET_SUFFIX}{index}"
+def reset_run_id(copies: WorkflowCopies, base_run_id: str, cluster: str) -> str:
+    """The id of the run `cluster` creates to reapply events to a closed run:
+    ``<first run id>/reset<n>@<cluster>``, `n` one more than the highest `n` of the runs
+    the cluster holds. Temporal's run ids are random UUIDs; these are unique too (a
+    cluster never uses an `n` twice, and two clusters never share a name) and the same
+    in every replay, and `n` orders a cluster's resets after every run it held."""
+    index = 1 + max((creation_index(run.run_id) for run in copies.runs), default=0)
+    return f"{base_run_id.split('/')[0]}{RESET_SUFFIX}{index}@{cluster}"
 
 
 def creation_index(run_id: str) -> int:
-    """0 for the workflow's first run, `index` for `reset_run_id`'s runs."""
-    _, _, index = run_id.partition(RESET_SUFFIX)
-    return int(index) if index else 0
+    """0 for the workflow's first run, `n` for `reset_run_id`'s runs."""
+    _, _, rest = run_id.partition(RESET_SUFFIX)
+    return int(rest.partition("@")[0]) if rest else 0
 
 
 def happens_after(this: RunReplica, that: RunReplica) -> bool:
@@ -112,12 +115,14 @@ def happens_after(this: RunReplica, that: RunReplica) -> bool:
     higher is the newer; on a tie Temporal compares the two runs' last event task ids.
     The model has no task ids. Runs whose last events share a version were both last
     written by the one cluster that owns it, which writes only to its current run and
-    creates each reset run (then current) after the runs it resets, so the later
-    created of the two (the higher `creation_index`) was written last."""
+    creates each reset run (then current) with a higher `creation_index` than every run
+    it holds, so the higher index was written last. The run ids break any tie left, so
+    that every cluster picks the same current run."""
     mine, theirs = last_write_version(this), last_write_version(that)
     if mine != theirs:
         return mine > theirs
-    return creation_index(this.run_id) > creation_index(that.run_id)
+    order = (creation_index(this.run_id), this.run_id)
+    return order > (creation_index(that.run_id), that.run_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,7 +277,7 @@ def _reapply(
         )
         first, last = written[0].event_id, written[-1].event_id
         return Received(copies.put(run), send=(task_for(run, cluster, first, last),))
-    new_id = reset_run_id(target.run_id, len(copies.runs))
+    new_id = reset_run_id(copies, target.run_id, cluster)
     base, new = reapply.reset_run(
         target, new_id, decision.events, losing.source_run_id, version, cluster
     )

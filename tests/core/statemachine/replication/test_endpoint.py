@@ -65,9 +65,9 @@ def test_closed_winner_is_reset_and_a_passive_forwards() -> None:
     a, lost = write(A_ACTIVE, "a", a, SIGNAL, "s-a")
     b_closed, _ = write(B_ACTIVE, "b", b, DONE)
     got = endpoint.receive(META, B_ACTIVE, "b", b_closed, lost)
-    assert [r.run_id for r in got.copies.runs] == ["r1", "r1/reset1"]
+    assert [r.run_id for r in got.copies.runs] == ["r1", "r1/reset1@b"]
     (sent,) = got.send
-    assert sent.run_id == "r1/reset1" and sent.events[0].event_id == 1
+    assert sent.run_id == "r1/reset1@b" and sent.events[0].event_id == 1
     # the same losing batch at a cluster that is not active: forwarded
     b_open, _ = write(B_ACTIVE, "b", b, SIGNAL, "s-b")
     passive = endpoint.receive(META, ns.failover(META, B_ACTIVE, "a"), "b", b_open, lost)
@@ -139,10 +139,10 @@ def test_a_run_that_arrives_older_than_the_current_one_is_a_zombie() -> None:
     """`put` decides the current run as `workflowHappensAfter` does: the higher last
     write version, then (for equal versions) the later created run."""
     r1 = append(started(), "b", 2, DONE)
-    reset1 = append(started(run_id="r1/reset1"), "b", 2)
-    reset2 = append(started(run_id="r1/reset2"), "b", 2)
+    reset1 = append(started(run_id="r1/reset1@b"), "b", 2)
+    reset2 = append(started(run_id="r1/reset2@b"), "b", 2)
     copies = WorkflowCopies((r1,)).put(reset2).put(reset1)  # reset1 arrives last
-    assert [r.run_id for r in copies.runs] == ["r1", "r1/reset1", "r1/reset2"]
+    assert [r.run_id for r in copies.runs] == ["r1", "r1/reset1@b", "r1/reset2@b"]
     assert copies.put(append(reset1, "b", 2, DONE)).current == reset2  # still a zombie
     newer = append(reset1, "a", 11)  # a higher version makes the zombie current
     assert copies.put(newer).current == newer
