@@ -124,6 +124,17 @@ def test_the_current_run_by_arrival_is_caught(monkeypatch: pytest.MonkeyPatch) -
 
 FAILBACK = MultiCluster(signals=3, closes=2, failovers=2, dups=1)
 
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data(), st.integers(min_value=0, max_value=40))
+def test_walks_with_a_failback_converge(data: st.DataObject, steps: int) -> None:
+    """As above, with a failover and a failback and two closes: both clusters may reset
+    the run (each active by its own record), so two reset runs can be made at once."""
+    final = walk(FAILBACK, data, steps)
+    assert drained(final) and broken(FAILBACK, final) == []
+    assert views(final)[0] == views(final)[1]
+
+
 # Found by a longer walk with two failovers (2026-12-06): after a failover to b and back
 # to a, both clusters reset r1 (each receiving the other's losing signal while active
 # by its own record), and both named the new run r1/reset1. The two runs were taken
