@@ -28,13 +28,18 @@ from temporalio.service import RPCStatusCode
 from tests.adapters.serve.sdk import IDLE, bounded, connected, eventually, execution, rpc_error
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-WORKFLOW_SERVICE = "temporal.api.workflowservice.v1.WorkflowService"
+SERVED = (
+    "",
+    "temporal.api.workflowservice.v1.WorkflowService",
+    "temporal.api.operatorservice.v1.OperatorService",
+)
 
 
 @bounded
 async def test_a_health_check_knows_the_served_services_only(client: Client) -> None:
     assert await client.service_client.check_health()  # the SDK asks for WorkflowService
-    assert await client.service_client.check_health(service="")
+    for served in SERVED:
+        assert await client.service_client.check_health(service=served)
     for unknown in ("whatever", "temporal.server.api.historyservice.v1.HistoryService"):
         error = await rpc_error(client.service_client.check_health(service=unknown))
         assert (error.status, error.message) == (RPCStatusCode.NOT_FOUND, "unknown service")
