@@ -11,7 +11,9 @@ in-process by replaying the run's history against the scheduler workflow (what t
 internal worker would answer), once no workflow task is pending, so an answer after a
 signal reflects it, as the real server's consistent queries do. The messages are the
 protojson forms core/schedule/messages.py reads and writes; the action's workflow input
-travels as its JSON values (a payload that is not json/plain is refused).
+is kept as the Payloads message given, whatever its payloads' encodings (a codec's,
+external storage's json/protobuf references): the frontend stores the action without
+reading a payload.
 """
 
 from __future__ import annotations
@@ -65,13 +67,9 @@ def conflict_token(value: int) -> bytes:
 def model_schedule(proto: schedule_pb.Schedule) -> Schedule:
     """A Schedule message as the model's schedule (INVALID_ARGUMENT if it cannot be)."""
     data = convert.to_json(proto)
-    start = data.get("action", {}).get("startWorkflow")
     try:
-        if start is not None:
-            items = start.pop("input", {}).get("payloads", [])
-            start["args"] = [payloads.from_payload(item) for item in items]
         schedule = Schedule.from_json(data)
-    except (BadInput, BadPayload) as exc:
+    except BadInput as exc:
         raise errors.invalid(f"invalid schedule: {exc}") from None
     # The frontend stores the spec in its canonical form (workflow_handler.go
     # canonicalizeScheduleSpec: calendars and cron strings become structured calendars).
@@ -108,14 +106,8 @@ def check_action(fe: Frontend, namespace: str, schedule: schedule_pb.Schedule) -
 
 
 def proto_schedule(data: JsonValue) -> schedule_pb.Schedule:
-    """The model's schedule JSON as a Schedule message (args back into payloads)."""
+    """The model's schedule JSON as a Schedule message (its input is the one given)."""
     body = copy.deepcopy(data) if isinstance(data, dict) else {}
-    action = body.get("action")
-    start = action.get("startWorkflow") if isinstance(action, dict) else None
-    if isinstance(start, dict):
-        args = start.pop("args", [])
-        if isinstance(args, list) and args:
-            start["input"] = {"payloads": [payloads.payload(a) for a in args]}
     out = convert.fill(schedule_pb.Schedule(), body)
     if out.action.HasField("start_workflow"):
         # tqid.NormalizeAndValidateUserDefined, at create and update: a queue of no kind

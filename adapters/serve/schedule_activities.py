@@ -33,6 +33,7 @@ CANCEL_REASON = "cancelled by schedule overlap policy"
 TERMINATE_REASON = "terminated by schedule overlap policy"
 # StartWorkflowExecutionRequest fields the scheduler passes on from the action.
 OPTIONS = (
+    "input",
     "workflowExecutionTimeout",
     "workflowRunTimeout",
     "workflowTaskTimeout",

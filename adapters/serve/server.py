@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 import grpc
+from google.protobuf import wrappers_pb2
 from temporalio.api.operatorservice.v1 import service_pb2 as op_service
 from temporalio.api.operatorservice.v1 import service_pb2_grpc as op_grpc
 from temporalio.api.testservice.v1 import service_pb2 as test_service
@@ -131,15 +132,45 @@ def implemented(descriptor: Any, modules: tuple[Any, ...]) -> list[str]:
     return [m.name for m in descriptor.methods if _find(modules, m.name) is not None]
 
 
-def _health_check(request: bytes, context: object) -> bytes:
-    """grpc.health.v1.Health/Check: always SERVING (the `temporal` CLI asks it).
-    The reply is the HealthCheckResponse message {status: SERVING}, encoded by hand
-    (field 1, varint 1) to need no generated code."""
+# The services a health check answers SERVING for. The frontend's grpc-go health server
+# (`health.NewServer()`, provided in `common/resource/fx.go`) knows "" (the whole
+# server) from the start, and each handler adds its own name when it starts
+# (`service/frontend/workflow_handler.go`, `operator_handler.go`, `admin_handler.go`;
+# the names in `service/frontend/interface.go`); any other name is answered NOT_FOUND
+# "unknown service" (grpc-go `health/server.go` Check). These are the services this
+# server registers: AdminService, which it does not serve, is left out (the dev server
+# answers SERVING for it), and TestService, which it does serve, is in.
+HEALTHY = frozenset(
+    {
+        "",
+        "temporal.api.workflowservice.v1.WorkflowService",
+        "temporal.api.operatorservice.v1.OperatorService",
+        "temporal.api.testservice.v1.TestService",
+    }
+)
+
+
+async def _health_check(service: str, context: grpc.aio.ServicerContext[Any, Any]) -> bytes:
+    """grpc.health.v1.Health/Check (the `temporal` CLI and the SDKs' check_health ask
+    it). HealthCheckRequest is one string field, number 1, so it decodes as a
+    StringValue; the reply is HealthCheckResponse {status: SERVING} (field 1, varint 1),
+    encoded by hand to need no generated code."""
+    if service not in HEALTHY:
+        await context.abort(grpc.StatusCode.NOT_FOUND, "unknown service")
     return b"\x08\x01"
 
 
+def _service_name(request: bytes) -> str:
+    return wrappers_pb2.StringValue.FromString(request).value
+
+
 HEALTH = grpc.method_handlers_generic_handler(
-    "grpc.health.v1.Health", {"Check": grpc.unary_unary_rpc_method_handler(_health_check)}
+    "grpc.health.v1.Health",
+    {
+        "Check": grpc.unary_unary_rpc_method_handler(
+            _health_check, request_deserializer=_service_name
+        )
+    },
 )
 
 

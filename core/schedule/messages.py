@@ -194,10 +194,12 @@ class ScheduleSpec:
 @dataclass(frozen=True, slots=True)
 class StartWorkflowAction:
     """`ScheduleAction.start_workflow`: the fields of NewWorkflowExecutionInfo the model
-    keeps. `args` are the workflow's arguments as JSON values; the timeouts are ns
-    (None: not set); `retry_policy`, `memo`, `search_attributes`, `header`,
-    `user_metadata` and `priority` are the protojson messages, kept verbatim and passed
-    on to every start (service/worker/scheduler/workflow.go startWorkflow)."""
+    keeps. `args` are the workflow's arguments as JSON values (the simulator's
+    schedules); `input` is the Payloads message as given, whatever its encodings (the
+    served schedules: the server never reads a payload), passed on after `args`; the
+    timeouts are ns (None: not set); `retry_policy`, `memo`, `search_attributes`,
+    `header`, `user_metadata` and `priority` are the protojson messages, kept verbatim
+    and passed on to every start (service/worker/scheduler/workflow.go startWorkflow)."""
 
     workflow_id: str
     workflow_type: str
@@ -212,6 +214,7 @@ class StartWorkflowAction:
     header: Opaque | None = None
     user_metadata: Opaque | None = None
     priority: Opaque | None = None
+    input: Opaque | None = None
 
     def to_json(self) -> Obj:
         base = prune(
@@ -242,6 +245,7 @@ class StartWorkflowAction:
             "header": self.header,
             "userMetadata": self.user_metadata,
             "priority": self.priority,
+            "input": self.input,
         }
         out.update({k: v.value() for k, v in messages.items() if v is not None})
         return out
@@ -263,6 +267,7 @@ class StartWorkflowAction:
             _opaque(s, "header"),
             _opaque(s, "userMetadata"),
             _opaque(s, "priority"),
+            _opaque(s, "input"),
         )
 
 
