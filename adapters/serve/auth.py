@@ -106,6 +106,12 @@ CLUSTER_RPCS: dict[str, int] = {
     "ListNamespaces": READ,
     "GetSearchAttributes": READ,
     "GetClusterInfo": READ,
+    # the Nexus endpoint registry: cluster-wide, for a system admin (metadata.go)
+    "CreateNexusEndpoint": ADMIN,
+    "UpdateNexusEndpoint": ADMIN,
+    "DeleteNexusEndpoint": ADMIN,
+    "GetNexusEndpoint": ADMIN,
+    "ListNexusEndpoints": ADMIN,
 }
 # What an SDK worker calls on its own namespace (tmodel's reading of the worker bit).
 WORKER_RPCS = frozenset(

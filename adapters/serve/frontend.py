@@ -33,6 +33,7 @@ from .store import namespace_rows
 if TYPE_CHECKING:
     from ..archive.filestore import FileArchive
     from .internal_worker import InternalWorker
+    from .rpc_nexus_endpoints import Registry
     from .rpc_queries import Queries
 
 DEFAULT_RETENTION_NS = 86_400 * 1_000_000_000  # the dev server's default: one day
@@ -100,6 +101,7 @@ class Frontend:
         self.pollers = PollerHistory()  # DescribeTaskQueue's pollers (limits.py)
         self.auth: Authorizer | None = None  # --auth: who may call what (auth.py)
         self.concurrency = Concurrency()  # long-running calls in flight (limits.py)
+        self.nexus_endpoints: Registry | None = None  # OperatorService's (rpc_nexus_endpoints.py)
 
     # -- ids --------------------------------------------------------------------------
     def new_id(self) -> str:

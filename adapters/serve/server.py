@@ -38,6 +38,7 @@ from . import (
     rpc_batch,
     rpc_executions,
     rpc_interact,
+    rpc_nexus_endpoints,
     rpc_queries,
     rpc_reads,
     rpc_schedules,
@@ -71,7 +72,16 @@ WORKFLOW_HANDLERS: tuple[Any, ...] = (
     rpc_system,
     rpc_tasks,
 )
-OPERATOR_RPCS = ("AddSearchAttributes", "ListSearchAttributes", "RemoveSearchAttributes")
+OPERATOR_RPCS = (
+    "AddSearchAttributes",
+    "ListSearchAttributes",
+    "RemoveSearchAttributes",
+    "CreateNexusEndpoint",
+    "GetNexusEndpoint",
+    "ListNexusEndpoints",
+    "UpdateNexusEndpoint",
+    "DeleteNexusEndpoint",
+)
 
 
 def snake(name: str) -> str:
@@ -233,7 +243,7 @@ class Server:
                 op_grpc.OperatorServiceServicer,
                 op_service,
                 "OperatorService",
-                (rpc_system,),
+                (rpc_system, rpc_nexus_endpoints),
                 OPERATOR_RPCS,
                 op_grpc.add_OperatorServiceServicer_to_server,
             ),
