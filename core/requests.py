@@ -360,6 +360,21 @@ class RespondWorkflowTaskCompleted:
     sdk_metadata: Opaque | None = None
     metering_metadata: Opaque | None = None
     worker_version: Opaque | None = None
+    # The ids of the Nexus endpoints the commands name, by name, as the frontend's
+    # endpoint registry holds them (an endpoint missing here is not registered).
+    nexus_endpoints: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RecordNexusOperationResult:
+    """The handler's answer to a Nexus operation this run scheduled: its result
+    (`succeeded`), or the failure the server records as the operation's cause."""
+
+    scheduled_event_id: int
+    request_id: str
+    succeeded: bool
+    result: Opaque | None = None  # a temporal.api.common.v1.Payload
+    failure: Opaque | None = None  # a temporal.api.failure.v1.Failure
 
 
 @dataclass(frozen=True, slots=True)
@@ -569,6 +584,7 @@ Request = (
     | RecordStartChildExecutionFailed
     | RecordChildExecutionCompleted
     | RecordExternalResult
+    | RecordNexusOperationResult
     | ResetStickyTaskQueue
     | PauseActivity
     | UnpauseActivity

@@ -97,6 +97,9 @@ NAMESPACE_RPCS: dict[str, int] = {
     "DescribeSchedule": READ,
     "ListSchedules": READ,
     "ListScheduleMatchingTimes": READ,
+    "PollNexusTaskQueue": WRITE,
+    "RespondNexusTaskCompleted": WRITE,
+    "RespondNexusTaskFailed": WRITE,
     # OperatorService
     "AddSearchAttributes": ADMIN,
     "RemoveSearchAttributes": ADMIN,
@@ -128,6 +131,9 @@ WORKER_RPCS = frozenset(
         "RespondQueryTaskCompleted",
         "ShutdownWorker",
         "RecordWorkerHeartbeat",
+        "PollNexusTaskQueue",
+        "RespondNexusTaskCompleted",
+        "RespondNexusTaskFailed",
     }
 )
 # Commands of RespondWorkflowTaskCompleted that act in another namespace, by the field

@@ -33,6 +33,7 @@ from .store import namespace_rows
 if TYPE_CHECKING:
     from ..archive.filestore import FileArchive
     from .internal_worker import InternalWorker
+    from .nexus_tasks import NexusTasks
     from .rpc_nexus_endpoints import Registry
     from .rpc_queries import Queries
 
@@ -102,6 +103,7 @@ class Frontend:
         self.auth: Authorizer | None = None  # --auth: who may call what (auth.py)
         self.concurrency = Concurrency()  # long-running calls in flight (limits.py)
         self.nexus_endpoints: Registry | None = None  # OperatorService's (rpc_nexus_endpoints.py)
+        self.nexus_tasks: NexusTasks | None = None  # the Nexus task queues (nexus_tasks.py)
 
     # -- ids --------------------------------------------------------------------------
     def new_id(self) -> str:

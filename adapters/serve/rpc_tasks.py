@@ -183,6 +183,23 @@ def update_messages(messages: Any) -> tuple[rq.UpdateMessage, ...]:
     return tuple(out)
 
 
+def _nexus_endpoints(
+    fe: Frontend, req: ws.RespondWorkflowTaskCompletedRequest
+) -> tuple[tuple[str, str], ...]:
+    """The registered endpoints the Nexus commands name, with their ids (the history
+    service looks each up in the endpoint registry, commands.go)."""
+    names = {
+        c.schedule_nexus_operation_command_attributes.endpoint
+        for c in req.commands
+        if c.HasField("schedule_nexus_operation_command_attributes")
+    }
+    registry = fe.nexus_endpoints
+    if not names or registry is None:
+        return ()
+    found = (registry.named(name) for name in sorted(names))
+    return tuple((e.spec.name, e.id) for e in found if e is not None)
+
+
 async def respond_workflow_task_completed(
     fe: Frontend, req: ws.RespondWorkflowTaskCompletedRequest, context: Context
 ) -> ws.RespondWorkflowTaskCompletedResponse:
@@ -220,6 +237,7 @@ async def respond_workflow_task_completed(
         sdk_metadata=convert.opaque(req, "sdk_metadata"),
         metering_metadata=convert.opaque(req, "metering_metadata"),
         worker_version=worker_version,
+        nexus_endpoints=_nexus_endpoints(fe, req),
     )
     # A rejection leaves no event: it is noted before the completion commits, so an
     # update waiting on that commit finds its outcome (and forgotten if it fails).

@@ -39,6 +39,7 @@ from . import (
     rpc_executions,
     rpc_interact,
     rpc_nexus_endpoints,
+    rpc_nexus_tasks,
     rpc_queries,
     rpc_reads,
     rpc_schedules,
@@ -51,6 +52,7 @@ from .chaos import LiveFaults, Spec
 from .frontend import Frontend
 from .gate import Collector, Listener
 from .internal_worker import InternalWorker
+from .nexus_tasks import NexusTasks
 from .retention import Retention
 from .rpc_queries import Queries
 from .runtime import Runtime
@@ -66,6 +68,7 @@ WORKFLOW_HANDLERS: tuple[Any, ...] = (
     rpc_batch,
     rpc_executions,
     rpc_interact,
+    rpc_nexus_tasks,
     rpc_queries,
     rpc_reads,
     rpc_schedules,
@@ -211,6 +214,7 @@ class Server:
         self.frontend = Frontend(self.runtime, list(namespaces))
         self.frontend.auth = auth
         self.frontend.queries = Queries(self.frontend)
+        self.frontend.nexus_tasks = NexusTasks(self.frontend)
         try:
             self.frontend.archive = FileArchive(archive) if archive is not None else None
         except OSError as exc:

@@ -21,7 +21,7 @@ _VERSION = 1
 
 @dataclass(frozen=True, slots=True)
 class TaskToken:
-    kind: str  # "workflow", "activity" or "query"
+    kind: str  # "workflow", "activity", "query" or "nexus" (query_id: the task's id)
     namespace: str
     workflow_id: str = ""
     run_id: str = ""
@@ -43,7 +43,7 @@ def decode_task_token(data: bytes) -> TaskToken:
         if version != _VERSION or not isinstance(fields, dict):
             raise ValueError("version")
         token = TaskToken(**fields)
-        if token.kind not in ("workflow", "activity", "query"):
+        if token.kind not in ("workflow", "activity", "query", "nexus"):
             raise ValueError("kind")
         return token
     except (ValueError, TypeError, UnicodeDecodeError) as exc:

@@ -64,6 +64,7 @@ from core.statemachine.history.service import (
     child,
     command_limits,
     execution,
+    nexus,
     outbound,
     timer,
     update,
@@ -97,6 +98,8 @@ class Batch:
     new_run: StartWorkflowExecution | None = None
     identity: str = ""  # the completing worker's (TimerCanceled records it)
     limits: Limits = DEFAULT_LIMITS  # the server's (command_limits.py)
+    # the registered Nexus endpoints the commands name: name -> id (nexus.py)
+    nexus_endpoints: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 Handler = Callable[[Batch, Command], Cause | Rejection | None]
@@ -512,7 +515,8 @@ def protocol_message(b: Batch, command: Command) -> Cause | Rejection | None:
     return None
 
 
-# Nexus is not modelled yet: its commands are rejected with InvalidArgument (commands.py).
+# RequestCancelNexusOperation is not modelled yet: it is rejected with InvalidArgument
+# (commands.py).
 HANDLERS: dict[CommandType, Handler] = {
     C.SCHEDULE_ACTIVITY_TASK: schedule_activity,
     C.REQUEST_CANCEL_ACTIVITY_TASK: request_cancel_activity,
@@ -529,4 +533,5 @@ HANDLERS: dict[CommandType, Handler] = {
     C.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION: signal_external,
     C.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION: request_cancel_external,
     C.PROTOCOL_MESSAGE: protocol_message,
+    C.SCHEDULE_NEXUS_OPERATION: nexus.schedule,
 }

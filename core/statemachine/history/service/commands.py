@@ -100,6 +100,7 @@ def respond_workflow_task_completed(
         {m.message_id: m for m in req.messages},
         identity=req.identity,
         limits=limits,
+        nexus_endpoints=dict(req.nexus_endpoints),
     )
     for command in req.commands:
         handler = HANDLERS.get(command.command_type)

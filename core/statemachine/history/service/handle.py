@@ -23,6 +23,7 @@ from core.requests import (
     RecordChildExecutionCompleted,
     RecordChildExecutionStarted,
     RecordExternalResult,
+    RecordNexusOperationResult,
     RecordStartChildExecutionFailed,
     RecordWorkflowTaskStarted,
     Request,
@@ -57,6 +58,7 @@ from core.statemachine.history.service import (
     enforce,
     execution,
     external,
+    nexus,
     timer,
     update,
     workflow_task,
@@ -162,6 +164,8 @@ def _dispatch(state: MutableState, request: Request, now: int, limits: Limits) -
         return child.handle(state, request, now)
     if isinstance(request, RecordExternalResult):
         return external.handle(state, request, now)
+    if isinstance(request, RecordNexusOperationResult):
+        return nexus.handle(state, request, now)
     if isinstance(request, UpdateWorkflowExecution):
         return update.update_workflow_execution(state, request, now)
     if isinstance(request, ResetStickyTaskQueue):

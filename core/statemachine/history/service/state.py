@@ -207,6 +207,19 @@ class ExternalInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class NexusOperationInfo:
+    """A Nexus operation scheduled and not yet closed (the server's nexusoperations
+    Operation machine, components/nexusoperations/statemachine.go)."""
+
+    scheduled_event_id: int
+    endpoint: str
+    endpoint_id: str
+    service: str
+    operation: str
+    request_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class UpdateInfo:
     """An update admitted (in memory, or in history by an UpdateAdmitted event) or
     accepted (in history), not yet completed."""
@@ -338,6 +351,7 @@ class MutableState:
     # the `BuildIds` search attribute the completions built up (worker_versions.py).
     most_recent_worker_version: Opaque | None = None
     build_ids: tuple[str, ...] = ()
+    nexus_operations: tuple[NexusOperationInfo, ...] = ()  # pending (service/nexus.py)
 
     @property
     def running(self) -> bool:

@@ -83,6 +83,7 @@ BLIND = {
     "reset_run_id": "set on a reset's base run, written to no event",
     "history_size": "the store's count of the bytes it wrote, reported by the host",
     "pause_search_attribute": "PauseActivity and UnpauseActivity write no event",
+    "nexus_operations": "a history with Nexus events is not rebuilt (rebuild.py refuses it)",
 }
 # The parts of pending entities the history determines.
 ACTIVITY_COMPARED = (

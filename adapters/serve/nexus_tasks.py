@@ -1,0 +1,230 @@
+"""Nexus tasks: a caller's scheduled operation delivered to the handler worker's task
+queue, and the handler's answer carried back to the caller's history.
+
+In Temporal, a NexusOperationScheduled event comes with an outbound-queue task; its
+executor (components/nexusoperations/executors.go) sends the start as an HTTP request
+to the endpoint; for a worker target the frontend's Nexus handler
+(service/frontend/nexus_handler.go) turns it into a Nexus task that matching hands to a
+PollNexusTaskQueue (service/matching), and the worker's RespondNexusTaskCompleted or
+RespondNexusTaskFailed is the HTTP answer, which the executor records in the caller's
+history. Here the same path is kept in the server process: a commit listener sees each
+NexusOperationScheduled event, builds the task the handler would get (the request as
+the dev server shapes it: headers, the link to the Scheduled event, the callback), and
+queues it on the endpoint's target (namespace, task queue); a poll takes it; the answer
+becomes a `RecordNexusOperationResult` to the caller run.
+
+Kept in memory only: a restart (or `--store`) loses the tasks not yet answered, and an
+operation on an endpoint with an external (URL) target is never delivered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import itertools
+import json
+from collections import deque
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from temporalio.api.nexus.v1 import message_pb2 as nexus_pb
+
+from core.enums import EventType
+from core.events import HistoryEvent, OpaqueAttributes
+from sim.persistence import Mutation
+
+from . import convert
+from .tokens import TaskToken
+
+if TYPE_CHECKING:
+    from .frontend import Frontend
+
+LONG_POLL_LIMIT = 60.0  # seconds: matching.longPollExpirationInterval
+LONG_POLL_MARGIN = 1.0  # answer this long before the caller's deadline
+REQUEST_TIMEOUT = 10.0  # seconds: the executor's request timeout (RequestTimeout)
+SYSTEM_CALLBACK = "temporal://system"  # commonnexus.SystemCallbackURL
+CALLBACK_TOKEN_HEADER = "temporal-callback-token"  # commonnexus.CallbackTokenHeader
+LINK_TYPE = "temporal.api.common.v1.Link.WorkflowEvent"
+
+
+@dataclass(slots=True)
+class NexusTask:
+    """One start of an operation, to be answered by the handler."""
+
+    task_id: int
+    namespace: str  # the handler's (the endpoint's target)
+    task_queue: str
+    caller_namespace: str
+    workflow_id: str
+    run_id: str
+    scheduled_event_id: int
+    request_id: str
+    request: nexus_pb.Request = field(default_factory=nexus_pb.Request)
+
+    def token(self) -> bytes:
+        return TaskToken("nexus", self.namespace, query_id=self.task_id).encode()
+
+
+def _scheduled(event: HistoryEvent) -> dict[str, Any] | None:
+    attrs = event.attributes
+    if event.event_type is not EventType.NEXUS_OPERATION_SCHEDULED:
+        return None
+    if not isinstance(attrs, OpaqueAttributes):
+        return None
+    value = attrs.value.value()
+    return value if isinstance(value, dict) else None
+
+
+def event_link(namespace: str, workflow_id: str, run_id: str, event_id: int) -> str:
+    """The nexus link to a caller's NexusOperationScheduled event
+    (commonnexus.ConvertLinkWorkflowEventToNexusLink)."""
+    return (
+        f"temporal:///namespaces/{namespace}/workflows/{workflow_id}/{run_id}/history"
+        f"?eventID={event_id}&eventType=NexusOperationScheduled&referenceType=EventReference"
+    )
+
+
+def callback_token(task: NexusTask) -> str:
+    """What the completion callback carries to find the caller's operation (the server
+    encrypts a NexusOperationCompletion proto; an SDK never looks inside)."""
+    inner = json.dumps(
+        [
+            task.caller_namespace,
+            task.workflow_id,
+            task.run_id,
+            task.scheduled_event_id,
+            task.request_id,
+        ],
+        separators=(",", ":"),
+    )
+    data = base64.b64encode(inner.encode()).decode()
+    return json.dumps({"v": 1, "d": data}, separators=(",", ":"))
+
+
+class NexusTasks:
+    """The Nexus task queues of the server, by (namespace, task queue)."""
+
+    def __init__(self, fe: Frontend) -> None:
+        self.fe = fe
+        self.queues: dict[tuple[str, str], deque[NexusTask]] = {}
+        self.polls: dict[tuple[str, str], deque[asyncio.Future[NexusTask | None]]] = {}
+        self.outstanding: dict[int, NexusTask] = {}  # delivered, not answered
+        self._ids = itertools.count(1)
+        fe.runtime.commit_listeners.append(self._on_commit)
+
+    # -- dispatch -----------------------------------------------------------------------
+    def _on_commit(self, mutations: tuple[Mutation, ...]) -> None:
+        runs = self.fe.runtime.persistence.runs
+        for mutation in mutations:
+            for event in mutation.events:
+                attrs = _scheduled(event)
+                record = runs.get(mutation.run_id)
+                if attrs is not None and record is not None:
+                    state = record.state
+                    self._dispatch(
+                        state.namespace, mutation.workflow_id, state.run_id, event, attrs
+                    )
+
+    def _dispatch(
+        self, namespace: str, workflow_id: str, run_id: str, event: HistoryEvent, a: dict[str, Any]
+    ) -> None:
+        registry = self.fe.nexus_endpoints
+        endpoint = registry.by_id.get(a.get("endpointId", "")) if registry is not None else None
+        if endpoint is None or endpoint.spec.target.WhichOneof("variant") != "worker":
+            return  # no longer registered, or an external target: not delivered here
+        target = endpoint.spec.target.worker
+        task = NexusTask(
+            next(self._ids),
+            target.namespace,
+            target.task_queue,
+            namespace,
+            workflow_id,
+            run_id,
+            event.event_id,
+            a.get("requestId", ""),
+        )
+        task.request = self._request(task, endpoint.spec.name, a)
+        self.offer(task)
+
+    def _request(self, task: NexusTask, endpoint: str, a: dict[str, Any]) -> nexus_pb.Request:
+        """The request the handler worker gets, as the dev server shapes it: the HTTP
+        headers the executor sent (lower-cased by the frontend) plus the frontend's own
+        Request-Timeout, the start with its callback and the link to the caller's
+        Scheduled event, and the endpoint's name."""
+        link = event_link(
+            task.caller_namespace, task.workflow_id, task.run_id, task.scheduled_event_id
+        )
+        timeout = f"{REQUEST_TIMEOUT:.9f}".rstrip("0") + "s"
+        out = nexus_pb.Request(endpoint=endpoint)
+        header = out.header
+        header.update(a.get("nexusHeader") or {})
+        header["user-agent"] = "temporalio/server"
+        header["request-timeout"] = timeout
+        header["nexus-request-id"] = task.request_id
+        header["nexus-link"] = f'<{link}>; type="{LINK_TYPE}"'
+        header["Request-Timeout"] = timeout
+        out.scheduled_time.CopyFrom(convert.timestamp(self.fe.now()))
+        start = out.start_operation
+        start.service = a.get("service", "")
+        start.operation = a.get("operation", "")
+        start.request_id = task.request_id
+        start.callback = SYSTEM_CALLBACK
+        if "input" in a:
+            convert.fill(start.payload, a["input"])
+        start.callback_header[CALLBACK_TOKEN_HEADER] = callback_token(task)
+        start.links.add(url=link, type=LINK_TYPE)
+        out.capabilities.temporal_failure_responses = True
+        return out
+
+    def offer(self, task: NexusTask) -> None:
+        """Queue `task`, or hand it to the longest waiting poll."""
+        key = (task.namespace, task.task_queue)
+        waiting = self.polls.get(key)
+        while waiting:
+            poll = waiting.popleft()
+            if not poll.done():
+                poll.set_result(task)
+                return
+        self.queues.setdefault(key, deque()).append(task)
+
+    def _deliver(self, task: NexusTask) -> NexusTask:
+        """Hand out `task`; unanswered within the request timeout, it goes back to its
+        queue (the executor's request times out and the start is tried again)."""
+        self.outstanding[task.task_id] = task
+        asyncio.get_running_loop().call_later(REQUEST_TIMEOUT, self._expire, task.task_id)
+        return task
+
+    def _expire(self, task_id: int) -> None:
+        task = self.outstanding.pop(task_id, None)
+        if task is not None:
+            self.offer(task)
+
+    # -- polls and answers --------------------------------------------------------------
+    async def poll(self, namespace: str, queue: str, deadline: float | None) -> NexusTask | None:
+        """A long poll: a task of the queue, or None at the long-poll limit (or just
+        before the caller's deadline)."""
+        key = (namespace, queue)
+        pending = self.queues.get(key)
+        if pending:
+            return self._deliver(pending.popleft())
+        loop = asyncio.get_running_loop()
+        limit = loop.time() + LONG_POLL_LIMIT
+        if deadline is not None:
+            limit = min(limit, deadline - LONG_POLL_MARGIN)
+        future: asyncio.Future[NexusTask | None] = loop.create_future()
+        self.polls.setdefault(key, deque()).append(future)
+        try:
+            task = await asyncio.wait_for(asyncio.shield(future), max(0.0, limit - loop.time()))
+        except TimeoutError:
+            future.cancel()
+            return None
+        except asyncio.CancelledError:  # the caller went away
+            if future.done() and not future.cancelled() and future.result() is not None:
+                self.offer(future.result())  # type: ignore[arg-type]
+            future.cancel()
+            raise
+        return self._deliver(task) if task is not None else None
+
+    def take(self, task_id: int) -> NexusTask | None:
+        """The delivered task an answer names (None: unknown, answered or expired)."""
+        return self.outstanding.pop(task_id, None)

@@ -1,0 +1,257 @@
+"""A Nexus operation, as the caller's history service records it: the command that
+schedules it and the handler's answer to its start, as rows of one table that decides.
+
+```
+  ScheduleNexusOperation            succeeded (sync) | failed
+  ─────────────────────▶ Scheduled ─────────────────────────▶ Closed
+```
+
+How it runs (as service/external.py): the command handler (`schedule`) validates the
+command, writes NexusOperationScheduled and the pending record (`nexus_operations`).
+Delivering the start to the handler is the host's (the server's outbound queue and
+invocation executor, components/nexusoperations/executors.go; `tmodel serve` dispatches
+it through its Nexus task queues). The handler's answer comes back as one
+`RecordNexusOperationResult`, which `classify` turns into a table input; the operation's
+state is read off its pending record (none pending is `Closed`); `fsm.decide` picks the
+row; the handler writes the outcome event; a row ending in Closed deletes the record.
+
+Rules (components/nexusoperations/workflow/commands.go HandleScheduleCommand;
+components/nexusoperations/events.go and statemachine.go):
+
+- The command names a registered endpoint, else the workflow task fails with
+  BAD_SCHEDULE_NEXUS_OPERATION_ATTRIBUTES `endpoint "NAME" not found`; the Scheduled
+  event records the endpoint's id, a request id the server draws, the header with its
+  keys lower-cased, and a schedule-to-close timeout capped at the run timeout.
+- A synchronous success writes NexusOperationCompleted (scheduled event id, result,
+  request id); a failure writes NexusOperationFailed, whose failure is the server's
+  "nexus operation completed unsuccessfully" with NexusOperationFailureInfo, caused by
+  the handler's failure. A report about an operation no longer pending is NOT_FOUND
+  and changes nothing; so is any report to a closed run.
+- The outcome is buffered while a workflow task is in flight, and a workflow task is
+  scheduled if none is pending.
+
+Not modelled yet: asynchronous operations (NexusOperationStarted and completion by
+callback), cancellation, timeouts, and the retries of a start the handler failed with a
+retryable error.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from enum import Enum
+from typing import TYPE_CHECKING, TypeAlias
+
+from core.commands import Command
+from core.enums import EventType, WorkflowTaskFailedCause
+from core.errors import InvalidDefinition
+from core.events import OpaqueAttributes
+from core.opaque import JsonValue, Opaque
+from core.requests import Ok, RecordNexusOperationResult, Reply
+from core.statemachine import fsm
+from core.statemachine.history.service.child_events import NOT_PENDING, apply_report
+from core.statemachine.history.service.enforce import Rejection
+from core.statemachine.history.service.ids import new_run_id
+from core.statemachine.history.service.state import MutableState, NexusOperationInfo
+from core.statemachine.history.service.txn import Outcome, Txn
+
+if TYPE_CHECKING:
+    from core.statemachine.history.service.command_handlers import Batch
+
+E = EventType
+Cause = WorkflowTaskFailedCause
+BAD_ATTRIBUTES = Cause.BAD_SCHEDULE_NEXUS_OPERATION_ATTRIBUTES
+# The server's wrapper of an operation's failure (nexusoperations.FailedEventDefinition
+# and the caller's view of it, components/nexusoperations/events.go).
+FAILED_MESSAGE = "nexus operation completed unsuccessfully"
+
+
+class NexusOperationState(Enum):
+    """A Nexus operation in the caller's mutable state. The SDK side's machine is
+    sdk-core's nexus operation state machine."""
+
+    SCHEDULED = "Scheduled"  # its Scheduled event written, the handler's answer not yet
+    CLOSED = "Closed"  # its outcome written and its record deleted (or never known)
+
+
+class NexusInput(Enum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+_S = NexusOperationState
+_I = NexusInput
+R = fsm.Row
+
+TABLE = fsm.make_table(
+    "nexus operation (service)",
+    "INV-RESULT-AT-MOST-ONCE",
+    NexusOperationState,
+    NexusInput,
+    _S.SCHEDULED,
+    [
+        R(_S.SCHEDULED, _I.SUCCEEDED, _S.CLOSED, handler="record_completed"),
+        R(_S.SCHEDULED, _I.FAILED, _S.CLOSED, handler="record_failed"),
+        # Duplicate and late answers about an operation no longer pending.
+        *(R(_S.CLOSED, i, _S.CLOSED, handler="reject_not_found") for i in NexusInput),
+    ],
+)
+
+
+# -- the command ----------------------------------------------------------------------
+
+
+def _attributes(command: Command) -> dict[str, JsonValue] | None:
+    attrs = command.attributes
+    if not isinstance(attrs, OpaqueAttributes):
+        return None
+    value = attrs.value.value()
+    return value if isinstance(value, dict) else None
+
+
+def _seconds(duration: JsonValue) -> float:
+    """A protojson Duration ("1.5s") in seconds (0 when unset)."""
+    return float(duration[:-1]) if isinstance(duration, str) and duration.endswith("s") else 0.0
+
+
+def _capped_timeout(timeout: JsonValue, run_timeout_ns: int) -> JsonValue:
+    """The schedule-to-close timeout trimmed to the run timeout (HandleScheduleCommand:
+    unset or longer than a set run timeout becomes the run timeout)."""
+    if run_timeout_ns > 0 and (not timeout or _seconds(timeout) * 1e9 > run_timeout_ns):
+        whole, frac = divmod(run_timeout_ns, 1_000_000_000)
+        return f"{whole}s" if not frac else f"{whole}.{frac:09d}".rstrip("0") + "s"
+    return timeout
+
+
+def schedule(b: Batch, command: Command) -> Cause | Rejection | None:
+    """ScheduleNexusOperation: validate, write NexusOperationScheduled and the pending
+    record (the host delivers the start)."""
+    a = _attributes(command)
+    if not a:
+        return Rejection(BAD_ATTRIBUTES, "empty ScheduleNexusOperationCommandAttributes", False)
+    endpoint = a.get("endpoint")
+    name = endpoint if isinstance(endpoint, str) else ""
+    endpoint_id = b.nexus_endpoints.get(name)
+    if endpoint_id is None:
+        return Rejection(BAD_ATTRIBUTES, f"endpoint {json.dumps(name)} not found", False)
+    s = b.txn.state
+    event_id = s.next_event_id  # the Scheduled event's
+    # the server draws a random UUID (uuid.NewString); the model derives one
+    request_id = new_run_id(s.run_id, f"nexus/{event_id}")
+    header = a.get("nexusHeader")
+    lowered = {k.lower(): v for k, v in header.items()} if isinstance(header, dict) else {}
+    fields: dict[str, JsonValue] = {
+        "endpoint": name,
+        "service": a.get("service", ""),
+        "operation": a.get("operation", ""),
+    }
+    if "input" in a:
+        fields["input"] = a["input"]
+    timeout = _capped_timeout(a.get("scheduleToCloseTimeout"), s.run_timeout)
+    if timeout:
+        fields["scheduleToCloseTimeout"] = timeout
+    if lowered:
+        fields["nexusHeader"] = lowered
+    fields["workflowTaskCompletedEventId"] = str(b.wtc)
+    fields["requestId"] = request_id
+    fields["endpointId"] = endpoint_id
+    attributes = OpaqueAttributes("nexusOperationScheduledEventAttributes", Opaque.of(fields))
+    scheduled = b.txn.append(E.NEXUS_OPERATION_SCHEDULED, attributes)
+    service, operation = fields["service"], fields["operation"]
+    info = NexusOperationInfo(
+        scheduled,
+        name,
+        endpoint_id,
+        service if isinstance(service, str) else "",
+        operation if isinstance(operation, str) else "",
+        request_id,
+    )
+    b.txn.set(nexus_operations=(*s.nexus_operations, info))
+    return None
+
+
+# -- the handler's answer -------------------------------------------------------------
+
+
+def classify(request: RecordNexusOperationResult) -> NexusInput:
+    return _I.SUCCEEDED if request.succeeded else _I.FAILED
+
+
+def record_of(state: MutableState, scheduled_event_id: int) -> NexusOperationInfo | None:
+    return next(
+        (x for x in state.nexus_operations if x.scheduled_event_id == scheduled_event_id), None
+    )
+
+
+def state_of(info: NexusOperationInfo | None) -> NexusOperationState:
+    return _S.CLOSED if info is None else _S.SCHEDULED
+
+
+Row: TypeAlias = fsm.Row[NexusOperationState, NexusInput]
+
+
+def decide(txn: Txn, request: RecordNexusOperationResult) -> tuple[Row, Reply]:
+    """Run the row `request` selects on the operation it names; return the row and the
+    reply. The state the handler leaves must be the row's target."""
+    info = record_of(txn.state, request.scheduled_event_id)
+    if info is not None and info.request_id != request.request_id:
+        info = None  # an answer to another attempt of the operation's slot
+    row = fsm.decide(TABLE, state_of(info), classify(request))
+    reply = HANDLERS[row.handler](txn, info, request)
+    if row.target is _S.CLOSED and info is not None:
+        rest = tuple(x for x in txn.state.nexus_operations if x is not info)
+        txn.set(nexus_operations=rest)
+    fsm.check_target(TABLE, row, state_of(record_of(txn.state, request.scheduled_event_id)))
+    return row, reply
+
+
+def handle(state: MutableState, request: RecordNexusOperationResult, now: int) -> Outcome:
+    """The handler's answer to an operation this run scheduled."""
+    return apply_report(state, now, lambda txn: decide(txn, request)[1])
+
+
+def _completed(
+    txn: Txn, info: NexusOperationInfo | None, request: RecordNexusOperationResult
+) -> Reply:
+    if info is None:
+        raise InvalidDefinition(f"{TABLE.name}: a Closed row read the record")
+    fields: dict[str, JsonValue] = {"scheduledEventId": str(info.scheduled_event_id)}
+    if request.result is not None:
+        fields["result"] = request.result.value()
+    fields["requestId"] = info.request_id
+    key = "nexusOperationCompletedEventAttributes"
+    txn.add(E.NEXUS_OPERATION_COMPLETED, OpaqueAttributes(key, Opaque.of(fields)))
+    return Ok()
+
+
+def _failed(
+    txn: Txn, info: NexusOperationInfo | None, request: RecordNexusOperationResult
+) -> Reply:
+    if info is None:
+        raise InvalidDefinition(f"{TABLE.name}: a Closed row read the record")
+    failure: dict[str, JsonValue] = {"message": FAILED_MESSAGE}
+    if request.failure is not None:
+        failure["cause"] = request.failure.value()
+    failure["nexusOperationExecutionFailureInfo"] = {
+        "scheduledEventId": str(info.scheduled_event_id),
+        "endpoint": info.endpoint,
+        "service": info.service,
+        "operation": info.operation,
+    }
+    fields: dict[str, JsonValue] = {
+        "scheduledEventId": str(info.scheduled_event_id),
+        "failure": failure,
+        "requestId": info.request_id,
+    }
+    key = "nexusOperationFailedEventAttributes"
+    txn.add(E.NEXUS_OPERATION_FAILED, OpaqueAttributes(key, Opaque.of(fields)))
+    return Ok()
+
+
+HANDLERS: dict[
+    str, Callable[[Txn, NexusOperationInfo | None, RecordNexusOperationResult], Reply]
+] = {
+    "record_completed": _completed,
+    "record_failed": _failed,
+    "reject_not_found": lambda txn, info, request: NOT_PENDING,
+}
