@@ -360,21 +360,23 @@ class RespondWorkflowTaskCompleted:
     sdk_metadata: Opaque | None = None
     metering_metadata: Opaque | None = None
     worker_version: Opaque | None = None
-    # The ids of the Nexus endpoints the commands name, by name, as the frontend's
-    # endpoint registry holds them (an endpoint missing here is not registered).
+    # (name, id) of each registered Nexus endpoint the commands name (the registry's)
     nexus_endpoints: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class RecordNexusOperationResult:
-    """The handler's answer to a Nexus operation this run scheduled: its result
-    (`succeeded`), or the failure the server records as the operation's cause."""
+    """A Nexus operation's start answer or callback completion (service/nexus.py):
+    "started", "completed" (a Payload), "failed" or "canceled" (the causing Failure)."""
 
     scheduled_event_id: int
     request_id: str
-    succeeded: bool
-    result: Opaque | None = None  # a temporal.api.common.v1.Payload
-    failure: Opaque | None = None  # a temporal.api.failure.v1.Failure
+    outcome: str
+    result: Opaque | None = None
+    failure: Opaque | None = None
+    operation_token: str = ""
+    links: Opaque | None = None  # the event's temporal.api.common.v1.Link list
+    start_time: int | None = None  # a completion's: the handler run's start
 
 
 @dataclass(frozen=True, slots=True)

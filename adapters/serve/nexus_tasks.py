@@ -34,6 +34,7 @@ from core.events import HistoryEvent, OpaqueAttributes
 from sim.persistence import Mutation
 
 from . import convert
+from .nexus_links import event_url
 from .tokens import TaskToken
 
 if TYPE_CHECKING:
@@ -78,9 +79,8 @@ def _scheduled(event: HistoryEvent) -> dict[str, Any] | None:
 def event_link(namespace: str, workflow_id: str, run_id: str, event_id: int) -> str:
     """The nexus link to a caller's NexusOperationScheduled event
     (commonnexus.ConvertLinkWorkflowEventToNexusLink)."""
-    return (
-        f"temporal:///namespaces/{namespace}/workflows/{workflow_id}/{run_id}/history"
-        f"?eventID={event_id}&eventType=NexusOperationScheduled&referenceType=EventReference"
+    return event_url(
+        namespace, workflow_id, run_id, event_id, "EVENT_TYPE_NEXUS_OPERATION_SCHEDULED"
     )
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import grpc
 from temporalio.api.common.v1 import message_pb2 as common_pb
+from temporalio.api.enums.v1 import event_type_pb2 as event_enums
 from temporalio.api.enums.v1 import workflow_pb2 as wf_enums
 from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 
@@ -110,7 +111,15 @@ def start_request(fe: Frontend, req: Any, run_id: str) -> rq.StartWorkflowExecut
         priority=convert.opaque(req, "priority"),
         namespace_id=fe.namespace(req.namespace).id,
         retention=fe.namespace(req.namespace).retention_ns,
+        completion_callbacks=_callbacks(req),
     )
+
+
+def _callbacks(req: Any) -> Opaque | None:
+    """The start's completion callbacks, kept as given (a Nexus operation's handler
+    starts its workflow with the caller's; nexus_callbacks.py delivers them)."""
+    given = list(getattr(req, "completion_callbacks", ()))
+    return Opaque.of([convert.to_json(c) for c in given]) if given else None
 
 
 def _check_cron(req: Any, now: int) -> None:
@@ -248,6 +257,12 @@ async def start_workflow_execution(
     out = ws.StartWorkflowExecutionResponse(
         run_id=run_id, started=True, status=wf_enums.WORKFLOW_EXECUTION_STATUS_RUNNING
     )
+    # a link to the new run's first event (generateStartedEventRefLink,
+    # service/history/api/startworkflow/api.go), which a Nexus handler passes on
+    event = out.link.workflow_event
+    event.namespace, event.workflow_id, event.run_id = req.namespace, req.workflow_id, run_id
+    event.event_ref.event_id = 1
+    event.event_ref.event_type = event_enums.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED
     if req.request_eager_execution:
         eager = _eager_task(fe, req.namespace, req.workflow_id, run_id)
         if eager is not None:

@@ -7,9 +7,8 @@ An answer is carried to the caller run as the outbound-queue executor records it
 the operation; a failure the handler's operation raised fails it, with that failure as
 the cause; a handler error fails it when the error is not retryable, and otherwise the
 start is tried again (after RETRY_BACKOFF here; the server backs off exponentially).
-An asynchronous start (an operation token) and an operation canceled by its handler
-are not modelled yet: the answer is refused with UNIMPLEMENTED and the operation stays
-scheduled.
+An asynchronous start (an operation token) starts it; its completion comes later, by
+the handler run's completion callback (nexus_callbacks.py).
 """
 
 from __future__ import annotations
@@ -25,6 +24,7 @@ from core import requests as rq
 
 from . import convert, errors
 from .frontend import Frontend
+from .nexus_links import proto_links
 from .nexus_tasks import NexusTask, NexusTasks
 from .tokens import decode_task_token
 
@@ -83,27 +83,27 @@ async def respond_nexus_task_completed(
 ) -> ws.RespondNexusTaskCompletedResponse:
     start = req.response.start_operation
     outcome = start.WhichOneof("variant")
-    if outcome == "async_success" and not (
-        start.async_success.operation_token or start.async_success.operation_id
-    ):
+    started = start.async_success
+    token = started.operation_token or started.operation_id
+    if outcome == "async_success" and not token:
         raise errors.invalid("missing opration token in response")  # sic, the server's
-    if outcome == "async_success" or (
-        outcome == "failure" and start.failure.HasField("canceled_failure_info")
-    ):
-        raise errors.unimplemented("RespondNexusTaskCompleted (an asynchronous or canceled start)")
     task = _task(fe, req.task_token, req.namespace)
+    ids = (task.scheduled_event_id, task.request_id)
     if outcome == "sync_success":
         payload = convert.opaque(start.sync_success, "payload")
-        result = rq.RecordNexusOperationResult(
-            task.scheduled_event_id, task.request_id, True, result=payload
-        )
+        links = proto_links(start.sync_success.links)
+        result = rq.RecordNexusOperationResult(*ids, "completed", result=payload, links=links)
+    elif outcome == "async_success":
+        links = proto_links(started.links)
+        result = rq.RecordNexusOperationResult(*ids, "started", operation_token=token, links=links)
     elif outcome == "failure":
+        # the frontend's OperationError: canceled when the failure says so (nexus_handler.go)
+        canceled = start.failure.HasField("canceled_failure_info")
         failure = convert.opaque(start, "failure")
-        result = rq.RecordNexusOperationResult(
-            task.scheduled_event_id, task.request_id, False, failure=failure
-        )
+        kind = "canceled" if canceled else "failed"
+        result = rq.RecordNexusOperationResult(*ids, kind, failure=failure)
     else:
-        tasks(fe).offer(task)  # an empty or legacy outcome: the start is tried again
+        tasks(fe).offer(task)  # the start is tried again
         raise errors.unimplemented("RespondNexusTaskCompleted (a legacy operation error)")
     await _record(fe, context, task, result)
     return ws.RespondNexusTaskCompletedResponse()
@@ -137,7 +137,7 @@ async def respond_nexus_task_failed(
         return ws.RespondNexusTaskFailedResponse()
     failure = convert.opaque(req, "failure")
     result = rq.RecordNexusOperationResult(
-        task.scheduled_event_id, task.request_id, False, failure=failure
+        task.scheduled_event_id, task.request_id, "failed", failure=failure
     )
     await _record(fe, context, task, result)
     return ws.RespondNexusTaskFailedResponse()

@@ -52,6 +52,7 @@ from .chaos import LiveFaults, Spec
 from .frontend import Frontend
 from .gate import Collector, Listener
 from .internal_worker import InternalWorker
+from .nexus_callbacks import NexusCallbacks
 from .nexus_tasks import NexusTasks
 from .retention import Retention
 from .rpc_queries import Queries
@@ -215,6 +216,7 @@ class Server:
         self.frontend.auth = auth
         self.frontend.queries = Queries(self.frontend)
         self.frontend.nexus_tasks = NexusTasks(self.frontend)
+        self.nexus_callbacks = NexusCallbacks(self.frontend)  # async operations' completions
         try:
             self.frontend.archive = FileArchive(archive) if archive is not None else None
         except OSError as exc:

@@ -1,15 +1,18 @@
-"""Synchronous Nexus operations through `tmodel serve`, driven with temporalio's Nexus
-API: a caller workflow schedules an operation on an endpoint whose worker target is a
-handler worker; the caller's history (NexusOperationScheduled, then
-NexusOperationCompleted or NexusOperationFailed, and the workflow task that reads it)
-equals the real dev server's, field for field with ids renamed (adapters/
-history_compare.py), recorded in tests/fixtures/serve/nexus_operations_dev.json by the
-same scenario; the slow test checks the record against a dev server.
+"""Nexus operations through `tmodel serve`, driven with temporalio's Nexus API: a
+caller workflow schedules an operation on an endpoint whose worker target is a handler
+worker; the caller's history (NexusOperationScheduled, then NexusOperationStarted for an
+asynchronous operation, NexusOperationCompleted or NexusOperationFailed, and the
+workflow tasks that read them) and the handler workflow's equal the real dev server's,
+field for field with ids renamed (adapters/history_compare.py), recorded in
+tests/fixtures/serve/nexus_operations_dev.json by the same scenario; the slow test
+checks the record against a dev server.
 
-Cases: a result; an operation error (the failure the handler raised is the cause of
-the server's "nexus operation completed unsuccessfully"); a non-retryable handler error;
-a retryable handler error that succeeds on its second attempt; an endpoint that is not
-registered (the workflow task fails with BAD_SCHEDULE_NEXUS_OPERATION_ATTRIBUTES).
+Cases: a synchronous result; an operation error (the failure the handler raised is the
+cause of the server's "nexus operation completed unsuccessfully"); a non-retryable
+handler error; a retryable handler error that succeeds on its second attempt; a
+workflow-run operation whose workflow completes, and one whose workflow fails (the
+completion comes by the handler run's callback); an endpoint that is not registered (the
+workflow task fails with BAD_SCHEDULE_NEXUS_OPERATION_ATTRIBUTES).
 
 `python -m tests.adapters.serve.test_nexus_operations HOST:PORT` prints the record.
 """
@@ -28,12 +31,13 @@ import nexusrpc
 import nexusrpc.handler
 import pytest
 import pytest_asyncio
-from temporalio import workflow
+from temporalio import nexus, workflow
 from temporalio.api.enums.v1 import event_type_pb2 as event_enums
 from temporalio.api.nexus.v1 import message_pb2 as nexus_pb
 from temporalio.api.operatorservice.v1 import request_response_pb2 as ops
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
 from adapters.history_compare import compare
@@ -47,12 +51,22 @@ WALL_CLOCK = frozenset({"workflowExecutionExpirationTime"})
 ATTEMPTS: dict[str, int] = {}  # the handler's starts of each retried operation, by input
 
 
+@workflow.defn(sandboxed=False)
+class NexusHandlerRun:
+    @workflow.run
+    async def run(self, value: str) -> str:
+        if value.startswith("fail"):
+            raise ApplicationError(f"handler run failed: {value}", non_retryable=True)
+        return f"ran:{value}"
+
+
 @nexusrpc.service
 class Ops:
     echo: nexusrpc.Operation[str, str]
     fail: nexusrpc.Operation[str, str]
     refuse: nexusrpc.Operation[str, str]
     flaky: nexusrpc.Operation[str, str]
+    start: nexusrpc.Operation[str, str]
 
 
 @nexusrpc.handler.service_handler(service=Ops)
@@ -76,6 +90,12 @@ class OpsHandler:
             raise nexusrpc.HandlerError("not yet", type=nexusrpc.HandlerErrorType.UNAVAILABLE)
         return f"attempt {ATTEMPTS[value]}"
 
+    @nexus.workflow_run_operation
+    async def start(
+        self, ctx: nexus.WorkflowRunOperationContext, value: str
+    ) -> nexus.WorkflowHandle[str]:
+        return await ctx.start_workflow(NexusHandlerRun.run, value, id=f"nexus-handler-{value}")
+
 
 @workflow.defn(sandboxed=False)
 class NexusCaller:
@@ -95,6 +115,8 @@ CASES = (
     ("fail", ENDPOINT, "two"),
     ("refuse", ENDPOINT, "three"),
     ("flaky", ENDPOINT, "four"),
+    ("start", ENDPOINT, "six"),
+    ("start", ENDPOINT, "fail-seven"),
 )
 
 
@@ -114,10 +136,13 @@ async def transcript(client: Client) -> dict[str, Any]:
         await service.create_nexus_endpoint(ops.CreateNexusEndpointRequest(spec=spec))
     out: dict[str, Any] = {}
     async with Worker(
-        client, task_queue=QUEUE, workflows=[NexusCaller], nexus_service_handlers=[OpsHandler()]
+        client,
+        task_queue=QUEUE,
+        workflows=[NexusCaller, NexusHandlerRun],
+        nexus_service_handlers=[OpsHandler()],
     ):
         for operation, endpoint, value in CASES:
-            workflow_id = f"nexus-{operation}"
+            workflow_id = f"nexus-{operation}-{value}"
             result = await client.execute_workflow(
                 NexusCaller.run,
                 args=[operation, endpoint, value],
@@ -125,7 +150,12 @@ async def transcript(client: Client) -> dict[str, Any]:
                 task_queue=QUEUE,
                 execution_timeout=timedelta(seconds=60),
             )
-            out[operation] = {"result": result, "history": await _history(client, workflow_id)}
+            case = out[f"{operation}-{value}"] = {
+                "result": result,
+                "history": await _history(client, workflow_id),
+            }
+            if operation == "start":
+                case["handler"] = await _history(client, f"nexus-handler-{value}")
         # an endpoint nobody registered: the caller's workflow task fails
         handle = await client.start_workflow(
             NexusCaller.run,
@@ -155,9 +185,12 @@ def differences(seen: dict[str, Any], want: dict[str, Any]) -> list[str]:
             continue
         if seen[case].get("result") != want[case].get("result"):
             wrong.append(f"{case}: result {seen[case].get('result')!r}")
-        found = compare(want[case]["history"], seen[case]["history"], ignore=WALL_CLOCK)
-        if found is not None:
-            wrong.append(f"{case}: {found}")
+        for side in ("history", "handler"):
+            if side not in want[case]:
+                continue
+            found = compare(want[case][side], seen[case].get(side, []), ignore=WALL_CLOCK)
+            if found is not None:
+                wrong.append(f"{case} {side}: {found}")
     return wrong
 
 

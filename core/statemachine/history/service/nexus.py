@@ -2,16 +2,18 @@
 schedules it and the handler's answer to its start, as rows of one table that decides.
 
 ```
-  ScheduleNexusOperation            succeeded (sync) | failed
-  ─────────────────────▶ Scheduled ─────────────────────────▶ Closed
+                                   started             completed | failed | canceled
+  ScheduleNexusOperation ▶ Scheduled ───────▶ Started ──────────────────────────────▶ Closed
+                               └──── completed | failed | canceled ─────────────────▲
 ```
 
 How it runs (as service/external.py): the command handler (`schedule`) validates the
 command, writes NexusOperationScheduled and the pending record (`nexus_operations`).
 Delivering the start to the handler is the host's (the server's outbound queue and
 invocation executor, components/nexusoperations/executors.go; `tmodel serve` dispatches
-it through its Nexus task queues). The handler's answer comes back as one
-`RecordNexusOperationResult`, which `classify` turns into a table input; the operation's
+it through its Nexus task queues). The handler's answer to the start, and
+later the completion its callback delivers (an asynchronous operation), come back as
+one `RecordNexusOperationResult` each, which `classify` turns into a table input; the operation's
 state is read off its pending record (none pending is `Closed`); `fsm.decide` picks the
 row; the handler writes the outcome event; a row ending in Closed deletes the record.
 
@@ -22,21 +24,27 @@ components/nexusoperations/events.go and statemachine.go):
   BAD_SCHEDULE_NEXUS_OPERATION_ATTRIBUTES `endpoint "NAME" not found`; the Scheduled
   event records the endpoint's id, a request id the server draws, the header with its
   keys lower-cased, and a schedule-to-close timeout capped at the run timeout.
-- A synchronous success writes NexusOperationCompleted (scheduled event id, result,
-  request id); a failure writes NexusOperationFailed, whose failure is the server's
-  "nexus operation completed unsuccessfully" with NexusOperationFailureInfo, caused by
-  the handler's failure. A report about an operation no longer pending is NOT_FOUND
-  and changes nothing; so is any report to a closed run.
+- An asynchronous start writes NexusOperationStarted (the operation token, also as the
+  deprecated operation id, and the handler's links on the event).
+- A result writes NexusOperationCompleted (scheduled event id, result, request id); a
+  failure NexusOperationFailed and a cancellation NexusOperationCanceled, whose failure
+  is the server's "nexus operation completed unsuccessfully" with
+  NexusOperationFailureInfo (and the token once started), caused by the handler's
+  failure (executors.go createNexusOperationFailure; completion.go). A completion that
+  arrives before the start's answer first writes the Started event the answer would
+  have (fabricateStartedEventIfMissing), dated at the handler run's start.
+- A report about an operation no longer pending (or a second start) is NOT_FOUND and
+  changes nothing; so is any report to a closed run.
 - The outcome is buffered while a workflow task is in flight, and a workflow task is
   scheduled if none is pending.
 
-Not modelled yet: asynchronous operations (NexusOperationStarted and completion by
-callback), cancellation, timeouts, and the retries of a start the handler failed with a
-retryable error.
+Not modelled yet: the caller's cancellation (RequestCancelNexusOperation) and the
+operation's timeouts.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from enum import Enum
@@ -45,14 +53,18 @@ from typing import TYPE_CHECKING, TypeAlias
 from core.commands import Command
 from core.enums import EventType, WorkflowTaskFailedCause
 from core.errors import InvalidDefinition
-from core.events import OpaqueAttributes
+from core.events import HistoryEvent, OpaqueAttributes
 from core.opaque import JsonValue, Opaque
 from core.requests import Ok, RecordNexusOperationResult, Reply
 from core.statemachine import fsm
 from core.statemachine.history.service.child_events import NOT_PENDING, apply_report
 from core.statemachine.history.service.enforce import Rejection
 from core.statemachine.history.service.ids import new_run_id
-from core.statemachine.history.service.state import MutableState, NexusOperationInfo
+from core.statemachine.history.service.state import (
+    BUFFERED_EVENT_ID,
+    MutableState,
+    NexusOperationInfo,
+)
 from core.statemachine.history.service.txn import Outcome, Txn
 
 if TYPE_CHECKING:
@@ -70,18 +82,23 @@ class NexusOperationState(Enum):
     """A Nexus operation in the caller's mutable state. The SDK side's machine is
     sdk-core's nexus operation state machine."""
 
-    SCHEDULED = "Scheduled"  # its Scheduled event written, the handler's answer not yet
+    SCHEDULED = "Scheduled"  # its Scheduled event written, the start not answered yet
+    STARTED = "Started"  # started asynchronously: its completion comes by callback
     CLOSED = "Closed"  # its outcome written and its record deleted (or never known)
 
 
 class NexusInput(Enum):
-    SUCCEEDED = "succeeded"
+    STARTED = "started"
+    COMPLETED = "completed"
     FAILED = "failed"
+    CANCELED = "canceled"
 
 
 _S = NexusOperationState
 _I = NexusInput
 R = fsm.Row
+_OUTCOMES = (_I.COMPLETED, _I.FAILED, _I.CANCELED)
+_RECORD = {_I.COMPLETED: "record_completed", _I.FAILED: "record_failed"}
 
 TABLE = fsm.make_table(
     "nexus operation (service)",
@@ -90,8 +107,14 @@ TABLE = fsm.make_table(
     NexusInput,
     _S.SCHEDULED,
     [
-        R(_S.SCHEDULED, _I.SUCCEEDED, _S.CLOSED, handler="record_completed"),
-        R(_S.SCHEDULED, _I.FAILED, _S.CLOSED, handler="record_failed"),
+        R(_S.SCHEDULED, _I.STARTED, _S.STARTED, handler="record_started"),
+        *(
+            R(source, i, _S.CLOSED, handler=_RECORD.get(i, "record_canceled"))
+            for source in (_S.SCHEDULED, _S.STARTED)
+            for i in _OUTCOMES
+        ),
+        # A second answer to the start (a retried start answered twice).
+        R(_S.STARTED, _I.STARTED, _S.STARTED, handler="reject_not_found"),
         # Duplicate and late answers about an operation no longer pending.
         *(R(_S.CLOSED, i, _S.CLOSED, handler="reject_not_found") for i in NexusInput),
     ],
@@ -170,11 +193,11 @@ def schedule(b: Batch, command: Command) -> Cause | Rejection | None:
     return None
 
 
-# -- the handler's answer -------------------------------------------------------------
+# -- the handler's answers ------------------------------------------------------------
 
 
 def classify(request: RecordNexusOperationResult) -> NexusInput:
-    return _I.SUCCEEDED if request.succeeded else _I.FAILED
+    return NexusInput(request.outcome)
 
 
 def record_of(state: MutableState, scheduled_event_id: int) -> NexusOperationInfo | None:
@@ -184,7 +207,9 @@ def record_of(state: MutableState, scheduled_event_id: int) -> NexusOperationInf
 
 
 def state_of(info: NexusOperationInfo | None) -> NexusOperationState:
-    return _S.CLOSED if info is None else _S.SCHEDULED
+    if info is None:
+        return _S.CLOSED
+    return _S.STARTED if info.operation_token else _S.SCHEDULED
 
 
 Row: TypeAlias = fsm.Row[NexusOperationState, NexusInput]
@@ -195,63 +220,152 @@ def decide(txn: Txn, request: RecordNexusOperationResult) -> tuple[Row, Reply]:
     reply. The state the handler leaves must be the row's target."""
     info = record_of(txn.state, request.scheduled_event_id)
     if info is not None and info.request_id != request.request_id:
-        info = None  # an answer to another attempt of the operation's slot
+        info = None  # an answer meant for another operation
     row = fsm.decide(TABLE, state_of(info), classify(request))
     reply = HANDLERS[row.handler](txn, info, request)
     if row.target is _S.CLOSED and info is not None:
-        rest = tuple(x for x in txn.state.nexus_operations if x is not info)
+        rest = tuple(
+            x for x in txn.state.nexus_operations if x.scheduled_event_id != info.scheduled_event_id
+        )
         txn.set(nexus_operations=rest)
     fsm.check_target(TABLE, row, state_of(record_of(txn.state, request.scheduled_event_id)))
     return row, reply
 
 
 def handle(state: MutableState, request: RecordNexusOperationResult, now: int) -> Outcome:
-    """The handler's answer to an operation this run scheduled."""
+    """An answer about an operation this run scheduled."""
     return apply_report(state, now, lambda txn: decide(txn, request)[1])
+
+
+def _write(
+    txn: Txn,
+    event_type: EventType,
+    key: str,
+    fields: dict[str, JsonValue],
+    links: Opaque | None = None,
+    event_time: int | None = None,
+) -> None:
+    """Write (or buffer) an event, with the links and time given."""
+    event_id = txn.add(event_type, OpaqueAttributes(key, Opaque.of(fields)))
+    if links is None and event_time is None:
+        return
+
+    def patched(event: HistoryEvent) -> HistoryEvent:
+        return dataclasses.replace(
+            event,
+            links=links if links is not None else event.links,
+            event_time=event_time if event_time is not None else event.event_time,
+        )
+
+    if event_id == BUFFERED_EVENT_ID:
+        buffered = txn.state.buffered
+        txn.set(buffered=(*buffered[:-1], patched(buffered[-1])))
+    else:
+        txn.events[-1] = patched(txn.events[-1])
+
+
+def _started(txn: Txn, info: NexusOperationInfo, request: RecordNexusOperationResult) -> None:
+    """NexusOperationStarted, and the record's token (StartedEventDefinition)."""
+    token = request.operation_token
+    fields: dict[str, JsonValue] = {
+        "scheduledEventId": str(info.scheduled_event_id),
+        "operationId": token,
+        "requestId": info.request_id,
+        "operationToken": token,
+    }
+    key = "nexusOperationStartedEventAttributes"
+    event_time = request.start_time if request.outcome != "started" else None
+    _write(txn, E.NEXUS_OPERATION_STARTED, key, fields, request.links, event_time)
+    started = dataclasses.replace(info, operation_token=token)
+    txn.set(
+        nexus_operations=tuple(
+            started if x.scheduled_event_id == info.scheduled_event_id else x
+            for x in txn.state.nexus_operations
+        )
+    )
+
+
+def _record_started(
+    txn: Txn, info: NexusOperationInfo | None, request: RecordNexusOperationResult
+) -> Reply:
+    if info is None:
+        raise InvalidDefinition(f"{TABLE.name}: a Closed row read the record")
+    _started(txn, info, request)
+    return Ok()
+
+
+def _opened(
+    txn: Txn, info: NexusOperationInfo | None, request: RecordNexusOperationResult
+) -> NexusOperationInfo:
+    """The operation's record, started first if a completion arrives before the start's
+    answer did (fabricateStartedEventIfMissing)."""
+    if info is None:
+        raise InvalidDefinition(f"{TABLE.name}: a Closed row read the record")
+    if not info.operation_token and request.operation_token:
+        _started(txn, info, request)
+        return dataclasses.replace(info, operation_token=request.operation_token)
+    return info
 
 
 def _completed(
     txn: Txn, info: NexusOperationInfo | None, request: RecordNexusOperationResult
 ) -> Reply:
-    if info is None:
-        raise InvalidDefinition(f"{TABLE.name}: a Closed row read the record")
+    info = _opened(txn, info, request)
     fields: dict[str, JsonValue] = {"scheduledEventId": str(info.scheduled_event_id)}
     if request.result is not None:
         fields["result"] = request.result.value()
     fields["requestId"] = info.request_id
     key = "nexusOperationCompletedEventAttributes"
-    txn.add(E.NEXUS_OPERATION_COMPLETED, OpaqueAttributes(key, Opaque.of(fields)))
+    # a start's synchronous result carries the handler's links; a callback's completion
+    # (with a token) does not, its links went to the Started event
+    links = None if request.operation_token else request.links
+    _write(txn, E.NEXUS_OPERATION_COMPLETED, key, fields, links)
     return Ok()
 
 
-def _failed(
-    txn: Txn, info: NexusOperationInfo | None, request: RecordNexusOperationResult
-) -> Reply:
-    if info is None:
-        raise InvalidDefinition(f"{TABLE.name}: a Closed row read the record")
+def _failure(info: NexusOperationInfo, cause: Opaque | None) -> dict[str, JsonValue]:
+    """createNexusOperationFailure (executors.go)."""
     failure: dict[str, JsonValue] = {"message": FAILED_MESSAGE}
-    if request.failure is not None:
-        failure["cause"] = request.failure.value()
-    failure["nexusOperationExecutionFailureInfo"] = {
+    if cause is not None:
+        failure["cause"] = cause.value()
+    details: dict[str, JsonValue] = {
         "scheduledEventId": str(info.scheduled_event_id),
         "endpoint": info.endpoint,
         "service": info.service,
         "operation": info.operation,
     }
+    if info.operation_token:
+        details["operationId"] = info.operation_token
+        details["operationToken"] = info.operation_token
+    failure["nexusOperationExecutionFailureInfo"] = details
+    return failure
+
+
+def _closed_unsuccessfully(
+    txn: Txn, info: NexusOperationInfo | None, request: RecordNexusOperationResult
+) -> Reply:
+    """NexusOperationFailed or NexusOperationCanceled (handleOperationError)."""
+    info = _opened(txn, info, request)
     fields: dict[str, JsonValue] = {
         "scheduledEventId": str(info.scheduled_event_id),
-        "failure": failure,
+        "failure": _failure(info, request.failure),
         "requestId": info.request_id,
     }
-    key = "nexusOperationFailedEventAttributes"
-    txn.add(E.NEXUS_OPERATION_FAILED, OpaqueAttributes(key, Opaque.of(fields)))
+    if request.outcome == "canceled":
+        key = "nexusOperationCanceledEventAttributes"
+        _write(txn, E.NEXUS_OPERATION_CANCELED, key, fields)
+    else:
+        key = "nexusOperationFailedEventAttributes"
+        _write(txn, E.NEXUS_OPERATION_FAILED, key, fields)
     return Ok()
 
 
 HANDLERS: dict[
     str, Callable[[Txn, NexusOperationInfo | None, RecordNexusOperationResult], Reply]
 ] = {
+    "record_started": _record_started,
     "record_completed": _completed,
-    "record_failed": _failed,
+    "record_failed": _closed_unsuccessfully,
+    "record_canceled": _closed_unsuccessfully,
     "reject_not_found": lambda txn, info, request: NOT_PENDING,
 }

@@ -217,6 +217,7 @@ class NexusOperationInfo:
     service: str
     operation: str
     request_id: str
+    operation_token: str = ""  # set when the handler started it asynchronously
 
 
 @dataclass(frozen=True, slots=True)
