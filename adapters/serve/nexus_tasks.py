@@ -84,6 +84,12 @@ def event_link(namespace: str, workflow_id: str, run_id: str, event_id: int) -> 
     )
 
 
+def go_duration(seconds: float) -> str:
+    """A duration as Go's time.Duration.String writes one of seconds ("10s", "7.5s")."""
+    text = f"{seconds:.9f}".rstrip("0").rstrip(".")
+    return f"{text}s"
+
+
 def callback_token(task: NexusTask) -> str:
     """What the completion callback carries to find the caller's operation (the server
     encrypts a NexusOperationCompletion proto; an SDK never looks inside)."""
@@ -154,7 +160,7 @@ class NexusTasks:
         link = event_link(
             task.caller_namespace, task.workflow_id, task.run_id, task.scheduled_event_id
         )
-        timeout = f"{REQUEST_TIMEOUT:.9f}".rstrip("0") + "s"
+        timeout = go_duration(REQUEST_TIMEOUT)
         out = nexus_pb.Request(endpoint=endpoint)
         header = out.header
         header.update(a.get("nexusHeader") or {})

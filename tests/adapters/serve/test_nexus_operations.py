@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sys
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -35,6 +36,8 @@ from temporalio import nexus, workflow
 from temporalio.api.enums.v1 import event_type_pb2 as event_enums
 from temporalio.api.nexus.v1 import message_pb2 as nexus_pb
 from temporalio.api.operatorservice.v1 import request_response_pb2 as ops
+from temporalio.api.taskqueue.v1 import message_pb2 as tq_pb
+from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
@@ -208,6 +211,52 @@ async def test_sync_operations_are_recorded_as_the_dev_server_records_them(
     seen = await transcript(client)
     assert differences(seen, json.loads(FIXTURE.read_text())) == []
     assert ATTEMPTS == {"four": 2}  # the retryable handler error was retried once
+
+
+@pytest.mark.asyncio(loop_scope="module")
+@bounded
+async def test_the_nexus_task_is_shaped_as_the_dev_server_shapes_it(client: Client) -> None:
+    """A raw PollNexusTaskQueue: the request the handler gets has the dev server's
+    headers (a Go duration as request-timeout), start fields, callback and link."""
+    queue = "nexus-raw"
+    target = nexus_pb.EndpointTarget.Worker(namespace="default", task_queue=queue)
+    spec = nexus_pb.EndpointSpec(name="nexus-raw", target=nexus_pb.EndpointTarget(worker=target))
+    await client.operator_service.create_nexus_endpoint(ops.CreateNexusEndpointRequest(spec=spec))
+    async with Worker(client, task_queue="nexus-raw-caller", workflows=[NexusCaller]):
+        handle = await client.start_workflow(
+            NexusCaller.run,
+            args=["echo", "nexus-raw", "x"],
+            id="nexus-raw",
+            task_queue="nexus-raw-caller",
+        )
+        poll = ws.PollNexusTaskQueueRequest(
+            namespace="default", identity="raw", task_queue=tq_pb.TaskQueue(name=queue)
+        )
+        task = await client.workflow_service.poll_nexus_task_queue(poll)
+        await handle.terminate("seen")
+    request = task.request
+    header = dict(request.header)
+    assert set(header) == {
+        "user-agent",
+        "request-timeout",
+        "nexus-request-id",
+        "nexus-link",
+        "Request-Timeout",
+    }
+    assert re.fullmatch(r"\d+(\.\d+)?s", header["request-timeout"]), header["request-timeout"]
+    start = request.start_operation
+    assert (start.service, start.operation, start.callback) == ("Ops", "echo", "temporal://system")
+    assert header["nexus-request-id"] == start.request_id and request.endpoint == "nexus-raw"
+    run_id = handle.result_run_id
+    url = (
+        f"temporal:///namespaces/default/workflows/nexus-raw/{run_id}/history"
+        "?eventID=5&eventType=NexusOperationScheduled&referenceType=EventReference"
+    )
+    assert [(link.url, link.type) for link in start.links] == [
+        (url, "temporal.api.common.v1.Link.WorkflowEvent")
+    ]
+    assert set(start.callback_header) == {"temporal-callback-token"}
+    assert request.capabilities.temporal_failure_responses
 
 
 @pytest.mark.slow
