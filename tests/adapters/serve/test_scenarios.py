@@ -44,7 +44,6 @@ SERVE_GAPS = {
     "signal-with-start-running": "signal-with-start on a running workflow answers with "
     "another run id",
     "options-updated": "UpdateWorkflowExecutionOptions is not implemented (SCOPE-OPTIONS-UPDATED)",
-    "nexus": "Nexus endpoints are not implemented (SCOPE-NEXUS)",
 }
 # Intermittent on `tmodel serve`: its update, waited for only until ACCEPTED, sometimes
 # times out (one run in two of this sitting); left out of the failed-set comparison.
