@@ -35,6 +35,7 @@ from core.enums import (
     WorkflowTaskFailedCause,
 )
 from core.fastinit import fast_init_all
+from core.nexus_request import RecordNexusOperationResult as RecordNexusOperationResult
 from core.opaque import Opaque
 
 # The replies and task tokens (core/replies.py), named here too.
@@ -362,21 +363,6 @@ class RespondWorkflowTaskCompleted:
     worker_version: Opaque | None = None
     # (name, id) of each registered Nexus endpoint the commands name (the registry's)
     nexus_endpoints: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class RecordNexusOperationResult:
-    """A Nexus operation's start answer or callback completion (service/nexus.py):
-    "started", "completed" (a Payload), "failed" or "canceled" (the causing Failure)."""
-
-    scheduled_event_id: int
-    request_id: str
-    outcome: str
-    result: Opaque | None = None
-    failure: Opaque | None = None
-    operation_token: str = ""
-    links: Opaque | None = None  # the event's temporal.api.common.v1.Link list
-    start_time: int | None = None  # a completion's: the handler run's start
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,30 @@
+"""RecordNexusOperationResult, the request that brings a Nexus operation's outcome to the
+caller run's history service (named in core/requests.py too, whose Request union
+includes it; service/nexus.py handles it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.fastinit import fast_init_all
+from core.opaque import Opaque
+
+
+@dataclass(frozen=True, slots=True)
+class RecordNexusOperationResult:
+    """The handler's answer to the start ("started" with an operation token,
+    "completed" with a Payload, "failed" or "canceled" with the Failure that caused it),
+    or the completion the handler run's callback delivers (with the token, the links and
+    the start time of the handler run, for a Started event written first)."""
+
+    scheduled_event_id: int
+    request_id: str
+    outcome: str
+    result: Opaque | None = None
+    failure: Opaque | None = None
+    operation_token: str = ""
+    links: Opaque | None = None  # the event's temporal.api.common.v1.Link list
+    start_time: int | None = None
+
+
+fast_init_all(globals())  # faster constructors for this module's values (core/fastinit.py)
