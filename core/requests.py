@@ -31,6 +31,7 @@ from core.enums import (
     ContinueAsNewInitiator,
     StartChildWorkflowExecutionFailedCause,
     TimeoutType,
+    VersioningBehavior,
     WorkflowIdReusePolicy,
     WorkflowTaskFailedCause,
 )
@@ -346,6 +347,17 @@ class UpdateMessage:
 
 
 @dataclass(frozen=True, slots=True)
+class WorkerDeploymentOptions:
+    """temporal.api.deployment.v1.WorkerDeploymentOptions, as a worker of a Worker
+    Deployment sends it with each completion; `versioned` is its
+    `worker_versioning_mode` VERSIONED (else UNVERSIONED)."""
+
+    deployment_name: str = ""
+    build_id: str = ""
+    versioned: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class RespondWorkflowTaskCompleted:
     token: WorkflowTaskToken
     commands: tuple[Command, ...] = ()
@@ -360,6 +372,12 @@ class RespondWorkflowTaskCompleted:
     sdk_metadata: Opaque | None = None
     metering_metadata: Opaque | None = None
     worker_version: Opaque | None = None
+    # The worker's binary checksum (deprecated, still sent by older SDKs) and its Worker
+    # Deployment with the versioning behavior of the workflow it ran: what the
+    # WorkflowTaskCompleted event says of the worker (workflow_task.complete).
+    binary_checksum: str = ""
+    deployment_options: WorkerDeploymentOptions | None = None
+    versioning_behavior: VersioningBehavior = VersioningBehavior.UNSPECIFIED
 
 
 @dataclass(frozen=True, slots=True)

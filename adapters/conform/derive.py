@@ -34,6 +34,7 @@ from adapters.conform.requests import (
     NotModelled,
     before_reset,
     cancel_request,
+    deployment_options,
     namespace_id_of,
     root_of,
     signal_request,
@@ -386,6 +387,9 @@ class Driver(DriverBase):
                 sdk_metadata=completed.sdk_metadata,
                 metering_metadata=completed.metering_metadata,
                 worker_version=completed.worker_version,
+                binary_checksum=completed.binary_checksum,
+                deployment_options=deployment_options(completed),
+                versioning_behavior=completed.versioning_behavior,
                 force_create_new_workflow_task=bool(
                     not buffered
                     and j < len(self.real)

@@ -114,6 +114,21 @@ def activity_failed(
     )
 
 
+def deployment_options(completed: Any) -> rq.WorkerDeploymentOptions | None:
+    """The Worker Deployment options a worker sent with a completion, read back from its
+    WorkflowTaskCompleted: a `deploymentVersion` is written only for a VERSIONED worker,
+    so its presence says the mode; a deployment name alone was sent by an UNVERSIONED
+    one. None when the event names no deployment (the worker sent no options)."""
+    version = completed.deployment_version.value() if completed.deployment_version else None
+    if isinstance(version, dict):
+        return rq.WorkerDeploymentOptions(
+            str(version.get("deploymentName", "")), str(version.get("buildId", "")), True
+        )
+    if completed.worker_deployment_name:
+        return rq.WorkerDeploymentOptions(completed.worker_deployment_name)
+    return None
+
+
 def cancel_request(a: Any) -> rq.RequestCancelWorkflowExecution:
     """The request behind a WorkflowExecutionCancelRequested event."""
     sender = a.external_workflow_execution

@@ -201,11 +201,12 @@ def _wft_completed(fold: Fold, event: HistoryEvent) -> None:
     assert isinstance(points, tuple)
     fold.state["reset_points"] = reset_points.with_completion(
         points,
-        reset_points.build_id_of(a.worker_version),
+        reset_points.build_id_of(a.worker_version, a.deployment_version),
         fold.start.run_id,
         event.event_id,
         time_of(fold, event),
         not (fold.children or fold.signals_out or fold.cancels_out),
+        a.binary_checksum,
     )
     # the run's most recent stamp and BuildIds, as the completion itself set them
     fold.state["most_recent_worker_version"] = a.worker_version

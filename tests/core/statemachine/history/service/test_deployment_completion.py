@@ -1,0 +1,65 @@
+"""What WorkflowTaskCompleted says of the worker that completed the task: its binary
+checksum and its Worker Deployment (`AddWorkflowTaskCompletedEvent`,
+service/history/workflow/workflow_task_state_machine.go). The real server's event for a
+VERSIONED worker is in tests/fixtures/unseen-histories/versioned.json
+(tests/adapters/test_conform_unseen.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core import requests as rq
+from core.enums import EventType, VersioningBehavior
+from core.events import WorkflowTaskCompletedEventAttributes
+from core.opaque import Opaque
+from core.statemachine.history.service.rebuild import rebuild
+from tests.core.statemachine.coverage_scenarios import Run
+
+PINNED = VersioningBehavior.PINNED
+
+
+def _completed(run: Run, **fields: Any) -> WorkflowTaskCompletedEventAttributes:
+    run.send(rq.RespondWorkflowTaskCompleted(run.poll(), (), **fields))
+    event = [e for e in run.events if e.event_type is EventType.WORKFLOW_TASK_COMPLETED][-1]
+    assert isinstance(event.attributes, WorkflowTaskCompletedEventAttributes)
+    return event.attributes
+
+
+def test_a_versioned_worker_writes_its_deployment_version_and_behavior() -> None:
+    options = rq.WorkerDeploymentOptions("dep", "b1", versioned=True)
+    a = _completed(Run(), deployment_options=options, versioning_behavior=PINNED)
+    assert a.worker_deployment_name == "dep"
+    assert a.deployment_version == Opaque.of({"buildId": "b1", "deploymentName": "dep"})
+    assert a.versioning_behavior is PINNED
+
+
+def test_an_unversioned_worker_writes_its_deployment_name_only() -> None:
+    """The server drops a behavior an unversioned worker reports and writes no version."""
+    options = rq.WorkerDeploymentOptions("dep", "b1", versioned=False)
+    a = _completed(Run(), deployment_options=options, versioning_behavior=PINNED)
+    assert a.worker_deployment_name == "dep"
+    assert a.deployment_version is None
+    assert a.versioning_behavior is VersioningBehavior.UNSPECIFIED
+
+
+def test_the_binary_checksum_is_written_and_keys_the_reset_points() -> None:
+    """A new <binary checksum, build> pair makes a new auto-reset point
+    (`addResetPointFromCompletion`, mutable_state_impl.go), in the run and its rebuild."""
+    run = Run()
+    a = _completed(run, binary_checksum="sum-1")
+    assert a.binary_checksum == "sum-1"
+    _completed(run, binary_checksum="sum-1")
+    _completed(run, binary_checksum="sum-2")
+    rebuilt = rebuild(run.events, "default", "wf", "run-1", "start", 0).state
+    for state in (run.state, rebuilt):
+        assert [p.binary_checksum for p in state.reset_points] == ["sum-1", "sum-2"]
+
+
+def test_a_versioned_completions_reset_point_names_the_deployments_build() -> None:
+    run = Run()
+    options = rq.WorkerDeploymentOptions("dep", "b7", versioned=True)
+    stamp = Opaque.of({"buildId": "other"})
+    _completed(run, deployment_options=options, worker_version=stamp)
+    rebuilt = rebuild(run.events, "default", "wf", "run-1", "start", 0).state
+    for state in (run.state, rebuilt):
+        assert [p.build_id for p in state.reset_points] == ["b7"]
