@@ -84,6 +84,24 @@ class ParentInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class StartVersioning:
+    """What a start carries of Worker Versioning, copied into the new run's
+    WorkflowExecutionStarted (`CreateWorkflowExecutionStartedEvent` in
+    service/history/historybuilder/event_factory.go): the client's versioning override,
+    or what the server passes on to a child or to the run a chain continues in (the
+    parent's or the previous run's pinned version or auto-upgrade source, a declined
+    upgrade, an old-style build id or stamp). The model follows no run's versioning, so
+    it never sets these on a start of its own; a start read back from a history does."""
+
+    versioning_override: Opaque | None = None
+    inherited_pinned_version: Opaque | None = None
+    inherited_auto_upgrade_info: Opaque | None = None
+    declined_target_version_upgrade: Opaque | None = None
+    source_version_stamp: Opaque | None = None
+    inherited_build_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class StartWorkflowExecution:
     namespace: str
     workflow_id: str
@@ -141,6 +159,7 @@ class StartWorkflowExecution:
     # and gets its start time plus its execution timeout (`CreateHistoryStartWorkflowRequest`,
     # common/util.go).
     execution_expiration: int = 0
+    versioning: StartVersioning | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,7 @@ from core.enums import (
     WorkflowTaskFailedCause,
 )
 from core.events import (
+    HistoryEvent,
     TaskQueue,
     WorkflowExecution,
     WorkflowExecutionCancelRequestedEventAttributes,
@@ -50,6 +51,7 @@ from core.requests import (
     RequestCancelWorkflowExecution,
     SignalWithStartWorkflowExecution,
     SignalWorkflowExecution,
+    StartVersioning,
     StartWorkflowExecution,
     TerminateWorkflowExecution,
     WorkflowBackoffTask,
@@ -151,6 +153,20 @@ def run_expiry(start: int, backoff: int, run_timeout: int, expiration: int) -> i
         return expiration
     at = start + backoff + run_timeout
     return min(at, expiration) if expiration else at
+
+
+def _with_versioning(started: HistoryEvent, v: StartVersioning) -> HistoryEvent:
+    """The Started event with what its start carried of Worker Versioning."""
+    attributes = dataclasses.replace(
+        started.attributes,
+        versioning_override=v.versioning_override,
+        inherited_pinned_version=v.inherited_pinned_version,
+        inherited_auto_upgrade_info=v.inherited_auto_upgrade_info,
+        declined_target_version_upgrade=v.declined_target_version_upgrade,
+        source_version_stamp=v.source_version_stamp,
+        inherited_build_id=v.inherited_build_id,
+    )
+    return dataclasses.replace(started, attributes=attributes)
 
 
 def _backoff(req: StartWorkflowExecution) -> int | None:
@@ -256,6 +272,8 @@ def start_workflow_execution(
             completion_callbacks=req.completion_callbacks,
         ),
     )
+    if req.versioning is not None:
+        txn.events[0] = _with_versioning(txn.events[0], req.versioning)
     if req.user_metadata is not None:
         txn.events[0] = dataclasses.replace(txn.events[0], user_metadata=req.user_metadata)
     if signal is not None:

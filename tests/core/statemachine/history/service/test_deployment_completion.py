@@ -10,9 +10,13 @@ from typing import Any
 
 from core import requests as rq
 from core.enums import EventType, VersioningBehavior
-from core.events import WorkflowTaskCompletedEventAttributes
+from core.events import (
+    WorkflowExecutionStartedEventAttributes,
+    WorkflowTaskCompletedEventAttributes,
+)
 from core.opaque import Opaque
 from core.statemachine.history.service.rebuild import rebuild
+from sim.service_run import ServiceRun
 from tests.core.statemachine.coverage_scenarios import Run
 
 PINNED = VersioningBehavior.PINNED
@@ -63,3 +67,18 @@ def test_a_versioned_completions_reset_point_names_the_deployments_build() -> No
     rebuilt = rebuild(run.events, "default", "wf", "run-1", "start", 0).state
     for state in (run.state, rebuilt):
         assert [p.build_id for p in state.reset_points] == ["b7"]
+
+
+def test_a_start_writes_what_it_carries_of_worker_versioning() -> None:
+    """A child or continued run of a pinned run inherits its version (the server's start
+    request carries it; event_factory.go copies it into WorkflowExecutionStarted)."""
+    pinned = Opaque.of({"buildId": "b1", "deploymentName": "dep"})
+    versioning = rq.StartVersioning(inherited_pinned_version=pinned, inherited_build_id="old")
+    run = ServiceRun(
+        rq.StartWorkflowExecution("default", "wf", "run-1", "T", "q", "r", versioning=versioning)
+    )
+    started = run.events[0].attributes
+    assert isinstance(started, WorkflowExecutionStartedEventAttributes)
+    assert started.inherited_pinned_version == pinned
+    assert started.inherited_build_id == "old"
+    assert started.versioning_override is None
