@@ -363,6 +363,13 @@ class UpdateMessage:
     update_id: str
     kind: UpdateMessageKind
     outcome: Opaque | None = None
+    # An acceptance's accepted_request_sequencing_event_id, as the worker sends it (the
+    # server copies it into UpdateAccepted: `onAcceptanceMsg`,
+    # service/history/workflow/update/update.go). A worker echoes the sequencing id of
+    # the request message the server sent it, or, for an update the server sent as an
+    # UpdateAdmitted event (a reset reapplies it so), that event's id. 0: the id of the
+    # server's message, which a worker echoes (the task's Scheduled event here).
+    sequencing_event_id: int = 0
 
 
 @dataclass(frozen=True, slots=True)

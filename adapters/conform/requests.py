@@ -228,8 +228,11 @@ def to_message(event: HistoryEvent) -> rq.UpdateMessage | None:
     else:
         return None
     uid = _update_id(event)
-    outcome = _a(event).outcome if kind is rq.UpdateMessageKind.RESPOND else None
-    return rq.UpdateMessage(f"{uid}/{kind.value}", uid, kind, outcome)
+    if kind is rq.UpdateMessageKind.RESPOND:
+        return rq.UpdateMessage(f"{uid}/{kind.value}", uid, kind, _a(event).outcome)
+    # the sequencing id is the worker's own (the acceptance carries it)
+    sequencing = int(_a(event).accepted_request_sequencing_event_id)
+    return rq.UpdateMessage(f"{uid}/{kind.value}", uid, kind, sequencing_event_id=sequencing)
 
 
 # Command events -> the command each was written from. The command's fields are read

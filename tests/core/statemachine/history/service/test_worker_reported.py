@@ -1,8 +1,9 @@
-"""What WorkflowTaskCompleted says of the worker that completed the task: its binary
-checksum and its Worker Deployment (`AddWorkflowTaskCompletedEvent`,
-service/history/workflow/workflow_task_state_machine.go). The real server's event for a
-VERSIONED worker is in tests/fixtures/unseen-histories/versioned.json
-(tests/adapters/test_conform_unseen.py)."""
+"""What the events say of the worker behind a request, as it sent it: WorkflowTaskCompleted
+its binary checksum and Worker Deployment (`AddWorkflowTaskCompletedEvent`,
+service/history/workflow/workflow_task_state_machine.go), WorkflowExecutionStarted what
+its start carried of versioning, UpdateAccepted the sequencing event the worker named.
+The real server's events are in tests/fixtures/unseen-histories (versioned.json,
+v-pinned-chain.*, reset-mid-all.json; tests/adapters/test_conform_unseen.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from core import requests as rq
 from core.enums import EventType, VersioningBehavior
 from core.events import (
     WorkflowExecutionStartedEventAttributes,
+    WorkflowExecutionUpdateAcceptedEventAttributes,
     WorkflowTaskCompletedEventAttributes,
 )
 from core.opaque import Opaque
@@ -82,3 +84,26 @@ def test_a_start_writes_what_it_carries_of_worker_versioning() -> None:
     assert started.inherited_pinned_version == pinned
     assert started.inherited_build_id == "old"
     assert started.versioning_override is None
+
+
+def test_an_acceptance_writes_the_sequencing_event_its_worker_names() -> None:
+    """UpdateAccepted's acceptedRequestSequencingEventId is the worker's (`onAcceptanceMsg`,
+    service/history/workflow/update/update.go): a worker that got the update as an
+    UpdateAdmitted event names that event; one that names none gets the request
+    message's, the task's Scheduled event."""
+    for named, expected in ((0, None), (3, 3)):
+        run = Run()
+        run.send(rq.UpdateWorkflowExecution("u1", Opaque.of({"meta": {"updateId": "u1"}})))
+        token = run.poll()
+        scheduled = run.state.wft.scheduled_event_id if run.state.wft else 0
+        accept = rq.UpdateMessage(
+            "m1", "u1", rq.UpdateMessageKind.ACCEPT, sequencing_event_id=named
+        )
+        run.send(rq.RespondWorkflowTaskCompleted(token, (), messages=(accept,)))
+        (accepted,) = [
+            e.attributes
+            for e in run.events
+            if e.event_type is EventType.WORKFLOW_EXECUTION_UPDATE_ACCEPTED
+        ]
+        assert isinstance(accepted, WorkflowExecutionUpdateAcceptedEventAttributes)
+        assert accepted.accepted_request_sequencing_event_id == (expected or scheduled) != 0
