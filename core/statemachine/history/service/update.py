@@ -13,7 +13,8 @@ not persisted: if it completes with nothing but rejections it leaves no trace at
 otherwise its Scheduled and Started events are written with its completion. The
 worker's protocol messages become events in command order (a PROTOCOL_MESSAGE command
 names its message; messages no command names follow the commands): an acceptance
-writes UpdateAccepted, naming the task's Scheduled event as the sequencing event; a
+writes UpdateAccepted, naming the sequencing event the worker's acceptance names (the
+request message's, the task's Scheduled event, unless the worker names another); a
 response writes UpdateCompleted naming the acceptance; a rejection writes nothing.
 A repeated update id is answered without a second admission.
 
