@@ -41,7 +41,7 @@ from core.events import (
     WorkflowType,
 )
 from core.fastinit import replace
-from core.opaque import EMPTY_MESSAGE, JsonValue, Opaque
+from core.opaque import JsonValue, Opaque
 from core.requests import (
     ChildOutcome,
     CloseExecutionTransfer,
@@ -65,7 +65,6 @@ from core.statemachine.history.service.state import (
     RunStatus,
     UpdateInfo,
     evolve,
-    given_priority,
     retry_carry_of,
 )
 from core.statemachine.history.service.txn import Outcome, Txn, finish, unchanged
@@ -157,6 +156,7 @@ def run_expiry(start: int, backoff: int, run_timeout: int, expiration: int) -> i
 
 def _with_versioning(started: HistoryEvent, v: StartVersioning) -> HistoryEvent:
     """The Started event with what its start carried of Worker Versioning."""
+    assert isinstance(started.attributes, WorkflowExecutionStartedEventAttributes)
     attributes = dataclasses.replace(
         started.attributes,
         versioning_override=v.versioning_override,
@@ -215,7 +215,7 @@ def start_workflow_execution(
         retention=req.retention,
         memo=req.memo,
         search_attributes=req.search_attributes,
-        priority=given_priority(req.priority),
+        priority=req.priority,
         retry_carry=retry_carry_of(req),
         cron_schedule=req.cron_schedule,
         last_completion_result=req.last_completion_result,
@@ -266,7 +266,7 @@ def start_workflow_execution(
                 else None
             ),
             prev_auto_reset_points=reset_points_json(req.reset_points),
-            priority=req.priority or EMPTY_MESSAGE,
+            priority=req.priority,
             cron_schedule=req.cron_schedule,
             eager_execution_accepted=eager,
             completion_callbacks=req.completion_callbacks,

@@ -60,7 +60,6 @@ from core.statemachine.history.service.state import (
     MutableState,
     ParentInfo,
     RunStatus,
-    given_priority,
     retry_carry_of,
 )
 
@@ -154,7 +153,7 @@ def _started(event: HistoryEvent, ids: RunIds, now: int) -> MutableState:
         retention=ids.retention,
         memo=a.memo,
         search_attributes=a.search_attributes,
-        priority=given_priority(a.priority),
+        priority=a.priority,
         retry_carry=retry_carry_of(a),
         cron_schedule=a.cron_schedule,
         last_completion_result=a.last_completion_result,

@@ -7,19 +7,22 @@ v-pinned-chain.*, reset-mid-all.json; tests/adapters/test_conform_unseen.py)."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from core import requests as rq
-from core.enums import EventType, VersioningBehavior
+from core.commands import ScheduleActivityTaskCommandAttributes
+from core.enums import ContinueAsNewInitiator, EventType, VersioningBehavior
 from core.events import (
     WorkflowExecutionStartedEventAttributes,
     WorkflowExecutionUpdateAcceptedEventAttributes,
     WorkflowTaskCompletedEventAttributes,
 )
 from core.opaque import Opaque
+from core.statemachine.history.service.chain import next_run
 from core.statemachine.history.service.rebuild import rebuild
 from sim.service_run import ServiceRun
-from tests.core.statemachine.coverage_scenarios import Run
+from tests.core.statemachine.coverage_scenarios import Run, activity
 
 PINNED = VersioningBehavior.PINNED
 
@@ -107,3 +110,32 @@ def test_an_acceptance_writes_the_sequencing_event_its_worker_names() -> None:
         ]
         assert isinstance(accepted, WorkflowExecutionUpdateAcceptedEventAttributes)
         assert accepted.accepted_request_sequencing_event_id == (expected or scheduled) != 0
+
+
+def _priorities(run: ServiceRun) -> list[Opaque | None]:
+    return [
+        getattr(e.attributes, "priority", None)
+        for e in run.events
+        if e.event_type in (EventType.WORKFLOW_EXECUTION_STARTED, EventType.ACTIVITY_TASK_SCHEDULED)
+    ]
+
+
+def test_a_priority_is_written_only_where_the_request_carried_one() -> None:
+    """The server copies a start's and a command's Priority message, absent or empty
+    (event_factory.go; an SDK that knows no priority sends none, the Python SDK an empty
+    one), and a run that continues the chain keeps the start's (`ExecutionInfo.Priority`)."""
+    for given in (None, Opaque.of({})):
+        run = ServiceRun(
+            rq.StartWorkflowExecution("default", "wf", "r", "T", "q", "s", priority=given)
+        )
+        command = activity("a1")
+        assert isinstance(command.attributes, ScheduleActivityTaskCommandAttributes)
+        attributes = dataclasses.replace(command.attributes, priority=given)
+        run.send(
+            rq.RespondWorkflowTaskCompleted(
+                run.poll(), (dataclasses.replace(command, attributes=attributes),)
+            )
+        )
+        assert _priorities(run) == [given, given]
+        following = next_run(run.state, "r2", ContinueAsNewInitiator.WORKFLOW, 0, 0)
+        assert following.priority == given
