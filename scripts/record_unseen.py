@@ -7,8 +7,9 @@ unseen_workflows_more.py (Python SDK) and writes every history it makes in four 
 `NAME.cli.json` (`temporal workflow show --output json`), `NAME.http.json` (the server
 HTTP API's answer, shorthand payloads) and `NAME.httpraw.json` (the same with
 `?noPayloadShorthand=true`). The TypeScript histories (`ts-*`) were recorded by
-`scripts/unseen_ts/` (see its README). Start the dev server first, with its HTTP API
-and the search attributes the corpus uses:
+`scripts/unseen_ts/` (see its README), the `old-sdk` ones by `scripts/unseen_old_sdk.py`
+with temporalio 1.7.0; the scenarios `ts` and `old` save them. Start the dev server
+first, with its HTTP API:
 
     temporal server start-dev --ip 127.0.0.1 --headless --port 17233 --http-port 17234
 
@@ -467,6 +468,12 @@ async def ts(r: Recorder) -> None:
         await r.dump(name, workflow_id)
 
 
+async def old(r: Recorder) -> None:
+    """old-sdk.*: the histories scripts/unseen_old_sdk.py made with temporalio 1.7.0."""
+    await r.dump("old-sdk", "hh-old-sdk")
+    await r.dump("old-sdk.child", "hh-old-sdk-c")
+
+
 SCENARIOS: dict[str, Callable[[Recorder], Awaitable[None]]] = {
     "simple": simple,
     "tasks": tasks,
@@ -478,6 +485,7 @@ SCENARIOS: dict[str, Callable[[Recorder], Awaitable[None]]] = {
     "operated": operated,
     "sizes": sizes,
     "ts": ts,
+    "old": old,
 }
 
 
@@ -489,7 +497,7 @@ async def main(args: argparse.Namespace) -> None:
         Worker(client, task_queue=QUEUE, workflows=WORKFLOWS, activities=ACTIVITIES),
         Worker(client, task_queue=QUEUE + "-next", workflows=WORKFLOWS, activities=ACTIVITIES),
     ):
-        for name in args.scenarios or [n for n in SCENARIOS if n != "ts"]:
+        for name in args.scenarios or [n for n in SCENARIOS if n not in ("ts", "old")]:
             await SCENARIOS[name](recorder)
 
 
