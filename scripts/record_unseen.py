@@ -7,8 +7,8 @@ unseen_workflows_more.py (Python SDK) and writes every history it makes in four 
 `NAME.cli.json` (`temporal workflow show --output json`), `NAME.http.json` (the server
 HTTP API's answer, shorthand payloads) and `NAME.httpraw.json` (the same with
 `?noPayloadShorthand=true`). The TypeScript histories (`ts-*`) were recorded by
-`scripts/unseen_ts/` (see its README), the `old-sdk` ones by `scripts/unseen_old_sdk.py`
-with temporalio 1.7.0; the scenarios `ts` and `old` save them. Start the dev server
+`scripts/unseen_ts/` (see its README), the `old*-sdk` ones by `scripts/unseen_old_sdk.py`
+with temporalio 1.7.0 and 1.1.0; the scenarios `ts` and `old` save them. Start the dev server
 first, with its HTTP API:
 
     temporal server start-dev --ip 127.0.0.1 --headless --port 17233 --http-port 17234
@@ -469,9 +469,11 @@ async def ts(r: Recorder) -> None:
 
 
 async def old(r: Recorder) -> None:
-    """old-sdk.*: the histories scripts/unseen_old_sdk.py made with temporalio 1.7.0."""
-    await r.dump("old-sdk", "hh-old-sdk")
-    await r.dump("old-sdk.child", "hh-old-sdk-c")
+    """old-sdk.*, old1-sdk.*: the histories scripts/unseen_old_sdk.py made with
+    temporalio 1.7.0 and 1.1.0."""
+    for name in ("old", "old1"):
+        await r.dump(f"{name}-sdk", f"hh-{name}-sdk")
+        await r.dump(f"{name}-sdk.child", f"hh-{name}-sdk-c")
 
 
 SCENARIOS: dict[str, Callable[[Recorder], Awaitable[None]]] = {

@@ -1,17 +1,22 @@
 #!/usr/bin/env python3
-"""Record the old-sdk histories of tests/fixtures/unseen-histories with an old Python SDK.
+"""Record the old-sdk and old1-sdk histories of tests/fixtures/unseen-histories with old
+Python SDKs.
 
-Dev tool. Run it with temporalio 1.7.0, which sends no priority, in a virtual
-environment of its own, against `temporal server start-dev` on 127.0.0.1:17233; then
-save the two histories (`hh-old-sdk`, `hh-old-sdk-c`) as record_unseen.py saves others.
+Dev tool. Run it in a virtual environment of its own with temporalio 1.7.0 (which sends
+no priority) for old-sdk, or 1.1.0 (which also sends its build id as the binary
+checksum) for old1-sdk, against `temporal server start-dev` on 127.0.0.1:17233; then
+`python scripts/record_unseen.py old` saves the histories.
 
     python -m venv old && old/bin/pip install temporalio==1.7.0
-    old/bin/python scripts/unseen_old_sdk.py
+    old/bin/python scripts/unseen_old_sdk.py            # hh-old-sdk, on queue hh-old
+    python -m venv old1 && old1/bin/pip install temporalio==1.1.0
+    old1/bin/python scripts/unseen_old_sdk.py old1      # hh-old1-sdk, on queue hh-old1
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
 from datetime import timedelta
 
 from temporalio import activity, workflow
@@ -66,20 +71,21 @@ class OldParent:
         return out
 
 
-async def main() -> None:
+async def main(name: str) -> None:
     client = await Client.connect("127.0.0.1:17233")
+    queue = f"hh-{name}"
     async with Worker(
         client,
-        task_queue="hh-old",
+        task_queue=queue,
         workflows=[OldParent, OldChild],
         activities=[hello],
         build_id="old-build-1",
     ):
-        handle = await client.start_workflow(OldParent.run, id="hh-old-sdk", task_queue="hh-old")
+        handle = await client.start_workflow(OldParent.run, id=f"{queue}-sdk", task_queue=queue)
         await asyncio.sleep(2)
         await handle.signal(OldParent.release)
         print(await handle.result())
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(main(sys.argv[1] if len(sys.argv) > 1 else "old"))
