@@ -31,6 +31,7 @@ from core.enums import (
     ContinueAsNewInitiator,
     StartChildWorkflowExecutionFailedCause,
     TimeoutType,
+    VersioningBehavior,
     WorkflowIdReusePolicy,
     WorkflowTaskFailedCause,
 )
@@ -81,6 +82,24 @@ class ParentInfo:
 
 
 # --- requests ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StartVersioning:
+    """What a start carries of Worker Versioning, copied into the new run's
+    WorkflowExecutionStarted (`CreateWorkflowExecutionStartedEvent` in
+    service/history/historybuilder/event_factory.go): the client's versioning override,
+    or what the server passes on to a child or to the run a chain continues in (the
+    parent's or the previous run's pinned version or auto-upgrade source, a declined
+    upgrade, an old-style build id or stamp). The model follows no run's versioning, so
+    it never sets these on a start of its own; a start read back from a history does."""
+
+    versioning_override: Opaque | None = None
+    inherited_pinned_version: Opaque | None = None
+    inherited_auto_upgrade_info: Opaque | None = None
+    declined_target_version_upgrade: Opaque | None = None
+    source_version_stamp: Opaque | None = None
+    inherited_build_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +160,7 @@ class StartWorkflowExecution:
     # and gets its start time plus its execution timeout (`CreateHistoryStartWorkflowRequest`,
     # common/util.go).
     execution_expiration: int = 0
+    versioning: StartVersioning | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -344,6 +364,24 @@ class UpdateMessage:
     update_id: str
     kind: UpdateMessageKind
     outcome: Opaque | None = None
+    # An acceptance's accepted_request_sequencing_event_id, as the worker sends it (the
+    # server copies it into UpdateAccepted: `onAcceptanceMsg`,
+    # service/history/workflow/update/update.go). A worker echoes the sequencing id of
+    # the request message the server sent it, or, for an update the server sent as an
+    # UpdateAdmitted event (a reset reapplies it so), that event's id. 0: the id of the
+    # server's message, which a worker echoes (the task's Scheduled event here).
+    sequencing_event_id: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerDeploymentOptions:
+    """temporal.api.deployment.v1.WorkerDeploymentOptions, as a worker of a Worker
+    Deployment sends it with each completion; `versioned` is its
+    `worker_versioning_mode` VERSIONED (else UNVERSIONED)."""
+
+    deployment_name: str = ""
+    build_id: str = ""
+    versioned: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,8 +399,13 @@ class RespondWorkflowTaskCompleted:
     sdk_metadata: Opaque | None = None
     metering_metadata: Opaque | None = None
     worker_version: Opaque | None = None
-    # (name, id) of each registered Nexus endpoint the commands name (the registry's)
-    nexus_endpoints: tuple[tuple[str, str], ...] = ()
+    # The worker's binary checksum (deprecated, still sent by older SDKs) and its Worker
+    # Deployment with the versioning behavior of the workflow it ran: what the
+    # WorkflowTaskCompleted event says of the worker (workflow_task.complete).
+    binary_checksum: str = ""
+    deployment_options: WorkerDeploymentOptions | None = None
+    versioning_behavior: VersioningBehavior = VersioningBehavior.UNSPECIFIED
+    nexus_endpoints: tuple[tuple[str, str], ...] = ()  # (name, id): registered, named
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,6 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EXEMPT = (
     "tests/fixtures/histories/",
     "tests/fixtures/found-histories/",
+    "tests/fixtures/unseen-histories/",
     "tests/fixtures/forms/",
     "docs/examples/conformance/",
 )

@@ -34,9 +34,12 @@ from adapters.conform.requests import (
     NotModelled,
     before_reset,
     cancel_request,
+    deployment_options,
     namespace_id_of,
+    reapplied_kinds,
     root_of,
     signal_request,
+    start_versioning,
     to_command,
     to_message,
 )
@@ -211,7 +214,14 @@ class Driver(DriverBase):
         base.run()
         assert base.state is not None
         reason = str(json.loads(failed.failure.text)["message"])
-        request = rq.ResetWorkflowExecution(reason, finish, request_id=f"reset-{i}")
+        signals, updates = reapplied_kinds(self.base, finish, self.real, i)
+        request = rq.ResetWorkflowExecution(
+            reason,
+            finish,
+            request_id=f"reset-{i}",
+            reapply_signals=signals,
+            reapply_updates=updates,
+        )
         outcome = reset(base.state, base.written, request, failed.new_run_id, now)
         if outcome.new_run is None:
             raise CannotReproduce(f"the reset was refused: {outcome.reply}")
@@ -263,6 +273,7 @@ class Driver(DriverBase):
             execution_expiration=a.workflow_execution_expiration_time or 0,
             user_metadata=event.user_metadata,
             priority=a.priority,
+            versioning=start_versioning(a),
         )
 
     def signal_with_start(self, i: int) -> bool:
@@ -386,6 +397,9 @@ class Driver(DriverBase):
                 sdk_metadata=completed.sdk_metadata,
                 metering_metadata=completed.metering_metadata,
                 worker_version=completed.worker_version,
+                binary_checksum=completed.binary_checksum,
+                deployment_options=deployment_options(completed),
+                versioning_behavior=completed.versioning_behavior,
                 force_create_new_workflow_task=bool(
                     not buffered
                     and j < len(self.real)

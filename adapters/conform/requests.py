@@ -114,6 +114,57 @@ def activity_failed(
     )
 
 
+def deployment_options(completed: Any) -> rq.WorkerDeploymentOptions | None:
+    """The Worker Deployment options a worker sent with a completion, read back from its
+    WorkflowTaskCompleted: a `deploymentVersion` is written only for a VERSIONED worker,
+    so its presence says the mode; a deployment name alone was sent by an UNVERSIONED
+    one. None when the event names no deployment (the worker sent no options)."""
+    version = completed.deployment_version.value() if completed.deployment_version else None
+    if isinstance(version, dict):
+        return rq.WorkerDeploymentOptions(
+            str(version.get("deploymentName", "")), str(version.get("buildId", "")), True
+        )
+    if completed.worker_deployment_name:
+        return rq.WorkerDeploymentOptions(completed.worker_deployment_name)
+    return None
+
+
+def reapplied_kinds(
+    base: Sequence[HistoryEvent], finish: int, reset_run: Sequence[HistoryEvent], failed: int
+) -> tuple[bool, bool]:
+    """Whether the reset behind a reset run reapplied signals and updates, read from its
+    history: the reset writes what it reapplies right after the WorkflowTaskFailed it
+    ends the copied task with, before the next WorkflowTaskScheduled
+    (service/history/ndc/workflow_resetter.go). A kind the base run received after the
+    reset point (event `finish`) but that batch lacks was excluded by the request
+    (`reset_reapply_exclude_types`, or `reset_reapply_type` NONE); a kind the base did
+    not receive says nothing, and is taken as the server's default (reapplied)."""
+    batch: set[EventType] = set()
+    for event in reset_run[failed + 1 :]:
+        if event.event_type is E.WORKFLOW_TASK_SCHEDULED:
+            break
+        batch.add(event.event_type)
+    after = {e.event_type for e in base if e.event_id > finish}
+    updates = {E.WORKFLOW_EXECUTION_UPDATE_ACCEPTED, E.WORKFLOW_EXECUTION_UPDATE_ADMITTED}
+    signals = E.WORKFLOW_EXECUTION_SIGNALED not in after or E.WORKFLOW_EXECUTION_SIGNALED in batch
+    return signals, not (after & updates) or E.WORKFLOW_EXECUTION_UPDATE_ADMITTED in batch
+
+
+def start_versioning(a: Any) -> rq.StartVersioning | None:
+    """What the start behind a WorkflowExecutionStarted carried of Worker Versioning
+    (the client's override, what a parent or the previous run passed on), read back from
+    the event; None when it carried nothing."""
+    versioning = rq.StartVersioning(
+        versioning_override=a.versioning_override,
+        inherited_pinned_version=a.inherited_pinned_version,
+        inherited_auto_upgrade_info=a.inherited_auto_upgrade_info,
+        declined_target_version_upgrade=a.declined_target_version_upgrade,
+        source_version_stamp=a.source_version_stamp,
+        inherited_build_id=a.inherited_build_id,
+    )
+    return None if versioning == rq.StartVersioning() else versioning
+
+
 def cancel_request(a: Any) -> rq.RequestCancelWorkflowExecution:
     """The request behind a WorkflowExecutionCancelRequested event."""
     sender = a.external_workflow_execution
@@ -177,8 +228,11 @@ def to_message(event: HistoryEvent) -> rq.UpdateMessage | None:
     else:
         return None
     uid = _update_id(event)
-    outcome = _a(event).outcome if kind is rq.UpdateMessageKind.RESPOND else None
-    return rq.UpdateMessage(f"{uid}/{kind.value}", uid, kind, outcome)
+    if kind is rq.UpdateMessageKind.RESPOND:
+        return rq.UpdateMessage(f"{uid}/{kind.value}", uid, kind, _a(event).outcome)
+    # the sequencing id is the worker's own (the acceptance carries it)
+    sequencing = int(_a(event).accepted_request_sequencing_event_id)
+    return rq.UpdateMessage(f"{uid}/{kind.value}", uid, kind, sequencing_event_id=sequencing)
 
 
 # Command events -> the command each was written from. The command's fields are read

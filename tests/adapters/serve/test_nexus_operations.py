@@ -123,9 +123,22 @@ CASES = (
 )
 
 
+STACK_TRACE = "<a stack trace of the recording machine>"
+
+
+def _scrubbed(value: Any) -> Any:
+    """`value` with every stack trace replaced (they name the worker's file paths; the
+    comparison checks only that one is there, LEGITIMATE in adapters/history_compare.py)."""
+    if isinstance(value, dict):
+        return {k: STACK_TRACE if k == "stackTrace" else _scrubbed(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrubbed(v) for v in value]
+    return value
+
+
 async def _history(client: Client, workflow_id: str) -> list[Any]:
     history = await client.get_workflow_handle(workflow_id).fetch_history()
-    events: list[Any] = history.to_json_dict()["events"]
+    events: list[Any] = _scrubbed(history.to_json_dict()["events"])
     return events
 
 

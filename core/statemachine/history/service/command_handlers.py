@@ -149,7 +149,9 @@ def schedule_activity(b: Batch, command: Command) -> Cause | Rejection | None:
             workflow_task_completed_event_id=b.wtc,
             retry_policy=policy_json(policy),
             use_workflow_build_id=a.use_workflow_build_id,
-            priority=a.priority or EMPTY_MESSAGE,
+            # the command's, as given: absent when it carried none (an SDK that
+            # knows no priority), an empty message when it carried one
+            priority=a.priority,
         ),
     )
     info = ActivityInfo(
@@ -437,7 +439,7 @@ def start_child(b: Batch, command: Command) -> Cause | Rejection | None:
         search_attributes=a.search_attributes,
         namespace_id=s.namespace_id,
         inherit_build_id=a.inherit_build_id,
-        priority=a.priority or EMPTY_MESSAGE,
+        priority=a.priority,  # the command's, as given (absent stays absent)
     )
     initiated = b.txn.append(E.START_CHILD_WORKFLOW_EXECUTION_INITIATED, attributes)
     policy = int(a.parent_close_policy) or 1  # the server's default is TERMINATE

@@ -80,15 +80,7 @@ def respond_workflow_task_completed(
         return _discard_speculative(state, wft, req, now)
     txn = Txn(state, now)
     sequencing = wft.scheduled_event_id
-    wtc = workflow_task.complete(
-        txn,
-        wft,
-        req.identity,
-        req.sdk_metadata,
-        req.metering_metadata,
-        req.worker_version,
-        limits,
-    )
+    wtc = workflow_task.complete(txn, wft, req, limits)
     txn.set(
         sticky_queue=req.sticky_queue,
         sticky_schedule_to_start_timeout=req.sticky_schedule_to_start_timeout,

@@ -31,6 +31,7 @@ from core.enums import (
     WorkflowTaskFailedCause,
 )
 from core.events import (
+    HistoryEvent,
     TaskQueue,
     WorkflowExecution,
     WorkflowExecutionCancelRequestedEventAttributes,
@@ -40,7 +41,7 @@ from core.events import (
     WorkflowType,
 )
 from core.fastinit import replace
-from core.opaque import EMPTY_MESSAGE, JsonValue, Opaque
+from core.opaque import JsonValue, Opaque
 from core.requests import (
     ChildOutcome,
     CloseExecutionTransfer,
@@ -50,6 +51,7 @@ from core.requests import (
     RequestCancelWorkflowExecution,
     SignalWithStartWorkflowExecution,
     SignalWorkflowExecution,
+    StartVersioning,
     StartWorkflowExecution,
     TerminateWorkflowExecution,
     WorkflowBackoffTask,
@@ -63,7 +65,6 @@ from core.statemachine.history.service.state import (
     RunStatus,
     UpdateInfo,
     evolve,
-    given_priority,
     retry_carry_of,
 )
 from core.statemachine.history.service.txn import Outcome, Txn, finish, unchanged
@@ -153,6 +154,21 @@ def run_expiry(start: int, backoff: int, run_timeout: int, expiration: int) -> i
     return min(at, expiration) if expiration else at
 
 
+def _with_versioning(started: HistoryEvent, v: StartVersioning) -> HistoryEvent:
+    """The Started event with what its start carried of Worker Versioning."""
+    assert isinstance(started.attributes, WorkflowExecutionStartedEventAttributes)
+    attributes = dataclasses.replace(
+        started.attributes,
+        versioning_override=v.versioning_override,
+        inherited_pinned_version=v.inherited_pinned_version,
+        inherited_auto_upgrade_info=v.inherited_auto_upgrade_info,
+        declined_target_version_upgrade=v.declined_target_version_upgrade,
+        source_version_stamp=v.source_version_stamp,
+        inherited_build_id=v.inherited_build_id,
+    )
+    return dataclasses.replace(started, attributes=attributes)
+
+
 def _backoff(req: StartWorkflowExecution) -> int | None:
     """The first task's backoff as WorkflowExecutionStarted writes it. A client's start
     always names one, zero when there is none (CreateHistoryStartWorkflowRequest in
@@ -199,7 +215,7 @@ def start_workflow_execution(
         retention=req.retention,
         memo=req.memo,
         search_attributes=req.search_attributes,
-        priority=given_priority(req.priority),
+        priority=req.priority,
         retry_carry=retry_carry_of(req),
         cron_schedule=req.cron_schedule,
         last_completion_result=req.last_completion_result,
@@ -250,12 +266,14 @@ def start_workflow_execution(
                 else None
             ),
             prev_auto_reset_points=reset_points_json(req.reset_points),
-            priority=req.priority or EMPTY_MESSAGE,
+            priority=req.priority,
             cron_schedule=req.cron_schedule,
             eager_execution_accepted=eager,
             completion_callbacks=req.completion_callbacks,
         ),
     )
+    if req.versioning is not None:
+        txn.events[0] = _with_versioning(txn.events[0], req.versioning)
     if req.user_metadata is not None:
         txn.events[0] = dataclasses.replace(txn.events[0], user_metadata=req.user_metadata)
     if signal is not None:

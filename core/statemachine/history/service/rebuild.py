@@ -60,7 +60,6 @@ from core.statemachine.history.service.state import (
     MutableState,
     ParentInfo,
     RunStatus,
-    given_priority,
     retry_carry_of,
 )
 
@@ -154,7 +153,7 @@ def _started(event: HistoryEvent, ids: RunIds, now: int) -> MutableState:
         retention=ids.retention,
         memo=a.memo,
         search_attributes=a.search_attributes,
-        priority=given_priority(a.priority),
+        priority=a.priority,
         retry_carry=retry_carry_of(a),
         cron_schedule=a.cron_schedule,
         last_completion_result=a.last_completion_result,
@@ -201,11 +200,12 @@ def _wft_completed(fold: Fold, event: HistoryEvent) -> None:
     assert isinstance(points, tuple)
     fold.state["reset_points"] = reset_points.with_completion(
         points,
-        reset_points.build_id_of(a.worker_version),
+        reset_points.build_id_of(a.worker_version, a.deployment_version),
         fold.start.run_id,
         event.event_id,
         time_of(fold, event),
         not (fold.children or fold.signals_out or fold.cancels_out),
+        a.binary_checksum,
     )
     # the run's most recent stamp and BuildIds, as the completion itself set them
     fold.state["most_recent_worker_version"] = a.worker_version

@@ -1,7 +1,8 @@
 """Auto-reset points: where they come from, and how a rebuild reads them back.
 
-The first workflow task each build of the worker completes in a run becomes an
-auto-reset point (`addResetPointFromCompletion` in
+The first workflow task each build of the worker (with its binary checksum, which
+older SDKs send) completes in a run becomes an auto-reset point
+(`addResetPointFromCompletion` in
 `service/history/workflow/mutable_state_impl.go`; the 20 newest are kept, a worker that
 sends no build id counting as the build ""). A run continued from another inherits
 the chain's points, written into its WorkflowExecutionStarted as
@@ -19,9 +20,13 @@ from core.timefmt import parse_rfc3339
 MAX_RESET_POINTS = 20  # history.historyMaxAutoResetPoints
 
 
-def build_id_of(worker_version: Opaque | None) -> str:
-    """The build id of a temporal.api.common.v1.WorkerVersionStamp ("" if none)."""
-    value = worker_version.value() if worker_version is not None else None
+def build_id_of(worker_version: Opaque | None, deployment_version: Opaque | None = None) -> str:
+    """The build id a completion's reset point names: its Worker Deployment version's
+    (temporal.api.deployment.v1.WorkerDeploymentVersion) if it has one, else its
+    temporal.api.common.v1.WorkerVersionStamp's ("" if none)
+    (`afterAddWorkflowTaskCompletedEvent` in workflow_task_state_machine.go)."""
+    stamp = deployment_version if deployment_version is not None else worker_version
+    value = stamp.value() if stamp is not None else None
     build_id = value.get("buildId") if isinstance(value, dict) else None
     return build_id if isinstance(build_id, str) else ""
 
@@ -33,15 +38,23 @@ def with_completion(
     completed_event_id: int,
     now: int,
     resettable: bool = True,
+    binary_checksum: str = "",
 ) -> tuple[ResetPoint, ...]:
     """`points` after a completion by `build_id` (the same tuple if it adds none).
 
     The point is resettable unless the run had children, signals to send or cancels to
     request pending when the task completed (`CheckResettable`, before the task's own
     commands are applied)."""
-    if any(p.build_id == build_id and not p.binary_checksum for p in points):
+    if any(p.build_id == build_id and p.binary_checksum == binary_checksum for p in points):
         return points
-    point = ResetPoint(build_id, run_id, completed_event_id, now, resettable=resettable)
+    point = ResetPoint(
+        build_id,
+        run_id,
+        completed_event_id,
+        now,
+        resettable=resettable,
+        binary_checksum=binary_checksum,
+    )
     return (*points, point)[-MAX_RESET_POINTS:]
 
 

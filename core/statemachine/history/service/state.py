@@ -22,7 +22,7 @@ from typing import Protocol, TypeVar
 from core.enums import SuggestContinueAsNewReason
 from core.events import HistoryEvent
 from core.fastinit import copier_into, fast_init_all
-from core.opaque import EMPTY_MESSAGE, Opaque
+from core.opaque import Opaque
 from core.requests import DEFAULT_RETENTION as DEFAULT_RETENTION
 from core.requests import ParentInfo as ParentInfo
 from core.requests import ResetPoint as ResetPoint
@@ -334,8 +334,10 @@ class MutableState:
     # The start's values a retry or a cron run carries over; kept only for a run with a
     # retry policy or a cron schedule.
     retry_carry: RetryCarry | None = None
-    # The start's temporal.api.common.v1.Priority (None: unset), which the chain's next
-    # run keeps, retried or continued (`ExecutionInfo.Priority`, mutable_state_impl.go).
+    # The start's temporal.api.common.v1.Priority as its Started event has it (None: the
+    # start carried none; an empty message: it carried one with nothing set), which the
+    # chain's next run keeps, retried or continued (`ExecutionInfo.Priority`,
+    # mutable_state_impl.go, copies the event's, presence and all).
     priority: Opaque | None = None
     # The cron schedule the run was started with (`ExecutionInfo.CronSchedule`): when
     # set, a completion or a failure with no retry left starts the chain's next run.
@@ -375,11 +377,6 @@ class MutableState:
             if info.initiated_event_id == initiated_event_id:
                 return info
         return None
-
-
-def given_priority(priority: Opaque | None) -> Opaque | None:
-    """A Started event's priority as MutableState keeps it: None when it names none."""
-    return None if priority == EMPTY_MESSAGE else priority
 
 
 _FIELDS = tuple(f.name for f in fields(MutableState))

@@ -13,7 +13,8 @@ not persisted: if it completes with nothing but rejections it leaves no trace at
 otherwise its Scheduled and Started events are written with its completion. The
 worker's protocol messages become events in command order (a PROTOCOL_MESSAGE command
 names its message; messages no command names follow the commands): an acceptance
-writes UpdateAccepted, naming the task's Scheduled event as the sequencing event; a
+writes UpdateAccepted, naming the sequencing event the worker's acceptance names (the
+request message's, the task's Scheduled event, unless the worker names another); a
 response writes UpdateCompleted naming the acceptance; a rejection writes nothing.
 A repeated update id is answered without a second admission.
 
@@ -86,7 +87,9 @@ def update_workflow_execution(
 
 
 def apply_message(txn: Txn, message: UpdateMessage, sequencing_event_id: int) -> bool:
-    """Write what one protocol message means; False if it names no admitted update."""
+    """Write what one protocol message means; False if it names no admitted update.
+    `sequencing_event_id`: the one the server's request message named, written on an
+    acceptance whose worker sent none of its own."""
     info = next((u for u in txn.state.updates if u.update_id == message.update_id), None)
     if info is None:
         return False
@@ -104,7 +107,9 @@ def apply_message(txn: Txn, message: UpdateMessage, sequencing_event_id: int) ->
             WorkflowExecutionUpdateAcceptedEventAttributes(
                 protocol_instance_id=info.update_id,
                 accepted_request_message_id=f"{info.update_id}/request",
-                accepted_request_sequencing_event_id=sequencing_event_id,
+                accepted_request_sequencing_event_id=(
+                    message.sequencing_event_id or sequencing_event_id
+                ),
                 accepted_request=None if info.admitted_event_id else info.request,
             ),
         )

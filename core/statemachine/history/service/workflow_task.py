@@ -39,7 +39,13 @@ from __future__ import annotations
 import dataclasses
 from enum import Enum
 
-from core.enums import EventType, TaskQueueKind, TimeoutType, WorkflowTaskFailedCause
+from core.enums import (
+    EventType,
+    TaskQueueKind,
+    TimeoutType,
+    VersioningBehavior,
+    WorkflowTaskFailedCause,
+)
 from core.events import (
     HistoryEvent,
     TaskQueue,
@@ -56,6 +62,7 @@ from core.requests import (
     ErrorKind,
     Ok,
     RecordWorkflowTaskStarted,
+    RespondWorkflowTaskCompleted,
     WorkflowTaskStarted,
     WorkflowTaskTimeoutTask,
     WorkflowTaskToken,
@@ -396,25 +403,29 @@ def _unwritten_attributes(
 def complete(
     txn: Txn,
     wft: WorkflowTaskInfo,
-    identity: str,
-    sdk_metadata: Opaque | None = None,
-    metering_metadata: Opaque | None = None,
-    worker_version: Opaque | None = None,
+    req: RespondWorkflowTaskCompleted,
     limits: Limits = DEFAULT_LIMITS,
 ) -> int:
     """Write WorkflowTaskCompleted, clear the task; return the event id (the WTC)."""
     transition(wft, _I.RESPOND_COMPLETED)
     if wft.unwritten:
         wft = write_transient(txn, wft)
+    deployment, behavior = _deployment_of(req)
     completed = txn.append(
         E.WORKFLOW_TASK_COMPLETED,
         WorkflowTaskCompletedEventAttributes(
             scheduled_event_id=wft.scheduled_event_id,
             started_event_id=wft.started_event_id,
-            identity=identity,
-            worker_version=worker_version,
-            sdk_metadata=sdk_metadata,
-            metering_metadata=metering_metadata,
+            identity=req.identity,
+            binary_checksum=req.binary_checksum,
+            worker_version=req.worker_version,
+            sdk_metadata=req.sdk_metadata,
+            metering_metadata=req.metering_metadata,
+            versioning_behavior=behavior,
+            worker_deployment_name=(
+                req.deployment_options.deployment_name if req.deployment_options else ""
+            ),
+            deployment_version=deployment,
         ),
     )
     txn.set(
@@ -422,9 +433,29 @@ def complete(
         wft_attempt=1,
         last_completed_wft_started_event_id=wft.started_event_id,
     )
-    _add_reset_point(txn, build_id_of(worker_version), completed)
-    _note_worker_version(txn, worker_version, limits)
+    _add_reset_point(
+        txn, req.binary_checksum, build_id_of(req.worker_version, deployment), completed
+    )
+    _note_worker_version(txn, req.worker_version, limits)
     return completed
+
+
+def _deployment_of(req: RespondWorkflowTaskCompleted) -> tuple[Opaque | None, VersioningBehavior]:
+    """The completion's Worker Deployment version and versioning behavior as the server
+    writes them (`AddWorkflowTaskCompletedEvent` in
+    service/history/workflow/workflow_task_state_machine.go): the version only from a
+    worker in VERSIONED mode that names both its deployment and its build
+    (`DeploymentVersionFromOptions`, `DeploymentIfValid` in
+    common/worker_versioning/worker_versioning.go), and the behavior dropped when the
+    worker says it is not versioned (an SDK reports one it was configured with anyway)."""
+    options = req.deployment_options
+    behavior = req.versioning_behavior
+    if options is not None and not options.versioned:
+        behavior = VersioningBehavior.UNSPECIFIED
+    if options is None or not (options.versioned and options.deployment_name and options.build_id):
+        return None, behavior
+    version = Opaque.of({"buildId": options.build_id, "deploymentName": options.deployment_name})
+    return version, behavior
 
 
 def _note_worker_version(txn: Txn, worker_version: Opaque | None, limits: Limits) -> None:
@@ -438,12 +469,16 @@ def _note_worker_version(txn: Txn, worker_version: Opaque | None, limits: Limits
         txn.set(build_ids=build_ids)
 
 
-def _add_reset_point(txn: Txn, build_id: str, completed_event_id: int) -> None:
+def _add_reset_point(
+    txn: Txn, binary_checksum: str, build_id: str, completed_event_id: int
+) -> None:
     """The first completion by a build becomes an auto-reset point (reset_points.py)."""
     state = txn.state
     resettable = not (state.children or state.signals_out or state.cancels_out)
     points = state.reset_points
-    added = with_completion(points, build_id, state.run_id, completed_event_id, txn.now, resettable)
+    added = with_completion(
+        points, build_id, state.run_id, completed_event_id, txn.now, resettable, binary_checksum
+    )
     if added is not points:
         txn.set(reset_points=added)
 

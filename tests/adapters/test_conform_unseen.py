@@ -1,0 +1,119 @@
+"""Real histories of shapes the scenario library lacks (tests/fixtures/unseen-histories).
+
+Each was recorded from the Temporal 1.32 dev server by a workflow written outside the
+library (the manifest says what each makes the server write) and saved as the Python
+SDK's `fetch_history().to_json()`. Every one must keep the history rules, round-trip
+exactly through the codec and be reproduced field for field. A few also come as
+`temporal workflow show -o json` prints them and as the server HTTP API answers them
+(with shorthand payloads, and with `?noPayloadShorthand=true`): those must decode to
+the same events, the shorthand ones up to the bytes of the payloads' JSON
+(docs/conformance.md, "Shorthand payloads are rebuilt, not recovered").
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import pytest
+
+from adapters.cli import main
+from adapters.conform.derive import Driver
+from adapters.temporal_json import decode_history, encode_history
+from core.events import HistoryEvent
+from core.statemachine.history.validator import validate
+from tests.conftest import FIXTURES
+
+UNSEEN = FIXTURES / "unseen-histories"
+MANIFEST: dict[str, Any] = json.loads((UNSEEN / "manifest.json").read_text(encoding="utf-8"))
+NAMES = [entry["file"] for entry in MANIFEST["histories"]]
+BASES = {entry["file"]: entry["base"] for entry in MANIFEST["histories"] if "base" in entry}
+FORMS = [
+    (entry["file"], form, file)
+    for entry in MANIFEST["histories"]
+    for form, file in entry.get("forms", {}).items()
+]
+
+
+def _text(name: str) -> str:
+    return (UNSEEN / name).read_text(encoding="utf-8")
+
+
+def _events(name: str) -> list[HistoryEvent]:
+    return list(decode_history(_text(name)).events)
+
+
+def _json(events: list[HistoryEvent]) -> list[dict[str, Any]]:
+    encoded: list[dict[str, Any]] = encode_history(events)["events"]  # type: ignore[assignment]
+    return encoded
+
+
+def test_the_manifest_lists_every_file() -> None:
+    listed = NAMES + [file for _, _, file in FORMS]
+    on_disk = sorted(p.name for p in UNSEEN.glob("*.json") if p.name != "manifest.json")
+    assert sorted(listed) == on_disk
+    for entry in MANIFEST["histories"]:
+        assert entry["events"] == len(_events(entry["file"])), entry["file"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_an_unseen_history_is_valid_round_trips_and_is_reproduced(
+    name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    events = _events(name)
+    assert not validate(events).violations
+    assert encode_history(events) == json.loads(_text(name))
+    # a reset run is reproduced from its base run's history (given with it)
+    given = [name] if name not in BASES else [BASES[name], name]
+    code = main(["conform", "--json", *(str(UNSEEN / n) for n in given)])
+    doc = json.loads(capsys.readouterr().out)
+    assert len(doc["histories"]) == len(given)
+    for verdict in doc["histories"]:
+        assert verdict["first_difference"] is None and verdict["reproduced"], verdict
+    assert code == 0
+
+
+def _payload_values(value: Any) -> Any:
+    """`value` with each json/plain payload's data replaced by the JSON value it holds."""
+    if isinstance(value, list):
+        return [_payload_values(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    out = {k: _payload_values(v) for k, v in value.items()}
+    encoding = value.get("metadata", {}).get("encoding") if "data" in value else None
+    if encoding == base64.b64encode(b"json/plain").decode():
+        out["data"] = json.loads(base64.b64decode(value["data"]))
+    return out
+
+
+@pytest.mark.parametrize(("name", "form", "file"), FORMS)
+def test_the_cli_and_http_forms_decode_to_the_sdks_events(name: str, form: str, file: str) -> None:
+    sdk = _json(_events(name))
+    other = _json(_events(file))
+    if form == "http":  # shorthand: the same values, not necessarily the same bytes
+        assert _payload_values(other) == _payload_values(sdk)
+    else:
+        assert other == sdk
+
+
+def test_the_http_answer_of_a_versioned_run_is_reproduced(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = main(["conform", str(UNSEEN / "versioned.http.json")])
+    out = capsys.readouterr().out
+    assert code == 0 and "reproduced" in out and "rebuilt from their values" in out
+
+
+def test_a_versioned_workers_completions_carry_its_deployment() -> None:
+    """The model writes the Worker Deployment fields of WorkflowTaskCompleted from the
+    completion request, as the server does."""
+    real = json.loads(_text("versioned.json"))["events"]
+    model = _json(list(Driver(_events("versioned.json")).run()))
+    key = "workflowTaskCompletedEventAttributes"
+    pairs = [(m[key], r[key]) for m, r in zip(model, real, strict=True) if key in r]
+    assert len(pairs) == 2
+    for m, r in pairs:
+        for field in ("deploymentVersion", "workerDeploymentName", "versioningBehavior"):
+            assert m[field] == r[field], field
+        assert r["versioningBehavior"] == "VERSIONING_BEHAVIOR_PINNED"
