@@ -1,5 +1,6 @@
-"""UpdateActivityOptions, an operator's request to the history service, and the values it
-carries (named in core/requests.py too, whose Request union includes it)."""
+"""An operator's requests about pending activities to the history service
+(UpdateActivityOptions and the values it carries; PauseActivity, UnpauseActivity,
+ResetActivity), named in core/requests.py too, whose Request union includes them."""
 
 from __future__ import annotations
 
@@ -43,6 +44,45 @@ class UpdateActivityOptions:
     options: ActivityOptionsInput | None = None
     mask: tuple[str, ...] | None = None
     restore_original: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PauseActivity:
+    """An operator pauses the pending activity `activity_id`, or every pending one of
+    `activity_type` (service/history/api/pauseactivity/api.go)."""
+
+    activity_id: str = ""
+    activity_type: str = ""
+    identity: str = ""
+    reason: str = ""
+    request_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class UnpauseActivity:
+    """An operator unpauses activities (service/history/api/unpauseactivity/api.go);
+    `delay` is the jitter's random offset, drawn by the caller (ns)."""
+
+    activity_id: str = ""
+    activity_type: str = ""
+    unpause_all: bool = False
+    reset_attempts: bool = False
+    reset_heartbeat: bool = False
+    delay: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ResetActivity:
+    """An operator restarts activities from attempt 1
+    (service/history/api/resetactivity/api.go); `delay` as for UnpauseActivity."""
+
+    activity_id: str = ""
+    activity_type: str = ""
+    match_all: bool = False
+    reset_heartbeat: bool = False
+    keep_paused: bool = False
+    delay: int = 0
+    restore_original_options: bool = False
 
 
 fast_init_all(globals())  # faster constructors for this module's values (core/fastinit.py)

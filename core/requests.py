@@ -24,7 +24,10 @@ from dataclasses import dataclass
 from enum import Enum
 
 from core.activity_options_request import ActivityOptionsInput as ActivityOptionsInput
+from core.activity_options_request import PauseActivity as PauseActivity
+from core.activity_options_request import ResetActivity as ResetActivity
 from core.activity_options_request import RetryPolicyInput as RetryPolicyInput
+from core.activity_options_request import UnpauseActivity as UnpauseActivity
 from core.activity_options_request import UpdateActivityOptions as UpdateActivityOptions
 from core.commands import Command
 from core.enums import (
@@ -283,45 +286,6 @@ class ResetWorkflowExecution:
 class ResetStickyTaskQueue:
     """Forget the run's sticky queue, so that its next workflow task goes to the normal
     queue (ResetStickyTaskQueue, service/history/api/resetstickytaskqueue/api.go)."""
-
-
-@dataclass(frozen=True, slots=True)
-class PauseActivity:
-    """An operator pauses the pending activity `activity_id`, or every pending one of
-    `activity_type` (service/history/api/pauseactivity/api.go)."""
-
-    activity_id: str = ""
-    activity_type: str = ""
-    identity: str = ""
-    reason: str = ""
-    request_id: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class UnpauseActivity:
-    """An operator unpauses activities (service/history/api/unpauseactivity/api.go);
-    `delay` is the jitter's random offset, drawn by the caller (ns)."""
-
-    activity_id: str = ""
-    activity_type: str = ""
-    unpause_all: bool = False
-    reset_attempts: bool = False
-    reset_heartbeat: bool = False
-    delay: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class ResetActivity:
-    """An operator restarts activities from attempt 1
-    (service/history/api/resetactivity/api.go); `delay` as for UnpauseActivity."""
-
-    activity_id: str = ""
-    activity_type: str = ""
-    match_all: bool = False
-    reset_heartbeat: bool = False
-    keep_paused: bool = False
-    delay: int = 0
-    restore_original_options: bool = False
 
 
 @dataclass(frozen=True, slots=True)
