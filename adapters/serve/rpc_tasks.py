@@ -25,12 +25,13 @@ import grpc
 from google.protobuf import any_pb2
 from temporalio.api.common.v1 import message_pb2 as common_pb
 from temporalio.api.enums.v1 import task_queue_pb2 as tq_enums
+from temporalio.api.enums.v1.deployment_pb2 import WORKER_VERSIONING_MODE_VERSIONED
 from temporalio.api.protocol.v1 import message_pb2 as protocol_pb
 from temporalio.api.update.v1 import message_pb2 as update_pb
 from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 
 from core import requests as rq
-from core.enums import CommandType, WorkflowTaskFailedCause
+from core.enums import CommandType, VersioningBehavior, WorkflowTaskFailedCause
 from core.errors import BadInput
 from core.events import ActivityTaskScheduledEventAttributes, HistoryEvent
 from core.opaque import Opaque
@@ -167,8 +168,12 @@ def update_messages(messages: Any) -> tuple[rq.UpdateMessage, ...]:
     out: list[rq.UpdateMessage] = []
     for message in messages:
         body = message.body
+        sequencing = 0
         if body.Is(update_pb.Acceptance.DESCRIPTOR):
+            acceptance = update_pb.Acceptance()
+            body.Unpack(acceptance)
             kind, outcome = rq.UpdateMessageKind.ACCEPT, None
+            sequencing = acceptance.accepted_request_sequencing_event_id
         elif body.Is(update_pb.Rejection.DESCRIPTOR):
             rejection = update_pb.Rejection()
             body.Unpack(rejection)
@@ -179,8 +184,27 @@ def update_messages(messages: Any) -> tuple[rq.UpdateMessage, ...]:
             kind, outcome = rq.UpdateMessageKind.RESPOND, convert.opaque(response, "outcome")
         else:
             raise errors.invalid(f"unknown protocol message body {body.type_url}")
-        out.append(rq.UpdateMessage(message.id, message.protocol_instance_id, kind, outcome))
+        out.append(
+            rq.UpdateMessage(message.id, message.protocol_instance_id, kind, outcome, sequencing)
+        )
     return tuple(out)
+
+
+def worker_of(
+    req: ws.RespondWorkflowTaskCompletedRequest,
+) -> tuple[str, rq.WorkerDeploymentOptions | None, VersioningBehavior]:
+    """What a completion says of its worker for the WorkflowTaskCompleted event: the
+    binary checksum (deprecated; older SDKs send it), the Worker Deployment options and
+    the workflow's versioning behavior (the core applies the server's rules to them)."""
+    options = None
+    if req.HasField("deployment_options"):
+        given = req.deployment_options
+        options = rq.WorkerDeploymentOptions(
+            given.deployment_name,
+            given.build_id,
+            given.worker_versioning_mode == WORKER_VERSIONING_MODE_VERSIONED,
+        )
+    return req.binary_checksum, options, VersioningBehavior(req.versioning_behavior)
 
 
 def _nexus_endpoints(
@@ -226,6 +250,7 @@ async def respond_workflow_task_completed(
         if req.HasField("worker_version_stamp")
         else None
     )
+    checksum, deployment, behavior = worker_of(req)
     core_request = rq.RespondWorkflowTaskCompleted(
         rq.WorkflowTaskToken(token.scheduled_event_id, token.started_event_id, token.attempt),
         commands,
@@ -237,6 +262,9 @@ async def respond_workflow_task_completed(
         sdk_metadata=convert.opaque(req, "sdk_metadata"),
         metering_metadata=convert.opaque(req, "metering_metadata"),
         worker_version=worker_version,
+        binary_checksum=checksum,
+        deployment_options=deployment,
+        versioning_behavior=behavior,
         nexus_endpoints=_nexus_endpoints(fe, req),
     )
     # A rejection leaves no event: it is noted before the completion commits, so an
