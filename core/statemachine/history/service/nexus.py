@@ -38,8 +38,22 @@ components/nexusoperations/events.go and statemachine.go):
 - The outcome is buffered while a workflow task is in flight, and a workflow task is
   scheduled if none is pending.
 
-Not modelled yet: the caller's cancellation (RequestCancelNexusOperation) and the
-operation's timeouts.
+The caller's cancellation (components/nexusoperations/workflow/commands.go
+HandleCancelCommand; statemachine.go Operation.Cancel; executors.go
+saveCancelationResult):
+
+- RequestCancelNexusOperation names a pending operation, else the workflow task fails
+  with BAD_REQUEST_CANCEL_NEXUS_OPERATION_ATTRIBUTES; a second request for the same
+  operation fails it too. An operation whose outcome is buffered (it closed while the
+  task was in flight) may still be canceled: the event is written and nothing follows.
+- The command writes NexusOperationCancelRequested and marks the record; the host sends
+  the cancel to the handler once the operation has started (at once if it has).
+- The handler's acknowledgement writes NexusOperationCancelRequestCompleted, a
+  non-retryable failure NexusOperationCancelRequestFailed (both marked worker-may-ignore,
+  both workflow-task triggers, events.go); the operation stays pending until its own
+  outcome (for a workflow-run operation, the handler run's close, by its callback).
+
+Not modelled yet: the operation's timeouts.
 """
 
 from __future__ import annotations
@@ -92,12 +106,15 @@ class NexusInput(Enum):
     COMPLETED = "completed"
     FAILED = "failed"
     CANCELED = "canceled"
+    CANCEL_COMPLETED = "cancel_completed"  # the handler acknowledged the cancel request
+    CANCEL_FAILED = "cancel_failed"  # the handler refused it (not retryable)
 
 
 _S = NexusOperationState
 _I = NexusInput
 R = fsm.Row
 _OUTCOMES = (_I.COMPLETED, _I.FAILED, _I.CANCELED)
+_CANCEL_ANSWERS = (_I.CANCEL_COMPLETED, _I.CANCEL_FAILED)
 _RECORD = {_I.COMPLETED: "record_completed", _I.FAILED: "record_failed"}
 
 TABLE = fsm.make_table(
@@ -113,6 +130,10 @@ TABLE = fsm.make_table(
             for source in (_S.SCHEDULED, _S.STARTED)
             for i in _OUTCOMES
         ),
+        # The cancel request's outcome: the operation stays started (the cancel is sent
+        # only to a started operation, statemachine.go Operation.Cancel).
+        *(R(_S.STARTED, i, _S.STARTED, handler="record_cancel_answer") for i in _CANCEL_ANSWERS),
+        *(R(_S.SCHEDULED, i, _S.SCHEDULED, handler="reject_not_found") for i in _CANCEL_ANSWERS),
         # A second answer to the start (a retried start answered twice).
         R(_S.STARTED, _I.STARTED, _S.STARTED, handler="reject_not_found"),
         # Duplicate and late answers about an operation no longer pending.
@@ -190,6 +211,69 @@ def schedule(b: Batch, command: Command) -> Cause | Rejection | None:
         request_id,
     )
     b.txn.set(nexus_operations=(*s.nexus_operations, info))
+    return None
+
+
+CANCEL_BAD_ATTRIBUTES = Cause.BAD_REQUEST_CANCEL_NEXUS_OPERATION_ATTRIBUTES
+_TERMINAL = {
+    E.NEXUS_OPERATION_COMPLETED,
+    E.NEXUS_OPERATION_FAILED,
+    E.NEXUS_OPERATION_CANCELED,
+    E.NEXUS_OPERATION_TIMED_OUT,
+}
+
+
+def _buffered_outcome(state: MutableState, scheduled_event_id: int) -> bool:
+    """An outcome of the operation buffered while the workflow task is in flight
+    (makeNexusOperationTerminalEventFilter, commands.go)."""
+    for event in state.buffered:
+        attrs = event.attributes
+        if event.event_type in _TERMINAL and isinstance(attrs, OpaqueAttributes):
+            value = attrs.value.value()
+            if isinstance(value, dict) and value.get("scheduledEventId") == str(scheduled_event_id):
+                return True
+    return False
+
+
+def request_cancel(b: Batch, command: Command) -> Cause | Rejection | None:
+    """RequestCancelNexusOperation (commands.go HandleCancelCommand): write
+    NexusOperationCancelRequested and mark the pending record (the host sends the cancel
+    to the handler once the operation has started)."""
+    a = _attributes(command)
+    if a is None:
+        message = "empty CancelNexusOperationCommandAttributes"
+        return Rejection(CANCEL_BAD_ATTRIBUTES, message, False)
+    raw = a.get("scheduledEventId", 0)
+    scheduled_event_id = int(raw) if isinstance(raw, (int, str)) and str(raw).isdigit() else 0
+    s = b.txn.state
+    info = record_of(s, scheduled_event_id)
+    buffered = _buffered_outcome(s, scheduled_event_id)
+    if info is None and not buffered:
+        message = (
+            "requested cancelation for a non-existing or already completed operation"
+            f" with scheduled event ID of {scheduled_event_id}"
+        )
+        return Rejection(CANCEL_BAD_ATTRIBUTES, message, False)
+    if info is not None and info.cancel_requested_event_id:
+        message = (
+            "cancelation was already requested for an operation with scheduled event ID"
+            f" {scheduled_event_id}"
+        )
+        return Rejection(CANCEL_BAD_ATTRIBUTES, message, False)
+    fields: dict[str, JsonValue] = {
+        "scheduledEventId": str(scheduled_event_id),
+        "workflowTaskCompletedEventId": str(b.wtc),
+    }
+    attributes = OpaqueAttributes("nexusOperationCancelRequestedEventAttributes", Opaque.of(fields))
+    requested = b.txn.append(E.NEXUS_OPERATION_CANCEL_REQUESTED, attributes)
+    if info is not None:
+        marked = dataclasses.replace(info, cancel_requested_event_id=requested)
+        b.txn.set(
+            nexus_operations=tuple(
+                marked if x.scheduled_event_id == scheduled_event_id else x
+                for x in s.nexus_operations
+            )
+        )
     return None
 
 
@@ -360,6 +444,43 @@ def _closed_unsuccessfully(
     return Ok()
 
 
+def _cancel_answer(
+    txn: Txn, info: NexusOperationInfo | None, request: RecordNexusOperationResult
+) -> Reply:
+    """NexusOperationCancelRequestCompleted or NexusOperationCancelRequestFailed
+    (executors.go saveCancelationResult, with recordCancelRequestCompletionEvents on, its
+    default): worker-may-ignore, for SDKs that predate them."""
+    if info is None:
+        raise InvalidDefinition(f"{TABLE.name}: a Closed row read the record")
+    fields: dict[str, JsonValue] = {
+        "scheduledEventId": str(info.scheduled_event_id),
+        "requestedEventId": str(info.cancel_requested_event_id),
+    }
+    if request.outcome == "cancel_failed":
+        if request.failure is not None:
+            fields["failure"] = request.failure.value()
+        event_type, key = (
+            E.NEXUS_OPERATION_CANCEL_REQUEST_FAILED,
+            "nexusOperationCancelRequestFailedEventAttributes",
+        )
+    else:
+        event_type, key = (
+            E.NEXUS_OPERATION_CANCEL_REQUEST_COMPLETED,
+            "nexusOperationCancelRequestCompletedEventAttributes",
+        )
+    event_id = txn.add(event_type, OpaqueAttributes(key, Opaque.of(fields)))
+
+    def ignorable(event: HistoryEvent) -> HistoryEvent:
+        return dataclasses.replace(event, worker_may_ignore=True)
+
+    if event_id == BUFFERED_EVENT_ID:
+        buffered = txn.state.buffered
+        txn.set(buffered=(*buffered[:-1], ignorable(buffered[-1])))
+    else:
+        txn.events[-1] = ignorable(txn.events[-1])
+    return Ok()
+
+
 HANDLERS: dict[
     str, Callable[[Txn, NexusOperationInfo | None, RecordNexusOperationResult], Reply]
 ] = {
@@ -367,5 +488,6 @@ HANDLERS: dict[
     "record_completed": _completed,
     "record_failed": _closed_unsuccessfully,
     "record_canceled": _closed_unsuccessfully,
+    "record_cancel_answer": _cancel_answer,
     "reject_not_found": lambda txn, info, request: NOT_PENDING,
 }

@@ -1,0 +1,205 @@
+"""A caller's cancellation of a Nexus operation through `tmodel serve`: the caller
+workflow starts a workflow-run operation whose handler workflow waits to be canceled,
+then cancels the operation (RequestCancelNexusOperation). Its history
+(NexusOperationCancelRequested, the cancel request's outcome
+NexusOperationCancelRequestCompleted, and NexusOperationCanceled when the handler's
+workflow closes canceled) and the handler workflow's equal the dev server's, field for
+field with ids renamed (adapters/history_compare.py), recorded in
+tests/fixtures/serve/nexus_cancel_dev.json by the same scenario; the slow test checks
+the record against a dev server.
+
+Cases, one per cancellation type the SDK offers: WAIT_COMPLETED (the caller sees the
+cancellation once the operation is Canceled), WAIT_REQUESTED (once the handler
+acknowledged the cancel request), TRY_CANCEL (as soon as the command is sent) and
+ABANDON (no cancel request: the server is not told). With TRY_CANCEL the caller closes
+in the workflow task that requested the cancel, and the server never sends it (the
+executor drops the task of a closed run): the handler's run is terminated by the test.
+
+`python -m tests.adapters.serve.test_nexus_cancel HOST:PORT` prints the record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import nexusrpc
+import pytest
+import pytest_asyncio
+from temporalio import nexus, workflow
+from temporalio.api.nexus.v1 import message_pb2 as nexus_pb
+from temporalio.api.operatorservice.v1 import request_response_pb2 as ops
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from adapters.history_compare import compare
+from tests.adapters.serve.sdk import bounded, connected
+
+FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "serve" / "nexus_cancel_dev.json"
+ENDPOINT = "nexus-cancel-endpoint"
+QUEUE = "nexus-cancel"
+WALL_CLOCK = frozenset({"workflowExecutionExpirationTime"})
+STACK_TRACE = "<a stack trace of the recording machine>"
+
+
+@workflow.defn(sandboxed=False)
+class NexusWaiter:
+    """The handler's workflow: it waits until it is canceled, and closes canceled a
+    second later (so that the caller's workflow task after the cancel request's outcome
+    is done before the operation's outcome arrives, on either server)."""
+
+    @workflow.run
+    async def run(self, value: str) -> str:
+        try:
+            await workflow.wait_condition(lambda: False)
+        except asyncio.CancelledError:
+            await workflow.sleep(1)
+            raise
+        return value
+
+
+@nexusrpc.service
+class CancelOps:
+    wait: nexusrpc.Operation[str, str]
+
+
+@nexusrpc.handler.service_handler(service=CancelOps)
+class CancelOpsHandler:
+    @nexus.workflow_run_operation
+    async def wait(
+        self, ctx: nexus.WorkflowRunOperationContext, value: str
+    ) -> nexus.WorkflowHandle[str]:
+        return await ctx.start_workflow(NexusWaiter.run, value, id=f"nexus-waiter-{value}")
+
+
+@workflow.defn(sandboxed=False)
+class NexusCancelCaller:
+    @workflow.run
+    async def run(self, cancellation: str, value: str) -> str:
+        client = workflow.create_nexus_client(endpoint=ENDPOINT, service=CancelOps)
+        handle = await client.start_operation(
+            CancelOps.wait,
+            value,
+            cancellation_type=workflow.NexusOperationCancellationType[cancellation],
+        )
+        handle.cancel()
+        try:
+            result: str = await handle
+            return result
+        except Exception as error:  # what the caller saw, as its result
+            cause = error.__cause__
+            return f"{type(error).__name__}: {error} / {type(cause).__name__}: {cause}"
+
+
+CASES = ("WAIT_COMPLETED", "WAIT_REQUESTED", "TRY_CANCEL", "ABANDON")
+
+
+def _scrubbed(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: STACK_TRACE if k == "stackTrace" else _scrubbed(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrubbed(v) for v in value]
+    return value
+
+
+async def _history(client: Client, workflow_id: str) -> list[Any]:
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    events: list[Any] = _scrubbed(history.to_json_dict()["events"])
+    return events
+
+
+async def _settled(client: Client, workflow_id: str, last: str) -> None:
+    """Wait until the history's last event is of type `last` (an outcome written after
+    the caller closed, or the handler run's close)."""
+    for _ in range(100):
+        events = await _history(client, workflow_id)
+        if events and events[-1]["eventType"] == last:
+            return
+        await asyncio.sleep(0.1)
+
+
+async def transcript(client: Client) -> dict[str, Any]:
+    target = nexus_pb.EndpointTarget.Worker(namespace="default", task_queue=QUEUE)
+    spec = nexus_pb.EndpointSpec(name=ENDPOINT, target=nexus_pb.EndpointTarget(worker=target))
+    service = client.operator_service
+    listed = await service.list_nexus_endpoints(ops.ListNexusEndpointsRequest(name=ENDPOINT))
+    if not listed.endpoints:
+        await service.create_nexus_endpoint(ops.CreateNexusEndpointRequest(spec=spec))
+    out: dict[str, Any] = {}
+    async with Worker(
+        client,
+        task_queue=QUEUE,
+        workflows=[NexusCancelCaller, NexusWaiter],
+        nexus_service_handlers=[CancelOpsHandler()],
+    ):
+        for cancellation in CASES:
+            value = cancellation.lower().replace("_", "-")
+            workflow_id = f"nexus-cancel-{value}"
+            result = await client.execute_workflow(
+                NexusCancelCaller.run,
+                args=[cancellation, value],
+                id=workflow_id,
+                task_queue=QUEUE,
+                execution_timeout=timedelta(seconds=60),
+            )
+            waiter = f"nexus-waiter-{value}"
+            if cancellation in ("ABANDON", "TRY_CANCEL"):  # the handler is never told
+                await asyncio.sleep(0.5)
+                await client.get_workflow_handle(waiter).terminate(reason="not told")
+            else:
+                await _settled(client, waiter, "EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED")
+                await _settled(client, workflow_id, "EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED")
+            out[cancellation] = {
+                "result": result,
+                "history": await _history(client, workflow_id),
+                "handler": await _history(client, waiter),
+            }
+    return out
+
+
+def differences(seen: dict[str, Any], want: dict[str, Any]) -> list[str]:
+    wrong = []
+    for case in want:
+        if case not in seen:
+            wrong.append(f"{case}: missing")
+            continue
+        if seen[case].get("result") != want[case].get("result"):
+            wrong.append(f"{case}: result {seen[case].get('result')!r}")
+        for side in ("history", "handler"):
+            found = compare(want[case][side], seen[case].get(side, []), ignore=WALL_CLOCK)
+            if found is not None:
+                wrong.append(f"{case} {side}: {found}")
+    return wrong
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def client(address: str) -> AsyncIterator[Client]:
+    yield await Client.connect(address)
+
+
+@pytest.mark.asyncio(loop_scope="module")
+@bounded
+async def test_cancellations_are_recorded_as_the_dev_server_records_them(client: Client) -> None:
+    seen = await transcript(client)
+    assert differences(seen, json.loads(FIXTURE.read_text())) == []
+
+
+@pytest.mark.slow
+def test_the_record_is_what_the_dev_server_writes(dev_address: str) -> None:
+    async def record() -> dict[str, Any]:
+        return await transcript(await connected(dev_address))
+
+    assert differences(asyncio.run(record()), json.loads(FIXTURE.read_text())) == []
+
+
+if __name__ == "__main__":
+
+    async def _main(address: str) -> None:
+        print(json.dumps(await transcript(await connected(address)), indent=1))
+
+    asyncio.run(_main(sys.argv[1]))
