@@ -11,7 +11,9 @@ the record against a dev server.
 Cases, one per cancellation type the SDK offers: WAIT_COMPLETED (the caller sees the
 cancellation once the operation is Canceled), WAIT_REQUESTED (once the handler
 acknowledged the cancel request), TRY_CANCEL (as soon as the command is sent) and
-ABANDON (no cancel request: the server is not told). With TRY_CANCEL the caller closes
+ABANDON (no cancel request: the server is not told). And two refusals, a raw worker's
+commands: a cancel of an operation that does not exist, and a second cancel of the same
+operation (BAD_REQUEST_CANCEL_NEXUS_OPERATION_ATTRIBUTES). With TRY_CANCEL the caller closes
 in the workflow task that requested the cancel, and the server never sends it (the
 executor drops the task of a closed run): the handler's run is terminated by the test.
 
@@ -32,13 +34,18 @@ import nexusrpc
 import pytest
 import pytest_asyncio
 from temporalio import nexus, workflow
+from temporalio.api.command.v1 import message_pb2 as command_pb
+from temporalio.api.enums.v1 import command_type_pb2 as command_enums
 from temporalio.api.nexus.v1 import message_pb2 as nexus_pb
 from temporalio.api.operatorservice.v1 import request_response_pb2 as ops
+from temporalio.api.taskqueue.v1 import message_pb2 as tq_pb
+from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 from temporalio.client import Client
+from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from adapters.history_compare import compare
-from tests.adapters.serve.sdk import bounded, connected
+from tests.adapters.serve.sdk import bounded, connected, first_workflow_task
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "serve" / "nexus_cancel_dev.json"
 ENDPOINT = "nexus-cancel-endpoint"
@@ -162,6 +169,82 @@ async def transcript(client: Client) -> dict[str, Any]:
     return out
 
 
+REFUSALS = ("unknown", "twice")
+IDLE_ENDPOINT = "nexus-cancel-idle"  # its task queue has no worker: operations stay scheduled
+
+
+def _cancel(scheduled_event_id: int) -> command_pb.Command:
+    kind = command_enums.COMMAND_TYPE_REQUEST_CANCEL_NEXUS_OPERATION
+    attrs = command_pb.RequestCancelNexusOperationCommandAttributes(
+        scheduled_event_id=scheduled_event_id
+    )
+    return command_pb.Command(
+        command_type=kind, request_cancel_nexus_operation_command_attributes=attrs
+    )
+
+
+async def _respond(client: Client, token: bytes, *commands: command_pb.Command) -> str:
+    """Complete the workflow task; the error the server answers with ("" for none)."""
+    try:
+        await client.workflow_service.respond_workflow_task_completed(
+            ws.RespondWorkflowTaskCompletedRequest(
+                namespace="default", task_token=token, identity="raw", commands=list(commands)
+            )
+        )
+    except RPCError as error:
+        return f"{error.status.name}: {error.message}"
+    return ""
+
+
+async def _until_task_failed(client: Client, workflow_id: str) -> list[Any]:
+    """The history up to its WorkflowTaskFailed; the run is then terminated."""
+    for _ in range(100):
+        events = await _history(client, workflow_id)
+        kinds = [e["eventType"] for e in events]
+        if "EVENT_TYPE_WORKFLOW_TASK_FAILED" in kinds:
+            await client.get_workflow_handle(workflow_id).terminate(reason="seen")
+            return events[: kinds.index("EVENT_TYPE_WORKFLOW_TASK_FAILED") + 1]
+        await asyncio.sleep(0.1)
+    return events
+
+
+async def refusals(client: Client) -> dict[str, Any]:
+    """Cancel requests the server refuses, as a raw worker sends them: for an operation
+    that does not exist, and a second one for the same (scheduled, not started)
+    operation in one workflow task."""
+    target = nexus_pb.EndpointTarget.Worker(namespace="default", task_queue="nexus-cancel-idle")
+    spec = nexus_pb.EndpointSpec(name=IDLE_ENDPOINT, target=nexus_pb.EndpointTarget(worker=target))
+    service = client.operator_service
+    listed = await service.list_nexus_endpoints(ops.ListNexusEndpointsRequest(name=IDLE_ENDPOINT))
+    if not listed.endpoints:
+        await service.create_nexus_endpoint(ops.CreateNexusEndpointRequest(spec=spec))
+    out: dict[str, Any] = {}
+    task = await first_workflow_task(client, "default", "nexus-cancel-unknown")
+    answer = await _respond(client, task.task_token, _cancel(99))
+    history = await _until_task_failed(client, "nexus-cancel-unknown")
+    out["unknown"] = {"result": answer, "history": history}
+
+    workflow_id = "nexus-cancel-twice"
+    task = await first_workflow_task(client, "default", workflow_id)
+    schedule = command_pb.Command(
+        command_type=command_enums.COMMAND_TYPE_SCHEDULE_NEXUS_OPERATION,
+        schedule_nexus_operation_command_attributes=command_pb.ScheduleNexusOperationCommandAttributes(
+            endpoint=IDLE_ENDPOINT, service="Idle", operation="never"
+        ),
+    )
+    await _respond(client, task.task_token, schedule)
+    await client.get_workflow_handle(workflow_id).signal("wake")
+    poll = ws.PollWorkflowTaskQueueRequest(
+        namespace="default", task_queue=tq_pb.TaskQueue(name=workflow_id), identity="raw"
+    )
+    task = await client.workflow_service.poll_workflow_task_queue(
+        poll, timeout=timedelta(seconds=20)
+    )
+    answer = await _respond(client, task.task_token, _cancel(5), _cancel(5))
+    out["twice"] = {"result": answer, "history": await _until_task_failed(client, workflow_id)}
+    return out
+
+
 def differences(seen: dict[str, Any], want: dict[str, Any]) -> list[str]:
     wrong = []
     for case in want:
@@ -171,10 +254,17 @@ def differences(seen: dict[str, Any], want: dict[str, Any]) -> list[str]:
         if seen[case].get("result") != want[case].get("result"):
             wrong.append(f"{case}: result {seen[case].get('result')!r}")
         for side in ("history", "handler"):
+            if side not in want[case]:
+                continue
             found = compare(want[case][side], seen[case].get(side, []), ignore=WALL_CLOCK)
             if found is not None:
                 wrong.append(f"{case} {side}: {found}")
     return wrong
+
+
+def _recorded(cases: tuple[str, ...]) -> dict[str, Any]:
+    record: dict[str, Any] = json.loads(FIXTURE.read_text())
+    return {case: record[case] for case in cases}
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -186,13 +276,23 @@ async def client(address: str) -> AsyncIterator[Client]:
 @bounded
 async def test_cancellations_are_recorded_as_the_dev_server_records_them(client: Client) -> None:
     seen = await transcript(client)
-    assert differences(seen, json.loads(FIXTURE.read_text())) == []
+    assert differences(seen, _recorded(CASES)) == []
+
+
+@pytest.mark.asyncio(loop_scope="module")
+@bounded
+async def test_refused_cancel_requests_fail_the_workflow_task_as_on_the_dev_server(
+    client: Client,
+) -> None:
+    seen = await refusals(client)
+    assert differences(seen, _recorded(REFUSALS)) == []
 
 
 @pytest.mark.slow
 def test_the_record_is_what_the_dev_server_writes(dev_address: str) -> None:
     async def record() -> dict[str, Any]:
-        return await transcript(await connected(dev_address))
+        client = await connected(dev_address)
+        return {**await transcript(client), **await refusals(client)}
 
     assert differences(asyncio.run(record()), json.loads(FIXTURE.read_text())) == []
 
@@ -200,6 +300,7 @@ def test_the_record_is_what_the_dev_server_writes(dev_address: str) -> None:
 if __name__ == "__main__":
 
     async def _main(address: str) -> None:
-        print(json.dumps(await transcript(await connected(address)), indent=1))
+        client = await connected(address)
+        print(json.dumps({**await transcript(client), **await refusals(client)}, indent=1))
 
     asyncio.run(_main(sys.argv[1]))
