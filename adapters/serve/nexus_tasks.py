@@ -130,6 +130,9 @@ class NexusTasks:
         self.outstanding: dict[int, NexusTask] = {}  # delivered, not answered
         self._ids = itertools.count(1)
         self.cancels_sent: set[tuple[str, int]] = set()  # (caller run id, scheduled event id)
+        # each operation's header (its Scheduled event's nexusHeader), which its cancel
+        # request carries too (executors.go loadArgsForCancelation)
+        self.headers: dict[tuple[str, int], dict[str, str]] = {}
         fe.runtime.commit_listeners.append(self._on_commit)
 
     # -- dispatch -----------------------------------------------------------------------
@@ -180,6 +183,7 @@ class NexusTasks:
             )
             timeout = go_duration(REQUEST_TIMEOUT)
             out = nexus_pb.Request(endpoint=endpoint.spec.name)
+            out.header.update(self.headers.get(key, {}))
             out.header["user-agent"] = "temporalio/server"
             out.header["request-timeout"] = timeout
             out.header["Request-Timeout"] = timeout
@@ -212,6 +216,7 @@ class NexusTasks:
             a.get("requestId", ""),
         )
         task.request = self._request(task, endpoint.spec.name, a)
+        self.headers[(run_id, event.event_id)] = dict(a.get("nexusHeader") or {})
         self.offer(task)
 
     def _request(self, task: NexusTask, endpoint: str, a: dict[str, Any]) -> nexus_pb.Request:

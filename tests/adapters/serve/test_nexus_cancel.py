@@ -208,16 +208,21 @@ async def _until_task_failed(client: Client, workflow_id: str) -> list[Any]:
     return events
 
 
+async def _idle_endpoint(client: Client, name: str = IDLE_ENDPOINT) -> None:
+    """Register `name`, whose task queue (of the same name) has no worker."""
+    target = nexus_pb.EndpointTarget.Worker(namespace="default", task_queue=name)
+    spec = nexus_pb.EndpointSpec(name=name, target=nexus_pb.EndpointTarget(worker=target))
+    service = client.operator_service
+    listed = await service.list_nexus_endpoints(ops.ListNexusEndpointsRequest(name=name))
+    if not listed.endpoints:
+        await service.create_nexus_endpoint(ops.CreateNexusEndpointRequest(spec=spec))
+
+
 async def refusals(client: Client) -> dict[str, Any]:
     """Cancel requests the server refuses, as a raw worker sends them: for an operation
     that does not exist, and a second one for the same (scheduled, not started)
     operation in one workflow task."""
-    target = nexus_pb.EndpointTarget.Worker(namespace="default", task_queue="nexus-cancel-idle")
-    spec = nexus_pb.EndpointSpec(name=IDLE_ENDPOINT, target=nexus_pb.EndpointTarget(worker=target))
-    service = client.operator_service
-    listed = await service.list_nexus_endpoints(ops.ListNexusEndpointsRequest(name=IDLE_ENDPOINT))
-    if not listed.endpoints:
-        await service.create_nexus_endpoint(ops.CreateNexusEndpointRequest(spec=spec))
+    await _idle_endpoint(client)
     out: dict[str, Any] = {}
     task = await first_workflow_task(client, "default", "nexus-cancel-unknown")
     answer = await _respond(client, task.task_token, _cancel(99))
@@ -286,6 +291,49 @@ async def test_refused_cancel_requests_fail_the_workflow_task_as_on_the_dev_serv
 ) -> None:
     seen = await refusals(client)
     assert differences(seen, _recorded(REFUSALS)) == []
+
+
+@pytest.mark.asyncio(loop_scope="module")
+@bounded
+async def test_the_cancel_task_carries_the_operation_and_its_header(client: Client) -> None:
+    """A raw handler: the cancel request it polls names the operation (service,
+    operation, token) and carries the header of the caller's Scheduled event, as the
+    executor sends it (executors.go loadArgsForCancelation)."""
+    workflow_id = "nexus-cancel-header"
+    await _idle_endpoint(client, workflow_id)
+    task = await first_workflow_task(client, "default", workflow_id)
+    attrs = command_pb.ScheduleNexusOperationCommandAttributes(
+        endpoint=workflow_id, service="Idle", operation="wait", nexus_header={"X-Case": "h"}
+    )
+    kind = command_enums.COMMAND_TYPE_SCHEDULE_NEXUS_OPERATION
+    command = command_pb.Command(
+        command_type=kind, schedule_nexus_operation_command_attributes=attrs
+    )
+    assert await _respond(client, task.task_token, command) == ""
+    service = client.workflow_service
+    nexus_poll = ws.PollNexusTaskQueueRequest(
+        namespace="default", identity="raw", task_queue=tq_pb.TaskQueue(name=workflow_id)
+    )
+    start = await service.poll_nexus_task_queue(nexus_poll, timeout=timedelta(seconds=20))
+    answer = nexus_pb.Response()
+    answer.start_operation.async_success.operation_token = "token-1"
+    await service.respond_nexus_task_completed(
+        ws.RespondNexusTaskCompletedRequest(
+            namespace="default", identity="raw", task_token=start.task_token, response=answer
+        )
+    )
+    poll = ws.PollWorkflowTaskQueueRequest(
+        namespace="default", task_queue=tq_pb.TaskQueue(name=workflow_id), identity="raw"
+    )
+    task = await service.poll_workflow_task_queue(poll, timeout=timedelta(seconds=20))
+    assert await _respond(client, task.task_token, _cancel(5)) == ""
+    cancel = await service.poll_nexus_task_queue(nexus_poll, timeout=timedelta(seconds=20))
+    await client.get_workflow_handle(workflow_id).terminate(reason="seen")
+    request = cancel.request
+    assert request.WhichOneof("variant") == "cancel_operation"
+    named = request.cancel_operation
+    assert (named.service, named.operation, named.operation_token) == ("Idle", "wait", "token-1")
+    assert request.header["x-case"] == "h"
 
 
 @pytest.mark.slow
