@@ -92,7 +92,7 @@ BAD_ATTRIBUTES = Cause.BAD_SCHEDULE_NEXUS_OPERATION_ATTRIBUTES
 FAILED_MESSAGE = "nexus operation completed unsuccessfully"
 
 
-class NexusOperationState(Enum):
+class PendingNexusOperationState(Enum):
     """A Nexus operation in the caller's mutable state. The SDK side's machine is
     sdk-core's nexus operation state machine."""
 
@@ -110,7 +110,7 @@ class NexusInput(Enum):
     CANCEL_FAILED = "cancel_failed"  # the handler refused it (not retryable)
 
 
-_S = NexusOperationState
+_S = PendingNexusOperationState
 _I = NexusInput
 R = fsm.Row
 _OUTCOMES = (_I.COMPLETED, _I.FAILED, _I.CANCELED)
@@ -120,7 +120,7 @@ _RECORD = {_I.COMPLETED: "record_completed", _I.FAILED: "record_failed"}
 TABLE = fsm.make_table(
     "nexus operation (service)",
     "INV-RESULT-AT-MOST-ONCE",
-    NexusOperationState,
+    PendingNexusOperationState,
     NexusInput,
     _S.SCHEDULED,
     [
@@ -290,13 +290,13 @@ def record_of(state: MutableState, scheduled_event_id: int) -> NexusOperationInf
     )
 
 
-def state_of(info: NexusOperationInfo | None) -> NexusOperationState:
+def state_of(info: NexusOperationInfo | None) -> PendingNexusOperationState:
     if info is None:
         return _S.CLOSED
     return _S.STARTED if info.operation_token else _S.SCHEDULED
 
 
-Row: TypeAlias = fsm.Row[NexusOperationState, NexusInput]
+Row: TypeAlias = fsm.Row[PendingNexusOperationState, NexusInput]
 
 
 def decide(txn: Txn, request: RecordNexusOperationResult) -> tuple[Row, Reply]:
