@@ -44,14 +44,12 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 from temporalio.worker import Worker
 
-from adapters.history_compare import compare
+from tests.adapters.serve.nexus_record import differences, history
 from tests.adapters.serve.sdk import bounded, connected, first_workflow_task
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "serve" / "nexus_cancel_dev.json"
 ENDPOINT = "nexus-cancel-endpoint"
 QUEUE = "nexus-cancel"
-WALL_CLOCK = frozenset({"workflowExecutionExpirationTime"})
-STACK_TRACE = "<a stack trace of the recording machine>"
 
 
 @workflow.defn(sandboxed=False)
@@ -106,25 +104,11 @@ class NexusCancelCaller:
 CASES = ("WAIT_COMPLETED", "WAIT_REQUESTED", "TRY_CANCEL", "ABANDON")
 
 
-def _scrubbed(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: STACK_TRACE if k == "stackTrace" else _scrubbed(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_scrubbed(v) for v in value]
-    return value
-
-
-async def _history(client: Client, workflow_id: str) -> list[Any]:
-    history = await client.get_workflow_handle(workflow_id).fetch_history()
-    events: list[Any] = _scrubbed(history.to_json_dict()["events"])
-    return events
-
-
 async def _settled(client: Client, workflow_id: str, last: str) -> None:
     """Wait until the history's last event is of type `last` (an outcome written after
     the caller closed, or the handler run's close)."""
     for _ in range(100):
-        events = await _history(client, workflow_id)
+        events = await history(client, workflow_id)
         if events and events[-1]["eventType"] == last:
             return
         await asyncio.sleep(0.1)
@@ -163,8 +147,8 @@ async def transcript(client: Client) -> dict[str, Any]:
                 await _settled(client, workflow_id, "EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED")
             out[cancellation] = {
                 "result": result,
-                "history": await _history(client, workflow_id),
-                "handler": await _history(client, waiter),
+                "history": await history(client, workflow_id),
+                "handler": await history(client, waiter),
             }
     return out
 
@@ -199,7 +183,7 @@ async def _respond(client: Client, token: bytes, *commands: command_pb.Command) 
 async def _until_task_failed(client: Client, workflow_id: str) -> list[Any]:
     """The history up to its WorkflowTaskFailed; the run is then terminated."""
     for _ in range(100):
-        events = await _history(client, workflow_id)
+        events = await history(client, workflow_id)
         kinds = [e["eventType"] for e in events]
         if "EVENT_TYPE_WORKFLOW_TASK_FAILED" in kinds:
             await client.get_workflow_handle(workflow_id).terminate(reason="seen")
@@ -248,23 +232,6 @@ async def refusals(client: Client) -> dict[str, Any]:
     answer = await _respond(client, task.task_token, _cancel(5), _cancel(5))
     out["twice"] = {"result": answer, "history": await _until_task_failed(client, workflow_id)}
     return out
-
-
-def differences(seen: dict[str, Any], want: dict[str, Any]) -> list[str]:
-    wrong = []
-    for case in want:
-        if case not in seen:
-            wrong.append(f"{case}: missing")
-            continue
-        if seen[case].get("result") != want[case].get("result"):
-            wrong.append(f"{case}: result {seen[case].get('result')!r}")
-        for side in ("history", "handler"):
-            if side not in want[case]:
-                continue
-            found = compare(want[case][side], seen[case].get(side, []), ignore=WALL_CLOCK)
-            if found is not None:
-                wrong.append(f"{case} {side}: {found}")
-    return wrong
 
 
 def _recorded(cases: tuple[str, ...]) -> dict[str, Any]:
