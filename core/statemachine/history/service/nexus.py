@@ -267,13 +267,7 @@ def request_cancel(b: Batch, command: Command) -> Cause | Rejection | None:
     attributes = OpaqueAttributes("nexusOperationCancelRequestedEventAttributes", Opaque.of(fields))
     requested = b.txn.append(E.NEXUS_OPERATION_CANCEL_REQUESTED, attributes)
     if info is not None:
-        marked = dataclasses.replace(info, cancel_requested_event_id=requested)
-        b.txn.set(
-            nexus_operations=tuple(
-                marked if x.scheduled_event_id == scheduled_event_id else x
-                for x in s.nexus_operations
-            )
-        )
+        _put_record(b.txn, dataclasses.replace(info, cancel_requested_event_id=requested))
     return None
 
 
@@ -282,6 +276,16 @@ def request_cancel(b: Batch, command: Command) -> Cause | Rejection | None:
 
 def classify(request: RecordNexusOperationResult) -> NexusInput:
     return NexusInput(request.outcome)
+
+
+def _put_record(txn: Txn, info: NexusOperationInfo) -> None:
+    """`info` in place of the pending record of the same operation."""
+    txn.set(
+        nexus_operations=tuple(
+            info if x.scheduled_event_id == info.scheduled_event_id else x
+            for x in txn.state.nexus_operations
+        )
+    )
 
 
 def record_of(state: MutableState, scheduled_event_id: int) -> NexusOperationInfo | None:
@@ -328,10 +332,11 @@ def _write(
     fields: dict[str, JsonValue],
     links: Opaque | None = None,
     event_time: int | None = None,
+    worker_may_ignore: bool = False,
 ) -> None:
-    """Write (or buffer) an event, with the links and time given."""
+    """Write (or buffer) an event, with the links, time and worker-may-ignore given."""
     event_id = txn.add(event_type, OpaqueAttributes(key, Opaque.of(fields)))
-    if links is None and event_time is None:
+    if links is None and event_time is None and not worker_may_ignore:
         return
 
     def patched(event: HistoryEvent) -> HistoryEvent:
@@ -339,6 +344,7 @@ def _write(
             event,
             links=links if links is not None else event.links,
             event_time=event_time if event_time is not None else event.event_time,
+            worker_may_ignore=worker_may_ignore or event.worker_may_ignore,
         )
 
     if event_id == BUFFERED_EVENT_ID:
@@ -360,13 +366,7 @@ def _started(txn: Txn, info: NexusOperationInfo, request: RecordNexusOperationRe
     key = "nexusOperationStartedEventAttributes"
     event_time = request.start_time if request.outcome != "started" else None
     _write(txn, E.NEXUS_OPERATION_STARTED, key, fields, request.links, event_time)
-    started = dataclasses.replace(info, operation_token=token)
-    txn.set(
-        nexus_operations=tuple(
-            started if x.scheduled_event_id == info.scheduled_event_id else x
-            for x in txn.state.nexus_operations
-        )
-    )
+    _put_record(txn, dataclasses.replace(info, operation_token=token))
 
 
 def _record_started(
@@ -468,16 +468,7 @@ def _cancel_answer(
             E.NEXUS_OPERATION_CANCEL_REQUEST_COMPLETED,
             "nexusOperationCancelRequestCompletedEventAttributes",
         )
-    event_id = txn.add(event_type, OpaqueAttributes(key, Opaque.of(fields)))
-
-    def ignorable(event: HistoryEvent) -> HistoryEvent:
-        return dataclasses.replace(event, worker_may_ignore=True)
-
-    if event_id == BUFFERED_EVENT_ID:
-        buffered = txn.state.buffered
-        txn.set(buffered=(*buffered[:-1], ignorable(buffered[-1])))
-    else:
-        txn.events[-1] = ignorable(txn.events[-1])
+    _write(txn, event_type, key, fields, worker_may_ignore=True)
     return Ok()
 
 
