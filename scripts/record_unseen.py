@@ -68,6 +68,7 @@ from unseen_workflows_more import (
     OperatedActivities,
     ResetMe,
     Resettable,
+    ReuseAfterCancel,
     SignalMe,
     VAuto,
     VChild,
@@ -97,6 +98,7 @@ WORKFLOWS = [
     ExecTimeoutPending,
     ResetMe,
     Resettable,
+    ReuseAfterCancel,
     CancelIgnored,
     Delayed,
     OperatedActivities,
@@ -180,7 +182,8 @@ async def simple(r: Recorder) -> None:
 
 
 async def tasks(r: Recorder) -> None:
-    """unhandled-command, can-new-queue, cancel-during-task, can-with-signals."""
+    """unhandled-command, can-new-queue, cancel-during-task, can-with-signals,
+    reuse-after-cancel."""
     h = await r.start(UnhandledCommandWorkflow.run, id="hh-unhandled-command")
     await h.signal(UnhandledCommandWorkflow.sig, "first")
     await asyncio.sleep(0.8)  # the last task's local activity runs
@@ -207,6 +210,9 @@ async def tasks(r: Recorder) -> None:
     await r.run("can-with-signals", r.client.get_workflow_handle(h.id))
     await r.dump("can-with-signals.run1", h.id, first)
     await r.dump("can-with-signals.run2", h.id)
+    h = await r.start(ReuseAfterCancel.run, id="hh-reuse-after-cancel")
+    await r.run("reuse-after-cancel", h)
+    await r.dump("reuse-after-cancel", h.id)
 
 
 async def clients(r: Recorder) -> None:

@@ -5,6 +5,7 @@ drives them; the docstrings name the fixtures)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, NoReturn
@@ -165,6 +166,29 @@ class CancelDuringTask:
             await workflow.execute_activity(echo, "cleanup", start_to_close_timeout=SHORT)
             raise
         return "not cancelled"
+
+
+@workflow.defn
+class ReuseAfterCancel:
+    """reuse-after-cancel: cancels an activity no worker has taken, schedules another
+    with the same activity id and completes, all in one workflow task. The server closes
+    the first at once with a buffered ActivityTaskCanceled, which the run's close drops."""
+
+    @workflow.run
+    async def run(self) -> str:
+        first = workflow.start_activity(
+            "nobody-runs-this", task_queue="hh-nowhere", activity_id="a0",
+            start_to_close_timeout=SHORT,
+        )  # fmt: skip
+        await workflow.sleep(0.5)
+        first.cancel()
+        with contextlib.suppress(BaseException):
+            await first  # resolved at once: TRY_CANCEL of an activity never started
+        workflow.start_activity(
+            "nobody-runs-this", task_queue="hh-nowhere", activity_id="a0",
+            start_to_close_timeout=SHORT,
+        )  # fmt: skip
+        return "done"
 
 
 @workflow.defn

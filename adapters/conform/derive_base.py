@@ -106,7 +106,11 @@ class DriverBase:
         ActivityTaskCanceled in the cancel's own batch when the activity had not started
         (handleCommandRequestCancelActivity in
         `service/history/api/respondworkflowtaskcompleted/workflow_task_completed_handler.go`),
-        so a cancel request of a pending activity without it reached a running attempt."""
+        so a cancel request of a pending activity without it reached a running attempt.
+        Unless the batch closes the run, which drops that buffered ActivityTaskCanceled
+        (FlushBufferToCurrentBatch in `service/history/historybuilder/event_store.go`):
+        then only a later schedule of the same activity id in the batch shows that the
+        cancel closed the activity at once (a running one keeps its id)."""
         a = command.attributes
         if not isinstance(a, RequestCancelActivityTaskCommandAttributes):
             return
@@ -114,13 +118,15 @@ class DriverBase:
         started = self.started_event(sid)
         if started is not None:
             self.start_final_attempt(started, 0)
-        elif (
-            self.state is not None
-            and self.state.activity(sid) is not None
-            and not any(
-                e.event_type is E.ACTIVITY_TASK_CANCELED and attrs(e).scheduled_event_id == sid
-                for e in batch
+            return
+        info = self.state.activity(sid) if self.state is not None else None
+        if info is not None and not any(
+            (e.event_type is E.ACTIVITY_TASK_CANCELED and attrs(e).scheduled_event_id == sid)
+            or (
+                e.event_type is E.ACTIVITY_TASK_SCHEDULED
+                and attrs(e).activity_id == info.activity_id
             )
+            for e in batch
         ):
             self.start_activity(sid, now)
 

@@ -85,9 +85,10 @@ class Fold:
     cancels: dict[int, Entity[CancelExternalState]] = field(default_factory=dict)
     updates: dict[int, Entity[UpdateState]] = field(default_factory=dict)
     # A user-given id reused while an entity that had it is still open: opened_by of the
-    # old entity -> (rule, event id of the reuse, message). Resolved when the old entity
-    # closes within the same flush (see `opener`), reported otherwise.
-    reuses: dict[int, tuple[str, int, str]] = field(default_factory=dict)
+    # old entity -> (rule, event id of the reuse, message, the reusing batch's
+    # WorkflowTaskCompleted id). Resolved when the old entity closes within the same
+    # flush (see `opener`), reported otherwise (`settle_reuses`).
+    reuses: dict[int, tuple[str, int, str, int]] = field(default_factory=dict)
     violations: list[Violation] = field(default_factory=list)
     # The limits the history was written under, and what their checks carry
     # (limit_rules.py): the run's memo and search attributes with the upserts merged
@@ -211,7 +212,8 @@ def opener(
                     f"entity opened at event {previous}"
                 )
                 if 0 < previous < fold.command_window:  # may have closed in flight
-                    fold.reuses[previous] = (duplicate_rule, event.event_id, message)
+                    reuse = (duplicate_rule, event.event_id, message, fold.command_window)
+                    fold.reuses[previous] = reuse
                 else:
                     fold.violate(duplicate_rule, event, message)
             in_use[label] = event.event_id
@@ -286,10 +288,32 @@ def release(names: dict[str, int], entity: Entity[S]) -> None:
 
 
 def settle_reuses(fold: Fold) -> None:
-    """Report ids reused while their old entity stayed open past the flush."""
-    for rule, event_id, message in fold.reuses.values():
-        fold.violations.append(Violation(rule, event_id, message))
+    """Report ids reused while their old entity stayed open past the flush.
+
+    One such reuse is no violation: the old entity is an activity no attempt had
+    started, whose cancel the reusing batch itself requested, in a batch that closed the
+    run. The server closes that activity at once, freeing its id, but writes its
+    ActivityTaskCanceled through the buffer (handleCommandRequestCancelActivity in
+    service/history/api/respondworkflowtaskcompleted/workflow_task_completed_handler.go),
+    and a batch that closes the run drops the buffer (FlushBufferToCurrentBatch in
+    service/history/historybuilder/event_store.go). Recorded from the dev server:
+    tests/fixtures/unseen-histories/reuse-after-cancel.json.
+    """
+    for opened_by, (rule, event_id, message, window) in fold.reuses.items():
+        if not _cancel_dropped_at_close(fold, opened_by, window):
+            fold.violations.append(Violation(rule, event_id, message))
     fold.reuses.clear()
+
+
+def _cancel_dropped_at_close(fold: Fold, opened_by: int, window: int) -> bool:
+    if not fold.close_event_id or fold.command_window != window:
+        return False  # the run is open, or it closed after the reusing batch ended
+    activity = fold.activities.get(opened_by)
+    return (
+        activity is not None
+        and not activity.started_event_id
+        and activity.cancel_requested_event_id > window
+    )
 
 
 fast_init_all(globals())  # faster constructors for this module's values (core/fastinit.py)

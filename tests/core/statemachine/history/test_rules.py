@@ -150,6 +150,57 @@ def _h10() -> History:
     return h
 
 
+def _activity_reused_after_cancel(then: E, cancel_batch_earlier: bool) -> History:
+    """A workflow task cancels activity "a0", which no attempt has started, schedules a
+    new "a0" and completes the run (`then` is WorkflowExecutionCompleted). The server
+    closes the old activity at once, with a buffered ActivityTaskCanceled that the run's
+    close drops (tests/fixtures/unseen-histories/reuse-after-cancel.json is such a
+    recording). The
+    broken forms: the batch does not close the run (the Canceled must then be in the
+    flush, before the next task is scheduled or the run is terminated), or the cancel was
+    requested by an earlier batch (then the old activity was running, and kept its id)."""
+    h = History().start()
+    wtc = h.workflow_task()
+    a = h.add(E.ACTIVITY_TASK_SCHEDULED, activity_id="a0", workflow_task_completed_event_id=wtc)
+    if cancel_batch_earlier:
+        h.add(
+            E.ACTIVITY_TASK_CANCEL_REQUESTED,
+            scheduled_event_id=a,
+            workflow_task_completed_event_id=wtc,
+        )
+    h.add(E.WORKFLOW_EXECUTION_SIGNALED, signal_name="wake")
+    wtc = h.workflow_task()
+    if not cancel_batch_earlier:
+        h.add(
+            E.ACTIVITY_TASK_CANCEL_REQUESTED,
+            scheduled_event_id=a,
+            workflow_task_completed_event_id=wtc,
+        )
+    h.add(E.ACTIVITY_TASK_SCHEDULED, activity_id="a0", workflow_task_completed_event_id=wtc)
+    if then is E.WORKFLOW_EXECUTION_COMPLETED:
+        h.complete(wtc)
+    else:
+        h.add(then, **({"attempt": 1} if then is E.WORKFLOW_TASK_SCHEDULED else {}))
+    return h
+
+
+def test_an_activity_id_may_be_reused_after_a_cancel_the_runs_close_dropped() -> None:
+    completed = _activity_reused_after_cancel(E.WORKFLOW_EXECUTION_COMPLETED, False)
+    assert _rules(completed) == []
+
+
+def _h10_reuse_run_open() -> History:
+    return _activity_reused_after_cancel(E.WORKFLOW_TASK_SCHEDULED, False)
+
+
+def _h10_reuse_closed_later() -> History:
+    return _activity_reused_after_cancel(E.WORKFLOW_EXECUTION_TERMINATED, False)
+
+
+def _h10_reuse_cancel_earlier() -> History:
+    return _activity_reused_after_cancel(E.WORKFLOW_EXECUTION_COMPLETED, True)
+
+
 def _h11() -> History:
     h = History().start()
     wtc = h.workflow_task()
@@ -267,6 +318,9 @@ BROKEN: dict[str, tuple[Callable[[], History], list[tuple[str, int]]]] = {
     "H8": (_h8, [("H8", 6)]),
     "H9": (_h9, [("H9", 6)]),
     "H10": (_h10, [("H10", 6)]),
+    "H10-reuse-run-open": (_h10_reuse_run_open, [("H10", 11)]),
+    "H10-reuse-closed-later": (_h10_reuse_closed_later, [("H10", 11)]),
+    "H10-reuse-cancel-earlier": (_h10_reuse_cancel_earlier, [("H10", 11)]),
     "H11": (_h11, [("H11", 6)]),
     "H12": (_h12, [("H12", 6)]),
     "H12-reuse-unresolved": (_h12_reuse_unresolved, [("H12", 10)]),
