@@ -13,9 +13,9 @@ on a task whose token is stale (NOT_FOUND); INVALID_ARGUMENT rejects a malformed
 request without changing anything.
 
 Tasks are the transactional outbox (docs/temporal-semantics.md#transactional-outbox):
-transfer tasks for matching and
-timer tasks for the timer queue, each carrying the keys an executor compares with
-mutable state to discard stale work (scheduled event id, attempt, stamp).
+transfer tasks for matching and timer tasks for the timer queue, each carrying the keys
+an executor compares with mutable state to discard stale work (scheduled event id,
+attempt, stamp).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from core.activity_options_request import UpdateActivityOptions as UpdateActivit
 from core.commands import Command
 from core.enums import (
     ContinueAsNewInitiator,
+    RetryState,
     StartChildWorkflowExecutionFailedCause,
     TimeoutType,
     VersioningBehavior,
@@ -41,8 +42,6 @@ from core.enums import (
 from core.fastinit import fast_init_all
 from core.nexus_request import RecordNexusOperationResult as RecordNexusOperationResult
 from core.opaque import Opaque
-
-# The replies and task tokens (core/replies.py), named here too.
 from core.replies import ActivityTaskStarted as ActivityTaskStarted
 from core.replies import ActivityTaskToken as ActivityTaskToken
 from core.replies import Error as Error
@@ -237,10 +236,12 @@ class RecordChildExecutionCompleted:
     initiated_event_id: int
     outcome: ChildOutcome
     payload: Opaque | None = None  # result, failure or details
-    # The run that closed the chain: the parent's event names it, not the run that
-    # started (RecordChildExecutionCompletedRequest.child_execution, written by
-    # service/history/api/recordchildworkflowcompleted/api.go). "": the started run.
+    # The run that closed the chain, which the parent's event names ("": the started
+    # one), and the retry state of its close event, which the parent's copies
+    # (RecordChildExecutionCompletedRequest, service/history/api/
+    # recordchildworkflowcompleted/api.go; mutable_state_impl.go).
     run_id: str = ""
+    retry_state: RetryState = RetryState.RETRY_POLICY_NOT_SET
 
 
 @dataclass(frozen=True, slots=True)
@@ -462,8 +463,8 @@ class CloseExecutionTransfer:
 
     `children` lists the still-open children with their ParentClosePolicy numbers
     (TERMINATE=1, ABANDON=2, REQUEST_CANCEL=3); `parent_outcome` is how the parent is
-    told of this close, or None when there is no parent or the chain goes on
-    (continue-as-new: the parent hears only of the chain's end).
+    told of this close (None: no parent, or the chain goes on, as the parent hears only
+    of the chain's end), with the close event's payload and retry state.
     """
 
     run_id: str
@@ -471,6 +472,7 @@ class CloseExecutionTransfer:
     parent_outcome: ChildOutcome | None = None
     payload: Opaque | None = None
     children: tuple[tuple[str, str, int], ...] = ()
+    retry_state: RetryState = RetryState.RETRY_POLICY_NOT_SET
 
 
 @dataclass(frozen=True, slots=True)
