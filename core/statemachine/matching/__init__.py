@@ -37,7 +37,9 @@ docs/temporal-semantics.md#matching (`temporal:docs/architecture/matching-servic
 
 Not modelled: rate limits, task-queue ownership and leases between matching hosts (the
 backlog here is durable by construction), versioning/build ids, priorities and fairness
-keys, queries and Nexus tasks.
+keys, queries and Nexus tasks. Of Worker Deployments only the routing rule is written
+down (`versioning.py`: which version a ramp sends a workflow to); the engine does not
+route by version.
 """
 
 from __future__ import annotations
