@@ -15,7 +15,9 @@ class RecordNexusOperationResult:
     """The handler's answer to the start ("started" with an operation token,
     "completed" with a Payload, "failed" or "canceled" with the Failure that caused it),
     or the completion the handler run's callback delivers (with the token, the links and
-    the start time of the handler run, for a Started event written first)."""
+    the start time of the handler run, for a Started event written first), or the
+    handler's answer to the caller's cancel request ("cancel_completed", or
+    "cancel_failed" with the Failure)."""
 
     scheduled_event_id: int
     request_id: str

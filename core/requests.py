@@ -20,7 +20,7 @@ mutable state to discard stale work (scheduled event id, attempt, stamp).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from enum import Enum
 
 from core.activity_options_request import ActivityOptionsInput as ActivityOptionsInput
@@ -103,6 +103,13 @@ class StartVersioning:
     declined_target_version_upgrade: Opaque | None = None
     source_version_stamp: Opaque | None = None
     inherited_build_id: str = ""
+
+    @classmethod
+    def read_back(cls, started: object) -> StartVersioning | None:
+        """What a WorkflowExecutionStarted's attributes say the start carried; None when
+        they carry nothing of it."""
+        versioning = cls(**{f.name: getattr(started, f.name) for f in fields(cls)})
+        return None if versioning == cls() else versioning
 
 
 @dataclass(frozen=True, slots=True)

@@ -333,8 +333,7 @@ class MultiCluster:
         for wf in sorted({w for s in sites for w in s.copies}):
             held = [s.copies.get(wf, WorkflowCopies()) for s in sites]
             views = [{r.run_id: r for r in copies.runs} for copies in held]
-            currents = [None if c.current is None else c.current.run_id for c in held]
-            if not inv.converged(views, currents):
+            if not inv.converged(views, [copies.current_id for copies in held]):
                 self._violate("INV-REPL-CONVERGENCE", f"{wf}: current runs differ", wf)
             for site, view in zip(sites, views, strict=True):
                 excused = self.dropped.get(wf, set())

@@ -37,6 +37,8 @@ by its TLA+ revert config. Built by bending the answers of the real core
 
 from __future__ import annotations
 
+import dataclasses
+
 from core.enums import EventType
 from core.statemachine.replication import endpoint
 from core.statemachine.replication import namespace as ns
@@ -233,15 +235,7 @@ class _CurrentByArrival(Mutant):
         runs = tuple(got.copies.run(run.run_id) for run in copies.runs) + tuple(
             run for run in got.copies.runs if run.run_id not in known
         )
-        return Received(
-            WorkflowCopies(runs),
-            got.applied,
-            got.send,
-            got.forward,
-            got.resync,
-            got.retry,
-            got.dropped,
-        )
+        return dataclasses.replace(got, copies=WorkflowCopies(runs))
 
 
 _VARIANTS: dict[str, type[Mutant]] = {

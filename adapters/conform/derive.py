@@ -39,7 +39,6 @@ from adapters.conform.requests import (
     reapplied_kinds,
     root_of,
     signal_request,
-    start_versioning,
     to_command,
     to_message,
 )
@@ -273,7 +272,7 @@ class Driver(DriverBase):
             execution_expiration=a.workflow_execution_expiration_time or 0,
             user_metadata=event.user_metadata,
             priority=a.priority,
-            versioning=start_versioning(a),
+            versioning=rq.StartVersioning.read_back(a),
         )
 
     def signal_with_start(self, i: int) -> bool:

@@ -150,21 +150,6 @@ def reapplied_kinds(
     return signals, not (after & updates) or E.WORKFLOW_EXECUTION_UPDATE_ADMITTED in batch
 
 
-def start_versioning(a: Any) -> rq.StartVersioning | None:
-    """What the start behind a WorkflowExecutionStarted carried of Worker Versioning
-    (the client's override, what a parent or the previous run passed on), read back from
-    the event; None when it carried nothing."""
-    versioning = rq.StartVersioning(
-        versioning_override=a.versioning_override,
-        inherited_pinned_version=a.inherited_pinned_version,
-        inherited_auto_upgrade_info=a.inherited_auto_upgrade_info,
-        declined_target_version_upgrade=a.declined_target_version_upgrade,
-        source_version_stamp=a.source_version_stamp,
-        inherited_build_id=a.inherited_build_id,
-    )
-    return None if versioning == rq.StartVersioning() else versioning
-
-
 def cancel_request(a: Any) -> rq.RequestCancelWorkflowExecution:
     """The request behind a WorkflowExecutionCancelRequested event."""
     sender = a.external_workflow_execution

@@ -13,6 +13,11 @@ the dev server shapes it: headers, the link to the Scheduled event, the callback
 queues it on the endpoint's target (namespace, task queue); a poll takes it; the answer
 becomes a `RecordNexusOperationResult` to the caller run.
 
+A caller's cancel request (NexusOperationCancelRequested) goes the same way as a cancel
+task (the executor's CancelationTask, executors.go executeCancelationTask), sent once the
+operation has started and only while the caller runs (the executor drops the task of a
+closed run); the handler's answer becomes the cancel request's outcome.
+
 Kept in memory only: a restart (or `--store`) loses the tasks not yet answered, and an
 operation on an endpoint with an external (URL) target is never delivered.
 """
@@ -61,6 +66,7 @@ class NexusTask:
     scheduled_event_id: int
     request_id: str
     request: nexus_pb.Request = field(default_factory=nexus_pb.Request)
+    cancel: bool = False  # a cancel task (the operation's cancel request), not a start
 
     def token(self) -> bytes:
         return TaskToken("nexus", self.namespace, query_id=self.task_id).encode()
@@ -74,6 +80,13 @@ def _scheduled(event: HistoryEvent) -> dict[str, Any] | None:
         return None
     value = attrs.value.value()
     return value if isinstance(value, dict) else None
+
+
+# the events after which a requested cancel may be sent: the request itself, or the
+# start of an operation whose cancel was requested before it started
+_CANCEL_TRIGGERS = frozenset(
+    {EventType.NEXUS_OPERATION_CANCEL_REQUESTED, EventType.NEXUS_OPERATION_STARTED}
+)
 
 
 def event_link(namespace: str, workflow_id: str, run_id: str, event_id: int) -> str:
@@ -116,6 +129,10 @@ class NexusTasks:
         self.polls: dict[tuple[str, str], deque[asyncio.Future[NexusTask | None]]] = {}
         self.outstanding: dict[int, NexusTask] = {}  # delivered, not answered
         self._ids = itertools.count(1)
+        self.cancels_sent: set[tuple[str, int]] = set()  # (caller run id, scheduled event id)
+        # each operation's header (its Scheduled event's nexusHeader), which its cancel
+        # request carries too (executors.go loadArgsForCancelation)
+        self.headers: dict[tuple[str, int], dict[str, str]] = {}
         fe.runtime.commit_listeners.append(self._on_commit)
 
     # -- dispatch -----------------------------------------------------------------------
@@ -125,11 +142,60 @@ class NexusTasks:
             for event in mutation.events:
                 attrs = _scheduled(event)
                 record = runs.get(mutation.run_id)
-                if attrs is not None and record is not None:
-                    state = record.state
+                if record is None:
+                    continue
+                state = record.state
+                if attrs is not None:
                     self._dispatch(
                         state.namespace, mutation.workflow_id, state.run_id, event, attrs
                     )
+                elif event.event_type in _CANCEL_TRIGGERS:
+                    self._dispatch_cancels(state, mutation.workflow_id)
+
+    def _dispatch_cancels(self, state: Any, workflow_id: str) -> None:
+        """A cancel task for each started operation of a running caller whose cancel was
+        requested and not sent yet (Operation.Cancel and TransitionStarted schedule it,
+        statemachine.go; the executor drops the task of a closed run)."""
+        if not state.running:
+            return
+        registry = self.fe.nexus_endpoints
+        for info in state.nexus_operations:
+            key = (state.run_id, info.scheduled_event_id)
+            if not info.cancel_requested_event_id or not info.operation_token:
+                continue
+            if key in self.cancels_sent:
+                continue
+            endpoint = registry.by_id.get(info.endpoint_id) if registry is not None else None
+            if endpoint is None or endpoint.spec.target.WhichOneof("variant") != "worker":
+                continue
+            self.cancels_sent.add(key)
+            target = endpoint.spec.target.worker
+            task = NexusTask(
+                next(self._ids),
+                target.namespace,
+                target.task_queue,
+                state.namespace,
+                workflow_id,
+                state.run_id,
+                info.scheduled_event_id,
+                info.request_id,
+                cancel=True,
+            )
+            timeout = go_duration(REQUEST_TIMEOUT)
+            out = nexus_pb.Request(endpoint=endpoint.spec.name)
+            out.header.update(self.headers.get(key, {}))
+            out.header["user-agent"] = "temporalio/server"
+            out.header["request-timeout"] = timeout
+            out.header["Request-Timeout"] = timeout
+            out.scheduled_time.CopyFrom(convert.timestamp(self.fe.now()))
+            cancel = out.cancel_operation
+            cancel.service = info.service
+            cancel.operation = info.operation
+            cancel.operation_token = info.operation_token
+            cancel.operation_id = info.operation_token
+            out.capabilities.temporal_failure_responses = True
+            task.request = out
+            self.offer(task)
 
     def _dispatch(
         self, namespace: str, workflow_id: str, run_id: str, event: HistoryEvent, a: dict[str, Any]
@@ -150,6 +216,7 @@ class NexusTasks:
             a.get("requestId", ""),
         )
         task.request = self._request(task, endpoint.spec.name, a)
+        self.headers[(run_id, event.event_id)] = dict(a.get("nexusHeader") or {})
         self.offer(task)
 
     def _request(self, task: NexusTask, endpoint: str, a: dict[str, Any]) -> nexus_pb.Request:

@@ -379,7 +379,11 @@ async def terminate_workflow_execution(
     fe.namespace(req.namespace)
     _check_first_run(fe, req)
     execution = req.workflow_execution
-    stop = rq.TerminateWorkflowExecution(req.reason, req.identity, convert.opaque(req, "details"))
+    # a user's terminate says who it was when it does not (workflow_handler.go,
+    # defaultUserTerminateReason and defaultUserTerminateIdentity)
+    reason = req.reason or "terminated by user via frontend"
+    identity = req.identity or "frontend-service"
+    stop = rq.TerminateWorkflowExecution(reason, identity, convert.opaque(req, "details"))
     await fe.call(context, req.namespace, execution.workflow_id, execution.run_id, stop)
     return ws.TerminateWorkflowExecutionResponse()
 

@@ -7,7 +7,9 @@ An answer is carried to the caller run as the outbound-queue executor records it
 the operation; a failure the handler's operation raised fails it, with that failure as
 the cause; a handler error fails it when the error is not retryable, and otherwise the
 start is tried again (after RETRY_BACKOFF here; the server backs off exponentially).
-An asynchronous start (an operation token) starts it; its completion comes later, by
+A cancel task's answer is the cancel request's outcome: acknowledged, or failed by a
+handler error that is not retryable (a retryable one is retried);
+an asynchronous start (an operation token) starts it; its completion comes later, by
 the handler run's completion callback (nexus_callbacks.py).
 """
 
@@ -81,6 +83,14 @@ async def _record(
 async def respond_nexus_task_completed(
     fe: Frontend, req: ws.RespondNexusTaskCompletedRequest, context: Context
 ) -> ws.RespondNexusTaskCompletedResponse:
+    if req.response.WhichOneof("variant") == "cancel_operation":
+        task = _task(fe, req.task_token, req.namespace)
+        if not task.cancel:
+            tasks(fe).offer(task)
+            raise errors.invalid("a cancel answer to a start")
+        ids = (task.scheduled_event_id, task.request_id)
+        await _record(fe, context, task, rq.RecordNexusOperationResult(*ids, "cancel_completed"))
+        return ws.RespondNexusTaskCompletedResponse()
     start = req.response.start_operation
     outcome = start.WhichOneof("variant")
     started = start.async_success
@@ -137,7 +147,10 @@ async def respond_nexus_task_failed(
         return ws.RespondNexusTaskFailedResponse()
     failure = convert.opaque(req, "failure")
     result = rq.RecordNexusOperationResult(
-        task.scheduled_event_id, task.request_id, "failed", failure=failure
+        task.scheduled_event_id,
+        task.request_id,
+        "cancel_failed" if task.cancel else "failed",
+        failure=failure,
     )
     await _record(fe, context, task, result)
     return ws.RespondNexusTaskFailedResponse()

@@ -7,8 +7,9 @@ capability names with their field numbers in `GetSystemInfoResponse.Capabilities
 rpc_system.get_system_info decodes these same bytes, so both paths answer alike.
 
 Only what this server does is claimed: SDKs switch features on from these flags, so a
-capability claimed but missing would break them. Schedules and Nexus are absent (of
-Nexus, only endpoints and synchronous operations are served).
+capability claimed but missing would break them. Schedules and Nexus are absent (Nexus
+endpoints and operations are served, but not operation timeouts nor standalone
+operations: docs/serve.md).
 `build_id_based_versioning` is claimed, as the dev server claims it (GetSystemInfo in
 `service/frontend/workflow_handler.go`): only then do SDK workers send their build id
 as a WorkerVersionStamp with each poll and completion (sdk-core's

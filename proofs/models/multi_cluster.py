@@ -389,12 +389,8 @@ def _by_id(copies: WorkflowCopies) -> dict[str, RunReplica]:
 
 def convergence(state: State) -> bool:
     return not drained(state) or invariants.converged(
-        [_by_id(c) for c in state.copies], [_current_id(c) for c in state.copies]
+        [_by_id(c) for c in state.copies], [c.current_id for c in state.copies]
     )
-
-
-def _current_id(copies: WorkflowCopies) -> str | None:
-    return None if copies.current is None else copies.current.run_id
 
 
 def no_lost_signal(state: State) -> bool:

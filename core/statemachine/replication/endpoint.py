@@ -68,6 +68,10 @@ class WorkflowCopies:
     def current(self) -> RunReplica | None:
         return self.runs[-1] if self.runs else None
 
+    @property
+    def current_id(self) -> str | None:
+        return self.runs[-1].run_id if self.runs else None
+
     def run(self, run_id: str) -> RunReplica:
         for run in self.runs:
             if run.run_id == run_id:

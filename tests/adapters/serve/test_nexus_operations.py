@@ -43,14 +43,13 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
-from adapters.history_compare import compare
+from tests.adapters.serve.nexus_record import differences, history
 from tests.adapters.serve.sdk import bounded, connected, eventually
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "serve" / "nexus_operations_dev.json"
 ENDPOINT = "nexus-ops-endpoint"
 QUEUE = "nexus-ops"
 # a timestamp of the run (its start plus the execution timeout), not in LEGITIMATE
-WALL_CLOCK = frozenset({"workflowExecutionExpirationTime"})
 ATTEMPTS: dict[str, int] = {}  # the handler's starts of each retried operation, by input
 
 
@@ -123,25 +122,6 @@ CASES = (
 )
 
 
-STACK_TRACE = "<a stack trace of the recording machine>"
-
-
-def _scrubbed(value: Any) -> Any:
-    """`value` with every stack trace replaced (they name the worker's file paths; the
-    comparison checks only that one is there, LEGITIMATE in adapters/history_compare.py)."""
-    if isinstance(value, dict):
-        return {k: STACK_TRACE if k == "stackTrace" else _scrubbed(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_scrubbed(v) for v in value]
-    return value
-
-
-async def _history(client: Client, workflow_id: str) -> list[Any]:
-    history = await client.get_workflow_handle(workflow_id).fetch_history()
-    events: list[Any] = _scrubbed(history.to_json_dict()["events"])
-    return events
-
-
 async def transcript(client: Client) -> dict[str, Any]:
     """Each case's result and the caller's history (protojson events)."""
     target = nexus_pb.EndpointTarget.Worker(namespace="default", task_queue=QUEUE)
@@ -168,10 +148,10 @@ async def transcript(client: Client) -> dict[str, Any]:
             )
             case = out[f"{operation}-{value}"] = {
                 "result": result,
-                "history": await _history(client, workflow_id),
+                "history": await history(client, workflow_id),
             }
             if operation == "start":
-                case["handler"] = await _history(client, f"nexus-handler-{value}")
+                case["handler"] = await history(client, f"nexus-handler-{value}")
         # an endpoint nobody registered: the caller's workflow task fails
         handle = await client.start_workflow(
             NexusCaller.run,
@@ -187,27 +167,10 @@ async def transcript(client: Client) -> dict[str, Any]:
 
         await eventually(task_failed)
         await handle.terminate("seen")
-        events = await _history(client, "nexus-nobody")
+        events = await history(client, "nexus-nobody")
         cut = next(i for i, e in enumerate(events) if e["eventType"].endswith("TASK_FAILED"))
         out["nobody"] = {"history": events[: cut + 1]}
     return out
-
-
-def differences(seen: dict[str, Any], want: dict[str, Any]) -> list[str]:
-    wrong = []
-    for case in want:
-        if case not in seen:
-            wrong.append(f"{case}: missing")
-            continue
-        if seen[case].get("result") != want[case].get("result"):
-            wrong.append(f"{case}: result {seen[case].get('result')!r}")
-        for side in ("history", "handler"):
-            if side not in want[case]:
-                continue
-            found = compare(want[case][side], seen[case].get(side, []), ignore=WALL_CLOCK)
-            if found is not None:
-                wrong.append(f"{case} {side}: {found}")
-    return wrong
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

@@ -517,8 +517,6 @@ def protocol_message(b: Batch, command: Command) -> Cause | Rejection | None:
     return None
 
 
-# RequestCancelNexusOperation is not modelled yet: it is rejected with InvalidArgument
-# (commands.py).
 HANDLERS: dict[CommandType, Handler] = {
     C.SCHEDULE_ACTIVITY_TASK: schedule_activity,
     C.REQUEST_CANCEL_ACTIVITY_TASK: request_cancel_activity,
@@ -536,4 +534,5 @@ HANDLERS: dict[CommandType, Handler] = {
     C.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION: request_cancel_external,
     C.PROTOCOL_MESSAGE: protocol_message,
     C.SCHEDULE_NEXUS_OPERATION: nexus.schedule,
+    C.REQUEST_CANCEL_NEXUS_OPERATION: nexus.request_cancel,
 }

@@ -38,8 +38,22 @@ components/nexusoperations/events.go and statemachine.go):
 - The outcome is buffered while a workflow task is in flight, and a workflow task is
   scheduled if none is pending.
 
-Not modelled yet: the caller's cancellation (RequestCancelNexusOperation) and the
-operation's timeouts.
+The caller's cancellation (components/nexusoperations/workflow/commands.go
+HandleCancelCommand; statemachine.go Operation.Cancel; executors.go
+saveCancelationResult):
+
+- RequestCancelNexusOperation names a pending operation, else the workflow task fails
+  with BAD_REQUEST_CANCEL_NEXUS_OPERATION_ATTRIBUTES; a second request for the same
+  operation fails it too. An operation whose outcome is buffered (it closed while the
+  task was in flight) may still be canceled: the event is written and nothing follows.
+- The command writes NexusOperationCancelRequested and marks the record; the host sends
+  the cancel to the handler once the operation has started (at once if it has).
+- The handler's acknowledgement writes NexusOperationCancelRequestCompleted, a
+  non-retryable failure NexusOperationCancelRequestFailed (both marked worker-may-ignore,
+  both workflow-task triggers, events.go); the operation stays pending until its own
+  outcome (for a workflow-run operation, the handler run's close, by its callback).
+
+Not modelled yet: the operation's timeouts.
 """
 
 from __future__ import annotations
@@ -78,7 +92,7 @@ BAD_ATTRIBUTES = Cause.BAD_SCHEDULE_NEXUS_OPERATION_ATTRIBUTES
 FAILED_MESSAGE = "nexus operation completed unsuccessfully"
 
 
-class NexusOperationState(Enum):
+class PendingNexusOperationState(Enum):
     """A Nexus operation in the caller's mutable state. The SDK side's machine is
     sdk-core's nexus operation state machine."""
 
@@ -92,18 +106,21 @@ class NexusInput(Enum):
     COMPLETED = "completed"
     FAILED = "failed"
     CANCELED = "canceled"
+    CANCEL_COMPLETED = "cancel_completed"  # the handler acknowledged the cancel request
+    CANCEL_FAILED = "cancel_failed"  # the handler refused it (not retryable)
 
 
-_S = NexusOperationState
+_S = PendingNexusOperationState
 _I = NexusInput
 R = fsm.Row
 _OUTCOMES = (_I.COMPLETED, _I.FAILED, _I.CANCELED)
+_CANCEL_ANSWERS = (_I.CANCEL_COMPLETED, _I.CANCEL_FAILED)
 _RECORD = {_I.COMPLETED: "record_completed", _I.FAILED: "record_failed"}
 
 TABLE = fsm.make_table(
     "nexus operation (service)",
     "INV-RESULT-AT-MOST-ONCE",
-    NexusOperationState,
+    PendingNexusOperationState,
     NexusInput,
     _S.SCHEDULED,
     [
@@ -113,6 +130,10 @@ TABLE = fsm.make_table(
             for source in (_S.SCHEDULED, _S.STARTED)
             for i in _OUTCOMES
         ),
+        # The cancel request's outcome: the operation stays started (the cancel is sent
+        # only to a started operation, statemachine.go Operation.Cancel).
+        *(R(_S.STARTED, i, _S.STARTED, handler="record_cancel_answer") for i in _CANCEL_ANSWERS),
+        *(R(_S.SCHEDULED, i, _S.SCHEDULED, handler="reject_not_found") for i in _CANCEL_ANSWERS),
         # A second answer to the start (a retried start answered twice).
         R(_S.STARTED, _I.STARTED, _S.STARTED, handler="reject_not_found"),
         # Duplicate and late answers about an operation no longer pending.
@@ -193,11 +214,78 @@ def schedule(b: Batch, command: Command) -> Cause | Rejection | None:
     return None
 
 
+CANCEL_BAD_ATTRIBUTES = Cause.BAD_REQUEST_CANCEL_NEXUS_OPERATION_ATTRIBUTES
+_TERMINAL = {
+    E.NEXUS_OPERATION_COMPLETED,
+    E.NEXUS_OPERATION_FAILED,
+    E.NEXUS_OPERATION_CANCELED,
+    E.NEXUS_OPERATION_TIMED_OUT,
+}
+
+
+def _buffered_outcome(state: MutableState, scheduled_event_id: int) -> bool:
+    """An outcome of the operation buffered while the workflow task is in flight
+    (makeNexusOperationTerminalEventFilter, commands.go)."""
+    for event in state.buffered:
+        attrs = event.attributes
+        if event.event_type in _TERMINAL and isinstance(attrs, OpaqueAttributes):
+            value = attrs.value.value()
+            if isinstance(value, dict) and value.get("scheduledEventId") == str(scheduled_event_id):
+                return True
+    return False
+
+
+def request_cancel(b: Batch, command: Command) -> Cause | Rejection | None:
+    """RequestCancelNexusOperation (commands.go HandleCancelCommand): write
+    NexusOperationCancelRequested and mark the pending record (the host sends the cancel
+    to the handler once the operation has started)."""
+    a = _attributes(command)
+    if a is None:
+        message = "empty CancelNexusOperationCommandAttributes"
+        return Rejection(CANCEL_BAD_ATTRIBUTES, message, False)
+    raw = a.get("scheduledEventId", 0)
+    scheduled_event_id = int(raw) if isinstance(raw, (int, str)) and str(raw).isdigit() else 0
+    s = b.txn.state
+    info = record_of(s, scheduled_event_id)
+    buffered = _buffered_outcome(s, scheduled_event_id)
+    if info is None and not buffered:
+        message = (
+            "requested cancelation for a non-existing or already completed operation"
+            f" with scheduled event ID of {scheduled_event_id}"
+        )
+        return Rejection(CANCEL_BAD_ATTRIBUTES, message, False)
+    if info is not None and info.cancel_requested_event_id:
+        message = (
+            "cancelation was already requested for an operation with scheduled event ID"
+            f" {scheduled_event_id}"
+        )
+        return Rejection(CANCEL_BAD_ATTRIBUTES, message, False)
+    fields: dict[str, JsonValue] = {
+        "scheduledEventId": str(scheduled_event_id),
+        "workflowTaskCompletedEventId": str(b.wtc),
+    }
+    attributes = OpaqueAttributes("nexusOperationCancelRequestedEventAttributes", Opaque.of(fields))
+    requested = b.txn.append(E.NEXUS_OPERATION_CANCEL_REQUESTED, attributes)
+    if info is not None:
+        _put_record(b.txn, dataclasses.replace(info, cancel_requested_event_id=requested))
+    return None
+
+
 # -- the handler's answers ------------------------------------------------------------
 
 
 def classify(request: RecordNexusOperationResult) -> NexusInput:
     return NexusInput(request.outcome)
+
+
+def _put_record(txn: Txn, info: NexusOperationInfo) -> None:
+    """`info` in place of the pending record of the same operation."""
+    txn.set(
+        nexus_operations=tuple(
+            info if x.scheduled_event_id == info.scheduled_event_id else x
+            for x in txn.state.nexus_operations
+        )
+    )
 
 
 def record_of(state: MutableState, scheduled_event_id: int) -> NexusOperationInfo | None:
@@ -206,13 +294,13 @@ def record_of(state: MutableState, scheduled_event_id: int) -> NexusOperationInf
     )
 
 
-def state_of(info: NexusOperationInfo | None) -> NexusOperationState:
+def state_of(info: NexusOperationInfo | None) -> PendingNexusOperationState:
     if info is None:
         return _S.CLOSED
     return _S.STARTED if info.operation_token else _S.SCHEDULED
 
 
-Row: TypeAlias = fsm.Row[NexusOperationState, NexusInput]
+Row: TypeAlias = fsm.Row[PendingNexusOperationState, NexusInput]
 
 
 def decide(txn: Txn, request: RecordNexusOperationResult) -> tuple[Row, Reply]:
@@ -244,10 +332,11 @@ def _write(
     fields: dict[str, JsonValue],
     links: Opaque | None = None,
     event_time: int | None = None,
+    worker_may_ignore: bool = False,
 ) -> None:
-    """Write (or buffer) an event, with the links and time given."""
+    """Write (or buffer) an event, with the links, time and worker-may-ignore given."""
     event_id = txn.add(event_type, OpaqueAttributes(key, Opaque.of(fields)))
-    if links is None and event_time is None:
+    if links is None and event_time is None and not worker_may_ignore:
         return
 
     def patched(event: HistoryEvent) -> HistoryEvent:
@@ -255,6 +344,7 @@ def _write(
             event,
             links=links if links is not None else event.links,
             event_time=event_time if event_time is not None else event.event_time,
+            worker_may_ignore=worker_may_ignore or event.worker_may_ignore,
         )
 
     if event_id == BUFFERED_EVENT_ID:
@@ -276,13 +366,7 @@ def _started(txn: Txn, info: NexusOperationInfo, request: RecordNexusOperationRe
     key = "nexusOperationStartedEventAttributes"
     event_time = request.start_time if request.outcome != "started" else None
     _write(txn, E.NEXUS_OPERATION_STARTED, key, fields, request.links, event_time)
-    started = dataclasses.replace(info, operation_token=token)
-    txn.set(
-        nexus_operations=tuple(
-            started if x.scheduled_event_id == info.scheduled_event_id else x
-            for x in txn.state.nexus_operations
-        )
-    )
+    _put_record(txn, dataclasses.replace(info, operation_token=token))
 
 
 def _record_started(
@@ -360,6 +444,34 @@ def _closed_unsuccessfully(
     return Ok()
 
 
+def _cancel_answer(
+    txn: Txn, info: NexusOperationInfo | None, request: RecordNexusOperationResult
+) -> Reply:
+    """NexusOperationCancelRequestCompleted or NexusOperationCancelRequestFailed
+    (executors.go saveCancelationResult, with recordCancelRequestCompletionEvents on, its
+    default): worker-may-ignore, for SDKs that predate them."""
+    if info is None:
+        raise InvalidDefinition(f"{TABLE.name}: a Closed row read the record")
+    fields: dict[str, JsonValue] = {
+        "scheduledEventId": str(info.scheduled_event_id),
+        "requestedEventId": str(info.cancel_requested_event_id),
+    }
+    if request.outcome == "cancel_failed":
+        if request.failure is not None:
+            fields["failure"] = request.failure.value()
+        event_type, key = (
+            E.NEXUS_OPERATION_CANCEL_REQUEST_FAILED,
+            "nexusOperationCancelRequestFailedEventAttributes",
+        )
+    else:
+        event_type, key = (
+            E.NEXUS_OPERATION_CANCEL_REQUEST_COMPLETED,
+            "nexusOperationCancelRequestCompletedEventAttributes",
+        )
+    _write(txn, event_type, key, fields, worker_may_ignore=True)
+    return Ok()
+
+
 HANDLERS: dict[
     str, Callable[[Txn, NexusOperationInfo | None, RecordNexusOperationResult], Reply]
 ] = {
@@ -367,5 +479,6 @@ HANDLERS: dict[
     "record_completed": _completed,
     "record_failed": _closed_unsuccessfully,
     "record_canceled": _closed_unsuccessfully,
+    "record_cancel_answer": _cancel_answer,
     "reject_not_found": lambda txn, info, request: NOT_PENDING,
 }

@@ -218,6 +218,7 @@ class NexusOperationInfo:
     operation: str
     request_id: str
     operation_token: str = ""  # set when the handler started it asynchronously
+    cancel_requested_event_id: int = 0  # its NexusOperationCancelRequested (nexus.py)
 
 
 @dataclass(frozen=True, slots=True)
