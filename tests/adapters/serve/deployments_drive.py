@@ -26,7 +26,11 @@ from typing import Any
 from temporalio import workflow
 from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 from temporalio.client import Client
-from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
+from temporalio.common import (
+    PinnedVersioningOverride,
+    VersioningBehavior,
+    WorkerDeploymentVersion,
+)
 from temporalio.service import RPCError
 from temporalio.worker import Worker, WorkerDeploymentConfig
 
@@ -121,13 +125,230 @@ async def observe(client: Client) -> dict[str, Any]:
     return {"percentage": PERCENTAGE, "runs": runs, "unknown": await _unknown(client)}
 
 
+ANSWERS = ROOT / "tests" / "fixtures" / "deployments" / "answers.json"
+
+
+@workflow.defn(name="PinWorkflow", versioning_behavior=VersioningBehavior.PINNED)
+class PinV1:
+    """Waits for signal `finish`; query `where` and the result name its build."""
+
+    def __init__(self) -> None:
+        self.done = False
+
+    @workflow.run
+    async def run(self) -> str:
+        await workflow.wait_condition(lambda: self.done)
+        return "1.0"
+
+    @workflow.signal
+    def finish(self) -> None:
+        self.done = True
+
+    @workflow.query
+    def where(self) -> str:
+        return "1.0"
+
+
+@workflow.defn(name="PinWorkflow", versioning_behavior=VersioningBehavior.PINNED)
+class PinV2:
+    """Waits for signal `finish`; query `where` and the result name its build."""
+
+    def __init__(self) -> None:
+        self.done = False
+
+    @workflow.run
+    async def run(self) -> str:
+        await workflow.wait_condition(lambda: self.done)
+        return "2.0"
+
+    @workflow.signal
+    def finish(self) -> None:
+        self.done = True
+
+    @workflow.query
+    def where(self) -> str:
+        return "2.0"
+
+
+@workflow.defn(name="UpWorkflow", versioning_behavior=VersioningBehavior.AUTO_UPGRADE)
+class UpV1:
+    """Waits for signal `finish`; query `where` and the result name its build."""
+
+    def __init__(self) -> None:
+        self.done = False
+
+    @workflow.run
+    async def run(self) -> str:
+        await workflow.wait_condition(lambda: self.done)
+        return "1.0"
+
+    @workflow.signal
+    def finish(self) -> None:
+        self.done = True
+
+    @workflow.query
+    def where(self) -> str:
+        return "1.0"
+
+
+@workflow.defn(name="UpWorkflow", versioning_behavior=VersioningBehavior.AUTO_UPGRADE)
+class UpV2:
+    """Waits for signal `finish`; query `where` and the result name its build."""
+
+    def __init__(self) -> None:
+        self.done = False
+
+    @workflow.run
+    async def run(self) -> str:
+        await workflow.wait_condition(lambda: self.done)
+        return "2.0"
+
+    @workflow.signal
+    def finish(self) -> None:
+        self.done = True
+
+    @workflow.query
+    def where(self) -> str:
+        return "2.0"
+
+
+async def _error(call: Any) -> dict[str, Any]:
+    try:
+        await call
+    except RPCError as err:
+        return {"status": err.status.name, "message": err.message}
+    return {"status": "OK"}
+
+
+def _shape(reply: ws.DescribeWorkerDeploymentResponse, name: str) -> dict[str, Any]:
+    """What a describe says, without times and with the deployment's name generic."""
+    info = reply.worker_deployment_info
+    routing = info.routing_config
+    return {
+        # by version: which poller registers first is a race
+        "versions": sorted(
+            [s.version.replace(name, "D"), s.status] for s in info.version_summaries
+        ),
+        "current": routing.current_version.replace(name, "D"),
+        "ramping": routing.ramping_version.replace(name, "D"),
+        "percentage": routing.ramping_version_percentage,
+        "revision": routing.revision_number,
+        "state": info.routing_config_update_state,
+    }
+
+
+async def answers(client: Client) -> dict[str, Any]:
+    """The registry's answers and errors, and where pinned and auto-upgrade runs, their
+    queries and a pinned override go when the current version moves from 1.0 to 2.0."""
+    name = f"answers-{uuid.uuid4()}"
+    queue = f"answers-{uuid.uuid4()}"
+    v1 = WorkerDeploymentVersion(deployment_name=name, build_id="1.0")
+    v2 = WorkerDeploymentVersion(deployment_name=name, build_id="2.0")
+    service = client.workflow_service
+    ns = client.namespace
+    seen: dict[str, Any] = {}
+
+    def current(version: str, token: bytes = b"") -> Any:
+        return service.set_worker_deployment_current_version(
+            ws.SetWorkerDeploymentCurrentVersionRequest(
+                namespace=ns, deployment_name=name, version=version, conflict_token=token
+            )
+        )
+
+    def ramp(version: str, percentage: float, token: bytes = b"") -> Any:
+        return service.set_worker_deployment_ramping_version(
+            ws.SetWorkerDeploymentRampingVersionRequest(
+                namespace=ns,
+                deployment_name=name,
+                version=version,
+                percentage=percentage,
+                conflict_token=token,
+            )
+        )
+
+    def describe() -> Any:
+        return service.describe_worker_deployment(
+            ws.DescribeWorkerDeploymentRequest(namespace=ns, deployment_name=name)
+        )
+
+    w1 = Worker(
+        client,
+        task_queue=queue,
+        workflows=[PinV1, UpV1],
+        deployment_config=WorkerDeploymentConfig(version=v1, use_worker_versioning=True),
+    )
+    w2 = Worker(
+        client,
+        task_queue=queue,
+        workflows=[PinV2, UpV2],
+        deployment_config=WorkerDeploymentConfig(version=v2, use_worker_versioning=True),
+    )
+    async with w1, w2:
+        await _visible(client, v1)
+        token = await _visible(client, v2)
+        seen["described"] = _shape(await describe(), name)
+        seen["bad token"] = await _error(current(v1.to_canonical_string(), b"xx"))
+        seen["unknown build"] = await _error(current(f"{name}.9.9"))
+        seen["ramp out of range"] = await _error(ramp(v2.to_canonical_string(), 101))
+        first = await current(v1.to_canonical_string(), token)
+        seen["first previous"] = first.previous_version
+        again = await current(v1.to_canonical_string())
+        seen["again keeps the token"] = bytes(again.conflict_token) == bytes(first.conflict_token)
+        seen["again previous"] = again.previous_version.replace(name, "D")
+        seen["old token"] = await _error(current(v2.to_canonical_string(), token))
+        seen["ramp current"] = await _error(ramp(v1.to_canonical_string(), 10))
+        ramped = await ramp(v2.to_canonical_string(), 30)
+        seen["ramped"] = _shape(await describe(), name)
+        unramped = await ramp("", 0, ramped.conflict_token)
+        seen["unramped previous"] = [
+            unramped.previous_version.replace(name, "D"),
+            unramped.previous_percentage,
+        ]
+        seen["unramped"] = _shape(await describe(), name)
+        pinned = await client.start_workflow(
+            "PinWorkflow", id=f"pin-{uuid.uuid4()}", task_queue=queue, result_type=str
+        )
+        upgrading = await client.start_workflow(
+            "UpWorkflow", id=f"up-{uuid.uuid4()}", task_queue=queue, result_type=str
+        )
+        seen["queries on 1.0"] = [await pinned.query("where"), await upgrading.query("where")]
+        await current(v2.to_canonical_string())
+        overridden = await client.start_workflow(
+            "UpWorkflow",
+            id=f"override-{uuid.uuid4()}",
+            task_queue=queue,
+            result_type=str,
+            versioning_override=PinnedVersioningOverride(v1),
+        )
+        seen["query of the pinned run after 2.0"] = await pinned.query("where")
+        for handle in (pinned, upgrading, overridden):
+            await handle.signal("finish")
+        seen["results"] = [await h.result() for h in (pinned, upgrading, overridden)]
+        info = (await overridden.describe()).raw_description.workflow_execution_info
+        seen["override versioning info"] = {
+            "behavior": info.versioning_info.behavior,
+            "version": info.versioning_info.version.replace(name, "D"),
+            "override pinned": info.versioning_info.versioning_override.HasField("pinned"),
+        }
+    generic: dict[str, Any] = json.loads(json.dumps(seen).replace(name, "D"))
+    return generic
+
+
 def main() -> None:
+    if sys.argv[2:] == ["answers"]:
+        seen = asyncio.run(_answers(sys.argv[1]))
+        print(json.dumps(seen, indent=2, sort_keys=True))
+        return
     seen = asyncio.run(_main(sys.argv[1]))
     print(json.dumps(seen, indent=2, sort_keys=True))
 
 
 async def _main(address: str) -> dict[str, Any]:
     return await observe(await Client.connect(address))
+
+
+async def _answers(address: str) -> dict[str, Any]:
+    return await answers(await Client.connect(address))
 
 
 if __name__ == "__main__":

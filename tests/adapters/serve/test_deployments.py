@@ -1,11 +1,13 @@
-"""Worker Deployments: the ramp's routing rule against the dev server's.
+"""Worker Deployments: the routing rule, the registry and routing as the dev server's.
 
-`tmodel serve` does not serve Worker Deployments yet (DescribeWorkerDeployment and the
-other deployment RPCs answer UNIMPLEMENTED; docs/serve.md, Worker Deployments). What is
-modelled so far is matching's routing rule, core/statemachine/matching/versioning.py:
-which version a ramp sends a workflow to, by the FarmHash of its workflow id. The
-fixture tests/fixtures/deployments/ramp.json is the dev server's choice for 24 workflow
-ids at a 50% ramp (recorded by deployments_drive.py); the slow test records it again.
+Matching's routing rule, core/statemachine/matching/versioning.py, sends a ramp's
+workflows by the FarmHash of their ids; core/statemachine/matching/run_versioning.py
+reads a run's versioning from its history; `tmodel serve` keeps the deployments
+(adapters/serve/deployments.py, rpc_deployments.py) and routes tasks by version. The
+fixtures are the dev server's (recorded by deployments_drive.py): ramp.json, where 24
+workflow ids went at a 50% ramp; answers.json, the registry's answers and errors and
+where pinned, auto-upgrade and overridden runs and their queries went. The served
+tests replay both scenarios against `tmodel serve`; the slow tests record them again.
 """
 
 from __future__ import annotations
@@ -16,7 +18,20 @@ import struct
 
 import pytest
 
+from core.enums import VersioningBehavior
 from core.errors import BadInput
+from core.events import (
+    HistoryEvent,
+    WorkflowExecutionStartedEventAttributes,
+    WorkflowTaskCompletedEventAttributes,
+)
+from core.opaque import JsonValue, Opaque
+from core.statemachine.matching.run_versioning import (
+    RunVersioning,
+    run_versioning,
+    sticky_refused,
+    task_version,
+)
 from core.statemachine.matching.versioning import (
     DeploymentVersion,
     RoutingConfig,
@@ -24,7 +39,14 @@ from core.statemachine.matching.versioning import (
     ramp_threshold,
     target_version,
 )
-from tests.adapters.serve.deployments_drive import PERCENTAGE, RAMP, WORKFLOW_IDS, observe
+from tests.adapters.serve.deployments_drive import (
+    ANSWERS,
+    PERCENTAGE,
+    RAMP,
+    WORKFLOW_IDS,
+    answers,
+    observe,
+)
 from tests.adapters.serve.sdk import connected
 
 V1 = DeploymentVersion("d", "1.0")
@@ -102,3 +124,110 @@ def test_the_recorded_ramp_is_the_dev_servers(dev_address: str) -> None:
         return await observe(await connected(dev_address))
 
     assert asyncio.run(run()) == _recorded()
+
+
+def test_served_ramp_sends_each_workflow_where_the_dev_server_did(address: str) -> None:
+    async def run() -> dict[str, object]:
+        return await observe(await connected(address))
+
+    assert asyncio.run(run()) == _recorded()
+
+
+def _answers() -> dict[str, object]:
+    recorded: dict[str, object] = json.loads(ANSWERS.read_text(encoding="utf-8"))
+    return recorded
+
+
+def test_served_registry_and_routing_answer_as_the_dev_server(address: str) -> None:
+    async def run() -> dict[str, object]:
+        return await answers(await connected(address))
+
+    seen = asyncio.run(run())
+    recorded = _answers()
+    assert seen == recorded
+    # the recording tells routing apart: the pinned run stayed on 1.0 and the
+    # auto-upgrade one moved to 2.0, and the override pinned a run 2.0 would have had
+    assert recorded["results"] == ["1.0", "2.0", "1.0"]
+
+
+@pytest.mark.slow
+def test_the_recorded_answers_are_the_dev_servers(dev_address: str) -> None:
+    async def run() -> dict[str, object]:
+        return await answers(await connected(dev_address))
+
+    assert asyncio.run(run()) == _answers()
+
+
+def _version(v: DeploymentVersion) -> Opaque:
+    return Opaque.of({"buildId": v.build_id, "deploymentName": v.deployment_name})
+
+
+def _started(**fields: object) -> HistoryEvent:
+    attributes = WorkflowExecutionStartedEventAttributes(**fields)  # type: ignore[arg-type]
+    return HistoryEvent(1, attributes.EVENT_TYPE, attributes)
+
+
+def _completed(event_id: int, behavior: VersioningBehavior, v: DeploymentVersion) -> HistoryEvent:
+    attributes = WorkflowTaskCompletedEventAttributes(
+        versioning_behavior=behavior, deployment_version=_version(v)
+    )
+    return HistoryEvent(event_id, attributes.EVENT_TYPE, attributes)
+
+
+def test_the_last_completion_sets_a_runs_versioning() -> None:
+    assert run_versioning([_started()]) == RunVersioning()
+    events = [_started(), _completed(4, VersioningBehavior.PINNED, V1)]
+    assert run_versioning(events).pinned == V1
+    events.append(_completed(8, VersioningBehavior.AUTO_UPGRADE, V2))
+    assert run_versioning(events) == RunVersioning(VersioningBehavior.AUTO_UPGRADE, V2)
+
+
+def test_an_override_wins_over_the_completions() -> None:
+    pinned = Opaque.of(
+        {
+            "pinned": {
+                "behavior": "PINNED_OVERRIDE_BEHAVIOR_PINNED",
+                "version": {"deploymentName": "d", "buildId": "1.0"},
+            }
+        }
+    )
+    older = Opaque.of({"behavior": "VERSIONING_BEHAVIOR_PINNED", "pinnedVersion": "d.1.0"})
+    upgrade = Opaque.of({"autoUpgrade": True})
+    done = _completed(4, VersioningBehavior.AUTO_UPGRADE, V2)
+    for override in (pinned, older):
+        assert run_versioning([_started(versioning_override=override), done]).pinned == V1
+    run = run_versioning([_started(versioning_override=upgrade), done])
+    assert run.behavior is VersioningBehavior.AUTO_UPGRADE and run.pinned is None
+
+
+def test_an_inherited_version_routes_the_first_task() -> None:
+    routing = RoutingConfig(V1, V2, 0.0)
+    inherited = run_versioning([_started(inherited_pinned_version=_version(V2))])
+    assert task_version(inherited, routing, "w") == V2
+    info: dict[str, JsonValue] = {
+        "sourceDeploymentVersion": {"deploymentName": "d", "buildId": "1.0"}
+    }
+    upgrade = run_versioning([_started(inherited_auto_upgrade_info=Opaque.of(info))])
+    assert task_version(upgrade, routing, "w") == V1
+    ramping: dict[str, JsonValue] = {
+        **info,
+        "continueAsNewInitialVersioningBehavior": (
+            "CONTINUE_AS_NEW_VERSIONING_BEHAVIOR_USE_RAMPING_VERSION"
+        ),
+    }
+    on_ramp = run_versioning([_started(inherited_auto_upgrade_info=Opaque.of(ramping))])
+    assert task_version(on_ramp, routing, "w") == V2
+    # the first completion ends the inheritance
+    done = [
+        _started(inherited_pinned_version=_version(V2)),
+        _completed(4, VersioningBehavior.AUTO_UPGRADE, V1),
+    ]
+    assert task_version(run_versioning(done), RoutingConfig(V1), "w") == V1
+
+
+def test_a_sticky_task_is_refused_only_when_an_unpinned_runs_target_moved() -> None:
+    moved = RoutingConfig(V2)
+    assert sticky_refused(RunVersioning(VersioningBehavior.AUTO_UPGRADE, V1), moved, "w")
+    assert not sticky_refused(RunVersioning(VersioningBehavior.AUTO_UPGRADE, V2), moved, "w")
+    assert not sticky_refused(RunVersioning(VersioningBehavior.PINNED, V1), moved, "w")
+    assert not sticky_refused(RunVersioning(), moved, "w")  # never ran on a version
