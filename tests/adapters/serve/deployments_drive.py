@@ -220,6 +220,19 @@ async def _error(call: Any) -> dict[str, Any]:
     return {"status": "OK"}
 
 
+async def _polls_both(client: Client, version: WorkerDeploymentVersion) -> None:
+    """Wait until `version` has its two task queues."""
+    request = ws.DescribeWorkerDeploymentVersionRequest(namespace=client.namespace)
+    request.deployment_version.deployment_name = version.deployment_name
+    request.deployment_version.build_id = version.build_id
+    for _ in range(200):
+        reply = await client.workflow_service.describe_worker_deployment_version(request)
+        if len(reply.version_task_queues) == 2:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{version} never polled both queues")
+
+
 def _shape(reply: ws.DescribeWorkerDeploymentResponse, name: str) -> dict[str, Any]:
     """What a describe says, without times and with the deployment's name generic."""
     info = reply.worker_deployment_info
@@ -283,8 +296,23 @@ async def answers(client: Client) -> dict[str, Any]:
         workflows=[PinV2, UpV2],
         deployment_config=WorkerDeploymentConfig(version=v2, use_worker_versioning=True),
     )
-    async with w1, w2:
+    # workers that cache nothing poll no sticky queue: a query of their run goes to
+    # the normal queue, where matching routes it by the run's version
+    uncached = [
+        Worker(
+            client,
+            task_queue=f"{queue}-uncached",
+            workflows=[wf],
+            deployment_config=WorkerDeploymentConfig(version=v, use_worker_versioning=True),
+            max_cached_workflows=0,
+        )
+        for v, wf in ((v1, PinV1), (v2, PinV2))
+    ]
+    async with w1, w2, uncached[0], uncached[1]:
         await _visible(client, v1)
+        await _visible(client, v2)
+        for version in (v1, v2):  # both queues in both versions before 2.0 is made current
+            await _polls_both(client, version)
         token = await _visible(client, v2)
         seen["described"] = _shape(await describe(), name)
         seen["bad token"] = await _error(current(v1.to_canonical_string(), b"xx"))
@@ -312,6 +340,10 @@ async def answers(client: Client) -> dict[str, Any]:
             "UpWorkflow", id=f"up-{uuid.uuid4()}", task_queue=queue, result_type=str
         )
         seen["queries on 1.0"] = [await pinned.query("where"), await upgrading.query("where")]
+        unsticky = await client.start_workflow(
+            "PinWorkflow", id=f"unsticky-{uuid.uuid4()}", task_queue=f"{queue}-uncached"
+        )
+        await unsticky.query("where")  # it has run its first task (on 1.0)
         await current(v2.to_canonical_string())
         overridden = await client.start_workflow(
             "UpWorkflow",
@@ -321,6 +353,12 @@ async def answers(client: Client) -> dict[str, Any]:
             versioning_override=PinnedVersioningOverride(v1),
         )
         seen["query of the pinned run after 2.0"] = await pinned.query("where")
+        try:
+            where = await asyncio.wait_for(unsticky.query("where"), 20)
+        except TimeoutError:
+            where = "no answer"
+        seen["query of the uncached pinned run after 2.0"] = where
+        await unsticky.terminate()
         for handle in (pinned, upgrading, overridden):
             await handle.signal("finish")
         seen["results"] = [await h.result() for h in (pinned, upgrading, overridden)]
