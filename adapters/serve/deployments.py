@@ -174,6 +174,12 @@ class Deployments:
             raise not_found_deployment(name)
         return deployment
 
+    def polls(self, namespace: str, queue: str, version: DeploymentVersion) -> bool:
+        """Has `version` registered task queue `queue` (of either type)?"""
+        deployment = self.by_name.get((namespace, version.deployment_name))
+        known = deployment.versions.get(version.build_id) if deployment is not None else None
+        return known is not None and any(name == queue for name, _ in known.queues)
+
     def routing_of_queue(self, namespace: str, queue: str) -> RoutingConfig | None:
         """The routing config of the deployment the queue is in (None: in none)."""
         name = self.queue_deployment.get((namespace, queue))
@@ -309,6 +315,15 @@ class Deployments:
             return queue
         run = self.run_of(runtime, namespace, task.workflow_id, task.run_id)
         version = task_version(run, routing, task.workflow_id)
+        if (
+            queue.task_type is m.TaskKind.ACTIVITY
+            and version is not None
+            and version == run.pinned
+            and not self.polls(namespace, queue.name, version)
+        ):
+            # an activity of a pinned run on a queue its version does not poll is routed
+            # as the queue's own (`isIndependentPinnedActivity`, getPhysicalQueuesForAdd)
+            version = task_version(RunVersioning(), routing, task.workflow_id)
         if version is None:
             return queue
         return task_queue(

@@ -18,6 +18,7 @@ import struct
 
 import pytest
 
+from adapters.serve.deployments import Deployments, physical_queue
 from core.enums import VersioningBehavior
 from core.errors import BadInput
 from core.events import (
@@ -26,6 +27,7 @@ from core.events import (
     WorkflowTaskCompletedEventAttributes,
 )
 from core.opaque import JsonValue, Opaque
+from core.statemachine import matching as m
 from core.statemachine.matching.run_versioning import (
     RunVersioning,
     run_versioning,
@@ -39,6 +41,7 @@ from core.statemachine.matching.versioning import (
     ramp_threshold,
     target_version,
 )
+from sim.nodes.base import task_queue
 from tests.adapters.serve.deployments_drive import (
     ANSWERS,
     PERCENTAGE,
@@ -231,3 +234,30 @@ def test_a_sticky_task_is_refused_only_when_an_unpinned_runs_target_moved() -> N
     assert not sticky_refused(RunVersioning(VersioningBehavior.AUTO_UPGRADE, V2), moved, "w")
     assert not sticky_refused(RunVersioning(VersioningBehavior.PINNED, V1), moved, "w")
     assert not sticky_refused(RunVersioning(), moved, "w")  # never ran on a version
+
+
+class _Runs:
+    """A runtime's `record` for Deployments.route: one run's events."""
+
+    def __init__(self, events: list[HistoryEvent]) -> None:
+        self.events = events
+
+    def record(self, namespace: str, workflow_id: str, run_id: str = "") -> _Runs:
+        return self
+
+
+def test_a_pinned_runs_activity_on_a_queue_its_version_does_not_poll_goes_by_that_queue() -> None:
+    registry = Deployments(lambda: 1)
+    other = DeploymentVersion("other", "7")
+    registry.note_poller("default", V1, "workflows", 1)
+    registry.note_poller("default", other, "activities", 2)
+    registry.set_current("default", "other", "7", b"", "")
+    runtime = _Runs([_started(), _completed(4, VersioningBehavior.PINNED, V1)])
+
+    def routed(queue: str, kind: m.TaskKind) -> str | None:
+        task = m.MatchingTask("default", "w", "r", 5, 1, kind)
+        out = registry.route(runtime, task_queue(queue, kind, namespace="default"), task)
+        return out.name if out is not None else None
+
+    assert routed("workflows", m.TaskKind.WORKFLOW) == physical_queue("workflows", V1)
+    assert routed("activities", m.TaskKind.ACTIVITY) == physical_queue("activities", other)
