@@ -39,6 +39,7 @@ from core.statemachine.matching.versioning import DeploymentVersion, RoutingConf
 from sim.nodes.base import task_queue
 
 from . import convert, errors
+from .limits import POLLER_TTL
 
 UNVERSIONED = "__unversioned__"  # worker_versioning.UnversionedVersionId
 SYSTEM_PREFIX = "/_sys/"
@@ -97,6 +98,7 @@ class Version:
     first_activation: int = 0
     last_current: int = 0
     last_deactivation: int = 0
+    last_polled: int = 0
 
 
 @dataclass
@@ -166,6 +168,7 @@ class Deployments:
         if known is None:
             known = deployment.versions[version.build_id] = Version(version.build_id, now)
         known.queues.setdefault((queue, kind), None)
+        known.last_polled = now
         self.queue_deployment[(namespace, queue)] = version.deployment_name
 
     def get(self, namespace: str, name: str) -> Deployment:
@@ -261,6 +264,46 @@ class Deployments:
         deployment.token = self.token()
         deployment.last_modifier = identity
         return deployment, previous, before
+
+    # -- deletes (workflow.go validateDeleteVersion, version_workflow.go) -------------
+    def delete_version(self, namespace: str, name: str, build_id: str, skip_drainage: bool) -> None:
+        """Forget a version that is neither current nor ramping, not draining (unless
+        `skip_drainage`) and not polled lately; an unknown build is no error."""
+        deployment = self.by_name.get((namespace, name))
+        if deployment is None:  # the deployment's system workflow is not found
+            raise errors.not_found(
+                f"workflow not found for ID: temporal-sys-worker-deployment:{name}"
+            )
+        version = deployment.versions.get(build_id)
+        if version is None:
+            return
+        shown = f"{name}:{build_id}"  # WorkerDeploymentVersionToStringV32
+        if build_id in (deployment.current, deployment.ramping):
+            raise errors.failed_precondition(
+                f"version '{shown}' cannot be deleted since it is current or ramping"
+            )
+        if not skip_drainage and version.first_activation:
+            raise errors.failed_precondition(
+                f"version '{shown}' cannot be deleted since it is draining"
+            )
+        if version.last_polled > self.now() - POLLER_TTL:  # matching's poller history
+            raise errors.failed_precondition(
+                f"version '{shown}' cannot be deleted since it has active pollers"
+            )
+        del deployment.versions[build_id]
+        polled = {queue for v in deployment.versions.values() for queue, _ in v.queues}
+        for queue, _ in version.queues:
+            if queue not in polled and self.queue_deployment.get((namespace, queue)) == name:
+                del self.queue_deployment[(namespace, queue)]
+
+    def delete_deployment(self, namespace: str, name: str) -> None:
+        """Forget a deployment that has no versions; an unknown one is no error."""
+        deployment = self.by_name.get((namespace, name))
+        if deployment is None:
+            return
+        if deployment.versions:
+            raise errors.failed_precondition("deployment has versions, can't be deleted")
+        del self.by_name[(namespace, name)]
 
     # -- routing ------------------------------------------------------------------------
     def install(self, runtime: Any) -> None:

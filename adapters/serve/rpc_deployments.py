@@ -1,11 +1,11 @@
 """Worker Deployments' RPCs: DescribeWorkerDeployment, ListWorkerDeployments,
-SetWorkerDeploymentCurrentVersion, SetWorkerDeploymentRampingVersion and
-DescribeWorkerDeploymentVersion, over the registry in deployments.py
+SetWorkerDeploymentCurrentVersion, SetWorkerDeploymentRampingVersion,
+DescribeWorkerDeploymentVersion, DeleteWorkerDeploymentVersion and
+DeleteWorkerDeployment, over the registry in deployments.py
 (service/frontend/workflow_handler.go, service/worker/workerdeployment/client.go and
 workflow.go). Answers and errors are the dev server's (deployments_drive.py records
-them). DeleteWorkerDeployment, DeleteWorkerDeploymentVersion,
-UpdateWorkerDeploymentVersionMetadata and SetWorkerDeploymentManager are not served
-(UNIMPLEMENTED).
+them). UpdateWorkerDeploymentVersionMetadata and SetWorkerDeploymentManager are not
+served (UNIMPLEMENTED).
 """
 
 from __future__ import annotations
@@ -206,3 +206,23 @@ async def describe_worker_deployment_version(
         info.task_queue_infos.add(name=queue, type=_QUEUE_TYPE[kind])
         out.version_task_queues.add(name=queue, type=_QUEUE_TYPE[kind])
     return out
+
+
+async def delete_worker_deployment_version(
+    fe: Frontend, req: ws.DeleteWorkerDeploymentVersionRequest, context: Context
+) -> ws.DeleteWorkerDeploymentVersionResponse:
+    fe.namespace(req.namespace)
+    given = req.deployment_version
+    name, build_id = given.deployment_name, given.build_id
+    if not name and req.version:
+        name, _, build_id = req.version.partition(".")
+    fe.deployments.delete_version(req.namespace, name, build_id, req.skip_drainage)
+    return ws.DeleteWorkerDeploymentVersionResponse()
+
+
+async def delete_worker_deployment(
+    fe: Frontend, req: ws.DeleteWorkerDeploymentRequest, context: Context
+) -> ws.DeleteWorkerDeploymentResponse:
+    fe.namespace(req.namespace)
+    fe.deployments.delete_deployment(req.namespace, req.deployment_name)
+    return ws.DeleteWorkerDeploymentResponse()

@@ -220,6 +220,37 @@ async def _error(call: Any) -> dict[str, Any]:
     return {"status": "OK"}
 
 
+async def _deletes(
+    client: Client, name: str, v1: WorkerDeploymentVersion, v2: WorkerDeploymentVersion
+) -> dict[str, Any]:
+    """DeleteWorkerDeploymentVersion and DeleteWorkerDeployment refused: 2.0 is current,
+    1.0 draining and polled, the deployment has versions; and unknown names."""
+    service = client.workflow_service
+
+    def version(deployment: str, build_id: str, skip: bool = False) -> Any:
+        request = ws.DeleteWorkerDeploymentVersionRequest(
+            namespace=client.namespace, skip_drainage=skip
+        )
+        request.deployment_version.deployment_name = deployment
+        request.deployment_version.build_id = build_id
+        return service.delete_worker_deployment_version(request)
+
+    def deployment(deployment: str) -> Any:
+        return service.delete_worker_deployment(
+            ws.DeleteWorkerDeploymentRequest(namespace=client.namespace, deployment_name=deployment)
+        )
+
+    return {
+        "current": await _error(version(name, v2.build_id)),
+        "draining": await _error(version(name, v1.build_id)),
+        "polled": await _error(version(name, v1.build_id, skip=True)),
+        "unknown build": await _error(version(name, "9.9")),
+        "unknown deployment's version": await _error(version("no-such-deployment", "1.0")),
+        "deployment with versions": await _error(deployment(name)),
+        "unknown deployment": await _error(deployment("no-such-deployment")),
+    }
+
+
 async def _polls_both(client: Client, version: WorkerDeploymentVersion) -> None:
     """Wait until `version` has its two task queues."""
     request = ws.DescribeWorkerDeploymentVersionRequest(namespace=client.namespace)
@@ -359,6 +390,7 @@ async def answers(client: Client) -> dict[str, Any]:
             where = "no answer"
         seen["query of the uncached pinned run after 2.0"] = where
         await unsticky.terminate()
+        seen["deletes"] = await _deletes(client, name, v1, v2)
         for handle in (pinned, upgrading, overridden):
             await handle.signal("finish")
         seen["results"] = [await h.result() for h in (pinned, upgrading, overridden)]

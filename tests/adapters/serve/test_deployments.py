@@ -19,6 +19,8 @@ import struct
 import pytest
 
 from adapters.serve.deployments import Deployments, physical_queue
+from adapters.serve.errors import ServiceError
+from adapters.serve.limits import POLLER_TTL
 from core.enums import VersioningBehavior
 from core.errors import BadInput
 from core.events import (
@@ -261,3 +263,23 @@ def test_a_pinned_runs_activity_on_a_queue_its_version_does_not_poll_goes_by_tha
 
     assert routed("workflows", m.TaskKind.WORKFLOW) == physical_queue("workflows", V1)
     assert routed("activities", m.TaskKind.ACTIVITY) == physical_queue("activities", other)
+
+
+def test_a_version_unpolled_for_five_minutes_may_be_deleted() -> None:
+    clock = [0]
+    registry = Deployments(lambda: clock[0])
+    registry.note_poller("default", V1, "q", 1)
+    registry.note_poller("default", V2, "q", 1)
+    registry.set_current("default", "d", "2.0", b"", "")
+    with pytest.raises(ServiceError, match="active pollers"):
+        registry.delete_version("default", "d", "1.0", False)
+    clock[0] = POLLER_TTL  # the last poll is exactly five minutes old: gone from history
+    registry.delete_version("default", "d", "1.0", False)
+    assert list(registry.by_name[("default", "d")].versions) == ["2.0"]
+    assert registry.routing_of_queue("default", "q") == RoutingConfig(V2)
+    registry.set_current("default", "d", "", b"", "")
+    clock[0] = 2 * POLLER_TTL
+    registry.delete_version("default", "d", "2.0", True)  # draining, skipped
+    assert registry.routing_of_queue("default", "q") is None  # the queue left the deployment
+    registry.delete_deployment("default", "d")
+    assert not registry.by_name
