@@ -343,8 +343,8 @@ class Deployments:
 
     def route(self, runtime: Any, queue: m.TaskQueue, task: m.MatchingTask) -> m.TaskQueue | None:
         """The queue a pushed task goes to; None to refuse a sticky task."""
-        if queue.name.startswith(SYSTEM_PREFIX):
-            return queue  # routed already (a respooled or re-read task)
+        if not self.queue_deployment or queue.name.startswith(SYSTEM_PREFIX):
+            return queue  # no deployments, or routed already (a respooled or re-read task)
         namespace = task.namespace
         if queue.kind is m.QueueKind.STICKY:
             state = runtime.state(namespace, task.workflow_id, task.run_id)
