@@ -19,8 +19,9 @@ the same threshold in `service/matching/version_rule_helpers.go`):
 - The server draws the threshold at random for an empty workflow id; every task the
   model routes has one, so an empty id is refused here rather than drawn.
 
-This is the routing rule only: `tmodel serve` does not yet keep deployments or route
-tasks by version (docs/serve.md, Worker Deployments).
+This is the routing rule; run_versioning.py reads a run's versioning from its history
+and picks its task's version with it, and `tmodel serve` keeps the deployments and
+routes tasks so (adapters/serve/deployments.py; docs/serve.md, Worker Deployments).
 """
 
 from __future__ import annotations
