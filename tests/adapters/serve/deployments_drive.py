@@ -1,4 +1,5 @@
-"""Which version of a Worker Deployment a ramp sends each workflow to, on a server.
+"""Worker Deployments on a server: where a ramp sends each workflow, and the registry's
+answers (`answers`).
 
 Two workers of one deployment (builds 1.0 and 2.0) poll one task queue with
 `use_worker_versioning`; 1.0 is made the current version and 2.0 ramps at 50%. An
@@ -13,6 +14,15 @@ Run as a script against a server, it prints the observation as JSON;
 CLI 1.9.1, server 1.32.0):
 
     python -m tests.adapters.serve.deployments_drive HOST:PORT
+
+`answers` (run with a second argument, `answers`) drives the registry: its describes,
+its errors (conflict tokens, unknown builds, ramping the current version, a bad
+percentage, refused deletes), and where pinned, auto-upgrade and override-pinned runs
+and their queries (sticky, and through the normal queue) go when the current version
+moves from 1.0 to 2.0; `tests/fixtures/deployments/answers.json` was recorded so from
+the same dev server:
+
+    python -m tests.adapters.serve.deployments_drive HOST:PORT answers
 """
 
 from __future__ import annotations
