@@ -100,6 +100,14 @@ NAMESPACE_RPCS: dict[str, int] = {
     "PollNexusTaskQueue": WRITE,
     "RespondNexusTaskCompleted": WRITE,
     "RespondNexusTaskFailed": WRITE,
+    # Worker Deployments (rpc_deployments.py)
+    "DescribeWorkerDeployment": READ,
+    "ListWorkerDeployments": READ,
+    "DescribeWorkerDeploymentVersion": READ,
+    "SetWorkerDeploymentCurrentVersion": WRITE,
+    "SetWorkerDeploymentRampingVersion": WRITE,
+    "DeleteWorkerDeploymentVersion": WRITE,
+    "DeleteWorkerDeployment": WRITE,
     # OperatorService
     "AddSearchAttributes": ADMIN,
     "RemoveSearchAttributes": ADMIN,

@@ -25,6 +25,7 @@ from sim.persistence import RunRecord
 
 from . import errors
 from .auth import Authorizer
+from .deployments import Deployments
 from .errors import ServiceError
 from .limits import Concurrency, PollerHistory
 from .runtime import DeadlineExceeded, Runtime
@@ -104,6 +105,7 @@ class Frontend:
         self.concurrency = Concurrency()  # long-running calls in flight (limits.py)
         self.nexus_endpoints: Registry | None = None  # OperatorService's (rpc_nexus_endpoints.py)
         self.nexus_tasks: NexusTasks | None = None  # the Nexus task queues (nexus_tasks.py)
+        self.deployments = Deployments(self.now)  # Worker Deployments (deployments.py)
 
     # -- ids --------------------------------------------------------------------------
     def new_id(self) -> str:

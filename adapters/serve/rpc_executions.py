@@ -112,7 +112,15 @@ def start_request(fe: Frontend, req: Any, run_id: str) -> rq.StartWorkflowExecut
         namespace_id=fe.namespace(req.namespace).id,
         retention=fe.namespace(req.namespace).retention_ns,
         completion_callbacks=_callbacks(req),
+        versioning=_versioning(req),
     )
+
+
+def _versioning(req: Any) -> rq.StartVersioning | None:
+    """The client's versioning override, which the Started event keeps (deployments.py
+    routes the run by it)."""
+    override = convert.opaque(req, "versioning_override")
+    return rq.StartVersioning(versioning_override=override) if override is not None else None
 
 
 def _callbacks(req: Any) -> Opaque | None:

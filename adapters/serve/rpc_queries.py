@@ -159,8 +159,11 @@ async def query_workflow(
         sticky = bool(state.sticky_queue) and state.running
         if sticky and fe.runtime.has_poller(req.namespace, state.sticky_queue, True):
             queries.enqueue(query, state.sticky_queue, True)
-        else:
-            queries.enqueue(query, state.task_queue, False)
+        else:  # by version where the queue is in a Worker Deployment (deployments.py)
+            queue = fe.deployments.query_queue(
+                fe.runtime, req.namespace, run.workflow_id, state.run_id, state.task_queue
+            )
+            queries.enqueue(query, queue, False)
         deadline = fe.deadline(context)
         loop = asyncio.get_running_loop()
         timeout = None if deadline is None else max(0.0, deadline - loop.time())

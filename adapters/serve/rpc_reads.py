@@ -31,6 +31,7 @@ from core.statemachine.history.service.state import MutableState
 from sim.persistence import RunRecord
 
 from . import convert, errors, tokens, visibility
+from .deployments import fill_versioning_info
 from .frontend import Frontend
 from .rpc_activity_ops import fill_options
 
@@ -173,6 +174,7 @@ async def describe_workflow_execution(
     if state.most_recent_worker_version is not None:  # present even when empty
         shown.most_recent_worker_version_stamp.SetInParent()
         convert.fill(shown.most_recent_worker_version_stamp, state.most_recent_worker_version)
+    fill_versioning_info(run.events, shown.versioning_info)  # Worker Deployments
     config = out.execution_config
     config.task_queue.CopyFrom(_task_queue(state.task_queue))
     config.default_workflow_task_timeout.CopyFrom(convert.duration(state.workflow_task_timeout))

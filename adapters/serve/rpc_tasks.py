@@ -39,6 +39,7 @@ from core.statemachine import matching as m
 from sim.nodes.base import StartedActivityTask, StartedWorkflowTask
 
 from . import convert, errors
+from .deployments import physical_queue, versioned
 from .frontend import Frontend
 from .rpc_executions import set_types
 from .rpc_interact import record_rejections
@@ -60,6 +61,16 @@ def _note_poller(fe: Frontend, namespace: str, queue: str, task_type: int, ident
     fe.pollers.note((namespace, queue, task_type), identity, fe.now())
 
 
+def _polled_queue(fe: Frontend, req: Any, task_type: int) -> str:
+    """The queue a poll waits on: a versioned poller's version's own queue, after it
+    registers its version (deployments.py)."""
+    version = versioned(req)
+    if version is None or req.task_queue.kind == tq_enums.TASK_QUEUE_KIND_STICKY:
+        return str(req.task_queue.name)
+    fe.deployments.note_poller(req.namespace, version, req.task_queue.name, task_type)
+    return physical_queue(req.task_queue.name, version)
+
+
 # -- workflow tasks --------------------------------------------------------------------
 
 
@@ -71,13 +82,14 @@ async def poll_workflow_task_queue(
         raise errors.invalid(TASK_QUEUE_NOT_SET)
     sticky = req.task_queue.kind == tq_enums.TASK_QUEUE_KIND_STICKY
     _note_poller(fe, req.namespace, req.task_queue.name, 1, req.identity)
-    query = fe.queries.take(req.namespace, req.task_queue.name, sticky)
+    queue = _polled_queue(fe, req, 1)
+    query = fe.queries.take(req.namespace, queue, sticky)
     if query is not None:
         response: ws.PollWorkflowTaskQueueResponse = fe.queries.task(query)
         return response
     answer = await fe.runtime.poll(
         req.namespace,
-        req.task_queue.name,
+        queue,
         m.TaskKind.WORKFLOW,
         sticky,
         fe.deadline(context),
@@ -339,7 +351,7 @@ async def poll_activity_task_queue(
     _note_poller(fe, req.namespace, req.task_queue.name, 2, req.identity)
     answer = await fe.runtime.poll(
         req.namespace,
-        req.task_queue.name,
+        _polled_queue(fe, req, 2),
         m.TaskKind.ACTIVITY,
         False,
         fe.deadline(context),

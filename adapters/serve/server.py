@@ -36,6 +36,7 @@ from . import (
     report,
     rpc_activity_ops,
     rpc_batch,
+    rpc_deployments,
     rpc_executions,
     rpc_interact,
     rpc_nexus_endpoints,
@@ -67,6 +68,7 @@ __all__ = ["Server", "StoreError", "report"]
 WORKFLOW_HANDLERS: tuple[Any, ...] = (
     rpc_activity_ops,
     rpc_batch,
+    rpc_deployments,
     rpc_executions,
     rpc_interact,
     rpc_nexus_tasks,
@@ -216,6 +218,7 @@ class Server:
         self.frontend.auth = auth
         self.frontend.queries = Queries(self.frontend)
         self.frontend.nexus_tasks = NexusTasks(self.frontend)
+        self.frontend.deployments.install(self.runtime)  # tasks routed by version
         self.nexus_callbacks = NexusCallbacks(self.frontend)  # async operations' completions
         try:
             self.frontend.archive = FileArchive(archive) if archive is not None else None

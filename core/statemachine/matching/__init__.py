@@ -37,7 +37,11 @@ docs/temporal-semantics.md#matching (`temporal:docs/architecture/matching-servic
 
 Not modelled: rate limits, task-queue ownership and leases between matching hosts (the
 backlog here is durable by construction), versioning/build ids, priorities and fairness
-keys, queries and Nexus tasks.
+keys, queries and Nexus tasks. Of Worker Deployments the routing rules are written
+down (`versioning.py`: which version a ramp sends a workflow to; `run_versioning.py`:
+a run's versioning from its history, and which version its task goes to); the engine
+does not route by version: `tmodel serve` names each version's queue apart and
+routes a pushed task to it (adapters/serve/deployments.py).
 """
 
 from __future__ import annotations

@@ -1,0 +1,228 @@
+"""Worker Deployments' RPCs: DescribeWorkerDeployment, ListWorkerDeployments,
+SetWorkerDeploymentCurrentVersion, SetWorkerDeploymentRampingVersion,
+DescribeWorkerDeploymentVersion, DeleteWorkerDeploymentVersion and
+DeleteWorkerDeployment, over the registry in deployments.py
+(service/frontend/workflow_handler.go, service/worker/workerdeployment/client.go and
+workflow.go). Answers and errors are the dev server's (deployments_drive.py records
+them). UpdateWorkerDeploymentVersionMetadata and SetWorkerDeploymentManager are not
+served (UNIMPLEMENTED).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+from temporalio.api.deployment.v1 import message_pb2 as deployment_pb
+from temporalio.api.enums.v1 import deployment_pb2 as deployment_enums
+from temporalio.api.enums.v1 import task_queue_pb2 as tq_enums
+from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
+
+from . import convert, errors
+from .deployments import UNVERSIONED, Deployment, Version, canonical
+from .frontend import Frontend
+
+Context = grpc.aio.ServicerContext[Any, Any]
+Summary = deployment_pb.WorkerDeploymentInfo.WorkerDeploymentVersionSummary
+_STATUS = deployment_enums.WorkerDeploymentVersionStatus
+_QUEUE_TYPE = {1: tq_enums.TASK_QUEUE_TYPE_WORKFLOW, 2: tq_enums.TASK_QUEUE_TYPE_ACTIVITY}
+
+
+def _time(target: Any, name: str, ns: int) -> None:
+    if ns:
+        getattr(target, name).CopyFrom(convert.timestamp(ns))
+
+
+def _deployment_version(
+    d: Deployment, build_id: str, out: deployment_pb.WorkerDeploymentVersion
+) -> None:
+    out.deployment_name, out.build_id = d.name, build_id
+
+
+def _status(d: Deployment, v: Version) -> deployment_enums.WorkerDeploymentVersionStatus.ValueType:
+    if v.build_id == d.current:
+        return _STATUS.WORKER_DEPLOYMENT_VERSION_STATUS_CURRENT
+    if v.build_id == d.ramping:
+        return _STATUS.WORKER_DEPLOYMENT_VERSION_STATUS_RAMPING
+    if v.first_activation:  # was current or ramping: draining (drained is not tracked)
+        return _STATUS.WORKER_DEPLOYMENT_VERSION_STATUS_DRAINING
+    return _STATUS.WORKER_DEPLOYMENT_VERSION_STATUS_INACTIVE
+
+
+def _summary(d: Deployment, v: Version) -> Summary:
+    out = Summary(version=canonical(d.version(v.build_id)), status=_status(d, v))
+    _deployment_version(d, v.build_id, out.deployment_version)
+    _time(out, "create_time", v.create_time)
+    if out.status == _STATUS.WORKER_DEPLOYMENT_VERSION_STATUS_DRAINING:
+        out.drainage_status = deployment_enums.VERSION_DRAINAGE_STATUS_DRAINING
+        out.drainage_info.status = deployment_enums.VERSION_DRAINAGE_STATUS_DRAINING
+    _time(out, "current_since_time", v.current_since)
+    _time(out, "ramping_since_time", v.ramping_since)
+    _time(out, "routing_update_time", v.routing_update)
+    _time(out, "first_activation_time", v.first_activation)
+    _time(out, "last_current_time", v.last_current)
+    _time(out, "last_deactivation_time", v.last_deactivation)
+    return out
+
+
+def _routing(d: Deployment, out: deployment_pb.RoutingConfig) -> None:
+    out.current_version = canonical(d.version(d.current))
+    if d.current:
+        _deployment_version(d, d.current, out.current_deployment_version)
+    if d.ramping:
+        out.ramping_version = canonical(d.version(d.ramping))
+        _deployment_version(d, d.ramping, out.ramping_deployment_version)
+        out.ramping_version_percentage = d.percentage
+    _time(out, "current_version_changed_time", d.current_changed)
+    _time(out, "ramping_version_changed_time", d.ramping_changed)
+    _time(out, "ramping_version_percentage_changed_time", d.percentage_changed)
+    out.revision_number = d.revision
+
+
+def _newest_first(d: Deployment) -> list[Version]:
+    """Versions by create time, the latest first (client.go DescribeWorkerDeployment)."""
+    return sorted(d.versions.values(), key=lambda v: v.create_time, reverse=True)
+
+
+async def describe_worker_deployment(
+    fe: Frontend, req: ws.DescribeWorkerDeploymentRequest, context: Context
+) -> ws.DescribeWorkerDeploymentResponse:
+    fe.namespace(req.namespace)
+    d = fe.deployments.get(req.namespace, req.deployment_name)
+    out = ws.DescribeWorkerDeploymentResponse(conflict_token=d.token)
+    info = out.worker_deployment_info
+    info.name = d.name
+    info.version_summaries.extend(_summary(d, v) for v in _newest_first(d))
+    _time(info, "create_time", d.create_time)
+    _routing(d, info.routing_config)
+    info.last_modifier_identity = d.last_modifier
+    # routing changes take effect at once here: the update is always complete
+    info.routing_config_update_state = tq_enums.ROUTING_CONFIG_UPDATE_STATE_COMPLETED
+    return out
+
+
+async def list_worker_deployments(
+    fe: Frontend, req: ws.ListWorkerDeploymentsRequest, context: Context
+) -> ws.ListWorkerDeploymentsResponse:
+    fe.namespace(req.namespace)
+    out = ws.ListWorkerDeploymentsResponse()
+    for (namespace, _), d in sorted(fe.deployments.by_name.items()):
+        if namespace != req.namespace:
+            continue
+        row = out.worker_deployments.add(name=d.name)
+        _time(row, "create_time", d.create_time)
+        _routing(d, row.routing_config)
+        versions = _newest_first(d)
+        if versions:
+            row.latest_version_summary.CopyFrom(_summary(d, versions[0]))
+        if d.current:
+            row.current_version_summary.CopyFrom(_summary(d, d.versions[d.current]))
+        if d.ramping:
+            row.ramping_version_summary.CopyFrom(_summary(d, d.versions[d.ramping]))
+    return out
+
+
+def _build_id(d: Deployment, version: str, build_id: str) -> str:
+    """The build id a Set request names ("": unversioned), by `build_id` or by the
+    older `version` string "deployment.build"."""
+    if build_id:
+        return build_id
+    if version in ("", UNVERSIONED):
+        return ""
+    name, dot, build = version.partition(".")
+    if not dot or name != d.name or not build:
+        raise errors.invalid(f"invalid version string {version!r}")
+    return build
+
+
+async def set_worker_deployment_current_version(
+    fe: Frontend, req: ws.SetWorkerDeploymentCurrentVersionRequest, context: Context
+) -> ws.SetWorkerDeploymentCurrentVersionResponse:
+    fe.namespace(req.namespace)
+    d = fe.deployments.get(req.namespace, req.deployment_name)
+    build_id = _build_id(d, req.version, req.build_id)
+    d, previous = fe.deployments.set_current(
+        req.namespace, req.deployment_name, build_id, req.conflict_token, req.identity
+    )
+    out = ws.SetWorkerDeploymentCurrentVersionResponse(
+        conflict_token=d.token, previous_version=canonical(d.version(previous))
+    )
+    if previous:
+        _deployment_version(d, previous, out.previous_deployment_version)
+    return out
+
+
+async def set_worker_deployment_ramping_version(
+    fe: Frontend, req: ws.SetWorkerDeploymentRampingVersionRequest, context: Context
+) -> ws.SetWorkerDeploymentRampingVersionResponse:
+    fe.namespace(req.namespace)
+    if not 0 <= req.percentage <= 100:  # workflow_handler.go validateVersionRampPercentage
+        raise errors.invalid("Percentage must be between 0 and 100 (inclusive)")
+    d = fe.deployments.get(req.namespace, req.deployment_name)
+    build_id = _build_id(d, req.version, req.build_id)
+    d, previous, before = fe.deployments.set_ramping(
+        req.namespace,
+        req.deployment_name,
+        build_id,
+        req.percentage,
+        req.conflict_token,
+        req.identity,
+    )
+    out = ws.SetWorkerDeploymentRampingVersionResponse(conflict_token=d.token)
+    if previous:
+        out.previous_version = canonical(d.version(previous))
+        _deployment_version(d, previous, out.previous_deployment_version)
+        out.previous_percentage = before
+    return out
+
+
+async def describe_worker_deployment_version(
+    fe: Frontend, req: ws.DescribeWorkerDeploymentVersionRequest, context: Context
+) -> ws.DescribeWorkerDeploymentVersionResponse:
+    fe.namespace(req.namespace)
+    given = req.deployment_version
+    name, build_id = given.deployment_name, given.build_id
+    if not name and req.version:
+        name, _, build_id = req.version.partition(".")
+    d = fe.deployments.by_name.get((req.namespace, name))
+    v = d.versions.get(build_id) if d is not None else None
+    if d is None or v is None:
+        raise errors.not_found("Worker Deployment Version not found")
+    out = ws.DescribeWorkerDeploymentVersionResponse()
+    info = out.worker_deployment_version_info
+    info.version = canonical(d.version(build_id))
+    info.status = _status(d, v)
+    _deployment_version(d, build_id, info.deployment_version)
+    _time(info, "create_time", v.create_time)
+    _time(info, "routing_changed_time", v.routing_update)
+    _time(info, "current_since_time", v.current_since)
+    _time(info, "ramping_since_time", v.ramping_since)
+    _time(info, "first_activation_time", v.first_activation)
+    _time(info, "last_current_time", v.last_current)
+    _time(info, "last_deactivation_time", v.last_deactivation)
+    if build_id == d.ramping:
+        info.ramp_percentage = d.percentage
+    for queue, kind in v.queues:
+        info.task_queue_infos.add(name=queue, type=_QUEUE_TYPE[kind])
+        out.version_task_queues.add(name=queue, type=_QUEUE_TYPE[kind])
+    return out
+
+
+async def delete_worker_deployment_version(
+    fe: Frontend, req: ws.DeleteWorkerDeploymentVersionRequest, context: Context
+) -> ws.DeleteWorkerDeploymentVersionResponse:
+    fe.namespace(req.namespace)
+    given = req.deployment_version
+    name, build_id = given.deployment_name, given.build_id
+    if not name and req.version:
+        name, _, build_id = req.version.partition(".")
+    fe.deployments.delete_version(req.namespace, name, build_id, req.skip_drainage)
+    return ws.DeleteWorkerDeploymentVersionResponse()
+
+
+async def delete_worker_deployment(
+    fe: Frontend, req: ws.DeleteWorkerDeploymentRequest, context: Context
+) -> ws.DeleteWorkerDeploymentResponse:
+    fe.namespace(req.namespace)
+    fe.deployments.delete_deployment(req.namespace, req.deployment_name)
+    return ws.DeleteWorkerDeploymentResponse()
