@@ -13,9 +13,8 @@ on a task whose token is stale (NOT_FOUND); INVALID_ARGUMENT rejects a malformed
 request without changing anything.
 
 Tasks are the transactional outbox (docs/temporal-semantics.md#transactional-outbox):
-transfer tasks for matching and
-timer tasks for the timer queue, each carrying the keys an executor compares with
-mutable state to discard stale work (scheduled event id, attempt, stamp).
+transfer tasks for matching and timer tasks for the timer queue, each carrying the keys
+an executor compares with mutable state to discard stale work (scheduled id, attempt).
 """
 
 from __future__ import annotations
@@ -39,6 +38,7 @@ from core.enums import (
     WorkflowTaskFailedCause,
 )
 from core.fastinit import fast_init_all
+from core.nexus_request import AttachToRun as AttachToRun
 from core.nexus_request import RecordNexusOperationResult as RecordNexusOperationResult
 from core.opaque import Opaque
 
@@ -161,6 +161,7 @@ class StartWorkflowExecution:
     # Callbacks to call when the run closes (a workflow started by a Nexus operation:
     # the caller's completion), as the start request gives them.
     completion_callbacks: Opaque | None = None
+    links: Opaque | None = None  # the Started event's links (temporal.api.common.v1.Link)
     # Update-with-start: the update admitted in the start's own transaction, so the new
     # run's first workflow task carries it (`workflowLeaseCallback` in
     # service/history/api/multioperation/api.go applies it while the run is created).
@@ -180,6 +181,7 @@ class SignalWorkflowExecution:
     input: Opaque | None = None
     identity: str = ""
     header: Opaque | None = None
+    links: Opaque | None = None  # the Signaled event's links (temporal.api.common.v1.Link)
     # Set when another workflow sent it (SignalExternalWorkflowExecution).
     external_workflow_id: str = ""
     external_run_id: str = ""
@@ -587,6 +589,7 @@ Request = (
     | RecordChildExecutionCompleted
     | RecordExternalResult
     | RecordNexusOperationResult
+    | AttachToRun
     | ResetStickyTaskQueue
     | PauseActivity
     | UnpauseActivity

@@ -67,7 +67,7 @@ from typing import TYPE_CHECKING, TypeAlias
 from core.commands import Command
 from core.enums import EventType, WorkflowTaskFailedCause
 from core.errors import InvalidDefinition
-from core.events import HistoryEvent, OpaqueAttributes
+from core.events import OpaqueAttributes
 from core.opaque import JsonValue, Opaque
 from core.requests import Ok, RecordNexusOperationResult, Reply
 from core.statemachine import fsm
@@ -75,7 +75,6 @@ from core.statemachine.history.service.child_events import NOT_PENDING, apply_re
 from core.statemachine.history.service.enforce import Rejection
 from core.statemachine.history.service.ids import new_run_id
 from core.statemachine.history.service.state import (
-    BUFFERED_EVENT_ID,
     MutableState,
     NexusOperationInfo,
 )
@@ -336,22 +335,7 @@ def _write(
 ) -> None:
     """Write (or buffer) an event, with the links, time and worker-may-ignore given."""
     event_id = txn.add(event_type, OpaqueAttributes(key, Opaque.of(fields)))
-    if links is None and event_time is None and not worker_may_ignore:
-        return
-
-    def patched(event: HistoryEvent) -> HistoryEvent:
-        return dataclasses.replace(
-            event,
-            links=links if links is not None else event.links,
-            event_time=event_time if event_time is not None else event.event_time,
-            worker_may_ignore=worker_may_ignore or event.worker_may_ignore,
-        )
-
-    if event_id == BUFFERED_EVENT_ID:
-        buffered = txn.state.buffered
-        txn.set(buffered=(*buffered[:-1], patched(buffered[-1])))
-    else:
-        txn.events[-1] = patched(txn.events[-1])
+    txn.mark(event_id, links=links, event_time=event_time, worker_may_ignore=worker_may_ignore)
 
 
 def _started(txn: Txn, info: NexusOperationInfo, request: RecordNexusOperationResult) -> None:
