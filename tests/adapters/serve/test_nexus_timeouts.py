@@ -73,7 +73,13 @@ class TimeoutCaller:
         client = workflow.create_nexus_client(endpoint=endpoint, service=Slow)
         given = {k: timedelta(seconds=v) for k, v in timeouts.items()}
         try:
-            result: str = await client.execute_operation(Slow.wait, value, **given)
+            result: str = await client.execute_operation(
+                Slow.wait,
+                value,
+                schedule_to_close_timeout=given.get("schedule_to_close_timeout"),
+                schedule_to_start_timeout=given.get("schedule_to_start_timeout"),
+                start_to_close_timeout=given.get("start_to_close_timeout"),
+            )
             return result
         except Exception as error:  # what the caller saw, as its result
             cause = error.__cause__
