@@ -358,8 +358,10 @@ class NexusTasks:
         before the caller's deadline)."""
         key = (namespace, queue)
         pending = self.queues.get(key)
-        if pending:
-            return self._deliver(pending.popleft())
+        while pending:
+            queued = pending.popleft()
+            if self._live(queued):
+                return self._deliver(queued)
         loop = asyncio.get_running_loop()
         limit = loop.time() + LONG_POLL_LIMIT
         if deadline is not None:
@@ -377,6 +379,19 @@ class NexusTasks:
             future.cancel()
             raise
         return self._deliver(task) if task is not None else None
+
+    def _live(self, task: NexusTask) -> bool:
+        """Is the task's operation still pending in a running caller? A task of one that
+        closed meanwhile (a timeout, the caller's close) is dropped, as the server's
+        executor drops an invocation its operation no longer wants (the tasks' Validate,
+        components/nexusoperations/tasks.go)."""
+        record = self.fe.runtime.persistence.runs.get(task.run_id)
+        if record is None or not record.state.running:
+            return False
+        return any(
+            x.scheduled_event_id == task.scheduled_event_id and x.request_id == task.request_id
+            for x in record.state.nexus_operations
+        )
 
     def take(self, task_id: int) -> NexusTask | None:
         """The delivered task an answer names (None: unknown, answered or expired)."""

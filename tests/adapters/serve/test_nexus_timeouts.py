@@ -3,8 +3,10 @@ renamed, adapters/history_compare.py) with the real dev server's caller historie
 recorded in tests/fixtures/serve/nexus_timeouts_dev.json by the same scenario; the slow
 test checks the record against a dev server.
 
-Cases: an operation on an endpoint whose task queue no worker polls, with a
-schedule-to-close timeout, and with a schedule-to-start timeout; a workflow-run
+Cases (and, after them, a poll of the unpolled queue, which gets no task: a timed-out
+operation's start is dropped with it): an operation on an endpoint whose task queue no
+worker polls, with a schedule-to-close timeout, and with a schedule-to-start timeout; a
+workflow-run
 operation whose handler workflow never closes, with a schedule-to-close timeout, and
 with a start-to-close timeout. Each ends in NexusOperationTimedOut, whose failure is the
 server's "nexus operation completed unsuccessfully" caused by "operation timed out"
@@ -32,7 +34,10 @@ import pytest_asyncio
 from temporalio import nexus, workflow
 from temporalio.api.nexus.v1 import message_pb2 as nexus_pb
 from temporalio.api.operatorservice.v1 import request_response_pb2 as ops
+from temporalio.api.taskqueue.v1 import message_pb2 as tq_pb
+from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
 from tests.adapters.serve.nexus_record import differences, history
@@ -41,6 +46,7 @@ from tests.adapters.serve.sdk import bounded, connected
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "serve" / "nexus_timeouts_dev.json"
 ENDPOINT = "nexus-timeouts-endpoint"
 UNPOLLED = "nexus-timeouts-unpolled"  # an endpoint whose queue no worker polls
+NOBODY = "nexus-timeouts-nobody"  # its queue
 QUEUE = "nexus-timeouts"
 
 
@@ -109,7 +115,7 @@ async def _endpoint(client: Client, name: str, queue: str) -> None:
 async def transcript(client: Client) -> dict[str, Any]:
     """Each case's result and the caller's history."""
     await _endpoint(client, ENDPOINT, QUEUE)
-    await _endpoint(client, UNPOLLED, "nexus-timeouts-nobody")
+    await _endpoint(client, UNPOLLED, NOBODY)
     out: dict[str, Any] = {}
     async with Worker(
         client,
@@ -146,6 +152,23 @@ async def client(address: str) -> AsyncIterator[Client]:
 async def test_operations_time_out_as_on_the_dev_server(client: Client) -> None:
     seen = await transcript(client)
     assert differences(seen, json.loads(FIXTURE.read_text())) == []
+    assert await unpolled_tasks(client) == 0
+
+
+async def unpolled_tasks(client: Client) -> int:
+    """How many tasks a poll of the unpolled endpoint's queue gets, after its operations
+    timed out: none, their starts are dropped with them."""
+    poll = ws.PollNexusTaskQueueRequest(
+        namespace="default", identity="late", task_queue=tq_pb.TaskQueue(name=NOBODY)
+    )
+    try:
+        got = await client.workflow_service.poll_nexus_task_queue(
+            poll, timeout=timedelta(seconds=3)
+        )
+    except RPCError as error:  # a long poll may end at its deadline
+        assert error.status is RPCStatusCode.DEADLINE_EXCEEDED
+        return 0
+    return 1 if got.task_token else 0
 
 
 @pytest.mark.slow
@@ -153,7 +176,11 @@ def test_the_record_is_what_the_dev_server_writes(dev_address: str) -> None:
     async def record() -> dict[str, Any]:
         return await transcript(await connected(dev_address))
 
+    async def late_poll() -> int:
+        return await unpolled_tasks(await connected(dev_address))
+
     assert differences(asyncio.run(record()), json.loads(FIXTURE.read_text())) == []
+    assert asyncio.run(late_poll()) == 0
 
 
 if __name__ == "__main__":
