@@ -14,7 +14,8 @@ request without changing anything.
 
 Tasks are the transactional outbox (docs/temporal-semantics.md#transactional-outbox):
 transfer tasks for matching and timer tasks for the timer queue, each carrying the keys
-an executor compares with mutable state to discard stale work (scheduled id, attempt).
+an executor compares with mutable state to discard stale work (scheduled event id,
+attempt, stamp).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from core.activity_options_request import UpdateActivityOptions as UpdateActivit
 from core.commands import Command
 from core.enums import (
     ContinueAsNewInitiator,
+    RetryState,
     StartChildWorkflowExecutionFailedCause,
     TimeoutType,
     VersioningBehavior,
@@ -41,8 +43,6 @@ from core.fastinit import fast_init_all
 from core.nexus_request import AttachToRun as AttachToRun
 from core.nexus_request import RecordNexusOperationResult as RecordNexusOperationResult
 from core.opaque import Opaque
-
-# The replies and task tokens (core/replies.py), named here too.
 from core.replies import ActivityTaskStarted as ActivityTaskStarted
 from core.replies import ActivityTaskToken as ActivityTaskToken
 from core.replies import Error as Error
@@ -54,6 +54,9 @@ from core.replies import TaskDiscarded as TaskDiscarded
 from core.replies import WorkflowReset as WorkflowReset
 from core.replies import WorkflowTaskStarted as WorkflowTaskStarted
 from core.replies import WorkflowTaskToken as WorkflowTaskToken
+from core.update_request import UpdateMessage as UpdateMessage
+from core.update_request import UpdateMessageKind as UpdateMessageKind
+from core.update_request import UpdateWorkflowExecution as UpdateWorkflowExecution
 
 # --- values a request carries ---------------------------------------------------------
 
@@ -239,10 +242,12 @@ class RecordChildExecutionCompleted:
     initiated_event_id: int
     outcome: ChildOutcome
     payload: Opaque | None = None  # result, failure or details
-    # The run that closed the chain: the parent's event names it, not the run that
-    # started (RecordChildExecutionCompletedRequest.child_execution, written by
-    # service/history/api/recordchildworkflowcompleted/api.go). "": the started run.
+    # The run that closed the chain, which the parent's event names ("": the started
+    # one), and the retry state of its close event, which the parent's copies
+    # (RecordChildExecutionCompletedRequest, service/history/api/
+    # recordchildworkflowcompleted/api.go; mutable_state_impl.go).
     run_id: str = ""
+    retry_state: RetryState = RetryState.RETRY_POLICY_NOT_SET
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,40 +315,6 @@ class RecordWorkflowTaskStarted:
     # history size so far, which the host knows from persistence.
     worker_version: Opaque | None = None
     history_size_bytes: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class UpdateWorkflowExecution:
-    """A client's update: admitted in memory until a workflow task accepts or rejects it.
-
-    `request` is the update request as history records it on acceptance (meta, input).
-    """
-
-    update_id: str
-    request: Opaque | None = None
-
-
-class UpdateMessageKind(Enum):
-    ACCEPT = "Acceptance"
-    REJECT = "Rejection"
-    RESPOND = "Response"
-
-
-@dataclass(frozen=True, slots=True)
-class UpdateMessage:
-    """A protocol message in a workflow task completion (temporal/api/update/v1)."""
-
-    message_id: str
-    update_id: str
-    kind: UpdateMessageKind
-    outcome: Opaque | None = None
-    # An acceptance's accepted_request_sequencing_event_id, as the worker sends it (the
-    # server copies it into UpdateAccepted: `onAcceptanceMsg`,
-    # service/history/workflow/update/update.go). A worker echoes the sequencing id of
-    # the request message the server sent it, or, for an update the server sent as an
-    # UpdateAdmitted event (a reset reapplies it so), that event's id. 0: the id of the
-    # server's message, which a worker echoes (the task's Scheduled event here).
-    sequencing_event_id: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -464,8 +435,8 @@ class CloseExecutionTransfer:
 
     `children` lists the still-open children with their ParentClosePolicy numbers
     (TERMINATE=1, ABANDON=2, REQUEST_CANCEL=3); `parent_outcome` is how the parent is
-    told of this close, or None when there is no parent or the chain goes on
-    (continue-as-new: the parent hears only of the chain's end).
+    told of this close (None: no parent, or the chain goes on, as the parent hears only
+    of the chain's end), with the close event's payload and retry state.
     """
 
     run_id: str
@@ -473,6 +444,7 @@ class CloseExecutionTransfer:
     parent_outcome: ChildOutcome | None = None
     payload: Opaque | None = None
     children: tuple[tuple[str, str, int], ...] = ()
+    retry_state: RetryState = RetryState.RETRY_POLICY_NOT_SET
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,15 +61,18 @@ from unseen_workflows_more import (
     CancelIgnored,
     CanWithSignals,
     ChildCancelEarly,
+    ChildRetryStates,
     Delayed,
     ExecTimeoutPending,
     HeaderInterceptor,
     HeadersEverywhere,
+    KidThat,
     OperatedActivities,
     ResetMe,
     Resettable,
     ReuseAfterCancel,
     SignalMe,
+    StuckTask,
     VAuto,
     VChild,
     Versioned,
@@ -102,6 +105,9 @@ WORKFLOWS = [
     CancelIgnored,
     Delayed,
     OperatedActivities,
+    ChildRetryStates,
+    KidThat,
+    StuckTask,
 ]
 QUEUE = "hh-q"
 
@@ -482,9 +488,26 @@ async def old(r: Recorder) -> None:
         await r.dump(f"{name}-sdk.child", f"hh-{name}-sdk-c")
 
 
+async def tails(r: Recorder) -> None:
+    """child-retry-states, stuck-task (read while its third attempt is pending)."""
+    h = await r.start(ChildRetryStates.run, id="hh-child-retry-states")
+    await r.run("child-retry-states", h)
+    await r.dump("child-retry-states", h.id)
+    h = await r.start(StuckTask.run, id="hh-stuck-task")
+    for _ in range(100):  # until the third attempt has started (a transient task)
+        events = (await h.fetch_history()).events
+        last = events[-1].workflow_task_scheduled_event_attributes.attempt
+        if len(events) > 1 and events[-2].workflow_task_scheduled_event_attributes.attempt >= 3:
+            break
+        await asyncio.sleep(0.1 if last < 3 else 0.02)
+    await r.dump("stuck-task", h.id)
+    await h.terminate("recorded")
+
+
 SCENARIOS: dict[str, Callable[[Recorder], Awaitable[None]]] = {
     "simple": simple,
     "tasks": tasks,
+    "tails": tails,
     "clients": clients,
     "headers": headers,
     "resets": resets,

@@ -13,6 +13,7 @@ from typing import Any, NoReturn
 from temporalio import workflow
 from temporalio.api.common.v1 import Payload
 from temporalio.common import RetryPolicy, VersioningBehavior
+from temporalio.exceptions import ApplicationError, ChildWorkflowError
 from temporalio.worker import (
     ContinueAsNewInput,
     Interceptor,
@@ -189,6 +190,49 @@ class ReuseAfterCancel:
             start_to_close_timeout=SHORT,
         )  # fmt: skip
         return "done"
+
+
+@workflow.defn
+class KidThat:
+    """A child that fails for good or sleeps past its timeout (child-retry-states)."""
+
+    @workflow.run
+    async def run(self, fails: bool) -> str:
+        if fails:
+            raise ApplicationError("the kid failed")
+        await workflow.sleep(10)
+        return "slept"
+
+
+@workflow.defn
+class ChildRetryStates:
+    """child-retry-states: a child whose retries run out and one that outlives its
+    execution timeout; the parent's close events copy each child's retry state."""
+
+    @workflow.run
+    async def run(self) -> str:
+        me = workflow.info().workflow_id
+        policy = RetryPolicy(maximum_attempts=2, initial_interval=timedelta(milliseconds=100))
+        with contextlib.suppress(ChildWorkflowError):
+            await workflow.execute_child_workflow(
+                KidThat.run, True, id=f"{me}-fails", retry_policy=policy
+            )
+        one_second = timedelta(seconds=1)
+        with contextlib.suppress(ChildWorkflowError):
+            await workflow.execute_child_workflow(
+                KidThat.run, False, id=f"{me}-late", execution_timeout=one_second
+            )
+        return "done"
+
+
+@workflow.defn
+class StuckTask:
+    """stuck-task: every workflow task fails (a bug in the workflow code), so the run's
+    task is retried as a transient task; the history is read while it is pending."""
+
+    @workflow.run
+    async def run(self) -> str:
+        raise RuntimeError("a bug in the workflow code")
 
 
 @workflow.defn

@@ -50,13 +50,14 @@ from core.commands import (
 from core.enums import (
     CommandType,
     EventType,
+    RetryState,
     TaskQueueKind,
     WorkflowTaskFailedCause,
 )
 from core.event_sets import COMMAND_EVENT_TYPES
 from core.events import HistoryEvent
 from core.statemachine.history.service import handle as service
-from core.statemachine.history.service import reset_points
+from core.statemachine.history.service import reset_points, workflow_task
 from core.statemachine.history.service.outbound import HISTORY_SERVICE
 from core.statemachine.history.service.reset import (
     ResetOutcome,
@@ -184,8 +185,9 @@ class Driver(DriverBase):
             outcome = _CHILD_OUTCOMES[t]
             payload = getattr(a, "result", None) or getattr(a, "failure", None)
             run_id = a.workflow_execution.run_id if a.workflow_execution else ""
+            retry_state = getattr(a, "retry_state", RetryState.RETRY_POLICY_NOT_SET)
             report = rq.RecordChildExecutionCompleted(
-                a.initiated_event_id, outcome, payload, run_id
+                a.initiated_event_id, outcome, payload, run_id, retry_state
             )
             self.send(report, now)
         elif t is E.START_CHILD_WORKFLOW_EXECUTION_FAILED:
@@ -321,6 +323,16 @@ class Driver(DriverBase):
             self.poll(i, now)
             self.send(rq.RespondWorkflowTaskFailed(self.token()), now)
         self.poll(i, now)
+
+    def read_suffix(self) -> list[HistoryEvent]:
+        """What a history read by an SDK's client appends to a running run's history:
+        the Scheduled and Started events of its transient or speculative workflow task
+        (`workflow_task.transient_events`). A recorded history that goes on past the
+        events the model wrote must end with them; one exported by the CLI or the UI,
+        which the server does not give them, ends without."""
+        if self.state is None or len(self.real) <= len(self.written):
+            return []
+        return list(workflow_task.transient_events(self.state, read=True))
 
     def poll(self, i: int, now: int) -> None:
         assert self.state is not None

@@ -24,6 +24,7 @@ from temporalio.api.taskqueue.v1 import message_pb2 as tq_pb
 from temporalio.api.workflow.v1 import message_pb2 as workflow_pb
 from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 
+from core.statemachine.history.service import workflow_task
 from core.statemachine.history.service.activity_ops import options_of
 from core.statemachine.history.service.execution import reset_points_json, run_expiry
 from core.statemachine.history.service.state import MutableState
@@ -288,11 +289,25 @@ async def get_workflow_execution_history(
         )
     size = min(req.maximum_page_size or DEFAULT_PAGE, MAX_PAGE)
     chunk = run.events[start : start + size]
-    out.history.events.extend(fe.runtime.history_protos(run.state.run_id, chunk))
     after = start + len(chunk)
+    if chunk and after == len(run.events) and _takes_unwritten_events(context):
+        chunk = [*chunk, *workflow_task.transient_events(run.state, read=True)]
+    out.history.events.extend(fe.runtime.history_protos(run.state.run_id, chunk))
     if after < len(run.events) or (long_poll and run.state.running):
         out.next_page_token = tokens.page_token(run=run.state.run_id, next=after)
     return out
+
+
+# The clients the server does not show a running run's unwritten workflow task events
+# (ClientSupportsTranOrSpecEvents in service/history/api/get_history_util.go).
+_WITHOUT_UNWRITTEN = frozenset({"temporal-cli", "temporal-ui"})
+
+
+def _takes_unwritten_events(context: Context) -> bool:
+    """Does the caller get the transient or speculative workflow task's events at the
+    end of the last page (getworkflowexecutionhistory/api.go appendTransientTasks)?"""
+    names = [v for k, v in context.invocation_metadata() or () if k == "client-name"]
+    return not any(name in _WITHOUT_UNWRITTEN for name in names)
 
 
 def archived_history(

@@ -97,7 +97,7 @@ def _report_close(
         return
     # the run that closed the chain (`t.run_id`) is the one the parent's event names
     report = rq.RecordChildExecutionCompleted(
-        parent.initiated_event_id, t.parent_outcome, t.payload, t.run_id
+        parent.initiated_event_id, t.parent_outcome, t.payload, t.run_id, t.retry_state
     )
     settled = partial(_settled, host, key, task)
     _call(host, task.namespace, parent.workflow_id, parent.run_id, report, settled)

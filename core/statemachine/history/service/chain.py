@@ -98,7 +98,7 @@ def workflow_run_timeout(state: MutableState, task: WorkflowRunTimeoutTask, now:
             retry_state=retry_state, new_execution_run_id=following
         ),
     )
-    execution.close(txn, RunStatus.TIMED_OUT, chain_continues=delay is not None)
+    execution.close(txn, RunStatus.TIMED_OUT, None, delay is not None, retry_state)
     if delay is None:
         return finish(txn, Ok())
     start = next_run(

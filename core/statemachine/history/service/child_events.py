@@ -15,7 +15,6 @@ from collections.abc import Callable
 from core.enums import (
     CancelExternalWorkflowExecutionFailedCause,
     EventType,
-    RetryState,
     SignalExternalWorkflowExecutionFailedCause,
 )
 from core.events import (
@@ -110,7 +109,7 @@ def child_close(
             failure=req.payload,
             workflow_execution=execution,
             workflow_type=kind,
-            retry_state=RetryState.RETRY_POLICY_NOT_SET,
+            retry_state=req.retry_state,
             initiated_event_id=i,
             started_event_id=s,
         )
@@ -126,7 +125,7 @@ def child_close(
         return E.CHILD_WORKFLOW_EXECUTION_TIMED_OUT, ChildWorkflowExecutionTimedOutEventAttributes(
             workflow_execution=execution,
             workflow_type=kind,
-            retry_state=RetryState.RETRY_POLICY_NOT_SET,
+            retry_state=req.retry_state,
             initiated_event_id=i,
             started_event_id=s,
         )

@@ -262,7 +262,8 @@ def fail_workflow(b: Batch, command: Command) -> Cause | Rejection | None:
             new_execution_run_id=next_run,
         ),
     )
-    execution.close(b.txn, RunStatus.FAILED, a.failure, chain_continues=delay is not None)
+    continues = delay is not None
+    execution.close(b.txn, RunStatus.FAILED, a.failure, continues, retry_state)
     if delay is not None:
         # A failed cron run hands on the result it got; a retry, none (handleCron and
         # handleRetry, workflow_task_completed_handler.go).

@@ -26,6 +26,7 @@ from enum import Enum
 from core.enums import (
     ContinueAsNewInitiator,
     EventType,
+    RetryState,
     TaskQueueKind,
     WorkflowIdReusePolicy,
     WorkflowTaskFailedCause,
@@ -487,7 +488,11 @@ _PARENT_OUTCOME = {
 
 
 def close(
-    txn: Txn, status: RunStatus, payload: Opaque | None = None, chain_continues: bool = False
+    txn: Txn,
+    status: RunStatus,
+    payload: Opaque | None = None,
+    chain_continues: bool = False,
+    retry_state: RetryState = RetryState.RETRY_POLICY_NOT_SET,
 ) -> None:
     """Mark the run closed after its close event; emit the close transfer task.
 
@@ -517,6 +522,7 @@ def close(
                 for c in s.children
                 if c.started_event_id
             ),
+            retry_state=retry_state,
         )
     )
 

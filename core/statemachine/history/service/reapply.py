@@ -27,12 +27,13 @@ from collections.abc import Callable, Iterable, Mapping
 from enum import Enum
 from types import MappingProxyType
 
-from core.enums import EventType, UpdateAdmittedEventOrigin
+from core.enums import EventType, RetryState, UpdateAdmittedEventOrigin
 from core.events import (
     ChildWorkflowExecutionCanceledEventAttributes,
     ChildWorkflowExecutionCompletedEventAttributes,
     ChildWorkflowExecutionFailedEventAttributes,
     ChildWorkflowExecutionStartedEventAttributes,
+    ChildWorkflowExecutionTimedOutEventAttributes,
     HistoryEvent,
     StartChildWorkflowExecutionFailedEventAttributes,
     WorkflowExecutionSignaledEventAttributes,
@@ -51,6 +52,8 @@ from core.statemachine.history.service import child, update
 from core.statemachine.history.service.txn import Txn
 
 E = EventType
+
+_TIMED_OUT = ChildWorkflowExecutionTimedOutEventAttributes
 
 
 class Reapplied(Enum):
@@ -143,7 +146,15 @@ def _child_event(txn: Txn, event: HistoryEvent) -> None:
         outcome = _CHILD_OUTCOMES[event.event_type]
         closer = getattr(a, "workflow_execution", None)
         run_id = str(closer.run_id) if closer is not None else ""
-        child.reapply(txn, RecordChildExecutionCompleted(initiated, outcome, _payload(a), run_id))
+        retry_state = (
+            a.retry_state
+            if isinstance(a, (ChildWorkflowExecutionFailedEventAttributes, _TIMED_OUT))
+            else RetryState.RETRY_POLICY_NOT_SET
+        )
+        completed = RecordChildExecutionCompleted(
+            initiated, outcome, _payload(a), run_id, retry_state
+        )
+        child.reapply(txn, completed)
 
 
 # What a reset reapplies, by event type, and what switches it.

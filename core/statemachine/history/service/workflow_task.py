@@ -355,27 +355,34 @@ def write_transient(txn: Txn, wft: WorkflowTaskInfo) -> WorkflowTaskInfo:
     return dataclasses.replace(wft, scheduled_event_id=scheduled, started_event_id=started)
 
 
-def transient_events(state: MutableState) -> tuple[HistoryEvent, ...]:
-    """The events a worker is shown for a started task that history does not hold yet.
-
-    A transient or speculative task's Scheduled and Started events are written only
-    when it completes, but the poll response carries them so the SDK can replay up to
-    the task (`TransientWorkflowTaskInfo` in service/history/api/recordworkflowtaskstarted).
+def transient_events(state: MutableState, read: bool = False) -> tuple[HistoryEvent, ...]:
+    """What a worker's poll shows of a started transient or speculative task, whose
+    Scheduled and Started events are written only when it completes, so the SDK can
+    replay up to it (`TransientWorkflowTaskInfo`, service/history/api/recordworkflowtaskstarted;
+    the stamp only of a versioned worker). A history `read` by an SDK's client ends with
+    them too: the Scheduled one alone while the task waits for a worker, no identity on
+    the Started one (history/api/get_workflow_util.go, getworkflowexecutionhistory/api.go).
     """
     wft = state.wft
-    if wft is None or not wft.unwritten or not wft.started:
+    if wft is None or not wft.unwritten or not (wft.started or read):
         return ()
     scheduled, started = _unwritten_attributes(state, wft, wft.scheduled_event_id)
-    return (
-        HistoryEvent(
-            wft.scheduled_event_id,
-            E.WORKFLOW_TASK_SCHEDULED,
-            scheduled,
-            event_time=wft.scheduled_time,
-        ),
-        HistoryEvent(
-            wft.started_event_id, E.WORKFLOW_TASK_STARTED, started, event_time=wft.started_time
-        ),
+    at = wft.scheduled_time
+    first = HistoryEvent(
+        wft.scheduled_event_id, E.WORKFLOW_TASK_SCHEDULED, scheduled, event_time=at
+    )
+    if not wft.started:
+        return (first,)
+    stamp = wft.worker_version.value() if wft.worker_version is not None else None
+    versioned = isinstance(stamp, dict) and stamp.get("useVersioning") is True
+    started = dataclasses.replace(
+        started,
+        identity="" if read else started.identity,
+        worker_version=wft.worker_version if versioned else None,
+    )
+    at = wft.started_time
+    return first, HistoryEvent(
+        wft.started_event_id, E.WORKFLOW_TASK_STARTED, started, event_time=at
     )
 
 
