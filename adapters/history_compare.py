@@ -45,6 +45,9 @@ LEGITIMATE: dict[str, str] = {
     "createTime": "a timestamp",
     "expireTime": "a timestamp",
     "requestId": "a random id each poller or caller draws",
+    # (a start's request id a running workflow attached under USE_EXISTING: a Nexus
+    # operation's, which the caller's server drew)
+    "attachedRequestId": "a random id the caller drew, as requestId",
     # (a header key of a Nexus completion callback, service/history/callbacks: the server
     # encodes the caller's namespace id, run id and request id into it)
     "temporal-callback-token": "the token of a Nexus operation's completion callback, "

@@ -1,6 +1,7 @@
 """RecordNexusOperationResult, the request that brings a Nexus operation's outcome to the
-caller run's history service (named in core/requests.py too, whose Request union
-includes it; service/nexus.py handles it)."""
+caller run's history service (service/nexus.py handles it), and AttachToRun, a start
+that met a running workflow under USE_EXISTING and attaches itself to it (service/
+attach.py). Both are named in core/requests.py too, whose Request union includes them."""
 
 from __future__ import annotations
 
@@ -27,6 +28,17 @@ class RecordNexusOperationResult:
     operation_token: str = ""
     links: Opaque | None = None  # the event's temporal.api.common.v1.Link list
     start_time: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AttachToRun:
+    """A start refused by a running workflow under the USE_EXISTING conflict policy whose
+    OnConflictOptions ask to attach its request id, its completion callbacks and its
+    links to that run (the empty ones are not attached)."""
+
+    request_id: str = ""
+    completion_callbacks: Opaque | None = None
+    links: Opaque | None = None
 
 
 fast_init_all(globals())  # faster constructors for this module's values (core/fastinit.py)

@@ -40,6 +40,7 @@ from core.enums import (
     WorkflowTaskFailedCause,
 )
 from core.fastinit import fast_init_all
+from core.nexus_request import AttachToRun as AttachToRun
 from core.nexus_request import RecordNexusOperationResult as RecordNexusOperationResult
 from core.opaque import Opaque
 from core.replies import ActivityTaskStarted as ActivityTaskStarted
@@ -53,6 +54,9 @@ from core.replies import TaskDiscarded as TaskDiscarded
 from core.replies import WorkflowReset as WorkflowReset
 from core.replies import WorkflowTaskStarted as WorkflowTaskStarted
 from core.replies import WorkflowTaskToken as WorkflowTaskToken
+from core.update_request import UpdateMessage as UpdateMessage
+from core.update_request import UpdateMessageKind as UpdateMessageKind
+from core.update_request import UpdateWorkflowExecution as UpdateWorkflowExecution
 
 # --- values a request carries ---------------------------------------------------------
 
@@ -160,6 +164,7 @@ class StartWorkflowExecution:
     # Callbacks to call when the run closes (a workflow started by a Nexus operation:
     # the caller's completion), as the start request gives them.
     completion_callbacks: Opaque | None = None
+    links: Opaque | None = None  # the Started event's links (temporal.api.common.v1.Link)
     # Update-with-start: the update admitted in the start's own transaction, so the new
     # run's first workflow task carries it (`workflowLeaseCallback` in
     # service/history/api/multioperation/api.go applies it while the run is created).
@@ -179,6 +184,7 @@ class SignalWorkflowExecution:
     input: Opaque | None = None
     identity: str = ""
     header: Opaque | None = None
+    links: Opaque | None = None  # the Signaled event's links (temporal.api.common.v1.Link)
     # Set when another workflow sent it (SignalExternalWorkflowExecution).
     external_workflow_id: str = ""
     external_run_id: str = ""
@@ -309,40 +315,6 @@ class RecordWorkflowTaskStarted:
     # history size so far, which the host knows from persistence.
     worker_version: Opaque | None = None
     history_size_bytes: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class UpdateWorkflowExecution:
-    """A client's update: admitted in memory until a workflow task accepts or rejects it.
-
-    `request` is the update request as history records it on acceptance (meta, input).
-    """
-
-    update_id: str
-    request: Opaque | None = None
-
-
-class UpdateMessageKind(Enum):
-    ACCEPT = "Acceptance"
-    REJECT = "Rejection"
-    RESPOND = "Response"
-
-
-@dataclass(frozen=True, slots=True)
-class UpdateMessage:
-    """A protocol message in a workflow task completion (temporal/api/update/v1)."""
-
-    message_id: str
-    update_id: str
-    kind: UpdateMessageKind
-    outcome: Opaque | None = None
-    # An acceptance's accepted_request_sequencing_event_id, as the worker sends it (the
-    # server copies it into UpdateAccepted: `onAcceptanceMsg`,
-    # service/history/workflow/update/update.go). A worker echoes the sequencing id of
-    # the request message the server sent it, or, for an update the server sent as an
-    # UpdateAdmitted event (a reset reapplies it so), that event's id. 0: the id of the
-    # server's message, which a worker echoes (the task's Scheduled event here).
-    sequencing_event_id: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -589,6 +561,7 @@ Request = (
     | RecordChildExecutionCompleted
     | RecordExternalResult
     | RecordNexusOperationResult
+    | AttachToRun
     | ResetStickyTaskQueue
     | PauseActivity
     | UnpauseActivity

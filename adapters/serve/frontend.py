@@ -106,6 +106,9 @@ class Frontend:
         self.nexus_endpoints: Registry | None = None  # OperatorService's (rpc_nexus_endpoints.py)
         self.nexus_tasks: NexusTasks | None = None  # the Nexus task queues (nexus_tasks.py)
         self.deployments = Deployments(self.now)  # Worker Deployments (deployments.py)
+        # completion callbacks called: (run id, index among the run's callbacks) -> whether
+        # the caller took it, and when (nexus_callbacks.py; DescribeWorkflowExecution)
+        self.callbacks_called: dict[tuple[str, int], tuple[bool, int]] = {}
 
     # -- ids --------------------------------------------------------------------------
     def new_id(self) -> str:

@@ -124,7 +124,7 @@ class NexusCallbacks:
                     },
                 }
             }
-            for callback in _system_callbacks(callbacks):
+            for index, callback in _system_callbacks(callbacks):
                 header = callback.get("header", {})
                 caller = decode_token(header.get(CALLBACK_TOKEN_HEADER, ""))
                 if caller is None:
@@ -140,25 +140,36 @@ class NexusCallbacks:
                     links=Opaque.of([start_link]),
                     start_time=state.start_time,
                 )
-                task = asyncio.get_running_loop().create_task(self._deliver(ns, wf, run, request))
+                called = (state.run_id, index)
+                delivery = self._deliver(ns, wf, run, request, called)
+                task = asyncio.get_running_loop().create_task(delivery)
                 self.pending.add(task)
                 task.add_done_callback(self.pending.discard)
 
     async def _deliver(
-        self, ns: str, wf: str, run: str, request: rq.RecordNexusOperationResult
+        self,
+        ns: str,
+        wf: str,
+        run: str,
+        request: rq.RecordNexusOperationResult,
+        called: tuple[str, int],
     ) -> None:
         try:
             await self.fe.runtime.call(ns, wf, run, request, None)
         except Exception:  # the caller is gone or the server is stopping: not delivered
             log.info("a Nexus completion callback to %s/%s was not delivered", wf, run)
+            self.fe.callbacks_called[called] = (False, self.fe.now())
+        else:
+            self.fe.callbacks_called[called] = (True, self.fe.now())
 
 
-def _system_callbacks(callbacks: Opaque) -> list[dict[str, Any]]:
-    """The Nexus callbacks to this server's own callers (the `temporal://system` URL)."""
+def _system_callbacks(callbacks: Opaque) -> list[tuple[int, dict[str, Any]]]:
+    """The Nexus callbacks to this server's own callers (the `temporal://system` URL),
+    each with its index among the run's callbacks."""
     value = callbacks.value()
     out = []
-    for callback in value if isinstance(value, list) else []:
+    for index, callback in enumerate(value if isinstance(value, list) else []):
         nexus = callback.get("nexus") if isinstance(callback, dict) else None
         if isinstance(nexus, dict) and nexus.get("url") == SYSTEM_CALLBACK:
-            out.append(nexus)
+            out.append((index, nexus))
     return out

@@ -24,7 +24,7 @@ from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 
 from core import requests as rq
 from core.enums import ContinueAsNewInitiator, WorkflowIdReusePolicy
-from core.opaque import Opaque
+from core.opaque import JsonValue, Opaque
 from core.statemachine.history.limits import DEFAULT_LIMITS
 from core.statemachine.history.service import cron, enforce
 from core.statemachine.history.service.cron import cron_backoff
@@ -113,6 +113,7 @@ def start_request(fe: Frontend, req: Any, run_id: str) -> rq.StartWorkflowExecut
         retention=fe.namespace(req.namespace).retention_ns,
         completion_callbacks=_callbacks(req),
         versioning=_versioning(req),
+        links=_links(req.links, getattr(req, "completion_callbacks", ())),
     )
 
 
@@ -121,6 +122,14 @@ def _versioning(req: Any) -> rq.StartVersioning | None:
     routes the run by it)."""
     override = convert.opaque(req, "versioning_override")
     return rq.StartVersioning(versioning_override=override) if override is not None else None
+
+
+def _links(links: Any, callbacks: Any = ()) -> Opaque | None:
+    """A request's links as an event's, less those a Nexus callback of the request carries
+    already (`dedupLinksFromCallbacks` in service/frontend/workflow_handler.go)."""
+    carried = [link for c in callbacks if c.HasField("nexus") for link in c.links]
+    kept: list[JsonValue] = [convert.to_json(link) for link in links if link not in carried]
+    return Opaque.of(kept) if kept else None
 
 
 def _callbacks(req: Any) -> Opaque | None:
@@ -250,9 +259,11 @@ async def start_workflow_execution(
     start = dataclasses.replace(start, request_eager_execution=req.request_eager_execution)
     existing = await _resolve_conflict(fe, context, req, start.run_id)
     if existing is not None:
-        return ws.StartWorkflowExecutionResponse(
+        out = ws.StartWorkflowExecutionResponse(
             run_id=existing, started=False, status=wf_enums.WORKFLOW_EXECUTION_STATUS_RUNNING
         )
+        out.link.CopyFrom(await _use_existing(fe, context, req, start, existing))
+        return out
     try:
         await fe.call(context, req.namespace, req.workflow_id, "", start)
     except errors.ServiceError as exc:
@@ -276,6 +287,35 @@ async def start_workflow_execution(
         if eager is not None:
             out.eager_workflow_task.CopyFrom(eager)
     return out
+
+
+async def _use_existing(
+    fe: Frontend, context: Context, req: Any, start: rq.StartWorkflowExecution, run_id: str
+) -> common_pb.Link:
+    """A start that met the running `run_id` under USE_EXISTING: attach what its
+    OnConflictOptions ask to the run (core attach.py), and answer with a link to the
+    run's Started event, or to the event that attached the request id
+    (`handleUseExistingWorkflowOnConflictOptions`, service/history/api/startworkflow/api.go)."""
+    link = common_pb.Link()
+    event = link.workflow_event
+    event.namespace, event.workflow_id, event.run_id = req.namespace, req.workflow_id, run_id
+    event.event_ref.event_id = 1
+    event.event_ref.event_type = event_enums.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED
+    if not req.HasField("on_conflict_options"):
+        return link
+    options = req.on_conflict_options
+    attach = rq.AttachToRun(
+        request_id=req.request_id if options.attach_request_id else "",
+        completion_callbacks=start.completion_callbacks
+        if options.attach_completion_callbacks
+        else None,
+        links=start.links if options.attach_links else None,  # (deduplicated as the start's)
+    )
+    await fe.call(context, req.namespace, req.workflow_id, run_id, attach)
+    if options.attach_request_id:
+        event.request_id_ref.request_id = req.request_id
+        event.request_id_ref.event_type = event_enums.EVENT_TYPE_WORKFLOW_EXECUTION_OPTIONS_UPDATED
+    return link
 
 
 def _eager_task(
@@ -320,7 +360,19 @@ def signal_request(
         input=convert.opaque(req, input_field),
         identity=req.identity,
         header=convert.opaque(req, "header"),
+        links=_links(req.links),
     )
+
+
+def _signal_link(namespace: str, workflow_id: str, run_id: str, request_id: str) -> Any:
+    """The link a signal answers with: its Signaled event by the request id
+    (`GenerateRequestIDRefLink` in service/history/api/link_util.go)."""
+    link = common_pb.Link()
+    event = link.workflow_event
+    event.namespace, event.workflow_id, event.run_id = namespace, workflow_id, run_id
+    event.request_id_ref.request_id = request_id
+    event.request_id_ref.event_type = event_enums.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
+    return link
 
 
 async def signal_with_start_workflow_execution(
@@ -341,7 +393,10 @@ async def signal_with_start_workflow_execution(
         rq.SignalWithStartWorkflowExecution(start, signal),
     )
     run_id = fe.runtime.current_run_id(req.namespace, req.workflow_id) or start.run_id
-    return ws.SignalWithStartWorkflowExecutionResponse(run_id=run_id, started=run_id != before)
+    link = _signal_link(req.namespace, req.workflow_id, run_id, req.request_id)
+    return ws.SignalWithStartWorkflowExecutionResponse(
+        run_id=run_id, started=run_id != before, signal_link=link
+    )
 
 
 async def signal_workflow_execution(
@@ -356,7 +411,9 @@ async def signal_workflow_execution(
     execution = req.workflow_execution
     fe.run(req.namespace, execution.workflow_id, execution.run_id)
     await fe.call(context, req.namespace, execution.workflow_id, execution.run_id, signal)
-    return ws.SignalWorkflowExecutionResponse()
+    run_id = execution.run_id or fe.runtime.current_run_id(req.namespace, execution.workflow_id)
+    link = _signal_link(req.namespace, execution.workflow_id, run_id or "", req.request_id)
+    return ws.SignalWorkflowExecutionResponse(link=link)
 
 
 def _check_first_run(fe: Frontend, req: Any) -> None:

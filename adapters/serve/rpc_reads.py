@@ -33,6 +33,7 @@ from sim.persistence import RunRecord
 from . import convert, errors, tokens, visibility
 from .deployments import fill_versioning_info
 from .frontend import Frontend
+from .nexus_describe import callback_infos
 from .rpc_activity_ops import fill_options
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -210,6 +211,7 @@ async def describe_workflow_execution(
         if wft.started:
             pending.started_time.CopyFrom(convert.timestamp(wft.started_time))
     _extended_info(out.workflow_extended_info, record)
+    out.callbacks.extend(callback_infos(fe, state.run_id, state.running, run.events))
     return out
 
 

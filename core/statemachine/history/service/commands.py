@@ -182,7 +182,12 @@ def _discard_speculative(
         sticky_queue=req.sticky_queue,
         sticky_schedule_to_start_timeout=req.sticky_schedule_to_start_timeout,
     )
-    if update.outgoing(txn.state):  # admitted while this task ran
+    if txn.state.buffered:
+        # events buffered while it ran: written now, and a normal task follows them
+        # (hasBufferedEventsOrMessages in service/history/api/respondworkflowtaskcompleted/api.go)
+        txn.flush()
+        workflow_task.schedule(txn)
+    elif update.outgoing(txn.state):  # admitted while this task ran
         workflow_task.schedule(txn, speculative=True)
     return finish(txn, TaskDiscarded(state.last_completed_wft_started_event_id))
 

@@ -277,6 +277,7 @@ def start_workflow_execution(
         txn.events[0] = _with_versioning(txn.events[0], req.versioning)
     if req.user_metadata is not None:
         txn.events[0] = dataclasses.replace(txn.events[0], user_metadata=req.user_metadata)
+    txn.mark(1, links=req.links)  # the start's links (event_factory.go, the Started event)
     if signal is not None:
         _write_signal(txn, signal)
     if req.update is not None:  # update-with-start: the first workflow task carries it
@@ -364,7 +365,9 @@ def signal_workflow_execution(
 
 
 def _write_signal(txn: Txn, req: SignalWorkflowExecution) -> None:
-    txn.add(
+    # the request's links go on the event (AddWorkflowExecutionSignaledEvent in
+    # service/history/historybuilder/event_factory.go)
+    event_id = txn.add(
         E.WORKFLOW_EXECUTION_SIGNALED,
         WorkflowExecutionSignaledEventAttributes(
             signal_name=req.signal_name,
@@ -379,6 +382,7 @@ def _write_signal(txn: Txn, req: SignalWorkflowExecution) -> None:
             ),
         ),
     )
+    txn.mark(event_id, links=req.links)
     if req.request_id:
         txn.set(signal_request_ids=txn.state.signal_request_ids | {req.request_id})
 

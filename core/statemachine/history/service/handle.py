@@ -14,6 +14,7 @@ from collections.abc import Callable
 from core.requests import (
     ActivityRetryTask,
     ActivityTimeoutTask,
+    AttachToRun,
     Error,
     FireTimer,
     Heartbeat,
@@ -52,6 +53,7 @@ from core.statemachine.history.service import (
     activity,
     activity_ops,
     activity_options,
+    attach,
     chain,
     child,
     commands,
@@ -168,6 +170,8 @@ def _dispatch(state: MutableState, request: Request, now: int, limits: Limits) -
         return nexus.handle(state, request, now)
     if isinstance(request, UpdateWorkflowExecution):
         return update.update_workflow_execution(state, request, now)
+    if isinstance(request, AttachToRun):
+        return attach.attach_to_run(state, request, now)
     if isinstance(request, ResetStickyTaskQueue):
         return workflow_task.reset_sticky_task_queue(state, now)
     if isinstance(request, (PauseActivity, UnpauseActivity, ResetActivity)):

@@ -53,7 +53,13 @@ saveCancelationResult):
   both workflow-task triggers, events.go); the operation stays pending until its own
   outcome (for a workflow-run operation, the handler run's close, by its callback).
 
-Not modelled yet: the operation's timeouts.
+Timeouts (statemachine.go, the timeout tasks; executors.go recordOperationTimeout): the
+Scheduled event carries the schedule-to-start and start-to-close timeouts given, each
+trimmed to the schedule-to-close one; the host arms a timer for each (schedule-to-close
+and schedule-to-start from the schedule, start-to-close from the start), whose firing
+comes back as a `RecordNexusOperationResult` naming the timeout and writes
+NexusOperationTimedOut (the wrapper caused by "operation timed out" with the timeout's
+type), unless the timer is stale for the operation's state (rows above).
 """
 
 from __future__ import annotations
@@ -67,7 +73,7 @@ from typing import TYPE_CHECKING, TypeAlias
 from core.commands import Command
 from core.enums import EventType, WorkflowTaskFailedCause
 from core.errors import InvalidDefinition
-from core.events import HistoryEvent, OpaqueAttributes
+from core.events import OpaqueAttributes
 from core.opaque import JsonValue, Opaque
 from core.requests import Ok, RecordNexusOperationResult, Reply
 from core.statemachine import fsm
@@ -75,7 +81,6 @@ from core.statemachine.history.service.child_events import NOT_PENDING, apply_re
 from core.statemachine.history.service.enforce import Rejection
 from core.statemachine.history.service.ids import new_run_id
 from core.statemachine.history.service.state import (
-    BUFFERED_EVENT_ID,
     MutableState,
     NexusOperationInfo,
 )
@@ -108,6 +113,10 @@ class NexusInput(Enum):
     CANCELED = "canceled"
     CANCEL_COMPLETED = "cancel_completed"  # the handler acknowledged the cancel request
     CANCEL_FAILED = "cancel_failed"  # the handler refused it (not retryable)
+    # a timeout's timer fired (the host arms them: tasks of statemachine.go)
+    SCHEDULE_TO_CLOSE_TIMED_OUT = "schedule_to_close_timed_out"
+    SCHEDULE_TO_START_TIMED_OUT = "schedule_to_start_timed_out"
+    START_TO_CLOSE_TIMED_OUT = "start_to_close_timed_out"
 
 
 _S = PendingNexusOperationState
@@ -136,6 +145,17 @@ TABLE = fsm.make_table(
         *(R(_S.SCHEDULED, i, _S.SCHEDULED, handler="reject_not_found") for i in _CANCEL_ANSWERS),
         # A second answer to the start (a retried start answered twice).
         R(_S.STARTED, _I.STARTED, _S.STARTED, handler="reject_not_found"),
+        # Timeouts: schedule-to-close closes a scheduled or started operation; the
+        # schedule-to-start timer only one not started yet, the start-to-close one (armed
+        # by the start) only a started one; the other is stale (the tasks' Validate).
+        *(
+            R(source, _I.SCHEDULE_TO_CLOSE_TIMED_OUT, _S.CLOSED, handler="record_timed_out")
+            for source in (_S.SCHEDULED, _S.STARTED)
+        ),
+        R(_S.SCHEDULED, _I.SCHEDULE_TO_START_TIMED_OUT, _S.CLOSED, handler="record_timed_out"),
+        R(_S.STARTED, _I.SCHEDULE_TO_START_TIMED_OUT, _S.STARTED, handler="reject_not_found"),
+        R(_S.STARTED, _I.START_TO_CLOSE_TIMED_OUT, _S.CLOSED, handler="record_timed_out"),
+        R(_S.SCHEDULED, _I.START_TO_CLOSE_TIMED_OUT, _S.SCHEDULED, handler="reject_not_found"),
         # Duplicate and late answers about an operation no longer pending.
         *(R(_S.CLOSED, i, _S.CLOSED, handler="reject_not_found") for i in NexusInput),
     ],
@@ -199,6 +219,12 @@ def schedule(b: Batch, command: Command) -> Cause | Rejection | None:
     fields["workflowTaskCompletedEventId"] = str(b.wtc)
     fields["requestId"] = request_id
     fields["endpointId"] = endpoint_id
+    # the secondary timeouts, each trimmed to the schedule-to-close one (HandleScheduleCommand)
+    for key in ("scheduleToStartTimeout", "startToCloseTimeout"):
+        secondary = a.get(key)
+        if _seconds(secondary) > 0:
+            longer = _seconds(timeout) > 0 and _seconds(secondary) > _seconds(timeout)
+            fields[key] = timeout if longer else secondary
     attributes = OpaqueAttributes("nexusOperationScheduledEventAttributes", Opaque.of(fields))
     scheduled = b.txn.append(E.NEXUS_OPERATION_SCHEDULED, attributes)
     service, operation = fields["service"], fields["operation"]
@@ -336,22 +362,7 @@ def _write(
 ) -> None:
     """Write (or buffer) an event, with the links, time and worker-may-ignore given."""
     event_id = txn.add(event_type, OpaqueAttributes(key, Opaque.of(fields)))
-    if links is None and event_time is None and not worker_may_ignore:
-        return
-
-    def patched(event: HistoryEvent) -> HistoryEvent:
-        return dataclasses.replace(
-            event,
-            links=links if links is not None else event.links,
-            event_time=event_time if event_time is not None else event.event_time,
-            worker_may_ignore=worker_may_ignore or event.worker_may_ignore,
-        )
-
-    if event_id == BUFFERED_EVENT_ID:
-        buffered = txn.state.buffered
-        txn.set(buffered=(*buffered[:-1], patched(buffered[-1])))
-    else:
-        txn.events[-1] = patched(txn.events[-1])
+    txn.mark(event_id, links=links, event_time=event_time, worker_may_ignore=worker_may_ignore)
 
 
 def _started(txn: Txn, info: NexusOperationInfo, request: RecordNexusOperationResult) -> None:
@@ -444,6 +455,27 @@ def _closed_unsuccessfully(
     return Ok()
 
 
+def _timed_out(
+    txn: Txn, info: NexusOperationInfo | None, request: RecordNexusOperationResult
+) -> Reply:
+    """NexusOperationTimedOut: the server's wrapper caused by "operation timed out" with
+    the timeout's type (executors.go recordOperationTimeout)."""
+    if info is None:
+        raise InvalidDefinition(f"{TABLE.name}: a Closed row read the record")
+    timeout_type = "TIMEOUT_TYPE_" + request.outcome.removesuffix("_timed_out").upper()
+    cause: JsonValue = {
+        "message": "operation timed out",
+        "timeoutFailureInfo": {"timeoutType": timeout_type},
+    }
+    fields: dict[str, JsonValue] = {
+        "scheduledEventId": str(info.scheduled_event_id),
+        "failure": _failure(info, Opaque.of(cause)),
+        "requestId": info.request_id,
+    }
+    _write(txn, E.NEXUS_OPERATION_TIMED_OUT, "nexusOperationTimedOutEventAttributes", fields)
+    return Ok()
+
+
 def _cancel_answer(
     txn: Txn, info: NexusOperationInfo | None, request: RecordNexusOperationResult
 ) -> Reply:
@@ -480,5 +512,6 @@ HANDLERS: dict[
     "record_failed": _closed_unsuccessfully,
     "record_canceled": _closed_unsuccessfully,
     "record_cancel_answer": _cancel_answer,
+    "record_timed_out": _timed_out,
     "reject_not_found": lambda txn, info, request: NOT_PENDING,
 }

@@ -40,6 +40,7 @@ from core.events import (
     HistoryEvent,
 )
 from core.fastinit import fast_init_all
+from core.opaque import Opaque
 from core.requests import Reply, StartWorkflowExecution, Task
 from core.statemachine.history.service.state import (
     BUFFERED_EVENT_ID,
@@ -171,6 +172,34 @@ class Txn:
         self.set(buffered=(*self.state.buffered, event))
         return BUFFERED_EVENT_ID
 
+    def mark(
+        self,
+        event_id: int,
+        *,
+        links: Opaque | None = None,
+        event_time: int | None = None,
+        worker_may_ignore: bool = False,
+    ) -> None:
+        """Give the event just written (`event_id`) or buffered (BUFFERED_EVENT_ID) the
+        HistoryEvent fields beyond its attributes: links, its time, worker-may-ignore."""
+        if links is None and event_time is None and not worker_may_ignore:
+            return
+
+        def marked(event: HistoryEvent) -> HistoryEvent:
+            return dataclasses.replace(
+                event,
+                links=links if links is not None else event.links,
+                event_time=event_time if event_time is not None else event.event_time,
+                worker_may_ignore=worker_may_ignore or event.worker_may_ignore,
+            )
+
+        if event_id == BUFFERED_EVENT_ID:
+            buffered = self.state.buffered
+            self.set(buffered=(*buffered[:-1], marked(buffered[-1])))
+        else:
+            at = next(i for i, e in enumerate(self.events) if e.event_id == event_id)
+            self.events[at] = marked(self.events[at])
+
     def flush(self) -> None:
         """Write the buffered events in the server's order (module docstring)."""
         buffered = self.state.buffered
@@ -202,7 +231,10 @@ class Txn:
                 attrs = dataclasses.replace(
                     attrs, started_event_id=child_started[attrs.initiated_event_id]
                 )
-            self.append(event.event_type, attrs)
+            # the event as buffered, with its id and rewired attributes: its links and
+            # worker-may-ignore flag stay (the event store only assigns ids on flush)
+            self.events.append(dataclasses.replace(event, event_id=self._next, attributes=attrs))
+            self._next += 1
         if child_started:
             self.set(
                 children=tuple(

@@ -1,0 +1,82 @@
+"""The HistoryEvent fields beyond an event's attributes (links, its time, the
+worker-may-ignore flag) as the history service keeps them:
+
+- a signal's links go on its WorkflowExecutionSignaled event, and a start's on its
+  WorkflowExecutionStarted event (event_factory.go in service/history/historybuilder);
+- an event buffered while a workflow task runs keeps those fields, and the time it was
+  created, when the buffer is flushed: the event store only gives it its id
+  (service/history/historybuilder/event_store.go).
+"""
+
+from __future__ import annotations
+
+from core import requests as rq
+from core.enums import EventType as E
+from core.events import HistoryEvent, WorkflowExecutionSignaledEventAttributes
+from core.opaque import Opaque
+from core.statemachine.history.service.state import BUFFERED_EVENT_ID
+from core.statemachine.history.service.txn import Txn
+from sim.service_run import ServiceRun
+from tests.core.statemachine.coverage_scenarios import Run
+
+LINK = Opaque.of(
+    [
+        {
+            "workflowEvent": {
+                "namespace": "default",
+                "workflowId": "caller",
+                "runId": "caller-run",
+                "eventRef": {"eventId": "5", "eventType": "EVENT_TYPE_NEXUS_OPERATION_SCHEDULED"},
+            }
+        }
+    ]
+)
+
+
+def _signaled(run: Run) -> list[HistoryEvent]:
+    return [e for e in run.events if e.event_type is E.WORKFLOW_EXECUTION_SIGNALED]
+
+
+def test_a_signal_s_links_go_on_its_signaled_event() -> None:
+    run = Run()
+    run.send(rq.SignalWorkflowExecution("s", request_id="r1", links=LINK))
+    [signaled] = _signaled(run)
+    assert signaled.links == LINK
+
+
+def test_a_start_s_links_go_on_its_started_event() -> None:
+    start = rq.StartWorkflowExecution("default", "wf", "run-1", "Flow", "q", "start", links=LINK)
+    run = ServiceRun(start)
+    assert run.events[0].event_type is E.WORKFLOW_EXECUTION_STARTED
+    assert run.events[0].links == LINK
+
+
+def test_a_buffered_signal_keeps_its_links_and_time_when_the_buffer_is_flushed() -> None:
+    run = Run()
+    token = run.poll()  # the workflow task is in flight: the signal is buffered
+    run.send(rq.SignalWorkflowExecution("s", request_id="r1", links=LINK))
+    buffered_at = run.now
+    assert not _signaled(run) and run.state.buffered
+    run.send(rq.RespondWorkflowTaskCompleted(token, ()), advance=7_000_000_000)
+    [signaled] = _signaled(run)
+    assert signaled.links == LINK
+    assert signaled.event_time == buffered_at < run.now
+
+
+def test_a_buffered_event_keeps_worker_may_ignore_when_the_buffer_is_flushed() -> None:
+    run = Run()
+    run.poll()
+    txn = Txn(run.state, run.now)
+    event_id = txn.add(
+        E.WORKFLOW_EXECUTION_SIGNALED, WorkflowExecutionSignaledEventAttributes(signal_name="s")
+    )
+    assert event_id == BUFFERED_EVENT_ID
+    txn.mark(event_id, worker_may_ignore=True, links=LINK)
+    txn.set(wft=None)  # as if the task had completed: flush the buffer
+    txn.flush()
+    [event] = txn.events
+    assert (event.event_id, event.worker_may_ignore, event.links) == (
+        run.state.next_event_id,
+        True,
+        LINK,
+    )
