@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from .nexus_tasks import NexusTasks
     from .rpc_nexus_endpoints import Registry
     from .rpc_queries import Queries
+    from .standalone import StandaloneActivities
 
 DEFAULT_RETENTION_NS = 86_400 * 1_000_000_000  # the dev server's default: one day
 # The search attributes every namespace has (temporal's searchattribute.system), by
@@ -104,6 +105,7 @@ class Frontend:
         self.concurrency = Concurrency()  # long-running calls in flight (limits.py)
         self.nexus_endpoints: Registry | None = None  # OperatorService's (rpc_nexus_endpoints.py)
         self.nexus_tasks: NexusTasks | None = None  # the Nexus task queues (nexus_tasks.py)
+        self.standalone: StandaloneActivities | None = None  # standalone.py (set by the server)
 
     # -- ids --------------------------------------------------------------------------
     def new_id(self) -> str:

@@ -46,6 +46,7 @@ from . import (
     rpc_system,
     rpc_tasks,
     rpc_testing,
+    standalone_rpc,
 )
 from .auth import Authorizer
 from .chaos import LiveFaults, Spec
@@ -58,6 +59,7 @@ from .retention import Retention
 from .rpc_queries import Queries
 from .runtime import Runtime
 from .schedule_activities import ScheduleActivities
+from .standalone import StandaloneActivities
 from .store import StoreError
 
 log = logging.getLogger("tmodel.serve")
@@ -75,6 +77,7 @@ WORKFLOW_HANDLERS: tuple[Any, ...] = (
     rpc_schedules,
     rpc_system,
     rpc_tasks,
+    standalone_rpc,
 )
 OPERATOR_RPCS = (
     "AddSearchAttributes",
@@ -217,6 +220,7 @@ class Server:
         self.frontend.queries = Queries(self.frontend)
         self.frontend.nexus_tasks = NexusTasks(self.frontend)
         self.nexus_callbacks = NexusCallbacks(self.frontend)  # async operations' completions
+        self.frontend.standalone = StandaloneActivities(self.frontend)  # standalone activities
         try:
             self.frontend.archive = FileArchive(archive) if archive is not None else None
         except OSError as exc:
