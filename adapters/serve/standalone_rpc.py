@@ -8,8 +8,11 @@ The start request is validated as the frontend validates it (`validator.go`; the
 messages are the dev server's), its timeouts normalized as a workflow activity's and
 its retry policy filled in with the server's defaults. Id reuse and conflict policies
 follow CHASM's business-id policies (`chasm.WithBusinessIDPolicy`). Not served: the
-operator commands (Pause/Unpause/Reset/UpdateActivityExecutionOptions), completion
-callbacks and links, eager execution.
+operator commands (Pause/Unpause/Reset/UpdateActivityExecutionOptions, UNIMPLEMENTED),
+completion callbacks (a start that asks for them is refused UNIMPLEMENTED) and eager
+execution (never granted, as the server does not grant it yet). A start's links are
+kept and described as given, not validated, and links of a later start that meets the
+run (on_conflict_options) are not attached.
 """
 
 from __future__ import annotations
@@ -65,6 +68,9 @@ STATUS_KEYWORD = {
 }
 ACTIVITY_ATTRIBUTES = {"ActivityId": "KEYWORD", "ActivityType": "KEYWORD"}
 LIST_PAGE = 1000
+CALLBACKS_NOT_SERVED = (
+    "completion callbacks of a standalone activity are not implemented by tmodel serve"
+)
 
 
 def _store(fe: Frontend) -> StandaloneActivities:
@@ -97,7 +103,7 @@ def _options(req: ws.StartActivityExecutionRequest) -> sa.Options:
     ]
     if any(span < 0 for span in spans):
         raise errors.invalid("a timeout or start delay of the activity is negative")
-    timeouts = normalize_timeouts(*spans[:4], 0)
+    timeouts = normalize_timeouts(spans[0], spans[1], spans[2], spans[3], 0)
     if timeouts is None:
         raise errors.invalid(
             "a valid StartToCloseTimeout or ScheduleToCloseTimeout must be set on the "
@@ -134,6 +140,8 @@ async def start_activity_execution(
     store = _store(fe)
     fe.namespace(req.namespace)
     options = _options(req)
+    if req.completion_callbacks:  # refused rather than dropped: nothing would call them
+        raise errors.ServiceError(grpc.StatusCode.UNIMPLEMENTED, CALLBACKS_NOT_SERVED)
     runs = store.runs.get((req.namespace, req.activity_id), [])
     latest = runs[-1] if runs else None
     if latest is not None:
@@ -177,7 +185,7 @@ def outcome(record: sa.StandaloneActivity) -> activity_pb.ActivityExecutionOutco
     if failure is None:
         return None
     out.failure.CopyFrom(_failure(failure))
-    out.retry_state = int(record.retry_state)
+    out.retry_state = wf_enums.RetryState.Value(f"RETRY_STATE_{record.retry_state.name}")
     return out
 
 
@@ -230,6 +238,7 @@ def info(
     out.header.CopyFrom(start.header)
     out.user_metadata.CopyFrom(start.user_metadata)
     out.priority.CopyFrom(start.priority)
+    out.links.extend(start.links)  # the start's links, kept as given (attachLinks)
     if req.include_heartbeat_details:
         convert.fill(out.heartbeat_details, record.heartbeat_details)
     if req.include_last_failure and record.last_failure is not None:
@@ -307,7 +316,7 @@ class _Row:
         if field is None:
             return None
         try:
-            return json.loads(field.data)  # type: ignore[no-any-return]
+            return json.loads(field.data)
         except ValueError:
             return None
 

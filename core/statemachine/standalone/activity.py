@@ -317,7 +317,7 @@ Result: TypeAlias = tuple[StandaloneActivity, Effects]
 def _dispatch(a: StandaloneActivity) -> Effects:
     """The current attempt goes to matching at its dispatch time, its schedule-to-start
     timer counting from then (TransitionScheduled, TransitionRescheduled)."""
-    timers = ()
+    timers: tuple[Timer, ...] = ()
     if a.options.schedule_to_start:
         due = a.dispatch_time + a.options.schedule_to_start
         timers = (Timer(_I.SCHEDULE_TO_START_TIMEOUT, due, a.stamp),)
@@ -349,7 +349,7 @@ def _heartbeat(a: StandaloneActivity, e: Event) -> Result:
     a = replace(
         a, heartbeat_details=e.payload, heartbeat_time=e.now, heartbeat_count=a.heartbeat_count + 1
     )
-    timers = ()
+    timers: tuple[Timer, ...] = ()
     if a.options.heartbeat:
         timers = (Timer(_I.HEARTBEAT_TIMEOUT, e.now + a.options.heartbeat, a.stamp),)
     return a, Effects(timers=timers, cancel_requested=a.status is _S.CANCEL_REQUESTED)
@@ -459,14 +459,6 @@ def _time_out(a: StandaloneActivity, e: Event) -> Result:
     )
 
 
-def _cancel_fields(e: Event) -> dict[str, str]:
-    return {
-        "cancel_request_id": e.request_id,
-        "cancel_reason": e.reason,
-        "cancel_identity": e.identity,
-    }
-
-
 def _canceled_failure(details: JsonValue | None, identity: str) -> Opaque:
     info: dict[str, JsonValue] = {"identity": identity} if identity else {}
     if details is not None:
@@ -481,13 +473,24 @@ def string_payloads(text: str) -> JsonValue:
     return {"payloads": [{"metadata": {"encoding": encoding}, "data": data}]}
 
 
+def _cancel_requested(a: StandaloneActivity, e: Event, status: Status) -> StandaloneActivity:
+    """The cancel request kept (TransitionCancelRequested's ActivityCancelState)."""
+    return replace(
+        a,
+        status=status,
+        cancel_request_id=e.request_id,
+        cancel_reason=e.reason,
+        cancel_identity=e.identity,
+    )
+
+
 def _request_cancel(a: StandaloneActivity, e: Event) -> Result:
-    return replace(a, status=_S.CANCEL_REQUESTED, **_cancel_fields(e)), Effects()
+    return _cancel_requested(a, e, _S.CANCEL_REQUESTED), Effects()
 
 
 def _cancel_at_once(a: StandaloneActivity, e: Event) -> Result:
     failure = _canceled_failure(string_payloads(e.reason), e.identity)
-    return _closed(a, _S.CANCELED, e.now, failure=failure, **_cancel_fields(e))
+    return _closed(_cancel_requested(a, e, _S.CANCELED), _S.CANCELED, e.now, failure=failure)
 
 
 def _cancel(a: StandaloneActivity, e: Event) -> Result:

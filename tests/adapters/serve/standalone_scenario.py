@@ -120,7 +120,7 @@ class Scenario:
         if reply is not None:
             self.note(f"{step}: reply", reply.started, self.run_of(name, reply.run_id))
 
-    async def describe(self, step: str, name: str, **flags: bool) -> None:
+    async def describe(self, step: str, name: str, **flags: Any) -> None:
         request = ws.DescribeActivityExecutionRequest(
             namespace=NS, activity_id=f"{self.prefix}-{name}", **flags
         )
