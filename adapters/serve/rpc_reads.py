@@ -367,29 +367,38 @@ async def count_workflow_executions(
     fe: Frontend, req: ws.CountWorkflowExecutionsRequest, context: Context
 ) -> ws.CountWorkflowExecutionsResponse:
     fe.namespace(req.namespace)
-    text = req.query
-    group_by = None
-    upper = text.upper()
-    if "GROUP BY" in upper:
-        at = upper.index("GROUP BY")
-        group_by = text[at + len("GROUP BY") :].strip()
-        text = text[:at]
-        if group_by != "ExecutionStatus":
-            raise errors.invalid(
-                "invalid query: operation is not supported: 'GROUP BY' clause is not "
-                f"supported for search attribute {group_by}"
-            )
+    text, grouped = split_group_by(req.query)
     records = matching(fe, req.namespace, text)
     out = ws.CountWorkflowExecutionsResponse(count=len(records))
-    if group_by is not None:
-        counts: dict[str, int] = {}
-        for r in records:
-            name = visibility.STATUS_NAMES[r.status]
-            counts[name] = counts.get(name, 0) + 1
-        for name, count in sorted(counts.items()):
-            group = out.groups.add(count=count)
-            group.group_values.add().CopyFrom(_keyword_payload(name))
+    if grouped:
+        add_status_groups(out.groups, [visibility.STATUS_NAMES[r.status] for r in records])
     return out
+
+
+def split_group_by(text: str) -> tuple[str, bool]:
+    """A count query without its `GROUP BY ExecutionStatus`, and whether it had one
+    (the only grouping visibility allows)."""
+    upper = text.upper()
+    if "GROUP BY" not in upper:
+        return text, False
+    at = upper.index("GROUP BY")
+    group_by = text[at + len("GROUP BY") :].strip()
+    if group_by != "ExecutionStatus":
+        raise errors.invalid(
+            "invalid query: operation is not supported: 'GROUP BY' clause is not "
+            f"supported for search attribute {group_by}"
+        )
+    return text[:at], True
+
+
+def add_status_groups(groups: Any, statuses: list[str]) -> None:
+    """One aggregation group per status name, with its count, in name order."""
+    counts: dict[str, int] = {}
+    for name in statuses:
+        counts[name] = counts.get(name, 0) + 1
+    for name, count in sorted(counts.items()):
+        group = groups.add(count=count)
+        group.group_values.add().CopyFrom(_keyword_payload(name))
 
 
 def _keyword_payload(value: str) -> common_pb.Payload:

@@ -36,7 +36,7 @@ from core.statemachine.standalone import activity as sa
 from . import convert, errors, tokens
 from .frontend import Frontend
 from .query import parse_query
-from .rpc_reads import _keyword_payload
+from .rpc_reads import add_status_groups, split_group_by
 from .standalone import Entry, StandaloneActivities
 from .standalone import retry_policy as policy_proto
 
@@ -366,62 +366,38 @@ async def count_activity_executions(
     fe: Frontend, req: ws.CountActivityExecutionsRequest, context: Context
 ) -> ws.CountActivityExecutionsResponse:
     fe.namespace(req.namespace)
-    text, group_by = req.query, None
-    upper = text.upper()
-    if "GROUP BY" in upper:
-        at = upper.index("GROUP BY")
-        text, group_by = text[:at], text[at + len("GROUP BY") :].strip()
-        if group_by != "ExecutionStatus":
-            raise errors.invalid(
-                "invalid query: operation is not supported: 'GROUP BY' clause is not "
-                f"supported for search attribute {group_by}"
-            )
+    text, grouped = split_group_by(req.query)
     entries = _matching(fe, req.namespace, text)
     out = ws.CountActivityExecutionsResponse(count=len(entries))
-    if group_by is not None:
-        counts: dict[str, int] = {}
-        for entry in entries:
-            name = STATUS_KEYWORD[API_STATUS[entry.activity.status]]
-            counts[name] = counts.get(name, 0) + 1
-        for name, count in sorted(counts.items()):
-            group = out.groups.add(count=count)
-            group.group_values.add().CopyFrom(_keyword_payload(name))
+    if grouped:
+        statuses = [STATUS_KEYWORD[API_STATUS[e.activity.status]] for e in entries]
+        add_status_groups(out.groups, statuses)
     return out
 
 
 # -- changes ------------------------------------------------------------------------
 
 
-async def request_cancel_activity_execution(
-    fe: Frontend, req: ws.RequestCancelActivityExecutionRequest, context: Context
-) -> ws.RequestCancelActivityExecutionResponse:
-    store = _store(fe)
-    entry = store.current(req.namespace, req.activity_id, req.run_id)
-    event = sa.Event(
-        sa.Input.REQUEST_CANCEL,
-        fe.now(),
-        identity=req.identity,
-        request_id=req.request_id,
-        reason=req.reason,
-    )
-    store.apply(entry, event)
-    return ws.RequestCancelActivityExecutionResponse()
+def _change(input_: sa.Input, response: type) -> Any:
+    """RequestCancelActivityExecution or TerminateActivityExecution: the run named,
+    then the input with the caller's identity, request id and reason."""
+
+    async def handler(fe: Frontend, req: Any, context: Context) -> Any:
+        store = _store(fe)
+        entry = store.current(req.namespace, req.activity_id, req.run_id)
+        event = sa.Event(
+            input_, fe.now(), identity=req.identity, request_id=req.request_id, reason=req.reason
+        )
+        store.apply(entry, event)
+        return response()
+
+    return handler
 
 
-async def terminate_activity_execution(
-    fe: Frontend, req: ws.TerminateActivityExecutionRequest, context: Context
-) -> ws.TerminateActivityExecutionResponse:
-    store = _store(fe)
-    entry = store.current(req.namespace, req.activity_id, req.run_id)
-    event = sa.Event(
-        sa.Input.TERMINATE,
-        fe.now(),
-        identity=req.identity,
-        request_id=req.request_id,
-        reason=req.reason,
-    )
-    store.apply(entry, event)
-    return ws.TerminateActivityExecutionResponse()
+request_cancel_activity_execution = _change(
+    sa.Input.REQUEST_CANCEL, ws.RequestCancelActivityExecutionResponse
+)
+terminate_activity_execution = _change(sa.Input.TERMINATE, ws.TerminateActivityExecutionResponse)
 
 
 async def delete_activity_execution(

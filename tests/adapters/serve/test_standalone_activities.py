@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -81,7 +82,12 @@ def _names() -> tuple[str, str]:
     return f"standalone-{uuid.uuid4()}", f"queue-{uuid.uuid4()}"
 
 
-ACTIVITIES = [increment, beats_then_fails, slow_first_attempt, heartbeats_for]
+ACTIVITIES: list[Callable[..., Any]] = [
+    increment,
+    beats_then_fails,
+    slow_first_attempt,
+    heartbeats_for,
+]
 
 
 @pytest.mark.asyncio(loop_scope="module")
