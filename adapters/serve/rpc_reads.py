@@ -12,7 +12,7 @@ answers with what it has, possibly nothing, and a token to continue from.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 from google.protobuf import json_format
@@ -352,15 +352,22 @@ async def list_workflow_executions(
     fe: Frontend, req: ws.ListWorkflowExecutionsRequest, context: Context
 ) -> ws.ListWorkflowExecutionsResponse:
     fe.namespace(req.namespace)
-    records = matching(fe, req.namespace, req.query)
-    page = tokens.decode_page_token(req.next_page_token)
-    start = tokens.int_field(page, "offset")
-    size = req.page_size if req.page_size > 0 else LIST_PAGE
-    out = ws.ListWorkflowExecutionsResponse()
-    out.executions.extend(execution_info(r, listing=True) for r in records[start : start + size])
-    if start + size < len(records):
-        out.next_page_token = tokens.page_token(offset=start + size)
+    records, next_page = list_page(matching(fe, req.namespace, req.query), req)
+    out = ws.ListWorkflowExecutionsResponse(next_page_token=next_page)
+    out.executions.extend(execution_info(r, listing=True) for r in records)
     return out
+
+
+T = TypeVar("T")
+
+
+def list_page(items: list[T], req: Any) -> tuple[list[T], bytes]:
+    """The page of `items` a list request's page token and size ask for, and the token
+    of the next page (empty after the last)."""
+    start = tokens.int_field(tokens.decode_page_token(req.next_page_token), "offset")
+    size = req.page_size if req.page_size > 0 else LIST_PAGE
+    more = start + size < len(items)
+    return items[start : start + size], tokens.page_token(offset=start + size) if more else b""
 
 
 async def count_workflow_executions(

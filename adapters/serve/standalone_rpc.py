@@ -36,7 +36,7 @@ from core.statemachine.standalone import activity as sa
 from . import convert, errors, tokens
 from .frontend import Frontend
 from .query import parse_query
-from .rpc_reads import add_status_groups, split_group_by
+from .rpc_reads import add_status_groups, list_page, split_group_by
 from .standalone import Entry, StandaloneActivities
 from .standalone import retry_policy as policy_proto
 
@@ -67,7 +67,6 @@ STATUS_KEYWORD = {
     act_enums.ACTIVITY_EXECUTION_STATUS_TIMED_OUT: "TimedOut",
 }
 ACTIVITY_ATTRIBUTES = {"ActivityId": "KEYWORD", "ActivityType": "KEYWORD"}
-LIST_PAGE = 1000
 CALLBACKS_NOT_SERVED = (
     "completion callbacks of a standalone activity are not implemented by tmodel serve"
 )
@@ -333,11 +332,9 @@ async def list_activity_executions(
     fe: Frontend, req: ws.ListActivityExecutionsRequest, context: Context
 ) -> ws.ListActivityExecutionsResponse:
     fe.namespace(req.namespace)
-    entries = _matching(fe, req.namespace, req.query)
-    start = tokens.int_field(tokens.decode_page_token(req.next_page_token), "offset")
-    size = req.page_size if req.page_size > 0 else LIST_PAGE
-    out = ws.ListActivityExecutionsResponse()
-    for entry in entries[start : start + size]:
+    entries, next_page = list_page(_matching(fe, req.namespace, req.query), req)
+    out = ws.ListActivityExecutionsResponse(next_page_token=next_page)
+    for entry in entries:
         record = entry.activity
         row = out.executions.add(
             activity_id=record.activity_id,
@@ -357,8 +354,6 @@ async def list_activity_executions(
                 convert.duration(record.close_time - record.schedule_time)
             )
             row.state_transition_count = record.transitions
-    if start + size < len(entries):
-        out.next_page_token = tokens.page_token(offset=start + size)
     return out
 
 

@@ -90,6 +90,13 @@ ACTIVITIES: list[Callable[..., Any]] = [
 ]
 
 
+async def _execute(client: Client, fn: Any, *args: Any, **options: Any) -> Any:
+    """Run one standalone activity to its result with a worker polling its queue."""
+    activity_id, queue = _names()
+    async with Worker(client, task_queue=queue, activities=ACTIVITIES):
+        return await client.execute_activity(fn, *args, id=activity_id, task_queue=queue, **options)
+
+
 @pytest.mark.asyncio(loop_scope="module")
 @bounded
 async def test_an_official_worker_runs_one(client: Client) -> None:
@@ -110,30 +117,24 @@ async def test_an_official_worker_runs_one(client: Client) -> None:
 @pytest.mark.asyncio(loop_scope="module")
 @bounded
 async def test_a_retry_gets_the_last_heartbeat(client: Client) -> None:
-    activity_id, queue = _names()
-    async with Worker(client, task_queue=queue, activities=ACTIVITIES):
-        result = await client.execute_activity(
-            beats_then_fails,
-            id=activity_id,
-            task_queue=queue,
-            start_to_close_timeout=timedelta(seconds=10),
-            retry_policy=RetryPolicy(initial_interval=timedelta(milliseconds=100)),
-        )
+    result = await _execute(
+        client,
+        beats_then_fails,
+        start_to_close_timeout=timedelta(seconds=10),
+        retry_policy=RetryPolicy(initial_interval=timedelta(milliseconds=100)),
+    )
     assert result == "attempt 2 saw ['from attempt 1']"
 
 
 @pytest.mark.asyncio(loop_scope="module")
 @bounded
 async def test_a_start_to_close_timeout_retries(client: Client) -> None:
-    activity_id, queue = _names()
-    async with Worker(client, task_queue=queue, activities=ACTIVITIES):
-        result = await client.execute_activity(
-            slow_first_attempt,
-            id=activity_id,
-            task_queue=queue,
-            start_to_close_timeout=timedelta(seconds=1),
-            retry_policy=RetryPolicy(initial_interval=timedelta(milliseconds=100)),
-        )
+    result = await _execute(
+        client,
+        slow_first_attempt,
+        start_to_close_timeout=timedelta(seconds=1),
+        retry_policy=RetryPolicy(initial_interval=timedelta(milliseconds=100)),
+    )
     assert result == 2
 
 
@@ -142,16 +143,13 @@ async def test_a_start_to_close_timeout_retries(client: Client) -> None:
 async def test_heartbeats_keep_an_attempt_alive(client: Client) -> None:
     """Each heartbeat pushes the heartbeat timeout back: the earlier timers fire and
     are stale (the "stale" guard)."""
-    activity_id, queue = _names()
-    async with Worker(client, task_queue=queue, activities=ACTIVITIES):
-        result = await client.execute_activity(
-            heartbeats_for,
-            2.5,
-            id=activity_id,
-            task_queue=queue,
-            start_to_close_timeout=timedelta(seconds=20),
-            heartbeat_timeout=timedelta(seconds=1),
-        )
+    result = await _execute(
+        client,
+        heartbeats_for,
+        2.5,
+        start_to_close_timeout=timedelta(seconds=20),
+        heartbeat_timeout=timedelta(seconds=1),
+    )
     assert result == "attempt 1"
 
 
