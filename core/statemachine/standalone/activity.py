@@ -27,6 +27,7 @@ from enum import Enum
 from typing import TypeAlias
 
 from core.enums import RetryState, TimeoutType
+from core.fastinit import fast_init_all
 from core.opaque import JsonValue, Opaque
 from core.statemachine import fsm
 from core.statemachine.history.service.activity_tasks import (
@@ -355,21 +356,15 @@ def _heartbeat(a: StandaloneActivity, e: Event) -> Result:
     return a, Effects(timers=timers, cancel_requested=a.status is _S.CANCEL_REQUESTED)
 
 
-def _closed(a: StandaloneActivity, status: Status, now: int, **fields: object) -> Result:
-    return replace(a, status=status, close_time=now, **fields), Effects()  # type: ignore[arg-type]
+def _closed(a: StandaloneActivity, status: Status, now: int) -> Result:
+    """The run closes (RecordCompleted)."""
+    return replace(a, status=status, close_time=now), Effects()
 
 
 def _complete(a: StandaloneActivity, e: Event) -> Result:
     started = a.started_time if a.status in ATTEMPT_RUNNING else e.now  # forced by id
-    return _closed(
-        a,
-        _S.COMPLETED,
-        e.now,
-        started_time=started,
-        complete_time=e.now,
-        identity=e.identity,
-        result=e.payload,
-    )
+    a = replace(a, started_time=started, complete_time=e.now, identity=e.identity, result=e.payload)
+    return _closed(a, _S.COMPLETED, e.now)
 
 
 def _with_heartbeat(a: StandaloneActivity, e: Event) -> StandaloneActivity:
@@ -380,13 +375,17 @@ def _with_heartbeat(a: StandaloneActivity, e: Event) -> StandaloneActivity:
     return replace(a, heartbeat_details=e.heartbeat, heartbeat_time=e.now, heartbeat_count=count)
 
 
-def _attempt_failure(a: StandaloneActivity, e: Event) -> Opaque:
+def _attempt_failure(a: StandaloneActivity, e: Event, final: bool) -> Opaque:
     """What the attempt failed with: the worker's failure (a generic one when it sent
-    none), or the timeout's, caused by the attempt before it (TransitionTimedOut)."""
+    none), or the timeout's; a final timeout's carries the last heartbeat's details and
+    is caused by the attempt before it (TransitionTimedOut), one retried neither
+    (createStartToCloseTimeoutFailure, createHeartbeatTimeoutFailure)."""
     timeout = TIMEOUT_OF.get(e.input)
     if timeout is None:
         return e.payload or Opaque.of({"message": "activity task failed without failure details"})
     message = TIMEOUT_MESSAGE.format(TIMEOUT_NAME[timeout])
+    if not final:
+        return timeout_failure(message, timeout)
     return _caused(timeout_failure(message, timeout, a.heartbeat_details), a.last_failure)
 
 
@@ -407,7 +406,7 @@ def _retry(a: StandaloneActivity, e: Event) -> Result:
         status=_S.SCHEDULED,
         attempt=a.attempt + 1,
         stamp=a.stamp + 1,
-        last_failure=_attempt_failure(a, e),
+        last_failure=_attempt_failure(a, e, final=False),
         complete_time=e.now,
         retry_interval=delay,
         dispatch_time=e.now + delay,
@@ -419,16 +418,15 @@ def _retry(a: StandaloneActivity, e: Event) -> Result:
 def _fail(a: StandaloneActivity, e: Event) -> Result:
     _delay, state = retry_decision(a, e)
     a = _with_heartbeat(a, e)
-    return _closed(
+    a = replace(
         a,
-        _S.FAILED,
-        e.now,
-        last_failure=_attempt_failure(a, e),
+        last_failure=_attempt_failure(a, e, final=True),
         retry_state=state,
         complete_time=e.now,
         identity=e.identity,
         retry_interval=0,
     )
+    return _closed(a, _S.FAILED, e.now)
 
 
 def _time_out(a: StandaloneActivity, e: Event) -> Result:
@@ -436,9 +434,10 @@ def _time_out(a: StandaloneActivity, e: Event) -> Result:
     if timeout in (TimeoutType.SCHEDULE_TO_START, TimeoutType.SCHEDULE_TO_CLOSE):
         message = TIMEOUT_MESSAGE.format(TIMEOUT_NAME[timeout])
         failure = _caused(timeout_failure(message, timeout, a.heartbeat_details), a.last_failure)
-        return _closed(a, _S.TIMED_OUT, e.now, failure=failure, retry_state=RetryState.TIMEOUT)
+        a = replace(a, failure=failure, retry_state=RetryState.TIMEOUT)
+        return _closed(a, _S.TIMED_OUT, e.now)
     _delay, state = retry_decision(a, e)
-    attempt = _attempt_failure(a, e)
+    attempt = _attempt_failure(a, e, final=True)
     closing = None
     if state is RetryState.TIMEOUT:  # no time left to retry: a schedule-to-close timeout
         closing = _caused(
@@ -447,16 +446,15 @@ def _time_out(a: StandaloneActivity, e: Event) -> Result:
             ),
             a.last_failure,
         )
-    return _closed(
+    a = replace(
         a,
-        _S.TIMED_OUT,
-        e.now,
         last_failure=attempt,
         failure=closing,
         retry_state=state,
         complete_time=e.now,
         retry_interval=0,
     )
+    return _closed(a, _S.TIMED_OUT, e.now)
 
 
 def _canceled_failure(details: JsonValue | None, identity: str) -> Opaque:
@@ -490,19 +488,22 @@ def _request_cancel(a: StandaloneActivity, e: Event) -> Result:
 
 def _cancel_at_once(a: StandaloneActivity, e: Event) -> Result:
     failure = _canceled_failure(string_payloads(e.reason), e.identity)
-    return _closed(_cancel_requested(a, e, _S.CANCELED), _S.CANCELED, e.now, failure=failure)
+    return _closed(
+        replace(_cancel_requested(a, e, _S.CANCELED), failure=failure), _S.CANCELED, e.now
+    )
 
 
 def _cancel(a: StandaloneActivity, e: Event) -> Result:
     details = e.payload.value() if e.payload is not None else None
     failure = _canceled_failure(details, a.cancel_identity)
-    return _closed(a, _S.CANCELED, e.now, failure=failure, identity=e.identity)
+    return _closed(replace(a, failure=failure, identity=e.identity), _S.CANCELED, e.now)
 
 
 def _terminate(a: StandaloneActivity, e: Event) -> Result:
     info: dict[str, JsonValue] = {"identity": e.identity} if e.identity else {}
     failure = Opaque.of({"message": e.reason, "terminatedFailureInfo": info})
-    return _closed(a, _S.TERMINATED, e.now, failure=failure, terminate_request_id=e.request_id)
+    a = replace(a, failure=failure, terminate_request_id=e.request_id)
+    return _closed(a, _S.TERMINATED, e.now)
 
 
 def _error(code: str, message: str) -> Callable[[StandaloneActivity, Event], Result]:
@@ -573,3 +574,6 @@ def decide(a: StandaloneActivity, e: Event) -> Decision:
     if after != a:
         after = dataclasses.replace(after, transitions=a.transitions + 1)
     return Decision(after, row, effects)
+
+
+fast_init_all(globals())  # faster constructors for this module's values (core/fastinit.py)
