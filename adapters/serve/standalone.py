@@ -5,8 +5,8 @@ The core decides (`core.statemachine.standalone.activity`); this module keeps th
 records (by namespace and activity id, newest run last, and by run id), runs the
 decisions' effects and wakes the long polls waiting on a run. Timers are the live
 kernel's (`kernel.at`), so they fire on the server's clock. An attempt due for a
-worker is offered to an activity-task poll already waiting on its queue, else queued
-here until one comes (`take`, asked by PollActivityTaskQueue before it polls
+worker is offered to an activity-task poll already waiting on its queue, and queued
+here for the next poll too (`take`, asked by PollActivityTaskQueue before it polls
 matching): matching's own queues belong to workflows' activities, whose tasks history
 records started; a standalone attempt is recorded started here, by the core, when the
 poll hands it out, as CHASM's RecordActivityTaskStarted does (activity.go
@@ -153,9 +153,11 @@ class StandaloneActivities:
         if entry is None:
             return
         queue = entry.activity.options.task_queue
-        runtime = self.fe.runtime
-        if not runtime.offer(item.namespace, queue, False, item, m.TaskKind.ACTIVITY):
-            self.queued.setdefault((item.namespace, queue), deque()).append(item)
+        self.fe.runtime.offer(item.namespace, queue, False, item, m.TaskKind.ACTIVITY)
+        # Queued even when a waiting poll took it: that poll's caller may be gone before
+        # the attempt is recorded started, and the attempt must not be lost. A copy
+        # taken after the attempt started is stale and skipped (`_live`).
+        self.queued.setdefault((item.namespace, queue), deque()).append(item)
 
     def take(self, namespace: str, queue: str) -> Dispatched | None:
         waiting = self.queued.get((namespace, queue))

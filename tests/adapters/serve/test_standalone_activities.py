@@ -13,6 +13,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -24,6 +25,7 @@ from temporalio.common import RetryPolicy
 from temporalio.worker import Worker
 
 from adapters.dev_server import DevServer, temporal_binary
+from adapters.serve.standalone import StandaloneActivities
 from core.statemachine.history.service.state import RetryPolicy as CorePolicy
 from core.statemachine.standalone import activity as sa
 from tests.adapters.serve.sdk import bounded, connected
@@ -209,6 +211,36 @@ async def test_completion_callbacks_are_refused_not_dropped(client: Client) -> N
     with pytest.raises(Exception) as error:
         await client.workflow_service.start_activity_execution(request)
     assert "UNIMPLEMENTED" in repr(error.value) or "not implemented" in str(error.value)
+
+
+def test_an_attempt_a_poll_took_stays_queued_until_it_starts() -> None:
+    """A waiting poll that took an attempt may lose its caller before the attempt is
+    recorded started: the attempt stays queued for the next poll, and once started the
+    copy is stale."""
+    scheduled: list[tuple[Callable[..., None], tuple[Any, ...]]] = []
+    kernel = SimpleNamespace(now=0, at=lambda _due, fn, *args: scheduled.append((fn, args)))
+    offered: list[object] = []
+
+    def offer(*args: Any) -> bool:  # a waiting poll takes it
+        offered.append(args[3])
+        return True
+
+    runtime = SimpleNamespace(kernel=kernel, offer=offer)
+    fe = SimpleNamespace(
+        runtime=runtime, now=lambda: 5, new_id=lambda: "run-1", namespace=lambda _name: None
+    )
+    store = StandaloneActivities(fe)  # type: ignore[arg-type]
+    request = ws.StartActivityExecutionRequest(activity_id="a", request_id="r")
+    store.add("default", request, OPTIONS)
+    for fn, args in scheduled:
+        if fn == store._dispatch:
+            fn(*args)
+    assert len(offered) == 1  # a waiting poll took it ...
+    item = store.take("default", "q")
+    assert item == offered[0]  # ... and the next poll finds it still
+    task = store.task(item, "worker")
+    assert task is not None and task.attempt == 1
+    assert store.take("default", "q") is None and store.task(item, "other") is None
 
 
 # -- the core's table -------------------------------------------------------------------
