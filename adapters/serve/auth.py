@@ -100,6 +100,14 @@ NAMESPACE_RPCS: dict[str, int] = {
     "PollNexusTaskQueue": WRITE,
     "RespondNexusTaskCompleted": WRITE,
     "RespondNexusTaskFailed": WRITE,
+    "StartActivityExecution": WRITE,  # standalone activities
+    "DescribeActivityExecution": READ,
+    "PollActivityExecution": READ,
+    "ListActivityExecutions": READ,
+    "CountActivityExecutions": READ,
+    "RequestCancelActivityExecution": WRITE,
+    "TerminateActivityExecution": WRITE,
+    "DeleteActivityExecution": WRITE,
     # OperatorService
     "AddSearchAttributes": ADMIN,
     "RemoveSearchAttributes": ADMIN,

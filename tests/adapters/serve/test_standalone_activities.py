@@ -16,6 +16,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import grpc
 import pytest
 import pytest_asyncio
 from temporalio import activity
@@ -25,6 +26,8 @@ from temporalio.common import RetryPolicy
 from temporalio.worker import Worker
 
 from adapters.dev_server import DevServer, temporal_binary
+from adapters.serve.errors import ServiceError
+from adapters.serve.limits import Concurrency
 from adapters.serve.standalone import StandaloneActivities
 from core.statemachine.history.service.state import RetryPolicy as CorePolicy
 from core.statemachine.standalone import activity as sa
@@ -241,6 +244,28 @@ def test_an_attempt_a_poll_took_stays_queued_until_it_starts() -> None:
     task = store.task(item, "worker")
     assert task is not None and task.attempt == 1
     assert store.take("default", "q") is None and store.task(item, "other") is None
+
+
+def test_the_long_polls_count_against_the_concurrency_limit() -> None:
+    """PollActivityExecution, and DescribeActivityExecution with a long-poll token, are
+    long-running calls (quotas.go ExecutionAPICountLimitOverride)."""
+    limits = Concurrency(limit=1)
+    poll = ws.PollActivityExecutionRequest(namespace="default", activity_id="a")
+    waiting = ws.DescribeActivityExecutionRequest(long_poll_token=b"t")
+    for rpc, request in (("PollActivityExecution", poll), ("DescribeActivityExecution", waiting)):
+        with (
+            limits.call(rpc, "default", request),
+            pytest.raises(ServiceError) as refused,
+            limits.call(rpc, "default", request),
+        ):
+            pass
+        assert refused.value.code is grpc.StatusCode.RESOURCE_EXHAUSTED
+    plain = ws.DescribeActivityExecutionRequest()
+    with (
+        limits.call("DescribeActivityExecution", "default", plain),
+        limits.call("DescribeActivityExecution", "default", plain),
+    ):
+        pass  # a describe without a token is not long-running: never refused
 
 
 # -- the core's table -------------------------------------------------------------------
