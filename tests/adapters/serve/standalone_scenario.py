@@ -399,6 +399,22 @@ async def _visibility(s: Scenario) -> None:
     )
 
 
+async def _delete(s: Scenario) -> None:
+    svc = s.service
+    await s.start("start i", "i")
+    for name in ("c", "i"):  # closed, running
+        request = ws.DeleteActivityExecutionRequest(namespace=NS, activity_id=f"{s.prefix}-{name}")
+        await s.call(f"delete {name}", svc.delete_activity_execution, request)
+        for _ in range(50):  # the deletion may lag: describe until it is gone
+            kept = len(s.log)
+            await s.describe(f"describe {name} deleted", name)
+            if s.log[-1][1] != "ok":
+                break
+            del s.log[kept:]
+            await asyncio.sleep(0.2)
+        await s.call(f"delete {name} again", svc.delete_activity_execution, request)
+
+
 async def transcript(client: Client) -> list[Any]:
     s = Scenario(client)
     await _cancellation(s)
@@ -406,6 +422,7 @@ async def transcript(client: Client) -> list[Any]:
     await _terminate_and_fail(s)
     await _errors(s)
     await _visibility(s)
+    await _delete(s)
     return [_anonymous(entry, s.prefix) for entry in s.log]
 
 
