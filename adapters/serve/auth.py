@@ -108,6 +108,14 @@ NAMESPACE_RPCS: dict[str, int] = {
     "SetWorkerDeploymentRampingVersion": WRITE,
     "DeleteWorkerDeploymentVersion": WRITE,
     "DeleteWorkerDeployment": WRITE,
+    "StartActivityExecution": WRITE,  # standalone activities
+    "DescribeActivityExecution": READ,
+    "PollActivityExecution": READ,
+    "ListActivityExecutions": READ,
+    "CountActivityExecutions": READ,
+    "RequestCancelActivityExecution": WRITE,
+    "TerminateActivityExecution": WRITE,
+    "DeleteActivityExecution": WRITE,
     # OperatorService
     "AddSearchAttributes": ADMIN,
     "RemoveSearchAttributes": ADMIN,

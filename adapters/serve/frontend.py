@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from .nexus_tasks import NexusTasks
     from .rpc_nexus_endpoints import Registry
     from .rpc_queries import Queries
+    from .standalone import StandaloneActivities
 
 DEFAULT_RETENTION_NS = 86_400 * 1_000_000_000  # the dev server's default: one day
 # The search attributes every namespace has (temporal's searchattribute.system), by
@@ -109,6 +110,7 @@ class Frontend:
         # completion callbacks called: (run id, index among the run's callbacks) -> whether
         # the caller took it, and when (nexus_callbacks.py; DescribeWorkflowExecution)
         self.callbacks_called: dict[tuple[str, int], tuple[bool, int]] = {}
+        self.standalone: StandaloneActivities | None = None  # standalone.py (set by the server)
 
     # -- ids --------------------------------------------------------------------------
     def new_id(self) -> str:

@@ -39,6 +39,8 @@ LONG_RUNNING = frozenset(
         "UpdateWorkflowExecution",
         "GetWorkflowExecutionHistory",  # only with wait_new_event
         "ExecuteMultiOperation",
+        "PollActivityExecution",
+        "DescribeActivityExecution",  # only with a long-poll token
     }
 )
 
@@ -65,8 +67,10 @@ class Concurrency:
     @contextlib.contextmanager
     def call(self, rpc: str, namespace: str, request: Any) -> Iterator[None]:
         """Count the call while it runs; refuse it (busy) past the limit."""
-        if rpc not in LONG_RUNNING or (
-            rpc == "GetWorkflowExecutionHistory" and not request.wait_new_event
+        if (
+            rpc not in LONG_RUNNING
+            or (rpc == "GetWorkflowExecutionHistory" and not request.wait_new_event)
+            or (rpc == "DescribeActivityExecution" and not request.long_poll_token)
         ):
             yield
             return

@@ -12,7 +12,7 @@ answers with what it has, possibly nothing, and a token to continue from.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 from google.protobuf import json_format
@@ -371,44 +371,60 @@ async def list_workflow_executions(
     fe: Frontend, req: ws.ListWorkflowExecutionsRequest, context: Context
 ) -> ws.ListWorkflowExecutionsResponse:
     fe.namespace(req.namespace)
-    records = matching(fe, req.namespace, req.query)
-    page = tokens.decode_page_token(req.next_page_token)
-    start = tokens.int_field(page, "offset")
-    size = req.page_size if req.page_size > 0 else LIST_PAGE
-    out = ws.ListWorkflowExecutionsResponse()
-    out.executions.extend(execution_info(r, listing=True) for r in records[start : start + size])
-    if start + size < len(records):
-        out.next_page_token = tokens.page_token(offset=start + size)
+    records, next_page = list_page(matching(fe, req.namespace, req.query), req)
+    out = ws.ListWorkflowExecutionsResponse(next_page_token=next_page)
+    out.executions.extend(execution_info(r, listing=True) for r in records)
     return out
+
+
+T = TypeVar("T")
+
+
+def list_page(items: list[T], req: Any) -> tuple[list[T], bytes]:
+    """The page of `items` a list request's page token and size ask for, and the token
+    of the next page (empty after the last)."""
+    start = tokens.int_field(tokens.decode_page_token(req.next_page_token), "offset")
+    size = req.page_size if req.page_size > 0 else LIST_PAGE
+    more = start + size < len(items)
+    return items[start : start + size], tokens.page_token(offset=start + size) if more else b""
 
 
 async def count_workflow_executions(
     fe: Frontend, req: ws.CountWorkflowExecutionsRequest, context: Context
 ) -> ws.CountWorkflowExecutionsResponse:
     fe.namespace(req.namespace)
-    text = req.query
-    group_by = None
-    upper = text.upper()
-    if "GROUP BY" in upper:
-        at = upper.index("GROUP BY")
-        group_by = text[at + len("GROUP BY") :].strip()
-        text = text[:at]
-        if group_by != "ExecutionStatus":
-            raise errors.invalid(
-                "invalid query: operation is not supported: 'GROUP BY' clause is not "
-                f"supported for search attribute {group_by}"
-            )
+    text, grouped = split_group_by(req.query)
     records = matching(fe, req.namespace, text)
     out = ws.CountWorkflowExecutionsResponse(count=len(records))
-    if group_by is not None:
-        counts: dict[str, int] = {}
-        for r in records:
-            name = visibility.STATUS_NAMES[r.status]
-            counts[name] = counts.get(name, 0) + 1
-        for name, count in sorted(counts.items()):
-            group = out.groups.add(count=count)
-            group.group_values.add().CopyFrom(_keyword_payload(name))
+    if grouped:
+        add_status_groups(out.groups, [visibility.STATUS_NAMES[r.status] for r in records])
     return out
+
+
+def split_group_by(text: str) -> tuple[str, bool]:
+    """A count query without its `GROUP BY ExecutionStatus`, and whether it had one
+    (the only grouping visibility allows)."""
+    upper = text.upper()
+    if "GROUP BY" not in upper:
+        return text, False
+    at = upper.index("GROUP BY")
+    group_by = text[at + len("GROUP BY") :].strip()
+    if group_by != "ExecutionStatus":
+        raise errors.invalid(
+            "invalid query: operation is not supported: 'GROUP BY' clause is not "
+            f"supported for search attribute {group_by}"
+        )
+    return text[:at], True
+
+
+def add_status_groups(groups: Any, statuses: list[str]) -> None:
+    """One aggregation group per status name, with its count, in name order."""
+    counts: dict[str, int] = {}
+    for name in statuses:
+        counts[name] = counts.get(name, 0) + 1
+    for name, count in sorted(counts.items()):
+        group = groups.add(count=count)
+        group.group_values.add().CopyFrom(_keyword_payload(name))
 
 
 def _keyword_payload(value: str) -> common_pb.Payload:

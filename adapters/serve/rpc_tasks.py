@@ -43,6 +43,8 @@ from .deployments import physical_queue, versioned
 from .frontend import Frontend
 from .rpc_executions import set_types
 from .rpc_interact import record_rejections
+from .standalone import Dispatched
+from .standalone_rpc import worker_call
 from .tokens import TaskToken, decode_task_token
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -349,6 +351,12 @@ async def poll_activity_task_queue(
     if not req.task_queue.name:
         raise errors.invalid(TASK_QUEUE_NOT_SET)
     _note_poller(fe, req.namespace, req.task_queue.name, 2, req.identity)
+    standalone = fe.standalone  # a standalone attempt waiting goes first (standalone.py)
+    waiting = standalone.take(req.namespace, req.task_queue.name) if standalone else None
+    if waiting is not None and standalone is not None:
+        task = standalone.task(waiting, req.identity)
+        if task is not None:
+            return task
     answer = await fe.runtime.poll(
         req.namespace,
         _polled_queue(fe, req, 2),
@@ -358,6 +366,8 @@ async def poll_activity_task_queue(
         req.identity,
         _build_id(req),
     )
+    if isinstance(answer, Dispatched) and standalone is not None:
+        return standalone.task(answer, req.identity) or ws.PollActivityTaskQueueResponse()
     if not isinstance(answer, StartedActivityTask):
         return ws.PollActivityTaskQueueResponse()
     return activity_task_response(fe, req.namespace, answer)
@@ -422,6 +432,8 @@ def _by_id(fe: Frontend, req: Any) -> TaskToken:
     fe.namespace(req.namespace)
     if not req.activity_id:
         raise errors.invalid("ActivityId is not set on request.")
+    if not req.workflow_id:  # a standalone activity, named by id: no attempt (attempt 0)
+        return TaskToken("activity", req.namespace, "", req.run_id, activity_id=req.activity_id)
     state = fe.state(req.namespace, req.workflow_id, req.run_id)
     if not state.running:
         raise errors.not_found("workflow execution already completed")
@@ -497,6 +509,9 @@ async def _cancel(fe: Frontend, context: Context, token: TaskToken, req: Any) ->
 
 async def _heartbeat(fe: Frontend, context: Context, token: TaskToken, req: Any) -> rq.Heartbeat:
     """The history service's answer: cancel requested, paused, reset."""
+    if not token.workflow_id:  # a standalone activity's (standalone_rpc.py)
+        args = (token.namespace, token.activity_id, token.run_id, token.attempt, req)
+        return rq.Heartbeat(worker_call(fe, "heartbeat", *args).effects.cancel_requested)
     beat = rq.RecordActivityTaskHeartbeat(_core_token(token), convert.opaque(req, "details"))
     answer = await _send_activity(fe, context, token, beat)
     return answer if isinstance(answer, rq.Heartbeat) else rq.Heartbeat(False)
@@ -511,6 +526,12 @@ def _activity_rpc(action: Action, by_id: bool, response: Callable[[], Any]) -> A
 
     async def handler(fe: Frontend, req: Any, context: Context) -> Any:
         token = _by_id(fe, req) if by_id else _activity_token(req.task_token)
+        if not token.workflow_id:  # a standalone activity's (standalone_rpc.py)
+            kind = action.__name__.strip("_")
+            worker_call(
+                fe, kind, token.namespace, token.activity_id, token.run_id, token.attempt, req
+            )
+            return response()
         await action(fe, context, token, req)
         return response()
 

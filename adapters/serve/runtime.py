@@ -443,12 +443,20 @@ class Runtime:
                 if not future.done():
                     future.set_result(None)
 
-    def offer(self, namespace: str, queue_name: str, sticky: bool, item: object) -> bool:
-        """Hand `item` to a waiting workflow-task poll of the queue, taking that poll out
-        of matching; False if no poll is waiting (matching sync-matches query tasks
-        only, `matching_engine.go` QueryWorkflow)."""
+    def offer(
+        self,
+        namespace: str,
+        queue_name: str,
+        sticky: bool,
+        item: object,
+        task_kind: m.TaskKind = m.TaskKind.WORKFLOW,
+    ) -> bool:
+        """Hand `item` to a waiting poll of the queue (a workflow-task poll unless
+        `task_kind` says otherwise), taking that poll out of matching; False if no poll
+        is waiting (matching sync-matches query tasks only, `matching_engine.go`
+        QueryWorkflow; a standalone activity's attempt waits in standalone.py)."""
         kind = m.QueueKind.STICKY if sticky else m.QueueKind.NORMAL
-        queue = task_queue(queue_name, m.TaskKind.WORKFLOW, kind, namespace)
+        queue = task_queue(queue_name, task_kind, kind, namespace)
         host = self.cluster.matching[self.cluster.router.matching_for(queue_name)]
         for poller_id, future in list(self.waiting_polls.get(queue, {}).items()):
             if not future.done() and host.cancel_poll(poller_id, queue):

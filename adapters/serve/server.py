@@ -47,6 +47,7 @@ from . import (
     rpc_system,
     rpc_tasks,
     rpc_testing,
+    standalone_rpc,
 )
 from .auth import Authorizer
 from .chaos import LiveFaults, Spec
@@ -59,6 +60,7 @@ from .retention import Retention
 from .rpc_queries import Queries
 from .runtime import Runtime
 from .schedule_activities import ScheduleActivities
+from .standalone import StandaloneActivities
 from .store import StoreError
 
 log = logging.getLogger("tmodel.serve")
@@ -77,6 +79,7 @@ WORKFLOW_HANDLERS: tuple[Any, ...] = (
     rpc_schedules,
     rpc_system,
     rpc_tasks,
+    standalone_rpc,
 )
 OPERATOR_RPCS = (
     "AddSearchAttributes",
@@ -220,6 +223,7 @@ class Server:
         self.frontend.nexus_tasks = NexusTasks(self.frontend)
         self.frontend.deployments.install(self.runtime)  # tasks routed by version
         self.nexus_callbacks = NexusCallbacks(self.frontend)  # async operations' completions
+        self.frontend.standalone = StandaloneActivities(self.frontend)  # standalone activities
         try:
             self.frontend.archive = FileArchive(archive) if archive is not None else None
         except OSError as exc:

@@ -1,0 +1,252 @@
+"""Standalone activities in `tmodel serve`: each run's record, its timers, and its
+attempts handed to workers through the activity task queues.
+
+The core decides (`core.statemachine.standalone.activity`); this module keeps the
+records (by namespace and activity id, newest run last, and by run id), runs the
+decisions' effects and wakes the long polls waiting on a run. Timers are the live
+kernel's (`kernel.at`), so they fire on the server's clock. An attempt due for a
+worker is offered to an activity-task poll already waiting on its queue, and queued
+here for the next poll too (`take`, asked by PollActivityTaskQueue before it polls
+matching): matching's own queues belong to workflows' activities, whose tasks history
+records started; a standalone attempt is recorded started here, by the core, when the
+poll hands it out, as CHASM's RecordActivityTaskStarted does (activity.go
+HandleStarted). Records live in memory: `--store` does not keep them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from temporalio.api.common.v1 import message_pb2 as common_pb
+from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
+
+from core.statemachine import matching as m
+from core.statemachine.standalone import activity as sa
+
+from . import convert, errors
+from .tokens import TaskToken
+
+if TYPE_CHECKING:
+    from .frontend import Frontend
+
+log = logging.getLogger("tmodel.serve")
+LONG_POLL = 20.0  # activity.longPollTimeout (common.DefaultLongPollTimeout), seconds
+LONG_POLL_BUFFER = 1.0  # activity.longPollBuffer: answer this long before the deadline
+CODES = {
+    "NOT_FOUND": errors.not_found,
+    "INVALID_ARGUMENT": errors.invalid,
+    "FAILED_PRECONDITION": errors.failed_precondition,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Dispatched:
+    """An attempt handed to matching: the run and the attempt's stamp."""
+
+    namespace: str
+    run_id: str
+    stamp: int
+
+
+@dataclass(slots=True)
+class Entry:
+    namespace: str
+    activity: sa.StandaloneActivity
+    request: ws.StartActivityExecutionRequest  # input, header, search attributes, ...
+    waiters: list[asyncio.Future[None]] = field(default_factory=list)
+
+
+def not_found(activity_id: str) -> errors.ServiceError:
+    return errors.not_found(sa.not_found(activity_id))
+
+
+class StandaloneActivities:
+    def __init__(self, fe: Frontend) -> None:
+        self.fe = fe
+        self.runs: dict[tuple[str, str], list[Entry]] = {}
+        self.by_run: dict[str, Entry] = {}
+        self.queued: dict[tuple[str, str], deque[Dispatched]] = {}
+
+    # -- records ---------------------------------------------------------------------
+    def current(self, namespace: str, activity_id: str, run_id: str = "") -> Entry:
+        """The run named (the newest when `run_id` is empty); NOT_FOUND as the
+        frontend answers it."""
+        self.fe.namespace(namespace)
+        entries = self.runs.get((namespace, activity_id), [])
+        if run_id:
+            entries = [e for e in entries if e.activity.run_id == run_id]
+        if not entries:
+            raise not_found(activity_id)
+        return entries[-1]
+
+    def entries(self, namespace: str) -> list[Entry]:
+        return [e for runs in self.runs.values() for e in runs if e.namespace == namespace]
+
+    def add(
+        self, namespace: str, request: ws.StartActivityExecutionRequest, options: sa.Options
+    ) -> Entry:
+        run_id = self.fe.new_id()
+        record, effects = sa.schedule(
+            request.activity_id, run_id, request.request_id, options, self.fe.now()
+        )
+        entry = Entry(namespace, record, request)
+        self.runs.setdefault((namespace, request.activity_id), []).append(entry)
+        self.by_run[run_id] = entry
+        self._carry_out(entry, effects)
+        return entry
+
+    # -- decisions --------------------------------------------------------------------
+    def apply(self, entry: Entry, event: sa.Event) -> sa.Decision:
+        """Decide `event` on the run, store the record, carry out the effects and wake
+        the run's long polls; a refusal raises the error the row names."""
+        decision = sa.decide(entry.activity, event)
+        changed = decision.activity != entry.activity
+        entry.activity = decision.activity
+        self._carry_out(entry, decision.effects)
+        if changed:
+            for waiter in entry.waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+            entry.waiters.clear()
+        if decision.effects.error is not None:
+            code, message = decision.effects.error
+            raise CODES[code](message)
+        return decision
+
+    def _carry_out(self, entry: Entry, effects: sa.Effects) -> None:
+        kernel = self.fe.runtime.kernel
+        for timer in effects.timers:
+            kernel.at(timer.due, self._fire, entry.activity.run_id, timer)
+        if effects.dispatch is not None:
+            item = Dispatched(entry.namespace, entry.activity.run_id, entry.activity.stamp)
+            kernel.at(max(effects.dispatch, kernel.now), self._dispatch, item)
+
+    def _fire(self, run_id: str, timer: sa.Timer) -> None:
+        entry = self.by_run.get(run_id)
+        if entry is None:
+            return
+        try:
+            self.apply(entry, sa.Event(timer.input, self.fe.now(), stamp=timer.stamp))
+        except errors.ServiceError:
+            pass  # a timer's row refuses nothing; kept from ending the kernel's pump
+        except Exception:
+            log.exception("standalone activity timer %s of %s", timer.input.name, run_id)
+
+    # -- matching ---------------------------------------------------------------------
+    def _live(self, item: Dispatched) -> Entry | None:
+        """The run of a dispatched attempt still waiting for a worker (a dispatch task's
+        Validate: TransitionStarted possible and the stamp current)."""
+        entry = self.by_run.get(item.run_id)
+        if entry is None:
+            return None
+        record = entry.activity
+        if record.status is not sa.Status.SCHEDULED or record.stamp != item.stamp:
+            return None
+        return entry
+
+    def _dispatch(self, item: Dispatched) -> None:
+        entry = self._live(item)
+        if entry is None:
+            return
+        queue = entry.activity.options.task_queue
+        self.fe.runtime.offer(item.namespace, queue, False, item, m.TaskKind.ACTIVITY)
+        # Queued even when a waiting poll took it: that poll's caller may be gone before
+        # the attempt is recorded started, and the attempt must not be lost. A copy
+        # taken after the attempt started is stale and skipped (`_live`).
+        self.queued.setdefault((item.namespace, queue), deque()).append(item)
+
+    def take(self, namespace: str, queue: str) -> Dispatched | None:
+        waiting = self.queued.get((namespace, queue))
+        while waiting:
+            item = waiting.popleft()
+            if self._live(item) is not None:
+                return item
+        return None
+
+    def task(self, item: object, identity: str) -> ws.PollActivityTaskQueueResponse | None:
+        """Record the attempt started and build the task a worker gets; None when the
+        attempt is no longer waiting (closed, cancelled or timed out meanwhile)."""
+        assert isinstance(item, Dispatched)
+        entry = self._live(item)
+        if entry is None:
+            return None
+        event = sa.Event(
+            sa.Input.RECORD_STARTED, self.fe.now(), stamp=item.stamp, identity=identity
+        )
+        self.apply(entry, event)
+        return activity_task(entry)
+
+    # -- long polls -------------------------------------------------------------------
+    async def changed(self, entry: Entry, deadline: float | None) -> bool:
+        """Wait until the run changes; False when the long poll's time is up first
+        (the caller's deadline less a buffer, at most `LONG_POLL`)."""
+        loop = asyncio.get_running_loop()
+        limit = loop.time() + LONG_POLL
+        if deadline is not None:
+            limit = min(limit, deadline - LONG_POLL_BUFFER)
+        waiter: asyncio.Future[None] = loop.create_future()
+        entry.waiters.append(waiter)
+        try:
+            await asyncio.wait_for(waiter, max(0.0, limit - loop.time()))
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            if waiter in entry.waiters:
+                entry.waiters.remove(waiter)
+
+
+def token(entry: Entry) -> TaskToken:
+    """A standalone attempt's task token: an activity token naming no workflow, the run
+    id its activity's run."""
+    record = entry.activity
+    return TaskToken(
+        "activity",
+        entry.namespace,
+        "",
+        record.run_id,
+        attempt=record.attempt,
+        activity_id=record.activity_id,
+    )
+
+
+def retry_policy(policy: Any) -> common_pb.RetryPolicy:
+    out = common_pb.RetryPolicy(
+        backoff_coefficient=policy.backoff_coefficient,
+        maximum_attempts=policy.maximum_attempts,
+        non_retryable_error_types=list(policy.non_retryable_error_types),
+    )
+    out.initial_interval.CopyFrom(convert.duration(policy.initial_interval))
+    out.maximum_interval.CopyFrom(convert.duration(policy.maximum_interval))
+    return out
+
+
+def activity_task(entry: Entry) -> ws.PollActivityTaskQueueResponse:
+    """What a worker gets (GenerateRecordActivityTaskStartedResponse): no workflow, the
+    activity's run id, the current attempt."""
+    record, request = entry.activity, entry.request
+    options = record.options
+    out = ws.PollActivityTaskQueueResponse(
+        task_token=token(entry).encode(),
+        workflow_namespace=entry.namespace,
+        activity_type=common_pb.ActivityType(name=options.activity_type),
+        activity_id=record.activity_id,
+        activity_run_id=record.run_id,
+        attempt=record.attempt,
+        retry_policy=retry_policy(options.retry_policy),
+    )
+    out.header.CopyFrom(request.header)
+    out.input.CopyFrom(request.input)
+    out.priority.CopyFrom(request.priority)
+    convert.fill(out.heartbeat_details, record.heartbeat_details)
+    out.scheduled_time.CopyFrom(convert.timestamp(record.schedule_time))
+    out.current_attempt_scheduled_time.CopyFrom(convert.timestamp(record.dispatch_time))
+    out.started_time.CopyFrom(convert.timestamp(record.started_time))
+    out.schedule_to_close_timeout.CopyFrom(convert.duration(options.schedule_to_close))
+    out.start_to_close_timeout.CopyFrom(convert.duration(options.start_to_close))
+    out.heartbeat_timeout.CopyFrom(convert.duration(options.heartbeat))
+    return out

@@ -1,0 +1,1 @@
+"""Executions that are not workflows: standalone activities (activity.py)."""

@@ -1,0 +1,579 @@
+"""A standalone activity: an activity a client starts (StartActivityExecution), run by
+the server on its own, with no workflow around it.
+
+Temporal runs one as a CHASM execution (`chasm/lib/activity`): `statemachine.go` holds
+its transitions, `activity.go` the handlers that choose among them, and
+`activity_tasks.go` the validation of its timer tasks. Here the same machine is a
+table (`TABLE`) whose rows decide every input: `decide` picks the row for the
+activity's status and the input (guards first), runs the row's handler and checks the
+activity ends in the row's target. The record is immutable; a decision returns the new
+record and its effects: the timers to arm, when the attempt goes to matching, and the
+error or answer the caller gets. Pause, unpause, reset and option updates (the
+operator commands) are not modelled.
+
+Retry delays and decisions are the workflow activities' (`service/retry.py`
+`next_retry`), the timeouts are normalized as theirs (`activity_tasks.py`
+`normalize_timeouts`) and a timeout's failure is built as theirs (`timeout_failure`).
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from enum import Enum
+from typing import TypeAlias
+
+from core.enums import RetryState, TimeoutType
+from core.fastinit import fast_init_all
+from core.opaque import JsonValue, Opaque
+from core.statemachine import fsm
+from core.statemachine.history.service.activity_tasks import (
+    NO_TIME_TO_RETRY_MESSAGE,
+    TIMEOUT_MESSAGE,
+    TIMEOUT_NAME,
+    timeout_failure,
+)
+from core.statemachine.history.service.retry import next_retry
+from core.statemachine.history.service.state import RetryPolicy
+
+
+class Status(Enum):
+    """`ActivityExecutionStatus` of chasm/lib/activity/proto/v1/activity_state.proto
+    (less the operator commands' PAUSED, PAUSE_REQUESTED and RESET_REQUESTED), valued
+    as Go's String() names them in the server's messages."""
+
+    SCHEDULED = "Scheduled"
+    STARTED = "Started"
+    CANCEL_REQUESTED = "CancelRequested"
+    COMPLETED = "Completed"
+    FAILED = "Failed"
+    CANCELED = "Canceled"
+    TERMINATED = "Terminated"
+    TIMED_OUT = "TimedOut"
+
+
+class Input(Enum):
+    RECORD_STARTED = "RecordActivityTaskStarted"  # matching handed the attempt to a worker
+    HEARTBEAT = "RecordActivityTaskHeartbeat"
+    RESPOND_COMPLETED = "RespondActivityTaskCompleted"
+    RESPOND_FAILED = "RespondActivityTaskFailed"
+    RESPOND_CANCELED = "RespondActivityTaskCanceled"
+    REQUEST_CANCEL = "RequestCancelActivityExecution"
+    TERMINATE = "TerminateActivityExecution"
+    SCHEDULE_TO_START_TIMEOUT = "ScheduleToStartTimeoutTask"
+    SCHEDULE_TO_CLOSE_TIMEOUT = "ScheduleToCloseTimeoutTask"
+    START_TO_CLOSE_TIMEOUT = "StartToCloseTimeoutTask"
+    HEARTBEAT_TIMEOUT = "HeartbeatTimeoutTask"
+
+
+_S, _I = Status, Input
+OPEN = frozenset({_S.SCHEDULED, _S.STARTED, _S.CANCEL_REQUESTED})
+ATTEMPT_RUNNING = frozenset({_S.STARTED, _S.CANCEL_REQUESTED})  # hasAttemptInProgress
+WORKER_CALLS = (_I.HEARTBEAT, _I.RESPOND_COMPLETED, _I.RESPOND_FAILED, _I.RESPOND_CANCELED)
+TIMERS = (
+    _I.SCHEDULE_TO_START_TIMEOUT,
+    _I.SCHEDULE_TO_CLOSE_TIMEOUT,
+    _I.START_TO_CLOSE_TIMEOUT,
+    _I.HEARTBEAT_TIMEOUT,
+)
+TIMEOUT_OF = {
+    _I.SCHEDULE_TO_START_TIMEOUT: TimeoutType.SCHEDULE_TO_START,
+    _I.SCHEDULE_TO_CLOSE_TIMEOUT: TimeoutType.SCHEDULE_TO_CLOSE,
+    _I.START_TO_CLOSE_TIMEOUT: TimeoutType.START_TO_CLOSE,
+    _I.HEARTBEAT_TIMEOUT: TimeoutType.HEARTBEAT,
+}
+NOT_CANCEL_REQUESTED = (  # consts.ErrActivityTaskNotCancelRequested
+    "unable to mark activity as canceled without activity being request canceled first"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """What the start request fixes (timeouts normalized, in ns; 0: unset)."""
+
+    activity_type: str
+    task_queue: str
+    schedule_to_close: int
+    schedule_to_start: int
+    start_to_close: int
+    heartbeat: int
+    start_delay: int
+    retry_policy: RetryPolicy
+
+
+@dataclass(frozen=True, slots=True)
+class StandaloneActivity:
+    """One run of a standalone activity: `attempt` counts attempts, `stamp` tells the
+    current attempt's tasks from stale ones; times are ns (0: not yet)."""
+
+    activity_id: str
+    run_id: str
+    request_id: str
+    options: Options
+    schedule_time: int
+    status: Status = _S.SCHEDULED
+    attempt: int = 1
+    stamp: int = 1
+    dispatch_time: int = 0  # when the current attempt may go to a worker
+    started_time: int = 0
+    complete_time: int = 0  # the last attempt's end
+    identity: str = ""  # the last worker's
+    last_failure: Opaque | None = None  # the last attempt's failure
+    retry_interval: int = 0  # before the attempt now scheduled
+    heartbeat_details: Opaque | None = None
+    heartbeat_time: int = 0
+    heartbeat_count: int = 0
+    cancel_request_id: str = ""
+    cancel_reason: str = ""
+    cancel_identity: str = ""
+    terminate_request_id: str = ""
+    result: Opaque | None = None
+    failure: Opaque | None = None  # the outcome's own failure (canceled, terminated, ...)
+    retry_state: RetryState = RetryState.UNSPECIFIED
+    close_time: int = 0
+    transitions: int = 1
+
+    @property
+    def running(self) -> bool:
+        return self.status in OPEN
+
+    @property
+    def deadline(self) -> int:
+        """The schedule-to-close deadline, counted from the first dispatch (0: none)."""
+        timeout = self.options.schedule_to_close
+        return self.schedule_time + self.options.start_delay + timeout if timeout else 0
+
+    @property
+    def outcome_failure(self) -> Opaque | None:
+        """A closed activity's failure (`terminalFailure`): its own, else the last
+        attempt's (a failure that exhausted the retries)."""
+        if self.status in OPEN or self.status is _S.COMPLETED:
+            return None
+        return self.failure if self.failure is not None else self.last_failure
+
+
+@dataclass(frozen=True, slots=True)
+class Timer:
+    input: Input
+    due: int
+    stamp: int
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """An input with what it carries. `attempt` is a worker token's (0: by id); `stamp`
+    a timer's or a dispatched task's; `payload` a result, failure, heartbeat's or
+    cancellation's details."""
+
+    input: Input
+    now: int
+    attempt: int = 0
+    stamp: int = 0
+    payload: Opaque | None = None
+    error_type: str = ""
+    non_retryable: bool = False
+    heartbeat: Opaque | None = None  # a failure's last heartbeat details
+    identity: str = ""
+    request_id: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Effects:
+    timers: tuple[Timer, ...] = ()
+    dispatch: int | None = None  # hand the current attempt to matching at this time
+    error: tuple[str, str] | None = None  # (code name, message) the caller gets
+    cancel_requested: bool = False  # a heartbeat's answer
+
+
+Row: TypeAlias = fsm.Row[Status, Input]
+R = fsm.Row
+
+
+def _rows() -> list[Row]:
+    rows: list[Row] = [
+        R(_S.SCHEDULED, _I.RECORD_STARTED, _S.SCHEDULED, guard="stale dispatch", handler="reject"),
+        R(_S.SCHEDULED, _I.RECORD_STARTED, _S.STARTED, handler="start"),
+        # By id, a completion needs no attempt in progress (TransitionCompleted's sources)
+        R(_S.SCHEDULED, _I.RESPOND_COMPLETED, _S.COMPLETED, guard="by id", handler="complete"),
+        R(_S.SCHEDULED, _I.RESPOND_COMPLETED, _S.SCHEDULED, handler="reject"),
+        R(_S.SCHEDULED, _I.HEARTBEAT, _S.SCHEDULED, handler="reject"),
+        R(_S.SCHEDULED, _I.RESPOND_FAILED, _S.SCHEDULED, handler="reject"),
+        R(_S.SCHEDULED, _I.RESPOND_CANCELED, _S.SCHEDULED, handler="reject"),
+        # no attempt in progress: a cancel request cancels at once (handleCancellationRequested)
+        R(_S.SCHEDULED, _I.REQUEST_CANCEL, _S.CANCELED, handler="cancel_at_once"),
+        R(_S.SCHEDULED, _I.SCHEDULE_TO_START_TIMEOUT, _S.SCHEDULED, guard="stale", handler=""),
+        R(_S.SCHEDULED, _I.SCHEDULE_TO_START_TIMEOUT, _S.TIMED_OUT, handler="time_out"),
+        R(_S.SCHEDULED, _I.START_TO_CLOSE_TIMEOUT, _S.SCHEDULED),
+        R(_S.SCHEDULED, _I.HEARTBEAT_TIMEOUT, _S.SCHEDULED),
+        R(_S.STARTED, _I.REQUEST_CANCEL, _S.CANCEL_REQUESTED, handler="request_cancel"),
+        R(_S.STARTED, _I.RESPOND_CANCELED, _S.STARTED, guard="stale token", handler="reject"),
+        R(_S.STARTED, _I.RESPOND_CANCELED, _S.STARTED, handler="reject_not_cancel_requested"),
+        R(_S.CANCEL_REQUESTED, _I.RESPOND_CANCELED, _S.CANCEL_REQUESTED, guard="stale token",
+          handler="reject"),
+        R(_S.CANCEL_REQUESTED, _I.RESPOND_CANCELED, _S.CANCELED, handler="cancel"),
+        R(_S.CANCEL_REQUESTED, _I.REQUEST_CANCEL, _S.CANCEL_REQUESTED, guard="same request"),
+        R(_S.CANCEL_REQUESTED, _I.REQUEST_CANCEL, _S.CANCEL_REQUESTED,
+          handler="reject_cancel_again"),
+    ]  # fmt: skip
+    for s in ATTEMPT_RUNNING:
+        rows += [
+            R(s, _I.RECORD_STARTED, s, handler="reject"),
+            R(s, _I.HEARTBEAT, s, guard="stale token", handler="reject"),
+            R(s, _I.HEARTBEAT, s, handler="heartbeat"),
+            R(s, _I.RESPOND_COMPLETED, s, guard="stale token", handler="reject"),
+            R(s, _I.RESPOND_COMPLETED, _S.COMPLETED, handler="complete"),
+            R(s, _I.RESPOND_FAILED, s, guard="stale token", handler="reject"),
+            R(s, _I.SCHEDULE_TO_START_TIMEOUT, s),  # only a scheduled attempt's counts
+        ]
+        if s is _S.STARTED:  # no retry once a cancel was requested (tryReschedule)
+            rows.append(R(s, _I.RESPOND_FAILED, _S.SCHEDULED, guard="retry", handler="retry"))
+        rows.append(R(s, _I.RESPOND_FAILED, _S.FAILED, handler="fail"))
+        for t in (_I.START_TO_CLOSE_TIMEOUT, _I.HEARTBEAT_TIMEOUT):
+            rows.append(R(s, t, s, guard="stale"))
+            if s is _S.STARTED:
+                rows.append(R(s, t, _S.SCHEDULED, guard="retry", handler="retry"))
+            rows.append(R(s, t, _S.TIMED_OUT, handler="time_out"))
+    for s in OPEN:
+        rows += [
+            R(s, _I.SCHEDULE_TO_CLOSE_TIMEOUT, _S.TIMED_OUT, handler="time_out"),
+            R(s, _I.TERMINATE, _S.TERMINATED, handler="terminate"),
+        ]
+    for s in (_S.COMPLETED, _S.FAILED, _S.CANCELED, _S.TERMINATED, _S.TIMED_OUT):
+        rows += [R(s, i, s, handler="reject") for i in (_I.RECORD_STARTED, *WORKER_CALLS)]
+        rows += [R(s, t, s) for t in TIMERS]  # a closed activity's timers do nothing
+        rows += [
+            R(s, _I.REQUEST_CANCEL, s, guard="same request"),  # deduplicated first
+            R(s, _I.REQUEST_CANCEL, s, handler="reject_closed_cancel"),
+        ]
+        if s is _S.TERMINATED:  # Activity.Terminate: the same request again is a no-op
+            rows.append(R(s, _I.TERMINATE, s, guard="same request"))
+        rows.append(R(s, _I.TERMINATE, s, handler="reject_closed_terminate"))
+    return rows
+
+
+TABLE = fsm.make_table(
+    "standalone activity", "INV-RESULT-AT-MOST-ONCE", Status, Input, _S.SCHEDULED, _rows()
+)
+
+
+# --- guards ----------------------------------------------------------------------------
+
+
+def _stale_token(a: StandaloneActivity, e: Event) -> bool:
+    """A worker's token names another attempt (a by-id call names none)."""
+    return e.attempt != 0 and e.attempt != a.attempt
+
+
+def _stale_timer(a: StandaloneActivity, e: Event) -> bool:
+    """A timer of another attempt, or a heartbeat timer a later heartbeat outdated
+    (activity_tasks.go, the timer tasks' Validate)."""
+    if e.stamp != a.stamp:
+        return True
+    if e.input is _I.HEARTBEAT_TIMEOUT:
+        last = max(a.started_time, a.heartbeat_time)
+        return e.now < last + a.options.heartbeat
+    return False
+
+
+def _same_request(a: StandaloneActivity, e: Event) -> bool:
+    known = a.terminate_request_id if e.input is _I.TERMINATE else a.cancel_request_id
+    return bool(e.request_id) and e.request_id == known
+
+
+def retry_decision(a: StandaloneActivity, e: Event) -> tuple[int | None, RetryState]:
+    """The delay before the next attempt, or None and why there is none (tryReschedule:
+    a timeout is retryable unless the policy lists "TemporalTimeout:<kind>")."""
+    timeout = TIMEOUT_OF.get(e.input)
+    error_type = f"TemporalTimeout:{TIMEOUT_NAME[timeout]}" if timeout else e.error_type
+    return next_retry(
+        a.options.retry_policy,
+        a.attempt,
+        e.now,
+        a.deadline,
+        error_type,
+        e.non_retryable,
+        a.status is _S.CANCEL_REQUESTED,
+    )
+
+
+GUARDS: dict[str, Callable[[StandaloneActivity, Event], bool]] = {
+    "stale dispatch": lambda a, e: e.stamp != a.stamp,
+    "by id": lambda a, e: e.attempt == 0,
+    "stale token": _stale_token,
+    "stale": _stale_timer,
+    "same request": _same_request,
+    "retry": lambda a, e: retry_decision(a, e)[0] is not None,
+}
+
+
+# --- handlers --------------------------------------------------------------------------
+
+Result: TypeAlias = tuple[StandaloneActivity, Effects]
+
+
+def _dispatch(a: StandaloneActivity) -> Effects:
+    """The current attempt goes to matching at its dispatch time, its schedule-to-start
+    timer counting from then (TransitionScheduled, TransitionRescheduled)."""
+    timers: tuple[Timer, ...] = ()
+    if a.options.schedule_to_start:
+        due = a.dispatch_time + a.options.schedule_to_start
+        timers = (Timer(_I.SCHEDULE_TO_START_TIMEOUT, due, a.stamp),)
+    return Effects(timers=timers, dispatch=a.dispatch_time)
+
+
+def schedule(activity_id: str, run_id: str, request_id: str, options: Options, now: int) -> Result:
+    """A new activity, scheduled (TransitionScheduled): the first attempt dispatched
+    after the start delay, the schedule-to-close timer armed once for all attempts."""
+    a = StandaloneActivity(
+        activity_id, run_id, request_id, options, now, dispatch_time=now + options.start_delay
+    )
+    effects = _dispatch(a)
+    if a.deadline:
+        closing = Timer(_I.SCHEDULE_TO_CLOSE_TIMEOUT, a.deadline, 0)
+        effects = replace(effects, timers=(*effects.timers, closing))
+    return a, effects
+
+
+def _start(a: StandaloneActivity, e: Event) -> Result:
+    a = replace(a, status=_S.STARTED, started_time=e.now, identity=e.identity)
+    timers = [Timer(_I.START_TO_CLOSE_TIMEOUT, e.now + a.options.start_to_close, a.stamp)]
+    if a.options.heartbeat:
+        timers.append(Timer(_I.HEARTBEAT_TIMEOUT, e.now + a.options.heartbeat, a.stamp))
+    return a, Effects(timers=tuple(timers))
+
+
+def _heartbeat(a: StandaloneActivity, e: Event) -> Result:
+    a = replace(
+        a, heartbeat_details=e.payload, heartbeat_time=e.now, heartbeat_count=a.heartbeat_count + 1
+    )
+    timers: tuple[Timer, ...] = ()
+    if a.options.heartbeat:
+        timers = (Timer(_I.HEARTBEAT_TIMEOUT, e.now + a.options.heartbeat, a.stamp),)
+    return a, Effects(timers=timers, cancel_requested=a.status is _S.CANCEL_REQUESTED)
+
+
+def _closed(a: StandaloneActivity, status: Status, now: int) -> Result:
+    """The run closes (RecordCompleted)."""
+    return replace(a, status=status, close_time=now), Effects()
+
+
+def _complete(a: StandaloneActivity, e: Event) -> Result:
+    started = a.started_time if a.status in ATTEMPT_RUNNING else e.now  # forced by id
+    a = replace(a, started_time=started, complete_time=e.now, identity=e.identity, result=e.payload)
+    return _closed(a, _S.COMPLETED, e.now)
+
+
+def _with_heartbeat(a: StandaloneActivity, e: Event) -> StandaloneActivity:
+    """A failure's last heartbeat details count as a heartbeat (HandleFailed)."""
+    if e.heartbeat is None:
+        return a
+    count = a.heartbeat_count + 1
+    return replace(a, heartbeat_details=e.heartbeat, heartbeat_time=e.now, heartbeat_count=count)
+
+
+def _attempt_failure(a: StandaloneActivity, e: Event, final: bool) -> Opaque:
+    """What the attempt failed with: the worker's failure (a generic one when it sent
+    none), or the timeout's; a final timeout's carries the last heartbeat's details and
+    is caused by the attempt before it (TransitionTimedOut), one retried neither
+    (createStartToCloseTimeoutFailure, createHeartbeatTimeoutFailure)."""
+    timeout = TIMEOUT_OF.get(e.input)
+    if timeout is None:
+        return e.payload or Opaque.of({"message": "activity task failed without failure details"})
+    message = TIMEOUT_MESSAGE.format(TIMEOUT_NAME[timeout])
+    if not final:
+        return timeout_failure(message, timeout)
+    return _caused(timeout_failure(message, timeout, a.heartbeat_details), a.last_failure)
+
+
+def _caused(failure: Opaque, cause: Opaque | None) -> Opaque:
+    if cause is None:
+        return failure
+    body = failure.value()
+    assert isinstance(body, dict)
+    return Opaque.of({**body, "cause": cause.value()})
+
+
+def _retry(a: StandaloneActivity, e: Event) -> Result:
+    delay, _state = retry_decision(a, e)
+    assert delay is not None  # the row's guard
+    a = _with_heartbeat(a, e)
+    a = replace(
+        a,
+        status=_S.SCHEDULED,
+        attempt=a.attempt + 1,
+        stamp=a.stamp + 1,
+        last_failure=_attempt_failure(a, e, final=False),
+        complete_time=e.now,
+        retry_interval=delay,
+        dispatch_time=e.now + delay,
+        identity=e.identity or a.identity,
+    )
+    return a, _dispatch(a)
+
+
+def _fail(a: StandaloneActivity, e: Event) -> Result:
+    _delay, state = retry_decision(a, e)
+    a = _with_heartbeat(a, e)
+    a = replace(
+        a,
+        last_failure=_attempt_failure(a, e, final=True),
+        retry_state=state,
+        complete_time=e.now,
+        identity=e.identity,
+        retry_interval=0,
+    )
+    return _closed(a, _S.FAILED, e.now)
+
+
+def _time_out(a: StandaloneActivity, e: Event) -> Result:
+    timeout = TIMEOUT_OF[e.input]
+    if timeout in (TimeoutType.SCHEDULE_TO_START, TimeoutType.SCHEDULE_TO_CLOSE):
+        message = TIMEOUT_MESSAGE.format(TIMEOUT_NAME[timeout])
+        failure = _caused(timeout_failure(message, timeout, a.heartbeat_details), a.last_failure)
+        a = replace(a, failure=failure, retry_state=RetryState.TIMEOUT)
+        return _closed(a, _S.TIMED_OUT, e.now)
+    _delay, state = retry_decision(a, e)
+    attempt = _attempt_failure(a, e, final=True)
+    closing = None
+    if state is RetryState.TIMEOUT:  # no time left to retry: a schedule-to-close timeout
+        closing = _caused(
+            timeout_failure(
+                NO_TIME_TO_RETRY_MESSAGE, TimeoutType.SCHEDULE_TO_CLOSE, a.heartbeat_details
+            ),
+            a.last_failure,
+        )
+    a = replace(
+        a,
+        last_failure=attempt,
+        failure=closing,
+        retry_state=state,
+        complete_time=e.now,
+        retry_interval=0,
+    )
+    return _closed(a, _S.TIMED_OUT, e.now)
+
+
+def _canceled_failure(details: JsonValue | None, identity: str) -> Opaque:
+    info: dict[str, JsonValue] = {"identity": identity} if identity else {}
+    if details is not None:
+        info = {"details": details, **info}
+    return Opaque.of({"message": "Activity canceled", "canceledFailureInfo": info})
+
+
+def string_payloads(text: str) -> JsonValue:
+    """Payloads of one json/plain string, as protojson (payload.EncodeString)."""
+    encoding = base64.b64encode(b"json/plain").decode()
+    data = base64.b64encode(json.dumps(text).encode()).decode()
+    return {"payloads": [{"metadata": {"encoding": encoding}, "data": data}]}
+
+
+def _cancel_requested(a: StandaloneActivity, e: Event, status: Status) -> StandaloneActivity:
+    """The cancel request kept (TransitionCancelRequested's ActivityCancelState)."""
+    return replace(
+        a,
+        status=status,
+        cancel_request_id=e.request_id,
+        cancel_reason=e.reason,
+        cancel_identity=e.identity,
+    )
+
+
+def _request_cancel(a: StandaloneActivity, e: Event) -> Result:
+    return _cancel_requested(a, e, _S.CANCEL_REQUESTED), Effects()
+
+
+def _cancel_at_once(a: StandaloneActivity, e: Event) -> Result:
+    failure = _canceled_failure(string_payloads(e.reason), e.identity)
+    return _closed(
+        replace(_cancel_requested(a, e, _S.CANCELED), failure=failure), _S.CANCELED, e.now
+    )
+
+
+def _cancel(a: StandaloneActivity, e: Event) -> Result:
+    details = e.payload.value() if e.payload is not None else None
+    failure = _canceled_failure(details, a.cancel_identity)
+    return _closed(replace(a, failure=failure, identity=e.identity), _S.CANCELED, e.now)
+
+
+def _terminate(a: StandaloneActivity, e: Event) -> Result:
+    info: dict[str, JsonValue] = {"identity": e.identity} if e.identity else {}
+    failure = Opaque.of({"message": e.reason, "terminatedFailureInfo": info})
+    a = replace(a, failure=failure, terminate_request_id=e.request_id)
+    return _closed(a, _S.TERMINATED, e.now)
+
+
+def _error(code: str, message: str) -> Callable[[StandaloneActivity, Event], Result]:
+    return lambda a, e: (a, Effects(error=(code, message)))
+
+
+def not_found(activity_id: str) -> str:
+    """A worker's call on an attempt that is not running (validateActivityTaskToken),
+    or on a closed activity, as the frontend answers it (the dev server's message)."""
+    return f"activity not found for ID: {activity_id}"
+
+
+def _reject(a: StandaloneActivity, e: Event) -> Result:
+    return a, Effects(error=("NOT_FOUND", not_found(a.activity_id)))
+
+
+def _reject_cancel_again(a: StandaloneActivity, e: Event) -> Result:
+    message = f"cancellation already requested with request ID {a.cancel_request_id}"
+    return a, Effects(error=("FAILED_PRECONDITION", message))
+
+
+def _reject_closed_cancel(a: StandaloneActivity, e: Event) -> Result:
+    message = f"activity is in terminal state {a.status.value}"
+    return a, Effects(error=("FAILED_PRECONDITION", message))
+
+
+def _reject_closed_terminate(a: StandaloneActivity, e: Event) -> Result:
+    if a.status is _S.TERMINATED:
+        message = f"already terminated with request ID {a.terminate_request_id}"
+        return a, Effects(error=("FAILED_PRECONDITION", message))
+    # TransitionTerminated.Apply on a closed activity: chasm's invalid-transition error
+    return a, Effects(error=("FAILED_PRECONDITION", f"invalid transition from {a.status.value}"))
+
+
+HANDLERS: dict[str, Callable[[StandaloneActivity, Event], Result]] = {
+    "": lambda a, e: (a, Effects()),
+    "reject": _reject,
+    "reject_not_cancel_requested": _error("INVALID_ARGUMENT", NOT_CANCEL_REQUESTED),
+    "reject_cancel_again": _reject_cancel_again,
+    "reject_closed_cancel": _reject_closed_cancel,
+    "reject_closed_terminate": _reject_closed_terminate,
+    "start": _start,
+    "heartbeat": _heartbeat,
+    "complete": _complete,
+    "retry": _retry,
+    "fail": _fail,
+    "time_out": _time_out,
+    "request_cancel": _request_cancel,
+    "cancel_at_once": _cancel_at_once,
+    "cancel": _cancel,
+    "terminate": _terminate,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    activity: StandaloneActivity
+    row: Row
+    effects: Effects
+
+
+def decide(a: StandaloneActivity, e: Event) -> Decision:
+    """The row the table picks for `e` in the activity's status, carried out: the new
+    record (its transition counted when it changed) and the effects."""
+    row = fsm.decide(TABLE, a.status, e.input, lambda g: GUARDS[g](a, e))
+    after, effects = HANDLERS[row.handler](a, e)
+    fsm.check_target(TABLE, row, after.status)
+    if after != a:
+        after = dataclasses.replace(after, transitions=a.transitions + 1)
+    return Decision(after, row, effects)
+
+
+fast_init_all(globals())  # faster constructors for this module's values (core/fastinit.py)
