@@ -1,7 +1,8 @@
 """RecordNexusOperationResult, the request that brings a Nexus operation's outcome to the
-caller run's history service (service/nexus.py handles it), and AttachToRun, a start
-that met a running workflow under USE_EXISTING and attaches itself to it (service/
-attach.py). Both are named in core/requests.py too, whose Request union includes them."""
+caller run's history service (service/nexus.py handles it), NexusTimeoutTask, the timer
+task of one of an operation's timeouts, and AttachToRun, a start that met a running
+workflow under USE_EXISTING and attaches itself to it (service/attach.py). All are
+named in core/requests.py too, whose Request and TimerTask unions include them."""
 
 from __future__ import annotations
 
@@ -28,6 +29,21 @@ class RecordNexusOperationResult:
     operation_token: str = ""
     links: Opaque | None = None  # the event's temporal.api.common.v1.Link list
     start_time: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NexusTimeoutTask:
+    """A timer task of the outbox: one of an operation's timeouts (the schedule-to-close
+    and schedule-to-start ones armed by its schedule, the start-to-close one by its
+    start; statemachine.go's TimeoutTask, ScheduleToStartTimeoutTask and
+    StartToCloseTimeoutTask). `outcome` is the RecordNexusOperationResult outcome its
+    firing reports ("schedule_to_close_timed_out", ...); the request id tells the
+    operation it was armed for from a later one at the same event id."""
+
+    scheduled_event_id: int
+    request_id: str
+    outcome: str
+    fire_time: int
 
 
 @dataclass(frozen=True, slots=True)

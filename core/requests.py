@@ -41,6 +41,7 @@ from core.enums import (
 )
 from core.fastinit import fast_init_all
 from core.nexus_request import AttachToRun as AttachToRun
+from core.nexus_request import NexusTimeoutTask as NexusTimeoutTask
 from core.nexus_request import RecordNexusOperationResult as RecordNexusOperationResult
 from core.opaque import Opaque
 from core.replies import ActivityTaskStarted as ActivityTaskStarted
@@ -521,6 +522,7 @@ TimerTask = (
     | WorkflowTaskTimeoutTask
     | WorkflowRunTimeoutTask
     | WorkflowBackoffTask
+    | NexusTimeoutTask
 )
 Task = (
     WorkflowTaskTransfer

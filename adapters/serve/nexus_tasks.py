@@ -19,7 +19,9 @@ operation has started and only while the caller runs (the executor drops the tas
 closed run); the handler's answer becomes the cancel request's outcome.
 
 Kept in memory only: a restart (or `--store`) loses the tasks not yet answered, and an
-operation on an endpoint with an external (URL) target is never delivered.
+operation on an endpoint with an external (URL) target is never delivered. The
+operations' timeouts are not armed here: they are timer tasks of the caller run's
+outbox (core nexus.py), kept with the run and fired by the timer queue.
 """
 
 from __future__ import annotations
@@ -35,7 +37,6 @@ from typing import TYPE_CHECKING, Any
 
 from temporalio.api.nexus.v1 import message_pb2 as nexus_pb
 
-from core import requests as rq
 from core.enums import EventType
 from core.events import HistoryEvent, OpaqueAttributes
 from sim.persistence import Mutation
@@ -74,19 +75,6 @@ class NexusTask:
 
     def token(self) -> bytes:
         return TaskToken("nexus", self.namespace, query_id=self.task_id).encode()
-
-
-# the timers armed when an operation is scheduled: its Scheduled event's field, and the
-# outcome their firing reports (core nexus.py NexusInput)
-_TIMEOUTS = (
-    ("scheduleToCloseTimeout", "schedule_to_close_timed_out"),
-    ("scheduleToStartTimeout", "schedule_to_start_timed_out"),
-)
-
-
-def seconds_of(duration: Any) -> float:
-    """A protojson Duration ("1.5s") in seconds (0 when unset)."""
-    return float(duration[:-1]) if isinstance(duration, str) and duration.endswith("s") else 0.0
 
 
 def _scheduled(event: HistoryEvent) -> dict[str, Any] | None:
@@ -150,10 +138,6 @@ class NexusTasks:
         # each operation's header (its Scheduled event's nexusHeader), which its cancel
         # request carries too (executors.go loadArgsForCancelation)
         self.headers: dict[tuple[str, int], dict[str, str]] = {}
-        # start-to-close timeouts to arm when the operation starts: (caller run id,
-        # scheduled event id) -> (request id, seconds); the timeout reports in flight
-        self.start_to_close: dict[tuple[str, int], tuple[str, float]] = {}
-        self.timers: set[asyncio.Task[None]] = set()
         fe.runtime.commit_listeners.append(self._on_commit)
 
     # -- dispatch -----------------------------------------------------------------------
@@ -167,70 +151,11 @@ class NexusTasks:
                     continue
                 state = record.state
                 if attrs is not None:
-                    self._arm_timeouts(state, mutation.workflow_id, event.event_id, attrs)
                     self._dispatch(
                         state.namespace, mutation.workflow_id, state.run_id, event, attrs
                     )
                 elif event.event_type in _CANCEL_TRIGGERS:
                     self._dispatch_cancels(state, mutation.workflow_id)
-                if event.event_type is EventType.NEXUS_OPERATION_STARTED:
-                    self._arm_start_to_close(state, mutation.workflow_id, event)
-
-    # -- timeouts -----------------------------------------------------------------------
-    def _arm_timeouts(
-        self, state: Any, workflow_id: str, scheduled: int, a: dict[str, Any]
-    ) -> None:
-        """The schedule-to-close and schedule-to-start timers of an operation just
-        scheduled; its start-to-close timeout kept for its start (statemachine.go
-        Operation's creation tasks)."""
-        key = (state.run_id, scheduled)
-        for field_name, outcome in _TIMEOUTS:
-            seconds = seconds_of(a.get(field_name))
-            if seconds > 0:
-                self._arm(state, workflow_id, scheduled, a.get("requestId", ""), outcome, seconds)
-        start_to_close = seconds_of(a.get("startToCloseTimeout"))
-        if start_to_close > 0:
-            self.start_to_close[key] = (a.get("requestId", ""), start_to_close)
-
-    def _arm_start_to_close(self, state: Any, workflow_id: str, event: HistoryEvent) -> None:
-        attrs = event.attributes
-        value = attrs.value.value() if isinstance(attrs, OpaqueAttributes) else None
-        scheduled = int(str(value.get("scheduledEventId", 0))) if isinstance(value, dict) else 0
-        armed = self.start_to_close.pop((state.run_id, scheduled), None)
-        if armed is not None:
-            request_id, seconds = armed
-            self._arm(
-                state, workflow_id, scheduled, request_id, "start_to_close_timed_out", seconds
-            )
-
-    def _arm(
-        self,
-        state: Any,
-        workflow_id: str,
-        scheduled: int,
-        request_id: str,
-        outcome: str,
-        seconds: float,
-    ) -> None:
-        """Fire the timeout after `seconds`: the caller's history service writes
-        NexusOperationTimedOut, or ignores a timer the operation has outlived."""
-        report = rq.RecordNexusOperationResult(scheduled, request_id, outcome)
-        ids = (state.namespace, workflow_id, state.run_id)
-
-        def fire() -> None:
-            task = asyncio.get_running_loop().create_task(self._time_out(*ids, report))
-            self.timers.add(task)
-            task.add_done_callback(self.timers.discard)
-
-        asyncio.get_running_loop().call_later(seconds, fire)
-
-    async def _time_out(
-        self, namespace: str, workflow_id: str, run_id: str, report: rq.RecordNexusOperationResult
-    ) -> None:
-        try:
-            await self.fe.runtime.call(namespace, workflow_id, run_id, report, None)
-        except Exception:  # the caller is gone or the server is stopping
-            log.info("a Nexus operation timeout of %s/%s was not recorded", workflow_id, run_id)
 
     def _dispatch_cancels(self, state: Any, workflow_id: str) -> None:
         """A cancel task for each started operation of a running caller whose cancel was

@@ -31,6 +31,7 @@ from core import requests as rq
 from core.events import HistoryEvent
 from core.opaque import Opaque
 from core.statemachine import matching as m
+from core.statemachine.history.service.nexus import timeout_armed as nexus_timeout_armed
 from core.statemachine.history.service.state import ActivityInfo, MutableState
 from sim.config import FaultItem, FaultPlan
 from sim.faults import Faults
@@ -61,6 +62,7 @@ TIMER_KINDS = (
     rq.WorkflowTaskTimeoutTask,
     rq.WorkflowRunTimeoutTask,
     rq.WorkflowBackoffTask,
+    rq.NexusTimeoutTask,
 )
 
 
@@ -82,6 +84,8 @@ def still_armed(state: MutableState, t: rq.TimerTask) -> bool:
         return wft is not None and wft.scheduled_event_id == t.scheduled_event_id
     if isinstance(t, rq.WorkflowBackoffTask):
         return state.backoff_pending
+    if isinstance(t, rq.NexusTimeoutTask):
+        return nexus_timeout_armed(state, t)
     return True  # the run timeout
 
 

@@ -56,6 +56,13 @@ def test_the_sdk_time_skipping_environment_runs_on_tmodel_test_server() -> None:
     assert results["heartbeat_timed_out"] is True
     # ... but not on to the 10 s timeout of the workflow task that timeout scheduled
     assert results["workflow_task_timeouts"] == 0
+    # a Nexus operation's timeouts are timer tasks the clock jumps to: a day-long
+    # schedule-to-close timeout (no worker takes the operation) and a day-long
+    # start-to-close one (the handler's workflow never closes) time the operation out
+    for case in ("nexus_schedule_to_close", "nexus_start_to_close"):
+        assert results[case] is not None, f"{case}: the caller did not finish in 30 s"
+        assert "NexusOperationError" in results[case] and "timed out" in results[case], case
+        assert results[f"{case}_clock"] >= DAY, case
     # with automatic skipping off, a day-long timer does not fire and time is real
     assert results["real_time_workflow_finished"] is False
     assert 0 < results["clock_while_disabled"] < 3600

@@ -28,6 +28,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from tests.adapters.serve.sdk import ACTIVITIES, WORKFLOWS, Sleeper
+from tests.adapters.serve.time_skipping_nexus import nexus_timeouts
 
 DAY = 86_400.0
 HOUR = 3600.0
@@ -55,14 +56,14 @@ class MissesHeartbeats:
         )
 
 
-async def measure() -> dict[str, float | bool]:
+async def measure() -> dict[str, Any]:
     # the script pip installed beside this interpreter (PATH may not have its directory)
     beside = Path(sys.executable).parent / "tmodel-test-server"
     path = str(beside) if beside.exists() else shutil.which("tmodel-test-server")
     assert path is not None, "pip install -e . provides tmodel-test-server"
     env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=path)
     ENV.append(env)
-    out: dict[str, float | bool] = {}
+    out: dict[str, Any] = {}
     workflows = [*WORKFLOWS, MissesHeartbeats]
     activities = [*ACTIVITIES, sleep_past_heartbeat_timeout]
     async with env, Worker(env.client, task_queue="ts", workflows=workflows, activities=activities):
@@ -89,6 +90,7 @@ async def measure() -> dict[str, float | bool]:
         history = await env.client.get_workflow_handle("misses").fetch_history()
         timed_out = EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT
         out["workflow_task_timeouts"] = sum(1 for e in history.events if e.event_type == timed_out)
+        out.update(await nexus_timeouts(env))
         with env.auto_time_skipping_disabled():
             before_real = await env.get_current_time()
             handle = await env.client.start_workflow(

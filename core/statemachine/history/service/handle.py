@@ -18,6 +18,7 @@ from core.requests import (
     Error,
     FireTimer,
     Heartbeat,
+    NexusTimeoutTask,
     PauseActivity,
     RecordActivityTaskHeartbeat,
     RecordActivityTaskStarted,
@@ -192,4 +193,6 @@ def _fire(state: MutableState, task: TimerTask, now: int) -> Outcome:
         return workflow_task.workflow_task_timeout(state, task, now)
     if isinstance(task, WorkflowRunTimeoutTask):
         return chain.workflow_run_timeout(state, task, now)
+    if isinstance(task, NexusTimeoutTask):
+        return nexus.timeout_fired(state, task, now)
     return execution.workflow_backoff_timer_fired(state, task, now)

@@ -55,11 +55,12 @@ saveCancelationResult):
 
 Timeouts (statemachine.go, the timeout tasks; executors.go recordOperationTimeout): the
 Scheduled event carries the schedule-to-start and start-to-close timeouts given, each
-trimmed to the schedule-to-close one; the host arms a timer for each (schedule-to-close
-and schedule-to-start from the schedule, start-to-close from the start), whose firing
-comes back as a `RecordNexusOperationResult` naming the timeout and writes
-NexusOperationTimedOut (the wrapper caused by "operation timed out" with the timeout's
-type), unless the timer is stale for the operation's state (rows above).
+trimmed to the schedule-to-close one; each set timeout is a timer task of the outbox
+(`NexusTimeoutTask`: schedule-to-close and schedule-to-start armed by the schedule,
+start-to-close by the start), kept with the run and fired by the timer queue as the
+other timers are; its firing (`timeout_fired`) is the table's input naming the timeout
+and writes NexusOperationTimedOut (the wrapper caused by "operation timed out" with the
+timeout's type), unless the timer is stale for the operation's state (rows above).
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ from core.enums import EventType, WorkflowTaskFailedCause
 from core.errors import InvalidDefinition
 from core.events import OpaqueAttributes
 from core.opaque import JsonValue, Opaque
-from core.requests import Ok, RecordNexusOperationResult, Reply
+from core.requests import NexusTimeoutTask, Ok, RecordNexusOperationResult, Reply
 from core.statemachine import fsm
 from core.statemachine.history.service.child_events import NOT_PENDING, apply_report
 from core.statemachine.history.service.enforce import Rejection
@@ -113,7 +114,7 @@ class NexusInput(Enum):
     CANCELED = "canceled"
     CANCEL_COMPLETED = "cancel_completed"  # the handler acknowledged the cancel request
     CANCEL_FAILED = "cancel_failed"  # the handler refused it (not retryable)
-    # a timeout's timer fired (the host arms them: tasks of statemachine.go)
+    # a timeout's timer task fired (armed in the outbox: tasks of statemachine.go)
     SCHEDULE_TO_CLOSE_TIMED_OUT = "schedule_to_close_timed_out"
     SCHEDULE_TO_START_TIMED_OUT = "schedule_to_start_timed_out"
     START_TO_CLOSE_TIMED_OUT = "start_to_close_timed_out"
@@ -235,9 +236,55 @@ def schedule(b: Batch, command: Command) -> Cause | Rejection | None:
         service if isinstance(service, str) else "",
         operation if isinstance(operation, str) else "",
         request_id,
+        start_to_close_timeout=_nanos(fields.get("startToCloseTimeout")),
     )
     b.txn.set(nexus_operations=(*s.nexus_operations, info))
+    for key, outcome in _SCHEDULE_TIMERS:
+        _arm(b.txn, info, outcome, _nanos(fields.get(key)))
     return None
+
+
+# The timers an operation's schedule arms (its Scheduled event's field, the outcome the
+# firing reports): statemachine.go's creation tasks (TimeoutTask, ScheduleToStartTimeoutTask).
+_SCHEDULE_TIMERS = (
+    ("scheduleToCloseTimeout", _I.SCHEDULE_TO_CLOSE_TIMED_OUT),
+    ("scheduleToStartTimeout", _I.SCHEDULE_TO_START_TIMED_OUT),
+)
+
+
+def _nanos(duration: JsonValue) -> int:
+    return round(_seconds(duration) * 1e9)
+
+
+def _arm(txn: Txn, info: NexusOperationInfo, outcome: NexusInput, span: int) -> None:
+    """A timer task of the outbox for one of the operation's timeouts, `span` from now
+    (none for an unset timeout)."""
+    if span > 0:
+        task = NexusTimeoutTask(
+            info.scheduled_event_id, info.request_id, outcome.value, txn.now + span
+        )
+        txn.task(task)
+
+
+def timeout_fired(state: MutableState, task: NexusTimeoutTask, now: int) -> Outcome:
+    """The timer queue delivers a timeout's task: the row for its timeout on the
+    operation it was armed for writes NexusOperationTimedOut; a task the operation has
+    outlived (closed, started for a schedule-to-start timer, a later operation at the
+    same event id) is stale and changes nothing (the tasks' Validate, statemachine.go,
+    as the activity timers' stamps, activity.py)."""
+    report = RecordNexusOperationResult(task.scheduled_event_id, task.request_id, task.outcome)
+    return handle(state, report, now)
+
+
+def timeout_armed(state: MutableState, task: NexusTimeoutTask) -> bool:
+    """Would this timeout's task still time the operation out (a running run, its
+    operation pending, the row for it not a stale one)? What a host's time skipping asks
+    before jumping to it."""
+    info = record_of(state, task.scheduled_event_id)
+    if not state.running or info is None or info.request_id != task.request_id:
+        return False
+    row = fsm.decide(TABLE, state_of(info), NexusInput(task.outcome))
+    return row.handler == "record_timed_out"
 
 
 CANCEL_BAD_ATTRIBUTES = Cause.BAD_REQUEST_CANCEL_NEXUS_OPERATION_ATTRIBUTES
@@ -332,9 +379,7 @@ Row: TypeAlias = fsm.Row[PendingNexusOperationState, NexusInput]
 def decide(txn: Txn, request: RecordNexusOperationResult) -> tuple[Row, Reply]:
     """Run the row `request` selects on the operation it names; return the row and the
     reply. The state the handler leaves must be the row's target."""
-    info = record_of(txn.state, request.scheduled_event_id)
-    if info is not None and info.request_id != request.request_id:
-        info = None  # an answer meant for another operation
+    info = _record_for(txn.state, request)
     row = fsm.decide(TABLE, state_of(info), classify(request))
     reply = HANDLERS[row.handler](txn, info, request)
     if row.target is _S.CLOSED and info is not None:
@@ -342,8 +387,17 @@ def decide(txn: Txn, request: RecordNexusOperationResult) -> tuple[Row, Reply]:
             x for x in txn.state.nexus_operations if x.scheduled_event_id != info.scheduled_event_id
         )
         txn.set(nexus_operations=rest)
-    fsm.check_target(TABLE, row, state_of(record_of(txn.state, request.scheduled_event_id)))
+    fsm.check_target(TABLE, row, state_of(_record_for(txn.state, request)))
     return row, reply
+
+
+def _record_for(
+    state: MutableState, request: RecordNexusOperationResult
+) -> NexusOperationInfo | None:
+    """The pending record of the operation `request` is about (None for an answer meant
+    for another operation at the same event id: another request id)."""
+    info = record_of(state, request.scheduled_event_id)
+    return info if info is not None and info.request_id == request.request_id else None
 
 
 def handle(state: MutableState, request: RecordNexusOperationResult, now: int) -> Outcome:
@@ -378,6 +432,8 @@ def _started(txn: Txn, info: NexusOperationInfo, request: RecordNexusOperationRe
     event_time = request.start_time if request.outcome != "started" else None
     _write(txn, E.NEXUS_OPERATION_STARTED, key, fields, request.links, event_time)
     _put_record(txn, dataclasses.replace(info, operation_token=token))
+    if request.outcome == "started":  # a completion closes the operation at once
+        _arm(txn, info, _I.START_TO_CLOSE_TIMED_OUT, info.start_to_close_timeout)
 
 
 def _record_started(

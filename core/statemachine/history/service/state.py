@@ -219,6 +219,7 @@ class NexusOperationInfo:
     request_id: str
     operation_token: str = ""  # set when the handler started it asynchronously
     cancel_requested_event_id: int = 0  # its NexusOperationCancelRequested (nexus.py)
+    start_to_close_timeout: int = 0  # ns; its timer is armed by the start (nexus.py)
 
 
 @dataclass(frozen=True, slots=True)
