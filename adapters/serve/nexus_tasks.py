@@ -133,12 +133,14 @@ class NexusTasks:
         self.queues: dict[tuple[str, str], deque[NexusTask]] = {}
         self.polls: dict[tuple[str, str], deque[asyncio.Future[NexusTask | None]]] = {}
         self.outstanding: dict[int, NexusTask] = {}  # delivered, not answered
+        self.polled: set[tuple[str, str]] = set()  # the queues a worker has polled
         self._ids = itertools.count(1)
         self.cancels_sent: set[tuple[str, int]] = set()  # (caller run id, scheduled event id)
         # each operation's header (its Scheduled event's nexusHeader), which its cancel
         # request carries too (executors.go loadArgsForCancelation)
         self.headers: dict[tuple[str, int], dict[str, str]] = {}
         fe.runtime.commit_listeners.append(self._on_commit)
+        fe.runtime.holds.append(self.holds)
 
     # -- dispatch -----------------------------------------------------------------------
     def _on_commit(self, mutations: tuple[Mutation, ...]) -> None:
@@ -262,6 +264,7 @@ class NexusTasks:
             poll = waiting.popleft()
             if not poll.done():
                 poll.set_result(task)
+                self.outstanding[task.task_id] = task  # a hold on time skipping from now
                 return
         self.queues.setdefault(key, deque()).append(task)
 
@@ -275,13 +278,35 @@ class NexusTasks:
     def _expire(self, task_id: int) -> None:
         task = self.outstanding.pop(task_id, None)
         if task is not None:
+            self.fe.runtime.kernel.poke()  # its hold lifts (until a poll takes it again)
             self.offer(task)
+
+    def holds(self) -> int:
+        """The holds Nexus tasks put on time skipping: each start or cancel handed to a
+        handler worker and not answered yet, and each waiting in a queue that a worker
+        has polled. In the Java test server a scheduled operation locks the clock until
+        its outcome, and the request timeout or a failed attempt lifts the lock while the
+        start waits to be tried again (TestWorkflowMutableStateImpl:
+        processScheduleNexusOperation, timeoutNexusRequest, failNexusOperation). Here a
+        task in a queue no worker has polled holds nothing, so an operation no worker
+        takes lets the clock move on to its timeouts; a retryable failure lifts the hold
+        until the start is queued again; and an asynchronous operation holds nothing once
+        started (its handler workflow's own tasks hold the clock while they run)."""
+        waiting = sum(
+            1
+            for key, queue in self.queues.items()
+            if key in self.polled
+            for task in queue
+            if self._live(task)
+        )
+        return len(self.outstanding) + waiting
 
     # -- polls and answers --------------------------------------------------------------
     async def poll(self, namespace: str, queue: str, deadline: float | None) -> NexusTask | None:
         """A long poll: a task of the queue, or None at the long-poll limit (or just
         before the caller's deadline)."""
         key = (namespace, queue)
+        self.polled.add(key)
         pending = self.queues.get(key)
         while pending:
             queued = pending.popleft()
@@ -296,14 +321,21 @@ class NexusTasks:
         try:
             task = await asyncio.wait_for(asyncio.shield(future), max(0.0, limit - loop.time()))
         except TimeoutError:
-            future.cancel()
+            self._give_back(future)
             return None
         except asyncio.CancelledError:  # the caller went away
-            if future.done() and not future.cancelled() and future.result() is not None:
-                self.offer(future.result())  # type: ignore[arg-type]
-            future.cancel()
+            self._give_back(future)
             raise
         return self._deliver(task) if task is not None else None
+
+    def _give_back(self, future: asyncio.Future[NexusTask | None]) -> None:
+        """A poll that ends unanswered: a task given to it in the meantime goes back to
+        its queue (and its hold lifts)."""
+        handed = future.result() if future.done() and not future.cancelled() else None
+        if handed is not None:
+            self.outstanding.pop(handed.task_id, None)
+            self.offer(handed)
+        future.cancel()
 
     def _live(self, task: NexusTask) -> bool:
         """Is the task's operation still pending in a running caller? A task of one that

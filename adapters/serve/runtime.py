@@ -141,6 +141,8 @@ class Runtime:
         self.waiters = Waiters()
         # activities inside `waiting`, by (run id, scheduled event id): the run each watches
         self.idle: dict[tuple[str, int], str] = {}
+        # other holds on time skipping, each counting its own (Nexus tasks: nexus_tasks.py)
+        self.holds: list[Callable[[], int]] = []
         self.commit_listeners: list[Callable[[tuple[Mutation, ...]], None]] = []
         self.kernel.in_flight = self.in_flight
         self.kernel.skip_target = self.next_timer
@@ -234,7 +236,7 @@ class Runtime:
         to the sleep's end before a worker can take a task the jump scheduled, while
         here a waiting poll takes it in the same step, and the jump would go on to that
         task's own 10 s timeout and time it out."""
-        count = 0
+        count = sum(hold() for hold in self.holds)
         for record in self.open_runs.values():
             state = record.state
             if state.wft is not None:

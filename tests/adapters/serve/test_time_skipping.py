@@ -30,6 +30,7 @@ from tests.adapters.serve.serving import ROOT
 
 SERVE_ARGS = ("--time-skipping",)
 DAY = 86_400.0
+HOUR = 3600.0
 
 
 def test_the_sdk_time_skipping_environment_runs_on_tmodel_test_server() -> None:
@@ -63,6 +64,10 @@ def test_the_sdk_time_skipping_environment_runs_on_tmodel_test_server() -> None:
         assert results[case] is not None, f"{case}: the caller did not finish in 30 s"
         assert "NexusOperationError" in results[case] and "timed out" in results[case], case
         assert results[f"{case}_clock"] >= DAY, case
+    # ... while a start a handler is working on holds the clock: its hour-long timeout
+    # does not fire during the handler's second of real time
+    assert results["nexus_held"] == "held"
+    assert results["nexus_held_clock"] < HOUR
     # with automatic skipping off, a day-long timer does not fire and time is real
     assert results["real_time_workflow_finished"] is False
     assert 0 < results["clock_while_disabled"] < 3600
