@@ -143,6 +143,9 @@ class Runtime:
         self.idle: dict[tuple[str, int], str] = {}
         # other holds on time skipping, each counting its own (Nexus tasks: nexus_tasks.py)
         self.holds: list[Callable[[], int]] = []
+        # other times a skipping clock may jump to, each after the time given
+        # (standalone activities: standalone.py)
+        self.skip_sources: list[Callable[[int], int | None]] = []
         self.commit_listeners: list[Callable[[tuple[Mutation, ...]], None]] = []
         self.kernel.in_flight = self.in_flight
         self.kernel.skip_target = self.next_timer
@@ -288,6 +291,10 @@ class Runtime:
         or of a TestService sleep: where time skipping jumps to."""
         now = self.kernel.clock()
         best: int | None = min((t for t in self.skip_targets if t > now), default=None)
+        for source in self.skip_sources:
+            found = source(now)
+            if found is not None and (best is None or found < best):
+                best = found
         runs = self.persistence.runs
         for box in self.persistence.outbox.values():
             for task in box.values():

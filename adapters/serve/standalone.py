@@ -10,7 +10,15 @@ here for the next poll too (`take`, asked by PollActivityTaskQueue before it pol
 matching): matching's own queues belong to workflows' activities, whose tasks history
 records started; a standalone attempt is recorded started here, by the core, when the
 poll hands it out, as CHASM's RecordActivityTaskStarted does (activity.go
-HandleStarted). Records live in memory: `--store` does not keep them.
+HandleStarted).
+
+With `--store` each run's record, start request and armed timers are written to the
+file whenever they change (store_standalone.py); a server started again on the file
+reads them back, arms the timers again and hands a waiting attempt to matching again.
+Under time skipping an attempt due for a worker or running holds the clock, as a
+workflow's activity does (runtime.py `in_flight`), and the timers that would still do
+something, and the dispatch of an attempt waiting out its retry delay or start delay,
+are targets the clock may jump to.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ from core.statemachine import matching as m
 from core.statemachine.standalone import activity as sa
 
 from . import convert, errors
+from .store_standalone import Saved, StandaloneStore
 from .tokens import TaskToken
 
 if TYPE_CHECKING:
@@ -58,6 +67,7 @@ class Entry:
     activity: sa.StandaloneActivity
     request: ws.StartActivityExecutionRequest  # input, header, search attributes, ...
     waiters: list[asyncio.Future[None]] = field(default_factory=list)
+    timers: list[sa.Timer] = field(default_factory=list)  # armed, not fired yet
 
 
 def not_found(activity_id: str) -> errors.ServiceError:
@@ -70,6 +80,60 @@ class StandaloneActivities:
         self.runs: dict[tuple[str, str], list[Entry]] = {}
         self.by_run: dict[str, Entry] = {}
         self.queued: dict[tuple[str, str], deque[Dispatched]] = {}
+        runtime = fe.runtime
+        self.saved = StandaloneStore(runtime.store) if runtime.store is not None else None
+        if self.saved is not None:
+            for saved in self.saved.read():
+                self._reopen(saved)
+        runtime.holds.append(self.holds)
+        runtime.skip_sources.append(self.next_timer)
+
+    def _reopen(self, saved: Saved) -> None:
+        """A run read back from the store: its timers armed again, its attempt handed to
+        matching again if it waits for a worker (matching's queues were not stored)."""
+        entry = Entry(saved.namespace, saved.activity, saved.start_request())
+        self.runs.setdefault((entry.namespace, entry.activity.activity_id), []).append(entry)
+        self.by_run[entry.activity.run_id] = entry
+        record = entry.activity
+        dispatch = record.dispatch_time if record.status is sa.Status.SCHEDULED else None
+        self._carry_out(entry, sa.Effects(timers=saved.timers, dispatch=dispatch))
+
+    def _save(self, entry: Entry) -> None:
+        if self.saved is not None:
+            request = entry.request.SerializeToString()
+            timers = tuple(entry.timers)
+            self.saved.save(Saved(entry.namespace, entry.activity, request, timers))
+
+    def forget(self, entry: Entry) -> None:
+        """Delete the run (DeleteActivityExecution)."""
+        runs = self.runs.get((entry.namespace, entry.activity.activity_id), [])
+        if entry in runs:
+            runs.remove(entry)
+        self.by_run.pop(entry.activity.run_id, None)
+        if self.saved is not None:
+            self.saved.delete(entry.activity.run_id)
+
+    # -- time skipping ----------------------------------------------------------------
+    def holds(self) -> int:
+        """The runs whose attempt is due for a worker or running: each holds a skipping
+        clock, as a workflow's scheduled or running activity does (runtime.py)."""
+        now = self.fe.runtime.kernel.now
+        return sum(1 for entry in self.by_run.values() if _holds(entry.activity, now))
+
+    def next_timer(self, now: int) -> int | None:
+        """The earliest time after `now` at which a run's timer would still change it,
+        or a waiting attempt is dispatched: where a skipping clock may jump."""
+        best: int | None = None
+        for entry in self.by_run.values():
+            record = entry.activity
+            if not record.running:
+                continue
+            if record.status is sa.Status.SCHEDULED and record.dispatch_time > now:
+                best = record.dispatch_time if best is None else min(best, record.dispatch_time)
+            for timer in entry.timers:
+                if timer.due > now and (best is None or timer.due < best) and _live(record, timer):
+                    best = timer.due
+        return best
 
     # -- records ---------------------------------------------------------------------
     def current(self, namespace: str, activity_id: str, run_id: str = "") -> Entry:
@@ -97,6 +161,7 @@ class StandaloneActivities:
         self.runs.setdefault((namespace, request.activity_id), []).append(entry)
         self.by_run[run_id] = entry
         self._carry_out(entry, effects)
+        self._save(entry)
         return entry
 
     # -- decisions --------------------------------------------------------------------
@@ -107,6 +172,8 @@ class StandaloneActivities:
         changed = decision.activity != entry.activity
         entry.activity = decision.activity
         self._carry_out(entry, decision.effects)
+        if changed or decision.effects.timers:
+            self._save(entry)
         if changed:
             for waiter in entry.waiters:
                 if not waiter.done():
@@ -120,6 +187,7 @@ class StandaloneActivities:
     def _carry_out(self, entry: Entry, effects: sa.Effects) -> None:
         kernel = self.fe.runtime.kernel
         for timer in effects.timers:
+            entry.timers.append(timer)
             kernel.at(timer.due, self._fire, entry.activity.run_id, timer)
         if effects.dispatch is not None:
             item = Dispatched(entry.namespace, entry.activity.run_id, entry.activity.stamp)
@@ -129,6 +197,9 @@ class StandaloneActivities:
         entry = self.by_run.get(run_id)
         if entry is None:
             return
+        if timer in entry.timers:
+            entry.timers.remove(timer)
+            self._save(entry)
         try:
             self.apply(entry, sa.Event(timer.input, self.fe.now(), stamp=timer.stamp))
         except errors.ServiceError:
@@ -198,6 +269,19 @@ class StandaloneActivities:
         finally:
             if waiter in entry.waiters:
                 entry.waiters.remove(waiter)
+
+
+def _holds(record: sa.StandaloneActivity, now: int) -> bool:
+    if record.status is sa.Status.SCHEDULED:
+        return record.dispatch_time <= now  # not waiting out a retry or start delay
+    return record.status in sa.ATTEMPT_RUNNING
+
+
+def _live(record: sa.StandaloneActivity, timer: sa.Timer) -> bool:
+    """Would the timer change the run if it fired when due (not stale: the table's own
+    answer, as the history service's timer tasks are checked, runtime.py still_armed)?"""
+    event = sa.Event(timer.input, timer.due, stamp=timer.stamp)
+    return sa.decide(record, event).activity != record
 
 
 def token(entry: Entry) -> TaskToken:

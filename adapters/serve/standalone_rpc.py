@@ -405,10 +405,7 @@ async def delete_activity_execution(
     if entry.activity.running:
         reason = "Delete activity execution"
         store.apply(entry, sa.Event(sa.Input.TERMINATE, fe.now(), reason=reason))
-    runs = store.runs.get((entry.namespace, entry.activity.activity_id), [])
-    if entry in runs:
-        runs.remove(entry)
-    store.by_run.pop(entry.activity.run_id, None)
+    store.forget(entry)
     return ws.DeleteActivityExecutionResponse()
 
 

@@ -228,7 +228,7 @@ def test_an_attempt_a_poll_took_stays_queued_until_it_starts() -> None:
         offered.append(args[3])
         return True
 
-    runtime = SimpleNamespace(kernel=kernel, offer=offer)
+    runtime = SimpleNamespace(kernel=kernel, offer=offer, store=None, holds=[], skip_sources=[])
     fe = SimpleNamespace(
         runtime=runtime, now=lambda: 5, new_id=lambda: "run-1", namespace=lambda _name: None
     )
