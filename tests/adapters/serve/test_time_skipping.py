@@ -68,6 +68,12 @@ def test_the_sdk_time_skipping_environment_runs_on_tmodel_test_server() -> None:
     # does not fire during the handler's second of real time
     assert results["nexus_held"] == "held"
     assert results["nexus_held_clock"] < HOUR
+    # a standalone activity's retry waits out its day-long interval by a jump, and its
+    # running attempt holds the clock short of its hour-long schedule-to-close timeout
+    assert results["standalone_retried"] == 2
+    assert results["standalone_retried_clock"] >= DAY
+    assert results["standalone_held"] == "done"
+    assert results["standalone_held_clock"] < HOUR
     # with automatic skipping off, a day-long timer does not fire and time is real
     assert results["real_time_workflow_finished"] is False
     assert 0 < results["clock_while_disabled"] < 3600

@@ -29,6 +29,7 @@ from temporalio.worker import Worker
 
 from tests.adapters.serve.sdk import ACTIVITIES, WORKFLOWS, Sleeper
 from tests.adapters.serve.time_skipping_nexus import nexus_timeouts
+from tests.adapters.serve.time_skipping_standalone import standalone
 
 DAY = 86_400.0
 HOUR = 3600.0
@@ -91,6 +92,7 @@ async def measure() -> dict[str, Any]:
         timed_out = EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT
         out["workflow_task_timeouts"] = sum(1 for e in history.events if e.event_type == timed_out)
         out.update(await nexus_timeouts(env))
+        out.update(await standalone(env))
         with env.auto_time_skipping_disabled():
             before_real = await env.get_current_time()
             handle = await env.client.start_workflow(
