@@ -43,6 +43,7 @@ from temporalio.client import (
 from temporalio.common import VersioningBehavior, WorkerDeploymentVersion, WorkflowIDConflictPolicy
 from temporalio.worker import Worker, WorkerDeploymentConfig
 from unseen_activities import ACTIVITIES
+from unseen_hunt_scenario import hunt
 from unseen_workflows import (
     CanNewQueueWorkflow,
     FailureChainWorkflow,
@@ -517,6 +518,7 @@ SCENARIOS: dict[str, Callable[[Recorder], Awaitable[None]]] = {
     "sizes": sizes,
     "ts": ts,
     "old": old,
+    "hunt": hunt,
 }
 
 

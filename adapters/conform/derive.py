@@ -25,6 +25,7 @@ history's size on WorkflowTaskStarted.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Sequence
 
@@ -164,6 +165,14 @@ class Driver(DriverBase):
             keys = {"timeout_type": a.timeout_type}
             self.flushed_by(i, rq.FireTimer(self.pending(rq.WorkflowTaskTimeoutTask, keys)), now)
             self.fire(rq.WorkflowTaskTimeoutTask, now, timeout_type=a.timeout_type)
+        elif t is E.ACTIVITY_TASK_TIMED_OUT and self.swept(event):
+            pass  # an earlier activity timer task timed it out too (activity_sweep.py)
+        elif t is E.ACTIVITY_TASK_TIMED_OUT:
+            run = itertools.takewhile(
+                lambda e: e.event_type is E.ACTIVITY_TASK_TIMED_OUT, self.real[i:]
+            )
+            self.hidden_attempts(list(run), now)  # (one timer task may time them all out)
+            self.close_activity(event, now)
         elif t in ACTIVITY_CLOSES and not (
             t is E.ACTIVITY_TASK_CANCELED and a.started_event_id == 0
         ):  # (a cancel before the start is written by the model inside its batch)
@@ -201,6 +210,19 @@ class Driver(DriverBase):
         elif t not in _WRITTEN_BY_THE_MODEL:
             raise CannotReproduce(f"{t.name} is not modelled yet")
         return i + 1
+
+    def swept(self, event: HistoryEvent) -> bool:
+        """Whether the model already wrote this ActivityTaskTimedOut: one activity timer
+        task times out every activity whose timer has expired (core's activity_sweep.py,
+        from executeActivityTimeoutTask in timer_queue_active_task_executor.go)."""
+        k = event.event_id - 1
+        if k >= len(self.written):
+            return False
+        mine = self.written[k]
+        return (
+            mine.event_type is E.ACTIVITY_TASK_TIMED_OUT
+            and attrs(mine).scheduled_event_id == attrs(event).scheduled_event_id
+        )
 
     def reset(self, i: int, now: int) -> int:
         """The reset that wrote event `i`: drive the base run up to the reset, reset it
@@ -476,6 +498,8 @@ class Driver(DriverBase):
             len(flushed) > 1
             and end < len(self.real)
             and self.real[end].event_type is E.WORKFLOW_TASK_SCHEDULED
+            # (activity timeouts written together came from one timer task's sweep)
+            and any(self.real[p].event_type is not E.ACTIVITY_TASK_TIMED_OUT for p in flushed)
         )
         return flushed if reordered or early or several else []
 
