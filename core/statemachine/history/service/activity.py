@@ -58,6 +58,7 @@ from core.requests import (
     ActivityTimeoutTask,
     Error,
     ErrorKind,
+    Ok,
     RecordActivityTaskHeartbeat,
     RecordActivityTaskStarted,
     Reply,
@@ -360,7 +361,11 @@ def handle(state: MutableState, request: ActivityRequest, now: int) -> Outcome:
     txn.hold_workflow_task = False
     if closed:
         workflow_task.schedule(txn)
-    return unchanged(state, reply) if txn.untouched else finish(txn, reply)
+    if txn.untouched:
+        return unchanged(state, reply)
+    # the task did time something out, if not the timer it names (an earlier one in
+    # the sweep closed that activity): the server reports no error then
+    return finish(txn, Ok() if isinstance(reply, Error) else reply)
 
 
 def schedule(txn: Txn, info: ActivityInfo) -> None:
