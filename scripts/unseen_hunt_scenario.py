@@ -37,9 +37,11 @@ from unseen_workflows_hunt import (
     OpenActivity,
     RaceClose,
     RaceSecond,
+    ResetPending,
     RetriedRun,
     SearchAttributesAll,
     SelfSignals,
+    UpdateLate,
     UpdatesHunt,
     WaitForever,
 )
@@ -302,7 +304,46 @@ async def more(r: Recorder) -> None:
     await r.dump("eager-start", h.id)
 
 
-PARTS = (races, failures, timeouts, raw, children, updates, locals_, starts, more)
+async def late(r: Recorder) -> None:
+    """update-during-can.*, update-open, reset-pending.*."""
+    h = await _start(r, UpdateLate.run, "can", id="hh-update-during-can")
+    await asyncio.sleep(0.8)
+    try:  # sent while the task that continues as new runs: it lands on the next run
+        print(f"  the update: {await asyncio.wait_for(h.execute_update(UpdateLate.u, 'x'), 20)}")
+    except Exception as e:
+        print(f"  the update: {type(e).__name__} {e}", flush=True)
+    runs = await _runs(r, h.id)
+    nxt = r.client.get_workflow_handle(h.id)
+    await nxt.signal(UpdateLate.s, "stop")
+    await _run(r, "update-during-can", nxt)
+    runs = await _runs(r, h.id)
+    await r.dump("update-during-can.run1", h.id, runs[0])
+    await r.dump("update-during-can.run2", h.id, runs[-1])
+    h = await _start(r, UpdateLate.run, "wait", id="hh-update-open")
+    await asyncio.sleep(0.5)
+    pending = asyncio.ensure_future(h.execute_update(UpdateLate.u, "slow"))
+    await asyncio.sleep(1.0)  # the update's task runs its local activity
+    await r.dump("update-open.during", h.id)
+    await pending
+    await h.signal(UpdateLate.s, "stop")
+    await _run(r, "update-open", h)
+    await r.dump("update-open", h.id)
+    h = await _start(r, ResetPending.run, id="hh-reset-pending")
+    await asyncio.sleep(1.5)
+    base = (await h.fetch_history()).run_id
+    r.cli(
+        "workflow", "reset", "-w", h.id, "-r", base, "--type", "FirstWorkflowTask",
+        "--reason", "hh reset with pending work",
+    )  # fmt: skip
+    await asyncio.sleep(1)
+    again = r.client.get_workflow_handle(h.id)
+    await again.signal(ResetPending.s, "stop")
+    await _run(r, "reset-pending", again)
+    await r.dump("reset-pending.base", h.id, base)
+    await r.dump("reset-pending", h.id)
+
+
+PARTS = (races, failures, timeouts, raw, children, updates, locals_, starts, more, late)
 
 
 async def hunt(r: Recorder) -> None:

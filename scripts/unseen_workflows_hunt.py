@@ -467,11 +467,60 @@ class EagerOne:
         return await workflow.execute_activity(h_sleep, 0.1, start_to_close_timeout=SHORT)
 
 
+@workflow.defn
+class UpdateLate:
+    """The last task runs a 2 s local activity and continues as new (or the handler of
+    an update runs one while the history is read)."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    @workflow.update
+    async def u(self, value: str) -> str:
+        if value == "slow":
+            await workflow.execute_local_activity(h_sleep, 2.0, start_to_close_timeout=SHORT)
+        self.seen.append(value)
+        return f"run saw {self.seen}"
+
+    @workflow.signal
+    def s(self, value: str) -> None:
+        self.seen.append(value)
+
+    @workflow.run
+    async def run(self, how: str) -> list[str]:
+        if how == "can":
+            await workflow.execute_local_activity(h_sleep, 2.0, start_to_close_timeout=SHORT)
+            workflow.continue_as_new("next")
+        await workflow.wait_condition(lambda: "stop" in self.seen)
+        return self.seen
+
+
+@workflow.defn
+class ResetPending:
+    """A timer and an activity pending when the run is reset to its first task."""
+
+    def __init__(self) -> None:
+        self.done = False
+
+    @workflow.signal
+    def s(self, value: str) -> None:
+        self.done = value == "stop"
+
+    @workflow.run
+    async def run(self) -> str:
+        timer = asyncio.ensure_future(asyncio.sleep(60))
+        act = workflow.start_activity(h_sleep, 30.0, start_to_close_timeout=timedelta(minutes=2))
+        await workflow.wait_condition(lambda: self.done)
+        timer.cancel()
+        act.cancel()
+        return "reset and stopped"
+
+
 HUNT_WORKFLOWS = [
     RaceClose, HuntBadSearchAttribute, HuntBigResult, ActivityTimeouts, HuntKid,
     ChildTimeouts, ChildCancelTypes, SelfSignals, SearchAttributesAll, UpdatesHunt,
     LocalHunt, RetriedRun, WaitForever, OpenActivity, CronShort, RaceSecond, KidTwice,
-    CancelSelf, HeartbeatRetry, EagerOne,
+    CancelSelf, HeartbeatRetry, EagerOne, UpdateLate, ResetPending,
 ]  # fmt: skip
 HUNT_ACTIVITIES: list[Callable[..., Any]] = [
     h_sleep,
