@@ -25,6 +25,7 @@ history's size on WorkflowTaskStarted.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Sequence
 
@@ -96,6 +97,9 @@ def fingerprint(event: HistoryEvent) -> tuple[object, ...]:
     )
 
 
+_UNSEEN_UPDATE = "update-behind-an-unwritten-speculative-task"
+
+
 class Driver(DriverBase):
     """Issues the requests behind `real`; `base` is the history of the run a reset run
     (one whose history holds WorkflowTaskFailed(RESET_WORKFLOW)) was reset from."""
@@ -164,6 +168,14 @@ class Driver(DriverBase):
             keys = {"timeout_type": a.timeout_type}
             self.flushed_by(i, rq.FireTimer(self.pending(rq.WorkflowTaskTimeoutTask, keys)), now)
             self.fire(rq.WorkflowTaskTimeoutTask, now, timeout_type=a.timeout_type)
+        elif t is E.ACTIVITY_TASK_TIMED_OUT and self.swept(event):
+            pass  # an earlier activity timer task timed it out too (activity_sweep.py)
+        elif t is E.ACTIVITY_TASK_TIMED_OUT:
+            run = itertools.takewhile(
+                lambda e: e.event_type is E.ACTIVITY_TASK_TIMED_OUT, self.real[i:]
+            )
+            self.hidden_attempts(list(run), now)  # (one timer task may time them all out)
+            self.close_activity(event, now)
         elif t in ACTIVITY_CLOSES and not (
             t is E.ACTIVITY_TASK_CANCELED and a.started_event_id == 0
         ):  # (a cancel before the start is written by the model inside its batch)
@@ -201,6 +213,19 @@ class Driver(DriverBase):
         elif t not in _WRITTEN_BY_THE_MODEL:
             raise CannotReproduce(f"{t.name} is not modelled yet")
         return i + 1
+
+    def swept(self, event: HistoryEvent) -> bool:
+        """Whether the model already wrote this ActivityTaskTimedOut: one activity timer
+        task times out every activity whose timer has expired (core's activity_sweep.py,
+        from executeActivityTimeoutTask in timer_queue_active_task_executor.go)."""
+        k = event.event_id - 1
+        if k >= len(self.written):
+            return False
+        mine = self.written[k]
+        return (
+            mine.event_type is E.ACTIVITY_TASK_TIMED_OUT
+            and attrs(mine).scheduled_event_id == attrs(event).scheduled_event_id
+        )
 
     def reset(self, i: int, now: int) -> int:
         """The reset that wrote event `i`: drive the base run up to the reset, reset it
@@ -311,6 +336,16 @@ class Driver(DriverBase):
             ):
                 request = rq.UpdateWorkflowExecution(a.protocol_instance_id, a.accepted_request)
                 self.send(request, now)
+        if self.state is not None and self.state.wft is None and self.unwritten(scheduled):
+            # a history read while a speculative task runs ends with its Scheduled and
+            # Started events, which the server has not written (no task id): the update
+            # behind the task shows nowhere yet, so a stand-in is admitted
+            self.send(rq.UpdateWorkflowExecution(_UNSEEN_UPDATE), now)
+
+    def unwritten(self, event: HistoryEvent) -> bool:
+        """An event a read appended without writing it: no task id, after ones with."""
+        k = self.real.index(event)
+        return event.task_id == 0 and k > 0 and self.real[k - 1].task_id != 0
 
     def start_workflow_task(self, i: int, now: int) -> None:
         assert self.state is not None
@@ -415,6 +450,7 @@ class Driver(DriverBase):
                     not buffered
                     and j < len(self.real)
                     and self.real[j].event_type is E.WORKFLOW_TASK_SCHEDULED
+                    and not self.unwritten(self.real[j])
                 ),
             ),
             now,
@@ -476,6 +512,8 @@ class Driver(DriverBase):
             len(flushed) > 1
             and end < len(self.real)
             and self.real[end].event_type is E.WORKFLOW_TASK_SCHEDULED
+            # (activity timeouts written together came from one timer task's sweep)
+            and any(self.real[p].event_type is not E.ACTIVITY_TASK_TIMED_OUT for p in flushed)
         )
         return flushed if reordered or early or several else []
 

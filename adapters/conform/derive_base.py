@@ -178,6 +178,31 @@ class DriverBase:
         else:
             self.time_out(sid, a.failure, started.event_time or now if started else now, now)
 
+    def hidden_attempts(self, timeouts: Sequence[HistoryEvent], now: int) -> None:
+        """Timeouts of activities with no ActivityTaskStarted whose failure has a cause:
+        an earlier attempt ran and failed with that cause (the server sets a timeout's
+        cause to the activity's last failure: AddActivityTaskTimedOutEvent in
+        service/history/workflow/mutable_state_impl.go), and its retry, if due by
+        `now`, left the next attempt scheduled. One such attempt is run per activity,
+        at its schedule, before the timer task that times these activities out."""
+        assert self.state is not None
+        for event in timeouts:
+            a = attrs(event)
+            sid = a.scheduled_event_id
+            info = self.state.activity(sid)
+            value = a.failure.value() if a.failure is not None else None
+            cause = value.get("cause") if isinstance(value, dict) else None
+            if info is None or info.started or info.last_failure is not None or cause is None:
+                continue
+            if self.started_event(sid) is not None:
+                continue
+            begin = info.scheduled_time
+            self.start_activity(sid, begin)
+            self.end_attempt(sid, Opaque.of(cause), begin)
+            retry = [t for t in self.timers if isinstance(t, rq.ActivityRetryTask)]
+            if any(t.scheduled_event_id == sid and t.fire_time <= now for t in retry):
+                self.fire(rq.ActivityRetryTask, now, due=True, scheduled_event_id=sid)
+
     def end_attempt(self, sid: int, failure: Any, now: int) -> None:
         """An attempt that failed with `failure` (a timeout, if it says so)."""
         if failure_info(failure, "timeoutFailureInfo") is not None:

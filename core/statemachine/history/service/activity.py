@@ -58,6 +58,7 @@ from core.requests import (
     ActivityTimeoutTask,
     Error,
     ErrorKind,
+    Ok,
     RecordActivityTaskHeartbeat,
     RecordActivityTaskStarted,
     Reply,
@@ -66,7 +67,7 @@ from core.requests import (
     RespondActivityTaskFailed,
 )
 from core.statemachine import fsm
-from core.statemachine.history.service import row_effect
+from core.statemachine.history.service import activity_sweep, row_effect, workflow_task
 from core.statemachine.history.service.activity_handlers import (
     HANDLERS,
     ActivityRequest,
@@ -333,8 +334,38 @@ def handle(state: MutableState, request: ActivityRequest, now: int) -> Outcome:
         text = "workflow is closed" if isinstance(request, RecordActivityTaskStarted) else ""
         return unchanged(state, Error(ErrorKind.WORKFLOW_COMPLETED, text or _RUN_CLOSED))
     txn = Txn(state, now)
-    _, reply = decide(txn, request)
-    return unchanged(state, reply) if txn.untouched else finish(txn, reply)
+    if not isinstance(request, ActivityTimeoutTask):
+        _, reply = decide(txn, request)
+        return unchanged(state, reply) if txn.untouched else finish(txn, reply)
+    # the task times out every expired activity timer, in the server's order
+    # (activity_sweep.py); the one it names keeps its own rows (stale, recheck)
+    named = (request.scheduled_event_id, request.timeout_type)
+    others = [
+        t for t in activity_sweep.expired(state, now)
+        if (t.scheduled_event_id, t.timeout_type) != named
+    ]  # fmt: skip
+    if not others:
+        _, reply = decide(txn, request)
+        return unchanged(state, reply) if txn.untouched else finish(txn, reply)
+    key = activity_sweep.sort_key(request)
+    closed = False
+    txn.hold_workflow_task = True  # one workflow task after all the closes
+    for task in [t for t in others if activity_sweep.sort_key(t) < key]:
+        if activity_sweep.still_current(txn.state, task):
+            closed = decide(txn, task)[0].target is _S.CLOSED or closed
+    row, reply = decide(txn, request)
+    closed = closed or (row.target is _S.CLOSED and row.source is not _S.CLOSED)
+    for task in [t for t in others if activity_sweep.sort_key(t) >= key]:
+        if activity_sweep.still_current(txn.state, task):
+            closed = decide(txn, task)[0].target is _S.CLOSED or closed
+    txn.hold_workflow_task = False
+    if closed:
+        workflow_task.schedule(txn)
+    if txn.untouched:
+        return unchanged(state, reply)
+    # the task did time something out, if not the timer it names (an earlier one in
+    # the sweep closed that activity): the server reports no error then
+    return finish(txn, Ok() if isinstance(reply, Error) else reply)
 
 
 def schedule(txn: Txn, info: ActivityInfo) -> None:

@@ -197,7 +197,8 @@ def _write_started(txn: Txn, info: ActivityInfo, worker_version: Opaque | None =
 
 def _closed(txn: Txn, info: ActivityInfo) -> Reply:
     """After a close event: the record is deleted by activity.decide (the row's target)."""
-    workflow_task.schedule(txn)
+    if not txn.hold_workflow_task:
+        workflow_task.schedule(txn)
     return Ok()
 
 
@@ -349,7 +350,7 @@ def _timed_out(call: Call, kind: TimeoutType, retry_state: RetryState, text: str
     call.txn.add(
         E.ACTIVITY_TASK_TIMED_OUT,
         ActivityTaskTimedOutEventAttributes(
-            failure=timeout_failure(text, kind, info.heartbeat_details),
+            failure=timeout_failure(text, kind, info.heartbeat_details, info.last_failure),
             scheduled_event_id=info.scheduled_event_id,
             started_event_id=started,
             retry_state=retry_state,

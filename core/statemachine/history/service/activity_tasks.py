@@ -132,9 +132,16 @@ TIMEOUT_NAME = {  # Go's TimeoutType.String()
 }
 
 
-def timeout_failure(message: str, kind: TimeoutType, details: Opaque | None = None) -> Opaque:
-    """A temporal.api.failure.v1.Failure with TimeoutFailureInfo, as protojson."""
+def timeout_failure(
+    message: str, kind: TimeoutType, details: Opaque | None = None, cause: Opaque | None = None
+) -> Opaque:
+    """A temporal.api.failure.v1.Failure with TimeoutFailureInfo, as protojson; `cause`
+    is the failure of the attempt before, if any (AddActivityTaskTimedOutEvent in
+    service/history/workflow/mutable_state_impl.go sets it to ai.RetryLastFailure)."""
     info: dict[str, JsonValue] = {"timeoutType": f"TIMEOUT_TYPE_{kind.name}"}
     if details is not None:
         info["lastHeartbeatDetails"] = details.value()
-    return Opaque.of({"message": message, "source": "Server", "timeoutFailureInfo": info})
+    body: dict[str, JsonValue] = {"message": message, "source": "Server"}
+    if cause is not None:
+        body["cause"] = cause.value()
+    return Opaque.of({**body, "timeoutFailureInfo": info})

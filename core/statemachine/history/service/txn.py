@@ -86,7 +86,7 @@ class Txn:
     state into a private draft; later changes write into it (see `_Draft`).
     """
 
-    __slots__ = ("_next", "_origin", "_state", "events", "now", "tasks")
+    __slots__ = ("_next", "_origin", "_state", "events", "hold_workflow_task", "now", "tasks")
 
     def __init__(self, state: MutableState, now: int) -> None:
         self._origin = state
@@ -95,6 +95,9 @@ class Txn:
         self.now = now
         self.events: list[HistoryEvent] = []
         self.tasks: list[Task] = []
+        # set while one timer task closes several activities (activity.py): their
+        # closes schedule no workflow task; the sweep schedules one after the last
+        self.hold_workflow_task = False
 
     @property
     def state(self) -> MutableState:

@@ -131,13 +131,14 @@ def stale_attempts() -> None:
     for request in (*stale, *late):  # STARTED, stale timer / token
         run.send(request, advance=0)
     run.complete(cancel(sid))  # STARTED -> CANCEL_REQUESTED
+    # a heartbeat keeps attempt 2's own heartbeat timer from expiring: any activity
+    # timer task times out every timer that has (activity_sweep.py)
+    run.send(rq.RecordActivityTaskHeartbeat(second), advance=0)
     for request in (*stale, *late):  # CANCEL_REQUESTED, stale timer / token
         run.send(request, advance=0)
     run.send(rq.RecordActivityTaskHeartbeat(second), advance=0)
     hb = _timer(run, sid, rq.ActivityTimeoutTask, timeout_type=TimeoutType.HEARTBEAT)
     run.send(rq.FireTimer(hb), advance=0)  # heartbeat recent: checked again later
-    s2c = _timer(run, sid, rq.ActivityTimeoutTask, timeout_type=TimeoutType.SCHEDULE_TO_CLOSE)
-    run.send(rq.FireTimer(s2c), advance=60 * S)  # CANCEL_REQUESTED, schedule-to-close
     run.complete(activity("b", 0, None))
     sid = max(e.event_id for e in run.events if e.event_type is EventType.ACTIVITY_TASK_SCHEDULED)
     run.send(rq.RespondActivityTaskFailed(run.start_activity(sid), error_type="X"))
@@ -227,8 +228,50 @@ def child_paths() -> tuple[Run, list[rq.Reply]]:
     return run, replies
 
 
+def cancel_requested_schedule_to_close() -> None:
+    """Schedule-to-close falls due while a cancel is requested and the attempt's other
+    timers have not (a heartbeat keeps it alive; start-to-close falls due later)."""
+    run = Run()
+    run.complete(activity("c", 0, 8 * S))  # start-to-close capped at 8 s
+    sid = max(e.event_id for e in run.events if e.event_type is EventType.ACTIVITY_TASK_SCHEDULED)
+    token = run.start_activity(sid)  # 1 s after the schedule
+    run.complete(cancel(sid))  # STARTED -> CANCEL_REQUESTED
+    s2c = _timer(run, sid, rq.ActivityTimeoutTask, timeout_type=TimeoutType.SCHEDULE_TO_CLOSE)
+    run.send(rq.RecordActivityTaskHeartbeat(token), advance=4 * S)
+    run.send(rq.FireTimer(s2c), advance=S)  # CANCEL_REQUESTED, schedule-to-close
+    assert run.state.activity(sid) is None
+    run.check()
+
+
+def quiet_paths() -> None:
+    """Rows the walks reached only by luck once a timer task sweeps every expired
+    timer: each taken here with no other timer of the activity due."""
+    run = Run()
+    run.complete(activity("q", 0, None))
+    sid = max(e.event_id for e in run.events if e.event_type is EventType.ACTIVITY_TASK_SCHEDULED)
+    old_s2s = _timer(run, sid, rq.ActivityTimeoutTask, timeout_type=TimeoutType.SCHEDULE_TO_START)
+    run.send(rq.RespondActivityTaskCanceled(rq.ActivityTaskToken(sid, 1)), advance=0)  # SCHEDULED
+    first = run.start_activity(sid)
+    run.send(rq.RecordActivityTaskHeartbeat(first))
+    hb = _timer(run, sid, rq.ActivityTimeoutTask, timeout_type=TimeoutType.HEARTBEAT)
+    run.send(rq.FireTimer(hb), advance=0)  # STARTED, heartbeat recent: checked again later
+    run.send(rq.RespondActivityTaskFailed(first, error_type="X"))  # STARTED -> BACKOFF
+    run.send(rq.FireTimer(_timer(run, sid, rq.ActivityRetryTask)), advance=S)  # -> SCHEDULED
+    run.send(rq.FireTimer(old_s2s), advance=0)  # SCHEDULED, attempt 1's schedule-to-start
+    info = run.state.activity(sid)
+    assert info is not None and not info.started
+    second = run.start_activity(sid)
+    run.complete(cancel(sid))  # STARTED -> CANCEL_REQUESTED
+    stale = rq.RecordActivityTaskStarted(sid, info.stamp - 1, "old")
+    run.send(stale, advance=0)  # CANCEL_REQUESTED, a start of an older stamp
+    run.send(rq.RespondActivityTaskCanceled(second), advance=0)
+    run.check()
+
+
 def run_all(walks: int = 40) -> None:
     stale_attempts()
+    cancel_requested_schedule_to_close()
+    quiet_paths()
     timer_paths()
     child_paths()
     for seed in range(walks):
