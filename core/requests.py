@@ -315,6 +315,12 @@ class RecordWorkflowTaskStarted:
     # history size so far, which the host knows from persistence.
     worker_version: Opaque | None = None
     history_size_bytes: int = 0
+    # Worker Deployments: the target version matching holds for the run's task queue
+    # and its routing revision (0: the queue is in no deployment), and the revision of
+    # a move of the run to another version (0: none).
+    target_version: Opaque | None = None
+    target_revision: int = 0
+    versioning_revision: int = 0
 
 
 @dataclass(frozen=True, slots=True)

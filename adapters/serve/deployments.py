@@ -19,6 +19,7 @@ to the version core/statemachine/matching/run_versioning.py picks for its run.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import struct
 from collections.abc import Callable
@@ -26,16 +27,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from temporalio.api.enums.v1.deployment_pb2 import WORKER_VERSIONING_MODE_VERSIONED
+from temporalio.api.enums.v1.workflow_pb2 import ContinueAsNewVersioningBehavior
 
+from core import requests as rq
 from core.statemachine import matching as m
+from core.statemachine.history.service.versioning_state import VersioningInfo, version_json
 from core.statemachine.matching.run_versioning import (
     RunVersioning,
     last_completion,
     run_versioning,
     sticky_refused,
     task_version,
+    transition_revision,
 )
-from core.statemachine.matching.versioning import DeploymentVersion, RoutingConfig
+from core.statemachine.matching.versioning import (
+    DeploymentVersion,
+    RoutingConfig,
+    target_version,
+)
 from sim.nodes.base import task_queue
 
 from . import convert, errors
@@ -55,15 +64,28 @@ def physical_queue(queue: str, version: DeploymentVersion) -> str:
     return f"{SYSTEM_PREFIX}{queue}/{version.deployment_name}|{version.build_id}"
 
 
-def fill_versioning_info(events: Any, out: Any) -> None:
+def fill_versioning_info(events: Any, out: Any, versioning: VersioningInfo | None) -> None:
     """DescribeWorkflowExecution's `versioning_info`: the behavior and version of the
-    run's last completion, and the start's versioning override
-    (service/history/api/describeworkflow/api.go copies `VersioningInfo`)."""
+    run's last completion, the start's versioning override, the routing revision the
+    run's version was last set from, and the continue-as-new behavior of the
+    auto-upgrade info it inherited (service/history/api/describeworkflow/api.go copies
+    `VersioningInfo`; `ApplyWorkflowExecutionStartedEvent` in mutable_state_impl.go
+    keeps the inherited behavior)."""
     started = events[0].attributes if events else None
     override = getattr(started, "versioning_override", None)
     completed = last_completion(events)
     if override is not None:
         convert.fill(out.versioning_override, override)
+    out.revision_number = versioning.revision if versioning is not None else 0
+    inherited = getattr(started, "inherited_auto_upgrade_info", None)
+    info = inherited.value() if inherited is not None else None
+    behavior = (
+        info.get("continueAsNewInitialVersioningBehavior") if isinstance(info, dict) else None
+    )
+    if isinstance(behavior, str):
+        out.continue_as_new_initial_versioning_behavior = ContinueAsNewVersioningBehavior.Value(
+            behavior
+        )
     if completed is None or (completed.behavior == 0 and completed.version is None):
         return
     out.behavior = int(completed.behavior)
@@ -311,11 +333,61 @@ class Deployments:
         is wrapped (the hosts are the simulator's; serve adds the routing in front). A
         version's queue is named apart from its task queue, so it may live on another
         host: the routed task goes to the host that owns the queue it is routed to,
-        where that version's pollers poll."""
+        where that version's pollers poll. Each history host's `request` is wrapped
+        too: a workflow task's start carries what matching knows of its run's target
+        version (`started`)."""
         hosts = runtime.cluster.matching
         adds = {name: host.add_task for name, host in hosts.items()}
         for host in hosts.values():
             host.add_task = self._routed(runtime, host, adds)
+        for history in runtime.cluster.history.values():
+            history.request = self._starting(runtime, history.request)
+
+    def _starting(self, runtime: Any, request: Callable[..., None]) -> Callable[..., None]:
+        def wrapped(
+            src: str,
+            reply: Callable[..., None],
+            token: object,
+            shard_id: int,
+            namespace: str,
+            workflow_id: str,
+            run_id: str,
+            req: Any,
+        ) -> None:
+            if isinstance(req, rq.RecordWorkflowTaskStarted):
+                req = self.started(runtime, namespace, workflow_id, run_id, req)
+            request(src, reply, token, shard_id, namespace, workflow_id, run_id, req)
+
+        return wrapped
+
+    def started(
+        self,
+        runtime: Any,
+        namespace: str,
+        workflow_id: str,
+        run_id: str,
+        req: rq.RecordWorkflowTaskStarted,
+    ) -> rq.RecordWorkflowTaskStarted:
+        """A workflow task's start, with the target version matching holds for the
+        run's task queue, its routing revision, and the revision the run takes if the
+        task moves it to another version (matching passes its directive to
+        RecordWorkflowTaskStarted; run_versioning.py `transition_revision`)."""
+        if not self.queue_deployment:
+            return req
+        state = runtime.state(namespace, workflow_id, run_id)
+        name = self.queue_deployment.get((namespace, state.task_queue)) if state else None
+        deployment = self.by_name.get((namespace, name)) if name is not None else None
+        if deployment is None or not deployment.revision:
+            return req
+        routing = deployment.routing()
+        run = self.run_of(runtime, namespace, workflow_id, run_id)
+        target = target_version(routing, workflow_id)
+        return dataclasses.replace(
+            req,
+            target_version=version_json(target) if target is not None else None,
+            target_revision=deployment.revision,
+            versioning_revision=transition_revision(run, routing, deployment.revision, workflow_id),
+        )
 
     def _routed(
         self, runtime: Any, host: Any, adds: dict[str, Callable[..., None]]

@@ -44,6 +44,7 @@ from core.statemachine.matching.versioning import (
     target_version,
 )
 from sim.nodes.base import task_queue
+from tests.adapters.serve.deployments_chain_drive import CHAINS, chains
 from tests.adapters.serve.deployments_drive import (
     ANSWERS,
     PERCENTAGE,
@@ -283,3 +284,29 @@ def test_a_version_unpolled_for_five_minutes_may_be_deleted() -> None:
     assert registry.routing_of_queue("default", "q") is None  # the queue left the deployment
     registry.delete_deployment("default", "d")
     assert not registry.by_name
+
+
+def _chains() -> dict[str, object]:
+    recorded: dict[str, object] = json.loads(CHAINS.read_text(encoding="utf-8"))
+    return recorded
+
+
+def test_served_continue_as_new_passes_versioning_on_as_the_dev_server(address: str) -> None:
+    async def run() -> dict[str, object]:
+        return await chains(await connected(address))
+
+    seen = asyncio.run(run())
+    recorded = _chains()
+    assert seen == recorded
+    # the recording tells the chains apart: the pinned run that was told of 2.0 and
+    # continued with no initial behavior stayed on 1.0, the others moved to 2.0
+    results = {kind: chain["result"] for kind, chain in recorded.items()}  # type: ignore[index]
+    assert results == {"Auto": "1.0", "Pinned": "1.0", "Ramping": "2.0", "Upgrade": "2.0"}
+
+
+@pytest.mark.slow
+def test_the_recorded_chains_are_the_dev_servers(dev_address: str) -> None:
+    async def run() -> dict[str, object]:
+        return await chains(await connected(dev_address))
+
+    assert asyncio.run(run()) == _chains()
