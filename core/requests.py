@@ -97,8 +97,10 @@ class StartVersioning:
     service/history/historybuilder/event_factory.go): the client's versioning override,
     or what the server passes on to a child or to the run a chain continues in (the
     parent's or the previous run's pinned version or auto-upgrade source, a declined
-    upgrade, an old-style build id or stamp). The model follows no run's versioning, so
-    it never sets these on a start of its own; a start read back from a history does."""
+    upgrade, an old-style build id or stamp). The model's continue-as-new sets the
+    inherited fields and a declined upgrade (history/service/versioning.py); a child's
+    start and the old-style build id and stamp are set only by a start read back from a
+    history."""
 
     versioning_override: Opaque | None = None
     inherited_pinned_version: Opaque | None = None
