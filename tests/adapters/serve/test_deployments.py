@@ -21,7 +21,9 @@ import pytest
 from adapters.serve.deployments import Deployments, physical_queue
 from adapters.serve.errors import ServiceError
 from adapters.serve.limits import POLLER_TTL
-from core.enums import VersioningBehavior
+from core import requests as rq
+from core.commands.workflow import ContinueAsNewWorkflowExecutionCommandAttributes
+from core.enums import ContinueAsNewVersioningBehavior, VersioningBehavior
 from core.errors import BadInput
 from core.events import (
     HistoryEvent,
@@ -30,6 +32,13 @@ from core.events import (
 )
 from core.opaque import JsonValue, Opaque
 from core.statemachine import matching as m
+from core.statemachine.history.service import versioning
+from core.statemachine.history.service.state import MutableState
+from core.statemachine.history.service.versioning_state import (
+    TargetSeen,
+    VersioningInfo,
+    version_json,
+)
 from core.statemachine.matching.run_versioning import (
     RunVersioning,
     run_versioning,
@@ -310,3 +319,85 @@ def test_the_recorded_chains_are_the_dev_servers(dev_address: str) -> None:
         return await chains(await connected(dev_address))
 
     assert asyncio.run(run()) == _chains()
+
+
+# -- history's side: the target-version flag and what a continue-as-new passes on ------
+
+
+def _pinned(**fields: object) -> VersioningInfo:
+    return VersioningInfo(behavior=VersioningBehavior.PINNED, version=V1, **fields)  # type: ignore[arg-type]
+
+
+def _start(target: DeploymentVersion | None, revision: int) -> rq.RecordWorkflowTaskStarted:
+    given = version_json(target) if target is not None else None
+    return rq.RecordWorkflowTaskStarted(2, 1, "r", target_version=given, target_revision=revision)
+
+
+def test_a_pinned_run_is_told_once_its_target_moves_and_until_it_is_back() -> None:
+    info, changed = versioning.started(_pinned(), _start(V1, 1))
+    assert not changed and info == _pinned()
+    info, changed = versioning.started(info, _start(V2, 4))
+    assert changed and info is not None and info.notified == TargetSeen(V2, 4)
+    told, changed = versioning.started(info, _start(V2, 4))  # later tasks say so too
+    assert changed and told == info
+    # an older revision leaves the run as it was: told
+    assert versioning.started(info, _start(V2, 3)) == (info, True)
+    back, changed = versioning.started(info, _start(V1, 5))
+    assert not changed and back is not None and back.notified is None
+
+
+def test_a_declined_upgrade_is_not_told_again_but_a_newer_one_is() -> None:
+    declined = _pinned(declined=TargetSeen(V2, 4))
+    info, changed = versioning.started(declined, _start(V2, 4))
+    assert not changed and info == declined
+    info, changed = versioning.started(declined, _start(V2, 5))
+    assert changed and info is not None and info.declined is None
+
+
+def test_an_override_or_auto_upgrade_is_never_told() -> None:
+    override = Opaque.of({"autoUpgrade": True})
+    overridden = _pinned(override=override, notified=TargetSeen(V2, 4))
+    info, changed = versioning.started(overridden, _start(V2, 4))
+    assert not changed and info is not None and info.notified is None
+    upgrading = VersioningInfo(behavior=VersioningBehavior.AUTO_UPGRADE, version=V1)
+    assert versioning.started(upgrading, _start(V2, 4)) == (upgrading, False)
+    # a queue in no deployment (revision 0) tells nothing
+    assert versioning.started(_pinned(), _start(V2, 0)) == (_pinned(), False)
+
+
+def _state(info: VersioningInfo | None) -> MutableState:
+    return MutableState("default", "w", "r", "T", "q", 0, 10, 0, 0, versioning=info)
+
+
+def _can(
+    initial: ContinueAsNewVersioningBehavior,
+) -> ContinueAsNewWorkflowExecutionCommandAttributes:
+    return ContinueAsNewWorkflowExecutionCommandAttributes(initial_versioning_behavior=initial)
+
+
+def test_a_continue_as_new_passes_on_a_pinned_version_or_auto_upgrade_info() -> None:
+    none, auto = (
+        ContinueAsNewVersioningBehavior.UNSPECIFIED,
+        ContinueAsNewVersioningBehavior.AUTO_UPGRADE,
+    )
+    told = _state(_pinned(revision=1, notified=TargetSeen(V2, 4)))
+    kept = versioning.continued(told, _can(none), "q")
+    assert kept is not None and kept.inherited_auto_upgrade_info is None
+    assert kept.inherited_pinned_version == version_json(V1)
+    assert kept.declined_target_version_upgrade == TargetSeen(V2, 4).json()
+    moved = versioning.continued(told, _can(auto), "q")
+    assert moved is not None and moved.inherited_pinned_version is None
+    assert moved.declined_target_version_upgrade is None
+    assert moved.inherited_auto_upgrade_info == Opaque.of(
+        {
+            "sourceDeploymentVersion": {"buildId": "1.0", "deploymentName": "d"},
+            "sourceDeploymentRevisionNumber": "1",
+            "continueAsNewInitialVersioningBehavior": (
+                "CONTINUE_AS_NEW_VERSIONING_BEHAVIOR_AUTO_UPGRADE"
+            ),
+        }
+    )
+    upgrading = _state(VersioningInfo(behavior=VersioningBehavior.AUTO_UPGRADE, version=V1))
+    assert versioning.continued(upgrading, _can(none), "q") is None  # no revision: no info
+    assert versioning.continued(told, _can(none), "elsewhere") is None  # another queue
+    assert versioning.continued(_state(None), _can(auto), "q") is None  # unversioned
