@@ -108,6 +108,8 @@ NAMESPACE_RPCS: dict[str, int] = {
     "SetWorkerDeploymentRampingVersion": WRITE,
     "DeleteWorkerDeploymentVersion": WRITE,
     "DeleteWorkerDeployment": WRITE,
+    "UpdateWorkerDeploymentVersionMetadata": WRITE,
+    "SetWorkerDeploymentManager": WRITE,
     "StartActivityExecution": WRITE,  # standalone activities
     "DescribeActivityExecution": READ,
     "PollActivityExecution": READ,

@@ -121,6 +121,8 @@ class Version:
     last_current: int = 0
     last_deactivation: int = 0
     last_polled: int = 0
+    metadata: dict[str, Any] = field(default_factory=dict)  # key -> temporal Payload
+    last_modifier: str = ""
 
 
 @dataclass
@@ -137,6 +139,7 @@ class Deployment:
     ramping_changed: int = 0
     percentage_changed: int = 0
     last_modifier: str = ""
+    manager: str = ""  # an identity: Set requests of any other are refused
 
     def version(self, build_id: str) -> DeploymentVersion | None:
         return DeploymentVersion(self.name, build_id) if build_id else None
@@ -216,6 +219,60 @@ class Deployments:
         if given and given != deployment.token:
             raise errors.failed_precondition("conflict token mismatch")
 
+    def _check_manager(self, deployment: Deployment, identity: str) -> None:
+        """While a manager is named, only it may change the routing or delete a version
+        (`ErrManagerIdentityMismatch`, service/worker/workerdeployment/util.go)."""
+        if deployment.manager and deployment.manager != identity:
+            raise errors.failed_precondition(
+                f"ManagerIdentity '{deployment.manager}' is set and does not match user "
+                f"identity '{identity}'; to proceed, set your own identity as the "
+                "ManagerIdentity, remove the ManagerIdentity, or wait for the other client "
+                "to do so"
+            )
+
+    def set_manager(
+        self, namespace: str, name: str, manager: str, token: bytes, identity: str
+    ) -> tuple[Deployment, str]:
+        """Name `manager` ("": none) the deployment's manager; the previous one
+        (workflow.go handleSetManager; a request that changes nothing answers its own
+        manager as the previous one and the same token, client.go SetManager)."""
+        deployment = self.by_name.get((namespace, name))
+        if deployment is None:
+            raise errors.not_found(
+                f"workflow not found for ID: temporal-sys-worker-deployment:{name}"
+            )
+        if manager == deployment.manager and identity == deployment.last_modifier:
+            return deployment, manager
+        self._check_token(deployment, token)
+        previous = deployment.manager
+        deployment.manager, deployment.last_modifier = manager, identity
+        deployment.token = self.token()
+        return deployment, previous
+
+    def update_metadata(
+        self,
+        namespace: str,
+        name: str,
+        build_id: str,
+        upsert: dict[str, Any],
+        remove: list[str],
+        identity: str,
+    ) -> Version:
+        """Upsert and then remove entries of a version's metadata
+        (version_workflow.go handleUpdateVersionMetadata)."""
+        deployment = self.by_name.get((namespace, name))
+        version = deployment.versions.get(build_id) if deployment is not None else None
+        if version is None:
+            raise errors.not_found(
+                "workflow not found for ID: "
+                f"temporal-sys-worker-deployment-version:{name}:{build_id}"
+            )
+        version.metadata.update(upsert)
+        for key in remove:
+            version.metadata.pop(key, None)
+        version.last_modifier = identity
+        return version
+
     def set_current(
         self, namespace: str, name: str, build_id: str, token: bytes, identity: str
     ) -> tuple[Deployment, str]:
@@ -227,6 +284,7 @@ class Deployments:
         self._check_token(deployment, token)
         if build_id and build_id not in deployment.versions:
             raise not_found_build(deployment, build_id)
+        self._check_manager(deployment, identity)
         now = self.now()
         if build_id != previous:
             if build_id == deployment.ramping:  # a ramping version made current stops ramping
@@ -268,6 +326,7 @@ class Deployments:
             )
         if build_id and build_id not in deployment.versions:
             raise not_found_build(deployment, build_id)
+        self._check_manager(deployment, identity)
         now = self.now()
         if build_id != previous or percentage != before:
             old = deployment.versions.get(previous)
@@ -288,9 +347,12 @@ class Deployments:
         return deployment, previous, before
 
     # -- deletes (workflow.go validateDeleteVersion, version_workflow.go) -------------
-    def delete_version(self, namespace: str, name: str, build_id: str, skip_drainage: bool) -> None:
+    def delete_version(
+        self, namespace: str, name: str, build_id: str, skip_drainage: bool, identity: str = ""
+    ) -> None:
         """Forget a version that is neither current nor ramping, not draining (unless
-        `skip_drainage`) and not polled lately; an unknown build is no error."""
+        `skip_drainage`) and not polled lately, by the manager if one is named; an
+        unknown build is no error."""
         deployment = self.by_name.get((namespace, name))
         if deployment is None:  # the deployment's system workflow is not found
             raise errors.not_found(
@@ -304,6 +366,7 @@ class Deployments:
             raise errors.failed_precondition(
                 f"version '{shown}' cannot be deleted since it is current or ramping"
             )
+        self._check_manager(deployment, identity)
         if not skip_drainage and version.first_activation:
             raise errors.failed_precondition(
                 f"version '{shown}' cannot be deleted since it is draining"

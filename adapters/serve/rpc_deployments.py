@@ -1,11 +1,11 @@
 """Worker Deployments' RPCs: DescribeWorkerDeployment, ListWorkerDeployments,
 SetWorkerDeploymentCurrentVersion, SetWorkerDeploymentRampingVersion,
-DescribeWorkerDeploymentVersion, DeleteWorkerDeploymentVersion and
-DeleteWorkerDeployment, over the registry in deployments.py
-(service/frontend/workflow_handler.go, service/worker/workerdeployment/client.go and
-workflow.go). Answers and errors are the dev server's (deployments_drive.py records
-them). UpdateWorkerDeploymentVersionMetadata and SetWorkerDeploymentManager are not
-served (UNIMPLEMENTED).
+DescribeWorkerDeploymentVersion, DeleteWorkerDeploymentVersion, DeleteWorkerDeployment,
+UpdateWorkerDeploymentVersionMetadata and SetWorkerDeploymentManager, over the registry
+in deployments.py (service/frontend/workflow_handler.go,
+service/worker/workerdeployment/client.go, workflow.go and version_workflow.go).
+Answers and errors are the dev server's (deployments_drive.py and
+deployments_meta_drive.py record them).
 """
 
 from __future__ import annotations
@@ -96,6 +96,7 @@ async def describe_worker_deployment(
     _time(info, "create_time", d.create_time)
     _routing(d, info.routing_config)
     info.last_modifier_identity = d.last_modifier
+    info.manager_identity = d.manager
     # routing changes take effect at once here: the update is always complete
     info.routing_config_update_state = tq_enums.ROUTING_CONFIG_UPDATE_STATE_COMPLETED
     return out
@@ -202,6 +203,9 @@ async def describe_worker_deployment_version(
     _time(info, "last_deactivation_time", v.last_deactivation)
     if build_id == d.ramping:
         info.ramp_percentage = d.percentage
+    for key, payload in v.metadata.items():
+        info.metadata.entries[key].CopyFrom(payload)
+    info.last_modifier_identity = v.last_modifier
     for queue, kind in v.queues:
         info.task_queue_infos.add(name=queue, type=_QUEUE_TYPE[kind])
         out.version_task_queues.add(name=queue, type=_QUEUE_TYPE[kind])
@@ -216,7 +220,7 @@ async def delete_worker_deployment_version(
     name, build_id = given.deployment_name, given.build_id
     if not name and req.version:
         name, _, build_id = req.version.partition(".")
-    fe.deployments.delete_version(req.namespace, name, build_id, req.skip_drainage)
+    fe.deployments.delete_version(req.namespace, name, build_id, req.skip_drainage, req.identity)
     return ws.DeleteWorkerDeploymentVersionResponse()
 
 
@@ -226,3 +230,43 @@ async def delete_worker_deployment(
     fe.namespace(req.namespace)
     fe.deployments.delete_deployment(req.namespace, req.deployment_name)
     return ws.DeleteWorkerDeploymentResponse()
+
+
+async def update_worker_deployment_version_metadata(
+    fe: Frontend, req: ws.UpdateWorkerDeploymentVersionMetadataRequest, context: Context
+) -> ws.UpdateWorkerDeploymentVersionMetadataResponse:
+    if not req.upsert_entries and not req.remove_entries:
+        raise errors.invalid("At least one of remove_entries or upsert_entries must be provided")
+    fe.namespace(req.namespace)
+    given = req.deployment_version
+    name, build_id = given.deployment_name, given.build_id
+    if not req.HasField("deployment_version"):
+        name, _, build_id = req.version.partition(".")
+    version = fe.deployments.update_metadata(
+        req.namespace,
+        name,
+        build_id,
+        dict(req.upsert_entries.items()),
+        list(req.remove_entries),
+        req.identity,
+    )
+    out = ws.UpdateWorkerDeploymentVersionMetadataResponse()
+    for key, payload in version.metadata.items():
+        out.metadata.entries[key].CopyFrom(payload)
+    return out
+
+
+async def set_worker_deployment_manager(
+    fe: Frontend, req: ws.SetWorkerDeploymentManagerRequest, context: Context
+) -> ws.SetWorkerDeploymentManagerResponse:
+    if not req.identity:
+        raise errors.invalid("Identity is required")
+    fe.namespace(req.namespace)
+    manager = req.identity if req.WhichOneof("new_manager_identity") == "self" else ""
+    manager = manager or req.manager_identity
+    d, previous = fe.deployments.set_manager(
+        req.namespace, req.deployment_name, manager, req.conflict_token, req.identity
+    )
+    return ws.SetWorkerDeploymentManagerResponse(
+        conflict_token=d.token, previous_manager_identity=previous
+    )

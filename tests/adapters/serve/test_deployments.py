@@ -62,6 +62,7 @@ from tests.adapters.serve.deployments_drive import (
     answers,
     observe,
 )
+from tests.adapters.serve.deployments_meta_drive import METADATA, metadata
 from tests.adapters.serve.sdk import connected
 
 V1 = DeploymentVersion("d", "1.0")
@@ -319,6 +320,31 @@ def test_the_recorded_chains_are_the_dev_servers(dev_address: str) -> None:
         return await chains(await connected(dev_address))
 
     assert asyncio.run(run()) == _chains()
+
+
+def _metadata() -> dict[str, object]:
+    recorded: dict[str, object] = json.loads(METADATA.read_text(encoding="utf-8"))
+    return recorded
+
+
+def test_served_version_metadata_and_manager_answer_as_the_dev_server(address: str) -> None:
+    async def run() -> dict[str, object]:
+        return await metadata(await connected(address))
+
+    seen = asyncio.run(run())
+    recorded = _metadata()
+    assert seen == recorded
+    # the recording tells a named manager apart: another identity's Set was refused
+    refused = recorded["current by another"]
+    assert isinstance(refused, dict) and refused["status"] == "FAILED_PRECONDITION"
+
+
+@pytest.mark.slow
+def test_the_recorded_metadata_answers_are_the_dev_servers(dev_address: str) -> None:
+    async def run() -> dict[str, object]:
+        return await metadata(await connected(dev_address))
+
+    assert asyncio.run(run()) == _metadata()
 
 
 # -- history's side: the target-version flag and what a continue-as-new passes on ------
