@@ -43,6 +43,7 @@ from core.fastinit import fast_init_all
 from core.nexus_request import AttachToRun as AttachToRun
 from core.nexus_request import RecordNexusOperationResult as RecordNexusOperationResult
 from core.opaque import Opaque
+from core.options_request import UpdateWorkflowExecutionOptions as UpdateWorkflowExecutionOptions
 from core.replies import ActivityTaskStarted as ActivityTaskStarted
 from core.replies import ActivityTaskToken as ActivityTaskToken
 from core.replies import Error as Error
@@ -570,6 +571,7 @@ Request = (
     | RecordExternalResult
     | RecordNexusOperationResult
     | AttachToRun
+    | UpdateWorkflowExecutionOptions
     | ResetStickyTaskQueue
     | PauseActivity
     | UnpauseActivity

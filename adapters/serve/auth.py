@@ -110,6 +110,7 @@ NAMESPACE_RPCS: dict[str, int] = {
     "DeleteWorkerDeployment": WRITE,
     "UpdateWorkerDeploymentVersionMetadata": WRITE,
     "SetWorkerDeploymentManager": WRITE,
+    "UpdateWorkflowExecutionOptions": WRITE,
     "StartActivityExecution": WRITE,  # standalone activities
     "DescribeActivityExecution": READ,
     "PollActivityExecution": READ,

@@ -27,13 +27,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from temporalio.api.enums.v1.deployment_pb2 import WORKER_VERSIONING_MODE_VERSIONED
-from temporalio.api.enums.v1.workflow_pb2 import ContinueAsNewVersioningBehavior
+from temporalio.api.enums.v1.workflow_pb2 import (
+    VERSIONING_BEHAVIOR_AUTO_UPGRADE,
+    VERSIONING_BEHAVIOR_PINNED,
+    ContinueAsNewVersioningBehavior,
+)
 
 from core import requests as rq
 from core.statemachine import matching as m
 from core.statemachine.history.service.versioning_state import VersioningInfo, version_json
 from core.statemachine.matching.run_versioning import (
     RunVersioning,
+    current_override,
     last_completion,
     run_versioning,
     sticky_refused,
@@ -72,10 +77,11 @@ def fill_versioning_info(events: Any, out: Any, versioning: VersioningInfo | Non
     `VersioningInfo`; `ApplyWorkflowExecutionStartedEvent` in mutable_state_impl.go
     keeps the inherited behavior)."""
     started = events[0].attributes if events else None
-    override = getattr(started, "versioning_override", None)
+    override = current_override(events)
     completed = last_completion(events)
     if override is not None:
         convert.fill(out.versioning_override, override)
+        _older_override_fields(out.versioning_override)
     out.revision_number = versioning.revision if versioning is not None else 0
     inherited = getattr(started, "inherited_auto_upgrade_info", None)
     info = inherited.value() if inherited is not None else None
@@ -93,6 +99,21 @@ def fill_versioning_info(events: Any, out: Any, versioning: VersioningInfo | Non
         out.version = canonical(completed.version)
         out.deployment_version.deployment_name = completed.version.deployment_name
         out.deployment_version.build_id = completed.version.build_id
+
+
+def _older_override_fields(override: Any) -> None:
+    """Describe fills an override's deprecated `behavior` and `pinned_version` from its
+    newer fields (`AddV31VersioningInfoToV32`, common/worker_versioning)."""
+    if override.behavior:
+        return
+    if override.auto_upgrade:
+        override.behavior = VERSIONING_BEHAVIOR_AUTO_UPGRADE
+    elif override.HasField("pinned"):
+        override.behavior = VERSIONING_BEHAVIOR_PINNED
+        given = override.pinned.version
+        override.pinned_version = canonical(
+            DeploymentVersion(given.deployment_name, given.build_id)
+        )
 
 
 def versioned(req: Any) -> DeploymentVersion | None:
@@ -202,11 +223,13 @@ class Deployments:
             raise not_found_deployment(name)
         return deployment
 
-    def polls(self, namespace: str, queue: str, version: DeploymentVersion) -> bool:
-        """Has `version` registered task queue `queue` (of either type)?"""
+    def polls(self, namespace: str, queue: str, version: DeploymentVersion, kind: int = 0) -> bool:
+        """Has `version` registered task queue `queue` (of type `kind`, 0: either)?"""
         deployment = self.by_name.get((namespace, version.deployment_name))
         known = deployment.versions.get(version.build_id) if deployment is not None else None
-        return known is not None and any(name == queue for name, _ in known.queues)
+        return known is not None and any(
+            name == queue and kind in (0, k) for name, k in known.queues
+        )
 
     def routing_of_queue(self, namespace: str, queue: str) -> RoutingConfig | None:
         """The routing config of the deployment the queue is in (None: in none)."""

@@ -5,9 +5,10 @@ A run's effective versioning (`GetEffectiveVersioningBehavior` and
 `GetEffectiveDeployment` in service/history/workflow/mutable_state_impl.go, over
 `VersioningInfo`):
 
-- A versioning override (on the start, WorkflowExecutionStarted's `versioning_override`)
-  wins: `pinned` (or the older `behavior` PINNED with a version) pins the run to its
-  version, `autoUpgrade` (or the older `behavior` AUTO_UPGRADE) makes it auto-upgrade.
+- A versioning override (on the start, WorkflowExecutionStarted's `versioning_override`,
+  as the last WorkflowExecutionOptionsUpdated that sets or unsets one leaves it) wins:
+  `pinned` (or the older `behavior` PINNED with a version) pins the run to its version,
+  `autoUpgrade` (or the older `behavior` AUTO_UPGRADE) makes it auto-upgrade.
 - Otherwise the last WorkflowTaskCompleted decides: its versioning behavior and its
   deployment version (the worker's, written by the history service only for a worker
   in VERSIONED mode).
@@ -36,9 +37,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from core.enums import VersioningBehavior
+from core.enums import EventType, VersioningBehavior
 from core.events import (
     HistoryEvent,
+    OpaqueAttributes,
     WorkflowExecutionStartedEventAttributes,
     WorkflowTaskCompletedEventAttributes,
 )
@@ -109,11 +111,32 @@ def run_versioning(events: Sequence[HistoryEvent]) -> RunVersioning:
     started = events[0].attributes if events else None
     if not isinstance(started, WorkflowExecutionStartedEventAttributes):
         return RunVersioning()
-    behavior, pinned = override_of(started.versioning_override)
+    behavior, pinned = override_of(current_override(events))
     if behavior is not VersioningBehavior.UNSPECIFIED:
         return RunVersioning(behavior, pinned, overridden=True)
     completed = last_completion(events)
     return completed if completed is not None else _inherited(started)
+
+
+def current_override(events: Sequence[HistoryEvent]) -> Opaque | None:
+    """The run's versioning override: the start's, as the last
+    WorkflowExecutionOptionsUpdated that sets or unsets one leaves it
+    (`ApplyWorkflowExecutionOptionsUpdatedEvent` in mutable_state_impl.go)."""
+    for event in reversed(events):
+        attributes = event.attributes
+        if event.event_type is EventType.WORKFLOW_EXECUTION_OPTIONS_UPDATED and isinstance(
+            attributes, OpaqueAttributes
+        ):
+            value = attributes.value.value()
+            if isinstance(value, dict) and value.get("unsetVersioningOverride"):
+                return None
+            override = value.get("versioningOverride") if isinstance(value, dict) else None
+            if override is not None:
+                return Opaque.of(override)
+    started = events[0].attributes if events else None
+    if isinstance(started, WorkflowExecutionStartedEventAttributes):
+        return started.versioning_override
+    return None
 
 
 def last_completion(events: Sequence[HistoryEvent]) -> RunVersioning | None:

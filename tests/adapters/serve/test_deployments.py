@@ -63,6 +63,7 @@ from tests.adapters.serve.deployments_drive import (
     observe,
 )
 from tests.adapters.serve.deployments_meta_drive import METADATA, metadata
+from tests.adapters.serve.deployments_options_drive import OPTIONS, options
 from tests.adapters.serve.sdk import connected
 
 V1 = DeploymentVersion("d", "1.0")
@@ -345,6 +346,33 @@ def test_the_recorded_metadata_answers_are_the_dev_servers(dev_address: str) -> 
         return await metadata(await connected(dev_address))
 
     assert asyncio.run(run()) == _metadata()
+
+
+def _options() -> dict[str, object]:
+    recorded: dict[str, object] = json.loads(OPTIONS.read_text(encoding="utf-8"))
+    return recorded
+
+
+def test_served_options_update_sets_and_unsets_an_override_as_the_dev_server(
+    address: str,
+) -> None:
+    async def run() -> dict[str, object]:
+        return await options(await connected(address))
+
+    seen = asyncio.run(run())
+    recorded = _options()
+    assert seen == recorded
+    # the recording tells the override apart: a query after 2.0 was made current still
+    # ran on 1.0, and once the override was unset the run finished on 2.0
+    assert (recorded["query after 2.0"], recorded["result"]) == ("1.0", "2.0")
+
+
+@pytest.mark.slow
+def test_the_recorded_options_answers_are_the_dev_servers(dev_address: str) -> None:
+    async def run() -> dict[str, object]:
+        return await options(await connected(dev_address))
+
+    assert asyncio.run(run()) == _options()
 
 
 # -- history's side: the target-version flag and what a continue-as-new passes on ------
