@@ -28,6 +28,7 @@ from typing import Any
 from google.protobuf.json_format import MessageToDict
 from temporalio import workflow
 from temporalio.api.enums.v1 import EventType
+from temporalio.api.workflow.v1.message_pb2 import VersioningOverride
 from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 from temporalio.client import Client
 from temporalio.common import WorkerDeploymentVersion
@@ -40,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
     from tests.adapters.serve.serving import ROOT
 
 OPTIONS = ROOT / "tests" / "fixtures" / "deployments" / "options.json"
+PINNED = VersioningOverride.PinnedOverrideBehavior.PINNED_OVERRIDE_BEHAVIOR_PINNED
 
 
 async def _answer(call: Any) -> dict[str, Any]:
@@ -68,7 +70,7 @@ async def options(client: Client) -> dict[str, Any]:
         options = request.workflow_execution_options
         options.SetInParent()
         if pin is None or pin:
-            options.versioning_override.pinned.behavior = 1  # PINNED_OVERRIDE_BEHAVIOR_PINNED
+            options.versioning_override.pinned.behavior = PINNED
         if pin:
             options.versioning_override.pinned.version.deployment_name = name
             options.versioning_override.pinned.version.build_id = pin
