@@ -82,7 +82,8 @@ def fill_versioning_info(events: Any, out: Any, versioning: VersioningInfo | Non
     if override is not None:
         convert.fill(out.versioning_override, override)
         _older_override_fields(out.versioning_override)
-    out.revision_number = versioning.revision if versioning is not None else 0
+    if versioning is not None and versioning.revision:  # a zero would make it present
+        out.revision_number = versioning.revision
     inherited = getattr(started, "inherited_auto_upgrade_info", None)
     info = inherited.value() if inherited is not None else None
     behavior = (
