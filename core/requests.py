@@ -44,6 +44,7 @@ from core.nexus_request import AttachToRun as AttachToRun
 from core.nexus_request import NexusTimeoutTask as NexusTimeoutTask
 from core.nexus_request import RecordNexusOperationResult as RecordNexusOperationResult
 from core.opaque import Opaque
+from core.options_request import UpdateWorkflowExecutionOptions as UpdateWorkflowExecutionOptions
 from core.replies import ActivityTaskStarted as ActivityTaskStarted
 from core.replies import ActivityTaskToken as ActivityTaskToken
 from core.replies import Error as Error
@@ -98,8 +99,10 @@ class StartVersioning:
     service/history/historybuilder/event_factory.go): the client's versioning override,
     or what the server passes on to a child or to the run a chain continues in (the
     parent's or the previous run's pinned version or auto-upgrade source, a declined
-    upgrade, an old-style build id or stamp). The model follows no run's versioning, so
-    it never sets these on a start of its own; a start read back from a history does."""
+    upgrade, an old-style build id or stamp). The model's continue-as-new sets the
+    inherited fields and a declined upgrade (history/service/versioning.py); a child's
+    start and the old-style build id and stamp are set only by a start read back from a
+    history."""
 
     versioning_override: Opaque | None = None
     inherited_pinned_version: Opaque | None = None
@@ -316,6 +319,12 @@ class RecordWorkflowTaskStarted:
     # history size so far, which the host knows from persistence.
     worker_version: Opaque | None = None
     history_size_bytes: int = 0
+    # Worker Deployments: the target version matching holds for the run's task queue
+    # and its routing revision (0: the queue is in no deployment), and the revision of
+    # a move of the run to another version (0: none).
+    target_version: Opaque | None = None
+    target_revision: int = 0
+    versioning_revision: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -564,6 +573,7 @@ Request = (
     | RecordExternalResult
     | RecordNexusOperationResult
     | AttachToRun
+    | UpdateWorkflowExecutionOptions
     | ResetStickyTaskQueue
     | PauseActivity
     | UnpauseActivity

@@ -108,6 +108,9 @@ NAMESPACE_RPCS: dict[str, int] = {
     "SetWorkerDeploymentRampingVersion": WRITE,
     "DeleteWorkerDeploymentVersion": WRITE,
     "DeleteWorkerDeployment": WRITE,
+    "UpdateWorkerDeploymentVersionMetadata": WRITE,
+    "SetWorkerDeploymentManager": WRITE,
+    "UpdateWorkflowExecutionOptions": WRITE,
     "StartActivityExecution": WRITE,  # standalone activities
     "DescribeActivityExecution": READ,
     "PollActivityExecution": READ,

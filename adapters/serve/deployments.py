@@ -19,6 +19,7 @@ to the version core/statemachine/matching/run_versioning.py picks for its run.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import struct
 from collections.abc import Callable
@@ -26,16 +27,29 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from temporalio.api.enums.v1.deployment_pb2 import WORKER_VERSIONING_MODE_VERSIONED
+from temporalio.api.enums.v1.workflow_pb2 import (
+    VERSIONING_BEHAVIOR_AUTO_UPGRADE,
+    VERSIONING_BEHAVIOR_PINNED,
+    ContinueAsNewVersioningBehavior,
+)
 
+from core import requests as rq
 from core.statemachine import matching as m
+from core.statemachine.history.service.versioning_state import VersioningInfo, version_json
 from core.statemachine.matching.run_versioning import (
     RunVersioning,
+    current_override,
     last_completion,
     run_versioning,
     sticky_refused,
     task_version,
+    transition_revision,
 )
-from core.statemachine.matching.versioning import DeploymentVersion, RoutingConfig
+from core.statemachine.matching.versioning import (
+    DeploymentVersion,
+    RoutingConfig,
+    target_version,
+)
 from sim.nodes.base import task_queue
 
 from . import convert, errors
@@ -55,15 +69,30 @@ def physical_queue(queue: str, version: DeploymentVersion) -> str:
     return f"{SYSTEM_PREFIX}{queue}/{version.deployment_name}|{version.build_id}"
 
 
-def fill_versioning_info(events: Any, out: Any) -> None:
+def fill_versioning_info(events: Any, out: Any, versioning: VersioningInfo | None) -> None:
     """DescribeWorkflowExecution's `versioning_info`: the behavior and version of the
-    run's last completion, and the start's versioning override
-    (service/history/api/describeworkflow/api.go copies `VersioningInfo`)."""
+    run's last completion, the start's versioning override, the routing revision the
+    run's version was last set from, and the continue-as-new behavior of the
+    auto-upgrade info it inherited (service/history/api/describeworkflow/api.go copies
+    `VersioningInfo`; `ApplyWorkflowExecutionStartedEvent` in mutable_state_impl.go
+    keeps the inherited behavior)."""
     started = events[0].attributes if events else None
-    override = getattr(started, "versioning_override", None)
+    override = current_override(events)
     completed = last_completion(events)
     if override is not None:
         convert.fill(out.versioning_override, override)
+        _older_override_fields(out.versioning_override)
+    if versioning is not None and versioning.revision:  # a zero would make it present
+        out.revision_number = versioning.revision
+    inherited = getattr(started, "inherited_auto_upgrade_info", None)
+    info = inherited.value() if inherited is not None else None
+    behavior = (
+        info.get("continueAsNewInitialVersioningBehavior") if isinstance(info, dict) else None
+    )
+    if isinstance(behavior, str):
+        out.continue_as_new_initial_versioning_behavior = ContinueAsNewVersioningBehavior.Value(
+            behavior
+        )
     if completed is None or (completed.behavior == 0 and completed.version is None):
         return
     out.behavior = int(completed.behavior)
@@ -71,6 +100,21 @@ def fill_versioning_info(events: Any, out: Any) -> None:
         out.version = canonical(completed.version)
         out.deployment_version.deployment_name = completed.version.deployment_name
         out.deployment_version.build_id = completed.version.build_id
+
+
+def _older_override_fields(override: Any) -> None:
+    """Describe fills an override's deprecated `behavior` and `pinned_version` from its
+    newer fields (`AddV31VersioningInfoToV32`, common/worker_versioning)."""
+    if override.behavior:
+        return
+    if override.auto_upgrade:
+        override.behavior = VERSIONING_BEHAVIOR_AUTO_UPGRADE
+    elif override.HasField("pinned"):
+        override.behavior = VERSIONING_BEHAVIOR_PINNED
+        given = override.pinned.version
+        override.pinned_version = canonical(
+            DeploymentVersion(given.deployment_name, given.build_id)
+        )
 
 
 def versioned(req: Any) -> DeploymentVersion | None:
@@ -99,6 +143,8 @@ class Version:
     last_current: int = 0
     last_deactivation: int = 0
     last_polled: int = 0
+    metadata: dict[str, Any] = field(default_factory=dict)  # key -> temporal Payload
+    last_modifier: str = ""
 
 
 @dataclass
@@ -115,6 +161,7 @@ class Deployment:
     ramping_changed: int = 0
     percentage_changed: int = 0
     last_modifier: str = ""
+    manager: str = ""  # an identity: Set requests of any other are refused
 
     def version(self, build_id: str) -> DeploymentVersion | None:
         return DeploymentVersion(self.name, build_id) if build_id else None
@@ -177,11 +224,13 @@ class Deployments:
             raise not_found_deployment(name)
         return deployment
 
-    def polls(self, namespace: str, queue: str, version: DeploymentVersion) -> bool:
-        """Has `version` registered task queue `queue` (of either type)?"""
+    def polls(self, namespace: str, queue: str, version: DeploymentVersion, kind: int = 0) -> bool:
+        """Has `version` registered task queue `queue` (of type `kind`, 0: either)?"""
         deployment = self.by_name.get((namespace, version.deployment_name))
         known = deployment.versions.get(version.build_id) if deployment is not None else None
-        return known is not None and any(name == queue for name, _ in known.queues)
+        return known is not None and any(
+            name == queue and kind in (0, k) for name, k in known.queues
+        )
 
     def routing_of_queue(self, namespace: str, queue: str) -> RoutingConfig | None:
         """The routing config of the deployment the queue is in (None: in none)."""
@@ -194,6 +243,60 @@ class Deployments:
         if given and given != deployment.token:
             raise errors.failed_precondition("conflict token mismatch")
 
+    def _check_manager(self, deployment: Deployment, identity: str) -> None:
+        """While a manager is named, only it may change the routing or delete a version
+        (`ErrManagerIdentityMismatch`, service/worker/workerdeployment/util.go)."""
+        if deployment.manager and deployment.manager != identity:
+            raise errors.failed_precondition(
+                f"ManagerIdentity '{deployment.manager}' is set and does not match user "
+                f"identity '{identity}'; to proceed, set your own identity as the "
+                "ManagerIdentity, remove the ManagerIdentity, or wait for the other client "
+                "to do so"
+            )
+
+    def set_manager(
+        self, namespace: str, name: str, manager: str, token: bytes, identity: str
+    ) -> tuple[Deployment, str]:
+        """Name `manager` ("": none) the deployment's manager; the previous one
+        (workflow.go handleSetManager; a request that changes nothing answers its own
+        manager as the previous one and the same token, client.go SetManager)."""
+        deployment = self.by_name.get((namespace, name))
+        if deployment is None:
+            raise errors.not_found(
+                f"workflow not found for ID: temporal-sys-worker-deployment:{name}"
+            )
+        if manager == deployment.manager and identity == deployment.last_modifier:
+            return deployment, manager
+        self._check_token(deployment, token)
+        previous = deployment.manager
+        deployment.manager, deployment.last_modifier = manager, identity
+        deployment.token = self.token()
+        return deployment, previous
+
+    def update_metadata(
+        self,
+        namespace: str,
+        name: str,
+        build_id: str,
+        upsert: dict[str, Any],
+        remove: list[str],
+        identity: str,
+    ) -> Version:
+        """Upsert and then remove entries of a version's metadata
+        (version_workflow.go handleUpdateVersionMetadata)."""
+        deployment = self.by_name.get((namespace, name))
+        version = deployment.versions.get(build_id) if deployment is not None else None
+        if version is None:
+            raise errors.not_found(
+                "workflow not found for ID: "
+                f"temporal-sys-worker-deployment-version:{name}:{build_id}"
+            )
+        version.metadata.update(upsert)
+        for key in remove:
+            version.metadata.pop(key, None)
+        version.last_modifier = identity
+        return version
+
     def set_current(
         self, namespace: str, name: str, build_id: str, token: bytes, identity: str
     ) -> tuple[Deployment, str]:
@@ -205,6 +308,7 @@ class Deployments:
         self._check_token(deployment, token)
         if build_id and build_id not in deployment.versions:
             raise not_found_build(deployment, build_id)
+        self._check_manager(deployment, identity)
         now = self.now()
         if build_id != previous:
             if build_id == deployment.ramping:  # a ramping version made current stops ramping
@@ -246,6 +350,7 @@ class Deployments:
             )
         if build_id and build_id not in deployment.versions:
             raise not_found_build(deployment, build_id)
+        self._check_manager(deployment, identity)
         now = self.now()
         if build_id != previous or percentage != before:
             old = deployment.versions.get(previous)
@@ -266,9 +371,12 @@ class Deployments:
         return deployment, previous, before
 
     # -- deletes (workflow.go validateDeleteVersion, version_workflow.go) -------------
-    def delete_version(self, namespace: str, name: str, build_id: str, skip_drainage: bool) -> None:
+    def delete_version(
+        self, namespace: str, name: str, build_id: str, skip_drainage: bool, identity: str = ""
+    ) -> None:
         """Forget a version that is neither current nor ramping, not draining (unless
-        `skip_drainage`) and not polled lately; an unknown build is no error."""
+        `skip_drainage`) and not polled lately, by the manager if one is named; an
+        unknown build is no error."""
         deployment = self.by_name.get((namespace, name))
         if deployment is None:  # the deployment's system workflow is not found
             raise errors.not_found(
@@ -282,6 +390,7 @@ class Deployments:
             raise errors.failed_precondition(
                 f"version '{shown}' cannot be deleted since it is current or ramping"
             )
+        self._check_manager(deployment, identity)
         if not skip_drainage and version.first_activation:
             raise errors.failed_precondition(
                 f"version '{shown}' cannot be deleted since it is draining"
@@ -311,11 +420,61 @@ class Deployments:
         is wrapped (the hosts are the simulator's; serve adds the routing in front). A
         version's queue is named apart from its task queue, so it may live on another
         host: the routed task goes to the host that owns the queue it is routed to,
-        where that version's pollers poll."""
+        where that version's pollers poll. Each history host's `request` is wrapped
+        too: a workflow task's start carries what matching knows of its run's target
+        version (`started`)."""
         hosts = runtime.cluster.matching
         adds = {name: host.add_task for name, host in hosts.items()}
         for host in hosts.values():
             host.add_task = self._routed(runtime, host, adds)
+        for history in runtime.cluster.history.values():
+            history.request = self._starting(runtime, history.request)
+
+    def _starting(self, runtime: Any, request: Callable[..., None]) -> Callable[..., None]:
+        def wrapped(
+            src: str,
+            reply: Callable[..., None],
+            token: object,
+            shard_id: int,
+            namespace: str,
+            workflow_id: str,
+            run_id: str,
+            req: Any,
+        ) -> None:
+            if isinstance(req, rq.RecordWorkflowTaskStarted):
+                req = self.started(runtime, namespace, workflow_id, run_id, req)
+            request(src, reply, token, shard_id, namespace, workflow_id, run_id, req)
+
+        return wrapped
+
+    def started(
+        self,
+        runtime: Any,
+        namespace: str,
+        workflow_id: str,
+        run_id: str,
+        req: rq.RecordWorkflowTaskStarted,
+    ) -> rq.RecordWorkflowTaskStarted:
+        """A workflow task's start, with the target version matching holds for the
+        run's task queue, its routing revision, and the revision the run takes if the
+        task moves it to another version (matching passes its directive to
+        RecordWorkflowTaskStarted; run_versioning.py `transition_revision`)."""
+        if not self.queue_deployment:
+            return req
+        state = runtime.state(namespace, workflow_id, run_id)
+        name = self.queue_deployment.get((namespace, state.task_queue)) if state else None
+        deployment = self.by_name.get((namespace, name)) if name is not None else None
+        if deployment is None or not deployment.revision:
+            return req
+        routing = deployment.routing()
+        run = self.run_of(runtime, namespace, workflow_id, run_id)
+        target = target_version(routing, workflow_id)
+        return dataclasses.replace(
+            req,
+            target_version=version_json(target) if target is not None else None,
+            target_revision=deployment.revision,
+            versioning_revision=transition_revision(run, routing, deployment.revision, workflow_id),
+        )
 
     def _routed(
         self, runtime: Any, host: Any, adds: dict[str, Callable[..., None]]

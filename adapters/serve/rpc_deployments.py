@@ -1,22 +1,28 @@
 """Worker Deployments' RPCs: DescribeWorkerDeployment, ListWorkerDeployments,
 SetWorkerDeploymentCurrentVersion, SetWorkerDeploymentRampingVersion,
-DescribeWorkerDeploymentVersion, DeleteWorkerDeploymentVersion and
-DeleteWorkerDeployment, over the registry in deployments.py
-(service/frontend/workflow_handler.go, service/worker/workerdeployment/client.go and
-workflow.go). Answers and errors are the dev server's (deployments_drive.py records
-them). UpdateWorkerDeploymentVersionMetadata and SetWorkerDeploymentManager are not
-served (UNIMPLEMENTED).
+DescribeWorkerDeploymentVersion, DeleteWorkerDeploymentVersion, DeleteWorkerDeployment,
+UpdateWorkerDeploymentVersionMetadata and SetWorkerDeploymentManager, over the registry
+in deployments.py (service/frontend/workflow_handler.go,
+service/worker/workerdeployment/client.go, workflow.go and version_workflow.go).
+Answers and errors are the dev server's (deployments_drive.py and
+deployments_meta_drive.py record them). UpdateWorkflowExecutionOptions, which sets a
+run's versioning override (and priority), is here too.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import grpc
 from temporalio.api.deployment.v1 import message_pb2 as deployment_pb
 from temporalio.api.enums.v1 import deployment_pb2 as deployment_enums
 from temporalio.api.enums.v1 import task_queue_pb2 as tq_enums
+from temporalio.api.workflow.v1 import message_pb2 as workflow_pb
 from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
+
+from core.options_request import OptionsUpdated, UpdateWorkflowExecutionOptions
+from core.statemachine.matching.versioning import DeploymentVersion
 
 from . import convert, errors
 from .deployments import UNVERSIONED, Deployment, Version, canonical
@@ -96,6 +102,7 @@ async def describe_worker_deployment(
     _time(info, "create_time", d.create_time)
     _routing(d, info.routing_config)
     info.last_modifier_identity = d.last_modifier
+    info.manager_identity = d.manager
     # routing changes take effect at once here: the update is always complete
     info.routing_config_update_state = tq_enums.ROUTING_CONFIG_UPDATE_STATE_COMPLETED
     return out
@@ -202,6 +209,9 @@ async def describe_worker_deployment_version(
     _time(info, "last_deactivation_time", v.last_deactivation)
     if build_id == d.ramping:
         info.ramp_percentage = d.percentage
+    for key, payload in v.metadata.items():
+        info.metadata.entries[key].CopyFrom(payload)
+    info.last_modifier_identity = v.last_modifier
     for queue, kind in v.queues:
         info.task_queue_infos.add(name=queue, type=_QUEUE_TYPE[kind])
         out.version_task_queues.add(name=queue, type=_QUEUE_TYPE[kind])
@@ -216,7 +226,7 @@ async def delete_worker_deployment_version(
     name, build_id = given.deployment_name, given.build_id
     if not name and req.version:
         name, _, build_id = req.version.partition(".")
-    fe.deployments.delete_version(req.namespace, name, build_id, req.skip_drainage)
+    fe.deployments.delete_version(req.namespace, name, build_id, req.skip_drainage, req.identity)
     return ws.DeleteWorkerDeploymentVersionResponse()
 
 
@@ -226,3 +236,104 @@ async def delete_worker_deployment(
     fe.namespace(req.namespace)
     fe.deployments.delete_deployment(req.namespace, req.deployment_name)
     return ws.DeleteWorkerDeploymentResponse()
+
+
+async def update_worker_deployment_version_metadata(
+    fe: Frontend, req: ws.UpdateWorkerDeploymentVersionMetadataRequest, context: Context
+) -> ws.UpdateWorkerDeploymentVersionMetadataResponse:
+    if not req.upsert_entries and not req.remove_entries:
+        raise errors.invalid("At least one of remove_entries or upsert_entries must be provided")
+    fe.namespace(req.namespace)
+    given = req.deployment_version
+    name, build_id = given.deployment_name, given.build_id
+    if not req.HasField("deployment_version"):
+        name, _, build_id = req.version.partition(".")
+    version = fe.deployments.update_metadata(
+        req.namespace,
+        name,
+        build_id,
+        dict(req.upsert_entries.items()),
+        list(req.remove_entries),
+        req.identity,
+    )
+    out = ws.UpdateWorkerDeploymentVersionMetadataResponse()
+    for key, payload in version.metadata.items():
+        out.metadata.entries[key].CopyFrom(payload)
+    return out
+
+
+async def set_worker_deployment_manager(
+    fe: Frontend, req: ws.SetWorkerDeploymentManagerRequest, context: Context
+) -> ws.SetWorkerDeploymentManagerResponse:
+    if not req.identity:
+        raise errors.invalid("Identity is required")
+    fe.namespace(req.namespace)
+    manager = req.identity if req.WhichOneof("new_manager_identity") == "self" else ""
+    manager = manager or req.manager_identity
+    d, previous = fe.deployments.set_manager(
+        req.namespace, req.deployment_name, manager, req.conflict_token, req.identity
+    )
+    return ws.SetWorkerDeploymentManagerResponse(
+        conflict_token=d.token, previous_manager_identity=previous
+    )
+
+
+def _camel(path: str) -> str:
+    """An update mask path in the JSON names the history service merges by
+    (`util.ParseFieldMask`): `priority.priority_key` is `priority.priorityKey`."""
+    return ".".join(re.sub(r"_([a-z])", lambda m: m.group(1).upper(), p) for p in path.split("."))
+
+
+def _check_path(path: str) -> None:
+    """Refuse a path that names no field of WorkflowExecutionOptions (`fieldmaskpb.New`)."""
+    descriptor: Any = workflow_pb.WorkflowExecutionOptions.DESCRIPTOR
+    for part in path.split("."):
+        field = descriptor.fields_by_name.get(part) if descriptor is not None else None
+        if field is None:
+            raise errors.invalid(
+                f'error parsing UpdateMask: proto:\u00a0invalid path "{path}" for message '
+                f'"{workflow_pb.WorkflowExecutionOptions.DESCRIPTOR.full_name}"'
+            )
+        descriptor = field.message_type
+
+
+async def update_workflow_execution_options(
+    fe: Frontend, req: ws.UpdateWorkflowExecutionOptionsRequest, context: Context
+) -> ws.UpdateWorkflowExecutionOptionsResponse:
+    """UpdateWorkflowExecutionOptions (workflow_handler.go; the history side is core's
+    options_update.py): a pinned override's version must be one that polls the run's
+    task queue for workflow tasks (`ValidateVersioningOverrideAndGetReactivationEligibility`,
+    common/worker_versioning/worker_versioning.go). Not served: `time_skipping_config`."""
+    execution = req.workflow_execution
+    if not execution.workflow_id:
+        raise errors.invalid("WorkflowId is not set on request.")
+    if not req.HasField("update_mask"):
+        raise errors.invalid("UpdateMask is required")
+    if not req.HasField("workflow_execution_options"):
+        raise errors.invalid("WorkflowExecutionOptions is required")
+    for path in req.update_mask.paths:
+        _check_path(path)
+        if path.split(".")[0] == "time_skipping_config":
+            raise errors.unimplemented("UpdateWorkflowExecutionOptions time_skipping_config")
+    fe.namespace(req.namespace)
+    run = fe.run(req.namespace, execution.workflow_id, execution.run_id)
+    options = req.workflow_execution_options
+    override = options.versioning_override
+    if run.state.running and override.HasField("pinned") and override.pinned.HasField("version"):
+        given = override.pinned.version
+        version = DeploymentVersion(given.deployment_name, given.build_id)
+        if not fe.deployments.polls(req.namespace, run.state.task_queue, version, kind=1):
+            raise errors.failed_precondition(
+                f"Pinned version '{given.deployment_name}:{given.build_id}' is not present in "
+                f"task queue '{run.state.task_queue}' of type 'Workflow'"
+            )
+    update = UpdateWorkflowExecutionOptions(
+        options=convert.opaque_of(options),
+        paths=tuple(_camel(path) for path in req.update_mask.paths),
+        identity=req.identity,
+    )
+    reply = await fe.call(context, req.namespace, execution.workflow_id, execution.run_id, update)
+    assert isinstance(reply, OptionsUpdated)
+    out = ws.UpdateWorkflowExecutionOptionsResponse()
+    convert.fill(out.workflow_execution_options, reply.options)
+    return out

@@ -175,7 +175,7 @@ async def describe_workflow_execution(
     if state.most_recent_worker_version is not None:  # present even when empty
         shown.most_recent_worker_version_stamp.SetInParent()
         convert.fill(shown.most_recent_worker_version_stamp, state.most_recent_worker_version)
-    fill_versioning_info(run.events, shown.versioning_info)  # Worker Deployments
+    fill_versioning_info(run.events, shown.versioning_info, state.versioning)
     config = out.execution_config
     config.task_queue.CopyFrom(_task_queue(state.task_queue))
     config.default_workflow_task_timeout.CopyFrom(convert.duration(state.workflow_task_timeout))

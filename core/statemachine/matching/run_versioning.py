@@ -5,9 +5,10 @@ A run's effective versioning (`GetEffectiveVersioningBehavior` and
 `GetEffectiveDeployment` in service/history/workflow/mutable_state_impl.go, over
 `VersioningInfo`):
 
-- A versioning override (on the start, WorkflowExecutionStarted's `versioning_override`)
-  wins: `pinned` (or the older `behavior` PINNED with a version) pins the run to its
-  version, `autoUpgrade` (or the older `behavior` AUTO_UPGRADE) makes it auto-upgrade.
+- A versioning override (on the start, WorkflowExecutionStarted's `versioning_override`,
+  as the last WorkflowExecutionOptionsUpdated that sets or unsets one leaves it) wins:
+  `pinned` (or the older `behavior` PINNED with a version) pins the run to its version,
+  `autoUpgrade` (or the older `behavior` AUTO_UPGRADE) makes it auto-upgrade.
 - Otherwise the last WorkflowTaskCompleted decides: its versioning behavior and its
   deployment version (the worker's, written by the history service only for a worker
   in VERSIONED mode).
@@ -17,8 +18,8 @@ A run's effective versioning (`GetEffectiveVersioningBehavior` and
   info's continue-as-new behavior is USE_RAMPING_VERSION
   (`AddContinueAsNewEvent` in service/history/workflow/mutable_state_impl.go writes
   them; `FindTargetDeploymentVersionAndRevisionNumberForWorkflowID`'s `useRamping`).
-  The model does not write either on a continue-as-new of its own yet
-  (docs/serve.md, Worker Deployments); a history read back may carry them.
+  The model's continue-as-new writes them as the server does
+  (core/statemachine/history/service/versioning.py).
 
 Where a task goes (`getPhysicalQueuesForAdd` in
 service/matching/task_queue_partition_manager.go): a pinned run's to its version, any
@@ -26,6 +27,9 @@ other run's to the routing config's `target_version` (versioning.py); a sticky t
 an unpinned run whose target is no longer its version is refused with
 StickyWorkerUnavailable so that history pushes it to the normal queue, to be routed
 there.
+
+When a workflow task starts, `transition_revision` says which routing revision an
+unpinned run takes.
 """
 
 from __future__ import annotations
@@ -33,9 +37,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from core.enums import VersioningBehavior
+from core.enums import EventType, VersioningBehavior
 from core.events import (
     HistoryEvent,
+    OpaqueAttributes,
     WorkflowExecutionStartedEventAttributes,
     WorkflowTaskCompletedEventAttributes,
 )
@@ -54,6 +59,7 @@ class RunVersioning:
     behavior: VersioningBehavior = VersioningBehavior.UNSPECIFIED
     version: DeploymentVersion | None = None
     use_ramping: bool = False
+    overridden: bool = False  # by a versioning override
 
     @property
     def pinned(self) -> DeploymentVersion | None:
@@ -80,7 +86,7 @@ def parse_version_string(text: str) -> DeploymentVersion | None:
     return DeploymentVersion(name, build)
 
 
-def _override(override: Opaque | None) -> tuple[VersioningBehavior, DeploymentVersion | None]:
+def override_of(override: Opaque | None) -> tuple[VersioningBehavior, DeploymentVersion | None]:
     """A versioning override's behavior and pinned version (UNSPECIFIED: none)."""
     value = override.value() if override is not None else None
     if not isinstance(value, dict):
@@ -105,11 +111,32 @@ def run_versioning(events: Sequence[HistoryEvent]) -> RunVersioning:
     started = events[0].attributes if events else None
     if not isinstance(started, WorkflowExecutionStartedEventAttributes):
         return RunVersioning()
-    behavior, pinned = _override(started.versioning_override)
+    behavior, pinned = override_of(current_override(events))
     if behavior is not VersioningBehavior.UNSPECIFIED:
-        return RunVersioning(behavior, pinned)
+        return RunVersioning(behavior, pinned, overridden=True)
     completed = last_completion(events)
     return completed if completed is not None else _inherited(started)
+
+
+def current_override(events: Sequence[HistoryEvent]) -> Opaque | None:
+    """The run's versioning override: the start's, as the last
+    WorkflowExecutionOptionsUpdated that sets or unsets one leaves it
+    (`ApplyWorkflowExecutionOptionsUpdatedEvent` in mutable_state_impl.go)."""
+    for event in reversed(events):
+        attributes = event.attributes
+        if event.event_type is EventType.WORKFLOW_EXECUTION_OPTIONS_UPDATED and isinstance(
+            attributes, OpaqueAttributes
+        ):
+            value = attributes.value.value()
+            if isinstance(value, dict) and value.get("unsetVersioningOverride"):
+                return None
+            override = value.get("versioningOverride") if isinstance(value, dict) else None
+            if override is not None:
+                return Opaque.of(override)
+    started = events[0].attributes if events else None
+    if isinstance(started, WorkflowExecutionStartedEventAttributes):
+        return started.versioning_override
+    return None
 
 
 def last_completion(events: Sequence[HistoryEvent]) -> RunVersioning | None:
@@ -156,3 +183,15 @@ def sticky_refused(run: RunVersioning, routing: RoutingConfig, workflow_id: str)
     if run.pinned is not None or run.version is None:
         return False
     return target_version(routing, workflow_id, use_ramping=run.use_ramping) != run.version
+
+
+def transition_revision(
+    run: RunVersioning, routing: RoutingConfig, revision: int, workflow_id: str
+) -> int:
+    """The routing revision a run takes when its workflow task starts (0: none): an
+    unpinned run whose task goes to another version than its own moves to it, at the
+    revision of the routing that sent it there (`StartDeploymentTransition` in
+    service/history/workflow/mutable_state_impl.go)."""
+    if run.pinned is not None:
+        return 0
+    return revision if task_version(run, routing, workflow_id) != run.version else 0

@@ -21,7 +21,9 @@ import pytest
 from adapters.serve.deployments import Deployments, physical_queue
 from adapters.serve.errors import ServiceError
 from adapters.serve.limits import POLLER_TTL
-from core.enums import VersioningBehavior
+from core import requests as rq
+from core.commands.workflow import ContinueAsNewWorkflowExecutionCommandAttributes
+from core.enums import ContinueAsNewVersioningBehavior, VersioningBehavior
 from core.errors import BadInput
 from core.events import (
     HistoryEvent,
@@ -30,6 +32,13 @@ from core.events import (
 )
 from core.opaque import JsonValue, Opaque
 from core.statemachine import matching as m
+from core.statemachine.history.service import versioning
+from core.statemachine.history.service.state import MutableState
+from core.statemachine.history.service.versioning_state import (
+    TargetSeen,
+    VersioningInfo,
+    version_json,
+)
 from core.statemachine.matching.run_versioning import (
     RunVersioning,
     run_versioning,
@@ -44,6 +53,7 @@ from core.statemachine.matching.versioning import (
     target_version,
 )
 from sim.nodes.base import task_queue
+from tests.adapters.serve.deployments_chain_drive import CHAINS, chains
 from tests.adapters.serve.deployments_drive import (
     ANSWERS,
     PERCENTAGE,
@@ -52,6 +62,8 @@ from tests.adapters.serve.deployments_drive import (
     answers,
     observe,
 )
+from tests.adapters.serve.deployments_meta_drive import METADATA, metadata
+from tests.adapters.serve.deployments_options_drive import OPTIONS, options
 from tests.adapters.serve.sdk import connected
 
 V1 = DeploymentVersion("d", "1.0")
@@ -283,3 +295,163 @@ def test_a_version_unpolled_for_five_minutes_may_be_deleted() -> None:
     assert registry.routing_of_queue("default", "q") is None  # the queue left the deployment
     registry.delete_deployment("default", "d")
     assert not registry.by_name
+
+
+def _chains() -> dict[str, object]:
+    recorded: dict[str, object] = json.loads(CHAINS.read_text(encoding="utf-8"))
+    return recorded
+
+
+def test_served_continue_as_new_passes_versioning_on_as_the_dev_server(address: str) -> None:
+    async def run() -> dict[str, object]:
+        return await chains(await connected(address))
+
+    seen = asyncio.run(run())
+    recorded = _chains()
+    assert seen == recorded
+    # the recording tells the chains apart: the pinned run that was told of 2.0 and
+    # continued with no initial behavior stayed on 1.0, the others moved to 2.0
+    results = {kind: chain["result"] for kind, chain in recorded.items()}  # type: ignore[index]
+    assert results == {"Auto": "1.0", "Pinned": "1.0", "Ramping": "2.0", "Upgrade": "2.0"}
+
+
+@pytest.mark.slow
+def test_the_recorded_chains_are_the_dev_servers(dev_address: str) -> None:
+    async def run() -> dict[str, object]:
+        return await chains(await connected(dev_address))
+
+    assert asyncio.run(run()) == _chains()
+
+
+def _metadata() -> dict[str, object]:
+    recorded: dict[str, object] = json.loads(METADATA.read_text(encoding="utf-8"))
+    return recorded
+
+
+def test_served_version_metadata_and_manager_answer_as_the_dev_server(address: str) -> None:
+    async def run() -> dict[str, object]:
+        return await metadata(await connected(address))
+
+    seen = asyncio.run(run())
+    recorded = _metadata()
+    assert seen == recorded
+    # the recording tells a named manager apart: another identity's Set was refused
+    refused = recorded["current by another"]
+    assert isinstance(refused, dict) and refused["status"] == "FAILED_PRECONDITION"
+
+
+@pytest.mark.slow
+def test_the_recorded_metadata_answers_are_the_dev_servers(dev_address: str) -> None:
+    async def run() -> dict[str, object]:
+        return await metadata(await connected(dev_address))
+
+    assert asyncio.run(run()) == _metadata()
+
+
+def _options() -> dict[str, object]:
+    recorded: dict[str, object] = json.loads(OPTIONS.read_text(encoding="utf-8"))
+    return recorded
+
+
+def test_served_options_update_sets_and_unsets_an_override_as_the_dev_server(
+    address: str,
+) -> None:
+    async def run() -> dict[str, object]:
+        return await options(await connected(address))
+
+    seen = asyncio.run(run())
+    recorded = _options()
+    assert seen == recorded
+    # the recording tells the override apart: a query after 2.0 was made current still
+    # ran on 1.0, and once the override was unset the run finished on 2.0
+    assert (recorded["query after 2.0"], recorded["result"]) == ("1.0", "2.0")
+
+
+@pytest.mark.slow
+def test_the_recorded_options_answers_are_the_dev_servers(dev_address: str) -> None:
+    async def run() -> dict[str, object]:
+        return await options(await connected(dev_address))
+
+    assert asyncio.run(run()) == _options()
+
+
+# -- history's side: the target-version flag and what a continue-as-new passes on ------
+
+
+def _pinned(**fields: object) -> VersioningInfo:
+    return VersioningInfo(behavior=VersioningBehavior.PINNED, version=V1, **fields)  # type: ignore[arg-type]
+
+
+def _start(target: DeploymentVersion | None, revision: int) -> rq.RecordWorkflowTaskStarted:
+    given = version_json(target) if target is not None else None
+    return rq.RecordWorkflowTaskStarted(2, 1, "r", target_version=given, target_revision=revision)
+
+
+def test_a_pinned_run_is_told_once_its_target_moves_and_until_it_is_back() -> None:
+    info, changed = versioning.started(_pinned(), _start(V1, 1))
+    assert not changed and info == _pinned()
+    info, changed = versioning.started(info, _start(V2, 4))
+    assert changed and info is not None and info.notified == TargetSeen(V2, 4)
+    told, changed = versioning.started(info, _start(V2, 4))  # later tasks say so too
+    assert changed and told == info
+    # an older revision leaves the run as it was: told
+    assert versioning.started(info, _start(V2, 3)) == (info, True)
+    back, changed = versioning.started(info, _start(V1, 5))
+    assert not changed and back is not None and back.notified is None
+
+
+def test_a_declined_upgrade_is_not_told_again_but_a_newer_one_is() -> None:
+    declined = _pinned(declined=TargetSeen(V2, 4))
+    info, changed = versioning.started(declined, _start(V2, 4))
+    assert not changed and info == declined
+    info, changed = versioning.started(declined, _start(V2, 5))
+    assert changed and info is not None and info.declined is None
+
+
+def test_an_override_or_auto_upgrade_is_never_told() -> None:
+    override = Opaque.of({"autoUpgrade": True})
+    overridden = _pinned(override=override, notified=TargetSeen(V2, 4))
+    info, changed = versioning.started(overridden, _start(V2, 4))
+    assert not changed and info is not None and info.notified is None
+    upgrading = VersioningInfo(behavior=VersioningBehavior.AUTO_UPGRADE, version=V1)
+    assert versioning.started(upgrading, _start(V2, 4)) == (upgrading, False)
+    # a queue in no deployment (revision 0) tells nothing
+    assert versioning.started(_pinned(), _start(V2, 0)) == (_pinned(), False)
+
+
+def _state(info: VersioningInfo | None) -> MutableState:
+    return MutableState("default", "w", "r", "T", "q", 0, 10, 0, 0, versioning=info)
+
+
+def _can(
+    initial: ContinueAsNewVersioningBehavior,
+) -> ContinueAsNewWorkflowExecutionCommandAttributes:
+    return ContinueAsNewWorkflowExecutionCommandAttributes(initial_versioning_behavior=initial)
+
+
+def test_a_continue_as_new_passes_on_a_pinned_version_or_auto_upgrade_info() -> None:
+    none, auto = (
+        ContinueAsNewVersioningBehavior.UNSPECIFIED,
+        ContinueAsNewVersioningBehavior.AUTO_UPGRADE,
+    )
+    told = _state(_pinned(revision=1, notified=TargetSeen(V2, 4)))
+    kept = versioning.continued(told, _can(none), "q")
+    assert kept is not None and kept.inherited_auto_upgrade_info is None
+    assert kept.inherited_pinned_version == version_json(V1)
+    assert kept.declined_target_version_upgrade == TargetSeen(V2, 4).json()
+    moved = versioning.continued(told, _can(auto), "q")
+    assert moved is not None and moved.inherited_pinned_version is None
+    assert moved.declined_target_version_upgrade is None
+    assert moved.inherited_auto_upgrade_info == Opaque.of(
+        {
+            "sourceDeploymentVersion": {"buildId": "1.0", "deploymentName": "d"},
+            "sourceDeploymentRevisionNumber": "1",
+            "continueAsNewInitialVersioningBehavior": (
+                "CONTINUE_AS_NEW_VERSIONING_BEHAVIOR_AUTO_UPGRADE"
+            ),
+        }
+    )
+    upgrading = _state(VersioningInfo(behavior=VersioningBehavior.AUTO_UPGRADE, version=V1))
+    assert versioning.continued(upgrading, _can(none), "q") is None  # no revision: no info
+    assert versioning.continued(told, _can(none), "elsewhere") is None  # another queue
+    assert versioning.continued(_state(None), _can(auto), "q") is None  # unversioned

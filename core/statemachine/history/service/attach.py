@@ -32,15 +32,22 @@ def attach_to_run(state: MutableState, request: AttachToRun, now: int) -> Outcom
     if added:
         fields["attachedCompletionCallbacks"] = added
     txn = Txn(state, now)
-    event_id = txn.add(
-        EventType.WORKFLOW_EXECUTION_OPTIONS_UPDATED,
-        OpaqueAttributes("workflowExecutionOptionsUpdatedEventAttributes", Opaque.of(fields)),
-    )
-    txn.mark(event_id, links=request.links, worker_may_ignore=True)
+    options_updated(txn, fields, request.links)
     if added:
         callbacks = [*_listed(state.completion_callbacks), *added]
         txn.set(completion_callbacks=Opaque.of(callbacks))
     return finish(txn, Ok())
+
+
+def options_updated(txn: Txn, fields: dict[str, JsonValue], links: Opaque | None = None) -> None:
+    """Write WorkflowExecutionOptionsUpdated with these attributes and links, marked
+    worker-may-ignore as the server always marks it (the event of an attach and of
+    UpdateWorkflowExecutionOptions, options_update.py)."""
+    event_id = txn.add(
+        EventType.WORKFLOW_EXECUTION_OPTIONS_UPDATED,
+        OpaqueAttributes("workflowExecutionOptionsUpdatedEventAttributes", Opaque.of(fields)),
+    )
+    txn.mark(event_id, links=links, worker_may_ignore=True)
 
 
 def _listed(value: Opaque | None) -> list[JsonValue]:

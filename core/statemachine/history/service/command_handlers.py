@@ -68,6 +68,7 @@ from core.statemachine.history.service import (
     outbound,
     timer,
     update,
+    versioning,
 )
 from core.statemachine.history.service.activity_tasks import normalize_timeouts
 from core.statemachine.history.service.enforce import Rejection
@@ -340,6 +341,7 @@ def continue_as_new(b: Batch, command: Command) -> Cause | Rejection | None:
         last_completion_result=a.last_completion_result,
         retry_policy=a.retry_policy,
         cron_schedule=a.cron_schedule,  # the command's (`ContinueAsNew`), as the rest
+        versioning=versioning.continued(b.txn.state, a, queue),
     )
     return None
 

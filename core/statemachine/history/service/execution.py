@@ -59,7 +59,7 @@ from core.requests import (
     WorkflowRunTimeoutTask,
 )
 from core.statemachine import fsm
-from core.statemachine.history.service import update, workflow_task
+from core.statemachine.history.service import update, versioning, workflow_task
 from core.statemachine.history.service.state import (
     MutableState,
     ResetPoint,
@@ -275,6 +275,7 @@ def start_workflow_execution(
     )
     if req.versioning is not None:
         txn.events[0] = _with_versioning(txn.events[0], req.versioning)
+        txn.set(versioning=versioning.start_info(req.versioning))
     if req.user_metadata is not None:
         txn.events[0] = dataclasses.replace(txn.events[0], user_metadata=req.user_metadata)
     txn.mark(1, links=req.links)  # the start's links (event_factory.go, the Started event)

@@ -45,6 +45,7 @@ from core.requests import (
     UnpauseActivity,
     UpdateActivityOptions,
     UpdateWorkflowExecution,
+    UpdateWorkflowExecutionOptions,
     UserTimerTask,
     WorkflowRunTimeoutTask,
     WorkflowTaskTimeoutTask,
@@ -62,6 +63,7 @@ from core.statemachine.history.service import (
     execution,
     external,
     nexus,
+    options_update,
     timer,
     update,
     workflow_task,
@@ -173,6 +175,8 @@ def _dispatch(state: MutableState, request: Request, now: int, limits: Limits) -
         return update.update_workflow_execution(state, request, now)
     if isinstance(request, AttachToRun):
         return attach.attach_to_run(state, request, now)
+    if isinstance(request, UpdateWorkflowExecutionOptions):
+        return options_update.update_options(state, request, now)
     if isinstance(request, ResetStickyTaskQueue):
         return workflow_task.reset_sticky_task_queue(state, now)
     if isinstance(request, (PauseActivity, UnpauseActivity, ResetActivity)):

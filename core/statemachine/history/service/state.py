@@ -26,6 +26,7 @@ from core.opaque import Opaque
 from core.requests import DEFAULT_RETENTION as DEFAULT_RETENTION
 from core.requests import ParentInfo as ParentInfo
 from core.requests import ResetPoint as ResetPoint
+from core.statemachine.history.service.versioning_state import VersioningInfo
 
 # Placeholder id of a buffered event until its batch is flushed (common/constants.go,
 # BufferedEventID).
@@ -357,6 +358,7 @@ class MutableState:
     most_recent_worker_version: Opaque | None = None
     build_ids: tuple[str, ...] = ()
     nexus_operations: tuple[NexusOperationInfo, ...] = ()  # pending (service/nexus.py)
+    versioning: VersioningInfo | None = None  # Worker Deployments (versioning.py)
 
     @property
     def running(self) -> bool:

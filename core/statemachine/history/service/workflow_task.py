@@ -43,7 +43,6 @@ from core.enums import (
     EventType,
     TaskQueueKind,
     TimeoutType,
-    VersioningBehavior,
     WorkflowTaskFailedCause,
 )
 from core.events import (
@@ -70,6 +69,7 @@ from core.requests import (
 )
 from core.statemachine import fsm
 from core.statemachine.history.limits import DEFAULT_LIMITS, Limits, suggest_continue_as_new
+from core.statemachine.history.service import versioning
 from core.statemachine.history.service.reset_points import build_id_of, with_completion
 from core.statemachine.history.service.state import (
     MutableState,
@@ -274,6 +274,9 @@ def _record_started(
     # LIMIT-SUGGEST-CONTINUE-AS-NEW: the next event id is the Started event's (or, for a
     # task not written yet, its Scheduled event's), as the server counts it.
     suggest = suggest_continue_as_new(limits, state.next_event_id, req.history_size_bytes)
+    info, changed = versioning.started(state.versioning, req)
+    if info != state.versioning:
+        txn.set(versioning=info)
     if wft.unwritten:
         started_id = wft.scheduled_event_id + 1
     else:
@@ -287,6 +290,7 @@ def _record_started(
                 suggest_continue_as_new_reasons=suggest,
                 history_size_bytes=req.history_size_bytes,
                 worker_version=req.worker_version,
+                target_worker_deployment_version_changed=changed,
             ),
         )
     started = replace(
@@ -417,7 +421,10 @@ def complete(
     transition(wft, _I.RESPOND_COMPLETED)
     if wft.unwritten:
         wft = write_transient(txn, wft)
-    deployment, behavior = _deployment_of(req)
+    deployment, behavior = versioning.deployment_of(req)
+    info = versioning.completed(txn.state.versioning, deployment, behavior)
+    if info != txn.state.versioning:
+        txn.set(versioning=info)
     completed = txn.append(
         E.WORKFLOW_TASK_COMPLETED,
         WorkflowTaskCompletedEventAttributes(
@@ -445,24 +452,6 @@ def complete(
     )
     _note_worker_version(txn, req.worker_version, limits)
     return completed
-
-
-def _deployment_of(req: RespondWorkflowTaskCompleted) -> tuple[Opaque | None, VersioningBehavior]:
-    """The completion's Worker Deployment version and versioning behavior as the server
-    writes them (`AddWorkflowTaskCompletedEvent` in
-    service/history/workflow/workflow_task_state_machine.go): the version only from a
-    worker in VERSIONED mode that names both its deployment and its build
-    (`DeploymentVersionFromOptions`, `DeploymentIfValid` in
-    common/worker_versioning/worker_versioning.go), and the behavior dropped when the
-    worker says it is not versioned (an SDK reports one it was configured with anyway)."""
-    options = req.deployment_options
-    behavior = req.versioning_behavior
-    if options is not None and not options.versioned:
-        behavior = VersioningBehavior.UNSPECIFIED
-    if options is None or not (options.versioned and options.deployment_name and options.build_id):
-        return None, behavior
-    version = Opaque.of({"buildId": options.build_id, "deploymentName": options.deployment_name})
-    return version, behavior
 
 
 def _note_worker_version(txn: Txn, worker_version: Opaque | None, limits: Limits) -> None:

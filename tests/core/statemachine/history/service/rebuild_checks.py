@@ -84,6 +84,8 @@ BLIND = {
     "history_size": "the store's count of the bytes it wrote, reported by the host",
     "pause_search_attribute": "PauseActivity and UnpauseActivity write no event",
     "nexus_operations": "a history with Nexus events is not rebuilt (rebuild.py refuses it)",
+    "versioning": "Worker Deployments: revisions and target versions come from matching, "
+    "which writes them to no event; a rebuild leaves it unset",
 }
 # The parts of pending entities the history determines.
 ACTIVITY_COMPARED = (

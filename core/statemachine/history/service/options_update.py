@@ -1,0 +1,142 @@
+"""UpdateWorkflowExecutionOptions on a running run (service/history/api/
+updateworkflowoptions/api.go): the requested options are merged into the run's by the
+update mask (`mergeWorkflowExecutionOptions`), and when the merge changes them the run
+writes WorkflowExecutionOptionsUpdated with the merged versioning override (or
+`unsetVersioningOverride`), the merged priority (an empty one when none) and the
+caller's identity, and schedules no workflow task (`MergeAndApply`); an update that
+changes nothing writes nothing. Either way the reply is the merged options.
+
+- `versioningOverride` replaces the override as a whole (so does the older pair
+  `versioningOverride.deployment` and `versioningOverride.behavior`, only together);
+  no other part of it may be named. A pinned override that names no version pins the
+  run to the version it is pinned to now, and is refused for a run that is not pinned.
+- `priority` replaces the priority; `priority.priorityKey`, `priority.fairnessKey` and
+  `priority.fairnessWeight` set one field of it.
+
+The new override takes effect at once (`ApplyWorkflowExecutionOptionsUpdatedEvent`):
+the run's versioning (versioning_state.py) and the routing of its next tasks, which
+read the last override from the history (core/statemachine/matching/run_versioning.py).
+
+Not modelled: `timeSkippingConfig` (the adapter refuses it); the server reschedules a
+pending workflow task whose version the new override changes, which the model does not.
+"""
+
+from __future__ import annotations
+
+from core.enums import VersioningBehavior
+from core.fastinit import replace
+from core.opaque import JsonValue, Opaque
+from core.options_request import OptionsUpdated, UpdateWorkflowExecutionOptions
+from core.replies import Error, ErrorKind
+from core.statemachine.history.service.attach import options_updated
+from core.statemachine.history.service.state import MutableState
+from core.statemachine.history.service.txn import Outcome, Txn, finish, unchanged
+from core.statemachine.history.service.versioning_state import VersioningInfo, version_json
+
+_WHOLE = ("versioningOverride", "versioningOverride.deployment", "versioningOverride.behavior")
+_PRIORITY_FIELDS = ("priorityKey", "fairnessKey", "fairnessWeight")
+_BEHAVIOR_NAMES = {  # Go's String() of temporal.api.enums.v1.VersioningBehavior
+    VersioningBehavior.UNSPECIFIED: "Unspecified",
+    VersioningBehavior.PINNED: "Pinned",
+    VersioningBehavior.AUTO_UPGRADE: "AutoUpgrade",
+}
+
+
+def _invalid(message: str) -> Error:
+    return Error(ErrorKind.INVALID_ARGUMENT, message)
+
+
+def _merged(
+    current: dict[str, JsonValue], requested: dict[str, JsonValue], paths: tuple[str, ...]
+) -> dict[str, JsonValue] | Error:
+    merged = dict(current)
+    given = set(paths)
+    if ("versioningOverride.deployment" in given) != ("versioningOverride.behavior" in given):
+        return _invalid("versioning_override fields must be updated together")
+    if given & set(_WHOLE):
+        merged["versioningOverride"] = requested.get("versioningOverride")
+    if any(p.startswith("versioningOverride.") and p not in _WHOLE for p in given):
+        return _invalid("versioning_override doesn't support partial updates")
+    if "priority" in given:
+        merged["priority"] = requested.get("priority")
+    for name in _PRIORITY_FIELDS:
+        if f"priority.{name}" in given:
+            old = merged.get("priority")
+            priority = dict(old) if isinstance(old, dict) else {}
+            new = requested.get("priority")
+            value = new.get(name) if isinstance(new, dict) else None
+            if value is None:
+                priority.pop(name, None)
+            else:
+                priority[name] = value
+            merged["priority"] = priority
+    return {k: v for k, v in merged.items() if v is not None}
+
+
+def _pin_where_it_is(
+    state: MutableState, options: dict[str, JsonValue]
+) -> dict[str, JsonValue] | Error:
+    """A pinned override with no version names the version the run is pinned to."""
+    override = options.get("versioningOverride")
+    pinned = override.get("pinned") if isinstance(override, dict) else None
+    if not isinstance(pinned, dict) or pinned.get("version") is not None:
+        return options
+    if not pinned.get("behavior"):
+        return options
+    run = (state.versioning or VersioningInfo()).effective()
+    if run.behavior is not VersioningBehavior.PINNED or run.version is None:
+        return Error(
+            ErrorKind.FAILED_PRECONDITION,
+            "must specify a specific pinned override version because workflow with id "
+            f"{state.workflow_id} has behavior {_BEHAVIOR_NAMES[run.behavior]} and is not "
+            "yet pinned to any version",
+        )
+    version = version_json(run.version).value()
+    return {**options, "versioningOverride": {"pinned": {**pinned, "version": version}}}
+
+
+def _current(state: MutableState) -> dict[str, JsonValue]:
+    override = state.versioning.override if state.versioning is not None else None
+    options: dict[str, JsonValue] = {}
+    if override is not None:
+        options["versioningOverride"] = override.value()
+    if state.priority is not None:
+        options["priority"] = state.priority.value()
+    return options
+
+
+def update_options(state: MutableState, req: UpdateWorkflowExecutionOptions, now: int) -> Outcome:
+    if not state.running:
+        return unchanged(state, Error(ErrorKind.WORKFLOW_COMPLETED, "workflow is closed"))
+    requested = req.options.value()
+    asked = _pin_where_it_is(state, requested if isinstance(requested, dict) else {})
+    if isinstance(asked, Error):
+        return unchanged(state, asked)
+    current = _current(state)
+    merged = _merged(current, asked, req.paths)
+    if isinstance(merged, Error):
+        return unchanged(state, merged)
+    shown = {**merged, "priority": merged.get("priority", {})}
+    if merged == current:
+        return unchanged(state, OptionsUpdated(Opaque.of(shown)))
+    override = merged.get("versioningOverride")
+    fields: dict[str, JsonValue] = {}
+    if override is not None:
+        fields["versioningOverride"] = override
+    else:
+        fields["unsetVersioningOverride"] = True
+    if req.identity:
+        fields["identity"] = req.identity
+    fields["priority"] = shown["priority"]
+    txn = Txn(state, now)
+    options_updated(txn, fields)
+    info = replace(
+        state.versioning or VersioningInfo(),
+        override=Opaque.of(override) if override is not None else None,
+    )
+    priority = merged.get("priority")
+    txn.set(
+        versioning=info,
+        priority=Opaque.of(priority) if priority is not None else None,
+    )
+    return finish(txn, OptionsUpdated(Opaque.of(shown)))

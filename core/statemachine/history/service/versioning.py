@@ -1,0 +1,184 @@
+"""Worker Deployments in the history service: what a completion writes of the worker's
+version, how a run's versioning (versioning_state.py) changes, and what a
+continue-as-new passes on to the run it starts.
+
+A run's versioning (`VersioningInfo` in service/history/workflow/mutable_state_impl.go):
+
+- its start sets the override, and what it inherited: a pinned version (the run is
+  pinned to it), auto-upgrade info (the run auto-upgrades from the source version, at
+  the source's revision number), a declined upgrade (`ApplyWorkflowExecutionStartedEvent`);
+- each completion sets the behavior and version it reports
+  (`afterAddWorkflowTaskCompletedEvent` in workflow_task_state_machine.go);
+- a workflow task's start takes the revision of a move to another version, which
+  matching decides (`StartDeploymentTransition`; run_versioning.py), and tells a pinned
+  run whether its target version changed (`started`).
+
+A continue-as-new (`AddContinueAsNewEvent` in mutable_state_impl.go) passes on, for a
+new run on the same task queue:
+
+- a pinned run's version as the new run's `inherited_pinned_version`, unless the
+  command asks for an initial versioning behavior (AUTO_UPGRADE or
+  USE_RAMPING_VERSION); with it, the target the run was told of (or the one it had
+  declined itself) as `declined_target_version_upgrade`
+  (`computeDeclinedTargetVersionUpgrade`);
+- otherwise, for an auto-upgrade run or a pinned one whose command names an initial
+  behavior, `inherited_auto_upgrade_info`: the run's version and revision number (only
+  when the revision is set) and the command's initial behavior;
+- a pinned versioning override, as the new run's override.
+
+Not modelled: a continue-as-new onto another task queue inherits none of them (the
+server asks matching whether that queue is in the run's version,
+`IsWFTaskQueueInVersionDetector`); a version transition is only its revision here (the
+version a run moved to is known from its next completion).
+"""
+
+from __future__ import annotations
+
+from core.commands.workflow import ContinueAsNewWorkflowExecutionCommandAttributes
+from core.enums import ContinueAsNewVersioningBehavior, VersioningBehavior
+from core.fastinit import replace
+from core.opaque import JsonValue, Opaque
+from core.requests import (
+    RecordWorkflowTaskStarted,
+    RespondWorkflowTaskCompleted,
+    StartVersioning,
+)
+from core.statemachine.history.service.state import MutableState
+from core.statemachine.history.service.versioning_state import (
+    TargetSeen,
+    VersioningInfo,
+    number,
+    version_json,
+)
+from core.statemachine.matching.run_versioning import USE_RAMPING, version_of
+from core.statemachine.matching.versioning import DeploymentVersion
+
+
+def deployment_of(req: RespondWorkflowTaskCompleted) -> tuple[Opaque | None, VersioningBehavior]:
+    """The completion's Worker Deployment version and versioning behavior as the server
+    writes them (`AddWorkflowTaskCompletedEvent` in
+    service/history/workflow/workflow_task_state_machine.go): the version only from a
+    worker in VERSIONED mode that names both its deployment and its build
+    (`DeploymentVersionFromOptions`, `DeploymentIfValid` in
+    common/worker_versioning/worker_versioning.go), and the behavior dropped when the
+    worker says it is not versioned (an SDK reports one it was configured with anyway)."""
+    options = req.deployment_options
+    behavior = req.versioning_behavior
+    if options is not None and not options.versioned:
+        behavior = VersioningBehavior.UNSPECIFIED
+    if options is None or not (options.versioned and options.deployment_name and options.build_id):
+        return None, behavior
+    return version_json(DeploymentVersion(options.deployment_name, options.build_id)), behavior
+
+
+def start_info(v: StartVersioning) -> VersioningInfo | None:
+    """A new run's versioning, from what its start carried."""
+    pinned = version_of(v.inherited_pinned_version.value()) if v.inherited_pinned_version else None
+    info = v.inherited_auto_upgrade_info
+    upgrade = info.value() if info is not None else None
+    out = VersioningInfo(
+        override=v.versioning_override, declined=TargetSeen.read(v.declined_target_version_upgrade)
+    )
+    if pinned is not None:
+        out = replace(out, behavior=VersioningBehavior.PINNED, version=pinned)
+    elif isinstance(upgrade, dict):
+        out = replace(
+            out,
+            behavior=VersioningBehavior.AUTO_UPGRADE,
+            version=version_of(upgrade.get("sourceDeploymentVersion")),
+            revision=number(upgrade.get("sourceDeploymentRevisionNumber")),
+        )
+    return out if out != VersioningInfo() else None
+
+
+def completed(
+    info: VersioningInfo | None, deployment: Opaque | None, behavior: VersioningBehavior
+) -> VersioningInfo | None:
+    """The run's versioning after a completion that reports `behavior` and `deployment`
+    (an unversioned one clears both)."""
+    version = version_of(deployment.value()) if deployment is not None else None
+    if info is None and behavior is VersioningBehavior.UNSPECIFIED:
+        return None
+    if behavior is VersioningBehavior.UNSPECIFIED:
+        version = None
+    return replace(info or VersioningInfo(), behavior=behavior, version=version)
+
+
+def started(
+    info: VersioningInfo | None, req: RecordWorkflowTaskStarted
+) -> tuple[VersioningInfo | None, bool]:
+    """The run's versioning when a workflow task starts, and whether its
+    WorkflowTaskStarted says the target version changed (`AddWorkflowTaskStartedEvent`
+    and `targetWorkerDeploymentVersionChangedForStartedEvent` in
+    workflow_task_state_machine.go). `req` names the target matching holds for the
+    run's task queue and its revision (0: the queue is in no deployment), and the
+    revision of a move of the run to another version (0: none).
+
+    A pinned run with no override is told of a target that is not its version, unless
+    the target's revision is no newer than an upgrade it declined, or older than the
+    newest target it knows of; once told, every later task says so until a task finds
+    it on its target again. An override clears both; an auto-upgrade run moves by
+    itself."""
+    if req.versioning_revision:
+        info = replace(info or VersioningInfo(), revision=req.versioning_revision)
+    if info is None or not req.target_revision:
+        return info, False
+    run = info.effective()
+    target = TargetSeen(
+        version_of(req.target_version.value()) if req.target_version else None, req.target_revision
+    )
+    notified, declined = info.notified, info.declined
+    highest = max(notified.revision if notified else 0, declined.revision if declined else 0)
+    if run.overridden:
+        notified = declined = None
+    elif run.behavior is not VersioningBehavior.PINNED:
+        pass
+    elif run.version == target.version and target.revision >= highest:
+        notified = declined = None
+    elif declined is not None and target.revision <= declined.revision:
+        pass
+    elif target.revision >= highest:
+        notified, declined = target, None
+    info = replace(info, notified=notified, declined=declined)
+    return info, run.behavior is VersioningBehavior.PINNED and info.notified is not None
+
+
+def continued(
+    state: MutableState,
+    command: ContinueAsNewWorkflowExecutionCommandAttributes,
+    queue: str,
+) -> StartVersioning | None:
+    """What the run a continue-as-new starts on `queue` inherits of this run's
+    versioning (None: nothing)."""
+    info = state.versioning
+    if info is None or queue != state.task_queue:
+        return None
+    run = info.effective()
+    initial = command.initial_versioning_behavior
+    asks = initial is not ContinueAsNewVersioningBehavior.UNSPECIFIED
+    pinned = run.pinned if not asks else None
+    declined = (info.notified or info.declined) if pinned is not None else None
+    upgrades = run.behavior is VersioningBehavior.AUTO_UPGRADE or (
+        run.behavior is VersioningBehavior.PINNED and asks
+    )
+    upgrade: Opaque | None = None
+    if upgrades and run.version is not None and info.revision and pinned is None:
+        fields: dict[str, JsonValue] = {
+            "sourceDeploymentVersion": version_json(run.version).value(),
+            "sourceDeploymentRevisionNumber": str(info.revision),
+        }
+        if asks:
+            fields["continueAsNewInitialVersioningBehavior"] = (
+                USE_RAMPING
+                if initial is ContinueAsNewVersioningBehavior.USE_RAMPING_VERSION
+                else f"CONTINUE_AS_NEW_VERSIONING_BEHAVIOR_{initial.name}"
+            )
+        upgrade = Opaque.of(fields)
+    pinned_override = run.overridden and run.behavior is VersioningBehavior.PINNED
+    versioning = StartVersioning(
+        versioning_override=info.override if pinned_override else None,
+        inherited_pinned_version=version_json(pinned) if pinned is not None else None,
+        inherited_auto_upgrade_info=upgrade,
+        declined_target_version_upgrade=declined.json() if declined is not None else None,
+    )
+    return versioning if versioning != StartVersioning() else None
