@@ -183,14 +183,21 @@ async def set_worker_deployment_ramping_version(
     return out
 
 
+def _named_version(req: Any) -> tuple[str, str]:
+    """The deployment and build a version request names: by `deployment_version`, or
+    by the deprecated `version` string "deployment.build"."""
+    given = req.deployment_version
+    name, build_id = str(given.deployment_name), str(given.build_id)
+    if not name and req.version:
+        name, _, build_id = str(req.version).partition(".")
+    return name, build_id
+
+
 async def describe_worker_deployment_version(
     fe: Frontend, req: ws.DescribeWorkerDeploymentVersionRequest, context: Context
 ) -> ws.DescribeWorkerDeploymentVersionResponse:
     fe.namespace(req.namespace)
-    given = req.deployment_version
-    name, build_id = given.deployment_name, given.build_id
-    if not name and req.version:
-        name, _, build_id = req.version.partition(".")
+    name, build_id = _named_version(req)
     d = fe.deployments.by_name.get((req.namespace, name))
     v = d.versions.get(build_id) if d is not None else None
     if d is None or v is None:
@@ -222,10 +229,7 @@ async def delete_worker_deployment_version(
     fe: Frontend, req: ws.DeleteWorkerDeploymentVersionRequest, context: Context
 ) -> ws.DeleteWorkerDeploymentVersionResponse:
     fe.namespace(req.namespace)
-    given = req.deployment_version
-    name, build_id = given.deployment_name, given.build_id
-    if not name and req.version:
-        name, _, build_id = req.version.partition(".")
+    name, build_id = _named_version(req)
     fe.deployments.delete_version(req.namespace, name, build_id, req.skip_drainage, req.identity)
     return ws.DeleteWorkerDeploymentVersionResponse()
 
