@@ -6,9 +6,10 @@ its transitions, `activity.go` the handlers that choose among them, and
 `activity_tasks.go` the validation of its timer tasks. Here the same machine is a
 table (`TABLE`) whose rows decide every input: `decide` picks the row for the
 activity's status and the input (guards first), runs the row's handler and checks the
-activity ends in the row's target. The record is immutable; a decision returns the new
-record and its effects: the timers to arm, when the attempt goes to matching, and the
-error or answer the caller gets. Pause, unpause, reset and option updates (the
+activity ends in the row's target. The record (activity_state.py, whose names this
+module passes on) is immutable; a decision returns the new record and its effects:
+the timers to arm, when the attempt goes to matching, and the error or answer the
+caller gets. Pause, unpause, reset and option updates (the
 operator commands) are not modelled.
 
 Retry delays and decisions are the workflow activities' (`service/retry.py`
@@ -23,7 +24,6 @@ import dataclasses
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from enum import Enum
 from typing import TypeAlias
 
 from core.enums import RetryState, TimeoutType
@@ -37,156 +37,38 @@ from core.statemachine.history.service.activity_tasks import (
     timeout_failure,
 )
 from core.statemachine.history.service.retry import next_retry
-from core.statemachine.history.service.state import RetryPolicy
-
-
-class Status(Enum):
-    """`ActivityExecutionStatus` of chasm/lib/activity/proto/v1/activity_state.proto
-    (less the operator commands' PAUSED, PAUSE_REQUESTED and RESET_REQUESTED), valued
-    as Go's String() names them in the server's messages."""
-
-    SCHEDULED = "Scheduled"
-    STARTED = "Started"
-    CANCEL_REQUESTED = "CancelRequested"
-    COMPLETED = "Completed"
-    FAILED = "Failed"
-    CANCELED = "Canceled"
-    TERMINATED = "Terminated"
-    TIMED_OUT = "TimedOut"
-
-
-class Input(Enum):
-    RECORD_STARTED = "RecordActivityTaskStarted"  # matching handed the attempt to a worker
-    HEARTBEAT = "RecordActivityTaskHeartbeat"
-    RESPOND_COMPLETED = "RespondActivityTaskCompleted"
-    RESPOND_FAILED = "RespondActivityTaskFailed"
-    RESPOND_CANCELED = "RespondActivityTaskCanceled"
-    REQUEST_CANCEL = "RequestCancelActivityExecution"
-    TERMINATE = "TerminateActivityExecution"
-    SCHEDULE_TO_START_TIMEOUT = "ScheduleToStartTimeoutTask"
-    SCHEDULE_TO_CLOSE_TIMEOUT = "ScheduleToCloseTimeoutTask"
-    START_TO_CLOSE_TIMEOUT = "StartToCloseTimeoutTask"
-    HEARTBEAT_TIMEOUT = "HeartbeatTimeoutTask"
-
+from core.statemachine.standalone.activity_state import (
+    ATTEMPT_RUNNING,
+    NOT_CANCEL_REQUESTED,
+    OPEN,
+    TIMEOUT_OF,
+    TIMERS,
+    WORKER_CALLS,
+    Effects,
+    Event,
+    Input,
+    Options,
+    StandaloneActivity,
+    Status,
+    Timer,
+)
 
 _S, _I = Status, Input
-OPEN = frozenset({_S.SCHEDULED, _S.STARTED, _S.CANCEL_REQUESTED})
-ATTEMPT_RUNNING = frozenset({_S.STARTED, _S.CANCEL_REQUESTED})  # hasAttemptInProgress
-WORKER_CALLS = (_I.HEARTBEAT, _I.RESPOND_COMPLETED, _I.RESPOND_FAILED, _I.RESPOND_CANCELED)
-TIMERS = (
-    _I.SCHEDULE_TO_START_TIMEOUT,
-    _I.SCHEDULE_TO_CLOSE_TIMEOUT,
-    _I.START_TO_CLOSE_TIMEOUT,
-    _I.HEARTBEAT_TIMEOUT,
-)
-TIMEOUT_OF = {
-    _I.SCHEDULE_TO_START_TIMEOUT: TimeoutType.SCHEDULE_TO_START,
-    _I.SCHEDULE_TO_CLOSE_TIMEOUT: TimeoutType.SCHEDULE_TO_CLOSE,
-    _I.START_TO_CLOSE_TIMEOUT: TimeoutType.START_TO_CLOSE,
-    _I.HEARTBEAT_TIMEOUT: TimeoutType.HEARTBEAT,
-}
-NOT_CANCEL_REQUESTED = (  # consts.ErrActivityTaskNotCancelRequested
-    "unable to mark activity as canceled without activity being request canceled first"
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Options:
-    """What the start request fixes (timeouts normalized, in ns; 0: unset)."""
-
-    activity_type: str
-    task_queue: str
-    schedule_to_close: int
-    schedule_to_start: int
-    start_to_close: int
-    heartbeat: int
-    start_delay: int
-    retry_policy: RetryPolicy
-
-
-@dataclass(frozen=True, slots=True)
-class StandaloneActivity:
-    """One run of a standalone activity: `attempt` counts attempts, `stamp` tells the
-    current attempt's tasks from stale ones; times are ns (0: not yet)."""
-
-    activity_id: str
-    run_id: str
-    request_id: str
-    options: Options
-    schedule_time: int
-    status: Status = _S.SCHEDULED
-    attempt: int = 1
-    stamp: int = 1
-    dispatch_time: int = 0  # when the current attempt may go to a worker
-    started_time: int = 0
-    complete_time: int = 0  # the last attempt's end
-    identity: str = ""  # the last worker's
-    last_failure: Opaque | None = None  # the last attempt's failure
-    retry_interval: int = 0  # before the attempt now scheduled
-    heartbeat_details: Opaque | None = None
-    heartbeat_time: int = 0
-    heartbeat_count: int = 0
-    cancel_request_id: str = ""
-    cancel_reason: str = ""
-    cancel_identity: str = ""
-    terminate_request_id: str = ""
-    result: Opaque | None = None
-    failure: Opaque | None = None  # the outcome's own failure (canceled, terminated, ...)
-    retry_state: RetryState = RetryState.UNSPECIFIED
-    close_time: int = 0
-    transitions: int = 1
-
-    @property
-    def running(self) -> bool:
-        return self.status in OPEN
-
-    @property
-    def deadline(self) -> int:
-        """The schedule-to-close deadline, counted from the first dispatch (0: none)."""
-        timeout = self.options.schedule_to_close
-        return self.schedule_time + self.options.start_delay + timeout if timeout else 0
-
-    @property
-    def outcome_failure(self) -> Opaque | None:
-        """A closed activity's failure (`terminalFailure`): its own, else the last
-        attempt's (a failure that exhausted the retries)."""
-        if self.status in OPEN or self.status is _S.COMPLETED:
-            return None
-        return self.failure if self.failure is not None else self.last_failure
-
-
-@dataclass(frozen=True, slots=True)
-class Timer:
-    input: Input
-    due: int
-    stamp: int
-
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    """An input with what it carries. `attempt` is a worker token's (0: by id); `stamp`
-    a timer's or a dispatched task's; `payload` a result, failure, heartbeat's or
-    cancellation's details."""
-
-    input: Input
-    now: int
-    attempt: int = 0
-    stamp: int = 0
-    payload: Opaque | None = None
-    error_type: str = ""
-    non_retryable: bool = False
-    heartbeat: Opaque | None = None  # a failure's last heartbeat details
-    identity: str = ""
-    request_id: str = ""
-    reason: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Effects:
-    timers: tuple[Timer, ...] = ()
-    dispatch: int | None = None  # hand the current attempt to matching at this time
-    error: tuple[str, str] | None = None  # (code name, message) the caller gets
-    cancel_requested: bool = False  # a heartbeat's answer
+__all__ = [  # the record's names, read through this module by the adapters
+    "ATTEMPT_RUNNING",
+    "NOT_CANCEL_REQUESTED",
+    "OPEN",
+    "TIMEOUT_OF",
+    "TIMERS",
+    "WORKER_CALLS",
+    "Effects",
+    "Event",
+    "Input",
+    "Options",
+    "StandaloneActivity",
+    "Status",
+    "Timer",
+]
 
 
 Row: TypeAlias = fsm.Row[Status, Input]

@@ -9,7 +9,10 @@ then replays the history with the build id that wrote it. The run of
 show, in Describe, List and queries on `BuildIds`, what the dev server showed
 (tests/fixtures/build-ids/replies.json, recorded by build_ids_drive.py); so must
 completions stamped by hand (stamps.json). The slow tests check both fixtures against
-a live dev server."""
+a live dev server. So must runs on a Worker Deployment version
+(`build_ids_pinned_drive.py`, tests/fixtures/build-ids/pinned.json): a pinned run's
+list starts with `pinned:<deployment>:<build>`, a run with a versioning behavior has no
+`unversioned` sentinel."""
 
 from __future__ import annotations
 
@@ -28,6 +31,7 @@ from adapters.conform.scenarios.worker_process import quiet_runtime
 from adapters.dev_server import DevServer, temporal_binary
 from adapters.history_compare import compare
 from adapters.serve.system_info import CAPABILITIES
+from tests.adapters.serve import build_ids_pinned_drive
 from tests.adapters.serve.build_ids_drive import REPLIES, STAMPS, observe, observe_stamps
 from tests.adapters.serve.sdk import bounded
 from tests.adapters.serve.serving import ROOT
@@ -78,6 +82,16 @@ async def test_stamps_sent_by_hand_are_recorded_as_on_the_dev_server(client: Cli
     assert await observe_stamps(client) == json.loads(STAMPS.read_text(encoding="utf-8"))
 
 
+@pytest.mark.asyncio(loop_scope="module")
+@bounded
+async def test_runs_on_a_deployment_version_list_it_as_on_the_dev_server(client: Client) -> None:
+    """Pinned, auto-upgrade, override-pinned and unversioned runs, and a pinned run whose
+    override changes: their `BuildIds` and the runs a query on a `pinned:` entry finds
+    (build_ids_pinned_drive.py)."""
+    seen = await build_ids_pinned_drive.observe(client)
+    assert seen == json.loads(build_ids_pinned_drive.PINNED.read_text(encoding="utf-8"))
+
+
 # --- the fixture is the dev server's ------------------------------------------------
 
 
@@ -106,3 +120,12 @@ def test_the_recorded_stamps_are_the_dev_servers(dev_server: str) -> None:
         return await observe_stamps(await Client.connect(dev_server))
 
     assert asyncio.run(run()) == json.loads(STAMPS.read_text(encoding="utf-8"))
+
+
+@pytest.mark.slow
+def test_the_recorded_pinned_lists_are_the_dev_servers(dev_server: str) -> None:
+    async def run() -> dict[str, object]:
+        return await build_ids_pinned_drive.observe(await Client.connect(dev_server))
+
+    expected = json.loads(build_ids_pinned_drive.PINNED.read_text(encoding="utf-8"))
+    assert asyncio.run(run()) == expected

@@ -176,7 +176,7 @@ def _dispatch(state: MutableState, request: Request, now: int, limits: Limits) -
     if isinstance(request, AttachToRun):
         return attach.attach_to_run(state, request, now)
     if isinstance(request, UpdateWorkflowExecutionOptions):
-        return options_update.update_options(state, request, now)
+        return options_update.update_options(state, request, now, limits)
     if isinstance(request, ResetStickyTaskQueue):
         return workflow_task.reset_sticky_task_queue(state, now)
     if isinstance(request, (PauseActivity, UnpauseActivity, ResetActivity)):

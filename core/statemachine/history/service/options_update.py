@@ -15,7 +15,9 @@ changes nothing writes nothing. Either way the reply is the merged options.
 
 The new override takes effect at once (`ApplyWorkflowExecutionOptionsUpdatedEvent`):
 the run's versioning (versioning_state.py) and the routing of its next tasks, which
-read the last override from the history (core/statemachine/matching/run_versioning.py).
+read the last override from the history (core/statemachine/matching/run_versioning.py),
+and, when it changes the run's effective behavior or version, its `BuildIds` search
+attribute (worker_versions.py).
 
 Not modelled: `timeSkippingConfig` (the adapter refuses it); the server reschedules a
 pending workflow task whose version the new override changes, which the model does not.
@@ -28,10 +30,12 @@ from core.fastinit import replace
 from core.opaque import JsonValue, Opaque
 from core.options_request import OptionsUpdated, UpdateWorkflowExecutionOptions
 from core.replies import Error, ErrorKind
+from core.statemachine.history.limits import DEFAULT_LIMITS, Limits
 from core.statemachine.history.service.attach import options_updated
 from core.statemachine.history.service.state import MutableState
 from core.statemachine.history.service.txn import Outcome, Txn, finish, unchanged
 from core.statemachine.history.service.versioning_state import VersioningInfo, version_json
+from core.statemachine.history.service.worker_versions import build_ids_after
 
 _WHOLE = ("versioningOverride", "versioningOverride.deployment", "versioningOverride.behavior")
 _PRIORITY_FIELDS = ("priorityKey", "fairnessKey", "fairnessWeight")
@@ -105,7 +109,12 @@ def _current(state: MutableState) -> dict[str, JsonValue]:
     return options
 
 
-def update_options(state: MutableState, req: UpdateWorkflowExecutionOptions, now: int) -> Outcome:
+def update_options(
+    state: MutableState,
+    req: UpdateWorkflowExecutionOptions,
+    now: int,
+    limits: Limits = DEFAULT_LIMITS,
+) -> Outcome:
     if not state.running:
         return unchanged(state, Error(ErrorKind.WORKFLOW_COMPLETED, "workflow is closed"))
     requested = req.options.value()
@@ -139,4 +148,13 @@ def update_options(state: MutableState, req: UpdateWorkflowExecutionOptions, now
         versioning=info,
         priority=Opaque.of(priority) if priority is not None else None,
     )
+    before = (state.versioning or VersioningInfo()).effective()
+    after = info.effective()
+    if (before.behavior, before.version) != (after.behavior, after.version):
+        # a new effective behavior or version rewrites BuildIds, with no stamp
+        # (`ApplyWorkflowExecutionOptionsUpdatedEvent` in mutable_state_impl.go)
+        limit = limits.search_attribute_value_size
+        build_ids = build_ids_after(state.build_ids, None, limit, after)
+        if build_ids != state.build_ids:
+            txn.set(build_ids=build_ids)
     return finish(txn, OptionsUpdated(Opaque.of(shown)))

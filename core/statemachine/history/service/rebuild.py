@@ -36,7 +36,7 @@ import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 
-from core.enums import EventType, TimeoutType
+from core.enums import EventType, TimeoutType, VersioningBehavior
 from core.events import (
     HistoryEvent,
     UpsertWorkflowSearchAttributesEventAttributes,
@@ -62,6 +62,7 @@ from core.statemachine.history.service.state import (
     RunStatus,
     retry_carry_of,
 )
+from core.statemachine.matching.run_versioning import RunVersioning, override_of, version_of
 
 E = EventType
 # The frontend's default workflow task timeout, for a start event that names none.
@@ -97,7 +98,8 @@ def rebuild(
     if not events or events[0].event_type is not E.WORKFLOW_EXECUTION_STARTED:
         raise ValueError("a history to rebuild starts with WorkflowExecutionStarted")
     ids = RunIds(namespace, namespace_id, workflow_id, run_id, request_id, retention)
-    fold = Fold(_started(events[0], ids, now), now)
+    started = attrs_of(events[0], WorkflowExecutionStartedEventAttributes)
+    fold = Fold(_started(events[0], ids, now), now, started.versioning_override)
     for event in events[1:]:
         handler = APPLY.get(event.event_type)
         if handler is None:
@@ -211,8 +213,18 @@ def _wft_completed(fold: Fold, event: HistoryEvent) -> None:
     fold.state["most_recent_worker_version"] = a.worker_version
     build_ids = fold.state.get("build_ids", ())
     assert isinstance(build_ids, tuple)
+    # the run's versioning as the completion left it: the start's override, else what
+    # the completion reports (versioning.py `completed`)
+    behavior, version = override_of(fold.override)
+    if behavior is VersioningBehavior.UNSPECIFIED:
+        given = a.deployment_version
+        behavior = a.versioning_behavior
+        version = version_of(given.value()) if given is not None else None
     fold.state["build_ids"] = worker_versions.build_ids_after(
-        build_ids, a.worker_version, DEFAULT_LIMITS.search_attribute_value_size
+        build_ids,
+        a.worker_version,
+        DEFAULT_LIMITS.search_attribute_value_size,
+        RunVersioning(behavior, version),
     )
 
 

@@ -28,6 +28,7 @@ from core.events import (
     WorkflowExecutionUpdateAdmittedEventAttributes,
     WorkflowExecutionUpdateCompletedEventAttributes,
 )
+from core.opaque import Opaque
 from core.statemachine.history.service.retry import retry_policy
 from core.statemachine.history.service.state import (
     ActivityInfo,
@@ -53,6 +54,7 @@ class Fold:
         "cancels_out",
         "children",
         "now",
+        "override",
         "signals_out",
         "start",
         "state",
@@ -62,9 +64,10 @@ class Fold:
         "wft_stamp",
     )
 
-    def __init__(self, start: MutableState, now: int) -> None:
+    def __init__(self, start: MutableState, now: int, override: Opaque | None = None) -> None:
         self.start = start
         self.now = now
+        self.override = override  # the Started event's versioning override
         self.state: dict[str, object] = {}  # MutableState fields set by the events
         self.wft: WorkflowTaskInfo | None = None
         self.wft_stamp = 0

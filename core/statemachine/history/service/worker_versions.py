@@ -15,9 +15,15 @@ every workflow task completion updates two facts of the run
   `service/history/workflow/mutable_state_impl.go`, with the value names of
   `common/worker_versioning/worker_versioning.go`).
 
-The model serves no versioning rules, deployments or overrides, so a run here has no
-assigned build id and no versioning behaviour; the branches of Temporal's rule that
-need them (`assigned:<id>` and `pinned:<version>` entries) never arise.
+A run on a Worker Deployment version also has a versioning behaviour (its override's,
+else its last completion's: `GetWorkflowVersioningBehaviorSA`). A run with one does not
+get the `unversioned` sentinel, and a pinned run's list starts with
+`pinned:<deployment>:<build>`, naming the version it is pinned to (the override's, else
+its own: `GetWorkerDeploymentVersionSA`, `PinnedBuildIdSearchAttribute`). A change of
+override that changes the run's effective behaviour or version rewrites the list with
+no stamp (`ApplyWorkflowExecutionOptionsUpdatedEvent`). The model serves no
+versioning rules, so a run has no assigned build id and `assigned:<id>` entries never
+arise.
 """
 
 from __future__ import annotations
@@ -25,7 +31,9 @@ from __future__ import annotations
 import base64
 import json
 
+from core.enums import VersioningBehavior
 from core.opaque import Opaque
+from core.statemachine.matching.run_versioning import RunVersioning
 
 UNVERSIONED = "unversioned"  # the sentinel every unversioned run's list starts with
 _ASSIGNED = "assigned:"
@@ -55,21 +63,38 @@ def _sentinel(value: str) -> bool:
     return value == UNVERSIONED or value.startswith(_ASSIGNED)
 
 
-def build_ids_after(
-    existing: tuple[str, ...], worker_version: Opaque | None, value_limit: int
-) -> tuple[str, ...]:
-    """The `BuildIds` list after a completion stamped `worker_version`.
+def _pinned_entry(run: RunVersioning) -> str:
+    """`PinnedBuildIdSearchAttribute` of the run's version
+    (`ExternalWorkerDeploymentVersionToString`: `<deployment>:<build>`, empty for none)."""
+    version = run.version
+    named = f"{version.deployment_name}:{version.build_id}" if version is not None else ""
+    return f"{_PINNED}:{named}"
 
-    An unversioned completion (no stamp, or one without `useVersioning`) puts the
-    `unversioned` sentinel first; the entries the list had, less sentinels and pinned
-    entries, follow in order, then the completion's own entry if it is new. A list whose
-    JSON encoding exceeds `value_limit` bytes (the search attribute value size limit)
-    drops its oldest entries, keeping a leading sentinel, until it fits.
+
+def build_ids_after(
+    existing: tuple[str, ...],
+    worker_version: Opaque | None,
+    value_limit: int,
+    run: RunVersioning | None = None,
+) -> tuple[str, ...]:
+    """The `BuildIds` list after a completion stamped `worker_version` (None also when
+    an override change rewrites the list) of a run whose effective versioning is `run`
+    (`addBuildIdToLoadedSearchAttribute`; None: the run has no versioning).
+
+    An unversioned completion (no stamp, or one without `useVersioning`) of a run with
+    no versioning behaviour puts the `unversioned` sentinel first; a pinned run's
+    `pinned:<version>` entry comes next; the entries the list had, less sentinels and
+    pinned entries, follow in order, then the completion's own entry if it is new. A
+    list whose JSON encoding exceeds `value_limit` bytes (the search attribute value
+    size limit) drops its oldest entries, keeping a leading sentinel, until it fits.
     """
+    run = run or RunVersioning()
     stamp = _stamp(worker_version)
     values: list[str] = []
-    if stamp is None or not stamp[1]:
+    if (stamp is None or not stamp[1]) and run.behavior is VersioningBehavior.UNSPECIFIED:
         values.append(UNVERSIONED)
+    if run.behavior is VersioningBehavior.PINNED:
+        values.append(_pinned_entry(run))
     entry = _entry(stamp) if stamp is not None else ""
     found = False
     for value in existing:

@@ -458,7 +458,10 @@ def _note_worker_version(txn: Txn, worker_version: Opaque | None, limits: Limits
     """The completion's stamp becomes the run's most recent one, and its build joins the
     `BuildIds` search attribute (worker_versions.py)."""
     state = txn.state
-    build_ids = build_ids_after(state.build_ids, worker_version, limits.search_attribute_value_size)
+    run = state.versioning.effective() if state.versioning is not None else None
+    build_ids = build_ids_after(
+        state.build_ids, worker_version, limits.search_attribute_value_size, run
+    )
     if worker_version != state.most_recent_worker_version:
         txn.set(most_recent_worker_version=worker_version)
     if build_ids != state.build_ids:

@@ -9,18 +9,24 @@ import base64
 
 from core import requests as rq
 from core.commands import Command, StartChildWorkflowExecutionCommandAttributes
-from core.enums import CommandType
+from core.enums import CommandType, VersioningBehavior
 from core.events import WorkflowType
-from core.opaque import Opaque
+from core.opaque import JsonValue, Opaque
+from core.options_request import OptionsUpdated, UpdateWorkflowExecutionOptions
 from core.statemachine.history.service.rebuild import rebuild
 from core.statemachine.history.service.worker_versions import (
     UNVERSIONED,
     build_ids_after,
     build_ids_payload,
 )
+from core.statemachine.matching.run_versioning import RunVersioning
+from core.statemachine.matching.versioning import DeploymentVersion
+from sim.service_run import ServiceRun
 from tests.core.statemachine.coverage_scenarios import Run, activity, cancel
 
 LIMIT = 2048  # frontend.searchAttributesSizeOfValueLimit's default
+PINNED, AUTO = VersioningBehavior.PINNED, VersioningBehavior.AUTO_UPGRADE
+V1 = DeploymentVersion("dep", "b1")
 
 
 def stamp(build_id: str, use_versioning: bool = False) -> Opaque:
@@ -152,3 +158,84 @@ def test_an_activitys_started_event_carries_the_stamp_of_the_request_that_closed
     run.complete(cancel(sids[3]))
     run.send(rq.RespondActivityTaskCanceled(cancelled))
     assert _started_stamps(run) == [stamp("closer"), stamp("closer"), None, None]
+
+
+# --- runs on a Worker Deployment version (the dev server's lists: pinned.json) -------
+
+
+def test_a_pinned_run_lists_its_version_first_and_no_sentinel() -> None:
+    """`addBuildIdToLoadedSearchAttribute`: a run with a behavior gets no `unversioned`
+    sentinel; a pinned one's `pinned:<deployment>:<build>` comes first."""
+    pinned = RunVersioning(PINNED, V1)
+    assert build_ids_after((), stamp("b1"), LIMIT, pinned) == ("pinned:dep:b1", "unversioned:b1")
+    # the entry for the version it is pinned to now replaces an older pinned entry
+    before = ("pinned:dep:b0", "unversioned:b0")
+    assert build_ids_after(before, stamp("b1"), LIMIT, pinned) == (
+        "pinned:dep:b1",
+        "unversioned:b0",
+        "unversioned:b1",
+    )
+
+
+def test_an_auto_upgrade_run_has_neither_sentinel_nor_pinned_entry() -> None:
+    before = ("pinned:dep:b1", UNVERSIONED, "unversioned:b0")
+    auto = RunVersioning(AUTO, V1)
+    assert build_ids_after(before, stamp("b1"), LIMIT, auto) == ("unversioned:b0", "unversioned:b1")
+    # with no stamp (an override change rewrites the list): only the pinned entry goes
+    assert build_ids_after(before[:1] + before[2:], None, LIMIT, auto) == ("unversioned:b0",)
+
+
+def _versioned_run(start: rq.StartVersioning | None = None) -> ServiceRun:
+    return ServiceRun(
+        rq.StartWorkflowExecution("default", "wf", "run-1", "Flow", "q", "start", versioning=start)
+    )
+
+
+def _completed_on_v1(run: ServiceRun, behavior: VersioningBehavior) -> None:
+    options = rq.WorkerDeploymentOptions("dep", "b1", versioned=True)
+    run.send(
+        rq.RespondWorkflowTaskCompleted(
+            run.poll(),
+            (),
+            worker_version=stamp("b1"),
+            deployment_options=options,
+            versioning_behavior=behavior,
+        )
+    )
+
+
+def test_a_completion_on_a_version_writes_the_runs_behavior_into_build_ids() -> None:
+    """A pinned completion, an auto-upgrade one, and an auto-upgrade one of a run started
+    with a pinned override, in the run and its rebuild."""
+    version: dict[str, JsonValue] = {"deploymentName": "dep", "buildId": "b1"}
+    override = Opaque.of(
+        {"pinned": {"behavior": "PINNED_OVERRIDE_BEHAVIOR_PINNED", "version": version}}
+    )
+    overridden = rq.StartVersioning(versioning_override=override)
+    for start, behavior, expected in (
+        (None, PINNED, ("pinned:dep:b1", "unversioned:b1")),
+        (None, AUTO, ("unversioned:b1",)),
+        (overridden, AUTO, ("pinned:dep:b1", "unversioned:b1")),
+    ):
+        run = _versioned_run(start)
+        _completed_on_v1(run, behavior)
+        rebuilt = rebuild(run.events, "default", "wf", "run-1", "start", 0).state
+        for state in (run.state, rebuilt):
+            assert state.build_ids == expected, (start, behavior)
+
+
+def _options(run: ServiceRun, override: dict[str, JsonValue] | None) -> tuple[str, ...]:
+    """Set (or, with None, unset) the run's override; its BuildIds after."""
+    options: dict[str, JsonValue] = {"versioningOverride": override} if override else {}
+    request = UpdateWorkflowExecutionOptions(Opaque.of(options), ("versioningOverride",))
+    assert isinstance(run.send(request), OptionsUpdated)
+    return run.state.build_ids
+
+
+def test_an_override_that_changes_the_behavior_rewrites_build_ids() -> None:
+    """`ApplyWorkflowExecutionOptionsUpdatedEvent`: an auto-upgrade override takes a
+    pinned run's entry away; unsetting it brings the entry back."""
+    run = _versioned_run()
+    _completed_on_v1(run, PINNED)
+    assert _options(run, {"autoUpgrade": True}) == ("unversioned:b1",)
+    assert _options(run, None) == ("pinned:dep:b1", "unversioned:b1")
