@@ -1,0 +1,151 @@
+"""The `hunt2` scenario of record_unseen.py: drives unseen_workflows_hunt2.py (see its
+docstring for the dev server's flags) and dumps every history it makes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from temporalio.client import WorkflowHandle
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+from temporalio.worker import Worker
+from unseen_workflows_hunt2 import (
+    HUNT2,
+    HUNT2_ACTIVITIES,
+    HUNT2_WORKFLOWS,
+    NEXT,
+    TOKENS,
+    AsyncDone,
+    CancelMixed,
+    Delayed,
+    Guarded,
+    Longish,
+    Mover,
+    NonRetryable,
+    Patched,
+    RetryDelays,
+)
+
+if TYPE_CHECKING:
+    from record_unseen import Recorder
+
+
+async def _run(r: Recorder, name: str, handle: WorkflowHandle[Any, Any]) -> None:
+    try:
+        await asyncio.wait_for(r.run(name, handle), 60)
+    except Exception as e:
+        print(f"{name}: {type(e).__name__} {e}", flush=True)
+
+
+async def _start(r: Recorder, wf: Any, *args: Any, **options: Any) -> WorkflowHandle[Any, Any]:
+    options.setdefault("task_queue", HUNT2)
+    return await r.client.start_workflow(wf, *args, **options)
+
+
+async def _wait_token(key: str) -> None:
+    for _ in range(100):
+        if key in TOKENS:
+            return
+        await asyncio.sleep(0.1)
+
+
+async def outside(r: Recorder) -> None:
+    """async-complete: by token, heartbeat and complete by id, fail by id."""
+    h = await _start(r, AsyncDone.run, id="hh2-async-complete")
+    await _wait_token("token")
+    await r.client.get_async_activity_handle(task_token=TOKENS["token"]).complete("by token")
+    await _wait_token("id")
+    by_id = r.client.get_async_activity_handle(workflow_id=h.id, run_id=None, activity_id="id")
+    await by_id.heartbeat("beat by id")
+    await asyncio.sleep(0.3)
+    await by_id.complete("by id")
+    await _wait_token("fail")
+    fail = r.client.get_async_activity_handle(workflow_id=h.id, run_id=None, activity_id="fail")
+    await fail.fail(ApplicationError("failed from outside", type="Outside"))
+    await _run(r, "async-complete", h)
+    await r.dump("async-complete", h.id)
+
+
+async def retries(r: Recorder) -> None:
+    h = await _start(r, RetryDelays.run, id="hh2-retry-delays")
+    await _run(r, "retry-delays", h)
+    await r.dump("retry-delays", h.id)
+    h = await _start(
+        r, NonRetryable.run, id="hh2-non-retryable",
+        retry_policy=RetryPolicy(maximum_attempts=3, initial_interval=timedelta(milliseconds=200)),
+    )  # fmt: skip
+    await _run(r, "non-retryable", h)
+    await r.dump("non-retryable", h.id)
+
+
+async def marks(r: Recorder) -> None:
+    h = await _start(r, Patched.run, id="hh2-patched-memo", memo={"stage": "zero"})
+    await _run(r, "patched-memo", h)
+    await r.dump("patched-memo", h.id)
+    h = await _start(r, Mover.run, id="hh2-can-elsewhere")
+    await _run(r, "can-elsewhere", r.client.get_workflow_handle(h.id))
+    await asyncio.sleep(0.5)
+    await r.dump("can-elsewhere.run1", h.id, h.first_execution_run_id)
+    await r.dump("can-elsewhere.run2", h.id)
+
+
+async def delays(r: Recorder) -> None:
+    h = await _start(r, Delayed.run, id="hh2-signal-in-delay", start_delay=timedelta(seconds=2))
+    await h.signal(Delayed.s, "during the delay")
+    await asyncio.sleep(0.5)
+    await h.signal(Delayed.s, "stop")
+    await _run(r, "signal-in-delay", h)
+    await r.dump("signal-in-delay", h.id)
+    h = await _start(r, Delayed.run, id="hh2-delay-cancel", start_delay=timedelta(seconds=2))
+    await asyncio.sleep(0.3)
+    await h.cancel()
+    await _run(r, "delay-cancel", h)
+    await r.dump("delay-cancel", h.id)
+
+
+async def guards(r: Recorder) -> None:
+    h = await _start(r, Guarded.run, id="hh2-update-rejected")
+    await asyncio.sleep(0.3)
+    for n in (-1, 2, -5):
+        with contextlib.suppress(Exception):
+            print(f"  update {n}: {await h.execute_update(Guarded.add, n)}", flush=True)
+    await h.signal(Guarded.stop)
+    await _run(r, "update-rejected", h)
+    print(f"  query on the closed run: {await h.query(Guarded.state)}", flush=True)
+    await r.dump("update-rejected", h.id)
+
+
+async def cancels(r: Recorder) -> None:
+    h = await _start(r, CancelMixed.run, id="hh2-cancel-mixed")
+    await asyncio.sleep(1.5)
+    await h.cancel()
+    await _run(r, "cancel-mixed", h)
+    await asyncio.sleep(1)
+    await r.dump("cancel-mixed", h.id)
+    await r.dump("cancel-mixed.kid", h.id + "-kid")
+
+
+async def counts(r: Recorder) -> None:
+    h = await _start(r, Longish.run, True, id="hh2-suggest-can")
+    await _run(r, "suggest-can", r.client.get_workflow_handle(h.id))
+    await r.dump("suggest-can.run1", h.id, h.first_execution_run_id)
+    await r.dump("suggest-can.run2", h.id)
+
+
+PARTS = (outside, retries, marks, delays, guards, cancels, counts)
+
+
+async def hunt2(r: Recorder) -> None:
+    """The shapes of unseen_workflows_hunt2.py."""
+    async with (
+        Worker(r.client, task_queue=HUNT2, workflows=HUNT2_WORKFLOWS, activities=HUNT2_ACTIVITIES),
+        Worker(r.client, task_queue=NEXT, workflows=HUNT2_WORKFLOWS, activities=HUNT2_ACTIVITIES),
+    ):
+        for part in PARTS:
+            try:
+                await part(r)
+            except Exception as e:
+                print(f"{part.__name__}: {type(e).__name__} {e}", flush=True)
