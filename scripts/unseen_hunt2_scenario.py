@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
+import subprocess
+import sys
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from temporalio.client import WorkflowHandle
-from temporalio.common import RetryPolicy
+from temporalio.client import WithStartWorkflowOperation, WorkflowHandle
+from temporalio.common import RetryPolicy, WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 from unseen_workflows_hunt2 import (
@@ -20,13 +24,18 @@ from unseen_workflows_hunt2 import (
     TOKENS,
     AsyncDone,
     CancelMixed,
+    ChangingNew,
+    ChangingOld,
     Delayed,
     Guarded,
     Longish,
     Mover,
     NonRetryable,
     Patched,
+    PatchingNew,
+    PatchingOld,
     RetryDelays,
+    Top,
 )
 
 if TYPE_CHECKING:
@@ -135,16 +144,142 @@ async def counts(r: Recorder) -> None:
     await r.dump("suggest-can.run2", h.id)
 
 
-PARTS = (outside, retries, marks, delays, guards, cancels, counts)
+async def changed(r: Recorder) -> None:
+    """nde-changed: the first task ran on the old code, the next on changed code."""
+    old, new = [*HUNT2_WORKFLOWS, ChangingOld], [*HUNT2_WORKFLOWS, ChangingNew]
+    queue = "hh2-changing"
+    async with Worker(r.client, task_queue=queue, workflows=old, activities=HUNT2_ACTIVITIES,
+                      max_cached_workflows=0):  # fmt: skip
+        h = await _start(r, ChangingOld.run, id="hh2-nde-changed", task_queue=queue)
+        await asyncio.sleep(1.0)
+    async with Worker(r.client, task_queue=queue, workflows=new, activities=HUNT2_ACTIVITIES,
+                      max_cached_workflows=0):  # fmt: skip
+        await h.signal(ChangingNew.s)
+        await asyncio.sleep(3)
+    await h.terminate("recorded after the non-determinism")
+    await r.dump("nde-changed", h.id)
+    # patch-versions: a run begun on patched code ends on code that deprecates the patch
+    queue = "hh2-patching"
+    async with Worker(r.client, task_queue=queue, workflows=[*HUNT2_WORKFLOWS, PatchingOld],
+                      max_cached_workflows=0):  # fmt: skip
+        h = await _start(r, PatchingOld.run, id="hh2-patch-versions", task_queue=queue)
+        await asyncio.sleep(1.0)
+    async with Worker(r.client, task_queue=queue, workflows=[*HUNT2_WORKFLOWS, PatchingNew],
+                      max_cached_workflows=0):  # fmt: skip
+        await h.signal(PatchingNew.s)
+        await _run(r, "patch-versions", h)
+    await r.dump("patch-versions", h.id)
+
+
+async def families(r: Recorder) -> None:
+    h = await _start(r, Top.run, id="hh2-family")
+    await _run(r, "family", h)
+    await asyncio.sleep(1.5)
+    await r.dump("family", h.id)
+    runs = await _chain(r, h.id + "-chain")
+    for i, run_id in enumerate(runs):
+        await r.dump(f"family.chain{i + 1}", h.id + "-chain", run_id)
+    await r.dump("family.mid", h.id + "-mid")
+    await r.dump("family.grandchild", h.id + "-mid-g")
+
+
+async def _chain(r: Recorder, workflow_id: str) -> list[str]:
+    chain: list[str] = []
+    run_id: str | None = None
+    while True:
+        history = await r.client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
+        chain.insert(0, history.run_id)
+        run_id = history.events[
+            0
+        ].workflow_execution_started_event_attributes.continued_execution_run_id
+        if not run_id:
+            return chain
+
+
+async def with_start(r: Recorder) -> None:
+    """uws-*: update-with-start on a running workflow under USE_EXISTING, and under FAIL."""
+    h = await _start(r, Guarded.run, id="hh2-uws-running")
+    await asyncio.sleep(0.3)
+    for policy in (WorkflowIDConflictPolicy.USE_EXISTING, WorkflowIDConflictPolicy.FAIL):
+        op = WithStartWorkflowOperation(
+            Guarded.run, id=h.id, task_queue=HUNT2, id_conflict_policy=policy
+        )
+        try:
+            got = await r.client.execute_update_with_start_workflow(
+                Guarded.add, 5, start_workflow_operation=op
+            )
+            print(f"  uws {policy.name}: {got}", flush=True)
+        except Exception as e:
+            print(f"  uws {policy.name}: {type(e).__name__} {e}", flush=True)
+    await h.signal(Guarded.stop)
+    await _run(r, "uws-running", h)
+    await r.dump("uws-running", h.id)
+
+
+_KILLED_WORKER = """
+import asyncio, sys
+from temporalio.client import Client
+from temporalio.worker import Worker
+from unseen_workflows_hunt2 import HUNT2_ACTIVITIES, HUNT2_WORKFLOWS
+async def main():
+    client = await Client.connect(sys.argv[1])
+    async with Worker(client, task_queue="hh2-killed", workflows=HUNT2_WORKFLOWS,
+                      activities=HUNT2_ACTIVITIES):
+        print("polling", flush=True)
+        await asyncio.Event().wait()
+asyncio.run(main())
+"""
+
+
+async def killed(r: Recorder) -> None:
+    """sticky-killed: the worker holding the run's sticky queue dies by SIGKILL (no
+    shutdown); a signal's task times out on the sticky queue and another worker takes it
+    from the normal queue."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    child = subprocess.Popen(
+        [sys.executable, "-c", _KILLED_WORKER, r.address], cwd=here, stdout=subprocess.PIPE
+    )
+    try:
+        assert child.stdout is not None
+        await asyncio.to_thread(child.stdout.readline)
+        h = await _start(r, Delayed.run, id="hh2-sticky-killed", task_queue="hh2-killed")
+        await asyncio.sleep(2)
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    await h.signal(Delayed.s, "to a dead worker")
+    await asyncio.sleep(12)  # past the SDK's sticky schedule-to-start timeout (10 s)
+    async with Worker(r.client, task_queue="hh2-killed", workflows=HUNT2_WORKFLOWS,
+                      activities=HUNT2_ACTIVITIES):  # fmt: skip
+        await h.signal(Delayed.s, "stop")
+        await _run(r, "sticky-killed", h)
+    await r.dump("sticky-killed", h.id)
+
+
+PARTS = (
+    outside,
+    retries,
+    marks,
+    delays,
+    guards,
+    cancels,
+    counts,
+    changed,
+    families,
+    with_start,
+    killed,
+)
 
 
 async def hunt2(r: Recorder) -> None:
-    """The shapes of unseen_workflows_hunt2.py."""
+    """The shapes of unseen_workflows_hunt2.py (set HUNT2_PARTS=name,... for a few)."""
+    names = os.environ.get("HUNT2_PARTS", "")
+    chosen = [p for p in PARTS if not names or p.__name__ in names.split(",")]
     async with (
         Worker(r.client, task_queue=HUNT2, workflows=HUNT2_WORKFLOWS, activities=HUNT2_ACTIVITIES),
         Worker(r.client, task_queue=NEXT, workflows=HUNT2_WORKFLOWS, activities=HUNT2_ACTIVITIES),
     ):
-        for part in PARTS:
+        for part in chosen:
             try:
                 await part(r)
             except Exception as e:

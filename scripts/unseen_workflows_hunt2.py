@@ -257,8 +257,122 @@ class Longish:
         return n
 
 
+@workflow.defn(name="Changing")
+class ChangingOld:
+    """The first version: a timer, then waits for a signal."""
+
+    def __init__(self) -> None:
+        self.done = False
+
+    @workflow.signal
+    def s(self) -> None:
+        self.done = True
+
+    @workflow.run
+    async def run(self) -> str:
+        await workflow.sleep(0.2)
+        await workflow.wait_condition(lambda: self.done)
+        return "old"
+
+
+@workflow.defn(name="Changing")
+class ChangingNew:
+    """The changed version: an activity where the timer was (non-determinism)."""
+
+    def __init__(self) -> None:
+        self.done = False
+
+    @workflow.signal
+    def s(self) -> None:
+        self.done = True
+
+    @workflow.run
+    async def run(self) -> str:
+        await workflow.execute_activity(h2_flaky, 0, start_to_close_timeout=SHORT)
+        await workflow.wait_condition(lambda: self.done)
+        return "new"
+
+
+@workflow.defn(name="Patching")
+class PatchingOld:
+    """The patched version: a marker, then a timer, then waits for a signal."""
+
+    def __init__(self) -> None:
+        self.done = False
+
+    @workflow.signal
+    def s(self) -> None:
+        self.done = True
+
+    @workflow.run
+    async def run(self) -> str:
+        if workflow.patched("p-move"):
+            await workflow.sleep(0.2)
+        await workflow.wait_condition(lambda: self.done)
+        return "patched"
+
+
+@workflow.defn(name="Patching")
+class PatchingNew:
+    """The next version: the patch deprecated, the new code only."""
+
+    def __init__(self) -> None:
+        self.done = False
+
+    @workflow.signal
+    def s(self) -> None:
+        self.done = True
+
+    @workflow.run
+    async def run(self) -> str:
+        workflow.deprecate_patch("p-move")
+        await workflow.sleep(0.2)
+        await workflow.wait_condition(lambda: self.done)
+        await workflow.sleep(0.1)
+        return "deprecated"
+
+
+@workflow.defn
+class Chain:
+    """A child that continues as new `left` times."""
+
+    @workflow.run
+    async def run(self, left: int) -> str:
+        await workflow.sleep(0.05)
+        if left:
+            workflow.continue_as_new(left - 1)
+        return "end of the chain"
+
+
+@workflow.defn
+class Middle:
+    """Starts a grandchild with REQUEST_CANCEL and waits forever."""
+
+    @workflow.run
+    async def run(self) -> None:
+        await workflow.start_child_workflow(
+            Kid.run, id=workflow.info().workflow_id + "-g",
+            parent_close_policy=workflow.ParentClosePolicy.REQUEST_CANCEL,
+        )  # fmt: skip
+        await workflow.wait_condition(lambda: False)
+
+
+@workflow.defn
+class Top:
+    """A child chain that continues as new twice, then a child (TERMINATE on close)
+    with a grandchild (REQUEST_CANCEL); completes while the middle one runs."""
+
+    @workflow.run
+    async def run(self) -> str:
+        me = workflow.info().workflow_id
+        got = await workflow.execute_child_workflow(Chain.run, 2, id=me + "-chain")
+        await workflow.start_child_workflow(Middle.run, id=me + "-mid")
+        await workflow.sleep(0.5)
+        return got
+
+
 HUNT2_WORKFLOWS = [
     AsyncDone, RetryDelays, NonRetryable, Patched, Mover, Landed, Delayed, Guarded, Kid,
-    CancelMixed, Longish,
+    CancelMixed, Longish, Chain, Middle, Top,
 ]  # fmt: skip
 HUNT2_ACTIVITIES = [h2_async, h2_next_delay, h2_flaky, h2_wait_cancel]
