@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from temporalio.client import WithStartWorkflowOperation, WorkflowHandle
-from temporalio.common import RetryPolicy, WorkflowIDConflictPolicy
+from temporalio.common import RetryPolicy, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 from unseen_workflows_hunt2 import (
@@ -23,6 +23,7 @@ from unseen_workflows_hunt2 import (
     NEXT,
     TOKENS,
     AsyncDone,
+    CancelAbandon,
     CancelMixed,
     ChangingNew,
     ChangingOld,
@@ -135,6 +136,16 @@ async def cancels(r: Recorder) -> None:
     await asyncio.sleep(1)
     await r.dump("cancel-mixed", h.id)
     await r.dump("cancel-mixed.kid", h.id + "-kid")
+    h = await _start(r, CancelAbandon.run, id="hh2-cancel-abandon")
+    await asyncio.sleep(1.0)
+    await h.cancel()
+    await _run(r, "cancel-abandon", h)
+    await asyncio.sleep(3)
+    await r.dump("cancel-abandon", h.id)
+    kid = r.client.get_workflow_handle(h.id + "-kid")
+    await kid.cancel()
+    await _run(r, "cancel-abandon.kid", kid)
+    await r.dump("cancel-abandon.kid", kid.id)
 
 
 async def counts(r: Recorder) -> None:
@@ -214,6 +225,31 @@ async def with_start(r: Recorder) -> None:
     await h.signal(Guarded.stop)
     await _run(r, "uws-running", h)
     await r.dump("uws-running", h.id)
+    # on the closed run: REJECT_DUPLICATE refuses; ALLOW_DUPLICATE starts a new run;
+    # then TERMINATE_EXISTING on that running run
+    started: list[str] = []
+    for reuse, conflict in (
+        (WorkflowIDReusePolicy.REJECT_DUPLICATE, WorkflowIDConflictPolicy.FAIL),
+        (WorkflowIDReusePolicy.ALLOW_DUPLICATE, WorkflowIDConflictPolicy.FAIL),
+        (WorkflowIDReusePolicy.ALLOW_DUPLICATE, WorkflowIDConflictPolicy.TERMINATE_EXISTING),
+    ):
+        op = WithStartWorkflowOperation(
+            Guarded.run, id=h.id, task_queue=HUNT2, id_reuse_policy=reuse,
+            id_conflict_policy=conflict,
+        )  # fmt: skip
+        try:
+            got = await r.client.execute_update_with_start_workflow(
+                Guarded.add, 3, start_workflow_operation=op
+            )
+            print(f"  uws {reuse.name} {conflict.name}: {got}", flush=True)
+            started.append((await op.workflow_handle()).result_run_id or "")
+        except Exception as e:
+            print(f"  uws {reuse.name} {conflict.name}: {type(e).__name__} {e}", flush=True)
+    last = r.client.get_workflow_handle(h.id)
+    await last.signal(Guarded.stop)
+    await _run(r, "uws-reuse", last)
+    await r.dump("uws-reuse.terminated", h.id, started[0])
+    await r.dump("uws-reuse.last", h.id, started[-1])
 
 
 _KILLED_WORKER = """
@@ -284,3 +320,10 @@ async def hunt2(r: Recorder) -> None:
                 await part(r)
             except Exception as e:
                 print(f"{part.__name__}: {type(e).__name__} {e}", flush=True)
+
+
+async def ts_hunt2(r: Recorder) -> None:
+    """ts-hunt2.*: the histories `node scripts/unseen_ts/hunt2.js` made."""
+    runs = await _chain(r, "hh-ts-hunt2")
+    await r.dump("ts-hunt2.run1", "hh-ts-hunt2", runs[0])
+    await r.dump("ts-hunt2.run2", "hh-ts-hunt2", runs[-1])

@@ -243,6 +243,25 @@ class CancelMixed:
 
 
 @workflow.defn
+class CancelAbandon:
+    """Cancelled while an activity and a child, both ABANDON, run."""
+
+    @workflow.run
+    async def run(self) -> str:
+        a = workflow.start_activity(
+            h2_wait_cancel, 3.0, start_to_close_timeout=timedelta(seconds=60),
+            cancellation_type=ActivityCancellationType.ABANDON,
+        )  # fmt: skip
+        kid = await workflow.start_child_workflow(
+            Kid.run, id=workflow.info().workflow_id + "-kid",
+            cancellation_type=ChildWorkflowCancellationType.ABANDON,
+            parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+        )  # fmt: skip
+        await asyncio.gather(a, kid)
+        return "not cancelled"
+
+
+@workflow.defn
 class Longish:
     """Timers until the server suggests continue-as-new, then continues once."""
 
@@ -373,6 +392,6 @@ class Top:
 
 HUNT2_WORKFLOWS = [
     AsyncDone, RetryDelays, NonRetryable, Patched, Mover, Landed, Delayed, Guarded, Kid,
-    CancelMixed, Longish, Chain, Middle, Top,
+    CancelMixed, CancelAbandon, Longish, Chain, Middle, Top,
 ]  # fmt: skip
 HUNT2_ACTIVITIES = [h2_async, h2_next_delay, h2_flaky, h2_wait_cancel]
