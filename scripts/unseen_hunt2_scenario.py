@@ -32,6 +32,7 @@ from unseen_workflows_hunt2 import (
     Longish,
     Mover,
     NonRetryable,
+    OutOfTime,
     Patched,
     PatchingNew,
     PatchingOld,
@@ -114,6 +115,25 @@ async def delays(r: Recorder) -> None:
     await h.cancel()
     await _run(r, "delay-cancel", h)
     await r.dump("delay-cancel", h.id)
+
+
+async def late_ones(r: Recorder) -> None:
+    """exec-timeout-family.*, sws-delay: a run timing out with a child and an activity
+    open; signal-with-start with a start delay, signalled again during the delay."""
+    h = await _start(r, OutOfTime.run, id="hh2-exec-timeout-family",
+                     execution_timeout=timedelta(seconds=2))  # fmt: skip
+    await _run(r, "exec-timeout-family", h)
+    await asyncio.sleep(1.5)
+    await r.dump("exec-timeout-family", h.id)
+    await r.dump("exec-timeout-family.kid", h.id + "-kid")
+    h = await _start(
+        r, Delayed.run, id="hh2-sws-delay", start_delay=timedelta(seconds=2),
+        start_signal="s", start_signal_args=["with the start"],
+    )  # fmt: skip
+    await asyncio.sleep(0.5)
+    await h.signal(Delayed.s, "stop")
+    await _run(r, "sws-delay", h)
+    await r.dump("sws-delay", h.id)
 
 
 async def guards(r: Recorder) -> None:
@@ -304,6 +324,7 @@ PARTS = (
     families,
     with_start,
     killed,
+    late_ones,
 )
 
 

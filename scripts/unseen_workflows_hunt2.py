@@ -262,6 +262,21 @@ class CancelAbandon:
 
 
 @workflow.defn
+class OutOfTime:
+    """Starts a child and an activity that outlive the run's execution timeout."""
+
+    @workflow.run
+    async def run(self) -> str:
+        a = workflow.start_activity(
+            h2_wait_cancel, 10.0, start_to_close_timeout=timedelta(seconds=60),
+            heartbeat_timeout=timedelta(seconds=2),
+        )  # fmt: skip
+        kid = await workflow.start_child_workflow(Kid.run, id=workflow.info().workflow_id + "-kid")
+        await asyncio.gather(a, kid)
+        return "in time"
+
+
+@workflow.defn
 class Longish:
     """Timers until the server suggests continue-as-new, then continues once."""
 
@@ -392,6 +407,6 @@ class Top:
 
 HUNT2_WORKFLOWS = [
     AsyncDone, RetryDelays, NonRetryable, Patched, Mover, Landed, Delayed, Guarded, Kid,
-    CancelMixed, CancelAbandon, Longish, Chain, Middle, Top,
+    CancelMixed, CancelAbandon, OutOfTime, Longish, Chain, Middle, Top,
 ]  # fmt: skip
 HUNT2_ACTIVITIES = [h2_async, h2_next_delay, h2_flaky, h2_wait_cancel]
