@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from temporalio import activity, workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
@@ -143,7 +145,7 @@ class Mover:
     @workflow.run
     async def run(self) -> None:
         await workflow.sleep(0.1)
-        workflow.continue_as_new("landed", workflow="Landed", task_queue=NEXT)
+        workflow.continue_as_new(args=["landed"], workflow="Landed", task_queue=NEXT)
 
 
 @workflow.defn(name="Landed")
@@ -409,4 +411,4 @@ HUNT2_WORKFLOWS = [
     AsyncDone, RetryDelays, NonRetryable, Patched, Mover, Landed, Delayed, Guarded, Kid,
     CancelMixed, CancelAbandon, OutOfTime, Longish, Chain, Middle, Top,
 ]  # fmt: skip
-HUNT2_ACTIVITIES = [h2_async, h2_next_delay, h2_flaky, h2_wait_cancel]
+HUNT2_ACTIVITIES: list[Callable[..., Any]] = [h2_async, h2_next_delay, h2_flaky, h2_wait_cancel]
