@@ -29,6 +29,7 @@ from unseen_workflows_hunt2 import (
     ChangingOld,
     Delayed,
     Guarded,
+    LocalDelay,
     Longish,
     Mover,
     NonRetryable,
@@ -134,6 +135,23 @@ async def late_ones(r: Recorder) -> None:
     await h.signal(Delayed.s, "stop")
     await _run(r, "sws-delay", h)
     await r.dump("sws-delay", h.id)
+
+
+async def in_delay(r: Recorder) -> None:
+    """update-in-delay: an update sent during a start delay waits for the first task."""
+    h = await _start(r, Guarded.run, id="hh2-update-in-delay", start_delay=timedelta(seconds=2))
+    await asyncio.sleep(0.3)
+    try:
+        got = await asyncio.wait_for(h.execute_update(Guarded.add, 4), 15)
+        print(f"  update in the delay: {got}", flush=True)
+    except Exception as e:
+        print(f"  update in the delay: {type(e).__name__} {e}", flush=True)
+    await h.signal(Guarded.stop)
+    await _run(r, "update-in-delay", h)
+    await r.dump("update-in-delay", h.id)
+    h = await _start(r, LocalDelay.run, id="hh2-local-delay")
+    await _run(r, "local-delay", h)
+    await r.dump("local-delay", h.id)
 
 
 async def guards(r: Recorder) -> None:
@@ -325,6 +343,7 @@ PARTS = (
     with_start,
     killed,
     late_ones,
+    in_delay,
 )
 
 

@@ -52,6 +52,16 @@ async def h2_next_delay(times: int) -> str:
 
 
 @activity.defn
+async def h2_next_delay_long(times: int) -> str:
+    attempt = activity.info().attempt
+    if attempt <= times:
+        raise ApplicationError(
+            f"wait longer (attempt {attempt})", next_retry_delay=timedelta(milliseconds=1500)
+        )
+    return f"done at attempt {attempt}"
+
+
+@activity.defn
 async def h2_flaky(times: int) -> str:
     attempt = activity.info().attempt
     if attempt <= times:
@@ -279,6 +289,20 @@ class OutOfTime:
 
 
 @workflow.defn
+class LocalDelay:
+    """A local activity whose failures ask for a 1.5 s next retry delay, over the local
+    retry threshold of 1 s: the SDK waits on a workflow timer between attempts."""
+
+    @workflow.run
+    async def run(self) -> str:
+        return await workflow.execute_local_activity(
+            h2_next_delay_long, 2, start_to_close_timeout=SHORT,
+            local_retry_threshold=timedelta(seconds=1),
+            retry_policy=RetryPolicy(initial_interval=timedelta(milliseconds=100)),
+        )  # fmt: skip
+
+
+@workflow.defn
 class Longish:
     """Timers until the server suggests continue-as-new, then continues once."""
 
@@ -409,6 +433,12 @@ class Top:
 
 HUNT2_WORKFLOWS = [
     AsyncDone, RetryDelays, NonRetryable, Patched, Mover, Landed, Delayed, Guarded, Kid,
-    CancelMixed, CancelAbandon, OutOfTime, Longish, Chain, Middle, Top,
+    CancelMixed, CancelAbandon, OutOfTime, LocalDelay, Longish, Chain, Middle, Top,
 ]  # fmt: skip
-HUNT2_ACTIVITIES: list[Callable[..., Any]] = [h2_async, h2_next_delay, h2_flaky, h2_wait_cancel]
+HUNT2_ACTIVITIES: list[Callable[..., Any]] = [
+    h2_async,
+    h2_next_delay,
+    h2_next_delay_long,
+    h2_flaky,
+    h2_wait_cancel,
+]
