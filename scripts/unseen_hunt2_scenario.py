@@ -23,6 +23,7 @@ from unseen_workflows_hunt2 import (
     NEXT,
     TOKENS,
     AsyncDone,
+    CanCarries,
     CancelAbandon,
     CancelMixed,
     ChangingNew,
@@ -38,6 +39,7 @@ from unseen_workflows_hunt2 import (
     PatchingNew,
     PatchingOld,
     RetryDelays,
+    SilentAsync,
     Top,
 )
 
@@ -152,6 +154,13 @@ async def in_delay(r: Recorder) -> None:
     h = await _start(r, LocalDelay.run, id="hh2-local-delay")
     await _run(r, "local-delay", h)
     await r.dump("local-delay", h.id)
+    h = await _start(r, SilentAsync.run, id="hh2-silent-async")
+    await _run(r, "silent-async", h)
+    await r.dump("silent-async", h.id)
+    h = await _start(r, CanCarries.run, True, id="hh2-can-carries", memo={"carried": "no"})
+    await _run(r, "can-carries", r.client.get_workflow_handle(h.id))
+    await r.dump("can-carries.run1", h.id, h.first_execution_run_id)
+    await r.dump("can-carries.run2", h.id)
 
 
 async def guards(r: Recorder) -> None:

@@ -24,7 +24,7 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import activity, workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.common import RetryPolicy, SearchAttributeKey, TypedSearchAttributes
 from temporalio.exceptions import ApplicationError
 from temporalio.workflow import ActivityCancellationType, ChildWorkflowCancellationType
 
@@ -303,6 +303,39 @@ class LocalDelay:
 
 
 @workflow.defn
+class SilentAsync:
+    """An activity that completes asynchronously but nobody completes or heartbeats it:
+    it times out on its 1 s heartbeat timeout, is retried once, and times out again."""
+
+    @workflow.run
+    async def run(self) -> str:
+        try:
+            return await workflow.execute_activity(
+                h2_async, "silent", start_to_close_timeout=SHORT,
+                heartbeat_timeout=timedelta(seconds=1),
+                retry_policy=RetryPolicy(maximum_attempts=2,
+                                         initial_interval=timedelta(milliseconds=200)),
+            )  # fmt: skip
+        except Exception as e:
+            return f"failed: {e.__cause__}"
+
+
+@workflow.defn
+class CanCarries:
+    """Continues as new once with a new memo and search attributes."""
+
+    @workflow.run
+    async def run(self, first: bool) -> str:
+        await workflow.sleep(0.05)
+        if first:
+            workflow.continue_as_new(
+                args=[False], memo={"carried": "yes", "round": 2},
+                search_attributes=TypedSearchAttributes([KW.value_set("carried")]),
+            )  # fmt: skip
+        return "second run"
+
+
+@workflow.defn
 class Longish:
     """Timers until the server suggests continue-as-new, then continues once."""
 
@@ -433,7 +466,8 @@ class Top:
 
 HUNT2_WORKFLOWS = [
     AsyncDone, RetryDelays, NonRetryable, Patched, Mover, Landed, Delayed, Guarded, Kid,
-    CancelMixed, CancelAbandon, OutOfTime, LocalDelay, Longish, Chain, Middle, Top,
+    CancelMixed, CancelAbandon, OutOfTime, LocalDelay, SilentAsync, CanCarries, Longish,
+    Chain, Middle, Top,
 ]  # fmt: skip
 HUNT2_ACTIVITIES: list[Callable[..., Any]] = [
     h2_async,
