@@ -24,7 +24,12 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import activity, workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey, TypedSearchAttributes
+from temporalio.common import (
+    RetryPolicy,
+    SearchAttributeKey,
+    SearchAttributePair,
+    TypedSearchAttributes,
+)
 from temporalio.exceptions import ApplicationError
 from temporalio.workflow import ActivityCancellationType, ChildWorkflowCancellationType
 
@@ -330,7 +335,7 @@ class CanCarries:
         if first:
             workflow.continue_as_new(
                 args=[False], memo={"carried": "yes", "round": 2},
-                search_attributes=TypedSearchAttributes([KW.value_set("carried")]),
+                search_attributes=TypedSearchAttributes([SearchAttributePair(KW, "carried")]),
             )  # fmt: skip
         return "second run"
 
