@@ -58,8 +58,9 @@ def limits_of(real: Sequence[HistoryEvent]) -> Limits:
     the least count (the Started event's id: the next event id when the task started)
     or size at which `real` shows the server suggesting for that reason. The server
     suggests once the count or size reaches its level (`getHistorySizeInfo` in
-    service/history/workflow/workflow_task_state_machine.go), so a level any lower
-    would have suggested at an earlier task."""
+    service/history/workflow/workflow_task_state_machine.go), so the level is at most
+    that value; every level above the last task started without the suggestion and up
+    to that value writes the same history, and this takes the highest."""
     count, size = DEFAULT_LIMITS.history_count_suggest_continue_as_new, None
     for event in real:
         a = event.attributes
