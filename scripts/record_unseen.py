@@ -9,7 +9,9 @@ HTTP API's answer, shorthand payloads) and `NAME.httpraw.json` (the same with
 `?noPayloadShorthand=true`). The TypeScript histories (`ts-*`) were recorded by
 `scripts/unseen_ts/` (see its README), the `old*-sdk` ones by `scripts/unseen_old_sdk.py`
 with temporalio 1.7.0 and 1.1.0; the scenarios `ts` and `old` save them. The `hunt`
-scenario (unseen_hunt_scenario.py) needs the server flags unseen_workflows_hunt.py names.
+scenario (unseen_hunt_scenario.py) needs the server flags unseen_workflows_hunt.py names;
+`hunt2` (unseen_hunt2_scenario.py) those of unseen_workflows_hunt2.py; `ts-hunt2`
+saves what scripts/unseen_ts/hunt2.js ran.
 Start the dev server first, with its HTTP API:
 
     temporal server start-dev --ip 127.0.0.1 --headless --port 17233 --http-port 17234
@@ -44,6 +46,7 @@ from temporalio.client import (
 from temporalio.common import VersioningBehavior, WorkerDeploymentVersion, WorkflowIDConflictPolicy
 from temporalio.worker import Worker, WorkerDeploymentConfig
 from unseen_activities import ACTIVITIES
+from unseen_hunt2_scenario import hunt2, ts_hunt2
 from unseen_hunt_scenario import hunt
 from unseen_workflows import (
     CanNewQueueWorkflow,
@@ -520,6 +523,8 @@ SCENARIOS: dict[str, Callable[[Recorder], Awaitable[None]]] = {
     "ts": ts,
     "old": old,
     "hunt": hunt,
+    "hunt2": hunt2,
+    "ts-hunt2": ts_hunt2,
 }
 
 
@@ -531,7 +536,7 @@ async def main(args: argparse.Namespace) -> None:
         Worker(client, task_queue=QUEUE, workflows=WORKFLOWS, activities=ACTIVITIES),
         Worker(client, task_queue=QUEUE + "-next", workflows=WORKFLOWS, activities=ACTIVITIES),
     ):
-        for name in args.scenarios or [n for n in SCENARIOS if n not in ("ts", "old")]:
+        for name in args.scenarios or [n for n in SCENARIOS if n not in ("ts", "old", "ts-hunt2")]:
             await SCENARIOS[name](recorder)
 
 

@@ -465,7 +465,7 @@ class Driver(DriverBase):
         run = self.buffered_kinds(i + 1)
         if not run or self.state is None:
             return
-        ahead = service.handle(self.state, ending, now)  # pure: a look, not a step
+        ahead = service.handle(self.state, ending, now, self.limits)  # pure: a look, not a step
         if not any(e.event_type is E.WORKFLOW_TASK_SCHEDULED for e in ahead.events):
             return
         for k in run:

@@ -8,11 +8,16 @@ an activity's final attempt, so the attempts before it are replayed as having en
 way the last one did (its failure is on the final ActivityTaskStarted), a timeout is
 preceded by the heartbeat its failure recorded, and a cancel request issued while the
 activity ran starts it first.
+
+The server's suggest-continue-as-new levels are dynamic config, which a history does not
+record: `limits_of` reads the tightest levels the history's own WorkflowTaskStarted
+events show, and the driver's requests run under them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from adapters.conform.requests import (
@@ -23,9 +28,10 @@ from adapters.conform.requests import (
 )
 from core import requests as rq
 from core.commands import Command, RequestCancelActivityTaskCommandAttributes
-from core.enums import EventType, RetryState
-from core.events import HistoryEvent
+from core.enums import EventType, RetryState, SuggestContinueAsNewReason
+from core.events import HistoryEvent, WorkflowTaskStartedEventAttributes
 from core.opaque import Opaque
+from core.statemachine.history.limits import DEFAULT_LIMITS, Limits
 from core.statemachine.history.service import handle as service
 from core.statemachine.history.service.state import MutableState
 from core.statemachine.history.service.txn import Outcome
@@ -47,11 +53,37 @@ def attrs(event: HistoryEvent) -> Any:
     return event.attributes
 
 
+def limits_of(real: Sequence[HistoryEvent]) -> Limits:
+    """The server's default limits, with each suggest-continue-as-new level lowered to
+    the least count (the Started event's id: the next event id when the task started)
+    or size at which `real` shows the server suggesting for that reason. The server
+    suggests once the count or size reaches its level (`getHistorySizeInfo` in
+    service/history/workflow/workflow_task_state_machine.go), so the level is at most
+    that value; every level above the last task started without the suggestion and up
+    to that value writes the same history, and this takes the highest."""
+    count, size = DEFAULT_LIMITS.history_count_suggest_continue_as_new, None
+    for event in real:
+        a = event.attributes
+        if not isinstance(a, WorkflowTaskStartedEventAttributes):
+            continue
+        if SuggestContinueAsNewReason.TOO_MANY_HISTORY_EVENTS in a.suggest_continue_as_new_reasons:
+            count = min(count, event.event_id)
+        if SuggestContinueAsNewReason.HISTORY_SIZE_TOO_LARGE in a.suggest_continue_as_new_reasons:
+            size = a.history_size_bytes if size is None else min(size, a.history_size_bytes)
+    default_size = DEFAULT_LIMITS.history_size_suggest_continue_as_new
+    return replace(
+        DEFAULT_LIMITS,
+        history_count_suggest_continue_as_new=count,
+        history_size_suggest_continue_as_new=min(default_size, size or default_size),
+    )
+
+
 class DriverBase:
     """The run the driver builds from `real`, and the requests that build it."""
 
     def __init__(self, real: Sequence[HistoryEvent]) -> None:
         self.real = real
+        self.limits = limits_of(real)
         self.state: MutableState | None = None
         self.written: list[HistoryEvent] = []
         self.timers: list[rq.TimerTask] = []
@@ -67,7 +99,7 @@ class DriverBase:
 
     def send(self, request: rq.Request, now: int) -> rq.Reply:
         assert self.state is not None
-        reply = self.apply(service.handle(self.state, request, now))
+        reply = self.apply(service.handle(self.state, request, now, self.limits))
         if isinstance(reply, rq.Error):
             raise CannotReproduce(f"{type(request).__name__} rejected: {reply.message}")
         return reply

@@ -117,3 +117,31 @@ def test_a_versioned_workers_completions_carry_its_deployment() -> None:
         for field in ("deploymentVersion", "workerDeploymentName", "versioningBehavior"):
             assert m[field] == r[field], field
         assert r["versioningBehavior"] == "VERSIONING_BEHAVIOR_PINNED"
+
+
+def test_the_deriver_reads_the_suggest_continue_as_new_level_from_the_history() -> None:
+    """suggest-can.run1 was recorded with limit.historyCount.suggestContinueAsNew lowered
+    (dynamic config, not in the history): the deriver takes the level from the first
+    task the server suggested at, and keeps the default when nothing was suggested."""
+    from dataclasses import replace
+
+    from adapters.conform.derive_base import limits_of
+    from core.events import WorkflowTaskStartedEventAttributes
+    from core.statemachine.history.limits import DEFAULT_LIMITS
+
+    events = _events("suggest-can.run1.json")
+    suggested = [
+        e.event_id
+        for e in events
+        if isinstance(e.attributes, WorkflowTaskStartedEventAttributes)
+        and e.attributes.suggest_continue_as_new
+    ]
+    assert suggested and suggested[0] < DEFAULT_LIMITS.history_count_suggest_continue_as_new
+    assert limits_of(events).history_count_suggest_continue_as_new == suggested[0]
+    plain = [
+        replace(e, attributes=replace(e.attributes, suggest_continue_as_new=False,
+                                      suggest_continue_as_new_reasons=()))
+        if isinstance(e.attributes, WorkflowTaskStartedEventAttributes) else e
+        for e in events
+    ]  # fmt: skip
+    assert limits_of(plain) == DEFAULT_LIMITS
