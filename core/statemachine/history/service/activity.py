@@ -334,29 +334,19 @@ def handle(state: MutableState, request: ActivityRequest, now: int) -> Outcome:
         text = "workflow is closed" if isinstance(request, RecordActivityTaskStarted) else ""
         return unchanged(state, Error(ErrorKind.WORKFLOW_COMPLETED, text or _RUN_CLOSED))
     txn = Txn(state, now)
-    if not isinstance(request, ActivityTimeoutTask):
-        _, reply = decide(txn, request)
-        return unchanged(state, reply) if txn.untouched else finish(txn, reply)
-    # the task times out every expired activity timer, in the server's order
+    # a timer task times out every expired activity timer, in the server's order
     # (activity_sweep.py); the one it names keeps its own rows (stale, recheck)
-    named = (request.scheduled_event_id, request.timeout_type)
-    others = [
-        t for t in activity_sweep.expired(state, now)
-        if (t.scheduled_event_id, t.timeout_type) != named
-    ]  # fmt: skip
-    if not others:
+    others = _other_expired(state, request, now)
+    if not others or not isinstance(request, ActivityTimeoutTask):
         _, reply = decide(txn, request)
         return unchanged(state, reply) if txn.untouched else finish(txn, reply)
-    key = activity_sweep.sort_key(request)
     closed = False
     txn.hold_workflow_task = True  # one workflow task after all the closes
-    for task in [t for t in others if activity_sweep.sort_key(t) < key]:
-        if activity_sweep.still_current(txn.state, task):
-            closed = decide(txn, task)[0].target is _S.CLOSED or closed
-    row, reply = decide(txn, request)
-    closed = closed or (row.target is _S.CLOSED and row.source is not _S.CLOSED)
-    for task in [t for t in others if activity_sweep.sort_key(t) >= key]:
-        if activity_sweep.still_current(txn.state, task):
+    for task in sorted([*others, request], key=activity_sweep.sort_key):
+        if task is request:
+            row, reply = decide(txn, request)
+            closed = closed or (row.target is _S.CLOSED and row.source is not _S.CLOSED)
+        elif activity_sweep.still_current(txn.state, task):
             closed = decide(txn, task)[0].target is _S.CLOSED or closed
     txn.hold_workflow_task = False
     if closed:
@@ -366,6 +356,20 @@ def handle(state: MutableState, request: ActivityRequest, now: int) -> Outcome:
     # the task did time something out, if not the timer it names (an earlier one in
     # the sweep closed that activity): the server reports no error then
     return finish(txn, Ok() if isinstance(reply, Error) else reply)
+
+
+def _other_expired(
+    state: MutableState, request: ActivityRequest, now: int
+) -> list[ActivityTimeoutTask]:
+    """The expired activity timers besides the one a timer task names (none for any
+    other request)."""
+    if not isinstance(request, ActivityTimeoutTask):
+        return []
+    named = (request.scheduled_event_id, request.timeout_type)
+    return [
+        t for t in activity_sweep.expired(state, now)
+        if (t.scheduled_event_id, t.timeout_type) != named
+    ]  # fmt: skip
 
 
 def schedule(txn: Txn, info: ActivityInfo) -> None:

@@ -17,36 +17,25 @@ Pure: computes the timers from the activity records, as the server does.
 
 from __future__ import annotations
 
-from core.enums import TimeoutType
 from core.requests import ActivityTimeoutTask
+from core.statemachine.history.service.activity_tasks import (
+    dispatch_tasks,
+    resumed_attempt_tasks,
+    schedule_to_close_tasks,
+)
 from core.statemachine.history.service.state import ActivityInfo, MutableState
 
 
 def _timers(info: ActivityInfo) -> list[ActivityTimeoutTask]:
-    """The activity's timers and when each falls due (a started attempt has
-    start-to-close and heartbeat timers, one not started its schedule-to-start timer,
-    and schedule-to-close spans all attempts)."""
-    due: list[tuple[TimeoutType, int]] = []
-    if info.schedule_to_close_timeout:
-        due.append(
-            (
-                TimeoutType.SCHEDULE_TO_CLOSE,
-                info.first_scheduled_time + info.schedule_to_close_timeout,
-            )
-        )
-    if not info.started and not info.backoff and info.schedule_to_start_timeout:
-        due.append(
-            (TimeoutType.SCHEDULE_TO_START, info.scheduled_time + info.schedule_to_start_timeout)
-        )
-    if info.started and info.start_to_close_timeout:
-        due.append((TimeoutType.START_TO_CLOSE, info.started_time + info.start_to_close_timeout))
-    if info.started and info.heartbeat_timeout:
-        last = max(info.started_time, info.last_heartbeat_time)
-        due.append((TimeoutType.HEARTBEAT, last + info.heartbeat_timeout))
-    return [
-        ActivityTimeoutTask(info.scheduled_event_id, kind, info.attempt, info.stamp, at)
-        for kind, at in due
-    ]
+    """The activity's timers as they were armed (activity_tasks.py): schedule-to-close
+    across all attempts, a started attempt's start-to-close and heartbeat timers, and
+    the schedule-to-start timer of an attempt waiting for a worker."""
+    tasks = [*schedule_to_close_tasks(info)]
+    if info.started:
+        tasks += resumed_attempt_tasks(info)
+    elif not info.backoff:
+        tasks += dispatch_tasks(info)
+    return [task for task in tasks if isinstance(task, ActivityTimeoutTask)]
 
 
 def sort_key(task: ActivityTimeoutTask) -> tuple[int, int, int]:
