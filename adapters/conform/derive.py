@@ -151,7 +151,7 @@ class Driver(DriverBase):
             if self.state.backoff_pending:  # the first task's backoff is over only now (a
                 # run closed during its backoff never schedules it)
                 self.fire(rq.WorkflowBackoffTask, now)
-            self.send_updates(event, now)
+            self.send_updates(i, now)
         elif t is E.WORKFLOW_TASK_STARTED:
             self.start_workflow_task(i, now)
         elif t is E.WORKFLOW_TASK_COMPLETED:
@@ -325,9 +325,10 @@ class Driver(DriverBase):
         if request.request_eager_execution:  # the start wrote the task's Started too
             self.issued.add(event.event_id + 2)
 
-    def send_updates(self, scheduled: HistoryEvent, now: int) -> None:
+    def send_updates(self, i: int, now: int) -> None:
         """Updates accepted by this task were admitted before it was scheduled; with no
         task pending, the model creates it (speculatively) for them."""
+        scheduled = self.real[i]
         for event in self.real:
             a = attrs(event)
             if (
@@ -336,16 +337,16 @@ class Driver(DriverBase):
             ):
                 request = rq.UpdateWorkflowExecution(a.protocol_instance_id, a.accepted_request)
                 self.send(request, now)
-        if self.state is not None and self.state.wft is None and self.unwritten(scheduled):
+        if self.state is not None and self.state.wft is None and self.unwritten(i):
             # a history read while a speculative task runs ends with its Scheduled and
             # Started events, which the server has not written (no task id): the update
             # behind the task shows nowhere yet, so a stand-in is admitted
             self.send(rq.UpdateWorkflowExecution(_UNSEEN_UPDATE), now)
 
-    def unwritten(self, event: HistoryEvent) -> bool:
-        """An event a read appended without writing it: no task id, after ones with."""
-        k = self.real.index(event)
-        return event.task_id == 0 and k > 0 and self.real[k - 1].task_id != 0
+    def unwritten(self, k: int) -> bool:
+        """Is event `k` one a read appended without writing it: no task id, after ones
+        with?"""
+        return self.real[k].task_id == 0 and k > 0 and self.real[k - 1].task_id != 0
 
     def start_workflow_task(self, i: int, now: int) -> None:
         assert self.state is not None
@@ -450,7 +451,7 @@ class Driver(DriverBase):
                     not buffered
                     and j < len(self.real)
                     and self.real[j].event_type is E.WORKFLOW_TASK_SCHEDULED
-                    and not self.unwritten(self.real[j])
+                    and not self.unwritten(j)
                 ),
             ),
             now,
