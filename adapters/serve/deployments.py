@@ -24,6 +24,7 @@ import itertools
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from temporalio.api.enums.v1.deployment_pb2 import WORKER_VERSIONING_MODE_VERSIONED
@@ -416,36 +417,22 @@ class Deployments:
 
     # -- routing ------------------------------------------------------------------------
     def install(self, runtime: Any) -> None:
-        """Route the tasks history pushes to matching: each matching host's `add_task`
-        is wrapped (the hosts are the simulator's; serve adds the routing in front). A
-        version's queue is named apart from its task queue, so it may live on another
+        """Route the tasks history pushes to matching, through each matching host's
+        `divert` hook (the hosts are the simulator's; serve adds the routing in front).
+        A version's queue is named apart from its task queue, so it may live on another
         host: the routed task goes to the host that owns the queue it is routed to,
-        where that version's pollers poll. Each history host's `request` is wrapped
-        too: a workflow task's start carries what matching knows of its run's target
-        version (`started`)."""
-        hosts = runtime.cluster.matching
-        adds = {name: host.add_task for name, host in hosts.items()}
-        for host in hosts.values():
-            host.add_task = self._routed(runtime, host, adds)
+        where that version's pollers poll. Through each history host's `amend` hook, a
+        workflow task's start carries what matching knows of its run's target version
+        (`started`)."""
+        for host in runtime.cluster.matching.values():
+            host.divert = partial(self._divert, runtime)
         for history in runtime.cluster.history.values():
-            history.request = self._starting(runtime, history.request)
+            history.amend = partial(self._amend, runtime)
 
-    def _starting(self, runtime: Any, request: Callable[..., None]) -> Callable[..., None]:
-        def wrapped(
-            src: str,
-            reply: Callable[..., None],
-            token: object,
-            shard_id: int,
-            namespace: str,
-            workflow_id: str,
-            run_id: str,
-            req: Any,
-        ) -> None:
-            if isinstance(req, rq.RecordWorkflowTaskStarted):
-                req = self.started(runtime, namespace, workflow_id, run_id, req)
-            request(src, reply, token, shard_id, namespace, workflow_id, run_id, req)
-
-        return wrapped
+    def _amend(self, runtime: Any, namespace: str, workflow_id: str, run_id: str, req: Any) -> Any:
+        if isinstance(req, rq.RecordWorkflowTaskStarted):
+            return self.started(runtime, namespace, workflow_id, run_id, req)
+        return req
 
     def started(
         self,
@@ -476,24 +463,27 @@ class Deployments:
             versioning_revision=transition_revision(run, routing, deployment.revision, workflow_id),
         )
 
-    def _routed(
-        self, runtime: Any, host: Any, adds: dict[str, Callable[..., None]]
-    ) -> Callable[..., None]:
-        def add(
-            src: str,
-            ack: Callable[..., None],
-            queue: m.TaskQueue,
-            task: m.MatchingTask,
-            key: object,
-        ) -> None:
-            routed = self.route(runtime, queue, task)
-            if routed is None:  # StickyWorkerUnavailable: history pushes to the normal queue
-                host.net.send(host.name, src, ack, key, m.StickyWorkerUnavailable(queue))
-                return
-            owner = runtime.cluster.router.matching_for(routed.name)
-            adds[owner](src, ack, routed, task, key)
-
-        return add
+    def _divert(
+        self,
+        runtime: Any,
+        host: Any,
+        src: str,
+        ack: Callable[..., None],
+        queue: m.TaskQueue,
+        task: m.MatchingTask,
+        key: object,
+    ) -> bool:
+        """Take a pushed task to the queue it is routed to, on the host owning that
+        queue (True), or leave it to `host` (False)."""
+        routed = self.route(runtime, queue, task)
+        if routed is None:  # StickyWorkerUnavailable: history pushes to the normal queue
+            host.net.send(host.name, src, ack, key, m.StickyWorkerUnavailable(queue))
+            return True
+        owner = runtime.cluster.router.matching_for(routed.name)
+        if routed == queue and owner == host.name:
+            return False
+        runtime.cluster.matching[owner].add_task(src, ack, routed, task, key)
+        return True
 
     def run_of(self, runtime: Any, namespace: str, workflow_id: str, run_id: str) -> RunVersioning:
         """A run's effective versioning, from its history."""

@@ -102,6 +102,9 @@ class HistoryHost(Base):
         self.stamp_task_ids = False
         self.retention: Retention | None = None  # the cluster's, when it has a retention
         self.task_keys: TaskKeys | None = None  # serve's timer latency (sim/nodes/task_keys.py)
+        # serve's Worker Deployments: a request as matching's routing amends it (a task's
+        # start carries the run's target version: adapters/serve/deployments.py)
+        self.amend: Callable[[str, str, str, Request], Request] | None = None
 
     # -- membership -------------------------------------------------------------------
     def crash(self) -> None:
@@ -158,6 +161,8 @@ class HistoryHost(Base):
         req: Request,
     ) -> None:
         """An RPC from frontend or matching; the answer goes straight back to `src`."""
+        if self.amend is not None:
+            req = self.amend(namespace, workflow_id, run_id, req)
         answer = self.serve(shard_id, namespace, workflow_id, run_id, req)
         self.net.send(self.name, src, reply, token, answer)
 

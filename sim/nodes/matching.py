@@ -38,6 +38,12 @@ Key = tuple[m.TaskQueue, int]  # a task's queue and its key in that queue's stat
 _STARTED = (StartedWorkflowTask, StartedActivityTask)  # built once, for isinstance
 
 
+# (host, src, ack, queue, task, key) -> whether the task was taken care of
+Divert = Callable[
+    ["MatchingHost", str, Callable[..., None], m.TaskQueue, m.MatchingTask, object], bool
+]
+
+
 class MatchingHost(Base):
     def __init__(
         self,
@@ -62,6 +68,9 @@ class MatchingHost(Base):
         self.attempts: dict[Key, int] = {}  # task -> its latest dispatch attempt
         # poller id -> (identity, worker version) for pollers that gave them (live only)
         self.poller_info: dict[str, tuple[str, Opaque | None]] = {}
+        # serve's Worker Deployments: takes a pushed task to its version's queue or
+        # refuses it (True), or leaves it to this host (adapters/serve/deployments.py)
+        self.divert: Divert | None = None
 
     def states(self) -> list[m.MatchingState]:
         """Every queue's engine state, in a fixed order."""
@@ -91,6 +100,8 @@ class MatchingHost(Base):
         task: m.MatchingTask,
         key: object,
     ) -> None:
+        if self.divert is not None and self.divert(self, src, ack, queue, task, key):
+            return
         state = self.queues.get(queue) or m.MatchingState()
         self.queues[queue], out = m.add_task(state, queue, task, self.kernel.now)
         # The answer is the ack, or StickyWorkerUnavailable (history pushes elsewhere).
