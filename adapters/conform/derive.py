@@ -51,7 +51,6 @@ from core.commands import (
 from core.enums import (
     CommandType,
     EventType,
-    RetryState,
     TaskQueueKind,
     WorkflowTaskFailedCause,
 )
@@ -60,6 +59,7 @@ from core.events import HistoryEvent
 from core.statemachine.history.service import handle as service
 from core.statemachine.history.service import reset_points, workflow_task
 from core.statemachine.history.service.outbound import HISTORY_SERVICE
+from core.statemachine.history.service.reapply import child_report
 from core.statemachine.history.service.reset import (
     ResetOutcome,
     reset,
@@ -190,20 +190,11 @@ class Driver(DriverBase):
             self.send(rq.TerminateWorkflowExecution(a.reason, a.identity, a.details), now)
         elif t is E.WORKFLOW_EXECUTION_TIMED_OUT:
             self.fire(rq.WorkflowRunTimeoutTask, now)
-        elif t is E.CHILD_WORKFLOW_EXECUTION_STARTED:
-            run_id = a.workflow_execution.run_id if a.workflow_execution else ""
-            self.send(rq.RecordChildExecutionStarted(a.initiated_event_id, run_id), now)
-        elif t in _CHILD_OUTCOMES:
-            outcome = _CHILD_OUTCOMES[t]
-            payload = getattr(a, "result", None) or getattr(a, "failure", None)
-            run_id = a.workflow_execution.run_id if a.workflow_execution else ""
-            retry_state = getattr(a, "retry_state", RetryState.RETRY_POLICY_NOT_SET)
-            report = rq.RecordChildExecutionCompleted(
-                a.initiated_event_id, outcome, payload, run_id, retry_state
-            )
+        elif t in _CHILD_EVENTS:
+            report = child_report(event)  # the reset's own reading of a child event
+            if report is None:
+                raise CannotReproduce(f"{t.name} names no child")
             self.send(report, now)
-        elif t is E.START_CHILD_WORKFLOW_EXECUTION_FAILED:
-            self.send(rq.RecordStartChildExecutionFailed(a.initiated_event_id, a.cause), now)
         elif t in _EXTERNAL_RESULTS:
             cancel, delivered = _EXTERNAL_RESULTS[t]
             cause = int(getattr(a, "cause", 1))
@@ -547,12 +538,19 @@ _WRITTEN_BY_THE_MODEL = (
         E.ACTIVITY_TASK_CANCELED,
     }
 )
-_CHILD_OUTCOMES = {
-    E.CHILD_WORKFLOW_EXECUTION_COMPLETED: rq.ChildOutcome.COMPLETED,
-    E.CHILD_WORKFLOW_EXECUTION_FAILED: rq.ChildOutcome.FAILED,
-    E.CHILD_WORKFLOW_EXECUTION_CANCELED: rq.ChildOutcome.CANCELED,
-    E.CHILD_WORKFLOW_EXECUTION_TIMED_OUT: rq.ChildOutcome.TIMED_OUT,
-    E.CHILD_WORKFLOW_EXECUTION_TERMINATED: rq.ChildOutcome.TERMINATED,
+_CHILD_OUTCOMES = frozenset(
+    {
+        E.CHILD_WORKFLOW_EXECUTION_COMPLETED,
+        E.CHILD_WORKFLOW_EXECUTION_FAILED,
+        E.CHILD_WORKFLOW_EXECUTION_CANCELED,
+        E.CHILD_WORKFLOW_EXECUTION_TIMED_OUT,
+        E.CHILD_WORKFLOW_EXECUTION_TERMINATED,
+    }
+)
+# A child's events in its parent's history, each a report from the child's side.
+_CHILD_EVENTS = _CHILD_OUTCOMES | {
+    E.CHILD_WORKFLOW_EXECUTION_STARTED,
+    E.START_CHILD_WORKFLOW_EXECUTION_FAILED,
 }
 _EXTERNAL_RESULTS = {
     E.EXTERNAL_WORKFLOW_EXECUTION_SIGNALED: (False, True),
@@ -565,7 +563,7 @@ _EXTERNAL_RESULTS = {
 # bufferEvent in service/history/historybuilder/event_store.go).
 _BUFFERED_KINDS = (
     ACTIVITY_CLOSES
-    | _CHILD_OUTCOMES.keys()
+    | _CHILD_OUTCOMES
     | _EXTERNAL_RESULTS.keys()
     | {
         E.ACTIVITY_TASK_STARTED,

@@ -129,32 +129,46 @@ def _payload(a: object) -> Opaque | None:
     return None
 
 
+ChildReport = (
+    RecordStartChildExecutionFailed | RecordChildExecutionStarted | RecordChildExecutionCompleted
+)
+
+
+def child_report(event: HistoryEvent) -> ChildReport | None:
+    """The report from the child's side that a child event in a parent's history stands
+    for: its start failure, its start, or its close with the close event's result,
+    failure or details, run id and (for a failure or a timeout) retry state; None for
+    any other event. A reset replays it into the new run (below) and `tmodel conform`
+    sends it to the model when it meets the event in a recorded history."""
+    a = event.attributes
+    initiated = getattr(a, "initiated_event_id", 0)
+    if not isinstance(initiated, int):
+        return None
+    if isinstance(a, StartChildWorkflowExecutionFailedEventAttributes):
+        return RecordStartChildExecutionFailed(initiated, a.cause)
+    if isinstance(a, ChildWorkflowExecutionStartedEventAttributes):
+        run_id = a.workflow_execution.run_id if a.workflow_execution is not None else ""
+        return RecordChildExecutionStarted(initiated, run_id)
+    outcome = _CHILD_OUTCOMES.get(event.event_type)
+    if outcome is None:
+        return None
+    closer = getattr(a, "workflow_execution", None)
+    run_id = str(closer.run_id) if closer is not None else ""
+    retry_state = (
+        a.retry_state
+        if isinstance(a, (ChildWorkflowExecutionFailedEventAttributes, _TIMED_OUT))
+        else RetryState.RETRY_POLICY_NOT_SET
+    )
+    return RecordChildExecutionCompleted(initiated, outcome, _payload(a), run_id, retry_state)
+
+
 def _child_event(txn: Txn, event: HistoryEvent) -> None:
     """Replay a child's later event into the new run (`reapplyChildEvents`) through the
     child's table (service/child.py): a start failure or a start is written for a child
     not started yet, a close for a started one, and any other changes nothing."""
-    a = event.attributes
-    initiated = getattr(a, "initiated_event_id", 0)
-    if not isinstance(initiated, int):
-        return
-    if isinstance(a, StartChildWorkflowExecutionFailedEventAttributes):
-        child.reapply(txn, RecordStartChildExecutionFailed(initiated, a.cause))
-    elif isinstance(a, ChildWorkflowExecutionStartedEventAttributes):
-        run_id = a.workflow_execution.run_id if a.workflow_execution is not None else ""
-        child.reapply(txn, RecordChildExecutionStarted(initiated, run_id))
-    else:
-        outcome = _CHILD_OUTCOMES[event.event_type]
-        closer = getattr(a, "workflow_execution", None)
-        run_id = str(closer.run_id) if closer is not None else ""
-        retry_state = (
-            a.retry_state
-            if isinstance(a, (ChildWorkflowExecutionFailedEventAttributes, _TIMED_OUT))
-            else RetryState.RETRY_POLICY_NOT_SET
-        )
-        completed = RecordChildExecutionCompleted(
-            initiated, outcome, _payload(a), run_id, retry_state
-        )
-        child.reapply(txn, completed)
+    report = child_report(event)
+    if report is not None:
+        child.reapply(txn, report)
 
 
 # What a reset reapplies, by event type, and what switches it.
