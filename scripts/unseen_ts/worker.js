@@ -1,5 +1,6 @@
-// Runs the TypeScript workflows of workflows.js and workflows2.js against a dev server on
-// 127.0.0.1:17233; then `python scripts/record_unseen.py ts` saves their histories.
+// Runs the TypeScript workflows of workflows.js and workflows2.js against a server at
+// HH_ADDRESS (default: a dev server on 127.0.0.1:17233); then `python
+// scripts/record_unseen.py ts` saves their histories.
 const { Worker, NativeConnection, Runtime, DefaultLogger } = require('@temporalio/worker');
 const { Client, Connection, WithStartWorkflowOperation } = require('@temporalio/client');
 const { Context } = require('@temporalio/activity');
@@ -29,8 +30,9 @@ const pause = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function main() {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
-  const connection = await NativeConnection.connect({ address: '127.0.0.1:17233' });
-  const client = new Client({ connection: await Connection.connect({ address: '127.0.0.1:17233' }) });
+  const address = process.env.HH_ADDRESS || '127.0.0.1:17233';
+  const connection = await NativeConnection.connect({ address });
+  const client = new Client({ connection: await Connection.connect({ address }) });
   const one = await Worker.create({ connection, taskQueue: 'hh-ts', workflowsPath: require.resolve('./workflows'), activities });
   await one.runUntil(async () => {
     const h = await client.workflow.start('tsMixed', { args: [0], taskQueue: 'hh-ts', workflowId: 'hh-ts-mixed' });
