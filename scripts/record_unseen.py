@@ -145,6 +145,8 @@ class Recorder:
             f"/api/v1/namespaces/default/workflows/{workflow_id}/history?execution.runId={run_id}"
         )
         for suffix, extra in (("http", ""), ("httpraw", "&noPayloadShorthand=true")):
+            if not self.http:  # `--http ''`: a server without the HTTP API (tmodel serve)
+                break
             answer = self._http(query + extra)
             (self.out / f"{name}.{suffix}.json").write_text(json.dumps(answer, indent=2))
         print(f"  {name}: {len(history.events)} events", flush=True)
@@ -543,7 +545,9 @@ async def main(args: argparse.Namespace) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--address", default="127.0.0.1:17233")
-    parser.add_argument("--http", default="127.0.0.1:17234")
+    parser.add_argument(
+        "--http", default="127.0.0.1:17234", help="the HTTP API's address ('': do not read it)"
+    )
     parser.add_argument("--out", type=Path, default=Path("unseen-out"))
     parser.add_argument("scenarios", nargs="*", choices=[[], *SCENARIOS], metavar="SCENARIO")
     asyncio.run(main(parser.parse_args()))

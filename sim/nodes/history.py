@@ -421,10 +421,13 @@ class HistoryHost(Base):
             req, rq.RecordWorkflowTaskStarted
         ):
             state = record.state
+            # An update admitted by an UpdateAdmitted event (a reset's reapplication)
+            # reaches the worker through that event, not as a message (`Update.Send` in
+            # service/history/workflow/update/update.go sends no request for it).
             updates = tuple(
                 rq.UpdateWorkflowExecution(u.update_id, u.request)
                 for u in state.updates
-                if not u.accepted_event_id
+                if not u.accepted_event_id and not u.admitted_event_id
             )
             # A transient task's Scheduled/Started are not written yet; the worker is
             # shown them all the same (workflow_task.transient_events).
