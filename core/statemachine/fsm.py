@@ -21,7 +21,9 @@ handlers only carry it out (service-side entities, e.g. service/activity.py).
 
 A driving row also says what its handler writes: `writes`, the entity's events it
 appends (in order), and `retracts`, buffered events of the entity it deletes so the run
-never writes them. The caller checks both after the handler ran (`check_effect`), as it
+never writes them; `overtakes` names the entity's buffered events its writes go in front
+of (written now, while they are flushed after the batch). The caller checks `writes` and
+`retracts` after the handler ran (`check_effect`), as it
 checks the target (`check_target`), so the declaration cannot drift from the code; THM-3.1
 reads the declarations to build the event language a service table can write. A handler
 that does not do what its row says raises `RowBroken` (rule ``INV-TABLE-ROW``).
@@ -47,7 +49,8 @@ I = TypeVar("I", bound=Enum)  # noqa: E741 - the conventional name for an input 
 class Row(Generic[S, I]):
     """One transition: in `source`, on `input` (and when `guard` holds, if it names
     one), go to `target`, emit `outputs` and run the handler named `handler`, which
-    writes the events `writes` and deletes the buffered events `retracts`."""
+    writes the events `writes` and deletes the buffered events `retracts`; its writes
+    precede the entity's buffered events of the types in `overtakes`."""
 
     source: S
     input: I
@@ -57,6 +60,7 @@ class Row(Generic[S, I]):
     handler: str = ""
     writes: tuple[EventType, ...] = ()
     retracts: tuple[EventType, ...] = ()
+    overtakes: tuple[EventType, ...] = ()
 
     def label(self) -> str:
         """``INPUT [guard] / handler``: how diagrams and counterexamples name the row."""

@@ -136,7 +136,12 @@ def core_services(pairs: Sequence[Pair]) -> tuple[ServiceTable, ...]:
     validator/replay pair of its entity kind (from `pairs`, by kind)."""
     by_kind = {pair.kind: pair for pair in pairs}
     return (
-        ServiceTable(by_kind["activity"], service_activity.TABLE),
+        ServiceTable(
+            by_kind["activity"],
+            service_activity.TABLE,
+            # the workflow's RequestCancelActivityTask, which replay emits as "emit_cancel"
+            {service_activity.ActivityInput.REQUEST_CANCEL: "emit_cancel"},
+        ),
         ServiceTable(by_kind["timer"], service_timer.TABLE),
     )
 

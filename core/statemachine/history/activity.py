@@ -23,8 +23,12 @@ that is not running writes CancelRequested and Canceled in the same batch
 (`handleCommandRequestCancelActivity`). Servers that wrote Started at dispatch (no
 retry policy) can show Started before a CancelRequested, hence that row.
 ActivityTaskCanceled is legal only after a cancel request, and names it in
-latest_cancel_requested_event_id. An activity id is unique among open activities
-(SCHEDULE_ACTIVITY_DUPLICATE_ID).
+latest_cancel_requested_event_id. A second cancel request is legal only for an activity
+that had already closed when it was made (its close buffered while a workflow task ran,
+or written by the same batch's first request): the server writes the request and nothing
+more (AddActivityTaskCancelRequestedEvent's HasActivityFinishEvent), so the close must
+follow in the flush that ends the batch, as an id reuse's must (`settle_reuses`).
+An activity id is unique among open activities (SCHEDULE_ACTIVITY_DUPLICATE_ID).
 """
 
 from __future__ import annotations
@@ -107,6 +111,9 @@ TABLE = make_table(
 )
 
 
+_CANCEL_ASKED = frozenset({_S.CANCEL_REQUESTED, _S.STARTED_CANCEL_REQUESTED})
+
+
 def _open(fold: Fold) -> dict[int, Entity[ActivityState]]:
     return fold.activities
 
@@ -138,6 +145,14 @@ def _closer(
 def on_cancel_requested(fold: Fold, event: HistoryEvent) -> None:
     attrs = event.attributes
     if not isinstance(attrs, ActivityTaskCancelRequestedEventAttributes):
+        return
+    again = fold.activities.get(attrs.scheduled_event_id)
+    if again is not None and again.state in _CANCEL_ASKED and fold.command_window:
+        message = (
+            f"activity {attrs.scheduled_event_id}: ACTIVITY_TASK_CANCEL_REQUESTED is not "
+            f"allowed in state {again.state.name}"
+        )  # unless the activity closes in this batch's flush (settle_reuses)
+        fold.reuses[again.opened_by] = (RULE, event.event_id, message, fold.command_window)
         return
     entity = advance(
         fold,

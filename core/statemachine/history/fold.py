@@ -288,7 +288,8 @@ def release(names: dict[str, int], entity: Entity[S]) -> None:
 
 
 def settle_reuses(fold: Fold) -> None:
-    """Report ids reused while their old entity stayed open past the flush.
+    """Report ids reused, and activities asked again to cancel (activity.py), while
+    their old entity stayed open past the flush.
 
     One such reuse is no violation: the old entity is an activity no attempt had
     started, whose cancel the reusing batch itself requested, in a batch that closed the

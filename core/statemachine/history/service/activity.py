@@ -103,6 +103,15 @@ class PendingActivityState(Enum):
     CLOSED = "Closed"  # its result written and its record deleted (or never known)
 
 
+# The events that close an activity, in the order the validator's table names them.
+_CLOSE_EVENTS = (
+    E.ACTIVITY_TASK_COMPLETED,
+    E.ACTIVITY_TASK_FAILED,
+    E.ACTIVITY_TASK_TIMED_OUT,
+    E.ACTIVITY_TASK_CANCELED,
+)
+
+
 class ActivityInput(Enum):
     RECORD_STARTED = "RecordActivityTaskStarted"
     HEARTBEAT = "RecordActivityTaskHeartbeat"
@@ -181,6 +190,18 @@ def _rows() -> list[fsm.Row[PendingActivityState, ActivityInput]]:
             _S.CANCEL_REQUESTED,
             handler="reject_cancel_command",
         ),
+        # An activity that closed while the workflow task ran has its close event in
+        # the buffer: the cancel request is written and does nothing more
+        # (AddActivityTaskCancelRequestedEvent's HasActivityFinishEvent in
+        # service/history/workflow/mutable_state_impl.go, historybuilder/event_store.go).
+        R(
+            _S.CLOSED,
+            _I.REQUEST_CANCEL,
+            _S.CLOSED,
+            guard="close buffered",
+            handler="request_cancel_closed",
+            overtakes=(E.ACTIVITY_TASK_STARTED, *_CLOSE_EVENTS),
+        ),
         R(_S.CLOSED, _I.REQUEST_CANCEL, _S.CLOSED, handler="reject_cancel_command"),
     ]
     for s in (_S.STARTED, _S.CANCEL_REQUESTED):  # an attempt running on a worker
@@ -245,6 +266,7 @@ _HANDLER_WRITES = {
     "time_out": (E.ACTIVITY_TASK_TIMED_OUT,),
     "time_out_no_time_left": (E.ACTIVITY_TASK_TIMED_OUT,),
     "request_cancel": (E.ACTIVITY_TASK_CANCEL_REQUESTED,),
+    "request_cancel_closed": (E.ACTIVITY_TASK_CANCEL_REQUESTED,),
     "cancel_at_once": (E.ACTIVITY_TASK_CANCEL_REQUESTED, E.ACTIVITY_TASK_CANCELED),
 }
 
@@ -388,7 +410,7 @@ def request_cancel(
     row, reply = decide(txn, CancelRequest(scheduled_event_id, completed_id, identity))
     if isinstance(reply, Error):
         return None
-    return row.target is _S.CLOSED
+    return row.target is _S.CLOSED and row.source is not _S.CLOSED
 
 
 _RUN_CLOSED = "workflow execution is closed"
@@ -436,7 +458,18 @@ def _heartbeat_recent(call: Call) -> bool:
     return (info.last_heartbeat_time or info.started_time) + info.heartbeat_timeout > call.txn.now
 
 
+def _close_buffered(call: Call) -> bool:
+    """Whether the activity's close event is buffered or written by this transaction
+    (HasActivityFinishEvent looks in the buffer and in the batches not yet persisted)."""
+    key = scheduled_id(call.request)
+    return any(
+        e.event_type in _CLOSE_EVENTS and getattr(e.attributes, "scheduled_event_id", 0) == key
+        for e in (*call.txn.buffered, *call.txn.events)
+    )
+
+
 GUARDS: dict[str, Callable[[Call], bool]] = {
+    "close buffered": _close_buffered,
     "stale stamp": _stale_stamp,
     "stale timer": _stale_timer,
     "stale token": lambda call: _token_attempt(call.request) != call.record().attempt,

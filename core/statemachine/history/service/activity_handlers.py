@@ -378,6 +378,19 @@ def _request_cancel(call: Call) -> Reply:  # running on a worker: it learns by h
     return Ok()
 
 
+def _request_cancel_closed(call: Call) -> Reply:  # closed, its close event buffered
+    request = call.request
+    assert isinstance(request, CancelRequest)
+    call.txn.append(
+        E.ACTIVITY_TASK_CANCEL_REQUESTED,
+        ActivityTaskCancelRequestedEventAttributes(
+            scheduled_event_id=request.scheduled_event_id,
+            workflow_task_completed_event_id=request.workflow_task_completed_event_id,
+        ),
+    )
+    return Ok()
+
+
 # The details of an activity cancelled before any attempt ran
 # (activityCancellationMsgActivityNotStarted in
 # service/history/api/respondworkflowtaskcompleted/workflow_task_completed_handler.go).
@@ -444,6 +457,7 @@ HANDLERS: dict[str, Callable[[Call], Reply]] = {
     "time_out": _time_out,
     "time_out_no_time_left": _time_out_no_time_left,
     "request_cancel": _request_cancel,
+    "request_cancel_closed": _request_cancel_closed,
     "cancel_at_once": _cancel_at_once,
     "cancel": _cancel,
     "obsolete": lambda call: Error(ErrorKind.OBSOLETE, "activity was rescheduled"),
