@@ -2,8 +2,8 @@
 updateworkflowoptions/api.go): the requested options are merged into the run's by the
 update mask (`mergeWorkflowExecutionOptions`), and when the merge changes them the run
 writes WorkflowExecutionOptionsUpdated with the merged versioning override (or
-`unsetVersioningOverride`), the merged priority (an empty one when none) and the
-caller's identity, and schedules no workflow task (`MergeAndApply`); an update that
+`unsetVersioningOverride`), the caller's identity and the merged priority (none when
+the update cleared it), and schedules no workflow task (`MergeAndApply`); an update that
 changes nothing writes nothing. Either way the reply is the merged options.
 
 - `versioningOverride` replaces the override as a whole (so does the older pair
@@ -136,7 +136,9 @@ def update_options(
         fields["unsetVersioningOverride"] = True
     if req.identity:
         fields["identity"] = req.identity
-    fields["priority"] = shown["priority"]
+    if "priority" in merged:  # (MergeAndApply writes mergedOpts.GetPriority(): a cleared
+        # priority, nil, leaves the field out; a run started with an empty one keeps it)
+        fields["priority"] = merged["priority"]
     txn = Txn(state, now)
     options_updated(txn, fields)
     info = replace(
