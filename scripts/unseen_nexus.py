@@ -7,8 +7,10 @@ handler (`NxHandler`) runs in the same worker: a synchronous operation that answ
 fails in the ways a handler can, and a workflow-run operation backed by `NxTarget`,
 which completes, fails, sleeps or waits to be cancelled. Shapes: nexus-sync (answers and
 failures), nexus-sync-retry (a retryable handler error until the schedule-to-close
-timeout), nexus-async (completes, fails), nexus-cancel-* (each cancellation type),
-nexus-timeout (schedule-to-close), nexus-parallel, nexus-can (an operation pending when
+timeout), nexus-async (completes, fails), nexus-cancel-* (each cancellation type, and a
+cancel the handler refuses), nexus-timeout (schedule-to-close), nexus-timeout-start
+(schedule-to-start, start-to-close), nexus-parallel, nexus-attach (a second operation
+attaches to the first's handler run: USE_EXISTING), nexus-can (an operation pending when
 the caller continues as new), and the handler runs' own histories (`*.handler*`). Then
 options-*: a versioning override and a priority set, changed and unset with the raw
 UpdateWorkflowExecutionOptions call.
@@ -38,6 +40,7 @@ from temporalio.api.workflow.v1 import (
 from temporalio.api.workflowservice.v1 import UpdateWorkflowExecutionOptionsRequest
 from temporalio.common import VersioningBehavior as SdkBehavior
 from temporalio.common import WorkerDeploymentVersion as SdkVersion
+from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker, WorkerDeploymentConfig
 
@@ -50,8 +53,9 @@ ENDPOINT = "hh-nx-endpoint"
 
 @dataclass
 class RunInput:
-    mode: str  # ok | fail | sleep | wait
+    mode: str  # ok | fail | nap | sleep | wait
     workflow_id: str
+    use_existing: bool = False  # attach to the handler run if it is running
 
 
 @workflow.defn
@@ -62,8 +66,8 @@ class NxTarget:
     async def run(self, mode: str) -> str:
         if mode == "fail":
             raise ApplicationError("the handler run failed", non_retryable=True)
-        if mode == "sleep":
-            await workflow.sleep(8)
+        if mode in ("nap", "sleep"):
+            await workflow.sleep(3 if mode == "nap" else 8)
         if mode == "wait":
             await workflow.wait_condition(lambda: False)
         return f"handler run: {mode}"
@@ -111,7 +115,13 @@ class NxHandler:
     async def run(
         self, ctx: nexus.WorkflowRunOperationContext, given: RunInput
     ) -> nexus.WorkflowHandle[str]:
-        return await ctx.start_workflow(NxTarget.run, given.mode, id=given.workflow_id)
+        policy = WorkflowIDConflictPolicy.USE_EXISTING if given.use_existing else None
+        return await ctx.start_workflow(
+            NxTarget.run,
+            given.mode,
+            id=given.workflow_id,
+            id_conflict_policy=policy or WorkflowIDConflictPolicy.UNSPECIFIED,
+        )
 
     @nexusrpc.handler.operation_handler
     def stuck(self) -> nexusrpc.handler.OperationHandler[str, str]:
@@ -198,6 +208,11 @@ class NxCaller:
                 attempt(NxService.run, RunInput("ok", f"{wid}.handler1")),
                 attempt(NxService.run, RunInput("ok", f"{wid}.handler2")),
                 attempt(NxService.fail, "op-failed"),
+            )
+        elif shape == "attach":  # the second operation attaches to the first's run
+            await asyncio.gather(
+                attempt(NxService.run, RunInput("nap", f"{wid}.handler", True)),
+                attempt(NxService.run, RunInput("nap", f"{wid}.handler", True)),
             )
         elif shape == "can":
             await nx.start_operation(NxService.run, RunInput("sleep", f"{wid}.handler"))
@@ -289,7 +304,7 @@ def _endpoint(r: Recorder) -> None:
         )  # fmt: skip
 
 
-SHAPES = ["sync", "sync-retry", "async", "timeout", "timeout-start", "parallel", "can"]
+SHAPES = ["sync", "sync-retry", "async", "timeout", "timeout-start", "parallel", "attach", "can"]
 SHAPES += [f"cancel-{kind}" for kind in (*_CANCEL, "refused")]
 
 

@@ -57,7 +57,16 @@ def _types(path: Path) -> set[EventType]:
 def test_the_recordings_hold_every_nexus_event_and_options_updates() -> None:
     seen = set().union(*(_types(p) for p in RECORDED))
     assert NEXUS_EVENTS | {E.WORKFLOW_EXECUTION_OPTIONS_UPDATED} <= seen
-    assert len(RECORDED) >= 27
+    assert len(RECORDED) >= 29
+    # both writers of WorkflowExecutionOptionsUpdated: the options update, a start's attach
+    updated = [
+        derive_nexus.fields(e)
+        for p in RECORDED
+        for e in _events(p)
+        if e.event_type is E.WORKFLOW_EXECUTION_OPTIONS_UPDATED
+    ]
+    assert any("attachedRequestId" in f for f in updated)
+    assert any("attachedRequestId" not in f for f in updated)
 
 
 def test_every_nexus_and_options_history_is_reproduced(capsys: pytest.CaptureFixture[str]) -> None:
@@ -86,6 +95,7 @@ _DROPS: dict[str, Dropped] = {
         isinstance(r, rq.FireTimer) and isinstance(r.task, rq.NexusTimeoutTask)
     ),
     "WORKFLOW_EXECUTION_OPTIONS_UPDATED": lambda r: isinstance(r, UpdateWorkflowExecutionOptions),
+    "attach": lambda r: isinstance(r, rq.AttachToRun),
 }
 
 
@@ -97,7 +107,7 @@ def _outcome(request: rq.Request) -> str | None:
 def test_a_deriver_that_drops_one_kind_of_request_differs(
     event_type: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = _with(event_type)
+    path = UNSEEN / "nexus-attach.handler.json" if event_type == "attach" else _with(event_type)
     assert judge_events(str(path), _events(path)).reproduced
     send = Driver.send
 
