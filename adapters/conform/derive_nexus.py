@@ -61,6 +61,8 @@ ANSWERS: dict[EventType, str] = {
 # Every Nexus event a request or a timer (not a command) writes: the server buffers them
 # while a workflow task is in flight (bufferEvent in historybuilder/event_store.go).
 REPORTED = frozenset({*ANSWERS, E.NEXUS_OPERATION_TIMED_OUT})
+# ... and WorkflowExecutionOptionsUpdated too, which no command writes either.
+BUFFERED = REPORTED | {E.WORKFLOW_EXECUTION_OPTIONS_UPDATED}
 
 # The command's fields, as the Scheduled event records them (HandleScheduleCommand in
 # components/nexusoperations/workflow/commands.go copies them across after trimming the
@@ -193,7 +195,7 @@ def unbatched(real: Sequence[HistoryEvent], j: int, run: list[int]) -> list[int]
 
 
 # The events `step` handles.
-STEPPED = frozenset({*REPORTED, E.WORKFLOW_EXECUTION_OPTIONS_UPDATED})
+STEPPED = BUFFERED
 
 
 def step(driver: DriverBase, i: int, now: int) -> None:
