@@ -60,3 +60,17 @@ def test_an_update_that_leaves_the_priority_records_the_runs() -> None:
     assert "priority" not in _update(
         _run(None), {"versioningOverride": {"autoUpgrade": True}}, "versioningOverride"
     )
+
+
+def test_the_reply_is_the_merged_options_without_a_cleared_priority() -> None:
+    """`Invoke` answers with `mergedOpts`: the dev server's reply to an update clearing the
+    priority has none (an empty one only while the run's is empty)."""
+    run = _run({})
+    first = run.send(UpdateWorkflowExecutionOptions(Opaque.of({}), ("versioningOverride",)))
+    assert isinstance(first, OptionsUpdated) and first.options.value() == {"priority": {}}
+    run.send(
+        UpdateWorkflowExecutionOptions(Opaque.of({"priority": {"priorityKey": 2}}), ("priority",))
+    )
+    for _ in range(2):  # the clearing update, then one that changes nothing
+        reply = run.send(UpdateWorkflowExecutionOptions(Opaque.of({}), ("priority",)))
+        assert isinstance(reply, OptionsUpdated) and reply.options.value() == {}
