@@ -13,7 +13,9 @@ cancel the handler refuses), nexus-timeout (schedule-to-close), nexus-timeout-st
 attaches to the first's handler run: USE_EXISTING), nexus-can (an operation pending when
 the caller continues as new), and the handler runs' own histories (`*.handler*`). Then
 options-*: a versioning override and a priority set, changed and unset with the raw
-UpdateWorkflowExecutionOptions call.
+UpdateWorkflowExecutionOptions call. The shapes race in places: the fixture
+nexus-attach-buffered.handler is nexus-attach's handler run from a second recording, in
+which the attach arrived during the run's first workflow task.
 """
 
 from __future__ import annotations
