@@ -113,6 +113,7 @@ class Driver(DriverBase):
         self.issued: set[int] = set()  # real event ids whose request was sent early
         self.reset_outcome: ResetOutcome | None = None
         self.namespace_id = namespace_id_of(real)
+        self.endpoints = nx.endpoints_of(real)  # (the namespace's, as its id)
         self.at = 0  # the position of the event being reproduced
 
     @classmethod
@@ -451,7 +452,7 @@ class Driver(DriverBase):
                 binary_checksum=completed.binary_checksum,
                 deployment_options=deployment_options(completed),
                 versioning_behavior=completed.versioning_behavior,
-                nexus_endpoints=nx.endpoints_of(self.real),
+                nexus_endpoints=self.endpoints,
                 force_create_new_workflow_task=bool(
                     not buffered
                     and j < len(self.real)
