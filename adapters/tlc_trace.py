@@ -83,12 +83,18 @@ MODELLED = {
 }
 # What a history may hold that the specification leaves out, by event type: the model's
 # own scope declarations (adapters/conform/scope.py, the table "Not modelled" of
-# spec/README.md) and, for WorkflowExecution.tla alone, the update protocol (declared in
-# spec/tla/README.md). Such a history is reported as not modelled, with the declaration.
+# spec/README.md) and, for WorkflowExecution.tla alone, the update protocol, Nexus
+# operations and options updates (declared in spec/tla/README.md). Such a history is
+# reported as not modelled, with the declaration.
 TLA_UPDATES = "TLA-UPDATES"
+TLA_NEXUS = "TLA-NEXUS"
+TLA_OPTIONS_UPDATED = "TLA-OPTIONS-UPDATED"
 TLA_BACKOFF_CLOSE = "TLA-BACKOFF-CLOSE"
 TLA_SCOPE = {
     TLA_UPDATES: "workflow updates are not in WorkflowExecution.tla",
+    TLA_NEXUS: "Nexus operations are not in WorkflowExecution.tla",
+    TLA_OPTIONS_UPDATED: "UpdateWorkflowExecutionOptions and a start attached to a running "
+    "run are not in WorkflowExecution.tla",
     TLA_BACKOFF_CLOSE: "a run closed during its first-task backoff (before its first "
     "workflow task was scheduled) is not in WorkflowExecution.tla, whose start schedules "
     "that task with it",
@@ -104,6 +110,21 @@ NOT_MODELLED: dict[EventType, str] = {
         ),
         TLA_UPDATES,
     ),
+    **dict.fromkeys(
+        (
+            EventType.NEXUS_OPERATION_SCHEDULED,
+            EventType.NEXUS_OPERATION_STARTED,
+            EventType.NEXUS_OPERATION_COMPLETED,
+            EventType.NEXUS_OPERATION_FAILED,
+            EventType.NEXUS_OPERATION_CANCELED,
+            EventType.NEXUS_OPERATION_TIMED_OUT,
+            EventType.NEXUS_OPERATION_CANCEL_REQUESTED,
+            EventType.NEXUS_OPERATION_CANCEL_REQUEST_COMPLETED,
+            EventType.NEXUS_OPERATION_CANCEL_REQUEST_FAILED,
+        ),
+        TLA_NEXUS,
+    ),
+    EventType.WORKFLOW_EXECUTION_OPTIONS_UPDATED: TLA_OPTIONS_UPDATED,
 }
 _TIMER_REFERENCE = {EventType.TIMER_FIRED, EventType.TIMER_CANCELED}
 _TIMEOUT_NAMES = {1: "StartToClose", 2: "ScheduleToStart", 3: "ScheduleToClose", 4: "Heartbeat"}

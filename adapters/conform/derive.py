@@ -29,6 +29,7 @@ import itertools
 import json
 from collections.abc import Sequence
 
+from adapters.conform import derive_nexus as nx
 from adapters.conform.derive_base import ACTIVITY_CLOSES, DriverBase, attrs
 from adapters.conform.requests import (
     CannotReproduce,
@@ -112,6 +113,7 @@ class Driver(DriverBase):
         self.issued: set[int] = set()  # real event ids whose request was sent early
         self.reset_outcome: ResetOutcome | None = None
         self.namespace_id = namespace_id_of(real)
+        self.endpoints = nx.endpoints_of(real)  # (the namespace's, as its id)
         self.at = 0  # the position of the event being reproduced
 
     @classmethod
@@ -199,6 +201,8 @@ class Driver(DriverBase):
             cancel, delivered = _EXTERNAL_RESULTS[t]
             cause = int(getattr(a, "cause", 1))
             self.send(rq.RecordExternalResult(a.initiated_event_id, cancel, delivered, cause), now)
+        elif t in nx.STEPPED:
+            nx.step(self, i, now)
         elif t in SCOPE_OF_EVENT:
             raise NotModelled(SCOPE_OF_EVENT[t])
         elif t not in _WRITTEN_BY_THE_MODEL:
@@ -291,6 +295,7 @@ class Driver(DriverBase):
             user_metadata=event.user_metadata,
             priority=a.priority,
             versioning=rq.StartVersioning.read_back(a),
+            links=event.links,
         )
 
     def signal_with_start(self, i: int) -> bool:
@@ -438,6 +443,7 @@ class Driver(DriverBase):
                 binary_checksum=completed.binary_checksum,
                 deployment_options=deployment_options(completed),
                 versioning_behavior=completed.versioning_behavior,
+                nexus_endpoints=self.endpoints,
                 force_create_new_workflow_task=bool(
                     not buffered
                     and j < len(self.real)
@@ -486,7 +492,7 @@ class Driver(DriverBase):
         (a buffered event keeps the time it arrived at); or two events or more that
         each need a workflow task before the next task is scheduled (arriving after
         the completion, the first would have scheduled it at once)."""
-        run = self.buffered_kinds(j)
+        run = nx.unbatched(self.real, j, self.buffered_kinds(j))
         reordered = any(
             self.real[p].event_type is E.ACTIVITY_TASK_STARTED
             and (
@@ -572,6 +578,7 @@ _BUFFERED_KINDS = (
         E.WORKFLOW_EXECUTION_CANCEL_REQUESTED,
         E.CHILD_WORKFLOW_EXECUTION_STARTED,
         E.START_CHILD_WORKFLOW_EXECUTION_FAILED,
+        *nx.BUFFERED,
     }
 )
 

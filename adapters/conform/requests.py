@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from adapters.conform.derive_nexus import nexus_command
 from adapters.conform.scope import SCOPE, SCOPE_OF_EVENT
 from core import requests as rq
 from core.commands import (
@@ -285,6 +286,9 @@ def to_command(event: HistoryEvent) -> Command | None:
     message = to_message(event)
     if message is not None:
         return Command(C.PROTOCOL_MESSAGE, ProtocolMessageCommandAttributes(message.message_id))
+    nexus = nexus_command(event)
+    if nexus is not None:
+        return nexus
     if t in SCOPE_OF_EVENT:
         raise NotModelled(SCOPE_OF_EVENT[t])
     if t not in _COMMAND_OF:

@@ -13,13 +13,9 @@ E = EventType
 
 # scope id -> why the model leaves it out
 SCOPE: dict[str, str] = {
-    "SCOPE-NEXUS": "Nexus operations (calls across namespaces through Nexus endpoints) "
-    "are not modelled",
     "SCOPE-MODIFIED-EXTERNALLY": "changes made to a running workflow's or activity's "
     "properties from outside it (Workflow/ActivityPropertiesModifiedExternally) are not "
     "modelled",
-    "SCOPE-OPTIONS-UPDATED": "UpdateWorkflowExecutionOptions (versioning overrides set on "
-    "a running workflow) is not modelled",
     "SCOPE-PAUSE": "pausing and unpausing a workflow execution is not modelled",
     "SCOPE-TIME-SKIPPING": "the server's per-workflow time skipping (an experimental "
     "feature) is not modelled; `tmodel serve --time-skipping` skips time server-wide",
@@ -29,18 +25,8 @@ SCOPE: dict[str, str] = {
 
 # event type -> the scope declaration that covers it
 SCOPE_OF_EVENT: dict[EventType, str] = {
-    E.NEXUS_OPERATION_SCHEDULED: "SCOPE-NEXUS",
-    E.NEXUS_OPERATION_STARTED: "SCOPE-NEXUS",
-    E.NEXUS_OPERATION_COMPLETED: "SCOPE-NEXUS",
-    E.NEXUS_OPERATION_FAILED: "SCOPE-NEXUS",
-    E.NEXUS_OPERATION_CANCELED: "SCOPE-NEXUS",
-    E.NEXUS_OPERATION_TIMED_OUT: "SCOPE-NEXUS",
-    E.NEXUS_OPERATION_CANCEL_REQUESTED: "SCOPE-NEXUS",
-    E.NEXUS_OPERATION_CANCEL_REQUEST_COMPLETED: "SCOPE-NEXUS",
-    E.NEXUS_OPERATION_CANCEL_REQUEST_FAILED: "SCOPE-NEXUS",
     E.WORKFLOW_PROPERTIES_MODIFIED_EXTERNALLY: "SCOPE-MODIFIED-EXTERNALLY",
     E.ACTIVITY_PROPERTIES_MODIFIED_EXTERNALLY: "SCOPE-MODIFIED-EXTERNALLY",
-    E.WORKFLOW_EXECUTION_OPTIONS_UPDATED: "SCOPE-OPTIONS-UPDATED",
     E.WORKFLOW_EXECUTION_PAUSED: "SCOPE-PAUSE",
     E.WORKFLOW_EXECUTION_UNPAUSED: "SCOPE-PAUSE",
     E.WORKFLOW_EXECUTION_TIME_SKIPPING_TRANSITIONED: "SCOPE-TIME-SKIPPING",

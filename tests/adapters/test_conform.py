@@ -31,7 +31,8 @@ from tests.conftest import HISTORIES, corpus_files, fault_files
 ROOT = Path(__file__).resolve().parents[2]
 Doc = dict[str, Any]
 # recorded history -> the scope declaration (adapters/conform/scope.py) that covers it
-NOT_MODELLED = {"options-updated.json": "SCOPE-OPTIONS-UPDATED", "nexus.json": "SCOPE-NEXUS"}
+# (none now: the Nexus and options-update histories are reproduced, test_conform_nexus.py)
+NOT_MODELLED: dict[str, str] = {}
 
 
 def _conform(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, Doc]:
@@ -64,8 +65,7 @@ def test_every_recorded_history_is_reproduced_field_for_field(
         for h in bad
         if h["first_difference"] is None and h["not_modelled"] is not None
     }
-    # The histories of a feature declared out of scope (UpdateWorkflowExecutionOptions,
-    # Nexus operations); every other one is reproduced.
+    # The histories of a feature declared out of scope; every other one is reproduced.
     assert declared == NOT_MODELLED and len(bad) == len(NOT_MODELLED) and code == 0
     # the corpus, and the fault scenarios' histories in its faults/ directory
     recorded = len(corpus_files()) + len(fault_files())
@@ -219,19 +219,14 @@ def test_a_declared_feature_is_not_modelled(
     doc["events"][4] = {
         "eventId": scheduled["eventId"],
         "eventTime": scheduled["eventTime"],
-        "eventType": "EVENT_TYPE_NEXUS_OPERATION_SCHEDULED",
+        "eventType": "EVENT_TYPE_WORKFLOW_EXECUTION_PAUSED",
         "taskId": scheduled["taskId"],
-        "nexusOperationScheduledEventAttributes": {
-            "endpoint": "ep",
-            "service": "svc",
-            "operation": "op",
-            "workflowTaskCompletedEventId": "4",
-        },
+        "workflowExecutionPausedEventAttributes": {"identity": "operator", "reason": "r"},
     }
     del doc["events"][5:]
-    code, report = _conform(capsys, _write(tmp_path, "nexus.json", doc))
+    code, report = _conform(capsys, _write(tmp_path, "paused.json", doc))
     assert code == 0
-    assert report["histories"][0]["not_modelled"].startswith("SCOPE-NEXUS")
+    assert report["histories"][0]["not_modelled"].startswith("SCOPE-PAUSE")
     assert report["summary"]["not_modelled"] == 1
 
 

@@ -101,8 +101,8 @@ def test_whole_corpus_is_accepted_or_declared_not_modelled(toolchain: tlc.Toolch
         "update-with-start.json": tlc_trace.TLA_UPDATES,
         "update-async.json": tlc_trace.TLA_UPDATES,
         "update-failed.json": tlc_trace.TLA_UPDATES,
-        "options-updated.json": "SCOPE-OPTIONS-UPDATED",
-        "nexus.json": "SCOPE-NEXUS",
+        "options-updated.json": tlc_trace.TLA_OPTIONS_UPDATED,
+        "nexus.json": tlc_trace.TLA_NEXUS,
         "cron.run3.json": tlc_trace.TLA_BACKOFF_CLOSE,
     }
     assert set(not_modelled) == set(declared)

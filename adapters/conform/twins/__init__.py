@@ -121,6 +121,6 @@ NO_TWIN: dict[str, str] = {
     "does not offer",
     "LocalBackoffWorkflow": "its local activity waits out a retry backoff above its local "
     "retry threshold with a timer, which the model's workflow API does not offer",
-    "NexusCallerWorkflow": "it calls Nexus operations, which the model declares out of its "
-    "scope (SCOPE-NEXUS)",
+    "NexusCallerWorkflow": "it calls Nexus operations, which the model's workflow API does "
+    "not offer",
 }

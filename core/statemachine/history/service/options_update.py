@@ -2,9 +2,10 @@
 updateworkflowoptions/api.go): the requested options are merged into the run's by the
 update mask (`mergeWorkflowExecutionOptions`), and when the merge changes them the run
 writes WorkflowExecutionOptionsUpdated with the merged versioning override (or
-`unsetVersioningOverride`), the merged priority (an empty one when none) and the
-caller's identity, and schedules no workflow task (`MergeAndApply`); an update that
-changes nothing writes nothing. Either way the reply is the merged options.
+`unsetVersioningOverride`), the caller's identity and the merged priority (none when
+the update cleared it), and schedules no workflow task (`MergeAndApply`); an update that
+changes nothing writes nothing. Either way the reply is the merged options (`Invoke`
+returns `mergedOpts`: no priority once one is cleared, as the event).
 
 - `versioningOverride` replaces the override as a whole (so does the older pair
   `versioningOverride.deployment` and `versioningOverride.behavior`, only together);
@@ -125,9 +126,8 @@ def update_options(
     merged = _merged(current, asked, req.paths)
     if isinstance(merged, Error):
         return unchanged(state, merged)
-    shown = {**merged, "priority": merged.get("priority", {})}
     if merged == current:
-        return unchanged(state, OptionsUpdated(Opaque.of(shown)))
+        return unchanged(state, OptionsUpdated(Opaque.of(merged)))
     override = merged.get("versioningOverride")
     fields: dict[str, JsonValue] = {}
     if override is not None:
@@ -136,7 +136,9 @@ def update_options(
         fields["unsetVersioningOverride"] = True
     if req.identity:
         fields["identity"] = req.identity
-    fields["priority"] = shown["priority"]
+    if "priority" in merged:  # (MergeAndApply writes mergedOpts.GetPriority(): a cleared
+        # priority, nil, leaves the field out; a run started with an empty one keeps it)
+        fields["priority"] = merged["priority"]
     txn = Txn(state, now)
     options_updated(txn, fields)
     info = replace(
@@ -157,4 +159,4 @@ def update_options(
         build_ids = build_ids_after(state.build_ids, None, limit, after)
         if build_ids != state.build_ids:
             txn.set(build_ids=build_ids)
-    return finish(txn, OptionsUpdated(Opaque.of(shown)))
+    return finish(txn, OptionsUpdated(Opaque.of(merged)))

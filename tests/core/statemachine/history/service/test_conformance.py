@@ -13,6 +13,7 @@ from adapters.conform.requests import CannotReproduce
 from adapters.conform.scope import SCOPE_OF_EVENT
 from core.events import HistoryEvent
 from core.statemachine.history.service import txn as txn_module
+from core.statemachine.history.service.rebuild import APPLY
 from core.statemachine.history.validator import validate
 from tests.conftest import corpus_events, corpus_files
 
@@ -26,12 +27,22 @@ OUT_OF_SCOPE = {
     if any(e.event_type in SCOPE_OF_EVENT for e in corpus_events(p.name))
 }
 NAMES = [p.name for p in corpus_files() if p.name not in OUT_OF_SCOPE]
+# Histories the rebuild cannot fold: it keeps no state for Nexus operations nor for
+# options updates (an event type missing from rebuild.APPLY raises ValueError; a reset of
+# such a run is refused, docs/serve.md), so neither a reset nor a rebuilt prefix covers
+# them, though the service reproduces them.
+UNREBUILT = {
+    n
+    for n in NAMES
+    if any(e.event_type not in APPLY for e in corpus_events(n)[1:])  # (1: read by rebuild)
+}
+REBUILT = [n for n in NAMES if n not in UNREBUILT]
 
 # A reset point is a completed workflow task: a run closed before its first (cron.run3.json,
 # terminated during its first-task backoff) has none.
 RESETTABLE = [
     n
-    for n in NAMES
+    for n in REBUILT
     if any(e.event_type.name == "WORKFLOW_TASK_COMPLETED" for e in corpus_events(n))
 ]
 
@@ -42,7 +53,8 @@ def base_of(name: str) -> tuple[HistoryEvent, ...] | None:
 
 def test_at_least_twenty_scenarios_are_reproduced() -> None:
     assert len(NAMES) >= 20
-    assert sorted(OUT_OF_SCOPE) == ["nexus.json", "options-updated.json"]
+    assert sorted(OUT_OF_SCOPE) == []  # (Nexus and options updates are reproduced now)
+    assert sorted(UNREBUILT) == ["nexus.json", "options-updated.json"]
 
 
 @pytest.mark.parametrize("name", NAMES)

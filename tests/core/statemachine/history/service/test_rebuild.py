@@ -60,7 +60,7 @@ from tests.core.statemachine.history.service.rebuild_checks import (
 )
 from tests.core.statemachine.history.service.run_checks import step_problems
 from tests.core.statemachine.history.service.test_conformance import (
-    NAMES,
+    REBUILT,
     RESETTABLE,
     base_of,
 )
@@ -129,7 +129,7 @@ def test_every_field_is_compared_or_said_to_be_blind(cls: type, groups: tuple[ob
 # --- consistency with the service ------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", REBUILT)
 def test_rebuild_agrees_with_the_service_on_a_recorded_history(name: str) -> None:
     problems, checked = _corpus_problems(name)
     assert checked > 0
@@ -258,7 +258,7 @@ def test_the_service_goes_on_from_every_rebuilt_prefix(name: str) -> None:
 
 
 def _first_problem(monkeypatch: pytest.MonkeyPatch) -> str | None:
-    for name in NAMES:
+    for name in REBUILT:
         try:
             problems, _ = _corpus_problems(name)
         except Exception as exc:  # a dropped event can derail the replay: caught too

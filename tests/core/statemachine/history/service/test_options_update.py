@@ -1,0 +1,76 @@
+"""UpdateWorkflowExecutionOptions's event (options_update.py): the priority it records is
+the merged one, left out when the update cleared it (`MergeAndApply` in
+service/history/api/updateworkflowoptions/api.go passes `mergedOpts.GetPriority()`,
+nil once cleared). The real server's events are in
+tests/fixtures/unseen-histories/options-override.json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core import requests as rq
+from core.enums import EventType
+from core.events import OpaqueAttributes
+from core.opaque import JsonValue, Opaque
+from core.options_request import OptionsUpdated, UpdateWorkflowExecutionOptions
+from sim.service_run import ServiceRun
+
+
+def _run(priority: dict[str, JsonValue] | None) -> ServiceRun:
+    given = Opaque.of(priority) if priority is not None else None
+    return ServiceRun(
+        rq.StartWorkflowExecution("default", "wf", "run-1", "Flow", "q", "start", priority=given)
+    )
+
+
+def _update(run: ServiceRun, options: dict[str, JsonValue], *paths: str) -> dict[str, Any]:
+    """Send the update; the attributes of the WorkflowExecutionOptionsUpdated it wrote."""
+    before = len(run.events)
+    assert isinstance(
+        run.send(UpdateWorkflowExecutionOptions(Opaque.of(options), paths)), OptionsUpdated
+    )
+    (event,) = run.events[before:]
+    assert event.event_type is EventType.WORKFLOW_EXECUTION_OPTIONS_UPDATED
+    assert isinstance(event.attributes, OpaqueAttributes)
+    value = event.attributes.value.value()
+    assert isinstance(value, dict)
+    return value
+
+
+def test_a_cleared_priority_is_left_out_of_the_event() -> None:
+    run = _run({})  # the SDK starts a run with an empty priority
+    assert _update(run, {"priority": {"priorityKey": 3}}, "priority")["priority"] == {
+        "priorityKey": 3
+    }
+    cleared = _update(
+        run, {"versioningOverride": {"autoUpgrade": True}}, "versioningOverride", "priority"
+    )
+    assert "priority" not in cleared and cleared["versioningOverride"] == {"autoUpgrade": True}
+
+
+def test_an_update_that_leaves_the_priority_records_the_runs() -> None:
+    # a run started with an empty priority keeps it, and the event shows it
+    assert (
+        _update(_run({}), {"versioningOverride": {"autoUpgrade": True}}, "versioningOverride")[
+            "priority"
+        ]
+        == {}
+    )
+    # a run started without one has none to show
+    assert "priority" not in _update(
+        _run(None), {"versioningOverride": {"autoUpgrade": True}}, "versioningOverride"
+    )
+
+
+def test_the_reply_is_the_merged_options_without_a_cleared_priority() -> None:
+    """`Invoke` answers with `mergedOpts`: the dev server's reply to an update clearing the
+    priority has none (an empty one only while the run's is empty)."""
+    run = _run({})
+    first = run.send(UpdateWorkflowExecutionOptions(Opaque.of({}), ("versioningOverride",)))
+    assert isinstance(first, OptionsUpdated) and first.options.value() == {"priority": {}}
+    run.send(
+        UpdateWorkflowExecutionOptions(Opaque.of({"priority": {"priorityKey": 2}}), ("priority",))
+    )
+    for _ in range(2):  # the clearing update, then one that changes nothing
+        reply = run.send(UpdateWorkflowExecutionOptions(Opaque.of({}), ("priority",)))
+        assert isinstance(reply, OptionsUpdated) and reply.options.value() == {}
