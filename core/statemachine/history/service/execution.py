@@ -419,7 +419,12 @@ def request_cancel_workflow_execution(
             ),
         ),
     )
-    txn.set(cancel_requested=True)
+    # Unlike a signal, a cancel request schedules the workflow task even during the
+    # first task's backoff (a start delay, a retry or cron wait), ending it: the
+    # request's update asks for a new task unconditionally (requestcancelworkflow/api.go,
+    # UpdateWorkflowWithNewWorkflowTask), where signalworkflow/api.go checks
+    # IsWorkflowPendingOnWorkflowTaskBackoff. The backoff timer then finds it done.
+    txn.set(cancel_requested=True, backoff_pending=False)
     workflow_task.schedule(txn)
     return finish(txn, Ok())
 
