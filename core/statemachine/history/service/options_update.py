@@ -19,6 +19,9 @@ the run's versioning (versioning_state.py) and the routing of its next tasks, wh
 read the last override from the history (core/statemachine/matching/run_versioning.py),
 and, when it changes the run's effective behavior or version, its `BuildIds` search
 attribute (worker_versions.py).
+A priority in the event replaces the run's; an update that clears the priority writes
+none, and so leaves the run's as it was (the apply sets it only from an event that has
+one), and a later update that does not name the priority records that one again.
 
 Not modelled: `timeSkippingConfig` (the adapter refuses it); the server reschedules a
 pending workflow task whose version the new override changes, which the model does not.
@@ -145,11 +148,11 @@ def update_options(
         state.versioning or VersioningInfo(),
         override=Opaque.of(override) if override is not None else None,
     )
+    txn.set(versioning=info)
     priority = merged.get("priority")
-    txn.set(
-        versioning=info,
-        priority=Opaque.of(priority) if priority is not None else None,
-    )
+    if priority is not None:  # a cleared (nil) priority leaves the run's as it was
+        # (ApplyWorkflowExecutionOptionsUpdatedEvent sets it only when the event has one)
+        txn.set(priority=Opaque.of(priority))
     before = (state.versioning or VersioningInfo()).effective()
     after = info.effective()
     if (before.behavior, before.version) != (after.behavior, after.version):

@@ -26,6 +26,7 @@ and what `handle` relies on afterwards:
   (`ApplyTransientWorkflowTaskScheduled`), written nowhere until it completes.
 - Stamps start afresh: workflow tasks count from 1, every activity is at stamp 1 and
   attempt 1 (its earlier attempts are invisible in the history).
+- Nexus operations and options updates are folded as rebuild_nexus.py says.
 - An event type the model does not keep state for raises ValueError, as the server
   answers an unknown event type with InvalidArgument (`applyHSMEvent`).
 """
@@ -52,6 +53,7 @@ from core.opaque import Opaque
 from core.requests import Task
 from core.statemachine.history.limits import DEFAULT_LIMITS, merged
 from core.statemachine.history.service import rebuild_fold as f
+from core.statemachine.history.service import rebuild_nexus as nx
 from core.statemachine.history.service import reset_points, worker_versions
 from core.statemachine.history.service.rebuild_fold import Fold, attrs_of, time_of
 from core.statemachine.history.service.refresh import refresh_tasks
@@ -215,11 +217,14 @@ def _wft_completed(fold: Fold, event: HistoryEvent) -> None:
     assert isinstance(build_ids, tuple)
     # the run's versioning as the completion left it: the start's override, else what
     # the completion reports (versioning.py `completed`)
+    given = a.deployment_version
+    own = version_of(given.value()) if given is not None else None
+    if a.versioning_behavior is VersioningBehavior.UNSPECIFIED:  # (versioning.py `completed`)
+        own = None
+    fold.own = (a.versioning_behavior, own)
     behavior, version = override_of(fold.override)
     if behavior is VersioningBehavior.UNSPECIFIED:
-        given = a.deployment_version
-        behavior = a.versioning_behavior
-        version = version_of(given.value()) if given is not None else None
+        behavior, version = fold.own
     fold.state["build_ids"] = worker_versions.build_ids_after(
         build_ids,
         a.worker_version,
@@ -329,6 +334,16 @@ APPLY: Mapping[EventType, Callable[[Fold, HistoryEvent], None]] = MappingProxyTy
         E.WORKFLOW_EXECUTION_CANCELED: _closed(RunStatus.CANCELED),
         E.WORKFLOW_EXECUTION_TERMINATED: _closed(RunStatus.TERMINATED),
         E.WORKFLOW_EXECUTION_CONTINUED_AS_NEW: _closed(RunStatus.CONTINUED_AS_NEW),
+        E.WORKFLOW_EXECUTION_OPTIONS_UPDATED: nx.options_updated,
+        E.NEXUS_OPERATION_SCHEDULED: nx.nexus_scheduled,
+        E.NEXUS_OPERATION_STARTED: nx.nexus_started,
+        E.NEXUS_OPERATION_COMPLETED: nx.nexus_closed,
+        E.NEXUS_OPERATION_FAILED: nx.nexus_closed,
+        E.NEXUS_OPERATION_CANCELED: nx.nexus_closed,
+        E.NEXUS_OPERATION_TIMED_OUT: nx.nexus_closed,
+        E.NEXUS_OPERATION_CANCEL_REQUESTED: nx.nexus_cancel_requested,
+        E.NEXUS_OPERATION_CANCEL_REQUEST_COMPLETED: nx.nexus_cancel_answered,
+        E.NEXUS_OPERATION_CANCEL_REQUEST_FAILED: nx.nexus_cancel_answered,
     }
 )
 

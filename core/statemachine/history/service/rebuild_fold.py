@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TypeVar
 
+from core.enums import VersioningBehavior
 from core.events import (
     ActivityTaskCancelRequestedEventAttributes,
     ActivityTaskScheduledEventAttributes,
@@ -35,12 +36,14 @@ from core.statemachine.history.service.state import (
     ChildInfo,
     ExternalInfo,
     MutableState,
+    NexusOperationInfo,
     TimerInfo,
     UpdateInfo,
     WorkflowTaskInfo,
     evolve,
 )
 from core.statemachine.history.service.update import request_update_id
+from core.statemachine.matching.versioning import DeploymentVersion
 
 A = TypeVar("A")
 
@@ -53,8 +56,10 @@ class Fold:
         "activities",
         "cancels_out",
         "children",
+        "nexus",
         "now",
         "override",
+        "own",
         "signals_out",
         "start",
         "state",
@@ -67,7 +72,13 @@ class Fold:
     def __init__(self, start: MutableState, now: int, override: Opaque | None = None) -> None:
         self.start = start
         self.now = now
-        self.override = override  # the Started event's versioning override
+        self.override = override  # the Started event's, or the last options update's
+        # the behavior and version the last completion gave the run (versioning.py
+        # `completed`), under any override
+        self.own: tuple[VersioningBehavior, DeploymentVersion | None] = (
+            VersioningBehavior.UNSPECIFIED,
+            None,
+        )
         self.state: dict[str, object] = {}  # MutableState fields set by the events
         self.wft: WorkflowTaskInfo | None = None
         self.wft_stamp = 0
@@ -77,6 +88,7 @@ class Fold:
         self.signals_out: dict[int, ExternalInfo] = {}
         self.cancels_out: dict[int, ExternalInfo] = {}
         self.updates: dict[str, UpdateInfo] = {}
+        self.nexus: dict[int, NexusOperationInfo] = {}  # by Scheduled event id (rebuild_nexus.py)
 
     @property
     def wft_attempt(self) -> int:
@@ -112,6 +124,7 @@ class Fold:
             signals_out=tuple(self.signals_out.values()),
             cancels_out=tuple(self.cancels_out.values()),
             updates=tuple(self.updates.values()),
+            nexus_operations=tuple(self.nexus[k] for k in sorted(self.nexus)),
         )
 
 

@@ -5,7 +5,8 @@ generated again from the state and the history (`TaskRefresherImpl.Refresh` in
 `service/history/workflow/task_refresher.go`): the run timeout and a pending first-task
 backoff, the pending workflow task's transfer task or timeout, each waiting activity's
 dispatch and timers, each user timer, and the requests of children not started and of
-pending external signals and cancels.
+pending external signals and cancels, and each pending Nexus operation's timeouts
+(rebuild_nexus.py; delivering its start or cancel is the host's, as for a live run).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from core.requests import (
     WorkflowTaskTimeoutTask,
     WorkflowTaskTransfer,
 )
-from core.statemachine.history.service import activity_tasks, outbound
+from core.statemachine.history.service import activity_tasks, outbound, rebuild_nexus
 from core.statemachine.history.service.execution import run_expiry
 from core.statemachine.history.service.state import ActivityInfo, MutableState
 
@@ -48,6 +49,7 @@ def refresh_tasks(state: MutableState, events: Sequence[HistoryEvent]) -> tuple[
         tasks.extend(_activity_tasks(info))
     tasks.extend(UserTimerTask(t.timer_id, t.started_event_id, t.expiry_time) for t in state.timers)
     tasks.extend(_outbound_tasks(state, events))
+    tasks.extend(rebuild_nexus.nexus_timeout_tasks(state, events))
     return tuple(tasks)
 
 

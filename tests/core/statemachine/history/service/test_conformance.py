@@ -27,10 +27,9 @@ OUT_OF_SCOPE = {
     if any(e.event_type in SCOPE_OF_EVENT for e in corpus_events(p.name))
 }
 NAMES = [p.name for p in corpus_files() if p.name not in OUT_OF_SCOPE]
-# Histories the rebuild cannot fold: it keeps no state for Nexus operations nor for
-# options updates (an event type missing from rebuild.APPLY raises ValueError; a reset of
-# such a run is refused, docs/serve.md), so neither a reset nor a rebuilt prefix covers
-# them, though the service reproduces them.
+# Histories the rebuild cannot fold (an event type missing from rebuild.APPLY raises
+# ValueError; a reset of such a run is refused): none now that Nexus operations and
+# options updates are folded (rebuild_nexus.py).
 UNREBUILT = {
     n
     for n in NAMES
@@ -54,7 +53,7 @@ def base_of(name: str) -> tuple[HistoryEvent, ...] | None:
 def test_at_least_twenty_scenarios_are_reproduced() -> None:
     assert len(NAMES) >= 20
     assert sorted(OUT_OF_SCOPE) == []  # (Nexus and options updates are reproduced now)
-    assert sorted(UNREBUILT) == ["nexus.json", "options-updated.json"]
+    assert sorted(UNREBUILT) == []
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -74,3 +74,18 @@ def test_the_reply_is_the_merged_options_without_a_cleared_priority() -> None:
     for _ in range(2):  # the clearing update, then one that changes nothing
         reply = run.send(UpdateWorkflowExecutionOptions(Opaque.of({}), ("priority",)))
         assert isinstance(reply, OptionsUpdated) and reply.options.value() == {}
+
+
+def test_a_cleared_priority_stays_in_the_runs_state() -> None:
+    """The event of an update that clears the priority has none, and applying it leaves
+    the run's priority as it was (`ApplyWorkflowExecutionOptionsUpdatedEvent` sets it
+    only from an event that has one, mutable_state_impl.go): so the next update that
+    does not name the priority records the old one again (`getOptionsFromMutableState`)."""
+    run = _run(None)
+    _update(run, {"priority": {"priorityKey": 3}}, "priority")
+    cleared = _update(
+        run, {"versioningOverride": {"autoUpgrade": True}}, "versioningOverride", "priority"
+    )
+    assert "priority" not in cleared
+    assert run.state.priority == Opaque.of({"priorityKey": 3})
+    assert _update(run, {}, "versioningOverride")["priority"] == {"priorityKey": 3}
