@@ -155,12 +155,25 @@ class NexusCallbacks:
         called: tuple[str, int],
     ) -> None:
         try:
-            await self.fe.runtime.call(ns, wf, run, request, None)
+            answer = await self.fe.runtime.call(ns, wf, run, request, None)
+            if _not_found(answer) and run and request.request_id:
+                # The run the callback names is gone (closed by a reset, which carried
+                # the operation over): a NotFound from it is tried again on the
+                # workflow's current run (completion.go Handle, "in case the original
+                # run was reset")
+                await self.fe.runtime.call(ns, wf, "", request, None)
         except Exception:  # the caller is gone or the server is stopping: not delivered
             log.info("a Nexus completion callback to %s/%s was not delivered", wf, run)
             self.fe.callbacks_called[called] = (False, self.fe.now())
         else:
             self.fe.callbacks_called[called] = (True, self.fe.now())
+
+
+def _not_found(answer: object) -> bool:
+    """A history service reply the server's completion handler sees as NotFound: a
+    closed run (ErrWorkflowCompleted) or no such pending operation."""
+    kinds = (rq.ErrorKind.NOT_FOUND, rq.ErrorKind.WORKFLOW_COMPLETED)
+    return isinstance(answer, rq.Error) and answer.kind in kinds
 
 
 def _system_callbacks(callbacks: Opaque) -> list[tuple[int, dict[str, Any]]]:

@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""Record nexus-reset*: a reset of a caller run whose Nexus operation is pending.
+
+Dev tool, alongside record_unseen.py's `nexus` scenario (unseen_nexus.py, whose
+service, handler and handler workflow it reuses). The caller (`NxResetCaller`) starts
+a workflow-run operation whose handler run sleeps, and waits for its result; once the
+operation has started, the caller is reset to its last workflow task (the operation
+pending at the reset point), and the handler run's completion then reaches the
+reset run. Writes the base run and the reset run in the forms record_unseen.py writes
+(`nexus-reset.base.*`, `nexus-reset.*`) and the handler run (`nexus-reset.handler.*`).
+Start the dev server first, with its HTTP API:
+
+    temporal server start-dev --ip 127.0.0.1 --headless --port 17233 --http-port 17234
+
+Usage::
+
+    python scripts/unseen_nexus_reset.py [--address HOST:PORT] [--http HOST:PORT] [--out DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import subprocess
+import uuid
+from pathlib import Path
+
+from record_unseen import Recorder
+from temporalio import workflow
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.workflowservice.v1 import ResetWorkflowExecutionRequest
+from temporalio.client import Client
+from temporalio.worker import Worker
+from unseen_nexus import NxHandler, NxService, NxTarget, RunInput
+
+QUEUE = "hh-nxr"
+ENDPOINT = "hh-nxr-endpoint"
+
+
+@workflow.defn
+class NxResetCaller:
+    @workflow.run
+    async def run(self, workflow_id: str) -> str:
+        nx = workflow.create_nexus_client(service=NxService, endpoint=ENDPOINT)
+        handle = await nx.start_operation(NxService.run, RunInput("sleep", workflow_id))
+        return str(await handle)
+
+
+async def record(r: Recorder) -> None:
+    with contextlib.suppress(subprocess.CalledProcessError):  # already there
+        r.cli(
+            "operator", "nexus", "endpoint", "create", "--name", ENDPOINT,
+            "--target-namespace", "default", "--target-task-queue", QUEUE,
+        )  # fmt: skip
+    wid = f"hh-nx-reset-{uuid.uuid4().hex[:6]}"
+    async with Worker(
+        r.client,
+        task_queue=QUEUE,
+        workflows=[NxResetCaller, NxTarget],
+        nexus_service_handlers=[NxHandler()],
+    ):
+        h = await r.client.start_workflow(
+            NxResetCaller.run, f"{wid}.handler", id=wid, task_queue=QUEUE
+        )
+        await asyncio.sleep(2)  # the operation started, the caller's task after it done
+        history = await h.fetch_history()
+        base = history.run_id
+        last = max(
+            e.event_id
+            for e in history.events
+            if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+        )
+        reset = await r.client.workflow_service.reset_workflow_execution(
+            ResetWorkflowExecutionRequest(
+                namespace="default",
+                workflow_execution=WorkflowExecution(workflow_id=wid, run_id=base),
+                reason="nexus-reset",
+                workflow_task_finish_event_id=last,
+                request_id=str(uuid.uuid4()),
+            )
+        )
+        print(f"reset {base} at {last} -> {reset.run_id}", flush=True)
+        new = r.client.get_workflow_handle(wid, run_id=reset.run_id)
+        try:
+            await asyncio.wait_for(r.run("nexus-reset", new), 30)
+        except TimeoutError:
+            print("the reset run did not close in 30 s", flush=True)
+        await asyncio.sleep(1)
+        await r.dump("nexus-reset.base", wid, base)
+        await r.dump("nexus-reset", wid, reset.run_id)
+        await r.dump("nexus-reset.handler", f"{wid}.handler")
+
+
+async def main(args: argparse.Namespace) -> None:
+    client = await Client.connect(args.address)
+    args.out.mkdir(parents=True, exist_ok=True)
+    await record(Recorder(client, args.address, args.http, args.out))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--address", default="127.0.0.1:17233")
+    parser.add_argument("--http", default="127.0.0.1:17234")
+    parser.add_argument("--out", type=Path, default=Path("unseen-out"))
+    asyncio.run(main(parser.parse_args()))
