@@ -282,8 +282,10 @@ class ResetWorkflowExecution:
     `reapply_updates` (the server's default reapplies both, RESET_REAPPLY_TYPE_ALL_ELIGIBLE
     in `SetDefaultResetReapplyType`, common/enums/defaults.go), and the later events of
     children started before the point unless `reapply_children` is False, which it is
-    only when every ResetReapplyExcludeType is excluded; `reset.reapply_policy` derives
-    the three from the request's reset_reapply_type and reset_reapply_exclude_types.
+    only when every ResetReapplyExcludeType is excluded, and the later Started and close
+    events of Nexus operations scheduled before the point unless `reapply_nexus` is
+    False (RESET_REAPPLY_EXCLUDE_TYPE_NEXUS excluded); `reset.reset_request` derives
+    the four from the request's reset_reapply_type and reset_reapply_exclude_types.
     `identity` is accepted as the API has it; the history service writes its own
     identities ("history-service", "history-resetter"), never this one.
 
@@ -298,6 +300,7 @@ class ResetWorkflowExecution:
     reapply_updates: bool = True
     identity: str = ""
     reapply_children: bool = True
+    reapply_nexus: bool = True  # a Nexus operation's later events (reapply.py)
 
 
 @dataclass(frozen=True, slots=True)

@@ -433,7 +433,12 @@ def _started(txn: Txn, info: NexusOperationInfo, request: RecordNexusOperationRe
     _write(txn, E.NEXUS_OPERATION_STARTED, key, fields, request.links, event_time)
     _put_record(txn, dataclasses.replace(info, operation_token=token))
     if request.outcome == "started":  # a completion closes the operation at once
-        _arm(txn, info, _I.START_TO_CLOSE_TIMED_OUT, info.start_to_close_timeout)
+        arm_start_to_close(txn, info)
+
+
+def arm_start_to_close(txn: Txn, info: NexusOperationInfo) -> None:
+    """The start-to-close timer a start arms (StartToCloseTimeoutTask, statemachine.go)."""
+    _arm(txn, info, _I.START_TO_CLOSE_TIMED_OUT, info.start_to_close_timeout)
 
 
 def _record_started(

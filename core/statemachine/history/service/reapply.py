@@ -14,6 +14,13 @@ those again into the new run (`reapplyEvents` and `reapplyChildEvents` in
 - a child's StartFailed, Started and close events, only for a child the new run has
   pending (a child initiated before the reset point), so that the new run picks up the
   child the base run had started;
+- a Nexus operation's Started and close events (Completed, Failed, Canceled, TimedOut),
+  only for an operation the new run has pending (scheduled before the reset point), and
+  a Started only for one not started there: the event is applied to the operation and
+  written again with the same attributes (the event definitions' CherryPick,
+  components/nexusoperations/events.go, then `AddHistoryEvent` in `reapplyEvents`); its
+  Scheduled, CancelRequested and the cancel's answers are never reapplied (the workflow
+  issues those commands again);
 - nothing else: cancel requests and terminations are not reapplied by a reset.
 
 Each kind is switched by the request (`ResetWorkflowExecution.reapply_*`). The events
@@ -24,6 +31,7 @@ schedules one when all are written.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from enum import Enum
 from types import MappingProxyType
 
@@ -35,6 +43,7 @@ from core.events import (
     ChildWorkflowExecutionStartedEventAttributes,
     ChildWorkflowExecutionTimedOutEventAttributes,
     HistoryEvent,
+    OpaqueAttributes,
     StartChildWorkflowExecutionFailedEventAttributes,
     WorkflowExecutionSignaledEventAttributes,
     WorkflowExecutionUpdateAcceptedEventAttributes,
@@ -48,7 +57,7 @@ from core.requests import (
     RecordStartChildExecutionFailed,
     ResetWorkflowExecution,
 )
-from core.statemachine.history.service import child, update
+from core.statemachine.history.service import child, nexus, update
 from core.statemachine.history.service.txn import Txn
 
 E = EventType
@@ -62,6 +71,7 @@ class Reapplied(Enum):
     SIGNAL = "signals"
     UPDATE = "updates"
     CHILD = "children"
+    NEXUS = "nexus"
 
 
 def reapply(txn: Txn, events: Iterable[HistoryEvent], request: ResetWorkflowExecution) -> None:
@@ -70,6 +80,7 @@ def reapply(txn: Txn, events: Iterable[HistoryEvent], request: ResetWorkflowExec
         Reapplied.SIGNAL: request.reapply_signals,
         Reapplied.UPDATE: request.reapply_updates,
         Reapplied.CHILD: request.reapply_children,
+        Reapplied.NEXUS: request.reapply_nexus,
     }
     for event in events:
         row = REAPPLY.get(event.event_type)
@@ -171,6 +182,41 @@ def _child_event(txn: Txn, event: HistoryEvent) -> None:
         child.reapply(txn, report)
 
 
+def _nexus_event(txn: Txn, event: HistoryEvent) -> None:
+    """Cherry-pick a Nexus operation's Started or close event into the new run: applied
+    to the operation it names if the new run has it pending (a Started only to one not
+    started), then written again as it was; any other is skipped (ErrStateMachineNotFound,
+    ErrInvalidTransition)."""
+    attrs = event.attributes
+    value = attrs.value.value() if isinstance(attrs, OpaqueAttributes) else None
+    if not isinstance(value, dict):
+        return
+    scheduled = str(value.get("scheduledEventId", ""))
+    pending = txn.state.nexus_operations
+    info = next((x for x in pending if str(x.scheduled_event_id) == scheduled), None)
+    if info is None:
+        return
+    if event.event_type is E.NEXUS_OPERATION_STARTED:
+        if info.operation_token:
+            return
+        token = value.get("operationToken") or value.get("operationId")
+        started = replace(info, operation_token=str(token or ""))
+        txn.set(nexus_operations=tuple(started if x is info else x for x in pending))
+        nexus.arm_start_to_close(txn, started)
+    else:
+        txn.set(nexus_operations=tuple(x for x in pending if x is not info))
+    txn.append(event.event_type, attrs)
+
+
+_NEXUS_CHERRY_PICKED = (
+    E.NEXUS_OPERATION_STARTED,
+    E.NEXUS_OPERATION_COMPLETED,
+    E.NEXUS_OPERATION_FAILED,
+    E.NEXUS_OPERATION_CANCELED,
+    E.NEXUS_OPERATION_TIMED_OUT,
+)
+
+
 # What a reset reapplies, by event type, and what switches it.
 REAPPLY: Mapping[EventType, tuple[Reapplied, Callable[[Txn, HistoryEvent], None]]] = (
     MappingProxyType(
@@ -181,6 +227,7 @@ REAPPLY: Mapping[EventType, tuple[Reapplied, Callable[[Txn, HistoryEvent], None]
             E.START_CHILD_WORKFLOW_EXECUTION_FAILED: (Reapplied.CHILD, _child_event),
             E.CHILD_WORKFLOW_EXECUTION_STARTED: (Reapplied.CHILD, _child_event),
             **{kind: (Reapplied.CHILD, _child_event) for kind in _CHILD_OUTCOMES},
+            **{kind: (Reapplied.NEXUS, _nexus_event) for kind in _NEXUS_CHERRY_PICKED},
         }
     )
 )

@@ -364,6 +364,7 @@ def reset_request(
         reapply_updates=ResetReapplyExcludeType.UPDATE not in excluded,
         identity=identity,
         reapply_children=not every <= excluded,
+        reapply_nexus=ResetReapplyExcludeType.NEXUS not in excluded,
     )
 
 
