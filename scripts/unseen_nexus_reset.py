@@ -36,12 +36,20 @@ from pathlib import Path
 
 from record_unseen import Recorder
 from temporalio import workflow
-from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.common.v1 import Priority, WorkflowExecution
 from temporalio.api.enums.v1 import EventType
+from temporalio.api.workflow.v1 import WorkflowExecutionOptions
 from temporalio.api.workflowservice.v1 import ResetWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowHistory
 from temporalio.worker import Worker
-from unseen_nexus import NxHandler, NxService, NxTarget, RunInput
+from unseen_nexus import (
+    NxHandler,
+    NxService,
+    NxTarget,
+    OptionsTarget,
+    RunInput,
+    _update_options,
+)
 
 QUEUE = "hh-nxr"
 ENDPOINT = "hh-nxr-endpoint"
@@ -122,6 +130,28 @@ async def record_reapply(r: Recorder) -> None:
         await r.dump("nexus-reset-reapply", wid, new.run_id)
 
 
+async def record_options(r: Recorder) -> None:
+    """options-reset: a run's priority is set by UpdateWorkflowExecutionOptions after its
+    first workflow task; the run is reset to that task, and the reset reapplies the
+    WorkflowExecutionOptionsUpdated (`reapplyEvents` in workflow_resetter.go); a signal
+    then ends the reset run."""
+    wid = f"hh-options-reset-{uuid.uuid4().hex[:6]}"
+    async with Worker(r.client, task_queue=QUEUE, workflows=[OptionsTarget]):
+        h = await r.client.start_workflow(OptionsTarget.run, id=wid, task_queue=QUEUE)
+        await asyncio.sleep(1)
+        options = WorkflowExecutionOptions(priority=Priority(priority_key=2))
+        await _update_options(r, wid, ["priority"], options)
+        history = await h.fetch_history()
+        base = history.run_id
+        at = _last_completed_before(history, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED)
+        new = r.client.get_workflow_handle(wid, run_id=await _reset(r, wid, base, at))
+        await asyncio.sleep(1)
+        await new.signal(OptionsTarget.finish)
+        await r.run("options-reset", new)
+        await r.dump("options-reset.base", wid, base)
+        await r.dump("options-reset", wid, new.run_id)
+
+
 async def record(r: Recorder) -> None:
     with contextlib.suppress(subprocess.CalledProcessError):  # already there
         r.cli(
@@ -175,6 +205,8 @@ async def main(args: argparse.Namespace) -> None:
         await record(recorder)
     if "reapply" in args.shapes:
         await record_reapply(recorder)
+    if "options" in args.shapes:
+        await record_options(recorder)
 
 
 if __name__ == "__main__":
@@ -182,5 +214,5 @@ if __name__ == "__main__":
     parser.add_argument("--address", default="127.0.0.1:17233")
     parser.add_argument("--http", default="127.0.0.1:17234")
     parser.add_argument("--out", type=Path, default=Path("unseen-out"))
-    parser.add_argument("shapes", nargs="*", default=["pending", "reapply"])
+    parser.add_argument("shapes", nargs="*", default=["pending", "reapply", "options"])
     asyncio.run(main(parser.parse_args()))

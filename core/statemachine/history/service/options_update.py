@@ -144,22 +144,39 @@ def update_options(
         fields["priority"] = merged["priority"]
     txn = Txn(state, now)
     options_updated(txn, fields)
-    info = replace(
-        state.versioning or VersioningInfo(),
-        override=Opaque.of(override) if override is not None else None,
-    )
-    txn.set(versioning=info)
-    priority = merged.get("priority")
-    if priority is not None:  # a cleared (nil) priority leaves the run's as it was
-        # (ApplyWorkflowExecutionOptionsUpdatedEvent sets it only when the event has one)
-        txn.set(priority=Opaque.of(priority))
-    before = (state.versioning or VersioningInfo()).effective()
-    after = info.effective()
-    if (before.behavior, before.version) != (after.behavior, after.version):
-        # a new effective behavior or version rewrites BuildIds, with no stamp
-        # (`ApplyWorkflowExecutionOptionsUpdatedEvent` in mutable_state_impl.go)
-        limit = limits.search_attribute_value_size
-        build_ids = build_ids_after(state.build_ids, None, limit, after)
-        if build_ids != state.build_ids:
-            txn.set(build_ids=build_ids)
+    apply_updated(txn, fields, limits)
     return finish(txn, OptionsUpdated(Opaque.of(merged)))
+
+
+def apply_updated(txn: Txn, fields: dict[str, JsonValue], limits: Limits = DEFAULT_LIMITS) -> None:
+    """What a WorkflowExecutionOptionsUpdated with these attributes does to the run
+    (`ApplyWorkflowExecutionOptionsUpdatedEvent` in mutable_state_impl.go): an override,
+    or its unset, replaces the run's, and a new effective behavior or version rewrites
+    BuildIds with no stamp; a priority, when the event has one, replaces the run's (a
+    cleared one, nil, leaves it as it was); attached completion callbacks are added to
+    the run's. Used by an update (above) and by a reset's reapply (reapply.py)."""
+    # (read before any `set`: the transaction's state is a draft changed in place)
+    versioning, existing = txn.state.versioning, txn.state.build_ids
+    callbacks_held = txn.state.completion_callbacks
+    override = fields.get("versioningOverride")
+    if override is not None or fields.get("unsetVersioningOverride") is True:
+        info = replace(
+            versioning or VersioningInfo(),
+            override=Opaque.of(override) if override is not None else None,
+        )
+        txn.set(versioning=info)
+        before = (versioning or VersioningInfo()).effective()
+        after = info.effective()
+        if (before.behavior, before.version) != (after.behavior, after.version):
+            limit = limits.search_attribute_value_size
+            build_ids = build_ids_after(existing, None, limit, after)
+            if build_ids != existing:
+                txn.set(build_ids=build_ids)
+    priority = fields.get("priority")
+    if priority is not None:
+        txn.set(priority=Opaque.of(priority))
+    added = fields.get("attachedCompletionCallbacks")
+    if isinstance(added, list) and added:
+        held = callbacks_held.value() if callbacks_held is not None else None
+        callbacks = [*(held if isinstance(held, list) else []), *added]
+        txn.set(completion_callbacks=Opaque.of(callbacks))

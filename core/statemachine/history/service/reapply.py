@@ -21,6 +21,9 @@ those again into the new run (`reapplyEvents` and `reapplyChildEvents` in
   components/nexusoperations/events.go, then `AddHistoryEvent` in `reapplyEvents`); its
   Scheduled, CancelRequested and the cancel's answers are never reapplied (the workflow
   issues those commands again);
+- an options update (WorkflowExecutionOptionsUpdated) as a new one with the same
+  attributes and links, applied to the new run as the update was (the case in
+  `reapplyEvents`; no exclude type switches it off);
 - nothing else: cancel requests and terminations are not reapplied by a reset.
 
 Each kind is switched by the request (`ResetWorkflowExecution.reapply_*`). The events
@@ -57,7 +60,7 @@ from core.requests import (
     RecordStartChildExecutionFailed,
     ResetWorkflowExecution,
 )
-from core.statemachine.history.service import child, nexus, update
+from core.statemachine.history.service import attach, child, nexus, options_update, update
 from core.statemachine.history.service.txn import Txn
 
 E = EventType
@@ -72,6 +75,7 @@ class Reapplied(Enum):
     UPDATE = "updates"
     CHILD = "children"
     NEXUS = "nexus"
+    OPTIONS = "options"
 
 
 def reapply(txn: Txn, events: Iterable[HistoryEvent], request: ResetWorkflowExecution) -> None:
@@ -81,6 +85,7 @@ def reapply(txn: Txn, events: Iterable[HistoryEvent], request: ResetWorkflowExec
         Reapplied.UPDATE: request.reapply_updates,
         Reapplied.CHILD: request.reapply_children,
         Reapplied.NEXUS: request.reapply_nexus,
+        Reapplied.OPTIONS: True,
     }
     for event in events:
         row = REAPPLY.get(event.event_type)
@@ -208,6 +213,17 @@ def _nexus_event(txn: Txn, event: HistoryEvent) -> None:
     txn.append(event.event_type, attrs)
 
 
+def _options_updated(txn: Txn, event: HistoryEvent) -> None:
+    """Write the options update again and apply it (AddWorkflowExecutionOptionsUpdatedEvent
+    with the event's fields and links). The server skips an attach whose request id
+    the new run already holds; a request attached after the reset point is not held."""
+    attrs = event.attributes
+    value = attrs.value.value() if isinstance(attrs, OpaqueAttributes) else None
+    if isinstance(value, dict):
+        attach.options_updated(txn, value, event.links)
+        options_update.apply_updated(txn, value)
+
+
 _NEXUS_CHERRY_PICKED = (
     E.NEXUS_OPERATION_STARTED,
     E.NEXUS_OPERATION_COMPLETED,
@@ -228,6 +244,7 @@ REAPPLY: Mapping[EventType, tuple[Reapplied, Callable[[Txn, HistoryEvent], None]
             E.CHILD_WORKFLOW_EXECUTION_STARTED: (Reapplied.CHILD, _child_event),
             **{kind: (Reapplied.CHILD, _child_event) for kind in _CHILD_OUTCOMES},
             **{kind: (Reapplied.NEXUS, _nexus_event) for kind in _NEXUS_CHERRY_PICKED},
+            E.WORKFLOW_EXECUTION_OPTIONS_UPDATED: (Reapplied.OPTIONS, _options_updated),
         }
     )
 )

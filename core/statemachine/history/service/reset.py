@@ -36,8 +36,10 @@ Temporal's reset (`service/history/api/resetworkflow/api.go`, `ResetWorkflow` in
   current run's termination wrote (`reapplyEvents`). Signals and updates come back as
   new events unless excluded (an accepted update as UpdateAdmitted, origin REAPPLY;
   one with no request in its Accepted event is skipped); the later events of a child
-  the new run has pending are replayed into it; cancel requests and terminations are
-  never reapplied by a reset. Then a workflow task is scheduled.
+  the new run has pending are replayed into it, and so are the later Started and close
+  events of a Nexus operation it has pending (unless Nexus is excluded); an options
+  update is written and applied again (reapply.py); cancel requests and terminations
+  are never reapplied by a reset. Then a workflow task is scheduled.
 - The current run, if running, is terminated (reason, identity "history-resetter"),
   after failing its in-flight workflow task as any terminate does (`TerminateWorkflow`
   in workflow/util.go). A run terminated by a reset does not tell its parent, and when
