@@ -152,12 +152,17 @@ async def record_options(r: Recorder) -> None:
         await r.dump("options-reset", wid, new.run_id)
 
 
-async def record(r: Recorder) -> None:
+def _endpoint(r: Recorder) -> None:
     with contextlib.suppress(subprocess.CalledProcessError):  # already there
         r.cli(
             "operator", "nexus", "endpoint", "create", "--name", ENDPOINT,
             "--target-namespace", "default", "--target-task-queue", QUEUE,
         )  # fmt: skip
+
+
+async def record(r: Recorder) -> None:
+    """nexus-reset: reset to the caller's last workflow task while the operation it
+    waits for is pending; the handler run's completion reaches the reset run."""
     wid = f"hh-nx-reset-{uuid.uuid4().hex[:6]}"
     async with Worker(
         r.client,
@@ -171,29 +176,15 @@ async def record(r: Recorder) -> None:
         await asyncio.sleep(2)  # the operation started, the caller's task after it done
         history = await h.fetch_history()
         base = history.run_id
-        last = max(
-            e.event_id
-            for e in history.events
-            if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
-        )
-        reset = await r.client.workflow_service.reset_workflow_execution(
-            ResetWorkflowExecutionRequest(
-                namespace="default",
-                workflow_execution=WorkflowExecution(workflow_id=wid, run_id=base),
-                reason="nexus-reset",
-                workflow_task_finish_event_id=last,
-                request_id=str(uuid.uuid4()),
-            )
-        )
-        print(f"reset {base} at {last} -> {reset.run_id}", flush=True)
-        new = r.client.get_workflow_handle(wid, run_id=reset.run_id)
+        at = _last_completed_before(history, EventType.EVENT_TYPE_NEXUS_OPERATION_COMPLETED)
+        new = r.client.get_workflow_handle(wid, run_id=await _reset(r, wid, base, at))
         try:
             await asyncio.wait_for(r.run("nexus-reset", new), 30)
         except TimeoutError:
             print("the reset run did not close in 30 s", flush=True)
         await asyncio.sleep(1)
         await r.dump("nexus-reset.base", wid, base)
-        await r.dump("nexus-reset", wid, reset.run_id)
+        await r.dump("nexus-reset", wid, new.run_id)
         await r.dump("nexus-reset.handler", f"{wid}.handler")
 
 
@@ -201,6 +192,7 @@ async def main(args: argparse.Namespace) -> None:
     client = await Client.connect(args.address)
     args.out.mkdir(parents=True, exist_ok=True)
     recorder = Recorder(client, args.address, args.http, args.out)
+    _endpoint(recorder)
     if "pending" in args.shapes:
         await record(recorder)
     if "reapply" in args.shapes:
