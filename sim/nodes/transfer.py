@@ -41,9 +41,16 @@ def execute(host: HistoryHost, key: Key, task: OutboxTask) -> None:
     elif isinstance(t, rq.CloseExecutionTransfer):
         _report_close(host, key, task, t)
     elif isinstance(t, rq.SignalExternalTransfer | rq.CancelExternalTransfer):
-        request: Request = t.signal if isinstance(t, rq.SignalExternalTransfer) else t.request
         then = partial(_external_done, host, key, task, t)
-        _call(host, task.namespace, t.workflow_id, t.run_id, request, then)
+        if t.workflow_id == task.workflow_id:
+            # A workflow may not signal or cancel its own workflow id, whatever the run
+            # id: the request fails as if the target were not found, without a call
+            # (processSignalExecution, processCancelExecution in
+            # transfer_queue_active_task_executor.go: "handle workflow signal itself").
+            then(rq.Error(rq.ErrorKind.NOT_FOUND, "a workflow cannot signal or cancel itself"))
+        else:
+            request: Request = t.signal if isinstance(t, rq.SignalExternalTransfer) else t.request
+            _call(host, task.namespace, t.workflow_id, t.run_id, request, then)
     host.kernel.after(RETRY, execute, host, key, task)
 
 
