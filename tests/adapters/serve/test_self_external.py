@@ -17,7 +17,7 @@ from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
-from tests.adapters.serve.sdk import bounded
+from tests.adapters.serve.sdk import bounded, eventually
 
 
 @workflow.defn(name="SelfExternal", sandboxed=False)
@@ -54,4 +54,47 @@ async def test_a_workflow_cannot_signal_or_cancel_itself(client: Client) -> None
     assert ev.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED in kinds
     assert ev.EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED in kinds
     assert ev.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED not in kinds
+    assert ev.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED not in kinds
+
+
+@workflow.defn(name="Lingering", sandboxed=False)
+class Lingering:
+    @workflow.run
+    async def run(self) -> None:
+        await workflow.sleep(3600)
+
+
+@workflow.defn(name="CancelAndLeave", sandboxed=False)
+class CancelAndLeave:
+    """Starts a child, then asks to cancel it and completes in the same workflow task."""
+
+    @workflow.run
+    async def run(self) -> str:
+        child = await workflow.start_child_workflow(
+            Lingering.run, id=workflow.info().workflow_id + "-c"
+        )
+        child.cancel()
+        return "left"
+
+
+@pytest.mark.asyncio(loop_scope="module")
+@bounded
+async def test_a_run_closed_in_the_batch_sends_no_cancel(client: Client) -> None:
+    """The run closes in the batch that asks to cancel its child: the cancel is never
+    sent (processCancelExecution does nothing for a closed run), and the child is only
+    terminated by the parent close policy (tests/fixtures/unseen-histories/
+    child-cancel-early.child.json is the dev server's child)."""
+    queue, workflow_id = f"leave-{uuid.uuid4()}", f"wf-{uuid.uuid4()}"
+    async with Worker(client, task_queue=queue, workflows=[CancelAndLeave, Lingering]):
+        handle = await client.start_workflow(CancelAndLeave.run, id=workflow_id, task_queue=queue)
+        assert await handle.result() == "left"
+        child = client.get_workflow_handle(workflow_id + "-c")
+
+        async def closed() -> bool:
+            described = await child.describe()
+            return described.status is not None and described.status.name != "RUNNING"
+
+        await eventually(closed)
+    kinds = [e.event_type for e in (await child.fetch_history()).events]
+    assert kinds[-1] == ev.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED
     assert ev.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED not in kinds
