@@ -29,7 +29,7 @@ import itertools
 import json
 from collections.abc import Sequence
 
-from adapters.conform.derive_base import ACTIVITY_CLOSES, DriverBase, attrs
+from adapters.conform.derive_base import ACTIVITY_CLOSES, DriverBase, admitted_late, attrs
 from adapters.conform.requests import (
     CannotReproduce,
     NotModelled,
@@ -237,6 +237,9 @@ class Driver(DriverBase):
         synthesized = started.identity == HISTORY_SERVICE  # the reset started the task
         finish = failed.started_event_id if synthesized else failed.started_event_id + 1
         base = Driver(before_reset(self.base))
+        # one namespace: the reset run is rebuilt in the base's (workflow_resetter.go in
+        # service/history/ndc), whose id the base's own events may not show
+        base.namespace_id = base.namespace_id or self.namespace_id
         base.run()
         assert base.state is not None
         reason = str(json.loads(failed.failure.text)["message"])
@@ -337,6 +340,8 @@ class Driver(DriverBase):
             ):
                 request = rq.UpdateWorkflowExecution(a.protocol_instance_id, a.accepted_request)
                 self.send(request, now)
+        for late in admitted_late(self.real, scheduled.event_id):
+            self.send(late, now)
         if self.state is not None and self.state.wft is None and self.unwritten(i):
             # a history read while a speculative task runs ends with its Scheduled and
             # Started events, which the server has not written (no task id): the update

@@ -78,6 +78,41 @@ def limits_of(real: Sequence[HistoryEvent]) -> Limits:
     )
 
 
+def admitted_late(
+    real: Sequence[HistoryEvent], scheduled_id: int
+) -> list[rq.UpdateWorkflowExecution]:
+    """The updates accepted by the task scheduled as event `scheduled_id` whose
+    acceptance names an event written after that one (not an UpdateAdmitted): an
+    update's speculative task that other events made normal before it started
+    (workflow_task.py write_speculative). They were admitted by the time it was
+    scheduled."""
+    by_id = {e.event_id: e for e in real}
+    done = next(
+        (
+            k
+            for k, e in enumerate(real)
+            if e.event_type is E.WORKFLOW_TASK_COMPLETED
+            and attrs(e).scheduled_event_id == scheduled_id
+        ),
+        len(real),
+    )
+    requests: list[rq.UpdateWorkflowExecution] = []
+    for event in real[done + 1 :]:
+        if event.event_type in (E.WORKFLOW_TASK_SCHEDULED, E.WORKFLOW_TASK_STARTED):
+            break
+        a = attrs(event)
+        if event.event_type is not E.WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+            continue
+        named = by_id.get(a.accepted_request_sequencing_event_id)
+        if (
+            named is not None
+            and named.event_id > scheduled_id
+            and named.event_type is not E.WORKFLOW_EXECUTION_UPDATE_ADMITTED
+        ):
+            requests.append(rq.UpdateWorkflowExecution(a.protocol_instance_id, a.accepted_request))
+    return requests
+
+
 class DriverBase:
     """The run the driver builds from `real`, and the requests that build it."""
 
