@@ -505,7 +505,58 @@ async def speculative(r: Recorder) -> None:
     await r.dump("speculative-signal", h.id)
 
 
+async def _raw_poll(r: Recorder, queue: str) -> Any:
+    poll = PollWorkflowTaskQueueRequest(
+        namespace="default", task_queue=TaskQueue(name=queue), identity="raw-poller"
+    )
+    return await r.client.workflow_service.poll_workflow_task_queue(poll)
+
+
+async def raw(r: Recorder) -> None:
+    """raw-*: workflow tasks held by a raw poller that never answers (a speculative one,
+    a transient one) while signals and updates arrive, and an update to a transient task
+    nobody polls."""
+    two = timedelta(seconds=2)
+    for name in ("raw-spec-timeout", "raw-transient-held", "raw-transient-update"):
+        queue = f"hh3-{name}"
+        worker = partial(
+            Worker, r.client, task_queue=queue, workflows=HUNT3_WORKFLOWS,
+            activities=HUNT3_ACTIVITIES, workflow_runner=UnsandboxedWorkflowRunner(),
+        )  # fmt: skip
+        update: asyncio.Future[Any] | None = None
+        if name == "raw-spec-timeout":
+            async with worker():
+                h = await r.client.start_workflow(
+                    Broken.run, "plain", id=f"hh3-{name}", task_queue=queue, task_timeout=two
+                )
+                await asyncio.sleep(1)
+            _FAILED.add(name)
+            update = asyncio.ensure_future(h.execute_update(Broken.flaky, name))
+            await _raw_poll(r, queue)  # the speculative task, never answered
+        else:
+            h = await r.client.start_workflow(
+                Broken.run, "plain", id=f"hh3-{name}", task_queue=queue, task_timeout=two
+            )
+            await _raw_fail(r, queue)
+            if name == "raw-transient-held":
+                await _raw_poll(r, queue)  # attempt 2, never answered
+            else:
+                _FAILED.add(name)
+                update = asyncio.ensure_future(h.execute_update(Broken.flaky, name))
+        await asyncio.sleep(0.5)
+        await h.signal(Broken.fix)
+        await asyncio.sleep(3)  # past the held task's 2 s timeout
+        async with worker():
+            if update is not None:
+                with contextlib.suppress(Exception):
+                    print(f"  {name} update: {await asyncio.wait_for(update, 20)}", flush=True)
+            await h.signal(Broken.finish)
+            await _run(r, name, h)
+        await r.dump(name, h.id)
+
+
 PARTS = (
+    raw,
     speculative,
     transient,
     broken,

@@ -143,6 +143,7 @@ class Driver(DriverBase):
             return i + 1
         now = event.event_time or 0
         t, a = event.event_type, attrs(event)
+        self.hold_transient(i, now)
         if t is E.WORKFLOW_EXECUTION_STARTED:
             self.start(i)
             return i + 2 if self.signal_with_start(i) else i + 1
@@ -151,6 +152,7 @@ class Driver(DriverBase):
             if self.state.backoff_pending:  # the first task's backoff is over only now (a
                 # run closed during its backoff never schedules it)
                 self.fire(rq.WorkflowBackoffTask, now)
+            self.end_held(now)
             self.send_updates(i, now)
         elif t is E.WORKFLOW_TASK_STARTED:
             self.start_workflow_task(i, now)
