@@ -26,6 +26,7 @@ from unseen_workflows_hunt3 import (
     HUNT3_ACTIVITIES,
     HUNT3_WORKFLOWS,
     Abandoner,
+    BreaksLater,
     Breeder,
     Broken,
     Caller,
@@ -555,7 +556,42 @@ async def raw(r: Recorder) -> None:
         await r.dump(name, h.id)
 
 
+async def held(r: Recorder) -> None:
+    """breaks-later: a timer fires and an activity completes while failing retries are
+    held; held-terminate, held-cancel: a raw poller holds a transient task when the run
+    is terminated, or a cancel is requested."""
+    h = await _start(r, BreaksLater.run, id="hh3-breaks-later", task_timeout=timedelta(seconds=3))
+    await asyncio.sleep(0.5)
+    await h.signal(BreaksLater.brk)
+    await asyncio.sleep(6)
+    await h.signal(BreaksLater.fix)
+    await _run(r, "breaks-later", h)
+    await r.dump("breaks-later", h.id)
+    for name in ("held-terminate", "held-cancel"):
+        queue = f"hh3-{name}"
+        h = await r.client.start_workflow(
+            Broken.run, "plain", id=f"hh3-{name}", task_queue=queue,
+            task_timeout=timedelta(seconds=2),
+        )  # fmt: skip
+        await _raw_fail(r, queue)
+        await _raw_poll(r, queue)  # attempt 2, held
+        await asyncio.sleep(0.3)
+        if name == "held-terminate":
+            await h.terminate("while a transient task was held")
+            await asyncio.sleep(0.5)
+        else:
+            await h.cancel()
+            await asyncio.sleep(2.5)
+            async with Worker(
+                r.client, task_queue=queue, workflows=HUNT3_WORKFLOWS,
+                activities=HUNT3_ACTIVITIES, workflow_runner=UnsandboxedWorkflowRunner(),
+            ):  # fmt: skip
+                await _run(r, name, h)
+        await r.dump(name, h.id)
+
+
 PARTS = (
+    held,
     raw,
     speculative,
     transient,

@@ -484,7 +484,37 @@ class Broken:
         return mode
 
 
+@workflow.defn
+class BreaksLater:
+    """Starts a timer and an activity, then its tasks fail after a `brk` signal until a
+    `fix` signal: the timer fires and the activity completes while the SDK holds the
+    failing retries (it reports only a first attempt's failure)."""
+
+    def __init__(self) -> None:
+        self.broken = False
+        self.fixed = False
+
+    @workflow.signal
+    def brk(self) -> None:
+        self.broken = True
+
+    @workflow.signal
+    def fix(self) -> None:
+        self.fixed = True
+
+    @workflow.run
+    async def run(self) -> str:
+        timer = asyncio.ensure_future(workflow.sleep(2))
+        act = workflow.start_activity(h3_beat, 3.0, start_to_close_timeout=SHORT)
+        await workflow.wait_condition(lambda: self.broken)
+        if not self.fixed:
+            raise RuntimeError("broken until fixed")
+        await asyncio.gather(timer, act)
+        return "fixed"
+
+
 HUNT3_WORKFLOWS = [
+    BreaksLater,
     Broken,
     Growing,
     Counting,
