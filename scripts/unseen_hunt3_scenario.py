@@ -6,6 +6,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
+import subprocess
+import sys
 from datetime import timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -590,7 +593,97 @@ async def held(r: Recorder) -> None:
         await r.dump(name, h.id)
 
 
+_KILLED_WORKER = """
+import asyncio, sys
+from temporalio.client import Client
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+from unseen_workflows_hunt3 import HUNT3_ACTIVITIES, HUNT3_WORKFLOWS
+async def main():
+    client = await Client.connect(sys.argv[1])
+    async with Worker(client, task_queue=sys.argv[2], workflows=HUNT3_WORKFLOWS,
+                      activities=HUNT3_ACTIVITIES, workflow_runner=UnsandboxedWorkflowRunner()):
+        print("polling", flush=True)
+        await asyncio.Event().wait()
+asyncio.run(main())
+"""
+
+
+async def held2(r: Recorder) -> None:
+    """held-update: an update while a raw poller holds a transient task (no event: the
+    next attempt stays transient); sticky-spec-killed: an update's speculative task goes
+    to the sticky queue of a worker killed by SIGKILL; held-reset: a run reset while a
+    raw poller holds its transient task."""
+    queue = "hh3-held-update"
+    worker = partial(
+        Worker, r.client, task_queue=queue, workflows=HUNT3_WORKFLOWS,
+        activities=HUNT3_ACTIVITIES, workflow_runner=UnsandboxedWorkflowRunner(),
+    )  # fmt: skip
+    h = await r.client.start_workflow(
+        Broken.run, "plain", id="hh3-held-update", task_queue=queue,
+        task_timeout=timedelta(seconds=2),
+    )  # fmt: skip
+    await _raw_fail(r, queue)
+    await _raw_poll(r, queue)  # attempt 2, held
+    _FAILED.add("held-update")
+    update = asyncio.ensure_future(h.execute_update(Broken.flaky, "held-update"))
+    await asyncio.sleep(3)
+    async with worker():
+        with contextlib.suppress(Exception):
+            print(f"  held-update: {await asyncio.wait_for(update, 20)}", flush=True)
+        await h.signal(Broken.finish)
+        await _run(r, "held-update", h)
+    await r.dump("held-update", h.id)
+    # the sticky queue's worker dies; an update's speculative task goes there
+    queue = "hh3-sticky-spec"
+    here = os.path.dirname(os.path.abspath(__file__))
+    child = subprocess.Popen(
+        [sys.executable, "-c", _KILLED_WORKER, r.address, queue], cwd=here,
+        stdout=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        assert child.stdout is not None
+        await asyncio.to_thread(child.stdout.readline)
+        h = await r.client.start_workflow(
+            Broken.run, "plain", id="hh3-sticky-spec-killed", task_queue=queue
+        )
+        await asyncio.sleep(2)
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    _FAILED.add("sticky-spec")
+    update = asyncio.ensure_future(h.execute_update(Broken.flaky, "sticky-spec"))
+    await asyncio.sleep(12)  # past the sticky schedule-to-start timeout
+    async with worker(task_queue=queue):
+        with contextlib.suppress(Exception):
+            print(f"  sticky-spec: {await asyncio.wait_for(update, 20)}", flush=True)
+        await h.signal(Broken.finish)
+        await _run(r, "sticky-spec-killed", h)
+    await r.dump("sticky-spec-killed", h.id)
+    # a reset while a raw poller holds the transient task
+    queue = "hh3-held-reset"
+    h = await r.client.start_workflow(
+        Broken.run, "plain", id="hh3-held-reset", task_queue=queue,
+        task_timeout=timedelta(seconds=2),
+    )  # fmt: skip
+    await _raw_fail(r, queue)
+    await _raw_poll(r, queue)
+    await asyncio.sleep(0.3)
+    base = (await h.describe()).run_id
+    r.cli(
+        "workflow", "reset", "-w", h.id, "-r", base, "--type", "FirstWorkflowTask",
+        "--reason", "while held",
+    )  # fmt: skip
+    await asyncio.sleep(0.5)
+    async with worker(task_queue=queue):
+        again = r.client.get_workflow_handle(h.id)
+        await again.signal(Broken.finish)
+        await _run(r, "held-reset", again)
+    await r.dump("held-reset.base", h.id, base)
+    await r.dump("held-reset", h.id, (await again.describe()).run_id)
+
+
 PARTS = (
+    held2,
     held,
     raw,
     speculative,

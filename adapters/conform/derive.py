@@ -252,8 +252,11 @@ class Driver(DriverBase):
             request_id=f"reset-{i}",
             reapply_signals=signals,
             reapply_updates=updates,
+            history_size_bytes=started.history_size_bytes if synthesized else 0,
         )
-        outcome = reset(base.state, base.written, request, failed.new_run_id, now)
+        outcome = reset(
+            base.state, base.written, request, failed.new_run_id, now, limits=self.limits
+        )
         if outcome.new_run is None:
             raise CannotReproduce(f"the reset was refused: {outcome.reply}")
         self.reset_outcome = outcome
