@@ -280,11 +280,11 @@ def _record_started(
     if wft.transient and wft.scheduled_event_id != state.next_event_id:
         # Events were written since the transient task was scheduled: it starts as a
         # normal task, attempt 1, its Scheduled event written now with its Started
-        # (AddWorkflowTaskStartedEvent in workflow_task_state_machine.go)
+        # (AddWorkflowTaskStartedEvent in workflow_task_state_machine.go; the time is
+        # the event's, as a rebuild from the history reads it)
         scheduled, _ = _unwritten_attributes(state, replace(wft, attempt=1), 0)
-        wft = replace(
-            wft, attempt=1, scheduled_event_id=txn.append(E.WORKFLOW_TASK_SCHEDULED, scheduled)
-        )
+        sid = txn.append(E.WORKFLOW_TASK_SCHEDULED, scheduled)
+        wft = replace(wft, attempt=1, scheduled_event_id=sid, scheduled_time=now)
         txn.set(wft_attempt=1)
     if wft.unwritten:
         started_id = wft.scheduled_event_id + 1

@@ -18,6 +18,7 @@ from core.enums import EventType as E
 from core.enums import WorkflowTaskFailedCause
 from core.statemachine.history.service.workflow_task import transient_events
 from tests.core.statemachine.coverage_scenarios import Run
+from tests.core.statemachine.history.service.rebuild_checks import rebuild_problems
 
 
 def _failed_once() -> Run:
@@ -47,6 +48,7 @@ def test_signals_before_a_transient_task_starts_come_before_its_scheduled_event(
     started = run.state.wft
     assert started is not None and started.attempt == 1 and not started.unwritten
     assert started.scheduled_event_id == after[0].event_id
+    assert rebuild_problems(run.state, run.events) == []  # the task as its events say
     run.check()
 
 
