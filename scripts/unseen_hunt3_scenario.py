@@ -13,11 +13,15 @@ from datetime import timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from google.protobuf.any_pb2 import Any as AnyProto
 from temporalio.api.enums.v1 import WorkflowTaskFailedCause
 from temporalio.api.failure.v1 import Failure
+from temporalio.api.protocol.v1 import Message
 from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.update.v1 import Rejection
 from temporalio.api.workflowservice.v1 import (
     PollWorkflowTaskQueueRequest,
+    RespondWorkflowTaskCompletedRequest,
     RespondWorkflowTaskFailedRequest,
 )
 from temporalio.client import WithStartWorkflowOperation, WorkflowHandle, WorkflowUpdateStage
@@ -29,6 +33,7 @@ from unseen_workflows_hunt3 import (
     HUNT3_ACTIVITIES,
     HUNT3_WORKFLOWS,
     Abandoner,
+    BeatsElsewhere,
     BreaksLater,
     Breeder,
     Broken,
@@ -682,7 +687,79 @@ async def held2(r: Recorder) -> None:
     await r.dump("held-reset", h.id, (await again.describe()).run_id)
 
 
+async def rejected(r: Recorder) -> None:
+    """spec-rejected-signal: a raw poller takes an update's speculative task, a signal
+    arrives while it holds it, and it answers with nothing but the update's rejection."""
+    queue = "hh3-spec-rejected"
+    worker = partial(
+        Worker, r.client, task_queue=queue, workflows=HUNT3_WORKFLOWS,
+        activities=HUNT3_ACTIVITIES, workflow_runner=UnsandboxedWorkflowRunner(),
+    )  # fmt: skip
+    async with worker():
+        h = await r.client.start_workflow(
+            Broken.run, "plain", id="hh3-spec-rejected-signal", task_queue=queue
+        )
+        await asyncio.sleep(1)
+    update = asyncio.ensure_future(h.execute_update(Broken.flaky, "rejected"))
+    task = await _raw_poll(r, queue)
+    await h.signal(Broken.fix)
+    await asyncio.sleep(0.3)
+    request = task.messages[0]
+    rejection = Rejection(
+        rejected_request_message_id=request.id,
+        rejected_request_sequencing_event_id=task.history.events[-1].event_id,
+        failure=Failure(message="rejected by a raw poller"),
+    )
+    body = AnyProto()
+    body.Pack(rejection)
+    reply = Message(
+        id=f"{request.protocol_instance_id}/reject",
+        protocol_instance_id=request.protocol_instance_id,
+        body=body,
+    )
+    await r.client.workflow_service.respond_workflow_task_completed(
+        RespondWorkflowTaskCompletedRequest(
+            namespace="default", task_token=task.task_token, identity="raw-poller",
+            messages=[reply],
+        )
+    )  # fmt: skip
+    with contextlib.suppress(Exception):
+        print(f"  the update: {await asyncio.wait_for(update, 10)}", flush=True)
+    async with worker():
+        await h.signal(Broken.finish)
+        await _run(r, "spec-rejected-signal", h)
+    await r.dump("spec-rejected-signal", h.id)
+
+
+async def beats(r: Recorder) -> None:
+    """spec-heartbeats: an update's speculative task waits unpolled while an activity
+    on another queue heartbeats (mutable state written, no events)."""
+    queue = "hh3-beats-wf"
+    worker = partial(
+        Worker, r.client, task_queue=queue, workflows=HUNT3_WORKFLOWS,
+        activities=HUNT3_ACTIVITIES, workflow_runner=UnsandboxedWorkflowRunner(),
+    )  # fmt: skip
+    acts = Worker(r.client, task_queue="hh3-beats-acts", activities=HUNT3_ACTIVITIES)
+    async with acts:
+        async with worker():
+            h = await r.client.start_workflow(
+                BeatsElsewhere.run, id="hh3-spec-heartbeats", task_queue=queue
+            )
+            await asyncio.sleep(1)
+        update = asyncio.ensure_future(h.execute_update(BeatsElsewhere.poke))
+        await asyncio.sleep(3)  # heartbeats meanwhile
+        async with worker():
+            with contextlib.suppress(Exception):
+                print(f"  the update: {await asyncio.wait_for(update, 20)}", flush=True)
+            await asyncio.sleep(4)
+            await h.signal(BeatsElsewhere.finish)
+            await _run(r, "spec-heartbeats", h)
+    await r.dump("spec-heartbeats", h.id)
+
+
 PARTS = (
+    beats,
+    rejected,
     held2,
     held,
     raw,

@@ -513,7 +513,33 @@ class BreaksLater:
         return "fixed"
 
 
+@workflow.defn
+class BeatsElsewhere:
+    """An activity on another task queue that heartbeats for 6 s, and an update."""
+
+    def __init__(self) -> None:
+        self.done = False
+
+    @workflow.signal
+    def finish(self) -> None:
+        self.done = True
+
+    @workflow.update
+    async def poke(self) -> str:
+        return "poked"
+
+    @workflow.run
+    async def run(self) -> str:
+        await workflow.execute_activity(
+            h3_beat, 6.0, task_queue="hh3-beats-acts", start_to_close_timeout=SHORT,
+            heartbeat_timeout=timedelta(seconds=5),
+        )  # fmt: skip
+        await workflow.wait_condition(lambda: self.done)
+        return "done"
+
+
 HUNT3_WORKFLOWS = [
+    BeatsElsewhere,
     BreaksLater,
     Broken,
     Growing,

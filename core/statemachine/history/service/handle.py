@@ -118,9 +118,8 @@ def handle(
         wft is not None
         and before is not None
         and before.speculative
-        and not before.started
-        and before.stamp == wft.stamp  # it was waiting before this request's events
-        and outcome.events
+        and before.stamp == wft.stamp  # it was pending before this request's events
+        and (outcome.events or len(outcome.state.buffered) > len(state.buffered))
         and outcome.state.running
     ):  # the speculative task is written first, then the request goes on as before
         written = workflow_task.write_speculative(state)

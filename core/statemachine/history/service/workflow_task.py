@@ -119,6 +119,7 @@ TABLE = fsm.make_table(
         (_S.SCHEDULED, _I.RECORD_STARTED, _S.STARTED),
         (_S.SCHEDULED, _I.SCHEDULE_TO_START_TIMEOUT, _S.TIMED_OUT),
         (_S.SCHEDULED, _I.CONVERT, _S.SCHEDULED),
+        (_S.STARTED, _I.CONVERT, _S.STARTED),
         (_S.SCHEDULED, _I.RUN_CLOSED, _S.DROPPED),
         (_S.STARTED, _I.RESPOND_COMPLETED, _S.COMPLETED),
         (_S.STARTED, _I.COMPLETION_REJECTED, _S.FAILED),
@@ -582,18 +583,18 @@ def workflow_task_timeout(state: MutableState, task: WorkflowTaskTimeoutTask, no
 
 
 def write_speculative(state: MutableState) -> Outcome:
-    """An unstarted speculative task becomes a normal one when other events come in the
-    same transaction: its Scheduled event is written first, at the time it was
-    scheduled, and the new events, buffered meanwhile, follow it
-    (`convertSpeculativeWorkflowTaskToNormal` in workflow_task_state_machine.go, run as
-    the transaction closes, before the buffer is flushed:
-    `closeTransactionHandleSpeculativeWorkflowTask` in mutable_state_impl.go). The task
-    keeps its id and stamp, so the task matching holds stays valid."""
+    """A speculative task pending when events are written or buffered becomes normal: its
+    Scheduled (dated when scheduled) and, once started, Started (no identity) go first
+    (convertSpeculativeWorkflowTaskToNormal in workflow_task_state_machine.go, as the
+    transaction closes, before the buffer is flushed); its ids and stamp stay valid."""
     wft = state.wft
-    assert wft is not None and wft.speculative and not wft.started
+    assert wft is not None and wft.speculative
     transition(wft, _I.CONVERT)
     txn = Txn(state, wft.scheduled_time)
-    scheduled, _ = _unwritten_attributes(state, wft, 0)
+    scheduled, started = _unwritten_attributes(state, wft, wft.scheduled_event_id)
     txn.append(E.WORKFLOW_TASK_SCHEDULED, scheduled)
+    if wft.started:
+        txn.now = wft.started_time
+        txn.append(E.WORKFLOW_TASK_STARTED, replace(started, identity="", worker_version=None))
     txn.set(wft=replace(wft, speculative=False))
     return finish(txn, Ok())
