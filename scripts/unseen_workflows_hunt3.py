@@ -5,8 +5,10 @@ TERMINATE_IF_RUNNING, a parent continuing as new with children running (each par
 close policy) and grandchildren started in one task, chains of resets, cron runs that
 fail, time out, continue as new or are signalled, a workflow retry policy naming a
 non-retryable type, signals and cancels to a child, to a continued id and to a run
-closing at once, local activities retried past the task timeout and beside timers, and
-memo and search attribute upserts in the task that continues as new.
+closing at once, local activities retried past the task timeout and beside timers,
+memo and search attribute upserts in the task that continues as new, and workflows
+whose tasks fail, or are failed and held by a raw poller, while signals, updates,
+timers and activities arrive (unseen_hunt3_raw.py).
 
 The scenario starts its own worker on `hh-hunt3`. Most parts run on a dev server with
 the keyword search attribute HhKw registered::
