@@ -298,6 +298,9 @@ class ResetWorkflowExecution:
     reapply_updates: bool = True
     identity: str = ""
     reapply_children: bool = True
+    # The store's size of the rebuilt run, written on the WorkflowTaskStarted the reset
+    # writes itself when the task at the point had not started (as RecordWorkflowTaskStarted's).
+    history_size_bytes: int = 0
 
 
 @dataclass(frozen=True, slots=True)
