@@ -301,6 +301,9 @@ class ResetWorkflowExecution:
     identity: str = ""
     reapply_children: bool = True
     reapply_nexus: bool = True  # a Nexus operation's later events (reapply.py)
+    # The store's size of the rebuilt run, written on the WorkflowTaskStarted the reset
+    # writes itself when the task at the point had not started (as RecordWorkflowTaskStarted's).
+    history_size_bytes: int = 0
 
 
 @dataclass(frozen=True, slots=True)

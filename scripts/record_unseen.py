@@ -10,9 +10,10 @@ HTTP API's answer, shorthand payloads) and `NAME.httpraw.json` (the same with
 `scripts/unseen_ts/` (see its README), the `old*-sdk` ones by `scripts/unseen_old_sdk.py`
 with temporalio 1.7.0 and 1.1.0; the scenarios `ts` and `old` save them. The `hunt`
 scenario (unseen_hunt_scenario.py) needs the server flags unseen_workflows_hunt.py names;
-`hunt2` (unseen_hunt2_scenario.py) those of unseen_workflows_hunt2.py; `ts-hunt2`
-saves what scripts/unseen_ts/hunt2.js ran; `nexus` (unseen_nexus.py) records Nexus
-operations and UpdateWorkflowExecutionOptions.
+`hunt2` (unseen_hunt2_scenario.py) those of unseen_workflows_hunt2.py, `hunt3`
+(unseen_hunt3_scenario.py) those of unseen_workflows_hunt3.py; `ts-hunt2` saves what
+scripts/unseen_ts/hunt2.js ran; `nexus` (unseen_nexus.py) records Nexus operations and
+UpdateWorkflowExecutionOptions.
 Start the dev server first, with its HTTP API:
 
     temporal server start-dev --ip 127.0.0.1 --headless --port 17233 --http-port 17234
@@ -48,6 +49,7 @@ from temporalio.common import VersioningBehavior, WorkerDeploymentVersion, Workf
 from temporalio.worker import Worker, WorkerDeploymentConfig
 from unseen_activities import ACTIVITIES
 from unseen_hunt2_scenario import hunt2, ts_hunt2
+from unseen_hunt3_scenario import hunt3
 from unseen_hunt_scenario import hunt
 from unseen_nexus import nexus_scenario
 from unseen_workflows import (
@@ -530,6 +532,7 @@ SCENARIOS: dict[str, Callable[[Recorder], Awaitable[None]]] = {
     "hunt2": hunt2,
     "ts-hunt2": ts_hunt2,
     "nexus": nexus_scenario,
+    "hunt3": hunt3,
 }
 
 

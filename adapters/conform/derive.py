@@ -30,7 +30,7 @@ import json
 from collections.abc import Sequence
 
 from adapters.conform import derive_nexus as nx
-from adapters.conform.derive_base import ACTIVITY_CLOSES, DriverBase, attrs
+from adapters.conform.derive_base import ACTIVITY_CLOSES, DriverBase, admitted_late, attrs
 from adapters.conform.requests import (
     CannotReproduce,
     NotModelled,
@@ -145,6 +145,7 @@ class Driver(DriverBase):
             return i + 1
         now = event.event_time or 0
         t, a = event.event_type, attrs(event)
+        self.hold_transient(i, now)
         if t is E.WORKFLOW_EXECUTION_STARTED:
             self.start(i)
             return i + 2 if self.signal_with_start(i) else i + 1
@@ -153,6 +154,7 @@ class Driver(DriverBase):
             if self.state.backoff_pending:  # the first task's backoff is over only now (a
                 # run closed during its backoff never schedules it)
                 self.fire(rq.WorkflowBackoffTask, now)
+            self.end_held(now)
             self.send_updates(i, now)
         elif t is E.WORKFLOW_TASK_STARTED:
             self.start_workflow_task(i, now)
@@ -232,6 +234,9 @@ class Driver(DriverBase):
         synthesized = started.identity == HISTORY_SERVICE  # the reset started the task
         finish = failed.started_event_id if synthesized else failed.started_event_id + 1
         base = Driver(before_reset(self.base))
+        # one namespace: the reset run is rebuilt in the base's (workflow_resetter.go in
+        # service/history/ndc), whose id the base's own events may not show
+        base.namespace_id = base.namespace_id or self.namespace_id
         base.run()
         assert base.state is not None
         reason = str(json.loads(failed.failure.text)["message"])
@@ -242,8 +247,11 @@ class Driver(DriverBase):
             request_id=f"reset-{i}",
             reapply_signals=signals,
             reapply_updates=updates,
+            history_size_bytes=started.history_size_bytes if synthesized else 0,
         )
-        outcome = reset(base.state, base.written, request, failed.new_run_id, now)
+        outcome = reset(
+            base.state, base.written, request, failed.new_run_id, now, limits=self.limits
+        )
         if outcome.new_run is None:
             raise CannotReproduce(f"the reset was refused: {outcome.reply}")
         self.reset_outcome = outcome
@@ -333,6 +341,8 @@ class Driver(DriverBase):
             ):
                 request = rq.UpdateWorkflowExecution(a.protocol_instance_id, a.accepted_request)
                 self.send(request, now)
+        for late in admitted_late(self.real, scheduled.event_id):
+            self.send(late, now)
         if self.state is not None and self.state.wft is None and self.unwritten(i):
             # a history read while a speculative task runs ends with its Scheduled and
             # Started events, which the server has not written (no task id): the update

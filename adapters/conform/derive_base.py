@@ -29,6 +29,7 @@ from adapters.conform.requests import (
 from core import requests as rq
 from core.commands import Command, RequestCancelActivityTaskCommandAttributes
 from core.enums import EventType, RetryState, SuggestContinueAsNewReason
+from core.event_sets import BUFFERABLE_EVENT_TYPES
 from core.events import HistoryEvent, WorkflowTaskStartedEventAttributes
 from core.opaque import Opaque
 from core.statemachine.history.limits import DEFAULT_LIMITS, Limits
@@ -78,6 +79,41 @@ def limits_of(real: Sequence[HistoryEvent]) -> Limits:
     )
 
 
+def admitted_late(
+    real: Sequence[HistoryEvent], scheduled_id: int
+) -> list[rq.UpdateWorkflowExecution]:
+    """The updates accepted by the task scheduled as event `scheduled_id` whose
+    acceptance names an event written after that one (not an UpdateAdmitted): an
+    update's speculative task that other events made normal before it started
+    (workflow_task.py write_speculative). They were admitted by the time it was
+    scheduled."""
+    by_id = {e.event_id: e for e in real}
+    done = next(
+        (
+            k
+            for k, e in enumerate(real)
+            if e.event_type is E.WORKFLOW_TASK_COMPLETED
+            and attrs(e).scheduled_event_id == scheduled_id
+        ),
+        len(real),
+    )
+    requests: list[rq.UpdateWorkflowExecution] = []
+    for event in real[done + 1 :]:
+        if event.event_type in (E.WORKFLOW_TASK_SCHEDULED, E.WORKFLOW_TASK_STARTED):
+            break
+        a = attrs(event)
+        if event.event_type is not E.WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+            continue
+        named = by_id.get(a.accepted_request_sequencing_event_id)
+        if (
+            named is not None
+            and named.event_id > scheduled_id
+            and named.event_type is not E.WORKFLOW_EXECUTION_UPDATE_ADMITTED
+        ):
+            requests.append(rq.UpdateWorkflowExecution(a.protocol_instance_id, a.accepted_request))
+    return requests
+
+
 class DriverBase:
     """The run the driver builds from `real`, and the requests that build it."""
 
@@ -122,6 +158,34 @@ class DriverBase:
             if isinstance(task, match) and all(getattr(task, k) == v for k, v in keys.items()):
                 return task
         raise CannotReproduce(f"no pending {match.__name__} with {keys}")
+
+    def hold_transient(self, i: int, now: int) -> None:
+        """Events from `i` that arrive while the model's transient task waits unstarted,
+        and are followed by that task's retry written as attempt 1 but not started with
+        it, came while a worker held the task: the server buffered them and wrote them
+        when the held attempt failed or timed out, which writes nothing for a transient
+        task (workflow_task.py `fail`). So the task is started now (its Started shows
+        nowhere); the Scheduled event ends the attempt (`end_held`)."""
+        wft = self.state.wft if self.state is not None else None
+        if wft is None or not wft.transient or wft.started:
+            return
+        j = i
+        while j < len(self.real) and self.real[j].event_type in BUFFERABLE_EVENT_TYPES:
+            j += 1
+        after = self.real[j + 1] if j + 1 < len(self.real) else None
+        if (
+            j > i
+            and self.real[j].event_type is E.WORKFLOW_TASK_SCHEDULED
+            and attrs(self.real[j]).attempt == 1
+            and (after is None or after.event_type is not E.WORKFLOW_TASK_STARTED)
+        ):
+            self.send(rq.RecordWorkflowTaskStarted(wft.scheduled_event_id, wft.stamp, "held"), now)
+
+    def end_held(self, now: int) -> None:
+        """The held transient attempt (`hold_transient`) failed or timed out."""
+        wft = self.state.wft if self.state is not None else None
+        if wft is not None and wft.transient and wft.request_id == "held":
+            self.send(rq.RespondWorkflowTaskFailed(self.token()), now)
 
     def token(self) -> rq.WorkflowTaskToken:
         assert self.state is not None and self.state.wft is not None

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import itertools
 import json
 import logging
@@ -269,17 +270,22 @@ class NexusTasks:
         self.queues.setdefault(key, deque()).append(task)
 
     def _deliver(self, task: NexusTask) -> NexusTask:
-        """Hand out `task`; unanswered within the request timeout, it goes back to its
-        queue (the executor's request times out and the start is tried again)."""
+        """Hand out `task`; unanswered within the request timeout, it is queued again as
+        a new task (the executor's request times out and the start is tried again)."""
         self.outstanding[task.task_id] = task
         asyncio.get_running_loop().call_later(REQUEST_TIMEOUT, self._expire, task.task_id)
         return task
 
     def _expire(self, task_id: int) -> None:
+        """The request timed out: the start is tried again as a new Nexus task, with a
+        token of its own (matching's DispatchNexusTask names each dispatch by a new
+        uuid, service/matching/matching_engine.go), so the handler worker, which may
+        still be running the first attempt, keys the two apart, and a late answer to the
+        first finds nothing."""
         task = self.outstanding.pop(task_id, None)
         if task is not None:
             self.fe.runtime.kernel.poke()  # its hold lifts (until a poll takes it again)
-            self.offer(task)
+            self.offer(dataclasses.replace(task, task_id=next(self._ids)))
 
     def holds(self) -> int:
         """The holds Nexus tasks put on time skipping: each start or cancel handed to a

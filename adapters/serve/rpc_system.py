@@ -197,6 +197,8 @@ async def shutdown_worker(
     fe: Frontend, req: ws.ShutdownWorkerRequest, context: Context
 ) -> ws.ShutdownWorkerResponse:
     fe.namespace(req.namespace)
+    if req.sticky_task_queue:
+        fe.runtime.unload_sticky(req.namespace, req.sticky_task_queue)
     return ws.ShutdownWorkerResponse()
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import itertools
 from collections.abc import Callable, Iterable, Iterator
 
@@ -484,6 +485,25 @@ class Runtime:
         host = self.cluster.matching[self.cluster.router.matching_for(queue_name)]
         state = host.queues.get(queue)
         return 0 if state is None else sum(1 for e in state.backlog if e.queue == queue)
+
+    def unload_sticky(self, namespace: str, queue_name: str) -> None:
+        """ShutdownWorker unloads the worker's sticky queue (`ForceUnloadTaskQueuePartition`,
+        service/frontend/workflow_handler.go): its waiting polls end empty and its poll
+        history goes with it, so the next workflow task pushed to it is refused at once
+        (AddWorkflowTask does not load an unloaded sticky queue and answers
+        StickyWorkerUnavailable, service/matching/matching_engine.go) and goes to the
+        normal queue, instead of waiting out the 10 s window of a poller seen lately.
+        Its backlog, if any, stays, to time out as before."""
+        queue = task_queue(queue_name, m.TaskKind.WORKFLOW, m.QueueKind.STICKY, namespace)
+        host = self.cluster.matching[self.cluster.router.matching_for(queue_name)]
+        self.kernel.tick()
+        for poller_id, future in list(self.waiting_polls.get(queue, {}).items()):
+            if not future.done() and host.cancel_poll(poller_id, queue):
+                future.set_result(None)
+        state = host.queues.get(queue)
+        if state is not None:
+            kept = tuple((q, t) for q, t in state.last_poll if q != queue)
+            host.queues[queue] = dataclasses.replace(state, last_poll=kept)
 
     def has_poller(self, namespace: str, queue_name: str, sticky: bool) -> bool:
         kind = m.QueueKind.STICKY if sticky else m.QueueKind.NORMAL

@@ -36,15 +36,35 @@ def execute(host: HistoryHost, key: Key, task: OutboxTask) -> None:
     if host.owned_pending(shard_id, range_id, task.task_id) is None:
         return
     t = task.task
+    if not isinstance(t, rq.CloseExecutionTransfer) and _source_closed(host, task):
+        # A run that closed in the batch that asked for a child, a signal or a cancel
+        # sends none of them (processStartChildExecution: a closed parent starts no
+        # child; processSignalExecution, processCancelExecution: nothing for a closed
+        # run; transfer_queue_active_task_executor.go). Its parent close policy, in the
+        # close task, still reaches children already started.
+        host.finish_transfer(key, task)
+        return
     if isinstance(t, rq.StartChildTransfer):
         _start_child(host, key, task, t)
     elif isinstance(t, rq.CloseExecutionTransfer):
         _report_close(host, key, task, t)
     elif isinstance(t, rq.SignalExternalTransfer | rq.CancelExternalTransfer):
-        request: Request = t.signal if isinstance(t, rq.SignalExternalTransfer) else t.request
         then = partial(_external_done, host, key, task, t)
-        _call(host, task.namespace, t.workflow_id, t.run_id, request, then)
+        if t.workflow_id == task.workflow_id:
+            # A workflow may not signal or cancel its own workflow id, whatever the run
+            # id: the request fails as if the target were not found, without a call
+            # (processSignalExecution, processCancelExecution in
+            # transfer_queue_active_task_executor.go: "handle workflow signal itself").
+            then(rq.Error(rq.ErrorKind.NOT_FOUND, "a workflow cannot signal or cancel itself"))
+        else:
+            request: Request = t.signal if isinstance(t, rq.SignalExternalTransfer) else t.request
+            _call(host, task.namespace, t.workflow_id, t.run_id, request, then)
     host.kernel.after(RETRY, execute, host, key, task)
+
+
+def _source_closed(host: HistoryHost, task: OutboxTask) -> bool:
+    state = host.run_state(task.run_id)
+    return state is not None and not state.running
 
 
 def _call(

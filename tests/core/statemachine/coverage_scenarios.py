@@ -113,7 +113,13 @@ def update_rejected_and_converted() -> None:
     run.send(rq.RespondWorkflowTaskCompleted(token, (), messages=(reject,)))  # DISCARD
     assert len(run.events) == before, "a rejected speculative task leaves no event"
     run.send(rq.UpdateWorkflowExecution("u2"))
-    run.send(rq.SignalWorkflowExecution("poke"))  # CONVERT
+    run.send(rq.SignalWorkflowExecution("poke"))  # CONVERT (scheduled)
+    run.complete()
+    run.send(rq.UpdateWorkflowExecution("u3"))
+    token = run.poll()
+    run.send(rq.SignalWorkflowExecution("poke again"))  # CONVERT (started)
+    reject = rq.UpdateMessage("m3", "u3", rq.UpdateMessageKind.REJECT)
+    run.send(rq.RespondWorkflowTaskCompleted(token, (), messages=(reject,)))
     run.check()
 
 

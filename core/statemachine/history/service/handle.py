@@ -116,12 +116,16 @@ def handle(
     wft, before = outcome.state.wft, state.wft
     if (
         wft is not None
-        and wft.unwritten
-        and outcome.events
         and before is not None
-        and before.stamp == wft.stamp  # it was waiting before this request's events
-    ):
-        outcome = workflow_task.convert_unwritten(outcome, now)
+        and before.speculative
+        and before.stamp == wft.stamp  # it was pending before this request's events
+        and (outcome.events or len(outcome.state.buffered) > len(state.buffered))
+        and outcome.state.running
+    ):  # the speculative task is written first, then the request goes on as before
+        written = workflow_task.write_speculative(state)
+        again = _dispatch(written.state, admitted, now, limits)
+        events, tasks = written.events + again.events, written.tasks + again.tasks
+        outcome = dataclasses.replace(again, events=events, tasks=tasks)
     converted = admitted is not request and type(request) is RecordActivityTaskHeartbeat
     if converted and not isinstance(outcome.reply, Error):  # the activity failed: stop it
         outcome = dataclasses.replace(outcome, reply=Heartbeat(cancel_requested=True))

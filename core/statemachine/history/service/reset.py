@@ -73,6 +73,7 @@ from core.requests import (
     TerminateWorkflowExecution,
     WorkflowReset,
 )
+from core.statemachine.history.limits import DEFAULT_LIMITS, Limits, suggest_continue_as_new
 from core.statemachine.history.service import execution, ids, workflow_task
 from core.statemachine.history.service.outbound import HISTORY_SERVICE
 from core.statemachine.history.service.reapply import reapply
@@ -127,6 +128,7 @@ def reset(
     now: int,
     current: MutableState | None = None,
     continued: Sequence[Sequence[HistoryEvent]] = (),
+    limits: Limits = DEFAULT_LIMITS,
 ) -> ResetOutcome:
     """Reset run `base` (its history `base_events`) as `request` asks (module docstring).
 
@@ -167,7 +169,7 @@ def reset(
         )
     ended = _terminate(latest, request.reason, now, current is None) if latest.running else None
     txn = Txn(rebuilt, now)
-    _fail_task(txn, request.reason, base.run_id, new_run_id)
+    _fail_task(txn, request, base.run_id, new_run_id, limits)
     _reschedule_activities(txn, now)
     for events in _reapplied_histories(base, base_events[finish - 1 :], continued, latest, ended):
         reapply(txn, events, request)
@@ -244,18 +246,30 @@ def reset_failure(reason: str) -> Opaque:
     return Opaque.of({"message": reason, "resetWorkflowFailureInfo": {}})
 
 
-def _fail_task(txn: Txn, reason: str, base_run_id: str, new_run_id: str) -> None:
-    """Fail the task pending at the reset point (`failWorkflowTask` in the resetter)."""
+def _fail_task(
+    txn: Txn, request: ResetWorkflowExecution, base_run_id: str, new_run_id: str, limits: Limits
+) -> None:
+    """Fail the task pending at the reset point (`failWorkflowTask` in the resetter),
+    starting it first if it had not started: that Started event carries the rebuilt
+    run's size and the suggestion to continue as new it makes, as any start does
+    (`AddWorkflowTaskStartedEvent` takes both from mutable state, `getHistorySizeInfo`
+    in workflow_task_state_machine.go)."""
+    reason = request.reason
     wft = txn.state.wft
     assert wft is not None and not wft.unwritten  # the reset point checks ensure both
     if not wft.started:
         workflow_task.transition(wft, workflow_task.WorkflowTaskInput.RECORD_STARTED)
+        size = request.history_size_bytes
+        suggest = suggest_continue_as_new(limits, txn.state.next_event_id, size)
         started = txn.append(
             E.WORKFLOW_TASK_STARTED,
             WorkflowTaskStartedEventAttributes(
                 scheduled_event_id=wft.scheduled_event_id,
                 identity=HISTORY_SERVICE,
                 request_id=EMPTY_UUID,
+                suggest_continue_as_new=bool(suggest),
+                suggest_continue_as_new_reasons=suggest,
+                history_size_bytes=size,
             ),
         )
         wft = dataclasses.replace(

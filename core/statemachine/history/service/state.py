@@ -77,7 +77,9 @@ class WorkflowTaskInfo:
     """The one pending workflow task (workflow_task_state_machine.go).
 
     A *transient* task (attempt > 1 after a failure) is not written until it completes:
-    its `scheduled_event_id` and `started_event_id` are the ids its events will get.
+    its `scheduled_event_id` and `started_event_id` are the ids its events will get
+    (unless other events come before it starts: it is then written, as attempt 1, when
+    it starts; workflow_task.py `_record_started`).
     """
 
     scheduled_event_id: int

@@ -119,6 +119,7 @@ TABLE = fsm.make_table(
         (_S.SCHEDULED, _I.RECORD_STARTED, _S.STARTED),
         (_S.SCHEDULED, _I.SCHEDULE_TO_START_TIMEOUT, _S.TIMED_OUT),
         (_S.SCHEDULED, _I.CONVERT, _S.SCHEDULED),
+        (_S.STARTED, _I.CONVERT, _S.STARTED),
         (_S.SCHEDULED, _I.RUN_CLOSED, _S.DROPPED),
         (_S.STARTED, _I.RESPOND_COMPLETED, _S.COMPLETED),
         (_S.STARTED, _I.COMPLETION_REJECTED, _S.FAILED),
@@ -277,6 +278,15 @@ def _record_started(
     info, changed = versioning.started(state.versioning, req)
     if info != state.versioning:
         txn.set(versioning=info)
+    if wft.transient and wft.scheduled_event_id != state.next_event_id:
+        # Events were written since the transient task was scheduled: it starts as a
+        # normal task, attempt 1, its Scheduled event written now with its Started
+        # (AddWorkflowTaskStartedEvent in workflow_task_state_machine.go; the time is
+        # the event's, as a rebuild from the history reads it)
+        scheduled, _ = _unwritten_attributes(state, replace(wft, attempt=1), 0)
+        sid = txn.append(E.WORKFLOW_TASK_SCHEDULED, scheduled)
+        wft = replace(wft, attempt=1, scheduled_event_id=sid, scheduled_time=now)
+        txn.set(wft_attempt=1)
     if wft.unwritten:
         started_id = wft.scheduled_event_id + 1
     else:
@@ -370,6 +380,8 @@ def transient_events(state: MutableState, read: bool = False) -> tuple[HistoryEv
     wft = state.wft
     if wft is None or not wft.unwritten or not (wft.started or read):
         return ()
+    if wft.scheduled_event_id != state.next_event_id:  # events came since: a read shows
+        return ()  # none (ValidateTransientWorkflowTaskEvents in api/get_history_util.go)
     scheduled, started = _unwritten_attributes(state, wft, wft.scheduled_event_id)
     at = wft.scheduled_time
     first = HistoryEvent(
@@ -570,22 +582,19 @@ def workflow_task_timeout(state: MutableState, task: WorkflowTaskTimeoutTask, no
     return finish(txn, Ok())
 
 
-def convert_unwritten(outcome: Outcome, now: int) -> Outcome:
-    """A speculative or transient task still waiting while other events were written
-    becomes a normal one with attempt 1: its Scheduled event is written now, and
-    matching gets a fresh task (the old one is obsolete by its stamp)."""
-    wft = outcome.state.wft
-    if wft is None or not wft.unwritten or wft.started or not outcome.events:
-        return outcome
-    if not outcome.state.running:
-        return outcome
+def write_speculative(state: MutableState) -> Outcome:
+    """A speculative task pending when events are written or buffered becomes normal: its
+    Scheduled (dated when scheduled) and, once started, Started (no identity) go first
+    (convertSpeculativeWorkflowTaskToNormal in workflow_task_state_machine.go, as the
+    transaction closes, before the buffer is flushed); its ids and stamp stay valid."""
+    wft = state.wft
+    assert wft is not None and wft.speculative
     transition(wft, _I.CONVERT)
-    txn = Txn(evolve(outcome.state, wft=None, wft_attempt=1), now)
-    schedule(txn)
-    return Outcome(
-        txn.frozen(),
-        outcome.events + tuple(txn.events),
-        outcome.tasks + tuple(txn.tasks),
-        outcome.reply,
-        outcome.new_run,
-    )
+    txn = Txn(state, wft.scheduled_time)
+    scheduled, started = _unwritten_attributes(state, wft, wft.scheduled_event_id)
+    txn.append(E.WORKFLOW_TASK_SCHEDULED, scheduled)
+    if wft.started:
+        txn.now = wft.started_time
+        txn.append(E.WORKFLOW_TASK_STARTED, replace(started, identity="", worker_version=None))
+    txn.set(wft=replace(wft, speculative=False))
+    return finish(txn, Ok())

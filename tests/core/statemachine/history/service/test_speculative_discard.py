@@ -1,9 +1,12 @@
 """A speculative workflow task (an update's, with no task pending) that completes with
-nothing but the update's rejection leaves no trace in history; but events buffered
-while it ran (a signal, a child's start) are written then, and a normal workflow task
-is scheduled after them (`hasBufferedEventsOrMessages` in
-service/history/api/respondworkflowtaskcompleted/api.go). Without that task the run
-waited for ever: the SDK's test_worker_interceptor hung on `tmodel serve` this way
+nothing but the update's rejection leaves no trace in history. An event that comes while
+it runs (a signal, a child's start) makes it a normal task at once: its Scheduled and
+Started events are written then, the event is buffered, and the rejection-only
+completion writes WorkflowTaskCompleted, the buffered event and a normal workflow task
+after it (`convertSpeculativeWorkflowTaskToNormal`, `hasBufferedEventsOrMessages` in
+service/history/api/respondworkflowtaskcompleted/api.go; recorded from the dev server:
+tests/fixtures/unseen-histories/spec-rejected-signal.json). Without that last task the
+run waited for ever: the SDK's test_worker_interceptor hung on `tmodel serve` this way
 (a rejected update while the workflow's child started)."""
 
 from __future__ import annotations
@@ -31,9 +34,15 @@ def test_a_rejection_only_task_with_buffered_events_writes_them_and_schedules_a_
     token = _rejecting(run)
     written = len(run.events)
     run.send(rq.SignalWorkflowExecution("s", request_id="r1"))  # buffered: the task runs
-    assert len(run.events) == written and run.state.buffered
-    _reject(run, token)
+    assert run.state.buffered  # and the task, made normal, is written
     assert [e.event_type for e in run.events[written:]] == [
+        E.WORKFLOW_TASK_SCHEDULED,
+        E.WORKFLOW_TASK_STARTED,
+    ]
+    assert run.events[-1].attributes.identity == ""  # type: ignore[union-attr]
+    _reject(run, token)
+    assert [e.event_type for e in run.events[written + 2 :]] == [
+        E.WORKFLOW_TASK_COMPLETED,
         E.WORKFLOW_EXECUTION_SIGNALED,
         E.WORKFLOW_TASK_SCHEDULED,
     ]
