@@ -7,9 +7,9 @@ workers' calls on a standalone attempt (`worker_call`, from rpc_tasks.py).
 The start request is validated as the frontend validates it (`validator.go`; the
 messages are the dev server's), its timeouts normalized as a workflow activity's and
 its retry policy filled in with the server's defaults. Id reuse and conflict policies
-follow CHASM's business-id policies (`chasm.WithBusinessIDPolicy`). Not served: the
-operator commands (Pause/Unpause/Reset/UpdateActivityExecutionOptions, UNIMPLEMENTED),
-completion callbacks (a start that asks for them is refused UNIMPLEMENTED) and eager
+follow CHASM's business-id policies (`chasm.WithBusinessIDPolicy`). The operator
+commands (Pause/Unpause/Reset/UpdateActivityExecutionOptions) are rpc_activity_exec.py's.
+Not served: completion callbacks (a start that asks for them is refused UNIMPLEMENTED) and eager
 execution (never granted, as the server does not grant it yet). A start's links are
 kept and described as given, not validated, and links of a later start that meets the
 run (on_conflict_options) are not attached.
@@ -44,6 +44,7 @@ Context = grpc.aio.ServicerContext[Any, Any]
 _S = sa.Status
 API_STATUS = {  # InternalStatusToAPIStatus
     _S.SCHEDULED: act_enums.ACTIVITY_EXECUTION_STATUS_RUNNING,
+    _S.PAUSED: act_enums.ACTIVITY_EXECUTION_STATUS_PAUSED,
     _S.STARTED: act_enums.ACTIVITY_EXECUTION_STATUS_RUNNING,
     _S.CANCEL_REQUESTED: act_enums.ACTIVITY_EXECUTION_STATUS_RUNNING,
     _S.COMPLETED: act_enums.ACTIVITY_EXECUTION_STATUS_COMPLETED,
@@ -54,12 +55,14 @@ API_STATUS = {  # InternalStatusToAPIStatus
 }
 RUN_STATE = {  # Activity.runState
     _S.SCHEDULED: wf_enums.PENDING_ACTIVITY_STATE_SCHEDULED,
+    _S.PAUSED: wf_enums.PENDING_ACTIVITY_STATE_PAUSED,
     _S.STARTED: wf_enums.PENDING_ACTIVITY_STATE_STARTED,
     _S.CANCEL_REQUESTED: wf_enums.PENDING_ACTIVITY_STATE_CANCEL_REQUESTED,
 }
 # visibility's ExecutionStatus keyword of each API status (ActivityExecutionStatus names)
 STATUS_KEYWORD = {
     act_enums.ACTIVITY_EXECUTION_STATUS_RUNNING: "Running",
+    act_enums.ACTIVITY_EXECUTION_STATUS_PAUSED: "Paused",
     act_enums.ACTIVITY_EXECUTION_STATUS_COMPLETED: "Completed",
     act_enums.ACTIVITY_EXECUTION_STATUS_FAILED: "Failed",
     act_enums.ACTIVITY_EXECUTION_STATUS_CANCELED: "Canceled",

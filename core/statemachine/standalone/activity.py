@@ -9,8 +9,8 @@ activity's status and the input (guards first), runs the row's handler and check
 activity ends in the row's target. The record (activity_state.py, whose names this
 module passes on) is immutable; a decision returns the new record and its effects:
 the timers to arm, when the attempt goes to matching, and the error or answer the
-caller gets. Pause, unpause, reset and option updates (the
-operator commands) are not modelled.
+caller gets. The operator commands' rows (pause, unpause, reset, option updates) are
+operator.py's.
 
 Retry delays and decisions are the workflow activities' (`service/retry.py`
 `next_retry`), the timeouts are normalized as theirs (`activity_tasks.py`
@@ -37,8 +37,10 @@ from core.statemachine.history.service.activity_tasks import (
     timeout_failure,
 )
 from core.statemachine.history.service.retry import next_retry
+from core.statemachine.standalone import operator
 from core.statemachine.standalone.activity_state import (
     ATTEMPT_RUNNING,
+    CLOSED,
     NOT_CANCEL_REQUESTED,
     OPEN,
     TIMEOUT_OF,
@@ -51,6 +53,7 @@ from core.statemachine.standalone.activity_state import (
     StandaloneActivity,
     Status,
     Timer,
+    dispatch_effects,
 )
 
 _S, _I = Status, Input
@@ -119,12 +122,24 @@ def _rows() -> list[Row]:
             if s is _S.STARTED:
                 rows.append(R(s, t, _S.SCHEDULED, guard="retry", handler="retry"))
             rows.append(R(s, t, _S.TIMED_OUT, handler="time_out"))
+    # paused: no attempt in progress (TransitionCompleted's, TransitionCancelRequested's
+    # sources); its dispatch and schedule-to-start timer were voided by the pause
+    rows += [
+        R(_S.PAUSED, _I.RESPOND_COMPLETED, _S.COMPLETED, guard="by id", handler="complete"),
+        R(_S.PAUSED, _I.REQUEST_CANCEL, _S.CANCELED, handler="cancel_at_once"),
+    ]
+    rows += [
+        R(_S.PAUSED, i, _S.PAUSED, handler="reject") for i in (_I.RECORD_STARTED, *WORKER_CALLS)
+    ]
+    rows += [R(_S.PAUSED, t, _S.PAUSED) for t in TIMERS if t is not _I.SCHEDULE_TO_CLOSE_TIMEOUT]
     for s in OPEN:
         rows += [
+            # an update of the options re-arms it; the timer of an older deadline is void
+            R(s, _I.SCHEDULE_TO_CLOSE_TIMEOUT, s, guard="not due"),
             R(s, _I.SCHEDULE_TO_CLOSE_TIMEOUT, _S.TIMED_OUT, handler="time_out"),
             R(s, _I.TERMINATE, _S.TERMINATED, handler="terminate"),
         ]
-    for s in (_S.COMPLETED, _S.FAILED, _S.CANCELED, _S.TERMINATED, _S.TIMED_OUT):
+    for s in CLOSED:
         rows += [R(s, i, s, handler="reject") for i in (_I.RECORD_STARTED, *WORKER_CALLS)]
         rows += [R(s, t, s) for t in TIMERS]  # a closed activity's timers do nothing
         rows += [
@@ -134,7 +149,7 @@ def _rows() -> list[Row]:
         if s is _S.TERMINATED:  # Activity.Terminate: the same request again is a no-op
             rows.append(R(s, _I.TERMINATE, s, guard="same request"))
         rows.append(R(s, _I.TERMINATE, s, handler="reject_closed_terminate"))
-    return rows
+    return rows + operator.rows()
 
 
 TABLE = fsm.make_table(
@@ -189,6 +204,8 @@ GUARDS: dict[str, Callable[[StandaloneActivity, Event], bool]] = {
     "stale": _stale_timer,
     "same request": _same_request,
     "retry": lambda a, e: retry_decision(a, e)[0] is not None,
+    "not due": lambda a, e: not a.deadline or e.now < a.deadline,
+    **operator.GUARDS,
 }
 
 
@@ -197,23 +214,19 @@ GUARDS: dict[str, Callable[[StandaloneActivity, Event], bool]] = {
 Result: TypeAlias = tuple[StandaloneActivity, Effects]
 
 
-def _dispatch(a: StandaloneActivity) -> Effects:
-    """The current attempt goes to matching at its dispatch time, its schedule-to-start
-    timer counting from then (TransitionScheduled, TransitionRescheduled)."""
-    timers: tuple[Timer, ...] = ()
-    if a.options.schedule_to_start:
-        due = a.dispatch_time + a.options.schedule_to_start
-        timers = (Timer(_I.SCHEDULE_TO_START_TIMEOUT, due, a.stamp),)
-    return Effects(timers=timers, dispatch=a.dispatch_time)
-
-
 def schedule(activity_id: str, run_id: str, request_id: str, options: Options, now: int) -> Result:
     """A new activity, scheduled (TransitionScheduled): the first attempt dispatched
     after the start delay, the schedule-to-close timer armed once for all attempts."""
     a = StandaloneActivity(
-        activity_id, run_id, request_id, options, now, dispatch_time=now + options.start_delay
+        activity_id,
+        run_id,
+        request_id,
+        options,
+        now,
+        dispatch_time=now + options.start_delay,
+        original_options=options,
     )
-    effects = _dispatch(a)
+    effects = dispatch_effects(a)
     if a.deadline:
         closing = Timer(_I.SCHEDULE_TO_CLOSE_TIMEOUT, a.deadline, 0)
         effects = replace(effects, timers=(*effects.timers, closing))
@@ -294,7 +307,7 @@ def _retry(a: StandaloneActivity, e: Event) -> Result:
         dispatch_time=e.now + delay,
         identity=e.identity or a.identity,
     )
-    return a, _dispatch(a)
+    return a, dispatch_effects(a)
 
 
 def _fail(a: StandaloneActivity, e: Event) -> Result:
@@ -437,6 +450,7 @@ HANDLERS: dict[str, Callable[[StandaloneActivity, Event], Result]] = {
     "cancel_at_once": _cancel_at_once,
     "cancel": _cancel,
     "terminate": _terminate,
+    **operator.HANDLERS,
 }
 
 

@@ -1,0 +1,296 @@
+"""The operator commands on a standalone activity: PauseActivityExecution,
+UnpauseActivityExecution, ResetActivityExecution and UpdateActivityExecutionOptions
+(an activity named by its id alone; one in a workflow is the history service's,
+service/activity_ops.py). Their rows join the standalone table (activity.py); this
+module holds them, their guards and their handlers.
+
+The rules, from chasm/lib/activity/activity.go (handlePauseRequested,
+handleUnpauseRequested, handleReset, UpdateActivityExecutionOptions) and the
+transitions of statemachine.go:
+
+- Each command is deduplicated first by its request id (the last pause's, unpause's,
+  reset's or update's): the same id again changes nothing and succeeds, whatever the
+  activity's state since.
+- Pause: a scheduled activity (no attempt running) becomes PAUSED under a new stamp, so
+  its dispatch and schedule-to-start timer are void (TransitionPaused); any other state
+  is "non-pausable". Its schedule-to-close timer still counts.
+- Unpause: a paused one is scheduled again (TransitionUnpaused), dispatched at the
+  latest of now plus the jitter's offset, its first dispatch time (the start delay)
+  and a pending retry's time (unpauseDispatchTime); a closed one is "in terminal
+  state", any other "non-unpausable".
+- Reset: a scheduled or paused one starts over at attempt 1 with no retry pending,
+  dispatched at the later of now plus the jitter's offset and its first dispatch time
+  (TransitionReset), first putting back its original options if asked, and dropping
+  its heartbeat details if asked; a paused one reset with `keep_paused` stays paused
+  (resetKeepPaused). A cancel-requested one is refused; a closed one "is not running".
+- Update options: on a scheduled or paused one, the mask's options are merged over its
+  own as a workflow activity's are (activity_options.py's rules, the timeouts
+  normalized again), or its original options are put back; it takes a new stamp, a
+  scheduled one is dispatched again at its dispatch time, and the schedule-to-close
+  timer is armed at the (possibly new) deadline (reissueScheduleToClose). A closed or
+  cancel-requested one is refused.
+
+Not modelled: the commands on a running attempt (Temporal's PAUSE_REQUESTED and
+RESET_REQUESTED, which the worker learns of on its next heartbeat; refused here as
+UNIMPLEMENTED, so that no answer is a wrong one), an update's new start delay
+(refused likewise) and its recalculation of a pending retry's interval.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TypeAlias
+
+from core.replies import Error, ErrorKind
+from core.statemachine import fsm
+from core.statemachine.history.service.activity_options import (
+    _TIMEOUTS,
+    NO_QUEUE,
+    NO_TIMEOUT,
+    _invalid_policy,
+    _merged_policy,
+    _paths,
+    _snake,
+)
+from core.statemachine.history.service.activity_tasks import normalize_timeouts
+from core.statemachine.standalone.activity_state import (
+    CLOSED,
+    Effects,
+    Event,
+    Input,
+    Options,
+    StandaloneActivity,
+    Status,
+    Timer,
+    dispatch_effects,
+)
+
+_S, _I = Status, Input
+Row: TypeAlias = fsm.Row[Status, Input]
+R = fsm.Row
+Result: TypeAlias = tuple[StandaloneActivity, Effects]
+NOT_MODELLED = "{} of a standalone activity's running attempt is not implemented by tmodel serve"
+NO_START_DELAY = (
+    "an update of a standalone activity's start delay is not implemented by tmodel serve"
+)
+SAME = {  # the command -> the guard of its repeated request id
+    _I.PAUSE: "same pause request",
+    _I.UNPAUSE: "same unpause request",
+    _I.RESET: "same reset request",
+    _I.UPDATE_OPTIONS: "same update request",
+}
+
+
+def rows() -> list[Row]:
+    out: list[Row] = []
+    for s in Status:
+        out += [R(s, i, s, guard=SAME[i]) for i in SAME]  # deduplicated first
+    out += [
+        R(_S.SCHEDULED, _I.PAUSE, _S.PAUSED, handler="pause"),
+        R(_S.SCHEDULED, _I.UNPAUSE, _S.SCHEDULED, handler="reject_unpause"),
+        R(_S.SCHEDULED, _I.RESET, _S.SCHEDULED, handler="reset"),
+        R(_S.SCHEDULED, _I.UPDATE_OPTIONS, _S.SCHEDULED, handler="update_options"),
+        R(_S.PAUSED, _I.PAUSE, _S.PAUSED, handler="reject_pause"),
+        R(_S.PAUSED, _I.UNPAUSE, _S.SCHEDULED, handler="unpause"),
+        R(_S.PAUSED, _I.RESET, _S.PAUSED, guard="keep paused", handler="reset_keep_paused"),
+        R(_S.PAUSED, _I.RESET, _S.SCHEDULED, handler="reset"),
+        R(_S.PAUSED, _I.UPDATE_OPTIONS, _S.PAUSED, handler="update_options"),
+        R(_S.STARTED, _I.PAUSE, _S.STARTED, handler="not_modelled"),
+        R(_S.STARTED, _I.UNPAUSE, _S.STARTED, handler="reject_unpause"),
+        R(_S.STARTED, _I.RESET, _S.STARTED, handler="not_modelled"),
+        R(_S.STARTED, _I.UPDATE_OPTIONS, _S.STARTED, handler="not_modelled"),
+        R(_S.CANCEL_REQUESTED, _I.PAUSE, _S.CANCEL_REQUESTED, handler="reject_pause"),
+        R(_S.CANCEL_REQUESTED, _I.UNPAUSE, _S.CANCEL_REQUESTED, handler="reject_unpause"),
+        R(_S.CANCEL_REQUESTED, _I.RESET, _S.CANCEL_REQUESTED, handler="reject_reset_cancel"),
+        R(_S.CANCEL_REQUESTED, _I.UPDATE_OPTIONS, _S.CANCEL_REQUESTED, handler="reject_update"),
+    ]
+    for s in CLOSED:
+        out += [
+            R(s, _I.PAUSE, s, handler="reject_pause"),
+            R(s, _I.UNPAUSE, s, handler="reject_terminal"),
+            R(s, _I.RESET, s, handler="reject_reset_closed"),
+            R(s, _I.UPDATE_OPTIONS, s, handler="reject_update"),
+        ]
+    return out
+
+
+# --- guards ----------------------------------------------------------------------------
+
+
+def _repeated(field: str) -> Callable[[StandaloneActivity, Event], bool]:
+    return lambda a, e: bool(e.request_id) and e.request_id == getattr(a, field)
+
+
+GUARDS: dict[str, Callable[[StandaloneActivity, Event], bool]] = {
+    "same pause request": _repeated("pause_request_id"),
+    "same unpause request": _repeated("unpause_request_id"),
+    "same reset request": _repeated("reset_request_id"),
+    "same update request": _repeated("update_request_id"),
+    "keep paused": lambda a, e: e.keep_paused,
+}
+
+
+# --- handlers --------------------------------------------------------------------------
+
+
+def _refuse(code: str, message: Callable[[StandaloneActivity], str]) -> Callable[..., Result]:
+    return lambda a, e: (a, Effects(error=(code, message(a))))
+
+
+def _first_dispatch(a: StandaloneActivity) -> int:
+    return a.schedule_time + a.options.start_delay
+
+
+def _closing_timer(a: StandaloneActivity) -> tuple[Timer, ...]:
+    """The schedule-to-close timer at the deadline the options now give (an earlier
+    one that outlived a longer deadline does nothing: activity.py's "not due")."""
+    return (Timer(_I.SCHEDULE_TO_CLOSE_TIMEOUT, a.deadline, 0),) if a.deadline else ()
+
+
+def _restored(a: StandaloneActivity) -> Options:
+    """The start's options (restoreOriginalOptions); the start delay only while no
+    attempt has started."""
+    original = a.original_options or a.options
+    if a.started_time:
+        return replace(original, start_delay=a.options.start_delay)
+    return original
+
+
+def _pause(a: StandaloneActivity, e: Event) -> Result:
+    a = replace(
+        a,
+        status=_S.PAUSED,
+        stamp=a.stamp + 1,
+        pause_time=e.now,
+        pause_identity=e.identity,
+        pause_reason=e.reason,
+        pause_request_id=e.request_id,
+    )
+    return a, Effects()
+
+
+def _unpause(a: StandaloneActivity, e: Event) -> Result:
+    due = max(e.now + e.delay, _first_dispatch(a), a.dispatch_time)
+    a = replace(
+        a,
+        status=_S.SCHEDULED,
+        stamp=a.stamp + 1,
+        dispatch_time=due,
+        unpause_request_id=e.request_id or a.unpause_request_id,
+    )
+    return a, dispatch_effects(a)
+
+
+def _start_over(a: StandaloneActivity, e: Event) -> StandaloneActivity:
+    """Attempt 1 again with no retry pending (Activity.reset, resetKeepPaused)."""
+    options = _restored(a) if e.restore else a.options
+    a = replace(
+        a,
+        options=options,
+        attempt=1,
+        stamp=a.stamp + 1,
+        retry_interval=0,
+        reset_request_id=e.request_id or a.reset_request_id,
+    )
+    if e.reset_heartbeat:
+        a = replace(a, heartbeat_details=None, heartbeat_time=0)
+    return a
+
+
+def _reset(a: StandaloneActivity, e: Event) -> Result:
+    a = _start_over(a, e)
+    a = replace(a, status=_S.SCHEDULED, dispatch_time=max(e.now + e.delay, _first_dispatch(a)))
+    effects = dispatch_effects(a)
+    timers = (*effects.timers, *(_closing_timer(a) if e.restore else ()))
+    return a, replace(effects, timers=timers)
+
+
+def _reset_keep_paused(a: StandaloneActivity, e: Event) -> Result:
+    a = replace(_start_over(a, e), dispatch_time=0)
+    return a, Effects(timers=_closing_timer(a) if e.restore else ())
+
+
+def merged(a: StandaloneActivity, e: Event) -> Options | Error:
+    """The update's options over the activity's (MergeActivityOptions, then
+    validateAndNormalizeTimeouts): the workflow activities' merge of the queue and the
+    retry policy (activity_options.py) and the same normalization of the timeouts."""
+    given = e.options
+    assert given is not None  # the frontend refuses an update without options
+    fields = _paths(e.mask)
+    current = a.options
+    queue = current.task_queue
+    if "taskQueue.name" in fields:
+        if given.task_queue is None:
+            return Error(ErrorKind.INVALID_ARGUMENT, NO_QUEUE)
+        queue = given.task_queue
+    names = ("schedule_to_close", "schedule_to_start", "start_to_close", "heartbeat")
+    timeouts = [getattr(current, name) for name in names]
+    for i, name in enumerate(_TIMEOUTS):
+        if name in fields:
+            timeouts[i] = getattr(given, _snake(name))
+    policy = _merged_policy(current.retry_policy, given.retry_policy, fields)
+    if isinstance(policy, Error):
+        return policy
+    if any(f.startswith("retryPolicy") for f in fields):
+        error = _invalid_policy(policy)
+        if error is not None:
+            return error
+    normal = normalize_timeouts(timeouts[0], timeouts[1], timeouts[2], timeouts[3], 0)
+    if normal is None:
+        return Error(
+            ErrorKind.INVALID_ARGUMENT, NO_TIMEOUT.format(a.activity_id, current.activity_type)
+        )
+    close, start, run, beat = normal
+    return replace(
+        current,
+        task_queue=queue,
+        schedule_to_close=close,
+        schedule_to_start=start,
+        start_to_close=run,
+        heartbeat=beat,
+        retry_policy=policy,
+    )
+
+
+def _update_options(a: StandaloneActivity, e: Event) -> Result:
+    if any(path.replace("_", "").lower() == "startdelay" for path in e.mask):
+        return a, Effects(error=("UNIMPLEMENTED", NO_START_DELAY))
+    options = _restored(a) if e.restore else merged(a, e)
+    if isinstance(options, Error):
+        return a, Effects(error=(options.kind.name, options.message))
+    a = replace(
+        a,
+        options=options,
+        stamp=a.stamp + 1,
+        update_request_id=e.request_id or a.update_request_id,
+    )
+    effects = dispatch_effects(a) if a.status is _S.SCHEDULED else Effects()
+    return a, replace(effects, timers=(*effects.timers, *_closing_timer(a)))
+
+
+def _not_modelled(a: StandaloneActivity, e: Event) -> Result:
+    return a, Effects(error=("UNIMPLEMENTED", NOT_MODELLED.format(e.input.value)))
+
+
+_FP = "FAILED_PRECONDITION"
+HANDLERS: dict[str, Callable[[StandaloneActivity, Event], Result]] = {
+    "pause": _pause,
+    "unpause": _unpause,
+    "reset": _reset,
+    "reset_keep_paused": _reset_keep_paused,
+    "update_options": _update_options,
+    "not_modelled": _not_modelled,
+    "reject_pause": _refuse(_FP, lambda a: f"activity is in non-pausable state {a.status.value}"),
+    "reject_unpause": _refuse(
+        _FP, lambda a: f"activity is in non-unpausable state {a.status.value}"
+    ),
+    "reject_terminal": _refuse(_FP, lambda a: f"activity is in terminal state {a.status.value}"),
+    "reject_reset_cancel": _refuse(
+        _FP, lambda a: "cannot reset an activity with a pending cancellation"
+    ),
+    "reject_reset_closed": _refuse(_FP, lambda a: "activity execution is not running"),
+    "reject_update": _refuse(
+        _FP, lambda a: f"Cannot update options for activity in state {a.status.value}"
+    ),
+}

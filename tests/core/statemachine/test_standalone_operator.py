@@ -1,0 +1,95 @@
+"""The standalone activity table's rows for the operator commands (pause, unpause,
+reset, update options; core/statemachine/standalone/operator.py), decided on records
+built by the table itself."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from core.requests import ActivityOptionsInput
+from core.statemachine.history.service.state import RetryPolicy
+from core.statemachine.standalone import activity as sa
+
+SECOND = 1_000_000_000
+OPTIONS = sa.Options("t", "q", 60 * SECOND, 0, 10 * SECOND, 0, 0, RetryPolicy())
+_I, _S = sa.Input, sa.Status
+
+
+def _scheduled(options: sa.Options = OPTIONS) -> sa.StandaloneActivity:
+    return sa.schedule("a", "r", "req", options, 0)[0]
+
+
+def _do(a: sa.StandaloneActivity, input_: sa.Input, now: int, **fields: object) -> sa.Decision:
+    return sa.decide(a, sa.Event(input_, now, **fields))  # type: ignore[arg-type]
+
+
+def test_a_pause_voids_the_dispatched_attempt_but_not_the_deadline() -> None:
+    scheduled = _scheduled()
+    paused = _do(scheduled, _I.PAUSE, SECOND, identity="op", reason="why").activity
+    assert paused.status is _S.PAUSED and paused.pause_reason == "why"
+    assert paused.stamp == scheduled.stamp + 1  # the dispatch's stamp is stale now
+    taken = _do(paused, _I.RECORD_STARTED, 2 * SECOND, stamp=scheduled.stamp)
+    assert taken.effects.error is not None and taken.activity == paused
+    closed = _do(paused, _I.SCHEDULE_TO_CLOSE_TIMEOUT, 60 * SECOND).activity
+    assert closed.status is _S.TIMED_OUT  # a paused activity still times out
+
+
+def test_an_unpause_dispatches_no_earlier_than_the_start_delay_or_the_jitter() -> None:
+    delayed = _scheduled(replace(OPTIONS, start_delay=10 * SECOND))
+    paused = _do(delayed, _I.PAUSE, SECOND).activity
+    early = _do(paused, _I.UNPAUSE, 2 * SECOND)
+    assert early.activity.status is _S.SCHEDULED
+    assert early.effects.dispatch == 10 * SECOND  # the start delay still holds
+    jittered = _do(paused, _I.UNPAUSE, 2 * SECOND, delay=20 * SECOND)
+    assert jittered.effects.dispatch == 22 * SECOND
+
+
+def test_a_reset_starts_over_at_attempt_one_and_keep_paused_stays_paused() -> None:
+    started = _do(_scheduled(), _I.RECORD_STARTED, SECOND, stamp=1).activity
+    retrying = _do(started, _I.RESPOND_FAILED, 2 * SECOND, attempt=1).activity
+    assert retrying.status is _S.SCHEDULED and retrying.attempt == 2
+    assert retrying.retry_interval and retrying.dispatch_time > 2 * SECOND
+    reset = _do(retrying, _I.RESET, 2 * SECOND)
+    assert (reset.activity.attempt, reset.activity.retry_interval) == (1, 0)
+    assert reset.effects.dispatch == 2 * SECOND  # the retry's backoff is dropped
+    paused = _do(retrying, _I.PAUSE, 2 * SECOND).activity
+    kept = _do(paused, _I.RESET, 3 * SECOND, keep_paused=True)
+    assert kept.activity.status is _S.PAUSED and kept.activity.attempt == 1
+    assert kept.effects.dispatch is None
+    assert _do(kept.activity, _I.UNPAUSE, 4 * SECOND).effects.dispatch == 4 * SECOND
+
+
+def test_a_repeated_request_id_changes_nothing_even_after_an_unpause() -> None:
+    paused = _do(_scheduled(), _I.PAUSE, SECOND, request_id="p1").activity
+    running = _do(paused, _I.UNPAUSE, 2 * SECOND).activity
+    again = _do(running, _I.PAUSE, 3 * SECOND, request_id="p1")
+    assert again.activity == running and again.effects.error is None
+    other = _do(running, _I.PAUSE, 3 * SECOND, request_id="p2")
+    assert other.activity.status is _S.PAUSED
+
+
+def test_an_update_merges_the_mask_and_moves_the_deadline() -> None:
+    scheduled = _scheduled()
+    given = ActivityOptionsInput(schedule_to_close_timeout=120 * SECOND)
+    update = _do(
+        scheduled, _I.UPDATE_OPTIONS, SECOND, options=given, mask=("schedule_to_close_timeout",)
+    )
+    updated = update.activity
+    assert updated.options.schedule_to_close == 120 * SECOND
+    assert updated.options.start_to_close == OPTIONS.start_to_close  # not in the mask
+    closing = [t for t in update.effects.timers if t.input is _I.SCHEDULE_TO_CLOSE_TIMEOUT]
+    assert [t.due for t in closing] == [120 * SECOND]
+    old = _do(updated, _I.SCHEDULE_TO_CLOSE_TIMEOUT, 60 * SECOND)  # the first deadline's timer
+    assert old.activity == updated and old.row.guard == "not due"
+    restored = _do(updated, _I.UPDATE_OPTIONS, 2 * SECOND, restore=True).activity
+    assert restored.options == OPTIONS
+
+
+def test_commands_on_a_running_attempt_are_refused_as_not_modelled() -> None:
+    started = _do(_scheduled(), _I.RECORD_STARTED, SECOND, stamp=1).activity
+    for input_ in (_I.PAUSE, _I.RESET, _I.UPDATE_OPTIONS):
+        decision = _do(started, input_, 2 * SECOND)
+        assert decision.activity == started
+        assert decision.effects.error is not None and decision.effects.error[0] == "UNIMPLEMENTED"
+    unpause = _do(started, _I.UNPAUSE, 2 * SECOND).effects.error
+    assert unpause == ("FAILED_PRECONDITION", "activity is in non-unpausable state Started")
