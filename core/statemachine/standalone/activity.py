@@ -97,6 +97,11 @@ def _rows() -> list[Row]:
         R(_S.STARTED, _I.REQUEST_CANCEL, _S.CANCEL_REQUESTED, handler="request_cancel"),
         R(_S.STARTED, _I.RESPOND_CANCELED, _S.STARTED, guard="stale token", handler="reject"),
         R(_S.STARTED, _I.RESPOND_CANCELED, _S.STARTED, handler="reject_not_cancel_requested"),
+        R(_S.PAUSE_REQUESTED, _I.REQUEST_CANCEL, _S.CANCEL_REQUESTED, handler="request_cancel"),
+        R(_S.PAUSE_REQUESTED, _I.RESPOND_CANCELED, _S.PAUSE_REQUESTED, guard="stale token",
+          handler="reject"),
+        R(_S.PAUSE_REQUESTED, _I.RESPOND_CANCELED, _S.PAUSE_REQUESTED,
+          handler="reject_not_cancel_requested"),
         R(_S.CANCEL_REQUESTED, _I.RESPOND_CANCELED, _S.CANCEL_REQUESTED, guard="stale token",
           handler="reject"),
         R(_S.CANCEL_REQUESTED, _I.RESPOND_CANCELED, _S.CANCELED, handler="cancel"),
@@ -114,13 +119,21 @@ def _rows() -> list[Row]:
             R(s, _I.RESPOND_FAILED, s, guard="stale token", handler="reject"),
             R(s, _I.SCHEDULE_TO_START_TIMEOUT, s),  # only a scheduled attempt's counts
         ]
-        if s is _S.STARTED:  # no retry once a cancel was requested (tryReschedule)
-            rows.append(R(s, _I.RESPOND_FAILED, _S.SCHEDULED, guard="retry", handler="retry"))
+        # no retry once a cancel was requested; a pause requested meanwhile pauses the
+        # retry (tryReschedule, TransitionAttemptFailedWhilePauseRequested)
+        retry = {
+            _S.STARTED: ("retry", _S.SCHEDULED),
+            _S.PAUSE_REQUESTED: ("retry_paused", _S.PAUSED),
+        }
+        if s in retry:
+            handler, target = retry[s]
+            rows.append(R(s, _I.RESPOND_FAILED, target, guard="retry", handler=handler))
         rows.append(R(s, _I.RESPOND_FAILED, _S.FAILED, handler="fail"))
         for t in (_I.START_TO_CLOSE_TIMEOUT, _I.HEARTBEAT_TIMEOUT):
             rows.append(R(s, t, s, guard="stale"))
-            if s is _S.STARTED:
-                rows.append(R(s, t, _S.SCHEDULED, guard="retry", handler="retry"))
+            if s in retry:
+                handler, target = retry[s]
+                rows.append(R(s, t, target, guard="retry", handler=handler))
             rows.append(R(s, t, _S.TIMED_OUT, handler="time_out"))
     # paused: no attempt in progress (TransitionCompleted's, TransitionCancelRequested's
     # sources); its dispatch and schedule-to-start timer were voided by the pause
@@ -248,7 +261,11 @@ def _heartbeat(a: StandaloneActivity, e: Event) -> Result:
     timers: tuple[Timer, ...] = ()
     if a.options.heartbeat:
         timers = (Timer(_I.HEARTBEAT_TIMEOUT, e.now + a.options.heartbeat, a.stamp),)
-    return a, Effects(timers=timers, cancel_requested=a.status is _S.CANCEL_REQUESTED)
+    return a, Effects(
+        timers=timers,
+        cancel_requested=a.status is _S.CANCEL_REQUESTED,
+        activity_paused=a.status is _S.PAUSE_REQUESTED,
+    )
 
 
 def _closed(a: StandaloneActivity, status: Status, now: int) -> Result:
@@ -308,6 +325,13 @@ def _retry(a: StandaloneActivity, e: Event) -> Result:
         identity=e.identity or a.identity,
     )
     return a, dispatch_effects(a)
+
+
+def _retry_paused(a: StandaloneActivity, e: Event) -> Result:
+    """The failed attempt counted as a retry's, then paused: no dispatch until an
+    unpause, which waits for the retry's time (TransitionAttemptFailedWhilePauseRequested)."""
+    retried, _effects = _retry(a, e)
+    return replace(retried, status=_S.PAUSED), Effects()
 
 
 def _fail(a: StandaloneActivity, e: Event) -> Result:
@@ -444,6 +468,7 @@ HANDLERS: dict[str, Callable[[StandaloneActivity, Event], Result]] = {
     "heartbeat": _heartbeat,
     "complete": _complete,
     "retry": _retry,
+    "retry_paused": _retry_paused,
     "fail": _fail,
     "time_out": _time_out,
     "request_cancel": _request_cancel,

@@ -18,14 +18,14 @@ from core.statemachine.history.service.state import RetryPolicy
 
 class Status(Enum):
     """`ActivityExecutionStatus` of chasm/lib/activity/proto/v1/activity_state.proto
-    (less PAUSE_REQUESTED and RESET_REQUESTED, the operator commands' states of a running
-    attempt, which the model does not hold), valued as Go's String() names them in the
-    server's messages."""
+    (less RESET_REQUESTED, a reset of a running attempt, which the model does not hold),
+    valued as Go's String() names them in the server's messages."""
 
     SCHEDULED = "Scheduled"
     PAUSED = "Paused"  # an operator paused it while no attempt ran
     STARTED = "Started"
     CANCEL_REQUESTED = "CancelRequested"
+    PAUSE_REQUESTED = "PauseRequested"  # paused while an attempt runs: it pauses after it
     COMPLETED = "Completed"
     FAILED = "Failed"
     CANCELED = "Canceled"
@@ -52,10 +52,12 @@ class Input(Enum):
 
 
 _S, _I = Status, Input
-OPEN = frozenset({_S.SCHEDULED, _S.PAUSED, _S.STARTED, _S.CANCEL_REQUESTED})
+OPEN = frozenset({_S.SCHEDULED, _S.PAUSED, _S.STARTED, _S.CANCEL_REQUESTED, _S.PAUSE_REQUESTED})
 CLOSED = (_S.COMPLETED, _S.FAILED, _S.CANCELED, _S.TERMINATED, _S.TIMED_OUT)
 OPERATOR_COMMANDS = (_I.PAUSE, _I.UNPAUSE, _I.RESET, _I.UPDATE_OPTIONS)
-ATTEMPT_RUNNING = frozenset({_S.STARTED, _S.CANCEL_REQUESTED})  # hasAttemptInProgress
+ATTEMPT_RUNNING = frozenset(  # hasAttemptInProgress
+    {_S.STARTED, _S.CANCEL_REQUESTED, _S.PAUSE_REQUESTED}
+)
 WORKER_CALLS = (_I.HEARTBEAT, _I.RESPOND_COMPLETED, _I.RESPOND_FAILED, _I.RESPOND_CANCELED)
 TIMERS = (
     _I.SCHEDULE_TO_START_TIMEOUT,
@@ -188,7 +190,8 @@ class Effects:
     timers: tuple[Timer, ...] = ()
     dispatch: int | None = None  # hand the current attempt to matching at this time
     error: tuple[str, str] | None = None  # (code name, message) the caller gets
-    cancel_requested: bool = False  # a heartbeat's answer
+    cancel_requested: bool = False  # a heartbeat's answers
+    activity_paused: bool = False
 
 
 def dispatch_effects(a: StandaloneActivity) -> Effects:

@@ -12,9 +12,14 @@ transitions of statemachine.go:
   reset's or update's): the same id again changes nothing and succeeds, whatever the
   activity's state since.
 - Pause: a scheduled activity (no attempt running) becomes PAUSED under a new stamp, so
-  its dispatch and schedule-to-start timer are void (TransitionPaused); any other state
-  is "non-pausable". Its schedule-to-close timer still counts.
-- Unpause: a paused one is scheduled again (TransitionUnpaused), dispatched at the
+  its dispatch and schedule-to-start timer are void (TransitionPaused); a started one
+  becomes PAUSE_REQUESTED (TransitionPauseRequested): its attempt runs on, its
+  heartbeats are answered `activity_paused`, and a failure or timeout it would retry
+  leaves it PAUSED, the attempt counted (activity.py's rows). Any other state is
+  "non-pausable". The schedule-to-close timer still counts.
+- Unpause: a pause-requested one is started again, its attempt untouched
+  (TransitionUnpausedWhilePauseRequested); a paused one is scheduled again
+  (TransitionUnpaused), dispatched at the
   latest of now plus the jitter's offset, its first dispatch time (the start delay)
   and a pending retry's time (unpauseDispatchTime); a closed one is "in terminal
   state", any other "non-unpausable".
@@ -30,10 +35,11 @@ transitions of statemachine.go:
   timer is armed at the (possibly new) deadline (reissueScheduleToClose). A closed or
   cancel-requested one is refused.
 
-Not modelled: the commands on a running attempt (Temporal's PAUSE_REQUESTED and
-RESET_REQUESTED, which the worker learns of on its next heartbeat; refused here as
-UNIMPLEMENTED, so that no answer is a wrong one), an update's new start delay
-(refused likewise) and its recalculation of a pending retry's interval.
+Not modelled: a reset or an options update of a running attempt (Temporal's
+RESET_REQUESTED, which the worker learns of on its next heartbeat, and the re-armed
+timers of a running attempt; refused here as UNIMPLEMENTED, so that no answer is a
+wrong one), an update's new start delay (refused likewise) and its recalculation of a
+pending retry's interval.
 """
 
 from __future__ import annotations
@@ -96,7 +102,11 @@ def rows() -> list[Row]:
         R(_S.PAUSED, _I.RESET, _S.PAUSED, guard="keep paused", handler="reset_keep_paused"),
         R(_S.PAUSED, _I.RESET, _S.SCHEDULED, handler="reset"),
         R(_S.PAUSED, _I.UPDATE_OPTIONS, _S.PAUSED, handler="update_options"),
-        R(_S.STARTED, _I.PAUSE, _S.STARTED, handler="not_modelled"),
+        R(_S.STARTED, _I.PAUSE, _S.PAUSE_REQUESTED, handler="pause_requested"),
+        R(_S.PAUSE_REQUESTED, _I.PAUSE, _S.PAUSE_REQUESTED, handler="reject_pause"),
+        R(_S.PAUSE_REQUESTED, _I.UNPAUSE, _S.STARTED, handler="unpause_running"),
+        R(_S.PAUSE_REQUESTED, _I.RESET, _S.PAUSE_REQUESTED, handler="not_modelled"),
+        R(_S.PAUSE_REQUESTED, _I.UPDATE_OPTIONS, _S.PAUSE_REQUESTED, handler="not_modelled"),
         R(_S.STARTED, _I.UNPAUSE, _S.STARTED, handler="reject_unpause"),
         R(_S.STARTED, _I.RESET, _S.STARTED, handler="not_modelled"),
         R(_S.STARTED, _I.UPDATE_OPTIONS, _S.STARTED, handler="not_modelled"),
@@ -168,6 +178,27 @@ def _pause(a: StandaloneActivity, e: Event) -> Result:
         pause_request_id=e.request_id,
     )
     return a, Effects()
+
+
+def _pause_requested(a: StandaloneActivity, e: Event) -> Result:
+    """A running attempt runs on, its timers valid (no new stamp); its heartbeats are
+    answered `activity_paused` (TransitionPauseRequested)."""
+    a = replace(
+        a,
+        status=_S.PAUSE_REQUESTED,
+        pause_time=e.now,
+        pause_identity=e.identity,
+        pause_reason=e.reason,
+        pause_request_id=e.request_id,
+    )
+    return a, Effects()
+
+
+def _unpause_running(a: StandaloneActivity, e: Event) -> Result:
+    """TransitionUnpausedWhilePauseRequested: the attempt simply runs on."""
+    return replace(
+        a, status=_S.STARTED, unpause_request_id=e.request_id or a.unpause_request_id
+    ), Effects()
 
 
 def _unpause(a: StandaloneActivity, e: Event) -> Result:
@@ -277,6 +308,8 @@ _FP = "FAILED_PRECONDITION"
 HANDLERS: dict[str, Callable[[StandaloneActivity, Event], Result]] = {
     "pause": _pause,
     "unpause": _unpause,
+    "pause_requested": _pause_requested,
+    "unpause_running": _unpause_running,
     "reset": _reset,
     "reset_keep_paused": _reset_keep_paused,
     "update_options": _update_options,

@@ -262,10 +262,46 @@ async def _standalone_part(s: Operated) -> None:
     )
 
 
+async def _running_part(s: Operated) -> None:
+    """A standalone activity paused while a worker runs its attempt (PAUSE_REQUESTED)."""
+    svc = s.service
+    s.standalone = f"standalone-{uuid.uuid4()}"
+    s.queue = f"{s.standalone}-q"
+    aid = s.standalone
+
+    def pause(**f: Any) -> Any:
+        return ws.PauseActivityExecutionRequest(namespace=NS, activity_id=aid, **f)
+
+    def unpause(**f: Any) -> Any:
+        return ws.UnpauseActivityExecutionRequest(namespace=NS, activity_id=aid, **f)
+
+    await s.start_standalone()
+    await s.poll("run: poll the attempt")
+    s.log[-1][1] = s.log[-1][1] == aid  # the task is this activity's
+    await s.call("run: pause it running", svc.pause_activity_execution, pause(reason="r"))
+    await s.describe_standalone("run: pause requested")
+    await s.heartbeat("run: heartbeat while pause requested", aid)
+    await s.call("run: pause it again", svc.pause_activity_execution, pause())
+    await s.call("run: unpause it running", svc.unpause_activity_execution, unpause())
+    await s.describe_standalone("run: unpaused while running")
+    await s.heartbeat("run: heartbeat after the unpause", aid)
+    await s.call("run: pause it once more", svc.pause_activity_execution, pause())
+    await s.fail("run: fail while pause requested", aid)
+    await s.describe_standalone("run: paused after the failure")
+    await s.call("run: unpause the paused retry", svc.unpause_activity_execution, unpause())
+    await s.describe_standalone("run: retry scheduled")
+    await s.poll("run: poll the retry")
+    s.log[-1][1] = s.log[-1][1] == aid
+    await s.call("run: pause the second attempt", svc.pause_activity_execution, pause())
+    await s.complete("run: complete while pause requested", aid)
+    await s.describe_standalone("run: completed")
+
+
 async def transcript(client: Client) -> list[Any]:
     s = Operated(client)
     await _workflow_part(s)
     await _standalone_part(s)
+    await _running_part(s)
     return s.log
 
 

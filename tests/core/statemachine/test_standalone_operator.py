@@ -85,11 +85,31 @@ def test_an_update_merges_the_mask_and_moves_the_deadline() -> None:
     assert restored.options == OPTIONS
 
 
-def test_commands_on_a_running_attempt_are_refused_as_not_modelled() -> None:
+def test_a_running_attempt_paused_runs_on_and_pauses_its_retry() -> None:
     started = _do(_scheduled(), _I.RECORD_STARTED, SECOND, stamp=1).activity
-    for input_ in (_I.PAUSE, _I.RESET, _I.UPDATE_OPTIONS):
-        decision = _do(started, input_, 2 * SECOND)
-        assert decision.activity == started
-        assert decision.effects.error is not None and decision.effects.error[0] == "UNIMPLEMENTED"
+    requested = _do(started, _I.PAUSE, 2 * SECOND, reason="r")
+    assert requested.activity.status is _S.PAUSE_REQUESTED
+    assert requested.activity.stamp == started.stamp  # the attempt's timers stay valid
+    beat = _do(requested.activity, _I.HEARTBEAT, 3 * SECOND, attempt=1)
+    assert beat.effects.activity_paused and not beat.effects.cancel_requested
+    failed = _do(requested.activity, _I.RESPOND_FAILED, 4 * SECOND, attempt=1)
+    paused = failed.activity
+    assert (paused.status, paused.attempt) == (_S.PAUSED, 2)
+    assert failed.effects.dispatch is None  # no retry until an unpause
+    resumed = _do(paused, _I.UNPAUSE, 4 * SECOND)
+    assert resumed.effects.dispatch == paused.dispatch_time > 4 * SECOND  # the retry's time
+    unpaused = _do(requested.activity, _I.UNPAUSE, 3 * SECOND).activity
+    assert unpaused.status is _S.STARTED and unpaused.stamp == started.stamp
+
+
+def test_a_reset_or_update_of_a_running_attempt_is_refused_as_not_modelled() -> None:
+    started = _do(_scheduled(), _I.RECORD_STARTED, SECOND, stamp=1).activity
+    requested = _do(started, _I.PAUSE, 2 * SECOND).activity
+    for running in (started, requested):
+        for input_ in (_I.RESET, _I.UPDATE_OPTIONS):
+            decision = _do(running, input_, 2 * SECOND)
+            assert decision.activity == running
+            error = decision.effects.error
+            assert error is not None and error[0] == "UNIMPLEMENTED"
     unpause = _do(started, _I.UNPAUSE, 2 * SECOND).effects.error
     assert unpause == ("FAILED_PRECONDITION", "activity is in non-unpausable state Started")
