@@ -48,6 +48,7 @@ API_STATUS = {  # InternalStatusToAPIStatus
     _S.STARTED: act_enums.ACTIVITY_EXECUTION_STATUS_RUNNING,
     _S.CANCEL_REQUESTED: act_enums.ACTIVITY_EXECUTION_STATUS_RUNNING,
     _S.PAUSE_REQUESTED: act_enums.ACTIVITY_EXECUTION_STATUS_RUNNING,
+    _S.RESET_REQUESTED: act_enums.ACTIVITY_EXECUTION_STATUS_RUNNING,
     _S.COMPLETED: act_enums.ACTIVITY_EXECUTION_STATUS_COMPLETED,
     _S.FAILED: act_enums.ACTIVITY_EXECUTION_STATUS_FAILED,
     _S.CANCELED: act_enums.ACTIVITY_EXECUTION_STATUS_CANCELED,
@@ -61,6 +62,18 @@ RUN_STATE = {  # Activity.runState
     _S.CANCEL_REQUESTED: wf_enums.PENDING_ACTIVITY_STATE_CANCEL_REQUESTED,
     _S.PAUSE_REQUESTED: wf_enums.PENDING_ACTIVITY_STATE_PAUSE_REQUESTED,
 }
+
+
+def run_state(record: sa.StandaloneActivity) -> int:
+    """Activity.runState: a reset-requested attempt shows as started, or as
+    pause-requested when the reset keeps it paused (no RESET_REQUESTED state exists)."""
+    if record.status is _S.RESET_REQUESTED:
+        if record.reset_should_pause:
+            return wf_enums.PENDING_ACTIVITY_STATE_PAUSE_REQUESTED
+        return wf_enums.PENDING_ACTIVITY_STATE_STARTED
+    return RUN_STATE.get(record.status, wf_enums.PENDING_ACTIVITY_STATE_UNSPECIFIED)
+
+
 # visibility's ExecutionStatus keyword of each API status (ActivityExecutionStatus names)
 STATUS_KEYWORD = {
     act_enums.ACTIVITY_EXECUTION_STATUS_RUNNING: "Running",
@@ -204,7 +217,7 @@ def info(
         run_id=record.run_id,
         activity_type=common_pb.ActivityType(name=options.activity_type),
         status=API_STATUS[record.status],
-        run_state=RUN_STATE.get(record.status, wf_enums.PENDING_ACTIVITY_STATE_UNSPECIFIED),
+        run_state=run_state(record),
         task_queue=options.task_queue,
         attempt=record.attempt,
         last_worker_identity=record.identity,

@@ -97,11 +97,6 @@ def _rows() -> list[Row]:
         R(_S.STARTED, _I.REQUEST_CANCEL, _S.CANCEL_REQUESTED, handler="request_cancel"),
         R(_S.STARTED, _I.RESPOND_CANCELED, _S.STARTED, guard="stale token", handler="reject"),
         R(_S.STARTED, _I.RESPOND_CANCELED, _S.STARTED, handler="reject_not_cancel_requested"),
-        R(_S.PAUSE_REQUESTED, _I.REQUEST_CANCEL, _S.CANCEL_REQUESTED, handler="request_cancel"),
-        R(_S.PAUSE_REQUESTED, _I.RESPOND_CANCELED, _S.PAUSE_REQUESTED, guard="stale token",
-          handler="reject"),
-        R(_S.PAUSE_REQUESTED, _I.RESPOND_CANCELED, _S.PAUSE_REQUESTED,
-          handler="reject_not_cancel_requested"),
         R(_S.CANCEL_REQUESTED, _I.RESPOND_CANCELED, _S.CANCEL_REQUESTED, guard="stale token",
           handler="reject"),
         R(_S.CANCEL_REQUESTED, _I.RESPOND_CANCELED, _S.CANCELED, handler="cancel"),
@@ -109,6 +104,12 @@ def _rows() -> list[Row]:
         R(_S.CANCEL_REQUESTED, _I.REQUEST_CANCEL, _S.CANCEL_REQUESTED,
           handler="reject_cancel_again"),
     ]  # fmt: skip
+    for s in (_S.PAUSE_REQUESTED, _S.RESET_REQUESTED):  # as STARTED's
+        rows += [
+            R(s, _I.REQUEST_CANCEL, _S.CANCEL_REQUESTED, handler="request_cancel"),
+            R(s, _I.RESPOND_CANCELED, s, guard="stale token", handler="reject"),
+            R(s, _I.RESPOND_CANCELED, s, handler="reject_not_cancel_requested"),
+        ]
     for s in ATTEMPT_RUNNING:
         rows += [
             R(s, _I.RECORD_STARTED, s, handler="reject"),
@@ -119,6 +120,16 @@ def _rows() -> list[Row]:
             R(s, _I.RESPOND_FAILED, s, guard="stale token", handler="reject"),
             R(s, _I.SCHEDULE_TO_START_TIMEOUT, s),  # only a scheduled attempt's counts
         ]
+        for t in (_I.START_TO_CLOSE_TIMEOUT, _I.HEARTBEAT_TIMEOUT):
+            rows.append(R(s, t, s, guard="stale"))
+        if s is _S.RESET_REQUESTED:  # the attempt's end carries out the reset, whatever
+            # it failed with (tryReschedule, TransitionResetAttemptFailedTo{Paused,Scheduled})
+            for i in (_I.RESPOND_FAILED, _I.START_TO_CLOSE_TIMEOUT, _I.HEARTBEAT_TIMEOUT):
+                rows += [
+                    R(s, i, _S.PAUSED, guard="reset keeps paused", handler="reset_attempt"),
+                    R(s, i, _S.SCHEDULED, handler="reset_attempt"),
+                ]
+            continue
         # no retry once a cancel was requested; a pause requested meanwhile pauses the
         # retry (tryReschedule, TransitionAttemptFailedWhilePauseRequested)
         retry = {
@@ -130,7 +141,6 @@ def _rows() -> list[Row]:
             rows.append(R(s, _I.RESPOND_FAILED, target, guard="retry", handler=handler))
         rows.append(R(s, _I.RESPOND_FAILED, _S.FAILED, handler="fail"))
         for t in (_I.START_TO_CLOSE_TIMEOUT, _I.HEARTBEAT_TIMEOUT):
-            rows.append(R(s, t, s, guard="stale"))
             if s in retry:
                 handler, target = retry[s]
                 rows.append(R(s, t, target, guard="retry", handler=handler))
@@ -218,6 +228,7 @@ GUARDS: dict[str, Callable[[StandaloneActivity, Event], bool]] = {
     "same request": _same_request,
     "retry": lambda a, e: retry_decision(a, e)[0] is not None,
     "not due": lambda a, e: not a.deadline or e.now < a.deadline,
+    "reset keeps paused": lambda a, e: a.reset_should_pause,
     **operator.GUARDS,
 }
 
@@ -265,6 +276,7 @@ def _heartbeat(a: StandaloneActivity, e: Event) -> Result:
         timers=timers,
         cancel_requested=a.status is _S.CANCEL_REQUESTED,
         activity_paused=a.status is _S.PAUSE_REQUESTED,
+        activity_reset=a.status is _S.RESET_REQUESTED,
     )
 
 
@@ -332,6 +344,36 @@ def _retry_paused(a: StandaloneActivity, e: Event) -> Result:
     unpause, which waits for the retry's time (TransitionAttemptFailedWhilePauseRequested)."""
     retried, _effects = _retry(a, e)
     return replace(retried, status=_S.PAUSED), Effects()
+
+
+def _reset_attempt(a: StandaloneActivity, e: Event) -> Result:
+    """The end of an attempt a reset was deferred for: the failure recorded, then attempt
+    1 with no retry pending, the deferred option restore and heartbeat clear done, and
+    the activity paused (with `keep_paused` on a paused one) or dispatched at once
+    (TransitionResetAttemptFailedToPaused, TransitionResetAttemptFailedToScheduled)."""
+    a = _with_heartbeat(a, e)
+    restore, clear, pause = a.reset_restore_options, a.reset_clear_heartbeat, a.reset_should_pause
+    a = replace(
+        a,
+        options=operator.restored(a) if restore else a.options,
+        attempt=1,
+        stamp=a.stamp + 1,
+        last_failure=_attempt_failure(a, e, final=False),
+        complete_time=e.now,
+        retry_interval=0,
+        identity=e.identity or a.identity,
+        reset_should_pause=False,
+        reset_restore_options=False,
+        reset_clear_heartbeat=False,
+    )
+    if clear:
+        a = replace(a, heartbeat_details=None, heartbeat_time=0)
+    closing = operator.closing_timer(a) if restore else ()
+    if pause:
+        return replace(a, status=_S.PAUSED, dispatch_time=0), Effects(timers=closing)
+    a = replace(a, status=_S.SCHEDULED, dispatch_time=max(e.now, operator.first_dispatch(a)))
+    effects = dispatch_effects(a)
+    return a, replace(effects, timers=(*effects.timers, *closing))
 
 
 def _fail(a: StandaloneActivity, e: Event) -> Result:
@@ -469,6 +511,7 @@ HANDLERS: dict[str, Callable[[StandaloneActivity, Event], Result]] = {
     "complete": _complete,
     "retry": _retry,
     "retry_paused": _retry_paused,
+    "reset_attempt": _reset_attempt,
     "fail": _fail,
     "time_out": _time_out,
     "request_cancel": _request_cancel,

@@ -18,7 +18,6 @@ from core.statemachine.history.service.state import RetryPolicy
 
 class Status(Enum):
     """`ActivityExecutionStatus` of chasm/lib/activity/proto/v1/activity_state.proto
-    (less RESET_REQUESTED, a reset of a running attempt, which the model does not hold),
     valued as Go's String() names them in the server's messages."""
 
     SCHEDULED = "Scheduled"
@@ -26,6 +25,7 @@ class Status(Enum):
     STARTED = "Started"
     CANCEL_REQUESTED = "CancelRequested"
     PAUSE_REQUESTED = "PauseRequested"  # paused while an attempt runs: it pauses after it
+    RESET_REQUESTED = "ResetRequested"  # reset while an attempt runs: it resets after it
     COMPLETED = "Completed"
     FAILED = "Failed"
     CANCELED = "Canceled"
@@ -52,11 +52,20 @@ class Input(Enum):
 
 
 _S, _I = Status, Input
-OPEN = frozenset({_S.SCHEDULED, _S.PAUSED, _S.STARTED, _S.CANCEL_REQUESTED, _S.PAUSE_REQUESTED})
+OPEN = frozenset(
+    {
+        _S.SCHEDULED,
+        _S.PAUSED,
+        _S.STARTED,
+        _S.CANCEL_REQUESTED,
+        _S.PAUSE_REQUESTED,
+        _S.RESET_REQUESTED,
+    }
+)
 CLOSED = (_S.COMPLETED, _S.FAILED, _S.CANCELED, _S.TERMINATED, _S.TIMED_OUT)
 OPERATOR_COMMANDS = (_I.PAUSE, _I.UNPAUSE, _I.RESET, _I.UPDATE_OPTIONS)
 ATTEMPT_RUNNING = frozenset(  # hasAttemptInProgress
-    {_S.STARTED, _S.CANCEL_REQUESTED, _S.PAUSE_REQUESTED}
+    {_S.STARTED, _S.CANCEL_REQUESTED, _S.PAUSE_REQUESTED, _S.RESET_REQUESTED}
 )
 WORKER_CALLS = (_I.HEARTBEAT, _I.RESPOND_COMPLETED, _I.RESPOND_FAILED, _I.RESPOND_CANCELED)
 TIMERS = (
@@ -126,6 +135,11 @@ class StandaloneActivity:
     reset_request_id: str = ""
     update_request_id: str = ""
     original_options: Options | None = None
+    # a reset deferred while an attempt runs (ResetShouldPause, ResetRestoreOptions,
+    # ResetShouldClearHeartbeat): what it does when the attempt ends
+    reset_should_pause: bool = False
+    reset_restore_options: bool = False
+    reset_clear_heartbeat: bool = False
     result: Opaque | None = None
     failure: Opaque | None = None  # the outcome's own failure (canceled, terminated, ...)
     retry_state: RetryState = RetryState.UNSPECIFIED
@@ -192,6 +206,7 @@ class Effects:
     error: tuple[str, str] | None = None  # (code name, message) the caller gets
     cancel_requested: bool = False  # a heartbeat's answers
     activity_paused: bool = False
+    activity_reset: bool = False
 
 
 def dispatch_effects(a: StandaloneActivity) -> Effects:

@@ -27,19 +27,24 @@ transitions of statemachine.go:
   dispatched at the later of now plus the jitter's offset and its first dispatch time
   (TransitionReset), first putting back its original options if asked, and dropping
   its heartbeat details if asked; a paused one reset with `keep_paused` stays paused
-  (resetKeepPaused). A cancel-requested one is refused; a closed one "is not running".
-- Update options: on a scheduled or paused one, the mask's options are merged over its
-  own as a workflow activity's are (activity_options.py's rules, the timeouts
-  normalized again), or its original options are put back; it takes a new stamp, a
-  scheduled one is dispatched again at its dispatch time, and the schedule-to-close
-  timer is armed at the (possibly new) deadline (reissueScheduleToClose). A closed or
-  cancel-requested one is refused.
+  (resetKeepPaused). A started or pause-requested one becomes RESET_REQUESTED
+  (deferResetWhileRunning): its attempt runs on, its heartbeats are answered
+  `activity_reset`, and when it fails or times out (whatever the retry policy says)
+  the reset is carried out, the option restore and heartbeat clear with it, leaving it
+  scheduled, or paused if it was pause-requested and `keep_paused` was asked
+  (activity.py's rows); a completion completes it. A cancel-requested one is refused,
+  as is a second reset while one is pending; a closed one "is not running".
+- Update options: on a scheduled, paused, started or pause-requested one, the mask's
+  options are merged over its own as a workflow activity's are (activity_options.py's
+  rules, the timeouts normalized again), or its original options are put back; it
+  takes a new stamp, a scheduled one is dispatched again at its dispatch time, a
+  running attempt's start-to-close and heartbeat timers are armed again from its start
+  and last heartbeat (reissueRunningAttemptTimers), and the schedule-to-close timer is
+  armed at the (possibly new) deadline (reissueScheduleToClose). A closed,
+  cancel-requested or reset-requested one is refused.
 
-Not modelled: a reset or an options update of a running attempt (Temporal's
-RESET_REQUESTED, which the worker learns of on its next heartbeat, and the re-armed
-timers of a running attempt; refused here as UNIMPLEMENTED, so that no answer is a
-wrong one), an update's new start delay (refused likewise) and its recalculation of a
-pending retry's interval.
+Not modelled: an update's new start delay (refused UNIMPLEMENTED, so that no answer is
+a wrong one) and its recalculation of a pending retry's interval.
 """
 
 from __future__ import annotations
@@ -61,6 +66,7 @@ from core.statemachine.history.service.activity_options import (
 )
 from core.statemachine.history.service.activity_tasks import normalize_timeouts
 from core.statemachine.standalone.activity_state import (
+    ATTEMPT_RUNNING,
     CLOSED,
     Effects,
     Event,
@@ -76,7 +82,6 @@ _S, _I = Status, Input
 Row: TypeAlias = fsm.Row[Status, Input]
 R = fsm.Row
 Result: TypeAlias = tuple[StandaloneActivity, Effects]
-NOT_MODELLED = "{} of a standalone activity's running attempt is not implemented by tmodel serve"
 NO_START_DELAY = (
     "an update of a standalone activity's start delay is not implemented by tmodel serve"
 )
@@ -105,11 +110,15 @@ def rows() -> list[Row]:
         R(_S.STARTED, _I.PAUSE, _S.PAUSE_REQUESTED, handler="pause_requested"),
         R(_S.PAUSE_REQUESTED, _I.PAUSE, _S.PAUSE_REQUESTED, handler="reject_pause"),
         R(_S.PAUSE_REQUESTED, _I.UNPAUSE, _S.STARTED, handler="unpause_running"),
-        R(_S.PAUSE_REQUESTED, _I.RESET, _S.PAUSE_REQUESTED, handler="not_modelled"),
-        R(_S.PAUSE_REQUESTED, _I.UPDATE_OPTIONS, _S.PAUSE_REQUESTED, handler="not_modelled"),
+        R(_S.PAUSE_REQUESTED, _I.RESET, _S.RESET_REQUESTED, handler="reset_requested"),
+        R(_S.PAUSE_REQUESTED, _I.UPDATE_OPTIONS, _S.PAUSE_REQUESTED, handler="update_options"),
+        R(_S.RESET_REQUESTED, _I.PAUSE, _S.RESET_REQUESTED, handler="reject_pause"),
+        R(_S.RESET_REQUESTED, _I.UNPAUSE, _S.RESET_REQUESTED, handler="reject_unpause"),
+        R(_S.RESET_REQUESTED, _I.RESET, _S.RESET_REQUESTED, handler="reject_reset_again"),
+        R(_S.RESET_REQUESTED, _I.UPDATE_OPTIONS, _S.RESET_REQUESTED, handler="reject_update"),
         R(_S.STARTED, _I.UNPAUSE, _S.STARTED, handler="reject_unpause"),
-        R(_S.STARTED, _I.RESET, _S.STARTED, handler="not_modelled"),
-        R(_S.STARTED, _I.UPDATE_OPTIONS, _S.STARTED, handler="not_modelled"),
+        R(_S.STARTED, _I.RESET, _S.RESET_REQUESTED, handler="reset_requested"),
+        R(_S.STARTED, _I.UPDATE_OPTIONS, _S.STARTED, handler="update_options"),
         R(_S.CANCEL_REQUESTED, _I.PAUSE, _S.CANCEL_REQUESTED, handler="reject_pause"),
         R(_S.CANCEL_REQUESTED, _I.UNPAUSE, _S.CANCEL_REQUESTED, handler="reject_unpause"),
         R(_S.CANCEL_REQUESTED, _I.RESET, _S.CANCEL_REQUESTED, handler="reject_reset_cancel"),
@@ -148,17 +157,17 @@ def _refuse(code: str, message: Callable[[StandaloneActivity], str]) -> Callable
     return lambda a, e: (a, Effects(error=(code, message(a))))
 
 
-def _first_dispatch(a: StandaloneActivity) -> int:
+def first_dispatch(a: StandaloneActivity) -> int:
     return a.schedule_time + a.options.start_delay
 
 
-def _closing_timer(a: StandaloneActivity) -> tuple[Timer, ...]:
+def closing_timer(a: StandaloneActivity) -> tuple[Timer, ...]:
     """The schedule-to-close timer at the deadline the options now give (an earlier
     one that outlived a longer deadline does nothing: activity.py's "not due")."""
     return (Timer(_I.SCHEDULE_TO_CLOSE_TIMEOUT, a.deadline, 0),) if a.deadline else ()
 
 
-def _restored(a: StandaloneActivity) -> Options:
+def restored(a: StandaloneActivity) -> Options:
     """The start's options (restoreOriginalOptions); the start delay only while no
     attempt has started."""
     original = a.original_options or a.options
@@ -202,7 +211,7 @@ def _unpause_running(a: StandaloneActivity, e: Event) -> Result:
 
 
 def _unpause(a: StandaloneActivity, e: Event) -> Result:
-    due = max(e.now + e.delay, _first_dispatch(a), a.dispatch_time)
+    due = max(e.now + e.delay, first_dispatch(a), a.dispatch_time)
     a = replace(
         a,
         status=_S.SCHEDULED,
@@ -215,7 +224,7 @@ def _unpause(a: StandaloneActivity, e: Event) -> Result:
 
 def _start_over(a: StandaloneActivity, e: Event) -> StandaloneActivity:
     """Attempt 1 again with no retry pending (Activity.reset, resetKeepPaused)."""
-    options = _restored(a) if e.restore else a.options
+    options = restored(a) if e.restore else a.options
     a = replace(
         a,
         options=options,
@@ -231,15 +240,43 @@ def _start_over(a: StandaloneActivity, e: Event) -> StandaloneActivity:
 
 def _reset(a: StandaloneActivity, e: Event) -> Result:
     a = _start_over(a, e)
-    a = replace(a, status=_S.SCHEDULED, dispatch_time=max(e.now + e.delay, _first_dispatch(a)))
+    a = replace(a, status=_S.SCHEDULED, dispatch_time=max(e.now + e.delay, first_dispatch(a)))
     effects = dispatch_effects(a)
-    timers = (*effects.timers, *(_closing_timer(a) if e.restore else ()))
+    timers = (*effects.timers, *(closing_timer(a) if e.restore else ()))
     return a, replace(effects, timers=timers)
+
+
+def _reset_requested(a: StandaloneActivity, e: Event) -> Result:
+    """A reset of a running attempt waits for its end (deferResetWhileRunning): the
+    worker's heartbeats are answered `activity_reset`; a pause requested stays only
+    with `keep_paused`."""
+    a = replace(
+        a,
+        status=_S.RESET_REQUESTED,
+        reset_should_pause=e.keep_paused and a.status is _S.PAUSE_REQUESTED,
+        reset_restore_options=a.reset_restore_options or e.restore,
+        reset_clear_heartbeat=a.reset_clear_heartbeat or e.reset_heartbeat,
+        reset_request_id=e.request_id or a.reset_request_id,
+    )
+    return a, Effects()
+
+
+def _running_timers(a: StandaloneActivity) -> tuple[Timer, ...]:
+    """A running attempt's start-to-close and heartbeat timers under its new stamp,
+    from its start and last heartbeat (reissueRunningAttemptTimers)."""
+    timers = []
+    if a.options.start_to_close:
+        due = a.started_time + a.options.start_to_close
+        timers.append(Timer(_I.START_TO_CLOSE_TIMEOUT, due, a.stamp))
+    if a.options.heartbeat:
+        due = max(a.heartbeat_time, a.started_time) + a.options.heartbeat
+        timers.append(Timer(_I.HEARTBEAT_TIMEOUT, due, a.stamp))
+    return tuple(timers)
 
 
 def _reset_keep_paused(a: StandaloneActivity, e: Event) -> Result:
     a = replace(_start_over(a, e), dispatch_time=0)
-    return a, Effects(timers=_closing_timer(a) if e.restore else ())
+    return a, Effects(timers=closing_timer(a) if e.restore else ())
 
 
 def merged(a: StandaloneActivity, e: Event) -> Options | Error:
@@ -287,7 +324,7 @@ def merged(a: StandaloneActivity, e: Event) -> Options | Error:
 def _update_options(a: StandaloneActivity, e: Event) -> Result:
     if any(path.replace("_", "").lower() == "startdelay" for path in e.mask):
         return a, Effects(error=("UNIMPLEMENTED", NO_START_DELAY))
-    options = _restored(a) if e.restore else merged(a, e)
+    options = restored(a) if e.restore else merged(a, e)
     if isinstance(options, Error):
         return a, Effects(error=(options.kind.name, options.message))
     a = replace(
@@ -296,12 +333,13 @@ def _update_options(a: StandaloneActivity, e: Event) -> Result:
         stamp=a.stamp + 1,
         update_request_id=e.request_id or a.update_request_id,
     )
-    effects = dispatch_effects(a) if a.status is _S.SCHEDULED else Effects()
-    return a, replace(effects, timers=(*effects.timers, *_closing_timer(a)))
-
-
-def _not_modelled(a: StandaloneActivity, e: Event) -> Result:
-    return a, Effects(error=("UNIMPLEMENTED", NOT_MODELLED.format(e.input.value)))
+    if a.status is _S.SCHEDULED:
+        effects = dispatch_effects(a)
+    elif a.status in ATTEMPT_RUNNING:
+        effects = Effects(timers=_running_timers(a))
+    else:  # paused: armed when unpaused
+        effects = Effects()
+    return a, replace(effects, timers=(*effects.timers, *closing_timer(a)))
 
 
 _FP = "FAILED_PRECONDITION"
@@ -313,7 +351,7 @@ HANDLERS: dict[str, Callable[[StandaloneActivity, Event], Result]] = {
     "reset": _reset,
     "reset_keep_paused": _reset_keep_paused,
     "update_options": _update_options,
-    "not_modelled": _not_modelled,
+    "reset_requested": _reset_requested,
     "reject_pause": _refuse(_FP, lambda a: f"activity is in non-pausable state {a.status.value}"),
     "reject_unpause": _refuse(
         _FP, lambda a: f"activity is in non-unpausable state {a.status.value}"
@@ -323,6 +361,7 @@ HANDLERS: dict[str, Callable[[StandaloneActivity, Event], Result]] = {
         _FP, lambda a: "cannot reset an activity with a pending cancellation"
     ),
     "reject_reset_closed": _refuse(_FP, lambda a: "activity execution is not running"),
+    "reject_reset_again": _refuse(_FP, lambda a: "cannot reset an activity with a pending reset"),
     "reject_update": _refuse(
         _FP, lambda a: f"Cannot update options for activity in state {a.status.value}"
     ),

@@ -297,11 +297,83 @@ async def _running_part(s: Operated) -> None:
     await s.describe_standalone("run: completed")
 
 
+async def _reset_running_part(s: Operated) -> None:
+    """A standalone activity reset while a worker runs its attempt (RESET_REQUESTED),
+    and its options updated meanwhile."""
+    svc = s.service
+    s.standalone = f"standalone-{uuid.uuid4()}"
+    s.queue = f"{s.standalone}-q"
+    aid = s.standalone
+
+    def pause(**f: Any) -> Any:
+        return ws.PauseActivityExecutionRequest(namespace=NS, activity_id=aid, **f)
+
+    def reset(**f: Any) -> Any:
+        return ws.ResetActivityExecutionRequest(namespace=NS, activity_id=aid, **f)
+
+    def unpause(**f: Any) -> Any:
+        return ws.UnpauseActivityExecutionRequest(namespace=NS, activity_id=aid, **f)
+
+    await s.start_standalone()
+    await s.poll("reset: poll the attempt")
+    s.log[-1][1] = s.log[-1][1] == aid
+    await s.options(
+        "reset: update it running",
+        ws.UpdateActivityExecutionOptionsRequest(
+            namespace=NS,
+            activity_id=aid,
+            activity_options=activity_pb.ActivityOptions(start_to_close_timeout=_seconds(45)),
+            update_mask=_mask("start_to_close_timeout"),
+        ),
+    )
+    await s.heartbeat("reset: heartbeat", aid)
+    await s.fail("reset: fail the first attempt", aid)
+    await s.poll("reset: poll the retry")
+    s.log[-1][1] = s.log[-1][1] == aid
+    await s.describe_standalone("reset: second attempt running")
+    await s.call("reset: reset it running", svc.reset_activity_execution, reset())
+    await s.describe_standalone("reset: reset requested")
+    await s.heartbeat("reset: heartbeat while reset requested", aid)
+    await s.call("reset: reset it again", svc.reset_activity_execution, reset())
+    await s.call("reset: pause it", svc.pause_activity_execution, pause())
+    await s.call("reset: unpause it", svc.unpause_activity_execution, unpause())
+    await s.options(
+        "reset: update it",
+        ws.UpdateActivityExecutionOptionsRequest(
+            namespace=NS,
+            activity_id=aid,
+            activity_options=activity_pb.ActivityOptions(start_to_close_timeout=_seconds(30)),
+            update_mask=_mask("start_to_close_timeout"),
+        ),
+    )
+    await s.fail("reset: fail while reset requested", aid)
+    await s.describe_standalone("reset: scheduled at attempt 1")
+    await s.poll("reset: poll after the reset")
+    s.log[-1][1] = s.log[-1][1] == aid
+    await s.call("reset: pause it running", svc.pause_activity_execution, pause())
+    await s.call(
+        "reset: reset it keeping it paused",
+        svc.reset_activity_execution,
+        reset(keep_paused=True, reset_heartbeat=True),
+    )
+    await s.describe_standalone("reset: reset requested, kept paused")
+    await s.heartbeat("reset: heartbeat, kept paused", aid)
+    await s.fail("reset: fail, kept paused", aid)
+    await s.describe_standalone("reset: paused at attempt 1")
+    await s.call("reset: unpause", svc.unpause_activity_execution, unpause())
+    await s.poll("reset: poll after the unpause")
+    s.log[-1][1] = s.log[-1][1] == aid
+    await s.call("reset: reset it once more", svc.reset_activity_execution, reset())
+    await s.complete("reset: complete while reset requested", aid)
+    await s.describe_standalone("reset: completed")
+
+
 async def transcript(client: Client) -> list[Any]:
     s = Operated(client)
     await _workflow_part(s)
     await _standalone_part(s)
     await _running_part(s)
+    await _reset_running_part(s)
     return s.log
 
 

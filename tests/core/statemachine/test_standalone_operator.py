@@ -102,14 +102,42 @@ def test_a_running_attempt_paused_runs_on_and_pauses_its_retry() -> None:
     assert unpaused.status is _S.STARTED and unpaused.stamp == started.stamp
 
 
-def test_a_reset_or_update_of_a_running_attempt_is_refused_as_not_modelled() -> None:
+def test_a_running_attempt_reset_ends_in_attempt_one_whatever_it_failed_with() -> None:
+    policy = RetryPolicy(maximum_attempts=1)  # no retry: the reset is carried out anyway
+    started = _do(
+        _scheduled(replace(OPTIONS, retry_policy=policy)), _I.RECORD_STARTED, SECOND, stamp=1
+    )
+    requested = _do(started.activity, _I.RESET, 2 * SECOND, reset_heartbeat=True)
+    assert requested.activity.status is _S.RESET_REQUESTED
+    beat = _do(requested.activity, _I.HEARTBEAT, 3 * SECOND, attempt=1)
+    assert beat.effects.activity_reset and beat.activity.heartbeat_time == 3 * SECOND
+    failed = _do(beat.activity, _I.RESPOND_FAILED, 4 * SECOND, attempt=1)
+    assert (failed.activity.status, failed.activity.attempt) == (_S.SCHEDULED, 1)
+    assert failed.effects.dispatch == 4 * SECOND
+    assert failed.activity.heartbeat_time == 0  # the deferred heartbeat clear
+    again = _do(requested.activity, _I.RESET, 3 * SECOND).effects.error
+    assert again == ("FAILED_PRECONDITION", "cannot reset an activity with a pending reset")
+
+
+def test_a_pause_requested_reset_keeping_it_paused_ends_paused() -> None:
     started = _do(_scheduled(), _I.RECORD_STARTED, SECOND, stamp=1).activity
     requested = _do(started, _I.PAUSE, 2 * SECOND).activity
-    for running in (started, requested):
-        for input_ in (_I.RESET, _I.UPDATE_OPTIONS):
-            decision = _do(running, input_, 2 * SECOND)
-            assert decision.activity == running
-            error = decision.effects.error
-            assert error is not None and error[0] == "UNIMPLEMENTED"
-    unpause = _do(started, _I.UNPAUSE, 2 * SECOND).effects.error
-    assert unpause == ("FAILED_PRECONDITION", "activity is in non-unpausable state Started")
+    kept = _do(requested, _I.RESET, 3 * SECOND, keep_paused=True).activity
+    assert kept.status is _S.RESET_REQUESTED and kept.reset_should_pause
+    timed_out = _do(kept, _I.START_TO_CLOSE_TIMEOUT, 11 * SECOND, stamp=kept.stamp)
+    assert (timed_out.activity.status, timed_out.activity.attempt) == (_S.PAUSED, 1)
+    assert timed_out.effects.dispatch is None
+    unpaused = _do(requested, _I.RESET, 3 * SECOND).activity  # no keep_paused: unpaused
+    assert not unpaused.reset_should_pause
+
+
+def test_an_update_of_a_running_attempt_rearms_its_timers() -> None:
+    started = _do(_scheduled(), _I.RECORD_STARTED, SECOND, stamp=1).activity
+    given = ActivityOptionsInput(start_to_close_timeout=30 * SECOND)
+    update = _do(
+        started, _I.UPDATE_OPTIONS, 2 * SECOND, options=given, mask=("start_to_close_timeout",)
+    )
+    running = [t for t in update.effects.timers if t.input is _I.START_TO_CLOSE_TIMEOUT]
+    assert [(t.due, t.stamp) for t in running] == [(SECOND + 30 * SECOND, update.activity.stamp)]
+    old = _do(update.activity, _I.START_TO_CLOSE_TIMEOUT, 11 * SECOND, stamp=started.stamp)
+    assert old.activity == update.activity  # the first start-to-close timer is void
