@@ -64,7 +64,7 @@ RUN_STATE = {  # Activity.runState
 }
 
 
-def run_state(record: sa.StandaloneActivity) -> int:
+def run_state(record: sa.StandaloneActivity) -> wf_enums.PendingActivityState.ValueType:
     """Activity.runState: a reset-requested attempt shows as started, or as
     pause-requested when the reset keeps it paused (no RESET_REQUESTED state exists)."""
     if record.status is _S.RESET_REQUESTED:
