@@ -79,7 +79,7 @@ def _checked(fe: Frontend, req: Any) -> None:
         except ValueError:
             raise errors.invalid("invalid run id: must be a valid UUID") from None
     if "jitter" in req.DESCRIPTOR.fields_by_name and convert.nanos(req.jitter) < 0:
-        raise errors.invalid("invalid jitter: duration is negative")
+        raise errors.invalid("invalid jitter: negative duration")  # timestamp/duration.go
 
 
 def _checked_update(fe: Frontend, req: ws.UpdateActivityExecutionOptionsRequest) -> None:

@@ -215,6 +215,26 @@ async def _standalone_part(s: Operated) -> None:
 
     nobody = ws.PauseActivityExecutionRequest(namespace=NS, activity_id="nope")
     await s.call("sa: pause an unknown activity", svc.pause_activity_execution, nobody)
+    elsewhere = ws.PauseActivityExecutionRequest(namespace="nope", activity_id=aid)
+    await s.call("sa: pause in an unknown namespace", svc.pause_activity_execution, elsewhere)
+    await s.call(
+        "sa: unpause with a negative jitter",
+        svc.unpause_activity_execution,
+        unpause(jitter=duration_pb2.Duration(seconds=-1)),
+    )
+    await s.call(
+        "sa: reset with a negative jitter",
+        svc.reset_activity_execution,
+        reset(jitter=duration_pb2.Duration(seconds=-1)),
+    )
+    await s.options(
+        "sa: update with a mask and a restore",
+        update(restore_original=True, update_mask=_mask("start_to_close_timeout")),
+    )
+    await s.options(
+        "sa: update with an empty mask",
+        update(activity_options=activity_pb.ActivityOptions(), update_mask=_mask()),
+    )
     await s.start_standalone()
     await s.describe_standalone("sa: started")
     await s.call("sa: unpause a running one", svc.unpause_activity_execution, unpause())
