@@ -17,7 +17,7 @@ from core.statemachine.history.service.state import RetryPolicy
 
 
 class Status(Enum):
-    """`ActivityExecutionStatus` of chasm/lib/activity/proto/v1/activity_state.proto
+    """`ActivityExecutionStatus` of chasm/lib/activity/proto/v1/activity_state.proto,
     valued as Go's String() names them in the server's messages."""
 
     SCHEDULED = "Scheduled"
@@ -63,7 +63,6 @@ OPEN = frozenset(
     }
 )
 CLOSED = (_S.COMPLETED, _S.FAILED, _S.CANCELED, _S.TERMINATED, _S.TIMED_OUT)
-OPERATOR_COMMANDS = (_I.PAUSE, _I.UNPAUSE, _I.RESET, _I.UPDATE_OPTIONS)
 ATTEMPT_RUNNING = frozenset(  # hasAttemptInProgress
     {_S.STARTED, _S.CANCEL_REQUESTED, _S.PAUSE_REQUESTED, _S.RESET_REQUESTED}
 )
@@ -126,7 +125,7 @@ class StandaloneActivity:
     cancel_identity: str = ""
     terminate_request_id: str = ""
     # the operator commands' (LastPauseState, LastUnpauseRequestId, LastResetRequestId,
-    # LastUpdateOptionsRequestId; OriginalOptions: the start's, None before this field)
+    # LastUpdateOptionsRequestId; OriginalOptions, the start's: None means `options`)
     pause_time: int = 0
     pause_identity: str = ""
     pause_reason: str = ""
