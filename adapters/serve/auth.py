@@ -119,6 +119,10 @@ NAMESPACE_RPCS: dict[str, int] = {
     "RequestCancelActivityExecution": WRITE,
     "TerminateActivityExecution": WRITE,
     "DeleteActivityExecution": WRITE,
+    "PauseActivityExecution": WRITE,
+    "UnpauseActivityExecution": WRITE,
+    "ResetActivityExecution": WRITE,
+    "UpdateActivityExecutionOptions": WRITE,
     # OperatorService
     "AddSearchAttributes": ADMIN,
     "RemoveSearchAttributes": ADMIN,

@@ -511,7 +511,10 @@ async def _heartbeat(fe: Frontend, context: Context, token: TaskToken, req: Any)
     """The history service's answer: cancel requested, paused, reset."""
     if not token.workflow_id:  # a standalone activity's (standalone_rpc.py)
         args = (token.namespace, token.activity_id, token.run_id, token.attempt, req)
-        return rq.Heartbeat(worker_call(fe, "heartbeat", *args).effects.cancel_requested)
+        effects = worker_call(fe, "heartbeat", *args).effects
+        return rq.Heartbeat(
+            effects.cancel_requested, effects.activity_paused, effects.activity_reset
+        )
     beat = rq.RecordActivityTaskHeartbeat(_core_token(token), convert.opaque(req, "details"))
     answer = await _send_activity(fe, context, token, beat)
     return answer if isinstance(answer, rq.Heartbeat) else rq.Heartbeat(False)

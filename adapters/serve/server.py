@@ -34,6 +34,7 @@ from . import (
     batcher,
     errors,
     report,
+    rpc_activity_exec,
     rpc_activity_ops,
     rpc_batch,
     rpc_deployments,
@@ -68,6 +69,7 @@ Handler = Callable[[Frontend, Any, Any], Awaitable[Any]]
 __all__ = ["Server", "StoreError", "report"]
 
 WORKFLOW_HANDLERS: tuple[Any, ...] = (
+    rpc_activity_exec,
     rpc_activity_ops,
     rpc_batch,
     rpc_deployments,

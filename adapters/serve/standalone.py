@@ -29,6 +29,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import grpc
 from temporalio.api.common.v1 import message_pb2 as common_pb
 from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 
@@ -45,10 +46,17 @@ if TYPE_CHECKING:
 log = logging.getLogger("tmodel.serve")
 LONG_POLL = 20.0  # activity.longPollTimeout (common.DefaultLongPollTimeout), seconds
 LONG_POLL_BUFFER = 1.0  # activity.longPollBuffer: answer this long before the deadline
+
+
+def _not_modelled(message: str) -> errors.ServiceError:
+    return errors.ServiceError(grpc.StatusCode.UNIMPLEMENTED, message)
+
+
 CODES = {
     "NOT_FOUND": errors.not_found,
     "INVALID_ARGUMENT": errors.invalid,
     "FAILED_PRECONDITION": errors.failed_precondition,
+    "UNIMPLEMENTED": _not_modelled,
 }
 
 

@@ -7,9 +7,9 @@ workers' calls on a standalone attempt (`worker_call`, from rpc_tasks.py).
 The start request is validated as the frontend validates it (`validator.go`; the
 messages are the dev server's), its timeouts normalized as a workflow activity's and
 its retry policy filled in with the server's defaults. Id reuse and conflict policies
-follow CHASM's business-id policies (`chasm.WithBusinessIDPolicy`). Not served: the
-operator commands (Pause/Unpause/Reset/UpdateActivityExecutionOptions, UNIMPLEMENTED),
-completion callbacks (a start that asks for them is refused UNIMPLEMENTED) and eager
+follow CHASM's business-id policies (`chasm.WithBusinessIDPolicy`). The operator
+commands (Pause/Unpause/Reset/UpdateActivityExecutionOptions) are rpc_activity_exec.py's.
+Not served: completion callbacks (a start that asks for them is refused UNIMPLEMENTED) and eager
 execution (never granted, as the server does not grant it yet). A start's links are
 kept and described as given, not validated, and links of a later start that meets the
 run (on_conflict_options) are not attached.
@@ -44,8 +44,11 @@ Context = grpc.aio.ServicerContext[Any, Any]
 _S = sa.Status
 API_STATUS = {  # InternalStatusToAPIStatus
     _S.SCHEDULED: act_enums.ACTIVITY_EXECUTION_STATUS_RUNNING,
+    _S.PAUSED: act_enums.ACTIVITY_EXECUTION_STATUS_PAUSED,
     _S.STARTED: act_enums.ACTIVITY_EXECUTION_STATUS_RUNNING,
     _S.CANCEL_REQUESTED: act_enums.ACTIVITY_EXECUTION_STATUS_RUNNING,
+    _S.PAUSE_REQUESTED: act_enums.ACTIVITY_EXECUTION_STATUS_RUNNING,
+    _S.RESET_REQUESTED: act_enums.ACTIVITY_EXECUTION_STATUS_RUNNING,
     _S.COMPLETED: act_enums.ACTIVITY_EXECUTION_STATUS_COMPLETED,
     _S.FAILED: act_enums.ACTIVITY_EXECUTION_STATUS_FAILED,
     _S.CANCELED: act_enums.ACTIVITY_EXECUTION_STATUS_CANCELED,
@@ -54,12 +57,27 @@ API_STATUS = {  # InternalStatusToAPIStatus
 }
 RUN_STATE = {  # Activity.runState
     _S.SCHEDULED: wf_enums.PENDING_ACTIVITY_STATE_SCHEDULED,
+    _S.PAUSED: wf_enums.PENDING_ACTIVITY_STATE_PAUSED,
     _S.STARTED: wf_enums.PENDING_ACTIVITY_STATE_STARTED,
     _S.CANCEL_REQUESTED: wf_enums.PENDING_ACTIVITY_STATE_CANCEL_REQUESTED,
+    _S.PAUSE_REQUESTED: wf_enums.PENDING_ACTIVITY_STATE_PAUSE_REQUESTED,
 }
+
+
+def run_state(record: sa.StandaloneActivity) -> wf_enums.PendingActivityState.ValueType:
+    """Activity.runState: a reset-requested attempt shows as started, or as
+    pause-requested when the reset keeps it paused (no RESET_REQUESTED state exists)."""
+    if record.status is _S.RESET_REQUESTED:
+        if record.reset_should_pause:
+            return wf_enums.PENDING_ACTIVITY_STATE_PAUSE_REQUESTED
+        return wf_enums.PENDING_ACTIVITY_STATE_STARTED
+    return RUN_STATE.get(record.status, wf_enums.PENDING_ACTIVITY_STATE_UNSPECIFIED)
+
+
 # visibility's ExecutionStatus keyword of each API status (ActivityExecutionStatus names)
 STATUS_KEYWORD = {
     act_enums.ACTIVITY_EXECUTION_STATUS_RUNNING: "Running",
+    act_enums.ACTIVITY_EXECUTION_STATUS_PAUSED: "Paused",
     act_enums.ACTIVITY_EXECUTION_STATUS_COMPLETED: "Completed",
     act_enums.ACTIVITY_EXECUTION_STATUS_FAILED: "Failed",
     act_enums.ACTIVITY_EXECUTION_STATUS_CANCELED: "Canceled",
@@ -199,7 +217,7 @@ def info(
         run_id=record.run_id,
         activity_type=common_pb.ActivityType(name=options.activity_type),
         status=API_STATUS[record.status],
-        run_state=RUN_STATE.get(record.status, wf_enums.PENDING_ACTIVITY_STATE_UNSPECIFIED),
+        run_state=run_state(record),
         task_queue=options.task_queue,
         attempt=record.attempt,
         last_worker_identity=record.identity,

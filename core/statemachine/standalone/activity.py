@@ -9,8 +9,8 @@ activity's status and the input (guards first), runs the row's handler and check
 activity ends in the row's target. The record (activity_state.py, whose names this
 module passes on) is immutable; a decision returns the new record and its effects:
 the timers to arm, when the attempt goes to matching, and the error or answer the
-caller gets. Pause, unpause, reset and option updates (the
-operator commands) are not modelled.
+caller gets. The operator commands' rows (pause, unpause, reset, option updates) are
+operator.py's.
 
 Retry delays and decisions are the workflow activities' (`service/retry.py`
 `next_retry`), the timeouts are normalized as theirs (`activity_tasks.py`
@@ -37,8 +37,10 @@ from core.statemachine.history.service.activity_tasks import (
     timeout_failure,
 )
 from core.statemachine.history.service.retry import next_retry
+from core.statemachine.standalone import operator
 from core.statemachine.standalone.activity_state import (
     ATTEMPT_RUNNING,
+    CLOSED,
     NOT_CANCEL_REQUESTED,
     OPEN,
     TIMEOUT_OF,
@@ -51,6 +53,7 @@ from core.statemachine.standalone.activity_state import (
     StandaloneActivity,
     Status,
     Timer,
+    dispatch_effects,
 )
 
 _S, _I = Status, Input
@@ -101,6 +104,12 @@ def _rows() -> list[Row]:
         R(_S.CANCEL_REQUESTED, _I.REQUEST_CANCEL, _S.CANCEL_REQUESTED,
           handler="reject_cancel_again"),
     ]  # fmt: skip
+    for s in (_S.PAUSE_REQUESTED, _S.RESET_REQUESTED):  # as STARTED's
+        rows += [
+            R(s, _I.REQUEST_CANCEL, _S.CANCEL_REQUESTED, handler="request_cancel"),
+            R(s, _I.RESPOND_CANCELED, s, guard="stale token", handler="reject"),
+            R(s, _I.RESPOND_CANCELED, s, handler="reject_not_cancel_requested"),
+        ]
     for s in ATTEMPT_RUNNING:
         rows += [
             R(s, _I.RECORD_STARTED, s, handler="reject"),
@@ -111,20 +120,49 @@ def _rows() -> list[Row]:
             R(s, _I.RESPOND_FAILED, s, guard="stale token", handler="reject"),
             R(s, _I.SCHEDULE_TO_START_TIMEOUT, s),  # only a scheduled attempt's counts
         ]
-        if s is _S.STARTED:  # no retry once a cancel was requested (tryReschedule)
-            rows.append(R(s, _I.RESPOND_FAILED, _S.SCHEDULED, guard="retry", handler="retry"))
-        rows.append(R(s, _I.RESPOND_FAILED, _S.FAILED, handler="fail"))
         for t in (_I.START_TO_CLOSE_TIMEOUT, _I.HEARTBEAT_TIMEOUT):
             rows.append(R(s, t, s, guard="stale"))
-            if s is _S.STARTED:
-                rows.append(R(s, t, _S.SCHEDULED, guard="retry", handler="retry"))
+        if s is _S.RESET_REQUESTED:  # the attempt's end carries out the reset, whatever
+            # it failed with (tryReschedule, TransitionResetAttemptFailedTo{Paused,Scheduled})
+            for i in (_I.RESPOND_FAILED, _I.START_TO_CLOSE_TIMEOUT, _I.HEARTBEAT_TIMEOUT):
+                rows += [
+                    R(s, i, _S.PAUSED, guard="reset keeps paused", handler="reset_attempt"),
+                    R(s, i, _S.SCHEDULED, handler="reset_attempt"),
+                ]
+            continue
+        # no retry once a cancel was requested; a pause requested meanwhile pauses the
+        # retry (tryReschedule, TransitionAttemptFailedWhilePauseRequested)
+        retry = {
+            _S.STARTED: ("retry", _S.SCHEDULED),
+            _S.PAUSE_REQUESTED: ("retry_paused", _S.PAUSED),
+        }
+        if s in retry:
+            handler, target = retry[s]
+            rows.append(R(s, _I.RESPOND_FAILED, target, guard="retry", handler=handler))
+        rows.append(R(s, _I.RESPOND_FAILED, _S.FAILED, handler="fail"))
+        for t in (_I.START_TO_CLOSE_TIMEOUT, _I.HEARTBEAT_TIMEOUT):
+            if s in retry:
+                handler, target = retry[s]
+                rows.append(R(s, t, target, guard="retry", handler=handler))
             rows.append(R(s, t, _S.TIMED_OUT, handler="time_out"))
+    # paused: no attempt in progress (TransitionCompleted's, TransitionCancelRequested's
+    # sources); its dispatch and schedule-to-start timer were voided by the pause
+    rows += [
+        R(_S.PAUSED, _I.RESPOND_COMPLETED, _S.COMPLETED, guard="by id", handler="complete"),
+        R(_S.PAUSED, _I.REQUEST_CANCEL, _S.CANCELED, handler="cancel_at_once"),
+    ]
+    rows += [
+        R(_S.PAUSED, i, _S.PAUSED, handler="reject") for i in (_I.RECORD_STARTED, *WORKER_CALLS)
+    ]
+    rows += [R(_S.PAUSED, t, _S.PAUSED) for t in TIMERS if t is not _I.SCHEDULE_TO_CLOSE_TIMEOUT]
     for s in OPEN:
         rows += [
+            # an update of the options re-arms it; the timer of an older deadline is void
+            R(s, _I.SCHEDULE_TO_CLOSE_TIMEOUT, s, guard="not due"),
             R(s, _I.SCHEDULE_TO_CLOSE_TIMEOUT, _S.TIMED_OUT, handler="time_out"),
             R(s, _I.TERMINATE, _S.TERMINATED, handler="terminate"),
         ]
-    for s in (_S.COMPLETED, _S.FAILED, _S.CANCELED, _S.TERMINATED, _S.TIMED_OUT):
+    for s in CLOSED:
         rows += [R(s, i, s, handler="reject") for i in (_I.RECORD_STARTED, *WORKER_CALLS)]
         rows += [R(s, t, s) for t in TIMERS]  # a closed activity's timers do nothing
         rows += [
@@ -134,7 +172,7 @@ def _rows() -> list[Row]:
         if s is _S.TERMINATED:  # Activity.Terminate: the same request again is a no-op
             rows.append(R(s, _I.TERMINATE, s, guard="same request"))
         rows.append(R(s, _I.TERMINATE, s, handler="reject_closed_terminate"))
-    return rows
+    return rows + operator.rows()
 
 
 TABLE = fsm.make_table(
@@ -189,6 +227,9 @@ GUARDS: dict[str, Callable[[StandaloneActivity, Event], bool]] = {
     "stale": _stale_timer,
     "same request": _same_request,
     "retry": lambda a, e: retry_decision(a, e)[0] is not None,
+    "not due": lambda a, e: not a.deadline or e.now < a.deadline,
+    "reset keeps paused": lambda a, e: a.reset_should_pause,
+    **operator.GUARDS,
 }
 
 
@@ -197,23 +238,19 @@ GUARDS: dict[str, Callable[[StandaloneActivity, Event], bool]] = {
 Result: TypeAlias = tuple[StandaloneActivity, Effects]
 
 
-def _dispatch(a: StandaloneActivity) -> Effects:
-    """The current attempt goes to matching at its dispatch time, its schedule-to-start
-    timer counting from then (TransitionScheduled, TransitionRescheduled)."""
-    timers: tuple[Timer, ...] = ()
-    if a.options.schedule_to_start:
-        due = a.dispatch_time + a.options.schedule_to_start
-        timers = (Timer(_I.SCHEDULE_TO_START_TIMEOUT, due, a.stamp),)
-    return Effects(timers=timers, dispatch=a.dispatch_time)
-
-
 def schedule(activity_id: str, run_id: str, request_id: str, options: Options, now: int) -> Result:
     """A new activity, scheduled (TransitionScheduled): the first attempt dispatched
     after the start delay, the schedule-to-close timer armed once for all attempts."""
     a = StandaloneActivity(
-        activity_id, run_id, request_id, options, now, dispatch_time=now + options.start_delay
+        activity_id,
+        run_id,
+        request_id,
+        options,
+        now,
+        dispatch_time=now + options.start_delay,
+        original_options=options,
     )
-    effects = _dispatch(a)
+    effects = dispatch_effects(a)
     if a.deadline:
         closing = Timer(_I.SCHEDULE_TO_CLOSE_TIMEOUT, a.deadline, 0)
         effects = replace(effects, timers=(*effects.timers, closing))
@@ -235,7 +272,12 @@ def _heartbeat(a: StandaloneActivity, e: Event) -> Result:
     timers: tuple[Timer, ...] = ()
     if a.options.heartbeat:
         timers = (Timer(_I.HEARTBEAT_TIMEOUT, e.now + a.options.heartbeat, a.stamp),)
-    return a, Effects(timers=timers, cancel_requested=a.status is _S.CANCEL_REQUESTED)
+    return a, Effects(
+        timers=timers,
+        cancel_requested=a.status is _S.CANCEL_REQUESTED,
+        activity_paused=a.status is _S.PAUSE_REQUESTED,
+        activity_reset=a.status is _S.RESET_REQUESTED,
+    )
 
 
 def _closed(a: StandaloneActivity, status: Status, now: int) -> Result:
@@ -294,7 +336,44 @@ def _retry(a: StandaloneActivity, e: Event) -> Result:
         dispatch_time=e.now + delay,
         identity=e.identity or a.identity,
     )
-    return a, _dispatch(a)
+    return a, dispatch_effects(a)
+
+
+def _retry_paused(a: StandaloneActivity, e: Event) -> Result:
+    """The failed attempt counted as a retry's, then paused: no dispatch until an
+    unpause, which waits for the retry's time (TransitionAttemptFailedWhilePauseRequested)."""
+    retried, _effects = _retry(a, e)
+    return replace(retried, status=_S.PAUSED), Effects()
+
+
+def _reset_attempt(a: StandaloneActivity, e: Event) -> Result:
+    """The end of an attempt a reset was deferred for: the failure recorded, then attempt
+    1 with no retry pending, the deferred option restore and heartbeat clear done, and
+    the activity paused (with `keep_paused` on a paused one) or dispatched at once
+    (TransitionResetAttemptFailedToPaused, TransitionResetAttemptFailedToScheduled)."""
+    a = _with_heartbeat(a, e)
+    restore, clear, pause = a.reset_restore_options, a.reset_clear_heartbeat, a.reset_should_pause
+    a = replace(
+        a,
+        options=operator.restored(a) if restore else a.options,
+        attempt=1,
+        stamp=a.stamp + 1,
+        last_failure=_attempt_failure(a, e, final=False),
+        complete_time=e.now,
+        retry_interval=0,
+        identity=e.identity or a.identity,
+        reset_should_pause=False,
+        reset_restore_options=False,
+        reset_clear_heartbeat=False,
+    )
+    if clear:
+        a = replace(a, heartbeat_details=None, heartbeat_time=0)
+    closing = operator.closing_timer(a) if restore else ()
+    if pause:
+        return replace(a, status=_S.PAUSED, dispatch_time=0), Effects(timers=closing)
+    a = replace(a, status=_S.SCHEDULED, dispatch_time=max(e.now, operator.first_dispatch(a)))
+    effects = dispatch_effects(a)
+    return a, replace(effects, timers=(*effects.timers, *closing))
 
 
 def _fail(a: StandaloneActivity, e: Event) -> Result:
@@ -431,12 +510,15 @@ HANDLERS: dict[str, Callable[[StandaloneActivity, Event], Result]] = {
     "heartbeat": _heartbeat,
     "complete": _complete,
     "retry": _retry,
+    "retry_paused": _retry_paused,
+    "reset_attempt": _reset_attempt,
     "fail": _fail,
     "time_out": _time_out,
     "request_cancel": _request_cancel,
     "cancel_at_once": _cancel_at_once,
     "cancel": _cancel,
     "terminate": _terminate,
+    **operator.HANDLERS,
 }
 
 

@@ -12,17 +12,20 @@ from enum import Enum
 from core.enums import RetryState, TimeoutType
 from core.fastinit import fast_init_all
 from core.opaque import Opaque
+from core.requests import ActivityOptionsInput
 from core.statemachine.history.service.state import RetryPolicy
 
 
 class Status(Enum):
-    """`ActivityExecutionStatus` of chasm/lib/activity/proto/v1/activity_state.proto
-    (less the operator commands' PAUSED, PAUSE_REQUESTED and RESET_REQUESTED), valued
-    as Go's String() names them in the server's messages."""
+    """`ActivityExecutionStatus` of chasm/lib/activity/proto/v1/activity_state.proto,
+    valued as Go's String() names them in the server's messages."""
 
     SCHEDULED = "Scheduled"
+    PAUSED = "Paused"  # an operator paused it while no attempt ran
     STARTED = "Started"
     CANCEL_REQUESTED = "CancelRequested"
+    PAUSE_REQUESTED = "PauseRequested"  # paused while an attempt runs: it pauses after it
+    RESET_REQUESTED = "ResetRequested"  # reset while an attempt runs: it resets after it
     COMPLETED = "Completed"
     FAILED = "Failed"
     CANCELED = "Canceled"
@@ -38,6 +41,10 @@ class Input(Enum):
     RESPOND_CANCELED = "RespondActivityTaskCanceled"
     REQUEST_CANCEL = "RequestCancelActivityExecution"
     TERMINATE = "TerminateActivityExecution"
+    PAUSE = "PauseActivityExecution"
+    UNPAUSE = "UnpauseActivityExecution"
+    RESET = "ResetActivityExecution"
+    UPDATE_OPTIONS = "UpdateActivityExecutionOptions"
     SCHEDULE_TO_START_TIMEOUT = "ScheduleToStartTimeoutTask"
     SCHEDULE_TO_CLOSE_TIMEOUT = "ScheduleToCloseTimeoutTask"
     START_TO_CLOSE_TIMEOUT = "StartToCloseTimeoutTask"
@@ -45,8 +52,20 @@ class Input(Enum):
 
 
 _S, _I = Status, Input
-OPEN = frozenset({_S.SCHEDULED, _S.STARTED, _S.CANCEL_REQUESTED})
-ATTEMPT_RUNNING = frozenset({_S.STARTED, _S.CANCEL_REQUESTED})  # hasAttemptInProgress
+OPEN = frozenset(
+    {
+        _S.SCHEDULED,
+        _S.PAUSED,
+        _S.STARTED,
+        _S.CANCEL_REQUESTED,
+        _S.PAUSE_REQUESTED,
+        _S.RESET_REQUESTED,
+    }
+)
+CLOSED = (_S.COMPLETED, _S.FAILED, _S.CANCELED, _S.TERMINATED, _S.TIMED_OUT)
+ATTEMPT_RUNNING = frozenset(  # hasAttemptInProgress
+    {_S.STARTED, _S.CANCEL_REQUESTED, _S.PAUSE_REQUESTED, _S.RESET_REQUESTED}
+)
 WORKER_CALLS = (_I.HEARTBEAT, _I.RESPOND_COMPLETED, _I.RESPOND_FAILED, _I.RESPOND_CANCELED)
 TIMERS = (
     _I.SCHEDULE_TO_START_TIMEOUT,
@@ -105,6 +124,21 @@ class StandaloneActivity:
     cancel_reason: str = ""
     cancel_identity: str = ""
     terminate_request_id: str = ""
+    # the operator commands' (LastPauseState, LastUnpauseRequestId, LastResetRequestId,
+    # LastUpdateOptionsRequestId; OriginalOptions, the start's: None means `options`)
+    pause_time: int = 0
+    pause_identity: str = ""
+    pause_reason: str = ""
+    pause_request_id: str = ""
+    unpause_request_id: str = ""
+    reset_request_id: str = ""
+    update_request_id: str = ""
+    original_options: Options | None = None
+    # a reset deferred while an attempt runs (ResetShouldPause, ResetRestoreOptions,
+    # ResetShouldClearHeartbeat): what it does when the attempt ends
+    reset_should_pause: bool = False
+    reset_restore_options: bool = False
+    reset_clear_heartbeat: bool = False
     result: Opaque | None = None
     failure: Opaque | None = None  # the outcome's own failure (canceled, terminated, ...)
     retry_state: RetryState = RetryState.UNSPECIFIED
@@ -154,6 +188,14 @@ class Event:
     identity: str = ""
     request_id: str = ""
     reason: str = ""
+    # the operator commands': the jitter's offset the caller drew (ns), the reset's
+    # flags, and the options and field mask of an update
+    delay: int = 0
+    keep_paused: bool = False
+    reset_heartbeat: bool = False
+    restore: bool = False
+    options: ActivityOptionsInput | None = None
+    mask: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +203,19 @@ class Effects:
     timers: tuple[Timer, ...] = ()
     dispatch: int | None = None  # hand the current attempt to matching at this time
     error: tuple[str, str] | None = None  # (code name, message) the caller gets
-    cancel_requested: bool = False  # a heartbeat's answer
+    cancel_requested: bool = False  # a heartbeat's answers
+    activity_paused: bool = False
+    activity_reset: bool = False
+
+
+def dispatch_effects(a: StandaloneActivity) -> Effects:
+    """The current attempt goes to matching at its dispatch time, its schedule-to-start
+    timer counting from then (TransitionScheduled, TransitionRescheduled)."""
+    timers: tuple[Timer, ...] = ()
+    if a.options.schedule_to_start:
+        due = a.dispatch_time + a.options.schedule_to_start
+        timers = (Timer(_I.SCHEDULE_TO_START_TIMEOUT, due, a.stamp),)
+    return Effects(timers=timers, dispatch=a.dispatch_time)
 
 
 fast_init_all(globals())  # faster constructors for this module's values (core/fastinit.py)
