@@ -53,18 +53,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TypeAlias
 
-from core.replies import Error, ErrorKind
+from core.replies import Error
 from core.statemachine import fsm
-from core.statemachine.history.service.activity_options import (
-    _TIMEOUTS,
-    NO_QUEUE,
-    NO_TIMEOUT,
-    _invalid_policy,
-    _merged_policy,
-    _paths,
-    _snake,
-)
-from core.statemachine.history.service.activity_tasks import normalize_timeouts
+from core.statemachine.history.service.activity_options import NO_TIMEOUT, _paths, merge
 from core.statemachine.standalone.activity_state import (
     ATTEMPT_RUNNING,
     CLOSED,
@@ -287,28 +278,23 @@ def merged(a: StandaloneActivity, e: Event) -> Options | Error:
     assert given is not None  # the frontend refuses an update without options
     fields = _paths(e.mask)
     current = a.options
-    queue = current.task_queue
-    if "taskQueue.name" in fields:
-        if given.task_queue is None:
-            return Error(ErrorKind.INVALID_ARGUMENT, NO_QUEUE)
-        queue = given.task_queue
-    names = ("schedule_to_close", "schedule_to_start", "start_to_close", "heartbeat")
-    timeouts = [getattr(current, name) for name in names]
-    for i, name in enumerate(_TIMEOUTS):
-        if name in fields:
-            timeouts[i] = getattr(given, _snake(name))
-    policy = _merged_policy(current.retry_policy, given.retry_policy, fields)
-    if isinstance(policy, Error):
-        return policy
-    if any(f.startswith("retryPolicy") for f in fields):
-        error = _invalid_policy(policy)
-        if error is not None:
-            return error
-    normal = normalize_timeouts(timeouts[0], timeouts[1], timeouts[2], timeouts[3], 0)
-    if normal is None:
-        return Error(
-            ErrorKind.INVALID_ARGUMENT, NO_TIMEOUT.format(a.activity_id, current.activity_type)
-        )
+    timeouts = (
+        current.schedule_to_close,
+        current.schedule_to_start,
+        current.start_to_close,
+        current.heartbeat,
+    )
+    done = merge(
+        (current.task_queue, timeouts, current.retry_policy),
+        given,
+        fields,
+        0,
+        NO_TIMEOUT.format(a.activity_id, current.activity_type),
+        checked="retryPolicy",
+    )
+    if isinstance(done, Error):
+        return done
+    queue, normal, policy = done
     close, start, run, beat = normal
     return replace(
         current,

@@ -34,6 +34,7 @@ common/retrypolicy/retry_policy.go (Validate):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeAlias
 
 from core.fastinit import fast_init_all, replace
 from core.replies import Error, ErrorKind, Ok
@@ -181,28 +182,62 @@ def _merged(
 ) -> ActivityOptions | Error:
     """MergeActivityOptions, the retry policy's check, then the timeouts' check."""
     current = activity_ops.options_of(info)
-    queue = current.task_queue
+    timeouts = (
+        current.schedule_to_close_timeout,
+        current.schedule_to_start_timeout,
+        current.start_to_close_timeout,
+        current.heartbeat_timeout,
+    )
+    merged = merge(
+        (current.task_queue, timeouts, current.retry_policy),
+        given,
+        fields,
+        state.run_timeout,
+        NO_TIMEOUT.format(info.activity_id, info.activity_type),
+        checked="retryPolicy.",
+    )
+    if isinstance(merged, Error):
+        return merged
+    queue, normal, policy = merged
+    return ActivityOptions(queue or state.task_queue, *normal, policy)
+
+
+Merged: TypeAlias = tuple[str, tuple[int, int, int, int], RetryPolicy]
+
+
+def merge(
+    current: Merged,
+    given: ActivityOptionsInput,
+    fields: frozenset[str],
+    run_timeout: int,
+    no_timeout: str,
+    checked: str,
+) -> Merged | Error:
+    """The options `fields` name taken from `given` over `current` (queue, the four
+    timeouts, retry policy), the merged retry policy checked when a field starting with
+    `checked` was named, the timeouts normalized (`no_timeout`: the message when none
+    bounds an attempt). A workflow's activities and standalone ones share it."""
+    queue, timeouts, policy = current
     if "taskQueue.name" in fields:
         if given.task_queue is None:
             return Error(ErrorKind.INVALID_ARGUMENT, NO_QUEUE)
         queue = given.task_queue
-    timeouts = [getattr(current, _snake(name)) for name in _TIMEOUTS]
+    chosen = list(timeouts)
     for i, name in enumerate(_TIMEOUTS):
         if name in fields:
-            timeouts[i] = getattr(given, _snake(name))
-    policy = _merged_policy(current.retry_policy, given.retry_policy, fields)
-    if isinstance(policy, Error):
-        return policy
-    if any(f.startswith("retryPolicy.") for f in fields):
-        error = _invalid_policy(policy)
+            chosen[i] = getattr(given, _snake(name))
+    merged_policy = _merged_policy(policy, given.retry_policy, fields)
+    if isinstance(merged_policy, Error):
+        return merged_policy
+    if any(f.startswith(checked) for f in fields):
+        error = _invalid_policy(merged_policy)
         if error is not None:
             return error
-    close, start, run, beat = timeouts
-    normal = normalize_timeouts(close, start, run, beat, state.run_timeout)
+    close, start, run, beat = chosen
+    normal = normalize_timeouts(close, start, run, beat, run_timeout)
     if normal is None:
-        message = NO_TIMEOUT.format(info.activity_id, info.activity_type)
-        return Error(ErrorKind.INVALID_ARGUMENT, message)
-    return ActivityOptions(queue or state.task_queue, *normal, policy)
+        return Error(ErrorKind.INVALID_ARGUMENT, no_timeout)
+    return queue, normal, merged_policy
 
 
 def _snake(name: str) -> str:
