@@ -7,8 +7,9 @@ server. Run it again against another server (`tmodel serve`, without the HTTP AP
     python scripts/compare_recorded.py DIR [--verbose]
 
 compares each `NAME.sdk.json` in DIR with the fixture `NAME.json` of
-tests/fixtures/unseen-histories/ by the event types in order, which the workflows' code and the server's rules decide
-(times, ids and sizes differ between any two servers). Some recordings race (when a
+tests/fixtures/unseen-histories/ by the event types in order, which the workflows'
+code and the server's rules decide (times, ids and sizes differ between any two
+servers). Some recordings race (when a
 signal lands, when a timer fires against a running task), and some need the dev
 server's dynamic config (`limit.blobSize.*`, `limit.historyCount.suggestContinueAsNew`),
 so a difference is a lead to read, not a verdict. Prints one line per history and a

@@ -70,8 +70,8 @@ def _integral(raw: str) -> int | None:
         return 0
     if shift < 0:
         digits, dropped = digits[:shift] or "0", digits[shift:]
-        if dropped.strip("0"):
-            return None  # not an integer
+        if dropped.strip("0") or len(digits) > 20:
+            return None  # not an integer, or too long
     elif len(digits) + shift > 20:
         return None
     else:
