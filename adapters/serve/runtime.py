@@ -138,6 +138,7 @@ class Runtime:
         for host in self.cluster.history.values():
             host.stamp_task_ids = True
             host.task_keys = keys
+            host.prefix_size = self._prefix_size
         self.open_runs: dict[str, RunRecord] = {}
         self.waiters = Waiters()
         # activities inside `waiting`, by (run id, scheduled event id): the run each watches
@@ -198,6 +199,11 @@ class Runtime:
             state = record.state
             self.monitor.adopt(run_id, record.workflow_id, state.workflow_type, record.events)
         durable.refresh_matching()
+
+    def _prefix_size(self, run_id: str, before: int) -> int:
+        """The encoded size of the run's events before event id `before` (a reset's
+        rebuilt run: its WorkflowTaskStarted reports it)."""
+        return sum(framed_size(p) for p in self.protos.get(run_id, [])[: max(before - 1, 0)])
 
     # -- commits ----------------------------------------------------------------------
     def _on_commit(self, commit: Commit, mutations: tuple[Mutation, ...]) -> None:

@@ -105,6 +105,9 @@ class HistoryHost(Base):
         # serve's Worker Deployments: a request as matching's routing amends it (a task's
         # start carries the run's target version: adapters/serve/deployments.py)
         self.amend: Callable[[str, str, str, Request], Request] | None = None
+        # the encoded size of a run's history before an event id, where a store keeps
+        # sizes (serve's runtime): a reset's rebuilt run reports it
+        self.prefix_size: Callable[[str, int], int] | None = None
 
     # -- membership -------------------------------------------------------------------
     def crash(self) -> None:
@@ -358,6 +361,9 @@ class HistoryHost(Base):
         current_id = self.persistence.current.get((namespace, workflow_id), run_id)
         current = self._load(sh, current_id) if current_id != run_id else None
         events = tuple(self.persistence.runs[run_id].events)
+        if self.prefix_size is not None:  # the rebuilt run: the events before the point
+            size = self.prefix_size(run_id, req.workflow_task_finish_event_id)
+            req = dataclasses.replace(req, history_size_bytes=size)
         result = resetlib.reset(
             loaded[0],
             events,

@@ -6,7 +6,8 @@ means "admitted by event", and no message goes out). Sending both made the SDK r
 update twice and fail every workflow task of the reset run with a non-determinism error
 ("Invalid transition while handling update response ... in state
 CompletedImmediately"), so the run never went on. Found by recording the
-reset-mid-all scenario of scripts/record_unseen.py against `tmodel serve`."""
+reset-mid-all scenario of scripts/record_unseen.py against `tmodel serve`. Also: the
+history size a reset writes on a task it starts itself."""
 
 from __future__ import annotations
 
@@ -16,11 +17,12 @@ import pytest
 from temporalio import workflow
 from temporalio.api.enums.v1 import event_type_pb2 as ev
 from temporalio.api.enums.v1 import failed_cause_pb2 as causes
+from temporalio.api.taskqueue.v1 import message_pb2 as tq_pb
 from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from tests.adapters.serve.sdk import bounded, eventually, execution
+from tests.adapters.serve.sdk import bounded, eventually, execution, first_workflow_task
 
 
 @workflow.defn(name="ResetUpdates", sandboxed=False)
@@ -88,3 +90,49 @@ async def test_a_reapplied_update_runs_once_in_the_reset_run(client: Client) -> 
         if e.event_type == ev.EVENT_TYPE_WORKFLOW_TASK_FAILED
     ]
     assert failed == [causes.WORKFLOW_TASK_FAILED_CAUSE_RESET_WORKFLOW], failed
+
+
+@pytest.mark.asyncio(loop_scope="module")
+@bounded
+async def test_a_reset_that_starts_the_task_itself_reports_the_history_size(
+    client: Client,
+) -> None:
+    """A reset to a task that a worker holds as a transient retry (nothing of it written)
+    writes that task's WorkflowTaskStarted itself, with the rebuilt run's size, as any
+    start does (tests/fixtures/unseen-histories/held-reset.json: 264 bytes, the size of
+    the two events before it). `tmodel serve` wrote 0: the store knows the size, the
+    reset was not told it."""
+    workflow_id = f"wf-{uuid.uuid4()}"
+    service = client.workflow_service
+    task = await first_workflow_task(client, "default", workflow_id)
+    failed = ws.RespondWorkflowTaskFailedRequest(
+        namespace="default", task_token=task.task_token, identity="raw"
+    )
+    await service.respond_workflow_task_failed(failed)
+    poll = ws.PollWorkflowTaskQueueRequest(
+        namespace="default", task_queue=tq_pb.TaskQueue(name=workflow_id), identity="raw"
+    )
+    held = await service.poll_workflow_task_queue(poll)  # the retry, held unwritten
+    assert held.attempt == 2
+    base = await client.get_workflow_handle(workflow_id).fetch_history()
+    first_started = next(
+        e.event_id for e in base.events if e.event_type == ev.EVENT_TYPE_WORKFLOW_TASK_STARTED
+    )
+    # the point as the CLI's FirstWorkflowTask reset gives it for a run with no completed
+    # task: the first task's Started, so the rebuilt run holds the task scheduled only
+    reset = await service.reset_workflow_execution(
+        ws.ResetWorkflowExecutionRequest(
+            namespace="default",
+            workflow_execution=execution(workflow_id, base.run_id),
+            reason="while held",
+            workflow_task_finish_event_id=first_started,
+            request_id=str(uuid.uuid4()),
+        )
+    )
+    history = await client.get_workflow_handle(workflow_id, run_id=reset.run_id).fetch_history()
+    started = history.events[first_started - 1]
+    assert started.event_type == ev.EVENT_TYPE_WORKFLOW_TASK_STARTED
+    assert started.workflow_task_started_event_attributes.identity == "history-service"
+    written = started.workflow_task_started_event_attributes.history_size_bytes
+    original = base.events[first_started - 1].workflow_task_started_event_attributes
+    assert written == original.history_size_bytes > 0  # the same two events before it
