@@ -81,6 +81,7 @@ from core.statemachine import fsm
 from core.statemachine.history.service.child_events import NOT_PENDING, apply_report
 from core.statemachine.history.service.enforce import Rejection
 from core.statemachine.history.service.ids import new_run_id
+from core.statemachine.history.service.retry import parse_duration
 from core.statemachine.history.service.state import (
     MutableState,
     NexusOperationInfo,
@@ -236,11 +237,11 @@ def schedule(b: Batch, command: Command) -> Cause | Rejection | None:
         service if isinstance(service, str) else "",
         operation if isinstance(operation, str) else "",
         request_id,
-        start_to_close_timeout=_nanos(fields.get("startToCloseTimeout")),
+        start_to_close_timeout=duration_nanos(fields.get("startToCloseTimeout")),
     )
     b.txn.set(nexus_operations=(*s.nexus_operations, info))
     for key, outcome in _SCHEDULE_TIMERS:
-        _arm(b.txn, info, outcome, _nanos(fields.get(key)))
+        _arm(b.txn, info, outcome, duration_nanos(fields.get(key)))
     return None
 
 
@@ -252,8 +253,12 @@ _SCHEDULE_TIMERS = (
 )
 
 
-def _nanos(duration: JsonValue) -> int:
-    return round(_seconds(duration) * 1e9)
+def duration_nanos(duration: JsonValue) -> int:
+    """A proto JSON Duration ("1.5s") in nanoseconds (0 when unset or malformed)."""
+    try:
+        return parse_duration(duration) if isinstance(duration, str) else 0
+    except ValueError:
+        return 0
 
 
 def _arm(txn: Txn, info: NexusOperationInfo, outcome: NexusInput, span: int) -> None:

@@ -150,33 +150,48 @@ def update_options(
 
 def apply_updated(txn: Txn, fields: dict[str, JsonValue], limits: Limits = DEFAULT_LIMITS) -> None:
     """What a WorkflowExecutionOptionsUpdated with these attributes does to the run
+    (`updated_fields`). Used by an update (above) and by a reset's reapply (reapply.py)."""
+    s = txn.state  # (read before any `set`: the transaction's state is a draft)
+    limit = limits.search_attribute_value_size
+    changes = updated_fields(s.versioning, s.build_ids, s.completion_callbacks, fields, limit)
+    if changes:
+        txn.set(**changes)
+
+
+def updated_fields(
+    versioning: VersioningInfo | None,
+    build_ids: tuple[str, ...],
+    callbacks: Opaque | None,
+    fields: dict[str, JsonValue],
+    build_ids_limit: int,
+) -> dict[str, object]:
+    """The run's fields a WorkflowExecutionOptionsUpdated with these attributes changes
     (`ApplyWorkflowExecutionOptionsUpdatedEvent` in mutable_state_impl.go): an override,
     or its unset, replaces the run's, and a new effective behavior or version rewrites
     BuildIds with no stamp; a priority, when the event has one, replaces the run's (a
     cleared one, nil, leaves it as it was); attached completion callbacks are added to
-    the run's. Used by an update (above) and by a reset's reapply (reapply.py)."""
-    # (read before any `set`: the transaction's state is a draft changed in place)
-    versioning, existing = txn.state.versioning, txn.state.build_ids
-    callbacks_held = txn.state.completion_callbacks
+    the run's. The service applies them to a transaction, the rebuild to its fold
+    (rebuild_nexus.py)."""
+    changes: dict[str, object] = {}
     override = fields.get("versioningOverride")
     if override is not None or fields.get("unsetVersioningOverride") is True:
         info = replace(
             versioning or VersioningInfo(),
             override=Opaque.of(override) if override is not None else None,
         )
-        txn.set(versioning=info)
+        changes["versioning"] = info
         before = (versioning or VersioningInfo()).effective()
         after = info.effective()
         if (before.behavior, before.version) != (after.behavior, after.version):
-            limit = limits.search_attribute_value_size
-            build_ids = build_ids_after(existing, None, limit, after)
-            if build_ids != existing:
-                txn.set(build_ids=build_ids)
+            rewritten = build_ids_after(build_ids, None, build_ids_limit, after)
+            if rewritten != build_ids:
+                changes["build_ids"] = rewritten
     priority = fields.get("priority")
     if priority is not None:
-        txn.set(priority=Opaque.of(priority))
+        changes["priority"] = Opaque.of(priority)
     added = fields.get("attachedCompletionCallbacks")
     if isinstance(added, list) and added:
-        held = callbacks_held.value() if callbacks_held is not None else None
-        callbacks = [*(held if isinstance(held, list) else []), *added]
-        txn.set(completion_callbacks=Opaque.of(callbacks))
+        held = callbacks.value() if callbacks is not None else None
+        kept = held if isinstance(held, list) else []
+        changes["completion_callbacks"] = Opaque.of([*kept, *added])
+    return changes

@@ -35,10 +35,11 @@ from core.events import HistoryEvent, OpaqueAttributes
 from core.nexus_request import NexusTimeoutTask
 from core.opaque import JsonValue, Opaque
 from core.statemachine.history.limits import DEFAULT_LIMITS
+from core.statemachine.history.service.nexus import duration_nanos
+from core.statemachine.history.service.options_update import updated_fields
 from core.statemachine.history.service.rebuild_fold import Fold
 from core.statemachine.history.service.state import MutableState, NexusOperationInfo
 from core.statemachine.history.service.versioning_state import VersioningInfo
-from core.statemachine.history.service.worker_versions import build_ids_after
 
 E = EventType
 
@@ -65,14 +66,6 @@ def _int(fields: dict[str, JsonValue], key: str) -> int:
     return int(value) if isinstance(value, str) and value.isdigit() else 0
 
 
-def nanos(duration: JsonValue) -> int:
-    """A proto JSON Duration ("1.5s") in nanoseconds (0 when unset)."""
-    if not isinstance(duration, str) or not duration.endswith("s"):
-        return 0
-    whole, _, frac = duration[:-1].partition(".")
-    return int(whole or 0) * 1_000_000_000 + int((frac + "000000000")[:9])
-
-
 # --- Nexus operations -----------------------------------------------------------------
 
 
@@ -85,7 +78,7 @@ def nexus_scheduled(fold: Fold, event: HistoryEvent) -> None:
         _text(a, "service"),
         _text(a, "operation"),
         _text(a, "requestId"),
-        start_to_close_timeout=nanos(a.get("startToCloseTimeout")),
+        start_to_close_timeout=duration_nanos(a.get("startToCloseTimeout")),
     )
 
 
@@ -123,28 +116,17 @@ def nexus_cancel_answered(fold: Fold, event: HistoryEvent) -> None:
 
 
 def options_updated(fold: Fold, event: HistoryEvent) -> None:
-    a = fields_of(event)
-    override = a.get("versioningOverride")
-    if override is not None or a.get("unsetVersioningOverride") is True:
-        new = Opaque.of(override) if override is not None else None
-        before = VersioningInfo(fold.override, *fold.own).effective()
-        after = VersioningInfo(new, *fold.own).effective()
-        fold.override = new
-        if (before.behavior, before.version) != (after.behavior, after.version):
-            build_ids = fold.state.get("build_ids", ())
-            assert isinstance(build_ids, tuple)
-            limit = DEFAULT_LIMITS.search_attribute_value_size
-            fold.state["build_ids"] = build_ids_after(build_ids, None, limit, after)
-    priority = a.get("priority")
-    if priority is not None:
-        fold.state["priority"] = Opaque.of(priority)
-    added = a.get("attachedCompletionCallbacks")
-    if isinstance(added, list) and added:
-        current = fold.state.get("completion_callbacks", fold.start.completion_callbacks)
-        held = current.value() if isinstance(current, Opaque) else None
-        fold.state["completion_callbacks"] = Opaque.of(
-            [*(held if isinstance(held, list) else []), *added]
-        )
+    build_ids = fold.state.get("build_ids", ())
+    callbacks = fold.state.get("completion_callbacks", fold.start.completion_callbacks)
+    assert isinstance(build_ids, tuple)
+    assert callbacks is None or isinstance(callbacks, Opaque)
+    versioning = VersioningInfo(fold.override, *fold.own)
+    limit = DEFAULT_LIMITS.search_attribute_value_size
+    changes = updated_fields(versioning, build_ids, callbacks, fields_of(event), limit)
+    info = changes.pop("versioning", None)
+    if isinstance(info, VersioningInfo):
+        fold.override = info.override  # the fold keeps the rest of the run's versioning
+    fold.state.update(changes)
 
 
 # --- the timers a rebuilt operation implies -------------------------------------------
@@ -171,7 +153,7 @@ def nexus_timeout_tasks(
     for event in events:
         if event.event_type is E.NEXUS_OPERATION_SCHEDULED:
             info = pending.get(event.event_id)
-            spans = [(key, nanos(fields_of(event).get(key))) for key in _CREATION_TIMERS]
+            spans = [(key, duration_nanos(fields_of(event).get(key))) for key in _CREATION_TIMERS]
         elif event.event_type is E.NEXUS_OPERATION_STARTED:
             info = pending.get(_int(fields_of(event), "scheduledEventId"))
             spans = [("startToCloseTimeout", info.start_to_close_timeout if info else 0)]
