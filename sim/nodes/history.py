@@ -27,7 +27,7 @@ from core.events import HistoryEvent, WorkflowExecutionContinuedAsNewEventAttrib
 from core.statemachine import shard as shardlib
 from core.statemachine.history.service import handle as service
 from core.statemachine.history.service import reset as resetlib
-from core.statemachine.history.service import workflow_task
+from core.statemachine.history.service import update, workflow_task
 from core.statemachine.history.service.handle import HandleFn
 from core.statemachine.history.service.state import MutableState
 from core.statemachine.history.service.txn import Outcome
@@ -427,14 +427,7 @@ class HistoryHost(Base):
             req, rq.RecordWorkflowTaskStarted
         ):
             state = record.state
-            # An update admitted by an UpdateAdmitted event (a reset's reapplication)
-            # reaches the worker through that event, not as a message (`Update.Send` in
-            # service/history/workflow/update/update.go sends no request for it).
-            updates = tuple(
-                rq.UpdateWorkflowExecution(u.update_id, u.request)
-                for u in state.updates
-                if not u.accepted_event_id and not u.admitted_event_id
-            )
+            updates = update.requests_to_send(state)
             # A transient task's Scheduled/Started are not written yet; the worker is
             # shown them all the same (workflow_task.transient_events).
             history = (

@@ -172,5 +172,17 @@ def outgoing(state: MutableState) -> bool:
     return any(not u.accepted_event_id for u in state.updates)
 
 
+def requests_to_send(state: MutableState) -> tuple[UpdateWorkflowExecution, ...]:
+    """The update requests a workflow task carries to the worker as messages: every
+    update not yet accepted, but one admitted by an UpdateAdmitted event (a reset's
+    reapplication), which reaches the worker through that event (`Update.Send` in
+    service/history/workflow/update/update.go sends no request for it)."""
+    return tuple(
+        UpdateWorkflowExecution(u.update_id, u.request)
+        for u in state.updates
+        if not u.accepted_event_id and not u.admitted_event_id
+    )
+
+
 def only_rejections(messages: tuple[UpdateMessage, ...]) -> bool:
     return all(m.kind is UpdateMessageKind.REJECT for m in messages)
