@@ -110,6 +110,8 @@ def build_ids_after(
 def _fit(values: list[str], value_limit: int) -> tuple[str, ...]:
     """`saveBuildIds`: drop entries from the front (after a leading sentinel) until the
     encoded list is within the limit."""
+    if _size_bound(values) <= value_limit:
+        return tuple(values)  # (the common case: it fits without being encoded)
     keep_first = bool(values) and _sentinel(values[0])
     while values and len(_encoded(values)) > value_limit:
         if len(values) == 1:
@@ -121,14 +123,21 @@ def _fit(values: list[str], value_limit: int) -> tuple[str, ...]:
     return tuple(values)
 
 
+def _size_bound(values: list[str]) -> int:
+    """At least `len(_encoded(values))`: the brackets, and for each value its quotes, a
+    comma and at most six bytes a character (a \\u escape; UTF-8 needs four at most)."""
+    return 2 + sum(6 * len(value) + 3 for value in values)
+
+
 # characters Go's json.Marshal writes as \u escapes (it escapes for HTML by default)
-_GO_ESCAPES = {c: f"\\u{ord(c):04x}" for c in "<>&\u2028\u2029"}
+_GO_ESCAPES = str.maketrans({c: f"\\u{ord(c):04x}" for c in "<>&\u2028\u2029"})
+# what json.dumps(values, separators=(",", ":"), ensure_ascii=False) builds per call
+_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
 def _encoded(values: list[str]) -> bytes:
     """The payload data Temporal stores for a keyword list (Go's json.Marshal)."""
-    text = json.dumps(values, separators=(",", ":"), ensure_ascii=False)
-    return "".join(_GO_ESCAPES.get(c, c) for c in text).encode()
+    return _JSON.encode(values).translate(_GO_ESCAPES).encode()
 
 
 def _b64(raw: bytes) -> str:

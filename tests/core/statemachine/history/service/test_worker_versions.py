@@ -16,6 +16,8 @@ from core.options_request import OptionsUpdated, UpdateWorkflowExecutionOptions
 from core.statemachine.history.service.rebuild import rebuild
 from core.statemachine.history.service.worker_versions import (
     UNVERSIONED,
+    _encoded,
+    _size_bound,
     build_ids_after,
     build_ids_payload,
 )
@@ -82,6 +84,22 @@ def test_the_keyword_list_is_encoded_as_go_encodes_it() -> None:
     assert base64.b64decode(str(payload["data"])) == (
         b'["unversioned","unversioned:a\\u003cb\\u0026c"]'
     )
+
+
+def test_escaped_characters_count_at_their_encoded_size_against_the_limit() -> None:
+    # each "<" is six bytes once encoded (\\u003c), one character before: a list that is
+    # short in characters but one byte over the limit encoded still loses its oldest build
+    long = "unversioned:" + "<" * 300
+    size = len(f'["{UNVERSIONED}","{long}"]') + 5 * 300
+    assert build_ids_after((UNVERSIONED, long), None, size) == (UNVERSIONED, long)
+    assert build_ids_after((UNVERSIONED, long), None, size - 1) == (UNVERSIONED,)
+
+
+def test_the_size_bound_is_never_below_the_encoded_size() -> None:
+    # the values whose characters grow most when encoded: escapes, multi-byte UTF-8
+    for text in ("", "a", '"\\', "\x00\x1f\n", "<>&\u2028\u2029", "\u00e9\u4e2d\U0001f600"):
+        for values in ([text], [text, text * 3], [UNVERSIONED, text]):
+            assert _size_bound(values) >= len(_encoded(values)), values
 
 
 def _completed_by(run: Run, build_id: str | None, *commands: Command) -> None:
