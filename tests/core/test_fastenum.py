@@ -9,7 +9,20 @@ import pytest
 
 from core.fastenum import Enum
 from core.statemachine.fsm import Table
+from core.statemachine.history.service import (
+    activity,
+    child,
+    execution,
+    external,
+    nexus,
+    timer,
+    workflow_task,
+)
 from core.statemachine.history.validator import MACHINE_MODULES
+
+# the history service's machines, whose tables it looks up on every request (not the
+# update machine's, keyed by core.update_request's message kinds, a few per run)
+SERVICE_MODULES = (activity, child, execution, external, nexus, timer, workflow_task)
 
 
 class Light(Enum):
@@ -35,14 +48,14 @@ def test_members_hash_by_identity_and_compare_as_enum_members() -> None:
 def _tables() -> list[Table[enum.Enum, enum.Enum]]:
     return [
         value
-        for module in MACHINE_MODULES
+        for module in (*MACHINE_MODULES, *SERVICE_MODULES)
         for value in vars(module).values()
         if isinstance(value, Table)
     ]
 
 
 @pytest.mark.parametrize("table", _tables(), ids=lambda table: table.name)
-def test_the_validators_machines_key_their_tables_by_fast_enums(
+def test_the_validators_and_services_machines_key_their_tables_by_fast_enums(
     table: Table[enum.Enum, enum.Enum],
 ) -> None:
     for member in (*table.states, *table.inputs):

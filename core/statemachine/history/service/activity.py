@@ -48,11 +48,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from enum import Enum
 from typing import TypeAlias
 
 from core.enums import EventType, RetryState, TimeoutType
 from core.errors import InvalidDefinition
+from core.fastenum import Enum
 from core.requests import (
     ActivityRetryTask,
     ActivityTimeoutTask,

@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from enum import Enum
 from typing import TypeAlias
 
 from core.enums import EventType
@@ -57,6 +56,7 @@ from core.events import (
     WorkflowExecution,
     WorkflowType,
 )
+from core.fastenum import Enum
 from core.requests import (
     Error,
     ErrorKind,

@@ -21,7 +21,6 @@ Rules (docs/temporal-semantics.md#workflow-execution and #closing-a-run;
 from __future__ import annotations
 
 import dataclasses
-from enum import Enum
 
 from core.enums import (
     ContinueAsNewInitiator,
@@ -41,6 +40,7 @@ from core.events import (
     WorkflowExecutionTerminatedEventAttributes,
     WorkflowType,
 )
+from core.fastenum import Enum
 from core.fastinit import replace
 from core.opaque import JsonValue, Opaque
 from core.requests import (

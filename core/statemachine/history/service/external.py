@@ -32,10 +32,10 @@ processCancelExecution):
 from __future__ import annotations
 
 from collections.abc import Callable
-from enum import Enum
 from typing import TypeAlias
 
 from core.errors import InvalidDefinition
+from core.fastenum import Enum
 from core.requests import Ok, RecordExternalResult, Reply
 from core.statemachine import fsm
 from core.statemachine.history.service.child_events import (

@@ -68,13 +68,13 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable
-from enum import Enum
 from typing import TYPE_CHECKING, TypeAlias
 
 from core.commands import Command
 from core.enums import EventType, WorkflowTaskFailedCause
 from core.errors import InvalidDefinition
 from core.events import OpaqueAttributes
+from core.fastenum import Enum
 from core.opaque import JsonValue, Opaque
 from core.requests import NexusTimeoutTask, Ok, RecordNexusOperationResult, Reply
 from core.statemachine import fsm

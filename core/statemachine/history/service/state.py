@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
-from enum import Enum
 from typing import Protocol, TypeVar
 
 from core.enums import SuggestContinueAsNewReason
 from core.events import HistoryEvent
+from core.fastenum import Enum
 from core.fastinit import copier_into, fast_init_all
 from core.opaque import Opaque
 from core.requests import DEFAULT_RETENTION as DEFAULT_RETENTION

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from enum import Enum
 from typing import TypeAlias
 
 from core.enums import EventType
@@ -31,6 +30,7 @@ from core.events import (
     TimerFiredEventAttributes,
     TimerStartedEventAttributes,
 )
+from core.fastenum import Enum
 from core.fastinit import fast_init_all
 from core.requests import (
     Error,

@@ -37,7 +37,6 @@ Rules encoded here (docs/temporal-semantics.md#workflow-task,
 from __future__ import annotations
 
 import dataclasses
-from enum import Enum
 
 from core.enums import (
     EventType,
@@ -54,6 +53,7 @@ from core.events import (
     WorkflowTaskStartedEventAttributes,
     WorkflowTaskTimedOutEventAttributes,
 )
+from core.fastenum import Enum
 from core.fastinit import replace
 from core.opaque import Opaque
 from core.requests import (
