@@ -136,24 +136,18 @@ _SIZED = frozenset(enforce.SIZED_REQUESTS)
 
 
 def _dispatch(state: MutableState, request: Request, now: int, limits: Limits) -> Outcome:
+    # the most frequent requests first (timer tasks, workflow tasks, activities); no
+    # request class derives from another, so the order decides nothing else
+    if isinstance(request, FireTimer):
+        return _fire(state, request.task, now)
     if isinstance(request, RecordWorkflowTaskStarted):
         return workflow_task.record_workflow_task_started(state, request, now, limits)
     if isinstance(request, RespondWorkflowTaskCompleted):
         return commands.respond_workflow_task_completed(state, request, now, limits)
-    if isinstance(request, RecordActivityTaskStarted):
+    if isinstance(request, _ACTIVITY_REQUESTS):
         return activity.handle(state, request, now)
-    if isinstance(request, RespondActivityTaskCompleted):
-        return activity.handle(state, request, now)
-    if isinstance(request, FireTimer):
-        return _fire(state, request.task, now)
     if isinstance(request, SignalWorkflowExecution):
         return execution.signal_workflow_execution(state, request, now)
-    if isinstance(request, RecordActivityTaskHeartbeat):
-        return activity.handle(state, request, now)
-    if isinstance(request, RespondActivityTaskFailed):
-        return activity.handle(state, request, now)
-    if isinstance(request, RespondActivityTaskCanceled):
-        return activity.handle(state, request, now)
     if isinstance(request, RespondWorkflowTaskFailed):
         return commands.respond_workflow_task_failed(state, request, now)
     if isinstance(request, RequestCancelWorkflowExecution):
@@ -190,15 +184,23 @@ def _dispatch(state: MutableState, request: Request, now: int, limits: Limits) -
     return execution.start_again(state, request, now)
 
 
+_ACTIVITY_REQUESTS = (
+    RecordActivityTaskStarted,
+    RespondActivityTaskCompleted,
+    RecordActivityTaskHeartbeat,
+    RespondActivityTaskFailed,
+    RespondActivityTaskCanceled,
+)
+
+
 def _fire(state: MutableState, task: TimerTask, now: int) -> Outcome:
-    if isinstance(task, UserTimerTask):
-        return timer.user_timer_fired(state, task, now)
-    if isinstance(task, ActivityTimeoutTask):
-        return activity.handle(state, task, now)
-    if isinstance(task, ActivityRetryTask):
-        return activity.handle(state, task, now)
+    # the most frequent first, as in `_dispatch`
     if isinstance(task, WorkflowTaskTimeoutTask):
         return workflow_task.workflow_task_timeout(state, task, now)
+    if isinstance(task, (ActivityTimeoutTask, ActivityRetryTask)):
+        return activity.handle(state, task, now)
+    if isinstance(task, UserTimerTask):
+        return timer.user_timer_fired(state, task, now)
     if isinstance(task, WorkflowRunTimeoutTask):
         return chain.workflow_run_timeout(state, task, now)
     if isinstance(task, NexusTimeoutTask):
