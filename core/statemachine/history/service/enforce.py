@@ -174,9 +174,13 @@ def enforce_history(before: MutableState, outcome: Outcome, now: int, limits: Li
         return outcome
     count = after.next_event_id - 1
     size = before.history_size
-    quiet_size = min(limits.history_size_warn, limits.history_size_error)
-    if size <= quiet_size and count <= min(limits.history_count_warn, limits.history_count_error):
-        return outcome  # (the common case: nothing to check further)
+    if (  # the common case, below every level: nothing to check further
+        size <= limits.history_size_warn
+        and size <= limits.history_size_error
+        and count <= limits.history_count_warn
+        and count <= limits.history_count_error
+    ):
+        return outcome
     if size > limits.history_size_error:
         return _terminated(before, now, lim.HISTORY_SIZE_REASON)
     if count > limits.history_count_error:
