@@ -38,6 +38,7 @@ from core.statemachine.matching.run_versioning import RunVersioning
 UNVERSIONED = "unversioned"  # the sentinel every unversioned run's list starts with
 _ASSIGNED = "assigned:"
 _PINNED = "pinned"
+_NO_VERSIONING = RunVersioning()  # a run with no versioning (a frozen value)
 
 
 def _stamp(worker_version: Opaque | None) -> tuple[str, bool] | None:
@@ -88,7 +89,7 @@ def build_ids_after(
     list whose JSON encoding exceeds `value_limit` bytes (the search attribute value
     size limit) drops its oldest entries, keeping a leading sentinel, until it fits.
     """
-    run = run or RunVersioning()
+    run = run or _NO_VERSIONING
     stamp = _stamp(worker_version)
     values: list[str] = []
     if (stamp is None or not stamp[1]) and run.behavior is VersioningBehavior.UNSPECIFIED:
