@@ -122,7 +122,11 @@ class Txn:
 
     def set(self, **changes: object) -> None:
         """Change fields of the state (the pending event count folded in)."""
-        self._write(changes)
+        changes["next_event_id"] = self._next
+        if type(self._state) is _Draft:  # `_write`, inlined: the most frequent change
+            set_fields(self._state, changes)
+        else:
+            self._state = copy_state(_Draft, self._state, changes)
 
     def _write(self, changes: dict[str, object]) -> None:
         changes["next_event_id"] = self._next
