@@ -9,6 +9,7 @@ record). Which row runs is decided by the table, never here.
 from __future__ import annotations
 
 import dataclasses
+from bisect import bisect_left
 from collections.abc import Callable
 from typing import TypeAlias
 
@@ -113,11 +114,17 @@ def retry_decision(call: Call) -> tuple[int | None, RetryState]:
 
 
 def put(txn: Txn, info: ActivityInfo) -> None:
-    """Insert or replace a pending activity, keeping the tuple sorted by id."""
-    others = [a for a in txn.state.activities if a.scheduled_event_id != info.scheduled_event_id]
-    txn.set(
-        activities=tuple(sorted([*others, info], key=lambda a: a.scheduled_event_id)),
-    )
+    """Insert or replace a pending activity, keeping the tuple sorted by id (every
+    writer of the tuple keeps it so: a binary search finds the place, no sort is needed)."""
+    activities = txn.state.activities
+    key = info.scheduled_event_id
+    at = bisect_left(activities, key, key=_scheduled_id)
+    replaced = at < len(activities) and activities[at].scheduled_event_id == key
+    txn.set(activities=(*activities[:at], info, *activities[at + replaced :]))
+
+
+def _scheduled_id(info: ActivityInfo) -> int:
+    return info.scheduled_event_id
 
 
 def drop(txn: Txn, scheduled_event_id: int) -> None:
