@@ -1,4 +1,5 @@
-"""`evolve`, the fast copy of MutableState, behaves exactly like dataclasses.replace."""
+"""`evolve`, the fast copy of MutableState, behaves exactly like dataclasses.replace; a
+transaction's draft; the order of the pending activities `put` keeps."""
 
 from __future__ import annotations
 
@@ -8,7 +9,14 @@ import pytest
 
 from core.enums import EventType
 from core.events import TimerFiredEventAttributes
-from core.statemachine.history.service.state import MutableState, RunStatus, evolve
+from core.statemachine.history.service.activity_handlers import put
+from core.statemachine.history.service.state import (
+    ActivityInfo,
+    MutableState,
+    RetryPolicy,
+    RunStatus,
+    evolve,
+)
 from core.statemachine.history.service.txn import Txn
 
 
@@ -60,3 +68,21 @@ def test_a_transaction_changes_a_private_draft_and_hands_out_a_frozen_state() ->
 def test_a_transaction_without_changes_hands_back_its_input() -> None:
     state = _state()
     assert Txn(state, 5).frozen() is state
+
+
+def test_put_keeps_the_pending_activities_sorted_by_id_and_replaces_in_place() -> None:
+    def info(scheduled_event_id: int, attempt: int = 1) -> ActivityInfo:
+        return ActivityInfo(
+            scheduled_event_id, "a", "T", "q", RetryPolicy(), 0, 0, 1, 0, 0, 0, attempt
+        )
+
+    txn = Txn(_state(), 5)
+    for scheduled_event_id in (7, 3, 9, 5):  # one before, one after, one in between
+        put(txn, info(scheduled_event_id))
+    put(txn, info(5, attempt=2))  # the same id again: replaced where it stands
+    assert [(a.scheduled_event_id, a.attempt) for a in txn.state.activities] == [
+        (3, 1),
+        (5, 2),
+        (7, 1),
+        (9, 1),
+    ]
