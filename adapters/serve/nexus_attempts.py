@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from typing import Any
 
 from temporalio.api.failure.v1 import message_pb2 as failure_pb
 
@@ -91,3 +92,12 @@ class AttemptLog:
         record.last_complete = now
         record.last_failure = None
         record.next_attempt = 0
+
+    def forget_closed(self, state: Any) -> None:
+        """Drop the records of the run's operations no longer pending (all, once the run
+        closed)."""
+        pending = (
+            {op.scheduled_event_id for op in state.nexus_operations} if state.running else set()
+        )
+        for key in [k for k in self.records if k[0] == state.run_id and k[1] not in pending]:
+            del self.records[key]

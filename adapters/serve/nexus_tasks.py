@@ -150,6 +150,8 @@ class NexusTasks:
     def _on_commit(self, mutations: tuple[Mutation, ...]) -> None:
         runs = self.fe.runtime.persistence.runs
         for mutation in mutations:
+            if self.attempts.records:  # an operation closed: its attempts are forgotten
+                self.attempts.forget_closed(mutation.state)
             for event in mutation.events:
                 attrs = _scheduled(event)
                 record = runs.get(mutation.run_id)

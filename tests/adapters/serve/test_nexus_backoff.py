@@ -78,6 +78,9 @@ async def test_a_timed_out_start_backs_off_before_it_is_tried_again() -> None:
     queued = tasks.queues[("default", "q")]
     assert [t.scheduled_event_id for t in queued] == [5] and queued[0] is not task
     assert record.next_attempt == 0  # scheduled again: no longer backing off
+    closed = SimpleNamespace(run_id="run", running=False, nexus_operations=())
+    tasks._on_commit((cast(Any, SimpleNamespace(run_id="run", state=closed, events=())),))
+    assert tasks.attempts.get(("run", 5, False)) is None  # the run closed: forgotten
 
 
 @nexusrpc.service
