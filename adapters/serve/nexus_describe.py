@@ -9,6 +9,15 @@ nexus_callbacks.py called it.
 
 Not modelled: the server's retries of a failed call (BACKING_OFF, the next attempt's
 time, the last failure); a call here is made once (nexus_callbacks.py).
+
+The pending Nexus operations it lists (`pending_nexus_operations`,
+buildPendingNexusOperationInfo): each operation the run has scheduled and not closed,
+with its Scheduled event's endpoint, service, operation, timeouts and time; STARTED once
+the handler started it (with its token, also as the deprecated operation id), else
+BACKING_OFF while a failed attempt's backoff runs (with the next attempt's time) and
+SCHEDULED otherwise; its attempts so far, the last one's end and failure
+(nexus_attempts.py). Not described: an operation's cancellation (`cancellation_info`)
+and the circuit breaker's BLOCKED state.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ from temporalio.api.workflow.v1 import message_pb2 as workflow_pb
 from core.enums import EventType
 from core.events import HistoryEvent, OpaqueAttributes, WorkflowExecutionStartedEventAttributes
 from core.opaque import Opaque
+from core.statemachine.history.service.nexus import duration_nanos
 
 from . import convert
 
@@ -74,3 +84,54 @@ def callback_infos(
             info.last_attempt_complete_time.CopyFrom(convert.timestamp(when))
         infos.append(info)
     return infos
+
+
+def pending_nexus_operations(
+    fe: Frontend, state: Any, events: tuple[HistoryEvent, ...] | list[HistoryEvent]
+) -> list[workflow_pb.PendingNexusOperationInfo]:
+    """DescribeWorkflowExecution's pending Nexus operations of the run."""
+    if not state.nexus_operations:
+        return []
+    by_id = {e.event_id: e for e in events}
+    log = fe.nexus_tasks.attempts if fe.nexus_tasks is not None else None
+    out = []
+    for op in state.nexus_operations:
+        info = workflow_pb.PendingNexusOperationInfo(
+            endpoint=op.endpoint,
+            service=op.service,
+            operation=op.operation,
+            operation_id=op.operation_token,
+            operation_token=op.operation_token,
+            scheduled_event_id=op.scheduled_event_id,
+        )
+        event = by_id.get(op.scheduled_event_id)
+        attrs = event.attributes if event is not None else None
+        if event is not None and isinstance(attrs, OpaqueAttributes):
+            fields = attrs.value.value()
+            fields = fields if isinstance(fields, dict) else {}
+            for name, key in (
+                ("schedule_to_close_timeout", "scheduleToCloseTimeout"),
+                ("schedule_to_start_timeout", "scheduleToStartTimeout"),
+                ("start_to_close_timeout", "startToCloseTimeout"),
+            ):
+                if fields.get(key) is not None:
+                    getattr(info, name).CopyFrom(convert.duration(duration_nanos(fields[key])))
+            info.scheduled_time.CopyFrom(convert.timestamp(event.event_time or 0))
+        attempts = log.get((state.run_id, op.scheduled_event_id, False)) if log else None
+        backing_off = attempts is not None and attempts.next_attempt > 0
+        if op.operation_token:
+            info.state = common_enums.PENDING_NEXUS_OPERATION_STATE_STARTED
+        elif backing_off:
+            info.state = common_enums.PENDING_NEXUS_OPERATION_STATE_BACKING_OFF
+        else:
+            info.state = common_enums.PENDING_NEXUS_OPERATION_STATE_SCHEDULED
+        if attempts is not None:
+            info.attempt = attempts.count
+            if attempts.last_complete:
+                info.last_attempt_complete_time.CopyFrom(convert.timestamp(attempts.last_complete))
+            if attempts.last_failure is not None:
+                info.last_attempt_failure.CopyFrom(attempts.last_failure)
+            if backing_off and not op.operation_token:
+                info.next_attempt_schedule_time.CopyFrom(convert.timestamp(attempts.next_attempt))
+        out.append(info)
+    return out

@@ -36,6 +36,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from temporalio.api.failure.v1 import message_pb2 as failure_pb
 from temporalio.api.nexus.v1 import message_pb2 as nexus_pb
 
 from core.enums import EventType
@@ -43,6 +44,7 @@ from core.events import HistoryEvent, OpaqueAttributes
 from sim.persistence import Mutation
 
 from . import convert
+from .nexus_attempts import AttemptLog, timeout_failure
 from .nexus_links import event_url
 from .tokens import TaskToken
 
@@ -140,6 +142,7 @@ class NexusTasks:
         # each operation's header (its Scheduled event's nexusHeader), which its cancel
         # request carries too (executors.go loadArgsForCancelation)
         self.headers: dict[tuple[str, int], dict[str, str]] = {}
+        self.attempts = AttemptLog()  # each operation's attempts (nexus_attempts.py)
         fe.runtime.commit_listeners.append(self._on_commit)
         fe.runtime.holds.append(self.holds)
 
@@ -147,6 +150,8 @@ class NexusTasks:
     def _on_commit(self, mutations: tuple[Mutation, ...]) -> None:
         runs = self.fe.runtime.persistence.runs
         for mutation in mutations:
+            if self.attempts.records:  # an operation closed: its attempts are forgotten
+                self.attempts.forget_closed(mutation.state)
             for event in mutation.events:
                 attrs = _scheduled(event)
                 record = runs.get(mutation.run_id)
@@ -277,7 +282,8 @@ class NexusTasks:
         return task
 
     def _expire(self, task_id: int) -> None:
-        """The request timed out: the start is tried again as a new Nexus task, with a
+        """The request timed out: the attempt failed ("upstream timeout"), and after the
+        retry policy's backoff the start is tried again as a new Nexus task, with a
         token of its own (matching's DispatchNexusTask names each dispatch by a new
         uuid, service/matching/matching_engine.go), so the handler worker, which may
         still be running the first attempt, keys the two apart, and a late answer to the
@@ -285,7 +291,22 @@ class NexusTasks:
         task = self.outstanding.pop(task_id, None)
         if task is not None:
             self.fe.runtime.kernel.poke()  # its hold lifts (until a poll takes it again)
-            self.offer(dataclasses.replace(task, task_id=next(self._ids)))
+            self.retry_later(task, timeout_failure())
+
+    @staticmethod
+    def key(task: NexusTask) -> tuple[str, int, bool]:
+        return task.run_id, task.scheduled_event_id, task.cancel
+
+    def retry_later(self, task: NexusTask, failure: failure_pb.Failure) -> None:
+        """An attempt failed retryably: BACKING_OFF for the policy's delay, then the task
+        is queued again (nexus_attempts.py)."""
+        delay = self.attempts.failed(self.key(task), self.fe.now(), failure)
+        loop = asyncio.get_running_loop()
+        loop.call_later(delay / 1e9, self._rescheduled, task)
+
+    def _rescheduled(self, task: NexusTask) -> None:
+        self.attempts.rescheduled(self.key(task))
+        self.offer(dataclasses.replace(task, task_id=next(self._ids)))
 
     def holds(self) -> int:
         """The holds Nexus tasks put on time skipping: each start or cancel handed to a

@@ -240,6 +240,7 @@ async def update_activity_execution_options(
         restore=req.restore_original,
         options=_given(req),
         mask=mask,
+        start_delay=convert.nanos(req.activity_options.start_delay),
     )
     decision = _to_standalone(fe, req, event)
     _fill_standalone(out.activity_options, decision.activity.options)

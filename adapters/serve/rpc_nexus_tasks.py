@@ -6,7 +6,7 @@ An answer is carried to the caller run as the outbound-queue executor records it
 (components/nexusoperations/executors.go, saveResult): a synchronous result completes
 the operation; a failure the handler's operation raised fails it, with that failure as
 the cause; a handler error fails it when the error is not retryable, and otherwise the
-start is tried again (after RETRY_BACKOFF here; the server backs off exponentially).
+start is tried again after the retry policy's backoff (nexus_attempts.py).
 A cancel task's answer is the cancel request's outcome: acknowledged, or failed by a
 handler error that is not retryable (a retryable one is retried);
 an asynchronous start (an operation token) starts it; its completion comes later, by
@@ -15,7 +15,6 @@ the handler run's completion callback (nexus_callbacks.py).
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import grpc
@@ -33,7 +32,6 @@ from .tokens import decode_task_token
 Context = grpc.aio.ServicerContext[Any, Any]
 TASK_QUEUE_NOT_SET = "TaskQueue is not set on request."
 TASK_GONE = "Nexus task not found or already expired"  # matching_engine.go
-RETRY_BACKOFF = 1.0  # seconds before a start a retryable handler error failed is retried
 # nexus-go HandlerError.Retryable: these types are retried unless the error says not to
 RETRYABLE_TYPES = frozenset({"RESOURCE_EXHAUSTED", "INTERNAL", "UNAVAILABLE", "UPSTREAM_TIMEOUT"})
 
@@ -104,6 +102,7 @@ async def respond_nexus_task_completed(
         links = proto_links(start.sync_success.links)
         result = rq.RecordNexusOperationResult(*ids, "completed", result=payload, links=links)
     elif outcome == "async_success":
+        tasks(fe).attempts.succeeded(tasks(fe).key(task), fe.now())  # recordAttempt
         links = proto_links(started.links)
         result = rq.RecordNexusOperationResult(*ids, "started", operation_token=token, links=links)
     elif outcome == "failure":
@@ -142,8 +141,7 @@ async def respond_nexus_task_failed(
         raise errors.unimplemented("RespondNexusTaskFailed (a legacy handler error)")
     task = _task(fe, req.task_token, req.namespace)
     if _retryable(req.failure):
-        loop = asyncio.get_running_loop()
-        loop.call_later(RETRY_BACKOFF, tasks(fe).offer, task)
+        tasks(fe).retry_later(task, req.failure)
         return ws.RespondNexusTaskFailedResponse()
     failure = convert.opaque(req, "failure")
     result = rq.RecordNexusOperationResult(

@@ -33,7 +33,7 @@ from sim.persistence import RunRecord
 from . import convert, errors, tokens, visibility
 from .deployments import fill_versioning_info
 from .frontend import Frontend
-from .nexus_describe import callback_infos
+from .nexus_describe import callback_infos, pending_nexus_operations
 from .rpc_activity_ops import fill_options
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -212,6 +212,7 @@ async def describe_workflow_execution(
             pending.started_time.CopyFrom(convert.timestamp(wft.started_time))
     _extended_info(out.workflow_extended_info, record)
     out.callbacks.extend(callback_infos(fe, state.run_id, state.running, run.events))
+    out.pending_nexus_operations.extend(pending_nexus_operations(fe, state, run.events))
     return out
 
 

@@ -207,7 +207,7 @@ def outcome(record: sa.StandaloneActivity) -> activity_pb.ActivityExecutionOutco
 
 
 def info(
-    entry: Entry, req: ws.DescribeActivityExecutionRequest
+    entry: Entry, req: ws.DescribeActivityExecutionRequest, now: int
 ) -> activity_pb.ActivityExecutionInfo:
     """buildActivityExecutionInfo."""
     record, start = entry.activity, entry.request
@@ -248,8 +248,10 @@ def info(
             getattr(out, name).CopyFrom(convert.timestamp(at))
     if record.close_time:
         out.execution_duration.CopyFrom(convert.duration(record.close_time - record.schedule_time))
-    if record.running and record.status is _S.SCHEDULED and record.retry_interval:
+    scheduled = record.running and record.status is _S.SCHEDULED
+    if scheduled and record.retry_interval:
         out.current_retry_interval.CopyFrom(convert.duration(record.retry_interval))
+    if scheduled and record.dispatch_time > now:  # nextAttemptDispatchTime: still ahead
         out.next_attempt_schedule_time.CopyFrom(convert.timestamp(record.dispatch_time))
     out.search_attributes.CopyFrom(start.search_attributes)
     out.header.CopyFrom(start.header)
@@ -286,7 +288,7 @@ async def describe_activity_execution(
                 return ws.DescribeActivityExecutionResponse()  # poll again
     record = entry.activity
     out = ws.DescribeActivityExecutionResponse(
-        run_id=record.run_id, info=info(entry, req), long_poll_token=_poll_token(record)
+        run_id=record.run_id, info=info(entry, req, fe.now()), long_poll_token=_poll_token(record)
     )
     if req.include_input:
         out.input.CopyFrom(entry.request.input)

@@ -292,7 +292,7 @@ class HistoryHost(Base):
             for m in mutations:
                 sh.cache[m.run_id] = (m.state, m.expected_version + 1)
             if self.task_keys is not None:
-                self.task_keys.written(sh.ctx.shard_id, outbox)
+                self.task_keys.written(sh.ctx.shard_id, mutations, outbox)
             for task in outbox:
                 self._process(sh, task)
             return reply, True

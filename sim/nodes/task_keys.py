@@ -11,12 +11,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from sim.persistence import OutboxTask
+from sim.persistence import Mutation, OutboxTask
 
 
 class TaskKeys(Protocol):
-    def written(self, shard_id: int, outbox: Sequence[OutboxTask]) -> None:
-        """A commit wrote `outbox` to the shard (before its tasks are processed)."""
+    def written(
+        self, shard_id: int, mutations: Sequence[Mutation], outbox: Sequence[OutboxTask]
+    ) -> None:
+        """A commit wrote `mutations` and `outbox` to the shard (before its tasks are
+        processed)."""
 
     def fire_time(self, shard_id: int, task: OutboxTask, due: int) -> int:
         """When the timer task `task`, due at `due`, fires."""

@@ -196,6 +196,7 @@ class Event:
     restore: bool = False
     options: ActivityOptionsInput | None = None
     mask: tuple[str, ...] = ()
+    start_delay: int = 0  # an update's new start delay (its mask names it)
 
 
 @dataclass(frozen=True, slots=True)

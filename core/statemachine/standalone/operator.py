@@ -43,8 +43,16 @@ transitions of statemachine.go:
   armed at the (possibly new) deadline (reissueScheduleToClose). A closed,
   cancel-requested or reset-requested one is refused.
 
-Not modelled: an update's new start delay (refused UNIMPLEMENTED, so that no answer is
-a wrong one) and its recalculation of a pending retry's interval.
+  A new start delay (the mask names it; chasm/lib/activity/activity.go,
+  `UpdateActivityExecutionOptions`): a negative one is refused INVALID_ARGUMENT
+  (validateStartDelay); it is taken only while the first dispatch, at the schedule time
+  plus the start delay the activity has now, is still ahead, or while it is paused
+  before its first attempt started; otherwise refused FAILED_PRECONDITION. It moves
+  the schedule-to-close deadline, which counts from the first dispatch, and a
+  scheduled first attempt is dispatched again at the later of now and the new first
+  dispatch (reissueDispatchAndScheduleToStart, dispatchTimeRespectingStartDelay).
+
+Not modelled: an update's recalculation of a pending retry's interval.
 """
 
 from __future__ import annotations
@@ -73,9 +81,7 @@ _S, _I = Status, Input
 Row: TypeAlias = fsm.Row[Status, Input]
 R = fsm.Row
 Result: TypeAlias = tuple[StandaloneActivity, Effects]
-NO_START_DELAY = (
-    "an update of a standalone activity's start delay is not implemented by tmodel serve"
-)
+DISPATCHED = "cannot update start_delay: the first activity attempt has already been dispatched"
 SAME = {  # the command -> the guard of its repeated request id
     _I.PAUSE: "same pause request",
     _I.UNPAUSE: "same unpause request",
@@ -307,18 +313,38 @@ def merged(a: StandaloneActivity, e: Event) -> Options | Error:
     )
 
 
+def _delay_refused(a: StandaloneActivity, e: Event) -> tuple[str, str] | None:
+    """Why the update's new start delay is refused (None: it is not)."""
+    if e.start_delay < 0:  # timestamp.ValidateAndCapProtoDuration
+        return "INVALID_ARGUMENT", "invalid StartDelay: negative duration"
+    in_window = first_dispatch(a) > e.now
+    paused_before_first = a.status is _S.PAUSED and not a.started_time
+    return None if in_window or paused_before_first else (_FP, DISPATCHED)
+
+
+def _camel(path: str) -> str:
+    """A mask path as util.ParseFieldMask keys it (snake_case parts to camelCase)."""
+    head, *rest = path.split("_")
+    return head + "".join(word[:1].upper() + word[1:] for word in rest)
+
+
 def _update_options(a: StandaloneActivity, e: Event) -> Result:
-    if any(path.replace("_", "").lower() == "startdelay" for path in e.mask):
-        return a, Effects(error=("UNIMPLEMENTED", NO_START_DELAY))
+    new_delay = not e.restore and any(_camel(path) == "startDelay" for path in e.mask)
+    if new_delay and (refused := _delay_refused(a, e)) is not None:
+        return a, Effects(error=refused)
     options = restored(a) if e.restore else merged(a, e)
     if isinstance(options, Error):
         return a, Effects(error=(options.kind.name, options.message))
+    if new_delay:
+        options = replace(options, start_delay=e.start_delay)
     a = replace(
         a,
         options=options,
         stamp=a.stamp + 1,
         update_request_id=e.request_id or a.update_request_id,
     )
+    if new_delay and not a.started_time:  # dispatchTimeRespectingStartDelay
+        a = replace(a, dispatch_time=max(e.now, first_dispatch(a)))
     if a.status is _S.SCHEDULED:
         effects = dispatch_effects(a)
     elif a.status in ATTEMPT_RUNNING:

@@ -17,8 +17,6 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from google.protobuf import field_mask_pb2
-from temporalio.api.activity.v1 import message_pb2 as activity_pb
 from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
@@ -111,22 +109,7 @@ async def test_the_cli_operates_a_standalone_activity(client: Client, address: s
 
 @pytest.mark.asyncio(loop_scope="module")
 @bounded
-async def test_a_standalone_start_delay_update_is_refused_as_not_modelled(client: Client) -> None:
-    """An options update of a standalone activity's start delay is not modelled:
-    refused UNIMPLEMENTED, not answered as something else."""
-    s = Operated(client)
-    await s.start_standalone()
-    with pytest.raises(RPCError) as refused:
-        await client.workflow_service.update_activity_execution_options(
-            ws.UpdateActivityExecutionOptionsRequest(
-                namespace=NS,
-                activity_id=s.standalone,
-                activity_options=activity_pb.ActivityOptions(),
-                update_mask=field_mask_pb2.FieldMask(paths=["start_delay"]),
-            )
-        )
-    assert refused.value.status is RPCStatusCode.UNIMPLEMENTED
-    assert "not implemented by tmodel serve" in refused.value.message
+async def test_an_unknown_standalone_activity_is_not_found(client: Client) -> None:
     unknown = ws.PauseActivityExecutionRequest(namespace=NS, activity_id=str(uuid.uuid4()))
     with pytest.raises(RPCError) as missing:
         await client.workflow_service.pause_activity_execution(unknown)

@@ -224,22 +224,22 @@ def test_the_rule_per_task_per_shard_and_after_the_commit() -> None:
     kernel = _Clock()
     keys = TimerShift(kernel, SECOND)
     start = kernel.time
-    keys.written(1, [_transfer(1)])  # a workflow task scheduled: its queue reads after
+    keys.written(1, [], [_transfer(1)])  # a workflow task scheduled: its queue reads after
     kernel.run_due()
     kernel.time += 50 * MS  # the task's completion starts two timers
     short, long = _timer(2, kernel.time + 100 * MS), _timer(3, kernel.time + 2 * SECOND)
-    keys.written(1, [short, long, _transfer(4)])
+    keys.written(1, [], [short, long, _transfer(4)])
     assert keys.fire_time(1, short, _due(short)) == start + SECOND + MS
     assert keys.fire_time(1, long, _due(long)) == _due(long)
     # the commit's own transfer task is read after its timers were keyed: the next
     # commit's timer is keyed against the later read
     kernel.run_due()
     later = _timer(5, kernel.time + 100 * MS)
-    keys.written(1, [later])
+    keys.written(1, [], [later])
     assert keys.fire_time(1, later, _due(later)) == kernel.time + SECOND + MS
     # another shard has read nothing: its timer fires at its time
     other = _timer(1, kernel.time + 100 * MS)
-    keys.written(2, [other])
+    keys.written(2, [], [other])
     assert keys.fire_time(2, other, _due(other)) == _due(other)
     # the timer queue reads as it fires a task, and the task's moved time is forgotten
     kernel.time += 2 * SECOND

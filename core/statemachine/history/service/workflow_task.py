@@ -38,12 +38,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from core.enums import (
-    EventType,
-    TaskQueueKind,
-    TimeoutType,
-    WorkflowTaskFailedCause,
-)
+from core.enums import EventType, TaskQueueKind, TimeoutType, WorkflowTaskFailedCause
 from core.events import (
     HistoryEvent,
     TaskQueue,
@@ -71,11 +66,8 @@ from core.statemachine import fsm
 from core.statemachine.history.limits import DEFAULT_LIMITS, Limits, suggest_continue_as_new
 from core.statemachine.history.service import versioning
 from core.statemachine.history.service.reset_points import build_id_of, with_completion
-from core.statemachine.history.service.state import (
-    MutableState,
-    WorkflowTaskInfo,
-    evolve,
-)
+from core.statemachine.history.service.speculative_end import write_events
+from core.statemachine.history.service.state import MutableState, WorkflowTaskInfo, evolve
 from core.statemachine.history.service.txn import Outcome, Txn, finish, unchanged
 from core.statemachine.history.service.worker_versions import build_ids_after
 
@@ -517,6 +509,9 @@ def fail(
         transition(wft, _I.FORCE_CLOSE)
     else:
         transition(wft, _I.COMPLETION_REJECTED if rejected else _I.RESPOND_FAILED)
+    if wft.speculative:  # written first (speculative_end.py)
+        events = _unwritten_attributes(txn.state, wft, 0)
+        wft = write_events(txn, wft, *events, identity if timeout is None else "")
     if not wft.unwritten:
         if timeout is not None:
             txn.append(
