@@ -81,10 +81,12 @@ def _partition(
 def has_recent_poller(state: MatchingState, queue: TaskQueue, now: int) -> bool:
     """`HasPollerAfter(now - 10 s)`: a poll is outstanding, or one arrived in the window."""
     for p in state.pollers:
-        if p.queue == queue and (p.state is PollerState.OFFERED or p.deadline > now):
+        if (p.queue is queue or p.queue == queue) and (
+            p.state is PollerState.OFFERED or p.deadline > now
+        ):
             return True
     for q, last in state.last_poll:
-        if q == queue:
+        if q is queue or q == queue:
             return last > now - state.config.sticky_window
     return False
 
@@ -292,7 +294,7 @@ def _pick_poller(state: MatchingState, queue: TaskQueue, partition: int, now: in
     first = None
     waiting = PollerState.WAITING
     for p in state.pollers:
-        if p.state is waiting and p.deadline > now and p.queue == queue:
+        if p.state is waiting and p.deadline > now and (p.queue is queue or p.queue == queue):
             if p.partition == partition:
                 return p
             if first is None:
@@ -419,7 +421,8 @@ def _touch(
     """Record a poll on `queue` at `now`; entries stay sorted so equal states hash equal."""
     if not last_poll:
         return ((queue, now),)
-    if len(last_poll) == 1 and last_poll[0][0] == queue:  # one queue per state: no sort
+    only = last_poll[0][0]
+    if len(last_poll) == 1 and (only is queue or only == queue):  # one queue per state: no sort
         return ((queue, max(last_poll[0][1], now)),)
     previous = next((t for q, t in last_poll if q == queue), now)
     entries = [(q, t) for q, t in last_poll if q != queue]
