@@ -88,7 +88,9 @@ class Cluster(ServerCluster):
         self.code = self.workload.code()
         monitor = Monitor(kernel, replay_check(self.code))
         injected = faults.injected.get  # a Counter: a kind not injected yet counts 0
-        monitor.ledger.disturbances = lambda: sum([injected(k, 0) for k in DISTURBANCES])
+        kinds = tuple(DISTURBANCES)
+        zeros = (0,) * len(kinds)  # injected(kind, 0) for each kind, by map: asked per delivery
+        monitor.ledger.disturbances = lambda: sum(map(injected, kinds, zeros))
         super().__init__(kernel, faults, net, monitor, config.mutant)
         self.retention = self._retention(config)
         b = self.workload.behaviour

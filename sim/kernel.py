@@ -116,15 +116,21 @@ class Kernel:
         queue = self._queue
         pop = heapq.heappop
         limit = (until + 1) << SEQ_BITS  # every key of a time <= until is below it
-        while queue and queue[0][0] < limit:
-            key, fn, args = pop(queue)
-            self.now = key >> SEQ_BITS
-            self.steps += 1
-            if fn is deliver:  # `deliver` written out: most events are messages
-                node, epoch, fn, args = args
-                if node.up and node.epoch == epoch:
+        steps = self.steps  # counted in a local, stored back before `stop()` and on leaving
+        try:
+            while queue and queue[0][0] < limit:
+                key, fn, args = pop(queue)
+                self.now = key >> SEQ_BITS
+                steps += 1
+                if fn is deliver:  # `deliver` written out: most events are messages
+                    node, epoch, fn, args = args
+                    if node.up and node.epoch == epoch:
+                        fn(*args)
+                else:
                     fn(*args)
-            else:
-                fn(*args)
-            if stop is not None and (self.steps & 63) == 0 and stop():
-                return
+                if not steps & 63 and stop is not None:
+                    self.steps = steps
+                    if stop():
+                        return
+        finally:
+            self.steps = steps

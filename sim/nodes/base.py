@@ -62,7 +62,6 @@ Payload = rq.Reply | Unavailable | History | StartedWorkflowTask | StartedActivi
 Request = rq.Request | Describe | rq.ResetWorkflowExecution
 
 
-@functools.lru_cache(maxsize=1 << 16)
 def task_queue(
     name: str,
     task_type: TaskKind,
@@ -76,6 +75,13 @@ def task_queue(
     (equal fields still match once a queue has left the cache: the cache is bounded, as
     a live server's callers may name any number of queues).
     """
+    # All four fields, positionally: lru_cache keys on how it is called, so a default
+    # left out and the same default written out would make two objects for one queue.
+    return _shared_queue(namespace, name, task_type, kind)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _shared_queue(namespace: str, name: str, task_type: TaskKind, kind: QueueKind) -> TaskQueue:
     return TaskQueue(namespace, name, task_type, kind)
 
 

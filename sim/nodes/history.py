@@ -452,7 +452,8 @@ class HistoryHost(Base):
     # -- queue processors -------------------------------------------------------------
     def _process(self, sh: Shard, task: OutboxTask) -> None:
         t = task.task
-        shard_id, range_id = sh.ctx.shard_id, sh.ctx.range_id
+        ctx = sh.ctx
+        shard_id, range_id = ctx.shard_id, ctx.range_id
         if isinstance(t, _PUSHED):
             self._push(shard_id, range_id, task)
         elif isinstance(t, rq.TimerTask):
@@ -468,8 +469,12 @@ class HistoryHost(Base):
 
     # -- what transfer.py needs ---------------------------------------------------------
     def owned_pending(self, shard_id: int, range_id: int, task_id: int) -> Shard | None:
-        sh = self._owned(shard_id, range_id)
-        if sh is None or not self.persistence.is_pending(shard_id, task_id):
+        """The shard, if this host owns it under `range_id` and task `task_id` is still in
+        its outbox (`_owned` written out: every push, timer and transfer asks)."""
+        sh = self.shards.get(shard_id)
+        if sh is None or sh.ctx.state is not ACQUIRED or sh.ctx.range_id != range_id:
+            return None
+        if not self.persistence.is_pending(shard_id, task_id):
             return None
         return sh
 

@@ -143,7 +143,12 @@ class MatchingHost(Base):
     def _dispatching(self, key: Key) -> bool:
         """Is task `key` offered to a poller, waiting for history's answer?"""
         state = self.queues.get(key[0])
-        return state is not None and any(e.key == key[1] for e in state.dispatching)
+        if state is not None:
+            task_key = key[1]
+            for e in state.dispatching:  # a loop, not any(generator): called per answer
+                if e.key == task_key:
+                    return True
+        return False
 
     def on_started(self, token: tuple[Key, str, int, int], answer: Payload) -> None:
         key, poller_id, epoch, attempt = token
@@ -268,7 +273,9 @@ class MatchingHost(Base):
             return
         self.problems.extend(m.violations(s))
         # Nothing of this queue is dispatching; attempt numbers are never reused.
-        self.attempts = {k: a for k, a in self.attempts.items() if k[0] != queue}
+        self.attempts = {
+            k: a for k, a in self.attempts.items() if k[0] is not queue and k[0] != queue
+        }
         backlog = tuple(
             m.TaskEntry(i + 1, e.queue, e.partition, e.task, e.state)
             for i, e in enumerate(s.backlog)

@@ -48,7 +48,13 @@ from core.statemachine.shard import fingerprint32
 
 def pick_partition(key: str, partitions: int) -> int:
     """A pinned partition index in ``0..partitions-1`` for `key` (SHA-256 based)."""
-    return fingerprint32(key) % partitions
+    if partitions == 1:
+        return 0  # `x % 1`: no hash to compute (every sticky queue)
+    # Task identities and poller ids are each hashed once: the memo would only churn.
+    return _fingerprint32(key) % partitions
+
+
+_fingerprint32 = fingerprint32.__wrapped__  # `fingerprint32` without its lru_cache
 
 
 def partition_count(config: MatchingConfig, queue: TaskQueue, *, write: bool) -> int:
@@ -75,10 +81,12 @@ def _partition(
 def has_recent_poller(state: MatchingState, queue: TaskQueue, now: int) -> bool:
     """`HasPollerAfter(now - 10 s)`: a poll is outstanding, or one arrived in the window."""
     for p in state.pollers:
-        if p.queue == queue and (p.state is PollerState.OFFERED or p.deadline > now):
+        if (p.queue is queue or p.queue == queue) and (
+            p.state is PollerState.OFFERED or p.deadline > now
+        ):
             return True
     for q, last in state.last_poll:
-        if q == queue:
+        if q is queue or q == queue:
             return last > now - state.config.sticky_window
     return False
 
@@ -145,8 +153,11 @@ def add_task(
         raise BadInput(f"a {task.kind.value} task of {task.namespace!r} cannot go to {queue}")
     if queue.kind is QueueKind.STICKY and not has_recent_poller(state, queue, now):
         return state, StickyWorkerUnavailable(queue)
-    identity = f"{task.namespace}/{task.workflow_id}/{task.run_id}/{task.scheduled_event_id}"
-    part = _partition(state.config, queue, identity, partition, write=True)
+    if partition is None and partition_count(state.config, queue, write=True) == 1:
+        part = 0  # one partition (a sticky queue): no identity to build and hash
+    else:
+        identity = f"{task.namespace}/{task.workflow_id}/{task.run_id}/{task.scheduled_event_id}"
+        part = _partition(state.config, queue, identity, partition, write=True)
     key = state.next_key
     entry = TaskEntry(key, queue, part, task, TaskState.BACKLOG)
     poller = _pick_poller(state, queue, part, now)
@@ -206,12 +217,17 @@ def on_record_started_reply(
         if found is None:
             raise BadInput(f"no task with key {task_key}")
         raise InvalidTransition(TASK_TABLE.name, found.state.name, input_.name)
-    poller = next(p for p in state.pollers if p.poller_id == entry.poller_id)
+    holder = entry.poller_id
+    for poller in state.pollers:  # the Offered poller holding the task (violations())
+        if poller.poller_id == holder:
+            break
+    else:
+        raise StopIteration(f"no poller {holder!r} holds task {task_key}")
     after = _advance(entry, input_)
     dispatching = tuple([e for e in state.dispatching if e.key != task_key])
     if after.state is TaskState.DELIVERED:
         step(POLLER_TABLE, poller.state, PollerInput.RECORD_STARTED_OK)
-        pollers = tuple(p for p in state.pollers if p.poller_id != poller.poller_id)
+        pollers = tuple([p for p in state.pollers if p.poller_id != holder])
         new = _with(
             state, dispatching=dispatching, finished=(*state.finished, after), pollers=pollers
         )
@@ -278,7 +294,7 @@ def _pick_poller(state: MatchingState, queue: TaskQueue, partition: int, now: in
     first = None
     waiting = PollerState.WAITING
     for p in state.pollers:
-        if p.state is waiting and p.deadline > now and p.queue == queue:
+        if p.state is waiting and p.deadline > now and (p.queue is queue or p.queue == queue):
             if p.partition == partition:
                 return p
             if first is None:
@@ -395,7 +411,8 @@ def _with(
 
 
 def _put_poller(pollers: tuple[Poller, ...], new: Poller) -> tuple[Poller, ...]:
-    return tuple(new if p.poller_id == new.poller_id else p for p in pollers)
+    poller_id = new.poller_id
+    return tuple([new if p.poller_id == poller_id else p for p in pollers])  # no generator
 
 
 def _touch(
@@ -404,7 +421,8 @@ def _touch(
     """Record a poll on `queue` at `now`; entries stay sorted so equal states hash equal."""
     if not last_poll:
         return ((queue, now),)
-    if len(last_poll) == 1 and last_poll[0][0] == queue:  # one queue per state: no sort
+    only = last_poll[0][0]
+    if len(last_poll) == 1 and (only is queue or only == queue):  # one queue per state: no sort
         return ((queue, max(last_poll[0][1], now)),)
     previous = next((t for q, t in last_poll if q == queue), now)
     entries = [(q, t) for q, t in last_poll if q != queue]
