@@ -100,8 +100,7 @@ def replay(
                 f"a failed workflow task ({answer.failure})",
             )
         tasks.append((history[piece.end].event_id, answer))
-    for event in history[position:]:
-        ex.apply(event)
+    ex.apply_all(history[position:])
     ex.finish()
     return ReplayResult(tuple(tasks), snapshot(ex), ex)
 

@@ -117,6 +117,8 @@ class Future(Generic[T]):
     def __await__(self) -> Generator[Future[T], None, T]:
         if not self._done:
             yield self
+        if self._value is not None:  # `result()` inlined: every await ends here
+            return self._value[0]
         return self.result()
 
 
@@ -208,11 +210,13 @@ class Scheduler:
 
     def run_until_idle(self) -> None:
         """Run ready tasks, then satisfied conditions, until nothing can move."""
+        ready, pop = self.ready, self.ready.popleft
         while True:
-            while self.ready:
-                step, value, error = self.ready.popleft()
+            while ready:
+                step, value, error = pop()
                 step(value, error)
-            if not self._check_conditions():
+            # Most activations register no condition: skip the scan (and its copy).
+            if not self.conditions or not self._check_conditions():
                 return
 
     def _check_conditions(self) -> bool:
