@@ -181,7 +181,10 @@ def query(
 ) -> object:
     """Answer a query by replaying the history (read-only: nothing is produced)."""
     result = replay(definition, history, guard=guard)
-    return result.execution.query(name, list(args))
+    try:
+        return result.execution.query(name, list(args))
+    finally:
+        result.execution.release()
 
 
 def snapshot(ex: Execution) -> tuple[str, ...]:

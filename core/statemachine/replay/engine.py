@@ -23,7 +23,7 @@ cold replay run exactly the same code on exactly the same inputs: THM-3.1's prem
 An `Execution` is the one stateful object in core - coroutines cannot be copied - but it
 is deterministic: the same calls give the same answers, and it reads no clock, random
 source or I/O. Time is the WorkflowTaskStarted event's time; randomness is seeded from
-the run id.
+the run id. `release` lets go of a run its owner is done with, at once.
 """
 
 from __future__ import annotations
@@ -200,6 +200,27 @@ class Execution:
         if self.bug is not None:
             return Activation((), (), failure=f"{type(self.bug).__name__}: {self.bug}")
         return Activation(tuple([c for c, _ in outbox]), tuple(self.messages))
+
+    def release(self) -> None:
+        """The owner is done with this run (a finished replay, an evicted cache entry):
+        close its coroutines and drop everything it holds. The Execution cannot be used
+        afterwards.
+
+        A run's objects reference each other in cycles (the code's coroutines hold its
+        `Context`, which holds the Execution, which holds the tasks running them; an
+        entity's future holds a cancel hook that holds the entity), so a dropped run
+        waits for the garbage collector, by then usually in its oldest generation, which
+        the simulator collects once, at the end. Released, it is freed at once.
+        """
+        self.scheduler.release()
+        entities = [*self.by_event.values(), *self.updates.values(), *self.local]
+        entities += [e for _, e in self.unmatched] + [e for _, e in self.outbox]
+        for entity in entities:
+            if entity.future is not None:
+                entity.future.release()
+            if entity.start_future is not None:
+                entity.start_future.release()
+        vars(self).clear()
 
     def finish(self) -> None:
         """The history ended: a completed task's commands must all have been recorded."""
