@@ -8,7 +8,8 @@ bound (sim/deadlock.py) fails the task (RespondWorkflowTaskFailed), as an SDK wo
 does; a nondeterminism is marked as such, since the simulator never changes the code a
 history was written by (the workers report it as THM-3.1). `replay_check` is THM-3.1
 over each final history: replaying it against the same code must match every command
-event it holds.
+event it holds. A run the worker is done with (the replayed one, a cache entry a cold
+replay replaced) is released (`Execution.release`), so it is freed at once.
 """
 
 from __future__ import annotations
@@ -49,14 +50,17 @@ class ReplayCode:
         definition = self.definitions.get(workflow_type)
         if definition is None:
             return None, TaskAnswer(failure=f"no workflow type {workflow_type!r} registered")
+        given = cached if isinstance(cached, Execution) else None
         execution, answer = driver.answer_task(
             definition,
-            cached if isinstance(cached, Execution) else None,
+            given,
             history,
             updates=updates,
             run_local=run_local_activity,
             guard=self.guard,
         )
+        if given is not None and execution is not given:
+            given.release()  # replaced (a cold replay) or dropped (a failure): done with
         failure = answer.failure
         nondeterministic = failure is not None and failure.startswith(NONDETERMINISM)
         return execution, TaskAnswer(
@@ -78,7 +82,10 @@ class ReplayCode:
         if definition is None:
             return [f"no workflow type {workflow_type!r} registered"]
         try:
-            driver.replay(definition, history, run_local=run_local_activity, guard=self.guard)
+            result = driver.replay(
+                definition, history, run_local=run_local_activity, guard=self.guard
+            )
         except (Nondeterminism, BadPayload, PotentialDeadlock) as error:
             return [str(error)]
+        result.execution.release()  # nothing reads the replayed run
         return []

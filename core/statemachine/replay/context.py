@@ -14,6 +14,7 @@ epoch - the time the current workflow task started.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from typing import TYPE_CHECKING, NoReturn, TypeVar
 
@@ -170,7 +171,7 @@ class Context:
         attributes = StartTimerCommandAttributes(
             timer_id=str(seq), start_to_fire_timeout=ns(seconds)
         )
-        self._ex.add(entity, Command(C.START_TIMER, attributes))
+        self._ex.add(entity, Command(_START_TIMER, attributes))
         await fired
 
     # --- activities ---------------------------------------------------------------------
@@ -202,16 +203,16 @@ class Context:
         handle.on_cancel = lambda: self._cancel(entity, cancel, _cancel_activity(entity))
         attributes = ScheduleActivityTaskCommandAttributes(
             activity_id=key,
-            activity_type=ActivityType(name=name),
-            task_queue=TaskQueue(name=task_queue or self._ex.task_queue),
+            activity_type=_activity_type(name),
+            task_queue=_task_queue(task_queue or self._ex.task_queue),
             input=payloads.to_payloads(args),
-            schedule_to_close_timeout=ns(schedule_to_close_timeout) or None,
-            schedule_to_start_timeout=ns(schedule_to_start_timeout) or None,
-            start_to_close_timeout=ns(start_to_close_timeout) or None,
-            heartbeat_timeout=ns(heartbeat_timeout) or None,
+            schedule_to_close_timeout=_timeout(schedule_to_close_timeout),
+            schedule_to_start_timeout=_timeout(schedule_to_start_timeout),
+            start_to_close_timeout=_timeout(start_to_close_timeout),
+            heartbeat_timeout=_timeout(heartbeat_timeout),
             retry_policy=retry_policy.to_opaque() if retry_policy else None,
         )
-        self._ex.add(entity, Command(C.SCHEDULE_ACTIVITY_TASK, attributes))
+        self._ex.add(entity, Command(_SCHEDULE_ACTIVITY, attributes))
         return handle
 
     async def execute_activity(
@@ -415,6 +416,27 @@ class Context:
         """End this run and start the next one of the chain with `args` (and with
         `memo` and `search_attributes`, protojson, when given; none by default)."""
         raise ContinueAsNewError(tuple(args), workflow_type, ns(backoff), memo, search_attributes)
+
+
+# Per command built: command types read once (a read off the enum class runs EnumType's
+# hook), and the small frozen messages every activity of a run repeats built once.
+_SCHEDULE_ACTIVITY = C.SCHEDULE_ACTIVITY_TASK
+_START_TIMER = C.START_TIMER
+
+
+@functools.lru_cache(maxsize=1024)
+def _activity_type(name: str) -> ActivityType:
+    return ActivityType(name=name)
+
+
+@functools.lru_cache(maxsize=1024)
+def _task_queue(name: str) -> TaskQueue:
+    return TaskQueue(name=name)
+
+
+def _timeout(duration: Duration | None) -> int | None:
+    """An optional timeout in nanoseconds: None when unset or zero."""
+    return None if duration is None else ns(duration) or None
 
 
 def _name(activity_type: Activity) -> str:

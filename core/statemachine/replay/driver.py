@@ -100,8 +100,7 @@ def replay(
                 f"a failed workflow task ({answer.failure})",
             )
         tasks.append((history[piece.end].event_id, answer))
-    for event in history[position:]:
-        ex.apply(event)
+    ex.apply_all(history[position:])
     ex.finish()
     return ReplayResult(tuple(tasks), snapshot(ex), ex)
 
@@ -182,7 +181,10 @@ def query(
 ) -> object:
     """Answer a query by replaying the history (read-only: nothing is produced)."""
     result = replay(definition, history, guard=guard)
-    return result.execution.query(name, list(args))
+    try:
+        return result.execution.query(name, list(args))
+    finally:
+        result.execution.release()
 
 
 def snapshot(ex: Execution) -> tuple[str, ...]:

@@ -23,7 +23,7 @@ cold replay run exactly the same code on exactly the same inputs: THM-3.1's prem
 An `Execution` is the one stateful object in core - coroutines cannot be copied - but it
 is deterministic: the same calls give the same answers, and it reads no clock, random
 source or I/O. Time is the WorkflowTaskStarted event's time; randomness is seeded from
-the run id.
+the run id. `release` lets go of a run its owner is done with, at once.
 """
 
 from __future__ import annotations
@@ -72,6 +72,7 @@ _WFT_COMPLETED = E.WORKFLOW_TASK_COMPLETED
 _WFT_STARTED = E.WORKFLOW_TASK_STARTED
 _STARTED = E.WORKFLOW_EXECUTION_STARTED
 _SIGNALED = E.WORKFLOW_EXECUTION_SIGNALED
+_CANCELED = E.ACTIVITY_TASK_CANCELED
 
 LocalActivityRunner = Callable[[str, list[object], int], object]
 """Runs a local activity live: (activity type, args, attempt) -> result, or raises."""
@@ -151,8 +152,7 @@ class Execution:
         the guard stopped code that did not yield.
         """
         self.replaying, self.lookahead = replaying, tuple(lookahead)
-        for event in events:
-            self.apply(event)
+        self.apply_all(events)
         try:
             if self.guard is None:
                 return self._run_code(update_requests, run_local)
@@ -175,25 +175,52 @@ class Execution:
         self.outbox, self.messages = [], []
         if self.instance is None:
             self._create_instance()
-        for name, args in self.signals:
-            self._call_signal(name, args)
-        self.signals = []
-        updates.admit(self, update_requests)
-        self.scheduler.run_until_idle()
-        resolutions, self.resolutions = self.resolutions, []
-        for resolve in resolutions:
-            resolve()
+        if self.signals:
+            for name, args in self.signals:
+                self._call_signal(name, args)
+            self.signals = []
+        # Updates come live with the task, or on replay from the task's accepted events.
+        if update_requests or (self.replaying and self.lookahead):
+            updates.admit(self, update_requests)
+        run_until_idle = self.scheduler.run_until_idle
+        run_until_idle()
+        if self.resolutions:
+            resolutions, self.resolutions = self.resolutions, []
+            for resolve in resolutions:
+                resolve()
         if self.run_task is None and self.bug is None:
             self._spawn_run()
-        self.scheduler.run_until_idle()
-        local_activities.settle(self, run_local)
+        run_until_idle()
+        if self.local:
+            local_activities.settle(self, run_local)
         self._close_if_ended()
-        commands = [c for c, _ in self.outbox]
-        self.unmatched.extend(self.outbox)
+        outbox = self.outbox
+        self.unmatched.extend(outbox)
         self.outbox = []
         if self.bug is not None:
             return Activation((), (), failure=f"{type(self.bug).__name__}: {self.bug}")
-        return Activation(tuple(commands), tuple(self.messages))
+        return Activation(tuple([c for c, _ in outbox]), tuple(self.messages))
+
+    def release(self) -> None:
+        """The owner is done with this run (a finished replay, an evicted cache entry):
+        close its coroutines and drop everything it holds. The Execution cannot be used
+        afterwards.
+
+        A run's objects reference each other in cycles (the code's coroutines hold its
+        `Context`, which holds the Execution, which holds the tasks running them; an
+        entity's future holds a cancel hook that holds the entity), so a dropped run
+        waits for the garbage collector, by then usually in its oldest generation, which
+        the simulator collects once, at the end. Released, it is freed at once.
+        """
+        self.scheduler.release()
+        entities = [*self.by_event.values(), *self.updates.values(), *self.local]
+        entities += [e for _, e in self.unmatched] + [e for _, e in self.outbox]
+        for entity in entities:
+            if entity.future is not None:
+                entity.future.release()
+            if entity.start_future is not None:
+                entity.start_future.release()
+        vars(self).clear()
 
     def finish(self) -> None:
         """The history ended: a completed task's commands must all have been recorded."""
@@ -204,14 +231,22 @@ class Execution:
 
     def apply(self, event: HistoryEvent) -> None:
         """Apply one history event; `Nondeterminism` if code or machines cannot take it."""
-        try:
-            self._apply(event)
-        except InvalidTransition as error:  # e.g. a second result for one activity
-            raise Nondeterminism(
-                event.event_id, describe_event(event), f"a machine that refuses it ({error})"
-            ) from error
-        except BadPayload as error:
-            raise BadPayload(f"event {event.event_id} ({event.event_type.name}): {error}") from None
+        self.apply_all((event,))
+
+    def apply_all(self, events: Sequence[HistoryEvent]) -> None:
+        """Apply history events in order, as `apply` does each (one loop, one try)."""
+        apply = self._apply
+        for event in events:
+            try:
+                apply(event)
+            except InvalidTransition as error:  # e.g. a second result for one activity
+                raise Nondeterminism(
+                    event.event_id, describe_event(event), f"a machine that refuses it ({error})"
+                ) from error
+            except BadPayload as error:
+                raise BadPayload(
+                    f"event {event.event_id} ({event.event_type.name}): {error}"
+                ) from None
 
     def _apply(self, event: HistoryEvent) -> None:
         self.consumed = event.event_id
@@ -220,7 +255,8 @@ class Execution:
             self._match(event)
             self.previous = event
             return
-        if self.in_command_run and not in_batch(event, self.previous):
+        # in_batch holds only for an ActivityTaskCanceled: other kinds skip the call.
+        if self.in_command_run and (kind is not _CANCELED or not in_batch(event, self.previous)):
             self._end_command_run(event)
         self.previous = event
         if kind is _WFT_COMPLETED:

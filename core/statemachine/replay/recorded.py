@@ -47,6 +47,8 @@ if TYPE_CHECKING:
 
 E = EventType
 CHANGE_VERSION = "TemporalChangeVersion"  # the search attribute a patch call upserts
+# Read per command event: read once (a read off the enum class runs EnumType's hook).
+_SCHEDULED = E.ACTIVITY_TASK_SCHEDULED
 
 
 def command_recorded(ex: Execution, command: Command, entity: Entity, event: HistoryEvent) -> None:
@@ -54,7 +56,7 @@ def command_recorded(ex: Execution, command: Command, entity: Entity, event: His
     if not entity.event_id:
         entity.event_id = event.event_id
         ex.by_event[event.event_id] = entity
-    if entity.kind == "activity" and event.event_type is E.ACTIVITY_TASK_SCHEDULED:
+    if entity.kind == "activity" and event.event_type is _SCHEDULED:
         entity.scheduled = event.event_id
 
 

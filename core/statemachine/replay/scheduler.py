@@ -22,6 +22,8 @@ activity may wait for the server) and the task sees whatever the future ends wit
 
 from __future__ import annotations
 
+import contextlib
+import weakref
 from collections import deque
 from collections.abc import Callable, Coroutine, Generator, Sequence
 from typing import Generic, Protocol, TypeVar
@@ -114,16 +116,24 @@ class Future(Generic[T]):
             self.set_exception(CancelledError())
         return True
 
+    def release(self) -> None:
+        """Drop everything the future holds: its run is released (`Scheduler.release`)."""
+        self._callbacks = []
+        self.on_cancel = None
+        self._value = self._error = None
+
     def __await__(self) -> Generator[Future[T], None, T]:
         if not self._done:
             yield self
+        if self._value is not None:  # `result()` inlined: every await ends here
+            return self._value[0]
         return self.result()
 
 
 class Task(Future[T]):
     """A coroutine being run by the `Scheduler`; itself a future of its result."""
 
-    __slots__ = ("_coro", "_must_cancel", "_scheduler", "_waiting", "name")
+    __slots__ = ("__weakref__", "_coro", "_must_cancel", "_scheduler", "_waiting", "name")
 
     def __init__(
         self, scheduler: Scheduler, coro: Coroutine[object, object, T], name: str = ""
@@ -135,6 +145,20 @@ class Task(Future[T]):
         self._must_cancel = False
         self.name = name
         scheduler.ready.append((self._step, None, None))
+        scheduler.unfinished[self] = None
+
+    def _close(self) -> None:
+        """Close the coroutine of a task that will never run again (`Scheduler.release`)."""
+        # An error the closing code raises is dropped, as the coroutine's finalizer
+        # would drop it (the interpreter only reports it).
+        with contextlib.suppress(Exception):
+            self._coro.close()
+
+    def release(self) -> None:
+        super().release()
+        if self._waiting is not None:
+            self._waiting.release()
+            self._waiting = None
 
     def cancel(self) -> bool:
         if self._done:
@@ -154,14 +178,24 @@ class Task(Future[T]):
         try:
             awaited = self._coro.throw(error) if error is not None else self._coro.send(value)
         except StopIteration as stop:
+            del self._scheduler.unfinished[self]
             self.set_result(stop.value)
             return
         except NOT_THE_CODES:
             raise
         except BaseException as raised:
+            del self._scheduler.unfinished[self]
+            self._scheduler.failed.add(self)
+            # The error keeps its traceback from the code's own frames, but not this
+            # frame's entry: that frame links to the whole stack that ran the scheduler
+            # (the engine, the worker or the replay check), which the task would then
+            # keep alive, in a cycle the garbage collector alone could free.
+            if raised.__traceback__ is not None:
+                raised.__traceback__ = raised.__traceback__.tb_next
             self.set_exception(raised)
             return
         if not isinstance(awaited, Future):
+            del self._scheduler.unfinished[self]
             self._coro.close()
             self.set_exception(
                 TypeError(f"workflow code awaited {awaited!r}, which is not a workflow future")
@@ -180,6 +214,14 @@ class Task(Future[T]):
             self._scheduler.ready.append((self._step, value, None))
 
 
+class _Released(Protocol):
+    """A task as `Scheduler.release` sees it (whatever its result type)."""
+
+    def _close(self) -> None: ...
+
+    def release(self) -> None: ...
+
+
 class Scheduler:
     """Ready queue plus conditions; `run_until_idle` drives everything that can run."""
 
@@ -189,6 +231,35 @@ class Scheduler:
             tuple[Callable[[object, BaseException | None], None], object, BaseException | None]
         ] = deque()
         self.conditions: list[tuple[Callable[[], bool], Future[None]]] = []
+        self.unfinished: dict[_Released, None] = {}  # tasks not done, in spawn order
+        # Tasks that ended with an error, while anything else holds them: code that
+        # awaited one and caught its error left a frame holding the task in the error's
+        # traceback, which the task holds - a cycle `release` undoes.
+        self.failed: weakref.WeakSet[_Released] = weakref.WeakSet()
+
+    def release(self) -> None:
+        """Let go of every task: nothing will run here again (`Execution.release`).
+
+        Each unfinished task's coroutine is closed first, while everything is intact -
+        what the coroutine's finalizer would do whenever the garbage collector got to it
+        (GeneratorExit at its ``await``, so the code's ``finally`` blocks run) - then the
+        links between tasks, futures and conditions are dropped. Those links are cycles
+        (a task awaits a future whose callback wakes the task); without them what the
+        run held is freed at once, by reference counting.
+        """
+        unfinished = list(self.unfinished)
+        for task in unfinished:
+            task._close()
+        for task in unfinished:
+            task.release()
+        for task in list(self.failed):
+            task.release()
+        for _, future in self.conditions:
+            future.release()
+        self.unfinished.clear()
+        self.failed.clear()
+        self.conditions.clear()
+        self.ready.clear()
 
     def spawn(self, coro: Coroutine[object, object, T], name: str = "") -> Task[T]:
         return Task(self, coro, name)
@@ -208,11 +279,13 @@ class Scheduler:
 
     def run_until_idle(self) -> None:
         """Run ready tasks, then satisfied conditions, until nothing can move."""
+        ready, pop = self.ready, self.ready.popleft
         while True:
-            while self.ready:
-                step, value, error = self.ready.popleft()
+            while ready:
+                step, value, error = pop()
                 step(value, error)
-            if not self._check_conditions():
+            # Most activations register no condition: skip the scan (and its copy).
+            if not self.conditions or not self._check_conditions():
                 return
 
     def _check_conditions(self) -> bool:
