@@ -5,7 +5,8 @@ The decision follows `getBackoffInterval` in `service/history/workflow/retry.go`
 worker or listed by type in the policy), once `maximum_attempts` is reached, when a
 cancel was requested, or when the next attempt would start after the
 schedule-to-close deadline; otherwise wait
-``min(initial_interval * backoff_coefficient ** (attempt - 1), maximum_interval)``.
+``min(initial_interval * backoff_coefficient ** (attempt - 1), maximum_interval)``, or
+the next retry delay the failure asks for (`next_retry`).
 """
 
 from __future__ import annotations
@@ -99,6 +100,16 @@ def _duration_field(value: Mapping[str, object], key: str, default: int) -> int:
     return parse_duration(raw) or default
 
 
+def requested_delay(failure: Opaque | None) -> int | None:
+    """The next retry delay a worker's failure asks for: its own (not a cause's)
+    `applicationFailureInfo.nextRetryDelay`, in nanoseconds, or None (`nextRetryDelayFrom`
+    in service/history/workflow/retry.go)."""
+    value = failure.value() if failure is not None else None
+    info = value.get("applicationFailureInfo") if isinstance(value, dict) else None
+    raw = info.get("nextRetryDelay") if isinstance(info, dict) else None
+    return parse_duration(raw) if isinstance(raw, str) else None
+
+
 def next_retry(
     policy: RetryPolicy,
     attempt: int,
@@ -107,10 +118,17 @@ def next_retry(
     error_type: str = "",
     non_retryable: bool = False,
     cancel_requested: bool = False,
+    delay: int | None = None,
+    delay_replaces_cap: bool = False,
 ) -> tuple[int | None, RetryState]:
     """Delay before attempt `attempt + 1`, or None and why there is no retry.
 
-    `deadline` is the schedule-to-close deadline (0: none).
+    `deadline` is the schedule-to-close deadline (0: none). `delay` is the next retry
+    delay the failure asked for (`requested_delay`), which takes the backoff's place
+    (`MakeBackoffAlgorithm` in common/backoff/retry.go): an activity's replaces the
+    policy's maximum interval too (`delay_replaces_cap`; `RetryActivity` in
+    mutable_state_impl.go), a workflow's is capped by it (`getBackoffInterval`).
+    Either way it must still leave the next attempt before the deadline.
     """
     if cancel_requested:
         return None, RetryState.CANCEL_REQUESTED
@@ -118,10 +136,16 @@ def next_retry(
         return None, RetryState.NON_RETRYABLE_FAILURE
     if policy.maximum_attempts and attempt >= policy.maximum_attempts:
         return None, RetryState.MAXIMUM_ATTEMPTS_REACHED
-    delay = policy.initial_interval * policy.backoff_coefficient ** (attempt - 1)
-    # a maximum interval of 0 (only an updated policy has one) means no cap
-    cap = policy.maximum_interval or delay
-    delay_ns = int(min(delay, float(cap)))
+    if delay is not None:
+        # nextBackoffInterval: no cap and no delay is no retry; a cap bounds the delay
+        cap = delay if delay_replaces_cap else policy.maximum_interval
+        if not cap and delay <= 0:
+            return None, RetryState.TIMEOUT
+        delay_ns = cap if cap and (delay <= 0 or delay > cap) else delay
+    else:
+        backoff = policy.initial_interval * policy.backoff_coefficient ** (attempt - 1)
+        # a maximum interval of 0 (only an updated policy has one) means no cap
+        delay_ns = int(min(backoff, float(policy.maximum_interval or backoff)))
     if deadline and now + delay_ns >= deadline:
         return None, RetryState.TIMEOUT
     return delay_ns, RetryState.IN_PROGRESS
