@@ -5,6 +5,7 @@ HUNT4_PARTS=name,... to run a few parts."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -17,15 +18,22 @@ from unseen_workflows_hunt4 import (
     HUNT4,
     HUNT4_ACTIVITIES,
     HUNT4_WORKFLOWS,
+    ODD,
     Deadlines,
     DelayedFailure,
     FailsAlways,
     FailsFirstTasks,
+    FailsOddly,
     FanOut,
     Normalised,
+    OddFailures,
     SecondTry,
     SlowOnce,
     Stubborn,
+    Swept,
+)
+from unseen_workflows_hunt4 import (
+    odd as odd_failure,
 )
 
 if TYPE_CHECKING:
@@ -144,6 +152,34 @@ async def normalised(r: Recorder) -> None:
     await r.dump("normalised.kid-r", h.id + "-r")
 
 
+async def odd(r: Recorder) -> None:
+    """odd-failures: activities failing with failures other than application errors;
+    swept: three activities timed out by one timer task; odd-<kind>.*: workflows retried
+    (or not) after such a failure."""
+    h = await _start(r, OddFailures.run, id="hh4-odd-failures")
+    await asyncio.sleep(1.5)
+    for attempt in (1, 2, 3):
+        for kind in ODD:
+            with contextlib.suppress(Exception):  # (one that is not retried is closed)
+                await r.client.get_async_activity_handle(
+                    workflow_id=h.id, run_id=None, activity_id=kind
+                ).fail(odd_failure(kind, attempt))
+        await asyncio.sleep(1.5)
+    await _run(r, "odd-failures", h)
+    await r.dump("odd-failures", h.id)
+    h = await _start(r, Swept.run, id="hh4-swept")
+    await _run(r, "swept", h)
+    await r.dump("swept", h.id)
+    policy = RetryPolicy(
+        initial_interval=_s(0.5), maximum_attempts=2,
+        non_retryable_error_types=["TemporalTimeout:StartToClose"],
+    )  # fmt: skip
+    for kind in ("terminated", "server", "server-retryable", "start-to-close", "timeout"):
+        h = await _start(r, FailsOddly.run, kind, id=f"hh4-odd-{kind}", retry_policy=policy)
+        await _run(r, f"odd-{kind}", h)
+        await _dump_chain(r, f"odd-{kind}", h.id)
+
+
 async def ts(r: Recorder) -> None:
     """ts-hunt4, ts-hunt4.kid: what `node scripts/unseen_ts/hunt4.js` ran (only on its own:
     HUNT4_PARTS=ts)."""
@@ -151,7 +187,7 @@ async def ts(r: Recorder) -> None:
     await r.dump("ts-hunt4.kid", "hh-ts-hunt4-kid")
 
 
-PARTS = (deadlines, retries, crons, fanout, tasks, normalised, ts)
+PARTS = (deadlines, retries, crons, fanout, tasks, normalised, odd, ts)
 
 
 async def hunt4(r: Recorder) -> None:

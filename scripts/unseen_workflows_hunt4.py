@@ -28,10 +28,18 @@ from typing import Any
 
 from temporalio import activity, workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import (
+    ApplicationError,
+    CancelledError,
+    ServerError,
+    TerminatedError,
+    TimeoutError,
+    TimeoutType,
+)
 
 HUNT4 = "hh-hunt4"
 SHORT = timedelta(seconds=20)
+SECOND = timedelta(seconds=1)
 _SEEN: dict[str, int] = {}  # per workflow id: how often the code took a path (unsandboxed)
 
 
@@ -60,6 +68,101 @@ async def h4_fail(kind: str) -> str:
         return "too late"
     activity.heartbeat("second beat", list(activity.info().heartbeat_details))
     raise ApplicationError("fatal after a heartbeat timeout", "detail", type="H4Fatal")
+
+
+@activity.defn
+async def h4_odd(kind: str) -> str:
+    """Completed from outside (the scenario fails it by id with `odd(kind)`), or, as
+    "sleep" and "silent", outliving its start-to-close or heartbeat timeout."""
+    if kind in ("sleep", "silent"):
+        await asyncio.sleep(3)
+        return "too late"
+    activity.raise_complete_async()
+
+
+def odd(kind: str, attempt: int) -> Exception:
+    """A failure other than an application error, as `kind` says."""
+    message = f"{kind} (attempt {attempt})"
+    if kind == "cancelled":
+        return CancelledError(message)
+    if kind == "terminated":
+        return TerminatedError(message)
+    if kind == "server":
+        return ServerError(message, non_retryable=True)
+    if kind == "server-retryable":
+        return ServerError(message)
+    start_to_close = kind == "start-to-close"
+    timeout = TimeoutType.START_TO_CLOSE if start_to_close else TimeoutType.SCHEDULE_TO_START
+    return TimeoutError(message, type=timeout, last_heartbeat_details=[])
+
+
+ODD = ("cancelled", "terminated", "server", "server-retryable", "start-to-close", "timeout")
+
+
+@workflow.defn
+class OddFailures:
+    """Activities (three attempts each, the scenario fails them by id) failing with a
+    canceled, a terminated, a server (non-retryable or not) and a timeout failure
+    (START_TO_CLOSE, which the policy names non-retryable by its TemporalTimeout type, and
+    SCHEDULE_TO_START); and two whose start-to-close and heartbeat timeouts the policy
+    names so."""
+
+    @workflow.run
+    async def run(self) -> list[str]:
+        listed = ["TemporalTimeout:StartToClose", "TemporalTimeout:Heartbeat"]
+        policy = RetryPolicy(
+            initial_interval=timedelta(seconds=0.3), maximum_attempts=3,
+            non_retryable_error_types=listed,
+        )  # fmt: skip
+        one = timedelta(seconds=1)
+        calls = [
+            workflow.execute_activity(
+                h4_odd, kind, activity_id=kind, start_to_close_timeout=SHORT, retry_policy=policy
+            )
+            for kind in ODD
+        ]
+        calls.append(
+            workflow.execute_activity(
+                h4_odd, "sleep", activity_id="sleep", start_to_close_timeout=one,
+                retry_policy=policy,
+            )
+        )  # fmt: skip
+        calls.append(
+            workflow.execute_activity(
+                h4_odd, "silent", activity_id="silent", start_to_close_timeout=SHORT,
+                heartbeat_timeout=one, retry_policy=policy,
+            )
+        )  # fmt: skip
+        results = await asyncio.gather(*calls, return_exceptions=True)
+        return [f"{type(r).__name__}: {r}"[:100] for r in results]
+
+
+@workflow.defn
+class Swept:
+    """Three activities started eagerly with the completion that schedules them (one
+    attempt each), all outliving their 1 s start-to-close timeout: one timer task times
+    them out together."""
+
+    @workflow.run
+    async def run(self) -> list[str]:
+        calls = [
+            workflow.execute_activity(
+                h4_odd, "sleep", activity_id=f"sleep{i}", start_to_close_timeout=SECOND,
+                retry_policy=RetryPolicy(maximum_attempts=1),
+            )
+            for i in range(3)
+        ]  # fmt: skip
+        results = await asyncio.gather(*calls, return_exceptions=True)
+        return [f"{type(r).__name__}: {r}"[:100] for r in results]
+
+
+@workflow.defn
+class FailsOddly:
+    """Fails its run with a failure other than an application error."""
+
+    @workflow.run
+    async def run(self, kind: str) -> None:
+        raise odd(kind, workflow.info().attempt)
 
 
 @workflow.defn
@@ -251,6 +354,6 @@ class Normalised:
 
 HUNT4_WORKFLOWS = [
     Deadlines, FailsAlways, DelayedFailure, SecondTry, Kid4, FanOut, FailsFirstTasks,
-    SlowOnce, Stubborn, Normalised,
+    SlowOnce, Stubborn, Normalised, OddFailures, FailsOddly, Swept,
 ]  # fmt: skip
-HUNT4_ACTIVITIES: list[Callable[..., Any]] = [h4_echo, h4_fail]
+HUNT4_ACTIVITIES: list[Callable[..., Any]] = [h4_echo, h4_fail, h4_odd]

@@ -178,7 +178,12 @@ class Driver(DriverBase):
             run = itertools.takewhile(
                 lambda e: e.event_type is E.ACTIVITY_TASK_TIMED_OUT, self.real[i:]
             )
-            self.hidden_attempts(list(run), now)  # (one timer task may time them all out)
+            swept = list(run)
+            self.hidden_attempts(swept, now)  # (one timer task may time them all out)
+            for other in swept[1:]:  # the sweep's other attempts ran too (swept_together)
+                started = self.started_event(attrs(other).scheduled_event_id)
+                if started is not None:
+                    self.start_final_attempt(started, now)
             self.close_activity(event, now)
         elif t in ACTIVITY_CLOSES and not (
             t is E.ACTIVITY_TASK_CANCELED and a.started_event_id == 0
@@ -511,6 +516,7 @@ class Driver(DriverBase):
                 or attrs(self.real[p + 1]).scheduled_event_id
                 != attrs(self.real[p]).scheduled_event_id
             )
+            and not self.swept_together(p)
             for p in run
         )
         flushed = [p for p in run if self.real[p].event_type is not E.ACTIVITY_TASK_STARTED]
@@ -524,6 +530,21 @@ class Driver(DriverBase):
             and any(self.real[p].event_type is not E.ACTIVITY_TASK_TIMED_OUT for p in flushed)
         )
         return flushed if reordered or early or several else []
+
+    def swept_together(self, p: int) -> bool:
+        """Is the ActivityTaskStarted at `p` one of several that one activity timer
+        task wrote with their timeouts? The sweep closes them all in one transaction
+        (activity_sweep.py), where the server writes each Started event at once and
+        buffers each timeout (`bufferEvent` in historybuilder/event_store.go), flushed
+        after them: Started, Started, TimedOut, TimedOut, with no task in flight."""
+        sid = attrs(self.real[p]).scheduled_event_id
+        for event in self.real[p + 1 :]:
+            if event.event_type is E.ACTIVITY_TASK_TIMED_OUT:
+                if attrs(event).scheduled_event_id == sid:
+                    return True
+            elif event.event_type is not E.ACTIVITY_TASK_STARTED:
+                return False
+        return False
 
     def next_sticky(self, j: int) -> str:
         for event in self.real[j:]:

@@ -92,19 +92,14 @@ def activity_failed(
     token: rq.ActivityTaskToken,
     failure: Any,
     identity: str = "",
-    final: bool = False,
     worker_version: Opaque | None = None,
 ) -> rq.RespondActivityTaskFailed:
     """A worker's report of a failed attempt: the error type and the non-retryable flag
     are those of the failure's applicationFailureInfo, as the frontend reads them. A
-    failure without that info cannot say; then `final` (the recorded retry state said
-    non-retryable) stands for the flag the worker must have sent. `worker_version` is
-    the worker's build id stamp."""
-    info = failure_info(failure, "applicationFailureInfo")
-    if info is None:
-        return rq.RespondActivityTaskFailed(
-            token, failure, "", final, identity, worker_version=worker_version
-        )
+    failure of another kind (canceled, terminated, server, timeout) carries neither; the
+    model judges it from its kind, as the server does (core retry.py `retryable`).
+    `worker_version` is the worker's build id stamp."""
+    info = failure_info(failure, "applicationFailureInfo") or {}
     return rq.RespondActivityTaskFailed(
         token,
         failure,

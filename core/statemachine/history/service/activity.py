@@ -371,6 +371,8 @@ def handle(state: MutableState, request: ActivityRequest, now: int) -> Outcome:
         elif activity_sweep.still_current(txn.state, task):
             closed = decide(txn, task)[0].target is _S.CLOSED or closed
     txn.hold_workflow_task = False
+    if not txn.wft_in_flight:  # the closes follow every Started event (reorderBuffer)
+        txn.flush()
     if closed:
         workflow_task.schedule(txn)
     if txn.untouched:

@@ -95,9 +95,15 @@ class Call:
 
 
 def retry_decision(call: Call) -> tuple[int | None, RetryState]:
-    """The retry decision for a failure or an attempt timeout (retry.go)."""
+    """The retry decision for a failure or an attempt timeout (`RetryActivity` in
+    service/history/workflow/mutable_state_impl.go, given the worker's failure or the
+    timer's timeout failure: processSingleActivityTimeoutTask in
+    timer_queue_active_task_executor.go)."""
     info, request = call.record(), call.request
     failed = request if isinstance(request, RespondActivityTaskFailed) else None
+    failure = failed.failure if failed is not None else None
+    if isinstance(request, ActivityTimeoutTask):
+        failure = timeout_failure("", request.timeout_type)
     return next_retry(
         info.retry_policy,
         info.attempt,
@@ -106,8 +112,10 @@ def retry_decision(call: Call) -> tuple[int | None, RetryState]:
         failed.error_type if failed is not None else "",
         failed.non_retryable if failed is not None else False,
         info.cancel_requested_event_id != 0,
-        requested_delay(failed.failure) if failed is not None else None,
-        delay_replaces_cap=True,  # RetryActivity in mutable_state_impl.go
+        requested_delay(failure),
+        delay_replaces_cap=True,
+        failure=failure,
+        schedule_timeouts_end=True,
     )
 
 

@@ -43,11 +43,11 @@ def workflow_retry(
     info = value.get("applicationFailureInfo", {}) if isinstance(value, dict) else {}
     info = info if isinstance(info, dict) else {}
     error_type, non_retryable = str(info.get("type", "")), bool(info.get("nonRetryable", False))
-    return _retry(s, now, error_type, non_retryable, requested_delay(failure))
+    return _retry(s, now, error_type, non_retryable, failure)
 
 
 def _retry(
-    s: MutableState, now: int, error_type: str, non_retryable: bool, delay: int | None = None
+    s: MutableState, now: int, error_type: str, non_retryable: bool, failure: Opaque | None = None
 ) -> tuple[int | None, RetryState]:
     if s.retry_policy is None:
         return None, RetryState.RETRY_POLICY_NOT_SET
@@ -60,7 +60,8 @@ def _retry(
         s.execution_expiration,
         error_type=error_type,
         non_retryable=non_retryable,
-        delay=delay,  # a failure's next retry delay, capped by the maximum interval
+        delay=requested_delay(failure),  # a failure's, capped by the maximum interval
+        failure=failure,  # judged as IsRetryableFailure judges it (getBackoffInterval)
     )
 
 

@@ -104,10 +104,54 @@ def requested_delay(failure: Opaque | None) -> int | None:
     """The next retry delay a worker's failure asks for: its own (not a cause's)
     `applicationFailureInfo.nextRetryDelay`, in nanoseconds, or None (`nextRetryDelayFrom`
     in service/history/workflow/retry.go)."""
-    value = failure.value() if failure is not None else None
-    info = value.get("applicationFailureInfo") if isinstance(value, dict) else None
-    raw = info.get("nextRetryDelay") if isinstance(info, dict) else None
+    info = _info(failure, "applicationFailureInfo")
+    raw = info.get("nextRetryDelay") if info is not None else None
     return parse_duration(raw) if isinstance(raw, str) else None
+
+
+# The names a retry policy gives the timeouts it may list as non-retryable
+# (TimeoutFailureTypePrefix and Go's TimeoutType.String(), common/retrypolicy).
+_LISTABLE_TIMEOUTS = {
+    "TIMEOUT_TYPE_START_TO_CLOSE": "TemporalTimeout:StartToClose",
+    "TIMEOUT_TYPE_HEARTBEAT": "TemporalTimeout:Heartbeat",
+}
+_SCHEDULE_TIMEOUTS = ("TIMEOUT_TYPE_SCHEDULE_TO_START", "TIMEOUT_TYPE_SCHEDULE_TO_CLOSE")
+
+
+def _info(failure: Opaque | None, key: str) -> dict[str, JsonValue] | None:
+    value = failure.value() if failure is not None else None
+    info = value.get(key) if isinstance(value, dict) else None
+    return info if isinstance(info, dict) else None
+
+
+def _timeout_type(failure: Opaque | None) -> str | None:
+    info = _info(failure, "timeoutFailureInfo")
+    return None if info is None else str(info.get("timeoutType", ""))
+
+
+def retryable(failure: Opaque | None, non_retryable_types: tuple[str, ...]) -> bool:
+    """May `failure` be retried under a policy naming `non_retryable_types`?
+    (`IsRetryableFailure` in common/retrypolicy/retry_policy.go.) A terminated or
+    canceled failure never; a timeout only of the start-to-close or heartbeat kind,
+    unless the policy lists it as TemporalTimeout:<kind>; a server failure unless it
+    says non-retryable; an application failure unless it says so or the policy lists
+    its type; any other kind (none, or an activity's or child's failure) may."""
+    if _info(failure, "terminatedFailureInfo") is not None:
+        return False
+    if _info(failure, "canceledFailureInfo") is not None:
+        return False
+    kind = _timeout_type(failure)
+    if kind is not None:
+        name = _LISTABLE_TIMEOUTS.get(kind)
+        return name is not None and name not in non_retryable_types
+    server = _info(failure, "serverFailureInfo")
+    if server is not None:
+        return server.get("nonRetryable") is not True
+    application = _info(failure, "applicationFailureInfo")
+    if application is not None:
+        flagged = application.get("nonRetryable") is True
+        return not flagged and str(application.get("type", "")) not in non_retryable_types
+    return True
 
 
 def next_retry(
@@ -120,6 +164,8 @@ def next_retry(
     cancel_requested: bool = False,
     delay: int | None = None,
     delay_replaces_cap: bool = False,
+    failure: Opaque | None = None,
+    schedule_timeouts_end: bool = False,
 ) -> tuple[int | None, RetryState]:
     """Delay before attempt `attempt + 1`, or None and why there is no retry.
 
@@ -129,10 +175,18 @@ def next_retry(
     policy's maximum interval too (`delay_replaces_cap`; `RetryActivity` in
     mutable_state_impl.go), a workflow's is capped by it (`getBackoffInterval`).
     Either way it must still leave the next attempt before the deadline.
+
+    `failure`, the failure itself, is judged as `retryable` judges it; for an activity
+    (`schedule_timeouts_end`) a schedule-to-start or schedule-to-close timeout failure,
+    a deadline rather than a failure of the attempt, ends it with RETRY_STATE_TIMEOUT
+    (`RetryActivity`, before any other check but the cancel's).
     """
     if cancel_requested:
         return None, RetryState.CANCEL_REQUESTED
-    if non_retryable or error_type in policy.non_retryable_error_types:
+    if schedule_timeouts_end and _timeout_type(failure) in _SCHEDULE_TIMEOUTS:
+        return None, RetryState.TIMEOUT
+    types = policy.non_retryable_error_types
+    if non_retryable or error_type in types or not retryable(failure, types):
         return None, RetryState.NON_RETRYABLE_FAILURE
     if policy.maximum_attempts and attempt >= policy.maximum_attempts:
         return None, RetryState.MAXIMUM_ATTEMPTS_REACHED
