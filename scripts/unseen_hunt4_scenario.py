@@ -10,6 +10,8 @@ import os
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from temporalio.api.failure.v1 import Failure
+from temporalio.api.workflowservice.v1 import RespondActivityTaskFailedByIdRequest
 from temporalio.client import WorkflowHandle
 from temporalio.common import RetryPolicy
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
@@ -19,6 +21,7 @@ from unseen_workflows_hunt4 import (
     HUNT4_ACTIVITIES,
     HUNT4_WORKFLOWS,
     ODD,
+    CancelsInBackoff,
     Deadlines,
     DelayedFailure,
     FailsAlways,
@@ -170,14 +173,41 @@ async def odd(r: Recorder) -> None:
     h = await _start(r, Swept.run, id="hh4-swept")
     await _run(r, "swept", h)
     await r.dump("swept", h.id)
-    policy = RetryPolicy(
-        initial_interval=_s(0.5), maximum_attempts=2,
-        non_retryable_error_types=["TemporalTimeout:StartToClose"],
-    )  # fmt: skip
-    for kind in ("terminated", "server", "server-retryable", "start-to-close", "timeout"):
+    for kind in (
+        "terminated",
+        "server",
+        "server-retryable",
+        "start-to-close",
+        "timeout",
+        "activity",
+    ):
+        # (the policy also names the type of the activity's failure, which is only the
+        # cause of the workflow's: the server retries it)
+        listed = ["TemporalTimeout:StartToClose"] + (["H4Fatal"] if kind == "activity" else [])
+        policy = RetryPolicy(
+            initial_interval=_s(0.5), maximum_attempts=2, non_retryable_error_types=listed
+        )
         h = await _start(r, FailsOddly.run, kind, id=f"hh4-odd-{kind}", retry_policy=policy)
         await _run(r, f"odd-{kind}", h)
         await _dump_chain(r, f"odd-{kind}", h.id)
+
+
+async def cancels(r: Recorder) -> None:
+    """cancel-backoff: activities cancelled in their retry backoff, one failing after its
+    cancel was requested, one failed by id asking for a 0 s next retry delay."""
+    h = await _start(r, CancelsInBackoff.run, id="hh4-cancel-backoff")
+    await asyncio.sleep(0.5)
+    failure = Failure(message="asks for no delay")
+    failure.application_failure_info.type = "Zero"
+    failure.application_failure_info.next_retry_delay.SetInParent()
+    await r.client.workflow_service.respond_activity_task_failed_by_id(
+        RespondActivityTaskFailedByIdRequest(
+            namespace="default", workflow_id=h.id, activity_id="zero", failure=failure,
+            identity="hh4-raw",
+        )
+    )  # fmt: skip
+    await _run(r, "cancel-backoff", h)
+    await r.dump("cancel-backoff", h.id)
 
 
 async def ts(r: Recorder) -> None:
@@ -187,7 +217,7 @@ async def ts(r: Recorder) -> None:
     await r.dump("ts-hunt4.kid", "hh-ts-hunt4-kid")
 
 
-PARTS = (deadlines, retries, crons, fanout, tasks, normalised, odd, ts)
+PARTS = (deadlines, retries, crons, fanout, tasks, normalised, odd, cancels, ts)
 
 
 async def hunt4(r: Recorder) -> None:

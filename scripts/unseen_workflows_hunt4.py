@@ -58,6 +58,8 @@ async def h4_fail(kind: str) -> str:
         raise ApplicationError(f"fast failure of attempt {attempt}")
     if kind == "delay":
         raise ApplicationError("retry me later", next_retry_delay=timedelta(seconds=5))
+    if kind == "h4fatal":
+        raise ApplicationError("fatal at once", type="H4Fatal")
     if kind == "hang":
         activity.heartbeat(f"beat of attempt {attempt}", attempt)
         await asyncio.sleep(4)
@@ -156,12 +158,70 @@ class Swept:
         return [f"{type(r).__name__}: {r}"[:100] for r in results]
 
 
+@activity.defn
+async def h4_stubborn(kind: str) -> str:
+    """ "fail": fails at once (retried after 3 s); "zero": completed from outside (the
+    scenario fails it by id asking for a 0 s next retry delay); "beat": heartbeats until
+    its cancel comes, then fails instead of reporting the cancel."""
+    if kind == "fail":
+        raise ApplicationError(f"attempt {activity.info().attempt} fails")
+    if kind == "zero":
+        activity.raise_complete_async()
+    try:
+        for i in range(50):
+            activity.heartbeat(i)
+            await asyncio.sleep(0.2)
+    except asyncio.CancelledError:
+        raise ApplicationError("failed after its cancel was requested") from None
+    return "never cancelled"
+
+
+@workflow.defn
+class CancelsInBackoff:
+    """Two activities cancelled during their retry backoff (WAIT_CANCELLATION_COMPLETED
+    and TRY_CANCEL), one failing after its cancel was requested (TRY_CANCEL), one failed
+    from outside asking for a 0 s next retry delay."""
+
+    @workflow.run
+    async def run(self) -> list[str]:
+        policy = RetryPolicy(initial_interval=timedelta(seconds=3), maximum_attempts=5)
+        wait = workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED
+        try_ = workflow.ActivityCancellationType.TRY_CANCEL
+        handles = [
+            workflow.start_activity(
+                h4_stubborn, "fail", activity_id=f"backoff-{name}", start_to_close_timeout=SHORT,
+                retry_policy=policy, cancellation_type=kind,
+            )
+            for name, kind in (("wait", wait), ("try", try_))
+        ]  # fmt: skip
+        beat = workflow.start_activity(
+            h4_stubborn, "beat", activity_id="beat", start_to_close_timeout=SHORT,
+            heartbeat_timeout=SECOND, retry_policy=policy, cancellation_type=try_,
+        )  # fmt: skip
+        zero = workflow.start_activity(
+            h4_stubborn, "zero", activity_id="zero", start_to_close_timeout=SHORT,
+            retry_policy=policy,
+        )  # fmt: skip
+        await workflow.sleep(1)
+        for handle in (*handles, beat):
+            handle.cancel()
+        results = await asyncio.gather(*handles, beat, zero, return_exceptions=True)
+        await workflow.sleep(1.5)  # the cancelled activity's failure arrives meanwhile
+        return [f"{type(r).__name__}: {r}"[:100] for r in results]
+
+
 @workflow.defn
 class FailsOddly:
-    """Fails its run with a failure other than an application error."""
+    """Fails its run with a failure other than an application error, or, as "activity",
+    with the uncaught ActivityError of an activity that failed with an H4Fatal."""
 
     @workflow.run
     async def run(self, kind: str) -> None:
+        if kind == "activity":  # an uncaught ActivityError whose cause is an H4Fatal
+            policy = RetryPolicy(maximum_attempts=1)
+            await workflow.execute_activity(
+                h4_fail, "h4fatal", start_to_close_timeout=SECOND, retry_policy=policy
+            )
         raise odd(kind, workflow.info().attempt)
 
 
@@ -355,5 +415,6 @@ class Normalised:
 HUNT4_WORKFLOWS = [
     Deadlines, FailsAlways, DelayedFailure, SecondTry, Kid4, FanOut, FailsFirstTasks,
     SlowOnce, Stubborn, Normalised, OddFailures, FailsOddly, Swept,
+    CancelsInBackoff,
 ]  # fmt: skip
-HUNT4_ACTIVITIES: list[Callable[..., Any]] = [h4_echo, h4_fail, h4_odd]
+HUNT4_ACTIVITIES: list[Callable[..., Any]] = [h4_echo, h4_fail, h4_odd, h4_stubborn]

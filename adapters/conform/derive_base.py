@@ -28,7 +28,7 @@ from adapters.conform.requests import (
 )
 from core import requests as rq
 from core.commands import Command, RequestCancelActivityTaskCommandAttributes
-from core.enums import EventType, SuggestContinueAsNewReason
+from core.enums import EventType, RetryState, SuggestContinueAsNewReason
 from core.event_sets import BUFFERABLE_EVENT_TYPES
 from core.events import HistoryEvent, WorkflowTaskStartedEventAttributes
 from core.opaque import Opaque
@@ -267,7 +267,8 @@ class DriverBase:
         if t is E.ACTIVITY_TASK_COMPLETED:
             self.send(rq.RespondActivityTaskCompleted(token, a.result, a.identity, stamp), now)
         elif t is E.ACTIVITY_TASK_FAILED:
-            self.send(activity_failed(token, a.failure, a.identity, stamp), now)
+            final = a.retry_state is RetryState.NON_RETRYABLE_FAILURE
+            self.send(activity_failed(token, a.failure, a.identity, final, stamp), now)
         elif t is E.ACTIVITY_TASK_CANCELED:
             self.send(rq.RespondActivityTaskCanceled(token, a.details, a.identity), now)
         else:

@@ -62,6 +62,15 @@ def test_a_delay_past_the_schedule_to_close_deadline_ends_the_activity() -> None
     run.check()
 
 
+def test_a_zero_delay_ends_an_activity_and_waits_a_workflows_maximum_interval() -> None:
+    # nextBackoffInterval: no cap and no interval is no retry; an activity's zero delay is
+    # its cap too (cancel-backoff.json: a 0 s delay, RETRY_STATE_TIMEOUT at once)
+    run = _activity_fails("0s", 60 * S, {"initialInterval": "1s"})
+    assert _closes(run) == [RetryState.TIMEOUT]
+    outcome = _workflow_fails("0s", 60 * S, "7s")
+    assert outcome.new_run is not None and outcome.new_run.first_workflow_task_backoff == 7 * S
+
+
 def test_an_activitys_delay_replaces_its_maximum_interval() -> None:
     policy = {"initialInterval": "1s", "maximumInterval": "1s"}
     run = _activity_fails("9s", 10 * S, policy)  # not capped to 1 s: no time left
