@@ -22,6 +22,7 @@ from unseen_workflows_hunt4 import (
     HUNT4_WORKFLOWS,
     ODD,
     CancelsInBackoff,
+    CancelThenTimeout,
     Deadlines,
     DelayedFailure,
     FailsAlways,
@@ -194,7 +195,8 @@ async def odd(r: Recorder) -> None:
 
 async def cancels(r: Recorder) -> None:
     """cancel-backoff: activities cancelled in their retry backoff, one failing after its
-    cancel was requested, one failed by id asking for a 0 s next retry delay."""
+    cancel was requested, one failed by id asking for a 0 s next retry delay;
+    cancel-timeout: activities timing out after their cancel was requested."""
     h = await _start(r, CancelsInBackoff.run, id="hh4-cancel-backoff")
     await asyncio.sleep(0.5)
     failure = Failure(message="asks for no delay")
@@ -208,6 +210,9 @@ async def cancels(r: Recorder) -> None:
     )  # fmt: skip
     await _run(r, "cancel-backoff", h)
     await r.dump("cancel-backoff", h.id)
+    h = await _start(r, CancelThenTimeout.run, id="hh4-cancel-timeout")
+    await _run(r, "cancel-timeout", h)
+    await r.dump("cancel-timeout", h.id)
 
 
 async def ts(r: Recorder) -> None:

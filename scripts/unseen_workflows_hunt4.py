@@ -75,9 +75,9 @@ async def h4_fail(kind: str) -> str:
 @activity.defn
 async def h4_odd(kind: str) -> str:
     """Completed from outside (the scenario fails it by id with `odd(kind)`), or, as
-    "sleep" and "silent", outliving its start-to-close or heartbeat timeout."""
-    if kind in ("sleep", "silent"):
-        await asyncio.sleep(3)
+    "sleep", "silent" and "long", outliving its start-to-close or heartbeat timeout."""
+    if kind in ("sleep", "silent", "long"):
+        await asyncio.sleep(5 if kind == "long" else 3)
         return "too late"
     activity.raise_complete_async()
 
@@ -207,6 +207,33 @@ class CancelsInBackoff:
             handle.cancel()
         results = await asyncio.gather(*handles, beat, zero, return_exceptions=True)
         await workflow.sleep(1.5)  # the cancelled activity's failure arrives meanwhile
+        return [f"{type(r).__name__}: {r}"[:100] for r in results]
+
+
+@workflow.defn
+class CancelThenTimeout:
+    """Two activities that never learn of their cancel (no heartbeats) and outlive a
+    timeout after it: the schedule-to-close one, and the start-to-close one."""
+
+    @workflow.run
+    async def run(self) -> list[str]:
+        wait = workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED
+        s = lambda n: timedelta(seconds=n)  # noqa: E731
+        handles = [
+            workflow.start_activity(
+                h4_odd, "long", activity_id="s2c", schedule_to_close_timeout=s(3),
+                start_to_close_timeout=s(10), cancellation_type=wait,
+            ),
+            workflow.start_activity(
+                h4_odd, "long", activity_id="s2c-later", schedule_to_close_timeout=s(10),
+                start_to_close_timeout=s(2), cancellation_type=wait,
+                retry_policy=RetryPolicy(maximum_attempts=1),
+            ),
+        ]  # fmt: skip
+        await workflow.sleep(1)
+        for handle in handles:
+            handle.cancel()
+        results = await asyncio.gather(*handles, return_exceptions=True)
         return [f"{type(r).__name__}: {r}"[:100] for r in results]
 
 
@@ -415,6 +442,6 @@ class Normalised:
 HUNT4_WORKFLOWS = [
     Deadlines, FailsAlways, DelayedFailure, SecondTry, Kid4, FanOut, FailsFirstTasks,
     SlowOnce, Stubborn, Normalised, OddFailures, FailsOddly, Swept,
-    CancelsInBackoff,
+    CancelsInBackoff, CancelThenTimeout,
 ]  # fmt: skip
 HUNT4_ACTIVITIES: list[Callable[..., Any]] = [h4_echo, h4_fail, h4_odd, h4_stubborn]

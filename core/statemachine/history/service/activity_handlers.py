@@ -349,8 +349,15 @@ def _time_out(call: Call) -> Reply:
 
 def _time_out_no_time_left(call: Call) -> Reply:
     """Schedule-to-close, or any attempt timeout leaving no time to retry before it, is
-    reported as a schedule-to-close timeout (processActivityTimeout)."""
+    reported as a schedule-to-close timeout (processActivityTimeout). Not so the
+    schedule-to-close timer of an activity whose cancel was requested: RetryActivity
+    answers RETRY_STATE_CANCEL_REQUESTED before it looks at the timeout, and
+    processSingleActivityTimeoutTask (timer_queue_active_task_executor.go) rewrites the
+    failure only for RETRY_STATE_TIMEOUT, so the timer's own message stays."""
     kind = TimeoutType.SCHEDULE_TO_CLOSE
+    if call.record().cancel_requested_event_id:
+        own = TIMEOUT_MESSAGE.format(TIMEOUT_NAME[kind])
+        return _timed_out(call, kind, RetryState.CANCEL_REQUESTED, own)
     return _timed_out(call, kind, RetryState.TIMEOUT, NO_TIME_TO_RETRY_MESSAGE)
 
 

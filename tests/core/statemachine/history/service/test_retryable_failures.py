@@ -26,7 +26,7 @@ from core.opaque import Opaque
 from core.statemachine.history.service import handle as service
 from core.statemachine.history.service.retry import retryable
 from sim.service_run import ServiceRun
-from tests.core.statemachine.coverage_scenarios import Run, activity
+from tests.core.statemachine.coverage_scenarios import Run, activity, cancel
 
 S = 10**9
 E = EventType
@@ -148,3 +148,27 @@ def test_one_sweep_writes_every_started_event_before_the_closes() -> None:
     started = [e.event_id for e in new[:3]]
     assert [e.attributes.started_event_id for e in new[3:6]] == started  # type: ignore[union-attr]
     run.check()
+
+
+def test_a_schedule_to_close_timeout_after_a_cancel_request_keeps_its_own_message() -> None:
+    # RetryActivity answers CANCEL_REQUESTED before it looks at the timeout, so the
+    # failure is not rewritten as "no time to retry" (cancel-timeout.json)
+    for requested in (True, False):
+        run = Run()
+        command = activity("a", 0, 3 * S)
+        run.complete(command)
+        (info,) = run.state.activities
+        run.start_activity(info.scheduled_event_id)
+        if requested:
+            run.complete(cancel(info.scheduled_event_id))
+        run.fire(rq.ActivityTimeoutTask, timeout_type=TimeoutType.SCHEDULE_TO_CLOSE)
+        (timed_out,) = [e for e in run.events if e.event_type is E.ACTIVITY_TASK_TIMED_OUT]
+        a = timed_out.attributes
+        message = a.failure.value()["message"]  # type: ignore[union-attr, index]
+        if requested:
+            assert a.retry_state is RetryState.CANCEL_REQUESTED  # type: ignore[union-attr]
+            assert message == "activity ScheduleToClose timeout"
+        else:
+            assert a.retry_state is RetryState.TIMEOUT  # type: ignore[union-attr]
+            assert message.startswith("Not enough time to schedule next retry")
+        run.check()
