@@ -31,6 +31,7 @@ from unseen_workflows_hunt4 import (
     FanOut,
     Normalised,
     OddFailures,
+    RetriedThenContinued,
     SecondTry,
     SlowOnce,
     Stubborn,
@@ -64,7 +65,8 @@ async def deadlines(r: Recorder) -> None:
 async def retries(r: Recorder) -> None:
     """retry-deadline.*: a workflow's retry backoff past its execution timeout;
     delay-past-timeout.*, delay-capped.*: a failure's next retry delay past the execution
-    timeout, and one the retry policy's maximum interval caps;
+    timeout, and one the retry policy's maximum interval caps; retry-can.*: a retry that
+    continues as new;
     retry-signal.*: signals and signal-with-start during a retry's backoff."""
     policy = RetryPolicy(initial_interval=_s(2), backoff_coefficient=3)
     h = await _start(
@@ -83,6 +85,12 @@ async def retries(r: Recorder) -> None:
         )  # fmt: skip
         await _run(r, name, h)
         await _dump_chain(r, name, h.id)
+    h = await _start(
+        r, RetriedThenContinued.run, False, id="hh4-retry-can", execution_timeout=_s(30),
+        retry_policy=RetryPolicy(initial_interval=_s(1)),
+    )  # fmt: skip
+    await _run(r, "retry-can", r.client.get_workflow_handle(h.id))
+    await _dump_chain(r, "retry-can", h.id)
     h = await _start(
         r, SecondTry.run, id="hh4-retry-signal", retry_policy=RetryPolicy(initial_interval=_s(3))
     )

@@ -313,6 +313,19 @@ class DelayedFailure:
 
 
 @workflow.defn
+class RetriedThenContinued:
+    """Its first attempt fails; the retry continues as new; the continued run completes."""
+
+    @workflow.run
+    async def run(self, continued: bool) -> str:
+        if continued:
+            return f"continued run, attempt {workflow.info().attempt}"
+        if workflow.info().attempt == 1:
+            raise ApplicationError("the first attempt fails")
+        workflow.continue_as_new(True)
+
+
+@workflow.defn
 class SecondTry:
     """Its first attempt fails; the retry waits for a signal (sent during its backoff)."""
 
@@ -440,8 +453,8 @@ class Normalised:
 
 
 HUNT4_WORKFLOWS = [
-    Deadlines, FailsAlways, DelayedFailure, SecondTry, Kid4, FanOut, FailsFirstTasks,
-    SlowOnce, Stubborn, Normalised, OddFailures, FailsOddly, Swept,
+    Deadlines, FailsAlways, DelayedFailure, SecondTry, RetriedThenContinued, Kid4, FanOut,
+    FailsFirstTasks, SlowOnce, Stubborn, Normalised, OddFailures, FailsOddly, Swept,
     CancelsInBackoff, CancelThenTimeout,
 ]  # fmt: skip
 HUNT4_ACTIVITIES: list[Callable[..., Any]] = [h4_echo, h4_fail, h4_odd, h4_stubborn]
