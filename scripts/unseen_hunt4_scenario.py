@@ -36,6 +36,7 @@ from unseen_workflows_hunt4 import (
     SlowOnce,
     Stubborn,
     Swept,
+    Unasked,
 )
 from unseen_workflows_hunt4 import (
     odd as odd_failure,
@@ -204,6 +205,7 @@ async def odd(r: Recorder) -> None:
 async def cancels(r: Recorder) -> None:
     """cancel-backoff: activities cancelled in their retry backoff, one failing after its
     cancel was requested, one failed by id asking for a 0 s next retry delay;
+    unasked-cancel: an activity reported cancelled that nobody asked to cancel;
     cancel-timeout: activities timing out after their cancel was requested."""
     h = await _start(r, CancelsInBackoff.run, id="hh4-cancel-backoff")
     await asyncio.sleep(0.5)
@@ -218,6 +220,18 @@ async def cancels(r: Recorder) -> None:
     )  # fmt: skip
     await _run(r, "cancel-backoff", h)
     await r.dump("cancel-backoff", h.id)
+    h = await _start(r, Unasked.run, id="hh4-unasked-cancel")
+    await asyncio.sleep(1)
+    handle = r.client.get_async_activity_handle(
+        workflow_id=h.id, run_id=None, activity_id="unasked"
+    )
+    with contextlib.suppress(Exception):  # (refused, if the server wants a cancel request)
+        await handle.report_cancellation("nobody asked")
+    await asyncio.sleep(1)
+    with contextlib.suppress(Exception):
+        await handle.complete("completed instead")
+    await _run(r, "unasked-cancel", h)
+    await r.dump("unasked-cancel", h.id)
     h = await _start(r, CancelThenTimeout.run, id="hh4-cancel-timeout")
     await _run(r, "cancel-timeout", h)
     await r.dump("cancel-timeout", h.id)

@@ -29,6 +29,7 @@ from typing import Any
 from temporalio import activity, workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import (
+    ActivityError,
     ApplicationError,
     CancelledError,
     ServerError,
@@ -235,6 +236,20 @@ class CancelThenTimeout:
             handle.cancel()
         results = await asyncio.gather(*handles, return_exceptions=True)
         return [f"{type(r).__name__}: {r}"[:100] for r in results]
+
+
+@workflow.defn
+class Unasked:
+    """An activity the client reports cancelled by id though nobody asked it to cancel."""
+
+    @workflow.run
+    async def run(self) -> str:
+        try:
+            return await workflow.execute_activity(
+                h4_odd, "unasked", activity_id="unasked", start_to_close_timeout=SHORT
+            )
+        except ActivityError as e:
+            return f"{type(e.cause).__name__}: {e.cause}"
 
 
 @workflow.defn
@@ -455,6 +470,6 @@ class Normalised:
 HUNT4_WORKFLOWS = [
     Deadlines, FailsAlways, DelayedFailure, SecondTry, RetriedThenContinued, Kid4, FanOut,
     FailsFirstTasks, SlowOnce, Stubborn, Normalised, OddFailures, FailsOddly, Swept,
-    CancelsInBackoff, CancelThenTimeout,
+    CancelsInBackoff, CancelThenTimeout, Unasked,
 ]  # fmt: skip
 HUNT4_ACTIVITIES: list[Callable[..., Any]] = [h4_echo, h4_fail, h4_odd, h4_stubborn]

@@ -482,8 +482,10 @@ HANDLERS: dict[str, Callable[[Call], Reply]] = {
         ErrorKind.ALREADY_STARTED, "activity already started"
     ),
     "reject_not_found": lambda call: _NOT_FOUND_FOR.get(type(call.request), _NOT_FOUND),
+    # the server's text (ErrActivityTaskNotCancelRequested, service/history/consts/const.go)
     "reject_cancel_not_requested": lambda call: Error(
-        ErrorKind.INVALID_ARGUMENT, "activity cancel was not requested"
+        ErrorKind.INVALID_ARGUMENT,
+        "unable to mark activity as canceled without activity being request canceled first",
     ),
     "reject_cancel_command": lambda call: Error(
         ErrorKind.INVALID_ARGUMENT, "BAD_REQUEST_CANCEL_ACTIVITY_ATTRIBUTES"

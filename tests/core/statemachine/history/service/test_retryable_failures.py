@@ -172,3 +172,18 @@ def test_a_schedule_to_close_timeout_after_a_cancel_request_keeps_its_own_messag
             assert a.retry_state is RetryState.TIMEOUT  # type: ignore[union-attr]
             assert message.startswith("Not enough time to schedule next retry")
         run.check()
+
+
+def test_a_cancel_report_nobody_asked_for_is_refused_with_the_servers_text() -> None:
+    # the real server refused the client's report_cancellation so (unasked-cancel.json)
+    run = Run()
+    run.complete(activity("a"))
+    (info,) = run.state.activities
+    token = run.start_activity(info.scheduled_event_id)
+    written = len(run.events)
+    reply = run.send(rq.RespondActivityTaskCanceled(token))
+    assert reply == rq.Error(
+        rq.ErrorKind.INVALID_ARGUMENT,
+        "unable to mark activity as canceled without activity being request canceled first",
+    )
+    assert len(run.events) == written
