@@ -41,6 +41,12 @@ from temporalio.exceptions import (
 HUNT4 = "hh-hunt4"
 SHORT = timedelta(seconds=20)
 SECOND = timedelta(seconds=1)
+
+
+def s(seconds: float) -> timedelta:
+    return timedelta(seconds=seconds)
+
+
 _SEEN: dict[str, int] = {}  # per workflow id: how often the code took a path (unsandboxed)
 
 
@@ -219,7 +225,6 @@ class CancelThenTimeout:
     @workflow.run
     async def run(self) -> list[str]:
         wait = workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED
-        s = lambda n: timedelta(seconds=n)  # noqa: E731
         handles = [
             workflow.start_activity(
                 h4_odd, "long", activity_id="s2c", schedule_to_close_timeout=s(3),
@@ -446,7 +451,6 @@ class Normalised:
     @workflow.run
     async def run(self, again: bool) -> str:
         wid = workflow.info().workflow_id
-        s = lambda n: timedelta(seconds=n)  # noqa: E731
         if not again:
             await workflow.execute_child_workflow(Kid4.run, 0, id=wid + "-a")
             return "continued"

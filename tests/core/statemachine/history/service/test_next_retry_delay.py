@@ -13,11 +13,13 @@ retry starts after 2 s)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from core import requests as rq
 from core.commands import Command, FailWorkflowExecutionCommandAttributes
 from core.enums import CommandType, EventType, RetryState
 from core.fastinit import replace
-from core.opaque import Opaque
+from core.opaque import JsonValue, Opaque
 from core.statemachine.history.service import handle as service
 from core.statemachine.history.service.retry import requested_delay
 from sim.service_run import ServiceRun
@@ -28,16 +30,17 @@ E = EventType
 
 
 def _failure(delay: str | None) -> Opaque:
-    info: dict[str, object] = {"type": "Retry"}
+    info: dict[str, JsonValue] = {"type": "Retry"}
     if delay is not None:
         info["nextRetryDelay"] = delay
     return Opaque.of({"message": "retry me later", "applicationFailureInfo": info})
 
 
-def _activity_fails(delay: str | None, schedule_to_close: int, policy: dict[str, object]) -> Run:
+def _activity_fails(delay: str | None, schedule_to_close: int, policy: Mapping[str, str]) -> Run:
     run = Run()
     command = activity("a", 0, schedule_to_close)
-    attributes = replace(command.attributes, retry_policy=Opaque.of(policy))
+    value: dict[str, JsonValue] = dict(policy)
+    attributes = replace(command.attributes, retry_policy=Opaque.of(value))
     run.complete(Command(command.command_type, attributes))
     (info,) = run.state.activities
     token = run.start_activity(info.scheduled_event_id)

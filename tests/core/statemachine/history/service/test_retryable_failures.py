@@ -22,7 +22,7 @@ from core import requests as rq
 from core.commands import Command, FailWorkflowExecutionCommandAttributes
 from core.enums import CommandType, EventType, RetryState, TimeoutType
 from core.fastinit import replace
-from core.opaque import Opaque
+from core.opaque import JsonValue, Opaque
 from core.statemachine.history.service import handle as service
 from core.statemachine.history.service.retry import retryable
 from sim.service_run import ServiceRun
@@ -33,11 +33,11 @@ E = EventType
 LISTED = ("TemporalTimeout:StartToClose", "TemporalTimeout:Heartbeat")
 
 
-def _timeout(kind: str) -> dict[str, object]:
+def _timeout(kind: str) -> dict[str, JsonValue]:
     return {"message": "m", "timeoutFailureInfo": {"timeoutType": f"TIMEOUT_TYPE_{kind}"}}
 
 
-FAILURES: list[tuple[dict[str, object], RetryState | None]] = [
+FAILURES: list[tuple[dict[str, JsonValue], RetryState | None]] = [
     ({"message": "m", "canceledFailureInfo": {}}, RetryState.NON_RETRYABLE_FAILURE),
     ({"message": "m", "terminatedFailureInfo": {}}, RetryState.NON_RETRYABLE_FAILURE),
     (
@@ -56,8 +56,9 @@ FAILURES: list[tuple[dict[str, object], RetryState | None]] = [
 def _activity_run(types: tuple[str, ...] = LISTED, heartbeat: int | None = None) -> Run:
     run = Run()
     command = activity("a", 3)
+    listed: list[JsonValue] = list(types)
     policy = Opaque.of(
-        {"initialInterval": "1s", "maximumAttempts": 3, "nonRetryableErrorTypes": list(types)}
+        {"initialInterval": "1s", "maximumAttempts": 3, "nonRetryableErrorTypes": listed}
     )
     attributes = replace(command.attributes, retry_policy=policy, heartbeat_timeout=heartbeat)
     run.complete(Command(command.command_type, attributes))
@@ -71,7 +72,7 @@ def _activity_closes(run: Run) -> list[RetryState]:
 
 @pytest.mark.parametrize(("failure", "expected"), FAILURES)
 def test_an_activitys_failure_is_judged_by_its_kind(
-    failure: dict[str, object], expected: RetryState | None
+    failure: dict[str, JsonValue], expected: RetryState | None
 ) -> None:
     run = _activity_run()
     (info,) = run.state.activities
@@ -96,9 +97,10 @@ def test_an_attempt_timer_the_policy_lists_is_not_retried(heartbeat: int | None)
 
 @pytest.mark.parametrize(("failure", "expected"), FAILURES)
 def test_a_workflows_failure_is_judged_by_its_kind(
-    failure: dict[str, object], expected: RetryState | None
+    failure: dict[str, JsonValue], expected: RetryState | None
 ) -> None:
-    policy = Opaque.of({"initialInterval": "1s", "nonRetryableErrorTypes": list(LISTED)})
+    listed: list[JsonValue] = list(LISTED)
+    policy = Opaque.of({"initialInterval": "1s", "nonRetryableErrorTypes": listed})
     start = rq.StartWorkflowExecution("default", "wf", "r", "Flow", "q", "s", retry_policy=policy)
     run = ServiceRun(start)
     token = run.poll()
@@ -116,7 +118,7 @@ def test_a_workflows_failure_is_judged_by_its_kind(
 
 
 def test_retryable_reads_only_the_failures_own_kind() -> None:
-    inner = {"message": "m", "terminatedFailureInfo": {}}
+    inner: dict[str, JsonValue] = {"message": "m", "terminatedFailureInfo": {}}
     assert retryable(Opaque.of({"message": "m", "cause": inner}), ())
     assert retryable(None, ())
     assert not retryable(Opaque.of({"message": "m", "timeoutFailureInfo": {}}), ())
@@ -164,7 +166,9 @@ def test_a_schedule_to_close_timeout_after_a_cancel_request_keeps_its_own_messag
         run.fire(rq.ActivityTimeoutTask, timeout_type=TimeoutType.SCHEDULE_TO_CLOSE)
         (timed_out,) = [e for e in run.events if e.event_type is E.ACTIVITY_TASK_TIMED_OUT]
         a = timed_out.attributes
-        message = a.failure.value()["message"]  # type: ignore[union-attr, index]
+        body = a.failure.value()  # type: ignore[union-attr]
+        assert isinstance(body, dict)
+        message = str(body["message"])
         if requested:
             assert a.retry_state is RetryState.CANCEL_REQUESTED  # type: ignore[union-attr]
             assert message == "activity ScheduleToClose timeout"
