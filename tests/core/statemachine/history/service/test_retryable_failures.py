@@ -191,3 +191,33 @@ def test_a_cancel_report_nobody_asked_for_is_refused_with_the_servers_text() -> 
         "unable to mark activity as canceled without activity being request canceled first",
     )
     assert len(run.events) == written
+
+
+def test_a_sweep_takes_a_timer_due_within_the_same_millisecond() -> None:
+    # IsTimeExpired truncates both times to the millisecond: an activity whose timer is
+    # due 0.3 ms after the sweep's time is timed out by it too (odd-failures.second.json)
+    run = Run()
+    commands = [activity(f"a{i}", 1) for i in range(2)]
+    run.complete(
+        *(
+            Command(c.command_type, replace(c.attributes, start_to_close_timeout=S))
+            for c in commands
+        )
+    )
+    scheduled = [e.event_id for e in run.events if e.event_type is E.ACTIVITY_TASK_SCHEDULED]
+    for k, sid in enumerate(scheduled):
+        info = run.state.activity(sid)
+        assert info is not None
+        run.send(rq.RecordActivityTaskStarted(sid, info.stamp, f"r{sid}"), advance=k * 300_000)
+    written = len(run.events)
+    first = min(
+        (t for t in run.timers if isinstance(t, rq.ActivityTimeoutTask)), key=lambda t: t.fire_time
+    )
+    run.send(rq.FireTimer(first), advance=first.fire_time - run.now)
+    new = [e.event_type for e in run.events[written:]]
+    assert new == [
+        *[E.ACTIVITY_TASK_STARTED] * 2,
+        *[E.ACTIVITY_TASK_TIMED_OUT] * 2,
+        E.WORKFLOW_TASK_SCHEDULED,
+    ]
+    run.check()
