@@ -216,19 +216,6 @@ class Driver(DriverBase):
             raise CannotReproduce(f"{t.name} is not modelled yet")
         return i + 1
 
-    def swept(self, event: HistoryEvent) -> bool:
-        """Whether the model already wrote this ActivityTaskTimedOut: one activity timer
-        task times out every activity whose timer has expired (core's activity_sweep.py,
-        from executeActivityTimeoutTask in timer_queue_active_task_executor.go)."""
-        k = event.event_id - 1
-        if k >= len(self.written):
-            return False
-        mine = self.written[k]
-        return (
-            mine.event_type is E.ACTIVITY_TASK_TIMED_OUT
-            and attrs(mine).scheduled_event_id == attrs(event).scheduled_event_id
-        )
-
     def reset(self, i: int, now: int) -> int:
         """The reset that wrote event `i`: drive the base run up to the reset, reset it
         to the recorded point, and go on from the first event the reset did not write."""
@@ -530,21 +517,6 @@ class Driver(DriverBase):
             and any(self.real[p].event_type is not E.ACTIVITY_TASK_TIMED_OUT for p in flushed)
         )
         return flushed if reordered or early or several else []
-
-    def swept_together(self, p: int) -> bool:
-        """Is the ActivityTaskStarted at `p` one of several that one activity timer
-        task wrote with their timeouts? The sweep closes them all in one transaction
-        (activity_sweep.py), where the server writes each Started event at once and
-        buffers each timeout (`bufferEvent` in historybuilder/event_store.go), flushed
-        after them: Started, Started, TimedOut, TimedOut, with no task in flight."""
-        sid = attrs(self.real[p]).scheduled_event_id
-        for event in self.real[p + 1 :]:
-            if event.event_type is E.ACTIVITY_TASK_TIMED_OUT:
-                if attrs(event).scheduled_event_id == sid:
-                    return True
-            elif event.event_type is not E.ACTIVITY_TASK_STARTED:
-                return False
-        return False
 
     def next_sticky(self, j: int) -> str:
         for event in self.real[j:]:
