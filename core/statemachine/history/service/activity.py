@@ -391,7 +391,7 @@ def _other_expired(
         return []
     named = (request.scheduled_event_id, request.timeout_type)
     return [
-        t for t in activity_sweep.expired(state, max(now, request.fire_time))
+        t for t in activity_sweep.expired(state, now)
         if (t.scheduled_event_id, t.timeout_type) != named
     ]  # fmt: skip
 
@@ -456,10 +456,9 @@ def _same_request(call: Call) -> bool:
 
 
 def _heartbeat_recent(call: Call) -> bool:
-    info, task = call.record(), call.request
-    reference = max(call.txn.now, task.fire_time if isinstance(task, ActivityTimeoutTask) else 0)
+    info = call.record()
     last = info.last_heartbeat_time or info.started_time
-    return not activity_sweep.due(last + info.heartbeat_timeout, reference)
+    return not activity_sweep.due(last + info.heartbeat_timeout, call.txn.now)
 
 
 def _close_buffered(call: Call) -> bool:

@@ -47,10 +47,11 @@ _MS = 1_000_000  # common.ScheduledTaskMinPrecision
 
 
 def due(fire_time: int, reference: int) -> bool:
-    """Has a timer due at `fire_time` expired by `reference` (the later of the task's
-    fire time and the time it runs)? Both are truncated to the millisecond first
-    (`IsTimeExpired` in service/history/queues/queue_scheduled.go), so a timer due less
-    than a millisecond later counts as expired."""
+    """Has a timer due at `fire_time` expired by `reference`, the time the timer task
+    runs? Both are truncated to the millisecond first (`IsTimeExpired` in
+    service/history/queues/queue_scheduled.go, which also takes the task's own fire time
+    if later: a real timer task never runs before it), so a timer due less than a
+    millisecond later counts as expired."""
     return fire_time // _MS <= reference // _MS
 
 
