@@ -178,7 +178,12 @@ class Driver(DriverBase):
             run = itertools.takewhile(
                 lambda e: e.event_type is E.ACTIVITY_TASK_TIMED_OUT, self.real[i:]
             )
-            self.hidden_attempts(list(run), now)  # (one timer task may time them all out)
+            swept = list(run)
+            self.hidden_attempts(swept, now)  # (one timer task may time them all out)
+            for other in swept[1:]:  # the sweep's other attempts ran too (swept_together)
+                started = self.started_event(attrs(other).scheduled_event_id)
+                if started is not None:
+                    self.start_final_attempt(started, now)
             self.close_activity(event, now)
         elif t in ACTIVITY_CLOSES and not (
             t is E.ACTIVITY_TASK_CANCELED and a.started_event_id == 0
@@ -210,19 +215,6 @@ class Driver(DriverBase):
         elif t not in _WRITTEN_BY_THE_MODEL:
             raise CannotReproduce(f"{t.name} is not modelled yet")
         return i + 1
-
-    def swept(self, event: HistoryEvent) -> bool:
-        """Whether the model already wrote this ActivityTaskTimedOut: one activity timer
-        task times out every activity whose timer has expired (core's activity_sweep.py,
-        from executeActivityTimeoutTask in timer_queue_active_task_executor.go)."""
-        k = event.event_id - 1
-        if k >= len(self.written):
-            return False
-        mine = self.written[k]
-        return (
-            mine.event_type is E.ACTIVITY_TASK_TIMED_OUT
-            and attrs(mine).scheduled_event_id == attrs(event).scheduled_event_id
-        )
 
     def reset(self, i: int, now: int) -> int:
         """The reset that wrote event `i`: drive the base run up to the reset, reset it
@@ -511,6 +503,7 @@ class Driver(DriverBase):
                 or attrs(self.real[p + 1]).scheduled_event_id
                 != attrs(self.real[p]).scheduled_event_id
             )
+            and not self.swept_together(p)
             for p in run
         )
         flushed = [p for p in run if self.real[p].event_type is not E.ACTIVITY_TASK_STARTED]

@@ -274,6 +274,34 @@ class DriverBase:
         else:
             self.time_out(sid, a.failure, started.event_time or now if started else now, now)
 
+    def swept(self, event: HistoryEvent) -> bool:
+        """Whether the model already wrote this ActivityTaskTimedOut: one activity timer
+        task times out every activity whose timer has expired (core's activity_sweep.py,
+        from executeActivityTimeoutTask in timer_queue_active_task_executor.go)."""
+        k = event.event_id - 1
+        if k >= len(self.written):
+            return False
+        mine = self.written[k]
+        return (
+            mine.event_type is E.ACTIVITY_TASK_TIMED_OUT
+            and attrs(mine).scheduled_event_id == attrs(event).scheduled_event_id
+        )
+
+    def swept_together(self, p: int) -> bool:
+        """Is the ActivityTaskStarted at `p` one of several that one activity timer
+        task wrote with their timeouts? The sweep closes them all in one transaction
+        (activity_sweep.py), whose events the server buffers and flushes with the
+        closes moved last (`reorderBuffer` in historybuilder/event_store.go): Started,
+        Started, TimedOut, TimedOut, with no task in flight."""
+        sid = attrs(self.real[p]).scheduled_event_id
+        for event in self.real[p + 1 :]:
+            if event.event_type is E.ACTIVITY_TASK_TIMED_OUT:
+                if attrs(event).scheduled_event_id == sid:
+                    return True
+            elif event.event_type is not E.ACTIVITY_TASK_STARTED:
+                return False
+        return False
+
     def hidden_attempts(self, timeouts: Sequence[HistoryEvent], now: int) -> None:
         """Timeouts of activities with no ActivityTaskStarted whose failure has a cause:
         an earlier attempt ran and failed with that cause (the server sets a timeout's

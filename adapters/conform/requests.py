@@ -97,19 +97,19 @@ def activity_failed(
 ) -> rq.RespondActivityTaskFailed:
     """A worker's report of a failed attempt: the error type and the non-retryable flag
     are those of the failure's applicationFailureInfo, as the frontend reads them. A
-    failure without that info cannot say; then `final` (the recorded retry state said
-    non-retryable) stands for the flag the worker must have sent. `worker_version` is
-    the worker's build id stamp."""
+    failure of another kind (canceled, terminated, server, timeout) carries neither; the
+    model judges it from its kind, as the server does (core retry.py `retryable`). Only
+    a failure of no kind at all (the simulator's are such) cannot say; then `final` (the
+    recorded retry state said non-retryable) stands for the flag the worker must have
+    sent. `worker_version` is the worker's build id stamp."""
     info = failure_info(failure, "applicationFailureInfo")
-    if info is None:
-        return rq.RespondActivityTaskFailed(
-            token, failure, "", final, identity, worker_version=worker_version
-        )
+    value = failure.value() if failure is not None else None
+    kinds = [k for k in value if k.endswith("FailureInfo")] if isinstance(value, dict) else []
     return rq.RespondActivityTaskFailed(
         token,
         failure,
-        str(info.get("type", "")),
-        info.get("nonRetryable") is True,
+        str(info.get("type", "")) if info is not None else "",
+        info.get("nonRetryable") is True if info is not None else final and not kinds,
         identity,
         worker_version=worker_version,
     )

@@ -371,6 +371,8 @@ def handle(state: MutableState, request: ActivityRequest, now: int) -> Outcome:
         elif activity_sweep.still_current(txn.state, task):
             closed = decide(txn, task)[0].target is _S.CLOSED or closed
     txn.hold_workflow_task = False
+    if not txn.wft_in_flight:  # the closes follow every Started event (reorderBuffer)
+        txn.flush()
     if closed:
         workflow_task.schedule(txn)
     if txn.untouched:
@@ -455,7 +457,8 @@ def _same_request(call: Call) -> bool:
 
 def _heartbeat_recent(call: Call) -> bool:
     info = call.record()
-    return (info.last_heartbeat_time or info.started_time) + info.heartbeat_timeout > call.txn.now
+    last = info.last_heartbeat_time or info.started_time
+    return not activity_sweep.due(last + info.heartbeat_timeout, call.txn.now)
 
 
 def _close_buffered(call: Call) -> bool:

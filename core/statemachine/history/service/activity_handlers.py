@@ -52,7 +52,7 @@ from core.statemachine.history.service.activity_tasks import (
     started_tasks,
     timeout_failure,
 )
-from core.statemachine.history.service.retry import next_retry
+from core.statemachine.history.service.retry import next_retry, requested_delay
 from core.statemachine.history.service.state import ActivityInfo
 from core.statemachine.history.service.txn import Txn
 
@@ -96,9 +96,15 @@ class Call:
 
 
 def retry_decision(call: Call) -> tuple[int | None, RetryState]:
-    """The retry decision for a failure or an attempt timeout (retry.go)."""
+    """The retry decision for a failure or an attempt timeout (`RetryActivity` in
+    service/history/workflow/mutable_state_impl.go, given the worker's failure or the
+    timer's timeout failure: processSingleActivityTimeoutTask in
+    timer_queue_active_task_executor.go)."""
     info, request = call.record(), call.request
     failed = request if isinstance(request, RespondActivityTaskFailed) else None
+    failure = failed.failure if failed is not None else None
+    if isinstance(request, ActivityTimeoutTask):
+        failure = timeout_failure("", request.timeout_type)
     return next_retry(
         info.retry_policy,
         info.attempt,
@@ -107,6 +113,10 @@ def retry_decision(call: Call) -> tuple[int | None, RetryState]:
         failed.error_type if failed is not None else "",
         failed.non_retryable if failed is not None else False,
         info.cancel_requested_event_id != 0,
+        requested_delay(failure),
+        delay_replaces_cap=True,
+        failure=failure,
+        schedule_timeouts_end=True,
     )
 
 
@@ -346,8 +356,15 @@ def _time_out(call: Call) -> Reply:
 
 def _time_out_no_time_left(call: Call) -> Reply:
     """Schedule-to-close, or any attempt timeout leaving no time to retry before it, is
-    reported as a schedule-to-close timeout (processActivityTimeout)."""
+    reported as a schedule-to-close timeout (processActivityTimeout). Not so the
+    schedule-to-close timer of an activity whose cancel was requested: RetryActivity
+    answers RETRY_STATE_CANCEL_REQUESTED before it looks at the timeout, and
+    processSingleActivityTimeoutTask (timer_queue_active_task_executor.go) rewrites the
+    failure only for RETRY_STATE_TIMEOUT, so the timer's own message stays."""
     kind = TimeoutType.SCHEDULE_TO_CLOSE
+    if call.record().cancel_requested_event_id:
+        own = TIMEOUT_MESSAGE.format(TIMEOUT_NAME[kind])
+        return _timed_out(call, kind, RetryState.CANCEL_REQUESTED, own)
     return _timed_out(call, kind, RetryState.TIMEOUT, NO_TIME_TO_RETRY_MESSAGE)
 
 
@@ -472,8 +489,10 @@ HANDLERS: dict[str, Callable[[Call], Reply]] = {
         ErrorKind.ALREADY_STARTED, "activity already started"
     ),
     "reject_not_found": lambda call: _NOT_FOUND_FOR.get(type(call.request), _NOT_FOUND),
+    # the server's text (ErrActivityTaskNotCancelRequested, service/history/consts/const.go)
     "reject_cancel_not_requested": lambda call: Error(
-        ErrorKind.INVALID_ARGUMENT, "activity cancel was not requested"
+        ErrorKind.INVALID_ARGUMENT,
+        "unable to mark activity as canceled without activity being request canceled first",
     ),
     "reject_cancel_command": lambda call: Error(
         ErrorKind.INVALID_ARGUMENT, "BAD_REQUEST_CANCEL_ACTIVITY_ATTRIBUTES"

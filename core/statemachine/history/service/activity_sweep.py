@@ -43,14 +43,27 @@ def sort_key(task: ActivityTimeoutTask) -> tuple[int, int, int]:
     return task.fire_time, task.scheduled_event_id, int(task.timeout_type)
 
 
-def expired(state: MutableState, now: int) -> list[ActivityTimeoutTask]:
-    """The timers of the run's unpaused pending activities due by `now`, in order."""
+_MS = 1_000_000  # common.ScheduledTaskMinPrecision
+
+
+def due(fire_time: int, reference: int) -> bool:
+    """Has a timer due at `fire_time` expired by `reference`, the time the timer task
+    runs? Both are truncated to the millisecond first (`IsTimeExpired` in
+    service/history/queues/queue_scheduled.go, which also takes the task's own fire time
+    if later: a real timer task never runs before it), so a timer due less than a
+    millisecond later counts as expired."""
+    return fire_time // _MS <= reference // _MS
+
+
+def expired(state: MutableState, reference: int) -> list[ActivityTimeoutTask]:
+    """The timers of the run's unpaused pending activities due by `reference`, in
+    order."""
     found = [
         task
         for info in state.activities
         if info.pause is None
         for task in _timers(info)
-        if task.fire_time <= now
+        if due(task.fire_time, reference)
     ]
     return sorted(found, key=sort_key)
 

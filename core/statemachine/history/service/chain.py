@@ -24,7 +24,7 @@ from core.statemachine.history.service import execution
 from core.statemachine.history.service.activity_tasks import TIMEOUT_NAME, timeout_failure
 from core.statemachine.history.service.cron import cron_backoff
 from core.statemachine.history.service.ids import new_run_id
-from core.statemachine.history.service.retry import next_retry, retry_policy
+from core.statemachine.history.service.retry import next_retry, requested_delay, retry_policy
 from core.statemachine.history.service.state import MutableState, RetryCarry, RunStatus
 from core.statemachine.history.service.txn import Outcome, Txn, finish, unchanged
 
@@ -42,11 +42,12 @@ def workflow_retry(
     value = failure.value() if failure is not None else {}
     info = value.get("applicationFailureInfo", {}) if isinstance(value, dict) else {}
     info = info if isinstance(info, dict) else {}
-    return _retry(s, now, str(info.get("type", "")), bool(info.get("nonRetryable", False)))
+    error_type, non_retryable = str(info.get("type", "")), bool(info.get("nonRetryable", False))
+    return _retry(s, now, error_type, non_retryable, failure)
 
 
 def _retry(
-    s: MutableState, now: int, error_type: str, non_retryable: bool
+    s: MutableState, now: int, error_type: str, non_retryable: bool, failure: Opaque | None = None
 ) -> tuple[int | None, RetryState]:
     if s.retry_policy is None:
         return None, RetryState.RETRY_POLICY_NOT_SET
@@ -59,6 +60,8 @@ def _retry(
         s.execution_expiration,
         error_type=error_type,
         non_retryable=non_retryable,
+        delay=requested_delay(failure),  # a failure's, capped by the maximum interval
+        failure=failure,  # judged as IsRetryableFailure judges it (getBackoffInterval)
     )
 
 

@@ -5,7 +5,8 @@ The decision follows `getBackoffInterval` in `service/history/workflow/retry.go`
 worker or listed by type in the policy), once `maximum_attempts` is reached, when a
 cancel was requested, or when the next attempt would start after the
 schedule-to-close deadline; otherwise wait
-``min(initial_interval * backoff_coefficient ** (attempt - 1), maximum_interval)``.
+``min(initial_interval * backoff_coefficient ** (attempt - 1), maximum_interval)``, or
+the next retry delay the failure asks for (`next_retry`).
 """
 
 from __future__ import annotations
@@ -99,6 +100,60 @@ def _duration_field(value: Mapping[str, object], key: str, default: int) -> int:
     return parse_duration(raw) or default
 
 
+def requested_delay(failure: Opaque | None) -> int | None:
+    """The next retry delay a worker's failure asks for: its own (not a cause's)
+    `applicationFailureInfo.nextRetryDelay`, in nanoseconds, or None (`nextRetryDelayFrom`
+    in service/history/workflow/retry.go)."""
+    info = _info(failure, "applicationFailureInfo")
+    raw = info.get("nextRetryDelay") if info is not None else None
+    return parse_duration(raw) if isinstance(raw, str) else None
+
+
+# The names a retry policy gives the timeouts it may list as non-retryable
+# (TimeoutFailureTypePrefix and Go's TimeoutType.String(), common/retrypolicy).
+_LISTABLE_TIMEOUTS = {
+    "TIMEOUT_TYPE_START_TO_CLOSE": "TemporalTimeout:StartToClose",
+    "TIMEOUT_TYPE_HEARTBEAT": "TemporalTimeout:Heartbeat",
+}
+_SCHEDULE_TIMEOUTS = ("TIMEOUT_TYPE_SCHEDULE_TO_START", "TIMEOUT_TYPE_SCHEDULE_TO_CLOSE")
+
+
+def _info(failure: Opaque | None, key: str) -> dict[str, JsonValue] | None:
+    value = failure.value() if failure is not None else None
+    info = value.get(key) if isinstance(value, dict) else None
+    return info if isinstance(info, dict) else None
+
+
+def _timeout_type(failure: Opaque | None) -> str | None:
+    info = _info(failure, "timeoutFailureInfo")
+    return None if info is None else str(info.get("timeoutType", ""))
+
+
+def retryable(failure: Opaque | None, non_retryable_types: tuple[str, ...]) -> bool:
+    """May `failure` be retried under a policy naming `non_retryable_types`?
+    (`IsRetryableFailure` in common/retrypolicy/retry_policy.go.) A terminated or
+    canceled failure never; a timeout only of the start-to-close or heartbeat kind,
+    unless the policy lists it as TemporalTimeout:<kind>; a server failure unless it
+    says non-retryable; an application failure unless it says so or the policy lists
+    its type; any other kind (none, or an activity's or child's failure) may."""
+    if _info(failure, "terminatedFailureInfo") is not None:
+        return False
+    if _info(failure, "canceledFailureInfo") is not None:
+        return False
+    kind = _timeout_type(failure)
+    if kind is not None:
+        name = _LISTABLE_TIMEOUTS.get(kind)
+        return name is not None and name not in non_retryable_types
+    server = _info(failure, "serverFailureInfo")
+    if server is not None:
+        return server.get("nonRetryable") is not True
+    application = _info(failure, "applicationFailureInfo")
+    if application is not None:
+        flagged = application.get("nonRetryable") is True
+        return not flagged and str(application.get("type", "")) not in non_retryable_types
+    return True
+
+
 def next_retry(
     policy: RetryPolicy,
     attempt: int,
@@ -107,21 +162,44 @@ def next_retry(
     error_type: str = "",
     non_retryable: bool = False,
     cancel_requested: bool = False,
+    delay: int | None = None,
+    delay_replaces_cap: bool = False,
+    failure: Opaque | None = None,
+    schedule_timeouts_end: bool = False,
 ) -> tuple[int | None, RetryState]:
     """Delay before attempt `attempt + 1`, or None and why there is no retry.
 
-    `deadline` is the schedule-to-close deadline (0: none).
+    `deadline` is the schedule-to-close deadline (0: none). `delay` is the next retry
+    delay the failure asked for (`requested_delay`), which takes the backoff's place
+    (`MakeBackoffAlgorithm` in common/backoff/retry.go): an activity's replaces the
+    policy's maximum interval too (`delay_replaces_cap`; `RetryActivity` in
+    mutable_state_impl.go), a workflow's is capped by it (`getBackoffInterval`).
+    Either way it must still leave the next attempt before the deadline.
+
+    `failure`, the failure itself, is judged as `retryable` judges it; for an activity
+    (`schedule_timeouts_end`) a schedule-to-start or schedule-to-close timeout failure,
+    a deadline rather than a failure of the attempt, ends it with RETRY_STATE_TIMEOUT
+    (`RetryActivity`, before any other check but the cancel's).
     """
     if cancel_requested:
         return None, RetryState.CANCEL_REQUESTED
-    if non_retryable or error_type in policy.non_retryable_error_types:
+    if schedule_timeouts_end and _timeout_type(failure) in _SCHEDULE_TIMEOUTS:
+        return None, RetryState.TIMEOUT
+    types = policy.non_retryable_error_types
+    if non_retryable or error_type in types or not retryable(failure, types):
         return None, RetryState.NON_RETRYABLE_FAILURE
     if policy.maximum_attempts and attempt >= policy.maximum_attempts:
         return None, RetryState.MAXIMUM_ATTEMPTS_REACHED
-    delay = policy.initial_interval * policy.backoff_coefficient ** (attempt - 1)
-    # a maximum interval of 0 (only an updated policy has one) means no cap
-    cap = policy.maximum_interval or delay
-    delay_ns = int(min(delay, float(cap)))
+    if delay is not None:
+        # nextBackoffInterval: no cap and no delay is no retry; a cap bounds the delay
+        cap = delay if delay_replaces_cap else policy.maximum_interval
+        if not cap and delay <= 0:
+            return None, RetryState.TIMEOUT
+        delay_ns = cap if cap and (delay <= 0 or delay > cap) else delay
+    else:
+        backoff = policy.initial_interval * policy.backoff_coefficient ** (attempt - 1)
+        # a maximum interval of 0 (only an updated policy has one) means no cap
+        delay_ns = int(min(backoff, float(policy.maximum_interval or backoff)))
     if deadline and now + delay_ns >= deadline:
         return None, RetryState.TIMEOUT
     return delay_ns, RetryState.IN_PROGRESS

@@ -96,7 +96,10 @@ class Txn:
         self.events: list[HistoryEvent] = []
         self.tasks: list[Task] = []
         # set while one timer task closes several activities (activity.py): their
-        # closes schedule no workflow task; the sweep schedules one after the last
+        # closes schedule no workflow task; the sweep schedules one after the last. Their
+        # events are buffered meanwhile, as the server's history builder buffers every
+        # bufferable event (`add` in service/history/historybuilder/event_store.go), so
+        # the sweep's flush writes each Started event before all the closes
         self.hold_workflow_task = False
 
     @property
@@ -164,7 +167,7 @@ class Txn:
 
         Returns its id, or BUFFERED_EVENT_ID when it was buffered.
         """
-        if event_type in BUFFERABLE_EVENT_TYPES and self.wft_in_flight:
+        if event_type in BUFFERABLE_EVENT_TYPES and (self.wft_in_flight or self.hold_workflow_task):
             event = HistoryEvent(BUFFERED_EVENT_ID, event_type, attributes, event_time=self.now)
             self.set(buffered=(*self.state.buffered, event))
             return BUFFERED_EVENT_ID
