@@ -189,6 +189,8 @@ class Driver(DriverBase):
             t is E.ACTIVITY_TASK_CANCELED and a.started_event_id == 0
         ):  # (a cancel before the start is written by the model inside its batch)
             self.close_activity(event, now)
+        elif t is E.TIMER_FIRED and self.timer_swept(event):
+            pass  # an earlier user timer task fired it too (timer.py)
         elif t is E.TIMER_FIRED:
             self.fire(rq.UserTimerTask, now, timer_id=a.timer_id)
         elif t is E.WORKFLOW_EXECUTION_SIGNALED:
@@ -513,8 +515,7 @@ class Driver(DriverBase):
             len(flushed) > 1
             and end < len(self.real)
             and self.real[end].event_type is E.WORKFLOW_TASK_SCHEDULED
-            # (activity timeouts written together came from one timer task's sweep)
-            and any(self.real[p].event_type is not E.ACTIVITY_TASK_TIMED_OUT for p in flushed)
+            and not self.one_sweep([self.real[p] for p in flushed])
         )
         return flushed if reordered or early or several else []
 

@@ -287,6 +287,27 @@ class DriverBase:
             and attrs(mine).scheduled_event_id == attrs(event).scheduled_event_id
         )
 
+    def timer_swept(self, event: HistoryEvent) -> bool:
+        """Whether the model already wrote this TimerFired (at its place, or in the
+        buffer): one user timer task fires every user timer expired by its time
+        (core's timer.py, from executeUserTimerTimeoutTask in
+        timer_queue_active_task_executor.go)."""
+        assert self.state is not None
+        k = event.event_id - 1
+        mine = [*self.written[k : k + 1], *self.state.buffered]
+        started = attrs(event).started_event_id
+        return any(
+            e.event_type is E.TIMER_FIRED and attrs(e).started_event_id == started for e in mine
+        )
+
+    @staticmethod
+    def one_sweep(events: Sequence[HistoryEvent]) -> bool:
+        """Are `events` all activity timeouts or all user timers fired? One timer task
+        writes such a batch in one transaction (activity_sweep.py, timer.py), so they
+        need no workflow task in flight to come together."""
+        kinds = {e.event_type for e in events}
+        return kinds == {E.ACTIVITY_TASK_TIMED_OUT} or kinds == {E.TIMER_FIRED}
+
     def swept_together(self, p: int) -> bool:
         """Is the ActivityTaskStarted at `p` one of several that one activity timer
         task wrote with their timeouts? The sweep closes them all in one transaction

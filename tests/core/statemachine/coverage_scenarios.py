@@ -148,6 +148,22 @@ def activity_cancel_paths() -> None:
     run.check()
 
 
+def late_start_of_a_closed_activity() -> None:
+    """Matching hands out a task whose activity a cancel closed before it started
+    (CLOSED --RecordActivityTaskStarted). The live programs had reached this row by
+    chance until one user timer task fired every due timer (service/timer.py)."""
+    run = Run()
+    run.complete(activity("a"))
+    sid = _scheduled(run)
+    info = run.state.activity(sid)
+    assert info is not None
+    run.complete(cancel(sid))  # not started: ActivityTaskCanceled at once
+    assert run.state.activity(sid) is None
+    reply = run.send(rq.RecordActivityTaskStarted(sid, info.stamp, "late"))
+    assert isinstance(reply, rq.Error)
+    run.check()
+
+
 def activity_backoff_paths() -> None:
     run = Run()
     run.complete(activity("a1"))
@@ -384,6 +400,7 @@ SCENARIOS: tuple[Callable[[], None], ...] = (
     terminate_in_flight_and_scheduled,
     update_rejected_and_converted,
     activity_cancel_paths,
+    late_start_of_a_closed_activity,
     activity_backoff_paths,
     child_and_external_failures,
     validator_rare_rows,

@@ -3,11 +3,13 @@
 docs/temporal-semantics.md#timer (`service/history/workflow/mutable_state_impl.go`,
 `timer_queue_active_task_executor.go`, `workflow_task_completed_handler.go`
 handleCommandCancelTimer): StartTimer (validated by command_handlers.py) writes
-TimerStarted and arms a timer task (`start`). When the task fires and the timer is
-still pending, TimerFired is written (buffered while a workflow task is in flight) and
-a workflow task is scheduled. A fired or cancelled timer's task is stale and does
-nothing. CancelTimer of a pending timer writes TimerCanceled; of a timer that fired
-while its TimerFired is still buffered, it deletes that event and cancels instead
+TimerStarted and arms a timer task (`start`). A timer task fires every pending timer
+expired by its time, in the server's order (`user_timer_fired`): for each, TimerFired is
+written (buffered while a workflow task is in flight), and one workflow task is
+scheduled after them all. A fired or cancelled timer's task is stale for its own
+timer (it may still fire others due by then). CancelTimer of a pending timer writes
+TimerCanceled; of a timer that fired while its TimerFired is still buffered, it deletes
+that event and cancels instead
 (GetAndRemoveTimerFireEvent: docs/temporal-semantics.md#cancel-racing-the-fire).
 
 As for activities (service/activity.py): `classify` turns the task or the command into
@@ -40,7 +42,7 @@ from core.requests import (
     UserTimerTask,
 )
 from core.statemachine import fsm
-from core.statemachine.history.service import row_effect, workflow_task
+from core.statemachine.history.service import activity_sweep, row_effect, workflow_task
 from core.statemachine.history.service.state import MutableState, TimerInfo
 from core.statemachine.history.service.txn import Outcome, Txn, finish, unchanged
 
@@ -117,12 +119,49 @@ def decide(txn: Txn, request: TimerRequest) -> Reply:
 
 
 def user_timer_fired(state: MutableState, task: UserTimerTask, now: int) -> Outcome:
-    """The timer queue delivers a user timer's task."""
+    """The timer queue delivers a user timer's task: it fires every pending user timer
+    expired by its time, in the server's order, in one transaction, and one workflow
+    task follows them all (`executeUserTimerTimeoutTask` in
+    service/history/timer_queue_active_task_executor.go, which walks
+    `LoadAndSortUserTimers` of service/history/workflow/timer_sequence.go until the
+    first timer not yet expired, then schedules the workflow task once).
+
+    The server keeps one task per run, for the earliest pending timer, and makes the
+    next after each transaction (`CreateNextUserTimer`); the model arms one task per
+    timer at its expiry. That shows the same: whichever task runs first fires every
+    timer due by then, and the task of a timer already fired finds nothing left
+    (the server's errNoTimerFired; here the timer's own Closed row, `ignore_stale`).
+    The task's own timer goes through its rows as before; the others, read off their
+    records, are current by construction and take the `fire` row."""
     if not state.running:
         return unchanged(state, _STALE)
     txn = Txn(state, now)
-    reply = decide(txn, task)
-    return unchanged(state, reply) if txn.untouched else finish(txn, reply)
+    # IsTimeExpired (service/history/queues/queue_scheduled.go) compares with the later
+    # of the time the task runs and its own fire time, both to the millisecond
+    reference = max(now, task.fire_time)
+    others = [
+        UserTimerTask(t.timer_id, t.started_event_id, t.expiry_time)
+        for t in state.timers
+        if (t.timer_id, t.started_event_id) != (task.timer_id, task.started_event_id)
+        and activity_sweep.due(t.expiry_time, reference)
+    ]
+    reply: Reply = _STALE
+    for request in sorted([*others, task], key=sort_key):
+        answer = decide(txn, request)
+        if request is task:
+            reply = answer
+    if txn.untouched:
+        return unchanged(state, reply)
+    workflow_task.schedule(txn)  # one for the batch (updateWorkflowExecution)
+    # a timer fired, if not the task's own (an earlier task fired that): the server
+    # reports no error then
+    return finish(txn, Ok() if isinstance(reply, Error) else reply)
+
+
+def sort_key(task: UserTimerTask) -> tuple[int, int]:
+    """The server's order of user timers: expiry, then started event id
+    (`TimerSequenceIDs.Less` in service/history/workflow/timer_sequence.go)."""
+    return task.fire_time, task.started_event_id
 
 
 def start(txn: Txn, timer_id: str, start_to_fire_timeout: int | None, completed_id: int) -> None:
@@ -173,7 +212,8 @@ GUARDS: dict[str, Callable[[Call], bool]] = {
 
 def _fire(call: Call) -> Reply:
     """Write TimerFired for the task's timer (the row's guard checked that the task is
-    the pending timer's own), delete the timer, schedule a workflow task."""
+    the pending timer's own) and delete the timer; `user_timer_fired` schedules the
+    workflow task after every timer of the batch."""
     task = call.request
     assert isinstance(task, UserTimerTask)
     call.txn.add(
@@ -181,7 +221,6 @@ def _fire(call: Call) -> Reply:
         TimerFiredEventAttributes(timer_id=task.timer_id, started_event_id=task.started_event_id),
     )
     _drop(call.txn, task.timer_id)
-    workflow_task.schedule(call.txn)
     return Ok()
 
 
