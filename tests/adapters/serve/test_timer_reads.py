@@ -24,25 +24,16 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.common import RetryPolicy
 from temporalio.worker import Worker
 
-from adapters.serve.kernel import LiveKernel
 from adapters.serve.timer_shift import TimerShift
 from core import requests as rq
 from core.statemachine.history.service.state import MutableState
 from sim.kernel import MS, SECOND
 from sim.persistence import Mutation, OutboxTask
 from tests.adapters.serve.sdk import bounded
+from tests.adapters.serve.test_timer_shift import _Clock
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "unseen-histories"
 QUEUE = "timer-reads"
-
-
-class _Clock(LiveKernel):
-    def __init__(self) -> None:
-        self.time = 10 * SECOND
-        super().__init__(0)
-
-    def clock(self) -> int:
-        return self.time
 
 
 def _task(task_id: int, task: rq.Task, run_id: str = "run") -> OutboxTask:
