@@ -103,7 +103,13 @@ class LiveKernel(Kernel):
         limit = (self.clock() + 1) << SEQ_BITS
         while queue and queue[0][0] < limit:
             key, fn, args = pop(queue)
-            due = key >> SEQ_BITS
+            # A call runs at the clock's reading when it runs, never before it is due:
+            # on a real server each hop (a completion, then matching's dispatch, then
+            # RecordActivityTaskStarted) stamps its events with a fresh reading of its
+            # own clock (timeSource.Now() in service/history/historybuilder/
+            # event_factory.go), so an activity a waiting poll starts has a start time
+            # after its schedule time (their two timers never tie).
+            due = max(key >> SEQ_BITS, self.clock())
             if due > self.now:
                 self.now = due
             self.steps += 1

@@ -198,8 +198,11 @@ def _write_started(txn: Txn, info: ActivityInfo, worker_version: Opaque | None =
     poller's: a completion's or a failure's, none for a timeout or a cancel
     (`addStartedEventForTransientActivity`, called by AddActivityTaskCompletedEvent,
     AddActivityTaskFailedEvent, AddActivityTaskTimedOutEvent and
-    AddActivityTaskCanceledEvent in service/history/workflow/mutable_state_impl.go)."""
-    return txn.add(
+    AddActivityTaskCanceledEvent in service/history/workflow/mutable_state_impl.go).
+    Written when the attempt closes, it carries the time the attempt started, not the
+    close's: the same function overwrites the event's time with the ActivityInfo's
+    StartedTime."""
+    event_id = txn.add(
         E.ACTIVITY_TASK_STARTED,
         ActivityTaskStartedEventAttributes(
             scheduled_event_id=info.scheduled_event_id,
@@ -210,6 +213,8 @@ def _write_started(txn: Txn, info: ActivityInfo, worker_version: Opaque | None =
             worker_version=worker_version,
         ),
     )
+    txn.mark(event_id, event_time=info.started_time or None)
+    return event_id
 
 
 def _closed(txn: Txn, info: ActivityInfo) -> Reply:

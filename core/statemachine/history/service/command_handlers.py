@@ -33,7 +33,9 @@ from core.enums import (
     CommandType,
     ContinueAsNewInitiator,
     EventType,
+    ParentClosePolicy,
     TaskQueueKind,
+    WorkflowIdReusePolicy,
     WorkflowTaskFailedCause,
 )
 from core.events import (
@@ -432,9 +434,16 @@ def start_child(b: Batch, command: Command) -> Cause | Rejection | None:
         workflow_execution_timeout=a.workflow_execution_timeout,
         workflow_run_timeout=run_timeout,
         workflow_task_timeout=task_timeout,
-        parent_close_policy=a.parent_close_policy,
+        # Unset policies get the server's defaults before the event is written
+        # (handleCommandStartChildWorkflow in respondworkflowtaskcompleted/
+        # workflow_task_completed_handler.go: SetDefaultParentClosePolicy,
+        # SetDefaultWorkflowIdReusePolicy in common/enums/defaults.go), so the child's
+        # start sees ALLOW_DUPLICATE, not an unspecified policy.
+        parent_close_policy=a.parent_close_policy or ParentClosePolicy.TERMINATE,
         workflow_task_completed_event_id=b.wtc,
-        workflow_id_reuse_policy=a.workflow_id_reuse_policy,
+        workflow_id_reuse_policy=(
+            a.workflow_id_reuse_policy or WorkflowIdReusePolicy.ALLOW_DUPLICATE
+        ),
         retry_policy=a.retry_policy,
         cron_schedule=a.cron_schedule,
         header=header,
