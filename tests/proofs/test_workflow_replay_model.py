@@ -20,8 +20,11 @@ E = EventType
 # times are now different states. It was 298 until one activity timer task timed out
 # every activity timer already due (core/statemachine/history/service/activity_sweep.py):
 # a timer that fires after another one of its activity is due no longer leaves a state
-# in which the other is still pending.
-DISTINCT_STATES = 278
+# in which the other is still pending. It was 278 until ActivityTaskStarted, written when
+# the attempt closes, carried the attempt's start time rather than the close's
+# (addStartedEventForTransientActivity): the same attempts closed at different times are
+# now different histories.
+DISTINCT_STATES = 352
 
 
 def _reachable(model: WorkflowReplay) -> list[State]:

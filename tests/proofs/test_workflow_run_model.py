@@ -18,8 +18,11 @@ from tests.proofs.checkcli import run_check
 # event's failure), as the real server writes it: a retry after a timeout is now a
 # different state from a retry after a failure; then 9654 until an activity's state kept
 # when its last attempt completed (LastAttemptCompleteTime, which UpdateActivityOptions
-# reschedules a waiting retry from): retries at different times are now different states.
-DISTINCT_STATES = 14214
+# reschedules a waiting retry from): retries at different times are now different states;
+# then 14214 until ActivityTaskStarted, written when the attempt closes, carried the
+# attempt's start time rather than the close's (addStartedEventForTransientActivity): an
+# attempt started at one time and closed at another is now a different history.
+DISTINCT_STATES = 21844
 SAFETY = {"H-valid", "INV-RUN-CLOSES-ONCE", "INV-RESULT-AT-MOST-ONCE", "THM-3.1", "INV-TABLE-ROW"}
 
 
