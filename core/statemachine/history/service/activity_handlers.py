@@ -52,7 +52,7 @@ from core.statemachine.history.service.activity_tasks import (
     started_tasks,
     timeout_failure,
 )
-from core.statemachine.history.service.retry import next_retry, requested_delay
+from core.statemachine.history.service.retry import next_retry
 from core.statemachine.history.service.state import ActivityInfo
 from core.statemachine.history.service.txn import Txn
 
@@ -113,7 +113,6 @@ def retry_decision(call: Call) -> tuple[int | None, RetryState]:
         failed.error_type if failed is not None else "",
         failed.non_retryable if failed is not None else False,
         info.cancel_requested_event_id != 0,
-        requested_delay(failure),
         delay_replaces_cap=True,
         failure=failure,
         schedule_timeouts_end=True,

@@ -24,7 +24,7 @@ from core.statemachine.history.service import execution
 from core.statemachine.history.service.activity_tasks import TIMEOUT_NAME, timeout_failure
 from core.statemachine.history.service.cron import cron_backoff
 from core.statemachine.history.service.ids import new_run_id
-from core.statemachine.history.service.retry import next_retry, requested_delay, retry_policy
+from core.statemachine.history.service.retry import next_retry, retry_policy
 from core.statemachine.history.service.state import MutableState, RetryCarry, RunStatus
 from core.statemachine.history.service.txn import Outcome, Txn, finish, unchanged
 
@@ -60,8 +60,9 @@ def _retry(
         s.execution_expiration,
         error_type=error_type,
         non_retryable=non_retryable,
-        delay=requested_delay(failure),  # a failure's, capped by the maximum interval
-        failure=failure,  # judged as IsRetryableFailure judges it (getBackoffInterval)
+        # judged as IsRetryableFailure judges it, its next retry delay capped by the
+        # maximum interval (getBackoffInterval)
+        failure=failure,
     )
 
 

@@ -162,15 +162,14 @@ def next_retry(
     error_type: str = "",
     non_retryable: bool = False,
     cancel_requested: bool = False,
-    delay: int | None = None,
     delay_replaces_cap: bool = False,
     failure: Opaque | None = None,
     schedule_timeouts_end: bool = False,
 ) -> tuple[int | None, RetryState]:
     """Delay before attempt `attempt + 1`, or None and why there is no retry.
 
-    `deadline` is the schedule-to-close deadline (0: none). `delay` is the next retry
-    delay the failure asked for (`requested_delay`), which takes the backoff's place
+    `deadline` is the schedule-to-close deadline (0: none). The next retry delay
+    `failure` asks for (`requested_delay`) takes the backoff's place
     (`MakeBackoffAlgorithm` in common/backoff/retry.go): an activity's replaces the
     policy's maximum interval too (`delay_replaces_cap`; `RetryActivity` in
     mutable_state_impl.go), a workflow's is capped by it (`getBackoffInterval`).
@@ -190,6 +189,7 @@ def next_retry(
         return None, RetryState.NON_RETRYABLE_FAILURE
     if policy.maximum_attempts and attempt >= policy.maximum_attempts:
         return None, RetryState.MAXIMUM_ATTEMPTS_REACHED
+    delay = requested_delay(failure)
     if delay is not None:
         # nextBackoffInterval: no cap and no delay is no retry; a cap bounds the delay
         cap = delay if delay_replaces_cap else policy.maximum_interval

@@ -586,10 +586,6 @@ def write_speculative(state: MutableState) -> Outcome:
     assert wft is not None and wft.speculative
     transition(wft, _I.CONVERT)
     txn = Txn(state, wft.scheduled_time)
-    scheduled, started = _unwritten_attributes(state, wft, wft.scheduled_event_id)
-    txn.append(E.WORKFLOW_TASK_SCHEDULED, scheduled)
-    if wft.started:
-        txn.now = wft.started_time
-        txn.append(E.WORKFLOW_TASK_STARTED, replace(started, identity="", worker_version=None))
-    txn.set(wft=replace(wft, speculative=False))
+    events = _unwritten_attributes(state, wft, wft.scheduled_event_id)
+    txn.set(wft=write_events(txn, wft, *events, identity=""))
     return finish(txn, Ok())
