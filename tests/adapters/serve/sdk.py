@@ -73,6 +73,19 @@ def execution(workflow_id: str, run_id: str = "") -> common_pb.WorkflowExecution
     return common_pb.WorkflowExecution(workflow_id=workflow_id, run_id=run_id)
 
 
+def reset_request(
+    workflow_id: str, run_id: str, point: int, reason: str
+) -> ws.ResetWorkflowExecutionRequest:
+    """A raw ResetWorkflowExecution of a run to the workflow task that ends at `point`."""
+    return ws.ResetWorkflowExecutionRequest(
+        namespace="default",
+        workflow_execution=execution(workflow_id, run_id),
+        reason=reason,
+        workflow_task_finish_event_id=point,
+        request_id=str(uuid.uuid4()),
+    )
+
+
 async def first_workflow_task(
     client: Client, namespace: str, workflow_id: str
 ) -> ws.PollWorkflowTaskQueueResponse:

@@ -23,11 +23,10 @@ from temporalio.api.enums.v1 import event_type_pb2 as ev
 from temporalio.api.enums.v1 import failed_cause_pb2 as causes
 from temporalio.api.nexus.v1 import message_pb2 as nexus_pb
 from temporalio.api.operatorservice.v1 import request_response_pb2 as ops
-from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from tests.adapters.serve.sdk import bounded, eventually, execution
+from tests.adapters.serve.sdk import bounded, eventually, reset_request
 
 ENDPOINT = "nexus-reset-endpoint"
 QUEUE = "nexus-reset"
@@ -110,13 +109,7 @@ async def test_a_run_with_a_pending_nexus_operation_is_reset_and_completes(
             e.event_id for e in base.events if e.event_type == ev.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
         )
         reset = await client.workflow_service.reset_workflow_execution(
-            ws.ResetWorkflowExecutionRequest(
-                namespace="default",
-                workflow_execution=execution(workflow_id, base.run_id),
-                reason="reset with a pending operation",
-                workflow_task_finish_event_id=last,
-                request_id=str(uuid.uuid4()),
-            )
+            reset_request(workflow_id, base.run_id, last, "reset with a pending operation")
         )
         assert reset.run_id and reset.run_id != base.run_id
         await client.get_workflow_handle(f"{workflow_id}.handler").signal(ResetHandlerRun.finish)

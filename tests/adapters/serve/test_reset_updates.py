@@ -22,7 +22,12 @@ from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from tests.adapters.serve.sdk import bounded, eventually, execution, first_workflow_task
+from tests.adapters.serve.sdk import (
+    bounded,
+    eventually,
+    first_workflow_task,
+    reset_request,
+)
 
 
 @workflow.defn(name="ResetUpdates", sandboxed=False)
@@ -69,13 +74,7 @@ async def test_a_reapplied_update_runs_once_in_the_reset_run(client: Client) -> 
             e.event_id for e in base.events if e.event_type == ev.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
         )
         reset = await client.workflow_service.reset_workflow_execution(
-            ws.ResetWorkflowExecutionRequest(
-                namespace="default",
-                workflow_execution=execution(workflow_id, base.run_id),
-                reason="reapply an update",
-                workflow_task_finish_event_id=first_completed,
-                request_id=str(uuid.uuid4()),
-            )
+            reset_request(workflow_id, base.run_id, first_completed, "reapply an update")
         )
         again = client.get_workflow_handle(workflow_id, run_id=reset.run_id)
         assert await again.execute_update(ResetUpdates.u, "y") == "y"
@@ -121,13 +120,7 @@ async def test_a_reset_that_starts_the_task_itself_reports_the_history_size(
     # the point as the CLI's FirstWorkflowTask reset gives it for a run with no completed
     # task: the first task's Started, so the rebuilt run holds the task scheduled only
     reset = await service.reset_workflow_execution(
-        ws.ResetWorkflowExecutionRequest(
-            namespace="default",
-            workflow_execution=execution(workflow_id, base.run_id),
-            reason="while held",
-            workflow_task_finish_event_id=first_started,
-            request_id=str(uuid.uuid4()),
-        )
+        reset_request(workflow_id, base.run_id, first_started, "while held")
     )
     history = await client.get_workflow_handle(workflow_id, run_id=reset.run_id).fetch_history()
     started = history.events[first_started - 1]
