@@ -470,11 +470,9 @@ class HistoryHost(Base):
     # -- what transfer.py needs ---------------------------------------------------------
     def owned_pending(self, shard_id: int, range_id: int, task_id: int) -> Shard | None:
         """The shard, if this host owns it under `range_id` and task `task_id` is still in
-        its outbox (`_owned` written out: every push, timer and transfer asks)."""
-        sh = self.shards.get(shard_id)
-        if sh is None or sh.ctx.state is not ACQUIRED or sh.ctx.range_id != range_id:
-            return None
-        if not self.persistence.is_pending(shard_id, task_id):
+        its outbox."""
+        sh = self._owned(shard_id, range_id)
+        if sh is None or not self.persistence.is_pending(shard_id, task_id):
             return None
         return sh
 

@@ -125,11 +125,7 @@ class Txn:
 
     def set(self, **changes: object) -> None:
         """Change fields of the state (the pending event count folded in)."""
-        changes["next_event_id"] = self._next
-        if type(self._state) is _Draft:  # `_write`, inlined: the most frequent change
-            set_fields(self._state, changes)
-        else:
-            self._state = copy_state(_Draft, self._state, changes)
+        self._write(changes)
 
     def _write(self, changes: dict[str, object]) -> None:
         changes["next_event_id"] = self._next
