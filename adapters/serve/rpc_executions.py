@@ -174,16 +174,23 @@ def set_types(fe: Frontend, namespace: str, attributes: Any) -> None:
     """Check every attribute is defined and mark each payload with its type, as the
     server does before it stores them (`common/searchattribute` ValidateAndSetType;
     a null value too)."""
+    undefined = undefined_attribute(fe, namespace, attributes)
+    if undefined is not None:
+        raise errors.invalid(undefined)
     known = fe.search_attribute_types(namespace)
     for name, payload in attributes.indexed_fields.items():
-        kind = known.get(name)
-        if kind is None:
-            # the dev server's SQL visibility maps aliases to fields (namespace.go)
-            raise errors.invalid(
-                f"Namespace {namespace} has no mapping defined for search attribute {name}"
-            )
         if "type" not in payload.metadata:
-            payload.metadata["type"] = TYPE_NAMES[kind].encode()
+            payload.metadata["type"] = TYPE_NAMES[known[name]].encode()
+
+
+def undefined_attribute(fe: Frontend, namespace: str, attributes: Any) -> str | None:
+    """The error for the first attribute the namespace does not define, if any."""
+    known = fe.search_attribute_types(namespace)
+    for name in attributes.indexed_fields:
+        if name not in known:
+            # the dev server's SQL visibility maps aliases to fields (namespace.go)
+            return f"Namespace {namespace} has no mapping defined for search attribute {name}"
+    return None
 
 
 def typed_search_attributes(fe: Frontend, namespace: str, req: Any) -> Opaque | None:

@@ -41,10 +41,10 @@ from sim.nodes.base import StartedActivityTask, StartedWorkflowTask
 from . import convert, errors
 from .deployments import physical_queue, versioned
 from .frontend import Frontend
-from .rpc_executions import set_types
 from .rpc_interact import record_rejections
 from .standalone import Dispatched
 from .standalone_rpc import worker_call
+from .task_search_attributes import fail_for_search_attributes, type_command_attributes
 from .tokens import TaskToken, decode_task_token
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -242,14 +242,9 @@ async def respond_workflow_task_completed(
     fe: Frontend, req: ws.RespondWorkflowTaskCompletedRequest, context: Context
 ) -> ws.RespondWorkflowTaskCompletedResponse:
     token = _workflow_token(fe, req.task_token, req.namespace)
-    for command in req.commands:  # search attributes are typed before they are stored
-        for field in (
-            "upsert_workflow_search_attributes_command_attributes",
-            "start_child_workflow_execution_command_attributes",
-            "continue_as_new_workflow_execution_command_attributes",
-        ):
-            if command.HasField(field) and getattr(command, field).HasField("search_attributes"):
-                set_types(fe, token.namespace, getattr(command, field).search_attributes)
+    undefined = type_command_attributes(fe, token.namespace, req.commands)
+    if undefined is not None:
+        await fail_for_search_attributes(fe, token, req.identity, undefined, context)
     for command in req.commands:  # as history answers it (workflow_task_completed_handler.go)
         if command.command_type not in KNOWN_COMMANDS:
             raise errors.invalid(f"Unknown command type: {command.command_type}")
