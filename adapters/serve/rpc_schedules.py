@@ -358,6 +358,9 @@ async def list_schedules(
     return out
 
 
+LIST_ACTIONS = 5
+
+
 def _list_info(out: schedule_pb.ScheduleListInfo, answer: dict[str, JsonValue]) -> None:
     """ScheduleListInfo from a describe answer (what the scheduler puts in its memo)."""
     schedule = proto_schedule(answer.get("schedule"))
@@ -366,8 +369,10 @@ def _list_info(out: schedule_pb.ScheduleListInfo, answer: dict[str, JsonValue]) 
     out.workflow_type.CopyFrom(schedule.action.start_workflow.workflow_type)
     out.notes = schedule.state.notes
     out.paused = schedule.state.paused
-    out.recent_actions.extend(info.recent_actions)
-    out.future_action_times.extend(info.future_action_times)
+    # the list keeps fewer than Describe: RecentActionCountForList and
+    # FutureActionCountForList (5 each, getListInfo in service/worker/scheduler/workflow.go)
+    out.recent_actions.extend(info.recent_actions[-LIST_ACTIONS:])
+    out.future_action_times.extend(info.future_action_times[:LIST_ACTIONS])
 
 
 async def list_schedule_matching_times(

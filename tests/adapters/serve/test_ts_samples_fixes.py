@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from temporalio.api.command.v1 import message_pb2 as command_pb
@@ -16,7 +17,16 @@ from temporalio.api.enums.v1 import event_type_pb2 as event_enums
 from temporalio.api.enums.v1 import failed_cause_pb2 as cause_enums
 from temporalio.api.taskqueue.v1 import message_pb2 as tq_pb
 from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
-from temporalio.client import Client
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleBackfill,
+    ScheduleIntervalSpec,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleSpec,
+)
 from temporalio.service import RPCError, RPCStatusCode
 
 from tests.adapters.serve.serving import serve
@@ -96,5 +106,58 @@ def test_an_undefined_search_attribute_fails_the_workflow_task(address: str) -> 
         assert failed.failure.HasField("server_failure_info")
         assert failed.identity == "w"
         await client.get_workflow_handle(workflow_id).terminate()
+
+    asyncio.run(main())
+
+
+def test_a_listed_schedule_shows_five_future_and_five_recent_actions(address: str) -> None:
+    """samples-typescript schedules (`schedule.list`): the dev server lists a schedule
+    with 5 future action times where Describe gives 10, and with its 5 latest actions
+    (FutureActionCountForList and RecentActionCountForList of getListInfo,
+    service/worker/scheduler/workflow.go, against RecentActionCount 10 for Describe).
+    Served before: the list carried Describe's 10 and 10."""
+
+    async def main() -> None:
+        client = await Client.connect(address)
+        schedule_id = f"s-{uuid.uuid4()}"
+        handle = await client.create_schedule(
+            schedule_id,
+            Schedule(
+                action=ScheduleActionStartWorkflow(
+                    "NoWorkerPollsThis", id=f"w-{schedule_id}", task_queue=f"q-{schedule_id}"
+                ),
+                spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(hours=1))]),
+                policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.ALLOW_ALL),
+            ),
+        )
+        now = datetime.now(UTC)
+        await handle.backfill(  # seven past hourly actions: more than the list keeps
+            ScheduleBackfill(
+                start_at=now - timedelta(hours=7, minutes=30),
+                end_at=now - timedelta(minutes=1),
+                overlap=ScheduleOverlapPolicy.ALLOW_ALL,
+            )
+        )
+        for _ in range(100):
+            described = await handle.describe()
+            if len(described.info.recent_actions) == 7:
+                break
+            await asyncio.sleep(0.1)
+        assert len(described.info.recent_actions) == 7
+        assert len(described.info.next_action_times) == 10
+        listed = [s async for s in await client.list_schedules() if s.id == schedule_id]
+        assert len(listed) == 1 and listed[0].info is not None
+        info = listed[0].info
+        assert len(info.next_action_times) == 5
+        assert info.next_action_times == described.info.next_action_times[:5]
+        recent = [a.action.workflow_id for a in info.recent_actions]  # type: ignore[attr-defined]
+        assert (
+            recent
+            == [
+                a.action.workflow_id  # type: ignore[attr-defined]
+                for a in described.info.recent_actions[-5:]
+            ]
+        )
+        await handle.delete()
 
     asyncio.run(main())
