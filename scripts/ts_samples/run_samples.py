@@ -5,7 +5,8 @@ starts a fresh server on 127.0.0.1:7233 (the address the samples' workers use wh
 they name none), starts the sample's worker(s) with ts-node, runs the sample's client
 steps with a timeout, keeps each step's output and exit code, then saves the history of
 every run the namespace lists, stops the workers and the server. `--server both` does
-this on `tmodel serve` and on `temporal server start-dev` and compares the two:
+this on `tmodel serve` and on `temporal server start-dev` (as the samples' READMEs
+start it, plus any dynamic config the sample's spec names) and compares the two:
 
 - the client output, equal once ids, times and other per-run values are masked;
 - the event types of each run, in order (`scripts/compare_recorded.kinds`), the runs
@@ -16,8 +17,8 @@ whose parent folder holds one shared `node_modules` (see README.md here): node f
 by walking up from each sample's folder, so one install serves every sample. The code is
 run with `TS_NODE_TRANSPILE_ONLY=true` (no type check; it saves CPU).
 
-    python scripts/ts_samples/run_samples.py --samples /work/tmp-ts/src \\
-        --out /work/tmp-ts/out --server both hello-world child-workflows
+    python scripts/ts_samples/run_samples.py --samples /tmp/ts/src \\
+        --out /tmp/ts/out --server both hello-world child-workflows
 
 Prints one line per sample and server and a verdict per sample; the outputs, the
 histories (`SERVER/SAMPLE/histories/*.json`) and a `summary.json` go to --out.
@@ -230,10 +231,10 @@ ID = r"[A-Za-z0-9_-]"
 MASKS = [
     (re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"), "<uuid>"),
     (re.compile(r"\d{4}-\d\d-\d\dT[\d:.]+Z?"), "<time>"),
-    (re.compile(r"\b\d{10,}\b"), "<n>"),
     # a nanoid (21 characters of A-Za-z0-9_-), alone or after a prefix ending in - or _
     (re.compile(rf"(?<=[-_]){ID}{{21}}(?!{ID})"), "<nanoid>"),
     (re.compile(rf"(?<!{ID}){ID}{{21}}(?!{ID})"), "<nanoid>"),
+    (re.compile(r"\b\d{10,}\b"), "<n>"),
     (re.compile(r"\b\d+(\.\d+)?\s?(ms|s|seconds?|milliseconds?)\b"), "<dur>"),
 ]
 
@@ -291,6 +292,9 @@ def main() -> None:
     parser.add_argument("--samples", type=Path, required=True, help="the exported samples tree")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--server", choices=["serve", "dev", "both"], default="both")
+    parser.add_argument(
+        "--compare-only", action="store_true", help="compare the runs saved in --out again"
+    )
     args = parser.parse_args()
     chosen = args.names or list(SAMPLES)
     unknown = [n for n in chosen if n not in SAMPLES]
@@ -304,6 +308,12 @@ def main() -> None:
         sample = SAMPLES[name]
         results = {}
         for kind in kinds_:
+            if args.compare_only:
+                saved = args.out / kind / name / "result.json"
+                if not saved.is_file():
+                    raise SystemExit(f"error: no saved run {saved}")
+                results[kind] = json.loads(saved.read_text())
+                continue
             res = run_sample(kind, sample, args.samples, args.out)
             results[kind] = res
             steps = ", ".join(f"{s['step']}={s['exit']}" for s in res["steps"])

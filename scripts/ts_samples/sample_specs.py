@@ -121,7 +121,7 @@ SAMPLES = _s(
     ),
     Sample("batch-sliding-window", "batch-sliding-window"),
     Sample("dsl-interpreter", "dsl-interpreter", steps=(Step("workflow1"), Step("workflow2"))),
-    Sample("polling-infrequent", "polling/infrequent", steps=(Step("workflow", timeout=150),)),
+    Sample("polling-infrequent", "polling/infrequent", steps=(Step("workflow", timeout=300),)),
     Sample("custom-logger", "custom-logger"),
     Sample("sinks", "sinks"),
     Sample("ejson", "ejson"),
@@ -207,6 +207,8 @@ SAMPLES = _s(
         "standalone-activity",
         steps=(Step("execute"), Step("list")),
         dev_flags=("activity.enableStandalone=true", "history.enableChasm=true"),
+        mask=(r"^\S+(?= \|)",),  # the activity ids (a nanoid, then -2 and -3)
+        ordered_output=False,
     ),
     Sample(
         "worker-versioning",
@@ -214,4 +216,8 @@ SAMPLES = _s(
         workers=(Step("worker1"), Step("worker1_1"), Step("worker2")),
         steps=(Step("example", timeout=180),),
     ),
+    Sample("activities-dependency-injection", "activities-dependency-injection"),
+    Sample("hello-world-js", "hello-world-js"),
+    Sample("grpc-calls", "grpc-calls", mask=(r"nanos: \d+",)),
+    Sample("empty", "empty"),
 )
