@@ -220,4 +220,12 @@ SAMPLES = _s(
     Sample("hello-world-js", "hello-world-js"),
     Sample("grpc-calls", "grpc-calls", mask=(r"nanos: \d+",)),
     Sample("empty", "empty"),
+    Sample(
+        "interceptors-opentelemetry",
+        "interceptors-opentelemetry",
+        # the console span exporter's trace and span ids, times and durations
+        mask=(r"\b[0-9a-f]{16}(?:[0-9a-f]{16})?\b", r"\b\d{4,}\b", r"\[ \d+, \d+ \]"),
+        ordered_output=False,
+        note="its own node_modules: interceptors-opentelemetry-v2 1.23.0 pins common 1.23.0",
+    ),
 )
