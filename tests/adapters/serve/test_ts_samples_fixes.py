@@ -130,11 +130,14 @@ def test_a_listed_schedule_shows_five_future_and_five_recent_actions(address: st
                 policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.ALLOW_ALL),
             ),
         )
-        now = datetime.now(UTC)
-        await handle.backfill(  # seven past hourly actions: more than the list keeps
+        # seven hourly actions, more than the list keeps: a window off the hour
+        # boundaries a day back, so the count does not depend on the time of day
+        base = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+        base -= timedelta(days=1)
+        await handle.backfill(
             ScheduleBackfill(
-                start_at=now - timedelta(hours=7, minutes=30),
-                end_at=now - timedelta(minutes=1),
+                start_at=base - timedelta(hours=6, minutes=30),
+                end_at=base + timedelta(minutes=30),
                 overlap=ScheduleOverlapPolicy.ALLOW_ALL,
             )
         )
