@@ -42,6 +42,8 @@ from temporalio.api.enums.v1 import event_type_pb2 as event_enums
 from temporalio.api.taskqueue.v1 import message_pb2 as tq_pb
 from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 from temporalio.client import Client
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import NexusOperationError
 from temporalio.service import RPCError
 from temporalio.worker import Worker
 
@@ -76,14 +78,19 @@ class Target:
 class SignalWithStartCaller:
     @workflow.run
     async def run(self, target_id: str, signal: str) -> str | None:
-        handle = await workflow.signal_with_start_workflow(
-            "nexus-system-target",
-            "input",
-            id=target_id,
-            task_queue=QUEUE,
-            signal="poke",
-            signal_args=[signal],
-        )
+        reuse = WorkflowIDReusePolicy.REJECT_DUPLICATE  # (the target's run is open, or not)
+        try:
+            handle = await workflow.signal_with_start_workflow(
+                "nexus-system-target",
+                "input",
+                id=target_id,
+                task_queue=QUEUE,
+                signal="poke",
+                signal_args=[signal],
+                id_reuse_policy=reuse,
+            )
+        except NexusOperationError as error:
+            return f"refused: {error.cause}"
         return handle.run_id
 
 
@@ -167,6 +174,18 @@ async def transcript(client: Client) -> dict[str, Any]:
             out[n] = {"run_id": run_id, "caller": await history(client, caller_id)}
         out["target_result"] = await client.get_workflow_handle(target_id).result()
         out["target"] = await history(client, target_id)
+        # the target closed: under REJECT_DUPLICATE the operation fails
+        caller_id = f"nexus-system-caller-third-{tag}"
+        out["third"] = await client.execute_workflow(
+            SignalWithStartCaller.run,
+            args=[target_id, "third"],
+            id=caller_id,
+            task_queue=QUEUE,
+            execution_timeout=timedelta(seconds=30),
+        )
+        events = await history(client, caller_id)
+        failed = [e for e in events if e["eventType"].endswith("NEXUS_OPERATION_FAILED")]
+        out["third_failure"] = failed[0]["nexusOperationFailedEventAttributes"]["failure"]
     for case, service, operation, header in REFUSED:
         workflow_id = f"nexus-system-refused-{case}-{tag}"
         out[case] = await _refused(client, workflow_id, _schedule(service, operation, header))
@@ -233,6 +252,18 @@ def check(seen: dict[str, Any]) -> None:
         assert signal_event["workflowExecutionSignaledEventAttributes"]["requestId"] == request_id
         if was_started:
             assert started.get("links") == [back]
+    target_id = started["workflowExecutionStartedEventAttributes"]["workflowId"]
+    refused = (
+        f"WorkflowExecutionAlreadyStarted: Workflow execution already finished. WorkflowId: "
+        f"{target_id}, RunId: {target_run}. Workflow Id reuse policy: reject duplicate "
+        "workflow Id."
+    )
+    assert seen["third"] == f"refused: {refused}"
+    failure = seen["third_failure"]
+    assert failure["message"] == "nexus operation completed unsuccessfully"
+    assert failure["cause"] == {"message": refused, "serverFailureInfo": {"nonRetryable": True}}
+    info = failure["nexusOperationExecutionFailureInfo"]
+    assert (info["endpoint"], info["service"], info["operation"]) == (SYSTEM, SERVICE, OPERATION)
     for case, refusal in (
         (
             "header",
