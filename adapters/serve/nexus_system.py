@@ -13,8 +13,9 @@ request that sets its own request id or links, or names another namespace
 signals-with-start the target and answers synchronously with the
 SignalWithStartWorkflowExecutionResponse as a `binary/protobuf` payload and the link to
 the target's Signaled event, which the caller's NexusOperationCompleted carries. A
-non-retryable error fails the operation with the error as the cause ("InvalidArgument:
-..." with ServerFailureInfo, executors.go callErrToFailure); a retryable one is tried
+non-retryable error fails the operation with the error as the cause, its Go type name
+before its message ("WorkflowExecutionAlreadyStarted: ..." with ServerFailureInfo,
+executors.go callErrToFailure; as the dev server writes it); a retryable one is tried
 again after the retry policy's backoff.
 
 Here the same happens in the server process when a commit writes the Scheduled event,
@@ -52,7 +53,6 @@ if TYPE_CHECKING:
     from .frontend import Frontend
 
 log = logging.getLogger("tmodel.serve")
-REQUEST_TYPE = ws.SignalWithStartWorkflowExecutionRequest.DESCRIPTOR.full_name
 RESPONSE_TYPE = ws.SignalWithStartWorkflowExecutionResponse.DESCRIPTOR.full_name
 # common.IsRetryableRPCError (common/util.go): the codes an attempt is tried again on
 RETRYABLE = frozenset(
