@@ -152,9 +152,10 @@ async def _refused(client: Client, workflow_id: str, command: command_pb.Command
     return {"answer": answer, "cause": out["cause"], "message": out["failure"]["message"]}
 
 
-async def transcript(client: Client) -> dict[str, Any]:
-    """The two signal-with-starts' caller and target histories, and the refusals."""
-    tag = uuid.uuid4().hex[:8]
+async def transcript(client: Client, tag: str = "") -> dict[str, Any]:
+    """The signal-with-starts' caller and target histories, and the refusals (the
+    workflow ids end in `tag`, a fresh one by default)."""
+    tag = tag or uuid.uuid4().hex[:8]
     target_id = f"nexus-system-target-{tag}"
     out: dict[str, Any] = {}
     async with Worker(
