@@ -1,0 +1,130 @@
+"""Histories older Temporal servers wrote, as the official SDKs' own test suites keep
+them: what the readers, the history rules and `tmodel conform` make of the ways they
+differ from a 1.32 server's. Every case is built here from the project's own recorded
+fixtures, changed the way an older server wrote the same thing (no SDK file is copied).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from adapters.cli import main
+from adapters.temporal_json import BadInput, decode_history, decode_history_generic
+from core.statemachine.history.validator import validate
+from tests.conftest import FIXTURES, HISTORIES
+
+
+def _load(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(path.read_text())
+    return data
+
+
+def _events_of_type(doc: dict[str, Any], event_type: str) -> list[dict[str, Any]]:
+    return [e for e in doc["events"] if e["eventType"] == event_type]
+
+
+# ------------------------------------------------------------ renamed enum values
+
+
+def _with_old_update_names(doc: dict[str, Any]) -> dict[str, Any]:
+    """The history as a server built before temporalio/api 1d4c8980 (April 2024) wrote
+    it: Update Admitted was Update Requested (event type 47, its attributes key, the
+    origin enum)."""
+    old = copy.deepcopy(doc)
+    changed = 0
+    for event in old["events"]:
+        if event["eventType"] == "EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ADMITTED":
+            event["eventType"] = "EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_REQUESTED"
+            attrs = event.pop("workflowExecutionUpdateAdmittedEventAttributes")
+            attrs["origin"] = "UPDATE_REQUESTED_EVENT_ORIGIN_REAPPLY"
+            event["workflowExecutionUpdateRequestedEventAttributes"] = attrs
+            changed += 1
+    assert changed, "the fixture has no UpdateAdmitted event"
+    return old
+
+
+@pytest.mark.parametrize("decode", [decode_history, decode_history_generic])
+def test_old_update_requested_names_read_as_update_admitted(decode: Any) -> None:
+    doc = _load(FIXTURES / "unseen-histories" / "reset-mid-all.json")
+    assert decode(_with_old_update_names(doc)).events == decode(doc).events
+
+
+def test_old_bad_memo_cause_reads_as_its_new_name() -> None:
+    doc = _load(HISTORIES / "limit-memo-size.json")
+    old = copy.deepcopy(doc)
+    cause = "WORKFLOW_TASK_FAILED_CAUSE_BAD_MODIFY_WORKFLOW_PROPERTIES_ATTRIBUTES"
+    text = json.dumps(old).replace(cause, "WORKFLOW_TASK_FAILED_CAUSE_BAD_MEMO")
+    assert text != json.dumps(old)
+    assert decode_history(text).events == decode_history(doc).events
+
+
+def test_a_name_the_api_never_had_is_still_refused() -> None:
+    doc = _with_old_update_names(_load(FIXTURES / "unseen-histories" / "reset-mid-all.json"))
+    text = json.dumps(doc).replace(
+        "UPDATE_REQUESTED_EVENT_ORIGIN_REAPPLY", "UPDATE_REQUESTED_EVENT_ORIGIN_REPLAY"
+    )
+    with pytest.raises(BadInput, match="unknown UpdateAdmittedEventOrigin value"):
+        decode_history(text)
+
+
+# ------------------------------------------------------------ unknown event types
+
+
+def _with_unknown_event(may_ignore: bool | None) -> dict[str, Any]:
+    """A recorded history whose last event became one of a type the API does not have
+    (a newer server's), as the SDKs' forward-compatibility tests write it."""
+    doc = copy.deepcopy(_load(HISTORIES / "activity-single.json"))
+    last = doc["events"][-1]
+    doc["events"][-1] = {k: v for k, v in last.items() if not k.endswith("Attributes")}
+    doc["events"][-1]["eventType"] = "EVENT_TYPE_SOMETHING_NEWER"
+    if may_ignore is not None:
+        doc["events"][-1]["workerMayIgnore"] = may_ignore
+    return doc
+
+
+@pytest.mark.parametrize("may_ignore", [True, False, None])
+def test_unknown_event_type_is_one_line_bad_input_saying_whether_ignorable(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], may_ignore: bool | None
+) -> None:
+    path = tmp_path / "h.json"
+    path.write_text(json.dumps(_with_unknown_event(may_ignore)))
+    for command in ("validate", "conform"):
+        assert main([command, str(path)]) == 2
+        out = capsys.readouterr().out
+        line = next(x for x in out.splitlines() if "EVENT_TYPE_SOMETHING_NEWER" in x)
+        assert "unknown EventType value" in line
+        assert ("marked workerMayIgnore" in line) is (may_ignore is True)
+        assert "Traceback" not in out
+
+
+# ------------------------------------------------------------ update completed, pre-1.21
+
+
+def _without_accepted_event_id(doc: dict[str, Any], update_id: str | None = None) -> Any:
+    """UpdateCompleted events as servers before 1.21 wrote them: no acceptedEventId
+    (optionally naming another update id)."""
+    old = copy.deepcopy(doc)
+    completed = _events_of_type(old, "EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED")
+    assert completed
+    for event in completed:
+        attrs = event["workflowExecutionUpdateCompletedEventAttributes"]
+        del attrs["acceptedEventId"]
+        if update_id is not None:
+            attrs["meta"]["updateId"] = update_id
+    return decode_history(old).events
+
+
+def test_update_completed_without_accepted_event_id_is_matched_by_update_id() -> None:
+    events = _without_accepted_event_id(_load(HISTORIES / "updates.json"))
+    assert validate(events).violations == ()
+
+
+def test_update_completed_without_accepted_event_id_of_no_open_update_is_invalid() -> None:
+    events = _without_accepted_event_id(_load(HISTORIES / "updates.json"), "no-such-update")
+    rules = {v.rule for v in validate(events).violations}
+    assert rules, "an UpdateCompleted naming no accepted update must break a rule"
