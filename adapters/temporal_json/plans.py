@@ -224,6 +224,29 @@ def _add_unknown(out: dict[str, JsonValue], unknown: object) -> None:
 _PLANS: dict[type[ProtoMessage], _Plan] = {}
 
 
+# Fields the API renamed without changing their number or type, by their former JSON
+# name: servers built before the rename wrote that name (temporalio/api 2227a14f, April
+# 2024, "Versioning 2 API", renamed `use_compatible_version` in these three messages).
+OLD_FIELD_NAMES: dict[tuple[str, str], str] = {
+    (
+        "temporal.api.history.v1.ActivityTaskScheduledEventAttributes",
+        "use_workflow_build_id",
+    ): "useCompatibleVersion",
+    (
+        "temporal.api.history.v1.StartChildWorkflowExecutionInitiatedEventAttributes",
+        "inherit_build_id",
+    ): "useCompatibleVersion",
+    (
+        "temporal.api.history.v1.WorkflowExecutionContinuedAsNewEventAttributes",
+        "inherit_build_id",
+    ): "useCompatibleVersion",
+}
+
+
+def _snake(json_name: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in json_name)
+
+
 def _plan(cls: type[ProtoMessage]) -> _Plan:
     """The compiled plan of a generated class (built once, at import)."""
     plan = _PLANS.get(cls)
@@ -235,6 +258,10 @@ def _plan(cls: type[ProtoMessage]) -> _Plan:
         keys[spec.json_name] = (spec.name, spec.number, place, decode, False)
         if spec.name != spec.json_name:
             keys[spec.name] = (spec.name, spec.number, place, decode, True)
+        old = OLD_FIELD_NAMES.get((cls.PROTO_NAME, spec.name))
+        if old is not None:  # read as the same field; written under its current name
+            keys[old] = (spec.name, spec.number, place, decode, True)
+            keys[_snake(old)] = (spec.name, spec.number, place, decode, True)
     encodings = {}
     by_number = sorted(cls.FIELDS, key=lambda spec: spec.number)
     for legacy in (False, True):

@@ -128,3 +128,75 @@ def test_update_completed_without_accepted_event_id_of_no_open_update_is_invalid
     events = _without_accepted_event_id(_load(HISTORIES / "updates.json"), "no-such-update")
     rules = {v.rule for v in validate(events).violations}
     assert rules, "an UpdateCompleted naming no accepted update must break a rule"
+
+
+# ------------------------------------------------------------ conform's comparison
+
+
+def _history(name: str) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = _load(HISTORIES / name)["events"]
+    return events
+
+
+def _scheduled(events: list[dict[str, Any]]) -> dict[str, Any]:
+    return next(
+        e["activityTaskScheduledEventAttributes"]
+        for e in events
+        if e["eventType"] == "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED"
+    )
+
+
+def test_scalar_fields_holding_their_proto3_default_equal_absent() -> None:
+    from adapters.history_compare import compare
+
+    recorded = _history("activity-single.json")
+    older = copy.deepcopy(recorded)
+    # as an older encoder wrote them: proto3 scalars and enums at their default values
+    attrs = _scheduled(older)
+    attrs["retryPolicy"]["maximumAttempts"] = 0
+    attrs["retryPolicy"]["nonRetryableErrorTypes"] = []
+    attrs["priority"]["priorityKey"] = 0
+    older[0]["workerMayIgnore"] = False
+    older[0]["workflowExecutionStartedEventAttributes"]["cronSchedule"] = ""
+    older[0]["workflowExecutionStartedEventAttributes"]["parentInitiatedEventId"] = "0"
+    assert older != recorded
+    assert compare(recorded, older) is None
+    assert compare(older, recorded) is None
+    # a value other than the default is still a difference
+    attrs["retryPolicy"]["maximumAttempts"] = 1
+    found = compare(recorded, older)
+    assert found is not None and found.field.endswith("retryPolicy.maximumAttempts")
+
+
+def test_a_message_field_present_but_zero_still_differs_from_absent() -> None:
+    from adapters.history_compare import compare
+
+    recorded = _history("activity-single.json")
+    older = copy.deepcopy(recorded)
+    started = older[0]["workflowExecutionStartedEventAttributes"]
+    assert "workflowExecutionTimeout" not in started
+    started["workflowExecutionTimeout"] = "0s"  # a Duration: it has presence
+    found = compare(recorded, older)
+    assert found is not None
+    assert found.field == "workflowExecutionStartedEventAttributes.workflowExecutionTimeout"
+
+
+def test_the_pre_1_0_empty_failover_version_equals_none() -> None:
+    from adapters.history_compare import compare
+
+    recorded = _history("activity-single.json")
+    older = copy.deepcopy(recorded)
+    for event in older:
+        event["version"] = "-24"
+    assert compare(recorded, older) is None
+    older[0]["version"] = "-23"
+    found = compare(recorded, older)
+    assert found is not None and found.field == "version"
+
+
+def test_use_compatible_version_reads_as_its_new_name() -> None:
+    doc = _load(HISTORIES / "activity-single.json")
+    older = copy.deepcopy(doc)
+    attrs = _scheduled(older["events"])
+    attrs["useCompatibleVersion"] = attrs.pop("useWorkflowBuildId")
+    assert decode_history(older).events == decode_history(doc).events
