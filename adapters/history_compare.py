@@ -148,12 +148,13 @@ def _scalar_default(field: FieldDescriptor, value: Any) -> bool:
     if field.has_presence or field.is_repeated:
         return False
     if field.type == FieldDescriptor.TYPE_ENUM:
-        unspecified = field.enum_type.values_by_number.get(0)
+        enum = field.enum_type
+        unspecified = enum.values_by_number.get(0) if enum is not None else None
         return value == 0 or (unspecified is not None and value == unspecified.name)
     if field.type == FieldDescriptor.TYPE_BOOL:
         return value is False
     if field.type in (FieldDescriptor.TYPE_STRING, FieldDescriptor.TYPE_BYTES):
-        return value == ""
+        return bool(value == "")
     # numbers: protojson writes 64-bit integers as strings
     return value in (0, "0") and not isinstance(value, bool)
 

@@ -200,3 +200,83 @@ def test_use_compatible_version_reads_as_its_new_name() -> None:
     attrs = _scheduled(older["events"])
     attrs["useCompatibleVersion"] = attrs.pop("useWorkflowBuildId")
     assert decode_history(older).events == decode_history(doc).events
+
+
+# ------------------------------------------------------------ fields older servers lacked
+
+
+def _before_workflow_id(year: str) -> dict[str, Any]:
+    """activity-single as a server without WorkflowExecutionStarted.workflowId wrote it,
+    its first event dated in `year` (the other events keep their times)."""
+    doc = copy.deepcopy(_load(HISTORIES / "activity-single.json"))
+    first = doc["events"][0]
+    del first["workflowExecutionStartedEventAttributes"]["workflowId"]
+    first["eventTime"] = year + first["eventTime"][4:]
+    return doc
+
+
+def _conform(tmp_path: Path, doc: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> str:
+    path = tmp_path / "h.json"
+    path.write_text(json.dumps(doc))
+    main(["conform", str(path)])
+    out: str = capsys.readouterr().out
+    return out
+
+
+def test_a_history_older_than_a_field_is_not_faulted_for_lacking_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _conform(tmp_path, _before_workflow_id("2022"), capsys).startswith("reproduced")
+
+
+def test_a_history_newer_than_a_field_is_faulted_for_lacking_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = _conform(tmp_path, _before_workflow_id("2024"), capsys)
+    assert out.startswith("DIFFERS")
+    assert "workflowExecutionStartedEventAttributes.workflowId" in out
+
+
+# ------------------------------------------------------------ binary protobuf histories
+
+
+def _binary(doc: dict[str, Any]) -> bytes:
+    from google.protobuf import json_format
+    from temporalio.api.history.v1 import History
+
+    history = History()
+    json_format.Parse(json.dumps(doc), history)
+    data: bytes = history.SerializeToString()
+    return data
+
+
+@pytest.mark.parametrize("name", ["activity-single.json", "updates.json", "timers.json"])
+def test_a_binary_protobuf_history_reads_as_its_json(name: str, tmp_path: Path) -> None:
+    from adapters.input_file import read_history
+
+    doc = _load(HISTORIES / name)
+    path = tmp_path / "h.bin"
+    path.write_bytes(_binary(doc))
+    assert read_history(str(path)) == decode_history(doc).events
+
+
+def test_validate_and_conform_read_a_binary_history(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "h.bin"
+    path.write_bytes(_binary(_load(HISTORIES / "activity-single.json")))
+    assert main(["validate", str(path)]) == 0
+    assert capsys.readouterr().out.startswith("valid")
+    assert main(["conform", str(path)]) == 0
+    assert capsys.readouterr().out.startswith("reproduced")
+
+
+def test_a_file_neither_json_nor_a_history_is_one_line_bad_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "h.bin"
+    path.write_bytes(b"\n\xff\xff\xff")  # the events tag, then a broken length
+    assert main(["validate", str(path)]) == 2
+    out = capsys.readouterr().out
+    assert "neither JSON nor a binary protobuf History" in out
+    assert "Traceback" not in out
