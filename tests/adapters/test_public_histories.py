@@ -280,3 +280,29 @@ def test_a_file_neither_json_nor_a_history_is_one_line_bad_input(
     out = capsys.readouterr().out
     assert "neither JSON nor a binary protobuf History" in out
     assert "Traceback" not in out
+
+
+# ------------------------------------------------------------ a global namespace's version
+
+
+def _versioned(versions: list[str]) -> dict[str, Any]:
+    doc = copy.deepcopy(_load(HISTORIES / "activity-single.json"))
+    for event, version in zip(doc["events"], versions, strict=False):
+        event["version"] = version
+    return doc
+
+
+def test_a_global_namespaces_failover_version_is_taken_as_recorded(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    n = len(_load(HISTORIES / "activity-single.json")["events"])
+    assert _conform(tmp_path, _versioned(["1001"] * n), capsys).startswith("reproduced")
+
+
+def test_a_version_that_changes_within_the_history_still_differs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    n = len(_load(HISTORIES / "activity-single.json")["events"])
+    out = _conform(tmp_path, _versioned(["1001"] * (n - 1) + ["1011"]), capsys)
+    assert out.startswith("DIFFERS")
+    assert ": version" in out
