@@ -158,6 +158,10 @@ class StartWorkflowExecution:
     namespace_id: str = ""
     root: tuple[str, str] | None = None
     explicit_run_timeout: bool = False
+    # Whether the request carried a workflow execution timeout, even a zero one: the
+    # server copies the Duration as it came (event_factory.go), so a zero one is written
+    # "0s" (sdk-go always sends it) and an absent one not at all.
+    explicit_execution_timeout: bool = False
     # Auto-reset points the chain carries over, and the namespace's retention.
     reset_points: tuple[ResetPoint, ...] = ()
     retention: int = DEFAULT_RETENTION

@@ -306,3 +306,15 @@ def test_a_version_that_changes_within_the_history_still_differs(
     out = _conform(tmp_path, _versioned(["1001"] * (n - 1) + ["1011"]), capsys)
     assert out.startswith("DIFFERS")
     assert ": version" in out
+
+
+# ------------------------------------------------------------ a zero execution timeout
+
+
+def test_a_zero_execution_timeout_the_start_carried_is_reproduced(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    doc = copy.deepcopy(_load(HISTORIES / "activity-single.json"))
+    started = doc["events"][0]["workflowExecutionStartedEventAttributes"]
+    started["workflowExecutionTimeout"] = "0s"  # as sdk-go's starts have it
+    assert _conform(tmp_path, doc, capsys).startswith("reproduced")
