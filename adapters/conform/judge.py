@@ -168,6 +168,14 @@ NEWER_FIELDS = (
     NewerField(
         "workflowTaskScheduledEventAttributes", "taskQueue.normalName", "2023-06-23", "2de41e5872"
     ),
+    # "Write accepted event ID in update completion event", released in 1.21.0 (the
+    # history rules match such an UpdateCompleted by its update id: update.py)
+    NewerField(
+        "workflowExecutionUpdateCompletedEventAttributes",
+        "acceptedEventId",
+        "2023-06-23",
+        "6691620a20",
+    ),
 )
 
 

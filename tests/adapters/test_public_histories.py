@@ -318,3 +318,29 @@ def test_a_zero_execution_timeout_the_start_carried_is_reproduced(
     started = doc["events"][0]["workflowExecutionStartedEventAttributes"]
     started["workflowExecutionTimeout"] = "0s"  # as sdk-go's starts have it
     assert _conform(tmp_path, doc, capsys).startswith("reproduced")
+
+
+def test_worker_versioning_id_reads_as_the_worker_version_it_became() -> None:
+    doc = _load(HISTORIES / "build-ids.json")
+    older = copy.deepcopy(doc)
+    completed = _events_of_type(older, "EVENT_TYPE_WORKFLOW_TASK_COMPLETED")
+    for event in completed:
+        attrs = event["workflowTaskCompletedEventAttributes"]
+        stamp = attrs.pop("workerVersion")
+        assert set(stamp) == {"buildId"}
+        attrs["workerVersioningId"] = {"workerBuildId": stamp["buildId"]}
+    assert completed
+    assert decode_history(older).events == decode_history(doc).events
+
+
+def test_an_update_completed_older_than_its_accepted_event_id_is_reproduced(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    doc = copy.deepcopy(_load(HISTORIES / "updates.json"))
+    for event in _events_of_type(doc, "EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED"):
+        del event["workflowExecutionUpdateCompletedEventAttributes"]["acceptedEventId"]
+    recent = _conform(tmp_path, doc, capsys)
+    assert recent.startswith("DIFFERS") and "acceptedEventId" in recent
+    first = doc["events"][0]
+    first["eventTime"] = "2022" + first["eventTime"][4:]  # a server before 1.21.0
+    assert _conform(tmp_path, doc, capsys).startswith("reproduced")
