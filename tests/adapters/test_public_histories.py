@@ -344,3 +344,35 @@ def test_an_update_completed_older_than_its_accepted_event_id_is_reproduced(
     first = doc["events"][0]
     first["eventTime"] = "2022" + first["eventTime"][4:]  # a server before 1.21.0
     assert _conform(tmp_path, doc, capsys).startswith("reproduced")
+
+
+# ------------------------------------------------------------ an external command's namespace
+
+
+@pytest.mark.parametrize(
+    ("name", "event_type", "key"),
+    [
+        (
+            "signal-external.json",
+            "EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED",
+            "signalExternalWorkflowExecutionInitiatedEventAttributes",
+        ),
+        (
+            "cancel-external.json",
+            "EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED",
+            "requestCancelExternalWorkflowExecutionInitiatedEventAttributes",
+        ),
+    ],
+)
+def test_an_external_command_naming_no_namespace_is_written_without_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, event_type: str, key: str
+) -> None:
+    """sdk-java sends these commands without a namespace; the server writes the Initiated
+    event with the command's namespace as it is (it fills in the run's own only for a
+    child's start)."""
+    doc = copy.deepcopy(_load(HISTORIES / name))
+    initiated = _events_of_type(doc, event_type)
+    assert initiated
+    for event in initiated:
+        assert event[key].pop("namespace") == "default"
+    assert _conform(tmp_path, doc, capsys).startswith("reproduced")
