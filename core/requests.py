@@ -378,6 +378,7 @@ class RespondWorkflowTaskFailed:
     cause: WorkflowTaskFailedCause = WorkflowTaskFailedCause.WORKFLOW_WORKER_UNHANDLED_FAILURE
     failure: Opaque | None = None
     identity: str = ""
+    binary_checksum: str = ""  # deprecated; older SDKs send it, the event carries it
 
 
 @dataclass(frozen=True, slots=True)

@@ -164,7 +164,11 @@ class Driver(DriverBase):
             if a.cause is WorkflowTaskFailedCause.RESET_WORKFLOW:
                 return self.reset(i, now)
             failed = rq.RespondWorkflowTaskFailed(
-                self.token(), cause=a.cause, failure=a.failure, identity=a.identity
+                self.token(),
+                cause=a.cause,
+                failure=a.failure,
+                identity=a.identity,
+                binary_checksum=a.binary_checksum,
             )
             self.flushed_by(i, failed, now)
             self.send(failed, now)

@@ -376,3 +376,26 @@ def test_an_external_command_naming_no_namespace_is_written_without_one(
     for event in initiated:
         assert event[key].pop("namespace") == "default"
     assert _conform(tmp_path, doc, capsys).startswith("reproduced")
+
+
+# ------------------------------------------------------------ a failed task's binary checksum
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        HISTORIES / "wft-failure-fixed.json",  # the worker failed its tasks
+        FIXTURES / "unseen-histories" / "race-complete.json",  # a completion refused
+    ],
+)
+def test_a_workflow_task_failure_keeps_the_workers_binary_checksum(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], path: Path
+) -> None:
+    """Older SDKs (sdk-core 2022) send a binary checksum with a failure or a completion;
+    the server writes it on WorkflowTaskFailed."""
+    doc = copy.deepcopy(_load(path))
+    failed = _events_of_type(doc, "EVENT_TYPE_WORKFLOW_TASK_FAILED")
+    assert failed
+    for event in failed:
+        event["workflowTaskFailedEventAttributes"]["binaryChecksum"] = "an-old-build"
+    assert _conform(tmp_path, doc, capsys).startswith("reproduced")
