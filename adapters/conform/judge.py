@@ -138,7 +138,7 @@ def judge_events(
     # (the read's suffix is not stored: it has no task ids)
     produced = [*_stamped(produced, _namespace_version(real)), *driver.read_suffix()]
     # the model is the reference: "expected" is what it writes, "produced" the history's
-    found = compare(_older_server_fields(_json(produced), real), _json(real), ignore=ignore)
+    found = compare(*_older_server(_json(produced), real), ignore=ignore)
     return Verdict(path, n, difference=found)
 
 
@@ -179,41 +179,76 @@ NEWER_FIELDS = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class DroppedEmpty:
+    """A message field older servers copied from the command even when it was empty,
+    and a 1.32 server leaves out then: `until` is the day of the first release that
+    leaves it out, `commit` the server's commit."""
+
+    attributes: str
+    path: str
+    until: str
+    commit: str
+
+
+# Where a history older than that release has such a field empty and the model's event
+# lacks it, the recorded empty value is left out. 6d1c05c8bd ("Remove nil search
+# attributes from history events", payload.FilterNilMemo in event_factory.go) drops an
+# empty memo; released in 1.31.0. (The model copies a start's or a continue-as-new's memo
+# as the request gives it, so only the child's shows the difference.)
+DROPPED_EMPTY = (
+    DroppedEmpty(
+        "startChildWorkflowExecutionInitiatedEventAttributes", "memo", "2026-04-29", "6d1c05c8bd"
+    ),
+)
+_EMPTY_VALUES: tuple[Any, ...] = ({}, {"fields": {}})
+
+
 def _epoch_ns(day: str) -> int:
     moment = datetime.datetime.fromisoformat(day).replace(tzinfo=datetime.UTC)
     return int(moment.timestamp()) * 1_000_000_000
 
 
-def _older_server_fields(model: list[Any], real: Sequence[HistoryEvent]) -> list[Any]:
-    """The model's events without the NEWER_FIELDS the history predates and lacks."""
+def _older_server(model: list[Any], real: Sequence[HistoryEvent]) -> tuple[list[Any], list[Any]]:
+    """The model's events and the recorded ones (as JSON), without the NEWER_FIELDS the
+    history predates and lacks, and without the DROPPED_EMPTY fields the history
+    predates and has empty where the model's event lacks them."""
+    recorded = _json(real)
     written = real[0].event_time if real else None
     if written is None:
-        return model
-    rules = [f for f in NEWER_FIELDS if written < _epoch_ns(f.since)]
-    if not rules:
-        return model
-    recorded = _json(real)
+        return model, recorded
+    newer = [f for f in NEWER_FIELDS if written < _epoch_ns(f.since)]
+    dropped = [f for f in DROPPED_EMPTY if written < _epoch_ns(f.until)]
+    if not newer and not dropped:
+        return model, recorded
     out = list(model)
-    for i, event in enumerate(out):
-        if i >= len(recorded):
-            break
-        for rule in rules:
-            if _has(recorded[i], rule) or not _has(event, rule):
-                continue
-            out[i] = event = _without(event, rule)
-    return out
+    for i, event in enumerate(out[: len(recorded)]):
+        for rule in newer:
+            if _has(event, rule) and not _has(recorded[i], rule):
+                out[i] = event = _without(event, rule)
+        for empty in dropped:
+            if _value(recorded[i], empty) in _EMPTY_VALUES and not _has(event, empty):
+                recorded[i] = _without(recorded[i], empty)
+    return out, recorded
 
 
-def _has(event: Any, rule: NewerField) -> bool:
+_ABSENT = object()
+
+
+def _value(event: Any, rule: NewerField | DroppedEmpty) -> Any:
     value = event.get(rule.attributes) if isinstance(event, dict) else None
     for part in rule.path.split("."):
         if not isinstance(value, dict) or part not in value:
-            return False
+            return _ABSENT
         value = value[part]
-    return True
+    return value
 
 
-def _without(event: dict[str, Any], rule: NewerField) -> dict[str, Any]:
+def _has(event: Any, rule: NewerField | DroppedEmpty) -> bool:
+    return _value(event, rule) is not _ABSENT
+
+
+def _without(event: dict[str, Any], rule: NewerField | DroppedEmpty) -> dict[str, Any]:
     def drop(value: Any, parts: list[str]) -> Any:
         if len(parts) == 1:
             return {k: v for k, v in value.items() if k != parts[0]}

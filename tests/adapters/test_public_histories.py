@@ -399,3 +399,20 @@ def test_a_workflow_task_failure_keeps_the_workers_binary_checksum(
     for event in failed:
         event["workflowTaskFailedEventAttributes"]["binaryChecksum"] = "an-old-build"
     assert _conform(tmp_path, doc, capsys).startswith("reproduced")
+
+
+def test_an_empty_child_memo_older_servers_copied_is_not_a_difference(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Servers before 1.31.0 copied a StartChildWorkflowExecution command's empty memo
+    (sdk-typescript 1.13 sends one); 1.31.0 and later leave it out, as the model does."""
+    doc = copy.deepcopy(_load(HISTORIES / "child-success.json"))
+    key = "startChildWorkflowExecutionInitiatedEventAttributes"
+    initiated = _events_of_type(doc, "EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED")
+    assert initiated and "memo" not in initiated[0][key]
+    initiated[0][key]["memo"] = {}
+    recent = _conform(tmp_path, doc, capsys)  # recorded by 1.32: a difference
+    assert recent.startswith("DIFFERS") and f"{key}.memo" in recent
+    first = doc["events"][0]
+    first["eventTime"] = "2025" + first["eventTime"][4:]
+    assert _conform(tmp_path, doc, capsys).startswith("reproduced")
