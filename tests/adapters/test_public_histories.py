@@ -416,3 +416,17 @@ def test_an_empty_child_memo_older_servers_copied_is_not_a_difference(
     first = doc["events"][0]
     first["eventTime"] = "2025" + first["eventTime"][4:]
     assert _conform(tmp_path, doc, capsys).startswith("reproduced")
+
+
+def test_an_update_response_meta_is_written_as_the_worker_sent_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """sdk-go of 2023 answered an update with a meta naming the update id alone; the
+    server writes the response's meta on UpdateCompleted as it is."""
+    doc = copy.deepcopy(_load(HISTORIES / "updates.json"))
+    completed = _events_of_type(doc, "EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED")
+    assert completed
+    for event in completed:
+        meta = event["workflowExecutionUpdateCompletedEventAttributes"]["meta"]
+        assert meta.pop("identity")
+    assert _conform(tmp_path, doc, capsys).startswith("reproduced")

@@ -119,7 +119,7 @@ def apply_message(txn: Txn, message: UpdateMessage, sequencing_event_id: int) ->
     txn.append(
         E.WORKFLOW_EXECUTION_UPDATE_COMPLETED,
         WorkflowExecutionUpdateCompletedEventAttributes(
-            meta=_meta(info),
+            meta=message.meta if message.meta is not None else _meta(info),
             accepted_event_id=info.accepted_event_id,
             outcome=message.outcome,
         ),
