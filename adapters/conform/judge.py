@@ -176,6 +176,11 @@ NEWER_FIELDS = (
         "2023-06-23",
         "6691620a20",
     ),
+    # a Nexus operation's token, which older servers wrote as operationId alone (still
+    # written beside it): "Upgrade to Nexus SDK 0.2.0", released in 1.27.0
+    NewerField(
+        "nexusOperationStartedEventAttributes", "operationToken", "2025-02-21", "e806987fd6"
+    ),
 )
 
 

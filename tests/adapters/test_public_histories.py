@@ -430,3 +430,22 @@ def test_an_update_response_meta_is_written_as_the_worker_sent_it(
         meta = event["workflowExecutionUpdateCompletedEventAttributes"]["meta"]
         assert meta.pop("identity")
     assert _conform(tmp_path, doc, capsys).startswith("reproduced")
+
+
+def test_a_nexus_start_older_than_operation_tokens_is_reproduced(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Servers before 1.27.0 wrote a started Nexus operation's token as operationId
+    alone; 1.32 writes it as operationToken too."""
+    doc = copy.deepcopy(_load(HISTORIES / "nexus.json"))
+    key = "nexusOperationStartedEventAttributes"
+    started = _events_of_type(doc, "EVENT_TYPE_NEXUS_OPERATION_STARTED")
+    assert started
+    for event in started:
+        attrs = event[key]
+        assert attrs.pop("operationToken") == attrs["operationId"]
+    recent = _conform(tmp_path, doc, capsys)
+    assert recent.startswith("DIFFERS") and f"{key}.operationToken" in recent
+    first = doc["events"][0]
+    first["eventTime"] = "2024" + first["eventTime"][4:]
+    assert _conform(tmp_path, doc, capsys).startswith("reproduced")
