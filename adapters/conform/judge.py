@@ -18,12 +18,12 @@ of scope, adapters/conform/scope.py); or unreadable (bad input: the reason, as
 from __future__ import annotations
 
 import dataclasses
-import datetime
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from adapters.conform.derive import Driver
+from adapters.conform.older_servers import older_server
 from adapters.conform.requests import CannotReproduce, NotModelled
 from adapters.history_compare import Difference, compare
 from adapters.input_file import read_history, read_history_noted
@@ -138,128 +138,9 @@ def judge_events(
     # (the read's suffix is not stored: it has no task ids)
     produced = [*_stamped(produced, _namespace_version(real)), *driver.read_suffix()]
     # the model is the reference: "expected" is what it writes, "produced" the history's
-    found = compare(*_older_server(_json(produced), real), ignore=ignore)
+    first = real[0].event_time if real else None
+    found = compare(*older_server(_json(produced), _json(real), first), ignore=ignore)
     return Verdict(path, n, difference=found)
-
-
-@dataclass(frozen=True, slots=True)
-class NewerField:
-    """A field a 1.32 server writes that older servers did not: `attributes` names the
-    event's attributes key, `path` the field within them (dotted), `since` the day of
-    the first server release that wrote it (UTC, ISO 8601), `commit` the server's
-    commit that started writing it."""
-
-    attributes: str
-    path: str
-    since: str
-    commit: str
-
-
-# A history written before the first release that writes one of these fields cannot
-# have it: where it lacks the field, the model's value is left out. The date of a
-# history is its first event's time; one recorded later by an older server is not
-# excused (the field is then a difference, as for any other implementation).
-NEWER_FIELDS = (
-    # api a6923718 turned current_execution into workflow_id, which the server wrote
-    # from then on (service/history/workflow/history_builder.go); released in 1.21.0
-    NewerField("workflowExecutionStartedEventAttributes", "workflowId", "2023-06-23", "f07921b38d"),
-    # a sticky queue's normal queue ("Handle worker versioning for sticky queues"),
-    # released in 1.21.0
-    NewerField(
-        "workflowTaskScheduledEventAttributes", "taskQueue.normalName", "2023-06-23", "2de41e5872"
-    ),
-    # "Write accepted event ID in update completion event", released in 1.21.0 (the
-    # history rules match such an UpdateCompleted by its update id: update.py)
-    NewerField(
-        "workflowExecutionUpdateCompletedEventAttributes",
-        "acceptedEventId",
-        "2023-06-23",
-        "6691620a20",
-    ),
-    # a Nexus operation's token, which older servers wrote as operationId alone (still
-    # written beside it): "Upgrade to Nexus SDK 0.2.0", released in 1.27.0
-    NewerField(
-        "nexusOperationStartedEventAttributes", "operationToken", "2025-02-21", "e806987fd6"
-    ),
-)
-
-
-@dataclass(frozen=True, slots=True)
-class DroppedEmpty:
-    """A message field older servers copied from the command even when it was empty,
-    and a 1.32 server leaves out then: `until` is the day of the first release that
-    leaves it out, `commit` the server's commit."""
-
-    attributes: str
-    path: str
-    until: str
-    commit: str
-
-
-# Where a history older than that release has such a field empty and the model's event
-# lacks it, the recorded empty value is left out. 6d1c05c8bd ("Remove nil search
-# attributes from history events", payload.FilterNilMemo in event_factory.go) drops an
-# empty memo; released in 1.31.0. (The model copies a start's or a continue-as-new's memo
-# as the request gives it, so only the child's shows the difference.)
-DROPPED_EMPTY = (
-    DroppedEmpty(
-        "startChildWorkflowExecutionInitiatedEventAttributes", "memo", "2026-04-29", "6d1c05c8bd"
-    ),
-)
-_EMPTY_VALUES: tuple[Any, ...] = ({}, {"fields": {}})
-
-
-def _epoch_ns(day: str) -> int:
-    moment = datetime.datetime.fromisoformat(day).replace(tzinfo=datetime.UTC)
-    return int(moment.timestamp()) * 1_000_000_000
-
-
-def _older_server(model: list[Any], real: Sequence[HistoryEvent]) -> tuple[list[Any], list[Any]]:
-    """The model's events and the recorded ones (as JSON), without the NEWER_FIELDS the
-    history predates and lacks, and without the DROPPED_EMPTY fields the history
-    predates and has empty where the model's event lacks them."""
-    recorded = _json(real)
-    written = real[0].event_time if real else None
-    if written is None:
-        return model, recorded
-    newer = [f for f in NEWER_FIELDS if written < _epoch_ns(f.since)]
-    dropped = [f for f in DROPPED_EMPTY if written < _epoch_ns(f.until)]
-    if not newer and not dropped:
-        return model, recorded
-    out = list(model)
-    for i, event in enumerate(out[: len(recorded)]):
-        for rule in newer:
-            if _has(event, rule) and not _has(recorded[i], rule):
-                out[i] = event = _without(event, rule)
-        for empty in dropped:
-            if _value(recorded[i], empty) in _EMPTY_VALUES and not _has(event, empty):
-                recorded[i] = _without(recorded[i], empty)
-    return out, recorded
-
-
-_ABSENT = object()
-
-
-def _value(event: Any, rule: NewerField | DroppedEmpty) -> Any:
-    value = event.get(rule.attributes) if isinstance(event, dict) else None
-    for part in rule.path.split("."):
-        if not isinstance(value, dict) or part not in value:
-            return _ABSENT
-        value = value[part]
-    return value
-
-
-def _has(event: Any, rule: NewerField | DroppedEmpty) -> bool:
-    return _value(event, rule) is not _ABSENT
-
-
-def _without(event: dict[str, Any], rule: NewerField | DroppedEmpty) -> dict[str, Any]:
-    def drop(value: Any, parts: list[str]) -> Any:
-        if len(parts) == 1:
-            return {k: v for k, v in value.items() if k != parts[0]}
-        return {**value, parts[0]: drop(value[parts[0]], parts[1:])}
-
-    return {**event, rule.attributes: drop(event[rule.attributes], rule.path.split("."))}
 
 
 def _event(events: Sequence[HistoryEvent], event_id: int) -> str:

@@ -449,3 +449,24 @@ def test_a_nexus_start_older_than_operation_tokens_is_reproduced(
     first = doc["events"][0]
     first["eventTime"] = "2024" + first["eventTime"][4:]
     assert _conform(tmp_path, doc, capsys).startswith("reproduced")
+
+
+def test_an_update_message_id_older_servers_drew_is_not_a_difference(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Servers before 1.21.0 sent an update to the worker in a message with a random id,
+    which UpdateAccepted names; 1.21.0 on name it after the update."""
+    doc = copy.deepcopy(_load(HISTORIES / "updates.json"))
+    key = "workflowExecutionUpdateAcceptedEventAttributes"
+    accepted = _events_of_type(doc, "EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED")
+    assert accepted
+    for n, event in enumerate(accepted):
+        assert event[key]["acceptedRequestMessageId"].endswith("/request")
+        event[key]["acceptedRequestMessageId"] = f"0d6c1f0e-1111-4c2b-9a7e-00000000000{n}"
+    recent = _conform(tmp_path, doc, capsys)
+    assert recent.startswith("DIFFERS") and f"{key}.acceptedRequestMessageId" in recent
+    first = doc["events"][0]
+    first["eventTime"] = "2022" + first["eventTime"][4:]
+    assert _conform(tmp_path, doc, capsys).startswith("reproduced")
+    del accepted[0][key]["acceptedRequestMessageId"]  # its presence is still compared
+    assert _conform(tmp_path, doc, capsys).startswith("DIFFERS")
