@@ -470,3 +470,31 @@ def test_an_update_message_id_older_servers_drew_is_not_a_difference(
     assert _conform(tmp_path, doc, capsys).startswith("reproduced")
     del accepted[0][key]["acceptedRequestMessageId"]  # its presence is still compared
     assert _conform(tmp_path, doc, capsys).startswith("DIFFERS")
+
+
+# ------------------------------------------------------------ the script
+
+
+def test_public_histories_script_counts_the_verdicts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "public_histories", Path(__file__).parents[2] / "scripts" / "public_histories.py"
+    )
+    assert spec is not None and spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    (tmp_path / "a.json").write_text((HISTORIES / "activity-single.json").read_text())
+    (tmp_path / "b.bin").write_bytes(_binary(_load(HISTORIES / "timers.json")))
+    invalid = _load(HISTORIES / "activity-single.json")
+    del invalid["events"][3]["workflowTaskCompletedEventAttributes"]["startedEventId"]
+    (tmp_path / "c.json").write_text(json.dumps(invalid))
+    (tmp_path / "notes.txt").write_text("not a history, not read")
+    assert script.main([str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "histories: 3" in out
+    assert "validate: valid 2, invalid 1, unreadable 0" in out
+    assert "conform:  reproduced 2, differing 1," in out
+    assert "java test server" in out
