@@ -44,10 +44,11 @@ class UpdateMessage:
     # UpdateAdmitted event (a reset reapplies it so), that event's id. 0: the id of the
     # server's message, which a worker echoes (the task's Scheduled event here).
     sequencing_event_id: int = 0
-    # A response's meta as the worker sent it, which the server writes on UpdateCompleted
-    # as it is (CreateWorkflowExecutionUpdateCompletedEvent, event_factory.go): sdk-core
-    # copies the request's (the update id and the caller's identity), sdk-go of 2023 sent
-    # the update id alone. None: the worker's is not known, the request's is written.
+    # A response's meta as the worker sends it, which the server writes into
+    # UpdateCompleted (`CreateWorkflowExecutionUpdateCompletedEvent`,
+    # service/history/historybuilder/event_factory.go): the Python and TypeScript SDKs
+    # echo the request's (its id and the caller's identity), the Go SDK sends the id
+    # alone. None: the request's, as those SDKs do.
     meta: Opaque | None = None
 
 

@@ -215,6 +215,7 @@ def to_message(event: HistoryEvent) -> rq.UpdateMessage | None:
         return None
     uid = _update_id(event)
     if kind is rq.UpdateMessageKind.RESPOND:
+        # the response's meta is the worker's own (the Go SDK's names no identity)
         a = _a(event)
         return rq.UpdateMessage(f"{uid}/{kind.value}", uid, kind, a.outcome, meta=a.meta)
     # the sequencing id is the worker's own (the acceptance carries it)

@@ -156,8 +156,9 @@ def request_update_id(request: Opaque | None) -> str:
 
 
 def _meta(info: UpdateInfo) -> Opaque:
-    """The completed update's meta: the request's own (its id and the caller's identity,
-    `workflow/update/update.go`), or just the id when the request carried none."""
+    """The completed update's meta when the worker's response names none: the request's
+    own (its id and the caller's identity), or just the id when the request carried
+    none."""
     request = info.request.value() if info.request is not None else None
     meta = request.get("meta") if isinstance(request, dict) else None
     if isinstance(meta, dict) and meta.get("updateId") == info.update_id:
