@@ -22,9 +22,9 @@ from typing import Any
 
 from adapters.argtypes import nonempty_path
 from adapters.console import progress, summary_table
-from adapters.input_file import open_regular, require_events
+from adapters.input_file import history_events, open_regular, require_events
 from adapters.limit_args import add_limit_options, limits_of
-from adapters.temporal_json import EventStream, iter_events
+from adapters.temporal_json import EventStream
 from core.errors import BadInput
 from core.statemachine.history.fold import Violation
 from core.statemachine.history.limits import Limits
@@ -99,7 +99,7 @@ def check_file(path: str, limits: Limits | None = None) -> FileReport:
     events: EventStream | None = None
     try:
         with _fewer_collections(), open_regular(path) as stream:
-            events = iter_events(stream)
+            events = history_events(stream)
             result = validate(require_events(events), limits)
     except BadInput as exc:
         return FileReport(path, _decoded(events), error=str(exc))
