@@ -130,6 +130,14 @@ class NexusCallbacks:
                 if caller is None:
                     continue
                 ns, wf, run, scheduled, request_id = caller
+                standalone = self.fe.standalone_nexus
+                if not wf and standalone is not None:  # a standalone operation's callback
+                    token = header.get(OPERATION_TOKEN_HEADER, "")
+                    done = standalone.complete(
+                        run, request_id, outcome, start_link, state.start_time, token
+                    )
+                    self.fe.callbacks_called[(state.run_id, index)] = (done, self.fe.now())
+                    continue
                 request = rq.RecordNexusOperationResult(
                     scheduled,
                     request_id,

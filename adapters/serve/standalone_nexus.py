@@ -1,0 +1,317 @@
+"""Standalone Nexus operations in `tmodel serve`: each run's record, its timers, and its
+start attempts and cancel request carried to the handler worker.
+
+The core decides (`core.statemachine.standalone.nexus_operation`); this module keeps the
+records (by namespace and operation id, newest run last, and by run id), runs the
+decisions' effects and wakes the long polls waiting on a run. Timers are the live
+kernel's (`kernel.at`), so they fire on the server's clock. A start attempt is a Nexus
+task (nexus_tasks.py) on the endpoint's target task queue, as the CHASM invocation task
+sends it (operation_tasks.go, operationInvocationTaskHandler): the operation's header,
+the server's request id, the completion callback, and a link to the operation itself
+(loadStartArgs: a standalone operation has no caller workflow, so its own
+`nexus_operation` link is the caller's). The task names no workflow: its run id is the
+operation's, its "scheduled event id" the attempt (or the cancel request's attempt).
+The handler's answer (rpc_nexus_tasks.py), a request timeout, and the handler run's
+completion callback (nexus_callbacks.py) come back here as the table's inputs.
+
+Kept in memory (a `--store` file does not keep these runs); an endpoint with an
+external (URL) target is never called, so its operations wait for their timeouts.
+Time skipping is not arranged for: a run holds no skipping clock and its timers are
+not targets a skipping clock jumps to (the SDK does not run these with time skipping).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import random
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+from temporalio.api.failure.v1 import message_pb2 as failure_pb
+from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
+
+from core.opaque import JsonValue, Opaque
+from core.statemachine.standalone import nexus_operation as no
+
+from . import convert, errors
+from .nexus_attempts import next_delay
+from .nexus_tasks import NexusTask, cancel_request
+
+if TYPE_CHECKING:
+    from .frontend import Frontend
+
+log = logging.getLogger("tmodel.serve")
+LONG_POLL = 20.0  # nexusoperation.longPollTimeout (config.go), seconds
+LONG_POLL_BUFFER = 1.0  # nexusoperation.longPollBuffer: answer this long before the deadline
+OPERATION_LINK_TYPE = "temporal.api.common.v1.Link.NexusOperation"
+_GO_PATH_SAFE = "$&+,;=:@"  # what Go's url.PathEscape leaves as is, besides unreserved
+CODES = {
+    "NOT_FOUND": errors.not_found,
+    "INVALID_ARGUMENT": errors.invalid,
+    "FAILED_PRECONDITION": errors.failed_precondition,
+}
+
+
+def operation_url(namespace: str, operation_id: str, run_id: str) -> str:
+    """The Nexus link URL of a standalone operation
+    (commonnexus.ConvertLinkNexusOperationToNexusLink)."""
+    parts = (quote(p, safe=_GO_PATH_SAFE) for p in (namespace, operation_id, run_id))
+    return "temporal:///namespaces/{}/nexus-operations/{}/{}/details".format(*parts)
+
+
+@dataclass(slots=True)
+class Entry:
+    namespace: str
+    operation: no.NexusOperation
+    request: ws.StartNexusOperationExecutionRequest  # input, header, metadata, ...
+    waiters: list[asyncio.Future[None]] = field(default_factory=list)
+
+
+def not_found(operation_id: str) -> errors.ServiceError:
+    return errors.not_found(f"operation not found for ID: {operation_id}")
+
+
+class StandaloneNexus:
+    def __init__(self, fe: Frontend) -> None:
+        self.fe = fe
+        self.runs: dict[tuple[str, str], list[Entry]] = {}
+        self.by_run: dict[str, Entry] = {}
+        self.rng = random.Random(0)  # the retry policy's jitter (nexus_attempts.py)
+        self._ids = itertools.count(1)
+
+    # -- records ---------------------------------------------------------------------
+    def current(self, namespace: str, operation_id: str, run_id: str = "") -> Entry:
+        """The run named (the newest when `run_id` is empty); NOT_FOUND otherwise."""
+        self.fe.namespace(namespace)
+        entries = self.runs.get((namespace, operation_id), [])
+        if run_id:
+            entries = [e for e in entries if e.operation.run_id == run_id]
+        if not entries:
+            raise not_found(operation_id)
+        return entries[-1]
+
+    def entries(self, namespace: str) -> list[Entry]:
+        return [e for runs in self.runs.values() for e in runs if e.namespace == namespace]
+
+    def add(
+        self, namespace: str, req: ws.StartNexusOperationExecutionRequest, timeouts: no.Timeouts
+    ) -> Entry:
+        run_id = self.fe.new_id()
+        target = (req.endpoint, req.service, req.operation)
+        record, effects = no.schedule(
+            req.operation_id, run_id, self.fe.new_id(), target, timeouts, self.fe.now()
+        )
+        entry = Entry(namespace, record, req)
+        self.runs.setdefault((namespace, req.operation_id), []).append(entry)
+        self.by_run[run_id] = entry
+        self._carry_out(entry, effects)
+        return entry
+
+    def forget(self, entry: Entry) -> None:
+        runs = self.runs.get((entry.namespace, entry.operation.operation_id), [])
+        if entry in runs:
+            runs.remove(entry)
+        self.by_run.pop(entry.operation.run_id, None)
+
+    # -- decisions --------------------------------------------------------------------
+    def apply(self, entry: Entry, event: no.Event) -> no.Decision:
+        """Decide `event` on the run, carry out the effects and wake the run's long
+        polls; a refusal raises the error the row names."""
+        decision = no.decide(entry.operation, event)
+        changed = decision.operation != entry.operation
+        entry.operation = decision.operation
+        self._carry_out(entry, decision.effects)
+        if changed:
+            for waiter in entry.waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+            entry.waiters.clear()
+        if decision.effects.error is not None:
+            code, message = decision.effects.error
+            raise CODES[code](message)
+        return decision
+
+    def _carry_out(self, entry: Entry, effects: no.Effects) -> None:
+        kernel = self.fe.runtime.kernel
+        for timer in effects.timers:
+            kernel.at(timer.due, self._fire, entry.operation.run_id, timer)
+        if effects.invoke:
+            self._invoke(entry)
+        if effects.send_cancel:
+            self._send_cancel(entry)
+
+    def _fire(self, run_id: str, timer: no.Timer) -> None:
+        entry = self.by_run.get(run_id)
+        if entry is None:
+            return
+        try:
+            self.apply(entry, no.Event(timer.input, self.fe.now(), attempt=timer.stamp))
+        except errors.ServiceError:
+            pass  # a timer's row refuses nothing; kept from ending the kernel's pump
+        except Exception:
+            log.exception("standalone Nexus operation timer %s of %s", timer.input.name, run_id)
+
+    # -- the handler --------------------------------------------------------------------
+    def _target(self, entry: Entry) -> tuple[str, str, str] | None:
+        """The endpoint's (name, handler namespace, task queue); None for an endpoint no
+        longer registered or with an external target."""
+        registry = self.fe.nexus_endpoints
+        endpoint = registry.named(entry.operation.endpoint) if registry is not None else None
+        if endpoint is None or endpoint.spec.target.WhichOneof("variant") != "worker":
+            return None
+        worker = endpoint.spec.target.worker
+        return endpoint.spec.name, worker.namespace, worker.task_queue
+
+    def _task(self, entry: Entry, target: tuple[str, str, str], attempt: int, cancel: bool) -> NexusTask:
+        record = entry.operation
+        _name, namespace, queue = target
+        return NexusTask(
+            next(self._ids) + 1_000_000_000,  # apart from the workflow callers' task ids
+            namespace,
+            queue,
+            entry.namespace,
+            "",  # no caller workflow
+            record.run_id,
+            attempt,
+            record.request_id,
+            cancel=cancel,
+        )
+
+    def _invoke(self, entry: Entry) -> None:
+        """Send the current attempt's start to the handler's task queue; an endpoint no
+        longer registered fails the attempt ("endpoint not registered", a NOT_FOUND
+        handler error, which is not retried)."""
+        record = entry.operation
+        target = self._target(entry)
+        tasks = self.fe.nexus_tasks
+        if target is None or tasks is None:
+            registry = self.fe.nexus_endpoints
+            if registry is None or registry.named(record.endpoint) is None:
+                failure = failure_pb.Failure(message="endpoint not registered")
+                failure.nexus_handler_failure_info.type = "NOT_FOUND"
+                loop = asyncio.get_running_loop()
+                task = self._task(entry, ("", "", ""), record.attempt, False)
+                loop.call_soon(self.attempt_failed, task, failure, False)
+            return
+        task = self._task(entry, target, record.attempt, False)
+        request = entry.request
+        attributes: dict[str, JsonValue] = {
+            "nexusHeader": dict(request.nexus_header),
+            "service": record.service,
+            "operation": record.operation,
+        }
+        if request.HasField("input"):
+            attributes["input"] = convert.to_json(request.input)
+        link = operation_url(entry.namespace, record.operation_id, record.run_id)
+        task.request = tasks._request(task, target[0], attributes, (link, OPERATION_LINK_TYPE))
+        tasks.offer(task)
+
+    def _send_cancel(self, entry: Entry) -> None:
+        record = entry.operation
+        target = self._target(entry)
+        tasks = self.fe.nexus_tasks
+        if target is None or tasks is None or record.cancellation is None:
+            return
+        task = self._task(entry, target, record.cancellation.attempt, True)
+        header = dict(entry.request.nexus_header)
+        task.request = cancel_request(
+            target[0], header, record.service, record.operation, record.operation_token
+        )
+        task.request.scheduled_time.CopyFrom(convert.timestamp(self.fe.now()))
+        tasks.offer(task)
+
+    def live(self, task: NexusTask) -> bool:
+        """Does the operation still want this task (the invocation and cancellation
+        tasks' Validate: the status and the attempt current)?"""
+        entry = self.by_run.get(task.run_id)
+        if entry is None:
+            return False
+        record = entry.operation
+        if task.cancel:
+            cancel = record.cancellation
+            return (
+                record.running
+                and cancel is not None
+                and cancel.status is no.CancelStatus.SCHEDULED
+                and cancel.attempt == task.scheduled_event_id
+            )
+        return record.status is no.Status.SCHEDULED and record.attempt == task.scheduled_event_id
+
+    def answer(self, task: NexusTask, event: no.Event) -> None:
+        """The handler's answer to a task (rpc_nexus_tasks.py), as the table's input."""
+        entry = self.by_run.get(task.run_id)
+        if entry is not None:
+            self.apply(entry, event)
+
+    def attempt_failed(
+        self, task: NexusTask, failure: failure_pb.Failure, retryable: bool
+    ) -> None:
+        """A start or cancel attempt failed: retried after the retry policy's delay
+        (nexus_attempts.py's, the server's policy) when `retryable`."""
+        attempt = task.scheduled_event_id
+        delay = next_delay(attempt, self.rng)
+        kind: no.Input | no.CancelInput = no.CancelInput.FAILED if task.cancel else no.Input.ATTEMPT_FAILED
+        event = no.Event(
+            kind,
+            self.fe.now(),
+            attempt=attempt,
+            retryable=retryable,
+            delay=delay,
+            payload=convert.opaque_of(failure),
+        )
+        try:
+            self.answer(task, event)
+        except errors.ServiceError:
+            pass
+
+    def complete(
+        self, run_id: str, request_id: str, outcome: tuple[str, Opaque | None, Opaque | None],
+        link: JsonValue, start_time: int, token: str,
+    ) -> bool:
+        """The handler run's completion callback (nexus_callbacks.py)
+        (HandleNexusCompletion); False when no operation takes it."""
+        entry = self.by_run.get(run_id)
+        if entry is None:
+            return False
+        kind, result, failure = outcome
+        inputs = {
+            "completed": no.Input.COMPLETED,
+            "canceled": no.Input.COMPLETION_CANCELED,
+            "failed": no.Input.COMPLETION_FAILED,
+        }
+        event = no.Event(
+            inputs[kind],
+            self.fe.now(),
+            payload=result if kind == "completed" else failure,
+            token=token,
+            links=(link,),
+            start_time=start_time,
+            request_id=request_id,
+        )
+        try:
+            self.apply(entry, event)
+        except errors.ServiceError:
+            return False
+        return True
+
+    # -- long polls -------------------------------------------------------------------
+    async def changed(self, entry: Entry, deadline: float | None) -> bool:
+        """Wait until the run changes; False when the long poll's time is up first
+        (the caller's deadline less a buffer, at most `LONG_POLL`)."""
+        loop = asyncio.get_running_loop()
+        limit = loop.time() + LONG_POLL
+        if deadline is not None:
+            limit = min(limit, deadline - LONG_POLL_BUFFER)
+        waiter: asyncio.Future[None] = loop.create_future()
+        entry.waiters.append(waiter)
+        try:
+            await asyncio.wait_for(waiter, max(0.0, limit - loop.time()))
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            if waiter in entry.waiters:
+                entry.waiters.remove(waiter)
