@@ -229,7 +229,9 @@ class Server:
         self.frontend.deployments.install(self.runtime)  # tasks routed by version
         self.nexus_callbacks = NexusCallbacks(self.frontend)  # async operations' completions
         self.frontend.standalone = StandaloneActivities(self.frontend)  # standalone activities
-        self.frontend.standalone_nexus = StandaloneNexus(self.frontend)  # standalone Nexus operations
+        self.frontend.standalone_nexus = StandaloneNexus(
+            self.frontend
+        )  # standalone Nexus operations
         try:
             self.frontend.archive = FileArchive(archive) if archive is not None else None
         except OSError as exc:

@@ -23,6 +23,7 @@ not targets a skipping clock jumps to (the SDK does not run these with time skip
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import random
@@ -165,7 +166,9 @@ class StandaloneNexus:
         worker = endpoint.spec.target.worker
         return endpoint.spec.name, worker.namespace, worker.task_queue
 
-    def _task(self, entry: Entry, target: tuple[str, str, str], attempt: int, cancel: bool) -> NexusTask:
+    def _task(
+        self, entry: Entry, target: tuple[str, str, str], attempt: int, cancel: bool
+    ) -> NexusTask:
         record = entry.operation
         _name, namespace, queue = target
         return NexusTask(
@@ -246,14 +249,14 @@ class StandaloneNexus:
         if entry is not None:
             self.apply(entry, event)
 
-    def attempt_failed(
-        self, task: NexusTask, failure: failure_pb.Failure, retryable: bool
-    ) -> None:
+    def attempt_failed(self, task: NexusTask, failure: failure_pb.Failure, retryable: bool) -> None:
         """A start or cancel attempt failed: retried after the retry policy's delay
         (nexus_attempts.py's, the server's policy) when `retryable`."""
         attempt = task.scheduled_event_id
         delay = next_delay(attempt, self.rng)
-        kind: no.Input | no.CancelInput = no.CancelInput.FAILED if task.cancel else no.Input.ATTEMPT_FAILED
+        kind: no.Input | no.CancelInput = (
+            no.CancelInput.FAILED if task.cancel else no.Input.ATTEMPT_FAILED
+        )
         event = no.Event(
             kind,
             self.fe.now(),
@@ -262,14 +265,17 @@ class StandaloneNexus:
             delay=delay,
             payload=convert.opaque_of(failure),
         )
-        try:
+        with contextlib.suppress(errors.ServiceError):  # a stale answer refuses nothing
             self.answer(task, event)
-        except errors.ServiceError:
-            pass
 
     def complete(
-        self, run_id: str, request_id: str, outcome: tuple[str, Opaque | None, Opaque | None],
-        link: JsonValue, start_time: int, token: str,
+        self,
+        run_id: str,
+        request_id: str,
+        outcome: tuple[str, Opaque | None, Opaque | None],
+        link: JsonValue,
+        start_time: int,
+        token: str,
     ) -> bool:
         """The handler run's completion callback (nexus_callbacks.py)
         (HandleNexusCompletion); False when no operation takes it."""

@@ -142,7 +142,11 @@ def _run_id(value: str) -> None:
 def _timeouts(req: ws.StartNexusOperationExecutionRequest) -> no.Timeouts:
     """validateAndCapTimeouts: none negative; the others capped to schedule-to-close."""
     spans = []
-    for name in ("schedule_to_close_timeout", "schedule_to_start_timeout", "start_to_close_timeout"):
+    for name in (
+        "schedule_to_close_timeout",
+        "schedule_to_start_timeout",
+        "start_to_close_timeout",
+    ):
         duration = getattr(req, name)
         if (duration.seconds > 0 and duration.nanos < 0) or (
             duration.seconds < 0 and duration.nanos > 0
@@ -286,7 +290,9 @@ def info(entry: Entry, now: int) -> nexus_pb.NexusOperationExecutionInfo:
         service=record.service,
         operation=record.operation,
         status=API_STATUS[record.status],
-        state=PENDING_STATE.get(record.status, 0),
+        state=PENDING_STATE.get(
+            record.status, common_enums.PENDING_NEXUS_OPERATION_STATE_UNSPECIFIED
+        ),
         attempt=record.attempt,
         request_id=record.request_id,
         operation_token=record.operation_token,
@@ -320,7 +326,9 @@ def info(entry: Entry, now: int) -> nexus_pb.NexusOperationExecutionInfo:
     if cancel is not None:
         ci = out.cancellation_info
         ci.requested_time.CopyFrom(convert.timestamp(cancel.requested_time))
-        ci.state = CANCEL_STATE.get(cancel.status, 0)
+        ci.state = CANCEL_STATE.get(
+            cancel.status, common_enums.NEXUS_OPERATION_CANCELLATION_STATE_UNSPECIFIED
+        )
         ci.attempt = cancel.attempt
         ci.reason = cancel.reason
         if cancel.last_attempt_complete:
@@ -390,9 +398,11 @@ async def poll_nexus_operation_execution(
         nexus_enums.NEXUS_OPERATION_WAIT_STAGE_STARTED,
         nexus_enums.NEXUS_OPERATION_WAIT_STAGE_CLOSED,
     ):
-        name = nexus_enums.NexusOperationWaitStage.Name(stage) if stage in (
-            nexus_enums.NexusOperationWaitStage.values()
-        ) else str(stage)
+        name = (
+            nexus_enums.NexusOperationWaitStage.Name(stage)
+            if stage in (nexus_enums.NexusOperationWaitStage.values())
+            else str(stage)
+        )
         raise errors.invalid(f"unsupported wait_stage: {name}")
     _operation_id(req.operation_id)
     _run_id(req.run_id)

@@ -392,20 +392,19 @@ def _fail_attempt(o: NexusOperation, e: Event) -> Result:
 def _complete(o: NexusOperation, e: Event) -> Result:
     """HandleNexusCompletion: a completion before the start's answer starts the
     operation first (its links are the start's), then closes it."""
-    effects = Effects()
-    if o.status is not _S.STARTED:
-        o, effects = _started(o, e, e.start_time or e.now)
+    if o.status is not _S.STARTED:  # its timers and a cancel to send are moot: it closes
+        o, _moot = _started(o, e, e.start_time or e.now)
     status = COMPLETIONS[e.input]  # type: ignore[index]
-    if status is _S.SUCCEEDED:
-        o = replace(o, result=e.payload)
-    else:
-        o = replace(o, failure=e.payload)
-    return _closed(o, status, e.now), replace(effects, timers=())
+    succeeded = status is _S.SUCCEEDED
+    o = replace(o, result=e.payload) if succeeded else replace(o, failure=e.payload)
+    return _closed(o, status, e.now), Effects()
 
 
 def _time_out(o: NexusOperation, e: Event) -> Result:
     kind = TIMEOUT_TYPE[e.input]  # type: ignore[index]
-    failure = Opaque.of({"message": "operation timed out", "timeoutFailureInfo": {"timeoutType": kind}})
+    failure = Opaque.of(
+        {"message": "operation timed out", "timeoutFailureInfo": {"timeoutType": kind}}
+    )
     return _closed(replace(o, failure=failure), _S.TIMED_OUT, e.now), Effects()
 
 
@@ -444,12 +443,15 @@ HANDLERS: dict[str, Callable[[NexusOperation, Event], Result]] = {
     "reject_not_found": _error("NOT_FOUND", lambda o: "operation not found"),
     "reject_cancel_again": _error(
         "FAILED_PRECONDITION",
-        lambda o: "cancellation already requested with request ID "
-        + (o.cancellation.request_id if o.cancellation else ""),
+        lambda o: (
+            "cancellation already requested with request ID "
+            + (o.cancellation.request_id if o.cancellation else "")
+        ),
     ),
     "reject_completed": _error("FAILED_PRECONDITION", lambda o: ALREADY_COMPLETED),
     "reject_terminated": _error(
-        "FAILED_PRECONDITION", lambda o: f"already terminated with request ID {o.terminate_request_id}"
+        "FAILED_PRECONDITION",
+        lambda o: f"already terminated with request ID {o.terminate_request_id}",
     ),
     "reject_invalid": _error("FAILED_PRECONDITION", lambda o: "invalid transition"),
 }

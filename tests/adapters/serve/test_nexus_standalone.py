@@ -100,13 +100,13 @@ async def client(address: str) -> AsyncIterator[Client]:
         yield client
 
 
-def _start_request(
-    operation_id: str, **fields: object
-) -> ws.StartNexusOperationExecutionRequest:
+def _start_request(operation_id: str, **fields: object) -> ws.StartNexusOperationExecutionRequest:
     values: dict[str, object] = {"endpoint": ENDPOINT, "service": "Svc", "operation": "block"}
     values.update(fields)
     return ws.StartNexusOperationExecutionRequest(
-        namespace="default", operation_id=operation_id, **values  # type: ignore[arg-type]
+        namespace="default",
+        operation_id=operation_id,
+        **values,  # type: ignore[arg-type]
     )
 
 
@@ -115,7 +115,10 @@ def _start_request(
 async def test_a_sync_and_an_async_result_are_polled_and_described(client: Client) -> None:
     nexus_client = client.create_nexus_client(service=Svc, endpoint=ENDPOINT)
     sync = await nexus_client.start_operation(
-        Svc.echo, Value("a"), id=f"sync-{uuid.uuid4()}", schedule_to_close_timeout=timedelta(seconds=30)
+        Svc.echo,
+        Value("a"),
+        id=f"sync-{uuid.uuid4()}",
+        schedule_to_close_timeout=timedelta(seconds=30),
     )
     assert (await sync.result()).value == "echo:a"
     done = await nexus_client.start_operation(Svc.run, Value("b"), id=f"async-{uuid.uuid4()}")
@@ -126,11 +129,11 @@ async def test_a_sync_and_an_async_result_are_polled_and_described(client: Clien
     assert raw.operation_token and raw.endpoint == ENDPOINT and raw.operation == "run"
     # the handler run's link (its start event), from the start's answer
     assert [link.workflow_event.event_ref.event_id for link in raw.links] == [1]
-    info = (await client.workflow_service.describe_nexus_operation_execution(
+    info = await client.workflow_service.describe_nexus_operation_execution(
         ws.DescribeNexusOperationExecutionRequest(
             namespace="default", operation_id=done.operation_id, include_outcome=True
         )
-    ))
+    )
     assert info.WhichOneof("outcome") == "result"
     assert info.info.state == common_enums.PENDING_NEXUS_OPERATION_STATE_UNSPECIFIED
     query = f'Endpoint = "{ENDPOINT}" AND Operation = "run"'
@@ -204,7 +207,9 @@ async def test_starts_are_validated_deduplicated_and_refused_as_the_server_does(
     term = ws.TerminateNexusOperationExecutionRequest(namespace="default", operation_id=op_id)
     await client.workflow_service.terminate_nexus_operation_execution(term)
     reject = nexus_enums.NEXUS_OPERATION_ID_REUSE_POLICY_REJECT_DUPLICATE
-    assert "already started" in str(await _refused(client, idle_start(op_id, id_reuse_policy=reject)))
+    assert "already started" in str(
+        await _refused(client, idle_start(op_id, id_reuse_policy=reject))
+    )
     fresh = await client.workflow_service.start_nexus_operation_execution(idle_start(op_id))
     assert fresh.started and fresh.run_id != first.run_id
     await client.workflow_service.delete_nexus_operation_execution(
@@ -220,9 +225,7 @@ async def test_the_handler_gets_a_link_to_the_operation_and_a_retryable_error_ba
     queue = f"raw-{uuid.uuid4()}"
     await _endpoint(client, queue, queue)
     op_id = f"raw-{uuid.uuid4()}"
-    start = _start_request(
-        op_id, endpoint=queue, operation="echo", nexus_header={"X-Mine": "v"}
-    )
+    start = _start_request(op_id, endpoint=queue, operation="echo", nexus_header={"X-Mine": "v"})
     run_id = (await client.workflow_service.start_nexus_operation_execution(start)).run_id
     poll = ws.PollNexusTaskQueueRequest(
         namespace="default", task_queue=tq_pb.TaskQueue(name=queue), identity="raw"
@@ -248,7 +251,10 @@ async def test_the_handler_gets_a_link_to_the_operation_and_a_retryable_error_ba
     info = (await client.workflow_service.describe_nexus_operation_execution(describe)).info
     assert info.state == common_enums.PENDING_NEXUS_OPERATION_STATE_BACKING_OFF
     assert info.last_attempt_failure.message == "try later" and info.attempt == 1
-    assert info.next_attempt_schedule_time.ToNanoseconds() > info.last_attempt_complete_time.ToNanoseconds()
+    assert (
+        info.next_attempt_schedule_time.ToNanoseconds()
+        > info.last_attempt_complete_time.ToNanoseconds()
+    )
 
     async def retried() -> bool:
         now = await client.workflow_service.describe_nexus_operation_execution(describe)
