@@ -63,6 +63,18 @@ def operation_url(namespace: str, operation_id: str, run_id: str) -> str:
     return "temporal:///namespaces/{}/nexus-operations/{}/{}/details".format(*parts)
 
 
+def operation_timeout(record: no.NexusOperation, now: int) -> int | None:
+    """The Operation-Timeout header's span, in ns (operationInvocationTaskHandler.Execute):
+    the start-to-close timeout, or what is left of the schedule-to-close one if less;
+    None when neither is set."""
+    spans = []
+    if record.timeouts.start_to_close:
+        spans.append(record.timeouts.start_to_close)
+    if record.timeouts.schedule_to_close:
+        spans.append(record.timeouts.schedule_to_close - (now - record.schedule_time))
+    return min(spans) if spans else None
+
+
 @dataclass(slots=True)
 class Entry:
     namespace: str
@@ -210,6 +222,9 @@ class StandaloneNexus:
             attributes["input"] = convert.to_json(request.input)
         link = operation_url(entry.namespace, record.operation_id, record.run_id)
         task.request = tasks._request(task, target[0], attributes, (link, OPERATION_LINK_TYPE))
+        timeout = operation_timeout(record, self.fe.now())
+        if timeout is not None and "operation-timeout" not in task.request.header:
+            task.request.header["operation-timeout"] = f"{timeout // 1_000_000}ms"
         tasks.offer(task)
 
     def _send_cancel(self, entry: Entry) -> None:
@@ -223,6 +238,7 @@ class StandaloneNexus:
         task.request = cancel_request(
             target[0], header, record.service, record.operation, record.operation_token
         )
+        task.request.header["content-length"] = "0"  # the cancel's empty HTTP body
         task.request.scheduled_time.CopyFrom(convert.timestamp(self.fe.now()))
         tasks.offer(task)
 

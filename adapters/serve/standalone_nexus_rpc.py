@@ -325,7 +325,7 @@ def info(entry: Entry, now: int) -> nexus_pb.NexusOperationExecutionInfo:
     cancel = record.cancellation
     if cancel is not None:
         ci = out.cancellation_info
-        ci.requested_time.CopyFrom(convert.timestamp(cancel.requested_time))
+        # no requested_time: the 1.32.0 dev server describes none
         ci.state = CANCEL_STATE.get(
             cancel.status, common_enums.NEXUS_OPERATION_CANCELLATION_STATE_UNSPECIFIED
         )

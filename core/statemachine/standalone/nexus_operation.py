@@ -401,11 +401,16 @@ def _complete(o: NexusOperation, e: Event) -> Result:
 
 
 def _time_out(o: NexusOperation, e: Event) -> Result:
+    """A timeout's failure, recorded as the last attempt's (its end now), as the 1.32.0
+    dev server describes a timed-out operation (the newer operation_tasks.go passes
+    fromAttempt=false and records it as the outcome instead; the outcome read is the
+    same failure either way)."""
     kind = TIMEOUT_TYPE[e.input]  # type: ignore[index]
     failure = Opaque.of(
         {"message": "operation timed out", "timeoutFailureInfo": {"timeoutType": kind}}
     )
-    return _closed(replace(o, failure=failure), _S.TIMED_OUT, e.now), Effects()
+    o = replace(o, last_attempt_complete=e.now, last_attempt_failure=failure)
+    return _closed(o, _S.TIMED_OUT, e.now), Effects()
 
 
 def _request_cancel(o: NexusOperation, e: Event) -> Result:
@@ -453,7 +458,9 @@ HANDLERS: dict[str, Callable[[NexusOperation, Event], Result]] = {
         "FAILED_PRECONDITION",
         lambda o: f"already terminated with request ID {o.terminate_request_id}",
     ),
-    "reject_invalid": _error("FAILED_PRECONDITION", lambda o: "invalid transition"),
+    "reject_invalid": _error(
+        "FAILED_PRECONDITION", lambda o: f"invalid transition from {o.status.value}"
+    ),
 }
 
 

@@ -226,6 +226,7 @@ async def test_the_handler_gets_a_link_to_the_operation_and_a_retryable_error_ba
     await _endpoint(client, queue, queue)
     op_id = f"raw-{uuid.uuid4()}"
     start = _start_request(op_id, endpoint=queue, operation="echo", nexus_header={"X-Mine": "v"})
+    start.schedule_to_close_timeout.FromSeconds(60)
     run_id = (await client.workflow_service.start_nexus_operation_execution(start)).run_id
     poll = ws.PollNexusTaskQueueRequest(
         namespace="default", task_queue=tq_pb.TaskQueue(name=queue), identity="raw"
@@ -235,6 +236,7 @@ async def test_the_handler_gets_a_link_to_the_operation_and_a_retryable_error_ba
     kind = "temporal.api.common.v1.Link.NexusOperation"
     request = task.request
     assert request.header["x-mine"] == "v"
+    assert request.header["operation-timeout"].endswith("ms")  # what schedule_to_close leaves
     assert request.header["nexus-link"] == f'<{url}>; type="{kind}"'
     assert [(link.url, link.type) for link in request.start_operation.links] == [(url, kind)]
     assert request.start_operation.callback == "temporal://system"

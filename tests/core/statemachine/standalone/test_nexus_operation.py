@@ -89,13 +89,12 @@ def test_timeouts_count_only_in_the_states_their_tasks_validate() -> None:
     assert step(started, In.SCHEDULE_TO_START_TIMEOUT, 105).operation == started
     assert step(o, In.START_TO_CLOSE_TIMEOUT, 105).operation == o
     timed = step(started, In.START_TO_CLOSE_TIMEOUT, 111).operation
-    assert timed.status is St.TIMED_OUT
-    assert timed.failure == Opaque.of(
-        {
-            "message": "operation timed out",
-            "timeoutFailureInfo": {"timeoutType": "TIMEOUT_TYPE_START_TO_CLOSE"},
-        }
-    )
+    assert timed.status is St.TIMED_OUT and timed.close_time == 111 * S
+    # recorded as the last attempt's failure, as the 1.32.0 dev server describes it
+    expected = {"timeoutType": "TIMEOUT_TYPE_START_TO_CLOSE"}
+    failure = Opaque.of({"message": "operation timed out", "timeoutFailureInfo": expected})
+    assert timed.last_attempt_failure == failure and timed.last_attempt_complete == 111 * S
+    assert timed.outcome_failure() == failure
     closed = step(o, In.SCHEDULE_TO_CLOSE_TIMEOUT, 130).operation
     assert closed.status is St.TIMED_OUT
     assert step(closed, In.SCHEDULE_TO_CLOSE_TIMEOUT, 131).operation == closed
@@ -148,7 +147,7 @@ def test_terminate_closes_a_running_or_canceled_operation_once() -> None:
     done = step(o, In.SYNC_SUCCEEDED, 101, attempt=1).operation
     assert step(done, In.TERMINATE, 102).effects.error == (
         "FAILED_PRECONDITION",
-        "invalid transition",
+        "invalid transition from Succeeded",
     )
 
 
