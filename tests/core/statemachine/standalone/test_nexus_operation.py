@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.opaque import Opaque
+from core.opaque import JsonValue, Opaque
 from core.statemachine.standalone import nexus_operation as no
 
 S = 1_000_000_000
@@ -91,7 +91,7 @@ def test_timeouts_count_only_in_the_states_their_tasks_validate() -> None:
     timed = step(started, In.START_TO_CLOSE_TIMEOUT, 111).operation
     assert timed.status is St.TIMED_OUT and timed.close_time == 111 * S
     # recorded as the last attempt's failure, as the 1.32.0 dev server describes it
-    expected = {"timeoutType": "TIMEOUT_TYPE_START_TO_CLOSE"}
+    expected: dict[str, JsonValue] = {"timeoutType": "TIMEOUT_TYPE_START_TO_CLOSE"}
     failure = Opaque.of({"message": "operation timed out", "timeoutFailureInfo": expected})
     assert timed.last_attempt_failure == failure and timed.last_attempt_complete == 111 * S
     assert timed.outcome_failure() == failure
