@@ -36,7 +36,7 @@ from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 from core.statemachine import matching as m
 from core.statemachine.standalone import activity as sa
 
-from . import convert, errors
+from . import convert, errors, standalone_common
 from .store_standalone import Saved, StandaloneStore
 from .tokens import TaskToken
 
@@ -44,8 +44,6 @@ if TYPE_CHECKING:
     from .frontend import Frontend
 
 log = logging.getLogger("tmodel.serve")
-LONG_POLL = 20.0  # activity.longPollTimeout (common.DefaultLongPollTimeout), seconds
-LONG_POLL_BUFFER = 1.0  # activity.longPollBuffer: answer this long before the deadline
 
 
 def _not_modelled(message: str) -> errors.ServiceError:
@@ -261,22 +259,8 @@ class StandaloneActivities:
 
     # -- long polls -------------------------------------------------------------------
     async def changed(self, entry: Entry, deadline: float | None) -> bool:
-        """Wait until the run changes; False when the long poll's time is up first
-        (the caller's deadline less a buffer, at most `LONG_POLL`)."""
-        loop = asyncio.get_running_loop()
-        limit = loop.time() + LONG_POLL
-        if deadline is not None:
-            limit = min(limit, deadline - LONG_POLL_BUFFER)
-        waiter: asyncio.Future[None] = loop.create_future()
-        entry.waiters.append(waiter)
-        try:
-            await asyncio.wait_for(waiter, max(0.0, limit - loop.time()))
-            return True
-        except TimeoutError:
-            return False
-        finally:
-            if waiter in entry.waiters:
-                entry.waiters.remove(waiter)
+        """Wait until the run changes (standalone_common.changed)."""
+        return await standalone_common.changed(entry.waiters, deadline)
 
 
 def _holds(record: sa.StandaloneActivity, now: int) -> bool:

@@ -37,7 +37,7 @@ from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 from core.opaque import JsonValue, Opaque
 from core.statemachine.standalone import nexus_operation as no
 
-from . import convert, errors
+from . import convert, errors, standalone_common
 from .nexus_attempts import next_delay
 from .nexus_tasks import NexusTask, cancel_request
 
@@ -45,8 +45,6 @@ if TYPE_CHECKING:
     from .frontend import Frontend
 
 log = logging.getLogger("tmodel.serve")
-LONG_POLL = 20.0  # nexusoperation.longPollTimeout (config.go), seconds
-LONG_POLL_BUFFER = 1.0  # nexusoperation.longPollBuffer: answer this long before the deadline
 OPERATION_LINK_TYPE = "temporal.api.common.v1.Link.NexusOperation"
 _GO_PATH_SAFE = "$&+,;=:@"  # what Go's url.PathEscape leaves as is, besides unreserved
 CODES = {
@@ -319,21 +317,6 @@ class StandaloneNexus:
             return False
         return True
 
-    # -- long polls -------------------------------------------------------------------
     async def changed(self, entry: Entry, deadline: float | None) -> bool:
-        """Wait until the run changes; False when the long poll's time is up first
-        (the caller's deadline less a buffer, at most `LONG_POLL`)."""
-        loop = asyncio.get_running_loop()
-        limit = loop.time() + LONG_POLL
-        if deadline is not None:
-            limit = min(limit, deadline - LONG_POLL_BUFFER)
-        waiter: asyncio.Future[None] = loop.create_future()
-        entry.waiters.append(waiter)
-        try:
-            await asyncio.wait_for(waiter, max(0.0, limit - loop.time()))
-            return True
-        except TimeoutError:
-            return False
-        finally:
-            if waiter in entry.waiters:
-                entry.waiters.remove(waiter)
+        """Wait until the run changes (standalone_common.changed)."""
+        return await standalone_common.changed(entry.waiters, deadline)

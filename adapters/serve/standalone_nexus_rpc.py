@@ -30,12 +30,11 @@ from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 
 from core.statemachine.standalone import nexus_operation as no
 
-from . import convert, errors, tokens
+from . import convert, errors, standalone_common, tokens
 from .frontend import Frontend
 from .nexus_links import proto_links
 from .nexus_tasks import NexusTask
-from .query import parse_query
-from .rpc_reads import add_status_groups, list_page, split_group_by
+from .rpc_reads import list_page
 from .standalone_nexus import Entry, StandaloneNexus
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -422,39 +421,23 @@ async def poll_nexus_operation_execution(
     return out
 
 
-class _Row:
-    """What a visibility query reads of a run."""
-
-    def __init__(self, entry: Entry) -> None:
-        self.entry = entry
-
-    def attribute(self, name: str) -> Any:
-        record = self.entry.operation
-        system = {
-            "OperationId": record.operation_id,
-            "Endpoint": record.endpoint,
-            "Service": record.service,
-            "Operation": record.operation,
-            "RequestId": record.request_id,
-            "ExecutionStatus": STATUS_KEYWORD[API_STATUS[record.status]],
-            "RunId": record.run_id,
-        }
-        if name in system:
-            return system[name]
-        field = self.entry.request.search_attributes.indexed_fields.get(name)
-        if field is None:
-            return None
-        try:
-            return json.loads(field.data)
-        except ValueError:
-            return None
+def _row(entry: Entry) -> standalone_common.Row:
+    record = entry.operation
+    system = {  # operation.go SearchAttributes, the business id and the run id
+        "OperationId": record.operation_id,
+        "Endpoint": record.endpoint,
+        "Service": record.service,
+        "Operation": record.operation,
+        "RequestId": record.request_id,
+        "ExecutionStatus": STATUS_KEYWORD[API_STATUS[record.status]],
+        "RunId": record.run_id,
+    }
+    return standalone_common.Row(system, entry.request.search_attributes)
 
 
 def _matching(fe: Frontend, namespace: str, text: str) -> list[Entry]:
-    store = _store(fe)
     types = {**fe.search_attribute_types(namespace), **OPERATION_ATTRIBUTES}
-    query = parse_query(text, types)
-    found = [e for e in store.entries(namespace) if query.matches(_Row(e))]
+    found = standalone_common.matching(_store(fe).entries(namespace), text, types, _row)
     return sorted(found, key=lambda e: -e.operation.schedule_time)
 
 
@@ -488,13 +471,13 @@ async def count_nexus_operation_executions(
     fe: Frontend, req: ws.CountNexusOperationExecutionsRequest, context: Context
 ) -> ws.CountNexusOperationExecutionsResponse:
     fe.namespace(req.namespace)
-    text, grouped = split_group_by(req.query)
-    entries = _matching(fe, req.namespace, text)
-    out = ws.CountNexusOperationExecutionsResponse(count=len(entries))
-    if grouped:
-        statuses = [STATUS_KEYWORD[API_STATUS[e.operation.status]] for e in entries]
-        add_status_groups(out.groups, statuses)
-    return out
+
+    def statuses(query: str) -> list[str]:
+        found = _matching(fe, req.namespace, query)
+        return [STATUS_KEYWORD[API_STATUS[e.operation.status]] for e in found]
+
+    out = ws.CountNexusOperationExecutionsResponse()
+    return standalone_common.counted(out, req.query, statuses)
 
 
 # -- changes ------------------------------------------------------------------------

@@ -33,10 +33,9 @@ from core.statemachine.history.service.activity_tasks import normalize_timeouts
 from core.statemachine.history.service.retry import retry_policy
 from core.statemachine.standalone import activity as sa
 
-from . import convert, errors, tokens
+from . import convert, errors, standalone_common, tokens
 from .frontend import Frontend
-from .query import parse_query
-from .rpc_reads import add_status_groups, list_page, split_group_by
+from .rpc_reads import list_page
 from .standalone import Entry, StandaloneActivities
 from .standalone import retry_policy as policy_proto
 
@@ -313,38 +312,21 @@ async def poll_activity_execution(
     return out
 
 
-class _Row:
-    """What a visibility query reads of a run."""
-
-    def __init__(self, entry: Entry, types: dict[str, str]) -> None:
-        self.entry = entry
-        self.types = types
-
-    def attribute(self, name: str) -> Any:
-        record = self.entry.activity
-        system = {
-            "ActivityId": record.activity_id,
-            "ActivityType": record.options.activity_type,
-            "ExecutionStatus": STATUS_KEYWORD[API_STATUS[record.status]],
-            "TaskQueue": record.options.task_queue,
-            "RunId": record.run_id,
-        }
-        if name in system:
-            return system[name]
-        field = self.entry.request.search_attributes.indexed_fields.get(name)
-        if field is None:
-            return None
-        try:
-            return json.loads(field.data)
-        except ValueError:
-            return None
+def _row(entry: Entry) -> standalone_common.Row:
+    record = entry.activity
+    system = {
+        "ActivityId": record.activity_id,
+        "ActivityType": record.options.activity_type,
+        "ExecutionStatus": STATUS_KEYWORD[API_STATUS[record.status]],
+        "TaskQueue": record.options.task_queue,
+        "RunId": record.run_id,
+    }
+    return standalone_common.Row(system, entry.request.search_attributes)
 
 
 def _matching(fe: Frontend, namespace: str, text: str) -> list[Entry]:
-    store = _store(fe)
     types = {**fe.search_attribute_types(namespace), **ACTIVITY_ATTRIBUTES}
-    query = parse_query(text, types)
-    found = [e for e in store.entries(namespace) if query.matches(_Row(e, types))]
+    found = standalone_common.matching(_store(fe).entries(namespace), text, types, _row)
     return sorted(found, key=lambda e: -e.activity.schedule_time)
 
 
@@ -381,13 +363,12 @@ async def count_activity_executions(
     fe: Frontend, req: ws.CountActivityExecutionsRequest, context: Context
 ) -> ws.CountActivityExecutionsResponse:
     fe.namespace(req.namespace)
-    text, grouped = split_group_by(req.query)
-    entries = _matching(fe, req.namespace, text)
-    out = ws.CountActivityExecutionsResponse(count=len(entries))
-    if grouped:
-        statuses = [STATUS_KEYWORD[API_STATUS[e.activity.status]] for e in entries]
-        add_status_groups(out.groups, statuses)
-    return out
+
+    def statuses(query: str) -> list[str]:
+        found = _matching(fe, req.namespace, query)
+        return [STATUS_KEYWORD[API_STATUS[e.activity.status]] for e in found]
+
+    return standalone_common.counted(ws.CountActivityExecutionsResponse(), req.query, statuses)
 
 
 # -- changes ------------------------------------------------------------------------
