@@ -14,8 +14,12 @@ operation's, its "scheduled event id" the attempt (or the cancel request's attem
 The handler's answer (rpc_nexus_tasks.py), a request timeout, and the handler run's
 completion callback (nexus_callbacks.py) come back here as the table's inputs.
 
-Kept in memory (a `--store` file does not keep these runs); an endpoint with an
-external (URL) target is never called, so its operations wait for their timeouts.
+With `--store` each run's record and start request are written to the file whenever
+the record changes (store_standalone.py's rows); a server started again on the file
+reads them back, arms the timers the record still has (nexus_operation.armed) and sends
+again a start attempt or cancel request that was due (the Nexus tasks themselves are
+not stored). An endpoint with an external (URL) target is never called, so its
+operations wait for their timeouts.
 Time skipping is not arranged for: a run holds no skipping clock and its timers are
 not targets a skipping clock jumps to (the SDK does not run these with time skipping).
 """
@@ -40,6 +44,7 @@ from core.statemachine.standalone import nexus_operation as no
 from . import convert, errors, standalone_common
 from .nexus_attempts import next_delay
 from .nexus_tasks import NexusTask, cancel_request
+from .store_standalone import RunRows
 
 if TYPE_CHECKING:
     from .frontend import Frontend
@@ -79,10 +84,21 @@ class Entry:
     operation: no.NexusOperation
     request: ws.StartNexusOperationExecutionRequest  # input, header, metadata, ...
     waiters: list[asyncio.Future[None]] = field(default_factory=list)
+    reopened: bool = False  # read back from the store (its endpoint may not be, yet)
 
 
 def not_found(operation_id: str) -> errors.ServiceError:
     return errors.not_found(f"operation not found for ID: {operation_id}")
+
+
+@dataclass(frozen=True, slots=True)
+class Saved:
+    """One run as the `--store` file keeps it: the record and the start request's bytes
+    (the timers are the record's own to derive again, nexus_operation.armed)."""
+
+    namespace: str
+    operation: no.NexusOperation
+    request: bytes
 
 
 class StandaloneNexus:
@@ -92,6 +108,37 @@ class StandaloneNexus:
         self.by_run: dict[str, Entry] = {}
         self.rng = random.Random(0)  # the retry policy's jitter (nexus_attempts.py)
         self._ids = itertools.count(1)
+        store = fe.runtime.store
+        self.saved = RunRows(store, "standalone_nexus_operations") if store is not None else None
+        if self.saved is not None:
+            for saved in self.saved.rows():
+                assert isinstance(saved, Saved)
+                self._reopen(saved)
+
+    def _reopen(self, saved: Saved) -> None:
+        """A run read back from the store: its timers armed again, and its start attempt
+        or cancel request sent again if one was due (the Nexus tasks were not stored)."""
+        request = ws.StartNexusOperationExecutionRequest.FromString(saved.request)
+        entry = Entry(saved.namespace, saved.operation, request, reopened=True)
+        self.runs.setdefault((entry.namespace, saved.operation.operation_id), []).append(entry)
+        self.by_run[saved.operation.run_id] = entry
+        record = saved.operation
+        cancel = record.cancellation
+        self._carry_out(
+            entry,
+            no.Effects(
+                timers=no.armed(record),
+                invoke=record.status is no.Status.SCHEDULED,
+                send_cancel=record.running
+                and cancel is not None
+                and cancel.status is no.CancelStatus.SCHEDULED,
+            ),
+        )
+
+    def _save(self, entry: Entry) -> None:
+        if self.saved is not None:
+            request = entry.request.SerializeToString()
+            self.saved.put(entry.operation.run_id, Saved(entry.namespace, entry.operation, request))
 
     # -- records ---------------------------------------------------------------------
     def current(self, namespace: str, operation_id: str, run_id: str = "") -> Entry:
@@ -118,6 +165,7 @@ class StandaloneNexus:
         entry = Entry(namespace, record, req)
         self.runs.setdefault((namespace, req.operation_id), []).append(entry)
         self.by_run[run_id] = entry
+        self._save(entry)
         self._carry_out(entry, effects)
         return entry
 
@@ -126,6 +174,8 @@ class StandaloneNexus:
         if entry in runs:
             runs.remove(entry)
         self.by_run.pop(entry.operation.run_id, None)
+        if self.saved is not None:
+            self.saved.delete(entry.operation.run_id)
 
     # -- decisions --------------------------------------------------------------------
     def apply(self, entry: Entry, event: no.Event) -> no.Decision:
@@ -134,6 +184,8 @@ class StandaloneNexus:
         decision = no.decide(entry.operation, event)
         changed = decision.operation != entry.operation
         entry.operation = decision.operation
+        if changed:
+            self._save(entry)
         self._carry_out(entry, decision.effects)
         if changed:
             for waiter in entry.waiters:
@@ -196,7 +248,9 @@ class StandaloneNexus:
     def _invoke(self, entry: Entry) -> None:
         """Send the current attempt's start to the handler's task queue; an endpoint no
         longer registered fails the attempt ("endpoint not registered", a NOT_FOUND
-        handler error, which is not retried)."""
+        handler error, which is not retried). The endpoints are not stored: a run read
+        back from the store whose endpoint is not registered (yet) backs off instead,
+        and is tried again with the server's retry policy."""
         record = entry.operation
         target = self._target(entry)
         tasks = self.fe.nexus_tasks
@@ -205,9 +259,9 @@ class StandaloneNexus:
             if registry is None or registry.named(record.endpoint) is None:
                 failure = failure_pb.Failure(message="endpoint not registered")
                 failure.nexus_handler_failure_info.type = "NOT_FOUND"
-                loop = asyncio.get_running_loop()
                 task = self._task(entry, ("", "", ""), record.attempt, False)
-                loop.call_soon(self.attempt_failed, task, failure, False)
+                kernel = self.fe.runtime.kernel
+                kernel.at(kernel.now, self.attempt_failed, task, failure, entry.reopened)
             return
         task = self._task(entry, target, record.attempt, False)
         request = entry.request

@@ -327,6 +327,27 @@ def schedule(
     return o, Effects(timers=tuple(timers), invoke=True)
 
 
+def armed(o: NexusOperation) -> tuple[Timer, ...]:
+    """The timers that could still change the operation, derived from its record: what
+    a server reading the record back arms again."""
+    if not o.running:
+        return ()
+    t = o.timeouts
+    timers = []
+    if t.schedule_to_close:
+        timers.append(Timer(_I.SCHEDULE_TO_CLOSE_TIMEOUT, o.schedule_time + t.schedule_to_close, 0))
+    if t.schedule_to_start and o.status is not _S.STARTED:
+        timers.append(Timer(_I.SCHEDULE_TO_START_TIMEOUT, o.schedule_time + t.schedule_to_start, 0))
+    if t.start_to_close and o.status is _S.STARTED:
+        timers.append(Timer(_I.START_TO_CLOSE_TIMEOUT, o.started_time + t.start_to_close, 0))
+    if o.status is _S.BACKING_OFF:
+        timers.append(Timer(_I.BACKOFF_DONE, o.next_attempt, o.attempt))
+    cancel = o.cancellation
+    if cancel is not None and cancel.status is _C.BACKING_OFF:
+        timers.append(Timer(_CI.BACKOFF_DONE, cancel.next_attempt, cancel.attempt))
+    return tuple(timers)
+
+
 def _closed(o: NexusOperation, status: Status, now: int) -> NexusOperation:
     return replace(o, status=status, close_time=now, next_attempt=0)
 

@@ -163,3 +163,19 @@ def test_every_change_counts_one_state_transition() -> None:
 def test_an_open_operation_takes_every_input(status: no.Status) -> None:
     for input_ in no.Input:
         assert no.TABLE.choices.get((status, input_)), (status, input_)
+
+
+def test_the_timers_a_record_still_has_are_derived_from_it() -> None:
+    o, effects = scheduled(schedule_to_close=30 * S, schedule_to_start=5 * S, start_to_close=9 * S)
+    assert set(no.armed(o)) == set(effects.timers)
+    backing = step(o, In.ATTEMPT_FAILED, 101, attempt=1, retryable=True, delay=2 * S).operation
+    assert no.Timer(In.BACKOFF_DONE, 103 * S, 1) in no.armed(backing)
+    started = step(o, In.ASYNC_STARTED, 102, attempt=1, token="t").operation
+    started = step(started, In.REQUEST_CANCEL, 102, request_id="c").operation
+    failing = step(started, C.FAILED, 103, attempt=1, retryable=True, delay=4 * S).operation
+    assert set(no.armed(failing)) == {
+        no.Timer(In.SCHEDULE_TO_CLOSE_TIMEOUT, 130 * S, 0),
+        no.Timer(In.START_TO_CLOSE_TIMEOUT, 111 * S, 0),
+        no.Timer(C.BACKOFF_DONE, 107 * S, 1),
+    }
+    assert no.armed(step(started, In.TERMINATE, 104).operation) == ()
