@@ -240,11 +240,15 @@ class NexusTasks:
             event.event_id,
             a.get("requestId", ""),
         )
-        task.request = self._request(task, endpoint.spec.name, a)
+        task.request = self.start_request(task, endpoint.spec.name, a)
         self.headers[(run_id, event.event_id)] = dict(a.get("nexusHeader") or {})
         self.offer(task)
 
-    def _request(
+    def next_id(self) -> int:
+        """A new task id (the callers' and standalone operations' tasks share them)."""
+        return next(self._ids)
+
+    def start_request(
         self, task: NexusTask, endpoint: str, a: dict[str, Any], caller: tuple[str, str] = ("", "")
     ) -> nexus_pb.Request:
         """The request the handler worker gets, as the dev server shapes it: the HTTP

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
 import random
 from dataclasses import dataclass, field
@@ -107,7 +106,6 @@ class StandaloneNexus:
         self.runs: dict[tuple[str, str], list[Entry]] = {}
         self.by_run: dict[str, Entry] = {}
         self.rng = random.Random(0)  # the retry policy's jitter (nexus_attempts.py)
-        self._ids = itertools.count(1)
         store = fe.runtime.store
         self.saved = RunRows(store, "standalone_nexus_operations") if store is not None else None
         if self.saved is not None:
@@ -233,8 +231,9 @@ class StandaloneNexus:
     ) -> NexusTask:
         record = entry.operation
         _name, namespace, queue = target
+        tasks = self.fe.nexus_tasks
         return NexusTask(
-            next(self._ids) + 1_000_000_000,  # apart from the workflow callers' task ids
+            tasks.next_id() if tasks is not None else 0,
             namespace,
             queue,
             entry.namespace,
@@ -273,7 +272,7 @@ class StandaloneNexus:
         if request.HasField("input"):
             attributes["input"] = convert.to_json(request.input)
         link = operation_url(entry.namespace, record.operation_id, record.run_id)
-        task.request = tasks._request(task, target[0], attributes, (link, OPERATION_LINK_TYPE))
+        task.request = tasks.start_request(task, target[0], attributes, (link, OPERATION_LINK_TYPE))
         timeout = operation_timeout(record, self.fe.now())
         if timeout is not None and "operation-timeout" not in task.request.header:
             task.request.header["operation-timeout"] = f"{timeout // 1_000_000}ms"
