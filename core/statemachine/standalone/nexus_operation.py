@@ -422,15 +422,19 @@ def _complete(o: NexusOperation, e: Event) -> Result:
 
 
 def _time_out(o: NexusOperation, e: Event) -> Result:
-    """A timeout's failure, recorded as the last attempt's (its end now), as the 1.32.0
-    dev server describes a timed-out operation (the newer operation_tasks.go passes
-    fromAttempt=false and records it as the outcome instead; the outcome read is the
-    same failure either way)."""
+    """The timeout's failure: on a scheduled operation (an attempt under way) recorded
+    as the last attempt's, its end now, otherwise as the outcome, as the 1.32.0 dev
+    server describes them (the rule of TransitionFailed and TransitionCanceled,
+    operation_statemachine.go: attempts execute only in SCHEDULED); the outcome read is
+    that failure either way."""
     kind = TIMEOUT_TYPE[e.input]  # type: ignore[index]
     failure = Opaque.of(
         {"message": "operation timed out", "timeoutFailureInfo": {"timeoutType": kind}}
     )
-    o = replace(o, last_attempt_complete=e.now, last_attempt_failure=failure)
+    if o.status is _S.SCHEDULED:
+        o = replace(o, last_attempt_complete=e.now, last_attempt_failure=failure)
+    else:
+        o = replace(o, failure=failure)
     return _closed(o, _S.TIMED_OUT, e.now), Effects()
 
 

@@ -90,11 +90,16 @@ def test_timeouts_count_only_in_the_states_their_tasks_validate() -> None:
     assert step(o, In.START_TO_CLOSE_TIMEOUT, 105).operation == o
     timed = step(started, In.START_TO_CLOSE_TIMEOUT, 111).operation
     assert timed.status is St.TIMED_OUT and timed.close_time == 111 * S
-    # recorded as the last attempt's failure, as the 1.32.0 dev server describes it
+    # a started operation's timeout is the outcome's failure, not the last attempt's
     expected: dict[str, JsonValue] = {"timeoutType": "TIMEOUT_TYPE_START_TO_CLOSE"}
     failure = Opaque.of({"message": "operation timed out", "timeoutFailureInfo": expected})
-    assert timed.last_attempt_failure == failure and timed.last_attempt_complete == 111 * S
-    assert timed.outcome_failure() == failure
+    assert timed.failure == failure and timed.outcome_failure() == failure
+    assert timed.last_attempt_failure is None and timed.last_attempt_complete == 101 * S
+    # a scheduled one's is the last attempt's, its end the timeout (the dev server's)
+    early = step(o, In.SCHEDULE_TO_START_TIMEOUT, 105).operation
+    assert early.failure is None and early.last_attempt_complete == 105 * S
+    assert early.last_attempt_failure is not None
+    assert early.last_attempt_failure == early.outcome_failure()
     closed = step(o, In.SCHEDULE_TO_CLOSE_TIMEOUT, 130).operation
     assert closed.status is St.TIMED_OUT
     assert step(closed, In.SCHEDULE_TO_CLOSE_TIMEOUT, 131).operation == closed
