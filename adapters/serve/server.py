@@ -31,6 +31,7 @@ from core.statemachine.replay.definition import definition
 from ..archive.filestore import FileArchive
 from . import (
     access,
+    activity_callbacks,
     batcher,
     errors,
     report,
@@ -229,6 +230,8 @@ class Server:
         self.frontend.deployments.install(self.runtime)  # tasks routed by version
         self.nexus_callbacks = NexusCallbacks(self.frontend)  # async operations' completions
         self.frontend.standalone = StandaloneActivities(self.frontend)  # standalone activities
+        # a standalone activity's completion callbacks (activity_callbacks.py)
+        self.frontend.standalone.on_close.append(activity_callbacks.listener(self.nexus_callbacks))
         self.frontend.standalone_nexus = StandaloneNexus(
             self.frontend
         )  # standalone Nexus operations

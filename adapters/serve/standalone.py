@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -93,6 +94,7 @@ class StandaloneActivities:
                 self._reopen(saved)
         runtime.holds.append(self.holds)
         runtime.skip_sources.append(self.next_timer)
+        self.on_close: list[Callable[[Entry], None]] = []  # told when a run closes
 
     def _reopen(self, saved: Saved) -> None:
         """A run read back from the store: its timers armed again, its attempt handed to
@@ -176,7 +178,11 @@ class StandaloneActivities:
         the run's long polls; a refusal raises the error the row names."""
         decision = sa.decide(entry.activity, event)
         changed = decision.activity != entry.activity
+        closes = entry.activity.running and not decision.activity.running
         entry.activity = decision.activity
+        if closes:
+            for listener in self.on_close:
+                listener(entry)
         self._carry_out(entry, decision.effects)
         if changed or decision.effects.timers:
             self._save(entry)

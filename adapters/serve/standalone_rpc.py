@@ -9,7 +9,9 @@ messages are the dev server's), its timeouts normalized as a workflow activity's
 its retry policy filled in with the server's defaults. Id reuse and conflict policies
 follow CHASM's business-id policies (`chasm.WithBusinessIDPolicy`). The operator
 commands (Pause/Unpause/Reset/UpdateActivityExecutionOptions) are rpc_activity_exec.py's.
-Not served: completion callbacks (a start that asks for them is refused UNIMPLEMENTED) and eager
+Completion callbacks to this server are called when the run closes
+(activity_callbacks.py). Not served: callbacks to another URL (a start that asks for them
+is refused UNIMPLEMENTED) and eager
 execution (never granted, as the server does not grant it yet). A start's links are
 kept and described as given, not validated, and links of a later start that meets the
 run (on_conflict_options) are not attached.
@@ -33,8 +35,9 @@ from core.statemachine.history.service.activity_tasks import normalize_timeouts
 from core.statemachine.history.service.retry import retry_policy
 from core.statemachine.standalone import activity as sa
 
-from . import convert, errors, standalone_common, tokens
+from . import activity_callbacks, convert, errors, standalone_common, tokens
 from .frontend import Frontend
+from .nexus_tasks import SYSTEM_CALLBACK
 from .rpc_reads import list_page
 from .standalone import Entry, StandaloneActivities
 from .standalone import retry_policy as policy_proto
@@ -85,7 +88,8 @@ STATUS_KEYWORD = {
 }
 ACTIVITY_ATTRIBUTES = {"ActivityId": "KEYWORD", "ActivityType": "KEYWORD"}
 CALLBACKS_NOT_SERVED = (
-    "completion callbacks of a standalone activity are not implemented by tmodel serve"
+    "completion callbacks of a standalone activity to other than temporal://system are not "
+    "implemented by tmodel serve"
 )
 
 
@@ -156,7 +160,8 @@ async def start_activity_execution(
     store = _store(fe)
     fe.namespace(req.namespace)
     options = _options(req)
-    if req.completion_callbacks:  # refused rather than dropped: nothing would call them
+    if any(c.nexus.url != SYSTEM_CALLBACK for c in req.completion_callbacks):
+        # refused rather than dropped: only this server's own callers are called back
         raise errors.ServiceError(grpc.StatusCode.UNIMPLEMENTED, CALLBACKS_NOT_SERVED)
     runs = store.runs.get((req.namespace, req.activity_id), [])
     latest = runs[-1] if runs else None
@@ -291,6 +296,7 @@ async def describe_activity_execution(
     )
     if req.include_input:
         out.input.CopyFrom(entry.request.input)
+    out.callbacks.extend(activity_callbacks.described(fe, entry))
     closing = outcome(record) if req.include_outcome else None
     if closing is not None:
         out.outcome.CopyFrom(closing)

@@ -18,7 +18,8 @@ import nexusrpc
 import nexusrpc.handler
 import pytest
 import pytest_asyncio
-from temporalio import nexus, workflow
+from temporalio import activity, nexus, workflow
+from temporalio.api.common.v1.message_pb2 import ActivityType
 from temporalio.api.enums.v1 import common_pb2 as common_enums
 from temporalio.api.enums.v1 import nexus_pb2 as nexus_enums
 from temporalio.api.failure.v1 import message_pb2 as failure_pb
@@ -58,11 +59,17 @@ class Echo:
         return Value("ran:" + value.value)
 
 
+@activity.defn
+async def shout(value: Value) -> Value:
+    return Value(value.value.upper())
+
+
 @nexusrpc.service
 class Svc:
     echo: nexusrpc.Operation[Value, Value]
     run: nexusrpc.Operation[Value, Value]
     block: nexusrpc.Operation[Value, Value]
+    act: nexusrpc.Operation[Value, Value]
 
 
 @nexusrpc.handler.service_handler(service=Svc)
@@ -83,6 +90,19 @@ class SvcHandler:
     ) -> nexus.WorkflowHandle[Value]:
         return await ctx.start_workflow(Blocking.run, value, id=f"block-{uuid.uuid4()}")
 
+    @nexus.temporal_operation
+    async def act(
+        self,
+        ctx: nexus.TemporalStartOperationContext,
+        client: nexus.TemporalNexusClient,
+        value: Value,
+    ) -> nexus.TemporalOperationResult[Value]:
+        """Backed by a standalone activity, which completes the operation by its
+        completion callback (activity_callbacks.py)."""
+        return await client.start_activity(
+            shout, value, id=f"act-{value.value}", start_to_close_timeout=timedelta(seconds=10)
+        )
+
 
 async def _endpoint(client: Client, name: str, queue: str) -> None:
     target = nexus_pb.EndpointTarget.Worker(namespace="default", task_queue=queue)
@@ -95,7 +115,11 @@ async def client(address: str) -> AsyncIterator[Client]:
     client = await Client.connect(address)
     await _endpoint(client, ENDPOINT, QUEUE)
     async with Worker(
-        client, task_queue=QUEUE, nexus_service_handlers=[SvcHandler()], workflows=[Blocking, Echo]
+        client,
+        task_queue=QUEUE,
+        nexus_service_handlers=[SvcHandler()],
+        workflows=[Blocking, Echo],
+        activities=[shout],
     ):
         yield client
 
@@ -266,3 +290,32 @@ async def test_the_handler_gets_a_link_to_the_operation_and_a_retryable_error_ba
     again = await client.workflow_service.poll_nexus_task_queue(poll)
     assert again.request.start_operation.request_id == before.info.request_id
     await asyncio.sleep(0)
+
+
+@pytest.mark.asyncio(loop_scope="module")
+@bounded
+async def test_an_operation_backed_by_a_standalone_activity_ends_by_its_callback(
+    client: Client,
+) -> None:
+    nexus_client = client.create_nexus_client(service=Svc, endpoint=ENDPOINT)
+    name = f"x{uuid.uuid4().hex[:8]}"
+    handle = await nexus_client.start_operation(Svc.act, Value(name), id=f"act-op-{name}")
+    assert (await handle.result()).value == name.upper()
+    described = await client.workflow_service.describe_activity_execution(
+        ws.DescribeActivityExecutionRequest(namespace="default", activity_id=f"act-{name}")
+    )
+    [callback] = described.callbacks
+    assert callback.info.callback.nexus.url == "temporal://system"
+    assert callback.info.state == common_enums.CALLBACK_STATE_SUCCEEDED
+    assert callback.trigger.HasField("activity_closed")
+    refused = ws.StartActivityExecutionRequest(
+        namespace="default",
+        activity_id=f"elsewhere-{name}",
+        activity_type=ActivityType(name="shout"),
+        task_queue=tq_pb.TaskQueue(name=QUEUE),
+    )
+    refused.start_to_close_timeout.FromSeconds(5)
+    refused.completion_callbacks.add().nexus.url = "http://example.invalid/callback"
+    with pytest.raises(RPCError) as err:
+        await client.workflow_service.start_activity_execution(refused)
+    assert err.value.grpc_status.code == grpc.StatusCode.UNIMPLEMENTED.value[0]
