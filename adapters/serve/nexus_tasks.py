@@ -41,11 +41,13 @@ from temporalio.api.nexus.v1 import message_pb2 as nexus_pb
 
 from core.enums import EventType
 from core.events import HistoryEvent, OpaqueAttributes
+from core.statemachine.history.service.nexus_system import SYSTEM_ENDPOINT
 from sim.persistence import Mutation
 
 from . import convert
 from .nexus_attempts import AttemptLog, timeout_failure
 from .nexus_links import event_url
+from .nexus_system import SystemOperations
 from .tokens import TaskToken
 
 if TYPE_CHECKING:
@@ -164,6 +166,8 @@ class NexusTasks:
         # request carries too (executors.go loadArgsForCancelation)
         self.headers: dict[tuple[str, int], dict[str, str]] = {}
         self.attempts = AttemptLog()  # each operation's attempts (nexus_attempts.py)
+        self.system = SystemOperations(fe, self.attempts, REQUEST_TIMEOUT)  # nexus_system.py
+        fe.runtime.holds.append(self.system.holds)
         fe.runtime.commit_listeners.append(self._on_commit)
         fe.runtime.holds.append(self.holds)
 
@@ -225,6 +229,9 @@ class NexusTasks:
     def _dispatch(
         self, namespace: str, workflow_id: str, run_id: str, event: HistoryEvent, a: dict[str, Any]
     ) -> None:
+        if a.get("endpoint") == SYSTEM_ENDPOINT:  # run by the server itself
+            self.system.start(namespace, workflow_id, run_id, event.event_id, a)
+            return
         registry = self.fe.nexus_endpoints
         endpoint = registry.by_id.get(a.get("endpointId", "")) if registry is not None else None
         if endpoint is None or endpoint.spec.target.WhichOneof("variant") != "worker":

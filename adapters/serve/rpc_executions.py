@@ -28,6 +28,7 @@ from core.opaque import JsonValue, Opaque
 from core.statemachine.history.limits import DEFAULT_LIMITS
 from core.statemachine.history.service import cron, enforce
 from core.statemachine.history.service.cron import cron_backoff
+from core.statemachine.history.service.execution import start_again
 from core.statemachine.history.service.reset import reset_request
 from sim.nodes.base import StartedWorkflowTask
 
@@ -375,6 +376,28 @@ def _signal_link(namespace: str, workflow_id: str, run_id: str, request_id: str)
     return link
 
 
+def _check_reuse(
+    fe: Frontend, req: ws.SignalWithStartWorkflowExecutionRequest, start: rq.StartWorkflowExecution
+) -> None:
+    """A signal-with-start that finds the workflow's current run closed starts a new run
+    only as the id reuse policy allows, as a start does (createWorkflowMutationFunction
+    in service/history/api/signalwithstartworkflow/signal_with_start_workflow.go, by
+    api.ResolveDuplicateWorkflowID): REJECT_DUPLICATE never, ALLOW_DUPLICATE_FAILED_ONLY
+    only after a failed, canceled, terminated or timed-out run; refused, it is the
+    start's WorkflowExecutionAlreadyStarted. (Checked here, before the history service
+    is asked, as the run a closed current run is can change only by a start.)"""
+    if req.workflow_id_reuse_policy not in REFUSED_BY_POLICY:
+        return
+    state = fe.runtime.state(req.namespace, req.workflow_id)
+    if state is None or state.running:
+        return
+    verdict = start_again(state, start, fe.now())
+    if isinstance(verdict.reply, rq.Error):
+        message = verdict.reply.message
+        policy = req.workflow_id_reuse_policy
+        raise _already_started(fe, req.namespace, req.workflow_id, message, policy)
+
+
 async def signal_with_start_workflow_execution(
     fe: Frontend, req: ws.SignalWithStartWorkflowExecutionRequest, context: Context
 ) -> ws.SignalWithStartWorkflowExecutionResponse:
@@ -382,6 +405,7 @@ async def signal_with_start_workflow_execution(
     if not req.signal_name:
         raise errors.invalid("signal not set")  # measured on the dev server
     signal = signal_request(fe, req.namespace, req, "signal_input")
+    _check_reuse(fe, req, start)
     before = fe.runtime.current_run_id(req.namespace, req.workflow_id)
     if req.workflow_id_conflict_policy == wf_enums.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING:
         await _resolve_conflict(fe, context, req, start.run_id)

@@ -41,6 +41,7 @@ the chain's second run gave that deadline, not one against the minimum of its ow
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 
 from adapters.serve.kernel import LiveKernel
@@ -63,6 +64,7 @@ class TimerShift:
         self.floors: dict[tuple[int, int], int] = {}  # a timer task moved later: its key
         # per shard and chain (its first run id): the key of its execution timeout task
         self.chains: dict[tuple[int, str], int] = {}
+        self._chain_keys: list[tuple[int, tuple[int, str]]] = []  # a heap of (key, chain)
 
     def written(
         self, shard_id: int, mutations: Sequence[Mutation], outbox: Sequence[OutboxTask]
@@ -81,6 +83,7 @@ class TimerShift:
                 chain = (shard_id, state.first_run_id)
                 if chain not in self.chains and state.execution_expiration:
                     self.chains[chain] = self._key(shard_id, state.execution_expiration)
+                    heapq.heappush(self._chain_keys, (self.chains[chain], chain))
                 if (
                     isinstance(t, rq.WorkflowRunTimeoutTask)
                     and t.fire_time == state.execution_expiration
@@ -116,3 +119,13 @@ class TimerShift:
         mark = now - now % MS + self.shift  # Temporal truncates it to the millisecond
         if mark > self.minimum.get(shard_id, mark - 1):
             self.minimum[shard_id] = mark
+        self._forget_chains(now)
+
+    def _forget_chains(self, now: int) -> None:
+        """Drop the chains whose execution timeout task fired a shift ago or more: that
+        task closed the chain, so no later run of it is written (the map stays bounded
+        by the chains still running on a long-lived server)."""
+        order = self._chain_keys
+        while order and order[0][0] + self.shift < now:
+            _, chain = heapq.heappop(order)
+            del self.chains[chain]

@@ -84,6 +84,13 @@ def test_a_later_run_keeps_the_execution_timeout_key_of_the_second() -> None:
     keys.written(1, [run3], [backoff, timeout])
     assert keys.fire_time(1, timeout, deadline) == deadline
     assert keys.fire_time(1, backoff, kernel.time + 400 * MS) > deadline
+    # the chain's key is kept until its execution timeout has fired, then dropped
+    kernel.time = deadline + SECOND
+    keys.advance(1)
+    assert list(keys.chains) == [(1, "run1")]
+    kernel.time += 2 * MS
+    keys.advance(1)
+    assert keys.chains == {}
 
 
 @workflow.defn(name="TimerReadsWait", sandboxed=False)
