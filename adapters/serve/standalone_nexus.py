@@ -20,8 +20,9 @@ reads them back, arms the timers the record still has (nexus_operation.armed) an
 again a start attempt or cancel request that was due (the Nexus tasks themselves are
 not stored). An endpoint with an external (URL) target is never called, so its
 operations wait for their timeouts.
-Time skipping is not arranged for: a run holds no skipping clock and its timers are
-not targets a skipping clock jumps to (the SDK does not run these with time skipping).
+Under time skipping its Nexus tasks hold the clock as a caller's do (nexus_tasks.py
+`holds`), and the timers its record still has (nexus_operation.armed) are targets a
+skipping clock may jump to.
 """
 
 from __future__ import annotations
@@ -106,12 +107,19 @@ class StandaloneNexus:
         self.runs: dict[tuple[str, str], list[Entry]] = {}
         self.by_run: dict[str, Entry] = {}
         self.rng = random.Random(0)  # the retry policy's jitter (nexus_attempts.py)
+        fe.runtime.skip_sources.append(self.next_timer)
         store = fe.runtime.store
         self.saved = RunRows(store, "standalone_nexus_operations") if store is not None else None
         if self.saved is not None:
             for saved in self.saved.rows():
                 assert isinstance(saved, Saved)
                 self._reopen(saved)
+
+    def next_timer(self, now: int) -> int | None:
+        """The earliest time after `now` at which a run's timer would still change it:
+        where a skipping clock may jump."""
+        dues = (t.due for e in self.by_run.values() for t in no.armed(e.operation))
+        return min((due for due in dues if due > now), default=None)
 
     def _reopen(self, saved: Saved) -> None:
         """A run read back from the store: its timers armed again, and its start attempt

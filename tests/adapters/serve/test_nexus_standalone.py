@@ -104,6 +104,16 @@ class SvcHandler:
         )
 
 
+@workflow.defn(sandboxed=False)
+class ActCaller:
+    """A workflow caller of the activity-backed operation."""
+
+    @workflow.run
+    async def run(self, value: Value) -> Value:
+        nexus_client = workflow.create_nexus_client(service=Svc, endpoint=ENDPOINT)
+        return await nexus_client.execute_operation(Svc.act, value)
+
+
 async def _endpoint(client: Client, name: str, queue: str) -> None:
     target = nexus_pb.EndpointTarget.Worker(namespace="default", task_queue=queue)
     spec = nexus_pb.EndpointSpec(name=name, target=nexus_pb.EndpointTarget(worker=target))
@@ -118,7 +128,7 @@ async def client(address: str) -> AsyncIterator[Client]:
         client,
         task_queue=QUEUE,
         nexus_service_handlers=[SvcHandler()],
-        workflows=[Blocking, Echo],
+        workflows=[Blocking, Echo, ActCaller],
         activities=[shout],
     ):
         yield client
@@ -308,6 +318,11 @@ async def test_an_operation_backed_by_a_standalone_activity_ends_by_its_callback
     assert callback.info.callback.nexus.url == "temporal://system"
     assert callback.info.state == common_enums.CALLBACK_STATE_SUCCEEDED
     assert callback.trigger.HasField("activity_closed")
+    # a workflow caller's operation is completed by the activity's callback too
+    caller = await client.execute_workflow(
+        ActCaller.run, Value(name + "w"), id=f"act-caller-{name}", task_queue=QUEUE
+    )
+    assert caller.value == (name + "w").upper()
     refused = ws.StartActivityExecutionRequest(
         namespace="default",
         activity_id=f"elsewhere-{name}",
