@@ -8,16 +8,89 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
+import grpc
 from temporalio.api.common.v1 import message_pb2 as common_pb
 
+from . import errors
 from .query import parse_query
 from .rpc_reads import add_status_groups, split_group_by
 
 T = TypeVar("T")
+
+
+class Indexed(Protocol):
+    """A run's entry as its kind's store keeps it."""
+
+    namespace: str
+
+    @property
+    def business_id(self) -> str: ...
+
+    @property
+    def run_id(self) -> str: ...
+
+
+E = TypeVar("E", bound=Indexed)
 LONG_POLL = 20.0  # {activity,nexusoperation}.longPollTimeout (common.DefaultLongPollTimeout), s
 LONG_POLL_BUFFER = 1.0  # {activity,nexusoperation}.longPollBuffer: answer this long before
+
+
+class RunIndex(Generic[E]):
+    """One kind's runs: by namespace and business id (the activity or operation id),
+    newest run last, and by run id (CHASM's execution keys)."""
+
+    def __init__(self) -> None:
+        self.runs: dict[tuple[str, str], list[E]] = {}
+        self.by_run: dict[str, E] = {}
+
+    def index(self, entry: E) -> None:
+        self.runs.setdefault((entry.namespace, entry.business_id), []).append(entry)
+        self.by_run[entry.run_id] = entry
+
+    def unindex(self, entry: E) -> None:
+        runs = self.runs.get((entry.namespace, entry.business_id), [])
+        if entry in runs:
+            runs.remove(entry)
+        self.by_run.pop(entry.run_id, None)
+
+    def named(self, namespace: str, business_id: str, run_id: str = "") -> E | None:
+        """The run named (the newest when `run_id` is empty), or None."""
+        entries = self.runs.get((namespace, business_id), [])
+        if run_id:
+            entries = [e for e in entries if e.run_id == run_id]
+        return entries[-1] if entries else None
+
+    def entries(self, namespace: str) -> list[E]:
+        return [e for runs in self.runs.values() for e in runs if e.namespace == namespace]
+
+
+def _not_modelled(message: str) -> errors.ServiceError:
+    return errors.ServiceError(grpc.StatusCode.UNIMPLEMENTED, message)
+
+
+CODES = {  # a core decision's error code -> the error the caller gets
+    "NOT_FOUND": errors.not_found,
+    "INVALID_ARGUMENT": errors.invalid,
+    "FAILED_PRECONDITION": errors.failed_precondition,
+    "UNIMPLEMENTED": _not_modelled,
+}
+
+
+def settle(
+    waiters: list[asyncio.Future[None]], changed: bool, error: tuple[str, str] | None
+) -> None:
+    """After a decision: wake the run's long polls if it changed, then raise the error
+    the decision names, if any."""
+    if changed:
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+        waiters.clear()
+    if error is not None:
+        code, message = error
+        raise CODES[code](message)
 
 
 async def changed(waiters: list[asyncio.Future[None]], deadline: float | None) -> bool:

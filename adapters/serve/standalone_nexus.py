@@ -52,11 +52,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("tmodel.serve")
 OPERATION_LINK_TYPE = "temporal.api.common.v1.Link.NexusOperation"
 _GO_PATH_SAFE = "$&+,;=:@"  # what Go's url.PathEscape leaves as is, besides unreserved
-CODES = {
-    "NOT_FOUND": errors.not_found,
-    "INVALID_ARGUMENT": errors.invalid,
-    "FAILED_PRECONDITION": errors.failed_precondition,
-}
 
 
 def operation_url(namespace: str, operation_id: str, run_id: str) -> str:
@@ -86,6 +81,14 @@ class Entry:
     waiters: list[asyncio.Future[None]] = field(default_factory=list)
     reopened: bool = False  # read back from the store (its endpoint may not be, yet)
 
+    @property
+    def business_id(self) -> str:
+        return self.operation.operation_id
+
+    @property
+    def run_id(self) -> str:
+        return self.operation.run_id
+
 
 def not_found(operation_id: str) -> errors.ServiceError:
     return errors.not_found(f"operation not found for ID: {operation_id}")
@@ -101,11 +104,10 @@ class Saved:
     request: bytes
 
 
-class StandaloneNexus:
+class StandaloneNexus(standalone_common.RunIndex[Entry]):
     def __init__(self, fe: Frontend) -> None:
+        super().__init__()
         self.fe = fe
-        self.runs: dict[tuple[str, str], list[Entry]] = {}
-        self.by_run: dict[str, Entry] = {}
         self.rng = random.Random(0)  # the retry policy's jitter (nexus_attempts.py)
         fe.runtime.skip_sources.append(self.next_timer)
         store = fe.runtime.store
@@ -126,8 +128,7 @@ class StandaloneNexus:
         or cancel request sent again if one was due (the Nexus tasks were not stored)."""
         request = ws.StartNexusOperationExecutionRequest.FromString(saved.request)
         entry = Entry(saved.namespace, saved.operation, request, reopened=True)
-        self.runs.setdefault((entry.namespace, saved.operation.operation_id), []).append(entry)
-        self.by_run[saved.operation.run_id] = entry
+        self.index(entry)
         record = saved.operation
         cancel = record.cancellation
         self._carry_out(
@@ -150,15 +151,10 @@ class StandaloneNexus:
     def current(self, namespace: str, operation_id: str, run_id: str = "") -> Entry:
         """The run named (the newest when `run_id` is empty); NOT_FOUND otherwise."""
         self.fe.namespace(namespace)
-        entries = self.runs.get((namespace, operation_id), [])
-        if run_id:
-            entries = [e for e in entries if e.operation.run_id == run_id]
-        if not entries:
+        entry = self.named(namespace, operation_id, run_id)
+        if entry is None:
             raise not_found(operation_id)
-        return entries[-1]
-
-    def entries(self, namespace: str) -> list[Entry]:
-        return [e for runs in self.runs.values() for e in runs if e.namespace == namespace]
+        return entry
 
     def add(
         self, namespace: str, req: ws.StartNexusOperationExecutionRequest, timeouts: no.Timeouts
@@ -169,17 +165,13 @@ class StandaloneNexus:
             req.operation_id, run_id, self.fe.new_id(), target, timeouts, self.fe.now()
         )
         entry = Entry(namespace, record, req)
-        self.runs.setdefault((namespace, req.operation_id), []).append(entry)
-        self.by_run[run_id] = entry
+        self.index(entry)
         self._save(entry)
         self._carry_out(entry, effects)
         return entry
 
     def forget(self, entry: Entry) -> None:
-        runs = self.runs.get((entry.namespace, entry.operation.operation_id), [])
-        if entry in runs:
-            runs.remove(entry)
-        self.by_run.pop(entry.operation.run_id, None)
+        self.unindex(entry)
         if self.saved is not None:
             self.saved.delete(entry.operation.run_id)
 
@@ -193,14 +185,7 @@ class StandaloneNexus:
         if changed:
             self._save(entry)
         self._carry_out(entry, decision.effects)
-        if changed:
-            for waiter in entry.waiters:
-                if not waiter.done():
-                    waiter.set_result(None)
-            entry.waiters.clear()
-        if decision.effects.error is not None:
-            code, message = decision.effects.error
-            raise CODES[code](message)
+        standalone_common.settle(entry.waiters, changed, decision.effects.error)
         return decision
 
     def _carry_out(self, entry: Entry, effects: no.Effects) -> None:
