@@ -134,10 +134,19 @@ class Row:
 
 
 def matching(
-    entries: Iterable[T], text: str, types: dict[str, str], row: Callable[[T], Row]
+    entries: Iterable[T],
+    text: str,
+    types: dict[str, str],
+    row: Callable[[T], Row],
+    order_by: bool = True,
 ) -> list[T]:
-    """The runs the query selects (`types`: the attributes it may name)."""
+    """The runs the query selects (`types`: the attributes it may name). With
+    `order_by` false an ORDER BY clause is refused, as the dev server refuses it on
+    standalone Nexus operations' List and Count (measured: the query converter's
+    not-supported error, common/persistence/visibility/store/query/converter.go)."""
     query = parse_query(text, types)
+    if query.order_by is not None and not order_by:
+        raise errors.invalid("invalid query: operation is not supported: 'ORDER BY' clause")
     return [e for e in entries if query.matches(row(e))]
 
 

@@ -437,7 +437,8 @@ def _row(entry: Entry) -> standalone_common.Row:
 
 def _matching(fe: Frontend, namespace: str, text: str) -> list[Entry]:
     types = {**fe.search_attribute_types(namespace), **OPERATION_ATTRIBUTES}
-    found = standalone_common.matching(_store(fe).entries(namespace), text, types, _row)
+    entries = _store(fe).entries(namespace)
+    found = standalone_common.matching(entries, text, types, _row, order_by=False)
     return sorted(found, key=lambda e: -e.operation.schedule_time)
 
 

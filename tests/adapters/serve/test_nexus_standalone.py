@@ -30,7 +30,7 @@ from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 from temporalio.client import Client, NexusOperationFailureError
 from temporalio.common import NexusOperationExecutionStatus
 from temporalio.exceptions import CancelledError, TerminatedError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
 from tests.adapters.serve.sdk import bounded, eventually
@@ -334,3 +334,27 @@ async def test_an_operation_backed_by_a_standalone_activity_ends_by_its_callback
     with pytest.raises(RPCError) as err:
         await client.workflow_service.start_activity_execution(refused)
     assert err.value.grpc_status.code == grpc.StatusCode.UNIMPLEMENTED.value[0]
+
+
+@pytest.mark.asyncio(loop_scope="module")
+@bounded
+async def test_list_and_count_refuse_order_by_as_the_dev_server_does(client: Client) -> None:
+    svc = client.workflow_service
+    ordered = "OperationId = 'none' ORDER BY OperationId"
+    message = "invalid query: operation is not supported: 'ORDER BY' clause"
+    for call in (
+        svc.list_nexus_operation_executions(
+            ws.ListNexusOperationExecutionsRequest(namespace="default", query=ordered)
+        ),
+        svc.count_nexus_operation_executions(
+            ws.CountNexusOperationExecutionsRequest(namespace="default", query=ordered)
+        ),
+    ):
+        with pytest.raises(RPCError) as refused:
+            await call
+        assert refused.value.status == RPCStatusCode.INVALID_ARGUMENT
+        assert refused.value.message == message
+    unordered = ws.CountNexusOperationExecutionsRequest(
+        namespace="default", query="OperationId = 'none'"
+    )
+    assert (await svc.count_nexus_operation_executions(unordered)).count == 0
