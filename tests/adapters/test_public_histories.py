@@ -271,6 +271,17 @@ def test_validate_and_conform_read_a_binary_history(
     assert capsys.readouterr().out.startswith("reproduced")
 
 
+def test_a_directory_is_walked_for_binary_histories_too(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "nested").mkdir()
+    (tmp_path / "nested" / "h.bin").write_bytes(_binary(_load(HISTORIES / "timers.json")))
+    assert main(["validate", str(tmp_path)]) == 0
+    assert "h.bin" in capsys.readouterr().out
+    assert main(["conform", str(tmp_path)]) == 0
+    assert "h.bin" in capsys.readouterr().out
+
+
 def test_a_file_neither_json_nor_a_history_is_one_line_bad_input(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
