@@ -246,7 +246,7 @@ class Scenario:
             return {"failure": _failure(reply.failure)}
         return {}
 
-    async def poll(self, step: str, name: str, stage: int = CLOSED) -> None:
+    async def poll(self, step: str, name: str, stage: Any = CLOSED) -> None:
         request = ws.PollNexusOperationExecutionRequest(
             namespace=NS, operation_id=self.op_id(name), wait_stage=stage
         )

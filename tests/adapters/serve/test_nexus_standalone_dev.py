@@ -23,18 +23,35 @@ from tests.adapters.serve.sdk import bounded, connected
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "serve" / "nexus_standalone_dev.json"
 
 
+def _unlike(got: Any, want: Any, path: str) -> list[str]:
+    """Where `got` differs from `want`: the paths into dicts and lists of equal length
+    down to the differing values."""
+    if isinstance(got, dict) and isinstance(want, dict):
+        keys = [*want, *(k for k in got if k not in want)]
+        return [
+            line
+            for k in keys
+            for line in _unlike(got.get(k, "<absent>"), want.get(k, "<absent>"), f"{path}.{k}")
+        ]
+    if isinstance(got, list) and isinstance(want, list) and len(got) == len(want):
+        return [
+            line
+            for i, pair in enumerate(zip(got, want, strict=True))
+            for line in _unlike(*pair, f"{path}[{i}]")
+        ]
+    return [] if got == want else [f"{path}: {got!r} != {want!r}"]
+
+
 def differences(seen: list[Any], want: list[Any]) -> list[str]:
-    """Step by step (a step is a transcript entry's first element): the steps missing,
-    added or answered differently, then whether the order differs."""
+    """Step by step (a step is a transcript entry's first element): the steps missing or
+    added, where a step's answer differs from the record, then whether the order differs."""
     got = {entry[0]: entry[1:] for entry in seen}
     expected = {entry[0]: entry[1:] for entry in want}
     wrong = [f"missing {step!r}" for step in expected if step not in got]
     wrong += [f"extra {step!r}: {got[step]}" for step in got if step not in expected]
-    wrong += [
-        f"{step!r}: {got[step]} != {expected[step]}"
-        for step in expected
-        if step in got and got[step] != expected[step]
-    ]
+    for step in expected:
+        if step in got:
+            wrong += _unlike(got[step], expected[step], repr(step))
     if not wrong and seen != want:
         wrong.append("the steps come in another order")
     return wrong
@@ -56,11 +73,15 @@ def test_differences_name_each_step() -> None:
     want = [["a", "ok"], ["b", "ok"], ["c", "NOT_FOUND", "gone"]]
     assert differences(want, want) == []
     seen = [["b", "ok"], ["a", "ok"], ["c", "ok"], ["d", "ok"]]
-    assert differences(seen, want) == [
-        "extra 'd': ['ok']",
-        "'c': ['ok'] != ['NOT_FOUND', 'gone']",
+    assert differences(seen, want) == ["extra 'd': ['ok']", "'c': ['ok'] != ['NOT_FOUND', 'gone']"]
+    assert differences([["a", "ok"], ["b", "ok"], ["c", "NOT_FOUND", "there"]], want) == [
+        "'c'[1]: 'there' != 'gone'"
     ]
-    assert differences(seen[:3][::-1], want[::-1]) == ["'c': ['ok'] != ['NOT_FOUND', 'gone']"]
+    nested = [["e", {"h": {"k": 1, "j": 2}}]]
+    assert differences([["e", {"h": {"k": 1, "x": 3}}]], nested) == [
+        "'e'[0].h.j: '<absent>' != 2",
+        "'e'[0].h.x: 3 != '<absent>'",
+    ]
     assert differences(want[::-1], want) == ["the steps come in another order"]
     assert differences(want[1:], want) == ["missing 'a'"]
 
