@@ -10,7 +10,8 @@ callback (URL and header, as an SDK handler does), whose close completes the ope
 
 `python -m tests.adapters.serve.nexus_standalone_scenario HOST:PORT` prints the
 transcript; tests/fixtures/serve/nexus_standalone_dev.json is its output against the dev
-server (CLI 1.9.1 / server 1.32.0) started with `DEV_CONFIG`.
+server (CLI 1.9.1 / server 1.32.0) started with the dynamic config of sdk-python's
+tests/conftest.py (`DEV_CONFIG` of test_nexus_standalone_dev.py).
 """
 
 from __future__ import annotations
@@ -20,9 +21,12 @@ import json
 import re
 import sys
 import uuid
+from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlparse
 
 from google.protobuf import duration_pb2
+from google.protobuf.json_format import MessageToDict
 from temporalio.api.command.v1 import message_pb2 as command_pb
 from temporalio.api.common.v1 import message_pb2 as common_pb
 from temporalio.api.enums.v1 import command_type_pb2 as command_enums
@@ -38,24 +42,11 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 NS = "default"
-DEV_CONFIG = tuple(  # sdk-python tests/conftest.py, the `local` environment
-    """
-    system.forceSearchAttributesCacheRefreshOnRead=true
-    limit.historyCount.suggestContinueAsNew=50 system.enableEagerWorkflowStart=true
-    frontend.enableExecuteMultiOperation=true frontend.workerVersioningWorkflowAPIs=true
-    frontend.workerVersioningDataAPIs=true system.enableDeploymentVersions=true
-    frontend.activityAPIsEnabled=true frontend.enableCancelWorkerPollsOnShutdown=true
-    component.nexusoperations.recordCancelRequestCompletionEvents=true
-    activity.enableStandalone=true activity.startDelayEnabled=true history.enableChasm=true
-    history.enableTransitionHistory=true history.enableCHASMCallbacks=true
-    history.enableCHASMSignalBacklinks=true nexusoperation.enableStandalone=true
-    system.system.refreshNexusEndpointsMinWait="0s"
-    history.enableSignalWithStartFromWorkflow=true history.enableUpdateCallbacks=true
-    activity.enableCallbacks=true
-    """.split()  # noqa: SIM905 (a word a flag, packed to keep the module short)
-)
 COMPLETE_WORKFLOW = command_enums.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION
 CANCEL_WORKFLOW = command_enums.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION
+CALLBACK_STATE = common_enums.CallbackState
+SCHEDULED = common_enums.PENDING_NEXUS_OPERATION_STATE_SCHEDULED
+CANCEL_SCHEDULED = common_enums.NEXUS_OPERATION_CANCELLATION_STATE_SCHEDULED
 STATUS = nexus_enums.NexusOperationExecutionStatus
 STATE = common_enums.PendingNexusOperationState
 CANCEL_STATE = common_enums.NexusOperationCancellationState
@@ -68,12 +59,7 @@ LONG_CHECKED = ("operation_id", "service", "operation", "request_id", "identity"
 TIMEOUTS = ("schedule_to_close", "schedule_to_start", "start_to_close")
 TIMES = ["close_time", "execution_duration", "expiration_time", "last_attempt_complete_time"]
 TIMES += ["next_attempt_schedule_time", "schedule_time"]
-# Nexus task headers whose values change from run to run (the deadline of the request).
-VOLATILE_HEADERS = frozenset({"request-timeout", "operation-timeout"})
-
-
-def dev_args() -> list[str]:
-    return [arg for value in DEV_CONFIG for arg in ("--dynamic-config-value", value)]
+VOLATILE_HEADERS = frozenset({"request-timeout", "operation-timeout"})  # deadlines: they vary
 
 
 def _seconds(n: int) -> duration_pb2.Duration:
@@ -92,10 +78,6 @@ def _failure(failure: failure_pb.Failure) -> dict[str, Any]:
         out["type"], out["non_retryable"] = info.type, info.non_retryable
     if failure.HasField("nexus_handler_failure_info"):
         out["type"] = failure.nexus_handler_failure_info.type
-    if failure.HasField("nexus_operation_execution_failure_info"):
-        info2 = failure.nexus_operation_execution_failure_info
-        out["endpoint"], out["service"] = info2.endpoint, info2.service
-        out["operation"], out["operation_id"] = info2.operation, info2.operation_id
     if failure.HasField("timeout_failure_info"):
         out["timeout"] = wf_enums.TimeoutType.Name(failure.timeout_failure_info.timeout_type)
     for closed in ("canceled_failure_info", "terminated_failure_info"):
@@ -107,18 +89,13 @@ def _failure(failure: failure_pb.Failure) -> dict[str, Any]:
 
 
 def _links(links: Any) -> list[Any]:
-    """Links as their kind and, for a workflow event, where it is (run id there or not)."""
-    out: list[Any] = [[link.WhichOneof("variant")] for link in links]
-    for row, link in zip(out, links, strict=True):
-        event = link.workflow_event
-        row += [event.namespace, event.workflow_id, bool(event.run_id), event.event_ref.event_id]
-    return out
+    """Links as their kind and fields (run ids become "<uuid>" with the other UUIDs)."""
+    return [[k := link.WhichOneof("variant"), MessageToDict(getattr(link, k))] for link in links]
 
 
 class Scenario:
     def __init__(self, client: Client) -> None:
-        self.service = client.workflow_service
-        self.operator = client.operator_service
+        self.service, self.operator = client.workflow_service, client.operator_service
         self.prefix = f"nxsa-{uuid.uuid4()}"
         self.endpoint = f"nxsa-{uuid.uuid4().hex[:12]}"  # its queue is polled
         self.idle = f"nxsa-{uuid.uuid4().hex[:12]}"  # its queue is never polled
@@ -128,6 +105,7 @@ class Scenario:
         self.runs: dict[str, str] = {}
         self.requests: dict[str, str] = {}
         self.task_requests: set[str] = set()
+        self.poll_token = b""
 
     def note(self, *entry: Any) -> None:
         self.log.append(list(entry))
@@ -170,11 +148,9 @@ class Scenario:
             input=_payload('"world"'),
             nexus_header={"X-Scenario": name},
         )
-        for key, value in fields.items():
-            if isinstance(value, duration_pb2.Duration):
-                getattr(request, key).CopyFrom(value)
-            else:
-                setattr(request, key, value)
+        request.MergeFrom(ws.StartNexusOperationExecutionRequest(**fields))
+        for key in [key for key, value in fields.items() if value == ""]:
+            setattr(request, key, "")  # merging skips the fields set empty
         return request
 
     async def start(self, step: str, name: str, **fields: Any) -> str:
@@ -191,24 +167,36 @@ class Scenario:
         """A request id as a run's start's, a Nexus task's, another one, or none."""
         if request_id in self.requests.values():
             return "a start's"
-        if request_id in self.task_requests:
-            return "a task's"
-        return "another" if request_id else ""
+        return "a task's" if request_id in self.task_requests else "another" if request_id else ""
 
     def op_id(self, name: str) -> str:
         return f"{self.prefix}-{name}"
 
-    async def describe(self, step: str, name: str, **flags: Any) -> None:
+    async def settle(self, name: str, check: Callable[[Any], bool]) -> None:
+        """Wait until the description of `name` passes `check` (or describing it fails):
+        the record of a handler's answer, or of a deletion, may lag behind the reply."""
+        request = ws.DescribeNexusOperationExecutionRequest(
+            namespace=NS, operation_id=self.op_id(name)
+        )
+        await _settled(self.service.describe_nexus_operation_execution, request, check)
+
+    def later(self, rpc: Any, request: Any) -> Any:
+        """`rpc` called in the background (bounded by `WAIT`), for `call` to await as is."""
+        waiting = asyncio.create_task(asyncio.wait_for(rpc(request), WAIT))
+        return lambda _request: waiting
+
+    async def describe(self, step: str, name: str, waiting: Any = None, **flags: Any) -> None:
         request = ws.DescribeNexusOperationExecutionRequest(
             namespace=NS, operation_id=self.op_id(name), **flags
         )
-        reply = await self.call(step, self.service.describe_nexus_operation_execution, request)
+        rpc = waiting or self.service.describe_nexus_operation_execution
+        reply = await self.call(step, rpc, request)
         if reply is None:
             return
+        self.poll_token = bytes(reply.long_poll_token)
         info = reply.info
         summary: dict[str, Any] = {
             "run": self.run_of(name, reply.run_id),
-            "info_run": info.run_id == reply.run_id,
             "status": [STATUS.Name(info.status), STATE.Name(info.state), info.attempt],
             "target": [info.endpoint, info.service, info.operation],
             "timeouts": [getattr(info, f"{t}_timeout").ToNanoseconds() for t in TIMEOUTS],
@@ -246,17 +234,15 @@ class Scenario:
             return {"failure": _failure(reply.failure)}
         return {}
 
-    async def poll(self, step: str, name: str, stage: Any = CLOSED) -> None:
+    async def poll(self, step: str, name: str, stage: Any = CLOSED, waiting: Any = None) -> None:
         request = ws.PollNexusOperationExecutionRequest(
             namespace=NS, operation_id=self.op_id(name), wait_stage=stage
         )
-        reply = await self.call(step, self.service.poll_nexus_operation_execution, request)
+        rpc = waiting or self.service.poll_nexus_operation_execution
+        reply = await self.call(step, rpc, request)
         if reply is not None:
-            answer = {
-                "run": self.run_of(name, reply.run_id),
-                "stage": STAGE.Name(reply.wait_stage),
-                "operation_token": reply.operation_token,
-            }
+            answer = {"run": self.run_of(name, reply.run_id), "stage": STAGE.Name(reply.wait_stage)}
+            answer["operation_token"] = reply.operation_token
             self.note(f"{step}: answer", answer | self.outcome(reply))
 
     async def task(self, step: str) -> tuple[bytes, nexus_pb.Request]:
@@ -294,18 +280,22 @@ class Scenario:
         return bytes(reply.task_token), got
 
     async def answer(self, step: str, token: bytes, start: nexus_pb.StartOperationResponse) -> None:
-        done = ws.RespondNexusTaskCompletedRequest(
-            namespace=NS, identity="handler", task_token=token
-        )
+        done = ws.RespondNexusTaskCompletedRequest(namespace=NS, task_token=token)
         done.response.start_operation.CopyFrom(start)
         await self.call(step, self.service.respond_nexus_task_completed, done)
+
+    async def answer_async(self, step: str, token: bytes, name: str, run_id: str) -> None:
+        """Answer a start task as started, with the handler workflow's start event link."""
+        url = f"temporal:///namespaces/{NS}/workflows/{self.prefix}-{name}-workflow/{run_id}"
+        url += "/history?eventID=1&eventType=WorkflowExecutionStarted&referenceType=EventReference"
+        link = nexus_pb.Link(type="temporal.api.common.v1.Link.WorkflowEvent", url=url)
+        go = nexus_pb.StartOperationResponse.Async(operation_token=f"token-{name}", links=[link])
+        await self.answer(step, token, nexus_pb.StartOperationResponse(async_success=go))
 
     async def fail(self, step: str, token: bytes, kind: str, message: str) -> None:
         failure = failure_pb.Failure(message=message)
         failure.nexus_handler_failure_info.type = kind
-        request = ws.RespondNexusTaskFailedRequest(
-            namespace=NS, identity="handler", task_token=token, failure=failure
-        )
+        request = ws.RespondNexusTaskFailedRequest(namespace=NS, task_token=token, failure=failure)
         await self.call(step, self.service.respond_nexus_task_failed, request)
 
     async def cancel(self, step: str, name: str, request_id: str, **extra: Any) -> None:
@@ -337,14 +327,40 @@ class Scenario:
             identity="handler",
             completion_callbacks=[callback],
         )
+        for link in start.links:  # as the SDK does: the operation's link on the start event
+            _, _, ns, _, op, run, _ = urlparse(link.url).path.split("/")
+            found = common_pb.Link.NexusOperation(namespace=ns, operation_id=op, run_id=run)
+            request.links.append(common_pb.Link(nexus_operation=found))
         step = f"{name}: start handler workflow"
         reply = await self.call(step, self.service.start_workflow_execution, request)
         return str(reply.run_id) if reply is not None else ""
 
-    async def close_workflow(self, step: str, command: command_pb.Command) -> None:
-        """Take the handler workflow's next workflow task and answer it with `command`."""
+    async def workflow(self, step: str, name: str) -> None:
+        """The handler workflow's start event links and its completion callbacks."""
+        execution = common_pb.WorkflowExecution(workflow_id=f"{self.prefix}-{name}-workflow")
+        history = ws.GetWorkflowExecutionHistoryRequest(namespace=NS, execution=execution)
+        svc = self.service
+        events = await self.call(f"{step}: history", svc.get_workflow_execution_history, history)
+        described = ws.DescribeWorkflowExecutionRequest(namespace=NS, execution=execution)
+        info = await self.call(f"{step}: describe", svc.describe_workflow_execution, described)
+        if events is not None and info is not None:
+            links = _links(events.history.events[0].links)
+            callbacks = [
+                [c.callback.nexus.url, CALLBACK_STATE.Name(c.state)] for c in info.callbacks
+            ]
+            self.note(f"{step}: start links, callbacks", links, callbacks)
+
+    async def close_workflow(self, step: str, result: str | None) -> None:
+        """Take the handler workflow's next workflow task and answer it: complete with
+        `result`, or cancel (None)."""
+        command = command_pb.Command(command_type=COMPLETE_WORKFLOW if result else CANCEL_WORKFLOW)
+        if result is None:
+            command.cancel_workflow_execution_command_attributes.SetInParent()
+        else:
+            attributes = command.complete_workflow_execution_command_attributes
+            attributes.result.payloads.append(_payload(result))
         poll = ws.PollWorkflowTaskQueueRequest(
-            namespace=NS, task_queue=tq_pb.TaskQueue(name=self.wf_queue), identity="handler"
+            namespace=NS, task_queue=tq_pb.TaskQueue(name=self.wf_queue)
         )
         task = await self.call(f"{step}: task", self.service.poll_workflow_task_queue, poll)
         if task is None:
@@ -355,27 +371,15 @@ class Scenario:
         await self.call(step, self.service.respond_workflow_task_completed, done)
 
 
-def _async_start(token: str, workflow_id: str, run_id: str) -> nexus_pb.StartOperationResponse:
-    link = nexus_pb.Link(
-        type="temporal.api.common.v1.Link.WorkflowEvent",
-        url=f"temporal:///namespaces/{NS}/workflows/{workflow_id}/{run_id}/history"
-        "?eventID=1&eventType=WorkflowExecutionStarted&referenceType=EventReference",
-    )
-    return nexus_pb.StartOperationResponse(
-        async_success=nexus_pb.StartOperationResponse.Async(operation_token=token, links=[link])
-    )
-
-
-def _close(result: str | None) -> command_pb.Command:
-    """The handler workflow's last command: complete with `result`, or cancel (None)."""
-    if result is None:
-        command = command_pb.Command(command_type=CANCEL_WORKFLOW)
-        command.cancel_workflow_execution_command_attributes.SetInParent()
-    else:
-        command = command_pb.Command(command_type=COMPLETE_WORKFLOW)
-        attributes = command.complete_workflow_execution_command_attributes
-        attributes.result.payloads.append(_payload(result))
-    return command
+async def _settled(rpc: Any, request: Any, check: Callable[[Any], bool]) -> None:
+    """Ask `rpc` until its answer passes `check` (10 s at most): the server may lag."""
+    for _ in range(50):
+        try:
+            if check(await rpc(request)):
+                return
+        except RPCError:
+            return  # the scenario records the error where it makes the call
+        await asyncio.sleep(0.2)
 
 
 async def _sync(s: Scenario) -> None:
@@ -407,6 +411,7 @@ async def _failures(s: Scenario) -> None:
     await s.start("start b", "b")
     token, _ = await s.task("task b")
     await s.fail("b fails, retryable", token, "INTERNAL", "try again")
+    await s.settle("b", lambda r: r.info.state != SCHEDULED)
     await s.fail("b fails again", token, "INTERNAL", "try again")
     await s.describe("describe b backing off", "b")
     token, _ = await s.task("task b, attempt 2")
@@ -429,32 +434,47 @@ async def _failures(s: Scenario) -> None:
 
 async def _async(s: Scenario) -> None:
     await s.start("start d", "d")
+    await s.describe("describe d scheduled", "d")
+    d: dict[str, Any] = {"namespace": NS, "operation_id": s.op_id("d")}
+    wait = ws.DescribeNexusOperationExecutionRequest(**d, run_id=s.runs.get("d", ""))
+    wait.long_poll_token = s.poll_token
+    changed = s.later(s.service.describe_nexus_operation_execution, wait)
+    poll = ws.PollNexusOperationExecutionRequest(**d, wait_stage=STARTED)
+    started = s.later(s.service.poll_nexus_operation_execution, poll)
     token, got = await s.task("task d")
+    await asyncio.sleep(0.5)  # long enough for a change the task's dispatch made to wake them
+    s.note("d: the waits woke when the task was taken", changed(0).done(), started(0).done())
     run_id = await s.handler_workflow("d", got)
-    answer = _async_start("token-d", f"{s.prefix}-d-workflow", run_id)
-    await s.answer("d answered async", token, answer)
-    await s.poll("poll d started", "d", STARTED)
+    await s.answer_async("d answered async", token, "d", run_id)
+    await s.describe("describe d, long poll", "d", changed)
+    await s.poll("poll d started, waiting", "d", STARTED, started)
     await s.describe("describe d started", "d")
-    await s.close_workflow("d: handler workflow completes", _close('"hello d"'))
+    await s.close_workflow("d: handler workflow completes", '"hello d"')
     await s.poll("poll d closed", "d")
     await s.describe("describe d completed", "d", include_outcome=True)
+    await s.workflow("d: handler workflow", "d")
     await s.start("start e", "e")
     token, got = await s.task("task e")
     await s.handler_workflow("e", got)
-    await s.answer("e answered async", token, _async_start("token-e", f"{s.prefix}-e-workflow", ""))
+    await s.answer_async("e answered async", token, "e", "")
     await s.cancel("cancel e", "e", "c1")
     await s.cancel("cancel e, same", "e", "c1")
     await s.cancel("cancel e again", "e", "c2")
     token, _ = await s.task("task e cancel")
     await s.describe("describe e cancel sent", "e")
+    await s.fail("e cancel fails, retryable", token, "INTERNAL", "not now")
+    await s.settle("e", lambda r: r.info.cancellation_info.state != CANCEL_SCHEDULED)
+    await s.describe("describe e cancel backing off", "e")
+    token, _ = await s.task("task e cancel, attempt 2")
     done = ws.RespondNexusTaskCompletedRequest(namespace=NS, identity="handler", task_token=token)
     done.response.cancel_operation.SetInParent()
     await s.call("e cancel acknowledged", s.service.respond_nexus_task_completed, done)
+    await s.settle("e", lambda r: r.info.cancellation_info.state != CANCEL_SCHEDULED)
     await s.describe("describe e cancel acknowledged", "e")
     request = ws.RequestCancelWorkflowExecutionRequest(namespace=NS, identity="handler")
     request.workflow_execution.workflow_id = f"{s.prefix}-e-workflow"
     await s.call("e: cancel handler workflow", s.service.request_cancel_workflow_execution, request)
-    await s.close_workflow("e: handler workflow cancels", _close(None))
+    await s.close_workflow("e: handler workflow cancels", None)
     await s.poll("poll e closed", "e")
     await s.describe("describe e canceled", "e", include_outcome=True)
     await s.cancel("cancel e closed", "e", "c3")
@@ -499,10 +519,8 @@ async def _errors(s: Scenario) -> None:
     await s.call("describe with a bad run id", svc.describe_nexus_operation_execution, missing)
     missing.run_id, missing.long_poll_token = "", b"x"
     await s.call("describe, long poll, no run", svc.describe_nexus_operation_execution, missing)
-    bad_token = ws.DescribeNexusOperationExecutionRequest(
-        namespace=NS, operation_id=s.op_id("d"), run_id=s.runs.get("d", ""), long_poll_token=b"x"
-    )
-    await s.call("describe, bad long poll token", svc.describe_nexus_operation_execution, bad_token)
+    missing.operation_id, missing.run_id = s.op_id("d"), s.runs.get("d", "")
+    await s.call("describe, bad long poll token", svc.describe_nexus_operation_execution, missing)
     poll = ws.PollNexusOperationExecutionRequest(namespace=NS, operation_id=s.op_id("none"))
     await s.call("poll missing", svc.poll_nexus_operation_execution, poll)
     await s.cancel("cancel missing", "none", "x")
@@ -517,47 +535,33 @@ def _row(e: nexus_pb.NexusOperationExecutionListInfo) -> list[Any]:
     return [*target, STATUS.Name(e.status), e.HasField("close_time")]
 
 
-async def _settled(s: Scenario, query: str, expected: int) -> None:
-    """Wait until visibility counts `expected` executions for `query` (it may lag)."""
-    request = ws.CountNexusOperationExecutionsRequest(namespace=NS, query=query)
-    for _ in range(50):
-        try:
-            if (await s.service.count_nexus_operation_executions(request)).count == expected:
-                return
-        except RPCError:
-            return  # the count itself is recorded where the scenario asks for it
-        await asyncio.sleep(0.2)
-
-
 async def _visibility(s: Scenario) -> None:
     await s.start("start i", "i", endpoint=s.idle)
+    svc = s.service
     ids = " OR ".join(f'OperationId = "{s.op_id(n)}"' for n in ("c", "d", "f", "g"))
-    await _settled(s, f"({ids})", 4)
-    by_status = ws.CountNexusOperationExecutionsRequest(
-        namespace=NS, query=f"({ids}) GROUP BY ExecutionStatus"
-    )
-    step = "count c, d, f, g by status"
-    count = await s.call(step, s.service.count_nexus_operation_executions, by_status)
-    if count is not None:
-        groups = sorted((json.loads(g.group_values[0].data), g.count) for g in count.groups)
-        s.note(f"{step}: groups", count.count, groups)
-    # the idle endpoint's: a's and b's second runs, f, g, h, i
+    # the idle endpoint's: a's and b's second runs, f, g, h, i; running: i
     for label, query, expected in (
+        ("count c, d, f, g by status", f"({ids}) GROUP BY ExecutionStatus", 4),
         ("list d", f'OperationId = "{s.op_id("d")}"', 1),
         ("list the idle endpoint's", f'Endpoint = "{s.idle}"', 6),
         ("list running", f'Endpoint = "{s.idle}" AND ExecutionStatus = "Running"', 1),
+        ("count with an unknown field", "NoSuchField = 1", 0),
+        ("count ordered", f'Endpoint = "{s.idle}" ORDER BY OperationId', 0),
     ):
-        await _settled(s, query, expected)
+        count = ws.CountNexusOperationExecutionsRequest(namespace=NS, query=query)
+        if expected:  # (the lambda is awaited at once, in this iteration)
+            enough = lambda reply: reply.count == expected  # noqa: B023, E731
+            await _settled(svc.count_nexus_operation_executions, count, enough)
+        if label.startswith("count"):
+            reply = await s.call(label, svc.count_nexus_operation_executions, count)
+            if reply is not None:
+                groups = sorted((json.loads(g.group_values[0].data), g.count) for g in reply.groups)
+                s.note(f"{label}: groups", reply.count, groups)
+            continue
         request = ws.ListNexusOperationExecutionsRequest(namespace=NS, query=query)
-        listed = await s.call(label, s.service.list_nexus_operation_executions, request)
+        listed = await s.call(label, svc.list_nexus_operation_executions, request)
         if listed is not None:
             s.note(f"{label}: operations", sorted(map(_row, listed.operations)))
-    for label, query in (
-        ("count with an unknown field", "NoSuchField = 1"),
-        ("count ordered", f'Endpoint = "{s.idle}" ORDER BY OperationId'),
-    ):
-        bad = ws.CountNexusOperationExecutionsRequest(namespace=NS, query=query)
-        await s.call(label, s.service.count_nexus_operation_executions, bad)
 
 
 async def _delete(s: Scenario) -> None:
@@ -565,13 +569,8 @@ async def _delete(s: Scenario) -> None:
     for name in ("c", "i"):  # closed, running
         request = ws.DeleteNexusOperationExecutionRequest(namespace=NS, operation_id=s.op_id(name))
         await s.call(f"delete {name}", svc.delete_nexus_operation_execution, request)
-        for _ in range(50):  # the deletion may lag: describe until it is gone
-            kept = len(s.log)
-            await s.describe(f"describe {name} deleted", name)
-            if s.log[kept][1] != "ok":
-                break
-            del s.log[kept:]
-            await asyncio.sleep(0.2)
+        await s.settle(name, lambda _reply: False)  # until it is gone: the deletion may lag
+        await s.describe(f"describe {name} deleted", name)
         await s.call(f"delete {name} again", svc.delete_nexus_operation_execution, request)
 
 

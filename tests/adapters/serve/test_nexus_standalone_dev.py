@@ -17,8 +17,37 @@ import pytest_asyncio
 from temporalio.client import Client
 
 from adapters.dev_server import DevServer, temporal_binary
-from tests.adapters.serve.nexus_standalone_scenario import dev_args, transcript
+from tests.adapters.serve.nexus_standalone_scenario import transcript
 from tests.adapters.serve.sdk import bounded, connected
+
+DEV_CONFIG = (  # sdk-python tests/conftest.py, the `local` environment's flags
+    "system.forceSearchAttributesCacheRefreshOnRead=true",
+    "limit.historyCount.suggestContinueAsNew=50",
+    "system.enableEagerWorkflowStart=true",
+    "frontend.enableExecuteMultiOperation=true",
+    "frontend.workerVersioningWorkflowAPIs=true",
+    "frontend.workerVersioningDataAPIs=true",
+    "system.enableDeploymentVersions=true",
+    "frontend.activityAPIsEnabled=true",
+    "frontend.enableCancelWorkerPollsOnShutdown=true",
+    "component.nexusoperations.recordCancelRequestCompletionEvents=true",
+    "activity.enableStandalone=true",
+    "activity.startDelayEnabled=true",
+    "history.enableChasm=true",
+    "history.enableTransitionHistory=true",
+    "history.enableCHASMCallbacks=true",
+    "history.enableCHASMSignalBacklinks=true",
+    "nexusoperation.enableStandalone=true",
+    'system.system.refreshNexusEndpointsMinWait="0s"',
+    "history.enableSignalWithStartFromWorkflow=true",
+    "history.enableUpdateCallbacks=true",
+    "activity.enableCallbacks=true",
+)
+
+
+def dev_args() -> list[str]:
+    return [arg for value in DEV_CONFIG for arg in ("--dynamic-config-value", value)]
+
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "serve" / "nexus_standalone_dev.json"
 
