@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlparse
 
-from google.protobuf import duration_pb2
+from google.protobuf.duration_pb2 import Duration
 from google.protobuf.json_format import MessageToDict
 from temporalio.api.command.v1 import message_pb2 as command_pb
 from temporalio.api.common.v1 import message_pb2 as common_pb
@@ -47,6 +47,7 @@ CANCEL_WORKFLOW = command_enums.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION
 CALLBACK_STATE = common_enums.CallbackState
 SCHEDULED = common_enums.PENDING_NEXUS_OPERATION_STATE_SCHEDULED
 CANCEL_SCHEDULED = common_enums.NEXUS_OPERATION_CANCELLATION_STATE_SCHEDULED
+SECOND = Duration(seconds=1)
 STATUS = nexus_enums.NexusOperationExecutionStatus
 STATE = common_enums.PendingNexusOperationState
 CANCEL_STATE = common_enums.NexusOperationCancellationState
@@ -60,10 +61,6 @@ TIMEOUTS = ("schedule_to_close", "schedule_to_start", "start_to_close")
 TIMES = ["close_time", "execution_duration", "expiration_time", "last_attempt_complete_time"]
 TIMES += ["next_attempt_schedule_time", "schedule_time"]
 VOLATILE_HEADERS = frozenset({"request-timeout", "operation-timeout"})  # deadlines: they vary
-
-
-def _seconds(n: int) -> duration_pb2.Duration:
-    return duration_pb2.Duration(seconds=n)
 
 
 def _payload(text: str) -> common_pb.Payload:
@@ -144,7 +141,7 @@ class Scenario:
             endpoint=self.endpoint,
             service="Greeter",
             operation="greet",
-            schedule_to_close_timeout=_seconds(60),
+            schedule_to_close_timeout=Duration(seconds=60),
             input=_payload('"world"'),
             nexus_header={"X-Scenario": name},
         )
@@ -489,13 +486,18 @@ async def _ends(s: Scenario) -> None:
     await s.terminate("terminate f again", "f", "t2")
     await s.poll("poll f closed", "f")
     await s.describe("describe f terminated", "f", include_outcome=True)
-    await s.start("start g", "g", endpoint=s.idle, schedule_to_close_timeout=_seconds(1))
+    await s.start("start g", "g", endpoint=s.idle, schedule_to_close_timeout=SECOND)
     await s.poll("poll g closed (timeout)", "g")
     await s.describe("describe g timed out", "g", include_outcome=True)
-    short = {"schedule_to_start_timeout": _seconds(1), "start_to_close_timeout": _seconds(90)}
-    await s.start("start h", "h", endpoint=s.idle, **short)
+    late = {"schedule_to_start_timeout": SECOND, "start_to_close_timeout": Duration(seconds=90)}
+    await s.start("start h", "h", endpoint=s.idle, **late)  # start-to-close over the limit
     await s.poll("poll h closed (schedule-to-start timeout)", "h")
     await s.describe("describe h timed out", "h")
+    await s.start("start j", "j", start_to_close_timeout=SECOND)
+    token, _ = await s.task("task j")
+    await s.answer_async("j answered async", token, "j", "")
+    await s.poll("poll j closed (start-to-close timeout)", "j")
+    await s.describe("describe j timed out", "j")
 
 
 async def _errors(s: Scenario) -> None:
@@ -505,14 +507,12 @@ async def _errors(s: Scenario) -> None:
         *((f"with a long {key}", {key: "x" * 1001}) for key in LONG_CHECKED),
         ("with an unknown endpoint", {"endpoint": "nxsa-nowhere"}),
         ("without an operation", {"operation": ""}),
-        ("with a negative timeout", {"schedule_to_close_timeout": _seconds(-1)}),
+        ("with a negative timeout", {"schedule_to_close_timeout": Duration(seconds=-1)}),
+        ("with a disallowed header", {"nexus_header": {"Request-Timeout": "1s"}}),
     ]
     start = svc.start_nexus_operation_execution
     for label, fields in cases:
         await s.call(f"start {label}", start, s.start_request("z", **fields))
-    bad = s.start_request("z")
-    bad.nexus_header["Request-Timeout"] = "1s"
-    await s.call("start with a disallowed header", svc.start_nexus_operation_execution, bad)
     missing = ws.DescribeNexusOperationExecutionRequest(namespace=NS, operation_id=s.op_id("none"))
     await s.call("describe missing", svc.describe_nexus_operation_execution, missing)
     missing.run_id = "not-a-uuid"
