@@ -99,8 +99,8 @@ class Scenario:
         self.queue = f"{self.prefix}-handler"
         self.wf_queue = f"{self.prefix}-workflows"
         self.log: list[Any] = []
-        self.runs: dict[str, str] = {}
-        self.requests: dict[str, str] = {}
+        self.runs: dict[str, list[str]] = {}  # a name's runs, in order
+        self.marks: dict[str, str] = {}  # runs' and starts' ids -> how the transcript names them
         self.task_requests: set[str] = set()
         self.poll_token = b""
 
@@ -108,8 +108,7 @@ class Scenario:
         self.log.append(list(entry))
 
     async def call(self, step: str, rpc: Any, request: Any) -> Any:
-        """Record `step`: "ok", the error's status name and message, or no answer within
-        `WAIT` seconds (a server that never answers must not hang the scenario)."""
+        """Record `step`: "ok", the error's status and message, or no answer in `WAIT` s."""
         try:
             reply = await asyncio.wait_for(rpc(request), WAIT)
         except RPCError as error:
@@ -122,9 +121,13 @@ class Scenario:
         return reply
 
     def run_of(self, name: str, run_id: str) -> str:
-        """A run id as "first" for a name's first run, "same" or "new" afterwards."""
-        known, self.runs[name] = self.runs.get(name), run_id
-        return "first" if known is None else "same" if known == run_id else "new"
+        """A run id as "first" for a name's first run, "same" (as the last) or "new"."""
+        runs = self.runs.setdefault(name, [])
+        answer = "first" if not runs else "same" if runs[-1] == run_id else "new"
+        if answer != "same" and run_id:
+            runs.append(run_id)
+            self.marks[run_id] = f"<{name} run {len(runs)}>"
+        return answer
 
     async def create_endpoint(self, step: str, name: str, queue: str) -> None:
         target = nexus_pb.EndpointTarget.Worker(namespace=NS, task_queue=queue)
@@ -155,14 +158,14 @@ class Scenario:
         request = self.start_request(name, **fields)
         reply = await self.call(step, self.service.start_nexus_operation_execution, request)
         if reply is not None:
-            if reply.started:
-                self.requests[name] = request.request_id
             self.note(f"{step}: reply", reply.started, self.run_of(name, reply.run_id))
+            if reply.started:
+                self.marks[request.request_id] = f"<start of {name} run {len(self.runs[name])}>"
         return request.request_id
 
     def which_request(self, request_id: str) -> str:
         """A request id as a run's start's, a Nexus task's, another one, or none."""
-        if request_id in self.requests.values():
+        if self.marks.get(request_id, "").startswith("<start of"):
             return "a start's"
         return "a task's" if request_id in self.task_requests else "another" if request_id else ""
 
@@ -170,8 +173,7 @@ class Scenario:
         return f"{self.prefix}-{name}"
 
     async def settle(self, name: str, check: Callable[[Any], bool]) -> None:
-        """Wait until the description of `name` passes `check` (or describing it fails):
-        the record of a handler's answer, or of a deletion, may lag behind the reply."""
+        """Wait until describing `name` passes `check` or fails (the server may lag)."""
         request = ws.DescribeNexusOperationExecutionRequest(
             namespace=NS, operation_id=self.op_id(name)
         )
@@ -227,9 +229,7 @@ class Scenario:
     def outcome(reply: Any) -> dict[str, Any]:
         if reply.HasField("result"):
             return {"result": reply.result.data.decode()}
-        if reply.HasField("failure"):
-            return {"failure": _failure(reply.failure)}
-        return {}
+        return {"failure": _failure(reply.failure)} if reply.HasField("failure") else {}
 
     async def poll(self, step: str, name: str, stage: Any = CLOSED, waiting: Any = None) -> None:
         request = ws.PollNexusOperationExecutionRequest(
@@ -312,9 +312,7 @@ class Scenario:
     async def handler_workflow(self, name: str, got: nexus_pb.Request) -> str:
         """Start the handler's workflow for an async start, with the task's callback."""
         start = got.start_operation
-        callback = common_pb.Callback(
-            nexus=common_pb.Callback.Nexus(url=start.callback, header=dict(start.callback_header))
-        )
+        nexus = common_pb.Callback.Nexus(url=start.callback, header=dict(start.callback_header))
         request = ws.StartWorkflowExecutionRequest(
             namespace=NS,
             workflow_id=f"{self.prefix}-{name}-workflow",
@@ -322,7 +320,7 @@ class Scenario:
             task_queue=tq_pb.TaskQueue(name=self.wf_queue),
             request_id=start.request_id,
             identity="handler",
-            completion_callbacks=[callback],
+            completion_callbacks=[common_pb.Callback(nexus=nexus)],
         )
         for link in start.links:  # as the SDK does: the operation's link on the start event
             _, _, ns, _, op, run, _ = urlparse(link.url).path.split("/")
@@ -330,7 +328,9 @@ class Scenario:
             request.links.append(common_pb.Link(nexus_operation=found))
         step = f"{name}: start handler workflow"
         reply = await self.call(step, self.service.start_workflow_execution, request)
-        return str(reply.run_id) if reply is not None else ""
+        run_id = str(reply.run_id) if reply is not None else ""
+        self.run_of(f"{name} workflow", run_id)
+        return run_id
 
     async def workflow(self, step: str, name: str) -> None:
         """The handler workflow's start event links and its completion callbacks."""
@@ -348,8 +348,7 @@ class Scenario:
             self.note(f"{step}: start links, callbacks", links, callbacks)
 
     async def close_workflow(self, step: str, result: str | None) -> None:
-        """Take the handler workflow's next workflow task and answer it: complete with
-        `result`, or cancel (None)."""
+        """Complete (with `result`) or cancel (None) the handler workflow."""
         command = command_pb.Command(command_type=COMPLETE_WORKFLOW if result else CANCEL_WORKFLOW)
         if result is None:
             command.cancel_workflow_execution_command_attributes.SetInParent()
@@ -433,7 +432,7 @@ async def _async(s: Scenario) -> None:
     await s.start("start d", "d")
     await s.describe("describe d scheduled", "d")
     d: dict[str, Any] = {"namespace": NS, "operation_id": s.op_id("d")}
-    wait = ws.DescribeNexusOperationExecutionRequest(**d, run_id=s.runs.get("d", ""))
+    wait = ws.DescribeNexusOperationExecutionRequest(**d, run_id=s.runs.get("d", [""])[-1])
     wait.long_poll_token = s.poll_token
     changed = s.later(s.service.describe_nexus_operation_execution, wait)
     poll = ws.PollNexusOperationExecutionRequest(**d, wait_stage=STARTED)
@@ -519,7 +518,7 @@ async def _errors(s: Scenario) -> None:
     await s.call("describe with a bad run id", svc.describe_nexus_operation_execution, missing)
     missing.run_id, missing.long_poll_token = "", b"x"
     await s.call("describe, long poll, no run", svc.describe_nexus_operation_execution, missing)
-    missing.operation_id, missing.run_id = s.op_id("d"), s.runs.get("d", "")
+    missing.operation_id, missing.run_id = s.op_id("d"), s.runs.get("d", [""])[-1]
     await s.call("describe, bad long poll token", svc.describe_nexus_operation_execution, missing)
     poll = ws.PollNexusOperationExecutionRequest(namespace=NS, operation_id=s.op_id("none"))
     await s.call("poll missing", svc.poll_nexus_operation_execution, poll)
@@ -584,9 +583,10 @@ async def transcript(client: Client) -> list[Any]:
 
 
 def _anonymous(entry: Any, s: Scenario) -> Any:
-    """The scenario's own ids, endpoints and UUIDs out of the transcript."""
+    """The scenario's ids, endpoints, runs and start requests, and other UUIDs, as marks."""
     text = json.dumps(entry)
-    for name, mark in ((s.prefix, "<id>"), (s.endpoint, "<endpoint>"), (s.idle, "<idle>")):
+    marks = {s.prefix: "<id>", s.endpoint: "<endpoint>", s.idle: "<idle>"} | s.marks
+    for name, mark in marks.items():
         text = text.replace(name, mark)
     return json.loads(UUID.sub("<uuid>", text))
 
