@@ -2,8 +2,8 @@
 Describe/Poll/List/Count/RequestCancel/Terminate/Delete), driven with raw calls, and what
 a server answers, normalised to compare servers: replies, error codes and messages, the
 Nexus tasks the endpoint's queue hands out, descriptions, Poll answers per wait stage and
-List/Count results (run ids as "first"/"same"/"new", times as there or not, the
-scenario's ids, endpoints and UUIDs as placeholders). The scenario is its own Nexus
+List/Count results (runs as "first"/"same"/"new" or named, times as there or not, the
+scenario's ids, endpoints and other UUIDs as placeholders). The scenario is its own Nexus
 handler (PollNexusTaskQueue, RespondNexusTaskCompleted/Failed by hand) and handler
 workflow worker: an async start starts a workflow carrying the Nexus task's completion
 callback (URL and header, as an SDK handler does), whose close completes the operation.
@@ -86,7 +86,7 @@ def _failure(failure: failure_pb.Failure) -> dict[str, Any]:
 
 
 def _links(links: Any) -> list[Any]:
-    """Links as their kind and fields (run ids become "<uuid>" with the other UUIDs)."""
+    """Links as their kind and fields (their run ids are named as the transcript's are)."""
     return [[k := link.WhichOneof("variant"), MessageToDict(getattr(link, k))] for link in links]
 
 
@@ -349,10 +349,10 @@ class Scenario:
 
     async def close_workflow(self, step: str, result: str | None) -> None:
         """Complete (with `result`) or cancel (None) the handler workflow."""
-        command = command_pb.Command(command_type=COMPLETE_WORKFLOW if result else CANCEL_WORKFLOW)
-        if result is None:
-            command.cancel_workflow_execution_command_attributes.SetInParent()
-        else:
+        command = command_pb.Command(command_type=CANCEL_WORKFLOW)
+        command.cancel_workflow_execution_command_attributes.SetInParent()
+        if result is not None:
+            command = command_pb.Command(command_type=COMPLETE_WORKFLOW)
             attributes = command.complete_workflow_execution_command_attributes
             attributes.result.payloads.append(_payload(result))
         poll = ws.PollWorkflowTaskQueueRequest(
