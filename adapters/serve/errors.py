@@ -11,6 +11,8 @@ built in `common/serviceerror/*.go`; each constructor here names the one it mirr
 
 from __future__ import annotations
 
+import zlib
+
 import grpc
 from google.protobuf import any_pb2
 from google.protobuf.message import Message
@@ -97,6 +99,15 @@ def not_ready(message: str) -> ServiceError:
     """serviceerror.WorkflowNotReady (e.g. a query before the first workflow task)."""
     return ServiceError(
         grpc.StatusCode.FAILED_PRECONDITION, message, details_pb.WorkflowNotReadyFailure()
+    )
+
+
+def masked(original: str) -> ServiceError:
+    """An internal error as the frontend hands it out, its text replaced by a neutral one
+    and a hash of the original (common/rpc/interceptor/mask_internal_error.go)."""
+    digest = zlib.crc32(original.encode()) & 0xFFFFFFFF
+    return ServiceError(
+        grpc.StatusCode.UNKNOWN, f"something went wrong, please retry ({digest:08x})"
     )
 
 

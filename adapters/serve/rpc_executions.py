@@ -32,7 +32,7 @@ from core.statemachine.history.service.execution import start_again
 from core.statemachine.history.service.reset import reset_request
 from sim.nodes.base import StartedWorkflowTask
 
-from . import convert, errors
+from . import convert, errors, validate
 from .frontend import Frontend, reply_error
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -66,17 +66,15 @@ def start_request(fe: Frontend, req: Any, run_id: str) -> rq.StartWorkflowExecut
         raise errors.invalid("WorkflowId is not set on request.")
     _check_id("WorkflowId", req.workflow_id)
     now = fe.now()
-    _check_cron(req, now)
-    if not req.workflow_type.name:
-        raise errors.invalid("WorkflowType is not set on request.")
-    if not req.task_queue.name:
-        raise errors.invalid("taskQueue is not set")
+    if hasattr(req, "signal_name"):  # SignalWithStart: ValidateSignalWithStartRequest's order
+        _check_cron(req, now)
+        validate.signal_with_start(req)
+    else:  # prepareStartWorkflowRequest's order
+        validate.start(req)
+        _check_cron(req, now)
+        validate.start_rest(req)
     if not req.request_id:
         raise errors.invalid("RequestId is not set on request.")
-    for name in ("workflow_execution_timeout", "workflow_run_timeout", "workflow_task_timeout"):
-        if convert.nanos(getattr(req, name)) < 0:
-            camel = "".join(w.capitalize() for w in name.split("_"))
-            raise errors.invalid(f"Invalid {camel}.")
     check_search_attributes(fe, req.namespace, req)
     delay = convert.nanos(req.workflow_start_delay) if req.HasField("workflow_start_delay") else 0
     initiator = ContinueAsNewInitiator.UNSPECIFIED
@@ -178,11 +176,14 @@ def set_types(fe: Frontend, namespace: str, attributes: Any) -> None:
     known = fe.search_attribute_types(namespace)
     for name, payload in attributes.indexed_fields.items():
         kind = known.get(name)
+        if name in validate.UNSETTABLE:
+            validate.search_attribute(name, kind or "KEYWORD", payload)
         if kind is None:
             # the dev server's SQL visibility maps aliases to fields (namespace.go)
             raise errors.invalid(
                 f"Namespace {namespace} has no mapping defined for search attribute {name}"
             )
+        validate.search_attribute(name, kind, payload)
         if "type" not in payload.metadata:
             payload.metadata["type"] = TYPE_NAMES[kind].encode()
 
@@ -426,6 +427,8 @@ async def signal_with_start_workflow_execution(
 async def signal_workflow_execution(
     fe: Frontend, req: ws.SignalWorkflowExecutionRequest, context: Context
 ) -> ws.SignalWorkflowExecutionResponse:
+    validate.execution(req, "workflow_execution")
+    validate.signal(req)
     signal = signal_request(fe, req.namespace, req, "input")
     # The frontend checks the signal's size before it looks the run up
     # (workflow_handler.go SignalWorkflowExecution); the check is the history service's.

@@ -101,7 +101,7 @@ async def _await_stage(
         if view is None:
             if run is not None and not run.state.running:
                 raise errors.not_found("workflow execution already completed")
-            raise errors.not_found(f"update {update_id} not found")
+            raise errors.not_found(f'update "{update_id}" not found')  # update/registry.go
         if run is not None and not run.state.running and view.stage != STAGE_COMPLETED:
             # its abort is its outcome, whatever stage was asked (`WaitLifecycleStage`,
             # update/update.go, answers from a ready outcome first)
@@ -251,10 +251,16 @@ async def poll_workflow_execution_update(
     fe: Frontend, req: ws.PollWorkflowExecutionUpdateRequest, context: Context
 ) -> ws.PollWorkflowExecutionUpdateResponse:
     fe.namespace(req.namespace)
+    if not req.HasField("update_ref"):
+        raise errors.invalid("UpdateRef is not set on request.")  # errUpdateRefNotSet
     ref = req.update_ref
     state = fe.state(
         req.namespace, ref.workflow_execution.workflow_id, ref.workflow_execution.run_id
     )
+    workflow_id = ref.workflow_execution.workflow_id
+    if _view(fe, req.namespace, workflow_id, state.run_id, ref.update_id) is None:
+        # an update the run does not know, open or closed (pollupdate/api.go)
+        raise errors.not_found(f'update "{ref.update_id}" not found')
     view = await _await_stage(
         fe,
         context,
