@@ -34,6 +34,7 @@ from sim.nodes.base import StartedWorkflowTask
 
 from . import convert, errors, validate
 from .frontend import Frontend, reply_error
+from .retention import remove_run
 
 Context = grpc.aio.ServicerContext[Any, Any]
 SECOND = 1_000_000_000
@@ -478,6 +479,27 @@ async def terminate_workflow_execution(
     stop = rq.TerminateWorkflowExecution(reason, identity, convert.opaque(req, "details"))
     await fe.call(context, req.namespace, execution.workflow_id, execution.run_id, stop)
     return ws.TerminateWorkflowExecutionResponse()
+
+
+async def delete_workflow_execution(
+    fe: Frontend, req: ws.DeleteWorkflowExecutionRequest, context: Context
+) -> ws.DeleteWorkflowExecutionResponse:
+    """Delete a run (`DeleteWorkflowExecution` in workflow_handler.go, then
+    service/history/api/deleteworkflow/api.go): a running one is terminated first, by
+    the history service ("Delete workflow execution"), and deleted once closed; a
+    closed one is deleted whatever its retention."""
+    execution = validate.execution(req, "workflow_execution")
+    fe.namespace(req.namespace)
+    run = fe.run(req.namespace, execution.workflow_id, execution.run_id)
+    if run.state.running:
+        stop = rq.TerminateWorkflowExecution(
+            "Delete workflow execution", "history-service"
+        )  # consts.IdentityHistoryService
+        await fe.call(context, req.namespace, execution.workflow_id, run.state.run_id, stop)
+    record = fe.runtime.persistence.runs.get(run.state.run_id)
+    if record is not None:
+        remove_run(fe.runtime, record)
+    return ws.DeleteWorkflowExecutionResponse()
 
 
 async def reset_workflow_execution(

@@ -529,6 +529,9 @@ class Scenario:
             "delete-unknown-workflow": delete_req(_execution("ae-unknown")),
             "delete-run-not-uuid": delete_req(_execution(RUNNING, NOT_UUID)),
             "delete-unknown-run": delete_req(_execution(RUNNING, str(uuid.uuid4()))),
+            # last: the server deletes in the background, so nothing reads them after
+            "delete-closed": delete_req(_execution(CLOSED)),
+            "delete-running": delete_req(_execution(RUNNING)),
         }.items():
             await self.call(step, delete, request)
 

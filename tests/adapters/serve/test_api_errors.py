@@ -10,17 +10,23 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_asyncio
+from temporalio.api.common.v1 import message_pb2 as common_pb
+from temporalio.api.enums.v1 import workflow_pb2 as wf_enums
+from temporalio.api.taskqueue.v1 import message_pb2 as tq_pb
+from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 from temporalio.client import Client
+from temporalio.service import RPCStatusCode
 
 from adapters.dev_server import DevServer, temporal_binary
 from tests.adapters.serve import api_errors_scenario
-from tests.adapters.serve.sdk import bounded, connected
+from tests.adapters.serve.sdk import bounded, connected, rpc_error
 
 FIXTURE = Path(__file__).parents[2] / "fixtures" / "serve" / "api_errors_dev.json"
 DEV: dict[str, Any] = json.loads(FIXTURE.read_text())
@@ -35,7 +41,6 @@ _ORDER_BY = (
     "serve accepts ORDER BY, as Elasticsearch-backed visibility does (query.py); the dev "
     "server's SQLite visibility refuses it."
 )
-_DELETE = "DeleteWorkflowExecution is not implemented by serve: UNIMPLEMENTED."
 _RESET = (
     "the history service rebuilds the run to the event before the reset point and "
     "accepts the point when that event ends an event batch (a signal's, here), refusing "
@@ -51,10 +56,6 @@ KNOWN_DIFFERENCES: dict[str, str] = {
     "list-unclosed-quote": _QUERY_SYNTAX,
     "count-order-by": _ORDER_BY,
     "list-order-by": _ORDER_BY,
-    "delete-empty-id": _DELETE,
-    "delete-run-not-uuid": _DELETE,
-    "delete-unknown-run": _DELETE,
-    "delete-unknown-workflow": _DELETE,
     "reset-event-id-not-a-task": _RESET,
     "reset-no-task-completed": _RESET,
 }
@@ -98,6 +99,44 @@ def test_the_record_holds_errors_of_every_kind() -> None:
         "NamespaceNotFoundFailure",
         "WorkflowExecutionAlreadyStartedFailure",
     } <= details
+
+
+@pytest.mark.asyncio(loop_scope="module")
+@pytest.mark.parametrize("closed", [False, True])
+async def test_a_deleted_run_is_gone(served: dict[str, Any], address: str, closed: bool) -> None:
+    """DeleteWorkflowExecution forgets the run, open (terminated first) or closed: it is
+    no longer described or listed, and its id starts afresh even under
+    REJECT_DUPLICATE."""
+    client = await Client.connect(address)
+    svc = client.workflow_service
+    workflow_id = f"ae-deleted-{closed}"
+    start = ws.StartWorkflowExecutionRequest(
+        namespace="default",
+        workflow_id=workflow_id,
+        workflow_type=common_pb.WorkflowType(name="Waiter"),
+        task_queue=tq_pb.TaskQueue(name="ae-nobody"),
+        request_id=str(uuid.uuid4()),
+        workflow_id_reuse_policy=wf_enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+    )
+    await svc.start_workflow_execution(start)
+    execution = common_pb.WorkflowExecution(workflow_id=workflow_id)
+    if closed:
+        await svc.terminate_workflow_execution(
+            ws.TerminateWorkflowExecutionRequest(namespace="default", workflow_execution=execution)
+        )
+    await svc.delete_workflow_execution(
+        ws.DeleteWorkflowExecutionRequest(namespace="default", workflow_execution=execution)
+    )
+    describe = ws.DescribeWorkflowExecutionRequest(namespace="default", execution=execution)
+    error = await rpc_error(svc.describe_workflow_execution(describe))
+    assert error.status is RPCStatusCode.NOT_FOUND
+    assert error.message == f"workflow not found for ID: {workflow_id}"
+    listed = await svc.list_workflow_executions(
+        ws.ListWorkflowExecutionsRequest(namespace="default", query=f"WorkflowId = '{workflow_id}'")
+    )
+    assert list(listed.executions) == []
+    start.request_id = str(uuid.uuid4())
+    assert (await svc.start_workflow_execution(start)).started
 
 
 @pytest.mark.slow
