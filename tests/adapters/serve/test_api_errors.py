@@ -31,12 +31,6 @@ from tests.adapters.serve.sdk import bounded, connected, rpc_error
 FIXTURE = Path(__file__).parents[2] / "fixtures" / "serve" / "api_errors_dev.json"
 DEV: dict[str, Any] = json.loads(FIXTURE.read_text())
 
-_QUERY_SYNTAX = (
-    "the dev server's SQL visibility parses a query with a MySQL grammar (vitess "
-    "sqlparser, common/persistence/visibility/store/query/converter.go) and reports a "
-    "position in its own rewritten statement; serve's parser (query.py) names the text "
-    "it could not read instead. Same code, other words."
-)
 _ORDER_BY = (
     "serve accepts ORDER BY, as Elasticsearch-backed visibility does (query.py); the dev "
     "server's SQLite visibility refuses it."
@@ -48,12 +42,6 @@ _RESET = (
     "task's completion, failure or timeout as the point, and refuses in its own words."
 )
 KNOWN_DIFFERENCES: dict[str, str] = {
-    "count-bad-operator": _QUERY_SYNTAX,
-    "count-malformed": _QUERY_SYNTAX,
-    "count-unclosed-quote": _QUERY_SYNTAX,
-    "list-bad-operator": _QUERY_SYNTAX,
-    "list-malformed": _QUERY_SYNTAX,
-    "list-unclosed-quote": _QUERY_SYNTAX,
     "count-order-by": _ORDER_BY,
     "list-order-by": _ORDER_BY,
     "reset-event-id-not-a-task": _RESET,
