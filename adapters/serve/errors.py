@@ -102,13 +102,11 @@ def not_ready(message: str) -> ServiceError:
     )
 
 
-def masked(original: str) -> ServiceError:
-    """An internal error as the frontend hands it out, its text replaced by a neutral one
-    and a hash of the original (common/rpc/interceptor/mask_internal_error.go)."""
+def masked(original: str, code: grpc.StatusCode = grpc.StatusCode.UNKNOWN) -> ServiceError:
+    """An internal or unknown error as the frontend hands it out, its text replaced by a
+    neutral one and a hash of the original (common/rpc/interceptor/mask_internal_error.go)."""
     digest = zlib.crc32(original.encode()) & 0xFFFFFFFF
-    return ServiceError(
-        grpc.StatusCode.UNKNOWN, f"something went wrong, please retry ({digest:08x})"
-    )
+    return ServiceError(code, f"something went wrong, please retry ({digest:08x})")
 
 
 def deadline(message: str) -> ServiceError:

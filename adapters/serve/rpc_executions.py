@@ -19,6 +19,7 @@ from typing import Any
 import grpc
 from temporalio.api.common.v1 import message_pb2 as common_pb
 from temporalio.api.enums.v1 import event_type_pb2 as event_enums
+from temporalio.api.enums.v1 import reset_pb2 as reset_enums
 from temporalio.api.enums.v1 import workflow_pb2 as wf_enums
 from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 
@@ -77,6 +78,7 @@ def start_request(fe: Frontend, req: Any, run_id: str) -> rq.StartWorkflowExecut
     if not req.request_id:
         raise errors.invalid("RequestId is not set on request.")
     check_search_attributes(fe, req.namespace, req)
+    validate.priority(req)
     delay = convert.nanos(req.workflow_start_delay) if req.HasField("workflow_start_delay") else 0
     initiator = ContinueAsNewInitiator.UNSPECIFIED
     if req.cron_schedule:
@@ -448,7 +450,9 @@ def _check_first_run(fe: Frontend, req: Any) -> None:
     execution = req.workflow_execution
     state = fe.state(req.namespace, execution.workflow_id, execution.run_id)
     if req.first_execution_run_id and state.first_run_id != req.first_execution_run_id:
-        raise errors.not_found("workflow execution not found for the given first execution run id")
+        raise errors.not_found(
+            "workflow execution not found"
+        )  # consts.ErrWorkflowExecutionNotFound
 
 
 async def request_cancel_workflow_execution(
@@ -511,6 +515,14 @@ async def reset_workflow_execution(
     execution = req.workflow_execution
     if not req.request_id:
         raise errors.invalid("RequestId is not set on request.")
+    if len(req.request_id) > validate.MAX_ID_LENGTH:
+        raise errors.invalid("RequestId length exceeds limit.")
+    validate.execution(req, "workflow_execution")
+    if req.reset_reapply_type not in reset_enums.ResetReapplyType.values():
+        # the handler's InternalError, masked by the frontend
+        raise errors.masked(
+            f"unknown reset reapply type: {req.reset_reapply_type}", grpc.StatusCode.INTERNAL
+        )
     fe.run(req.namespace, execution.workflow_id, execution.run_id)
     reset = reset_request(
         req.reason,

@@ -224,7 +224,9 @@ async def update_workflow_execution(
     execution = req.workflow_execution
     state = fe.state(req.namespace, execution.workflow_id, execution.run_id)
     if req.first_execution_run_id and state.first_run_id != req.first_execution_run_id:
-        raise errors.not_found("workflow execution not found for the given first execution run id")
+        raise errors.not_found(
+            "workflow execution not found"
+        )  # consts.ErrWorkflowExecutionNotFound
     run_id = state.run_id
     existing = _view(fe, req.namespace, execution.workflow_id, run_id, meta.update_id)
     # A closed run still answers for an update it knows, so that a repeated request

@@ -245,3 +245,16 @@ def search_attribute(name: str, kind: str, payload: Any) -> None:
         raise errors.invalid(
             f"invalid value for search attribute {name} of type {_TYPE_NAMES[kind]}: {shown}"
         )
+
+
+def priority(req: Any) -> None:
+    """common/priorities/priority_util.go Validate."""
+    if not req.HasField("priority"):
+        return
+    given = req.priority
+    if given.priority_key < 0:
+        raise errors.invalid("priority key can't be negative")
+    if len(given.fairness_key) > 64:
+        raise errors.invalid("fairness key length exceeds limit")
+    if given.fairness_weight < 0:
+        raise errors.invalid("must be greater than zero")

@@ -26,6 +26,7 @@ from temporalio.api.command.v1 import message_pb2 as command_pb
 from temporalio.api.common.v1 import message_pb2 as common_pb
 from temporalio.api.enums.v1 import command_type_pb2 as command_enums
 from temporalio.api.enums.v1 import common_pb2 as common_enums
+from temporalio.api.enums.v1 import query_pb2 as query_enums
 from temporalio.api.enums.v1 import workflow_pb2 as workflow_enums
 from temporalio.api.errordetails.v1 import message_pb2 as _errordetails  # noqa: F401
 from temporalio.api.failure.v1 import message_pb2 as _failure  # noqa: F401
@@ -204,6 +205,16 @@ class Scenario:
                 "ae-s", retry_policy=retry(initial_interval=_seconds(-1))
             ),
             "start-bad-cron": self.start("ae-s", cron_schedule="every tuesday"),
+            "start-negative-priority-key": self.start(
+                "ae-s", priority=common_pb.Priority(priority_key=-1)
+            ),
+            "start-reject-duplicate-with-terminate-existing": self.start(
+                "ae-s",
+                workflow_id_reuse_policy=(workflow_enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE),
+                workflow_id_conflict_policy=(
+                    workflow_enums.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING
+                ),
+            ),
             "start-negative-delay": self.start("ae-s", workflow_start_delay=_seconds(-1)),
             "start-delay-with-cron": self.start(
                 "ae-s", cron_schedule="* * * * *", workflow_start_delay=_seconds(5)
@@ -234,6 +245,12 @@ class Scenario:
             await self.call(step, svc, request)
         again = self.start(RUNNING)
         await self.call("start-running-again", svc, again)
+        use_existing = workflow_enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING
+        await self.call(
+            "start-running-use-existing",
+            svc,
+            self.start(RUNNING, workflow_id_conflict_policy=use_existing),
+        )
         await self.call("start-running-again-same-request", svc, again)
         reject = workflow_enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE
         await self.call(
@@ -254,6 +271,7 @@ class Scenario:
             "signal-run-not-uuid": self.signal(RUNNING, NOT_UUID),
             "signal-unknown-run": self.signal(RUNNING, str(uuid.uuid4())),
             "signal-closed": self.signal(CLOSED),
+            "signal-closed-run": self.signal(CLOSED, self.names_of("<closed-run>")),
             "signal-no-name": self.signal(RUNNING, signal_name=""),
             "signal-long-name": self.signal(RUNNING, signal_name=LONG),
             "signal-long-request-id": self.signal(RUNNING, request_id=LONG),
@@ -291,6 +309,17 @@ class Scenario:
                 "ae-sws", retry_policy=common_pb.RetryPolicy(backoff_coefficient=0.5)
             ),
             "sws-negative-run-timeout": sws("ae-sws", workflow_run_timeout=_seconds(-1)),
+            "sws-long-signal-name": sws("ae-sws", signal_name=LONG),
+            "sws-long-request-id": sws("ae-sws", request_id=LONG),
+            "sws-terminate-if-running-with-conflict": sws(
+                "ae-sws",
+                workflow_id_reuse_policy=(
+                    workflow_enums.WORKFLOW_ID_REUSE_POLICY_TERMINATE_IF_RUNNING
+                ),
+                workflow_id_conflict_policy=(
+                    workflow_enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING
+                ),
+            ),
             "sws-conflict-fail": sws(
                 RUNNING,
                 workflow_id_conflict_policy=workflow_enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
@@ -321,6 +350,10 @@ class Scenario:
             "query-unknown-run": query(_execution(RUNNING, str(uuid.uuid4()))),
             "query-no-query": query(_execution(RUNNING), query=None),
             "query-no-query-type": query(_execution(RUNNING), query=query_pb.WorkflowQuery()),
+            "query-closed-reject-not-open": query(
+                _execution(CLOSED),
+                query_reject_condition=query_enums.QUERY_REJECT_CONDITION_NOT_OPEN,
+            ),
         }
         for step, request in cases.items():
             await self.call(step, svc, request)
@@ -486,6 +519,9 @@ class Scenario:
             "cancel-run-not-uuid": cancel_req(_execution(RUNNING, NOT_UUID)),
             "cancel-unknown-run": cancel_req(_execution(RUNNING, str(uuid.uuid4()))),
             "cancel-closed": cancel_req(_execution(CLOSED)),
+            "cancel-wrong-first-run": cancel_req(
+                _execution(RUNNING), first_execution_run_id=str(uuid.uuid4())
+            ),
             "cancel-long-request-id": cancel_req(_execution(RUNNING), request_id=LONG),
             "cancel-running": cancel_req(_execution(RUNNING), request_id="cancel-1"),
             "cancel-running-same-request": cancel_req(_execution(RUNNING), request_id="cancel-1"),
@@ -516,6 +552,9 @@ class Scenario:
                 _execution(CLOSED), workflow_task_finish_event_id=99
             ),
             "reset-no-task-completed": reset_req(_execution(RUNNING)),
+            "reset-no-request-id": reset_req(_execution(CLOSED), request_id=""),
+            "reset-long-request-id": reset_req(_execution(CLOSED), request_id=LONG),
+            "reset-bad-reapply-type": reset_req(_execution(CLOSED), reset_reapply_type=99),
         }.items():
             await self.call(step, reset, request)
 
@@ -530,6 +569,12 @@ class Scenario:
             "terminate-run-not-uuid": terminate_req(_execution(RUNNING, NOT_UUID)),
             "terminate-unknown-run": terminate_req(_execution(RUNNING, str(uuid.uuid4()))),
             "terminate-closed": terminate_req(_execution(CLOSED)),
+            "terminate-closed-run": terminate_req(
+                _execution(CLOSED, self.names_of("<closed-run>"))
+            ),
+            "terminate-wrong-first-run": terminate_req(
+                _execution(RUNNING), first_execution_run_id=str(uuid.uuid4())
+            ),
         }.items():
             await self.call(step, terminate, request)
 
