@@ -430,6 +430,7 @@ async def signal_with_start_workflow_execution(
 async def signal_workflow_execution(
     fe: Frontend, req: ws.SignalWorkflowExecutionRequest, context: Context
 ) -> ws.SignalWorkflowExecutionResponse:
+    fe.namespace(req.namespace)  # the namespace interceptor's check comes first
     validate.execution(req, "workflow_execution")
     validate.signal(req)
     signal = signal_request(fe, req.namespace, req, "input")
@@ -492,8 +493,8 @@ async def delete_workflow_execution(
     service/history/api/deleteworkflow/api.go): a running one is terminated first, by
     the history service ("Delete workflow execution"), and deleted once closed; a
     closed one is deleted whatever its retention."""
-    execution = validate.execution(req, "workflow_execution")
     fe.namespace(req.namespace)
+    execution = validate.execution(req, "workflow_execution")
     run = fe.run(req.namespace, execution.workflow_id, execution.run_id)
     if run.state.running:
         stop = rq.TerminateWorkflowExecution(

@@ -50,7 +50,6 @@ from .tokens import TaskToken, decode_task_token
 
 Context = grpc.aio.ServicerContext[Any, Any]
 ACTIVITY_GONE = "invalid activityID or activity already timed out or invoking workflow is completed"
-TASK_QUEUE_NOT_SET = "taskQueue is not set"  # the frontend's errTaskQueueNotSet
 KNOWN_COMMANDS = frozenset(kind.value for kind in CommandType if kind.value)  # not UNSPECIFIED
 
 
@@ -80,9 +79,8 @@ def _polled_queue(fe: Frontend, req: Any, task_type: int) -> str:
 async def poll_workflow_task_queue(
     fe: Frontend, req: ws.PollWorkflowTaskQueueRequest, context: Context
 ) -> ws.PollWorkflowTaskQueueResponse:
-    fe.namespace(req.namespace)
-    if not req.task_queue.name:
-        raise errors.invalid(TASK_QUEUE_NOT_SET)
+    fe.namespace(req.namespace)  # the namespace interceptor's check comes first
+    validate.poll(req, identity_first=True)
     sticky = req.task_queue.kind == tq_enums.TASK_QUEUE_KIND_STICKY
     _note_poller(fe, req.namespace, req.task_queue.name, 1, req.identity)
     queue = _polled_queue(fe, req, 1)
@@ -350,9 +348,8 @@ async def reset_sticky_task_queue(
 async def poll_activity_task_queue(
     fe: Frontend, req: ws.PollActivityTaskQueueRequest, context: Context
 ) -> ws.PollActivityTaskQueueResponse:
-    fe.namespace(req.namespace)
-    if not req.task_queue.name:
-        raise errors.invalid(TASK_QUEUE_NOT_SET)
+    fe.namespace(req.namespace)  # the namespace interceptor's check comes first
+    validate.poll(req, identity_first=False)
     _note_poller(fe, req.namespace, req.task_queue.name, 2, req.identity)
     standalone = fe.standalone  # a standalone attempt waiting goes first (standalone.py)
     waiting = standalone.take(req.namespace, req.task_queue.name) if standalone else None

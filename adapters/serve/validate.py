@@ -107,6 +107,28 @@ def task_queue(req: Any) -> None:
         )
 
 
+def poll(req: Any, identity_first: bool) -> None:
+    """A worker's poll (`PollWorkflowTaskQueue` checks the identity first,
+    `PollActivityTaskQueue` the task queue first): the queue as
+    `tqid.NormalizeAndValidate` takes it, a partition's reserved name allowed, and a
+    sticky queue's normal name too."""
+    if identity_first:
+        _identity(req.identity)
+    if not req.HasField("task_queue"):
+        raise errors.invalid("taskQueue is not set")
+    queue = req.task_queue
+    if not queue.name:
+        raise errors.invalid("missing task queue name")
+    if len(queue.name) > MAX_ID_LENGTH or len(queue.normal_name) > MAX_ID_LENGTH:
+        raise errors.invalid("taskQueue length exceeds limit")
+    _identity(req.identity)
+
+
+def _identity(identity: str) -> None:
+    if len(identity) > MAX_ID_LENGTH:  # workflow_handler.go errIdentityTooLong
+        raise errors.invalid("Identity length exceeds limit.")
+
+
 def timeouts(req: Any) -> None:
     for field, name in (
         ("workflow_execution_timeout", "WorkflowExecutionTimeoutSeconds"),

@@ -27,6 +27,7 @@ from temporalio.api.common.v1 import message_pb2 as common_pb
 from temporalio.api.enums.v1 import command_type_pb2 as command_enums
 from temporalio.api.enums.v1 import common_pb2 as common_enums
 from temporalio.api.enums.v1 import query_pb2 as query_enums
+from temporalio.api.enums.v1 import task_queue_pb2 as tq_enums
 from temporalio.api.enums.v1 import workflow_pb2 as workflow_enums
 from temporalio.api.errordetails.v1 import message_pb2 as _errordetails  # noqa: F401
 from temporalio.api.failure.v1 import message_pb2 as _failure  # noqa: F401
@@ -616,8 +617,39 @@ class Scenario:
             "task-queue-long-name": ws.DescribeTaskQueueRequest(
                 namespace=NS, task_queue=tq_pb.TaskQueue(name=LONG)
             ),
+            "task-queue-reserved-prefix": ws.DescribeTaskQueueRequest(
+                namespace=NS, task_queue=tq_pb.TaskQueue(name="/_sys/ae/1")
+            ),
         }.items():
             await self.call(step, queue, request)
+        # worker polls, each refused before it would wait for a task
+        polls = {
+            "poll-workflow-task": (
+                self.service.poll_workflow_task_queue,
+                ws.PollWorkflowTaskQueueRequest,
+            ),
+            "poll-activity-task": (
+                self.service.poll_activity_task_queue,
+                ws.PollActivityTaskQueueRequest,
+            ),
+        }
+        sticky = tq_enums.TASK_QUEUE_KIND_STICKY
+        for name, (rpc, kind) in polls.items():
+            for step, request in {
+                "no-namespace": kind(task_queue=tq_pb.TaskQueue(name=QUEUE)),
+                "unknown-namespace": kind(namespace="nope", task_queue=tq_pb.TaskQueue(name=QUEUE)),
+                "no-queue": kind(namespace=NS),
+                "empty-queue-name": kind(namespace=NS, task_queue=tq_pb.TaskQueue()),
+                "long-queue-name": kind(namespace=NS, task_queue=tq_pb.TaskQueue(name=LONG)),
+                "long-identity": kind(
+                    namespace=NS, task_queue=tq_pb.TaskQueue(name=QUEUE), identity=LONG
+                ),
+                "sticky-long-normal-name": kind(
+                    namespace=NS,
+                    task_queue=tq_pb.TaskQueue(name="ae-sticky", kind=sticky, normal_name=LONG),
+                ),
+            }.items():
+                await self.call(f"{name}-{step}", rpc, request)
 
     async def tasks(self) -> None:
         svc = self.service
