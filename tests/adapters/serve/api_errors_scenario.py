@@ -623,7 +623,7 @@ class Scenario:
         }.items():
             await self.call(step, queue, request)
         # worker polls, each refused before it would wait for a task
-        polls = {
+        polls: dict[str, tuple[Callable[..., Awaitable[Any]], Any]] = {
             "poll-workflow-task": (
                 self.service.poll_workflow_task_queue,
                 ws.PollWorkflowTaskQueueRequest,
