@@ -143,3 +143,7 @@ def remove_run(runtime: Runtime, record: RunRecord) -> None:
     runtime.protos.pop(run_id, None)
     runtime.open_runs.pop(run_id, None)
     runtime.monitor.ghost.pop(run_id, None)  # nothing of it is left to compare
+    runtime.monitor.deleted.add(run_id)
+    for host in runtime.cluster.history.values():  # a later request finds it gone
+        for owned in list(host.shards.values()):
+            host.forget(owned, run_id)

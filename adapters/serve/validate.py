@@ -16,6 +16,7 @@ from typing import Any
 from temporalio.api.enums.v1 import workflow_pb2 as wf_enums
 
 from . import convert, errors
+from .query import parse_datetime
 
 MAX_ID_LENGTH = 1000  # limit.maxIDLength
 RESERVED_QUEUE_PREFIX = "/_sys/"
@@ -235,20 +236,29 @@ _TYPE_NAMES = {
 
 
 def _fits(kind: str, value: Any) -> bool:
+    """Whether a JSON value decodes as the attribute's type (sadefs.DecodeValue): a null
+    unsets it; a list of values of the type is allowed too (system.visibilityAllowList,
+    true by default), a KeywordList being a list of strings only."""
     if value is None:
-        return True  # a null value unsets the attribute
-    if kind in ("KEYWORD", "TEXT", "DATETIME"):
+        return True
+    if kind == "KEYWORD_LIST":
+        return isinstance(value, list) and all(v is None or isinstance(v, str) for v in value)
+    if isinstance(value, list):
+        return all(_fits_one(kind, v) for v in value)
+    return _fits_one(kind, value)
+
+
+def _fits_one(kind: str, value: Any) -> bool:
+    if kind in ("KEYWORD", "TEXT"):
         return isinstance(value, str)
+    if kind == "DATETIME":  # Go's time.Time from JSON: an RFC 3339 string
+        return isinstance(value, str) and parse_datetime(value) is not None
     if kind == "INT":
         return isinstance(value, int) and not isinstance(value, bool)
     if kind == "DOUBLE":
         return isinstance(value, int | float) and not isinstance(value, bool)
     if kind == "BOOL":
         return isinstance(value, bool)
-    if kind == "KEYWORD_LIST":
-        return isinstance(value, str) or (
-            isinstance(value, list) and all(isinstance(v, str) for v in value)
-        )
     return True
 
 
@@ -263,7 +273,7 @@ def search_attribute(name: str, kind: str, payload: Any) -> None:
     except ValueError:
         return
     if not _fits(kind, value):
-        shown = value if isinstance(value, str) else json.dumps(value)
+        shown = _go_value(value)
         raise errors.invalid(
             f"invalid value for search attribute {name} of type {_TYPE_NAMES[kind]}: {shown}"
         )
@@ -280,3 +290,18 @@ def priority(req: Any) -> None:
         raise errors.invalid("fairness key length exceeds limit")
     if given.fairness_weight < 0:
         raise errors.invalid("must be greater than zero")
+
+
+def _go_value(value: Any) -> str:
+    """A decoded JSON value as Go's %v prints it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "<nil>"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
+        return str(int(value))
+    if isinstance(value, list):
+        return "[" + " ".join(_go_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "map[" + " ".join(f"{k}:{_go_value(v)}" for k, v in sorted(value.items())) + "]"
+    return str(value)

@@ -12,6 +12,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +26,9 @@ from temporalio.client import Client
 from temporalio.service import RPCStatusCode
 
 from adapters.dev_server import DevServer, temporal_binary
+from adapters.serve import errors, validate
 from tests.adapters.serve import api_errors_scenario
-from tests.adapters.serve.sdk import bounded, connected, rpc_error
+from tests.adapters.serve.sdk import bounded, connected, first_workflow_task, rpc_error
 
 FIXTURE = Path(__file__).parents[2] / "fixtures" / "serve" / "api_errors_dev.json"
 DEV: dict[str, Any] = json.loads(FIXTURE.read_text())
@@ -125,6 +127,65 @@ async def test_a_deleted_run_is_gone(served: dict[str, Any], address: str, close
     assert list(listed.executions) == []
     start.request_id = str(uuid.uuid4())
     assert (await svc.start_workflow_execution(start)).started
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_a_worker_answering_for_a_deleted_run_is_told_it_is_gone(
+    served: dict[str, Any], address: str
+) -> None:
+    """A workflow task taken before its run was deleted: its completion finds no run
+    (the history service forgets the run with it), and the server serves on."""
+    client = await Client.connect(address)
+    svc = client.workflow_service
+    task = await first_workflow_task(client, "default", "ae-deleted-mid-task")
+    await svc.delete_workflow_execution(
+        ws.DeleteWorkflowExecutionRequest(
+            namespace="default",
+            workflow_execution=common_pb.WorkflowExecution(workflow_id="ae-deleted-mid-task"),
+        )
+    )
+    done = ws.RespondWorkflowTaskCompletedRequest(
+        namespace="default", task_token=task.task_token, identity="raw"
+    )
+    error = await rpc_error(
+        svc.respond_workflow_task_completed(done, timeout=timedelta(seconds=10))
+    )
+    assert error.status is RPCStatusCode.NOT_FOUND
+    again = await first_workflow_task(client, "default", "ae-after-deletion")
+    assert again.task_token
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "accepted"),
+    [
+        ("KEYWORD", "a", True),
+        ("KEYWORD", ["a", "b"], True),  # a list of the type (system.visibilityAllowList)
+        ("KEYWORD", 1, False),
+        ("KEYWORD_LIST", ["a", None], True),
+        ("KEYWORD_LIST", "a", False),  # a KeywordList is a list
+        ("INT", 3, True),
+        ("INT", 1.5, False),
+        ("INT", True, False),
+        ("DOUBLE", 3, True),
+        ("BOOL", [True], True),
+        ("DATETIME", "2023-11-14T22:13:20.5+01:00", True),
+        ("DATETIME", "yesterday", False),
+        ("INT", None, True),  # a null unsets the attribute
+    ],
+)
+def test_a_search_attribute_value_must_decode_as_its_type(
+    kind: str, value: object, accepted: bool
+) -> None:
+    """sadefs.DecodeValue's rule, which the start's and the commands' attributes meet."""
+    payload = common_pb.Payload(
+        metadata={"encoding": b"json/plain"}, data=json.dumps(value).encode()
+    )
+    if accepted:
+        validate.search_attribute("Attr", kind, payload)
+    else:
+        with pytest.raises(errors.ServiceError) as refused:
+            validate.search_attribute("Attr", kind, payload)
+        assert refused.value.message.startswith("invalid value for search attribute Attr of type ")
 
 
 @pytest.mark.slow
