@@ -453,8 +453,24 @@ class Scenario:
                     namespace=NS, execution=_execution(RUNNING), maximum_page_size=-1
                 ),
             }
+            variants["closed-run"] = kind(
+                namespace=NS, execution=_execution(CLOSED, self.names_of("<closed-run>"))
+            )
             for step, request in variants.items():
                 await self.call(f"{name}-{step}", rpc, request)
+        close_only = workflow_enums.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT
+        for step, request in {
+            "history-closed-wait-new-event": ws.GetWorkflowExecutionHistoryRequest(
+                namespace=NS, execution=_execution(CLOSED), wait_new_event=True
+            ),
+            "history-closed-close-event": ws.GetWorkflowExecutionHistoryRequest(
+                namespace=NS, execution=_execution(CLOSED), history_event_filter_type=close_only
+            ),
+            "history-bad-filter-type": ws.GetWorkflowExecutionHistoryRequest(
+                namespace=NS, execution=_execution(CLOSED), history_event_filter_type=99
+            ),
+        }.items():
+            await self.call(step, history, request)
 
     async def visibility(self) -> None:
         listing = self.service.list_workflow_executions
@@ -499,6 +515,21 @@ class Scenario:
             "list-unknown-namespace", listing, ws.ListWorkflowExecutionsRequest(namespace="nope")
         )
         await self.call("list-no-namespace", listing, ws.ListWorkflowExecutionsRequest())
+        await self.call(
+            "list-negative-page-size",
+            listing,
+            ws.ListWorkflowExecutionsRequest(namespace=NS, page_size=-1),
+        )
+        await self.call(
+            "count-group-by-other",
+            count,
+            ws.CountWorkflowExecutionsRequest(namespace=NS, query="GROUP BY WorkflowType"),
+        )
+        await self.call(
+            "count-group-by-status",
+            count,
+            ws.CountWorkflowExecutionsRequest(namespace=NS, query="GROUP BY ExecutionStatus"),
+        )
         await self.call(
             "count-unknown-namespace", count, ws.CountWorkflowExecutionsRequest(namespace="nope")
         )
