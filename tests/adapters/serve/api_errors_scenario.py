@@ -467,7 +467,9 @@ class Scenario:
                 namespace=NS, execution=_execution(CLOSED), history_event_filter_type=close_only
             ),
             "history-bad-filter-type": ws.GetWorkflowExecutionHistoryRequest(
-                namespace=NS, execution=_execution(CLOSED), history_event_filter_type=99
+                namespace=NS,
+                execution=_execution(CLOSED),
+                history_event_filter_type=workflow_enums.HistoryEventFilterType.ValueType(99),
             ),
         }.items():
             await self.call(step, history, request)
