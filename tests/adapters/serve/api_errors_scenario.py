@@ -389,6 +389,7 @@ class Scenario:
             "update-unknown-workflow": update(_execution("ae-unknown")),
             "update-run-not-uuid": update(_execution(RUNNING, NOT_UUID)),
             "update-no-request": update(_execution(RUNNING), request=None),
+            "update-closed": update(_execution(CLOSED)),
             "update-no-name": update(
                 _execution(RUNNING),
                 request=update_pb.Request(meta=update_pb.Meta(update_id="u2")),
