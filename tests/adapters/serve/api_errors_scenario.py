@@ -6,7 +6,9 @@ other UUIDs become placeholders).
 `python -m tests.adapters.serve.api_errors_scenario HOST:PORT` prints the transcript as
 JSON; tests/fixtures/serve/api_errors_dev.json is its output against the real dev
 server (`temporal server start-dev`, CLI 1.9.1 / server 1.32.0). The server must be
-fresh: the scenario uses fixed workflow ids.
+fresh: the scenario uses fixed workflow ids. Left out are requests a server holds until
+the caller's deadline (a query of a run no worker serves, a valid poll): their answer
+would be the client's own timeout.
 """
 
 from __future__ import annotations
