@@ -164,7 +164,11 @@ class Driver(DriverBase):
             if a.cause is WorkflowTaskFailedCause.RESET_WORKFLOW:
                 return self.reset(i, now)
             failed = rq.RespondWorkflowTaskFailed(
-                self.token(), cause=a.cause, failure=a.failure, identity=a.identity
+                self.token(),
+                cause=a.cause,
+                failure=a.failure,
+                identity=a.identity,
+                binary_checksum=a.binary_checksum,
             )
             self.flushed_by(i, failed, now)
             self.send(failed, now)
@@ -268,6 +272,7 @@ class Driver(DriverBase):
             workflow_task_timeout=a.workflow_task_timeout or 10**10,
             run_timeout=a.workflow_run_timeout or 0,
             execution_timeout=a.workflow_execution_timeout or 0,
+            explicit_execution_timeout=a.workflow_execution_timeout is not None,
             first_workflow_task_backoff=a.first_workflow_task_backoff or 0,
             retry_policy=a.retry_policy,
             attempt=a.attempt,

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from .rpc_nexus_endpoints import Registry
     from .rpc_queries import Queries
     from .standalone import StandaloneActivities
+    from .standalone_nexus import StandaloneNexus
 
 DEFAULT_RETENTION_NS = 86_400 * 1_000_000_000  # the dev server's default: one day
 # The search attributes every namespace has (temporal's searchattribute.system), by
@@ -111,6 +112,7 @@ class Frontend:
         # the caller took it, and when (nexus_callbacks.py; DescribeWorkflowExecution)
         self.callbacks_called: dict[tuple[str, int], tuple[bool, int]] = {}
         self.standalone: StandaloneActivities | None = None  # standalone.py (set by the server)
+        self.standalone_nexus: StandaloneNexus | None = None  # standalone_nexus.py (the server's)
 
     # -- ids --------------------------------------------------------------------------
     def new_id(self) -> str:

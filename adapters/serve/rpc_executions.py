@@ -98,6 +98,10 @@ def start_request(fe: Frontend, req: Any, run_id: str) -> rq.StartWorkflowExecut
         workflow_task_timeout=convert.nanos(req.workflow_task_timeout),
         run_timeout=convert.nanos(req.workflow_run_timeout),
         execution_timeout=convert.nanos(req.workflow_execution_timeout),
+        # a timeout the client sent, zero included, is written as sent (the Go SDK sends
+        # 0s for both); one it left unset is not (event_factory.go copies the Duration)
+        explicit_run_timeout=req.HasField("workflow_run_timeout"),
+        explicit_execution_timeout=req.HasField("workflow_execution_timeout"),
         identity=req.identity,
         first_workflow_task_backoff=delay,
         cron_schedule=req.cron_schedule,

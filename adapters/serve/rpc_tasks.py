@@ -181,7 +181,7 @@ def update_messages(messages: Any) -> tuple[rq.UpdateMessage, ...]:
     out: list[rq.UpdateMessage] = []
     for message in messages:
         body = message.body
-        sequencing = 0
+        sequencing, meta = 0, None
         if body.Is(update_pb.Acceptance.DESCRIPTOR):
             acceptance = update_pb.Acceptance()
             body.Unpack(acceptance)
@@ -195,10 +195,13 @@ def update_messages(messages: Any) -> tuple[rq.UpdateMessage, ...]:
             response = update_pb.Response()
             body.Unpack(response)
             kind, outcome = rq.UpdateMessageKind.RESPOND, convert.opaque(response, "outcome")
+            meta = convert.opaque(response, "meta")  # written on UpdateCompleted as sent
         else:
             raise errors.invalid(f"unknown protocol message body {body.type_url}")
         out.append(
-            rq.UpdateMessage(message.id, message.protocol_instance_id, kind, outcome, sequencing)
+            rq.UpdateMessage(
+                message.id, message.protocol_instance_id, kind, outcome, sequencing, meta
+            )
         )
     return tuple(out)
 
@@ -314,6 +317,7 @@ async def respond_workflow_task_failed(
         cause,
         convert.opaque(req, "failure"),
         req.identity,
+        req.binary_checksum,  # deprecated, sent by older SDKs; WorkflowTaskFailed keeps it
     )
     await fe.call(context, token.namespace, token.workflow_id, token.run_id, failed)
     return ws.RespondWorkflowTaskFailedResponse()

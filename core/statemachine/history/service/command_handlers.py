@@ -477,7 +477,10 @@ def signal_external(b: Batch, command: Command) -> Cause | Rejection | None:
     target = a.execution
     attributes = SignalExternalWorkflowExecutionInitiatedEventAttributes(
         workflow_task_completed_event_id=b.wtc,
-        namespace=a.namespace or s.namespace,
+        # the command's namespace as given, "" when the SDK names none: unlike a child's
+        # start, the server does not fill in the run's own (handleCommandSignalExternal-
+        # Workflow in workflow_task_completed_handler.go; event_factory.go copies it)
+        namespace=a.namespace,
         workflow_execution=target,
         signal_name=a.signal_name,
         input=a.input,
@@ -505,7 +508,7 @@ def request_cancel_external(b: Batch, command: Command) -> Cause | Rejection | N
     target = WorkflowExecution(workflow_id=a.workflow_id, run_id=a.run_id)
     attributes = RequestCancelExternalWorkflowExecutionInitiatedEventAttributes(
         workflow_task_completed_event_id=b.wtc,
-        namespace=a.namespace or s.namespace,
+        namespace=a.namespace,  # as given, as for a signal (above)
         workflow_execution=target,
         child_workflow_only=a.child_workflow_only,
         reason=a.reason,

@@ -204,6 +204,7 @@ def start_workflow_execution(
         workflow_task_timeout=req.workflow_task_timeout,
         run_timeout=req.run_timeout,
         execution_timeout=req.execution_timeout,
+        explicit_execution_timeout=req.explicit_execution_timeout,
         first_run_id=req.first_execution_run_id or req.run_id,
         start_request_id=req.request_id,
         parent=req.parent,
@@ -233,7 +234,11 @@ def start_workflow_execution(
             workflow_type=WorkflowType(name=req.workflow_type),
             task_queue=TaskQueue(name=req.task_queue, kind=TaskQueueKind.NORMAL),
             input=req.input,
-            workflow_execution_timeout=req.execution_timeout or None,
+            workflow_execution_timeout=(
+                req.execution_timeout
+                if req.execution_timeout or req.explicit_execution_timeout
+                else None
+            ),
             workflow_run_timeout=(
                 req.run_timeout if req.run_timeout or req.explicit_run_timeout else None
             ),

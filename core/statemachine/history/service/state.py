@@ -287,6 +287,9 @@ class MutableState:
     workflow_task_timeout: int
     run_timeout: int
     execution_timeout: int
+    # whether the start named an execution timeout, even a zero one: a continued or
+    # retried run's start copies it as it is (`continueAsNew`, mutable_state_impl.go)
+    explicit_execution_timeout: bool = False
     status: RunStatus = RunStatus.RUNNING
     next_event_id: int = 1
     first_run_id: str = ""
