@@ -70,6 +70,7 @@ NAMESPACE_RPCS: dict[str, int] = {
     "SignalWithStartWorkflowExecution": WRITE,
     "ResetWorkflowExecution": WRITE,
     "TerminateWorkflowExecution": WRITE,
+    "DeleteWorkflowExecution": WRITE,
     "ListWorkflowExecutions": READ,
     "CountWorkflowExecutions": READ,
     "RespondQueryTaskCompleted": WRITE,

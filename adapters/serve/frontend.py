@@ -23,7 +23,7 @@ from core.statemachine.history.service.state import MutableState
 from sim.nodes.base import Payload, Request
 from sim.persistence import RunRecord
 
-from . import errors
+from . import errors, validate
 from .auth import Authorizer
 from .deployments import Deployments
 from .errors import ServiceError
@@ -163,6 +163,7 @@ class Frontend:
         """The run, or the NotFound error the server gives for it."""
         if not workflow_id:
             raise errors.invalid("WorkflowId is not set on request.")
+        validate.run_id(run_id)  # the handlers' `validateExecution` (workflow_handler.go)
         record = self.runtime.record(namespace, workflow_id, run_id)
         if record is not None:
             return record

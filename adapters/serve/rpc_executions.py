@@ -19,6 +19,7 @@ from typing import Any
 import grpc
 from temporalio.api.common.v1 import message_pb2 as common_pb
 from temporalio.api.enums.v1 import event_type_pb2 as event_enums
+from temporalio.api.enums.v1 import reset_pb2 as reset_enums
 from temporalio.api.enums.v1 import workflow_pb2 as wf_enums
 from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 
@@ -32,8 +33,9 @@ from core.statemachine.history.service.execution import start_again
 from core.statemachine.history.service.reset import reset_request
 from sim.nodes.base import StartedWorkflowTask
 
-from . import convert, errors
+from . import convert, errors, validate
 from .frontend import Frontend, reply_error
+from .retention import remove_run
 
 Context = grpc.aio.ServicerContext[Any, Any]
 SECOND = 1_000_000_000
@@ -66,18 +68,17 @@ def start_request(fe: Frontend, req: Any, run_id: str) -> rq.StartWorkflowExecut
         raise errors.invalid("WorkflowId is not set on request.")
     _check_id("WorkflowId", req.workflow_id)
     now = fe.now()
-    _check_cron(req, now)
-    if not req.workflow_type.name:
-        raise errors.invalid("WorkflowType is not set on request.")
-    if not req.task_queue.name:
-        raise errors.invalid("taskQueue is not set")
+    if hasattr(req, "signal_name"):  # SignalWithStart: ValidateSignalWithStartRequest's order
+        _check_cron(req, now)
+        validate.signal_with_start(req)
+    else:  # prepareStartWorkflowRequest's order
+        validate.start(req)
+        _check_cron(req, now)
+        validate.start_rest(req)
     if not req.request_id:
         raise errors.invalid("RequestId is not set on request.")
-    for name in ("workflow_execution_timeout", "workflow_run_timeout", "workflow_task_timeout"):
-        if convert.nanos(getattr(req, name)) < 0:
-            camel = "".join(w.capitalize() for w in name.split("_"))
-            raise errors.invalid(f"Invalid {camel}.")
     check_search_attributes(fe, req.namespace, req)
+    validate.priority(req)
     delay = convert.nanos(req.workflow_start_delay) if req.HasField("workflow_start_delay") else 0
     initiator = ContinueAsNewInitiator.UNSPECIFIED
     if req.cron_schedule:
@@ -182,11 +183,14 @@ def set_types(fe: Frontend, namespace: str, attributes: Any) -> None:
     known = fe.search_attribute_types(namespace)
     for name, payload in attributes.indexed_fields.items():
         kind = known.get(name)
+        if name in validate.UNSETTABLE:
+            validate.search_attribute(name, kind or "KEYWORD", payload)
         if kind is None:
             # the dev server's SQL visibility maps aliases to fields (namespace.go)
             raise errors.invalid(
                 f"Namespace {namespace} has no mapping defined for search attribute {name}"
             )
+        validate.search_attribute(name, kind, payload)
         if "type" not in payload.metadata:
             payload.metadata["type"] = TYPE_NAMES[kind].encode()
 
@@ -430,6 +434,9 @@ async def signal_with_start_workflow_execution(
 async def signal_workflow_execution(
     fe: Frontend, req: ws.SignalWorkflowExecutionRequest, context: Context
 ) -> ws.SignalWorkflowExecutionResponse:
+    fe.namespace(req.namespace)  # the namespace interceptor's check comes first
+    validate.execution(req, "workflow_execution")
+    validate.signal(req)
     signal = signal_request(fe, req.namespace, req, "input")
     # The frontend checks the signal's size before it looks the run up
     # (workflow_handler.go SignalWorkflowExecution); the check is the history service's.
@@ -448,7 +455,9 @@ def _check_first_run(fe: Frontend, req: Any) -> None:
     execution = req.workflow_execution
     state = fe.state(req.namespace, execution.workflow_id, execution.run_id)
     if req.first_execution_run_id and state.first_run_id != req.first_execution_run_id:
-        raise errors.not_found("workflow execution not found for the given first execution run id")
+        raise errors.not_found(
+            "workflow execution not found"
+        )  # consts.ErrWorkflowExecutionNotFound
 
 
 async def request_cancel_workflow_execution(
@@ -481,6 +490,27 @@ async def terminate_workflow_execution(
     return ws.TerminateWorkflowExecutionResponse()
 
 
+async def delete_workflow_execution(
+    fe: Frontend, req: ws.DeleteWorkflowExecutionRequest, context: Context
+) -> ws.DeleteWorkflowExecutionResponse:
+    """Delete a run (`DeleteWorkflowExecution` in workflow_handler.go, then
+    service/history/api/deleteworkflow/api.go): a running one is terminated first, by
+    the history service ("Delete workflow execution"), and deleted once closed; a
+    closed one is deleted whatever its retention."""
+    fe.namespace(req.namespace)
+    execution = validate.execution(req, "workflow_execution")
+    run = fe.run(req.namespace, execution.workflow_id, execution.run_id)
+    if run.state.running:
+        stop = rq.TerminateWorkflowExecution(
+            "Delete workflow execution", "history-service"
+        )  # consts.IdentityHistoryService
+        await fe.call(context, req.namespace, execution.workflow_id, run.state.run_id, stop)
+    record = fe.runtime.persistence.runs.get(run.state.run_id)
+    if record is not None:
+        remove_run(fe.runtime, record)
+    return ws.DeleteWorkflowExecutionResponse()
+
+
 async def reset_workflow_execution(
     fe: Frontend, req: ws.ResetWorkflowExecutionRequest, context: Context
 ) -> ws.ResetWorkflowExecutionResponse:
@@ -490,6 +520,14 @@ async def reset_workflow_execution(
     execution = req.workflow_execution
     if not req.request_id:
         raise errors.invalid("RequestId is not set on request.")
+    if len(req.request_id) > validate.MAX_ID_LENGTH:
+        raise errors.invalid("RequestId length exceeds limit.")
+    validate.execution(req, "workflow_execution")
+    if req.reset_reapply_type not in reset_enums.ResetReapplyType.values():
+        # the handler's InternalError, masked by the frontend
+        raise errors.masked(
+            f"unknown reset reapply type: {req.reset_reapply_type}", grpc.StatusCode.INTERNAL
+        )
     fe.run(req.namespace, execution.workflow_id, execution.run_id)
     reset = reset_request(
         req.reason,

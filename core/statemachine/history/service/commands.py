@@ -65,6 +65,10 @@ def respond_workflow_task_completed(
     limits: Limits = DEFAULT_LIMITS,
 ) -> Outcome:
     """Apply a completion (for continue-as-new, `Outcome.new_run` starts the next run)."""
+    if not state.running:
+        # a closed run has no task to complete: NotFound, not WorkflowCompleted
+        # (service/history/api/respondworkflowtaskcompleted/api.go)
+        return unchanged(state, Error(ErrorKind.NOT_FOUND, "workflow task not found"))
     wft = workflow_task.current(state, req.token)
     if isinstance(wft, Error):
         return unchanged(state, wft)
