@@ -179,6 +179,10 @@ class StartWorkflowExecution:
     # common/util.go).
     execution_expiration: int = 0
     versioning: StartVersioning | None = None
+    # The server's own starts (CreateSchedule, StartBatchOperation in
+    # service/frontend/workflow_handler.go) reach the history service without the
+    # frontend's task queue normalisation: their Started event's queue has no kind.
+    internal: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -298,6 +298,7 @@ class Driver(DriverBase):
             priority=a.priority,
             versioning=rq.StartVersioning.read_back(a),
             links=event.links,
+            internal=a.task_queue is not None and a.task_queue.kind is TaskQueueKind.UNSPECIFIED,
         )
 
     def signal_with_start(self, i: int) -> bool:

@@ -231,7 +231,11 @@ def start_workflow_execution(
         E.WORKFLOW_EXECUTION_STARTED,
         WorkflowExecutionStartedEventAttributes(
             workflow_type=WorkflowType(name=req.workflow_type),
-            task_queue=TaskQueue(name=req.task_queue, kind=TaskQueueKind.NORMAL),
+            # (the server's own starts are not normalised: StartWorkflowExecution.internal)
+            task_queue=TaskQueue(
+                name=req.task_queue,
+                kind=TaskQueueKind.UNSPECIFIED if req.internal else TaskQueueKind.NORMAL,
+            ),
             input=req.input,
             workflow_execution_timeout=req.execution_timeout or None,
             workflow_run_timeout=(

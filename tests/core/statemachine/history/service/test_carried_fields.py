@@ -11,7 +11,7 @@ from core.commands import (
     ContinueAsNewWorkflowExecutionCommandAttributes,
     StartChildWorkflowExecutionCommandAttributes,
 )
-from core.enums import CommandType, EventType
+from core.enums import CommandType, EventType, TaskQueueKind
 from core.events import (
     StartChildWorkflowExecutionInitiatedEventAttributes,
     WorkflowExecutionContinuedAsNewEventAttributes,
@@ -19,6 +19,7 @@ from core.events import (
     WorkflowExecutionStartedEventAttributes,
     WorkflowExecutionTerminatedEventAttributes,
     WorkflowTaskCompletedEventAttributes,
+    WorkflowTaskScheduledEventAttributes,
     WorkflowType,
 )
 from core.opaque import Opaque
@@ -131,3 +132,21 @@ def test_signal_header_and_terminate_details_are_written() -> None:
     terminated = _last(run, EventType.WORKFLOW_EXECUTION_TERMINATED)
     assert isinstance(terminated, WorkflowExecutionTerminatedEventAttributes)
     assert (terminated.reason, terminated.details) == ("stop", details)
+
+
+def test_the_servers_own_start_keeps_its_task_queue_without_a_kind() -> None:
+    """CreateSchedule and StartBatchOperation (service/frontend/workflow_handler.go) hand
+    the history service a task queue with no kind, which the Started event keeps; a
+    client's start is normalised to NORMAL. The first task's queue has its kind either
+    way (scheduler.json of the unseen histories)."""
+    for internal, kind in ((True, TaskQueueKind.UNSPECIFIED), (False, TaskQueueKind.NORMAL)):
+        start = rq.StartWorkflowExecution(
+            "default", "sys", "r", "Flow", "temporal-sys-per-ns-tq", "s", internal=internal
+        )
+        events = service.start(start, 0).events
+        first, scheduled = events[0].attributes, events[1].attributes
+        assert isinstance(first, WorkflowExecutionStartedEventAttributes)
+        assert isinstance(scheduled, WorkflowTaskScheduledEventAttributes)
+        assert first.task_queue is not None and scheduled.task_queue is not None
+        assert (first.task_queue.name, first.task_queue.kind) == ("temporal-sys-per-ns-tq", kind)
+        assert scheduled.task_queue.kind is TaskQueueKind.NORMAL

@@ -1,0 +1,228 @@
+"""The `hunt5` scenario of record_unseen.py: drives unseen_workflows_hunt5.py (see its
+docstring for the dev server's flags) and dumps every history it makes. Set
+HUNT5_PARTS=name,... to run a few parts."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import uuid
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from temporalio.api.common.v1 import Callback, Payloads, WorkflowType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import StartWorkflowExecutionRequest
+from temporalio.client import (
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleIntervalSpec,
+    ScheduleSpec,
+    ScheduleUpdate,
+    ScheduleUpdateInput,
+    WorkflowHandle,
+)
+from temporalio.converter import default as default_converter
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+from unseen_hunt3_scenario import _chain, _run
+from unseen_hunt4_scenario import _guarded
+from unseen_workflows_hunt5 import (
+    HUNT5,
+    HUNT5_ACTIVITIES,
+    HUNT5_WORKFLOWS,
+    H5Target,
+    Resettable5,
+    TooManyActivities,
+    TooManyCancels,
+    TooManyChildren,
+    TooManySignals,
+)
+
+if TYPE_CHECKING:
+    from record_unseen import Recorder
+
+
+def _s(seconds: float) -> timedelta:
+    return timedelta(seconds=seconds)
+
+
+async def _start(r: Recorder, wf: Any, *args: Any, **options: Any) -> WorkflowHandle[Any, Any]:
+    options.setdefault("task_queue", HUNT5)
+    return await r.client.start_workflow(wf, *args, **options)
+
+
+async def limits(r: Recorder) -> None:
+    """limit-<kind>: a task past a pending limit, refused once (WorkflowTaskFailed with the
+    limit's cause), its retry fine; limit-<kind>-dropped: the retry refused too (dropped:
+    no event; it times out after the 2 s task timeout and the third attempt is fine)."""
+    for fails in (1, 2):
+        tail = "" if fails == 1 else "-dropped"
+        opts: dict[str, Any] = {"task_timeout": _s(2)}
+        h = await _start(r, TooManyActivities.run, fails, id=f"hh5-acts{tail}", **opts)
+        await _run(r, f"limit-activities{tail}", h)
+        await r.dump(f"limit-activities{tail}", h.id)
+        h = await _start(r, TooManyChildren.run, fails, id=f"hh5-kids{tail}", **opts)
+        await _run(r, f"limit-children{tail}", h)
+        await r.dump(f"limit-children{tail}", h.id)
+        target = await _start(r, H5Target.run, 6, id=f"hh5-signalled{tail}")
+        h = await _start(r, TooManySignals.run, args=[target.id, fails], id=f"hh5-sigs{tail}", **opts)
+        await _run(r, f"limit-signals{tail}", h)
+        await r.dump(f"limit-signals{tail}", h.id)
+        await _run(r, f"limit-signals{tail}.target", target)
+        await r.dump(f"limit-signals{tail}.target", target.id)
+        targets = [
+            (await _start(r, H5Target.run, 30, id=f"hh5-cancelled{tail}-{i}")).id
+            for i in range(3)
+        ]
+        h = await _start(r, TooManyCancels.run, args=[targets, fails], id=f"hh5-cancels{tail}", **opts)
+        await _run(r, f"limit-cancels{tail}", h)
+        await r.dump(f"limit-cancels{tail}", h.id)
+        await asyncio.sleep(1)
+        await r.dump(f"limit-cancels{tail}.target0", targets[0])
+
+
+async def resets(r: Recorder) -> None:
+    """reset-inflight-update.*: a run reset to the task before an update that was accepted
+    and still runs its handler; reset-exclude-all.*: a reset excluding everything
+    (`--reapply-exclude All`) with signals and an update after its point."""
+    h = await _start(r, Resettable5.run, id="hh5-reset-inflight-update")
+    await asyncio.sleep(1)
+    await h.signal(Resettable5.s, "a")
+    await asyncio.sleep(0.5)
+    pending = asyncio.ensure_future(h.execute_update(Resettable5.u, "wait-1"))
+    await asyncio.sleep(1)
+    history = await h.fetch_history()
+    completed = [e.event_id for e in history.events if e.event_type == 7]  # WFT completed
+    r.cli(
+        "workflow", "reset", "-w", h.id, "-r", history.run_id, "--event-id", str(completed[1]),
+        "--reason", "hh5 in-flight update",
+    )  # fmt: skip
+    await asyncio.sleep(1)
+    again = r.client.get_workflow_handle(h.id)
+    await again.signal(Resettable5.s, "go")
+    with contextlib.suppress(Exception):
+        print(f"  the in-flight update: {await asyncio.wait_for(pending, 10)!r}", flush=True)
+    await again.signal(Resettable5.s, "done")
+    await _run(r, "reset-inflight-update", again)
+    await r.dump("reset-inflight-update.base", h.id, history.run_id)
+    await r.dump("reset-inflight-update", h.id)
+    h = await _start(r, Resettable5.run, id="hh5-reset-exclude-all")
+    await asyncio.sleep(1)
+    await h.signal(Resettable5.s, "a")
+    await h.execute_update(Resettable5.u, "x")
+    await h.signal(Resettable5.s, "b")
+    await asyncio.sleep(1)
+    history = await h.fetch_history()
+    r.cli(
+        "workflow", "reset", "-w", h.id, "-r", history.run_id, "--type", "FirstWorkflowTask",
+        "--reason", "hh5 exclude all", "--reapply-exclude", "All",
+    )  # fmt: skip
+    await asyncio.sleep(1)
+    again = r.client.get_workflow_handle(h.id)
+    await again.signal(Resettable5.s, "done")
+    await _run(r, "reset-exclude-all", again)
+    await r.dump("reset-exclude-all.base", h.id, history.run_id)
+    await r.dump("reset-exclude-all", h.id)
+
+
+async def callbacks(r: Recorder) -> None:
+    """called-back, called-back-fails: starts with completion callbacks to a loopback
+    address nobody listens on (their delivery fails; the history does not show it)."""
+    for name, fail in (("called-back", False), ("called-back-fails", True)):
+        workflow_id = f"hh5-{name}"
+        callback = Callback(
+            nexus=Callback.Nexus(url="http://127.0.0.1:9/hh5-callback", header={"X-Hh5": "one"})
+        )
+        payloads = default_converter().payload_converter.to_payloads([fail])
+        await r.client.workflow_service.start_workflow_execution(
+            StartWorkflowExecutionRequest(
+                namespace="default", workflow_id=workflow_id,
+                workflow_type=WorkflowType(name="CalledBack"), task_queue=TaskQueue(name=HUNT5),
+                input=Payloads(payloads=payloads), identity="hh5-raw",
+                request_id=str(uuid.uuid4()), completion_callbacks=[callback],
+            )
+        )  # fmt: skip
+        await _run(r, name, r.client.get_workflow_handle(workflow_id))
+        await r.dump(name, workflow_id)
+
+
+async def _sys_ids(r: Recorder, division: str) -> list[str]:
+    """The workflow ids of the server's own workflows of one namespace division."""
+    listed = r.cli(
+        "workflow", "list", "-o", "json", "--query", f"TemporalNamespaceDivision = '{division}'"
+    )
+    return sorted({w["execution"]["workflowId"] for w in json.loads(listed or "[]")})
+
+
+async def _dump_all(r: Recorder, name: str, workflow_id: str) -> None:
+    for i, run_id in enumerate(await _chain(r, workflow_id)):
+        await r.dump(f"{name}.run{i + 1}", workflow_id, run_id)
+
+
+async def schedules(r: Recorder) -> None:
+    """scheduler.*: the server's scheduler workflow (Go SDK code run by the server) of a
+    schedule that starts runs every 2 s, is triggered, paused, unpaused, updated and
+    deleted."""
+    spec = ScheduleSpec(intervals=[ScheduleIntervalSpec(every=_s(2))])
+    action = ScheduleActionStartWorkflow(
+        "CalledBack", False, id="hh5-sched-wf", task_queue=HUNT5
+    )
+    handle = await r.client.create_schedule("hh5-sched", Schedule(action=action, spec=spec))
+    await asyncio.sleep(5)
+    await handle.trigger()
+    await asyncio.sleep(1)
+    await handle.pause(note="hh5 paused")
+    await asyncio.sleep(1)
+    await handle.unpause(note="hh5 unpaused")
+
+    def slower(update: ScheduleUpdateInput) -> ScheduleUpdate:
+        schedule = update.description.schedule
+        schedule.spec = ScheduleSpec(intervals=[ScheduleIntervalSpec(every=_s(3))])
+        return ScheduleUpdate(schedule=schedule)
+
+    await handle.update(slower)
+    await asyncio.sleep(4)
+    await handle.delete()
+    await asyncio.sleep(2)
+    for workflow_id in await _sys_ids(r, "TemporalScheduler") or ["temporal-sys-scheduler:hh5-sched"]:
+        await _dump_all(r, "scheduler", workflow_id)
+
+
+async def batches(r: Recorder) -> None:
+    """batch-*: the batcher's workflows (the server's Go SDK code) of a batch signal, a
+    batch reset and a batch terminate of three runs, and one of those runs."""
+    for i in range(3):
+        await _start(r, H5Target.run, 60, id=f"hh5-batch-{i}")
+    query = "WorkflowId STARTS_WITH 'hh5-batch-'"
+    for _ in range(30):
+        listed = r.cli("workflow", "list", "-o", "json", "--query", query)
+        if len(json.loads(listed or "[]")) >= 3:
+            break
+        await asyncio.sleep(0.5)
+    r.cli("workflow", "signal", "--query", query, "--name", "stop", "--input", '"batch"',
+          "--yes", "--reason", "hh5 batch signal")  # fmt: skip
+    await asyncio.sleep(3)
+    r.cli("workflow", "reset", "--query", query, "--type", "FirstWorkflowTask",
+          "--yes", "--reason", "hh5 batch reset")  # fmt: skip
+    await asyncio.sleep(3)
+    r.cli("workflow", "terminate", "--query", query, "--yes", "--reason", "hh5 batch terminate")
+    await asyncio.sleep(4)
+    for i, workflow_id in enumerate(await _sys_ids(r, "TemporalBatcher")):
+        await _dump_all(r, f"batch-job{i}", workflow_id)
+    await _dump_all(r, "batch-target", "hh5-batch-0")
+
+
+PARTS = (limits, resets, callbacks, schedules, batches)
+
+
+async def hunt5(r: Recorder) -> None:
+    """The shapes of unseen_workflows_hunt5.py (HUNT5_PARTS=name,... for a few)."""
+    names = os.environ.get("HUNT5_PARTS", "")
+    chosen = [p for p in PARTS if (p.__name__ in names.split(",") if names else True)]
+    async with Worker(
+        r.client, task_queue=HUNT5, workflows=HUNT5_WORKFLOWS, activities=HUNT5_ACTIVITIES,
+        workflow_runner=UnsandboxedWorkflowRunner(),
+    ):  # fmt: skip
+        await asyncio.gather(*(_guarded(r, part) for part in chosen))
