@@ -25,7 +25,8 @@ from temporalio.client import (
     WorkflowHandle,
 )
 from temporalio.converter import default as default_converter
-from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkerDeploymentConfig
 from unseen_hunt3_scenario import _chain, _run
 from unseen_hunt4_scenario import _guarded
 from unseen_workflows_hunt5 import (
@@ -42,6 +43,14 @@ from unseen_workflows_hunt5 import (
 
 if TYPE_CHECKING:
     from record_unseen import Recorder
+
+
+def _deployment(name: str, build: str) -> WorkerDeploymentConfig:
+    version = WorkerDeploymentVersion(name, build)
+    pinned = VersioningBehavior.PINNED
+    return WorkerDeploymentConfig(
+        version, use_worker_versioning=True, default_versioning_behavior=pinned
+    )
 
 
 def _s(seconds: float) -> timedelta:
@@ -67,16 +76,19 @@ async def limits(r: Recorder) -> None:
         await _run(r, f"limit-children{tail}", h)
         await r.dump(f"limit-children{tail}", h.id)
         target = await _start(r, H5Target.run, 6, id=f"hh5-signalled{tail}")
-        h = await _start(r, TooManySignals.run, args=[target.id, fails], id=f"hh5-sigs{tail}", **opts)
+        h = await _start(
+            r, TooManySignals.run, args=[target.id, fails], id=f"hh5-sigs{tail}", **opts
+        )
         await _run(r, f"limit-signals{tail}", h)
         await r.dump(f"limit-signals{tail}", h.id)
         await _run(r, f"limit-signals{tail}.target", target)
         await r.dump(f"limit-signals{tail}.target", target.id)
         targets = [
-            (await _start(r, H5Target.run, 30, id=f"hh5-cancelled{tail}-{i}")).id
-            for i in range(3)
+            (await _start(r, H5Target.run, 30, id=f"hh5-cancelled{tail}-{i}")).id for i in range(3)
         ]
-        h = await _start(r, TooManyCancels.run, args=[targets, fails], id=f"hh5-cancels{tail}", **opts)
+        h = await _start(
+            r, TooManyCancels.run, args=[targets, fails], id=f"hh5-cancels{tail}", **opts
+        )
         await _run(r, f"limit-cancels{tail}", h)
         await r.dump(f"limit-cancels{tail}", h.id)
         await asyncio.sleep(1)
@@ -166,9 +178,7 @@ async def schedules(r: Recorder) -> None:
     schedule that starts runs every 2 s, is triggered, paused, unpaused, updated and
     deleted."""
     spec = ScheduleSpec(intervals=[ScheduleIntervalSpec(every=_s(2))])
-    action = ScheduleActionStartWorkflow(
-        "CalledBack", False, id="hh5-sched-wf", task_queue=HUNT5
-    )
+    action = ScheduleActionStartWorkflow("CalledBack", False, id="hh5-sched-wf", task_queue=HUNT5)
     handle = await r.client.create_schedule("hh5-sched", Schedule(action=action, spec=spec))
     await asyncio.sleep(5)
     await handle.trigger()
@@ -186,7 +196,9 @@ async def schedules(r: Recorder) -> None:
     await asyncio.sleep(4)
     await handle.delete()
     await asyncio.sleep(2)
-    for workflow_id in await _sys_ids(r, "TemporalScheduler") or ["temporal-sys-scheduler:hh5-sched"]:
+    for workflow_id in await _sys_ids(r, "TemporalScheduler") or [
+        "temporal-sys-scheduler:hh5-sched"
+    ]:
         await _dump_all(r, "scheduler", workflow_id)
 
 
@@ -211,10 +223,49 @@ async def batches(r: Recorder) -> None:
     await asyncio.sleep(4)
     for i, workflow_id in enumerate(await _sys_ids(r, "TemporalBatcher")):
         await _dump_all(r, f"batch-job{i}", workflow_id)
-    await _dump_all(r, "batch-target", "hh5-batch-0")
+    await _dump_runs(r, "batch-target", "hh5-batch-0")
 
 
-PARTS = (limits, resets, callbacks, schedules, batches)
+async def _dump_runs(r: Recorder, name: str, workflow_id: str) -> None:
+    """Every run of `workflow_id`, oldest first (a reset's base and the reset run)."""
+    listed = r.cli("workflow", "list", "-o", "json", "--query", f"WorkflowId = '{workflow_id}'")
+    runs = sorted(json.loads(listed or "[]"), key=lambda w: w["startTime"])
+    for i, run in enumerate(runs):
+        await r.dump(f"{name}.run{i + 1}", workflow_id, run["execution"]["runId"])
+
+
+async def deployments(r: Recorder) -> None:
+    """deployment-*: the server's Worker Deployment workflows (Go SDK code run by the
+    server) of a deployment whose build b1 is made current, b2 ramping at 30 %, then
+    current, and b1 deleted once drained of pollers."""
+    config = _deployment("hh5dep", "b1")
+    async with Worker(
+        r.client, task_queue="hh5-dep", workflows=HUNT5_WORKFLOWS,
+        activities=HUNT5_ACTIVITIES, deployment_config=config,
+        workflow_runner=UnsandboxedWorkflowRunner(),
+    ):  # fmt: skip
+        await r.set_current("hh5dep", "b1")
+        async with Worker(
+            r.client, task_queue="hh5-dep", workflows=HUNT5_WORKFLOWS,
+            activities=HUNT5_ACTIVITIES, deployment_config=_deployment("hh5dep", "b2"),
+            workflow_runner=UnsandboxedWorkflowRunner(),
+        ):  # fmt: skip
+            await asyncio.sleep(2)
+            r.cli("worker", "deployment", "set-ramping-version", "--yes",
+                  "--deployment-name", "hh5dep", "--build-id", "b2", "--percentage", "30")  # fmt: skip
+            await asyncio.sleep(1)
+            await r.set_current("hh5dep", "b2")
+            await asyncio.sleep(1)
+    await asyncio.sleep(2)
+    with contextlib.suppress(Exception):  # refused while b1 has pollers or is draining
+        r.cli("worker", "deployment", "delete-version", "--deployment-name", "hh5dep",
+              "--build-id", "b1", "--skip-drainage")  # fmt: skip
+    await asyncio.sleep(2)
+    for i, workflow_id in enumerate(await _sys_ids(r, "TemporalWorkerDeployment")):
+        await _dump_all(r, f"deployment{i}", workflow_id)
+
+
+PARTS = (limits, resets, callbacks, schedules, batches, deployments)
 
 
 async def hunt5(r: Recorder) -> None:

@@ -215,7 +215,9 @@ def to_message(event: HistoryEvent) -> rq.UpdateMessage | None:
         return None
     uid = _update_id(event)
     if kind is rq.UpdateMessageKind.RESPOND:
-        return rq.UpdateMessage(f"{uid}/{kind.value}", uid, kind, _a(event).outcome)
+        # the response's meta is the worker's own (the Go SDK's names no identity)
+        a = _a(event)
+        return rq.UpdateMessage(f"{uid}/{kind.value}", uid, kind, a.outcome, meta=a.meta)
     # the sequencing id is the worker's own (the acceptance carries it)
     sequencing = int(_a(event).accepted_request_sequencing_event_id)
     return rq.UpdateMessage(f"{uid}/{kind.value}", uid, kind, sequencing_event_id=sequencing)

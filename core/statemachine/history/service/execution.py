@@ -176,9 +176,11 @@ def _backoff(req: StartWorkflowExecution) -> int | None:
     common/util.go), as do a retry and a cron run (retry.go); a continue-as-new passes
     the command's backoff on unless the chain's minimum interval lengthens it
     (ContinueAsNewMinBackoff in service/history/workflow/mutable_state_impl.go), so a
-    continued run that needs no wait writes none. (A command that names a zero backoff
-    explicitly would have "0s" written; the request cannot tell that from none.)"""
-    if req.initiator is ContinueAsNewInitiator.WORKFLOW and not req.first_workflow_task_backoff:
+    continued run that needs no wait writes none. A start naming no attempt was built
+    without CreateHistoryStartWorkflowRequest, so names no backoff either (the Worker
+    Deployment client's, service/worker/workerdeployment/client.go)."""
+    can = req.initiator is ContinueAsNewInitiator.WORKFLOW
+    if not req.attempt or (can and not req.first_workflow_task_backoff):
         return None
     return req.first_workflow_task_backoff
 
@@ -231,8 +233,7 @@ def start_workflow_execution(
         E.WORKFLOW_EXECUTION_STARTED,
         WorkflowExecutionStartedEventAttributes(
             workflow_type=WorkflowType(name=req.workflow_type),
-            # (the server's own starts are not normalised: StartWorkflowExecution.internal)
-            task_queue=TaskQueue(
+            task_queue=TaskQueue(  # the server's own starts are not normalised (internal)
                 name=req.task_queue,
                 kind=TaskQueueKind.UNSPECIFIED if req.internal else TaskQueueKind.NORMAL,
             ),

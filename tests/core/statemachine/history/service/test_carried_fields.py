@@ -150,3 +150,14 @@ def test_the_servers_own_start_keeps_its_task_queue_without_a_kind() -> None:
         assert first.task_queue is not None and scheduled.task_queue is not None
         assert (first.task_queue.name, first.task_queue.kind) == ("temporal-sys-per-ns-tq", kind)
         assert scheduled.task_queue.kind is TaskQueueKind.NORMAL
+
+
+def test_a_start_naming_no_attempt_writes_no_first_task_backoff() -> None:
+    """The Worker Deployment client hands the history service a start of its own making,
+    with no attempt and no backoff (service/worker/workerdeployment/client.go); a start
+    through CreateHistoryStartWorkflowRequest names attempt 1 and a zero backoff."""
+    for attempt, backoff in ((0, None), (1, 0)):
+        start = rq.StartWorkflowExecution("default", "sys", "r", "Flow", "q", "s", attempt=attempt)
+        first = service.start(start, 0).events[0].attributes
+        assert isinstance(first, WorkflowExecutionStartedEventAttributes)
+        assert (first.attempt, first.first_workflow_task_backoff) == (attempt, backoff)
