@@ -9,7 +9,7 @@ import contextlib
 import json
 import os
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from temporalio.api.common.v1 import Callback, Payloads, WorkflowType
@@ -18,14 +18,20 @@ from temporalio.api.workflowservice.v1 import StartWorkflowExecutionRequest
 from temporalio.client import (
     Schedule,
     ScheduleActionStartWorkflow,
+    ScheduleBackfill,
+    ScheduleCalendarSpec,
     ScheduleIntervalSpec,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleRange,
     ScheduleSpec,
+    ScheduleState,
     ScheduleUpdate,
     ScheduleUpdateInput,
     WorkflowHandle,
 )
-from temporalio.converter import default as default_converter
 from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
+from temporalio.converter import default as default_converter
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkerDeploymentConfig
 from unseen_hunt3_scenario import _chain, _run
 from unseen_hunt4_scenario import _guarded
@@ -195,11 +201,29 @@ async def schedules(r: Recorder) -> None:
     await handle.update(slower)
     await asyncio.sleep(4)
     await handle.delete()
+    # runs that outlive the interval (BUFFER_ONE), a backfill of the last 8 s (ALLOW_ALL),
+    # a cron-style calendar spec with jitter, and a limited number of actions
+    slow = ScheduleActionStartWorkflow("H5Target", 3, id="hh5-overlap-wf", task_queue=HUNT5)
+    overlap = Schedule(
+        action=slow,
+        spec=ScheduleSpec(
+            intervals=[ScheduleIntervalSpec(every=_s(1))],
+            calendars=[ScheduleCalendarSpec(second=[ScheduleRange(0, 59, 5)])],
+            jitter=_s(0.5),
+        ),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.BUFFER_ONE),
+        state=ScheduleState(limited_actions=True, remaining_actions=4),
+    )
+    second = await r.client.create_schedule("hh5-overlap", overlap)
+    now = datetime.now(UTC)
+    await second.backfill(
+        ScheduleBackfill(now - _s(8), now - _s(2), overlap=ScheduleOverlapPolicy.ALLOW_ALL)
+    )
+    await asyncio.sleep(14)
+    await second.delete()
     await asyncio.sleep(2)
-    for workflow_id in await _sys_ids(r, "TemporalScheduler") or [
-        "temporal-sys-scheduler:hh5-sched"
-    ]:
-        await _dump_all(r, "scheduler", workflow_id)
+    for i, workflow_id in enumerate(await _sys_ids(r, "TemporalScheduler")):
+        await _dump_all(r, f"scheduler{i}", workflow_id)
 
 
 async def batches(r: Recorder) -> None:
@@ -219,11 +243,15 @@ async def batches(r: Recorder) -> None:
     r.cli("workflow", "reset", "--query", query, "--type", "FirstWorkflowTask",
           "--yes", "--reason", "hh5 batch reset")  # fmt: skip
     await asyncio.sleep(3)
+    r.cli("workflow", "cancel", "--query", "WorkflowId = 'hh5-batch-2'", "--yes",
+          "--reason", "hh5 batch cancel")  # fmt: skip
+    await asyncio.sleep(2)
     r.cli("workflow", "terminate", "--query", query, "--yes", "--reason", "hh5 batch terminate")
     await asyncio.sleep(4)
     for i, workflow_id in enumerate(await _sys_ids(r, "TemporalBatcher")):
         await _dump_all(r, f"batch-job{i}", workflow_id)
     await _dump_runs(r, "batch-target", "hh5-batch-0")
+    await _dump_runs(r, "batch-cancelled", "hh5-batch-2")
 
 
 async def _dump_runs(r: Recorder, name: str, workflow_id: str) -> None:
@@ -251,8 +279,10 @@ async def deployments(r: Recorder) -> None:
             workflow_runner=UnsandboxedWorkflowRunner(),
         ):  # fmt: skip
             await asyncio.sleep(2)
-            r.cli("worker", "deployment", "set-ramping-version", "--yes",
-                  "--deployment-name", "hh5dep", "--build-id", "b2", "--percentage", "30")  # fmt: skip
+            r.cli(
+                "worker", "deployment", "set-ramping-version", "--yes",
+                "--deployment-name", "hh5dep", "--build-id", "b2", "--percentage", "30",
+            )  # fmt: skip
             await asyncio.sleep(1)
             await r.set_current("hh5dep", "b2")
             await asyncio.sleep(1)

@@ -8,14 +8,16 @@ signals; a start carrying completion callbacks.
 The scenario starts its own worker (unsandboxed: the workflows count, in module globals,
 how often their code has run, and issue fewer commands once a task has failed) on
 `hh-hunt5`, on a dev server with the pending limits lowered to two and HTTP callbacks
-to the loopback allowed::
+to the loopback allowed (under both keys servers have used)::
 
+    ALLOW='[{"Pattern":"*","AllowInsecure":true}]'
     temporal server start-dev --ip 127.0.0.1 --headless --port 17233 --http-port 17234 \\
       --dynamic-config-value limit.numPendingActivities.error=2 \\
       --dynamic-config-value limit.numPendingChildExecutions.error=2 \\
       --dynamic-config-value limit.numPendingSignals.error=2 \\
       --dynamic-config-value limit.numPendingCancelRequests.error=2 \\
-      --dynamic-config-value 'component.callbacks.allowedAddresses=[{"Pattern":"*","AllowInsecure":true}]'
+      --dynamic-config-value "component.callbacks.allowedAddresses=$ALLOW" \\
+      --dynamic-config-value "callback.allowedAddresses=$ALLOW"
 """
 
 from __future__ import annotations
