@@ -30,7 +30,13 @@ import json
 from collections.abc import Sequence
 
 from adapters.conform import derive_nexus as nx
-from adapters.conform.derive_base import ACTIVITY_CLOSES, DriverBase, admitted_late, attrs
+from adapters.conform.derive_base import (
+    ACTIVITY_CLOSES,
+    DriverBase,
+    admitted_late,
+    attrs,
+    internal_start,
+)
 from adapters.conform.requests import (
     CannotReproduce,
     NotModelled,
@@ -298,7 +304,7 @@ class Driver(DriverBase):
             priority=a.priority,
             versioning=rq.StartVersioning.read_back(a),
             links=event.links,
-            internal=a.task_queue is not None and a.task_queue.kind is TaskQueueKind.UNSPECIFIED,
+            internal=internal_start(a.task_queue),
         )
 
     def signal_with_start(self, i: int) -> bool:
