@@ -154,10 +154,12 @@ class StartWorkflowExecution:
     priority: Opaque | None = None
     # The namespace's id (the frontend's registry knows it; "" where none is kept), the
     # chain's root run (for a child: its parent's root, else the parent), and whether the
-    # run timeout was given explicitly (a child or continued run always writes it).
+    # run and execution timeouts were given explicitly, zero or not (a child or continued
+    # run always writes its run timeout; the Go SDK's client sends both as 0s).
     namespace_id: str = ""
     root: tuple[str, str] | None = None
     explicit_run_timeout: bool = False
+    explicit_execution_timeout: bool = False
     # Auto-reset points the chain carries over, and the namespace's retention.
     reset_points: tuple[ResetPoint, ...] = ()
     retention: int = DEFAULT_RETENTION

@@ -29,14 +29,9 @@ import itertools
 import json
 from collections.abc import Sequence
 
+from adapters.conform import derive_base as db
 from adapters.conform import derive_nexus as nx
-from adapters.conform.derive_base import (
-    ACTIVITY_CLOSES,
-    DriverBase,
-    admitted_late,
-    attrs,
-    internal_start,
-)
+from adapters.conform.derive_base import ACTIVITY_CLOSES, DriverBase, admitted_late, attrs
 from adapters.conform.requests import (
     CannotReproduce,
     NotModelled,
@@ -294,6 +289,7 @@ class Driver(DriverBase):
             namespace_id=a.parent_workflow_namespace_id or self.namespace_id,
             root=root_of(a.root_workflow_execution),
             explicit_run_timeout=a.workflow_run_timeout is not None,
+            explicit_execution_timeout=a.workflow_execution_timeout is not None,
             reset_points=reset_points.from_json(a.prev_auto_reset_points),
             cron_schedule=a.cron_schedule,
             request_eager_execution=a.eager_execution_accepted,
@@ -304,7 +300,7 @@ class Driver(DriverBase):
             priority=a.priority,
             versioning=rq.StartVersioning.read_back(a),
             links=event.links,
-            internal=internal_start(a.task_queue),
+            internal=db.internal_start(a.task_queue),
         )
 
     def signal_with_start(self, i: int) -> bool:

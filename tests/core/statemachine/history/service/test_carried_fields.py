@@ -161,3 +161,18 @@ def test_a_start_naming_no_attempt_writes_no_first_task_backoff() -> None:
         first = service.start(start, 0).events[0].attributes
         assert isinstance(first, WorkflowExecutionStartedEventAttributes)
         assert (first.attempt, first.first_workflow_task_backoff) == (attempt, backoff)
+
+
+def test_a_start_naming_zero_timeouts_writes_them() -> None:
+    """The Go SDK's client names execution and run timeouts of 0s, which the Started
+    event keeps (the server's own workflows in temporal-system show them); the Python
+    SDK names none, and none is written."""
+    for explicit, written in ((True, 0), (False, None)):
+        start = rq.StartWorkflowExecution(
+            "default", "sys", "r", "Flow", "q", "s",
+            explicit_execution_timeout=explicit, explicit_run_timeout=explicit,
+        )  # fmt: skip
+        first = service.start(start, 0).events[0].attributes
+        assert isinstance(first, WorkflowExecutionStartedEventAttributes)
+        assert first.workflow_execution_timeout == written
+        assert first.workflow_run_timeout == written
