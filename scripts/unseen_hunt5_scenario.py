@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import json
 import os
+import subprocess
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,7 @@ from temporalio.api.common.v1 import Callback, Payloads, WorkflowType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import StartWorkflowExecutionRequest
 from temporalio.client import (
+    Client,
     Schedule,
     ScheduleActionStartWorkflow,
     ScheduleBackfill,
@@ -295,7 +297,37 @@ async def deployments(r: Recorder) -> None:
         await _dump_all(r, f"deployment{i}", workflow_id)
 
 
-PARTS = (limits, resets, callbacks, schedules, batches, deployments)
+async def namespaces(r: Recorder) -> None:
+    """system-*: the server's workflows in the temporal-system namespace (the Go SDK's
+    client starts them) after `temporal operator namespace delete` of a namespace with a
+    running workflow: delete-namespace, its child reclaim-resources and that one's child
+    delete-executions; and the task queue scanner's cron run, read while it waits."""
+    address = ["--address", r.address]
+    r.cli("operator", "namespace", "create", "-n", "hh5-ns", "--retention", "24h")
+    await asyncio.sleep(2)
+    ns = await Client.connect(r.address, namespace="hh5-ns")
+    await ns.start_workflow("H5Target", 30, id="hh5-in-ns", task_queue=HUNT5)
+    done = subprocess.run(
+        [r.temporal, "operator", "namespace", "delete", "-n", "hh5-ns", "--yes", *address],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    print(f"  namespace delete: {done.stdout.strip()[-60:]}", flush=True)
+    await asyncio.sleep(8)
+    system = await Client.connect(r.address, namespace="temporal-system")
+    listed = r.cli("workflow", "list", "-o", "json", "--namespace", "temporal-system")
+    seen: set[str] = set()
+    for w in json.loads(listed or "[]"):  # newest first: the latest of each kind
+        workflow_id = w["execution"]["workflowId"]
+        name = "system-" + workflow_id.split("/")[0].removeprefix("temporal-sys-")
+        if name in seen:
+            continue
+        seen.add(name)
+        history = await system.get_workflow_handle(workflow_id).fetch_history()
+        (r.out / f"{name}.sdk.json").write_text(history.to_json())
+        print(f"  {name}: {len(history.events)} events", flush=True)
+
+
+PARTS = (limits, resets, callbacks, schedules, batches, deployments, namespaces)
 
 
 async def hunt5(r: Recorder) -> None:
