@@ -37,10 +37,12 @@ from temporalio.converter import default as default_converter
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkerDeploymentConfig
 from unseen_hunt3_scenario import _chain, _run
 from unseen_hunt4_scenario import _guarded
+from unseen_nexus import NX, NxHandler, NxTarget, _endpoint
 from unseen_workflows_hunt5 import (
     HUNT5,
     HUNT5_ACTIVITIES,
     HUNT5_WORKFLOWS,
+    H5NxCaller,
     H5Target,
     Resettable5,
     TooManyActivities,
@@ -287,7 +289,7 @@ async def deployments(r: Recorder) -> None:
             )  # fmt: skip
             await asyncio.sleep(1)
             await r.set_current("hh5dep", "b2")
-            await asyncio.sleep(1)
+            await asyncio.sleep(3)
     await asyncio.sleep(2)
     with contextlib.suppress(Exception):  # refused while b1 has pollers or is draining
         r.cli("worker", "deployment", "delete-version", "--deployment-name", "hh5dep",
@@ -327,7 +329,34 @@ async def namespaces(r: Recorder) -> None:
         print(f"  {name}: {len(history.events)} events", flush=True)
 
 
-PARTS = (limits, resets, callbacks, schedules, batches, deployments, namespaces)
+async def nexus_ops(r: Recorder) -> None:
+    """nexus-unstarted-<type>: an operation whose handler keeps failing with a retryable
+    error, cancelled before it starts, with each cancellation type; nexus-many: ten
+    operations scheduled in one task (and the handler runs of two)."""
+    _endpoint(r)
+    tag = uuid.uuid4().hex[:6]
+    async with Worker(
+        r.client, task_queue=NX, workflows=[H5NxCaller, NxTarget],
+        nexus_service_handlers=[NxHandler()],
+    ):  # fmt: skip
+        await asyncio.sleep(1)
+        for shape in ("unstarted-try", "unstarted-wait-completed", "unstarted-wait-requested",
+                      "unstarted-abandon", "many"):  # fmt: skip
+            wid = f"hh5-nx-{shape}-{tag}"
+            h = await r.client.start_workflow(H5NxCaller.run, shape, id=wid, task_queue=NX)
+            if shape.startswith("unstarted-wait"):  # waits until the operation starts
+                await asyncio.sleep(4)
+                await r.dump(f"nexus-{shape}", wid)
+                await h.terminate("recorded")
+                continue
+            await _run(r, f"nexus-{shape}", h)
+            await asyncio.sleep(2)
+            await r.dump(f"nexus-{shape}", wid)
+        for i in range(2):
+            await r.dump(f"nexus-many.handler{i}", f"hh5-nx-many-{tag}.handler{i}")
+
+
+PARTS = (limits, resets, callbacks, schedules, batches, deployments, namespaces, nexus_ops)
 
 
 async def hunt5(r: Recorder) -> None:

@@ -29,6 +29,7 @@ from typing import Any
 from temporalio import activity, workflow
 from temporalio.exceptions import ApplicationError
 from temporalio.workflow import ParentClosePolicy
+from unseen_nexus import ENDPOINT, NxService, RunInput
 
 HUNT5 = "hh-hunt5"
 SHORT = timedelta(seconds=20)
@@ -193,3 +194,52 @@ HUNT5_WORKFLOWS: list[Any] = [
     CalledBack,
 ]
 HUNT5_ACTIVITIES: list[Any] = [h5_nap]
+
+
+@workflow.defn(sandboxed=False)
+class H5NxCaller:
+    """Nexus operations through unseen_nexus.py's endpoint: cancelled before they start
+    (the handler keeps failing with a retryable error), and many at once."""
+
+    @workflow.run
+    async def run(self, shape: str) -> list[str]:
+        nx = workflow.create_nexus_client(service=NxService, endpoint=ENDPOINT)
+        wid = workflow.info().workflow_id
+        out: list[str] = []
+
+        async def attempt(op: Any, arg: Any, **kw: Any) -> None:
+            try:
+                out.append(str(await nx.execute_operation(op, arg, **kw)))
+            except Exception as e:  # (the failure is what is recorded)
+                out.append(f"{type(e).__name__}: {e}")
+
+        if shape.startswith("unstarted-"):
+            kind = _NX_CANCEL[shape.removeprefix("unstarted-")]
+            # (the SDK's start waits for the operation to start: cancelling it cancels
+            # the operation)
+            start = asyncio.ensure_future(
+                nx.start_operation(NxService.fail, "retryable", cancellation_type=kind)
+            )
+            await workflow.sleep(1.5)
+            start.cancel()
+            try:
+                out.append(str(await start))
+            except BaseException as e:
+                out.append(f"{type(e).__name__}: {e}")
+            await workflow.sleep(1)
+        elif shape == "many":
+            await asyncio.gather(
+                *(attempt(NxService.echo, f"e{i}") for i in range(6)),
+                *(attempt(NxService.run, RunInput("ok", f"{wid}.handler{i}")) for i in range(2)),
+                attempt(NxService.fail, "bad-request"),
+                attempt(NxService.fail, "op-canceled"),
+            )
+        return out
+
+
+_NX_CANCEL = {
+    "try": workflow.NexusOperationCancellationType.TRY_CANCEL,
+    "wait-completed": workflow.NexusOperationCancellationType.WAIT_COMPLETED,
+    "wait-requested": workflow.NexusOperationCancellationType.WAIT_REQUESTED,
+    "abandon": workflow.NexusOperationCancellationType.ABANDON,
+}
