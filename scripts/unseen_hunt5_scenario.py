@@ -13,9 +13,14 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from temporalio.api.common.v1 import Callback, Payloads, WorkflowType
+from google.protobuf.field_mask_pb2 import FieldMask
+from temporalio.api.common.v1 import Callback, Payloads, Priority, WorkflowExecution, WorkflowType
 from temporalio.api.taskqueue.v1 import TaskQueue
-from temporalio.api.workflowservice.v1 import StartWorkflowExecutionRequest
+from temporalio.api.workflow.v1 import PostResetOperation, WorkflowExecutionOptions
+from temporalio.api.workflowservice.v1 import (
+    ResetWorkflowExecutionRequest,
+    StartWorkflowExecutionRequest,
+)
 from temporalio.client import (
     Client,
     Schedule,
@@ -149,6 +154,38 @@ async def resets(r: Recorder) -> None:
     await r.dump("reset-exclude-all", h.id)
 
 
+async def post_reset(r: Recorder) -> None:
+    """reset-post-options.*: a reset (raw ResetWorkflowExecution) with a post-reset
+    operation, an options update (a priority) the server applies to the new run
+    (`performPostResetOperations` in service/history/ndc/workflow_resetter.go; the server
+    refuses a signal operation as unsupported)."""
+    h = await _start(r, Resettable5.run, id=f"hh5-reset-post-options-{uuid.uuid4().hex[:6]}")
+    await asyncio.sleep(1)
+    await h.signal(Resettable5.s, "a")
+    await asyncio.sleep(1)
+    history = await h.fetch_history()
+    completed = [e.event_id for e in history.events if e.event_type == 7]  # WFT completed
+    options = PostResetOperation.UpdateWorkflowOptions(
+        workflow_execution_options=WorkflowExecutionOptions(priority=Priority(priority_key=3)),
+        update_mask=FieldMask(paths=["priority"]),
+    )
+    await r.client.workflow_service.reset_workflow_execution(
+        ResetWorkflowExecutionRequest(
+            namespace="default",
+            workflow_execution=WorkflowExecution(workflow_id=h.id, run_id=history.run_id),
+            reason="hh5 post-reset operations", workflow_task_finish_event_id=completed[0],
+            request_id=str(uuid.uuid4()), identity="hh5-raw",
+            post_reset_operations=[PostResetOperation(update_workflow_options=options)],
+        )
+    )  # fmt: skip
+    await asyncio.sleep(1)
+    again = r.client.get_workflow_handle(h.id)
+    await again.signal(Resettable5.s, "done")
+    await _run(r, "reset-post-options", again)
+    await r.dump("reset-post-options.base", h.id, history.run_id)
+    await r.dump("reset-post-options", h.id)
+
+
 async def callbacks(r: Recorder) -> None:
     """called-back, called-back-fails: starts with completion callbacks to a loopback
     address nobody listens on (their delivery fails; the history does not show it)."""
@@ -185,8 +222,8 @@ async def _dump_all(r: Recorder, name: str, workflow_id: str) -> None:
 
 async def schedules(r: Recorder) -> None:
     """scheduler.*: the server's scheduler workflow (Go SDK code run by the server) of a
-    schedule that starts runs every 2 s, is triggered, paused, unpaused, updated and
-    deleted."""
+    schedule that starts runs every 2 s, is triggered, paused, unpaused, updated, made to
+    continue as new and deleted; and of one whose runs overlap, backfilled."""
     spec = ScheduleSpec(intervals=[ScheduleIntervalSpec(every=_s(2))])
     action = ScheduleActionStartWorkflow("CalledBack", False, id="hh5-sched-wf", task_queue=HUNT5)
     handle = await r.client.create_schedule("hh5-sched", Schedule(action=action, spec=spec))
@@ -203,6 +240,10 @@ async def schedules(r: Recorder) -> None:
         return ScheduleUpdate(schedule=schedule)
 
     await handle.update(slower)
+    await asyncio.sleep(4)
+    # the scheduler continues as new on this signal (SignalNameForceCAN, workflow.go)
+    sched = r.client.get_workflow_handle("temporal-sys-scheduler:hh5-sched")
+    await sched.signal("force-continue-as-new")
     await asyncio.sleep(4)
     await handle.delete()
     # runs that outlive the interval (BUFFER_ONE), a backfill of the last 8 s (ALLOW_ALL),
@@ -356,7 +397,17 @@ async def nexus_ops(r: Recorder) -> None:
             await r.dump(f"nexus-many.handler{i}", f"hh5-nx-many-{tag}.handler{i}")
 
 
-PARTS = (limits, resets, callbacks, schedules, batches, deployments, namespaces, nexus_ops)
+PARTS = (
+    limits,
+    resets,
+    post_reset,
+    callbacks,
+    schedules,
+    batches,
+    deployments,
+    namespaces,
+    nexus_ops,
+)
 
 
 async def hunt5(r: Recorder) -> None:

@@ -39,6 +39,7 @@ from adapters.conform.requests import (
     cancel_request,
     deployment_options,
     namespace_id_of,
+    post_reset_options,
     reapplied_kinds,
     root_of,
     signal_request,
@@ -243,6 +244,7 @@ class Driver(DriverBase):
             reapply_signals=signals,
             reapply_updates=updates,
             history_size_bytes=started.history_size_bytes if synthesized else 0,
+            post_reset_options=post_reset_options(self.base, finish, self.real, i),
         )
         outcome = reset(
             base.state, base.written, request, failed.new_run_id, now, limits=self.limits
