@@ -126,7 +126,7 @@ def update_options(
     if isinstance(merged, Error):
         return unchanged(state, merged)
     reply = OptionsUpdated(Opaque.of(merged))
-    return finish(txn, reply) if txn.events else unchanged(state, reply)
+    return unchanged(state, reply) if merged == _current(state) else finish(txn, reply)
 
 
 def merge_and_apply(
