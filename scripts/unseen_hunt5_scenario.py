@@ -397,6 +397,46 @@ async def nexus_ops(r: Recorder) -> None:
             await r.dump(f"nexus-many.handler{i}", f"hh5-nx-many-{tag}.handler{i}")
 
 
+async def cli(r: Recorder) -> None:
+    """cli-*: runs the temporal CLI started (its Go SDK client names execution and run
+    timeouts of 0s): a plain start, a start with every option the CLI has, a
+    signal-with-start, an update-with-start; a signal and an update sent by the CLI."""
+    tag = uuid.uuid4().hex[:6]
+    q = ["--type", "Resettable5", "-t", HUNT5]
+    runs = {
+        "cli-plain": ["workflow", "start", *q],
+        "cli-options": [
+            "workflow", "start", *q, "--execution-timeout", "60s", "--run-timeout", "30s",
+            "--task-timeout", "5s", "--memo", 'm="v"', "--headers", 'h="x"',
+            "--priority-key", "2", "--fairness-key", "fk", "--fairness-weight", "2.5",
+            "--static-summary", "a summary", "--static-details", "some details",
+            "--start-delay", "1s", "--search-attribute", 'HhKw="k"',
+        ],
+        "cli-sws": [
+            "workflow", "signal-with-start", *q, "--signal-name", "s", "--signal-input", '"x"',
+        ],
+        "cli-uws": [
+            "workflow", "execute-update-with-start", *q, "--update-name", "u",
+            "--update-input", '"x"', "--id-conflict-policy", "Fail",
+        ],
+    }  # fmt: skip
+    for name, args in runs.items():
+        wid = f"hh5-{name}-{tag}"
+        for step in (
+            [*args, "-w", wid],
+            ["workflow", "signal", "-w", wid, "--name", "s", "-i", '"by the CLI"'],
+            ["workflow", "update", "execute", "-w", wid, "--name", "u", "-i", '"y"'],
+            ["workflow", "signal", "-w", wid, "--name", "s", "-i", '"done"'],
+        ):
+            try:
+                await asyncio.to_thread(r.cli, *step)
+            except subprocess.CalledProcessError as e:
+                print(f"  {name}: {step[1]} refused: {e.stderr.strip()[-120:]}", flush=True)
+            await asyncio.sleep(1.5 if step[0] != "workflow" or step[1] != "signal" else 0.2)
+        await _run(r, name, r.client.get_workflow_handle(wid))
+        await r.dump(name, wid)
+
+
 PARTS = (
     limits,
     resets,
@@ -407,6 +447,7 @@ PARTS = (
     deployments,
     namespaces,
     nexus_ops,
+    cli,
 )
 
 
