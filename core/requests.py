@@ -181,6 +181,10 @@ class StartWorkflowExecution:
     # common/util.go).
     execution_expiration: int = 0
     versioning: StartVersioning | None = None
+    # The server's own starts (CreateSchedule, StartBatchOperation in
+    # service/frontend/workflow_handler.go) reach the history service without the
+    # frontend's task queue normalisation: their Started event's queue has no kind.
+    internal: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,6 +310,9 @@ class ResetWorkflowExecution:
     # The store's size of the rebuilt run, written on the WorkflowTaskStarted the reset
     # writes itself when the task at the point had not started (as RecordWorkflowTaskStarted's).
     history_size_bytes: int = 0
+    # The post-reset operations' options updates, applied to the new run after what it
+    # reapplies (`performPostResetOperations`, service/history/ndc/workflow_resetter.go).
+    post_reset_options: tuple[UpdateWorkflowExecutionOptions, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

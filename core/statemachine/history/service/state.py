@@ -198,6 +198,7 @@ class ChildInfo:
     run_id: str = ""
     namespace: str = ""
     header: Opaque | None = None
+    control: str = ""  # the command's (deprecated) control, which a failed start repeats
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +208,7 @@ class ExternalInfo:
     initiated_event_id: int
     workflow_id: str
     run_id: str
+    control: str = ""  # the command's (deprecated) control, which a signal's result repeats
 
 
 @dataclass(frozen=True, slots=True)
