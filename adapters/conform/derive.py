@@ -275,7 +275,6 @@ class Driver(DriverBase):
             workflow_task_timeout=a.workflow_task_timeout or 10**10,
             run_timeout=a.workflow_run_timeout or 0,
             execution_timeout=a.workflow_execution_timeout or 0,
-            explicit_execution_timeout=a.workflow_execution_timeout is not None,
             first_workflow_task_backoff=a.first_workflow_task_backoff or 0,
             retry_policy=a.retry_policy,
             attempt=a.attempt,

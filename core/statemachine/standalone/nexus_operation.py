@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from enum import Enum
 from typing import TypeAlias
 
+from core.fastinit import fast_init_all
 from core.opaque import JsonValue, Opaque
 from core.statemachine import fsm
 
@@ -550,3 +551,6 @@ def decide(o: NexusOperation, e: Event) -> Decision:
     if new != o:
         new = replace(new, transitions=o.transitions + 1)
     return Decision(new, effects)
+
+
+fast_init_all(globals())  # faster constructors for this module's values (core/fastinit.py)
