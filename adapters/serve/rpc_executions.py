@@ -36,6 +36,7 @@ from sim.nodes.base import StartedWorkflowTask
 from . import convert, errors, validate
 from .frontend import Frontend, reply_error
 from .retention import remove_run
+from .rpc_deployments import post_reset_update
 
 Context = grpc.aio.ServicerContext[Any, Any]
 SECOND = 1_000_000_000
@@ -529,6 +530,7 @@ async def reset_workflow_execution(
             f"unknown reset reapply type: {req.reset_reapply_type}", grpc.StatusCode.INTERNAL
         )
     fe.run(req.namespace, execution.workflow_id, execution.run_id)
+    post = tuple(post_reset_update(op) for op in req.post_reset_operations)
     reset = reset_request(
         req.reason,
         req.workflow_task_finish_event_id,
@@ -537,6 +539,7 @@ async def reset_workflow_execution(
         req.reset_reapply_exclude_types,
         req.identity,
     )
+    reset = dataclasses.replace(reset, post_reset_options=post)
     answer = await fe.call(context, req.namespace, execution.workflow_id, execution.run_id, reset)
     if not isinstance(answer, rq.WorkflowReset):
         raise errors.ServiceError(grpc.StatusCode.INTERNAL, "reset answered without a run")
