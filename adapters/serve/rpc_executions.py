@@ -165,18 +165,6 @@ def check_search_attributes(fe: Frontend, namespace: str, req: Any) -> None:
         set_types(fe, namespace, req.search_attributes)
 
 
-# IndexedValueType names as search attribute payloads carry them in metadata "type".
-TYPE_NAMES = {
-    "KEYWORD": "Keyword",
-    "TEXT": "Text",
-    "INT": "Int",
-    "DOUBLE": "Double",
-    "BOOL": "Bool",
-    "DATETIME": "Datetime",
-    "KEYWORD_LIST": "KeywordList",
-}
-
-
 def set_types(fe: Frontend, namespace: str, attributes: Any) -> None:
     """Check every attribute is defined and mark each payload with its type, as the
     server does before it stores them (`common/searchattribute` ValidateAndSetType;
@@ -193,7 +181,7 @@ def set_types(fe: Frontend, namespace: str, attributes: Any) -> None:
             )
         validate.search_attribute(name, kind, payload)
         if "type" not in payload.metadata:
-            payload.metadata["type"] = TYPE_NAMES[kind].encode()
+            payload.metadata["type"] = validate.TYPE_NAMES[kind].encode()
 
 
 def typed_search_attributes(fe: Frontend, namespace: str, req: Any) -> Opaque | None:

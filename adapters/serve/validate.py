@@ -224,7 +224,8 @@ def signal(req: Any) -> None:
         raise errors.invalid("RequestId length exceeds limit.")
 
 
-_TYPE_NAMES = {
+# IndexedValueType names as search attribute payloads carry them in metadata "type".
+TYPE_NAMES = {
     "KEYWORD": "Keyword",
     "TEXT": "Text",
     "INT": "Int",
@@ -275,7 +276,7 @@ def search_attribute(name: str, kind: str, payload: Any) -> None:
     if not _fits(kind, value):
         shown = _go_value(value)
         raise errors.invalid(
-            f"invalid value for search attribute {name} of type {_TYPE_NAMES[kind]}: {shown}"
+            f"invalid value for search attribute {name} of type {TYPE_NAMES[kind]}: {shown}"
         )
 
 
