@@ -1,7 +1,7 @@
 """`tmodel conform HISTORY... [--json] [--ignore FIELD ...]`: does the model write, field
 for field, the histories another implementation wrote?
 
-For each history (files, or directories walked for ``*.json`` as `tmodel validate`
+For each history (files, or directories walked for ``*.json`` and ``*.bin`` as `tmodel validate`
 walks them), the requests behind it are derived and run through the pure history
 service, and the model's history is compared with the recorded one field by field
 (adapters/conform/judge.py). Reported per history: reproduced; the first differing

@@ -32,6 +32,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from temporalio.api.history.v1 import HistoryEvent
+
 # field (JSON name) -> why two correct servers may write different values there
 LEGITIMATE: dict[str, str] = {
     "eventTime": "the wall-clock time of the write",
@@ -53,6 +56,11 @@ LEGITIMATE: dict[str, str] = {
     "temporal-callback-token": "the token of a Nexus operation's completion callback, "
     "which encodes ids the caller's server drew",
 }
+# A failover version that says "none": a local (never replicated) namespace's events.
+# Servers before 0.28 (July 2020, temporal 59629e2f5d "Make 0 as invalid value for
+# failover Version") wrote common.EmptyVersion = -24 for it; since then it is 0, which
+# protojson leaves out. So an event's `version` of -24 is the same as none.
+OLD_EMPTY_VERSIONS = frozenset({"-24", -24})
 # The timeout of a workflow task's fourth and later attempts: the server adds a backoff
 # scaled by a random jitter in [0.8, 1) (getStartToCloseTimeout).
 JITTERED_ATTEMPT = 4
@@ -131,6 +139,74 @@ def _local_activity_data(data: str) -> str:
     return json.dumps(value, sort_keys=True)
 
 
+def _scalar_default(field: FieldDescriptor, value: Any) -> bool:
+    """Whether `value` is the proto3 default of a field without presence: such a field
+    holding its default is not written by protojson and reads back as unset, so it is
+    the same as the field absent. Not so for a message field (a Duration "0s", an empty
+    Memo): it has presence, and readers tell the two apart (sdk-python's
+    `workflow.info().execution_timeout` is None for an absent timeout, 0 for "0s")."""
+    if field.has_presence or field.is_repeated:
+        return False
+    if field.type == FieldDescriptor.TYPE_ENUM:
+        enum = field.enum_type
+        unspecified = enum.values_by_number.get(0) if enum is not None else None
+        return value == 0 or (unspecified is not None and value == unspecified.name)
+    if field.type == FieldDescriptor.TYPE_BOOL:
+        return value is False
+    if field.type in (FieldDescriptor.TYPE_STRING, FieldDescriptor.TYPE_BYTES):
+        return bool(value == "")
+    # numbers: protojson writes 64-bit integers as strings
+    return value in (0, "0") and not isinstance(value, bool)
+
+
+def _proto3_defaults_dropped(value: Any, message: Descriptor) -> Any:
+    """`value` (the protojson of a `message`) without the fields that hold their proto3
+    default (see `_scalar_default`), nor repeated and map fields left empty (proto3
+    repeated fields have no presence either). Keys the schema does not know are kept."""
+    if not isinstance(value, dict):
+        return value
+    fields = message.fields_by_camelcase_name
+    out = {}
+    for key, item in value.items():
+        field = fields.get(key) or message.fields_by_name.get(key)
+        if field is None:
+            out[key] = item
+            continue
+        if field.is_repeated and item in ([], {}):
+            continue
+        if _scalar_default(field, item):
+            continue
+        sub = field.message_type
+        if sub is not None and sub.full_name not in _LEAF_MESSAGES:
+            if field.is_repeated and isinstance(item, list):
+                item = [_proto3_defaults_dropped(x, sub) for x in item]
+            elif sub.GetOptions().map_entry and isinstance(item, dict):
+                entry = sub.fields_by_name["value"].message_type
+                if entry is not None and entry.full_name not in _LEAF_MESSAGES:
+                    item = {k: _proto3_defaults_dropped(v, entry) for k, v in item.items()}
+            else:
+                item = _proto3_defaults_dropped(item, sub)
+        out[key] = item
+    return out
+
+
+# Messages protojson writes as one JSON value (a string, or any JSON): their insides are
+# not fields.
+_LEAF_MESSAGES = frozenset(
+    {
+        "google.protobuf.Duration",
+        "google.protobuf.Timestamp",
+        "google.protobuf.Struct",
+        "google.protobuf.Value",
+        "google.protobuf.ListValue",
+        "google.protobuf.Any",
+        "google.protobuf.FieldMask",
+        *(f"google.protobuf.{w}Value" for w in ("Bool", "Int32", "Int64", "UInt32", "UInt64")),
+        *(f"google.protobuf.{w}Value" for w in ("Float", "Double", "String", "Bytes")),
+    }
+)
+
+
 def normalise(event: Any, ids: _Ids, ignore: frozenset[str] = frozenset()) -> Any:
     """One event with the legitimately differing values replaced (see the module doc);
     fields named in `ignore` are left out altogether (value and presence)."""
@@ -161,7 +237,9 @@ def normalise(event: Any, ids: _Ids, ignore: frozenset[str] = frozenset()) -> An
             return _local_activity_data(value)
         return value
 
-    result: Any = walk(event, "")
+    if isinstance(event, dict) and event.get("version") in OLD_EMPTY_VERSIONS:
+        event = {k: v for k, v in event.items() if k != "version"}
+    result: Any = walk(_proto3_defaults_dropped(event, HistoryEvent.DESCRIPTOR), "")
     return result
 
 

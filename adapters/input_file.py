@@ -19,6 +19,13 @@ module, so all of them refuse the same things with the same one-line reasons
 
 JSON nested past the parser's recursion limit is refused by the decoders themselves
 (the streaming decoder for histories, `sim.repro.loads` for repro files).
+
+A history may also be a binary protobuf `temporal.api.history.v1.History` (sdk-core
+keeps its test histories so, `crates/sdk-core/tests/histories/*.bin`): a file whose
+first byte is that of `History.events` (field 1, length-delimited: 0x0A) and whose text
+does not begin as JSON does. It is parsed with the official protos (the `temporalio`
+package), written as canonical protobuf JSON and read by the same decoder; fields newer
+than those protos are not seen (protobuf keeps them only as unknown bytes).
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ from collections.abc import Iterable, Iterator
 from itertools import chain
 from typing import BinaryIO
 
-from adapters.temporal_json import iter_events
+from adapters.temporal_json import EventStream, iter_events
 from core.errors import BadInput
 from core.events import HistoryEvent
 
@@ -106,6 +113,45 @@ def require_events(events: Iterable[HistoryEvent]) -> Iterator[HistoryEvent]:
     return chain((first,), iterator)
 
 
+_JSON_START = frozenset(b"{[")
+_WHITESPACE = b" \t\r\n"
+_BOM = b"\xef\xbb\xbf"
+_EVENTS_TAG = 0x0A  # History.events: field 1, wire type 2 (length-delimited)
+
+
+def is_binary_history(head: bytes) -> bool:
+    """Whether a file beginning with `head` is a binary protobuf History, not JSON."""
+    text = head.removeprefix(_BOM).lstrip(_WHITESPACE)
+    return head[:1] == bytes([_EVENTS_TAG]) and not (text and text[0] in _JSON_START)
+
+
+def binary_history_json(data: bytes) -> bytes:
+    """A binary protobuf History as canonical protobuf JSON; `BadInput` if it is not one."""
+    from google.protobuf import json_format
+    from google.protobuf.message import DecodeError
+    from temporalio.api.history.v1 import History
+
+    history = History()
+    try:
+        history.ParseFromString(data)
+    except DecodeError:
+        raise BadInput("neither JSON nor a binary protobuf History") from None
+    return json_format.MessageToJson(history, indent=None).encode()
+
+
+def history_events(stream: BinaryIO, limit: int = MAX_HISTORY_BYTES) -> EventStream:
+    """The events of an open history file, JSON (streamed) or binary protobuf (read
+    whole, at most `limit` bytes)."""
+    peek = getattr(stream, "peek", None)
+    head = peek(64)[:64] if peek is not None else b""
+    if not is_binary_history(head):
+        return iter_events(stream)
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise BadInput(f"more than {_size(limit)}, too big for a binary history")
+    return iter_events(io.BytesIO(binary_history_json(data)))
+
+
 def read_history(path: str, limit: int = MAX_HISTORY_BYTES) -> tuple[HistoryEvent, ...]:
     """Decode a whole history file, at most `limit` bytes, with the streaming decoder
     `tmodel validate` uses; `BadInput` naming the file if it is not a history."""
@@ -120,6 +166,8 @@ def read_history_noted(
     their values (adapters/temporal_json/shorthand.py)."""
     data = read_bytes(path, limit, "a history")
     try:
+        if is_binary_history(data[:64]):
+            data = binary_history_json(data)
         stream = iter_events(io.BytesIO(data))
         events = tuple(require_events(stream))
         if stream.late_shorthand:  # shorthand payloads after the first: all again as such

@@ -1,7 +1,8 @@
 """`tmodel validate PATH... [--json] [--limits] [--limit KEY=VALUE ...]`: check histories
 against spec/history.md (the LIMIT-* rules too, given the server's limits).
 
-Files and directories (walked recursively for ``*.json``, skipping ``manifest.json``)
+Files and directories (walked recursively for ``*.json`` and binary ``*.bin`` histories,
+skipping ``manifest.json``)
 are streamed through the JSON decoder into the pure validator, one file at a time, so a
 huge history costs memory in proportion to its open entities only. Exit codes: 0 all
 valid, 1 some history invalid, 2 some input unreadable or malformed (reported per file;
@@ -22,9 +23,9 @@ from typing import Any
 
 from adapters.argtypes import nonempty_path
 from adapters.console import progress, summary_table
-from adapters.input_file import open_regular, require_events
+from adapters.input_file import history_events, open_regular, require_events
 from adapters.limit_args import add_limit_options, limits_of
-from adapters.temporal_json import EventStream, iter_events
+from adapters.temporal_json import EventStream
 from core.errors import BadInput
 from core.statemachine.history.fold import Violation
 from core.statemachine.history.limits import Limits
@@ -73,16 +74,22 @@ def add_parser(commands: Any) -> None:
     parser.set_defaults(run=run)
 
 
+HISTORY_FILES = ("*.json", "*.bin")  # JSON, and binary protobuf (adapters/input_file.py)
+
+
 def collect(paths: Sequence[str]) -> Iterator[tuple[str, str | None]]:
     """Yield ``(path, error)`` for every history named or found under a directory."""
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
             found = sorted(
-                p for p in path.rglob("*.json") if p.is_file() and p.name not in SKIPPED_NAMES
+                p
+                for pattern in HISTORY_FILES
+                for p in path.rglob(pattern)
+                if p.is_file() and p.name not in SKIPPED_NAMES
             )
             if not found:
-                yield raw, "directory holds no *.json history"
+                yield raw, "directory holds no *.json or *.bin history"
             for item in found:
                 yield str(item), None
         elif path.is_file():
@@ -99,7 +106,7 @@ def check_file(path: str, limits: Limits | None = None) -> FileReport:
     events: EventStream | None = None
     try:
         with _fewer_collections(), open_regular(path) as stream:
-            events = iter_events(stream)
+            events = history_events(stream)
             result = validate(require_events(events), limits)
     except BadInput as exc:
         return FileReport(path, _decoded(events), error=str(exc))

@@ -154,10 +154,12 @@ class StartWorkflowExecution:
     priority: Opaque | None = None
     # The namespace's id (the frontend's registry knows it; "" where none is kept), the
     # chain's root run (for a child: its parent's root, else the parent), and whether the
-    # run timeout was given explicitly (a child or continued run always writes it).
+    # run and execution timeouts were given explicitly, zero or not (a child or continued
+    # run always writes its run timeout; the Go SDK's client sends both as 0s).
     namespace_id: str = ""
     root: tuple[str, str] | None = None
     explicit_run_timeout: bool = False
+    explicit_execution_timeout: bool = False
     # Auto-reset points the chain carries over, and the namespace's retention.
     reset_points: tuple[ResetPoint, ...] = ()
     retention: int = DEFAULT_RETENTION
@@ -179,6 +181,10 @@ class StartWorkflowExecution:
     # common/util.go).
     execution_expiration: int = 0
     versioning: StartVersioning | None = None
+    # The server's own starts (CreateSchedule, StartBatchOperation in
+    # service/frontend/workflow_handler.go) reach the history service without the
+    # frontend's task queue normalisation: their Started event's queue has no kind.
+    internal: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,6 +310,9 @@ class ResetWorkflowExecution:
     # The store's size of the rebuilt run, written on the WorkflowTaskStarted the reset
     # writes itself when the task at the point had not started (as RecordWorkflowTaskStarted's).
     history_size_bytes: int = 0
+    # The post-reset operations' options updates, applied to the new run after what it
+    # reapplies (`performPostResetOperations`, service/history/ndc/workflow_resetter.go).
+    post_reset_options: tuple[UpdateWorkflowExecutionOptions, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -374,6 +383,7 @@ class RespondWorkflowTaskFailed:
     cause: WorkflowTaskFailedCause = WorkflowTaskFailedCause.WORKFLOW_WORKER_UNHANDLED_FAILURE
     failure: Opaque | None = None
     identity: str = ""
+    binary_checksum: str = ""  # deprecated; older SDKs send it, the event carries it
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,6 +44,12 @@ class UpdateMessage:
     # UpdateAdmitted event (a reset reapplies it so), that event's id. 0: the id of the
     # server's message, which a worker echoes (the task's Scheduled event here).
     sequencing_event_id: int = 0
+    # A response's meta as the worker sends it, which the server writes into
+    # UpdateCompleted (`CreateWorkflowExecutionUpdateCompletedEvent`,
+    # service/history/historybuilder/event_factory.go): the Python and TypeScript SDKs
+    # echo the request's (its id and the caller's identity), the Go SDK sends the id
+    # alone. None: the request's, as those SDKs do.
+    meta: Opaque | None = None
 
 
 fast_init_all(globals())  # faster constructors for this module's values (core/fastinit.py)

@@ -12,7 +12,8 @@ with temporalio 1.7.0 and 1.1.0; the scenarios `ts` and `old` save them. The `hu
 scenario (unseen_hunt_scenario.py) needs the server flags unseen_workflows_hunt.py names;
 `hunt2` (unseen_hunt2_scenario.py) those of unseen_workflows_hunt2.py, `hunt3`
 (unseen_hunt3_scenario.py) those of unseen_workflows_hunt3.py, `hunt4`
-(unseen_hunt4_scenario.py) those of unseen_workflows_hunt4.py; `ts-hunt2` saves what
+(unseen_hunt4_scenario.py) those of unseen_workflows_hunt4.py, `hunt5`
+(unseen_hunt5_scenario.py) those of unseen_workflows_hunt5.py; `ts-hunt2` saves what
 scripts/unseen_ts/hunt2.js ran; `nexus` (unseen_nexus.py) records Nexus operations and
 UpdateWorkflowExecutionOptions.
 Start the dev server first, with its HTTP API:
@@ -52,6 +53,7 @@ from unseen_activities import ACTIVITIES
 from unseen_hunt2_scenario import hunt2, ts_hunt2
 from unseen_hunt3_scenario import hunt3
 from unseen_hunt4_scenario import hunt4
+from unseen_hunt5_scenario import hunt5
 from unseen_hunt_scenario import hunt
 from unseen_nexus import nexus_scenario
 from unseen_workflows import (
@@ -536,6 +538,7 @@ SCENARIOS: dict[str, Callable[[Recorder], Awaitable[None]]] = {
     "nexus": nexus_scenario,
     "hunt3": hunt3,
     "hunt4": hunt4,
+    "hunt5": hunt5,
 }
 
 

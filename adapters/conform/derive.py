@@ -29,6 +29,7 @@ import itertools
 import json
 from collections.abc import Sequence
 
+from adapters.conform import derive_base as db
 from adapters.conform import derive_nexus as nx
 from adapters.conform.derive_base import ACTIVITY_CLOSES, DriverBase, admitted_late, attrs
 from adapters.conform.requests import (
@@ -38,6 +39,7 @@ from adapters.conform.requests import (
     cancel_request,
     deployment_options,
     namespace_id_of,
+    post_reset_options,
     reapplied_kinds,
     root_of,
     signal_request,
@@ -164,7 +166,11 @@ class Driver(DriverBase):
             if a.cause is WorkflowTaskFailedCause.RESET_WORKFLOW:
                 return self.reset(i, now)
             failed = rq.RespondWorkflowTaskFailed(
-                self.token(), cause=a.cause, failure=a.failure, identity=a.identity
+                self.token(),
+                cause=a.cause,
+                failure=a.failure,
+                identity=a.identity,
+                binary_checksum=a.binary_checksum,
             )
             self.flushed_by(i, failed, now)
             self.send(failed, now)
@@ -242,6 +248,7 @@ class Driver(DriverBase):
             reapply_signals=signals,
             reapply_updates=updates,
             history_size_bytes=started.history_size_bytes if synthesized else 0,
+            post_reset_options=post_reset_options(self.base, finish, self.real, i),
         )
         outcome = reset(
             base.state, base.written, request, failed.new_run_id, now, limits=self.limits
@@ -288,6 +295,7 @@ class Driver(DriverBase):
             namespace_id=a.parent_workflow_namespace_id or self.namespace_id,
             root=root_of(a.root_workflow_execution),
             explicit_run_timeout=a.workflow_run_timeout is not None,
+            explicit_execution_timeout=a.workflow_execution_timeout is not None,
             reset_points=reset_points.from_json(a.prev_auto_reset_points),
             cron_schedule=a.cron_schedule,
             request_eager_execution=a.eager_execution_accepted,
@@ -298,6 +306,7 @@ class Driver(DriverBase):
             priority=a.priority,
             versioning=rq.StartVersioning.read_back(a),
             links=event.links,
+            internal=db.internal_start(a.task_queue),
         )
 
     def signal_with_start(self, i: int) -> bool:

@@ -28,9 +28,9 @@ from adapters.conform.requests import (
 )
 from core import requests as rq
 from core.commands import Command, RequestCancelActivityTaskCommandAttributes
-from core.enums import EventType, RetryState, SuggestContinueAsNewReason
+from core.enums import EventType, RetryState, SuggestContinueAsNewReason, TaskQueueKind
 from core.event_sets import BUFFERABLE_EVENT_TYPES
-from core.events import HistoryEvent, WorkflowTaskStartedEventAttributes
+from core.events import HistoryEvent, TaskQueue, WorkflowTaskStartedEventAttributes
 from core.opaque import Opaque
 from core.statemachine.history.limits import DEFAULT_LIMITS, Limits
 from core.statemachine.history.service import handle as service
@@ -38,6 +38,19 @@ from core.statemachine.history.service.state import MutableState
 from core.statemachine.history.service.txn import Outcome
 
 E = EventType
+
+# The server's own workflows (scheduler, batcher, Worker Deployment) run on its
+# per-namespace worker queue (`PerNSWorkerTaskQueue`, common/primitives) and are started
+# without the frontend's normalisation, so their Started event's queue has no kind.
+PER_NS_QUEUE = "temporal-sys-per-ns-tq"
+
+
+def internal_start(queue: TaskQueue | None) -> bool:
+    """Whether a WorkflowExecutionStarted's queue shows one of the server's own starts."""
+    return (
+        queue is not None and queue.name == PER_NS_QUEUE and queue.kind is TaskQueueKind.UNSPECIFIED
+    )
+
 
 ACTIVITY_CLOSES = frozenset(
     {

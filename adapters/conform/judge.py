@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters.conform.derive import Driver
+from adapters.conform.older_servers import older_server
 from adapters.conform.requests import CannotReproduce, NotModelled
 from adapters.history_compare import Difference, compare
 from adapters.input_file import read_history, read_history_noted
@@ -135,9 +136,10 @@ def judge_events(
         )
         return Verdict(path, n, difference=diff)
     # (the read's suffix is not stored: it has no task ids)
-    produced = [*_stamped(produced), *driver.read_suffix()]
+    produced = [*_stamped(produced, _namespace_version(real)), *driver.read_suffix()]
     # the model is the reference: "expected" is what it writes, "produced" the history's
-    found = compare(_json(produced), _json(real), ignore=ignore)
+    first = real[0].event_time if real else None
+    found = compare(*older_server(_json(produced), _json(real), first), ignore=ignore)
     return Verdict(path, n, difference=found)
 
 
@@ -148,10 +150,24 @@ def _event(events: Sequence[HistoryEvent], event_id: int) -> str:
     return "(none)"
 
 
-def _stamped(events: Sequence[HistoryEvent]) -> list[HistoryEvent]:
+def _stamped(events: Sequence[HistoryEvent], version: int = 0) -> list[HistoryEvent]:
     """The model's events with task ids, which the shard's store allocates as it
-    writes them (the pure service leaves them 0)."""
-    return [dataclasses.replace(e, task_id=i) for i, e in enumerate(events, start=1)]
+    writes them (the pure service leaves them 0), and the namespace's failover
+    `version`."""
+    return [
+        dataclasses.replace(e, task_id=i, version=version) for i, e in enumerate(events, start=1)
+    ]
+
+
+def _namespace_version(real: Sequence[HistoryEvent]) -> int:
+    """The failover version of the history's namespace, taken as recorded when every
+    event carries the same one: a global namespace's, which its clusters' settings and
+    failovers decide (core/statemachine/replication/versions.py), not any request; the
+    pure history service writes every event with the empty version (0) of a local
+    namespace. Versions that change within the history (a failover during the run) are
+    left for the comparison to show."""
+    versions = {e.version for e in real}
+    return versions.pop() if len(versions) == 1 else 0
 
 
 def _json(events: Sequence[HistoryEvent]) -> list[Any]:

@@ -34,7 +34,7 @@ from core.commands import (
     UpsertWorkflowSearchAttributesCommandAttributes,
 )
 from core.enums import CommandType, EventType, TimeoutType, WorkflowTaskFailedCause
-from core.events import HistoryEvent
+from core.events import HistoryEvent, OpaqueAttributes
 from core.opaque import Opaque
 from core.statemachine.history.service.reset import RESETTER
 
@@ -151,6 +151,38 @@ def reapplied_kinds(
     return signals, not (after & updates) or E.WORKFLOW_EXECUTION_UPDATE_ADMITTED in batch
 
 
+def post_reset_options(
+    base: Sequence[HistoryEvent], finish: int, reset_run: Sequence[HistoryEvent], failed: int
+) -> tuple[rq.UpdateWorkflowExecutionOptions, ...]:
+    """The options updates a reset's post-reset operations made: written after what the
+    reset reapplied, before the next WorkflowTaskScheduled (`performPostResetOperations`,
+    service/history/ndc/workflow_resetter.go). The batch's WorkflowExecutionOptionsUpdated
+    events past those the base run received after the reset point (which the reset
+    reapplies) are theirs; each is read back as an update naming the override and the
+    priority, which merges to the very options the event carries."""
+    batch: list[HistoryEvent] = []
+    for event in reset_run[failed + 1 :]:
+        if event.event_type is E.WORKFLOW_TASK_SCHEDULED:
+            break
+        if event.event_type is E.WORKFLOW_EXECUTION_OPTIONS_UPDATED:
+            batch.append(event)
+    reapplied = sum(
+        1
+        for e in base
+        if e.event_id > finish and e.event_type is E.WORKFLOW_EXECUTION_OPTIONS_UPDATED
+    )
+    updates = []
+    paths = ("versioningOverride", "priority")
+    for event in batch[reapplied:]:
+        a = event.attributes  # (the event is kept opaque: its fields as JSON)
+        f = a.value.value() if isinstance(a, OpaqueAttributes) else None
+        f = f if isinstance(f, dict) else {}
+        kept = {k: f[k] for k in paths if k in f}
+        identity = str(f.get("identity", ""))
+        updates.append(rq.UpdateWorkflowExecutionOptions(Opaque.of(kept), paths, identity))
+    return tuple(updates)
+
+
 def cancel_request(a: Any) -> rq.RequestCancelWorkflowExecution:
     """The request behind a WorkflowExecutionCancelRequested event."""
     sender = a.external_workflow_execution
@@ -215,7 +247,9 @@ def to_message(event: HistoryEvent) -> rq.UpdateMessage | None:
         return None
     uid = _update_id(event)
     if kind is rq.UpdateMessageKind.RESPOND:
-        return rq.UpdateMessage(f"{uid}/{kind.value}", uid, kind, _a(event).outcome)
+        # the response's meta is the worker's own (the Go SDK's names no identity)
+        a = _a(event)
+        return rq.UpdateMessage(f"{uid}/{kind.value}", uid, kind, a.outcome, meta=a.meta)
     # the sequencing id is the worker's own (the acceptance carries it)
     sequencing = int(_a(event).accepted_request_sequencing_event_id)
     return rq.UpdateMessage(f"{uid}/{kind.value}", uid, kind, sequencing_event_id=sequencing)

@@ -27,7 +27,10 @@ from .tokens import decode_task_token
 TOKEN_MISMATCH = "Operation requested with a token from a different namespace."
 MULTI_OP_MISMATCH = "Operation namespace did not match request's namespace."
 DEFAULTED = frozenset({"AddSearchAttributes", "RemoveSearchAttributes", "ListSearchAttributes"})
-NAMESPACE_NOT_SET = "Namespace not set on request."  # namespace_validator.go errNamespaceNotSet
+# An empty namespace is refused by the namespace registry's lookup before the namespace
+# validator gets to it (`GetNamespace` in common/namespace/nsregistry/registry.go), as
+# the dev server answers (DescribeNamespace keeps errNamespaceNotSet: rpc_system.py).
+NAMESPACE_NOT_SET = "Namespace is empty."
 # Requests whose namespace may be empty (by id, or defaulted) or is checked by the handler.
 OPTIONAL = DEFAULTED | {"DescribeNamespace", "RegisterNamespace"}
 

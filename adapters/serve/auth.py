@@ -70,6 +70,7 @@ NAMESPACE_RPCS: dict[str, int] = {
     "SignalWithStartWorkflowExecution": WRITE,
     "ResetWorkflowExecution": WRITE,
     "TerminateWorkflowExecution": WRITE,
+    "DeleteWorkflowExecution": WRITE,
     "ListWorkflowExecutions": READ,
     "CountWorkflowExecutions": READ,
     "RespondQueryTaskCompleted": WRITE,
@@ -123,6 +124,14 @@ NAMESPACE_RPCS: dict[str, int] = {
     "UnpauseActivityExecution": WRITE,
     "ResetActivityExecution": WRITE,
     "UpdateActivityExecutionOptions": WRITE,
+    "StartNexusOperationExecution": WRITE,  # standalone Nexus operations
+    "DescribeNexusOperationExecution": READ,
+    "PollNexusOperationExecution": READ,
+    "ListNexusOperationExecutions": READ,
+    "CountNexusOperationExecutions": READ,
+    "RequestCancelNexusOperationExecution": WRITE,
+    "TerminateNexusOperationExecution": WRITE,
+    "DeleteNexusOperationExecution": WRITE,
     # OperatorService
     "AddSearchAttributes": ADMIN,
     "RemoveSearchAttributes": ADMIN,

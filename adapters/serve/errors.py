@@ -11,6 +11,8 @@ built in `common/serviceerror/*.go`; each constructor here names the one it mirr
 
 from __future__ import annotations
 
+import zlib
+
 import grpc
 from google.protobuf import any_pb2
 from google.protobuf.message import Message
@@ -98,6 +100,13 @@ def not_ready(message: str) -> ServiceError:
     return ServiceError(
         grpc.StatusCode.FAILED_PRECONDITION, message, details_pb.WorkflowNotReadyFailure()
     )
+
+
+def masked(original: str, code: grpc.StatusCode = grpc.StatusCode.UNKNOWN) -> ServiceError:
+    """An internal or unknown error as the frontend hands it out, its text replaced by a
+    neutral one and a hash of the original (common/rpc/interceptor/mask_internal_error.go)."""
+    digest = zlib.crc32(original.encode()) & 0xFFFFFFFF
+    return ServiceError(code, f"something went wrong, please retry ({digest:08x})")
 
 
 def deadline(message: str) -> ServiceError:

@@ -23,7 +23,7 @@ from core.statemachine.history.service.state import MutableState
 from sim.nodes.base import Payload, Request
 from sim.persistence import RunRecord
 
-from . import errors
+from . import errors, validate
 from .auth import Authorizer
 from .deployments import Deployments
 from .errors import ServiceError
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from .rpc_nexus_endpoints import Registry
     from .rpc_queries import Queries
     from .standalone import StandaloneActivities
+    from .standalone_nexus import StandaloneNexus
 
 DEFAULT_RETENTION_NS = 86_400 * 1_000_000_000  # the dev server's default: one day
 # The search attributes every namespace has (temporal's searchattribute.system), by
@@ -111,6 +112,7 @@ class Frontend:
         # the caller took it, and when (nexus_callbacks.py; DescribeWorkflowExecution)
         self.callbacks_called: dict[tuple[str, int], tuple[bool, int]] = {}
         self.standalone: StandaloneActivities | None = None  # standalone.py (set by the server)
+        self.standalone_nexus: StandaloneNexus | None = None  # standalone_nexus.py (the server's)
 
     # -- ids --------------------------------------------------------------------------
     def new_id(self) -> str:
@@ -161,6 +163,7 @@ class Frontend:
         """The run, or the NotFound error the server gives for it."""
         if not workflow_id:
             raise errors.invalid("WorkflowId is not set on request.")
+        validate.run_id(run_id)  # the handlers' `validateExecution` (workflow_handler.go)
         record = self.runtime.record(namespace, workflow_id, run_id)
         if record is not None:
             return record

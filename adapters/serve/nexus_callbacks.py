@@ -124,27 +124,46 @@ class NexusCallbacks:
                     },
                 }
             }
-            for index, callback in _system_callbacks(callbacks):
-                header = callback.get("header", {})
-                caller = decode_token(header.get(CALLBACK_TOKEN_HEADER, ""))
-                if caller is None:
-                    continue
-                ns, wf, run, scheduled, request_id = caller
-                request = rq.RecordNexusOperationResult(
-                    scheduled,
-                    request_id,
-                    outcome[0],
-                    result=outcome[1],
-                    failure=outcome[2],
-                    operation_token=header.get(OPERATION_TOKEN_HEADER, ""),
-                    links=Opaque.of([start_link]),
-                    start_time=state.start_time,
-                )
-                called = (state.run_id, index)
-                delivery = self._deliver(ns, wf, run, request, called)
-                task = asyncio.get_running_loop().create_task(delivery)
-                self.pending.add(task)
-                task.add_done_callback(self.pending.discard)
+            self.complete(state.run_id, callbacks, outcome, start_link, state.start_time)
+
+    def complete(
+        self,
+        source: str,
+        callbacks: Opaque,
+        outcome: tuple[str, Opaque | None, Opaque | None],
+        link: JsonValue,
+        start_time: int,
+    ) -> None:
+        """Send a closed execution's completion (`source` its run id) to each of its
+        callbacks to this server's callers: a standalone operation's record
+        (standalone_nexus.py), or the caller run."""
+        for index, callback in _system_callbacks(callbacks):
+            header = callback.get("header", {})
+            caller = decode_token(header.get(CALLBACK_TOKEN_HEADER, ""))
+            if caller is None:
+                continue
+            ns, wf, run, scheduled, request_id = caller
+            called = (source, index)
+            token = header.get(OPERATION_TOKEN_HEADER, "")
+            standalone = self.fe.standalone_nexus
+            if not wf and standalone is not None:  # a standalone operation's callback
+                done = standalone.complete(run, request_id, outcome, link, start_time, token)
+                self.fe.callbacks_called[called] = (done, self.fe.now())
+                continue
+            request = rq.RecordNexusOperationResult(
+                scheduled,
+                request_id,
+                outcome[0],
+                result=outcome[1],
+                failure=outcome[2],
+                operation_token=token,
+                links=Opaque.of([link]),
+                start_time=start_time,
+            )
+            delivery = self._deliver(ns, wf, run, request, called)
+            task = asyncio.get_running_loop().create_task(delivery)
+            self.pending.add(task)
+            task.add_done_callback(self.pending.discard)
 
     async def _deliver(
         self,

@@ -68,22 +68,27 @@ def callback_infos(
         convert.fill(info.callback, callback)
         info.trigger.workflow_closed.SetInParent()
         info.registration_time.CopyFrom(convert.timestamp(time))
-        called = fe.callbacks_called.get((run_id, index))
-        if running:
-            info.state = common_enums.CALLBACK_STATE_STANDBY
-        elif called is None:
-            info.state = common_enums.CALLBACK_STATE_SCHEDULED
-        else:
-            took, when = called
-            info.state = (
-                common_enums.CALLBACK_STATE_SUCCEEDED
-                if took
-                else common_enums.CALLBACK_STATE_FAILED
-            )
-            info.attempt = 1
-            info.last_attempt_complete_time.CopyFrom(convert.timestamp(when))
+        callback_state(fe, info, (run_id, index), running)
         infos.append(info)
     return infos
+
+
+def callback_state(fe: Frontend, info: Any, called_as: tuple[str, int], running: bool) -> None:
+    """A callback's state (`info` a workflow's or a CHASM execution's CallbackInfo, which
+    share these fields): standby while its execution runs, then scheduled until it is
+    called (once: succeeded or failed, attempt 1)."""
+    called = fe.callbacks_called.get(called_as)
+    if running:
+        info.state = common_enums.CALLBACK_STATE_STANDBY
+    elif called is None:
+        info.state = common_enums.CALLBACK_STATE_SCHEDULED
+    else:
+        took, when = called
+        info.state = (
+            common_enums.CALLBACK_STATE_SUCCEEDED if took else common_enums.CALLBACK_STATE_FAILED
+        )
+        info.attempt = 1
+        info.last_attempt_complete_time.CopyFrom(convert.timestamp(when))
 
 
 def pending_nexus_operations(

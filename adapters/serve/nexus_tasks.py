@@ -41,11 +41,13 @@ from temporalio.api.nexus.v1 import message_pb2 as nexus_pb
 
 from core.enums import EventType
 from core.events import HistoryEvent, OpaqueAttributes
+from core.statemachine.history.service.nexus_system import SYSTEM_ENDPOINT
 from sim.persistence import Mutation
 
 from . import convert
 from .nexus_attempts import AttemptLog, timeout_failure
 from .nexus_links import event_url
+from .nexus_system import SystemOperations
 from .tokens import TaskToken
 
 if TYPE_CHECKING:
@@ -128,6 +130,27 @@ def callback_token(task: NexusTask) -> str:
     return json.dumps({"v": 1, "d": data}, separators=(",", ":"))
 
 
+def cancel_request(
+    endpoint: str, header: dict[str, str], service: str, operation: str, token: str
+) -> nexus_pb.Request:
+    """A cancel request as the handler worker gets it (executors.go
+    executeCancelationTask): the operation's header, the frontend's Request-Timeout, the
+    operation named by its token."""
+    timeout = go_duration(REQUEST_TIMEOUT)
+    out = nexus_pb.Request(endpoint=endpoint)
+    out.header.update(header)
+    out.header["user-agent"] = "temporalio/server"
+    out.header["request-timeout"] = timeout
+    out.header["Request-Timeout"] = timeout
+    cancel = out.cancel_operation
+    cancel.service = service
+    cancel.operation = operation
+    cancel.operation_token = token
+    cancel.operation_id = token
+    out.capabilities.temporal_failure_responses = True
+    return out
+
+
 class NexusTasks:
     """The Nexus task queues of the server, by (namespace, task queue)."""
 
@@ -143,6 +166,8 @@ class NexusTasks:
         # request carries too (executors.go loadArgsForCancelation)
         self.headers: dict[tuple[str, int], dict[str, str]] = {}
         self.attempts = AttemptLog()  # each operation's attempts (nexus_attempts.py)
+        self.system = SystemOperations(fe, self.attempts, REQUEST_TIMEOUT)  # nexus_system.py
+        fe.runtime.holds.append(self.system.holds)
         fe.runtime.commit_listeners.append(self._on_commit)
         fe.runtime.holds.append(self.holds)
 
@@ -194,25 +219,19 @@ class NexusTasks:
                 info.request_id,
                 cancel=True,
             )
-            timeout = go_duration(REQUEST_TIMEOUT)
-            out = nexus_pb.Request(endpoint=endpoint.spec.name)
-            out.header.update(self.headers.get(key, {}))
-            out.header["user-agent"] = "temporalio/server"
-            out.header["request-timeout"] = timeout
-            out.header["Request-Timeout"] = timeout
-            out.scheduled_time.CopyFrom(convert.timestamp(self.fe.now()))
-            cancel = out.cancel_operation
-            cancel.service = info.service
-            cancel.operation = info.operation
-            cancel.operation_token = info.operation_token
-            cancel.operation_id = info.operation_token
-            out.capabilities.temporal_failure_responses = True
-            task.request = out
+            header = self.headers.get(key, {})
+            task.request = cancel_request(
+                endpoint.spec.name, header, info.service, info.operation, info.operation_token
+            )
+            task.request.scheduled_time.CopyFrom(convert.timestamp(self.fe.now()))
             self.offer(task)
 
     def _dispatch(
         self, namespace: str, workflow_id: str, run_id: str, event: HistoryEvent, a: dict[str, Any]
     ) -> None:
+        if a.get("endpoint") == SYSTEM_ENDPOINT:  # run by the server itself
+            self.system.start(namespace, workflow_id, run_id, event.event_id, a)
+            return
         registry = self.fe.nexus_endpoints
         endpoint = registry.by_id.get(a.get("endpointId", "")) if registry is not None else None
         if endpoint is None or endpoint.spec.target.WhichOneof("variant") != "worker":
@@ -228,18 +247,28 @@ class NexusTasks:
             event.event_id,
             a.get("requestId", ""),
         )
-        task.request = self._request(task, endpoint.spec.name, a)
+        task.request = self.start_request(task, endpoint.spec.name, a)
         self.headers[(run_id, event.event_id)] = dict(a.get("nexusHeader") or {})
         self.offer(task)
 
-    def _request(self, task: NexusTask, endpoint: str, a: dict[str, Any]) -> nexus_pb.Request:
+    def next_id(self) -> int:
+        """A new task id (the callers' and standalone operations' tasks share them)."""
+        return next(self._ids)
+
+    def start_request(
+        self, task: NexusTask, endpoint: str, a: dict[str, Any], caller: tuple[str, str] = ("", "")
+    ) -> nexus_pb.Request:
         """The request the handler worker gets, as the dev server shapes it: the HTTP
         headers the executor sent (lower-cased by the frontend) plus the frontend's own
-        Request-Timeout, the start with its callback and the link to the caller's
-        Scheduled event, and the endpoint's name."""
-        link = event_link(
-            task.caller_namespace, task.workflow_id, task.run_id, task.scheduled_event_id
-        )
+        Request-Timeout, the start with its callback and the link to the caller (the
+        caller's Scheduled event, or `caller`'s URL and link type: a standalone
+        operation's link to itself), and the endpoint's name."""
+        link, link_type = caller
+        if not link:
+            link = event_link(
+                task.caller_namespace, task.workflow_id, task.run_id, task.scheduled_event_id
+            )
+            link_type = LINK_TYPE
         timeout = go_duration(REQUEST_TIMEOUT)
         out = nexus_pb.Request(endpoint=endpoint)
         header = out.header
@@ -247,7 +276,7 @@ class NexusTasks:
         header["user-agent"] = "temporalio/server"
         header["request-timeout"] = timeout
         header["nexus-request-id"] = task.request_id
-        header["nexus-link"] = f'<{link}>; type="{LINK_TYPE}"'
+        header["nexus-link"] = f'<{link}>; type="{link_type}"'
         header["Request-Timeout"] = timeout
         out.scheduled_time.CopyFrom(convert.timestamp(self.fe.now()))
         start = out.start_operation
@@ -258,7 +287,7 @@ class NexusTasks:
         if "input" in a:
             convert.fill(start.payload, a["input"])
         start.callback_header[CALLBACK_TOKEN_HEADER] = callback_token(task)
-        start.links.add(url=link, type=LINK_TYPE)
+        start.links.add(url=link, type=link_type)
         out.capabilities.temporal_failure_responses = True
         return out
 
@@ -299,7 +328,11 @@ class NexusTasks:
 
     def retry_later(self, task: NexusTask, failure: failure_pb.Failure) -> None:
         """An attempt failed retryably: BACKING_OFF for the policy's delay, then the task
-        is queued again (nexus_attempts.py)."""
+        is queued again (nexus_attempts.py); a standalone operation's attempt is its
+        record's to retry (standalone_nexus.py)."""
+        if not task.workflow_id and self.fe.standalone_nexus is not None:
+            self.fe.standalone_nexus.attempt_failed(task, failure, retryable=True)
+            return
         delay = self.attempts.failed(self.key(task), self.fe.now(), failure)
         loop = asyncio.get_running_loop()
         loop.call_later(delay / 1e9, self._rescheduled, task)
@@ -368,7 +401,11 @@ class NexusTasks:
         """Is the task's operation still pending in a running caller? A task of one that
         closed meanwhile (a timeout, the caller's close) is dropped, as the server's
         executor drops an invocation its operation no longer wants (the tasks' Validate,
-        components/nexusoperations/tasks.go)."""
+        components/nexusoperations/tasks.go). A standalone operation's task (no caller
+        workflow) is asked of its record."""
+        if not task.workflow_id:
+            store = self.fe.standalone_nexus
+            return store is not None and store.live(task)
         record = self.fe.runtime.persistence.runs.get(task.run_id)
         if record is None or not record.state.running:
             return False

@@ -19,6 +19,14 @@ server's "invalid query: " prefix; where the measured `temporal server start-dev
 
 ORDER BY is accepted, as Elasticsearch-backed visibility accepts it (the dev server's
 SQLite store answers "operation is not supported: 'ORDER BY' clause").
+
+A syntax error is reported as the dev server's SQL parser (vitess sqlparser, behind
+`convertWhereString` in converter.go) reports it: "malformed SQL query: syntax error at
+position N [near 'T']", N counted in the statement `select * from table1 where QUERY`
+(the query trimmed), one past the end of the token the parser stopped at (its lexer has
+read one character ahead), or one past the end at the end of the query; T is that
+token's text when it has one (a name, a keyword in lower case, a string's contents, a
+number, a character the lexer does not know), none for an operator or a parenthesis.
 """
 
 from __future__ import annotations
@@ -67,6 +75,14 @@ _RFC3339 = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})"
 )
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0"}
+_SQL_PREFIX = len("select * from table1 where ")
+# Keywords of the SQL grammar a name may not be (the lexer gives them in lower case).
+_KEYWORDS = frozenset(
+    {"AND", "OR", "NOT", "IN", "IS", "NULL", "BETWEEN", "ORDER", "BY", "ASC", "DESC"}
+    | {"LIMIT", "LIKE", "REGEXP", "RLIKE", "SELECT", "FROM", "WHERE", "GROUP", "HAVING"}
+)
+# Characters the lexer reads as tokens of their own, with no text to show.
+_BARE_CHARS = frozenset("~!^&|+-*/%.?:=<>(),")
 
 
 class Row(Protocol):
@@ -97,6 +113,29 @@ def parse_query(text: str, types: dict[str, str]) -> Query:
 
 def _bad(message: str) -> errors.ServiceError:
     return errors.invalid(f"invalid query: {message}")
+
+
+def _syntax(end: int, near: str = "") -> errors.ServiceError:
+    """The SQL parser's syntax error for a token ending at `end` in the query."""
+    shown = f" near '{near}'" if near else ""
+    return _bad(f"malformed SQL query: syntax error at position {_SQL_PREFIX + end + 1}{shown}")
+
+
+def _near(kind: str, text: str) -> str:
+    if kind == "str":
+        return _unquote(text)
+    if kind == "word":
+        return text.lower() if text.upper() in _KEYWORDS else text.strip("`")
+    return text if kind == "num" else ""
+
+
+def _lexical_error(text: str, pos: int) -> errors.ServiceError:
+    """A character the tokens cannot start with: a string never closed (the parser
+    stops at the end, showing what it read of it) or a character of its own."""
+    char = text[pos]
+    if char in "'\"":
+        return _syntax(len(text), _unquote(text[pos:] + char))
+    return _syntax(pos + 1, "" if char in _BARE_CHARS else char)
 
 
 def _type_name(kind: str) -> str:
@@ -159,18 +198,41 @@ class _Parser:
         self.types = types
         self.names: set[str] = set()
         self.tokens: list[tuple[str, str]] = []
+        self.ends: list[int] = []  # where each token ends in the text
         pos = 0
-        text = text.strip()
+        text = self.text = text.strip()
         while pos < len(text):
+            if text.startswith(("#", "-- "), pos):  # a comment, to the end of the line
+                newline = text.find("\n", pos)
+                pos = len(text) if newline < 0 else newline
+                continue
+            if text[pos] == ";" and not text[pos + 1 :].strip():  # the statement's end
+                break
             m = _TOKEN.match(text, pos)
             if m is None or m.end() == pos:
-                raise _bad(f"syntax error at {text[pos : pos + 20]!r}")
+                raise _lexical_error(text, pos)
             kind = m.lastgroup or ""
+            if kind == "str" and text.startswith(text[m.start()], m.end()):
+                raise _lexical_error(text, m.start())  # a doubled quote in a string never closed
+            if (
+                kind == "num"
+                and m.end() < len(text)
+                and (text[m.end()].isalpha() or text[m.end()] == "_")
+            ):
+                raise _syntax(m.end(), m.group(kind))  # a number run into a name
             self.tokens.append((kind, m.group(kind)))
+            self.ends.append(m.end())
             pos = m.end()
             while pos < len(text) and text[pos].isspace():
                 pos += 1
         self.i = 0
+
+    def syntax_error(self, index: int | None = None) -> errors.ServiceError:
+        """The parser's error at token `index` (None: at the end of the query)."""
+        if index is None or index >= len(self.tokens):
+            return _syntax(len(self.text))
+        kind, text = self.tokens[index]
+        return _syntax(self.ends[index], _near(kind, text))
 
     # -- tokens ---------------------------------------------------------------------
     def peek(self) -> tuple[str, str] | None:
@@ -179,7 +241,7 @@ class _Parser:
     def take(self) -> tuple[str, str]:
         token = self.peek()
         if token is None:
-            raise _bad("unexpected end of query")
+            raise self.syntax_error()
         self.i += 1
         return token
 
@@ -193,7 +255,7 @@ class _Parser:
     def expect(self, value: str) -> None:
         _, got = self.take()
         if got.upper() != value:
-            raise _bad(f"expected {value}, got {got!r}")
+            raise self.syntax_error(self.i - 1)
 
     # -- grammar --------------------------------------------------------------------
     def parse(self) -> Query:
@@ -210,8 +272,10 @@ class _Parser:
             else:
                 self.keyword("ASC")
         rest = self.peek()
+        if rest is not None and rest[0] == "word" and rest[1].upper() == "LIMIT":
+            raise _bad("operation is not supported: 'LIMIT' clause")
         if rest is not None:
-            raise _bad(f"unexpected {rest[1]!r}")
+            raise self.syntax_error(self.i)
         return query
 
     def disjunction(self) -> Predicate:
@@ -238,8 +302,8 @@ class _Parser:
 
     def attribute(self) -> str:
         kind, name = self.take()
-        if kind != "word":
-            raise _bad(f"expected a search attribute, got {name!r}")
+        if kind != "word" or name.upper() in _KEYWORDS:
+            raise self.syntax_error(self.i - 1)
         name = name.strip("`")
         if name not in self.types:
             raise _bad(f"invalid search attribute: {name}")
@@ -249,6 +313,14 @@ class _Parser:
     def condition(self) -> Predicate:
         name = self.attribute()
         kind = self.types[name]
+        after = self.peek()
+        if (
+            after is None
+            or after == ("op", ")")
+            or (after[0] == "word" and after[1].upper() in ("AND", "OR", "ORDER"))
+        ):
+            # a name alone is an expression to the parser, but not a condition
+            raise _bad("invalid expression: incomplete expression")
         if self.keyword("IS"):
             negate = self.keyword("NOT")
             self.expect("NULL")
@@ -281,11 +353,11 @@ class _Parser:
                 self.refuse("STARTS_WITH", name)
             prefix = self.value(name)
             return _maybe_not(lambda row: _starts_with(row.attribute(name), prefix), negate)
-        if negate:
-            raise _bad("NOT must be followed by IN, BETWEEN or STARTS_WITH here")
+        if negate:  # NOT goes with IN, BETWEEN or STARTS_WITH only
+            raise self.syntax_error(self.i)
         op_kind, op = self.take()
         if op_kind != "op" or op not in OPERATORS:
-            raise _bad(f"expected an operator after {name}, got {op!r}")
+            raise self.syntax_error(self.i - 1)
         if kind == "KEYWORD_LIST" and op not in ("=", "!=", "<>"):
             self.refuse(op, name)
         right = self.value(name)
@@ -311,6 +383,8 @@ class _Parser:
                 "operation is not supported: column name on the right side of comparison "
                 f'expression (did you forget to quote "{text.strip("`")}"?)'
             )
+        elif kind == "op":
+            raise self.syntax_error(self.i - 1)
         else:
             raise _bad(f"expected a value for {name}, got {text!r}")
         return _typed(name, self.types[name], literal)

@@ -29,6 +29,7 @@ from sim.persistence import Mutation, RunRecord
 
 from ..archive.filestore import FileArchive
 from .frontend import DEFAULT_RETENTION_NS, Frontend
+from .runtime import Runtime
 
 log = logging.getLogger("tmodel.serve.retention")
 
@@ -110,26 +111,7 @@ class Retention:
         self._remove(record)
 
     def _remove(self, record: RunRecord) -> None:
-        """Delete the run from persistence (and what the server keeps beside it)."""
-        run_id = record.state.run_id
-        persistence = self.runtime.persistence
-        persistence.runs.pop(run_id, None)
-        key = (record.state.namespace, record.workflow_id)
-        if persistence.current.get(key) == run_id:
-            del persistence.current[key]
-        tasks = [
-            (shard, task_id)
-            for shard, box in persistence.outbox.items()
-            for task_id, task in box.items()
-            if task.run_id == run_id
-        ]
-        for shard, task_id in tasks:
-            del persistence.outbox[shard][task_id]
-        if self.runtime.store is not None:  # --store: the file forgets it too
-            self.runtime.store.delete_run(run_id, *key, tasks)
-        self.runtime.protos.pop(run_id, None)
-        self.runtime.open_runs.pop(run_id, None)
-        self.runtime.monitor.ghost.pop(run_id, None)  # nothing of it is left to compare
+        remove_run(self.runtime, record)
 
     def recheck(self) -> None:
         """At the report: every deleted run's archive still reads back as it was."""
@@ -138,3 +120,30 @@ class Retention:
             return
         for invariant, message, run_id in self.deletions.recheck(archive.get):
             self.runtime.monitor.violate(invariant, message, run_id)
+
+
+def remove_run(runtime: Runtime, record: RunRecord) -> None:
+    """Delete the run from persistence (and what the server keeps beside it)."""
+    run_id = record.state.run_id
+    persistence = runtime.persistence
+    persistence.runs.pop(run_id, None)
+    key = (record.state.namespace, record.workflow_id)
+    if persistence.current.get(key) == run_id:
+        del persistence.current[key]
+    tasks = [
+        (shard, task_id)
+        for shard, box in persistence.outbox.items()
+        for task_id, task in box.items()
+        if task.run_id == run_id
+    ]
+    for shard, task_id in tasks:
+        del persistence.outbox[shard][task_id]
+    if runtime.store is not None:  # --store: the file forgets it too
+        runtime.store.delete_run(run_id, *key, tasks)
+    runtime.protos.pop(run_id, None)
+    runtime.open_runs.pop(run_id, None)
+    runtime.monitor.ghost.pop(run_id, None)  # nothing of it is left to compare
+    runtime.monitor.deleted.add(run_id)
+    for host in runtime.cluster.history.values():  # a later request finds it gone
+        for owned in list(host.shards.values()):
+            host.forget(owned, run_id)

@@ -301,6 +301,33 @@ def _check_path(path: str) -> None:
         descriptor = field.message_type
 
 
+def options_update(options: Any, paths: Any, identity: str) -> UpdateWorkflowExecutionOptions:
+    """The core's options update for a WorkflowExecutionOptions and its mask's paths."""
+    return UpdateWorkflowExecutionOptions(
+        options=convert.opaque_of(options),
+        paths=tuple(_camel(path) for path in paths),
+        identity=identity,
+    )
+
+
+def post_reset_update(operation: workflow_pb.PostResetOperation) -> UpdateWorkflowExecutionOptions:
+    """A reset's post-reset operation as the options update the new run gets after what
+    the reset reapplies (`performPostResetOperations`, service/history/ndc/workflow_resetter.go:
+    with no identity). Only UpdateWorkflowOptions is supported
+    (`validatePostResetOperationInputs`, service/history/api/resetworkflow/api.go)."""
+    if not operation.HasField("update_workflow_options"):
+        variant = "".join(w.capitalize() for w in str(operation.WhichOneof("variant")).split("_"))
+        raise errors.invalid(
+            f"unsupported post reset operation: *workflow.PostResetOperation_{variant}_"
+        )
+    update = operation.update_workflow_options
+    for path in update.update_mask.paths:
+        _check_path(path)
+        if path.split(".")[0] == "time_skipping_config":
+            raise errors.unimplemented("UpdateWorkflowExecutionOptions time_skipping_config")
+    return options_update(update.workflow_execution_options, update.update_mask.paths, "")
+
+
 async def update_workflow_execution_options(
     fe: Frontend, req: ws.UpdateWorkflowExecutionOptionsRequest, context: Context
 ) -> ws.UpdateWorkflowExecutionOptionsResponse:
@@ -331,11 +358,7 @@ async def update_workflow_execution_options(
                 f"Pinned version '{given.deployment_name}:{given.build_id}' is not present in "
                 f"task queue '{run.state.task_queue}' of type 'Workflow'"
             )
-    update = UpdateWorkflowExecutionOptions(
-        options=convert.opaque_of(options),
-        paths=tuple(_camel(path) for path in req.update_mask.paths),
-        identity=req.identity,
-    )
+    update = options_update(options, req.update_mask.paths, req.identity)
     reply = await fe.call(context, req.namespace, execution.workflow_id, execution.run_id, update)
     assert isinstance(reply, OptionsUpdated)
     out = ws.UpdateWorkflowExecutionOptionsResponse()

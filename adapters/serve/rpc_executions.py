@@ -19,6 +19,7 @@ from typing import Any
 import grpc
 from temporalio.api.common.v1 import message_pb2 as common_pb
 from temporalio.api.enums.v1 import event_type_pb2 as event_enums
+from temporalio.api.enums.v1 import reset_pb2 as reset_enums
 from temporalio.api.enums.v1 import workflow_pb2 as wf_enums
 from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 
@@ -28,11 +29,14 @@ from core.opaque import JsonValue, Opaque
 from core.statemachine.history.limits import DEFAULT_LIMITS
 from core.statemachine.history.service import cron, enforce
 from core.statemachine.history.service.cron import cron_backoff
+from core.statemachine.history.service.execution import start_again
 from core.statemachine.history.service.reset import reset_request
 from sim.nodes.base import StartedWorkflowTask
 
-from . import convert, errors
+from . import convert, errors, validate
 from .frontend import Frontend, reply_error
+from .retention import remove_run
+from .rpc_deployments import post_reset_update
 
 Context = grpc.aio.ServicerContext[Any, Any]
 SECOND = 1_000_000_000
@@ -65,18 +69,17 @@ def start_request(fe: Frontend, req: Any, run_id: str) -> rq.StartWorkflowExecut
         raise errors.invalid("WorkflowId is not set on request.")
     _check_id("WorkflowId", req.workflow_id)
     now = fe.now()
-    _check_cron(req, now)
-    if not req.workflow_type.name:
-        raise errors.invalid("WorkflowType is not set on request.")
-    if not req.task_queue.name:
-        raise errors.invalid("taskQueue is not set")
+    if hasattr(req, "signal_name"):  # SignalWithStart: ValidateSignalWithStartRequest's order
+        _check_cron(req, now)
+        validate.signal_with_start(req)
+    else:  # prepareStartWorkflowRequest's order
+        validate.start(req)
+        _check_cron(req, now)
+        validate.start_rest(req)
     if not req.request_id:
         raise errors.invalid("RequestId is not set on request.")
-    for name in ("workflow_execution_timeout", "workflow_run_timeout", "workflow_task_timeout"):
-        if convert.nanos(getattr(req, name)) < 0:
-            camel = "".join(w.capitalize() for w in name.split("_"))
-            raise errors.invalid(f"Invalid {camel}.")
     check_search_attributes(fe, req.namespace, req)
+    validate.priority(req)
     delay = convert.nanos(req.workflow_start_delay) if req.HasField("workflow_start_delay") else 0
     initiator = ContinueAsNewInitiator.UNSPECIFIED
     if req.cron_schedule:
@@ -96,6 +99,10 @@ def start_request(fe: Frontend, req: Any, run_id: str) -> rq.StartWorkflowExecut
         workflow_task_timeout=convert.nanos(req.workflow_task_timeout),
         run_timeout=convert.nanos(req.workflow_run_timeout),
         execution_timeout=convert.nanos(req.workflow_execution_timeout),
+        # a timeout the client sent, zero included, is written as sent (the Go SDK sends
+        # 0s for both); one it left unset is not (event_factory.go copies the Duration)
+        explicit_run_timeout=req.HasField("workflow_run_timeout"),
+        explicit_execution_timeout=req.HasField("workflow_execution_timeout"),
         identity=req.identity,
         first_workflow_task_backoff=delay,
         cron_schedule=req.cron_schedule,
@@ -158,29 +165,25 @@ def check_search_attributes(fe: Frontend, namespace: str, req: Any) -> None:
         set_types(fe, namespace, req.search_attributes)
 
 
-# IndexedValueType names as search attribute payloads carry them in metadata "type".
-TYPE_NAMES = {
-    "KEYWORD": "Keyword",
-    "TEXT": "Text",
-    "INT": "Int",
-    "DOUBLE": "Double",
-    "BOOL": "Bool",
-    "DATETIME": "Datetime",
-    "KEYWORD_LIST": "KeywordList",
-}
-
-
 def set_types(fe: Frontend, namespace: str, attributes: Any) -> None:
     """Check every attribute is defined and mark each payload with its type, as the
     server does before it stores them (`common/searchattribute` ValidateAndSetType;
     a null value too)."""
-    undefined = undefined_attribute(fe, namespace, attributes)
-    if undefined is not None:
-        raise errors.invalid(undefined)
     known = fe.search_attribute_types(namespace)
     for name, payload in attributes.indexed_fields.items():
+        kind = known.get(name)
+        if name in validate.UNSETTABLE:
+            validate.search_attribute(name, kind or "KEYWORD", payload)
+        if kind is None:
+            raise errors.invalid(_undefined(namespace, name))
+        validate.search_attribute(name, kind, payload)
         if "type" not in payload.metadata:
-            payload.metadata["type"] = TYPE_NAMES[known[name]].encode()
+            payload.metadata["type"] = validate.TYPE_NAMES[kind].encode()
+
+
+def _undefined(namespace: str, name: str) -> str:
+    # the dev server's SQL visibility maps aliases to fields (namespace.go)
+    return f"Namespace {namespace} has no mapping defined for search attribute {name}"
 
 
 def undefined_attribute(fe: Frontend, namespace: str, attributes: Any) -> str | None:
@@ -188,8 +191,7 @@ def undefined_attribute(fe: Frontend, namespace: str, attributes: Any) -> str | 
     known = fe.search_attribute_types(namespace)
     for name in attributes.indexed_fields:
         if name not in known:
-            # the dev server's SQL visibility maps aliases to fields (namespace.go)
-            return f"Namespace {namespace} has no mapping defined for search attribute {name}"
+            return _undefined(namespace, name)
     return None
 
 
@@ -382,6 +384,28 @@ def _signal_link(namespace: str, workflow_id: str, run_id: str, request_id: str)
     return link
 
 
+def _check_reuse(
+    fe: Frontend, req: ws.SignalWithStartWorkflowExecutionRequest, start: rq.StartWorkflowExecution
+) -> None:
+    """A signal-with-start that finds the workflow's current run closed starts a new run
+    only as the id reuse policy allows, as a start does (createWorkflowMutationFunction
+    in service/history/api/signalwithstartworkflow/signal_with_start_workflow.go, by
+    api.ResolveDuplicateWorkflowID): REJECT_DUPLICATE never, ALLOW_DUPLICATE_FAILED_ONLY
+    only after a failed, canceled, terminated or timed-out run; refused, it is the
+    start's WorkflowExecutionAlreadyStarted. (Checked here, before the history service
+    is asked, as the run a closed current run is can change only by a start.)"""
+    if req.workflow_id_reuse_policy not in REFUSED_BY_POLICY:
+        return
+    state = fe.runtime.state(req.namespace, req.workflow_id)
+    if state is None or state.running:
+        return
+    verdict = start_again(state, start, fe.now())
+    if isinstance(verdict.reply, rq.Error):
+        message = verdict.reply.message
+        policy = req.workflow_id_reuse_policy
+        raise _already_started(fe, req.namespace, req.workflow_id, message, policy)
+
+
 async def signal_with_start_workflow_execution(
     fe: Frontend, req: ws.SignalWithStartWorkflowExecutionRequest, context: Context
 ) -> ws.SignalWithStartWorkflowExecutionResponse:
@@ -389,6 +413,7 @@ async def signal_with_start_workflow_execution(
     if not req.signal_name:
         raise errors.invalid("signal not set")  # measured on the dev server
     signal = signal_request(fe, req.namespace, req, "signal_input")
+    _check_reuse(fe, req, start)
     before = fe.runtime.current_run_id(req.namespace, req.workflow_id)
     if req.workflow_id_conflict_policy == wf_enums.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING:
         await _resolve_conflict(fe, context, req, start.run_id)
@@ -409,6 +434,9 @@ async def signal_with_start_workflow_execution(
 async def signal_workflow_execution(
     fe: Frontend, req: ws.SignalWorkflowExecutionRequest, context: Context
 ) -> ws.SignalWorkflowExecutionResponse:
+    fe.namespace(req.namespace)  # the namespace interceptor's check comes first
+    validate.execution(req, "workflow_execution")
+    validate.signal(req)
     signal = signal_request(fe, req.namespace, req, "input")
     # The frontend checks the signal's size before it looks the run up
     # (workflow_handler.go SignalWorkflowExecution); the check is the history service's.
@@ -427,7 +455,9 @@ def _check_first_run(fe: Frontend, req: Any) -> None:
     execution = req.workflow_execution
     state = fe.state(req.namespace, execution.workflow_id, execution.run_id)
     if req.first_execution_run_id and state.first_run_id != req.first_execution_run_id:
-        raise errors.not_found("workflow execution not found for the given first execution run id")
+        raise errors.not_found(
+            "workflow execution not found"
+        )  # consts.ErrWorkflowExecutionNotFound
 
 
 async def request_cancel_workflow_execution(
@@ -460,6 +490,27 @@ async def terminate_workflow_execution(
     return ws.TerminateWorkflowExecutionResponse()
 
 
+async def delete_workflow_execution(
+    fe: Frontend, req: ws.DeleteWorkflowExecutionRequest, context: Context
+) -> ws.DeleteWorkflowExecutionResponse:
+    """Delete a run (`DeleteWorkflowExecution` in workflow_handler.go, then
+    service/history/api/deleteworkflow/api.go): a running one is terminated first, by
+    the history service ("Delete workflow execution"), and deleted once closed; a
+    closed one is deleted whatever its retention."""
+    fe.namespace(req.namespace)
+    execution = validate.execution(req, "workflow_execution")
+    run = fe.run(req.namespace, execution.workflow_id, execution.run_id)
+    if run.state.running:
+        stop = rq.TerminateWorkflowExecution(
+            "Delete workflow execution", "history-service"
+        )  # consts.IdentityHistoryService
+        await fe.call(context, req.namespace, execution.workflow_id, run.state.run_id, stop)
+    record = fe.runtime.persistence.runs.get(run.state.run_id)
+    if record is not None:
+        remove_run(fe.runtime, record)
+    return ws.DeleteWorkflowExecutionResponse()
+
+
 async def reset_workflow_execution(
     fe: Frontend, req: ws.ResetWorkflowExecutionRequest, context: Context
 ) -> ws.ResetWorkflowExecutionResponse:
@@ -469,7 +520,16 @@ async def reset_workflow_execution(
     execution = req.workflow_execution
     if not req.request_id:
         raise errors.invalid("RequestId is not set on request.")
+    if len(req.request_id) > validate.MAX_ID_LENGTH:
+        raise errors.invalid("RequestId length exceeds limit.")
+    validate.execution(req, "workflow_execution")
+    if req.reset_reapply_type not in reset_enums.ResetReapplyType.values():
+        # the handler's InternalError, masked by the frontend
+        raise errors.masked(
+            f"unknown reset reapply type: {req.reset_reapply_type}", grpc.StatusCode.INTERNAL
+        )
     fe.run(req.namespace, execution.workflow_id, execution.run_id)
+    post = tuple(post_reset_update(op) for op in req.post_reset_operations)
     reset = reset_request(
         req.reason,
         req.workflow_task_finish_event_id,
@@ -478,6 +538,7 @@ async def reset_workflow_execution(
         req.reset_reapply_exclude_types,
         req.identity,
     )
+    reset = dataclasses.replace(reset, post_reset_options=post)
     answer = await fe.call(context, req.namespace, execution.workflow_id, execution.run_id, reset)
     if not isinstance(answer, rq.WorkflowReset):
         raise errors.ServiceError(grpc.StatusCode.INTERNAL, "reset answered without a run")

@@ -101,7 +101,7 @@ async def _await_stage(
         if view is None:
             if run is not None and not run.state.running:
                 raise errors.not_found("workflow execution already completed")
-            raise errors.not_found(f"update {update_id} not found")
+            raise errors.not_found(f'update "{update_id}" not found')  # update/registry.go
         if run is not None and not run.state.running and view.stage != STAGE_COMPLETED:
             # its abort is its outcome, whatever stage was asked (`WaitLifecycleStage`,
             # update/update.go, answers from a ready outcome first)
@@ -224,7 +224,9 @@ async def update_workflow_execution(
     execution = req.workflow_execution
     state = fe.state(req.namespace, execution.workflow_id, execution.run_id)
     if req.first_execution_run_id and state.first_run_id != req.first_execution_run_id:
-        raise errors.not_found("workflow execution not found for the given first execution run id")
+        raise errors.not_found(
+            "workflow execution not found"
+        )  # consts.ErrWorkflowExecutionNotFound
     run_id = state.run_id
     existing = _view(fe, req.namespace, execution.workflow_id, run_id, meta.update_id)
     # A closed run still answers for an update it knows, so that a repeated request
@@ -251,10 +253,16 @@ async def poll_workflow_execution_update(
     fe: Frontend, req: ws.PollWorkflowExecutionUpdateRequest, context: Context
 ) -> ws.PollWorkflowExecutionUpdateResponse:
     fe.namespace(req.namespace)
+    if not req.HasField("update_ref"):
+        raise errors.invalid("UpdateRef is not set on request.")  # errUpdateRefNotSet
     ref = req.update_ref
     state = fe.state(
         req.namespace, ref.workflow_execution.workflow_id, ref.workflow_execution.run_id
     )
+    workflow_id = ref.workflow_execution.workflow_id
+    if _view(fe, req.namespace, workflow_id, state.run_id, ref.update_id) is None:
+        # an update the run does not know, open or closed (pollupdate/api.go)
+        raise errors.not_found(f'update "{ref.update_id}" not found')
     view = await _await_stage(
         fe,
         context,

@@ -23,7 +23,7 @@ from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 
 from core import requests as rq
 
-from . import convert, errors
+from . import convert, errors, standalone_nexus_rpc
 from .frontend import Frontend
 from .nexus_links import proto_links
 from .nexus_tasks import NexusTask, NexusTasks
@@ -86,6 +86,9 @@ async def respond_nexus_task_completed(
         if not task.cancel:
             tasks(fe).offer(task)
             raise errors.invalid("a cancel answer to a start")
+        if not task.workflow_id:  # a standalone operation's (standalone_nexus_rpc.py)
+            standalone_nexus_rpc.cancel_answered(fe, task)
+            return ws.RespondNexusTaskCompletedResponse()
         ids = (task.scheduled_event_id, task.request_id)
         await _record(fe, context, task, rq.RecordNexusOperationResult(*ids, "cancel_completed"))
         return ws.RespondNexusTaskCompletedResponse()
@@ -96,6 +99,9 @@ async def respond_nexus_task_completed(
     if outcome == "async_success" and not token:
         raise errors.invalid("missing opration token in response")  # sic, the server's
     task = _task(fe, req.task_token, req.namespace)
+    if not task.workflow_id and outcome in ("sync_success", "async_success", "failure"):
+        standalone_nexus_rpc.start_answered(fe, task, start)
+        return ws.RespondNexusTaskCompletedResponse()
     ids = (task.scheduled_event_id, task.request_id)
     if outcome == "sync_success":
         payload = convert.opaque(start.sync_success, "payload")
@@ -142,6 +148,9 @@ async def respond_nexus_task_failed(
     task = _task(fe, req.task_token, req.namespace)
     if _retryable(req.failure):
         tasks(fe).retry_later(task, req.failure)
+        return ws.RespondNexusTaskFailedResponse()
+    if not task.workflow_id:
+        standalone_nexus_rpc.failed(fe, task, req.failure)
         return ws.RespondNexusTaskFailedResponse()
     failure = convert.opaque(req, "failure")
     result = rq.RecordNexusOperationResult(

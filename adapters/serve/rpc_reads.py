@@ -30,7 +30,7 @@ from core.statemachine.history.service.execution import reset_points_json, run_e
 from core.statemachine.history.service.state import MutableState
 from sim.persistence import RunRecord
 
-from . import convert, errors, tokens, visibility
+from . import convert, errors, tokens, validate, visibility
 from .deployments import fill_versioning_info
 from .frontend import Frontend
 from .nexus_describe import callback_infos, pending_nexus_operations
@@ -164,6 +164,7 @@ async def describe_workflow_execution(
     fe: Frontend, req: ws.DescribeWorkflowExecutionRequest, context: Context
 ) -> ws.DescribeWorkflowExecutionResponse:
     fe.namespace(req.namespace)
+    validate.execution(req, "execution")
     run = fe.run(req.namespace, req.execution.workflow_id, req.execution.run_id)
     state = run.state
     record = visibility.record_of(run)
@@ -266,6 +267,7 @@ async def get_workflow_execution_history(
     page of events, and a token while more pages remain or, in a long poll of a running
     run, to wait for the events still to come."""
     fe.namespace(req.namespace)
+    validate.execution(req, "execution")
     page = tokens.decode_page_token(req.next_page_token)
     run_id = str(page.get("run", "")) or req.execution.run_id
     try:
@@ -336,6 +338,7 @@ async def get_workflow_execution_history_reverse(
     fe: Frontend, req: ws.GetWorkflowExecutionHistoryReverseRequest, context: Context
 ) -> ws.GetWorkflowExecutionHistoryReverseResponse:
     fe.namespace(req.namespace)
+    validate.execution(req, "execution")
     page = tokens.decode_page_token(req.next_page_token)
     run_id = str(page.get("run", "")) or req.execution.run_id
     run = fe.run(req.namespace, req.execution.workflow_id, run_id)
@@ -372,6 +375,13 @@ async def list_workflow_executions(
     fe: Frontend, req: ws.ListWorkflowExecutionsRequest, context: Context
 ) -> ws.ListWorkflowExecutionsResponse:
     fe.namespace(req.namespace)
+    try:
+        tokens.decode_page_token(req.next_page_token)
+    except errors.ServiceError:
+        # The dev server's SQL visibility store fails on a token it cannot read, an
+        # internal error the frontend masks (DeserializeVisibilityPageToken in
+        # common/persistence/visibility/store/sql/visibility_store.go).
+        raise errors.masked("unable to deserialize page token") from None
     records, next_page = list_page(matching(fe, req.namespace, req.query), req)
     out = ws.ListWorkflowExecutionsResponse(next_page_token=next_page)
     out.executions.extend(execution_info(r, listing=True) for r in records)

@@ -49,7 +49,7 @@ from core.statemachine.replay import driver
 from core.statemachine.replay.definition import definition
 from sim.persistence import RunRecord
 
-from . import convert, errors, rpc_executions, rpc_reads, tokens, visibility
+from . import convert, errors, rpc_executions, rpc_reads, tokens, validate, visibility
 from .frontend import Frontend
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -258,7 +258,7 @@ def _annotate(fe: Frontend, namespace: str, attributes: common_pb.SearchAttribut
     for name, payload in attributes.indexed_fields.items():
         kind = known.get(name)
         if kind is not None and "type" not in payload.metadata:
-            payload.metadata["type"] = rpc_executions.TYPE_NAMES[kind].encode()
+            payload.metadata["type"] = validate.TYPE_NAMES[kind].encode()
 
 
 def _memo(record: visibility.Record, out: common_pb.Memo) -> None:

@@ -9,6 +9,7 @@ system_info.py (the gate answers it before the model has loaded).
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import grpc
@@ -22,10 +23,12 @@ from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 
 from . import convert, errors, system_info, tokens
 from .frontend import SYSTEM_SEARCH_ATTRIBUTES, Frontend, Namespace
+from .validate import MAX_ID_LENGTH
 
 Context = grpc.aio.ServicerContext[Any, Any]
 SERVER_VERSION = system_info.SERVER_VERSION
 CLUSTER = "active"
+SEARCH_ATTRIBUTES_NOT_SET = "SearchAttributes are not set on request."  # errors.go
 NAMESPACE_NOT_SET = "Namespace not set on request."  # the frontend's errNamespaceNotSet
 
 
@@ -76,6 +79,7 @@ async def describe_namespace(
     fe: Frontend, req: ws.DescribeNamespaceRequest, context: Context
 ) -> ws.DescribeNamespaceResponse:
     if req.id:
+        _check_namespace_id(req.id)
         record = next((n for n in fe.namespaces.values() if n.id == req.id), None)
         if record is None:
             raise errors.namespace_not_found(req.id)
@@ -83,6 +87,18 @@ async def describe_namespace(
     if not req.namespace:
         raise errors.invalid(NAMESPACE_NOT_SET)
     return _describe(fe, fe.namespace(req.namespace))
+
+
+def _check_namespace_id(value: str) -> None:
+    """The namespace handler parses the id as a UUID (github.com/google/uuid Parse) and
+    passes its error on as it is: UNKNOWN, unmasked for a request with no namespace
+    name (common/rpc/interceptor/mask_internal_error.go)."""
+    if len(value) not in (32, 36, 38, 41):
+        raise errors.ServiceError(grpc.StatusCode.UNKNOWN, f"invalid UUID length: {len(value)}")
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        raise errors.ServiceError(grpc.StatusCode.UNKNOWN, "invalid UUID format") from None
 
 
 async def register_namespace(
@@ -177,6 +193,8 @@ async def describe_task_queue(
     name = req.task_queue.name
     if not name:
         raise errors.invalid("taskQueue is not set")
+    if len(name) > MAX_ID_LENGTH:  # common/tqid/task_queue_validator.go
+        raise errors.invalid("taskQueue length exceeds limit")
     out = ws.DescribeTaskQueueResponse()
     if req.api_mode != tq_enums.DESCRIBE_TASK_QUEUE_MODE_ENHANCED:
         out.pollers.extend(_pollers(fe, req.namespace, name, req.task_queue_type or 1))
@@ -215,25 +233,38 @@ async def record_worker_heartbeat(
 async def add_search_attributes(
     fe: Frontend, req: ops.AddSearchAttributesRequest, context: Context
 ) -> ops.AddSearchAttributesResponse:
-    record = fe.namespace(req.namespace or "default")
+    """As the operator handler does it for SQL visibility, the dev server's
+    (`AddSearchAttributes`, `addSearchAttributesSQL` in service/frontend/operator_handler.go):
+    the namespace is required, and a name the namespace has already is left alone."""
+    if not req.search_attributes:
+        raise errors.invalid(SEARCH_ATTRIBUTES_NOT_SET)
     for name, kind in req.search_attributes.items():
         if name in SYSTEM_SEARCH_ATTRIBUTES:
             raise errors.invalid(f"Search attribute {name} is reserved by system.")
+        if kind == common_enums.INDEXED_VALUE_TYPE_UNSPECIFIED:
+            # no preallocated field of that type: the dev server's message
+            raise errors.invalid(
+                "Unable to create search attributes: cannot have more than 0 search "
+                "attribute of type Unspecified."
+            )
+    record = fe.namespace(_sa_namespace(req))
+    for name, kind in req.search_attributes.items():
         type_name = common_enums.IndexedValueType.Name(kind).removeprefix("INDEXED_VALUE_TYPE_")
-        if type_name == "UNSPECIFIED":
-            raise errors.invalid(f"Unknown search attribute type for {name}.")
-        current = record.search_attributes.get(name)
-        if current is not None and current != type_name:
-            raise errors.invalid(f"Search attribute {name} already exists with another type.")
-        record.search_attributes[name] = type_name
+        record.search_attributes.setdefault(name, type_name)
     fe.save_namespaces()
     return ops.AddSearchAttributesResponse()
+
+
+def _sa_namespace(req: Any) -> str:
+    if not req.namespace:  # required with SQL visibility
+        raise errors.invalid("Namespace is not set on request.")
+    return str(req.namespace)
 
 
 async def list_search_attributes(
     fe: Frontend, req: ops.ListSearchAttributesRequest, context: Context
 ) -> ops.ListSearchAttributesResponse:
-    record = fe.namespace(req.namespace or "default")
+    record = fe.namespace(_sa_namespace(req))
     out = ops.ListSearchAttributesResponse(storage_schema={})
     out.system_attributes.update(_types(SYSTEM_SEARCH_ATTRIBUTES))  # type: ignore[arg-type]
     out.custom_attributes.update(_types(record.search_attributes))  # type: ignore[arg-type]
@@ -243,11 +274,15 @@ async def list_search_attributes(
 async def remove_search_attributes(
     fe: Frontend, req: ops.RemoveSearchAttributesRequest, context: Context
 ) -> ops.RemoveSearchAttributesResponse:
-    record = fe.namespace(req.namespace or "default")
+    """`removeSearchAttributesSQL` (operator_handler.go): an unknown name is skipped, a
+    system one refused."""
+    if not req.search_attributes:
+        raise errors.invalid(SEARCH_ATTRIBUTES_NOT_SET)
+    record = fe.namespace(_sa_namespace(req))
     for name in req.search_attributes:
-        if name not in record.search_attributes:
-            raise errors.not_found(f"Search attribute {name} doesn't exist.")
-        del record.search_attributes[name]
+        if name in SYSTEM_SEARCH_ATTRIBUTES:
+            raise errors.invalid(f"Unable to remove non-custom search attributes: {name}.")
+        record.search_attributes.pop(name, None)
     fe.save_namespaces()
     return ops.RemoveSearchAttributesResponse()
 

@@ -17,6 +17,7 @@ SDK polls its sticky queue for it).
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -38,7 +39,7 @@ from core.opaque import Opaque
 from core.statemachine import matching as m
 from sim.nodes.base import StartedActivityTask, StartedWorkflowTask
 
-from . import convert, errors
+from . import convert, errors, validate
 from .deployments import physical_queue, versioned
 from .frontend import Frontend
 from .rpc_interact import record_rejections
@@ -49,7 +50,6 @@ from .tokens import TaskToken, decode_task_token
 
 Context = grpc.aio.ServicerContext[Any, Any]
 ACTIVITY_GONE = "invalid activityID or activity already timed out or invoking workflow is completed"
-TASK_QUEUE_NOT_SET = "taskQueue is not set"  # the frontend's errTaskQueueNotSet
 KNOWN_COMMANDS = frozenset(kind.value for kind in CommandType if kind.value)  # not UNSPECIFIED
 
 
@@ -79,9 +79,8 @@ def _polled_queue(fe: Frontend, req: Any, task_type: int) -> str:
 async def poll_workflow_task_queue(
     fe: Frontend, req: ws.PollWorkflowTaskQueueRequest, context: Context
 ) -> ws.PollWorkflowTaskQueueResponse:
-    fe.namespace(req.namespace)
-    if not req.task_queue.name:
-        raise errors.invalid(TASK_QUEUE_NOT_SET)
+    fe.namespace(req.namespace)  # the namespace interceptor's check comes first
+    validate.poll(req, identity_first=True)
     sticky = req.task_queue.kind == tq_enums.TASK_QUEUE_KIND_STICKY
     _note_poller(fe, req.namespace, req.task_queue.name, 1, req.identity)
     queue = _polled_queue(fe, req, 1)
@@ -182,7 +181,7 @@ def update_messages(messages: Any) -> tuple[rq.UpdateMessage, ...]:
     out: list[rq.UpdateMessage] = []
     for message in messages:
         body = message.body
-        sequencing = 0
+        sequencing, meta = 0, None
         if body.Is(update_pb.Acceptance.DESCRIPTOR):
             acceptance = update_pb.Acceptance()
             body.Unpack(acceptance)
@@ -196,10 +195,13 @@ def update_messages(messages: Any) -> tuple[rq.UpdateMessage, ...]:
             response = update_pb.Response()
             body.Unpack(response)
             kind, outcome = rq.UpdateMessageKind.RESPOND, convert.opaque(response, "outcome")
+            meta = convert.opaque(response, "meta")  # written on UpdateCompleted as sent
         else:
             raise errors.invalid(f"unknown protocol message body {body.type_url}")
         out.append(
-            rq.UpdateMessage(message.id, message.protocol_instance_id, kind, outcome, sequencing)
+            rq.UpdateMessage(
+                message.id, message.protocol_instance_id, kind, outcome, sequencing, meta
+            )
         )
     return tuple(out)
 
@@ -241,6 +243,8 @@ def _nexus_endpoints(
 async def respond_workflow_task_completed(
     fe: Frontend, req: ws.RespondWorkflowTaskCompletedRequest, context: Context
 ) -> ws.RespondWorkflowTaskCompletedResponse:
+    if len(req.identity) > validate.MAX_ID_LENGTH:  # workflow_handler.go errIdentityTooLong
+        raise errors.invalid("Identity length exceeds limit.")
     token = _workflow_token(fe, req.task_token, req.namespace)
     undefined = type_command_attributes(fe, token.namespace, req.commands)
     if undefined is not None:
@@ -308,6 +312,7 @@ async def respond_workflow_task_failed(
         cause,
         convert.opaque(req, "failure"),
         req.identity,
+        req.binary_checksum,  # deprecated, sent by older SDKs; WorkflowTaskFailed keeps it
     )
     await fe.call(context, token.namespace, token.workflow_id, token.run_id, failed)
     return ws.RespondWorkflowTaskFailedResponse()
@@ -342,9 +347,8 @@ async def reset_sticky_task_queue(
 async def poll_activity_task_queue(
     fe: Frontend, req: ws.PollActivityTaskQueueRequest, context: Context
 ) -> ws.PollActivityTaskQueueResponse:
-    fe.namespace(req.namespace)
-    if not req.task_queue.name:
-        raise errors.invalid(TASK_QUEUE_NOT_SET)
+    fe.namespace(req.namespace)  # the namespace interceptor's check comes first
+    validate.poll(req, identity_first=False)
     _note_poller(fe, req.namespace, req.task_queue.name, 2, req.identity)
     standalone = fe.standalone  # a standalone attempt waiting goes first (standalone.py)
     waiting = standalone.take(req.namespace, req.task_queue.name) if standalone else None
@@ -417,6 +421,11 @@ def activity_task_response(
 
 def _activity_token(data: bytes) -> TaskToken:
     token = decode_task_token(data)
+    if token.kind == "workflow":
+        # The server has one task token for both kinds of task: a workflow task's names
+        # the run, and the activity named by its scheduled event id is looked for there
+        # (service/history/api/respondactivitytaskcompleted/api.go and the rest).
+        return dataclasses.replace(token, kind="activity")
     if token.kind != "activity":
         raise errors.invalid("Error deserializing task token.")
     return token
@@ -429,6 +438,8 @@ def _by_id(fe: Frontend, req: Any) -> TaskToken:
         raise errors.invalid("ActivityId is not set on request.")
     if not req.workflow_id:  # a standalone activity, named by id: no attempt (attempt 0)
         return TaskToken("activity", req.namespace, "", req.run_id, activity_id=req.activity_id)
+    # the history service's cache refuses a run id that is no UUID (cache.go)
+    validate.run_id(req.run_id, "RunId is not valid UUID.")
     state = fe.state(req.namespace, req.workflow_id, req.run_id)
     if not state.running:
         raise errors.not_found("workflow execution already completed")

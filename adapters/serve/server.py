@@ -31,6 +31,7 @@ from core.statemachine.replay.definition import definition
 from ..archive.filestore import FileArchive
 from . import (
     access,
+    activity_callbacks,
     batcher,
     errors,
     report,
@@ -48,6 +49,7 @@ from . import (
     rpc_system,
     rpc_tasks,
     rpc_testing,
+    standalone_nexus_rpc,
     standalone_rpc,
 )
 from .auth import Authorizer
@@ -62,6 +64,7 @@ from .rpc_queries import Queries
 from .runtime import Runtime
 from .schedule_activities import ScheduleActivities
 from .standalone import StandaloneActivities
+from .standalone_nexus import StandaloneNexus
 from .store import StoreError
 
 log = logging.getLogger("tmodel.serve")
@@ -81,6 +84,7 @@ WORKFLOW_HANDLERS: tuple[Any, ...] = (
     rpc_schedules,
     rpc_system,
     rpc_tasks,
+    standalone_nexus_rpc,
     standalone_rpc,
 )
 OPERATOR_RPCS = (
@@ -226,6 +230,11 @@ class Server:
         self.frontend.deployments.install(self.runtime)  # tasks routed by version
         self.nexus_callbacks = NexusCallbacks(self.frontend)  # async operations' completions
         self.frontend.standalone = StandaloneActivities(self.frontend)  # standalone activities
+        # a standalone activity's completion callbacks (activity_callbacks.py)
+        self.frontend.standalone.on_close.append(activity_callbacks.listener(self.nexus_callbacks))
+        self.frontend.standalone_nexus = StandaloneNexus(
+            self.frontend
+        )  # standalone Nexus operations
         try:
             self.frontend.archive = FileArchive(archive) if archive is not None else None
         except OSError as exc:

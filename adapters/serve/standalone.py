@@ -26,17 +26,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import grpc
 from temporalio.api.common.v1 import message_pb2 as common_pb
 from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 
 from core.statemachine import matching as m
 from core.statemachine.standalone import activity as sa
 
-from . import convert, errors
+from . import convert, errors, standalone_common
 from .store_standalone import Saved, StandaloneStore
 from .tokens import TaskToken
 
@@ -44,20 +44,6 @@ if TYPE_CHECKING:
     from .frontend import Frontend
 
 log = logging.getLogger("tmodel.serve")
-LONG_POLL = 20.0  # activity.longPollTimeout (common.DefaultLongPollTimeout), seconds
-LONG_POLL_BUFFER = 1.0  # activity.longPollBuffer: answer this long before the deadline
-
-
-def _not_modelled(message: str) -> errors.ServiceError:
-    return errors.ServiceError(grpc.StatusCode.UNIMPLEMENTED, message)
-
-
-CODES = {
-    "NOT_FOUND": errors.not_found,
-    "INVALID_ARGUMENT": errors.invalid,
-    "FAILED_PRECONDITION": errors.failed_precondition,
-    "UNIMPLEMENTED": _not_modelled,
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,16 +63,23 @@ class Entry:
     waiters: list[asyncio.Future[None]] = field(default_factory=list)
     timers: list[sa.Timer] = field(default_factory=list)  # armed, not fired yet
 
+    @property
+    def business_id(self) -> str:
+        return self.activity.activity_id
+
+    @property
+    def run_id(self) -> str:
+        return self.activity.run_id
+
 
 def not_found(activity_id: str) -> errors.ServiceError:
     return errors.not_found(sa.not_found(activity_id))
 
 
-class StandaloneActivities:
+class StandaloneActivities(standalone_common.RunIndex[Entry]):
     def __init__(self, fe: Frontend) -> None:
+        super().__init__()
         self.fe = fe
-        self.runs: dict[tuple[str, str], list[Entry]] = {}
-        self.by_run: dict[str, Entry] = {}
         self.queued: dict[tuple[str, str], deque[Dispatched]] = {}
         runtime = fe.runtime
         self.saved = StandaloneStore(runtime.store) if runtime.store is not None else None
@@ -95,13 +88,13 @@ class StandaloneActivities:
                 self._reopen(saved)
         runtime.holds.append(self.holds)
         runtime.skip_sources.append(self.next_timer)
+        self.on_close: list[Callable[[Entry], None]] = []  # told when a run closes
 
     def _reopen(self, saved: Saved) -> None:
         """A run read back from the store: its timers armed again, its attempt handed to
         matching again if it waits for a worker (matching's queues were not stored)."""
         entry = Entry(saved.namespace, saved.activity, saved.start_request())
-        self.runs.setdefault((entry.namespace, entry.activity.activity_id), []).append(entry)
-        self.by_run[entry.activity.run_id] = entry
+        self.index(entry)
         record = entry.activity
         dispatch = record.dispatch_time if record.status is sa.Status.SCHEDULED else None
         self._carry_out(entry, sa.Effects(timers=saved.timers, dispatch=dispatch))
@@ -114,10 +107,7 @@ class StandaloneActivities:
 
     def forget(self, entry: Entry) -> None:
         """Delete the run (DeleteActivityExecution)."""
-        runs = self.runs.get((entry.namespace, entry.activity.activity_id), [])
-        if entry in runs:
-            runs.remove(entry)
-        self.by_run.pop(entry.activity.run_id, None)
+        self.unindex(entry)
         if self.saved is not None:
             self.saved.delete(entry.activity.run_id)
 
@@ -148,15 +138,10 @@ class StandaloneActivities:
         """The run named (the newest when `run_id` is empty); NOT_FOUND as the
         frontend answers it."""
         self.fe.namespace(namespace)
-        entries = self.runs.get((namespace, activity_id), [])
-        if run_id:
-            entries = [e for e in entries if e.activity.run_id == run_id]
-        if not entries:
+        entry = self.named(namespace, activity_id, run_id)
+        if entry is None:
             raise not_found(activity_id)
-        return entries[-1]
-
-    def entries(self, namespace: str) -> list[Entry]:
-        return [e for runs in self.runs.values() for e in runs if e.namespace == namespace]
+        return entry
 
     def add(
         self, namespace: str, request: ws.StartActivityExecutionRequest, options: sa.Options
@@ -166,8 +151,7 @@ class StandaloneActivities:
             request.activity_id, run_id, request.request_id, options, self.fe.now()
         )
         entry = Entry(namespace, record, request)
-        self.runs.setdefault((namespace, request.activity_id), []).append(entry)
-        self.by_run[run_id] = entry
+        self.index(entry)
         self._carry_out(entry, effects)
         self._save(entry)
         return entry
@@ -178,18 +162,15 @@ class StandaloneActivities:
         the run's long polls; a refusal raises the error the row names."""
         decision = sa.decide(entry.activity, event)
         changed = decision.activity != entry.activity
+        closes = entry.activity.running and not decision.activity.running
         entry.activity = decision.activity
+        if closes:
+            for listener in self.on_close:
+                listener(entry)
         self._carry_out(entry, decision.effects)
         if changed or decision.effects.timers:
             self._save(entry)
-        if changed:
-            for waiter in entry.waiters:
-                if not waiter.done():
-                    waiter.set_result(None)
-            entry.waiters.clear()
-        if decision.effects.error is not None:
-            code, message = decision.effects.error
-            raise CODES[code](message)
+        standalone_common.settle(entry.waiters, changed, decision.effects.error)
         return decision
 
     def _carry_out(self, entry: Entry, effects: sa.Effects) -> None:
@@ -261,22 +242,8 @@ class StandaloneActivities:
 
     # -- long polls -------------------------------------------------------------------
     async def changed(self, entry: Entry, deadline: float | None) -> bool:
-        """Wait until the run changes; False when the long poll's time is up first
-        (the caller's deadline less a buffer, at most `LONG_POLL`)."""
-        loop = asyncio.get_running_loop()
-        limit = loop.time() + LONG_POLL
-        if deadline is not None:
-            limit = min(limit, deadline - LONG_POLL_BUFFER)
-        waiter: asyncio.Future[None] = loop.create_future()
-        entry.waiters.append(waiter)
-        try:
-            await asyncio.wait_for(waiter, max(0.0, limit - loop.time()))
-            return True
-        except TimeoutError:
-            return False
-        finally:
-            if waiter in entry.waiters:
-                entry.waiters.remove(waiter)
+        """Wait until the run changes (standalone_common.changed)."""
+        return await standalone_common.changed(entry.waiters, deadline)
 
 
 def _holds(record: sa.StandaloneActivity, now: int) -> bool:

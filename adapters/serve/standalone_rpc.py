@@ -9,7 +9,9 @@ messages are the dev server's), its timeouts normalized as a workflow activity's
 its retry policy filled in with the server's defaults. Id reuse and conflict policies
 follow CHASM's business-id policies (`chasm.WithBusinessIDPolicy`). The operator
 commands (Pause/Unpause/Reset/UpdateActivityExecutionOptions) are rpc_activity_exec.py's.
-Not served: completion callbacks (a start that asks for them is refused UNIMPLEMENTED) and eager
+Completion callbacks to this server are called when the run closes
+(activity_callbacks.py). Not served: callbacks to another URL (a start that asks for them
+is refused UNIMPLEMENTED) and eager
 execution (never granted, as the server does not grant it yet). A start's links are
 kept and described as given, not validated, and links of a later start that meets the
 run (on_conflict_options) are not attached.
@@ -33,10 +35,10 @@ from core.statemachine.history.service.activity_tasks import normalize_timeouts
 from core.statemachine.history.service.retry import retry_policy
 from core.statemachine.standalone import activity as sa
 
-from . import convert, errors, tokens
+from . import activity_callbacks, convert, errors, standalone_common, tokens
 from .frontend import Frontend
-from .query import parse_query
-from .rpc_reads import add_status_groups, list_page, split_group_by
+from .nexus_tasks import SYSTEM_CALLBACK
+from .rpc_reads import list_page
 from .standalone import Entry, StandaloneActivities
 from .standalone import retry_policy as policy_proto
 
@@ -86,7 +88,8 @@ STATUS_KEYWORD = {
 }
 ACTIVITY_ATTRIBUTES = {"ActivityId": "KEYWORD", "ActivityType": "KEYWORD"}
 CALLBACKS_NOT_SERVED = (
-    "completion callbacks of a standalone activity are not implemented by tmodel serve"
+    "completion callbacks of a standalone activity to other than temporal://system are not "
+    "implemented by tmodel serve"
 )
 
 
@@ -157,7 +160,8 @@ async def start_activity_execution(
     store = _store(fe)
     fe.namespace(req.namespace)
     options = _options(req)
-    if req.completion_callbacks:  # refused rather than dropped: nothing would call them
+    if any(c.nexus.url != SYSTEM_CALLBACK for c in req.completion_callbacks):
+        # refused rather than dropped: only this server's own callers are called back
         raise errors.ServiceError(grpc.StatusCode.UNIMPLEMENTED, CALLBACKS_NOT_SERVED)
     runs = store.runs.get((req.namespace, req.activity_id), [])
     latest = runs[-1] if runs else None
@@ -292,6 +296,7 @@ async def describe_activity_execution(
     )
     if req.include_input:
         out.input.CopyFrom(entry.request.input)
+    out.callbacks.extend(activity_callbacks.described(fe, entry))
     closing = outcome(record) if req.include_outcome else None
     if closing is not None:
         out.outcome.CopyFrom(closing)
@@ -313,38 +318,21 @@ async def poll_activity_execution(
     return out
 
 
-class _Row:
-    """What a visibility query reads of a run."""
-
-    def __init__(self, entry: Entry, types: dict[str, str]) -> None:
-        self.entry = entry
-        self.types = types
-
-    def attribute(self, name: str) -> Any:
-        record = self.entry.activity
-        system = {
-            "ActivityId": record.activity_id,
-            "ActivityType": record.options.activity_type,
-            "ExecutionStatus": STATUS_KEYWORD[API_STATUS[record.status]],
-            "TaskQueue": record.options.task_queue,
-            "RunId": record.run_id,
-        }
-        if name in system:
-            return system[name]
-        field = self.entry.request.search_attributes.indexed_fields.get(name)
-        if field is None:
-            return None
-        try:
-            return json.loads(field.data)
-        except ValueError:
-            return None
+def _row(entry: Entry) -> standalone_common.Row:
+    record = entry.activity
+    system = {
+        "ActivityId": record.activity_id,
+        "ActivityType": record.options.activity_type,
+        "ExecutionStatus": STATUS_KEYWORD[API_STATUS[record.status]],
+        "TaskQueue": record.options.task_queue,
+        "RunId": record.run_id,
+    }
+    return standalone_common.Row(system, entry.request.search_attributes)
 
 
 def _matching(fe: Frontend, namespace: str, text: str) -> list[Entry]:
-    store = _store(fe)
     types = {**fe.search_attribute_types(namespace), **ACTIVITY_ATTRIBUTES}
-    query = parse_query(text, types)
-    found = [e for e in store.entries(namespace) if query.matches(_Row(e, types))]
+    found = standalone_common.matching(_store(fe).entries(namespace), text, types, _row)
     return sorted(found, key=lambda e: -e.activity.schedule_time)
 
 
@@ -381,13 +369,12 @@ async def count_activity_executions(
     fe: Frontend, req: ws.CountActivityExecutionsRequest, context: Context
 ) -> ws.CountActivityExecutionsResponse:
     fe.namespace(req.namespace)
-    text, grouped = split_group_by(req.query)
-    entries = _matching(fe, req.namespace, text)
-    out = ws.CountActivityExecutionsResponse(count=len(entries))
-    if grouped:
-        statuses = [STATUS_KEYWORD[API_STATUS[e.activity.status]] for e in entries]
-        add_status_groups(out.groups, statuses)
-    return out
+
+    def statuses(query: str) -> list[str]:
+        found = _matching(fe, req.namespace, query)
+        return [STATUS_KEYWORD[API_STATUS[e.activity.status]] for e in found]
+
+    return standalone_common.counted(ws.CountActivityExecutionsResponse(), req.query, statuses)
 
 
 # -- changes ------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from core.statemachine.standalone import activity as sa
 
 from .store import SqliteStore
 
-SCHEMA = """CREATE TABLE IF NOT EXISTS standalone_activities (
+SCHEMA = """CREATE TABLE IF NOT EXISTS {} (
     run_id TEXT PRIMARY KEY, position INTEGER NOT NULL, row BLOB NOT NULL)"""
 
 
@@ -38,40 +38,51 @@ class Saved:
         return ws.StartActivityExecutionRequest.FromString(self.request)
 
 
-class StandaloneStore:
-    """The rows of one store file; `position` keeps the runs of an activity id in the
-    order they were started."""
+class RunRows:
+    """The rows of one table of a store file, one pickled value per run (by run id);
+    `position` keeps the runs of an id in the order they were started. Standalone
+    activities' table is `standalone_activities`, standalone Nexus operations'
+    `standalone_nexus_operations` (standalone_nexus.py)."""
 
-    def __init__(self, store: SqliteStore) -> None:
+    def __init__(self, store: SqliteStore, table: str = "standalone_activities") -> None:
         self.store = store
+        self.table = table
         with store.transaction():
-            store.db.execute(SCHEMA)
-        row = store.db.execute("SELECT MAX(position) FROM standalone_activities").fetchone()
+            store.db.execute(SCHEMA.format(table))
+        row = store.db.execute(f"SELECT MAX(position) FROM {table}").fetchone()
         self._next = (row[0] or 0) + 1
 
-    def read(self) -> Iterator[Saved]:
-        query = "SELECT row FROM standalone_activities ORDER BY position"
+    def rows(self) -> Iterator[object]:
+        query = f"SELECT row FROM {self.table} ORDER BY position"
         for (blob,) in self.store.db.execute(query).fetchall():
-            saved = pickle.loads(blob)  # the server's own file (store.py)
-            assert isinstance(saved, Saved)
-            yield saved
+            yield pickle.loads(blob)  # the server's own file (store.py)
 
-    def save(self, saved: Saved) -> None:
-        run_id = saved.activity.run_id
+    def put(self, run_id: str, value: object) -> None:
         db = self.store.db
         found = db.execute(
-            "SELECT position FROM standalone_activities WHERE run_id = ?", (run_id,)
+            f"SELECT position FROM {self.table} WHERE run_id = ?", (run_id,)
         ).fetchone()
         position = found[0] if found else self._next
         if not found:
             self._next += 1
-        blob = pickle.dumps(saved, protocol=pickle.HIGHEST_PROTOCOL)
+        blob = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
         with self.store.transaction():
             db.execute(
-                "INSERT OR REPLACE INTO standalone_activities VALUES (?, ?, ?)",
-                (run_id, position, blob),
+                f"INSERT OR REPLACE INTO {self.table} VALUES (?, ?, ?)", (run_id, position, blob)
             )
 
     def delete(self, run_id: str) -> None:
         with self.store.transaction():
-            self.store.db.execute("DELETE FROM standalone_activities WHERE run_id = ?", (run_id,))
+            self.store.db.execute(f"DELETE FROM {self.table} WHERE run_id = ?", (run_id,))
+
+
+class StandaloneStore(RunRows):
+    """Standalone activities' rows."""
+
+    def read(self) -> Iterator[Saved]:
+        for saved in self.rows():
+            assert isinstance(saved, Saved)
+            yield saved
+
+    def save(self, saved: Saved) -> None:
+        self.put(saved.activity.run_id, saved)

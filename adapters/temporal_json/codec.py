@@ -67,6 +67,14 @@ _ATTRIBUTE_KEYS: dict[str, AttributesSpec] = {}
 for _spec in ATTRIBUTES.values():
     _ATTRIBUTE_KEYS[_spec.json_key] = _spec
     _ATTRIBUTE_KEYS[re.sub(r"([A-Z])", r"_\1", _spec.json_key).lower()] = _spec
+# The key of field 52 before temporalio/api 1d4c8980 renamed Update Requested to Update
+# Admitted (April 2024; see OLD_NAMES in scalars.py): the same attributes.
+_ATTRIBUTE_KEYS["workflowExecutionUpdateRequestedEventAttributes"] = _ATTRIBUTE_KEYS[
+    "workflowExecutionUpdateAdmittedEventAttributes"
+]
+_ATTRIBUTE_KEYS["workflow_execution_update_requested_event_attributes"] = _ATTRIBUTE_KEYS[
+    "workflowExecutionUpdateAdmittedEventAttributes"
+]
 
 
 # ------------------------------------------------------------------ event decoding
@@ -111,6 +119,8 @@ def _decode_event(raw: object, ctx: _Ctx) -> HistoryEvent:
             last = (spec.number, _ATTRIBUTES_PLACE)
             attributes, attributes_raw = spec, item
     except _Bad as exc:
+        if key in ("eventType", "event_type") and raw.get("workerMayIgnore") is True:
+            raise _ignorable(exc) from None
         raise exc.at(key) from None
     event_type = values.get("event_type")
     if not isinstance(event_type, EventType) or event_type is EventType.UNSPECIFIED:
@@ -137,6 +147,22 @@ def _decode_event(raw: object, ctx: _Ctx) -> HistoryEvent:
     if not isinstance(event, HistoryEvent):
         raise AssertionError(event)
     return event
+
+
+def _ignorable(exc: _Bad) -> _Bad:
+    """An event of a type this model does not know, marked `workerMayIgnore`.
+
+    The API (temporal/api/history/v1/message.proto, HistoryEvent.worker_may_ignore) lets
+    an SDK skip such an event: it does not affect the workflow's code, and sdk-go
+    (internal_event_handlers.go) and sdk-java replay past it. The history rules and the
+    model judge the server, not the workflow code: every event holds an id in the
+    sequence and a place among the workflow task's events, and the model cannot say what
+    an event it does not know did to the run, nor write it. So the history is not
+    judged: still bad input, with the reason."""
+    return _Bad(
+        f"{exc.problem} (marked workerMayIgnore: an SDK would skip it, but the history "
+        "rules cannot place an event of a type they do not know; not judged)"
+    ).at("eventType")
 
 
 def decode_event(raw: object, *, legacy: bool = False) -> HistoryEvent:

@@ -224,6 +224,51 @@ def _add_unknown(out: dict[str, JsonValue], unknown: object) -> None:
 _PLANS: dict[type[ProtoMessage], _Plan] = {}
 
 
+# Fields the API renamed without changing their number, by their former JSON name (and
+# the former names of keys inside their value, where the message type was renamed with
+# the same field numbers): servers built before the rename wrote those names.
+# - temporalio/api 2227a14f (April 2024, "Versioning 2 API") renamed
+#   `use_compatible_version` in these three messages;
+# - temporalio/api 9206f155 (March 2023, "Refactor versioning API") turned
+#   WorkflowTaskCompleted's `worker_versioning_id` (a VersionId: worker_build_id = 1) into
+#   `worker_version` (a WorkerVersionStamp: build_id = 1).
+OLD_FIELD_NAMES: dict[tuple[str, str], tuple[str, dict[str, str]]] = {
+    (
+        "temporal.api.history.v1.ActivityTaskScheduledEventAttributes",
+        "use_workflow_build_id",
+    ): ("useCompatibleVersion", {}),
+    (
+        "temporal.api.history.v1.StartChildWorkflowExecutionInitiatedEventAttributes",
+        "inherit_build_id",
+    ): ("useCompatibleVersion", {}),
+    (
+        "temporal.api.history.v1.WorkflowExecutionContinuedAsNewEventAttributes",
+        "inherit_build_id",
+    ): ("useCompatibleVersion", {}),
+    (
+        "temporal.api.history.v1.WorkflowTaskCompletedEventAttributes",
+        "worker_version",
+    ): ("workerVersioningId", {"workerBuildId": "buildId", "worker_build_id": "buildId"}),
+}
+
+
+def _renamed_inside(decode: Decoder, inner: dict[str, str]) -> Decoder:
+    """`decode` of a value whose keys may carry the names `inner` maps to current ones."""
+    if not inner:
+        return decode
+
+    def renamed(raw: object, ctx: _Ctx) -> object:
+        if type(raw) is dict:
+            raw = {inner.get(k, k): v for k, v in raw.items()}
+        return decode(raw, ctx)
+
+    return renamed
+
+
+def _snake(json_name: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in json_name)
+
+
 def _plan(cls: type[ProtoMessage]) -> _Plan:
     """The compiled plan of a generated class (built once, at import)."""
     plan = _PLANS.get(cls)
@@ -235,6 +280,12 @@ def _plan(cls: type[ProtoMessage]) -> _Plan:
         keys[spec.json_name] = (spec.name, spec.number, place, decode, False)
         if spec.name != spec.json_name:
             keys[spec.name] = (spec.name, spec.number, place, decode, True)
+        renamed = OLD_FIELD_NAMES.get((cls.PROTO_NAME, spec.name))
+        if renamed is not None:  # read as the same field; written under its current name
+            old, inner = renamed
+            old_decode = _renamed_inside(decode, inner)
+            keys[old] = (spec.name, spec.number, place, old_decode, True)
+            keys[_snake(old)] = (spec.name, spec.number, place, old_decode, True)
     encodings = {}
     by_number = sorted(cls.FIELDS, key=lambda spec: spec.number)
     for legacy in (False, True):

@@ -19,7 +19,12 @@ from enum import IntEnum
 from itertools import compress, repeat
 from typing import Any
 
-from core.enums import ENUM_PREFIX
+from core.enums import (
+    ENUM_PREFIX,
+    EventType,
+    UpdateAdmittedEventOrigin,
+    WorkflowTaskFailedCause,
+)
 from core.events import Kind
 from core.opaque import JsonValue
 
@@ -146,6 +151,28 @@ for _cls, _prefix in ENUM_PREFIX.items():
     }
     if len(_BY_NAME[_cls]) != 2 * len(_cls):
         raise AssertionError(f"{_cls.__name__}: legacy short names are ambiguous")
+
+# Value names the API gave a number before renaming it (temporalio/api has no
+# `allow_alias` on these enums: the old name simply went away), which servers built
+# before the rename wrote into histories. Read as the value of the same number; written
+# back under the current name.
+# - temporalio/api 1d4c8980 (April 2024, "Rename Update Requested to Update Admitted"):
+#   event type 47 and UpdateRequestedEventOrigin (now UpdateAdmittedEventOrigin).
+# - temporalio/api b65d9340 (August 2022): WorkflowTaskFailedCause 25 was BAD_MEMO.
+OLD_NAMES: dict[type[IntEnum], dict[str, int]] = {
+    EventType: {"EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_REQUESTED": 47},
+    UpdateAdmittedEventOrigin: {
+        "UPDATE_REQUESTED_EVENT_ORIGIN_UNSPECIFIED": 0,
+        "UPDATE_REQUESTED_EVENT_ORIGIN_REAPPLY": 1,
+    },
+    WorkflowTaskFailedCause: {"WORKFLOW_TASK_FAILED_CAUSE_BAD_MEMO": 25},
+}
+for _cls, _old in OLD_NAMES.items():
+    _prefix = ENUM_PREFIX[_cls]
+    for _name, _number in _old.items():
+        _BY_NAME[_cls][_name] = _cls(_number)
+        if _name.startswith(_prefix):  # and the legacy style's short name of it
+            _BY_NAME[_cls].setdefault(_short_name(_name.removeprefix(_prefix)), _cls(_number))
 
 
 def _enum_decoder(cls: type[IntEnum]) -> Decoder:

@@ -16,6 +16,8 @@ admitted before a worker saw it) carries no reference and is checked only for po
 
 from __future__ import annotations
 
+import dataclasses
+
 from core.enums import EventType
 from core.events import (
     HistoryEvent,
@@ -56,6 +58,36 @@ def on_rejected(fold: Fold, event: HistoryEvent) -> None:
     fold.violate(RULE, event, "WorkflowExecutionUpdateRejected is never written to history")
 
 
+_follow_completed = follower(
+    TABLE,
+    WorkflowExecutionUpdateCompletedEventAttributes,
+    _open,
+    UpdateInput.COMPLETED,
+    key=lambda a: a.accepted_event_id,
+    ref_name="accepted_event_id",
+)
+
+
+def on_completed(fold: Fold, event: HistoryEvent) -> None:
+    """UpdateCompleted names its Accepted event. Servers before 1.21 did not write
+    accepted_event_id (temporal 6691620a20, June 2023: "Write accepted event ID in update
+    completion event"); proto3 writes no 0, so absent reads as 0. Such an event is
+    matched to the open update by its id instead (meta.updateId, the Accepted event's
+    protocol_instance_id); with neither, it names no event, as before."""
+    attrs = event.attributes
+    if isinstance(attrs, WorkflowExecutionUpdateCompletedEventAttributes) and not (
+        attrs.accepted_event_id
+    ):
+        meta = attrs.meta.value() if attrs.meta is not None else None
+        update_id = meta.get("updateId") if isinstance(meta, dict) else None
+        for opened_by, entity in _open(fold).items():
+            if update_id and entity.name == update_id:
+                attrs = dataclasses.replace(attrs, accepted_event_id=opened_by)
+                event = dataclasses.replace(event, attributes=attrs)
+                break
+    _follow_completed(fold, event)
+
+
 HANDLERS: dict[EventType, Handler] = {
     EventType.WORKFLOW_EXECUTION_UPDATE_ACCEPTED: opener(
         WorkflowExecutionUpdateAcceptedEventAttributes,
@@ -63,13 +95,6 @@ HANDLERS: dict[EventType, Handler] = {
         UpdateState.ACCEPTED,
         name=lambda a: a.protocol_instance_id,
     ),
-    EventType.WORKFLOW_EXECUTION_UPDATE_COMPLETED: follower(
-        TABLE,
-        WorkflowExecutionUpdateCompletedEventAttributes,
-        _open,
-        UpdateInput.COMPLETED,
-        key=lambda a: a.accepted_event_id,
-        ref_name="accepted_event_id",
-    ),
+    EventType.WORKFLOW_EXECUTION_UPDATE_COMPLETED: on_completed,
     EventType.WORKFLOW_EXECUTION_UPDATE_REJECTED: on_rejected,
 }

@@ -408,7 +408,7 @@ async def _delete(s: Scenario) -> None:
         for _ in range(50):  # the deletion may lag: describe until it is gone
             kept = len(s.log)
             await s.describe(f"describe {name} deleted", name)
-            if s.log[-1][1] != "ok":
+            if s.log[kept][1] != "ok":  # the describe call's own note, not its summary
                 break
             del s.log[kept:]
             await asyncio.sleep(0.2)

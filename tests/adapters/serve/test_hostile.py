@@ -104,7 +104,7 @@ async def test_each_bad_request_gets_the_servers_status(
         (b"\xff\xff\xff", grpc.StatusCode.INTERNAL, "grpc: error unmarshalling request: "),
         (b"\x12\x02\xff\xfe", grpc.StatusCode.INTERNAL, "grpc: error unmarshalling request: "),
         # a field of the wrong wire type is an unknown field, then the namespace is missing
-        (b"\x08\x01", grpc.StatusCode.INVALID_ARGUMENT, "Namespace not set on request."),
+        (b"\x08\x01", grpc.StatusCode.INVALID_ARGUMENT, "Namespace is empty."),
         (start("ns", namespace="nope"), grpc.StatusCode.NOT_FOUND, "Namespace nope is not found."),
         (start(""), grpc.StatusCode.INVALID_ARGUMENT, "WorkflowId is not set on request."),
         (

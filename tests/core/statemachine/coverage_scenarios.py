@@ -187,13 +187,13 @@ def child_and_external_failures() -> None:
         Command(
             C.START_CHILD_WORKFLOW_EXECUTION,
             StartChildWorkflowExecutionCommandAttributes(
-                workflow_id="child", workflow_type=WorkflowType(name="Child")
+                workflow_id="child", workflow_type=WorkflowType(name="Child"), control="c"
             ),
         ),
-        Command(
+        Command(  # (a control, as the Go SDK sends: kept by the rebuilt pending entries)
             C.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION,
             SignalExternalWorkflowExecutionCommandAttributes(
-                execution=WorkflowExecution(workflow_id="other"), signal_name="s"
+                execution=WorkflowExecution(workflow_id="other"), signal_name="s", control="s"
             ),
         ),
     )

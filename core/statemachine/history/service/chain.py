@@ -173,6 +173,7 @@ def next_run(
         workflow_task_timeout=s.workflow_task_timeout,
         run_timeout=s.run_timeout,
         execution_timeout=s.execution_timeout,
+        explicit_execution_timeout=s.explicit_execution_timeout,
         first_workflow_task_backoff=backoff,
         parent=s.parent,
         retry_policy=s.retry_policy,

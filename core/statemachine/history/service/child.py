@@ -231,6 +231,7 @@ def _start_failed(call: Call) -> Reply:
         workflow_type=WorkflowType(name=info.workflow_type),
         cause=request.cause,
         initiated_event_id=info.initiated_event_id,
+        control=info.control,
     )
     call.txn.add(
         E.START_CHILD_WORKFLOW_EXECUTION_FAILED,

@@ -158,7 +158,7 @@ def external_result(
         return (
             E.EXTERNAL_WORKFLOW_EXECUTION_SIGNALED,
             ExternalWorkflowExecutionSignaledEventAttributes(
-                initiated_event_id=iid, workflow_execution=target
+                initiated_event_id=iid, workflow_execution=target, control=info.control
             ),
         )
     return E.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED, (
@@ -166,5 +166,6 @@ def external_result(
             cause=SignalExternalWorkflowExecutionFailedCause(req.cause),
             workflow_execution=target,
             initiated_event_id=iid,
+            control=info.control,
         )
     )

@@ -452,13 +452,13 @@ def start_child(b: Batch, command: Command) -> Cause | Rejection | None:
         namespace_id=s.namespace_id,
         inherit_build_id=a.inherit_build_id,
         priority=a.priority,  # the command's, as given (absent stays absent)
+        control=a.control,
     )
     initiated = b.txn.append(E.START_CHILD_WORKFLOW_EXECUTION_INITIATED, attributes)
     policy = int(a.parent_close_policy) or 1  # the server's default is TERMINATE
     namespace = a.namespace or s.namespace
-    info = ChildInfo(
-        initiated, a.workflow_id, a.workflow_type.name, policy, namespace=namespace, header=header
-    )
+    info = ChildInfo(initiated, a.workflow_id, a.workflow_type.name, policy)
+    info = dataclasses.replace(info, namespace=namespace, header=header, control=a.control)
     child.put_child(b.txn, info)
     b.txn.task(outbound.start_child_transfer(s, initiated, attributes))
     return None
@@ -477,16 +477,20 @@ def signal_external(b: Batch, command: Command) -> Cause | Rejection | None:
     target = a.execution
     attributes = SignalExternalWorkflowExecutionInitiatedEventAttributes(
         workflow_task_completed_event_id=b.wtc,
-        namespace=a.namespace or s.namespace,
+        # the command's namespace as given, "" when the SDK names none: unlike a child's
+        # start, the server does not fill in the run's own (handleCommandSignalExternal-
+        # Workflow in workflow_task_completed_handler.go; event_factory.go copies it)
+        namespace=a.namespace,
         workflow_execution=target,
         signal_name=a.signal_name,
         input=a.input,
+        control=a.control,
         child_workflow_only=a.child_workflow_only,
         header=a.header,
         namespace_id=s.namespace_id,
     )
     initiated = b.txn.append(E.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED, attributes)
-    info = ExternalInfo(initiated, target.workflow_id, target.run_id)
+    info = ExternalInfo(initiated, target.workflow_id, target.run_id, a.control)
     b.txn.set(signals_out=(*b.txn.state.signals_out, info))
     b.txn.task(outbound.signal_external_transfer(s, initiated, attributes))
     return None
@@ -505,8 +509,9 @@ def request_cancel_external(b: Batch, command: Command) -> Cause | Rejection | N
     target = WorkflowExecution(workflow_id=a.workflow_id, run_id=a.run_id)
     attributes = RequestCancelExternalWorkflowExecutionInitiatedEventAttributes(
         workflow_task_completed_event_id=b.wtc,
-        namespace=a.namespace or s.namespace,
+        namespace=a.namespace,  # as given, as for a signal (above)
         workflow_execution=target,
+        control=a.control,
         child_workflow_only=a.child_workflow_only,
         reason=a.reason,
         namespace_id=s.namespace_id,

@@ -65,6 +65,10 @@ def respond_workflow_task_completed(
     limits: Limits = DEFAULT_LIMITS,
 ) -> Outcome:
     """Apply a completion (for continue-as-new, `Outcome.new_run` starts the next run)."""
+    if not state.running:
+        # a closed run has no task to complete: NotFound, not WorkflowCompleted
+        # (service/history/api/respondworkflowtaskcompleted/api.go)
+        return unchanged(state, Error(ErrorKind.NOT_FOUND, "workflow task not found"))
     wft = workflow_task.current(state, req.token)
     if isinstance(wft, Error):
         return unchanged(state, wft)
@@ -75,7 +79,7 @@ def respond_workflow_task_completed(
             state, Error(ErrorKind.INVALID_ARGUMENT, "a close command must be the last command")
         )
     if closing and state.buffered:
-        return _fail_task(state, wft, Cause.UNHANDLED_COMMAND, req.identity, now)
+        return _fail_task(state, wft, Cause.UNHANDLED_COMMAND, req, now)
     if wft.speculative and not req.commands and update.only_rejections(req.messages):
         return _discard_speculative(state, wft, req, now)
     txn = Txn(state, now)
@@ -109,18 +113,16 @@ def respond_workflow_task_completed(
         if isinstance(cause, Rejection):  # a limit (enforce.py)
             if wft.transient:
                 return unchanged(state, Error(ErrorKind.INVALID_ARGUMENT, cause.message))
-            return _reject(state, wft, cause, req.identity, now)
+            return _reject(state, wft, cause, req, now)
         if cause is not None:
             if wft.transient:  # the server drops it and lets the task time out
                 return unchanged(state, Error(ErrorKind.INVALID_ARGUMENT, cause.name))
-            return _fail_task(state, wft, cause, req.identity, now)
+            return _fail_task(state, wft, cause, req, now)
         if command.user_metadata is not None or command.event_group_markers is not None:
             _mark(txn, first, command)
     for message in list(batch.messages.values()):  # messages no command placed
         if txn.state.running and not update.apply_message(txn, message, sequencing):
-            return _fail_task(
-                state, wft, Cause.BAD_UPDATE_WORKFLOW_EXECUTION_MESSAGE, req.identity, now
-            )
+            return _fail_task(state, wft, Cause.BAD_UPDATE_WORKFLOW_EXECUTION_MESSAGE, req, now)
     if txn.state.running:
         had_buffered = bool(txn.state.buffered)
         txn.flush()
@@ -145,23 +147,44 @@ def _mark(txn: Txn, index: int, command: Command) -> None:
 
 
 def _fail_task(
-    state: MutableState, wft: WorkflowTaskInfo, cause: Cause, identity: str, now: int
+    state: MutableState,
+    wft: WorkflowTaskInfo,
+    cause: Cause,
+    req: RespondWorkflowTaskCompleted,
+    now: int,
 ) -> Outcome:
+    """Fail the task whose completion `req` the server refused; the failure carries the
+    completion's identity and binary checksum (`failWorkflowTask` in
+    service/history/api/respondworkflowtaskcompleted/api.go)."""
     txn = Txn(state, now)
-    workflow_task.fail(txn, wft, cause, identity=identity, rejected=True)
+    workflow_task.fail(
+        txn, wft, cause, identity=req.identity, rejected=True, binary_checksum=req.binary_checksum
+    )
     workflow_task.schedule(txn)
     return finish(txn, Error(ErrorKind.INVALID_ARGUMENT, f"workflow task failed: {cause.name}"))
 
 
 def _reject(
-    state: MutableState, wft: WorkflowTaskInfo, rejection: Rejection, identity: str, now: int
+    state: MutableState,
+    wft: WorkflowTaskInfo,
+    rejection: Rejection,
+    req: RespondWorkflowTaskCompleted,
+    now: int,
 ) -> Outcome:
     """Fail the task for a limit, with the server's failure; a size limit terminates the
     run in the same transaction, with that failure's message as the reason."""
     txn = Txn(state, now)
     message = rejection.message
     failure = server_failure(message, non_retryable=False)
-    workflow_task.fail(txn, wft, rejection.cause, failure, identity, rejected=True)
+    workflow_task.fail(
+        txn,
+        wft,
+        rejection.cause,
+        failure,
+        req.identity,
+        rejected=True,
+        binary_checksum=req.binary_checksum,
+    )
     if rejection.terminate:
         execution.terminate(txn, TerminateWorkflowExecution(message, HISTORY_SERVICE))
     else:
@@ -199,6 +222,8 @@ def respond_workflow_task_failed(
     if isinstance(wft, Error):
         return unchanged(state, wft)
     txn = Txn(state, now)
-    workflow_task.fail(txn, wft, req.cause, req.failure, req.identity)
+    workflow_task.fail(
+        txn, wft, req.cause, req.failure, req.identity, binary_checksum=req.binary_checksum
+    )
     workflow_task.schedule(txn)
     return finish(txn, Ok())

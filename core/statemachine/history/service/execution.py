@@ -23,10 +23,8 @@ from __future__ import annotations
 import dataclasses
 
 from core.enums import (
-    ContinueAsNewInitiator,
     EventType,
     RetryState,
-    TaskQueueKind,
     WorkflowIdReusePolicy,
     WorkflowTaskFailedCause,
 )
@@ -59,7 +57,8 @@ from core.requests import (
     WorkflowRunTimeoutTask,
 )
 from core.statemachine import fsm
-from core.statemachine.history.service import update, versioning, workflow_task
+from core.statemachine.history.service import start_fields, update, versioning, workflow_task
+from core.statemachine.history.service.start_fields import given
 from core.statemachine.history.service.state import (
     MutableState,
     ResetPoint,
@@ -170,19 +169,6 @@ def _with_versioning(started: HistoryEvent, v: StartVersioning) -> HistoryEvent:
     return dataclasses.replace(started, attributes=attributes)
 
 
-def _backoff(req: StartWorkflowExecution) -> int | None:
-    """The first task's backoff as WorkflowExecutionStarted writes it. A client's start
-    always names one, zero when there is none (CreateHistoryStartWorkflowRequest in
-    common/util.go), as do a retry and a cron run (retry.go); a continue-as-new passes
-    the command's backoff on unless the chain's minimum interval lengthens it
-    (ContinueAsNewMinBackoff in service/history/workflow/mutable_state_impl.go), so a
-    continued run that needs no wait writes none. (A command that names a zero backoff
-    explicitly would have "0s" written; the request cannot tell that from none.)"""
-    if req.initiator is ContinueAsNewInitiator.WORKFLOW and not req.first_workflow_task_backoff:
-        return None
-    return req.first_workflow_task_backoff
-
-
 def start_workflow_execution(
     req: StartWorkflowExecution, now: int, signal: SignalWorkflowExecution | None = None
 ) -> Outcome:
@@ -204,6 +190,7 @@ def start_workflow_execution(
         workflow_task_timeout=req.workflow_task_timeout,
         run_timeout=req.run_timeout,
         execution_timeout=req.execution_timeout,
+        explicit_execution_timeout=req.explicit_execution_timeout,
         first_run_id=req.first_execution_run_id or req.run_id,
         start_request_id=req.request_id,
         parent=req.parent,
@@ -231,12 +218,10 @@ def start_workflow_execution(
         E.WORKFLOW_EXECUTION_STARTED,
         WorkflowExecutionStartedEventAttributes(
             workflow_type=WorkflowType(name=req.workflow_type),
-            task_queue=TaskQueue(name=req.task_queue, kind=TaskQueueKind.NORMAL),
+            task_queue=TaskQueue(name=req.task_queue, kind=start_fields.queue_kind(req)),
             input=req.input,
-            workflow_execution_timeout=req.execution_timeout or None,
-            workflow_run_timeout=(
-                req.run_timeout if req.run_timeout or req.explicit_run_timeout else None
-            ),
+            workflow_execution_timeout=given(req.execution_timeout, req.explicit_execution_timeout),
+            workflow_run_timeout=given(req.run_timeout, req.explicit_run_timeout),
             workflow_task_timeout=req.workflow_task_timeout,
             original_execution_run_id=req.run_id,
             first_execution_run_id=req.first_execution_run_id or req.run_id,
@@ -247,7 +232,7 @@ def start_workflow_execution(
             identity=req.identity,
             attempt=req.attempt,
             workflow_execution_expiration_time=req.execution_expiration or None,
-            first_workflow_task_backoff=_backoff(req),
+            first_workflow_task_backoff=start_fields.backoff(req),
             workflow_id=req.workflow_id,
             parent_workflow_namespace=req.namespace if req.parent else "",
             parent_workflow_execution=(

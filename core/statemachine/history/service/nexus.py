@@ -20,7 +20,8 @@ row; the handler writes the outcome event; a row ending in Closed deletes the re
 Rules (components/nexusoperations/workflow/commands.go HandleScheduleCommand;
 components/nexusoperations/events.go and statemachine.go):
 
-- The command names a registered endpoint, else the workflow task fails with
+- The command names a registered endpoint (or the reserved system endpoint, checked by
+  nexus_system.py), else the workflow task fails with
   BAD_SCHEDULE_NEXUS_OPERATION_ATTRIBUTES `endpoint "NAME" not found`; the Scheduled
   event records the endpoint's id, a request id the server draws, the header with its
   keys lower-cased, and a schedule-to-close timeout capped at the run timeout.
@@ -78,9 +79,11 @@ from core.fastenum import Enum
 from core.opaque import JsonValue, Opaque
 from core.requests import NexusTimeoutTask, Ok, RecordNexusOperationResult, Reply
 from core.statemachine import fsm
+from core.statemachine.history.service import nexus_system
 from core.statemachine.history.service.child_events import NOT_PENDING, apply_report
 from core.statemachine.history.service.enforce import Rejection
 from core.statemachine.history.service.ids import new_run_id
+from core.statemachine.history.service.nexus_system import SYSTEM_ENDPOINT
 from core.statemachine.history.service.retry import parse_duration
 from core.statemachine.history.service.state import (
     MutableState,
@@ -197,9 +200,11 @@ def schedule(b: Batch, command: Command) -> Cause | Rejection | None:
         return Rejection(BAD_ATTRIBUTES, "empty ScheduleNexusOperationCommandAttributes", False)
     endpoint = a.get("endpoint")
     name = endpoint if isinstance(endpoint, str) else ""
-    endpoint_id = b.nexus_endpoints.get(name)
-    if endpoint_id is None:
-        return Rejection(BAD_ATTRIBUTES, f"endpoint {json.dumps(name)} not found", False)
+    endpoint_id = "" if name == SYSTEM_ENDPOINT else b.nexus_endpoints.get(name)
+    refused = nexus_system.refusal(a) if name == SYSTEM_ENDPOINT else None
+    if endpoint_id is None or refused is not None:
+        message = refused or f"endpoint {json.dumps(name)} not found"
+        return Rejection(BAD_ATTRIBUTES, message, False)
     s = b.txn.state
     event_id = s.next_event_id  # the Scheduled event's
     # the server draws a random UUID (uuid.NewString); the model derives one
@@ -220,7 +225,8 @@ def schedule(b: Batch, command: Command) -> Cause | Rejection | None:
         fields["nexusHeader"] = lowered
     fields["workflowTaskCompletedEventId"] = str(b.wtc)
     fields["requestId"] = request_id
-    fields["endpointId"] = endpoint_id
+    if endpoint_id:  # none for the system endpoint (nexus_system.py)
+        fields["endpointId"] = endpoint_id
     # the secondary timeouts, each trimmed to the schedule-to-close one (HandleScheduleCommand)
     for key in ("scheduleToStartTimeout", "startToCloseTimeout"):
         secondary = a.get(key)

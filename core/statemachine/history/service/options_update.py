@@ -121,16 +121,30 @@ def update_options(
 ) -> Outcome:
     if not state.running:
         return unchanged(state, Error(ErrorKind.WORKFLOW_COMPLETED, "workflow is closed"))
+    txn = Txn(state, now)
+    merged = merge_and_apply(txn, req, limits)
+    if isinstance(merged, Error):
+        return unchanged(state, merged)
+    reply = OptionsUpdated(Opaque.of(merged))
+    return unchanged(state, reply) if merged == _current(state) else finish(txn, reply)
+
+
+def merge_and_apply(
+    txn: Txn, req: UpdateWorkflowExecutionOptions, limits: Limits = DEFAULT_LIMITS
+) -> dict[str, JsonValue] | Error:
+    """`MergeAndApply` (service/history/api/updateworkflowoptions/api.go): merge the
+    requested options into the run's and, when that changes them, write and apply
+    WorkflowExecutionOptionsUpdated; the merged options, or why they were refused. An
+    update request uses it, and so does a reset's post-reset operation (reset.py)."""
+    state = txn.state
     requested = req.options.value()
     asked = _pin_where_it_is(state, requested if isinstance(requested, dict) else {})
     if isinstance(asked, Error):
-        return unchanged(state, asked)
+        return asked
     current = _current(state)
     merged = _merged(current, asked, req.paths)
-    if isinstance(merged, Error):
-        return unchanged(state, merged)
-    if merged == current:
-        return unchanged(state, OptionsUpdated(Opaque.of(merged)))
+    if isinstance(merged, Error) or merged == current:
+        return merged
     override = merged.get("versioningOverride")
     fields: dict[str, JsonValue] = {}
     if override is not None:
@@ -142,10 +156,9 @@ def update_options(
     if "priority" in merged:  # (MergeAndApply writes mergedOpts.GetPriority(): a cleared
         # priority, nil, leaves the field out; a run started with an empty one keeps it)
         fields["priority"] = merged["priority"]
-    txn = Txn(state, now)
     options_updated(txn, fields)
     apply_updated(txn, fields, limits)
-    return finish(txn, OptionsUpdated(Opaque.of(merged)))
+    return merged
 
 
 def apply_updated(txn: Txn, fields: dict[str, JsonValue], limits: Limits = DEFAULT_LIMITS) -> None:

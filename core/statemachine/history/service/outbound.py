@@ -57,6 +57,9 @@ def start_child_transfer(
             workflow_task_timeout=a.workflow_task_timeout or s.workflow_task_timeout,
             run_timeout=a.workflow_run_timeout or 0,
             execution_timeout=a.workflow_execution_timeout or 0,
+            # the child's start takes the command's Duration as it is
+            # (transfer_queue_active_task_executor.go)
+            explicit_execution_timeout=a.workflow_execution_timeout is not None,
             parent=ParentInfo(s.workflow_id, s.run_id, initiated),
             retry_policy=a.retry_policy,
             id_reuse_policy=a.workflow_id_reuse_policy,

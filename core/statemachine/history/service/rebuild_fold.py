@@ -225,8 +225,9 @@ def child_initiated(fold: Fold, event: HistoryEvent) -> None:
     a = attrs_of(event, StartChildWorkflowExecutionInitiatedEventAttributes)
     kind = a.workflow_type.name if a.workflow_type is not None else ""
     policy = int(a.parent_close_policy) or 1  # the server's default is TERMINATE
-    fold.children[event.event_id] = ChildInfo(
-        event.event_id, a.workflow_id, kind, policy, namespace=a.namespace, header=a.header
+    info = ChildInfo(event.event_id, a.workflow_id, kind, policy)
+    fold.children[event.event_id] = dataclasses.replace(
+        info, namespace=a.namespace, header=a.header, control=a.control
     )
 
 
@@ -245,7 +246,8 @@ def child_closed(fold: Fold, event: HistoryEvent) -> None:
 
 def signal_initiated(fold: Fold, event: HistoryEvent) -> None:
     a = attrs_of(event, SignalExternalWorkflowExecutionInitiatedEventAttributes)
-    fold.signals_out[event.event_id] = _external(event.event_id, a.workflow_execution)
+    info = _external(event.event_id, a.workflow_execution)
+    fold.signals_out[event.event_id] = dataclasses.replace(info, control=a.control)
 
 
 def signal_resolved(fold: Fold, event: HistoryEvent) -> None:

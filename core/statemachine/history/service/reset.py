@@ -39,7 +39,10 @@ Temporal's reset (`service/history/api/resetworkflow/api.go`, `ResetWorkflow` in
   the new run has pending are replayed into it, and so are the later Started and close
   events of a Nexus operation it has pending (unless Nexus is excluded); an options
   update is written and applied again (reapply.py); cancel requests and terminations
-  are never reapplied by a reset. Then a workflow task is scheduled.
+  are never reapplied by a reset. The request's post-reset options updates are then
+  merged and applied as UpdateWorkflowExecutionOptions's are, with no identity
+  (`performPostResetOperations`; a failed one fails the reset). Then a workflow task is
+  scheduled.
 - The current run, if running, is terminated (reason, identity "history-resetter"),
   after failing its in-flight workflow task as any terminate does (`TerminateWorkflow`
   in workflow/util.go). A run terminated by a reset does not tell its parent, and when
@@ -74,7 +77,7 @@ from core.requests import (
     WorkflowReset,
 )
 from core.statemachine.history.limits import DEFAULT_LIMITS, Limits, suggest_continue_as_new
-from core.statemachine.history.service import execution, ids, workflow_task
+from core.statemachine.history.service import execution, ids, options_update, workflow_task
 from core.statemachine.history.service.outbound import HISTORY_SERVICE
 from core.statemachine.history.service.reapply import reapply
 from core.statemachine.history.service.rebuild import rebuild
@@ -173,6 +176,10 @@ def reset(
     _reschedule_activities(txn, now)
     for events in _reapplied_histories(base, base_events[finish - 1 :], continued, latest, ended):
         reapply(txn, events, request)
+    for options in request.post_reset_options:  # (performPostResetOperations)
+        merged = options_update.merge_and_apply(txn, options, limits)
+        if isinstance(merged, Error):
+            return _refused(base, merged.message)
     workflow_task.schedule(txn)
     state = txn.frozen()
     tasks = (*refresh_tasks(evolve(state, wft=None), prefix), *txn.tasks)

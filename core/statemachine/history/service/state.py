@@ -198,6 +198,7 @@ class ChildInfo:
     run_id: str = ""
     namespace: str = ""
     header: Opaque | None = None
+    control: str = ""  # the command's (deprecated) control, which a failed start repeats
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +208,7 @@ class ExternalInfo:
     initiated_event_id: int
     workflow_id: str
     run_id: str
+    control: str = ""  # the command's (deprecated) control, which a signal's result repeats
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,6 +289,9 @@ class MutableState:
     workflow_task_timeout: int
     run_timeout: int
     execution_timeout: int
+    # whether the start named an execution timeout, even a zero one: a continued or
+    # retried run's start copies it as it is (`continueAsNew`, mutable_state_impl.go)
+    explicit_execution_timeout: bool = False
     status: RunStatus = RunStatus.RUNNING
     next_event_id: int = 1
     first_run_id: str = ""

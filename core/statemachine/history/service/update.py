@@ -119,7 +119,7 @@ def apply_message(txn: Txn, message: UpdateMessage, sequencing_event_id: int) ->
     txn.append(
         E.WORKFLOW_EXECUTION_UPDATE_COMPLETED,
         WorkflowExecutionUpdateCompletedEventAttributes(
-            meta=_meta(info),
+            meta=message.meta if message.meta is not None else _meta(info),
             accepted_event_id=info.accepted_event_id,
             outcome=message.outcome,
         ),
@@ -156,8 +156,9 @@ def request_update_id(request: Opaque | None) -> str:
 
 
 def _meta(info: UpdateInfo) -> Opaque:
-    """The completed update's meta: the request's own (its id and the caller's identity,
-    `workflow/update/update.go`), or just the id when the request carried none."""
+    """The completed update's meta when the worker's response names none: the request's
+    own (its id and the caller's identity), or just the id when the request carried
+    none."""
     request = info.request.value() if info.request is not None else None
     meta = request.get("meta") if isinstance(request, dict) else None
     if isinstance(meta, dict) and meta.get("updateId") == info.update_id:

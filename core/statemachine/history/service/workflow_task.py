@@ -494,6 +494,7 @@ def fail(
     identity: str = "",
     timeout: TimeoutType | None = None,
     rejected: bool = False,
+    binary_checksum: str = "",
 ) -> None:
     """Fail or time out the pending task, flush the buffer, and set the next attempt.
 
@@ -531,6 +532,9 @@ def fail(
                     cause=cause,
                     failure=failure,
                     identity=identity,
+                    # the worker's (deprecated) checksum, as its request gave it
+                    # (AddWorkflowTaskFailedEvent in respondworkflowtaskfailed/api.go)
+                    binary_checksum=binary_checksum,
                 ),
             )
     s = txn.state

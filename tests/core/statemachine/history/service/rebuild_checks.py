@@ -41,6 +41,7 @@ COMPARED = frozenset(
         "workflow_task_timeout",
         "run_timeout",
         "execution_timeout",
+        "explicit_execution_timeout",  # whether Started has workflowExecutionTimeout
         "first_run_id",
         "attempt",
         "retry_policy",

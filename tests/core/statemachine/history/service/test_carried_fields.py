@@ -11,7 +11,7 @@ from core.commands import (
     ContinueAsNewWorkflowExecutionCommandAttributes,
     StartChildWorkflowExecutionCommandAttributes,
 )
-from core.enums import CommandType, EventType
+from core.enums import CommandType, EventType, TaskQueueKind
 from core.events import (
     StartChildWorkflowExecutionInitiatedEventAttributes,
     WorkflowExecutionContinuedAsNewEventAttributes,
@@ -19,6 +19,7 @@ from core.events import (
     WorkflowExecutionStartedEventAttributes,
     WorkflowExecutionTerminatedEventAttributes,
     WorkflowTaskCompletedEventAttributes,
+    WorkflowTaskScheduledEventAttributes,
     WorkflowType,
 )
 from core.opaque import Opaque
@@ -131,3 +132,47 @@ def test_signal_header_and_terminate_details_are_written() -> None:
     terminated = _last(run, EventType.WORKFLOW_EXECUTION_TERMINATED)
     assert isinstance(terminated, WorkflowExecutionTerminatedEventAttributes)
     assert (terminated.reason, terminated.details) == ("stop", details)
+
+
+def test_the_servers_own_start_keeps_its_task_queue_without_a_kind() -> None:
+    """CreateSchedule and StartBatchOperation (service/frontend/workflow_handler.go) hand
+    the history service a task queue with no kind, which the Started event keeps; a
+    client's start is normalised to NORMAL. The first task's queue has its kind either
+    way (scheduler.json of the unseen histories)."""
+    for internal, kind in ((True, TaskQueueKind.UNSPECIFIED), (False, TaskQueueKind.NORMAL)):
+        start = rq.StartWorkflowExecution(
+            "default", "sys", "r", "Flow", "temporal-sys-per-ns-tq", "s", internal=internal
+        )
+        events = service.start(start, 0).events
+        first, scheduled = events[0].attributes, events[1].attributes
+        assert isinstance(first, WorkflowExecutionStartedEventAttributes)
+        assert isinstance(scheduled, WorkflowTaskScheduledEventAttributes)
+        assert first.task_queue is not None and scheduled.task_queue is not None
+        assert (first.task_queue.name, first.task_queue.kind) == ("temporal-sys-per-ns-tq", kind)
+        assert scheduled.task_queue.kind is TaskQueueKind.NORMAL
+
+
+def test_a_start_naming_no_attempt_writes_no_first_task_backoff() -> None:
+    """The Worker Deployment client hands the history service a start of its own making,
+    with no attempt and no backoff (service/worker/workerdeployment/client.go); a start
+    through CreateHistoryStartWorkflowRequest names attempt 1 and a zero backoff."""
+    for attempt, backoff in ((0, None), (1, 0)):
+        start = rq.StartWorkflowExecution("default", "sys", "r", "Flow", "q", "s", attempt=attempt)
+        first = service.start(start, 0).events[0].attributes
+        assert isinstance(first, WorkflowExecutionStartedEventAttributes)
+        assert (first.attempt, first.first_workflow_task_backoff) == (attempt, backoff)
+
+
+def test_a_start_naming_zero_timeouts_writes_them() -> None:
+    """The Go SDK's client names execution and run timeouts of 0s, which the Started
+    event keeps (the server's own workflows in temporal-system show them); the Python
+    SDK names none, and none is written."""
+    for explicit, written in ((True, 0), (False, None)):
+        start = rq.StartWorkflowExecution(
+            "default", "sys", "r", "Flow", "q", "s",
+            explicit_execution_timeout=explicit, explicit_run_timeout=explicit,
+        )  # fmt: skip
+        first = service.start(start, 0).events[0].attributes
+        assert isinstance(first, WorkflowExecutionStartedEventAttributes)
+        assert first.workflow_execution_timeout == written
+        assert first.workflow_run_timeout == written

@@ -1,0 +1,180 @@
+"""Histories older Temporal servers wrote, compared with what a 1.32 server writes.
+
+A field or value that a 1.32 server writes otherwise than an older one is not a
+difference where the history is older than the first server release writing it the 1.32
+way: the history's date is its first event's time, and a release's date that of its
+tag. A history recorded after that release by an older server is not excused: it
+differs there, as any other implementation would. Each rule names the server's commit.
+`older_server(model, recorded, first_event_time)` applies them to the JSON of both
+histories before the comparison (judge.py).
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class NewerField:
+    """A field a 1.32 server writes that older servers did not: `attributes` names the
+    event's attributes key, `path` the field within them (dotted), `since` the day of
+    the first server release that wrote it (UTC, ISO 8601), `commit` the server's
+    commit that started writing it."""
+
+    attributes: str
+    path: str
+    since: str
+    commit: str
+
+
+# A history written before the first release that writes one of these fields cannot
+# have it: where it lacks the field, the model's value is left out. The date of a
+# history is its first event's time; one recorded later by an older server is not
+# excused (the field is then a difference, as for any other implementation).
+NEWER_FIELDS = (
+    # api a6923718 turned current_execution into workflow_id, which the server wrote
+    # from then on (service/history/workflow/history_builder.go); released in 1.21.0
+    NewerField("workflowExecutionStartedEventAttributes", "workflowId", "2023-06-23", "f07921b38d"),
+    # a sticky queue's normal queue ("Handle worker versioning for sticky queues"),
+    # released in 1.21.0
+    NewerField(
+        "workflowTaskScheduledEventAttributes", "taskQueue.normalName", "2023-06-23", "2de41e5872"
+    ),
+    # "Write accepted event ID in update completion event", released in 1.21.0 (the
+    # history rules match such an UpdateCompleted by its update id: update.py)
+    NewerField(
+        "workflowExecutionUpdateCompletedEventAttributes",
+        "acceptedEventId",
+        "2023-06-23",
+        "6691620a20",
+    ),
+    # a Nexus operation's token, which older servers wrote as operationId alone (still
+    # written beside it): "Upgrade to Nexus SDK 0.2.0", released in 1.27.0
+    NewerField(
+        "nexusOperationStartedEventAttributes", "operationToken", "2025-02-21", "e806987fd6"
+    ),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DroppedEmpty:
+    """A message field older servers copied from the command even when it was empty,
+    and a 1.32 server leaves out then: `until` is the day of the first release that
+    leaves it out, `commit` the server's commit."""
+
+    attributes: str
+    path: str
+    until: str
+    commit: str
+
+
+# Where a history older than that release has such a field empty and the model's event
+# lacks it, the recorded empty value is left out. 6d1c05c8bd ("Remove nil search
+# attributes from history events", payload.FilterNilMemo in event_factory.go) drops an
+# empty memo; released in 1.31.0. (The model copies a start's or a continue-as-new's memo
+# as the request gives it, so only the child's shows the difference.)
+DROPPED_EMPTY = (
+    DroppedEmpty(
+        "startChildWorkflowExecutionInitiatedEventAttributes", "memo", "2026-04-29", "6d1c05c8bd"
+    ),
+)
+_EMPTY_VALUES: tuple[Any, ...] = ({}, {"fields": {}})
+
+
+@dataclass(frozen=True, slots=True)
+class DrawnBefore:
+    """A value older servers drew at random and a 1.32 server derives: before `until`
+    (the day of the first release deriving it), it legitimately differs, as a request id
+    does; its presence is still compared."""
+
+    attributes: str
+    path: str
+    until: str
+    commit: str
+
+
+# The id of the message an update was sent to the worker in, which the worker's
+# acceptance echoes: a random uuid until "Refactor the Update type to a state machine"
+# made it the update id + "/request" (outgoingMessageID, workflow/update/update.go);
+# released in 1.21.0.
+DRAWN_BEFORE = (
+    DrawnBefore(
+        "workflowExecutionUpdateAcceptedEventAttributes",
+        "acceptedRequestMessageId",
+        "2023-06-23",
+        "1c7e8955ff",
+    ),
+)
+_DRAWN = "(an id the server drew)"
+
+
+def _epoch_ns(day: str) -> int:
+    moment = datetime.datetime.fromisoformat(day).replace(tzinfo=datetime.UTC)
+    return int(moment.timestamp()) * 1_000_000_000
+
+
+def older_server(
+    model: list[Any], recorded: list[Any], written: int | None
+) -> tuple[list[Any], list[Any]]:
+    """The model's events and the recorded ones (JSON), with the rules applied that a
+    history first written at `written` (ns since the epoch) predates: without the
+    NEWER_FIELDS the history lacks, without the DROPPED_EMPTY fields it has empty where
+    the model's event lacks them, and with the DRAWN_BEFORE values made one."""
+    if written is None:
+        return model, recorded
+    recorded = list(recorded)
+    newer = [f for f in NEWER_FIELDS if written < _epoch_ns(f.since)]
+    dropped = [f for f in DROPPED_EMPTY if written < _epoch_ns(f.until)]
+    drawn = [f for f in DRAWN_BEFORE if written < _epoch_ns(f.until)]
+    if not newer and not dropped and not drawn:
+        return model, recorded
+    out = list(model)
+    for i, event in enumerate(out[: len(recorded)]):
+        for rule in newer:
+            if _has(event, rule) and not _has(recorded[i], rule):
+                out[i] = event = _without(event, rule)
+        for empty in dropped:
+            if _value(recorded[i], empty) in _EMPTY_VALUES and not _has(event, empty):
+                recorded[i] = _without(recorded[i], empty)
+        for value in drawn:
+            if _has(event, value) and _has(recorded[i], value):
+                out[i] = event = _with(event, value, _DRAWN)
+                recorded[i] = _with(recorded[i], value, _DRAWN)
+    return out, recorded
+
+
+_ABSENT = object()
+_Rule = NewerField | DroppedEmpty | DrawnBefore
+
+
+def _value(event: Any, rule: _Rule) -> Any:
+    value = event.get(rule.attributes) if isinstance(event, dict) else None
+    for part in rule.path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return _ABSENT
+        value = value[part]
+    return value
+
+
+def _has(event: Any, rule: _Rule) -> bool:
+    return _value(event, rule) is not _ABSENT
+
+
+def _with(event: dict[str, Any], rule: _Rule, value: Any) -> dict[str, Any]:
+    def put(inner: Any, parts: list[str]) -> Any:
+        if len(parts) == 1:
+            return {**inner, parts[0]: value}
+        return {**inner, parts[0]: put(inner[parts[0]], parts[1:])}
+
+    return {**event, rule.attributes: put(event[rule.attributes], rule.path.split("."))}
+
+
+def _without(event: dict[str, Any], rule: _Rule) -> dict[str, Any]:
+    def drop(value: Any, parts: list[str]) -> Any:
+        if len(parts) == 1:
+            return {k: v for k, v in value.items() if k != parts[0]}
+        return {**value, parts[0]: drop(value[parts[0]], parts[1:])}
+
+    return {**event, rule.attributes: drop(event[rule.attributes], rule.path.split("."))}
