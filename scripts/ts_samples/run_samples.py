@@ -257,7 +257,10 @@ def compare(sample: Sample, a: dict[str, Any], b: dict[str, Any], out: Path) -> 
     for sa, sb in zip(a["steps"], b["steps"], strict=True):
         if sa["exit"] != sb["exit"]:
             diffs.append(f"step {sa['step']}: exit {sa['exit']} on serve, {sb['exit']} on dev")
-        ta, tb = (mask(s["stdout"], sample.mask).splitlines() for s in (sa, sb))
+        ta, tb = (
+            [re.sub("|".join(sample.drop) or "(?!)", "", line) for line in lines]
+            for lines in (mask(s["stdout"], sample.mask).splitlines() for s in (sa, sb))
+        )
         if not sample.ordered_output:
             ta, tb = sorted(ta), sorted(tb)
         if ta != tb:
