@@ -134,7 +134,10 @@ class IntervalSpec:
     phase: int = 0
 
     def to_json(self) -> Obj:
-        return prune({"interval": dur(self.interval), "phase": dur(self.phase) or None})
+        # a zero phase is left unset, as the server answers a spec that named none
+        return prune(
+            {"interval": dur(self.interval), "phase": dur(self.phase) if self.phase else None}
+        )
 
     @staticmethod
     def from_json(o: Obj) -> IntervalSpec:

@@ -280,3 +280,11 @@ def test_no_times_after_2100() -> None:
     last = 4_133_980_799 * SECOND  # 2100-12-31T23:59:59Z
     assert spec.get_next_time("", last - SECOND).next == last
     assert spec.get_next_time("", last).next is None
+
+
+def test_an_interval_without_a_phase_has_none_in_its_json() -> None:
+    # The dev server answers a spec that named no phase without one (the official
+    # TypeScript schedules sample's Describe); a set phase is kept.
+    hour = 3600 * 10**9
+    assert IntervalSpec(hour).to_json() == {"interval": "3600s"}
+    assert IntervalSpec(hour, 60 * 10**9).to_json() == {"interval": "3600s", "phase": "60s"}
