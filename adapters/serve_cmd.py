@@ -1,8 +1,8 @@
 """`tmodel serve`: run the model as a Temporal gRPC server on 127.0.0.1.
 
 `tmodel serve [--address 127.0.0.1:7233] [--namespace NAME ...] [--time-skipping]
-[--timer-shift SECONDS] [--seed N] [--faults LIST|swarm] [--json-report FILE]
-[--store PATH] [--auth FILE] [--archive DIR]`
+[--timer-shift SECONDS] [--limit KEY=VALUE ...] [--seed N] [--faults LIST|swarm]
+[--json-report FILE] [--store PATH] [--auth FILE] [--archive DIR]`
 serves until interrupted (SIGINT or SIGTERM end it cleanly: exit 0, or 1 if the
 invariant report found a violation). A bad address, a port in use, a non-loopback host, a bad auth
 file or a store that cannot be used is bad input: one line, exit 2.
@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.argtypes import nonempty_path, whole_number
+from adapters.limit_args import limit_setting
 from core.errors import BadInput
 from sim.config import FAULT_KINDS
 
@@ -87,6 +88,17 @@ def add_parser(commands: Any) -> None:
         help="a custom search attribute to define in every namespace, as "
         "`temporal server start-dev` takes it (TYPE: Keyword, Text, Int, Double, Bool, "
         "Datetime, KeywordList; repeatable)",
+    )
+    parser.add_argument(
+        "--limit",
+        action="append",
+        type=_limit,
+        default=[],
+        metavar="KEY=VALUE",
+        help="a history limit other than its default, by the dynamic-config key "
+        "`temporal server start-dev --dynamic-config-value` takes; the keys served: "
+        + ", ".join(SERVED_LIMITS)
+        + " (repeatable)",
     )
     parser.add_argument(
         "--seed", type=whole_number, default=0, metavar="N", help="seed of ids (default 0)"
@@ -154,6 +166,24 @@ def _search_attribute(text: str) -> tuple[str, str]:
     return name.strip(), value_type
 
 
+# The limits serve can take: the ones the history service reads only when it starts a
+# workflow task, so every request of the served model honours them (core/statemachine/
+# history/limits.py; the SDK's own tests/conftest.py sets the count one to 50).
+SERVED_LIMITS = (
+    "limit.historyCount.suggestContinueAsNew",
+    "limit.historySize.suggestContinueAsNew",
+)
+
+
+def _limit(text: str) -> tuple[str, int]:
+    key, number = limit_setting(text)
+    if key not in SERVED_LIMITS:
+        raise argparse.ArgumentTypeError(
+            f"{key} is not one serve takes (it takes: {', '.join(SERVED_LIMITS)})"
+        )
+    return key, number
+
+
 def _faults(text: str) -> tuple[str, ...] | str:
     if text == "swarm":
         return "swarm"
@@ -203,6 +233,7 @@ class Options:
     seed: int = 0
     announce: bool = True
     search_attributes: tuple[tuple[str, str], ...] = ()
+    limits: tuple[tuple[str, int], ...] = ()  # dynamic-config keys set (SERVED_LIMITS)
     auth: Any = None  # an auth.Authorizer, or None: every caller may call anything
     store: str | None = None  # the SQLite file that keeps everything (None: memory)
     faults: tuple[str, ...] | str | None = None  # kinds to inject, "swarm", or None
@@ -241,6 +272,7 @@ async def serve(options: Options) -> int:
             options.faults,
             options.archive,
             0 if options.time_skipping else options.timer_shift,
+            dict(options.limits),
         )
     except loaded.StoreError as exc:
         print(f"tmodel serve: {exc}", file=sys.stderr)
@@ -310,6 +342,7 @@ def _options(args: argparse.Namespace) -> Options:
         timer_shift=args.timer_shift,
         seed=args.seed,
         search_attributes=tuple(args.search_attribute or ()),
+        limits=tuple(args.limit),
         auth=auth,
         store=args.store,
         archive=args.archive,

@@ -23,8 +23,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import itertools
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from temporalio.api.history.v1 import message_pb2 as history_pb
 
@@ -32,6 +33,8 @@ from core import requests as rq
 from core.events import HistoryEvent
 from core.opaque import Opaque
 from core.statemachine import matching as m
+from core.statemachine.history.limits import DEFAULT_LIMITS, with_settings
+from core.statemachine.history.service import handle as service
 from core.statemachine.history.service.nexus import timeout_armed as nexus_timeout_armed
 from core.statemachine.history.service.state import ActivityInfo, MutableState
 from sim.config import FaultItem, FaultPlan
@@ -108,6 +111,7 @@ class Runtime:
         store: str | None = None,
         mutant: str | None = None,
         timer_shift: int = 0,
+        limits: Mapping[str, int] | None = None,
     ) -> None:
         self.kernel = LiveKernel(seed, time_skipping)
         self.kernel.locks = 1 if locked else 0
@@ -139,6 +143,12 @@ class Runtime:
             host.stamp_task_ids = True
             host.task_keys = keys
             host.prefix_size = self._prefix_size
+            if limits and mutant is None:
+                # limits other than the server's defaults, by dynamic-config key (as the
+                # dev server's --dynamic-config-value sets them; serve_cmd.SERVED_LIMITS)
+                host.handle = functools.partial(
+                    service.handle, limits=with_settings(DEFAULT_LIMITS, limits)
+                )
         self.open_runs: dict[str, RunRecord] = {}
         self.waiters = Waiters()
         # activities inside `waiting`, by (run id, scheduled event id): the run each watches

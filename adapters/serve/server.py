@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, cast
 
 import grpc
@@ -217,11 +217,14 @@ class Server:
         faults: Spec | None = None,
         archive: str | None = None,
         timer_shift: int = 0,
+        limits: Mapping[str, int] | None = None,
     ) -> None:
         self.address = address
         self.seed = seed
         self.started = time.monotonic()
-        self.runtime = Runtime(namespaces, time_skipping, seed, locked, store, mutant, timer_shift)
+        self.runtime = Runtime(
+            namespaces, time_skipping, seed, locked, store, mutant, timer_shift, limits
+        )
         self.faults = LiveFaults(self.runtime, faults, seed) if faults is not None else None
         self.frontend = Frontend(self.runtime, list(namespaces))
         self.frontend.auth = auth
