@@ -411,12 +411,19 @@ def _fail_attempt(o: NexusOperation, e: Event) -> Result:
     return _closed(o, status, e.now), Effects()
 
 
+def _operation_input(e: Event) -> Input:
+    """The event's input as the operation table's (its handlers are given no other)."""
+    if isinstance(e.input, Input):
+        return e.input
+    raise TypeError(f"not an operation input: {e.input}")
+
+
 def _complete(o: NexusOperation, e: Event) -> Result:
     """HandleNexusCompletion: a completion before the start's answer starts the
     operation first (its links are the start's), then closes it."""
     if o.status is not _S.STARTED:  # its timers and a cancel to send are moot: it closes
         o, _moot = _started(o, e, e.start_time or e.now)
-    status = COMPLETIONS[e.input]  # type: ignore[index]
+    status = COMPLETIONS[_operation_input(e)]
     succeeded = status is _S.SUCCEEDED
     o = replace(o, result=e.payload) if succeeded else replace(o, failure=e.payload)
     return _closed(o, status, e.now), Effects()
@@ -428,7 +435,7 @@ def _time_out(o: NexusOperation, e: Event) -> Result:
     server describes them (the rule of TransitionFailed and TransitionCanceled,
     operation_statemachine.go: attempts execute only in SCHEDULED); the outcome read is
     that failure either way."""
-    kind = TIMEOUT_TYPE[e.input]  # type: ignore[index]
+    kind = TIMEOUT_TYPE[_operation_input(e)]
     failure = Opaque.of(
         {"message": "operation timed out", "timeoutFailureInfo": {"timeoutType": kind}}
     )
