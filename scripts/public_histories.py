@@ -4,7 +4,7 @@
 The official SDKs keep event histories in their repositories for their replay tests
 (sdk-go `test/replaytests/*.json` and `internal/testdata`, sdk-java
 `temporal-sdk/src/test/resources`, sdk-typescript `packages/test/history_files`, sdk-dotnet
-`tests/Temporalio.Tests/Worker/Histories`, sdk-core `crates/sdk-core/tests/histories/*.bin`).
+`./tests/Temporalio.Tests/Worker/Histories`, sdk-core `crates/sdk-core/tests/histories/*.bin`).
 Real servers wrote most of them, from 2020 to 2026; a few the Java SDK's test server
 wrote, and a few were edited by hand for the SDKs' own tests. None is copied into this
 repository: clone the SDKs and name the folders.

@@ -9,7 +9,7 @@ this on `tmodel serve` and on `temporal server start-dev` (as the samples' READM
 start it, plus any dynamic config the sample's spec names) and compares the two:
 
 - the client output, equal once ids, times and other per-run values are masked;
-- the event types of each run, in order (`scripts/compare_recorded.kinds`), the runs
+- the event types of each run, in order (`kinds` of scripts/compare_recorded.py), the runs
   paired by workflow type and workflow id (with its random part masked).
 
 The samples are read from an exported tree (`git archive` of the samples repository)
@@ -17,8 +17,8 @@ whose parent folder holds one shared `node_modules` (see README.md here): node f
 by walking up from each sample's folder, so one install serves every sample. The code is
 run with `TS_NODE_TRANSPILE_ONLY=true` (no type check; it saves CPU).
 
-    python scripts/ts_samples/run_samples.py --samples /tmp/ts/src \\
-        --out /tmp/ts/out --server both hello-world child-workflows
+    python scripts/ts_samples/run_samples.py --samples $TS/src \\
+        --out $TS/out --server both hello-world child-workflows
 
 Prints one line per sample and server and a verdict per sample; the outputs, the
 histories (`SERVER/SAMPLE/histories/*.json`) and a `summary.json` go to --out.
