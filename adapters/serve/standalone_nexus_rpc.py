@@ -30,7 +30,7 @@ from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 
 from core.statemachine.standalone import nexus_operation as no
 
-from . import convert, errors, standalone_common, tokens
+from . import convert, errors, rpc_executions, standalone_common, tokens
 from .frontend import Frontend
 from .nexus_links import proto_links
 from .nexus_tasks import NexusTask
@@ -243,6 +243,9 @@ async def start_nexus_operation_execution(
     store = _store(fe)
     fe.namespace(req.namespace)
     timeouts = _validate_start(req)
+    # the search attributes are checked and typed with the rest of the request, before
+    # the endpoint is looked up (validateAndNormalizeStartRequest, validator.go)
+    rpc_executions.check_search_attributes(fe, req.namespace, req)
     registry = fe.nexus_endpoints
     if registry is None or registry.named(req.endpoint) is None:
         raise errors.not_found(f"could not find Nexus endpoint by name: {req.endpoint}")

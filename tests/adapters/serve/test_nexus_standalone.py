@@ -19,6 +19,7 @@ import nexusrpc.handler
 import pytest
 import pytest_asyncio
 from temporalio import activity, nexus, workflow
+from temporalio.api.common.v1 import message_pb2 as common_pb
 from temporalio.api.common.v1.message_pb2 import ActivityType
 from temporalio.api.enums.v1 import common_pb2 as common_enums
 from temporalio.api.enums.v1 import nexus_pb2 as nexus_enums
@@ -358,3 +359,26 @@ async def test_list_and_count_refuse_order_by_as_the_dev_server_does(client: Cli
         namespace="default", query="OperationId = 'none'"
     )
     assert (await svc.count_nexus_operation_executions(unordered)).count == 0
+
+
+@pytest.mark.asyncio(loop_scope="module")
+@bounded
+async def test_an_undefined_search_attribute_is_refused_before_the_endpoint(
+    client: Client,
+) -> None:
+    # the 1.32 dev server's answer to the same start (measured 2026-12-06); with an
+    # endpoint that does not exist too, as the request's checks, search attributes last,
+    # come before the endpoint's lookup (frontend.go, validator.go in
+    # chasm/lib/nexusoperation)
+    value = common_pb.Payload(metadata={"encoding": b"json/plain"}, data=b'"x"')
+    attributes = common_pb.SearchAttributes(indexed_fields={"NoSuchAttr": value})
+    for endpoint in (ENDPOINT, "no-such-endpoint"):
+        start = _start_request(
+            f"sa-{uuid.uuid4()}", endpoint=endpoint, search_attributes=attributes
+        )
+        with pytest.raises(RPCError) as refused:
+            await client.workflow_service.start_nexus_operation_execution(start)
+        assert refused.value.status == RPCStatusCode.INVALID_ARGUMENT
+        assert refused.value.message == (
+            "Namespace default has no mapping defined for search attribute NoSuchAttr"
+        )
