@@ -35,7 +35,7 @@ from core.statemachine.history.service.activity_tasks import normalize_timeouts
 from core.statemachine.history.service.retry import retry_policy
 from core.statemachine.standalone import activity as sa
 
-from . import activity_callbacks, convert, errors, standalone_common, tokens
+from . import activity_callbacks, convert, errors, rpc_executions, standalone_common, tokens
 from .frontend import Frontend
 from .nexus_tasks import SYSTEM_CALLBACK
 from .rpc_reads import list_page
@@ -160,6 +160,9 @@ async def start_activity_execution(
     store = _store(fe)
     fe.namespace(req.namespace)
     options = _options(req)
+    # then the search attributes, checked and typed as a workflow start's, before the
+    # completion callbacks (validateAndNormalizeStartRequest, chasm/lib/activity/frontend.go)
+    rpc_executions.check_search_attributes(fe, req.namespace, req)
     if any(c.nexus.url != SYSTEM_CALLBACK for c in req.completion_callbacks):
         # refused rather than dropped: only this server's own callers are called back
         raise errors.ServiceError(grpc.StatusCode.UNIMPLEMENTED, CALLBACKS_NOT_SERVED)

@@ -23,6 +23,7 @@ from temporalio import activity
 from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 from temporalio.client import Client
 from temporalio.common import RetryPolicy
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
 from adapters.dev_server import DevServer, temporal_binary
@@ -214,6 +215,28 @@ async def test_completion_callbacks_are_refused_not_dropped(client: Client) -> N
     with pytest.raises(Exception) as error:
         await client.workflow_service.start_activity_execution(request)
     assert "UNIMPLEMENTED" in repr(error.value) or "not implemented" in str(error.value)
+
+
+@pytest.mark.asyncio(loop_scope="module")
+@bounded
+async def test_an_undefined_search_attribute_is_refused(client: Client) -> None:
+    # the 1.32 dev server's answer to the same start (measured 2026-12-06)
+    activity_id, queue = _names()
+    request = ws.StartActivityExecutionRequest(
+        namespace="default", activity_id=activity_id, request_id=str(uuid.uuid4())
+    )
+    request.activity_type.name = "increment"
+    request.task_queue.name = queue
+    request.start_to_close_timeout.FromSeconds(10)
+    value = request.search_attributes.indexed_fields["NoSuchAttr"]
+    value.metadata["encoding"] = b"json/plain"
+    value.data = b'"x"'
+    with pytest.raises(RPCError) as refused:
+        await client.workflow_service.start_activity_execution(request)
+    assert refused.value.status == RPCStatusCode.INVALID_ARGUMENT
+    assert refused.value.message == (
+        "Namespace default has no mapping defined for search attribute NoSuchAttr"
+    )
 
 
 def test_an_attempt_a_poll_took_stays_queued_until_it_starts() -> None:
