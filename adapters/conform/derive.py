@@ -41,7 +41,6 @@ from adapters.conform.requests import (
     namespace_id_of,
     post_reset_options,
     reapplied_kinds,
-    root_of,
     signal_request,
     to_command,
     to_message,
@@ -60,14 +59,14 @@ from core.enums import (
 from core.event_sets import COMMAND_EVENT_TYPES
 from core.events import HistoryEvent
 from core.statemachine.history.service import handle as service
-from core.statemachine.history.service import reset_points, workflow_task
+from core.statemachine.history.service import workflow_task
 from core.statemachine.history.service.outbound import HISTORY_SERVICE
 from core.statemachine.history.service.reapply import child_report
 from core.statemachine.history.service.reset import (
     ResetOutcome,
     reset,
 )
-from core.statemachine.history.service.state import MutableState, ParentInfo
+from core.statemachine.history.service.state import MutableState
 
 E = EventType
 C = CommandType
@@ -261,54 +260,6 @@ class Driver(DriverBase):
         self.timers = [t for t in outcome.new_run.tasks if isinstance(t, rq.TimerTask)]
         return len(self.written)
 
-    def start_request(self, event: HistoryEvent) -> rq.StartWorkflowExecution:
-        a = attrs(event)
-        parent = a.parent_workflow_execution
-        return rq.StartWorkflowExecution(
-            namespace=a.parent_workflow_namespace or "default",
-            workflow_id=a.workflow_id or "wf",
-            run_id=a.original_execution_run_id,
-            workflow_type=a.workflow_type.name if a.workflow_type else "",
-            task_queue=a.task_queue.name if a.task_queue else "",
-            request_id="start",
-            input=a.input,
-            workflow_task_timeout=a.workflow_task_timeout or 10**10,
-            run_timeout=a.workflow_run_timeout or 0,
-            execution_timeout=a.workflow_execution_timeout or 0,
-            first_workflow_task_backoff=a.first_workflow_task_backoff or 0,
-            retry_policy=a.retry_policy,
-            attempt=a.attempt,
-            initiator=a.initiator,
-            continued_execution_run_id=a.continued_execution_run_id,
-            continued_failure=a.continued_failure,
-            first_execution_run_id=a.first_execution_run_id,
-            identity=a.identity,
-            header=a.header,
-            memo=a.memo,
-            search_attributes=a.search_attributes,
-            last_completion_result=a.last_completion_result,
-            parent=(
-                ParentInfo(parent.workflow_id, parent.run_id, a.parent_initiated_event_id)
-                if parent is not None
-                else None
-            ),
-            namespace_id=a.parent_workflow_namespace_id or self.namespace_id,
-            root=root_of(a.root_workflow_execution),
-            explicit_run_timeout=a.workflow_run_timeout is not None,
-            explicit_execution_timeout=a.workflow_execution_timeout is not None,
-            reset_points=reset_points.from_json(a.prev_auto_reset_points),
-            cron_schedule=a.cron_schedule,
-            request_eager_execution=a.eager_execution_accepted,
-            completion_callbacks=a.completion_callbacks,
-            # the frontend's clock set it (a first start) or the run before it did
-            execution_expiration=a.workflow_execution_expiration_time or 0,
-            user_metadata=event.user_metadata,
-            priority=a.priority,
-            versioning=rq.StartVersioning.read_back(a),
-            links=event.links,
-            internal=db.internal_start(a.task_queue),
-        )
-
     def signal_with_start(self, i: int) -> bool:
         return (
             i + 1 < len(self.real) and self.real[i + 1].event_type is E.WORKFLOW_EXECUTION_SIGNALED
@@ -317,7 +268,7 @@ class Driver(DriverBase):
     def start(self, i: int) -> None:
         event = self.real[i]
         now = event.event_time or 0
-        request = self.start_request(event)
+        request = db.start_request(event, self.namespace_id)
         if self.signal_with_start(i):
             signal = attrs(self.real[i + 1])
             self.apply(

@@ -24,6 +24,7 @@ from adapters.conform.requests import (
     CannotReproduce,
     activity_failed,
     failure_info,
+    root_of,
     timeout_type,
 )
 from core import requests as rq
@@ -34,7 +35,8 @@ from core.events import HistoryEvent, TaskQueue, WorkflowTaskStartedEventAttribu
 from core.opaque import Opaque
 from core.statemachine.history.limits import DEFAULT_LIMITS, Limits
 from core.statemachine.history.service import handle as service
-from core.statemachine.history.service.state import MutableState
+from core.statemachine.history.service import reset_points
+from core.statemachine.history.service.state import MutableState, ParentInfo
 from core.statemachine.history.service.txn import Outcome
 
 E = EventType
@@ -49,6 +51,57 @@ def internal_start(queue: TaskQueue | None) -> bool:
     """Whether a WorkflowExecutionStarted's queue shows one of the server's own starts."""
     return (
         queue is not None and queue.name == PER_NS_QUEUE and queue.kind is TaskQueueKind.UNSPECIFIED
+    )
+
+
+def start_request(event: HistoryEvent, namespace_id: str) -> rq.StartWorkflowExecution:
+    """The start behind a WorkflowExecutionStarted event (the namespace's id where the
+    event names none)."""
+    a = attrs(event)
+    parent = a.parent_workflow_execution
+    return rq.StartWorkflowExecution(
+        namespace=a.parent_workflow_namespace or "default",
+        workflow_id=a.workflow_id or "wf",
+        run_id=a.original_execution_run_id,
+        workflow_type=a.workflow_type.name if a.workflow_type else "",
+        task_queue=a.task_queue.name if a.task_queue else "",
+        request_id="start",
+        input=a.input,
+        workflow_task_timeout=a.workflow_task_timeout or 10**10,
+        run_timeout=a.workflow_run_timeout or 0,
+        execution_timeout=a.workflow_execution_timeout or 0,
+        first_workflow_task_backoff=a.first_workflow_task_backoff or 0,
+        retry_policy=a.retry_policy,
+        attempt=a.attempt,
+        initiator=a.initiator,
+        continued_execution_run_id=a.continued_execution_run_id,
+        continued_failure=a.continued_failure,
+        first_execution_run_id=a.first_execution_run_id,
+        identity=a.identity,
+        header=a.header,
+        memo=a.memo,
+        search_attributes=a.search_attributes,
+        last_completion_result=a.last_completion_result,
+        parent=(
+            ParentInfo(parent.workflow_id, parent.run_id, a.parent_initiated_event_id)
+            if parent is not None
+            else None
+        ),
+        namespace_id=a.parent_workflow_namespace_id or namespace_id,
+        root=root_of(a.root_workflow_execution),
+        explicit_run_timeout=a.workflow_run_timeout is not None,
+        explicit_execution_timeout=a.workflow_execution_timeout is not None,
+        reset_points=reset_points.from_json(a.prev_auto_reset_points),
+        cron_schedule=a.cron_schedule,
+        request_eager_execution=a.eager_execution_accepted,
+        completion_callbacks=a.completion_callbacks,
+        # the frontend's clock set it (a first start) or the run before it did
+        execution_expiration=a.workflow_execution_expiration_time or 0,
+        user_metadata=event.user_metadata,
+        priority=a.priority,
+        versioning=rq.StartVersioning.read_back(a),
+        links=event.links,
+        internal=internal_start(a.task_queue),
     )
 
 
