@@ -78,7 +78,7 @@ def start_request(fe: Frontend, req: Any, run_id: str) -> rq.StartWorkflowExecut
         validate.start_rest(req)
     if not req.request_id:
         raise errors.invalid("RequestId is not set on request.")
-    check_search_attributes(fe, req.namespace, req)
+    search_attributes = typed_search_attributes(fe, req.namespace, req)  # checked once
     validate.priority(req)
     delay = convert.nanos(req.workflow_start_delay) if req.HasField("workflow_start_delay") else 0
     initiator = ContinueAsNewInitiator.UNSPECIFIED
@@ -113,7 +113,7 @@ def start_request(fe: Frontend, req: Any, run_id: str) -> rq.StartWorkflowExecut
         ),
         header=convert.opaque(req, "header"),
         memo=convert.opaque(req, "memo"),
-        search_attributes=typed_search_attributes(fe, req.namespace, req),
+        search_attributes=search_attributes,
         user_metadata=convert.opaque(req, "user_metadata"),
         priority=convert.opaque(req, "priority"),
         namespace_id=fe.namespace(req.namespace).id,

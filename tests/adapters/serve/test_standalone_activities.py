@@ -201,9 +201,8 @@ async def test_a_long_poll_of_describe_wakes_on_the_start(client: Client) -> Non
         await handle.result()
 
 
-@pytest.mark.asyncio(loop_scope="module")
-@bounded
-async def test_completion_callbacks_are_refused_not_dropped(client: Client) -> None:
+def _raw_start() -> ws.StartActivityExecutionRequest:
+    """A raw start of an `increment` activity on a queue of its own."""
     activity_id, queue = _names()
     request = ws.StartActivityExecutionRequest(
         namespace="default", activity_id=activity_id, request_id=str(uuid.uuid4())
@@ -211,6 +210,13 @@ async def test_completion_callbacks_are_refused_not_dropped(client: Client) -> N
     request.activity_type.name = "increment"
     request.task_queue.name = queue
     request.start_to_close_timeout.FromSeconds(10)
+    return request
+
+
+@pytest.mark.asyncio(loop_scope="module")
+@bounded
+async def test_completion_callbacks_are_refused_not_dropped(client: Client) -> None:
+    request = _raw_start()
     request.completion_callbacks.add().nexus.url = "http://127.0.0.1:1/callback"
     with pytest.raises(Exception) as error:
         await client.workflow_service.start_activity_execution(request)
@@ -221,13 +227,7 @@ async def test_completion_callbacks_are_refused_not_dropped(client: Client) -> N
 @bounded
 async def test_an_undefined_search_attribute_is_refused(client: Client) -> None:
     # the 1.32 dev server's answer to the same start (measured 2026-12-06)
-    activity_id, queue = _names()
-    request = ws.StartActivityExecutionRequest(
-        namespace="default", activity_id=activity_id, request_id=str(uuid.uuid4())
-    )
-    request.activity_type.name = "increment"
-    request.task_queue.name = queue
-    request.start_to_close_timeout.FromSeconds(10)
+    request = _raw_start()
     value = request.search_attributes.indexed_fields["NoSuchAttr"]
     value.metadata["encoding"] = b"json/plain"
     value.data = b'"x"'
