@@ -55,6 +55,18 @@ NEWER_FIELDS = (
     NewerField(
         "nexusOperationStartedEventAttributes", "operationToken", "2025-02-21", "e806987fd6"
     ),
+    # ... and in the same commit, the token in the failure the server wraps around a
+    # failed, canceled or timed-out operation's cause (nexusOperationFailure in
+    # components/nexusoperations/executors.go), beside the operationId it kept
+    *(
+        NewerField(
+            f"nexusOperation{kind}EventAttributes",
+            "failure.nexusOperationExecutionFailureInfo.operationToken",
+            "2025-02-21",
+            "e806987fd6",
+        )
+        for kind in ("Failed", "Canceled", "TimedOut")
+    ),
 )
 
 

@@ -1,0 +1,105 @@
+"""More of what older Temporal servers wrote, as the official SDKs' replay-test histories
+show it (tests/adapters/test_public_histories.py has the first part): each case is built
+from the project's own recorded fixtures, changed the way an older server or another
+namespace wrote the same thing; no SDK file is copied.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from adapters.cli import main
+from adapters.conform.judge import judge_events
+from adapters.temporal_json import decode_history, encode_history
+from tests.adapters.test_conform_nexus import _early_completion
+from tests.conftest import FIXTURES, HISTORIES
+
+UNSEEN = FIXTURES / "unseen-histories"
+
+
+def _load(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(path.read_text())
+    return data
+
+
+def _conform(tmp_path: Path, doc: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> str:
+    path = tmp_path / "h.json"
+    path.write_text(json.dumps(doc))
+    main(["conform", str(path)])
+    out: str = capsys.readouterr().out
+    return out
+
+
+def _dated(doc: dict[str, Any], year: str) -> dict[str, Any]:
+    """The history with its first event (its date, for older_servers.py) in `year`."""
+    first = doc["events"][0]
+    first["eventTime"] = year + first["eventTime"][4:]
+    return doc
+
+
+def _without_key(value: Any, key: str) -> int:
+    """Drop `key` wherever it occurs in `value`; how many were dropped."""
+    dropped = 0
+    if isinstance(value, dict):
+        dropped += value.pop(key, None) is not None
+        for inner in value.values():
+            dropped += _without_key(inner, key)
+    elif isinstance(value, list):
+        for inner in value:
+            dropped += _without_key(inner, key)
+    return dropped
+
+
+# ------------------------------------------------------------ Nexus before 1.27.0
+
+
+def test_an_early_completion_older_than_operation_tokens_is_reproduced() -> None:
+    """A completion that came before the start's answer: the server writes the Started
+    it lacked from the completion's token, which servers before 1.27.0 recorded as
+    operationId alone. Read back without a token, the completion would write no Started
+    and every later event id would be one off (sdk-java's
+    testAsyncWorkflowOperationTestHistory, February 2025)."""
+    doc = {"events": encode_history(_early_completion(False))["events"]}
+    started = [e for e in doc["events"] if e["eventType"] == "EVENT_TYPE_NEXUS_OPERATION_STARTED"]
+    assert len(started) == 1
+    attrs = started[0]["nexusOperationStartedEventAttributes"]
+    assert attrs["operationId"] == attrs.pop("operationToken")
+    events = list(decode_history(json.dumps(_dated(doc, "1970"))).events)
+    assert events[0].event_time is not None and events[0].event_time < 10**18
+    verdict = judge_events("early", events)
+    assert verdict.reproduced, verdict.difference
+
+
+@pytest.mark.parametrize("name", ["nexus-async.json", "nexus-cancel-try.json"])
+def test_a_nexus_failure_older_than_operation_tokens_is_reproduced(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Servers before 1.27.0 named the operation in the failure they wrap around a
+    failed or canceled operation's cause by operationId alone, as they did on Started."""
+    doc = copy.deepcopy(_load(UNSEEN / name))
+    started = [e for e in doc["events"] if e["eventType"] == "EVENT_TYPE_NEXUS_OPERATION_STARTED"]
+    assert _without_key(doc, "operationToken") > len(started)  # a failure's too
+    recent = _conform(tmp_path, doc, capsys)
+    assert recent.startswith("DIFFERS") and "operationToken" in recent
+    assert _conform(tmp_path, _dated(doc, "2024"), capsys).startswith("reproduced")
+
+
+# ------------------------------------------------------------ the run's namespace
+
+
+def test_the_runs_namespace_is_read_from_the_history(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A history of a namespace other than "default" names it where an event pairs the
+    namespace's name with its id (here the external signal's events, which the server
+    fills in with the run's own); the model writes the run's namespace there."""
+    doc = copy.deepcopy(_load(HISTORIES / "signal-external.json"))
+    text = json.dumps(doc)
+    renamed = text.replace('"namespace": "default"', '"namespace": "UnitTest"')
+    assert renamed != text
+    assert _conform(tmp_path, json.loads(renamed), capsys).startswith("reproduced")
