@@ -75,11 +75,13 @@ def namespace_of(events: Sequence[HistoryEvent], namespace_id: str) -> str:
     two: a child's, an external signal's or cancel's event names the target's namespace
     by name and id, the server filling in the run's own when the command named none
     (workflow_task_completed_handler.go, transfer_queue_active_task_executor.go)."""
+    if not namespace_id:
+        return ""
     for event in events:
         name = getattr(event.attributes, "namespace", None)
-        if name and isinstance(name, str) and namespace_id:
-            if getattr(event.attributes, "namespace_id", None) == namespace_id:
-                return name
+        paired = getattr(event.attributes, "namespace_id", None) == namespace_id
+        if paired and name and isinstance(name, str):
+            return name
     return ""
 
 
