@@ -4,9 +4,10 @@ A field or value that a 1.32 server writes otherwise than an older one is not a
 difference where the history is older than the first server release writing it the 1.32
 way: the history's date is its first event's time, and a release's date that of its
 tag. A history recorded after that release by an older server is not excused: it
-differs there, as any other implementation would. Each rule names the server's commit.
-`older_server(model, recorded, first_event_time)` applies them to the JSON of both
-histories before the comparison (judge.py).
+differs there, as any other implementation would; except where the history holds a
+field only older servers wrote (WRITTEN_UNTIL), which dates it by itself. Each rule
+names the server's commit. `older_server(model, recorded, first_event_time)` applies
+them to the JSON of both histories before the comparison (judge.py).
 """
 
 from __future__ import annotations
@@ -96,6 +97,39 @@ _EMPTY_VALUES: tuple[Any, ...] = ({}, {"fields": {}})
 
 
 @dataclass(frozen=True, slots=True)
+class WrittenUntil:
+    """A field only the servers of one range wrote, and a 1.32 server does not: it marks
+    a history as written by such a server, whatever its date (one recorded by an older
+    dev server after newer ones came out). Such a history is dated just before `until`
+    (the first release that stopped writing it), for the other rules too; the
+    field, which the model does not write, is left out of its events. `since` is the
+    first release that wrote it, `commits` the server's commits."""
+
+    attributes: str
+    path: str
+    since: str
+    until: str
+    commits: str
+
+
+# 943d3944cf ("Use latest api-go/versioning-3 with Deployment package", released in
+# 1.26.2, 2024-12-23) copied the worker's RespondWorkflowTaskCompleted.deployment onto
+# WorkflowTaskCompleted (CreateWorkflowTaskCompletedEvent in historybuilder/
+# event_factory.go); 9be0363456 ("Use new versioning fields", released in 1.27.0) writes
+# workerDeploymentName and deploymentVersion there instead, from the task's own
+# deployment, and never the field.
+WRITTEN_UNTIL = (
+    WrittenUntil(
+        "workflowTaskCompletedEventAttributes",
+        "deployment",
+        "2024-12-23",
+        "2025-02-21",
+        "943d3944cf..9be0363456",
+    ),
+)
+
+
+@dataclass(frozen=True, slots=True)
 class DrawnBefore:
     """A value older servers drew at random and a 1.32 server derives: before `until`
     (the day of the first release deriving it), it legitimately differs, as a request id
@@ -133,17 +167,26 @@ def older_server(
     """The model's events and the recorded ones (JSON), with the rules applied that a
     history first written at `written` (ns since the epoch) predates: without the
     NEWER_FIELDS the history lacks, without the DROPPED_EMPTY fields it has empty where
-    the model's event lacks them, and with the DRAWN_BEFORE values made one."""
+    the model's event lacks them, and with the DRAWN_BEFORE values made one. A history
+    holding a WRITTEN_UNTIL field is dated before that rule's `until` at the latest,
+    and the field is left out of its events where the model's lack it."""
+    recorded = list(recorded)
+    marks = [w for w in WRITTEN_UNTIL if any(_has(e, w) for e in recorded)]
+    for mark in marks:
+        before = _epoch_ns(mark.until) - 1
+        written = before if written is None else min(written, before)
     if written is None:
         return model, recorded
-    recorded = list(recorded)
     newer = [f for f in NEWER_FIELDS if written < _epoch_ns(f.since)]
     dropped = [f for f in DROPPED_EMPTY if written < _epoch_ns(f.until)]
     drawn = [f for f in DRAWN_BEFORE if written < _epoch_ns(f.until)]
-    if not newer and not dropped and not drawn:
+    if not newer and not dropped and not drawn and not marks:
         return model, recorded
     out = list(model)
     for i, event in enumerate(out[: len(recorded)]):
+        for mark in marks:
+            if _has(recorded[i], mark) and not _has(event, mark):
+                recorded[i] = _without(recorded[i], mark)
         for rule in newer:
             if _has(event, rule) and not _has(recorded[i], rule):
                 out[i] = event = _without(event, rule)
@@ -158,7 +201,7 @@ def older_server(
 
 
 _ABSENT = object()
-_Rule = NewerField | DroppedEmpty | DrawnBefore
+_Rule = NewerField | DroppedEmpty | DrawnBefore | WrittenUntil
 
 
 def _value(event: Any, rule: _Rule) -> Any:

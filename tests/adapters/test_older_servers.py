@@ -103,3 +103,42 @@ def test_the_runs_namespace_is_read_from_the_history(
     renamed = text.replace('"namespace": "default"', '"namespace": "UnitTest"')
     assert renamed != text
     assert _conform(tmp_path, json.loads(renamed), capsys).startswith("reproduced")
+
+
+# ------------------------------------------------------------ a 1.26 server's deployment
+
+
+def _with_deployment(doc: dict[str, Any]) -> dict[str, Any]:
+    """The history as a 1.26 server wrote it for a worker that sent its build id as the
+    task completion's deployment: the server copied it onto WorkflowTaskCompleted."""
+    completed = [e for e in doc["events"] if e["eventType"] == "EVENT_TYPE_WORKFLOW_TASK_COMPLETED"]
+    assert completed
+    for event in completed:
+        event["workflowTaskCompletedEventAttributes"]["deployment"] = {"buildId": "b-1"}
+    return doc
+
+
+def test_a_126_servers_deployment_field_is_not_a_difference(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Only 1.26 servers wrote WorkflowTaskCompleted's `deployment` (sdk-go's nexus-cancel
+    replay tests, May 2025); 1.32 writes none."""
+    doc = _with_deployment(copy.deepcopy(_load(HISTORIES / "activity-single.json")))
+    assert _conform(tmp_path, doc, capsys).startswith("reproduced")
+    # it dates the history before 1.27.0 only: a field 1.21.0 began writing is missing
+    del doc["events"][0]["workflowExecutionStartedEventAttributes"]["workflowId"]
+    out = _conform(tmp_path, doc, capsys)
+    assert out.startswith("DIFFERS") and "workflowId" in out
+
+
+def test_a_126_servers_deployment_dates_its_history(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A history recorded after 1.27.0's release by a 1.26 server (its `deployment` says
+    so) is judged as one older than 1.27.0: it lacks the operation tokens 1.27.0 began
+    writing; without the mark, a recent history lacking them differs."""
+    doc = copy.deepcopy(_load(HISTORIES / "nexus.json"))
+    assert _without_key(doc, "operationToken")
+    recent = _conform(tmp_path, doc, capsys)
+    assert recent.startswith("DIFFERS") and "operationToken" in recent
+    assert _conform(tmp_path, _with_deployment(doc), capsys).startswith("reproduced")
