@@ -142,3 +142,22 @@ def test_a_126_servers_deployment_dates_its_history(
     recent = _conform(tmp_path, doc, capsys)
     assert recent.startswith("DIFFERS") and "operationToken" in recent
     assert _conform(tmp_path, _with_deployment(doc), capsys).startswith("reproduced")
+
+
+# ------------------------------------------------------------ a removed field, empty
+
+
+@pytest.mark.parametrize(("value", "verdict"), [("", "reproduced"), ("other", "DIFFERS")])
+def test_a_removed_field_holding_its_default_is_unset(
+    value: str, verdict: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """ActivityTaskScheduled's `namespace` (a string, removed from the API in 2022) as a
+    JSON written with every default emitted holds it: "" is the field unset (sdk-
+    typescript's cancel_fake_progress_history.json, whose binary form is reproduced);
+    another value is still a difference."""
+    doc = copy.deepcopy(_load(HISTORIES / "activity-single.json"))
+    key = "activityTaskScheduledEventAttributes"
+    scheduled = [e for e in doc["events"] if key in e]
+    assert scheduled
+    scheduled[0][key]["namespace"] = value
+    assert _conform(tmp_path, doc, capsys).startswith(verdict)
