@@ -85,13 +85,19 @@ class DroppedEmpty:
 
 # Where a history older than that release has such a field empty and the model's event
 # lacks it, the recorded empty value is left out. 6d1c05c8bd ("Remove nil search
-# attributes from history events", payload.FilterNilMemo in event_factory.go) drops an
-# empty memo; released in 1.31.0. (The model copies a start's or a continue-as-new's memo
-# as the request gives it, so only the child's shows the difference.)
-DROPPED_EMPTY = (
-    DroppedEmpty(
-        "startChildWorkflowExecutionInitiatedEventAttributes", "memo", "2026-04-29", "6d1c05c8bd"
-    ),
+# attributes from history events", payload.FilterNilMemo in event_factory.go, released
+# in 1.31.0) drops an empty memo from a start (measured on the 1.32 dev server: a
+# StartWorkflowExecution with an empty memo gets none), a continue-as-new and a child's
+# start. The model leaves out the child's; it still copies a start's and a
+# continue-as-new's as the request gives it (core execution.py), so those two rules only
+# act once it leaves them out too.
+DROPPED_EMPTY = tuple(
+    DroppedEmpty(attributes, "memo", "2026-04-29", "6d1c05c8bd")
+    for attributes in (
+        "startChildWorkflowExecutionInitiatedEventAttributes",
+        "workflowExecutionStartedEventAttributes",
+        "workflowExecutionContinuedAsNewEventAttributes",
+    )
 )
 _EMPTY_VALUES: tuple[Any, ...] = ({}, {"fields": {}})
 

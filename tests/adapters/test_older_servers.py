@@ -15,6 +15,7 @@ import pytest
 
 from adapters.cli import main
 from adapters.conform.judge import judge_events
+from adapters.conform.older_servers import _epoch_ns, older_server
 from adapters.temporal_json import decode_history, encode_history
 from tests.adapters.test_conform_nexus import _early_completion
 from tests.conftest import FIXTURES, HISTORIES
@@ -161,3 +162,27 @@ def test_a_removed_field_holding_its_default_is_unset(
     assert scheduled
     scheduled[0][key]["namespace"] = value
     assert _conform(tmp_path, doc, capsys).startswith(verdict)
+
+
+# ------------------------------------------------------------ an empty memo, before 1.31.0
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["workflowExecutionStartedEventAttributes", "workflowExecutionContinuedAsNewEventAttributes"],
+)
+def test_an_empty_start_or_continue_as_new_memo_older_servers_copied_is_left_out(
+    key: str,
+) -> None:
+    """1.31.0 and later write no memo for a start's or a continue-as-new's empty one
+    (payload.FilterNilMemo); older servers copied it. Where the model writes none, the
+    recorded empty memo of a history older than 1.31.0 is left out, and only then."""
+    model = [{"eventId": "1", key: {"input": "x"}}]
+    recorded = [{"eventId": "1", key: {"input": "x", "memo": {}}}]
+    before = _epoch_ns("2025-01-01")
+    _, old = older_server(model, recorded, before)
+    assert old == model
+    _, recent = older_server(model, recorded, _epoch_ns("2026-06-01"))
+    assert recent == recorded
+    _, kept = older_server(model, [{"eventId": "1", key: {"memo": {"fields": {"a": 1}}}}], before)
+    assert kept[0][key] == {"memo": {"fields": {"a": 1}}}
