@@ -65,7 +65,7 @@ def test_an_early_completion_older_than_operation_tokens_is_reproduced() -> None
     operationId alone. Read back without a token, the completion would write no Started
     and every later event id would be one off (sdk-java's
     testAsyncWorkflowOperationTestHistory, February 2025)."""
-    doc = {"events": encode_history(_early_completion(False))["events"]}
+    doc: dict[str, Any] = json.loads(json.dumps(encode_history(_early_completion(False))))
     started = [e for e in doc["events"] if e["eventType"] == "EVENT_TYPE_NEXUS_OPERATION_STARTED"]
     assert len(started) == 1
     attrs = started[0]["nexusOperationStartedEventAttributes"]
