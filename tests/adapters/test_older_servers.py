@@ -186,3 +186,23 @@ def test_an_empty_start_or_continue_as_new_memo_older_servers_copied_is_left_out
     assert recent == recorded
     _, kept = older_server(model, [{"eventId": "1", key: {"memo": {"fields": {"a": 1}}}}], before)
     assert kept[0][key] == {"memo": {"fields": {"a": 1}}}
+
+
+def test_the_script_counts_the_126_servers_histories(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "public_histories", Path(__file__).parents[2] / "scripts" / "public_histories.py"
+    )
+    assert spec is not None and spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    (tmp_path / "a.json").write_text((HISTORIES / "activity-single.json").read_text())
+    doc = _with_deployment(_load(HISTORIES / "activity-single.json"))
+    (tmp_path / "b.json").write_text(json.dumps(doc))
+    assert script.main([str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "conform:  reproduced 2, differing 0," in out
+    assert "     1  1.26 server (WorkflowTaskCompleted.deployment)" in out
