@@ -15,7 +15,10 @@ does not record its batches, so they are read back from how the server writes th
   and for a task retried after a failure or timeout (a transient task): that one is
   written together with its Started when it starts after other events (then as
   attempt 1), or with its Started and close when it completes (attempt > 1). An eager
-  start writes the first task's Scheduled and Started with the start.
+  start writes the first task's Scheduled and Started with the start, and a completion
+  whose worker asks for the next task in its answer (`ReturnNewWorkflowTask`) writes
+  that task's Scheduled and Started with the completion (request id
+  "request-from-RespondWorkflowTaskCompleted").
 - A workflow task's Failed or TimedOut event opens a transaction (a worker's answer, a
   timeout, a terminate or a reset); so does a termination or a run timeout, except that
   a terminate fails the task in flight first, in its own batch.
@@ -63,6 +66,11 @@ _ACTIVITY_CLOSES = frozenset(
 _ATTEMPT_KEEPING_CAUSES = frozenset(
     {WorkflowTaskFailedCause.RESET_WORKFLOW, WorkflowTaskFailedCause.FAILOVER_CLOSE_COMMAND}
 )
+
+
+# The request id of a task started by the completion that scheduled it, when the worker
+# asks for the next task in its answer (respondworkflowtaskcompleted/api.go).
+INLINE_START_REQUEST_ID = "request-from-RespondWorkflowTaskCompleted"
 
 
 class Pending(Enum):
@@ -122,6 +130,8 @@ def ends_batch(events: Sequence[HistoryEvent], k: int) -> bool:
         assert isinstance(started, WorkflowTaskStartedEventAttributes)
         if t is not E.WORKFLOW_TASK_SCHEDULED or started.scheduled_event_id != k:
             return True  # the task was scheduled in an earlier transaction
+        if started.request_id == INLINE_START_REQUEST_ID:
+            return False
         return not _written_with_its_start(events, k)
     if n is E.WORKFLOW_TASK_SCHEDULED:
         scheduled = after.attributes
