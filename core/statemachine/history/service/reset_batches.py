@@ -20,8 +20,10 @@ does not record its batches, so they are read back from how the server writes th
   that task's Scheduled and Started with the completion (request id
   "request-from-RespondWorkflowTaskCompleted").
 - A workflow task's Failed or TimedOut event opens a transaction (a worker's answer, a
-  timeout, a terminate or a reset); so does a termination or a run timeout, except that
-  a terminate fails the task in flight first, in its own batch.
+  timeout, a terminate or a reset); when it keeps the attempt (a sticky task's, or a
+  SCHEDULE_TO_START timeout) the next task is scheduled in that batch. A termination
+  or a run timeout opens one too, except that a terminate that fails the task in
+  flight writes that WorkflowTaskFailed first, in the same batch.
 - Events that arrive from outside (signals, activity and child results, timers, ...)
   open a transaction when a workflow task is pending, or when none is and the previous
   transaction scheduled none (the run waits); there they are followed by the task they
@@ -31,7 +33,9 @@ does not record its batches, so they are read back from how the server writes th
 - Command events follow their WorkflowTaskCompleted in its batch.
 
 Not told apart: a speculative task's Scheduled and Started (an update's), which share a
-batch but look like any task's; such a point is taken where the server refuses it.
+batch but look like any task's, and events one transaction writes together while a task
+is pending (timers due at once, activity timeouts found together), which look like
+events written one by one: such points are taken where the server refuses them.
 """
 
 from __future__ import annotations
