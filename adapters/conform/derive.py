@@ -234,6 +234,9 @@ class Driver(DriverBase):
         started = attrs(self.real[i - 1])
         synthesized = started.identity == HISTORY_SERVICE  # the reset started the task
         finish = failed.started_event_id if synthesized else failed.started_event_id + 1
+        sid = started.scheduled_event_id
+        if synthesized and sid <= len(self.base) and self.base[sid - 1] != self.real[sid - 1]:
+            finish = sid  # the reset wrote the task's Scheduled too: a retry was pending
         base = Driver(before_reset(self.base))
         # one namespace: the reset run is rebuilt in the base's (workflow_resetter.go in
         # service/history/ndc), whose id the base's own events may not show

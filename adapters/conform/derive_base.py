@@ -243,7 +243,7 @@ class DriverBase:
             j += 1
         after = self.real[j + 1] if j + 1 < len(self.real) else None
         if (
-            j > i
+            i < j < len(self.real)  # (a base run cut before a reset may end here)
             and self.real[j].event_type is E.WORKFLOW_TASK_SCHEDULED
             and attrs(self.real[j]).attempt == 1
             and (after is None or after.event_type is not E.WORKFLOW_TASK_STARTED)
