@@ -158,6 +158,8 @@ class Driver(DriverBase):
                 # run closed during its backoff never schedules it)
                 self.fire(rq.WorkflowBackoffTask, now)
             self.end_held(now)
+            if self.unwritten(i):
+                self.hidden_attempts_before_read(a.attempt, now)
             self.send_updates(i, now)
         elif t is E.WORKFLOW_TASK_STARTED:
             self.start_workflow_task(i, now)
@@ -325,6 +327,21 @@ class Driver(DriverBase):
             self.poll(i, now)
             self.send(rq.RespondWorkflowTaskFailed(self.token()), now)
         self.poll(i, now)
+
+    def hidden_attempts_before_read(self, want: int, now: int) -> None:
+        """A read's suffix names the attempt of the transient task pending when the
+        history was read; the attempts before it were started and failed or timed out
+        with no worker's answer in the history, which writes nothing for a transient
+        task (workflow_task.py `fail`): a stopped worker's task times out, and its
+        retry is scheduled at the timeout (the suffix's time)."""
+        assert self.state is not None
+        while (wft := self.state.wft) is not None and wft.transient and wft.attempt < want:
+            if not wft.started:
+                hidden = f"hidden-{wft.attempt}"
+                self.send(
+                    rq.RecordWorkflowTaskStarted(wft.scheduled_event_id, wft.stamp, hidden), now
+                )
+            self.send(rq.RespondWorkflowTaskFailed(self.token()), now)
 
     def read_suffix(self) -> list[HistoryEvent]:
         """What a history read by an SDK's client appends to a running run's history:
