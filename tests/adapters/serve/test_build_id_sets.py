@@ -81,18 +81,17 @@ def test_the_sdk_calls_as_its_own_test_makes_them(address: str) -> None:
 
 def test_a_merge_keeps_the_primary_default_and_orders_by_when_each_became_default() -> None:
     """version_sets_merge.go: the merged set holds both sets' build ids, ordered by when
-    each became a default, the primary set's default last; the merged set is the
-    queue's default if either set was the more recent default."""
+    each became a default, the primary set's default last, and takes the later of the
+    two sets' times (here still before 3.0's set, which stays the queue's default)."""
     data = vs.VersioningData()
-    for now, op in enumerate(
-        [
-            vs.AddNewDefault("1.0"),
-            vs.AddCompatible("1.1", "1.0"),
-            vs.AddNewDefault("2.0"),
-            vs.AddNewDefault("3.0"),
-            vs.PromoteWithinSet("1.0"),
-        ]
-    ):
+    ops: list[vs.Operation] = [
+        vs.AddNewDefault("1.0"),
+        vs.AddCompatible("1.1", "1.0"),
+        vs.AddNewDefault("2.0"),
+        vs.AddNewDefault("3.0"),
+        vs.PromoteWithinSet("1.0"),
+    ]
+    for now, op in enumerate(ops):
         data = vs.update(data, op, now)
     assert data.answer() == [["1.1", "1.0"], ["2.0"], ["3.0"]]
     merged = vs.update(data, vs.MergeSets("2.0", "1.1"), 10)
