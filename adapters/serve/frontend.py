@@ -20,7 +20,7 @@ import grpc
 
 from core import requests as rq
 from core.statemachine.history.service.state import MutableState
-from core.version_sets import VersioningData
+from core.statemachine.matching.version_sets import VersioningData
 from sim.nodes.base import Payload, Request
 from sim.persistence import RunRecord
 

@@ -7,7 +7,8 @@ the server refuses all three with PERMISSION_DENIED).
 The frontend's checks are workflow_handler.go's (validateBuildIdCompatibilityUpdate,
 then tqid.NormalizeAndValidate of the queue); the sets live where matching keeps them,
 in the task queue's user data (`Frontend.version_sets`, in memory: `--store` does not
-keep them), and change by core/version_sets.py's rules (service/matching/version_sets.go).
+keep them), and change by core/statemachine/matching/version_sets.py's rules
+(service/matching/version_sets.go).
 A build id may name at most 20 task queues of a namespace (limit.taskQueuesPerBuildId,
 user_data_manager.go). Reachability is service/frontend/task_reachability.go's: whether a
 build id is its set's default, whether new workflows may reach it, and a count of the
@@ -26,7 +27,7 @@ from temporalio.api.enums.v1 import task_queue_pb2 as tq_enums
 from temporalio.api.taskqueue.v1 import message_pb2 as tq_pb
 from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 
-from core import version_sets as vs
+from core.statemachine.matching import version_sets as vs
 
 from . import errors, rpc_reads
 from .frontend import Frontend

@@ -1,6 +1,6 @@
 """Worker versioning v1's compatible version sets on `tmodel serve`
-(adapters/serve/rpc_build_ids.py, core/version_sets.py): the answers and errors of
-UpdateWorkerBuildIdCompatibility, GetWorkerBuildIdCompatibility and
+(adapters/serve/rpc_build_ids.py, core/statemachine/matching/version_sets.py): the
+answers and errors of UpdateWorkerBuildIdCompatibility, GetWorkerBuildIdCompatibility and
 GetWorkerTaskReachability in build_id_sets_scenario.py equal the dev server's, recorded
 in tests/fixtures/serve/build_id_sets_dev.json (the slow test records it again); and
 the SDK's own calls, as its test_build_id_interactions makes them."""
@@ -25,7 +25,7 @@ from temporalio.client import (
 )
 
 from adapters.dev_server import DevServer, temporal_binary
-from core import version_sets as vs
+from core.statemachine.matching import version_sets as vs
 from tests.adapters.serve import build_id_sets_scenario
 from tests.adapters.serve.sdk import connected
 
