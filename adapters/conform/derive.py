@@ -203,7 +203,7 @@ class Driver(DriverBase):
         elif t is E.TIMER_FIRED:
             self.fire(rq.UserTimerTask, now, timer_id=a.timer_id)
         elif t is E.WORKFLOW_EXECUTION_SIGNALED:
-            self.send(signal_request(a), now)
+            self.send(signal_request(event), now)
         elif t is E.WORKFLOW_EXECUTION_CANCEL_REQUESTED:
             self.send(cancel_request(a), now)
         elif t is E.WORKFLOW_EXECUTION_TERMINATED:
@@ -278,11 +278,10 @@ class Driver(DriverBase):
         now = event.event_time or 0
         request = db.start_request(event, self.namespace_id, self.namespace)
         if self.signal_with_start(i):
-            signal = attrs(self.real[i + 1])
             self.apply(
                 service.signal_with_start(
                     None,
-                    rq.SignalWithStartWorkflowExecution(request, signal_request(signal)),
+                    rq.SignalWithStartWorkflowExecution(request, signal_request(self.real[i + 1])),
                     now,
                 )
             )

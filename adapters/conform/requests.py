@@ -89,8 +89,10 @@ def root_of(execution: Any) -> tuple[str, str] | None:
     return (execution.workflow_id, execution.run_id) if execution is not None else None
 
 
-def signal_request(a: Any) -> rq.SignalWorkflowExecution:
-    """The signal behind a WorkflowExecutionSignaled event."""
+def signal_request(event: HistoryEvent) -> rq.SignalWorkflowExecution:
+    """The signal behind a WorkflowExecutionSignaled event (its links are the event's:
+    a Nexus caller's backlinks)."""
+    a: Any = event.attributes
     sender = a.external_workflow_execution
     return rq.SignalWorkflowExecution(
         a.signal_name,
@@ -100,6 +102,7 @@ def signal_request(a: Any) -> rq.SignalWorkflowExecution:
         header=a.header,
         external_workflow_id=sender.workflow_id if sender is not None else "",
         external_run_id=sender.run_id if sender is not None else "",
+        links=event.links,
     )
 
 
