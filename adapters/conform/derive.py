@@ -189,6 +189,7 @@ class Driver(DriverBase):
             )
             swept = list(run)
             self.hidden_attempts(swept, now)  # (one timer task may time them all out)
+            self.passed_over(swept, now)
             for other in swept[1:]:  # the sweep's other attempts ran too (swept_together)
                 started = self.started_event(attrs(other).scheduled_event_id)
                 if started is not None:
