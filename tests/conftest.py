@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from functools import cache
 from pathlib import Path
+from types import ModuleType
 
 from hypothesis import settings
 
@@ -18,6 +20,19 @@ settings.register_profile("tmodel", deadline=None)
 settings.load_profile("tmodel")
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
+
+
+def script(name: str) -> ModuleType:
+    """The project's script `scripts/NAME.py`, loaded as a module (scripts are no
+    package)."""
+    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 HISTORIES = FIXTURES / "histories"
 
 

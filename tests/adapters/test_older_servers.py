@@ -19,6 +19,7 @@ from adapters.conform.older_servers import _epoch_ns, older_server
 from adapters.temporal_json import decode_history, encode_history
 from tests.adapters.test_conform_nexus import _early_completion
 from tests.conftest import FIXTURES, HISTORIES
+from tests.conftest import script as load_script
 
 UNSEEN = FIXTURES / "unseen-histories"
 
@@ -204,14 +205,7 @@ def test_an_empty_memo_or_search_attributes_older_servers_copied_is_left_out(
 def test_the_script_counts_the_126_servers_histories(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(
-        "public_histories", Path(__file__).parents[2] / "scripts" / "public_histories.py"
-    )
-    assert spec is not None and spec.loader is not None
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = load_script("public_histories")
     (tmp_path / "a.json").write_text((HISTORIES / "activity-single.json").read_text())
     doc = _with_deployment(_load(HISTORIES / "activity-single.json"))
     (tmp_path / "b.json").write_text(json.dumps(doc))

@@ -17,6 +17,7 @@ from adapters.cli import main
 from adapters.temporal_json import BadInput, decode_history, decode_history_generic
 from core.statemachine.history.validator import validate
 from tests.conftest import FIXTURES, HISTORIES
+from tests.conftest import script as load_script
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -489,14 +490,7 @@ def test_an_update_message_id_older_servers_drew_is_not_a_difference(
 def test_public_histories_script_counts_the_verdicts(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(
-        "public_histories", Path(__file__).parents[2] / "scripts" / "public_histories.py"
-    )
-    assert spec is not None and spec.loader is not None
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = load_script("public_histories")
     (tmp_path / "a.json").write_text((HISTORIES / "activity-single.json").read_text())
     (tmp_path / "b.bin").write_bytes(_binary(_load(HISTORIES / "timers.json")))
     invalid = _load(HISTORIES / "activity-single.json")

@@ -5,7 +5,6 @@ arguments and an unreachable server are one line and exit status 2."""
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 import uuid
@@ -17,16 +16,14 @@ from temporalio.client import Client
 
 from adapters.conform.judge import judge_paths
 from tests.adapters.serve.sdk import QUEUE, Sleeper, Waiter, bounded
+from tests.conftest import SCRIPTS
+from tests.conftest import script as load_script
 
-SCRIPT = Path(__file__).parents[3] / "scripts" / "export_histories.py"
+SCRIPT = SCRIPTS / "export_histories.py"
 
 
 def _script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("export_histories", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("export_histories")
 
 
 @pytest.mark.asyncio(loop_scope="module")
