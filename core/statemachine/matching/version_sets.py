@@ -22,6 +22,8 @@ import dataclasses
 import hashlib
 from dataclasses import dataclass, field
 
+from core.fastinit import fast_init_all
+
 MAX_SETS = 10  # limit.versionCompatibleSetLimitPerQueue
 MAX_BUILD_IDS = 100  # limit.versionBuildIdLimitPerQueue
 MAX_QUEUES_PER_BUILD_ID = 20  # limit.taskQueuesPerBuildId
@@ -311,3 +313,6 @@ def reachability(data: VersioningData | None, build_id: str, now_ms: int) -> Rea
     recent = now_ms - found.became_default.wall_ms < RECENTLY_DEFAULT_MS
     values = tuple(VERSIONED_PREFIX + b.id for b in found.build_ids)
     return Reachability(False, default_in_queue or recent, values, default_in_queue)
+
+
+fast_init_all(globals())  # faster constructors for this module's values (core/fastinit.py)
