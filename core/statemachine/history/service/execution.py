@@ -391,7 +391,7 @@ def request_cancel_workflow_execution(
     if state.cancel_requested:
         return unchanged(state, Ok())  # a second request changes nothing
     txn = Txn(state, now)
-    txn.add(
+    event_id = txn.add(
         E.WORKFLOW_EXECUTION_CANCEL_REQUESTED,
         WorkflowExecutionCancelRequestedEventAttributes(
             cause=req.reason,
@@ -404,6 +404,9 @@ def request_cancel_workflow_execution(
             ),
         ),
     )
+    # the request's links go on the event (AddWorkflowExecutionCancelRequestedEvent in
+    # service/history/historybuilder/event_factory.go)
+    txn.mark(event_id, links=req.links)
     # Unlike a signal, a cancel request schedules the workflow task even during the
     # first task's backoff (a start delay, a retry or cron wait), ending it: the
     # request's update asks for a new task unconditionally (requestcancelworkflow/api.go,
@@ -532,12 +535,13 @@ def terminate(txn: Txn, req: TerminateWorkflowExecution) -> None:
     """Fail a task in flight, flush, write WorkflowExecutionTerminated, close the run
     (`TerminateWorkflow` in service/history/workflow/util.go)."""
     force_close_task(txn)
-    txn.append(
+    event_id = txn.append(
         E.WORKFLOW_EXECUTION_TERMINATED,
         WorkflowExecutionTerminatedEventAttributes(
             reason=req.reason, details=req.details, identity=req.identity
         ),
     )
+    txn.mark(event_id, links=req.links)  # the request's (CreateWorkflowExecutionTerminatedEvent)
     close(txn, RunStatus.TERMINATED)
 
 

@@ -1,0 +1,349 @@
+"""The `hunt6` scenario of record_unseen.py: drives unseen_workflows_hunt6.py (see its
+docstring for the dev server's flags) and dumps every history it makes. Set
+HUNT6_PARTS=name,... to run a few parts."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from google.protobuf.field_mask_pb2 import FieldMask
+from temporalio.api.common.v1 import Link, Payloads, WorkflowExecution, WorkflowType
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.sdk.v1 import UserMetadata
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflow.v1 import WorkflowExecutionOptions
+from temporalio.api.workflowservice.v1 import (
+    RequestCancelWorkflowExecutionRequest,
+    SignalWithStartWorkflowExecutionRequest,
+    SignalWorkflowExecutionRequest,
+    StartWorkflowExecutionRequest,
+    TerminateWorkflowExecutionRequest,
+    UpdateWorkflowExecutionOptionsRequest,
+)
+from temporalio.client import WorkflowHandle
+from temporalio.common import (
+    OneTimeVersioningOverride,
+    PinnedVersioningOverride,
+    Priority,
+    WorkerDeploymentVersion,
+)
+from temporalio.converter import default as default_converter
+from temporalio.worker import Worker
+from unseen_hunt3_scenario import _chain, _dump_chain, _run
+from unseen_hunt4_scenario import _guarded
+from unseen_hunt5_scenario import _deployment
+from unseen_workflows_hunt6 import (
+    HUNT6,
+    HUNT6_ACTIVITIES,
+    HUNT6_WORKFLOWS,
+    RETRY_TWICE,
+    Cron6,
+    Meta6,
+    Parent6,
+    Pinned6,
+)
+
+if TYPE_CHECKING:
+    from record_unseen import Recorder
+
+VQ, VQ2 = "hh6-v", "hh6-v2"  # the versioned workers' queues
+DEP, DEP2 = "hh6dep", "hh6dep2"
+
+
+def _payloads(*values: Any) -> Payloads:
+    return Payloads(payloads=default_converter().payload_converter.to_payloads(list(values)))
+
+
+def _meta(summary: str) -> UserMetadata:
+    (one,) = default_converter().payload_converter.to_payloads([summary])
+    return UserMetadata(summary=one)
+
+
+def _link(workflow_id: str, event_id: int) -> Link:
+    ref = Link.WorkflowEvent.EventReference(
+        event_id=event_id, event_type=EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED
+    )
+    return Link(
+        workflow_event=Link.WorkflowEvent(
+            namespace="default",
+            workflow_id=workflow_id,
+            run_id=str(uuid.uuid5(uuid.NAMESPACE_URL, workflow_id)),
+            event_ref=ref,
+        )
+    )
+
+
+async def meta(r: Recorder) -> None:
+    """meta-*: summaries, details, event groups and priorities; a retried run, a
+    signal-with-start, an eager start and a cron chain, each with a summary."""
+    tag = uuid.uuid4().hex[:4]
+    prio = Priority(priority_key=3, fairness_key="tenant-a", fairness_weight=2.0)
+    h: WorkflowHandle[Any, Any] = await r.client.start_workflow(
+        Meta6.run, True, id=f"hh6-meta-{tag}", task_queue=HUNT6, retry_policy=RETRY_TWICE,
+        static_summary="meta, retried", static_details="*first* attempt fails", priority=prio,
+    )  # fmt: skip
+    await _run(r, "meta", h)
+    await _dump_chain(r, "meta", h.id)
+    for attempt in (1, 2):
+        await r.dump(f"meta.kid{attempt}", f"{h.id}-kid{attempt}")
+    h = await r.client.start_workflow(
+        Meta6.run, False, id=f"hh6-meta-sws-{tag}", task_queue=HUNT6, start_signal="poke",
+        start_signal_args=["early"], static_summary="signal-with-start", priority=prio,
+    )  # fmt: skip
+    await _run(r, "meta-sws", h)
+    await r.dump("meta-sws", h.id)
+    h = await r.client.start_workflow(
+        Meta6.run, False, id=f"hh6-meta-eager-{tag}", task_queue=HUNT6,
+        request_eager_start=True, static_summary="eager", static_details="eager details",
+    )  # fmt: skip
+    await _run(r, "meta-eager", h)
+    await r.dump("meta-eager", h.id)
+    h = await r.client.start_workflow(
+        Cron6.run, id=f"hh6-cron-{tag}", task_queue=HUNT6, cron_schedule="@every 2s",
+        static_summary="a cron", priority=prio, memo={"m": "cron memo"},
+    )  # fmt: skip
+    await asyncio.sleep(5)
+    await h.terminate("enough")
+    for i, run_id in enumerate(await _chain(r, h.id)):
+        await r.dump(f"meta-cron.run{i + 1}", h.id, run_id)
+
+
+async def links(r: Recorder) -> None:
+    """links-*: raw starts, signals, signal-with-starts, cancel requests and
+    terminations carrying links (and a start with user metadata)."""
+    tag = uuid.uuid4().hex[:4]
+    svc = r.client.workflow_service
+
+    def start(workflow_id: str, again: bool) -> StartWorkflowExecutionRequest:
+        return StartWorkflowExecutionRequest(
+            namespace="default", workflow_id=workflow_id,
+            workflow_type=WorkflowType(name="Linked6"), task_queue=TaskQueue(name=HUNT6),
+            input=_payloads(again), identity="hh6-raw", request_id=str(uuid.uuid4()),
+            links=[_link("hh6-somewhere", 1)], user_metadata=_meta("linked start"),
+        )  # fmt: skip
+
+    def signal(workflow_id: str, n: int) -> SignalWorkflowExecutionRequest:
+        return SignalWorkflowExecutionRequest(
+            namespace="default", workflow_execution=WorkflowExecution(workflow_id=workflow_id),
+            signal_name="poke", input=_payloads(f"p{n}"), identity="hh6-raw",
+            request_id=str(uuid.uuid4()), links=[_link(f"hh6-signaller-{n}", n)],
+        )  # fmt: skip
+
+    wid = f"hh6-links-{tag}"
+    await svc.start_workflow_execution(start(wid, True))
+    await asyncio.sleep(1)
+    for n in (1, 2):
+        await svc.signal_workflow_execution(signal(wid, n))
+    await asyncio.sleep(2)
+    await svc.request_cancel_workflow_execution(
+        RequestCancelWorkflowExecutionRequest(
+            namespace="default", workflow_execution=WorkflowExecution(workflow_id=wid),
+            identity="hh6-raw", request_id=str(uuid.uuid4()), reason="linked cancel",
+            links=[_link("hh6-canceller", 1)],
+        )
+    )  # fmt: skip
+    await _run(r, "links", r.client.get_workflow_handle(wid))
+    await _dump_chain(r, "links", wid)
+
+    wid = f"hh6-links-term-{tag}"
+    await svc.signal_with_start_workflow_execution(
+        SignalWithStartWorkflowExecutionRequest(
+            namespace="default", workflow_id=wid, workflow_type=WorkflowType(name="Linked6"),
+            task_queue=TaskQueue(name=HUNT6), input=_payloads(False), identity="hh6-raw",
+            request_id=str(uuid.uuid4()), signal_name="poke", signal_input=_payloads("s0"),
+            links=[_link("hh6-sws-caller", 1)], user_metadata=_meta("linked sws"),
+        )
+    )  # fmt: skip
+    await asyncio.sleep(1)
+    await svc.signal_with_start_workflow_execution(
+        SignalWithStartWorkflowExecutionRequest(
+            namespace="default", workflow_id=wid, workflow_type=WorkflowType(name="Linked6"),
+            task_queue=TaskQueue(name=HUNT6), input=_payloads(False), identity="hh6-raw2",
+            request_id=str(uuid.uuid4()), signal_name="poke", signal_input=_payloads("s1"),
+            links=[_link("hh6-sws-caller2", 1)],
+        )
+    )  # fmt: skip
+    await svc.signal_workflow_execution(signal(wid, 3))
+    await asyncio.sleep(1)
+    await svc.terminate_workflow_execution(
+        TerminateWorkflowExecutionRequest(
+            namespace="default", workflow_execution=WorkflowExecution(workflow_id=wid),
+            reason="linked termination", identity="hh6-raw",
+            links=[_link("hh6-terminator", 1)],
+        )
+    )  # fmt: skip
+    await r.dump("links-term", wid)
+
+
+async def versions(r: Recorder) -> None:
+    """v6-*: a pinned run continued as new (AUTO_UPGRADE) onto the new current build,
+    starts with pinned and one-time overrides to the old build, a child started with an
+    auto-upgrade override, and a run continued as new onto a ramping build."""
+    tag = uuid.uuid4().hex[:4]
+
+    def worker(build: str) -> Worker:
+        return Worker(
+            r.client, task_queue=VQ, workflows=HUNT6_WORKFLOWS, activities=HUNT6_ACTIVITIES,
+            deployment_config=_deployment(DEP, build),
+        )  # fmt: skip
+
+    async def poke(workflow_id: str) -> None:
+        await r.client.get_workflow_handle(workflow_id).signal("poke", "go")
+
+    b1 = WorkerDeploymentVersion(DEP, "b1")
+    ids = {n: f"hh6-{n}-{tag}" for n in ("hop", "pinned", "onetime", "kid", "ramp")}
+    async with worker("b1"):
+        await r.set_current(DEP, "b1")
+        await r.client.start_workflow(Pinned6.run, 1, id=ids["hop"], task_queue=VQ)
+        await asyncio.sleep(2)
+        async with worker("b2"):
+            await r.set_current(DEP, "b2")
+            await asyncio.sleep(1)
+            for name, override in (
+                ("pinned", PinnedVersioningOverride(b1)),
+                ("onetime", OneTimeVersioningOverride(b1)),
+            ):
+                try:
+                    await r.client.start_workflow(
+                        Pinned6.run, 0, id=ids[name], task_queue=VQ, versioning_override=override
+                    )
+                except Exception as e:
+                    print(f"v6-{name}: start refused {type(e).__name__} {e}", flush=True)
+            await r.client.start_workflow(Parent6.run, "auto", id=ids["kid"], task_queue=VQ)
+            await r.client.start_workflow(Pinned6.run, 2, id=ids["ramp"], task_queue=VQ)
+            await poke(ids["hop"])
+            await asyncio.sleep(2)
+            await poke(ids["hop"])
+            async with worker("b3"):
+                await asyncio.sleep(2)
+                r.cli(
+                    "worker", "deployment", "set-ramping-version", "--yes",
+                    "--deployment-name", DEP, "--build-id", "b3", "--percentage", "100",
+                )  # fmt: skip
+                await asyncio.sleep(2)
+                await poke(ids["ramp"])
+                await asyncio.sleep(2)
+                await poke(ids["ramp"])
+                for name in ("pinned", "onetime"):
+                    await poke(ids[name])
+                await asyncio.sleep(3)
+                for name, workflow_id in ids.items():
+                    await _run(r, f"v6-{name}", r.client.get_workflow_handle(workflow_id))
+    for name in ("hop", "ramp"):
+        await _dump_chain(r, f"v6-{name}", ids[name])
+    for name in ("pinned", "onetime", "kid"):
+        try:
+            await r.dump(f"v6-{name}", ids[name])
+        except Exception as e:
+            print(f"v6-{name}: {type(e).__name__} {e}", flush=True)
+    await r.dump("v6-kid.child", f"{ids['kid']}-kid")
+
+
+async def reset_links(r: Recorder) -> None:
+    """reset-links: a run started and signalled with links, reset to its first workflow
+    task (the reset run's start and reapplied signals), then terminated with links."""
+    wid = f"hh6-reset-links-{uuid.uuid4().hex[:4]}"
+    svc = r.client.workflow_service
+    await svc.start_workflow_execution(
+        StartWorkflowExecutionRequest(
+            namespace="default", workflow_id=wid, workflow_type=WorkflowType(name="Linked6"),
+            task_queue=TaskQueue(name=HUNT6), input=_payloads(False), identity="hh6-raw",
+            request_id=str(uuid.uuid4()), links=[_link("hh6-somewhere", 1)],
+            user_metadata=_meta("reset me"),
+        )
+    )  # fmt: skip
+    await asyncio.sleep(1)
+    for n in (1, 2):
+        await svc.signal_workflow_execution(
+            SignalWorkflowExecutionRequest(
+                namespace="default", workflow_execution=WorkflowExecution(workflow_id=wid),
+                signal_name="poke", input=_payloads(f"p{n}"), identity="hh6-raw",
+                request_id=str(uuid.uuid4()), links=[_link(f"hh6-signaller-{n}", n)],
+            )
+        )  # fmt: skip
+    await asyncio.sleep(1.5)
+    base = (await r.client.get_workflow_handle(wid).describe()).run_id
+    r.cli("workflow", "reset", "-w", wid, "--type", "FirstWorkflowTask", "--reason", "relink")
+    await asyncio.sleep(1.5)
+    await svc.terminate_workflow_execution(
+        TerminateWorkflowExecutionRequest(
+            namespace="default", workflow_execution=WorkflowExecution(workflow_id=wid),
+            reason="done", identity="hh6-raw", links=[_link("hh6-terminator", 1)],
+        )
+    )  # fmt: skip
+    await r.dump("reset-links.base", wid, base)
+    await r.dump("reset-links", wid)
+
+
+async def _update_override(r: Recorder, workflow_id: str, override: Any) -> None:
+    options = WorkflowExecutionOptions(versioning_override=override._to_proto())
+    await r.client.workflow_service.update_workflow_execution_options(
+        UpdateWorkflowExecutionOptionsRequest(
+            namespace="default", workflow_execution=WorkflowExecution(workflow_id=workflow_id),
+            workflow_execution_options=options, identity="hh6-options",
+            update_mask=FieldMask(paths=["versioning_override"]),
+        )
+    )  # fmt: skip
+
+
+async def versions2(r: Recorder) -> None:
+    """v7-*: a pinned run continued as new with no initial behavior after its target
+    moved (the continued run inherits its version and declines the new target); a
+    child started with a pinned override; a one-time override to the new build set
+    by UpdateWorkflowExecutionOptions on a pinned run."""
+    tag = uuid.uuid4().hex[:4]
+
+    def worker(build: str) -> Worker:
+        return Worker(
+            r.client, task_queue=VQ2, workflows=HUNT6_WORKFLOWS, activities=HUNT6_ACTIVITIES,
+            deployment_config=_deployment(DEP2, build),
+        )  # fmt: skip
+
+    async def poke(workflow_id: str) -> None:
+        await r.client.get_workflow_handle(workflow_id).signal("poke", "go")
+
+    ids = {n: f"hh6-v7-{n}-{tag}" for n in ("stay", "kid", "onetime")}
+    async with worker("b1"):
+        await r.set_current(DEP2, "b1")
+        await r.client.start_workflow(Pinned6.run, 3, id=ids["stay"], task_queue=VQ2)
+        await r.client.start_workflow(Parent6.run, "pinned", id=ids["kid"], task_queue=VQ2)
+        await r.client.start_workflow(Pinned6.run, 0, id=ids["onetime"], task_queue=VQ2)
+        await asyncio.sleep(2)
+        async with worker("b2"):
+            await r.set_current(DEP2, "b2")
+            await asyncio.sleep(1)
+            await poke(ids["stay"])
+            await asyncio.sleep(2)
+            await poke(ids["stay"])
+            try:
+                await _update_override(
+                    r,
+                    ids["onetime"],
+                    OneTimeVersioningOverride(WorkerDeploymentVersion(DEP2, "b2")),
+                )
+            except Exception as e:
+                print(f"v7-onetime: options refused {type(e).__name__} {e}", flush=True)
+            await asyncio.sleep(1)
+            await poke(ids["onetime"])
+            for name, workflow_id in ids.items():
+                await _run(r, f"v7-{name}", r.client.get_workflow_handle(workflow_id))
+    await _dump_chain(r, "v7-stay", ids["stay"])
+    for name in ("kid", "onetime"):
+        await r.dump(f"v7-{name}", ids[name])
+    await r.dump("v7-kid.child", f"{ids['kid']}-kid")
+
+
+PARTS = (meta, links, versions, reset_links, versions2)
+
+
+async def hunt6(r: Recorder) -> None:
+    """The shapes of unseen_workflows_hunt6.py (HUNT6_PARTS=name,... for a few)."""
+    names = os.environ.get("HUNT6_PARTS", "")
+    chosen = [p for p in PARTS if (p.__name__ in names.split(",") if names else True)]
+    async with Worker(
+        r.client, task_queue=HUNT6, workflows=HUNT6_WORKFLOWS, activities=HUNT6_ACTIVITIES
+    ):
+        await asyncio.gather(*(_guarded(r, part) for part in chosen))
