@@ -193,4 +193,5 @@ def next_run(
         last_completion_result=last_completion_result,
         execution_expiration=s.execution_expiration,
         completion_callbacks=callbacks,
+        links=s.start_links,  # the chain's start's (see MutableState.start_links)
     )

@@ -209,6 +209,7 @@ def start_workflow_execution(
         last_completion_result=req.last_completion_result,
         execution_expiration=req.execution_expiration,
         completion_callbacks=req.completion_callbacks,
+        start_links=req.links,
     )
     # An eager start is declined when the first task waits for a backoff (the Starter's
     # check in service/history/api/startworkflow/api.go).

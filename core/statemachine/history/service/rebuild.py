@@ -164,6 +164,7 @@ def _started(event: HistoryEvent, ids: RunIds, now: int) -> MutableState:
         last_completion_result=a.last_completion_result,
         execution_expiration=a.workflow_execution_expiration_time or 0,
         completion_callbacks=a.completion_callbacks,
+        start_links=event.links,
     )
 
 

@@ -360,6 +360,10 @@ class MutableState:
     # The start's completion callbacks (a Nexus caller's), which a retried or continued
     # run is started with again (`getCompletionCallbacksAsProtoSlice`, workflow/util.go).
     completion_callbacks: Opaque | None = None
+    # The start's links (its Started event's), which every run continuing the chain is
+    # started with again: a continue-as-new, a retry, a cron run (`startEvent.Links` in
+    # AddContinueAsNewEvent, mutable_state_impl.go, and SetupNewWorkflowForRetryOrCron).
+    start_links: Opaque | None = None
     # The stamp of the last workflow task completion (`MostRecentWorkerVersionStamp`) and
     # the `BuildIds` search attribute the completions built up (worker_versions.py).
     most_recent_worker_version: Opaque | None = None

@@ -55,6 +55,7 @@ COMPARED = frozenset(
         "last_completion_result",
         "execution_expiration",  # Started's workflowExecutionExpirationTime
         "completion_callbacks",
+        "start_links",  # the Started event's links
         # from the other events
         "status",
         "next_event_id",

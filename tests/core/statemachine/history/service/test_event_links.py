@@ -6,6 +6,9 @@ worker-may-ignore flag) as the history service keeps them:
   WorkflowExecutionCancelRequested event and a termination's on its
   WorkflowExecutionTerminated event (event_factory.go in service/history/historybuilder;
   recorded: `links*.json` of the unseen histories);
+- every run continuing the chain (continue-as-new, retry, cron) is started with the
+  first start's links (`startEvent.Links` in AddContinueAsNewEvent and
+  SetupNewWorkflowForRetryOrCron; recorded: `links.run2.json`);
 - a reset reapplies a signal with the base event's links (`reapplyEvents` in
   service/history/ndc/workflow_resetter.go; recorded: `reset-links.json`);
 - an event buffered while a workflow task runs keeps those fields, and the time it was
@@ -18,9 +21,17 @@ from __future__ import annotations
 import pytest
 
 from core import requests as rq
+from core.commands import (
+    Command,
+    ContinueAsNewWorkflowExecutionCommandAttributes,
+    FailWorkflowExecutionCommandAttributes,
+)
+from core.enums import CommandType as C
 from core.enums import EventType as E
-from core.events import HistoryEvent, WorkflowExecutionSignaledEventAttributes
+from core.events import HistoryEvent, WorkflowExecutionSignaledEventAttributes, WorkflowType
 from core.opaque import Opaque
+from core.statemachine.history.service import handle as service
+from core.statemachine.history.service.rebuild import rebuild
 from core.statemachine.history.service.reset import reset
 from core.statemachine.history.service.state import BUFFERED_EVENT_ID
 from core.statemachine.history.service.txn import Txn
@@ -118,3 +129,32 @@ def test_a_reset_reapplies_a_signal_with_its_links() -> None:
     assert outcome.new_run is not None, outcome.reply
     [again] = [e for e in outcome.new_run.events if e.event_type is E.WORKFLOW_EXECUTION_SIGNALED]
     assert again.links == LINK
+
+
+def _linked_run() -> ServiceRun:
+    policy = Opaque.of({"initialInterval": "1s", "maximumAttempts": 3})
+    start = rq.StartWorkflowExecution(
+        "default", "wf", "run-1", "Flow", "q", "start", links=LINK, retry_policy=policy
+    )
+    return ServiceRun(start)
+
+
+def test_the_start_s_links_go_to_the_continued_run_and_the_retry() -> None:
+    """Recorded: `links.run2.json`, whose Started event has the first run's links."""
+    continued = Command(
+        C.CONTINUE_AS_NEW_WORKFLOW_EXECUTION,
+        ContinueAsNewWorkflowExecutionCommandAttributes(workflow_type=WorkflowType("Flow")),
+    )
+    failed = Command(
+        C.FAIL_WORKFLOW_EXECUTION,
+        FailWorkflowExecutionCommandAttributes(failure=Opaque.of({"message": "boom"})),
+    )
+    for command in (continued, failed):
+        run = _linked_run()
+        done = rq.RespondWorkflowTaskCompleted(run.poll(), (command,))
+        outcome = service.handle(run.state, done, run.now + 1)
+        assert outcome.new_run is not None, command.command_type
+        assert outcome.new_run.links == LINK
+        # and a run rebuilt from its history keeps them for its chain
+        rebuilt = rebuild(list(run.events), "default", "wf", "run-1", "start", 0)
+        assert rebuilt.state.start_links == LINK
