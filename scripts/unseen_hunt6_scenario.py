@@ -23,25 +23,30 @@ from temporalio.api.workflowservice.v1 import (
     TerminateWorkflowExecutionRequest,
     UpdateWorkflowExecutionOptionsRequest,
 )
-from temporalio.client import WorkflowHandle
+from temporalio.client import WithStartWorkflowOperation, WorkflowHandle
 from temporalio.common import (
     OneTimeVersioningOverride,
     PinnedVersioningOverride,
     Priority,
+    VersioningBehavior,
     WorkerDeploymentVersion,
+    WorkflowIDConflictPolicy,
 )
 from temporalio.converter import default as default_converter
-from temporalio.worker import Worker
+from temporalio.worker import Worker, WorkerDeploymentConfig
 from unseen_hunt3_scenario import _chain, _dump_chain, _run
 from unseen_hunt4_scenario import _guarded
 from unseen_hunt5_scenario import _deployment
+from unseen_nexus import NX, NxHandler, NxTarget, _endpoint
 from unseen_workflows_hunt6 import (
     HUNT6,
     HUNT6_ACTIVITIES,
     HUNT6_WORKFLOWS,
     RETRY_TWICE,
     Cron6,
+    Linked6,
     Meta6,
+    Nexus6,
     Parent6,
     Pinned6,
 )
@@ -49,8 +54,8 @@ from unseen_workflows_hunt6 import (
 if TYPE_CHECKING:
     from record_unseen import Recorder
 
-VQ, VQ2 = "hh6-v", "hh6-v2"  # the versioned workers' queues
-DEP, DEP2 = "hh6dep", "hh6dep2"
+VQ, VQ2, VQ3 = "hh6-v", "hh6-v2", "hh6-v3"  # the versioned workers' queues
+DEP, DEP2, DEP3 = "hh6dep", "hh6dep2", "hh6dep3"
 
 
 def _payloads(*values: Any) -> Payloads:
@@ -336,7 +341,65 @@ async def versions2(r: Recorder) -> None:
     await r.dump("v7-kid.child", f"{ids['kid']}-kid")
 
 
-PARTS = (meta, links, versions, reset_links, versions2)
+async def nexus_meta(r: Recorder) -> None:
+    """nexus-meta: Nexus operations with summaries (and the workflow-run one's
+    handler run); uws-meta: update-with-start with a summary, details and a priority."""
+    _endpoint(r)
+    tag = uuid.uuid4().hex[:4]
+    async with Worker(
+        r.client, task_queue=NX, workflows=[Nexus6, NxTarget], nexus_service_handlers=[NxHandler()]
+    ):
+        await asyncio.sleep(1)
+        wid = f"hh6-nexus-meta-{tag}"
+        await _run(
+            r, "nexus-meta", await r.client.start_workflow(Nexus6.run, id=wid, task_queue=NX)
+        )
+        await r.dump("nexus-meta", wid)
+        await r.dump("nexus-meta.handler", f"{wid}.handler")
+    wid = f"hh6-uws-meta-{tag}"
+    start = WithStartWorkflowOperation(
+        Linked6.run, False, id=wid, task_queue=HUNT6, static_summary="update-with-start",
+        static_details="with details", priority=Priority(priority_key=1),
+        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+    )  # fmt: skip
+    answer = await r.client.execute_update_with_start_workflow(
+        Linked6.bump, 1, start_workflow_operation=start
+    )
+    print(f"uws-meta: {answer}", flush=True)
+    await r.client.get_workflow_handle(wid).signal("poke", "one")
+    await asyncio.sleep(1)
+    await r.client.get_workflow_handle(wid).terminate("recorded")
+    await r.dump("uws-meta", wid)
+
+
+async def versions3(r: Recorder) -> None:
+    """v8-*: children of an auto-upgrading parent and of a parent started with a pinned
+    override, on the parent's queue with no override of their own."""
+    tag = uuid.uuid4().hex[:4]
+    auto = VersioningBehavior.AUTO_UPGRADE
+    config = WorkerDeploymentConfig(
+        WorkerDeploymentVersion(DEP3, "b1"), use_worker_versioning=True,
+        default_versioning_behavior=auto,
+    )  # fmt: skip
+    async with Worker(
+        r.client, task_queue=VQ3, workflows=HUNT6_WORKFLOWS, activities=HUNT6_ACTIVITIES,
+        deployment_config=config,
+    ):  # fmt: skip
+        await r.set_current(DEP3, "b1")
+        await asyncio.sleep(1)
+        ids = {n: f"hh6-v8-{n}-{tag}" for n in ("auto", "pinned")}
+        await r.client.start_workflow(Parent6.run, "none", id=ids["auto"], task_queue=VQ3)
+        pinned = PinnedVersioningOverride(WorkerDeploymentVersion(DEP3, "b1"))
+        await r.client.start_workflow(
+            Parent6.run, "none", id=ids["pinned"], task_queue=VQ3, versioning_override=pinned
+        )
+        for name, workflow_id in ids.items():
+            await _run(r, f"v8-{name}", r.client.get_workflow_handle(workflow_id))
+            await r.dump(f"v8-{name}", workflow_id)
+            await r.dump(f"v8-{name}.child", f"{workflow_id}-kid")
+
+
+PARTS = (meta, links, versions, reset_links, versions2, nexus_meta, versions3)
 
 
 async def hunt6(r: Recorder) -> None:

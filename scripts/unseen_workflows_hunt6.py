@@ -33,6 +33,7 @@ from temporalio.common import (
     WorkerDeploymentVersion,
 )
 from temporalio.exceptions import ApplicationError
+from unseen_nexus import ENDPOINT, NxService, RunInput
 
 HUNT6 = "hh-hunt6"
 SHORT = timedelta(seconds=20)
@@ -114,6 +115,11 @@ class Linked6:
     def poke(self, _: str) -> None:
         self.pokes += 1
 
+    @workflow.update
+    def bump(self, n: int) -> int:
+        self.pokes += n
+        return self.pokes
+
     @workflow.run
     async def run(self, again: bool) -> str:
         await workflow.wait_condition(lambda: self.pokes >= 2)
@@ -164,23 +170,46 @@ class Pinned6:
         return await workflow.execute_activity(h6_echo, "done", start_to_close_timeout=SHORT)
 
 
+_OVERRIDES = {
+    "auto": AutoUpgradeVersioningOverride(),
+    "pinned": PinnedVersioningOverride(WorkerDeploymentVersion("hh6dep2", "b1")),
+}
+
+
+@workflow.defn
+class Nexus6:
+    """Nexus operations with summaries: a synchronous one, and a workflow-run one
+    (in an event group) whose handler run is `<workflow id>.handler`."""
+
+    @workflow.run
+    async def run(self) -> str:
+        client = workflow.create_nexus_client(endpoint=ENDPOINT, service=NxService)
+        echoed = await client.execute_operation(
+            NxService.echo, "hi", summary="a synchronous echo",
+            schedule_to_close_timeout=SHORT,
+        )  # fmt: skip
+        with workflow.create_event_group("g-nexus").scope():
+            handle = await client.start_operation(
+                NxService.run, RunInput("ok", f"{workflow.info().workflow_id}.handler"),
+                summary="a workflow-run operation", schedule_to_close_timeout=SHORT,
+            )  # fmt: skip
+        return f"{echoed} {await handle}"
+
+
 @workflow.defn
 class Parent6:
-    """Starts a child with a versioning override (`override`: "auto", else pinned to
-    hh6dep2's build b1), waits for it."""
+    """Starts a child on its own queue with the versioning override `override` names
+    (none for another name), waits for it."""
 
     @workflow.run
     async def run(self, override: str) -> str:
         info = workflow.info()
         return await workflow.execute_child_workflow(
             Kid6.run, "v", id=f"{info.workflow_id}-kid",
-            versioning_override=(
-                AutoUpgradeVersioningOverride() if override == "auto"
-                else PinnedVersioningOverride(WorkerDeploymentVersion("hh6dep2", "b1"))
-            ),
+            versioning_override=_OVERRIDES.get(override),
         )  # fmt: skip
 
 
-HUNT6_WORKFLOWS = [Kid6, Meta6, Linked6, Cron6, Pinned6, Parent6]
+HUNT6_WORKFLOWS = [Kid6, Meta6, Linked6, Cron6, Pinned6, Parent6, Nexus6]
 HUNT6_ACTIVITIES: list[Callable[..., Any]] = [h6_echo, h6_nap]
 RETRY_TWICE = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=2)

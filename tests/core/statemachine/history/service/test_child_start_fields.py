@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import dataclasses
 
+from adapters.temporal_json import decode_history
 from core import requests as rq
 from core.commands import Command, StartChildWorkflowExecutionCommandAttributes
 from core.enums import CommandType, EventType, VersioningBehavior
 from core.events import (
     StartChildWorkflowExecutionInitiatedEventAttributes,
     TaskQueue,
+    WorkflowExecutionStartedEventAttributes,
     WorkflowType,
 )
 from core.opaque import JsonValue, Opaque
@@ -36,6 +38,9 @@ from core.statemachine.history.service.versioning import override_v32
 from core.statemachine.history.service.versioning_state import VersioningInfo
 from core.statemachine.matching.versioning import DeploymentVersion
 from sim.service_run import ServiceRun
+from tests.conftest import FIXTURES
+
+UNSEEN = FIXTURES / "unseen-histories"
 
 SUMMARY = Opaque.of({"summary": {"metadata": {"encoding": "anNvbi9wbGFpbg=="}, "data": "ImsiIg=="}})
 PINNED_B1: dict[str, JsonValue] = {
@@ -175,3 +180,37 @@ def test_a_child_of_an_auto_upgrading_parent_inherits_its_version_and_revision()
     )
     unrevised = dataclasses.replace(state, versioning=dataclasses.replace(info, revision=0))
     assert versioning.child(unrevised, None, "q") is None
+
+
+def test_the_child_of_a_parent_with_a_pinned_override_matches_the_recorded_one() -> None:
+    """v8-pinned: a parent started with a pinned override, on a worker reporting
+    AUTO_UPGRADE, starts a child on its own queue; the recorded child's Started event
+    has the parent's override and its pinned version."""
+    parent = decode_history((UNSEEN / "v8-pinned.json").read_text(encoding="utf-8")).events
+    child = decode_history((UNSEEN / "v8-pinned.child.json").read_text(encoding="utf-8")).events
+    parent_started = parent[0].attributes
+    child_started = child[0].attributes
+    assert isinstance(parent_started, WorkflowExecutionStartedEventAttributes)
+    assert isinstance(child_started, WorkflowExecutionStartedEventAttributes)
+    start = rq.StartWorkflowExecution(
+        "default", "wf", "run-1", "Flow", "q", "start",
+        versioning=rq.StartVersioning(versioning_override=parent_started.versioning_override),
+    )  # fmt: skip
+    run = ServiceRun(start)
+    command = Command(
+        CommandType.START_CHILD_WORKFLOW_EXECUTION,
+        StartChildWorkflowExecutionCommandAttributes(
+            workflow_id="kid", workflow_type=WorkflowType("Kid")
+        ),
+    )
+    options = rq.WorkerDeploymentOptions("hh6dep3", "b1", versioned=True)
+    done = rq.RespondWorkflowTaskCompleted(
+        run.poll(), (command,), deployment_options=options,
+        versioning_behavior=VersioningBehavior.AUTO_UPGRADE,
+    )  # fmt: skip
+    outcome = service.handle(run.state, done, run.now + 5)
+    transfer = next(t for t in outcome.tasks if isinstance(t, rq.StartChildTransfer))
+    assert transfer.request.versioning == rq.StartVersioning(
+        versioning_override=child_started.versioning_override,
+        inherited_pinned_version=child_started.inherited_pinned_version,
+    )
