@@ -170,7 +170,8 @@ def _proto3_defaults_dropped(value: Any, message: Descriptor) -> Any:
     for key, item in value.items():
         field = fields.get(key) or message.fields_by_name.get(key)
         if field is None:
-            out[key] = item
+            if _REMOVED_SCALARS.get((message.full_name, key), _NO_DEFAULT) != item:
+                out[key] = item
             continue
         if field.is_repeated and item in ([], {}):
             continue
@@ -189,6 +190,16 @@ def _proto3_defaults_dropped(value: Any, message: Descriptor) -> Any:
         out[key] = item
     return out
 
+
+# Scalar fields the API has since removed (their numbers reserved), with the proto3
+# default of the type they had: a history written with the defaults emitted (as
+# sdk-typescript's JSON of 2022 is) holds them so, which is the field unset.
+# ActivityTaskScheduledEventAttributes.namespace (string, field 3): temporalio/api
+# 507f88f2, "Remove namespace field from ScheduleActivityTaskCommandAttributes message".
+_REMOVED_SCALARS: dict[tuple[str, str], Any] = {
+    ("temporal.api.history.v1.ActivityTaskScheduledEventAttributes", "namespace"): "",
+}
+_NO_DEFAULT = object()
 
 # Messages protojson writes as one JSON value (a string, or any JSON): their insides are
 # not fields.

@@ -22,6 +22,8 @@ verdicts of validate and conform, then a few signs of who wrote each history, co
 - the era of the server, from the first event's time: before Temporal 1.0.0
   (2020-09-29), before 1.21.0 (2023-06-23, whose servers first wrote several fields a
   1.32 server writes), or later;
+- `1.26 server`: a WorkflowTaskCompleted with `deployment`, which only 1.26 servers
+  wrote (adapters/conform/older_servers.py WRITTEN_UNTIL dates the history by it);
 - the field of conform's first difference, for the histories that differ.
 
 `--ignore FIELD` is passed to conform (leaving the field out on both sides), to see
@@ -86,6 +88,12 @@ def signs(path: str, report: FileReport) -> list[str]:
         for e in events
     ):
         found.append("java test server")
+    if any(
+        e.event_type is EventType.WORKFLOW_TASK_COMPLETED
+        and getattr(e.attributes, "deployment", None) is not None
+        for e in events
+    ):
+        found.append("1.26 server (WorkflowTaskCompleted.deployment)")
     return found
 
 

@@ -40,6 +40,7 @@ from adapters.conform.requests import (
     cancel_request,
     deployment_options,
     namespace_id_of,
+    namespace_of,
     post_reset_options,
     reapplied_kinds,
     signal_request,
@@ -115,6 +116,7 @@ class Driver(DriverBase):
         self.issued: set[int] = set()  # real event ids whose request was sent early
         self.reset_outcome: ResetOutcome | None = None
         self.namespace_id = namespace_id_of(real)
+        self.namespace = namespace_of(real, self.namespace_id)
         self.endpoints = nx.endpoints_of(real)  # (the namespace's, as its id)
         self.at = 0  # the position of the event being reproduced
 
@@ -238,6 +240,7 @@ class Driver(DriverBase):
         # one namespace: the reset run is rebuilt in the base's (workflow_resetter.go in
         # service/history/ndc), whose id the base's own events may not show
         base.namespace_id = base.namespace_id or self.namespace_id
+        base.namespace = base.namespace or self.namespace
         base.run()
         assert base.state is not None
         reason = str(json.loads(failed.failure.text)["message"])
@@ -270,7 +273,7 @@ class Driver(DriverBase):
     def start(self, i: int) -> None:
         event = self.real[i]
         now = event.event_time or 0
-        request = db.start_request(event, self.namespace_id)
+        request = db.start_request(event, self.namespace_id, self.namespace)
         if self.signal_with_start(i):
             signal = self.real[i + 1]
             self.apply(

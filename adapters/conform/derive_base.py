@@ -54,13 +54,16 @@ def internal_start(queue: TaskQueue | None) -> bool:
     )
 
 
-def start_request(event: HistoryEvent, namespace_id: str) -> rq.StartWorkflowExecution:
-    """The start behind a WorkflowExecutionStarted event (the namespace's id where the
-    event names none)."""
+def start_request(
+    event: HistoryEvent, namespace_id: str, namespace: str = ""
+) -> rq.StartWorkflowExecution:
+    """The start behind a WorkflowExecutionStarted event (the namespace's id and name,
+    as the history's other events show them, where the event names none; else
+    "default")."""
     a = attrs(event)
     parent = a.parent_workflow_execution
     return rq.StartWorkflowExecution(
-        namespace=a.parent_workflow_namespace or "default",
+        namespace=a.parent_workflow_namespace or namespace or "default",
         workflow_id=a.workflow_id or "wf",
         run_id=a.original_execution_run_id,
         workflow_type=a.workflow_type.name if a.workflow_type else "",

@@ -140,13 +140,13 @@ def answer(
     failure = f.get("failure")
     if outcome in ("failed", "canceled") and isinstance(failure, dict):
         failure = failure.get("cause")  # the server's wrapper is written around it
-    token = str(f.get("operationToken") or f.get("operationId") or "")
+    token = _token(f)
     if outcome != "started" and info is not None:
         token = info.operation_token
     links = event.links if outcome in ("started", "completed") else None
     start_time = None
     if started is not None:
-        token, links = str(fields(started).get("operationToken", "")), started.links
+        token, links = _token(fields(started)), started.links
         start_time = started.event_time
     return rq.RecordNexusOperationResult(
         sid,
@@ -158,6 +158,13 @@ def answer(
         links=links,
         start_time=start_time,
     )
+
+
+def _token(f: dict[str, Any]) -> str:
+    """A started operation's token: servers before 1.27.0 wrote it as operationId alone
+    (NexusOperationStarted's operationToken came with "Upgrade to Nexus SDK 0.2.0",
+    temporal e806987fd6; 1.32 writes both)."""
+    return str(f.get("operationToken") or f.get("operationId") or "")
 
 
 _OUTCOMES = frozenset(

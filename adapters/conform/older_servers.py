@@ -4,9 +4,10 @@ A field or value that a 1.32 server writes otherwise than an older one is not a
 difference where the history is older than the first server release writing it the 1.32
 way: the history's date is its first event's time, and a release's date that of its
 tag. A history recorded after that release by an older server is not excused: it
-differs there, as any other implementation would. Each rule names the server's commit.
-`older_server(model, recorded, first_event_time)` applies them to the JSON of both
-histories before the comparison (judge.py).
+differs there, as any other implementation would; except where the history holds a
+field only older servers wrote (WRITTEN_UNTIL), which dates it by itself. Each rule
+names the server's commit. `older_server(model, recorded, first_event_time)` applies
+them to the JSON of both histories before the comparison (judge.py).
 """
 
 from __future__ import annotations
@@ -55,6 +56,18 @@ NEWER_FIELDS = (
     NewerField(
         "nexusOperationStartedEventAttributes", "operationToken", "2025-02-21", "e806987fd6"
     ),
+    # ... and in the same commit, the token in the failure the server wraps around a
+    # failed, canceled or timed-out operation's cause (nexusOperationFailure in
+    # components/nexusoperations/executors.go), beside the operationId it kept
+    *(
+        NewerField(
+            f"nexusOperation{kind}EventAttributes",
+            "failure.nexusOperationExecutionFailureInfo.operationToken",
+            "2025-02-21",
+            "e806987fd6",
+        )
+        for kind in ("Failed", "Canceled", "TimedOut")
+    ),
 )
 
 
@@ -72,15 +85,54 @@ class DroppedEmpty:
 
 # Where a history older than that release has such a field empty and the model's event
 # lacks it, the recorded empty value is left out. 6d1c05c8bd ("Remove nil search
-# attributes from history events", payload.FilterNilMemo in event_factory.go) drops an
-# empty memo; released in 1.31.0. (The model copies a start's or a continue-as-new's memo
-# as the request gives it, so only the child's shows the difference.)
-DROPPED_EMPTY = (
-    DroppedEmpty(
-        "startChildWorkflowExecutionInitiatedEventAttributes", "memo", "2026-04-29", "6d1c05c8bd"
-    ),
+# attributes from history events", payload.FilterNilMemo in event_factory.go, released
+# in 1.31.0) drops an empty memo from a start (measured on the 1.32 dev server: a
+# StartWorkflowExecution with an empty memo gets none), a continue-as-new and a child's
+# start. The model leaves out the child's; it still copies a start's and a
+# continue-as-new's as the request gives it (core execution.py), so those two rules only
+# act once it leaves them out too.
+DROPPED_EMPTY = tuple(
+    DroppedEmpty(attributes, "memo", "2026-04-29", "6d1c05c8bd")
+    for attributes in (
+        "startChildWorkflowExecutionInitiatedEventAttributes",
+        "workflowExecutionStartedEventAttributes",
+        "workflowExecutionContinuedAsNewEventAttributes",
+    )
 )
 _EMPTY_VALUES: tuple[Any, ...] = ({}, {"fields": {}})
+
+
+@dataclass(frozen=True, slots=True)
+class WrittenUntil:
+    """A field only the servers of one range wrote, and a 1.32 server does not: it marks
+    a history as written by such a server, whatever its date (one recorded by an older
+    dev server after newer ones came out). Such a history is dated just before `until`
+    (the first release that stopped writing it), for the other rules too; the
+    field, which the model does not write, is left out of its events. `since` is the
+    first release that wrote it, `commits` the server's commits."""
+
+    attributes: str
+    path: str
+    since: str
+    until: str
+    commits: str
+
+
+# 943d3944cf ("Use latest api-go/versioning-3 with Deployment package", released in
+# 1.26.2, 2024-12-23) copied the worker's RespondWorkflowTaskCompleted.deployment onto
+# WorkflowTaskCompleted (CreateWorkflowTaskCompletedEvent in historybuilder/
+# event_factory.go); 9be0363456 ("Use new versioning fields", released in 1.27.0) writes
+# workerDeploymentName and deploymentVersion there instead, from the task's own
+# deployment, and never the field.
+WRITTEN_UNTIL = (
+    WrittenUntil(
+        "workflowTaskCompletedEventAttributes",
+        "deployment",
+        "2024-12-23",
+        "2025-02-21",
+        "943d3944cf..9be0363456",
+    ),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,17 +173,26 @@ def older_server(
     """The model's events and the recorded ones (JSON), with the rules applied that a
     history first written at `written` (ns since the epoch) predates: without the
     NEWER_FIELDS the history lacks, without the DROPPED_EMPTY fields it has empty where
-    the model's event lacks them, and with the DRAWN_BEFORE values made one."""
+    the model's event lacks them, and with the DRAWN_BEFORE values made one. A history
+    holding a WRITTEN_UNTIL field is dated before that rule's `until` at the latest,
+    and the field is left out of its events where the model's lack it."""
+    recorded = list(recorded)
+    marks = [w for w in WRITTEN_UNTIL if any(_has(e, w) for e in recorded)]
+    for mark in marks:
+        before = _epoch_ns(mark.until) - 1
+        written = before if written is None else min(written, before)
     if written is None:
         return model, recorded
-    recorded = list(recorded)
     newer = [f for f in NEWER_FIELDS if written < _epoch_ns(f.since)]
     dropped = [f for f in DROPPED_EMPTY if written < _epoch_ns(f.until)]
     drawn = [f for f in DRAWN_BEFORE if written < _epoch_ns(f.until)]
-    if not newer and not dropped and not drawn:
+    if not newer and not dropped and not drawn and not marks:
         return model, recorded
     out = list(model)
     for i, event in enumerate(out[: len(recorded)]):
+        for mark in marks:
+            if _has(recorded[i], mark) and not _has(event, mark):
+                recorded[i] = _without(recorded[i], mark)
         for rule in newer:
             if _has(event, rule) and not _has(recorded[i], rule):
                 out[i] = event = _without(event, rule)
@@ -146,7 +207,7 @@ def older_server(
 
 
 _ABSENT = object()
-_Rule = NewerField | DroppedEmpty | DrawnBefore
+_Rule = NewerField | DroppedEmpty | DrawnBefore | WrittenUntil
 
 
 def _value(event: Any, rule: _Rule) -> Any:

@@ -73,6 +73,21 @@ def namespace_id_of(events: Sequence[HistoryEvent]) -> str:
     return ""
 
 
+def namespace_of(events: Sequence[HistoryEvent], namespace_id: str) -> str:
+    """The name of the run's namespace (its id `namespace_id`), where an event pairs the
+    two: a child's, an external signal's or cancel's event names the target's namespace
+    by name and id, the server filling in the run's own when the command named none
+    (workflow_task_completed_handler.go, transfer_queue_active_task_executor.go)."""
+    if not namespace_id:
+        return ""
+    for event in events:
+        name = getattr(event.attributes, "namespace", None)
+        paired = getattr(event.attributes, "namespace_id", None) == namespace_id
+        if paired and name and isinstance(name, str):
+            return name
+    return ""
+
+
 def root_of(execution: Any) -> tuple[str, str] | None:
     return (execution.workflow_id, execution.run_id) if execution is not None else None
 

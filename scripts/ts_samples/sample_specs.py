@@ -52,6 +52,7 @@ def _nexus_setup(caller: str, target: str, endpoint: str, queue: str) -> tuple[S
 
 NEXUS_HELLO = ("my-caller-namespace", "my-target-namespace")
 NEXUS_MSG = ("nexus-messaging-caller-namespace", "nexus-messaging-handler-namespace")
+NEXUS_STANDALONE = ("my-caller-namespace", "my-handler-namespace")
 
 
 def _s(*samples: Sample) -> dict[str, Sample]:
@@ -212,6 +213,17 @@ SAMPLES = _s(
         ordered_output=False,
     ),
     Sample(
+        "nexus-standalone-operations",
+        "nexus-standalone-operations",
+        setup=_nexus_setup(*NEXUS_STANDALONE, "my-nexus-endpoint", "nexus-handler-queue"),
+        workers=(
+            Step(command=f"TEMPORAL_NAMESPACE={NEXUS_STANDALONE[1]} ts-node src/worker/worker.ts"),
+        ),
+        steps=(Step(command=f"TEMPORAL_NAMESPACE={NEXUS_STANDALONE[0]} ts-node src/starter.ts"),),
+        namespaces=NEXUS_STANDALONE,
+        dev_flags=("nexusoperation.enableStandalone=true", "history.enableChasm=true"),
+    ),
+    Sample(
         "worker-versioning",
         "worker-versioning",
         workers=(Step("worker1"), Step("worker1_1"), Step("worker2")),
@@ -221,6 +233,44 @@ SAMPLES = _s(
     Sample("hello-world-js", "hello-world-js"),
     Sample("grpc-calls", "grpc-calls", mask=(r"nanos: \d+",)),
     Sample("empty", "empty"),
+    Sample(
+        "env-config",
+        "env-config",
+        workers=(),
+        steps=(Step("load-default"), Step("load-profile")),
+    ),
+    Sample("production", "production"),
+    Sample(
+        "snippets",
+        "snippets",
+        mask=(r"(?<=workflow-)[\w-]{21}\b",),
+        note="its workflow fails at random (Math.random() > 0.4), retried up to 3 attempts",
+    ),
+    Sample(
+        "scratchpad",
+        "scratchpad",
+        workers=(),
+        steps=(Step("start"),),
+        note="exits 1 on both servers: its bundle imports @temporalio/envconfig, which"
+        " its ignoreModules does not list",
+    ),
+    Sample("vscode-debugger", "vscode-debugger"),
+    Sample(
+        "workflow-streams",
+        "workflow-streams",
+        steps=(
+            Step("workflow.publisher"),
+            Step("workflow.reconnecting"),
+            Step("workflow.external"),
+            Step("workflow.ticker"),
+        ),
+        # the workflow ids' nanoid; the reconnecting step's side column samples the
+        # stream's counters on a clock; the subscribers print concurrently
+        mask=(r"(?<=workflow-stream-)(\w+)-[\w-]{8}\b", r"(?<=avail=)\s*\d+"),
+        ordered_output=False,
+        note="its own node_modules: workflow-streams 1.23.0 pins the other packages at"
+        " 1.23.0; the LLM scenario needs an OpenAI key and is not run",
+    ),
     Sample(
         "interceptors-opentelemetry",
         "interceptors-opentelemetry",
