@@ -6,17 +6,20 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 import uuid
 from typing import TYPE_CHECKING, Any
 
 from google.protobuf.field_mask_pb2 import FieldMask
 from temporalio.api.common.v1 import Link, Payloads, WorkflowExecution, WorkflowType
+from temporalio.api.common.v1 import Priority as ApiPriority
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.sdk.v1 import UserMetadata
 from temporalio.api.taskqueue.v1 import TaskQueue
-from temporalio.api.workflow.v1 import WorkflowExecutionOptions
+from temporalio.api.workflow.v1 import PostResetOperation, WorkflowExecutionOptions
 from temporalio.api.workflowservice.v1 import (
     RequestCancelWorkflowExecutionRequest,
+    ResetWorkflowExecutionRequest,
     SignalWithStartWorkflowExecutionRequest,
     SignalWorkflowExecutionRequest,
     StartWorkflowExecutionRequest,
@@ -44,6 +47,7 @@ from unseen_workflows_hunt6 import (
     HUNT6_WORKFLOWS,
     RETRY_TWICE,
     Cron6,
+    Groups6,
     Linked6,
     Meta6,
     Nexus6,
@@ -54,8 +58,8 @@ from unseen_workflows_hunt6 import (
 if TYPE_CHECKING:
     from record_unseen import Recorder
 
-VQ, VQ2, VQ3 = "hh6-v", "hh6-v2", "hh6-v3"  # the versioned workers' queues
-DEP, DEP2, DEP3 = "hh6dep", "hh6dep2", "hh6dep3"
+VQ, VQ2, VQ3, VQ4 = "hh6-v", "hh6-v2", "hh6-v3", "hh6-v4"  # the versioned workers' queues
+DEP, DEP2, DEP3, DEP4 = "hh6dep", "hh6dep2", "hh6dep3", "hh6dep4"
 
 
 def _payloads(*values: Any) -> Payloads:
@@ -399,7 +403,96 @@ async def versions3(r: Recorder) -> None:
             await r.dump(f"v8-{name}.child", f"{workflow_id}-kid")
 
 
-PARTS = (meta, links, versions, reset_links, versions2, nexus_meta, versions3)
+async def versions4(r: Recorder) -> None:
+    """v9-*: a run started with a pinned override continued as new (no initial
+    behavior); overrides set by `temporal workflow update-options` (one-time, pinned,
+    unset); a reset (raw ResetWorkflowExecution) with a post-reset operation setting a
+    pinned override to the new build and a priority."""
+    tag = uuid.uuid4().hex[:4]
+
+    def worker(build: str) -> Worker:
+        return Worker(
+            r.client, task_queue=VQ4, workflows=HUNT6_WORKFLOWS, activities=HUNT6_ACTIVITIES,
+            deployment_config=_deployment(DEP4, build),
+        )  # fmt: skip
+
+    async def poke(workflow_id: str) -> None:
+        await r.client.get_workflow_handle(workflow_id).signal("poke", "go")
+
+    ids = {n: f"hh6-v9-{n}-{tag}" for n in ("chain", "cli", "reset")}
+    b1, b2 = WorkerDeploymentVersion(DEP4, "b1"), WorkerDeploymentVersion(DEP4, "b2")
+    async with worker("b1"):
+        await r.set_current(DEP4, "b1")
+        await r.client.start_workflow(
+            Pinned6.run, 3, id=ids["chain"], task_queue=VQ4,
+            versioning_override=PinnedVersioningOverride(b1),
+        )  # fmt: skip
+        for name in ("cli", "reset"):
+            await r.client.start_workflow(Pinned6.run, 0, id=ids[name], task_queue=VQ4)
+        await asyncio.sleep(2)
+        async with worker("b2"):
+            await r.set_current(DEP4, "b2")
+            await asyncio.sleep(1)
+            await poke(ids["chain"])
+            await asyncio.sleep(2)
+            await poke(ids["chain"])
+            name_args = ["--versioning-override-deployment-name", DEP4]
+            for args in (
+                ["one_time", *name_args, "--versioning-override-build-id", "b2"],
+                ["pinned", *name_args, "--versioning-override-build-id", "b1"],
+                ["unspecified"],
+            ):
+                try:
+                    r.cli("workflow", "update-options", "-w", ids["cli"],
+                          "--versioning-override-behavior", *args)  # fmt: skip
+                except subprocess.CalledProcessError as e:
+                    print(f"v9-cli: {args[0]} refused: {e.stderr.strip()[-160:]}", flush=True)
+                await asyncio.sleep(0.5)
+            await poke(ids["cli"])
+            await _post_reset_pinned(r, ids["reset"], b2)
+            await asyncio.sleep(1)
+            await poke(ids["reset"])
+            for name, workflow_id in ids.items():
+                await _run(r, f"v9-{name}", r.client.get_workflow_handle(workflow_id))
+    await _dump_chain(r, "v9-chain", ids["chain"])
+    await r.dump("v9-cli", ids["cli"])
+    runs = await _chain(r, ids["reset"])
+    await r.dump("v9-reset", ids["reset"], runs[-1])
+
+
+async def _post_reset_pinned(r: Recorder, workflow_id: str, version: Any) -> None:
+    handle = r.client.get_workflow_handle(workflow_id)
+    history = await handle.fetch_history()
+    completed = [e.event_id for e in history.events if e.event_type == 7]  # WFT completed
+    override = PinnedVersioningOverride(version)._to_proto()
+    options = PostResetOperation.UpdateWorkflowOptions(
+        workflow_execution_options=WorkflowExecutionOptions(
+            versioning_override=override, priority=ApiPriority(priority_key=2)
+        ),
+        update_mask=FieldMask(paths=["versioning_override", "priority"]),
+    )
+    await r.client.workflow_service.reset_workflow_execution(
+        ResetWorkflowExecutionRequest(
+            namespace="default",
+            workflow_execution=WorkflowExecution(workflow_id=workflow_id, run_id=history.run_id),
+            reason="hh6 post-reset override", workflow_task_finish_event_id=completed[0],
+            request_id=str(uuid.uuid4()), identity="hh6-raw",
+            post_reset_operations=[PostResetOperation(update_workflow_options=options)],
+        )
+    )  # fmt: skip
+    await r.dump("v9-reset.base", workflow_id, history.run_id)
+
+
+async def groups(r: Recorder) -> None:
+    """groups.*: every command in an event group (Groups6), continued as new once."""
+    wid = f"hh6-groups-{uuid.uuid4().hex[:4]}"
+    await _run(
+        r, "groups", await r.client.start_workflow(Groups6.run, True, id=wid, task_queue=HUNT6)
+    )
+    await _dump_chain(r, "groups", wid)
+
+
+PARTS = (meta, links, versions, reset_links, versions2, nexus_meta, versions3, versions4, groups)
 
 
 async def hunt6(r: Recorder) -> None:

@@ -170,6 +170,41 @@ class Pinned6:
         return await workflow.execute_activity(h6_echo, "done", start_to_close_timeout=SHORT)
 
 
+@workflow.defn
+class Groups6:
+    """Every command in an event group: a timer started and cancelled, an activity on a
+    queue nobody polls requested to cancel, a signal and a cancel request to a workflow
+    that does not exist, a memo upsert and a patch marker; the first run continues as
+    new inside the group, the second completes inside it."""
+
+    @workflow.run
+    async def run(self, again: bool) -> str:
+        with workflow.create_event_group("g-all", label="everything").scope():
+            timer = asyncio.ensure_future(workflow.sleep(30, summary="cancelled timer"))
+            act = workflow.start_activity(
+                h6_echo, "never", task_queue="hh6-nobody", start_to_close_timeout=SHORT,
+                summary="cancelled activity",
+            )  # fmt: skip
+            await workflow.sleep(0.1)
+            timer.cancel()
+            act.cancel()
+            with contextlib.suppress(BaseException):
+                await act
+            with contextlib.suppress(BaseException):
+                await timer
+            missing = workflow.get_external_workflow_handle("hh6-nobody-here")
+            with contextlib.suppress(BaseException):
+                await missing.signal("poke", "x")
+            with contextlib.suppress(BaseException):
+                await missing.cancel()
+            workflow.upsert_memo({"group": "g-all"})
+            workflow.patched("hh6-patch")
+            await workflow.sleep(0.1)
+            if again:
+                workflow.continue_as_new(False)
+            return "grouped"
+
+
 _OVERRIDES = {
     "auto": AutoUpgradeVersioningOverride(),
     "pinned": PinnedVersioningOverride(WorkerDeploymentVersion("hh6dep2", "b1")),
@@ -210,6 +245,6 @@ class Parent6:
         )  # fmt: skip
 
 
-HUNT6_WORKFLOWS = [Kid6, Meta6, Linked6, Cron6, Pinned6, Parent6, Nexus6]
+HUNT6_WORKFLOWS = [Kid6, Meta6, Linked6, Cron6, Pinned6, Parent6, Nexus6, Groups6]
 HUNT6_ACTIVITIES: list[Callable[..., Any]] = [h6_echo, h6_nap]
 RETRY_TWICE = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=2)
