@@ -53,6 +53,7 @@ from unseen_workflows_hunt6 import (
     Nexus6,
     Parent6,
     Pinned6,
+    Prio6,
 )
 
 if TYPE_CHECKING:
@@ -492,7 +493,49 @@ async def groups(r: Recorder) -> None:
     await _dump_chain(r, "groups", wid)
 
 
-PARTS = (meta, links, versions, reset_links, versions2, nexus_meta, versions3, versions4, groups)
+async def prio(r: Recorder) -> None:
+    """prio-*: UpdateWorkflowExecutionOptions changes a run's priority before it starts
+    a child with none of its own, then continues as new (prio-can) or fails and is
+    retried (prio-fail); the children and the following runs show what they took."""
+    tag = uuid.uuid4().hex[:4]
+    first = Priority(priority_key=3, fairness_key="tenant-a", fairness_weight=2.0)
+    for then in ("can", "fail"):
+        wid = f"hh6-prio-{then}-{tag}"
+        h = await r.client.start_workflow(
+            Prio6.run, then, id=wid, task_queue=HUNT6, priority=first, retry_policy=RETRY_TWICE
+        )
+        await asyncio.sleep(1)
+        options = WorkflowExecutionOptions(priority=ApiPriority(priority_key=5, fairness_key="b"))
+        await r.client.workflow_service.update_workflow_execution_options(
+            UpdateWorkflowExecutionOptionsRequest(
+                namespace="default", workflow_execution=WorkflowExecution(workflow_id=wid),
+                workflow_execution_options=options, identity="hh6-options",
+                update_mask=FieldMask(paths=["priority.priority_key", "priority.fairness_key"]),
+            )
+        )  # fmt: skip
+        await h.signal("poke", "go")
+        await asyncio.sleep(2)
+        await r.client.get_workflow_handle(wid).signal("poke", "again")
+        await _run(r, f"prio-{then}", r.client.get_workflow_handle(wid))
+        runs = await _chain(r, wid)
+        for i, run_id in enumerate(runs):
+            await r.dump(f"prio-{then}.run{i + 1}", wid, run_id)
+            kid = f"{wid}-kid{i + 1 if then == 'fail' else 1}-{run_id[:4]}"
+            await r.dump(f"prio-{then}.kid{i + 1}", kid)
+
+
+PARTS = (
+    meta,
+    links,
+    versions,
+    reset_links,
+    versions2,
+    nexus_meta,
+    versions3,
+    versions4,
+    groups,
+    prio,
+)
 
 
 async def hunt6(r: Recorder) -> None:

@@ -205,6 +205,33 @@ class Groups6:
             return "grouped"
 
 
+@workflow.defn
+class Prio6:
+    """Waits for a poke, starts a child with no priority of its own, then: "can"
+    continues as new once (the continued run does the same and completes), "fail"
+    fails its first attempt (the run's retry policy retries it), else completes."""
+
+    def __init__(self) -> None:
+        self.go = False
+
+    @workflow.signal
+    def poke(self, _: str) -> None:
+        self.go = True
+
+    @workflow.run
+    async def run(self, then: str) -> str:
+        await workflow.wait_condition(lambda: self.go)
+        info = workflow.info()
+        kid = await workflow.execute_child_workflow(
+            Kid6.run, "p", id=f"{info.workflow_id}-kid{info.attempt}-{info.run_id[:4]}"
+        )
+        if then == "can":
+            workflow.continue_as_new("done")
+        if then == "fail" and info.attempt == 1:
+            raise ApplicationError("the first attempt fails")
+        return kid
+
+
 _OVERRIDES = {
     "auto": AutoUpgradeVersioningOverride(),
     "pinned": PinnedVersioningOverride(WorkerDeploymentVersion("hh6dep2", "b1")),
@@ -245,6 +272,6 @@ class Parent6:
         )  # fmt: skip
 
 
-HUNT6_WORKFLOWS = [Kid6, Meta6, Linked6, Cron6, Pinned6, Parent6, Nexus6, Groups6]
+HUNT6_WORKFLOWS = [Kid6, Meta6, Linked6, Cron6, Pinned6, Parent6, Nexus6, Groups6, Prio6]
 HUNT6_ACTIVITIES: list[Callable[..., Any]] = [h6_echo, h6_nap]
 RETRY_TWICE = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=2)

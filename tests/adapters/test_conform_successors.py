@@ -37,8 +37,8 @@ UNDETERMINED = frozenset(
     }
 )  # fmt: skip
 # Fields of some successors' Started events that depend on what no event of the
-# predecessor says: a continue-as-new's initial versioning behavior
-# (WorkflowExecutionContinuedAsNew does not record it), and the target version a pinned
+# predecessor says: a continue-as-new's initial versioning behavior and retry policy
+# (WorkflowExecutionContinuedAsNew records neither), and the target version a pinned
 # run was told of (matching's, in no event: the deriver names a placeholder, conform's
 # `announced_target`).
 _INHERITED = ("inheritedPinnedVersion", "inheritedAutoUpgradeInfo", "declinedTargetVersionUpgrade")
@@ -46,6 +46,8 @@ UNKNOWABLE = {
     "v6-hop.run2.json": _INHERITED,  # continued with initial behavior AUTO_UPGRADE
     "v6-ramp.run2.json": _INHERITED,  # continued with initial behavior USE_RAMPING_VERSION
     "v7-stay.run2.json": ("declinedTargetVersionUpgrade",),  # b2, at revision 2
+    # the retry policy the Python SDK sends with a continue-as-new (the event has none)
+    "prio-can.run2.json": ("retryPolicy",),
 }
 
 

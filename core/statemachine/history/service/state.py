@@ -241,15 +241,17 @@ class UpdateInfo:
 
 @dataclass(frozen=True, slots=True)
 class RetryCarry:
-    """What a retry's next run starts with again: the input, header, memo and search
-    attributes of this run's WorkflowExecutionStarted event (`handleRetry` reads the
-    start event and `SetupNewWorkflowForRetryOrCron` passes them on,
-    service/history/workflow/retry.go)."""
+    """What a retry's or a cron's next run starts with again: the input, header, memo,
+    search attributes and priority of this run's WorkflowExecutionStarted event
+    (`handleRetry` reads the start event and `SetupNewWorkflowForRetryOrCron` passes
+    them on, service/history/workflow/retry.go): the start's priority, not one an
+    options update set since (recorded: prio-fail.run2)."""
 
     input: Opaque | None = None
     header: Opaque | None = None
     memo: Opaque | None = None
     search_attributes: Opaque | None = None
+    priority: Opaque | None = None
 
 
 class _Start(Protocol):
@@ -264,6 +266,8 @@ class _Start(Protocol):
     @property
     def search_attributes(self) -> Opaque | None: ...
     @property
+    def priority(self) -> Opaque | None: ...
+    @property
     def retry_policy(self) -> object: ...
     @property
     def cron_schedule(self) -> str: ...
@@ -273,7 +277,9 @@ def retry_carry_of(start: _Start) -> RetryCarry | None:
     """What the run's chain carries on, kept only when a retry or a cron run can follow."""
     if start.retry_policy is None and not start.cron_schedule:
         return None
-    return RetryCarry(start.input, start.header, start.memo, start.search_attributes)
+    return RetryCarry(
+        start.input, start.header, start.memo, start.search_attributes, start.priority
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -258,3 +258,23 @@ def child(state: MutableState, override: Opaque | None, queue: str) -> StartVers
         inherited_auto_upgrade_info=upgrade,
     )
     return versioning if versioning != StartVersioning() else None
+
+
+def retried(state: MutableState) -> StartVersioning | None:
+    """What a retry's or a cron's next run carries of the run's versioning: a pinned
+    override (`SetupNewWorkflowForRetryOrCron` in service/history/workflow/retry.go,
+    `OverrideIsPinned`; the next run is on the same task queue).
+
+    Not modelled: a retry of a run that inherited a pinned version (a child or continued
+    run of a pinned one) inherits it again, and a retry of an auto-upgrade run gets its
+    version, revision and initial behavior; the model keeps no record of the inheritance."""
+    override = state.versioning.override if state.versioning is not None else None
+    given = override.value() if override is not None else None
+    if not isinstance(given, dict):
+        return None
+    pinned = given.get("pinned")
+    if given.get("behavior") == "VERSIONING_BEHAVIOR_PINNED" or (
+        isinstance(pinned, dict) and pinned.get("behavior") == "PINNED_OVERRIDE_BEHAVIOR_PINNED"
+    ):
+        return StartVersioning(versioning_override=override)
+    return None
