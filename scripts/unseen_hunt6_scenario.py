@@ -54,13 +54,15 @@ from unseen_workflows_hunt6 import (
     Parent6,
     Pinned6,
     Prio6,
+    RetryKid6,
+    Upgrading6,
 )
 
 if TYPE_CHECKING:
     from record_unseen import Recorder
 
-VQ, VQ2, VQ3, VQ4 = "hh6-v", "hh6-v2", "hh6-v3", "hh6-v4"  # the versioned workers' queues
-DEP, DEP2, DEP3, DEP4 = "hh6dep", "hh6dep2", "hh6dep3", "hh6dep4"
+VQ, VQ2, VQ3, VQ4, VQ5 = "hh6-v", "hh6-v2", "hh6-v3", "hh6-v4", "hh6-v5"  # versioned queues
+DEP, DEP2, DEP3, DEP4, DEP5 = "hh6dep", "hh6dep2", "hh6dep3", "hh6dep4", "hh6dep5"
 
 
 def _payloads(*values: Any) -> Payloads:
@@ -524,6 +526,37 @@ async def prio(r: Recorder) -> None:
             await r.dump(f"prio-{then}.kid{i + 1}", kid)
 
 
+async def versions5(r: Recorder) -> None:
+    """v10-*: a pinned parent's child (inheriting its version) retried; an auto-upgrade
+    run moved to a new current build, then retried."""
+    tag = uuid.uuid4().hex[:4]
+
+    def worker(build: str) -> Worker:
+        return Worker(
+            r.client, task_queue=VQ5, workflows=HUNT6_WORKFLOWS, activities=HUNT6_ACTIVITIES,
+            deployment_config=_deployment(DEP5, build),
+        )  # fmt: skip
+
+    kid, up = f"hh6-v10-kid-{tag}", f"hh6-v10-up-{tag}"
+    async with worker("b1"):
+        await r.set_current(DEP5, "b1")
+        await r.client.start_workflow(RetryKid6.run, id=kid, task_queue=VQ5)
+        await r.client.start_workflow(
+            Upgrading6.run, id=up, task_queue=VQ5, retry_policy=RETRY_TWICE
+        )
+        await _run(r, "v10-kid", r.client.get_workflow_handle(kid))
+        async with worker("b2"):
+            await r.set_current(DEP5, "b2")
+            await asyncio.sleep(2)
+            await r.client.get_workflow_handle(up).signal("poke", "go")
+            await asyncio.sleep(3)
+            await r.client.get_workflow_handle(up).signal("poke", "again")
+            await _run(r, "v10-up", r.client.get_workflow_handle(up))
+    await r.dump("v10-kid", kid)
+    await _dump_chain(r, "v10-kid.child", f"{kid}-kid")
+    await _dump_chain(r, "v10-up", up)
+
+
 PARTS = (
     meta,
     links,
@@ -535,6 +568,7 @@ PARTS = (
     versions4,
     groups,
     prio,
+    versions5,
 )
 
 

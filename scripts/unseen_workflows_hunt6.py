@@ -30,6 +30,7 @@ from temporalio.common import (
     PinnedVersioningOverride,
     Priority,
     RetryPolicy,
+    VersioningBehavior,
     WorkerDeploymentVersion,
 )
 from temporalio.exceptions import ApplicationError
@@ -232,6 +233,48 @@ class Prio6:
         return kid
 
 
+@workflow.defn
+class FailOnce6:
+    """Fails its first attempt, completes its second."""
+
+    @workflow.run
+    async def run(self) -> str:
+        await workflow.execute_activity(h6_echo, "x", start_to_close_timeout=SHORT)
+        if workflow.info().attempt == 1:
+            raise ApplicationError("the first attempt fails")
+        return "second"
+
+
+@workflow.defn
+class RetryKid6:
+    """Runs FailOnce6 as a child on its own queue, with a retry policy of two attempts."""
+
+    @workflow.run
+    async def run(self) -> str:
+        return await workflow.execute_child_workflow(
+            FailOnce6.run, id=f"{workflow.info().workflow_id}-kid", retry_policy=RETRY_TWICE
+        )
+
+
+@workflow.defn(versioning_behavior=VersioningBehavior.AUTO_UPGRADE)
+class Upgrading6:
+    """An auto-upgrade workflow: waits for a poke, then its first attempt fails."""
+
+    def __init__(self) -> None:
+        self.go = False
+
+    @workflow.signal
+    def poke(self, _: str) -> None:
+        self.go = True
+
+    @workflow.run
+    async def run(self) -> str:
+        await workflow.wait_condition(lambda: self.go)
+        if workflow.info().attempt == 1:
+            raise ApplicationError("the first attempt fails")
+        return "second"
+
+
 _OVERRIDES = {
     "auto": AutoUpgradeVersioningOverride(),
     "pinned": PinnedVersioningOverride(WorkerDeploymentVersion("hh6dep2", "b1")),
@@ -272,6 +315,9 @@ class Parent6:
         )  # fmt: skip
 
 
-HUNT6_WORKFLOWS = [Kid6, Meta6, Linked6, Cron6, Pinned6, Parent6, Nexus6, Groups6, Prio6]
+HUNT6_WORKFLOWS = [
+    Kid6, Meta6, Linked6, Cron6, Pinned6, Parent6, Nexus6, Groups6, Prio6, FailOnce6, RetryKid6,
+    Upgrading6,
+]  # fmt: skip
 HUNT6_ACTIVITIES: list[Callable[..., Any]] = [h6_echo, h6_nap]
 RETRY_TWICE = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=2)

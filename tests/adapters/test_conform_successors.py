@@ -38,9 +38,9 @@ UNDETERMINED = frozenset(
 )  # fmt: skip
 # Fields of some successors' Started events that depend on what no event of the
 # predecessor says: a continue-as-new's initial versioning behavior and retry policy
-# (WorkflowExecutionContinuedAsNew records neither), and the target version a pinned
-# run was told of (matching's, in no event: the deriver names a placeholder, conform's
-# `announced_target`).
+# (WorkflowExecutionContinuedAsNew records neither), and what matching decided: the
+# target version a pinned run was told of (the deriver names a placeholder, conform's
+# `announced_target`) and the revision of an auto-upgrade run's move.
 _INHERITED = ("inheritedPinnedVersion", "inheritedAutoUpgradeInfo", "declinedTargetVersionUpgrade")
 UNKNOWABLE = {
     "v6-hop.run2.json": _INHERITED,  # continued with initial behavior AUTO_UPGRADE
@@ -48,6 +48,8 @@ UNKNOWABLE = {
     "v7-stay.run2.json": ("declinedTargetVersionUpgrade",),  # b2, at revision 2
     # the retry policy the Python SDK sends with a continue-as-new (the event has none)
     "prio-can.run2.json": ("retryPolicy",),
+    # the revision of the run's move to b2 (matching's, in no event)
+    "v10-up.run2.json": ("inheritedAutoUpgradeInfo",),
 }
 
 

@@ -179,6 +179,7 @@ def next_run(
         run_timeout=s.run_timeout,
         execution_timeout=s.execution_timeout,
         explicit_execution_timeout=s.explicit_execution_timeout,
+        explicit_run_timeout=s.explicit_run_timeout,
         first_workflow_task_backoff=backoff,
         parent=s.parent,
         retry_policy=s.retry_policy,
@@ -199,5 +200,5 @@ def next_run(
         execution_expiration=s.execution_expiration,
         completion_callbacks=callbacks,
         links=s.start_links,  # the chain's start's (see MutableState.start_links)
-        versioning=versioning.retried(s),
+        versioning=versioning.retried(s, initiator),
     )

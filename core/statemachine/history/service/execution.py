@@ -191,6 +191,7 @@ def start_workflow_execution(
         run_timeout=req.run_timeout,
         execution_timeout=req.execution_timeout,
         explicit_execution_timeout=req.explicit_execution_timeout,
+        explicit_run_timeout=req.explicit_run_timeout or bool(req.run_timeout),
         first_run_id=req.first_execution_run_id or req.run_id,
         start_request_id=req.request_id,
         parent=req.parent,

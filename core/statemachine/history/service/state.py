@@ -298,6 +298,10 @@ class MutableState:
     # whether the start named an execution timeout, even a zero one: a continued or
     # retried run's start copies it as it is (`continueAsNew`, mutable_state_impl.go)
     explicit_execution_timeout: bool = False
+    # whether its Started event names a run timeout, even a zero one (a child's and a
+    # continued run's always do): a retry or a cron run copies it as it is
+    # (`SetupNewWorkflowForRetryOrCron` in service/history/workflow/retry.go)
+    explicit_run_timeout: bool = False
     status: RunStatus = RunStatus.RUNNING
     next_event_id: int = 1
     first_run_id: str = ""

@@ -35,7 +35,7 @@ version a run moved to is known from its next completion).
 from __future__ import annotations
 
 from core.commands.workflow import ContinueAsNewWorkflowExecutionCommandAttributes
-from core.enums import ContinueAsNewVersioningBehavior, VersioningBehavior
+from core.enums import ContinueAsNewInitiator, ContinueAsNewVersioningBehavior, VersioningBehavior
 from core.fastinit import replace
 from core.opaque import JsonValue, Opaque
 from core.requests import (
@@ -84,13 +84,17 @@ def start_info(v: StartVersioning) -> VersioningInfo | None:
         override=v.versioning_override, declined=TargetSeen.read(v.declined_target_version_upgrade)
     )
     if pinned is not None:
-        out = replace(out, behavior=VersioningBehavior.PINNED, version=pinned)
+        out = replace(
+            out, behavior=VersioningBehavior.PINNED, version=pinned, inherited_pinned=True
+        )
     elif isinstance(upgrade, dict):
+        initial = upgrade.get("continueAsNewInitialVersioningBehavior")
         out = replace(
             out,
             behavior=VersioningBehavior.AUTO_UPGRADE,
             version=version_of(upgrade.get("sourceDeploymentVersion")),
             revision=number(upgrade.get("sourceDeploymentRevisionNumber")),
+            initial_behavior=initial if isinstance(initial, str) else "",
         )
     return out if out != VersioningInfo() else None
 
@@ -260,21 +264,45 @@ def child(state: MutableState, override: Opaque | None, queue: str) -> StartVers
     return versioning if versioning != StartVersioning() else None
 
 
-def retried(state: MutableState) -> StartVersioning | None:
-    """What a retry's or a cron's next run carries of the run's versioning: a pinned
-    override (`SetupNewWorkflowForRetryOrCron` in service/history/workflow/retry.go,
-    `OverrideIsPinned`; the next run is on the same task queue).
-
-    Not modelled: a retry of a run that inherited a pinned version (a child or continued
-    run of a pinned one) inherits it again, and a retry of an auto-upgrade run gets its
-    version, revision and initial behavior; the model keeps no record of the inheritance."""
-    override = state.versioning.override if state.versioning is not None else None
-    given = override.value() if override is not None else None
-    if not isinstance(given, dict):
+def retried(state: MutableState, initiator: ContinueAsNewInitiator) -> StartVersioning | None:
+    """What a retry's or a cron's next run carries of the run's versioning
+    (`SetupNewWorkflowForRetryOrCron` in service/history/workflow/retry.go; the next run
+    is on the same task queue): a pinned override (`OverrideIsPinned`); and, for a
+    retry only, the run's version when it is pinned and its start inherited a pinned
+    version (a child or a continued run of a pinned one), else, when it auto-upgrades at
+    a known revision, its version, revision and the initial behavior its own start
+    inherited (recorded: `v10-kid.child.run2.json`, `v10-up.run2.json`)."""
+    info = state.versioning
+    if info is None:
         return None
-    pinned = given.get("pinned")
-    if given.get("behavior") == "VERSIONING_BEHAVIOR_PINNED" or (
-        isinstance(pinned, dict) and pinned.get("behavior") == "PINNED_OVERRIDE_BEHAVIOR_PINNED"
+    given = info.override.value() if info.override is not None else None
+    pinned = given.get("pinned") if isinstance(given, dict) else None
+    override = None
+    if isinstance(given, dict) and (
+        given.get("behavior") == "VERSIONING_BEHAVIOR_PINNED"
+        or (
+            isinstance(pinned, dict) and pinned.get("behavior") == "PINNED_OVERRIDE_BEHAVIOR_PINNED"
+        )
     ):
-        return StartVersioning(versioning_override=override)
-    return None
+        override = info.override
+    run = info.effective()
+    retry = initiator is ContinueAsNewInitiator.RETRY
+    inherited: Opaque | None = None
+    upgrade: Opaque | None = None
+    if retry and run.pinned and info.inherited_pinned:
+        inherited = version_json(run.pinned)
+    auto = run.behavior is VersioningBehavior.AUTO_UPGRADE
+    if retry and auto and run.version is not None and info.revision:
+        fields: dict[str, JsonValue] = {
+            "sourceDeploymentVersion": version_json(run.version).value(),
+            "sourceDeploymentRevisionNumber": str(info.revision),
+        }
+        if info.initial_behavior:
+            fields["continueAsNewInitialVersioningBehavior"] = info.initial_behavior
+        upgrade = Opaque.of(fields)
+    versioning = StartVersioning(
+        versioning_override=override,
+        inherited_pinned_version=inherited,
+        inherited_auto_upgrade_info=upgrade,
+    )
+    return versioning if versioning != StartVersioning() else None

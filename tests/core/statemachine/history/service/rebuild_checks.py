@@ -42,6 +42,7 @@ COMPARED = frozenset(
         "run_timeout",
         "execution_timeout",
         "explicit_execution_timeout",  # whether Started has workflowExecutionTimeout
+        "explicit_run_timeout",  # whether Started has workflowRunTimeout
         "first_run_id",
         "attempt",
         "retry_policy",
