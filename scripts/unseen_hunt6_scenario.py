@@ -48,6 +48,7 @@ from unseen_workflows_hunt6 import (
     RETRY_TWICE,
     Cron6,
     Groups6,
+    Kids6,
     Linked6,
     Meta6,
     Nexus6,
@@ -557,6 +558,19 @@ async def versions5(r: Recorder) -> None:
     await _dump_chain(r, "v10-up", up)
 
 
+async def kids(r: Recorder) -> None:
+    """kids.*: a cron child and a retried child (Kids6) of a parent with a priority."""
+    wid = f"hh6-kids-{uuid.uuid4().hex[:4]}"
+    prio = Priority(priority_key=2, fairness_key="parent", fairness_weight=3.0)
+    h = await r.client.start_workflow(Kids6.run, id=wid, task_queue=HUNT6, priority=prio)
+    await _run(r, "kids", h)
+    await asyncio.sleep(3)
+    await r.client.get_workflow_handle(f"{wid}-cron").terminate("recorded")
+    await r.dump("kids", wid)
+    await _dump_chain(r, "kids.cron", f"{wid}-cron")
+    await _dump_chain(r, "kids.retried", f"{wid}-retried")
+
+
 PARTS = (
     meta,
     links,
@@ -569,6 +583,7 @@ PARTS = (
     groups,
     prio,
     versions5,
+    kids,
 )
 
 

@@ -275,6 +275,26 @@ class Upgrading6:
         return "second"
 
 
+@workflow.defn
+class Kids6:
+    """A cron child (ABANDON, a summary, a memo) left running, and a child with a retry
+    policy, an execution timeout, a memo, a summary and a priority that fails its first
+    attempt; waits for the second."""
+
+    @workflow.run
+    async def run(self) -> str:
+        wid = workflow.info().workflow_id
+        await workflow.start_child_workflow(
+            Cron6.run, id=f"{wid}-cron", cron_schedule="@every 2s", static_summary="cron kid",
+            parent_close_policy=workflow.ParentClosePolicy.ABANDON, memo={"k": "cron"},
+        )  # fmt: skip
+        return await workflow.execute_child_workflow(
+            FailOnce6.run, id=f"{wid}-retried", retry_policy=RETRY_TWICE,
+            execution_timeout=timedelta(seconds=60), memo={"k": "retried"},
+            static_summary="retried kid", priority=Priority(fairness_key="kids"),
+        )  # fmt: skip
+
+
 _OVERRIDES = {
     "auto": AutoUpgradeVersioningOverride(),
     "pinned": PinnedVersioningOverride(WorkerDeploymentVersion("hh6dep2", "b1")),
@@ -317,7 +337,7 @@ class Parent6:
 
 HUNT6_WORKFLOWS = [
     Kid6, Meta6, Linked6, Cron6, Pinned6, Parent6, Nexus6, Groups6, Prio6, FailOnce6, RetryKid6,
-    Upgrading6,
+    Upgrading6, Kids6,
 ]  # fmt: skip
 HUNT6_ACTIVITIES: list[Callable[..., Any]] = [h6_echo, h6_nap]
 RETRY_TWICE = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=2)

@@ -173,6 +173,7 @@ def start_workflow_execution(
     req: StartWorkflowExecution, now: int, signal: SignalWorkflowExecution | None = None
 ) -> Outcome:
     """A new run: its first events and tasks (with SignalWithStart, the signal first)."""
+    req = start_fields.child_cron(req, now)
     run = run_timeout(req.run_timeout, req.execution_timeout)
     req = replace(
         req,

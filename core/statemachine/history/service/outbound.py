@@ -76,6 +76,7 @@ def start_child_transfer(
             header=a.header,
             memo=a.memo,
             search_attributes=a.search_attributes,
+            cron_schedule=a.cron_schedule,  # (the child's start waits for it: start_fields.py)
             priority=merged_priority(s.priority, a.priority),
             namespace_id=s.namespace_id,
             root=s.root,

@@ -12,7 +12,10 @@ beyond the verbatim fields (test_carried_fields.py):
 - with no override of its own, a child on the parent's task queue inherits the pinned
   parent's version, the parent's override naming a version, or the auto-upgrading
   parent's version and revision (`processStartChildExecution`; recorded:
-  `v-pinned-chain.child.json`).
+  `v-pinned-chain.child.json`);
+- a child under a cron schedule starts as the frontend starts a cron workflow: the
+  schedule as its initiator, its first task waiting for the schedule's next time
+  (`CreateHistoryStartWorkflowRequest`, common/util.go, which the transfer task calls).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import dataclasses
 from adapters.temporal_json import decode_history
 from core import requests as rq
 from core.commands import Command, StartChildWorkflowExecutionCommandAttributes
-from core.enums import CommandType, EventType, VersioningBehavior
+from core.enums import CommandType, ContinueAsNewInitiator, EventType, VersioningBehavior
 from core.events import (
     StartChildWorkflowExecutionInitiatedEventAttributes,
     TaskQueue,
@@ -214,3 +217,21 @@ def test_the_child_of_a_parent_with_a_pinned_override_matches_the_recorded_one()
         versioning_override=child_started.versioning_override,
         inherited_pinned_version=child_started.inherited_pinned_version,
     )
+
+
+def test_a_cron_child_starts_waiting_for_its_schedule() -> None:
+    """Recorded: `kids.cron.run1.json`, a child under "@every 2s": its Started event
+    names the schedule, the initiator CRON_SCHEDULE and a 2 s first task backoff."""
+    _, start = _start_child(cron_schedule="@every 2s")
+    assert start.cron_schedule == "@every 2s"
+    first = service.start(start, 7 * 10**9).events[0].attributes
+    assert isinstance(first, WorkflowExecutionStartedEventAttributes)
+    assert (first.cron_schedule, first.initiator, first.first_workflow_task_backoff) == (
+        "@every 2s",
+        ContinueAsNewInitiator.CRON_SCHEDULE,
+        2 * 10**9,
+    )
+    _, plain = _start_child()
+    first = service.start(plain, 7 * 10**9).events[0].attributes
+    assert isinstance(first, WorkflowExecutionStartedEventAttributes)
+    assert first.initiator is ContinueAsNewInitiator.UNSPECIFIED
