@@ -40,6 +40,7 @@ from temporalio.worker import Worker, WorkerDeploymentConfig
 from unseen_hunt3_scenario import _chain, _dump_chain, _run
 from unseen_hunt4_scenario import _guarded
 from unseen_hunt5_scenario import _deployment
+from unseen_hunt6_chains import kids, prio, versions5
 from unseen_nexus import NX, NxHandler, NxTarget, _endpoint
 from unseen_workflows_hunt6 import (
     HUNT6,
@@ -48,22 +49,18 @@ from unseen_workflows_hunt6 import (
     RETRY_TWICE,
     Cron6,
     Groups6,
-    Kids6,
     Linked6,
     Meta6,
     Nexus6,
     Parent6,
     Pinned6,
-    Prio6,
-    RetryKid6,
-    Upgrading6,
 )
 
 if TYPE_CHECKING:
     from record_unseen import Recorder
 
-VQ, VQ2, VQ3, VQ4, VQ5 = "hh6-v", "hh6-v2", "hh6-v3", "hh6-v4", "hh6-v5"  # versioned queues
-DEP, DEP2, DEP3, DEP4, DEP5 = "hh6dep", "hh6dep2", "hh6dep3", "hh6dep4", "hh6dep5"
+VQ, VQ2, VQ3, VQ4 = "hh6-v", "hh6-v2", "hh6-v3", "hh6-v4"  # the versioned workers' queues
+DEP, DEP2, DEP3, DEP4 = "hh6dep", "hh6dep2", "hh6dep3", "hh6dep4"
 
 
 def _payloads(*values: Any) -> Payloads:
@@ -494,81 +491,6 @@ async def groups(r: Recorder) -> None:
         r, "groups", await r.client.start_workflow(Groups6.run, True, id=wid, task_queue=HUNT6)
     )
     await _dump_chain(r, "groups", wid)
-
-
-async def prio(r: Recorder) -> None:
-    """prio-*: UpdateWorkflowExecutionOptions changes a run's priority before it starts
-    a child with none of its own, then continues as new (prio-can) or fails and is
-    retried (prio-fail); the children and the following runs show what they took."""
-    tag = uuid.uuid4().hex[:4]
-    first = Priority(priority_key=3, fairness_key="tenant-a", fairness_weight=2.0)
-    for then in ("can", "fail"):
-        wid = f"hh6-prio-{then}-{tag}"
-        h = await r.client.start_workflow(
-            Prio6.run, then, id=wid, task_queue=HUNT6, priority=first, retry_policy=RETRY_TWICE
-        )
-        await asyncio.sleep(1)
-        options = WorkflowExecutionOptions(priority=ApiPriority(priority_key=5, fairness_key="b"))
-        await r.client.workflow_service.update_workflow_execution_options(
-            UpdateWorkflowExecutionOptionsRequest(
-                namespace="default", workflow_execution=WorkflowExecution(workflow_id=wid),
-                workflow_execution_options=options, identity="hh6-options",
-                update_mask=FieldMask(paths=["priority.priority_key", "priority.fairness_key"]),
-            )
-        )  # fmt: skip
-        await h.signal("poke", "go")
-        await asyncio.sleep(2)
-        await r.client.get_workflow_handle(wid).signal("poke", "again")
-        await _run(r, f"prio-{then}", r.client.get_workflow_handle(wid))
-        runs = await _chain(r, wid)
-        for i, run_id in enumerate(runs):
-            await r.dump(f"prio-{then}.run{i + 1}", wid, run_id)
-            kid = f"{wid}-kid{i + 1 if then == 'fail' else 1}-{run_id[:4]}"
-            await r.dump(f"prio-{then}.kid{i + 1}", kid)
-
-
-async def versions5(r: Recorder) -> None:
-    """v10-*: a pinned parent's child (inheriting its version) retried; an auto-upgrade
-    run moved to a new current build, then retried."""
-    tag = uuid.uuid4().hex[:4]
-
-    def worker(build: str) -> Worker:
-        return Worker(
-            r.client, task_queue=VQ5, workflows=HUNT6_WORKFLOWS, activities=HUNT6_ACTIVITIES,
-            deployment_config=_deployment(DEP5, build),
-        )  # fmt: skip
-
-    kid, up = f"hh6-v10-kid-{tag}", f"hh6-v10-up-{tag}"
-    async with worker("b1"):
-        await r.set_current(DEP5, "b1")
-        await r.client.start_workflow(RetryKid6.run, id=kid, task_queue=VQ5)
-        await r.client.start_workflow(
-            Upgrading6.run, id=up, task_queue=VQ5, retry_policy=RETRY_TWICE
-        )
-        await _run(r, "v10-kid", r.client.get_workflow_handle(kid))
-        async with worker("b2"):
-            await r.set_current(DEP5, "b2")
-            await asyncio.sleep(2)
-            await r.client.get_workflow_handle(up).signal("poke", "go")
-            await asyncio.sleep(3)
-            await r.client.get_workflow_handle(up).signal("poke", "again")
-            await _run(r, "v10-up", r.client.get_workflow_handle(up))
-    await r.dump("v10-kid", kid)
-    await _dump_chain(r, "v10-kid.child", f"{kid}-kid")
-    await _dump_chain(r, "v10-up", up)
-
-
-async def kids(r: Recorder) -> None:
-    """kids.*: a cron child and a retried child (Kids6) of a parent with a priority."""
-    wid = f"hh6-kids-{uuid.uuid4().hex[:4]}"
-    prio = Priority(priority_key=2, fairness_key="parent", fairness_weight=3.0)
-    h = await r.client.start_workflow(Kids6.run, id=wid, task_queue=HUNT6, priority=prio)
-    await _run(r, "kids", h)
-    await asyncio.sleep(3)
-    await r.client.get_workflow_handle(f"{wid}-cron").terminate("recorded")
-    await r.dump("kids", wid)
-    await _dump_chain(r, "kids.cron", f"{wid}-cron")
-    await _dump_chain(r, "kids.retried", f"{wid}-retried")
 
 
 PARTS = (
