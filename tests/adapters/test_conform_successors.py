@@ -27,13 +27,12 @@ from tests.conftest import FIXTURES
 # Fields of WorkflowExecutionStarted (and of its HistoryEvent) the predecessor's history
 # does not determine: ids and times the server made, the successor's own identity, the
 # first task's backoff (a continue-as-new's depends on how long the run lasted, which the
-# recorder's timing decides), and the parent's and root's run ids.
+# recorder's timing decides), and the run ids (the parent's and the root's included).
 UNDETERMINED = frozenset(
     {
         "eventId", "eventTime", "taskId", "version", "identity", "firstWorkflowTaskBackoff",
         "originalExecutionRunId", "continuedExecutionRunId", "firstExecutionRunId",
-        "workflowExecutionExpirationTime", "prevAutoResetPoints", "parentWorkflowExecution",
-        "rootWorkflowExecution", "parentWorkflowNamespaceId",
+        "workflowExecutionExpirationTime", "prevAutoResetPoints", "runId",
     }
 )  # fmt: skip
 # Fields of some successors' Started events that depend on what no event of the
