@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from google.protobuf.field_mask_pb2 import FieldMask
@@ -13,7 +14,7 @@ from temporalio.api.common.v1 import Priority as ApiPriority
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflow.v1 import WorkflowExecutionOptions
 from temporalio.api.workflowservice.v1 import UpdateWorkflowExecutionOptionsRequest
-from temporalio.common import Priority
+from temporalio.common import PinnedVersioningOverride, Priority, WorkerDeploymentVersion
 from temporalio.worker import Worker
 from unseen_hunt3_scenario import _chain, _dump_chain, _run
 from unseen_hunt5_scenario import _deployment
@@ -22,10 +23,12 @@ from unseen_workflows_hunt6 import (
     HUNT6_ACTIVITIES,
     HUNT6_WORKFLOWS,
     RETRY_TWICE,
+    FailOnce6,
     Kids6,
     Prio6,
     RetryKid6,
     Upgrading6,
+    Upsert6,
 )
 
 if TYPE_CHECKING:
@@ -107,3 +110,32 @@ async def kids(r: Recorder) -> None:
     await r.dump("kids", wid)
     await _dump_chain(r, "kids.cron", f"{wid}-cron")
     await _dump_chain(r, "kids.retried", f"{wid}-retried")
+
+
+async def retries(r: Recorder) -> None:
+    """retry-*: retried runs: one that upserted its memo, one started eagerly, one
+    started with a pinned override (hh6dep5's b1)."""
+    tag = uuid.uuid4().hex[:4]
+    ids = {n: f"hh6-retry-{n}-{tag}" for n in ("memo", "eager", "pinned")}
+    await r.client.start_workflow(
+        Upsert6.run, id=ids["memo"], task_queue=HUNT6, retry_policy=RETRY_TWICE,
+        memo={"x": "original"}, static_summary="upserting",
+        execution_timeout=timedelta(seconds=60),
+    )  # fmt: skip
+    await r.client.start_workflow(
+        FailOnce6.run, id=ids["eager"], task_queue=HUNT6, retry_policy=RETRY_TWICE,
+        request_eager_start=True,
+    )  # fmt: skip
+    async with Worker(
+        r.client, task_queue=VQ5, workflows=HUNT6_WORKFLOWS, activities=HUNT6_ACTIVITIES,
+        deployment_config=_deployment(DEP5, "b1"),
+    ):  # fmt: skip
+        await r.set_current(DEP5, "b1")
+        await r.client.start_workflow(
+            FailOnce6.run, id=ids["pinned"], task_queue=VQ5, retry_policy=RETRY_TWICE,
+            versioning_override=PinnedVersioningOverride(WorkerDeploymentVersion(DEP5, "b1")),
+        )  # fmt: skip
+        for name, workflow_id in ids.items():
+            await _run(r, f"retry-{name}", r.client.get_workflow_handle(workflow_id))
+    for name, workflow_id in ids.items():
+        await _dump_chain(r, f"retry-{name}", workflow_id)

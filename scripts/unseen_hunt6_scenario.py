@@ -40,7 +40,7 @@ from temporalio.worker import Worker, WorkerDeploymentConfig
 from unseen_hunt3_scenario import _chain, _dump_chain, _run
 from unseen_hunt4_scenario import _guarded
 from unseen_hunt5_scenario import _deployment
-from unseen_hunt6_chains import kids, prio, versions5
+from unseen_hunt6_chains import kids, prio, retries, versions5
 from unseen_nexus import NX, NxHandler, NxTarget, _endpoint
 from unseen_workflows_hunt6 import (
     HUNT6,
@@ -506,6 +506,7 @@ PARTS = (
     prio,
     versions5,
     kids,
+    retries,
 )
 
 

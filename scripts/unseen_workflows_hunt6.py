@@ -295,6 +295,19 @@ class Kids6:
         )  # fmt: skip
 
 
+@workflow.defn
+class Upsert6:
+    """Upserts its memo, then fails its first attempt."""
+
+    @workflow.run
+    async def run(self) -> str:
+        workflow.upsert_memo({"x": f"changed by attempt {workflow.info().attempt}"})
+        await workflow.sleep(0.1)
+        if workflow.info().attempt == 1:
+            raise ApplicationError("the first attempt fails")
+        return "second"
+
+
 _OVERRIDES = {
     "auto": AutoUpgradeVersioningOverride(),
     "pinned": PinnedVersioningOverride(WorkerDeploymentVersion("hh6dep2", "b1")),
@@ -337,7 +350,7 @@ class Parent6:
 
 HUNT6_WORKFLOWS = [
     Kid6, Meta6, Linked6, Cron6, Pinned6, Parent6, Nexus6, Groups6, Prio6, FailOnce6, RetryKid6,
-    Upgrading6, Kids6,
+    Upgrading6, Kids6, Upsert6,
 ]  # fmt: skip
 HUNT6_ACTIVITIES: list[Callable[..., Any]] = [h6_echo, h6_nap]
 RETRY_TWICE = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=2)
