@@ -460,12 +460,12 @@ class CloseExecutionTransfer:
     """The run closed: notify the parent, apply parent close policies (transfer queue).
 
     `children` lists the still-open children with their ParentClosePolicy numbers
-    (TERMINATE=1, ABANDON=2, REQUEST_CANCEL=3); `parent_outcome` is how the parent is
-    told of this close (None: no parent, or the chain goes on, as the parent hears only
-    of the chain's end), with the close event's payload and retry state.
-    """
+    (TERMINATE=1, ABANDON=2, REQUEST_CANCEL=3); `parent_outcome` is how the parent is told
+    of this close (None: no parent, or the chain goes on, as the parent hears only of the
+    chain's end), with the close event's payload and retry state."""
 
     run_id: str
+    workflow_id: str = ""  # the closing run's (the children's cancel requests name it)
     parent: ParentInfo | None = None
     parent_outcome: ChildOutcome | None = None
     payload: Opaque | None = None

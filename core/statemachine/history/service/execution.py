@@ -58,6 +58,7 @@ from core.requests import (
 )
 from core.statemachine import fsm
 from core.statemachine.history.service import start_fields, update, versioning, workflow_task
+from core.statemachine.history.service.outbound import HISTORY_SERVICE
 from core.statemachine.history.service.start_fields import given
 from core.statemachine.history.service.state import (
     MutableState,
@@ -509,6 +510,7 @@ def close(
     txn.task(
         CloseExecutionTransfer(
             run_id=s.run_id,
+            workflow_id=s.workflow_id,
             parent=s.parent,
             parent_outcome=(
                 _PARENT_OUTCOME.get(status) if s.parent and not chain_continues else None
@@ -568,7 +570,9 @@ def parent_close_requests(
 ) -> tuple[tuple[str, str, TerminateWorkflowExecution | RequestCancelWorkflowExecution], ...]:
     """What the close transfer task sends each still-open child, by its parent close
     policy: TERMINATE terminates it, REQUEST_CANCEL asks it to cancel, ABANDON leaves it
-    running (`transfer_queue_active_task_executor.go`, processParentClosePolicy).
+    running (`applyParentClosePolicy` in transfer_queue_active_task_executor.go): both
+    signed by the history service, the cancel request with no reason and naming the
+    parent as the requester (recorded: `pcp-*.child.json` of the unseen histories).
 
     Returns ``(workflow_id, run_id, request)`` per child that gets a request.
     """
@@ -577,11 +581,14 @@ def parent_close_requests(
     ] = []
     for workflow_id, run_id, policy in task.children:
         if policy == _TERMINATE:
-            reason = "by parent close policy"
-            requests.append((workflow_id, run_id, TerminateWorkflowExecution(reason=reason)))
+            stop = TerminateWorkflowExecution("by parent close policy", HISTORY_SERVICE)
+            requests.append((workflow_id, run_id, stop))
         elif policy == _REQUEST_CANCEL:
             request = RequestCancelWorkflowExecution(
-                request_id=f"{task.run_id}/close/{workflow_id}", reason="by parent close policy"
+                request_id=f"{task.run_id}/close/{workflow_id}",
+                identity=HISTORY_SERVICE,
+                external_workflow_id=task.workflow_id,
+                external_run_id=task.run_id,
             )
             requests.append((workflow_id, run_id, request))
     return tuple(requests)
