@@ -159,6 +159,8 @@ class Driver(DriverBase):
                 # run closed during its backoff never schedules it)
                 self.fire(rq.WorkflowBackoffTask, now)
             self.end_held(now)
+            if self.unwritten(i):
+                self.hidden_attempts_before_read(a.attempt, now)
             self.send_updates(i, now)
         elif t is E.WORKFLOW_TASK_STARTED:
             self.start_workflow_task(i, now)
@@ -188,6 +190,7 @@ class Driver(DriverBase):
             )
             swept = list(run)
             self.hidden_attempts(swept, now)  # (one timer task may time them all out)
+            self.passed_over(swept, now)
             for other in swept[1:]:  # the sweep's other attempts ran too (swept_together)
                 started = self.started_event(attrs(other).scheduled_event_id)
                 if started is not None:
@@ -236,6 +239,9 @@ class Driver(DriverBase):
         started = attrs(self.real[i - 1])
         synthesized = started.identity == HISTORY_SERVICE  # the reset started the task
         finish = failed.started_event_id if synthesized else failed.started_event_id + 1
+        sid = started.scheduled_event_id
+        if synthesized and sid <= len(self.base) and self.base[sid - 1] != self.real[sid - 1]:
+            finish = sid  # the reset wrote the task's Scheduled too: a retry was pending
         base = Driver(before_reset(self.base))
         # one namespace: the reset run is rebuilt in the base's (workflow_resetter.go in
         # service/history/ndc), whose id the base's own events may not show
@@ -275,11 +281,10 @@ class Driver(DriverBase):
         now = event.event_time or 0
         request = db.start_request(event, self.namespace_id, self.namespace)
         if self.signal_with_start(i):
-            signal = self.real[i + 1]
             self.apply(
                 service.signal_with_start(
                     None,
-                    rq.SignalWithStartWorkflowExecution(request, signal_request(signal)),
+                    rq.SignalWithStartWorkflowExecution(request, signal_request(self.real[i + 1])),
                     now,
                 )
             )
@@ -324,6 +329,21 @@ class Driver(DriverBase):
             self.poll(i, now)
             self.send(rq.RespondWorkflowTaskFailed(self.token()), now)
         self.poll(i, now)
+
+    def hidden_attempts_before_read(self, want: int, now: int) -> None:
+        """A read's suffix names the attempt of the transient task pending when the
+        history was read; the attempts before it were started and failed or timed out
+        with no worker's answer in the history, which writes nothing for a transient
+        task (workflow_task.py `fail`): a stopped worker's task times out, and its
+        retry is scheduled at the timeout (the suffix's time)."""
+        assert self.state is not None
+        while (wft := self.state.wft) is not None and wft.transient and wft.attempt < want:
+            if not wft.started:
+                hidden = f"hidden-{wft.attempt}"
+                self.send(
+                    rq.RecordWorkflowTaskStarted(wft.scheduled_event_id, wft.stamp, hidden), now
+                )
+            self.send(rq.RespondWorkflowTaskFailed(self.token()), now)
 
     def read_suffix(self) -> list[HistoryEvent]:
         """What a history read by an SDK's client appends to a running run's history:

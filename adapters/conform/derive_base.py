@@ -29,7 +29,13 @@ from adapters.conform.requests import (
 )
 from core import requests as rq
 from core.commands import Command, RequestCancelActivityTaskCommandAttributes
-from core.enums import EventType, RetryState, SuggestContinueAsNewReason, TaskQueueKind
+from core.enums import (
+    EventType,
+    RetryState,
+    SuggestContinueAsNewReason,
+    TaskQueueKind,
+    TimeoutType,
+)
 from core.event_sets import BUFFERABLE_EVENT_TYPES
 from core.events import HistoryEvent, TaskQueue, WorkflowTaskStartedEventAttributes
 from core.opaque import Opaque
@@ -251,7 +257,7 @@ class DriverBase:
             j += 1
         after = self.real[j + 1] if j + 1 < len(self.real) else None
         if (
-            j > i
+            i < j < len(self.real)  # (a base run cut before a reset may end here)
             and self.real[j].event_type is E.WORKFLOW_TASK_SCHEDULED
             and attrs(self.real[j]).attempt == 1
             and (after is None or after.event_type is not E.WORKFLOW_TASK_STARTED)
@@ -424,6 +430,30 @@ class DriverBase:
             retry = [t for t in self.timers if isinstance(t, rq.ActivityRetryTask)]
             if any(t.scheduled_event_id == sid and t.fire_time <= now for t in retry):
                 self.fire(rq.ActivityRetryTask, now, due=True, scheduled_event_id=sid)
+
+    def passed_over(self, timeouts: Sequence[HistoryEvent], now: int) -> None:
+        """Activities a schedule-to-start sweep passed over had started. The timer task
+        that times out the first of `timeouts` times out every activity whose timer is
+        due by then (activity_sweep.py); one that was waiting to start with its
+        schedule-to-start timer due no later, and that did not time out with them, was
+        running: its ActivityTaskStarted is written only when its attempt closes, never
+        if the run closes first (a worker at its concurrency limit ran the others)."""
+        assert self.state is not None
+        first = attrs(timeouts[0])
+        timed_out = self.state.activity(first.scheduled_event_id)
+        if timed_out is None or timeout_type(first.failure) is not TimeoutType.SCHEDULE_TO_START:
+            return
+        due = timed_out.scheduled_time + timed_out.schedule_to_start_timeout
+        swept = {attrs(e).scheduled_event_id for e in timeouts}
+        for info in self.state.activities:
+            waiting = not (info.started or info.backoff or info.pause is not None)
+            if (
+                waiting
+                and info.schedule_to_start_timeout
+                and info.scheduled_event_id not in swept
+                and info.scheduled_time + info.schedule_to_start_timeout <= due
+            ):
+                self.start_activity(info.scheduled_event_id, now)
 
     def end_attempt(self, sid: int, failure: Any, now: int) -> None:
         """An attempt that failed with `failure` (a timeout, if it says so)."""

@@ -85,21 +85,21 @@ class DroppedEmpty:
 
 # Where a history older than that release has such a field empty and the model's event
 # lacks it, the recorded empty value is left out. 6d1c05c8bd ("Remove nil search
-# attributes from history events", payload.FilterNilMemo in event_factory.go, released
-# in 1.31.0) drops an empty memo from a start (measured on the 1.32 dev server: a
-# StartWorkflowExecution with an empty memo gets none), a continue-as-new and a child's
-# start. The model leaves out the child's; it still copies a start's and a
-# continue-as-new's as the request gives it (core execution.py), so those two rules only
-# act once it leaves them out too.
+# attributes from history events", payload.FilterNilMemo and FilterNilSearchAttributes in
+# event_factory.go, released in 1.31.0) drops an empty memo and empty search attributes
+# from a start (measured on the 1.32 dev server: a StartWorkflowExecution with an empty
+# memo gets none), a continue-as-new and a child's start, as the model does
+# (limits.without_nil).
 DROPPED_EMPTY = tuple(
-    DroppedEmpty(attributes, "memo", "2026-04-29", "6d1c05c8bd")
+    DroppedEmpty(attributes, path, "2026-04-29", "6d1c05c8bd")
     for attributes in (
         "startChildWorkflowExecutionInitiatedEventAttributes",
         "workflowExecutionStartedEventAttributes",
         "workflowExecutionContinuedAsNewEventAttributes",
     )
+    for path in ("memo", "searchAttributes")
 )
-_EMPTY_VALUES: tuple[Any, ...] = ({}, {"fields": {}})
+_EMPTY_VALUES: tuple[Any, ...] = ({}, {"fields": {}}, {"indexedFields": {}})
 
 
 @dataclass(frozen=True, slots=True)

@@ -93,7 +93,8 @@ def root_of(execution: Any) -> tuple[str, str] | None:
 
 
 def signal_request(event: HistoryEvent) -> rq.SignalWorkflowExecution:
-    """The signal behind a WorkflowExecutionSignaled event (its links the request's)."""
+    """The signal behind a WorkflowExecutionSignaled event (its links are the event's:
+    a Nexus caller's backlinks)."""
     a: Any = event.attributes
     sender = a.external_workflow_execution
     return rq.SignalWorkflowExecution(
@@ -102,9 +103,9 @@ def signal_request(event: HistoryEvent) -> rq.SignalWorkflowExecution:
         input=a.input,
         identity=a.identity,
         header=a.header,
-        links=event.links,
         external_workflow_id=sender.workflow_id if sender is not None else "",
         external_run_id=sender.run_id if sender is not None else "",
+        links=event.links,
     )
 
 

@@ -6,8 +6,9 @@ frontend (state shared by handlers), rpc_* (the RPC handlers by family), visibil
 (list and count queries), server (the gRPC server), gate (the listener, bound before the
 model loads), access and auth (who may call what, --auth), limits (what keeps callers
 from starving each other), chaos (live faults, --faults), report (the invariant report),
-watch (commit waiters and the live monitor), store (SQLite durability, --store),
-internal_worker (Temporal's system workflows run inside the server), batcher and
-rpc_batch (batch operations), schedule_activities and rpc_schedules (schedules),
-retention (deletion after the retention, archival with --archive).
+watch (commit waiters, the history events notifier and the live monitor), store
+(SQLite durability, --store), internal_worker (Temporal's system workflows run inside
+the server), batcher and rpc_batch (batch operations), schedule_activities and
+rpc_schedules (schedules), retention (deletion after the retention, archival with
+--archive), rpc_build_ids (worker versioning v1's compatible version sets).
 """

@@ -112,6 +112,10 @@ NAMESPACE_RPCS: dict[str, int] = {
     "UpdateWorkerDeploymentVersionMetadata": WRITE,
     "SetWorkerDeploymentManager": WRITE,
     "UpdateWorkflowExecutionOptions": WRITE,
+    # worker versioning v1, compatible version sets (rpc_build_ids.py)
+    "UpdateWorkerBuildIdCompatibility": WRITE,
+    "GetWorkerBuildIdCompatibility": READ,
+    "GetWorkerTaskReachability": READ,
     "StartActivityExecution": WRITE,  # standalone activities
     "DescribeActivityExecution": READ,
     "PollActivityExecution": READ,

@@ -20,6 +20,7 @@ import grpc
 
 from core import requests as rq
 from core.statemachine.history.service.state import MutableState
+from core.statemachine.matching.version_sets import VersioningData
 from sim.nodes.base import Payload, Request
 from sim.persistence import RunRecord
 
@@ -108,6 +109,9 @@ class Frontend:
         self.nexus_endpoints: Registry | None = None  # OperatorService's (rpc_nexus_endpoints.py)
         self.nexus_tasks: NexusTasks | None = None  # the Nexus task queues (nexus_tasks.py)
         self.deployments = Deployments(self.now)  # Worker Deployments (deployments.py)
+        # worker versioning v1: each (namespace, task queue)'s compatible version sets
+        # (rpc_build_ids.py; matching's task queue user data)
+        self.version_sets: dict[tuple[str, str], VersioningData] = {}
         # completion callbacks called: (run id, index among the run's callbacks) -> whether
         # the caller took it, and when (nexus_callbacks.py; DescribeWorkflowExecution)
         self.callbacks_called: dict[tuple[str, int], tuple[bool, int]] = {}

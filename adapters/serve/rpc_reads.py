@@ -4,7 +4,8 @@ ListWorkflowExecutions and CountWorkflowExecutions.
 
 Histories are read from persistence as committed, as Temporal's frontend reads history
 branches (`service/frontend/workflow_handler.go` GetWorkflowExecutionHistory); a long
-poll (`wait_new_event`) waits for the next commit to the run, up to the long-poll limit
+poll (`wait_new_event`) waits for the history events notifier to report the next commit
+to the run (watch.Notifier: after the committing call's reply), up to the long-poll limit
 (`frontend.longPollExpirationInterval`, 20 s) or the caller's deadline, and then
 answers with what it has, possibly nothing, and a token to continue from.
 """
@@ -255,7 +256,8 @@ async def _wait_for_change(fe: Frontend, context: Context, run: RunRecord, ready
     if deadline is not None:
         limit = min(limit, deadline - 1.0)
     while not ready() and loop.time() < limit:
-        if not await fe.runtime.waiters.change(run.state.run_id, max(0.0, limit - loop.time())):
+        waiters = fe.runtime.notifier.waiters
+        if not await waiters.change(run.state.run_id, max(0.0, limit - loop.time())):
             return
 
 

@@ -11,8 +11,9 @@ run's history service through the cluster's frontend node, retried on a transien
 failure until the caller's deadline, as Temporal's frontend retries history), `poll` (a
 long poll on a matching host, ended at the long-poll limit, when the caller goes away
 or when the host crashes) and reads what persistence holds. Commits are observed
-(`on_commit`) to wake long polls on history, update waiters and result waiters, and to
-keep the visibility index.
+(`on_commit`) to wake update waiters and result waiters, to notify the long polls on
+history (through the events notifier, watch.Notifier, which wakes them after the
+committing call's reply), and to keep the visibility index.
 
 Everything runs on the asyncio event loop's single thread: handlers and the kernel's
 pump interleave only at `await`, so the nodes are never entered concurrently.
@@ -49,7 +50,7 @@ from .convert import event_proto, framed_size
 from .kernel import LiveKernel
 from .store import DurablePersistence, Opened, open_store
 from .timer_shift import TimerShift
-from .watch import LiveMonitor, Waiters
+from .watch import LiveMonitor, Notifier, Waiters
 
 GATEWAY = "gateway"  # the node the gRPC frontend speaks as
 CALL_RESEND = 1 * SECOND  # no answer (a lost message, a crashed host): send again
@@ -151,6 +152,8 @@ class Runtime:
                 )
         self.open_runs: dict[str, RunRecord] = {}
         self.waiters = Waiters()
+        # history long polls (GetWorkflowExecutionHistory with wait_new_event)
+        self.notifier = Notifier(self.kernel)
         # activities inside `waiting`, by (run id, scheduled event id): the run each watches
         self.idle: dict[tuple[str, int], str] = {}
         # other holds on time skipping, each counting its own (Nexus tasks: nexus_tasks.py)
@@ -235,6 +238,7 @@ class Runtime:
             listener(mutations)
         for mutation in mutations:
             self.waiters.wake(mutation.run_id)
+            self.notifier.notify(mutation.run_id)
         if self.idle:  # a watcher whose run changed is working again from this moment
             changed = {mutation.run_id for mutation in mutations}
             for key in [k for k, watched in self.idle.items() if watched in changed]:

@@ -1,5 +1,6 @@
 """What watches the commits of the live server: futures waiting for a run to change
-(history long polls, updates, results), and the invariant monitor."""
+(updates, results), the history events notifier that history long polls wait on, and
+the invariant monitor."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import sys
 from dataclasses import dataclass, field
 
 from sim.invariants import Monitor
+from sim.kernel import Kernel
 
 
 @dataclass(slots=True)
@@ -46,6 +48,39 @@ class Waiters:
         for future in self.by_run.pop(run_id, ()):
             if not future.done():
                 future.set_result(None)
+
+
+@dataclass(slots=True)
+class Notifier:
+    """The history service's events notifier, which history long polls
+    (GetWorkflowExecutionHistory with `wait_new_event`) wait on.
+
+    On the real server a commit only queues its notification (transaction_impl.go,
+    NotifyNewHistoryMutationEvent); the notifier's own goroutine hands it to the waiting
+    poll (dequeueHistoryEventNotifications in service/history/events/notifier.go), which
+    then reads the new events from persistence and answers the frontend
+    (service/history/api/getworkflowexecutionhistory/api.go). The call whose commit it
+    was has nothing left to do but answer. So here a notification takes two steps of the
+    kernel's queue (the notifier's hop, then the history service's answer), where the
+    committing call's reply takes one (the history host's reply to the gateway): the
+    completing call answers first, as on the real server. Waking the polls in the commit
+    itself let the SDK's client see a run's result before its worker had the
+    completion's reply, and a metric the SDK counts on that reply was still missing."""
+
+    kernel: Kernel
+    waiters: Waiters = field(default_factory=Waiters)
+    queued: dict[str, None] = field(default_factory=dict)  # run ids, in commit order
+
+    def notify(self, run_id: str) -> None:
+        """A commit to `run_id`: its long polls wake two kernel steps from now."""
+        if not self.queued:
+            self.kernel.after(0, self.kernel.after, 0, self.dispatch)
+        self.queued[run_id] = None
+
+    def dispatch(self) -> None:
+        queued, self.queued = self.queued, {}
+        for run_id in queued:
+            self.waiters.wake(run_id)
 
 
 class LiveMonitor(Monitor):

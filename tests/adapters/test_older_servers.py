@@ -164,28 +164,41 @@ def test_a_removed_field_holding_its_default_is_unset(
     assert _conform(tmp_path, doc, capsys).startswith(verdict)
 
 
-# ------------------------------------------------------------ an empty memo, before 1.31.0
+# ------------------------------------------------ an empty memo or search attributes, before 1.31.0
 
 
 @pytest.mark.parametrize(
     "key",
-    ["workflowExecutionStartedEventAttributes", "workflowExecutionContinuedAsNewEventAttributes"],
+    [
+        "workflowExecutionStartedEventAttributes",
+        "workflowExecutionContinuedAsNewEventAttributes",
+        "startChildWorkflowExecutionInitiatedEventAttributes",
+    ],
 )
-def test_an_empty_start_or_continue_as_new_memo_older_servers_copied_is_left_out(
-    key: str,
+@pytest.mark.parametrize(
+    ("path", "empty", "full"),
+    [
+        ("memo", {}, {"fields": {"a": 1}}),
+        ("memo", {"fields": {}}, {"fields": {"a": 1}}),
+        ("searchAttributes", {"indexedFields": {}}, {"indexedFields": {"A": 1}}),
+    ],
+)
+def test_an_empty_memo_or_search_attributes_older_servers_copied_is_left_out(
+    key: str, path: str, empty: dict[str, object], full: dict[str, object]
 ) -> None:
-    """1.31.0 and later write no memo for a start's or a continue-as-new's empty one
-    (payload.FilterNilMemo); older servers copied it. Where the model writes none, the
-    recorded empty memo of a history older than 1.31.0 is left out, and only then."""
+    """1.31.0 and later write no memo or search attributes for an empty one on a start,
+    a continue-as-new or a child's start (payload.FilterNilMemo and
+    FilterNilSearchAttributes); older servers copied it. Where the model writes none, the
+    recorded empty value of a history older than 1.31.0 is left out, and only then."""
     model = [{"eventId": "1", key: {"input": "x"}}]
-    recorded = [{"eventId": "1", key: {"input": "x", "memo": {}}}]
+    recorded = [{"eventId": "1", key: {"input": "x", path: empty}}]
     before = _epoch_ns("2025-01-01")
     _, old = older_server(model, recorded, before)
     assert old == model
     _, recent = older_server(model, recorded, _epoch_ns("2026-06-01"))
     assert recent == recorded
-    _, kept = older_server(model, [{"eventId": "1", key: {"memo": {"fields": {"a": 1}}}}], before)
-    assert kept[0][key] == {"memo": {"fields": {"a": 1}}}
+    _, kept = older_server(model, [{"eventId": "1", key: {path: full}}], before)
+    assert kept[0][key] == {path: full}
 
 
 def test_the_script_counts_the_126_servers_histories(

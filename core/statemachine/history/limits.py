@@ -236,4 +236,19 @@ def merged(current: Opaque | None, upsert: Opaque | None, key: str) -> Opaque | 
     return Opaque.of({key: fields}) if fields else None
 
 
+def without_nil(value: Opaque | None, key: str) -> Opaque | None:
+    """A start's, a continue-as-new's or a child's memo (`key` "fields") or search
+    attributes (`key` "indexedFields") as its event keeps them: the entries holding a
+    nil payload left out, and None when none is left (`FilterNilMemo` and
+    `FilterNilSearchAttributes` in common/payload/payload.go, which event_factory.go
+    applies to WorkflowExecutionStarted, WorkflowExecutionContinuedAsNew and
+    StartChildWorkflowExecutionInitiated since server 1.31)."""
+    if value is None:
+        return None
+    kept = merged(None, value, key)
+    if kept is not None and kept.value() == value.value():
+        return value  # nothing left out: the value as it came, byte for byte
+    return kept
+
+
 fast_init_all(globals())  # faster constructors for this module's values (core/fastinit.py)

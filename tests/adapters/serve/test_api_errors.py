@@ -37,17 +37,9 @@ _ORDER_BY = (
     "serve accepts ORDER BY, as Elasticsearch-backed visibility does (query.py); the dev "
     "server's SQLite visibility refuses it."
 )
-_RESET = (
-    "the history service rebuilds the run to the event before the reset point and "
-    "accepts the point when that event ends an event batch (a signal's, here), refusing "
-    "others in the StateRebuilder's words; serve's reset (core) takes only a workflow "
-    "task's completion, failure or timeout as the point, and refuses in its own words."
-)
 KNOWN_DIFFERENCES: dict[str, str] = {
     "count-order-by": _ORDER_BY,
     "list-order-by": _ORDER_BY,
-    "reset-event-id-not-a-task": _RESET,
-    "reset-no-task-completed": _RESET,
 }
 
 

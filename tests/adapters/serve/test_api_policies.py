@@ -134,13 +134,13 @@ async def test_allow_duplicate_failed_only_refuses_after_a_success(client: Clien
 @bounded
 async def test_an_unimplemented_rpc_names_itself(client: Client) -> None:
     error = await rpc_error(
-        client.workflow_service.get_worker_build_id_compatibility(
-            ws.GetWorkerBuildIdCompatibilityRequest(namespace="default", task_queue="q")
+        client.workflow_service.get_worker_versioning_rules(
+            ws.GetWorkerVersioningRulesRequest(namespace="default", task_queue="q")
         )
     )
     assert error.status == RPCStatusCode.UNIMPLEMENTED
     assert "unknown method" in error.message
-    assert "GetWorkerBuildIdCompatibility" in error.message
+    assert "GetWorkerVersioningRules" in error.message
 
 
 # What GetSystemInfo declares; each must be something this server does.
@@ -167,8 +167,8 @@ async def test_system_info_declares_only_what_is_implemented(client: Client) -> 
     assert declared == DECLARED
     # and what it leaves out really is absent
     versioning = await rpc_error(
-        client.workflow_service.get_worker_build_id_compatibility(
-            ws.GetWorkerBuildIdCompatibilityRequest(namespace="default", task_queue="q")
+        client.workflow_service.get_worker_versioning_rules(
+            ws.GetWorkerVersioningRulesRequest(namespace="default", task_queue="q")
         )
     )
     assert versioning.status == RPCStatusCode.UNIMPLEMENTED

@@ -29,7 +29,7 @@ def test_the_default_authorizers_rules() -> None:
     assert ns_rpc(root, "TestService", "GetCurrentTime", "")
     assert not ns_rpc(a, "TestService", "GetCurrentTime", "")
     assert not ns_rpc(a, "WorkflowService", "ListNamespaces", "x")  # cluster scope
-    assert not ns_rpc(root, "WorkflowService", "UpdateWorkerBuildIdCompatibility", "x")  # unknown
+    assert not ns_rpc(root, "WorkflowService", "UpdateWorkerVersioningRules", "x")  # unknown
     assert ns_rpc(w, "WorkflowService", "PollNexusTaskQueue", "x")  # a worker's, a write
     assert ns_rpc(root, "WorkflowService", "CreateSchedule", "x")  # a write, as metadata.go
     assert not ns_rpc(a, "WorkflowService", "StartBatchOperation", "x")

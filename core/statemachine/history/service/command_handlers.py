@@ -59,7 +59,7 @@ from core.requests import (
     StartWorkflowExecution,
     UpdateMessage,
 )
-from core.statemachine.history.limits import DEFAULT_LIMITS, Limits
+from core.statemachine.history.limits import DEFAULT_LIMITS, Limits, without_nil
 from core.statemachine.history.service import (
     activity,
     chain,
@@ -106,7 +106,6 @@ class Batch:
 
 
 Handler = Callable[[Batch, Command], Cause | Rejection | None]
-_EMPTY_MEMOS = frozenset({"{}", '{"fields":{}}'})
 
 
 def schedule_activity(b: Batch, command: Command) -> Cause | Rejection | None:
@@ -319,8 +318,8 @@ def continue_as_new(b: Batch, command: Command) -> Cause | Rejection | None:
             failure=a.failure,
             last_completion_result=a.last_completion_result,
             header=a.header,
-            memo=a.memo,
-            search_attributes=a.search_attributes,
+            memo=without_nil(a.memo, "fields"),
+            search_attributes=without_nil(a.search_attributes, "indexedFields"),
             inherit_build_id=a.inherit_build_id,
         ),
     )
@@ -422,9 +421,9 @@ def start_child(b: Batch, command: Command) -> Cause | Rejection | None:
     )
     task_timeout = execution.task_timeout(a.workflow_task_timeout or 0, run_timeout)
     header = a.header or EMPTY_MESSAGE
-    # An empty memo is not kept (a recorded server drops the `memo {}` SDKs send), while
-    # an empty header is.
-    memo = a.memo if a.memo is not None and a.memo.text not in _EMPTY_MEMOS else None
+    # An empty header is kept, while a memo or search attributes with no entry left once
+    # nil payloads are left out are not (without_nil: the server drops the `memo {}`
+    # SDKs send).
     attributes = StartChildWorkflowExecutionInitiatedEventAttributes(
         namespace=a.namespace or s.namespace,
         workflow_id=a.workflow_id,
@@ -447,8 +446,8 @@ def start_child(b: Batch, command: Command) -> Cause | Rejection | None:
         retry_policy=a.retry_policy,
         cron_schedule=a.cron_schedule,
         header=header,
-        memo=memo,
-        search_attributes=a.search_attributes,
+        memo=without_nil(a.memo, "fields"),
+        search_attributes=without_nil(a.search_attributes, "indexedFields"),
         namespace_id=s.namespace_id,
         inherit_build_id=a.inherit_build_id,
         priority=a.priority,  # the command's, as given (absent stays absent)

@@ -57,6 +57,7 @@ from core.requests import (
     WorkflowRunTimeoutTask,
 )
 from core.statemachine import fsm
+from core.statemachine.history.limits import without_nil
 from core.statemachine.history.service import start_fields, update, versioning, workflow_task
 from core.statemachine.history.service.outbound import HISTORY_SERVICE
 from core.statemachine.history.service.start_fields import given
@@ -181,6 +182,8 @@ def start_workflow_execution(
         run_timeout=run,
         workflow_task_timeout=task_timeout(req.workflow_task_timeout, run),
         execution_expiration=execution_expiration(req, now),
+        memo=without_nil(req.memo, "fields"),
+        search_attributes=without_nil(req.search_attributes, "indexedFields"),
     )
     state = MutableState(
         namespace=req.namespace,

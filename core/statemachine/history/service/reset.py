@@ -10,16 +10,14 @@
 Temporal's reset (`service/history/api/resetworkflow/api.go`, `ResetWorkflow` in
 `service/history/ndc/workflow_resetter.go`), rule by rule:
 
-- The finish event id must lie in (1, next event id), else InvalidArgument. The model
-  then asks that it name a WorkflowTaskCompleted, Failed, TimedOut or Started event
-  (the reset points the API documents). The server itself only requires the event
-  before it to end a batch with a workflow task pending (`Rebuild` checks the
-  boundary, `failWorkflowTask` the task). A history does not record its batches; the
-  event before these four ends one, except before a Started whose Scheduled event has
-  attempt > 1 (a transient task's two events share a batch), which is refused as the
-  server refuses it. A speculative task's Scheduled and Started share a batch too but
-  look like any other task's, so a reset to such a Started is taken where the server
-  would refuse it.
+- The finish event id must lie in (1, next event id), else InvalidArgument. The event
+  before it must end an event batch (`Rebuild` in ndc/state_rebuilder.go reads whole
+  batches; reset_batches.py reads them back from the history), and the rebuilt run must
+  have a workflow task pending there (`failWorkflowTask`), each refused in the
+  server's words. So a point is the event after a workflow task's Scheduled or Started
+  (a WorkflowTaskStarted, Completed, Failed or TimedOut), after the batch of an event
+  that came while a task was pending (a signal's, say), or after a failed or timed out
+  task (a retry pending).
 - Deduplication: if the current run was created with the request's id, its run id is
   the answer and nothing changes. Since 1.31 a reset run keeps its base run's start
   request id (`findStartRequestID`, temporalio/temporal#9479), so a repeated reset
@@ -28,7 +26,9 @@ Temporal's reset (`service/history/api/resetworkflow/api.go`, `ResetWorkflow` in
   (rebuild.py) and starts now (its timeouts count from the reset). Its pending
   workflow task is failed with RESET_WORKFLOW, identity "history-service", the reason
   as a ResetWorkflowFailureInfo failure and both run ids; a task that had not started
-  is first started by "history-service" (`failWorkflowTask`). The next attempt is 1
+  is first started by "history-service" (`failWorkflowTask`), and a retry pending after
+  a failure is first written as a new task, attempt 1 (its Scheduled event names an
+  older id, so `AddWorkflowTaskStartedEvent` writes it anew). The next attempt is 1
   (`AddWorkflowTaskFailedEvent`). Waiting activities count as scheduled now
   (`failInflightActivity`).
 - Reapplied, in order: the base's events after the reset point, those of the runs it
@@ -58,9 +58,10 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 from enum import IntEnum
 
-from core.enums import EventType, WorkflowTaskFailedCause
+from core.enums import EventType, TaskQueueKind, WorkflowTaskFailedCause
 from core.events import (
     HistoryEvent,
+    TaskQueue,
     WorkflowExecutionContinuedAsNewEventAttributes,
     WorkflowTaskFailedEventAttributes,
     WorkflowTaskScheduledEventAttributes,
@@ -82,6 +83,11 @@ from core.statemachine.history.service.outbound import HISTORY_SERVICE
 from core.statemachine.history.service.reapply import reapply
 from core.statemachine.history.service.rebuild import rebuild
 from core.statemachine.history.service.refresh import refresh_tasks
+from core.statemachine.history.service.reset_batches import (
+    Pending,
+    boundary_problem,
+    pending_after,
+)
 from core.statemachine.history.service.state import MutableState, evolve
 from core.statemachine.history.service.txn import Outcome, Txn, unchanged
 
@@ -90,14 +96,6 @@ E = EventType
 # consts.IdentityHistoryService is HISTORY_SERVICE (outbound.py); the resetter signs as:
 RESETTER = "history-resetter"  # consts.IdentityResetter
 EMPTY_UUID = "emptyUuid"  # the request id of a task never started (emptyUUID)
-RESET_POINTS = frozenset(
-    {
-        E.WORKFLOW_TASK_COMPLETED,
-        E.WORKFLOW_TASK_FAILED,
-        E.WORKFLOW_TASK_TIMED_OUT,
-        E.WORKFLOW_TASK_STARTED,
-    }
-)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -147,7 +145,7 @@ def reset(
         return ResetOutcome(
             WorkflowReset(latest.run_id), unchanged(base, WorkflowReset(latest.run_id))
         )
-    problem = reset_point_problem(base_events, finish)
+    problem = boundary_problem(base_events, finish)  # (buildMutableStateFromEvent)
     if problem:
         return _refused(base, problem)
     prefix = base_events[: finish - 1]
@@ -165,11 +163,7 @@ def reset(
     except ValueError as exc:
         return _refused(base, f"cannot rebuild the run: {exc}")
     if rebuilt.wft is None:
-        return _refused(
-            base,
-            "Can only reset workflow to event ID in range "
-            f"[WorkflowTaskScheduled +1, WorkflowTaskStarted + 1]: {finish}",
-        )
+        return _refused(base, _NO_TASK.format(finish))
     ended = _terminate(latest, request.reason, now, current is None) if latest.running else None
     txn = Txn(rebuilt, now)
     _fail_task(txn, request, base.run_id, new_run_id, limits)
@@ -199,27 +193,20 @@ def _refused(base: MutableState, message: str) -> ResetOutcome:
     return ResetOutcome(error, unchanged(base, error))
 
 
+_NO_TASK = (
+    "Can only reset workflow to event ID in range "
+    "[WorkflowTaskScheduled +1, WorkflowTaskStarted + 1]: {}"
+)
+
+
 def reset_point_problem(events: Sequence[HistoryEvent], finish: int) -> str:
-    """Why event `finish` of `events` is no reset point the model takes ("" if it is
-    one; `finish` is taken to lie inside the history)."""
-    event = events[finish - 1]
-    if event.event_type not in RESET_POINTS:
-        return (
-            f"Workflow task finish ID {finish} is a {event.event_type.name}: a reset point is "
-            "a WorkflowTaskCompleted, WorkflowTaskFailed, WorkflowTaskTimedOut or "
-            "WorkflowTaskStarted event"
-        )
-    scheduled = events[finish - 2].attributes
-    if (
-        event.event_type is E.WORKFLOW_TASK_STARTED
-        and isinstance(scheduled, WorkflowTaskScheduledEventAttributes)
-        and scheduled.attempt > 1
-    ):  # a transient task's Scheduled and Started share a batch
-        return (
-            f"StateRebuilder unable to Rebuild mutable state to event ID: {finish - 1}, "
-            "version: 0, this event must be at the boundary"
-        )
-    return ""
+    """Why event `finish` of `events` is no reset point ("" if it is one; `finish` is
+    taken to lie in (1, len(events)]): the event before it ends no batch, or no
+    workflow task is pending after it (module docstring)."""
+    problem = boundary_problem(events, finish)
+    if not problem and pending_after(events, finish - 1) is Pending.NONE:
+        problem = _NO_TASK.format(finish)
+    return problem
 
 
 # --- the runs that end ---------------------------------------------------------------
@@ -263,7 +250,24 @@ def _fail_task(
     in workflow_task_state_machine.go)."""
     reason = request.reason
     wft = txn.state.wft
-    assert wft is not None and not wft.unwritten  # the reset point checks ensure both
+    assert wft is not None and not wft.speculative  # (a rebuild makes none speculative)
+    if wft.transient:
+        # A retry pending after a failure: its Scheduled id, fixed when the failure was
+        # applied, is older than the next event id, so starting it writes it anew as a
+        # task of attempt 1 (`AddWorkflowTaskStartedEvent`; the rebuild cleared
+        # stickiness: the normal queue)
+        scheduled = txn.append(
+            E.WORKFLOW_TASK_SCHEDULED,
+            WorkflowTaskScheduledEventAttributes(
+                task_queue=TaskQueue(name=txn.state.task_queue, kind=TaskQueueKind.NORMAL),
+                start_to_close_timeout=wft.start_to_close_timeout,
+                attempt=1,
+            ),
+        )
+        wft = dataclasses.replace(
+            wft, scheduled_event_id=scheduled, attempt=1, scheduled_time=txn.now
+        )
+        txn.set(wft_attempt=1)
     if not wft.started:
         workflow_task.transition(wft, workflow_task.WorkflowTaskInput.RECORD_STARTED)
         size = request.history_size_bytes

@@ -22,13 +22,15 @@ from core.events import (
     WorkflowTaskScheduledEventAttributes,
     WorkflowType,
 )
-from core.opaque import Opaque
+from core.opaque import JsonValue, Opaque
 from core.statemachine.history.service import handle as service
 from tests.core.statemachine.coverage_scenarios import Run
 
 HEADER = Opaque.of({"fields": {"trace": {"data": "eA=="}}})
-MEMO = Opaque.of({"fields": {"owner": {"metadata": {"encoding": "anNvbi9wbGFpbg=="}}}})
-ATTRS = Opaque.of({"indexedFields": {"CustomKeywordField": {"data": "ImsiIg=="}}})
+OWNER: JsonValue = {"metadata": {"encoding": "anNvbi9wbGFpbg=="}, "data": "Im1lIg=="}
+MEMO = Opaque.of({"fields": {"owner": OWNER}})
+KEYWORD: JsonValue = {"data": "ImsiIg=="}
+ATTRS = Opaque.of({"indexedFields": {"CustomKeywordField": KEYWORD}})
 SDK = Opaque.of({"coreUsedFlags": [1, 2], "sdkName": "temporal-python", "sdkVersion": "1.35.0"})
 
 
@@ -43,6 +45,81 @@ def test_start_writes_header_memo_and_search_attributes() -> None:
     first = service.start(start, 0).events[0].attributes
     assert isinstance(first, WorkflowExecutionStartedEventAttributes)
     assert (first.header, first.memo, first.search_attributes) == (HEADER, MEMO, ATTRS)
+
+
+# A memo and search attributes with nil entries (no data, JSON null, JSON []): the
+# server leaves those entries out of the start's, the continue-as-new's and the child's
+# event, and the whole field when nothing is left (FilterNilMemo and
+# FilterNilSearchAttributes, common/payload/payload.go; measured on the 1.32 dev server:
+# an empty memo on a start is written as no memo).
+NIL_ENTRIES: dict[str, JsonValue] = {
+    "gone": {"metadata": {"encoding": "anNvbi9wbGFpbg=="}},
+    "null": {"data": "bnVsbA=="},
+}
+MEMO_WITH_NILS = Opaque.of({"fields": {**NIL_ENTRIES, "owner": OWNER}})
+ATTRS_WITH_NILS = Opaque.of(
+    {"indexedFields": {"Empty": {"data": "W10="}, "CustomKeywordField": KEYWORD}}
+)
+EMPTY_MEMO = Opaque.of({"fields": NIL_ENTRIES})
+
+
+def test_start_leaves_out_nil_memo_and_search_attribute_entries() -> None:
+    for memo, attrs, want in (
+        (MEMO_WITH_NILS, ATTRS_WITH_NILS, (MEMO, ATTRS)),
+        (EMPTY_MEMO, Opaque.of({"indexedFields": {}}), (None, None)),
+        (Opaque.of({}), None, (None, None)),
+    ):
+        start = rq.StartWorkflowExecution(
+            "default", "wf", "r", "Flow", "q", "s", memo=memo, search_attributes=attrs
+        )
+        outcome = service.start(start, 0)
+        first = outcome.events[0].attributes
+        assert isinstance(first, WorkflowExecutionStartedEventAttributes)
+        assert (first.memo, first.search_attributes) == want
+        assert outcome.state is not None
+        assert (outcome.state.memo, outcome.state.search_attributes) == want
+
+
+def test_continue_as_new_and_a_child_leave_out_nil_entries() -> None:
+    for kind, attributes in (
+        (
+            CommandType.CONTINUE_AS_NEW_WORKFLOW_EXECUTION,
+            ContinueAsNewWorkflowExecutionCommandAttributes(
+                workflow_type=WorkflowType("Flow"),
+                memo=MEMO_WITH_NILS,
+                search_attributes=ATTRS_WITH_NILS,
+            ),
+        ),
+        (
+            CommandType.START_CHILD_WORKFLOW_EXECUTION,
+            StartChildWorkflowExecutionCommandAttributes(
+                workflow_id="kid",
+                workflow_type=WorkflowType("Kid"),
+                memo=MEMO_WITH_NILS,
+                search_attributes=ATTRS_WITH_NILS,
+            ),
+        ),
+    ):
+        run = Run()
+        token = run.poll()
+        outcome = service.handle(
+            run.state, rq.RespondWorkflowTaskCompleted(token, (Command(kind, attributes),)), 5
+        )
+        written = next(
+            e.attributes
+            for e in outcome.events
+            if e.event_type
+            in (
+                EventType.WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
+                EventType.START_CHILD_WORKFLOW_EXECUTION_INITIATED,
+            )
+        )
+        assert isinstance(
+            written,
+            WorkflowExecutionContinuedAsNewEventAttributes
+            | StartChildWorkflowExecutionInitiatedEventAttributes,
+        )
+        assert (written.memo, written.search_attributes) == (MEMO, ATTRS)
 
 
 def test_completed_task_records_the_sdk_metadata() -> None:

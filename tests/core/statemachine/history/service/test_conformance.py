@@ -37,8 +37,9 @@ UNREBUILT = {
 }
 REBUILT = [n for n in NAMES if n not in UNREBUILT]
 
-# A reset point is a completed workflow task: a run closed before its first (cron.run3.json,
-# terminated during its first-task backoff) has none.
+# The histories taken to have reset points: those with a completed workflow task (its
+# Started ends a batch with the task pending). A run closed before its first task
+# (cron.run3.json, terminated during its first-task backoff) has none.
 RESETTABLE = [
     n
     for n in REBUILT

@@ -202,11 +202,13 @@ def test_a_finish_id_outside_the_history_is_refused(finish: int) -> None:
     _refused(outcome, state, "Workflow task finish ID must be > 1")
 
 
-def test_an_event_that_is_no_reset_point_is_refused() -> None:
+def test_a_point_inside_a_batch_is_refused() -> None:
+    """Event 11, a signal to the waiting run, shares its batch with the task it
+    schedules (event 12): no boundary to rebuild to before event 12."""
     state, events = _waiting_run()
     assert events[10].event_type is E.WORKFLOW_EXECUTION_SIGNALED
-    outcome = reset(state, events, rq.ResetWorkflowExecution("r", 11, "x"), "new", 0)
-    _refused(outcome, state, "a reset point is a WorkflowTaskCompleted")
+    outcome = reset(state, events, rq.ResetWorkflowExecution("r", 12, "x"), "new", 0)
+    _refused(outcome, state, "to event ID: 11, version: 0, this event must be at the boundary")
 
 
 def test_a_transient_task_started_in_its_scheduled_batch_is_refused() -> None:
