@@ -147,8 +147,7 @@ class StartWorkflowExecution:
     memo: Opaque | None = None
     search_attributes: Opaque | None = None
     last_completion_result: Opaque | None = None
-    # The start's temporal.api.sdk.v1.UserMetadata (summary, details): the Started
-    # event carries it (`history_builder.go`, AddWorkflowExecutionStartedEvent).
+    # The start's UserMetadata (summary, details), on its Started event (history_builder.go).
     user_metadata: Opaque | None = None
     # The start's temporal.api.common.v1.Priority (Started carries it; empty when unset).
     priority: Opaque | None = None
@@ -217,6 +216,7 @@ class RequestCancelWorkflowExecution:
     external_initiated_event_id: int = 0
     external_workflow_id: str = ""
     external_run_id: str = ""
+    links: Opaque | None = None  # the CancelRequested event's (event_factory.go)
 
 
 class ChildOutcome(Enum):
@@ -252,10 +252,9 @@ class RecordChildExecutionCompleted:
     initiated_event_id: int
     outcome: ChildOutcome
     payload: Opaque | None = None  # result, failure or details
-    # The run that closed the chain, which the parent's event names ("": the started
-    # one), and the retry state of its close event, which the parent's copies
-    # (RecordChildExecutionCompletedRequest, service/history/api/
-    # recordchildworkflowcompleted/api.go; mutable_state_impl.go).
+    # The run that closed the chain, which the parent's event names ("": the started one),
+    # and the retry state of its close event, which the parent's copies (the request of
+    # service/history/api/recordchildworkflowcompleted/api.go; mutable_state_impl.go).
     run_id: str = ""
     retry_state: RetryState = RetryState.RETRY_POLICY_NOT_SET
 
@@ -275,6 +274,7 @@ class TerminateWorkflowExecution:
     reason: str = ""
     identity: str = ""
     details: Opaque | None = None
+    links: Opaque | None = None  # the Terminated event's (event_factory.go)
 
 
 @dataclass(frozen=True, slots=True)
@@ -460,12 +460,12 @@ class CloseExecutionTransfer:
     """The run closed: notify the parent, apply parent close policies (transfer queue).
 
     `children` lists the still-open children with their ParentClosePolicy numbers
-    (TERMINATE=1, ABANDON=2, REQUEST_CANCEL=3); `parent_outcome` is how the parent is
-    told of this close (None: no parent, or the chain goes on, as the parent hears only
-    of the chain's end), with the close event's payload and retry state.
-    """
+    (TERMINATE=1, ABANDON=2, REQUEST_CANCEL=3); `parent_outcome` is how the parent is told
+    of this close (None: no parent, or the chain goes on, as the parent hears only of the
+    chain's end), with the close event's payload and retry state."""
 
     run_id: str
+    workflow_id: str = ""  # the closing run's (the children's cancel requests name it)
     parent: ParentInfo | None = None
     parent_outcome: ChildOutcome | None = None
     payload: Opaque | None = None

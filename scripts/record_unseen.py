@@ -13,7 +13,8 @@ scenario (unseen_hunt_scenario.py) needs the server flags unseen_workflows_hunt.
 `hunt2` (unseen_hunt2_scenario.py) those of unseen_workflows_hunt2.py, `hunt3`
 (unseen_hunt3_scenario.py) those of unseen_workflows_hunt3.py, `hunt4`
 (unseen_hunt4_scenario.py) those of unseen_workflows_hunt4.py, `hunt5`
-(unseen_hunt5_scenario.py) those of unseen_workflows_hunt5.py; `ts-hunt2` saves what
+(unseen_hunt5_scenario.py) those of unseen_workflows_hunt5.py, `hunt6`
+(unseen_hunt6_scenario.py) those of unseen_workflows_hunt6.py; `ts-hunt2` saves what
 scripts/unseen_ts/hunt2.js ran; `nexus` (unseen_nexus.py) records Nexus operations and
 UpdateWorkflowExecutionOptions.
 Start the dev server first, with its HTTP API:
@@ -54,6 +55,7 @@ from unseen_hunt2_scenario import hunt2, ts_hunt2
 from unseen_hunt3_scenario import hunt3
 from unseen_hunt4_scenario import hunt4
 from unseen_hunt5_scenario import hunt5
+from unseen_hunt6_scenario import hunt6
 from unseen_hunt_scenario import hunt
 from unseen_nexus import nexus_scenario
 from unseen_workflows import (
@@ -539,6 +541,7 @@ SCENARIOS: dict[str, Callable[[Recorder], Awaitable[None]]] = {
     "hunt3": hunt3,
     "hunt4": hunt4,
     "hunt5": hunt5,
+    "hunt6": hunt6,
 }
 
 

@@ -35,6 +35,7 @@ from adapters.conform.derive_base import ACTIVITY_CLOSES, DriverBase, admitted_l
 from adapters.conform.requests import (
     CannotReproduce,
     NotModelled,
+    announced_target,
     before_reset,
     cancel_request,
     deployment_options,
@@ -206,9 +207,10 @@ class Driver(DriverBase):
         elif t is E.WORKFLOW_EXECUTION_SIGNALED:
             self.send(signal_request(event), now)
         elif t is E.WORKFLOW_EXECUTION_CANCEL_REQUESTED:
-            self.send(cancel_request(a), now)
+            self.send(cancel_request(event), now)
         elif t is E.WORKFLOW_EXECUTION_TERMINATED:
-            self.send(rq.TerminateWorkflowExecution(a.reason, a.identity, a.details), now)
+            stop = rq.TerminateWorkflowExecution(a.reason, a.identity, a.details, event.links)
+            self.send(stop, now)
         elif t is E.WORKFLOW_EXECUTION_TIMED_OUT:
             self.fire(rq.WorkflowRunTimeoutTask, now)
         elif t in _CHILD_EVENTS:
@@ -360,6 +362,7 @@ class Driver(DriverBase):
             raise CannotReproduce("WorkflowTaskStarted but the model has no pending task")
         request_id = f"poll-{i}-{wft.attempt}"
         started = attrs(self.real[i])  # the size is the store's, so it is taken as recorded
+        target, revision = announced_target(self.state, started)
         self.send(
             rq.RecordWorkflowTaskStarted(
                 wft.scheduled_event_id,
@@ -369,6 +372,8 @@ class Driver(DriverBase):
                 from_sticky_queue=wft.sticky and not self.polled_from_normal(i),
                 worker_version=started.worker_version,
                 history_size_bytes=started.history_size_bytes,
+                target_version=target,
+                target_revision=revision,
             ),
             now,
         )

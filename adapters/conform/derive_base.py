@@ -198,14 +198,22 @@ class DriverBase:
         self.state: MutableState | None = None
         self.written: list[HistoryEvent] = []
         self.timers: list[rq.TimerTask] = []
+        # The starts the model made of other runs: the run that continues this one's
+        # chain (continue-as-new, retry, cron) and its children, by Initiated event id
+        # (0), which a recorded successor's Started event can be checked against.
+        self.successors: list[tuple[int, rq.StartWorkflowExecution]] = []
 
     # -- plumbing -------------------------------------------------------------------
     def apply(self, outcome: Outcome) -> rq.Reply:
         self.state = outcome.state
         self.written.extend(outcome.events)
+        if isinstance(outcome.new_run, rq.StartWorkflowExecution):
+            self.successors.append((0, outcome.new_run))
         for task in outcome.tasks:
             if isinstance(task, rq.TimerTask):
                 self.timers.append(task)
+            elif isinstance(task, rq.StartChildTransfer):
+                self.successors.append((task.initiated_event_id, task.request))
         return outcome.reply
 
     def send(self, request: rq.Request, now: int) -> rq.Reply:

@@ -37,6 +37,9 @@ from core.enums import CommandType, EventType, TimeoutType, WorkflowTaskFailedCa
 from core.events import HistoryEvent, OpaqueAttributes
 from core.opaque import Opaque
 from core.statemachine.history.service.reset import RESETTER
+from core.statemachine.history.service.state import MutableState
+from core.statemachine.history.service.versioning_state import version_json
+from core.statemachine.matching.versioning import DeploymentVersion
 
 E = EventType
 C = CommandType
@@ -201,10 +204,13 @@ def post_reset_options(
     return tuple(updates)
 
 
-def cancel_request(a: Any) -> rq.RequestCancelWorkflowExecution:
-    """The request behind a WorkflowExecutionCancelRequested event."""
+def cancel_request(event: HistoryEvent) -> rq.RequestCancelWorkflowExecution:
+    """The request behind a WorkflowExecutionCancelRequested event (its links the
+    request's)."""
+    a: Any = event.attributes
     sender = a.external_workflow_execution
     return rq.RequestCancelWorkflowExecution(
+        links=event.links,
         reason=a.cause,
         identity=a.identity,
         external_initiated_event_id=a.external_initiated_event_id,
@@ -359,3 +365,21 @@ def to_command(event: HistoryEvent) -> Command | None:
         user_metadata=event.user_metadata,
         event_group_markers=event.event_group_markers,
     )
+
+
+def announced_target(state: MutableState | None, started: Any) -> tuple[Opaque | None, int]:
+    """The target version and routing revision matching held for a WorkflowTaskStarted
+    that says the pinned run's target version changed (None and 0 when it does not).
+    Matching keeps the target, the history never names it, so the deriver reads the
+    flag off the event and lets the model's rules (history/service/versioning.py
+    `started`) decide with it: the target the run was told of already, else a version
+    that is not the run's at a revision newer than any the run knows of."""
+    info = state.versioning if state is not None else None
+    if info is None or not getattr(started, "target_worker_deployment_version_changed", False):
+        return None, 0
+    if info.notified is not None:
+        told = info.notified.version
+        return (version_json(told) if told is not None else None), info.notified.revision
+    run = info.effective().version
+    other = DeploymentVersion(run.deployment_name if run else "unknown", "unknown-target")
+    return version_json(other), (info.declined.revision if info.declined else 0) + 1

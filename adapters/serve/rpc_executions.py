@@ -470,7 +470,9 @@ async def request_cancel_workflow_execution(
         # (service/history/api/requestcancelworkflow/api.go)
         return ws.RequestCancelWorkflowExecutionResponse()
     _check_first_run(fe, req)
-    cancel = rq.RequestCancelWorkflowExecution(req.request_id, req.reason, req.identity)
+    cancel = rq.RequestCancelWorkflowExecution(
+        req.request_id, req.reason, req.identity, links=_links(req.links)
+    )
     await fe.call(context, req.namespace, execution.workflow_id, execution.run_id, cancel)
     return ws.RequestCancelWorkflowExecutionResponse()
 
@@ -485,7 +487,8 @@ async def terminate_workflow_execution(
     # defaultUserTerminateReason and defaultUserTerminateIdentity)
     reason = req.reason or "terminated by user via frontend"
     identity = req.identity or "frontend-service"
-    stop = rq.TerminateWorkflowExecution(reason, identity, convert.opaque(req, "details"))
+    details = convert.opaque(req, "details")
+    stop = rq.TerminateWorkflowExecution(reason, identity, details, _links(req.links))
     await fe.call(context, req.namespace, execution.workflow_id, execution.run_id, stop)
     return ws.TerminateWorkflowExecutionResponse()
 

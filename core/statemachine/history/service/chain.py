@@ -20,7 +20,7 @@ from core.enums import ContinueAsNewInitiator, EventType, RetryState, TimeoutTyp
 from core.events import WorkflowExecutionTimedOutEventAttributes
 from core.opaque import Opaque
 from core.requests import Error, ErrorKind, Ok, StartWorkflowExecution, WorkflowRunTimeoutTask
-from core.statemachine.history.service import execution
+from core.statemachine.history.service import execution, versioning
 from core.statemachine.history.service.activity_tasks import TIMEOUT_NAME, timeout_failure
 from core.statemachine.history.service.cron import cron_backoff
 from core.statemachine.history.service.ids import new_run_id
@@ -158,6 +158,11 @@ def next_run(
     # `ContinueAsNew` always).
     cron = initiator is ContinueAsNewInitiator.CRON_SCHEDULE
     callbacks = None if cron else s.completion_callbacks
+    # A retry or a cron run keeps the start's priority and a pinned override (retry.go);
+    # a continue-as-new keeps the run's priority as it is now (`ContinueAsNew` copies
+    # ExecutionInfo.Priority) and replaces the versioning (command_handlers.py).
+    again = initiator is not ContinueAsNewInitiator.WORKFLOW and s.retry_carry is not None
+    priority = carry.priority if again else s.priority
     return StartWorkflowExecution(
         namespace=s.namespace,
         workflow_id=s.workflow_id,
@@ -169,11 +174,12 @@ def next_run(
         header=carry.header,
         memo=carry.memo,
         search_attributes=carry.search_attributes,
-        priority=s.priority,
+        priority=priority,
         workflow_task_timeout=s.workflow_task_timeout,
         run_timeout=s.run_timeout,
         execution_timeout=s.execution_timeout,
         explicit_execution_timeout=s.explicit_execution_timeout,
+        explicit_run_timeout=s.explicit_run_timeout,
         first_workflow_task_backoff=backoff,
         parent=s.parent,
         retry_policy=s.retry_policy,
@@ -193,4 +199,6 @@ def next_run(
         last_completion_result=last_completion_result,
         execution_expiration=s.execution_expiration,
         completion_callbacks=callbacks,
+        links=s.start_links,  # the chain's start's (see MutableState.start_links)
+        versioning=versioning.retried(s, initiator),
     )

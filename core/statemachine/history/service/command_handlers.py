@@ -452,6 +452,8 @@ def start_child(b: Batch, command: Command) -> Cause | Rejection | None:
         inherit_build_id=a.inherit_build_id,
         priority=a.priority,  # the command's, as given (absent stays absent)
         control=a.control,
+        # in its v0.32 form (CreateStartChildWorkflowExecutionInitiatedEvent, event_factory.go)
+        versioning_override=versioning.override_v32(a.versioning_override),
     )
     initiated = b.txn.append(E.START_CHILD_WORKFLOW_EXECUTION_INITIATED, attributes)
     policy = int(a.parent_close_policy) or 1  # the server's default is TERMINATE
@@ -459,7 +461,7 @@ def start_child(b: Batch, command: Command) -> Cause | Rejection | None:
     info = ChildInfo(initiated, a.workflow_id, a.workflow_type.name, policy)
     info = dataclasses.replace(info, namespace=namespace, header=header, control=a.control)
     child.put_child(b.txn, info)
-    b.txn.task(outbound.start_child_transfer(s, initiated, attributes))
+    b.txn.task(outbound.start_child_transfer(s, initiated, attributes, command.user_metadata))
     return None
 
 

@@ -59,6 +59,7 @@ from core.requests import (
 from core.statemachine import fsm
 from core.statemachine.history.limits import without_nil
 from core.statemachine.history.service import start_fields, update, versioning, workflow_task
+from core.statemachine.history.service.outbound import HISTORY_SERVICE
 from core.statemachine.history.service.start_fields import given
 from core.statemachine.history.service.state import (
     MutableState,
@@ -174,6 +175,7 @@ def start_workflow_execution(
     req: StartWorkflowExecution, now: int, signal: SignalWorkflowExecution | None = None
 ) -> Outcome:
     """A new run: its first events and tasks (with SignalWithStart, the signal first)."""
+    req = start_fields.child_cron(req, now)
     run = run_timeout(req.run_timeout, req.execution_timeout)
     req = replace(
         req,
@@ -194,6 +196,7 @@ def start_workflow_execution(
         run_timeout=req.run_timeout,
         execution_timeout=req.execution_timeout,
         explicit_execution_timeout=req.explicit_execution_timeout,
+        explicit_run_timeout=req.explicit_run_timeout or bool(req.run_timeout),
         first_run_id=req.first_execution_run_id or req.run_id,
         start_request_id=req.request_id,
         parent=req.parent,
@@ -212,6 +215,7 @@ def start_workflow_execution(
         last_completion_result=req.last_completion_result,
         execution_expiration=req.execution_expiration,
         completion_callbacks=req.completion_callbacks,
+        start_links=req.links,
     )
     # An eager start is declined when the first task waits for a backoff (the Starter's
     # check in service/history/api/startworkflow/api.go).
@@ -394,7 +398,7 @@ def request_cancel_workflow_execution(
     if state.cancel_requested:
         return unchanged(state, Ok())  # a second request changes nothing
     txn = Txn(state, now)
-    txn.add(
+    event_id = txn.add(
         E.WORKFLOW_EXECUTION_CANCEL_REQUESTED,
         WorkflowExecutionCancelRequestedEventAttributes(
             cause=req.reason,
@@ -407,6 +411,9 @@ def request_cancel_workflow_execution(
             ),
         ),
     )
+    # the request's links go on the event (AddWorkflowExecutionCancelRequestedEvent in
+    # service/history/historybuilder/event_factory.go)
+    txn.mark(event_id, links=req.links)
     # Unlike a signal, a cancel request schedules the workflow task even during the
     # first task's backoff (a start delay, a retry or cron wait), ending it: the
     # request's update asks for a new task unconditionally (requestcancelworkflow/api.go,
@@ -506,6 +513,7 @@ def close(
     txn.task(
         CloseExecutionTransfer(
             run_id=s.run_id,
+            workflow_id=s.workflow_id,
             parent=s.parent,
             parent_outcome=(
                 _PARENT_OUTCOME.get(status) if s.parent and not chain_continues else None
@@ -535,12 +543,13 @@ def terminate(txn: Txn, req: TerminateWorkflowExecution) -> None:
     """Fail a task in flight, flush, write WorkflowExecutionTerminated, close the run
     (`TerminateWorkflow` in service/history/workflow/util.go)."""
     force_close_task(txn)
-    txn.append(
+    event_id = txn.append(
         E.WORKFLOW_EXECUTION_TERMINATED,
         WorkflowExecutionTerminatedEventAttributes(
             reason=req.reason, details=req.details, identity=req.identity
         ),
     )
+    txn.mark(event_id, links=req.links)  # the request's (CreateWorkflowExecutionTerminatedEvent)
     close(txn, RunStatus.TERMINATED)
 
 
@@ -564,7 +573,9 @@ def parent_close_requests(
 ) -> tuple[tuple[str, str, TerminateWorkflowExecution | RequestCancelWorkflowExecution], ...]:
     """What the close transfer task sends each still-open child, by its parent close
     policy: TERMINATE terminates it, REQUEST_CANCEL asks it to cancel, ABANDON leaves it
-    running (`transfer_queue_active_task_executor.go`, processParentClosePolicy).
+    running (`applyParentClosePolicy` in transfer_queue_active_task_executor.go): both
+    signed by the history service, the cancel request with no reason and naming the
+    parent as the requester (recorded: `pcp-*.child.json` of the unseen histories).
 
     Returns ``(workflow_id, run_id, request)`` per child that gets a request.
     """
@@ -573,11 +584,14 @@ def parent_close_requests(
     ] = []
     for workflow_id, run_id, policy in task.children:
         if policy == _TERMINATE:
-            reason = "by parent close policy"
-            requests.append((workflow_id, run_id, TerminateWorkflowExecution(reason=reason)))
+            stop = TerminateWorkflowExecution("by parent close policy", HISTORY_SERVICE)
+            requests.append((workflow_id, run_id, stop))
         elif policy == _REQUEST_CANCEL:
             request = RequestCancelWorkflowExecution(
-                request_id=f"{task.run_id}/close/{workflow_id}", reason="by parent close policy"
+                request_id=f"{task.run_id}/close/{workflow_id}",
+                identity=HISTORY_SERVICE,
+                external_workflow_id=task.workflow_id,
+                external_run_id=task.run_id,
             )
             requests.append((workflow_id, run_id, request))
     return tuple(requests)

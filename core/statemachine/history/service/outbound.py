@@ -17,6 +17,7 @@ from core.events import (
     StartChildWorkflowExecutionInitiatedEventAttributes,
     WorkflowExecution,
 )
+from core.opaque import Opaque
 from core.requests import (
     CancelExternalTransfer,
     RequestCancelWorkflowExecution,
@@ -25,6 +26,7 @@ from core.requests import (
     StartChildTransfer,
     StartWorkflowExecution,
 )
+from core.statemachine.history.service import versioning
 from core.statemachine.history.service.ids import new_run_id
 from core.statemachine.history.service.state import MutableState, ParentInfo
 
@@ -34,16 +36,24 @@ HISTORY_SERVICE = "history-service"
 
 
 def start_child_transfer(
-    s: MutableState, initiated: int, a: StartChildWorkflowExecutionInitiatedEventAttributes
+    s: MutableState,
+    initiated: int,
+    a: StartChildWorkflowExecutionInitiatedEventAttributes,
+    user_metadata: Opaque | None = None,
 ) -> StartChildTransfer:
     """The transfer task that starts the child `a` describes.
 
     Built from the Initiated event, as the transfer executor does
     (`processStartChildExecution` reads the event), so a run rebuilt from its history
     (rebuild.py) emits the same request. The child's request id names this run and the
-    Initiated event (`generateChildWorkflowRequestID` in mutable_state_impl.go).
+    Initiated event (`generateChildWorkflowRequestID` in mutable_state_impl.go). The
+    start carries the Initiated event's user metadata, its priority merged over the
+    parent's (`startChildWorkflow` in transfer_queue_active_task_executor.go;
+    `priorities.Merge`), and its versioning override or what the child inherits of the
+    parent's versioning (versioning.py `child`).
     """
     workflow_type = a.workflow_type.name if a.workflow_type is not None else ""
+    queue = a.task_queue.name if a.task_queue is not None else s.task_queue
     return StartChildTransfer(
         initiated,
         StartWorkflowExecution(
@@ -51,7 +61,7 @@ def start_child_transfer(
             workflow_id=a.workflow_id,
             run_id=new_run_id(s.run_id, f"child/{initiated}"),
             workflow_type=workflow_type,
-            task_queue=a.task_queue.name if a.task_queue is not None else s.task_queue,
+            task_queue=queue,
             request_id=f"{s.run_id}/{initiated}",
             input=a.input,
             workflow_task_timeout=a.workflow_task_timeout or s.workflow_task_timeout,
@@ -66,12 +76,30 @@ def start_child_transfer(
             header=a.header,
             memo=a.memo,
             search_attributes=a.search_attributes,
-            priority=a.priority,
+            cron_schedule=a.cron_schedule,  # (the child's start waits for it: start_fields.py)
+            priority=merged_priority(s.priority, a.priority),
             namespace_id=s.namespace_id,
             root=s.root,
             explicit_run_timeout=True,
+            user_metadata=user_metadata,
+            versioning=versioning.child(s, a.versioning_override, queue),
         ),
     )
+
+
+def merged_priority(base: Opaque | None, override: Opaque | None) -> Opaque | None:
+    """`Merge` in common/priorities/priority_util.go: each field the override's when
+    set, else the base's; either alone when the other is unset."""
+    if base is None:
+        return override
+    if override is None:
+        return base
+    low, high = base.value(), override.value()
+    if not isinstance(low, dict) or not isinstance(high, dict):
+        return override
+    fields = ("priorityKey", "fairnessKey", "fairnessWeight")
+    merged = {k: high.get(k) or low.get(k) for k in fields}
+    return Opaque.of({k: v for k, v in merged.items() if v})
 
 
 def signal_external_transfer(

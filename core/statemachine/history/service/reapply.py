@@ -6,7 +6,7 @@ those again into the new run (`reapplyEvents` and `reapplyChildEvents` in
 `service/history/ndc/workflow_resetter.go`, called with isReset):
 
 - a signal as a new WorkflowExecutionSignaled with the same name, input, identity,
-  header and request id (`AddWorkflowExecutionSignaled`; the sender of an external
+  header, request id and links (`AddWorkflowExecutionSignaled`; the sender of an external
   signal is not carried over);
 - an update as UpdateAdmitted: an UpdateAdmitted event with its origin, an
   UpdateAccepted with origin REAPPLY from its request, or not at all when the Accepted
@@ -96,7 +96,7 @@ def reapply(txn: Txn, events: Iterable[HistoryEvent], request: ResetWorkflowExec
 def _signal(txn: Txn, event: HistoryEvent) -> None:
     a = event.attributes
     assert isinstance(a, WorkflowExecutionSignaledEventAttributes)
-    txn.append(
+    event_id = txn.append(
         E.WORKFLOW_EXECUTION_SIGNALED,
         WorkflowExecutionSignaledEventAttributes(
             signal_name=a.signal_name,
@@ -106,6 +106,9 @@ def _signal(txn: Txn, event: HistoryEvent) -> None:
             request_id=a.request_id,
         ),
     )
+    # with the base event's links (`reapplyEvents` in ndc/workflow_resetter.go passes
+    # event.Links to AddWorkflowExecutionSignaled)
+    txn.mark(event_id, links=event.links)
 
 
 def _update_admitted(txn: Txn, event: HistoryEvent) -> None:

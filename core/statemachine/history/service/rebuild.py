@@ -140,6 +140,7 @@ def _started(event: HistoryEvent, ids: RunIds, now: int) -> MutableState:
         run_timeout=a.workflow_run_timeout or 0,
         execution_timeout=a.workflow_execution_timeout or 0,
         explicit_execution_timeout=a.workflow_execution_timeout is not None,
+        explicit_run_timeout=a.workflow_run_timeout is not None,
         first_run_id=a.first_execution_run_id or ids.run_id,
         start_request_id=ids.request_id,
         attempt=a.attempt or 1,
@@ -164,6 +165,7 @@ def _started(event: HistoryEvent, ids: RunIds, now: int) -> MutableState:
         last_completion_result=a.last_completion_result,
         execution_expiration=a.workflow_execution_expiration_time or 0,
         completion_callbacks=a.completion_callbacks,
+        start_links=event.links,
     )
 
 

@@ -112,7 +112,7 @@ def _outbound_tasks(state: MutableState, events: Sequence[HistoryEvent]) -> list
         if initiated in unstarted and isinstance(
             a, StartChildWorkflowExecutionInitiatedEventAttributes
         ):
-            tasks.append(outbound.start_child_transfer(state, initiated, a))
+            tasks.append(outbound.start_child_transfer(state, initiated, a, event.user_metadata))
         elif initiated in signals and isinstance(
             a, SignalExternalWorkflowExecutionInitiatedEventAttributes
         ):

@@ -16,8 +16,11 @@ server's own starts (execution.py writes the event).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from core.enums import ContinueAsNewInitiator, TaskQueueKind
 from core.requests import StartWorkflowExecution
+from core.statemachine.history.service.cron import cron_backoff
 
 
 def queue_kind(req: StartWorkflowExecution) -> TaskQueueKind:
@@ -41,3 +44,19 @@ def backoff(req: StartWorkflowExecution) -> int | None:
     if not req.attempt or (can and not req.first_workflow_task_backoff):
         return None
     return req.first_workflow_task_backoff
+
+
+def child_cron(req: StartWorkflowExecution, now: int) -> StartWorkflowExecution:
+    """A child's first run under a cron schedule: the transfer task builds the child's
+    history request with `CreateHistoryStartWorkflowRequest` (common/util.go) when it
+    starts it, which names the cron schedule as the initiator and waits for the
+    schedule's first time after now (recorded: `kids.cron.run1.json`). A client's start
+    gets the same from the frontend (adapters/serve); a chain's next run has its own."""
+    if req.parent is None or not req.cron_schedule:
+        return req
+    if req.initiator is not ContinueAsNewInitiator.UNSPECIFIED:
+        return req
+    backoff = cron_backoff(req.cron_schedule, now, now) or 0
+    return replace(
+        req, initiator=ContinueAsNewInitiator.CRON_SCHEDULE, first_workflow_task_backoff=backoff
+    )

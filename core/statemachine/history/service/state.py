@@ -241,15 +241,17 @@ class UpdateInfo:
 
 @dataclass(frozen=True, slots=True)
 class RetryCarry:
-    """What a retry's next run starts with again: the input, header, memo and search
-    attributes of this run's WorkflowExecutionStarted event (`handleRetry` reads the
-    start event and `SetupNewWorkflowForRetryOrCron` passes them on,
-    service/history/workflow/retry.go)."""
+    """What a retry's or a cron's next run starts with again: the input, header, memo,
+    search attributes and priority of this run's WorkflowExecutionStarted event
+    (`handleRetry` reads the start event and `SetupNewWorkflowForRetryOrCron` passes
+    them on, service/history/workflow/retry.go): the start's priority, not one an
+    options update set since (recorded: prio-fail.run2)."""
 
     input: Opaque | None = None
     header: Opaque | None = None
     memo: Opaque | None = None
     search_attributes: Opaque | None = None
+    priority: Opaque | None = None
 
 
 class _Start(Protocol):
@@ -264,6 +266,8 @@ class _Start(Protocol):
     @property
     def search_attributes(self) -> Opaque | None: ...
     @property
+    def priority(self) -> Opaque | None: ...
+    @property
     def retry_policy(self) -> object: ...
     @property
     def cron_schedule(self) -> str: ...
@@ -273,7 +277,9 @@ def retry_carry_of(start: _Start) -> RetryCarry | None:
     """What the run's chain carries on, kept only when a retry or a cron run can follow."""
     if start.retry_policy is None and not start.cron_schedule:
         return None
-    return RetryCarry(start.input, start.header, start.memo, start.search_attributes)
+    return RetryCarry(
+        start.input, start.header, start.memo, start.search_attributes, start.priority
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,6 +298,10 @@ class MutableState:
     # whether the start named an execution timeout, even a zero one: a continued or
     # retried run's start copies it as it is (`continueAsNew`, mutable_state_impl.go)
     explicit_execution_timeout: bool = False
+    # whether its Started event names a run timeout, even a zero one (a child's and a
+    # continued run's always do): a retry or a cron run copies it as it is
+    # (`SetupNewWorkflowForRetryOrCron` in service/history/workflow/retry.go)
+    explicit_run_timeout: bool = False
     status: RunStatus = RunStatus.RUNNING
     next_event_id: int = 1
     first_run_id: str = ""
@@ -360,6 +370,10 @@ class MutableState:
     # The start's completion callbacks (a Nexus caller's), which a retried or continued
     # run is started with again (`getCompletionCallbacksAsProtoSlice`, workflow/util.go).
     completion_callbacks: Opaque | None = None
+    # The start's links (its Started event's), which every run continuing the chain is
+    # started with again: a continue-as-new, a retry, a cron run (`startEvent.Links` in
+    # AddContinueAsNewEvent, mutable_state_impl.go, and SetupNewWorkflowForRetryOrCron).
+    start_links: Opaque | None = None
     # The stamp of the last workflow task completion (`MostRecentWorkerVersionStamp`) and
     # the `BuildIds` search attribute the completions built up (worker_versions.py).
     most_recent_worker_version: Opaque | None = None

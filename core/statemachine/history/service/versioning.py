@@ -35,7 +35,7 @@ version a run moved to is known from its next completion).
 from __future__ import annotations
 
 from core.commands.workflow import ContinueAsNewWorkflowExecutionCommandAttributes
-from core.enums import ContinueAsNewVersioningBehavior, VersioningBehavior
+from core.enums import ContinueAsNewInitiator, ContinueAsNewVersioningBehavior, VersioningBehavior
 from core.fastinit import replace
 from core.opaque import JsonValue, Opaque
 from core.requests import (
@@ -50,7 +50,11 @@ from core.statemachine.history.service.versioning_state import (
     number,
     version_json,
 )
-from core.statemachine.matching.run_versioning import USE_RAMPING, version_of
+from core.statemachine.matching.run_versioning import (
+    USE_RAMPING,
+    parse_version_string,
+    version_of,
+)
 from core.statemachine.matching.versioning import DeploymentVersion
 
 
@@ -80,13 +84,17 @@ def start_info(v: StartVersioning) -> VersioningInfo | None:
         override=v.versioning_override, declined=TargetSeen.read(v.declined_target_version_upgrade)
     )
     if pinned is not None:
-        out = replace(out, behavior=VersioningBehavior.PINNED, version=pinned)
+        out = replace(
+            out, behavior=VersioningBehavior.PINNED, version=pinned, inherited_pinned=True
+        )
     elif isinstance(upgrade, dict):
+        initial = upgrade.get("continueAsNewInitialVersioningBehavior")
         out = replace(
             out,
             behavior=VersioningBehavior.AUTO_UPGRADE,
             version=version_of(upgrade.get("sourceDeploymentVersion")),
             revision=number(upgrade.get("sourceDeploymentRevisionNumber")),
+            initial_behavior=initial if isinstance(initial, str) else "",
         )
     return out if out != VersioningInfo() else None
 
@@ -180,5 +188,121 @@ def continued(
         inherited_pinned_version=version_json(pinned) if pinned is not None else None,
         inherited_auto_upgrade_info=upgrade,
         declined_target_version_upgrade=declined.json() if declined is not None else None,
+    )
+    return versioning if versioning != StartVersioning() else None
+
+
+def override_v32(override: Opaque | None) -> Opaque | None:
+    """A versioning override in its v0.32 form only (`ConvertOverrideToV32` in
+    common/worker_versioning/worker_versioning.go, which a child's Initiated event
+    applies to its command's override): the `override` oneof as given, else the
+    deprecated behavior read into it (a pinned one with its version from the deprecated
+    version string, else from the deprecated deployment); none for neither."""
+    value = override.value() if override is not None else None
+    if not isinstance(value, dict):
+        return None
+    for key in ("autoUpgrade", "pinned", "oneTime"):
+        if key in value:
+            return Opaque.of({key: value[key]})
+    behavior = value.get("behavior")
+    if behavior == "VERSIONING_BEHAVIOR_AUTO_UPGRADE":
+        return Opaque.of({"autoUpgrade": True})
+    if behavior != "VERSIONING_BEHAVIOR_PINNED":
+        return None
+    pinned: dict[str, JsonValue] = {"behavior": "PINNED_OVERRIDE_BEHAVIOR_PINNED"}
+    text, deployment = value.get("pinnedVersion"), value.get("deployment")
+    if isinstance(text, str) and text:
+        version = parse_version_string(text)
+        if version is not None:
+            pinned["version"] = version_json(version).value()
+    elif isinstance(deployment, dict):  # the deployment's build id and series name
+        named = {
+            "buildId": deployment.get("buildId"),
+            "deploymentName": deployment.get("seriesName"),
+        }
+        pinned["version"] = {k: v for k, v in named.items() if v}
+    return Opaque.of({"pinned": pinned})
+
+
+def child(state: MutableState, override: Opaque | None, queue: str) -> StartVersioning | None:
+    """What a child started on `queue` carries of Worker Versioning
+    (`processStartChildExecution` and `startChildWorkflow` in
+    service/history/transfer_queue_active_task_executor.go): the override its command
+    gave, if any; else, for a child on the parent's own task queue, the parent's version
+    when the parent is pinned, the parent's override when it names a version (pinned or
+    one-time), and auto-upgrade info (the parent's version and revision, no initial
+    behavior) when the parent auto-upgrades at a known revision.
+
+    Not modelled: a child on another task queue inherits none of them here (the server
+    asks matching whether that queue is in the parent's version)."""
+    if override is not None:
+        return StartVersioning(versioning_override=override)
+    info = state.versioning
+    if info is None or queue != state.task_queue:
+        return None
+    run = info.effective()
+    given = info.override.value() if info.override is not None else None
+    pinned = given.get("pinned") if isinstance(given, dict) else None
+    one_time = given.get("oneTime") if isinstance(given, dict) else None
+    targeted = (isinstance(pinned, dict) and version_of(pinned.get("version")) is not None) or (
+        isinstance(one_time, dict) and version_of(one_time.get("targetDeploymentVersion"))
+    )
+    upgrade: Opaque | None = None
+    if run.behavior is VersioningBehavior.AUTO_UPGRADE and run.version and info.revision:
+        source = version_json(run.version).value()
+        upgrade = Opaque.of(
+            {
+                "sourceDeploymentVersion": source,
+                "sourceDeploymentRevisionNumber": str(info.revision),
+            }
+        )
+    versioning = StartVersioning(
+        versioning_override=info.override if targeted else None,
+        inherited_pinned_version=version_json(run.pinned) if run.pinned else None,
+        inherited_auto_upgrade_info=upgrade,
+    )
+    return versioning if versioning != StartVersioning() else None
+
+
+def retried(state: MutableState, initiator: ContinueAsNewInitiator) -> StartVersioning | None:
+    """What a retry's or a cron's next run carries of the run's versioning
+    (`SetupNewWorkflowForRetryOrCron` in service/history/workflow/retry.go; the next run
+    is on the same task queue): a pinned override (`OverrideIsPinned`); and, for a
+    retry only, the run's version when it is pinned and its start inherited a pinned
+    version (a child or a continued run of a pinned one), else, when it auto-upgrades at
+    a known revision, its version, revision and the initial behavior its own start
+    inherited (recorded: `v10-kid.child.run2.json`, `v10-up.run2.json`)."""
+    info = state.versioning
+    if info is None:
+        return None
+    given = info.override.value() if info.override is not None else None
+    pinned = given.get("pinned") if isinstance(given, dict) else None
+    override = None
+    if isinstance(given, dict) and (
+        given.get("behavior") == "VERSIONING_BEHAVIOR_PINNED"
+        or (
+            isinstance(pinned, dict) and pinned.get("behavior") == "PINNED_OVERRIDE_BEHAVIOR_PINNED"
+        )
+    ):
+        override = info.override
+    run = info.effective()
+    retry = initiator is ContinueAsNewInitiator.RETRY
+    inherited: Opaque | None = None
+    upgrade: Opaque | None = None
+    if retry and run.pinned and info.inherited_pinned:
+        inherited = version_json(run.pinned)
+    auto = run.behavior is VersioningBehavior.AUTO_UPGRADE
+    if retry and auto and run.version is not None and info.revision:
+        fields: dict[str, JsonValue] = {
+            "sourceDeploymentVersion": version_json(run.version).value(),
+            "sourceDeploymentRevisionNumber": str(info.revision),
+        }
+        if info.initial_behavior:
+            fields["continueAsNewInitialVersioningBehavior"] = info.initial_behavior
+        upgrade = Opaque.of(fields)
+    versioning = StartVersioning(
+        versioning_override=override,
+        inherited_pinned_version=inherited,
+        inherited_auto_upgrade_info=upgrade,
     )
     return versioning if versioning != StartVersioning() else None

@@ -42,7 +42,9 @@ class VersioningInfo:
     """The start's versioning override; the behavior and version the run's last
     completion (or, before one, its inheritance) gave it; the revision number of the
     routing config its version was last set from; the target version a pinned run was
-    last told of, and the one a run continued from had declined."""
+    last told of, and the one a run continued from had declined; whether the start
+    inherited a pinned version, and the continue-as-new initial behavior its inherited
+    auto-upgrade info named (what a retry of the run inherits again, retry.go)."""
 
     override: Opaque | None = None
     behavior: VersioningBehavior = VersioningBehavior.UNSPECIFIED
@@ -50,6 +52,8 @@ class VersioningInfo:
     revision: int = 0
     notified: TargetSeen | None = None
     declined: TargetSeen | None = None
+    inherited_pinned: bool = False
+    initial_behavior: str = ""
 
     def effective(self) -> RunVersioning:
         """`GetEffectiveVersioningBehavior` and `GetEffectiveDeployment`: the override's,

@@ -42,6 +42,7 @@ COMPARED = frozenset(
         "run_timeout",
         "execution_timeout",
         "explicit_execution_timeout",  # whether Started has workflowExecutionTimeout
+        "explicit_run_timeout",  # whether Started has workflowRunTimeout
         "first_run_id",
         "attempt",
         "retry_policy",
@@ -55,6 +56,7 @@ COMPARED = frozenset(
         "last_completion_result",
         "execution_expiration",  # Started's workflowExecutionExpirationTime
         "completion_callbacks",
+        "start_links",  # the Started event's links
         # from the other events
         "status",
         "next_event_id",
