@@ -18,6 +18,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from core import requests as rq
+from core.statemachine.history.service.execution import parent_close_requests
 from sim.kernel import SECOND
 from sim.nodes.base import Payload, Request, Unavailable
 from sim.persistence import OutboxTask
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
     from sim.nodes.history import HistoryHost
 
 RETRY = 1 * SECOND
-_TERMINATE, _REQUEST_CANCEL = 1, 3  # ParentClosePolicy numbers (CloseExecutionTransfer)
 Key = tuple[int, int, int]  # shard id, range id, outbox task id
 
 
@@ -104,13 +104,9 @@ def _start_child(host: HistoryHost, key: Key, task: OutboxTask, t: rq.StartChild
 def _report_close(
     host: HistoryHost, key: Key, task: OutboxTask, t: rq.CloseExecutionTransfer
 ) -> None:
-    for workflow_id, run_id, policy in t.children:  # the parent close policy
-        if policy == _TERMINATE:
-            terminate = rq.TerminateWorkflowExecution("parent closed")
-            _call(host, task.namespace, workflow_id, run_id, terminate, None)
-        elif policy == _REQUEST_CANCEL:
-            cancel = rq.RequestCancelWorkflowExecution(f"{t.run_id}/parent-closed", "parent closed")
-            _call(host, task.namespace, workflow_id, run_id, cancel, None)
+    # the parent close policy: what core says the server sends each open child
+    for workflow_id, run_id, request in parent_close_requests(t):
+        _call(host, task.namespace, workflow_id, run_id, request, None)
     parent = t.parent
     if parent is None or t.parent_outcome is None:
         host.finish_transfer(key, task)
