@@ -24,6 +24,7 @@ from typing import Any
 from adapters.argtypes import HelpFormatter, nonempty_path
 from adapters.conform import live_cmd
 from adapters.conform.judge import Verdict, judge_paths
+from adapters.conform.older_servers import is_version
 from adapters.console import progress, summary_table
 from adapters.validate_cmd import collect
 
@@ -37,6 +38,13 @@ def field_name(text: str) -> str:
             f"not a JSON field name: {text!r} (give it as histories spell it, e.g. "
             "'identity' or 'workerVersion')"
         )
+    return text
+
+
+def server_version(text: str) -> str:
+    """A server version for --server-version (older_servers.released reads it)."""
+    if not is_version(text):
+        raise argparse.ArgumentTypeError(f"not a server version: {text!r} (expected like 1.29.1)")
     return text
 
 
@@ -63,6 +71,16 @@ def add_parser(commands: Any) -> None:
         metavar="FIELD",
         help="also leave this field's values uncompared (repeatable; a JSON field name)",
     )
+    parser.add_argument(
+        "--server-version",
+        type=server_version,
+        default=None,
+        metavar="VERSION",
+        help="the version of the server that wrote the histories (like 1.29.1), when their "
+        "times do not tell: an older server run recently. The rules for older servers "
+        "(fields they did not write, or wrote otherwise) then apply by that version's "
+        "release, not by the first event's time",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     live_cmd.add_arguments(parser)
     parser.set_defaults(run=run)
@@ -80,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     verdicts: list[Verdict] = [Verdict(path, error=error) for path, error in targets if error]
     readable = [path for path, error in targets if not error]
     with progress("conforming", total=len(readable), enabled=not args.json) as advance:
-        for verdict in judge_paths(readable, ignore):
+        for verdict in judge_paths(readable, ignore, args.server_version or ""):
             verdicts.append(verdict)
             advance(1)
     order = {path: i for i, (path, _) in enumerate(targets)}

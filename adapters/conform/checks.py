@@ -64,8 +64,9 @@ def check_reproduce(
     events: Sequence[HistoryEvent],
     base: Sequence[HistoryEvent] | None,
     ignore: frozenset[str] = frozenset(),
+    server: str = "",
 ) -> Cell:
-    verdict = judge_events(name, events, base, ignore)
+    verdict = judge_events(name, events, base, ignore, server)
     if verdict.not_modelled is not None:
         return Cell(NOT_APPLICABLE, f"not modelled: {verdict.not_modelled}")
     d = verdict.difference

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters.conform.derive import Driver
-from adapters.conform.older_servers import older_server
+from adapters.conform.older_servers import older_server, released
 from adapters.conform.requests import CannotReproduce, NotModelled
 from adapters.history_compare import Difference, compare
 from adapters.input_file import read_history, read_history_noted
@@ -111,8 +111,11 @@ def judge_events(
     real: Sequence[HistoryEvent],
     base: Sequence[HistoryEvent] | None = None,
     ignore: frozenset[str] = frozenset(),
+    server: str = "",
 ) -> Verdict:
-    """Reproduce `real` (from `base`, for a reset run) and compare it field by field."""
+    """Reproduce `real` (from `base`, for a reset run) and compare it field by field; an
+    older `server` version than the model's (or, not given, the first event's time)
+    says which older-server rules apply (older_servers.py)."""
     n = len(real)
     violations = validate(real).violations
     if violations:
@@ -138,8 +141,8 @@ def judge_events(
     # (the read's suffix is not stored: it has no task ids)
     produced = [*_stamped(produced, _namespace_version(real)), *driver.read_suffix()]
     # the model is the reference: "expected" is what it writes, "produced" the history's
-    first = real[0].event_time if real else None
-    found = compare(*older_server(_json(produced), _json(real), first), ignore=ignore)
+    written = released(server) if server else real[0].event_time if real else None
+    found = compare(*older_server(_json(produced), _json(real), written), ignore=ignore)
     return Verdict(path, n, difference=found)
 
 
@@ -175,7 +178,9 @@ def _json(events: Sequence[HistoryEvent]) -> list[Any]:
     return encoded
 
 
-def judge_paths(paths: Sequence[str], ignore: frozenset[str] = frozenset()) -> Iterator[Verdict]:
+def judge_paths(
+    paths: Sequence[str], ignore: frozenset[str] = frozenset(), server: str = ""
+) -> Iterator[Verdict]:
     """A verdict per path, in order, except that a reset run is judged after the
     others, once its base run may have been seen."""
     runs: dict[str, str] = {}  # run id -> the path holding that run's history
@@ -191,7 +196,7 @@ def judge_paths(paths: Sequence[str], ignore: frozenset[str] = frozenset()) -> I
         if reset is not None:
             resets.append((path, reset[0], note))
             continue
-        yield dataclasses.replace(judge_events(path, real, ignore=ignore), note=note)
+        yield dataclasses.replace(judge_events(path, real, ignore=ignore, server=server), note=note)
     for path, base_id, note in resets:
         if base_id not in runs:
             yield Verdict(
@@ -199,7 +204,8 @@ def judge_paths(paths: Sequence[str], ignore: frozenset[str] = frozenset()) -> I
                 error=f"a reset run: give the history of its base run (run id {base_id}) too",
             )
             continue
-        verdict = judge_events(path, read_history(path), read_history(runs[base_id]), ignore=ignore)
+        base = read_history(runs[base_id])
+        verdict = judge_events(path, read_history(path), base, ignore=ignore, server=server)
         yield dataclasses.replace(verdict, note=note)
 
 

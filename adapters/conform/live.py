@@ -35,6 +35,7 @@ from adapters.conform.checks import (
     recorded_index,
 )
 from adapters.conform.judge import reset_of, run_id
+from adapters.conform.older_servers import is_version
 from adapters.conform.scenarios.context import Capture, Restart
 from adapters.conform.scenarios.corpus import write_history, write_manifest
 from adapters.conform.scenarios.registry import EVERY_SCENARIO, Scenario
@@ -149,7 +150,9 @@ def judge(
 ) -> LiveReport:
     """Check every history captured (`advance(1)` after each)."""
     began = time.monotonic()
-    report.rows = judge_runs(runs, options, advance)
+    # the target's version, when GetSystemInfo gave one (else the events' times decide)
+    server = report.server_version if is_version(report.server_version) else ""
+    report.rows = judge_runs(runs, options, advance, server)
     report.check_seconds = time.monotonic() - began
     return report
 
@@ -210,8 +213,13 @@ def _decode(capture: Capture) -> _Decoded:
 
 
 def judge_runs(
-    runs: Sequence[ScenarioRun], options: Options, advance: Callable[[int], None]
+    runs: Sequence[ScenarioRun],
+    options: Options,
+    advance: Callable[[int], None],
+    server: str = "",
 ) -> list[Row]:
+    """The checks' cells for every history captured; `server`, the target's version,
+    says which older-server rules `reproduce` applies (older_servers.py)."""
     recorded = recorded_index(options.recorded)
     tla = Tla(options.tlc_budget)
     decoded = [_decode(c) for run in runs for c in run.captures]
@@ -222,7 +230,7 @@ def judge_runs(
             rows.append(_unrun(run))
             continue
         for d in (d for d in decoded if d.capture.scenario == run.scenario.name):
-            rows.append(_judge(d, run.scenario, by_run, recorded, tla, options.ignore))
+            rows.append(_judge(d, run.scenario, by_run, recorded, tla, options.ignore, server))
             advance(1)
     return rows
 
@@ -244,6 +252,7 @@ def _judge(
     recorded: dict[str, Path],
     tla: Tla,
     ignore: frozenset[str],
+    server: str = "",
 ) -> Row:
     name = d.capture.file_name
     label = name.removesuffix(".json")
@@ -257,7 +266,7 @@ def _judge(
     checks: dict[str, Callable[[], Cell]] = {
         "run": lambda: Cell(PASS),
         "validate": lambda: check_validate(d.events),
-        "reproduce": lambda: _reproduce(name, d.events, reset, base, ignore),
+        "reproduce": lambda: _reproduce(name, d.events, reset, base, ignore, server),
         "recorded": lambda: check_recorded(
             name, d.json_events, recorded, scenario.ordered, ignore | scenario.clock_fields
         ),
@@ -273,10 +282,11 @@ def _reproduce(
     reset: tuple[str, str] | None,
     base: Sequence[HistoryEvent] | None,
     ignore: frozenset[str],
+    server: str = "",
 ) -> Cell:
     if reset is not None and base is None:
         return Cell(FAIL, f"a reset run whose base run ({reset[0]}) the scenario did not capture")
-    return check_reproduce(name, events, base, ignore)
+    return check_reproduce(name, events, base, ignore, server)
 
 
 def _guarded(check: Callable[[], Cell]) -> Cell:

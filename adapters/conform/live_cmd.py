@@ -135,6 +135,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.paths:
             raise BadInput("give HISTORY files or --target, not both")
+        if getattr(args, "server_version", None):
+            raise BadInput("--server-version is for HISTORY files: the live mode asks the target")
         if args.recorded is not None and not Path(args.recorded).is_dir():
             raise BadInput(f"--recorded {args.recorded}: not a directory")
         if args.out is not None:

@@ -13,6 +13,7 @@ them to the JSON of both histories before the comparison (judge.py).
 from __future__ import annotations
 
 import datetime
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -160,6 +161,44 @@ DRAWN_BEFORE = (
     ),
 )
 _DRAWN = "(an id the server drew)"
+
+
+# The day each minor release of the server came out: its x.y.0 tag in
+# temporalio/temporal (1.2.0 has none; 1.32.0, the model's, is the newest). The rules above
+# are keyed to these days, so a history whose server version is known is judged as one
+# written on its minor release's day (`released`), whatever its events' times say.
+MINOR_RELEASES: dict[tuple[int, int], str] = {
+    (1, 0): "2020-09-29", (1, 1): "2020-10-13", (1, 3): "2020-11-11", (1, 4): "2020-12-08",
+    (1, 5): "2020-12-22", (1, 6): "2021-01-21", (1, 7): "2021-02-16", (1, 8): "2021-03-23",
+    (1, 9): "2021-04-26", (1, 10): "2021-06-02", (1, 11): "2021-07-17", (1, 12): "2021-08-31",
+    (1, 13): "2021-10-29", (1, 14): "2021-12-13", (1, 15): "2022-02-08", (1, 16): "2022-04-11",
+    (1, 17): "2022-06-17", (1, 18): "2022-09-16", (1, 19): "2022-12-01", (1, 20): "2023-02-16",
+    (1, 21): "2023-06-23", (1, 22): "2023-09-05", (1, 23): "2024-03-22", (1, 24): "2024-05-31",
+    (1, 25): "2024-09-06", (1, 26): "2024-09-25", (1, 27): "2025-02-21", (1, 28): "2025-06-26",
+    (1, 29): "2025-10-03", (1, 30): "2026-02-04", (1, 31): "2026-04-29",
+}  # fmt: skip
+MODEL_RELEASE = (1, 32)
+_VERSION = re.compile(r"v?(\d+)\.(\d+)(?:\.\d+)?(?:[-+].*)?")
+
+
+def is_version(text: str) -> bool:
+    """Whether `text` names a server version `released` knows how to read."""
+    return _VERSION.fullmatch(text.strip()) is not None
+
+
+def released(version: str) -> int | None:
+    """When the server `version` ("1.29.1", "v1.29", "1.31.0-154.4") first came out, in ns
+    since the epoch, for the rules to judge its histories by; None for the model's own
+    release and later ones (no rule applies). ValueError for what is not a version."""
+    match = _VERSION.fullmatch(version.strip())
+    if match is None:
+        raise ValueError(f"not a server version: {version!r} (expected like 1.29.1)")
+    minor = (int(match.group(1)), int(match.group(2)))
+    if minor >= MODEL_RELEASE:
+        return None
+    known = [day for release, day in MINOR_RELEASES.items() if release <= minor]
+    # (before 1.0: the day before 1.0.0; a minor without a tag: the one before it)
+    return _epoch_ns(known[-1]) if known else _epoch_ns(MINOR_RELEASES[(1, 0)]) - 1
 
 
 def _epoch_ns(day: str) -> int:

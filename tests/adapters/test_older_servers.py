@@ -15,7 +15,7 @@ import pytest
 
 from adapters.cli import main
 from adapters.conform.judge import judge_events
-from adapters.conform.older_servers import _epoch_ns, older_server
+from adapters.conform.older_servers import _epoch_ns, is_version, older_server, released
 from adapters.temporal_json import decode_history, encode_history
 from tests.adapters.test_conform_nexus import _early_completion
 from tests.conftest import FIXTURES, HISTORIES
@@ -213,3 +213,39 @@ def test_the_script_counts_the_126_servers_histories(
     out = capsys.readouterr().out
     assert "conform:  reproduced 2, differing 0," in out
     assert "     1  1.26 server (WorkflowTaskCompleted.deployment)" in out
+
+
+# ------------------------------------------------ a server version instead of the date
+
+
+def test_a_server_version_is_read_as_its_minor_releases_day() -> None:
+    assert released("1.29.1") == _epoch_ns("2025-10-03")
+    assert released("v1.31.0-154.4") == _epoch_ns("2026-04-29")
+    assert released("1.2.3") == _epoch_ns("2020-10-13")  # 1.2.0 has no tag: 1.1's day
+    assert released("1.32.0") is None and released("1.40") is None  # the model's, or newer
+    assert not is_version("unknown") and is_version("1.29")
+    with pytest.raises(ValueError, match="not a server version"):
+        released("unknown")
+
+
+def test_a_recent_history_of_an_older_server_is_judged_by_its_version(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A 1.29 dev server run today copies a child's empty memo (1.31.0 leaves it out:
+    DROPPED_EMPTY); the events' times are today's, so only --server-version tells."""
+    doc = _load(HISTORIES / "child-success.json")
+    key = "startChildWorkflowExecutionInitiatedEventAttributes"
+    initiated = [e for e in doc["events"] if key in e]
+    assert initiated
+    initiated[0][key]["memo"] = {}
+    path = tmp_path / "h.json"
+    path.write_text(json.dumps(doc))
+    main(["conform", str(path)])
+    assert "DIFFERS" in capsys.readouterr().out
+    assert main(["conform", "--server-version", "1.29.1", str(path)]) == 0
+    assert main(["conform", "--server-version", "1.31.0", str(path)]) == 1
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exited:
+        main(["conform", "--server-version", "banana", str(path)])
+    assert exited.value.code == 2
+    assert "not a server version: 'banana'" in capsys.readouterr().err
