@@ -24,8 +24,8 @@ SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 
 
 def script(name: str) -> ModuleType:
-    """The project's script `scripts/NAME.py`, loaded as a module (scripts are no
-    package)."""
+    """The project's script `name` (a file of the scripts folder, without its .py),
+    loaded as a module (scripts are no package)."""
     spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

@@ -51,7 +51,7 @@ def test_serve_answers_as_the_dev_server(served: dict[str, Any], step: str) -> N
 
 
 def test_the_sdk_calls_as_its_own_test_makes_them(address: str) -> None:
-    """sdk-python tests/test_client.py test_build_id_interactions, step by step."""
+    """sdk-python ./tests/test_client.py test_build_id_interactions, step by step."""
 
     async def run() -> None:
         client = await Client.connect(address)

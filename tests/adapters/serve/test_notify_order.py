@@ -2,7 +2,7 @@
 completion's own reply, as on the real server (adapters/serve/watch.py, Notifier): the
 SDK counts `workflow_completed` only once the worker has the reply, so a client that
 reads the metric as soon as it has the result needs this order
-(tests/worker/test_workflow.py::test_workflow_custom_metrics in sdk-python)."""
+(./tests/worker/test_workflow.py::test_workflow_custom_metrics in sdk-python)."""
 
 from __future__ import annotations
 

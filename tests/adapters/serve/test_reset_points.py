@@ -3,8 +3,9 @@
 The history service takes any point whose previous event ends an event batch with a
 workflow task pending (reset_batches.py). After a failed task, the retry pending is
 written anew by the reset (its Scheduled event, attempt 1), then started and failed by
-it, as the 1.32 dev server did (tests/fixtures/unseen-histories/reset-point-after-failed
-.json, recorded by scripts/unseen_reset_points.py). `tmodel serve` refused the point.
+it, as the 1.32 dev server did
+(tests/fixtures/unseen-histories/reset-point-after-failed.json, recorded by
+scripts/unseen_reset_points.py). `tmodel serve` refused the point.
 """
 
 from __future__ import annotations
