@@ -42,17 +42,14 @@ from typing import Any
 from record_unseen import Recorder
 from temporalio import workflow
 from temporalio.api.common.v1 import WorkflowExecution
-from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
-from temporalio.api.failure.v1 import Failure
-from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.enums.v1 import EventType
 from temporalio.api.workflowservice.v1 import (
-    PollWorkflowTaskQueueRequest,
     ResetWorkflowExecutionRequest,
-    RespondWorkflowTaskFailedRequest,
 )
 from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError
 from temporalio.worker import Worker
+from unseen_hunt3_raw import _raw_fail
 
 QUEUE = "hh-rp"
 
@@ -172,18 +169,7 @@ async def record_after_failed(r: Recorder) -> None:
     wid = f"hh-{name}-{uuid.uuid4().hex[:6]}"
     queue = QUEUE + "-raw"
     h = await r.client.start_workflow(RpWaiter.run, id=wid, task_queue=queue)
-    service = r.client.workflow_service
-    poll = PollWorkflowTaskQueueRequest(
-        namespace="default", task_queue=TaskQueue(name=queue), identity="raw-poller"
-    )
-    task = await service.poll_workflow_task_queue(poll)
-    await service.respond_workflow_task_failed(
-        RespondWorkflowTaskFailedRequest(
-            namespace="default", task_token=task.task_token, identity="raw-poller",
-            cause=WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE,
-            failure=Failure(message="failed by a raw poller"),
-        )
-    )  # fmt: skip
+    await _raw_fail(r, queue)
     await h.signal(RpWaiter.note, "one")
     history = await h.fetch_history()
     base = history.run_id

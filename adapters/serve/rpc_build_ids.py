@@ -31,7 +31,7 @@ from core.statemachine.matching import version_sets as vs
 
 from . import errors, rpc_reads
 from .frontend import Frontend
-from .validate import MAX_ID_LENGTH, RESERVED_QUEUE_PREFIX
+from .validate import queue_name
 
 Context = Any
 REACHABILITY_BUILD_IDS = 5  # limit.reachabilityQueryBuildIds
@@ -42,18 +42,6 @@ STATUS_FILTERS = {  # queryVisibilityForExistingWorkflowsReachability
     tq_enums.TASK_REACHABILITY_CLOSED_WORKFLOWS: ' AND ExecutionStatus != "Running"',
 }
 UPDATE_NEEDS = "request to update worker build ID compatability requires: "
-
-
-def _queue_name(name: str) -> None:
-    """tqid.NormalizeAndValidate of a normal queue named `name`."""
-    if not name:
-        raise errors.invalid("missing task queue name")
-    if len(name) > MAX_ID_LENGTH:
-        raise errors.invalid("taskQueue length exceeds limit")
-    if name.startswith(RESERVED_QUEUE_PREFIX):
-        raise errors.invalid(
-            f"task queue name cannot start with reserved prefix {RESERVED_QUEUE_PREFIX}"
-        )
 
 
 def _operation(req: ws.UpdateWorkerBuildIdCompatibilityRequest) -> vs.Operation:
@@ -123,7 +111,7 @@ async def update_worker_build_id_compatibility(
 ) -> ws.UpdateWorkerBuildIdCompatibilityResponse:
     fe.namespace(req.namespace)
     op = _operation(req)
-    _queue_name(req.task_queue)
+    queue_name(req.task_queue)
     key = (req.namespace, req.task_queue)
     before = fe.version_sets.get(key, vs.VersioningData())
     try:
@@ -144,7 +132,7 @@ async def get_worker_build_id_compatibility(
     fe: Frontend, req: ws.GetWorkerBuildIdCompatibilityRequest, context: Context
 ) -> ws.GetWorkerBuildIdCompatibilityResponse:
     fe.namespace(req.namespace)
-    _queue_name(req.task_queue)
+    queue_name(req.task_queue)
     data = fe.version_sets.get((req.namespace, req.task_queue), vs.VersioningData())
     out = ws.GetWorkerBuildIdCompatibilityResponse()
     for build_ids in data.answer(req.max_sets):
@@ -172,7 +160,7 @@ async def get_worker_task_reachability(
             "one task queue (empty build ID is interpereted as unversioned)"
         )
     for queue in req.task_queues:
-        _queue_name(queue)
+        queue_name(queue)
     out = ws.GetWorkerTaskReachabilityResponse()
     for build_id in req.build_ids:
         queues = list(req.task_queues) or _queues_of(fe, req.namespace, build_id)

@@ -97,7 +97,11 @@ def start_delay(req: Any) -> None:
 def task_queue(req: Any) -> None:
     if not req.HasField("task_queue"):
         raise errors.invalid("taskQueue is not set")
-    name = req.task_queue.name
+    queue_name(req.task_queue.name)
+
+
+def queue_name(name: str) -> None:
+    """A normal task queue's name, as tqid.NormalizeAndValidate checks it."""
     if not name:
         raise errors.invalid("missing task queue name")
     if len(name) > MAX_ID_LENGTH:
