@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 
@@ -163,6 +163,56 @@ DRAWN_BEFORE = (
 _DRAWN = "(an id the server drew)"
 
 
+@dataclass(frozen=True, slots=True)
+class WroteOtherwise:
+    """A value older servers wrote in a case where a 1.32 server writes another: before
+    `until` (the day of the first release writing `value`), the model's `value` at `path`
+    stands for the recorded `old`, where the recorded event's `case_path` holds one of
+    `cases`. `commit` is the server's commit."""
+
+    attributes: str
+    path: str
+    value: Any
+    old: Any
+    case_path: str
+    cases: tuple[Any, ...]
+    until: str
+    commit: str
+
+
+# An activity's timeout that leaves no time for another attempt. Before 1.31.0 a
+# schedule-to-start or schedule-to-close timeout closed it as a non-retryable failure;
+# 0ded458f73 ("Fix activity timeout RetryState to return TIMEOUT for schedule timeouts")
+# made it RETRY_STATE_TIMEOUT, and a5ea2aae30 gave the schedule-to-close one its longer
+# message (timer_queue_active_task_executor.go). Measured: the 1.29.1 and 1.30.2 dev
+# servers write the older values, 1.31.2 the newer.
+_ACTIVITY_TIMEOUT = "activityTaskTimedOutEventAttributes"
+_TIMEOUT_TYPE = "failure.timeoutFailureInfo.timeoutType"
+WROTE_OTHERWISE = (
+    WroteOtherwise(
+        _ACTIVITY_TIMEOUT,
+        "retryState",
+        "RETRY_STATE_TIMEOUT",
+        "RETRY_STATE_NON_RETRYABLE_FAILURE",
+        _TIMEOUT_TYPE,
+        ("TIMEOUT_TYPE_SCHEDULE_TO_START", "TIMEOUT_TYPE_SCHEDULE_TO_CLOSE"),
+        "2026-04-29",
+        "0ded458f73",
+    ),
+    WroteOtherwise(
+        _ACTIVITY_TIMEOUT,
+        "failure.message",
+        "Not enough time to schedule next retry before activity ScheduleToClose timeout, "
+        "giving up retrying",
+        "activity ScheduleToClose timeout",
+        _TIMEOUT_TYPE,
+        ("TIMEOUT_TYPE_SCHEDULE_TO_CLOSE",),
+        "2026-04-29",
+        "a5ea2aae30",
+    ),
+)
+
+
 # The day each minor release of the server came out: its x.y.0 tag in
 # temporalio/temporal (1.2.0 has none; 1.32.0, the model's, is the newest). The rules above
 # are keyed to these days, so a history whose server version is known is judged as one
@@ -225,7 +275,8 @@ def older_server(
     newer = [f for f in NEWER_FIELDS if written < _epoch_ns(f.since)]
     dropped = [f for f in DROPPED_EMPTY if written < _epoch_ns(f.until)]
     drawn = [f for f in DRAWN_BEFORE if written < _epoch_ns(f.until)]
-    if not newer and not dropped and not drawn and not marks:
+    otherwise = [f for f in WROTE_OTHERWISE if written < _epoch_ns(f.until)]
+    if not newer and not dropped and not drawn and not marks and not otherwise:
         return model, recorded
     out = list(model)
     for i, event in enumerate(out[: len(recorded)]):
@@ -242,11 +293,19 @@ def older_server(
             if _has(event, value) and _has(recorded[i], value):
                 out[i] = event = _with(event, value, _DRAWN)
                 recorded[i] = _with(recorded[i], value, _DRAWN)
+        for other in otherwise:
+            case = _value(recorded[i], replace(other, path=other.case_path))
+            if (
+                case in other.cases
+                and _value(event, other) == other.value
+                and _value(recorded[i], other) == other.old
+            ):
+                out[i] = event = _with(event, other, other.old)
     return out, recorded
 
 
 _ABSENT = object()
-_Rule = NewerField | DroppedEmpty | DrawnBefore | WrittenUntil
+_Rule = NewerField | DroppedEmpty | DrawnBefore | WrittenUntil | WroteOtherwise
 
 
 def _value(event: Any, rule: _Rule) -> Any:

@@ -249,3 +249,33 @@ def test_a_recent_history_of_an_older_server_is_judged_by_its_version(
         main(["conform", "--server-version", "banana", str(path)])
     assert exited.value.code == 2
     assert "not a server version: 'banana'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("activity-schedule-to-start-timeout", None),
+        ("activity-schedule-to-close-timeout", "activity ScheduleToClose timeout"),
+    ],
+)
+def test_a_schedule_timeout_before_131_is_a_non_retryable_failure(
+    name: str, message: str | None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Servers before 1.31.0 closed an activity whose schedule-to-start or
+    schedule-to-close timeout left no attempt as a non-retryable failure, the
+    schedule-to-close one with the timer's own message (as the 1.29.1 and 1.30.2 dev
+    servers wrote these two scenarios); 1.31.0 writes RETRY_STATE_TIMEOUT
+    (WROTE_OTHERWISE)."""
+    doc = _load(HISTORIES / f"{name}.json")
+    key = "activityTaskTimedOutEventAttributes"
+    timed_out = [e[key] for e in doc["events"] if key in e]
+    assert timed_out and timed_out[-1]["retryState"] == "RETRY_STATE_TIMEOUT"
+    timed_out[-1]["retryState"] = "RETRY_STATE_NON_RETRYABLE_FAILURE"
+    if message is not None:
+        timed_out[-1]["failure"]["message"] = message
+    path = tmp_path / "h.json"
+    path.write_text(json.dumps(doc))
+    assert main(["conform", "--server-version", "1.30.2", str(path)]) == 0
+    assert main(["conform", "--server-version", "1.31.0", str(path)]) == 1
+    assert main(["conform", str(path)]) == 1  # recorded in 2026, after 1.31.0
+    capsys.readouterr()
