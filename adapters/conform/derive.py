@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from adapters.conform import derive_base as db
 from adapters.conform import derive_nexus as nx
@@ -68,7 +68,7 @@ from core.statemachine.history.service.reset import (
     ResetOutcome,
     reset,
 )
-from core.statemachine.history.service.state import MutableState
+from core.statemachine.history.service.state import MutableState, WorkflowTaskInfo
 
 E = EventType
 C = CommandType
@@ -324,25 +324,32 @@ class Driver(DriverBase):
             (e for e in reversed(self.real[:i]) if e.event_type is E.WORKFLOW_TASK_SCHEDULED), None
         )
         want = attrs(scheduled).attempt if scheduled is not None else 1
-        while (wft := self.state.wft) is not None and wft.transient and wft.attempt < want:
-            # Attempts that failed or timed out while transient left no events.
-            self.poll(i, now)
-            self.send(rq.RespondWorkflowTaskFailed(self.token()), now)
+        self.fail_hidden_attempts(want, now, lambda wft: self.poll(i, now))
         self.poll(i, now)
 
     def hidden_attempts_before_read(self, want: int, now: int) -> None:
         """A read's suffix names the attempt of the transient task pending when the
         history was read; the attempts before it were started and failed or timed out
-        with no worker's answer in the history, which writes nothing for a transient
-        task (workflow_task.py `fail`): a stopped worker's task times out, and its
-        retry is scheduled at the timeout (the suffix's time)."""
-        assert self.state is not None
-        while (wft := self.state.wft) is not None and wft.transient and wft.attempt < want:
+        with no worker's answer in the history (a stopped worker's task times out, and
+        its retry is scheduled at the timeout: the suffix's time)."""
+
+        def start(wft: WorkflowTaskInfo) -> None:
             if not wft.started:
                 hidden = f"hidden-{wft.attempt}"
-                self.send(
-                    rq.RecordWorkflowTaskStarted(wft.scheduled_event_id, wft.stamp, hidden), now
-                )
+                started = rq.RecordWorkflowTaskStarted(wft.scheduled_event_id, wft.stamp, hidden)
+                self.send(started, now)
+
+        self.fail_hidden_attempts(want, now, start)
+
+    def fail_hidden_attempts(
+        self, want: int, now: int, start: Callable[[WorkflowTaskInfo], None]
+    ) -> None:
+        """The transient task's attempts before attempt `want`, each started (`start`)
+        and failed: a transient attempt that fails or times out writes nothing
+        (workflow_task.py `fail`), so only the next attempt's number shows them."""
+        assert self.state is not None
+        while (wft := self.state.wft) is not None and wft.transient and wft.attempt < want:
+            start(wft)
             self.send(rq.RespondWorkflowTaskFailed(self.token()), now)
 
     def read_suffix(self) -> list[HistoryEvent]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -294,7 +294,7 @@ def older_server(
                 out[i] = event = _with(event, value, _DRAWN)
                 recorded[i] = _with(recorded[i], value, _DRAWN)
         for other in otherwise:
-            case = _value(recorded[i], replace(other, path=other.case_path))
+            case = _at(recorded[i], other.attributes, other.case_path)
             if (
                 case in other.cases
                 and _value(event, other) == other.value
@@ -309,8 +309,13 @@ _Rule = NewerField | DroppedEmpty | DrawnBefore | WrittenUntil | WroteOtherwise
 
 
 def _value(event: Any, rule: _Rule) -> Any:
-    value = event.get(rule.attributes) if isinstance(event, dict) else None
-    for part in rule.path.split("."):
+    return _at(event, rule.attributes, rule.path)
+
+
+def _at(event: Any, attributes: str, path: str) -> Any:
+    """The value at `path` (dotted) of the event's `attributes`, or _ABSENT."""
+    value = event.get(attributes) if isinstance(event, dict) else None
+    for part in path.split("."):
         if not isinstance(value, dict) or part not in value:
             return _ABSENT
         value = value[part]

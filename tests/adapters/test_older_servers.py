@@ -18,23 +18,11 @@ from adapters.conform.judge import judge_events
 from adapters.conform.older_servers import _epoch_ns, is_version, older_server, released
 from adapters.temporal_json import decode_history, encode_history
 from tests.adapters.test_conform_nexus import _early_completion
+from tests.adapters.test_public_histories import _conform, _load
 from tests.conftest import FIXTURES, HISTORIES
 from tests.conftest import script as load_script
 
 UNSEEN = FIXTURES / "unseen-histories"
-
-
-def _load(path: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(path.read_text())
-    return data
-
-
-def _conform(tmp_path: Path, doc: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> str:
-    path = tmp_path / "h.json"
-    path.write_text(json.dumps(doc))
-    main(["conform", str(path)])
-    out: str = capsys.readouterr().out
-    return out
 
 
 def _dated(doc: dict[str, Any], year: str) -> dict[str, Any]:
