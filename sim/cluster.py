@@ -18,7 +18,7 @@ from sim.mutants import MUTANTS
 from sim.network import Network
 from sim.nodes.client import Client
 from sim.nodes.internal_worker import InternalWorker
-from sim.nodes.workers import ActivityWorker, WorkflowWorker
+from sim.nodes.workers import ActivityWorker, WorkflowWorker, release
 from sim.retention import RETENTION_MUTANTS, Retention
 from sim.run import ProgressFn, RunResult
 from sim.server import SHARDS, ServerCluster
@@ -204,4 +204,27 @@ def script_rng(seed: int, index: int) -> random.Random:
 
 
 def run_cluster(config: SimConfig, on_progress: ProgressFn | None = None) -> RunResult:
-    return Cluster(config).run(on_progress)
+    cluster = Cluster(config)
+    result = cluster.run(on_progress)
+    dismantle(cluster)
+    return result
+
+
+def dismantle(cluster: Cluster) -> None:
+    """Take a finished cluster apart so that reference counting frees it at once.
+
+    The nodes, the network, the kernel's queue (which holds the nodes' bound methods)
+    and the workers' cached replays reference each other in cycles; left so, the
+    whole cluster waits for the garbage collector's end-of-run pass, which walks every
+    object in it (`sim.run.few_collections`). The result keeps only values (histories,
+    the trace), none of which is touched here. The cluster cannot be used afterwards.
+    """
+    for worker in (*cluster.wworkers, *cluster.iworkers):
+        for cached in worker.cache.values():
+            release(cached)
+    cluster.kernel.clear()
+    for node in (*cluster.nodes.values(), *cluster.net.nodes.values()):
+        vars(node).clear()
+    vars(cluster.monitor.ledger).clear()  # it holds the monitor's `violate`
+    vars(cluster.monitor).clear()
+    vars(cluster).clear()

@@ -88,6 +88,10 @@ class Kernel:
             ((now + delay if delay > 0 else now) << SEQ_BITS | self._seq, deliver, message),
         )
 
+    def clear(self) -> None:
+        """Drop every queued event (a finished run's: see `sim.cluster.dismantle`)."""
+        self._queue.clear()
+
     def jitter(self, low: int, high: int) -> int:
         """A uniform delay in [low, high] ns.
 

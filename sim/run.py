@@ -60,7 +60,7 @@ def simulate(config: SimConfig, on_progress: ProgressFn | None = None) -> RunRes
 
         with few_collections():
             return run_multicluster(config)
-    with few_collections():
+    with few_collections(final_pass=False):  # run_cluster dismantles its cluster
         result: RunResult = run_cluster(config, on_progress)
     return result
 
@@ -70,7 +70,7 @@ GC_THRESHOLD = 1_000_000
 
 
 @contextmanager
-def few_collections() -> Iterator[None]:
+def few_collections(final_pass: bool = True) -> Iterator[None]:
     """Let the cyclic garbage collector run rarely for the block, then restore it.
 
     A run allocates millions of short-lived tuples and frozen dataclasses and keeps a
@@ -79,13 +79,19 @@ def few_collections() -> Iterator[None]:
     `tmodel bench simulate`. Objects alive before the run are frozen out of collection
     and the first-generation threshold is raised; cycles are still collected, only
     less often, so memory stays bounded; at the end of the block the run's own garbage
-    is collected. A run makes almost no cyclic garbage while it goes (its first-
-    generation collections at the default 2,000-workflow bench reclaimed about 2,000
-    objects in all), so the threshold is set high enough that a run of a few thousand
-    workflows needs none before the end: each collection walks every object that
-    survived since the last, and the final one walks them anyway (7% less CPU time at
-    2,000 workflows than with a threshold of 50,000, measured alternately, 2026-12-07). Nothing observable depends on when the collector runs, so traces are
-    unchanged.
+    is collected. A run makes almost no cyclic garbage while it goes (its replays are
+    released when done with, and the finished cluster is taken apart:
+    `sim.cluster.dismantle`), so the threshold is high enough that a run of a few
+    thousand workflows needs no pass before the end: a pass walks every object that
+    survived since the last one, and the final pass walks them anyway. Nothing
+    observable depends on when the collector runs, so traces are unchanged.
+
+    Without `final_pass` (a block that leaves almost no cyclic garbage: a dismantled
+    cluster is freed by reference counting inside the block) the objects the block
+    leaves alive, its result above all, go straight to the oldest generation without a
+    pass over them, as the objects from before the block do; the few hundred cyclic
+    objects such a run leaves (2,000 workflows: under 300) wait for the collector's
+    next full pass.
     """
     before = gc.get_threshold()
     gc.freeze()
@@ -93,10 +99,14 @@ def few_collections() -> Iterator[None]:
     try:
         yield
     finally:
-        # The run's own cyclic garbage (the finished cluster) is collected here, while
-        # what lived before the run is still frozen out: each run pays for its own
-        # clean-up inside its timing, not the next run or the interpreter's exit.
-        gc.collect()
+        if final_pass:
+            # The run's own cyclic garbage (the finished cluster) is collected here,
+            # while what lived before the run is still frozen out: each run pays for
+            # its own clean-up inside its timing, not the next run or the interpreter's
+            # exit.
+            gc.collect()
+        else:
+            gc.freeze()  # the block's survivors join what lived before it
         gc.set_threshold(*before)
         gc.unfreeze()
 

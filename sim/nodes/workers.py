@@ -18,6 +18,7 @@ from typing import Any
 from core import requests as rq
 from core.opaque import Opaque
 from core.statemachine.matching import QueueKind, TaskKind, TaskQueue
+from core.statemachine.replay.engine import Execution
 from sim.accounting import ACTIVITY, WORKFLOW
 from sim.kernel import MS, SECOND
 from sim.nodes.base import (
@@ -183,6 +184,8 @@ class WorkflowWorker(Poller):
 
     def crash(self) -> None:
         super().crash()
+        for cached in self.cache.values():
+            release(cached)
         self.cache = {}
 
     def handle_task(self, slot: str, answer: Payload) -> None:
@@ -199,7 +202,7 @@ class WorkflowWorker(Poller):
             return
         # A task from the normal queue brings the whole history: replay it cold.
         cached = self.cache.pop(task.run_id, None) if task.sticky else None
-        self.cache.pop(task.run_id, None)
+        release(self.cache.pop(task.run_id, None))
         history = task.history
         if self.skip_replay and cached is None:  # mutant: no replay on a cache miss:
             history = (history[0], *history[-2:])  # the code runs afresh, live, from its start
@@ -207,6 +210,7 @@ class WorkflowWorker(Poller):
         if ans.nondeterministic:  # the code that wrote this history does not replay it
             self.cluster.monitor.violate("THM-3.1", ans.failure or "", task.run_id)
         if ans.failure is not None:
+            release(new_cached)
             failure = Opaque.of({"message": ans.failure})
             self.call(
                 task.workflow_id, task.run_id, rq.RespondWorkflowTaskFailed(token, failure=failure)
@@ -218,7 +222,7 @@ class WorkflowWorker(Poller):
         if sticky:
             self.cache[task.run_id] = new_cached  # most recently used last
             if len(self.cache) > self.b.cache_size:
-                del self.cache[next(iter(self.cache))]
+                release(self.cache.pop(next(iter(self.cache))))
         req = rq.RespondWorkflowTaskCompleted(
             token,
             ans.commands,
@@ -293,3 +297,11 @@ class ActivityWorker(Poller):
     ) -> None:
         if epoch == self.epoch:
             self.call(workflow_id, run_id, self._reply(token, outcome))
+
+
+def release(cached: object) -> None:
+    """A cached run the worker is done with (evicted, replaced by a cold replay, failed
+    or lost in a crash): its replay is released so reference counting frees it at once
+    instead of leaving it in cycles for the collector's end-of-run pass."""
+    if isinstance(cached, Execution):
+        cached.release()

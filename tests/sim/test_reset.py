@@ -95,6 +95,7 @@ def _simulate(monkeypatch: pytest.MonkeyPatch) -> tuple[Cluster, Reset, RunResul
         return made
 
     monkeypatch.setattr(cluster_module, "Cluster", build)
+    monkeypatch.setattr(cluster_module, "dismantle", lambda cluster: None)  # read below
     # Parents and their FanOut children: every run completes (the mixed workload's draws
     # would make the reset run's close depend on which pattern wf-0 gets).
     config = SimConfig(seed=2, workflows=8, workload="child-workflows", faults=())

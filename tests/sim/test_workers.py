@@ -35,6 +35,7 @@ def _run(monkeypatch: pytest.MonkeyPatch, cache_size: int) -> tuple[Cluster, int
     monkeypatch.setattr(WorkflowWorker, "_answer", watched)
     built: list[Cluster] = []
     monkeypatch.setattr(cluster_module, "Cluster", _Recording(built))
+    monkeypatch.setattr(cluster_module, "dismantle", lambda cluster: None)  # read after
     result = simulate(SimConfig(seed=3, workflows=40, faults=()))
     assert result.ok, result.violations[:3]
     sticky = sum(
