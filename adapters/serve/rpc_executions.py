@@ -269,7 +269,10 @@ async def start_workflow_execution(
     existing = await _resolve_conflict(fe, context, req, start.run_id)
     if existing is not None:
         out = ws.StartWorkflowExecutionResponse(
-            run_id=existing, started=False, status=wf_enums.WORKFLOW_EXECUTION_STATUS_RUNNING
+            run_id=existing,
+            first_execution_run_id=_first_run_id(fe, req.namespace, req.workflow_id, existing),
+            started=False,
+            status=wf_enums.WORKFLOW_EXECUTION_STATUS_RUNNING,
         )
         out.link.CopyFrom(await _use_existing(fe, context, req, start, existing))
         return out
@@ -283,7 +286,10 @@ async def start_workflow_execution(
         raise
     run_id = fe.runtime.current_run_id(req.namespace, req.workflow_id) or start.run_id
     out = ws.StartWorkflowExecutionResponse(
-        run_id=run_id, started=True, status=wf_enums.WORKFLOW_EXECUTION_STATUS_RUNNING
+        run_id=run_id,
+        first_execution_run_id=_first_run_id(fe, req.namespace, req.workflow_id, run_id),
+        started=True,
+        status=wf_enums.WORKFLOW_EXECUTION_STATUS_RUNNING,
     )
     # a link to the new run's first event (generateStartedEventRefLink,
     # service/history/api/startworkflow/api.go), which a Nexus handler passes on
@@ -427,8 +433,22 @@ async def signal_with_start_workflow_execution(
     run_id = fe.runtime.current_run_id(req.namespace, req.workflow_id) or start.run_id
     link = _signal_link(req.namespace, req.workflow_id, run_id, req.request_id)
     return ws.SignalWithStartWorkflowExecutionResponse(
-        run_id=run_id, started=run_id != before, signal_link=link
+        run_id=run_id,
+        first_execution_run_id=_first_run_id(fe, req.namespace, req.workflow_id, run_id),
+        started=run_id != before,
+        signal_link=link,
     )
+
+
+def _first_run_id(fe: Frontend, namespace: str, workflow_id: str, run_id: str) -> str:
+    """The first run of `run_id`'s chain (continue-as-new, retries, cron), which a start's
+    and a signal-with-start's response carry (`FirstExecutionRunId`,
+    service/history/api/startworkflow/api.go and signalwithstartworkflow/
+    signal_with_start_workflow.go): a new run heads its own chain."""
+    state = fe.runtime.state(namespace, workflow_id)
+    if state is None or state.run_id != run_id:
+        return run_id
+    return state.first_run_id or run_id
 
 
 async def signal_workflow_execution(

@@ -36,6 +36,7 @@ async def test_the_same_request_id_starts_once(client: Client) -> None:
     first = await client.workflow_service.start_workflow_execution(start_request("dedup", "same"))
     again = await client.workflow_service.start_workflow_execution(start_request("dedup", "same"))
     assert (again.run_id, again.started) == (first.run_id, True)
+    assert again.first_execution_run_id == first.first_execution_run_id == first.run_id
 
 
 @bounded
@@ -53,6 +54,7 @@ async def test_id_conflict_policies(client: Client) -> None:
         )
     )
     assert (existing.run_id, existing.started) == (running.result_run_id, False)
+    assert existing.first_execution_run_id == running.result_run_id
     replacing = await client.start_workflow(
         Waiter.run, "x", id="conflict", task_queue=IDLE,
         id_conflict_policy=WorkflowIDConflictPolicy.TERMINATE_EXISTING,

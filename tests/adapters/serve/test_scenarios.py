@@ -40,11 +40,7 @@ RACES = frozenset({"fan-out.json"})
 FEATURES = [s.name for s in SCENARIOS.values() if s.run.__module__ == library_features.__name__]
 FIRST = [name for name in SCENARIOS if name not in FEATURES]
 # scenario -> why it does not run to the real server's outcome on `tmodel serve`
-SERVE_GAPS = {
-    "signal-with-start-running": "signal-with-start on a running workflow answers with "
-    "another run id",
-    "options-updated": "UpdateWorkflowExecutionOptions is not implemented (SCOPE-OPTIONS-UPDATED)",
-}
+SERVE_GAPS: dict[str, str] = {}
 # Intermittent on `tmodel serve`: its update, waited for only until ACCEPTED, sometimes
 # times out (one run in two of this sitting); left out of the failed-set comparison.
 INTERMITTENT = frozenset({"update-async"})

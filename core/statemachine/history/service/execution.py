@@ -266,8 +266,9 @@ def start_workflow_execution(
         ),
     )
     if req.versioning is not None:
-        txn.events[0] = _with_versioning(txn.events[0], req.versioning)
-        txn.set(versioning=versioning.start_info(req.versioning))
+        v = versioning.start_v32(req.versioning)  # the override in its v0.32 form only
+        txn.events[0] = _with_versioning(txn.events[0], v)
+        txn.set(versioning=versioning.start_info(v))
     if req.user_metadata is not None:
         txn.events[0] = dataclasses.replace(txn.events[0], user_metadata=req.user_metadata)
     txn.mark(1, links=req.links)  # the start's links (event_factory.go, the Started event)

@@ -38,6 +38,7 @@ from core.statemachine.history.limits import DEFAULT_LIMITS, Limits
 from core.statemachine.history.service.attach import options_updated
 from core.statemachine.history.service.state import MutableState
 from core.statemachine.history.service.txn import Outcome, Txn, finish, unchanged
+from core.statemachine.history.service.versioning import override_v32
 from core.statemachine.history.service.versioning_state import VersioningInfo, version_json
 from core.statemachine.history.service.worker_versions import build_ids_after
 
@@ -148,7 +149,12 @@ def merge_and_apply(
     override = merged.get("versioningOverride")
     fields: dict[str, JsonValue] = {}
     if override is not None:
-        fields["versioningOverride"] = override
+        # the event keeps the v0.32 form only (`ConvertOverrideToV32` in
+        # service/history/historybuilder/history_builder.go): a deprecated `behavior`
+        # becomes its oneof, and one of neither form writes no override at all
+        v32 = override_v32(Opaque.of(override))
+        if v32 is not None:
+            fields["versioningOverride"] = v32.value()
     else:
         fields["unsetVersioningOverride"] = True
     if req.identity:
@@ -181,10 +187,10 @@ def updated_fields(
     """The run's fields a WorkflowExecutionOptionsUpdated with these attributes changes
     (`ApplyWorkflowExecutionOptionsUpdatedEvent` in mutable_state_impl.go): an override,
     or its unset, replaces the run's, and a new effective behavior or version rewrites
-    BuildIds with no stamp; a priority, when the event has one, replaces the run's (a
-    cleared one, nil, leaves it as it was); attached completion callbacks are added to
-    the run's. The service applies them to a transaction, the rebuild to its fold
-    (rebuild_nexus.py)."""
+    BuildIds with no stamp and clears the sticky queue; a priority, when the event has
+    one, replaces the run's (a cleared one, nil, leaves it as it was); attached
+    completion callbacks are added to the run's. The service applies them to a
+    transaction, the rebuild to its fold (rebuild_nexus.py)."""
     changes: dict[str, object] = {}
     override = fields.get("versioningOverride")
     if override is not None or fields.get("unsetVersioningOverride") is True:
@@ -196,6 +202,9 @@ def updated_fields(
         before = (versioning or VersioningInfo()).effective()
         after = info.effective()
         if (before.behavior, before.version) != (after.behavior, after.version):
+            # the next workflow task goes to the normal queue (`updateVersioningOverride`
+            # clears the sticky queue when the effective behavior or version changes)
+            changes["sticky_queue"], changes["sticky_schedule_to_start_timeout"] = "", 0
             rewritten = build_ids_after(build_ids, None, build_ids_limit, after)
             if rewritten != build_ids:
                 changes["build_ids"] = rewritten

@@ -192,6 +192,13 @@ def continued(
     return versioning if versioning != StartVersioning() else None
 
 
+def start_v32(v: StartVersioning) -> StartVersioning:
+    """A start's versioning with its override in the v0.32 form only, as the Started
+    event and the run keep it (`ConvertOverrideToV32` in
+    service/history/historybuilder/event_factory.go)."""
+    return replace(v, versioning_override=override_v32(v.versioning_override))
+
+
 def override_v32(override: Opaque | None) -> Opaque | None:
     """A versioning override in its v0.32 form only (`ConvertOverrideToV32` in
     common/worker_versioning/worker_versioning.go, which a child's Initiated event

@@ -89,3 +89,75 @@ def test_a_cleared_priority_stays_in_the_runs_state() -> None:
     assert "priority" not in cleared
     assert run.state.priority == Opaque.of({"priorityKey": 3})
     assert _update(run, {}, "versioningOverride")["priority"] == {"priorityKey": 3}
+
+
+def test_the_event_keeps_the_override_in_its_v32_form_only() -> None:
+    """`temporal workflow update-options --versioning-override-behavior auto_upgrade`
+    sends the deprecated `behavior` beside `autoUpgrade`; the dev server's event
+    (tests/fixtures/histories/options-updated.json) has `autoUpgrade` alone
+    (`ConvertOverrideToV32`, service/history/historybuilder/history_builder.go)."""
+    both: dict[str, JsonValue] = {
+        "behavior": "VERSIONING_BEHAVIOR_AUTO_UPGRADE",
+        "autoUpgrade": True,
+    }
+    run = _run(None)
+    assert _update(run, {"versioningOverride": both}, "versioningOverride")[
+        "versioningOverride"
+    ] == {"autoUpgrade": True}
+    # the deprecated field alone is read into its oneof
+    deprecated: dict[str, JsonValue] = {"behavior": "VERSIONING_BEHAVIOR_AUTO_UPGRADE"}
+    run = _run(None)
+    assert _update(run, {"versioningOverride": deprecated}, "versioningOverride")[
+        "versioningOverride"
+    ] == {"autoUpgrade": True}
+
+
+def test_a_start_keeps_the_override_in_its_v32_form_only() -> None:
+    both = Opaque.of({"behavior": "VERSIONING_BEHAVIOR_AUTO_UPGRADE", "autoUpgrade": True})
+    run = ServiceRun(
+        rq.StartWorkflowExecution(
+            "default",
+            "wf",
+            "run-1",
+            "Flow",
+            "q",
+            "start",
+            versioning=rq.StartVersioning(versioning_override=both),
+        )
+    )
+    started = run.events[0].attributes
+    override = getattr(started, "versioning_override", None)
+    assert override is not None and override.value() == {"autoUpgrade": True}
+    assert run.state.versioning is not None
+    assert run.state.versioning.override == Opaque.of({"autoUpgrade": True})
+
+
+def _sticky_run() -> ServiceRun:
+    run = _run(None)
+    run.send(rq.RespondWorkflowTaskCompleted(run.poll(), (), sticky_queue="worker-1"))
+    assert run.state.sticky_queue == "worker-1"
+    return run
+
+
+def _next_task_queue_kind(run: ServiceRun) -> str:
+    run.send(rq.SignalWorkflowExecution("wake"))
+    scheduled = run.events[-1]
+    assert scheduled.event_type is EventType.WORKFLOW_TASK_SCHEDULED
+    queue = getattr(scheduled.attributes, "task_queue", None)
+    assert queue is not None
+    return str(queue.kind.name)
+
+
+def test_a_new_effective_behavior_sends_the_next_task_to_the_normal_queue() -> None:
+    """`updateVersioningOverride` (mutable_state_impl.go) clears the sticky queue when
+    the effective behavior or version changes: the dev server's next task after
+    `temporal workflow update-options` went to the normal queue
+    (tests/fixtures/histories/options-updated.json, event 9)."""
+    run = _sticky_run()
+    _update(run, {"versioningOverride": {"autoUpgrade": True}}, "versioningOverride")
+    assert run.state.sticky_queue == ""
+    assert _next_task_queue_kind(run) == "NORMAL"
+    # an update that changes only the priority keeps the sticky queue
+    run = _sticky_run()
+    _update(run, {"priority": {"priorityKey": 2}}, "priority")
+    assert _next_task_queue_kind(run) == "STICKY"
