@@ -131,6 +131,7 @@ def later(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 
 
 @pytest.mark.slow
+@pytest.mark.ci_sample  # about a minute for both tests of the `later` recording
 def test_the_later_scenarios_run_on_serve_but_for_its_named_gaps(
     later: tuple[Path, str],
 ) -> None:
@@ -142,6 +143,7 @@ def test_the_later_scenarios_run_on_serve_but_for_its_named_gaps(
 
 
 @pytest.mark.slow
+@pytest.mark.ci_sample
 def test_the_later_served_histories_equal_the_real_servers(later: tuple[Path, str]) -> None:
     out, _ = later
     manifest = json.loads((FIXTURES / "manifest.json").read_text(encoding="utf-8"))
