@@ -201,7 +201,7 @@ def _write_started(txn: Txn, info: ActivityInfo, worker_version: Opaque | None =
     Written when the attempt closes, it carries the time the attempt started, not the
     close's: the same function overwrites the event's time with the ActivityInfo's
     StartedTime."""
-    event_id = txn.add(
+    return txn.add(
         E.ACTIVITY_TASK_STARTED,
         ActivityTaskStartedEventAttributes(
             scheduled_event_id=info.scheduled_event_id,
@@ -211,9 +211,8 @@ def _write_started(txn: Txn, info: ActivityInfo, worker_version: Opaque | None =
             last_failure=info.last_failure,
             worker_version=worker_version,
         ),
+        event_time=info.started_time or None,  # dated as it is written: no copy after
     )
-    txn.mark(event_id, event_time=info.started_time or None)
-    return event_id
 
 
 def _closed(txn: Txn, info: ActivityInfo) -> Reply:
