@@ -87,6 +87,9 @@ class Call:
     txn: Txn
     info: ActivityInfo | None
     request: ActivityRequest
+    # `retry_decision`'s answer, once asked: a row's guard and its handler both ask, and
+    # what it reads (the record, the request, the time) is fixed for the call
+    retry: tuple[int | None, RetryState] | None = None
 
     def record(self) -> ActivityInfo:
         """The pending record (every row that reads it starts from a pending state)."""
@@ -100,12 +103,14 @@ def retry_decision(call: Call) -> tuple[int | None, RetryState]:
     service/history/workflow/mutable_state_impl.go, given the worker's failure or the
     timer's timeout failure: processSingleActivityTimeoutTask in
     timer_queue_active_task_executor.go)."""
+    if call.retry is not None:
+        return call.retry
     info, request = call.record(), call.request
     failed = request if isinstance(request, RespondActivityTaskFailed) else None
     failure = failed.failure if failed is not None else None
     if isinstance(request, ActivityTimeoutTask):
         failure = timeout_failure("", request.timeout_type)
-    return next_retry(
+    call.retry = next_retry(
         info.retry_policy,
         info.attempt,
         call.txn.now,
@@ -117,6 +122,7 @@ def retry_decision(call: Call) -> tuple[int | None, RetryState]:
         failure=failure,
         schedule_timeouts_end=True,
     )
+    return call.retry
 
 
 # --- handlers: what the rows name; each leaves the activity in its row's target ------
