@@ -23,7 +23,7 @@ from core.events import (
     ActivityTaskStartedEventAttributes,
     ActivityTaskTimedOutEventAttributes,
 )
-from core.fastinit import fast_init_all, replace
+from core.fastinit import fast_init_all
 from core.opaque import Opaque
 from core.payloads import to_payloads
 from core.requests import (
@@ -53,7 +53,7 @@ from core.statemachine.history.service.activity_tasks import (
     timeout_failure,
 )
 from core.statemachine.history.service.retry import next_retry
-from core.statemachine.history.service.state import ActivityInfo
+from core.statemachine.history.service.state import ActivityInfo, revise
 from core.statemachine.history.service.txn import Txn
 
 E = EventType
@@ -160,7 +160,7 @@ def stale_timer_error(request: ActivityRequest) -> Error:
 def _start(call: Call) -> Reply:
     info, request = call.record(), call.request
     assert isinstance(request, RecordActivityTaskStarted)
-    started = replace(
+    started = revise(
         info,
         started=True,
         started_time=call.txn.now,
@@ -185,7 +185,7 @@ def _heartbeat(call: Call) -> Reply:
     assert isinstance(request, RecordActivityTaskHeartbeat)
     put(
         call.txn,
-        replace(info, last_heartbeat_time=call.txn.now, heartbeat_details=request.details),
+        revise(info, last_heartbeat_time=call.txn.now, heartbeat_details=request.details),
     )
     # The reply also tells whether an operator paused or reset the activity
     # (service/history/api/recordactivitytaskheartbeat/api.go).
@@ -326,7 +326,7 @@ def _retry_paused(call: Call) -> Reply:
 def _next_attempt(info: ActivityInfo, **changes: object) -> ActivityInfo:
     """The activity's next attempt: counted, under a new stamp (so the last attempt's
     tasks and tokens go stale), not started; `changes` set the rest."""
-    return replace(
+    return revise(
         info,
         attempt=info.attempt + 1,
         stamp=info.stamp + 1,
@@ -338,7 +338,7 @@ def _next_attempt(info: ActivityInfo, **changes: object) -> ActivityInfo:
 
 
 def _reschedule(call: Call) -> Reply:  # the retry timer fired: dispatch the next attempt
-    rescheduled = replace(call.record(), scheduled_time=call.txn.now, backoff=False)
+    rescheduled = revise(call.record(), scheduled_time=call.txn.now, backoff=False)
     for task in dispatch_tasks(rescheduled):
         call.txn.task(task)
     put(call.txn, rescheduled)
@@ -403,7 +403,7 @@ def _write_cancel_requested(call: Call) -> ActivityInfo:
             workflow_task_completed_event_id=request.workflow_task_completed_event_id,
         ),
     )
-    return dataclasses.replace(info, cancel_requested_event_id=requested)
+    return revise(info, cancel_requested_event_id=requested)
 
 
 def _request_cancel(call: Call) -> Reply:  # running on a worker: it learns by heartbeat
