@@ -204,12 +204,15 @@ def acquire(store: StoreState, ctx: ShardContext) -> tuple[StoreState, ShardCont
 
 def allocate_task_id(ctx: ShardContext) -> tuple[ShardContext, int | None]:
     """The next task id of `ctx`'s range, or None when the range is exhausted (re-acquire)."""
-    if ctx.state is not ShardState.ACQUIRED:
-        raise InvalidTransition(TABLE.name, ctx.state.name, "AllocateTaskId")
-    if ctx.next_task_id >= (ctx.range_id + 1) << RANGE_SIZE_BITS:  # task_id_range's stop
+    state, range_id, task_id = ctx.state, ctx.range_id, ctx.next_task_id
+    if state is not _ACQUIRED:
+        raise InvalidTransition(TABLE.name, state.name, "AllocateTaskId")
+    if task_id >= (range_id + 1) << RANGE_SIZE_BITS:  # task_id_range's stop
         return ctx, None
-    task_id = ctx.next_task_id
-    return ShardContext(ctx.shard_id, ctx.host, ctx.state, ctx.range_id, task_id + 1), task_id
+    return ShardContext(ctx.shard_id, ctx.host, state, range_id, task_id + 1), task_id
+
+
+_ACQUIRED = ShardState.ACQUIRED  # bound once: read on every allocation
 
 
 # --- fenced writes -------------------------------------------------------------------------

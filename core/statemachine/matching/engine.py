@@ -167,7 +167,7 @@ def add_task(
         gone = _advance(entry, TaskInput.EXPIRED)
         new = _with(state, next_key=key + 1, finished=(*state.finished, gone))
         return new, Dropped(key, DropReason.EXPIRED)
-    return _offer(_with(state, next_key=key + 1), entry, poller)
+    return _offer(state, entry, poller, next_key=key + 1)
 
 
 def poll(
@@ -190,11 +190,19 @@ def poll(
             raise BadInput(f"poller {poller_id!r} already has an outstanding poll")
     part = _partition(state.config, queue, poller_id, partition, write=False)
     poller = Poller(poller_id, queue, part, deadline)
-    state = _with(
-        state, pollers=(*state.pollers, poller), last_poll=_touch(state.last_poll, queue, now)
-    )
-    state, dispatch = _serve(state, poller, now)
-    return state, dispatch if dispatch is not None else Waiting(poller_id)
+    pollers = (*state.pollers, poller)
+    last_poll = _touch(state.last_poll, queue, now)
+    if deadline <= now:  # `_serve`: a poll already due takes no task
+        return _with(state, pollers=pollers, last_poll=last_poll), Waiting(poller_id)
+    backlog, finished, entry = _take_task(state, poller, now)
+    if entry is None:
+        new = _with(state, backlog=backlog, finished=finished, pollers=pollers, last_poll=last_poll)
+        return new, Waiting(poller_id)
+    # one new state for the poll, the backlog read and the offer together
+    return _offer(
+        state, entry, poller, backlog=backlog, finished=finished, pollers=pollers,
+        last_poll=last_poll,
+    )  # fmt: skip
 
 
 def on_record_started_reply(
@@ -224,10 +232,19 @@ def on_record_started_reply(
     else:
         raise StopIteration(f"no poller {holder!r} holds task {task_key}")
     after = _advance(entry, input_)
-    dispatching = tuple([e for e in state.dispatching if e.key != task_key])
+    # (the entry and its poller were found above: a lone one leaves an empty tuple)
+    dispatching = (
+        ()
+        if len(state.dispatching) == 1
+        else tuple([e for e in state.dispatching if e.key != task_key])
+    )
     if after.state is TaskState.DELIVERED:
         step(POLLER_TABLE, poller.state, PollerInput.RECORD_STARTED_OK)
-        pollers = tuple([p for p in state.pollers if p.poller_id != holder])
+        pollers = (
+            ()
+            if len(state.pollers) == 1
+            else tuple([p for p in state.pollers if p.poller_id != holder])
+        )
         new = _with(
             state, dispatching=dispatching, finished=(*state.finished, after), pollers=pollers
         )
@@ -304,9 +321,10 @@ def _pick_poller(state: MatchingState, queue: TaskQueue, partition: int, now: in
 
 def _take_task(
     state: MatchingState, poller: Poller, now: int
-) -> tuple[MatchingState, TaskEntry | None]:
+) -> tuple[tuple[TaskEntry, ...], tuple[TaskEntry, ...], TaskEntry | None]:
     """Read the backlog for `poller` in order (own partition first), dropping expired tasks
-    on the way, and remove the first live one.
+    on the way, and remove the first live one: the new backlog and finished ledger (the
+    state's own tuples when nothing changed), and the task taken (None if none).
 
     One pass in backlog order: the poller's own partition is read until its first live
     task; the other partitions (read only with forwarding, and only when the own
@@ -339,19 +357,30 @@ def _take_task(
         chosen = other
     if not expired:
         if chosen is None:
-            return state, None
-        return _with(state, backlog=backlog[:chosen] + backlog[chosen + 1 :]), backlog[chosen]
+            return backlog, state.finished, None
+        return backlog[:chosen] + backlog[chosen + 1 :], state.finished, backlog[chosen]
     removed = {*expired, *([] if chosen is None else [chosen])}
     kept = tuple(e for i, e in enumerate(backlog) if i not in removed)
     gone = tuple(_advance(backlog[i], TaskInput.EXPIRED) for i in expired)
-    new = _with(state, backlog=kept, finished=(*state.finished, *gone))
-    return new, None if chosen is None else backlog[chosen]
+    return kept, (*state.finished, *gone), None if chosen is None else backlog[chosen]
 
 
 def _offer(
-    state: MatchingState, entry: TaskEntry, poller: Poller
+    state: MatchingState,
+    entry: TaskEntry,
+    poller: Poller,
+    *,
+    next_key: TaskKey | None = None,
+    backlog: tuple[TaskEntry, ...] | None = None,
+    finished: tuple[TaskEntry, ...] | None = None,
+    pollers: tuple[Poller, ...] | None = None,
+    last_poll: tuple[tuple[TaskQueue, int], ...] | None = None,
 ) -> tuple[MatchingState, Dispatch]:
-    """Hand `entry` (already out of the backlog) to `poller`, pending Record*Started."""
+    """Hand `entry` (already out of the backlog) to `poller`, pending Record*Started.
+
+    The other keywords are changes the caller made on the way (as `_with` takes them),
+    so that the new state is built once: `pollers` (default the state's) must hold
+    `poller`, which is replaced by its Offered self."""
     offered = _advance(entry, TaskInput.DISPATCH, poller.poller_id)
     poller_state, _ = step(POLLER_TABLE, poller.state, PollerInput.OFFER)
     held = Poller(
@@ -359,8 +388,12 @@ def _offer(
     )
     new = _with(
         state,
+        next_key=next_key,
+        backlog=backlog,
         dispatching=(*state.dispatching, offered),
-        pollers=_put_poller(state.pollers, held),
+        finished=finished,
+        pollers=_put_poller(state.pollers if pollers is None else pollers, held),
+        last_poll=last_poll,
     )
     return new, Dispatch(entry.key, poller.poller_id, entry.task)
 
@@ -368,10 +401,12 @@ def _offer(
 def _serve(state: MatchingState, poller: Poller, now: int) -> tuple[MatchingState, Dispatch | None]:
     if poller.state is not PollerState.WAITING or poller.deadline <= now:
         return state, None
-    state, entry = _take_task(state, poller, now)
+    backlog, finished, entry = _take_task(state, poller, now)
     if entry is None:
-        return state, None
-    return _offer(state, entry, poller)
+        if backlog is state.backlog and finished is state.finished:
+            return state, None
+        return _with(state, backlog=backlog, finished=finished), None
+    return _offer(state, entry, poller, backlog=backlog, finished=finished)
 
 
 def _settle(

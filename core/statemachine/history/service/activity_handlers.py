@@ -23,7 +23,7 @@ from core.events import (
     ActivityTaskStartedEventAttributes,
     ActivityTaskTimedOutEventAttributes,
 )
-from core.fastinit import fast_init_all, replace
+from core.fastinit import fast_init_all
 from core.opaque import Opaque
 from core.payloads import to_payloads
 from core.requests import (
@@ -53,7 +53,7 @@ from core.statemachine.history.service.activity_tasks import (
     timeout_failure,
 )
 from core.statemachine.history.service.retry import next_retry
-from core.statemachine.history.service.state import ActivityInfo
+from core.statemachine.history.service.state import ActivityInfo, revise
 from core.statemachine.history.service.txn import Txn
 
 E = EventType
@@ -87,6 +87,9 @@ class Call:
     txn: Txn
     info: ActivityInfo | None
     request: ActivityRequest
+    # `retry_decision`'s answer, once asked: a row's guard and its handler both ask, and
+    # what it reads (the record, the request, the time) is fixed for the call
+    retry: tuple[int | None, RetryState] | None = None
 
     def record(self) -> ActivityInfo:
         """The pending record (every row that reads it starts from a pending state)."""
@@ -100,12 +103,14 @@ def retry_decision(call: Call) -> tuple[int | None, RetryState]:
     service/history/workflow/mutable_state_impl.go, given the worker's failure or the
     timer's timeout failure: processSingleActivityTimeoutTask in
     timer_queue_active_task_executor.go)."""
+    if call.retry is not None:
+        return call.retry
     info, request = call.record(), call.request
     failed = request if isinstance(request, RespondActivityTaskFailed) else None
     failure = failed.failure if failed is not None else None
     if isinstance(request, ActivityTimeoutTask):
         failure = timeout_failure("", request.timeout_type)
-    return next_retry(
+    call.retry = next_retry(
         info.retry_policy,
         info.attempt,
         call.txn.now,
@@ -117,6 +122,7 @@ def retry_decision(call: Call) -> tuple[int | None, RetryState]:
         failure=failure,
         schedule_timeouts_end=True,
     )
+    return call.retry
 
 
 # --- handlers: what the rows name; each leaves the activity in its row's target ------
@@ -154,7 +160,7 @@ def stale_timer_error(request: ActivityRequest) -> Error:
 def _start(call: Call) -> Reply:
     info, request = call.record(), call.request
     assert isinstance(request, RecordActivityTaskStarted)
-    started = replace(
+    started = revise(
         info,
         started=True,
         started_time=call.txn.now,
@@ -179,7 +185,7 @@ def _heartbeat(call: Call) -> Reply:
     assert isinstance(request, RecordActivityTaskHeartbeat)
     put(
         call.txn,
-        replace(info, last_heartbeat_time=call.txn.now, heartbeat_details=request.details),
+        revise(info, last_heartbeat_time=call.txn.now, heartbeat_details=request.details),
     )
     # The reply also tells whether an operator paused or reset the activity
     # (service/history/api/recordactivitytaskheartbeat/api.go).
@@ -201,7 +207,7 @@ def _write_started(txn: Txn, info: ActivityInfo, worker_version: Opaque | None =
     Written when the attempt closes, it carries the time the attempt started, not the
     close's: the same function overwrites the event's time with the ActivityInfo's
     StartedTime."""
-    event_id = txn.add(
+    return txn.add(
         E.ACTIVITY_TASK_STARTED,
         ActivityTaskStartedEventAttributes(
             scheduled_event_id=info.scheduled_event_id,
@@ -211,9 +217,8 @@ def _write_started(txn: Txn, info: ActivityInfo, worker_version: Opaque | None =
             last_failure=info.last_failure,
             worker_version=worker_version,
         ),
+        event_time=info.started_time or None,  # dated as it is written: no copy after
     )
-    txn.mark(event_id, event_time=info.started_time or None)
-    return event_id
 
 
 def _closed(txn: Txn, info: ActivityInfo) -> Reply:
@@ -321,7 +326,7 @@ def _retry_paused(call: Call) -> Reply:
 def _next_attempt(info: ActivityInfo, **changes: object) -> ActivityInfo:
     """The activity's next attempt: counted, under a new stamp (so the last attempt's
     tasks and tokens go stale), not started; `changes` set the rest."""
-    return replace(
+    return revise(
         info,
         attempt=info.attempt + 1,
         stamp=info.stamp + 1,
@@ -333,7 +338,7 @@ def _next_attempt(info: ActivityInfo, **changes: object) -> ActivityInfo:
 
 
 def _reschedule(call: Call) -> Reply:  # the retry timer fired: dispatch the next attempt
-    rescheduled = replace(call.record(), scheduled_time=call.txn.now, backoff=False)
+    rescheduled = revise(call.record(), scheduled_time=call.txn.now, backoff=False)
     for task in dispatch_tasks(rescheduled):
         call.txn.task(task)
     put(call.txn, rescheduled)
@@ -398,7 +403,7 @@ def _write_cancel_requested(call: Call) -> ActivityInfo:
             workflow_task_completed_event_id=request.workflow_task_completed_event_id,
         ),
     )
-    return dataclasses.replace(info, cancel_requested_event_id=requested)
+    return revise(info, cancel_requested_event_id=requested)
 
 
 def _request_cancel(call: Call) -> Reply:  # running on a worker: it learns by heartbeat

@@ -104,6 +104,11 @@ def requested_delay(failure: Opaque | None) -> int | None:
     """The next retry delay a worker's failure asks for: its own (not a cause's)
     `applicationFailureInfo.nextRetryDelay`, in nanoseconds, or None (`nextRetryDelayFrom`
     in service/history/workflow/retry.go)."""
+    return _requested_delay(_decoded(failure))
+
+
+def _requested_delay(failure: JsonValue) -> int | None:
+    """`requested_delay` of the failure's decoded value."""
     info = _info(failure, "applicationFailureInfo")
     raw = info.get("nextRetryDelay") if info is not None else None
     return parse_duration(raw) if isinstance(raw, str) else None
@@ -118,13 +123,18 @@ _LISTABLE_TIMEOUTS = {
 _SCHEDULE_TIMEOUTS = ("TIMEOUT_TYPE_SCHEDULE_TO_START", "TIMEOUT_TYPE_SCHEDULE_TO_CLOSE")
 
 
-def _info(failure: Opaque | None, key: str) -> dict[str, JsonValue] | None:
-    value = failure.value() if failure is not None else None
-    info = value.get(key) if isinstance(value, dict) else None
+def _decoded(failure: Opaque | None) -> JsonValue:
+    """The failure's value, decoded once for all the checks of one decision (a failure
+    is JSON text: each `value()` parses it again)."""
+    return failure.value() if failure is not None else None
+
+
+def _info(failure: JsonValue, key: str) -> dict[str, JsonValue] | None:
+    info = failure.get(key) if isinstance(failure, dict) else None
     return info if isinstance(info, dict) else None
 
 
-def _timeout_type(failure: Opaque | None) -> str | None:
+def _timeout_type(failure: JsonValue) -> str | None:
     info = _info(failure, "timeoutFailureInfo")
     return None if info is None else str(info.get("timeoutType", ""))
 
@@ -136,6 +146,11 @@ def retryable(failure: Opaque | None, non_retryable_types: tuple[str, ...]) -> b
     unless the policy lists it as TemporalTimeout:<kind>; a server failure unless it
     says non-retryable; an application failure unless it says so or the policy lists
     its type; any other kind (none, or an activity's or child's failure) may."""
+    return _retryable(_decoded(failure), non_retryable_types)
+
+
+def _retryable(failure: JsonValue, non_retryable_types: tuple[str, ...]) -> bool:
+    """`retryable` of the failure's decoded value."""
     if _info(failure, "terminatedFailureInfo") is not None:
         return False
     if _info(failure, "canceledFailureInfo") is not None:
@@ -182,14 +197,15 @@ def next_retry(
     """
     if cancel_requested:
         return None, RetryState.CANCEL_REQUESTED
-    if schedule_timeouts_end and _timeout_type(failure) in _SCHEDULE_TIMEOUTS:
+    value = _decoded(failure)
+    if schedule_timeouts_end and _timeout_type(value) in _SCHEDULE_TIMEOUTS:
         return None, RetryState.TIMEOUT
     types = policy.non_retryable_error_types
-    if non_retryable or error_type in types or not retryable(failure, types):
+    if non_retryable or error_type in types or not _retryable(value, types):
         return None, RetryState.NON_RETRYABLE_FAILURE
     if policy.maximum_attempts and attempt >= policy.maximum_attempts:
         return None, RetryState.MAXIMUM_ATTEMPTS_REACHED
-    delay = requested_delay(failure)
+    delay = _requested_delay(value)
     if delay is not None:
         # nextBackoffInterval: no cap and no delay is no retry; a cap bounds the delay
         cap = delay if delay_replaces_cap else policy.maximum_interval

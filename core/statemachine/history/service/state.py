@@ -438,6 +438,33 @@ def copy_state(cls: type[S], state: MutableState, changes: Mapping[str, object])
 _COPIERS: dict[type, Callable[[object], MutableState]] = {}
 
 
+R = TypeVar("R", bound=ActivityInfo | WorkflowTaskInfo)
+
+
+def revise(record: R, /, **changes: object) -> R:
+    """`dataclasses.replace` for a pending activity's or workflow task's record, about
+    twice as fast as `core.fastinit.replace`: its fields are copied slot to slot (as
+    `copy_state` copies the run's state) and only the changed ones are set, where a
+    replace passes every field of the record (27 of an activity's) to its constructor.
+    Neither class has a `__post_init__` for a constructor to run; an unknown field name
+    is a TypeError, as for `dataclasses.replace`. A test checks that it equals it."""
+    cls = type(record)
+    entry = _REVISERS.get(cls)
+    if entry is None:
+        entry = _REVISERS[cls] = (copier_into(cls, cls), frozenset(f.name for f in fields(cls)))
+    copy, names = entry
+    new = copy(record)
+    assert isinstance(new, cls)  # the copier made for `cls` returns one
+    for name, value in changes.items():
+        if name not in names:
+            raise TypeError(f"{cls.__name__} has no field {name!r}")
+        _SET(new, name, value)
+    return new
+
+
+_REVISERS: dict[type, tuple[Callable[[object], object], frozenset[str]]] = {}
+
+
 def set_fields(state: MutableState, changes: Mapping[str, object]) -> None:
     """Change fields of `state` in place: only for a transaction's private draft (txn.py)."""
     for name, value in changes.items():

@@ -39,7 +39,7 @@ from core.events import (
     EventAttributes,
     HistoryEvent,
 )
-from core.fastinit import fast_init_all
+from core.fastinit import fast_init_all, replace
 from core.opaque import Opaque
 from core.requests import Reply, StartWorkflowExecution, Task
 from core.statemachine.history.service.state import (
@@ -151,23 +151,31 @@ class Txn:
         wft = self._state.wft
         return wft is not None and wft.started
 
-    def append(self, event_type: EventType, attributes: EventAttributes) -> int:
-        """Write an event now; return its id."""
+    def append(
+        self, event_type: EventType, attributes: EventAttributes, event_time: int | None = None
+    ) -> int:
+        """Write an event now, dated `event_time` (None: the transaction's time); return
+        its id."""
         event_id = self._next
-        self.events.append(HistoryEvent(event_id, event_type, attributes, self.now))
+        at = self.now if event_time is None else event_time
+        self.events.append(HistoryEvent(event_id, event_type, attributes, at))
         self._next = event_id + 1
         return event_id
 
-    def add(self, event_type: EventType, attributes: EventAttributes) -> int:
-        """Write an event, or buffer it while a workflow task is in flight.
+    def add(
+        self, event_type: EventType, attributes: EventAttributes, event_time: int | None = None
+    ) -> int:
+        """Write an event, or buffer it while a workflow task is in flight; dated
+        `event_time` (None: the transaction's time).
 
         Returns its id, or BUFFERED_EVENT_ID when it was buffered.
         """
         if event_type in BUFFERABLE_EVENT_TYPES and (self.wft_in_flight or self.hold_workflow_task):
-            event = HistoryEvent(BUFFERED_EVENT_ID, event_type, attributes, event_time=self.now)
+            at = self.now if event_time is None else event_time
+            event = HistoryEvent(BUFFERED_EVENT_ID, event_type, attributes, event_time=at)
             self.set(buffered=(*self.state.buffered, event))
             return BUFFERED_EVENT_ID
-        return self.append(event_type, attributes)
+        return self.append(event_type, attributes, event_time)
 
     def buffer(self, event_type: EventType, attributes: EventAttributes) -> int:
         """Buffer an event even with no workflow task in flight: the server's history
@@ -192,7 +200,7 @@ class Txn:
             return
 
         def marked(event: HistoryEvent) -> HistoryEvent:
-            return dataclasses.replace(
+            return replace(
                 event,
                 links=links if links is not None else event.links,
                 event_time=event_time if event_time is not None else event.event_time,
@@ -239,7 +247,7 @@ class Txn:
                 )
             # the event as buffered, with its id and rewired attributes: its links and
             # worker-may-ignore flag stay (the event store only assigns ids on flush)
-            self.events.append(dataclasses.replace(event, event_id=self._next, attributes=attrs))
+            self.events.append(replace(event, event_id=self._next, attributes=attrs))
             self._next += 1
         if child_started:
             self.set(

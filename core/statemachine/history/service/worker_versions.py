@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import base64
 import json
+from functools import lru_cache
 
 from core.enums import VersioningBehavior
 from core.opaque import Opaque
@@ -72,6 +73,7 @@ def _pinned_entry(run: RunVersioning) -> str:
     return f"{_PINNED}:{named}"
 
 
+@lru_cache(maxsize=1024)  # every completion asks, mostly with the run's list unchanged
 def build_ids_after(
     existing: tuple[str, ...],
     worker_version: Opaque | None,

@@ -49,7 +49,6 @@ from core.events import (
     WorkflowTaskTimedOutEventAttributes,
 )
 from core.fastenum import Enum
-from core.fastinit import replace
 from core.opaque import Opaque
 from core.requests import (
     Error,
@@ -67,7 +66,12 @@ from core.statemachine.history.limits import DEFAULT_LIMITS, Limits, suggest_con
 from core.statemachine.history.service import versioning
 from core.statemachine.history.service.reset_points import build_id_of, with_completion
 from core.statemachine.history.service.speculative_end import write_events
-from core.statemachine.history.service.state import MutableState, WorkflowTaskInfo, evolve
+from core.statemachine.history.service.state import (
+    MutableState,
+    WorkflowTaskInfo,
+    evolve,
+    revise,
+)
 from core.statemachine.history.service.txn import Outcome, Txn, finish, unchanged
 from core.statemachine.history.service.worker_versions import build_ids_after
 
@@ -275,9 +279,9 @@ def _record_started(
         # normal task, attempt 1, its Scheduled event written now with its Started
         # (AddWorkflowTaskStartedEvent in workflow_task_state_machine.go; the time is
         # the event's, as a rebuild from the history reads it)
-        scheduled, _ = _unwritten_attributes(state, replace(wft, attempt=1), 0)
+        scheduled, _ = _unwritten_attributes(state, revise(wft, attempt=1), 0)
         sid = txn.append(E.WORKFLOW_TASK_SCHEDULED, scheduled)
-        wft = replace(wft, attempt=1, scheduled_event_id=sid, scheduled_time=now)
+        wft = revise(wft, attempt=1, scheduled_event_id=sid, scheduled_time=now)
         txn.set(wft_attempt=1)
     if wft.unwritten:
         started_id = wft.scheduled_event_id + 1
@@ -295,7 +299,7 @@ def _record_started(
                 target_worker_deployment_version_changed=changed,
             ),
         )
-    started = replace(
+    started = revise(
         wft,
         started_event_id=started_id,
         started_time=now,
@@ -312,7 +316,7 @@ def _record_started(
         # Scheduled event is written only now names the queue it was polled from
         # (workflow_task_state_machine.go AddWorkflowTaskStartedEvent: the poll's queue).
         txn.set(sticky_queue="", sticky_schedule_to_start_timeout=0)
-        started = replace(started, sticky=False)
+        started = revise(started, sticky=False)
     txn.set(wft=started)
     txn.task(
         WorkflowTaskTimeoutTask(
@@ -358,7 +362,7 @@ def write_transient(txn: Txn, wft: WorkflowTaskInfo) -> WorkflowTaskInfo:
         E.WORKFLOW_TASK_STARTED,
         dataclasses.replace(started_attributes, scheduled_event_id=scheduled),
     )
-    return dataclasses.replace(wft, scheduled_event_id=scheduled, started_event_id=started)
+    return revise(wft, scheduled_event_id=scheduled, started_event_id=started)
 
 
 def transient_events(state: MutableState, read: bool = False) -> tuple[HistoryEvent, ...]:

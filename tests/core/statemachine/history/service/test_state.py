@@ -1,5 +1,7 @@
-"""`evolve`, the fast copy of MutableState, behaves exactly like dataclasses.replace; a
-transaction's draft; the order of the pending activities `put` keeps."""
+"""`evolve`, the fast copy of MutableState, and `revise`, the fast copy of a pending
+activity's or workflow task's record, behave exactly like dataclasses.replace; a
+transaction's draft; an event dated as it is written; the order of the pending
+activities `put` keeps."""
 
 from __future__ import annotations
 
@@ -15,7 +17,9 @@ from core.statemachine.history.service.state import (
     MutableState,
     RetryPolicy,
     RunStatus,
+    WorkflowTaskInfo,
     evolve,
+    revise,
 )
 from core.statemachine.history.service.txn import Txn
 
@@ -46,6 +50,55 @@ def test_evolve_rejects_unknown_fields() -> None:
 def test_evolved_state_is_still_frozen() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         evolve(_state()).next_event_id = 5  # type: ignore[misc]
+
+
+def _activity() -> ActivityInfo:
+    return ActivityInfo(5, "a", "T", "q", RetryPolicy(), 1, 2, 3, 4, 5, 6, identity="w")
+
+
+def _task() -> WorkflowTaskInfo:
+    return WorkflowTaskInfo(3, 1, "q", False, 10, 20, 2, request_id="r")
+
+
+@pytest.mark.parametrize(
+    ("record", "changes"),
+    [
+        (_activity(), {}),
+        (_activity(), {"started": True, "started_time": 9, "identity": "", "attempt": 2}),
+        (_activity(), {"retry_policy": RetryPolicy(maximum_attempts=3), "pause": None}),
+        (_task(), {"started_event_id": 4, "suggest_continue_as_new": ()}),
+        (_task(), {"sticky": True, "speculative": True, "worker_version": None}),
+    ],
+)
+def test_revise_equals_replace(
+    record: ActivityInfo | WorkflowTaskInfo, changes: dict[str, object]
+) -> None:
+    before = dataclasses.replace(record)
+    fast = revise(record, **changes)
+    slow = dataclasses.replace(record, **changes)  # type: ignore[arg-type]
+    assert type(fast) is type(slow) and fast == slow and hash(fast) == hash(slow)
+    assert fast is not record and record == before  # the input is untouched
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.attempt = 5  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("record", [_activity(), _task()])
+def test_revise_rejects_unknown_fields(record: ActivityInfo | WorkflowTaskInfo) -> None:
+    with pytest.raises(TypeError, match="no field 'nope'"):
+        revise(record, nope=1)
+
+
+def test_an_event_is_dated_as_it_is_written_or_buffered() -> None:
+    attributes = TimerFiredEventAttributes(timer_id="t")
+    txn = Txn(_state(), 5)
+    txn.append(EventType.TIMER_FIRED, attributes)
+    txn.append(EventType.TIMER_FIRED, attributes, event_time=3)
+    txn.add(EventType.TIMER_FIRED, attributes, event_time=4)
+    assert [e.event_time for e in txn.events] == [5, 3, 4]
+    txn.hold_workflow_task = True  # buffered: dated all the same
+    txn.add(EventType.TIMER_FIRED, attributes, event_time=2)
+    txn.add(EventType.TIMER_FIRED, attributes)
+    assert [e.event_time for e in txn.state.buffered] == [2, 5]
 
 
 def test_a_transaction_changes_a_private_draft_and_hands_out_a_frozen_state() -> None:
