@@ -35,6 +35,7 @@ E = EventType
 # hook, several times slower than reading a module global, and these are read per event.
 _WFT_STARTED = E.WORKFLOW_TASK_STARTED
 _WFT_COMPLETED = E.WORKFLOW_TASK_COMPLETED
+_CANCELED = E.ACTIVITY_TASK_CANCELED  # the one type in_batch can hold for
 _TYPE = attrgetter("event_type")
 
 
@@ -57,24 +58,28 @@ class ReplayResult:
 def slices(history: Sequence[HistoryEvent]) -> list[Slice]:
     out: list[Slice] = []
     # Every cold replay scans the whole history: the types are read, and each
-    # WorkflowTaskStarted found, by C loops (map, list.index) rather than a Python loop.
+    # WorkflowTaskStarted found, by C loops (map, list.count, list.index) rather than a
+    # Python loop. Counting first means the search never runs off the end: a failed
+    # `index` raises a ValueError whose message formats the member's repr, which
+    # cost more than the whole search.
     types = list(map(_TYPE, history))
     end = len(types)
     i = -1
-    while True:
-        try:
-            i = types.index(_WFT_STARTED, i + 1)
-        except ValueError:
-            return out
+    for _ in range(types.count(_WFT_STARTED)):
+        i = types.index(_WFT_STARTED, i + 1)
         if types[i] is not _WFT_STARTED:  # equal but not the member: as the loop did
             continue
         if i + 1 == end:
             out.append(Slice(i, (), True))
         elif types[i + 1] is _WFT_COMPLETED:
             j = i + 2
-            while j < end and (types[j] in RECORDED_EVENTS or in_batch(history[j], history[j - 1])):
+            while j < end and (
+                types[j] in RECORDED_EVENTS
+                or (types[j] is _CANCELED and in_batch(history[j], history[j - 1]))
+            ):
                 j += 1
             out.append(Slice(i, tuple(history[i + 2 : j]), False))
+    return out
 
 
 def replay(
