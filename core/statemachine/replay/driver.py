@@ -93,6 +93,29 @@ def replay(
     """Replay a whole history; raises `Nondeterminism` where code and history part
     (`BadPayload` and `PotentialDeadlock` as `Execution.activate` does)."""
     ex = Execution(definition, workflow_id, guard)
+    tasks = _replay_into(ex, history, run_local)
+    return ReplayResult(tuple(tasks), snapshot(ex), ex)
+
+
+def check_replay(
+    definition: Definition,
+    history: Sequence[HistoryEvent],
+    *,
+    run_local: LocalActivityRunner | None = None,
+    guard: Guard | None = None,
+) -> None:
+    """Replay a whole history only to learn that it replays: raises as `replay` does,
+    else releases the run. A replay check reads neither the answers nor the end state,
+    so neither is kept or described (the simulator checks every closed history so)."""
+    ex = Execution(definition, "", guard)
+    _replay_into(ex, history, run_local)
+    ex.release()
+
+
+def _replay_into(
+    ex: Execution, history: Sequence[HistoryEvent], run_local: LocalActivityRunner | None
+) -> list[tuple[int, Activation]]:
+    """`replay`'s work on `ex`: every task of `history`, then its tail; the answers."""
     tasks: list[tuple[int, Activation]] = []
     position = 0
     for piece, answer in _activations(ex, history, (), run_local):
@@ -107,7 +130,7 @@ def replay(
         tasks.append((history[piece.end].event_id, answer))
     ex.apply_all(history[position:])
     ex.finish()
-    return ReplayResult(tuple(tasks), snapshot(ex), ex)
+    return tasks
 
 
 def _activations(
