@@ -196,7 +196,8 @@ class Context:
         name = activity_type if isinstance(activity_type, str) else activity_type.__name__
         key = activity_id or str(ex.next_seq("activity"))
         handle = ActivityHandle()
-        entity = Entity("activity", _ACTIVITY, _ACTIVITY_INITIAL, _ACTIVITY_INPUTS, key, handle)
+        table = activity.TABLE  # read here, not at import: tests swap in a mutated table
+        entity = Entity("activity", table, table.initial, activity.EVENT_INPUTS, key, handle)
         entity.name = name
         cancel = _CANCEL_INPUT[cancellation_type]
         handle.on_cancel = lambda: self._cancel(entity, cancel, _cancel_activity(entity))
@@ -428,8 +429,6 @@ class Context:
 # Per command built: command types read once (a read off the enum class runs EnumType's
 # hook), and the small frozen messages every activity of a run repeats built once.
 _SCHEDULE_ACTIVITY = C.SCHEDULE_ACTIVITY_TASK
-_ACTIVITY, _ACTIVITY_INPUTS = activity.TABLE, activity.EVENT_INPUTS  # the activity machine
-_ACTIVITY_INITIAL = activity.TABLE.initial
 _START_TIMER = C.START_TIMER
 
 

@@ -92,9 +92,8 @@ _RESOLVING: frozenset[EventType] = (
     )
     - MATCHED_EVENTS
 )
-_RUN_INPUTS = execution.EVENT_INPUTS  # events that step the run's own machine
 # `apply_all` asks about the resolving events first: no other branch may claim one.
-assert not _RESOLVING & {_WFT_COMPLETED, _WFT_STARTED, _STARTED, _SIGNALED, *_RUN_INPUTS}
+assert not _RESOLVING & {_WFT_COMPLETED, _WFT_STARTED, _STARTED, _SIGNALED, *execution.EVENT_INPUTS}
 
 
 class Execution:
@@ -269,8 +268,8 @@ class Execution:
                     self._started(event)
                 elif kind is _SIGNALED:
                     self._signaled(event)
-                elif kind in _RUN_INPUTS:
-                    self.step(self.run_entity, _RUN_INPUTS[kind])
+                elif kind in execution.EVENT_INPUTS:
+                    self.step(self.run_entity, execution.EVENT_INPUTS[kind])
             except InvalidTransition as error:  # e.g. a second result for one activity
                 raise Nondeterminism(
                     event.event_id, describe_event(event), f"a machine that refuses it ({error})"
