@@ -35,6 +35,7 @@ E = EventType
 # hook, several times slower than reading a module global, and these are read per event.
 _WFT_STARTED = E.WORKFLOW_TASK_STARTED
 _WFT_COMPLETED = E.WORKFLOW_TASK_COMPLETED
+_CANCELED = E.ACTIVITY_TASK_CANCELED  # the one type in_batch can hold for
 _TYPE = attrgetter("event_type")
 
 
@@ -57,24 +58,28 @@ class ReplayResult:
 def slices(history: Sequence[HistoryEvent]) -> list[Slice]:
     out: list[Slice] = []
     # Every cold replay scans the whole history: the types are read, and each
-    # WorkflowTaskStarted found, by C loops (map, list.index) rather than a Python loop.
+    # WorkflowTaskStarted found, by C loops (map, list.count, list.index) rather than a
+    # Python loop. Counting first means the search never runs off the end: a failed
+    # `index` raises a ValueError whose message formats the member's repr, which
+    # cost more than the whole search.
     types = list(map(_TYPE, history))
     end = len(types)
     i = -1
-    while True:
-        try:
-            i = types.index(_WFT_STARTED, i + 1)
-        except ValueError:
-            return out
+    for _ in range(types.count(_WFT_STARTED)):
+        i = types.index(_WFT_STARTED, i + 1)
         if types[i] is not _WFT_STARTED:  # equal but not the member: as the loop did
             continue
         if i + 1 == end:
             out.append(Slice(i, (), True))
         elif types[i + 1] is _WFT_COMPLETED:
             j = i + 2
-            while j < end and (types[j] in RECORDED_EVENTS or in_batch(history[j], history[j - 1])):
+            while j < end and (
+                types[j] in RECORDED_EVENTS
+                or (types[j] is _CANCELED and in_batch(history[j], history[j - 1]))
+            ):
                 j += 1
             out.append(Slice(i, tuple(history[i + 2 : j]), False))
+    return out
 
 
 def replay(
@@ -88,6 +93,29 @@ def replay(
     """Replay a whole history; raises `Nondeterminism` where code and history part
     (`BadPayload` and `PotentialDeadlock` as `Execution.activate` does)."""
     ex = Execution(definition, workflow_id, guard)
+    tasks = _replay_into(ex, history, run_local)
+    return ReplayResult(tuple(tasks), snapshot(ex), ex)
+
+
+def check_replay(
+    definition: Definition,
+    history: Sequence[HistoryEvent],
+    *,
+    run_local: LocalActivityRunner | None = None,
+    guard: Guard | None = None,
+) -> None:
+    """Replay a whole history only to learn that it replays: raises as `replay` does,
+    else releases the run. A replay check reads neither the answers nor the end state,
+    so neither is kept or described (the simulator checks every closed history so)."""
+    ex = Execution(definition, "", guard)
+    _replay_into(ex, history, run_local)
+    ex.release()
+
+
+def _replay_into(
+    ex: Execution, history: Sequence[HistoryEvent], run_local: LocalActivityRunner | None
+) -> list[tuple[int, Activation]]:
+    """`replay`'s work on `ex`: every task of `history`, then its tail; the answers."""
     tasks: list[tuple[int, Activation]] = []
     position = 0
     for piece, answer in _activations(ex, history, (), run_local):
@@ -102,7 +130,7 @@ def replay(
         tasks.append((history[piece.end].event_id, answer))
     ex.apply_all(history[position:])
     ex.finish()
-    return ReplayResult(tuple(tasks), snapshot(ex), ex)
+    return tasks
 
 
 def _activations(

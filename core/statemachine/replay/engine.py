@@ -92,6 +92,8 @@ _RESOLVING: frozenset[EventType] = (
     )
     - MATCHED_EVENTS
 )
+# `apply_all` asks about the resolving events first: no other branch may claim one.
+assert not _RESOLVING & {_WFT_COMPLETED, _WFT_STARTED, _STARTED, _SIGNALED, *execution.EVENT_INPUTS}
 
 
 class Execution:
@@ -234,11 +236,40 @@ class Execution:
         self.apply_all((event,))
 
     def apply_all(self, events: Sequence[HistoryEvent]) -> None:
-        """Apply history events in order, as `apply` does each (one loop, one try)."""
-        apply = self._apply
+        """Apply history events in order, as `apply` does each (one loop, one try).
+
+        The per-event step is written out in the loop, not called: this runs once per
+        event of every replay. Command events are matched with the code's commands; of
+        the others, those that settle something the code started come first, as the
+        most common."""
+        resolving, recorded_events = _RESOLVING, RECORDED_EVENTS
         for event in events:
             try:
-                apply(event)
+                self.consumed = event.event_id
+                kind = event.event_type
+                if kind in recorded_events:
+                    self._match(event)
+                    self.previous = event
+                    continue
+                # in_batch holds only for an ActivityTaskCanceled: other kinds skip it.
+                if self.in_command_run and (
+                    kind is not _CANCELED or not in_batch(event, self.previous)
+                ):
+                    self._end_command_run(event)
+                self.previous = event
+                if kind in resolving:
+                    recorded.resolution(self, event)
+                elif kind is _WFT_COMPLETED:
+                    self.in_command_run = True
+                elif kind is _WFT_STARTED:
+                    self.now_ns = event.event_time or self.now_ns
+                    self.answered = event.event_id
+                elif kind is _STARTED:
+                    self._started(event)
+                elif kind is _SIGNALED:
+                    self._signaled(event)
+                elif kind in execution.EVENT_INPUTS:
+                    self.step(self.run_entity, execution.EVENT_INPUTS[kind])
             except InvalidTransition as error:  # e.g. a second result for one activity
                 raise Nondeterminism(
                     event.event_id, describe_event(event), f"a machine that refuses it ({error})"
@@ -247,31 +278,6 @@ class Execution:
                 raise BadPayload(
                     f"event {event.event_id} ({event.event_type.name}): {error}"
                 ) from None
-
-    def _apply(self, event: HistoryEvent) -> None:
-        self.consumed = event.event_id
-        kind = event.event_type
-        if kind in RECORDED_EVENTS:
-            self._match(event)
-            self.previous = event
-            return
-        # in_batch holds only for an ActivityTaskCanceled: other kinds skip the call.
-        if self.in_command_run and (kind is not _CANCELED or not in_batch(event, self.previous)):
-            self._end_command_run(event)
-        self.previous = event
-        if kind is _WFT_COMPLETED:
-            self.in_command_run = True
-        elif kind is _WFT_STARTED:
-            self.now_ns = event.event_time or self.now_ns
-            self.answered = event.event_id
-        elif kind is _STARTED:
-            self._started(event)
-        elif kind is _SIGNALED:
-            self._signaled(event)
-        elif kind in execution.EVENT_INPUTS:
-            self.step(self.run_entity, execution.EVENT_INPUTS[kind])
-        elif kind in _RESOLVING:
-            recorded.resolution(self, event)
 
     def _started(self, event: HistoryEvent) -> None:
         a = event.attributes
@@ -334,7 +340,13 @@ class Execution:
         self.outbox = [(c, e) for c, e in self.outbox if e is not entity]
 
     def step(self, entity: Entity, input_: Enum) -> tuple[str, ...]:
-        entity.state, outputs = fsm.step(entity.table, entity.state, input_)
+        # `fsm.step`'s lookup, written out (a step per event and per command); with no
+        # row, `fsm.step` itself raises the InvalidTransition that says so.
+        row = entity.table.next.get((entity.state, input_))
+        if row is None:
+            entity.state, outputs = fsm.step(entity.table, entity.state, input_)
+        else:
+            entity.state, outputs = row.target, row.outputs
         if "cancel_run" in outputs and self.run_task is not None:
             run_task = self.run_task
             self.resolutions.append(run_task.cancel)

@@ -71,6 +71,9 @@ RECORDED_AS: dict[CommandType, frozenset[EventType]] = {
 }
 
 
+_NOTHING: frozenset[EventType] = frozenset()  # what an unknown command type is recorded as
+
+
 def recorded_as(command_type: CommandType) -> EventType | None:
     """The one event type a command is recorded as (None for PROTOCOL_MESSAGE or unknown)."""
     events = RECORDED_AS.get(command_type, frozenset())
@@ -85,7 +88,7 @@ RECORDED_EVENTS: frozenset[EventType] = MATCHED_EVENTS | COMMAND_EVENT_TYPES
 
 def corresponds(command: Command, event: HistoryEvent, scheduled_id: int = 0) -> bool:
     """Does `event` record `command`? (`scheduled_id`: the activity a cancel names.)"""
-    if event.event_type not in RECORDED_AS.get(command.command_type, frozenset()):
+    if event.event_type not in RECORDED_AS.get(command.command_type, _NOTHING):
         return False
     return identity(command, scheduled_id) == event_identity(event)
 

@@ -184,8 +184,11 @@ class Task(Future[T]):
         except NOT_THE_CODES:
             raise
         except BaseException as raised:
-            del self._scheduler.unfinished[self]
-            self._scheduler.failed.add(self)
+            scheduler = self._scheduler
+            del scheduler.unfinished[self]
+            if scheduler.failed is None:
+                scheduler.failed = weakref.WeakSet()
+            scheduler.failed.add(self)
             # The error keeps its traceback from the code's own frames, but not this
             # frame's entry: that frame links to the whole stack that ran the scheduler
             # (the engine, the worker or the replay check), which the task would then
@@ -202,7 +205,11 @@ class Task(Future[T]):
             )
             return
         self._waiting = awaited
-        awaited.add_done_callback(self._wake)
+        # `awaited.add_done_callback(self._wake)`, written out: once per step.
+        if awaited._done:
+            self._wake(awaited)
+        else:
+            awaited._callbacks.append(self._wake)
 
     def _wake(self, future: Future[object]) -> None:
         if future is not self._waiting:
@@ -234,8 +241,9 @@ class Scheduler:
         self.unfinished: dict[_Released, None] = {}  # tasks not done, in spawn order
         # Tasks that ended with an error, while anything else holds them: code that
         # awaited one and caught its error left a frame holding the task in the error's
-        # traceback, which the task holds - a cycle `release` undoes.
-        self.failed: weakref.WeakSet[_Released] = weakref.WeakSet()
+        # traceback, which the task holds - a cycle `release` undoes. Made at the first
+        # failure: most runs have none, and a WeakSet is slow to make and to walk.
+        self.failed: weakref.WeakSet[_Released] | None = None
 
     def release(self) -> None:
         """Let go of every task: nothing will run here again (`Execution.release`).
@@ -252,12 +260,13 @@ class Scheduler:
             task._close()
         for task in unfinished:
             task.release()
-        for task in list(self.failed):
-            task.release()
+        if self.failed is not None:
+            for task in list(self.failed):
+                task.release()
+            self.failed = None
         for _, future in self.conditions:
             future.release()
         self.unfinished.clear()
-        self.failed.clear()
         self.conditions.clear()
         self.ready.clear()
 
