@@ -57,8 +57,7 @@ def test_a_server_encoded_token_of_a_missing_run_is_not_found(address: str) -> N
         workflow_id, run_id = str(uuid.uuid4()), str(uuid.uuid4())
         token = _server_token(namespace_id, workflow_id, run_id)
         expected = (
-            f'workflow execution not found for workflow ID "{workflow_id}" '
-            f'and run ID "{run_id}"'
+            f'workflow execution not found for workflow ID "{workflow_id}" and run ID "{run_id}"'
         )
         calls = [
             service.respond_activity_task_completed(
