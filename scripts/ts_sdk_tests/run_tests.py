@@ -89,15 +89,29 @@ DROPPED = {
     "test-nexus-temporal-operation.ts": "uses client/nexus internals added after 1.22.0 "
     "(InternalActivityStartOptions, encodeOperationToken, TemporalNexusClient.typedActivity)",
 }
-# With TEMPORAL_SERVICE_ADDRESS set, the helpers' existing-server path drops the test's
-# client options (a data converter with a payload codec), which the local path keeps; the
-# multi-codec tests then run a codec-less client beside a codec worker on one task queue.
-# Setup passes them on, as the local path does.
-HELPER_PATCH = (
-    "      address: process.env.TEMPORAL_SERVICE_ADDRESS,\n      plugins: opts?.plugins,",
-    "      address: process.env.TEMPORAL_SERVICE_ADDRESS,\n      client: opts?.client,\n"
-    "      plugins: opts?.plugins,",
-)
+# Two changes for a server that is already up (file, text, replacement):
+# - the helpers' existing-server path drops the test's client options (a data converter
+#   with a payload codec), which the local path keeps: passed on, as the local path does;
+# - the multi-codec tests (test-integration-split-*.ts) run each test once per codec, at
+#   once, on one task queue: locally each codec has a server of its own, but on one
+#   server a worker picks up the other codec's workflow tasks and cannot decode them.
+#   The codecs run one after the other instead.
+PATCHES = [
+    (
+        "packages/test-helpers/src/environment.ts",
+        "      address: process.env.TEMPORAL_SERVICE_ADDRESS,\n      plugins: opts?.plugins,",
+        "      address: process.env.TEMPORAL_SERVICE_ADDRESS,\n      client: opts?.client,\n"
+        "      plugins: opts?.plugins,",
+    ),
+    (
+        "packages/test/src/helpers-integration-multi-codec.ts",
+        "  const testPromises = t.context.configs.map(async (config) => {\n"
+        "    // Note: ideally, we'd like to add an annotation to the test name to indicate"
+        " what codec it used\n"
+        "    await testFn(t, config);\n  });\n  await Promise.all(testPromises);",
+        "  for (const config of t.context.configs) {\n    await testFn(t, config);\n  }",
+    ),
+]
 TSCONFIG_BASE = {
     "extends": "@tsconfig/node20/tsconfig.json",
     "compilerOptions": {
@@ -140,10 +154,11 @@ def setup(sdk: Path, root: Path) -> None:
     (root / "tsconfig.base.json").write_text(json.dumps(TSCONFIG_BASE, indent=2) + "\n")
     sh(["npm", "install", "--no-audit", "--no-fund"], root)
     helpers, tests = root / "packages/test-helpers", root / "packages/test"
-    env_ts = helpers / "src/environment.ts"
-    text = env_ts.read_text()
-    if HELPER_PATCH[0] in text:
-        env_ts.write_text(text.replace(HELPER_PATCH[0], HELPER_PATCH[1]))
+    for file, text, replacement in PATCHES:
+        source = (root / file).read_text()
+        if text not in source and replacement not in source:
+            fail(f"{file} is not as expected: cannot apply its patch")
+        (root / file).write_text(source.replace(text, replacement))
     # the private @temporalio/test-helpers, built from its source; the monorepo's
     # packages/core-bridge, whose sdk-core protos test-client-connection.ts reads
     links = {
