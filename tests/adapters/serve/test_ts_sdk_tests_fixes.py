@@ -8,8 +8,17 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
+from google.protobuf import any_pb2
+from temporalio.api.common.v1 import message_pb2 as common_pb
+from temporalio.api.enums.v1 import event_type_pb2 as event_enums
+from temporalio.api.enums.v1 import update_pb2 as update_enums
+from temporalio.api.failure.v1 import message_pb2 as failure_pb
+from temporalio.api.protocol.v1 import message_pb2 as protocol_pb
+from temporalio.api.taskqueue.v1 import message_pb2 as tq_pb
+from temporalio.api.update.v1 import message_pb2 as update_pb
 from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
@@ -94,5 +103,77 @@ def test_a_server_encoded_token_of_a_missing_run_is_not_found(address: str) -> N
                 )
             assert refused.value.status == RPCStatusCode.INVALID_ARGUMENT
             assert refused.value.message == "Error deserializing task token."
+
+    asyncio.run(main())
+
+
+def _update_request(workflow_id: str) -> ws.UpdateWorkflowExecutionRequest:
+    stage = update_enums.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED
+    return ws.UpdateWorkflowExecutionRequest(
+        namespace="default",
+        workflow_execution=common_pb.WorkflowExecution(workflow_id=workflow_id),
+        wait_policy=update_pb.WaitPolicy(lifecycle_stage=stage),
+        request=update_pb.Request(
+            meta=update_pb.Meta(update_id="u1"), input=update_pb.Input(name="U")
+        ),
+    )
+
+
+def test_an_update_ends_a_start_delay_and_a_rejection_restores_it(address: str) -> None:
+    """sdk-typescript test-integration-update.ts ("Update is always delivered", "Two
+    Updates in first WFT", ...) starts a workflow with a start delay of 10000 days and
+    sends an update: the dev server hands out a (speculative) workflow task at once, as
+    updateworkflow/api.go adds one whenever none is pending, with no
+    IsWorkflowPendingOnWorkflowTaskBackoff check (a signal has one). A task that only
+    rejects the update leaves no trace, and the run waits out its delay again: a signal
+    then schedules no task. Served before: no task until the delay was over."""
+
+    async def main() -> None:
+        client = await Client.connect(address)
+        service = client.workflow_service
+        queue, workflow_id = f"q-{uuid.uuid4()}", f"wf-{uuid.uuid4()}"
+        handle = await client.start_workflow(
+            "W", id=workflow_id, task_queue=queue, start_delay=timedelta(days=10000)
+        )
+        updating = asyncio.ensure_future(
+            service.update_workflow_execution(
+                _update_request(workflow_id), timeout=timedelta(seconds=10)
+            )
+        )
+        poll = ws.PollWorkflowTaskQueueRequest(
+            namespace="default", task_queue=tq_pb.TaskQueue(name=queue), identity="w"
+        )
+        task = await asyncio.wait_for(service.poll_workflow_task_queue(poll), 5)
+        kinds = [e.event_type for e in task.history.events]
+        assert kinds == [
+            event_enums.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED,
+            event_enums.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+            event_enums.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+        ]
+        assert [m.protocol_instance_id for m in task.messages] == ["u1"]
+        body = any_pb2.Any()
+        body.Pack(
+            update_pb.Rejection(
+                rejected_request_message_id=task.messages[0].id,
+                rejected_request_sequencing_event_id=task.messages[0].event_id,
+                failure=failure_pb.Failure(message="no"),
+            )
+        )
+        rejection = protocol_pb.Message(id="u1/reject", protocol_instance_id="u1", body=body)
+        await service.respond_workflow_task_completed(
+            ws.RespondWorkflowTaskCompletedRequest(
+                namespace="default", task_token=task.task_token, messages=[rejection]
+            )
+        )
+        assert (await updating).outcome.failure.message == "no"
+        await handle.signal("S")
+        with pytest.raises(asyncio.TimeoutError):  # still waiting out the delay
+            await asyncio.wait_for(service.poll_workflow_task_queue(poll), 3)
+        history = await handle.fetch_history()
+        assert [e.event_type for e in history.events] == [
+            event_enums.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED,
+            event_enums.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
+        ]
+        await handle.terminate()
 
     asyncio.run(main())

@@ -82,6 +82,11 @@ def update_workflow_execution(
         return unchanged(state, Ok())
     txn = Txn(state, now)
     txn.state = evolve(state, updates=(*state.updates, UpdateInfo(req.update_id, req.request)))
+    # Unlike a signal, an update gets its task even while the first task waits out a
+    # backoff (a start delay, a retry or cron wait): updateworkflow/api.go adds one
+    # whenever none is pending, with no IsWorkflowPendingOnWorkflowTaskBackoff check. A
+    # task that only rejects leaves the run waiting again (commands.py).
+    txn.set(backoff_pending=False)
     workflow_task.schedule(txn, speculative=True)
     return finish(txn, Ok())
 
