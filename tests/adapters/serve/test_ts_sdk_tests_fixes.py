@@ -16,7 +16,9 @@ from temporalio.api.command.v1 import message_pb2 as command_pb
 from temporalio.api.common.v1 import message_pb2 as common_pb
 from temporalio.api.enums.v1 import command_type_pb2 as command_enums
 from temporalio.api.enums.v1 import event_type_pb2 as event_enums
+from temporalio.api.enums.v1 import failed_cause_pb2 as resource_enums
 from temporalio.api.enums.v1 import update_pb2 as update_enums
+from temporalio.api.errordetails.v1 import message_pb2 as failure_details_pb
 from temporalio.api.failure.v1 import message_pb2 as failure_pb
 from temporalio.api.protocol.v1 import message_pb2 as protocol_pb
 from temporalio.api.taskqueue.v1 import message_pb2 as tq_pb
@@ -223,5 +225,58 @@ def test_a_count_grouped_by_status_lists_the_groups_in_enum_order(address: str) 
         assert groups == [('"Running"', 3), ('"Completed"', 1), ('"Terminated"', 2)]
         for handle in rest[2:]:
             await handle.terminate()
+
+    asyncio.run(main())
+
+
+def test_an_eleventh_update_in_flight_is_resource_exhausted(address: str) -> None:
+    """sdk-typescript test-integration-update.ts ("updateWithStart failure: update fails
+    early due to limit on number of updates"): a run holds at most 10 updates admitted
+    and not yet completed (history.maxInFlightUpdates, checkInFlightLimit in
+    service/history/workflow/update/registry.go); the 11th is RESOURCE_EXHAUSTED, cause
+    CONCURRENT_LIMIT, as the dev server answers (measured); a known update id is not a
+    new one. Served before: admitted."""
+
+    async def main() -> None:
+        client = await Client.connect(address)
+        service = client.workflow_service
+        workflow_id = f"wf-{uuid.uuid4()}"
+        handle = await client.start_workflow("W", id=workflow_id, task_queue=f"q-{uuid.uuid4()}")
+
+        def request(update_id: str) -> ws.UpdateWorkflowExecutionRequest:
+            req = _update_request(workflow_id)
+            req.wait_policy.lifecycle_stage = (
+                update_enums.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ACCEPTED
+            )
+            req.request.meta.update_id = update_id
+            return req
+
+        waiting = [
+            asyncio.ensure_future(
+                service.update_workflow_execution(request(f"u{i}"), timeout=timedelta(seconds=10))
+            )
+            for i in range(10)
+        ]
+        await asyncio.sleep(1.5)  # all ten admitted
+        with pytest.raises(RPCError) as refused:
+            await service.update_workflow_execution(
+                request("u10"), retry=False, timeout=timedelta(seconds=5)
+            )
+        assert refused.value.status == RPCStatusCode.RESOURCE_EXHAUSTED
+        assert refused.value.message == (
+            "limit on number of concurrent in-flight updates has been reached (10)"
+        )
+        detail = failure_details_pb.ResourceExhaustedFailure()
+        refused.value.grpc_status.details[0].Unpack(detail)
+        assert detail.cause == resource_enums.RESOURCE_EXHAUSTED_CAUSE_CONCURRENT_LIMIT
+        try:  # u3 again: admitted already, so no new update: it waits (till the deadline)
+            await service.update_workflow_execution(
+                request("u3"), retry=False, timeout=timedelta(seconds=1)
+            )
+        except RPCError as exc:
+            assert exc.status != RPCStatusCode.RESOURCE_EXHAUSTED
+        for future in waiting:
+            future.cancel()
+        await handle.terminate()
 
     asyncio.run(main())
