@@ -89,6 +89,11 @@ def _payload_value(payload: dict[str, object]) -> Value:
         return None
     metadata = payload.get("metadata")
     if isinstance(metadata, dict) and metadata.get("type") == DATETIME_TYPE:
+        if isinstance(value, list):  # a list of one, as the TypeScript SDK sends it; the
+            # server decodes a one-item list as its item (searchattribute/sadefs/encode_value.go)
+            if not value:
+                return []
+            value = value[0] if len(value) == 1 else None
         return parse_datetime(value) if isinstance(value, str) else None
     if isinstance(value, list):
         return [str(v) for v in value]

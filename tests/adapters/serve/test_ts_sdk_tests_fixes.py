@@ -32,7 +32,12 @@ from tests.adapters.serve.serving import serve
 
 @pytest.fixture(scope="module")
 def address() -> Iterator[str]:
-    with serve() as address:
+    with serve(
+        "--search-attribute",
+        "CustomDatetimeField=Datetime",
+        "--search-attribute",
+        "CustomIntField=Int",
+    ) as address:
         yield address
 
 
@@ -277,6 +282,58 @@ def test_an_eleventh_update_in_flight_is_resource_exhausted(address: str) -> Non
             assert exc.status != RPCStatusCode.RESOURCE_EXHAUSTED
         for future in waiting:
             future.cancel()
+        await handle.terminate()
+
+    asyncio.run(main())
+
+
+def test_an_upserted_datetime_in_a_list_of_one_is_kept(address: str) -> None:
+    """sdk-typescript test-integration-split-one.ts ("Workflow can upsert Search
+    Attributes"): the TypeScript SDK sends every search attribute as a JSON list, a
+    Datetime too (`["2026-12-07T04:25:49.200Z"]`); the dev server decodes a list of one
+    as its item (DecodeValue, common/searchattribute/sadefs/encode_value.go) and
+    Describe shows the attribute. Served before: a Datetime list read as no value, so
+    the upsert removed the attribute."""
+
+    async def main() -> None:
+        client = await Client.connect(address)
+        service = client.workflow_service
+        queue, workflow_id = f"q-{uuid.uuid4()}", f"wf-{uuid.uuid4()}"
+        handle = await client.start_workflow("W", id=workflow_id, task_queue=queue)
+        poll = ws.PollWorkflowTaskQueueRequest(
+            namespace="default", task_queue=tq_pb.TaskQueue(name=queue), identity="w"
+        )
+        task = await asyncio.wait_for(service.poll_workflow_task_queue(poll), 5)
+        moment = common_pb.Payload(
+            metadata={"encoding": b"json/plain", "type": b"Datetime"},
+            data=b'["2026-12-07T04:25:49.200Z"]',
+        )
+        number = common_pb.Payload(
+            metadata={"encoding": b"json/plain", "type": b"Int"}, data=b"[7]"
+        )
+        upsert = command_pb.Command(
+            command_type=command_enums.COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
+            upsert_workflow_search_attributes_command_attributes=(
+                command_pb.UpsertWorkflowSearchAttributesCommandAttributes(
+                    search_attributes=common_pb.SearchAttributes(
+                        indexed_fields={"CustomDatetimeField": moment, "CustomIntField": number}
+                    )
+                )
+            ),
+        )
+        await service.respond_workflow_task_completed(
+            ws.RespondWorkflowTaskCompletedRequest(
+                namespace="default", task_token=task.task_token, commands=[upsert]
+            )
+        )
+        described = await service.describe_workflow_execution(
+            ws.DescribeWorkflowExecutionRequest(
+                namespace="default",
+                execution=common_pb.WorkflowExecution(workflow_id=workflow_id),
+            )
+        )
+        fields = described.workflow_execution_info.search_attributes.indexed_fields
+        assert fields["CustomDatetimeField"].data == b'["2026-12-07T04:25:49.200Z"]'
         await handle.terminate()
 
     asyncio.run(main())
