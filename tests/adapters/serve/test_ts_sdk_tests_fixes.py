@@ -37,6 +37,8 @@ def address() -> Iterator[str]:
         "CustomDatetimeField=Datetime",
         "--search-attribute",
         "CustomIntField=Int",
+        "--search-attribute",
+        "CustomKeywordField=Keyword",
     ) as address:
         yield address
 
@@ -335,5 +337,46 @@ def test_an_upserted_datetime_in_a_list_of_one_is_kept(address: str) -> None:
         fields = described.workflow_execution_info.search_attributes.indexed_fields
         assert fields["CustomDatetimeField"].data == b'["2026-12-07T04:25:49.200Z"]'
         await handle.terminate()
+
+    asyncio.run(main())
+
+
+def test_a_list_of_one_matches_a_query_on_its_item(address: str) -> None:
+    """sdk-typescript test-schedules.ts ("Can list Schedules with a query string") and
+    test-typed-search-attributes.ts: the TypeScript SDK sends a Keyword or an Int as a
+    JSON list of one (`["some-value"]`, `[42]`); the dev server decodes it as its item,
+    so `CustomKeywordField = "some-value"` and `CustomIntField = 42` match the run
+    (measured: a count of 1 each). Served before: 0, the list compared as a whole."""
+
+    async def main() -> None:
+        client = await Client.connect(address)
+        service = client.workflow_service
+        workflow_id = f"wf-{uuid.uuid4()}"
+        keyword = common_pb.Payload(
+            metadata={"encoding": b"json/plain", "type": b"Keyword"}, data=b'["some-value"]'
+        )
+        number = common_pb.Payload(
+            metadata={"encoding": b"json/plain", "type": b"Int"}, data=b"[42]"
+        )
+        attributes = common_pb.SearchAttributes(
+            indexed_fields={"CustomKeywordField": keyword, "CustomIntField": number}
+        )
+        await service.start_workflow_execution(
+            ws.StartWorkflowExecutionRequest(
+                namespace="default",
+                workflow_id=workflow_id,
+                workflow_type=common_pb.WorkflowType(name="W"),
+                task_queue=tq_pb.TaskQueue(name=f"q-{uuid.uuid4()}"),
+                search_attributes=attributes,
+                request_id=str(uuid.uuid4()),
+            )
+        )
+        for condition in ('CustomKeywordField = "some-value"', "CustomIntField = 42"):
+            query = f"WorkflowId = '{workflow_id}' AND {condition}"
+            counted = await service.count_workflow_executions(
+                ws.CountWorkflowExecutionsRequest(namespace="default", query=query)
+            )
+            assert counted.count == 1, condition
+        await client.get_workflow_handle(workflow_id).terminate()
 
     asyncio.run(main())
