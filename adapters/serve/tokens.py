@@ -109,6 +109,8 @@ def decode_server_token(data: bytes, namespace_ids: Mapping[str, str]) -> TaskTo
     try:
         return decode_task_token(data)
     except ServiceError:
+        if not data:
+            raise  # "Task token not set on request."
         try:
             fields, numbers = _server_fields(data)
         except (ValueError, UnicodeDecodeError):
