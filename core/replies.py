@@ -40,6 +40,8 @@ class ErrorKind(Enum):
     # close reported before the parent recorded the child's start).
     NOT_READY = "WorkflowNotReady"
     FAILED_PRECONDITION = "FailedPrecondition"
+    # A per-run limit is reached: retry later (an update beyond the in-flight limit).
+    RESOURCE_EXHAUSTED = "ResourceExhausted"
 
 
 @dataclass(frozen=True, slots=True)

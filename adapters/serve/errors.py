@@ -146,6 +146,20 @@ def workflow_closing() -> ServiceError:
     )
 
 
+def concurrent_limit(message: str) -> ServiceError:
+    """A per-run limit reached (the update registry's in-flight limit,
+    service/history/workflow/update/registry.go): RESOURCE_EXHAUSTED, cause
+    CONCURRENT_LIMIT; the client retries it."""
+    return ServiceError(
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        message,
+        details_pb.ResourceExhaustedFailure(
+            cause=enums_pb.RESOURCE_EXHAUSTED_CAUSE_CONCURRENT_LIMIT,
+            scope=enums_pb.RESOURCE_EXHAUSTED_SCOPE_NAMESPACE,
+        ),
+    )
+
+
 def operation_aborted(message: str = "Operation was aborted.") -> ServiceError:
     """serviceerror.MultiOperationAborted: an operation of a multi-operation not carried
     out because another one failed."""

@@ -220,4 +220,6 @@ def reply_error(error: rq.Error, workflow_id: str = "") -> ServiceError:
         return errors.failed_precondition(error.message)
     if kind is rq.ErrorKind.NOT_READY:
         return errors.unavailable(error.message)
+    if kind is rq.ErrorKind.RESOURCE_EXHAUSTED:
+        return errors.concurrent_limit(error.message)
     return ServiceError(grpc.StatusCode.ALREADY_EXISTS, error.message)

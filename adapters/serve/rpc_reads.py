@@ -13,6 +13,7 @@ answers with what it has, possibly nothing, and a token to continue from.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import grpc
@@ -35,6 +36,7 @@ from . import convert, errors, tokens, validate, visibility
 from .deployments import fill_versioning_info
 from .frontend import Frontend
 from .nexus_describe import callback_infos, pending_nexus_operations
+from .query import EXECUTION_STATUSES
 from .rpc_activity_ops import fill_options
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -410,7 +412,11 @@ async def count_workflow_executions(
     records = matching(fe, req.namespace, text)
     out = ws.CountWorkflowExecutionsResponse(count=len(records))
     if grouped:
-        add_status_groups(out.groups, [visibility.STATUS_NAMES[r.status] for r in records])
+        # the dev server's SQLite visibility groups on its integer status column: the
+        # groups come in the enum's order (Running, Completed, ...), measured
+        order = {name: n for n, name in enumerate(EXECUTION_STATUSES)}
+        names = [visibility.STATUS_NAMES[r.status] for r in records]
+        add_status_groups(out.groups, names, order.__getitem__)
     return out
 
 
@@ -430,12 +436,16 @@ def split_group_by(text: str) -> tuple[str, bool]:
     return text[:at], True
 
 
-def add_status_groups(groups: Any, statuses: list[str]) -> None:
-    """One aggregation group per status name, with its count, in name order."""
+def add_status_groups(
+    groups: Any, statuses: list[str], key: Callable[[str], Any] | None = None
+) -> None:
+    """One aggregation group per status name, with its count, in name order (or in the
+    order `key` gives the names)."""
     counts: dict[str, int] = {}
     for name in statuses:
         counts[name] = counts.get(name, 0) + 1
-    for name, count in sorted(counts.items()):
+    for name in sorted(counts, key=key):
+        count = counts[name]
         group = groups.add(count=count)
         group.group_values.add().CopyFrom(_keyword_payload(name))
 

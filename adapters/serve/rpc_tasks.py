@@ -46,7 +46,7 @@ from .rpc_interact import record_rejections
 from .standalone import Dispatched
 from .standalone_rpc import worker_call
 from .task_search_attributes import fail_for_search_attributes, type_command_attributes
-from .tokens import TaskToken, decode_task_token
+from .tokens import TaskToken, decode_server_token, decode_task_token
 
 Context = grpc.aio.ServicerContext[Any, Any]
 ACTIVITY_GONE = "invalid activityID or activity already timed out or invoking workflow is completed"
@@ -419,8 +419,8 @@ def activity_task_response(
     return out
 
 
-def _activity_token(data: bytes) -> TaskToken:
-    token = decode_task_token(data)
+def _activity_token(fe: Frontend, data: bytes) -> TaskToken:
+    token = decode_server_token(data, {ns.id: name for name, ns in fe.namespaces.items()})
     if token.kind == "workflow":
         # The server has one task token for both kinds of task: a workflow task's names
         # the run, and the activity named by its scheduled event id is looked for there
@@ -462,6 +462,10 @@ def _by_id(fe: Frontend, req: Any) -> TaskToken:
 
 async def _send_activity(fe: Frontend, context: Context, token: TaskToken, req: rq.Request) -> Any:
     fe.namespace(token.namespace)
+    # a run that does not exist (or no longer) is the persistence layer's NotFound
+    # "workflow execution not found ..." (execution_manager.go), before any activity
+    # is looked for (ErrActivityTaskNotFound, history/consts/const.go: ACTIVITY_GONE)
+    fe.run(token.namespace, token.workflow_id, token.run_id)
     try:
         return await fe.call(context, token.namespace, token.workflow_id, token.run_id, req)
     except errors.ServiceError as exc:
@@ -534,7 +538,7 @@ def _activity_rpc(action: Action, by_id: bool, response: Callable[[], Any]) -> A
     and activity id), then `action`, then the RPC's empty response."""
 
     async def handler(fe: Frontend, req: Any, context: Context) -> Any:
-        token = _by_id(fe, req) if by_id else _activity_token(req.task_token)
+        token = _by_id(fe, req) if by_id else _activity_token(fe, req.task_token)
         if not token.workflow_id:  # a standalone activity's (standalone_rpc.py)
             kind = action.__name__.strip("_")
             worker_call(
@@ -568,7 +572,7 @@ respond_activity_task_canceled_by_id = _activity_rpc(
 async def record_activity_task_heartbeat(
     fe: Frontend, req: ws.RecordActivityTaskHeartbeatRequest, context: Context
 ) -> ws.RecordActivityTaskHeartbeatResponse:
-    beat = await _heartbeat(fe, context, _activity_token(req.task_token), req)
+    beat = await _heartbeat(fe, context, _activity_token(fe, req.task_token), req)
     return ws.RecordActivityTaskHeartbeatResponse(
         cancel_requested=beat.cancel_requested,
         activity_paused=beat.activity_paused,

@@ -35,6 +35,7 @@ STATUS_NUMBERS = {  # temporal.api.enums.v1.WorkflowExecutionStatus
 STATUS_NAMES = {status: EXECUTION_STATUSES[n - 1] for status, n in STATUS_NUMBERS.items()}
 BUILD_IDS = "BuildIds"  # the builds that completed the run's workflow tasks (worker_versions.py)
 DATETIME_TYPE = base64.b64encode(b"Datetime").decode()  # a payload's metadata "type"
+KEYWORD_LIST_TYPE = base64.b64encode(b"KeywordList").decode()
 
 
 @dataclass(slots=True)
@@ -88,7 +89,14 @@ def _payload_value(payload: dict[str, object]) -> Value:
     except (ValueError, TypeError):
         return None
     metadata = payload.get("metadata")
-    if isinstance(metadata, dict) and metadata.get("type") == DATETIME_TYPE:
+    kind = metadata.get("type") if isinstance(metadata, dict) else None
+    if isinstance(value, list) and kind not in (None, KEYWORD_LIST_TYPE):
+        # a list of one, as the TypeScript SDK sends every attribute: the server decodes
+        # it as its item (DecodeValue, common/searchattribute/sadefs/encode_value.go)
+        if not value:
+            return []
+        value = value[0] if len(value) == 1 else None
+    if kind == DATETIME_TYPE:
         return parse_datetime(value) if isinstance(value, str) else None
     if isinstance(value, list):
         return [str(v) for v in value]

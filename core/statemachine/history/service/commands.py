@@ -212,6 +212,10 @@ def _discard_speculative(
         workflow_task.schedule(txn)
     elif update.outgoing(txn.state):  # admitted while this task ran
         workflow_task.schedule(txn, speculative=True)
+    elif state.execution_time > state.start_time and not state.last_completed_wft_started_event_id:
+        # no task ever completed: the first task's backoff holds again
+        # (IsWorkflowPendingOnWorkflowTaskBackoff, mutable_state_impl.go; update.py)
+        txn.set(backoff_pending=True)
     return finish(txn, TaskDiscarded(state.last_completed_wft_started_event_id))
 
 

@@ -73,6 +73,11 @@ TABLE = fsm.make_table(
 )
 
 
+# history.maxInFlightUpdates, by default (common/dynamicconfig/constants.go): updates
+# admitted or accepted and not yet completed, per run
+MAX_IN_FLIGHT_UPDATES = 10
+
+
 def update_workflow_execution(
     state: MutableState, req: UpdateWorkflowExecution, now: int
 ) -> Outcome:
@@ -80,8 +85,19 @@ def update_workflow_execution(
         return unchanged(state, Error(ErrorKind.WORKFLOW_COMPLETED, "workflow is closed"))
     if any(u.update_id == req.update_id for u in state.updates):
         return unchanged(state, Ok())
+    if len(state.updates) >= MAX_IN_FLIGHT_UPDATES:  # checkInFlightLimit, update/registry.go
+        message = (
+            "limit on number of concurrent in-flight updates has been reached"
+            f" ({MAX_IN_FLIGHT_UPDATES})"
+        )
+        return unchanged(state, Error(ErrorKind.RESOURCE_EXHAUSTED, message))
     txn = Txn(state, now)
     txn.state = evolve(state, updates=(*state.updates, UpdateInfo(req.update_id, req.request)))
+    # Unlike a signal, an update gets its task even while the first task waits out a
+    # backoff (a start delay, a retry or cron wait): updateworkflow/api.go adds one
+    # whenever none is pending, with no IsWorkflowPendingOnWorkflowTaskBackoff check. A
+    # task that only rejects leaves the run waiting again (commands.py).
+    txn.set(backoff_pending=False)
     workflow_task.schedule(txn, speculative=True)
     return finish(txn, Ok())
 
