@@ -7,9 +7,12 @@ capability names with their field numbers in `GetSystemInfoResponse.Capabilities
 rpc_system.get_system_info decodes these same bytes, so both paths answer alike.
 
 Only what this server does is claimed: SDKs switch features on from these flags, so a
-capability claimed but missing would break them. Schedules and Nexus are absent (Nexus
-endpoints and operations are served, but not operation timeouts nor standalone
-operations: docs/serve.md).
+capability claimed but missing would break them. Schedules are served
+(adapters/serve/rpc_schedules.py) and claimed, as the dev server claims them. `nexus`
+is not: the dev server sets it when its HTTP API is on (GetSystemInfo in
+service/frontend/workflow_handler.go), and this server has no HTTP API, though Nexus
+endpoints and operations are served over gRPC (docs/serve.md). Nor is
+`server_scaled_deployments` (worker deployments the server scales), not modelled.
 `build_id_based_versioning` is claimed, as the dev server claims it (GetSystemInfo in
 `service/frontend/workflow_handler.go`): only then do SDK workers send their build id
 as a WorkerVersionStamp with each poll and completion (sdk-core's
@@ -29,6 +32,7 @@ CAPABILITIES = {  # name -> field number
     "signal_and_query_header": 1,
     "internal_error_differentiation": 2,
     "activity_failure_include_heartbeat": 3,
+    "supports_schedules": 4,
     "encoded_failure_attributes": 5,
     "build_id_based_versioning": 6,
     "upsert_memo": 7,

@@ -37,6 +37,14 @@ def test_the_hand_encoded_capabilities_use_the_protos_field_numbers() -> None:
     assert claimed == set(system_info.CAPABILITIES)
 
 
+def test_schedules_are_claimed_and_nexus_over_http_is_not() -> None:
+    """Schedules are served, and the dev server claims them; its `nexus` flag says its
+    HTTP API is on, which this server has none of (adapters/serve/system_info.py)."""
+    decoded = ws.GetSystemInfoResponse.FromString(system_info.reply())
+    assert decoded.capabilities.supports_schedules is True
+    assert decoded.capabilities.nexus is False
+
+
 def test_a_call_before_the_model_loads_waits_and_system_info_does_not() -> None:
     async def scenario() -> tuple[ws.GetSystemInfoResponse, bool, str, grpc.StatusCode]:
         listener = Listener("127.0.0.1:0")
