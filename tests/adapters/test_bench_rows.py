@@ -59,6 +59,7 @@ def test_service_row_counts_only_state_changing_requests() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.ci_sample
 def test_validate_end_to_end_row() -> None:
     figures = _bench(
         "validate", "--events", "5000", "--e2e-events", "5000", "--repeat", "1", timeout=600

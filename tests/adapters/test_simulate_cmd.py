@@ -217,6 +217,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, kind: str) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.ci_sample
 def test_default_run_is_clean_and_quick() -> None:
     result = _run_cli("simulate", "--json")
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr

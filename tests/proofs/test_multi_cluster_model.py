@@ -145,6 +145,7 @@ def test_two_failovers_lose_a_signal_as_temporal_does() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.ci_sample
 def test_two_failovers_hold_every_invariant() -> None:
     """With a failback, every invariant holds, INV-REPL-NO-LOST-SIGNAL excusing only
     the recorded drops (the default run checks the loss and the no-forward mutant at

@@ -33,5 +33,6 @@ def test_tlc_counts_equal_ours(rms: int) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.ci_sample
 def test_tlc_counts_equal_ours_for_seven_rms() -> None:
     _agree(7)

@@ -20,11 +20,20 @@ KNOWN_SPEC_DEFECTS: dict[tuple[str, str], str] = {
     # None at present. (WorkflowExecution.tla now has the workflow-task heartbeat of
     # local-activity-long and the completion without a sticky queue of server-restart.)
 }
-# The cells of a real server's histories that do not apply, and why: the only ones.
+# The cells of a real server's histories that do not apply, and why: the only ones
+# (the spec's scope is tlc_trace's TLA-* declarations; a replay needs a twin,
+# adapters/conform/twins).
 NOT_APPLICABLE = {
     ("updates", "tla"): "WORKFLOW_EXECUTION_UPDATE_ACCEPTED is not modelled",
     ("update-with-start", "tla"): "WORKFLOW_EXECUTION_UPDATE_ACCEPTED is not modelled",
+    ("update-async", "tla"): "WORKFLOW_EXECUTION_UPDATE_ACCEPTED is not modelled",
+    ("update-failed", "tla"): "WORKFLOW_EXECUTION_UPDATE_ACCEPTED is not modelled",
+    ("options-updated", "tla"): "(TLA-OPTIONS-UPDATED: ",
+    ("nexus", "tla"): "(TLA-NEXUS: ",
+    ("cron.run3", "tla"): "(TLA-BACKOFF-CLOSE: ",
     ("search-attributes-memo", "replay"): "upserts memo",
+    ("local-activity-backoff", "replay"): "no twin of LocalBackoffWorkflow",
+    ("nexus", "replay"): "no twin of NexusCallerWorkflow",
 }
 
 

@@ -117,6 +117,7 @@ async def test_an_unknown_standalone_activity_is_not_found(client: Client) -> No
 
 
 @pytest.mark.slow
+@pytest.mark.ci_sample
 def test_the_record_is_what_the_dev_server_answers(dev_address: str) -> None:
     async def record() -> object:
         return await transcript(await connected(dev_address))

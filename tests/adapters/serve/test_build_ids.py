@@ -106,6 +106,7 @@ def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.ci_sample
 def test_the_recorded_replies_are_the_dev_servers(dev_server: str) -> None:
     async def run() -> dict[str, object]:
         seen, _ = await observe(await Client.connect(dev_server))
@@ -115,6 +116,7 @@ def test_the_recorded_replies_are_the_dev_servers(dev_server: str) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.ci_sample
 def test_the_recorded_stamps_are_the_dev_servers(dev_server: str) -> None:
     async def run() -> dict[str, object]:
         return await observe_stamps(await Client.connect(dev_server))
@@ -123,6 +125,7 @@ def test_the_recorded_stamps_are_the_dev_servers(dev_server: str) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.ci_sample
 def test_the_recorded_pinned_lists_are_the_dev_servers(dev_server: str) -> None:
     async def run() -> dict[str, object]:
         return await build_ids_pinned_drive.observe(await Client.connect(dev_server))

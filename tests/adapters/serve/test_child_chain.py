@@ -51,6 +51,7 @@ async def test_the_parent_names_the_run_that_closed_the_childs_chain(
 
 
 @pytest.mark.slow
+@pytest.mark.ci_sample
 @pytest.mark.asyncio(loop_scope="module")
 @bounded
 async def test_the_real_dev_server_names_the_same_run(dev_address: str) -> None:

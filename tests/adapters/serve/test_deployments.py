@@ -136,6 +136,7 @@ def test_an_empty_workflow_id_is_refused_not_drawn() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.ci_sample
 def test_the_recorded_ramp_is_the_dev_servers(dev_address: str) -> None:
     async def run() -> dict[str, object]:
         return await observe(await connected(dev_address))
@@ -168,6 +169,7 @@ def test_served_registry_and_routing_answer_as_the_dev_server(address: str) -> N
 
 
 @pytest.mark.slow
+@pytest.mark.ci_sample
 def test_the_recorded_answers_are_the_dev_servers(dev_address: str) -> None:
     async def run() -> dict[str, object]:
         return await answers(await connected(dev_address))
@@ -316,6 +318,7 @@ def test_served_continue_as_new_passes_versioning_on_as_the_dev_server(address: 
 
 
 @pytest.mark.slow
+@pytest.mark.ci_sample
 def test_the_recorded_chains_are_the_dev_servers(dev_address: str) -> None:
     async def run() -> dict[str, object]:
         return await chains(await connected(dev_address))
@@ -341,6 +344,7 @@ def test_served_version_metadata_and_manager_answer_as_the_dev_server(address: s
 
 
 @pytest.mark.slow
+@pytest.mark.ci_sample
 def test_the_recorded_metadata_answers_are_the_dev_servers(dev_address: str) -> None:
     async def run() -> dict[str, object]:
         return await metadata(await connected(dev_address))
@@ -368,6 +372,7 @@ def test_served_options_update_sets_and_unsets_an_override_as_the_dev_server(
 
 
 @pytest.mark.slow
+@pytest.mark.ci_sample
 def test_the_recorded_options_answers_are_the_dev_servers(dev_address: str) -> None:
     async def run() -> dict[str, object]:
         return await options(await connected(dev_address))

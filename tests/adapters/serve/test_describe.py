@@ -162,6 +162,7 @@ def _shape(record: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.mark.slow
+@pytest.mark.ci_sample
 def test_the_record_is_what_the_dev_server_answers(dev_address: str) -> None:
     async def record() -> dict[str, Any]:
         return await describe_scenario.record(await connected(dev_address))

@@ -304,6 +304,7 @@ async def test_the_cancel_task_carries_the_operation_and_its_header(client: Clie
 
 
 @pytest.mark.slow
+@pytest.mark.ci_sample
 def test_the_record_is_what_the_dev_server_writes(dev_address: str) -> None:
     async def record() -> dict[str, Any]:
         client = await connected(dev_address)

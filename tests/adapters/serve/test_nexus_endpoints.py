@@ -255,6 +255,7 @@ async def test_a_created_endpoint_is_found_and_a_deleted_one_is_gone(client: Cli
 
 
 @pytest.mark.slow
+@pytest.mark.ci_sample
 def test_the_record_is_what_the_dev_server_answers(dev_address: str) -> None:
     async def record() -> list[Any]:
         return await transcript(await connected(dev_address))

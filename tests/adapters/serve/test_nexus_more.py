@@ -238,6 +238,7 @@ async def test_links_callbacks_and_attached_starts_are_served_as_the_dev_server_
 
 
 @pytest.mark.slow
+@pytest.mark.ci_sample
 def test_the_record_is_what_the_dev_server_writes(dev_address: str) -> None:
     async def record() -> dict[str, Any]:
         return await transcript(await connected(dev_address))

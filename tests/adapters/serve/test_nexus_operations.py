@@ -236,6 +236,7 @@ async def test_the_nexus_task_is_shaped_as_the_dev_server_shapes_it(client: Clie
 
 
 @pytest.mark.slow
+@pytest.mark.ci_sample
 def test_the_record_is_what_the_dev_server_writes(dev_address: str) -> None:
     async def record() -> dict[str, Any]:
         return await transcript(await connected(dev_address))

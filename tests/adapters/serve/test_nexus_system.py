@@ -309,6 +309,7 @@ def flagged_dev_address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
 
 
 @pytest.mark.slow
+@pytest.mark.ci_sample
 @pytest.mark.asyncio(loop_scope="module")
 @bounded
 async def test_the_dev_server_writes_the_same(flagged_dev_address: str) -> None:

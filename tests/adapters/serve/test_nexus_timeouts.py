@@ -172,6 +172,7 @@ async def unpolled_tasks(client: Client) -> int:
 
 
 @pytest.mark.slow
+@pytest.mark.ci_sample
 def test_the_record_is_what_the_dev_server_writes(dev_address: str) -> None:
     async def record() -> dict[str, Any]:
         return await transcript(await connected(dev_address))

@@ -82,6 +82,7 @@ def test_over_grpc_the_completions_reply_mostly_comes_first() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.ci_sample
 def test_the_dev_server_answers_the_completion_first(tmp_path: Path) -> None:
     """The behaviour the notifier copies, measured on the real dev server."""
     binary = temporal_binary()

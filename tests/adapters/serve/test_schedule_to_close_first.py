@@ -100,6 +100,7 @@ async def test_the_schedule_to_close_timer_is_due_before_the_capped_start_to_clo
 
 
 @pytest.mark.slow
+@pytest.mark.ci_sample
 @pytest.mark.asyncio(loop_scope="module")
 @bounded
 async def test_the_dev_server_says_schedule_to_close_too(dev_address: str) -> None:

@@ -105,6 +105,7 @@ async def test_a_schedule_keeps_and_passes_on_its_input_as_given(client: Client)
 
 
 @pytest.mark.slow
+@pytest.mark.ci_sample
 @bounded
 async def test_the_dev_server_answers_the_same(dev_address: str) -> None:
     client = await connected(dev_address)

@@ -119,6 +119,7 @@ async def test_a_closed_run_is_followed_as_the_reuse_policy_allows(client: Clien
 
 
 @pytest.mark.slow
+@pytest.mark.ci_sample
 @pytest.mark.asyncio(loop_scope="module")
 @bounded
 async def test_the_dev_server_answers_the_same(dev_address: str) -> None:

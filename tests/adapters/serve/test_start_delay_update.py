@@ -32,6 +32,7 @@ async def test_the_served_answers_are_the_dev_servers(address: str) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.ci_sample
 def test_the_record_is_what_the_dev_server_answers(dev_address: str) -> None:
     async def record() -> object:
         log, _ = await transcript(await connected(dev_address))
