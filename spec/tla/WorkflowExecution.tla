@@ -167,15 +167,21 @@ BufferedFire(t) == \E i \in 1..Len(buffer) :
 
 \* Append events produced by an input: buffered while a task is started, otherwise
 \* appended with a new workflow task if none is pending (update_workflow_util.go). A
-\* pending transient task becomes a normal attempt-1 task whose Scheduled is written.
+\* pending transient task stays unwritten but becomes attempt 1: its Scheduled is
+\* written with its Started when it starts (AddWorkflowTaskStartedEvent,
+\* workflow_task_state_machine.go; RecordWorkflowTaskStarted below).
 Emit(evs) ==
     IF wft.state = "Started" /\ ~BUG_NO_BUFFERING
     THEN /\ buffer' = buffer \o [i \in 1..Len(evs) |->
                                    [evs[i] EXCEPT !.id = Len(history) + Len(buffer) + i]]
          /\ UNCHANGED <<history, wft>>
+    ELSE IF wft.state = "Scheduled" /\ Transient
+    THEN /\ history' = history \o Flush(evs, Len(history))
+         /\ wft' = [wft EXCEPT !.attempt = 1]
+         /\ UNCHANGED buffer
     ELSE LET flushed == Flush(evs, Len(history))
              base == Len(history) + Len(evs)
-             schedule == wft.state = "None" \/ (wft.state = "Scheduled" /\ Transient)
+             schedule == wft.state = "None"
                          \/ (BUG_NO_PENDING_WFT_CHECK /\ wft.state = "Scheduled")
              sticky == IF wft.state = "None" THEN stickyQueue ELSE FALSE
          IN IF schedule
@@ -441,7 +447,13 @@ ResetWorkflowExecution == \E re \in ReapplyChoices : Reset(re)
 RecordWorkflowTaskStarted ==
     /\ status = "Running"
     /\ wft.state = "Scheduled"
-    /\ IF Transient
+    /\ IF Transient /\ wft.attempt = 1   \* events came since it failed: written now
+       THEN /\ history' = history \o Stamp(<<WftScheduledEv(1, wft.sticky),
+                                             Ev("WorkflowTaskStarted", Len(history) + 1, 0, 0, 0,
+                                                "", 0, "")>>, Len(history))
+            /\ wft' = [wft EXCEPT !.state = "Started", !.sched = Len(history) + 1,
+                                  !.started = Len(history) + 2, !.lost = FALSE]
+       ELSE IF Transient
        THEN /\ wft' = [wft EXCEPT !.state = "Started", !.lost = FALSE]
             /\ UNCHANGED history
        ELSE /\ history' = history \o Stamp(<<Ev("WorkflowTaskStarted", wft.sched, 0, 0, 0, "", 0, "")>>,

@@ -112,6 +112,7 @@ def test_a_sample_of_the_model_behaviours_is_accepted_in_one_tlc_run(
 
 
 @pytest.mark.slow
+@pytest.mark.ci_sample  # about 15 s: the link rotted once when the model changed alone
 def test_every_model_behaviour_is_accepted(
     logs: list[list[Record]], reproduced: list[list[Record]]
 ) -> None:
