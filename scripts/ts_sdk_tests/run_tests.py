@@ -179,7 +179,7 @@ def setup(sdk: Path, root: Path) -> None:
         (folder / "tsconfig.json").write_text(json.dumps(config, indent=2) + "\n")
     tsc, tsx = str(root / "node_modules/.bin/tsc"), str(root / "node_modules/.bin/tsx")
     sh([tsc, "-p", "."], helpers)
-    sh([tsx, "scripts/compile-proto.ts"], tests)
+    sh([tsx, "./scripts/compile-proto.ts"], tests)  # the test package's own script
     sh([tsc, "-p", "."], tests)
     for name, why in DROPPED.items():
         print(f"dropped {name}: {why}")

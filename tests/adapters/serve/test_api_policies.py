@@ -150,6 +150,7 @@ DECLARED = {
     "signal_and_query_header",
     "internal_error_differentiation",
     "activity_failure_include_heartbeat",
+    "supports_schedules",  # the schedule RPCs (adapters/serve/rpc_schedules.py)
     "encoded_failure_attributes",
     # test_build_ids.py: build ids are recorded as the dev server records them (the
     # versioning rules, checked absent below, are not served)
