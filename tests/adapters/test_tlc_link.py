@@ -33,7 +33,7 @@ from adapters.tlc_link import (
 from adapters.tlc_trace import MODELLED, Record
 from core.enums import EventType
 from core.statemachine import fsm
-from core.statemachine.history.service import timer
+from core.statemachine.history.service import timer, workflow_task
 from sim.core_copy import mutated
 from tests.adapters.test_tlc import _toolchain_or_skip
 from tests.conftest import corpus_events
@@ -202,3 +202,49 @@ def test_a_timer_that_fires_twice_in_python_is_rejected_by_tlc(
         # during a workflow task: the flush that would write them cannot be matched
         assert rejected.matched <= second and log[rejected.matched]["type"] == "TimerFired"
         assert rejected.reason.endswith("(TimerFired)")
+
+
+_WFT_ENDS = ("WorkflowTaskFailed", "WorkflowTaskTimedOut")
+KEEP_ATTEMPT = "_unwritten_attributes(state, revise(wft, attempt=1), 0)"
+
+
+def _converted_attempt(log: list[Record]) -> int | None:
+    """The attempt of the first workflow task written after a failed or timed-out one
+    with two or more other events between (a transient attempt that events turned into
+    a normal one, written when it starts, not at the first of them), or None if the log
+    has none."""
+    since_end: list[str] | None = None
+    for r in log:
+        kind = str(r["type"])
+        if kind in _WFT_ENDS:
+            since_end = []
+        elif kind == "WorkflowTaskScheduled":
+            if since_end is not None and len(since_end) >= 2:
+                return int(r["attempt"])
+            since_end = None
+        elif since_end is not None:
+            since_end.append(kind)
+    return None
+
+
+def test_a_transient_task_started_after_new_events_must_be_written_as_attempt_1(
+    logs: list[list[Record]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The service writes a transient attempt that events arrived beside as a normal
+    attempt-1 task when it starts (workflow_task._record_started), as the spec's
+    RecordWorkflowTaskStarted does; the same code writing the attempt it had is
+    rejected by TLC, while every such history of the model is accepted in the same run
+    (the spec before it followed the model rejected 16 of them)."""
+    toolchain = _toolchain_or_skip()
+    converted = [log for log in logs if _converted_attempt(log) is not None]
+    assert converted and {_converted_attempt(log) for log in converted} == {1}
+    keep = mutated(workflow_task._record_started, KEEP_ATTEMPT, KEEP_ATTEMPT.replace(
+        "revise(wft, attempt=1)", "wft"
+    ))  # fmt: skip
+    monkeypatch.setattr(workflow_task, "_record_started", keep)
+    broken = [log for log in model_logs() if (_converted_attempt(log) or 1) > 1]
+    assert broken
+    batch = [*converted, *sample(broken, 2)]  # all the model's: the spec must take each
+    report = validate_logs(toolchain, batch, timeout=300)
+    assert not report.error, report.error
+    assert [r.index for r in report.rejected] == [len(converted) + 1, len(converted) + 2]
