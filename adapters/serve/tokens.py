@@ -19,6 +19,10 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from typing import Any
+
+from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+from google.protobuf.message import DecodeError
 
 from .errors import ServiceError, invalid, namespace_not_found
 
@@ -56,49 +60,29 @@ def decode_task_token(data: bytes) -> TaskToken:
         raise invalid("Error deserializing task token.") from exc
 
 
-# token.v1.Task's fields by number: the strings, then the integers (the rest are skipped)
-_TEXT_FIELDS = {1: "namespace_id", 2: "workflow_id", 3: "run_id", 6: "activity_id"}
-_INT_FIELDS = {4: "scheduled_event_id", 5: "attempt", 10: "started_event_id"}
+_F = descriptor_pb2.FieldDescriptorProto
+_STRING, _INT64, _INT32, _OPTIONAL = _F.TYPE_STRING, _F.TYPE_INT64, _F.TYPE_INT32, _F.LABEL_OPTIONAL
 
 
-def _varint(data: bytes, at: int) -> tuple[int, int]:
-    value, shift = 0, 0
-    while True:
-        if at >= len(data) or shift > 63:
-            raise ValueError("truncated varint")
-        byte = data[at]
-        value |= (byte & 0x7F) << shift
-        at, shift = at + 1, shift + 7
-        if not byte & 0x80:
-            return value, at
+def _server_task_class() -> Any:
+    """A message class with the fields of `token.v1.Task` that name an activity (the
+    others, unknown to it, are skipped when parsing), built from a descriptor: the
+    server's internal protos are not published."""
+    proto = descriptor_pb2.FileDescriptorProto(name="tmodel_server_token.proto", syntax="proto3")
+    message = proto.message_type.add(name="Task")
+    kinds = {
+        1: ("namespace_id", _STRING), 2: ("workflow_id", _STRING), 3: ("run_id", _STRING),
+        4: ("scheduled_event_id", _INT64), 5: ("attempt", _INT32),
+        6: ("activity_id", _STRING), 10: ("started_event_id", _INT64),
+    }  # fmt: skip
+    for number, (name, kind) in kinds.items():
+        message.field.add(name=name, number=number, type=kind, label=_OPTIONAL)
+    pool = descriptor_pool.DescriptorPool()
+    pool.Add(proto)
+    return message_factory.GetMessageClass(pool.FindMessageTypeByName("Task"))
 
 
-def _server_fields(data: bytes) -> tuple[dict[str, str], dict[str, int]]:
-    """The protobuf wire fields of a `token.v1.Task`, by name: strings, integers."""
-    fields: dict[str, str] = {}
-    numbers: dict[str, int] = {}
-    at = 0
-    while at < len(data):
-        key, at = _varint(data, at)
-        number, wire = key >> 3, key & 7
-        if wire == 0:
-            value, at = _varint(data, at)
-            if number in _INT_FIELDS:
-                numbers[_INT_FIELDS[number]] = value
-        elif wire == 2:
-            size, at = _varint(data, at)
-            if at + size > len(data):
-                raise ValueError("truncated field")
-            if number in _TEXT_FIELDS:
-                fields[_TEXT_FIELDS[number]] = data[at : at + size].decode()
-            at += size
-        elif wire in (1, 5):
-            at += 8 if wire == 1 else 4
-        else:
-            raise ValueError("wire type")
-    if at != len(data) or not fields.get("namespace_id"):
-        raise ValueError("no namespace id")
-    return fields, numbers
+_SERVER_TASK = _server_task_class()
 
 
 def decode_server_token(data: bytes, namespace_ids: Mapping[str, str]) -> TaskToken:
@@ -111,23 +95,24 @@ def decode_server_token(data: bytes, namespace_ids: Mapping[str, str]) -> TaskTo
     except ServiceError:
         if not data:
             raise  # "Task token not set on request."
+        task = _SERVER_TASK()
         try:
-            fields, numbers = _server_fields(data)
-        except (ValueError, UnicodeDecodeError):
+            task.ParseFromString(data)
+        except DecodeError:
+            task.Clear()
+        if not task.namespace_id:  # not a token either way
             raise invalid("Error deserializing task token.") from None
-    namespace_id = fields.pop("namespace_id")
-    if namespace_id not in namespace_ids:
-        raise namespace_not_found(namespace_id)
-    kind = "activity" if fields.get("activity_id") else "workflow"
+    if task.namespace_id not in namespace_ids:
+        raise namespace_not_found(task.namespace_id)
     return TaskToken(
-        kind,
-        namespace_ids[namespace_id],
-        workflow_id=fields.get("workflow_id", ""),
-        run_id=fields.get("run_id", ""),
-        scheduled_event_id=numbers.get("scheduled_event_id", 0),
-        started_event_id=numbers.get("started_event_id", 0),
-        attempt=numbers.get("attempt", 0),
-        activity_id=fields.get("activity_id", ""),
+        "activity" if task.activity_id else "workflow",
+        namespace_ids[task.namespace_id],
+        workflow_id=task.workflow_id,
+        run_id=task.run_id,
+        scheduled_event_id=task.scheduled_event_id,
+        started_event_id=task.started_event_id,
+        attempt=task.attempt,
+        activity_id=task.activity_id,
     )
 
 

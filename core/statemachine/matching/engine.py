@@ -190,19 +190,11 @@ def poll(
             raise BadInput(f"poller {poller_id!r} already has an outstanding poll")
     part = _partition(state.config, queue, poller_id, partition, write=False)
     poller = Poller(poller_id, queue, part, deadline)
+    # one new state for the poll, the backlog read and the offer together
     pollers = (*state.pollers, poller)
     last_poll = _touch(state.last_poll, queue, now)
-    if deadline <= now:  # `_serve`: a poll already due takes no task
-        return _with(state, pollers=pollers, last_poll=last_poll), Waiting(poller_id)
-    backlog, finished, entry = _take_task(state, poller, now)
-    if entry is None:
-        new = _with(state, backlog=backlog, finished=finished, pollers=pollers, last_poll=last_poll)
-        return new, Waiting(poller_id)
-    # one new state for the poll, the backlog read and the offer together
-    return _offer(
-        state, entry, poller, backlog=backlog, finished=finished, pollers=pollers,
-        last_poll=last_poll,
-    )  # fmt: skip
+    state, dispatch = _serve(state, poller, now, pollers=pollers, last_poll=last_poll)
+    return state, dispatch if dispatch is not None else Waiting(poller_id)
 
 
 def on_record_started_reply(
@@ -398,15 +390,29 @@ def _offer(
     return new, Dispatch(entry.key, poller.poller_id, entry.task)
 
 
-def _serve(state: MatchingState, poller: Poller, now: int) -> tuple[MatchingState, Dispatch | None]:
+def _serve(
+    state: MatchingState,
+    poller: Poller,
+    now: int,
+    *,
+    pollers: tuple[Poller, ...] | None = None,
+    last_poll: tuple[tuple[TaskQueue, int], ...] | None = None,
+) -> tuple[MatchingState, Dispatch | None]:
+    """Offer `poller` the first live task of the backlog, if it still waits. `pollers`
+    and `last_poll` are the caller's changes (a new poll), made in the same new state."""
+    changed = pollers is not None or last_poll is not None
     if poller.state is not PollerState.WAITING or poller.deadline <= now:
-        return state, None
+        return (_with(state, pollers=pollers, last_poll=last_poll) if changed else state), None
     backlog, finished, entry = _take_task(state, poller, now)
     if entry is None:
-        if backlog is state.backlog and finished is state.finished:
+        if not changed and backlog is state.backlog and finished is state.finished:
             return state, None
-        return _with(state, backlog=backlog, finished=finished), None
-    return _offer(state, entry, poller, backlog=backlog, finished=finished)
+        new = _with(state, backlog=backlog, finished=finished, pollers=pollers, last_poll=last_poll)
+        return new, None
+    return _offer(
+        state, entry, poller, backlog=backlog, finished=finished, pollers=pollers,
+        last_poll=last_poll,
+    )  # fmt: skip
 
 
 def _settle(

@@ -193,7 +193,7 @@ class Context:
         if not start_to_close_timeout and not schedule_to_close_timeout:
             raise ValueError("start_to_close_timeout or schedule_to_close_timeout is required")
         ex = self._ex
-        name = activity_type if isinstance(activity_type, str) else activity_type.__name__
+        name = _name(activity_type)
         key = activity_id or str(ex.next_seq("activity"))
         handle = ActivityHandle()
         table = activity.TABLE  # read here, not at import: tests swap in a mutated table
@@ -201,23 +201,15 @@ class Context:
         entity.name = name
         cancel = _CANCEL_INPUT[cancellation_type]
         handle.on_cancel = lambda: self._cancel(entity, cancel, _cancel_activity(entity))
-        # A timeout that is unset or zero (most are) is None, as `_timeout` says, without
-        # the call: this runs for every activity of every replay.
         attributes = ScheduleActivityTaskCommandAttributes(
             activity_id=key,
             activity_type=_activity_type(name),
             task_queue=_task_queue(task_queue or ex.task_queue),
             input=payloads.to_payloads(args),
-            schedule_to_close_timeout=_timeout(schedule_to_close_timeout)
-            if schedule_to_close_timeout
-            else None,
-            schedule_to_start_timeout=_timeout(schedule_to_start_timeout)
-            if schedule_to_start_timeout
-            else None,
-            start_to_close_timeout=_timeout(start_to_close_timeout)
-            if start_to_close_timeout
-            else None,
-            heartbeat_timeout=_timeout(heartbeat_timeout) if heartbeat_timeout else None,
+            schedule_to_close_timeout=_timeout(schedule_to_close_timeout),
+            schedule_to_start_timeout=_timeout(schedule_to_start_timeout),
+            start_to_close_timeout=_timeout(start_to_close_timeout),
+            heartbeat_timeout=_timeout(heartbeat_timeout),
             retry_policy=retry_policy.to_opaque() if retry_policy else None,
         )
         ex.add(entity, Command(_SCHEDULE_ACTIVITY, attributes))

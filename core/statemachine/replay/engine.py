@@ -340,13 +340,7 @@ class Execution:
         self.outbox = [(c, e) for c, e in self.outbox if e is not entity]
 
     def step(self, entity: Entity, input_: Enum) -> tuple[str, ...]:
-        # `fsm.step`'s lookup, written out (a step per event and per command); with no
-        # row, `fsm.step` itself raises the InvalidTransition that says so.
-        row = entity.table.next.get((entity.state, input_))
-        if row is None:
-            entity.state, outputs = fsm.step(entity.table, entity.state, input_)
-        else:
-            entity.state, outputs = row.target, row.outputs
+        entity.state, outputs = fsm.step(entity.table, entity.state, input_)
         if "cancel_run" in outputs and self.run_task is not None:
             run_task = self.run_task
             self.resolutions.append(run_task.cancel)

@@ -205,11 +205,7 @@ class Task(Future[T]):
             )
             return
         self._waiting = awaited
-        # `awaited.add_done_callback(self._wake)`, written out: once per step.
-        if awaited._done:
-            self._wake(awaited)
-        else:
-            awaited._callbacks.append(self._wake)
+        awaited.add_done_callback(self._wake)
 
     def _wake(self, future: Future[object]) -> None:
         if future is not self._waiting:

@@ -38,7 +38,7 @@ from core.statemachine.history.limits import DEFAULT_LIMITS, Limits
 from core.statemachine.history.service.attach import options_updated
 from core.statemachine.history.service.state import MutableState
 from core.statemachine.history.service.txn import Outcome, Txn, finish, unchanged
-from core.statemachine.history.service.versioning import override_v32
+from core.statemachine.history.service.versioning import override_v32_value
 from core.statemachine.history.service.versioning_state import VersioningInfo, version_json
 from core.statemachine.history.service.worker_versions import build_ids_after
 
@@ -152,9 +152,9 @@ def merge_and_apply(
         # the event keeps the v0.32 form only (`ConvertOverrideToV32` in
         # service/history/historybuilder/history_builder.go): a deprecated `behavior`
         # becomes its oneof, and one of neither form writes no override at all
-        v32 = override_v32(Opaque.of(override))
+        v32 = override_v32_value(override)
         if v32 is not None:
-            fields["versioningOverride"] = v32.value()
+            fields["versioningOverride"] = v32
     else:
         fields["unsetVersioningOverride"] = True
     if req.identity:

@@ -205,15 +205,20 @@ def override_v32(override: Opaque | None) -> Opaque | None:
     applies to its command's override): the `override` oneof as given, else the
     deprecated behavior read into it (a pinned one with its version from the deprecated
     version string, else from the deprecated deployment); none for neither."""
-    value = override.value() if override is not None else None
+    v32 = override_v32_value(override.value() if override is not None else None)
+    return Opaque.of(v32) if v32 is not None else None
+
+
+def override_v32_value(value: JsonValue) -> dict[str, JsonValue] | None:
+    """`override_v32` of an override's JSON value (an options update's merged one)."""
     if not isinstance(value, dict):
         return None
     for key in ("autoUpgrade", "pinned", "oneTime"):
         if key in value:
-            return Opaque.of({key: value[key]})
+            return {key: value[key]}
     behavior = value.get("behavior")
     if behavior == "VERSIONING_BEHAVIOR_AUTO_UPGRADE":
-        return Opaque.of({"autoUpgrade": True})
+        return {"autoUpgrade": True}
     if behavior != "VERSIONING_BEHAVIOR_PINNED":
         return None
     pinned: dict[str, JsonValue] = {"behavior": "PINNED_OVERRIDE_BEHAVIOR_PINNED"}
@@ -228,7 +233,7 @@ def override_v32(override: Opaque | None) -> Opaque | None:
             "deploymentName": deployment.get("seriesName"),
         }
         pinned["version"] = {k: v for k, v in named.items() if v}
-    return Opaque.of({"pinned": pinned})
+    return {"pinned": pinned}
 
 
 def child(state: MutableState, override: Opaque | None, queue: str) -> StartVersioning | None:
