@@ -3,9 +3,11 @@ keeps the class frozen, and leaves alone what it cannot mirror."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import importlib
 import inspect
+import pickle
 import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,7 +16,14 @@ from typing import Any
 import pytest
 
 import core
-from core.fastinit import copier_into, fast_init, fast_init_all, replace, slot_copier
+from core.fastinit import (
+    OPENED_FROM,
+    copier_into,
+    fast_init,
+    fast_init_all,
+    replace,
+    slot_copier,
+)
 
 
 def _classes() -> tuple[type, type]:
@@ -201,3 +210,59 @@ def test_replace_refuses_what_dataclasses_replace_refuses() -> None:
         replace(fast(1), a=-1)  # __post_init__ still checks
     with pytest.raises(TypeError, match="no fast constructor"):
         replace(slow(1), a=2)  # a class without fast_init's constructor
+
+
+def _wide(fields: int) -> tuple[Any, Any]:
+    """A class with `fields` fields (the first required), dataclass- and fast-built."""
+    spec: list[Any] = [("f0", int)]
+    spec += [(f"f{i}", int, field(default=i)) for i in range(1, fields)]
+    slow = dataclasses.make_dataclass("Wide", spec, frozen=True, slots=True)
+    fast = dataclasses.make_dataclass("Wide", spec, frozen=True, slots=True)
+    assert fast_init(fast)
+    return slow, fast
+
+
+@pytest.mark.parametrize("fields", range(1, 2 * OPENED_FROM + 1))
+def test_either_way_of_storing_builds_what_the_dataclass_constructor_builds(fields: int) -> None:
+    slow, fast = _wide(fields)
+    opened = "_open" in fast.__init__.__code__.co_names
+    assert opened == (fields >= OPENED_FROM)  # both ways are exercised
+    for args in [(7,), tuple(range(10, 10 + fields))]:
+        plain, made = slow(*args), fast(*args)
+        assert type(made) is fast  # never left in the opened class
+        assert dataclasses.astuple(made) == dataclasses.astuple(plain)
+        assert made == fast(*args) and hash(made) == hash(fast(*args))
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            made.f0 = 1
+    with pytest.raises(TypeError):
+        fast()  # f0 is required
+
+
+def test_a_subclass_that_inherits_the_constructor_keeps_its_class() -> None:
+    _, fast = _wide(OPENED_FROM + 2)
+
+    class Sub(fast):  # type: ignore[valid-type,misc]  # not a dataclass of its own
+        pass
+
+    made = Sub(1, 2)
+    assert type(made) is Sub
+    assert [made.f0, made.f1, made.f2] == [1, 2, 2]
+
+
+def test_values_built_the_fast_way_pickle_and_copy() -> None:
+    made = _Pickled(1, "x", (2, 3), True, None)
+    assert "_open" in _Pickled.__init__.__code__.co_names
+    for back in (pickle.loads(pickle.dumps(made)), copy.copy(made), copy.deepcopy(made)):
+        assert type(back) is _Pickled and back == made
+
+
+@dataclass(frozen=True, slots=True)
+class _Pickled:  # at module level, so pickle finds it
+    a: int
+    b: str
+    c: tuple[int, ...]
+    d: bool
+    e: object
+
+
+fast_init(_Pickled)
