@@ -61,15 +61,18 @@ def fast_init(cls: type) -> bool:
         else:
             namespace[f"_default_{f.name}"] = f.default
             parameters.append(f"{f.name}=_default_{f.name}")
-    through_slots = [f"_set_{name}(self, {name})" for name in names]
     if len(names) < OPENED_FROM:
-        body = [f"    {line}" for line in through_slots]
+        body = [f"    _set_{name}(self, {name})" for name in names]
     else:  # moved to the opened class and back (the module docstring)
         namespace.update(_cls=cls, _open=_opened(cls), _set_class=_SET_CLASS)
+        namespace["_setters"] = tuple(namespace[f"_set_{name}"] for name in names)
         body = ["    if type(self) is _cls:", "        _set_class(self, _open)"]
         body += [f"        self.{name} = {name}" for name in names]
-        body += ["        _set_class(self, _cls)", "    else:"]
-        body += [f"        {line}" for line in through_slots]
+        body += ["        _set_class(self, _cls)"]
+        # A subclass's instance (rare): a loop, short to compile, through the slots.
+        body += ["    else:", f"        values = ({''.join(f'{name}, ' for name in names)})"]
+        body += ["        for set_field, value in zip(_setters, values):"]
+        body += ["            set_field(self, value)"]
     if hasattr(cls, "__post_init__"):
         body.append("    self.__post_init__()")
     signature = f"__init__(self{''.join(', ' + p for p in parameters)})"
