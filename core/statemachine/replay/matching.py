@@ -87,7 +87,22 @@ RECORDED_EVENTS: frozenset[EventType] = MATCHED_EVENTS | COMMAND_EVENT_TYPES
 
 
 def corresponds(command: Command, event: HistoryEvent, scheduled_id: int = 0) -> bool:
-    """Does `event` record `command`? (`scheduled_id`: the activity a cancel names.)"""
+    """Does `event` record `command`? (`scheduled_id`: the activity a cancel names.)
+
+    The two commands most histories are made of, an activity's schedule and a timer's
+    start, are compared field by field here: the same comparison as of their identity
+    tuples, without building them (a command's and an event's attributes are of the
+    class their type names: both constructors check it)."""
+    a, b = command.attributes, event.attributes
+    if type(a) is ScheduleActivityTaskCommandAttributes:
+        return (
+            type(b) is ActivityTaskScheduledEventAttributes
+            and a.activity_id == b.activity_id
+            and (a.activity_type.name if a.activity_type else "")
+            == (b.activity_type.name if b.activity_type else "")
+        )
+    if type(a) is StartTimerCommandAttributes:
+        return type(b) is TimerStartedEventAttributes and a.timer_id == b.timer_id
     if event.event_type not in RECORDED_AS.get(command.command_type, _NOTHING):
         return False
     return identity(command, scheduled_id) == event_identity(event)
