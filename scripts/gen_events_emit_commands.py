@@ -23,6 +23,7 @@ from gen_events_emit import (
     module_text,
     oneof_class_lines,
     spec_rows_lines,
+    typed_lines,
     union_lines,
 )
 from gen_events_model import MessageClass
@@ -172,6 +173,7 @@ def command_module(
     body += COMMAND_SPEC.splitlines()
     body += spec_rows_lines("CommandAttributesSpec", "CommandType", typed, opaque)
     body += COMMAND_MAPS.splitlines()
+    body += typed_lines("CommandType", "COMMAND_ATTRIBUTES_CLASS")
     module_doc = docstring(
         "Command: one command of a workflow task (generated; see core.commands)."
     )

@@ -27,6 +27,7 @@ from gen_events_emit import (
     module_text,
     oneof_class_lines,
     spec_rows_lines,
+    typed_lines,
     union_lines,
 )
 from gen_events_model import MessageClass
@@ -302,13 +303,13 @@ ATTRIBUTES_JSON_KEY: Final[Mapping[EventType, str]] = MappingProxyType(
 def history_event_module(version: str, event: MessageClass) -> str:
     imports = [
         "from dataclasses import dataclass",
-        "from typing import ClassVar",
+        "from typing import ClassVar, Final",
         "",
         *enum_imports([event], ["EventType"]),
-        "from core.events.attributes import ATTRIBUTES, EventAttributes",
+        "from core.events.attributes import ATTRIBUTES, ATTRIBUTES_CLASS, EventAttributes",
         *import_lines(
             "core.events.base",
-            {"FieldSpec", "Kind", "ProtoMessage", "check_attributes"}
+            {"FieldSpec", "Kind", "OpaqueAttributes", "ProtoMessage", "check_attributes"}
             | {f.message for f in event.fields if f.message},
         ),
         "from core.fastinit import fast_init_all",
@@ -319,6 +320,7 @@ def history_event_module(version: str, event: MessageClass) -> str:
         "`FIELDS` lists the other fields, in declaration order.",
     ]
     body = oneof_class_lines(event, ("event_id", "event_type"), doc, "ATTRIBUTES")
+    body += typed_lines("EventType", "ATTRIBUTES_CLASS")
     module_doc = docstring("HistoryEvent: one event of a history (generated; see core.events).")
     return module_text(version, module_doc, imports, body + FAST_INIT)
 
