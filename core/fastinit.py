@@ -64,15 +64,20 @@ def fast_init(cls: type) -> bool:
     if len(names) < OPENED_FROM:
         body = [f"    _set_{name}(self, {name})" for name in names]
     else:  # moved to the opened class and back (the module docstring)
-        namespace.update(_cls=cls, _open=_opened(cls), _set_class=_SET_CLASS)
-        namespace["_setters"] = tuple(namespace[f"_set_{name}"] for name in names)
-        body = ["    if type(self) is _cls:", "        _set_class(self, _open)"]
+        # The body's own names start with __fi_, so that no field (a parameter) hides one.
+        namespace.update(__fi_type=type, __fi_zip=zip, __fi_cls=cls, __fi_open=_opened(cls))
+        namespace.update(__fi_set_class=_SET_CLASS)
+        namespace["__fi_setters"] = tuple(namespace[f"_set_{name}"] for name in names)
+        body = ["    if __fi_type(self) is __fi_cls:", "        __fi_set_class(self, __fi_open)"]
         body += [f"        self.{name} = {name}" for name in names]
-        body += ["        self.__class__ = _cls  # a plain store on the opened class"]
+        body += ["        self.__class__ = __fi_cls  # a plain store on the opened class"]
         # A subclass's instance (rare): a loop, short to compile, through the slots.
-        body += ["    else:", f"        values = ({''.join(f'{name}, ' for name in names)})"]
-        body += ["        for set_field, value in zip(_setters, values):"]
-        body += ["            set_field(self, value)"]
+        values = "".join(f"{name}, " for name in names)
+        body += [
+            "    else:",
+            f"        for __fi_set, __fi_value in __fi_zip(__fi_setters, ({values})):",
+        ]
+        body += ["            __fi_set(self, __fi_value)"]
     if hasattr(cls, "__post_init__"):
         body.append("    self.__post_init__()")
     signature = f"__init__(self{''.join(', ' + p for p in parameters)})"

@@ -225,7 +225,7 @@ def _wide(fields: int) -> tuple[Any, Any]:
 @pytest.mark.parametrize("fields", range(1, 2 * OPENED_FROM + 1))
 def test_either_way_of_storing_builds_what_the_dataclass_constructor_builds(fields: int) -> None:
     slow, fast = _wide(fields)
-    opened = "_open" in fast.__init__.__code__.co_names
+    opened = "__fi_open" in fast.__init__.__code__.co_names
     assert opened == (fields >= OPENED_FROM)  # both ways are exercised
     for args in [(7,), tuple(range(10, 10 + fields))]:
         plain, made = slow(*args), fast(*args)
@@ -251,7 +251,7 @@ def test_a_subclass_that_inherits_the_constructor_keeps_its_class() -> None:
 
 def test_values_built_the_fast_way_pickle_and_copy() -> None:
     made = _Pickled(1, "x", (2, 3), True, None)
-    assert "_open" in _Pickled.__init__.__code__.co_names
+    assert "__fi_open" in _Pickled.__init__.__code__.co_names
     for back in (pickle.loads(pickle.dumps(made)), copy.copy(made), copy.deepcopy(made)):
         assert type(back) is _Pickled and back == made
 
@@ -266,3 +266,15 @@ class _Pickled:  # at module level, so pickle finds it
 
 
 fast_init(_Pickled)
+
+
+def test_fields_named_like_builtins_or_the_constructor_names_are_stored() -> None:
+    spec = [("type", str), ("zip", int), ("_cls", int), ("_open", int), ("values", int)]
+    for fields in (spec[:2], spec):  # through the slots, and through the opened class
+        slow: Any = dataclasses.make_dataclass("Named", fields, frozen=True, slots=True)
+        fast: Any = dataclasses.make_dataclass("Named", fields, frozen=True, slots=True)
+        assert fast_init(fast)
+        args = ("t", *range(len(fields) - 1))
+        made = fast(*args)
+        assert type(made) is fast
+        assert dataclasses.astuple(made) == dataclasses.astuple(slow(*args)) == args
