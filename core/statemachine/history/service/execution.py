@@ -510,7 +510,7 @@ def close(
     assert new_status is status, (new_status, status)
     if s.wft is not None:  # scheduled, never started: it goes with the run
         workflow_task.transition(s.wft, workflow_task.WorkflowTaskInput.RUN_CLOSED)
-    txn.state = evolve(s, status=status, close_event_id=s.next_event_id - 1, wft=None, buffered=())
+    txn.set(status=status, close_event_id=s.next_event_id - 1, wft=None, buffered=())
     txn.task(
         CloseExecutionTransfer(
             run_id=s.run_id,

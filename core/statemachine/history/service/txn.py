@@ -44,9 +44,9 @@ from core.opaque import Opaque
 from core.requests import Reply, StartWorkflowExecution, Task
 from core.statemachine.history.service.state import (
     BUFFERED_EVENT_ID,
+    FIELD_INDEX,
     MutableState,
-    copy_state,
-    set_fields,
+    draft_copier,
 )
 
 _ACTIVITY_CLOSES = (
@@ -78,6 +78,11 @@ class _Draft(MutableState):
     __slots__ = ()
 
 
+# A new draft holding a state's fields (the state itself is not changed).
+_new_draft = draft_copier(_Draft)
+_SET = object.__setattr__  # a draft's fields are written past the frozen class's guard
+
+
 class Txn:
     """The working copy of one transaction (see module docstring).
 
@@ -104,9 +109,12 @@ class Txn:
 
     @property
     def state(self) -> MutableState:
-        if self._next != self._state.next_event_id:
-            self._write({})
-        return self._state
+        state = self._state
+        if self._next != state.next_event_id:  # events appended: fold in their count
+            if type(state) is not _Draft:
+                state = self._state = _new_draft(state)
+            _SET(state, "next_event_id", self._next)
+        return state
 
     @state.setter
     def state(self, value: MutableState) -> None:
@@ -124,15 +132,16 @@ class Txn:
         return self._state is self._origin and not self.events and not self.tasks
 
     def set(self, **changes: object) -> None:
-        """Change fields of the state (the pending event count folded in)."""
-        self._write(changes)
-
-    def _write(self, changes: dict[str, object]) -> None:
-        changes["next_event_id"] = self._next
-        if type(self._state) is _Draft:
-            set_fields(self._state, changes)
-        else:
-            self._state = copy_state(_Draft, self._state, changes)
+        """Change fields of the state (the pending event count folded in: it overrides a
+        `next_event_id` among `changes`); an unknown field name is a TypeError."""
+        state = self._state
+        if type(state) is not _Draft:
+            state = self._state = _new_draft(state)
+        for name, value in changes.items():
+            if name not in FIELD_INDEX:
+                raise TypeError(f"MutableState has no field {name!r}")
+            _SET(state, name, value)
+        _SET(state, "next_event_id", self._next)
 
     def frozen(self) -> MutableState:
         """The state as a plain MutableState, for the Outcome; the draft is given up.
@@ -143,7 +152,7 @@ class Txn:
         """
         state = self.state
         if type(state) is _Draft:
-            object.__setattr__(state, "__class__", MutableState)
+            _SET(state, "__class__", MutableState)
         return state
 
     @property

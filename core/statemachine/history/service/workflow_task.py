@@ -69,7 +69,6 @@ from core.statemachine.history.service.speculative_end import write_events
 from core.statemachine.history.service.state import (
     MutableState,
     WorkflowTaskInfo,
-    evolve,
     revise,
 )
 from core.statemachine.history.service.txn import Outcome, Txn, finish, unchanged
@@ -543,8 +542,7 @@ def fail(
             )
     s = txn.state
     sticky_only = wft.sticky or timeout is TimeoutType.SCHEDULE_TO_START
-    txn.state = evolve(
-        s,
+    txn.set(
         wft=None,
         wft_attempt=s.wft_attempt if sticky_only else s.wft_attempt + 1,
         sticky_queue="" if wft.sticky else s.sticky_queue,
