@@ -72,9 +72,8 @@ def respond_workflow_task_completed(
     wft = workflow_task.current(state, req.token)
     if isinstance(wft, Error):
         return unchanged(state, wft)
-    kinds = [c.command_type for c in req.commands]
-    closing = [i for i, k in enumerate(kinds) if k in CLOSE_COMMANDS]
-    if closing and closing[0] != len(kinds) - 1:
+    closing = [i for i, c in enumerate(req.commands) if c.command_type in CLOSE_COMMANDS]
+    if closing and closing[0] != len(req.commands) - 1:
         return unchanged(
             state, Error(ErrorKind.INVALID_ARGUMENT, "a close command must be the last command")
         )

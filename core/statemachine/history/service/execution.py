@@ -220,7 +220,7 @@ def start_workflow_execution(
     # An eager start is declined when the first task waits for a backoff (the Starter's
     # check in service/history/api/startworkflow/api.go).
     eager = req.request_eager_execution and not req.first_workflow_task_backoff
-    txn = Txn(state, now)
+    txn = Txn.creating(state, now)
     txn.append(
         E.WORKFLOW_EXECUTION_STARTED,
         WorkflowExecutionStartedEventAttributes(

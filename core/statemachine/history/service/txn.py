@@ -94,7 +94,7 @@ class Txn:
     __slots__ = ("_next", "_origin", "_state", "events", "hold_workflow_task", "now", "tasks")
 
     def __init__(self, state: MutableState, now: int) -> None:
-        self._origin = state
+        self._origin: MutableState | None = state
         self._state = state
         self._next = state.next_event_id
         self.now = now
@@ -106,6 +106,18 @@ class Txn:
         # bufferable event (`add` in service/history/historybuilder/event_store.go), so
         # the sweep's flush writes each Started event before all the closes
         self.hold_workflow_task = False
+
+    @classmethod
+    def creating(cls, state: MutableState, now: int) -> Txn:
+        """The transaction that creates the run `state`: a value just built, which no one
+        else holds, so it becomes the transaction's draft itself instead of being copied
+        into one (same slots: CPython allows the class change). Nothing it writes is
+        `untouched`."""
+        assert type(state) is MutableState  # not a draft already, nor a subclass
+        _SET(state, "__class__", _Draft)
+        txn = cls(state, now)
+        txn._origin = None
+        return txn
 
     @property
     def state(self) -> MutableState:
@@ -179,12 +191,15 @@ class Txn:
 
         Returns its id, or BUFFERED_EVENT_ID when it was buffered.
         """
+        at = self.now if event_time is None else event_time
         if event_type in BUFFERABLE_EVENT_TYPES and (self.wft_in_flight or self.hold_workflow_task):
-            at = self.now if event_time is None else event_time
             event = HistoryEvent(BUFFERED_EVENT_ID, event_type, attributes, event_time=at)
             self.set(buffered=(*self.state.buffered, event))
             return BUFFERED_EVENT_ID
-        return self.append(event_type, attributes, event_time)
+        event_id = self._next  # `append`, written out
+        self.events.append(HistoryEvent(event_id, event_type, attributes, at))
+        self._next = event_id + 1
+        return event_id
 
     def buffer(self, event_type: EventType, attributes: EventAttributes) -> int:
         """Buffer an event even with no workflow task in flight: the server's history
