@@ -107,9 +107,7 @@ def roll_over(
     for p in points:
         if p.expire_time and p.expire_time < now:
             continue
-        kept.append(
-            dataclasses.replace(p, expire_time=now + retention) if p.run_id == run_id else p
-        )
+        kept.append(replace(p, expire_time=now + retention) if p.run_id == run_id else p)
     return tuple(kept)
 
 

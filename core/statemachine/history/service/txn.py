@@ -305,12 +305,16 @@ class Outcome:
 
 def finish(txn: Txn, reply: Reply, new_run: StartWorkflowExecution | None = None) -> Outcome:
     """Close the transaction: flush if no workflow task is in flight, drop if closed."""
-    if txn.state.buffered:
-        if not txn.state.running:
+    state = txn.state
+    if state.buffered:
+        if not state.running:
             txn.set(buffered=())
         elif not txn.wft_in_flight:
             txn.flush()
-    return Outcome(txn.frozen(), tuple(txn.events), tuple(txn.tasks), reply, new_run)
+        state = txn.state
+    if type(state) is _Draft:  # `txn.frozen()`, written out
+        _SET(state, "__class__", MutableState)
+    return Outcome(state, tuple(txn.events), tuple(txn.tasks), reply, new_run)
 
 
 def unchanged(state: MutableState, reply: Reply) -> Outcome:

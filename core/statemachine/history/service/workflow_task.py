@@ -49,6 +49,7 @@ from core.events import (
     WorkflowTaskTimedOutEventAttributes,
 )
 from core.fastenum import Enum
+from core.fastinit import replace
 from core.opaque import Opaque
 from core.requests import (
     Error,
@@ -359,7 +360,7 @@ def write_transient(txn: Txn, wft: WorkflowTaskInfo) -> WorkflowTaskInfo:
     scheduled = txn.append(E.WORKFLOW_TASK_SCHEDULED, scheduled_attributes)
     started = txn.append(
         E.WORKFLOW_TASK_STARTED,
-        dataclasses.replace(started_attributes, scheduled_event_id=scheduled),
+        replace(started_attributes, scheduled_event_id=scheduled),
     )
     return revise(wft, scheduled_event_id=scheduled, started_event_id=started)
 
