@@ -69,7 +69,7 @@ class _Draft(MutableState):
 
     Handlers change a few fields at a time, many times per request; copying all of the
     state's fields for each change was the history service's largest cost. A draft is
-    made on the first change and never leaves its `Txn`: `Txn.frozen` turns it back
+    made on the first change or event and never leaves its `Txn`: `Txn.frozen` turns it back
     into a plain (frozen) MutableState before the Outcome is built. Fields that never
     change after the start (ids, type, queue, timeouts) are what handlers keep reading
     from a state they hold across a change; the others are read from `txn.state`.
@@ -86,17 +86,17 @@ _SET = object.__setattr__  # a draft's fields are written past the frozen class'
 class Txn:
     """The working copy of one transaction (see module docstring).
 
-    Appending an event only counts the next event id; the count is folded into the
-    state when the state is next read or changed (`set`). The first change copies the
-    state into a private draft; later changes write into it (see `_Draft`).
+    `state` is the run's state as the transaction has it so far, its next event id
+    included: the first change or event copies the state into a private draft, and
+    later ones write into it (see `_Draft`). It is a plain attribute, read many times per
+    request; assigning it replaces the state (`txn.state = evolve(...)`).
     """
 
-    __slots__ = ("_next", "_origin", "_state", "events", "hold_workflow_task", "now", "tasks")
+    __slots__ = ("_origin", "events", "hold_workflow_task", "now", "state", "tasks")
 
     def __init__(self, state: MutableState, now: int) -> None:
         self._origin: MutableState | None = state
-        self._state = state
-        self._next = state.next_event_id
+        self.state = state
         self.now = now
         self.events: list[HistoryEvent] = []
         self.tasks: list[Task] = []
@@ -120,40 +120,24 @@ class Txn:
         return txn
 
     @property
-    def state(self) -> MutableState:
-        state = self._state
-        if self._next != state.next_event_id:  # events appended: fold in their count
-            if type(state) is not _Draft:
-                state = self._state = _new_draft(state)
-            _SET(state, "next_event_id", self._next)
-        return state
-
-    @state.setter
-    def state(self, value: MutableState) -> None:
-        self._state = value
-        self._next = value.next_event_id
-
-    @property
     def buffered(self) -> tuple[HistoryEvent, ...]:
-        """The state's buffered events (reading them folds no pending event count)."""
-        return self._state.buffered
+        """The state's buffered events."""
+        return self.state.buffered
 
     @property
     def untouched(self) -> bool:
         """Nothing written, changed or emitted yet."""
-        return self._state is self._origin and not self.events and not self.tasks
+        return self.state is self._origin and not self.events and not self.tasks
 
     def set(self, **changes: object) -> None:
-        """Change fields of the state (the pending event count folded in: it overrides a
-        `next_event_id` among `changes`); an unknown field name is a TypeError."""
-        state = self._state
+        """Change fields of the state; an unknown field name is a TypeError."""
+        state = self.state
         if type(state) is not _Draft:
-            state = self._state = _new_draft(state)
+            state = self.state = _new_draft(state)
         for name, value in changes.items():
             if name not in FIELD_INDEX:
                 raise TypeError(f"MutableState has no field {name!r}")
             _SET(state, name, value)
-        _SET(state, "next_event_id", self._next)
 
     def frozen(self) -> MutableState:
         """The state as a plain MutableState, for the Outcome; the draft is given up.
@@ -169,7 +153,7 @@ class Txn:
 
     @property
     def wft_in_flight(self) -> bool:
-        wft = self._state.wft
+        wft = self.state.wft
         return wft is not None and wft.started
 
     def append(
@@ -177,10 +161,13 @@ class Txn:
     ) -> int:
         """Write an event now, dated `event_time` (None: the transaction's time); return
         its id."""
-        event_id = self._next
+        state = self.state
+        if type(state) is not _Draft:
+            state = self.state = _new_draft(state)
+        event_id = state.next_event_id
         at = self.now if event_time is None else event_time
         self.events.append(HistoryEvent(event_id, event_type, attributes, at))
-        self._next = event_id + 1
+        _SET(state, "next_event_id", event_id + 1)
         return event_id
 
     def add(
@@ -196,9 +183,12 @@ class Txn:
             event = HistoryEvent(BUFFERED_EVENT_ID, event_type, attributes, event_time=at)
             self.set(buffered=(*self.state.buffered, event))
             return BUFFERED_EVENT_ID
-        event_id = self._next  # `append`, written out
+        state = self.state  # `append`, written out
+        if type(state) is not _Draft:
+            state = self.state = _new_draft(state)
+        event_id = state.next_event_id
         self.events.append(HistoryEvent(event_id, event_type, attributes, at))
-        self._next = event_id + 1
+        _SET(state, "next_event_id", event_id + 1)
         return event_id
 
     def buffer(self, event_type: EventType, attributes: EventAttributes) -> int:
@@ -244,6 +234,8 @@ class Txn:
         if not buffered:
             return
         self.set(buffered=())
+        state = self.state
+        next_id = state.next_event_id
         first = [e for e in buffered if e.event_type not in FLUSH_REORDERED_EVENT_TYPES]
         last = [e for e in buffered if e.event_type in FLUSH_REORDERED_EVENT_TYPES]
         # A close written while its Started event was still buffered names the buffered
@@ -256,9 +248,9 @@ class Txn:
         for event in first + last:
             attrs = event.attributes
             if isinstance(attrs, ActivityTaskStartedEventAttributes):
-                started_ids[attrs.scheduled_event_id] = self._next
+                started_ids[attrs.scheduled_event_id] = next_id
             elif isinstance(attrs, ChildWorkflowExecutionStartedEventAttributes):
-                child_started[attrs.initiated_event_id] = self._next
+                child_started[attrs.initiated_event_id] = next_id
             elif (
                 isinstance(attrs, _ACTIVITY_CLOSES) and attrs.started_event_id == BUFFERED_EVENT_ID
             ):
@@ -271,8 +263,9 @@ class Txn:
                 )
             # the event as buffered, with its id and rewired attributes: its links and
             # worker-may-ignore flag stay (the event store only assigns ids on flush)
-            self.events.append(replace(event, event_id=self._next, attributes=attrs))
-            self._next += 1
+            self.events.append(replace(event, event_id=next_id, attributes=attrs))
+            next_id += 1
+        _SET(state, "next_event_id", next_id)
         if child_started:
             self.set(
                 children=tuple(
