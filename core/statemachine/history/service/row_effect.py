@@ -29,12 +29,12 @@ class Mark:
 
 
 def mark(txn: Txn) -> Mark:
-    return Mark(len(txn.events), txn.buffered)
+    return Mark(len(txn.events), txn.state.buffered)
 
 
 def check(table: fsm.Table[S, I], row: fsm.Row[S, I], txn: Txn, before: Mark) -> None:
     """Raise `fsm.RowBroken` unless the handler's effect since `before` is the row's."""
-    buffered = txn.buffered
+    buffered = txn.state.buffered
     # the run's events (RUN_EVENTS) left out as each source is read
     written = [t for e in txn.events[before.appended :] if (t := e.event_type) not in RUN_EVENTS]
     retracted: list[EventType] = []

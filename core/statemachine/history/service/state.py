@@ -45,6 +45,11 @@ class RunStatus(Enum):
     TIMED_OUT = "TimedOut"
 
 
+# `state.status is RUNNING` is `state.running` without the property call, for the checks
+# every request makes.
+RUNNING = RunStatus.RUNNING
+
+
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
     """temporal.api.common.v1.RetryPolicy, with the server's defaults filled in.

@@ -179,10 +179,12 @@ class Txn:
         Returns its id, or BUFFERED_EVENT_ID when it was buffered.
         """
         at = self.now if event_time is None else event_time
-        if event_type in BUFFERABLE_EVENT_TYPES and (self.wft_in_flight or self.hold_workflow_task):
-            event = HistoryEvent(BUFFERED_EVENT_ID, event_type, attributes, event_time=at)
-            self.set(buffered=(*self.state.buffered, event))
-            return BUFFERED_EVENT_ID
+        if event_type in BUFFERABLE_EVENT_TYPES:
+            wft = self.state.wft  # `wft_in_flight`, inline
+            if (wft is not None and wft.started) or self.hold_workflow_task:
+                event = HistoryEvent(BUFFERED_EVENT_ID, event_type, attributes, event_time=at)
+                self.set(buffered=(*self.state.buffered, event))
+                return BUFFERED_EVENT_ID
         state = self.state  # `append`, written out
         if type(state) is not _Draft:
             state = self.state = _new_draft(state)

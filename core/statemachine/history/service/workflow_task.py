@@ -68,6 +68,7 @@ from core.statemachine.history.service import versioning
 from core.statemachine.history.service.reset_points import build_id_of, with_completion
 from core.statemachine.history.service.speculative_end import write_events
 from core.statemachine.history.service.state import (
+    RUNNING,
     MutableState,
     WorkflowTaskInfo,
     revise,
@@ -130,7 +131,7 @@ TABLE = fsm.make_table(
 
 def transition(wft: WorkflowTaskInfo, input_: WorkflowTaskInput) -> None:
     """Check a transition against TABLE (raises InvalidTransition on a model bug)."""
-    fsm.step(TABLE, _S.STARTED if wft.started else _S.SCHEDULED, input_)
+    fsm.step(TABLE, _S.STARTED if wft.started_event_id else _S.SCHEDULED, input_)  # `started`
 
 
 # A task that keeps failing gets more time to finish from its fourth attempt on
@@ -158,7 +159,7 @@ def schedule(txn: Txn, speculative: bool = False, dispatch: bool = True) -> None
     `dispatch` no transfer task takes it to matching (an eager start hands it over).
     """
     s = txn.state
-    if s.wft is not None or not s.running or s.backoff_pending:
+    if s.wft is not None or s.status is not RUNNING or s.backoff_pending:
         return
     sticky = bool(s.sticky_queue)
     queue = s.sticky_queue if sticky else s.task_queue
@@ -221,7 +222,7 @@ def _queue(s: MutableState, sticky: bool) -> TaskQueue:
 def record_workflow_task_started(
     state: MutableState, req: RecordWorkflowTaskStarted, now: int, limits: Limits = DEFAULT_LIMITS
 ) -> Outcome:
-    if not state.running:
+    if state.status is not RUNNING:
         return unchanged(state, Error(ErrorKind.WORKFLOW_COMPLETED, "workflow is closed"))
     wft = state.wft
     if wft is None or wft.scheduled_event_id != req.scheduled_event_id:
@@ -340,7 +341,7 @@ def _started_reply(state: MutableState, wft: WorkflowTaskInfo) -> WorkflowTaskSt
 
 def current(state: MutableState, token: WorkflowTaskToken) -> WorkflowTaskInfo | Error:
     """The started workflow task a worker's token names, or why it is stale."""
-    if not state.running:
+    if state.status is not RUNNING:
         return Error(ErrorKind.WORKFLOW_COMPLETED, "workflow is closed")
     wft = state.wft
     if (
@@ -561,7 +562,7 @@ def workflow_task_timeout(state: MutableState, task: WorkflowTaskTimeoutTask, no
     """A workflow-task timer fired: time the task out if it is still the same one."""
     wft = state.wft
     if (
-        not state.running
+        state.status is not RUNNING  # (`running`, inline: every timer asks)
         or wft is None
         or wft.scheduled_event_id != task.scheduled_event_id
         or wft.stamp != task.stamp
