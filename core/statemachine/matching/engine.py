@@ -251,7 +251,7 @@ def on_record_started_reply(
     if after.state is TaskState.DROPPED:
         new = _with(new, finished=new.finished + (after,))  # noqa: RUF005
     else:
-        new = _with(new, backlog=new.backlog + (after,))  # noqa: RUF005
+        new = _with(new, backlog=(*new.backlog, after))
     new, dispatches = _settle(new, entry.queue, now)
     return new, ReplyOutcome(
         task_key, poller.poller_id, after.state, None, after.reason, dispatches
