@@ -400,8 +400,8 @@ def schedule(txn: Txn, info: ActivityInfo) -> None:
     """A new activity (ScheduleActivityTask, validated by command_handlers.py): its
     record, the transfer task of attempt 1 and its timers."""
     put(txn, info)
-    for task in (*dispatch_tasks(info), *schedule_to_close_tasks(info)):
-        txn.task(task)
+    txn.tasks.extend(dispatch_tasks(info))
+    txn.tasks.extend(schedule_to_close_tasks(info))
 
 
 def request_cancel(

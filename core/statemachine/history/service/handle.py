@@ -132,6 +132,8 @@ def handle(
     converted = admitted is not request and type(request) is RecordActivityTaskHeartbeat
     if converted and not isinstance(outcome.reply, Error):  # the activity failed: stop it
         outcome = dataclasses.replace(outcome, reply=Heartbeat(cancel_requested=True))
+    if outcome.state is state:  # nothing changed: no limit to check (`enforce_history`)
+        return outcome
     return enforce.enforce_history(state, outcome, now, limits)
 
 

@@ -190,7 +190,9 @@ def schedule(txn: Txn, speculative: bool = False, dispatch: bool = True) -> None
     txn.set(wft=wft, wft_stamp=stamp)
     schedule_to_start = s.sticky_schedule_to_start_timeout if sticky else 0
     if dispatch:
-        txn.task(WorkflowTaskTransfer(scheduled_id, queue, sticky, stamp, schedule_to_start))
+        txn.tasks.append(
+            WorkflowTaskTransfer(scheduled_id, queue, sticky, stamp, schedule_to_start)
+        )
     if sticky and schedule_to_start:
         txn.task(
             WorkflowTaskTimeoutTask(
@@ -319,7 +321,7 @@ def _record_started(
         txn.set(sticky_queue="", sticky_schedule_to_start_timeout=0)
         started = revise(started, sticky=False)
     txn.set(wft=started)
-    txn.task(
+    txn.tasks.append(
         WorkflowTaskTimeoutTask(
             wft.scheduled_event_id,
             TimeoutType.START_TO_CLOSE,
