@@ -257,16 +257,16 @@ WriteResult: TypeAlias = WriteOk | ShardOwnershipLost | ConditionFailed
 
 def conditional_write(store: StoreState, write: Write) -> tuple[StoreState, WriteResult]:
     """Apply `write` only if its range id and expected version both match the store."""
-    expected_shard = shard_for(write.namespace_id, write.workflow_id, len(store.shards))
+    namespace_id, workflow_id, run_id = write.namespace_id, write.workflow_id, write.run_id
+    shards = store.shards
+    expected_shard = shard_for(namespace_id, workflow_id, len(shards))
     if write.shard_id != expected_shard:
         raise BadInput(
-            f"{write.namespace_id}/{write.workflow_id} lives on shard {expected_shard}, "
-            f"not {write.shard_id}"
+            f"{namespace_id}/{workflow_id} lives on shard {expected_shard}, not {write.shard_id}"
         )
-    row = shard_record(store, write.shard_id)
+    row = shards[expected_shard - 1]  # `shard_record`: `shard_for` is within 1..len(shards)
     if write.range_id != row.range_id:
         return store, ShardOwnershipLost(write.shard_id, write.range_id, row.range_id)
-    namespace_id, workflow_id, run_id = write.namespace_id, write.workflow_id, write.run_id
     executions = store.executions
     index = i = -1
     for r in executions:

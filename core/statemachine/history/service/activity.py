@@ -82,7 +82,7 @@ from core.statemachine.history.service.activity_tasks import (
     dispatch_tasks,
     schedule_to_close_tasks,
 )
-from core.statemachine.history.service.state import ActivityInfo, MutableState
+from core.statemachine.history.service.state import RUNNING, ActivityInfo, MutableState
 from core.statemachine.history.service.txn import Outcome, Txn, finish, unchanged
 
 E = EventType
@@ -350,7 +350,7 @@ def decide(txn: Txn, request: ActivityRequest) -> tuple[Row, Reply]:
 
 def handle(state: MutableState, request: ActivityRequest, now: int) -> Outcome:
     """A worker call or an activity timer task, on a run's mutable state."""
-    if not state.running:  # the run's rule, before any activity is looked up
+    if state.status is not RUNNING:  # the run's rule, before any activity is looked up
         if isinstance(request, (ActivityTimeoutTask, ActivityRetryTask)):
             return unchanged(state, stale_timer_error(request))
         text = "workflow is closed" if isinstance(request, RecordActivityTaskStarted) else ""
@@ -400,8 +400,8 @@ def schedule(txn: Txn, info: ActivityInfo) -> None:
     """A new activity (ScheduleActivityTask, validated by command_handlers.py): its
     record, the transfer task of attempt 1 and its timers."""
     put(txn, info)
-    for task in (*dispatch_tasks(info), *schedule_to_close_tasks(info)):
-        txn.task(task)
+    txn.tasks.extend(dispatch_tasks(info))
+    txn.tasks.extend(schedule_to_close_tasks(info))
 
 
 def request_cancel(

@@ -170,8 +170,7 @@ def _start(call: Call) -> Reply:
         worker_version=request.worker_version,
     )
     put(call.txn, started)
-    for task in started_tasks(info, call.txn.now):
-        call.txn.task(task)
+    call.txn.tasks.extend(started_tasks(info, call.txn.now))
     return ActivityTaskStarted(ActivityTaskToken(info.scheduled_event_id, info.attempt))
 
 

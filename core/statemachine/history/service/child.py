@@ -57,6 +57,7 @@ from core.events import (
     WorkflowType,
 )
 from core.fastenum import Enum
+from core.fastinit import replace
 from core.requests import (
     Error,
     ErrorKind,
@@ -216,7 +217,7 @@ def _start(call: Call) -> Reply:
             namespace_id=txn.state.namespace_id,
         ),
     )
-    put_child(txn, dataclasses.replace(info, started_event_id=started, run_id=request.run_id))
+    put_child(txn, replace(info, started_event_id=started, run_id=request.run_id))
     return Ok()
 
 

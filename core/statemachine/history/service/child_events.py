@@ -9,7 +9,6 @@ how both entities take a report of the transfer executor.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 
 from core.enums import (
@@ -31,6 +30,7 @@ from core.events import (
     WorkflowExecution,
     WorkflowType,
 )
+from core.fastinit import replace
 from core.requests import (
     ChildOutcome,
     Error,
@@ -84,7 +84,7 @@ def with_namespace(
     """The event with the target's namespace name and id, as the server writes them on
     child and external results and on a child's failed start (mutable_state_impl.go,
     Add*Event)."""
-    return dataclasses.replace(attrs, namespace=namespace, namespace_id=state.namespace_id)
+    return replace(attrs, namespace=namespace, namespace_id=state.namespace_id)
 
 
 def child_close(

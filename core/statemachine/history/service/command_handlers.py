@@ -54,6 +54,7 @@ from core.events import (
     WorkflowPropertiesModifiedEventAttributes,
     WorkflowType,
 )
+from core.fastinit import replace
 from core.opaque import EMPTY_MESSAGE
 from core.requests import (
     StartWorkflowExecution,
@@ -324,7 +325,7 @@ def continue_as_new(b: Batch, command: Command) -> Cause | Rejection | None:
         ),
     )
     execution.close(b.txn, RunStatus.CONTINUED_AS_NEW)
-    b.new_run = dataclasses.replace(
+    b.new_run = replace(
         chain.next_run(
             s, run_id, ContinueAsNewInitiator.WORKFLOW, a.backoff_start_interval or 0, b.txn.now
         ),
@@ -459,7 +460,7 @@ def start_child(b: Batch, command: Command) -> Cause | Rejection | None:
     policy = int(a.parent_close_policy) or 1  # the server's default is TERMINATE
     namespace = a.namespace or s.namespace
     info = ChildInfo(initiated, a.workflow_id, a.workflow_type.name, policy)
-    info = dataclasses.replace(info, namespace=namespace, header=header, control=a.control)
+    info = replace(info, namespace=namespace, header=header, control=a.control)
     child.put_child(b.txn, info)
     b.txn.task(outbound.start_child_transfer(s, initiated, attributes, command.user_metadata))
     return None

@@ -42,7 +42,7 @@ from core.statemachine.history.service import execution, update, workflow_task
 from core.statemachine.history.service.command_handlers import HANDLERS, Batch
 from core.statemachine.history.service.enforce import Rejection
 from core.statemachine.history.service.outbound import HISTORY_SERVICE
-from core.statemachine.history.service.state import MutableState, WorkflowTaskInfo
+from core.statemachine.history.service.state import RUNNING, MutableState, WorkflowTaskInfo
 from core.statemachine.history.service.txn import Outcome, Txn, finish, unchanged
 
 C = CommandType
@@ -65,16 +65,15 @@ def respond_workflow_task_completed(
     limits: Limits = DEFAULT_LIMITS,
 ) -> Outcome:
     """Apply a completion (for continue-as-new, `Outcome.new_run` starts the next run)."""
-    if not state.running:
+    if state.status is not RUNNING:
         # a closed run has no task to complete: NotFound, not WorkflowCompleted
         # (service/history/api/respondworkflowtaskcompleted/api.go)
         return unchanged(state, Error(ErrorKind.NOT_FOUND, "workflow task not found"))
     wft = workflow_task.current(state, req.token)
     if isinstance(wft, Error):
         return unchanged(state, wft)
-    kinds = [c.command_type for c in req.commands]
-    closing = [i for i, k in enumerate(kinds) if k in CLOSE_COMMANDS]
-    if closing and closing[0] != len(kinds) - 1:
+    closing = [i for i, c in enumerate(req.commands) if c.command_type in CLOSE_COMMANDS]
+    if closing and closing[0] != len(req.commands) - 1:
         return unchanged(
             state, Error(ErrorKind.INVALID_ARGUMENT, "a close command must be the last command")
         )
@@ -123,7 +122,7 @@ def respond_workflow_task_completed(
     for message in list(batch.messages.values()):  # messages no command placed
         if txn.state.running and not update.apply_message(txn, message, sequencing):
             return _fail_task(state, wft, Cause.BAD_UPDATE_WORKFLOW_EXECUTION_MESSAGE, req, now)
-    if txn.state.running:
+    if txn.state.status is RUNNING:
         had_buffered = bool(txn.state.buffered)
         txn.flush()
         if had_buffered or batch.new_task or req.force_create_new_workflow_task:

@@ -71,7 +71,7 @@ from core.statemachine.history import limits as lim
 from core.statemachine.history.limits import Limits
 from core.statemachine.history.service import execution
 from core.statemachine.history.service.outbound import HISTORY_SERVICE
-from core.statemachine.history.service.state import MutableState, evolve
+from core.statemachine.history.service.state import RUNNING, MutableState, evolve
 from core.statemachine.history.service.txn import Outcome
 
 Cause = WorkflowTaskFailedCause
@@ -170,7 +170,7 @@ def pending(limits: Limits, kind: lim.Pending, count: int) -> Rejection | None:
 def enforce_history(before: MutableState, outcome: Outcome, now: int, limits: Limits) -> Outcome:
     """Terminate instead of `outcome` if it leaves the run over the history limits."""
     after = outcome.state
-    if after is before or not after.running:
+    if after is before or after.status is not RUNNING:  # (`running`, inline)
         return outcome
     count = after.next_event_id - 1
     size = before.history_size

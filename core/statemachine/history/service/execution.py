@@ -107,9 +107,7 @@ def roll_over(
     for p in points:
         if p.expire_time and p.expire_time < now:
             continue
-        kept.append(
-            dataclasses.replace(p, expire_time=now + retention) if p.run_id == run_id else p
-        )
+        kept.append(replace(p, expire_time=now + retention) if p.run_id == run_id else p)
     return tuple(kept)
 
 
@@ -220,7 +218,7 @@ def start_workflow_execution(
     # An eager start is declined when the first task waits for a backoff (the Starter's
     # check in service/history/api/startworkflow/api.go).
     eager = req.request_eager_execution and not req.first_workflow_task_backoff
-    txn = Txn(state, now)
+    txn = Txn.creating(state, now)
     txn.append(
         E.WORKFLOW_EXECUTION_STARTED,
         WorkflowExecutionStartedEventAttributes(
@@ -510,7 +508,7 @@ def close(
     assert new_status is status, (new_status, status)
     if s.wft is not None:  # scheduled, never started: it goes with the run
         workflow_task.transition(s.wft, workflow_task.WorkflowTaskInput.RUN_CLOSED)
-    txn.state = evolve(s, status=status, close_event_id=s.next_event_id - 1, wft=None, buffered=())
+    txn.set(status=status, close_event_id=s.next_event_id - 1, wft=None, buffered=())
     txn.task(
         CloseExecutionTransfer(
             run_id=s.run_id,

@@ -109,26 +109,31 @@ def handle(
 ) -> Outcome:
     """Apply one request to an existing run (see the module docstring), under the
     server's `limits` (enforce.py)."""
-    admitted = enforce.admit(request, limits) if type(request) in _SIZED else request
-    if isinstance(admitted, Error):
-        return unchanged(state, admitted)
+    if type(request) in _SIZED:
+        admitted = enforce.admit(request, limits)
+        if isinstance(admitted, Error):
+            return unchanged(state, admitted)
+    else:
+        admitted = request
     outcome = _dispatch(state, admitted, now, limits)
-    wft, before = outcome.state.wft, state.wft
-    if (
-        wft is not None
-        and before is not None
-        and before.speculative
-        and before.stamp == wft.stamp  # it was pending before this request's events
-        and (outcome.events or len(outcome.state.buffered) > len(state.buffered))
-        and outcome.state.running
-    ):  # the speculative task is written first, then the request goes on as before
-        written = workflow_task.write_speculative(state)
-        again = _dispatch(written.state, admitted, now, limits)
-        events, tasks = written.events + again.events, written.tasks + again.tasks
-        outcome = dataclasses.replace(again, events=events, tasks=tasks)
+    before = state.wft
+    if before is not None and before.speculative:
+        wft = outcome.state.wft
+        if (
+            wft is not None
+            and before.stamp == wft.stamp  # it was pending before this request's events
+            and (outcome.events or len(outcome.state.buffered) > len(state.buffered))
+            and outcome.state.running
+        ):  # the speculative task is written first, then the request goes on as before
+            written = workflow_task.write_speculative(state)
+            again = _dispatch(written.state, admitted, now, limits)
+            events, tasks = written.events + again.events, written.tasks + again.tasks
+            outcome = dataclasses.replace(again, events=events, tasks=tasks)
     converted = admitted is not request and type(request) is RecordActivityTaskHeartbeat
     if converted and not isinstance(outcome.reply, Error):  # the activity failed: stop it
         outcome = dataclasses.replace(outcome, reply=Heartbeat(cancel_requested=True))
+    if outcome.state is state:  # nothing changed: no limit to check (`enforce_history`)
+        return outcome
     return enforce.enforce_history(state, outcome, now, limits)
 
 

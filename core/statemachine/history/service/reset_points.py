@@ -45,8 +45,9 @@ def with_completion(
     The point is resettable unless the run had children, signals to send or cancels to
     request pending when the task completed (`CheckResettable`, before the task's own
     commands are applied)."""
-    if any(p.build_id == build_id and p.binary_checksum == binary_checksum for p in points):
-        return points
+    for p in points:  # (a loop, not any(): every completion asks, mostly of one point)
+        if p.build_id == build_id and p.binary_checksum == binary_checksum:
+            return points
     point = ResetPoint(
         build_id,
         run_id,

@@ -29,20 +29,23 @@ class Mark:
 
 
 def mark(txn: Txn) -> Mark:
-    return Mark(len(txn.events), txn.buffered)
+    return Mark(len(txn.events), txn.state.buffered)
 
 
 def check(table: fsm.Table[S, I], row: fsm.Row[S, I], txn: Txn, before: Mark) -> None:
     """Raise `fsm.RowBroken` unless the handler's effect since `before` is the row's."""
-    buffered = txn.buffered
-    written = [e.event_type for e in txn.events[before.appended :]]
+    buffered = txn.state.buffered
+    # the run's events (RUN_EVENTS) left out as each source is read
+    written = [t for e in txn.events[before.appended :] if (t := e.event_type) not in RUN_EVENTS]
     retracted: list[EventType] = []
     if buffered is not before.buffered:  # the same tuple: nothing buffered or deleted
         kept = {id(e) for e in buffered}
         old = {id(e) for e in before.buffered}
-        written += [e.event_type for e in buffered if id(e) not in old]
+        written += [
+            t for e in buffered if id(e) not in old and (t := e.event_type) not in RUN_EVENTS
+        ]
         retracted = [e.event_type for e in before.buffered if id(e) not in kept]
-    fsm.check_effect(table, row, [e for e in written if e not in RUN_EVENTS], retracted)
+    fsm.check_effect(table, row, written, retracted)
 
 
 fast_init_all(globals())  # faster constructors for this module's values (core/fastinit.py)

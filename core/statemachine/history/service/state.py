@@ -45,6 +45,11 @@ class RunStatus(Enum):
     TIMED_OUT = "TimedOut"
 
 
+# `state.status is RUNNING` is `state.running` without the property call, for the checks
+# every request makes.
+RUNNING = RunStatus.RUNNING
+
+
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
     """temporal.api.common.v1.RetryPolicy, with the server's defaults filled in.
@@ -405,7 +410,8 @@ class MutableState:
 
 
 _FIELDS = tuple(f.name for f in fields(MutableState))
-_INDEX = {name: i for i, name in enumerate(_FIELDS)}
+FIELD_INDEX = {name: i for i, name in enumerate(_FIELDS)}  # MutableState's fields, in order
+_INDEX = FIELD_INDEX
 _SET = object.__setattr__
 
 
@@ -436,6 +442,12 @@ def copy_state(cls: type[S], state: MutableState, changes: Mapping[str, object])
 
 
 _COPIERS: dict[type, Callable[[object], MutableState]] = {}
+
+
+def draft_copier(cls: type[S]) -> Callable[[MutableState], S]:
+    """`copy_state(cls, state, {})` as one function made for `cls` (a subclass of
+    MutableState with no slots of its own): a transaction's draft is made with it."""
+    return copier_into(MutableState, cls)
 
 
 R = TypeVar("R", bound=ActivityInfo | WorkflowTaskInfo)

@@ -44,9 +44,9 @@ from core.opaque import Opaque
 from core.requests import Reply, StartWorkflowExecution, Task
 from core.statemachine.history.service.state import (
     BUFFERED_EVENT_ID,
+    FIELD_INDEX,
     MutableState,
-    copy_state,
-    set_fields,
+    draft_copier,
 )
 
 _ACTIVITY_CLOSES = (
@@ -69,7 +69,7 @@ class _Draft(MutableState):
 
     Handlers change a few fields at a time, many times per request; copying all of the
     state's fields for each change was the history service's largest cost. A draft is
-    made on the first change and never leaves its `Txn`: `Txn.frozen` turns it back
+    made on the first change or event and never leaves its `Txn`: `Txn.frozen` turns it back
     into a plain (frozen) MutableState before the Outcome is built. Fields that never
     change after the start (ids, type, queue, timeouts) are what handlers keep reading
     from a state they hold across a change; the others are read from `txn.state`.
@@ -78,20 +78,25 @@ class _Draft(MutableState):
     __slots__ = ()
 
 
+# A new draft holding a state's fields (the state itself is not changed).
+_new_draft = draft_copier(_Draft)
+_SET = object.__setattr__  # a draft's fields are written past the frozen class's guard
+
+
 class Txn:
     """The working copy of one transaction (see module docstring).
 
-    Appending an event only counts the next event id; the count is folded into the
-    state when the state is next read or changed (`set`). The first change copies the
-    state into a private draft; later changes write into it (see `_Draft`).
+    `state` is the run's state as the transaction has it so far, its next event id
+    included: the first change or event copies the state into a private draft, and
+    later ones write into it (see `_Draft`). It is a plain attribute, read many times per
+    request; assigning it replaces the state (`txn.state = evolve(...)`).
     """
 
-    __slots__ = ("_next", "_origin", "_state", "events", "hold_workflow_task", "now", "tasks")
+    __slots__ = ("_origin", "events", "hold_workflow_task", "now", "state", "tasks")
 
     def __init__(self, state: MutableState, now: int) -> None:
-        self._origin = state
-        self._state = state
-        self._next = state.next_event_id
+        self._origin: MutableState | None = state
+        self.state = state
         self.now = now
         self.events: list[HistoryEvent] = []
         self.tasks: list[Task] = []
@@ -102,37 +107,37 @@ class Txn:
         # the sweep's flush writes each Started event before all the closes
         self.hold_workflow_task = False
 
-    @property
-    def state(self) -> MutableState:
-        if self._next != self._state.next_event_id:
-            self._write({})
-        return self._state
-
-    @state.setter
-    def state(self, value: MutableState) -> None:
-        self._state = value
-        self._next = value.next_event_id
+    @classmethod
+    def creating(cls, state: MutableState, now: int) -> Txn:
+        """The transaction that creates the run `state`: a value just built, which no one
+        else holds, so it becomes the transaction's draft itself instead of being copied
+        into one (same slots: CPython allows the class change). Nothing it writes is
+        `untouched`."""
+        assert type(state) is MutableState  # not a draft already, nor a subclass
+        _SET(state, "__class__", _Draft)
+        txn = cls(state, now)
+        txn._origin = None
+        return txn
 
     @property
     def buffered(self) -> tuple[HistoryEvent, ...]:
-        """The state's buffered events (reading them folds no pending event count)."""
-        return self._state.buffered
+        """The state's buffered events."""
+        return self.state.buffered
 
     @property
     def untouched(self) -> bool:
         """Nothing written, changed or emitted yet."""
-        return self._state is self._origin and not self.events and not self.tasks
+        return self.state is self._origin and not self.events and not self.tasks
 
     def set(self, **changes: object) -> None:
-        """Change fields of the state (the pending event count folded in)."""
-        self._write(changes)
-
-    def _write(self, changes: dict[str, object]) -> None:
-        changes["next_event_id"] = self._next
-        if type(self._state) is _Draft:
-            set_fields(self._state, changes)
-        else:
-            self._state = copy_state(_Draft, self._state, changes)
+        """Change fields of the state; an unknown field name is a TypeError."""
+        state = self.state
+        if type(state) is not _Draft:
+            state = self.state = _new_draft(state)
+        for name, value in changes.items():
+            if name not in FIELD_INDEX:
+                raise TypeError(f"MutableState has no field {name!r}")
+            _SET(state, name, value)
 
     def frozen(self) -> MutableState:
         """The state as a plain MutableState, for the Outcome; the draft is given up.
@@ -143,12 +148,12 @@ class Txn:
         """
         state = self.state
         if type(state) is _Draft:
-            object.__setattr__(state, "__class__", MutableState)
+            _SET(state, "__class__", MutableState)
         return state
 
     @property
     def wft_in_flight(self) -> bool:
-        wft = self._state.wft
+        wft = self.state.wft
         return wft is not None and wft.started
 
     def append(
@@ -156,10 +161,13 @@ class Txn:
     ) -> int:
         """Write an event now, dated `event_time` (None: the transaction's time); return
         its id."""
-        event_id = self._next
+        state = self.state
+        if type(state) is not _Draft:
+            state = self.state = _new_draft(state)
+        event_id = state.next_event_id
         at = self.now if event_time is None else event_time
         self.events.append(HistoryEvent(event_id, event_type, attributes, at))
-        self._next = event_id + 1
+        _SET(state, "next_event_id", event_id + 1)
         return event_id
 
     def add(
@@ -170,12 +178,20 @@ class Txn:
 
         Returns its id, or BUFFERED_EVENT_ID when it was buffered.
         """
-        if event_type in BUFFERABLE_EVENT_TYPES and (self.wft_in_flight or self.hold_workflow_task):
-            at = self.now if event_time is None else event_time
-            event = HistoryEvent(BUFFERED_EVENT_ID, event_type, attributes, event_time=at)
-            self.set(buffered=(*self.state.buffered, event))
-            return BUFFERED_EVENT_ID
-        return self.append(event_type, attributes, event_time)
+        at = self.now if event_time is None else event_time
+        if event_type in BUFFERABLE_EVENT_TYPES:
+            wft = self.state.wft  # `wft_in_flight`, inline
+            if (wft is not None and wft.started) or self.hold_workflow_task:
+                event = HistoryEvent(BUFFERED_EVENT_ID, event_type, attributes, event_time=at)
+                self.set(buffered=(*self.state.buffered, event))
+                return BUFFERED_EVENT_ID
+        state = self.state  # `append`, written out
+        if type(state) is not _Draft:
+            state = self.state = _new_draft(state)
+        event_id = state.next_event_id
+        self.events.append(HistoryEvent(event_id, event_type, attributes, at))
+        _SET(state, "next_event_id", event_id + 1)
+        return event_id
 
     def buffer(self, event_type: EventType, attributes: EventAttributes) -> int:
         """Buffer an event even with no workflow task in flight: the server's history
@@ -220,6 +236,8 @@ class Txn:
         if not buffered:
             return
         self.set(buffered=())
+        state = self.state
+        next_id = state.next_event_id
         first = [e for e in buffered if e.event_type not in FLUSH_REORDERED_EVENT_TYPES]
         last = [e for e in buffered if e.event_type in FLUSH_REORDERED_EVENT_TYPES]
         # A close written while its Started event was still buffered names the buffered
@@ -232,9 +250,9 @@ class Txn:
         for event in first + last:
             attrs = event.attributes
             if isinstance(attrs, ActivityTaskStartedEventAttributes):
-                started_ids[attrs.scheduled_event_id] = self._next
+                started_ids[attrs.scheduled_event_id] = next_id
             elif isinstance(attrs, ChildWorkflowExecutionStartedEventAttributes):
-                child_started[attrs.initiated_event_id] = self._next
+                child_started[attrs.initiated_event_id] = next_id
             elif (
                 isinstance(attrs, _ACTIVITY_CLOSES) and attrs.started_event_id == BUFFERED_EVENT_ID
             ):
@@ -247,8 +265,9 @@ class Txn:
                 )
             # the event as buffered, with its id and rewired attributes: its links and
             # worker-may-ignore flag stay (the event store only assigns ids on flush)
-            self.events.append(replace(event, event_id=self._next, attributes=attrs))
-            self._next += 1
+            self.events.append(replace(event, event_id=next_id, attributes=attrs))
+            next_id += 1
+        _SET(state, "next_event_id", next_id)
         if child_started:
             self.set(
                 children=tuple(
@@ -281,12 +300,16 @@ class Outcome:
 
 def finish(txn: Txn, reply: Reply, new_run: StartWorkflowExecution | None = None) -> Outcome:
     """Close the transaction: flush if no workflow task is in flight, drop if closed."""
-    if txn.state.buffered:
-        if not txn.state.running:
+    state = txn.state
+    if state.buffered:
+        if not state.running:
             txn.set(buffered=())
         elif not txn.wft_in_flight:
             txn.flush()
-    return Outcome(txn.frozen(), tuple(txn.events), tuple(txn.tasks), reply, new_run)
+        state = txn.state
+    if type(state) is _Draft:  # `txn.frozen()`, written out
+        _SET(state, "__class__", MutableState)
+    return Outcome(state, tuple(txn.events), tuple(txn.tasks), reply, new_run)
 
 
 def unchanged(state: MutableState, reply: Reply) -> Outcome:

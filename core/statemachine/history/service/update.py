@@ -26,7 +26,6 @@ service/history/workflow/update/update.go).
 
 from __future__ import annotations
 
-import dataclasses
 from enum import Enum
 
 from core.enums import EventType, UpdateAdmittedEventOrigin
@@ -35,6 +34,7 @@ from core.events import (
     WorkflowExecutionUpdateAdmittedEventAttributes,
     WorkflowExecutionUpdateCompletedEventAttributes,
 )
+from core.fastinit import replace
 from core.opaque import Opaque
 from core.requests import (
     Error,
@@ -129,7 +129,7 @@ def apply_message(txn: Txn, message: UpdateMessage, sequencing_event_id: int) ->
                 accepted_request=None if info.admitted_event_id else info.request,
             ),
         )
-        info = dataclasses.replace(info, accepted_event_id=accepted)
+        info = replace(info, accepted_event_id=accepted)
         txn.set(updates=(*rest, info))
         return True
     txn.append(
@@ -186,7 +186,8 @@ def outgoing(state: MutableState) -> bool:
     """An admitted update waits for a task to carry it (`HasOutgoingMessages`,
     service/history/workflow/update/registry.go): once a completion leaves one, the
     server creates a task for it (respondworkflowtaskcompleted/api.go)."""
-    return any(not u.accepted_event_id for u in state.updates)
+    updates = state.updates
+    return bool(updates) and any(not u.accepted_event_id for u in updates)  # mostly none
 
 
 def requests_to_send(state: MutableState) -> tuple[UpdateWorkflowExecution, ...]:
@@ -194,9 +195,12 @@ def requests_to_send(state: MutableState) -> tuple[UpdateWorkflowExecution, ...]
     update not yet accepted, but one admitted by an UpdateAdmitted event (a reset's
     reapplication), which reaches the worker through that event (`Update.Send` in
     service/history/workflow/update/update.go sends no request for it)."""
+    updates = state.updates
+    if not updates:  # the common case: asked for every workflow task started
+        return ()
     return tuple(
         UpdateWorkflowExecution(u.update_id, u.request)
-        for u in state.updates
+        for u in updates
         if not u.accepted_event_id and not u.admitted_event_id
     )
 

@@ -49,6 +49,7 @@ from core.events import (
     WorkflowTaskTimedOutEventAttributes,
 )
 from core.fastenum import Enum
+from core.fastinit import replace
 from core.opaque import Opaque
 from core.requests import (
     Error,
@@ -67,9 +68,9 @@ from core.statemachine.history.service import versioning
 from core.statemachine.history.service.reset_points import build_id_of, with_completion
 from core.statemachine.history.service.speculative_end import write_events
 from core.statemachine.history.service.state import (
+    RUNNING,
     MutableState,
     WorkflowTaskInfo,
-    evolve,
     revise,
 )
 from core.statemachine.history.service.txn import Outcome, Txn, finish, unchanged
@@ -130,7 +131,7 @@ TABLE = fsm.make_table(
 
 def transition(wft: WorkflowTaskInfo, input_: WorkflowTaskInput) -> None:
     """Check a transition against TABLE (raises InvalidTransition on a model bug)."""
-    fsm.step(TABLE, _S.STARTED if wft.started else _S.SCHEDULED, input_)
+    fsm.step(TABLE, _S.STARTED if wft.started_event_id else _S.SCHEDULED, input_)  # `started`
 
 
 # A task that keeps failing gets more time to finish from its fourth attempt on
@@ -158,7 +159,7 @@ def schedule(txn: Txn, speculative: bool = False, dispatch: bool = True) -> None
     `dispatch` no transfer task takes it to matching (an eager start hands it over).
     """
     s = txn.state
-    if s.wft is not None or not s.running or s.backoff_pending:
+    if s.wft is not None or s.status is not RUNNING or s.backoff_pending:
         return
     sticky = bool(s.sticky_queue)
     queue = s.sticky_queue if sticky else s.task_queue
@@ -189,7 +190,9 @@ def schedule(txn: Txn, speculative: bool = False, dispatch: bool = True) -> None
     txn.set(wft=wft, wft_stamp=stamp)
     schedule_to_start = s.sticky_schedule_to_start_timeout if sticky else 0
     if dispatch:
-        txn.task(WorkflowTaskTransfer(scheduled_id, queue, sticky, stamp, schedule_to_start))
+        txn.tasks.append(
+            WorkflowTaskTransfer(scheduled_id, queue, sticky, stamp, schedule_to_start)
+        )
     if sticky and schedule_to_start:
         txn.task(
             WorkflowTaskTimeoutTask(
@@ -221,7 +224,7 @@ def _queue(s: MutableState, sticky: bool) -> TaskQueue:
 def record_workflow_task_started(
     state: MutableState, req: RecordWorkflowTaskStarted, now: int, limits: Limits = DEFAULT_LIMITS
 ) -> Outcome:
-    if not state.running:
+    if state.status is not RUNNING:
         return unchanged(state, Error(ErrorKind.WORKFLOW_COMPLETED, "workflow is closed"))
     wft = state.wft
     if wft is None or wft.scheduled_event_id != req.scheduled_event_id:
@@ -318,7 +321,7 @@ def _record_started(
         txn.set(sticky_queue="", sticky_schedule_to_start_timeout=0)
         started = revise(started, sticky=False)
     txn.set(wft=started)
-    txn.task(
+    txn.tasks.append(
         WorkflowTaskTimeoutTask(
             wft.scheduled_event_id,
             TimeoutType.START_TO_CLOSE,
@@ -340,7 +343,7 @@ def _started_reply(state: MutableState, wft: WorkflowTaskInfo) -> WorkflowTaskSt
 
 def current(state: MutableState, token: WorkflowTaskToken) -> WorkflowTaskInfo | Error:
     """The started workflow task a worker's token names, or why it is stale."""
-    if not state.running:
+    if state.status is not RUNNING:
         return Error(ErrorKind.WORKFLOW_COMPLETED, "workflow is closed")
     wft = state.wft
     if (
@@ -360,7 +363,7 @@ def write_transient(txn: Txn, wft: WorkflowTaskInfo) -> WorkflowTaskInfo:
     scheduled = txn.append(E.WORKFLOW_TASK_SCHEDULED, scheduled_attributes)
     started = txn.append(
         E.WORKFLOW_TASK_STARTED,
-        dataclasses.replace(started_attributes, scheduled_event_id=scheduled),
+        replace(started_attributes, scheduled_event_id=scheduled),
     )
     return revise(wft, scheduled_event_id=scheduled, started_event_id=started)
 
@@ -543,8 +546,7 @@ def fail(
             )
     s = txn.state
     sticky_only = wft.sticky or timeout is TimeoutType.SCHEDULE_TO_START
-    txn.state = evolve(
-        s,
+    txn.set(
         wft=None,
         wft_attempt=s.wft_attempt if sticky_only else s.wft_attempt + 1,
         sticky_queue="" if wft.sticky else s.sticky_queue,
@@ -562,7 +564,7 @@ def workflow_task_timeout(state: MutableState, task: WorkflowTaskTimeoutTask, no
     """A workflow-task timer fired: time the task out if it is still the same one."""
     wft = state.wft
     if (
-        not state.running
+        state.status is not RUNNING  # (`running`, inline: every timer asks)
         or wft is None
         or wft.scheduled_event_id != task.scheduled_event_id
         or wft.stamp != task.stamp
