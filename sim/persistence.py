@@ -144,9 +144,11 @@ class Persistence:
         mutations: tuple[Mutation, ...],
         tasks: tuple[OutboxTask, ...],
     ) -> WriteResult:
-        if self.faults.chance("persistence-error"):
+        faults = self.faults
+        rates = faults.rates  # asked first: `chance` draws nothing at a rate of 0
+        if rates["persistence-error"] > 0.0 and faults.chance("persistence-error"):
             return TransientError()
-        if self.faults.chance("persistence-timeout"):
+        if rates["persistence-timeout"] > 0.0 and faults.chance("persistence-timeout"):
             applied = self.faults.kernel.rng.random() < 0.5
             if applied and isinstance(self._apply(ctx, mutations, tasks), shardlib.WriteOk):
                 return Timeout(True)
@@ -251,7 +253,10 @@ class Persistence:
 
     def complete_task(self, ctx: shardlib.ShardContext, task_id: int) -> bool:
         """Ack an outbox task (fenced by range id); False if the writer lost the shard."""
-        if self.range_check and ctx.range_id != self.range_id(ctx.shard_id):
+        if (
+            self.range_check
+            and ctx.range_id != shardlib.shard_record(self.shards, ctx.shard_id).range_id
+        ):  # self.range_id(ctx.shard_id), written out: one ack per task
             return False
         self.outbox.get(ctx.shard_id, {}).pop(task_id, None)
         return True
@@ -262,7 +267,7 @@ class Persistence:
         return [box[task_id] for task_id in sorted(box)]
 
     def is_pending(self, shard: int, task_id: int) -> bool:
-        return task_id in self.outbox.get(shard, {})
+        return task_id in self.outbox.get(shard, ())
 
 
 def record_key(record: shardlib.ExecutionRecord) -> tuple[str, str, str]:
