@@ -80,7 +80,10 @@ class Kernel:
 
     def deliver_after(self, delay: int, message: Message) -> None:
         """Deliver `message` `delay` ns from now: ``after(delay, deliver, *message)``
-        with the message's tuple used as it is (no variadic call, no repacking)."""
+        with the message's tuple used as it is (no variadic call, no repacking).
+
+        `Network.send` writes this out for a message's first delivery (and refuses a
+        kernel whose class overrides it)."""
         self._seq += 1
         now = self.now
         _push(
@@ -122,8 +125,11 @@ class Kernel:
         limit = (until + 1) << SEQ_BITS  # every key of a time <= until is below it
         steps = self.steps  # counted in a local, stored back before `stop()` and on leaving
         try:
-            while queue and queue[0][0] < limit:
+            while queue:
                 key, fn, args = pop(queue)
+                if key >= limit:  # past `until`: put it back (keys are unique, so the
+                    _push(queue, (key, fn, args))  # heap pops the same order after)
+                    break
                 self.now = key >> SEQ_BITS
                 steps += 1
                 if fn is deliver:  # `deliver` written out: most events are messages

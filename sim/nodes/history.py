@@ -215,7 +215,8 @@ class HistoryHost(Base):
         now = self.kernel.now + self.faults.skew.get(self.name, 0)  # self.clock()
         persistence = self.persistence
         rid = run_id or persistence.current.get((namespace, workflow_id), "")
-        loaded = self._load(sh, rid) if rid else None
+        # self._load(sh, rid), its cache hit written out
+        loaded = (sh.cache.get(rid) or self._load(sh, rid)) if rid else None
         if _SPECIAL[type(req)]:  # most requests: the service handles them as they are
             if loaded is None:
                 return rq.Error(rq.ErrorKind.NOT_FOUND, f"no run {workflow_id}/{run_id}")
@@ -290,7 +291,10 @@ class HistoryHost(Base):
         else:
             mutations = []
         run_id = state.run_id
-        owned = [(run_id, task) for task in tasks]
+        # a loop, not a comprehension (a call of its own): one or two tasks, most often
+        owned: list[tuple[str, rq.Task | RetentionTask]] = []
+        for task in tasks:
+            owned.append((run_id, task))
         if outcome.new_run is not None:
             started = service.start(outcome.new_run, now)
             new = started.state
