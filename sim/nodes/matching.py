@@ -194,6 +194,12 @@ class MatchingHost(Base):
             state = self.queues[queue]
         state, out = m.on_record_started_reply(state, task_key, reply, self.kernel.now)
         self.queues[queue] = state
+        # The task is no longer dispatching: every answer or timeout of its attempts so
+        # far finds nothing to do, and a new dispatch (perhaps just below) records its
+        # own attempt. Forgetting the attempt lets them stop at `attempts`.
+        self.attempts.pop(
+            (task_key, (queue.namespace, queue.name, queue.task_type, queue.kind)), None
+        )
         for d in out.dispatches:
             self._record_started(queue, d)
         # Without dispatches the queue's state is `state` still: _compact would only
