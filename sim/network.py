@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from sim.faults import Faults
-from sim.kernel import MS, SEQ_BITS, Kernel, deliver
+from sim.kernel import MS, SEQ_BITS, Kernel, SimKernel, deliver
 
 _push = heapq.heappush
 
@@ -28,10 +28,10 @@ class Node(Protocol):
 
 class Network:
     def __init__(self, kernel: Kernel, faults: Faults) -> None:
-        if type(kernel).deliver_after is not Kernel.deliver_after:
-            # `send` writes deliver_after out: a kernel that changes it would be bypassed
-            raise TypeError(f"{type(kernel).__name__} overrides Kernel.deliver_after")
         self.kernel = kernel
+        # the simulator's kernel, whose deliver_after `send` writes out (not a subclass,
+        # which might change it); None for any other kernel (the live server's)
+        self._sim = kernel if type(kernel) is SimKernel else None
         self.faults = faults
         self.nodes: dict[str, Node] = {}
         self.latency = LATENCY  # (low, high) ns of one hop; a live server uses (0, 0)
@@ -44,8 +44,8 @@ class Network:
 
         The draws are `Faults.chance` and `Kernel.jitter` written out in place (one send
         per message makes the calls count): the same draws in the same order, so the
-        same trace. So is the first delivery's `Kernel.deliver_after`: the same key, the
-        same sequence number.
+        same trace. So is the first delivery's `SimKernel.deliver_after`: the same key,
+        the same sequence number.
         """
         node = self.nodes[dst]
         if not node.up:
@@ -68,13 +68,15 @@ class Network:
                 faults.injected["delay"] += 1
                 delay += int(random() * (faults.delay_max + 1))
         message = (node, node.epoch, fn, args)
-        # kernel.deliver_after(delay, message), written out (one call fewer per message)
-        kernel._seq = seq = kernel._seq + 1
-        now = kernel.now
-        _push(
-            kernel._queue,
-            ((now + delay if delay > 0 else now) << SEQ_BITS | seq, deliver, message),
-        )
+        sim = self._sim
+        if sim is not None:  # SimKernel.deliver_after(delay, message), written out
+            sim._seq = seq = sim._seq + 1
+            now = sim.now
+            key = (now + delay if delay > 0 else now) << SEQ_BITS | seq
+            sim._calls[key] = (deliver, message)
+            _push(sim._keys, key)
+        else:
+            kernel.deliver_after(delay, message)
         rate = rates["duplicate"]
         if rate > 0.0 and random() < rate:
             faults.injected["duplicate"] += 1
