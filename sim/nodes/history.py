@@ -217,7 +217,7 @@ class HistoryHost(Base):
         rid = run_id or persistence.current.get((namespace, workflow_id), "")
         # self._load(sh, rid), its cache hit written out
         loaded = (sh.cache.get(rid) or self._load(sh, rid)) if rid else None
-        if _SPECIAL[type(req)]:  # most requests: the service handles them as they are
+        if _SPECIAL[type(req)]:  # none of _SPECIAL (most requests): to the service as is
             if loaded is None:
                 return rq.Error(rq.ErrorKind.NOT_FOUND, f"no run {workflow_id}/{run_id}")
             # not a Describe nor a reset (both in _SPECIAL): an rq.Request, which mypy
