@@ -23,10 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from core import requests as rq
 from core.errors import InvalidTransition
-from core.events import HistoryEvent, WorkflowExecutionContinuedAsNewEventAttributes
 from core.statemachine import shard as shardlib
 from core.statemachine.history.service import handle as service
-from core.statemachine.history.service import reset as resetlib
 from core.statemachine.history.service import update, workflow_task
 from core.statemachine.history.service.handle import HandleFn
 from core.statemachine.history.service.state import MutableState
@@ -54,6 +52,7 @@ from sim.nodes.base import (
     Unavailable,
     task_queue,
 )
+from sim.nodes.reset import reset_run
 from sim.persistence import (
     ArchiveTask,
     DeleteHistoryTask,
@@ -62,6 +61,8 @@ from sim.persistence import (
     Persistence,
     RetentionTask,
     Timeout,
+    new_mutation,
+    new_outbox_task,
 )
 
 if TYPE_CHECKING:
@@ -249,7 +250,7 @@ class HistoryHost(Base):
             events = tuple(persistence.runs[rid].events)
             return History(events, loaded[0].workflow_type)
         elif isinstance(req, rq.ResetWorkflowExecution):
-            return self._reset(sh, namespace, workflow_id, rid, loaded, req, now)
+            return reset_run(self, sh, namespace, workflow_id, rid, loaded, req, now)
         else:
             if isinstance(req, rq.RecordChildExecutionCompleted):
                 rid, loaded = self._reset_successor(sh, rid, loaded)
@@ -285,7 +286,7 @@ class HistoryHost(Base):
         # (a heartbeat timeout re-armed for the last heartbeat is such a task).
         if loaded is None or state is not loaded[0] or outcome.events or tasks:
             version = 0 if loaded is None else loaded[1]
-            mutations = [Mutation(state.run_id, workflow_id, version, state, outcome.events)]
+            mutations = [new_mutation(state.run_id, workflow_id, version, state, outcome.events)]
         elif outcome.new_run is None:
             return outcome.reply, True  # nothing to write (an obsolete timer, a repeat)
         else:
@@ -353,7 +354,7 @@ class HistoryHost(Base):
                 sh, task_id = self._task_id(sh)
             else:
                 sh.ctx = ctx
-            out.append(OutboxTask(task_id, owner, workflow_id, task, namespace))
+            out.append(new_outbox_task(task_id, owner, workflow_id, task, namespace))
         return sh, tuple(out)
 
     def _task_id(self, sh: Shard) -> tuple[Shard, int]:
@@ -382,66 +383,6 @@ class HistoryHost(Base):
                 events.append(dataclasses.replace(event, task_id=task_id))
             out.append(dataclasses.replace(m, events=tuple(events)))
         return sh, out
-
-    # -- reset --------------------------------------------------------------------------
-    def _reset(
-        self,
-        sh: Shard,
-        namespace: str,
-        workflow_id: str,
-        run_id: str,
-        loaded: tuple[MutableState, int],
-        req: rq.ResetWorkflowExecution,
-        now: int,
-    ) -> Payload:
-        """Reset run `run_id` (core reset.py) and commit the base run, the current run
-        (when it is another) and the new run in one transaction; the new run becomes
-        the workflow's current run (`persistToDB` in ndc/workflow_resetter.go)."""
-        current_id = self.persistence.current.get((namespace, workflow_id), run_id)
-        current = self._load(sh, current_id) if current_id != run_id else None
-        events = tuple(self.persistence.runs[run_id].events)
-        if self.prefix_size is not None:  # the rebuilt run: the events before the point
-            size = self.prefix_size(run_id, req.workflow_task_finish_event_id)
-            req = dataclasses.replace(req, history_size_bytes=size)
-        result = resetlib.reset(
-            loaded[0],
-            events,
-            req,
-            resetlib.reset_run_id(current_id, req.request_id),
-            now,
-            current[0] if current is not None else None,
-            self._continued(events),
-        )
-        if result.new_run is None:
-            return result.reply
-        parts = [(loaded, result.base)]
-        if current is not None and result.current is not None:
-            parts.append((current, result.current))
-        mutations: list[Mutation] = []
-        owned: list[tuple[str, rq.Task]] = []
-        for (_, version), outcome in parts:
-            state = outcome.state
-            mutations.append(Mutation(state.run_id, workflow_id, version, state, outcome.events))
-            owned.extend((state.run_id, task) for task in outcome.tasks)
-        new = result.new_run.state
-        mutations.append(Mutation(new.run_id, workflow_id, 0, new, result.new_run.events))
-        owned.extend((new.run_id, task) for task in result.new_run.tasks)
-        return self._write(sh, mutations, owned, namespace, result.reply)[0]
-
-    def _continued(self, events: tuple[HistoryEvent, ...]) -> tuple[tuple[HistoryEvent, ...], ...]:
-        """The histories of the runs a run continued as new into, in chain order, as far
-        as they exist (the chain `reapplyContinueAsNewWorkflowEvents` follows)."""
-        chain: list[tuple[HistoryEvent, ...]] = []
-        while events:
-            closing = events[-1].attributes
-            if not isinstance(closing, WorkflowExecutionContinuedAsNewEventAttributes):
-                break
-            record = self.persistence.runs.get(closing.new_execution_run_id)
-            if record is None:
-                break
-            events = tuple(record.events)
-            chain.append(events)
-        return tuple(chain)
 
     def _reset_successor(
         self, sh: Shard, run_id: str, loaded: tuple[MutableState, int]
