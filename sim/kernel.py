@@ -80,7 +80,9 @@ class Kernel:
 
     def deliver_after(self, delay: int, message: Message) -> None:
         """Deliver `message` `delay` ns from now: ``after(delay, deliver, *message)``
-        with the message's tuple used as it is (no variadic call, no repacking)."""
+        with the message's tuple used as it is (no variadic call, no repacking).
+
+        `Network.send` writes `SimKernel`'s out for a message's first delivery."""
         self._seq += 1
         now = self.now
         _push(
@@ -122,8 +124,89 @@ class Kernel:
         limit = (until + 1) << SEQ_BITS  # every key of a time <= until is below it
         steps = self.steps  # counted in a local, stored back before `stop()` and on leaving
         try:
-            while queue and queue[0][0] < limit:
+            while queue:
                 key, fn, args = pop(queue)
+                if key >= limit:  # past `until`: put it back (keys are unique, so the
+                    _push(queue, (key, fn, args))  # heap pops the same order after)
+                    break
+                self.now = key >> SEQ_BITS
+                steps += 1
+                if fn is deliver:  # `deliver` written out: most events are messages
+                    node, epoch, fn, args = args
+                    if node.up and node.epoch == epoch:
+                        fn(*args)
+                else:
+                    fn(*args)
+                if not steps & 63 and stop is not None:
+                    self.steps = steps
+                    if stop():
+                        return
+        finally:
+            self.steps = steps
+
+
+Call = tuple[Callable[..., None], tuple[Any, ...]]
+
+
+class SimKernel(Kernel):
+    """The simulator's kernel: `Kernel`'s schedule, its heap holding bare keys.
+
+    `Kernel`'s heap holds ``(key, fn, args)`` tuples (the live kernel reads them:
+    adapters/serve/kernel.py), and every comparison of two goes through the tuples (an
+    equality test of the keys, then their order). This one keeps the keys alone in its
+    heap and each key's call in a dict beside it, so a heap operation compares ints:
+    about a third fewer instructions per event, measured. Keys are unique (each has its
+    own sequence number) and made as `Kernel` makes them, so the calls run in the same
+    order and a run's trace is the same.
+    """
+
+    __slots__ = ("_calls", "_keys")
+
+    def __init__(self, seed: int) -> None:
+        super().__init__(seed)
+        self._keys: list[int] = []  # a heap
+        self._calls: dict[int, Call] = {}  # key -> (fn, args)
+
+    def at(self, time: int, fn: Callable[..., None], *args: Any) -> None:
+        self._seq = seq = self._seq + 1
+        now = self.now
+        key = (time if time > now else now) << SEQ_BITS | seq
+        self._calls[key] = (fn, args)
+        _push(self._keys, key)
+
+    def after(self, delay: int, fn: Callable[..., None], *args: Any) -> None:
+        self._seq = seq = self._seq + 1
+        now = self.now
+        key = (now + delay if delay > 0 else now) << SEQ_BITS | seq
+        self._calls[key] = (fn, args)
+        _push(self._keys, key)
+
+    def deliver_after(self, delay: int, message: Message) -> None:
+        self._seq = seq = self._seq + 1
+        now = self.now
+        key = (now + delay if delay > 0 else now) << SEQ_BITS | seq
+        self._calls[key] = (deliver, message)
+        _push(self._keys, key)
+
+    def clear(self) -> None:
+        super().clear()
+        self._keys.clear()
+        self._calls.clear()
+
+    def run(self, until: int, stop: Callable[[], bool] | None = None) -> None:
+        """`Kernel.run` over the keys' heap."""
+        keys = self._keys
+        take = self._calls.pop
+        pop = heapq.heappop
+        limit = (until + 1) << SEQ_BITS  # every key of a time <= until is below it
+        steps = self.steps  # counted in a local, stored back before `stop()` and on leaving
+        try:
+            while keys:
+                key = pop(keys)
+                if key >= limit:  # past `until`: put it back
+                    _push(keys, key)
+                    break
+                fn, args = take(key)
                 self.now = key >> SEQ_BITS
                 steps += 1
                 if fn is deliver:  # `deliver` written out: most events are messages

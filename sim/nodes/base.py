@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from types import UnionType
 
 from core import requests as rq
 from core.events import HistoryEvent
@@ -60,6 +61,28 @@ class StartedActivityTask:
 
 Payload = rq.Reply | Unavailable | History | StartedWorkflowTask | StartedActivityTask
 Request = rq.Request | Describe | rq.ResetWorkflowExecution
+
+
+class ByClass(dict[type, int]):
+    """`isinstance` against several class tuples as one lookup on an object's class.
+
+    ``by_class[type(x)]`` is the index of the first of `kinds` that ``isinstance(x, kind)``
+    holds for, else ``len(kinds)``: computed by `issubclass` the first time a class is
+    looked up, and remembered (a class's answer never changes). A hot path's chain of
+    isinstance checks becomes one dict lookup, with isinstance's meaning, subclasses
+    included.
+    """
+
+    __slots__ = ("kinds",)
+
+    def __init__(self, *kinds: type | tuple[type, ...] | UnionType) -> None:
+        super().__init__()
+        self.kinds = kinds
+
+    def __missing__(self, cls: type) -> int:
+        index = next((i for i, k in enumerate(self.kinds) if issubclass(cls, k)), len(self.kinds))
+        self[cls] = index
+        return index
 
 
 def task_queue(

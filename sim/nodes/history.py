@@ -23,10 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from core import requests as rq
 from core.errors import InvalidTransition
-from core.events import HistoryEvent, WorkflowExecutionContinuedAsNewEventAttributes
 from core.statemachine import shard as shardlib
 from core.statemachine.history.service import handle as service
-from core.statemachine.history.service import reset as resetlib
 from core.statemachine.history.service import update, workflow_task
 from core.statemachine.history.service.handle import HandleFn
 from core.statemachine.history.service.state import MutableState
@@ -43,6 +41,7 @@ from sim.kernel import MS, SECOND
 from sim.nodes import transfer
 from sim.nodes.base import (
     Base,
+    ByClass,
     Describe,
     History,
     Payload,
@@ -53,6 +52,7 @@ from sim.nodes.base import (
     Unavailable,
     task_queue,
 )
+from sim.nodes.reset import reset_run
 from sim.persistence import (
     ArchiveTask,
     DeleteHistoryTask,
@@ -61,6 +61,8 @@ from sim.persistence import (
     Persistence,
     RetentionTask,
     Timeout,
+    new_mutation,
+    new_outbox_task,
 )
 
 if TYPE_CHECKING:
@@ -71,6 +73,25 @@ if TYPE_CHECKING:
 _REFUSED = (Unavailable, rq.Error)
 _PUSHED = (rq.WorkflowTaskTransfer, rq.ActivityTaskTransfer)
 _RETENTION_TASKS = (ArchiveTask, DeleteHistoryTask)
+# How _process routes an outbox task, by its class: pushed to matching, a timer, a
+# retention task, else (TRANSFER) a task that reaches another workflow.
+_ROUTE = ByClass(_PUSHED, rq.TimerTask, _RETENTION_TASKS)
+PUSHED, TIMER, RETENTION, TRANSFER = range(4)
+# The replies _enrich adds to (OTHER_REPLY: any other, passed on as it is)
+_STARTED = ByClass((rq.WorkflowTaskStarted, rq.ActivityTaskStarted))
+OTHER_REPLY = 1
+# The requests _serve looks at before the service handles them; any other goes straight
+# to the service (index 1: none of them).
+_SPECIAL = ByClass(
+    (
+        rq.StartWorkflowExecution,
+        rq.SignalWithStartWorkflowExecution,
+        rq.RecordWorkflowTaskStarted,
+        Describe,
+        rq.ResetWorkflowExecution,
+        rq.RecordChildExecutionCompleted,
+    )
+)
 ACQUIRED = shardlib.ShardState.ACQUIRED  # bound once: read on every request
 PUSH_RETRY = 1 * SECOND
 RESET_REDIRECTS = 100  # maxResetRedirectCount
@@ -174,28 +195,36 @@ class HistoryHost(Base):
     ) -> Payload:
         """Handle `req` on the run; a transition the service's own tables refuse is a
         bug of the service: reported under the table's rule, and the caller retries."""
-        monitor = self.cluster.monitor
         try:
             answer = self._serve(shard_id, namespace, workflow_id, run_id, req)
         except InvalidTransition as error:
             rule = transition_rule(error)
-            monitor.violate(rule, f"{type(req).__name__}: {error}", run_id or None)
+            self.cluster.monitor.violate(rule, f"{type(req).__name__}: {error}", run_id or None)
             return Unavailable(f"internal error: {error}")
         if run_id and not isinstance(answer, _REFUSED):
-            monitor.ledger.served(run_id, req)  # accepted: a cause or an answer to account
+            # accepted: a cause or an answer to account
+            self.cluster.monitor.ledger.served(run_id, req)
         return answer
 
     def _serve(
         self, shard_id: int, namespace: str, workflow_id: str, run_id: str, req: Request
     ) -> Payload:
-        sh = self._owned(shard_id)
-        if sh is None:
+        sh = self.shards.get(shard_id)  # self._owned(shard_id) written out: one per request
+        if sh is None or sh.ctx.state is not ACQUIRED:
             return Unavailable(f"{self.name} does not own shard-{shard_id}")
         self.requests += 1
-        now = self.clock()
-        rid = run_id or self.persistence.current.get((namespace, workflow_id), "")
-        loaded = self._load(sh, rid) if rid else None
-        if isinstance(req, rq.StartWorkflowExecution):
+        now = self.kernel.now + self.faults.skew.get(self.name, 0)  # self.clock()
+        persistence = self.persistence
+        rid = run_id or persistence.current.get((namespace, workflow_id), "")
+        # self._load(sh, rid), its cache hit written out
+        loaded = (sh.cache.get(rid) or self._load(sh, rid)) if rid else None
+        if _SPECIAL[type(req)]:  # none of _SPECIAL (most requests): to the service as is
+            if loaded is None:
+                return rq.Error(rq.ErrorKind.NOT_FOUND, f"no run {workflow_id}/{run_id}")
+            # not a Describe nor a reset (both in _SPECIAL): an rq.Request, which mypy
+            # cannot tell from the lookup
+            outcome = self.handle(loaded[0], req, now)  # type: ignore[arg-type]
+        elif isinstance(req, rq.StartWorkflowExecution):
             if loaded is None:
                 refused = service.admit_start(req)  # too big to start (enforce.py)
                 if refused is not None:
@@ -212,18 +241,16 @@ class HistoryHost(Base):
             return self._commit(sh, workflow_id, "", None, started, now)[0]
         elif loaded is None:
             return rq.Error(rq.ErrorKind.NOT_FOUND, f"no run {workflow_id}/{run_id}")
-        elif (
-            isinstance(req, rq.RecordWorkflowTaskStarted) and self.persistence.runs[rid].size_bytes
-        ):
+        elif isinstance(req, rq.RecordWorkflowTaskStarted) and persistence.runs[rid].size_bytes:
             # the history's size so far, where the store keeps it (the live server does)
-            size = self.persistence.runs[rid].size_bytes
+            size = persistence.runs[rid].size_bytes
             req = dataclasses.replace(req, history_size_bytes=size)
             outcome = self.handle(loaded[0], req, now)
         elif isinstance(req, Describe):
-            events = tuple(self.persistence.runs[rid].events)
+            events = tuple(persistence.runs[rid].events)
             return History(events, loaded[0].workflow_type)
         elif isinstance(req, rq.ResetWorkflowExecution):
-            return self._reset(sh, namespace, workflow_id, rid, loaded, req, now)
+            return reset_run(self, sh, namespace, workflow_id, rid, loaded, req, now)
         else:
             if isinstance(req, rq.RecordChildExecutionCompleted):
                 rid, loaded = self._reset_successor(sh, rid, loaded)
@@ -253,14 +280,22 @@ class HistoryHost(Base):
         now: int,
     ) -> tuple[Payload, bool]:
         """Write the outcome (and a continued run) in one fenced transaction."""
-        mutations: list[Mutation] = []
         state = outcome.state
-        owned = [(state.run_id, task) for task in outcome.tasks]
+        tasks = outcome.tasks
         # A new timer or transfer task must be written even when nothing else changed
         # (a heartbeat timeout re-armed for the last heartbeat is such a task).
-        if loaded is None or state is not loaded[0] or outcome.events or outcome.tasks:
+        if loaded is None or state is not loaded[0] or outcome.events or tasks:
             version = 0 if loaded is None else loaded[1]
-            mutations.append(Mutation(state.run_id, workflow_id, version, state, outcome.events))
+            mutations = [new_mutation(state.run_id, workflow_id, version, state, outcome.events)]
+        elif outcome.new_run is None:
+            return outcome.reply, True  # nothing to write (an obsolete timer, a repeat)
+        else:
+            mutations = []
+        run_id = state.run_id
+        # a loop, not a comprehension (a call of its own): one or two tasks, most often
+        owned: list[tuple[str, rq.Task | RetentionTask]] = []
+        for task in tasks:
+            owned.append((run_id, task))
         if outcome.new_run is not None:
             started = service.start(outcome.new_run, now)
             new = started.state
@@ -312,9 +347,14 @@ class HistoryHost(Base):
         namespace: str,
     ) -> tuple[Shard, tuple[OutboxTask, ...]]:
         out: list[OutboxTask] = []
+        allocate = shardlib.allocate_task_id
         for owner, task in owned:
-            sh, task_id = self._task_id(sh)
-            out.append(OutboxTask(task_id, owner, workflow_id, task, namespace))
+            ctx, task_id = allocate(sh.ctx)  # self._task_id(sh) written out ...
+            if task_id is None:  # ... but for an exhausted range, which it renews
+                sh, task_id = self._task_id(sh)
+            else:
+                sh.ctx = ctx
+            out.append(new_outbox_task(task_id, owner, workflow_id, task, namespace))
         return sh, tuple(out)
 
     def _task_id(self, sh: Shard) -> tuple[Shard, int]:
@@ -344,66 +384,6 @@ class HistoryHost(Base):
             out.append(dataclasses.replace(m, events=tuple(events)))
         return sh, out
 
-    # -- reset --------------------------------------------------------------------------
-    def _reset(
-        self,
-        sh: Shard,
-        namespace: str,
-        workflow_id: str,
-        run_id: str,
-        loaded: tuple[MutableState, int],
-        req: rq.ResetWorkflowExecution,
-        now: int,
-    ) -> Payload:
-        """Reset run `run_id` (core reset.py) and commit the base run, the current run
-        (when it is another) and the new run in one transaction; the new run becomes
-        the workflow's current run (`persistToDB` in ndc/workflow_resetter.go)."""
-        current_id = self.persistence.current.get((namespace, workflow_id), run_id)
-        current = self._load(sh, current_id) if current_id != run_id else None
-        events = tuple(self.persistence.runs[run_id].events)
-        if self.prefix_size is not None:  # the rebuilt run: the events before the point
-            size = self.prefix_size(run_id, req.workflow_task_finish_event_id)
-            req = dataclasses.replace(req, history_size_bytes=size)
-        result = resetlib.reset(
-            loaded[0],
-            events,
-            req,
-            resetlib.reset_run_id(current_id, req.request_id),
-            now,
-            current[0] if current is not None else None,
-            self._continued(events),
-        )
-        if result.new_run is None:
-            return result.reply
-        parts = [(loaded, result.base)]
-        if current is not None and result.current is not None:
-            parts.append((current, result.current))
-        mutations: list[Mutation] = []
-        owned: list[tuple[str, rq.Task]] = []
-        for (_, version), outcome in parts:
-            state = outcome.state
-            mutations.append(Mutation(state.run_id, workflow_id, version, state, outcome.events))
-            owned.extend((state.run_id, task) for task in outcome.tasks)
-        new = result.new_run.state
-        mutations.append(Mutation(new.run_id, workflow_id, 0, new, result.new_run.events))
-        owned.extend((new.run_id, task) for task in result.new_run.tasks)
-        return self._write(sh, mutations, owned, namespace, result.reply)[0]
-
-    def _continued(self, events: tuple[HistoryEvent, ...]) -> tuple[tuple[HistoryEvent, ...], ...]:
-        """The histories of the runs a run continued as new into, in chain order, as far
-        as they exist (the chain `reapplyContinueAsNewWorkflowEvents` follows)."""
-        chain: list[tuple[HistoryEvent, ...]] = []
-        while events:
-            closing = events[-1].attributes
-            if not isinstance(closing, WorkflowExecutionContinuedAsNewEventAttributes):
-                break
-            record = self.persistence.runs.get(closing.new_execution_run_id)
-            if record is None:
-                break
-            events = tuple(record.events)
-            chain.append(events)
-        return tuple(chain)
-
     def _reset_successor(
         self, sh: Shard, run_id: str, loaded: tuple[MutableState, int]
     ) -> tuple[str, tuple[MutableState, int]]:
@@ -422,6 +402,8 @@ class HistoryHost(Base):
 
     def _enrich(self, run_id: str, reply: Payload, req: Request) -> Payload:
         """Record*Started replies carry what the worker needs (history, activity id)."""
+        if _STARTED[type(reply)] == OTHER_REPLY:  # most replies: as they are
+            return reply
         record = self.persistence.runs[run_id]
         if isinstance(reply, rq.WorkflowTaskStarted) and isinstance(
             req, rq.RecordWorkflowTaskStarted
@@ -454,14 +436,16 @@ class HistoryHost(Base):
         t = task.task
         ctx = sh.ctx
         shard_id, range_id = ctx.shard_id, ctx.range_id
-        if isinstance(t, _PUSHED):
+        route = _ROUTE[type(t)]
+        if route == PUSHED:
             self._push(shard_id, range_id, task)
-        elif isinstance(t, rq.TimerTask):
+        elif route == TIMER:
+            assert isinstance(t, rq.TimerTask)
             due = t.fire_time - self.faults.skew.get(self.name, 0)
             if self.task_keys is not None:
                 due = self.task_keys.fire_time(shard_id, task, due)
             self.kernel.at(due, self._fire, shard_id, range_id, task)
-        elif isinstance(t, _RETENTION_TASKS):  # sim/retention.py
+        elif route == RETENTION:  # sim/retention.py
             if self.retention is not None:
                 self.retention.process(self, sh, task)
         else:  # reaches another workflow: a child, a parent, a signal or cancel target
@@ -471,8 +455,10 @@ class HistoryHost(Base):
     def owned_pending(self, shard_id: int, range_id: int, task_id: int) -> Shard | None:
         """The shard, if this host owns it under `range_id` and task `task_id` is still in
         its outbox."""
-        sh = self._owned(shard_id, range_id)
-        if sh is None or not self.persistence.is_pending(shard_id, task_id):
+        sh = self.shards.get(shard_id)  # self._owned(shard_id, range_id) written out
+        if sh is None or sh.ctx.state is not ACQUIRED or sh.ctx.range_id != range_id:
+            return None
+        if not self.persistence.is_pending(shard_id, task_id):
             return None
         return sh
 
@@ -541,8 +527,10 @@ class HistoryHost(Base):
     def _ack(self, shard_id: int, range_id: int, task_id: int) -> None:
         """Delete a done task from the outbox, if this host still owns the shard under
         `range_id`; a fenced-off ack means the shard is lost."""
-        sh = self._owned(shard_id, range_id)
-        if sh is not None and not self.persistence.complete_task(sh.ctx, task_id):
+        sh = self.shards.get(shard_id)  # self._owned(shard_id, range_id) written out
+        if sh is None or sh.ctx.state is not ACQUIRED or sh.ctx.range_id != range_id:
+            return
+        if not self.persistence.complete_task(sh.ctx, task_id):
             self._lose(sh)
 
     def _fire(self, shard_id: int, range_id: int, task: OutboxTask) -> None:
@@ -552,7 +540,7 @@ class HistoryHost(Base):
             return
         t = task.task
         assert isinstance(t, rq.TimerTask)
-        early = t.fire_time - self.clock()
+        early = t.fire_time - (self.kernel.now + self.faults.skew.get(self.name, 0))  # clock()
         if early > 0:  # this host's clock is behind the task's time
             self.kernel.after(early, self._fire, shard_id, range_id, task)
             return

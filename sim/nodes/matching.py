@@ -35,6 +35,10 @@ RETRY_BACKOFF = SECOND // 5  # a transient error is retried after this, not at o
 COMPACT_AT = 256
 ViolationFn = Callable[[str, str], None]
 Key = tuple[m.TaskQueue, int]  # a task's queue and its key in that queue's state
+QueueFields = tuple[str, str, m.TaskKind, m.QueueKind]
+# A task as `attempts` knows it: its key and its queue's fields, which a dict hashes in C
+# (a TaskQueue's dataclass hash is a Python call, of a tuple of these same fields).
+AttemptKey = tuple[int, QueueFields]
 _STARTED = (StartedWorkflowTask, StartedActivityTask)  # built once, for isinstance
 
 
@@ -65,7 +69,7 @@ class MatchingHost(Base):
         self.problems: list[str] = []
         self.seen: set[str] = set()
         self.attempt = 0
-        self.attempts: dict[Key, int] = {}  # task -> its latest dispatch attempt
+        self.attempts: dict[AttemptKey, int] = {}  # task -> its latest dispatch attempt
         # poller id -> (identity, worker version) for pollers that gave them (live only)
         self.poller_info: dict[str, tuple[str, Opaque | None]] = {}
         # serve's Worker Deployments: takes a pushed task to its version's queue or
@@ -128,61 +132,80 @@ class MatchingHost(Base):
         if self.ack_before_started:  # mutant: the task is gone from matching already
             self._settle(key, m.RecordStartedReply.OK)
         self.attempt += 1
-        self.attempts[key] = self.attempt
+        akey = (d.task_key, (queue.namespace, queue.name, queue.task_type, queue.kind))
+        self.attempts[akey] = self.attempt
         self.cluster.frontend.history_call(
             self.name,
             self.on_started,
-            (key, d.poller_id, self.epoch, self.attempt),
+            (key, akey, d.poller_id, self.epoch, self.attempt),
             task.namespace,
             task.workflow_id,
             task.run_id,
             req,
         )
-        self.kernel.after(RECORD_TIMEOUT, self._record_timeout, key, self.epoch, self.attempt)
+        self.kernel.after(RECORD_TIMEOUT, self._record_timeout, key, akey, self.epoch, self.attempt)
 
-    def _dispatching(self, key: Key) -> bool:
-        """Is task `key` offered to a poller, waiting for history's answer?"""
+    def _dispatching(self, key: Key) -> m.MatchingState | None:
+        """The state of task `key`'s queue if the task is offered to a poller, waiting for
+        history's answer; else None."""
         state = self.queues.get(key[0])
         if state is not None:
             task_key = key[1]
             for e in state.dispatching:  # a loop, not any(generator): called per answer
                 if e.key == task_key:
-                    return True
-        return False
+                    return state
+        return None
 
-    def on_started(self, token: tuple[Key, str, int, int], answer: Payload) -> None:
-        key, poller_id, epoch, attempt = token
-        if epoch != self.epoch or self.attempts.get(key) != attempt:
+    def on_started(self, token: tuple[Key, AttemptKey, str, int, int], answer: Payload) -> None:
+        key, akey, poller_id, epoch, attempt = token
+        if epoch != self.epoch or self.attempts.get(akey) != attempt:
             return
         if self.ack_before_started:
             if isinstance(answer, _STARTED):
                 self._deliver(poller_id, answer)
             return
-        if not self._dispatching(key):
+        state = self._dispatching(key)
+        if state is None:
             return  # timed out already and respooled
         reply = _classify(answer)
         if reply is m.RecordStartedReply.TRANSIENT_ERROR:  # respool after a backoff
-            self.kernel.after(RETRY_BACKOFF, self._record_timeout, key, epoch, attempt)
+            self.kernel.after(RETRY_BACKOFF, self._record_timeout, key, akey, epoch, attempt)
             return
-        if self._settle(key, reply):
+        if self._settle(key, reply, state):
             self._deliver(poller_id, answer)
             if self.redeliver:
                 self.again.setdefault(key[0], []).append(answer)
 
-    def _record_timeout(self, key: Key, epoch: int, attempt: int) -> None:
+    def _record_timeout(self, key: Key, akey: AttemptKey, epoch: int, attempt: int) -> None:
         """No usable answer for this dispatch attempt: respool (a transient error)."""
-        if epoch != self.epoch or not self.up or self.attempts.get(key) != attempt:
+        if epoch != self.epoch or not self.up or self.attempts.get(akey) != attempt:
             return
-        if self._dispatching(key):
-            self._settle(key, m.RecordStartedReply.TRANSIENT_ERROR)
+        state = self._dispatching(key)
+        if state is not None:
+            self._settle(key, m.RecordStartedReply.TRANSIENT_ERROR, state)
 
-    def _settle(self, key: Key, reply: m.RecordStartedReply) -> bool:
+    def _settle(
+        self, key: Key, reply: m.RecordStartedReply, state: m.MatchingState | None = None
+    ) -> bool:
+        """Apply history's answer for task `key`; `state` is its queue's, if the caller
+        has just read it."""
         queue, task_key = key
-        state, out = m.on_record_started_reply(self.queues[queue], task_key, reply, self.kernel.now)
+        if state is None:
+            state = self.queues[queue]
+        state, out = m.on_record_started_reply(state, task_key, reply, self.kernel.now)
         self.queues[queue] = state
+        # The task is no longer dispatching: every answer or timeout of its attempts so
+        # far finds nothing to do, and a new dispatch (perhaps just below) records its
+        # own attempt. Forgetting the attempt lets them stop at `attempts`.
+        self.attempts.pop(
+            (task_key, (queue.namespace, queue.name, queue.task_type, queue.kind)), None
+        )
         for d in out.dispatches:
             self._record_started(queue, d)
-        self._compact(queue)
+        # Without dispatches the queue's state is `state` still: _compact would only
+        # return (it reads the state through the queue, which hashes it in Python).
+        if out.dispatches or len(state.finished) >= COMPACT_AT:
+            self._compact(queue)
         return out.task_state is m.TaskState.DELIVERED
 
     def _deliver(self, poller_id: str, answer: Payload | None) -> None:
@@ -216,7 +239,8 @@ class MatchingHost(Base):
         now = self.kernel.now
         due = NO_DEADLINE if until_cancelled else now + self.cluster.poll_deadline
         self.workers[poller_id] = (src, callback)
-        again = self.again.get(queue)
+        # (asked only when it holds anything: a lookup hashes the queue, in Python)
+        again = self.again.get(queue) if self.again else None
         if again:  # the `redeliver` mutant: a task already delivered, handed out again
             self._deliver(poller_id, again.pop(0))
             return
@@ -255,8 +279,8 @@ class MatchingHost(Base):
         for queue in gone:
             self.problems.extend(m.violations(self.queues.pop(queue)))
         if gone:
-            dropped = set(gone)
-            self.attempts = {k: a for k, a in self.attempts.items() if k[0] not in dropped}
+            dropped = {_fields(queue) for queue in gone}
+            self.attempts = {k: a for k, a in self.attempts.items() if k[1] not in dropped}
         return len(gone)
 
     def _expire(self, queue: m.TaskQueue, epoch: int) -> None:
@@ -273,9 +297,8 @@ class MatchingHost(Base):
             return
         self.problems.extend(m.violations(s))
         # Nothing of this queue is dispatching; attempt numbers are never reused.
-        self.attempts = {
-            k: a for k, a in self.attempts.items() if k[0] is not queue and k[0] != queue
-        }
+        fields = _fields(queue)
+        self.attempts = {k: a for k, a in self.attempts.items() if k[1] != fields}
         backlog = tuple(
             m.TaskEntry(i + 1, e.queue, e.partition, e.task, e.state)
             for i, e in enumerate(s.backlog)
@@ -283,6 +306,11 @@ class MatchingHost(Base):
         self.queues[queue] = m.MatchingState(
             s.config, len(backlog) + 1, backlog, (), (), s.pollers, s.last_poll
         )
+
+
+def _fields(queue: m.TaskQueue) -> QueueFields:
+    """The fields a TaskQueue equals another's by (an `AttemptKey`'s second part)."""
+    return (queue.namespace, queue.name, queue.task_type, queue.kind)
 
 
 def _queue_order(queue: m.TaskQueue) -> tuple[str, str, str, str]:

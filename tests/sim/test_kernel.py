@@ -10,7 +10,7 @@ from typing import Any
 
 from sim.config import FaultPlan
 from sim.faults import Faults
-from sim.kernel import T0, Kernel, deliver
+from sim.kernel import T0, Kernel, SimKernel, deliver
 from sim.network import Network
 
 
@@ -81,3 +81,51 @@ def test_a_message_sent_before_a_restart_is_lost_and_one_after_arrives() -> None
     net.send("x", "n", seen.append, "after")
     kernel.run(T0 + 100)
     assert seen == ["after"]
+
+
+def test_the_simulators_kernel_runs_the_same_schedule() -> None:
+    """`SimKernel` keeps bare keys in its heap: the same calls in the same order, the
+    same clock, and a run that stops at `until` leaves the rest for the next run."""
+    for kernel in (Kernel(0), SimKernel(0)):
+        seen: list[str] = []
+        _schedule(kernel, seen)
+        kernel.at(T0 + 20, seen.append, "late")
+        kernel.after(2, seen.append, "two")
+        kernel.run(T0 + 10)
+        assert seen == ["now", "first", "two", "live", "plain"]
+        assert kernel.now == T0 + 5
+        kernel.run(T0 + 30)
+        assert seen[-1] == "late" and kernel.now == T0 + 20
+        assert kernel.steps == 8  # the two dropped messages count as steps too
+
+
+def test_a_network_on_either_kernel_delivers_the_same_messages_in_the_same_order() -> None:
+    """`Network.send` writes `SimKernel.deliver_after` out; on another kernel it calls
+    the kernel's own. Under drops, duplicates and delays both give the same run."""
+    runs = []
+    for kernel in (Kernel(7), SimKernel(7)):
+        faults = Faults(kernel, FaultPlan())
+        faults.rates.update(drop=0.2, duplicate=0.3, delay=0.3)
+        faults.delay_max = 50
+        net = Network(kernel, faults)
+        node = Node("n")
+        net.add(node)
+        seen: list[tuple[int, int]] = []
+        for i in range(200):
+            net.send("x", "n", _recorder(kernel, seen), i)
+        kernel.run(T0 + 10**12)
+        runs.append((seen, kernel.rng.random()))
+    assert runs[0] == runs[1]
+    assert 100 < len(runs[0][0]) != 200  # some dropped, some duplicated
+
+
+def _recorder(kernel: Kernel, seen: list[tuple[int, int]]) -> Any:
+    return lambda i: seen.append((kernel.now, i))
+
+
+def test_clearing_the_simulators_kernel_drops_every_event() -> None:
+    kernel, seen = SimKernel(0), list[str]()
+    _schedule(kernel, seen)
+    kernel.clear()
+    kernel.run(T0 + 10)
+    assert seen == [] and kernel.steps == 0
