@@ -13,7 +13,7 @@ from sim.accounting import DISTURBANCES
 from sim.config import REPLICATION_FAULT_KINDS, FaultItem, SimConfig
 from sim.faults import Faults, plan_for
 from sim.invariants import EVENTUALLY_BOUND, Monitor, replay_check
-from sim.kernel import MS, T0, SimKernel
+from sim.kernel import MS, T0, Kernel
 from sim.mutants import MUTANTS
 from sim.network import Network
 from sim.nodes.client import Client
@@ -79,7 +79,7 @@ class Cluster(ServerCluster):
     def __init__(self, config: SimConfig) -> None:
         check_config(config)
         self.config = config
-        kernel = SimKernel(config.seed)
+        kernel = Kernel(config.seed)
         self.workload = WORKLOADS[config.workload]
         names = self._names(self.workload)
         self.plan, self.swarm = plan_for(config, kernel.rng, names, SHARDS)

@@ -22,9 +22,12 @@ MS = 1_000_000
 SECOND = 1_000 * MS
 T0 = 1_767_225_600 * SECOND  # 2026-01-01T00:00:00Z: virtual time starts here
 
-# A queued event is (key, fn, args) with key = time << SEQ_BITS | seq: one integer that
-# orders by time, then by scheduling order, so the heap compares ints, not tuples.
-Event = tuple[int, Callable[..., None], tuple[Any, ...]]
+# A queued event is a key, time << SEQ_BITS | seq: one integer that orders by time, then
+# by scheduling order. The heap holds the keys alone and each key's call waits in a dict
+# beside it, so the heap compares ints (about a third fewer instructions per event than
+# a heap of (key, fn, args) tuples, whose comparisons go through the tuples). Keys are
+# unique (each has its own sequence number), so the calls run in the keys' order.
+Call = tuple[Callable[..., None], tuple[Any, ...]]
 SEQ_BITS = 40  # a run schedules far fewer than 2**40 events
 _push = heapq.heappush
 
@@ -55,12 +58,13 @@ Message = tuple[Addressee, int, Callable[..., None], tuple[Any, ...]]
 class Kernel:
     """The clock, the RNG, the queue and the trace of one simulation."""
 
-    __slots__ = ("_hash", "_queue", "_seq", "now", "rng", "steps", "trace")
+    __slots__ = ("_calls", "_hash", "_keys", "_seq", "now", "rng", "steps", "trace")
 
     def __init__(self, seed: int) -> None:
         self.now = T0
         self.rng = random.Random(seed)
-        self._queue: list[Event] = []
+        self._keys: list[int] = []  # a heap
+        self._calls: dict[int, Call] = {}  # key -> (fn, args)
         self._seq = 0
         self._hash = hashlib.sha256()
         self.trace: list[str] = []
@@ -68,31 +72,40 @@ class Kernel:
 
     def at(self, time: int, fn: Callable[..., None], *args: Any) -> None:
         """Run `fn(*args)` at virtual time `time` (never in the past)."""
-        self._seq += 1
+        self._seq = seq = self._seq + 1
         now = self.now
-        _push(self._queue, ((time if time > now else now) << SEQ_BITS | self._seq, fn, args))
+        key = (time if time > now else now) << SEQ_BITS | seq
+        self._calls[key] = (fn, args)
+        _push(self._keys, key)
 
     def after(self, delay: int, fn: Callable[..., None], *args: Any) -> None:
         """Run `fn(*args)` `delay` ns from now (a negative delay means now)."""
-        self._seq += 1
+        self._seq = seq = self._seq + 1
         now = self.now
-        _push(self._queue, ((now + delay if delay > 0 else now) << SEQ_BITS | self._seq, fn, args))
+        key = (now + delay if delay > 0 else now) << SEQ_BITS | seq
+        self._calls[key] = (fn, args)
+        _push(self._keys, key)
 
     def deliver_after(self, delay: int, message: Message) -> None:
         """Deliver `message` `delay` ns from now: ``after(delay, deliver, *message)``
         with the message's tuple used as it is (no variadic call, no repacking).
 
-        `Network.send` writes `SimKernel`'s out for a message's first delivery."""
-        self._seq += 1
+        `Network.send` writes this out for a message's first delivery."""
+        self._seq = seq = self._seq + 1
         now = self.now
-        _push(
-            self._queue,
-            ((now + delay if delay > 0 else now) << SEQ_BITS | self._seq, deliver, message),
-        )
+        key = (now + delay if delay > 0 else now) << SEQ_BITS | seq
+        self._calls[key] = (deliver, message)
+        _push(self._keys, key)
+
+    def next_time(self) -> int | None:
+        """The virtual time of the first queued event; None when nothing is queued."""
+        keys = self._keys
+        return keys[0] >> SEQ_BITS if keys else None
 
     def clear(self) -> None:
         """Drop every queued event (a finished run's: see `sim.cluster.dismantle`)."""
-        self._queue.clear()
+        self._keys.clear()
+        self._calls.clear()
 
     def jitter(self, low: int, high: int) -> int:
         """A uniform delay in [low, high] ns.
@@ -119,82 +132,6 @@ class Kernel:
 
     def run(self, until: int, stop: Callable[[], bool] | None = None) -> None:
         """Run events in order until the queue is empty, `until` passes, or `stop()`."""
-        queue = self._queue
-        pop = heapq.heappop
-        limit = (until + 1) << SEQ_BITS  # every key of a time <= until is below it
-        steps = self.steps  # counted in a local, stored back before `stop()` and on leaving
-        try:
-            while queue:
-                key, fn, args = pop(queue)
-                if key >= limit:  # past `until`: put it back (keys are unique, so the
-                    _push(queue, (key, fn, args))  # heap pops the same order after)
-                    break
-                self.now = key >> SEQ_BITS
-                steps += 1
-                if fn is deliver:  # `deliver` written out: most events are messages
-                    node, epoch, fn, args = args
-                    if node.up and node.epoch == epoch:
-                        fn(*args)
-                else:
-                    fn(*args)
-                if not steps & 63 and stop is not None:
-                    self.steps = steps
-                    if stop():
-                        return
-        finally:
-            self.steps = steps
-
-
-Call = tuple[Callable[..., None], tuple[Any, ...]]
-
-
-class SimKernel(Kernel):
-    """The simulator's kernel: `Kernel`'s schedule, its heap holding bare keys.
-
-    `Kernel`'s heap holds ``(key, fn, args)`` tuples (the live kernel reads them:
-    adapters/serve/kernel.py), and every comparison of two goes through the tuples (an
-    equality test of the keys, then their order). This one keeps the keys alone in its
-    heap and each key's call in a dict beside it, so a heap operation compares ints:
-    about a third fewer instructions per event, measured. Keys are unique (each has its
-    own sequence number) and made as `Kernel` makes them, so the calls run in the same
-    order and a run's trace is the same.
-    """
-
-    __slots__ = ("_calls", "_keys")
-
-    def __init__(self, seed: int) -> None:
-        super().__init__(seed)
-        self._keys: list[int] = []  # a heap
-        self._calls: dict[int, Call] = {}  # key -> (fn, args)
-
-    def at(self, time: int, fn: Callable[..., None], *args: Any) -> None:
-        self._seq = seq = self._seq + 1
-        now = self.now
-        key = (time if time > now else now) << SEQ_BITS | seq
-        self._calls[key] = (fn, args)
-        _push(self._keys, key)
-
-    def after(self, delay: int, fn: Callable[..., None], *args: Any) -> None:
-        self._seq = seq = self._seq + 1
-        now = self.now
-        key = (now + delay if delay > 0 else now) << SEQ_BITS | seq
-        self._calls[key] = (fn, args)
-        _push(self._keys, key)
-
-    def deliver_after(self, delay: int, message: Message) -> None:
-        self._seq = seq = self._seq + 1
-        now = self.now
-        key = (now + delay if delay > 0 else now) << SEQ_BITS | seq
-        self._calls[key] = (deliver, message)
-        _push(self._keys, key)
-
-    def clear(self) -> None:
-        super().clear()
-        self._keys.clear()
-        self._calls.clear()
-
-    def run(self, until: int, stop: Callable[[], bool] | None = None) -> None:
-        """`Kernel.run` over the keys' heap."""
         keys = self._keys
         take = self._calls.pop
         pop = heapq.heappop
@@ -203,7 +140,7 @@ class SimKernel(Kernel):
         try:
             while keys:
                 key = pop(keys)
-                if key >= limit:  # past `until`: put it back
+                if key >= limit:  # past `until`: put it back (the heap pops it next again)
                     _push(keys, key)
                     break
                 fn, args = take(key)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from sim.faults import Faults
-from sim.kernel import MS, SEQ_BITS, Kernel, SimKernel, deliver
+from sim.kernel import MS, SEQ_BITS, Kernel, deliver
 
 _push = heapq.heappush
 
@@ -30,8 +30,8 @@ class Network:
     def __init__(self, kernel: Kernel, faults: Faults) -> None:
         self.kernel = kernel
         # the simulator's kernel, whose deliver_after `send` writes out (not a subclass,
-        # which might change it); None for any other kernel (the live server's)
-        self._sim = kernel if type(kernel) is SimKernel else None
+        # which might change it: the live server's pokes its pump); None for any other
+        self._sim = kernel if type(kernel) is Kernel else None
         self.faults = faults
         self.nodes: dict[str, Node] = {}
         self.latency = LATENCY  # (low, high) ns of one hop; a live server uses (0, 0)
@@ -44,7 +44,7 @@ class Network:
 
         The draws are `Faults.chance` and `Kernel.jitter` written out in place (one send
         per message makes the calls count): the same draws in the same order, so the
-        same trace. So is the first delivery's `SimKernel.deliver_after`: the same key,
+        same trace. So is the first delivery's `Kernel.deliver_after`: the same key,
         the same sequence number.
         """
         node = self.nodes[dst]
@@ -69,7 +69,7 @@ class Network:
                 delay += int(random() * (faults.delay_max + 1))
         message = (node, node.epoch, fn, args)
         sim = self._sim
-        if sim is not None:  # SimKernel.deliver_after(delay, message), written out
+        if sim is not None:  # Kernel.deliver_after(delay, message), written out
             sim._seq = seq = sim._seq + 1
             now = sim.now
             key = (now + delay if delay > 0 else now) << SEQ_BITS | seq

@@ -21,10 +21,8 @@ Every commit is logged with the range id it carried, for the invariant checkers.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import cast
 
 from core.events import HistoryEvent
 from core.fastinit import fast_init_all
@@ -303,48 +301,3 @@ def check_transaction(
 
 
 fast_init_all(globals())  # faster constructors for this module's values (core/fastinit.py)
-
-
-def _builder(cls: type) -> Callable[..., object]:
-    """A function ``build(*fields)`` making the `cls` that ``cls(*fields)`` makes, for a
-    frozen, slotted dataclass with no `__post_init__`, every field passed positionally.
-
-    The history host builds an `OutboxTask` per task and a `Mutation` per write. Their
-    constructors store each field through its slot descriptor, a call per field; this
-    makes the object as an instance of an unfrozen subclass with the same slots, whose
-    stores are plain attribute stores, then gives it its class (allowed: same layout),
-    frozen again before anyone sees it (as `core.fastinit.copier_into` copies).
-    """
-    names = [f.name for f in dataclasses.fields(cls)]
-    params = getattr(cls, "__dataclass_params__", None)
-    if hasattr(cls, "__post_init__") or params is None or not params.frozen:
-        raise TypeError(f"{cls.__name__}: not a frozen dataclass without __post_init__")
-    plain = {"__slots__": (), "__setattr__": object.__setattr__, "__delattr__": object.__delattr__}
-    opened = type(f"_Open{cls.__name__}", (cls,), plain)
-    namespace: dict[str, object] = {
-        "_new": object.__new__,
-        "_open": opened,
-        "_cls": cls,
-        "_set": object.__setattr__,
-    }
-    body = [f"    o.{name} = {name}" for name in names]
-    source = (
-        f"def build({', '.join(names)}):\n    o = _new(_open)\n"
-        + "\n".join(body)
-        + "\n    _set(o, '__class__', _cls)\n    return o\n"
-    )
-    exec(source, namespace)  # our own text, as dataclasses and core.fastinit compile theirs
-    build = namespace["build"]
-    assert callable(build)
-    return build
-
-
-# OutboxTask(task_id, run_id, workflow_id, task, namespace), as the history host builds it
-new_outbox_task = cast(
-    Callable[[int, str, str, "Task | RetentionTask", str], OutboxTask], _builder(OutboxTask)
-)
-# Mutation(run_id, workflow_id, expected_version, state, events)
-new_mutation = cast(
-    Callable[[str, str, int, MutableState, tuple[HistoryEvent, ...]], Mutation],
-    _builder(Mutation),
-)

@@ -97,12 +97,14 @@ class LiveKernel(Kernel):
 
     def run_due(self) -> int:
         """Run every scheduled call whose time has come; how many ran."""
-        queue = self._queue
+        keys = self._keys
+        take = self._calls.pop
         pop = heapq.heappop
         ran = 0
         limit = (self.clock() + 1) << SEQ_BITS
-        while queue and queue[0][0] < limit:
-            key, fn, args = pop(queue)
+        while keys and keys[0] < limit:
+            key = pop(keys)
+            fn, args = take(key)
             # A call runs at the clock's reading when it runs, never before it is due:
             # on a real server each hop (a completion, then matching's dispatch, then
             # RecordActivityTaskStarted) stamps its events with a fresh reading of its
@@ -129,7 +131,6 @@ class LiveKernel(Kernel):
     async def pump(self, stop: asyncio.Event) -> None:
         """Drain the queue by the clock until `stop` is set."""
         self._wake = wake = asyncio.Event()
-        queue = self._queue
         while not stop.is_set():
             wake.clear()
             self.run_due()
@@ -139,8 +140,9 @@ class LiveKernel(Kernel):
                     self.skip_to(target)
                     continue
             timeout: float | None = None
-            if queue:
-                timeout = max(0.0, ((queue[0][0] >> SEQ_BITS) - self.clock()) / 1e9)
+            first = self.next_time()
+            if first is not None:
+                timeout = max(0.0, (first - self.clock()) / 1e9)
             if timeout == 0.0:
                 await asyncio.sleep(0)  # due already: let handlers in, then run it
                 continue

@@ -61,8 +61,6 @@ from sim.persistence import (
     Persistence,
     RetentionTask,
     Timeout,
-    new_mutation,
-    new_outbox_task,
 )
 
 if TYPE_CHECKING:
@@ -286,7 +284,7 @@ class HistoryHost(Base):
         # (a heartbeat timeout re-armed for the last heartbeat is such a task).
         if loaded is None or state is not loaded[0] or outcome.events or tasks:
             version = 0 if loaded is None else loaded[1]
-            mutations = [new_mutation(state.run_id, workflow_id, version, state, outcome.events)]
+            mutations = [Mutation(state.run_id, workflow_id, version, state, outcome.events)]
         elif outcome.new_run is None:
             return outcome.reply, True  # nothing to write (an obsolete timer, a repeat)
         else:
@@ -354,7 +352,7 @@ class HistoryHost(Base):
                 sh, task_id = self._task_id(sh)
             else:
                 sh.ctx = ctx
-            out.append(new_outbox_task(task_id, owner, workflow_id, task, namespace))
+            out.append(OutboxTask(task_id, owner, workflow_id, task, namespace))
         return sh, tuple(out)
 
     def _task_id(self, sh: Shard) -> tuple[Shard, int]:

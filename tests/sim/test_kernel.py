@@ -10,7 +10,7 @@ from typing import Any
 
 from sim.config import FaultPlan
 from sim.faults import Faults
-from sim.kernel import T0, Kernel, SimKernel, deliver
+from sim.kernel import T0, Kernel, deliver
 from sim.network import Network
 
 
@@ -25,8 +25,8 @@ def _run_queue_by_calls(kernel: Kernel) -> None:
     """Drain the queue calling each event as it is, as `LiveKernel.run_due` does."""
     import heapq
 
-    while kernel._queue:
-        _, fn, args = heapq.heappop(kernel._queue)
+    while kernel._keys:
+        fn, args = kernel._calls.pop(heapq.heappop(kernel._keys))
         fn(*args)
 
 
@@ -83,10 +83,16 @@ def test_a_message_sent_before_a_restart_is_lost_and_one_after_arrives() -> None
     assert seen == ["after"]
 
 
-def test_the_simulators_kernel_runs_the_same_schedule() -> None:
-    """`SimKernel` keeps bare keys in its heap: the same calls in the same order, the
-    same clock, and a run that stops at `until` leaves the rest for the next run."""
-    for kernel in (Kernel(0), SimKernel(0)):
+class _OwnDelivery(Kernel):
+    """A kernel `Network.send` does not write out: it calls `deliver_after` itself."""
+
+    __slots__ = ()
+
+
+def test_the_kernel_runs_its_schedule_in_order_and_stops_at_until() -> None:
+    """Bare keys in the heap, calls beside them: calls in time then scheduling order,
+    the clock at each, and a run that stops at `until` leaves the rest for the next."""
+    for kernel in (Kernel(0), _OwnDelivery(0)):
         seen: list[str] = []
         _schedule(kernel, seen)
         kernel.at(T0 + 20, seen.append, "late")
@@ -100,10 +106,10 @@ def test_the_simulators_kernel_runs_the_same_schedule() -> None:
 
 
 def test_a_network_on_either_kernel_delivers_the_same_messages_in_the_same_order() -> None:
-    """`Network.send` writes `SimKernel.deliver_after` out; on another kernel it calls
-    the kernel's own. Under drops, duplicates and delays both give the same run."""
+    """`Network.send` writes `Kernel.deliver_after` out; on a subclass it calls the
+    kernel's own. Under drops, duplicates and delays both give the same run."""
     runs = []
-    for kernel in (Kernel(7), SimKernel(7)):
+    for kernel in (Kernel(7), _OwnDelivery(7)):
         faults = Faults(kernel, FaultPlan())
         faults.rates.update(drop=0.2, duplicate=0.3, delay=0.3)
         faults.delay_max = 50
@@ -123,8 +129,8 @@ def _recorder(kernel: Kernel, seen: list[tuple[int, int]]) -> Any:
     return lambda i: seen.append((kernel.now, i))
 
 
-def test_clearing_the_simulators_kernel_drops_every_event() -> None:
-    kernel, seen = SimKernel(0), list[str]()
+def test_clearing_the_kernel_drops_every_event() -> None:
+    kernel, seen = Kernel(0), list[str]()
     _schedule(kernel, seen)
     kernel.clear()
     kernel.run(T0 + 10)
