@@ -30,7 +30,6 @@ from collections.abc import Callable, Sequence
 from core import requests as rq
 from core.enums import EventType
 from core.events import ActivityTaskStartedEventAttributes, HistoryEvent
-from sim.nodes.base import ByClass
 
 WORKFLOW, ACTIVITY = "workflow", "activity"
 TaskKey = tuple[str, str, int]  # (WORKFLOW | ACTIVITY, run id, scheduled event id)
@@ -61,11 +60,6 @@ ANSWERED = frozenset(
     }
 )
 _ACTIVITY_TIMERS = (rq.ActivityTimeoutTask, rq.ActivityRetryTask)  # built once, for isinstance
-# What `served` looks at, by the request's class: the causes it counts (the last index,
-# NO_CAUSE, for any other request), and whether it is one of ANSWERS (0) or not (1)
-_CAUSES = ByClass(rq.RespondActivityTaskFailed, rq.RespondWorkflowTaskFailed, rq.FireTimer)
-ACTIVITY_FAILED, WORKFLOW_FAILED, TIMER_FIRED, NO_CAUSE = range(4)
-_ANSWERS = ByClass(ANSWERS)
 
 
 class Ledger:
@@ -98,25 +92,17 @@ class Ledger:
 
     def served(self, run_id: str, req: object) -> None:
         """History accepted `req` for run `run_id`: note what it causes or answers."""
-        cls = type(req)
-        cause = _CAUSES[cls]  # isinstance, by class: each branch's assert holds
-        if cause == NO_CAUSE:
-            pass
-        elif cause == TIMER_FIRED:
-            assert isinstance(req, rq.FireTimer)
+        if isinstance(req, rq.RespondActivityTaskFailed):
+            self.causes[(ACTIVITY, run_id, req.token.scheduled_event_id)] += 1
+        elif isinstance(req, rq.RespondWorkflowTaskFailed):
+            self.causes[(WORKFLOW, run_id, req.token.scheduled_event_id)] += 1
+        elif isinstance(req, rq.FireTimer):
             task = req.task
             if isinstance(task, _ACTIVITY_TIMERS):
                 self.causes[(ACTIVITY, run_id, task.scheduled_event_id)] += 1
             elif isinstance(task, rq.WorkflowTaskTimeoutTask):
                 self.causes[(WORKFLOW, run_id, task.scheduled_event_id)] += 1
-        elif cause == ACTIVITY_FAILED:
-            assert isinstance(req, rq.RespondActivityTaskFailed)
-            self.causes[(ACTIVITY, run_id, req.token.scheduled_event_id)] += 1
-        else:
-            assert isinstance(req, rq.RespondWorkflowTaskFailed)
-            self.causes[(WORKFLOW, run_id, req.token.scheduled_event_id)] += 1
-        if _ANSWERS[cls] == 0:
-            assert isinstance(req, ANSWERS)
+        if isinstance(req, ANSWERS):
             token = req.token
             attempt = (run_id, token.scheduled_event_id, token.attempt)
             self.answered.setdefault(attempt, type(req).__name__)

@@ -88,9 +88,7 @@ class Kernel:
 
     def deliver_after(self, delay: int, message: Message) -> None:
         """Deliver `message` `delay` ns from now: ``after(delay, deliver, *message)``
-        with the message's tuple used as it is (no variadic call, no repacking).
-
-        `Network.send` writes this out for a message's first delivery."""
+        with the message's tuple used as it is (no variadic call, no repacking)."""
         self._seq = seq = self._seq + 1
         now = self.now
         key = (now + delay if delay > 0 else now) << SEQ_BITS | seq

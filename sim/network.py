@@ -8,14 +8,11 @@ restarts has a new epoch: messages addressed to its old incarnation are lost.
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Callable
 from typing import Any, Protocol
 
 from sim.faults import Faults
-from sim.kernel import MS, SEQ_BITS, Kernel, deliver
-
-_push = heapq.heappush
+from sim.kernel import MS, Kernel
 
 LATENCY = (100_000, 2 * MS)  # one hop, ns
 
@@ -29,9 +26,6 @@ class Node(Protocol):
 class Network:
     def __init__(self, kernel: Kernel, faults: Faults) -> None:
         self.kernel = kernel
-        # the simulator's kernel, whose deliver_after `send` writes out (not a subclass,
-        # which might change it: the live server's pokes its pump); None for any other
-        self._sim = kernel if type(kernel) is Kernel else None
         self.faults = faults
         self.nodes: dict[str, Node] = {}
         self.latency = LATENCY  # (low, high) ns of one hop; a live server uses (0, 0)
@@ -44,8 +38,7 @@ class Network:
 
         The draws are `Faults.chance` and `Kernel.jitter` written out in place (one send
         per message makes the calls count): the same draws in the same order, so the
-        same trace. So is the first delivery's `Kernel.deliver_after`: the same key,
-        the same sequence number.
+        same trace.
         """
         node = self.nodes[dst]
         if not node.up:
@@ -68,15 +61,7 @@ class Network:
                 faults.injected["delay"] += 1
                 delay += int(random() * (faults.delay_max + 1))
         message = (node, node.epoch, fn, args)
-        sim = self._sim
-        if sim is not None:  # Kernel.deliver_after(delay, message), written out
-            sim._seq = seq = sim._seq + 1
-            now = sim.now
-            key = (now + delay if delay > 0 else now) << SEQ_BITS | seq
-            sim._calls[key] = (deliver, message)
-            _push(sim._keys, key)
-        else:
-            kernel.deliver_after(delay, message)
+        kernel.deliver_after(delay, message)
         rate = rates["duplicate"]
         if rate > 0.0 and random() < rate:
             faults.injected["duplicate"] += 1

@@ -253,10 +253,7 @@ class Persistence:
 
     def complete_task(self, ctx: shardlib.ShardContext, task_id: int) -> bool:
         """Ack an outbox task (fenced by range id); False if the writer lost the shard."""
-        if (
-            self.range_check
-            and ctx.range_id != shardlib.shard_record(self.shards, ctx.shard_id).range_id
-        ):  # self.range_id(ctx.shard_id), written out: one ack per task
+        if self.range_check and ctx.range_id != self.range_id(ctx.shard_id):
             return False
         self.outbox.get(ctx.shard_id, {}).pop(task_id, None)
         return True

@@ -61,7 +61,7 @@ from core.enums import (
 from core.event_sets import COMMAND_EVENT_TYPES
 from core.events import HistoryEvent
 from core.statemachine.history.service import handle as service
-from core.statemachine.history.service import workflow_task
+from core.statemachine.history.service import unwritten_task
 from core.statemachine.history.service.outbound import HISTORY_SERVICE
 from core.statemachine.history.service.reapply import child_report
 from core.statemachine.history.service.reset import (
@@ -355,12 +355,12 @@ class Driver(DriverBase):
     def read_suffix(self) -> list[HistoryEvent]:
         """What a history read by an SDK's client appends to a running run's history:
         the Scheduled and Started events of its transient or speculative workflow task
-        (`workflow_task.transient_events`). A recorded history that goes on past the
+        (`unwritten_task.transient_events`). A recorded history that goes on past the
         events the model wrote must end with them; one exported by the CLI or the UI,
         which the server does not give them, ends without."""
         if self.state is None or len(self.real) <= len(self.written):
             return []
-        return list(workflow_task.transient_events(self.state, read=True))
+        return list(unwritten_task.transient_events(self.state, read=True))
 
     def poll(self, i: int, now: int) -> None:
         assert self.state is not None

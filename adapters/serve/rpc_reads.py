@@ -26,7 +26,7 @@ from temporalio.api.taskqueue.v1 import message_pb2 as tq_pb
 from temporalio.api.workflow.v1 import message_pb2 as workflow_pb
 from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 
-from core.statemachine.history.service import workflow_task
+from core.statemachine.history.service import unwritten_task
 from core.statemachine.history.service.activity_ops import options_of
 from core.statemachine.history.service.execution import reset_points_json, run_expiry
 from core.statemachine.history.service.state import MutableState
@@ -300,7 +300,7 @@ async def get_workflow_execution_history(
     chunk = run.events[start : start + size]
     after = start + len(chunk)
     if chunk and after == len(run.events) and _takes_unwritten_events(context):
-        chunk = [*chunk, *workflow_task.transient_events(run.state, read=True)]
+        chunk = [*chunk, *unwritten_task.transient_events(run.state, read=True)]
     out.history.events.extend(fe.runtime.history_protos(run.state.run_id, chunk))
     if after < len(run.events) or (long_poll and run.state.running):
         out.next_page_token = tokens.page_token(run=run.state.run_id, next=after)

@@ -264,7 +264,7 @@ def conditional_write(store: StoreState, write: Write) -> tuple[StoreState, Writ
         raise BadInput(
             f"{namespace_id}/{workflow_id} lives on shard {expected_shard}, not {write.shard_id}"
         )
-    row = shards[expected_shard - 1]  # `shard_record`: `shard_for` is within 1..len(shards)
+    row = shard_record(store, expected_shard)
     if write.range_id != row.range_id:
         return store, ShardOwnershipLost(write.shard_id, write.range_id, row.range_id)
     executions = store.executions

@@ -25,7 +25,7 @@ from core import requests as rq
 from core.errors import InvalidTransition
 from core.statemachine import shard as shardlib
 from core.statemachine.history.service import handle as service
-from core.statemachine.history.service import update, workflow_task
+from core.statemachine.history.service import unwritten_task, update, workflow_task
 from core.statemachine.history.service.handle import HandleFn
 from core.statemachine.history.service.state import MutableState
 from core.statemachine.history.service.txn import Outcome
@@ -207,15 +207,14 @@ class HistoryHost(Base):
     def _serve(
         self, shard_id: int, namespace: str, workflow_id: str, run_id: str, req: Request
     ) -> Payload:
-        sh = self.shards.get(shard_id)  # self._owned(shard_id) written out: one per request
-        if sh is None or sh.ctx.state is not ACQUIRED:
+        sh = self._owned(shard_id)
+        if sh is None:
             return Unavailable(f"{self.name} does not own shard-{shard_id}")
         self.requests += 1
-        now = self.kernel.now + self.faults.skew.get(self.name, 0)  # self.clock()
+        now = self.clock()
         persistence = self.persistence
         rid = run_id or persistence.current.get((namespace, workflow_id), "")
-        # self._load(sh, rid), its cache hit written out
-        loaded = (sh.cache.get(rid) or self._load(sh, rid)) if rid else None
+        loaded = self._load(sh, rid) if rid else None
         if _SPECIAL[type(req)]:  # none of _SPECIAL (most requests): to the service as is
             if loaded is None:
                 return rq.Error(rq.ErrorKind.NOT_FOUND, f"no run {workflow_id}/{run_id}")
@@ -345,13 +344,8 @@ class HistoryHost(Base):
         namespace: str,
     ) -> tuple[Shard, tuple[OutboxTask, ...]]:
         out: list[OutboxTask] = []
-        allocate = shardlib.allocate_task_id
         for owner, task in owned:
-            ctx, task_id = allocate(sh.ctx)  # self._task_id(sh) written out ...
-            if task_id is None:  # ... but for an exhausted range, which it renews
-                sh, task_id = self._task_id(sh)
-            else:
-                sh.ctx = ctx
+            sh, task_id = self._task_id(sh)
             out.append(OutboxTask(task_id, owner, workflow_id, task, namespace))
         return sh, tuple(out)
 
@@ -409,10 +403,10 @@ class HistoryHost(Base):
             state = record.state
             updates = update.requests_to_send(state)
             # A transient task's Scheduled/Started are not written yet; the worker is
-            # shown them all the same (workflow_task.transient_events).
+            # shown them all the same (unwritten_task.transient_events).
             history = (
                 *record.events[: reply.next_event_id - 1],
-                *workflow_task.transient_events(state),
+                *unwritten_task.transient_events(state),
             )
             return StartedWorkflowTask(
                 record.workflow_id,

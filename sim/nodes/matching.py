@@ -132,7 +132,7 @@ class MatchingHost(Base):
         if self.ack_before_started:  # mutant: the task is gone from matching already
             self._settle(key, m.RecordStartedReply.OK)
         self.attempt += 1
-        akey = (d.task_key, (queue.namespace, queue.name, queue.task_type, queue.kind))
+        akey = (d.task_key, _fields(queue))
         self.attempts[akey] = self.attempt
         self.cluster.frontend.history_call(
             self.name,
@@ -197,9 +197,7 @@ class MatchingHost(Base):
         # The task is no longer dispatching: every answer or timeout of its attempts so
         # far finds nothing to do, and a new dispatch (perhaps just below) records its
         # own attempt. Forgetting the attempt lets them stop at `attempts`.
-        self.attempts.pop(
-            (task_key, (queue.namespace, queue.name, queue.task_type, queue.kind)), None
-        )
+        self.attempts.pop((task_key, _fields(queue)), None)
         for d in out.dispatches:
             self._record_started(queue, d)
         # Without dispatches the queue's state is `state` still: _compact would only

@@ -205,7 +205,7 @@ def test_a_timer_that_fires_twice_in_python_is_rejected_by_tlc(
 
 
 _WFT_ENDS = ("WorkflowTaskFailed", "WorkflowTaskTimedOut")
-KEEP_ATTEMPT = "_unwritten_attributes(state, revise(wft, attempt=1), 0)"
+KEEP_ATTEMPT = "unwritten_attributes(state, revise(wft, attempt=1), 0)"
 
 
 def _converted_attempt(log: list[Record]) -> int | None:

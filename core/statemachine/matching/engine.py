@@ -67,13 +67,9 @@ def partition_count(config: MatchingConfig, queue: TaskQueue, *, write: bool) ->
 def _partition(
     config: MatchingConfig, queue: TaskQueue, key: str, partition: int | None, *, write: bool
 ) -> int:
-    # `partition_count` and `pick_partition`, written out: every add and poll comes here
-    if queue.kind is QueueKind.STICKY:
-        count = 1
-    else:
-        count = config.write_partitions if write else config.read_partitions
+    count = partition_count(config, queue, write=write)
     if partition is None:
-        return 0 if count == 1 else _fingerprint32(key) % count
+        return pick_partition(key, count)
     if not 0 <= partition < count:
         raise BadInput(f"partition {partition} outside 0..{count - 1} of {queue.name!r}")
     return partition

@@ -23,7 +23,7 @@ from temporalio.client import Client
 from core import requests as rq
 from core.enums import EventType as E
 from core.events import WorkflowTaskScheduledEventAttributes, WorkflowTaskStartedEventAttributes
-from core.statemachine.history.service.workflow_task import transient_events
+from core.statemachine.history.service.unwritten_task import transient_events
 from sim.service_run import ServiceRun
 from tests.adapters.serve.sdk import bounded, execution, first_workflow_task
 from tests.conftest import FIXTURES

@@ -411,7 +411,6 @@ class MutableState:
 
 _FIELDS = tuple(f.name for f in fields(MutableState))
 FIELD_INDEX = {name: i for i, name in enumerate(_FIELDS)}  # MutableState's fields, in order
-_INDEX = FIELD_INDEX
 _SET = object.__setattr__
 
 
@@ -423,31 +422,21 @@ def evolve(state: MutableState, **changes: object) -> MutableState:
     (`core.fastinit.copier_into`) instead of running the frozen dataclass's __init__.
     A test checks that it equals `dataclasses.replace`.
     """
-    return copy_state(MutableState, state, changes)
+    new = _copy(state)
+    set_fields(new, changes)
+    return new
 
 
 S = TypeVar("S", bound=MutableState)
 
 
-def copy_state(cls: type[S], state: MutableState, changes: Mapping[str, object]) -> S:
-    """A `cls` (MutableState or a subclass with no slots of its own) holding `state`'s
-    fields with `changes` applied."""
-    copy = _COPIERS.get(cls)
-    if copy is None:
-        copy = _COPIERS[cls] = copier_into(MutableState, cls)
-    new = copy(state)
-    assert isinstance(new, cls)  # the copier made for `cls` returns one
-    set_fields(new, changes)
-    return new
-
-
-_COPIERS: dict[type, Callable[[object], MutableState]] = {}
-
-
 def draft_copier(cls: type[S]) -> Callable[[MutableState], S]:
-    """`copy_state(cls, state, {})` as one function made for `cls` (a subclass of
-    MutableState with no slots of its own): a transaction's draft is made with it."""
+    """A function making a `cls` (MutableState or a subclass with no slots of its own)
+    that holds a state's fields: a transaction's draft is made with one."""
     return copier_into(MutableState, cls)
+
+
+_copy = draft_copier(MutableState)
 
 
 R = TypeVar("R", bound=ActivityInfo | WorkflowTaskInfo)
@@ -456,7 +445,7 @@ R = TypeVar("R", bound=ActivityInfo | WorkflowTaskInfo)
 def revise(record: R, /, **changes: object) -> R:
     """`dataclasses.replace` for a pending activity's or workflow task's record, about
     twice as fast as `core.fastinit.replace`: its fields are copied slot to slot (as
-    `copy_state` copies the run's state) and only the changed ones are set, where a
+    `evolve` copies the run's state) and only the changed ones are set, where a
     replace passes every field of the record (27 of an activity's) to its constructor.
     Neither class has a `__post_init__` for a constructor to run; an unknown field name
     is a TypeError, as for `dataclasses.replace`. A test checks that it equals it."""
@@ -480,7 +469,7 @@ _REVISERS: dict[type, tuple[Callable[[object], object], frozenset[str]]] = {}
 def set_fields(state: MutableState, changes: Mapping[str, object]) -> None:
     """Change fields of `state` in place: only for a transaction's private draft (txn.py)."""
     for name, value in changes.items():
-        if name not in _INDEX:
+        if name not in FIELD_INDEX:
             raise TypeError(f"MutableState has no field {name!r}")
         _SET(state, name, value)
 

@@ -44,9 +44,9 @@ from core.opaque import Opaque
 from core.requests import Reply, StartWorkflowExecution, Task
 from core.statemachine.history.service.state import (
     BUFFERED_EVENT_ID,
-    FIELD_INDEX,
     MutableState,
     draft_copier,
+    set_fields,
 )
 
 _ACTIVITY_CLOSES = (
@@ -129,15 +129,16 @@ class Txn:
         """Nothing written, changed or emitted yet."""
         return self.state is self._origin and not self.events and not self.tasks
 
-    def set(self, **changes: object) -> None:
-        """Change fields of the state; an unknown field name is a TypeError."""
+    def _draft(self) -> MutableState:
+        """The transaction's draft, made from the state at the first change or event."""
         state = self.state
         if type(state) is not _Draft:
             state = self.state = _new_draft(state)
-        for name, value in changes.items():
-            if name not in FIELD_INDEX:
-                raise TypeError(f"MutableState has no field {name!r}")
-            _SET(state, name, value)
+        return state
+
+    def set(self, **changes: object) -> None:
+        """Change fields of the state; an unknown field name is a TypeError."""
+        set_fields(self._draft(), changes)
 
     def frozen(self) -> MutableState:
         """The state as a plain MutableState, for the Outcome; the draft is given up.
@@ -161,9 +162,7 @@ class Txn:
     ) -> int:
         """Write an event now, dated `event_time` (None: the transaction's time); return
         its id."""
-        state = self.state
-        if type(state) is not _Draft:
-            state = self.state = _new_draft(state)
+        state = self._draft()
         event_id = state.next_event_id
         at = self.now if event_time is None else event_time
         self.events.append(HistoryEvent(event_id, event_type, attributes, at))
@@ -178,27 +177,19 @@ class Txn:
 
         Returns its id, or BUFFERED_EVENT_ID when it was buffered.
         """
-        at = self.now if event_time is None else event_time
-        if event_type in BUFFERABLE_EVENT_TYPES:
-            wft = self.state.wft  # `wft_in_flight`, inline
-            if (wft is not None and wft.started) or self.hold_workflow_task:
-                event = HistoryEvent(BUFFERED_EVENT_ID, event_type, attributes, event_time=at)
-                self.set(buffered=(*self.state.buffered, event))
-                return BUFFERED_EVENT_ID
-        state = self.state  # `append`, written out
-        if type(state) is not _Draft:
-            state = self.state = _new_draft(state)
-        event_id = state.next_event_id
-        self.events.append(HistoryEvent(event_id, event_type, attributes, at))
-        _SET(state, "next_event_id", event_id + 1)
-        return event_id
+        if event_type in BUFFERABLE_EVENT_TYPES and (self.wft_in_flight or self.hold_workflow_task):
+            return self.buffer(event_type, attributes, event_time)
+        return self.append(event_type, attributes, event_time)
 
-    def buffer(self, event_type: EventType, attributes: EventAttributes) -> int:
+    def buffer(
+        self, event_type: EventType, attributes: EventAttributes, event_time: int | None = None
+    ) -> int:
         """Buffer an event even with no workflow task in flight: the server's history
         builder buffers every bufferable event and flushes the buffer when the
         transaction ends (`add` in service/history/historybuilder/event_store.go), so an
         event a workflow task's completion buffers follows the batch's command events."""
-        event = HistoryEvent(BUFFERED_EVENT_ID, event_type, attributes, event_time=self.now)
+        at = self.now if event_time is None else event_time
+        event = HistoryEvent(BUFFERED_EVENT_ID, event_type, attributes, event_time=at)
         self.set(buffered=(*self.state.buffered, event))
         return BUFFERED_EVENT_ID
 
@@ -306,10 +297,7 @@ def finish(txn: Txn, reply: Reply, new_run: StartWorkflowExecution | None = None
             txn.set(buffered=())
         elif not txn.wft_in_flight:
             txn.flush()
-        state = txn.state
-    if type(state) is _Draft:  # `txn.frozen()`, written out
-        _SET(state, "__class__", MutableState)
-    return Outcome(state, tuple(txn.events), tuple(txn.tasks), reply, new_run)
+    return Outcome(txn.frozen(), tuple(txn.events), tuple(txn.tasks), reply, new_run)
 
 
 def unchanged(state: MutableState, reply: Reply) -> Outcome:

@@ -38,10 +38,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from core.enums import EventType, TaskQueueKind, TimeoutType, WorkflowTaskFailedCause
+from core.enums import EventType, TimeoutType, WorkflowTaskFailedCause
 from core.events import (
-    HistoryEvent,
-    TaskQueue,
     WorkflowTaskCompletedEventAttributes,
     WorkflowTaskFailedEventAttributes,
     WorkflowTaskScheduledEventAttributes,
@@ -49,7 +47,6 @@ from core.events import (
     WorkflowTaskTimedOutEventAttributes,
 )
 from core.fastenum import Enum
-from core.fastinit import replace
 from core.opaque import Opaque
 from core.requests import (
     Error,
@@ -74,6 +71,11 @@ from core.statemachine.history.service.state import (
     revise,
 )
 from core.statemachine.history.service.txn import Outcome, Txn, finish, unchanged
+from core.statemachine.history.service.unwritten_task import (
+    queue_of,
+    unwritten_attributes,
+    write_transient,
+)
 from core.statemachine.history.service.worker_versions import build_ids_after
 
 E = EventType
@@ -171,7 +173,7 @@ def schedule(txn: Txn, speculative: bool = False, dispatch: bool = True) -> None
         scheduled_id = txn.append(
             E.WORKFLOW_TASK_SCHEDULED,
             WorkflowTaskScheduledEventAttributes(
-                task_queue=_queue(s, sticky),
+                task_queue=queue_of(s, sticky),
                 start_to_close_timeout=timeout,
                 attempt=attempt,
             ),
@@ -190,9 +192,7 @@ def schedule(txn: Txn, speculative: bool = False, dispatch: bool = True) -> None
     txn.set(wft=wft, wft_stamp=stamp)
     schedule_to_start = s.sticky_schedule_to_start_timeout if sticky else 0
     if dispatch:
-        txn.tasks.append(
-            WorkflowTaskTransfer(scheduled_id, queue, sticky, stamp, schedule_to_start)
-        )
+        txn.task(WorkflowTaskTransfer(scheduled_id, queue, sticky, stamp, schedule_to_start))
     if sticky and schedule_to_start:
         txn.task(
             WorkflowTaskTimeoutTask(
@@ -213,12 +213,6 @@ def push_to_normal_queue(state: MutableState, push: WorkflowTaskTransfer) -> Wor
     normal queue starts the task (`processWorkflowTask` in
     service/history/transfer_queue_active_task_executor.go)."""
     return dataclasses.replace(push, task_queue=state.task_queue, sticky=False)
-
-
-def _queue(s: MutableState, sticky: bool) -> TaskQueue:
-    if sticky:
-        return TaskQueue(name=s.sticky_queue, kind=TaskQueueKind.STICKY, normal_name=s.task_queue)
-    return TaskQueue(name=s.task_queue, kind=TaskQueueKind.NORMAL)
 
 
 def record_workflow_task_started(
@@ -282,7 +276,7 @@ def _record_started(
         # normal task, attempt 1, its Scheduled event written now with its Started
         # (AddWorkflowTaskStartedEvent in workflow_task_state_machine.go; the time is
         # the event's, as a rebuild from the history reads it)
-        scheduled, _ = _unwritten_attributes(state, revise(wft, attempt=1), 0)
+        scheduled, _ = unwritten_attributes(state, revise(wft, attempt=1), 0)
         sid = txn.append(E.WORKFLOW_TASK_SCHEDULED, scheduled)
         wft = revise(wft, attempt=1, scheduled_event_id=sid, scheduled_time=now)
         txn.set(wft_attempt=1)
@@ -321,7 +315,7 @@ def _record_started(
         txn.set(sticky_queue="", sticky_schedule_to_start_timeout=0)
         started = revise(started, sticky=False)
     txn.set(wft=started)
-    txn.tasks.append(
+    txn.task(
         WorkflowTaskTimeoutTask(
             wft.scheduled_event_id,
             TimeoutType.START_TO_CLOSE,
@@ -355,71 +349,6 @@ def current(state: MutableState, token: WorkflowTaskToken) -> WorkflowTaskInfo |
     ):
         return Error(ErrorKind.NOT_FOUND, "workflow task not found")
     return wft
-
-
-def write_transient(txn: Txn, wft: WorkflowTaskInfo) -> WorkflowTaskInfo:
-    """A transient or speculative task that completes writes Scheduled and Started now."""
-    scheduled_attributes, started_attributes = _unwritten_attributes(txn.state, wft, 0)
-    scheduled = txn.append(E.WORKFLOW_TASK_SCHEDULED, scheduled_attributes)
-    started = txn.append(
-        E.WORKFLOW_TASK_STARTED,
-        replace(started_attributes, scheduled_event_id=scheduled),
-    )
-    return revise(wft, scheduled_event_id=scheduled, started_event_id=started)
-
-
-def transient_events(state: MutableState, read: bool = False) -> tuple[HistoryEvent, ...]:
-    """What a worker's poll shows of a started transient or speculative task, whose
-    Scheduled and Started events are written only when it completes, so the SDK can
-    replay up to it (`TransientWorkflowTaskInfo`, service/history/api/recordworkflowtaskstarted;
-    the stamp only of a versioned worker). A history `read` by an SDK's client ends with
-    them too: the Scheduled one alone while the task waits for a worker, no identity on
-    the Started one (history/api/get_workflow_util.go, getworkflowexecutionhistory/api.go).
-    """
-    wft = state.wft
-    if wft is None or not wft.unwritten or not (wft.started or read):
-        return ()
-    if wft.scheduled_event_id != state.next_event_id:  # events came since: a read shows
-        return ()  # none (ValidateTransientWorkflowTaskEvents in api/get_history_util.go)
-    scheduled, started = _unwritten_attributes(state, wft, wft.scheduled_event_id)
-    at = wft.scheduled_time
-    first = HistoryEvent(
-        wft.scheduled_event_id, E.WORKFLOW_TASK_SCHEDULED, scheduled, event_time=at
-    )
-    if not wft.started:
-        return (first,)
-    stamp = wft.worker_version.value() if wft.worker_version is not None else None
-    versioned = isinstance(stamp, dict) and stamp.get("useVersioning") is True
-    started = dataclasses.replace(
-        started,
-        identity="" if read else started.identity,
-        worker_version=wft.worker_version if versioned else None,
-    )
-    at = wft.started_time
-    return first, HistoryEvent(
-        wft.started_event_id, E.WORKFLOW_TASK_STARTED, started, event_time=at
-    )
-
-
-def _unwritten_attributes(
-    s: MutableState, wft: WorkflowTaskInfo, scheduled_event_id: int
-) -> tuple[WorkflowTaskScheduledEventAttributes, WorkflowTaskStartedEventAttributes]:
-    return (
-        WorkflowTaskScheduledEventAttributes(
-            task_queue=_queue(s, wft.sticky),
-            start_to_close_timeout=wft.start_to_close_timeout,
-            attempt=wft.attempt,
-        ),
-        WorkflowTaskStartedEventAttributes(
-            scheduled_event_id=scheduled_event_id,
-            identity=wft.identity,
-            request_id=wft.request_id,
-            suggest_continue_as_new=bool(wft.suggest_continue_as_new),
-            suggest_continue_as_new_reasons=wft.suggest_continue_as_new,
-            history_size_bytes=wft.history_size_bytes,
-            worker_version=wft.worker_version,
-        ),
-    )
 
 
 def complete(
@@ -518,7 +447,7 @@ def fail(
     else:
         transition(wft, _I.COMPLETION_REJECTED if rejected else _I.RESPOND_FAILED)
     if wft.speculative:  # written first (speculative_end.py)
-        events = _unwritten_attributes(txn.state, wft, 0)
+        events = unwritten_attributes(txn.state, wft, 0)
         wft = write_events(txn, wft, *events, identity if timeout is None else "")
     if not wft.unwritten:
         if timeout is not None:
@@ -596,6 +525,6 @@ def write_speculative(state: MutableState) -> Outcome:
     assert wft is not None and wft.speculative
     transition(wft, _I.CONVERT)
     txn = Txn(state, wft.scheduled_time)
-    events = _unwritten_attributes(state, wft, wft.scheduled_event_id)
+    events = unwritten_attributes(state, wft, wft.scheduled_event_id)
     txn.set(wft=write_events(txn, wft, *events, identity=""))
     return finish(txn, Ok())

@@ -22,7 +22,7 @@ from core import requests as rq
 from core.commands import Command
 from core.events import ActivityTaskScheduledEventAttributes, HistoryEvent
 from core.statemachine.history.service import handle as service
-from core.statemachine.history.service import workflow_task
+from core.statemachine.history.service import unwritten_task
 from core.statemachine.history.service.state import MutableState
 from core.statemachine.history.service.txn import Outcome
 from core.statemachine.replay.definition import ApplicationError, Definition
@@ -173,7 +173,9 @@ class LiveRun:
             self.cache.pop(run_id, None)  # the worker crashed: its cache is gone too
             return
         # The worker's view: history plus a transient task's unwritten events.
-        history = self.histories[run_id] + list(workflow_task.transient_events(self.states[run_id]))
+        history = self.histories[run_id] + list(
+            unwritten_task.transient_events(self.states[run_id])
+        )
         if self.rng.random() < self.rates.evict_cache:
             self.cache.pop(run_id, None)
         definition = self.definitions[self.types[run_id]]

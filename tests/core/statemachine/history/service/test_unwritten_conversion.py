@@ -16,7 +16,7 @@ from __future__ import annotations
 from core import requests as rq
 from core.enums import EventType as E
 from core.enums import WorkflowTaskFailedCause
-from core.statemachine.history.service.workflow_task import transient_events
+from core.statemachine.history.service.unwritten_task import transient_events
 from tests.core.statemachine.coverage_scenarios import Run
 from tests.core.statemachine.history.service.rebuild_checks import rebuild_problems
 
