@@ -94,6 +94,44 @@ def test_nested_entries_share_one_timer() -> None:
         spin()
 
 
+def test_a_shorter_bound_is_not_held_to_a_longer_pending_timer() -> None:
+    """A timer armed for a long bound must not stretch a shorter guard's bound."""
+    with DeadlockGuard(GIVE_UP)():
+        pass  # leaves a timer due in GIVE_UP seconds
+    began = time.monotonic()
+    with pytest.raises(PotentialDeadlock), DeadlockGuard(BOUND)():
+        spin()
+    assert time.monotonic() - began < GIVE_UP / 2
+
+
+def test_entering_makes_no_system_call_while_a_timer_is_due(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The guard's cost: many short activations arm the timer once, and never ask the
+    kernel whether it is pending."""
+    deadlock._disarm()
+    calls: list[str] = []
+    real_set = signal.setitimer
+
+    def setitimer(which: int, seconds: float, interval: float = 0.0) -> tuple[float, float]:
+        calls.append("set")
+        return real_set(which, seconds, interval)
+
+    def getitimer(which: int) -> tuple[float, float]:
+        calls.append("get")
+        raise AssertionError("the guard asked the kernel")
+
+    monkeypatch.setattr(signal, "setitimer", setitimer)
+    monkeypatch.setattr(signal, "getitimer", getitimer)
+    guard = DeadlockGuard(4 * BOUND)
+    for _ in range(1000):
+        with guard():
+            pass
+    assert calls == ["set"]
+    with pytest.raises(PotentialDeadlock), guard():
+        spin()  # and the one timer still bounds them
+
+
 def test_the_guard_is_never_interrupted_in_its_own_bookkeeping(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -107,7 +145,7 @@ def test_the_guard_is_never_interrupted_in_its_own_bookkeeping(
         with pytest.raises(PotentialDeadlock):
             deadlock._expired(signal.SIGALRM, None)  # but in the code it bounds
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)  # the handler re-armed the timer
+        deadlock._disarm()  # the handler re-armed the timer
 
 
 EXITS_WHILE_A_TIMER_IS_PENDING = """
