@@ -5,11 +5,8 @@ workload under swarm faults, every invariant on) with ``--workflows`` workflows,
 of ``--repeat`` runs of the same seed, and reports committed history events per wall
 second (issue 17's target for one process: >= 25,000; not reached), the same per CPU
 second of this process (the machine is shared, so wall time includes other work), and
-how much faster than real time virtual time goes. On 2026-12-06, at load average 2.7
-to 3.6 on 2 cores, `tmodel bench simulate --jobs 1` gave at best 7,511 events per wall
-second and 7,714 per CPU second (2,000 workflows, 49,471 events) against 7,267 and
-7,332 for the code before that day's sim/ changes, run alternately with it (README.md
-has the row).
+how much faster than real time virtual time goes. The measured figures, and the code
+they were measured against, are in README.md and docs/simulation.md (Speed).
 
 With ``--jobs N`` above 1 (the default is one per core) it also runs a sweep as users
 run one, `tmodel simulate --seeds A..B --jobs N` on the default configuration (200
