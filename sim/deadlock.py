@@ -61,10 +61,20 @@ class _Bounded:
 
 
 def _disarm() -> None:
-    """At exit: the interpreter puts SIGALRM's default action back while shutting down,
-    and a timer still pending then would kill the process ("Alarm clock")."""
+    """Stop the timer, if one is pending."""
     signal.setitimer(signal.ITIMER_REAL, 0)
     _Bounded.due = 0.0
+
+
+def _at_exit() -> None:
+    """The interpreter puts SIGALRM's default action back while shutting down, and a
+    timer still pending then would kill the process ("Alarm clock"). The timer stops,
+    and SIGALRM is ignored from then on, so a signal of a timer that fired just before
+    cannot kill the process either if it is delivered late (a simulation run under
+    valgrind, which delivers signals at its own pace, was once killed so at exit)."""
+    _disarm()
+    if signal.getsignal(signal.SIGALRM) is _expired:
+        signal.signal(signal.SIGALRM, signal.SIG_IGN)
 
 
 def _arm(seconds: float, now: float) -> None:
@@ -115,7 +125,7 @@ class DeadlockGuard:
             if not now < _Bounded.due <= now + self.seconds:  # none pending within the bound
                 if signal.getsignal(signal.SIGALRM) is not _expired:
                     signal.signal(signal.SIGALRM, _expired)
-                    atexit.register(_disarm)
+                    atexit.register(_at_exit)
                 _arm(self.seconds, now)
         _Bounded.depth += 1
         return self

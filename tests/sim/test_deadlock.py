@@ -164,6 +164,17 @@ def test_a_timer_still_pending_at_exit_does_not_kill_the_process() -> None:
     assert done.returncode == 0  # not -SIGALRM ("Alarm clock")
 
 
+def test_at_exit_the_timer_stops_and_a_late_alarm_is_ignored() -> None:
+    with DeadlockGuard(GIVE_UP)():
+        pass  # installs the handler and leaves a timer pending
+    try:
+        deadlock._at_exit()
+        assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+        assert signal.getsignal(signal.SIGALRM) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)  # the next guard installs its own
+
+
 def test_off_the_main_thread_the_guard_does_nothing() -> None:
     entered: list[object] = []
     guard = DeadlockGuard(BOUND)
