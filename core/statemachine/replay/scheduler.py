@@ -186,6 +186,8 @@ class Task(Future[T]):
         except BaseException as raised:
             scheduler = self._scheduler
             del scheduler.unfinished[self]
+            if scheduler.failed is None:
+                scheduler.failed = []
             scheduler.failed.append(weakref.ref(self))
             # The error keeps its traceback from the code's own frames, but not this
             # frame's entry: that frame links to the whole stack that ran the scheduler
@@ -238,7 +240,8 @@ class Scheduler:
         # traceback, which the task holds - a cycle `release` undoes. Weak references,
         # one per failed task, read only by `release` (a dead one reads None): a WeakSet
         # would also prune them as the tasks die, at a cost per failure and per walk.
-        self.failed: list[weakref.ref[_Released]] = []
+        # Made at the first failure: most runs have none.
+        self.failed: list[weakref.ref[_Released]] | None = None
 
     def release(self) -> None:
         """Let go of every task: nothing will run here again (`Execution.release`).
@@ -255,11 +258,12 @@ class Scheduler:
             task._close()
         for task in unfinished:
             task.release()
-        for reference in self.failed:
-            failed = reference()
-            if failed is not None:
-                failed.release()
-        self.failed.clear()
+        if self.failed is not None:
+            for reference in self.failed:
+                failed = reference()
+                if failed is not None:
+                    failed.release()
+            self.failed = None
         for _, future in self.conditions:
             future.release()
         self.unfinished.clear()
