@@ -7,32 +7,22 @@ from __future__ import annotations
 import itertools
 
 from core.commands import (
+    COMMAND_ATTRIBUTES_CLASS,
     CancelTimerCommandAttributes,
-    CancelWorkflowExecutionCommandAttributes,
     Command,
     CommandAttributes,
-    CompleteWorkflowExecutionCommandAttributes,
-    ContinueAsNewWorkflowExecutionCommandAttributes,
-    FailWorkflowExecutionCommandAttributes,
-    ModifyWorkflowPropertiesCommandAttributes,
     ScheduleActivityTaskCommandAttributes,
     StartTimerCommandAttributes,
-    UpsertWorkflowSearchAttributesCommandAttributes,
 )
 from core.enums import CommandType, EventType
 from core.events import (
+    ATTRIBUTES_CLASS,
     ActivityTaskScheduledEventAttributes,
     ActivityType,
     EventAttributes,
     HistoryEvent,
     TimerCanceledEventAttributes,
     TimerStartedEventAttributes,
-    UpsertWorkflowSearchAttributesEventAttributes,
-    WorkflowExecutionCanceledEventAttributes,
-    WorkflowExecutionCompletedEventAttributes,
-    WorkflowExecutionContinuedAsNewEventAttributes,
-    WorkflowExecutionFailedEventAttributes,
-    WorkflowPropertiesModifiedEventAttributes,
 )
 from core.statemachine.replay.matching import (
     _TYPE_ONLY,
@@ -44,24 +34,6 @@ from core.statemachine.replay.matching import (
 
 C, E = CommandType, EventType
 _TYPES = (None, ActivityType(name=""), ActivityType(name="a"), ActivityType(name="b"))
-# The commands named by their type alone (matching._TYPE_ONLY), and the events they
-# are recorded as.
-_TYPE_ONLY_COMMANDS: list[tuple[CommandType, CommandAttributes]] = [
-    (C.COMPLETE_WORKFLOW_EXECUTION, CompleteWorkflowExecutionCommandAttributes()),
-    (C.FAIL_WORKFLOW_EXECUTION, FailWorkflowExecutionCommandAttributes()),
-    (C.CANCEL_WORKFLOW_EXECUTION, CancelWorkflowExecutionCommandAttributes()),
-    (C.CONTINUE_AS_NEW_WORKFLOW_EXECUTION, ContinueAsNewWorkflowExecutionCommandAttributes()),
-    (C.UPSERT_WORKFLOW_SEARCH_ATTRIBUTES, UpsertWorkflowSearchAttributesCommandAttributes()),
-    (C.MODIFY_WORKFLOW_PROPERTIES, ModifyWorkflowPropertiesCommandAttributes()),
-]
-_TYPE_ONLY_EVENTS: list[tuple[EventType, EventAttributes]] = [
-    (E.WORKFLOW_EXECUTION_COMPLETED, WorkflowExecutionCompletedEventAttributes()),
-    (E.WORKFLOW_EXECUTION_FAILED, WorkflowExecutionFailedEventAttributes()),
-    (E.WORKFLOW_EXECUTION_CANCELED, WorkflowExecutionCanceledEventAttributes()),
-    (E.WORKFLOW_EXECUTION_CONTINUED_AS_NEW, WorkflowExecutionContinuedAsNewEventAttributes()),
-    (E.UPSERT_WORKFLOW_SEARCH_ATTRIBUTES, UpsertWorkflowSearchAttributesEventAttributes()),
-    (E.WORKFLOW_PROPERTIES_MODIFIED, WorkflowPropertiesModifiedEventAttributes()),
-]
 
 
 def _commands() -> list[Command]:
@@ -74,7 +46,11 @@ def _commands() -> list[Command]:
     ]
     out += [Command(C.START_TIMER, StartTimerCommandAttributes(timer_id=i)) for i in ("", "1", "2")]
     out += [Command(C.CANCEL_TIMER, CancelTimerCommandAttributes(timer_id=i)) for i in ("1", "2")]
-    out += [Command(kind, a) for kind, a in _TYPE_ONLY_COMMANDS]
+    for kind in sorted(_TYPE_ONLY):  # named by their type alone: attributes left unset
+        made: type[object] = COMMAND_ATTRIBUTES_CLASS[kind]
+        attributes = made()
+        assert isinstance(attributes, CommandAttributes)
+        out.append(Command(kind, attributes))
     return out
 
 
@@ -90,12 +66,24 @@ def _events() -> list[HistoryEvent]:
         (E.TIMER_STARTED, TimerStartedEventAttributes(timer_id=i)) for i in ("", "1", "2")
     ]
     attributes += [(E.TIMER_CANCELED, TimerCanceledEventAttributes(timer_id=i)) for i in ("1", "2")]
-    attributes += _TYPE_ONLY_EVENTS
+    for kind in sorted(e for c in _TYPE_ONLY for e in RECORDED_AS[c]):  # what those record
+        made: type[object] = ATTRIBUTES_CLASS[kind]
+        recorded = made()
+        assert isinstance(recorded, EventAttributes)
+        attributes.append((kind, recorded))
     return [HistoryEvent(n, kind, a) for n, (kind, a) in enumerate(attributes, start=5)]
 
 
 def test_corresponds_decides_as_the_identity_tuples_do() -> None:
-    assert {kind for kind, _ in _TYPE_ONLY_COMMANDS} == _TYPE_ONLY  # all of them, tried
+    for command in _commands():  # what corresponds assumes of the type-only kinds
+        if command.command_type in _TYPE_ONLY:
+            assert identity(command) == (command.command_type.name,)
+            (recorded,) = RECORDED_AS[command.command_type]
+            assert all(
+                event_identity(e) == identity(command)
+                for e in _events()
+                if e.event_type is recorded
+            )
     agreed = 0
     for command, event in itertools.product(_commands(), _events()):
         expected = event.event_type in RECORDED_AS.get(
@@ -104,5 +92,5 @@ def test_corresponds_decides_as_the_identity_tuples_do() -> None:
         assert corresponds(command, event) == expected, (command, event)
         agreed += expected
     # per activity id: None and an empty name agree both ways (4), and "a", "b" (2);
-    # each command named by its type alone agrees with its one event
+    # each command named by its type alone agrees with the one event it is recorded as
     assert agreed == 3 * (2 * 2 + 2) + 3 + 2 + len(_TYPE_ONLY)
