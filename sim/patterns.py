@@ -20,6 +20,7 @@ from core import workflow
 from core.workflow import (
     ActivityCancellationType,
     ActivityError,
+    ActivityHandle,
     ApplicationError,
     CancelledError,
     ChildWorkflowError,
@@ -31,10 +32,12 @@ RETRY = RetryPolicy(initial_interval=workflow.SECOND // 5, maximum_attempts=4)
 TIMEOUT = 3  # seconds, start-to-close for every activity
 
 
-async def _call(wf: Context, name: str, *args: Any) -> Any:
-    return await wf.execute_activity(
-        name, *args, start_to_close_timeout=TIMEOUT, retry_policy=RETRY
-    )
+def _call(wf: Context, name: str, *args: Any) -> ActivityHandle:
+    """Schedule the activity; the caller awaits the handle (``await _call(...)``) for
+    its result. Every call is awaited at once, in the coroutine that makes it, so the
+    command is produced exactly where `execute_activity`'s would be - without the two
+    coroutines (this one's and execute_activity's) every resumption passed through."""
+    return wf.start_activity(name, *args, start_to_close_timeout=TIMEOUT, retry_policy=RETRY)
 
 
 @workflow.defn(name="Saga")

@@ -22,7 +22,6 @@ after ``self``; the operations keep the SDK's names (`execute_activity`, `sleep`
 
 from __future__ import annotations
 
-import functools
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -61,15 +60,19 @@ class RetryPolicy:
     maximum_interval: int = 0
     maximum_attempts: int = 0
     non_retryable_error_types: tuple[str, ...] = ()
+    # The encoding, made at the first `to_opaque` and kept by the policy itself: a
+    # policy is frozen, so it never changes (equal policies may encode apart: 2 and 2.0).
+    _opaque: Opaque | None = field(default=None, init=False, repr=False, compare=False)
 
     def to_opaque(self) -> Opaque:
-        # Remembered: policies are frozen and few. The coefficient's type is in the key,
-        # as 2 and 2.0 are equal but encode differently.
-        return _retry_opaque(self, type(self.backoff_coefficient).__name__)
+        opaque = self._opaque
+        if opaque is None:
+            opaque = _retry_opaque(self)
+            object.__setattr__(self, "_opaque", opaque)  # frozen: set once, as in __init__
+        return opaque
 
 
-@functools.lru_cache(maxsize=1024)
-def _retry_opaque(policy: RetryPolicy, _coefficient_type: str) -> Opaque:
+def _retry_opaque(policy: RetryPolicy) -> Opaque:
     """The policy as Temporal's JSON `RetryPolicy`."""
     body: dict[str, JsonValue] = {}
     if policy.initial_interval:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from core.commands import Command
 from core.enums import EventType
@@ -28,7 +28,7 @@ class Entity:
     event_id: int = 0  # the event that recorded its command
     name: str = ""  # activity or child workflow type
     seq: int = 0  # a local activity's sequence number
-    args: list[object] = field(default_factory=list)  # a local activity's arguments
+    args: list[object] | None = None  # a local activity's arguments (none: no list made)
     scheduled: int = 0  # an activity's Scheduled event id, which its cancel command names
 
 

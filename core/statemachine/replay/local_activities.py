@@ -70,7 +70,7 @@ def _run(
     if run_local is None:
         return None
     try:
-        return run_local(entity.name, entity.args, 1), None
+        return run_local(entity.name, entity.args or [], 1), None
     except ApplicationError as error:
         return None, failure_of(error)
 

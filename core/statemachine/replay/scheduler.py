@@ -187,8 +187,8 @@ class Task(Future[T]):
             scheduler = self._scheduler
             del scheduler.unfinished[self]
             if scheduler.failed is None:
-                scheduler.failed = weakref.WeakSet()
-            scheduler.failed.add(self)
+                scheduler.failed = []
+            scheduler.failed.append(weakref.ref(self))
             # The error keeps its traceback from the code's own frames, but not this
             # frame's entry: that frame links to the whole stack that ran the scheduler
             # (the engine, the worker or the replay check), which the task would then
@@ -237,9 +237,11 @@ class Scheduler:
         self.unfinished: dict[_Released, None] = {}  # tasks not done, in spawn order
         # Tasks that ended with an error, while anything else holds them: code that
         # awaited one and caught its error left a frame holding the task in the error's
-        # traceback, which the task holds - a cycle `release` undoes. Made at the first
-        # failure: most runs have none, and a WeakSet is slow to make and to walk.
-        self.failed: weakref.WeakSet[_Released] | None = None
+        # traceback, which the task holds - a cycle `release` undoes. Weak references,
+        # one per failed task, read only by `release` (a dead one reads None): a WeakSet
+        # would also prune them as the tasks die, at a cost per failure and per walk.
+        # Made at the first failure: most runs have none.
+        self.failed: list[weakref.ref[_Released]] | None = None
 
     def release(self) -> None:
         """Let go of every task: nothing will run here again (`Execution.release`).
@@ -257,8 +259,10 @@ class Scheduler:
         for task in unfinished:
             task.release()
         if self.failed is not None:
-            for task in list(self.failed):
-                task.release()
+            for reference in self.failed:
+                failed = reference()
+                if failed is not None:
+                    failed.release()
             self.failed = None
         for _, future in self.conditions:
             future.release()
