@@ -197,7 +197,9 @@ class Persistence:
                 record.events.extend(m.events)
                 record.version += 1
 
-        box = self.outbox.setdefault(ctx.shard_id, {})
+        box = self.outbox.get(ctx.shard_id)
+        if box is None:  # (not setdefault, which would build an empty dict every write)
+            box = self.outbox[ctx.shard_id] = {}
         for task in tasks:
             box[task.task_id] = task
         if self.on_commit is not None:
@@ -255,7 +257,9 @@ class Persistence:
         """Ack an outbox task (fenced by range id); False if the writer lost the shard."""
         if self.range_check and ctx.range_id != self.range_id(ctx.shard_id):
             return False
-        self.outbox.get(ctx.shard_id, {}).pop(task_id, None)
+        box = self.outbox.get(ctx.shard_id)  # (no empty dict built for a default)
+        if box is not None:
+            box.pop(task_id, None)
         return True
 
     def pending(self, shard: int) -> list[OutboxTask]:

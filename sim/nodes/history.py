@@ -189,12 +189,27 @@ class HistoryHost(Base):
         self.net.send(self.name, src, reply, token, answer)
 
     def serve(
-        self, shard_id: int, namespace: str, workflow_id: str, run_id: str, req: Request
+        self,
+        shard_id: int,
+        namespace: str,
+        workflow_id: str,
+        run_id: str,
+        req: Request,
+        owned: tuple[Shard, int] | None = None,
     ) -> Payload:
         """Handle `req` on the run; a transition the service's own tables refuse is a
-        bug of the service: reported under the table's rule, and the caller retries."""
+        bug of the service: reported under the table's rule, and the caller retries.
+        `owned` is the shard (as `_owned` finds it) and this host's clock, when the
+        caller has just read both (a timer's fire); else they are read here."""
+        if owned is None:
+            sh = self._owned(shard_id)
+            if sh is None:
+                return Unavailable(f"{self.name} does not own shard-{shard_id}")
+            now = self.clock()
+        else:
+            sh, now = owned
         try:
-            answer = self._serve(shard_id, namespace, workflow_id, run_id, req)
+            answer = self._serve(sh, now, namespace, workflow_id, run_id, req)
         except InvalidTransition as error:
             rule = transition_rule(error)
             self.cluster.monitor.violate(rule, f"{type(req).__name__}: {error}", run_id or None)
@@ -205,13 +220,9 @@ class HistoryHost(Base):
         return answer
 
     def _serve(
-        self, shard_id: int, namespace: str, workflow_id: str, run_id: str, req: Request
+        self, sh: Shard, now: int, namespace: str, workflow_id: str, run_id: str, req: Request
     ) -> Payload:
-        sh = self._owned(shard_id)
-        if sh is None:
-            return Unavailable(f"{self.name} does not own shard-{shard_id}")
         self.requests += 1
-        now = self.clock()
         persistence = self.persistence
         rid = run_id or persistence.current.get((namespace, workflow_id), "")
         loaded = self._load(sh, rid) if rid else None
@@ -528,16 +539,19 @@ class HistoryHost(Base):
     def _fire(self, shard_id: int, range_id: int, task: OutboxTask) -> None:
         if self.task_keys is not None:
             self.task_keys.fired(shard_id, task)
-        if self.owned_pending(shard_id, range_id, task.task_id) is None:
+        sh = self.owned_pending(shard_id, range_id, task.task_id)
+        if sh is None:
             return
         t = task.task
         assert isinstance(t, rq.TimerTask)
-        early = t.fire_time - (self.kernel.now + self.faults.skew.get(self.name, 0))  # clock()
+        now = self.clock()
+        early = t.fire_time - now
         if early > 0:  # this host's clock is behind the task's time
             self.kernel.after(early, self._fire, shard_id, range_id, task)
             return
+        # the shard and the clock as just read: serve reads neither again
         answer = self.serve(
-            shard_id, task.namespace, task.workflow_id, task.run_id, rq.FireTimer(t)
+            shard_id, task.namespace, task.workflow_id, task.run_id, rq.FireTimer(t), (sh, now)
         )
         if isinstance(answer, Unavailable):
             self.kernel.after(TIMER_RETRY, self._fire, shard_id, range_id, task)

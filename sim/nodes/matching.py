@@ -129,10 +129,10 @@ class MatchingHost(Base):
                 task.scheduled_event_id, task.stamp, d.poller_id, identity, version
             )
         key = (queue, d.task_key)
-        if self.ack_before_started:  # mutant: the task is gone from matching already
-            self._settle(key, m.RecordStartedReply.OK)
-        self.attempt += 1
         akey = (d.task_key, _fields(queue))
+        if self.ack_before_started:  # mutant: the task is gone from matching already
+            self._settle(key, akey, m.RecordStartedReply.OK)
+        self.attempt += 1
         self.attempts[akey] = self.attempt
         self.cluster.frontend.history_call(
             self.name,
@@ -171,7 +171,7 @@ class MatchingHost(Base):
         if reply is m.RecordStartedReply.TRANSIENT_ERROR:  # respool after a backoff
             self.kernel.after(RETRY_BACKOFF, self._record_timeout, key, akey, epoch, attempt)
             return
-        if self._settle(key, reply, state):
+        if self._settle(key, akey, reply, state):
             self._deliver(poller_id, answer)
             if self.redeliver:
                 self.again.setdefault(key[0], []).append(answer)
@@ -182,13 +182,17 @@ class MatchingHost(Base):
             return
         state = self._dispatching(key)
         if state is not None:
-            self._settle(key, m.RecordStartedReply.TRANSIENT_ERROR, state)
+            self._settle(key, akey, m.RecordStartedReply.TRANSIENT_ERROR, state)
 
     def _settle(
-        self, key: Key, reply: m.RecordStartedReply, state: m.MatchingState | None = None
+        self,
+        key: Key,
+        akey: AttemptKey,
+        reply: m.RecordStartedReply,
+        state: m.MatchingState | None = None,
     ) -> bool:
-        """Apply history's answer for task `key`; `state` is its queue's, if the caller
-        has just read it."""
+        """Apply history's answer for task `key` (`akey` as `attempts` knows it); `state`
+        is its queue's, if the caller has just read it."""
         queue, task_key = key
         if state is None:
             state = self.queues[queue]
@@ -197,7 +201,7 @@ class MatchingHost(Base):
         # The task is no longer dispatching: every answer or timeout of its attempts so
         # far finds nothing to do, and a new dispatch (perhaps just below) records its
         # own attempt. Forgetting the attempt lets them stop at `attempts`.
-        self.attempts.pop((task_key, _fields(queue)), None)
+        self.attempts.pop(akey, None)
         for d in out.dispatches:
             self._record_started(queue, d)
         # Without dispatches the queue's state is `state` still: _compact would only

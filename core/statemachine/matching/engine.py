@@ -64,10 +64,9 @@ def partition_count(config: MatchingConfig, queue: TaskQueue, *, write: bool) ->
     return config.write_partitions if write else config.read_partitions
 
 
-def _partition(
-    config: MatchingConfig, queue: TaskQueue, key: str, partition: int | None, *, write: bool
-) -> int:
-    count = partition_count(config, queue, write=write)
+def _partition(count: int, queue: TaskQueue, key: str, partition: int | None) -> int:
+    """The partition of `count` (`partition_count`'s answer) that `partition` names,
+    else the one `key` pins."""
     if partition is None:
         return pick_partition(key, count)
     if not 0 <= partition < count:
@@ -153,11 +152,12 @@ def add_task(
         raise BadInput(f"a {task.kind.value} task of {task.namespace!r} cannot go to {queue}")
     if queue.kind is QueueKind.STICKY and not has_recent_poller(state, queue, now):
         return state, StickyWorkerUnavailable(queue)
-    if partition is None and partition_count(state.config, queue, write=True) == 1:
+    count = partition_count(state.config, queue, write=True)
+    if partition is None and count == 1:
         part = 0  # one partition (a sticky queue): no identity to build and hash
     else:
         identity = f"{task.namespace}/{task.workflow_id}/{task.run_id}/{task.scheduled_event_id}"
-        part = _partition(state.config, queue, identity, partition, write=True)
+        part = _partition(count, queue, identity, partition)
     key = state.next_key
     entry = TaskEntry(key, queue, part, task, TaskState.BACKLOG)
     poller = _pick_poller(state, queue, part, now)
@@ -189,7 +189,8 @@ def poll(
     for p in state.pollers:
         if p.poller_id == poller_id:
             raise BadInput(f"poller {poller_id!r} already has an outstanding poll")
-    part = _partition(state.config, queue, poller_id, partition, write=False)
+    count = partition_count(state.config, queue, write=False)
+    part = _partition(count, queue, poller_id, partition)
     poller = Poller(poller_id, queue, part, deadline)
     # one new state for the poll, the backlog read and the offer together
     pollers = (*state.pollers, poller)
@@ -332,17 +333,16 @@ def _take_task(
     for i, e in enumerate(backlog):
         if e.queue is not queue and e.queue != queue:
             continue
-        live = not _expired(e.task, now)
         if e.partition == partition:
-            if live:
+            if not _expired(e.task, now):
                 chosen = i
                 break
             own_expired.append(i)
-        elif other is None:
-            if live:
-                other = i
-            else:
+        elif other is None:  # (expiry is asked only where the answer is used)
+            if _expired(e.task, now):
                 other_expired.append(i)
+            else:
+                other = i
     expired = own_expired
     if chosen is None and state.config.forwarding:
         expired = own_expired + other_expired
