@@ -10,6 +10,7 @@ workflow_task_state_machine.go).
 from __future__ import annotations
 
 import dataclasses
+from functools import lru_cache
 
 from core.enums import EventType, TaskQueueKind
 from core.events import (
@@ -27,9 +28,15 @@ E = EventType
 
 def queue_of(s: MutableState, sticky: bool) -> TaskQueue:
     """The queue a task of `s` is on: the sticky one (naming the normal one) or the normal."""
-    if sticky:
-        return TaskQueue(name=s.sticky_queue, kind=TaskQueueKind.STICKY, normal_name=s.task_queue)
-    return TaskQueue(name=s.task_queue, kind=TaskQueueKind.NORMAL)
+    return _queue(s.sticky_queue, s.task_queue) if sticky else _queue(s.task_queue, "")
+
+
+@lru_cache(maxsize=1024)  # every workflow task scheduled asks; a run's queues are few and fixed
+def _queue(name: str, normal_name: str) -> TaskQueue:
+    """The (frozen) TaskQueue value: a sticky queue names its normal one, a normal none."""
+    if normal_name:
+        return TaskQueue(name=name, kind=TaskQueueKind.STICKY, normal_name=normal_name)
+    return TaskQueue(name=name, kind=TaskQueueKind.NORMAL)
 
 
 def write_transient(txn: Txn, wft: WorkflowTaskInfo) -> WorkflowTaskInfo:
