@@ -30,7 +30,6 @@ from core.enums import (
 )
 from core.events import (
     HistoryEvent,
-    TaskQueue,
     WorkflowExecution,
     WorkflowExecutionCancelRequestedEventAttributes,
     WorkflowExecutionSignaledEventAttributes,
@@ -70,6 +69,7 @@ from core.statemachine.history.service.state import (
     retry_carry_of,
 )
 from core.statemachine.history.service.txn import Outcome, Txn, finish, unchanged
+from core.statemachine.history.service.unwritten_task import task_queue
 from core.timefmt import rfc3339
 
 E = EventType
@@ -223,7 +223,7 @@ def start_workflow_execution(
         E.WORKFLOW_EXECUTION_STARTED,
         WorkflowExecutionStartedEventAttributes(
             workflow_type=WorkflowType(name=req.workflow_type),
-            task_queue=TaskQueue(name=req.task_queue, kind=start_fields.queue_kind(req)),
+            task_queue=task_queue(req.task_queue, start_fields.queue_kind(req)),
             input=req.input,
             workflow_execution_timeout=given(req.execution_timeout, req.explicit_execution_timeout),
             workflow_run_timeout=given(req.run_timeout, req.explicit_run_timeout),

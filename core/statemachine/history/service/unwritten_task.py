@@ -28,15 +28,17 @@ E = EventType
 
 def queue_of(s: MutableState, sticky: bool) -> TaskQueue:
     """The queue a task of `s` is on: the sticky one (naming the normal one) or the normal."""
-    return _queue(s.sticky_queue, s.task_queue) if sticky else _queue(s.task_queue, "")
+    if sticky:
+        return task_queue(s.sticky_queue, TaskQueueKind.STICKY, s.task_queue)
+    return task_queue(s.task_queue)
 
 
-@lru_cache(maxsize=1024)  # every workflow task scheduled asks; a run's queues are few and fixed
-def _queue(name: str, normal_name: str) -> TaskQueue:
-    """The (frozen) TaskQueue value: a sticky queue names its normal one, a normal none."""
-    if normal_name:
-        return TaskQueue(name=name, kind=TaskQueueKind.STICKY, normal_name=normal_name)
-    return TaskQueue(name=name, kind=TaskQueueKind.NORMAL)
+@lru_cache(maxsize=1024)  # every task scheduled and command written asks; queues are few
+def task_queue(
+    name: str, kind: TaskQueueKind = TaskQueueKind.NORMAL, normal_name: str = ""
+) -> TaskQueue:
+    """The TaskQueue value an event names, built once per queue and shared (it is frozen)."""
+    return TaskQueue(name=name, kind=kind, normal_name=normal_name)
 
 
 def write_transient(txn: Txn, wft: WorkflowTaskInfo) -> WorkflowTaskInfo:
