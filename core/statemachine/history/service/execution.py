@@ -175,14 +175,16 @@ def start_workflow_execution(
     """A new run: its first events and tasks (with SignalWithStart, the signal first)."""
     req = start_fields.child_cron(req, now)
     run = run_timeout(req.run_timeout, req.execution_timeout)
-    req = replace(
-        req,
-        run_timeout=run,
-        workflow_task_timeout=task_timeout(req.workflow_task_timeout, run),
-        execution_expiration=execution_expiration(req, now),
-        memo=without_nil(req.memo, "fields"),
-        search_attributes=without_nil(req.search_attributes, "indexedFields"),
-    )
+    filled = {
+        "run_timeout": run,
+        "workflow_task_timeout": task_timeout(req.workflow_task_timeout, run),
+        "execution_expiration": execution_expiration(req, now),
+        "memo": without_nil(req.memo, "fields"),
+        "search_attributes": without_nil(req.search_attributes, "indexedFields"),
+    }
+    changed = {name: v for name, v in filled.items() if getattr(req, name) != v}
+    if changed:  # a start that arrives with them filled in is kept as it is
+        req = replace(req, **changed)
     state = MutableState(
         namespace=req.namespace,
         workflow_id=req.workflow_id,
