@@ -152,9 +152,12 @@ def drop(txn: Txn, scheduled_event_id: int) -> None:
 
 
 def stale_timer_error(request: ActivityRequest) -> Error:
-    if isinstance(request, ActivityRetryTask):
-        return Error(ErrorKind.NOT_FOUND, "stale activity retry timer")
-    return Error(ErrorKind.NOT_FOUND, "stale activity timer")
+    return _STALE_RETRY_TIMER if isinstance(request, ActivityRetryTask) else _STALE_TIMER
+
+
+# the replies of a timer with nothing to do (frozen values, built once)
+_STALE_RETRY_TIMER = Error(ErrorKind.NOT_FOUND, "stale activity retry timer")
+_STALE_TIMER = Error(ErrorKind.NOT_FOUND, "stale activity timer")
 
 
 def _start(call: Call) -> Reply:

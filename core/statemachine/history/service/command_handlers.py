@@ -34,7 +34,6 @@ from core.enums import (
     ContinueAsNewInitiator,
     EventType,
     ParentClosePolicy,
-    TaskQueueKind,
     WorkflowIdReusePolicy,
     WorkflowTaskFailedCause,
 )
@@ -44,7 +43,6 @@ from core.events import (
     RequestCancelExternalWorkflowExecutionInitiatedEventAttributes,
     SignalExternalWorkflowExecutionInitiatedEventAttributes,
     StartChildWorkflowExecutionInitiatedEventAttributes,
-    TaskQueue,
     UpsertWorkflowSearchAttributesEventAttributes,
     WorkflowExecution,
     WorkflowExecutionCanceledEventAttributes,
@@ -84,6 +82,7 @@ from core.statemachine.history.service.state import (
     RunStatus,
 )
 from core.statemachine.history.service.txn import Txn
+from core.statemachine.history.service.unwritten_task import task_queue
 
 E = EventType
 C = CommandType
@@ -141,7 +140,7 @@ def schedule_activity(b: Batch, command: Command) -> Cause | Rejection | None:
         ActivityTaskScheduledEventAttributes(
             activity_id=a.activity_id,
             activity_type=a.activity_type,
-            task_queue=TaskQueue(name=queue, kind=TaskQueueKind.NORMAL),
+            task_queue=task_queue(queue),
             header=a.header,
             input=a.input,
             # ValidateActivityScheduleAttributes writes every timeout, 0 when unset
@@ -309,7 +308,7 @@ def continue_as_new(b: Batch, command: Command) -> Cause | Rejection | None:
         WorkflowExecutionContinuedAsNewEventAttributes(
             new_execution_run_id=run_id,
             workflow_type=WorkflowType(name=workflow_type),
-            task_queue=TaskQueue(name=queue, kind=TaskQueueKind.NORMAL),
+            task_queue=task_queue(queue),
             input=a.input,
             workflow_run_timeout=a.workflow_run_timeout or s.run_timeout,
             workflow_task_timeout=a.workflow_task_timeout or s.workflow_task_timeout,
@@ -429,7 +428,7 @@ def start_child(b: Batch, command: Command) -> Cause | Rejection | None:
         namespace=a.namespace or s.namespace,
         workflow_id=a.workflow_id,
         workflow_type=a.workflow_type,
-        task_queue=TaskQueue(name=queue, kind=TaskQueueKind.NORMAL),
+        task_queue=task_queue(queue),
         input=a.input,
         workflow_execution_timeout=a.workflow_execution_timeout,
         workflow_run_timeout=run_timeout,

@@ -30,7 +30,6 @@ from core.enums import (
 )
 from core.events import (
     HistoryEvent,
-    TaskQueue,
     WorkflowExecution,
     WorkflowExecutionCancelRequestedEventAttributes,
     WorkflowExecutionSignaledEventAttributes,
@@ -70,6 +69,7 @@ from core.statemachine.history.service.state import (
     retry_carry_of,
 )
 from core.statemachine.history.service.txn import Outcome, Txn, finish, unchanged
+from core.statemachine.history.service.unwritten_task import task_queue
 from core.timefmt import rfc3339
 
 E = EventType
@@ -175,14 +175,16 @@ def start_workflow_execution(
     """A new run: its first events and tasks (with SignalWithStart, the signal first)."""
     req = start_fields.child_cron(req, now)
     run = run_timeout(req.run_timeout, req.execution_timeout)
-    req = replace(
-        req,
-        run_timeout=run,
-        workflow_task_timeout=task_timeout(req.workflow_task_timeout, run),
-        execution_expiration=execution_expiration(req, now),
-        memo=without_nil(req.memo, "fields"),
-        search_attributes=without_nil(req.search_attributes, "indexedFields"),
-    )
+    filled = {
+        "run_timeout": run,
+        "workflow_task_timeout": task_timeout(req.workflow_task_timeout, run),
+        "execution_expiration": execution_expiration(req, now),
+        "memo": without_nil(req.memo, "fields"),
+        "search_attributes": without_nil(req.search_attributes, "indexedFields"),
+    }
+    changed = {name: v for name, v in filled.items() if getattr(req, name) != v}
+    if changed:  # a start that arrives with them filled in is kept as it is
+        req = replace(req, **changed)
     state = MutableState(
         namespace=req.namespace,
         workflow_id=req.workflow_id,
@@ -223,7 +225,7 @@ def start_workflow_execution(
         E.WORKFLOW_EXECUTION_STARTED,
         WorkflowExecutionStartedEventAttributes(
             workflow_type=WorkflowType(name=req.workflow_type),
-            task_queue=TaskQueue(name=req.task_queue, kind=start_fields.queue_kind(req)),
+            task_queue=task_queue(req.task_queue, start_fields.queue_kind(req)),
             input=req.input,
             workflow_execution_timeout=given(req.execution_timeout, req.explicit_execution_timeout),
             workflow_run_timeout=given(req.run_timeout, req.explicit_run_timeout),

@@ -58,10 +58,9 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 from enum import IntEnum
 
-from core.enums import EventType, TaskQueueKind, WorkflowTaskFailedCause
+from core.enums import EventType, WorkflowTaskFailedCause
 from core.events import (
     HistoryEvent,
-    TaskQueue,
     WorkflowExecutionContinuedAsNewEventAttributes,
     WorkflowTaskFailedEventAttributes,
     WorkflowTaskScheduledEventAttributes,
@@ -90,6 +89,7 @@ from core.statemachine.history.service.reset_batches import (
 )
 from core.statemachine.history.service.state import MutableState, evolve
 from core.statemachine.history.service.txn import Outcome, Txn, unchanged
+from core.statemachine.history.service.unwritten_task import task_queue
 
 E = EventType
 
@@ -259,7 +259,7 @@ def _fail_task(
         scheduled = txn.append(
             E.WORKFLOW_TASK_SCHEDULED,
             WorkflowTaskScheduledEventAttributes(
-                task_queue=TaskQueue(name=txn.state.task_queue, kind=TaskQueueKind.NORMAL),
+                task_queue=task_queue(txn.state.task_queue),
                 start_to_close_timeout=wft.start_to_close_timeout,
                 attempt=1,
             ),

@@ -10,6 +10,7 @@ workflow_task_state_machine.go).
 from __future__ import annotations
 
 import dataclasses
+from functools import lru_cache
 
 from core.enums import EventType, TaskQueueKind
 from core.events import (
@@ -28,8 +29,16 @@ E = EventType
 def queue_of(s: MutableState, sticky: bool) -> TaskQueue:
     """The queue a task of `s` is on: the sticky one (naming the normal one) or the normal."""
     if sticky:
-        return TaskQueue(name=s.sticky_queue, kind=TaskQueueKind.STICKY, normal_name=s.task_queue)
-    return TaskQueue(name=s.task_queue, kind=TaskQueueKind.NORMAL)
+        return task_queue(s.sticky_queue, TaskQueueKind.STICKY, s.task_queue)
+    return task_queue(s.task_queue)
+
+
+@lru_cache(maxsize=1024)  # every task scheduled and command written asks; queues are few
+def task_queue(
+    name: str, kind: TaskQueueKind = TaskQueueKind.NORMAL, normal_name: str = ""
+) -> TaskQueue:
+    """The TaskQueue value an event names, built once per queue and shared (it is frozen)."""
+    return TaskQueue(name=name, kind=kind, normal_name=normal_name)
 
 
 def write_transient(txn: Txn, wft: WorkflowTaskInfo) -> WorkflowTaskInfo:

@@ -489,6 +489,9 @@ def fail(
         txn.set(wft_attempt=1)
 
 
+_STALE_TIMER = Error(ErrorKind.NOT_FOUND, "stale workflow task timer")  # a frozen value
+
+
 def workflow_task_timeout(state: MutableState, task: WorkflowTaskTimeoutTask, now: int) -> Outcome:
     """A workflow-task timer fired: time the task out if it is still the same one."""
     wft = state.wft
@@ -499,7 +502,7 @@ def workflow_task_timeout(state: MutableState, task: WorkflowTaskTimeoutTask, no
         or wft.stamp != task.stamp
         or wft.attempt != task.attempt
     ):
-        return unchanged(state, Error(ErrorKind.NOT_FOUND, "stale workflow task timer"))
+        return unchanged(state, _STALE_TIMER)
     kind = task.timeout_type
     # Only two timers exist for a workflow task: start-to-close once it started, and
     # schedule-to-start while a sticky (or speculative) task waits (task_generator.go).
@@ -509,7 +512,7 @@ def workflow_task_timeout(state: MutableState, task: WorkflowTaskTimeoutTask, no
         and (wft.sticky or wft.speculative)
     )
     if not live:
-        return unchanged(state, Error(ErrorKind.NOT_FOUND, "stale workflow task timer"))
+        return unchanged(state, _STALE_TIMER)
     txn = Txn(state, now)
     fail(txn, wft, WorkflowTaskFailedCause.UNSPECIFIED, timeout=task.timeout_type)
     schedule(txn)
