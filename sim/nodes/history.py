@@ -189,25 +189,20 @@ class HistoryHost(Base):
         self.net.send(self.name, src, reply, token, answer)
 
     def serve(
-        self,
-        shard_id: int,
-        namespace: str,
-        workflow_id: str,
-        run_id: str,
-        req: Request,
-        owned: tuple[Shard, int] | None = None,
+        self, shard_id: int, namespace: str, workflow_id: str, run_id: str, req: Request
     ) -> Payload:
-        """Handle `req` on the run; a transition the service's own tables refuse is a
-        bug of the service: reported under the table's rule, and the caller retries.
-        `owned` is the shard (as `_owned` finds it) and this host's clock, when the
-        caller has just read both (a timer's fire); else they are read here."""
-        if owned is None:
-            sh = self._owned(shard_id)
-            if sh is None:
-                return Unavailable(f"{self.name} does not own shard-{shard_id}")
-            now = self.clock()
-        else:
-            sh, now = owned
+        """Handle `req` on the run, if this host owns its shard (`serve_on`)."""
+        sh = self._owned(shard_id)
+        if sh is None:
+            return Unavailable(f"{self.name} does not own shard-{shard_id}")
+        return self.serve_on(sh, self.clock(), namespace, workflow_id, run_id, req)
+
+    def serve_on(
+        self, sh: Shard, now: int, namespace: str, workflow_id: str, run_id: str, req: Request
+    ) -> Payload:
+        """Handle `req` on the run, on owned shard `sh` at this host's time `now`; a
+        transition the service's own tables refuse is a bug of the service: reported
+        under the table's rule, and the caller retries."""
         try:
             answer = self._serve(sh, now, namespace, workflow_id, run_id, req)
         except InvalidTransition as error:
@@ -300,10 +295,7 @@ class HistoryHost(Base):
         else:
             mutations = []
         run_id = state.run_id
-        # a loop, not a comprehension (a call of its own): one or two tasks, most often
-        owned: list[tuple[str, rq.Task | RetentionTask]] = []
-        for task in tasks:
-            owned.append((run_id, task))
+        owned: list[tuple[str, rq.Task | RetentionTask]] = [(run_id, task) for task in tasks]
         if outcome.new_run is not None:
             started = service.start(outcome.new_run, now)
             new = started.state
@@ -549,9 +541,8 @@ class HistoryHost(Base):
         if early > 0:  # this host's clock is behind the task's time
             self.kernel.after(early, self._fire, shard_id, range_id, task)
             return
-        # the shard and the clock as just read: serve reads neither again
-        answer = self.serve(
-            shard_id, task.namespace, task.workflow_id, task.run_id, rq.FireTimer(t), (sh, now)
+        answer = self.serve_on(
+            sh, now, task.namespace, task.workflow_id, task.run_id, rq.FireTimer(t)
         )
         if isinstance(answer, Unavailable):
             self.kernel.after(TIMER_RETRY, self._fire, shard_id, range_id, task)

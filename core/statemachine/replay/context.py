@@ -18,7 +18,7 @@ import functools
 from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from typing import TYPE_CHECKING, NoReturn, TypeVar
 
-from core import payloads
+from core import payloads, task_queues
 from core.commands import (
     CancelTimerCommandAttributes,
     Command,
@@ -29,7 +29,7 @@ from core.commands import (
     StartChildWorkflowExecutionCommandAttributes,
     StartTimerCommandAttributes,
 )
-from core.enums import CommandType, ParentClosePolicy
+from core.enums import CommandType, ParentClosePolicy, TaskQueueKind
 from core.events import ActivityType, TaskQueue, WorkflowExecution, WorkflowType
 from core.opaque import Opaque
 from core.statemachine.replay import (
@@ -204,7 +204,9 @@ class Context:
         attributes = ScheduleActivityTaskCommandAttributes(
             activity_id=key,
             activity_type=_activity_type(name),
-            task_queue=_task_queue(task_queue or ex.task_queue),
+            task_queue=task_queues.task_queue(
+                task_queue or ex.task_queue, TaskQueueKind.UNSPECIFIED
+            ),
             input=payloads.to_payloads(args),
             schedule_to_close_timeout=_timeout(schedule_to_close_timeout),
             schedule_to_start_timeout=_timeout(schedule_to_start_timeout),
@@ -427,11 +429,6 @@ _START_TIMER = C.START_TIMER
 @functools.lru_cache(maxsize=1024)
 def _activity_type(name: str) -> ActivityType:
     return ActivityType(name=name)
-
-
-@functools.lru_cache(maxsize=1024)
-def _task_queue(name: str) -> TaskQueue:
-    return TaskQueue(name=name)
 
 
 def _timeout(duration: Duration | None) -> int | None:

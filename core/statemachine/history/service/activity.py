@@ -400,8 +400,7 @@ def schedule(txn: Txn, info: ActivityInfo) -> None:
     """A new activity (ScheduleActivityTask, validated by command_handlers.py): its
     record, the transfer task of attempt 1 and its timers."""
     put(txn, info)
-    txn.tasks.extend(dispatch_tasks(info))
-    txn.tasks.extend(schedule_to_close_tasks(info))
+    txn.task(*dispatch_tasks(info), *schedule_to_close_tasks(info))
 
 
 def request_cancel(
@@ -467,7 +466,7 @@ def _close_buffered(call: Call) -> bool:
     key = scheduled_id(call.request)
     return any(
         e.event_type in _CLOSE_EVENTS and getattr(e.attributes, "scheduled_event_id", 0) == key
-        for e in (*call.txn.buffered, *call.txn.events)
+        for e in (*call.txn.state.buffered, *call.txn.events)
     )
 
 

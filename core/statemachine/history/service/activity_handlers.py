@@ -173,7 +173,7 @@ def _start(call: Call) -> Reply:
         worker_version=request.worker_version,
     )
     put(call.txn, started)
-    call.txn.tasks.extend(started_tasks(info, call.txn.now))
+    call.txn.task(*started_tasks(info, call.txn.now))
     return ActivityTaskStarted(ActivityTaskToken(info.scheduled_event_id, info.attempt))
 
 

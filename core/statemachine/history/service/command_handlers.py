@@ -82,7 +82,7 @@ from core.statemachine.history.service.state import (
     RunStatus,
 )
 from core.statemachine.history.service.txn import Txn
-from core.statemachine.history.service.unwritten_task import task_queue
+from core.task_queues import task_queue
 
 E = EventType
 C = CommandType

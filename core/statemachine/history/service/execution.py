@@ -69,7 +69,7 @@ from core.statemachine.history.service.state import (
     retry_carry_of,
 )
 from core.statemachine.history.service.txn import Outcome, Txn, finish, unchanged
-from core.statemachine.history.service.unwritten_task import task_queue
+from core.task_queues import task_queue
 from core.timefmt import rfc3339
 
 E = EventType

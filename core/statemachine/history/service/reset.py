@@ -89,7 +89,7 @@ from core.statemachine.history.service.reset_batches import (
 )
 from core.statemachine.history.service.state import MutableState, evolve
 from core.statemachine.history.service.txn import Outcome, Txn, unchanged
-from core.statemachine.history.service.unwritten_task import task_queue
+from core.task_queues import task_queue
 
 E = EventType
 

@@ -410,7 +410,7 @@ class MutableState:
 
 
 _FIELDS = tuple(f.name for f in fields(MutableState))
-FIELD_INDEX = {name: i for i, name in enumerate(_FIELDS)}  # MutableState's fields, in order
+_NAMES = frozenset(_FIELDS)  # MutableState's field names
 _SET = object.__setattr__
 
 
@@ -469,7 +469,7 @@ _REVISERS: dict[type, tuple[Callable[[object], object], frozenset[str]]] = {}
 def set_fields(state: MutableState, changes: Mapping[str, object]) -> None:
     """Change fields of `state` in place: only for a transaction's private draft (txn.py)."""
     for name, value in changes.items():
-        if name not in FIELD_INDEX:
+        if name not in _NAMES:
             raise TypeError(f"MutableState has no field {name!r}")
         _SET(state, name, value)
 

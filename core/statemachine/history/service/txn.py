@@ -120,11 +120,6 @@ class Txn:
         return txn
 
     @property
-    def buffered(self) -> tuple[HistoryEvent, ...]:
-        """The state's buffered events."""
-        return self.state.buffered
-
-    @property
     def untouched(self) -> bool:
         """Nothing written, changed or emitted yet."""
         return self.state is self._origin and not self.events and not self.tasks
@@ -270,8 +265,9 @@ class Txn:
                 )
             )
 
-    def task(self, task: Task) -> None:
-        self.tasks.append(task)
+    def task(self, *tasks: Task) -> None:
+        """Emit outbox tasks."""
+        self.tasks.extend(tasks)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

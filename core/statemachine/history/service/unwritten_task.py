@@ -10,7 +10,6 @@ workflow_task_state_machine.go).
 from __future__ import annotations
 
 import dataclasses
-from functools import lru_cache
 
 from core.enums import EventType, TaskQueueKind
 from core.events import (
@@ -22,6 +21,7 @@ from core.events import (
 from core.fastinit import replace
 from core.statemachine.history.service.state import MutableState, WorkflowTaskInfo, revise
 from core.statemachine.history.service.txn import Txn
+from core.task_queues import task_queue
 
 E = EventType
 
@@ -31,14 +31,6 @@ def queue_of(s: MutableState, sticky: bool) -> TaskQueue:
     if sticky:
         return task_queue(s.sticky_queue, TaskQueueKind.STICKY, s.task_queue)
     return task_queue(s.task_queue)
-
-
-@lru_cache(maxsize=1024)  # every task scheduled and command written asks; queues are few
-def task_queue(
-    name: str, kind: TaskQueueKind = TaskQueueKind.NORMAL, normal_name: str = ""
-) -> TaskQueue:
-    """The TaskQueue value an event names, built once per queue and shared (it is frozen)."""
-    return TaskQueue(name=name, kind=kind, normal_name=normal_name)
 
 
 def write_transient(txn: Txn, wft: WorkflowTaskInfo) -> WorkflowTaskInfo:

@@ -133,7 +133,7 @@ TABLE = fsm.make_table(
 
 def transition(wft: WorkflowTaskInfo, input_: WorkflowTaskInput) -> None:
     """Check a transition against TABLE (raises InvalidTransition on a model bug)."""
-    fsm.step(TABLE, _S.STARTED if wft.started_event_id else _S.SCHEDULED, input_)  # `started`
+    fsm.step(TABLE, _S.STARTED if wft.started else _S.SCHEDULED, input_)
 
 
 # A task that keeps failing gets more time to finish from its fourth attempt on
