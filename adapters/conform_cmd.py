@@ -139,6 +139,8 @@ def _print_report(verdicts: list[Verdict]) -> None:
             print(f"  event {d.event_id} {d.event_type}: {d.field}", file=out)
             print(f"    the model writes  {d.expected}", file=out)
             print(f"    the history has   {d.produced}", file=out)
+            if v.hint is not None:
+                print(f"  hint: {v.hint}", file=out)
         else:
             print(f"reproduced    {v.path} ({v.events} events)", file=out)
         if v.note is not None and v.error is None:

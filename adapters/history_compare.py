@@ -169,6 +169,12 @@ def _proto3_defaults_dropped(value: Any, message: Descriptor) -> Any:
     out = {}
     for key, item in value.items():
         field = fields.get(key) or message.fields_by_name.get(key)
+        if item is None:
+            # protojson: null is the field unset, as writers that emit every field
+            # (grpc-gateway's, the Web UI's) write it. (Only a google.protobuf.Value
+            # holds null as a value: no event field is one, and the leaves below are
+            # not entered.)
+            continue
         if field is None:
             if _REMOVED_SCALARS.get((message.full_name, key), _NO_DEFAULT) != item:
                 out[key] = item

@@ -23,6 +23,7 @@ from typing import Any
 
 from adapters.argtypes import nonempty_path
 from adapters.console import progress, summary_table
+from adapters.history_writers import JAVA_TEST_SERVER, java_test_server
 from adapters.input_file import history_events, open_regular, require_events
 from adapters.limit_args import add_limit_options, limits_of
 from adapters.temporal_json import EventStream
@@ -42,6 +43,7 @@ class FileReport:
     events: int
     violations: tuple[Violation, ...] = ()
     error: str | None = None
+    note: str | None = None  # who may have written an invalid history (history_writers.py)
 
     @property
     def valid(self) -> bool:
@@ -56,6 +58,8 @@ class FileReport:
                 {"rule": v.rule, "event_id": v.event_id, "message": v.message}
                 for v in self.violations
             ]
+        if self.note is not None:
+            doc["note"] = self.note
         return doc
 
 
@@ -108,13 +112,23 @@ def check_file(path: str, limits: Limits | None = None) -> FileReport:
         with _fewer_collections(), open_regular(path) as stream:
             events = history_events(stream)
             result = validate(require_events(events), limits)
+        note = None
+        if result.violations and _written_by_java_test_server(path):
+            note = JAVA_TEST_SERVER
     except BadInput as exc:
         return FileReport(path, _decoded(events), error=str(exc))
     except OSError as exc:  # a read error after the open
         return FileReport(path, _decoded(events), error=exc.strerror or str(exc))
     except RecursionError:
         return FileReport(path, _decoded(events), error="JSON nested too deeply")
-    return FileReport(path, result.events, result.violations)
+    return FileReport(path, result.events, result.violations, note=note)
+
+
+def _written_by_java_test_server(path: str) -> bool:
+    """Read an invalid history again (streamed, as the check read it) for the signs of
+    the Java SDK's test server; only invalid files pay for the second read."""
+    with open_regular(path) as stream:
+        return java_test_server(history_events(stream))
 
 
 # Allocations between two runs of the cyclic collector's youngest generation while a
@@ -181,6 +195,8 @@ def _print_report(reports: list[FileReport]) -> None:
             print(f"INVALID  {report.path} ({report.events} events)", file=out)
             for v in report.violations:
                 print(f"  {v.rule:<4} event {v.event_id}: {v.message}", file=out)
+            if report.note is not None:
+                print(f"  note: {report.note}", file=out)
         else:
             print(f"valid    {report.path} ({report.events} events)", file=out)
     errors = sum(r.error is not None for r in reports)

@@ -16,7 +16,8 @@ scenario (unseen_hunt_scenario.py) needs the server flags unseen_workflows_hunt.
 (unseen_hunt5_scenario.py) those of unseen_workflows_hunt5.py, `hunt6`
 (unseen_hunt6_scenario.py) those of unseen_workflows_hunt6.py; `ts-hunt2` saves what
 scripts/unseen_ts/hunt2.js ran; `nexus` (unseen_nexus.py) records Nexus operations and
-UpdateWorkflowExecutionOptions.
+UpdateWorkflowExecutionOptions; `hidden-retry` (unseen_hidden_retry.py) an activity retried
+without a trace before it timed out waiting to start.
 Start the dev server first, with its HTTP API:
 
     temporal server start-dev --ip 127.0.0.1 --headless --port 17233 --http-port 17234
@@ -51,6 +52,7 @@ from temporalio.client import (
 from temporalio.common import VersioningBehavior, WorkerDeploymentVersion, WorkflowIDConflictPolicy
 from temporalio.worker import Worker, WorkerDeploymentConfig
 from unseen_activities import ACTIVITIES
+from unseen_hidden_retry import hidden_retry
 from unseen_hunt2_scenario import hunt2, ts_hunt2
 from unseen_hunt3_scenario import hunt3
 from unseen_hunt4_scenario import hunt4
@@ -542,6 +544,7 @@ SCENARIOS: dict[str, Callable[[Recorder], Awaitable[None]]] = {
     "hunt4": hunt4,
     "hunt5": hunt5,
     "hunt6": hunt6,
+    "hidden-retry": hidden_retry,
 }
 
 

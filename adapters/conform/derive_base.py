@@ -412,7 +412,10 @@ class DriverBase:
         cause to the activity's last failure: AddActivityTaskTimedOutEvent in
         service/history/workflow/mutable_state_impl.go), and its retry, if due by
         `now`, left the next attempt scheduled. One such attempt is run per activity,
-        at its schedule, before the timer task that times these activities out."""
+        at its schedule, before the timer task that times these activities out. The
+        retry fires when it is due, except that one the next attempt timed out waiting
+        to start after fired that attempt's schedule-to-start timeout before `now`
+        (the attempt's timer counts from its own schedule)."""
         assert self.state is not None
         for event in timeouts:
             a = attrs(event)
@@ -427,9 +430,19 @@ class DriverBase:
             begin = info.scheduled_time
             self.start_activity(sid, begin)
             self.end_attempt(sid, Opaque.of(cause), begin)
-            retry = [t for t in self.timers if isinstance(t, rq.ActivityRetryTask)]
-            if any(t.scheduled_event_id == sid and t.fire_time <= now for t in retry):
-                self.fire(rq.ActivityRetryTask, now, due=True, scheduled_event_id=sid)
+            retry = [
+                t.fire_time
+                for t in self.timers
+                if isinstance(t, rq.ActivityRetryTask)
+                and t.scheduled_event_id == sid
+                and t.fire_time <= now
+            ]
+            if not retry:
+                continue
+            at = now
+            if timeout_type(a.failure) is TimeoutType.SCHEDULE_TO_START:
+                at = max(retry[0], now - info.schedule_to_start_timeout)
+            self.fire(rq.ActivityRetryTask, at, due=True, scheduled_event_id=sid)
 
     def passed_over(self, timeouts: Sequence[HistoryEvent], now: int) -> None:
         """Activities a schedule-to-start sweep passed over had started. The timer task

@@ -23,9 +23,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters.conform.derive import Driver
-from adapters.conform.older_servers import older_server, released
+from adapters.conform.older_servers import hint, older_server, released
 from adapters.conform.requests import CannotReproduce, NotModelled
 from adapters.history_compare import Difference, compare
+from adapters.history_writers import JAVA_TEST_SERVER, java_test_server
 from adapters.input_file import read_history, read_history_noted
 from adapters.temporal_json import encode_history
 from core.enums import EventType, WorkflowTaskFailedCause
@@ -47,6 +48,9 @@ class Verdict:
     error: str | None = None  # unreadable: bad input
     # What the file's form lost (payloads rebuilt from the HTTP API's shorthand JSON).
     note: str | None = None
+    # What may explain the difference: which --server-version would, or who wrote the
+    # history (adapters/history_writers.py).
+    hint: str | None = None
 
     @property
     def reproduced(self) -> bool:
@@ -81,6 +85,8 @@ class Verdict:
             doc["error"] = self.error
         if self.note is not None:
             doc["note"] = self.note
+        if self.hint is not None:
+            doc["hint"] = self.hint
         return doc
 
 
@@ -122,7 +128,8 @@ def judge_events(
         v = violations[0]
         at = _event(real, v.event_id)
         diff = Difference(v.event_id, at, f"rule {v.rule}", "a valid history", v.message)
-        return Verdict(path, n, difference=diff)
+        tip = JAVA_TEST_SERVER if java_test_server(real) else None
+        return Verdict(path, n, difference=diff, hint=tip)
     driver = Driver(real, base)
     try:
         produced = driver.run()
@@ -142,8 +149,13 @@ def judge_events(
     produced = [*_stamped(produced, _namespace_version(real)), *driver.read_suffix()]
     # the model is the reference: "expected" is what it writes, "produced" the history's
     written = released(server) if server else real[0].event_time if real else None
-    found = compare(*older_server(_json(produced), _json(real), written), ignore=ignore)
-    return Verdict(path, n, difference=found)
+    recorded = _json(real)
+    found = compare(*older_server(_json(produced), recorded, written), ignore=ignore)
+    tip = None
+    if found is not None and not server:
+        events = [e for e in recorded if int(e.get("eventId", 0)) == found.event_id]
+        tip = hint(found.field, events[0] if events else {})
+    return Verdict(path, n, difference=found, hint=tip)
 
 
 def _event(events: Sequence[HistoryEvent], event_id: int) -> str:

@@ -188,6 +188,21 @@ class WroteOtherwise:
 # servers write the older values, 1.31.2 the newer.
 _ACTIVITY_TIMEOUT = "activityTaskTimedOutEventAttributes"
 _TIMEOUT_TYPE = "failure.timeoutFailureInfo.timeoutType"
+_GIVE_UP = (
+    "Not enough time to schedule next retry before activity ScheduleToClose timeout, "
+    "giving up retrying"
+)
+_SNAKE = {
+    "ScheduleToStart": "SCHEDULE_TO_START",
+    "StartToClose": "START_TO_CLOSE",
+    "ScheduleToClose": "SCHEDULE_TO_CLOSE",
+    "Heartbeat": "HEARTBEAT",
+}
+# What a 1.32 server writes for each timeout type (the schedule-to-close one in two
+# words: its longer message where no retry fits, a5ea2aae30 below).
+_TIMEOUT_MESSAGES = {kind: (f"activity {kind} timeout",) for kind in _SNAKE} | {
+    "ScheduleToClose": ("activity ScheduleToClose timeout", _GIVE_UP)
+}
 WROTE_OTHERWISE = (
     WroteOtherwise(
         _ACTIVITY_TIMEOUT,
@@ -202,13 +217,34 @@ WROTE_OTHERWISE = (
     WroteOtherwise(
         _ACTIVITY_TIMEOUT,
         "failure.message",
-        "Not enough time to schedule next retry before activity ScheduleToClose timeout, "
-        "giving up retrying",
+        _GIVE_UP,
         "activity ScheduleToClose timeout",
         _TIMEOUT_TYPE,
         ("TIMEOUT_TYPE_SCHEDULE_TO_CLOSE",),
         "2026-04-29",
         "a5ea2aae30",
+    ),
+    # Before 1.16.0 every activity timeout's failure said "activity timeout", whatever its
+    # type; f6acc48e8c ("Allow customizing retry behavior for timeout failure") named the
+    # type ("activity StartToClose timeout": timerQueueActiveTaskExecutor.go). The same
+    # failure is the next attempt's last failure on its ActivityTaskStarted.
+    *(
+        WroteOtherwise(
+            attributes,
+            f"{failure}.message",
+            message,
+            "activity timeout",
+            f"{failure}.timeoutFailureInfo.timeoutType",
+            (f"TIMEOUT_TYPE_{_SNAKE[kind]}",),
+            "2022-04-11",
+            "f6acc48e8c",
+        )
+        for attributes, failure in (
+            (_ACTIVITY_TIMEOUT, "failure"),
+            ("activityTaskStartedEventAttributes", "lastFailure"),
+        )
+        for kind in ("ScheduleToStart", "StartToClose", "ScheduleToClose", "Heartbeat")
+        for message in _TIMEOUT_MESSAGES[kind]
     ),
 )
 
@@ -302,6 +338,30 @@ def older_server(
             ):
                 out[i] = event = _with(event, other, other.old)
     return out, recorded
+
+
+def hint(field: str, recorded: Any) -> str | None:
+    """A hint for a first difference at `field` (the comparison's dotted path) where the
+    recorded event (JSON) holds what servers before some release wrote there: the field
+    absent (NEWER_FIELDS) or the older value (WROTE_OTHERWISE). Such a history was
+    judged as a newer server's by its date; if an older server wrote it, saying which
+    one (`--server-version`) applies the rule. None where no rule explains it."""
+    for newer in NEWER_FIELDS:
+        if field == f"{newer.attributes}.{newer.path}" and not _has(recorded, newer):
+            return _older_release_hint("do not write this field", newer.since)
+    for other in WROTE_OTHERWISE:
+        if field == f"{other.attributes}.{other.path}" and _value(recorded, other) == other.old:
+            return _older_release_hint("wrote this value", other.until)
+    return None
+
+
+def _older_release_hint(what: str, day: str) -> str:
+    first = min(release for release, since in MINOR_RELEASES.items() if since >= day)
+    last = max(release for release, since in MINOR_RELEASES.items() if since < day)
+    return (
+        f"servers before {first[0]}.{first[1]}.0 {what}: if an older server wrote this "
+        f"history, give its version, as in --server-version {last[0]}.{last[1]}.0"
+    )
 
 
 _ABSENT = object()
