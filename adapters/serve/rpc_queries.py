@@ -26,10 +26,12 @@ from temporalio.api.enums.v1 import task_queue_pb2 as tq_enums
 from temporalio.api.query.v1 import message_pb2 as query_pb
 from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 
+from core import requests as rq
 from core.statemachine.history.service.state import MutableState, RunStatus
 
 from . import errors
-from .frontend import Frontend
+from .frontend import Frontend, reply_error
+from .runtime import DeadlineExceeded
 from .tokens import TaskToken, decode_task_token
 from .visibility import STATUS_NUMBERS
 
@@ -160,6 +162,8 @@ async def query_workflow(
         if sticky and fe.runtime.has_poller(req.namespace, state.sticky_queue, True):
             queries.enqueue(query, state.sticky_queue, True)
         else:  # by version where the queue is in a Worker Deployment (deployments.py)
+            if sticky:  # no worker on the sticky queue: the run forgets it
+                await _unstick(fe, context, req.namespace, run.workflow_id, state.run_id)
             queue = fe.deployments.query_queue(
                 fe.runtime, req.namespace, run.workflow_id, state.run_id, state.task_queue
             )
@@ -179,6 +183,24 @@ async def query_workflow(
         return out
     failure = answer.failure if answer.HasField("failure") else None
     raise errors.query_failed(answer.error_message, failure)
+
+
+async def _unstick(
+    fe: Frontend, context: Context, namespace: str, workflow_id: str, run_id: str
+) -> None:
+    """A query the sticky queue could not take goes to the normal queue, and the run's
+    stickiness is cleared first, so that its next workflow task goes there too: the
+    server does so when matching answers StickyWorkerUnavailable or the sticky dispatch
+    times out (service/history/api/queryworkflow/api.go, ResetStickyTaskQueue; a run
+    that has closed meanwhile is no error)."""
+    try:
+        answer = await fe.runtime.call(
+            namespace, workflow_id, run_id, rq.ResetStickyTaskQueue(), fe.deadline(context)
+        )
+    except DeadlineExceeded as exc:
+        raise errors.deadline(str(exc)) from None
+    if isinstance(answer, rq.Error) and answer.kind is not rq.ErrorKind.WORKFLOW_COMPLETED:
+        raise reply_error(answer, workflow_id)
 
 
 async def respond_query_task_completed(
