@@ -169,6 +169,8 @@ def _proto3_defaults_dropped(value: Any, message: Descriptor) -> Any:
     out = {}
     for key, item in value.items():
         field = fields.get(key) or message.fields_by_name.get(key)
+        if field is None and _oneof_marker(message, value, key, item):
+            continue
         if item is None:
             # protojson: null is the field unset, as writers that emit every field
             # (grpc-gateway's, the Web UI's) write it. (Only a google.protobuf.Value
@@ -195,6 +197,21 @@ def _proto3_defaults_dropped(value: Any, message: Descriptor) -> Any:
                 item = _proto3_defaults_dropped(item, sub)
         out[key] = item
     return out
+
+
+def _oneof_marker(message: Descriptor, value: dict[str, Any], key: str, item: Any) -> bool:
+    """Whether `key` of `value` is the name of one of `message`'s oneofs holding the name
+    of its member that `value` sets, as protobufjs adds with `oneofs: true`: the old Web UI
+    (temporalio/web) loads the protos so, and its export removes the key from the event
+    and from `failure` and `cause` but leaves it elsewhere (a `lastFailure`'s
+    `"failureInfo": "timeoutFailureInfo"`). It is no field, and no server writes it."""
+    if not isinstance(item, str):
+        return False
+    for oneof in message.oneofs:
+        head, *rest = oneof.name.split("_")
+        if key in (oneof.name, head + "".join(part.title() for part in rest)):
+            return any(item in (f.name, f.camelcase_name) and item in value for f in oneof.fields)
+    return False
 
 
 # Scalar fields the API has since removed (their numbers reserved), with the proto3

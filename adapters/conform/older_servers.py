@@ -264,7 +264,7 @@ MINOR_RELEASES: dict[tuple[int, int], str] = {
     (1, 29): "2025-10-03", (1, 30): "2026-02-04", (1, 31): "2026-04-29",
 }  # fmt: skip
 MODEL_RELEASE = (1, 32)
-_VERSION = re.compile(r"v?(\d+)\.(\d+)(?:\.\d+)?(?:[-+].*)?")
+_VERSION = re.compile(r"v?(\d+)\.(\d+)(?:\.(\d+))?([-+].*)?")
 
 
 def is_version(text: str) -> bool:
@@ -273,9 +273,13 @@ def is_version(text: str) -> bool:
 
 
 def released(version: str) -> int | None:
-    """When the server `version` ("1.29.1", "v1.29", "1.31.0-154.4") first came out, in ns
+    """When the server `version` ("1.29.1", "v1.29", "1.31.0-151.0") first came out, in ns
     since the epoch, for the rules to judge its histories by; None for the model's own
-    release and later ones (no rule applies). ValueError for what is not a version."""
+    release and later ones (no rule applies). A pre-release of a minor's first release
+    (x.y.0-N, as the dev servers of some CLI releases report) came before it: it is
+    judged as written just before that release, since it may lack what the release
+    changed (1.31.0-151.0, which temporal CLI 1.6.1 ships, still wrote an empty memo:
+    6d1c05c8bd came in 1.31.0-154.0). ValueError for what is not a version."""
     match = _VERSION.fullmatch(version.strip())
     if match is None:
         raise ValueError(f"not a server version: {version!r} (expected like 1.29.1)")
@@ -284,7 +288,12 @@ def released(version: str) -> int | None:
         return None
     known = [day for release, day in MINOR_RELEASES.items() if release <= minor]
     # (before 1.0: the day before 1.0.0; a minor without a tag: the one before it)
-    return _epoch_ns(known[-1]) if known else _epoch_ns(MINOR_RELEASES[(1, 0)]) - 1
+    if not known:
+        return _epoch_ns(MINOR_RELEASES[(1, 0)]) - 1
+    pre_release = int(match.group(3) or 0) == 0 and (match.group(4) or "").startswith("-")
+    if pre_release and minor in MINOR_RELEASES:
+        return _epoch_ns(MINOR_RELEASES[minor]) - 1
+    return _epoch_ns(known[-1])
 
 
 def _epoch_ns(day: str) -> int:
@@ -343,7 +352,8 @@ def older_server(
 def hint(field: str, recorded: Any) -> str | None:
     """A hint for a first difference at `field` (the comparison's dotted path) where the
     recorded event (JSON) holds what servers before some release wrote there: the field
-    absent (NEWER_FIELDS) or the older value (WROTE_OTHERWISE). Such a history was
+    absent (NEWER_FIELDS), the older value (WROTE_OTHERWISE) or the field empty
+    (DROPPED_EMPTY). Such a history was
     judged as a newer server's by its date; if an older server wrote it, saying which
     one (`--server-version`) applies the rule. None where no rule explains it."""
     for newer in NEWER_FIELDS:
@@ -352,6 +362,9 @@ def hint(field: str, recorded: Any) -> str | None:
     for other in WROTE_OTHERWISE:
         if field == f"{other.attributes}.{other.path}" and _value(recorded, other) == other.old:
             return _older_release_hint("wrote this value", other.until)
+    for empty in DROPPED_EMPTY:
+        if field == f"{empty.attributes}.{empty.path}" and _value(recorded, empty) in _EMPTY_VALUES:
+            return _older_release_hint("wrote this field empty", empty.until)
     return None
 
 

@@ -25,6 +25,7 @@ from core.opaque import JsonValue
 
 from .errors import _Bad, _event_label, _show
 from .forms import (
+    ENCODED_TWICE,
     TOP_KEYS_EXPECTED,
     check_response_field,
     first_event_form,
@@ -183,6 +184,8 @@ def _events_of(data: object) -> tuple[list[object], bool]:
     payloads may be shorthand)."""
     if isinstance(data, list):
         return data, False
+    if isinstance(data, str):
+        raise BadInput(ENCODED_TWICE)
     if not isinstance(data, dict):
         raise BadInput(f'expected {{"events": [...]}} or a list of events, got {_show(data)}')
     keys = [top_key(k) for k in data]

@@ -43,6 +43,26 @@ UI_DECODED = (
     "temporal workflow show --output json"
 )
 TOP_KEYS_EXPECTED = 'a history file has "events", or "history" as the HTTP API writes it'
+# A history's JSON written as a JSON string: json.dumps of an SDK's to_json() (the
+# Python SDK's WorkflowHistory.to_json returns the JSON text already).
+ENCODED_TWICE = (
+    'expected {"events": [...]} or a list of events, found a JSON string: a history '
+    "encoded twice (json.dumps of an SDK's to_json(), say); write the string itself"
+)
+# The Web UI's own event objects (ui: src/lib/models/event-history, as its test
+# fixtures events.*.json keep them): each event with its attributes decoded for display
+# under `attributes`, and `classification`, `category`, `name`, `timestamp` beside.
+UI_EVENT_OBJECTS = (
+    "the Web UI's display objects of events (with classification and category, "
+    "payloads decoded), not a history: download it from the UI with encoded payloads, "
+    "or export it with temporal workflow show --output json"
+)
+# temporalio/features' harness keeps each feature's runs as a list of histories
+# (harness/go/history: `Histories`, a JSON array of History objects).
+LIST_OF_HISTORIES = (
+    'a list of histories (objects with "events"), not a list of events: give each '
+    "history a file of its own"
+)
 
 # GetWorkflowExecutionHistoryResponse (temporal/api/workflowservice/v1/
 # request_response.proto): JSON and proto names of its fields -> the JSON name.
@@ -97,7 +117,12 @@ def first_event_form(first_event: object, http: bool) -> tuple[bool, bool]:
     shorthand). The HTTP API's answer (`http`) may hold shorthand anywhere; elsewhere a
     shorthand first event (`jq .history` of that answer) makes the whole file read as
     shorthand (a later one too: see the readers). A Web UI download with decoded
-    payloads is refused."""
+    payloads is refused, and so is a list of histories."""
+    if isinstance(first_event, dict):
+        if "events" in first_event and "eventType" not in first_event:
+            raise BadInput(LIST_OF_HISTORIES)
+        if "classification" in first_event and "category" in first_event:
+            raise BadInput(UI_EVENT_OBJECTS)
     if is_go_struct(first_event):
         return True, False
     if http:

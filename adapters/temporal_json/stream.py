@@ -36,6 +36,7 @@ from .codec import (
 )
 from .errors import _Bad, _event_label, _show
 from .forms import (
+    ENCODED_TWICE,
     TOP_KEYS_EXPECTED,
     check_response_field,
     first_event_form,
@@ -329,6 +330,8 @@ class _Reader:
                 window.pos += 1
             else:
                 yield from self._object()
+        elif first == '"':
+            raise BadInput(ENCODED_TWICE)
         else:
             shown = repr(first) if first else "an empty file"
             raise BadInput(f'expected {{"events": [...]}} or a list of events, found {shown}')

@@ -208,7 +208,12 @@ def test_the_script_counts_the_126_servers_histories(
 
 def test_a_server_version_is_read_as_its_minor_releases_day() -> None:
     assert released("1.29.1") == _epoch_ns("2025-10-03")
-    assert released("v1.31.0-154.4") == _epoch_ns("2026-04-29")
+    # a pre-release of x.y.0 came before x.y.0 (1.31.0-151.0 lacks a commit 1.31.0 has);
+    # one of a later patch, or with build metadata only, is read as its minor
+    assert released("v1.31.0-154.4") == _epoch_ns("2026-04-29") - 1
+    assert released("1.31.0-151.0") == _epoch_ns("2026-04-29") - 1
+    assert released("1.31.2-rc1") == released("1.31.0+build.7") == _epoch_ns("2026-04-29")
+    assert released("1.31") == _epoch_ns("2026-04-29")
     assert released("1.2.3") == _epoch_ns("2020-10-13")  # 1.2.0 has no tag: 1.1's day
     assert released("1.32.0") is None and released("1.40") is None  # the model's, or newer
     assert not is_version("unknown") and is_version("1.29")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ import pytest
 from adapters.cli import main
 from adapters.conform.older_servers import NEWER_FIELDS, WROTE_OTHERWISE, hint
 from adapters.history_compare import compare
+from adapters.temporal_json import BadInput, decode_history
 from tests.conftest import HISTORIES
 
 
@@ -232,3 +234,114 @@ def test_an_invalid_history_with_task_ids_is_not_put_down_to_the_test_server(
     assert code == 1 and "note" not in report
     code, verdict = _conform(tmp_path, doc, capsys)
     assert code == 1 and "hint" not in verdict
+
+
+# ------------------------------------------------------------ a child without a header
+
+
+def test_a_child_started_without_a_header_gets_none(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The server copies a start-child command's header as it comes
+    (CreateStartChildWorkflowExecutionInitiatedEvent, historybuilder/event_factory.go),
+    and so do the child's events: a worker that sends none (sdk-php through RoadRunner)
+    gets none on StartChildWorkflowExecutionInitiated and ChildWorkflowExecutionStarted.
+    The model wrote `{}`. An empty header sent is kept (child-success.json as
+    recorded, in the corpus)."""
+    doc = copy.deepcopy(_load("child-success.json"))
+    dropped = 0
+    for key in (
+        "startChildWorkflowExecutionInitiatedEventAttributes",
+        "childWorkflowExecutionStartedEventAttributes",
+    ):
+        for attrs in _events(doc, key):
+            dropped += attrs.pop("header", None) == {}
+    assert dropped == 2
+    code, verdict = _conform(tmp_path, doc, capsys)
+    assert (code, verdict["reproduced"]) == (0, True), verdict
+
+
+# ------------------------------------------------------------ pre-release servers
+
+
+def test_a_pre_release_server_is_older_than_its_release(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """temporal CLI 1.6.1's dev server reports 1.31.0-151.0, a pre-release that still
+    wrote an empty memo (6d1c05c8bd, DROPPED_EMPTY, came in 1.31.0-154.0): judged as
+    written before 1.31.0, its `memo: {}` is no difference; judged as 1.31.0 it is one.
+    Without a version, the difference hints at one."""
+    doc = copy.deepcopy(_load("activity-single.json"))
+    doc["events"][0]["workflowExecutionStartedEventAttributes"]["memo"] = {}
+    code, verdict = _conform(tmp_path, doc, capsys, "--server-version", "1.31.0-151.0")
+    assert (code, verdict["reproduced"]) == (0, True), verdict
+    code, verdict = _conform(tmp_path, doc, capsys, "--server-version", "1.31.0")
+    assert code == 1 and verdict["first_difference"]["field"].endswith(".memo")
+    code, verdict = _conform(tmp_path, doc, capsys)
+    assert verdict["hint"] == (
+        "servers before 1.31.0 wrote this field empty: if an older server wrote this "
+        "history, give its version, as in --server-version 1.30.0"
+    )
+
+
+# ------------------------------------------------------------ the old Web UI's export
+
+
+def test_the_old_web_uis_oneof_marker_is_no_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """temporalio/web loaded the protos with protobufjs' `oneofs: true`, which names the
+    member set under the oneof's name; its export removed that key from `failure` and
+    `cause` only, so a `lastFailure` keeps `"failureInfo": "timeoutFailureInfo"`. A key
+    naming a member that is not there, or no member, is still a difference."""
+    doc = _load("activity-start-to-close-timeout.json")
+    for marker, same in (("timeoutFailureInfo", True), ("applicationFailureInfo", False)):
+        edited = copy.deepcopy(doc)
+        (started,) = _events(edited, _STARTED)
+        started["lastFailure"]["failureInfo"] = marker
+        code, verdict = _conform(tmp_path, edited, capsys)
+        assert verdict["reproduced"] is same, verdict
+    edited = copy.deepcopy(doc)
+    (started,) = _events(edited, _STARTED)
+    started["lastFailure"]["failureInfo"] = "noSuchFailureInfo"
+    code, verdict = _conform(tmp_path, edited, capsys)
+    assert code == 1
+    assert verdict["first_difference"]["field"] == f"{_STARTED}.lastFailure.failureInfo"
+
+
+# ------------------------------------------------------------ forms that are no history
+
+
+@pytest.mark.parametrize(
+    ("shape", "message"),
+    [
+        ("list of histories", 'a list of histories (objects with "events"), not a list of'),
+        ("encoded twice", "found a JSON string: a history encoded twice"),
+        ("ui event objects", "the Web UI's display objects of events"),
+    ],
+)
+def test_forms_that_hold_no_history_are_refused_in_one_line(
+    shape: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """temporalio/features keeps a list of histories per file; a sample of
+    documentation-samples-python wrote json.dumps(history.to_json()); the Web UI's test
+    fixtures keep its display objects. Each is refused saying what it is, by both
+    commands, rather than as a malformed event or a valid history."""
+    doc = _load("timers.json")
+    data: Any = {
+        "list of histories": [doc],
+        "encoded twice": json.dumps(doc),
+        "ui event objects": {
+            "events": [
+                {**e, "classification": "Started", "category": "workflow"} for e in doc["events"]
+            ]
+        },
+    }[shape]
+    path = tmp_path / "h.json"
+    path.write_text(json.dumps(data))
+    for command in ("validate", "conform"):
+        assert main([command, str(path)]) == 2
+        (line,) = [x for x in capsys.readouterr().out.splitlines() if x.startswith("ERROR")]
+        assert message in line, line
+    with pytest.raises(BadInput, match=re.escape(message)):
+        decode_history(path.read_text())  # the library's reader says the same

@@ -53,7 +53,6 @@ from core.events import (
     WorkflowType,
 )
 from core.fastinit import replace
-from core.opaque import EMPTY_MESSAGE
 from core.requests import (
     StartWorkflowExecution,
     UpdateMessage,
@@ -420,10 +419,12 @@ def start_child(b: Batch, command: Command) -> Cause | Rejection | None:
         a.workflow_run_timeout or 0, a.workflow_execution_timeout or 0
     )
     task_timeout = execution.task_timeout(a.workflow_task_timeout or 0, run_timeout)
-    header = a.header or EMPTY_MESSAGE
-    # An empty header is kept, while a memo or search attributes with no entry left once
-    # nil payloads are left out are not (without_nil: the server drops the `memo {}`
-    # SDKs send).
+    # The header is copied as the command has it (none stays none, an empty one is
+    # kept: CreateStartChildWorkflowExecutionInitiatedEvent, historybuilder/
+    # event_factory.go), while a memo or search attributes with no entry left once nil
+    # payloads are left out are not (without_nil: the server drops the `memo {}` SDKs
+    # send).
+    header = a.header
     attributes = StartChildWorkflowExecutionInitiatedEventAttributes(
         namespace=a.namespace or s.namespace,
         workflow_id=a.workflow_id,
