@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,7 @@ from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 from core import requests as rq
 from core.enums import EventType
 from core.events import WorkflowExecutionUpdateCompletedEventAttributes
+from core.statemachine.history.service import update
 
 from . import convert, errors, rpc_executions
 from .frontend import Frontend
@@ -503,4 +505,25 @@ def record_rejections(fe: Frontend, run_id: str, messages: Any) -> list[tuple[st
     return keys
 
 
-__all__ = ["execute_multi_operation", "record_rejections", "update_workflow_execution"]
+def record_unprocessed(
+    fe: Frontend, run_id: str, update_ids: Sequence[str]
+) -> list[tuple[str, str]]:
+    """Remember the failure of each update the server rejected because the worker's
+    completion did not process it (core update.py `reject_unprocessed`); the keys,
+    leaving out updates the worker rejected itself."""
+    keys: list[tuple[str, str]] = []
+    for update_id in update_ids:
+        if (run_id, update_id) not in fe.rejections:
+            fe.rejections[(run_id, update_id)] = convert.fill(
+                failure_pb.Failure(), update.UNPROCESSED
+            )
+            keys.append((run_id, update_id))
+    return keys
+
+
+__all__ = [
+    "execute_multi_operation",
+    "record_rejections",
+    "record_unprocessed",
+    "update_workflow_execution",
+]

@@ -37,12 +37,14 @@ from core.errors import BadInput
 from core.events import ActivityTaskScheduledEventAttributes, HistoryEvent
 from core.opaque import Opaque
 from core.statemachine import matching as m
+from core.statemachine.history.service import update as updates
+from core.statemachine.history.service.commands import CLOSE_COMMANDS
 from sim.nodes.base import StartedActivityTask, StartedWorkflowTask
 
 from . import convert, errors, validate
 from .deployments import physical_queue, versioned
 from .frontend import Frontend
-from .rpc_interact import record_rejections
+from .rpc_interact import record_rejections, record_unprocessed
 from .standalone import Dispatched
 from .standalone_rpc import worker_call
 from .task_search_attributes import fail_for_search_attributes, type_command_attributes
@@ -282,16 +284,28 @@ async def respond_workflow_task_completed(
     )
     # A rejection leaves no event: it is noted before the completion commits, so an
     # update waiting on that commit finds its outcome (and forgotten if it fails).
+    # So is the failure of each update the completion will leave unprocessed, which the
+    # server rejects (core update.py): the prediction is checked against what it did.
     rejected = record_rejections(fe, token.run_id, req.messages)
+    before = fe.state(token.namespace, token.workflow_id, token.run_id)
+    closes = any(c.command_type in CLOSE_COMMANDS for c in commands)
+    predicted = record_unprocessed(
+        fe, token.run_id, updates.unprocessed_by(before, messages, closes)
+    )
     try:
         answer = await fe.call(
             context, token.namespace, token.workflow_id, token.run_id, core_request
         )
     except errors.ServiceError:
-        for key in rejected:
+        for key in (*rejected, *predicted):
             fe.rejections.pop(key, None)
         raise
-    if rejected:
+    after = fe.state(token.namespace, token.workflow_id, token.run_id)
+    done = updates.unprocessed(before, after)
+    for key in predicted:
+        if key[1] not in done:
+            fe.rejections.pop(key, None)
+    if rejected or predicted:
         fe.runtime.waiters.wake(token.run_id)
     out = ws.RespondWorkflowTaskCompletedResponse()
     if isinstance(answer, rq.TaskDiscarded):

@@ -5,8 +5,9 @@ ShutdownWorker: its sticky queue is not unloaded). A second worker polls the nor
 queue; a query finds no worker on the sticky queue, so the server clears the run's
 stickiness (service/history/api/queryworkflow/api.go) and the signal's workflow task
 goes to the normal queue at once: no WorkflowTaskTimedOut, eight events when the run
-reads its history length. Run as a script, it is the first worker (`first ADDRESS QUEUE
-WORKFLOW_ID`): it prints `ready` once its query is answered and waits to be killed."""
+reads its history length. Run with -m from the repository's root as `first ADDRESS QUEUE
+WORKFLOW_ID`, it is the first worker: it prints `ready` once its query is answered and
+waits to be killed."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ from typing import Any
 from temporalio import workflow
 from temporalio.client import Client
 from temporalio.worker import Worker
+
+from tests.adapters.serve.sdk import connected
 
 STICKY_TIMEOUT = timedelta(seconds=1)
 
@@ -68,8 +71,10 @@ async def _first(address: str, queue: str, workflow_id: str) -> None:
 async def drive(address: str) -> tuple[int, list[int]]:
     """The history length the run read, and its event types."""
     queue, workflow_id = f"sq-{uuid.uuid4()}", f"sq-{uuid.uuid4()}"
+    client = await connected(address)  # the server may take a few seconds to listen
     first = subprocess.Popen(
-        [sys.executable, str(Path(__file__)), "first", address, queue, workflow_id],
+        [sys.executable, "-m", __name__, "first", address, queue, workflow_id],
+        cwd=Path(__file__).resolve().parents[3],  # the repository's root
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -80,7 +85,6 @@ async def drive(address: str) -> tuple[int, list[int]]:
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait()
-    client = await Client.connect(address)
     handle: Any = client.get_workflow_handle(workflow_id)
     async with _worker(client, queue):
         await handle.query(StickyQueryWaiter.q)

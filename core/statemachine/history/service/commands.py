@@ -123,6 +123,7 @@ def respond_workflow_task_completed(
         if txn.state.running and not update.apply_message(txn, message, sequencing):
             return _fail_task(state, wft, Cause.BAD_UPDATE_WORKFLOW_EXECUTION_MESSAGE, req, now)
     if txn.state.status is RUNNING:
+        update.reject_unprocessed(txn)  # not when the completion closed the run
         had_buffered = bool(txn.state.buffered)
         txn.flush()
         if had_buffered or batch.new_task or req.force_create_new_workflow_task:
@@ -199,6 +200,7 @@ def _discard_speculative(
     workflow_task.transition(wft, workflow_task.WorkflowTaskInput.DISCARD)
     for message in req.messages:
         update.apply_message(txn, message, 0)
+    update.reject_unprocessed(txn)
     txn.set(
         wft=None,
         sticky_queue=req.sticky_queue,

@@ -293,5 +293,8 @@ def update_completed(fold: Fold, event: HistoryEvent) -> None:
     for update_id, info in fold.updates.items():
         if info.accepted_event_id == a.accepted_event_id:
             del fold.updates[update_id]
+            done = fold.state.get("completed_updates", frozenset())
+            assert isinstance(done, frozenset)
+            fold.state["completed_updates"] = done | {update_id}
             return
     raise ValueError(f"event {event.event_id} completes update {a.accepted_event_id}, not open")

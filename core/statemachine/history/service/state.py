@@ -242,6 +242,10 @@ class UpdateInfo:
     accepted_event_id: int = 0
     # The UpdateAdmitted event that holds the request (a reset reapplies updates so).
     admitted_event_id: int = 0
+    # Sent to a worker with a workflow task that started (`stateSent`,
+    # service/history/workflow/update/update.go): a completion of that task that
+    # neither accepts nor rejects it makes the server reject it (RejectUnprocessed).
+    sent: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,6 +329,11 @@ class MutableState:
     cancels_out: tuple[ExternalInfo, ...] = ()
     parent: ParentInfo | None = None
     updates: tuple[UpdateInfo, ...] = ()
+    # The ids of the run's completed updates: the server keeps each completed update's
+    # info in the run's mutable state, and a request naming one finds it there and gets
+    # its outcome rather than a new update (registry.Find, GetUpdateOutcome:
+    # service/history/workflow/update/registry.go). A rejected update is not kept.
+    completed_updates: frozenset[str] = frozenset()
     buffered: tuple[HistoryEvent, ...] = ()
     sticky_queue: str = ""
     sticky_schedule_to_start_timeout: int = 0

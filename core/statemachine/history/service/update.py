@@ -85,6 +85,8 @@ def update_workflow_execution(
         return unchanged(state, Error(ErrorKind.WORKFLOW_COMPLETED, "workflow is closed"))
     if any(u.update_id == req.update_id for u in state.updates):
         return unchanged(state, Ok())
+    if req.update_id in state.completed_updates:  # known and done: its outcome stands
+        return unchanged(state, Ok())
     if len(state.updates) >= MAX_IN_FLIGHT_UPDATES:  # checkInFlightLimit, update/registry.go
         message = (
             "limit on number of concurrent in-flight updates has been reached"
@@ -140,7 +142,7 @@ def apply_message(txn: Txn, message: UpdateMessage, sequencing_event_id: int) ->
             outcome=message.outcome,
         ),
     )
-    txn.set(updates=rest)
+    txn.set(updates=rest, completed_updates=txn.state.completed_updates | {info.update_id})
     return True
 
 
@@ -180,6 +182,59 @@ def _meta(info: UpdateInfo) -> Opaque:
     if isinstance(meta, dict) and meta.get("updateId") == info.update_id:
         return Opaque.of(meta)
     return Opaque.of({"updateId": info.update_id})
+
+
+# The failure an update the server rejects for its worker gets (unprocessedUpdateFailure,
+# service/history/workflow/update/errors_failures.go).
+UNPROCESSED = Opaque.of(
+    {
+        "message": "Workflow Update is rejected because it wasn't processed by worker. "
+        "Probably, Workflow Update is not supported by the worker.",
+        "source": "Server",
+        "applicationFailureInfo": {"type": "UnprocessedUpdate", "nonRetryable": True},
+    }
+)
+
+
+def reject_unprocessed(txn: Txn) -> None:
+    """The completion of a running run's task left updates sent with it neither
+    accepted nor rejected: the server rejects them (`RejectUnprocessed`,
+    respondworkflowtaskcompleted/workflow_task_completed_handler.go, with UNPROCESSED),
+    which writes no event."""
+    updates = txn.state.updates
+    if updates and any(u.sent and not u.accepted_event_id for u in updates):
+        txn.set(updates=tuple(u for u in updates if u.accepted_event_id or not u.sent))
+
+
+def unprocessed_by(
+    state: MutableState, messages: tuple[UpdateMessage, ...], closes: bool
+) -> tuple[str, ...]:
+    """The ids of the updates a completion with `messages` (and a command closing the
+    run, if `closes`) would reject as unprocessed (`reject_unprocessed`): the sent ones
+    not accepted that no message names. The frontend notes their failure before the
+    completion commits, so a caller waiting on that commit finds it."""
+    if closes or not state.updates:
+        return ()
+    named = {m.update_id for m in messages}
+    return tuple(
+        u.update_id
+        for u in state.updates
+        if u.sent and not u.accepted_event_id and u.update_id not in named
+    )
+
+
+def unprocessed(before: MutableState, after: MutableState) -> tuple[str, ...]:
+    """The ids of the updates a completion that took `before` to `after` did reject as
+    unprocessed: sent in `before`, in neither `after`'s pending nor its completed
+    updates, the run still running (a closing completion aborts its updates)."""
+    if not after.running:
+        return ()
+    kept = {u.update_id for u in after.updates} | after.completed_updates
+    return tuple(
+        u.update_id
+        for u in before.updates
+        if u.sent and not u.accepted_event_id and u.update_id not in kept
+    )
 
 
 def outgoing(state: MutableState) -> bool:

@@ -47,6 +47,7 @@ from core.events import (
     WorkflowTaskTimedOutEventAttributes,
 )
 from core.fastenum import Enum
+from core.fastinit import replace
 from core.opaque import Opaque
 from core.requests import (
     Error,
@@ -315,6 +316,7 @@ def _record_started(
         txn.set(sticky_queue="", sticky_schedule_to_start_timeout=0)
         started = revise(started, sticky=False)
     txn.set(wft=started)
+    _updates_sent(txn)
     txn.task(
         WorkflowTaskTimeoutTask(
             wft.scheduled_event_id,
@@ -325,6 +327,16 @@ def _record_started(
         )
     )
     return started
+
+
+def _updates_sent(txn: Txn) -> None:
+    """A workflow task started: every update not yet accepted goes to the worker with
+    it (`Registry.Send` in recordworkflowtaskstarted/api.go; one admitted by an
+    UpdateAdmitted event reaches it through that event) and is sent from now on
+    (update.py, `reject_unprocessed`)."""
+    updates = txn.state.updates
+    if updates and not all(u.sent or u.accepted_event_id for u in updates):
+        txn.set(updates=tuple(u if u.accepted_event_id else replace(u, sent=True) for u in updates))
 
 
 def _started_reply(state: MutableState, wft: WorkflowTaskInfo) -> WorkflowTaskStarted:

@@ -73,6 +73,7 @@ COMPARED = frozenset(
         "memo",  # Started's, merged with each WorkflowPropertiesModified
         "search_attributes",  # Started's, merged with each UpsertWorkflowSearchAttributes
         "nexus_operations",  # pending: Scheduled, Started, CancelRequested (rebuild_nexus.py)
+        "completed_updates",  # the ids of the UpdateCompleted events' updates
     }
 )
 # Fields compared through a projection (below): their history-determined part.
@@ -143,6 +144,10 @@ WFT_BLIND = {
     "speculative": "a speculative task is in no event (projected as no task)",
 }
 UPDATE_COMPARED = ("update_id", "request", "accepted_event_id", "admitted_event_id")
+UPDATE_BLIND = {
+    "sent": "whether a started task carried it to a worker: in memory, in no event (the "
+    "server's registry is rebuilt with its updates admitted, not sent)",
+}
 
 
 def _wft(state: MutableState) -> object:
@@ -226,5 +231,5 @@ CLASSIFICATIONS: tuple[tuple[type, tuple[Iterable[str], ...]], ...] = (
     (MutableState, (COMPARED, PROJECTED, BLIND)),
     (ActivityInfo, (ACTIVITY_COMPARED, ACTIVITY_BLIND)),
     (WorkflowTaskInfo, (WFT_COMPARED, WFT_BLIND)),
-    (UpdateInfo, (UPDATE_COMPARED,)),
+    (UpdateInfo, (UPDATE_COMPARED, UPDATE_BLIND)),
 )
