@@ -196,14 +196,19 @@ UNPROCESSED = Opaque.of(
 )
 
 
+def _unanswered(info: UpdateInfo) -> bool:
+    """Sent to a worker, and neither accepted nor rejected since (`stateSent`)."""
+    return info.sent and not info.accepted_event_id
+
+
 def reject_unprocessed(txn: Txn) -> None:
     """The completion of a running run's task left updates sent with it neither
     accepted nor rejected: the server rejects them (`RejectUnprocessed`,
     respondworkflowtaskcompleted/workflow_task_completed_handler.go, with UNPROCESSED),
     which writes no event."""
     updates = txn.state.updates
-    if updates and any(u.sent and not u.accepted_event_id for u in updates):
-        txn.set(updates=tuple(u for u in updates if u.accepted_event_id or not u.sent))
+    if updates and any(_unanswered(u) for u in updates):
+        txn.set(updates=tuple(u for u in updates if not _unanswered(u)))
 
 
 def unprocessed_by(
@@ -216,11 +221,7 @@ def unprocessed_by(
     if closes or not state.updates:
         return ()
     named = {m.update_id for m in messages}
-    return tuple(
-        u.update_id
-        for u in state.updates
-        if u.sent and not u.accepted_event_id and u.update_id not in named
-    )
+    return tuple(u.update_id for u in state.updates if _unanswered(u) and u.update_id not in named)
 
 
 def unprocessed(before: MutableState, after: MutableState) -> tuple[str, ...]:
@@ -230,11 +231,7 @@ def unprocessed(before: MutableState, after: MutableState) -> tuple[str, ...]:
     if not after.running:
         return ()
     kept = {u.update_id for u in after.updates} | after.completed_updates
-    return tuple(
-        u.update_id
-        for u in before.updates
-        if u.sent and not u.accepted_event_id and u.update_id not in kept
-    )
+    return tuple(u.update_id for u in before.updates if _unanswered(u) and u.update_id not in kept)
 
 
 def outgoing(state: MutableState) -> bool:
