@@ -413,9 +413,9 @@ class DriverBase:
         service/history/workflow/mutable_state_impl.go), and its retry, if due by
         `now`, left the next attempt scheduled. One such attempt is run per activity,
         at its schedule, before the timer task that times these activities out. The
-        retry fires when it is due, except that one the next attempt timed out waiting
-        to start after fired that attempt's schedule-to-start timeout before `now`
-        (the attempt's timer counts from its own schedule)."""
+        retry fires at `now`; but where the next attempt then timed out waiting to
+        start, it fired that attempt's schedule-to-start timeout before `now` (the
+        attempt's timer counts from its own schedule), though not before it was due."""
         assert self.state is not None
         for event in timeouts:
             a = attrs(event)

@@ -198,8 +198,8 @@ _SNAKE = {
     "ScheduleToClose": "SCHEDULE_TO_CLOSE",
     "Heartbeat": "HEARTBEAT",
 }
-# What a 1.32 server writes for each timeout type (the schedule-to-close one in two
-# words: its longer message where no retry fits, a5ea2aae30 below).
+# What a 1.32 server writes for each timeout type (two for a schedule-to-close timeout:
+# the longer one where no retry fits, a5ea2aae30 below).
 _TIMEOUT_MESSAGES = {kind: (f"activity {kind} timeout",) for kind in _SNAKE} | {
     "ScheduleToClose": ("activity ScheduleToClose timeout", _GIVE_UP)
 }
