@@ -50,6 +50,28 @@ def _conform(
     return code, verdict
 
 
+def _older_only(
+    tmp_path: Path,
+    doc: dict[str, Any],
+    capsys: pytest.CaptureFixture[str],
+    older: str,
+    release: str,
+    field: str,
+) -> str:
+    """Check that `doc` is reproduced as written by the server `older`, and differs at
+    `field` as written by `release`, with no hint (a version was given); its hint when
+    judged by its 2026 events' date."""
+    code, verdict = _conform(tmp_path, doc, capsys, "--server-version", older)
+    assert (code, verdict["reproduced"]) == (0, True), verdict
+    code, verdict = _conform(tmp_path, doc, capsys, "--server-version", release)
+    assert (code, verdict["first_difference"]["field"]) == (1, field), verdict
+    assert "hint" not in verdict
+    code, verdict = _conform(tmp_path, doc, capsys)
+    assert code == 1
+    hinted: str = verdict["hint"]
+    return hinted
+
+
 def _events(doc: dict[str, Any], key: str) -> list[dict[str, Any]]:
     return [e[key] for e in doc["events"] if key in e]
 
@@ -116,15 +138,8 @@ def test_servers_before_1_16_wrote_every_activity_timeout_alike(
     assert changed, "the fixture has no activity timeout there"
     for value in changed:
         value["message"] = "activity timeout"
-    code, verdict = _conform(tmp_path, doc, capsys, "--server-version", "1.15.0")
-    assert (code, verdict["reproduced"]) == (0, True), verdict
-    # a 1.16 server named the type: the old message is a difference there, with a hint
-    code, verdict = _conform(tmp_path, doc, capsys, "--server-version", "1.16.0")
-    assert code == 1
-    assert verdict["first_difference"]["field"] == f"{key}.{failure}.message"
-    assert "hint" not in verdict  # a version was given: no other one is suggested
-    code, verdict = _conform(tmp_path, doc, capsys)  # dated by its 2026 events
-    assert verdict["hint"] == (
+    # a 1.16 server named the type: the old message is a difference there
+    assert _older_only(tmp_path, doc, capsys, "1.15.0", "1.16.0", f"{key}.{failure}.message") == (
         "servers before 1.16.0 wrote this value: if an older server wrote this history, "
         "give its version, as in --server-version 1.15.0"
     )
@@ -273,12 +288,8 @@ def test_a_pre_release_server_is_older_than_its_release(
     Without a version, the difference hints at one."""
     doc = copy.deepcopy(_load("activity-single.json"))
     doc["events"][0]["workflowExecutionStartedEventAttributes"]["memo"] = {}
-    code, verdict = _conform(tmp_path, doc, capsys, "--server-version", "1.31.0-151.0")
-    assert (code, verdict["reproduced"]) == (0, True), verdict
-    code, verdict = _conform(tmp_path, doc, capsys, "--server-version", "1.31.0")
-    assert code == 1 and verdict["first_difference"]["field"].endswith(".memo")
-    code, verdict = _conform(tmp_path, doc, capsys)
-    assert verdict["hint"] == (
+    field = "workflowExecutionStartedEventAttributes.memo"
+    assert _older_only(tmp_path, doc, capsys, "1.31.0-151.0", "1.31.0", field) == (
         "servers before 1.31.0 wrote this field empty: if an older server wrote this "
         "history, give its version, as in --server-version 1.30.0"
     )
