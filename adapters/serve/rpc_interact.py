@@ -30,9 +30,12 @@ from core import requests as rq
 from core.enums import EventType
 from core.events import WorkflowExecutionUpdateCompletedEventAttributes
 from core.statemachine.history.service import update
+from core.statemachine.history.service.commands import CLOSE_COMMANDS
+from sim.nodes.base import Payload
 
 from . import convert, errors, rpc_executions
 from .frontend import Frontend
+from .tokens import TaskToken
 from .visibility import STATUS_NUMBERS
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -505,6 +508,43 @@ def record_rejections(fe: Frontend, run_id: str, messages: Any) -> list[tuple[st
     return keys
 
 
+async def complete_noting_updates(
+    fe: Frontend,
+    context: Context,
+    token: TaskToken,
+    messages: Any,
+    completion: rq.RespondWorkflowTaskCompleted,
+) -> Payload:
+    """Send a workflow task's completion to history, its answer returned. What it does
+    to updates that leaves no event is noted first, so that an update waiting on the
+    commit finds its outcome: the rejections among its `messages`, and the failure of
+    each update it will leave unprocessed, which the server rejects (core update.py;
+    the prediction is checked against what the completion did). Both are forgotten if
+    it fails."""
+    rejected = record_rejections(fe, token.run_id, messages)
+    before = fe.state(token.namespace, token.workflow_id, token.run_id)
+    closes = any(c.command_type in CLOSE_COMMANDS for c in completion.commands)
+    predicted = record_unprocessed(
+        fe, token.run_id, update.unprocessed_by(before, completion.messages, closes)
+    )
+    try:
+        answer = await fe.call(
+            context, token.namespace, token.workflow_id, token.run_id, completion
+        )
+    except errors.ServiceError:
+        for key in (*rejected, *predicted):
+            fe.rejections.pop(key, None)
+        raise
+    after = fe.state(token.namespace, token.workflow_id, token.run_id)
+    done = update.unprocessed(before, after)
+    for key in predicted:
+        if key[1] not in done:
+            fe.rejections.pop(key, None)
+    if rejected or predicted:
+        fe.runtime.waiters.wake(token.run_id)
+    return answer
+
+
 def record_unprocessed(
     fe: Frontend, run_id: str, update_ids: Sequence[str]
 ) -> list[tuple[str, str]]:
@@ -522,6 +562,7 @@ def record_unprocessed(
 
 
 __all__ = [
+    "complete_noting_updates",
     "execute_multi_operation",
     "record_rejections",
     "record_unprocessed",

@@ -37,14 +37,12 @@ from core.errors import BadInput
 from core.events import ActivityTaskScheduledEventAttributes, HistoryEvent
 from core.opaque import Opaque
 from core.statemachine import matching as m
-from core.statemachine.history.service import update as updates
-from core.statemachine.history.service.commands import CLOSE_COMMANDS
 from sim.nodes.base import StartedActivityTask, StartedWorkflowTask
 
 from . import convert, errors, validate
 from .deployments import physical_queue, versioned
 from .frontend import Frontend
-from .rpc_interact import record_rejections, record_unprocessed
+from .rpc_interact import complete_noting_updates
 from .standalone import Dispatched
 from .standalone_rpc import worker_call
 from .task_search_attributes import fail_for_search_attributes, type_command_attributes
@@ -282,31 +280,7 @@ async def respond_workflow_task_completed(
         versioning_behavior=behavior,
         nexus_endpoints=_nexus_endpoints(fe, req),
     )
-    # A rejection leaves no event: it is noted before the completion commits, so an
-    # update waiting on that commit finds its outcome (and forgotten if it fails).
-    # So is the failure of each update the completion will leave unprocessed, which the
-    # server rejects (core update.py): the prediction is checked against what it did.
-    rejected = record_rejections(fe, token.run_id, req.messages)
-    before = fe.state(token.namespace, token.workflow_id, token.run_id)
-    closes = any(c.command_type in CLOSE_COMMANDS for c in commands)
-    predicted = record_unprocessed(
-        fe, token.run_id, updates.unprocessed_by(before, messages, closes)
-    )
-    try:
-        answer = await fe.call(
-            context, token.namespace, token.workflow_id, token.run_id, core_request
-        )
-    except errors.ServiceError:
-        for key in (*rejected, *predicted):
-            fe.rejections.pop(key, None)
-        raise
-    after = fe.state(token.namespace, token.workflow_id, token.run_id)
-    done = updates.unprocessed(before, after)
-    for key in predicted:
-        if key[1] not in done:
-            fe.rejections.pop(key, None)
-    if rejected or predicted:
-        fe.runtime.waiters.wake(token.run_id)
+    answer = await complete_noting_updates(fe, context, token, req.messages, core_request)
     out = ws.RespondWorkflowTaskCompletedResponse()
     if isinstance(answer, rq.TaskDiscarded):
         out.reset_history_event_id = answer.reset_history_event_id
