@@ -181,6 +181,23 @@ class Frontend:
     def state(self, namespace: str, workflow_id: str, run_id: str = "") -> MutableState:
         return self.run(namespace, workflow_id, run_id).state
 
+    async def reply(
+        self,
+        context: grpc.aio.ServicerContext[Any, Any],
+        namespace: str,
+        workflow_id: str,
+        run_id: str,
+        req: Request,
+    ) -> Payload:
+        """The run's history service's reply to `req`, an error reply included; the
+        call's deadline passing raises."""
+        try:
+            return await self.runtime.call(
+                namespace, workflow_id, run_id, req, self.deadline(context)
+            )
+        except DeadlineExceeded as exc:
+            raise errors.deadline(str(exc)) from None
+
     async def call(
         self,
         context: grpc.aio.ServicerContext[Any, Any],
@@ -190,12 +207,7 @@ class Frontend:
         req: Request,
     ) -> Payload:
         """Send `req` to the run's history service; an error reply raises."""
-        try:
-            answer = await self.runtime.call(
-                namespace, workflow_id, run_id, req, self.deadline(context)
-            )
-        except DeadlineExceeded as exc:
-            raise errors.deadline(str(exc)) from None
+        answer = await self.reply(context, namespace, workflow_id, run_id, req)
         if isinstance(answer, rq.Error):
             raise reply_error(answer, workflow_id)
         return answer

@@ -31,7 +31,6 @@ from core.statemachine.history.service.state import MutableState, RunStatus
 
 from . import errors
 from .frontend import Frontend, reply_error
-from .runtime import DeadlineExceeded
 from .tokens import TaskToken, decode_task_token
 from .visibility import STATUS_NUMBERS
 
@@ -193,12 +192,7 @@ async def _unstick(
     server does so when matching answers StickyWorkerUnavailable or the sticky dispatch
     times out (service/history/api/queryworkflow/api.go, ResetStickyTaskQueue; a run
     that has closed meanwhile is no error)."""
-    try:
-        answer = await fe.runtime.call(
-            namespace, workflow_id, run_id, rq.ResetStickyTaskQueue(), fe.deadline(context)
-        )
-    except DeadlineExceeded as exc:
-        raise errors.deadline(str(exc)) from None
+    answer = await fe.reply(context, namespace, workflow_id, run_id, rq.ResetStickyTaskQueue())
     if isinstance(answer, rq.Error) and answer.kind is not rq.ErrorKind.WORKFLOW_COMPLETED:
         raise reply_error(answer, workflow_id)
 
