@@ -3,8 +3,9 @@
 
 A query never enters history. It is dispatched as a *query task* straight to a poller
 of the run's sticky queue (the worker has the run cached; the task carries no history)
-or, when no sticky worker polls, of its normal queue (the task carries the whole
-history to replay). Matching only sync-matches query tasks: one waits for a poller until
+or, when no sticky worker polls or none answers within the run's sticky
+schedule-to-start timeout, of its normal queue (the task carries the whole history to
+replay). Matching only sync-matches query tasks: one waits for a poller until
 the caller's deadline. The server waits for any in-flight workflow task to finish
 first, so the answer reflects a consistent state (the real server buffers the query
 and attaches it to the next task; the answer is the same). A query before the first
@@ -28,6 +29,7 @@ from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 
 from core import requests as rq
 from core.statemachine.history.service.state import MutableState, RunStatus
+from sim.kernel import SECOND
 
 from . import errors
 from .frontend import Frontend, reply_error
@@ -148,40 +150,65 @@ async def query_workflow(
         if not await fe.runtime.waiters.change(run.state.run_id, timeout):
             raise errors.deadline("query timed out: the workflow task did not complete")
     state = run.state
-    queries: Queries = fe.queries
-    future: asyncio.Future[ws.RespondQueryTaskCompletedRequest] = (
-        asyncio.get_running_loop().create_future()
-    )
-    query = PendingQuery(
-        next(queries.ids), req.namespace, run.workflow_id, state.run_id, req.query, future
-    )
-    queries.pending[query.id] = query
-    try:
-        sticky = bool(state.sticky_queue) and state.running
-        if sticky and fe.runtime.has_poller(req.namespace, state.sticky_queue, True):
-            queries.enqueue(query, state.sticky_queue, True)
-        else:  # by version where the queue is in a Worker Deployment (deployments.py)
-            if sticky:  # no worker on the sticky queue: the run forgets it
-                await _unstick(fe, context, req.namespace, run.workflow_id, state.run_id)
-            queue = fe.deployments.query_queue(
-                fe.runtime, req.namespace, run.workflow_id, state.run_id, state.task_queue
-            )
-            queries.enqueue(query, queue, False)
-        deadline = fe.deadline(context)
-        loop = asyncio.get_running_loop()
-        timeout = None if deadline is None else max(0.0, deadline - loop.time())
-        try:
-            answer = await asyncio.wait_for(asyncio.shield(future), timeout)
-        except TimeoutError:
-            raise errors.deadline("query timed out: no worker answered") from None
-    finally:
-        queries.pending.pop(query.id, None)
+    answer = None
+    sticky = bool(state.sticky_queue) and state.running
+    if sticky and fe.runtime.has_poller(req.namespace, state.sticky_queue, True):
+        # The sticky worker gets the run's sticky schedule-to-start timeout to answer;
+        # past it the query goes to the normal queue (the caller's deadline permitting).
+        bound = state.sticky_schedule_to_start_timeout / SECOND or None
+        answer = await _ask(fe, context, req, state, state.sticky_queue, True, bound)
+    if answer is None:
+        if sticky:  # no worker on the sticky queue, or none answered: the run forgets it
+            await _unstick(fe, context, req.namespace, run.workflow_id, state.run_id)
+        # by version where the queue is in a Worker Deployment (deployments.py)
+        queue = fe.deployments.query_queue(
+            fe.runtime, req.namespace, run.workflow_id, state.run_id, state.task_queue
+        )
+        answer = await _ask(fe, context, req, state, queue, False, None)
+        assert answer is not None  # with no bound of its own, only the deadline ends it
     if answer.completed_type == query_enums.QUERY_RESULT_TYPE_ANSWERED:
         out = ws.QueryWorkflowResponse()
         out.query_result.CopyFrom(answer.query_result)
         return out
     failure = answer.failure if answer.HasField("failure") else None
     raise errors.query_failed(answer.error_message, failure)
+
+
+async def _ask(
+    fe: Frontend,
+    context: Context,
+    req: ws.QueryWorkflowRequest,
+    state: MutableState,
+    queue: str,
+    sticky: bool,
+    bound: float | None,
+) -> ws.RespondQueryTaskCompletedRequest | None:
+    """Dispatch the query as a task on `queue` and wait for the worker's answer: None
+    when `bound` seconds pass first (matching's QueryWorkflow times out on the context
+    history gave it; an answer sent after that finds no task, as matching's
+    deliverQueryResult says), the caller's deadline passing first raises."""
+    queries: Queries = fe.queries
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[ws.RespondQueryTaskCompletedRequest] = loop.create_future()
+    query = PendingQuery(
+        next(queries.ids), req.namespace, state.workflow_id, state.run_id, req.query, future
+    )
+    queries.pending[query.id] = query
+    try:
+        queries.enqueue(query, queue, sticky)
+        deadline = fe.deadline(context)
+        timeout = None if deadline is None else max(0.0, deadline - loop.time())
+        if bound is not None and (timeout is None or bound < timeout):
+            try:
+                return await asyncio.wait_for(asyncio.shield(future), bound)
+            except TimeoutError:
+                return None
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), timeout)
+        except TimeoutError:
+            raise errors.deadline("query timed out: no worker answered") from None
+    finally:
+        queries.pending.pop(query.id, None)
 
 
 async def _unstick(
