@@ -33,6 +33,7 @@ from temporalio.client import (
     WorkflowHandle,
     WorkflowHistory,
 )
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
 from adapters.conform.scenarios.activities import ALL_ACTIVITIES
@@ -211,6 +212,28 @@ def next_run_id(history: WorkflowHistory) -> str:
         return ""
     attrs = getattr(last, str(last.WhichOneof("attributes")))
     return str(getattr(attrs, "new_execution_run_id", ""))
+
+
+async def terminate_run(handle: WorkflowHandle[Any, Any], *details: Any, reason: str) -> None:
+    """Terminate the run. Under faults the first attempt can take effect and its reply
+    be lost (`tmodel serve --faults`, or a real history host that fails after writing:
+    the frontend retries history on Unavailable, common.IsServiceClientTransientError);
+    the retry meets the closed run, and terminate has no request id to recognise itself
+    by, so the server answers NotFound "workflow execution already completed"
+    (service/history/api/terminateworkflow/api.go, ErrWorkflowCompleted). That answer
+    counts as done only when the run's close event is a termination with this reason."""
+    try:
+        await handle.terminate(*details, reason=reason)
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND or "already completed" not in exc.message:
+            raise
+        last = close_event(await handle.fetch_history())
+        if (
+            last is None
+            or last.event_type != E.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED
+            or last.workflow_execution_terminated_event_attributes.reason != reason
+        ):
+            raise
 
 
 def first_run_id(handle: WorkflowHandle[Any, Any]) -> str:

@@ -57,6 +57,7 @@ from adapters.conform.scenarios.context import (
     poll_until,
     run_simple,
     settle,
+    terminate_run,
     wait_for_event,
     wait_until_idle,
 )
@@ -85,9 +86,8 @@ async def cron(ctx: Ctx) -> None:
         run_id = first_run_id(handle)
         for _ in range(2):
             run_id = await _next_run(ctx, run_id)
-        await ctx.client.get_workflow_handle(ctx.workflow_id, run_id=run_id).terminate(
-            reason="recorder ends the cron chain"
-        )
+        last_run = ctx.client.get_workflow_handle(ctx.workflow_id, run_id=run_id)
+        await terminate_run(last_run, reason="recorder ends the cron chain")
     await capture_chain(ctx, first_run_id(handle), [COMPLETED, COMPLETED, TERMINATED])
 
 
@@ -242,7 +242,7 @@ async def _child_scenario(
         if mode == "terminate":
             await wait_for_event(handle, E.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED)
             await wait_for_event(child, E.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)
-            await child.terminate(reason="recorder terminates the child")
+            await terminate_run(child, reason="recorder terminates the child")
         await settle(handle)
         if mode == "abandon":
             await wait_for_event(child, E.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)

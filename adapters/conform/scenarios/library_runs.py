@@ -36,6 +36,7 @@ from adapters.conform.scenarios.context import (
     poll_until,
     run_simple,
     settle,
+    terminate_run,
     wait_for_event,
     wait_until_idle,
 )
@@ -119,7 +120,7 @@ async def terminate(ctx: Ctx) -> None:
     async with ctx.worker():
         handle = await ctx.start(wr.SleepWorkflow.run, 3600.0)
         await wait_for_event(handle, E.EVENT_TYPE_TIMER_STARTED)
-        await handle.terminate("details", reason="recorder terminated it")
+        await terminate_run(handle, "details", reason="recorder terminated it")
         await settle(handle)
     await ctx.capture_handle(handle, TERMINATED)
 
