@@ -37,11 +37,17 @@ STICKY_SECONDS = 1
 POLL = timedelta(seconds=30)
 
 
-def _payloads(text: str) -> common_pb.Payloads:
-    return common_pb.Payloads(
-        payloads=[
-            common_pb.Payload(metadata={"encoding": b"json/plain"}, data=f'"{text}"'.encode())
-        ]
+async def _answer(client: Client, task: ws.PollWorkflowTaskQueueResponse, text: str) -> None:
+    """Answer the query task `task` with the string `text`."""
+    assert task.HasField("query"), task
+    payload = common_pb.Payload(metadata={"encoding": b"json/plain"}, data=f'"{text}"'.encode())
+    await client.workflow_service.respond_query_task_completed(
+        ws.RespondQueryTaskCompletedRequest(
+            namespace=NAMESPACE,
+            task_token=task.task_token,
+            completed_type=query_enums.QUERY_RESULT_TYPE_ANSWERED,
+            query_result=common_pb.Payloads(payloads=[payload]),
+        )
     )
 
 
@@ -90,16 +96,7 @@ async def drive(address: str) -> tuple[str, bool, str, list[int]]:
     kept = asyncio.create_task(_poll(client, sticky))  # takes the query, never answers
 
     async def answer_from_normal_queue() -> None:
-        task = await _poll(client, normal)
-        assert task.HasField("query"), task
-        await service.respond_query_task_completed(
-            ws.RespondQueryTaskCompletedRequest(
-                namespace=NAMESPACE,
-                task_token=task.task_token,
-                completed_type=query_enums.QUERY_RESULT_TYPE_ANSWERED,
-                query_result=_payloads("from the normal queue"),
-            )
-        )
+        await _answer(client, await _poll(client, normal), "from the normal queue")
 
     answering = asyncio.create_task(answer_from_normal_queue())
     await asyncio.sleep(0.5)  # both polls are waiting
@@ -115,16 +112,8 @@ async def drive(address: str) -> tuple[str, bool, str, list[int]]:
     waited = time.monotonic() - began >= STICKY_SECONDS * 0.9
     await answering
     taken = await asyncio.wait_for(kept, 5)
-    assert taken.HasField("query"), taken
     try:
-        await service.respond_query_task_completed(
-            ws.RespondQueryTaskCompletedRequest(
-                namespace=NAMESPACE,
-                task_token=taken.task_token,
-                completed_type=query_enums.QUERY_RESULT_TYPE_ANSWERED,
-                query_result=_payloads("too late"),
-            )
-        )
+        await _answer(client, taken, "too late")
         late = "accepted"
     except RPCError as exc:
         late = exc.status.name
