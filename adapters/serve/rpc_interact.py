@@ -88,6 +88,9 @@ def _view(
     return None
 
 
+UPDATE_SOFT_TIMEOUT = 20.0  # seconds: history.longPollExpirationInterval
+
+
 async def _await_stage(
     fe: Frontend,
     context: Context,
@@ -97,9 +100,18 @@ async def _await_stage(
     update_id: str,
     wanted: int,
 ) -> UpdateView:
-    """Wait until the update reaches stage `wanted` or the run closes."""
+    """Wait until the update reaches stage `wanted` or the run closes. As the server's
+    `Update.WaitLifecycleStage` (service/history/workflow/update/update.go), with the
+    soft timeout history gives it (`history.longPollExpirationInterval`, 20 s;
+    updateworkflow/api.go, pollupdate/api.go): when the soft timeout comes first the
+    answer is the stage reached, with no outcome, and the caller asks again; when the
+    caller's own deadline comes first, the call ends DEADLINE_EXCEEDED (the SDKs raise
+    their update RPC timeout error on that, and only on that)."""
     loop = asyncio.get_running_loop()
     deadline = fe.deadline(context)
+    soft = loop.time() + UPDATE_SOFT_TIMEOUT
+    hard = deadline is not None and deadline <= soft
+    limit = deadline if deadline is not None and hard else soft
     while True:
         run = fe.runtime.record(namespace, workflow_id, run_id)
         view = _view(fe, namespace, workflow_id, run_id, update_id)
@@ -113,9 +125,11 @@ async def _await_stage(
             return _aborted(view, _continued(run))
         if view.stage >= wanted:
             return view
-        timeout = None if deadline is None else max(0.0, deadline - loop.time() - 0.5)
-        if not await fe.runtime.waiters.change(run.state.run_id if run else run_id, timeout):
-            return view  # the caller polls again (PollWorkflowExecutionUpdate)
+        remaining = max(0.0, limit - loop.time())
+        if not await fe.runtime.waiters.change(run.state.run_id if run else run_id, remaining):
+            if hard:
+                raise errors.deadline("the update did not reach the stage asked for in time")
+            return view  # the caller asks again
 
 
 # The outcome of an update accepted by a run that closed before completing it
