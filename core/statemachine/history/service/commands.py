@@ -115,7 +115,7 @@ def respond_workflow_task_completed(
             return _reject(state, wft, cause, req, now)
         if cause is not None:
             if wft.transient:  # the server drops it and lets the task time out
-                return unchanged(state, Error(ErrorKind.INVALID_ARGUMENT, cause.name))
+                return unchanged(state, Error(ErrorKind.INVALID_ARGUMENT, cause_message(cause)))
             return _fail_task(state, wft, cause, req, now)
         if command.user_metadata is not None or command.event_group_markers is not None:
             _mark(txn, first, command)
@@ -146,6 +146,15 @@ def _mark(txn: Txn, index: int, command: Command) -> None:
     )
 
 
+def cause_message(cause: Cause) -> str:
+    """How the server words a refused completion's cause: the cause's Go name, such as
+    "UnhandledCommand" (`workflowTaskFailedCause.Message` in
+    workflow_task_completed_handler.go; the SDKs match that exact text: sdk-core evicts
+    the run as UnhandledCommand, not Fatal). For a command's bad attributes the server
+    appends the validator's own detail after a colon, which the model does not give."""
+    return "".join(word.capitalize() for word in cause.name.split("_"))
+
+
 def _fail_task(
     state: MutableState,
     wft: WorkflowTaskInfo,
@@ -153,15 +162,24 @@ def _fail_task(
     req: RespondWorkflowTaskCompleted,
     now: int,
 ) -> Outcome:
-    """Fail the task whose completion `req` the server refused; the failure carries the
-    completion's identity and binary checksum (`failWorkflowTask` in
+    """Fail the task whose completion `req` the server refused: the event carries a
+    server failure worded as the cause, and the completion's identity and binary
+    checksum; the worker's call fails InvalidArgument with the same words
+    (`failWorkflowTask` and the error after it in
     service/history/api/respondworkflowtaskcompleted/api.go)."""
+    message = cause_message(cause)
     txn = Txn(state, now)
     workflow_task.fail(
-        txn, wft, cause, identity=req.identity, rejected=True, binary_checksum=req.binary_checksum
+        txn,
+        wft,
+        cause,
+        server_failure(message, non_retryable=False),
+        identity=req.identity,
+        rejected=True,
+        binary_checksum=req.binary_checksum,
     )
     workflow_task.schedule(txn)
-    return finish(txn, Error(ErrorKind.INVALID_ARGUMENT, f"workflow task failed: {cause.name}"))
+    return finish(txn, Error(ErrorKind.INVALID_ARGUMENT, message))
 
 
 def _reject(

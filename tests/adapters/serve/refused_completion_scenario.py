@@ -1,0 +1,77 @@
+"""A completion the server refuses, driven with raw gRPC (the test is the worker): a
+CompleteWorkflowExecution that meets a signal received while the task ran, and a
+StartTimer without a timer id. The server fails the task with the cause, writes a
+server failure worded as the cause on WorkflowTaskFailed, and answers the worker
+InvalidArgument in the same words ("UnhandledCommand": sdk-core matches that text to
+evict the run as UnhandledCommand rather than Fatal). For bad attributes the server
+appends its validator's detail after the cause, which the model does not give, so only
+the words up to the colon are returned for that case."""
+
+from __future__ import annotations
+
+import uuid
+
+from temporalio.api.command.v1 import message_pb2 as command_pb
+from temporalio.api.enums.v1 import command_type_pb2 as command_enums
+from temporalio.api.history.v1 import message_pb2 as history_pb
+from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
+from temporalio.service import RPCError
+
+from tests.adapters.serve.sdk import connected, execution, first_workflow_task
+
+NAMESPACE = "default"
+Failed = tuple[int, str, bool, bool]
+Refusal = tuple[tuple[str, str], Failed]
+
+
+def _failed(events: list[history_pb.HistoryEvent]) -> Failed:
+    """The last WorkflowTaskFailed's cause, failure message, whether the failure is a
+    server failure, and its non-retryable flag."""
+    last = [e for e in events if e.HasField("workflow_task_failed_event_attributes")][-1]
+    a = last.workflow_task_failed_event_attributes
+    info = a.failure.HasField("server_failure_info")
+    return int(a.cause), a.failure.message, info, a.failure.server_failure_info.non_retryable
+
+
+async def _refused(address: str, command: command_pb.Command, signal: bool) -> Refusal:
+    client = await connected(address)
+    workflow_id = f"refused-{uuid.uuid4()}"
+    task = await first_workflow_task(client, NAMESPACE, workflow_id)
+    service = client.workflow_service
+    if signal:  # received while the task runs: buffered, so a close command is unhandled
+        await service.signal_workflow_execution(
+            ws.SignalWorkflowExecutionRequest(
+                namespace=NAMESPACE,
+                workflow_execution=execution(workflow_id),
+                signal_name="meanwhile",
+                request_id=str(uuid.uuid4()),
+            )
+        )
+    try:
+        await service.respond_workflow_task_completed(
+            ws.RespondWorkflowTaskCompletedRequest(
+                namespace=NAMESPACE, task_token=task.task_token, commands=[command], identity="raw"
+            ),
+            retry=False,
+        )
+        answer: tuple[str, str] = ("OK", "")
+    except RPCError as exc:
+        answer = (exc.status.name, exc.message)
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    await client.get_workflow_handle(workflow_id).terminate(reason="done")
+    return answer, _failed(list(history.events))
+
+
+async def drive(address: str) -> list[Refusal]:
+    complete = command_pb.Command(
+        command_type=command_enums.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION
+    )
+    complete.complete_workflow_execution_command_attributes.SetInParent()
+    timer = command_pb.Command(command_type=command_enums.COMMAND_TYPE_START_TIMER)
+    timer.start_timer_command_attributes.SetInParent()  # no timer id
+    unhandled = await _refused(address, complete, signal=True)
+    (status, message), (cause, words, info, non_retryable) = await _refused(
+        address, timer, signal=False
+    )
+    bad = ((status, message.split(":")[0]), (cause, words.split(":")[0], info, non_retryable))
+    return [unhandled, bad]
