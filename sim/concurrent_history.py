@@ -19,12 +19,13 @@ from __future__ import annotations
 import random
 
 from core import requests as rq
+from core import task_queues
 from core.commands import (
     Command,
     CompleteWorkflowExecutionCommandAttributes,
     ScheduleActivityTaskCommandAttributes,
 )
-from core.enums import CommandType
+from core.enums import CommandType, TaskQueueKind
 from core.events import ActivityType, HistoryEvent
 from core.opaque import Opaque
 from sim.service_run import SECOND, ServiceRun
@@ -51,6 +52,7 @@ def _schedule(i: int) -> Command:
         ScheduleActivityTaskCommandAttributes(
             activity_id=str(i + 1),
             activity_type=ActivityType(name="process"),
+            task_queue=task_queues.task_queue("q", TaskQueueKind.UNSPECIFIED),
             retry_policy=policy,
             start_to_close_timeout=30 * SECOND,
         ),

@@ -15,6 +15,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from core import task_queues
 from core.commands import (
     CancelTimerCommandAttributes,
     CancelWorkflowExecutionCommandAttributes,
@@ -26,7 +27,7 @@ from core.commands import (
     ScheduleActivityTaskCommandAttributes,
     StartTimerCommandAttributes,
 )
-from core.enums import CommandType
+from core.enums import CommandType, TaskQueueKind
 from core.events import (
     ActivityTaskCanceledEventAttributes,
     ActivityTaskCancelRequestedEventAttributes,
@@ -172,19 +173,25 @@ def decide(spec: Spec, history: Sequence[HistoryEvent]) -> tuple[Command, ...]:
             )
         return tuple(commands)
     if not scheduled and not timers:  # the first workflow task
-        return (*_schedule_activities(spec), _start_timer(spec))
+        started = history[0].attributes
+        assert isinstance(started, WorkflowExecutionStartedEventAttributes)
+        queue = started.task_queue.name if started.task_queue is not None else ""
+        return (*_schedule_activities(spec, queue), _start_timer(spec))
     if pending or (commands and not (spec.signals and signals >= spec.signals)):
         return ()  # still waiting
     return (*commands, _close(spec, activity_failed))
 
 
-def _schedule_activities(spec: Spec) -> list[Command]:
+def _schedule_activities(spec: Spec, queue: str) -> list[Command]:
+    """The activities on the workflow's own task queue, which the SDKs name on each
+    command (the server takes no default for it)."""
     return [
         Command(
             C.SCHEDULE_ACTIVITY_TASK,
             ScheduleActivityTaskCommandAttributes(
                 activity_id=f"a{i}",
                 activity_type=ActivityType(name="work"),
+                task_queue=task_queues.task_queue(queue, TaskQueueKind.UNSPECIFIED),
                 start_to_close_timeout=ACTIVITY_START_TO_CLOSE,
                 retry_policy=RETRY_POLICY,
             ),

@@ -174,9 +174,11 @@ def cause_name(cause: WorkflowTaskFailedCause) -> str:
     return "".join(word.capitalize() for word in cause.name.split("_"))
 
 
-def task_failure_message(cause: WorkflowTaskFailedCause, error: str) -> str:
-    """The message of a workflow task the server failed: "Cause: error"."""
-    return f"{cause_name(cause)}: {error}"
+def task_failure_message(cause: WorkflowTaskFailedCause, error: str = "") -> str:
+    """The message of a workflow task the server failed: "Cause: error", or the cause
+    alone when it came with no error, such as "UnhandledCommand"
+    (`workflowTaskFailedCause.Message` in workflow_task_completed_handler.go)."""
+    return f"{cause_name(cause)}: {error}" if error else cause_name(cause)
 
 
 def server_failure(message: str, non_retryable: bool) -> Opaque:

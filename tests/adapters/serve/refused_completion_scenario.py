@@ -1,11 +1,13 @@
 """A completion the server refuses, driven with raw gRPC (the test is the worker): a
-CompleteWorkflowExecution that meets a signal received while the task ran, and a
-StartTimer without a timer id. The server fails the task with the cause, writes a
-server failure worded as the cause on WorkflowTaskFailed, and answers the worker
-InvalidArgument in the same words ("UnhandledCommand": sdk-core matches that text to
-evict the run as UnhandledCommand rather than Fatal). For bad attributes the server
-appends its validator's detail after the cause, which the model does not give, so only
-the words up to the colon are returned for that case."""
+CompleteWorkflowExecution that meets a signal received while the task ran, a
+ScheduleActivityTask without a task queue or with an empty one (the server takes no
+default for it), and a StartTimer without a timer id. The server fails the task with the
+cause, writes a server failure worded as the cause on WorkflowTaskFailed, and answers
+the worker InvalidArgument in the same words ("UnhandledCommand": sdk-core matches that
+text to evict the run as UnhandledCommand rather than Fatal). For bad attributes the
+server appends its validator's detail after the cause; the model gives it for a
+ScheduleActivityTask's task queue, id and type only, so only the timer's words up to the
+colon are returned."""
 
 from __future__ import annotations
 
@@ -62,6 +64,17 @@ async def _refused(address: str, command: command_pb.Command, signal: bool) -> R
     return answer, _failed(list(history.events))
 
 
+def _activity(queue: str | None) -> command_pb.Command:
+    """A ScheduleActivityTask with no task queue (None) or one named `queue`."""
+    command = command_pb.Command(command_type=command_enums.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK)
+    a = command.schedule_activity_task_command_attributes
+    a.activity_id, a.activity_type.name = "a1", "Work"
+    a.start_to_close_timeout.FromSeconds(5)
+    if queue is not None:
+        a.task_queue.name = queue
+    return command
+
+
 async def drive(address: str) -> list[Refusal]:
     complete = command_pb.Command(
         command_type=command_enums.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION
@@ -69,9 +82,13 @@ async def drive(address: str) -> list[Refusal]:
     complete.complete_workflow_execution_command_attributes.SetInParent()
     timer = command_pb.Command(command_type=command_enums.COMMAND_TYPE_START_TIMER)
     timer.start_timer_command_attributes.SetInParent()  # no timer id
-    unhandled = await _refused(address, complete, signal=True)
+    out = [
+        await _refused(address, complete, signal=True),
+        await _refused(address, _activity(None), signal=False),  # no default queue
+        await _refused(address, _activity(""), signal=False),
+    ]
     (status, message), (cause, words, info, non_retryable) = await _refused(
         address, timer, signal=False
     )
-    bad = ((status, message.split(":")[0]), (cause, words.split(":")[0], info, non_retryable))
-    return [unhandled, bad]
+    out.append(((status, message.split(":")[0]), (cause, words.split(":")[0], info, non_retryable)))
+    return out

@@ -17,6 +17,18 @@ EXPECTED = [
         ("INVALID_ARGUMENT", "UnhandledCommand"),
         (cause_enums.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND, "UnhandledCommand", True, False),
     ),
+    *(
+        (
+            ("INVALID_ARGUMENT", f"BadScheduleActivityAttributes: {detail}"),
+            (
+                cause_enums.WORKFLOW_TASK_FAILED_CAUSE_BAD_SCHEDULE_ACTIVITY_ATTRIBUTES,
+                f"BadScheduleActivityAttributes: {detail}",
+                True,
+                False,
+            ),
+        )
+        for detail in ("taskQueue is not set", "missing task queue name")
+    ),
     (
         ("INVALID_ARGUMENT", "BadStartTimerAttributes"),
         (

@@ -23,6 +23,7 @@ from core.enums import CommandType, EventType, TimeoutType
 from core.events import ActivityType, WorkflowExecution, WorkflowType
 from core.opaque import Opaque
 from core.statemachine.history.validator import validate
+from core.task_queues import task_queue
 from sim.service_run import ServiceRun
 from tests.core.statemachine.history.builder import History
 
@@ -59,6 +60,7 @@ def activity(
         ScheduleActivityTaskCommandAttributes(
             activity_id=activity_id,
             activity_type=ActivityType(name="Act"),
+            task_queue=task_queue("q"),
             retry_policy=policy,
             start_to_close_timeout=10 * S,
             schedule_to_close_timeout=schedule_to_close,

@@ -109,11 +109,22 @@ Handler = Callable[[Batch, Command], Cause | Rejection | None]
 
 def schedule_activity(b: Batch, command: Command) -> Cause | Rejection | None:
     a = command.attributes
+    bad = Cause.BAD_SCHEDULE_ACTIVITY_ATTRIBUTES
     if not isinstance(a, ScheduleActivityTaskCommandAttributes):
-        return Cause.BAD_SCHEDULE_ACTIVITY_ATTRIBUTES
+        missing = "ScheduleActivityTaskCommandAttributes is not set on ScheduleActivityTaskCommand."
+        return Rejection(bad, missing)
+    # The task queue is checked first and has no default: the workflow's own queue is
+    # not taken for a missing one (ValidateAndNormalizeEmbeddedActivity,
+    # chasm/lib/activity/validator.go, and tqid.NormalizeAndValidateUserDefined).
+    if a.task_queue is None:
+        return Rejection(bad, "taskQueue is not set")
+    if not a.task_queue.name:
+        return Rejection(bad, "missing task queue name")
+    if not a.activity_id:
+        return Rejection(bad, "activityId is not set")
+    if a.activity_type is None or not a.activity_type.name:
+        return Rejection(bad, "activityType is not set")
     s = b.txn.state
-    if not a.activity_id or a.activity_type is None or not a.activity_type.name:
-        return Cause.BAD_SCHEDULE_ACTIVITY_ATTRIBUTES
     timeouts = normalize_timeouts(
         a.schedule_to_close_timeout or 0,
         a.schedule_to_start_timeout or 0,
@@ -133,7 +144,7 @@ def schedule_activity(b: Batch, command: Command) -> Cause | Rejection | None:
         policy = retry_policy(a.retry_policy)
     except ValueError:
         return Cause.BAD_SCHEDULE_ACTIVITY_ATTRIBUTES
-    queue = a.task_queue.name if a.task_queue is not None and a.task_queue.name else s.task_queue
+    queue = a.task_queue.name
     scheduled = b.txn.append(
         E.ACTIVITY_TASK_SCHEDULED,
         ActivityTaskScheduledEventAttributes(

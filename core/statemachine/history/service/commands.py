@@ -78,7 +78,7 @@ def respond_workflow_task_completed(
             state, Error(ErrorKind.INVALID_ARGUMENT, "a close command must be the last command")
         )
     if closing and state.buffered:
-        return _fail_task(state, wft, Cause.UNHANDLED_COMMAND, req, now)
+        return _reject(state, wft, Rejection(Cause.UNHANDLED_COMMAND), req, now)
     if wft.speculative and not req.commands and update.only_rejections(req.messages):
         return _discard_speculative(state, wft, req, now)
     txn = Txn(state, now)
@@ -109,19 +109,17 @@ def respond_workflow_task_completed(
             )
         first = len(txn.events)
         cause = handler(batch, command)
-        if isinstance(cause, Rejection):  # a limit (enforce.py)
-            if wft.transient:
-                return unchanged(state, Error(ErrorKind.INVALID_ARGUMENT, cause.message))
-            return _reject(state, wft, cause, req, now)
-        if cause is not None:
+        if cause is not None:  # bad attributes, or a limit (enforce.py)
+            refused = cause if isinstance(cause, Rejection) else Rejection(cause)
             if wft.transient:  # the server drops it and lets the task time out
-                return unchanged(state, Error(ErrorKind.INVALID_ARGUMENT, cause_message(cause)))
-            return _fail_task(state, wft, cause, req, now)
+                return unchanged(state, Error(ErrorKind.INVALID_ARGUMENT, refused.message))
+            return _reject(state, wft, refused, req, now)
         if command.user_metadata is not None or command.event_group_markers is not None:
             _mark(txn, first, command)
     for message in list(batch.messages.values()):  # messages no command placed
         if txn.state.running and not update.apply_message(txn, message, sequencing):
-            return _fail_task(state, wft, Cause.BAD_UPDATE_WORKFLOW_EXECUTION_MESSAGE, req, now)
+            refused = Rejection(Cause.BAD_UPDATE_WORKFLOW_EXECUTION_MESSAGE)
+            return _reject(state, wft, refused, req, now)
     if txn.state.status is RUNNING:
         update.reject_unprocessed(txn)  # not when the completion closed the run
         had_buffered = bool(txn.state.buffered)
@@ -146,42 +144,6 @@ def _mark(txn: Txn, index: int, command: Command) -> None:
     )
 
 
-def cause_message(cause: Cause) -> str:
-    """How the server words a refused completion's cause: the cause's Go name, such as
-    "UnhandledCommand" (`workflowTaskFailedCause.Message` in
-    workflow_task_completed_handler.go; the SDKs match that exact text: sdk-core evicts
-    the run as UnhandledCommand, not Fatal). For a command's bad attributes the server
-    appends the validator's own detail after a colon, which the model does not give."""
-    return "".join(word.capitalize() for word in cause.name.split("_"))
-
-
-def _fail_task(
-    state: MutableState,
-    wft: WorkflowTaskInfo,
-    cause: Cause,
-    req: RespondWorkflowTaskCompleted,
-    now: int,
-) -> Outcome:
-    """Fail the task whose completion `req` the server refused: the event carries a
-    server failure worded as the cause, and the completion's identity and binary
-    checksum; the worker's call fails InvalidArgument with the same words
-    (`failWorkflowTask` and the error after it in
-    service/history/api/respondworkflowtaskcompleted/api.go)."""
-    message = cause_message(cause)
-    txn = Txn(state, now)
-    workflow_task.fail(
-        txn,
-        wft,
-        cause,
-        server_failure(message, non_retryable=False),
-        identity=req.identity,
-        rejected=True,
-        binary_checksum=req.binary_checksum,
-    )
-    workflow_task.schedule(txn)
-    return finish(txn, Error(ErrorKind.INVALID_ARGUMENT, message))
-
-
 def _reject(
     state: MutableState,
     wft: WorkflowTaskInfo,
@@ -189,8 +151,14 @@ def _reject(
     req: RespondWorkflowTaskCompleted,
     now: int,
 ) -> Outcome:
-    """Fail the task for a limit, with the server's failure; a size limit terminates the
-    run in the same transaction, with that failure's message as the reason."""
+    """Fail the task whose completion `req` the server refused: the event carries a
+    server failure worded as the rejection ("Cause: error", or the cause alone, such as
+    "UnhandledCommand", which the SDKs match: sdk-core evicts the run as
+    UnhandledCommand rather than Fatal), with the completion's identity and binary
+    checksum, and the worker's call fails InvalidArgument in the same words
+    (`failWorkflowTask` and the error after it in
+    service/history/api/respondworkflowtaskcompleted/api.go); a size limit terminates
+    the run in the same transaction, with that message as the reason."""
     txn = Txn(state, now)
     message = rejection.message
     failure = server_failure(message, non_retryable=False)

@@ -80,11 +80,12 @@ Cause = WorkflowTaskFailedCause
 @dataclass(frozen=True, slots=True)
 class Rejection:
     """A command the server refuses: the workflow task fails with `cause` and a server
-    failure saying "Cause: error"; with `terminate` the run is terminated as well."""
+    failure saying "Cause: error" (the cause alone without an error); with `terminate`
+    the run is terminated as well."""
 
     cause: WorkflowTaskFailedCause
-    error: str
-    terminate: bool
+    error: str = ""
+    terminate: bool = False
 
     @property
     def message(self) -> str:

@@ -28,6 +28,7 @@ from core.commands import (
 from core.enums import CommandType, EventType, TimeoutType
 from core.events import ActivityType, WorkflowExecution, WorkflowType
 from core.opaque import Opaque
+from core.task_queues import task_queue
 from tests.core.statemachine.coverage_scenarios import Run, cancel
 
 S = 10**9
@@ -40,6 +41,7 @@ def activity(activity_id: str, attempts: int, schedule_to_close: int | None) -> 
         ScheduleActivityTaskCommandAttributes(
             activity_id=activity_id,
             activity_type=ActivityType(name="Act"),
+            task_queue=task_queue("q"),
             retry_policy=Opaque.of({"initialInterval": "1s", "maximumAttempts": attempts}),
             schedule_to_start_timeout=5 * S,
             start_to_close_timeout=10 * S,

@@ -101,6 +101,8 @@ def _bad_activity(
     r = dataclasses.replace
     return st.sampled_from(
         (
+            r(attrs, task_queue=None),
+            r(attrs, task_queue=TaskQueue(name="")),
             r(attrs, activity_id=""),
             r(attrs, activity_type=ActivityType(name="")),
             r(attrs, activity_type=None),
@@ -119,7 +121,8 @@ def schedule_activity(pending: Pending) -> st.SearchStrategy[Command]:
         ScheduleActivityTaskCommandAttributes,
         activity_id=_mostly(free, sorted(pending.activity_ids) or ACTIVITY_IDS),
         activity_type=st.just(ActivityType(name="act")),
-        task_queue=st.sampled_from((None, TaskQueue(name="activities"))),
+        # the run's own queue (run_checks.py) or another; the command always names one
+        task_queue=st.sampled_from((TaskQueue(name="queue"), TaskQueue(name="activities"))),
         schedule_to_close_timeout=optional_seconds(1, 120),
         schedule_to_start_timeout=optional_seconds(1, 30),
         start_to_close_timeout=weighted((4, seconds(1, 60)), (1, st.none())),

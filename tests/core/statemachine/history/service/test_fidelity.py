@@ -30,6 +30,7 @@ from core.statemachine.history.service.chain import MIN_RUN_INTERVAL, min_backof
 from core.statemachine.history.service.retry import duration_text, policy_json, retry_policy
 from core.statemachine.history.service.state import ParentInfo
 from core.statemachine.history.service.workflow_task import start_to_close_timeout
+from core.task_queues import task_queue
 from core.timefmt import rfc3339
 from tests.core.statemachine.coverage_scenarios import Run, S
 
@@ -46,6 +47,7 @@ def _activity(**timeouts: int) -> Command:
         ScheduleActivityTaskCommandAttributes(
             activity_id="a",
             activity_type=ActivityType(name="Act"),
+            task_queue=task_queue("q"),
             retry_policy=Opaque.of({"initialInterval": "1s", "maximumAttempts": 2}),
             **timeouts,  # type: ignore[arg-type]
         ),

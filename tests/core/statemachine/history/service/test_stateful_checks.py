@@ -22,6 +22,7 @@ from core.events import (
 from core.statemachine.history.service import handle as service
 from core.statemachine.history.service.state import MutableState, RunStatus
 from core.statemachine.history.service.txn import Outcome
+from core.task_queues import task_queue
 from tests.core.statemachine.history.service.requests_strategies import (
     SECOND,
 )
@@ -59,7 +60,10 @@ def _completed_run() -> tuple[list[HistoryEvent], MutableState, Outcome]:
         return reply.token
 
     schedule = ScheduleActivityTaskCommandAttributes(
-        activity_id="a0", activity_type=ActivityType(name="act"), start_to_close_timeout=SECOND
+        activity_id="a0",
+        activity_type=ActivityType(name="act"),
+        task_queue=task_queue("queue"),
+        start_to_close_timeout=SECOND,
     )
     step(rq.RespondWorkflowTaskCompleted(poll(), (Command(C.SCHEDULE_ACTIVITY_TASK, schedule),)))
     info = state.activities[0]
@@ -127,7 +131,10 @@ def test_a_lost_workflow_task_is_reported() -> None:
 def test_a_forgotten_activity_is_reported() -> None:
     history, state, _ = _completed_run()
     schedule = ScheduleActivityTaskCommandAttributes(
-        activity_id="a1", activity_type=ActivityType(name="act"), start_to_close_timeout=SECOND
+        activity_id="a1",
+        activity_type=ActivityType(name="act"),
+        task_queue=task_queue("queue"),
+        start_to_close_timeout=SECOND,
     )
     token = _live_token(state)
     command = Command(C.SCHEDULE_ACTIVITY_TASK, schedule)
