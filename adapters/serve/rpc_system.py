@@ -60,9 +60,14 @@ def _describe(fe: Frontend, record: Namespace) -> ws.DescribeNamespaceResponse:
     info.description = record.description
     info.owner_email = record.owner_email
     info.data.update(record.data)
+    # What is served, as the dev server declares it (not worker heartbeats, which it
+    # also declares: RecordWorkerHeartbeat is accepted but ListWorkers not served)
     info.capabilities.eager_workflow_start = True  # the dev server's default
     info.capabilities.sync_update = True
     info.capabilities.async_update = True
+    info.capabilities.standalone_activities = True  # standalone.py
+    info.capabilities.standalone_activity_start_delay = True
+    info.capabilities.standalone_activity_operator_commands = True  # Pause/Unpause/Reset/...
     out.config.workflow_execution_retention_ttl.CopyFrom(convert.duration(record.retention_ns))
     out.config.history_archival_state = ns_enums.ARCHIVAL_STATE_DISABLED
     if fe.archive is not None:  # --archive: the file-system archiver's URI scheme
