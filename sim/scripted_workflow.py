@@ -207,9 +207,19 @@ def _start_timer(spec: Spec) -> Command:
     )
 
 
+# The failure a scripted run fails with after a failed activity, as an SDK words an
+# application error.
+ACTIVITY_FAILED = Opaque.of(
+    {"message": "an activity failed", "applicationFailureInfo": {"type": "ActivityFailed"}}
+)
+
+
 def _close(spec: Spec, activity_failed: bool) -> Command:
     if activity_failed and spec.fail_on_activity_failure:
-        return Command(C.FAIL_WORKFLOW_EXECUTION, FailWorkflowExecutionCommandAttributes())
+        # an SDK always names the failure (the server refuses a FailWorkflowExecution
+        # without one: "Failure is not set on FailWorkflowExecutionCommand.")
+        failure = FailWorkflowExecutionCommandAttributes(failure=ACTIVITY_FAILED)
+        return Command(C.FAIL_WORKFLOW_EXECUTION, failure)
     if spec.generations:
         spec = Spec(
             spec.activities,

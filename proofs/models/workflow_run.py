@@ -67,6 +67,7 @@ from core.statemachine.history.service import handle as service
 from core.statemachine.history.service.state import MutableState
 from core.statemachine.history.validator import validate
 from core.statemachine.replay.matching import recorded_as
+from core.task_queues import task_queue
 from proofs.models import mutants
 
 E = EventType
@@ -121,6 +122,7 @@ def schedule_activity() -> Command:
         ScheduleActivityTaskCommandAttributes(
             activity_id="a",
             activity_type=ActivityType(name="Act"),
+            task_queue=task_queue("q"),  # the run's own, named as the SDKs name it
             retry_policy=policy,
             start_to_close_timeout=10 * SECOND,
         ),

@@ -210,6 +210,7 @@ def _big_input() -> list[Command]:
     attributes = ScheduleActivityTaskCommandAttributes(
         activity_id="1",
         activity_type=ActivityType(name="limit_echo"),
+        task_queue=TaskQueue(name="rec-limit-blob-input"),  # the run's, as the SDK named it
         input=to_payloads(["y" * KB3]),
         start_to_close_timeout=10 * 10**9,
     )

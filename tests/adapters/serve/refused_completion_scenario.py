@@ -1,13 +1,11 @@
 """A completion the server refuses, driven with raw gRPC (the test is the worker): a
 CompleteWorkflowExecution that meets a signal received while the task ran, a
 ScheduleActivityTask without a task queue or with an empty one (the server takes no
-default for it), and a StartTimer without a timer id. The server fails the task with the
+default for it), and commands whose attributes are empty. The server fails the task with the
 cause, writes a server failure worded as the cause on WorkflowTaskFailed, and answers
 the worker InvalidArgument in the same words ("UnhandledCommand": sdk-core matches that
 text to evict the run as UnhandledCommand rather than Fatal). For bad attributes the
-server appends its validator's detail after the cause; the model gives it for a
-ScheduleActivityTask's task queue, id and type only, so only the timer's words up to the
-colon are returned."""
+server appends its validator's words after a colon, as these cases show."""
 
 from __future__ import annotations
 
@@ -64,31 +62,51 @@ async def _refused(address: str, command: command_pb.Command, signal: bool) -> R
     return answer, _failed(list(history.events))
 
 
-def _activity(queue: str | None) -> command_pb.Command:
+def _activity(
+    queue: str | None, activity_id: str = "a1", activity_type: str = "Work"
+) -> command_pb.Command:
     """A ScheduleActivityTask with no task queue (None) or one named `queue`."""
     command = command_pb.Command(command_type=command_enums.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK)
     a = command.schedule_activity_task_command_attributes
-    a.activity_id, a.activity_type.name = "a1", "Work"
+    a.activity_id, a.activity_type.name = activity_id, activity_type
     a.start_to_close_timeout.FromSeconds(5)
     if queue is not None:
         a.task_queue.name = queue
     return command
 
 
+def _command(kind: int, attributes: str) -> command_pb.Command:
+    """A command of `kind` whose attributes `attributes` are present but empty."""
+    command = command_pb.Command(command_type=kind)  # type: ignore[arg-type]
+    getattr(command, attributes).SetInParent()
+    return command
+
+
 async def drive(address: str) -> list[Refusal]:
-    complete = command_pb.Command(
-        command_type=command_enums.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION
+    complete = _command(
+        command_enums.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION,
+        "complete_workflow_execution_command_attributes",
     )
-    complete.complete_workflow_execution_command_attributes.SetInParent()
-    timer = command_pb.Command(command_type=command_enums.COMMAND_TYPE_START_TIMER)
-    timer.start_timer_command_attributes.SetInParent()  # no timer id
+    empty = [  # each refused for its first required field
+        _command(command_enums.COMMAND_TYPE_START_TIMER, "start_timer_command_attributes"),
+        _command(command_enums.COMMAND_TYPE_CANCEL_TIMER, "cancel_timer_command_attributes"),
+        _command(command_enums.COMMAND_TYPE_RECORD_MARKER, "record_marker_command_attributes"),
+        _command(
+            command_enums.COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK,
+            "request_cancel_activity_task_command_attributes",
+        ),
+        _command(
+            command_enums.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION,
+            "fail_workflow_execution_command_attributes",
+        ),
+    ]
     out = [
         await _refused(address, complete, signal=True),
         await _refused(address, _activity(None), signal=False),  # no default queue
         await _refused(address, _activity(""), signal=False),
+        await _refused(address, _activity("q", activity_id=""), signal=False),
+        await _refused(address, _activity("q", activity_type=""), signal=False),
     ]
-    (status, message), (cause, words, info, non_retryable) = await _refused(
-        address, timer, signal=False
-    )
-    out.append(((status, message.split(":")[0]), (cause, words.split(":")[0], info, non_retryable)))
+    for command in empty:
+        out.append(await _refused(address, command, signal=False))
     return out

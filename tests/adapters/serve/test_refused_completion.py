@@ -1,6 +1,6 @@
-"""A refused completion's error and WorkflowTaskFailed failure are worded as the cause
-(refused_completion_scenario.py): against `tmodel serve`, and, slow, against the dev
-server, which answers the same."""
+"""A refused completion's error and WorkflowTaskFailed failure are worded as the server
+words them (refused_completion_scenario.py): against `tmodel serve`, and, slow, against
+the dev server, which answers the same."""
 
 from __future__ import annotations
 
@@ -9,41 +9,51 @@ import asyncio
 import pytest
 from temporalio.api.enums.v1 import failed_cause_pb2 as cause_enums
 
-from tests.adapters.serve.refused_completion_scenario import drive
+from tests.adapters.serve.refused_completion_scenario import Refusal, drive
 from tests.adapters.serve.sdk import bounded
 
+C = cause_enums.WorkflowTaskFailedCause
+
+
+def _refusal(cause: str, words: str) -> Refusal:
+    """INVALID_ARGUMENT in `words`, and a WorkflowTaskFailed with `cause` and a server
+    failure (retryable) in the same words."""
+    return ("INVALID_ARGUMENT", words), (
+        C.Value(f"WORKFLOW_TASK_FAILED_CAUSE_{cause}"),
+        words,
+        True,
+        False,
+    )
+
+
+def _attributes(cause: str, words: str) -> Refusal:
+    name = "".join(word.capitalize() for word in cause.split("_"))
+    return _refusal(cause, f"{name}: {words}")
+
+
 EXPECTED = [
-    (
-        ("INVALID_ARGUMENT", "UnhandledCommand"),
-        (cause_enums.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND, "UnhandledCommand", True, False),
+    _refusal("UNHANDLED_COMMAND", "UnhandledCommand"),
+    _attributes("BAD_SCHEDULE_ACTIVITY_ATTRIBUTES", "taskQueue is not set"),
+    _attributes("BAD_SCHEDULE_ACTIVITY_ATTRIBUTES", "missing task queue name"),
+    _attributes("BAD_SCHEDULE_ACTIVITY_ATTRIBUTES", "activityId is not set"),
+    _attributes("BAD_SCHEDULE_ACTIVITY_ATTRIBUTES", "activityType is not set"),
+    _attributes("BAD_START_TIMER_ATTRIBUTES", "TimerId is not set on StartTimerCommand."),
+    _attributes("BAD_CANCEL_TIMER_ATTRIBUTES", "TimerId is not set on CancelTimerCommand."),
+    _attributes("BAD_RECORD_MARKER_ATTRIBUTES", "MarkerName is not set on RecordMarkerCommand."),
+    _attributes(
+        "BAD_REQUEST_CANCEL_ACTIVITY_ATTRIBUTES",
+        "ScheduledEventId is not set on RequestCancelActivityTaskCommand.",
     ),
-    *(
-        (
-            ("INVALID_ARGUMENT", f"BadScheduleActivityAttributes: {detail}"),
-            (
-                cause_enums.WORKFLOW_TASK_FAILED_CAUSE_BAD_SCHEDULE_ACTIVITY_ATTRIBUTES,
-                f"BadScheduleActivityAttributes: {detail}",
-                True,
-                False,
-            ),
-        )
-        for detail in ("taskQueue is not set", "missing task queue name")
-    ),
-    (
-        ("INVALID_ARGUMENT", "BadStartTimerAttributes"),
-        (
-            cause_enums.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_TIMER_ATTRIBUTES,
-            "BadStartTimerAttributes",
-            True,
-            False,
-        ),
+    _attributes(
+        "BAD_FAIL_WORKFLOW_EXECUTION_ATTRIBUTES",
+        "Failure is not set on FailWorkflowExecutionCommand.",
     ),
 ]
 
 
 @pytest.mark.asyncio
 @bounded
-async def test_a_refused_completion_is_worded_as_its_cause(address: str) -> None:
+async def test_a_refused_completion_is_worded_as_the_server_words_it(address: str) -> None:
     assert await drive(address) == EXPECTED
 
 

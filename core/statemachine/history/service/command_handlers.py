@@ -1,8 +1,8 @@
 """One handler per command type: validate the attributes, write the event(s).
 
-Each handler returns None, or the WorkflowTaskFailedCause that fails the whole task
-(`command_attr_validator.go` and `workflow_task_completed_handler.go`, handleCommand*),
-or the Rejection of a command over one of the server's limits (command_limits.py).
+Each handler returns None, or what fails the whole task: a WorkflowTaskFailedCause, or a
+Rejection that adds the server's words for it (`command_attr_validator.go` and
+`workflow_task_completed_handler.go`, handleCommand*; the limits of command_limits.py).
 The events are written in the open command batch and name its WorkflowTaskCompleted.
 """
 
@@ -107,12 +107,22 @@ class Batch:
 Handler = Callable[[Batch, Command], Cause | Rejection | None]
 
 
+def _not_set(command: str) -> str:
+    """The validator's words for a command without its attributes
+    (service/history/api/command_attr_validator.go), e.g. for "StartTimer":
+    "StartTimerCommandAttributes is not set on StartTimerCommand."."""
+    return f"{command}CommandAttributes is not set on {command}Command."
+
+
+def _timer_id_not_set(command: str) -> str:
+    return f"TimerId is not set on {command}Command."
+
+
 def schedule_activity(b: Batch, command: Command) -> Cause | Rejection | None:
     a = command.attributes
     bad = Cause.BAD_SCHEDULE_ACTIVITY_ATTRIBUTES
     if not isinstance(a, ScheduleActivityTaskCommandAttributes):
-        missing = "ScheduleActivityTaskCommandAttributes is not set on ScheduleActivityTaskCommand."
-        return Rejection(bad, missing)
+        return Rejection(bad, _not_set("ScheduleActivityTask"))
     # The task queue is checked first and has no default: the workflow's own queue is
     # not taken for a missing one (ValidateAndNormalizeEmbeddedActivity,
     # chasm/lib/activity/validator.go, and tqid.NormalizeAndValidateUserDefined).
@@ -185,8 +195,11 @@ def schedule_activity(b: Batch, command: Command) -> Cause | Rejection | None:
 
 def request_cancel_activity(b: Batch, command: Command) -> Cause | Rejection | None:
     a = command.attributes
+    bad = Cause.BAD_REQUEST_CANCEL_ACTIVITY_ATTRIBUTES
     if not isinstance(a, RequestCancelActivityTaskCommandAttributes):
-        return Cause.BAD_REQUEST_CANCEL_ACTIVITY_ATTRIBUTES
+        return Rejection(bad, _not_set("RequestCancelActivityTask"))
+    if not a.scheduled_event_id:
+        return Rejection(bad, "ScheduledEventId is not set on RequestCancelActivityTaskCommand.")
     closed_at_once = activity.request_cancel(b.txn, a.scheduled_event_id, b.wtc, b.identity)
     if closed_at_once is None:
         return Cause.BAD_REQUEST_CANCEL_ACTIVITY_ATTRIBUTES
@@ -196,8 +209,10 @@ def request_cancel_activity(b: Batch, command: Command) -> Cause | Rejection | N
 
 def start_timer(b: Batch, command: Command) -> Cause | Rejection | None:
     a = command.attributes
-    if not isinstance(a, StartTimerCommandAttributes) or not a.timer_id:
-        return Cause.BAD_START_TIMER_ATTRIBUTES
+    if not isinstance(a, StartTimerCommandAttributes):
+        return Rejection(Cause.BAD_START_TIMER_ATTRIBUTES, _not_set("StartTimer"))
+    if not a.timer_id:
+        return Rejection(Cause.BAD_START_TIMER_ATTRIBUTES, _timer_id_not_set("StartTimer"))
     # An unset or zero timeout is a timer that fires at once; only a negative one is
     # refused (ValidateTimerScheduleAttributes in history/api/command_attr_validator.go:
     # timestamp.ValidateAndCapProtoDuration turns nil into 0 and refuses only < 0).
@@ -212,7 +227,9 @@ def start_timer(b: Batch, command: Command) -> Cause | Rejection | None:
 def cancel_timer(b: Batch, command: Command) -> Cause | Rejection | None:
     a = command.attributes
     if not isinstance(a, CancelTimerCommandAttributes):
-        return Cause.BAD_CANCEL_TIMER_ATTRIBUTES
+        return Rejection(Cause.BAD_CANCEL_TIMER_ATTRIBUTES, _not_set("CancelTimer"))
+    if not a.timer_id:
+        return Rejection(Cause.BAD_CANCEL_TIMER_ATTRIBUTES, _timer_id_not_set("CancelTimer"))
     if not timer.cancel(b.txn, timer.CancelTimer(a.timer_id, b.wtc, b.identity)):
         return Cause.BAD_CANCEL_TIMER_ATTRIBUTES
     return None
@@ -253,8 +270,11 @@ def fail_workflow(b: Batch, command: Command) -> Cause | Rejection | None:
     the backoff with attempt + 1 and initiator RETRY.
     """
     a = command.attributes
+    bad = Cause.BAD_FAIL_WORKFLOW_EXECUTION_ATTRIBUTES
     if not isinstance(a, FailWorkflowExecutionCommandAttributes):
-        return Cause.BAD_FAIL_WORKFLOW_EXECUTION_ATTRIBUTES
+        return Rejection(bad, _not_set("FailWorkflowExecution"))
+    if a.failure is None:
+        return Rejection(bad, "Failure is not set on FailWorkflowExecutionCommand.")
     rejected = command_limits.fail_workflow(b.limits, a)
     if rejected is not None:
         return rejected
@@ -359,8 +379,11 @@ def continue_as_new(b: Batch, command: Command) -> Cause | Rejection | None:
 
 def record_marker(b: Batch, command: Command) -> Cause | Rejection | None:
     a = command.attributes
-    if not isinstance(a, RecordMarkerCommandAttributes) or not a.marker_name:
-        return Cause.BAD_RECORD_MARKER_ATTRIBUTES
+    if not isinstance(a, RecordMarkerCommandAttributes):
+        return Rejection(Cause.BAD_RECORD_MARKER_ATTRIBUTES, _not_set("RecordMarker"))
+    if not a.marker_name:
+        missing = "MarkerName is not set on RecordMarkerCommand."
+        return Rejection(Cause.BAD_RECORD_MARKER_ATTRIBUTES, missing)
     rejected = command_limits.record_marker(b.limits, a)
     if rejected is not None:
         return rejected
