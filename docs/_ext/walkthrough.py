@@ -42,6 +42,7 @@ from core.statemachine.history.service import handle as service
 from core.statemachine.history.service.state import MutableState
 from core.statemachine.history.service.txn import Outcome
 from core.statemachine.history.validator import validate
+from core.task_queues import task_queue
 
 T = TypeVar("T")
 PAGE = "generated/walkthrough.md"
@@ -147,6 +148,7 @@ def scenario() -> list[Step]:
         ScheduleActivityTaskCommandAttributes(
             activity_id="charge-card",
             activity_type=ActivityType(name="ChargeCard"),
+            task_queue=task_queue("orders"),  # the SDKs name it; the server takes no default
             start_to_close_timeout=10 * S,
             retry_policy=Opaque.of({"initialInterval": "1s", "maximumAttempts": 3}),
         ),
