@@ -159,6 +159,12 @@ class Frontend:
             return None
         return asyncio.get_running_loop().time() + remaining
 
+    @staticmethod
+    def time_left(context: grpc.aio.ServicerContext[Any, Any]) -> float | None:
+        """Seconds left before the caller's deadline, never below 0 (None: no deadline)."""
+        remaining = context.time_remaining()
+        return None if remaining is None else max(0.0, remaining)
+
     def now(self) -> int:
         return self.runtime.kernel.tick()
 

@@ -110,8 +110,8 @@ async def _await_stage(
     loop = asyncio.get_running_loop()
     deadline = fe.deadline(context)
     soft = loop.time() + UPDATE_SOFT_TIMEOUT
-    hard = deadline is not None and deadline <= soft
-    limit = deadline if deadline is not None and hard else soft
+    limit = soft if deadline is None else min(deadline, soft)
+    hard = limit == deadline  # the caller's deadline comes first
     while True:
         run = fe.runtime.record(namespace, workflow_id, run_id)
         view = _view(fe, namespace, workflow_id, run_id, update_id)

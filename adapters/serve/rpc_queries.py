@@ -143,11 +143,7 @@ async def query_workflow(
     while run.state.running and (
         not run.state.last_completed_wft_started_event_id or run.state.wft is not None
     ):
-        deadline = fe.deadline(context)
-        timeout = (
-            None if deadline is None else max(0.0, deadline - asyncio.get_running_loop().time())
-        )
-        if not await fe.runtime.waiters.change(run.state.run_id, timeout):
+        if not await fe.runtime.waiters.change(run.state.run_id, fe.time_left(context)):
             raise errors.deadline("query timed out: the workflow task did not complete")
     state = run.state
     answer = None
@@ -188,25 +184,22 @@ async def _ask(
     history gave it; an answer sent after that finds no task, as matching's
     deliverQueryResult says), the caller's deadline passing first raises."""
     queries: Queries = fe.queries
-    loop = asyncio.get_running_loop()
-    future: asyncio.Future[ws.RespondQueryTaskCompletedRequest] = loop.create_future()
+    future: asyncio.Future[ws.RespondQueryTaskCompletedRequest] = (
+        asyncio.get_running_loop().create_future()
+    )
     query = PendingQuery(
         next(queries.ids), req.namespace, state.workflow_id, state.run_id, req.query, future
     )
     queries.pending[query.id] = query
+    left = fe.time_left(context)
+    bounded = bound is not None and (left is None or bound < left)
     try:
         queries.enqueue(query, queue, sticky)
-        deadline = fe.deadline(context)
-        timeout = None if deadline is None else max(0.0, deadline - loop.time())
-        if bound is not None and (timeout is None or bound < timeout):
-            try:
-                return await asyncio.wait_for(asyncio.shield(future), bound)
-            except TimeoutError:
-                return None
-        try:
-            return await asyncio.wait_for(asyncio.shield(future), timeout)
-        except TimeoutError:
-            raise errors.deadline("query timed out: no worker answered") from None
+        return await asyncio.wait_for(asyncio.shield(future), bound if bounded else left)
+    except TimeoutError:
+        if bounded:
+            return None
+        raise errors.deadline("query timed out: no worker answered") from None
     finally:
         queries.pending.pop(query.id, None)
 

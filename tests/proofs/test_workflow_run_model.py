@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +12,7 @@ from core.statemachine.history.validator import validate
 from proofs.checker import check, replay, violated
 from proofs.models import MODELS
 from proofs.models.workflow_run import WorkflowRun, closed
+from tests.mutation.harness import Mutation, make_copy, python
 from tests.proofs.checkcli import run_check
 
 # The model is deterministic: this count is exact. It was 5462 until an activity's
@@ -111,3 +113,38 @@ def test_skip_replay_mutant_breaks_thm_3_1() -> None:
     scheduled = [e for e in states[-1].history if e.event_type.name == "ACTIVITY_TASK_SCHEDULED"]
     assert len(scheduled) == 2  # the worker, not replaying, scheduled the activity again
     assert MODELS["workflow-run"]({"broken": "skip-replay"}).broken == "skip-replay"
+
+
+# The model's activity command names the run's task queue, as the SDKs do, since the
+# service refuses one that names none (command_handlers.schedule_activity). Broken in a
+# copy from either side - the service's guard inverted so that a named queue is
+# refused, or the model's command without its queue - the run never gets its activity
+# scheduled, and the checker reports that it never closes.
+QUEUE_MUTATIONS = (
+    Mutation(
+        "activity-queue-refused",
+        "the activity command's task-queue guard inverted: a named queue is refused",
+        "core/statemachine/history/service/command_handlers.py",
+        '    if a.task_queue is None:\n        return Rejection(bad, "taskQueue is not set")\n',
+        "    if a.task_queue is not None:  # mutated\n"
+        '        return Rejection(bad, "taskQueue is not set")\n',
+    ),
+    Mutation(
+        "model-without-queue",
+        "the workflow-run model's activity command names no task queue",
+        "proofs/models/workflow_run.py",
+        '            task_queue=task_queue("q"),  # the run\'s own, named as the SDKs name it\n',
+        "",
+    ),
+)
+CHECK_IN_COPY = (
+    "from proofs.checker import check; from proofs.models.workflow_run import WorkflowRun; "
+    "r = check(WorkflowRun()); print(sorted({(v.property, v.kind) for v in r.violations}))"
+)
+
+
+@pytest.mark.parametrize("mutation", QUEUE_MUTATIONS, ids=lambda m: m.name)
+def test_breaking_the_activity_queue_rule_is_caught(mutation: Mutation, tmp_path: Path) -> None:
+    tree = make_copy(mutation, tmp_path)
+    reported = python(tree, CHECK_IN_COPY).stdout.strip()
+    assert reported == "[('INV-EVENTUALLY-CLOSED', 'liveness')]"

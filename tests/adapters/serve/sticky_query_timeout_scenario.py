@@ -30,7 +30,7 @@ from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from tests.adapters.serve.sdk import connected
+from tests.adapters.serve.sdk import connected, first_workflow_task
 
 NAMESPACE = "default"
 STICKY_SECONDS = 1
@@ -66,22 +66,12 @@ async def drive(address: str) -> tuple[str, bool, str, list[int]]:
     sticky worker's late answer, and the run's event types."""
     client = await connected(address)
     service = client.workflow_service
-    queue_name, workflow_id = f"sqt-{uuid.uuid4()}", f"sqt-{uuid.uuid4()}"
-    normal = tq_pb.TaskQueue(name=queue_name, kind=tq_enums.TASK_QUEUE_KIND_NORMAL)
+    workflow_id = f"sqt-{uuid.uuid4()}"
+    first = await first_workflow_task(client, NAMESPACE, workflow_id)  # queue: workflow_id
+    normal = tq_pb.TaskQueue(name=workflow_id, kind=tq_enums.TASK_QUEUE_KIND_NORMAL)
     sticky = tq_pb.TaskQueue(
-        name=f"{queue_name}-sticky", kind=tq_enums.TASK_QUEUE_KIND_STICKY, normal_name=queue_name
+        name=f"{workflow_id}-sticky", kind=tq_enums.TASK_QUEUE_KIND_STICKY, normal_name=workflow_id
     )
-    await service.start_workflow_execution(
-        ws.StartWorkflowExecutionRequest(
-            namespace=NAMESPACE,
-            workflow_id=workflow_id,
-            workflow_type=common_pb.WorkflowType(name="RawStickyQuery"),
-            task_queue=normal,
-            workflow_task_timeout=Duration(seconds=10),
-            request_id=str(uuid.uuid4()),
-        )
-    )
-    first = await _poll(client, normal)
     await service.respond_workflow_task_completed(
         ws.RespondWorkflowTaskCompletedRequest(
             namespace=NAMESPACE,

@@ -107,15 +107,11 @@ class Batch:
 Handler = Callable[[Batch, Command], Cause | Rejection | None]
 
 
-def _not_set(command: str) -> str:
-    """The validator's words for a command without its attributes
-    (service/history/api/command_attr_validator.go), e.g. for "StartTimer":
+def _not_set(command: str, field: str = "") -> str:
+    """The validator's words for a command without a required field, by default its
+    attributes (service/history/api/command_attr_validator.go): for "StartTimer",
     "StartTimerCommandAttributes is not set on StartTimerCommand."."""
-    return f"{command}CommandAttributes is not set on {command}Command."
-
-
-def _timer_id_not_set(command: str) -> str:
-    return f"TimerId is not set on {command}Command."
+    return f"{field or command + 'CommandAttributes'} is not set on {command}Command."
 
 
 def schedule_activity(b: Batch, command: Command) -> Cause | Rejection | None:
@@ -199,7 +195,7 @@ def request_cancel_activity(b: Batch, command: Command) -> Cause | Rejection | N
     if not isinstance(a, RequestCancelActivityTaskCommandAttributes):
         return Rejection(bad, _not_set("RequestCancelActivityTask"))
     if not a.scheduled_event_id:
-        return Rejection(bad, "ScheduledEventId is not set on RequestCancelActivityTaskCommand.")
+        return Rejection(bad, _not_set("RequestCancelActivityTask", "ScheduledEventId"))
     closed_at_once = activity.request_cancel(b.txn, a.scheduled_event_id, b.wtc, b.identity)
     if closed_at_once is None:
         return Cause.BAD_REQUEST_CANCEL_ACTIVITY_ATTRIBUTES
@@ -212,7 +208,7 @@ def start_timer(b: Batch, command: Command) -> Cause | Rejection | None:
     if not isinstance(a, StartTimerCommandAttributes):
         return Rejection(Cause.BAD_START_TIMER_ATTRIBUTES, _not_set("StartTimer"))
     if not a.timer_id:
-        return Rejection(Cause.BAD_START_TIMER_ATTRIBUTES, _timer_id_not_set("StartTimer"))
+        return Rejection(Cause.BAD_START_TIMER_ATTRIBUTES, _not_set("StartTimer", "TimerId"))
     # An unset or zero timeout is a timer that fires at once; only a negative one is
     # refused (ValidateTimerScheduleAttributes in history/api/command_attr_validator.go:
     # timestamp.ValidateAndCapProtoDuration turns nil into 0 and refuses only < 0).
@@ -229,7 +225,7 @@ def cancel_timer(b: Batch, command: Command) -> Cause | Rejection | None:
     if not isinstance(a, CancelTimerCommandAttributes):
         return Rejection(Cause.BAD_CANCEL_TIMER_ATTRIBUTES, _not_set("CancelTimer"))
     if not a.timer_id:
-        return Rejection(Cause.BAD_CANCEL_TIMER_ATTRIBUTES, _timer_id_not_set("CancelTimer"))
+        return Rejection(Cause.BAD_CANCEL_TIMER_ATTRIBUTES, _not_set("CancelTimer", "TimerId"))
     if not timer.cancel(b.txn, timer.CancelTimer(a.timer_id, b.wtc, b.identity)):
         return Cause.BAD_CANCEL_TIMER_ATTRIBUTES
     return None
@@ -274,7 +270,7 @@ def fail_workflow(b: Batch, command: Command) -> Cause | Rejection | None:
     if not isinstance(a, FailWorkflowExecutionCommandAttributes):
         return Rejection(bad, _not_set("FailWorkflowExecution"))
     if a.failure is None:
-        return Rejection(bad, "Failure is not set on FailWorkflowExecutionCommand.")
+        return Rejection(bad, _not_set("FailWorkflowExecution", "Failure"))
     rejected = command_limits.fail_workflow(b.limits, a)
     if rejected is not None:
         return rejected
@@ -382,8 +378,7 @@ def record_marker(b: Batch, command: Command) -> Cause | Rejection | None:
     if not isinstance(a, RecordMarkerCommandAttributes):
         return Rejection(Cause.BAD_RECORD_MARKER_ATTRIBUTES, _not_set("RecordMarker"))
     if not a.marker_name:
-        missing = "MarkerName is not set on RecordMarkerCommand."
-        return Rejection(Cause.BAD_RECORD_MARKER_ATTRIBUTES, missing)
+        return Rejection(Cause.BAD_RECORD_MARKER_ATTRIBUTES, _not_set("RecordMarker", "MarkerName"))
     rejected = command_limits.record_marker(b.limits, a)
     if rejected is not None:
         return rejected
