@@ -91,6 +91,7 @@ class Frontend:
     def __init__(self, runtime: Runtime, namespaces: list[str]) -> None:
         self.runtime = runtime
         self.rng = runtime.kernel.rng
+        self.host = ""  # HOST:PORT this server listens on (set when it starts)
         self.namespaces: dict[str, Namespace] = {}
         self.internal: InternalWorker | None = None  # polls each namespace's system queue
         self.archive: FileArchive | None = None  # --archive: closed histories (retention.py)

@@ -1,6 +1,7 @@
 """The server, its namespaces and task queues: GetSystemInfo, GetClusterInfo,
 DescribeNamespace, RegisterNamespace, ListNamespaces, UpdateNamespace,
-GetSearchAttributes, DescribeTaskQueue, ShutdownWorker, RecordWorkerHeartbeat; and
+GetSearchAttributes, DescribeTaskQueue, ListTaskQueuePartitions, ShutdownWorker,
+RecordWorkerHeartbeat; and
 OperatorService's search attribute RPCs.
 
 GetSystemInfo's reply, which declares only what this server does, is kept in
@@ -21,7 +22,9 @@ from temporalio.api.operatorservice.v1 import request_response_pb2 as ops
 from temporalio.api.taskqueue.v1 import message_pb2 as tq_pb
 from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 
-from . import convert, errors, system_info, tokens
+from core.statemachine import matching
+
+from . import convert, errors, system_info, tokens, validate
 from .frontend import SYSTEM_SEARCH_ATTRIBUTES, Frontend, Namespace
 from .validate import MAX_ID_LENGTH
 
@@ -213,6 +216,25 @@ async def describe_task_queue(
             info.stats.approximate_backlog_count = fe.runtime.backlog(
                 req.namespace, name, task_type
             )
+    return out
+
+
+async def list_task_queue_partitions(
+    fe: Frontend, req: ws.ListTaskQueuePartitionsRequest, context: Context
+) -> ws.ListTaskQueuePartitionsResponse:
+    """Every write partition of the queue's workflow and activity queues, each with the
+    host that owns it (this server), as matching lists them (`ListTaskQueuePartitions`
+    in service/matching/matching_engine.go): the root partition by the queue's name,
+    the others by their `/_sys/NAME/N` names, whatever kind the request gives."""
+    fe.namespace(req.namespace)
+    validate.task_queue(req)
+    name = req.task_queue.name
+    count = matching.MatchingConfig().write_partitions  # the model's matching default
+    keys = [name, *(f"{validate.RESERVED_QUEUE_PREFIX}{name}/{i}" for i in range(1, count))]
+    out = ws.ListTaskQueuePartitionsResponse()
+    for listing in (out.activity_task_queue_partitions, out.workflow_task_queue_partitions):
+        for key in keys:
+            listing.add(key=key, owner_host_name=fe.host)
     return out
 
 

@@ -44,6 +44,7 @@ from . import (
     rpc_interact,
     rpc_nexus_endpoints,
     rpc_nexus_tasks,
+    rpc_pause,
     rpc_queries,
     rpc_reads,
     rpc_schedules,
@@ -81,6 +82,7 @@ WORKFLOW_HANDLERS: tuple[Any, ...] = (
     rpc_executions,
     rpc_interact,
     rpc_nexus_tasks,
+    rpc_pause,
     rpc_queries,
     rpc_reads,
     rpc_schedules,
@@ -304,6 +306,7 @@ class Server:
             self.faults.start()
         if self.listener.port == 0:
             await self.listener.start()
+        self.frontend.host = f"{self.listener.address.rpartition(':')[0]}:{self.listener.port}"
         self.listener.gate.open(self.handlers.handlers)
         return self.listener.port
 
