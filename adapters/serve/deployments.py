@@ -58,6 +58,7 @@ from .limits import POLLER_TTL
 
 UNVERSIONED = "__unversioned__"  # worker_versioning.UnversionedVersionId
 SYSTEM_PREFIX = "/_sys/"
+GO_ZERO_TIME = -62_135_596_800  # 0001-01-01T00:00:00Z in Unix seconds: Go's zero time.Time
 
 
 def canonical(version: DeploymentVersion | None) -> str:
@@ -238,6 +239,33 @@ class Deployments:
         name = self.queue_deployment.get((namespace, queue))
         deployment = self.by_name.get((namespace, name)) if name is not None else None
         return deployment.routing() if deployment is not None else None
+
+    def fill_queue_versioning(self, namespace: str, queue: str, info: Any) -> None:
+        """A normal task queue's TaskQueueVersioningInfo, as a legacy DescribeTaskQueue
+        gives it (`LegacyDescribeTaskQueue`, service/matching/
+        task_queue_partition_manager.go): its deployment's current version
+        ("__unversioned__" outside any deployment or while none is current), a ramping
+        version with its percentage, and when the later of the two last changed (Go's
+        zero time when never)."""
+        name = self.queue_deployment.get((namespace, queue))
+        deployment = self.by_name.get((namespace, name)) if name is not None else None
+        current = deployment.version(deployment.current) if deployment else None
+        ramping = deployment.version(deployment.ramping) if deployment else None
+        changed = deployment.current_changed if deployment else 0  # ns; 0: never
+        info.current_version = canonical(current)
+        if current is not None:
+            info.current_deployment_version.deployment_name = current.deployment_name
+            info.current_deployment_version.build_id = current.build_id
+        if deployment is not None and ramping is not None:
+            info.ramping_version = canonical(ramping)
+            info.ramping_deployment_version.deployment_name = ramping.deployment_name
+            info.ramping_deployment_version.build_id = ramping.build_id
+            info.ramping_version_percentage = deployment.percentage
+            changed = max(changed, deployment.ramping_changed)
+        if changed:
+            info.update_time.CopyFrom(convert.timestamp(changed))
+        else:
+            info.update_time.seconds = GO_ZERO_TIME
 
     # -- changes (workflow.go handleSetCurrent / handleSetRampingVersion) -------------
     def _check_token(self, deployment: Deployment, given: bytes) -> None:

@@ -10,6 +10,7 @@ system_info.py (the gate answers it before the model has loaded).
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -205,7 +206,7 @@ async def describe_task_queue(
         raise errors.invalid("taskQueue length exceeds limit")
     out = ws.DescribeTaskQueueResponse()
     if req.api_mode != tq_enums.DESCRIBE_TASK_QUEUE_MODE_ENHANCED:
-        out.pollers.extend(_pollers(fe, req.namespace, name, req.task_queue_type or 1))
+        _legacy(fe, req, out)
         return out
     version = out.versions_info[""]
     for task_type in req.task_queue_types or (1, 2):  # workflow, activity
@@ -217,6 +218,47 @@ async def describe_task_queue(
                 req.namespace, name, task_type
             )
     return out
+
+
+PARTITION_RPS = 1000.0  # admin.matchingNamespaceTaskqueueToPartitionDispatchRate's default
+RANGE_SIZE = 100_000  # a partition's first block of task ids: range id 1 (matching's RangeSize)
+PARTITION_SUFFIX = re.compile(r"[+-]?[0-9]+")  # what Go's strconv.Atoi takes
+
+
+def partition_of(name: str) -> tuple[str, int]:
+    """A partition's RPC name as its queue's name and the partition's number: NAME is
+    partition 0, `/_sys/NAME/N` partition N (`parseRpcName`, common/tqid/task_queue_id.go)."""
+    prefix = validate.RESERVED_QUEUE_PREFIX
+    if not name.startswith(prefix):
+        return name, 0
+    base, slash, suffix = name[len(prefix) :].rpartition("/")
+    if not slash or not base or not PARTITION_SUFFIX.fullmatch(suffix) or int(suffix) <= 0:
+        raise errors.invalid(f"invalid task queue partition name {name}")
+    if base.startswith(prefix):
+        raise errors.invalid(f"task queue family name cannot have prefix {prefix} {base}")
+    return base, int(suffix)
+
+
+def _legacy(
+    fe: Frontend, req: ws.DescribeTaskQueueRequest, out: ws.DescribeTaskQueueResponse
+) -> None:
+    """The legacy form describes one partition of one task type (the `temporal` CLI's
+    `--legacy-mode` asks each partition in turn): its pollers (the model's pollers poll
+    the root partition), its backlog with the first block of task ids when
+    `include_task_queue_status` asks for them (the levels of matching's reads and acks,
+    which the model has not, stay 0), and a normal queue's versioning info
+    (`LegacyDescribeTaskQueue`, service/matching/task_queue_partition_manager.go)."""
+    base, partition = partition_of(req.task_queue.name)
+    task_type = req.task_queue_type or 1
+    if partition == 0:
+        out.pollers.extend(_pollers(fe, req.namespace, base, task_type))
+    if req.include_task_queue_status:
+        status = out.task_queue_status
+        status.backlog_count_hint = fe.runtime.backlog(req.namespace, base, task_type, partition)
+        status.rate_per_second = PARTITION_RPS * matching.MatchingConfig().write_partitions
+        status.task_id_block.start_id, status.task_id_block.end_id = 1, RANGE_SIZE
+    if req.task_queue.kind != tq_enums.TASK_QUEUE_KIND_STICKY:
+        fe.deployments.fill_queue_versioning(req.namespace, base, out.versioning_info)
 
 
 async def list_task_queue_partitions(

@@ -498,13 +498,22 @@ class Runtime:
                 return True
         return False
 
-    def backlog(self, namespace: str, queue_name: str, task_type: int) -> int:
-        """How many tasks wait in the normal queue (task_type 1 workflow, 2 activity)."""
+    def backlog(
+        self, namespace: str, queue_name: str, task_type: int, partition: int | None = None
+    ) -> int:
+        """How many tasks wait in the normal queue (task_type 1 workflow, 2 activity), or
+        in one partition of it."""
         kind = m.TaskKind.WORKFLOW if task_type == 1 else m.TaskKind.ACTIVITY
         queue = task_queue(queue_name, kind, m.QueueKind.NORMAL, namespace)
         host = self.cluster.matching[self.cluster.router.matching_for(queue_name)]
         state = host.queues.get(queue)
-        return 0 if state is None else sum(1 for e in state.backlog if e.queue == queue)
+        if state is None:
+            return 0
+        return sum(
+            1
+            for e in state.backlog
+            if e.queue == queue and (partition is None or e.partition == partition)
+        )
 
     def unload_sticky(self, namespace: str, queue_name: str) -> None:
         """ShutdownWorker unloads the worker's sticky queue (`ForceUnloadTaskQueuePartition`,
