@@ -17,7 +17,9 @@ scenario (unseen_hunt_scenario.py) needs the server flags unseen_workflows_hunt.
 (unseen_hunt6_scenario.py) those of unseen_workflows_hunt6.py; `ts-hunt2` saves what
 scripts/unseen_ts/hunt2.js ran; `nexus` (unseen_nexus.py) records Nexus operations and
 UpdateWorkflowExecutionOptions; `hidden-retry` (unseen_hidden_retry.py) an activity retried
-without a trace before it timed out waiting to start.
+without a trace before it timed out waiting to start; `la-force-close`
+(unseen_la_force_close.py) runs closed by a timeout or a terminate while a local activity
+keeps their workflow task going.
 Start the dev server first, with its HTTP API:
 
     temporal server start-dev --ip 127.0.0.1 --headless --port 17233 --http-port 17234
@@ -59,6 +61,7 @@ from unseen_hunt4_scenario import hunt4
 from unseen_hunt5_scenario import hunt5
 from unseen_hunt6_scenario import hunt6
 from unseen_hunt_scenario import hunt
+from unseen_la_force_close import la_force_close
 from unseen_nexus import nexus_scenario
 from unseen_workflows import (
     CanNewQueueWorkflow,
@@ -545,6 +548,7 @@ SCENARIOS: dict[str, Callable[[Recorder], Awaitable[None]]] = {
     "hunt5": hunt5,
     "hunt6": hunt6,
     "hidden-retry": hidden_retry,
+    "la-force-close": la_force_close,
 }
 
 

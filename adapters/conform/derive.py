@@ -169,6 +169,8 @@ class Driver(DriverBase):
         elif t is E.WORKFLOW_TASK_FAILED:
             if a.cause is WorkflowTaskFailedCause.RESET_WORKFLOW:
                 return self.reset(i, now)
+            if a.cause is WorkflowTaskFailedCause.FORCE_CLOSE_COMMAND and self.force_closed(i):
+                return i + 1  # the terminate's or the timeout's own request writes it
             failed = rq.RespondWorkflowTaskFailed(
                 self.token(),
                 cause=a.cause,
@@ -229,6 +231,18 @@ class Driver(DriverBase):
         elif t not in _WRITTEN_BY_THE_MODEL:
             raise CannotReproduce(f"{t.name} is not modelled yet")
         return i + 1
+
+    def force_closed(self, i: int) -> bool:
+        """Whether WorkflowTaskFailed `i` (FORCE_CLOSE_COMMAND) is the history service's,
+        written in the transaction of the terminate or run timeout that closes the run
+        after the events its flush wrote (`TerminateWorkflow` and `TimeoutWorkflow`,
+        service/history/workflow/util.go), not a worker's failure."""
+        for event in self.real[i + 1 :]:
+            if event.event_type in _FORCE_CLOSERS:
+                return True
+            if event.event_type in _WFT_EVENTS:
+                return False
+        return False
 
     def reset(self, i: int, now: int) -> int:
         """The reset that wrote event `i`: drive the base run up to the reset, reset it
@@ -525,6 +539,8 @@ class Driver(DriverBase):
 _WFT_CLOSES = frozenset(
     {E.WORKFLOW_TASK_COMPLETED, E.WORKFLOW_TASK_FAILED, E.WORKFLOW_TASK_TIMED_OUT}
 )
+_WFT_EVENTS = _WFT_CLOSES | {E.WORKFLOW_TASK_SCHEDULED, E.WORKFLOW_TASK_STARTED}
+_FORCE_CLOSERS = frozenset({E.WORKFLOW_EXECUTION_TERMINATED, E.WORKFLOW_EXECUTION_TIMED_OUT})
 _IN_BATCH = frozenset(
     {
         E.ACTIVITY_TASK_CANCELED,

@@ -26,6 +26,7 @@ from temporalio.api.taskqueue.v1 import message_pb2 as tq_pb
 from temporalio.api.workflow.v1 import message_pb2 as workflow_pb
 from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 
+from core.events import HistoryEvent
 from core.statemachine.history.service import unwritten_task
 from core.statemachine.history.service.activity_ops import options_of
 from core.statemachine.history.service.execution import reset_points_json, run_expiry
@@ -120,7 +121,9 @@ def root_of(run: RunRecord) -> tuple[str, str]:
     return run.workflow_id, state.run_id
 
 
-def _pending_activity(state: MutableState, info: Any) -> workflow_pb.PendingActivityInfo:
+def _pending_activity(
+    state: MutableState, info: Any, events: list[HistoryEvent]
+) -> workflow_pb.PendingActivityInfo:
     # A paused activity not running is PAUSED, a running one PAUSE_REQUESTED; a cancel
     # request outranks both (GetPendingActivityInfo, service/history/workflow/activity.go).
     if info.cancel_requested_event_id:
@@ -160,6 +163,17 @@ def _pending_activity(state: MutableState, info: Any) -> workflow_pb.PendingActi
     # shows its name and normal name
     fill_options(out.activity_options, options_of(info))
     out.activity_options.task_queue.normal_name = info.task_queue
+    # the priority its command gave, present even when empty (ActivityInfo.Priority,
+    # from the ActivityTaskScheduled event: mutable_state_impl.go)
+    at = info.scheduled_event_id - 1
+    scheduled = events[at] if 0 <= at < len(events) else None
+    priority = None
+    if scheduled is not None and scheduled.event_id == info.scheduled_event_id:
+        priority = getattr(scheduled.attributes, "priority", None)
+    if priority is not None:
+        for target in (out.priority, out.activity_options.priority):
+            target.SetInParent()
+            convert.fill(target, priority)
     return out
 
 
@@ -190,7 +204,7 @@ async def describe_workflow_execution(
     if run.events and run.events[0].user_metadata is not None:  # the start's (describeworkflow)
         convert.fill(config.user_metadata, run.events[0].user_metadata)
     for info in state.activities:
-        out.pending_activities.append(_pending_activity(state, info))
+        out.pending_activities.append(_pending_activity(state, info, run.events))
     for child in state.children:
         out.pending_children.append(
             workflow_pb.PendingChildExecutionInfo(

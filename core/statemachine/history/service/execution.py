@@ -40,6 +40,7 @@ from core.events import (
 from core.fastenum import Enum
 from core.fastinit import replace
 from core.opaque import JsonValue, Opaque
+from core.payloads import to_payloads
 from core.requests import (
     ChildOutcome,
     CloseExecutionTransfer,
@@ -322,10 +323,14 @@ def start_again(state: MutableState, req: StartWorkflowExecution, now: int = 0) 
         return unchanged(
             state, Error(ErrorKind.ALREADY_EXISTS, f"workflow {state.workflow_id} is running")
         )
-    if state.running:
-        ended = terminate_workflow_execution(
-            state, TerminateWorkflowExecution(reason="TerminateIfRunning"), now
+    if state.running:  # in the history service's words (terminateWorkflowAction,
+        # service/history/api/workflow_id_dedup.go)
+        stop = TerminateWorkflowExecution(
+            reason="TerminateIfRunning WorkflowIdReusePolicy",
+            identity=HISTORY_SERVICE,
+            details=to_payloads([f"terminated by new runID: {req.run_id}"]),
         )
+        ended = terminate_workflow_execution(state, stop, now)
         return dataclasses.replace(ended, new_run=req)
     allowed = policy is WorkflowIdReusePolicy.ALLOW_DUPLICATE or (
         policy is WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY
@@ -426,9 +431,12 @@ def request_cancel_workflow_execution(
 
 
 def force_close_task(txn: Txn) -> None:
+    """Fail a task in flight as the history service (`failWorkflowTask`,
+    service/history/workflow/util.go), and flush the buffer."""
     wft = txn.state.wft
     if wft is not None and wft.started:
-        workflow_task.fail(txn, wft, WorkflowTaskFailedCause.FORCE_CLOSE_COMMAND)
+        cause = WorkflowTaskFailedCause.FORCE_CLOSE_COMMAND
+        workflow_task.fail(txn, wft, cause, identity=HISTORY_SERVICE)
     txn.flush()
 
 

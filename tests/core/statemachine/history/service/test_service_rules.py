@@ -11,6 +11,11 @@ from core.commands import (
     StartTimerCommandAttributes,
 )
 from core.enums import CommandType, EventType, TaskQueueKind, TimeoutType, WorkflowTaskFailedCause
+from core.events import (
+    WorkflowExecutionTerminatedEventAttributes,
+    WorkflowTaskFailedEventAttributes,
+)
+from core.payloads import from_payloads
 from core.statemachine.history.service import handle as service
 from core.statemachine.history.validator import validate
 from tests.core.statemachine.coverage_scenarios import Run, S, activity
@@ -267,6 +272,14 @@ def test_workflow_id_reuse_policies() -> None:
     replaced = service.handle(running.state, start(P.TERMINATE_IF_RUNNING), 5)
     assert replaced.events[-1].event_type is E.WORKFLOW_EXECUTION_TERMINATED
     assert replaced.new_run is not None and replaced.new_run.run_id == "run-2"
+    # in the history service's words, as the dev server writes them for a child start too
+    words = replaced.events[-1].attributes
+    assert isinstance(words, WorkflowExecutionTerminatedEventAttributes)
+    assert (words.reason, words.identity) == (
+        "TerminateIfRunning WorkflowIdReusePolicy",
+        "history-service",
+    )
+    assert from_payloads(words.details) == ["terminated by new runID: run-2"]
 
     completed = Run()
     completed.complete(complete_cmd())
@@ -335,3 +348,23 @@ def test_a_retried_start_is_answered_again_after_the_run_closed() -> None:
         run.now + S,
     )
     assert other.new_run is not None  # ALLOW_DUPLICATE: a different start may begin a new run
+
+
+def test_a_task_in_flight_is_failed_by_the_history_service() -> None:
+    """A terminate (or a run timeout) fails the started workflow task as the history
+    service: FORCE_CLOSE_COMMAND, identity "history-service" (failWorkflowTask,
+    service/history/workflow/util.go)."""
+    run = Run()
+    run.poll()
+    ended = service.handle(run.state, rq.TerminateWorkflowExecution("stop", "me"), 9)
+    failed = [
+        e.attributes
+        for e in ended.events
+        if isinstance(e.attributes, WorkflowTaskFailedEventAttributes)
+    ]
+    assert [(f.cause, f.identity) for f in failed] == [
+        (WorkflowTaskFailedCause.FORCE_CLOSE_COMMAND, "history-service")
+    ]
+    terminated = ended.events[-1].attributes
+    assert isinstance(terminated, WorkflowExecutionTerminatedEventAttributes)
+    assert terminated.identity == "me"
