@@ -65,20 +65,28 @@ def execution(req: Any, field: str) -> Any:
 
 
 def retry_policy(req: Any) -> None:
+    """A start's workflow retry policy, given its unset fields' defaults as the frontend
+    does before it checks it (`ValidateRetryPolicy`, chasm/lib/workflow/validator.go:
+    `retrypolicy.EnsureDefaults`); no policy stays none (no retries)."""
     if not req.HasField("retry_policy"):
         return
     policy = req.retry_policy
+    initial = convert.nanos(policy.initial_interval) or 1_000_000_000  # 1 s
+    if not convert.nanos(policy.initial_interval):
+        policy.initial_interval.CopyFrom(convert.duration(initial))
+    if not convert.nanos(policy.maximum_interval):
+        policy.maximum_interval.CopyFrom(convert.duration(100 * initial))
+    if policy.backoff_coefficient == 0:
+        policy.backoff_coefficient = 2.0
     if policy.maximum_attempts == 1:  # no retries: the rest does not matter
         return
     if _negative(policy, "initial_interval"):
         raise errors.invalid("invalid InitialInterval set on retry policy: negative duration")
-    # EnsureDefaults gives an unset coefficient the default 2.0 first
-    if policy.backoff_coefficient != 0 and policy.backoff_coefficient < 1:
+    if policy.backoff_coefficient < 1:
         raise errors.invalid("BackoffCoefficient cannot be less than 1 on retry policy.")
     if _negative(policy, "maximum_interval"):
         raise errors.invalid("invalid MaximumInterval set on retry policy: negative duration")
     maximum = convert.nanos(policy.maximum_interval)
-    initial = convert.nanos(policy.initial_interval) or 1_000_000_000  # the default 1s
     if 0 < maximum < initial:
         raise errors.invalid("MaximumInterval cannot be less than InitialInterval on retry policy.")
     if policy.maximum_attempts < 0:

@@ -73,7 +73,7 @@ from core.statemachine.history.service import (
 from core.statemachine.history.service.activity_tasks import normalize_timeouts
 from core.statemachine.history.service.enforce import Rejection
 from core.statemachine.history.service.ids import new_run_id
-from core.statemachine.history.service.retry import policy_json, retry_policy
+from core.statemachine.history.service.retry import policy_json, retry_policy, workflow_policy
 from core.statemachine.history.service.state import (
     ActivityInfo,
     ChildInfo,
@@ -366,7 +366,7 @@ def continue_as_new(b: Batch, command: Command) -> Cause | Rejection | None:
         memo=a.memo,
         search_attributes=a.search_attributes,
         last_completion_result=a.last_completion_result,
-        retry_policy=a.retry_policy,
+        retry_policy=workflow_policy(a.retry_policy),
         cron_schedule=a.cron_schedule,  # the command's (`ContinueAsNew`), as the rest
         versioning=versioning.continued(b.txn.state, a, queue),
     )
@@ -473,7 +473,7 @@ def start_child(b: Batch, command: Command) -> Cause | Rejection | None:
         workflow_id_reuse_policy=(
             a.workflow_id_reuse_policy or WorkflowIdReusePolicy.ALLOW_DUPLICATE
         ),
-        retry_policy=a.retry_policy,
+        retry_policy=workflow_policy(a.retry_policy),
         cron_schedule=a.cron_schedule,
         header=header,
         memo=without_nil(a.memo, "fields"),

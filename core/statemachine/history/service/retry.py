@@ -91,6 +91,14 @@ def policy_json(policy: RetryPolicy) -> Opaque:
     return Opaque.of(value)
 
 
+def workflow_policy(raw: Opaque | None) -> Opaque | None:
+    """A workflow's retry policy (a child's, a continued run's) as the server keeps it:
+    none stays none (no retries), a given one gets its unset fields' defaults
+    (`validateWorkflowRetryPolicy`, service/history/api/command_attr_validator.go:
+    `retrypolicy.EnsureDefaults` with the workflow defaults, the activity ones)."""
+    return None if raw is None else policy_json(retry_policy(raw))
+
+
 def _duration_field(value: Mapping[str, object], key: str, default: int) -> int:
     raw = value.get(key)
     if raw is None:
