@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,8 +65,9 @@ def check_reproduce(
     base: Sequence[HistoryEvent] | None,
     ignore: frozenset[str] = frozenset(),
     server: str = "",
+    earlier: Mapping[str, Sequence[HistoryEvent]] | None = None,
 ) -> Cell:
-    verdict = judge_events(name, events, base, ignore, server)
+    verdict = judge_events(name, events, base, ignore, server, earlier)
     if verdict.not_modelled is not None:
         return Cell(NOT_APPLICABLE, f"not modelled: {verdict.not_modelled}")
     d = verdict.difference

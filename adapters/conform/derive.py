@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from adapters.conform import derive_base as db
 from adapters.conform import derive_nexus as nx
@@ -39,6 +39,7 @@ from adapters.conform.requests import (
     before_reset,
     cancel_request,
     deployment_options,
+    made_by_reset,
     namespace_id_of,
     namespace_of,
     post_reset_options,
@@ -106,13 +107,19 @@ _UNSEEN_UPDATE = "update-behind-an-unwritten-speculative-task"
 
 class Driver(DriverBase):
     """Issues the requests behind `real`; `base` is the history of the run a reset run
-    (one whose history holds WorkflowTaskFailed(RESET_WORKFLOW)) was reset from."""
+    (one whose history holds WorkflowTaskFailed(RESET_WORKFLOW)) was reset from, and
+    `earlier` the histories of other runs by run id, where a base run that a reset made
+    finds its own base (and that one its own)."""
 
     def __init__(
-        self, real: Sequence[HistoryEvent], base: Sequence[HistoryEvent] | None = None
+        self,
+        real: Sequence[HistoryEvent],
+        base: Sequence[HistoryEvent] | None = None,
+        earlier: Mapping[str, Sequence[HistoryEvent]] | None = None,
     ) -> None:
         super().__init__(real)
         self.base = base
+        self.earlier: Mapping[str, Sequence[HistoryEvent]] = earlier or {}
         self.issued: set[int] = set()  # real event ids whose request was sent early
         self.reset_outcome: ResetOutcome | None = None
         self.namespace_id = namespace_id_of(real)
@@ -168,7 +175,12 @@ class Driver(DriverBase):
             return self.complete_workflow_task(i, now)
         elif t is E.WORKFLOW_TASK_FAILED:
             if a.cause is WorkflowTaskFailedCause.RESET_WORKFLOW:
-                return self.reset(i, now)
+                # the events before the reset that made this run are its base's, which the
+                # reset rebuilds; a reset event among them was copied from a base that a
+                # reset made, and is not done again (made_by_reset)
+                made = made_by_reset(self.real)
+                assert made is not None
+                return self.reset(made, self.real[made].event_time or 0)
             if a.cause is WorkflowTaskFailedCause.FORCE_CLOSE_COMMAND and self.force_closed(i):
                 return i + 1  # the terminate's or the timeout's own request writes it
             failed = rq.RespondWorkflowTaskFailed(
@@ -247,16 +259,21 @@ class Driver(DriverBase):
     def reset(self, i: int, now: int) -> int:
         """The reset that wrote event `i`: drive the base run up to the reset, reset it
         to the recorded point, and go on from the first event the reset did not write."""
-        if self.base is None:
-            raise CannotReproduce("a reset run needs the history of its base run")
         failed = attrs(self.real[i])
+        if self.base is None:
+            raise CannotReproduce(
+                f"a reset run needs the history of its base run (run id {failed.base_run_id})"
+            )
         started = attrs(self.real[i - 1])
         synthesized = started.identity == HISTORY_SERVICE  # the reset started the task
         finish = failed.started_event_id if synthesized else failed.started_event_id + 1
         sid = started.scheduled_event_id
         if synthesized and sid <= len(self.base) and self.base[sid - 1] != self.real[sid - 1]:
             finish = sid  # the reset wrote the task's Scheduled too: a retry was pending
-        base = Driver(before_reset(self.base))
+        # a base run made by a reset is rebuilt from its own base, as any reset run
+        made = made_by_reset(self.base)
+        older = attrs(self.base[made]).base_run_id if made is not None else ""
+        base = Driver(before_reset(self.base), self.earlier.get(older), self.earlier)
         # one namespace: the reset run is rebuilt in the base's (workflow_resetter.go in
         # service/history/ndc), whose id the base's own events may not show
         base.namespace_id = base.namespace_id or self.namespace_id
@@ -599,6 +616,8 @@ _BUFFERED_KINDS = (
 
 
 def reproduce(
-    real: Sequence[HistoryEvent], base: Sequence[HistoryEvent] | None = None
+    real: Sequence[HistoryEvent],
+    base: Sequence[HistoryEvent] | None = None,
+    earlier: Mapping[str, Sequence[HistoryEvent]] | None = None,
 ) -> list[HistoryEvent]:
-    return Driver(real, base).run()
+    return Driver(real, base, earlier).run()

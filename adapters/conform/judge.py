@@ -6,7 +6,7 @@ model's events are then compared with the recorded ones field by field
 (adapters/history_compare.py: only the documented legitimately differing values, and
 the fields the user names with `--ignore`, are not compared). A run made by a reset is
 reproduced from its base run, which must be among the histories given (it is found by
-its run id).
+its run id; a base run that a reset made needs its own base too, and so on).
 
 A verdict is one of: reproduced; a first difference (an event, a field, the value the
 model writes there, "expected", and the value the history has, "produced"; or the
@@ -18,23 +18,20 @@ of scope, adapters/conform/scope.py); or unreadable (bad input: the reason, as
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from adapters.conform.derive import Driver
 from adapters.conform.older_servers import hint, older_server, released
-from adapters.conform.requests import CannotReproduce, NotModelled
+from adapters.conform.requests import CannotReproduce, NotModelled, made_by_reset
 from adapters.history_compare import Difference, compare
 from adapters.history_writers import JAVA_TEST_SERVER, java_test_server
 from adapters.input_file import read_history, read_history_noted
 from adapters.temporal_json import encode_history
-from core.enums import EventType, WorkflowTaskFailedCause
 from core.errors import BadInput
 from core.events import HistoryEvent
 from core.statemachine.history.validator import validate
-
-E = EventType
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,16 +88,15 @@ class Verdict:
 
 
 def reset_of(events: Sequence[HistoryEvent]) -> tuple[str, str] | None:
-    """(base run id, new run id) of the reset that made this history's run, if one did
-    (its WorkflowTaskFailed with cause RESET_WORKFLOW)."""
-    for event in events:
-        a = event.attributes
-        if (
-            event.event_type is E.WORKFLOW_TASK_FAILED
-            and getattr(a, "cause", None) is WorkflowTaskFailedCause.RESET_WORKFLOW
-        ):
-            return str(getattr(a, "base_run_id", "")), str(getattr(a, "new_run_id", ""))
-    return None
+    """(base run id, new run id) of the reset that made this history's run, if one did:
+    its WorkflowTaskFailed with cause RESET_WORKFLOW, the last one when the run's base
+    was itself made by a reset, whose such event the copy of the base keeps
+    (made_by_reset; service/history/ndc/workflow_resetter.go)."""
+    made = made_by_reset(events)
+    if made is None:
+        return None
+    a = events[made].attributes
+    return str(getattr(a, "base_run_id", "")), str(getattr(a, "new_run_id", ""))
 
 
 def run_id(events: Sequence[HistoryEvent]) -> str:
@@ -118,10 +114,12 @@ def judge_events(
     base: Sequence[HistoryEvent] | None = None,
     ignore: frozenset[str] = frozenset(),
     server: str = "",
+    earlier: Mapping[str, Sequence[HistoryEvent]] | None = None,
 ) -> Verdict:
-    """Reproduce `real` (from `base`, for a reset run) and compare it field by field; an
-    older `server` version than the model's (or, not given, the first event's time)
-    says which older-server rules apply (older_servers.py)."""
+    """Reproduce `real` (from `base`, for a reset run; `earlier` holds by run id the
+    bases of a base that a reset made) and compare it field by field; an older `server`
+    version than the model's (or, not given, the first event's time) says which
+    older-server rules apply (older_servers.py)."""
     n = len(real)
     violations = validate(real).violations
     if violations:
@@ -130,7 +128,7 @@ def judge_events(
         diff = Difference(v.event_id, at, f"rule {v.rule}", "a valid history", v.message)
         tip = JAVA_TEST_SERVER if java_test_server(real) else None
         return Verdict(path, n, difference=diff, hint=tip)
-    driver = Driver(real, base)
+    driver = Driver(real, base, earlier)
     try:
         produced = driver.run()
     except NotModelled as exc:
@@ -210,15 +208,31 @@ def judge_paths(
             continue
         yield dataclasses.replace(judge_events(path, real, ignore=ignore, server=server), note=note)
     for path, base_id, note in resets:
-        if base_id not in runs:
+        chain = _bases(base_id, runs)
+        if isinstance(chain, str):
+            whose = "its base run" if chain == base_id else "the base run of a reset it comes from"
             yield Verdict(
-                path,
-                error=f"a reset run: give the history of its base run (run id {base_id}) too",
+                path, error=f"a reset run: give the history of {whose} (run id {chain}) too"
             )
             continue
-        base = read_history(runs[base_id])
-        verdict = judge_events(path, read_history(path), base, ignore=ignore, server=server)
+        verdict = judge_events(
+            path, read_history(path), chain[base_id], ignore=ignore, server=server, earlier=chain
+        )
         yield dataclasses.replace(verdict, note=note)
+
+
+def _bases(base_id: str, runs: Mapping[str, str]) -> dict[str, Sequence[HistoryEvent]] | str:
+    """The histories, by run id, of a reset run's base and, when a reset made that base,
+    of its own base, and so on; or the id of the first of them not given."""
+    chain: dict[str, Sequence[HistoryEvent]] = {}
+    run: str | None = base_id
+    while run is not None and run not in chain:
+        if run not in runs:
+            return run
+        chain[run] = read_history(runs[run])
+        reset = reset_of(chain[run])
+        run = reset[0] if reset is not None else None
+    return chain
 
 
 def _without_path(message: str, path: str) -> str:

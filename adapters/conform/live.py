@@ -15,7 +15,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -266,7 +266,7 @@ def _judge(
     checks: dict[str, Callable[[], Cell]] = {
         "run": lambda: Cell(PASS),
         "validate": lambda: check_validate(d.events),
-        "reproduce": lambda: _reproduce(name, d.events, reset, base, ignore, server),
+        "reproduce": lambda: _reproduce(name, d.events, reset, base, by_run, ignore, server),
         "recorded": lambda: check_recorded(
             name, d.json_events, recorded, scenario.ordered, ignore | scenario.clock_fields
         ),
@@ -281,12 +281,13 @@ def _reproduce(
     events: Sequence[HistoryEvent],
     reset: tuple[str, str] | None,
     base: Sequence[HistoryEvent] | None,
+    by_run: Mapping[str, Sequence[HistoryEvent]],
     ignore: frozenset[str],
     server: str = "",
 ) -> Cell:
     if reset is not None and base is None:
         return Cell(FAIL, f"a reset run whose base run ({reset[0]}) the scenario did not capture")
-    return check_reproduce(name, events, base, ignore, server)
+    return check_reproduce(name, events, base, ignore, server, earlier=by_run)
 
 
 def _guarded(check: Callable[[], Cell]) -> Cell:

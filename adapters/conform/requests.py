@@ -219,6 +219,26 @@ def cancel_request(event: HistoryEvent) -> rq.RequestCancelWorkflowExecution:
     )
 
 
+def made_by_reset(events: Sequence[HistoryEvent]) -> int | None:
+    """The position of the WorkflowTaskFailed (cause RESET_WORKFLOW) that the reset which
+    made this run wrote, if a reset made it. A reset forks its base run's history at the
+    reset point, so the new run keeps the base's events up to there, and then fails the
+    pending workflow task naming the base run and the new one (replayResetWorkflow,
+    forkAndGenerateBranchToken and failWorkflowTask in
+    service/history/ndc/workflow_resetter.go). When the base run was itself made by a
+    reset after its own reset's WorkflowTaskFailed, the copy keeps that event too
+    (its newRunId is the base run's id); the run's own is the last one, since only a
+    reset writes that cause and never into its base run."""
+    found = None
+    for i, event in enumerate(events):
+        if (
+            event.event_type is E.WORKFLOW_TASK_FAILED
+            and getattr(event.attributes, "cause", None) is WorkflowTaskFailedCause.RESET_WORKFLOW
+        ):
+            found = i
+    return found
+
+
 def before_reset(base: Sequence[HistoryEvent]) -> Sequence[HistoryEvent]:
     """The base run's history without what a reset wrote to it: its closing
     WorkflowExecutionTerminated by "history-resetter", and the WorkflowTaskFailed

@@ -20,8 +20,10 @@ import pytest
 
 from adapters.cli import main
 from adapters.conform.derive import Driver
+from adapters.conform.judge import reset_of, run_id
 from adapters.temporal_json import decode_history, encode_history
 from core.events import HistoryEvent
+from core.events import WorkflowTaskFailedEventAttributes as WTFailed
 from core.statemachine.history.validator import validate
 from tests.conftest import FIXTURES
 
@@ -34,6 +36,14 @@ FORMS = [
     for entry in MANIFEST["histories"]
     for form, file in entry.get("forms", {}).items()
 ]
+
+
+def _chain(name: str) -> list[str]:
+    """`name` after its base run, that one's base run, and so on, the first run first."""
+    given = [name]
+    while given[0] in BASES:
+        given.insert(0, BASES[given[0]])
+    return given
 
 
 def _text(name: str) -> str:
@@ -64,14 +74,37 @@ def test_an_unseen_history_is_valid_round_trips_and_is_reproduced(
     events = _events(name)
     assert not validate(events).violations
     assert encode_history(events) == json.loads(_text(name))
-    # a reset run is reproduced from its base run's history (given with it)
-    given = [name] if name not in BASES else [BASES[name], name]
+    # a reset run is reproduced from its base run's history (given with it, and with
+    # the base's own base when a reset made the base)
+    given = _chain(name)
     code = main(["conform", "--json", *(str(UNSEEN / n) for n in given)])
     doc = json.loads(capsys.readouterr().out)
     assert len(doc["histories"]) == len(given)
     for verdict in doc["histories"]:
         assert verdict["first_difference"] is None and verdict["reproduced"], verdict
     assert code == 0
+
+
+def test_a_reset_of_a_reset_run_is_reproduced_from_every_run_of_its_chain(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """reset-twice.run3 holds two reset WorkflowTaskFailed events: event 4, copied from
+    run2 (base run1, new run run2), and event 31, its own (base run2, new run run3). The
+    run's own reset is the last one (service/history/ndc/workflow_resetter.go forks the
+    base's history, then fails the task); run2 is rebuilt from run1 before it is reset."""
+    runs = [_events(f"reset-twice.run{n}.json") for n in (1, 2, 3)]
+    first = run_id(runs[0])
+    failed = [e.attributes for e in runs[2] if isinstance(e.attributes, WTFailed)]
+    second, third = failed[0].new_run_id, failed[1].new_run_id
+    assert [a.base_run_id for a in failed] == [first, second]
+    assert reset_of(runs[1]) == (first, second) and run_id(runs[1]) == second
+    assert reset_of(runs[2]) == (second, third) and run_id(runs[2]) == third
+    files = [str(UNSEEN / f"reset-twice.run{n}.json") for n in (1, 2, 3)]
+    assert main(["conform", *files]) == 0
+    assert capsys.readouterr().out.count("reproduced    ") == 3
+    # without run1, run3's base (run2) cannot be rebuilt: the missing run is named
+    assert main(["conform", *files[1:]]) == 2
+    assert f"(run id {first}) too" in capsys.readouterr().out
 
 
 def _payload_values(value: Any) -> Any:
