@@ -102,8 +102,12 @@ class Frontend:
             if name not in self.namespaces:
                 self.add_namespace(name)
         self.queries: Queries  # the query tasks (set by the server)
-        # failures of updates that a completion rejected (no event records them)
-        self.rejections: dict[tuple[str, str], Any] = {}
+        # failures of updates that a completion rejected (no event records them), each
+        # with the serial it was recorded at: only the callers already waiting then see
+        # it. The server's registry forgets a rejected update, so a later request with
+        # its id is a new update and a later poll finds none (update/registry.go).
+        self.rejections: dict[tuple[str, str], tuple[int, Any]] = {}
+        self.rejection_serial = 0
         self.pollers = PollerHistory()  # DescribeTaskQueue's pollers (limits.py)
         self.auth: Authorizer | None = None  # --auth: who may call what (auth.py)
         self.concurrency = Concurrency()  # long-running calls in flight (limits.py)

@@ -57,15 +57,17 @@ class UpdateView:
 
 
 def _view(
-    fe: Frontend, namespace: str, workflow_id: str, run_id: str, update_id: str
+    fe: Frontend, namespace: str, workflow_id: str, run_id: str, update_id: str, since: int
 ) -> UpdateView | None:
+    """Where the update stands for a caller that began at rejection serial `since`: a
+    rejection recorded before that is forgotten (`Frontend.rejections`)."""
     run = fe.runtime.record(namespace, workflow_id, run_id)
     if run is None:
         return None
     rejected = fe.rejections.get((run.state.run_id, update_id))
-    if rejected is not None:
+    if rejected is not None and rejected[0] > since:
         outcome = update_pb.Outcome()
-        outcome.failure.CopyFrom(rejected)
+        outcome.failure.CopyFrom(rejected[1])
         return UpdateView(STAGE_COMPLETED, outcome)
     accepted = False
     for event in run.events:
@@ -99,6 +101,7 @@ async def _await_stage(
     run_id: str,
     update_id: str,
     wanted: int,
+    since: int,
 ) -> UpdateView:
     """Wait until the update reaches stage `wanted` or the run closes. As the server's
     `Update.WaitLifecycleStage` (service/history/workflow/update/update.go), with the
@@ -114,7 +117,7 @@ async def _await_stage(
     hard = limit == deadline  # the caller's deadline comes first
     while True:
         run = fe.runtime.record(namespace, workflow_id, run_id)
-        view = _view(fe, namespace, workflow_id, run_id, update_id)
+        view = _view(fe, namespace, workflow_id, run_id, update_id, since)
         if view is None:
             if run is not None and not run.state.running:
                 raise errors.not_found("workflow execution already completed")
@@ -247,7 +250,8 @@ async def update_workflow_execution(
             "workflow execution not found"
         )  # consts.ErrWorkflowExecutionNotFound
     run_id = state.run_id
-    existing = _view(fe, req.namespace, execution.workflow_id, run_id, meta.update_id)
+    since = fe.rejection_serial
+    existing = _view(fe, req.namespace, execution.workflow_id, run_id, meta.update_id, since)
     # A closed run still answers for an update it knows, so that a repeated request
     # sees the same result (updateworkflow/api.go: `updateReg.Find` before
     # ErrWorkflowCompleted).
@@ -264,6 +268,7 @@ async def update_workflow_execution(
         run_id,
         meta.update_id,
         max(_stage_wanted(req.wait_policy), STAGE_ADMITTED),
+        since,
     )
     return _response(req.namespace, execution.workflow_id, run_id, meta.update_id, view)
 
@@ -279,7 +284,8 @@ async def poll_workflow_execution_update(
         req.namespace, ref.workflow_execution.workflow_id, ref.workflow_execution.run_id
     )
     workflow_id = ref.workflow_execution.workflow_id
-    if _view(fe, req.namespace, workflow_id, state.run_id, ref.update_id) is None:
+    since = fe.rejection_serial
+    if _view(fe, req.namespace, workflow_id, state.run_id, ref.update_id, since) is None:
         # an update the run does not know, open or closed (pollupdate/api.go)
         raise errors.not_found(f'update "{ref.update_id}" not found')
     view = await _await_stage(
@@ -290,6 +296,7 @@ async def poll_workflow_execution_update(
         state.run_id,
         ref.update_id,
         _stage_wanted(req.wait_policy),
+        since,
     )
     out = ws.PollWorkflowExecutionUpdateResponse(stage=view.stage)  # type: ignore[arg-type]
     out.update_ref.CopyFrom(ref)
@@ -419,9 +426,8 @@ def _known(fe: Frontend, current: Any, update_id: str) -> UpdateView | None:
     """Where the current run has the update, if it knows it (a rejection leaves nothing
     behind to answer from)."""
     state = current.state
-    if (state.run_id, update_id) in fe.rejections:
-        return None
-    return _view(fe, state.namespace, current.workflow_id, state.run_id, update_id)
+    since = fe.rejection_serial
+    return _view(fe, state.namespace, current.workflow_id, state.run_id, update_id, since)
 
 
 async def _update_running(
@@ -455,6 +461,7 @@ async def _start_and_update(
     namespace, workflow_id = start.namespace, start.workflow_id
     update_id = update.request.meta.update_id
     admit = rq.UpdateWorkflowExecution(update_id, convert.opaque(update, "request"))
+    since = fe.rejection_serial
     core_start = dataclasses.replace(
         rpc_executions.start_request(fe, start, fe.new_id()), update=admit
     )
@@ -485,6 +492,7 @@ async def _start_and_update(
             state.run_id,
             update_id,
             max(_stage_wanted(update.wait_policy), STAGE_ADMITTED),
+            since,
         )
     except errors.ServiceError as exc:
         raise errors.multi_operation(UWS_FAILED, [None, exc]) from None
@@ -517,7 +525,8 @@ def record_rejections(fe: Frontend, run_id: str, messages: Any) -> list[tuple[st
             message.body.Unpack(rejection)
             failure = failure_pb.Failure()
             failure.CopyFrom(rejection.failure)
-            fe.rejections[(run_id, message.protocol_instance_id)] = failure
+            fe.rejection_serial += 1
+            fe.rejections[(run_id, message.protocol_instance_id)] = (fe.rejection_serial, failure)
             keys.append((run_id, message.protocol_instance_id))
     return keys
 
@@ -538,9 +547,8 @@ async def complete_noting_updates(
     rejected = record_rejections(fe, token.run_id, messages)
     before = fe.state(token.namespace, token.workflow_id, token.run_id)
     closes = any(c.command_type in CLOSE_COMMANDS for c in completion.commands)
-    predicted = record_unprocessed(
-        fe, token.run_id, update.unprocessed_by(before, completion.messages, closes)
-    )
+    unprocessed = update.unprocessed_by(before, completion.messages, closes)
+    predicted = record_unprocessed(fe, token.run_id, unprocessed, rejected)
     try:
         answer = await fe.call(
             context, token.namespace, token.workflow_id, token.run_id, completion
@@ -560,17 +568,20 @@ async def complete_noting_updates(
 
 
 def record_unprocessed(
-    fe: Frontend, run_id: str, update_ids: Sequence[str]
+    fe: Frontend,
+    run_id: str,
+    update_ids: Sequence[str],
+    rejected: Sequence[tuple[str, str]] = (),
 ) -> list[tuple[str, str]]:
     """Remember the failure of each update the server rejected because the worker's
     completion did not process it (core update.py `reject_unprocessed`); the keys,
-    leaving out updates the worker rejected itself."""
+    leaving out the updates the same completion rejected itself (`rejected`)."""
     keys: list[tuple[str, str]] = []
     for update_id in update_ids:
-        if (run_id, update_id) not in fe.rejections:
-            fe.rejections[(run_id, update_id)] = convert.fill(
-                failure_pb.Failure(), update.UNPROCESSED
-            )
+        if (run_id, update_id) not in rejected:
+            failure = convert.fill(failure_pb.Failure(), update.UNPROCESSED)
+            fe.rejection_serial += 1
+            fe.rejections[(run_id, update_id)] = (fe.rejection_serial, failure)
             keys.append((run_id, update_id))
     return keys
 
