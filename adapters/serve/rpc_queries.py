@@ -110,6 +110,10 @@ class Queries:
             self.queued.setdefault((query.namespace, queue, sticky), deque()).append(query.id)
 
 
+HISTORY_CALL_TIMEOUT = 30.0  # seconds: the history client's DefaultTimeout
+QUERY_TIMED_OUT = "query timed out before a worker could process it"
+
+
 def _rejected(state: MutableState, condition: int) -> bool:
     status = state.status
     if condition == query_enums.QUERY_REJECT_CONDITION_NOT_OPEN:
@@ -137,6 +141,22 @@ async def query_workflow(
         raise errors.not_ready("Workflow execution closed before WorkflowTaskStarted event")
     if state.wft_attempt >= FAILING_TASK_ATTEMPTS:
         raise errors.not_ready("Unable to query workflow due to Workflow Task in failed state.")
+    # The frontend's call to history has its own deadline, 30 s, whatever the caller's
+    # (client/history/client.go DefaultTimeout); it passing ends the query as the
+    # frontend words it (QueryWorkflow in service/frontend/workflow_handler.go).
+    left = fe.time_left(context)
+    if left is not None and left <= HISTORY_CALL_TIMEOUT:
+        return await _dispatch(fe, context, req, run)
+    try:
+        return await asyncio.wait_for(_dispatch(fe, context, req, run), HISTORY_CALL_TIMEOUT)
+    except TimeoutError:
+        raise errors.deadline(QUERY_TIMED_OUT) from None
+
+
+async def _dispatch(
+    fe: Frontend, context: Context, req: ws.QueryWorkflowRequest, run: Any
+) -> ws.QueryWorkflowResponse:
+    """The query dispatched to a worker and its answer."""
     # Dispatch straight to a worker only once that is consistent: some workflow task
     # completed, and none is pending (its events came before the query). The real server
     # instead attaches the query to that pending task; the answer reflects the same state.
@@ -144,7 +164,7 @@ async def query_workflow(
         not run.state.last_completed_wft_started_event_id or run.state.wft is not None
     ):
         if not await fe.runtime.waiters.change(run.state.run_id, fe.time_left(context)):
-            raise errors.deadline("query timed out: the workflow task did not complete")
+            raise errors.deadline(QUERY_TIMED_OUT)
     state = run.state
     answer = None
     sticky = bool(state.sticky_queue) and state.running
@@ -199,7 +219,7 @@ async def _ask(
     except TimeoutError:
         if bounded:
             return None
-        raise errors.deadline("query timed out: no worker answered") from None
+        raise errors.deadline(QUERY_TIMED_OUT) from None
     finally:
         queries.pending.pop(query.id, None)
 

@@ -297,6 +297,9 @@ async def get_workflow_execution_history(
         return archived_history(fe, req, run_id, tokens.int_field(page, "next"))
     long_poll = req.wait_new_event
     out = ws.GetWorkflowExecutionHistoryResponse()
+    # the History is there even with no events, as when a long poll ends empty (the
+    # `temporal` CLI reads its events without checking it is there)
+    out.history.SetInParent()
     if req.history_event_filter_type == wf_enums.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT:
         if long_poll and run.state.running:
             await _wait_for_change(fe, context, run, lambda: not run.state.running)
