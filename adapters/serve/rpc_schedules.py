@@ -141,26 +141,44 @@ def _patch(proto: schedule_pb.SchedulePatch) -> dict[str, JsonValue]:
     return data
 
 
-def _schedule_run(fe: Frontend, namespace: str, schedule_id: str) -> RunRecord:
+SCHEDULE_NOT_FOUND = "schedule not found"
+CLOSED = "workflow execution already completed"
+
+
+def _schedule_run(
+    fe: Frontend, namespace: str, schedule_id: str, closed: str | None = SCHEDULE_NOT_FOUND
+) -> RunRecord:
+    """The schedule's scheduler run. As the dev server answers: a schedule never made is
+    its workflow's NotFound; a deleted one (its run closed) is NotFound `closed`, which
+    a describe words "schedule not found" and a signal or a delete "workflow execution
+    already completed"; with `closed` None its closed run is still read (a query)."""
     if not schedule_id:
         raise errors.invalid("ScheduleId is not set on request.")
     fe.namespace(namespace)
-    run = fe.runtime.record(namespace, api.workflow_id(schedule_id))
-    if run is None or not run.state.running:
-        raise errors.not_found("schedule not found")
+    workflow_id = api.workflow_id(schedule_id)
+    run = fe.runtime.record(namespace, workflow_id)
+    if run is None:
+        raise errors.not_found(f"workflow not found for ID: {workflow_id}")
+    if closed is not None and not run.state.running:
+        raise errors.not_found(closed)
     return run
 
 
 async def query(
-    fe: Frontend, namespace: str, schedule_id: str, name: str, args: list[JsonValue]
+    fe: Frontend,
+    namespace: str,
+    schedule_id: str,
+    name: str,
+    args: list[JsonValue],
+    closed: str | None = SCHEDULE_NOT_FOUND,
 ) -> JsonValue:
     """Answer a scheduler query once its run has no workflow task pending."""
-    run = _schedule_run(fe, namespace, schedule_id)
+    run = _schedule_run(fe, namespace, schedule_id, closed)
     loop = asyncio.get_running_loop()
     limit = loop.time() + QUERY_WAIT
     while _busy(run) and loop.time() < limit:
         await fe.runtime.waiters.change(run.state.run_id, max(0.0, limit - loop.time()))
-        run = _schedule_run(fe, namespace, schedule_id)  # may have continued as new
+        run = _schedule_run(fe, namespace, schedule_id, closed)  # may have continued as new
     try:
         answer = driver.query(DEFINITION, run.events, name, args)
     except (Nondeterminism, BadPayload, PotentialDeadlock, BadInput) as exc:
@@ -181,14 +199,14 @@ def _busy(run: RunRecord) -> bool:
 async def _describe(fe: Frontend, namespace: str, schedule_id: str) -> dict[str, JsonValue]:
     answer = await query(fe, namespace, schedule_id, api.QUERY_DESCRIBE, [])
     if not isinstance(answer, dict):
-        raise errors.not_found("schedule not found")
+        raise errors.not_found(SCHEDULE_NOT_FOUND)
     return answer
 
 
 async def _signal(
     fe: Frontend, context: Context, namespace: str, schedule_id: str, name: str, value: JsonValue
 ) -> None:
-    _schedule_run(fe, namespace, schedule_id)
+    _schedule_run(fe, namespace, schedule_id, CLOSED)
     signal = rq.SignalWorkflowExecution(
         name, request_id=fe.new_id(), input=payloads.to_payloads([value])
     )
@@ -328,7 +346,7 @@ async def patch_schedule(
 async def delete_schedule(
     fe: Frontend, req: ws.DeleteScheduleRequest, context: Context
 ) -> ws.DeleteScheduleResponse:
-    _schedule_run(fe, req.namespace, req.schedule_id)
+    _schedule_run(fe, req.namespace, req.schedule_id, CLOSED)
     stop = rq.TerminateWorkflowExecution("terminated by DeleteSchedule", req.identity)
     await fe.call(context, req.namespace, api.workflow_id(req.schedule_id), "", stop)
     return ws.DeleteScheduleResponse()
@@ -380,9 +398,8 @@ async def list_schedule_matching_times(
 ) -> ws.ListScheduleMatchingTimesResponse:
     start, end = convert.timestamp_ns(req.start_time), convert.timestamp_ns(req.end_time)
     name = api.QUERY_LIST_MATCHING_TIMES
-    answer = await query(
-        fe, req.namespace, req.schedule_id, name, list(api.matching_times_args(start, end))
-    )
+    args = list(api.matching_times_args(start, end))
+    answer = await query(fe, req.namespace, req.schedule_id, name, args, closed=None)
     if not isinstance(answer, dict) or "error" in answer:
         message = answer.get("error") if isinstance(answer, dict) else "no answer"
         raise errors.invalid(str(message))
