@@ -59,11 +59,14 @@ RUNNING_ONLY = ("terminate", "cancel", "signal")
 TYPE_MEMO = "batch_operation_type"
 REASON_MEMO = "batch_operation_reason"
 QUERY_MEMO = "batch_operation_visibility_query"
-OPERATIONS = {  # the request's oneof field -> (memo name, BatchOperationType)
-    "termination_operation": ("terminate", batch_enums.BATCH_OPERATION_TYPE_TERMINATE),
-    "cancellation_operation": ("cancel", batch_enums.BATCH_OPERATION_TYPE_CANCEL),
-    "signal_operation": ("signal", batch_enums.BATCH_OPERATION_TYPE_SIGNAL),
-    "reset_operation": ("reset", batch_enums.BATCH_OPERATION_TYPE_RESET),
+# The request's oneof field -> (memo name, BatchOperationType): the non-deprecated
+# *_WORKFLOW types a describe or a list reports (batchOperationTypeFromString,
+# service/frontend/workflow_handler.go).
+OPERATIONS = {
+    "termination_operation": ("terminate", batch_enums.BATCH_OPERATION_TYPE_TERMINATE_WORKFLOW),
+    "cancellation_operation": ("cancel", batch_enums.BATCH_OPERATION_TYPE_CANCEL_WORKFLOW),
+    "signal_operation": ("signal", batch_enums.BATCH_OPERATION_TYPE_SIGNAL_WORKFLOW),
+    "reset_operation": ("reset", batch_enums.BATCH_OPERATION_TYPE_RESET_WORKFLOW),
 }
 TYPE_OF_MEMO = {name: kind for name, kind in OPERATIONS.values()}
 
@@ -167,8 +170,10 @@ class BatchActivity:
         if kind == "termination_operation":
             return rq.TerminateWorkflowExecution(req.reason, req.termination_operation.identity)
         if kind == "cancellation_operation":
+            # the batcher cancels through its SDK client's CancelWorkflow, which gives no
+            # reason (service/worker/batcher/activities.go): the event has no cause
             return rq.RequestCancelWorkflowExecution(
-                request_id(job, "cancel", wid, rid), req.reason, req.cancellation_operation.identity
+                request_id(job, "cancel", wid, rid), "", req.cancellation_operation.identity
             )
         if kind == "signal_operation":
             sig = req.signal_operation

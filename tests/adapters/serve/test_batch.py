@@ -28,6 +28,9 @@ from tests.adapters.serve.sdk import QUEUE, Waiter, bounded, eventually, executi
 from tests.adapters.serve.serving import ROOT
 from tests.adapters.serve.test_cli import cli
 
+# the type a describe reports, as the dev server (1.32) reports it
+TERMINATE = batch_enums.BATCH_OPERATION_TYPE_TERMINATE_WORKFLOW
+
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 SERVE_ARGS = ("--search-attribute", "Team=Keyword")
 
@@ -77,7 +80,7 @@ async def test_terminate_by_query(client: Client) -> None:
     await client.workflow_service.start_batch_operation(req)
     done = await _finished(client, "job-terminate")
     assert done.state == batch_enums.BATCH_OPERATION_STATE_COMPLETED
-    assert done.operation_type == batch_enums.BATCH_OPERATION_TYPE_TERMINATE
+    assert done.operation_type == TERMINATE
     assert (done.total_operation_count, done.complete_operation_count) == (3, 3)
     assert done.failure_operation_count == 0
     assert (done.identity, done.reason, done.query) == ("ops", "clean up red", "Team = 'red'")
@@ -103,7 +106,7 @@ async def test_terminate_by_query(client: Client) -> None:
     )
     infos = {i.job_id: i for i in listed.operation_info}
     assert infos["job-terminate"].state == batch_enums.BATCH_OPERATION_STATE_COMPLETED
-    assert infos["job-terminate"].operation_type == batch_enums.BATCH_OPERATION_TYPE_TERMINATE
+    assert infos["job-terminate"].operation_type == TERMINATE
     await client.get_workflow_handle(spared[0]).terminate("test over")
 
 
@@ -145,6 +148,14 @@ async def test_signal_and_cancel_named_executions(client: Client) -> None:
         await client.get_workflow_handle(waiting[0]).result()
     assert isinstance(failure.value.cause, CancelledError)
     assert await _status(client, waiting[0]) == WorkflowExecutionStatus.CANCELED
+    # the batcher's SDK client cancels without a reason: the event has no cause
+    history = await client.get_workflow_handle(waiting[0]).fetch_history()
+    requested = [
+        e.workflow_execution_cancel_requested_event_attributes
+        for e in history.events
+        if e.HasField("workflow_execution_cancel_requested_event_attributes")
+    ]
+    assert [r.cause for r in requested] == [""]
 
 
 @bounded
