@@ -115,11 +115,15 @@ async def register_namespace(
 ) -> ws.RegisterNamespaceResponse:
     if not req.namespace:
         raise errors.invalid(NAMESPACE_NOT_SET)
-    if req.namespace in fe.namespaces:
-        raise errors.namespace_exists(req.namespace)
+    # a one-cluster server: no global namespaces; then the retention, then whether the
+    # name is taken (RegisterNamespace, service/frontend/namespace_handler.go)
+    if req.is_global_namespace:
+        raise errors.invalid("Cannot register global namespace when not enabled")
     retention = convert.nanos(req.workflow_execution_retention_period)
     if retention <= 0:  # the frontend's errInvalidRetentionPeriod
         raise errors.invalid("A valid retention period is not set on request.")
+    if req.namespace in fe.namespaces:
+        raise errors.namespace_exists(req.namespace)
     fe.add_namespace(
         req.namespace,
         description=req.description,

@@ -210,6 +210,28 @@ ERRORS: list[tuple[str, Call, RPCStatusCode, str, list[str]]] = [
         [],
     ),
     (
+        "register a namespace that exists without a retention period (retention first)",
+        lambda c, s: c.workflow_service.register_namespace(
+            ws.RegisterNamespaceRequest(namespace="default")
+        ),
+        RPCStatusCode.INVALID_ARGUMENT,
+        "A valid retention period is not set on request.",
+        [],
+    ),
+    (
+        "register a global namespace (one cluster: not enabled)",
+        lambda c, s: c.workflow_service.register_namespace(
+            ws.RegisterNamespaceRequest(
+                namespace="default",
+                is_global_namespace=True,
+                workflow_execution_retention_period=duration_pb2.Duration(seconds=86400),
+            )
+        ),
+        RPCStatusCode.INVALID_ARGUMENT,
+        "Cannot register global namespace when not enabled",
+        [],
+    ),
+    (
         "complete a workflow task with a garbage token",
         lambda c, s: c.workflow_service.respond_workflow_task_completed(
             ws.RespondWorkflowTaskCompletedRequest(namespace="default", task_token=b"garbage")
