@@ -63,6 +63,25 @@ SYSTEM_SEARCH_ATTRIBUTES: dict[str, str] = {
     "TemporalSchedulePaused": "BOOL",
     "TemporalNamespaceDivision": "KEYWORD",
     "TemporalPauseInfo": "KEYWORD_LIST",
+    # the rest of what the 1.32 dev server lists (common/searchattribute/sadefs/
+    # constants.go): the system ones visibility fills in (Parent*, Root*, and on a
+    # closed run the transition count and history size), and predefined ones the model
+    # leaves unset (a query finds them NULL)
+    "StateTransitionCount": "INT",
+    "HistorySizeBytes": "INT",
+    "ParentWorkflowId": "KEYWORD",
+    "ParentRunId": "KEYWORD",
+    "RootWorkflowId": "KEYWORD",
+    "RootRunId": "KEYWORD",
+    "BinaryChecksums": "KEYWORD_LIST",
+    "BatcherNamespace": "KEYWORD",
+    "TemporalReportedProblems": "KEYWORD_LIST",
+    "TemporalExternalPayloadCount": "INT",
+    "TemporalExternalPayloadSizeBytes": "INT",
+    "TemporalUsedWorkerDeploymentVersions": "KEYWORD_LIST",
+    "TemporalWorkerDeployment": "KEYWORD",
+    "TemporalWorkerDeploymentVersion": "KEYWORD",
+    "TemporalWorkflowVersioningBehavior": "KEYWORD",
 }
 
 

@@ -394,6 +394,14 @@ def _typed(name: str, kind: str, literal: str | int | float | bool) -> Value:
     """`literal` as a value of the attribute's type, or the server's error."""
     if name == "ExecutionStatus":
         return _status(literal)
+    if name == "ExecutionDuration" and isinstance(literal, str):
+        nanos = parse_duration(literal)
+        if nanos is None:
+            raise _bad(
+                "invalid expression: invalid duration value for search attribute "
+                f"ExecutionDuration: {literal}"
+            )
+        return nanos
     number = isinstance(literal, int | float) and not isinstance(literal, bool)
     if kind in ("KEYWORD", "TEXT", "KEYWORD_LIST") and isinstance(literal, str):
         return literal
@@ -413,6 +421,36 @@ def _typed(name: str, kind: str, literal: str | int | float | bool) -> Value:
         f"invalid expression: invalid value type for search attribute {name} of type "
         f"{_type_name(kind)}: {shown} (type: {go_type})"
     )
+
+
+_GO_DURATION = re.compile(r"([0-9]*\.?[0-9]*)(ns|us|µs|ms|s|m|h|d)")
+_UNIT_NS = {"ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": 10**9}
+_UNIT_NS.update({"m": 60 * 10**9, "h": 3_600 * 10**9, "d": 86_400 * 10**9})
+
+
+def parse_duration(text: str) -> int | None:
+    """An ExecutionDuration's value in a query, in nanoseconds, as the server reads it
+    (`ParseExecutionDurationStr`, visibility/store/query/util.go): an integer of
+    nanoseconds, a Go duration ("300ms", "-1.5h", "2h45m", with "d" for days), or
+    "hh:mm:ss"; None when it is none of them."""
+    if re.fullmatch(r"[+-]?[0-9]+", text):
+        return int(text)
+    sign, body = (-1, text[1:]) if text[:1] == "-" else (1, text.removeprefix("+"))
+    if body == "0":
+        return 0
+    parts = _GO_DURATION.findall(body)
+    if (
+        body
+        and "".join(n + u for n, u in parts) == body
+        and all(n not in ("", ".") for n, _ in parts)
+    ):
+        return sign * round(sum(float(n) * _UNIT_NS[u] for n, u in parts))
+    clock = re.fullmatch(r"([0-9]+):([0-9]{2}):([0-9]{2})", text)
+    if clock is not None:
+        hours, minutes, seconds = (int(x) for x in clock.groups())
+        if minutes < 60 and seconds < 60:
+            return ((hours * 60 + minutes) * 60 + seconds) * 10**9
+    return None
 
 
 def _status(literal: str | int | float | bool) -> str:

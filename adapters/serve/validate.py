@@ -34,6 +34,12 @@ UNSETTABLE = frozenset(
         "ExecutionDuration",
         "HistoryLength",
         "TaskQueue",
+        "StateTransitionCount",
+        "HistorySizeBytes",
+        "ParentWorkflowId",
+        "ParentRunId",
+        "RootWorkflowId",
+        "RootRunId",
     }
 )
 

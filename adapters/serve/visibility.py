@@ -57,6 +57,9 @@ class Record:
 
     def attribute(self, name: str) -> Value:
         """A search attribute's value, decoded from its payload (None when unset)."""
+        closed = bool(self.close_time)
+        parent = self.parent or (None, None)
+        root = self.root or (None, None)
         system: dict[str, Value] = {
             "WorkflowId": self.run.workflow_id,
             "RunId": self.run.state.run_id,
@@ -65,11 +68,17 @@ class Record:
             "StartTime": self.start_time,
             "ExecutionTime": self.execution_time,
             "CloseTime": self.close_time or None,
-            "HistoryLength": self.history_length,
             "TaskQueue": self.task_queue,
-            "ExecutionDuration": (self.close_time - self.execution_time)
-            if self.close_time
-            else None,
+            "ExecutionDuration": (self.close_time - self.execution_time) if closed else None,
+            # only the close record carries these (getClosedVisibilityRequest,
+            # visibility_queue_task_executor.go): a running run's are NULL
+            "HistoryLength": self.history_length if closed else None,
+            "HistorySizeBytes": self.run.size_bytes if closed else None,
+            "StateTransitionCount": self.run.version if closed else None,
+            "ParentWorkflowId": parent[0],
+            "ParentRunId": parent[1],
+            "RootWorkflowId": root[0],
+            "RootRunId": root[1],
         }
         if name in system:
             return system[name]
@@ -141,6 +150,13 @@ def record_of(run: RunRecord) -> Record:
         memo=memo,
         search_attributes=attrs,
         parent=parent,
+        # a child's root is its chain's, any other run is its own root (rpc_reads.root_of)
+        root=state.root
+        if parent is not None and state.root is not None
+        else (
+            run.workflow_id,
+            state.run_id,
+        ),
     )
 
 
