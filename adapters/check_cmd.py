@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from adapters.argtypes import HelpFormatter
+from adapters.argtypes import HelpFormatter, nonempty_path
 from adapters.check_estimate import estimate, warning
 from adapters.console import progress, running_total, summary_table
 from core.errors import BadInput
@@ -64,10 +64,17 @@ def add_parser(commands: Any) -> None:
     parser.add_argument(
         "--unfair", action="store_true", help="check liveness without weak fairness"
     )
-    parser.add_argument("--dot", metavar="FILE", help="write the state graph as Graphviz DOT")
-    parser.add_argument("--graphml", metavar="FILE", help="write the state graph as GraphML")
     parser.add_argument(
-        "--graph-json", metavar="FILE", help="write the state graph as node-link JSON"
+        "--dot", type=nonempty_path, metavar="FILE", help="write the state graph as Graphviz DOT"
+    )
+    parser.add_argument(
+        "--graphml", type=nonempty_path, metavar="FILE", help="write the state graph as GraphML"
+    )
+    parser.add_argument(
+        "--graph-json",
+        type=nonempty_path,
+        metavar="FILE",
+        help="write the state graph as node-link JSON",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.set_defaults(run=run)
@@ -88,6 +95,13 @@ def parse_params(items: Sequence[str]) -> dict[str, str]:
 
 
 def _probe_writable(path: str) -> None:
+    try:  # looking at the path may fail (a parent the user cannot search)
+        _probe(path)
+    except OSError as exc:
+        raise BadInput(f"{path}: {exc.strerror or exc}") from None
+
+
+def _probe(path: str) -> None:
     target = Path(path)
     if target.is_dir():
         raise BadInput(f"{path}: is a directory")
@@ -113,7 +127,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     found = estimate(args.model, params, symmetry=args.symmetry)
     if found is not None and found.too_big():
-        print("tmodel check: " + "\n".join(warning(found)), file=sys.stderr)
+        for i, line in enumerate(warning(found)):  # one write per line (cli.py)
+            print(("tmodel check: " if i == 0 else "") + line, file=sys.stderr)
     try:
         result = _search(model, args, want_graph=bool(exports))
     except CheckError as exc:  # the model itself is broken: say so, no traceback

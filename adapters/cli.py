@@ -7,7 +7,10 @@ malformed file, a wrong argument). Bad input is reported on one line naming the 
 or argument; no traceback ever reaches the user. `main` is the one error boundary: an
 exception no command expected is a bug of tmodel, reported as one line saying where
 the full traceback was written, with exit code 3. Text that cannot be encoded for the
-terminal (a lone surrogate, which JSON may carry) is printed as an escape.
+terminal (a lone surrogate, which JSON may carry) is printed as an escape. So is a
+control character written to stderr (a newline in a path a message names: ``\n``), so
+a one-line error stays one line; only the line end of each write is kept, and the
+terminal codes of a progress bar.
 
 Start-up is kept short: the table below names each subcommand's module and its
 one-line help, and only the module of the subcommand being run is imported (its
@@ -18,11 +21,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
 import tempfile
 import traceback
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn, TextIO, cast
 
 EXIT_OK = 0
 EXIT_FOUND = 1
@@ -93,6 +97,15 @@ def build_parser(load: str | None = None) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     _escape_unencodable_output()
+    stderr = sys.stderr
+    sys.stderr = cast(TextIO, OneLineStderr(stderr))
+    try:
+        return _main(argv)
+    finally:
+        sys.stderr = stderr
+
+
+def _main(argv: Sequence[str] | None) -> int:
     try:
         words = list(sys.argv[1:] if argv is None else argv)
         args = build_parser(chosen_command(words)).parse_args(words)
@@ -128,6 +141,37 @@ def internal_error(error: BaseException) -> str:
     except OSError as exc:
         where = f"the traceback could not be written: {exc.strerror or exc}"
     return f"tmodel: internal error: {what} ({where}); please report it"
+
+
+# Control characters, and the two Unicode line breaks, that a message may carry.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def escape_controls(text: str) -> str:
+    """`text` with each control character written as an escape (a newline as ``\n``)."""
+    if not _CONTROL.search(text):
+        return text
+    return _CONTROL.sub(lambda m: _NAMED.get(m.group(0)) or ascii(m.group(0))[1:-1], text)
+
+
+class OneLineStderr:
+    """stderr while a command runs: each write keeps its own line end (the last
+    character, if a newline), and every other control character in it is escaped. A
+    write with an escape code on a terminal is a progress bar's (rich draws the bar
+    so), and is passed on as it is."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        if "\x1b" in text and self.stream.isatty():
+            return self.stream.write(text)
+        body, end = (text[:-1], "\n") if text.endswith("\n") else (text, "")
+        return self.stream.write(escape_controls(body) + end)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
 
 
 def _escape_unencodable_output() -> None:

@@ -23,9 +23,12 @@ JSON nested past the parser's recursion limit is refused by the decoders themsel
 A history may also be a binary protobuf `temporal.api.history.v1.History` (sdk-core
 keeps its test histories so, `crates/sdk-core/tests/histories/*.bin`): a file whose
 first byte is that of `History.events` (field 1, length-delimited: 0x0A) and whose text
-does not begin as JSON does. It is parsed with the official protos (the `temporalio`
-package), written as canonical protobuf JSON and read by the same decoder; fields newer
-than those protos are not seen (protobuf keeps them only as unknown bytes).
+does not begin as JSON does. It is read one event at a time (`BinaryHistoryJson`):
+each event is parsed with the official protos (the `temporalio` package), written as
+canonical protobuf JSON and handed to the same streaming decoder, so memory stays
+bounded by one event, as for JSON. Fields newer than those protos are not seen
+(protobuf keeps them only as unknown bytes). An event the protos cannot write as JSON
+(a Timestamp or Duration out of range) is bad input for that file.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ import os
 import stat
 from collections.abc import Iterable, Iterator
 from itertools import chain
-from typing import BinaryIO
+from typing import BinaryIO, NoReturn, cast
 
 from adapters.temporal_json import EventStream, iter_events
 from core.errors import BadInput
@@ -125,31 +128,117 @@ def is_binary_history(head: bytes) -> bool:
     return head[:1] == bytes([_EVENTS_TAG]) and not (text and text[0] in _JSON_START)
 
 
+# One event of a binary history bigger than this is refused (as the JSON decoder's
+# limit on one value, adapters/temporal_json/stream.py): Temporal keeps an event to a
+# few MB.
+MAX_BINARY_EVENT_BYTES = 256 * MIB
+_READ_PIECE = MIB  # an event's bytes are read in pieces no bigger than this
+
+
+class BinaryHistoryJson:
+    """A binary protobuf History read as the canonical protobuf JSON of its events, one
+    event at a time: a file-like object with `read(size)` for the streaming decoder.
+
+    `History` has one field, `repeated HistoryEvent events = 1`, so the file is a run of
+    (tag 0x0A, varint length, that many bytes of one HistoryEvent). Anything else is
+    bad input, raised from `read` as `BadInput`."""
+
+    def __init__(self, stream: BinaryIO, event_limit: int = MAX_BINARY_EVENT_BYTES) -> None:
+        self.stream = stream
+        self.event_limit = event_limit
+        self.rest = b'{"events": ['  # text made but not read yet
+        self.index = 0  # events converted so far
+        self.offset = 0  # bytes of the binary file read so far
+        self.done = False
+
+    def read(self, size: int = -1) -> bytes:
+        parts, have = [self.rest], len(self.rest)
+        while not self.done and (size < 0 or have < size):
+            part = self._next_event()
+            parts.append(part)
+            have += len(part)
+        data = b"".join(parts)
+        if size < 0 or len(data) <= size:
+            self.rest = b""
+            return data
+        self.rest = data[size:]
+        return data[:size]
+
+    def _next_event(self) -> bytes:
+        from google.protobuf import json_format
+        from google.protobuf.message import DecodeError
+        from temporalio.api.history.v1 import HistoryEvent
+
+        tag = self._bytes(1, allow_end=True)
+        if not tag:
+            self.done = True
+            return b"]}"
+        if tag[0] != _EVENTS_TAG:
+            self._bad(f"byte 0x{tag[0]:02x} where an event's tag 0x0a belongs")
+        size = self._varint()
+        if size > self.event_limit:
+            self._bad(f"an event of {size:,} bytes, more than {_size(self.event_limit)}")
+        event = HistoryEvent()
+        try:
+            event.ParseFromString(self._bytes(size))
+        except DecodeError:
+            self._bad(f"event {self.index} does not parse")
+        try:
+            text = json_format.MessageToJson(event, indent=None)
+        except (json_format.Error, ValueError) as exc:
+            label = f"events[{self.index}] (eventId {event.event_id})"
+            raise BadInput(f"{label}: {str(exc).rstrip('.')}") from None
+        self.index += 1
+        return (", " if self.index > 1 else "").encode() + text.encode()
+
+    def _varint(self) -> int:
+        value = 0
+        for shift in range(0, 64, 7):
+            byte = self._bytes(1)[0]
+            value |= (byte & 0x7F) << shift
+            if byte < 0x80:
+                return value
+        self._bad("an event's length runs past ten bytes")
+
+    def _bytes(self, size: int, allow_end: bool = False) -> bytes:
+        parts, have = [], 0
+        while have < size:
+            piece = self.stream.read(min(size - have, _READ_PIECE))
+            if not piece:
+                break
+            parts.append(piece)
+            have += len(piece)
+        self.offset += have
+        if have < size and not (allow_end and have == 0):
+            self._bad("the file ends inside an event")
+        return b"".join(parts)
+
+    def _bad(self, detail: str) -> NoReturn:
+        where = f"near byte {self.offset}"
+        raise BadInput(f"neither JSON nor a binary protobuf History ({detail}, {where})")
+
+
 def binary_history_json(data: bytes) -> bytes:
     """A binary protobuf History as canonical protobuf JSON; `BadInput` if it is not one."""
-    from google.protobuf import json_format
-    from google.protobuf.message import DecodeError
-    from temporalio.api.history.v1 import History
-
-    history = History()
-    try:
-        history.ParseFromString(data)
-    except DecodeError:
-        raise BadInput("neither JSON nor a binary protobuf History") from None
-    return json_format.MessageToJson(history, indent=None).encode()
+    return BinaryHistoryJson(io.BytesIO(data)).read()
 
 
-def history_events(stream: BinaryIO, limit: int = MAX_HISTORY_BYTES) -> EventStream:
-    """The events of an open history file, JSON (streamed) or binary protobuf (read
-    whole, at most `limit` bytes)."""
+def history_events(stream: BinaryIO, limit: int = MAX_BINARY_EVENT_BYTES) -> EventStream:
+    """The events of an open history file, JSON or binary protobuf, both streamed
+    (memory bounded by the largest event; a binary event over `limit` bytes is refused)."""
     peek = getattr(stream, "peek", None)
     head = peek(64)[:64] if peek is not None else b""
     if not is_binary_history(head):
         return iter_events(stream)
-    data = stream.read(limit + 1)
-    if len(data) > limit:
-        raise BadInput(f"more than {_size(limit)}, too big for a binary history")
-    return iter_events(io.BytesIO(binary_history_json(data)))
+    return iter_events(cast(BinaryIO, BinaryHistoryJson(stream, limit)))
+
+
+def _events_of(data: bytes, shorthand: bool = False) -> EventStream:
+    """The events of a whole file held in memory, JSON or binary protobuf."""
+    source: BinaryIO = io.BytesIO(data)
+    if is_binary_history(data[:64]):
+        source = cast(BinaryIO, BinaryHistoryJson(source))
+    return iter_events(source, shorthand=shorthand)
 
 
 def read_history(path: str, limit: int = MAX_HISTORY_BYTES) -> tuple[HistoryEvent, ...]:
@@ -166,12 +255,10 @@ def read_history_noted(
     their values (adapters/temporal_json/shorthand.py)."""
     data = read_bytes(path, limit, "a history")
     try:
-        if is_binary_history(data[:64]):
-            data = binary_history_json(data)
-        stream = iter_events(io.BytesIO(data))
+        stream = _events_of(data)
         events = tuple(require_events(stream))
         if stream.late_shorthand:  # shorthand payloads after the first: all again as such
-            stream = iter_events(io.BytesIO(data), shorthand=True)
+            stream = _events_of(data, shorthand=True)
             events = tuple(require_events(stream))
     except BadInput as exc:
         raise BadInput(f"{path}: {exc}") from None

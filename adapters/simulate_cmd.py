@@ -280,9 +280,9 @@ def _prepare_out(out: str | None) -> Path | None:
     if out is None:
         return None
     path = Path(out)
-    if path.exists() and not path.is_dir():
-        raise BadInput(f"--out {out}: not a directory")
-    try:
+    try:  # looking at the path may fail too (a parent the user cannot search)
+        if path.exists() and not path.is_dir():
+            raise BadInput(f"--out {out}: not a directory")
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise BadInput(f"--out {out}: {exc.strerror or exc}") from None

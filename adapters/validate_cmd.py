@@ -13,11 +13,15 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import gc
 import json
+import os
+import stat
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
@@ -82,26 +86,62 @@ HISTORY_FILES = ("*.json", "*.bin")  # JSON, and binary protobuf (adapters/input
 
 
 def collect(paths: Sequence[str]) -> Iterator[tuple[str, str | None]]:
-    """Yield ``(path, error)`` for every history named or found under a directory."""
+    """Yield ``(path, error)`` for every history named or found under a directory. A
+    path that cannot be looked at, or a directory below that cannot be read, comes
+    with its error: it is reported, never skipped."""
     for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            found = sorted(
-                p
-                for pattern in HISTORY_FILES
-                for p in path.rglob(pattern)
-                if p.is_file() and p.name not in SKIPPED_NAMES
-            )
+        kind, error = _kind(raw)
+        if kind == "dir":
+            found = sorted(_walk(Path(raw)), key=lambda item: item[0])
             if not found:
                 yield raw, "directory holds no *.json or *.bin history"
-            for item in found:
-                yield str(item), None
-        elif path.is_file():
-            yield raw, None
-        elif path.exists():
-            yield raw, "not a regular file or directory"
+            for item, problem in found:
+                yield str(item), problem
         else:
-            yield raw, "no such file or directory"
+            yield raw, error
+
+
+# Errors that mean "nothing there", as `Path.exists` reads them.
+_MISSING = frozenset({errno.ENOENT, errno.ENOTDIR, errno.ELOOP, errno.EBADF})
+
+
+def _kind(path: str) -> tuple[str, str | None]:
+    """``("dir" | "file", None)``, or the kind and why it is not a history to read."""
+    try:
+        mode = os.stat(path).st_mode
+    except ValueError:  # a NUL byte in the path
+        return "missing", "no such file or directory"
+    except OSError as exc:
+        if exc.errno in _MISSING:
+            return "missing", "no such file or directory"
+        return "error", exc.strerror or str(exc)
+    if stat.S_ISDIR(mode):
+        return "dir", None
+    if stat.S_ISREG(mode):
+        return "file", None
+    return "other", "not a regular file or directory"
+
+
+def _walk(top: Path) -> Iterator[tuple[Path, str | None]]:
+    """The histories under `top` (symbolic links to directories are not followed), and
+    each directory or file that could not be read, with its error."""
+    problems: list[tuple[Path, str | None]] = []
+
+    def failed(exc: OSError) -> None:
+        where = Path(exc.filename) if exc.filename else top
+        problems.append((where, f"cannot read directory: {exc.strerror or exc}"))
+
+    for folder, _, names in os.walk(top, onerror=failed):
+        for name in names:
+            if name in SKIPPED_NAMES or not any(fnmatchcase(name, p) for p in HISTORY_FILES):
+                continue
+            path = Path(folder) / name
+            kind, error = _kind(str(path))
+            if kind == "file":
+                yield path, None
+            elif kind == "error":
+                yield path, error
+    yield from problems
 
 
 def check_file(path: str, limits: Limits | None = None) -> FileReport:

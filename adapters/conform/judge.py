@@ -206,7 +206,8 @@ def judge_paths(
         if reset is not None:
             resets.append((path, reset[0], note))
             continue
-        yield dataclasses.replace(judge_events(path, real, ignore=ignore, server=server), note=note)
+        verdict = _judged(path, real, ignore=ignore, server=server)
+        yield dataclasses.replace(verdict, note=note)
     for path, base_id, note in resets:
         chain = _bases(base_id, runs)
         if isinstance(chain, str):
@@ -215,10 +216,30 @@ def judge_paths(
                 path, error=f"a reset run: give the history of {whose} (run id {chain}) too"
             )
             continue
-        verdict = judge_events(
+        verdict = _judged(
             path, read_history(path), chain[base_id], ignore=ignore, server=server, earlier=chain
         )
         yield dataclasses.replace(verdict, note=note)
+
+
+# What a history nested past Python's recursion limit is: bad input, as validate says.
+TOO_DEEP = "JSON nested too deeply"
+
+
+def _judged(
+    path: str,
+    real: Sequence[HistoryEvent],
+    base: Sequence[HistoryEvent] | None = None,
+    ignore: frozenset[str] = frozenset(),
+    server: str = "",
+    earlier: Mapping[str, Sequence[HistoryEvent]] | None = None,
+) -> Verdict:
+    """`judge_events`, or the history reported as bad input when a value in it is
+    nested too deeply to compare (the comparison walks values recursively)."""
+    try:
+        return judge_events(path, real, base, ignore, server, earlier)
+    except RecursionError:
+        return Verdict(path, error=TOO_DEEP)
 
 
 def _bases(base_id: str, runs: Mapping[str, str]) -> dict[str, Sequence[HistoryEvent]] | str:
