@@ -101,27 +101,39 @@ def loads(text: str) -> Repro:
         raise ReproError(f"not JSON ({exc})") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise ReproError(f'not a repro file (no "format": "{FORMAT}")')
-    if doc.get("version") != VERSION:
-        raise ReproError(f"repro format version {doc.get('version')!r} (this is {VERSION})")
+    version = doc.get("version")
+    # True and 1.0 equal 1 in Python: the type is checked too.
+    if type(version) is not int or version != VERSION:
+        raise ReproError(f"repro format version {version!r} (this is {VERSION})")
     expect, config = doc.get("expect"), doc.get("config")
     if not isinstance(expect, dict) or not isinstance(config, dict):
         raise ReproError('needs "config" and "expect" objects')
     violation, trace_hash = expect.get("violation"), expect.get("trace_hash")
     if not isinstance(violation, str) or not isinstance(trace_hash, str):
         raise ReproError('"expect" needs "violation" and "trace_hash" strings')
+    if config.get("only") == []:
+        # A run that starts no workflow reproduces nothing; the shrinker keeps one at least.
+        raise ReproError('bad config: "only" names no workflow (give at least one index)')
     try:
         parsed = from_json(json.dumps(config))
         check_config(parsed)
     except ValueError as exc:
         raise ReproError(f"bad config: {exc}") from None
-    shrink = doc.get("shrink")
-    steps: tuple[str, ...] = ()
-    simulations = 0
-    if isinstance(shrink, dict):
-        steps = tuple(str(s) for s in shrink.get("steps", ()) if isinstance(s, str))
-        runs = shrink.get("simulations", 0)
-        simulations = runs if isinstance(runs, int) and not isinstance(runs, bool) else 0
+    steps, simulations = _shrink(doc.get("shrink", {}))
     return Repro(parsed, violation, trace_hash, steps, simulations)
+
+
+def _shrink(shrink: object) -> tuple[tuple[str, ...], int]:
+    """The optional "shrink" object: its steps (strings) and its simulation count."""
+    if not isinstance(shrink, dict):
+        raise ReproError('"shrink" must be an object')
+    steps = shrink.get("steps", [])
+    if not isinstance(steps, list) or not all(isinstance(s, str) for s in steps):
+        raise ReproError('"shrink": "steps" must be a list of strings')
+    runs = shrink.get("simulations", 0)
+    if type(runs) is not int or runs < 0:
+        raise ReproError('"shrink": "simulations" must be a whole number, 0 or more')
+    return tuple(steps), runs
 
 
 def replay(repro: Repro) -> Replay:
