@@ -24,10 +24,12 @@ here.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import re
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 from adapters.simulate_pool import Done, run_one
@@ -61,9 +63,43 @@ def run_on_cluster(
 
     `on_done(i)` is called here as config `i`'s result arrives. Raises `BadInput` (one
     line) when the cluster cannot be reached or used."""
+    address = scheduler_address(address)
     with _client(address) as client:
         _check_workers(client)
         return _sweep(client, configs, full, on_done)
+
+
+ADDRESS_FORM = "tcp://HOST:PORT"
+_HOST_NAME = re.compile(
+    r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*"
+)
+
+
+def scheduler_address(address: str) -> str:
+    """`address` as Dask takes it, ``tcp://HOST:PORT``; a bare ``HOST:PORT`` means tcp.
+    Anything else is refused at once (`BadInput`), before Dask is asked to connect."""
+    text = address.strip()
+    rest = text.removeprefix("tcp://")
+    if "://" in rest:
+        raise BadInput(f"--scheduler {address}: expected {ADDRESS_FORM} (Dask's tcp protocol)")
+    host, colon, port = rest.rpartition(":")
+    if not colon:
+        raise BadInput(f"--scheduler {address}: expected {ADDRESS_FORM} (no port given)")
+    if not _is_host(host):
+        raise BadInput(f"--scheduler {address}: expected {ADDRESS_FORM} with a host name or IP")
+    if not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
+        raise BadInput(f"--scheduler {address}: the port must be a number in 1..65535")
+    return f"tcp://{rest}"
+
+
+def _is_host(host: str) -> bool:
+    if host.startswith("[") and host.endswith("]"):  # an IPv6 address, as in a URL
+        try:
+            ipaddress.IPv6Address(host[1:-1])
+        except ValueError:
+            return False
+        return True
+    return host.isascii() and len(host) <= 253 and _HOST_NAME.fullmatch(host) is not None
 
 
 @contextmanager
@@ -76,15 +112,35 @@ def _client(address: str) -> Iterator[Any]:
         ) from None
     logging.getLogger("distributed").setLevel(logging.ERROR)  # its own notes, not ours
     try:
-        client = _untyped(distributed).Client(
-            address, timeout=CONNECT_TIMEOUT, set_as_default=False
-        )
-    except (OSError, TimeoutError, ValueError) as exc:
+        client = _quiet_client(distributed)(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
+    except MemoryError:  # it sent a frame length no scheduler sends
+        raise BadInput(
+            f"--scheduler {address}: something answered, but not as a Dask scheduler"
+        ) from None
+    except Exception as exc:  # whatever answered there, it is not a usable scheduler
         raise BadInput(f"--scheduler {address}: cannot connect ({_reason(exc)})") from None
     try:
         yield client
     finally:
         client.close()
+
+
+def _quiet_client(distributed: Any) -> Any:
+    """Dask's Client, except that one whose connection failed stops its event loop when
+    it is collected. Dask's own `__del__` would wait 40 s to close it and then print a
+    traceback on stderr ("Exception ignored in Client.__del__")."""
+
+    class QuietClient(distributed.Client):  # type: ignore[misc]
+        def __del__(self) -> None:
+            if getattr(self, "status", "") in ("running", "closed"):
+                super().__del__()
+                return
+            runner = getattr(self, "_loop_runner", None)
+            if runner is not None:
+                with suppress(Exception):  # the object is half built: nothing more to do
+                    runner.stop(timeout=1)
+
+    return QuietClient
 
 
 def _check_workers(client: Any) -> None:
