@@ -7,7 +7,9 @@ and probe configurations must violate the invariant or property they name. With
 ``--trace``, each history is checked by trace validation against WorkflowExecution.tla.
 
 Exit codes: 0 every expectation met (every history accepted), 1 otherwise, 2 Java or
-the TLC jar missing, a bad argument or an unreadable history (one line, no traceback).
+the TLC jar missing, a bad argument, an unreadable history or one beyond what trace
+validation takes (`tlc_trace.MAX_TRACE_EVENTS` events, an attempt above
+`tlc_trace.MAX_TRACE_ATTEMPT`), one line, no traceback.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from typing import Any
 from adapters import tlc, tlc_trace
 from adapters.argtypes import jobs, nonempty_path
 from adapters.console import progress, summary_table
-from adapters.input_file import read_history
 from core.errors import BadInput
 
 EXIT_OK, EXIT_FOUND, EXIT_BAD_INPUT = 0, 1, 2
@@ -100,8 +101,10 @@ def _print_configs(reports: list[tlc.ConfigReport]) -> None:
 
 
 def _run_traces(toolchain: tlc.Toolchain, args: argparse.Namespace) -> int:
-    # Read every history first, so a bad file is reported before any TLC runs.
-    histories = [(path, read_history(path)) for path in args.trace]
+    # Read and size every history first, so a bad file is reported before any TLC runs.
+    histories = [(path, tlc_trace.read_trace_history(path)) for path in args.trace]
+    for path, events in histories:
+        tlc_trace.check_traceable(events, path)
     reports: list[tlc_trace.TraceReport] = []
     with progress("trace validation", total=len(histories), enabled=not args.json) as advance:
         for path, events in histories:

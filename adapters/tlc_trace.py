@@ -8,6 +8,16 @@ Events the specification does not model are abstracted (``OTHER_COMMAND_EVENTS``
 ``OTHER_INPUT_EVENTS``); a history holding an event with no abstraction is reported as
 not modelled rather than as rejected.
 
+Activity and timer ids reach the log as generated names (``id1``, ``id2``, ...): TLC
+reads plain ASCII strings only, and an id may hold any character. The spec only tells
+ids apart, so the verdict does not depend on their text.
+
+TLC explores every hidden step a log implies, so some histories are refused before TLC
+runs (`TraceTooLarge`, bad input): more than `MAX_TRACE_EVENTS` events (TLC's time
+grows with the square of the length: 1,000 events took 30 s, 2,000 took 130 s), or an
+attempt above `MAX_TRACE_ATTEMPT` (the spec walks each retry before it: attempt 1,000
+took 12 s for one activity, and concurrent activities multiply that).
+
 Running TLC, parsing its output and the model-checking manifest live in ``adapters.tlc``.
 """
 
@@ -16,10 +26,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 from adapters.conform.scope import SCOPE, SCOPE_OF_EVENT
-from adapters.input_file import read_history
+from adapters.input_file import history_events, open_regular, require_events
 from adapters.tlc import SPEC_DIR, TlcError, Toolchain, run_tlc
 from core.enums import EventType, WorkflowTaskFailedCause
 from core.errors import BadInput
@@ -137,6 +148,55 @@ class NotModelled(BadInput):
     """The history holds an event the specification neither models nor abstracts."""
 
 
+# What trace validation takes (see the module's docstring and docs/cli.rst).
+MAX_TRACE_EVENTS = 2000
+MAX_TRACE_ATTEMPT = 100
+_SQUARE = "TLC's time grows with the square of a history's length"
+_ATTEMPT_EVENTS = (EventType.WORKFLOW_TASK_SCHEDULED, EventType.ACTIVITY_TASK_STARTED)
+
+
+class TraceTooLarge(BadInput):
+    """The history needs more than trace validation explores in reasonable time."""
+
+
+def check_traceable(events: Sequence[HistoryEvent], label: str) -> None:
+    """`TraceTooLarge` (one line) if `events` is beyond what TLC can check here."""
+    if len(events) > MAX_TRACE_EVENTS:
+        raise TraceTooLarge(
+            f"{label}: {len(events):,} events; trace validation takes at most "
+            f"{MAX_TRACE_EVENTS:,} ({_SQUARE})"
+        )
+    for event in events:
+        attempt = _int(event.attributes, "attempt") if event.event_type in _ATTEMPT_EVENTS else 0
+        if attempt > MAX_TRACE_ATTEMPT:
+            raise TraceTooLarge(
+                f"{label}: event {event.event_id}: attempt {attempt}; trace validation "
+                f"takes attempts up to {MAX_TRACE_ATTEMPT} (TLC explores every retry before it)"
+            )
+
+
+def read_trace_history(path: str) -> tuple[HistoryEvent, ...]:
+    """The events of a history file for trace validation. The file is read as a stream
+    and the reading stops past `MAX_TRACE_EVENTS` events, so a huge file costs no more
+    than that; `BadInput` naming the file if it is not a history or too long."""
+    try:
+        with open_regular(path) as stream:
+            events = require_events(history_events(stream))
+            head = tuple(islice(events, MAX_TRACE_EVENTS + 1))
+    except BadInput as exc:
+        raise BadInput(f"{path}: {exc}") from None
+    except RecursionError:
+        raise BadInput(f"{path}: JSON nested too deeply") from None
+    except OSError as exc:  # a read error after the open
+        raise BadInput(f"{path}: {exc.strerror or exc}") from None
+    if len(head) > MAX_TRACE_EVENTS:
+        raise TraceTooLarge(
+            f"{path}: more than {MAX_TRACE_EVENTS:,} events; trace validation takes at most "
+            f"{MAX_TRACE_EVENTS:,} ({_SQUARE})"
+        )
+    return head
+
+
 def _int(attributes: object, name: str) -> int:
     value = getattr(attributes, name, 0)
     return value if isinstance(value, int) else 0
@@ -223,6 +283,16 @@ def _tla(value: int | str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def id_names(logs: Iterable[Sequence[Record]]) -> dict[str, str]:
+    """Each activity or timer id of the logs, by the ASCII name the TLA+ log gives it, in
+    order of first use ("" stays ""). Equal ids get equal names, as the spec needs."""
+    names = {"": ""}
+    for log in logs:
+        for record in log:
+            names.setdefault(str(record["eid"]), f"id{len(names)}")
+    return names
+
+
 _FIELDS = ("id", "type", "sched", "started", "wtc", "latest", "eid", "attempt", "info")
 
 
@@ -230,8 +300,13 @@ def log_module(records: Sequence[Record], *more: Sequence[Record]) -> str:
     """The generated TraceLog module: ``Log`` as a tuple of records, and ``Logs`` the
     tuple of every log to validate (``records`` first, then `more`)."""
 
+    names = id_names((records, *more))
+
+    def field(record: Record, key: str) -> str:
+        return _tla(names[str(record[key])] if key == "eid" else record[key])
+
     def tla_log(log: Sequence[Record]) -> str:
-        rows = ["[" + ", ".join(f"{k} |-> {_tla(r[k])}" for k in _FIELDS) + "]" for r in log]
+        rows = ["[" + ", ".join(f"{k} |-> {field(r, k)}" for k in _FIELDS) + "]" for r in log]
         return "<<\n    " + ",\n    ".join(rows) + "\n>>"
 
     others = "".join(f", {tla_log(log)}" for log in more)
@@ -251,12 +326,13 @@ def trace_config(
     `bugs` names BUG_* constants to set: a test shows that a broken spec rejects a log.
     """
     logs = (records, *more)
+    names = id_names(logs)
 
     def count(name: str) -> int:
         return max(sum(1 for r in log if r["type"] == name) for log in logs)
 
     def ids(name: str) -> str:
-        found = sorted({str(r["eid"]) for log in logs for r in log if r["type"] == name})
+        found = sorted({names[str(r["eid"])] for log in logs for r in log if r["type"] == name})
         return "{" + ", ".join(_tla(x) for x in found) + "}"
 
     def max_attempt(name: str, floor: int) -> int:
@@ -352,6 +428,7 @@ def validate_events(
         return TraceReport(label, len(events), False, 0, str(exc), 0.0, not_modelled=True)
     if not records:
         raise BadInput(f"{label}: the history has no events (a history starts with one)")
+    check_traceable(events, label)
     try:
         result = run_tlc(
             toolchain,
@@ -387,4 +464,4 @@ def matched_prefixes(printed: Iterable[str]) -> dict[int, int]:
 
 
 def validate_trace(toolchain: Toolchain, path: str, timeout: float = 300) -> TraceReport:
-    return validate_events(toolchain, read_history(path), path, timeout)
+    return validate_events(toolchain, read_trace_history(path), path, timeout)
