@@ -28,10 +28,11 @@ from typing import Any
 from adapters.conform.judge import judge_events
 from adapters.conform.twins import NO_TWIN, TWINS
 from adapters.history_compare import compare
+from adapters.input_file import MAX_HISTORY_BYTES, read_text
 from adapters.tlc import TlcUnavailable, Toolchain, find_toolchain
-from adapters.tlc_trace import validate_events
+from adapters.tlc_trace import TraceTooLarge, validate_events
 from core.enums import EventType
-from core.errors import ModelError, PotentialDeadlock
+from core.errors import BadInput, ModelError, PotentialDeadlock
 from core.events import HistoryEvent, WorkflowExecutionStartedEventAttributes
 from core.statemachine.history.validator import validate
 from core.statemachine.replay.driver import replay
@@ -87,6 +88,44 @@ def recorded_index(directory: Path | None) -> dict[str, Path]:
     return {p.name: p for p in sorted(directory.rglob("*.json")) if p.name != "manifest.json"}
 
 
+class BadRecorded(BadInput):
+    """A file of --recorded is not a Temporal JSON history: bad input (exit 2), not a
+    failed check."""
+
+
+def read_recorded(path: Path) -> list[dict[str, Any]]:
+    """The events of a recorded history, read with the commands' safe reader (regular
+    files only, at most `MAX_HISTORY_BYTES`, UTF-8); `BadRecorded` naming the file."""
+    try:
+        text = read_text(str(path), MAX_HISTORY_BYTES, "a recorded history")
+    except BadInput as exc:  # the message names the file
+        raise BadRecorded(f"--recorded {exc}") from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BadRecorded(
+            f"--recorded {path}: not JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+        ) from None
+    except (RecursionError, ValueError):  # nested too deeply, an integer too long
+        raise BadRecorded(f"--recorded {path}: not JSON this reader takes") from None
+    events = doc.get("events") if isinstance(doc, dict) else None
+    if not isinstance(events, list) or not events:
+        raise BadRecorded(f'--recorded {path}: not a Temporal JSON history (no "events" list)')
+    if not all(isinstance(e, dict) for e in events):
+        raise BadRecorded(f"--recorded {path}: an event that is not a JSON object")
+    return events
+
+
+def check_recorded_files(recorded: dict[str, Path], scenarios: Sequence[str]) -> None:
+    """Read every recorded history the scenarios named would be compared with
+    (``<scenario>.json``, ``<scenario>.<suffix>.json``): a bad one is refused before
+    the scenarios run (`BadRecorded`)."""
+    for name, path in recorded.items():
+        stem = name.removesuffix(".json")
+        if any(stem == s or stem.startswith(f"{s}.") for s in scenarios):
+            read_recorded(path)
+
+
 def check_recorded(
     name: str,
     produced: Sequence[Any],
@@ -97,7 +136,7 @@ def check_recorded(
     path = recorded.get(name)
     if path is None:
         return Cell(NOT_APPLICABLE, f"no recorded history named {name} to compare with")
-    expected = json.loads(path.read_text(encoding="utf-8"))["events"]
+    expected = read_recorded(path)
     d = compare(expected, produced, ordered=ordered, ignore=ignore)
     if d is None:
         return Cell(PASS, "" if ordered else RACE)
@@ -132,7 +171,10 @@ class Tla:
         if self.toolchain is None:
             return Cell(NOT_APPLICABLE, f"TLC cannot run here: {self.missing}")
         began = time.monotonic()
-        report = validate_events(self.toolchain, events, name, timeout=self.budget)
+        try:
+            report = validate_events(self.toolchain, events, name, timeout=self.budget)
+        except TraceTooLarge as exc:
+            return Cell(SKIPPED, f"too large: {exc}")
         took = time.monotonic() - began
         if report.accepted:
             return Cell(PASS, f"{report.matched} events matched in {took:.1f}s")

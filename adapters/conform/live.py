@@ -26,9 +26,11 @@ from adapters.conform.checks import (
     FAIL,
     NOT_APPLICABLE,
     PASS,
+    BadRecorded,
     Cell,
     Tla,
     check_recorded,
+    check_recorded_files,
     check_replay,
     check_reproduce,
     check_validate,
@@ -132,7 +134,9 @@ def collect(
     options: Options, advance: Callable[[int], None] = _nothing
 ) -> tuple[LiveReport, list[ScenarioRun]]:
     """Run the scenarios (`advance(1)` after each); write what they captured to
-    `options.out`, if given."""
+    `options.out`, if given. A bad recorded history is refused first (`BadRecorded`)."""
+    names = [s.name for s in options.scenarios]
+    check_recorded_files(recorded_index(options.recorded), names)
     report = LiveReport(options.target)
     began = time.monotonic()
     runs = asyncio.run(_collect(options, report, advance))
@@ -291,8 +295,11 @@ def _reproduce(
 
 
 def _guarded(check: Callable[[], Cell]) -> Cell:
-    """A check that raises is a failed check (its error said), never a lost row."""
+    """A check that raises is a failed check (its error said), never a lost row; a bad
+    recorded history is bad input and goes up (exit 2)."""
     try:
         return check()
+    except BadRecorded:
+        raise
     except Exception as exc:
         return Cell(FAIL, f"the check itself failed: {type(exc).__name__}: {exc}")

@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from sim.config import SimConfig
-from sim.faults import FaultPlan
+from sim.config import FaultPlan, SimConfig
 from sim.repro import Repro, ReproError, dumps, loads
 
 
@@ -41,7 +40,9 @@ def test_a_well_formed_file_still_loads() -> None:
         ({"version": "1"}, "version '1'"),
     ],
 )
-def test_a_field_of_the_wrong_type_is_a_one_line_error(changes: dict[str, Any], reason: str) -> None:
+def test_a_field_of_the_wrong_type_is_a_one_line_error(
+    changes: dict[str, Any], reason: str
+) -> None:
     with pytest.raises(ReproError, match=reason) as caught:
         loads(_doc(**changes))
     assert "\n" not in str(caught.value)
