@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import os
 import textwrap
+from collections.abc import Callable
 
 
 def whole_number(text: str) -> int:
@@ -21,6 +22,18 @@ def positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
     return value
+
+
+def positive_up_to(limit: int) -> Callable[[str], int]:
+    """A positive whole number of at most `limit`: a count that bounds time and memory."""
+
+    def parse(text: str) -> int:
+        value = positive(text)
+        if value > limit:
+            raise argparse.ArgumentTypeError(f"must be at most {limit:,}: {text!r}")
+        return value
+
+    return parse
 
 
 def cpu_count() -> int:

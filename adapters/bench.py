@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from adapters.argtypes import HelpFormatter, cpu_count, positive
+from adapters.argtypes import HelpFormatter, cpu_count, positive_up_to
 from adapters.console import progress, summary_table
 from adapters.temporal_json import write_events
 from core.events import HistoryEvent
@@ -115,6 +115,16 @@ def bench_trace(args: argparse.Namespace) -> list[Figure]:
     return run_trace(args)
 
 
+# Upper bounds of the count options: each bounds a benchmark's time and memory (a
+# history of --events events is held in memory; --e2e-events is written to a file).
+MAX_EVENTS = 5_000_000
+MAX_E2E_EVENTS = 2_000_000
+MAX_REPEAT = 100
+MAX_WORKFLOWS = 100_000
+MAX_JOBS = 1024
+MAX_REPLAY_EVENTS = 2_000_000
+MAX_SDK_EVENTS = 100_000
+
 BENCHMARKS: dict[str, Bench] = {
     "validate": bench_validate,
     "check": bench_check,
@@ -141,40 +151,48 @@ def add_parser(commands: Any) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print a JSON list of figures")
     parser.add_argument(
-        "--events", type=positive, default=1_000_000, help="history length (default 1000000)"
+        "--events",
+        type=positive_up_to(MAX_EVENTS),
+        default=1_000_000,
+        help="history length (default 1000000, at most 5000000)",
     )
     parser.add_argument(
         "--e2e-events",
-        type=positive,
+        type=positive_up_to(MAX_E2E_EVENTS),
         default=220_000,
-        help="validate: events of the file validated end to end (default 220000)",
+        help="validate: events of the file validated end to end (default 220000, at most 2000000)",
     )
     parser.add_argument(
-        "--repeat", type=positive, default=3, help="timed repetitions, best taken (default 3)"
+        "--repeat",
+        type=positive_up_to(MAX_REPEAT),
+        default=3,
+        help="timed repetitions, best taken (default 3, at most 100)",
     )
     parser.add_argument(
         "--workflows",
-        type=positive,
+        type=positive_up_to(MAX_WORKFLOWS),
         default=2000,
-        help="service, simulate: workflows in the mixed workload (default 2000)",
+        help="service, simulate: workflows in the mixed workload (default 2000, at most 100000)",
     )
     parser.add_argument(
         "--jobs",
-        type=positive,
+        type=positive_up_to(MAX_JOBS),
         default=cpu_count(),
-        help="simulate: processes for the seed sweep (default: one per core; 1 skips it)",
+        help="simulate: processes for the seed sweep (default: one per core; 1 skips it; at "
+        "most 1024)",
     )
     parser.add_argument(
         "--replay-events",
-        type=positive,
+        type=positive_up_to(MAX_REPLAY_EVENTS),
         default=200_000,
-        help="replay: events our replay runs through (default 200000)",
+        help="replay: events our replay runs through (default 200000, at most 2000000)",
     )
     parser.add_argument(
         "--sdk-events",
-        type=positive,
+        type=positive_up_to(MAX_SDK_EVENTS),
         default=5_000,
-        help="replay: events both replayers run through for the comparison (default 5000)",
+        help="replay: events both replayers run through for the comparison (default 5000, "
+        "at most 100000)",
     )
     parser.set_defaults(run=run)
 
