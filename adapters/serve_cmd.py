@@ -5,7 +5,10 @@
 [--json-report FILE] [--store PATH] [--auth FILE] [--archive DIR]`
 serves until interrupted (SIGINT or SIGTERM end it cleanly: exit 0, or 1 if the
 invariant report found a violation). A bad address, a port in use, a non-loopback host, a bad auth
-file or a store that cannot be used is bad input: one line, exit 2.
+file, a store that cannot be used (another program's database, a damaged store), a
+--json-report path that cannot be written, a negative seed, a limit past the server's
+int64, a system or twice-typed search attribute or a namespace longer than the
+frontend's limit.maxIDLength is bad input: one line, exit 2, checked before serving.
 
 `tmodel-test-server PORT [ARGS...]` is the same server in the shape of the Java SDK's
 test server, for SDK test environments that start one themselves (temporalio's
@@ -38,6 +41,9 @@ EXIT_FOUND = 1
 DAY_SECONDS = 86_400
 DEV_SERVER_SHIFT = 1_000_000_000  # ns: history.timerProcessorMaxTimeShift (timer_shift.py)
 EXIT_BAD_INPUT = 2
+MAX_PORT = 65_535
+MAX_INT64 = 2**63 - 1  # dynamic config values are Go ints
+MAX_NAMESPACE_LENGTH = 1000  # limit.maxIDLength: RegisterNamespace refuses longer names
 LIVE_KINDS = tuple(kind for kind in FAULT_KINDS if kind != "worker-crash")  # chaos.py's
 # The mutants that break the server itself (skip-replay breaks a simulated worker).
 SERVER_MUTANTS = ("ack-before-started", "no-range-check", "double-completion", "no-buffering")
@@ -101,7 +107,7 @@ def add_parser(commands: Any) -> None:
         + " (repeatable)",
     )
     parser.add_argument(
-        "--seed", type=whole_number, default=0, metavar="N", help="seed of ids (default 0)"
+        "--seed", type=_seed, default=0, metavar="N", help="seed of ids (default 0)"
     )
     parser.add_argument(
         "--store",
@@ -181,7 +187,17 @@ def _limit(text: str) -> tuple[str, int]:
         raise argparse.ArgumentTypeError(
             f"{key} is not one serve takes (it takes: {', '.join(SERVED_LIMITS)})"
         )
+    if number > MAX_INT64:
+        raise argparse.ArgumentTypeError(f"{key} must be at most {MAX_INT64}")
     return key, number
+
+
+def _seed(text: str) -> int:
+    """As `tmodel simulate` takes a seed: a whole number, not negative."""
+    value = whole_number(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"a seed is not negative: {text!r}")
+    return value
 
 
 def _faults(text: str) -> tuple[str, ...] | str:
@@ -211,10 +227,18 @@ def _seconds(text: str) -> int:
     return round(value * 1e9)
 
 
+def _port(text: str, least: int) -> int | None:
+    """A port number in ASCII digits from `least` to 65535, or None."""
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(MAX_PORT)):
+        return None
+    port = int(text)
+    return port if least <= port <= MAX_PORT else None
+
+
 def _check_address(address: str) -> str | None:
     host, sep, port = address.rpartition(":")
-    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
-        return f"--address {address!r}: expected HOST:PORT"
+    if not sep or _port(port, 0) is None:
+        return f"--address {address!r}: expected HOST:PORT, PORT from 0 to {MAX_PORT}"
     if host not in ("127.0.0.1", "localhost", "[::1]"):
         return f"--address {address!r}: tmodel serve listens on loopback (127.0.0.1) only"
     return None
@@ -278,6 +302,9 @@ async def serve(options: Options) -> int:
         print(f"tmodel serve: {exc}", file=sys.stderr)
         await listener.stop(0)
         return EXIT_BAD_INPUT
+    except BaseException:
+        await listener.stop(0)  # no grpc server is left to complain when it is collected
+        raise
     for record in server.frontend.namespaces.values():
         record.search_attributes.update(options.search_attributes)
     server.frontend.save_namespaces()
@@ -325,6 +352,14 @@ def _options(args: argparse.Namespace) -> Options:
     namespaces = tuple(dict.fromkeys(args.namespace or ["default"]))
     if any(not name.strip() for name in namespaces):
         raise BadInput("--namespace: a namespace needs a name")
+    for name in namespaces:
+        if len(name) > MAX_NAMESPACE_LENGTH:
+            raise BadInput(
+                f"--namespace {name[:20]!r}...: longer than {MAX_NAMESPACE_LENGTH} characters"
+            )
+    search_attributes = _search_attributes(args.search_attribute or ())
+    if args.json_report is not None:
+        _check_writable(args.json_report)
     auth = None
     if args.auth is not None:
         from adapters.input_file import read_text
@@ -341,7 +376,7 @@ def _options(args: argparse.Namespace) -> Options:
         time_skipping=args.time_skipping,
         timer_shift=args.timer_shift,
         seed=args.seed,
-        search_attributes=tuple(args.search_attribute or ()),
+        search_attributes=search_attributes,
         limits=tuple(args.limit),
         auth=auth,
         store=args.store,
@@ -350,6 +385,38 @@ def _options(args: argparse.Namespace) -> Options:
         report=args.json_report,
         mutant=args.mutant,
     )
+
+
+def _search_attributes(given: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """The custom search attributes: not a system one (as AddSearchAttributes refuses
+    it), each name with one type."""
+    if not given:
+        return ()  # the model is not loaded before the port is bound (gate.py)
+    from adapters.serve.frontend import SYSTEM_SEARCH_ATTRIBUTES
+
+    kinds: dict[str, str] = {}
+    for name, kind in given:
+        if name in SYSTEM_SEARCH_ATTRIBUTES:
+            raise BadInput(f"--search-attribute {name}: reserved by the system")
+        if kinds.setdefault(name, kind) != kind:
+            raise BadInput(f"--search-attribute {name}: given two types")
+    return tuple(kinds.items())
+
+
+def _check_writable(path: str) -> None:
+    """`BadInput` unless the report can be written at `path`. A file made to find out
+    is removed at once, so nothing is left if the server does not start."""
+    where = Path(path)
+    try:
+        if where.is_dir():
+            raise IsADirectoryError(21, "Is a directory")
+        if where.exists():
+            os.close(os.open(where, os.O_WRONLY | os.O_APPEND | os.O_NONBLOCK))
+        else:
+            os.close(os.open(where, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+            where.unlink()
+    except OSError as exc:
+        raise BadInput(f"--json-report {path!r}: cannot be written ({exc.strerror})") from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -365,10 +432,17 @@ def test_server_main(argv: Sequence[str] | None = None) -> int:
     """`tmodel-test-server PORT [ARGS...]`: the time-skipping drop-in (extra args, which
     the Java test server would read, are ignored)."""
     words = list(sys.argv[1:] if argv is None else argv)
-    if not words or not words[0].isdigit():
+    if not words:
         print("usage: tmodel-test-server PORT", file=sys.stderr)
         return EXIT_BAD_INPUT
-    address = f"127.0.0.1:{int(words[0])}"
+    port = _port(words[0], 1)  # the SDK passes the free port it found; 0 is not one
+    if port is None:
+        print(
+            f"tmodel-test-server: PORT must be a number from 1 to {MAX_PORT}, not {words[0]!r}",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
+    address = f"127.0.0.1:{port}"
     options = Options(
         address, time_skipping=True, locked=True, announce=False, hold_system_info=True
     )

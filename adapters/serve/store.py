@@ -19,8 +19,14 @@ run's history in order), `current` (the current run of each workflow id), `tasks
 outbox: transfer and timer tasks not yet done) and `meta` (the format, the number of
 shards, the namespaces, how many times the file was opened). States, events and tasks
 are stored as Python pickles of the model's own values, so a file is read only by the
-tmodel that wrote it, and must be trusted as code is; a file of another format is
-refused. SQLite runs in WAL mode with synchronous=NORMAL: a committed transaction
+tmodel that wrote it. They are read back by an unpickler that builds only the model's
+own dataclasses and enums (`STORED_MODULES`) and refuses any other name, so a crafted
+file cannot run code. A file is checked before anything is written to it: another
+program's database, or a store damaged in any way this module can see (a missing
+table, a bad row, a blob that is not the value it should be), is refused and left as
+it was. Only once it has loaded cleanly is its generation counted up.
+
+SQLite runs in WAL mode with synchronous=NORMAL: a committed transaction
 survives the process being killed (not a power cut), and the file is locked
 exclusively so a second server cannot share it.
 
@@ -33,16 +39,22 @@ that was also still in the outbox arrives twice, and history refuses the second 
 
 from __future__ import annotations
 
+import dataclasses
+import enum
+import importlib
+import io
 import json
 import pickle
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from core import requests as rq
+from core.events.history_event import HistoryEvent
 from core.statemachine import shard as shardlib
 from core.statemachine.history.service.refresh import refresh_tasks
+from core.statemachine.history.service.state import MutableState
 from sim.core_copy import conditional_write_without_fence
 from sim.faults import Faults
 from sim.persistence import (
@@ -79,16 +91,102 @@ CREATE TABLE IF NOT EXISTS tasks (
 """
 
 
+# The modules whose dataclasses and enums the pickles hold: states, events and outbox
+# tasks, and the values inside them. test_store_damaged.py walks their fields to keep
+# this list whole.
+EVENT_MODULES = "activity base child external history_event misc timer update workflow"
+STORED_MODULES = frozenset(
+    [f"core.events.{name}" for name in [*EVENT_MODULES.split(), "workflow_task"]]
+    + [f"core.{name}" for name in ["enums", "nexus_request", "opaque", "requests"]]
+    + [f"core.statemachine.{name}" for name in ["matching.versioning", "history.service.state"]]
+    + ["core.statemachine.history.service.versioning_state", "core.update_request"]
+    + ["sim.persistence"]
+)
+# Builtins pickle may name for containers (at the protocol written they have opcodes).
+STORED_BUILTINS = {"frozenset": frozenset, "set": set}
+NAMESPACE_FIELDS = {
+    "name": str,
+    "id": str,
+    "description": str,
+    "owner_email": str,
+    "retention_ns": int,
+    "data": dict,
+    "search_attributes": dict,
+}
+MAX_GENERATION_DIGITS = 18
+T = TypeVar("T")
+
+
 class StoreError(Exception):
     """The store cannot be opened or read (one line for the user)."""
+
+
+class Damaged(Exception):
+    """What is wrong with a store file (read() reports it as a StoreError)."""
 
 
 def _dump(value: object) -> bytes:
     return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def _load(blob: bytes) -> Any:
-    return pickle.loads(blob)  # the server's own file, trusted as code is (see above)
+class _Unpickler(pickle.Unpickler):
+    """Builds only the model's own dataclasses and enums, and a few builtins."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module == "builtins" and name in STORED_BUILTINS:
+            return STORED_BUILTINS[name]
+        if module in STORED_MODULES and name.isidentifier():
+            found = getattr(importlib.import_module(module), name, None)
+            if (
+                isinstance(found, type)
+                and found.__module__ == module
+                and (dataclasses.is_dataclass(found) or issubclass(found, enum.Enum))
+            ):
+                return found
+        raise pickle.UnpicklingError(f"names {module}.{name}, not a value of the model")
+
+
+def _load(blob: object, kind: type[T], what: str) -> T:
+    """The value of type `kind` a blob holds; `Damaged` if it holds anything else."""
+    if not isinstance(blob, bytes):
+        raise Damaged(f"{what} is not a pickle")
+    try:
+        value = _Unpickler(io.BytesIO(blob)).load()
+    except Exception as exc:  # any failure to decode a blob means the blob is damaged
+        raise Damaged(f"{what} does not unpickle ({type(exc).__name__}: {exc})") from None
+    if not isinstance(value, kind):
+        raise Damaged(f"{what} is a {type(value).__name__}, not a {kind.__name__}")
+    return value
+
+
+def _whole(value: object, what: str, least: int = 0) -> int:
+    if type(value) is not int or value < least:
+        raise Damaged(f"{what} is {value!r}, not a whole number of at least {least}")
+    return value
+
+
+def _text(value: object, what: str) -> str:
+    if not isinstance(value, str):
+        raise Damaged(f"{what} is {value!r}, not text")
+    return value
+
+
+def _columns(db: sqlite3.Connection, table: str) -> list[str]:
+    return [row[1] for row in db.execute(f"PRAGMA table_info({table})")]
+
+
+def _tables() -> dict[str, list[str]]:
+    """Each table of SCHEMA and its columns, in order."""
+    db = sqlite3.connect(":memory:")
+    db.executescript(SCHEMA)
+    names = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+    tables = {name: _columns(db, name) for name in names}
+    db.close()
+    return tables
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 @dataclass(slots=True)
@@ -108,70 +206,139 @@ class SqliteStore:
 
     def __init__(self, path: str, shards: int) -> None:
         self.path = path
+        self.shards = shards
+        self.created = False  # made new by this opening (no generation to count up)
         try:
             self.db = sqlite3.connect(path, timeout=0, isolation_level=None)
-            self.db.execute("PRAGMA locking_mode=EXCLUSIVE")
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            with self.transaction():
-                for statement in SCHEMA.split(";"):
-                    if statement.strip():
-                        self.db.execute(statement)
-                self._check_format(shards)
         except sqlite3.Error as exc:
-            raise StoreError(f"--store {path}: {exc}") from None
+            raise StoreError(_one_line(f"--store {path}: {exc}")) from None
+        try:
+            self.db.execute("PRAGMA locking_mode=EXCLUSIVE")
+            with self.transaction():  # reads only: nothing is written to a file refused
+                fresh = self._check_format(shards)
+            if fresh:
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute("PRAGMA synchronous=NORMAL")
+                with self.transaction():
+                    self._create(shards)
+                self.created = True
+        except (sqlite3.Error, StoreError) as exc:
+            self.db.close()
+            message = str(exc) if isinstance(exc, StoreError) else f"--store {path}: {exc}"
+            raise StoreError(_one_line(message)) from None
 
     def transaction(self) -> _Transaction:
         return _Transaction(self.db)
 
-    def _check_format(self, shards: int) -> None:
-        meta = dict(self.db.execute("SELECT key, value FROM meta").fetchall())
-        if not meta:
-            self._set("format", FORMAT)
-            self._set("shards", str(shards))
-            self._set("generation", "0")
-            rows = [(i, 0, shardlib.NO_OWNER) for i in range(1, shards + 1)]
-            self.db.executemany("INSERT INTO shards VALUES (?, ?, ?)", rows)
-            return
+    def _check_format(self, shards: int) -> bool:
+        """Is the file empty (a store to create)? `StoreError` if it is not a store of
+        this format and shard count, with every table. Reads only."""
+        names = {row[0] for row in self.db.execute("SELECT name FROM sqlite_master")}
+        if not names:
+            return True
+        meta: dict[object, object] = {}
+        if "meta" in names:
+            meta = dict(self.db.execute("SELECT key, value FROM meta").fetchall())
         if meta.get("format") != FORMAT:
             raise StoreError(f"--store {self.path}: not a store of this tmodel ({FORMAT})")
         if meta.get("shards") != str(shards):
             raise StoreError(f"--store {self.path}: made for {meta.get('shards')} shards")
-        self._set("generation", str(int(meta.get("generation", "0")) + 1))
+        for table, columns in _tables().items():
+            if _columns(self.db, table) != columns:
+                raise StoreError(
+                    f"--store {self.path}: damaged: table {table} is missing or changed"
+                )
+        return False
+
+    def _create(self, shards: int) -> None:
+        for statement in SCHEMA.split(";"):
+            if statement.strip():
+                self.db.execute(statement)
+        self._set("format", FORMAT)
+        self._set("shards", str(shards))
+        self._set("generation", "0")
+        rows = [(i, 0, shardlib.NO_OWNER) for i in range(1, shards + 1)]
+        self.db.executemany("INSERT INTO shards VALUES (?, ?, ?)", rows)
+
+    def loaded(self, opened: Opened) -> None:
+        """The file read back cleanly: count this opening (a store made new is
+        generation 0), so the server draws ids from a fresh stream."""
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        if not self.created:
+            opened.generation += 1
+            with self.transaction():
+                self._set("generation", str(opened.generation))
 
     def _set(self, key: str, value: str) -> None:
         self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     def _meta(self, key: str, default: str) -> str:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return str(row[0]) if row is not None else default
+        return _text(row[0], f"meta {key}") if row is not None else default
 
     # -- reading ----------------------------------------------------------------------
     def read(self) -> Opened:
-        """Everything the file holds, as the in-memory store's values."""
+        """Everything the file holds, as the in-memory store's values; `StoreError` if
+        anything in it is not what this module writes."""
         try:
             return self._read()
-        except (sqlite3.Error, pickle.UnpicklingError, AttributeError, ImportError) as exc:
-            raise StoreError(f"--store {self.path}: cannot read it back ({exc})") from None
+        except sqlite3.Error as exc:
+            raise StoreError(
+                _one_line(f"--store {self.path}: cannot read it back ({exc})")
+            ) from None
+        except Damaged as exc:
+            raise StoreError(_one_line(f"--store {self.path}: damaged: {exc}")) from None
 
     def _read(self) -> Opened:
         db = self.db
+        shards = []
         rows = db.execute("SELECT shard_id, range_id, owner FROM shards ORDER BY shard_id")
-        opened = Opened(shardlib.StoreState(tuple(shardlib.ShardRecord(*r) for r in rows)))
-        events: dict[str, list[Any]] = {}
-        rows = db.execute("SELECT run_id, event FROM events ORDER BY run_id, position")
-        for run_id, blob in rows:
-            events.setdefault(run_id, []).append(_load(blob))
-        query = "SELECT run_id, workflow_id, shard_id, version, state FROM executions"
-        for run_id, workflow_id, shard, version, state in db.execute(query):
-            record = RunRecord(shard, workflow_id, _load(state), events.get(run_id, []), version)
+        for shard, range_id, owner in rows:
+            _whole(range_id, f"shard {shard!r}'s range id")
+            shards.append(shardlib.ShardRecord(shard, range_id, _text(owner, "a shard's owner")))
+        if [r.shard_id for r in shards] != list(range(1, self.shards + 1)):
+            raise Damaged(f"the shards table does not hold shards 1 to {self.shards}")
+        opened = Opened(shardlib.StoreState(tuple(shards)))
+        events: dict[str, list[HistoryEvent]] = {}
+        rows = db.execute("SELECT run_id, position, event FROM events ORDER BY run_id, position")
+        for run_id, position, blob in rows:
+            run = events.setdefault(_text(run_id, "an event's run id"), [])
+            if position != len(run):
+                raise Damaged(f"run {run_id}'s events skip from {len(run)} to {position!r}")
+            run.append(_load(blob, HistoryEvent, f"event {position} of run {run_id}"))
+        query = "SELECT run_id, workflow_id, shard_id, version, events, state FROM executions"
+        for run_id, workflow_id, shard, version, count, state in db.execute(query):
+            what = f"run {run_id}"
+            _text(run_id, "a run id")
+            _text(workflow_id, f"{what}'s workflow id")
+            if _whole(shard, f"{what}'s shard", 1) > self.shards:
+                raise Damaged(f"{what} is on shard {shard}, past {self.shards}")
+            _whole(version, f"{what}'s version", 1)
+            if count != len(events.get(run_id, [])):
+                raise Damaged(f"{what} counts {count!r} events, the file holds others")
+            loaded = _load(state, MutableState, f"{what}'s state")
+            record = RunRecord(shard, workflow_id, loaded, events.get(run_id, []), version)
             opened.runs[run_id] = record
         for namespace, workflow_id, run_id in db.execute("SELECT * FROM current"):
-            opened.current[(namespace, workflow_id)] = run_id
+            key = (_text(namespace, "a namespace"), _text(workflow_id, "a workflow id"))
+            opened.current[key] = _text(run_id, "a current run id")
         for shard, task_id, blob in db.execute("SELECT * FROM tasks ORDER BY shard_id, task_id"):
-            opened.outbox.setdefault(shard, {})[task_id] = _load(blob)
-        opened.namespaces = json.loads(self._meta("namespaces", "[]"))
-        opened.generation = int(self._meta("generation", "0"))
+            if not 1 <= _whole(shard, "a task's shard", 1) <= self.shards:
+                raise Damaged(f"a task is on shard {shard}, past {self.shards}")
+            what = f"task {task_id!r} of shard {shard}"
+            task = _load(blob, OutboxTask, what)
+            if task.task_id != _whole(task_id, f"{what}'s id"):
+                raise Damaged(f"{what} holds task {task.task_id!r}")
+            opened.outbox.setdefault(shard, {})[task_id] = task
+        opened.namespaces = _namespaces(self._meta("namespaces", "[]"))
+        generation = self._meta("generation", "0")
+        if (
+            not (generation.isascii() and generation.isdigit())
+            or len(generation) > MAX_GENERATION_DIGITS
+        ):
+            raise Damaged(f"its generation is {generation!r}, not a count")
+        opened.generation = int(generation)
         return opened
 
     def save_namespaces(self, namespaces: list[dict[str, Any]]) -> None:
@@ -365,8 +532,37 @@ class DurablePersistence(Persistence):
 def open_store(path: str, faults: Faults, shards: int) -> tuple[DurablePersistence, Opened]:
     """Open (or create) the store at `path`; `StoreError` if it cannot be used."""
     store = SqliteStore(path, shards)
-    opened = store.read()
+    try:
+        opened = store.read()
+    except StoreError:
+        store.close()
+        raise
+    store.loaded(opened)
     return DurablePersistence(faults, store, opened), opened
+
+
+def _namespaces(text: str) -> list[dict[str, Any]]:
+    """The namespace rows of the meta table, checked (`namespace_rows` writes them)."""
+    try:
+        rows = json.loads(text)
+    except (ValueError, RecursionError):
+        raise Damaged("its namespaces are not JSON") from None
+    if not isinstance(rows, list):
+        raise Damaged("its namespaces are not a list")
+    for row in rows:
+        if not isinstance(row, dict) or not {"name", "id"} <= row.keys() <= NAMESPACE_FIELDS.keys():
+            raise Damaged(f"a namespace row is {str(row)[:80]!r}")
+        for key, kind in NAMESPACE_FIELDS.items():
+            value = row.get(key)
+            if key in row and (not isinstance(value, kind) or isinstance(value, bool)):
+                raise Damaged(f"namespace {str(row['name'])[:80]!r} has a bad {key}")
+            if isinstance(value, dict) and not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+            ):
+                raise Damaged(f"namespace {str(row['name'])[:80]!r} has a bad {key}")
+        if row.get("retention_ns", 0) < 0:
+            raise Damaged(f"namespace {str(row['name'])[:80]!r} has a negative retention")
+    return rows
 
 
 def namespace_rows(records: Iterable[Any]) -> list[dict[str, Any]]:
