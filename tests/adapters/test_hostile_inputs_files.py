@@ -242,9 +242,9 @@ def test_check_refuses_an_empty_graph_path(option: str, capsys: pytest.CaptureFi
 @pytest.mark.parametrize(
     "args",
     [
-        ["replay", "/tmp/no\nsuch.json", "--workflow", WORKFLOW],
-        ["tlc", "--trace", "/tmp/no\nsuch.json"],
-        ["simulate", "--repro", "/tmp/no\nsuch.json"],
+        ["replay", "no-such-dir/no\nsuch.json", "--workflow", WORKFLOW],
+        ["tlc", "--trace", "no-such-dir/no\nsuch.json"],
+        ["simulate", "--repro", "no-such-dir/no\nsuch.json"],
         ["replay", str(GOOD), "--workflow", "a\nb:X"],
     ],
 )
