@@ -36,6 +36,14 @@ ACTIVITY_CLOSE_EVENT_TYPES: Final[frozenset[EventType]] = frozenset(
     }
 )
 TIMER_CLOSE_EVENT_TYPES: Final[frozenset[EventType]] = frozenset({E.TIMER_FIRED, E.TIMER_CANCELED})
+# The events that end one workflow task, and all of a workflow task's own events.
+WORKFLOW_TASK_CLOSE_EVENT_TYPES: Final[frozenset[EventType]] = frozenset(
+    {E.WORKFLOW_TASK_COMPLETED, E.WORKFLOW_TASK_FAILED, E.WORKFLOW_TASK_TIMED_OUT}
+)
+WORKFLOW_TASK_EVENT_TYPES: Final[frozenset[EventType]] = WORKFLOW_TASK_CLOSE_EVENT_TYPES | {
+    E.WORKFLOW_TASK_SCHEDULED,
+    E.WORKFLOW_TASK_STARTED,
+}
 
 # Close events written from a command in a WorkflowTaskCompleted batch
 # (docs/temporal-semantics.md#who-closes-a-run); they carry

@@ -32,6 +32,14 @@ from collections.abc import Callable, Mapping, Sequence
 from adapters.conform import derive_base as db
 from adapters.conform import derive_nexus as nx
 from adapters.conform.derive_base import ACTIVITY_CLOSES, DriverBase, admitted_late, attrs
+from adapters.conform.derive_kinds import (
+    BUFFERED_KINDS,
+    CHILD_EVENTS,
+    EXTERNAL_RESULTS,
+    IN_BATCH,
+    WRITTEN_BY_THE_MODEL,
+    force_closed,
+)
 from adapters.conform.requests import (
     CannotReproduce,
     NotModelled,
@@ -59,7 +67,7 @@ from core.enums import (
     TaskQueueKind,
     WorkflowTaskFailedCause,
 )
-from core.event_sets import COMMAND_EVENT_TYPES
+from core.event_sets import COMMAND_EVENT_TYPES, WORKFLOW_TASK_CLOSE_EVENT_TYPES
 from core.events import HistoryEvent
 from core.statemachine.history.service import handle as service
 from core.statemachine.history.service import unwritten_task
@@ -181,7 +189,9 @@ class Driver(DriverBase):
                 made = made_by_reset(self.real)
                 assert made is not None
                 return self.reset(made, self.real[made].event_time or 0)
-            if a.cause is WorkflowTaskFailedCause.FORCE_CLOSE_COMMAND and self.force_closed(i):
+            if a.cause is WorkflowTaskFailedCause.FORCE_CLOSE_COMMAND and force_closed(
+                self.real, i
+            ):
                 return i + 1  # the terminate's or the timeout's own request writes it
             failed = rq.RespondWorkflowTaskFailed(
                 self.token(),
@@ -227,34 +237,22 @@ class Driver(DriverBase):
             self.send(stop, now)
         elif t is E.WORKFLOW_EXECUTION_TIMED_OUT:
             self.fire(rq.WorkflowRunTimeoutTask, now)
-        elif t in _CHILD_EVENTS:
+        elif t in CHILD_EVENTS:
             report = child_report(event)  # the reset's own reading of a child event
             if report is None:
                 raise CannotReproduce(f"{t.name} names no child")
             self.send(report, now)
-        elif t in _EXTERNAL_RESULTS:
-            cancel, delivered = _EXTERNAL_RESULTS[t]
+        elif t in EXTERNAL_RESULTS:
+            cancel, delivered = EXTERNAL_RESULTS[t]
             cause = int(getattr(a, "cause", 1))
             self.send(rq.RecordExternalResult(a.initiated_event_id, cancel, delivered, cause), now)
         elif t in nx.STEPPED:
             nx.step(self, i, now)
         elif t in SCOPE_OF_EVENT:
             raise NotModelled(SCOPE_OF_EVENT[t])
-        elif t not in _WRITTEN_BY_THE_MODEL:
+        elif t not in WRITTEN_BY_THE_MODEL:
             raise CannotReproduce(f"{t.name} is not modelled yet")
         return i + 1
-
-    def force_closed(self, i: int) -> bool:
-        """Whether WorkflowTaskFailed `i` (FORCE_CLOSE_COMMAND) is the history service's,
-        written in the transaction of the terminate or run timeout that closes the run
-        after the events its flush wrote (`TerminateWorkflow` and `TimeoutWorkflow`,
-        service/history/workflow/util.go), not a worker's failure."""
-        for event in self.real[i + 1 :]:
-            if event.event_type in _FORCE_CLOSERS:
-                return True
-            if event.event_type in _WFT_EVENTS:
-                return False
-        return False
 
     def reset(self, i: int, now: int) -> int:
         """The reset that wrote event `i`: drive the base run up to the reset, reset it
@@ -430,7 +428,9 @@ class Driver(DriverBase):
             return before.event_type is E.WORKFLOW_TASK_SCHEDULED and (
                 queue is None or queue.kind is not TaskQueueKind.STICKY
             )
-        close = next((e for e in self.real[i + 1 :] if e.event_type in _WFT_CLOSES), None)
+        close = next(
+            (e for e in self.real[i + 1 :] if e.event_type in WORKFLOW_TASK_CLOSE_EVENT_TYPES), None
+        )
         if close is None or close.event_type is E.WORKFLOW_TASK_COMPLETED:
             return False
         after = self.real[self.real.index(close) + 1 :]
@@ -440,7 +440,7 @@ class Driver(DriverBase):
     def complete_workflow_task(self, i: int, now: int) -> int:
         j = i + 1
         while j < len(self.real) and (
-            self.real[j].event_type in COMMAND_EVENT_TYPES or self.real[j].event_type in _IN_BATCH
+            self.real[j].event_type in COMMAND_EVENT_TYPES or self.real[j].event_type in IN_BATCH
         ):
             j += 1
         batch = self.real[i + 1 : j]
@@ -503,7 +503,7 @@ class Driver(DriverBase):
 
     def buffered_kinds(self, j: int) -> list[int]:
         run = []
-        while j < len(self.real) and self.real[j].event_type in _BUFFERED_KINDS:
+        while j < len(self.real) and self.real[j].event_type in BUFFERED_KINDS:
             run.append(j)
             j += 1
         return run
@@ -551,68 +551,6 @@ class Driver(DriverBase):
                 q = attrs(event).task_queue
                 return str(q.name) if q is not None and q.kind is TaskQueueKind.STICKY else ""
         return ""
-
-
-_WFT_CLOSES = frozenset(
-    {E.WORKFLOW_TASK_COMPLETED, E.WORKFLOW_TASK_FAILED, E.WORKFLOW_TASK_TIMED_OUT}
-)
-_WFT_EVENTS = _WFT_CLOSES | {E.WORKFLOW_TASK_SCHEDULED, E.WORKFLOW_TASK_STARTED}
-_FORCE_CLOSERS = frozenset({E.WORKFLOW_EXECUTION_TERMINATED, E.WORKFLOW_EXECUTION_TIMED_OUT})
-_IN_BATCH = frozenset(
-    {
-        E.ACTIVITY_TASK_CANCELED,
-        E.WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
-        E.WORKFLOW_EXECUTION_UPDATE_COMPLETED,
-    }
-)
-
-# Events the model writes itself as a consequence of the requests above.
-_WRITTEN_BY_THE_MODEL = (
-    COMMAND_EVENT_TYPES
-    | _IN_BATCH
-    | {
-        E.WORKFLOW_TASK_SCHEDULED,
-        E.ACTIVITY_TASK_STARTED,
-        E.ACTIVITY_TASK_CANCELED,
-    }
-)
-_CHILD_OUTCOMES = frozenset(
-    {
-        E.CHILD_WORKFLOW_EXECUTION_COMPLETED,
-        E.CHILD_WORKFLOW_EXECUTION_FAILED,
-        E.CHILD_WORKFLOW_EXECUTION_CANCELED,
-        E.CHILD_WORKFLOW_EXECUTION_TIMED_OUT,
-        E.CHILD_WORKFLOW_EXECUTION_TERMINATED,
-    }
-)
-# A child's events in its parent's history, each a report from the child's side.
-_CHILD_EVENTS = _CHILD_OUTCOMES | {
-    E.CHILD_WORKFLOW_EXECUTION_STARTED,
-    E.START_CHILD_WORKFLOW_EXECUTION_FAILED,
-}
-_EXTERNAL_RESULTS = {
-    E.EXTERNAL_WORKFLOW_EXECUTION_SIGNALED: (False, True),
-    E.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED: (False, False),
-    E.EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED: (True, True),
-    E.REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED: (True, False),
-}
-# Events a request or a timer writes that the server buffers while a workflow task is
-# in flight (everything but a workflow task's own events, in
-# bufferEvent in service/history/historybuilder/event_store.go).
-_BUFFERED_KINDS = (
-    ACTIVITY_CLOSES
-    | _CHILD_OUTCOMES
-    | _EXTERNAL_RESULTS.keys()
-    | {
-        E.ACTIVITY_TASK_STARTED,
-        E.TIMER_FIRED,
-        E.WORKFLOW_EXECUTION_SIGNALED,
-        E.WORKFLOW_EXECUTION_CANCEL_REQUESTED,
-        E.CHILD_WORKFLOW_EXECUTION_STARTED,
-        E.START_CHILD_WORKFLOW_EXECUTION_FAILED,
-        *nx.BUFFERED,
-    }
-)
 
 
 def reproduce(

@@ -13,7 +13,6 @@ id reuse policy (what a start may do after a run closed).
 from __future__ import annotations
 
 import dataclasses
-import json
 from typing import Any
 
 import grpc
@@ -29,7 +28,7 @@ from core.opaque import JsonValue, Opaque
 from core.statemachine.history.limits import DEFAULT_LIMITS
 from core.statemachine.history.service import cron, enforce
 from core.statemachine.history.service.cron import cron_backoff
-from core.statemachine.history.service.execution import start_again
+from core.statemachine.history.service.execution import start_again, terminate_if_running
 from core.statemachine.history.service.reset import reset_request
 from sim.nodes.base import StartedWorkflowTask
 
@@ -219,15 +218,7 @@ async def _resolve_conflict(
     if policy == wf_enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING:
         return state.run_id
     if policy == wf_enums.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING:
-        # as create_workflow_util.go terminateWorkflowAction words it
-        why = common_pb.Payloads()
-        why.payloads.add(
-            metadata={"encoding": b"json/plain"},
-            data=json.dumps(f"terminated by new runID: {new_run_id}").encode(),
-        )
-        stop = rq.TerminateWorkflowExecution(
-            "TerminateIfRunning WorkflowIdReusePolicy", "history-service", convert.opaque_of(why)
-        )
+        stop = terminate_if_running(new_run_id)
         await fe.call(context, req.namespace, req.workflow_id, state.run_id, stop)
         return None
     raise _already_started(fe, req.namespace, req.workflow_id, "", req.workflow_id_reuse_policy)

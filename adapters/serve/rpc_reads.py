@@ -29,7 +29,8 @@ from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 from core.events import HistoryEvent
 from core.statemachine.history.service import unwritten_task
 from core.statemachine.history.service.activity_ops import options_of
-from core.statemachine.history.service.execution import reset_points_json, run_expiry
+from core.statemachine.history.service.execution import reset_points_json
+from core.statemachine.history.service.run_timeouts import run_expiry
 from core.statemachine.history.service.state import MutableState
 from sim.persistence import RunRecord
 
@@ -98,7 +99,7 @@ def execution_info(
         json_format.ParseDict({"indexedFields": record.search_attributes}, info.search_attributes)
     if record.parent is not None:
         info.parent_execution.workflow_id, info.parent_execution.run_id = record.parent
-    info.root_execution.workflow_id, info.root_execution.run_id = root_of(record.run)
+    info.root_execution.workflow_id, info.root_execution.run_id = record.root
     return info
 
 
@@ -108,17 +109,6 @@ def _exact(ns: int) -> int:
 
 def _microseconds(ns: int) -> int:
     return ns - ns % 1000
-
-
-def root_of(run: RunRecord) -> tuple[str, str]:
-    """The root of the run's tree: a child's is the chain's (passed down from its
-    parent), any other run is its own root, a continued or retried run too
-    (`service/history/workflow/mutable_state_impl.go` sets RootWorkflowId from the start
-    event's root execution, present only for children)."""
-    state = run.state
-    if state.parent is not None and state.root is not None:
-        return state.root
-    return run.workflow_id, state.run_id
 
 
 def _pending_activity(

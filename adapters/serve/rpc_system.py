@@ -225,6 +225,7 @@ async def describe_task_queue(
 
 
 PARTITION_RPS = 1000.0  # admin.matchingNamespaceTaskqueueToPartitionDispatchRate's default
+PARTITIONS = matching.MatchingConfig().write_partitions  # the model's matching default
 RANGE_SIZE = 100_000  # a partition's first block of task ids: range id 1 (matching's RangeSize)
 PARTITION_SUFFIX = re.compile(r"[+-]?[0-9]+")  # what Go's strconv.Atoi takes
 
@@ -259,7 +260,7 @@ def _legacy(
     if req.include_task_queue_status:
         status = out.task_queue_status
         status.backlog_count_hint = fe.runtime.backlog(req.namespace, base, task_type, partition)
-        status.rate_per_second = PARTITION_RPS * matching.MatchingConfig().write_partitions
+        status.rate_per_second = PARTITION_RPS * PARTITIONS
         status.task_id_block.start_id, status.task_id_block.end_id = 1, RANGE_SIZE
     if req.task_queue.kind != tq_enums.TASK_QUEUE_KIND_STICKY:
         fe.deployments.fill_queue_versioning(req.namespace, base, out.versioning_info)
@@ -275,8 +276,7 @@ async def list_task_queue_partitions(
     fe.namespace(req.namespace)
     validate.task_queue(req)
     name = req.task_queue.name
-    count = matching.MatchingConfig().write_partitions  # the model's matching default
-    keys = [name, *(f"{validate.RESERVED_QUEUE_PREFIX}{name}/{i}" for i in range(1, count))]
+    keys = [name, *(f"{validate.RESERVED_QUEUE_PREFIX}{name}/{i}" for i in range(1, PARTITIONS))]
     out = ws.ListTaskQueuePartitionsResponse()
     for listing in (out.activity_task_queue_partitions, out.workflow_task_queue_partitions):
         for key in keys:

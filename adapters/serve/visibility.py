@@ -53,13 +53,12 @@ class Record:
     memo: dict[str, object] = field(default_factory=dict)  # protojson Payloads by key
     search_attributes: dict[str, object] = field(default_factory=dict)  # protojson
     parent: tuple[str, str] | None = None
-    root: tuple[str, str] | None = None
+    root: tuple[str, str] = ("", "")  # the root of its tree (root_of)
 
     def attribute(self, name: str) -> Value:
         """A search attribute's value, decoded from its payload (None when unset)."""
         closed = bool(self.close_time)
         parent = self.parent or (None, None)
-        root = self.root or (None, None)
         system: dict[str, Value] = {
             "WorkflowId": self.run.workflow_id,
             "RunId": self.run.state.run_id,
@@ -77,8 +76,8 @@ class Record:
             "StateTransitionCount": self.run.version if closed else None,
             "ParentWorkflowId": parent[0],
             "ParentRunId": parent[1],
-            "RootWorkflowId": root[0],
-            "RootRunId": root[1],
+            "RootWorkflowId": self.root[0],
+            "RootRunId": self.root[1],
         }
         if name in system:
             return system[name]
@@ -150,14 +149,19 @@ def record_of(run: RunRecord) -> Record:
         memo=memo,
         search_attributes=attrs,
         parent=parent,
-        # a child's root is its chain's, any other run is its own root (rpc_reads.root_of)
-        root=state.root
-        if parent is not None and state.root is not None
-        else (
-            run.workflow_id,
-            state.run_id,
-        ),
+        root=root_of(run),
     )
+
+
+def root_of(run: RunRecord) -> tuple[str, str]:
+    """The root of the run's tree: a child's is the chain's (passed down from its
+    parent), any other run is its own root, a continued or retried run too
+    (`service/history/workflow/mutable_state_impl.go` sets RootWorkflowId from the start
+    event's root execution, present only for children)."""
+    state = run.state
+    if state.parent is not None and state.root is not None:
+        return state.root
+    return run.workflow_id, state.run_id
 
 
 PAUSE_INFO = "TemporalPauseInfo"

@@ -16,6 +16,7 @@ from adapters import tlc, tlc_trace
 from adapters.cli import main
 from adapters.conform import checks
 from adapters.temporal_json import decode_history
+from tests.adapters.test_tlc import _toolchain_or_skip
 from tests.conftest import HISTORIES
 
 ODD_IDS = ["check-✓", 'a\nb"\\c', "\t"]
@@ -93,10 +94,8 @@ def test_equal_ids_get_equal_names_across_logs() -> None:
 
 @pytest.fixture(scope="module")
 def toolchain() -> tlc.Toolchain:
-    try:
-        return tlc.find_toolchain()
-    except tlc.TlcUnavailable as exc:
-        pytest.skip(str(exc))
+    """TLC needs Java and the jar: a developer without them skips, CI fails."""
+    return _toolchain_or_skip()
 
 
 @pytest.mark.parametrize("activity_id", ODD_IDS[:2])

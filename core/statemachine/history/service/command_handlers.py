@@ -66,6 +66,7 @@ from core.statemachine.history.service import (
     execution,
     nexus,
     outbound,
+    run_timeouts,
     timer,
     update,
     versioning,
@@ -444,10 +445,10 @@ def start_child(b: Batch, command: Command) -> Cause | Rejection | None:
     # the run timeout is at most the execution timeout; the task timeout is the
     # namespace default when unset (not the parent's), at most 2 minutes and at most the
     # run timeout.
-    run_timeout = execution.run_timeout(
+    run_timeout = run_timeouts.run_timeout(
         a.workflow_run_timeout or 0, a.workflow_execution_timeout or 0
     )
-    task_timeout = execution.task_timeout(a.workflow_task_timeout or 0, run_timeout)
+    task_timeout = run_timeouts.task_timeout(a.workflow_task_timeout or 0, run_timeout)
     # The header is copied as the command has it (none stays none, an empty one is
     # kept: CreateStartChildWorkflowExecutionInitiatedEvent, historybuilder/
     # event_factory.go), while a memo or search attributes with no entry left once nil

@@ -60,6 +60,12 @@ from core.statemachine import fsm
 from core.statemachine.history.limits import without_nil
 from core.statemachine.history.service import start_fields, update, versioning, workflow_task
 from core.statemachine.history.service.outbound import HISTORY_SERVICE
+from core.statemachine.history.service.run_timeouts import (
+    execution_expiration,
+    run_expiry,
+    run_timeout,
+    task_timeout,
+)
 from core.statemachine.history.service.start_fields import given
 from core.statemachine.history.service.state import (
     MutableState,
@@ -110,49 +116,6 @@ def roll_over(
             continue
         kept.append(replace(p, expire_time=now + retention) if p.run_id == run_id else p)
     return tuple(kept)
-
-
-DEFAULT_WORKFLOW_TASK_TIMEOUT = 10_000_000_000  # frontend.defaultWorkflowTaskTimeout
-MAX_WORKFLOW_TASK_TIMEOUT = 120_000_000_000  # maxWorkflowTaskStartToCloseTimeout
-
-
-def run_timeout(run: int, execution: int) -> int:
-    """The run timeout a start gets (`overrideWorkflowRunTimeout`,
-    service/history/api/create_workflow_util.go): at most the execution timeout."""
-    if execution == 0:
-        return run
-    return execution if run == 0 else min(run, execution)
-
-
-def task_timeout(task: int, run: int) -> int:
-    """The workflow task timeout (`overrideWorkflowTaskTimeout`): 10 s by default, at
-    most 2 minutes, and never longer than the run timeout."""
-    task = min(task or DEFAULT_WORKFLOW_TASK_TIMEOUT, MAX_WORKFLOW_TASK_TIMEOUT)
-    return task if run == 0 else min(task, run)
-
-
-_MS = 1_000_000
-
-
-def execution_expiration(req: StartWorkflowExecution, now: int) -> int:
-    """When the chain's execution timeout ends (0: never). A run continuing a chain keeps
-    the chain's; a first start's is now plus its execution timeout, rounded to the
-    millisecond (`CreateHistoryStartWorkflowRequest` in common/util.go)."""
-    if req.execution_expiration or not req.execution_timeout:
-        return req.execution_expiration
-    return (now + req.execution_timeout + _MS // 2) // _MS * _MS
-
-
-def run_expiry(start: int, backoff: int, run_timeout: int, expiration: int) -> int:
-    """When the run's timeout timer fires (0: never): the run timeout counts from the end
-    of the first-task backoff, and never past the chain's execution expiration
-    (`ApplyWorkflowExecutionStartedEvent` in mutable_state_impl.go sets
-    WorkflowRunExpirationTime so; the execution timeout's own timer, at the expiration,
-    is this one when the run has no earlier deadline)."""
-    if not run_timeout:
-        return expiration
-    at = start + backoff + run_timeout
-    return min(at, expiration) if expiration else at
 
 
 def _with_versioning(started: HistoryEvent, v: StartVersioning) -> HistoryEvent:
@@ -323,14 +286,8 @@ def start_again(state: MutableState, req: StartWorkflowExecution, now: int = 0) 
         return unchanged(
             state, Error(ErrorKind.ALREADY_EXISTS, f"workflow {state.workflow_id} is running")
         )
-    if state.running:  # in the history service's words (terminateWorkflowAction,
-        # service/history/api/workflow_id_dedup.go)
-        stop = TerminateWorkflowExecution(
-            reason="TerminateIfRunning WorkflowIdReusePolicy",
-            identity=HISTORY_SERVICE,
-            details=to_payloads([f"terminated by new runID: {req.run_id}"]),
-        )
-        ended = terminate_workflow_execution(state, stop, now)
+    if state.running:
+        ended = terminate_workflow_execution(state, terminate_if_running(req.run_id), now)
         return dataclasses.replace(ended, new_run=req)
     allowed = policy is WorkflowIdReusePolicy.ALLOW_DUPLICATE or (
         policy is WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY
@@ -341,6 +298,17 @@ def start_again(state: MutableState, req: StartWorkflowExecution, now: int = 0) 
             state, Error(ErrorKind.ALREADY_EXISTS, f"workflow {state.workflow_id} already ran")
         )
     return Outcome(state, (), (), Ok(), new_run=req)
+
+
+def terminate_if_running(new_run_id: str) -> TerminateWorkflowExecution:
+    """The terminate of a running run that a start with TERMINATE_IF_RUNNING (or the
+    TERMINATE_EXISTING conflict policy) replaces, in the history service's words
+    (terminateWorkflowAction, service/history/api/workflow_id_dedup.go)."""
+    return TerminateWorkflowExecution(
+        reason="TerminateIfRunning WorkflowIdReusePolicy",
+        identity=HISTORY_SERVICE,
+        details=to_payloads([f"terminated by new runID: {new_run_id}"]),
+    )
 
 
 def _closed(state: MutableState) -> Outcome:

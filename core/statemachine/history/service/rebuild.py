@@ -57,6 +57,7 @@ from core.statemachine.history.service import rebuild_nexus as nx
 from core.statemachine.history.service import reset_points, worker_versions
 from core.statemachine.history.service.rebuild_fold import Fold, attrs_of, time_of
 from core.statemachine.history.service.refresh import refresh_tasks
+from core.statemachine.history.service.run_timeouts import DEFAULT_WORKFLOW_TASK_TIMEOUT
 from core.statemachine.history.service.state import (
     DEFAULT_RETENTION,
     MutableState,
@@ -67,8 +68,6 @@ from core.statemachine.history.service.state import (
 from core.statemachine.matching.run_versioning import RunVersioning, override_of, version_of
 
 E = EventType
-# The frontend's default workflow task timeout, for a start event that names none.
-DEFAULT_WORKFLOW_TASK_TIMEOUT = 10_000_000_000
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

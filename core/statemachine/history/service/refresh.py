@@ -31,7 +31,7 @@ from core.requests import (
     WorkflowTaskTransfer,
 )
 from core.statemachine.history.service import activity_tasks, outbound, rebuild_nexus
-from core.statemachine.history.service.execution import run_expiry
+from core.statemachine.history.service.run_timeouts import run_expiry
 from core.statemachine.history.service.state import ActivityInfo, MutableState
 
 

@@ -44,7 +44,11 @@ from collections.abc import Sequence
 from enum import Enum
 
 from core.enums import EventType, TaskQueueKind, TimeoutType, WorkflowTaskFailedCause
-from core.event_sets import BUFFERABLE_EVENT_TYPES, COMMAND_EVENT_TYPES
+from core.event_sets import (
+    BUFFERABLE_EVENT_TYPES,
+    COMMAND_EVENT_TYPES,
+    WORKFLOW_TASK_CLOSE_EVENT_TYPES,
+)
 from core.events import (
     HistoryEvent,
     WorkflowExecutionStartedEventAttributes,
@@ -55,9 +59,7 @@ from core.events import (
 )
 
 E = EventType
-_WFT_CLOSES = frozenset(
-    {E.WORKFLOW_TASK_COMPLETED, E.WORKFLOW_TASK_FAILED, E.WORKFLOW_TASK_TIMED_OUT}
-)
+_WFT_CLOSES = WORKFLOW_TASK_CLOSE_EVENT_TYPES
 _ACTIVITY_CLOSES = frozenset(
     {
         E.ACTIVITY_TASK_COMPLETED,

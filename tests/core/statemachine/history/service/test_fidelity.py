@@ -23,8 +23,8 @@ from core.events import (
     WorkflowType,
 )
 from core.opaque import Opaque
-from core.statemachine.history.service import execution
 from core.statemachine.history.service import handle as service
+from core.statemachine.history.service import run_timeouts
 from core.statemachine.history.service.activity_tasks import normalize_timeouts
 from core.statemachine.history.service.chain import MIN_RUN_INTERVAL, min_backoff
 from core.statemachine.history.service.retry import duration_text, policy_json, retry_policy
@@ -213,11 +213,11 @@ def test_a_chain_keeps_its_runs_a_second_apart() -> None:
 
 
 def test_run_and_task_timeouts_are_overridden_at_start() -> None:
-    assert execution.run_timeout(0, 30 * S) == 30 * S
-    assert execution.run_timeout(60 * S, 30 * S) == 30 * S
-    assert execution.task_timeout(0, 0) == 10 * S
-    assert execution.task_timeout(10 * S, 2 * S) == 2 * S
-    assert execution.task_timeout(600 * S, 0) == 120 * S
+    assert run_timeouts.run_timeout(0, 30 * S) == 30 * S
+    assert run_timeouts.run_timeout(60 * S, 30 * S) == 30 * S
+    assert run_timeouts.task_timeout(0, 0) == 10 * S
+    assert run_timeouts.task_timeout(10 * S, 2 * S) == 2 * S
+    assert run_timeouts.task_timeout(600 * S, 0) == 120 * S
 
 
 def test_a_new_build_adds_an_auto_reset_point_carried_to_the_next_run() -> None:
