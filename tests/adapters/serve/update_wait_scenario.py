@@ -68,7 +68,12 @@ async def drive(address: str) -> tuple[str, bool, str, float, str, bool]:
             await poll(request, retry=False, timeout=timedelta(seconds=1))
             short = "answered"
         except RPCError as exc:
-            short = exc.status.name  # the caller's own deadline: CANCELLED or DEADLINE_EXCEEDED
+            # The caller's own deadline ends the call. Which status the SDK raises is a
+            # race between its own timer (CANCELLED) and the server's answer to the
+            # expired deadline (DEADLINE_EXCEEDED), on either server; anything else fails.
+            short = exc.status.name
+            if short in ("CANCELLED", "DEADLINE_EXCEEDED"):
+                short = "the caller's deadline"
         ran_out = time.monotonic() - began >= 0.95
         try:
             await asyncio.wait_for(update.result(rpc_timeout=timedelta(seconds=1)), 10)
