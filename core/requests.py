@@ -409,6 +409,10 @@ class RespondActivityTaskCompleted:
     # The worker's build id stamp (temporal.api.common.v1.WorkerVersionStamp), which the
     # attempt's ActivityTaskStarted, written with this close, carries.
     worker_version: Opaque | None = None
+    # RespondActivityTaskCompletedById: the activity named by its id, whatever its
+    # attempt; one not started yet is completed all the same, its start made up
+    # (service/history/api/respondactivitytaskcompleted/api.go, fabricateStartedEvent).
+    by_id: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -478,7 +478,11 @@ def _closing_stamp(req: Any) -> Opaque | None:
 
 async def _complete(fe: Frontend, context: Context, token: TaskToken, req: Any) -> None:
     done = rq.RespondActivityTaskCompleted(
-        _core_token(token), convert.opaque(req, "result"), req.identity, _closing_stamp(req)
+        _core_token(token),
+        convert.opaque(req, "result"),
+        req.identity,
+        _closing_stamp(req),
+        by_id=isinstance(req, ws.RespondActivityTaskCompletedByIdRequest),
     )
     await _send_activity(fe, context, token, done)
 

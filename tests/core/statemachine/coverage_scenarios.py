@@ -20,7 +20,12 @@ from core.commands import (
     StartTimerCommandAttributes,
 )
 from core.enums import CommandType, EventType, TimeoutType
-from core.events import ActivityType, WorkflowExecution, WorkflowType
+from core.events import (
+    ActivityTaskStartedEventAttributes,
+    ActivityType,
+    WorkflowExecution,
+    WorkflowType,
+)
 from core.opaque import Opaque
 from core.statemachine.history.validator import validate
 from core.task_queues import task_queue
@@ -181,6 +186,32 @@ def activity_backoff_paths() -> None:
         rq.ActivityTimeoutTask, scheduled_event_id=sid, timeout_type=TimeoutType.SCHEDULE_TO_CLOSE
     )  # BACKOFF --TIMEOUT
     run.check()
+
+
+def completion_by_id() -> ActivityTaskStartedEventAttributes:
+    """RespondActivityTaskCompletedById of an activity not started (SCHEDULED) and of one
+    waiting to retry (BACKOFF): each is started for the completer and completed. Returns
+    the second's ActivityTaskStarted attributes."""
+    run = Run()
+    run.complete(activity("a1"), activity("a2"))
+    first, second = sorted(
+        e.event_id for e in run.events if e.event_type is E.ACTIVITY_TASK_SCHEDULED
+    )
+    token = run.start_activity(second)
+    run.send(rq.RespondActivityTaskFailed(token, Opaque.of("boom"), error_type="X"))
+    for sid in (first, second):  # SCHEDULED, then BACKOFF --RESPOND_COMPLETED [by id]
+        info = run.state.activity(sid)
+        assert info is not None and info.started is False
+        by_id = rq.RespondActivityTaskCompleted(
+            rq.ActivityTaskToken(sid, info.attempt), identity="cli", by_id=True
+        )
+        assert isinstance(run.send(by_id), rq.Ok)
+        assert run.state.activity(sid) is None
+    run.check()
+    started = [e for e in run.events if e.event_type is E.ACTIVITY_TASK_STARTED]
+    attrs = started[-1].attributes
+    assert isinstance(attrs, ActivityTaskStartedEventAttributes)
+    return attrs
 
 
 def child_and_external_failures() -> None:
@@ -396,7 +427,7 @@ def paused_activity_paths() -> None:
     run.check()
 
 
-SCENARIOS: tuple[Callable[[], None], ...] = (
+SCENARIOS: tuple[Callable[[], object], ...] = (
     wft_start_to_close_timeout,
     wft_completion_rejected,
     terminate_in_flight_and_scheduled,
@@ -404,6 +435,7 @@ SCENARIOS: tuple[Callable[[], None], ...] = (
     activity_cancel_paths,
     late_start_of_a_closed_activity,
     activity_backoff_paths,
+    completion_by_id,
     child_and_external_failures,
     validator_rare_rows,
     timer_id_reused_while_its_fire_is_buffered,

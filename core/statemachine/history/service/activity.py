@@ -30,7 +30,9 @@ Rules (docs/temporal-semantics.md#activity; `service/history/workflow/mutable_st
 - A retryable failure, a start-to-close timeout and a heartbeat timeout retry the
   activity if the policy allows (`retry.next_retry`): attempt + 1, a new stamp, a retry
   timer, and no event. Schedule-to-start and schedule-to-close timeouts never retry.
-- Worker calls carry a token (scheduled id, attempt): a stale one gets NOT_FOUND.
+- Worker calls carry a token (scheduled id, attempt): a stale one gets NOT_FOUND. A
+  completion by activity id names no attempt, and completes an activity no attempt of
+  which runs by starting one for the completer first (the "by id" rows).
   RecordActivityTaskStarted is idempotent for the same request id; a different request
   for a started attempt gets ALREADY_STARTED, a task of an older stamp OBSOLETE.
 - A heartbeat's reply tells the worker whether a cancel was requested; Canceled is legal
@@ -240,6 +242,11 @@ def _rows() -> list[fsm.Row[PendingActivityState, ActivityInput]]:
             *(R(s, t, _S.CLOSED, handler="time_out") for t in _ATTEMPT_TIMERS),
         ]
     for s in (_S.SCHEDULED, _S.BACKOFF):  # no attempt running: worker calls are stale
+        # but a completion by activity id completes it, its start made up first
+        # (fabricateStartedEvent, service/history/api/respondactivitytaskcompleted/api.go;
+        # failures, cancels and heartbeats by id of it get NotFound as any stale call:
+        # IsActivityTaskNotFoundForToken in service/history/api/activity_util.go)
+        rows.append(R(s, _I.RESPOND_COMPLETED, _S.CLOSED, guard="by id", handler="force_complete"))
         rows += [R(s, i, s, handler="reject_not_found") for i in _WORKER_CALLS]
         rows += [R(s, t, s, handler="ignore_stale_timer") for t in _ATTEMPT_TIMERS]
     for s in (_S.SCHEDULED, _S.STARTED, _S.CANCEL_REQUESTED, _S.BACKOFF):
@@ -268,6 +275,7 @@ _HANDLER_WRITES = {
     "request_cancel": (E.ACTIVITY_TASK_CANCEL_REQUESTED,),
     "request_cancel_closed": (E.ACTIVITY_TASK_CANCEL_REQUESTED,),
     "cancel_at_once": (E.ACTIVITY_TASK_CANCEL_REQUESTED, E.ACTIVITY_TASK_CANCELED),
+    "force_complete": (E.ACTIVITY_TASK_STARTED, E.ACTIVITY_TASK_COMPLETED),
 }
 
 
@@ -434,6 +442,10 @@ def _token_attempt(request: ActivityRequest) -> int:
     raise InvalidDefinition(f"{TABLE.name}: a token guard on {type(request).__name__}")
 
 
+def _by_id(request: ActivityRequest) -> bool:
+    return isinstance(request, RespondActivityTaskCompleted) and request.by_id
+
+
 def _stale_stamp(call: Call) -> bool:
     request = call.request
     return isinstance(request, RecordActivityTaskStarted) and request.stamp != call.record().stamp
@@ -474,7 +486,12 @@ GUARDS: dict[str, Callable[[Call], bool]] = {
     "close buffered": _close_buffered,
     "stale stamp": _stale_stamp,
     "stale timer": _stale_timer,
-    "stale token": lambda call: _token_attempt(call.request) != call.record().attempt,
+    # a completion by id names no attempt: the token's attempt is only checked when the
+    # token names a scheduled event (IsActivityTaskNotFoundForToken, activity_util.go)
+    "stale token": lambda call: (
+        not _by_id(call.request) and _token_attempt(call.request) != call.record().attempt
+    ),
+    "by id": lambda call: _by_id(call.request),
     "same request": _same_request,
     "heartbeat recent": _heartbeat_recent,
     "paused": lambda call: call.record().pause is not None,

@@ -246,6 +246,26 @@ def _complete(call: Call) -> Reply:
     return _closed(call.txn, info)
 
 
+def _force_complete(call: Call) -> Reply:
+    """A completion by id of an activity with no attempt running: the attempt is started
+    by the completer (its identity, no request id, no build id stamp), then completed at
+    once (fabricateStartedEvent in service/history/api/respondactivitytaskcompleted/
+    api.go, which calls AddActivityTaskStartedEvent with an empty request id)."""
+    info, request = call.record(), call.request
+    assert isinstance(request, RespondActivityTaskCompleted)
+    started = revise(
+        info,
+        started=True,
+        started_time=call.txn.now,
+        request_id="",
+        identity=request.identity,
+        last_heartbeat_time=0,
+        worker_version=None,
+    )
+    call.info = started
+    return _complete(call)
+
+
 def _fail(call: Call) -> Reply:
     info, request = call.record(), call.request
     assert isinstance(request, RespondActivityTaskFailed)
@@ -484,6 +504,7 @@ HANDLERS: dict[str, Callable[[Call], Reply]] = {
     "started_again": _started_again,
     "heartbeat": _heartbeat,
     "complete": _complete,
+    "force_complete": _force_complete,
     "fail": _fail,
     "retry": _retry_later,
     "retry_paused": _retry_paused,
