@@ -19,7 +19,8 @@ scripts/unseen_ts/hunt2.js ran; `nexus` (unseen_nexus.py) records Nexus operatio
 UpdateWorkflowExecutionOptions; `hidden-retry` (unseen_hidden_retry.py) an activity retried
 without a trace before it timed out waiting to start; `la-force-close`
 (unseen_la_force_close.py) runs closed by a timeout or a terminate while a local activity
-keeps their workflow task going.
+keeps their workflow task going; `complete-by-id` (unseen_complete_by_id.py) activities
+completed by id while no attempt of theirs runs.
 Start the dev server first, with its HTTP API:
 
     temporal server start-dev --ip 127.0.0.1 --headless --port 17233 --http-port 17234
@@ -54,6 +55,7 @@ from temporalio.client import (
 from temporalio.common import VersioningBehavior, WorkerDeploymentVersion, WorkflowIDConflictPolicy
 from temporalio.worker import Worker, WorkerDeploymentConfig
 from unseen_activities import ACTIVITIES
+from unseen_complete_by_id import complete_by_id
 from unseen_hidden_retry import hidden_retry
 from unseen_hunt2_scenario import hunt2, ts_hunt2
 from unseen_hunt3_scenario import hunt3
@@ -549,6 +551,7 @@ SCENARIOS: dict[str, Callable[[Recorder], Awaitable[None]]] = {
     "hunt6": hunt6,
     "hidden-retry": hidden_retry,
     "la-force-close": la_force_close,
+    "complete-by-id": complete_by_id,
 }
 
 

@@ -129,6 +129,20 @@ def attrs(event: HistoryEvent) -> Any:
     return event.attributes
 
 
+def _completed_by_id(started: HistoryEvent, close: HistoryEvent) -> bool:
+    """Whether an activity's close is a completion by id of an attempt no worker had
+    started: the server then writes a Started with the completer's identity and no
+    request id (fabricateStartedEvent in
+    service/history/api/respondactivitytaskcompleted/api.go), where a worker's start
+    always has its poll's request id."""
+    a = attrs(started)
+    return (
+        close.event_type is E.ACTIVITY_TASK_COMPLETED
+        and not a.request_id
+        and a.identity == attrs(close).identity
+    )
+
+
 def limits_of(real: Sequence[HistoryEvent]) -> Limits:
     """The server's default limits, with each suggest-continue-as-new level lowered to
     the least count (the Started event's id: the next event id when the task started)
@@ -309,10 +323,10 @@ class DriverBase:
         ):
             self.start_activity(sid, now)
 
-    def start_final_attempt(self, started: HistoryEvent, now: int) -> None:
-        """Start the attempt `started` records, after the earlier attempts, which left
-        no events: each is taken to have ended as the last one did, whose failure the
-        final Started carries."""
+    def start_final_attempt(self, started: HistoryEvent, now: int, start: bool = True) -> None:
+        """Start the attempt `started` records (unless not `start`), after the earlier
+        attempts, which left no events: each is taken to have ended as the last one
+        did, whose failure the final Started carries."""
         assert self.state is not None
         a = attrs(started)
         sid, at = a.scheduled_event_id, started.event_time or now
@@ -325,7 +339,8 @@ class DriverBase:
             self.end_attempt(sid, a.last_failure, begin)
             retry = self.pending(rq.ActivityRetryTask, {"scheduled_event_id": sid})
             self.fire(rq.ActivityRetryTask, min(retry.fire_time, at), scheduled_event_id=sid)
-        self.start_activity(sid, at)
+        if start:
+            self.start_activity(sid, at)
 
     def started_event(self, sid: int) -> HistoryEvent | None:
         return next(
@@ -341,14 +356,16 @@ class DriverBase:
         a = attrs(event)
         sid = a.scheduled_event_id
         started = self.started_event(sid)
+        by_id = started is not None and _completed_by_id(started, event)
         if started is not None:
-            self.start_final_attempt(started, now)
+            self.start_final_attempt(started, now, start=not by_id)
         token = self.activity_token(sid)
         t = event.event_type
         # the closing worker's stamp, which the server wrote on the Started event
         stamp = attrs(started).worker_version if started is not None else None
         if t is E.ACTIVITY_TASK_COMPLETED:
-            self.send(rq.RespondActivityTaskCompleted(token, a.result, a.identity, stamp), now)
+            done = rq.RespondActivityTaskCompleted(token, a.result, a.identity, stamp, by_id=by_id)
+            self.send(done, now)
         elif t is E.ACTIVITY_TASK_FAILED:
             final = a.retry_state is RetryState.NON_RETRYABLE_FAILURE
             self.send(activity_failed(token, a.failure, a.identity, final, stamp), now)
