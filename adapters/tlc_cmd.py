@@ -23,6 +23,7 @@ from adapters import tlc, tlc_trace
 from adapters.argtypes import jobs, nonempty_path
 from adapters.console import progress, summary_table
 from core.errors import BadInput
+from core.events import HistoryEvent
 
 EXIT_OK, EXIT_FOUND, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -101,10 +102,22 @@ def _print_configs(reports: list[tlc.ConfigReport]) -> None:
 
 
 def _run_traces(toolchain: tlc.Toolchain, args: argparse.Namespace) -> int:
-    # Read and size every history first, so a bad file is reported before any TLC runs.
-    histories = [(path, tlc_trace.read_trace_history(path)) for path in args.trace]
-    for path, events in histories:
-        tlc_trace.check_traceable(events, path)
+    # Read and size every history first, so bad files are reported (each on its own
+    # line) before any TLC runs.
+    histories: list[tuple[str, tuple[HistoryEvent, ...]]] = []
+    bad: list[str] = []
+    for path in args.trace:
+        try:
+            events = tlc_trace.read_trace_history(path)
+            tlc_trace.check_traceable(events, path)
+        except BadInput as exc:
+            bad.append(str(exc))
+            continue
+        histories.append((path, events))
+    if bad:
+        for message in bad:
+            print(f"tmodel tlc: {message}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     reports: list[tlc_trace.TraceReport] = []
     with progress("trace validation", total=len(histories), enabled=not args.json) as advance:
         for path, events in histories:

@@ -147,3 +147,24 @@ def test_conform_skips_the_tla_check_of_a_history_too_large() -> None:
     tla.toolchain = cast(tlc.Toolchain, object())  # refused before TLC would be run
     cell = tla.check("h", decode_history(_with_attempt(10**6)).events)
     assert cell.status == checks.SKIPPED and "attempt 1000000" in cell.detail
+
+
+def test_every_bad_history_of_several_is_named_before_tlc_runs(
+    toolchain: tlc.Toolchain, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A good history between two bad ones: one line for each bad one, in the order
+    given, exit 2, and no TLC run (so no verdict is printed)."""
+    bad_attempt = _write(tmp_path, _with_attempt(10**6), "attempt.json")
+    truncated = tmp_path / "truncated.json"
+    truncated.write_text('{"events": [', encoding="utf-8")
+    good = _write(tmp_path, _doc(), "good.json")
+    argv = ["tlc", "--trace", bad_attempt, "--trace", good, "--trace", str(truncated)]
+    began = time.monotonic()
+    assert main(argv) == 2
+    assert time.monotonic() - began < 20
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 2, lines
+    assert lines[0].startswith(f"tmodel tlc: {bad_attempt}") and "attempt 1000000" in lines[0]
+    assert lines[1].startswith(f"tmodel tlc: {truncated}")
+    assert captured.out == ""
