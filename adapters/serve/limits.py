@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
@@ -93,6 +94,44 @@ POLLER_TTL = 300 * 10**9  # matching.PollerHistoryTTL, 5 min
 SWEEP_EVERY = 1000  # poller notes between sweeps of expired entries
 
 
+DEFAULT_POLLER_RATE = 100_000.0  # defaultTaskDispatchRPS, task_queue_partition_manager.go
+
+
+@dataclass(frozen=True, slots=True)
+class PollerNote:
+    """A poller's last poll of a queue: when, the dispatch rate it asked for
+    (`max_tasks_per_second`, else the default) and its worker version capabilities and
+    deployment options as the poll gave them (messages, or None when unset): what
+    DescribeTaskQueue shows of it (`getPollerInfo`, service/matching/poller_history.go)."""
+
+    time: int
+    rate: float = DEFAULT_POLLER_RATE
+    capabilities: Any = None
+    deployment: Any = None
+
+
+def poller_note(req: Any, now: int) -> PollerNote:
+    """What a workflow or activity task poll tells of its poller."""
+    rate = DEFAULT_POLLER_RATE
+    if "task_queue_metadata" in req.DESCRIPTOR.fields_by_name:  # an activity poll's
+        meta = req.task_queue_metadata
+        if meta.HasField("max_tasks_per_second"):
+            rate = meta.max_tasks_per_second.value
+    return PollerNote(
+        now, rate, _copy(req, "worker_version_capabilities"), _copy(req, "deployment_options")
+    )
+
+
+def _copy(req: Any, name: str) -> Any:
+    """A copy of the request's message field `name` (None if unset)."""
+    if not req.HasField(name):
+        return None
+    value = getattr(req, name)
+    out = type(value)()
+    out.CopyFrom(value)
+    return out
+
+
 class PollerHistory:
     """Who polled each task queue lately, for DescribeTaskQueue: per (namespace, queue,
     task type) at most 1000 identities, each kept 5 minutes after its last poll, as
@@ -100,21 +139,22 @@ class PollerHistory:
     identities do not make it grow without end."""
 
     def __init__(self) -> None:
-        self.queues: dict[tuple[str, str, int], dict[str, int]] = {}
+        self.queues: dict[tuple[str, str, int], dict[str, PollerNote]] = {}
         self.notes = 0
 
-    def note(self, key: tuple[str, str, int], identity: str, now: int) -> None:
+    def note(self, key: tuple[str, str, int], identity: str, poll: PollerNote) -> None:
         seen = self.queues.setdefault(key, {})
         seen.pop(identity, None)  # re-inserted: the dict stays in order of last poll
-        seen[identity] = now
+        seen[identity] = poll
+        now = poll.time
         if len(seen) > POLLER_HISTORY:
             del seen[next(iter(seen))]
         self.notes += 1
         if self.notes % SWEEP_EVERY == 0:
             self.sweep(now)
 
-    def recent(self, key: tuple[str, str, int], now: int) -> dict[str, int]:
-        return {i: t for i, t in self.queues.get(key, {}).items() if t > now - POLLER_TTL}
+    def recent(self, key: tuple[str, str, int], now: int) -> dict[str, PollerNote]:
+        return {i: p for i, p in self.queues.get(key, {}).items() if p.time > now - POLLER_TTL}
 
     def sweep(self, now: int) -> None:
         for key in list(self.queues):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from functools import partial
 from typing import Any
 
 import grpc
@@ -24,8 +25,9 @@ from temporalio.api.taskqueue.v1 import message_pb2 as tq_pb
 from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 
 from core.statemachine import matching
+from core.statemachine.history.service.state import MutableState
 
-from . import convert, errors, system_info, tokens, validate
+from . import convert, errors, queue_stats, system_info, tokens, validate
 from .frontend import SYSTEM_SEARCH_ATTRIBUTES, Frontend, Namespace
 from .validate import MAX_ID_LENGTH
 
@@ -188,9 +190,13 @@ async def get_search_attributes(
 def _pollers(fe: Frontend, namespace: str, queue: str, task_type: int) -> list[tq_pb.PollerInfo]:
     out = []
     recent = fe.pollers.recent((namespace, queue, task_type), fe.now())
-    for identity, when in sorted(recent.items()):
-        poller = tq_pb.PollerInfo(identity=identity, rate_per_second=0.0)
-        poller.last_access_time.CopyFrom(convert.timestamp(int(when)))
+    for identity, poll in sorted(recent.items()):
+        poller = tq_pb.PollerInfo(identity=identity, rate_per_second=poll.rate)
+        poller.last_access_time.CopyFrom(convert.timestamp(int(poll.time)))
+        if poll.capabilities is not None:
+            poller.worker_version_capabilities.CopyFrom(poll.capabilities)
+        if poll.deployment is not None:
+            poller.deployment_options.CopyFrom(poll.deployment)
         out.append(poller)
     return out
 
@@ -213,15 +219,54 @@ async def describe_task_queue(
         _legacy(fe, req, out)
         return out
     version = out.versions_info[""]
-    for task_type in req.task_queue_types or (1, 2):  # workflow, activity
-        info = version.types_info[task_type]
-        if req.report_pollers:
-            info.pollers.extend(_pollers(fe, req.namespace, name, task_type))
-        if req.report_stats:
-            info.stats.approximate_backlog_count = fe.runtime.backlog(
-                req.namespace, name, task_type
-            )
+    types = list(req.task_queue_types or (1, 2))  # workflow, activity
+    now = fe.now()
+    cache = fe.runtime.queue_stats.described
+    keys = [(req.namespace, name, task_type) for task_type in types]
+    # Matching keeps each task type's answer, as the first request within 5 s asked for
+    # it (pollers, stats or both), and gives it again until then; one missing entry
+    # makes it ask every partition for all the types again
+    # (`TaskQueueInfoByBuildIdTTL`; DescribeTaskQueue in service/matching/matching_engine.go)
+    cached = [cache.get(key) for key in keys]
+    if any(c is None or now - c[0] >= DESCRIBE_CACHE_TTL for c in cached):
+        for key in [k for k, (made, _) in cache.items() if now - made >= DESCRIBE_CACHE_TTL]:
+            del cache[key]  # expired: the cache holds only the last 5 s's answers
+        for key, task_type in zip(keys, types, strict=True):
+            info = tq_pb.TaskQueueTypeInfo()
+            if req.report_pollers:
+                info.pollers.extend(_pollers(fe, req.namespace, name, task_type))
+            if req.report_stats:
+                _stats(fe, req.namespace, name, task_type, info.stats)
+            cache[key] = (now, info)
+        cached = [cache[key] for key in keys]
+    for task_type, entry in zip(types, cached, strict=True):
+        assert entry is not None
+        version.types_info[task_type].CopyFrom(entry[1])
     return out
+
+
+DESCRIBE_CACHE_TTL = 5 * 10**9  # matching.TaskQueueInfoByBuildIdTTL's default, 5 s
+
+
+def _stats(fe: Frontend, namespace: str, name: str, task_type: int, out: Any) -> None:
+    """A queue's backlog, the age of its oldest task and its add and dispatch rates
+    (queue_stats.py)."""
+    now = fe.now()
+    waiting = fe.runtime.backlog_tasks(namespace, name, task_type)
+    out.approximate_backlog_count = len(waiting)
+    age = queue_stats.backlog_age(waiting, partial(_run_state, fe), now)
+    out.approximate_backlog_age.CopyFrom(convert.duration(age))
+    kind = matching.TaskKind.WORKFLOW if task_type == 1 else matching.TaskKind.ACTIVITY
+    out.tasks_add_rate, out.tasks_dispatch_rate = fe.runtime.queue_stats.rates(
+        namespace, name, kind, now
+    )
+
+
+def _run_state(fe: Frontend, task: matching.MatchingTask) -> MutableState | None:
+    try:
+        return fe.state(task.namespace, task.workflow_id, task.run_id)
+    except errors.ServiceError:
+        return None
 
 
 PARTITION_RPS = 1000.0  # admin.matchingNamespaceTaskqueueToPartitionDispatchRate's default

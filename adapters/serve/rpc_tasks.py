@@ -42,6 +42,7 @@ from sim.nodes.base import StartedActivityTask, StartedWorkflowTask
 from . import convert, errors, validate
 from .deployments import physical_queue, versioned
 from .frontend import Frontend
+from .limits import poller_note
 from .rpc_interact import complete_noting_updates
 from .standalone import Dispatched
 from .standalone_rpc import worker_call
@@ -59,8 +60,10 @@ def _build_id(req: Any) -> Opaque | None:
     return Opaque.of({"buildId": build_id}) if build_id else None
 
 
-def _note_poller(fe: Frontend, namespace: str, queue: str, task_type: int, identity: str) -> None:
-    fe.pollers.note((namespace, queue, task_type), identity, fe.now())
+def _note_poller(fe: Frontend, req: Any, task_type: int) -> None:
+    """Remember the poll for DescribeTaskQueue (limits.PollerNote)."""
+    note = poller_note(req, fe.now())
+    fe.pollers.note((req.namespace, req.task_queue.name, task_type), req.identity, note)
 
 
 def _polled_queue(fe: Frontend, req: Any, task_type: int) -> str:
@@ -82,7 +85,7 @@ async def poll_workflow_task_queue(
     fe.namespace(req.namespace)  # the namespace interceptor's check comes first
     validate.poll(req, identity_first=True)
     sticky = req.task_queue.kind == tq_enums.TASK_QUEUE_KIND_STICKY
-    _note_poller(fe, req.namespace, req.task_queue.name, 1, req.identity)
+    _note_poller(fe, req, 1)
     queue = _polled_queue(fe, req, 1)
     query = fe.queries.take(req.namespace, queue, sticky)
     if query is not None:
@@ -337,7 +340,7 @@ async def poll_activity_task_queue(
 ) -> ws.PollActivityTaskQueueResponse:
     fe.namespace(req.namespace)  # the namespace interceptor's check comes first
     validate.poll(req, identity_first=False)
-    _note_poller(fe, req.namespace, req.task_queue.name, 2, req.identity)
+    _note_poller(fe, req, 2)
     standalone = fe.standalone  # a standalone attempt waiting goes first (standalone.py)
     waiting = standalone.take(req.namespace, req.task_queue.name) if standalone else None
     if waiting is not None and standalone is not None:

@@ -48,6 +48,7 @@ from sim.server import SHARDS, ServerCluster
 
 from .convert import event_proto, framed_size
 from .kernel import LiveKernel
+from .queue_stats import QueueStats
 from .store import DurablePersistence, Opened, open_store
 from .timer_shift import TimerShift
 from .watch import LiveMonitor, Notifier, Waiters
@@ -136,6 +137,9 @@ class Runtime:
             persistence=durable,
         )
         self.gateway = Gateway(GATEWAY, self.kernel, self.net, self.faults)
+        self.queue_stats = QueueStats()  # what `temporal task-queue describe` shows
+        for matching_host in self.cluster.matching.values():
+            matching_host.observer = self.queue_stats
         self.persistence = self.cluster.persistence
         self.persistence.on_commit = self._on_commit
         # timers late as on the dev server (timer_shift.py); time skipping fires them exactly
@@ -503,17 +507,23 @@ class Runtime:
     ) -> int:
         """How many tasks wait in the normal queue (task_type 1 workflow, 2 activity), or
         in one partition of it."""
+        return len(self.backlog_tasks(namespace, queue_name, task_type, partition))
+
+    def backlog_tasks(
+        self, namespace: str, queue_name: str, task_type: int, partition: int | None = None
+    ) -> list[m.MatchingTask]:
+        """The tasks waiting in the normal queue, or in one partition of it."""
         kind = m.TaskKind.WORKFLOW if task_type == 1 else m.TaskKind.ACTIVITY
         queue = task_queue(queue_name, kind, m.QueueKind.NORMAL, namespace)
         host = self.cluster.matching[self.cluster.router.matching_for(queue_name)]
         state = host.queues.get(queue)
         if state is None:
-            return 0
-        return sum(
-            1
+            return []
+        return [
+            e.task
             for e in state.backlog
             if e.queue == queue and (partition is None or e.partition == partition)
-        )
+        ]
 
     def unload_sticky(self, namespace: str, queue_name: str) -> None:
         """ShutdownWorker unloads the worker's sticky queue (`ForceUnloadTaskQueuePartition`,

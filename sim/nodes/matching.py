@@ -20,7 +20,7 @@ task is named by its queue and its key in that queue's state.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from core import requests as rq
 from core.opaque import Opaque
@@ -46,6 +46,15 @@ _STARTED = (StartedWorkflowTask, StartedActivityTask)  # built once, for isinsta
 Divert = Callable[
     ["MatchingHost", str, Callable[..., None], m.TaskQueue, m.MatchingTask, object], bool
 ]
+
+
+class TaskObserver(Protocol):
+    """Told of each task a queue takes and each it hands to a poller, with the task's
+    partition (serve's task queue statistics, adapters/serve/queue_stats.py)."""
+
+    def added(self, queue: m.TaskQueue, partition: int, now: int) -> None: ...
+
+    def dispatched(self, queue: m.TaskQueue, partition: int, now: int) -> None: ...
 
 
 class MatchingHost(Base):
@@ -75,6 +84,7 @@ class MatchingHost(Base):
         # serve's Worker Deployments: takes a pushed task to its version's queue or
         # refuses it (True), or leaves it to this host (adapters/serve/deployments.py)
         self.divert: Divert | None = None
+        self.observer: TaskObserver | None = None  # serve's statistics; none in a simulation
 
     def states(self) -> list[m.MatchingState]:
         """Every queue's engine state, in a fixed order."""
@@ -108,6 +118,10 @@ class MatchingHost(Base):
             return
         state = self.queues.get(queue) or m.MatchingState()
         self.queues[queue], out = m.add_task(state, queue, task, self.kernel.now)
+        if self.observer is not None and not isinstance(out, m.StickyWorkerUnavailable):
+            self.observer.added(
+                queue, _partition(self.queues[queue], out.task_key), self.kernel.now
+            )
         # The answer is the ack, or StickyWorkerUnavailable (history pushes elsewhere).
         self.net.send(self.name, src, ack, key, out)
         if isinstance(out, m.Dispatch):
@@ -115,6 +129,10 @@ class MatchingHost(Base):
 
     def _record_started(self, queue: m.TaskQueue, d: m.Dispatch) -> None:
         task = d.task
+        if self.observer is not None:
+            self.observer.dispatched(
+                queue, _partition(self.queues[queue], d.task_key), self.kernel.now
+            )
         sticky = queue.kind is m.QueueKind.STICKY
         worker = self.workers.get(d.poller_id, ("", None))[0]
         identity, version = self.poller_info.get(d.poller_id, (worker, None))
@@ -334,3 +352,11 @@ def _classify(answer: Payload) -> m.RecordStartedReply:
         if answer.kind in (rq.ErrorKind.NOT_FOUND, rq.ErrorKind.WORKFLOW_COMPLETED):
             return m.RecordStartedReply.NOT_FOUND
     return m.RecordStartedReply.TRANSIENT_ERROR
+
+
+def _partition(state: m.MatchingState, task_key: int) -> int:
+    """The partition of task `task_key` of a queue's state (0 if it is no longer held)."""
+    for e in (*state.dispatching, *state.backlog, *state.finished):
+        if e.key == task_key:
+            return e.partition
+    return 0

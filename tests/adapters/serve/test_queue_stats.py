@@ -1,0 +1,40 @@
+"""A task queue's statistics and pollers as DescribeTaskQueue reports them
+(queue_stats_scenario.py): the backlog's age and the add and dispatch rates, which serve
+reported as 0, a poller's dispatch rate and worker version capabilities, which it left
+out, and the same answer again within 5 s, which it did not keep. The slow twin finds
+the same on the dev server."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from adapters.serve.queue_stats import SECOND, RateTracker
+from tests.adapters.serve.queue_stats_scenario import drive
+from tests.adapters.serve.sdk import bounded
+
+EXPECTED = (3, True, True, 0.0, 3, 0, 0.0, True, 100_000.0, True, 7.0)
+
+
+@pytest.mark.asyncio
+@bounded
+async def test_a_queue_reports_its_backlog_age_and_rates(address: str) -> None:
+    assert await drive(address) == EXPECTED
+
+
+@pytest.mark.slow
+def test_the_dev_server_reports_them_alike(dev_address: str) -> None:
+    assert asyncio.run(drive(dev_address)) == EXPECTED
+
+
+def test_a_rate_covers_the_time_since_its_counter_was_made_then_the_last_30_s() -> None:
+    tracker = RateTracker(made=0)
+    for at in (0, 1, 2):
+        tracker.count(at * SECOND)
+    assert tracker.rate(4 * SECOND) == 3 / 4  # 4 s since it was made
+    # 60 s on, the ring covers 30 s plus what has passed of its current 5 s bucket,
+    # and the three tasks have left it
+    assert tracker.rate(62 * SECOND) == 0.0
+    tracker.count(62 * SECOND)
+    assert tracker.rate(63 * SECOND) == 1 / 33  # 30 s and 3 s of the current bucket
