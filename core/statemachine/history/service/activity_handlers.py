@@ -160,17 +160,26 @@ _STALE_RETRY_TIMER = Error(ErrorKind.NOT_FOUND, "stale activity retry timer")
 _STALE_TIMER = Error(ErrorKind.NOT_FOUND, "stale activity timer")
 
 
+def _started(
+    info: ActivityInfo, now: int, request_id: str, identity: str, stamp: Opaque | None
+) -> ActivityInfo:
+    """The record of the attempt started at `now` by `identity`."""
+    return revise(
+        info,
+        started=True,
+        started_time=now,
+        request_id=request_id,
+        identity=identity,
+        last_heartbeat_time=0,
+        worker_version=stamp,
+    )
+
+
 def _start(call: Call) -> Reply:
     info, request = call.record(), call.request
     assert isinstance(request, RecordActivityTaskStarted)
-    started = revise(
-        info,
-        started=True,
-        started_time=call.txn.now,
-        request_id=request.request_id,
-        identity=request.identity,
-        last_heartbeat_time=0,
-        worker_version=request.worker_version,
+    started = _started(
+        info, call.txn.now, request.request_id, request.identity, request.worker_version
     )
     put(call.txn, started)
     call.txn.task(*started_tasks(info, call.txn.now))
@@ -253,16 +262,7 @@ def _force_complete(call: Call) -> Reply:
     api.go, which calls AddActivityTaskStartedEvent with an empty request id)."""
     info, request = call.record(), call.request
     assert isinstance(request, RespondActivityTaskCompleted)
-    started = revise(
-        info,
-        started=True,
-        started_time=call.txn.now,
-        request_id="",
-        identity=request.identity,
-        last_heartbeat_time=0,
-        worker_version=None,
-    )
-    call.info = started
+    call.info = _started(info, call.txn.now, "", request.identity, None)
     return _complete(call)
 
 
