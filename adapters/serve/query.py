@@ -1,29 +1,35 @@
 """Temporal's visibility query language: parsing a List/CountWorkflowExecutions query
-and evaluating it over a run's search attributes.
+into a condition over a run's search attributes (evaluated in query_eval.py).
 
 The language is the SQL-like subset Temporal's visibility accepts
 (`common/persistence/visibility/store/query/converter.go` and the SQL store's
 `common/persistence/visibility/store/sql/query_converter.go`): a comparison `= != <> >
 >= < <=` of a search attribute with a value, `[NOT] IN (...)`, `[NOT] BETWEEN ... AND
 ...`, `[NOT] STARTS_WITH`, `IS [NOT] NULL`, combined with NOT, AND, OR (AND binds
-tighter than OR) and parentheses, then an optional `ORDER BY attr [ASC|DESC]`.
+tighter than OR) and parentheses, then an optional `GROUP BY attr` and an optional
+`ORDER BY attr [ASC|DESC]`.
 
 Values are checked against the attribute's type as the server checks them (a Keyword
 takes a string, an Int a number, a Bool true/false, a Datetime an RFC 3339 string or
 Unix nanoseconds; ExecutionStatus a status name or number), and an unset attribute is
 SQL's NULL: a comparison with it is unknown, NOT of unknown is unknown, and only rows
 whose condition is true are listed (three-valued logic). A KeywordList compares by
-membership, an unset list being empty. Every error is INVALID_ARGUMENT with the
-server's "invalid query: " prefix; where the measured `temporal server start-dev`
-(1.32.0) gives a specific message, this gives the same one.
+membership, an unset list being empty. A Text attribute takes `=` and `!=` only, and
+they compare words, as the dev server's full-text index does (fulltext.py). Every error
+is INVALID_ARGUMENT with the server's "invalid query: " prefix; where the measured
+`temporal server start-dev` (1.32.0) gives a specific message, this gives the same one.
 
-ORDER BY is accepted, as Elasticsearch-backed visibility accepts it (the dev server's
-SQLite store answers "operation is not supported: 'ORDER BY' clause").
+GROUP BY takes one attribute, ExecutionStatus or TemporalNamespaceDivision (naming the
+latter, like filtering on it, lets the system workflows in); a count groups by it and a
+list ignores it, as the dev server's SQL store does (its BuildSelectStmt leaves the
+grouping out). ORDER BY is accepted, as Elasticsearch-backed visibility accepts it (the
+dev server's SQLite store answers "operation is not supported: 'ORDER BY' clause").
 
 A syntax error is reported as the dev server's SQL parser (vitess sqlparser, behind
 `convertWhereString` in converter.go) reports it: "malformed SQL query: syntax error at
 position N [near 'T']", N counted in the statement `select * from table1 where QUERY`
-(the query trimmed), one past the end of the token the parser stopped at (its lexer has
+(the query trimmed; without the "where " when the query opens with "group by" or
+"order by"), one past the end of the token the parser stopped at (its lexer has
 read one character ahead), or one past the end at the end of the query; T is that
 token's text when it has one (a name, a keyword in lower case, a string's contents, a
 number, a character the lexer does not know), none for an operator or a parenthesis.
@@ -32,16 +38,26 @@ number, a character the lexer does not know), none for an operator or a parenthe
 from __future__ import annotations
 
 import datetime
-import operator
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
 
-from . import errors
+from . import errors, fulltext
+from .query_eval import (
+    OPERATORS,
+    Predicate,
+    Row,
+    Value,
+    all_of,
+    any_of,
+    between,
+    compare,
+    is_null,
+    maybe_not,
+    negation,
+    starts_with,
+    within,
+)
 
-Value = str | int | float | bool | None | list[str]
-Truth = bool | None  # None: unknown (a comparison with NULL)
 # temporal.api.enums.v1.WorkflowExecutionStatus names as visibility stores them, by number
 EXECUTION_STATUSES = (
     "Running",
@@ -52,15 +68,6 @@ EXECUTION_STATUSES = (
     "ContinuedAsNew",
     "TimedOut",
 )
-OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
-    "=": operator.eq,
-    "!=": operator.ne,
-    "<>": operator.ne,
-    ">": operator.gt,
-    ">=": operator.ge,
-    "<": operator.lt,
-    "<=": operator.le,
-}
 UNSUPPORTED = ("LIKE", "REGEXP", "RLIKE")  # operators the parser knows, the server refuses
 _TOKEN = re.compile(
     r"""\s*(?:
@@ -76,22 +83,22 @@ _RFC3339 = re.compile(
 )
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0"}
 _SQL_PREFIX = len("select * from table1 where ")
+# A query that opens with its GROUP BY or ORDER BY clause is parsed without the "where "
+# (convertWhereString, converter.go: only "group by" or "order by" with one space).
+_SQL_CLAUSE_PREFIX = len("select * from table1 ")
+_CLAUSE_OPENINGS = ("group by", "order by")
 # Keywords of the SQL grammar a name may not be (the lexer gives them in lower case).
 _KEYWORDS = frozenset(
     {"AND", "OR", "NOT", "IN", "IS", "NULL", "BETWEEN", "ORDER", "BY", "ASC", "DESC"}
     | {"LIMIT", "LIKE", "REGEXP", "RLIKE", "SELECT", "FROM", "WHERE", "GROUP", "HAVING"}
 )
+# What GROUP BY may name (IsGroupByFieldAllowed, converter.go), besides the
+# TemporalLowCardinalityKeyword attributes.
+_GROUPABLE = ("ExecutionStatus", "TemporalNamespaceDivision")
+# The types a BETWEEN may compare (supportedTypesRangeCond, converter.go).
+_RANGED = ("DATETIME", "DOUBLE", "INT", "KEYWORD")
 # Characters the lexer reads as tokens of their own, with no text to show.
 _BARE_CHARS = frozenset("~!^&|+-*/%.?:=<>(),")
-
-
-class Row(Protocol):
-    """What a query reads of a run: its search attributes' values (None when unset)."""
-
-    def attribute(self, name: str) -> Value: ...
-
-
-Predicate = Callable[[Row], Truth]
 
 
 @dataclass(slots=True)
@@ -100,6 +107,10 @@ class Query:
     order_by: str | None = None
     descending: bool = False
     names: set[str] = field(default_factory=set)  # every search attribute it names
+    group_by: str | None = None  # what a count groups by (a list ignores it)
+    # SQLite's complaint about a Text comparison's FTS5 query (fulltext.failure): the
+    # store fails the statement once it is run, whatever rows there are
+    store_error: str | None = None
 
     def matches(self, row: Row) -> bool:
         return self.predicate(row) is True
@@ -115,10 +126,11 @@ def _bad(message: str) -> errors.ServiceError:
     return errors.invalid(f"invalid query: {message}")
 
 
-def _syntax(end: int, near: str = "") -> errors.ServiceError:
-    """The SQL parser's syntax error for a token ending at `end` in the query."""
+def _syntax(end: int, near: str = "", prefix: int = _SQL_PREFIX) -> errors.ServiceError:
+    """The SQL parser's syntax error for a token ending at `end` in the query (`prefix`:
+    the length of the statement before the query)."""
     shown = f" near '{near}'" if near else ""
-    return _bad(f"malformed SQL query: syntax error at position {_SQL_PREFIX + end + 1}{shown}")
+    return _bad(f"malformed SQL query: syntax error at position {prefix + end + 1}{shown}")
 
 
 def _near(kind: str, text: str) -> str:
@@ -129,13 +141,13 @@ def _near(kind: str, text: str) -> str:
     return text if kind == "num" else ""
 
 
-def _lexical_error(text: str, pos: int) -> errors.ServiceError:
+def _lexical_error(text: str, pos: int, prefix: int) -> errors.ServiceError:
     """A character the tokens cannot start with: a string never closed (the parser
     stops at the end, showing what it read of it) or a character of its own."""
     char = text[pos]
     if char in "'\"":
-        return _syntax(len(text), _unquote(text[pos:] + char))
-    return _syntax(pos + 1, "" if char in _BARE_CHARS else char)
+        return _syntax(len(text), _unquote(text[pos:] + char), prefix)
+    return _syntax(pos + 1, "" if char in _BARE_CHARS else char, prefix)
 
 
 def _type_name(kind: str) -> str:
@@ -199,8 +211,11 @@ class _Parser:
         self.names: set[str] = set()
         self.tokens: list[tuple[str, str]] = []
         self.ends: list[int] = []  # where each token ends in the text
+        self.store_error: str | None = None  # the first Text comparison FTS5 fails on
         pos = 0
         text = self.text = text.strip()
+        self.clause_first = text.lower().startswith(_CLAUSE_OPENINGS)
+        self.prefix = _SQL_CLAUSE_PREFIX if self.clause_first else _SQL_PREFIX
         while pos < len(text):
             if text.startswith(("#", "-- "), pos):  # a comment, to the end of the line
                 newline = text.find("\n", pos)
@@ -210,16 +225,17 @@ class _Parser:
                 break
             m = _TOKEN.match(text, pos)
             if m is None or m.end() == pos:
-                raise _lexical_error(text, pos)
+                raise _lexical_error(text, pos, self.prefix)
             kind = m.lastgroup or ""
             if kind == "str" and text.startswith(text[m.start()], m.end()):
-                raise _lexical_error(text, m.start())  # a doubled quote in a string never closed
+                # a doubled quote in a string never closed
+                raise _lexical_error(text, m.start(), self.prefix)
             if (
                 kind == "num"
                 and m.end() < len(text)
                 and (text[m.end()].isalpha() or text[m.end()] == "_")
             ):
-                raise _syntax(m.end(), m.group(kind))  # a number run into a name
+                raise _syntax(m.end(), m.group(kind), self.prefix)  # a number run into a name
             self.tokens.append((kind, m.group(kind)))
             self.ends.append(m.end())
             pos = m.end()
@@ -230,9 +246,9 @@ class _Parser:
     def syntax_error(self, index: int | None = None) -> errors.ServiceError:
         """The parser's error at token `index` (None: at the end of the query)."""
         if index is None or index >= len(self.tokens):
-            return _syntax(len(self.text))
+            return _syntax(len(self.text), "", self.prefix)
         kind, text = self.tokens[index]
-        return _syntax(self.ends[index], _near(kind, text))
+        return _syntax(self.ends[index], _near(kind, text), self.prefix)
 
     # -- tokens ---------------------------------------------------------------------
     def peek(self) -> tuple[str, str] | None:
@@ -259,40 +275,98 @@ class _Parser:
 
     # -- grammar --------------------------------------------------------------------
     def parse(self) -> Query:
+        """The statement `select * from table1 [where QUERY]`: its condition, then
+        GROUP BY, HAVING, ORDER BY; the clauses' names are checked once the whole query
+        has parsed, after LIMIT is refused and in the converter's order (converter.go
+        convertSelectStmt: GROUP BY before ORDER BY)."""
         query = Query(lambda row: True)
         query.names = self.names
-        first = self.peek()
-        if first is not None and not (first[0] == "word" and first[1].upper() == "ORDER"):
+        if self.tokens and not self.clause_first:
             query.predicate = self.disjunction()
+        grouped: list[tuple[str, str]] = []
+        if self.keyword("GROUP"):
+            self.expect("BY")
+            grouped.append(self.group_item())
+            while self.peek() == ("op", ","):
+                self.take()
+                grouped.append(self.group_item())
+        if self.keyword("HAVING"):
+            # The converter ignores HAVING, so its condition counts for nothing; its
+            # tokens are skipped unchecked (the server's parser checks its syntax, and
+            # takes the `*` of count(*), a character this lexer refuses).
+            self.take()
+            while self.peek() is not None and not self.at_word("ORDER", "LIMIT"):
+                self.take()
+        ordered = ""
         if self.keyword("ORDER"):
             self.expect("BY")
-            query.order_by = self.attribute()
+            kind, ordered = self.take()
+            if kind != "word" or ordered.upper() in _KEYWORDS:
+                raise self.syntax_error(self.i - 1)
             if self.keyword("DESC"):
                 query.descending = True
             else:
                 self.keyword("ASC")
-        rest = self.peek()
-        if rest is not None and rest[0] == "word" and rest[1].upper() == "LIMIT":
+        if self.at_word("LIMIT"):
             raise _bad("operation is not supported: 'LIMIT' clause")
-        if rest is not None:
+        if self.peek() is not None:
             raise self.syntax_error(self.i)
+        query.group_by = self.group_field(grouped)
+        if ordered:
+            query.order_by = self.resolve(ordered)
+        query.store_error = self.store_error
         return query
+
+    def at_word(self, *words: str) -> bool:
+        token = self.peek()
+        return token is not None and token[0] == "word" and token[1].upper() in words
+
+    def group_item(self) -> tuple[str, str]:
+        """One expression of GROUP BY: a name or a literal (checked in group_field)."""
+        kind, text = self.take()
+        if kind == "op" or (kind == "word" and text.upper() in _KEYWORDS - {"NULL"}):
+            raise self.syntax_error(self.i - 1)
+        return kind, text
+
+    def group_field(self, grouped: list[tuple[str, str]]) -> str | None:
+        """The one search attribute GROUP BY names, as the converter allows it
+        (converter.go convertSelectStmt and IsGroupByFieldAllowed)."""
+        if not grouped:
+            return None
+        if len(grouped) > 1:
+            raise _bad("operation is not supported: 'GROUP BY' clause supports only a single field")
+        kind, text = grouped[0]
+        if kind != "word":
+            shown = "*sqlparser.SQLVal"  # the expression's Go type, as %T prints it
+        elif text.upper() in ("TRUE", "FALSE"):
+            shown = "sqlparser.BoolVal"
+        elif text.upper() == "NULL":
+            shown = "*sqlparser.NullVal"
+        else:
+            name = self.resolve(text)
+            if name in _GROUPABLE or name.startswith("TemporalLowCardinalityKeyword"):
+                return name
+            raise _bad(
+                "operation is not supported: 'GROUP BY' clause is not supported for search "
+                f"attribute {name}"
+            )
+        raise _bad(f"invalid expression: must be a column name but was {shown}")
 
     def disjunction(self) -> Predicate:
         parts = [self.conjunction()]
         while self.keyword("OR"):
             parts.append(self.conjunction())
-        return parts[0] if len(parts) == 1 else _any(parts)
+        return parts[0] if len(parts) == 1 else any_of(parts)
 
     def conjunction(self) -> Predicate:
         parts = [self.negation()]
         while self.keyword("AND"):
             parts.append(self.negation())
-        return parts[0] if len(parts) == 1 else _all(parts)
+        return parts[0] if len(parts) == 1 else all_of(parts)
 
     def negation(self) -> Predicate:
         if self.keyword("NOT"):
-            return _not(self.negation())
+            return negation(self.negation())
         if self.peek() == ("op", "("):
             self.take()
             inner = self.disjunction()
@@ -304,6 +378,10 @@ class _Parser:
         kind, name = self.take()
         if kind != "word" or name.upper() in _KEYWORDS:
             raise self.syntax_error(self.i - 1)
+        return self.resolve(name)
+
+    def resolve(self, name: str) -> str:
+        """A name as a search attribute of the namespace, or the server's error."""
         name = name.strip("`")
         if name not in self.types:
             raise _bad(f"invalid search attribute: {name}")
@@ -317,14 +395,16 @@ class _Parser:
         if (
             after is None
             or after == ("op", ")")
-            or (after[0] == "word" and after[1].upper() in ("AND", "OR", "ORDER"))
+            or (
+                after[0] == "word" and after[1].upper() in ("AND", "OR", "ORDER", "GROUP", "HAVING")
+            )
         ):
             # a name alone is an expression to the parser, but not a condition
             raise _bad("invalid expression: incomplete expression")
         if self.keyword("IS"):
             negate = self.keyword("NOT")
             self.expect("NULL")
-            return lambda row: _is_null(row.attribute(name), kind) != negate
+            return lambda row: is_null(row.attribute(name), kind) != negate
         negate = self.keyword("NOT")
         token = self.peek()
         word = token[1].upper() if token is not None and token[0] == "word" else ""
@@ -337,22 +417,24 @@ class _Parser:
                 self.take()
                 options.append(self.value(name))
             self.expect(")")
-            return _maybe_not(lambda row: _in(row.attribute(name), kind, options), negate)
+            if kind == "TEXT":  # the converter reads the values before the operator
+                self.refuse(("NOT " if negate else "") + "IN", name)
+            return maybe_not(lambda row: within(row.attribute(name), kind, options), negate)
         if self.keyword("BETWEEN"):
-            if kind == "KEYWORD_LIST":
+            if kind not in _RANGED:
                 raise _bad(
                     "invalid expression: cannot do range condition on search attribute "
-                    f"'{name}' of type KeywordList"
+                    f"'{name}' of type {_type_name(kind)}"
                 )
             low = self.value(name)
             self.expect("AND")
             high = self.value(name)
-            return _maybe_not(lambda row: _between(row.attribute(name), low, high), negate)
+            return maybe_not(lambda row: between(row.attribute(name), low, high), negate)
         if self.keyword("STARTS_WITH"):
             if kind != "KEYWORD":
-                self.refuse("STARTS_WITH", name)
+                self.refuse(("NOT " if negate else "") + "STARTS_WITH", name)
             prefix = self.value(name)
-            return _maybe_not(lambda row: _starts_with(row.attribute(name), prefix), negate)
+            return maybe_not(lambda row: starts_with(row.attribute(name), prefix), negate)
         if negate:  # NOT goes with IN, BETWEEN or STARTS_WITH only
             raise self.syntax_error(self.i)
         op_kind, op = self.take()
@@ -361,7 +443,22 @@ class _Parser:
         if kind == "KEYWORD_LIST" and op not in ("=", "!=", "<>"):
             self.refuse(op, name)
         right = self.value(name)
-        return lambda row: _compare(row.attribute(name), kind, op, right)
+        if kind == "TEXT":
+            return self.text_comparison(name, op, right)
+        return lambda row: compare(row.attribute(name), kind, op, right)
+
+    def text_comparison(self, name: str, op: str, right: Value) -> Predicate:
+        """A Text attribute `=` or `!=` a value: whether the run's value holds one of
+        the value's words or phrases (fulltext.py), never unknown: `!=` holds for a run
+        without the attribute."""
+        if op not in ("=", "!=", "<>"):
+            self.refuse(op, name)
+        assert isinstance(right, str)  # _typed checked it
+        if self.store_error is None:
+            self.store_error = fulltext.failure(right)
+        wanted = fulltext.phrases(right)
+        equal = op == "="
+        return lambda row: fulltext.matches(row.attribute(name), wanted) == equal
 
     def refuse(self, operator: str, name: str) -> None:
         raise _bad(
@@ -403,6 +500,10 @@ def _typed(name: str, kind: str, literal: str | int | float | bool) -> Value:
             )
         return nanos
     number = isinstance(literal, int | float) and not isinstance(literal, bool)
+    if kind == "TEXT" and isinstance(literal, str) and not literal.strip():
+        raise _bad(
+            f"invalid expression: no tokens found filtering on Text type search attribute {name}"
+        )
     if kind in ("KEYWORD", "TEXT", "KEYWORD_LIST") and isinstance(literal, str):
         return literal
     if kind in ("INT", "DOUBLE") and number:
@@ -469,75 +570,4 @@ def _status(literal: str | int | float | bool) -> str:
     )
 
 
-# -- evaluation (three-valued: None is unknown) ------------------------------------------
-
-
-def _any(parts: list[Predicate]) -> Predicate:
-    def either(row: Row) -> Truth:
-        seen = [p(row) for p in parts]
-        return True if True in seen else None if None in seen else False
-
-    return either
-
-
-def _all(parts: list[Predicate]) -> Predicate:
-    def both(row: Row) -> Truth:
-        seen = [p(row) for p in parts]
-        return False if False in seen else None if None in seen else True
-
-    return both
-
-
-def _not(inner: Predicate) -> Predicate:
-    def negated(row: Row) -> Truth:
-        truth = inner(row)
-        return None if truth is None else not truth
-
-    return negated
-
-
-def _maybe_not(inner: Predicate, negate: bool) -> Predicate:
-    return _not(inner) if negate else inner
-
-
-def _is_null(left: Value, kind: str) -> bool:
-    return left is None or (kind == "KEYWORD_LIST" and left == [])
-
-
-def _members(left: Value) -> list[str]:
-    if isinstance(left, list):
-        return left
-    return [] if left is None else [str(left)]
-
-
-def _compare(left: Value, kind: str, op: str, right: Value) -> Truth:
-    if kind == "KEYWORD_LIST":  # membership; an unset list is empty
-        found = right in _members(left)
-        return found if op == "=" else not found
-    if left is None or right is None or isinstance(left, list):
-        return None
-    try:
-        return bool(OPERATORS[op](left, right))
-    except TypeError:  # values of unlike types: no comparison
-        return None
-
-
-def _in(left: Value, kind: str, options: list[Value]) -> Truth:
-    if kind == "KEYWORD_LIST":
-        return any(o in _members(left) for o in options)
-    if left is None:
-        return None
-    return left in options
-
-
-def _between(left: Value, low: Value, high: Value) -> Truth:
-    above, below = _compare(left, "", ">=", low), _compare(left, "", "<=", high)
-    if above is None or below is None:
-        return None
-    return above and below
-
-
-def _starts_with(left: Value, prefix: Value) -> Truth:
-    if left is None:
-        return None
-    return isinstance(left, str) and isinstance(prefix, str) and left.startswith(prefix)
+__all__ = ["EXECUTION_STATUSES", "Query", "Row", "Value", "parse_datetime", "parse_query"]

@@ -38,7 +38,7 @@ from . import convert, errors, tokens, validate, visibility
 from .deployments import fill_versioning_info
 from .frontend import Frontend
 from .nexus_describe import callback_infos, pending_nexus_operations
-from .query import EXECUTION_STATUSES
+from .query import EXECUTION_STATUSES, Row
 from .rpc_activity_ops import fill_options
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -366,11 +366,16 @@ async def get_workflow_execution_history_reverse(
 
 
 def matching(fe: Frontend, namespace: str, query_text: str) -> list[visibility.Record]:
-    """The runs of `namespace` that `query_text` selects, in its order. A query that
-    does not name TemporalNamespaceDivision sees no system workflow (batch operations,
+    """The runs of `namespace` that `query_text` selects, in its order."""
+    query = visibility.parse_query(query_text, fe.search_attribute_types(namespace))
+    return selected(fe, namespace, query)
+
+
+def selected(fe: Frontend, namespace: str, query: visibility.Query) -> list[visibility.Record]:
+    """The runs of `namespace` that `query` selects, in its order. A query that does
+    not name TemporalNamespaceDivision sees no system workflow (batch operations,
     schedules): `common/persistence/visibility/store/elasticsearch/visibility_store.go`
     adds "TemporalNamespaceDivision does not exist" to such a query."""
-    query = visibility.parse_query(query_text, fe.search_attribute_types(namespace))
     found = [
         visibility.record_of(run)
         for run in fe.runtime.persistence.runs.values()
@@ -393,7 +398,8 @@ async def list_workflow_executions(
         # internal error the frontend masks (DeserializeVisibilityPageToken in
         # common/persistence/visibility/store/sql/visibility_store.go).
         raise errors.masked("unable to deserialize page token") from None
-    records, next_page = list_page(matching(fe, req.namespace, req.query), req)
+    query = visible_query(fe, req.namespace, req.query, "ListWorkflowExecutions")
+    records, next_page = list_page(selected(fe, req.namespace, query), req)
     out = ws.ListWorkflowExecutionsResponse(next_page_token=next_page)
     out.executions.extend(execution_info(r, listing=True) for r in records)
     return out
@@ -415,46 +421,46 @@ async def count_workflow_executions(
     fe: Frontend, req: ws.CountWorkflowExecutionsRequest, context: Context
 ) -> ws.CountWorkflowExecutionsResponse:
     fe.namespace(req.namespace)
-    text, grouped = split_group_by(req.query)
-    records = matching(fe, req.namespace, text)
+    query = visible_query(fe, req.namespace, req.query, "CountWorkflowExecutions")
+    records = selected(fe, req.namespace, query)
     out = ws.CountWorkflowExecutionsResponse(count=len(records))
-    if grouped:
+    if query.group_by is not None:
         # the dev server's SQLite visibility groups on its integer status column: the
         # groups come in the enum's order (Running, Completed, ...), measured
         order = {name: n for n, name in enumerate(EXECUTION_STATUSES)}
-        names = [visibility.STATUS_NAMES[r.status] for r in records]
-        add_status_groups(out.groups, names, order.__getitem__)
+        key = order.__getitem__ if query.group_by == "ExecutionStatus" else None
+        add_groups(out.groups, [group_value(r, query.group_by) for r in records], key)
     return out
 
 
-def split_group_by(text: str) -> tuple[str, bool]:
-    """A count query without its `GROUP BY ExecutionStatus`, and whether it had one
-    (the only grouping visibility allows)."""
-    upper = text.upper()
-    if "GROUP BY" not in upper:
-        return text, False
-    at = upper.index("GROUP BY")
-    group_by = text[at + len("GROUP BY") :].strip()
-    if group_by != "ExecutionStatus":
-        raise errors.invalid(
-            "invalid query: operation is not supported: 'GROUP BY' clause is not "
-            f"supported for search attribute {group_by}"
+def visible_query(fe: Frontend, namespace: str, text: str, rpc: str) -> visibility.Query:
+    """A List or Count query, parsed; one whose Text comparison FTS5 cannot read fails as
+    the dev server's SQL store fails the statement (convertSQLError,
+    `common/persistence/visibility/store/sql/visibility_store.go`): UNAVAILABLE."""
+    query = visibility.parse_query(text, fe.search_attribute_types(namespace))
+    if query.store_error is not None:
+        raise errors.unavailable(
+            f"{rpc} operation failed.: SQL logic error: {query.store_error} (1)"
         )
-    return text[:at], True
+    return query
 
 
-def add_status_groups(
-    groups: Any, statuses: list[str], key: Callable[[str], Any] | None = None
-) -> None:
-    """One aggregation group per status name, with its count, in name order (or in the
-    order `key` gives the names)."""
+def group_value(row: Row, name: str) -> str:
+    """A row's value of the attribute a count groups by; unset is the empty string, as
+    the SQL store reports a NULL group (sqlplugin/visibility.go)."""
+    value = row.attribute(name)
+    return "" if value is None else str(value)
+
+
+def add_groups(groups: Any, values: list[str], key: Callable[[str], Any] | None = None) -> None:
+    """One aggregation group per value, with its count, in value order (or in the
+    order `key` gives the values)."""
     counts: dict[str, int] = {}
-    for name in statuses:
-        counts[name] = counts.get(name, 0) + 1
-    for name in sorted(counts, key=key):
-        count = counts[name]
-        group = groups.add(count=count)
-        group.group_values.add().CopyFrom(_keyword_payload(name))
+    for value in values:
+        counts[value] = counts.get(value, 0) + 1
+    for value in sorted(counts, key=key):
+        group = groups.add(count=counts[value])
+        group.group_values.add().CopyFrom(_keyword_payload(value))
 
 
 def _keyword_payload(value: str) -> common_pb.Payload:

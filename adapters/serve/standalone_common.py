@@ -14,8 +14,8 @@ import grpc
 from temporalio.api.common.v1 import message_pb2 as common_pb
 
 from . import errors
-from .query import parse_query
-from .rpc_reads import add_status_groups, split_group_by
+from .query import Query, parse_query
+from .rpc_reads import add_groups, group_value
 
 T = TypeVar("T")
 
@@ -133,6 +133,18 @@ class Row:
             return None
 
 
+def parsed(text: str, types: dict[str, str], order_by: bool = True) -> Query:
+    """A List or Count query over one kind's runs (`types`: the attributes it may
+    name). With `order_by` false an ORDER BY clause is refused, as the dev server
+    refuses it on standalone Nexus operations' List and Count (measured: the query
+    converter's not-supported error, common/persistence/visibility/store/query/
+    converter.go). A GROUP BY is a count's; a list ignores it (measured on activities)."""
+    query = parse_query(text, types)
+    if query.order_by is not None and not order_by:
+        raise errors.invalid("invalid query: operation is not supported: 'ORDER BY' clause")
+    return query
+
+
 def matching(
     entries: Iterable[T],
     text: str,
@@ -140,22 +152,16 @@ def matching(
     row: Callable[[T], Row],
     order_by: bool = True,
 ) -> list[T]:
-    """The runs the query selects (`types`: the attributes it may name). With
-    `order_by` false an ORDER BY clause is refused, as the dev server refuses it on
-    standalone Nexus operations' List and Count (measured: the query converter's
-    not-supported error, common/persistence/visibility/store/query/converter.go)."""
-    query = parse_query(text, types)
-    if query.order_by is not None and not order_by:
-        raise errors.invalid("invalid query: operation is not supported: 'ORDER BY' clause")
+    """The runs the query selects."""
+    query = parsed(text, types, order_by)
     return [e for e in entries if query.matches(row(e))]
 
 
-def counted(out: T, text: str, select: Callable[[str], list[str]]) -> T:
-    """A count response: the runs the query selects (`select` gives each one's status
-    keyword), grouped by status when it says `GROUP BY ExecutionStatus`."""
-    query, grouped = split_group_by(text)
-    statuses = select(query)
-    out.count = len(statuses)  # type: ignore[attr-defined]
-    if grouped:
-        add_status_groups(out.groups, statuses)  # type: ignore[attr-defined]
+def counted(out: T, query: Query, rows: list[Row]) -> T:
+    """A count response over the rows the query selected, grouped (by the value of its
+    GROUP BY attribute, in value order) when it has a GROUP BY."""
+    out.count = len(rows)  # type: ignore[attr-defined]
+    if query.group_by is not None:
+        values = [group_value(r, query.group_by) for r in rows]
+        add_groups(out.groups, values)  # type: ignore[attr-defined]
     return out

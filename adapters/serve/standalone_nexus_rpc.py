@@ -475,13 +475,12 @@ async def count_nexus_operation_executions(
     fe: Frontend, req: ws.CountNexusOperationExecutionsRequest, context: Context
 ) -> ws.CountNexusOperationExecutionsResponse:
     fe.namespace(req.namespace)
-
-    def statuses(query: str) -> list[str]:
-        found = _matching(fe, req.namespace, query)
-        return [STATUS_KEYWORD[API_STATUS[e.operation.status]] for e in found]
-
+    types = {**fe.search_attribute_types(req.namespace), **OPERATION_ATTRIBUTES}
+    query = standalone_common.parsed(req.query, types, order_by=False)
+    rows = [_row(e) for e in _store(fe).entries(req.namespace)]
+    found = [row for row in rows if query.matches(row)]
     out = ws.CountNexusOperationExecutionsResponse()
-    return standalone_common.counted(out, req.query, statuses)
+    return standalone_common.counted(out, query, found)
 
 
 # -- changes ------------------------------------------------------------------------

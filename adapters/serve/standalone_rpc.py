@@ -372,12 +372,11 @@ async def count_activity_executions(
     fe: Frontend, req: ws.CountActivityExecutionsRequest, context: Context
 ) -> ws.CountActivityExecutionsResponse:
     fe.namespace(req.namespace)
-
-    def statuses(query: str) -> list[str]:
-        found = _matching(fe, req.namespace, query)
-        return [STATUS_KEYWORD[API_STATUS[e.activity.status]] for e in found]
-
-    return standalone_common.counted(ws.CountActivityExecutionsResponse(), req.query, statuses)
+    types = {**fe.search_attribute_types(req.namespace), **ACTIVITY_ATTRIBUTES}
+    query = standalone_common.parsed(req.query, types)
+    rows = [_row(e) for e in _store(fe).entries(req.namespace)]
+    found = [row for row in rows if query.matches(row)]
+    return standalone_common.counted(ws.CountActivityExecutionsResponse(), query, found)
 
 
 # -- changes ------------------------------------------------------------------------

