@@ -90,6 +90,9 @@ NAMESPACE_RPCS: dict[str, int] = {
     "UpdateWorkflowExecution": WRITE,
     "PollWorkflowExecutionUpdate": READ,
     "RecordWorkerHeartbeat": WRITE,
+    "ListWorkers": READ,  # worker heartbeats (rpc_workers.py)
+    "CountWorkers": READ,
+    "DescribeWorker": READ,
     "StartBatchOperation": WRITE,
     "StopBatchOperation": WRITE,
     "DescribeBatchOperation": READ,

@@ -12,6 +12,7 @@ in-memory registries, which a crash would lose there too).
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,7 @@ from .errors import ServiceError
 from .limits import Concurrency, PollerHistory
 from .runtime import DeadlineExceeded, Runtime
 from .store import namespace_rows
+from .worker_registry import WorkerRegistry
 
 if TYPE_CHECKING:
     from ..archive.filestore import FileArchive
@@ -133,6 +135,9 @@ class Frontend:
         self.nexus_endpoints: Registry | None = None  # OperatorService's (rpc_nexus_endpoints.py)
         self.nexus_tasks: NexusTasks | None = None  # the Nexus task queues (nexus_tasks.py)
         self.deployments = Deployments(self.now)  # Worker Deployments (deployments.py)
+        # worker heartbeats (rpc_workers.py), expiring in real time, not the model's
+        # clock, which time skipping moves on: a worker's liveness is not simulated
+        self.workers = WorkerRegistry(time.monotonic_ns)
         # worker versioning v1: each (namespace, task queue)'s compatible version sets
         # (rpc_build_ids.py; matching's task queue user data)
         self.version_sets: dict[tuple[str, str], VersioningData] = {}

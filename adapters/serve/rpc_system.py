@@ -1,8 +1,7 @@
 """The server, its namespaces and task queues: GetSystemInfo, GetClusterInfo,
 DescribeNamespace, RegisterNamespace, ListNamespaces, UpdateNamespace,
-GetSearchAttributes, DescribeTaskQueue, ListTaskQueuePartitions, ShutdownWorker,
-RecordWorkerHeartbeat; and
-OperatorService's search attribute RPCs.
+GetSearchAttributes, DescribeTaskQueue, ListTaskQueuePartitions, ShutdownWorker; and
+OperatorService's search attribute RPCs. (Worker heartbeats: rpc_workers.py.)
 
 GetSystemInfo's reply, which declares only what this server does, is kept in
 system_info.py (the gate answers it before the model has loaded).
@@ -66,9 +65,9 @@ def _describe(fe: Frontend, record: Namespace) -> ws.DescribeNamespaceResponse:
     info.description = record.description
     info.owner_email = record.owner_email
     info.data.update(record.data)
-    # What is served, as the dev server declares it (not worker heartbeats, which it
-    # also declares: RecordWorkerHeartbeat is accepted but ListWorkers not served)
+    # What is served, as the dev server declares it
     info.capabilities.eager_workflow_start = True  # the dev server's default
+    info.capabilities.worker_heartbeats = True  # rpc_workers.py
     info.capabilities.sync_update = True
     info.capabilities.async_update = True
     info.capabilities.standalone_activities = True  # standalone.py
@@ -333,16 +332,11 @@ async def shutdown_worker(
     fe: Frontend, req: ws.ShutdownWorkerRequest, context: Context
 ) -> ws.ShutdownWorkerResponse:
     fe.namespace(req.namespace)
+    if req.HasField("worker_heartbeat"):  # the worker's last heartbeat (rpc_workers.py)
+        fe.workers.record(req.namespace, [req.worker_heartbeat])
     if req.sticky_task_queue:
         fe.runtime.unload_sticky(req.namespace, req.sticky_task_queue)
     return ws.ShutdownWorkerResponse()
-
-
-async def record_worker_heartbeat(
-    fe: Frontend, req: ws.RecordWorkerHeartbeatRequest, context: Context
-) -> ws.RecordWorkerHeartbeatResponse:
-    fe.namespace(req.namespace)
-    return ws.RecordWorkerHeartbeatResponse()
 
 
 # -- OperatorService -------------------------------------------------------------------

@@ -51,6 +51,7 @@ from . import (
     rpc_system,
     rpc_tasks,
     rpc_testing,
+    rpc_workers,
     standalone_nexus_rpc,
     standalone_rpc,
 )
@@ -88,6 +89,7 @@ WORKFLOW_HANDLERS: tuple[Any, ...] = (
     rpc_schedules,
     rpc_system,
     rpc_tasks,
+    rpc_workers,
     standalone_nexus_rpc,
     standalone_rpc,
 )
