@@ -1,7 +1,7 @@
 """DescribeNamespace declares what `tmodel serve` serves, and nothing the dev server does
-not declare: the update calls, eager start, and standalone activities with their start
-delay and operator commands (test_standalone_activities.py and test_activity_exec.py
-exercise them)."""
+not declare: the update calls, eager start, worker heartbeats (test_worker_heartbeats.py),
+and standalone activities with their start delay and operator commands
+(test_standalone_activities.py and test_activity_exec.py exercise them)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ SERVED = {
     "eager_workflow_start",
     "sync_update",
     "async_update",
+    "worker_heartbeats",
     "standalone_activities",
     "standalone_activity_start_delay",
     "standalone_activity_operator_commands",
