@@ -45,6 +45,7 @@ from temporalio.api.enums.v1 import common_pb2 as enums
 from temporalio.api.worker.v1 import message_pb2 as worker_pb
 
 from . import errors, query
+from .query_eval import OPERATORS
 
 Heartbeat = worker_pb.WorkerHeartbeat
 MALFORMED = "malformed query: "
@@ -314,9 +315,9 @@ def _compare(op: str, left: object, right: object, hb: Heartbeat) -> bool:
     if name in TIME_FIELDS:
         expected = _time(right)
         stamp = _stamp(hb, name) or 0  # an unset time reads as the Unix epoch
-        if op not in query.OPERATORS or op == "<>":
+        if op not in OPERATORS or op == "<>":
             raise _Unmatched
-        return bool(query.OPERATORS[op](stamp, expected))
+        return bool(OPERATORS[op](stamp, expected))
     raise _Unmatched  # "unknown or unsupported worker heartbeat search field"
 
 
