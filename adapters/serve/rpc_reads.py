@@ -27,6 +27,7 @@ from temporalio.api.workflow.v1 import message_pb2 as workflow_pb
 from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 
 from core.events import HistoryEvent
+from core.events.workflow import WorkflowExecutionStartedEventAttributes
 from core.statemachine.history.service import unwritten_task
 from core.statemachine.history.service.activity_ops import options_of
 from core.statemachine.history.service.execution import reset_points_json
@@ -72,16 +73,18 @@ def execution_info(
     # visibility_queue_task_executor.go: the start and upsert records leave them out);
     # Describe always has them. The count is mutable state's StateTransitionCount, one
     # per persisted update of the run (closeTransaction in workflow/mutable_state_impl.go
-    # adds 1), which is the run's write count, `RunRecord.version`. The size is the
+    # adds 1), which is the run's write count, `RunRecord.version` (one more for a run a
+    # reset started: _state_transitions). The size is the
     # encoded history as the store wrote it (runtime.py keeps it, `size_bytes`).
     if not listing or record.close_time:
         info.history_length = record.history_length
         info.history_size_bytes = run.size_bytes
-        info.state_transition_count = run.version
+        info.state_transition_count = _state_transitions(run)
     if not listing:  # the visibility row keeps neither
         info.first_run_id = state.first_run_id or state.run_id
-        info.priority.SetInParent()  # mutable state's Priority, an empty message if unset
-        convert.fill(info.priority, state.priority)
+        if state.priority is not None:  # the Started event's, present only if it has one
+            info.priority.SetInParent()
+            convert.fill(info.priority, state.priority)
     # The SQL visibility store keeps times to the microsecond (the dev server's SQLite);
     # the duration is computed before, from the full times.
     shown = _microseconds if listing else _exact
@@ -101,6 +104,22 @@ def execution_info(
         info.parent_execution.workflow_id, info.parent_execution.run_id = record.parent
     info.root_execution.workflow_id, info.root_execution.run_id = record.root
     return info
+
+
+def _state_transitions(run: RunRecord) -> int:
+    """The run's StateTransitionCount: its writes, and for a run a reset started one
+    more, the rebuild of its base's history up to the reset point, which closes a
+    transaction of its own (Rebuild, service/history/ndc/state_rebuilder.go) before the
+    reset writes the run."""
+    return run.version + (1 if _is_reset_run(run) else 0)
+
+
+def _is_reset_run(run: RunRecord) -> bool:
+    """IsResetRun (mutable_state_impl.go): the Started event names another run as the
+    original, as a reset's copy of its base's start does."""
+    start = _started(run.events)
+    original = start.original_execution_run_id if start else ""
+    return bool(original) and original != run.state.run_id
 
 
 def _exact(ns: int) -> int:
@@ -178,8 +197,13 @@ async def describe_workflow_execution(
     out = ws.DescribeWorkflowExecutionResponse(workflow_execution_info=execution_info(record))
     shown = out.workflow_execution_info
     # Describe alone shows these (visibility keeps neither): the run's auto-reset points
-    # and the stamp of its last workflow task completion (describeworkflow/api.go)
+    # and the stamp of its last workflow task completion (describeworkflow/api.go). The
+    # points are present even when there are none: mutable state read from the store
+    # has an empty ResetPoints for none (common/persistence/execution_manager.go).
+    shown.auto_reset_points.SetInParent()
     convert.fill(shown.auto_reset_points, reset_points_json(state.reset_points))
+    # and the search attributes, a message present even when empty (describeworkflow)
+    shown.search_attributes.SetInParent()
     if state.most_recent_worker_version is not None:  # present even when empty
         shown.most_recent_worker_version_stamp.SetInParent()
         convert.fill(shown.most_recent_worker_version_stamp, state.most_recent_worker_version)
@@ -187,9 +211,13 @@ async def describe_workflow_execution(
     config = out.execution_config
     config.task_queue.CopyFrom(_task_queue(state.task_queue))
     config.default_workflow_task_timeout.CopyFrom(convert.duration(state.workflow_task_timeout))
-    if state.run_timeout:
+    # The timeouts as the Started event gives them, a zero one too (the `temporal` CLI
+    # sends "0s"): mutable state copies the event's (ApplyWorkflowExecutionStartedEvent,
+    # service/history/workflow/mutable_state_impl.go)
+    started = _started(run.events)
+    if state.run_timeout or (started and started.workflow_run_timeout is not None):
         config.workflow_run_timeout.CopyFrom(convert.duration(state.run_timeout))
-    if state.execution_timeout:
+    if state.execution_timeout or (started and started.workflow_execution_timeout is not None):
         config.workflow_execution_timeout.CopyFrom(convert.duration(state.execution_timeout))
     if run.events and run.events[0].user_metadata is not None:  # the start's (describeworkflow)
         convert.fill(config.user_metadata, run.events[0].user_metadata)
@@ -205,7 +233,8 @@ async def describe_workflow_execution(
                 parent_close_policy=child.parent_close_policy,  # type: ignore[arg-type]
             )
         )
-    wft = state.wft
+    # a closed run shows the task it closed with still scheduled (MutableState.wft_at_close)
+    wft = state.wft if state.running else state.wft_at_close
     if wft is not None:
         pending = out.pending_workflow_task
         pending.state = (
@@ -227,17 +256,27 @@ async def describe_workflow_execution(
 GO_ZERO_TIME = -62_135_596_800  # 0001-01-01T00:00:00Z, in seconds since the epoch
 
 
+def _started(events: list[HistoryEvent]) -> WorkflowExecutionStartedEventAttributes | None:
+    """The attributes of the run's WorkflowExecutionStarted event (None if it has none)."""
+    attributes = events[0].attributes if events else None
+    return attributes if isinstance(attributes, WorkflowExecutionStartedEventAttributes) else None
+
+
 def _extended_info(
     extended: workflow_pb.WorkflowExecutionExtendedInfo, record: visibility.Record
 ) -> None:
     """describeworkflow/api.go's WorkflowExtendedInfo: the start event's time, the run's
     expiration (Go's zero time when the run has no run timeout, as
     ApplyWorkflowExecutionStartedEvent in workflow/mutable_state_impl.go sets it), the
-    chain's execution expiration when it has one, and the request ids attached to the
-    run (the model attaches the start's alone)."""
+    chain's execution expiration when it has one, the request ids attached to the run
+    (the model attaches the start's alone), the run a reset of this one started, and
+    for a run a reset started, its start time as the last reset's."""
     run = record.run
     state = run.state
     extended.cancel_requested = state.cancel_requested
+    extended.reset_run_id = state.reset_run_id  # ResetRunId (ndc/workflow_resetter.go)
+    if _is_reset_run(run):
+        extended.last_reset_time.CopyFrom(convert.timestamp(record.start_time))
     started = run.events[0].event_time if run.events else None
     extended.original_start_time.CopyFrom(convert.timestamp(started or record.start_time))
     backoff = record.execution_time - record.start_time

@@ -484,9 +484,18 @@ def close(
     run_input = _CHAINED_INPUT[status] if chain_continues else _INPUT_OF[status]
     new_status, _ = fsm.step(TABLE, s.status, run_input)
     assert new_status is status, (new_status, status)
-    if s.wft is not None:  # scheduled, never started: it goes with the run
-        workflow_task.transition(s.wft, workflow_task.WorkflowTaskInput.RUN_CLOSED)
-    txn.set(status=status, close_event_id=s.next_event_id - 1, wft=None, buffered=())
+    left = s.wft
+    if left is not None:  # scheduled, never started: it goes with the run
+        workflow_task.transition(left, workflow_task.WorkflowTaskInput.RUN_CLOSED)
+        if left.speculative:
+            left = None
+    txn.set(
+        status=status,
+        close_event_id=s.next_event_id - 1,
+        wft=None,
+        wft_at_close=left,
+        buffered=(),
+    )
     txn.task(
         CloseExecutionTransfer(
             run_id=s.run_id,

@@ -318,6 +318,12 @@ class MutableState:
     attempt: int = 1
     retry_policy: Opaque | None = None
     wft: WorkflowTaskInfo | None = None
+    # The workflow task the run closed with, scheduled and never started. The server's
+    # mutable state keeps it after the close (TerminateWorkflow and TimeoutWorkflow in
+    # service/history/workflow/util.go fail a started task only), and Describe shows
+    # it; nothing dispatches it any more. A speculative one, held in memory only, is not
+    # kept.
+    wft_at_close: WorkflowTaskInfo | None = None
     # Attempt of the next workflow task: 1, or more after failures/timeouts.
     wft_attempt: int = 1
     wft_stamp: int = 0

@@ -86,6 +86,8 @@ BLIND = {
     "sticky_schedule_to_start_timeout": "a rebuild clears stickiness",
     "signal_request_ids": "kept in mutable state only, never in an event",
     "reset_run_id": "set on a reset's base run, written to no event",
+    "wft_at_close": "the task a closed run kept, for Describe; a transient one is written "
+    "to no event, and the rebuild does not keep it",
     "history_size": "the store's count of the bytes it wrote, reported by the host",
     "pause_search_attribute": "PauseActivity and UnpauseActivity write no event",
     "versioning": "Worker Deployments: revisions and target versions come from matching, "
