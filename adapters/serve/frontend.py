@@ -97,6 +97,27 @@ class Namespace:
     data: dict[str, str] = field(default_factory=dict)
     # custom ones only: `temporal server start-dev` (CLI 1.9.1) predefines none
     search_attributes: dict[str, str] = field(default_factory=dict)
+    # temporal.api.enums.v1.ReplicationState: NORMAL for a namespace RegisterNamespace
+    # made (service/frontend/namespace_handler.go), UNSPECIFIED for those the server
+    # made itself (the dev server's --namespace ones, the system namespace)
+    replication_state: int = 0
+
+
+SYSTEM_NAMESPACE = "temporal-system"
+
+
+def system_namespace() -> Namespace:
+    """The namespace of the server's own workflows, which every server has
+    (InitializeSystemNamespaces, common/persistence/metadata_manager.go; its name, id
+    and retention in common/primitives/namespaces.go). Its system workflows (the
+    scanners) are not modelled: it is there to be listed, described and used."""
+    return Namespace(
+        name=SYSTEM_NAMESPACE,
+        id="32049b68-7872-4094-8e63-d0dd59896a83",
+        description="Temporal internal system namespace",
+        owner_email="temporal-core@temporal.io",
+        retention_ns=7 * 24 * 3600 * 1_000_000_000,
+    )
 
 
 def uuid_v7(unix_ms: int, bits: int) -> str:
@@ -119,6 +140,9 @@ class Frontend:
         for row in runtime.opened.namespaces if runtime.opened is not None else ():
             self.namespaces[row["name"]] = Namespace(**row)  # from the store: same ids
             runtime.cluster.namespaces.add(row["name"])
+        if SYSTEM_NAMESPACE not in self.namespaces:  # it has a fixed id: no id drawn
+            self.namespaces[SYSTEM_NAMESPACE] = system_namespace()
+            runtime.cluster.namespaces.add(SYSTEM_NAMESPACE)
         for name in namespaces:
             if name not in self.namespaces:
                 self.add_namespace(name)

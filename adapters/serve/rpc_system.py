@@ -35,6 +35,8 @@ SERVER_VERSION = system_info.SERVER_VERSION
 CLUSTER = "active"
 SEARCH_ATTRIBUTES_NOT_SET = "SearchAttributes are not set on request."  # errors.go
 NAMESPACE_NOT_SET = "Namespace not set on request."  # the frontend's errNamespaceNotSet
+# history.workflowTaskCompletionBufferSizeLimit's default (common/dynamicconfig/constants.go)
+COMPLETION_BUFFER_LIMIT = 40 * 1024 * 1024
 
 
 async def get_system_info(
@@ -73,6 +75,15 @@ def _describe(fe: Frontend, record: Namespace) -> ws.DescribeNamespaceResponse:
     info.capabilities.standalone_activities = True  # standalone.py
     info.capabilities.standalone_activity_start_delay = True
     info.capabilities.standalone_activity_operator_commands = True  # Pause/Unpause/Reset/...
+    # the namespace's limits as the server reports them (createResponse in
+    # service/frontend/namespace_handler.go): the blob and memo size limits the history
+    # enforces, and the buffer a paginated workflow task completion may fill (its
+    # dynamic-config default; such completions are not served here)
+    limits = fe.runtime.limits
+    info.limits.blob_size_limit_error = limits.blob_size_error
+    info.limits.memo_size_limit_error = limits.memo_size_error
+    info.limits.workflow_task_completion_size_limit_error = COMPLETION_BUFFER_LIMIT
+    info.supports_schedules = True  # rpc_schedules.py
     out.config.workflow_execution_retention_ttl.CopyFrom(convert.duration(record.retention_ns))
     out.config.history_archival_state = ns_enums.ARCHIVAL_STATE_DISABLED
     if fe.archive is not None:  # --archive: the file-system archiver's URI scheme
@@ -82,6 +93,7 @@ def _describe(fe: Frontend, record: Namespace) -> ws.DescribeNamespaceResponse:
     out.config.bad_binaries.SetInParent()
     out.replication_config.active_cluster_name = CLUSTER
     out.replication_config.clusters.add(cluster_name=CLUSTER)
+    out.replication_config.state = record.replication_state  # type: ignore[assignment]
     return out
 
 
@@ -131,6 +143,7 @@ async def register_namespace(
         owner_email=req.owner_email,
         data=dict(req.data),
         retention_ns=retention,
+        replication_state=ns_enums.REPLICATION_STATE_NORMAL,
     )
     return ws.RegisterNamespaceResponse()
 

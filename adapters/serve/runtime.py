@@ -144,16 +144,18 @@ class Runtime:
         self.persistence.on_commit = self._on_commit
         # timers late as on the dev server (timer_shift.py); time skipping fires them exactly
         keys = TimerShift(self.kernel, timer_shift) if timer_shift and not time_skipping else None
+        # the limits the history hosts enforce (DescribeNamespace reports two of them)
+        self.limits = DEFAULT_LIMITS
+        if limits and mutant is None:
+            self.limits = with_settings(DEFAULT_LIMITS, limits)
         for host in self.cluster.history.values():
             host.stamp_task_ids = True
             host.task_keys = keys
             host.prefix_size = self._prefix_size
-            if limits and mutant is None:
+            if self.limits is not DEFAULT_LIMITS:
                 # limits other than the server's defaults, by dynamic-config key (as the
                 # dev server's --dynamic-config-value sets them; serve_cmd.SERVED_LIMITS)
-                host.handle = functools.partial(
-                    service.handle, limits=with_settings(DEFAULT_LIMITS, limits)
-                )
+                host.handle = functools.partial(service.handle, limits=self.limits)
         self.open_runs: dict[str, RunRecord] = {}
         self.waiters = Waiters()
         # history long polls (GetWorkflowExecutionHistory with wait_new_event)

@@ -112,6 +112,7 @@ NAMESPACE_FIELDS = {
     "retention_ns": int,
     "data": dict,
     "search_attributes": dict,
+    "replication_state": int,
 }
 MAX_GENERATION_DIGITS = 18
 T = TypeVar("T")
@@ -576,6 +577,7 @@ def namespace_rows(records: Iterable[Any]) -> list[dict[str, Any]]:
             "retention_ns": r.retention_ns,
             "data": dict(r.data),
             "search_attributes": dict(r.search_attributes),
+            "replication_state": r.replication_state,
         }
         for r in records
     ]
