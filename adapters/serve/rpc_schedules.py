@@ -365,6 +365,9 @@ async def list_schedules(
         schedule_id = record.run.workflow_id.removeprefix(api.WORKFLOW_ID_PREFIX)
         entry = out.schedules.add(schedule_id=schedule_id)
         _attributes(fe, req.namespace, record, entry)
+        # the run's visibility memo less the list info, present even when nothing else is
+        # left (ListSchedules, service/frontend/workflow_handler.go: cleanScheduleMemo)
+        entry.memo.SetInParent()
         _memo(record, entry.memo)
         try:
             answer = await _describe(fe, req.namespace, schedule_id)

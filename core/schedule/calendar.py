@@ -180,8 +180,12 @@ def parse_cron_string(
         _, sep, text = c.partition(" ")
         if not sep:
             raise SpecError("CronString does not have interval after @every")
-        every, _, phase = text.partition("/")
-        return None, IntervalSpec(parse_duration(every), parse_duration(phase) if phase else 0), ""
+        every, _, phase = text.partition("/")  # no phase after the slash: none named
+        return (
+            None,
+            IntervalSpec(parse_duration(every), parse_duration(phase) if phase else None),
+            "",
+        )
     fields = PREDEFINED.get(c, c).split()
     names = {5: CRON5, 6: CRON6, 7: CRON7}.get(len(fields))
     if names is None:

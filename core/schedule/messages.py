@@ -128,20 +128,20 @@ class CalendarSpec:
 
 @dataclass(frozen=True, slots=True)
 class IntervalSpec:
-    """Every `interval` ns, at times whose remainder mod `interval` is `phase`."""
+    """Every `interval` ns, at times whose remainder mod `interval` is `phase` (None: the
+    spec named no phase, which counts as 0). The server keeps a phase as given, a zero
+    one too (the `temporal` CLI sends "0s"), and answers it back."""
 
     interval: int
-    phase: int = 0
+    phase: int | None = None
 
     def to_json(self) -> Obj:
-        # a zero phase is left unset, as the server answers a spec that named none
-        return prune(
-            {"interval": dur(self.interval), "phase": dur(self.phase) if self.phase else None}
-        )
+        phase = None if self.phase is None else dur(self.phase)
+        return prune({"interval": dur(self.interval), "phase": phase})
 
     @staticmethod
     def from_json(o: Obj) -> IntervalSpec:
-        return IntervalSpec(get_dur(o, "interval") or 0, get_dur(o, "phase") or 0)
+        return IntervalSpec(get_dur(o, "interval") or 0, get_dur(o, "phase"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +154,7 @@ class ScheduleSpec:
     exclude_structured_calendar: tuple[StructuredCalendarSpec, ...] = ()
     start_time: int | None = None
     end_time: int | None = None
-    jitter: int = 0
+    jitter: int | None = None  # None: named none (no jitter); a zero one is kept as given
     timezone_name: str = ""
 
     def to_json(self) -> Obj:
@@ -170,7 +170,7 @@ class ScheduleSpec:
                 ],
                 "startTime": ts(self.start_time),
                 "endTime": ts(self.end_time),
-                "jitter": dur(self.jitter) if self.jitter else None,
+                "jitter": None if self.jitter is None else dur(self.jitter),
                 "timezoneName": self.timezone_name,
             }
         )
@@ -189,7 +189,7 @@ class ScheduleSpec:
             tuple(StructuredCalendarSpec.from_json(c) for c in objs("excludeStructuredCalendar")),
             get_ts(o, "startTime"),
             get_ts(o, "endTime"),
-            get_dur(o, "jitter") or 0,
+            get_dur(o, "jitter"),
             get_str(o, "timezoneName"),
         )
 

@@ -117,9 +117,10 @@ def _validate_calendar(cal: StructuredCalendarSpec) -> None:
 def _validate_interval(interval: IntervalSpec) -> None:
     if interval.interval < SECOND:
         raise SpecError("interval is too small")
-    if interval.phase < 0:
+    phase = interval.phase or 0
+    if phase < 0:
         raise SpecError("phase is negative")
-    if interval.phase >= interval.interval:
+    if phase >= interval.interval:
         raise SpecError("phase cannot be greater than Interval")
 
 
@@ -144,7 +145,7 @@ class CompiledSpec:
             after = nominal
         else:
             return NextTime(None, None)  # spec.go's compute limit, as end-of-schedule
-        max_jitter = spec.jitter
+        max_jitter = spec.jitter or 0
         following = self._raw_next(nominal)
         if following is not None:
             max_jitter = min(max_jitter, following - nominal)
@@ -160,7 +161,7 @@ class CompiledSpec:
         candidates = [t for c in self.calendars if (t := c.next(ts)) is not None]
         for iv in self.spec.interval:
             interval = max(iv.interval // SECOND, 1)
-            phase = max(iv.phase // SECOND, 0)
+            phase = max((iv.phase or 0) // SECOND, 0)
             candidates.append(((ts - phase) // interval + 1) * interval + phase)
         return min(candidates) * SECOND if candidates else None
 
