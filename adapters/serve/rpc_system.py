@@ -45,16 +45,40 @@ async def get_system_info(
     return ws.GetSystemInfoResponse.FromString(system_info.reply())
 
 
+# The client versions the server supports, by client name (SupportedClients in
+# common/headers/version_checker.go), which GetClusterInfo reports.
+SUPPORTED_CLIENTS = {
+    "temporal-go": "<2.0.0",
+    "temporal-java": "<2.0.0",
+    "temporal-php": "<2.0.0",
+    "temporal-typescript": "<2.0.0",
+    "temporal-cli": "<2.0.0",
+    "temporal-server": "<2.0.0",
+    "temporal-ui": "<3.0.0",
+    "Nexus-go-sdk": "<2.0.0",
+}
+# The dev server's cluster metadata: its one cluster's initial failover version and the
+# increment (the `temporal` CLI's dev server configuration)
+INITIAL_FAILOVER_VERSION = 1
+FAILOVER_VERSION_INCREMENT = 10
+
+
 async def get_cluster_info(
     fe: Frontend, req: ws.GetClusterInfoRequest, context: Context
 ) -> ws.GetClusterInfoResponse:
+    """GetClusterInfo (service/frontend/workflow_handler.go) with the dev server's
+    supported clients and failover versions, and this server's own id, shard count and
+    stores."""
     return ws.GetClusterInfoResponse(
+        supported_clients=SUPPORTED_CLIENTS,
         server_version=SERVER_VERSION,
         cluster_id="tmodel",
         cluster_name=CLUSTER,
         history_shard_count=fe.runtime.cluster.router.shards,
         persistence_store="memory" if fe.runtime.store is None else "sqlite",
         visibility_store="memory",
+        initial_failover_version=INITIAL_FAILOVER_VERSION,
+        failover_version_increment=FAILOVER_VERSION_INCREMENT,
     )
 
 
