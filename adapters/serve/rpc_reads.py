@@ -27,7 +27,10 @@ from temporalio.api.workflow.v1 import message_pb2 as workflow_pb
 from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 
 from core.events import HistoryEvent
-from core.events.workflow import WorkflowExecutionStartedEventAttributes
+from core.events.workflow import (
+    WorkflowExecutionSignaledEventAttributes,
+    WorkflowExecutionStartedEventAttributes,
+)
 from core.statemachine.history.service import unwritten_task
 from core.statemachine.history.service.activity_ops import options_of
 from core.statemachine.history.service.execution import reset_points_json
@@ -290,7 +293,22 @@ def _extended_info(
     if state.start_request_id:
         info = extended.request_id_infos[state.start_request_id]
         info.event_type = event_enums.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED
-        info.event_id = 1
+        info.event_id = _start_request_event(run.events, state.start_request_id)
+
+
+def _start_request_event(events: list[HistoryEvent], request_id: str) -> int:
+    """The event id the start's request id is recorded with: the Started event's, unless
+    a signal carries the same request id (SignalWithStart's signal), whose event id then
+    takes its place: a transaction's events that carry a request id update the recorded
+    id's event id, whatever its event type (updatePendingEventIDs, mutable_state_impl.go)."""
+    for event in events:
+        attributes = event.attributes
+        if (
+            isinstance(attributes, WorkflowExecutionSignaledEventAttributes)
+            and attributes.request_id == request_id
+        ):
+            return event.event_id
+    return 1
 
 
 async def _wait_for_change(fe: Frontend, context: Context, run: RunRecord, ready: Any) -> None:

@@ -9,7 +9,9 @@
   after a failed task, or timed out) still shows it pending (serve showed none);
 - a run a reset started shows its start time as the last reset's, and counts the
   rebuild of its base as a state transition; the base run names it as its reset run
-  (serve showed neither and counted one transition fewer).
+  (serve showed neither and counted one transition fewer);
+- a SignalWithStart's request id is recorded with its signal's event id, 2, which
+  overwrites the Started event's (serve gave 1).
 
 The slow twin finds the same on the dev server."""
 
@@ -51,6 +53,7 @@ EXPECTED: dict[str, object] = {
     "reset run: last reset time is its start": True,
     "reset run: state transitions": 2,
     "base run: names the reset run": True,
+    "signal-with-start: the request's event": (1, 2),
 }
 
 
@@ -144,6 +147,19 @@ async def observed(address: str) -> dict[str, object]:
     out["base run: names the reset run"] = base.workflow_extended_info.reset_run_id == reset.run_id
     await client.get_workflow_handle(base_id).terminate("done")
     await client.get_workflow_handle(zero.workflow_id).terminate("done")
+
+    both = ws.SignalWithStartWorkflowExecutionRequest(
+        namespace="default",
+        workflow_id=f"{prefix}-sws",
+        workflow_type=plain.workflow_type,
+        task_queue=plain.task_queue,
+        signal_name="poke",
+        request_id=str(uuid.uuid4()),
+    )
+    await service.signal_with_start_workflow_execution(both)
+    infos = (await _describe(client, both.workflow_id)).workflow_extended_info.request_id_infos
+    out["signal-with-start: the request's event"] = (len(infos), infos[both.request_id].event_id)
+    await client.get_workflow_handle(both.workflow_id).terminate("done")
     return out
 
 
