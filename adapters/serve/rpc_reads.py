@@ -105,16 +105,29 @@ def execution_info(
         json_format.ParseDict({"indexedFields": record.search_attributes}, info.search_attributes)
     if record.parent is not None:
         info.parent_execution.workflow_id, info.parent_execution.run_id = record.parent
+        start = _started(run.events)
+        if not listing and start is not None:  # mutable state's (describeworkflow/api.go)
+            info.parent_namespace_id = start.parent_workflow_namespace_id
     info.root_execution.workflow_id, info.root_execution.run_id = record.root
     return info
 
 
 def _state_transitions(run: RunRecord) -> int:
-    """The run's StateTransitionCount: its writes, and for a run a reset started one
-    more, the rebuild of its base's history up to the reset point, which closes a
-    transaction of its own (Rebuild, service/history/ndc/state_rebuilder.go) before the
-    reset writes the run."""
-    return run.version + (1 if _is_reset_run(run) else 0)
+    """The run's StateTransitionCount: its writes, and one more for each transaction the
+    server closes where the model writes the run once: for a run a reset started, the
+    rebuild of its base's history up to the reset point (Rebuild, service/history/ndc/
+    state_rebuilder.go) before the reset writes the run; for a child its parent started,
+    the scheduling of its first workflow task, which the server leaves out of the
+    child's creation (GenerateFirstWorkflowTask, service/history/api/
+    create_workflow_util.go) and does when the parent has recorded the start
+    (service/history/api/scheduleworkflowtask/api.go)."""
+    if _is_reset_run(run):
+        return run.version + 1
+    start = _started(run.events)
+    if start is None or start.parent_workflow_execution is None:
+        return run.version
+    # a retried or continued child's next run is made with its first task (or backoff)
+    return run.version + (0 if start.continued_execution_run_id else 1)
 
 
 def _is_reset_run(run: RunRecord) -> bool:

@@ -62,7 +62,7 @@ def start_child_transfer(
             run_id=new_run_id(s.run_id, f"child/{initiated}"),
             workflow_type=workflow_type,
             task_queue=queue,
-            request_id=f"{s.run_id}/{initiated}",
+            request_id=child_request_id(s.run_id, initiated),
             input=a.input,
             workflow_task_timeout=a.workflow_task_timeout or s.workflow_task_timeout,
             run_timeout=a.workflow_run_timeout or 0,
@@ -85,6 +85,14 @@ def start_child_transfer(
             versioning=versioning.child(s, a.versioning_override, queue),
         ),
     )
+
+
+def child_request_id(run_id: str, initiated: int) -> str:
+    """The request id of a child's start: the parent's run id, the Initiated event's id
+    and its version, 0 here, where every event is written at version 0
+    (`generateChildWorkflowRequestID`, service/history/workflow/mutable_state_impl.go).
+    The child's Describe shows it among its request ids."""
+    return f"{run_id}:{initiated}:0"
 
 
 def merged_priority(base: Opaque | None, override: Opaque | None) -> Opaque | None:
