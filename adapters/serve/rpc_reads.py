@@ -27,10 +27,7 @@ from temporalio.api.workflow.v1 import message_pb2 as workflow_pb
 from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 
 from core.events import HistoryEvent
-from core.events.workflow import (
-    WorkflowExecutionSignaledEventAttributes,
-    WorkflowExecutionStartedEventAttributes,
-)
+from core.events.workflow import WorkflowExecutionSignaledEventAttributes
 from core.statemachine.history.service import unwritten_task
 from core.statemachine.history.service.activity_ops import options_of
 from core.statemachine.history.service.execution import reset_points_json
@@ -44,6 +41,7 @@ from .frontend import Frontend
 from .nexus_describe import callback_infos, pending_nexus_operations
 from .query import EXECUTION_STATUSES, Row
 from .rpc_activity_ops import fill_options
+from .run_facts import is_reset_run, started_event, state_transitions
 
 Context = grpc.aio.ServicerContext[Any, Any]
 HISTORY_LONG_POLL = 20.0  # seconds
@@ -77,12 +75,12 @@ def execution_info(
     # Describe always has them. The count is mutable state's StateTransitionCount, one
     # per persisted update of the run (closeTransaction in workflow/mutable_state_impl.go
     # adds 1), which is the run's write count, `RunRecord.version` (one more for a run a
-    # reset started: _state_transitions). The size is the
+    # reset started, and for a child: run_facts.py). The size is the
     # encoded history as the store wrote it (runtime.py keeps it, `size_bytes`).
     if not listing or record.close_time:
         info.history_length = record.history_length
         info.history_size_bytes = run.size_bytes
-        info.state_transition_count = _state_transitions(run)
+        info.state_transition_count = state_transitions(run)
     if not listing:  # the visibility row keeps neither
         info.first_run_id = state.first_run_id or state.run_id
         if state.priority is not None:  # the Started event's, present only if it has one
@@ -105,37 +103,11 @@ def execution_info(
         json_format.ParseDict({"indexedFields": record.search_attributes}, info.search_attributes)
     if record.parent is not None:
         info.parent_execution.workflow_id, info.parent_execution.run_id = record.parent
-        start = _started(run.events)
+        start = started_event(run.events)
         if not listing and start is not None:  # mutable state's (describeworkflow/api.go)
             info.parent_namespace_id = start.parent_workflow_namespace_id
     info.root_execution.workflow_id, info.root_execution.run_id = record.root
     return info
-
-
-def _state_transitions(run: RunRecord) -> int:
-    """The run's StateTransitionCount: its writes, and one more for each transaction the
-    server closes where the model writes the run once: for a run a reset started, the
-    rebuild of its base's history up to the reset point (Rebuild, service/history/ndc/
-    state_rebuilder.go) before the reset writes the run; for a child its parent started,
-    the scheduling of its first workflow task, which the server leaves out of the
-    child's creation (GenerateFirstWorkflowTask, service/history/api/
-    create_workflow_util.go) and does when the parent has recorded the start
-    (service/history/api/scheduleworkflowtask/api.go)."""
-    if _is_reset_run(run):
-        return run.version + 1
-    start = _started(run.events)
-    if start is None or start.parent_workflow_execution is None:
-        return run.version
-    # a retried or continued child's next run is made with its first task (or backoff)
-    return run.version + (0 if start.continued_execution_run_id else 1)
-
-
-def _is_reset_run(run: RunRecord) -> bool:
-    """IsResetRun (mutable_state_impl.go): the Started event names another run as the
-    original, as a reset's copy of its base's start does."""
-    start = _started(run.events)
-    original = start.original_execution_run_id if start else ""
-    return bool(original) and original != run.state.run_id
 
 
 def _exact(ns: int) -> int:
@@ -230,7 +202,7 @@ async def describe_workflow_execution(
     # The timeouts as the Started event gives them, a zero one too (the `temporal` CLI
     # sends "0s"): mutable state copies the event's (ApplyWorkflowExecutionStartedEvent,
     # service/history/workflow/mutable_state_impl.go)
-    started = _started(run.events)
+    started = started_event(run.events)
     if state.run_timeout or (started and started.workflow_run_timeout is not None):
         config.workflow_run_timeout.CopyFrom(convert.duration(state.run_timeout))
     if state.execution_timeout or (started and started.workflow_execution_timeout is not None):
@@ -272,12 +244,6 @@ async def describe_workflow_execution(
 GO_ZERO_TIME = -62_135_596_800  # 0001-01-01T00:00:00Z, in seconds since the epoch
 
 
-def _started(events: list[HistoryEvent]) -> WorkflowExecutionStartedEventAttributes | None:
-    """The attributes of the run's WorkflowExecutionStarted event (None if it has none)."""
-    attributes = events[0].attributes if events else None
-    return attributes if isinstance(attributes, WorkflowExecutionStartedEventAttributes) else None
-
-
 def _extended_info(
     extended: workflow_pb.WorkflowExecutionExtendedInfo, record: visibility.Record
 ) -> None:
@@ -291,7 +257,7 @@ def _extended_info(
     state = run.state
     extended.cancel_requested = state.cancel_requested
     extended.reset_run_id = state.reset_run_id  # ResetRunId (ndc/workflow_resetter.go)
-    if _is_reset_run(run):
+    if is_reset_run(run):
         extended.last_reset_time.CopyFrom(convert.timestamp(record.start_time))
     started = run.events[0].event_time if run.events else None
     extended.original_start_time.CopyFrom(convert.timestamp(started or record.start_time))
