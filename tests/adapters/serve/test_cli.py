@@ -160,7 +160,8 @@ async def test_operator_commands(address: str) -> None:
     assert code == 0, err
     assert "default" in out
     listed = await cli_json(address, "operator", "namespace", "list")
-    assert sorted(n["namespaceInfo"]["name"] for n in listed) == ["default", "other"]
+    names = sorted(n["namespaceInfo"]["name"] for n in listed)
+    assert names == ["default", "other", "temporal-system"]  # the server's own too
     attributes = await cli_json(address, "operator", "search-attribute", "list")
     assert attributes["customAttributes"] == {"Stage": "INDEXED_VALUE_TYPE_KEYWORD"}
     system = attributes["systemAttributes"]
