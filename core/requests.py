@@ -406,13 +406,9 @@ class RespondActivityTaskCompleted:
     token: ActivityTaskToken
     result: Opaque | None = None
     identity: str = ""
-    # The worker's build id stamp (temporal.api.common.v1.WorkerVersionStamp), which the
-    # attempt's ActivityTaskStarted, written with this close, carries.
+    # The worker's build id stamp (a WorkerVersionStamp), which the attempt's Started carries
     worker_version: Opaque | None = None
-    # RespondActivityTaskCompletedById: the activity named by its id, whatever its
-    # attempt; one not started yet is completed all the same, its start made up
-    # (service/history/api/respondactivitytaskcompleted/api.go, fabricateStartedEvent).
-    by_id: bool = False
+    by_id: bool = False  # ...ById: any attempt; one not started is started first
 
 
 @dataclass(frozen=True, slots=True)
