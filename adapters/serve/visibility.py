@@ -22,6 +22,7 @@ from core.statemachine.history.service.worker_versions import build_ids_payload
 from sim.persistence import RunRecord
 
 from .query import EXECUTION_STATUSES, Query, Value, parse_datetime, parse_query
+from .run_facts import state_transitions
 
 STATUS_NUMBERS = {  # temporal.api.enums.v1.WorkflowExecutionStatus
     RunStatus.RUNNING: 1,
@@ -73,7 +74,7 @@ class Record:
             # visibility_queue_task_executor.go): a running run's are NULL
             "HistoryLength": self.history_length if closed else None,
             "HistorySizeBytes": self.run.size_bytes if closed else None,
-            "StateTransitionCount": self.run.version if closed else None,
+            "StateTransitionCount": state_transitions(self.run) if closed else None,
             "ParentWorkflowId": parent[0],
             "ParentRunId": parent[1],
             "RootWorkflowId": self.root[0],

@@ -3,7 +3,8 @@ namespace id; its start's request id, the parent's run id, the Initiated event's
 version joined by colons; and one more state transition than its writes, the
 scheduling of its first workflow task once the parent recorded the start. Serve left
 out the parent's namespace id, made the request id "RUN/ID" and counted one transition
-fewer. The slow twin finds the same on the dev server."""
+fewer, and a visibility query on StateTransitionCount still one fewer. The slow twin
+finds the same on the dev server."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ EXPECTED: dict[str, object] = {
     "request ids": [f"PARENT-RUN:{INITIATED}:0"],
     "state transitions, waiting": 4,
     "state transitions, completed": 7,
+    "found by its count": 1,
 }
 
 
@@ -67,6 +69,14 @@ async def observed(address: str) -> dict[str, object]:
         await parent.result()
         done = await _describe(client, child_id)
         out["state transitions, completed"] = done.workflow_execution_info.state_transition_count
+        # a visibility query on the count finds the closed child by the same figure
+        query = f"WorkflowId = '{child_id}' AND StateTransitionCount = 7"
+        for _ in range(50):  # visibility is written after the close
+            found = (await client.count_workflows(query)).count
+            if found:
+                break
+            await asyncio.sleep(0.1)
+        out["found by its count"] = found
     return out
 
 
