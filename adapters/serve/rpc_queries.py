@@ -28,8 +28,10 @@ from temporalio.api.query.v1 import message_pb2 as query_pb
 from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 
 from core import requests as rq
+from core.statemachine import matching as m
 from core.statemachine.history.service.state import MutableState, RunStatus
 from sim.kernel import SECOND
+from sim.nodes.base import task_queue
 
 from . import errors
 from .frontend import Frontend, reply_error
@@ -65,8 +67,18 @@ class Queries:
         while waiting:
             query = self.pending.get(waiting.popleft())
             if query is not None and not query.future.done():
+                self._count(namespace, queue, sticky, dispatched=True)
                 return query
         return None
+
+    def _count(self, namespace: str, queue: str, sticky: bool, dispatched: bool) -> None:
+        """A query task counts in its queue's add and dispatch rates as any task
+        (DispatchQueryTask and PollTask, service/matching/physical_task_queue_manager.go);
+        matching takes it on the root partition here."""
+        kind = m.QueueKind.STICKY if sticky else m.QueueKind.NORMAL
+        tq = task_queue(queue, m.TaskKind.WORKFLOW, kind, namespace)
+        stats = self.fe.runtime.queue_stats
+        (stats.dispatched if dispatched else stats.added)(tq, 0, self.fe.now())
 
     def task(self, item: object) -> ws.PollWorkflowTaskQueueResponse:
         """The poll response that hands query `item` to a worker."""
@@ -106,7 +118,10 @@ class Queries:
 
     def enqueue(self, query: PendingQuery, queue: str, sticky: bool) -> None:
         query.sticky = sticky
-        if not self.fe.runtime.offer(query.namespace, queue, sticky, query):
+        self._count(query.namespace, queue, sticky, dispatched=False)
+        if self.fe.runtime.offer(query.namespace, queue, sticky, query):
+            self._count(query.namespace, queue, sticky, dispatched=True)
+        else:
             self.queued.setdefault((query.namespace, queue, sticky), deque()).append(query.id)
 
 

@@ -9,10 +9,14 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from temporalio.worker import Worker
 
-from adapters.serve.queue_stats import SECOND, RateTracker
+from adapters.serve.gate import Listener
+from adapters.serve.queue_stats import SECOND, QueueStats, RateTracker
+from adapters.serve.server import Server
+from core.statemachine import matching as m
 from tests.adapters.serve.queue_stats_scenario import drive
-from tests.adapters.serve.sdk import bounded
+from tests.adapters.serve.sdk import WORKFLOWS, Waiter, bounded, connected
 
 EXPECTED = (3, True, True, 0.0, 3, 0, 0.0, True, 100_000.0, True, 7.0)
 
@@ -38,3 +42,42 @@ def test_a_rate_covers_the_time_since_its_counter_was_made_then_the_last_30_s() 
     assert tracker.rate(62 * SECOND) == 0.0
     tracker.count(62 * SECOND)
     assert tracker.rate(63 * SECOND) == 1 / 33  # 30 s and 3 s of the current bucket
+
+
+def _counted(stats: QueueStats, queue: str) -> tuple[int, int]:
+    """Tasks in the add and dispatch rings of the queue's workflow-task partitions."""
+    added = dispatched = 0
+    for (_, name, kind, _), (adds, dispatches) in stats.trackers.items():
+        if name == queue and kind is m.TaskKind.WORKFLOW:
+            added, dispatched = added + sum(adds.counts), dispatched + sum(dispatches.counts)
+    return added, dispatched
+
+
+def test_a_query_task_is_added_and_dispatched_as_any_task() -> None:
+    """Three queries of a closed run go to its normal queue, each a task added and
+    dispatched (DispatchQueryTask and PollTask, physical_task_queue_manager.go)."""
+
+    async def scenario() -> tuple[int, int]:
+        listener = Listener("127.0.0.1:0")
+        port = await listener.start()
+        server = Server(listener.address, ("default",), listener=listener)
+        await server.start()
+        try:
+            client = await connected(f"127.0.0.1:{port}")
+            queue = "stats-queries"
+            async with Worker(client, task_queue=queue, workflows=WORKFLOWS):
+                handle = await client.start_workflow(
+                    Waiter.run, "x", id="stats-queries", task_queue=queue
+                )
+                await handle.signal(Waiter.finish, "done")
+                await handle.result()
+                stats = server.frontend.runtime.queue_stats
+                before = _counted(stats, queue)
+                for _ in range(3):  # a closed run's queries go to its normal queue
+                    assert await handle.query(Waiter.state) == "done"
+                after = _counted(stats, queue)
+        finally:
+            await server.stop()
+        return after[0] - before[0], after[1] - before[1]
+
+    assert asyncio.run(scenario()) == (3, 3)
