@@ -66,21 +66,50 @@ class RateTracker:
 Partition = tuple[str, str, m.TaskKind, int]  # namespace, queue name, kind, partition
 
 
+IDLE = 300 * SECOND  # matching.maxTaskQueueIdleTime: an idle queue is unloaded
+SWEEP_EVERY = 1000  # tasks and polls between sweeps of idle queues' counters
+
+
 class QueueStats:
-    """Every normal partition's add and dispatch counters (a matching host's observer)."""
+    """Every normal partition's add and dispatch counters (a matching host's observer).
+
+    A queue with no task added or dispatched and no poll for 5 minutes loses its
+    counters, as matching unloads such a queue with its partitions' trackers
+    (`matching.maxTaskQueueIdleTime`; liveness marked by adds and polls, `liveness.go`);
+    so callers using ever new queue names do not make this grow without end."""
 
     def __init__(self) -> None:
         self.trackers: dict[Partition, tuple[RateTracker, RateTracker]] = {}
+        self.alive: dict[tuple[str, str, m.TaskKind], int] = {}  # queue -> last activity
+        self.counted = 0
         # DescribeTaskQueue's answers by (namespace, queue, task type): when made, and the
         # TaskQueueTypeInfo message (rpc_system.describe_task_queue)
         self.described: dict[tuple[str, str, int], tuple[int, Any]] = {}
 
     def _pair(self, queue: m.TaskQueue, partition: int, now: int) -> tuple[RateTracker, ...]:
+        self.polled(queue.namespace, queue.name, queue.task_type, now)
         key = (queue.namespace, queue.name, queue.task_type, partition)
         pair = self.trackers.get(key)
         if pair is None:
             pair = self.trackers[key] = (RateTracker(now), RateTracker(now))
         return pair
+
+    def polled(self, namespace: str, name: str, kind: m.TaskKind, now: int) -> None:
+        """The queue is in use (a task, or a poll): its counters stay."""
+        self.alive[(namespace, name, kind)] = now
+        self.counted += 1
+        if self.counted % SWEEP_EVERY == 0:
+            self.sweep(now)
+
+    def sweep(self, now: int) -> None:
+        """Drop the counters of the queues idle for `IDLE`."""
+        idle = {q for q, last in self.alive.items() if now - last >= IDLE}
+        if not idle:
+            return
+        for queue in idle:
+            del self.alive[queue]
+        for key in [k for k in self.trackers if k[:3] in idle]:
+            del self.trackers[key]
 
     def added(self, queue: m.TaskQueue, partition: int, now: int) -> None:
         if queue.kind is m.QueueKind.NORMAL:
@@ -93,6 +122,7 @@ class QueueStats:
     def rates(self, namespace: str, name: str, kind: m.TaskKind, now: int) -> tuple[float, float]:
         """The queue's add and dispatch rates, each summed over its partitions."""
         add = dispatch = 0.0
+        self.sweep(now)
         for (ns, queue, k, _), (added, dispatched) in self.trackers.items():
             if (ns, queue, k) == (namespace, name, kind):
                 add += added.rate(now)

@@ -64,6 +64,8 @@ def _note_poller(fe: Frontend, req: Any, task_type: int) -> None:
     """Remember the poll for DescribeTaskQueue (limits.PollerNote)."""
     note = poller_note(req, fe.now())
     fe.pollers.note((req.namespace, req.task_queue.name, task_type), req.identity, note)
+    kind = m.TaskKind.WORKFLOW if task_type == 1 else m.TaskKind.ACTIVITY
+    fe.runtime.queue_stats.polled(req.namespace, req.task_queue.name, kind, note.time)
 
 
 def _polled_queue(fe: Frontend, req: Any, task_type: int) -> str:

@@ -81,3 +81,21 @@ def test_a_query_task_is_added_and_dispatched_as_any_task() -> None:
         return after[0] - before[0], after[1] - before[1]
 
     assert asyncio.run(scenario()) == (3, 3)
+
+
+def test_an_idle_queue_loses_its_counters_after_5_minutes() -> None:
+    """As matching unloads a queue idle for 5 minutes (maxTaskQueueIdleTime) with its
+    trackers: a task later starts a fresh counter, so its rate counts from then. A
+    poll keeps the queue alive."""
+    stats = QueueStats()
+    busy = m.TaskQueue("default", "busy", m.TaskKind.WORKFLOW)
+    polled = m.TaskQueue("default", "polled", m.TaskKind.WORKFLOW)
+    for queue in (busy, polled):
+        stats.added(queue, 0, 0)
+    stats.polled("default", "polled", m.TaskKind.WORKFLOW, 200 * SECOND)
+    assert stats.rates("default", "busy", m.TaskKind.WORKFLOW, 299 * SECOND) == (0.0, 0.0)
+    assert len(stats.trackers) == 2
+    stats.sweep(300 * SECOND)
+    assert [key[1] for key in stats.trackers] == ["polled"]
+    stats.added(busy, 0, 400 * SECOND)
+    assert stats.rates("default", "busy", m.TaskKind.WORKFLOW, 402 * SECOND) == (0.5, 0.0)
