@@ -18,7 +18,7 @@ from core.statemachine import matching as m
 from tests.adapters.serve.queue_stats_scenario import drive
 from tests.adapters.serve.sdk import WORKFLOWS, Waiter, bounded, connected
 
-EXPECTED = (3, True, True, 0.0, 3, 0, 0.0, True, 100_000.0, True, 7.0)
+EXPECTED = (3, True, True, 0.0, True, 0, 0.0, True, 100_000.0, True, 7.0)
 
 
 @pytest.mark.asyncio
