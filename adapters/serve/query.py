@@ -39,7 +39,9 @@ from __future__ import annotations
 
 import datetime
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from . import errors, fulltext
 from .query_eval import (
@@ -205,6 +207,9 @@ def parse_datetime(text: str) -> int | None:
     return int(moment.timestamp()) * 1_000_000_000 + nanos
 
 
+_T = TypeVar("_T")
+
+
 class _Parser:
     def __init__(self, text: str, types: dict[str, str]) -> None:
         self.types = types
@@ -261,6 +266,14 @@ class _Parser:
         self.i += 1
         return token
 
+    def comma_list(self, item: Callable[[], _T]) -> list[_T]:
+        """`item`, and again after each comma that follows."""
+        items = [item()]
+        while self.peek() == ("op", ","):
+            self.take()
+            items.append(item())
+        return items
+
     def keyword(self, *words: str) -> bool:
         token = self.peek()
         if token is not None and token[0] == "word" and token[1].upper() in words:
@@ -286,10 +299,7 @@ class _Parser:
         grouped: list[tuple[str, str]] = []
         if self.keyword("GROUP"):
             self.expect("BY")
-            grouped.append(self.group_item())
-            while self.peek() == ("op", ","):
-                self.take()
-                grouped.append(self.group_item())
+            grouped = self.comma_list(self.group_item)
         if self.keyword("HAVING"):
             # The converter ignores HAVING, so its condition counts for nothing; its
             # tokens are skipped unchecked (the server's parser checks its syntax, and
@@ -412,10 +422,7 @@ class _Parser:
             self.refuse(("NOT " if negate else "") + word, name)
         if self.keyword("IN"):
             self.expect("(")
-            options = [self.value(name)]
-            while self.peek() == ("op", ","):
-                self.take()
-                options.append(self.value(name))
+            options = self.comma_list(lambda: self.value(name))
             self.expect(")")
             if kind == "TEXT":  # the converter reads the values before the operator
                 self.refuse(("NOT " if negate else "") + "IN", name)

@@ -63,7 +63,8 @@ class RateTracker:
         return sum(self.counts) / (covered / SECOND)
 
 
-Partition = tuple[str, str, m.TaskKind, int]  # namespace, queue name, kind, partition
+QueueKey = tuple[str, str, m.TaskKind]  # namespace, queue name, task kind
+Pair = tuple[RateTracker, RateTracker]  # a partition's add and dispatch counters
 
 
 IDLE = 300 * SECOND  # matching.maxTaskQueueIdleTime: an idle queue is unloaded
@@ -79,19 +80,19 @@ class QueueStats:
     so callers using ever new queue names do not make this grow without end."""
 
     def __init__(self) -> None:
-        self.trackers: dict[Partition, tuple[RateTracker, RateTracker]] = {}
-        self.alive: dict[tuple[str, str, m.TaskKind], int] = {}  # queue -> last activity
+        self.trackers: dict[QueueKey, dict[int, Pair]] = {}  # by queue, then partition
+        self.alive: dict[QueueKey, int] = {}  # queue -> last activity
         self.counted = 0
         # DescribeTaskQueue's answers by (namespace, queue, task type): when made, and the
         # TaskQueueTypeInfo message (rpc_system.describe_task_queue)
         self.described: dict[tuple[str, str, int], tuple[int, Any]] = {}
 
-    def _pair(self, queue: m.TaskQueue, partition: int, now: int) -> tuple[RateTracker, ...]:
+    def _pair(self, queue: m.TaskQueue, partition: int, now: int) -> Pair:
         self.polled(queue.namespace, queue.name, queue.task_type, now)
-        key = (queue.namespace, queue.name, queue.task_type, partition)
-        pair = self.trackers.get(key)
+        partitions = self.trackers.setdefault((queue.namespace, queue.name, queue.task_type), {})
+        pair = partitions.get(partition)
         if pair is None:
-            pair = self.trackers[key] = (RateTracker(now), RateTracker(now))
+            pair = partitions[partition] = (RateTracker(now), RateTracker(now))
         return pair
 
     def polled(self, namespace: str, name: str, kind: m.TaskKind, now: int) -> None:
@@ -103,13 +104,9 @@ class QueueStats:
 
     def sweep(self, now: int) -> None:
         """Drop the counters of the queues idle for `IDLE`."""
-        idle = {q for q, last in self.alive.items() if now - last >= IDLE}
-        if not idle:
-            return
-        for queue in idle:
+        for queue in [q for q, last in self.alive.items() if now - last >= IDLE]:
             del self.alive[queue]
-        for key in [k for k in self.trackers if k[:3] in idle]:
-            del self.trackers[key]
+            self.trackers.pop(queue, None)
 
     def added(self, queue: m.TaskQueue, partition: int, now: int) -> None:
         if queue.kind is m.QueueKind.NORMAL:
@@ -121,13 +118,9 @@ class QueueStats:
 
     def rates(self, namespace: str, name: str, kind: m.TaskKind, now: int) -> tuple[float, float]:
         """The queue's add and dispatch rates, each summed over its partitions."""
-        add = dispatch = 0.0
         self.sweep(now)
-        for (ns, queue, k, _), (added, dispatched) in self.trackers.items():
-            if (ns, queue, k) == (namespace, name, kind):
-                add += added.rate(now)
-                dispatch += dispatched.rate(now)
-        return add, dispatch
+        pairs = self.trackers.get((namespace, name, kind), {}).values()
+        return sum(a.rate(now) for a, _ in pairs), sum(d.rate(now) for _, d in pairs)
 
 
 def created(task: m.MatchingTask, state: MutableState | None) -> int | None:

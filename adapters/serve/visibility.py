@@ -59,6 +59,8 @@ class Record:
     def attribute(self, name: str) -> Value:
         """A search attribute's value, decoded from its payload (None when unset)."""
         closed = bool(self.close_time)
+        if name == "StateTransitionCount":  # computed only when a query names it
+            return state_transitions(self.run) if closed else None
         parent = self.parent or (None, None)
         system: dict[str, Value] = {
             "WorkflowId": self.run.workflow_id,
@@ -70,11 +72,11 @@ class Record:
             "CloseTime": self.close_time or None,
             "TaskQueue": self.task_queue,
             "ExecutionDuration": (self.close_time - self.execution_time) if closed else None,
-            # only the close record carries these (getClosedVisibilityRequest,
-            # visibility_queue_task_executor.go): a running run's are NULL
+            # only the close record carries these and StateTransitionCount
+            # (getClosedVisibilityRequest, visibility_queue_task_executor.go): a
+            # running run's are NULL
             "HistoryLength": self.history_length if closed else None,
             "HistorySizeBytes": self.run.size_bytes if closed else None,
-            "StateTransitionCount": state_transitions(self.run) if closed else None,
             "ParentWorkflowId": parent[0],
             "ParentRunId": parent[1],
             "RootWorkflowId": self.root[0],

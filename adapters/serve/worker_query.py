@@ -151,18 +151,12 @@ class _Parser(query._Parser):
         expr = self.disjunction_()
         if self.keyword("GROUP"):
             self.expect("BY")
-            self.operand()
-            while self.peek() == ("op", ","):
-                self.take()
-                self.operand()
+            self.comma_list(self.operand)
         if self.keyword("HAVING"):
             self.disjunction_()
         if self.keyword("ORDER"):
             self.expect("BY")
-            self.ordering()
-            while self.peek() == ("op", ","):
-                self.take()
-                self.ordering()
+            self.comma_list(self.ordering)
         if self.keyword("LIMIT"):
             self.number()
             if self.peek() == ("op", ",") or self.keyword("OFFSET"):
@@ -232,10 +226,7 @@ class _Parser(query._Parser):
 
     def tuple_(self) -> _Val:
         self.expect("(")
-        self.operand()
-        while self.peek() == ("op", ","):
-            self.take()
-            self.operand()
+        self.comma_list(self.operand)
         self.expect(")")
         return _Val("tuple", "")
 
@@ -257,10 +248,7 @@ class _Parser(query._Parser):
         if self.peek() == ("op", "("):  # a function call
             self.take()
             if self.peek() != ("op", ")"):
-                self.operand()
-                while self.peek() == ("op", ","):
-                    self.take()
-                    self.operand()
+                self.comma_list(self.operand)
             self.expect(")")
             return _Node("func", text)
         if text.startswith("`"):

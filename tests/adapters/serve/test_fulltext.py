@@ -28,7 +28,11 @@ def _table() -> sqlite3.Connection:
             "CREATE VIRTUAL TABLE t USING fts5(Text01, tokenize='unicode61 remove_diacritics 2')"
         )
     except sqlite3.OperationalError:
-        pytest.skip("this Python's SQLite has no FTS5")
+        # the oracle is missing, not the code under test: the fixed cases below still run
+        pytest.skip(
+            "this Python's sqlite3 is built without FTS5, the full-text engine this test "
+            "compares fulltext.py with (CPython's and the Linux distributions' builds have it)"
+        )
     return db
 
 

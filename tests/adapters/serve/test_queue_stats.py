@@ -46,11 +46,8 @@ def test_a_rate_covers_the_time_since_its_counter_was_made_then_the_last_30_s() 
 
 def _counted(stats: QueueStats, queue: str) -> tuple[int, int]:
     """Tasks in the add and dispatch rings of the queue's workflow-task partitions."""
-    added = dispatched = 0
-    for (_, name, kind, _), (adds, dispatches) in stats.trackers.items():
-        if name == queue and kind is m.TaskKind.WORKFLOW:
-            added, dispatched = added + sum(adds.counts), dispatched + sum(dispatches.counts)
-    return added, dispatched
+    pairs = stats.trackers.get(("default", queue, m.TaskKind.WORKFLOW), {}).values()
+    return sum(sum(a.counts) for a, _ in pairs), sum(sum(d.counts) for _, d in pairs)
 
 
 def test_a_query_task_is_added_and_dispatched_as_any_task() -> None:

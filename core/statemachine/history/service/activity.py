@@ -489,7 +489,7 @@ GUARDS: dict[str, Callable[[Call], bool]] = {
     # a completion by id names no attempt: the token's attempt is only checked when the
     # token names a scheduled event (IsActivityTaskNotFoundForToken, activity_util.go)
     "stale token": lambda call: (
-        not _by_id(call.request) and _token_attempt(call.request) != call.record().attempt
+        _token_attempt(call.request) != call.record().attempt and not _by_id(call.request)
     ),
     "by id": lambda call: _by_id(call.request),
     "same request": _same_request,
