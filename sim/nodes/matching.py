@@ -20,6 +20,7 @@ task is named by its queue and its key in that queue's state.
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import chain
 from typing import Any, Protocol
 
 from core import requests as rq
@@ -355,8 +356,10 @@ def _classify(answer: Payload) -> m.RecordStartedReply:
 
 
 def _partition(state: m.MatchingState, task_key: int) -> int:
-    """The partition of task `task_key` of a queue's state (0 if it is no longer held)."""
-    for e in (*state.dispatching, *state.backlog, *state.finished):
+    """The partition of task `task_key` of a queue's state (0 if it is no longer held).
+    A task just added or dispatched is among the few dispatching or at the backlog's or
+    the ledger's end, so the search goes from there without copying them."""
+    for e in chain(state.dispatching, reversed(state.backlog), reversed(state.finished)):
         if e.key == task_key:
             return e.partition
     return 0
