@@ -63,6 +63,11 @@ class RateTracker:
         return sum(self.counts) / (covered / SECOND)
 
 
+def task_kind(task_type: int) -> m.TaskKind:
+    """The kind of task a TaskQueueType number names (1 workflow, 2 activity)."""
+    return m.TaskKind.WORKFLOW if task_type == 1 else m.TaskKind.ACTIVITY
+
+
 QueueKey = tuple[str, str, m.TaskKind]  # namespace, queue name, task kind
 Pair = tuple[RateTracker, RateTracker]  # a partition's add and dispatch counters
 

@@ -28,6 +28,7 @@ from core.statemachine.history.service.state import MutableState
 
 from . import convert, errors, queue_stats, system_info, tokens, validate
 from .frontend import SYSTEM_SEARCH_ATTRIBUTES, Frontend, Namespace
+from .queue_stats import task_kind
 from .validate import MAX_ID_LENGTH
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -292,9 +293,8 @@ def _stats(fe: Frontend, namespace: str, name: str, task_type: int, out: Any) ->
     out.approximate_backlog_count = len(waiting)
     age = queue_stats.backlog_age(waiting, partial(_run_state, fe), now)
     out.approximate_backlog_age.CopyFrom(convert.duration(age))
-    kind = matching.TaskKind.WORKFLOW if task_type == 1 else matching.TaskKind.ACTIVITY
     out.tasks_add_rate, out.tasks_dispatch_rate = fe.runtime.queue_stats.rates(
-        namespace, name, kind, now
+        namespace, name, task_kind(task_type), now
     )
 
 

@@ -43,6 +43,7 @@ from . import convert, errors, validate
 from .deployments import physical_queue, versioned
 from .frontend import Frontend
 from .limits import poller_note
+from .queue_stats import task_kind
 from .rpc_interact import complete_noting_updates
 from .standalone import Dispatched
 from .standalone_rpc import worker_call
@@ -64,7 +65,7 @@ def _note_poller(fe: Frontend, req: Any, task_type: int) -> None:
     """Remember the poll for DescribeTaskQueue (limits.PollerNote)."""
     note = poller_note(req, fe.now())
     fe.pollers.note((req.namespace, req.task_queue.name, task_type), req.identity, note)
-    kind = m.TaskKind.WORKFLOW if task_type == 1 else m.TaskKind.ACTIVITY
+    kind = task_kind(task_type)
     fe.runtime.queue_stats.polled(req.namespace, req.task_queue.name, kind, note.time)
 
 

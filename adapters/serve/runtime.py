@@ -48,7 +48,7 @@ from sim.server import SHARDS, ServerCluster
 
 from .convert import event_proto, framed_size
 from .kernel import LiveKernel
-from .queue_stats import QueueStats
+from .queue_stats import QueueStats, task_kind
 from .store import DurablePersistence, Opened, open_store
 from .timer_shift import TimerShift
 from .watch import LiveMonitor, Notifier, Waiters
@@ -515,7 +515,7 @@ class Runtime:
         self, namespace: str, queue_name: str, task_type: int, partition: int | None = None
     ) -> list[m.MatchingTask]:
         """The tasks waiting in the normal queue, or in one partition of it."""
-        kind = m.TaskKind.WORKFLOW if task_type == 1 else m.TaskKind.ACTIVITY
+        kind = task_kind(task_type)
         queue = task_queue(queue_name, kind, m.QueueKind.NORMAL, namespace)
         host = self.cluster.matching[self.cluster.router.matching_for(queue_name)]
         state = host.queues.get(queue)
