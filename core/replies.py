@@ -79,6 +79,19 @@ class ActivityTaskStarted:
 
 
 @dataclass(frozen=True, slots=True)
+class WorkflowTaskCompletedOk(Ok):
+    """RespondWorkflowTaskCompleted's success, with what the completion started at once
+    for the worker that sent it, as the server hands it back in
+    RespondWorkflowTaskCompletedResponse (service/history/api/respondworkflowtaskcompleted/):
+    the activities it scheduled with `request_eager_execution`, started eagerly
+    (`activity_tasks`), and the next workflow task, started inline when the worker asked
+    with `return_new_workflow_task` (`new_task`). Empty: nothing was started."""
+
+    activity_tasks: tuple[ActivityTaskStarted, ...] = ()
+    new_task: WorkflowTaskStarted | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Heartbeat:
     cancel_requested: bool
     activity_paused: bool = False  # an operator paused it (PauseActivity)
@@ -96,6 +109,7 @@ class WorkflowReset:
 Reply = (
     Ok
     | TaskDiscarded
+    | WorkflowTaskCompletedOk
     | Error
     | WorkflowTaskStarted
     | ActivityTaskStarted

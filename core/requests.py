@@ -54,40 +54,15 @@ from core.replies import Ok as Ok
 from core.replies import Reply as Reply
 from core.replies import TaskDiscarded as TaskDiscarded
 from core.replies import WorkflowReset as WorkflowReset
+from core.replies import WorkflowTaskCompletedOk as WorkflowTaskCompletedOk
 from core.replies import WorkflowTaskStarted as WorkflowTaskStarted
 from core.replies import WorkflowTaskToken as WorkflowTaskToken
+from core.request_values import DEFAULT_RETENTION as DEFAULT_RETENTION
+from core.request_values import ParentInfo as ParentInfo
+from core.request_values import ResetPoint as ResetPoint
 from core.update_request import UpdateMessage as UpdateMessage
 from core.update_request import UpdateMessageKind as UpdateMessageKind
 from core.update_request import UpdateWorkflowExecution as UpdateWorkflowExecution
-
-# --- values a request carries ---------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class ResetPoint:
-    """An auto-reset point (temporal.api.workflow.v1.ResetPointInfo): the first workflow
-    task a build of the worker completed in the run, a place a reset can go back to."""
-
-    build_id: str
-    run_id: str
-    first_workflow_task_completed_id: int
-    create_time: int
-    expire_time: int = 0
-    resettable: bool = True
-    binary_checksum: str = ""
-
-
-DEFAULT_RETENTION = 86_400_000_000_000  # a namespace's default retention: one day
-
-
-@dataclass(frozen=True, slots=True)
-class ParentInfo:
-    """Who started this run as a child, so its close can be reported back."""
-
-    workflow_id: str
-    run_id: str
-    initiated_event_id: int
-
 
 # --- requests ------------------------------------------------------------------------
 
