@@ -1,13 +1,15 @@
 """`tmodel serve`: run the model as a Temporal gRPC server on 127.0.0.1.
 
 `tmodel serve [--address 127.0.0.1:7233] [--namespace NAME ...] [--time-skipping]
-[--timer-shift SECONDS] [--limit KEY=VALUE ...] [--seed N] [--faults LIST|swarm]
+[--timer-shift SECONDS] [--limit KEY=VALUE ...] [--dynamic-config-value KEY=VALUE ...]
+[--seed N] [--faults LIST|swarm]
 [--json-report FILE] [--store PATH] [--auth FILE] [--archive DIR]`
 serves until interrupted (SIGINT or SIGTERM end it cleanly: exit 0, or 1 if the
 invariant report found a violation). A bad address, a port in use, a non-loopback host, a bad auth
 file, a store that cannot be used (another program's database, a damaged store), a
 --json-report path that cannot be written, a negative seed, a limit past the server's
-int64, a system or twice-typed search attribute or a namespace longer than the
+int64, a --dynamic-config-value that is not KEY=JSON or that serve cannot take, a
+system or twice-typed search attribute or a namespace longer than the
 frontend's limit.maxIDLength is bad input: one line, exit 2, checked before serving.
 
 `tmodel-test-server PORT [ARGS...]` is the same server in the shape of the Java SDK's
@@ -34,6 +36,7 @@ from typing import Any
 
 from adapters.argtypes import nonempty_path, whole_number
 from adapters.limit_args import limit_setting
+from adapters.serve_dynamic_config import APPLIED, notes, parse_pair, settle
 from core.errors import BadInput
 from sim.config import FAULT_KINDS
 
@@ -107,6 +110,15 @@ def add_parser(commands: Any) -> None:
         + " (repeatable)",
     )
     parser.add_argument(
+        "--dynamic-config-value",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a dynamic-config setting as `temporal server start-dev` takes it (VALUE is "
+        "JSON): the limits above are applied, settings serve always behaves as are "
+        "accepted, others are noted on stderr and ignored (see docs/serve.md; repeatable)",
+    )
+    parser.add_argument(
         "--seed", type=_seed, default=0, metavar="N", help="seed of ids (default 0)"
     )
     parser.add_argument(
@@ -172,13 +184,7 @@ def _search_attribute(text: str) -> tuple[str, str]:
     return name.strip(), value_type
 
 
-# The limits serve can take: the ones the history service reads only when it starts a
-# workflow task, so every request of the served model honours them (core/statemachine/
-# history/limits.py; the SDK's own tests/conftest.py sets the count one to 50).
-SERVED_LIMITS = (
-    "limit.historyCount.suggestContinueAsNew",
-    "limit.historySize.suggestContinueAsNew",
-)
+SERVED_LIMITS = APPLIED  # the limits serve takes (adapters/serve_dynamic_config.py)
 
 
 def _limit(text: str) -> tuple[str, int]:
@@ -358,6 +364,9 @@ def _options(args: argparse.Namespace) -> Options:
                 f"--namespace {name[:20]!r}...: longer than {MAX_NAMESPACE_LENGTH} characters"
             )
     search_attributes = _search_attributes(args.search_attribute or ())
+    dynamic = settle([parse_pair(text) for text in args.dynamic_config_value])
+    for line in notes(dynamic):
+        print(line, file=sys.stderr)
     if args.json_report is not None:
         _check_writable(args.json_report)
     auth = None
@@ -377,7 +386,7 @@ def _options(args: argparse.Namespace) -> Options:
         timer_shift=args.timer_shift,
         seed=args.seed,
         search_attributes=search_attributes,
-        limits=tuple(args.limit),
+        limits=(*args.limit, *dynamic.applied),
         auth=auth,
         store=args.store,
         archive=args.archive,

@@ -1,4 +1,5 @@
-"""`tmodel serve --limit limit.historyCount.suggestContinueAsNew=N` suggests continue-as-new
+"""`tmodel serve --dynamic-config-value limit.historyCount.suggestContinueAsNew=N` (or
+`--limit`, the same) suggests continue-as-new
 once a run's history reaches N events, as the dev server does when started with
 `--dynamic-config-value limit.historyCount.suggestContinueAsNew=N` (the SDK's own
 tests/conftest.py sets 50, and its test_workflow_history_info waits for the suggestion;
@@ -22,7 +23,13 @@ from tests.adapters.serve.sdk import bounded
 from tests.adapters.serve.serving import refused
 
 LIMIT = 12
-SERVE_ARGS = ("--timer-shift", "0", "--limit", f"limit.historyCount.suggestContinueAsNew={LIMIT}")
+# as the SDK's own tests/conftest.py starts the dev server: its own flag and key
+SERVE_ARGS = (
+    "--timer-shift",
+    "0",
+    "--dynamic-config-value",
+    f"limit.historyCount.suggestContinueAsNew={LIMIT}",
+)
 QUEUE = "suggest-limit"
 
 
