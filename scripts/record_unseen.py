@@ -20,7 +20,9 @@ UpdateWorkflowExecutionOptions; `hidden-retry` (unseen_hidden_retry.py) an activ
 without a trace before it timed out waiting to start; `la-force-close`
 (unseen_la_force_close.py) runs closed by a timeout or a terminate while a local activity
 keeps their workflow task going; `complete-by-id` (unseen_complete_by_id.py) activities
-completed by id while no attempt of theirs runs.
+completed by id while no attempt of theirs runs; `eager` and `eager-off`
+(unseen_eager.py) activities the SDK asks to run eagerly, `eager-off` on a server
+started with `--dynamic-config-value system.enableActivityEagerExecution=false`.
 Start the dev server first, with its HTTP API:
 
     temporal server start-dev --ip 127.0.0.1 --headless --port 17233 --http-port 17234
@@ -56,6 +58,7 @@ from temporalio.common import VersioningBehavior, WorkerDeploymentVersion, Workf
 from temporalio.worker import Worker, WorkerDeploymentConfig
 from unseen_activities import ACTIVITIES
 from unseen_complete_by_id import complete_by_id
+from unseen_eager import eager, eager_off
 from unseen_hidden_retry import hidden_retry
 from unseen_hunt2_scenario import hunt2, ts_hunt2
 from unseen_hunt3_scenario import hunt3
@@ -552,7 +555,13 @@ SCENARIOS: dict[str, Callable[[Recorder], Awaitable[None]]] = {
     "hidden-retry": hidden_retry,
     "la-force-close": la_force_close,
     "complete-by-id": complete_by_id,
+    "eager": eager,
+    "eager-off": eager_off,
 }
+
+
+# saved from elsewhere, or recorded from a server started with other flags
+NOT_BY_DEFAULT = ("ts", "old", "ts-hunt2", "eager-off")
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -563,7 +572,7 @@ async def main(args: argparse.Namespace) -> None:
         Worker(client, task_queue=QUEUE, workflows=WORKFLOWS, activities=ACTIVITIES),
         Worker(client, task_queue=QUEUE + "-next", workflows=WORKFLOWS, activities=ACTIVITIES),
     ):
-        for name in args.scenarios or [n for n in SCENARIOS if n not in ("ts", "old", "ts-hunt2")]:
+        for name in args.scenarios or [n for n in SCENARIOS if n not in NOT_BY_DEFAULT]:
             await SCENARIOS[name](recorder)
 
 

@@ -9,10 +9,12 @@ completed task (the worker holds the rest in its cache), one from a normal queue
 whole history (`service/history/api/recordworkflowtaskstarted`). Responses become the
 core's requests; the history service validates them (stale tokens are NotFound).
 
-Declined, as a server with these features off declines them: eager activities are
-never handed back in RespondWorkflowTaskCompletedResponse (the SDK then polls for them),
-and the next workflow task is never returned inline (`return_new_workflow_task`: the
-SDK polls its sticky queue for it).
+A completion's activities that history started eagerly (core eager_activity.py) come
+back in RespondWorkflowTaskCompletedResponse.activity_tasks, each as a poll of it would
+have answered it.
+
+Declined, as a server with the feature off declines it: the next workflow task is never
+returned inline (`return_new_workflow_task`: the SDK polls its sticky queue for it).
 """
 
 from __future__ import annotations
@@ -34,12 +36,13 @@ from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 from core import requests as rq
 from core.enums import CommandType, VersioningBehavior, WorkflowTaskFailedCause
 from core.errors import BadInput
-from core.events import ActivityTaskScheduledEventAttributes, HistoryEvent
+from core.events import HistoryEvent
 from core.opaque import Opaque
 from core.statemachine import matching as m
 from sim.nodes.base import StartedActivityTask, StartedWorkflowTask
 
 from . import convert, errors, validate
+from .activity_tasks import activity_task_response, eager_activity_tasks
 from .deployments import physical_queue, versioned
 from .frontend import Frontend
 from .limits import poller_note
@@ -290,6 +293,8 @@ async def respond_workflow_task_completed(
     out = ws.RespondWorkflowTaskCompletedResponse()
     if isinstance(answer, rq.TaskDiscarded):
         out.reset_history_event_id = answer.reset_history_event_id
+    if isinstance(answer, rq.WorkflowTaskCompletedOk):
+        out.activity_tasks.extend(eager_activity_tasks(fe, token, answer))
     return out
 
 
@@ -364,53 +369,6 @@ async def poll_activity_task_queue(
     if not isinstance(answer, StartedActivityTask):
         return ws.PollActivityTaskQueueResponse()
     return activity_task_response(fe, req.namespace, answer)
-
-
-def activity_task_response(
-    fe: Frontend, namespace: str, task: StartedActivityTask
-) -> ws.PollActivityTaskQueueResponse:
-    run = fe.runtime.record(namespace, task.workflow_id, task.run_id)
-    sid = task.started.token.scheduled_event_id
-    out = ws.PollActivityTaskQueueResponse()
-    if run is None:
-        return out
-    info = run.state.activity(sid)
-    scheduled = run.events[sid - 1].attributes if sid <= len(run.events) else None
-    if info is None or not isinstance(scheduled, ActivityTaskScheduledEventAttributes):
-        return out
-    token = TaskToken(
-        "activity",
-        namespace,
-        task.workflow_id,
-        task.run_id,
-        sid,
-        attempt=task.started.token.attempt,
-        activity_id=info.activity_id,
-    )
-    out.task_token = token.encode()
-    out.workflow_namespace = namespace
-    out.workflow_type.name = run.state.workflow_type
-    out.workflow_execution.workflow_id = task.workflow_id
-    out.workflow_execution.run_id = task.run_id
-    out.activity_type.name = info.activity_type
-    out.activity_id = info.activity_id
-    convert.fill(out.header, scheduled.header)
-    convert.fill(out.input, scheduled.input)
-    convert.fill(out.heartbeat_details, info.heartbeat_details)
-    out.scheduled_time.CopyFrom(convert.timestamp(info.first_scheduled_time))
-    out.current_attempt_scheduled_time.CopyFrom(convert.timestamp(info.scheduled_time))
-    out.started_time.CopyFrom(convert.timestamp(info.started_time or fe.now()))
-    out.attempt = task.started.token.attempt
-    out.schedule_to_close_timeout.CopyFrom(convert.duration(info.schedule_to_close_timeout))
-    out.start_to_close_timeout.CopyFrom(convert.duration(info.start_to_close_timeout))
-    out.heartbeat_timeout.CopyFrom(convert.duration(info.heartbeat_timeout))
-    policy = info.retry_policy
-    out.retry_policy.initial_interval.CopyFrom(convert.duration(policy.initial_interval))
-    out.retry_policy.backoff_coefficient = policy.backoff_coefficient
-    out.retry_policy.maximum_interval.CopyFrom(convert.duration(policy.maximum_interval))
-    out.retry_policy.maximum_attempts = policy.maximum_attempts
-    out.retry_policy.non_retryable_error_types.extend(policy.non_retryable_error_types)
-    return out
 
 
 def _activity_token(fe: Frontend, data: bytes) -> TaskToken:

@@ -3,7 +3,9 @@
 Each limit is a namespace setting of the server's dynamic config
 (common/dynamicconfig/constants.go); `Limits` holds one value of each, the server's
 default unless set otherwise, and `DYNAMIC_CONFIG_KEYS` names each by the key
-`temporal server start-dev --dynamic-config-value KEY=VALUE` takes. The history service
+`temporal server start-dev --dynamic-config-value KEY=VALUE` takes. One setting kept
+here is a switch rather than a limit: `system.enableActivityEagerExecution`, whether a
+completion's activities may be started eagerly (service/eager_activity.py). The history service
 (service/enforce.py) enforces them, the validator (limit_rules.py) checks what a history
 shows of them, and `tmodel lint` warns of histories that come near them. The rules are
 stated in spec/history.md (section "Limits"); their IDs are registered in spec/README.md.
@@ -17,8 +19,10 @@ service/history/api/respondworkflowtaskcompleted/workflow_task_completed_handler
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from core.enums import SuggestContinueAsNewReason, WorkflowTaskFailedCause
 from core.fastinit import fast_init_all
@@ -52,11 +56,14 @@ class Limits:
     pending_cancel_requests: int = 2000
     search_attribute_value_size: int = 2 * KIB
     search_attributes_total_size: int = 40 * KIB
+    # system.enableActivityEagerExecution, on by default since the server's commit
+    # 8d7bad68fe (EnableActivityEagerExecution, common/dynamicconfig/constants.go)
+    activity_eager_execution: bool = True
 
 
 DEFAULT_LIMITS = Limits()
 
-# The server's dynamic-config key of each limit.
+# The server's dynamic-config key of each setting.
 DYNAMIC_CONFIG_KEYS: dict[str, str] = {
     "limit.historyCount.warn": "history_count_warn",
     "limit.historyCount.error": "history_count_error",
@@ -74,18 +81,53 @@ DYNAMIC_CONFIG_KEYS: dict[str, str] = {
     "limit.numPendingCancelRequests.error": "pending_cancel_requests",
     "frontend.searchAttributesSizeOfValueLimit": "search_attribute_value_size",
     "frontend.searchAttributesTotalSizeLimit": "search_attributes_total_size",
+    "system.enableActivityEagerExecution": "activity_eager_execution",
+}
+
+# The keys whose setting is true or false; every other key's is a whole number.
+BOOL_KEYS = frozenset({"system.enableActivityEagerExecution"})
+
+# What Go's strconv.ParseBool reads a string as: how the server takes a bool setting
+# given as a string (convertBool, common/dynamicconfig/collection.go).
+_PARSE_BOOL = {
+    **dict.fromkeys(("1", "t", "T", "true", "True", "TRUE"), True),
+    **dict.fromkeys(("0", "f", "F", "false", "False", "FALSE"), False),
 }
 
 
-def with_settings(limits: Limits, settings: Mapping[str, int]) -> Limits:
-    """`limits` with the given dynamic-config keys set; ValueError names an unknown key."""
-    changes: dict[str, int] = {}
+def with_settings(limits: Limits, settings: Mapping[str, int | bool]) -> Limits:
+    """`limits` with the given dynamic-config keys set; ValueError names an unknown key,
+    or a value of the wrong kind (a bool key takes True or False, any other a whole
+    number, not a bool)."""
+    changes: dict[str, Any] = {}  # values of two kinds, each checked against its key
     for key, value in settings.items():
         name = DYNAMIC_CONFIG_KEYS.get(key)
         if name is None:
             raise ValueError(f"unknown limit {key!r} (known: {', '.join(DYNAMIC_CONFIG_KEYS)})")
+        if (key in BOOL_KEYS) != isinstance(value, bool):
+            wanted = "true or false" if key in BOOL_KEYS else "a whole number"
+            raise ValueError(f"{key} takes {wanted}, not {value!r}")
         changes[name] = value
     return dataclasses.replace(limits, **changes)
+
+
+def setting_value(key: str, text: str) -> int | bool:
+    """The value `text` gives the setting `key`, read as the dev server reads
+    `--dynamic-config-value KEY=VALUE`, whose value is JSON (`stringKeysJSONValues` in
+    the temporal CLI): for a bool key, true or false, or a JSON string that
+    strconv.ParseBool reads ("true", "0", ...); for any other key a whole number.
+    ValueError when it is neither: the server would log it and keep its default."""
+    if key not in BOOL_KEYS:
+        return int(text)
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = None
+    if isinstance(value, str):
+        value = _PARSE_BOOL.get(value)
+    if not isinstance(value, bool):
+        raise ValueError(f"{key} takes true or false, not {text!r}")
+    return value
 
 
 # --- rule IDs (spec/history.md, "Limits") ------------------------------------------------

@@ -404,11 +404,15 @@ def _other_expired(
     ]  # fmt: skip
 
 
-def schedule(txn: Txn, info: ActivityInfo) -> None:
+def schedule(txn: Txn, info: ActivityInfo, dispatch: bool = True) -> None:
     """A new activity (ScheduleActivityTask, validated by command_handlers.py): its
-    record, the transfer task of attempt 1 and its timers."""
+    record, the transfer task of attempt 1 and its timers. Without `dispatch` (an
+    activity granted eager execution, eager_activity.py) it has no transfer task, and
+    no schedule-to-start timer: it is started in the same transaction, and the server
+    arms that timer only for an activity not started (`bypassTaskGeneration` of
+    AddActivityTaskScheduledEvent, mutable_state_impl.go; timer_sequence.go)."""
     put(txn, info)
-    txn.task(*dispatch_tasks(info), *schedule_to_close_tasks(info))
+    txn.task(*(dispatch_tasks(info) if dispatch else ()), *schedule_to_close_tasks(info))
 
 
 def request_cancel(

@@ -63,6 +63,7 @@ from core.statemachine.history.service import (
     chain,
     child,
     command_limits,
+    eager_activity,
     execution,
     nexus,
     outbound,
@@ -103,6 +104,8 @@ class Batch:
     limits: Limits = DEFAULT_LIMITS  # the server's (command_limits.py)
     # the registered Nexus endpoints the commands name: name -> id (nexus.py)
     nexus_endpoints: dict[str, str] = dataclasses.field(default_factory=dict)
+    # the activities granted eager execution, by activity id (eager_activity.py)
+    eager_activities: list[str] = dataclasses.field(default_factory=list)
 
 
 Handler = Callable[[Batch, Command], Cause | Rejection | None]
@@ -186,7 +189,12 @@ def schedule_activity(b: Batch, command: Command) -> Cause | Rejection | None:
         first_scheduled_time=b.txn.now,
         scheduled_time=b.txn.now,
     )
-    activity.schedule(b.txn, info)
+    # an activity granted eager execution gets no transfer task; it is started once
+    # every command is handled (eager_activity.py)
+    eager = eager_activity.granted(b.limits, s, a)
+    activity.schedule(b.txn, info, dispatch=not eager)
+    if eager:
+        b.eager_activities.append(a.activity_id)
     return None
 
 

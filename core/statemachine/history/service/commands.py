@@ -14,6 +14,10 @@ Rules (docs/temporal-semantics.md#workflow-task and #commands;
   the buffered events are flushed; then a new workflow task is scheduled if the buffer
   held events, if the worker asked for one (`force_create_new_workflow_task`, the
   local-activity heartbeat), or if an activity that had not started was cancelled.
+- An activity scheduled with `request_eager_execution` may be started at once, after
+  every command and message is handled, and handed back in the reply
+  (`WorkflowTaskCompletedOk.activity_tasks`; eager_activity.py). A reply with nothing
+  started is a plain Ok.
 - A command with bad attributes discards the whole completion: the task fails with the
   command's WorkflowTaskFailedCause (for a transient attempt nothing is written and the
   task is left to time out).
@@ -36,9 +40,10 @@ from core.requests import (
     RespondWorkflowTaskFailed,
     TaskDiscarded,
     TerminateWorkflowExecution,
+    WorkflowTaskCompletedOk,
 )
 from core.statemachine.history.limits import DEFAULT_LIMITS, Limits, server_failure
-from core.statemachine.history.service import execution, update, workflow_task
+from core.statemachine.history.service import eager_activity, execution, update, workflow_task
 from core.statemachine.history.service.command_handlers import HANDLERS, Batch
 from core.statemachine.history.service.enforce import Rejection
 from core.statemachine.history.service.outbound import HISTORY_SERVICE
@@ -120,6 +125,7 @@ def respond_workflow_task_completed(
         if txn.state.running and not update.apply_message(txn, message, sequencing):
             refused = Rejection(Cause.BAD_UPDATE_WORKFLOW_EXECUTION_MESSAGE)
             return _reject(state, wft, refused, req, now)
+    eager = eager_activity.start(txn, batch.eager_activities, req.identity)
     if txn.state.status is RUNNING:
         update.reject_unprocessed(txn)  # not when the completion closed the run
         had_buffered = bool(txn.state.buffered)
@@ -128,7 +134,8 @@ def respond_workflow_task_completed(
             workflow_task.schedule(txn)
         elif update.outgoing(txn.state):  # e.g. admitted while this task ran
             workflow_task.schedule(txn, speculative=True)
-    return finish(txn, Ok(), batch.new_run)
+    reply = WorkflowTaskCompletedOk(activity_tasks=eager) if eager else Ok()
+    return finish(txn, reply, batch.new_run)
 
 
 def _mark(txn: Txn, index: int, command: Command) -> None:
