@@ -14,11 +14,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from core.statemachine.history.limits import (
+    BOOL_KEYS,
     DEFAULT_LIMITS,
     DYNAMIC_CONFIG_KEYS,
     Limits,
     with_settings,
 )
+
+# The limits a history is checked against: every key but the switches (BOOL_KEYS), which
+# are no limit and leave nothing to check in a history.
+LIMIT_KEYS = tuple(key for key in DYNAMIC_CONFIG_KEYS if key not in BOOL_KEYS)
 
 
 def limit_setting(text: str) -> tuple[str, int]:
@@ -26,9 +31,9 @@ def limit_setting(text: str) -> tuple[str, int]:
     key, sep, value = text.partition("=")
     if not sep:
         raise argparse.ArgumentTypeError(f"not KEY=VALUE: {text!r}")
-    if key not in DYNAMIC_CONFIG_KEYS:
+    if key not in LIMIT_KEYS:
         raise argparse.ArgumentTypeError(
-            f"unknown limit {key!r} (known: {', '.join(sorted(DYNAMIC_CONFIG_KEYS))})"
+            f"unknown limit {key!r} (known: {', '.join(sorted(LIMIT_KEYS))})"
         )
     try:
         number = int(value)

@@ -36,7 +36,7 @@ from typing import Any
 
 from adapters.argtypes import nonempty_path, whole_number
 from adapters.limit_args import limit_setting
-from adapters.serve_dynamic_config import APPLIED, notes, parse_pair, settle
+from adapters.serve_dynamic_config import APPLIED_LIMITS, notes, parse_pair, settle
 from core.errors import BadInput
 from sim.config import FAULT_KINDS
 
@@ -115,7 +115,7 @@ def add_parser(commands: Any) -> None:
         default=[],
         metavar="KEY=VALUE",
         help="a dynamic-config setting as `temporal server start-dev` takes it (VALUE is "
-        "JSON): the limits above are applied, settings serve always behaves as are "
+        "JSON): the limits above and system.enableActivityEagerExecution are applied, settings serve always behaves as are "
         "accepted, others are noted on stderr and ignored (see docs/serve.md; repeatable)",
     )
     parser.add_argument(
@@ -184,7 +184,7 @@ def _search_attribute(text: str) -> tuple[str, str]:
     return name.strip(), value_type
 
 
-SERVED_LIMITS = APPLIED  # the limits serve takes (adapters/serve_dynamic_config.py)
+SERVED_LIMITS = APPLIED_LIMITS  # the limits serve takes (adapters/serve_dynamic_config.py)
 
 
 def _limit(text: str) -> tuple[str, int]:
@@ -263,7 +263,7 @@ class Options:
     seed: int = 0
     announce: bool = True
     search_attributes: tuple[tuple[str, str], ...] = ()
-    limits: tuple[tuple[str, int], ...] = ()  # dynamic-config keys set (SERVED_LIMITS)
+    limits: tuple[tuple[str, int | bool], ...] = ()  # dynamic-config settings (APPLIED)
     auth: Any = None  # an auth.Authorizer, or None: every caller may call anything
     store: str | None = None  # the SQLite file that keeps everything (None: memory)
     faults: tuple[str, ...] | str | None = None  # kinds to inject, "swarm", or None

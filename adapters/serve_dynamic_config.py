@@ -6,8 +6,8 @@ As `temporal server start-dev` reads it (the CLI's commands.server.go), KEY is a
 dynamic-config key and VALUE a JSON value (a string in double quotes). A key falls in
 one of three groups:
 
-- applied: serve changes what it does (`APPLIED`; the history limits it takes, which
-  `--limit` sets too);
+- applied: serve changes what it does (`APPLIED`: the history limits it takes, which
+  `--limit` sets too, and eager activity execution, on unless set false);
 - already so: serve always behaves as the key set to this value does (`ALWAYS`): the
   setting is accepted and changes nothing; the opposite value is refused, since serve
   cannot behave that way;
@@ -25,16 +25,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from core.errors import BadInput
+from core.statemachine.history.limits import BOOL_KEYS, setting_value
 
 MAX_INT64 = (1 << 63) - 1
 
-# Keys serve applies, each a whole number (core/statemachine/history/limits.py): the limits
-# the history service reads when it starts a workflow task, so every request of the served
-# model honours them.
-APPLIED: tuple[str, ...] = (
+# The limits serve applies, each a whole number (core/statemachine/history/limits.py): the
+# ones the history service reads when it starts a workflow task, so every request of the
+# served model honours them. `--limit` takes these too.
+APPLIED_LIMITS: tuple[str, ...] = (
     "limit.historyCount.suggestContinueAsNew",
     "limit.historySize.suggestContinueAsNew",
 )
+# Keys serve applies: those limits, and switches (true or false, or a string Go's
+# strconv.ParseBool reads, as the server converts one).
+APPLIED: tuple[str, ...] = (*APPLIED_LIMITS, "system.enableActivityEagerExecution")
 
 JsonScalar = bool | int | float | str
 
@@ -66,7 +70,7 @@ ALWAYS: dict[str, JsonScalar] = {
 class DynamicConfig:
     """What a command line's --dynamic-config-value pairs come to."""
 
-    applied: tuple[tuple[str, int], ...] = ()  # (key, value) of APPLIED keys, in order
+    applied: tuple[tuple[str, int | bool], ...] = ()  # (key, value) of APPLIED keys, in order
     ignored: tuple[str, ...] = ()  # keys not modelled, in the order first given
 
 
@@ -92,10 +96,15 @@ def settle(pairs: Sequence[tuple[str, JsonScalar]]) -> DynamicConfig:
     """Sort the given pairs into applied and ignored keys; `BadInput` for a value serve
     cannot take. A key given twice takes its last value, as the dev server's map does."""
     last = dict(pairs)
-    applied: list[tuple[str, int]] = []
+    applied: list[tuple[str, int | bool]] = []
     ignored: list[str] = []
     for key, value in last.items():
-        if key in APPLIED:
+        if key in BOOL_KEYS:
+            try:
+                applied.append((key, setting_value(key, json.dumps(value))))
+            except ValueError as exc:
+                raise BadInput(f"--dynamic-config-value {exc}") from None
+        elif key in APPLIED:
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise BadInput(f"--dynamic-config-value {key}: a whole number, not {value!r}")
             if value > MAX_INT64:

@@ -113,7 +113,7 @@ class Runtime:
         store: str | None = None,
         mutant: str | None = None,
         timer_shift: int = 0,
-        limits: Mapping[str, int] | None = None,
+        limits: Mapping[str, int | bool] | None = None,
     ) -> None:
         self.kernel = LiveKernel(seed, time_skipping)
         self.kernel.locks = 1 if locked else 0

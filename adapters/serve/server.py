@@ -223,7 +223,7 @@ class Server:
         faults: Spec | None = None,
         archive: str | None = None,
         timer_shift: int = 0,
-        limits: Mapping[str, int] | None = None,
+        limits: Mapping[str, int | bool] | None = None,
     ) -> None:
         self.address = address
         self.seed = seed

@@ -6,12 +6,18 @@ noted on stderr and ignored; malformed pairs are bad input (one line, exit 2).""
 from __future__ import annotations
 
 import argparse
+import asyncio
 
 import pytest
+from temporalio.client import Client
 
 from adapters import serve_cmd
+from adapters.limit_args import limit_setting
 from adapters.serve_dynamic_config import ALWAYS, APPLIED, notes, parse_pair, settle
 from core.errors import BadInput
+from core.statemachine.history.limits import BOOL_KEYS, DEFAULT_LIMITS, with_settings
+from tests.adapters.serve.eager_activity_drive import Run, _schedule
+from tests.adapters.serve.serving import serve
 from tests.adapters.serve.test_serve_options import refusal
 
 # The dynamic config of sdk-python's own tests/conftest.py (the values as it gives them)
@@ -84,6 +90,8 @@ def test_the_flag_and_limit_give_the_same_setting_and_the_last_value_wins() -> N
         ("system.somethingElse", "not KEY=VALUE"),
         ("=1", "not KEY=VALUE"),
         ("system.somethingElse=[1]", "list or object"),
+        ("system.enableActivityEagerExecution=2", "true or false"),
+        ('system.enableActivityEagerExecution="yes"', "true or false"),
     ],
 )
 def test_a_pair_serve_cannot_take_is_bad_input(
@@ -100,6 +108,43 @@ def test_parse_reads_json_values() -> None:
         parse_pair("a.b=0s")
 
 
+def test_eager_activities_are_a_switch_serve_applies() -> None:
+    key = "system.enableActivityEagerExecution"
+    assert set(APPLIED) >= BOOL_KEYS  # every switch the core has, serve applies
+    assert options_of("--dynamic-config-value", f"{key}=false").limits == ((key, False),)
+    # a string is read as Go's strconv.ParseBool reads it, as the server converts it
+    assert options_of("--dynamic-config-value", f'{key}="T"').limits == ((key, True),)
+    # and it reaches the history service the served model runs
+    runtime_limits = with_settings(
+        DEFAULT_LIMITS, dict(options_of("--dynamic-config-value", f"{key}=false").limits)
+    )
+    assert runtime_limits.activity_eager_execution is False
+
+
+def test_a_switch_is_not_a_limit_of_limit() -> None:
+    # `--limit` (serve's, and validate's and lint's) takes whole-number limits only
+    with pytest.raises(argparse.ArgumentTypeError, match="unknown limit"):
+        limit_setting("system.enableActivityEagerExecution=0")
+
+
 def test_every_always_key_is_accepted_with_its_value_and_changes_nothing() -> None:
     config = settle([(key, value) for key, value in ALWAYS.items()])
     assert config.applied == () and config.ignored == () and notes(config) == []
+
+
+@pytest.mark.parametrize(("setting", "handed_back"), [(None, 1), ("false", 0), ('"true"', 1)])
+def test_the_switch_reaches_a_running_server(setting: str | None, handed_back: int) -> None:
+    """A completion asking for an eager activity gets it back unless serve was started
+    with the switch off."""
+    key = "system.enableActivityEagerExecution"
+    args = () if setting is None else ("--dynamic-config-value", f"{key}={setting}")
+
+    async def completion_reply(address: str) -> int:
+        client = await Client.connect(address)
+        run = Run(client, "switch")
+        await run.start()
+        reply = await run.complete(_schedule(run.queue))
+        return len(reply.activity_tasks)
+
+    with serve(*args) as address:
+        assert asyncio.run(completion_reply(address)) == handed_back
