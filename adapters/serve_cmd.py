@@ -115,8 +115,9 @@ def add_parser(commands: Any) -> None:
         default=[],
         metavar="KEY=VALUE",
         help="a dynamic-config setting as `temporal server start-dev` takes it (VALUE is "
-        "JSON): the limits above and system.enableActivityEagerExecution are applied, settings serve always behaves as are "
-        "accepted, others are noted on stderr and ignored (see docs/serve.md; repeatable)",
+        "JSON): the limits above and system.enableActivityEagerExecution are applied, "
+        "settings serve always behaves as are accepted, others are noted on stderr and "
+        "ignored (see docs/serve.md; repeatable)",
     )
     parser.add_argument(
         "--seed", type=_seed, default=0, metavar="N", help="seed of ids (default 0)"

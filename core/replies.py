@@ -59,9 +59,12 @@ class Ok:
 class TaskDiscarded(Ok):
     """Success, and the speculative workflow task left no events: the worker must roll
     its history back to `reset_history_event_id`, the last completed task's
-    WorkflowTaskStarted (`respondworkflowtaskcompleted/api.go`, ResetHistoryEventId)."""
+    WorkflowTaskStarted (`respondworkflowtaskcompleted/api.go`, ResetHistoryEventId).
+    The response can carry the next workflow task too, started inline as
+    WorkflowTaskCompletedOk's `new_task` is (events or an update came while it ran)."""
 
     reset_history_event_id: int
+    new_task: WorkflowTaskStarted | None = None
 
 
 @dataclass(frozen=True, slots=True)

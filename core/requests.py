@@ -310,8 +310,9 @@ class RecordWorkflowTaskStarted:
     worker_version: Opaque | None = None
     history_size_bytes: int = 0
     # Worker Deployments: the target version matching holds for the run's task queue
-    # and its routing revision (0: the queue is in no deployment), and the revision of
-    # a move of the run to another version (0: none).
+    # and its routing revision (0: the queue is in no deployment; -1: not asked, a task
+    # started inline by its completion), and the revision of a move of the run to
+    # another version (0: none).
     target_version: Opaque | None = None
     target_revision: int = 0
     versioning_revision: int = 0
@@ -336,6 +337,11 @@ class RespondWorkflowTaskCompleted:
     sticky_queue: str = ""
     sticky_schedule_to_start_timeout: int = 0
     force_create_new_workflow_task: bool = False
+    # Hand the next workflow task, if the completion makes one, back in the reply,
+    # started at once (WorkflowTaskCompletedOk.new_task); its WorkflowTaskStarted takes
+    # the run's history size so far, which the host knows from persistence.
+    return_new_workflow_task: bool = False
+    history_size_bytes: int = 0
     messages: tuple[UpdateMessage, ...] = ()
     # What the SDK says of itself; written into WorkflowTaskCompleted, where the SDK
     # reads it back on replay (temporal.api.sdk.v1.WorkflowTaskCompletedMetadata: the

@@ -5,7 +5,10 @@ made the real server write it, with every field the request carried as far as th
 history shows it (identities, headers, memo, search attributes, SDK metadata, worker
 version stamps): a start, a signal, a cancel request, a termination, a worker's
 RecordWorkflowTaskStarted or RespondWorkflowTaskCompleted (its commands read back from
-the command events of the batch, field by field), an activity's start and close (with
+the command events of the batch, field by field; a completion followed by a
+WorkflowTaskStarted with the request id "request-from-RespondWorkflowTaskCompleted"
+asked for the next task in its answer, and started it: no poll is issued for that
+task), an activity's start and close (with
 the attempts before a final attempt > 1, which left no events: each is taken to have
 ended as the last one did, whose failure the final ActivityTaskStarted carries), a
 heartbeat a timeout's failure recorded, a timer firing, a reset (given the base run's
@@ -77,6 +80,7 @@ from core.statemachine.history.service.reset import (
     ResetOutcome,
     reset,
 )
+from core.statemachine.history.service.reset_batches import INLINE_START_REQUEST_ID
 from core.statemachine.history.service.state import MutableState, WorkflowTaskInfo
 
 E = EventType
@@ -459,6 +463,12 @@ class Driver(DriverBase):
         for k in buffered:
             self.issued.add(self.real[k].event_id)
             self.step_early(k)
+        # flushed by the completion (ActivityTaskStarted events among them), the task
+        # after them started inline: the completion starts it, no poll does
+        inline = self.started_inline(j + len(self.buffered_kinds(j))) if buffered else None
+        inline = inline or self.started_inline(j)
+        if inline is not None:
+            self.issued.add(inline.event_id)
         self.send(
             rq.RespondWorkflowTaskCompleted(
                 self.token(),
@@ -474,6 +484,8 @@ class Driver(DriverBase):
                 deployment_options=deployment_options(completed),
                 versioning_behavior=completed.versioning_behavior,
                 nexus_endpoints=self.endpoints,
+                return_new_workflow_task=inline is not None,
+                history_size_bytes=attrs(inline).history_size_bytes if inline else 0,
                 force_create_new_workflow_task=bool(
                     not buffered
                     and j < len(self.real)
@@ -484,6 +496,19 @@ class Driver(DriverBase):
             now,
         )
         return j
+
+    def started_inline(self, k: int) -> HistoryEvent | None:
+        """The WorkflowTaskStarted of the task the completion ending before event `k`
+        scheduled and started for its worker, who asked for it in the answer: the next
+        task's Scheduled at `k` and its Started right after, with the request id the
+        server gives such a start (core inline_task.py); else None, the task (if any)
+        was started by a poll."""
+        if k + 1 >= len(self.real) or self.real[k].event_type is not E.WORKFLOW_TASK_SCHEDULED:
+            return None
+        started = self.real[k + 1]
+        if started.event_type is not E.WORKFLOW_TASK_STARTED:
+            return None
+        return started if attrs(started).request_id == INLINE_START_REQUEST_ID else None
 
     def flushed_by(self, i: int, ending: rq.Request, now: int) -> None:
         """Events right after the failure or timeout at `i` that the server wrote before

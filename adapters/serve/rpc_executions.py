@@ -34,6 +34,7 @@ from sim.nodes.base import StartedWorkflowTask
 
 from . import convert, errors, validate
 from .frontend import Frontend, reply_error
+from .poll_response import workflow_task_response
 from .retention import remove_run
 from .rpc_deployments import post_reset_update
 
@@ -349,8 +350,6 @@ def _eager_task(
         tuple(e for e in record.events if e.event_id <= wft.started_event_id),
         (),
     )
-    from .rpc_tasks import workflow_task_response  # rpc_tasks imports this module
-
     return workflow_task_response(fe, namespace, task)
 
 

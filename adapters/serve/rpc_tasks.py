@@ -11,10 +11,10 @@ core's requests; the history service validates them (stale tokens are NotFound).
 
 A completion's activities that history started eagerly (core eager_activity.py) come
 back in RespondWorkflowTaskCompletedResponse.activity_tasks, each as a poll of it would
-have answered it.
-
-Declined, as a server with the feature off declines it: the next workflow task is never
-returned inline (`return_new_workflow_task`: the SDK polls its sticky queue for it).
+have answered it. A completion that makes the next workflow task hands it back inline in
+its `workflow_task` when the worker asks (`return_new_workflow_task`, which every current
+SDK sets): history started it in the same transaction (core inline_task.py) and it is
+built as a sticky poll's task is (poll_response.py), so the worker need not poll for it.
 """
 
 from __future__ import annotations
@@ -25,27 +25,24 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
-from google.protobuf import any_pb2
-from temporalio.api.common.v1 import message_pb2 as common_pb
 from temporalio.api.enums.v1 import task_queue_pb2 as tq_enums
 from temporalio.api.enums.v1.deployment_pb2 import WORKER_VERSIONING_MODE_VERSIONED
-from temporalio.api.protocol.v1 import message_pb2 as protocol_pb
 from temporalio.api.update.v1 import message_pb2 as update_pb
 from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 
 from core import requests as rq
 from core.enums import CommandType, VersioningBehavior, WorkflowTaskFailedCause
 from core.errors import BadInput
-from core.events import HistoryEvent
 from core.opaque import Opaque
 from core.statemachine import matching as m
-from sim.nodes.base import StartedActivityTask, StartedWorkflowTask
+from sim.nodes.base import InlineWorkflowTask, StartedActivityTask, StartedWorkflowTask
 
 from . import convert, errors, validate
 from .activity_tasks import activity_task_response, eager_activity_tasks
 from .deployments import physical_queue, versioned
 from .frontend import Frontend
 from .limits import poller_note
+from .poll_response import workflow_task_response
 from .queue_stats import task_kind
 from .rpc_interact import complete_noting_updates
 from .standalone import Dispatched
@@ -112,69 +109,6 @@ async def poll_workflow_task_queue(
         return workflow_task_response(fe, req.namespace, answer)
     query_task: ws.PollWorkflowTaskQueueResponse = fe.queries.task(answer)
     return query_task
-
-
-def _event_time(history: tuple[HistoryEvent, ...], event_id: int) -> int:
-    if 0 < event_id <= len(history) and history[event_id - 1].event_id == event_id:
-        return history[event_id - 1].event_time or 0
-    return next((e.event_time or 0 for e in history if e.event_id == event_id), 0)
-
-
-def workflow_task_response(
-    fe: Frontend, namespace: str, task: StartedWorkflowTask
-) -> ws.PollWorkflowTaskQueueResponse:
-    started = task.started
-    token = started.token
-    state = fe.runtime.state(namespace, task.workflow_id, task.run_id)
-    out = ws.PollWorkflowTaskQueueResponse(
-        task_token=TaskToken(
-            "workflow",
-            namespace,
-            task.workflow_id,
-            task.run_id,
-            token.scheduled_event_id,
-            token.started_event_id,
-            token.attempt,
-        ).encode(),
-        workflow_execution=common_pb.WorkflowExecution(
-            workflow_id=task.workflow_id, run_id=task.run_id
-        ),
-        workflow_type=common_pb.WorkflowType(name=task.workflow_type),
-        previous_started_event_id=started.previous_started_event_id,
-        started_event_id=token.started_event_id,
-        attempt=token.attempt,
-    )
-    history = task.history
-    if task.sticky and started.previous_started_event_id:
-        history = tuple(e for e in history if e.event_id > started.previous_started_event_id)
-    out.history.events.extend(fe.runtime.history_protos(task.run_id, history))
-    queue = state.task_queue if state is not None else ""
-    out.workflow_execution_task_queue.name = queue
-    out.workflow_execution_task_queue.kind = tq_enums.TASK_QUEUE_KIND_NORMAL
-    out.scheduled_time.CopyFrom(
-        convert.timestamp(_event_time(task.history, token.scheduled_event_id))
-    )
-    out.started_time.CopyFrom(convert.timestamp(_event_time(task.history, token.started_event_id)))
-    for update in task.updates:
-        out.messages.append(_update_request_message(update, token.started_event_id))
-    return out
-
-
-def _update_request_message(
-    update: rq.UpdateWorkflowExecution, started_event_id: int
-) -> protocol_pb.Message:
-    """The update's request as the protocol message the worker gets
-    (`workflow/update/update.go` Send: id "<update id>/request", sequenced after the
-    event before the task's WorkflowTaskStarted)."""
-    body = any_pb2.Any()
-    body.Pack(convert.fill(update_pb.Request(), update.request))
-    message = protocol_pb.Message(
-        id=f"{update.update_id}/request",
-        protocol_instance_id=update.update_id,
-        event_id=started_event_id - 1,
-    )
-    message.body.CopyFrom(body)
-    return message
 
 
 def _workflow_token(fe: Frontend, data: bytes, namespace: str) -> TaskToken:
@@ -280,6 +214,7 @@ async def respond_workflow_task_completed(
         sticky_queue=sticky.worker_task_queue.name,
         sticky_schedule_to_start_timeout=convert.nanos(sticky.schedule_to_start_timeout),
         force_create_new_workflow_task=req.force_create_new_workflow_task,
+        return_new_workflow_task=req.return_new_workflow_task,
         messages=messages,
         sdk_metadata=convert.opaque(req, "sdk_metadata"),
         metering_metadata=convert.opaque(req, "metering_metadata"),
@@ -291,6 +226,9 @@ async def respond_workflow_task_completed(
     )
     answer = await complete_noting_updates(fe, context, token, req.messages, core_request)
     out = ws.RespondWorkflowTaskCompletedResponse()
+    if isinstance(answer, InlineWorkflowTask):  # the next task, started for this worker
+        out.workflow_task.CopyFrom(workflow_task_response(fe, token.namespace, answer.task))
+        answer = answer.reply
     if isinstance(answer, rq.TaskDiscarded):
         out.reset_history_event_id = answer.reset_history_event_id
     if isinstance(answer, rq.WorkflowTaskCompletedOk):

@@ -52,6 +52,16 @@ class StartedWorkflowTask:
 
 
 @dataclass(frozen=True, slots=True)
+class InlineWorkflowTask:
+    """A completion's answer that hands its worker the next workflow task, started at
+    once (the worker asked, `return_new_workflow_task`): the service's reply and the
+    task, its history as a poll of the sticky queue would carry it."""
+
+    reply: rq.WorkflowTaskCompletedOk | rq.TaskDiscarded
+    task: StartedWorkflowTask
+
+
+@dataclass(frozen=True, slots=True)
 class StartedActivityTask:
     workflow_id: str
     run_id: str
@@ -59,7 +69,14 @@ class StartedActivityTask:
     started: rq.ActivityTaskStarted
 
 
-Payload = rq.Reply | Unavailable | History | StartedWorkflowTask | StartedActivityTask
+Payload = (
+    rq.Reply
+    | Unavailable
+    | History
+    | StartedWorkflowTask
+    | StartedActivityTask
+    | InlineWorkflowTask
+)
 Request = rq.Request | Describe | rq.ResetWorkflowExecution
 
 

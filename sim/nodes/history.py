@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from core import requests as rq
 from core.errors import InvalidTransition
@@ -44,6 +44,7 @@ from sim.nodes.base import (
     ByClass,
     Describe,
     History,
+    InlineWorkflowTask,
     Payload,
     Request,
     Router,
@@ -60,6 +61,7 @@ from sim.persistence import (
     OutboxTask,
     Persistence,
     RetentionTask,
+    RunRecord,
     Timeout,
 )
 
@@ -76,7 +78,8 @@ _RETENTION_TASKS = (ArchiveTask, DeleteHistoryTask)
 _ROUTE = ByClass(_PUSHED, rq.TimerTask, _RETENTION_TASKS)
 PUSHED, TIMER, RETENTION, TRANSFER = range(4)
 # The replies _enrich adds to (OTHER_REPLY: any other, passed on as it is)
-_STARTED = ByClass((rq.WorkflowTaskStarted, rq.ActivityTaskStarted))
+_COMPLETED = (rq.WorkflowTaskCompletedOk, rq.TaskDiscarded)  # may carry an inline task
+_STARTED = ByClass((rq.WorkflowTaskStarted, rq.ActivityTaskStarted, *_COMPLETED))
 OTHER_REPLY = 1
 # The requests _serve looks at before the service handles them; any other goes straight
 # to the service (index 1: none of them).
@@ -85,6 +88,7 @@ _SPECIAL = ByClass(
         rq.StartWorkflowExecution,
         rq.SignalWithStartWorkflowExecution,
         rq.RecordWorkflowTaskStarted,
+        rq.RespondWorkflowTaskCompleted,
         Describe,
         rq.ResetWorkflowExecution,
         rq.RecordChildExecutionCompleted,
@@ -244,7 +248,7 @@ class HistoryHost(Base):
             return self._commit(sh, workflow_id, "", None, started, now)[0]
         elif loaded is None:
             return rq.Error(rq.ErrorKind.NOT_FOUND, f"no run {workflow_id}/{run_id}")
-        elif isinstance(req, rq.RecordWorkflowTaskStarted) and persistence.runs[rid].size_bytes:
+        elif _starts_task(req) and persistence.runs[rid].size_bytes:
             # the history's size so far, where the store keeps it (the live server does)
             size = persistence.runs[rid].size_bytes
             req = dataclasses.replace(req, history_size_bytes=size)
@@ -403,23 +407,14 @@ class HistoryHost(Base):
         if isinstance(reply, rq.WorkflowTaskStarted) and isinstance(
             req, rq.RecordWorkflowTaskStarted
         ):
-            state = record.state
-            updates = update.requests_to_send(state)
-            # A transient task's Scheduled/Started are not written yet; the worker is
-            # shown them all the same (unwritten_task.transient_events).
-            history = (
-                *record.events[: reply.next_event_id - 1],
-                *unwritten_task.transient_events(state),
-            )
-            return StartedWorkflowTask(
-                record.workflow_id,
-                run_id,
-                state.workflow_type,
-                reply,
-                history,
-                updates,
-                req.from_sticky_queue,
-            )
+            return _workflow_task(record, reply, req.from_sticky_queue)
+        if isinstance(reply, _COMPLETED):
+            if reply.new_task is None:
+                return reply
+            # Started inline for the worker that completed the last task, which holds the
+            # history up to it: shown as a sticky poll shows it, whatever the queue ("sticky
+            # is always enabled" for it, respondworkflowtaskcompleted/api.go)
+            return InlineWorkflowTask(reply, _workflow_task(record, reply.new_task, True))
         if isinstance(reply, rq.ActivityTaskStarted):
             info = record.state.activity(reply.token.scheduled_event_id)
             activity_id = info.activity_id if info is not None else "?"
@@ -570,3 +565,30 @@ class HistoryHost(Base):
             self._in_doubt(sh)
         else:
             self._lose(sh)
+
+
+def _starts_task(
+    req: Request,
+) -> TypeGuard[rq.RecordWorkflowTaskStarted | rq.RespondWorkflowTaskCompleted]:
+    """Does `req` start a workflow task whose WorkflowTaskStarted records the history's
+    size: a poller's start, or a completion asking for the next task inline?"""
+    if isinstance(req, rq.RespondWorkflowTaskCompleted):
+        return req.return_new_workflow_task
+    return isinstance(req, rq.RecordWorkflowTaskStarted)
+
+
+def _workflow_task(
+    record: RunRecord, started: rq.WorkflowTaskStarted, sticky: bool
+) -> StartedWorkflowTask:
+    """The task `started` names, with the history up to its start and the updates it
+    carries, as a poll of the sticky (`sticky`) or the normal queue hands it out."""
+    state = record.state
+    # A transient or speculative task's Scheduled/Started are not written yet; the
+    # worker is shown them all the same (unwritten_task.transient_events).
+    history = (
+        *record.events[: started.next_event_id - 1],
+        *unwritten_task.transient_events(state),
+    )
+    updates = update.requests_to_send(state)
+    wid, rid = record.workflow_id, state.run_id
+    return StartedWorkflowTask(wid, rid, state.workflow_type, started, history, updates, sticky)

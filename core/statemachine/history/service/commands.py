@@ -43,7 +43,13 @@ from core.requests import (
     WorkflowTaskCompletedOk,
 )
 from core.statemachine.history.limits import DEFAULT_LIMITS, Limits, server_failure
-from core.statemachine.history.service import eager_activity, execution, update, workflow_task
+from core.statemachine.history.service import (
+    eager_activity,
+    execution,
+    inline_task,
+    update,
+    workflow_task,
+)
 from core.statemachine.history.service.command_handlers import HANDLERS, Batch
 from core.statemachine.history.service.enforce import Rejection
 from core.statemachine.history.service.outbound import HISTORY_SERVICE
@@ -126,15 +132,17 @@ def respond_workflow_task_completed(
             refused = Rejection(Cause.BAD_UPDATE_WORKFLOW_EXECUTION_MESSAGE)
             return _reject(state, wft, refused, req, now)
     eager = eager_activity.start(txn, batch.eager_activities, req.identity)
+    new_task = None  # the next task, when started inline (inline_task.py)
     if txn.state.status is RUNNING:
         update.reject_unprocessed(txn)  # not when the completion closed the run
         had_buffered = bool(txn.state.buffered)
         txn.flush()
         if had_buffered or batch.new_task or req.force_create_new_workflow_task:
-            workflow_task.schedule(txn)
+            new_task = inline_task.schedule_next(txn, req, limits=limits)
         elif update.outgoing(txn.state):  # e.g. admitted while this task ran
-            workflow_task.schedule(txn, speculative=True)
-    reply = WorkflowTaskCompletedOk(activity_tasks=eager) if eager else Ok()
+            new_task = inline_task.schedule_next(txn, req, speculative=True, limits=limits)
+    started = eager or new_task is not None
+    reply = WorkflowTaskCompletedOk(eager, new_task) if started else Ok()
     return finish(txn, reply, batch.new_run)
 
 
@@ -199,18 +207,19 @@ def _discard_speculative(
         sticky_queue=req.sticky_queue,
         sticky_schedule_to_start_timeout=req.sticky_schedule_to_start_timeout,
     )
+    new_task = None  # the next task, when started inline (inline_task.py)
     if txn.state.buffered:
         # events buffered while it ran: written now, and a normal task follows them
         # (hasBufferedEventsOrMessages in service/history/api/respondworkflowtaskcompleted/api.go)
         txn.flush()
-        workflow_task.schedule(txn)
+        new_task = inline_task.schedule_next(txn, req)
     elif update.outgoing(txn.state):  # admitted while this task ran
-        workflow_task.schedule(txn, speculative=True)
+        new_task = inline_task.schedule_next(txn, req, speculative=True)
     elif state.execution_time > state.start_time and not state.last_completed_wft_started_event_id:
         # no task ever completed: the first task's backoff holds again
         # (IsWorkflowPendingOnWorkflowTaskBackoff, mutable_state_impl.go; update.py)
         txn.set(backoff_pending=True)
-    return finish(txn, TaskDiscarded(state.last_completed_wft_started_event_id))
+    return finish(txn, TaskDiscarded(state.last_completed_wft_started_event_id, new_task))
 
 
 def respond_workflow_task_failed(

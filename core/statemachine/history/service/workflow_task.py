@@ -159,7 +159,11 @@ def schedule(txn: Txn, speculative: bool = False, dispatch: bool = True) -> None
     """Schedule a workflow task unless one is pending or the run is closed.
 
     A speculative task (for an update) writes nothing now; see update.py. Without
-    `dispatch` no transfer task takes it to matching (an eager start hands it over).
+    `dispatch` the caller starts it at once (an eager start, a task returned inline by
+    the completion that made it): no transfer task takes it to matching, and no sticky
+    schedule-to-start timer is armed, since the server writes both in
+    GenerateScheduleWorkflowTaskTasks (service/history/workflow/task_generator.go),
+    which `bypassTaskGeneration` skips.
     """
     s = txn.state
     if s.wft is not None or s.status is not RUNNING or s.backoff_pending:
@@ -192,8 +196,9 @@ def schedule(txn: Txn, speculative: bool = False, dispatch: bool = True) -> None
     )
     txn.set(wft=wft, wft_stamp=stamp)
     schedule_to_start = s.sticky_schedule_to_start_timeout if sticky else 0
-    if dispatch:
-        txn.task(WorkflowTaskTransfer(scheduled_id, queue, sticky, stamp, schedule_to_start))
+    if not dispatch:
+        return
+    txn.task(WorkflowTaskTransfer(scheduled_id, queue, sticky, stamp, schedule_to_start))
     if sticky and schedule_to_start:
         txn.task(
             WorkflowTaskTimeoutTask(
@@ -245,6 +250,18 @@ def start_eagerly(txn: Txn, request_id: str, identity: str) -> None:
     assert wft is not None  # the run was just started, with no task pending
     req = RecordWorkflowTaskStarted(wft.scheduled_event_id, wft.stamp, request_id, identity)
     _record_started(txn, wft, req, DEFAULT_LIMITS)
+
+
+def start_at_once(
+    txn: Txn, start: RecordWorkflowTaskStarted, limits: Limits = DEFAULT_LIMITS
+) -> WorkflowTaskStarted:
+    """Start the task `schedule(txn, dispatch=False)` just scheduled, as `start` (its
+    scheduled id and stamp must be the task's) would start it had a poller got it; the
+    reply a poller would get."""
+    wft = txn.state.wft
+    assert wft is not None and not wft.started and wft.stamp == start.stamp
+    started = _record_started(txn, wft, start, limits)
+    return _started_reply(txn.state, started)
 
 
 def reset_sticky_task_queue(state: MutableState, now: int) -> Outcome:
