@@ -20,22 +20,30 @@ from sim.service_run import ServiceRun
 from tests.adapters.serve.serving import serve
 
 
-def test_an_update_admitted_during_a_task_gets_a_task_of_its_own() -> None:
+@pytest.mark.parametrize("inline", [False, True])
+def test_an_update_admitted_during_a_task_gets_a_task_of_its_own(inline: bool) -> None:
     """hello/hello_update: an update that arrives while the first task is with the worker
     is not in that task; completing the task must schedule another to carry it, or the
-    caller waits forever (`HasOutgoingMessages` in respondworkflowtaskcompleted/api.go)."""
+    caller waits forever (`HasOutgoingMessages` in respondworkflowtaskcompleted/api.go).
+    The task is speculative, started inline, when the worker asks for the next task (as
+    every SDK does), and a normal one otherwise (a speculative task is never dispatched)."""
     run = ServiceRun(rq.StartWorkflowExecution("default", "wf", "run-1", "Flow", "q", "s"))
     token = run.poll()
     run.send(rq.UpdateWorkflowExecution("u1"))
     assert run.state.wft is not None and run.state.wft.started  # no second task yet
-    run.send(rq.RespondWorkflowTaskCompleted(token, ()))
+    reply = run.send(rq.RespondWorkflowTaskCompleted(token, (), return_new_workflow_task=inline))
     wft = run.state.wft
-    assert wft is not None and wft.speculative, "the waiting update has no task to carry it"
-    started = run.send(rq.RecordWorkflowTaskStarted(wft.scheduled_event_id, wft.stamp, "p"))
-    assert isinstance(started, rq.WorkflowTaskStarted)
+    assert wft is not None, "the waiting update has no task to carry it"
+    assert wft.speculative == inline and wft.started == inline
+    if inline:
+        assert isinstance(reply, rq.WorkflowTaskCompletedOk) and reply.new_task is not None
+    else:
+        started = run.send(rq.RecordWorkflowTaskStarted(wft.scheduled_event_id, wft.stamp, "p"))
+        assert isinstance(started, rq.WorkflowTaskStarted)
 
 
-def test_an_update_admitted_during_a_discarded_task_gets_a_task_of_its_own() -> None:
+@pytest.mark.parametrize("inline", [False, True])
+def test_an_update_admitted_during_a_discarded_task_gets_a_task_of_its_own(inline: bool) -> None:
     """The same when the task in flight was itself speculative and only rejected."""
     run = ServiceRun(rq.StartWorkflowExecution("default", "wf", "run-1", "Flow", "q", "s"))
     run.send(rq.RespondWorkflowTaskCompleted(run.poll(), ()))
@@ -43,9 +51,14 @@ def test_an_update_admitted_during_a_discarded_task_gets_a_task_of_its_own() -> 
     token = run.poll()
     run.send(rq.UpdateWorkflowExecution("u2"))
     reject = rq.UpdateMessage("m1", "u1", rq.UpdateMessageKind.REJECT)
-    run.send(rq.RespondWorkflowTaskCompleted(token, (), messages=(reject,)))
+    completion = rq.RespondWorkflowTaskCompleted(
+        token, (), messages=(reject,), return_new_workflow_task=inline
+    )
+    run.send(completion)
     assert [u.update_id for u in run.state.updates] == ["u2"]
-    assert run.state.wft is not None and run.state.wft.speculative
+    wft = run.state.wft
+    assert wft is not None, "the waiting update has no task to carry it"
+    assert wft.speculative == inline and wft.started == inline
 
 
 @workflow.defn(name="SamplesSlowStart", sandboxed=False)
