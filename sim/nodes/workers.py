@@ -23,6 +23,7 @@ from sim.accounting import ACTIVITY, WORKFLOW
 from sim.kernel import MS, SECOND
 from sim.nodes.base import (
     Base,
+    InlineWorkflowTask,
     Payload,
     Request,
     StartedActivityTask,
@@ -231,8 +232,19 @@ class WorkflowWorker(Poller):
             sticky_schedule_to_start_timeout=STICKY_TIMEOUT if sticky else 0,
             force_create_new_workflow_task=ans.force_new_task,
             messages=ans.messages,
+            # as sdk-core asks, only when it caches the run: a task handed back inline
+            # carries the history since this task, as a sticky poll's does
+            # (worker/workflow/mod.rs)
+            return_new_workflow_task=sticky,
         )
         self.call(task.workflow_id, task.run_id, req)
+
+    def replied(self, req: Request, workflow_id: str, run_id: str, answer: Payload) -> None:
+        """A completion's answer that hands back the next task, started for this worker:
+        handled as a polled task is."""
+        if isinstance(answer, InlineWorkflowTask):
+            self._delivered(answer.task)
+            self.handle_task("inline", answer.task)
 
 
 class ActivityWorker(Poller):
