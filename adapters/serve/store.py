@@ -98,6 +98,7 @@ EVENT_MODULES = "activity base child external history_event misc timer update wo
 STORED_MODULES = frozenset(
     [f"core.events.{name}" for name in [*EVENT_MODULES.split(), "workflow_task"]]
     + [f"core.{name}" for name in ["enums", "nexus_request", "opaque", "requests"]]
+    + ["core.request_values"]
     + [f"core.statemachine.{name}" for name in ["matching.versioning", "history.service.state"]]
     + ["core.statemachine.history.service.versioning_state", "core.update_request"]
     + ["sim.persistence"]
