@@ -20,8 +20,9 @@ eager execution leaves no trace in a history.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from temporalio import activity, workflow
 from temporalio.common import RetryPolicy
@@ -85,7 +86,7 @@ class EagerActivities:
 
 
 async def _record(r: Recorder, name: str) -> None:
-    activities = [echo, fails_first, beats]
+    activities: list[Callable[..., Any]] = [echo, fails_first, beats]
     async with (
         Worker(r.client, task_queue=QUEUE, workflows=[EagerActivities], activities=activities),
         Worker(r.client, task_queue=OTHER, activities=activities),

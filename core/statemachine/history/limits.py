@@ -18,14 +18,12 @@ service/history/api/respondworkflowtaskcompleted/workflow_task_completed_handler
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from core.enums import SuggestContinueAsNewReason, WorkflowTaskFailedCause
-from core.fastinit import fast_init_all
+from core.fastinit import fast_init_all, replace
 from core.opaque import JsonValue, Opaque
 
 KIB = 1024
@@ -99,7 +97,7 @@ def with_settings(limits: Limits, settings: Mapping[str, int | bool]) -> Limits:
     """`limits` with the given dynamic-config keys set; ValueError names an unknown key,
     or a value of the wrong kind (a bool key takes True or False, any other a whole
     number, not a bool)."""
-    changes: dict[str, Any] = {}  # values of two kinds, each checked against its key
+    changes: dict[str, int | bool] = {}  # values of two kinds, each checked against its key
     for key, value in settings.items():
         name = DYNAMIC_CONFIG_KEYS.get(key)
         if name is None:
@@ -108,7 +106,7 @@ def with_settings(limits: Limits, settings: Mapping[str, int | bool]) -> Limits:
             wanted = "true or false" if key in BOOL_KEYS else "a whole number"
             raise ValueError(f"{key} takes {wanted}, not {value!r}")
         changes[name] = value
-    return dataclasses.replace(limits, **changes)
+    return replace(limits, **changes)
 
 
 def setting_value(key: str, text: str) -> int | bool:

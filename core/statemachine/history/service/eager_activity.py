@@ -66,8 +66,27 @@ def _versioning_used(state: MutableState) -> bool:
 def start(txn: Txn, activity_ids: list[str], identity: str) -> tuple[ActivityTaskStarted, ...]:
     """Start the granted activities, named by activity id in command order, that are
     still pending in a run still running (the post-actions, after every command)."""
-    if not txn.state.running:  # a later command closed the run
+    if not txn.state.running or not activity_ids:  # a later command closed the run
         return ()
+    # The server stamps the start with a clock reading of its own, taken after the
+    # commands' events were made (timeSource.Now() in AddActivityTaskStartedEvent), so
+    # the start is later than the schedule: on the model's nanosecond clock, 1 ns later.
+    # It matters: the schedule-to-close timer is then due before a start-to-close timer
+    # of the same length, and wins (timer_sequence.go sorts timers by due time first).
+    completed_at = txn.now
+    txn.now = completed_at + EAGER_START_LATER
+    try:
+        return _start_each(txn, activity_ids, identity)
+    finally:
+        txn.now = completed_at
+
+
+EAGER_START_LATER = 1  # ns after the completion's own time (see `start`)
+
+
+def _start_each(
+    txn: Txn, activity_ids: list[str], identity: str
+) -> tuple[ActivityTaskStarted, ...]:
     started: list[ActivityTaskStarted] = []
     for activity_id in activity_ids:
         info = next((x for x in txn.state.activities if x.activity_id == activity_id), None)

@@ -27,6 +27,7 @@ from core.opaque import Opaque
 from core.statemachine.history.limits import DEFAULT_LIMITS, Limits, setting_value, with_settings
 from core.statemachine.history.service import eager_activity
 from core.statemachine.history.service import handle as service
+from core.statemachine.history.service.eager_activity import EAGER_START_LATER
 from core.statemachine.history.service.state import MutableState
 
 S = 10**9
@@ -94,7 +95,9 @@ def test_an_eager_activity_is_started_and_handed_back() -> None:
     token = rq.ActivityTaskToken(scheduled, 1)
     assert reply == rq.WorkflowTaskCompletedOk(activity_tasks=(rq.ActivityTaskStarted(token),))
     info = run.state.activities[0]
-    assert info.started and info.identity == "worker-1" and info.started_time == run.now
+    assert info.started and info.identity == "worker-1"
+    # a clock reading of its own, after the schedule's: 1 ns later on the model's clock
+    assert info.scheduled_time == run.now and info.started_time == run.now + EAGER_START_LATER
     assert info.request_id  # a request id of its own, not a poller's
     # no transfer task and no schedule-to-start timer: the attempt's timers instead
     assert _transfers(run) == []
