@@ -138,6 +138,9 @@ class Driver(DriverBase):
         self.namespace = namespace_of(real, self.namespace_id)
         self.endpoints = nx.endpoints_of(real)  # (the namespace's, as its id)
         self.at = 0  # the position of the event being reproduced
+        # the Started event id of a speculative task started inline -> the stand-in
+        # update behind it, which the task's completion rejects (speculative_inline)
+        self.unseen_rejections: dict[int, str] = {}
 
     @classmethod
     def resumed(
@@ -459,6 +462,10 @@ class Driver(DriverBase):
                 commands.append(command)
                 self.start_before_cancel(command, batch, now)
         completed = attrs(self.real[i])
+        rejected = self.unseen_rejections.pop(completed.started_event_id, None)
+        if rejected is not None:
+            kind = rq.UpdateMessageKind.REJECT
+            messages.append(rq.UpdateMessage(f"{rejected}/{kind.value}", rejected, kind))
         buffered = self.buffered_run(j, self.real[i].event_time or 0)
         for k in buffered:
             self.issued.add(self.real[k].event_id)
@@ -469,6 +476,12 @@ class Driver(DriverBase):
         inline = inline or self.started_inline(j)
         if inline is not None:
             self.issued.add(inline.event_id)
+        speculative = not buffered and self.speculative_inline(inline, completed.identity)
+        if speculative:
+            assert inline is not None
+            stand_in = f"{_UNSEEN_UPDATE}-{inline.event_id}"
+            self.send(rq.UpdateWorkflowExecution(stand_in), now)
+            self.unseen_rejections[inline.event_id] = stand_in
         self.send(
             rq.RespondWorkflowTaskCompleted(
                 self.token(),
@@ -488,6 +501,7 @@ class Driver(DriverBase):
                 history_size_bytes=attrs(inline).history_size_bytes if inline else 0,
                 force_create_new_workflow_task=bool(
                     not buffered
+                    and not speculative
                     and j < len(self.real)
                     and self.real[j].event_type is E.WORKFLOW_TASK_SCHEDULED
                     and not self.unwritten(j)
@@ -496,6 +510,15 @@ class Driver(DriverBase):
             now,
         )
         return j
+
+    @staticmethod
+    def speculative_inline(inline: HistoryEvent | None, identity: str) -> bool:
+        """Was the task started inline a speculative one, for an update the history
+        never shows (the worker rejected it), written only when later events made it
+        normal? Its Started then names no worker: an inline start of a normal task
+        carries the completer's identity, the conversion writes none
+        (convertSpeculativeWorkflowTaskToNormal, workflow_task_state_machine.go)."""
+        return inline is not None and bool(identity) and not attrs(inline).identity
 
     def started_inline(self, k: int) -> HistoryEvent | None:
         """The WorkflowTaskStarted of the task the completion ending before event `k`
