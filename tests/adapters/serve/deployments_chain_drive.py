@@ -35,13 +35,12 @@ from typing import Any
 from google.protobuf.json_format import MessageToDict
 from temporalio import workflow
 from temporalio.api.enums.v1 import EventType
-from temporalio.api.enums.v1.task_queue_pb2 import ROUTING_CONFIG_UPDATE_STATE_COMPLETED
 from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
 from temporalio.worker import Worker, WorkerDeploymentConfig
 
-from tests.adapters.serve.deployments_drive import _visible
+from tests.adapters.serve.deployments_drive import _visible, propagated
 
 with workflow.unsafe.imports_passed_through():
     from tests.adapters.serve.serving import ROOT
@@ -209,20 +208,6 @@ async def chains(client: Client) -> dict[str, Any]:
         )
         return service.set_worker_deployment_ramping_version(request)
 
-    async def propagated() -> None:
-        """Wait until the routing change has reached the task queues (the dev server
-        propagates it to matching after answering)."""
-        request = ws.DescribeWorkerDeploymentRequest(
-            namespace=client.namespace, deployment_name=name
-        )
-        for _ in range(200):
-            reply = await service.describe_worker_deployment(request)
-            state = reply.worker_deployment_info.routing_config_update_state
-            if state == ROUTING_CONFIG_UPDATE_STATE_COMPLETED:
-                return
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"the routing config never propagated: {reply}")
-
     async def start(kind: str) -> WorkflowHandle[Any, Any]:
         return await client.start_workflow(
             kind,
@@ -245,19 +230,19 @@ async def chains(client: Client) -> dict[str, Any]:
         await _visible(client, v1)
         await _visible(client, v2)
         await current(v1)
-        await propagated()
+        await propagated(client, name)
         handles = {kind: await start(kind) for kind in ("Auto", "Upgrade", "Ramping", "Pinned")}
         seen["Auto"] = {"result": await handles["Auto"].result()}  # all on 1.0
         for kind in ("Upgrade", "Ramping", "Pinned"):
             await on_1_0(handles[kind])
         await ramp(v2, 0)
-        await propagated()
+        await propagated(client, name)
         await handles["Ramping"].signal("proceed")
         seen["Ramping"] = {"result": await handles["Ramping"].result()}
         await ramp(None, 0)  # ramping stops
-        await propagated()
+        await propagated(client, name)
         await current(v2)
-        await propagated()
+        await propagated(client, name)
         await handles["Pinned"].signal("proceed")
         for kind in ("Upgrade", "Pinned"):
             seen[kind] = {"result": await handles[kind].result()}

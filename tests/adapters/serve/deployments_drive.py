@@ -34,6 +34,7 @@ import uuid
 from typing import Any
 
 from temporalio import workflow
+from temporalio.api.enums.v1.task_queue_pb2 import ROUTING_CONFIG_UPDATE_STATE_COMPLETED
 from temporalio.api.workflowservice.v1 import request_response_pb2 as ws
 from temporalio.client import Client
 from temporalio.common import (
@@ -291,6 +292,20 @@ def _shape(reply: ws.DescribeWorkerDeploymentResponse, name: str) -> dict[str, A
     }
 
 
+async def propagated(client: Client, name: str) -> ws.DescribeWorkerDeploymentResponse:
+    """The deployment described once its last routing change has reached the task
+    queues: the dev server answers the change first and propagates it to matching after,
+    describing it IN_PROGRESS meanwhile."""
+    request = ws.DescribeWorkerDeploymentRequest(namespace=client.namespace, deployment_name=name)
+    for _ in range(200):
+        reply = await client.workflow_service.describe_worker_deployment(request)
+        state = reply.worker_deployment_info.routing_config_update_state
+        if state == ROUTING_CONFIG_UPDATE_STATE_COMPLETED:
+            return reply
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the routing config never propagated: {reply}")
+
+
 async def answers(client: Client) -> dict[str, Any]:
     """The registry's answers and errors, and where pinned and auto-upgrade runs, their
     queries and a pinned override go when the current version moves from 1.0 to 2.0."""
@@ -367,13 +382,13 @@ async def answers(client: Client) -> dict[str, Any]:
         seen["old token"] = await _error(current(v2.to_canonical_string(), token))
         seen["ramp current"] = await _error(ramp(v1.to_canonical_string(), 10))
         ramped = await ramp(v2.to_canonical_string(), 30)
-        seen["ramped"] = _shape(await describe(), name)
+        seen["ramped"] = _shape(await propagated(client, name), name)
         unramped = await ramp("", 0, ramped.conflict_token)
         seen["unramped previous"] = [
             unramped.previous_version.replace(name, "D"),
             unramped.previous_percentage,
         ]
-        seen["unramped"] = _shape(await describe(), name)
+        seen["unramped"] = _shape(await propagated(client, name), name)
         pinned = await client.start_workflow(
             "PinWorkflow", id=f"pin-{uuid.uuid4()}", task_queue=queue, result_type=str
         )
