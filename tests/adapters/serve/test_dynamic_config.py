@@ -18,32 +18,11 @@ from core.errors import BadInput
 from core.statemachine.history.limits import BOOL_KEYS, DEFAULT_LIMITS, with_settings
 from tests.adapters.serve.eager_activity_drive import Run, _schedule
 from tests.adapters.serve.serving import serve
+from tests.adapters.serve.test_nexus_standalone_dev import DEV_CONFIG
 from tests.adapters.serve.test_serve_options import refusal
 
-# The dynamic config of sdk-python's own tests/conftest.py (the values as it gives them)
-SDK_PYTHON_CONFTEST = (
-    "system.forceSearchAttributesCacheRefreshOnRead=true",
-    "limit.historyCount.suggestContinueAsNew=50",
-    "system.enableEagerWorkflowStart=true",
-    "frontend.enableExecuteMultiOperation=true",
-    "frontend.workerVersioningWorkflowAPIs=true",
-    "frontend.workerVersioningDataAPIs=true",
-    "system.enableDeploymentVersions=true",
-    "frontend.activityAPIsEnabled=true",
-    "frontend.enableCancelWorkerPollsOnShutdown=true",
-    "component.nexusoperations.recordCancelRequestCompletionEvents=true",
-    "activity.enableStandalone=true",
-    "activity.startDelayEnabled=true",
-    "history.enableChasm=true",
-    "history.enableTransitionHistory=true",
-    "history.enableCHASMCallbacks=true",
-    "history.enableCHASMSignalBacklinks=true",
-    "nexusoperation.enableStandalone=true",
-    'system.system.refreshNexusEndpointsMinWait="0s"',
-    "history.enableSignalWithStartFromWorkflow=true",
-    "history.enableUpdateCallbacks=true",
-    "activity.enableCallbacks=true",
-)
+# the dynamic config of sdk-python's own tests/conftest.py, the values as it gives them
+SDK_PYTHON_CONFTEST = DEV_CONFIG
 
 
 def options_of(*argv: str) -> serve_cmd.Options:
