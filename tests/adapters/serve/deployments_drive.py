@@ -297,13 +297,20 @@ async def propagated(client: Client, name: str) -> ws.DescribeWorkerDeploymentRe
     queues: the dev server answers the change first and propagates it to matching after,
     describing it IN_PROGRESS meanwhile."""
     request = ws.DescribeWorkerDeploymentRequest(namespace=client.namespace, deployment_name=name)
-    for _ in range(200):
+    # seconds: on a loaded machine the dev server has taken more than 10 s (a full test
+    # run beside it); on an idle one, well under one
+    deadline = asyncio.get_running_loop().time() + PROPAGATION_SECONDS
+    while True:
         reply = await client.workflow_service.describe_worker_deployment(request)
         state = reply.worker_deployment_info.routing_config_update_state
         if state == ROUTING_CONFIG_UPDATE_STATE_COMPLETED:
             return reply
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"the routing config never propagated: {reply}")
         await asyncio.sleep(0.05)
-    raise AssertionError(f"the routing config never propagated: {reply}")
+
+
+PROPAGATION_SECONDS = 60.0
 
 
 async def answers(client: Client) -> dict[str, Any]:
