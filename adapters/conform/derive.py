@@ -35,6 +35,7 @@ from collections.abc import Callable, Mapping, Sequence
 from adapters.conform import derive_base as db
 from adapters.conform import derive_nexus as nx
 from adapters.conform.derive_base import ACTIVITY_CLOSES, DriverBase, admitted_late, attrs
+from adapters.conform.derive_inline import next_sticky, speculative_inline, started_inline
 from adapters.conform.derive_kinds import (
     BUFFERED_KINDS,
     CHILD_EVENTS,
@@ -80,7 +81,6 @@ from core.statemachine.history.service.reset import (
     ResetOutcome,
     reset,
 )
-from core.statemachine.history.service.reset_batches import INLINE_START_REQUEST_ID
 from core.statemachine.history.service.state import MutableState, WorkflowTaskInfo
 
 E = EventType
@@ -472,22 +472,23 @@ class Driver(DriverBase):
             self.step_early(k)
         # flushed by the completion (ActivityTaskStarted events among them), the task
         # after them started inline: the completion starts it, no poll does
-        inline = self.started_inline(j + len(self.buffered_kinds(j))) if buffered else None
-        inline = inline or self.started_inline(j)
+        inline = started_inline(self.real, j + len(self.buffered_kinds(j))) if buffered else None
+        inline = inline or started_inline(self.real, j)
         if inline is not None:
             self.issued.add(inline.event_id)
-        speculative = not buffered and self.speculative_inline(inline, completed.identity)
+        speculative = not buffered and speculative_inline(inline, completed.identity)
         if speculative:
             assert inline is not None
             stand_in = f"{_UNSEEN_UPDATE}-{inline.event_id}"
             self.send(rq.UpdateWorkflowExecution(stand_in), now)
             self.unseen_rejections[inline.event_id] = stand_in
+        sticky = next_sticky(self.real, j)
         self.send(
             rq.RespondWorkflowTaskCompleted(
                 self.token(),
                 tuple(commands),
-                sticky_queue=self.next_sticky(j),
-                sticky_schedule_to_start_timeout=5 * 10**9 if self.next_sticky(j) else 0,
+                sticky_queue=sticky,
+                sticky_schedule_to_start_timeout=5 * 10**9 if sticky else 0,
                 messages=tuple(messages),
                 identity=completed.identity,
                 sdk_metadata=completed.sdk_metadata,
@@ -510,28 +511,6 @@ class Driver(DriverBase):
             now,
         )
         return j
-
-    @staticmethod
-    def speculative_inline(inline: HistoryEvent | None, identity: str) -> bool:
-        """Was the task started inline a speculative one, for an update the history
-        never shows (the worker rejected it), written only when later events made it
-        normal? Its Started then names no worker: an inline start of a normal task
-        carries the completer's identity, the conversion writes none
-        (convertSpeculativeWorkflowTaskToNormal, workflow_task_state_machine.go)."""
-        return inline is not None and bool(identity) and not attrs(inline).identity
-
-    def started_inline(self, k: int) -> HistoryEvent | None:
-        """The WorkflowTaskStarted of the task the completion ending before event `k`
-        scheduled and started for its worker, who asked for it in the answer: the next
-        task's Scheduled at `k` and its Started right after, with the request id the
-        server gives such a start (core inline_task.py); else None, the task (if any)
-        was started by a poll."""
-        if k + 1 >= len(self.real) or self.real[k].event_type is not E.WORKFLOW_TASK_SCHEDULED:
-            return None
-        started = self.real[k + 1]
-        if started.event_type is not E.WORKFLOW_TASK_STARTED:
-            return None
-        return started if attrs(started).request_id == INLINE_START_REQUEST_ID else None
 
     def flushed_by(self, i: int, ending: rq.Request, now: int) -> None:
         """Events right after the failure or timeout at `i` that the server wrote before
@@ -592,13 +571,6 @@ class Driver(DriverBase):
             and not self.one_sweep([self.real[p] for p in flushed])
         )
         return flushed if reordered or early or several else []
-
-    def next_sticky(self, j: int) -> str:
-        for event in self.real[j:]:
-            if event.event_type is E.WORKFLOW_TASK_SCHEDULED:
-                q = attrs(event).task_queue
-                return str(q.name) if q is not None and q.kind is TaskQueueKind.STICKY else ""
-        return ""
 
 
 def reproduce(
