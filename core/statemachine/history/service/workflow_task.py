@@ -248,8 +248,9 @@ def start_eagerly(txn: Txn, request_id: str, identity: str) -> None:
     schedule(txn, dispatch=False)
     wft = txn.state.wft
     assert wft is not None  # the run was just started, with no task pending
-    req = RecordWorkflowTaskStarted(wft.scheduled_event_id, wft.stamp, request_id, identity)
-    _record_started(txn, wft, req, DEFAULT_LIMITS)
+    start_at_once(
+        txn, RecordWorkflowTaskStarted(wft.scheduled_event_id, wft.stamp, request_id, identity)
+    )
 
 
 def start_at_once(
